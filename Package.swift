@@ -1,0 +1,68 @@
+// swift-tools-version:6.1
+import PackageDescription
+
+/// One settings array for every target (see Hummingbird's Package.swift).
+let swiftSettings: [SwiftSetting] = [
+    .enableUpcomingFeature("ExistentialAny"),
+    .enableUpcomingFeature("MemberImportVisibility"),
+]
+
+let package = Package(
+    name: "Suifang",
+    platforms: [.macOS(.v15)],
+    products: [
+        .executable(name: "suifang", targets: ["node"]),
+        .library(name: "Replica", targets: ["Replica"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/groue/GRDB.swift.git", from: "7.10.0"),
+        .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.8.0"),
+        .package(url: "https://github.com/apple/swift-log.git", from: "1.16.0"),
+    ],
+    targets: [
+        .systemLibrary(
+            name: "CSodium",
+            pkgConfig: "libsodium",
+            providers: [.apt(["libsodium-dev"])]
+        ),
+        .target(
+            name: "Replica",
+            dependencies: [
+                "CSodium",
+                .product(name: "GRDB", package: "GRDB.swift"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        .target(
+            name: "SyncProtocol",
+            dependencies: ["Replica", "CSodium"],
+            swiftSettings: swiftSettings
+        ),
+        .target(
+            name: "CRMDomain",
+            dependencies: ["Replica"],
+            swiftSettings: swiftSettings
+        ),
+        .executableTarget(
+            name: "node",
+            dependencies: [
+                "Replica",
+                "CRMDomain",
+                .product(name: "GRDB", package: "GRDB.swift"),
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "ReplicaTests",
+            dependencies: [
+                "Replica",
+                "node",
+                .product(name: "GRDB", package: "GRDB.swift"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+    ]
+)

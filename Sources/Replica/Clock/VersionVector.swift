@@ -1,0 +1,70 @@
+/// A replica's summary: for each origin, the highest commit sequence number
+/// up to which the replica holds every change (or a change that supersedes it).
+public struct VersionVector: Hashable, Sendable, Codable, CustomStringConvertible {
+    /// Highest contiguous sequence number per origin; a missing origin means 0.
+    public private(set) var entries: [NodeID: UInt64]
+
+    /// An empty vector: holds nothing.
+    public init() {
+        self.entries = [:]
+    }
+
+    /// Creates a vector from its entries (zero entries are dropped).
+    public init(_ entries: [NodeID: UInt64]) {
+        self.entries = entries.filter { $0.value > 0 }
+    }
+
+    /// The sequence number held for `origin` (0 when none).
+    public subscript(origin: NodeID) -> UInt64 {
+        get { entries[origin] ?? 0 }
+        set { entries[origin] = newValue == 0 ? nil : newValue }
+    }
+
+    /// Raises each entry to the other vector's when it is higher.
+    public mutating func merge(_ other: VersionVector) {
+        for (origin, seq) in other.entries where seq > self[origin] {
+            self[origin] = seq
+        }
+    }
+
+    /// This vector merged with another.
+    public func merging(_ other: VersionVector) -> VersionVector {
+        var copy = self
+        copy.merge(other)
+        return copy
+    }
+
+    /// Whether this vector holds everything `other` holds.
+    public func dominates(_ other: VersionVector) -> Bool {
+        other.entries.allSatisfy { self[$0.key] >= $0.value }
+    }
+
+    /// Origins sorted by id, with their sequence numbers.
+    public var sorted: [(origin: NodeID, seq: UInt64)] {
+        entries.sorted { $0.key < $1.key }.map { (origin: $0.key, seq: $0.value) }
+    }
+
+    /// Total number of commits the vector covers.
+    public var total: UInt64 { entries.values.reduce(0, +) }
+
+    public var description: String {
+        "{" + sorted.map { "\($0.origin):\($0.seq)" }.joined(separator: ", ") + "}"
+    }
+
+    public func encode(to encoder: any Encoder) throws {
+        var container = encoder.singleValueContainer()
+        try container.encode(Dictionary(uniqueKeysWithValues: entries.map { ($0.key.description, $0.value) }))
+    }
+
+    public init(from decoder: any Decoder) throws {
+        let raw = try decoder.singleValueContainer().decode([String: UInt64].self)
+        var entries: [NodeID: UInt64] = [:]
+        for (key, value) in raw {
+            guard let id = NodeID(hex: key) else {
+                throw DecodingError.dataCorrupted(.init(codingPath: decoder.codingPath, debugDescription: "bad node id in version vector"))
+            }
+            entries[id] = value
+        }
+        self.init(entries)
+    }
+}

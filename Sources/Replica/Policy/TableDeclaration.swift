@@ -1,0 +1,50 @@
+/// One replicated column: its name, SQLite type and merge policy.
+public struct ColumnDeclaration: Hashable, Sendable {
+    /// The column name (an identifier).
+    public var name: String
+    /// The storage type.
+    public var type: ColumnType
+    /// How concurrent writes merge.
+    public var policy: ColumnPolicy
+
+    /// Creates a column declaration.
+    public init(_ name: String, _ type: ColumnType, _ policy: ColumnPolicy = .lastWriterWins) {
+        self.name = name
+        self.type = type
+        self.policy = policy
+    }
+}
+
+/// One replicated table: a text primary key holding offline-generated ids, and declared columns.
+public struct TableDeclaration: Hashable, Sendable {
+    /// The table name (singular camelCase, an identifier).
+    public var name: String
+    /// The primary key column (TEXT, holds ULIDs).
+    public var primaryKey: String
+    /// The declared columns, primary key excluded, in declaration order.
+    public var columns: [ColumnDeclaration]
+    /// Whether rows may change after they are written.
+    public var rowPolicy: RowPolicy
+
+    /// Creates a table declaration.
+    public init(name: String, primaryKey: String = "id", columns: [ColumnDeclaration], rowPolicy: RowPolicy = .mutable) {
+        self.name = name
+        self.primaryKey = primaryKey
+        self.columns = columns
+        self.rowPolicy = rowPolicy
+    }
+
+    /// The index of a declared column, if any.
+    public func columnIndex(_ name: String) -> Int? {
+        columns.firstIndex { $0.name == name }
+    }
+
+    /// The canonical text of this declaration, used for the policy hash.
+    var canonicalText: String {
+        var lines = ["table \(name)" + (rowPolicy == .appendOnly ? " append-only" : ""), "key \(primaryKey)"]
+        for column in columns {
+            lines.append("column \(column.name) \(column.type.rawValue) \(column.policy.canonicalText)")
+        }
+        return lines.joined(separator: "\n")
+    }
+}

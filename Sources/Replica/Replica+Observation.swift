@@ -1,0 +1,57 @@
+import Synchronization
+
+/// Where a committed change came from.
+public enum ChangeSource: Hashable, Sendable {
+    /// Written on this node.
+    case local
+    /// Merged from another node.
+    case remote
+}
+
+/// What one committed transaction changed, delivered after the commit.
+public struct ReplicaEvent: Hashable, Sendable {
+    /// Local write or remote merge.
+    public var source: ChangeSource
+    /// Changed row ids per table.
+    public var rows: [String: Set<String>]
+    /// First-writer-wins writes that lost in this merge.
+    public var lostWrites: [LostWrite]
+    /// Reserved for counting conflicts opened by the transaction.
+    var newConflicts: Int
+}
+
+/// The subscribers to a replica's events.
+final class ReplicaObservers: Sendable {
+    private let continuations = Mutex<[Int: AsyncStream<ReplicaEvent>.Continuation]>([:])
+    private let nextID = Mutex(0)
+
+    func subscribe() -> AsyncStream<ReplicaEvent> {
+        let id = nextID.withLock { value in
+            value += 1
+            return value
+        }
+        let (stream, continuation) = AsyncStream<ReplicaEvent>.makeStream(bufferingPolicy: .bufferingNewest(1024))
+        continuation.onTermination = { [weak self] _ in
+            _ = self?.continuations.withLock { $0.removeValue(forKey: id) }
+        }
+        continuations.withLock { $0[id] = continuation }
+        return stream
+    }
+
+    func emit(_ event: ReplicaEvent) {
+        for continuation in continuations.withLock({ Array($0.values) }) {
+            continuation.yield(event)
+        }
+    }
+}
+
+extension Replica {
+    /// Events for every committed local write and remote merge, from now on.
+    ///
+    /// ```swift
+    /// for await event in replica.events() where event.rows["complaint"] != nil { refreshBoard() }
+    /// ```
+    public func events() -> AsyncStream<ReplicaEvent> {
+        observers.subscribe()
+    }
+}

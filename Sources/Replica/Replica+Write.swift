@@ -1,0 +1,209 @@
+import GRDB
+import Synchronization
+
+extension Replica {
+    /// Runs local writes in one transaction: one commit, one sequence number for this node.
+    ///
+    /// Every write is captured with its stamp in the same transaction as the data.
+    /// If `body` throws, nothing of it is kept.
+    /// - Throws: ``ReplicaError`` for refused writes, `DatabaseError` for SQLite failures.
+    @discardableResult
+    public func write<T>(_ body: (ReplicaTransaction) throws -> T) throws -> T {
+        try writer.write { db in
+            let transaction = ReplicaTransaction(replica: self, db: db)
+            let result = try body(transaction)
+            try transaction.finish()
+            return result
+        }
+    }
+
+    /// The asynchronous form of ``write(_:)``.
+    @discardableResult
+    public func write<T: Sendable>(_ body: @escaping @Sendable (ReplicaTransaction) throws -> T) async throws -> T {
+        try await writer.write { db in
+            let transaction = ReplicaTransaction(replica: self, db: db)
+            let result = try body(transaction)
+            try transaction.finish()
+            return result
+        }
+    }
+}
+
+/// Local writes inside ``Replica/write(_:)``. Each call validates first and
+/// writes only when valid, so a refused call changes nothing.
+public final class ReplicaTransaction {
+    let replica: Replica
+    /// The database, for reads in the same transaction. Writing replicated tables through it is refused.
+    public let db: Database
+    private let store: RowStore
+    private var seq: UInt64?
+    private var lastStamp: HLC = .zero
+    private var changed: [String: Set<String>] = [:]
+
+    init(replica: Replica, db: Database) {
+        self.replica = replica
+        self.db = db
+        self.store = RowStore(db: db, gate: replica.gate)
+    }
+
+    /// Inserts a row and returns its id.
+    /// - Parameters:
+    ///   - table: a declared table.
+    ///   - values: column values; missing columns are NULL. Add-wins set columns take ``SetCodec/encode(_:)``.
+    ///   - id: the row id; a new ULID when nil.
+    /// - Throws: ``ReplicaError`` (`unknownColumn`, `invalidValue`, `duplicateKey`, `rowDeleted`).
+    @discardableResult
+    public func insert(into table: String, values: [String: (any DatabaseValueConvertible)?], id: String? = nil) throws -> String {
+        let table = try replica.table(table)
+        let key = id ?? replica.makeRowID()
+        try Self.checkKey(key, table)
+        let values = try validated(values, for: table)
+        if try store.tombstone(table, key: key) != nil {
+            throw ReplicaError(.rowDeleted, "row '\(key)' of table '\(table.name)' was deleted; deleted rows never come back")
+        }
+        let stamp = try nextStamp(after: .zero)
+        var columns: [ColumnState] = []
+        for (index, column) in table.declaration.columns.enumerated() {
+            let value = values[index] ?? .null
+            columns.append(try LocalWrite.initial(column.policy, value: value, stamp: stamp, table: table.name, column: column.name))
+        }
+        guard try store.insertIfAbsent(table, key: key, RowState(columns: columns)) else {
+            throw ReplicaError(.duplicateKey, "table '\(table.name)' already has a row '\(key)'")
+        }
+        changed[table.name, default: []].insert(key)
+        return key
+    }
+
+    /// Updates columns of a row, each merged under its policy with what the row holds.
+    ///
+    /// For a keep-both column this also resolves an open conflict: the new value supersedes every value this node has seen.
+    /// - Throws: ``ReplicaError`` (`rowNotFound`, `rowDeleted`, `immutableRow`, `lifecycleRegression`, `alreadyTaken`, …).
+    public func update(_ table: String, id key: String, set values: [String: (any DatabaseValueConvertible)?]) throws {
+        let table = try replica.table(table)
+        guard !table.isAppendOnly else {
+            throw ReplicaError(.immutableRow, "table '\(table.name)' is append-only: its rows cannot be updated")
+        }
+        let values = try validated(values, for: table)
+        let existing = try loadLive(table, key)
+        let touched = values.indices.filter { values[$0] != nil }
+        guard !touched.isEmpty else { return }
+        let newest = touched.map { LocalWrite.newestReading(existing.columns[$0]) }.max() ?? .zero
+        let stamp = try nextStamp(after: newest)
+        var updated = existing
+        for index in touched {
+            let column = table.declaration.columns[index]
+            updated.columns[index] = try LocalWrite.update(column.policy, existing.columns[index], value: values[index]!,
+                                                           stamp: stamp, table: table.name, column: column.name)
+        }
+        try save(table, key, existing, updated)
+    }
+
+    /// Adds an element to an add-wins set column.
+    public func addElement(_ element: String, to column: String, of table: String, id key: String) throws {
+        try changeSet(column, of: table, id: key) { state, stamp in LocalWrite.add(element, to: state, stamp: stamp) }
+    }
+
+    /// Removes an element from an add-wins set column (a concurrent add of it elsewhere wins).
+    public func removeElement(_ element: String, from column: String, of table: String, id key: String) throws {
+        try changeSet(column, of: table, id: key) { state, stamp in LocalWrite.remove(element, from: state, stamp: stamp) }
+    }
+
+    /// Deletes a row. The tombstone is kept forever: no later or older update brings the row back.
+    /// - Throws: ``ReplicaError`` (`rowNotFound`, `rowDeleted`, `immutableRow`).
+    public func delete(from table: String, id key: String) throws {
+        let table = try replica.table(table)
+        guard !table.isAppendOnly else {
+            throw ReplicaError(.immutableRow, "table '\(table.name)' is append-only: its rows cannot be deleted")
+        }
+        let existing = try loadLive(table, key)
+        let stamp = try nextStamp(after: .zero)
+        try store.bury(table, key: key, stamp: stamp, existing: existing)
+        changed[table.name, default: []].insert(key)
+    }
+
+    // MARK: - Internals
+
+    private func changeSet(_ column: String, of tableName: String, id key: String,
+                           _ operation: (SetState, Stamp) -> SetState?) throws {
+        let table = try replica.table(tableName)
+        guard let index = table.declaration.columnIndex(column) else {
+            throw ReplicaError(.unknownColumn, "table '\(table.name)' has no column '\(column)'")
+        }
+        guard table.policies[index] == .addWinsSet, !table.isAppendOnly else {
+            throw ReplicaError(.wrongPolicy, "column '\(column)' of table '\(table.name)' is not an add-wins set")
+        }
+        let existing = try loadLive(table, key)
+        guard case .set(let state) = existing.columns[index].meta else {
+            throw ReplicaError(.corruptMetadata, "column '\(column)' of row '\(key)' has no set metadata")
+        }
+        let stamp = try nextStamp(after: LocalWrite.newestReading(existing.columns[index]))
+        guard let next = operation(state, stamp) else { return }
+        var updated = existing
+        updated.columns[index] = ColumnMerge.setColumn(next)
+        try save(table, key, existing, updated)
+    }
+
+    private func save(_ table: ReplicatedTable, _ key: String, _ existing: RowState, _ updated: RowState) throws {
+        guard updated != existing else { return }
+        try store.replace(table, key: key, old: existing, new: updated)
+        changed[table.name, default: []].insert(key)
+    }
+
+    private func loadLive(_ table: ReplicatedTable, _ key: String) throws -> RowState {
+        if let row = try store.load(table, key: key) { return row }
+        if try store.tombstone(table, key: key) != nil {
+            throw ReplicaError(.rowDeleted, "row '\(key)' of table '\(table.name)' was deleted")
+        }
+        throw ReplicaError(.rowNotFound, "table '\(table.name)' has no row '\(key)'")
+    }
+
+    /// Values by column position; nil where the caller gave none.
+    private func validated(_ values: [String: (any DatabaseValueConvertible)?], for table: ReplicatedTable) throws -> [DatabaseValue?] {
+        var result = [DatabaseValue?](repeating: nil, count: table.policies.count)
+        for (name, value) in values {
+            guard let index = table.declaration.columnIndex(name) else {
+                if name == table.declaration.primaryKey {
+                    throw ReplicaError(.invalidValue, "the id of a row in '\(table.name)' cannot be written as a column")
+                }
+                throw ReplicaError(.unknownColumn, "table '\(table.name)' has no column '\(name)'")
+            }
+            let column = table.declaration.columns[index]
+            let databaseValue = value?.databaseValue ?? .null
+            try LocalWrite.check(databaseValue, fits: column, table: table.name)
+            result[index] = databaseValue
+        }
+        return result
+    }
+
+    static func checkKey(_ key: String, _ table: ReplicatedTable) throws {
+        guard !key.isEmpty, key.utf8.count <= 128, !key.contains(where: { $0.isNewline }) else {
+            throw ReplicaError(.invalidValue, "a row id of table '\(table.name)' must be 1 to 128 bytes on one line")
+        }
+    }
+
+    /// A stamp for one write in this commit, after `existing` so it supersedes what it overwrites.
+    private func nextStamp(after existing: HLC) throws -> Stamp {
+        if seq == nil {
+            let current = try Int64.fetchOne(db, sql: "SELECT seq FROM _sf_version WHERE origin = ?",
+                                             arguments: [replica.nodeID.databaseValue]) ?? 0
+            seq = UInt64(current) + 1
+        }
+        let tick = replica.clock.withLock { $0.tick() }
+        let hlc = Stamp.causallyAfter(existing, tick: tick)
+        lastStamp = max(lastStamp, tick)
+        return Stamp(hlc: hlc, origin: replica.nodeID, seq: seq!)
+    }
+
+    /// Records the commit in the version vector and schedules the change notification.
+    func finish() throws {
+        guard let seq else { return }
+        try db.execute(sql: """
+            INSERT INTO _sf_version (origin, seq, hlc) VALUES (?, ?, ?)
+            ON CONFLICT (origin) DO UPDATE SET seq = excluded.seq, hlc = excluded.hlc
+            """, arguments: [replica.nodeID.databaseValue, Int64(seq), lastStamp.databaseValue])
+        let event = ReplicaEvent(source: .local, rows: changed, lostWrites: [], newConflicts: 0)
+        guard !changed.isEmpty else { return }
+        let observers = replica.observers
+        db.afterNextTransaction(onCommit: { _ in observers.emit(event) })
+    }
+}

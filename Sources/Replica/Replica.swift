@@ -1,0 +1,174 @@
+import Foundation
+import GRDB
+import Logging
+import Synchronization
+
+/// How a replica is opened.
+public struct ReplicaConfiguration: Sendable {
+    /// This node's id. `nil` keeps the id stored in the database, or picks a random one for a new database.
+    public var nodeID: NodeID?
+    /// The replicated tables and their conflict policies.
+    public var policies: PolicySet
+    /// The wall clock the hybrid logical clock follows.
+    public var wallClock: any WallClock
+    /// How far ahead of the wall clock a remote clock reading may pull this node's clock (milliseconds).
+    public var maximumForwardSkew: UInt64
+    /// A seed for row ids, for reproducible tests; `nil` uses the system's randomness.
+    public var rowIDSeed: UInt64?
+    /// SQLite page cache per connection, in KiB (changes arrive out of key order; a large cache keeps merges fast).
+    public var cacheSizeKiB: Int
+    /// Where the replica logs. Messages carry table names, row ids and node ids, never values.
+    public var logger: Logger
+
+    /// Creates a configuration with defaults: system clock, 5 minutes of tolerated forward skew, 64 MiB cache, no logging.
+    public init(nodeID: NodeID? = nil, policies: PolicySet, wallClock: any WallClock = SystemWallClock(),
+                maximumForwardSkew: UInt64 = 5 * 60 * 1000, rowIDSeed: UInt64? = nil,
+                cacheSizeKiB: Int = 64 * 1024, logger: Logger = Logger(label: "suifang.replica", factory: { _ in SwiftLogNoOpLogHandler() })) {
+        self.nodeID = nodeID
+        self.policies = policies
+        self.wallClock = wallClock
+        self.maximumForwardSkew = maximumForwardSkew
+        self.rowIDSeed = rowIDSeed
+        self.cacheSizeKiB = cacheSizeKiB
+        self.logger = logger
+    }
+}
+
+/// One node's SQLite replica: declared tables whose every write is captured with
+/// its clock stamp in the same transaction, merged with remote changes under the
+/// declared conflict policies, and summarised by a version vector.
+///
+/// ```swift
+/// let replica = try Replica.open(at: "ward.sqlite", configuration: .init(policies: policies))
+/// let id = try replica.write { tx in
+///     try tx.insert(into: "complaint", values: ["status": "registered"])
+/// }
+/// let (batch, _) = try replica.changes(since: peerVector)   // what the peer lacks
+/// try peer.apply(batch)
+/// ```
+///
+/// Reads go through ``reader``; writes to replicated tables made any other way than
+/// ``write(_:)`` and ``apply(_:)`` are refused by guard triggers.
+public final class Replica: Sendable {
+    /// This node's id.
+    public let nodeID: NodeID
+    /// The loaded policy set.
+    public let policies: PolicySet
+    let writer: any DatabaseWriter
+    let tables: [String: ReplicatedTable]
+    let tablesByID: [Int64: ReplicatedTable]
+    let gate: WriteGate
+    let clock: Mutex<HybridLogicalClock>
+    let random: Mutex<SplitMix64>
+    let logger: Logger
+    let observers = ReplicaObservers()
+    let wallClock: any WallClock
+
+    /// Opens (or creates) a replica in a file, in WAL mode with `synchronous=FULL`:
+    /// an acknowledged commit survives a crash or power loss.
+    /// - Throws: `DatabaseError` when the file cannot be opened, ``ReplicaError`` when its
+    ///   tables contradict the policies or it belongs to another node.
+    public static func open(at path: String, configuration: ReplicaConfiguration) throws -> Replica {
+        let gate = WriteGate()
+        let pool = try DatabasePool(path: path, configuration: databaseConfiguration(configuration, gate: gate))
+        return try Replica(writer: pool, gate: gate, configuration: configuration)
+    }
+
+    /// Creates a replica in memory (for tests and tools).
+    public static func inMemory(configuration: ReplicaConfiguration) throws -> Replica {
+        let gate = WriteGate()
+        let queue = try DatabaseQueue(configuration: databaseConfiguration(configuration, gate: gate))
+        return try Replica(writer: queue, gate: gate, configuration: configuration)
+    }
+
+    /// The pragmas every replica connection uses; benchmarks give the plain-SQLite baseline the same ones.
+    public static func pragmas(cacheSizeKiB: Int) -> [String] {
+        ["PRAGMA synchronous = FULL", "PRAGMA cache_size = -\(cacheSizeKiB)"]
+    }
+
+    private static func databaseConfiguration(_ configuration: ReplicaConfiguration, gate: WriteGate) -> Configuration {
+        var config = Configuration()
+        let function = gate.function
+        let pragmas = pragmas(cacheSizeKiB: configuration.cacheSizeKiB)
+        config.prepareDatabase { db in
+            db.add(function: function)
+            for pragma in pragmas {
+                try db.execute(sql: pragma)
+            }
+        }
+        return config
+    }
+
+    private init(writer: any DatabaseWriter, gate: WriteGate, configuration: ReplicaConfiguration) throws {
+        try ReplicaSchema.migrator().migrate(writer)
+        let (nodeID, tables, lastClock) = try writer.write { db -> (NodeID, [String: ReplicatedTable], HLC) in
+            let stored = try Int64.fetchOne(db, sql: "SELECT nodeId FROM _sf_node WHERE id = 1").map(NodeID.init(databaseValue:))
+            if let stored, let wanted = configuration.nodeID, stored != wanted {
+                throw ReplicaError(.corruptMetadata, "the database belongs to node \(stored), not \(wanted)")
+            }
+            let nodeID = stored ?? configuration.nodeID ?? NodeID.random()
+            if stored == nil {
+                try db.execute(sql: "INSERT INTO _sf_node (id, nodeId) VALUES (1, ?)", arguments: [nodeID.databaseValue])
+            }
+            let tables = try gate.open { try ReplicaSchema.prepareTables(configuration.policies, in: db) }
+            let lastClock = try Int64.fetchOne(db, sql: "SELECT hlc FROM _sf_version WHERE origin = ?", arguments: [nodeID.databaseValue])
+            return (nodeID, tables, lastClock.map(HLC.init(databaseValue:)) ?? .zero)
+        }
+        self.nodeID = nodeID
+        self.policies = configuration.policies
+        self.writer = writer
+        self.tables = tables
+        self.tablesByID = Dictionary(uniqueKeysWithValues: tables.values.map { ($0.id, $0) })
+        self.gate = gate
+        self.wallClock = configuration.wallClock
+        self.clock = Mutex(HybridLogicalClock(wallClock: configuration.wallClock, maximumForwardSkew: configuration.maximumForwardSkew, last: lastClock))
+        self.random = Mutex(SplitMix64(seed: configuration.rowIDSeed ?? { var system = SystemRandomNumberGenerator(); return system.next() }()))
+        self.logger = configuration.logger
+    }
+
+    /// Reads the replica (replicated tables, and any local table the application keeps beside them).
+    public var reader: any DatabaseReader { writer }
+
+    /// The version vector: per origin, the highest contiguous commit this replica holds.
+    public func versionVector() throws -> VersionVector {
+        try writer.read { db in try Self.versionVector(db) }
+    }
+
+    static func versionVector(_ db: Database) throws -> VersionVector {
+        var entries: [NodeID: UInt64] = [:]
+        for row in try Row.fetchAll(db, sql: "SELECT origin, seq FROM _sf_version") {
+            entries[NodeID(databaseValue: row[0])] = UInt64(row[1] as Int64)
+        }
+        return VersionVector(entries)
+    }
+
+    /// A new row id (ULID) from this replica's clock and randomness.
+    public func makeRowID() -> String {
+        let milliseconds = wallClock.now()
+        return random.withLock { generator in RowIDGenerator().make(milliseconds: milliseconds, using: &generator) }
+    }
+
+    func table(_ name: String) throws -> ReplicatedTable {
+        guard let table = tables[name] else {
+            throw ReplicaError(.unknownTable, "table '\(name)' is not declared in the conflict policies")
+        }
+        return table
+    }
+}
+
+/// A small, fast, seedable random generator (SplitMix64) for row ids.
+struct SplitMix64: RandomNumberGenerator, Sendable {
+    private var state: UInt64
+
+    init(seed: UInt64) {
+        self.state = seed
+    }
+
+    mutating func next() -> UInt64 {
+        state &+= 0x9E37_79B9_7F4A_7C15
+        var z = state
+        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
+        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
+        return z ^ (z >> 31)
+    }
+}

@@ -1,0 +1,125 @@
+import GRDB
+
+/// Creates and migrates the replica's metadata tables and the declared tables.
+///
+/// Metadata tables (all prefixed `_sf_`, none replicated as rows):
+/// - `_sf_node`: this replica's node id (one row).
+/// - `_sf_version`: the version vector, one row per origin, and this node's last clock reading.
+/// - `_sf_table`: local ids of declared tables.
+/// - `_sf_log`: (origin, seq, table, key) for every write a live row or tombstone still carries;
+///   superseded writes are removed, so it stays proportional to live data.
+/// - `_sf_tombstone`: deleted rows, forever (a deleted row never comes back).
+/// - `_sf_conflict`: open keep-both conflicts.
+/// - `_sf_lost_write`, `_sf_rejection`, `_sf_clock_skew`: local reports for people.
+enum ReplicaSchema {
+    static func migrator() -> DatabaseMigrator {
+        var migrator = DatabaseMigrator()
+        migrator.registerMigration("v1-replica-metadata") { db in
+            try db.execute(sql: """
+                CREATE TABLE _sf_node (
+                    id INTEGER PRIMARY KEY CHECK (id = 1),
+                    nodeId INTEGER NOT NULL);
+                CREATE TABLE _sf_version (
+                    origin INTEGER PRIMARY KEY,
+                    seq INTEGER NOT NULL,
+                    hlc INTEGER NOT NULL DEFAULT 0);
+                CREATE TABLE _sf_table (
+                    id INTEGER PRIMARY KEY,
+                    name TEXT NOT NULL UNIQUE);
+                CREATE TABLE _sf_log (
+                    origin INTEGER NOT NULL,
+                    seq INTEGER NOT NULL,
+                    tbl INTEGER NOT NULL,
+                    pk TEXT NOT NULL,
+                    PRIMARY KEY (origin, seq, tbl, pk)) WITHOUT ROWID;
+                CREATE TABLE _sf_tombstone (
+                    tbl INTEGER NOT NULL,
+                    pk TEXT NOT NULL,
+                    hlc INTEGER NOT NULL,
+                    origin INTEGER NOT NULL,
+                    seq INTEGER NOT NULL,
+                    PRIMARY KEY (tbl, pk)) WITHOUT ROWID;
+                CREATE TABLE _sf_conflict (
+                    tbl TEXT NOT NULL,
+                    pk TEXT NOT NULL,
+                    col TEXT NOT NULL,
+                    PRIMARY KEY (tbl, pk, col)) WITHOUT ROWID;
+                CREATE TABLE _sf_lost_write (
+                    id INTEGER PRIMARY KEY,
+                    tbl TEXT NOT NULL,
+                    pk TEXT NOT NULL,
+                    col TEXT NOT NULL,
+                    loser INTEGER NOT NULL,
+                    winner INTEGER NOT NULL,
+                    seenAt INTEGER NOT NULL,
+                    UNIQUE (tbl, pk, col, loser));
+                CREATE TABLE _sf_rejection (
+                    id INTEGER PRIMARY KEY,
+                    tbl TEXT NOT NULL,
+                    pk TEXT NOT NULL,
+                    origin INTEGER NOT NULL,
+                    reason TEXT NOT NULL,
+                    seenAt INTEGER NOT NULL,
+                    UNIQUE (tbl, pk, origin, reason));
+                CREATE TABLE _sf_clock_skew (
+                    origin INTEGER PRIMARY KEY,
+                    aheadMs INTEGER NOT NULL,
+                    seenAt INTEGER NOT NULL);
+                """)
+        }
+        return migrator
+    }
+
+    /// Creates missing declared tables, adds newly declared columns, installs the
+    /// guard triggers, and returns each table with its local id.
+    static func prepareTables(_ policies: PolicySet, in db: Database) throws -> [String: ReplicatedTable] {
+        var tables: [String: ReplicatedTable] = [:]
+        for declaration in policies.tables {
+            if try db.tableExists(declaration.name) {
+                try migrate(declaration, in: db)
+            } else {
+                try db.execute(sql: ReplicatedTable.createSQL(declaration, replicated: true))
+            }
+            try db.execute(sql: "INSERT OR IGNORE INTO _sf_table (name) VALUES (?)", arguments: [declaration.name])
+            let id = try Int64.fetchOne(db, sql: "SELECT id FROM _sf_table WHERE name = ?", arguments: [declaration.name])!
+            try installGuards(declaration.name, in: db)
+            tables[declaration.name] = ReplicatedTable(declaration: declaration, id: id)
+        }
+        return tables
+    }
+
+    private static func migrate(_ declaration: TableDeclaration, in db: Database) throws {
+        let existing = try db.columns(in: declaration.name)
+        var byName: [String: ColumnInfo] = [:]
+        for column in existing { byName[column.name] = column }
+        guard byName["_sf_meta"] != nil, byName[declaration.primaryKey] != nil else {
+            throw ReplicaError(.schemaMismatch, "table '\(declaration.name)' exists but is not a replicated table with key '\(declaration.primaryKey)'")
+        }
+        let declared = Set(declaration.columns.map(\.name) + [declaration.primaryKey, "_sf_meta"])
+        if let dropped = existing.first(where: { !declared.contains($0.name) }) {
+            throw ReplicaError(.schemaMismatch, "column '\(dropped.name)' of table '\(declaration.name)' is no longer declared; columns can be added, never removed")
+        }
+        for column in declaration.columns {
+            if let info = byName[column.name] {
+                guard info.type.uppercased() == column.type.rawValue.uppercased() else {
+                    throw ReplicaError(.schemaMismatch, "column '\(column.name)' of table '\(declaration.name)' is \(info.type) in the database but declared \(column.type.rawValue)")
+                }
+            } else {
+                try db.execute(sql: "ALTER TABLE \(declaration.name.quotedDatabaseIdentifier) ADD COLUMN \(column.name.quotedDatabaseIdentifier) \(column.type.rawValue.uppercased())")
+            }
+        }
+    }
+
+    /// Triggers that refuse any write to a replicated table made around the replica's API.
+    private static func installGuards(_ table: String, in db: Database) throws {
+        for event in ["INSERT", "UPDATE", "DELETE"] {
+            let name = "_sf_guard_\(table)_\(event.lowercased())".quotedDatabaseIdentifier
+            try db.execute(sql: "DROP TRIGGER IF EXISTS \(name)")
+            try db.execute(sql: """
+                CREATE TRIGGER \(name) BEFORE \(event) ON \(table.quotedDatabaseIdentifier)
+                WHEN \(WriteGate.functionName)() = 0
+                BEGIN SELECT RAISE(ABORT, 'replicated table: write through the Replica API'); END
+                """)
+        }
+    }
+}

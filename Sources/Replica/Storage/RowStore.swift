@@ -1,0 +1,113 @@
+import GRDB
+import Foundation
+
+/// Reads and writes replicated rows with their metadata, keeping the change log,
+/// tombstones and open conflicts in step. Used by local writes and remote merges alike,
+/// always inside one write transaction.
+struct RowStore {
+    let db: Database
+    let gate: WriteGate
+
+    func load(_ table: ReplicatedTable, key: String) throws -> RowState? {
+        let statement = try db.cachedStatement(sql: table.selectSQL)
+        guard let row = try Row.fetchOne(statement, arguments: [key]) else { return nil }
+        let count = table.policies.count
+        var values: [DatabaseValue] = []
+        values.reserveCapacity(count)
+        for index in 0..<count {
+            values.append(row[index])
+        }
+        guard let meta = row[count] as Data? else {
+            throw ReplicaError(.corruptMetadata, "row '\(key)' of table '\(table.name)' has no sync metadata")
+        }
+        do throws(MalformedDataError) {
+            return try RowMetaCodec.decode(Array(meta), values: values, policies: table.policies)
+        } catch {
+            throw ReplicaError(.corruptMetadata, "row '\(key)' of table '\(table.name)': \(error.reason)")
+        }
+    }
+
+    func tombstone(_ table: ReplicatedTable, key: String) throws -> Stamp? {
+        let statement = try db.cachedStatement(sql: "SELECT hlc, origin, seq FROM _sf_tombstone WHERE tbl = ? AND pk = ?")
+        guard let row = try Row.fetchOne(statement, arguments: [table.id, key]) else { return nil }
+        return Stamp(hlc: HLC(databaseValue: row[0]), origin: NodeID(databaseValue: row[1]), seq: UInt64(row[2] as Int64))
+    }
+
+    /// Inserts a row that does not exist yet. Returns false (and writes nothing) when it exists.
+    func insertIfAbsent(_ table: ReplicatedTable, key: String, _ state: RowState) throws -> Bool {
+        let statement = try db.cachedStatement(sql: table.insertSQL)
+        var arguments: [DatabaseValue] = [key.databaseValue]
+        arguments.append(contentsOf: state.values)
+        arguments.append(Data(RowMetaCodec.encode(state)).databaseValue)
+        statement.setUncheckedArguments(StatementArguments(arguments))
+        try gate.open { try statement.execute() }
+        guard db.changesCount > 0 else { return false }
+        for contributor in state.contributors {
+            try addLog(contributor, table, key)
+        }
+        try updateConflicts(table, key: key, state)
+        return true
+    }
+
+    /// Replaces a stored row's state, moving its change-log entries from the old contributors to the new.
+    func replace(_ table: ReplicatedTable, key: String, old: RowState, new: RowState) throws {
+        let statement = try db.cachedStatement(sql: table.updateSQL)
+        var arguments = new.values
+        arguments.append(Data(RowMetaCodec.encode(new)).databaseValue)
+        arguments.append(key.databaseValue)
+        statement.setUncheckedArguments(StatementArguments(arguments))
+        try gate.open { try statement.execute() }
+        let before = old.contributors, after = new.contributors
+        for stale in before.subtracting(after) {
+            try removeLog(stale, table, key)
+        }
+        for fresh in after.subtracting(before) {
+            try addLog(fresh, table, key)
+        }
+        try updateConflicts(table, key: key, new)
+    }
+
+    /// Deletes a row (if stored) and records or merges its tombstone. The earliest tombstone stamp is kept.
+    func bury(_ table: ReplicatedTable, key: String, stamp: Stamp, existing: RowState?) throws {
+        if let existing {
+            try gate.open { try db.cachedStatement(sql: table.deleteSQL).execute(arguments: [key]) }
+            for contributor in existing.contributors {
+                try removeLog(contributor, table, key)
+            }
+            if !table.keepBothColumns.isEmpty {
+                try db.execute(sql: "DELETE FROM _sf_conflict WHERE tbl = ? AND pk = ?", arguments: [table.name, key])
+            }
+        }
+        if let previous = try tombstone(table, key: key) {
+            guard stamp.precedes(previous) else { return }
+            try removeLog(LogKey(origin: previous.origin, seq: previous.seq), table, key)
+        }
+        try db.cachedStatement(sql: "INSERT OR REPLACE INTO _sf_tombstone (tbl, pk, hlc, origin, seq) VALUES (?, ?, ?, ?, ?)")
+            .execute(arguments: [table.id, key, stamp.hlc.databaseValue, stamp.origin.databaseValue, Int64(stamp.seq)])
+        try addLog(LogKey(origin: stamp.origin, seq: stamp.seq), table, key)
+    }
+
+    private func addLog(_ entry: LogKey, _ table: ReplicatedTable, _ key: String) throws {
+        try db.cachedStatement(sql: "INSERT OR IGNORE INTO _sf_log (origin, seq, tbl, pk) VALUES (?, ?, ?, ?)")
+            .execute(arguments: [entry.origin.databaseValue, Int64(entry.seq), table.id, key])
+    }
+
+    private func removeLog(_ entry: LogKey, _ table: ReplicatedTable, _ key: String) throws {
+        try db.cachedStatement(sql: "DELETE FROM _sf_log WHERE origin = ? AND seq = ? AND tbl = ? AND pk = ?")
+            .execute(arguments: [entry.origin.databaseValue, Int64(entry.seq), table.id, key])
+    }
+
+    private func updateConflicts(_ table: ReplicatedTable, key: String, _ state: RowState) throws {
+        for index in table.keepBothColumns {
+            guard case .multiValue(let register) = state.columns[index].meta else { continue }
+            let column = table.declaration.columns[index].name
+            if register.siblings.count > 1 {
+                try db.cachedStatement(sql: "INSERT OR IGNORE INTO _sf_conflict (tbl, pk, col) VALUES (?, ?, ?)")
+                    .execute(arguments: [table.name, key, column])
+            } else {
+                try db.cachedStatement(sql: "DELETE FROM _sf_conflict WHERE tbl = ? AND pk = ? AND col = ?")
+                    .execute(arguments: [table.name, key, column])
+            }
+        }
+    }
+}

@@ -1,0 +1,152 @@
+import GRDB
+
+/// Appends little-endian integers, LEB128 varints, strings and SQLite values to a byte array.
+struct BinaryWriter {
+    private(set) var bytes: [UInt8] = []
+
+    init(capacity: Int = 64) {
+        bytes.reserveCapacity(capacity)
+    }
+
+    mutating func writeByte(_ byte: UInt8) {
+        bytes.append(byte)
+    }
+
+    mutating func writeVarint(_ value: UInt64) {
+        var value = value
+        while value >= 0x80 {
+            bytes.append(UInt8(truncatingIfNeeded: value) | 0x80)
+            value >>= 7
+        }
+        bytes.append(UInt8(value))
+    }
+
+    mutating func writeFixed64(_ value: UInt64) {
+        for shift in stride(from: 0, to: 64, by: 8) {
+            bytes.append(UInt8(truncatingIfNeeded: value >> UInt64(shift)))
+        }
+    }
+
+    mutating func writeBytes(_ data: some Collection<UInt8>) {
+        writeVarint(UInt64(data.count))
+        bytes.append(contentsOf: data)
+    }
+
+    mutating func writeString(_ string: String) {
+        writeBytes(string.utf8)
+    }
+
+    /// A tag byte then the payload: 0 NULL, 1 integer (zigzag varint), 2 real, 3 text, 4 blob.
+    mutating func writeValue(_ value: DatabaseValue) {
+        switch value.storage {
+        case .null:
+            writeByte(0)
+        case .int64(let int):
+            writeByte(1)
+            writeVarint(UInt64(bitPattern: (int << 1) ^ (int >> 63)))
+        case .double(let double):
+            writeByte(2)
+            writeFixed64(double.bitPattern)
+        case .string(let string):
+            writeByte(3)
+            writeString(string)
+        case .blob(let data):
+            writeByte(4)
+            writeBytes(data)
+        }
+    }
+}
+
+/// Reads what ``BinaryWriter`` wrote. Every length is checked against the bytes
+/// that remain before anything is allocated; malformed input throws, never traps.
+struct BinaryReader {
+    private let bytes: [UInt8]
+    private(set) var offset: Int
+
+    init(_ bytes: [UInt8]) {
+        self.bytes = bytes
+        self.offset = 0
+    }
+
+    var isAtEnd: Bool { offset == bytes.count }
+    var remaining: Int { bytes.count - offset }
+
+    mutating func readByte() throws(MalformedDataError) -> UInt8 {
+        guard offset < bytes.count else { throw MalformedDataError("truncated") }
+        defer { offset += 1 }
+        return bytes[offset]
+    }
+
+    mutating func readVarint() throws(MalformedDataError) -> UInt64 {
+        var result: UInt64 = 0
+        var shift: UInt64 = 0
+        while true {
+            let byte = try readByte()
+            if shift == 63, byte > 1 { throw MalformedDataError("varint overflows 64 bits") }
+            result |= UInt64(byte & 0x7F) << shift
+            if byte & 0x80 == 0 { return result }
+            shift += 7
+            if shift > 63 { throw MalformedDataError("varint too long") }
+        }
+    }
+
+    /// A varint used as a count or length, bounded by `limit`.
+    mutating func readCount(limit: Int) throws(MalformedDataError) -> Int {
+        let value = try readVarint()
+        guard value <= UInt64(limit) else { throw MalformedDataError("count \(value) exceeds the limit \(limit)") }
+        return Int(value)
+    }
+
+    mutating func readFixed64() throws(MalformedDataError) -> UInt64 {
+        guard remaining >= 8 else { throw MalformedDataError("truncated") }
+        var value: UInt64 = 0
+        for index in 0..<8 {
+            value |= UInt64(bytes[offset + index]) << UInt64(8 * index)
+        }
+        offset += 8
+        return value
+    }
+
+    mutating func readBytes() throws(MalformedDataError) -> ArraySlice<UInt8> {
+        let count = try readCount(limit: remaining)
+        defer { offset += count }
+        return bytes[offset..<offset + count]
+    }
+
+    mutating func readString() throws(MalformedDataError) -> String {
+        let slice = try readBytes()
+        guard let string = String(validating: slice, as: UTF8.self) else {
+            throw MalformedDataError("text is not valid UTF-8")
+        }
+        return string
+    }
+
+    mutating func readValue() throws(MalformedDataError) -> DatabaseValue {
+        switch try readByte() {
+        case 0: return .null
+        case 1:
+            let raw = try readVarint()
+            let int = Int64(bitPattern: (raw >> 1) ^ (0 &- (raw & 1)))
+            return int.databaseValue
+        case 2: return Double(bitPattern: try readFixed64()).databaseValue
+        case 3: return try readString().databaseValue
+        case 4: return Data(try readBytes()).databaseValue
+        case let tag: throw MalformedDataError("unknown value tag \(tag)")
+        }
+    }
+}
+
+/// Bytes that do not decode: a stored row's sync metadata or a change batch.
+/// The reason names the structural problem only, never a value.
+public struct MalformedDataError: Error, Hashable, Sendable, CustomStringConvertible {
+    /// What is wrong with the bytes.
+    public var reason: String
+
+    init(_ reason: String) {
+        self.reason = reason
+    }
+
+    public var description: String { "malformed data: \(reason)" }
+}
+
+import Foundation

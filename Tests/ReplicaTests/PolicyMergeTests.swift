@@ -1,0 +1,130 @@
+import GRDB
+import Testing
+@testable import Replica
+
+@Suite("Conflict policies, one kind at a time")
+struct PolicyMergeTests {
+    let clockA = ManualClock(), clockB = ManualClock()
+
+    func pair() throws -> (Replica, Replica, String) {
+        let a = try makeReplica(1, clock: clockA), b = try makeReplica(2, clock: clockB)
+        let id = try a.write { tx in
+            try tx.insert(into: "item", values: ["name": "n0", "status": "registered", "visits": 1, "firstSeen": 10, "phone": "138-0000", "tags": SetCodec.encode(["vip"])])
+        }
+        try sync(a, into: b)
+        return (a, b, id)
+    }
+
+    @Test func lastWriterWinsKeepsTheLaterWriteOnBothSides() throws {
+        let (a, b, id) = try pair()
+        try a.write { try $0.update("item", id: id, set: ["name": "from-a"]) }
+        clockB.advance(by: 10)
+        try b.write { try $0.update("item", id: id, set: ["name": "from-b"]) }
+        try sync(a, into: b); try sync(b, into: a)
+        #expect(try value(a, "item", id, "name") == "from-b".databaseValue)
+        #expect(try a.canonicalDump() == b.canonicalDump())
+    }
+
+    @Test func lastWriterWinsTieBreaksOnValueThenNode() throws {
+        let (a, b, id) = try pair()
+        clockA.set(1_790_000_000_000); clockB.set(1_790_000_000_000)
+        try a.write { try $0.update("item", id: id, set: ["name": "zzz"]) }
+        try b.write { try $0.update("item", id: id, set: ["name": "aaa"]) }
+        try sync(a, into: b); try sync(b, into: a)
+        #expect(try value(b, "item", id, "name") == "zzz".databaseValue)
+        #expect(try a.canonicalDump() == b.canonicalDump())
+    }
+
+    @Test func firstWriterWinsKeepsTheEarliestClaimAndReportsTheLoser() throws {
+        let (a, b, id) = try pair()
+        try a.write { try $0.update("item", id: id, set: ["claimedBy": "agent-a"]) }
+        clockB.advance(by: 5)
+        try b.write { try $0.update("item", id: id, set: ["claimedBy": "agent-b"]) }
+        try sync(a, into: b); try sync(b, into: a)
+        #expect(try value(a, "item", id, "claimedBy") == "agent-a".databaseValue)
+        #expect(try value(b, "item", id, "claimedBy") == "agent-a".databaseValue)
+        let lost = try b.lostWrites()
+        #expect(lost == [LostWrite(table: "item", key: id, column: "claimedBy", loser: NodeID(2), winner: NodeID(1))])
+        #expect(throws: ReplicaError.self) { try b.write { try $0.update("item", id: id, set: ["claimedBy": "agent-b"]) } }
+    }
+
+    @Test func maxAndMinKeepTheExtremes() throws {
+        let (a, b, id) = try pair()
+        try a.write { try $0.update("item", id: id, set: ["visits": 7, "firstSeen": 3]) }
+        try b.write { try $0.update("item", id: id, set: ["visits": 5, "firstSeen": 1]) }
+        try a.write { try $0.update("item", id: id, set: ["visits": 2]) } // lower: no effect
+        try sync(a, into: b); try sync(b, into: a)
+        #expect(try value(a, "item", id, "visits") == 7.databaseValue)
+        #expect(try value(a, "item", id, "firstSeen") == 1.databaseValue)
+        #expect(try a.canonicalDump() == b.canonicalDump())
+    }
+
+    @Test func lifecycleKeepsTheFurthestStateAndRefusesGoingBack() throws {
+        let (a, b, id) = try pair()
+        try a.write { try $0.update("item", id: id, set: ["status": "handled"]) }
+        clockB.advance(by: 1000)
+        try b.write { try $0.update("item", id: id, set: ["status": "accepted"]) }
+        try sync(a, into: b); try sync(b, into: a)
+        #expect(try value(b, "item", id, "status") == "handled".databaseValue)
+        let error = #expect(throws: ReplicaError.self) { try b.write { try $0.update("item", id: id, set: ["status": "investigating"]) } }
+        #expect(error?.code == .lifecycleRegression)
+        #expect(throws: ReplicaError.self) { try b.write { try $0.update("item", id: id, set: ["status": "reopened"]) } }
+    }
+
+    @Test func keepBothOpensAConflictThatAResolutionClosesEverywhere() throws {
+        let (a, b, id) = try pair()
+        try a.write { try $0.update("item", id: id, set: ["phone": "139-1111"]) }
+        try b.write { try $0.update("item", id: id, set: ["phone": "139-2222"]) }
+        try sync(a, into: b); try sync(b, into: a)
+        let conflicts = try a.openConflicts()
+        #expect(conflicts.count == 1)
+        #expect(Set(conflicts[0].candidates.map(\.value)) == ["139-1111".databaseValue, "139-2222".databaseValue])
+        #expect(try b.openConflicts() == conflicts)
+        try b.write { try $0.update("item", id: id, set: ["phone": "139-2222"]) }
+        try sync(b, into: a)
+        #expect(try a.openConflicts().isEmpty)
+        #expect(try value(a, "item", id, "phone") == "139-2222".databaseValue)
+        #expect(try a.canonicalDump() == b.canonicalDump())
+    }
+
+    @Test func keepBothSequentialEditsAreNotConflicts() throws {
+        let (a, b, id) = try pair()
+        try a.write { try $0.update("item", id: id, set: ["phone": "1"]) }
+        try sync(a, into: b)
+        try b.write { try $0.update("item", id: id, set: ["phone": "2"]) }
+        try b.write { try $0.update("item", id: id, set: ["phone": "3"]) }
+        try sync(b, into: a)
+        #expect(try a.openConflicts().isEmpty)
+        #expect(try value(a, "item", id, "phone") == "3".databaseValue)
+    }
+
+    @Test func addWinsSetKeepsAConcurrentAddOverARemove() throws {
+        let (a, b, id) = try pair()
+        try a.write { try $0.removeElement("vip", from: "tags", of: "item", id: id) }
+        try b.write { try $0.addElement("vip", to: "tags", of: "item", id: id) }
+        try b.write { try $0.addElement("diabetes", to: "tags", of: "item", id: id) }
+        try sync(a, into: b); try sync(b, into: a)
+        #expect(SetCodec.decode(try value(a, "item", id, "tags")!) == ["diabetes", "vip"])
+        try a.write { try $0.removeElement("vip", from: "tags", of: "item", id: id) }
+        try sync(a, into: b)
+        #expect(SetCodec.decode(try value(b, "item", id, "tags")!) == ["diabetes"])
+        #expect(try a.canonicalDump() == b.canonicalDump())
+    }
+
+    @Test func appendOnlyRowsRefuseLocalChangesAndRejectRemoteOnes() throws {
+        let a = try makeReplica(1, clock: clockA), b = try makeReplica(2, clock: clockB)
+        let id = try a.write { try $0.insert(into: "entry", values: ["body": "ok", "score": 9]) }
+        #expect(throws: ReplicaError.self) { try a.write { try $0.update("entry", id: id, set: ["score": 1]) } }
+        #expect(throws: ReplicaError.self) { try a.write { try $0.delete(from: "entry", id: id) } }
+        try sync(a, into: b)
+        // A forged later version of the same row from a third node is rejected, never applied.
+        let forger = try makeReplica(3, clock: ManualClock(1_790_000_000_000))
+        try forger.write { try $0.insert(into: "entry", values: ["body": "forged", "score": 0], id: id) }
+        try sync(forger, into: b)
+        #expect(try value(b, "entry", id, "body") == "ok".databaseValue)
+        #expect(try b.rejections().map(\.origin) == [NodeID(3)])
+        // Resubmitting the same content is accepted once.
+        try sync(a, into: b)
+        #expect(try b.statistics().rows["entry"] == 1)
+    }
+}

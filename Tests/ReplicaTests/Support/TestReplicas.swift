@@ -1,0 +1,69 @@
+import GRDB
+import Synchronization
+@testable import Replica
+
+/// A wall clock tests move by hand.
+final class ManualClock: WallClock, Sendable {
+    private let milliseconds: Mutex<UInt64>
+
+    init(_ start: UInt64 = 1_780_000_000_000) {
+        self.milliseconds = Mutex(start)
+    }
+
+    func now() -> UInt64 { milliseconds.withLock { $0 } }
+
+    func advance(by delta: UInt64) {
+        milliseconds.withLock { $0 += delta }
+    }
+
+    func set(_ value: UInt64) {
+        milliseconds.withLock { $0 = value }
+    }
+}
+
+/// Every policy kind on one table, plus an append-only table.
+let testPolicyText = """
+    # Every column policy kind.
+    table item
+      key id
+      column name text
+      column claimedBy text first-writer-wins
+      column visits integer max
+      column firstSeen integer min
+      column status text lifecycle registered accepted investigating handled closed
+      column phone text keep-both
+      column tags text add-wins-set
+
+    table entry append-only
+      key id
+      column body text
+      column score integer
+    """
+
+let testPolicies: PolicySet = try! PolicySet(parsing: testPolicyText, file: "test.policy")
+
+func makeReplica(_ node: UInt64, clock: ManualClock = ManualClock(), skew: UInt64 = 5 * 60 * 1000) throws -> Replica {
+    try Replica.inMemory(configuration: ReplicaConfiguration(
+        nodeID: NodeID(node), policies: testPolicies, wallClock: clock, maximumForwardSkew: skew, rowIDSeed: node))
+}
+
+/// Runs anti-entropy from `source` into `target` until nothing is missing, in pages.
+@discardableResult
+func sync(_ source: Replica, into target: Replica, pageSize: Int = 1000) throws -> Int {
+    var cursor: ChangeCursor?
+    var pages = 0
+    let since = try target.versionVector()
+    repeat {
+        let (batch, next) = try source.changes(since: since, after: cursor, maxChanges: pageSize)
+        try target.apply(ChangeBatch(decoding: batch.encoded()))
+        cursor = next
+        pages += 1
+    } while cursor != nil
+    return pages
+}
+
+func value(_ replica: Replica, _ table: String, _ id: String, _ column: String) throws -> DatabaseValue? {
+    try replica.reader.read { db in
+        try DatabaseValue.fetchOne(db, sql: "SELECT \(column) FROM \(table) WHERE id = ?", arguments: [id])
+    }
+}

@@ -1,0 +1,107 @@
+import GRDB
+import Synchronization
+import Testing
+@testable import Replica
+
+@Suite("Tombstones, clocks and the write guard")
+struct TombstoneAndClockTests {
+    @Test func noResurrectionWhenAnOlderUpdateArrivesAfterTheDelete() throws {
+        let clock = ManualClock()
+        let a = try makeReplica(1, clock: clock), b = try makeReplica(2, clock: clock), c = try makeReplica(3, clock: clock)
+        let id = try a.write { try $0.insert(into: "item", values: ["name": "x"]) }
+        try sync(a, into: b); try sync(a, into: c)
+        clock.advance(by: 100)
+        try b.write { try $0.update("item", id: id, set: ["name": "late update"]) }  // concurrent and *later* by clock
+        try a.write { try $0.delete(from: "item", id: id) }
+        try sync(a, into: c)
+        try sync(b, into: c)  // the update arrives after the delete
+        try sync(c, into: b)
+        #expect(try value(c, "item", id, "name") == nil)
+        #expect(try value(b, "item", id, "name") == nil)
+        #expect(throws: ReplicaError.self) { try c.write { try $0.update("item", id: id, set: ["name": "again"]) } }
+        #expect(throws: ReplicaError.self) { try c.write { try $0.insert(into: "item", values: [:], id: id) } }
+        try sync(c, into: a); try sync(b, into: a); try sync(a, into: b); try sync(a, into: c)
+        #expect(try a.canonicalDump() == b.canonicalDump())
+        #expect(try b.canonicalDump() == c.canonicalDump())
+    }
+
+    @Test func aClockFarInTheFutureDoesNotWinLaterEditsForeverAndIsReported() throws {
+        let now = ManualClock()
+        let central = try makeReplica(1, clock: now)
+        let skewedTablet = try makeReplica(2, clock: ManualClock(now.now() + 365 * 24 * 3_600_000))
+        let id = try central.write { try $0.insert(into: "item", values: ["name": "original"]) }
+        try sync(central, into: skewedTablet)
+        try skewedTablet.write { try $0.update("item", id: id, set: ["name": "from the future"]) }
+        try sync(skewedTablet, into: central)
+        #expect(try value(central, "item", id, "name") == "from the future".databaseValue)
+        #expect(try central.clockSkewReports().map(\.origin) == [NodeID(2)])
+        // Central's clock did not jump a year ahead…
+        let centralClock = central.clock.withLock { $0.last }
+        #expect(centralClock.milliseconds <= now.now() + 5 * 60 * 1000)
+        // …yet an edit made after seeing the future value wins, here and on the tablet.
+        try central.write { try $0.update("item", id: id, set: ["name": "corrected"]) }
+        try sync(central, into: skewedTablet)
+        #expect(try value(skewedTablet, "item", id, "name") == "corrected".databaseValue)
+    }
+
+    @Test func hybridClockIsMonotonicAndAdvancesOnReceive() {
+        let wall = ManualClock(1000)
+        var clock = HybridLogicalClock(wallClock: wall, maximumForwardSkew: 60_000)
+        let first = clock.tick(), second = clock.tick()
+        #expect(first < second)
+        #expect(clock.observe(HLC(milliseconds: 5000, counter: 3), from: NodeID(9)) == nil)
+        #expect(clock.tick() > HLC(milliseconds: 5000, counter: 3))
+        wall.set(500)  // the wall clock steps back: the HLC does not
+        #expect(clock.tick() > HLC(milliseconds: 5000, counter: 4))
+        let report = clock.observe(HLC(milliseconds: 10_000_000, counter: 0), from: NodeID(9))
+        #expect(report?.aheadMilliseconds == 10_000_000 - 500)
+        #expect(clock.last.milliseconds <= 500 + 60_000)
+    }
+
+    @Test func writesAroundTheReplicaAreRefused() throws {
+        let replica = try makeReplica(1)
+        #expect(throws: DatabaseError.self) {
+            try replica.reader.unsafeReentrantRead { _ in }  // reads are fine
+            try (replica.reader as! any DatabaseWriter).write { db in
+                try db.execute(sql: "INSERT INTO item (id, name, _sf_meta) VALUES ('x', 'y', x'01')")
+            }
+        }
+        #expect(throws: DatabaseError.self) {
+            try replica.write { tx in try tx.db.execute(sql: "UPDATE item SET name = 'y'") ; try tx.db.execute(sql: "DELETE FROM entry") ; try tx.db.execute(sql: "INSERT INTO entry (id, body, _sf_meta) VALUES ('a','b',x'01')") }
+        }
+        #expect(try replica.statistics().rows["entry"] == 0)
+    }
+
+    @Test func rowIDsAreULIDsGeneratedOffline() throws {
+        let replica = try makeReplica(1)
+        let ids = try (0..<100).map { _ in try replica.write { try $0.insert(into: "entry", values: ["body": "b"]) } }
+        #expect(Set(ids).count == 100)
+        #expect(ids.allSatisfy(RowIDGenerator.isValid))
+    }
+
+    @Test func versionVectorCountsLocalCommits() throws {
+        let replica = try makeReplica(7)
+        try replica.write { tx in
+            try tx.insert(into: "entry", values: ["body": "1"])
+            try tx.insert(into: "entry", values: ["body": "2"])
+        }
+        try replica.write { try $0.insert(into: "entry", values: ["body": "3"]) }
+        try replica.write { _ in }  // an empty transaction is not a commit
+        #expect(try replica.versionVector() == VersionVector([NodeID(7): 2]))
+    }
+
+    @Test func eventsReportLocalAndRemoteCommits() async throws {
+        let a = try makeReplica(1), b = try makeReplica(2)
+        let events = b.events()
+        let id = try await a.write { try $0.insert(into: "entry", values: ["body": "x"]) }
+        try await b.write { try $0.insert(into: "entry", values: ["body": "y"]) }
+        let (batch, _) = try a.changes(since: VersionVector())
+        try await b.apply(batch)
+        var iterator = events.makeAsyncIterator()
+        let local = await iterator.next()
+        let remote = await iterator.next()
+        #expect(local?.source == .local)
+        #expect(remote?.source == .remote)
+        #expect(remote?.rows["entry"] == [id])
+    }
+}
