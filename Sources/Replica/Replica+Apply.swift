@@ -91,6 +91,17 @@ struct BatchMerger {
             guard values.count == table.policies.count else {
                 throw ReplicaError(.incompatibleBatch, "a row of '\(table.name)' has \(values.count) columns, \(table.policies.count) are declared")
             }
+            if table.acceptsUniformFastPath, let stamp = RowMetaCodec.uniformStamp(of: meta) {
+                note(stamp)
+                if try store.tombstone(table, key: change.key) != nil {
+                    report.rowsUnchanged += 1
+                    return
+                }
+                if try store.insertUniformIfAbsent(table, key: change.key, values: values, meta: meta, stamp: stamp) {
+                    markChanged(table, change.key)
+                    return
+                }
+            }
             let incoming: RowState
             do throws(MalformedDataError) {
                 incoming = try RowMetaCodec.decode(meta, values: values, policies: table.policies)
@@ -207,7 +218,7 @@ struct BatchMerger {
                 ])
             }
         }
-        var vector = try Replica.versionVector(db)
+        var vector = try replica.versionVector(db)
         for claim in coverage where vector[claim.origin] >= claim.after && claim.upTo > vector[claim.origin] {
             vector[claim.origin] = claim.upTo
             try db.execute(sql: """
@@ -215,6 +226,14 @@ struct BatchMerger {
                 ON CONFLICT (origin) DO UPDATE SET seq = excluded.seq
                 """, arguments: [claim.origin.databaseValue, Int64(claim.upTo)])
         }
+        // Merges may remove this node's newest log entries: store its entry and clock here.
+        let ownSeq = max(vector[replica.nodeID], replica.localSeq.withLock { $0 })
+        try db.execute(sql: """
+            INSERT INTO _sf_version (origin, seq, hlc) VALUES (?, ?, ?)
+            ON CONFLICT (origin) DO UPDATE SET seq = MAX(seq, excluded.seq), hlc = MAX(hlc, excluded.hlc)
+            """, arguments: [replica.nodeID.databaseValue, Int64(ownSeq), replica.clock.withLock { $0.last }.databaseValue])
+        let seqAfterCommit = ownSeq, owner = replica
+        db.afterNextTransaction(onCommit: { _ in owner.localSeq.withLock { $0 = max($0, seqAfterCommit) } })
         report.versionVector = vector
         if !changed.isEmpty || !report.lostWrites.isEmpty {
             let event = ReplicaEvent(source: .remote, rows: changed, lostWrites: report.lostWrites, newConflicts: 0)

@@ -17,19 +17,19 @@ extension Replica {
     public func changes(since remote: VersionVector, after cursor: ChangeCursor? = nil, maxChanges: Int = 5_000,
                         include: (@Sendable (String, String) -> Bool)? = nil) throws -> (batch: ChangeBatch, next: ChangeCursor?) {
         try writer.read { db in
-            let local = try Self.versionVector(db)
+            let local = try versionVector(db)
             var page = ChangePage(db: db, tables: tablesByID, maxChanges: max(maxChanges, 1), include: include)
             for (origin, seq) in local.sorted where seq > remote[origin] {
-                var start: (after: UInt64, position: LogPosition?) = (remote[origin], nil)
+                var after = remote[origin]
                 if let cursor {
                     if origin < cursor.origin { continue }
-                    if origin == cursor.origin { start = (cursor.covered, cursor.position) }
+                    if origin == cursor.origin { after = cursor.covered }
                 }
-                if let next = try page.collect(origin: origin, after: start.after, upTo: seq, position: start.position) {
+                if let next = try page.collect(origin: origin, after: after, upTo: seq) {
                     return (page.batch, next)
                 }
                 if page.isFull, let following = local.sorted.first(where: { $0.origin > origin && $0.seq > remote[$0.origin] }) {
-                    return (page.batch, ChangeCursor(origin: following.origin, position: nil, covered: remote[following.origin]))
+                    return (page.batch, ChangeCursor(origin: following.origin, covered: remote[following.origin]))
                 }
             }
             return (page.batch, nil)
@@ -49,27 +49,24 @@ private struct ChangePage {
     var isFull: Bool { batch.changes.count >= maxChanges }
 
     /// Adds one origin's log entries in (after, upTo]; returns a cursor when the page filled up first.
-    mutating func collect(origin: NodeID, after: UInt64, upTo: UInt64, position: LogPosition?) throws -> ChangeCursor? {
-        var sql = "SELECT seq, tbl, pk FROM _sf_log WHERE origin = ? AND seq > ? AND seq <= ?"
-        var arguments: StatementArguments = [origin.databaseValue, Int64(after), Int64(upTo)]
-        if let position {
-            sql += " AND (seq, tbl, pk) > (?, ?, ?)"
-            arguments += [Int64(position.seq), position.table, position.key]
-        }
-        sql += " ORDER BY seq, tbl, pk LIMIT ?"
-        arguments += [maxChanges - batch.changes.count + 1]
-        var last: LogPosition?
-        let entries = try Row.fetchAll(db, sql: sql, arguments: arguments).map {
-            LogPosition(seq: UInt64($0[0] as Int64), table: $0[1], key: $0[2])
-        }
-        for entry in entries {
-            if isFull {
-                // Cut before `entry`: everything of this origin before its commit has been sent.
-                let covered = max(after, entry.seq - 1)
-                if covered > after { batch.coverage.append(Coverage(origin: origin, after: after, upTo: covered)) }
-                return ChangeCursor(origin: origin, position: last, covered: covered)
+    ///
+    /// A page is cut only between two commits, never inside one: a coverage claim says
+    /// "every change of this origin up to here", which a half-sent commit would break
+    /// if the page before it were lost. A commit larger than `maxChanges` goes whole.
+    mutating func collect(origin: NodeID, after: UInt64, upTo: UInt64) throws -> ChangeCursor? {
+        let statement = try db.cachedStatement(sql: """
+            SELECT seq, tbl, pk FROM _sf_log WHERE origin = ? AND seq > ? AND seq <= ? ORDER BY seq, tbl, pk
+            """)
+        let cursor = try Row.fetchCursor(statement, arguments: [origin.databaseValue, Int64(after), Int64(upTo)])
+        var lastSeq: UInt64?
+        while let row = try cursor.next() {
+            let entry = LogPosition(seq: UInt64(row[0] as Int64), table: row[1], key: row[2])
+            if isFull, let lastSeq, entry.seq != lastSeq {
+                // Everything of this origin before this entry's commit has been sent.
+                batch.coverage.append(Coverage(origin: origin, after: after, upTo: lastSeq))
+                return ChangeCursor(origin: origin, covered: lastSeq)
             }
-            last = entry
+            lastSeq = entry.seq
             try add(entry)
         }
         batch.coverage.append(Coverage(origin: origin, after: after, upTo: upTo))

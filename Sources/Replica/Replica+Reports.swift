@@ -120,7 +120,7 @@ extension Replica {
             for row in try Row.fetchAll(db, sql: "SELECT * FROM _sf_conflict ORDER BY tbl, pk, col") {
                 lines.append("conflict \(row.description)")
             }
-            lines.append("vector \(try Self.versionVector(db))")
+            lines.append("vector \(try versionVector(db))")
             return lines.joined(separator: "\n")
         }
     }

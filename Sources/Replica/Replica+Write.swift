@@ -37,7 +37,6 @@ public final class ReplicaTransaction {
     public let db: Database
     private let store: RowStore
     private var seq: UInt64?
-    private var lastStamp: HLC = .zero
     private var changed: [String: Set<String>] = [:]
 
     init(replica: Replica, db: Database) {
@@ -58,7 +57,8 @@ public final class ReplicaTransaction {
         let key = id ?? replica.makeRowID()
         try Self.checkKey(key, table)
         let values = try validated(values, for: table)
-        if try store.tombstone(table, key: key) != nil {
+        // A freshly generated id cannot name a deleted row; a caller-given one may.
+        if id != nil, try store.tombstone(table, key: key) != nil {
             throw ReplicaError(.rowDeleted, "row '\(key)' of table '\(table.name)' was deleted; deleted rows never come back")
         }
         let stamp = try nextStamp(after: .zero)
@@ -126,7 +126,7 @@ public final class ReplicaTransaction {
     private func changeSet(_ column: String, of tableName: String, id key: String,
                            _ operation: (SetState, Stamp) -> SetState?) throws {
         let table = try replica.table(tableName)
-        guard let index = table.declaration.columnIndex(column) else {
+        guard let index = table.columnIndexes[column] else {
             throw ReplicaError(.unknownColumn, "table '\(table.name)' has no column '\(column)'")
         }
         guard table.policies[index] == .addWinsSet, !table.isAppendOnly else {
@@ -161,7 +161,7 @@ public final class ReplicaTransaction {
     private func validated(_ values: [String: (any DatabaseValueConvertible)?], for table: ReplicatedTable) throws -> [DatabaseValue?] {
         var result = [DatabaseValue?](repeating: nil, count: table.policies.count)
         for (name, value) in values {
-            guard let index = table.declaration.columnIndex(name) else {
+            guard let index = table.columnIndexes[name] else {
                 if name == table.declaration.primaryKey {
                     throw ReplicaError(.invalidValue, "the id of a row in '\(table.name)' cannot be written as a column")
                 }
@@ -184,26 +184,23 @@ public final class ReplicaTransaction {
     /// A stamp for one write in this commit, after `existing` so it supersedes what it overwrites.
     private func nextStamp(after existing: HLC) throws -> Stamp {
         if seq == nil {
-            let current = try Int64.fetchOne(db, sql: "SELECT seq FROM _sf_version WHERE origin = ?",
-                                             arguments: [replica.nodeID.databaseValue]) ?? 0
-            seq = UInt64(current) + 1
+            seq = replica.localSeq.withLock { $0 } + 1
         }
         let tick = replica.clock.withLock { $0.tick() }
         let hlc = Stamp.causallyAfter(existing, tick: tick)
-        lastStamp = max(lastStamp, tick)
         return Stamp(hlc: hlc, origin: replica.nodeID, seq: seq!)
     }
 
-    /// Records the commit in the version vector and schedules the change notification.
+    /// Makes the commit's sequence number this node's latest once the transaction commits,
+    /// and schedules the change notification. The change log itself records the commit.
     func finish() throws {
-        guard let seq else { return }
-        try db.execute(sql: """
-            INSERT INTO _sf_version (origin, seq, hlc) VALUES (?, ?, ?)
-            ON CONFLICT (origin) DO UPDATE SET seq = excluded.seq, hlc = excluded.hlc
-            """, arguments: [replica.nodeID.databaseValue, Int64(seq), lastStamp.databaseValue])
+        // A transaction that changed nothing is not a commit: its sequence number is reused.
+        guard let seq, !changed.isEmpty else { return }
         let event = ReplicaEvent(source: .local, rows: changed, lostWrites: [], newConflicts: 0)
-        guard !changed.isEmpty else { return }
-        let observers = replica.observers
-        db.afterNextTransaction(onCommit: { _ in observers.emit(event) })
+        let replica = replica
+        db.afterNextTransaction(onCommit: { _ in
+            replica.localSeq.withLock { $0 = max($0, seq) }
+            replica.observers.emit(event)
+        })
     }
 }

@@ -62,6 +62,8 @@ public final class Replica: Sendable {
     let random: Mutex<SplitMix64>
     let logger: Logger
     let observers = ReplicaObservers()
+    /// The sequence number of this node's last committed local transaction.
+    let localSeq: Mutex<UInt64>
     let wallClock: any WallClock
 
     /// Opens (or creates) a replica in a file, in WAL mode with `synchronous=FULL`:
@@ -101,7 +103,7 @@ public final class Replica: Sendable {
 
     private init(writer: any DatabaseWriter, gate: WriteGate, configuration: ReplicaConfiguration) throws {
         try ReplicaSchema.migrator().migrate(writer)
-        let (nodeID, tables, lastClock) = try writer.write { db -> (NodeID, [String: ReplicatedTable], HLC) in
+        let (nodeID, tables, lastClock, lastSeq) = try writer.write { db -> (NodeID, [String: ReplicatedTable], HLC, UInt64) in
             let stored = try Int64.fetchOne(db, sql: "SELECT nodeId FROM _sf_node WHERE id = 1").map(NodeID.init(databaseValue:))
             if let stored, let wanted = configuration.nodeID, stored != wanted {
                 throw ReplicaError(.corruptMetadata, "the database belongs to node \(stored), not \(wanted)")
@@ -112,7 +114,8 @@ public final class Replica: Sendable {
             }
             let tables = try gate.open { try ReplicaSchema.prepareTables(configuration.policies, in: db) }
             let lastClock = try Int64.fetchOne(db, sql: "SELECT hlc FROM _sf_version WHERE origin = ?", arguments: [nodeID.databaseValue])
-            return (nodeID, tables, lastClock.map(HLC.init(databaseValue:)) ?? .zero)
+            let lastSeq = try Self.localSequence(db, nodeID: nodeID)
+            return (nodeID, tables, lastClock.map(HLC.init(databaseValue:)) ?? .zero, lastSeq)
         }
         self.nodeID = nodeID
         self.policies = configuration.policies
@@ -124,6 +127,7 @@ public final class Replica: Sendable {
         self.clock = Mutex(HybridLogicalClock(wallClock: configuration.wallClock, maximumForwardSkew: configuration.maximumForwardSkew, last: lastClock))
         self.random = Mutex(SplitMix64(seed: configuration.rowIDSeed ?? { var system = SystemRandomNumberGenerator(); return system.next() }()))
         self.logger = configuration.logger
+        self.localSeq = Mutex(lastSeq)
     }
 
     /// Reads the replica (replicated tables, and any local table the application keeps beside them).
@@ -131,15 +135,27 @@ public final class Replica: Sendable {
 
     /// The version vector: per origin, the highest contiguous commit this replica holds.
     public func versionVector() throws -> VersionVector {
-        try writer.read { db in try Self.versionVector(db) }
+        try writer.read { db in try versionVector(db) }
     }
 
-    static func versionVector(_ db: Database) throws -> VersionVector {
+    /// The version vector as of the transaction `db` is in.
+    ///
+    /// Local commits do not write `_sf_version` (one write less per commit): this node's own
+    /// entry is the larger of the stored one and the newest commit in the change log. A merge
+    /// that removes this node's newest log entries stores the entry in the same transaction.
+    func versionVector(_ db: Database) throws -> VersionVector {
         var entries: [NodeID: UInt64] = [:]
         for row in try Row.fetchAll(db, sql: "SELECT origin, seq FROM _sf_version") {
             entries[NodeID(databaseValue: row[0])] = UInt64(row[1] as Int64)
         }
+        entries[nodeID] = try Self.localSequence(db, nodeID: nodeID)
         return VersionVector(entries)
+    }
+
+    static func localSequence(_ db: Database, nodeID: NodeID) throws -> UInt64 {
+        let stored = try Int64.fetchOne(db, sql: "SELECT seq FROM _sf_version WHERE origin = ?", arguments: [nodeID.databaseValue]) ?? 0
+        let logged = try Int64.fetchOne(db, sql: "SELECT MAX(seq) FROM _sf_log WHERE origin = ?", arguments: [nodeID.databaseValue]) ?? 0
+        return UInt64(max(stored, logged))
     }
 
     /// A new row id (ULID) from this replica's clock and randomness.

@@ -64,8 +64,6 @@ public struct ChangeBatch: Hashable, Sendable {
 public struct ChangeCursor: Hashable, Sendable {
     /// The origin being sent when the page was cut.
     public var origin: NodeID
-    /// The last log position sent for that origin (seq, table id, key), if any.
-    var position: LogPosition?
     /// How far the pages so far covered that origin.
     public var covered: UInt64
 }
@@ -74,4 +72,20 @@ struct LogPosition: Hashable, Sendable {
     var seq: UInt64
     var table: Int64
     var key: String
+}
+
+extension RowChange {
+    /// A row written once, whole, by one write: the shape of a fresh insert.
+    ///
+    /// For bulk loaders (an import replayed from another system) and benchmarks that
+    /// need many rows without running each insert through a local transaction.
+    /// - Parameters:
+    ///   - table: the table (must be declared where the change is applied).
+    ///   - key: the row id.
+    ///   - values: every declared column's value, in declaration order.
+    ///   - stamp: the write's clock reading, origin and commit sequence number.
+    public static func insert(table: String, key: String, values: [DatabaseValue], stamp: Stamp) -> RowChange {
+        let columns = values.map { ColumnState(value: $0, meta: .register(stamp)) }
+        return RowChange(table: table, key: key, body: .row(values: values, meta: RowMetaCodec.encode(RowState(columns: columns))))
+    }
 }

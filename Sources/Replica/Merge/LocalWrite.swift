@@ -96,7 +96,7 @@ enum LocalWrite {
     static func newestReading(_ column: ColumnState) -> HLC {
         switch column.meta {
         case .register(let stamp): stamp.hlc
-        case .multiValue(let state): state.siblings.map(\.stamp.hlc).max() ?? .zero
+        case .multiValue(let state): max(state.siblings.map(\.stamp.hlc).max() ?? .zero, state.context.values.max() ?? .zero)
         case .set(let state): state.context.values.max() ?? .zero
         }
     }

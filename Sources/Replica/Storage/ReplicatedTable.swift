@@ -7,6 +7,9 @@ struct ReplicatedTable: Sendable {
     let id: Int64
     let policies: [ColumnPolicy]
     let keepBothColumns: [Int]
+    /// Whether rows arriving in the uniform metadata form can be stored without decoding.
+    let acceptsUniformFastPath: Bool
+    let columnIndexes: [String: Int]
     let selectSQL: String
     let insertSQL: String
     let updateSQL: String
@@ -17,6 +20,8 @@ struct ReplicatedTable: Sendable {
         self.id = id
         self.policies = declaration.columns.map(\.policy)
         self.keepBothColumns = declaration.columns.indices.filter { declaration.columns[$0].policy == .keepBoth }
+        self.acceptsUniformFastPath = !declaration.columns.contains { $0.policy == .addWinsSet || $0.policy == .keepBoth }
+        self.columnIndexes = Dictionary(uniqueKeysWithValues: declaration.columns.enumerated().map { ($0.element.name, $0.offset) })
         let table = declaration.name.quotedDatabaseIdentifier
         let key = declaration.primaryKey.quotedDatabaseIdentifier
         let columns = declaration.columns.map(\.name.quotedDatabaseIdentifier)

@@ -4,9 +4,17 @@ import Foundation
 /// Reads and writes replicated rows with their metadata, keeping the change log,
 /// tombstones and open conflicts in step. Used by local writes and remote merges alike,
 /// always inside one write transaction.
-struct RowStore {
+final class RowStore {
     let db: Database
     let gate: WriteGate
+    private var insertStatements: [Int64: Statement] = [:]
+    private var tombstoneProbe: Statement?
+    private var logInsert: Statement?
+
+    init(db: Database, gate: WriteGate) {
+        self.db = db
+        self.gate = gate
+    }
 
     func load(_ table: ReplicatedTable, key: String) throws -> RowState? {
         let statement = try db.cachedStatement(sql: table.selectSQL)
@@ -28,25 +36,42 @@ struct RowStore {
     }
 
     func tombstone(_ table: ReplicatedTable, key: String) throws -> Stamp? {
-        let statement = try db.cachedStatement(sql: "SELECT hlc, origin, seq FROM _sf_tombstone WHERE tbl = ? AND pk = ?")
+        let statement = try tombstoneProbe ?? db.cachedStatement(sql: "SELECT hlc, origin, seq FROM _sf_tombstone WHERE tbl = ? AND pk = ?")
+        tombstoneProbe = statement
         guard let row = try Row.fetchOne(statement, arguments: [table.id, key]) else { return nil }
         return Stamp(hlc: HLC(databaseValue: row[0]), origin: NodeID(databaseValue: row[1]), seq: UInt64(row[2] as Int64))
     }
 
     /// Inserts a row that does not exist yet. Returns false (and writes nothing) when it exists.
     func insertIfAbsent(_ table: ReplicatedTable, key: String, _ state: RowState) throws -> Bool {
-        let statement = try db.cachedStatement(sql: table.insertSQL)
-        var arguments: [DatabaseValue] = [key.databaseValue]
-        arguments.append(contentsOf: state.values)
-        arguments.append(Data(RowMetaCodec.encode(state)).databaseValue)
-        statement.setUncheckedArguments(StatementArguments(arguments))
-        try gate.open { try statement.execute() }
-        guard db.changesCount > 0 else { return false }
+        guard try insertRaw(table, key: key, values: state.values, meta: RowMetaCodec.encode(state)) else { return false }
         for contributor in state.contributors {
             try addLog(contributor, table, key)
         }
         try updateConflicts(table, key: key, state)
         return true
+    }
+
+    /// Inserts a row written whole by one stamp (metadata already in the uniform form)
+    /// without decoding it. Only for tables with register columns only.
+    func insertUniformIfAbsent(_ table: ReplicatedTable, key: String, values: [DatabaseValue], meta: [UInt8], stamp: Stamp) throws -> Bool {
+        guard try insertRaw(table, key: key, values: values, meta: meta) else { return false }
+        if stamp.seq > 0 {
+            try addLog(LogKey(origin: stamp.origin, seq: stamp.seq), table, key)
+        }
+        return true
+    }
+
+    private func insertRaw(_ table: ReplicatedTable, key: String, values: [DatabaseValue], meta: [UInt8]) throws -> Bool {
+        let statement = try insertStatements[table.id] ?? db.cachedStatement(sql: table.insertSQL)
+        insertStatements[table.id] = statement
+        var arguments: [DatabaseValue] = [key.databaseValue]
+        arguments.reserveCapacity(values.count + 2)
+        arguments.append(contentsOf: values)
+        arguments.append(Data(meta).databaseValue)
+        statement.setUncheckedArguments(StatementArguments(arguments))
+        try gate.open { try statement.execute() }
+        return db.changesCount > 0
     }
 
     /// Replaces a stored row's state, moving its change-log entries from the old contributors to the new.
@@ -88,8 +113,10 @@ struct RowStore {
     }
 
     private func addLog(_ entry: LogKey, _ table: ReplicatedTable, _ key: String) throws {
-        try db.cachedStatement(sql: "INSERT OR IGNORE INTO _sf_log (origin, seq, tbl, pk) VALUES (?, ?, ?, ?)")
-            .execute(arguments: [entry.origin.databaseValue, Int64(entry.seq), table.id, key])
+        let statement = try logInsert ?? db.cachedStatement(sql: "INSERT OR IGNORE INTO _sf_log (origin, seq, tbl, pk) VALUES (?, ?, ?, ?)")
+        logInsert = statement
+        statement.setUncheckedArguments([entry.origin.databaseValue, Int64(entry.seq), table.id, key])
+        try statement.execute()
     }
 
     private func removeLog(_ entry: LogKey, _ table: ReplicatedTable, _ key: String) throws {

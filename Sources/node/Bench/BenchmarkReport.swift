@@ -1,0 +1,48 @@
+import Foundation
+
+/// One benchmark result, printed as one JSON line:
+/// `{"suite":…,"metric":…,"value":…,"unit":…,"baseline":…,"ratio":…,"goal":…}`.
+struct BenchmarkResult {
+    var suite: String
+    var metric: String
+    var value: Double
+    var unit: String
+    var baseline: Double
+    /// value ÷ baseline.
+    var ratio: Double { baseline == 0 ? 0 : value / baseline }
+    /// The goal on the ratio, e.g. `<= 1.3`.
+    var goal: String
+
+    var met: Bool {
+        let parts = goal.split(separator: " ")
+        guard parts.count == 2, let bound = Double(parts[1]) else { return false }
+        return parts[0] == "<=" ? ratio <= bound : ratio >= bound
+    }
+
+    var jsonLine: String {
+        func number(_ x: Double) -> String { x.isFinite ? String(format: "%.4g", x) : "null" }
+        return "{\"suite\":\"\(suite)\",\"metric\":\"\(metric)\",\"value\":\(number(value)),\"unit\":\"\(unit)\","
+            + "\"baseline\":\(number(baseline)),\"ratio\":\(number(ratio)),\"goal\":\"\(goal)\",\"met\":\(met)}"
+    }
+}
+
+/// Monotonic seconds.
+func measure(_ body: () throws -> Void) rethrows -> Double {
+    let start = DispatchTime.now().uptimeNanoseconds
+    try body()
+    return Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
+}
+
+/// A scratch directory removed at the end.
+struct ScratchDirectory {
+    let url: URL
+
+    init(prefix: String) throws {
+        url = FileManager.default.temporaryDirectory.appendingPathComponent("\(prefix)-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: url, withIntermediateDirectories: true)
+    }
+
+    func path(_ name: String) -> String { url.appendingPathComponent(name).path }
+
+    func remove() { try? FileManager.default.removeItem(at: url) }
+}

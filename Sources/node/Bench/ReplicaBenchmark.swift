@@ -1,0 +1,178 @@
+import ArgumentParser
+import Foundation
+import GRDB
+import Replica
+
+/// `suifang bench replica`: capture overhead, merge rate, metadata size and
+/// changes-since scaling, each against plain SQLite with the same schema and pragmas.
+struct ReplicaBenchmark: ParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "replica", abstract: "Benchmark the replica against plain SQLite.")
+
+    @Option(help: "Divide every workload size by this (for a quick smoke run).")
+    var scaleDown: Int = 1
+
+    func run() throws {
+        let scratch = try ScratchDirectory(prefix: "suifang-bench")
+        defer { scratch.remove() }
+        let results = [
+            try captureOverhead(scratch),
+            ] + (try mergeRateAndMetadata(scratch)) + [
+            try changesSinceScaling(scratch),
+        ]
+        for result in results {
+            print(result.jsonLine)
+        }
+    }
+
+    // MARK: capture_overhead
+
+    private func captureOverhead(_ scratch: ScratchDirectory) throws -> BenchmarkResult {
+        let count = 10_000 / scaleDown
+        let plain = try PlainSurveyTable(path: scratch.path("plain-capture.sqlite"))
+        let plainSeconds = try measure {
+            for index in 0..<count {
+                try plain.insertInOwnTransaction(key: "K\(index)", values: SurveyShape.values(index: index))
+            }
+        }
+        let replica = try Replica.open(at: scratch.path("replica-capture.sqlite"), configuration: ReplicaConfiguration(policies: SurveyShape.policies))
+        let names = SurveyShape.declaration.columns.map(\.name)
+        let replicaSeconds = try measure {
+            for index in 0..<count {
+                let values = SurveyShape.values(index: index)
+                try replica.write { tx in
+                    try tx.insert(into: SurveyShape.table, values: Dictionary(uniqueKeysWithValues: zip(names, values.map { $0 as (any DatabaseValueConvertible)? })), id: "K\(index)")
+                }
+            }
+        }
+        return BenchmarkResult(suite: "replica", metric: "capture_overhead", value: replicaSeconds, unit: "s", baseline: plainSeconds, goal: "<= 1.3")
+    }
+
+    // MARK: merge_rate_ratio and metadata_ratio
+
+    private func mergeRateAndMetadata(_ scratch: ScratchDirectory) throws -> [BenchmarkResult] {
+        let perOrigin = 50_000 / scaleDown, pageSize = 5_000
+        let origins = [NodeID(0xA1), NodeID(0xB2), NodeID(0xC3)]
+        // Each origin commits one response at a time; keys of the three origins interleave.
+        var pages: [[ChangeBatch]] = origins.map { _ in [] }
+        for (o, origin) in origins.enumerated() {
+            for start in stride(from: 0, to: perOrigin, by: pageSize) {
+                let end = min(start + pageSize, perOrigin)
+                let changes = (start..<end).map { i in
+                    SurveyShape.change(index: i * origins.count + o, origin: origin, seq: UInt64(i + 1), baseMilliseconds: 1_780_000_000_000)
+                }
+                pages[o].append(ChangeBatch(changes: changes, coverage: [Coverage(origin: origin, after: UInt64(start), upTo: UInt64(end))]))
+            }
+        }
+        var arrival: [ChangeBatch] = []
+        for index in 0..<pages[0].count {
+            for origin in pages.indices { arrival.append(pages[origin][index]) }
+        }
+        let rows = arrival.flatMap(\.changes)
+
+        let plain = try PlainSurveyTable(path: scratch.path("plain-merge.sqlite"))
+        let plainSeconds = try measure { try plain.bulkInsert(rows) }
+
+        let replica = try Replica.open(at: scratch.path("replica-merge.sqlite"), configuration: ReplicaConfiguration(policies: SurveyShape.policies))
+        let mergeSeconds = try measure {
+            for batch in arrival { try replica.apply(batch) }
+        }
+        let count = Double(rows.count)
+        let plainBytes = try fileBytes(plain.pool)
+        let replicaBytes = try fileBytes(replica.reader)
+        return [
+            BenchmarkResult(suite: "replica", metric: "merge_rate_ratio", value: count / mergeSeconds, unit: "rows/s", baseline: count / plainSeconds, goal: ">= 0.5"),
+            BenchmarkResult(suite: "replica", metric: "metadata_ratio", value: Double(replicaBytes), unit: "bytes", baseline: Double(plainBytes), goal: "<= 1.5"),
+        ]
+    }
+
+    private func fileBytes(_ reader: any DatabaseReader) throws -> Int {
+        if let writer = reader as? any DatabaseWriter {
+            try writer.writeWithoutTransaction { db in try db.execute(sql: "PRAGMA wal_checkpoint(TRUNCATE)") }
+        }
+        return try reader.read { db in
+            let pageSize = try Int.fetchOne(db, sql: "PRAGMA page_size")!
+            let pages = try Int.fetchOne(db, sql: "PRAGMA page_count")!
+            let free = try Int.fetchOne(db, sql: "PRAGMA freelist_count")!
+            return (pages - free) * pageSize
+        }
+    }
+
+    // MARK: changes_since_scaling
+
+    private func changesSinceScaling(_ scratch: ScratchDirectory) throws -> BenchmarkResult {
+        let small = try lookupSeconds(rows: 1_000, scratch.path("since-small.sqlite"))
+        let large = try lookupSeconds(rows: 1_000_000 / scaleDown, scratch.path("since-large.sqlite"))
+        return BenchmarkResult(suite: "replica", metric: "changes_since_scaling", value: large * 1000, unit: "ms", baseline: small * 1000, goal: "<= 1.2")
+    }
+
+    /// Median time to page out the 10 changes a peer lacks, in a replica of `rows` rows.
+    private func lookupSeconds(rows: Int, _ path: String) throws -> Double {
+        let replica = try Replica.open(at: path, configuration: ReplicaConfiguration(policies: SurveyShape.policies))
+        let origin = NodeID(0xD4), perCommit = 500
+        let bulk = rows - 10
+        var seq: UInt64 = 0
+        for start in stride(from: 0, to: bulk, by: 10_000) {
+            let end = min(start + 10_000, bulk)
+            var changes: [RowChange] = []
+            let firstSeq = seq
+            for index in start..<end {
+                if index % perCommit == 0 { seq += 1 }
+                changes.append(SurveyShape.change(index: index, origin: origin, seq: seq, baseMilliseconds: 1_780_000_000_000))
+            }
+            try replica.apply(ChangeBatch(changes: changes, coverage: [Coverage(origin: origin, after: firstSeq, upTo: seq)]))
+        }
+        let peer = VersionVector([origin: seq])
+        for index in bulk..<rows {
+            seq += 1
+            let change = SurveyShape.change(index: index, origin: origin, seq: seq, baseMilliseconds: 1_780_000_000_000)
+            try replica.apply(ChangeBatch(changes: [change], coverage: [Coverage(origin: origin, after: seq - 1, upTo: seq)]))
+        }
+        var samples: [Double] = []
+        for _ in 0..<301 {
+            var found = 0
+            samples.append(try measure {
+                found = try replica.changes(since: peer).batch.changes.count
+            })
+            guard found == 10 else { throw ValidationError("expected 10 missing changes, found \(found)") }
+        }
+        return samples.sorted()[samples.count / 2]
+    }
+}
+
+/// The baseline: the same table without replication, the same pragmas, in WAL mode.
+struct PlainSurveyTable {
+    let pool: DatabasePool
+    private let insertSQL: String
+
+    init(path: String) throws {
+        var configuration = Configuration()
+        configuration.prepareDatabase { db in
+            for pragma in Replica.pragmas(cacheSizeKiB: 64 * 1024) { try db.execute(sql: pragma) }
+        }
+        pool = try DatabasePool(path: path, configuration: configuration)
+        let declaration = SurveyShape.declaration
+        let columns = ["id TEXT PRIMARY KEY NOT NULL"] + declaration.columns.map { "\($0.name) \($0.type.rawValue.uppercased())" }
+        try pool.write { db in
+            try db.execute(sql: "CREATE TABLE \(declaration.name) (\(columns.joined(separator: ", "))) WITHOUT ROWID")
+        }
+        let placeholders = Array(repeating: "?", count: declaration.columns.count + 1).joined(separator: ", ")
+        insertSQL = "INSERT INTO \(declaration.name) VALUES (\(placeholders))"
+    }
+
+    func insertInOwnTransaction(key: String, values: [DatabaseValue]) throws {
+        try pool.write { db in
+            try db.cachedStatement(sql: insertSQL).execute(arguments: StatementArguments([key.databaseValue] + values))
+        }
+    }
+
+    func bulkInsert(_ changes: [RowChange]) throws {
+        try pool.write { db in
+            let statement = try db.cachedStatement(sql: insertSQL)
+            for change in changes {
+                guard case .row(let values, _) = change.body else { continue }
+                statement.setUncheckedArguments(StatementArguments([change.key.databaseValue] + values))
+                try statement.execute()
+            }
+        }
+    }
+}

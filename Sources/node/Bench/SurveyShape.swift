@@ -1,0 +1,52 @@
+import GRDB
+import Replica
+
+/// A survey-response-shaped row (~8 columns) used by benchmarks, the crash test and the demo.
+enum SurveyShape {
+    static let table = "surveyResponse"
+
+    static let declaration = TableDeclaration(name: table, columns: [
+        ColumnDeclaration("templateId", .text),
+        ColumnDeclaration("templateVersion", .integer),
+        ColumnDeclaration("patientId", .text),
+        ColumnDeclaration("wardId", .text),
+        ColumnDeclaration("mode", .text),
+        ColumnDeclaration("staffId", .text),
+        ColumnDeclaration("submittedAt", .text),
+        ColumnDeclaration("answers", .text),
+    ], rowPolicy: .appendOnly)
+
+    static let policies: PolicySet = try! PolicySet(tables: [declaration])
+
+    static let modes = ["bedside", "phone", "sms", "kiosk"]
+
+    /// Column values for row number `index`, deterministic.
+    static func values(index: Int) -> [DatabaseValue] {
+        let score = index % 11
+        return [
+            "TPL-INPATIENT-2026".databaseValue,
+            3.databaseValue,
+            "PAT-\(String(format: "%07d", index % 250_000))".databaseValue,
+            "WARD-\(index % 24)".databaseValue,
+            modes[index % 4].databaseValue,
+            "STAFF-\(index % 60)".databaseValue,
+            "2026-11-\(String(format: "%02d", 1 + index % 28))T10:\(String(format: "%02d", index % 60)):00+08:00".databaseValue,
+            "{\"q1\":\(1 + index % 5),\"q2\":\(1 + (index / 5) % 5),\"nps\":\(score),\"q4\":[\"clean\",\"staff\"],\"comment\":\"\"}".databaseValue,
+        ]
+    }
+
+    /// A ULID-like, time-ordered key for row `index` of an origin.
+    static func key(index: Int, origin: NodeID, baseMilliseconds: UInt64) -> String {
+        let time = String(baseMilliseconds + UInt64(index), radix: 32).uppercased()
+        let tail = String(origin.rawValue % 1_000_000, radix: 32).uppercased()
+        return String(repeating: "0", count: max(0, 10 - time.count)) + time + "-" + tail + "-" + String(index, radix: 32).uppercased()
+    }
+
+    static func change(index: Int, origin: NodeID, seq: UInt64, baseMilliseconds: UInt64) -> RowChange {
+        let hlc = HLC(milliseconds: baseMilliseconds + UInt64(index), counter: 0)
+        return RowChange.insert(table: table, key: key(index: index, origin: origin, baseMilliseconds: baseMilliseconds),
+                                values: values(index: index), stamp: Stamp(hlc: hlc, origin: origin, seq: seq))
+    }
+}
+
+import Foundation

@@ -1,0 +1,52 @@
+import ArgumentParser
+import Foundation
+import GRDB
+import Replica
+
+/// Hidden tools for tests: fault injection that needs a real process.
+struct Debug: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Fault-injection tools for tests.",
+        shouldDisplay: false,
+        subcommands: [ApplyAndCrash.self, Count.self]
+    )
+
+    /// Applies a batch of generated rows to a replica file and kills itself with SIGKILL
+    /// after `--crash-after` rows, in the middle of the transaction.
+    struct ApplyAndCrash: ParsableCommand {
+        static let configuration = CommandConfiguration(commandName: "apply-and-crash")
+
+        @Option var database: String
+        @Option var rows: Int
+        @Option(help: "Kill the process after this many rows (omit to finish normally).")
+        var crashAfter: Int?
+        @Option var seed: UInt64 = 1
+
+        func run() throws {
+            let replica = try Replica.open(at: database, configuration: ReplicaConfiguration(policies: SurveyShape.policies))
+            let origin = NodeID(seed)
+            let changes = (0..<rows).map { index in
+                SurveyShape.change(index: index, origin: origin, seq: 1, baseMilliseconds: 1_780_000_000_000)
+            }
+            let batch = ChangeBatch(changes: changes, coverage: [Coverage(origin: origin, after: 0, upTo: 1)])
+            try replica.apply(batch) { applied in
+                if let crashAfter, applied == crashAfter {
+                    kill(getpid(), SIGKILL)
+                }
+            }
+            print("applied \(rows)")
+        }
+    }
+
+    /// Prints the number of survey rows and the version vector total of a replica file.
+    struct Count: ParsableCommand {
+        @Option var database: String
+
+        func run() throws {
+            let replica = try Replica.open(at: database, configuration: ReplicaConfiguration(policies: SurveyShape.policies))
+            let rows = try replica.statistics().rows[SurveyShape.table] ?? 0
+            let integrity = try replica.reader.read { db in try String.fetchOne(db, sql: "PRAGMA integrity_check") ?? "" }
+            print("rows=\(rows) commits=\(try replica.versionVector().total) integrity=\(integrity)")
+        }
+    }
+}

@@ -1,0 +1,24 @@
+import ArgumentParser
+import Foundation
+import Replica
+
+/// Where the conflict-policy files are.
+struct PolicyOptions: ParsableArguments {
+    @Option(name: .customLong("policies"), help: "Directory of .policy files (default: $SUIFANG_POLICIES or ./conflict-policies).")
+    var directory: String?
+
+    func load() throws -> PolicySet {
+        let path = directory ?? ProcessInfo.processInfo.environment["SUIFANG_POLICIES"] ?? "conflict-policies"
+        do {
+            return try PolicySet.load(directory: URL(fileURLWithPath: path))
+        } catch {
+            throw ValidationError(error.description)
+        }
+    }
+}
+
+/// `--json` for scripts.
+struct OutputOptions: ParsableArguments {
+    @Flag(help: "Print JSON instead of text.")
+    var json = false
+}
