@@ -29,7 +29,7 @@ extension Replica {
     ///   carries malformed rows; nothing of the batch is applied then.
     @discardableResult
     public func apply(_ batch: ChangeBatch, progress: ((Int) -> Void)? = nil) throws -> ApplyReport {
-        try writer.write { db in
+        let (report, event) = try writer.write { db in
             var merger = BatchMerger(replica: self, db: db)
             for (index, change) in batch.changes.enumerated() {
                 try merger.merge(change)
@@ -37,18 +37,22 @@ extension Replica {
             }
             return try merger.finish(coverage: batch.coverage)
         }
+        if let event { observers.emit(event) }
+        return report
     }
 
     /// The asynchronous form of ``apply(_:progress:)``.
     @discardableResult
     public func apply(_ batch: ChangeBatch) async throws -> ApplyReport {
-        try await writer.write { db in
+        let (report, event) = try await writer.write { db in
             var merger = BatchMerger(replica: self, db: db)
             for change in batch.changes {
                 try merger.merge(change)
             }
             return try merger.finish(coverage: batch.coverage)
         }
+        if let event { observers.emit(event) }
+        return report
     }
 }
 
@@ -205,7 +209,7 @@ struct BatchMerger {
     }
 
     /// Observes clocks, advances the version vector along valid coverage, and schedules the notification.
-    mutating func finish(coverage: [Coverage]) throws -> ApplyReport {
+    mutating func finish(coverage: [Coverage]) throws -> (ApplyReport, ReplicaEvent?) {
         for (origin, hlc) in newestByOrigin where origin != replica.nodeID {
             if let skew = replica.clock.withLock({ $0.observe(hlc, from: origin) }) {
                 report.clockSkews.append(skew)
@@ -232,14 +236,9 @@ struct BatchMerger {
             INSERT INTO _sf_version (origin, seq, hlc) VALUES (?, ?, ?)
             ON CONFLICT (origin) DO UPDATE SET seq = MAX(seq, excluded.seq), hlc = MAX(hlc, excluded.hlc)
             """, arguments: [replica.nodeID.databaseValue, Int64(ownSeq), replica.clock.withLock { $0.last }.databaseValue])
-        let seqAfterCommit = ownSeq, owner = replica
-        db.afterNextTransaction(onCommit: { _ in owner.localSeq.withLock { $0 = max($0, seqAfterCommit) } })
+        replica.localSeq.withLock { $0 = max($0, ownSeq) }
         report.versionVector = vector
-        if !changed.isEmpty || !report.lostWrites.isEmpty {
-            let event = ReplicaEvent(source: .remote, rows: changed, lostWrites: report.lostWrites, newConflicts: 0)
-            let observers = replica.observers
-            db.afterNextTransaction(onCommit: { _ in observers.emit(event) })
-        }
-        return report
+        guard !changed.isEmpty || !report.lostWrites.isEmpty else { return (report, nil) }
+        return (report, ReplicaEvent(source: .remote, rows: changed, lostWrites: report.lostWrites, newConflicts: 0))
     }
 }

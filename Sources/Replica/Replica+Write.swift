@@ -9,23 +9,25 @@ extension Replica {
     /// - Throws: ``ReplicaError`` for refused writes, `DatabaseError` for SQLite failures.
     @discardableResult
     public func write<T>(_ body: (ReplicaTransaction) throws -> T) throws -> T {
-        try writer.write { db in
+        let (result, event) = try writer.write { db in
             let transaction = ReplicaTransaction(replica: self, db: db)
             let result = try body(transaction)
-            try transaction.finish()
-            return result
+            return (result, transaction.finish())
         }
+        if let event { observers.emit(event) }
+        return result
     }
 
     /// The asynchronous form of ``write(_:)``.
     @discardableResult
     public func write<T: Sendable>(_ body: @escaping @Sendable (ReplicaTransaction) throws -> T) async throws -> T {
-        try await writer.write { db in
+        let (result, event) = try await writer.write { db in
             let transaction = ReplicaTransaction(replica: self, db: db)
             let result = try body(transaction)
-            try transaction.finish()
-            return result
+            return (result, transaction.finish())
         }
+        if let event { observers.emit(event) }
+        return result
     }
 }
 
@@ -191,16 +193,17 @@ public final class ReplicaTransaction {
         return Stamp(hlc: hlc, origin: replica.nodeID, seq: seq!)
     }
 
-    /// Makes the commit's sequence number this node's latest once the transaction commits,
-    /// and schedules the change notification. The change log itself records the commit.
-    func finish() throws {
+    /// Makes the commit's sequence number this node's latest and returns the change
+    /// notification to send once the transaction has committed. The change log itself
+    /// records the commit.
+    ///
+    /// The in-memory sequence number advances before the commit, while the writer is still
+    /// held, so the next writer never reuses it; if the commit then fails, the number is
+    /// simply skipped (a gap is an empty commit for peers).
+    func finish() -> ReplicaEvent? {
         // A transaction that changed nothing is not a commit: its sequence number is reused.
-        guard let seq, !changed.isEmpty else { return }
-        let event = ReplicaEvent(source: .local, rows: changed, lostWrites: [], newConflicts: 0)
-        let replica = replica
-        db.afterNextTransaction(onCommit: { _ in
-            replica.localSeq.withLock { $0 = max($0, seq) }
-            replica.observers.emit(event)
-        })
+        guard let seq, !changed.isEmpty else { return nil }
+        replica.localSeq.withLock { $0 = max($0, seq) }
+        return ReplicaEvent(source: .local, rows: changed, lostWrites: [], newConflicts: 0)
     }
 }

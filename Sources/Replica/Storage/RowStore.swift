@@ -10,6 +10,8 @@ final class RowStore {
     private var insertStatements: [Int64: Statement] = [:]
     private var tombstoneProbe: Statement?
     private var logInsert: Statement?
+    /// Per table, whether it has any tombstone (most tables have none: skip the probe).
+    private var hasTombstones: [Int64: Bool] = [:]
 
     init(db: Database, gate: WriteGate) {
         self.db = db
@@ -36,6 +38,10 @@ final class RowStore {
     }
 
     func tombstone(_ table: ReplicatedTable, key: String) throws -> Stamp? {
+        if hasTombstones[table.id] == nil {
+            hasTombstones[table.id] = try Bool.fetchOne(db, sql: "SELECT EXISTS (SELECT 1 FROM _sf_tombstone WHERE tbl = ?)", arguments: [table.id]) ?? true
+        }
+        guard hasTombstones[table.id] == true else { return nil }
         let statement = try tombstoneProbe ?? db.cachedStatement(sql: "SELECT hlc, origin, seq FROM _sf_tombstone WHERE tbl = ? AND pk = ?")
         tombstoneProbe = statement
         guard let row = try Row.fetchOne(statement, arguments: [table.id, key]) else { return nil }
@@ -107,6 +113,7 @@ final class RowStore {
             guard stamp.precedes(previous) else { return }
             try removeLog(LogKey(origin: previous.origin, seq: previous.seq), table, key)
         }
+        hasTombstones[table.id] = true
         try db.cachedStatement(sql: "INSERT OR REPLACE INTO _sf_tombstone (tbl, pk, hlc, origin, seq) VALUES (?, ?, ?, ?, ?)")
             .execute(arguments: [table.id, key, stamp.hlc.databaseValue, stamp.origin.databaseValue, Int64(stamp.seq)])
         try addLog(LogKey(origin: stamp.origin, seq: stamp.seq), table, key)
