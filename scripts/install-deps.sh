@@ -1,0 +1,23 @@
+#!/usr/bin/env bash
+# Installs the system packages Suifang needs, only when they are missing.
+# Usage: scripts/install-deps.sh [test]   ("test" adds what the browser tests need)
+set -euo pipefail
+
+need=()
+if ! pkg-config --exists libsodium 2>/dev/null; then need+=(libsodium-dev); fi
+if ! command -v pkg-config >/dev/null 2>&1; then need+=(pkg-config); fi
+if [ ! -e /usr/include/zlib.h ]; then need+=(zlib1g-dev); fi
+if [ ! -e /usr/include/sqlite3.h ]; then need+=(libsqlite3-dev); fi
+
+if [ ${#need[@]} -gt 0 ]; then
+    echo "installing: ${need[*]}"
+    SUDO=""
+    if [ "$(id -u)" -ne 0 ]; then SUDO="sudo"; fi
+    $SUDO apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq "${need[@]}"
+fi
+
+if ! command -v swift >/dev/null 2>&1; then
+    echo "error: the Swift toolchain (6.x) is not on PATH" >&2
+    exit 1
+fi
