@@ -29,14 +29,7 @@ extension Replica {
     ///   carries malformed rows; nothing of the batch is applied then.
     @discardableResult
     public func apply(_ batch: ChangeBatch, progress: ((Int) -> Void)? = nil) throws -> ApplyReport {
-        let (report, event) = try writer.write { db in
-            var merger = BatchMerger(replica: self, db: db)
-            for (index, change) in batch.changes.enumerated() {
-                try merger.merge(change)
-                progress?(index + 1)
-            }
-            return try merger.finish(coverage: batch.coverage)
-        }
+        let (report, event) = try writer.write { db in try merge(batch, in: db, progress: progress) }
         if let event { observers.emit(event) }
         return report
     }
@@ -44,15 +37,18 @@ extension Replica {
     /// The asynchronous form of ``apply(_:progress:)``.
     @discardableResult
     public func apply(_ batch: ChangeBatch) async throws -> ApplyReport {
-        let (report, event) = try await writer.write { db in
-            var merger = BatchMerger(replica: self, db: db)
-            for change in batch.changes {
-                try merger.merge(change)
-            }
-            return try merger.finish(coverage: batch.coverage)
-        }
+        let (report, event) = try await writer.write { db in try self.merge(batch, in: db, progress: nil) }
         if let event { observers.emit(event) }
         return report
+    }
+
+    private func merge(_ batch: ChangeBatch, in db: Database, progress: ((Int) -> Void)?) throws -> (ApplyReport, ReplicaEvent?) {
+        var merger = BatchMerger(replica: self, db: db)
+        for (index, change) in batch.changes.enumerated() {
+            try merger.merge(change)
+            progress?(index + 1)
+        }
+        return try merger.finish(coverage: batch.coverage)
     }
 }
 

@@ -9,23 +9,21 @@ extension Replica {
     /// - Throws: ``ReplicaError`` for refused writes, `DatabaseError` for SQLite failures.
     @discardableResult
     public func write<T>(_ body: (ReplicaTransaction) throws -> T) throws -> T {
-        let (result, event) = try writer.write { db in
-            let transaction = ReplicaTransaction(replica: self, db: db)
-            let result = try body(transaction)
-            return (result, transaction.finish())
-        }
+        let (result, event) = try writer.write { db in try runTransaction(body, in: db) }
         if let event { observers.emit(event) }
         return result
+    }
+
+    private func runTransaction<T>(_ body: (ReplicaTransaction) throws -> T, in db: Database) throws -> (T, ReplicaEvent?) {
+        let transaction = ReplicaTransaction(replica: self, db: db)
+        let result = try body(transaction)
+        return (result, transaction.finish())
     }
 
     /// The asynchronous form of ``write(_:)``.
     @discardableResult
     public func write<T: Sendable>(_ body: @escaping @Sendable (ReplicaTransaction) throws -> T) async throws -> T {
-        let (result, event) = try await writer.write { db in
-            let transaction = ReplicaTransaction(replica: self, db: db)
-            let result = try body(transaction)
-            return (result, transaction.finish())
-        }
+        let (result, event) = try await writer.write { db in try self.runTransaction(body, in: db) }
         if let event { observers.emit(event) }
         return result
     }

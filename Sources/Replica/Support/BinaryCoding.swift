@@ -108,7 +108,9 @@ struct BinaryReader {
     }
 
     mutating func readBytes() throws(MalformedDataError) -> ArraySlice<UInt8> {
-        let count = try readCount(limit: remaining)
+        let length = try readVarint()
+        guard length <= UInt64(remaining) else { throw MalformedDataError("length \(length) runs past the end") }
+        let count = Int(length)
         defer { offset += count }
         return bytes[offset..<offset + count]
     }
