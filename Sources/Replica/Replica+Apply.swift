@@ -64,7 +64,7 @@ struct BatchMerger {
     init(replica: Replica, db: Database) {
         self.replica = replica
         self.db = db
-        self.store = RowStore(db: db, gate: replica.gate)
+        self.store = RowStore(db: db, gate: replica.gate, buriedTables: replica.buriedTables)
     }
 
     mutating func merge(_ change: RowChange) throws {

@@ -48,7 +48,7 @@ extension Replica {
     /// Open keep-both conflicts, in table, row and column order. Identical on replicas holding the same writes.
     public func openConflicts() throws -> [OpenConflict] {
         try writer.read { db in
-            let store = RowStore(db: db, gate: gate)
+            let store = RowStore(db: db, gate: gate, buriedTables: buriedTables)
             var conflicts: [OpenConflict] = []
             for row in try Row.fetchAll(db, sql: "SELECT tbl, pk, col FROM _sf_conflict ORDER BY tbl, pk, col") {
                 guard let table = tables[row[0]], let index = table.declaration.columnIndex(row[2]),

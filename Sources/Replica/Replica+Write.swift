@@ -42,7 +42,7 @@ public final class ReplicaTransaction {
     init(replica: Replica, db: Database) {
         self.replica = replica
         self.db = db
-        self.store = RowStore(db: db, gate: replica.gate)
+        self.store = RowStore(db: db, gate: replica.gate, buriedTables: replica.buriedTables)
     }
 
     /// Inserts a row and returns its id.

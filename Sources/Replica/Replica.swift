@@ -62,6 +62,7 @@ public final class Replica: Sendable {
     let random: Mutex<SplitMix64>
     let logger: Logger
     let observers = ReplicaObservers()
+    let buriedTables = TombstoneTables()
     /// The sequence number of this node's last committed local transaction.
     let localSeq: Mutex<UInt64>
     let wallClock: any WallClock

@@ -209,7 +209,7 @@ struct World {
 
     private func stampOf(_ replica: Replica, _ table: String, _ key: String, column: Int) throws -> Stamp {
         try replica.reader.read { db in
-            let state = try RowStore(db: db, gate: replica.gate).load(replica.tables[table]!, key: key)!
+            let state = try RowStore(db: db, gate: replica.gate, buriedTables: replica.buriedTables).load(replica.tables[table]!, key: key)!
             guard case .register(let stamp) = state.columns[column].meta else { fatalError("not a register") }
             return stamp
         }

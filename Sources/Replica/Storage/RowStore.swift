@@ -1,4 +1,5 @@
 import GRDB
+import Synchronization
 import Foundation
 
 /// Reads and writes replicated rows with their metadata, keeping the change log,
@@ -10,12 +11,13 @@ final class RowStore {
     private var insertStatements: [Int64: Statement] = [:]
     private var tombstoneProbe: Statement?
     private var logInsert: Statement?
-    /// Per table, whether it has any tombstone (most tables have none: skip the probe).
-    private var hasTombstones: [Int64: Bool] = [:]
+    /// Tables known to have tombstones (most have none: the probe is skipped), shared by the replica's transactions.
+    private let buriedTables: TombstoneTables
 
-    init(db: Database, gate: WriteGate) {
+    init(db: Database, gate: WriteGate, buriedTables: TombstoneTables) {
         self.db = db
         self.gate = gate
+        self.buriedTables = buriedTables
     }
 
     func load(_ table: ReplicatedTable, key: String) throws -> RowState? {
@@ -38,10 +40,7 @@ final class RowStore {
     }
 
     func tombstone(_ table: ReplicatedTable, key: String) throws -> Stamp? {
-        if hasTombstones[table.id] == nil {
-            hasTombstones[table.id] = try Bool.fetchOne(db, sql: "SELECT EXISTS (SELECT 1 FROM _sf_tombstone WHERE tbl = ?)", arguments: [table.id]) ?? true
-        }
-        guard hasTombstones[table.id] == true else { return nil }
+        guard try buriedTables.mayHaveTombstones(table.id, db) else { return nil }
         let statement = try tombstoneProbe ?? db.cachedStatement(sql: "SELECT hlc, origin, seq FROM _sf_tombstone WHERE tbl = ? AND pk = ?")
         tombstoneProbe = statement
         guard let row = try Row.fetchOne(statement, arguments: [table.id, key]) else { return nil }
@@ -113,7 +112,7 @@ final class RowStore {
             guard stamp.precedes(previous) else { return }
             try removeLog(LogKey(origin: previous.origin, seq: previous.seq), table, key)
         }
-        hasTombstones[table.id] = true
+        buriedTables.markBuried(table.id)
         try db.cachedStatement(sql: "INSERT OR REPLACE INTO _sf_tombstone (tbl, pk, hlc, origin, seq) VALUES (?, ?, ?, ?, ?)")
             .execute(arguments: [table.id, key, stamp.hlc.databaseValue, stamp.origin.databaseValue, Int64(stamp.seq)])
         try addLog(LogKey(origin: stamp.origin, seq: stamp.seq), table, key)
@@ -143,5 +142,22 @@ final class RowStore {
                     .execute(arguments: [table.name, key, column])
             }
         }
+    }
+}
+
+/// Which tables have tombstones, learned once per table and kept for the replica's life.
+/// A table is marked before its first tombstone commits; a rolled-back mark only costs probes.
+final class TombstoneTables: Sendable {
+    private let known = Mutex<[Int64: Bool]>([:])
+
+    func mayHaveTombstones(_ table: Int64, _ db: Database) throws -> Bool {
+        if let answer = known.withLock({ $0[table] }) { return answer }
+        let answer = try Bool.fetchOne(db.cachedStatement(sql: "SELECT EXISTS (SELECT 1 FROM _sf_tombstone WHERE tbl = ?)"), arguments: [table]) ?? true
+        known.withLock { $0[table] = $0[table] ?? answer }
+        return answer
+    }
+
+    func markBuried(_ table: Int64) {
+        known.withLock { $0[table] = true }
     }
 }
