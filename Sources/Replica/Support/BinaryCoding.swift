@@ -1,18 +1,21 @@
 import GRDB
 
 /// Appends little-endian integers, LEB128 varints, strings and SQLite values to a byte array.
-struct BinaryWriter {
-    private(set) var bytes: [UInt8] = []
+/// Used by the replica's metadata and change batches and by the sync protocol's messages.
+public struct BinaryWriter {
+    /// The bytes written so far.
+    public private(set) var bytes: [UInt8] = []
 
-    init(capacity: Int = 64) {
+    /// Creates an empty writer.
+    public init(capacity: Int = 64) {
         bytes.reserveCapacity(capacity)
     }
 
-    mutating func writeByte(_ byte: UInt8) {
+    public mutating func writeByte(_ byte: UInt8) {
         bytes.append(byte)
     }
 
-    mutating func writeVarint(_ value: UInt64) {
+    public mutating func writeVarint(_ value: UInt64) {
         var value = value
         while value >= 0x80 {
             bytes.append(UInt8(truncatingIfNeeded: value) | 0x80)
@@ -21,23 +24,23 @@ struct BinaryWriter {
         bytes.append(UInt8(value))
     }
 
-    mutating func writeFixed64(_ value: UInt64) {
+    public mutating func writeFixed64(_ value: UInt64) {
         for shift in stride(from: 0, to: 64, by: 8) {
             bytes.append(UInt8(truncatingIfNeeded: value >> UInt64(shift)))
         }
     }
 
-    mutating func writeBytes(_ data: some Collection<UInt8>) {
+    public mutating func writeBytes(_ data: some Collection<UInt8>) {
         writeVarint(UInt64(data.count))
         bytes.append(contentsOf: data)
     }
 
-    mutating func writeString(_ string: String) {
+    public mutating func writeString(_ string: String) {
         writeBytes(string.utf8)
     }
 
     /// A tag byte then the payload: 0 NULL, 1 integer (zigzag varint), 2 real, 3 text, 4 blob.
-    mutating func writeValue(_ value: DatabaseValue) {
+    public mutating func writeValue(_ value: DatabaseValue) {
         switch value.storage {
         case .null:
             writeByte(0)
@@ -59,25 +62,36 @@ struct BinaryWriter {
 
 /// Reads what ``BinaryWriter`` wrote. Every length is checked against the bytes
 /// that remain before anything is allocated; malformed input throws, never traps.
-struct BinaryReader {
+public struct BinaryReader {
     private let bytes: [UInt8]
-    private(set) var offset: Int
+    /// Bytes consumed so far.
+    public private(set) var offset: Int
 
-    init(_ bytes: [UInt8]) {
+    /// Reads `bytes` from the start.
+    public init(_ bytes: [UInt8]) {
         self.bytes = bytes
         self.offset = 0
     }
 
-    var isAtEnd: Bool { offset == bytes.count }
-    var remaining: Int { bytes.count - offset }
+    /// Whether every byte was read.
+    public var isAtEnd: Bool { offset == bytes.count }
+    /// Bytes left to read.
+    public var remaining: Int { bytes.count - offset }
 
-    mutating func readByte() throws(MalformedDataError) -> UInt8 {
+    /// Exactly `count` raw bytes.
+    public mutating func readFixedBytes(_ count: Int) throws(MalformedDataError) -> [UInt8] {
+        guard count >= 0, count <= remaining else { throw MalformedDataError("truncated") }
+        defer { offset += count }
+        return Array(bytes[offset..<offset + count])
+    }
+
+    public mutating func readByte() throws(MalformedDataError) -> UInt8 {
         guard offset < bytes.count else { throw MalformedDataError("truncated") }
         defer { offset += 1 }
         return bytes[offset]
     }
 
-    mutating func readVarint() throws(MalformedDataError) -> UInt64 {
+    public mutating func readVarint() throws(MalformedDataError) -> UInt64 {
         var result: UInt64 = 0
         var shift: UInt64 = 0
         while true {
@@ -91,13 +105,13 @@ struct BinaryReader {
     }
 
     /// A varint used as a count or length, bounded by `limit`.
-    mutating func readCount(limit: Int) throws(MalformedDataError) -> Int {
+    public mutating func readCount(limit: Int) throws(MalformedDataError) -> Int {
         let value = try readVarint()
         guard value <= UInt64(limit) else { throw MalformedDataError("count \(value) exceeds the limit \(limit)") }
         return Int(value)
     }
 
-    mutating func readFixed64() throws(MalformedDataError) -> UInt64 {
+    public mutating func readFixed64() throws(MalformedDataError) -> UInt64 {
         guard remaining >= 8 else { throw MalformedDataError("truncated") }
         var value: UInt64 = 0
         for index in 0..<8 {
@@ -107,7 +121,7 @@ struct BinaryReader {
         return value
     }
 
-    mutating func readBytes() throws(MalformedDataError) -> ArraySlice<UInt8> {
+    public mutating func readBytes() throws(MalformedDataError) -> ArraySlice<UInt8> {
         let length = try readVarint()
         guard length <= UInt64(remaining) else { throw MalformedDataError("length \(length) runs past the end") }
         let count = Int(length)
@@ -115,7 +129,7 @@ struct BinaryReader {
         return bytes[offset..<offset + count]
     }
 
-    mutating func readString() throws(MalformedDataError) -> String {
+    public mutating func readString() throws(MalformedDataError) -> String {
         let slice = try readBytes()
         guard let string = String(validating: slice, as: UTF8.self) else {
             throw MalformedDataError("text is not valid UTF-8")
@@ -123,7 +137,7 @@ struct BinaryReader {
         return string
     }
 
-    mutating func readValue() throws(MalformedDataError) -> DatabaseValue {
+    public mutating func readValue() throws(MalformedDataError) -> DatabaseValue {
         switch try readByte() {
         case 0: return .null
         case 1:
@@ -144,7 +158,8 @@ public struct MalformedDataError: Error, Hashable, Sendable, CustomStringConvert
     /// What is wrong with the bytes.
     public var reason: String
 
-    init(_ reason: String) {
+    /// Creates an error naming the structural problem.
+    public init(_ reason: String) {
         self.reason = reason
     }
 

@@ -1,0 +1,193 @@
+import Replica
+
+/// What a node checks about a peer during the handshake.
+public struct PeerAdmission: Sendable {
+    /// This node's identity.
+    public var identity: NodeIdentity
+    /// The content hash of the loaded conflict policies (peers must match).
+    public var policyHash: String
+    /// Whether a node is revoked (the replicated revocation list).
+    public var isRevoked: @Sendable (NodeID) async -> Bool
+    /// Milliseconds since 1970, for certificate validity.
+    public var now: @Sendable () -> UInt64
+
+    /// Creates admission rules.
+    public init(identity: NodeIdentity, policyHash: String, isRevoked: @escaping @Sendable (NodeID) async -> Bool,
+                now: @escaping @Sendable () -> UInt64) {
+        self.identity = identity
+        self.policyHash = policyHash
+        self.isRevoked = isRevoked
+        self.now = now
+    }
+}
+
+/// The handshake: both sides prove who they are and agree keys, versions and policies.
+///
+/// ```
+/// client                                   server
+///   hello(version, policyHash, kxKey, nonce, cert) ─▶
+///                                          ◀─ hello(…)          or refusal
+///   auth(sig_client(transcript ‖ "C")) ─▶
+///                                          ◀─ auth(sig_server(transcript ‖ "S"))  or refusal
+///   header(secretstream, client→server) ─▶  ◀─ header(server→client)
+/// ```
+/// `transcript` = BLAKE2b-256("suifang-handshake-v1" ‖ clientHello ‖ serverHello). The signatures
+/// cover both ephemeral key-exchange keys and both nonces, so a replayed or spliced handshake cannot
+/// complete. Hello and auth travel in the clear (they hold no patient data); everything after is
+/// encrypted. Any failed check sends a refusal with its reason, ends the connection, and throws the
+/// same ``SyncError`` on this side.
+public enum Handshake {
+    /// Protocol versions this build speaks.
+    public static let supportedVersions: ClosedRange<UInt16> = 1...1
+    static let helloMagic = Array("SFH1".utf8)
+    static let authMagic = Array("SFA1".utf8)
+    static let refusalMagic = Array("SFX1".utf8)
+
+    /// Which end of the connection this node is.
+    public enum Side: Sendable {
+        /// The node that connected.
+        case client
+        /// The node that accepted.
+        case server
+    }
+
+    /// Runs the handshake and returns the encrypted channel and the peer's certificate.
+    public static func perform<Receiver: FrameReceiving>(
+        as side: Side, admission: PeerAdmission, version: UInt16 = supportedVersions.upperBound,
+        sender: any FrameSending, receiver: inout Receiver
+    ) async throws -> SecureChannel<Receiver> {
+        let exchange = KeyExchange()
+        let ownHello = Hello(version: version, policyHash: Array(admission.policyHash.utf8), exchangeKey: exchange.publicKey,
+                             nonce: Sodium.randomBytes(32), certificate: admission.identity.certificate)
+        let peerHello: Hello
+        if side == .client {
+            try await sender.send(ownHello.encoded)
+            peerHello = try await receiveHello(&receiver)
+            try await check(peerHello, admission: admission, sender: sender)
+        } else {
+            peerHello = try await receiveHello(&receiver)
+            try await check(peerHello, admission: admission, sender: sender)
+            try await sender.send(ownHello.encoded)
+        }
+        let (clientHello, serverHello) = side == .client ? (ownHello, peerHello) : (peerHello, ownHello)
+        let transcript = Sodium.hash([Array("suifang-handshake-v1".utf8), clientHello.encoded, serverHello.encoded])
+        let ownLabel: [UInt8] = side == .client ? [UInt8(ascii: "C")] : [UInt8(ascii: "S")]
+        let peerLabel: [UInt8] = side == .client ? [UInt8(ascii: "S")] : [UInt8(ascii: "C")]
+        let ownAuth = authMagic + admission.identity.key.sign(transcript + ownLabel)
+        if side == .client { try await sender.send(ownAuth) }
+        let peerAuth = try await receiveFrame(&receiver)
+        guard peerAuth.count == 68, Array(peerAuth.prefix(4)) == authMagic,
+              SigningKey.verify(Array(peerAuth.dropFirst(4)), of: transcript + peerLabel, by: peerHello.certificate.publicKey) else {
+            throw await refuse(SyncError(.handshakeFailed, "node '\(peerHello.certificate.name)' did not prove it holds its key"), sender)
+        }
+        if side == .server { try await sender.send(ownAuth) }
+
+        let keys = side == .client
+            ? try exchange.clientKeys(serverPublicKey: peerHello.exchangeKey)
+            : try exchange.serverKeys(clientPublicKey: peerHello.exchangeKey)
+        let outgoing = try SecretStreamSender(key: keys.transmit)
+        try await sender.send(outgoing.header)
+        let incoming = try SecretStreamReceiver(key: keys.receive, header: try await receiveFrame(&receiver))
+        return SecureChannel(peer: peerHello.certificate, sender: EncryptedSender(stream: outgoing, frames: sender),
+                             receiver: EncryptedReceiver(stream: incoming, frames: receiver))
+    }
+
+    private static func check(_ hello: Hello, admission: PeerAdmission, sender: any FrameSending) async throws {
+        do {
+            guard supportedVersions.contains(hello.version) else {
+                throw SyncError(.unsupportedVersion, "protocol version \(hello.version) is not supported (this node speaks \(supportedVersions.lowerBound)–\(supportedVersions.upperBound))")
+            }
+            try hello.certificate.verify(clusterKey: admission.identity.clusterKey, now: admission.now())
+            guard hello.certificate.nodeID != admission.identity.nodeID else {
+                throw SyncError(.handshakeFailed, "the peer presented this node's own identity")
+            }
+            guard await !admission.isRevoked(hello.certificate.nodeID) else {
+                throw SyncError(.revoked, "node '\(hello.certificate.name)' has been revoked")
+            }
+            guard hello.policyHash == Array(admission.policyHash.utf8) else {
+                throw SyncError(.policyMismatch, "node '\(hello.certificate.name)' loaded different conflict policies")
+            }
+        } catch let error as SyncError {
+            throw await refuse(error, sender)
+        }
+    }
+
+    /// Sends a refusal (best effort) and returns the error to throw.
+    static func refuse(_ error: SyncError, _ sender: any FrameSending) async -> SyncError {
+        var writer = BinaryWriter()
+        writer.writeByte(error.code.rawValue)
+        writer.writeString(error.message)
+        try? await sender.send(refusalMagic + writer.bytes)
+        return error
+    }
+
+    private static func receiveFrame<Receiver: FrameReceiving>(_ receiver: inout Receiver) async throws -> [UInt8] {
+        guard let frame = try await receiver.next() else {
+            throw SyncError(.connectionClosed, "the peer closed the connection during the handshake")
+        }
+        if Array(frame.prefix(4)) == refusalMagic {
+            var reader = BinaryReader(Array(frame.dropFirst(4)))
+            let code = (try? reader.readByte()).flatMap(SyncError.Code.init(rawValue:)) ?? .refusedByPeer
+            let text = (try? reader.readString()) ?? "no reason given"
+            throw SyncError(code, "refused by the peer: \(text)")
+        }
+        return frame
+    }
+
+    private static func receiveHello<Receiver: FrameReceiving>(_ receiver: inout Receiver) async throws -> Hello {
+        try Hello(decoding: try await receiveFrame(&receiver))
+    }
+}
+
+/// A hello message.
+///
+/// ```
+/// "SFH1" | version u16le | policyHash (len varint, 64 hex bytes) | kxKey[32] | nonce[32] | certificate (len varint)
+/// ```
+struct Hello {
+    var version: UInt16
+    var policyHash: [UInt8]
+    var exchangeKey: [UInt8]
+    var nonce: [UInt8]
+    var certificate: NodeCertificate
+
+    var encoded: [UInt8] {
+        var writer = BinaryWriter()
+        for byte in Handshake.helloMagic { writer.writeByte(byte) }
+        writer.writeByte(UInt8(truncatingIfNeeded: version))
+        writer.writeByte(UInt8(truncatingIfNeeded: version >> 8))
+        writer.writeBytes(policyHash)
+        writer.writeBytes(exchangeKey)
+        writer.writeBytes(nonce)
+        writer.writeBytes(certificate.encoded)
+        return writer.bytes
+    }
+
+    init(version: UInt16, policyHash: [UInt8], exchangeKey: [UInt8], nonce: [UInt8], certificate: NodeCertificate) {
+        self.version = version
+        self.policyHash = policyHash
+        self.exchangeKey = exchangeKey
+        self.nonce = nonce
+        self.certificate = certificate
+    }
+
+    init(decoding bytes: [UInt8]) throws(SyncError) {
+        var reader = BinaryReader(bytes)
+        let certificateBytes: [UInt8]
+        do throws(MalformedDataError) {
+            guard try reader.readFixedBytes(4) == Handshake.helloMagic else { throw MalformedDataError("not a hello") }
+            let low = try reader.readByte(), high = try reader.readByte()
+            version = UInt16(low) | UInt16(high) << 8
+            policyHash = Array(try reader.readBytes())
+            exchangeKey = Array(try reader.readBytes())
+            nonce = Array(try reader.readBytes())
+            certificateBytes = Array(try reader.readBytes())
+            guard policyHash.count <= 128, exchangeKey.count == 32, nonce.count == 32, reader.isAtEnd else {
+                throw MalformedDataError("field sizes")
+            }
+        } catch {
+            throw SyncError(.handshakeFailed, "a malformed hello: \(error.reason)")
+        }
+        certificate = try NodeCertificate(decoding: certificateBytes)
+    }
+}

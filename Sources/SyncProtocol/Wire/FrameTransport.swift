@@ -1,0 +1,94 @@
+import NIOCore
+
+/// Sends whole frames. Sendable: the session's tasks share it.
+public protocol FrameSending: Sendable {
+    /// Sends one frame's payload.
+    func send(_ frame: [UInt8]) async throws
+    /// Closes the connection (both directions).
+    func close() async
+}
+
+/// Receives whole frames; owned by one task.
+public protocol FrameReceiving {
+    /// The next frame's payload, or nil when the peer closed the connection.
+    mutating func next() async throws -> [UInt8]?
+}
+
+/// Frames over a `NIOAsyncChannel` whose pipeline has ``FrameDecoder`` and ``FrameEncoder``.
+public struct ChannelFrameSender: FrameSending {
+    let outbound: NIOAsyncChannelOutboundWriter<ByteBuffer>
+    let channel: any Channel
+
+    /// Wraps an outbound writer and the channel it writes to.
+    public init(_ outbound: NIOAsyncChannelOutboundWriter<ByteBuffer>, channel: any Channel) {
+        self.outbound = outbound
+        self.channel = channel
+    }
+
+    public func send(_ frame: [UInt8]) async throws {
+        try await outbound.write(ByteBuffer(bytes: frame))
+    }
+
+    public func close() async {
+        try? await channel.close()
+    }
+}
+
+/// The receiving side of ``ChannelFrameSender``.
+public struct ChannelFrameReceiver: FrameReceiving {
+    var iterator: NIOAsyncChannelInboundStream<ByteBuffer>.AsyncIterator
+
+    /// Wraps an inbound stream.
+    public init(_ inbound: NIOAsyncChannelInboundStream<ByteBuffer>) {
+        self.iterator = inbound.makeAsyncIterator()
+    }
+
+    public mutating func next() async throws -> [UInt8]? {
+        guard var buffer = try await iterator.next() else { return nil }
+        return buffer.readBytes(length: buffer.readableBytes)
+    }
+}
+
+/// An in-process pair of frame pipes, for tests and tools: what one end sends the other receives.
+public enum MemoryFrameTransport {
+    /// A connected pair of endpoints.
+    public static func pair() -> (a: MemoryFrameEndpoint, b: MemoryFrameEndpoint) {
+        let (aToB, intoB) = AsyncStream<[UInt8]>.makeStream()
+        let (bToA, intoA) = AsyncStream<[UInt8]>.makeStream()
+        return (MemoryFrameEndpoint(sender: MemoryFrameSender(continuation: intoB), incoming: bToA),
+                MemoryFrameEndpoint(sender: MemoryFrameSender(continuation: intoA), incoming: aToB))
+    }
+}
+
+/// One end of ``MemoryFrameTransport``.
+public struct MemoryFrameEndpoint: Sendable {
+    /// Sends to the other end.
+    public let sender: MemoryFrameSender
+    let incoming: AsyncStream<[UInt8]>
+
+    /// Receives from the other end (make one per endpoint).
+    public var receiver: MemoryFrameReceiver { MemoryFrameReceiver(iterator: incoming.makeAsyncIterator()) }
+}
+
+/// One end's sending side of ``MemoryFrameTransport``; `tap` sees every frame (to tamper in tests).
+public struct MemoryFrameSender: FrameSending {
+    let continuation: AsyncStream<[UInt8]>.Continuation
+
+    public func send(_ frame: [UInt8]) async throws {
+        continuation.yield(frame)
+    }
+
+    /// Closes the pipe: the other end's `next()` returns nil.
+    public func close() async {
+        continuation.finish()
+    }
+}
+
+/// One end's receiving side of ``MemoryFrameTransport``.
+public struct MemoryFrameReceiver: FrameReceiving {
+    var iterator: AsyncStream<[UInt8]>.AsyncIterator
+
+    public mutating func next() async throws -> [UInt8]? {
+        await iterator.next()
+    }
+}

@@ -1,0 +1,90 @@
+import Replica
+
+/// The messages of an established (encrypted) session. Each is one encrypted frame:
+///
+/// ```
+/// 0x01 summary   versionVector               what I hold
+/// 0x02 batch     id varint | zlib bytes       changes you lack (a compressed ChangeBatch)
+/// 0x03 ack       id varint | versionVector    applied; what I hold now
+/// 0x04 caughtUp                               I have sent all you lacked as of your summary
+/// 0x05 refusal   code u8 | text               I am ending this session, and why
+/// 0x06 goodbye                                clean end (sent with the stream's final tag)
+/// versionVector = count varint | (origin u64le | seq varint)*
+/// ```
+enum SyncMessage: Hashable, Sendable {
+    case summary(VersionVector)
+    case batch(id: UInt64, compressed: [UInt8])
+    case ack(id: UInt64, VersionVector)
+    case caughtUp
+    case refusal(SyncError.Code, String)
+    case goodbye
+
+    var encoded: [UInt8] {
+        var writer = BinaryWriter()
+        switch self {
+        case .summary(let vector):
+            writer.writeByte(1)
+            Self.write(vector, to: &writer)
+        case .batch(let id, let compressed):
+            writer.writeByte(2)
+            writer.writeVarint(id)
+            writer.writeBytes(compressed)
+        case .ack(let id, let vector):
+            writer.writeByte(3)
+            writer.writeVarint(id)
+            Self.write(vector, to: &writer)
+        case .caughtUp:
+            writer.writeByte(4)
+        case .refusal(let code, let text):
+            writer.writeByte(5)
+            writer.writeByte(code.rawValue)
+            writer.writeString(String(text.prefix(500)))
+        case .goodbye:
+            writer.writeByte(6)
+        }
+        return writer.bytes
+    }
+
+    init(decoding bytes: [UInt8]) throws(SyncError) {
+        var reader = BinaryReader(bytes)
+        do throws(MalformedDataError) {
+            switch try reader.readByte() {
+            case 1: self = .summary(try Self.readVector(&reader))
+            case 2:
+                let id = try reader.readVarint()
+                self = .batch(id: id, compressed: Array(try reader.readBytes()))
+            case 3:
+                let id = try reader.readVarint()
+                self = .ack(id: id, try Self.readVector(&reader))
+            case 4: self = .caughtUp
+            case 5:
+                let code = SyncError.Code(rawValue: try reader.readByte()) ?? .refusedByPeer
+                self = .refusal(code, try reader.readString())
+            case 6: self = .goodbye
+            case let type: throw MalformedDataError("unknown message type \(type)")
+            }
+            guard reader.isAtEnd else { throw MalformedDataError("trailing bytes") }
+        } catch {
+            throw SyncError(.protocolViolation, "a malformed message: \(error.reason)")
+        }
+    }
+
+    private static func write(_ vector: VersionVector, to writer: inout BinaryWriter) {
+        let entries = vector.sorted
+        writer.writeVarint(UInt64(entries.count))
+        for entry in entries {
+            writer.writeFixed64(entry.origin.rawValue)
+            writer.writeVarint(entry.seq)
+        }
+    }
+
+    private static func readVector(_ reader: inout BinaryReader) throws(MalformedDataError) -> VersionVector {
+        let count = try reader.readCount(limit: min(reader.remaining / 9, 100_000))
+        var entries: [NodeID: UInt64] = [:]
+        for _ in 0..<count {
+            let origin = NodeID(try reader.readFixed64())
+            entries[origin] = try reader.readVarint()
+        }
+        return VersionVector(entries)
+    }
+}
