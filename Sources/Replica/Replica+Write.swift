@@ -29,6 +29,14 @@ extension Replica {
     }
 }
 
+extension Replica {
+    /// Writes the application's local, non-replicated tables (sessions, peer status, an outbox…)
+    /// in one transaction. Replicated tables stay closed to it: their guard triggers refuse.
+    public func writeLocal<T>(_ body: (Database) throws -> T) throws -> T {
+        try writer.write(body)
+    }
+}
+
 /// Local writes inside ``Replica/write(_:)``. Each call validates first and
 /// writes only when valid, so a refused call changes nothing.
 public final class ReplicaTransaction {
@@ -176,7 +184,7 @@ public final class ReplicaTransaction {
     }
 
     static func checkKey(_ key: String, _ table: ReplicatedTable) throws {
-        guard !key.isEmpty, key.utf8.count <= 128, !key.contains(where: { $0.isNewline }) else {
+        guard !key.isEmpty, key.utf8.count <= 128, !key.utf8.contains(where: { $0 == 10 || $0 == 13 }) else {
             throw ReplicaError(.invalidValue, "a row id of table '\(table.name)' must be 1 to 128 bytes on one line")
         }
     }

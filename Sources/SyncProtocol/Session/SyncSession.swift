@@ -249,6 +249,7 @@ actor SessionState {
         report.bytesReceived += bytes
         // The sender holds what it sent: no need to send it back.
         advance(&sentVector, along: batch.coverage)
+        advance(&report.peerVector, along: batch.coverage)
     }
 
     func caughtUp() {

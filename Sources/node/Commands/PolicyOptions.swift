@@ -7,10 +7,13 @@ struct PolicyOptions: ParsableArguments {
     @Option(name: .customLong("policies"), help: "Directory of .policy files (default: $SUIFANG_POLICIES or ./conflict-policies).")
     var directory: String?
 
+    var resolvedPath: String {
+        directory ?? ProcessInfo.processInfo.environment["SUIFANG_POLICIES"] ?? "conflict-policies"
+    }
+
     func load() throws -> PolicySet {
-        let path = directory ?? ProcessInfo.processInfo.environment["SUIFANG_POLICIES"] ?? "conflict-policies"
         do {
-            return try PolicySet.load(directory: URL(fileURLWithPath: path))
+            return try PolicySet.load(directory: URL(fileURLWithPath: resolvedPath))
         } catch {
             throw ValidationError(error.description)
         }

@@ -1,0 +1,11 @@
+import Foundation
+import Logging
+
+/// Prints one JSON object (sorted keys) on one line.
+func printJSON(_ object: [String: Any]) {
+    guard let data = try? JSONSerialization.data(withJSONObject: object, options: [.sortedKeys]) else { return }
+    print(String(decoding: data, as: UTF8.self))
+}
+
+/// A logger that drops everything (for commands that print their own output).
+let quietLogger = Logger(label: "suifang", factory: { _ in SwiftLogNoOpLogHandler() })

@@ -1,0 +1,138 @@
+import ArgumentParser
+import Foundation
+import Logging
+import Replica
+import ServiceLifecycle
+import UnixSignals
+import SyncProtocol
+
+/// Options shared by commands that work on a node directory.
+struct NodeOptions: ParsableArguments {
+    @Option(help: "The node's data directory.")
+    var dir: String
+
+    @Option(name: .customLong("policies"), help: "Override the policies directory (default: DIR/policies).")
+    var policies: String?
+
+    /// Opens the node: configuration, identity and replica.
+    /// - Parameter clockSkewMilliseconds: shifts the node's wall clock (testnets use it to model a wrong tablet clock).
+    func open(logger: Logger, clockSkewMilliseconds: Int64 = 0) throws -> (NodeDirectory, NodeConfiguration, NodeRuntime) {
+        let directory = NodeDirectory(dir)
+        let configuration = try directory.configuration()
+        let identity = try directory.identity()
+        let replica = try directory.openReplica(policies: try directory.policies(override: policies), nodeID: identity.nodeID,
+                                                logger: logger, wallClock: SkewedWallClock(offset: clockSkewMilliseconds))
+        return (directory, configuration, try NodeRuntime(replica: replica, identity: identity, logger: logger))
+    }
+}
+
+/// `suifang serve`: the daemon. Sync listener and outbound sync to configured peers;
+/// stops cleanly on SIGINT/SIGTERM (an acknowledged change is already committed).
+struct Serve: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "Run the node: sync listener and live sync with its peers.")
+
+    @OptionGroup var node: NodeOptions
+    @Option(help: "Override the listen address, HOST:PORT.")
+    var listen: String?
+    @Option(parsing: .upToNextOption, help: "Override the peers, HOST:PORT each.")
+    var peer: [String] = []
+    @Option(help: "trace, debug, info, notice, warning, error.")
+    var logLevel: String = "info"
+    @Option(help: .hidden) var trafficPerSecond: Double = 0
+    @Option(help: .hidden) var trafficSeconds: Double = 0
+    @Option(help: .hidden) var trafficLog: String?
+    @Option(help: .hidden) var clockSkewSeconds: Double = 0
+
+    func run() async throws {
+        let level = Logger.Level(rawValue: logLevel) ?? .info
+        LoggingSystem.bootstrap { label in
+            var handler = StreamLogHandler.standardError(label: label)
+            handler.logLevel = level
+            return handler
+        }
+        let logger = Logger(label: "suifang.node")
+        let (_, configuration, runtime) = try node.open(logger: logger, clockSkewMilliseconds: Int64(clockSkewSeconds * 1000))
+        let listenEndpoint = try Endpoint(listen ?? configuration.listen)
+        let peers = try (peer.isEmpty ? configuration.peers : peer).map(Endpoint.init)
+        var services: [any Service] = [SyncListener(runtime: runtime, endpoint: listenEndpoint, onListening: { address in
+            FileHandle.standardOutput.write(Data("suifang \(configuration.role) '\(configuration.name)' listening for sync on \(address)\n".utf8))
+        })]
+        services += peers.map { PeerConnector(runtime: runtime, endpoint: $0) as any Service }
+        if trafficPerSecond > 0, let trafficLog {
+            services.append(TrafficService(replica: runtime.replica, nodeName: configuration.name, perSecond: trafficPerSecond,
+                                           seconds: trafficSeconds, logPath: trafficLog))
+        }
+        // Traffic ends by itself; the daemon goes on.
+        let group = ServiceGroup(configuration: .init(services: services.map { .init(service: $0, successTerminationBehavior: .ignore) },
+                                                      gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
+        try await group.run()
+        print("suifang '\(configuration.name)' stopped")
+    }
+}
+
+/// `suifang sync --peer HOST:PORT`: one sync now, both ways, then exit.
+struct SyncNow: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "sync", abstract: "Sync once with a peer, both ways, and exit.")
+
+    @OptionGroup var node: NodeOptions
+    @Option(help: "The peer, HOST:PORT.")
+    var peer: String
+    @OptionGroup var output: OutputOptions
+
+    func run() async throws {
+        let (_, _, runtime) = try node.open(logger: quietLogger)
+        let endpoint = try Endpoint(peer)
+        let progress = ProgressDisplay(enabled: !output.json)
+        let start = SystemWallClock().now()
+        let report: SyncReport
+        do {
+            let connection = try await runtime.connect(to: endpoint)
+            report = try await runtime.run(connection, as: .client, address: endpoint.description,
+                                           options: SyncOptions(mode: .oneShot), progress: { progress.show($0) })
+        } catch let error as SyncError {
+            progress.finish()
+            throw ValidationError("sync with \(endpoint) failed: \(error)")
+        }
+        progress.finish()
+        let seconds = Double(SystemWallClock().now() - start) / 1000
+        if output.json {
+            printJSON(["peer": report.peer, "rowsSent": report.rowsSent, "rowsReceived": report.rowsReceived,
+                       "bytesSent": report.bytesSent, "bytesReceived": report.bytesReceived, "seconds": seconds])
+        } else {
+            print("synced with '\(report.peer)': sent \(report.rowsSent) rows (\(report.bytesSent) bytes), received \(report.rowsReceived) rows (\(report.bytesReceived) bytes) in \(String(format: "%.2f", seconds)) s")
+        }
+    }
+}
+
+/// A progress bar on a terminal, plain lines otherwise.
+final class ProgressDisplay: Sendable {
+    let enabled: Bool
+    let terminal = isatty(STDERR_FILENO) == 1
+
+    init(enabled: Bool) {
+        self.enabled = enabled
+    }
+
+    func show(_ report: SyncReport) {
+        guard enabled else { return }
+        let line = "sync \(report.peer): ↑ \(report.rowsSent) rows  ↓ \(report.rowsReceived) rows  (\(report.batchesSent + report.batchesReceived) batches)"
+        if terminal {
+            FileHandle.standardError.write(Data("\r\u{1B}[2K\(line)".utf8))
+        } else if (report.batchesSent + report.batchesReceived) % 10 == 1 {
+            FileHandle.standardError.write(Data((line + "\n").utf8))
+        }
+    }
+
+    func finish() {
+        if enabled, terminal { FileHandle.standardError.write(Data("\n".utf8)) }
+    }
+}
+
+/// The system clock shifted by a fixed offset.
+struct SkewedWallClock: WallClock {
+    let offset: Int64
+
+    func now() -> UInt64 {
+        UInt64(max(0, Int64(SystemWallClock().now()) + offset))
+    }
+}

@@ -1,0 +1,126 @@
+import ArgumentParser
+import Foundation
+import Replica
+import SyncProtocol
+
+/// A node's data directory:
+///
+/// ```
+/// node.json        configuration (name, role, node id, listen address, peers)
+/// node.key         the node's Ed25519 secret key (mode 0600)
+/// node.cert        its certificate, signed by the cluster key
+/// cluster.pub      the cluster's public key
+/// cluster.key      the cluster's secret key (central only, mode 0600)
+/// policies/        the conflict policies this node loads
+/// replica.sqlite   the replica
+/// ```
+struct NodeDirectory {
+    let url: URL
+
+    init(_ path: String) {
+        url = URL(fileURLWithPath: path)
+    }
+
+    func file(_ name: String) -> URL { url.appendingPathComponent(name) }
+    var replicaPath: String { file("replica.sqlite").path }
+    var policiesDirectory: URL { file("policies") }
+
+    var exists: Bool { FileManager.default.fileExists(atPath: file("node.json").path) }
+
+    func create() throws {
+        guard !exists else { throw ValidationError("\(url.path) already holds a node; choose another --dir") }
+        try FileManager.default.createDirectory(at: url, withIntermediateDirectories: true)
+    }
+
+    func write(_ bytes: [UInt8], to name: String, secret: Bool = false) throws {
+        let path = file(name).path
+        guard FileManager.default.createFile(atPath: path, contents: Data(bytes), attributes: secret ? [.posixPermissions: 0o600] : nil) else {
+            throw ValidationError("cannot write \(path)")
+        }
+    }
+
+    func read(_ name: String) throws -> [UInt8] {
+        guard let data = FileManager.default.contents(atPath: file(name).path) else {
+            throw ValidationError("\(file(name).path) is missing: is \(url.path) a node directory (suifang init)?")
+        }
+        return Array(data)
+    }
+
+    func configuration() throws -> NodeConfiguration {
+        do {
+            return try JSONDecoder().decode(NodeConfiguration.self, from: Data(try read("node.json")))
+        } catch let error as ValidationError {
+            throw error
+        } catch {
+            throw ValidationError("\(file("node.json").path) is not valid node configuration")
+        }
+    }
+
+    func save(_ configuration: NodeConfiguration) throws {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
+        try write(Array(try encoder.encode(configuration)), to: "node.json")
+    }
+
+    func identity() throws -> NodeIdentity {
+        do {
+            let key = try SigningKey(secretKey: try read("node.key"))
+            let certificate = try NodeCertificate(decoding: try read("node.cert"))
+            return try NodeIdentity(key: key, certificate: certificate, clusterKey: try read("cluster.pub"))
+        } catch let error as SyncError {
+            throw ValidationError("the node's identity files are unusable: \(error.message)")
+        }
+    }
+
+    /// The policy set from `policies/` (or `override`).
+    func policies(override: String? = nil) throws -> PolicySet {
+        do {
+            return try PolicySet.load(directory: override.map { URL(fileURLWithPath: $0) } ?? policiesDirectory)
+        } catch {
+            throw ValidationError(error.description)
+        }
+    }
+
+    /// Copies the `.policy` files of `source` into `policies/`.
+    func installPolicies(from source: URL) throws {
+        try FileManager.default.createDirectory(at: policiesDirectory, withIntermediateDirectories: true)
+        for name in try FileManager.default.contentsOfDirectory(atPath: source.path) where name.hasSuffix(".policy") {
+            let target = policiesDirectory.appendingPathComponent(name)
+            try? FileManager.default.removeItem(at: target)
+            try FileManager.default.copyItem(at: source.appendingPathComponent(name), to: target)
+        }
+    }
+
+    func openReplica(policies: PolicySet, nodeID: NodeID, logger: Logger, wallClock: any WallClock = SystemWallClock()) throws -> Replica {
+        try Replica.open(at: replicaPath, configuration: ReplicaConfiguration(nodeID: nodeID, policies: policies, wallClock: wallClock, logger: logger))
+    }
+}
+
+/// `node.json`.
+struct NodeConfiguration: Codable {
+    var name: String
+    var role: String
+    var nodeID: String
+    /// Where the sync listener binds, `host:port`.
+    var listen: String
+    /// Peers this node connects to, `host:port` each.
+    var peers: [String]
+}
+
+/// `host:port`.
+struct Endpoint: CustomStringConvertible {
+    var host: String
+    var port: Int
+
+    init(_ text: String) throws {
+        guard let colon = text.lastIndex(of: ":"), let port = Int(text[text.index(after: colon)...]), (0...65535).contains(port) else {
+            throw ValidationError("'\(text)' is not HOST:PORT")
+        }
+        host = String(text[..<colon])
+        self.port = port
+    }
+
+    var description: String { "\(host):\(port)" }
+}
+
+import Logging

@@ -1,0 +1,88 @@
+import GRDB
+import Logging
+import NIOCore
+import NIOPosix
+import Replica
+import SyncProtocol
+
+/// What a running node's services share: its replica, identity, admission rules and peer status.
+final class NodeRuntime: Sendable {
+    let replica: Replica
+    let identity: NodeIdentity
+    let admission: PeerAdmission
+    let peers: PeerStatusStore
+    let logger: Logger
+    let group: MultiThreadedEventLoopGroup = .singleton
+
+    init(replica: Replica, identity: NodeIdentity, logger: Logger) throws {
+        self.replica = replica
+        self.identity = identity
+        self.logger = logger
+        self.peers = PeerStatusStore(replica: replica)
+        let replicaForChecks = replica
+        self.admission = PeerAdmission(
+            identity: identity, policyHash: replica.policies.contentHash,
+            isRevoked: { id in NodeRuntime.isRevoked(id, in: replicaForChecks) },
+            now: { SystemWallClock().now() })
+        try peers.prepare()
+    }
+
+    /// Whether the replicated revocation list names the node.
+    static func isRevoked(_ id: NodeID, in replica: Replica) -> Bool {
+        (try? replica.reader.read { db in
+            guard try db.tableExists("revokedNode") else { return false }
+            return try Bool.fetchOne(db, sql: "SELECT EXISTS (SELECT 1 FROM revokedNode WHERE id = ?)", arguments: [id.description]) ?? false
+        }) ?? false
+    }
+
+    /// Installs the frame codec and wraps a channel for async use.
+    static func wrap(_ channel: any Channel) -> EventLoopFuture<NIOAsyncChannel<ByteBuffer, ByteBuffer>> {
+        channel.eventLoop.makeCompletedFuture {
+            try channel.pipeline.syncOperations.addHandler(ByteToMessageHandler(FrameDecoder()))
+            try channel.pipeline.syncOperations.addHandler(MessageToByteHandler(FrameEncoder()))
+            return try NIOAsyncChannel<ByteBuffer, ByteBuffer>(wrappingChannelSynchronously: channel)
+        }
+    }
+
+    /// Runs the handshake and a session on one connection, keeping the peer's status current.
+    func run(_ connection: NIOAsyncChannel<ByteBuffer, ByteBuffer>, as side: Handshake.Side, address: String,
+             options: SyncOptions, progress: (@Sendable (SyncReport) -> Void)? = nil) async throws -> SyncReport {
+        try await connection.executeThenClose { inbound, outbound in
+            let sender = ChannelFrameSender(outbound, channel: connection.channel)
+            var receiver = ChannelFrameReceiver(inbound)
+            let secure: SecureChannel<ChannelFrameReceiver>
+            do {
+                secure = try await Handshake.perform(as: side, admission: admission, sender: sender, receiver: &receiver)
+            } catch let error as SyncError {
+                logger.warning("sync handshake refused", metadata: ["sync.peer.address": "\(address)", "sync.error": "\(error)"])
+                throw error
+            }
+            let peer = secure.peer
+            logger.info("sync session started", metadata: ["sync.peer": "\(peer.name)", "sync.peer.role": "\(peer.role)"])
+            peers.record(name: peer.name, nodeID: peer.nodeID, address: address, connected: true, vector: nil)
+            let session = SyncSession(replica: replica, channel: secure, options: options, logger: logger) { [peers] report in
+                peers.record(name: peer.name, nodeID: peer.nodeID, address: address, connected: true, vector: report.peerVector)
+                progress?(report)
+            }
+            let replica = self.replica
+            do {
+                let report = try await session.run(receiving: secure, stillAdmitted: { !NodeRuntime.isRevoked(peer.nodeID, in: replica) })
+                peers.record(name: peer.name, nodeID: peer.nodeID, address: address, connected: false, vector: report.peerVector)
+                logger.info("sync session ended", metadata: ["sync.peer": "\(peer.name)", "sync.rows.sent": "\(report.rowsSent)", "sync.rows.received": "\(report.rowsReceived)"])
+                return report
+            } catch {
+                let reason = (error as? SyncError)?.description ?? "connection lost"
+                peers.record(name: peer.name, nodeID: peer.nodeID, address: address, connected: false, vector: nil, error: reason)
+                logger.warning("sync session ended with an error", metadata: ["sync.peer": "\(peer.name)", "sync.error": "\(reason)"])
+                throw error
+            }
+        }
+    }
+
+    /// Connects to a peer.
+    func connect(to endpoint: Endpoint) async throws -> NIOAsyncChannel<ByteBuffer, ByteBuffer> {
+        try await ClientBootstrap(group: group)
+            .connectTimeout(.seconds(5))
+            .connect(host: endpoint.host, port: endpoint.port) { channel in NodeRuntime.wrap(channel) }
+    }
+}

@@ -1,0 +1,58 @@
+import Foundation
+import GRDB
+import Replica
+
+/// What this node knows of each peer it synced with: a local, non-replicated table
+/// (`_node_peer`) that `suifang status` reads, whether or not the daemon runs.
+struct PeerStatusStore: Sendable {
+    let replica: Replica
+
+    struct Peer: Codable {
+        var name: String
+        var nodeId: String
+        var address: String
+        var connected: Bool
+        var lastContact: Int64
+        var peerVector: VersionVector
+        var lastError: String?
+    }
+
+    func prepare() throws {
+        try replica.writeLocal { db in
+            try db.execute(sql: """
+                CREATE TABLE IF NOT EXISTS _node_peer (
+                    name TEXT PRIMARY KEY,
+                    nodeId TEXT NOT NULL,
+                    address TEXT NOT NULL,
+                    connected INTEGER NOT NULL,
+                    lastContact INTEGER NOT NULL,
+                    peerVector TEXT NOT NULL,
+                    lastError TEXT)
+                """)
+        }
+    }
+
+    func record(name: String, nodeID: NodeID, address: String, connected: Bool, vector: VersionVector?, error: String? = nil) {
+        let json = vector.flatMap { try? JSONEncoder().encode($0) }.map { String(decoding: $0, as: UTF8.self) }
+        try? replica.writeLocal { db in
+            try db.execute(sql: """
+                INSERT INTO _node_peer (name, nodeId, address, connected, lastContact, peerVector, lastError)
+                VALUES (?, ?, ?, ?, ?, COALESCE(?, '{}'), ?)
+                ON CONFLICT (name) DO UPDATE SET nodeId = excluded.nodeId, address = excluded.address,
+                    connected = excluded.connected, lastContact = excluded.lastContact,
+                    peerVector = COALESCE(?, peerVector), lastError = excluded.lastError
+                """, arguments: [name, nodeID.description, address, connected, Int64(SystemWallClock().now()), json, error, json])
+        }
+    }
+
+    func peers() throws -> [Peer] {
+        try replica.reader.read { db in
+            guard try db.tableExists("_node_peer") else { return [] }
+            return try Row.fetchAll(db, sql: "SELECT * FROM _node_peer ORDER BY name").map { row in
+                let vector = (try? JSONDecoder().decode(VersionVector.self, from: Data((row["peerVector"] as String).utf8))) ?? VersionVector()
+                return Peer(name: row["name"], nodeId: row["nodeId"], address: row["address"], connected: row["connected"],
+                            lastContact: row["lastContact"], peerVector: vector, lastError: row["lastError"])
+            }
+        }
+    }
+}

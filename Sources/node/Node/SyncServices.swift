@@ -1,0 +1,68 @@
+import Logging
+import NIOCore
+import NIOPosix
+import ServiceLifecycle
+import SyncProtocol
+
+/// The sync listener: accepts peers and runs a live session with each.
+struct SyncListener: Service {
+    let runtime: NodeRuntime
+    let endpoint: Endpoint
+    /// Called with the bound address once listening (the port may have been 0).
+    let onListening: @Sendable (String) -> Void
+
+    func run() async throws {
+        let server = try await ServerBootstrap(group: runtime.group)
+            .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
+            .bind(host: endpoint.host, port: endpoint.port) { channel in NodeRuntime.wrap(channel) }
+        onListening(server.channel.localAddress.map { "\($0.ipAddress ?? endpoint.host):\($0.port ?? endpoint.port)" } ?? endpoint.description)
+        try await runUntilShutdown {
+            try await withThrowingDiscardingTaskGroup { group in
+                try await server.executeThenClose { connections in
+                    for try await connection in connections {
+                        let remote = connection.channel.remoteAddress
+                        let address = "\(remote?.ipAddress ?? "unknown"):\(remote?.port ?? 0)"
+                        group.addTask {
+                            _ = try? await runtime.run(connection, as: .server, address: address, options: SyncOptions(mode: .live))
+                        }
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// Keeps a live session with one configured peer, reconnecting with back-off and jitter.
+struct PeerConnector: Service {
+    let runtime: NodeRuntime
+    let endpoint: Endpoint
+
+    func run() async throws {
+        try await runUntilShutdown {
+            var delay = 0.25
+            while !Task.isCancelled {
+                do {
+                    let connection = try await runtime.connect(to: endpoint)
+                    delay = 0.25
+                    _ = try await runtime.run(connection, as: .client, address: endpoint.description, options: SyncOptions(mode: .live))
+                } catch is CancellationError {
+                    return
+                } catch {
+                    runtime.logger.debug("peer unreachable", metadata: ["sync.peer.address": "\(endpoint)"])
+                }
+                let jittered = delay * Double.random(in: 0.5...1.5)
+                delay = min(delay * 2, 15)
+                try? await Task.sleep(for: .seconds(jittered))
+            }
+        }
+    }
+}
+
+/// Runs `body` until the service group shuts down gracefully; the cancellation that ends it is not an error.
+func runUntilShutdown(_ body: @escaping @Sendable () async throws -> Void) async throws {
+    do {
+        try await cancelWhenGracefulShutdown(body)
+    } catch is CancellationError {
+        return
+    }
+}

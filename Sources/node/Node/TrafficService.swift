@@ -1,0 +1,43 @@
+import Foundation
+import Replica
+import ServiceLifecycle
+
+/// Synthetic bedside traffic for testnets: captures survey responses at a steady rate and
+/// appends each committed id to a log file, so a testnet can check that no acknowledged
+/// write went missing. Rows carry made-up ids only, never patient data.
+struct TrafficService: Service {
+    let replica: Replica
+    let nodeName: String
+    let perSecond: Double
+    let seconds: Double
+    let logPath: String
+
+    func run() async throws {
+        try await runUntilShutdown { try await generate() }
+    }
+
+    private func generate() async throws {
+        if !FileManager.default.fileExists(atPath: logPath) { FileManager.default.createFile(atPath: logPath, contents: nil) }
+        guard let log = FileHandle(forWritingAtPath: logPath) else { return }
+        log.seekToEndOfFile()
+        defer { try? log.close() }
+        let interval = 1 / max(perSecond, 0.001)
+        let start = Date()
+        var count = 0
+        do {
+            while Date().timeIntervalSince(start) < seconds, !Task.isCancelled {
+                count += 1
+                let index = count
+                let id = try await replica.write { tx in
+                    try tx.insert(into: "surveyResponse", values: [
+                        "templateId": "testnet", "templateVersion": 1, "patientId": "TESTNET-\(index)", "wardId": nodeName,
+                        "mode": "bedside", "staffId": "traffic", "nodeId": nodeName,
+                        "submittedAt": ISO8601DateFormatter().string(from: Date()), "answers": "{\"nps\":\(index % 11)}",
+                    ])
+                }
+                log.write(Data("\(id)\n".utf8))
+                try? await Task.sleep(for: .seconds(interval))
+            }
+        }
+    }
+}
