@@ -1,5 +1,5 @@
 # Suifang: the README's commands. Each installs missing system packages first.
-.PHONY: deps build demo test bench
+.PHONY: deps build demo test testnets bench
 
 deps:
 	@scripts/install-deps.sh
@@ -11,11 +11,17 @@ build: deps
 demo: build
 	.build/debug/suifang demo
 
-## All tests.
+## All tests: unit and property tests, then every testnet (real processes on loopback with faults).
 test: deps
 	swift build --build-tests
 	swift test
+	$(MAKE) testnets
+
+## Multi-node testnets; each exits non-zero unless every replica converged with no acknowledged write missing.
+testnets: build
+	@for net in testnets/*.json; do .build/debug/suifang testnet run "$$net" || exit 1; done
 
 ## Benchmarks (release build), one JSON line per metric.
 bench: deps
 	swift run -c release suifang bench replica
+	swift run -c release suifang bench sync

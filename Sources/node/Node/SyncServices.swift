@@ -51,7 +51,7 @@ struct PeerConnector: Service {
                     runtime.logger.debug("peer unreachable", metadata: ["sync.peer.address": "\(endpoint)"])
                 }
                 let jittered = delay * Double.random(in: 0.5...1.5)
-                delay = min(delay * 2, 15)
+                delay = min(delay * 2, 4)
                 try? await Task.sleep(for: .seconds(jittered))
             }
         }

@@ -1,0 +1,249 @@
+import ArgumentParser
+import Foundation
+import GRDB
+import NIOCore
+import NIOPosix
+import Replica
+
+/// Runs a testnet: real `suifang serve` processes on loopback, links through fault proxies,
+/// a fault script, then heals everything and checks convergence and that no acknowledged
+/// write is missing.
+final class TestnetRunner {
+    let topology: TestnetTopology
+    let policiesPath: String
+    let work: URL
+    let binary: String
+    let log: (String) -> Void
+    private var ports: [String: Int] = [:]
+    private var proxies: [String: FaultProxy] = [:]
+    private var processes: [String: Process] = [:]
+    private var skews: [String: Double] = [:]
+    private var trafficStart = Date()
+
+    struct Outcome {
+        var converged: Bool
+        var seconds: Double
+        var rows: [String: Int]
+        var acknowledged: Int
+        var missing: Int
+        var problems: [String]
+    }
+
+    init(topology: TestnetTopology, policiesPath: String, log: @escaping (String) -> Void) throws {
+        self.topology = topology
+        self.policiesPath = policiesPath
+        self.log = log
+        self.work = FileManager.default.temporaryDirectory.appendingPathComponent("suifang-testnet-\(topology.name)-\(UUID().uuidString.prefix(8))")
+        self.binary = Bundle.main.executablePath ?? CommandLine.arguments[0]
+        try FileManager.default.createDirectory(at: work, withIntermediateDirectories: true)
+    }
+
+    func run() async throws -> Outcome {
+        let start = Date()
+        defer { cleanUp() }
+        try await setUp()
+        for node in topology.nodes { try launch(node.name) }
+        trafficStart = Date()
+        log("\(topology.nodes.count) nodes up; traffic for \(topology.duration) s")
+        for fault in (topology.faults ?? []).sorted(by: { $0.at < $1.at }) {
+            let wait = fault.at - Date().timeIntervalSince(trafficStart)
+            if wait > 0 { try await Task.sleep(for: .seconds(wait)) }
+            if fault.whenReceiving == true, let name = fault.kill { await waitUntilReceiving(name) }
+            try apply(fault)
+        }
+        let remaining = topology.duration - Date().timeIntervalSince(trafficStart)
+        if remaining > 0 { try await Task.sleep(for: .seconds(remaining)) }
+        log("healing every link and restarting stopped nodes")
+        for proxy in proxies.values { proxy.update { $0 = FaultProxy.Faults() } }
+        for (name, process) in processes where !process.isRunning { try launch(name) }
+        let converged = try await waitForConvergence(timeout: topology.settleTimeout ?? 90)
+        for process in processes.values where process.isRunning { process.terminate() }
+        for process in processes.values { process.waitUntilExit() }
+        var outcome = try finalCheck()
+        outcome.converged = outcome.converged && converged
+        outcome.seconds = Date().timeIntervalSince(start)
+        return outcome
+    }
+
+    // MARK: Set-up
+
+    private func setUp() async throws {
+        let central = topology.nodes.first { $0.role == "central" }!
+        for node in topology.nodes { ports[node.name] = try await Self.freePort() }
+        try runTool(["init", "--role", "central", "--name", central.name, "--dir", dir(central.name),
+                     "--listen", "127.0.0.1:\(ports[central.name]!)", "--policies", policiesPath])
+        for node in topology.nodes where node.role != "central" {
+            let token = work.appendingPathComponent("\(node.name).token").path
+            try runTool(["enroll", "--dir", dir(central.name), "--name", node.name, "--role", node.role, "--out", token])
+            try runTool(["init", "--token", token, "--dir", dir(node.name), "--listen", "127.0.0.1:\(ports[node.name]!)", "--policies", policiesPath])
+        }
+        // Each node reaches its peers only through the runner's proxies.
+        var peers: [String: [String]] = [:]
+        for link in topology.links {
+            let proxy = FaultProxy(name: "\(link[0])→\(link[1])", targetPort: ports[link[1]]!)
+            proxies[key(link)] = proxy
+            peers[link[0], default: []].append("127.0.0.1:\(try await proxy.start())")
+        }
+        for node in topology.nodes {
+            let directory = NodeDirectory(dir(node.name))
+            var configuration = try directory.configuration()
+            configuration.peers = peers[node.name] ?? []
+            try directory.save(configuration)
+        }
+    }
+
+    private func launch(_ name: String) throws {
+        let node = topology.nodes.first { $0.name == name }!
+        var arguments = ["serve", "--dir", dir(name), "--log-level", "warning"]
+        let remaining = topology.duration - Date().timeIntervalSince(trafficStart)
+        if let traffic = node.traffic, traffic > 0, remaining > 0 {
+            arguments += ["--traffic-per-second", "\(traffic)", "--traffic-seconds", "\(remaining)",
+                          "--traffic-log", work.appendingPathComponent("\(name).acks").path]
+        }
+        if let skew = skews[name] { arguments += ["--clock-skew-seconds", "\(skew)"] }
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: binary)
+        process.arguments = arguments
+        let output = work.appendingPathComponent("\(name).log")
+        if !FileManager.default.fileExists(atPath: output.path) { FileManager.default.createFile(atPath: output.path, contents: nil) }
+        let handle = try FileHandle(forWritingTo: output)
+        handle.seekToEndOfFile()
+        process.standardOutput = handle
+        process.standardError = handle
+        try process.run()
+        processes[name] = process
+    }
+
+    private func apply(_ fault: TestnetTopology.Fault) throws {
+        let at = String(format: "t=%.1fs", fault.at)
+        if let link = fault.partition { proxies[key(link)]?.update { $0.partitioned = true }; log("\(at) partition \(link.joined(separator: "→"))") }
+        if let link = fault.heal { proxies[key(link)]?.update { $0.partitioned = false }; log("\(at) heal \(link.joined(separator: "→"))") }
+        if let link = fault.delay { proxies[key(link)]?.update { $0.delayMilliseconds = fault.ms ?? 0 }; log("\(at) delay \(fault.ms ?? 0) ms on \(link.joined(separator: "→"))") }
+        if let link = fault.loss { proxies[key(link)]?.update { $0.lossPercent = fault.percent ?? 0 }; log("\(at) loss \(fault.percent ?? 0) % on \(link.joined(separator: "→"))") }
+        if let name = fault.kill, let process = processes[name], process.isRunning {
+            kill(process.processIdentifier, SIGKILL)
+            process.waitUntilExit()
+            log("\(at) kill -9 \(name)")
+        }
+        if let name = fault.restart, processes[name]?.isRunning != true { try launch(name); log("\(at) restart \(name)") }
+        if let name = fault.skew {
+            skews[name] = fault.seconds ?? 0
+            if let process = processes[name], process.isRunning { process.terminate(); process.waitUntilExit() }
+            try launch(name)
+            log("\(at) clock of \(name) skewed by \(fault.seconds ?? 0) s")
+        }
+    }
+
+    /// Waits until a node's survey count grows between two looks 100 ms apart (a sync is landing), at most 30 s.
+    private func waitUntilReceiving(_ name: String) async {
+        let deadline = Date().addingTimeInterval(30)
+        var last = Self.surveyCount(dir(name))
+        while Date() < deadline {
+            try? await Task.sleep(for: .milliseconds(100))
+            let now = Self.surveyCount(dir(name))
+            if now > last + 50 {
+                log("\(name) is receiving a sync (\(now) rows)")
+                return
+            }
+            last = now
+        }
+        log("\(name) never seemed to receive a sync; killing it anyway")
+    }
+
+    private static func surveyCount(_ directory: String) -> Int {
+        var configuration = Configuration()
+        configuration.readonly = true
+        return (try? DatabaseQueue(path: NodeDirectory(directory).replicaPath, configuration: configuration).read { db in
+            try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM surveyResponse") ?? 0
+        }) ?? 0
+    }
+
+    // MARK: Checks
+
+    /// Polls the replica files (read-only, while the nodes run) until all hold the same commits.
+    private func waitForConvergence(timeout: Double) async throws -> Bool {
+        let deadline = Date().addingTimeInterval(timeout)
+        while Date() < deadline {
+            let states = topology.nodes.compactMap { try? Self.peek(dir($0.name)) }
+            if states.count == topology.nodes.count, Set(states.map(\.description)).count == 1 {
+                log("converged: \(states[0])")
+                return true
+            }
+            try await Task.sleep(for: .milliseconds(500))
+        }
+        log("did not converge within \(timeout) s")
+        return false
+    }
+
+    private static func peek(_ directory: String) throws -> String {
+        var configuration = Configuration()
+        configuration.readonly = true
+        let queue = try DatabaseQueue(path: NodeDirectory(directory).replicaPath, configuration: configuration)
+        return try queue.read { db in
+            let rows = try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM surveyResponse") ?? 0
+            let log = try Row.fetchAll(db, sql: "SELECT origin, MAX(seq) FROM _sf_log GROUP BY origin ORDER BY origin").map { "\($0[0] as Int64):\($0[1] as Int64)" }
+            return "surveys=\(rows) commits=\(log.joined(separator: ","))"
+        }
+    }
+
+    /// With every node stopped: identical replicas, and every acknowledged write present everywhere.
+    private func finalCheck() throws -> Outcome {
+        var dumps: [String: String] = [:]
+        var rows: [String: Int] = [:]
+        var problems: [String] = []
+        var acknowledged: Set<String> = []
+        for node in topology.nodes {
+            let path = work.appendingPathComponent("\(node.name).acks").path
+            if let text = try? String(contentsOfFile: path, encoding: .utf8) {
+                acknowledged.formUnion(text.split(separator: "\n").map(String.init))
+            }
+        }
+        var missing = 0
+        for node in topology.nodes {
+            let directory = NodeDirectory(dir(node.name))
+            let replica = try Replica.open(at: directory.replicaPath, configuration: ReplicaConfiguration(policies: try directory.policies()))
+            dumps[node.name] = try replica.canonicalDump()
+            rows[node.name] = try replica.statistics().rows["surveyResponse"] ?? 0
+            let present = try replica.reader.read { db in Set(try String.fetchAll(db, sql: "SELECT id FROM surveyResponse")) }
+            let lost = acknowledged.subtracting(present).count
+            if lost > 0 { problems.append("\(node.name) lacks \(lost) acknowledged writes") }
+            missing += lost
+        }
+        if Set(dumps.values).count != 1 { problems.append("replicas differ after stopping") }
+        return Outcome(converged: problems.isEmpty, seconds: 0, rows: rows, acknowledged: acknowledged.count, missing: missing, problems: problems)
+    }
+
+    // MARK: Helpers
+
+    private func dir(_ name: String) -> String { work.appendingPathComponent(name).path }
+    private func key(_ link: [String]) -> String { link.joined(separator: "→") }
+
+    private func runTool(_ arguments: [String]) throws {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: binary)
+        process.arguments = arguments
+        process.standardOutput = FileHandle.nullDevice
+        let errors = Pipe()
+        process.standardError = errors
+        try process.run()
+        process.waitUntilExit()
+        guard process.terminationStatus == 0 else {
+            let text = String(decoding: errors.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+            throw ValidationError("suifang \(arguments.first ?? "") failed: \(text)")
+        }
+    }
+
+    private func cleanUp() {
+        for process in processes.values where process.isRunning { kill(process.processIdentifier, SIGKILL) }
+        for proxy in proxies.values { proxy.stop() }
+        if ProcessInfo.processInfo.environment["SUIFANG_KEEP_TESTNET"] == nil { try? FileManager.default.removeItem(at: work) }
+    }
+
+    /// A loopback port that was free a moment ago.
+    static func freePort() async throws -> Int {
+        let probe = try await ServerBootstrap(group: MultiThreadedEventLoopGroup.singleton).bind(host: "127.0.0.1", port: 0).get()
+        defer { probe.close(promise: nil) }
+        guard let port = probe.localAddress?.port else { throw ValidationError("no free port") }
+        return port
+    }
+}

@@ -1,0 +1,79 @@
+import ArgumentParser
+import Foundation
+
+/// A testnet file (JSON): nodes with roles and synthetic traffic, directed links
+/// (`[from, to]`: `from` connects to `to` through a fault-injecting proxy), and a fault script.
+///
+/// ```json
+/// { "name": "flaky-link", "duration": 10, "settleTimeout": 60,
+///   "nodes": [ {"name": "central", "role": "central"},
+///              {"name": "ward-1", "role": "ward", "traffic": 20} ],
+///   "links": [ ["ward-1", "central"] ],
+///   "faults": [ {"at": 0, "delay": ["ward-1", "central"], "ms": 80},
+///               {"at": 0, "loss": ["ward-1", "central"], "percent": 2},
+///               {"at": 3, "partition": ["ward-1", "central"]}, {"at": 6, "heal": ["ward-1", "central"]},
+///               {"at": 4, "kill": "ward-1"}, {"at": 5, "restart": "ward-1"},
+///               {"at": 0, "skew": "ward-1", "seconds": 3600} ] }
+/// ```
+struct TestnetTopology: Codable {
+    struct Node: Codable {
+        var name: String
+        var role: String
+        /// Survey responses captured per second while traffic runs.
+        var traffic: Double?
+    }
+
+    struct Fault: Codable {
+        var at: Double
+        var partition: [String]?
+        var heal: [String]?
+        var delay: [String]?
+        var ms: Int?
+        var loss: [String]?
+        var percent: Double?
+        var kill: String?
+        /// With `kill`: wait (from `at`) until the node is receiving a sync, so the kill lands mid-sync.
+        var whenReceiving: Bool?
+        var restart: String?
+        var skew: String?
+        var seconds: Double?
+    }
+
+    var name: String
+    /// Seconds of traffic.
+    var duration: Double
+    /// Seconds allowed, after healing everything, to converge.
+    var settleTimeout: Double?
+    var nodes: [Node]
+    var links: [[String]]
+    var faults: [Fault]?
+
+    static func load(_ path: String) throws -> TestnetTopology {
+        guard let data = FileManager.default.contents(atPath: path) else { throw ValidationError("cannot read \(path)") }
+        let topology: TestnetTopology
+        do {
+            topology = try JSONDecoder().decode(TestnetTopology.self, from: data)
+        } catch {
+            throw ValidationError("\(path) is not a valid testnet file: \(error)")
+        }
+        try topology.validate()
+        return topology
+    }
+
+    func validate() throws {
+        let names = Set(nodes.map(\.name))
+        guard names.count == nodes.count else { throw ValidationError("node names must be unique") }
+        guard nodes.filter({ $0.role == "central" }).count == 1 else { throw ValidationError("exactly one node must be central") }
+        for link in links where link.count != 2 || !names.isSuperset(of: link) {
+            throw ValidationError("link \(link) must name two declared nodes")
+        }
+        for fault in faults ?? [] {
+            for pair in [fault.partition, fault.heal, fault.delay, fault.loss].compactMap({ $0 }) {
+                guard links.contains(pair) else { throw ValidationError("fault names link \(pair), which is not declared") }
+            }
+            for node in [fault.kill, fault.restart, fault.skew].compactMap({ $0 }) where !names.contains(node) {
+                throw ValidationError("fault names node '\(node)', which is not declared")
+            }
+        }
+    }
+}
