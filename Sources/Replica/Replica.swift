@@ -91,6 +91,8 @@ public final class Replica: Sendable {
 
     private static func databaseConfiguration(_ configuration: ReplicaConfiguration, gate: WriteGate) -> Configuration {
         var config = Configuration()
+        // Other processes (the CLI's status, a testnet's checks) may hold the file for a moment.
+        config.busyMode = .timeout(10)
         let function = gate.function
         let pragmas = pragmas(cacheSizeKiB: configuration.cacheSizeKiB)
         config.prepareDatabase { db in

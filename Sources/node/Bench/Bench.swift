@@ -1,9 +1,9 @@
 import ArgumentParser
 
 /// `suifang bench SUITE`: release-build benchmarks against plain SQLite measured in the same run.
-struct Bench: ParsableCommand {
+struct Bench: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Run benchmarks (build with -c release). Prints one JSON object per metric.",
-        subcommands: [ReplicaBenchmark.self]
+        subcommands: [ReplicaBenchmark.self, SyncBenchmark.self]
     )
 }

@@ -10,19 +10,24 @@ struct BenchmarkResult {
     var baseline: Double
     /// value ÷ baseline.
     var ratio: Double { baseline == 0 ? 0 : value / baseline }
-    /// The goal on the ratio, e.g. `<= 1.3`.
+    /// The goal, e.g. `<= 1.3`: on the ratio, or on the value when `goalOnValue`.
     var goal: String
+    var goalOnValue = false
+    /// What the baseline measures, when it is not the same unit as the value.
+    var baselineUnit: String?
 
     var met: Bool {
         let parts = goal.split(separator: " ")
         guard parts.count == 2, let bound = Double(parts[1]) else { return false }
-        return parts[0] == "<=" ? ratio <= bound : ratio >= bound
+        let measured = goalOnValue ? value : ratio
+        return parts[0] == "<=" ? measured <= bound : measured >= bound
     }
 
     var jsonLine: String {
         func number(_ x: Double) -> String { x.isFinite ? String(format: "%.4g", x) : "null" }
         return "{\"suite\":\"\(suite)\",\"metric\":\"\(metric)\",\"value\":\(number(value)),\"unit\":\"\(unit)\","
-            + "\"baseline\":\(number(baseline)),\"ratio\":\(number(ratio)),\"goal\":\"\(goal)\",\"met\":\(met)}"
+            + "\"baseline\":\(number(baseline)),\"ratio\":\(number(ratio)),\"goal\":\"\(goal)\",\"goalOn\":\"\(goalOnValue ? "value" : "ratio")\","
+            + (baselineUnit.map { "\"baselineUnit\":\"\($0)\"," } ?? "") + "\"met\":\(met)}"
     }
 }
 

@@ -17,7 +17,15 @@ struct NodeOptions: ParsableArguments {
     /// Opens the node: configuration, identity and replica.
     /// - Parameter clockSkewMilliseconds: shifts the node's wall clock (testnets use it to model a wrong tablet clock).
     func open(logger: Logger, clockSkewMilliseconds: Int64 = 0) throws -> (NodeDirectory, NodeConfiguration, NodeRuntime) {
-        let directory = NodeDirectory(dir)
+        try NodeRuntime.open(directory: dir, policies: policies, logger: logger, clockSkewMilliseconds: clockSkewMilliseconds)
+    }
+}
+
+extension NodeRuntime {
+    /// Opens the node in `directory`: configuration, identity and replica.
+    static func open(directory path: String, policies: String? = nil, logger: Logger,
+                     clockSkewMilliseconds: Int64 = 0) throws -> (NodeDirectory, NodeConfiguration, NodeRuntime) {
+        let directory = NodeDirectory(path)
         let configuration = try directory.configuration()
         let identity = try directory.identity()
         let replica = try directory.openReplica(policies: try directory.policies(override: policies), nodeID: identity.nodeID,

@@ -19,6 +19,8 @@ final class FaultProxy: Sendable {
     private let faults = Mutex(Faults())
     private let connections = Mutex<[ObjectIdentifier: any Channel]>([:])
     private let serverChannel: Mutex<(any Channel)?> = Mutex(nil)
+    /// Bytes forwarded towards the target and back.
+    let bytesForward = Atomic<Int>(0), bytesBack = Atomic<Int>(0)
 
     init(name: String, targetPort: Int) {
         self.name = name
@@ -78,8 +80,8 @@ final class FaultProxy: Sendable {
         try? await inbound.executeThenClose { fromClient, toClient in
             try await outbound.executeThenClose { fromServer, toServer in
                 try await withThrowingTaskGroup(of: Void.self) { group in
-                    group.addTask { try await self.pump(fromClient, into: toServer) }
-                    group.addTask { try await self.pump(fromServer, into: toClient) }
+                    group.addTask { try await self.pump(fromClient, into: toServer, forward: true) }
+                    group.addTask { try await self.pump(fromServer, into: toClient, forward: false) }
                     try await group.next()
                     group.cancelAll()
                 }
@@ -87,8 +89,14 @@ final class FaultProxy: Sendable {
         }
     }
 
-    private func pump(_ source: NIOAsyncChannelInboundStream<ByteBuffer>, into sink: NIOAsyncChannelOutboundWriter<ByteBuffer>) async throws {
+    private func pump(_ source: NIOAsyncChannelInboundStream<ByteBuffer>, into sink: NIOAsyncChannelOutboundWriter<ByteBuffer>,
+                      forward: Bool) async throws {
         for try await chunk in source {
+            if forward {
+                bytesForward.add(chunk.readableBytes, ordering: .relaxed)
+            } else {
+                bytesBack.add(chunk.readableBytes, ordering: .relaxed)
+            }
             let state = faults.withLock { $0 }
             if state.partitioned { return }
             if state.lossPercent > 0, Double.random(in: 0..<100) < state.lossPercent { return }

@@ -12,7 +12,7 @@ final class TestnetRunner {
     let topology: TestnetTopology
     let policiesPath: String
     let work: URL
-    let binary: String
+    let tool = NodeTool()
     let log: (String) -> Void
     private var ports: [String: Int] = [:]
     private var proxies: [String: FaultProxy] = [:]
@@ -34,7 +34,6 @@ final class TestnetRunner {
         self.policiesPath = policiesPath
         self.log = log
         self.work = FileManager.default.temporaryDirectory.appendingPathComponent("suifang-testnet-\(topology.name)-\(UUID().uuidString.prefix(8))")
-        self.binary = Bundle.main.executablePath ?? CommandLine.arguments[0]
         try FileManager.default.createDirectory(at: work, withIntermediateDirectories: true)
     }
 
@@ -70,13 +69,9 @@ final class TestnetRunner {
     private func setUp() async throws {
         let central = topology.nodes.first { $0.role == "central" }!
         for node in topology.nodes { ports[node.name] = try await Self.freePort() }
-        try runTool(["init", "--role", "central", "--name", central.name, "--dir", dir(central.name),
-                     "--listen", "127.0.0.1:\(ports[central.name]!)", "--policies", policiesPath])
-        for node in topology.nodes where node.role != "central" {
-            let token = work.appendingPathComponent("\(node.name).token").path
-            try runTool(["enroll", "--dir", dir(central.name), "--name", node.name, "--role", node.role, "--out", token])
-            try runTool(["init", "--token", token, "--dir", dir(node.name), "--listen", "127.0.0.1:\(ports[node.name]!)", "--policies", policiesPath])
-        }
+        try tool.makeCluster(in: work, central: (central.name, ports[central.name]!),
+                             others: topology.nodes.filter { $0.role != "central" }.map { ($0.name, $0.role, ports[$0.name]!) },
+                             policies: policiesPath)
         // Each node reaches its peers only through the runner's proxies.
         var peers: [String: [String]] = [:]
         for link in topology.links {
@@ -101,17 +96,7 @@ final class TestnetRunner {
                           "--traffic-log", work.appendingPathComponent("\(name).acks").path]
         }
         if let skew = skews[name] { arguments += ["--clock-skew-seconds", "\(skew)"] }
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: binary)
-        process.arguments = arguments
-        let output = work.appendingPathComponent("\(name).log")
-        if !FileManager.default.fileExists(atPath: output.path) { FileManager.default.createFile(atPath: output.path, contents: nil) }
-        let handle = try FileHandle(forWritingTo: output)
-        handle.seekToEndOfFile()
-        process.standardOutput = handle
-        process.standardError = handle
-        try process.run()
-        processes[name] = process
+        processes[name] = try tool.start(arguments, logPath: work.appendingPathComponent("\(name).log").path)
     }
 
     private func apply(_ fault: TestnetTopology.Fault) throws {
@@ -217,21 +202,6 @@ final class TestnetRunner {
 
     private func dir(_ name: String) -> String { work.appendingPathComponent(name).path }
     private func key(_ link: [String]) -> String { link.joined(separator: "→") }
-
-    private func runTool(_ arguments: [String]) throws {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: binary)
-        process.arguments = arguments
-        process.standardOutput = FileHandle.nullDevice
-        let errors = Pipe()
-        process.standardError = errors
-        try process.run()
-        process.waitUntilExit()
-        guard process.terminationStatus == 0 else {
-            let text = String(decoding: errors.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-            throw ValidationError("suifang \(arguments.first ?? "") failed: \(text)")
-        }
-    }
 
     private func cleanUp() {
         for process in processes.values where process.isRunning { kill(process.processIdentifier, SIGKILL) }

@@ -1,0 +1,233 @@
+import ArgumentParser
+import CSodium
+import CZlib
+import Foundation
+import GRDB
+import Logging
+import NIOCore
+import NIOPosix
+import Synchronization
+import Replica
+import SyncProtocol
+
+/// `suifang bench sync`: ward → central over loopback with real processes, against plain
+/// SQLite and raw libsodium + zlib measured in the same run.
+struct SyncBenchmark: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "sync", abstract: "Benchmark node-to-node sync.")
+
+    @Option(help: "Divide every workload size by this (for a quick smoke run).")
+    var scaleDown: Int = 1
+    @OptionGroup var policies: PolicyOptions
+
+    func run() async throws {
+        let scratch = try ScratchDirectory(prefix: "suifang-bench-sync")
+        defer { scratch.remove() }
+        let tool = NodeTool()
+        let ports = (central: try await TestnetRunner.freePort(), ward: try await TestnetRunner.freePort(), mirror: try await TestnetRunner.freePort())
+        try tool.makeCluster(in: scratch.url, central: ("central", ports.central),
+                             others: [("ward", "ward", ports.ward), ("mirror", "callcenter", ports.mirror)],
+                             policies: URL(fileURLWithPath: policies.resolvedPath).path)
+        let small = 100_000 / scaleDown, large = 1_000_000 / scaleDown
+        var results: [BenchmarkResult] = []
+
+        // 1. 100k survey responses, ward → fresh central.
+        let ward = scratch.path("ward")
+        let wardID = try NodeDirectory(scratch.path("ward")).identity().nodeID
+        try fill(ward, origin: wardID, from: 0, to: small)
+        let central = try tool.start(["serve", "--dir", scratch.path("central"), "--log-level", "error"], logPath: scratch.path("central.log"))
+        defer { central.terminate() }
+        let proxy = FaultProxy(name: "ward→central", targetPort: ports.central)
+        let proxyPort = try await proxy.start()
+        try await waitUntilListening(port: ports.central)
+        let (seconds, report) = try await oneShot(ward, port: proxyPort)
+        guard report.rowsSent == small else { throw ValidationError("sent \(report.rowsSent) of \(small) rows") }
+        let plainSeconds = try plainInsertSeconds(rows: small, scratch: scratch)
+        results.append(BenchmarkResult(suite: "sync", metric: "sync_100k_seconds", value: seconds, unit: "s", baseline: plainSeconds,
+                                       goal: "<= 10", goalOnValue: true))
+        results.append(BenchmarkResult(suite: "sync", metric: "sync_rate_ratio", value: Double(small) / seconds, unit: "rows/s",
+                                       baseline: Double(small) / plainSeconds, goal: ">= 0.3"))
+        let wireBytes = Double(proxy.bytesForward.load(ordering: .relaxed) + proxy.bytesBack.load(ordering: .relaxed))
+        results.append(BenchmarkResult(suite: "sync", metric: "wire_ratio", value: wireBytes / Double(small), unit: "bytes/response",
+                                       baseline: averageJSONBytes(), goal: "<= 0.3"))
+        central.terminate()
+        central.waitUntilExit()
+
+        // 2. Live latency: a commit on the ward until it is committed at central (both in this process).
+        results += try await liveLatency(scratch: scratch, wardPort: ports.ward, centralPort: ports.central)
+
+        // 3. 1,000,000 changes into a fresh node, each side its own process; peak RSS of either.
+        try fill(ward, origin: wardID, from: small, to: large)
+        let mirror = try tool.start(["serve", "--dir", scratch.path("mirror"), "--log-level", "error"], logPath: scratch.path("mirror.log"))
+        defer { mirror.terminate() }
+        let mirrorProxy = FaultProxy(name: "ward→mirror", targetPort: ports.mirror)
+        let mirrorProxyPort = try await mirrorProxy.start()
+        try await waitUntilListening(port: ports.mirror)
+        let sender = try tool.start(["sync", "--dir", scratch.path("ward"), "--peer", "127.0.0.1:\(mirrorProxyPort)", "--json"],
+                                    logPath: scratch.path("ward-sync.log"))
+        var peak = 0.0
+        let started = Date()
+        while sender.isRunning {
+            for pid in [sender.processIdentifier, mirror.processIdentifier] {
+                peak = max(peak, NodeTool.residentMegabytes(pid) ?? 0)
+            }
+            try await Task.sleep(for: .milliseconds(20))
+        }
+        let largeSeconds = Date().timeIntervalSince(started)
+        guard sender.terminationStatus == 0 else { throw ValidationError("the 1M sync failed; see \(scratch.path("ward-sync.log"))") }
+        results.append(BenchmarkResult(suite: "sync", metric: "peak_rss_mb", value: peak, unit: "MiB",
+                                       baseline: Double(large) / largeSeconds, goal: "<= 150", goalOnValue: true, baselineUnit: "rows/s synced"))
+
+        // 4. Nothing to send: two nodes holding the same 1,000,000 rows.
+        let before = (mirrorProxy.bytesForward.load(ordering: .relaxed), mirrorProxy.bytesBack.load(ordering: .relaxed))
+        let (idleSeconds, idle) = try await oneShot(ward, port: mirrorProxyPort)
+        guard idle.rowsSent == 0, idle.rowsReceived == 0 else { throw ValidationError("a no-change sync moved rows") }
+        let forward = mirrorProxy.bytesForward.load(ordering: .relaxed) - before.0
+        let back = mirrorProxy.bytesBack.load(ordering: .relaxed) - before.1
+        results.append(BenchmarkResult(suite: "sync", metric: "nochange_bytes", value: Double(max(forward, back)), unit: "bytes (larger direction)",
+                                       baseline: Double(min(forward, back)), goal: "<= 1024", goalOnValue: true, baselineUnit: "bytes (other direction)"))
+        results.append(BenchmarkResult(suite: "sync", metric: "nochange_ms", value: idleSeconds * 1000, unit: "ms",
+                                       baseline: 0, goal: "<= 50", goalOnValue: true))
+
+        // 5. Our encrypt + compress pipeline against raw zlib + libsodium on the same bytes.
+        results.append(try streamRatio())
+        for result in results { print(result.jsonLine) }
+    }
+
+    private func fill(_ node: String, origin: NodeID, from: Int, to: Int) throws {
+        let (_, _, runtime) = try NodeRuntime.open(directory: node, logger: quietLogger)
+        var seq = try runtime.replica.versionVector()[origin]
+        for start in stride(from: from, to: to, by: 10_000) {
+            let first = seq
+            var changes: [RowChange] = []
+            for index in start..<min(start + 10_000, to) {
+                if index % 500 == 0 { seq += 1 }
+                var change = SurveyShape.change(index: index, origin: origin, seq: seq, baseMilliseconds: 1_780_000_000_000)
+                change.table = "surveyResponse"
+                changes.append(change)
+            }
+            try runtime.replica.apply(ChangeBatch(changes: changes.map(widen), coverage: [Coverage(origin: origin, after: first, upTo: seq)]))
+        }
+    }
+
+    /// The repository's surveyResponse table has one more column (`nodeId`) than the bench shape: insert it.
+    private func widen(_ change: RowChange) -> RowChange {
+        guard case .row(var values, _) = change.body, let stamp = SurveyShape.stamp(of: change) else { return change }
+        values.insert("ward".databaseValue, at: 6)
+        return RowChange.insert(table: "surveyResponse", key: change.key, values: values, stamp: stamp)
+    }
+
+    private func oneShot(_ node: String, port: Int) async throws -> (Double, SyncReport) {
+        let (_, _, runtime) = try NodeRuntime.open(directory: node, logger: quietLogger)
+        let start = Date()
+        let connection = try await runtime.connect(to: try Endpoint("127.0.0.1:\(port)"))
+        let report = try await runtime.run(connection, as: .client, address: "bench", options: SyncOptions(mode: .oneShot))
+        return (Date().timeIntervalSince(start), report)
+    }
+
+    private func waitUntilListening(port: Int) async throws {
+        for _ in 0..<200 {
+            if let channel = try? await ClientBootstrap(group: MultiThreadedEventLoopGroup.singleton).connect(host: "127.0.0.1", port: port).get() {
+                channel.close(promise: nil)
+                return
+            }
+            try await Task.sleep(for: .milliseconds(50))
+        }
+        throw ValidationError("a node did not start listening on port \(port)")
+    }
+
+    private func plainInsertSeconds(rows: Int, scratch: ScratchDirectory) throws -> Double {
+        let plain = try PlainSurveyTable(path: scratch.path("plain.sqlite"))
+        let changes = (0..<rows).map { SurveyShape.change(index: $0, origin: NodeID(1), seq: 1, baseMilliseconds: 1_780_000_000_000) }
+        return try measure { try plain.bulkInsert(changes) }
+    }
+
+    private func averageJSONBytes() -> Double {
+        let names = ["id"] + SurveyShape.declaration.columns.map(\.name)
+        var total = 0
+        for index in 0..<1000 {
+            let values = [SurveyShape.key(index: index, origin: NodeID(1), baseMilliseconds: 1_780_000_000_000).databaseValue] + SurveyShape.values(index: index)
+            var object: [String: Any] = [:]
+            for (name, value) in zip(names, values) {
+                switch value.storage {
+                case .int64(let int): object[name] = int
+                case .string(let text): object[name] = text
+                default: object[name] = NSNull()
+                }
+            }
+            total += (try? JSONSerialization.data(withJSONObject: object).count) ?? 0
+        }
+        return Double(total) / 1000
+    }
+
+    private func liveLatency(scratch: ScratchDirectory, wardPort: Int, centralPort: Int) async throws -> [BenchmarkResult] {
+        let (_, _, central) = try NodeRuntime.open(directory: scratch.path("central"), logger: quietLogger)
+        let (_, _, ward) = try NodeRuntime.open(directory: scratch.path("ward"), logger: quietLogger)
+        let arrivals = central.replica.events()
+        let listener = Task { try await SyncListener(runtime: central, endpoint: try Endpoint("127.0.0.1:\(centralPort)"), onListening: { _ in }).run() }
+        defer { listener.cancel() }
+        try await waitUntilListening(port: centralPort)
+        let connector = Task { try await PeerConnector(runtime: ward, endpoint: try Endpoint("127.0.0.1:\(centralPort)")).run() }
+        defer { connector.cancel() }
+        try await Task.sleep(for: .seconds(1))
+        let count = 400 / max(1, scaleDown / 10)
+        let collector = Task { () -> [String: Date] in
+            var seen: [String: Date] = [:]
+            for await event in arrivals where event.source == .remote {
+                for key in event.rows["surveyResponse"] ?? [] { seen[key] = Date() }
+                if seen.count >= count { break }
+            }
+            return seen
+        }
+        var committed: [String: Date] = [:]
+        for index in 0..<count {
+            let id = try await ward.replica.write { tx in
+                try tx.insert(into: "surveyResponse", values: ["templateId": "live", "patientId": "LIVE-\(index)", "mode": "bedside", "answers": "{}"])
+            }
+            committed[id] = Date()
+            try await Task.sleep(for: .milliseconds(10))
+        }
+        let timeout = Task { try await Task.sleep(for: .seconds(30)); collector.cancel() }
+        let seen = await collector.value
+        timeout.cancel()
+        let latencies = committed.compactMap { key, at in seen[key].map { $0.timeIntervalSince(at) * 1000 } }.sorted()
+        guard latencies.count == count else { throw ValidationError("only \(latencies.count) of \(count) live writes arrived") }
+        let p50 = latencies[latencies.count / 2], p99 = latencies[min(latencies.count - 1, latencies.count * 99 / 100)]
+        return [
+            BenchmarkResult(suite: "sync", metric: "live_latency_p50_ms", value: p50, unit: "ms", baseline: 0, goal: "<= 50", goalOnValue: true),
+            BenchmarkResult(suite: "sync", metric: "live_latency_p99_ms", value: p99, unit: "ms", baseline: 0, goal: "<= 250", goalOnValue: true),
+        ]
+    }
+
+    private func streamRatio() throws -> BenchmarkResult {
+        let batches = (0..<40).map { batch in
+            ChangeBatch(changes: (0..<2_000).map { SurveyShape.change(index: batch * 2_000 + $0, origin: NodeID(9), seq: UInt64(batch + 1), baseMilliseconds: 1_780_000_000_000) }).encoded()
+        }
+        let totalBytes = Double(batches.reduce(0) { $0 + $1.count })
+        var ours = Double.infinity, raw = Double.infinity
+        for _ in 0..<5 {
+            let pipeline = try BatchPipeline(compressionLevel: 1)
+            ours = min(ours, try measure { for batch in batches { _ = try pipeline.seal(batch) } })
+            raw = min(raw, measure { RawStream.sealAll(batches, level: 1) })
+        }
+        return BenchmarkResult(suite: "sync", metric: "stream_ratio", value: totalBytes / ours / 1e6, unit: "MB/s",
+                               baseline: totalBytes / raw / 1e6, goal: ">= 0.8")
+    }
+}
+
+/// The baseline for `stream_ratio`: zlib `compress2` and libsodium secretstream called directly.
+enum RawStream {
+    static func sealAll(_ batches: [[UInt8]], level: Int32) {
+        _ = sodium_init()
+        let state = UnsafeMutablePointer<crypto_secretstream_xchacha20poly1305_state>.allocate(capacity: 1)
+        defer { state.deallocate() }
+        var key = [UInt8](repeating: 7, count: 32), header = [UInt8](repeating: 0, count: 24)
+        _ = crypto_secretstream_xchacha20poly1305_init_push(state, &header, &key)
+        for batch in batches {
+            var length = compressBound(uLong(batch.count))
+            var compressed = [UInt8](repeating: 0, count: Int(length))
+            _ = compress2(&compressed, &length, batch, uLong(batch.count), level)
+            var cipher = [UInt8](repeating: 0, count: Int(length) + 17)
+            _ = crypto_secretstream_xchacha20poly1305_push(state, &cipher, nil, compressed, UInt64(length), nil, 0, 0)
+        }
+    }
+}

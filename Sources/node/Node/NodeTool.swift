@@ -1,0 +1,58 @@
+import ArgumentParser
+import Foundation
+
+/// Runs this same `suifang` binary as a child process (testnets and benchmarks start real nodes).
+struct NodeTool {
+    let binary = Bundle.main.executablePath ?? CommandLine.arguments[0]
+
+    /// Runs a command to completion; throws with its stderr when it fails.
+    func run(_ arguments: [String]) throws {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: binary)
+        process.arguments = arguments
+        process.standardOutput = FileHandle.nullDevice
+        let errors = Pipe()
+        process.standardError = errors
+        try process.run()
+        process.waitUntilExit()
+        guard process.terminationStatus == 0 else {
+            let text = String(decoding: errors.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+            throw ValidationError("suifang \(arguments.first ?? "") failed: \(text)")
+        }
+    }
+
+    /// Starts a long-running command with its output appended to `logPath`.
+    func start(_ arguments: [String], logPath: String) throws -> Process {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: binary)
+        process.arguments = arguments
+        if !FileManager.default.fileExists(atPath: logPath) { FileManager.default.createFile(atPath: logPath, contents: nil) }
+        let handle = try FileHandle(forWritingTo: URL(fileURLWithPath: logPath))
+        handle.seekToEndOfFile()
+        process.standardOutput = handle
+        process.standardError = handle
+        try process.run()
+        return process
+    }
+
+    /// Creates a central node and enrolled nodes in `directory`, each listening on its given port.
+    func makeCluster(in directory: URL, central: (name: String, port: Int), others: [(name: String, role: String, port: Int)],
+                     policies: String) throws {
+        try run(["init", "--role", "central", "--name", central.name, "--dir", directory.appendingPathComponent(central.name).path,
+                 "--listen", "127.0.0.1:\(central.port)", "--policies", policies])
+        for node in others {
+            let token = directory.appendingPathComponent("\(node.name).token").path
+            try run(["enroll", "--dir", directory.appendingPathComponent(central.name).path, "--name", node.name, "--role", node.role, "--out", token])
+            try run(["init", "--token", token, "--dir", directory.appendingPathComponent(node.name).path,
+                     "--listen", "127.0.0.1:\(node.port)", "--policies", policies])
+        }
+    }
+
+    /// The resident set size of a running process now, in MiB (from /proc).
+    static func residentMegabytes(_ pid: Int32) -> Double? {
+        guard let status = try? String(contentsOfFile: "/proc/\(pid)/status", encoding: .utf8),
+              let line = status.split(separator: "\n").first(where: { $0.hasPrefix("VmRSS:") }),
+              let kib = Double(line.split(separator: " ").dropFirst().first ?? "") else { return nil }
+        return kib / 1024
+    }
+}
