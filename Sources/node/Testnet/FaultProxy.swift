@@ -19,6 +19,13 @@ final class FaultProxy: Sendable {
     private let faults = Mutex(Faults())
     private let connections = Mutex<[ObjectIdentifier: any Channel]>([:])
     private let serverChannel: Mutex<(any Channel)?> = Mutex(nil)
+    /// Every byte forwarded either way, when `capturing` (tests look for data sent in clear).
+    let captured = Mutex<[UInt8]>([])
+    private let capture = Atomic<Bool>(false)
+    var capturing: Bool {
+        get { capture.load(ordering: .relaxed) }
+        set { capture.store(newValue, ordering: .relaxed) }
+    }
     /// Bytes forwarded towards the target and back.
     let bytesForward = Atomic<Int>(0), bytesBack = Atomic<Int>(0)
 
@@ -92,6 +99,10 @@ final class FaultProxy: Sendable {
     private func pump(_ source: NIOAsyncChannelInboundStream<ByteBuffer>, into sink: NIOAsyncChannelOutboundWriter<ByteBuffer>,
                       forward: Bool) async throws {
         for try await chunk in source {
+            if capturing {
+                let bytes = chunk.getBytes(at: chunk.readerIndex, length: chunk.readableBytes) ?? []
+                captured.withLock { $0 += bytes }
+            }
             if forward {
                 bytesForward.add(chunk.readableBytes, ordering: .relaxed)
             } else {

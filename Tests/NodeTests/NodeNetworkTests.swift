@@ -1,0 +1,91 @@
+import ArgumentParser
+import Foundation
+import GRDB
+import Replica
+import Synchronization
+import SyncProtocol
+import Testing
+@testable import node
+
+/// Two nodes over real loopback TCP, through the testnet proxy (which also records every byte).
+@Suite("Nodes over loopback", .serialized)
+struct NodeNetworkTests {
+    static let policies = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+        .deletingLastPathComponent().appendingPathComponent("conflict-policies").path
+
+    struct Pair {
+        let directory: URL
+        let central: NodeRuntime
+        let ward: NodeRuntime
+        let proxy: FaultProxy
+        let tasks: [Task<Void, any Error>]
+
+        func stop() {
+            for task in tasks { task.cancel() }
+            proxy.stop()
+            try? FileManager.default.removeItem(at: directory)
+        }
+    }
+
+    func startPair() async throws -> Pair {
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("node-tests-\(UUID())")
+        let centralPort = try await TestnetRunner.freePort()
+        let central = directory.appendingPathComponent("central").path, ward = directory.appendingPathComponent("ward").path
+        let token = directory.appendingPathComponent("ward.token").path
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        try Init.parse(["--role", "central", "--name", "central", "--dir", central, "--listen", "127.0.0.1:\(centralPort)", "--policies", Self.policies]).run()
+        try Enroll.parse(["--dir", central, "--name", "ward-5a", "--role", "ward", "--out", token]).run()
+        try Init.parse(["--token", token, "--dir", ward, "--listen", "127.0.0.1:0", "--policies", Self.policies]).run()
+        let (_, _, centralRuntime) = try NodeRuntime.open(directory: central, logger: quietLogger)
+        let (_, _, wardRuntime) = try NodeRuntime.open(directory: ward, logger: quietLogger)
+        let proxy = FaultProxy(name: "ward→central", targetPort: centralPort)
+        proxy.capturing = true
+        let proxyPort = try await proxy.start()
+        let listener = Task { try await SyncListener(runtime: centralRuntime, endpoint: try Endpoint("127.0.0.1:\(centralPort)"), onListening: { _ in }).run() }
+        let connector = Task { try await PeerConnector(runtime: wardRuntime, endpoint: try Endpoint("127.0.0.1:\(proxyPort)")).run() }
+        return Pair(directory: directory, central: centralRuntime, ward: wardRuntime, proxy: proxy, tasks: [listener, connector])
+    }
+
+    func eventually(_ condition: () throws -> Bool) async throws -> Bool {
+        for _ in 0..<200 {
+            if try condition() { return true }
+            try await Task.sleep(for: .milliseconds(50))
+        }
+        return false
+    }
+
+    @Test func aLiveCommitReachesCentralAndNoPatientDataCrossesTheWireInClear() async throws {
+        let pair = try await startPair()
+        defer { pair.stop() }
+        let name = "王小明", phone = "13912345678"
+        let id = try await pair.ward.replica.write { tx in
+            try tx.insert(into: "patient", values: ["name": name, "phone": phone, "idNumber": "350102199001011234"])
+        }
+        #expect(try await eventually { try pair.central.replica.reader.read { db in try Bool.fetchOne(db, sql: "SELECT EXISTS (SELECT 1 FROM patient WHERE id = ?)", arguments: [id]) ?? false } })
+        let wire = pair.proxy.captured.withLock { $0 }
+        #expect(wire.count > 500)
+        for secret in [name, phone, "350102199001011234"] {
+            let needle = Array(secret.utf8)
+            let found = wire.count >= needle.count && (0...(wire.count - needle.count)).contains { Array(wire[$0..<$0 + needle.count]) == needle }
+            #expect(!found, "patient data crossed the wire in clear")
+        }
+    }
+
+    @Test func aRevokedNodeIsCutOffAndRefusedFromThenOn() async throws {
+        let pair = try await startPair()
+        defer { pair.stop() }
+        let first = try await pair.ward.replica.write { try $0.insert(into: "surveyResponse", values: ["patientId": "P1", "answers": "{}"]) }
+        #expect(try await eventually { try pair.central.replica.statistics().rows["surveyResponse"] == 1 })
+        _ = first
+        try await pair.central.replica.write { tx in
+            try tx.insert(into: "revokedNode", values: ["name": "ward-5a", "revokedBy": "central"], id: pair.ward.identity.nodeID.description)
+        }
+        // The live session ends and every reconnect is refused.
+        #expect(try await eventually {
+            try pair.ward.peers.peers().contains { !$0.connected && ($0.lastError ?? "").contains("revoked") }
+        })
+        try await pair.ward.replica.write { try $0.insert(into: "surveyResponse", values: ["patientId": "P2", "answers": "{}"]) }
+        try await Task.sleep(for: .seconds(1.5))
+        #expect(try pair.central.replica.statistics().rows["surveyResponse"] == 1)
+    }
+}
