@@ -4,6 +4,9 @@ import GRDB
 import Replica
 import Synchronization
 import SyncProtocol
+import Hummingbird
+import HummingbirdTesting
+import NIOFoundationCompat
 import Testing
 @testable import node
 
@@ -87,5 +90,34 @@ struct NodeNetworkTests {
         try await pair.ward.replica.write { try $0.insert(into: "surveyResponse", values: ["patientId": "P2", "answers": "{}"]) }
         try await Task.sleep(for: .seconds(1.5))
         #expect(try pair.central.replica.statistics().rows["surveyResponse"] == 1)
+    }
+}
+
+@Suite("HTTP API")
+struct NodeHTTPTests {
+    @Test func statusReportsTheNodeAndBadPathsAre404() async throws {
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("http-tests-\(UUID())")
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let central = directory.appendingPathComponent("central").path
+        try Init.parse(["--role", "central", "--name", "central", "--dir", central, "--policies", NodeNetworkTests.policies]).run()
+        let (nodeDirectory, configuration, runtime) = try NodeRuntime.open(directory: central, logger: quietLogger)
+        _ = nodeDirectory
+        try await runtime.replica.write { try $0.insert(into: "surveyResponse", values: ["patientId": "P1", "answers": "{}"]) }
+        let app = Application(router: buildRouter(runtime: runtime, configuration: configuration))
+        try await app.test(.router) { client in
+            try await client.execute(uri: "/api/status", method: .get) { response in
+                #expect(response.status == .ok)
+                let report = try JSONDecoder().decode(NodeStatusReport.self, from: Data(buffer: response.body))
+                #expect(report.name == "central")
+                #expect(report.rows["surveyResponse"] == 1)
+                #expect(report.versionVector[configuration.nodeID] == 1)
+            }
+            try await client.execute(uri: "/api/health", method: .get) { response in
+                #expect(response.status == .ok)
+            }
+            try await client.execute(uri: "/api/nope", method: .get) { response in
+                #expect(response.status == .notFound)
+            }
+        }
     }
 }

@@ -23,6 +23,8 @@ struct Init: ParsableCommand {
     var dir: String
     @Option(help: "Where the sync listener binds, HOST:PORT.")
     var listen = "127.0.0.1:7400"
+    @Option(help: "Where the HTTP API binds, HOST:PORT (none by default).")
+    var http: String?
     @OptionGroup var policies: PolicyOptions
     @OptionGroup var output: OutputOptions
 
@@ -34,6 +36,7 @@ struct Init: ParsableCommand {
             throw ValidationError("--token carries the role and name; do not also give --role or --name")
         }
         _ = try Endpoint(listen)
+        if let http { _ = try Endpoint(http) }
     }
 
     func run() throws {
@@ -52,7 +55,7 @@ struct Init: ParsableCommand {
             try directory.write(certificate.encoded, to: "node.cert")
             try directory.write(enrolment.clusterKey, to: "cluster.pub")
             configuration = NodeConfiguration(name: certificate.name, role: certificate.role.description,
-                                              nodeID: certificate.nodeID.description, listen: listen, peers: [enrolment.central])
+                                              nodeID: certificate.nodeID.description, listen: listen, peers: [enrolment.central], http: http)
         } else {
             let cluster = SigningKey(), nodeKey = SigningKey(), nodeID = NodeID.random()
             let certificate = try NodeCertificate.issue(nodeID: nodeID, role: .central, name: name ?? "central", publicKey: nodeKey.publicKey,
@@ -61,7 +64,7 @@ struct Init: ParsableCommand {
             try directory.write(cluster.publicKey, to: "cluster.pub")
             try directory.write(nodeKey.secretKeyBytes, to: "node.key", secret: true)
             try directory.write(certificate.encoded, to: "node.cert")
-            configuration = NodeConfiguration(name: certificate.name, role: "central", nodeID: nodeID.description, listen: listen, peers: [])
+            configuration = NodeConfiguration(name: certificate.name, role: "central", nodeID: nodeID.description, listen: listen, peers: [], http: http)
         }
         try directory.save(configuration)
         let identity = try directory.identity()

@@ -44,6 +44,9 @@ struct Serve: AsyncParsableCommand {
     var listen: String?
     @Option(parsing: .upToNextOption, help: "Override the peers, HOST:PORT each.")
     var peer: [String] = []
+    @Option(help: "Override the HTTP API address, HOST:PORT.")
+    var http: String?
+    @OptionGroup var output: OutputOptions
     @Option(help: "trace, debug, info, notice, warning, error.")
     var logLevel: String = "info"
     @Option(help: .hidden) var trafficPerSecond: Double = 0
@@ -62,9 +65,16 @@ struct Serve: AsyncParsableCommand {
         let (_, configuration, runtime) = try node.open(logger: logger, clockSkewMilliseconds: Int64(clockSkewSeconds * 1000))
         let listenEndpoint = try Endpoint(listen ?? configuration.listen)
         let peers = try (peer.isEmpty ? configuration.peers : peer).map(Endpoint.init)
+        let json = output.json
         var services: [any Service] = [SyncListener(runtime: runtime, endpoint: listenEndpoint, onListening: { address in
-            FileHandle.standardOutput.write(Data("suifang \(configuration.role) '\(configuration.name)' listening for sync on \(address)\n".utf8))
+            let line = json
+                ? "{\"event\":\"listening\",\"name\":\"\(configuration.name)\",\"role\":\"\(configuration.role)\",\"sync\":\"\(address)\"}\n"
+                : "suifang \(configuration.role) '\(configuration.name)' listening for sync on \(address)\n"
+            FileHandle.standardOutput.write(Data(line.utf8))
         })]
+        if let address = http ?? configuration.http {
+            services.append(buildHTTPApplication(runtime: runtime, configuration: configuration, endpoint: try Endpoint(address), logger: logger))
+        }
         services += peers.map { PeerConnector(runtime: runtime, endpoint: $0) as any Service }
         if trafficPerSecond > 0, let trafficLog {
             services.append(TrafficService(replica: runtime.replica, nodeName: configuration.name, perSecond: trafficPerSecond,

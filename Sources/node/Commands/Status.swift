@@ -13,34 +13,21 @@ struct Status: ParsableCommand {
 
     func run() throws {
         let (_, configuration, runtime) = try node.open(logger: quietLogger)
-        let vector = try runtime.replica.versionVector()
-        let statistics = try runtime.replica.statistics()
-        let now = Int64(SystemWallClock().now())
-        let peers = try runtime.peers.peers().map { peer -> [String: Any] in
-            var pendingOut: UInt64 = 0, pendingIn: UInt64 = 0
-            for (origin, seq) in vector.entries where seq > peer.peerVector[origin] { pendingOut += seq - peer.peerVector[origin] }
-            for (origin, seq) in peer.peerVector.entries where seq > vector[origin] { pendingIn += seq - vector[origin] }
-            var entry: [String: Any] = ["name": peer.name, "nodeId": peer.nodeId, "address": peer.address, "connected": peer.connected,
-                                        "lastContactMsAgo": now - peer.lastContact, "pendingOut": pendingOut, "pendingIn": pendingIn]
-            if let error = peer.lastError { entry["lastError"] = error }
-            return entry
-        }
-        let conflicts = try runtime.replica.openConflicts().count
+        let report = try runtime.statusReport(configuration)
         if output.json {
-            printJSON(["name": configuration.name, "role": configuration.role, "nodeId": configuration.nodeID,
-                       "versionVector": Dictionary(uniqueKeysWithValues: vector.sorted.map { ($0.origin.description, $0.seq) }),
-                       "rows": statistics.rows, "openConflicts": conflicts, "peers": peers])
+            let encoder = JSONEncoder()
+            encoder.outputFormatting = [.sortedKeys]
+            print(String(decoding: try encoder.encode(report), as: UTF8.self))
             return
         }
-        print("\(configuration.role) '\(configuration.name)' (\(configuration.nodeID))")
-        print("version vector: \(vector)")
-        print("rows: " + statistics.rows.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }.joined(separator: " ") + "; open conflicts: \(conflicts)")
-        if peers.isEmpty { print("peers: none contacted yet") }
-        for peer in peers {
-            let ago = Double(peer["lastContactMsAgo"] as! Int64) / 1000
-            print("peer \(peer["name"]!) at \(peer["address"]!): \((peer["connected"] as! Bool) ? "connected" : "disconnected"), "
-                + "last contact \(String(format: "%.1f", ago)) s ago, pending out \(peer["pendingOut"]!), in \(peer["pendingIn"]!)"
-                + ((peer["lastError"] as? String).map { ", last error: \($0)" } ?? ""))
+        print("\(report.role) '\(report.name)' (\(report.nodeId))")
+        print("version vector: {" + report.versionVector.sorted { $0.key < $1.key }.map { "\($0.key):\($0.value)" }.joined(separator: ", ") + "}")
+        print("rows: " + report.rows.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }.joined(separator: " ") + "; open conflicts: \(report.openConflicts)")
+        if report.peers.isEmpty { print("peers: none contacted yet") }
+        for peer in report.peers {
+            print("peer \(peer.name) at \(peer.address): \(peer.connected ? "connected" : "disconnected"), "
+                + "last contact \(String(format: "%.1f", Double(peer.lastContactMsAgo) / 1000)) s ago, pending out \(peer.pendingOut), in \(peer.pendingIn)"
+                + (peer.lastError.map { ", last error: \($0)" } ?? ""))
         }
     }
 }

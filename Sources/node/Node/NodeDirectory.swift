@@ -105,6 +105,8 @@ struct NodeConfiguration: Codable {
     var listen: String
     /// Peers this node connects to, `host:port` each.
     var peers: [String]
+    /// Where the HTTP API listens, `host:port` (none when absent).
+    var http: String?
 }
 
 /// `host:port`.

@@ -1,0 +1,46 @@
+import Foundation
+import Hummingbird
+import Replica
+
+/// A node's status: what `suifang status --json` prints and `GET /api/status` returns.
+struct NodeStatusReport: Codable, ResponseEncodable, Sendable {
+    struct Peer: Codable, Sendable {
+        var name: String
+        var nodeId: String
+        var address: String
+        var connected: Bool
+        var lastContactMsAgo: Int64
+        /// Commits this node holds that the peer (as last known) lacks.
+        var pendingOut: UInt64
+        /// Commits the peer holds (as last known) that this node lacks.
+        var pendingIn: UInt64
+        var lastError: String?
+    }
+
+    var name: String
+    var role: String
+    var nodeId: String
+    var versionVector: [String: UInt64]
+    var rows: [String: Int]
+    var openConflicts: Int
+    var peers: [Peer]
+}
+
+extension NodeRuntime {
+    /// The node's current status, read from its replica and peer table.
+    func statusReport(_ configuration: NodeConfiguration) throws -> NodeStatusReport {
+        let vector = try replica.versionVector()
+        let now = Int64(SystemWallClock().now())
+        let peers = try self.peers.peers().map { peer in
+            var pendingOut: UInt64 = 0, pendingIn: UInt64 = 0
+            for (origin, seq) in vector.entries where seq > peer.peerVector[origin] { pendingOut += seq - peer.peerVector[origin] }
+            for (origin, seq) in peer.peerVector.entries where seq > vector[origin] { pendingIn += seq - vector[origin] }
+            return NodeStatusReport.Peer(name: peer.name, nodeId: peer.nodeId, address: peer.address, connected: peer.connected,
+                                         lastContactMsAgo: now - peer.lastContact, pendingOut: pendingOut, pendingIn: pendingIn,
+                                         lastError: peer.lastError)
+        }
+        return NodeStatusReport(name: configuration.name, role: configuration.role, nodeId: configuration.nodeID,
+                                versionVector: Dictionary(uniqueKeysWithValues: vector.sorted.map { ($0.origin.description, $0.seq) }),
+                                rows: try replica.statistics().rows, openConflicts: try replica.openConflicts().count, peers: peers)
+    }
+}
