@@ -235,6 +235,6 @@ struct BatchMerger {
         replica.localSeq.withLock { $0 = max($0, ownSeq) }
         report.versionVector = vector
         guard !changed.isEmpty || !report.lostWrites.isEmpty else { return (report, nil) }
-        return (report, ReplicaEvent(source: .remote, rows: changed, lostWrites: report.lostWrites, newConflicts: 0))
+        return (report, ReplicaEvent(source: .remote, rows: changed, lostWrites: report.lostWrites))
     }
 }

@@ -16,8 +16,6 @@ public struct ReplicaEvent: Hashable, Sendable {
     public var rows: [String: Set<String>]
     /// First-writer-wins writes that lost in this merge.
     public var lostWrites: [LostWrite]
-    /// Reserved for counting conflicts opened by the transaction.
-    var newConflicts: Int
 }
 
 /// The subscribers to a replica's events.

@@ -210,6 +210,6 @@ public final class ReplicaTransaction {
         // A transaction that changed nothing is not a commit: its sequence number is reused.
         guard let seq, !changed.isEmpty else { return nil }
         replica.localSeq.withLock { $0 = max($0, seq) }
-        return ReplicaEvent(source: .local, rows: changed, lostWrites: [], newConflicts: 0)
+        return ReplicaEvent(source: .local, rows: changed, lostWrites: [])
     }
 }

@@ -69,6 +69,19 @@ struct SessionTests {
         #expect(try central.0.statistics().rows["surveyResponse"] == 1)  // applied once, never twice
     }
 
+    @Test func aTruncatedFrameEndsTheSessionOnTheReceivingSide() async throws {
+        let (ward, central) = try nodes()
+        try await ward.0.write { try $0.insert(into: "surveyResponse", values: ["patientId": "P", "answers": "{}"]) }
+        let serverError = Mutex<SyncError?>(nil)
+        _ = try? await syncOverMemory(client: ward, server: central, tamperClient: { index, frame in
+            index == 4 ? [Array(frame.prefix(frame.count / 2))] : [frame]
+        }, serverOutcome: { outcome in
+            if case .failure(let error) = outcome { serverError.withLock { $0 = error as? SyncError } }
+        })
+        #expect(serverError.withLock { $0 }?.code == .tamperedFrame)
+        #expect(try central.0.statistics().rows["surveyResponse"] == 0)
+    }
+
     @Test func aFrameDroppedFromTheMiddleEndsTheSession() async throws {
         let (ward, central) = try nodes()
         for index in 0..<200 {

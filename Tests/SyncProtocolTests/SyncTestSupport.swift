@@ -111,14 +111,19 @@ func syncOverMemory(client: (Replica, PeerAdmission), server: (Replica, PeerAdmi
         let channel = try await Handshake.perform(as: .server, admission: server.1, sender: serverSender, receiver: &receiver)
         var live = options
         live.mode = .live
+        defer { Task { await serverSender.close() } }
         return try await SyncSession(replica: server.0, channel: channel, options: live, logger: logger).run(receiving: channel)
     }
     defer { serverTask.cancel() }
     var receiver = a.receiver
-    let channel = try await Handshake.perform(as: .client, admission: client.1, sender: clientSender, receiver: &receiver)
-    let report = try await SyncSession(replica: client.0, channel: channel, options: options, logger: logger).run(receiving: channel)
+    let clientResult: Result<SyncReport, any Error>
+    do {
+        let channel = try await Handshake.perform(as: .client, admission: client.1, sender: clientSender, receiver: &receiver)
+        clientResult = .success(try await SyncSession(replica: client.0, channel: channel, options: options, logger: logger).run(receiving: channel))
+    } catch {
+        clientResult = .failure(error)
+    }
     await clientSender.close()
-    let outcome = await serverTask.result
-    serverOutcome?(outcome)
-    return (report, clientSender, serverSender)
+    serverOutcome?(await serverTask.result)
+    return (try clientResult.get(), clientSender, serverSender)
 }

@@ -131,6 +131,8 @@ public final class SyncSession<Receiver: FrameReceiving>: Sendable {
                     throw SyncError(.protocolViolation, "a batch was refused: \(error.message)")
                 }
                 await state.received(batch: batch, bytes: compressed.count)
+                logger.debug("applied a batch", metadata: ["sync.peer": "\(peer.name)", "sync.rows": "\(batch.changes.count)",
+                                                           "sync.changed": "\(report.rowsChanged)", "sync.rejected": "\(report.rejected)"])
                 try await sender.send(.ack(id: id, report.versionVector))
                 if let progress { progress(await state.report) }
             case .ack(_, let vector):
@@ -141,10 +143,6 @@ public final class SyncSession<Receiver: FrameReceiving>: Sendable {
             case .refusal(let code, let text):
                 throw SyncError(code == .refusedByPeer ? .refusedByPeer : code, "the peer ended the session: \(text)")
             case .goodbye:
-                return
-            }
-            if options.mode == .oneShot, await state.isComplete {
-                try await sender.send(.goodbye)
                 return
             }
         }
@@ -158,8 +156,12 @@ public final class SyncSession<Receiver: FrameReceiving>: Sendable {
         try await stream(since: summary)
         try await sender.send(.caughtUp)
         await state.caughtUp()
-        // One-shot: the receiving loop ends the session once both sides caught up and all is acknowledged.
-        guard options.mode == .live else { return }
+        guard options.mode == .live else {
+            // One-shot: once both sides caught up and every batch is acknowledged, say goodbye;
+            // the peer then closes, which ends the receiving loop.
+            if await state.waitUntilComplete() { try await sender.send(.goodbye) }
+            return
+        }
         for await _ in events {
             guard await stillAdmitted() else {
                 throw SyncError(.revoked, "node '\(peer.name)' has been revoked")
@@ -195,6 +197,7 @@ actor SessionState {
     private var slotWaiters: [CheckedContinuation<Void, Never>] = []
     private var weCaughtUp = false, theyCaughtUp = false
     private var closed = false
+    private var completionWaiters: [CheckedContinuation<Void, Never>] = []
     /// What the peer holds, as far as we know (summary, acknowledgements, what it sent us, what we sent).
     private(set) var sentVector = VersionVector()
 
@@ -240,7 +243,7 @@ actor SessionState {
         report.peerVector.merge(vector)
         sentVector.merge(vector)
         if !slotWaiters.isEmpty { slotWaiters.removeFirst().resume() }
-        checkCompletion()
+        resumeIfComplete()
     }
 
     func received(batch: ChangeBatch, bytes: Int) {
@@ -254,12 +257,26 @@ actor SessionState {
 
     func caughtUp() {
         weCaughtUp = true
-        checkCompletion()
+        resumeIfComplete()
     }
 
     func peerCaughtUp() {
         theyCaughtUp = true
-        checkCompletion()
+        resumeIfComplete()
+    }
+
+    /// Waits until both sides caught up with nothing unacknowledged; false if the session closed first.
+    func waitUntilComplete() async -> Bool {
+        if !isComplete, !closed {
+            await withCheckedContinuation { completionWaiters.append($0) }
+        }
+        return isComplete
+    }
+
+    private func resumeIfComplete() {
+        guard isComplete || closed else { return }
+        for waiter in completionWaiters { waiter.resume() }
+        completionWaiters = []
     }
 
     /// Ends the session: wakes every waiter; no more batches may be sent.
@@ -267,13 +284,13 @@ actor SessionState {
         closed = true
         for waiter in slotWaiters { waiter.resume() }
         slotWaiters = []
+        resumeIfComplete()
         if summary == nil {
             for waiter in summaryWaiters { waiter.resume(returning: VersionVector()) }
             summaryWaiters = []
         }
     }
 
-    private func checkCompletion() {}
 
     private func advance(_ vector: inout VersionVector, along coverage: [Coverage]) {
         for claim in coverage where vector[claim.origin] >= claim.after && claim.upTo > vector[claim.origin] {
