@@ -12,10 +12,8 @@ demo: build
 	.build/debug/suifang demo
 
 ## All tests: unit and property tests, then every testnet (real processes on loopback with faults).
-test: deps
-	swift build --build-tests
-	swift test
-	$(MAKE) testnets
+test:
+	@scripts/test.sh
 
 ## Multi-node testnets; each exits non-zero unless every replica converged with no acknowledged write missing.
 testnets: build
