@@ -67,7 +67,53 @@ struct BatchMerger {
         self.store = RowStore(db: db, gate: replica.gate, buriedTables: replica.buriedTables)
     }
 
+    /// Fresh rows written whole by one write, waiting to be inserted together (one table at a time).
+    private var pending: [PendingRow] = []
+    private var pendingKeys: Set<String> = []
+    private static let chunkSize = 128
+
+    struct PendingRow {
+        var change: RowChange
+        var values: [DatabaseValue]
+        var meta: [UInt8]
+        var stamp: Stamp
+    }
+
     mutating func merge(_ change: RowChange) throws {
+        if let table = replica.tables[change.table], table.acceptsUniformFastPath,
+           case .row(let values, let meta) = change.body, values.count == table.policies.count,
+           let stamp = RowMetaCodec.uniformStamp(of: meta),
+           try !store.mayHaveTombstones(table) {
+            try ReplicaTransaction.checkKey(change.key, table)
+            // One table per statement, and a key at most once (a repeat must merge with the first).
+            if let first = pending.first, first.change.table != change.table || pendingKeys.contains(change.key) { try flushPending() }
+            pendingKeys.insert(change.key)
+            note(stamp)
+            pending.append(PendingRow(change: change, values: values, meta: meta, stamp: stamp))
+            if pending.count >= Self.chunkSize { try flushPending() }
+            return
+        }
+        try flushPending()
+        try mergeOne(change)
+    }
+
+    /// Inserts the pending rows in one statement; rows that already exist go through the full merge.
+    mutating func flushPending() throws {
+        guard let table = pending.first.flatMap({ replica.tables[$0.change.table] }) else { return }
+        let rows = pending
+        pending = []
+        pendingKeys = []
+        let inserted = try store.insertUniformRows(table, rows.map { ($0.change.key, $0.values, $0.meta, $0.stamp) })
+        for row in rows {
+            if inserted.contains(row.change.key) {
+                markChanged(table, row.change.key)
+            } else {
+                try mergeOne(row.change)
+            }
+        }
+    }
+
+    private mutating func mergeOne(_ change: RowChange) throws {
         guard let table = replica.tables[change.table] else {
             throw ReplicaError(.incompatibleBatch, "the batch names table '\(change.table)', which is not declared here")
         }
@@ -206,6 +252,7 @@ struct BatchMerger {
 
     /// Observes clocks, advances the version vector along valid coverage, and schedules the notification.
     mutating func finish(coverage: [Coverage]) throws -> (ApplyReport, ReplicaEvent?) {
+        try flushPending()
         for (origin, hlc) in newestByOrigin where origin != replica.nodeID {
             if let skew = replica.clock.withLock({ $0.observe(hlc, from: origin) }) {
                 report.clockSkews.append(skew)

@@ -128,3 +128,21 @@ struct PolicyMergeTests {
         #expect(try b.statistics().rows["entry"] == 1)
     }
 }
+
+@Suite("Batched fast path")
+struct BatchedMergeTests {
+    @Test func aKeyRepeatedInsideOneBatchMergesLikeTwoBatches() throws {
+        let first = try makeReplica(1, clock: ManualClock(1_780_000_000_000))
+        let second = try makeReplica(2, clock: ManualClock(1_780_000_000_500))
+        try first.write { try $0.insert(into: "entry", values: ["body": "early", "score": 1], id: "E1") }
+        try second.write { try $0.insert(into: "entry", values: ["body": "late", "score": 2], id: "E1") }
+        let late = try second.changes(since: VersionVector()).batch, early = try first.changes(since: VersionVector()).batch
+        let together = try makeReplica(3), apart = try makeReplica(4)
+        try together.apply(ChangeBatch(changes: late.changes + early.changes, coverage: late.coverage + early.coverage))
+        try apart.apply(late)
+        try apart.apply(early)
+        #expect(try value(together, "entry", "E1", "body") == "early".databaseValue)
+        #expect(try together.canonicalDump() == apart.canonicalDump())
+        #expect(try together.rejections().count == 1)
+    }
+}

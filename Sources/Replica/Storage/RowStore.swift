@@ -67,6 +67,48 @@ final class RowStore {
         return true
     }
 
+    /// Whether a table may have tombstones (false: no probe needed).
+    func mayHaveTombstones(_ table: ReplicatedTable) throws -> Bool {
+        try buriedTables.mayHaveTombstones(table.id, db)
+    }
+
+    /// Inserts rows written whole by one write each (uniform metadata), in one statement,
+    /// skipping rows that exist; returns the keys actually inserted. Their change-log entries
+    /// go in with a second multi-row statement.
+    func insertUniformRows(_ table: ReplicatedTable, _ rows: [(key: String, values: [DatabaseValue], meta: [UInt8], stamp: Stamp)]) throws -> Set<String> {
+        guard !rows.isEmpty else { return [] }
+        let width = table.policies.count + 2
+        let tuple = "(" + Array(repeating: "?", count: width).joined(separator: ",") + ")"
+        let declaration = table.declaration
+        let columns = ([declaration.primaryKey] + declaration.columns.map(\.name) + ["_sf_meta"]).map(\.quotedDatabaseIdentifier)
+        let sql = "INSERT INTO \(declaration.name.quotedDatabaseIdentifier) (\(columns.joined(separator: ","))) VALUES "
+            + Array(repeating: tuple, count: rows.count).joined(separator: ",")
+            + " ON CONFLICT DO NOTHING RETURNING \(declaration.primaryKey.quotedDatabaseIdentifier)"
+        var arguments: [DatabaseValue] = []
+        arguments.reserveCapacity(rows.count * width)
+        for row in rows {
+            arguments.append(row.key.databaseValue)
+            arguments.append(contentsOf: row.values)
+            arguments.append(Data(row.meta).databaseValue)
+        }
+        let statement = try db.cachedStatement(sql: sql)
+        statement.setUncheckedArguments(StatementArguments(arguments))
+        let inserted = Set(try gate.open { try String.fetchAll(statement) })
+        let logged = rows.filter { inserted.contains($0.key) && $0.stamp.seq > 0 }
+        if !logged.isEmpty {
+            let logSQL = "INSERT OR IGNORE INTO _sf_log (origin, seq, tbl, pk) VALUES " + Array(repeating: "(?,?,?,?)", count: logged.count).joined(separator: ",")
+            var logArguments: [DatabaseValue] = []
+            logArguments.reserveCapacity(logged.count * 4)
+            for row in logged {
+                logArguments += [row.stamp.origin.databaseValue.databaseValue, Int64(row.stamp.seq).databaseValue, table.id.databaseValue, row.key.databaseValue]
+            }
+            let logStatement = try db.cachedStatement(sql: logSQL)
+            logStatement.setUncheckedArguments(StatementArguments(logArguments))
+            try logStatement.execute()
+        }
+        return inserted
+    }
+
     private func insertRaw(_ table: ReplicatedTable, key: String, values: [DatabaseValue], meta: [UInt8]) throws -> Bool {
         let statement = try insertStatements[table.id] ?? db.cachedStatement(sql: table.insertSQL)
         insertStatements[table.id] = statement
