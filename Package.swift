@@ -110,6 +110,7 @@ let package = Package(
             name: "ReplicaTests",
             dependencies: [
                 "Replica",
+                "CRMDomain",
                 "node",
                 .product(name: "GRDB", package: "GRDB.swift"),
             ],

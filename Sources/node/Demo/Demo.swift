@@ -1,4 +1,5 @@
 import ArgumentParser
+import CRMDomain
 import Foundation
 import GRDB
 import Replica
@@ -36,7 +37,7 @@ struct Demo: ParsableCommand {
                                                     "tags": SetCodec.encode(["diabetes"])])
         }
         let complaint = try central.replica.write { tx in
-            try tx.insert(into: "complaint", values: ["patientId": patient, "departmentId": "cardiology", "status": "registered"])
+            try tx.insert(into: "complaint", values: ["patientId": patient, "departmentId": "cardiology", "status": ComplaintStatus.registered.rawValue])
         }
         let task = try central.replica.write { tx in
             try tx.insert(into: "followUpTask", values: ["patientId": patient, "kind": "discharge72h", "attempts": 0])
@@ -50,7 +51,7 @@ struct Demo: ParsableCommand {
             try ward.replica.write { tx in
                 try tx.insert(into: "surveyResponse", values: [
                     "templateId": "inpatient-v3", "templateVersion": 3, "patientId": patient, "wardId": "5A",
-                    "mode": "bedside", "staffId": "visitor-\(index % 4)", "nodeId": "ward-5a",
+                    "mode": SurveyMode.bedside.rawValue, "staffId": "visitor-\(index % 4)", "nodeId": "ward-5a",
                     "submittedAt": "2026-11-23T09:\(String(format: "%02d", index % 60)):00+08:00",
                     "answers": "{\"nps\":\(index % 11)}",
                 ])
@@ -58,8 +59,8 @@ struct Demo: ParsableCommand {
         }
         try ward.replica.write { try $0.update("patient", id: patient, set: ["phone": "13911111111"]) }
         try callCenter.replica.write { try $0.update("patient", id: patient, set: ["phone": "13722222222"]) }
-        try central.replica.write { try $0.update("complaint", id: complaint, set: ["status": "handled"]) }
-        try callCenter.replica.write { try $0.update("complaint", id: complaint, set: ["status": "accepted"]) }
+        try central.replica.write { try $0.update("complaint", id: complaint, set: ["status": ComplaintStatus.handled.rawValue]) }
+        try callCenter.replica.write { try $0.update("complaint", id: complaint, set: ["status": ComplaintStatus.accepted.rawValue]) }
         try callCenter.replica.write { try $0.update("followUpTask", id: task, set: ["claimedBy": "agent-li", "attempts": 1]) }
         try central.replica.write { try $0.update("followUpTask", id: task, set: ["claimedBy": "agent-wang", "attempts": 2]) }
         try ward.replica.write { try $0.addElement("post-surgery", to: "tags", of: "patient", id: patient) }

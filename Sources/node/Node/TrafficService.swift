@@ -1,3 +1,4 @@
+import CRMDomain
 import Foundation
 import Replica
 import ServiceLifecycle
@@ -31,7 +32,7 @@ struct TrafficService: Service {
                 let id = try await replica.write { tx in
                     try tx.insert(into: "surveyResponse", values: [
                         "templateId": "testnet", "templateVersion": 1, "patientId": "TESTNET-\(index)", "wardId": nodeName,
-                        "mode": "bedside", "staffId": "traffic", "nodeId": nodeName,
+                        "mode": SurveyMode.bedside.rawValue, "staffId": "traffic", "nodeId": nodeName,
                         "submittedAt": ISO8601DateFormatter().string(from: Date()), "answers": "{\"nps\":\(index % 11)}",
                     ])
                 }
