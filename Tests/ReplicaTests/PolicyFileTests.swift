@@ -6,9 +6,7 @@ import Testing
 @Suite("Policy files")
 struct PolicyFileTests {
     @Test func theRepositoryPoliciesLoadAndDeclareEveryKind() throws {
-        let directory = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
-            .deletingLastPathComponent().appendingPathComponent("conflict-policies")
-        let set = try PolicySet.load(directory: directory)
+        let set = try PolicySet.load(directory: repositoryPoliciesDirectory)
         let kinds = Set(set.tables.flatMap { $0.columns.map(\.policy.keyword) })
         #expect(kinds.isSuperset(of: ["last-writer-wins", "first-writer-wins", "max", "min", "lifecycle", "keep-both", "add-wins-set"]))
         #expect(set.tables.contains { $0.rowPolicy == .appendOnly })

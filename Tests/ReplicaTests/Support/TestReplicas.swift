@@ -1,3 +1,4 @@
+import Foundation
 import GRDB
 import Synchronization
 @testable import Replica
@@ -67,3 +68,7 @@ func value(_ replica: Replica, _ table: String, _ id: String, _ column: String) 
         try DatabaseValue.fetchOne(db, sql: "SELECT \(column) FROM \(table) WHERE id = ?", arguments: [id])
     }
 }
+
+/// The repository's `conflict-policies/` directory.
+let repositoryPoliciesDirectory = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+    .deletingLastPathComponent().deletingLastPathComponent().appendingPathComponent("conflict-policies")
