@@ -26,7 +26,8 @@ struct Status: ParsableCommand {
         if report.peers.isEmpty { print("peers: none contacted yet") }
         for peer in report.peers {
             print("peer \(peer.name) at \(peer.address): \(peer.connected ? "connected" : "disconnected"), "
-                + "last contact \(String(format: "%.1f", Double(peer.lastContactMsAgo) / 1000)) s ago, pending out \(peer.pendingOut), in \(peer.pendingIn)"
+                + "last contact \(String(format: "%.1f", Double(peer.lastContactMsAgo) / 1000)) s ago, pending out \(peer.pendingOut), in \(peer.pendingIn), "
+                + "lag \(peer.lagMs.map { String(format: "%.1f s", Double($0) / 1000) } ?? "never caught up")"
                 + (peer.lastError.map { ", last error: \($0)" } ?? ""))
         }
     }

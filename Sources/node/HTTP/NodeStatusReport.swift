@@ -14,6 +14,8 @@ struct NodeStatusReport: Codable, ResponseEncodable, Sendable {
         var pendingOut: UInt64
         /// Commits the peer holds (as last known) that this node lacks.
         var pendingIn: UInt64
+        /// How long the peer has been behind this node (0 when it holds everything; nil if it never caught up).
+        var lagMs: Int64?
         var lastError: String?
     }
 
@@ -37,7 +39,7 @@ extension NodeRuntime {
             for (origin, seq) in peer.peerVector.entries where seq > vector[origin] { pendingIn += seq - vector[origin] }
             return NodeStatusReport.Peer(name: peer.name, nodeId: peer.nodeId, address: peer.address, connected: peer.connected,
                                          lastContactMsAgo: now - peer.lastContact, pendingOut: pendingOut, pendingIn: pendingIn,
-                                         lastError: peer.lastError)
+                                         lagMs: pendingOut == 0 ? 0 : peer.caughtUpAt.map { now - $0 }, lastError: peer.lastError)
         }
         return NodeStatusReport(name: configuration.name, role: configuration.role, nodeId: configuration.nodeID,
                                 versionVector: Dictionary(uniqueKeysWithValues: vector.sorted.map { ($0.origin.description, $0.seq) }),

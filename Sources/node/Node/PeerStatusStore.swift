@@ -15,6 +15,8 @@ struct PeerStatusStore: Sendable {
         var lastContact: Int64
         var peerVector: VersionVector
         var lastError: String?
+        /// When the peer last held everything this node held (ms since 1970), if ever.
+        var caughtUpAt: Int64?
     }
 
     func prepare() throws {
@@ -27,13 +29,16 @@ struct PeerStatusStore: Sendable {
                     connected INTEGER NOT NULL,
                     lastContact INTEGER NOT NULL,
                     peerVector TEXT NOT NULL,
-                    lastError TEXT)
+                    lastError TEXT,
+                    caughtUpAt INTEGER)
                 """)
         }
     }
 
     func record(name: String, nodeID: NodeID, address: String, connected: Bool, vector: VersionVector?, error: String? = nil) {
         let json = vector.flatMap { try? JSONEncoder().encode($0) }.map { String(decoding: $0, as: UTF8.self) }
+        let now = Int64(SystemWallClock().now())
+        let caughtUp = vector.flatMap { peer in (try? replica.versionVector()).map { peer.dominates($0) } } ?? false
         try? replica.writeLocal { db in
             try db.execute(sql: """
                 INSERT INTO _node_peer (name, nodeId, address, connected, lastContact, peerVector, lastError)
@@ -41,7 +46,10 @@ struct PeerStatusStore: Sendable {
                 ON CONFLICT (name) DO UPDATE SET nodeId = excluded.nodeId, address = excluded.address,
                     connected = excluded.connected, lastContact = excluded.lastContact,
                     peerVector = COALESCE(?, peerVector), lastError = excluded.lastError
-                """, arguments: [name, nodeID.description, address, connected, Int64(SystemWallClock().now()), json, error, json])
+                """, arguments: [name, nodeID.description, address, connected, now, json, error, json])
+            if caughtUp {
+                try db.execute(sql: "UPDATE _node_peer SET caughtUpAt = ? WHERE name = ?", arguments: [now, name])
+            }
         }
     }
 
@@ -51,7 +59,7 @@ struct PeerStatusStore: Sendable {
             return try Row.fetchAll(db, sql: "SELECT * FROM _node_peer ORDER BY name").map { row in
                 let vector = (try? JSONDecoder().decode(VersionVector.self, from: Data((row["peerVector"] as String).utf8))) ?? VersionVector()
                 return Peer(name: row["name"], nodeId: row["nodeId"], address: row["address"], connected: row["connected"],
-                            lastContact: row["lastContact"], peerVector: vector, lastError: row["lastError"])
+                            lastContact: row["lastContact"], peerVector: vector, lastError: row["lastError"], caughtUpAt: row["caughtUpAt"])
             }
         }
     }
