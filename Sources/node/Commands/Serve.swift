@@ -52,6 +52,7 @@ struct Serve: AsyncParsableCommand {
     @Option(help: .hidden) var trafficPerSecond: Double = 0
     @Option(help: .hidden) var trafficSeconds: Double = 0
     @Option(help: .hidden) var trafficLog: String?
+    @Option(help: .hidden) var trafficTotal: Int?
     @Option(help: .hidden) var clockSkewSeconds: Double = 0
 
     func run() async throws {
@@ -78,7 +79,7 @@ struct Serve: AsyncParsableCommand {
         services += peers.map { PeerConnector(runtime: runtime, endpoint: $0) as any Service }
         if trafficPerSecond > 0, let trafficLog {
             services.append(TrafficService(replica: runtime.replica, nodeName: configuration.name, perSecond: trafficPerSecond,
-                                           seconds: trafficSeconds, logPath: trafficLog))
+                                           seconds: trafficSeconds, total: trafficTotal, logPath: trafficLog))
         }
         // Traffic ends by itself; the daemon goes on.
         let group = ServiceGroup(configuration: .init(services: services.map { .init(service: $0, successTerminationBehavior: .ignore) },

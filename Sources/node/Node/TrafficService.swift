@@ -11,6 +11,8 @@ struct TrafficService: Service {
     let nodeName: String
     let perSecond: Double
     let seconds: Double
+    /// Stop after this many writes, if given (counting those a previous run of the node logged).
+    var total: Int? = nil
     let logPath: String
 
     func run() async throws {
@@ -24,9 +26,10 @@ struct TrafficService: Service {
         defer { try? log.close() }
         let interval = 1 / max(perSecond, 0.001)
         let start = Date()
-        var count = 0
+        // A restarted node goes on counting from what it logged before.
+        var count = (try? String(contentsOfFile: logPath, encoding: .utf8))?.split(separator: "\n").count ?? 0
         do {
-            while Date().timeIntervalSince(start) < seconds, !Task.isCancelled {
+            while Date().timeIntervalSince(start) < seconds, count < (total ?? .max), !Task.isCancelled {
                 count += 1
                 let index = count
                 let id = try await replica.write { tx in

@@ -48,6 +48,9 @@ final class TestnetRunner {
             let wait = fault.at - Date().timeIntervalSince(trafficStart)
             if wait > 0 { try await Task.sleep(for: .seconds(wait)) }
             if fault.whenReceiving == true, let name = fault.kill { await waitUntilReceiving(name) }
+            if let count = fault.afterCaptured, let name = (fault.heal ?? fault.partition ?? fault.delay ?? fault.loss)?.first {
+                await waitUntilCaptured(name, count: count)
+            }
             try apply(fault)
         }
         let remaining = topology.duration - Date().timeIntervalSince(trafficStart)
@@ -92,6 +95,7 @@ final class TestnetRunner {
         var arguments = ["serve", "--dir", dir(name), "--log-level", "warning"]
         let remaining = topology.duration - Date().timeIntervalSince(trafficStart)
         if let traffic = node.traffic, traffic > 0, remaining > 0 {
+            if let total = node.trafficTotal { arguments += ["--traffic-total", "\(total)"] }
             arguments += ["--traffic-per-second", "\(traffic)", "--traffic-seconds", "\(remaining)",
                           "--traffic-log", work.appendingPathComponent("\(name).acks").path]
         }
@@ -117,6 +121,21 @@ final class TestnetRunner {
             try launch(name)
             log("\(at) clock of \(name) skewed by \(fault.seconds ?? 0) s")
         }
+    }
+
+    /// Waits until a node's traffic has logged `count` acknowledged writes (at most 120 s).
+    private func waitUntilCaptured(_ name: String, count: Int) async {
+        let path = work.appendingPathComponent("\(name).acks").path
+        let deadline = Date().addingTimeInterval(120)
+        while Date() < deadline {
+            let lines = (try? String(contentsOfFile: path, encoding: .utf8))?.split(separator: "\n").count ?? 0
+            if lines >= count {
+                log("\(name) captured \(lines) writes")
+                return
+            }
+            try? await Task.sleep(for: .milliseconds(200))
+        }
+        log("\(name) did not capture \(count) writes in time")
     }
 
     /// Waits until a node's survey count grows between two looks 100 ms apart (a sync is landing), at most 30 s.

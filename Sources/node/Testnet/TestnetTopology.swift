@@ -13,7 +13,13 @@ import Foundation
 ///               {"at": 0, "loss": ["ward-1", "central"], "percent": 2},
 ///               {"at": 3, "partition": ["ward-1", "central"]}, {"at": 6, "heal": ["ward-1", "central"]},
 ///               {"at": 4, "kill": "ward-1"}, {"at": 5, "restart": "ward-1"},
-///               {"at": 0, "skew": "ward-1", "seconds": 3600} ] }
+///               {"at": 0, "skew": "ward-1", "seconds": 3600},
+///               {"at": 1, "heal": ["ward-1", "central"], "afterCaptured": 10000} ] }
+/// ```
+/// A node's `trafficTotal` stops its traffic after that many writes; a fault's `afterCaptured`
+/// waits until the first node of its link has captured that many, and `whenReceiving` (with
+/// `kill`) waits until the node is in the middle of receiving a sync.
+/// ```
 /// ```
 struct TestnetTopology: Codable {
     struct Node: Codable {
@@ -21,6 +27,8 @@ struct TestnetTopology: Codable {
         var role: String
         /// Survey responses captured per second while traffic runs.
         var traffic: Double?
+        /// Stop after capturing this many (the testnet lasts long enough to reach it).
+        var trafficTotal: Int?
     }
 
     struct Fault: Codable {
@@ -34,6 +42,8 @@ struct TestnetTopology: Codable {
         var kill: String?
         /// With `kill`: wait (from `at`) until the node is receiving a sync, so the kill lands mid-sync.
         var whenReceiving: Bool?
+        /// Wait (from `at`) until the first node of the fault's link has captured this many writes.
+        var afterCaptured: Int?
         var restart: String?
         var skew: String?
         var seconds: Double?
