@@ -19,8 +19,6 @@ import Foundation
 /// A node's `trafficTotal` stops its traffic after that many writes; a fault's `afterCaptured`
 /// waits until the first node of its link has captured that many, and `whenReceiving` (with
 /// `kill`) waits until the node is in the middle of receiving a sync.
-/// ```
-/// ```
 struct TestnetTopology: Codable {
     struct Node: Codable {
         var name: String
