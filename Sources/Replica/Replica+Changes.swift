@@ -44,7 +44,8 @@ private struct ChangePage {
     let maxChanges: Int
     let include: (@Sendable (String, String) -> Bool)?
     var batch = ChangeBatch()
-    var sent: Set<LogPosition> = []
+    /// Rows already in this page (a row carrying several origins' writes has several log entries).
+    var sent: Set<RowReference> = []
 
     var isFull: Bool { batch.changes.count >= maxChanges }
 
@@ -75,8 +76,7 @@ private struct ChangePage {
 
     private mutating func add(_ entry: LogPosition) throws {
         guard let table = tables[entry.table] else { return }
-        let rowKey = LogPosition(seq: 0, table: entry.table, key: entry.key)
-        guard sent.insert(rowKey).inserted else { return }
+        guard sent.insert(RowReference(table: entry.table, key: entry.key)).inserted else { return }
         if let include, !include(table.name, entry.key) { return }
         let statement = try db.cachedStatement(sql: table.selectSQL)
         if let row = try Row.fetchOne(statement, arguments: [entry.key]) {
@@ -97,3 +97,16 @@ private struct ChangePage {
 }
 
 import Foundation
+
+/// One change-log entry: a commit of an origin that a row (or tombstone) carries.
+private struct LogPosition {
+    var seq: UInt64
+    var table: Int64
+    var key: String
+}
+
+/// A row of a table, by local table id.
+private struct RowReference: Hashable {
+    var table: Int64
+    var key: String
+}

@@ -68,12 +68,6 @@ public struct ChangeCursor: Hashable, Sendable {
     public var covered: UInt64
 }
 
-struct LogPosition: Hashable, Sendable {
-    var seq: UInt64
-    var table: Int64
-    var key: String
-}
-
 extension RowChange {
     /// A row written once, whole, by one write: the shape of a fresh insert.
     ///

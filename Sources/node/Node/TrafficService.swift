@@ -28,20 +28,18 @@ struct TrafficService: Service {
         let start = Date()
         // A restarted node goes on counting from what it logged before.
         var count = (try? String(contentsOfFile: logPath, encoding: .utf8))?.split(separator: "\n").count ?? 0
-        do {
-            while Date().timeIntervalSince(start) < seconds, count < (total ?? .max), !Task.isCancelled {
-                count += 1
-                let index = count
-                let id = try await replica.write { tx in
-                    try tx.insert(into: "surveyResponse", values: [
-                        "templateId": "testnet", "templateVersion": 1, "patientId": "TESTNET-\(index)", "wardId": nodeName,
-                        "mode": SurveyMode.bedside.rawValue, "staffId": "traffic", "nodeId": nodeName,
-                        "submittedAt": ISO8601DateFormatter().string(from: Date()), "answers": "{\"nps\":\(index % 11)}",
-                    ])
-                }
-                log.write(Data("\(id)\n".utf8))
-                try? await Task.sleep(for: .seconds(interval))
+        while Date().timeIntervalSince(start) < seconds, count < (total ?? .max), !Task.isCancelled {
+            count += 1
+            let index = count
+            let id = try await replica.write { tx in
+                try tx.insert(into: "surveyResponse", values: [
+                    "templateId": "testnet", "templateVersion": 1, "patientId": "TESTNET-\(index)", "wardId": nodeName,
+                    "mode": SurveyMode.bedside.rawValue, "staffId": "traffic", "nodeId": nodeName,
+                    "submittedAt": ISO8601DateFormatter().string(from: Date()), "answers": "{\"nps\":\(index % 11)}",
+                ])
             }
+            log.write(Data("\(id)\n".utf8))
+            try? await Task.sleep(for: .seconds(interval))
         }
     }
 }
