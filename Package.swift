@@ -56,7 +56,11 @@ let package = Package(
         ),
         .target(
             name: "CRMDomain",
-            dependencies: ["Replica"],
+            dependencies: [
+                "Replica",
+                "CSodium",
+                .product(name: "GRDB", package: "GRDB.swift"),
+            ],
             swiftSettings: swiftSettings
         ),
         .executableTarget(

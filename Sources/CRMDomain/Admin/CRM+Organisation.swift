@@ -1,0 +1,133 @@
+import Foundation
+import GRDB
+import Replica
+
+/// Departments, wards, staff and diseases: the reference lists everything else points at.
+public enum ReferenceKind: String, Codable, CaseIterable, Sendable {
+    case department, ward, staff, disease
+
+    var table: String { self == .disease ? "disease" : rawValue }
+    /// The columns besides `name` this kind has.
+    var fields: [String] {
+        switch self {
+        case .department: ["code"]
+        case .ward: ["departmentId"]
+        case .staff: ["departmentId", "title"]
+        case .disease: []
+        }
+    }
+}
+
+/// One entry of a reference list.
+public struct ReferenceItem: Codable, Sendable, Hashable {
+    public var id: String
+    public var name: String
+    public var departmentId: String?
+    public var code: String?
+    public var title: String?
+
+    public init(id: String, name: String, departmentId: String? = nil, code: String? = nil, title: String? = nil) {
+        self.id = id
+        self.name = name
+        self.departmentId = departmentId
+        self.code = code
+        self.title = title
+    }
+}
+
+extension CRM {
+    /// Creates or updates a reference entry (admin; managers may add diseases and staff).
+    public func saveReference(_ caller: Caller, _ kind: ReferenceKind, _ item: ReferenceItem) throws {
+        if caller != .system { try caller.require(.admin, .manager) }
+        guard item.id.range(of: "^[A-Za-z0-9._:-]{1,40}$", options: .regularExpression) != nil else {
+            throw CRMError.invalid("\(kind.rawValue) id must be 1–40 of A-Z, a-z, 0-9, '.', '_', ':' or '-'")
+        }
+        guard !item.name.isEmpty, item.name.count <= 100 else { throw CRMError.invalid("\(kind.rawValue) name must be 1–100 characters") }
+        var values: [String: (any DatabaseValueConvertible)?] = ["name": item.name]
+        for field in kind.fields {
+            switch field {
+            case "code": values["code"] = item.code
+            case "departmentId": values["departmentId"] = item.departmentId
+            case "title": values["title"] = item.title
+            default: break
+            }
+        }
+        try change(caller, "\(kind.rawValue).save", kind.table) { tx in
+            if let departmentId = values["departmentId"] as? String {
+                guard try Bool.fetchOne(tx.db, sql: "SELECT 1 FROM department WHERE id = ?", arguments: [departmentId]) == true else {
+                    throw CRMError.notFound("department", departmentId)
+                }
+            }
+            if try Bool.fetchOne(tx.db, sql: "SELECT 1 FROM \(kind.table) WHERE id = ?", arguments: [item.id]) == true {
+                try tx.update(kind.table, id: item.id, set: values)
+            } else {
+                try tx.insert(into: kind.table, values: values, id: item.id)
+            }
+            return ((), item.id)
+        }
+    }
+
+    /// A whole reference list, ordered by id.
+    public func references(_ kind: ReferenceKind) throws -> [ReferenceItem] {
+        try read { db in
+            try Row.fetchAll(db, sql: "SELECT * FROM \(kind.table) ORDER BY id").map { row in
+                ReferenceItem(id: row["id"], name: row["name"] ?? "",
+                              departmentId: kind.fields.contains("departmentId") ? row["departmentId"] : nil,
+                              code: kind.fields.contains("code") ? row["code"] : nil,
+                              title: kind.fields.contains("title") ? row["title"] : nil)
+            }
+        }
+    }
+
+    /// A system parameter (系统参数), or `fallback` when unset or not a number.
+    public func setting(_ key: String, default fallback: Int) throws -> Int {
+        try read { db in try String.fetchOne(db, sql: "SELECT value FROM setting WHERE id = ?", arguments: [key]) }.flatMap(Int.init) ?? fallback
+    }
+
+    /// Sets a system parameter (admin).
+    public func setSetting(_ caller: Caller, key: String, value: String) throws {
+        if caller != .system { try caller.require(.admin) }
+        guard key.range(of: "^[A-Za-z0-9._-]{1,64}$", options: .regularExpression) != nil, value.count <= 1000 else {
+            throw CRMError.invalid("a setting key is 1–64 of A-Z, a-z, 0-9, '.', '_' or '-', its value at most 1000 characters")
+        }
+        try change(caller, "setting.save", "setting") { tx in
+            if try Bool.fetchOne(tx.db, sql: "SELECT 1 FROM setting WHERE id = ?", arguments: [key]) == true {
+                try tx.update("setting", id: key, set: ["value": value])
+            } else {
+                try tx.insert(into: "setting", values: ["value": value], id: key)
+            }
+            return ((), key)
+        }
+    }
+}
+
+/// One line of the audit trail.
+public struct AuditEntry: Codable, Sendable, Hashable {
+    public var id: String
+    public var at: String
+    public var nodeId: String
+    public var userId: String
+    public var action: String
+    public var entity: String
+    public var entityId: String
+}
+
+extension CRM {
+    /// The audit trail, newest first (managers and admins).
+    public func auditTrail(_ caller: Caller, entityId: String? = nil, page: PageRequest) throws -> Page<AuditEntry> {
+        try caller.require(.manager, .admin)
+        return try read { db in
+            var sql = "SELECT * FROM auditEntry WHERE 1"
+            var arguments: StatementArguments = []
+            if let entityId { sql += " AND entityId = ?"; arguments += [entityId] }
+            if let after = page.after { sql += " AND id < ?"; arguments += [after] }
+            sql += " ORDER BY id DESC LIMIT ?"
+            arguments += [page.limit + 1]
+            let entries = try Row.fetchAll(db, sql: sql, arguments: arguments).map { row in
+                AuditEntry(id: row["id"], at: row["at"], nodeId: row["nodeId"], userId: row["userId"],
+                           action: row["action"], entity: row["entity"], entityId: row["entityId"])
+            }
+            return page.page(entries, id: \.id)
+        }
+    }
+}

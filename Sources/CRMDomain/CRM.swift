@@ -1,0 +1,92 @@
+import Foundation
+import GRDB
+import Replica
+
+/// The follow-up and patient-relationship workflow on one node's replica.
+///
+/// Every change goes through ``Replica/write(_:)`` with an audit entry in the same transaction,
+/// so it is captured, synchronised and merged under the declared conflict policies. Reads go
+/// straight to SQLite. Methods check the caller's role themselves, so no front end can skip it.
+public final class CRM: Sendable {
+    public let replica: Replica
+    public let time: LocalTime
+    let now: @Sendable () -> Date
+    let passwordStrength: PasswordHasher.Strength
+
+    /// - Parameters:
+    ///   - now: the wall clock (tests move it).
+    ///   - passwordStrength: libsodium's interactive limits in production; tests use the minimum.
+    public init(replica: Replica, time: LocalTime = LocalTime(), now: @escaping @Sendable () -> Date = { Date() },
+                passwordStrength: PasswordHasher.Strength = .interactive) throws {
+        self.replica = replica
+        self.time = time
+        self.now = now
+        self.passwordStrength = passwordStrength
+        try CRMSchema.prepare(replica)
+    }
+
+    /// This node's id as it appears on records.
+    public var nodeID: String { replica.nodeID.description }
+
+    func timestamp() -> String { time.timestamp(now()) }
+    /// Today, local to the hospital.
+    public func today() -> String { time.day(now()) }
+
+    /// Runs a replicated write with its audit entry.
+    func change<T>(_ caller: Caller, _ action: String, _ entity: String, _ body: (ReplicaTransaction) throws -> (T, String)) throws -> T {
+        try replica.write { tx in
+            let (result, entityID) = try body(tx)
+            try audit(tx, caller, action, entity, entityID)
+            return result
+        }
+    }
+
+    func audit(_ tx: ReplicaTransaction, _ caller: Caller, _ action: String, _ entity: String, _ entityID: String) throws {
+        try tx.insert(into: "auditEntry", values: [
+            "at": timestamp(), "nodeId": nodeID, "userId": caller.userId,
+            "action": action, "entity": entity, "entityId": entityID,
+        ])
+    }
+
+    func read<T>(_ body: (Database) throws -> T) throws -> T {
+        try replica.reader.read(body)
+    }
+}
+
+/// Local (not replicated) tables and the indexes the queries need.
+enum CRMSchema {
+    static func prepare(_ replica: Replica) throws {
+        try replica.writeLocal { db in
+            try db.execute(sql: """
+                CREATE TABLE IF NOT EXISTS crm_session (
+                    tokenHash TEXT PRIMARY KEY, userId TEXT NOT NULL, role TEXT NOT NULL,
+                    createdAt TEXT NOT NULL, expiresAt TEXT NOT NULL);
+                CREATE TABLE IF NOT EXISTS crm_claim (
+                    taskId TEXT NOT NULL, userId TEXT NOT NULL, at TEXT NOT NULL, PRIMARY KEY (taskId, userId));
+                CREATE INDEX IF NOT EXISTS crm_patient_phone ON patient(phone);
+                CREATE INDEX IF NOT EXISTS crm_patient_id_number ON patient(idNumber);
+                CREATE INDEX IF NOT EXISTS crm_patient_name ON patient(name, birthDate);
+                CREATE INDEX IF NOT EXISTS crm_encounter_patient ON encounter(patientId);
+                CREATE INDEX IF NOT EXISTS crm_encounter_ward ON encounter(wardId, dischargedAt);
+                CREATE INDEX IF NOT EXISTS crm_task_due ON followUpTask(dueDate);
+                CREATE INDEX IF NOT EXISTS crm_task_patient ON followUpTask(patientId);
+                CREATE INDEX IF NOT EXISTS crm_task_encounter ON followUpTask(encounterId);
+                CREATE INDEX IF NOT EXISTS crm_record_task ON followUpRecord(taskId);
+                CREATE INDEX IF NOT EXISTS crm_record_patient ON followUpRecord(patientId);
+                CREATE INDEX IF NOT EXISTS crm_response_patient ON surveyResponse(patientId);
+                CREATE INDEX IF NOT EXISTS crm_response_nps ON surveyResponse(wardId, submittedAt, mode, recommend);
+                CREATE INDEX IF NOT EXISTS crm_response_time ON surveyResponse(submittedAt, mode, overall, departmentId);
+                CREATE INDEX IF NOT EXISTS crm_opinion_response ON opinion(responseId);
+                CREATE INDEX IF NOT EXISTS crm_complaint_patient ON complaint(patientId);
+                CREATE INDEX IF NOT EXISTS crm_complaint_note ON complaintNote(complaintId);
+                CREATE INDEX IF NOT EXISTS crm_consultation_patient ON consultation(patientId);
+                CREATE INDEX IF NOT EXISTS crm_appointment_patient ON appointment(patientId);
+                CREATE INDEX IF NOT EXISTS crm_sms_patient ON smsMessage(patientId);
+                CREATE INDEX IF NOT EXISTS crm_sms_status ON smsMessage(status, scheduledAt);
+                CREATE INDEX IF NOT EXISTS crm_sms_phone ON smsMessage(phone, sentAt);
+                CREATE INDEX IF NOT EXISTS crm_merge_merged ON patientMerge(mergedId);
+                CREATE INDEX IF NOT EXISTS crm_event_encounter ON encounterEvent(encounterId);
+                """)
+        }
+    }
+}

@@ -1,0 +1,82 @@
+import Foundation
+import GRDB
+import Replica
+/// Working days: Monday to Friday, minus public holidays, plus make-up working days, with the
+/// hospital's own overrides on top. Complaint deadlines are counted on it.
+public struct WorkingCalendar: Sendable {
+    let time: LocalTime
+    /// date → whether it is a working day, for days that differ from the weekday rule.
+    let exceptions: [String: Bool]
+
+    /// - Parameter overrides: date → working day or not (from the `calendarDay` table); they win over the shipped data.
+    public init(time: LocalTime, overrides: [String: Bool] = [:]) {
+        self.time = time
+        var exceptions = ChinaPublicHolidays.days.mapValues(\.working)
+        exceptions.merge(overrides) { _, local in local }
+        self.exceptions = exceptions
+    }
+
+    /// Whether a `yyyy-MM-dd` day is a working day.
+    public func isWorkingDay(_ day: String) -> Bool {
+        if let exception = exceptions[day] { return exception }
+        guard let weekday = time.weekday(day) else { return false }
+        return weekday != 1 && weekday != 7
+    }
+
+    /// The working day `count` working days after `day` (the day itself does not count).
+    public func adding(workingDays count: Int, to day: String) -> String? {
+        var current = day
+        var left = count
+        var guardrail = 0
+        while left > 0 {
+            guard let next = time.day(current, plus: 1) else { return nil }
+            current = next
+            if isWorkingDay(current) { left -= 1 }
+            guardrail += 1
+            if guardrail > 3660 { return nil }
+        }
+        return current
+    }
+
+    /// Working days after `start` up to and including `end`; 0 when `end` is not after `start`.
+    public func workingDays(from start: String, to end: String) -> Int {
+        guard let span = time.days(from: start, to: end), span > 0, span < 36600 else { return 0 }
+        var count = 0
+        var current = start
+        for _ in 0..<span {
+            guard let next = time.day(current, plus: 1) else { break }
+            current = next
+            if isWorkingDay(current) { count += 1 }
+        }
+        return count
+    }
+}
+
+
+extension CRM {
+    /// The calendar with this hospital's overrides.
+    public func workingCalendar() throws -> WorkingCalendar {
+        let overrides = try read { db in
+            try Row.fetchAll(db, sql: "SELECT id, kind FROM calendarDay").reduce(into: [String: Bool]()) { days, row in
+                days[row["id"]] = (row["kind"] as String?) == "workday"
+            }
+        }
+        return WorkingCalendar(time: time, overrides: overrides)
+    }
+
+    /// Marks a day as a holiday or a make-up working day (admin).
+    public func setCalendarDay(_ caller: Caller, day: String, working: Bool, name: String) throws {
+        if caller != .system { try caller.require(.admin) }
+        guard time.isDay(day) else { throw CRMError.invalid("day must be yyyy-MM-dd") }
+        guard name.count <= 40 else { throw CRMError.invalid("name must be at most 40 characters") }
+        try change(caller, "calendar.save", "calendarDay") { tx in
+            let values: [String: (any DatabaseValueConvertible)?] = ["kind": working ? "workday" : "holiday", "name": name]
+            if try Bool.fetchOne(tx.db, sql: "SELECT 1 FROM calendarDay WHERE id = ?", arguments: [day]) == true {
+                try tx.update("calendarDay", id: day, set: values)
+            } else {
+                try tx.insert(into: "calendarDay", values: values, id: day)
+            }
+            return ((), day)
+        }
+    }
+}

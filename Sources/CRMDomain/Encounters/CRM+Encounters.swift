@@ -1,0 +1,175 @@
+import Foundation
+import GRDB
+import Replica
+
+extension CRM {
+    /// Records an admission or an outpatient visit and produces its tasks: the bedside visit due
+    /// within 24 h of an admission, and the tasks of every active rule triggered by it.
+    /// With a `hisId`, recording the same encounter again changes nothing and returns its id.
+    @discardableResult
+    public func recordEncounter(_ caller: Caller, _ input: EncounterInput) throws -> String {
+        if caller != .system { try caller.require(.visitor, .agent, .manager, .admin) }
+        guard ["inpatient", "outpatient"].contains(input.kind) else { throw CRMError.invalid("kind must be inpatient or outpatient") }
+        guard let admittedAt = time.normalizedTimestamp(input.admittedAt) else { throw CRMError.invalid("admittedAt must be an ISO-8601 date-time") }
+        if input.kind == "inpatient", input.wardId == nil { throw CRMError.invalid("an admission needs a wardId") }
+        if let hisId = input.hisId, hisId.range(of: "^[A-Za-z0-9._-]{1,40}$", options: .regularExpression) == nil {
+            throw CRMError.invalid("hisId must be 1–40 of A-Z, a-z, 0-9, '.', '_' or '-'")
+        }
+        let id = input.hisId.map { "his-" + $0 }
+        return try change(caller, "encounter.record", "encounter") { tx in
+            if let id, try Bool.fetchOne(tx.db, sql: "SELECT 1 FROM encounter WHERE id = ?", arguments: [id]) == true { return (id, id) }
+            guard try Bool.fetchOne(tx.db, sql: "SELECT 1 FROM patient WHERE id = ?", arguments: [input.patientId]) == true else {
+                throw CRMError.notFound("patient", input.patientId)
+            }
+            try Self.checkReferences(tx.db, departmentId: input.departmentId, wardId: input.wardId)
+            let encounterID = try tx.insert(into: "encounter", values: [
+                "patientId": input.patientId, "kind": input.kind, "departmentId": input.departmentId, "wardId": input.wardId,
+                "doctorId": input.doctorId, "diagnosisCode": input.diagnosisCode, "admittedAt": admittedAt, "cancelled": 0,
+            ], id: id)
+            try recordEvent(tx, caller, encounterID, input.patientId, input.kind == "inpatient" ? "admitted" : "visited", at: admittedAt, to: input.wardId)
+            let encounter = try Self.encounter(tx.db, encounterID)
+            try produceTasks(tx, for: encounter, trigger: input.kind == "inpatient" ? .admission : .visit, at: admittedAt)
+            return (encounterID, encounterID)
+        }
+    }
+
+    /// Moves an admitted patient to another ward (and department).
+    public func transfer(_ caller: Caller, encounterId: String, toWardId: String, toDepartmentId: String?, at: String?) throws {
+        if caller != .system { try caller.require(.visitor, .agent, .manager, .admin) }
+        let when = try at.map { text throws(CRMError) in
+            guard let stamp = time.normalizedTimestamp(text) else { throw .invalid("at must be an ISO-8601 date-time") }
+            return stamp
+        } ?? timestamp()
+        try change(caller, "encounter.transfer", "encounter") { tx in
+            let encounter = try Self.openAdmission(tx.db, encounterId)
+            try Self.checkReferences(tx.db, departmentId: toDepartmentId, wardId: toWardId)
+            var values: [String: (any DatabaseValueConvertible)?] = ["wardId": toWardId]
+            if let toDepartmentId { values["departmentId"] = toDepartmentId }
+            try tx.update("encounter", id: encounterId, set: values)
+            try recordEvent(tx, caller, encounterId, encounter.patientId, "transferred", at: when, from: encounter.wardId, to: toWardId)
+            for task in try String.fetchAll(tx.db, sql: "SELECT id FROM followUpTask WHERE encounterId = ? AND kind = 'bedside24h' AND doneAt IS NULL", arguments: [encounterId]) {
+                try tx.update("followUpTask", id: task, set: ["wardId": toWardId])
+            }
+            return ((), encounterId)
+        }
+    }
+
+    /// Records a discharge and produces the phone call due within 72 h and the rule tasks.
+    public func discharge(_ caller: Caller, encounterId: String, at: String, status: DischargeStatus) throws {
+        if caller != .system { try caller.require(.visitor, .agent, .manager, .admin) }
+        guard let when = time.normalizedTimestamp(at) else { throw CRMError.invalid("at must be an ISO-8601 date-time") }
+        try change(caller, "encounter.discharge", "encounter") { tx in
+            let encounter = try Self.openAdmission(tx.db, encounterId)
+            guard when >= encounter.admittedAt else { throw CRMError.invalid("a discharge cannot come before the admission") }
+            try tx.update("encounter", id: encounterId, set: ["dischargedAt": when, "dischargeStatus": status.rawValue])
+            try recordEvent(tx, caller, encounterId, encounter.patientId, "discharged", at: when, from: encounter.wardId)
+            try produceTasks(tx, for: try Self.encounter(tx.db, encounterId), trigger: .discharge, at: when)
+            return ((), encounterId)
+        }
+    }
+
+    /// Cancels a discharge (the HIS withdrew it): the patient is admitted again and the tasks the
+    /// discharge produced are withdrawn.
+    public func cancelDischarge(_ caller: Caller, encounterId: String) throws {
+        if caller != .system { try caller.require(.manager, .admin, .visitor) }
+        try change(caller, "encounter.cancelDischarge", "encounter") { tx in
+            let encounter = try Self.encounter(tx.db, encounterId)
+            guard !encounter.cancelled else { throw CRMError.conflict("encounter '\(encounterId)' is cancelled") }
+            guard encounter.dischargedAt != nil else { throw CRMError.conflict("encounter '\(encounterId)' is not discharged") }
+            try tx.update("encounter", id: encounterId, set: ["dischargedAt": nil, "dischargeStatus": nil])
+            try recordEvent(tx, caller, encounterId, encounter.patientId, "dischargeCancelled", at: timestamp())
+            try withdrawTasks(tx, encounterId: encounterId, trigger: .discharge)
+            return ((), encounterId)
+        }
+    }
+
+    /// Cancels an admission or visit (recorded by mistake): it and every task it produced are withdrawn.
+    public func cancelEncounter(_ caller: Caller, encounterId: String) throws {
+        if caller != .system { try caller.require(.manager, .admin, .visitor) }
+        try change(caller, "encounter.cancel", "encounter") { tx in
+            let encounter = try Self.encounter(tx.db, encounterId)
+            guard !encounter.cancelled else { return ((), encounterId) }
+            try tx.update("encounter", id: encounterId, set: ["cancelled": 1])
+            try recordEvent(tx, caller, encounterId, encounter.patientId, "admissionCancelled", at: timestamp())
+            try withdrawTasks(tx, encounterId: encounterId, trigger: nil)
+            return ((), encounterId)
+        }
+    }
+
+    /// One encounter.
+    public func encounter(_ id: String) throws -> Encounter {
+        try read { db in try Self.encounter(db, id) }
+    }
+
+    /// A ward's admitted patients (not discharged, not cancelled), with whether a bedside visit is due.
+    public func wardPatients(_ caller: Caller, wardId: String) throws -> [WardPatient] {
+        try caller.require(.visitor, .manager, .admin)
+        if caller.role == .visitor, let own = caller.wardId, own != wardId { throw CRMError(.forbidden, "a bedside visitor sees only the ward '\(own)'") }
+        return try read { db in
+            let graph = try Self.mergeGraph(db)
+            let rows = try Row.fetchAll(db, sql: """
+                SELECT e.*, t.id AS taskId, t.dueBy AS taskDueBy, t.doneAt AS taskDoneAt
+                FROM encounter e
+                LEFT JOIN followUpTask t ON t.encounterId = e.id AND t.kind = 'bedside24h' AND t.withdrawn IS NOT 1
+                WHERE e.wardId = ? AND e.kind = 'inpatient' AND e.dischargedAt IS NULL AND e.cancelled IS NOT 1
+                """, arguments: [wardId])
+            var result: [WardPatient] = []
+            for row in rows {
+                let encounter = Encounter(row: row)
+                let root = graph.root(of: encounter.patientId)
+                guard let patient = try Row.fetchOne(db, sql: "SELECT * FROM patient WHERE id = ?", arguments: [root]).map(Patient.init(row:)) else { continue }
+                let due = row["taskId"] != nil && (row["taskDoneAt"] as String?) == nil
+                result.append(WardPatient(patient: patient, encounter: encounter, bedsideTaskId: row["taskId"], bedsideVisitDue: due,
+                                          bedsideDueBy: row["taskDueBy"]))
+            }
+            // Due visits first, soonest deadline first; then by admission.
+            return result.sorted {
+                if $0.bedsideVisitDue != $1.bedsideVisitDue { return $0.bedsideVisitDue }
+                return ($0.bedsideDueBy ?? $0.encounter.admittedAt, $0.encounter.id) < ($1.bedsideDueBy ?? $1.encounter.admittedAt, $1.encounter.id)
+            }
+        }
+    }
+
+    // MARK: - Helpers
+
+    static func encounter(_ db: Database, _ id: String) throws -> Encounter {
+        guard let row = try Row.fetchOne(db, sql: "SELECT * FROM encounter WHERE id = ?", arguments: [id]) else {
+            throw CRMError.notFound("encounter", id)
+        }
+        return Encounter(row: row)
+    }
+
+    static func openAdmission(_ db: Database, _ id: String) throws -> Encounter {
+        let encounter = try encounter(db, id)
+        guard !encounter.cancelled else { throw CRMError.conflict("encounter '\(id)' is cancelled") }
+        guard encounter.kind == "inpatient" else { throw CRMError.conflict("encounter '\(id)' is an outpatient visit") }
+        guard encounter.dischargedAt == nil else { throw CRMError.conflict("encounter '\(id)' is already discharged") }
+        return encounter
+    }
+
+    static func checkReferences(_ db: Database, departmentId: String?, wardId: String?) throws {
+        if let departmentId, try Bool.fetchOne(db, sql: "SELECT 1 FROM department WHERE id = ?", arguments: [departmentId]) != true {
+            throw CRMError.notFound("department", departmentId)
+        }
+        if let wardId, try Bool.fetchOne(db, sql: "SELECT 1 FROM ward WHERE id = ?", arguments: [wardId]) != true {
+            throw CRMError.notFound("ward", wardId)
+        }
+    }
+
+    func recordEvent(_ tx: ReplicaTransaction, _ caller: Caller, _ encounterID: String, _ patientID: String, _ kind: String,
+                     at: String, from: String? = nil, to: String? = nil) throws {
+        try tx.insert(into: "encounterEvent", values: [
+            "encounterId": encounterID, "patientId": patientID, "kind": kind, "at": at,
+            "fromWardId": from, "toWardId": to, "userId": caller.userId, "nodeId": nodeID,
+        ])
+    }
+}
+
+/// A patient on a ward tablet's list.
+public struct WardPatient: Codable, Sendable {
+    public var patient: Patient
+    public var encounter: Encounter
+    public var bedsideTaskId: String?
+    public var bedsideVisitDue: Bool
+    public var bedsideDueBy: String?
+}

@@ -1,0 +1,298 @@
+import Foundation
+import GRDB
+import Replica
+
+extension CRM {
+    // MARK: - Rules
+
+    /// Creates or updates a follow-up rule (managers). New encounters get its tasks from now on;
+    /// ``applyRule(_:ruleId:since:)`` produces them for earlier ones.
+    public func saveRule(_ caller: Caller, _ rule: FollowUpRule) throws -> String {
+        if caller != .system { try caller.require(.manager, .admin) }
+        try rule.validate()
+        let filter = String(decoding: try JSONEncoder().encode(rule.filter), as: UTF8.self)
+        let values: [String: (any DatabaseValueConvertible)?] = [
+            "name": rule.name, "kind": rule.kind.rawValue, "triggerEvent": rule.triggerEvent.rawValue,
+            "offsets": rule.offsets.map { $0.map(String.init).joined(separator: ",") }, "intervalDays": rule.intervalDays,
+            "repeatCount": rule.repeatCount, "filter": filter, "templateId": rule.templateId, "active": rule.active ? 1 : 0,
+        ]
+        return try change(caller, "rule.save", "followUpRule") { tx in
+            if let id = rule.id {
+                guard try Bool.fetchOne(tx.db, sql: "SELECT 1 FROM followUpRule WHERE id = ?", arguments: [id]) == true else {
+                    throw CRMError.notFound("rule", id)
+                }
+                try tx.update("followUpRule", id: id, set: values)
+                return (id, id)
+            }
+            var created = values
+            created["createdAt"] = timestamp()
+            let id = try tx.insert(into: "followUpRule", values: created)
+            return (id, id)
+        }
+    }
+
+    /// Every rule, oldest first.
+    public func rules() throws -> [FollowUpRule] {
+        try read { db in try Row.fetchAll(db, sql: "SELECT * FROM followUpRule ORDER BY id").map(FollowUpRule.init(row:)) }
+    }
+
+    /// The encounters since `since` (their trigger day) a rule would match, for the rule editor's preview.
+    public func previewRule(_ caller: Caller, _ rule: FollowUpRule, since: String) throws -> RulePreview {
+        try caller.require(.manager, .admin)
+        try rule.validate()
+        guard time.isDay(since) else { throw CRMError.invalid("since must be yyyy-MM-dd") }
+        return try read { db in
+            let encounters = try Self.triggered(db, by: rule.triggerEvent, since: since).filter { rule.filter.matches($0, time: time) }
+            return RulePreview(encounters: encounters.count, patients: Set(encounters.map(\.patientId)).count,
+                               tasks: encounters.count * rule.dueOffsets.count, sample: Array(encounters.prefix(20).map(\.id)))
+        }
+    }
+
+    /// Produces a rule's tasks for encounters triggered since `since` (a rule made after them).
+    /// Tasks that already exist are left alone.
+    @discardableResult
+    public func applyRule(_ caller: Caller, ruleId: String, since: String) throws -> Int {
+        if caller != .system { try caller.require(.manager, .admin) }
+        guard time.isDay(since) else { throw CRMError.invalid("since must be yyyy-MM-dd") }
+        return try change(caller, "rule.apply", "followUpRule") { tx in
+            guard let row = try Row.fetchOne(tx.db, sql: "SELECT * FROM followUpRule WHERE id = ?", arguments: [ruleId]) else {
+                throw CRMError.notFound("rule", ruleId)
+            }
+            let rule = try FollowUpRule(row: row)
+            var made = 0
+            for encounter in try Self.triggered(tx.db, by: rule.triggerEvent, since: since) where rule.filter.matches(encounter, time: time) {
+                let at = rule.triggerEvent == .discharge ? encounter.dischargedAt! : encounter.admittedAt
+                made += try produceRuleTasks(tx, rule, for: encounter, at: at)
+            }
+            return (made, ruleId)
+        }
+    }
+
+    static func triggered(_ db: Database, by trigger: TriggerEvent, since: String) throws -> [Encounter] {
+        let sql = switch trigger {
+        case .admission: "SELECT * FROM encounter WHERE kind = 'inpatient' AND admittedAt >= ? AND cancelled IS NOT 1 ORDER BY id"
+        case .visit: "SELECT * FROM encounter WHERE kind = 'outpatient' AND admittedAt >= ? AND cancelled IS NOT 1 ORDER BY id"
+        case .discharge: "SELECT * FROM encounter WHERE dischargedAt >= ? AND cancelled IS NOT 1 ORDER BY id"
+        }
+        return try Row.fetchAll(db, sql: sql, arguments: [since]).map(Encounter.init(row:))
+    }
+
+    // MARK: - Producing and withdrawing tasks
+
+    /// The tasks an admission, visit or discharge produces, in the same transaction. Ids are
+    /// derived from (what, encounter, trigger time), so a second node doing the same writes nothing new.
+    func produceTasks(_ tx: ReplicaTransaction, for encounter: Encounter, trigger: TriggerEvent, at: String) throws {
+        guard let instant = time.parseTimestamp(at) else { return }
+        switch trigger {
+        case .admission:
+            try insertTask(tx, id: DerivedID.make("task", "bedside24h", encounter.id, at), encounter: encounter, kind: "bedside24h",
+                           trigger: trigger, dueDate: time.day(instant), dueBy: time.timestamp(instant.addingTimeInterval(24 * 3600)))
+        case .discharge:
+            try insertTask(tx, id: DerivedID.make("task", "discharge72h", encounter.id, at), encounter: encounter, kind: "discharge72h",
+                           trigger: trigger, dueDate: time.day(instant.addingTimeInterval(24 * 3600)),
+                           dueBy: time.timestamp(instant.addingTimeInterval(72 * 3600)))
+        case .visit:
+            break
+        }
+        let rules = try Row.fetchAll(tx.db, sql: "SELECT * FROM followUpRule WHERE active = 1 AND triggerEvent = ?", arguments: [trigger.rawValue])
+        for rule in try rules.map(FollowUpRule.init(row:)) where rule.filter.matches(encounter, time: time) {
+            try produceRuleTasks(tx, rule, for: encounter, at: at)
+        }
+    }
+
+    @discardableResult
+    func produceRuleTasks(_ tx: ReplicaTransaction, _ rule: FollowUpRule, for encounter: Encounter, at: String) throws -> Int {
+        guard let ruleID = rule.id, let day = time.dayOfTimestamp(at) else { return 0 }
+        var made = 0
+        for offset in rule.dueOffsets {
+            guard let due = time.day(day, plus: offset) else { continue }
+            let id = DerivedID.make("task", "rule", ruleID, encounter.id, at, String(offset))
+            if try insertTask(tx, id: id, encounter: encounter, kind: "rule", trigger: rule.triggerEvent, dueDate: due, dueBy: nil,
+                              ruleID: ruleID, templateID: rule.templateId) { made += 1 }
+        }
+        return made
+    }
+
+    @discardableResult
+    private func insertTask(_ tx: ReplicaTransaction, id: String, encounter: Encounter, kind: String, trigger: TriggerEvent,
+                            dueDate: String, dueBy: String?, ruleID: String? = nil, templateID: String? = nil) throws -> Bool {
+        if try Bool.fetchOne(tx.db, sql: "SELECT 1 FROM followUpTask WHERE id = ?", arguments: [id]) == true { return false }
+        do {
+            try tx.insert(into: "followUpTask", values: [
+                "patientId": encounter.patientId, "kind": kind, "dueDate": dueDate, "dueBy": dueBy, "encounterId": encounter.id,
+                "ruleId": ruleID, "triggerEvent": trigger.rawValue, "templateId": templateID, "wardId": encounter.wardId,
+                "departmentId": encounter.departmentId, "attempts": 0, "withdrawn": 0, "createdAt": timestamp(),
+            ], id: id)
+        } catch let error as ReplicaError where error.code == .rowDeleted {
+            return false
+        }
+        return true
+    }
+
+    /// Withdraws the open tasks an encounter produced (all of them, or those of one trigger).
+    func withdrawTasks(_ tx: ReplicaTransaction, encounterId: String, trigger: TriggerEvent?) throws {
+        var sql = "SELECT id FROM followUpTask WHERE encounterId = ? AND doneAt IS NULL AND withdrawn IS NOT 1"
+        var arguments: StatementArguments = [encounterId]
+        if let trigger { sql += " AND triggerEvent = ?"; arguments += [trigger.rawValue] }
+        for id in try String.fetchAll(tx.db, sql: sql, arguments: arguments) {
+            try tx.update("followUpTask", id: id, set: ["withdrawn": 1])
+        }
+    }
+
+    // MARK: - Working the queue
+
+    /// A one-off task on a chosen day (agents and managers).
+    public func createTask(_ caller: Caller, patientId: String, dueDate: String, note: String?, templateId: String?) throws -> String {
+        try caller.require(.agent, .manager, .admin)
+        guard time.isDay(dueDate) else { throw CRMError.invalid("dueDate must be yyyy-MM-dd") }
+        if let note, note.count > 500 { throw CRMError.invalid("note must be at most 500 characters") }
+        return try change(caller, "task.create", "followUpTask") { tx in
+            guard try Bool.fetchOne(tx.db, sql: "SELECT 1 FROM patient WHERE id = ?", arguments: [patientId]) == true else {
+                throw CRMError.notFound("patient", patientId)
+            }
+            let id = try tx.insert(into: "followUpTask", values: [
+                "patientId": patientId, "kind": "oneOff", "dueDate": dueDate, "triggerEvent": "none", "note": note,
+                "templateId": templateId, "attempts": 0, "withdrawn": 0, "createdAt": timestamp(),
+            ])
+            return (id, id)
+        }
+    }
+
+    /// The follow-ups due on `day` or earlier and not done ("today's follow-ups"), overdue first.
+    /// Bedside visitors see their ward's bedside visits; agents the phone work.
+    public func followUpQueue(_ caller: Caller, day: String? = nil, kind: String? = nil, wardId: String? = nil, page: PageRequest) throws -> Page<QueueEntry> {
+        try caller.require(.visitor, .agent, .manager, .admin)
+        let day = day ?? today()
+        guard time.isDay(day) else { throw CRMError.invalid("day must be yyyy-MM-dd") }
+        let nowStamp = timestamp()
+        return try read { db in
+            let graph = try Self.mergeGraph(db)
+            var sql = """
+                SELECT t.* FROM followUpTask t LEFT JOIN encounter e ON e.id = t.encounterId
+                WHERE t.dueDate <= ? AND t.doneAt IS NULL AND t.withdrawn IS NOT 1 AND e.cancelled IS NOT 1
+                """
+            var arguments: StatementArguments = [day]
+            if caller.role == .visitor {
+                sql += " AND t.kind = 'bedside24h'"
+                if let own = caller.wardId { sql += " AND t.wardId = ?"; arguments += [own] }
+            } else if let kind {
+                sql += " AND t.kind = ?"
+                arguments += [kind]
+            }
+            if let wardId { sql += " AND t.wardId = ?"; arguments += [wardId] }
+            if let after = page.after {
+                let parts = after.split(separator: "|", maxSplits: 1).map(String.init)
+                guard parts.count == 2 else { throw CRMError.invalid("after is not a cursor from this list") }
+                sql += " AND (t.dueDate, t.id) > (?, ?)"
+                arguments += [parts[0], parts[1]]
+            }
+            sql += " ORDER BY t.dueDate, t.id LIMIT ?"
+            arguments += [page.limit + 1]
+            var entries: [QueueEntry] = []
+            for row in try Row.fetchAll(db, sql: sql, arguments: arguments) {
+                let task = FollowUpTask(row: row)
+                let root = graph.root(of: task.patientId)
+                let patient = try Row.fetchOne(db, sql: "SELECT * FROM patient WHERE id = ?", arguments: [root]).map(Patient.init(row:))
+                let overdue = task.dueDate < day || (task.dueBy.map { $0 < nowStamp } ?? false)
+                entries.append(QueueEntry(task: task, patient: patient, overdue: overdue))
+            }
+            let page = page.page(entries, id: { "\($0.task.dueDate)|\($0.task.id)" })
+            return page
+        }
+    }
+
+    /// One task.
+    public func task(_ id: String) throws -> FollowUpTask {
+        guard let row = try read({ db in try Row.fetchOne(db, sql: "SELECT * FROM followUpTask WHERE id = ?", arguments: [id]) }) else {
+            throw CRMError.notFound("task", id)
+        }
+        return FollowUpTask(row: row)
+    }
+
+    /// Claims a task for the caller. Two agents on one node: the second is refused at once. Two agents
+    /// on two nodes: both succeed locally, and when the nodes meet the first claim by clock wins
+    /// everywhere; the other agent finds the task in ``lostClaims(_:)``.
+    public func claimTask(_ caller: Caller, taskId: String) throws -> FollowUpTask {
+        try caller.require(.visitor, .agent, .manager)
+        try change(caller, "task.claim", "followUpTask") { tx in
+            guard let row = try Row.fetchOne(tx.db, sql: "SELECT claimedBy, doneAt, withdrawn FROM followUpTask WHERE id = ?", arguments: [taskId]) else {
+                throw CRMError.notFound("task", taskId)
+            }
+            guard (row["withdrawn"] as Int?) != 1 else { throw CRMError.conflict("task '\(taskId)' was withdrawn") }
+            guard (row["doneAt"] as String?) == nil else { throw CRMError.conflict("task '\(taskId)' is already done") }
+            if let holder = row["claimedBy"] as String?, holder != caller.userId {
+                throw CRMError.conflict("task '\(taskId)' is already claimed by '\(holder)'")
+            }
+            try tx.update("followUpTask", id: taskId, set: ["claimedBy": caller.userId])
+            try tx.db.execute(sql: "INSERT OR REPLACE INTO crm_claim (taskId, userId, at) VALUES (?, ?, ?)", arguments: [taskId, caller.userId, timestamp()])
+            return ((), taskId)
+        }
+        return try task(taskId)
+    }
+
+    /// Tasks the caller claimed on this node whose claim lost to a colleague's earlier claim.
+    public func lostClaims(_ caller: Caller) throws -> [LostClaim] {
+        try read { db in
+            try Row.fetchAll(db, sql: """
+                SELECT c.taskId, c.at, t.claimedBy FROM crm_claim c JOIN followUpTask t ON t.id = c.taskId
+                WHERE c.userId = ? AND t.claimedBy IS NOT NULL AND t.claimedBy != c.userId ORDER BY c.at DESC
+                """, arguments: [caller.userId]).map { LostClaim(taskId: $0["taskId"], claimedAt: $0["at"], winner: $0["claimedBy"]) }
+        }
+    }
+
+    /// Records one attempt at a task (outcome, note, next action, the survey taken) and closes the
+    /// task unless the patient was not reached and a later day is set. Claims the task if unclaimed.
+    public func recordFollowUp(_ caller: Caller, taskId: String, outcome: FollowUpOutcome, note: String?, nextAction: String?,
+                               responseId: String? = nil, retryOn: String? = nil) throws -> String {
+        try caller.require(.visitor, .agent, .manager)
+        if let note, note.count > 2000 { throw CRMError.invalid("note must be at most 2000 characters") }
+        if let nextAction, nextAction.count > 500 { throw CRMError.invalid("nextAction must be at most 500 characters") }
+        if let retryOn { guard time.isDay(retryOn) else { throw CRMError.invalid("retryOn must be yyyy-MM-dd") } }
+        return try change(caller, "task.record", "followUpRecord") { tx in
+            guard let row = try Row.fetchOne(tx.db, sql: "SELECT * FROM followUpTask WHERE id = ?", arguments: [taskId]) else {
+                throw CRMError.notFound("task", taskId)
+            }
+            let task = FollowUpTask(row: row)
+            guard !task.withdrawn else { throw CRMError.conflict("task '\(taskId)' was withdrawn") }
+            guard task.doneAt == nil else { throw CRMError.conflict("task '\(taskId)' is already done") }
+            if let holder = task.claimedBy, holder != caller.userId { throw CRMError.conflict("task '\(taskId)' is claimed by '\(holder)'") }
+            if let responseId, try Bool.fetchOne(tx.db, sql: "SELECT 1 FROM surveyResponse WHERE id = ?", arguments: [responseId]) != true {
+                throw CRMError.notFound("survey response", responseId)
+            }
+            let at = timestamp()
+            let recordID = try tx.insert(into: "followUpRecord", values: [
+                "taskId": taskId, "patientId": task.patientId, "outcome": outcome.rawValue, "note": note, "nextAction": nextAction,
+                "responseId": responseId, "userId": caller.userId, "nodeId": nodeID, "at": at,
+            ])
+            var values: [String: (any DatabaseValueConvertible)?] = [
+                "attempts": task.attempts + 1, "outcome": outcome.rawValue, "nextAction": nextAction,
+            ]
+            if task.claimedBy == nil { values["claimedBy"] = caller.userId }
+            if outcome == .noAnswer, let retryOn { values["dueDate"] = retryOn } else { values["doneAt"] = at }
+            try tx.update("followUpTask", id: taskId, set: values)
+            return (recordID, recordID)
+        }
+    }
+}
+
+/// A queue line: the task, the patient (after merges), and whether it is late.
+public struct QueueEntry: Codable, Sendable {
+    public var task: FollowUpTask
+    public var patient: Patient?
+    public var overdue: Bool
+}
+
+/// A claim of the caller's that lost.
+public struct LostClaim: Codable, Sendable, Hashable {
+    public var taskId: String
+    public var claimedAt: String
+    public var winner: String
+}
+
+/// What a rule would match.
+public struct RulePreview: Codable, Sendable {
+    public var encounters: Int
+    public var patients: Int
+    public var tasks: Int
+    public var sample: [String]
+}

@@ -1,0 +1,112 @@
+import Foundation
+import GRDB
+import Replica
+
+extension CRM {
+    /// Creates a patient's archive and returns its id.
+    public func createPatient(_ caller: Caller, _ input: PatientInput) throws -> String {
+        guard input.name != nil else { throw CRMError.invalid("name is required") }
+        var values = try input.validated(time: time)
+        values["tags"] = SetCodec.encode(input.tags ?? [])
+        values["createdAt"] = timestamp()
+        return try change(caller, "patient.create", "patient") { tx in
+            let id = try tx.insert(into: "patient", values: values)
+            return (id, id)
+        }
+    }
+
+    /// Edits a patient. Fields left nil keep their value; `tags` replaces the tag set.
+    /// Writing `phone` or `address` also resolves an open keep-both conflict on it.
+    public func updatePatient(_ caller: Caller, id: String, _ input: PatientInput) throws {
+        let values = try input.validated(time: time)
+        try change(caller, "patient.update", "patient") { tx in
+            guard let row = try Row.fetchOne(tx.db, sql: "SELECT tags FROM patient WHERE id = ?", arguments: [id]) else {
+                throw CRMError.notFound("patient", id)
+            }
+            if !values.isEmpty { try tx.update("patient", id: id, set: values) }
+            if let tags = input.tags {
+                let current = Set(SetCodec.decode(row["tags"] as DatabaseValue) ?? [])
+                for tag in current.subtracting(tags) { try tx.removeElement(tag, from: "tags", of: "patient", id: id) }
+                for tag in Set(tags).subtracting(current) { try tx.addElement(tag, to: "tags", of: "patient", id: id) }
+            }
+            return ((), id)
+        }
+    }
+
+    /// One patient card as stored (not following merges).
+    public func patient(_ id: String) throws -> Patient {
+        guard let patient = try read({ db in try Row.fetchOne(db, sql: "SELECT * FROM patient WHERE id = ?", arguments: [id]) }) else {
+            throw CRMError.notFound("patient", id)
+        }
+        return Patient(row: patient)
+    }
+
+    /// The current merge graph.
+    public func mergeGraph() throws -> MergeGraph {
+        try read { db in try Self.mergeGraph(db) }
+    }
+
+    static func mergeGraph(_ db: Database) throws -> MergeGraph {
+        let rows = try Row.fetchAll(db, sql: "SELECT id, survivorId, mergedId FROM patientMerge WHERE undone IS NOT 1")
+        return MergeGraph(merges: rows.map { (id: $0["id"], survivor: $0["survivorId"], merged: $0["mergedId"]) })
+    }
+
+    /// Finds archives by name prefix, phone, or ID number. Merged-away patients are left out
+    /// (their survivor is found instead). Ordered by id, paged.
+    public func searchPatients(_ caller: Caller, query: String, page: PageRequest) throws -> Page<Patient> {
+        try caller.require(.visitor, .agent, .manager, .admin)
+        let trimmed = query.trimmingCharacters(in: .whitespaces)
+        guard trimmed.count <= 50 else { throw CRMError.invalid("query must be at most 50 characters") }
+        return try read { db in
+            let graph = try Self.mergeGraph(db)
+            var sql = "SELECT * FROM patient WHERE 1"
+            var arguments: StatementArguments = []
+            if !trimmed.isEmpty {
+                if let phone = PhoneNumber.normalize(trimmed), trimmed.count >= 5 {
+                    sql += " AND (phone = ? OR idNumber = ?)"
+                    arguments += [phone, trimmed.uppercased()]
+                } else if trimmed.range(of: "^[0-9A-Za-z]{6,20}$", options: .regularExpression) != nil {
+                    sql += " AND idNumber = ?"
+                    arguments += [trimmed.uppercased()]
+                } else {
+                    sql += " AND name >= ? AND name < ?"
+                    arguments += [trimmed, trimmed + "\u{10FFFF}"]
+                }
+            }
+            if let after = page.after { sql += " AND id > ?"; arguments += [after] }
+            sql += " ORDER BY id"
+            var found: [Patient] = []
+            let cursor = try Row.fetchCursor(db, sql: sql, arguments: arguments)
+            while let row = try cursor.next() {
+                let patient = Patient(row: row)
+                if graph.isMergedAway(patient.id) { continue }
+                found.append(patient)
+                if found.count > page.limit { break }
+            }
+            return page.page(found, id: \.id)
+        }
+    }
+
+    /// Caller-ID lookup (来电弹屏): the archives whose phone matches the number, after normalising it
+    /// (+86, spaces, dashes). Merged-away patients resolve to their survivor. Also says whether the
+    /// number is blacklisted.
+    public func lookupCaller(_ caller: Caller, phone: String) throws -> CallerLookup {
+        try caller.require(.agent, .manager, .admin)
+        guard let number = PhoneNumber.normalize(phone) else { throw CRMError.invalid("not a phone number") }
+        return try read { db in
+            let graph = try Self.mergeGraph(db)
+            let ids = try String.fetchAll(db, sql: "SELECT id FROM patient WHERE phone = ?", arguments: [number])
+            let roots = Array(Set(ids.map(graph.root(of:)))).sorted()
+            let patients = try roots.compactMap { id in try Row.fetchOne(db, sql: "SELECT * FROM patient WHERE id = ?", arguments: [id]).map(Patient.init(row:)) }
+            let blacklisted = try Bool.fetchOne(db, sql: "SELECT 1 FROM blacklist WHERE id = ? AND active = 1", arguments: [number]) ?? false
+            return CallerLookup(number: number, blacklisted: blacklisted, patients: patients)
+        }
+    }
+}
+
+/// What a caller-ID lookup found.
+public struct CallerLookup: Codable, Sendable {
+    public var number: String
+    public var blacklisted: Bool
+    public var patients: [Patient]
+}

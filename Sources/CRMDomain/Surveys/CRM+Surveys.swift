@@ -1,0 +1,222 @@
+import Foundation
+import GRDB
+import Replica
+
+/// A survey template and one of its versions.
+public struct SurveyTemplate: Codable, Sendable, Hashable {
+    public var id: String
+    public var name: String
+    public var purpose: String?
+    public var diseaseCode: String?
+    public var version: Int
+    public var currentVersion: Int
+    public var active: Bool
+    public var definition: SurveyDefinition
+}
+
+/// A survey as submitted by a tablet, a phone agent, an SMS link or a kiosk.
+public struct SurveySubmission: Codable, Sendable {
+    /// Made by the capturing device (a ULID); submitting again with the same id and content is accepted once.
+    public var id: String
+    public var templateId: String
+    public var templateVersion: Int
+    public var patientId: String
+    public var wardId: String?
+    public var departmentId: String?
+    public var mode: SurveyMode
+    public var staffId: String?
+    public var taskId: String?
+    public var startedAt: String?
+    public var submittedAt: String
+    public var answers: [String: JSONValue]
+    public var opinions: [OpinionInput]?
+
+    public init(id: String, templateId: String, templateVersion: Int, patientId: String, wardId: String? = nil, departmentId: String? = nil,
+                mode: SurveyMode, staffId: String? = nil, taskId: String? = nil, startedAt: String? = nil, submittedAt: String,
+                answers: [String: JSONValue], opinions: [OpinionInput]? = nil) {
+        self.id = id
+        self.templateId = templateId
+        self.templateVersion = templateVersion
+        self.patientId = patientId
+        self.wardId = wardId
+        self.departmentId = departmentId
+        self.mode = mode
+        self.staffId = staffId
+        self.taskId = taskId
+        self.startedAt = startedAt
+        self.submittedAt = submittedAt
+        self.answers = answers
+        self.opinions = opinions
+    }
+}
+
+/// An opinion to flag: important (重要意见), praise (表扬) or a suggestion.
+public struct OpinionInput: Codable, Sendable, Hashable {
+    public enum Kind: String, Codable, Sendable { case important, praise, suggestion }
+    public var kind: Kind
+    public var text: String
+    public var departmentId: String?
+    public var staffId: String?
+
+    public init(kind: Kind, text: String, departmentId: String? = nil, staffId: String? = nil) {
+        self.kind = kind
+        self.text = text
+        self.departmentId = departmentId
+        self.staffId = staffId
+    }
+}
+
+/// What submitting did.
+public struct SubmissionReceipt: Codable, Sendable, Hashable {
+    public var id: String
+    /// False when the same response had already been accepted.
+    public var created: Bool
+}
+
+extension CRM {
+    /// Saves a template's questions as its next version (managers). Returns the version number.
+    public func saveTemplate(_ caller: Caller, id: String, name: String, purpose: String?, diseaseCode: String?, definition: SurveyDefinition) throws -> Int {
+        if caller != .system { try caller.require(.manager, .admin) }
+        guard id.range(of: "^[A-Za-z0-9_-]{1,40}$", options: .regularExpression) != nil else {
+            throw CRMError.invalid("template id must be 1–40 of A-Z, a-z, 0-9, '_' or '-'")
+        }
+        guard !name.isEmpty, name.count <= 100 else { throw CRMError.invalid("name must be 1–100 characters") }
+        try definition.validate()
+        let text = String(decoding: try JSONEncoder().encode(definition), as: UTF8.self)
+        return try change(caller, "template.save", "surveyTemplate") { tx in
+            let current = try Int.fetchOne(tx.db, sql: "SELECT currentVersion FROM surveyTemplate WHERE id = ?", arguments: [id])
+            let version = (current ?? 0) + 1
+            try tx.insert(into: "surveyTemplateVersion", values: [
+                "templateId": id, "version": version, "definition": text, "createdAt": timestamp(), "createdBy": caller.userId,
+            ], id: "\(id):\(version)")
+            let values: [String: (any DatabaseValueConvertible)?] = [
+                "name": name, "purpose": purpose, "diseaseCode": diseaseCode, "currentVersion": version, "active": 1,
+            ]
+            if current == nil {
+                var created = values
+                created["createdAt"] = timestamp()
+                try tx.insert(into: "surveyTemplate", values: created, id: id)
+            } else {
+                try tx.update("surveyTemplate", id: id, set: values)
+            }
+            return (version, id)
+        }
+    }
+
+    /// A template at a version (its current one when nil).
+    public func template(_ id: String, version: Int? = nil) throws -> SurveyTemplate {
+        try read { db in try Self.template(db, id, version: version) }
+    }
+
+    static func template(_ db: Database, _ id: String, version: Int?) throws -> SurveyTemplate {
+        guard let row = try Row.fetchOne(db, sql: "SELECT * FROM surveyTemplate WHERE id = ?", arguments: [id]) else {
+            throw CRMError.notFound("template", id)
+        }
+        let current: Int = row["currentVersion"] ?? 1
+        let wanted = version ?? current
+        guard let text = try String.fetchOne(db, sql: "SELECT definition FROM surveyTemplateVersion WHERE id = ?", arguments: ["\(id):\(wanted)"]),
+              let definition = try? JSONDecoder().decode(SurveyDefinition.self, from: Data(text.utf8)) else {
+            throw CRMError.notFound("template version", "\(id):\(wanted)")
+        }
+        return SurveyTemplate(id: id, name: row["name"] ?? "", purpose: row["purpose"], diseaseCode: row["diseaseCode"], version: wanted,
+                              currentVersion: current, active: (row["active"] as Int?) == 1, definition: definition)
+    }
+
+    /// Every template at its current version.
+    public func templates() throws -> [SurveyTemplate] {
+        try read { db in
+            try String.fetchAll(db, sql: "SELECT id FROM surveyTemplate ORDER BY id").map { try Self.template(db, $0, version: nil) }
+        }
+    }
+
+    /// Submits a survey response. Answers are checked against the template version it was captured
+    /// with. The same id with the same content is accepted once; with other content it is refused.
+    /// With a `taskId`, the task is recorded as reached with this response.
+    public func submitResponse(_ caller: Caller, _ submission: SurveySubmission) throws -> SubmissionReceipt {
+        try caller.require(.visitor, .agent, .manager)
+        guard submission.id.range(of: "^[A-Za-z0-9_-]{10,40}$", options: .regularExpression) != nil else {
+            throw CRMError.invalid("id must be 10–40 of A-Z, a-z, 0-9, '_' or '-' (a ULID made by the device)")
+        }
+        guard let submittedAt = time.normalizedTimestamp(submission.submittedAt) else { throw CRMError.invalid("submittedAt must be an ISO-8601 date-time") }
+        let startedAt = try submission.startedAt.map { text throws(CRMError) in
+            guard let stamp = time.normalizedTimestamp(text) else { throw .invalid("startedAt must be an ISO-8601 date-time") }
+            return stamp
+        }
+        let opinions = submission.opinions ?? []
+        guard opinions.count <= 20, opinions.allSatisfy({ !$0.text.isEmpty && $0.text.count <= 2000 }) else {
+            throw CRMError.invalid("opinions: at most 20, each 1–2000 characters")
+        }
+        let answersText = JSONValue.object(submission.answers).canonicalText
+        return try replica.write { tx in
+            let template = try Self.template(tx.db, submission.templateId, version: submission.templateVersion)
+            try template.definition.validate(answers: submission.answers)
+            let staff = submission.staffId ?? caller.userId
+            let values: [String: (any DatabaseValueConvertible)?] = [
+                "templateId": submission.templateId, "templateVersion": submission.templateVersion, "patientId": submission.patientId,
+                "wardId": submission.wardId, "departmentId": submission.departmentId, "mode": submission.mode.rawValue,
+                "staffId": staff, "taskId": submission.taskId, "startedAt": startedAt, "submittedAt": submittedAt, "answers": answersText,
+                "overall": template.definition.score(.overall, in: submission.answers),
+                "recommend": template.definition.score(.recommend, in: submission.answers),
+            ]
+            if let existing = try Row.fetchOne(tx.db, sql: "SELECT * FROM surveyResponse WHERE id = ?", arguments: [submission.id]) {
+                let same = values.allSatisfy { key, value in
+                    key == "staffId" && submission.staffId == nil ? true : (existing[key] as DatabaseValue) == (value?.databaseValue ?? .null)
+                }
+                guard same else { throw CRMError.conflict("response '\(submission.id)' was already submitted with different content") }
+                return SubmissionReceipt(id: submission.id, created: false)
+            }
+            guard try Bool.fetchOne(tx.db, sql: "SELECT 1 FROM patient WHERE id = ?", arguments: [submission.patientId]) == true else {
+                throw CRMError.notFound("patient", submission.patientId)
+            }
+            var row = values
+            row["nodeId"] = nodeID
+            try tx.insert(into: "surveyResponse", values: row, id: submission.id)
+            for (index, opinion) in opinions.enumerated() {
+                try tx.insert(into: "opinion", values: [
+                    "responseId": submission.id, "patientId": submission.patientId, "kind": opinion.kind.rawValue, "text": opinion.text,
+                    "departmentId": opinion.departmentId ?? submission.departmentId, "staffId": opinion.staffId, "wardId": submission.wardId,
+                    "mode": submission.mode.rawValue, "at": submittedAt,
+                ], id: "\(submission.id)-\(index)")
+            }
+            try audit(tx, caller, "survey.submit", "surveyResponse", submission.id)
+            if let taskId = submission.taskId {
+                try completeTask(tx, caller, taskId: taskId, responseID: submission.id)
+            }
+            return SubmissionReceipt(id: submission.id, created: true)
+        }
+    }
+
+    /// Marks an open task as reached with a response (same transaction as the response).
+    private func completeTask(_ tx: ReplicaTransaction, _ caller: Caller, taskId: String, responseID: String) throws {
+        guard let row = try Row.fetchOne(tx.db, sql: "SELECT * FROM followUpTask WHERE id = ?", arguments: [taskId]) else {
+            throw CRMError.notFound("task", taskId)
+        }
+        let task = FollowUpTask(row: row)
+        guard task.doneAt == nil, !task.withdrawn else { return }
+        let at = timestamp()
+        try tx.insert(into: "followUpRecord", values: [
+            "taskId": taskId, "patientId": task.patientId, "outcome": FollowUpOutcome.reached.rawValue, "responseId": responseID,
+            "userId": caller.userId, "nodeId": nodeID, "at": at,
+        ])
+        var values: [String: (any DatabaseValueConvertible)?] = ["attempts": task.attempts + 1, "outcome": FollowUpOutcome.reached.rawValue, "doneAt": at]
+        if task.claimedBy == nil { values["claimedBy"] = caller.userId }
+        try tx.update("followUpTask", id: taskId, set: values)
+    }
+
+    /// Flags an opinion after the fact (a manager reading responses), or re-flags one.
+    public func flagOpinion(_ caller: Caller, responseId: String, _ opinion: OpinionInput) throws -> String {
+        try caller.require(.manager, .agent)
+        guard !opinion.text.isEmpty, opinion.text.count <= 2000 else { throw CRMError.invalid("text must be 1–2000 characters") }
+        return try change(caller, "opinion.flag", "opinion") { tx in
+            guard let response = try Row.fetchOne(tx.db, sql: "SELECT * FROM surveyResponse WHERE id = ?", arguments: [responseId]) else {
+                throw CRMError.notFound("survey response", responseId)
+            }
+            let id = try tx.insert(into: "opinion", values: [
+                "responseId": responseId, "patientId": response["patientId"], "kind": opinion.kind.rawValue, "text": opinion.text,
+                "departmentId": opinion.departmentId ?? response["departmentId"], "staffId": opinion.staffId,
+                "wardId": response["wardId"], "mode": response["mode"], "at": timestamp(),
+            ])
+            return (id, id)
+        }
+    }
+}
