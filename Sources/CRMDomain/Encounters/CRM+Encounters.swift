@@ -9,6 +9,14 @@ extension CRM {
     @discardableResult
     public func recordEncounter(_ caller: Caller, _ input: EncounterInput) throws -> String {
         if caller != .system { try caller.require(.visitor, .agent, .manager, .admin) }
+        return try change(caller, "encounter.record", "encounter") { tx in
+            let id = try recordEncounter(tx, caller, input)
+            return (id, id)
+        }
+    }
+
+    /// ``recordEncounter(_:_:)`` inside a transaction (imports run many in one).
+    func recordEncounter(_ tx: ReplicaTransaction, _ caller: Caller, _ input: EncounterInput) throws -> String {
         guard ["inpatient", "outpatient"].contains(input.kind) else { throw CRMError.invalid("kind must be inpatient or outpatient") }
         guard let admittedAt = time.normalizedTimestamp(input.admittedAt) else { throw CRMError.invalid("admittedAt must be an ISO-8601 date-time") }
         if input.kind == "inpatient", input.wardId == nil { throw CRMError.invalid("an admission needs a wardId") }
@@ -16,21 +24,19 @@ extension CRM {
             throw CRMError.invalid("hisId must be 1–40 of A-Z, a-z, 0-9, '.', '_' or '-'")
         }
         let id = input.hisId.map { "his-" + $0 }
-        return try change(caller, "encounter.record", "encounter") { tx in
-            if let id, try Bool.fetchOne(tx.db, sql: "SELECT 1 FROM encounter WHERE id = ?", arguments: [id]) == true { return (id, id) }
-            guard try Bool.fetchOne(tx.db, sql: "SELECT 1 FROM patient WHERE id = ?", arguments: [input.patientId]) == true else {
-                throw CRMError.notFound("patient", input.patientId)
-            }
-            try Self.checkReferences(tx.db, departmentId: input.departmentId, wardId: input.wardId)
-            let encounterID = try tx.insert(into: "encounter", values: [
-                "patientId": input.patientId, "kind": input.kind, "departmentId": input.departmentId, "wardId": input.wardId,
-                "doctorId": input.doctorId, "diagnosisCode": input.diagnosisCode, "admittedAt": admittedAt, "cancelled": 0,
-            ], id: id)
-            try recordEvent(tx, caller, encounterID, input.patientId, input.kind == "inpatient" ? "admitted" : "visited", at: admittedAt, to: input.wardId)
-            let encounter = try Self.encounter(tx.db, encounterID)
-            try produceTasks(tx, for: encounter, trigger: input.kind == "inpatient" ? .admission : .visit, at: admittedAt)
-            return (encounterID, encounterID)
+        if let id, try Bool.fetchOne(tx.db, sql: "SELECT 1 FROM encounter WHERE id = ?", arguments: [id]) == true { return id }
+        guard try Bool.fetchOne(tx.db, sql: "SELECT 1 FROM patient WHERE id = ?", arguments: [input.patientId]) == true else {
+            throw CRMError.notFound("patient", input.patientId)
         }
+        try Self.checkReferences(tx.db, departmentId: input.departmentId, wardId: input.wardId)
+        let encounterID = try tx.insert(into: "encounter", values: [
+            "patientId": input.patientId, "kind": input.kind, "departmentId": input.departmentId, "wardId": input.wardId,
+            "doctorId": input.doctorId, "diagnosisCode": input.diagnosisCode, "admittedAt": admittedAt, "cancelled": 0,
+        ], id: id)
+        try recordEvent(tx, caller, encounterID, input.patientId, input.kind == "inpatient" ? "admitted" : "visited", at: admittedAt, to: input.wardId)
+        let encounter = try Self.encounter(tx.db, encounterID)
+        try produceTasks(tx, for: encounter, trigger: input.kind == "inpatient" ? .admission : .visit, at: admittedAt)
+        return encounterID
     }
 
     /// Moves an admitted patient to another ward (and department).
@@ -57,15 +63,19 @@ extension CRM {
     /// Records a discharge and produces the phone call due within 72 h and the rule tasks.
     public func discharge(_ caller: Caller, encounterId: String, at: String, status: DischargeStatus) throws {
         if caller != .system { try caller.require(.visitor, .agent, .manager, .admin) }
-        guard let when = time.normalizedTimestamp(at) else { throw CRMError.invalid("at must be an ISO-8601 date-time") }
         try change(caller, "encounter.discharge", "encounter") { tx in
-            let encounter = try Self.openAdmission(tx.db, encounterId)
-            guard when >= encounter.admittedAt else { throw CRMError.invalid("a discharge cannot come before the admission") }
-            try tx.update("encounter", id: encounterId, set: ["dischargedAt": when, "dischargeStatus": status.rawValue])
-            try recordEvent(tx, caller, encounterId, encounter.patientId, "discharged", at: when, from: encounter.wardId)
-            try produceTasks(tx, for: try Self.encounter(tx.db, encounterId), trigger: .discharge, at: when)
+            try discharge(tx, caller, encounterId: encounterId, at: at, status: status)
             return ((), encounterId)
         }
+    }
+
+    func discharge(_ tx: ReplicaTransaction, _ caller: Caller, encounterId: String, at: String, status: DischargeStatus) throws {
+        guard let when = time.normalizedTimestamp(at) else { throw CRMError.invalid("dischargedAt must be an ISO-8601 date-time") }
+        let encounter = try Self.openAdmission(tx.db, encounterId)
+        guard when >= encounter.admittedAt else { throw CRMError.invalid("a discharge cannot come before the admission") }
+        try tx.update("encounter", id: encounterId, set: ["dischargedAt": when, "dischargeStatus": status.rawValue])
+        try recordEvent(tx, caller, encounterId, encounter.patientId, "discharged", at: when, from: encounter.wardId)
+        try produceTasks(tx, for: try Self.encounter(tx.db, encounterId), trigger: .discharge, at: when)
     }
 
     /// Cancels a discharge (the HIS withdrew it): the patient is admitted again and the tasks the

@@ -134,6 +134,11 @@ extension CRM {
     /// With a `taskId`, the task is recorded as reached with this response.
     public func submitResponse(_ caller: Caller, _ submission: SurveySubmission) throws -> SubmissionReceipt {
         try caller.require(.visitor, .agent, .manager)
+        return try replica.write { tx in try submitResponse(tx, caller, submission) }
+    }
+
+    /// ``submitResponse(_:_:)`` inside a transaction (imports run many in one).
+    func submitResponse(_ tx: ReplicaTransaction, _ caller: Caller, _ submission: SurveySubmission) throws -> SubmissionReceipt {
         guard submission.id.range(of: "^[A-Za-z0-9_-]{10,40}$", options: .regularExpression) != nil else {
             throw CRMError.invalid("id must be 10–40 of A-Z, a-z, 0-9, '_' or '-' (a ULID made by the device)")
         }
@@ -147,43 +152,41 @@ extension CRM {
             throw CRMError.invalid("opinions: at most 20, each 1–2000 characters")
         }
         let answersText = JSONValue.object(submission.answers).canonicalText
-        return try replica.write { tx in
-            let template = try Self.template(tx.db, submission.templateId, version: submission.templateVersion)
-            try template.definition.validate(answers: submission.answers)
-            let staff = submission.staffId ?? caller.userId
-            let values: [String: (any DatabaseValueConvertible)?] = [
-                "templateId": submission.templateId, "templateVersion": submission.templateVersion, "patientId": submission.patientId,
-                "wardId": submission.wardId, "departmentId": submission.departmentId, "mode": submission.mode.rawValue,
-                "staffId": staff, "taskId": submission.taskId, "startedAt": startedAt, "submittedAt": submittedAt, "answers": answersText,
-                "overall": template.definition.score(.overall, in: submission.answers),
-                "recommend": template.definition.score(.recommend, in: submission.answers),
-            ]
-            if let existing = try Row.fetchOne(tx.db, sql: "SELECT * FROM surveyResponse WHERE id = ?", arguments: [submission.id]) {
-                let same = values.allSatisfy { key, value in
-                    key == "staffId" && submission.staffId == nil ? true : (existing[key] as DatabaseValue) == (value?.databaseValue ?? .null)
-                }
-                guard same else { throw CRMError.conflict("response '\(submission.id)' was already submitted with different content") }
-                return SubmissionReceipt(id: submission.id, created: false)
+        let template = try Self.template(tx.db, submission.templateId, version: submission.templateVersion)
+        try template.definition.validate(answers: submission.answers)
+        let staff = submission.staffId ?? caller.userId
+        let values: [String: (any DatabaseValueConvertible)?] = [
+            "templateId": submission.templateId, "templateVersion": submission.templateVersion, "patientId": submission.patientId,
+            "wardId": submission.wardId, "departmentId": submission.departmentId, "mode": submission.mode.rawValue,
+            "staffId": staff, "taskId": submission.taskId, "startedAt": startedAt, "submittedAt": submittedAt, "answers": answersText,
+            "overall": template.definition.score(.overall, in: submission.answers),
+            "recommend": template.definition.score(.recommend, in: submission.answers),
+        ]
+        if let existing = try Row.fetchOne(tx.db, sql: "SELECT * FROM surveyResponse WHERE id = ?", arguments: [submission.id]) {
+            let same = values.allSatisfy { key, value in
+                key == "staffId" && submission.staffId == nil ? true : (existing[key] as DatabaseValue) == (value?.databaseValue ?? .null)
             }
-            guard try Bool.fetchOne(tx.db, sql: "SELECT 1 FROM patient WHERE id = ?", arguments: [submission.patientId]) == true else {
-                throw CRMError.notFound("patient", submission.patientId)
-            }
-            var row = values
-            row["nodeId"] = nodeID
-            try tx.insert(into: "surveyResponse", values: row, id: submission.id)
-            for (index, opinion) in opinions.enumerated() {
-                try tx.insert(into: "opinion", values: [
-                    "responseId": submission.id, "patientId": submission.patientId, "kind": opinion.kind.rawValue, "text": opinion.text,
-                    "departmentId": opinion.departmentId ?? submission.departmentId, "staffId": opinion.staffId, "wardId": submission.wardId,
-                    "mode": submission.mode.rawValue, "at": submittedAt,
-                ], id: "\(submission.id)-\(index)")
-            }
-            try audit(tx, caller, "survey.submit", "surveyResponse", submission.id)
-            if let taskId = submission.taskId {
-                try completeTask(tx, caller, taskId: taskId, responseID: submission.id)
-            }
-            return SubmissionReceipt(id: submission.id, created: true)
+            guard same else { throw CRMError.conflict("response '\(submission.id)' was already submitted with different content") }
+            return SubmissionReceipt(id: submission.id, created: false)
         }
+        guard try Bool.fetchOne(tx.db, sql: "SELECT 1 FROM patient WHERE id = ?", arguments: [submission.patientId]) == true else {
+            throw CRMError.notFound("patient", submission.patientId)
+        }
+        var row = values
+        row["nodeId"] = nodeID
+        try tx.insert(into: "surveyResponse", values: row, id: submission.id)
+        for (index, opinion) in opinions.enumerated() {
+            try tx.insert(into: "opinion", values: [
+                "responseId": submission.id, "patientId": submission.patientId, "kind": opinion.kind.rawValue, "text": opinion.text,
+                "departmentId": opinion.departmentId ?? submission.departmentId, "staffId": opinion.staffId, "wardId": submission.wardId,
+                "mode": submission.mode.rawValue, "at": submittedAt,
+            ], id: "\(submission.id)-\(index)")
+        }
+        try audit(tx, caller, "survey.submit", "surveyResponse", submission.id)
+        if let taskId = submission.taskId {
+            try completeTask(tx, caller, taskId: taskId, responseID: submission.id)
+        }
+        return SubmissionReceipt(id: submission.id, created: true)
     }
 
     /// Marks an open task as reached with a response (same transaction as the response).

@@ -1,0 +1,178 @@
+import Foundation
+import GRDB
+import Replica
+
+/// What an import did. With any rejected line nothing is imported (`applied` false): fix the
+/// lines named and import the file again.
+public struct ImportReport: Codable, Sendable {
+    public struct RejectedLine: Codable, Sendable, Hashable {
+        public var line: Int
+        public var reason: String
+    }
+    public var applied: Bool
+    public var imported: Int
+    public var rejected: [RejectedLine]
+}
+
+/// What can be imported and exported as CSV.
+public enum CSVDataset: String, Codable, CaseIterable, Sendable {
+    case patients, encounters, responses
+
+    /// The columns, in export order; `required` must be in an import's header.
+    var columns: [String] {
+        switch self {
+        case .patients: ["hisId", "name", "gender", "birthDate", "idNumber", "phone", "address", "region", "category", "tags", "firstVisit"]
+        case .encounters: ["hisId", "patientHisId", "kind", "departmentId", "wardId", "doctorId", "diagnosisCode", "admittedAt", "dischargedAt", "dischargeStatus"]
+        case .responses: ["id", "templateId", "templateVersion", "patientHisId", "wardId", "departmentId", "mode", "staffId", "submittedAt", "answers"]
+        }
+    }
+
+    var required: Set<String> {
+        switch self {
+        case .patients: ["hisId", "name"]
+        case .encounters: ["hisId", "patientHisId", "kind", "admittedAt"]
+        case .responses: ["id", "templateId", "templateVersion", "patientHisId", "mode", "submittedAt", "answers"]
+        }
+    }
+
+    /// The most data lines one file may hold: one import is one commit, and a commit must stay syncable.
+    public var maximumLines: Int { self == .encounters ? 10_000 : 50_000 }
+}
+
+private struct ImportRollback: Error {}
+
+extension CRM {
+    /// Imports a CSV file in one transaction. Every line is checked; if any is rejected, nothing is
+    /// kept and the report lists each rejected line with its reason (never its content). Patients
+    /// and encounters are keyed by their HIS ids, so importing a file again changes nothing new.
+    public func importCSV(_ caller: Caller, _ dataset: CSVDataset, text: String) throws -> ImportReport {
+        if caller != .system { try caller.require(.manager, .admin) }
+        let records: [CSV.Record]
+        do { records = try CSV.parse(text) } catch {
+            return ImportReport(applied: false, imported: 0, rejected: [.init(line: error.line, reason: error.problem)])
+        }
+        guard let header = records.first else { throw CRMError.invalid("the file is empty") }
+        let columns = header.fields.map { $0.trimmingCharacters(in: .whitespaces) }
+        if let unknown = columns.first(where: { !dataset.columns.contains($0) }) {
+            throw CRMError.invalid("unknown column '\(CRMError.safeID(unknown))'; expected some of: \(dataset.columns.joined(separator: ", "))")
+        }
+        guard Set(columns).count == columns.count else { throw CRMError.invalid("a column appears twice in the header") }
+        if let missing = dataset.required.subtracting(columns).sorted().first { throw CRMError.invalid("the header lacks the required column '\(missing)'") }
+        let lines = records.dropFirst()
+        guard lines.count <= dataset.maximumLines else {
+            throw CRMError.invalid("at most \(dataset.maximumLines) lines per file; split it")
+        }
+        var rejected: [ImportReport.RejectedLine] = []
+        var imported = 0
+        do {
+            try replica.write { tx in
+                var seen = Set<String>()
+                for record in lines {
+                    guard record.fields.count == columns.count else {
+                        rejected.append(.init(line: record.line, reason: "expected \(columns.count) fields, found \(record.fields.count)"))
+                        continue
+                    }
+                    var fields: [String: String] = [:]
+                    for (column, value) in zip(columns, record.fields) where !value.isEmpty { fields[column] = value }
+                    let key = fields[dataset == .responses ? "id" : "hisId"] ?? ""
+                    guard seen.insert(key).inserted else {
+                        rejected.append(.init(line: record.line, reason: "the same \(dataset == .responses ? "id" : "hisId") appears earlier in the file"))
+                        continue
+                    }
+                    do {
+                        try importLine(tx, caller, dataset, fields)
+                        imported += 1
+                    } catch let error as CRMError {
+                        rejected.append(.init(line: record.line, reason: error.message))
+                    } catch let error as ReplicaError {
+                        rejected.append(.init(line: record.line, reason: "refused by the replica (\(error.code))"))
+                    }
+                }
+                try audit(tx, caller, "import.\(dataset.rawValue)", "import", "\(imported)")
+                if !rejected.isEmpty { throw ImportRollback() }
+            }
+        } catch is ImportRollback {
+            return ImportReport(applied: false, imported: 0, rejected: rejected)
+        }
+        return ImportReport(applied: true, imported: imported, rejected: [])
+    }
+
+    private func importLine(_ tx: ReplicaTransaction, _ caller: Caller, _ dataset: CSVDataset, _ fields: [String: String]) throws {
+        func patientID(_ his: String?) throws -> String {
+            guard let his, his.range(of: "^[A-Za-z0-9._-]{1,40}$", options: .regularExpression) != nil else {
+                throw CRMError.invalid("patientHisId must be 1–40 of A-Z, a-z, 0-9, '.', '_' or '-'")
+            }
+            return "his-" + his
+        }
+        switch dataset {
+        case .patients:
+            let id = try patientID(fields["hisId"])
+            let input = PatientInput(name: fields["name"] ?? "", gender: fields["gender"], birthDate: fields["birthDate"], idNumber: fields["idNumber"],
+                                     phone: fields["phone"], address: fields["address"], region: fields["region"], category: fields["category"],
+                                     tags: fields["tags"].map { $0.split(separator: ";").map(String.init) }, firstVisit: fields["firstVisit"])
+            var values = try input.validated(time: time)
+            if try Bool.fetchOne(tx.db, sql: "SELECT 1 FROM patient WHERE id = ?", arguments: [id]) == true {
+                try tx.update("patient", id: id, set: values)
+            } else {
+                values["tags"] = SetCodec.encode(input.tags ?? [])
+                values["createdAt"] = timestamp()
+                try tx.insert(into: "patient", values: values, id: id)
+            }
+        case .encounters:
+            let input = EncounterInput(patientId: try patientID(fields["patientHisId"]), kind: fields["kind"] ?? "", departmentId: fields["departmentId"],
+                                       wardId: fields["wardId"], doctorId: fields["doctorId"], diagnosisCode: fields["diagnosisCode"],
+                                       admittedAt: fields["admittedAt"] ?? "", hisId: fields["hisId"])
+            let id = try recordEncounter(tx, caller, input)
+            if let dischargedAt = fields["dischargedAt"] {
+                guard let status = fields["dischargeStatus"].flatMap(DischargeStatus.init(rawValue:)) else {
+                    throw CRMError.invalid("dischargeStatus must be one of \(DischargeStatus.allCases.map(\.rawValue).joined(separator: ", "))")
+                }
+                if try Self.encounter(tx.db, id).dischargedAt == nil {
+                    try discharge(tx, caller, encounterId: id, at: dischargedAt, status: status)
+                }
+            }
+        case .responses:
+            guard let version = fields["templateVersion"].flatMap(Int.init) else { throw CRMError.invalid("templateVersion must be a number") }
+            guard let mode = fields["mode"].flatMap(SurveyMode.init(rawValue:)) else { throw CRMError.invalid("mode must be bedside, phone, sms or kiosk") }
+            guard let answers = try? JSONDecoder().decode([String: JSONValue].self, from: Data((fields["answers"] ?? "").utf8)) else {
+                throw CRMError.invalid("answers must be a JSON object")
+            }
+            let submission = SurveySubmission(id: fields["id"] ?? "", templateId: fields["templateId"] ?? "", templateVersion: version,
+                                              patientId: try patientID(fields["patientHisId"]), wardId: fields["wardId"], departmentId: fields["departmentId"],
+                                              mode: mode, staffId: fields["staffId"], submittedAt: fields["submittedAt"] ?? "", answers: answers)
+            _ = try submitResponse(tx, caller, submission)
+        }
+    }
+
+    /// Exports a dataset as CSV (managers and admins). Patient ids that are not HIS ids are exported as they are.
+    public func exportCSV(_ caller: Caller, _ dataset: CSVDataset) throws -> String {
+        try caller.require(.manager, .admin)
+        func his(_ id: String?) -> String? { id.map { $0.hasPrefix("his-") ? String($0.dropFirst(4)) : $0 } }
+        return try read { db in
+            var text = CSV.line(dataset.columns)
+            switch dataset {
+            case .patients:
+                let cursor = try Row.fetchCursor(db, sql: "SELECT * FROM patient ORDER BY id")
+                while let row = try cursor.next() {
+                    let patient = Patient(row: row)
+                    text += CSV.line([his(patient.id), patient.name, patient.gender, patient.birthDate, patient.idNumber, patient.phone, patient.address,
+                                      patient.region, patient.category, patient.tags.joined(separator: ";"), patient.firstVisit])
+                }
+            case .encounters:
+                let cursor = try Row.fetchCursor(db, sql: "SELECT * FROM encounter WHERE cancelled IS NOT 1 ORDER BY id")
+                while let row = try cursor.next() {
+                    let e = Encounter(row: row)
+                    text += CSV.line([his(e.id), his(e.patientId), e.kind, e.departmentId, e.wardId, e.doctorId, e.diagnosisCode, e.admittedAt,
+                                      e.dischargedAt, e.dischargeStatus])
+                }
+            case .responses:
+                let cursor = try Row.fetchCursor(db, sql: "SELECT * FROM surveyResponse ORDER BY id")
+                while let row = try cursor.next() {
+                    text += CSV.line([row["id"], row["templateId"], (row["templateVersion"] as Int?).map(String.init), his(row["patientId"]),
+                                      row["wardId"], row["departmentId"], row["mode"], row["staffId"], row["submittedAt"], row["answers"]])
+                }
+            }
+            return text
+        }
+    }
+}

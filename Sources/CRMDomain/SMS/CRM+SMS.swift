@@ -1,0 +1,318 @@
+import Foundation
+import GRDB
+import Replica
+
+/// A message in the outbox.
+public struct SMSMessage: Codable, Sendable, Hashable {
+    public var id: String
+    public var patientId: String?
+    /// Masked (`138****8000`) in lists.
+    public var phone: String
+    public var body: String
+    public var campaignId: String?
+    public var scheduledAt: String
+    public var status: String
+    public var attempts: Int
+    public var error: String?
+    public var sentAt: String?
+    public var deliveredAt: String?
+}
+
+/// An SMS template; `{name}`, `{date}`, `{hospital}` and `{department}` are filled in per patient.
+public struct SMSTemplate: Codable, Sendable, Hashable {
+    public var id: String
+    public var name: String
+    public var kind: String
+    public var body: String
+}
+
+/// What one dispatcher run did.
+public struct DispatchReport: Codable, Sendable, Hashable {
+    public var sent = 0
+    public var failed = 0
+    public var deferredByDailyCap = 0
+    public var cancelledOptedOut = 0
+}
+
+extension CRM {
+    /// The most messages one number gets per day (setting `smsDailyCap`).
+    public static let defaultSMSDailyCap = 3
+    /// The hospital's name in SMS (`{hospital}`); setting `hospitalName`.
+    static let placeholders = ["name", "date", "hospital", "department"]
+
+    /// Creates or updates an SMS template (managers).
+    public func saveSMSTemplate(_ caller: Caller, _ template: SMSTemplate) throws {
+        if caller != .system { try caller.require(.manager, .admin) }
+        guard template.id.range(of: "^[A-Za-z0-9_-]{1,40}$", options: .regularExpression) != nil else {
+            throw CRMError.invalid("template id must be 1–40 of A-Z, a-z, 0-9, '_' or '-'")
+        }
+        guard ["general", "birthday", "holiday", "followup"].contains(template.kind) else {
+            throw CRMError.invalid("kind must be general, birthday, holiday or followup")
+        }
+        guard !template.body.isEmpty, template.body.count <= 500 else { throw CRMError.invalid("body must be 1–500 characters") }
+        try Self.checkPlaceholders(template.body)
+        try change(caller, "sms.template.save", "smsTemplate") { tx in
+            let values: [String: (any DatabaseValueConvertible)?] = ["name": template.name, "kind": template.kind, "body": template.body]
+            if try Bool.fetchOne(tx.db, sql: "SELECT 1 FROM smsTemplate WHERE id = ?", arguments: [template.id]) == true {
+                try tx.update("smsTemplate", id: template.id, set: values)
+            } else {
+                try tx.insert(into: "smsTemplate", values: values, id: template.id)
+            }
+            return ((), template.id)
+        }
+    }
+
+    public func smsTemplates() throws -> [SMSTemplate] {
+        try read { db in
+            try Row.fetchAll(db, sql: "SELECT * FROM smsTemplate ORDER BY id").map {
+                SMSTemplate(id: $0["id"], name: $0["name"] ?? "", kind: $0["kind"] ?? "general", body: $0["body"] ?? "")
+            }
+        }
+    }
+
+    static func checkPlaceholders(_ body: String) throws(CRMError) {
+        var rest = Substring(body)
+        while let open = rest.firstIndex(of: "{") {
+            guard let close = rest[open...].firstIndex(of: "}") else { throw .invalid("body: '{' without '}'") }
+            let name = String(rest[rest.index(after: open)..<close])
+            guard placeholders.contains(name) else { throw .invalid("body: unknown placeholder '{\(CRMError.safeID(name))}' (known: \(placeholders.joined(separator: ", ")))") }
+            rest = rest[rest.index(after: close)...]
+        }
+    }
+
+    /// Fills a template body in for one patient.
+    func render(_ body: String, patient: Row?, db: Database, day: String) throws -> String {
+        let hospital = try String.fetchOne(db, sql: "SELECT value FROM setting WHERE id = 'hospitalName'") ?? "医院"
+        var department = ""
+        if let id = patient?["id"] as String? {
+            department = try String.fetchOne(db, sql: """
+                SELECT d.name FROM encounter e JOIN department d ON d.id = e.departmentId
+                WHERE e.patientId = ? AND e.cancelled IS NOT 1 ORDER BY e.admittedAt DESC LIMIT 1
+                """, arguments: [id]) ?? ""
+        }
+        return body.replacingOccurrences(of: "{name}", with: patient?["name"] ?? "")
+            .replacingOccurrences(of: "{date}", with: day)
+            .replacingOccurrences(of: "{hospital}", with: hospital)
+            .replacingOccurrences(of: "{department}", with: department)
+    }
+
+    /// How many patients an audience reaches now (the count shown before sending).
+    public func audienceCount(_ caller: Caller, _ audience: SMSAudience) throws -> Int {
+        try caller.require(.manager, .admin)
+        try audience.validate(time: time)
+        return try read { db in try audience.recipients(db, graph: Self.mergeGraph(db)).count }
+    }
+
+    /// Queues one message to one patient (or a bare number). Refused for opted-out or blacklisted numbers.
+    public func sendSMS(_ caller: Caller, patientId: String?, phone: String?, body: String, scheduledAt: String?) throws -> String {
+        try caller.require(.agent, .manager)
+        guard !body.isEmpty, body.count <= 500 else { throw CRMError.invalid("body must be 1–500 characters") }
+        try Self.checkPlaceholders(body)
+        let when = try scheduledAt.map { text throws(CRMError) in
+            guard let stamp = time.normalizedTimestamp(text) else { throw .invalid("scheduledAt must be an ISO-8601 date-time") }
+            return stamp
+        } ?? timestamp()
+        return try change(caller, "sms.send", "smsMessage") { tx in
+            var patient: Row?
+            if let patientId {
+                guard let row = try Row.fetchOne(tx.db, sql: "SELECT * FROM patient WHERE id = ?", arguments: [patientId]) else {
+                    throw CRMError.notFound("patient", patientId)
+                }
+                patient = row
+            }
+            guard let number = phone.flatMap(PhoneNumber.normalize) ?? patient?["phone"] else {
+                throw CRMError.invalid(phone == nil ? "the patient has no phone number" : "phone is not a phone number")
+            }
+            if try Bool.fetchOne(tx.db, sql: "SELECT 1 FROM smsOptOut WHERE id = ? AND active = 1", arguments: [number]) == true {
+                throw CRMError.conflict("this number has opted out of SMS")
+            }
+            if try Bool.fetchOne(tx.db, sql: "SELECT 1 FROM blacklist WHERE id = ? AND active = 1", arguments: [number]) == true {
+                throw CRMError.conflict("this number is blacklisted")
+            }
+            let text = try render(body, patient: patient, db: tx.db, day: today())
+            let id = try tx.insert(into: "smsMessage", values: [
+                "patientId": patientId, "phone": number, "body": text, "scheduledAt": when, "status": "queued",
+                "attempts": 0, "createdAt": timestamp(),
+            ])
+            return (id, id)
+        }
+    }
+
+    /// Creates a group send: one queued message per patient in the audience, sent at `scheduledAt`.
+    /// Returns the campaign id and how many messages it queued.
+    public func createCampaign(_ caller: Caller, name: String, templateId: String, audience: SMSAudience, scheduledAt: String?) throws -> (id: String, messages: Int) {
+        try caller.require(.manager, .admin)
+        guard !name.isEmpty, name.count <= 100 else { throw CRMError.invalid("name must be 1–100 characters") }
+        try audience.validate(time: time)
+        let when = try scheduledAt.map { text throws(CRMError) in
+            guard let stamp = time.normalizedTimestamp(text) else { throw .invalid("scheduledAt must be an ISO-8601 date-time") }
+            return stamp
+        } ?? timestamp()
+        let audienceText = String(decoding: try JSONEncoder().encode(audience), as: UTF8.self)
+        return try change(caller, "sms.campaign", "smsCampaign") { tx in
+            guard let body = try String.fetchOne(tx.db, sql: "SELECT body FROM smsTemplate WHERE id = ?", arguments: [templateId]) else {
+                throw CRMError.notFound("SMS template", templateId)
+            }
+            let recipients = try audience.recipients(tx.db, graph: Self.mergeGraph(tx.db))
+            guard recipients.count <= 50_000 else { throw CRMError.invalid("an audience of more than 50,000 must be split") }
+            let campaign = try tx.insert(into: "smsCampaign", values: [
+                "name": name, "templateId": templateId, "audience": audienceText, "audienceCount": recipients.count,
+                "scheduledAt": when, "userId": caller.userId, "createdAt": timestamp(),
+            ])
+            for recipient in recipients {
+                let patient = try Row.fetchOne(tx.db, sql: "SELECT * FROM patient WHERE id = ?", arguments: [recipient.patientId])
+                try tx.insert(into: "smsMessage", values: [
+                    "patientId": recipient.patientId, "phone": recipient.phone, "body": try render(body, patient: patient, db: tx.db, day: today()),
+                    "campaignId": campaign, "scheduledAt": when, "status": "queued", "attempts": 0, "createdAt": timestamp(),
+                ], id: DerivedID.make("sms", campaign, recipient.patientId))
+            }
+            return ((campaign, recipients.count), campaign)
+        }
+    }
+
+    /// Queues birthday greetings for patients born on `day`'s month and day, with the birthday
+    /// template. Ids are derived from (patient, year), so running it on two nodes sends one greeting.
+    @discardableResult
+    public func queueBirthdayGreetings(_ caller: Caller, day: String? = nil, templateId: String) throws -> Int {
+        if caller != .system { try caller.require(.manager, .admin) }
+        let day = day ?? today()
+        guard time.isDay(day) else { throw CRMError.invalid("day must be yyyy-MM-dd") }
+        return try change(caller, "sms.birthday", "smsMessage") { tx in
+            guard let body = try String.fetchOne(tx.db, sql: "SELECT body FROM smsTemplate WHERE id = ?", arguments: [templateId]) else {
+                throw CRMError.notFound("SMS template", templateId)
+            }
+            let graph = try Self.mergeGraph(tx.db)
+            let rows = try Row.fetchAll(tx.db, sql: """
+                SELECT * FROM patient p WHERE substr(p.birthDate, 6, 5) = ? AND p.phone IS NOT NULL
+                AND NOT EXISTS (SELECT 1 FROM smsOptOut o WHERE o.id = p.phone AND o.active = 1)
+                AND NOT EXISTS (SELECT 1 FROM blacklist b WHERE b.id = p.phone AND b.active = 1)
+                """, arguments: [String(day.dropFirst(5))])
+            var queued = 0
+            for patient in rows where !graph.isMergedAway(patient["id"]) {
+                let id = DerivedID.make("sms", "birthday", patient["id"], String(day.prefix(4)))
+                if try Bool.fetchOne(tx.db, sql: "SELECT 1 FROM smsMessage WHERE id = ?", arguments: [id]) == true { continue }
+                try tx.insert(into: "smsMessage", values: [
+                    "patientId": patient["id"], "phone": patient["phone"], "body": try render(body, patient: patient, db: tx.db, day: day),
+                    "scheduledAt": day + "T09:00:00" + String(timestamp().suffix(6)), "status": "queued", "attempts": 0, "createdAt": timestamp(),
+                ], id: id)
+                queued += 1
+            }
+            return (queued, "birthday-\(day)")
+        }
+    }
+
+    /// Sends what is due through the gateway: skips opted-out numbers (cancelled) and numbers that
+    /// reached their daily cap (they stay queued for tomorrow). Run by the node that owns the gateway.
+    public func dispatchSMS(gateway: any SMSGateway, limit: Int = 500) throws -> DispatchReport {
+        let now = timestamp()
+        let day = today()
+        let cap = try setting("smsDailyCap", default: Self.defaultSMSDailyCap)
+        let due = try read { db in
+            try Row.fetchAll(db, sql: "SELECT id, phone, body, attempts FROM smsMessage WHERE status = 'queued' AND scheduledAt <= ? ORDER BY scheduledAt, id LIMIT ?",
+                             arguments: [now, limit])
+        }
+        var report = DispatchReport()
+        for message in due {
+            let id: String = message["id"], phone: String = message["phone"]
+            let (optedOut, sentToday) = try read { db in
+                (try Bool.fetchOne(db, sql: "SELECT 1 FROM smsOptOut WHERE id = ? AND active = 1", arguments: [phone]) ?? false,
+                 try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM smsMessage WHERE phone = ? AND sentAt >= ? AND status IN ('sent', 'delivered')",
+                                  arguments: [phone, day]) ?? 0)
+            }
+            if optedOut {
+                try change(.system, "sms.cancel", "smsMessage") { tx in
+                    try tx.update("smsMessage", id: id, set: ["status": "cancelled", "error": "opted out"])
+                    return ((), id)
+                }
+                report.cancelledOptedOut += 1
+                continue
+            }
+            if sentToday >= cap { report.deferredByDailyCap += 1; continue }
+            let attempts: Int = (message["attempts"] ?? 0) + 1
+            do {
+                let receipt = try gateway.send(OutgoingSMS(messageId: id, phone: phone, body: message["body"]))
+                try change(.system, "sms.sent", "smsMessage") { tx in
+                    var values: [String: (any DatabaseValueConvertible)?] = ["status": "sent", "attempts": attempts, "gatewayRef": receipt.reference,
+                                                                              "sentAt": timestamp(), "error": nil]
+                    if receipt.delivered == true { values["status"] = "delivered"; values["deliveredAt"] = timestamp() }
+                    try tx.update("smsMessage", id: id, set: values)
+                    return ((), id)
+                }
+                report.sent += 1
+            } catch {
+                let reason = (error as? SMSGatewayError)?.reason ?? "gateway error"
+                try change(.system, "sms.failed", "smsMessage") { tx in
+                    try tx.update("smsMessage", id: id, set: ["status": "failed", "attempts": attempts, "error": String(reason.prefix(200))])
+                    return ((), id)
+                }
+                report.failed += 1
+            }
+        }
+        return report
+    }
+
+    /// A delivery report from the gateway.
+    public func recordDeliveryReport(reference: String, delivered: Bool, error: String?) throws {
+        try change(.system, "sms.report", "smsMessage") { tx in
+            guard let id = try String.fetchOne(tx.db, sql: "SELECT id FROM smsMessage WHERE gatewayRef = ?", arguments: [reference]) else {
+                throw CRMError.notFound("SMS with gateway reference", reference)
+            }
+            try tx.update("smsMessage", id: id, set: delivered ? ["status": "delivered", "deliveredAt": timestamp()]
+                                                                : ["status": "failed", "error": String((error ?? "not delivered").prefix(200))])
+            return ((), id)
+        }
+    }
+
+    /// Puts a failed message back in the queue.
+    public func resendSMS(_ caller: Caller, id: String) throws {
+        try caller.require(.manager, .agent)
+        try change(caller, "sms.resend", "smsMessage") { tx in
+            guard let status = try String.fetchOne(tx.db, sql: "SELECT status FROM smsMessage WHERE id = ?", arguments: [id]) else {
+                throw CRMError.notFound("SMS", id)
+            }
+            guard status == "failed" else { throw CRMError.conflict("only a failed message can be resent (this one is '\(status)')") }
+            try tx.update("smsMessage", id: id, set: ["status": "queued", "scheduledAt": timestamp(), "error": nil])
+            return ((), id)
+        }
+    }
+
+    /// An inbound SMS. "T", "TD" or "退订" opts the number out of all SMS (回T退订).
+    public func receiveSMS(phone: String, body: String) throws {
+        guard let number = PhoneNumber.normalize(phone) else { throw CRMError.invalid("not a phone number") }
+        let text = String(body.prefix(500))
+        let command = text.trimmingCharacters(in: .whitespacesAndNewlines).uppercased()
+        try change(.system, "sms.inbound", "smsInbound") { tx in
+            let id = try tx.insert(into: "smsInbound", values: ["phone": number, "body": text, "receivedAt": timestamp()])
+            if ["T", "TD", "退订", "N"].contains(command) {
+                let values: [String: (any DatabaseValueConvertible)?] = ["active": 1, "source": "reply", "at": timestamp()]
+                if try Bool.fetchOne(tx.db, sql: "SELECT 1 FROM smsOptOut WHERE id = ?", arguments: [number]) == true {
+                    try tx.update("smsOptOut", id: number, set: values)
+                } else {
+                    try tx.insert(into: "smsOptOut", values: values, id: number)
+                }
+            }
+            return ((), id)
+        }
+    }
+
+    /// The outbox, newest first, optionally one status; numbers masked.
+    public func outbox(_ caller: Caller, status: String?, page: PageRequest) throws -> Page<SMSMessage> {
+        try caller.require(.manager, .agent, .admin)
+        return try read { db in
+            var sql = "SELECT * FROM smsMessage WHERE 1"
+            var arguments: StatementArguments = []
+            if let status { sql += " AND status = ?"; arguments += [status] }
+            if let after = page.after { sql += " AND id < ?"; arguments += [after] }
+            sql += " ORDER BY id DESC LIMIT ?"
+            arguments += [page.limit + 1]
+            let messages = try Row.fetchAll(db, sql: sql, arguments: arguments).map(Self.smsMessage)
+            return page.page(messages, id: \.id)
+        }
+    }
+
+    static func smsMessage(_ row: Row) -> SMSMessage {
+        SMSMessage(id: row["id"], patientId: row["patientId"], phone: PhoneNumber.masked(row["phone"] ?? ""), body: row["body"] ?? "",
+                   campaignId: row["campaignId"], scheduledAt: row["scheduledAt"] ?? "", status: row["status"] ?? "", attempts: row["attempts"] ?? 0,
+                   error: row["error"], sentAt: row["sentAt"], deliveredAt: row["deliveredAt"])
+    }
+}

@@ -1,0 +1,138 @@
+import Foundation
+import GRDB
+import Replica
+
+/// A consultation (咨询登记).
+public struct Consultation: Codable, Sendable, Hashable {
+    public var id: String
+    public var patientId: String?
+    public var topic: String
+    public var content: String
+    public var handling: String?
+    public var status: String
+    public var userId: String?
+    public var at: String
+}
+
+/// An appointment (预约) for a visit or an examination.
+public struct Appointment: Codable, Sendable, Hashable {
+    public var id: String
+    public var patientId: String
+    public var kind: String
+    public var departmentId: String?
+    public var doctorId: String?
+    public var scheduledAt: String
+    public var status: String
+    public var confirmedAt: String?
+}
+
+/// Appointment states; visit confirmation (就诊确认) moves booked → confirmed.
+public enum AppointmentStatus: String, Codable, CaseIterable, Sendable {
+    case booked, confirmed, cancelled, noShow
+}
+
+extension CRM {
+    /// Registers a consultation, by a known patient or an anonymous caller.
+    public func registerConsultation(_ caller: Caller, patientId: String?, phone: String?, topic: String, content: String, handling: String?) throws -> String {
+        try caller.require(.agent, .manager, .visitor)
+        guard !topic.isEmpty, topic.count <= 100 else { throw CRMError.invalid("topic must be 1–100 characters") }
+        guard !content.isEmpty, content.count <= 4000 else { throw CRMError.invalid("content must be 1–4000 characters") }
+        if let handling, handling.count > 4000 { throw CRMError.invalid("handling must be at most 4000 characters") }
+        let number = try phone.map { text throws(CRMError) in
+            guard let number = PhoneNumber.normalize(text) else { throw .invalid("phone is not a phone number") }
+            return number
+        }
+        return try change(caller, "consultation.register", "consultation") { tx in
+            if let patientId, try Bool.fetchOne(tx.db, sql: "SELECT 1 FROM patient WHERE id = ?", arguments: [patientId]) != true {
+                throw CRMError.notFound("patient", patientId)
+            }
+            let id = try tx.insert(into: "consultation", values: [
+                "patientId": patientId, "phone": number, "topic": topic, "content": content, "handling": handling,
+                "status": handling == nil ? "open" : "answered", "userId": caller.userId, "at": timestamp(),
+            ])
+            return (id, id)
+        }
+    }
+
+    /// Records how a consultation was answered.
+    public func answerConsultation(_ caller: Caller, id: String, handling: String) throws {
+        try caller.require(.agent, .manager)
+        guard !handling.isEmpty, handling.count <= 4000 else { throw CRMError.invalid("handling must be 1–4000 characters") }
+        try change(caller, "consultation.answer", "consultation") { tx in
+            guard try Bool.fetchOne(tx.db, sql: "SELECT 1 FROM consultation WHERE id = ?", arguments: [id]) == true else {
+                throw CRMError.notFound("consultation", id)
+            }
+            try tx.update("consultation", id: id, set: ["handling": handling, "status": "answered"])
+            return ((), id)
+        }
+    }
+
+    /// Books an appointment (预约挂号 / 检查预约).
+    public func bookAppointment(_ caller: Caller, patientId: String, kind: String, departmentId: String?, doctorId: String?, scheduledAt: String) throws -> String {
+        try caller.require(.agent, .manager)
+        guard ["visit", "examination"].contains(kind) else { throw CRMError.invalid("kind must be visit or examination") }
+        guard let when = time.normalizedTimestamp(scheduledAt) else { throw CRMError.invalid("scheduledAt must be an ISO-8601 date-time") }
+        return try change(caller, "appointment.book", "appointment") { tx in
+            guard try Bool.fetchOne(tx.db, sql: "SELECT 1 FROM patient WHERE id = ?", arguments: [patientId]) == true else {
+                throw CRMError.notFound("patient", patientId)
+            }
+            try Self.checkReferences(tx.db, departmentId: departmentId, wardId: nil)
+            let id = try tx.insert(into: "appointment", values: [
+                "patientId": patientId, "kind": kind, "departmentId": departmentId, "doctorId": doctorId, "scheduledAt": when,
+                "status": AppointmentStatus.booked.rawValue, "userId": caller.userId, "createdAt": timestamp(),
+            ])
+            return (id, id)
+        }
+    }
+
+    /// Confirms the visit happened (就诊确认), cancels, or marks a no-show.
+    public func setAppointmentStatus(_ caller: Caller, id: String, status: AppointmentStatus) throws {
+        try caller.require(.agent, .manager)
+        try change(caller, "appointment.\(status.rawValue)", "appointment") { tx in
+            guard let current = try String.fetchOne(tx.db, sql: "SELECT status FROM appointment WHERE id = ?", arguments: [id]) else {
+                throw CRMError.notFound("appointment", id)
+            }
+            guard current == AppointmentStatus.booked.rawValue || current == status.rawValue else {
+                throw CRMError.conflict("appointment '\(id)' is already '\(current)'")
+            }
+            var values: [String: (any DatabaseValueConvertible)?] = ["status": status.rawValue]
+            if status == .confirmed { values["confirmedAt"] = timestamp() }
+            try tx.update("appointment", id: id, set: values)
+            return ((), id)
+        }
+    }
+
+    /// Puts a number on the call center's blacklist, or takes it off.
+    public func setBlacklisted(_ caller: Caller, phone: String, blacklisted: Bool, reason: String?) throws {
+        try caller.require(.agent, .manager)
+        guard let number = PhoneNumber.normalize(phone) else { throw CRMError.invalid("not a phone number") }
+        if let reason, reason.count > 200 { throw CRMError.invalid("reason must be at most 200 characters") }
+        try change(caller, blacklisted ? "blacklist.add" : "blacklist.remove", "blacklist") { tx in
+            let values: [String: (any DatabaseValueConvertible)?] = ["active": blacklisted ? 1 : 0, "reason": reason, "userId": caller.userId, "at": timestamp()]
+            if try Bool.fetchOne(tx.db, sql: "SELECT 1 FROM blacklist WHERE id = ?", arguments: [number]) == true {
+                try tx.update("blacklist", id: number, set: values)
+            } else {
+                try tx.insert(into: "blacklist", values: values, id: number)
+            }
+            return ((), PhoneNumber.masked(number))
+        }
+    }
+
+    /// The blacklisted numbers, masked.
+    public func blacklist(_ caller: Caller) throws -> [BlacklistEntry] {
+        try caller.require(.agent, .manager)
+        return try read { db in
+            try Row.fetchAll(db, sql: "SELECT * FROM blacklist WHERE active = 1 ORDER BY at DESC").map {
+                BlacklistEntry(number: PhoneNumber.masked($0["id"]), reason: $0["reason"], at: $0["at"], userId: $0["userId"])
+            }
+        }
+    }
+}
+
+/// A blacklisted number as listed.
+public struct BlacklistEntry: Codable, Sendable, Hashable {
+    public var number: String
+    public var reason: String?
+    public var at: String?
+    public var userId: String?
+}
