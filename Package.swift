@@ -111,6 +111,15 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
         .testTarget(
+            name: "CRMTests",
+            dependencies: [
+                "CRMDomain",
+                "Replica",
+                .product(name: "GRDB", package: "GRDB.swift"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
             name: "ReplicaTests",
             dependencies: [
                 "Replica",

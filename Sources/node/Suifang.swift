@@ -6,7 +6,7 @@ struct Suifang: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "suifang",
         abstract: "Suifang (随访): offline-first patient follow-up node.",
-        subcommands: [Init.self, Enroll.self, Serve.self, Status.self, SyncNow.self, Revoke.self, Testnet.self,
+        subcommands: [Init.self, Enroll.self, Serve.self, User.self, Status.self, SyncNow.self, Revoke.self, Testnet.self,
                       Demo.self, Bench.self, Policies.self, Debug.self]
     )
 }

@@ -1,4 +1,5 @@
 import ArgumentParser
+import CRMDomain
 import Foundation
 import Logging
 import Replica
@@ -63,7 +64,7 @@ struct Serve: AsyncParsableCommand {
             return handler
         }
         let logger = Logger(label: "suifang.node")
-        let (_, configuration, runtime) = try node.open(logger: logger, clockSkewMilliseconds: Int64(clockSkewSeconds * 1000))
+        let (directory, configuration, runtime) = try node.open(logger: logger, clockSkewMilliseconds: Int64(clockSkewSeconds * 1000))
         let listenEndpoint = try Endpoint(listen ?? configuration.listen)
         let peers = try (peer.isEmpty ? configuration.peers : peer).map(Endpoint.init)
         let json = output.json
@@ -75,6 +76,10 @@ struct Serve: AsyncParsableCommand {
         })]
         if let address = http ?? configuration.http {
             services.append(buildHTTPApplication(runtime: runtime, configuration: configuration, endpoint: try Endpoint(address), logger: logger))
+        }
+        if configuration.role == "central" {
+            let outbox = directory.file("sms-outbox.jsonl").path
+            services.append(SMSDispatchService(crm: runtime.crm, gateway: FileSMSGateway(path: outbox), logger: logger))
         }
         services += peers.map { PeerConnector(runtime: runtime, endpoint: $0) as any Service }
         if trafficPerSecond > 0, let trafficLog {

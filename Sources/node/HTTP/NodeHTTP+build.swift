@@ -1,8 +1,8 @@
+import CRMDomain
 import Hummingbird
 import Logging
 
-/// The node's HTTP API. For now: `GET /api/health` and `GET /api/status`; the CRM API and the
-/// web UI build on this application.
+/// The node's HTTP API: health and status (public), and the CRM API under `/api` (a session needed).
 func buildHTTPApplication(runtime: NodeRuntime, configuration: NodeConfiguration, endpoint: Endpoint,
                           logger: Logger) -> some ApplicationProtocol {
     Application(router: buildRouter(runtime: runtime, configuration: configuration),
@@ -11,9 +11,20 @@ func buildHTTPApplication(runtime: NodeRuntime, configuration: NodeConfiguration
 }
 
 /// The routes, separate from the server so tests can drive them (`app.test(.router)`).
-func buildRouter(runtime: NodeRuntime, configuration: NodeConfiguration) -> Router<BasicRequestContext> {
-    let router = Router()
+func buildRouter(runtime: NodeRuntime, configuration: NodeConfiguration) -> Router<APIRequestContext> {
+    let router = Router(context: APIRequestContext.self)
+    router.add(middleware: APIErrorMiddleware())
+    router.add(middleware: AuthenticationMiddleware(crm: runtime.crm))
     router.get("/api/health") { _, _ in "ok" }
     router.get("/api/status") { _, _ in try runtime.statusReport(configuration) }
+    let api = router.group("/api")
+    let crm = runtime.crm
+    AccountRoutes.add(to: api, crm: crm)
+    PatientRoutes.add(to: api, crm: crm)
+    FollowUpRoutes.add(to: api, crm: crm)
+    SurveyRoutes.add(to: api, crm: crm)
+    ServiceRoutes.add(to: api, crm: crm)
+    SMSRoutes.add(to: api, crm: crm)
+    StatisticsRoutes.add(to: api, crm: crm)
     return router
 }

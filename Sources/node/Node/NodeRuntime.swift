@@ -1,3 +1,4 @@
+import CRMDomain
 import GRDB
 import Logging
 import NIOCore
@@ -11,11 +12,14 @@ final class NodeRuntime: Sendable {
     let identity: NodeIdentity
     let admission: PeerAdmission
     let peers: PeerStatusStore
+    /// The follow-up and patient-relationship workflow on this node's replica.
+    let crm: CRM
     let logger: Logger
     let group: MultiThreadedEventLoopGroup = .singleton
 
-    init(replica: Replica, identity: NodeIdentity, logger: Logger) throws {
+    init(replica: Replica, identity: NodeIdentity, logger: Logger, passwordStrength: PasswordHasher.Strength = .interactive) throws {
         self.replica = replica
+        self.crm = try CRM(replica: replica, passwordStrength: passwordStrength)
         self.identity = identity
         self.logger = logger
         self.peers = PeerStatusStore(replica: replica)

@@ -1,0 +1,24 @@
+import CRMDomain
+import Hummingbird
+
+/// The request context of the node's HTTP API: who is calling, once ``AuthenticationMiddleware`` has looked.
+struct APIRequestContext: RequestContext {
+    var coreContext: CoreRequestContextStorage
+    /// The logged-in caller; nil on public routes.
+    var caller: Caller?
+    /// The session token the caller presented.
+    var token: String?
+
+    init(source: Source) {
+        self.coreContext = .init(source: source)
+    }
+
+    /// JSON bodies are small; CSV imports read their body themselves with a larger limit.
+    var maxUploadSize: Int { 1 << 20 }
+
+    /// The caller, or a 401.
+    func requireCaller() throws -> Caller {
+        guard let caller else { throw CRMError(.unauthenticated, "log in first") }
+        return caller
+    }
+}

@@ -1,0 +1,43 @@
+import CRMDomain
+import Logging
+import ServiceLifecycle
+
+/// Sends queued SMS through the node's gateway every few seconds, and queues the day's birthday
+/// greetings once a day when a `birthday` template exists. Runs on the node that owns the
+/// gateway (central), so every message goes out once.
+struct SMSDispatchService: Service {
+    let crm: CRM
+    let gateway: any SMSGateway
+    var interval: Duration = .seconds(5)
+    let logger: Logger
+
+    func run() async throws {
+        try await runUntilShutdown { try await loop() }
+    }
+
+    private func loop() async throws {
+        var greetedDay: String?
+        while !Task.isCancelled {
+            let crm = self.crm, gateway = self.gateway
+            do {
+                let today = crm.today()
+                if greetedDay != today {
+                    let hasTemplate = try await blocking { try crm.smsTemplates().contains { $0.id == "birthday" } }
+                    if hasTemplate {
+                        let queued = try await blocking { try crm.queueBirthdayGreetings(.system, day: today, templateId: "birthday") }
+                        logger.info("birthday greetings queued", metadata: ["sms.count": "\(queued)"])
+                    }
+                    greetedDay = today
+                }
+                let report = try await blocking { try crm.dispatchSMS(gateway: gateway) }
+                if report.sent + report.failed + report.cancelledOptedOut > 0 {
+                    logger.info("sms dispatched", metadata: ["sms.sent": "\(report.sent)", "sms.failed": "\(report.failed)",
+                                                             "sms.deferred": "\(report.deferredByDailyCap)", "sms.optedOut": "\(report.cancelledOptedOut)"])
+                }
+            } catch {
+                logger.warning("sms dispatch failed", metadata: ["error.type": "\(type(of: error))"])
+            }
+            try await Task.sleep(for: interval)
+        }
+    }
+}

@@ -1,0 +1,100 @@
+import CRMDomain
+import Foundation
+import GRDB
+import Replica
+import Synchronization
+
+/// One clock for a replica (milliseconds) and its CRM (dates), moved by hand.
+final class TestClock: WallClock, Sendable {
+    private let date: Mutex<Date>
+
+    /// 2026-11-23 09:00 in Shanghai.
+    init(_ start: Date = Date(timeIntervalSince1970: 1_795_395_600)) {
+        self.date = Mutex(start)
+    }
+
+    func now() -> UInt64 { UInt64(date.withLock { $0.timeIntervalSince1970 } * 1000) }
+    var current: Date { date.withLock { $0 } }
+    func advance(hours: Double) { date.withLock { $0 = $0.addingTimeInterval(hours * 3600) } }
+    func set(_ value: Date) { date.withLock { $0 = value } }
+}
+
+/// The repository's `conflict-policies/`.
+let repositoryPolicies: PolicySet = {
+    let directory = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+        .deletingLastPathComponent().appendingPathComponent("conflict-policies")
+    return try! PolicySet.load(directory: directory)
+}()
+
+/// A node of a small test hospital: an in-memory replica with the real policies and a CRM on it.
+struct TestNode {
+    let replica: Replica
+    let crm: CRM
+    let clock: TestClock
+
+    init(_ node: UInt64, clock: TestClock = TestClock()) throws {
+        self.clock = clock
+        replica = try Replica.inMemory(configuration: ReplicaConfiguration(nodeID: NodeID(node), policies: repositoryPolicies,
+                                                                          wallClock: clock, rowIDSeed: node))
+        crm = try CRM(replica: replica, now: { clock.current }, passwordStrength: .minimum)
+    }
+
+    /// Sends everything `other` lacks from this node, as the sync protocol would.
+    func send(to other: TestNode) throws {
+        var cursor: ChangeCursor?
+        let since = try other.replica.versionVector()
+        repeat {
+            let (batch, next) = try replica.changes(since: since, after: cursor, maxChanges: 500)
+            try other.replica.apply(ChangeBatch(decoding: batch.encoded()))
+            cursor = next
+        } while cursor != nil
+    }
+
+    /// Both ways.
+    func sync(with other: TestNode) throws {
+        try send(to: other)
+        try other.send(to: self)
+    }
+}
+
+/// Callers of each role.
+enum Staff {
+    static let visitor = Caller(userId: "visitor1", role: .visitor, wardId: "W-CARD")
+    static let agent = Caller(userId: "agent1", role: .agent)
+    static let agent2 = Caller(userId: "agent2", role: .agent)
+    static let manager = Caller(userId: "manager1", role: .manager)
+    static let admin = Caller(userId: "admin1", role: .admin)
+}
+
+extension TestNode {
+    /// Departments, wards, the cardiology discharge rule (days 1, 3, 7, 30) and a bedside template.
+    func seedOrganisation() throws {
+        for (id, name) in [("D-CARD", "心内科"), ("D-ORTH", "骨科")] {
+            try crm.saveReference(.system, .department, ReferenceItem(id: id, name: name))
+        }
+        try crm.saveReference(.system, .ward, ReferenceItem(id: "W-CARD", name: "心内一病区", departmentId: "D-CARD"))
+        try crm.saveReference(.system, .ward, ReferenceItem(id: "W-ORTH", name: "骨科病区", departmentId: "D-ORTH"))
+        _ = try crm.saveTemplate(.system, id: "bedside", name: "入院床边探访", purpose: "bedside", diseaseCode: nil, definition: bedsideDefinition)
+    }
+
+    /// Creates a patient with a phone number.
+    func patient(_ name: String, phone: String = "13800138000", birthDate: String = "1960-05-01", idNumber: String? = nil) throws -> String {
+        try crm.createPatient(Staff.agent, PatientInput(name: name, gender: "female", birthDate: birthDate, idNumber: idNumber, phone: phone))
+    }
+}
+
+let bedsideDefinition = SurveyDefinition(questions: [
+    .init(id: "overall", text: "总体满意度", type: .scale5, required: true, role: .overall),
+    .init(id: "nps", text: "推荐意愿", type: .nps, required: true, role: .recommend),
+    .init(id: "complained", text: "是否有不满", type: .single, options: [.init(value: "yes", label: "有"), .init(value: "no", label: "无")], required: true),
+    .init(id: "what", text: "哪些方面", type: .multiple, options: [.init(value: "food", label: "伙食"), .init(value: "noise", label: "噪音"), .init(value: "staff", label: "服务")],
+          required: true, showIf: .init(question: "complained", equals: ["yes"])),
+    .init(id: "comment", text: "意见建议", type: .text, maxLength: 200),
+])
+
+/// A submission for the bedside template.
+func bedsideSubmission(_ id: String, patient: String, overall: Int, nps: Int, mode: SurveyMode = .bedside, ward: String = "W-CARD",
+                       at: String = "2026-11-23T10:00:00+08:00") -> SurveySubmission {
+    SurveySubmission(id: id, templateId: "bedside", templateVersion: 1, patientId: patient, wardId: ward, departmentId: "D-CARD", mode: mode,
+                     submittedAt: at, answers: ["overall": .number(Double(overall)), "nps": .number(Double(nps)), "complained": .string("no")])
+}
