@@ -117,9 +117,11 @@ extension CRM {
 
     func complaint(_ db: Database, _ row: Row) throws -> Complaint {
         let id: String = row["id"]
+        // In time order; notes written in the same second follow the lifecycle.
+        let stage = { (note: ComplaintNote) in ComplaintStatus(rawValue: note.status).flatMap { ComplaintStatus.allCases.firstIndex(of: $0) } ?? 0 }
         let notes = try Row.fetchAll(db, sql: "SELECT * FROM complaintNote WHERE complaintId = ? ORDER BY at, id", arguments: [id]).map {
             ComplaintNote(status: $0["status"], note: $0["note"] ?? "", userId: $0["userId"] ?? "", nodeId: $0["nodeId"] ?? "", at: $0["at"])
-        }
+        }.sorted { ($0.at, stage($0)) < ($1.at, stage($1)) }
         let status = ComplaintStatus(rawValue: row["status"] ?? "") ?? .registered
         let deadline: String? = row["deadline"]
         return Complaint(id: id, patientId: row["patientId"], departmentId: row["departmentId"], summary: row["summary"] ?? "",
