@@ -24,6 +24,13 @@ public struct SMSTemplate: Codable, Sendable, Hashable {
     public var name: String
     public var kind: String
     public var body: String
+
+    public init(id: String, name: String, kind: String, body: String) {
+        self.id = id
+        self.name = name
+        self.kind = kind
+        self.body = body
+    }
 }
 
 /// What one dispatcher run did.
