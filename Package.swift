@@ -100,6 +100,7 @@ let package = Package(
             name: "NodeTests",
             dependencies: [
                 "node",
+                "CRMDomain",
                 "Replica",
                 "SyncProtocol",
                 .product(name: "GRDB", package: "GRDB.swift"),

@@ -24,14 +24,15 @@ struct NodeOptions: ParsableArguments {
 
 extension NodeRuntime {
     /// Opens the node in `directory`: configuration, identity and replica.
-    static func open(directory path: String, policies: String? = nil, logger: Logger,
-                     clockSkewMilliseconds: Int64 = 0) throws -> (NodeDirectory, NodeConfiguration, NodeRuntime) {
+    /// - Parameter passwordStrength: libsodium's interactive limits; tests use the minimum.
+    static func open(directory path: String, policies: String? = nil, logger: Logger, clockSkewMilliseconds: Int64 = 0,
+                     passwordStrength: PasswordHasher.Strength = .interactive) throws -> (NodeDirectory, NodeConfiguration, NodeRuntime) {
         let directory = NodeDirectory(path)
         let configuration = try directory.configuration()
         let identity = try directory.identity()
         let replica = try directory.openReplica(policies: try directory.policies(override: policies), nodeID: identity.nodeID,
                                                 logger: logger, wallClock: SkewedWallClock(offset: clockSkewMilliseconds))
-        return (directory, configuration, try NodeRuntime(replica: replica, identity: identity, logger: logger))
+        return (directory, configuration, try NodeRuntime(replica: replica, identity: identity, logger: logger, passwordStrength: passwordStrength))
     }
 }
 

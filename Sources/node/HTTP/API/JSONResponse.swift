@@ -56,8 +56,10 @@ extension Request {
     }
 
     /// The JSON body as `T`, with a 400 that names the field when it does not fit.
+    /// Bodies over the context's limit are a 413; decoding errors name the field, never the value.
     func json<T: Decodable>(_ type: T.Type, context: APIRequestContext) async throws -> T {
-        try await decode(as: type, context: context)
+        let buffer = try await body.collect(upTo: context.maxUploadSize)
+        return try JSONDecoder().decode(type, from: Data(buffer.readableBytesView))
     }
 }
 

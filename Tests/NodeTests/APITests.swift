@@ -1,0 +1,203 @@
+import ArgumentParser
+import CRMDomain
+import Foundation
+import Hummingbird
+import HummingbirdTesting
+import NIOCore
+import NIOFoundationCompat
+import Replica
+import Testing
+@testable import node
+
+/// Drives the HTTP API the way a client does: JSON in, JSON out, a bearer token per user.
+struct APIClient {
+    let client: any TestClientProtocol
+    var token: String?
+
+    struct Answer {
+        var status: HTTPResponse.Status
+        var body: Data
+        var text: String { String(decoding: body, as: UTF8.self) }
+        func decode<T: Decodable>(_ type: T.Type) throws -> T { try JSONDecoder().decode(type, from: body) }
+        var error: ErrorBody? { try? decode(ErrorBody.self) }
+    }
+
+    @discardableResult
+    func call(_ method: HTTPRequest.Method, _ uri: String, json: String? = nil, raw: ByteBuffer? = nil) async throws -> Answer {
+        var headers: HTTPFields = [:]
+        if let token { headers[.authorization] = "Bearer \(token)" }
+        if json != nil { headers[.contentType] = "application/json" }
+        let body = raw ?? json.map { ByteBuffer(string: $0) }
+        return try await client.execute(uri: uri, method: method, headers: headers, body: body) { response in
+            Answer(status: response.status, body: Data(buffer: response.body))
+        }
+    }
+
+    func encode(_ value: some Encodable) throws -> String { String(decoding: try JSONEncoder().encode(value), as: UTF8.self) }
+
+    func logIn(_ username: String, _ password: String) async throws -> APIClient {
+        let answer = try await call(.post, "/api/login", json: #"{"username":"\#(username)","password":"\#(password)"}"#)
+        #expect(answer.status == .ok, "login \(username): \(answer.text)")
+        var copy = self
+        copy.token = try answer.decode(Session.self).token
+        return copy
+    }
+}
+
+@Suite("HTTP API end to end")
+struct APITests {
+    /// A central node with accounts of every role.
+    static func withNode(_ body: @escaping @Sendable (NodeRuntime, any TestClientProtocol) async throws -> Void) async throws {
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("api-tests-\(UUID())")
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let path = directory.appendingPathComponent("central").path
+        try Init.parse(["--role", "central", "--name", "central", "--dir", path, "--policies", NodeNetworkTests.policies]).run()
+        let (_, configuration, runtime) = try NodeRuntime.open(directory: path, logger: quietLogger, passwordStrength: .minimum)
+        for (name, role, ward) in [("admin", Role.admin, nil), ("manager", .manager, nil), ("agent", .agent, nil), ("agent2", .agent, nil),
+                                   ("nurse", .visitor, "W-CARD" as String?)] {
+            try runtime.crm.saveUser(.system, username: name, displayName: name, role: role, password: "password-\(name)", wardId: ward)
+        }
+        let app = Application(router: buildRouter(runtime: runtime, configuration: configuration))
+        try await app.test(.router) { client in try await body(runtime, client) }
+    }
+
+    @Test func badRequestsGetClearErrorsThatNeverEchoPatientData() async throws {
+        try await Self.withNode { _, client in
+            let anonymous = APIClient(client: client)
+            var answer = try await anonymous.call(.get, "/api/patients")
+            #expect(answer.status == .unauthorized && answer.error?.error.message == "log in first")
+            answer = try await anonymous.call(.post, "/api/login", json: #"{"username":"agent","password":"nope-nope"}"#)
+            #expect(answer.status == .unauthorized)
+            let agent = try await anonymous.logIn("agent", "password-agent")
+            answer = try await agent.call(.post, "/api/patients", json: "{not json")
+            #expect(answer.status == .badRequest && answer.error?.error.message == "request body: not valid JSON")
+            answer = try await agent.call(.post, "/api/patients", json: #"{"name":"秘密患者","gender":"robot","phone":"13800000000"}"#)
+            #expect(answer.status == .badRequest && answer.error?.error.message == "gender must be male, female or unknown")
+            answer = try await agent.call(.post, "/api/patients", json: #"{"name":"秘密患者","phone":"电话13800000000"}"#)
+            #expect(answer.status == .badRequest && !answer.text.contains("秘密") && !answer.text.contains("13800000000"))
+            answer = try await agent.call(.post, "/api/patients", json: #"{"name":12}"#)
+            #expect(answer.status == .badRequest && answer.error?.error.message == "request body: name should be a string")
+            answer = try await agent.call(.post, "/api/responses", json: #"{"id":"x"}"#)
+            #expect(answer.status == .badRequest && answer.error?.error.message.hasPrefix("request body: ") == true)
+            answer = try await agent.call(.get, "/api/patients?limit=0")
+            #expect(answer.status == .badRequest && answer.error?.error.message == "limit must be between 1 and 500")
+            answer = try await agent.call(.get, "/api/patients/01NOSUCHPATIENT")
+            #expect(answer.status == .notFound && answer.error?.error.message == "no patient with id '01NOSUCHPATIENT'")
+            answer = try await agent.call(.post, "/api/merges", json: #"{"survivorId":"a","mergedId":"b"}"#)
+            #expect(answer.status == .forbidden)
+            answer = try await agent.call(.post, "/api/patients", raw: ByteBuffer(repeating: UInt8(ascii: "a"), count: 2 << 20))
+            #expect(answer.status == .contentTooLarge)
+            answer = try await agent.call(.get, "/api/nothing-here")
+            #expect(answer.status == .notFound && answer.error != nil)
+            answer = try await agent.call(.get, "/api/stats/nps?from=2026-01-01&to=2026-12-31")
+            #expect(answer.status == .forbidden)
+            answer = try await agent.call(.get, "/api/callerid?phone=%2B86%20abc")
+            #expect(answer.status == .badRequest && answer.error?.error.message == "not a phone number")
+        }
+    }
+
+    @Test func everyRoleDoesItsWorkThroughTheAPI() async throws {
+        try await Self.withNode { runtime, client in
+            let anonymous = APIClient(client: client)
+            let admin = try await anonymous.logIn("admin", "password-admin")
+            let manager = try await anonymous.logIn("manager", "password-manager")
+            let agent = try await anonymous.logIn("agent", "password-agent")
+            let agent2 = try await anonymous.logIn("agent2", "password-agent2")
+            let nurse = try await anonymous.logIn("nurse", "password-nurse")
+            #expect(try await nurse.call(.get, "/api/me").decode(Caller.self) == Caller(userId: "nurse", role: .visitor, wardId: "W-CARD"))
+
+            // Administration.
+            #expect(try await admin.call(.put, "/api/reference/department/D-CARD", json: #"{"id":"","name":"心内科"}"#).status == .ok)
+            #expect(try await admin.call(.put, "/api/reference/ward/W-CARD", json: #"{"id":"","name":"心内一病区","departmentId":"D-CARD"}"#).status == .ok)
+            #expect(try await admin.call(.put, "/api/reference/ward/W-X", json: #"{"id":"","name":"x","departmentId":"D-NONE"}"#).status == .notFound)
+            #expect(try await admin.call(.get, "/api/reference/department").decode([ReferenceItem].self).map(\.id) == ["D-CARD"])
+            #expect(try await nurse.call(.put, "/api/reference/department/D-X", json: #"{"id":"","name":"x"}"#).status == .forbidden)
+            #expect(try await admin.call(.put, "/api/settings/smsDailyCap", json: #"{"value":"5"}"#).status == .ok)
+
+            // Manager: template and a rule.
+            let template = try agent.encode(["name": "入院床边探访", "definition": "DEF"]).replacingOccurrences(of: "\"DEF\"", with: try agent.encode(bedsideTemplate))
+            #expect(try await manager.call(.put, "/api/templates/bedside", json: template).status == .ok)
+            let rule = #"{"name":"出院随访","kind":"fixed-offset","triggerEvent":"discharge","offsets":[1,7],"filter":{"departments":["D-CARD"]},"active":true}"#
+            #expect(try await manager.call(.post, "/api/rules", json: rule).status == .created)
+
+            // Agent registers a patient; the nurse admits them and does the bedside survey.
+            let patient = try await agent.call(.post, "/api/patients", json: #"{"name":"王芳","gender":"female","birthDate":"1960-05-01","phone":"+86 138-0013-8000"}"#)
+                .decode(CreatedID.self).id
+            let admission = try await nurse.call(.post, "/api/encounters", json: #"{"patientId":"\#(patient)","kind":"inpatient","departmentId":"D-CARD","wardId":"W-CARD","admittedAt":"2026-11-23T08:00:00+08:00"}"#)
+            #expect(admission.status == .created)
+            let encounter = try admission.decode(CreatedID.self).id
+            let ward = try await nurse.call(.get, "/api/wards/W-CARD/patients").decode([WardPatient].self)
+            #expect(ward.count == 1 && ward[0].bedsideVisitDue)
+            let response = #"{"id":"01JAPIRESPONSE0000000001","templateId":"bedside","templateVersion":1,"patientId":"\#(patient)","wardId":"W-CARD","departmentId":"D-CARD","mode":"bedside","taskId":"\#(ward[0].bedsideTaskId!)","submittedAt":"2026-11-23T09:00:00+08:00","answers":{"overall":5,"nps":10},"opinions":[{"kind":"praise","text":"护士很好","departmentId":"D-CARD"}]}"#
+            #expect(try await nurse.call(.post, "/api/responses", json: response).status == .created)
+            #expect(try await nurse.call(.post, "/api/responses", json: response).decode(SubmissionReceipt.self).created == false)
+            #expect(try await nurse.call(.post, "/api/responses", json: response.replacingOccurrences(of: #""overall":5"#, with: #""overall":4"#)).status == .conflict)
+            #expect(try await nurse.call(.get, "/api/wards/W-CARD/patients").decode([WardPatient].self)[0].bedsideVisitDue == false)
+
+            // Discharge: the agent's queue gets the 72-hour call; two agents claim it.
+            #expect(try await nurse.call(.post, "/api/encounters/\(encounter)/discharge", json: #"{"at":"2026-11-23T10:00:00+08:00","status":"improved"}"#).status == .ok)
+            let queue = try await agent.call(.get, "/api/tasks?day=2026-11-24&kind=discharge72h").decode(Page<QueueEntry>.self)
+            #expect(queue.items.count == 1 && queue.items[0].patient?.phone == "13800138000")
+            let task = queue.items[0].task.id
+            #expect(try await agent.call(.post, "/api/tasks/\(task)/claim").status == .ok)
+            let lost = try await agent2.call(.post, "/api/tasks/\(task)/claim")
+            #expect(lost.status == .conflict && lost.error?.error.message == "task '\(task)' is already claimed by 'agent'")
+            #expect(try await agent.call(.post, "/api/tasks/\(task)/record", json: #"{"outcome":"reached","note":"恢复良好"}"#).status == .created)
+
+            // Call center: screen-pop lookup, consultation, complaint.
+            let lookup = try await agent.call(.get, "/api/callerid?phone=%2B86%20138%200013%208000").decode(CallerLookup.self)
+            #expect(lookup.patients.map(\.id) == [patient])
+            #expect(try await agent.call(.post, "/api/consultations", json: #"{"patientId":"\#(patient)","topic":"复查","content":"何时复查"}"#).status == .created)
+            let complaint = try await agent.call(.post, "/api/complaints", json: #"{"patientId":"\#(patient)","departmentId":"D-CARD","summary":"等候太久","channel":"phone"}"#)
+                .decode(CreatedID.self).id
+            #expect(try await manager.call(.post, "/api/complaints/\(complaint)/advance", json: #"{"status":"accepted","note":"已受理"}"#).status == .ok)
+            #expect(try await manager.call(.post, "/api/complaints/\(complaint)/advance", json: #"{"status":"registered","note":"x"}"#).status == .conflict)
+            #expect(try await manager.call(.get, "/api/complaints?status=accepted").decode(Page<Complaint>.self).items.map(\.id) == [complaint])
+
+            // SMS and statistics.
+            #expect(try await manager.call(.post, "/api/sms/audience-count", json: #"{"departments":["D-CARD"]}"#).text == #"{"count":1}"#)
+            #expect(try await agent.call(.post, "/api/sms/send", json: #"{"patientId":"\#(patient)","body":"{name}您好"}"#).status == .created)
+            let nps = try await manager.call(.get, "/api/stats/nps?from=2026-11-01&to=2026-11-30&period=month").decode([NPSRow].self)
+            #expect(nps.map(\.nps) == [100] && nps[0].wardId == "W-CARD" && nps[0].mode == "bedside")
+            let satisfaction = try await manager.call(.get, "/api/stats/satisfaction?from=2026-11-01&to=2026-11-30").decode([SatisfactionRow].self)
+            #expect(satisfaction.map(\.satisfied) == [1])
+            #expect(try await manager.call(.get, "/api/stats/nps?from=2026-11-01").status == .badRequest)
+
+            // The archive shows it all.
+            let archive = try await agent.call(.get, "/api/patients/\(patient)").decode(PatientArchive.self)
+            #expect(archive.encounters.count == 1 && archive.surveyResponses.count == 1 && archive.complaints.count == 1
+                    && archive.consultations.count == 1 && archive.sms.count == 1 && archive.followUpRecords.count == 2)
+
+            // Import with a broken line: 422 and the line numbers; export as CSV.
+            let csv = "hisId,name,phone\nH1,甲,13900000001\nH2,乙,bad-phone\n"
+            let imported = try await manager.call(.post, "/api/import/patients", raw: ByteBuffer(string: csv))
+            #expect(imported.status == .unprocessableContent)
+            let rejected = try imported.decode(ImportReport.self).rejected
+            #expect(rejected.map(\.line) == [3] && rejected.map(\.reason) == ["phone is not a phone number"])
+            let export = try await manager.call(.get, "/api/export/patients")
+            #expect(export.status == .ok && export.text.hasPrefix("hisId,name,"))
+            #expect(try await agent.call(.get, "/api/export/patients").status == .forbidden)
+
+            // Pagination through the patient list.
+            for index in 0..<3 { _ = try await agent.call(.post, "/api/patients", json: #"{"name":"翻页\#(index)"}"#) }
+            var seen: [String] = []
+            var next: String? = nil
+            repeat {
+                let page = try await agent.call(.get, "/api/patients?limit=2" + (next.map { "&after=\($0)" } ?? "")).decode(Page<Patient>.self)
+                seen += page.items.map(\.id)
+                next = page.next
+            } while next != nil
+            #expect(seen.count == 4 && Set(seen).count == 4)
+
+            // Logging out ends the session.
+            #expect(try await agent.call(.post, "/api/logout").status == .ok)
+            #expect(try await agent.call(.get, "/api/me").status == .unauthorized)
+            _ = runtime
+        }
+    }
+}
+
+let bedsideTemplate = SurveyDefinition(questions: [
+    .init(id: "overall", text: "总体满意度", type: .scale5, required: true, role: .overall),
+    .init(id: "nps", text: "推荐意愿", type: .nps, required: true, role: .recommend),
+])
