@@ -249,29 +249,37 @@ extension CRM {
         if let nextAction, nextAction.count > 500 { throw CRMError.invalid("nextAction must be at most 500 characters") }
         if let retryOn { guard time.isDay(retryOn) else { throw CRMError.invalid("retryOn must be yyyy-MM-dd") } }
         return try change(caller, "task.record", "followUpRecord") { tx in
-            guard let row = try Row.fetchOne(tx.db, sql: "SELECT * FROM followUpTask WHERE id = ?", arguments: [taskId]) else {
-                throw CRMError.notFound("task", taskId)
-            }
-            let task = FollowUpTask(row: row)
-            guard !task.withdrawn else { throw CRMError.conflict("task '\(taskId)' was withdrawn") }
-            guard task.doneAt == nil else { throw CRMError.conflict("task '\(taskId)' is already done") }
-            if let holder = task.claimedBy, holder != caller.userId { throw CRMError.conflict("task '\(taskId)' is claimed by '\(holder)'") }
-            if let responseId, try Bool.fetchOne(tx.db, sql: "SELECT 1 FROM surveyResponse WHERE id = ?", arguments: [responseId]) != true {
-                throw CRMError.notFound("survey response", responseId)
-            }
-            let at = timestamp()
-            let recordID = try tx.insert(into: "followUpRecord", values: [
-                "taskId": taskId, "patientId": task.patientId, "outcome": outcome.rawValue, "note": note, "nextAction": nextAction,
-                "responseId": responseId, "userId": caller.userId, "nodeId": nodeID, "at": at,
-            ])
-            var values: [String: (any DatabaseValueConvertible)?] = [
-                "attempts": task.attempts + 1, "outcome": outcome.rawValue, "nextAction": nextAction,
-            ]
-            if task.claimedBy == nil { values["claimedBy"] = caller.userId }
-            if outcome == .noAnswer, let retryOn { values["dueDate"] = retryOn } else { values["doneAt"] = at }
-            try tx.update("followUpTask", id: taskId, set: values)
-            return (recordID, recordID)
+            let id = try recordFollowUp(tx, caller, taskId: taskId, outcome: outcome, note: note, nextAction: nextAction,
+                                        responseId: responseId, retryOn: retryOn)
+            return (id, id)
         }
+    }
+
+    /// ``recordFollowUp(_:taskId:outcome:note:nextAction:responseId:retryOn:)`` inside a transaction.
+    func recordFollowUp(_ tx: ReplicaTransaction, _ caller: Caller, taskId: String, outcome: FollowUpOutcome, note: String?,
+                        nextAction: String?, responseId: String?, retryOn: String?, at: String? = nil) throws -> String {
+        guard let row = try Row.fetchOne(tx.db, sql: "SELECT * FROM followUpTask WHERE id = ?", arguments: [taskId]) else {
+            throw CRMError.notFound("task", taskId)
+        }
+        let task = FollowUpTask(row: row)
+        guard !task.withdrawn else { throw CRMError.conflict("task '\(taskId)' was withdrawn") }
+        guard task.doneAt == nil else { throw CRMError.conflict("task '\(taskId)' is already done") }
+        if let holder = task.claimedBy, holder != caller.userId { throw CRMError.conflict("task '\(taskId)' is claimed by '\(holder)'") }
+        if let responseId, try Bool.fetchOne(tx.db, sql: "SELECT 1 FROM surveyResponse WHERE id = ?", arguments: [responseId]) != true {
+            throw CRMError.notFound("survey response", responseId)
+        }
+        let at = at ?? timestamp()
+        let recordID = try tx.insert(into: "followUpRecord", values: [
+            "taskId": taskId, "patientId": task.patientId, "outcome": outcome.rawValue, "note": note, "nextAction": nextAction,
+            "responseId": responseId, "userId": caller.userId, "nodeId": nodeID, "at": at,
+        ])
+        var values: [String: (any DatabaseValueConvertible)?] = [
+            "attempts": task.attempts + 1, "outcome": outcome.rawValue, "nextAction": nextAction,
+        ]
+        if task.claimedBy == nil { values["claimedBy"] = caller.userId }
+        if outcome == .noAnswer, let retryOn { values["dueDate"] = retryOn } else { values["doneAt"] = at }
+        try tx.update("followUpTask", id: taskId, set: values)
+        return recordID
     }
 }
 
