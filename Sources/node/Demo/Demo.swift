@@ -4,15 +4,21 @@ import Foundation
 import GRDB
 import Replica
 
-/// `suifang demo`: three nodes (central, a ward, a call center) each with its own
-/// replica file, working offline and then converging through encoded change batches.
-struct Demo: ParsableCommand {
-    static let configuration = CommandConfiguration(abstract: "Run the local demo: replicas that work offline, then converge.")
+/// `suifang demo`: the local demo network (default), or the in-process replica story.
+struct Demo: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "Run the local demo.",
+                                                    subcommands: [DemoNetwork.self, DemoReplicas.self], defaultSubcommand: DemoNetwork.self)
+}
+
+/// `suifang demo replicas`: three replicas (central, a ward, a call center) in one process,
+/// working offline and then converging through encoded change batches.
+struct DemoReplicas: ParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "replicas", abstract: "Replicas that work offline, then converge (one process).")
 
     @OptionGroup var policies: PolicyOptions
 
     @Option(help: "Where the demo's replica files go (recreated).")
-    var directory = "demo-data"
+    var directory = "demo-data/replicas"
 
     @Option(help: "Bedside surveys the ward captures while its link is down.")
     var surveys = 200

@@ -1,0 +1,118 @@
+import ArgumentParser
+import CRMDomain
+import Foundation
+import GRDB
+import Logging
+import Replica
+import UnixSignals
+
+/// `suifang demo`: a local network on loopback — central, a ward gateway and a call-center node,
+/// each its own `suifang serve` process with its replica and HTTP API — with the demo hospital
+/// loaded at central and synced to the others. Prints every node's URL and the demo logins,
+/// then runs until Ctrl-C (or `--seconds`).
+struct DemoNetwork: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "network", abstract: "Central, a ward and a call center on loopback, with demo data.")
+
+    @OptionGroup var policies: PolicyOptions
+    @Option(help: "Where the nodes' directories go (recreated).")
+    var directory = "demo-data/network"
+    @Option(help: "Patients in the demo hospital.")
+    var patients = 10_000
+    @Option(help: "The demo hospital's seed.")
+    var seed: UInt64 = 1
+    @Option(help: "HTTP port of central; the ward and the call center take the next two.")
+    var httpPort = 8080
+    @Option(help: "Stop after this many seconds once ready (0: run until Ctrl-C).")
+    var seconds: Double = 0
+
+    struct Node {
+        var name: String
+        var role: String
+        var syncPort: Int
+        var httpPort: Int
+    }
+
+    func run() async throws {
+        let folder = URL(fileURLWithPath: directory)
+        try? FileManager.default.removeItem(at: folder)
+        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+        let nodes = [Node(name: "central", role: "central", syncPort: try await TestnetRunner.freePort(), httpPort: httpPort),
+                     Node(name: "ward-card", role: "ward", syncPort: try await TestnetRunner.freePort(), httpPort: httpPort + 1),
+                     Node(name: "callcenter", role: "callcenter", syncPort: try await TestnetRunner.freePort(), httpPort: httpPort + 2)]
+        let tool = NodeTool()
+        try tool.makeCluster(in: folder, central: (nodes[0].name, nodes[0].syncPort),
+                             others: nodes.dropFirst().map { ($0.name, $0.role, $0.syncPort) }, policies: policies.resolvedPath)
+        for node in nodes {
+            let nodeDirectory = NodeDirectory(folder.appendingPathComponent(node.name).path)
+            var configuration = try nodeDirectory.configuration()
+            configuration.http = "127.0.0.1:\(node.httpPort)"
+            configuration.peers = node.role == "central" ? [] : ["127.0.0.1:\(nodes[0].syncPort)"]
+            try nodeDirectory.save(configuration)
+        }
+
+        print("loading the demo hospital (\(patients) patients, seed \(seed)) into central…")
+        let started = Date()
+        let summary: DemoHospitalSummary
+        do {
+            let (_, _, runtime) = try NodeRuntime.open(directory: folder.appendingPathComponent("central").path, logger: quietLogger)
+            summary = try HospitalGenerator(seed: seed, patients: patients).load(into: runtime.crm)
+        }
+        print(String(format: "  %d departments, %d wards, %d patients, %d admissions, %d surveys, %d complaints (%.1f s)",
+                     summary.departments, summary.wards, summary.patients, summary.encounters, summary.responses, summary.complaints,
+                     Date().timeIntervalSince(started)))
+
+        var processes: [Process] = []
+        defer {
+            for process in processes where process.isRunning { process.terminate() }
+            for process in processes { process.waitUntilExit() }
+        }
+        for node in nodes {
+            processes.append(try tool.start(["serve", "--dir", folder.appendingPathComponent(node.name).path, "--log-level", "warning"],
+                                            logPath: folder.appendingPathComponent("\(node.name).log").path))
+        }
+        print("starting the nodes and syncing the ward and the call center…")
+        let target = try Self.rowCount(folder.appendingPathComponent("central").path)
+        let deadline = Date().addingTimeInterval(600)
+        while Date() < deadline {
+            let counts = try nodes.dropFirst().map { try Self.rowCount(folder.appendingPathComponent($0.name).path) }
+            if counts.allSatisfy({ $0 >= target }) { break }
+            guard processes.allSatisfy(\.isRunning) else { throw ValidationError("a node stopped; see the logs in \(folder.path)") }
+            try await Task.sleep(for: .milliseconds(500))
+        }
+        guard try nodes.dropFirst().allSatisfy({ try Self.rowCount(folder.appendingPathComponent($0.name).path) >= target }) else {
+            throw ValidationError("the ward and the call center did not catch up with central; see the logs in \(folder.path)")
+        }
+
+        print("\nSuifang demo network is up (\(target) rows on every node):")
+        for node in nodes {
+            print("  \(node.name.padding(toLength: 11, withPad: " ", startingAt: 0)) \(node.role.padding(toLength: 10, withPad: " ", startingAt: 0)) http://127.0.0.1:\(node.httpPort)/   (sync on 127.0.0.1:\(node.syncPort))")
+        }
+        print("\ndemo logins (password: suifang-demo):")
+        for (name, role) in summary.logins.sorted(by: { $0.key < $1.key }) { print("  \(name.padding(toLength: 11, withPad: " ", startingAt: 0)) \(role)") }
+        print("\ntry:  curl -s -X POST http://127.0.0.1:\(httpPort)/api/login -d '{\"username\":\"manager\",\"password\":\"suifang-demo\"}'")
+        print("node directories and logs: \(folder.path)/   — Ctrl-C stops the network")
+
+        if seconds > 0 {
+            try await Task.sleep(for: .seconds(seconds))
+        } else {
+            await Self.waitForInterrupt()
+        }
+        print("stopping…")
+    }
+
+    /// Replicated rows in a node's replica, read without disturbing the running node.
+    static func rowCount(_ directory: String) throws -> Int {
+        var configuration = Configuration()
+        configuration.readonly = true
+        let queue = try DatabaseQueue(path: NodeDirectory(directory).replicaPath, configuration: configuration)
+        return try queue.read { db in
+            let tables = try String.fetchAll(db, sql: "SELECT name FROM _sf_table")
+            return try tables.reduce(0) { $0 + (try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM \"\($1)\"") ?? 0) }
+        }
+    }
+
+    /// Returns on SIGINT or SIGTERM.
+    static func waitForInterrupt() async {
+        for await _ in await UnixSignalsSequence(trapping: .sigint, .sigterm) { return }
+    }
+}
