@@ -97,7 +97,8 @@ public struct HospitalGenerator: Sendable {
         }
     }
 
-    static let bedsideDefinition = SurveyDefinition(questions: [
+    /// The bedside survey the demo hospital and the benchmarks use.
+    public static let bedsideDefinition = SurveyDefinition(questions: [
         .init(id: "overall", text: "您对本次住院的总体满意度", type: .scale5, required: true, role: .overall),
         .init(id: "nursing", text: "护理服务", type: .scale5, required: true),
         .init(id: "environment", text: "病房环境", type: .single,

@@ -4,6 +4,6 @@ import ArgumentParser
 struct Bench: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Run benchmarks (build with -c release). Prints one JSON object per metric.",
-        subcommands: [ReplicaBenchmark.self, SyncBenchmark.self]
+        subcommands: [ReplicaBenchmark.self, SyncBenchmark.self, DomainBenchmark.self]
     )
 }
