@@ -201,3 +201,31 @@ let bedsideTemplate = SurveyDefinition(questions: [
     .init(id: "overall", text: "总体满意度", type: .scale5, required: true, role: .overall),
     .init(id: "nps", text: "推荐意愿", type: .nps, required: true, role: .recommend),
 ])
+
+@Suite("OpenAPI document")
+struct OpenAPIDocumentTests {
+    @Test func everyRouteIsDocumentedAndEveryDocumentedRouteExists() throws {
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("openapi-\(UUID())")
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let path = directory.appendingPathComponent("central").path
+        try Init.parse(["--role", "central", "--name", "central", "--dir", path, "--policies", NodeNetworkTests.policies]).run()
+        let (_, configuration, runtime) = try NodeRuntime.open(directory: path, logger: quietLogger, passwordStrength: .minimum)
+        let routes = Set(buildRouter(runtime: runtime, configuration: configuration).routes.map { "\($0.method.rawValue.lowercased()) \($0.path)" })
+
+        let document = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+            .appendingPathComponent("docs/openapi.yaml")
+        var documented = Set<String>()
+        var current: String?
+        for line in try String(contentsOf: document, encoding: .utf8).split(separator: "\n") {
+            if line.hasPrefix("  /api/"), line.hasSuffix(":") { current = String(line.dropFirst(2).dropLast()); continue }
+            if !line.hasPrefix(" ") { current = nil }
+            if let current, line.hasPrefix("    "), !line.hasPrefix("     "),
+               let method = ["get", "post", "put", "patch", "delete"].first(where: { line.dropFirst(4).hasPrefix("\($0):") }) {
+                documented.insert("\(method) \(current)")
+            }
+        }
+        #expect(routes.count > 60 && documented.count == routes.count)
+        #expect(routes.subtracting(documented).sorted() == [], "routes missing from docs/openapi.yaml")
+        #expect(documented.subtracting(routes).sorted() == [], "documented routes that do not exist")
+    }
+}
