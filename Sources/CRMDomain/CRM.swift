@@ -74,8 +74,6 @@ enum CRMSchema {
                 CREATE INDEX IF NOT EXISTS crm_record_task ON followUpRecord(taskId);
                 CREATE INDEX IF NOT EXISTS crm_record_patient ON followUpRecord(patientId);
                 CREATE INDEX IF NOT EXISTS crm_response_patient ON surveyResponse(patientId);
-                CREATE INDEX IF NOT EXISTS crm_response_nps ON surveyResponse(wardId, submittedAt, mode, recommend);
-                CREATE INDEX IF NOT EXISTS crm_response_time ON surveyResponse(submittedAt, mode, overall, departmentId);
                 CREATE INDEX IF NOT EXISTS crm_opinion_response ON opinion(responseId);
                 CREATE INDEX IF NOT EXISTS crm_complaint_patient ON complaint(patientId);
                 CREATE INDEX IF NOT EXISTS crm_complaint_note ON complaintNote(complaintId);
@@ -87,6 +85,7 @@ enum CRMSchema {
                 CREATE INDEX IF NOT EXISTS crm_merge_merged ON patientMerge(mergedId);
                 CREATE INDEX IF NOT EXISTS crm_event_encounter ON encounterEvent(encounterId);
                 """)
+            try ResponseStatistics.prepare(db)
         }
     }
 }

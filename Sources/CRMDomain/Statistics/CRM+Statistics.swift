@@ -8,11 +8,8 @@ extension CRM {
         try caller.require(.manager, .admin)
         try range.validate(time)
         return try read { db in
-            var sql = """
-                SELECT mode, SUM(overall >= 4), SUM(overall <= 2), SUM(overall = 3 OR overall IS NULL)
-                FROM surveyResponse WHERE submittedAt >= ? AND submittedAt < ?
-                """
-            var arguments: StatementArguments = [range.from, range.toExclusive]
+            var sql = "SELECT mode, SUM(satisfied), SUM(dissatisfied), SUM(noOpinion) FROM \(ResponseStatistics.table) WHERE day >= ? AND day <= ?"
+            var arguments: StatementArguments = [range.from, range.to]
             if let wardId { sql += " AND wardId = ?"; arguments += [wardId] }
             if let departmentId { sql += " AND departmentId = ?"; arguments += [departmentId] }
             sql += " GROUP BY mode"
@@ -42,24 +39,23 @@ extension CRM {
         try caller.require(.manager, .admin)
         try range.validate(time)
         let periodSQL = switch period {
-        case .year: "substr(submittedAt, 1, 4)"
-        case .quarter: "substr(submittedAt, 1, 4) || '-Q' || ((CAST(substr(submittedAt, 6, 2) AS INTEGER) + 2) / 3)"
-        case .month: "substr(submittedAt, 1, 7)"
+        case .year: "substr(day, 1, 4)"
+        case .quarter: "substr(day, 1, 4) || '-Q' || ((CAST(substr(day, 6, 2) AS INTEGER) + 2) / 3)"
+        case .month: "substr(day, 1, 7)"
         case .range: "'\(range.from)..\(range.to)'"
         }
         return try read { db in
             var sql = """
-                SELECT wardId, \(periodSQL) AS period, mode, SUM(recommend >= 9), SUM(recommend BETWEEN 7 AND 8), SUM(recommend <= 6), COUNT(recommend)
-                FROM surveyResponse INDEXED BY crm_response_nps
-                WHERE wardId IS NOT NULL AND submittedAt >= ? AND submittedAt < ? AND recommend IS NOT NULL
+                SELECT wardId, \(periodSQL) AS period, mode, SUM(promoters), SUM(passives), SUM(detractors), SUM(recommenders)
+                FROM \(ResponseStatistics.table) WHERE day >= ? AND day <= ? AND wardId != ''
                 """
-            var arguments: StatementArguments = [range.from, range.toExclusive]
-            if let wardId { sql += " AND wardId = ?"; arguments += [wardId] } else { sql += " AND wardId > ''" }
-            sql += " GROUP BY wardId, period, mode ORDER BY wardId, period, mode"
+            var arguments: StatementArguments = [range.from, range.to]
+            if let wardId { sql += " AND wardId = ?"; arguments += [wardId] }
+            sql += " GROUP BY wardId, period, mode HAVING SUM(recommenders) > 0 ORDER BY wardId, period, mode"
             return try Row.fetchAll(db, sql: sql, arguments: arguments).map { row in
                 let promoters: Int = row[3], passives: Int = row[4], detractors: Int = row[5], total: Int = row[6]
                 let score = total == 0 ? 0 : (Double(promoters) - Double(detractors)) * 100 / Double(total)
-                return NPSRow(wardId: row[0], period: row[1], mode: row[2] ?? "unknown", promoters: promoters, passives: passives,
+                return NPSRow(wardId: row[0], period: row[1], mode: row[2], promoters: promoters, passives: passives,
                               detractors: detractors, responses: total, nps: (score * 10).rounded() / 10)
             }
         }

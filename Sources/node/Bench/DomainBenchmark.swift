@@ -86,7 +86,7 @@ struct DomainBenchmark: AsyncParsableCommand {
 
     /// Response number `index`: 24 wards, 12 months of 2026, 4 modes, scores spread.
     static func response(_ index: Int) -> (id: String, values: [String: DatabaseValue]) {
-        let month = 1 + index % 12, day = 1 + (index / 12) % 28
+        let month = 1 + (index / 96) % 12, day = 1 + (index / 1152) % 28
         let recommend = (index * 7) % 11
         return (String(format: "01BENCHRESP%013d", index), [
             "templateId": "bedside".databaseValue, "templateVersion": 1.databaseValue, "patientId": "P\(index % 250_000)".databaseValue,
