@@ -23,3 +23,4 @@ testnets: build
 bench: deps
 	swift run -c release suifang bench replica
 	swift run -c release suifang bench sync
+	swift run -c release suifang bench domain

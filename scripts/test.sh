@@ -29,6 +29,18 @@ for net in testnets/*.json; do
     fi
 done
 
+# The demo network (as `make demo` starts it, with a small hospital): nodes up, synced, API answering.
+demo_dir=$(mktemp -d)
+if .build/debug/suifang demo --patients 300 --seconds 1 --http-port 18480 --directory "$demo_dir/net" > "$demo_dir/out.txt" 2>&1 \
+   && grep -q "demo network is up" "$demo_dir/out.txt"; then
+    echo "demo network: ok"
+    net_passed=$((net_passed + 1))
+else
+    echo "demo network: FAILED"; cat "$demo_dir/out.txt"
+    net_failed=$((net_failed + 1))
+fi
+rm -rf "$demo_dir"
+
 passed=$((unit_passed + net_passed))
 failed=$((unit_failed + net_failed))
 echo "tests: $passed passed, $failed failed"

@@ -197,6 +197,86 @@ struct APITests {
     }
 }
 
+extension APITests {
+    @Test func archivesEncountersSMSAndAdministrationThroughTheAPI() async throws {
+        try await Self.withNode { runtime, client in
+            let anonymous = APIClient(client: client)
+            let admin = try await anonymous.logIn("admin", "password-admin")
+            let manager = try await anonymous.logIn("manager", "password-manager")
+            let agent = try await anonymous.logIn("agent", "password-agent")
+            let nurse = try await anonymous.logIn("nurse", "password-nurse")
+            for (kind, id, body) in [("department", "D-CARD", #"{"id":"","name":"心内科"}"#), ("department", "D-ORTH", #"{"id":"","name":"骨科"}"#),
+                                     ("ward", "W-CARD", #"{"id":"","name":"心内一病区","departmentId":"D-CARD"}"#),
+                                     ("ward", "W-ORTH", #"{"id":"","name":"骨科病区","departmentId":"D-ORTH"}"#)] {
+                #expect(try await admin.call(.put, "/api/reference/\(kind)/\(id)", json: body).status == .ok)
+            }
+            #expect(try await admin.call(.post, "/api/users", json: #"{"username":"agent3","displayName":"坐席三","role":"agent","password":"password-agent3"}"#).status == .ok)
+            #expect(try await admin.call(.get, "/api/users").decode([UserAccount].self).contains { $0.id == "agent3" })
+            #expect(try await manager.call(.post, "/api/users", json: #"{"username":"x9","displayName":"x","role":"admin","password":"password-x9"}"#).status == .forbidden)
+            #expect(try await admin.call(.put, "/api/calendar/2026-12-01", json: #"{"working":false,"name":"院庆"}"#).status == .ok)
+
+            // Two archives of one person: duplicates, merge, undo.
+            let first = try await agent.call(.post, "/api/patients", json: #"{"name":"林一","birthDate":"1955-02-03","phone":"13811112222"}"#).decode(CreatedID.self).id
+            let second = try await agent.call(.post, "/api/patients", json: #"{"name":"林一","birthDate":"1955-02-03","phone":"138-1111-2222"}"#).decode(CreatedID.self).id
+            let groups = try await manager.call(.get, "/api/patients/duplicates").decode([DuplicateCandidates].self)
+            #expect(groups.map { Set($0.patientIds) } == [[first, second]])
+            let merge = try await manager.call(.post, "/api/merges", json: #"{"survivorId":"\#(first)","mergedId":"\#(second)","reason":"同一人"}"#)
+            #expect(merge.status == .created)
+            #expect(try await agent.call(.get, "/api/patients/\(second)").decode(PatientArchive.self).patient.id == first)
+            #expect(try await manager.call(.post, "/api/merges/\(try merge.decode(CreatedID.self).id)/undo").status == .ok)
+            #expect(try await agent.call(.get, "/api/patients/\(second)").decode(PatientArchive.self).patient.id == second)
+            #expect(try await agent.call(.patch, "/api/patients/\(first)", json: #"{"address":"鼓楼区五四路1号","tags":["高血压"]}"#).status == .ok)
+
+            // Admission, transfer, discharge, cancelled discharge.
+            let encounter = try await nurse.call(.post, "/api/encounters", json: #"{"patientId":"\#(first)","kind":"inpatient","departmentId":"D-CARD","wardId":"W-CARD","admittedAt":"2026-11-20T08:00:00+08:00","hisId":"ZY-9"}"#)
+                .decode(CreatedID.self).id
+            #expect(encounter == "his-ZY-9")
+            #expect(try await nurse.call(.post, "/api/encounters/\(encounter)/transfer", json: #"{"toWardId":"W-ORTH","toDepartmentId":"D-ORTH"}"#).status == .ok)
+            #expect(try await nurse.call(.get, "/api/wards/W-CARD/patients").status == .ok)
+            #expect(try await manager.call(.get, "/api/wards/W-ORTH/patients").decode([WardPatient].self).map(\.patient.id) == [first])
+            #expect(try await nurse.call(.post, "/api/encounters/\(encounter)/discharge", json: #"{"at":"2026-11-22T10:00:00+08:00","status":"cured"}"#).status == .ok)
+            #expect(try await nurse.call(.post, "/api/encounters/\(encounter)/discharge", json: #"{"at":"2026-11-22T10:00:00+08:00","status":"cured"}"#).status == .conflict)
+            #expect(try await manager.call(.post, "/api/encounters/\(encounter)/cancel-discharge").status == .ok)
+            let archive = try await agent.call(.get, "/api/patients/\(first)").decode(PatientArchive.self)
+            #expect(archive.encounterEvents.map(\.kind).sorted() == ["admitted", "dischargeCancelled", "discharged", "transferred"])
+            #expect(archive.tasks.filter { $0.kind == "discharge72h" }.allSatisfy { $0.withdrawn })
+            #expect(try await agent.call(.get, "/api/encounters/\(encounter)").decode(Encounter.self).wardId == "W-ORTH")
+
+            // Rules: preview and apply.
+            let rule = #"{"name":"骨科随访","kind":"periodic","triggerEvent":"admission","intervalDays":30,"repeatCount":2,"filter":{"wards":["W-ORTH"]},"active":true}"#
+            #expect(try await manager.call(.post, "/api/rules/preview?since=2026-11-01", json: rule).decode(RulePreview.self).tasks == 2)
+            let ruleID = try await manager.call(.post, "/api/rules", json: rule).decode(CreatedID.self).id
+            #expect(try await manager.call(.post, "/api/rules/\(ruleID)/apply?since=2026-11-01").text == #"{"tasks":2}"#)
+            #expect(try await agent.call(.get, "/api/rules").decode([FollowUpRule].self).count == 1)
+
+            // Appointments, blacklist, lost claims, SMS campaign and outbox, templates.
+            let appointment = try await agent.call(.post, "/api/appointments", json: #"{"patientId":"\#(first)","kind":"visit","departmentId":"D-CARD","scheduledAt":"2026-12-02T09:00:00+08:00"}"#)
+                .decode(CreatedID.self).id
+            #expect(try await agent.call(.post, "/api/appointments/\(appointment)/status", json: #"{"status":"confirmed"}"#).status == .ok)
+            #expect(try await agent.call(.post, "/api/blacklist", json: #"{"phone":"+86 139 0000 9999","blacklisted":true,"reason":"骚扰"}"#).status == .ok)
+            #expect(try await agent.call(.get, "/api/blacklist").decode([BlacklistEntry].self).map(\.number) == ["139****9999"])
+            #expect(try await agent.call(.get, "/api/tasks/lost-claims").text == "[]")
+            #expect(try await manager.call(.put, "/api/sms/templates/care", json: #"{"id":"","name":"关怀","kind":"followup","body":"{name}您好，请按时复查"}"#).status == .ok)
+            let campaign = try await manager.call(.post, "/api/sms/campaigns", json: #"{"name":"复查提醒","templateId":"care","audience":{"departments":["D-ORTH"]}}"#)
+            #expect(campaign.status == .created && campaign.text.contains(#""messages":1"#))
+            #expect(try await manager.call(.get, "/api/sms/outbox?status=queued").decode(Page<SMSMessage>.self).items.map(\.body) == ["林一您好，请按时复查"])
+            #expect(try await admin.call(.post, "/api/sms/inbound", json: #"{"phone":"13811112222","body":"T"}"#).status == .ok)
+            #expect(try await manager.call(.post, "/api/sms/audience-count", json: #"{"departments":["D-ORTH"]}"#).text == #"{"count":0}"#)
+            #expect(try await manager.call(.get, "/api/templates").text == "[]")
+
+            // Statistics routes answer; the audit trail names who did it.
+            for path in ["coverage", "opinions-by-department", "satisfaction"] {
+                #expect(try await manager.call(.get, "/api/stats/\(path)?from=2026-11-01&to=2026-11-30").status == .ok)
+            }
+            #expect(try await manager.call(.get, "/api/stats/complaint-ageing").status == .ok)
+            #expect(try await manager.call(.get, "/api/stats/opinions?kind=praise&from=2026-11-01&to=2026-11-30").status == .ok)
+            let audit = try await manager.call(.get, "/api/audit?entityId=\(first)").decode(Page<AuditEntry>.self)
+            #expect(audit.items.map(\.action).contains("patient.create") && audit.items.allSatisfy { $0.nodeId == runtime.replica.nodeID.description })
+            #expect(try await manager.call(.get, "/api/conflicts").text == "[]")
+        }
+    }
+}
+
 let bedsideTemplate = SurveyDefinition(questions: [
     .init(id: "overall", text: "总体满意度", type: .scale5, required: true, role: .overall),
     .init(id: "nps", text: "推荐意愿", type: .nps, required: true, role: .recommend),

@@ -83,6 +83,7 @@ struct DemoNetwork: AsyncParsableCommand {
             throw ValidationError("the ward and the call center did not catch up with central; see the logs in \(folder.path)")
         }
 
+        for node in nodes { try await Self.waitForHTTP(port: node.httpPort, name: node.name) }
         print("\nSuifang demo network is up (\(target) rows on every node):")
         for node in nodes {
             print("  \(node.name.padding(toLength: 11, withPad: " ", startingAt: 0)) \(node.role.padding(toLength: 10, withPad: " ", startingAt: 0)) http://127.0.0.1:\(node.httpPort)/   (sync on 127.0.0.1:\(node.syncPort))")
@@ -98,6 +99,15 @@ struct DemoNetwork: AsyncParsableCommand {
             await Self.waitForInterrupt()
         }
         print("stopping…")
+    }
+
+    /// Waits until a node's API answers `GET /api/health`.
+    static func waitForHTTP(port: Int, name: String) async throws {
+        for _ in 0..<100 {
+            if let client = try? LoopbackHTTPClient(port: port), let (status, _) = try? client.request("GET", "/api/health"), status == 200 { return }
+            try await Task.sleep(for: .milliseconds(100))
+        }
+        throw ValidationError("\(name)'s HTTP API on port \(port) does not answer")
     }
 
     /// Replicated rows in a node's replica, read without disturbing the running node.

@@ -1,0 +1,45 @@
+import CRMDomain
+import Foundation
+import GRDB
+import Hummingbird
+import HummingbirdTesting
+import Replica
+import Testing
+@testable import node
+
+extension NodeNetworkTests {
+    /// A ward node does ward work through its own API while its link to central is cut: the nurse
+    /// logs in (the account came from central earlier), sees her ward, captures a bedside survey; the
+    /// status shows it pending; when the link heals, central has it.
+    @Test func aWardNodeWorksThroughItsAPIWhileCentralIsUnreachable() async throws {
+        let pair = try await startPair()
+        defer { pair.stop() }
+        let crm = pair.central.crm
+        try crm.saveReference(.system, .department, ReferenceItem(id: "D-CARD", name: "心内科"))
+        try crm.saveReference(.system, .ward, ReferenceItem(id: "W-CARD", name: "心内一病区", departmentId: "D-CARD"))
+        _ = try crm.saveTemplate(.system, id: "bedside", name: "床边探访", purpose: "bedside", diseaseCode: nil, definition: bedsideTemplate)
+        try crm.saveUser(.system, username: "nurse", displayName: "护士", role: .visitor, password: "password-nurse", wardId: "W-CARD")
+        let patient = try crm.createPatient(.system, PatientInput(name: "离线", phone: "13800001111"))
+        let centralRows = { try pair.central.replica.statistics().rows }
+        #expect(try await eventually { try pair.ward.replica.statistics().rows["appUser"] == 1 && pair.ward.replica.statistics().rows["patient"] == 1 })
+
+        pair.proxy.update { $0.partitioned = true }
+        let configuration = try NodeDirectory(pair.directory.appendingPathComponent("ward").path).configuration()
+        let app = Application(router: buildRouter(runtime: pair.ward, configuration: configuration))
+        try await app.test(.router) { client in
+            let nurse = try await APIClient(client: client).logIn("nurse", "password-nurse")
+            let admission = #"{"patientId":"\#(patient)","kind":"inpatient","departmentId":"D-CARD","wardId":"W-CARD","admittedAt":"2026-11-23T08:00:00+08:00"}"#
+            #expect(try await nurse.call(.post, "/api/encounters", json: admission).status == .created)
+            let ward = try await nurse.call(.get, "/api/wards/W-CARD/patients").decode([WardPatient].self)
+            #expect(ward.count == 1 && ward[0].bedsideVisitDue)
+            let survey = #"{"id":"01JOFFLINEAPI00000000001","templateId":"bedside","templateVersion":1,"patientId":"\#(patient)","wardId":"W-CARD","mode":"bedside","taskId":"\#(ward[0].bedsideTaskId!)","submittedAt":"2026-11-23T09:00:00+08:00","answers":{"overall":5,"nps":9}}"#
+            #expect(try await nurse.call(.post, "/api/responses", json: survey).status == .created)
+            let status = try await nurse.call(.get, "/api/status").decode(NodeStatusReport.self)
+            #expect(status.peers.first.map { $0.pendingOut > 0 } == true, "the captured work waits for the link")
+        }
+        #expect(try centralRows()["surveyResponse"] ?? 0 == 0)
+        pair.proxy.update { $0.partitioned = false }
+        #expect(try await eventually { try centralRows()["surveyResponse"] == 1 && centralRows()["encounter"] == 1 })
+        #expect(try crm.archive(Caller(userId: "m", role: .manager), patientId: patient).tasks.first?.doneAt != nil)
+    }
+}
