@@ -175,15 +175,16 @@ public final class Replica: Sendable {
     }
 }
 
-/// A small, fast, seedable random generator (SplitMix64) for row ids.
-struct SplitMix64: RandomNumberGenerator, Sendable {
+/// A small, fast, seedable random generator (SplitMix64): row ids, and wherever the same seed must
+/// give the same sequence (property tests, the demo hospital).
+public struct SplitMix64: RandomNumberGenerator, Sendable {
     private var state: UInt64
 
-    init(seed: UInt64) {
+    public init(seed: UInt64) {
         self.state = seed
     }
 
-    mutating func next() -> UInt64 {
+    public mutating func next() -> UInt64 {
         state &+= 0x9E37_79B9_7F4A_7C15
         var z = state
         z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9

@@ -89,7 +89,7 @@ struct PatientMergeTests {
     /// Random merges and undos on three nodes, exchanged in random order: every node ends with the
     /// same merge graph (law: convergence). Seeded; the seed is printed on failure.
     @Test(arguments: 0..<12) func mergeGraphsConvergeUnderRandomOrders(seed: UInt64) throws {
-        var random = SplitMix(seed: seed)
+        var random = SplitMix64(seed: seed)
         let nodes = try (1...3).map { try TestNode(UInt64($0)) }
         try nodes[0].seedOrganisation()
         let patients = try (0..<6).map { try nodes[0].patient("患者\($0)", phone: "1380000000\($0)") }
@@ -148,18 +148,5 @@ struct PatientMergeTests {
         try a.sync(with: b)
         #expect(try b.crm.conflictInbox(Staff.manager).isEmpty)
         #expect(try b.crm.patient(id).phone == "13822220000")
-    }
-}
-
-/// A small seeded generator (SplitMix64), so failures reproduce from the printed seed.
-struct SplitMix: RandomNumberGenerator {
-    var state: UInt64
-    init(seed: UInt64) { state = seed &+ 0x9E37_79B9_7F4A_7C15 }
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
     }
 }

@@ -128,7 +128,7 @@ struct ResponseCountTests {
     /// The counts kept by the trigger equal a recount of the raw rows on every node, after
     /// responses arrive from other nodes in random order and some batches twice (law: idempotence).
     @Test(arguments: [1, 2, 3] as [UInt64]) func dailyCountsMatchARecountAfterDuplicatedAndReorderedSync(seed: UInt64) throws {
-        var random = SplitMix(seed: seed)
+        var random = SplitMix64(seed: seed)
         let nodes = try (1...3).map { try TestNode(UInt64($0)) }
         try nodes[0].seedOrganisation()
         let patient = try nodes[0].patient("计数")
