@@ -167,3 +167,26 @@ struct ResponseCountTests {
         }
     }
 }
+
+extension ResponseCountTests {
+    /// A malformed response from another node (no time, no ward, text where numbers belong) still
+    /// merges: the counting trigger must never fail a batch, or sync would stall.
+    @Test func aMalformedRemoteResponseStillMergesAndIsCounted() throws {
+        let origin = NodeID(9)
+        let columns = try #require(repositoryPolicies.table(named: "surveyResponse")).columns
+        func row(_ key: String, _ values: [String: DatabaseValue], seq: UInt64) -> RowChange {
+            RowChange.insert(table: "surveyResponse", key: key, values: columns.map { values[$0.name] ?? .null },
+                             stamp: Stamp(hlc: HLC(milliseconds: 1_795_395_600_000, counter: UInt16(seq)), origin: origin, seq: seq))
+        }
+        let batch = ChangeBatch(changes: [
+            row("01JMALFORMED000000000001", ["patientId": "P1".databaseValue], seq: 1),
+            row("01JMALFORMED000000000002", ["submittedAt": "garbage".databaseValue, "mode": 7.databaseValue], seq: 2),
+        ], coverage: [Coverage(origin: origin, after: 0, upTo: 2)])
+        let node = try TestNode(1)
+        try node.replica.apply(batch)
+        let (rows, counted) = try node.replica.reader.read { db in
+            (try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM surveyResponse") ?? 0, try Int.fetchOne(db, sql: "SELECT SUM(responses) FROM crm_response_day") ?? 0)
+        }
+        #expect(rows == 2 && counted == 2)
+    }
+}

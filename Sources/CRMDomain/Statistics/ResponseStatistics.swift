@@ -8,6 +8,10 @@ import Replica
 /// Responses never change once submitted (`surveyResponse` is append-only), so counts only
 /// add up. NPS and satisfaction over any range of days read a few thousand of these rows instead
 /// of scanning a million responses. The table is local: each node derives it from its own rows.
+///
+/// The trigger must never fail: a failing trigger would fail the merge of a whole batch and stall
+/// sync. Every value is coalesced, so even a malformed row from another node is counted (under
+/// an empty day, ward or mode) rather than refused.
 enum ResponseStatistics {
     static let table = "crm_response_day"
 
@@ -44,7 +48,7 @@ enum ResponseStatistics {
 
     /// What one response adds to its day's row: (column, expression over the response row `p`).
     private static func additions(_ p: String) -> [(column: String, expression: String)] {
-        [("day", "substr(\(p)submittedAt, 1, 10)"), ("wardId", "coalesce(\(p)wardId, '')"),
+        [("day", "coalesce(substr(\(p)submittedAt, 1, 10), '')"), ("wardId", "coalesce(\(p)wardId, '')"),
          ("departmentId", "coalesce(\(p)departmentId, '')"), ("mode", "coalesce(\(p)mode, '')"), ("responses", "1"),
          ("promoters", "coalesce(\(p)recommend >= 9, 0)"), ("passives", "coalesce(\(p)recommend BETWEEN 7 AND 8, 0)"),
          ("detractors", "coalesce(\(p)recommend <= 6, 0)"), ("recommenders", "\(p)recommend IS NOT NULL"),
