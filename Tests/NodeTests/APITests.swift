@@ -290,7 +290,8 @@ struct OpenAPIDocumentTests {
         let path = directory.appendingPathComponent("central").path
         try Init.parse(["--role", "central", "--name", "central", "--dir", path, "--policies", NodeNetworkTests.policies]).run()
         let (_, configuration, runtime) = try NodeRuntime.open(directory: path, logger: quietLogger, passwordStrength: .minimum)
-        let routes = Set(buildRouter(runtime: runtime, configuration: configuration).routes.map { "\($0.method.rawValue.lowercased()) \($0.path)" })
+        let routes = Set(buildRouter(runtime: runtime, configuration: configuration).routes
+            .filter { "\($0.path)".hasPrefix("/api/") }.map { "\($0.method.rawValue.lowercased()) \($0.path)" })
 
         let document = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
             .appendingPathComponent("docs/openapi.yaml")
@@ -304,7 +305,7 @@ struct OpenAPIDocumentTests {
                 documented.insert("\(method) \(current)")
             }
         }
-        #expect(routes.count > 60 && documented.count == routes.count)
+        #expect(routes.count > 60)
         #expect(routes.subtracting(documented).sorted() == [], "routes missing from docs/openapi.yaml")
         #expect(documented.subtracting(routes).sorted() == [], "documented routes that do not exist")
     }

@@ -2,7 +2,8 @@ import CRMDomain
 import Hummingbird
 import Logging
 
-/// The node's HTTP API: health and status (public), and the CRM API under `/api` (a session needed).
+/// The node's HTTP server: health and status (public), the CRM API under `/api` (a session needed),
+/// and the web UI everywhere else.
 func buildHTTPApplication(runtime: NodeRuntime, configuration: NodeConfiguration, endpoint: Endpoint,
                           logger: Logger) -> some ApplicationProtocol {
     Application(router: buildRouter(runtime: runtime, configuration: configuration),
@@ -11,9 +12,10 @@ func buildHTTPApplication(runtime: NodeRuntime, configuration: NodeConfiguration
 }
 
 /// The routes, separate from the server so tests can drive them (`app.test(.router)`).
-func buildRouter(runtime: NodeRuntime, configuration: NodeConfiguration) -> Router<APIRequestContext> {
+func buildRouter(runtime: NodeRuntime, configuration: NodeConfiguration, screenPops: ScreenPopHub = ScreenPopHub()) -> Router<APIRequestContext> {
     let router = Router(context: APIRequestContext.self)
     router.add(middleware: APIErrorMiddleware())
+    router.add(middleware: LanguageMiddleware())
     router.add(middleware: AuthenticationMiddleware(crm: runtime.crm))
     router.get("/api/health") { _, _ in "ok" }
     router.get("/api/status") { _, _ in try runtime.statusReport(configuration) }
@@ -26,5 +28,6 @@ func buildRouter(runtime: NodeRuntime, configuration: NodeConfiguration) -> Rout
     ServiceRoutes.add(to: api, crm: crm)
     SMSRoutes.add(to: api, crm: crm)
     StatisticsRoutes.add(to: api, crm: crm)
+    WebUI(runtime: runtime, configuration: configuration, screenPops: screenPops).add(to: router)
     return router
 }

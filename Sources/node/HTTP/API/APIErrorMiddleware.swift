@@ -46,6 +46,7 @@ struct APIErrorMiddleware: RouterMiddleware {
                 context.logger.info("api request refused", metadata: ["http.method": "\(request.method)", "http.route": "\(endpoint)",
                                                                       "http.status": "\(apiError.status.code)", "error.code": "\(apiError.code)"])
             }
+            guard request.uri.path.hasPrefix("/api") else { return WebErrorPage.response(for: error, request: request) }
             return try apiError.response(from: request, context: context)
         }
     }
@@ -54,6 +55,8 @@ struct APIErrorMiddleware: RouterMiddleware {
         switch error {
         case let error as APIError:
             return error
+        case is WebRedirect:
+            return APIError(status: .seeOther, code: "redirect", message: "see other")
         case let error as CRMError:
             let status: HTTPResponse.Status = switch error.kind {
             case .invalid: .badRequest

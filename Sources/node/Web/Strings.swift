@@ -1,0 +1,59 @@
+import Foundation
+
+/// The UI's languages: Chinese by default, English on request (`?lang=en`, kept in a cookie).
+enum Language: String, Sendable {
+    case zh, en
+
+    static let cookieName = "suifang_lang"
+
+    /// The language a request asks for.
+    static func of(_ query: String?, cookie: String?) -> Language {
+        Language(rawValue: query ?? "") ?? Language(rawValue: cookie ?? "") ?? .zh
+    }
+
+    var htmlCode: String { self == .zh ? "zh-CN" : "en" }
+}
+
+/// Every text the UI shows, in both languages.
+struct Strings: Sendable {
+    let language: Language
+
+    subscript(_ key: String) -> String {
+        guard let pair = Self.table[key] else { return key }
+        return language == .zh ? pair.0 : pair.1
+    }
+
+    static let table: [String: (String, String)] = [
+        "app": ("随访", "Suifang"),
+        "login": ("登录", "Log in"), "logout": ("退出", "Log out"), "username": ("用户名", "User name"), "password": ("密码", "Password"),
+        "loginFailed": ("用户名或密码错误", "Wrong user name or password"),
+        "ward": ("病区", "Ward"), "desk": ("坐席工作台", "Agent desk"), "office": ("投诉看板", "Complaint board"),
+        "patients": ("患者档案", "Patients"), "dashboard": ("统计分析", "Dashboards"), "fleet": ("节点", "Nodes"),
+        "linkUp": ("已连接中心", "Linked to central"), "linkDown": ("与中心断开", "No link to central"), "thisIsCentral": ("中心节点", "Central node"),
+        "pending": ("待同步", "Not yet synced"),
+        "admitted": ("在院患者", "Admitted patients"), "visitDue": ("待探访", "Visit due"), "visited": ("已探访", "Visited"),
+        "dueBy": ("截止", "Due by"), "startSurvey": ("开始探访", "Start survey"), "submit": ("提交", "Submit"),
+        "surveySaved": ("问卷已保存", "Survey saved"), "required": ("必填", "required"),
+        "important": ("重要意见", "Important opinion"), "praise": ("表扬", "Praise"), "opinion": ("意见内容", "Opinion"),
+        "queue": ("今日随访", "Today's follow-ups"), "overdue": ("已逾期", "Overdue"), "due": ("到期", "Due"),
+        "claim": ("领取", "Claim"), "claimedBy": ("领取人", "Claimed by"), "claimLost": ("领取失败：同事已先领取", "Claim lost: a colleague claimed it first"),
+        "record": ("记录结果", "Record outcome"), "outcome": ("结果", "Outcome"), "note": ("备注", "Note"), "nextAction": ("下一步", "Next action"),
+        "reached": ("已联系", "Reached"), "noAnswer": ("无人接听", "No answer"), "wrongNumber": ("号码错误", "Wrong number"), "refused": ("拒绝回访", "Refused"),
+        "screenPop": ("来电弹屏", "Incoming call"), "search": ("搜索", "Search"), "searchHint": ("姓名、电话或身份证号", "Name, phone or ID number"),
+        "name": ("姓名", "Name"), "phone": ("电话", "Phone"), "birthDate": ("出生日期", "Birth date"), "history": ("档案记录", "History"),
+        "merge": ("合并到此档案", "Merge into this archive"), "undo": ("撤销合并", "Undo merge"), "mergedId": ("被合并档案号", "Archive to merge"),
+        "duplicates": ("疑似重复档案", "Duplicate candidates"), "noRows": ("暂无数据", "Nothing here"),
+        "registered": ("登记", "Registered"), "accepted": ("受理", "Accepted"), "investigating": ("跟进", "Investigating"),
+        "handled": ("处理", "Handled"), "closed": ("终结", "Closed"), "deadline": ("期限", "Deadline"), "advance": ("推进", "Move on"),
+        "nps": ("净推荐值", "Net promoter score"), "satisfaction": ("满意度", "Satisfaction"), "byMode": ("按调查方式", "By survey mode"),
+        "table": ("表格", "Table"), "csv": ("下载 CSV", "Download CSV"), "from": ("从", "From"), "to": ("到", "To"),
+        "satisfied": ("满意", "Satisfied"), "dissatisfied": ("不满意", "Dissatisfied"), "noOpinion": ("无意见", "No opinion"), "notReached": ("未联系上", "Not reached"),
+        "bedside": ("床边", "Bedside"), "phoneMode": ("电话", "Phone"), "sms": ("短信", "SMS"), "kiosk": ("自助机", "Kiosk"),
+        "role": ("角色", "Role"), "lastContact": ("最后联系", "Last contact"), "lag": ("延迟", "Lag"), "revoke": ("吊销", "Revoke"),
+        "pendingOut": ("待发出", "Pending out"), "pendingIn": ("待接收", "Pending in"), "connected": ("在线", "Connected"), "disconnected": ("离线", "Disconnected"),
+        "forbidden": ("无权访问此页面", "You may not open this page"), "notFound": ("未找到", "Not found"),
+        "error": ("出错了", "Something went wrong"), "back": ("返回", "Back"), "language": ("English", "中文"),
+        "opinionsByDepartment": ("各科室意见", "Opinions by department"), "share": ("占比", "Share"), "coverage": ("随访覆盖率", "Follow-up coverage"),
+        "month": ("月份", "Month"), "responses": ("份数", "Responses"), "department": ("科室", "Department"),
+    ]
+}

@@ -1,0 +1,98 @@
+import CRMDomain
+import Foundation
+import Hummingbird
+
+/// Patient search, the archive with its whole history, duplicates, merge and undo.
+extension WebUI {
+    func addPatients(to router: Router<APIRequestContext>) {
+        let crm = self.crm
+        router.get("/patients") { request, context in
+            let session = try await session(request, context, .agent, .manager, .admin)
+            let query = request.query("q") ?? ""
+            let s = session.strings
+            let (found, duplicates) = try await blocking {
+                (query.isEmpty ? [] : try crm.searchPatients(session.caller, query: query, page: PageRequest(limit: 50)).items,
+                 session.caller.role == .agent ? [] : try crm.duplicateCandidates(session.caller, limit: 20))
+            }
+            var html = """
+                <form method="get" action="/patients" role="search" class="card"><label for="q">\(s["search"])</label>
+                <input type="search" id="q" name="q" value="\(e(query))" placeholder="\(s["searchHint"])"><p><button type="submit">\(s["search"])</button></p></form>
+                """
+            if !query.isEmpty { html += Self.patientTable(found, s) }
+            if !duplicates.isEmpty {
+                html += "<h2>\(s["duplicates"])</h2><ul id=\"duplicates\">" + duplicates.map { group in
+                    "<li>\(e(group.reason)): " + group.patientIds.map { "<a href=\"/patients/\(HTML.urlComponent($0))\">\(e($0))</a>" }.joined(separator: " · ") + "</li>"
+                }.joined() + "</ul>"
+            }
+            return session.page(s["patients"], html)
+        }
+        router.get("/patients/:id") { request, context in
+            let session = try await session(request, context, .agent, .manager, .admin)
+            let id = try context.parameters.id()
+            let archive = try await blocking { try crm.archive(session.caller, patientId: id) }
+            return session.page(archive.patient.name, Self.archive(archive, canMerge: session.caller.role != .agent, s: session.strings))
+        }
+        router.post("/patients/:id/merge") { request, context in
+            let session = try await session(request, context, .manager, .admin)
+            let survivor = try context.parameters.id()
+            let form = try await request.form(context: context)
+            _ = try await blocking { try crm.mergePatients(session.caller, survivorId: survivor, mergedId: form["mergedId"] ?? "", reason: form["reason"]) }
+            return WebPage.redirect("/patients/\(HTML.urlComponent(survivor))")
+        }
+        router.post("/merges/:id/undo") { request, context in
+            let session = try await session(request, context, .manager, .admin)
+            let merge = try context.parameters.id()
+            let form = try await request.form(context: context)
+            try await blocking { try crm.undoMerge(session.caller, mergeId: merge) }
+            return WebPage.redirect("/patients/\(HTML.urlComponent(form["back"] ?? ""))")
+        }
+    }
+
+    static func patientTable(_ patients: [Patient], _ s: Strings) -> String {
+        guard !patients.isEmpty else { return "<p class=\"muted\">\(s["noRows"])</p>" }
+        return "<table id=\"results\"><thead><tr><th>\(s["name"])</th><th>\(s["birthDate"])</th><th>\(s["phone"])</th></tr></thead><tbody>" + patients.map {
+            "<tr><td><a href=\"/patients/\(HTML.urlComponent($0.id))\">\(e($0.name))</a></td><td>\(e($0.birthDate))</td><td>\(e($0.phone.map(PhoneNumber.masked)))</td></tr>"
+        }.joined() + "</tbody></table>"
+    }
+
+    static func archive(_ archive: PatientArchive, canMerge: Bool, s: Strings) -> String {
+        let p = archive.patient
+        var html = """
+            <div class="card" id="patient" data-patient="\(e(p.id))"><p><b>\(s["name"])</b> \(e(p.name)) · \(e(p.gender)) · \(s["birthDate"]) \(e(p.birthDate))</p>
+            <p><b>\(s["phone"])</b> \(e(p.phone)) · \(e(p.region)) \(e(p.address)) · \(e(p.category)) \(p.tags.map { "<span class=\"muted\">#\(e($0))</span>" }.joined(separator: " "))</p>
+            <p class="muted">\(e(p.id))\(archive.mergedPatients.isEmpty ? "" : " ← " + archive.mergedPatients.map { e($0.id) }.joined(separator: ", "))</p></div>
+            """
+        if let from = archive.redirectedFrom { html += "<p class=\"flash\">\(e(from)) → \(e(p.id))</p>" }
+        if canMerge {
+            html += """
+                <form method="post" action="/patients/\(HTML.urlComponent(p.id))/merge" class="card" id="merge-form">
+                <label for="mergedId">\(s["mergedId"])</label><input type="text" id="mergedId" name="mergedId" required>
+                <p><button type="submit" id="merge">\(s["merge"])</button></p></form>
+                """
+            let mergedIDs = Set(archive.mergedPatients.map(\.id))
+            let undoable = archive.merges.filter { merge in merge.effective && (merge.survivorId == p.id || mergedIDs.contains(merge.mergedId)) }
+            for merge in undoable {
+                html += """
+                    <form method="post" action="/merges/\(HTML.urlComponent(merge.id))/undo" class="inline undo-form">
+                    <input type="hidden" name="back" value="\(e(p.id))"><button type="submit" class="secondary undo">\(s["undo"]) \(e(merge.mergedId))</button></form>
+                    """
+            }
+        }
+        var events: [(String, String)] = []
+        events += archive.encounterEvents.map { ($0.at, "\(e($0.kind)) \(e($0.toWardId ?? $0.fromWardId))") }
+        events += archive.surveyResponses.map { ($0.submittedAt, "survey \(e($0.mode)) \(s["satisfaction"]) \($0.overall.map(String.init) ?? "–") / NPS \($0.recommend.map(String.init) ?? "–")") }
+        events += archive.followUpRecords.map { ($0.at, "follow-up \(s[$0.outcome]) \(e($0.note))") }
+        events += archive.complaints.map { ($0.registeredAt, "complaint \(s[$0.status.rawValue]): \(e($0.summary))") }
+        events += archive.consultations.map { ($0.at, "consultation: \(e($0.topic))") }
+        events += archive.appointments.map { ($0.scheduledAt, "appointment \(e($0.kind)) \(e($0.status))") }
+        events += archive.sms.map { ($0.createdAtOrScheduled, "SMS \(e($0.status)): \(e($0.body))") }
+        html += "<h2>\(s["history"])</h2><table id=\"history\"><tbody>" + events.sorted { $0.0 > $1.0 }.map {
+            "<tr><td>\(e(String($0.0.prefix(16)).replacingOccurrences(of: "T", with: " ")))</td><td>\($0.1)</td></tr>"
+        }.joined() + "</tbody></table>"
+        return html
+    }
+}
+
+extension SMSMessage {
+    var createdAtOrScheduled: String { sentAt ?? scheduledAt }
+}
