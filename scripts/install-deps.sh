@@ -8,6 +8,13 @@ if ! pkg-config --exists libsodium 2>/dev/null; then need+=(libsodium-dev); fi
 if ! command -v pkg-config >/dev/null 2>&1; then need+=(pkg-config); fi
 if [ ! -e /usr/include/zlib.h ]; then need+=(zlib1g-dev); fi
 if [ ! -e /usr/include/sqlite3.h ]; then need+=(libsqlite3-dev); fi
+if [ "${1:-}" = "test" ]; then
+    # The browser tests: headless Chromium through WebDriver, and CJK fonts for the screenshots.
+    if ! command -v chromium >/dev/null 2>&1 && ! command -v chromium-browser >/dev/null 2>&1; then need+=(chromium); fi
+    if ! command -v chromedriver >/dev/null 2>&1; then need+=(chromium-driver); fi
+    if ! /usr/bin/python3 -c "import selenium" >/dev/null 2>&1; then need+=(python3-selenium); fi
+    if ! fc-list 2>/dev/null | grep -qi "Noto Sans CJK"; then need+=(fonts-noto-cjk); fi
+fi
 
 if [ ${#need[@]} -gt 0 ]; then
     echo "installing: ${need[*]}"

@@ -3,7 +3,7 @@
 # Ends with one summary line, "tests: N passed, M failed".
 set -uo pipefail
 cd "$(dirname "$0")/.."
-scripts/install-deps.sh || exit 1
+scripts/install-deps.sh test || exit 1
 swift build --build-tests || exit 1
 
 log=$(mktemp)
@@ -40,6 +40,14 @@ else
     net_failed=$((net_failed + 1))
 fi
 rm -rf "$demo_dir"
+
+# The browser tests: every role's pages in headless Chromium, offline capture, claims, screen pop, merge.
+if /usr/bin/python3 Tests/Browser/ui_test.py --binary .build/debug/suifang --screenshots "${SCREENSHOTS:-$(mktemp -d)}"; then
+    net_passed=$((net_passed + 5))
+else
+    echo "browser tests: FAILED"
+    net_failed=$((net_failed + 1))
+fi
 
 passed=$((unit_passed + net_passed))
 failed=$((unit_failed + net_failed))

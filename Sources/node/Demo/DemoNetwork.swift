@@ -2,16 +2,17 @@ import ArgumentParser
 import CRMDomain
 import Foundation
 import GRDB
+import Hummingbird
 import Logging
 import Replica
 import UnixSignals
 
-/// `suifang demo`: a local network on loopback — central, a ward gateway and a call-center node,
+/// `suifang demo`: a local network on loopback — central, two ward gateways and a call-center node,
 /// each its own `suifang serve` process with its replica and HTTP API — with the demo hospital
 /// loaded at central and synced to the others. Prints every node's URL and the demo logins,
 /// then runs until Ctrl-C (or `--seconds`).
 struct DemoNetwork: AsyncParsableCommand {
-    static let configuration = CommandConfiguration(commandName: "network", abstract: "Central, a ward and a call center on loopback, with demo data.")
+    static let configuration = CommandConfiguration(commandName: "network", abstract: "Central, two wards and a call center on loopback, with demo data.")
 
     @OptionGroup var policies: PolicyOptions
     @Option(help: "Where the nodes' directories go (recreated).")
@@ -20,10 +21,11 @@ struct DemoNetwork: AsyncParsableCommand {
     var patients = 10_000
     @Option(help: "The demo hospital's seed.")
     var seed: UInt64 = 1
-    @Option(help: "HTTP port of central; the ward and the call center take the next two.")
+    @Option(help: "HTTP port of central; the wards and the call center take the next three.")
     var httpPort = 8080
     @Option(help: "Stop after this many seconds once ready (0: run until Ctrl-C).")
     var seconds: Double = 0
+    @Option(help: .hidden) var controlPort: Int?
 
     struct Node {
         var name: String
@@ -38,39 +40,48 @@ struct DemoNetwork: AsyncParsableCommand {
         try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
         let nodes = [Node(name: "central", role: "central", syncPort: try await TestnetRunner.freePort(), httpPort: httpPort),
                      Node(name: "ward-card", role: "ward", syncPort: try await TestnetRunner.freePort(), httpPort: httpPort + 1),
-                     Node(name: "callcenter", role: "callcenter", syncPort: try await TestnetRunner.freePort(), httpPort: httpPort + 2)]
+                     Node(name: "ward-orth", role: "ward", syncPort: try await TestnetRunner.freePort(), httpPort: httpPort + 2),
+                     Node(name: "callcenter", role: "callcenter", syncPort: try await TestnetRunner.freePort(), httpPort: httpPort + 3)]
         let tool = NodeTool()
         try tool.makeCluster(in: folder, central: (nodes[0].name, nodes[0].syncPort),
                              others: nodes.dropFirst().map { ($0.name, $0.role, $0.syncPort) }, policies: policies.resolvedPath)
+        // Each node reaches central through a proxy of this process, so a link can be cut and healed
+        // (`--control-port`: POST /links/NODE/cut and /links/NODE/heal; the browser tests use it).
+        var links: [String: FaultProxy] = [:]
         for node in nodes {
             let nodeDirectory = NodeDirectory(folder.appendingPathComponent(node.name).path)
             var configuration = try nodeDirectory.configuration()
             configuration.http = "127.0.0.1:\(node.httpPort)"
-            configuration.peers = node.role == "central" ? [] : ["127.0.0.1:\(nodes[0].syncPort)"]
+            if node.role != "central" {
+                let proxy = FaultProxy(name: "\(node.name)→central", targetPort: nodes[0].syncPort)
+                links[node.name] = proxy
+                configuration.peers = ["127.0.0.1:\(try await proxy.start())"]
+            }
             try nodeDirectory.save(configuration)
         }
+        defer { for proxy in links.values { proxy.stop() } }
+        let proxies = links
+        let control = controlPort.map { port in Task { try await Self.serveControl(port: port, links: proxies) } }
+        defer { control?.cancel() }
 
-        print("loading the demo hospital (\(patients) patients, seed \(seed)) into central…")
+        Self.say("loading the demo hospital (\(patients) patients, seed \(seed)) into central…")
         let started = Date()
         let summary: DemoHospitalSummary
         do {
             let (_, _, runtime) = try NodeRuntime.open(directory: folder.appendingPathComponent("central").path, logger: quietLogger)
             summary = try HospitalGenerator(seed: seed, patients: patients).load(into: runtime.crm)
         }
-        print(String(format: "  %d departments, %d wards, %d patients, %d admissions, %d surveys, %d complaints (%.1f s)",
+        Self.say(String(format: "  %d departments, %d wards, %d patients, %d admissions, %d surveys, %d complaints (%.1f s)",
                      summary.departments, summary.wards, summary.patients, summary.encounters, summary.responses, summary.complaints,
                      Date().timeIntervalSince(started)))
 
         var processes: [Process] = []
-        defer {
-            for process in processes where process.isRunning { process.terminate() }
-            for process in processes { process.waitUntilExit() }
-        }
+        defer { Self.stop(processes) }
         for node in nodes {
             processes.append(try tool.start(["serve", "--dir", folder.appendingPathComponent(node.name).path, "--log-level", "warning"],
                                             logPath: folder.appendingPathComponent("\(node.name).log").path))
         }
-        print("starting the nodes and syncing the ward and the call center…")
+        Self.say("starting the nodes and syncing the wards and the call center…")
         let target = try Self.rowCount(folder.appendingPathComponent("central").path)
         let deadline = Date().addingTimeInterval(600)
         while Date() < deadline {
@@ -80,25 +91,59 @@ struct DemoNetwork: AsyncParsableCommand {
             try await Task.sleep(for: .milliseconds(500))
         }
         guard try nodes.dropFirst().allSatisfy({ try Self.rowCount(folder.appendingPathComponent($0.name).path) >= target }) else {
-            throw ValidationError("the ward and the call center did not catch up with central; see the logs in \(folder.path)")
+            throw ValidationError("the wards and the call center did not catch up with central; see the logs in \(folder.path)")
         }
 
         for node in nodes { try await Self.waitForHTTP(port: node.httpPort, name: node.name) }
-        print("\nSuifang demo network is up (\(target) rows on every node):")
+        Self.say("\nSuifang demo network is up (\(target) rows on every node):")
         for node in nodes {
-            print("  \(node.name.padding(toLength: 11, withPad: " ", startingAt: 0)) \(node.role.padding(toLength: 10, withPad: " ", startingAt: 0)) http://127.0.0.1:\(node.httpPort)/   (sync on 127.0.0.1:\(node.syncPort))")
+            Self.say("  \(node.name.padding(toLength: 11, withPad: " ", startingAt: 0)) \(node.role.padding(toLength: 10, withPad: " ", startingAt: 0)) http://127.0.0.1:\(node.httpPort)/   (sync on 127.0.0.1:\(node.syncPort))")
         }
-        print("\ndemo logins (password: suifang-demo):")
-        for (name, role) in summary.logins.sorted(by: { $0.key < $1.key }) { print("  \(name.padding(toLength: 11, withPad: " ", startingAt: 0)) \(role)") }
-        print("\ntry:  curl -s -X POST http://127.0.0.1:\(httpPort)/api/login -d '{\"username\":\"manager\",\"password\":\"suifang-demo\"}'")
-        print("node directories and logs: \(folder.path)/   — Ctrl-C stops the network")
+        Self.say("\ndemo logins (password: suifang-demo):")
+        for (name, role) in summary.logins.sorted(by: { $0.key < $1.key }) { Self.say("  \(name.padding(toLength: 11, withPad: " ", startingAt: 0)) \(role)") }
+        Self.say("\ntry:  curl -s -X POST http://127.0.0.1:\(httpPort)/api/login -d '{\"username\":\"manager\",\"password\":\"suifang-demo\"}'")
+        Self.say("node directories and logs: \(folder.path)/   — Ctrl-C stops the network")
 
-        if seconds > 0 {
-            try await Task.sleep(for: .seconds(seconds))
-        } else {
-            await Self.waitForInterrupt()
+        // Until Ctrl-C or SIGTERM, or `--seconds` when given.
+        let limit = seconds
+        await withTaskGroup(of: Void.self) { group in
+            group.addTask { await Self.waitForInterrupt() }
+            if limit > 0 { group.addTask { try? await Task.sleep(for: .seconds(limit)) } }
+            await group.next()
+            group.cancelAll()
         }
-        print("stopping…")
+        Self.say("stopping…")
+    }
+
+    /// SIGTERM to every node, SIGKILL to any still running after 10 s.
+    static func stop(_ processes: [Process]) {
+        for process in processes where process.isRunning { process.terminate() }
+        let deadline = Date().addingTimeInterval(10)
+        for process in processes {
+            while process.isRunning, Date() < deadline { usleep(100_000) }
+            if process.isRunning { kill(process.processIdentifier, SIGKILL) }
+            process.waitUntilExit()
+        }
+    }
+
+    /// Prints a line at once, also when stdout is a pipe (the browser tests read it).
+    static func say(_ text: String = "") {
+        FileHandle.standardOutput.write(Data((text + "\n").utf8))
+    }
+
+    /// The demo's control endpoint: cut or heal a node's link to central.
+    static func serveControl(port: Int, links: [String: FaultProxy]) async throws {
+        let router = Router()
+        router.post("/links/:node/:action") { _, context -> String in
+            guard let proxy = links[try context.parameters.require("node")] else { throw HTTPError(.notFound) }
+            let cut = try context.parameters.require("action") == "cut"
+            proxy.update { $0.partitioned = cut }
+            return cut ? "cut" : "healed"
+        }
+        var logger = Logger(label: "suifang.demo.control")
+        logger.logLevel = .critical
+        let app = Application(router: router, configuration: .init(address: .hostname("127.0.0.1", port: port)), logger: logger)
+        try await app.runService()
     }
 
     /// Waits until a node's API answers `GET /api/health`.

@@ -7,15 +7,23 @@ import Synchronization
 final class ScreenPopHub: Sendable {
     private let streams = Mutex<[String: [UUID: AsyncStream<String>.Continuation]]>([:])
 
-    /// A stream of HTML snippets for one agent's desk, until the page goes away.
-    func subscribe(agent: String) -> AsyncStream<String> {
+    /// A stream of HTML snippets for one agent's desk, until the page goes away or `end` is called.
+    /// An empty string every `heartbeat` lets the server notice a desk that closed.
+    func subscribe(agent: String, heartbeat: Duration = .seconds(15)) -> (stream: AsyncStream<String>, end: @Sendable () -> Void) {
         let id = UUID()
         let (stream, continuation) = AsyncStream<String>.makeStream(bufferingPolicy: .bufferingNewest(8))
+        let beat = Task {
+            while !Task.isCancelled {
+                try? await Task.sleep(for: heartbeat)
+                continuation.yield("")
+            }
+        }
         streams.withLock { $0[agent, default: [:]][id] = continuation }
         continuation.onTermination = { [weak self] _ in
+            beat.cancel()
             self?.streams.withLock { _ = $0[agent]?.removeValue(forKey: id) }
         }
-        return stream
+        return (stream, { continuation.finish() })
     }
 
     /// Sends a snippet to every open desk of `agent`; returns how many received it.

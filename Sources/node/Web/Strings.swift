@@ -54,6 +54,8 @@ struct Strings: Sendable {
         "forbidden": ("无权访问此页面", "You may not open this page"), "notFound": ("未找到", "Not found"),
         "error": ("出错了", "Something went wrong"), "back": ("返回", "Back"), "language": ("English", "中文"),
         "opinionsByDepartment": ("各科室意见", "Opinions by department"), "share": ("占比", "Share"), "coverage": ("随访覆盖率", "Follow-up coverage"),
+        "bedside24h": ("入院24小时床边探访", "Bedside visit (24 h)"), "discharge72h": ("出院72小时电话回访", "Discharge call (72 h)"),
+        "rule": ("规则随访", "Rule follow-up"), "oneOff": ("单次任务", "One-off task"),
         "month": ("月份", "Month"), "responses": ("份数", "Responses"), "department": ("科室", "Department"),
     ]
 }

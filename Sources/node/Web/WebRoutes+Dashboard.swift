@@ -57,12 +57,13 @@ extension WebUI {
         var trend: [(String, Double)] = []
         var month = String(range.from.prefix(7))
         while month <= String(range.to.prefix(7)), trend.count < 36 {
-            let monthRange = DayRange(from: max(range.from, month + "-01"), to: min(range.to, month + "-31"))
-            let rows = try crm.satisfaction(caller, range: monthRange)
+            let (year, number) = (Int(month.prefix(4)) ?? 2026, Int(month.suffix(2)) ?? 1)
+            let next = number == 12 ? String(format: "%04d-01", year + 1) : String(format: "%04d-%02d", year, number + 1)
+            let monthEnd = crm.time.day(next + "-01", plus: -1) ?? month + "-28"
+            let rows = try crm.satisfaction(caller, range: DayRange(from: max(range.from, month + "-01"), to: min(range.to, monthEnd)))
             let total = rows.reduce(0) { $0 + $1.total }, satisfied = rows.reduce(0) { $0 + $1.satisfied }
             trend.append((month, total == 0 ? 0 : Double(satisfied) / Double(total) * 100))
-            let (year, number) = (Int(month.prefix(4))!, Int(month.suffix(2))!)
-            month = number == 12 ? String(format: "%04d-01", year + 1) : String(format: "%04d-%02d", year, number + 1)
+            month = next
         }
         charts.append((ChartData(id: "satisfaction-trend", title: "\(s["satisfaction"]) %", labelHeader: s["month"], valueHeader: "\(s["satisfied"]) %",
                                  rows: trend.map { (label: $0.0, value: $0.1) }), "line"))

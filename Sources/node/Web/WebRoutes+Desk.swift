@@ -2,6 +2,7 @@ import CRMDomain
 import Foundation
 import Hummingbird
 import NIOCore
+import ServiceLifecycle
 
 /// The call-center desk: today's queue, claims, outcomes, and the screen pop.
 extension WebUI {
@@ -47,12 +48,18 @@ extension WebUI {
         }
         router.get("/desk/events") { request, context in
             let session = try await session(request, context, .agent)
-            let stream = screenPops.subscribe(agent: session.caller.userId)
+            let (stream, end) = screenPops.subscribe(agent: session.caller.userId)
+            // Ends when the desk closes (a heartbeat write fails) or the node shuts down.
             return Response(status: .ok, headers: [.contentType: "text/event-stream", .cacheControl: "no-store"], body: .init { writer in
-                try await writer.write(ByteBuffer(string: ": connected\n\n"))
-                for await snippet in stream {
-                    let data = snippet.split(separator: "\n").map { "data: \($0)" }.joined(separator: "\n")
-                    try await writer.write(ByteBuffer(string: "event: call\n\(data)\n\n"))
+                try await withGracefulShutdownHandler {
+                    try await writer.write(ByteBuffer(string: ": connected\n\n"))
+                    for await snippet in stream {
+                        if snippet.isEmpty { try await writer.write(ByteBuffer(string: ": heartbeat\n\n")); continue }
+                        let data = snippet.split(separator: "\n").map { "data: \($0)" }.joined(separator: "\n")
+                        try await writer.write(ByteBuffer(string: "event: call\n\(data)\n\n"))
+                    }
+                } onGracefulShutdown: {
+                    end()
                 }
                 try await writer.finish(nil)
             })
@@ -105,7 +112,7 @@ extension WebUI {
                 action = "\(s["claimedBy"]): \(e(task.claimedBy))"
             }
             let patient = entry.patient.map { "<a href=\"/patients/\(HTML.urlComponent($0.id))\">\(e($0.name))</a><br><span class=\"muted\">\(e($0.phone))</span>" } ?? ""
-            return "<tr id=\"task-\(e(task.id))\" data-task=\"\(e(task.id))\"><td>\(patient)</td><td>\(e(task.kind))</td><td>\(e(task.dueDate)) \(due)</td><td>\(action)</td></tr>"
+            return "<tr id=\"task-\(e(task.id))\" data-task=\"\(e(task.id))\"><td>\(patient)</td><td>\(e(s[task.kind]))</td><td>\(e(task.dueDate)) \(due)</td><td>\(action)</td></tr>"
         }.joined()
         return html + "<h2>\(s["queue"]) (\(queue.count))</h2><table><thead><tr><th>\(s["name"])</th><th></th><th>\(s["due"])</th><th></th></tr></thead><tbody>\(rows)</tbody></table>"
     }

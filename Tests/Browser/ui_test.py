@@ -1,0 +1,250 @@
+#!/usr/bin/python3
+"""Browser tests of the web UI: headless Chromium driven through WebDriver (Selenium).
+
+Starts `suifang demo` (central, two wards, a call center on loopback, with a small demo
+hospital), then, as users would: logs in as each role; captures a bedside survey on a ward
+while its link to central is cut, sees it pending, heals the link and finds it on central's
+dashboard; claims one task from two agent sessions at once; pops a caller's archive on an
+agent's desk; merges two archives and undoes it. Saves a screenshot of each main page at
+tablet and desktop size. Exits non-zero on the first failure.
+
+    python3 Tests/Browser/ui_test.py --binary .build/debug/suifang --screenshots docs/screenshots
+"""
+import argparse, json, os, re, subprocess, sys, tempfile, time, urllib.request
+
+from selenium import webdriver
+from selenium.webdriver.chrome.service import Service
+from selenium.webdriver.common.by import By
+from selenium.webdriver.support.ui import WebDriverWait
+
+PASSWORD = "suifang-demo"
+SIZES = {"tablet": (800, 1280), "desktop": (1440, 960)}
+
+
+def api(base, method, path, body=None, token=None):
+    data = json.dumps(body).encode() if body is not None else None
+    request = urllib.request.Request(base + path, data=data, method=method)
+    request.add_header("Content-Type", "application/json")
+    if token:
+        request.add_header("Authorization", "Bearer " + token)
+    try:
+        with urllib.request.urlopen(request, timeout=10) as response:
+            text = response.read().decode()
+            return response.status, (json.loads(text) if text.startswith(("{", "[")) else text)
+    except urllib.error.HTTPError as error:
+        return error.code, error.read().decode()
+
+
+def token(base, user):
+    status, session = api(base, "POST", "/api/login", {"username": user, "password": PASSWORD})
+    assert status == 200, f"API login {user}: {status}"
+    return session["token"]
+
+
+class Browser:
+    def __init__(self, width, height):
+        options = webdriver.ChromeOptions()
+        for path in ("/usr/bin/chromium", "/usr/bin/chromium-browser"):
+            if os.path.exists(path):
+                options.binary_location = path
+        for argument in ("--headless=new", "--no-sandbox", "--disable-dev-shm-usage", "--lang=zh-CN", f"--window-size={width},{height}"):
+            options.add_argument(argument)
+        driver_path = next((p for p in ("/usr/bin/chromedriver", "/usr/lib/chromium/chromedriver") if os.path.exists(p)), None)
+        self.driver = webdriver.Chrome(service=Service(driver_path) if driver_path else Service(), options=options)
+        self.driver.set_window_size(width, height)
+
+    def login(self, base, user):
+        d = self.driver
+        d.get(base + "/login")
+        d.find_element(By.ID, "username").send_keys(user)
+        d.find_element(By.ID, "password").send_keys(PASSWORD)
+        d.find_element(By.ID, "login").click()
+        WebDriverWait(d, 10).until(lambda d: "/login" not in d.current_url)
+
+    def text(self):
+        return self.driver.find_element(By.TAG_NAME, "body").text
+
+    def wait_for(self, condition, seconds=20, what="condition"):
+        deadline = time.time() + seconds
+        while time.time() < deadline:
+            if condition():
+                return
+            time.sleep(0.3)
+        raise AssertionError(f"timed out waiting for {what}")
+
+    def quit(self):
+        self.driver.quit()
+
+
+def shoot(browser, directory, name):
+    if directory:
+        os.makedirs(directory, exist_ok=True)
+        browser.driver.save_screenshot(os.path.join(directory, name + ".png"))
+
+
+def main():
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--binary", default=".build/debug/suifang")
+    parser.add_argument("--screenshots", default=None)
+    parser.add_argument("--port", type=int, default=18580)
+    parser.add_argument("--attach", action="store_true", help="use a demo already running on --port / --port+10")
+    args = parser.parse_args()
+    central, ward, ward2, callcenter = (f"http://127.0.0.1:{args.port + i}" for i in range(4))
+    control = f"http://127.0.0.1:{args.port + 10}"
+
+    demo = None
+    if not args.attach:
+        work = tempfile.mkdtemp(prefix="suifang-ui-")
+        demo = subprocess.Popen([args.binary, "demo", "--patients", "400", "--seconds", "900", "--http-port", str(args.port),
+                                 "--control-port", str(args.port + 10), "--directory", os.path.join(work, "net")],
+                                stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+        for line in demo.stdout:
+            print("demo:", line.rstrip())
+            if "demo network is up" in line:
+                break
+        else:
+            raise SystemExit("the demo network did not come up")
+    passed = 0
+    try:
+        # 1. Every role logs in and lands on its own pages, at tablet and desktop size.
+        for size, (width, height) in SIZES.items():
+            for user, base, landing in (("nurse-card", ward, "/ward"), ("agent1", callcenter, "/desk"),
+                                        ("manager", central, "/complaints"), ("admin", central, "/fleet")):
+                browser = Browser(width, height)
+                try:
+                    browser.login(base, user)
+                    assert browser.driver.current_url.endswith(landing), f"{user} landed on {browser.driver.current_url}"
+                    shoot(browser, args.screenshots, f"{landing.strip('/')}-{size}")
+                    if user == "manager":
+                        browser.driver.get(central + "/dashboard")
+                        assert browser.driver.find_elements(By.CSS_SELECTOR, "figure svg"), "dashboard has charts"
+                        shoot(browser, args.screenshots, f"dashboard-{size}")
+                    if user == "nurse-card":
+                        browser.driver.get(ward + "/complaints")
+                        assert "无权访问" in browser.text(), "a bedside visitor may not open the complaint board"
+                finally:
+                    browser.quit()
+        passed += 1
+        print("ok: each role logs in and sees its own pages")
+
+        # 2. A bedside survey captured while the ward's link is cut: pending, then on central's dashboard.
+        nurse_token = token(ward, "nurse-card")
+        manager_token = token(central, "manager")
+        today = time.strftime("%Y-%m-%d")
+        def bedside_total():
+            status, rows = api(central, "GET", f"/api/stats/satisfaction?from={today}&to={today}", token=manager_token)
+            return sum(r["total"] for r in rows if r["mode"] == "bedside") if status == 200 else -1
+        before = bedside_total()
+        assert api(control, "POST", "/links/ward-card/cut")[0] == 200
+        now = time.strftime("%Y-%m-%dT%H:%M:%S+08:00", time.gmtime(time.time() + 8 * 3600))
+        status, created = api(ward, "POST", "/api/encounters", {"patientId": "his-P0000002", "kind": "inpatient", "departmentId": "D-CARD",
+                                                               "wardId": "W-CARD-1", "admittedAt": now}, nurse_token)
+        assert status == 201, f"admission on the cut-off ward: {status} {created}"
+        browser = Browser(*SIZES["tablet"])
+        try:
+            browser.login(ward, "nurse-card")
+            browser.wait_for(lambda: "与中心断开" in browser.text(), what="the link indicator to show the cut")
+            browser.driver.find_element(By.CSS_SELECTOR, f"a[href='/ward/survey/{created['id']}']").click()
+            shoot(browser, args.screenshots, "survey-tablet")
+            for question in ("overall", "nursing", "recommend"):
+                browser.driver.find_elements(By.CSS_SELECTOR, f"#field-{question} input")[-1].click()
+            browser.driver.find_element(By.CSS_SELECTOR, "#field-environment input[value=good]").click()
+            browser.driver.find_element(By.ID, "submit-survey").click()
+            browser.wait_for(lambda: "问卷已保存" in browser.text(), what="the survey to be saved")
+            browser.wait_for(lambda: int(browser.driver.find_element(By.ID, "pending").get_attribute("data-count")) > 0, what="pending count")
+            shoot(browser, args.screenshots, "ward-offline-tablet")
+            assert bedside_total() == before, "central has not seen it yet"
+            assert api(control, "POST", "/links/ward-card/heal")[0] == 200
+            browser.wait_for(lambda: int(browser.driver.find_element(By.ID, "pending").get_attribute("data-count")) == 0, seconds=30, what="sync after heal")
+        finally:
+            browser.quit()
+        dashboard = Browser(*SIZES["desktop"])
+        try:
+            dashboard.login(central, "manager")
+            dashboard.wait_for(lambda: bedside_total() == before + 1, seconds=30, what="central's count")
+            dashboard.driver.get(central + f"/dashboard?from={today}&to={today}")
+            dashboard.driver.find_element(By.CSS_SELECTOR, "#chart-mode-split summary").click()
+            cells = dashboard.driver.find_elements(By.CSS_SELECTOR, "#chart-mode-split td")
+            assert any(c.text == "床边" for c in cells), "bedside responses on central's dashboard"
+        finally:
+            dashboard.quit()
+        passed += 1
+        print("ok: a survey captured offline is pending, then reaches central's dashboard")
+
+        # 3. Two agents claim one task at once: one gets it, the other is told.
+        agents = [Browser(*SIZES["desktop"]), Browser(*SIZES["desktop"])]
+        try:
+            agents[0].login(callcenter, "agent1")
+            agents[1].login(callcenter, "agent2")
+            buttons = [a.driver.find_elements(By.CSS_SELECTOR, "button.claim") for a in agents]
+            assert buttons[0] and buttons[1], "both desks show unclaimed tasks"
+            task = agents[0].driver.find_element(By.CSS_SELECTOR, "tr[data-task] button.claim").find_element(By.XPATH, "./ancestor::tr").get_attribute("data-task")
+            forms = [a.driver.find_element(By.CSS_SELECTOR, f"tr[data-task='{task}'] form") for a in agents]
+            agents[0].driver.execute_script("arguments[0].submit()", forms[0])
+            agents[1].driver.execute_script("arguments[0].submit()", forms[1])
+            for a in agents:
+                a.wait_for(lambda a=a: "/desk" in a.driver.current_url and a.driver.find_elements(By.ID, "main"), what="desk after claim")
+            results = ["领取失败" in a.text() for a in agents]
+            assert results.count(True) == 1, f"exactly one claim lost: {results}"
+            winner = agents[results.index(False)]
+            assert winner.driver.find_elements(By.CSS_SELECTOR, f"tr[data-task='{task}'] form.record"), "the winner can record the outcome"
+            shoot(agents[results.index(True)], args.screenshots, "desk-claim-lost-desktop")
+        finally:
+            for a in agents:
+                a.quit()
+        passed += 1
+        print("ok: two agents claiming one task — one wins, the other sees it lost")
+
+        # 4. Screen pop: the phone system reports a call; the archive appears on the agent's desk.
+        agent = Browser(*SIZES["desktop"])
+        try:
+            agent.login(callcenter, "agent1")
+            time.sleep(1)
+            agent_token = token(callcenter, "agent1")
+            status, archive = api(callcenter, "GET", "/api/patients/his-P0000003", token=agent_token)
+            assert status == 200
+            phone = archive["patient"]["phone"]
+            pretty = "+86 " + phone[:3] + "-" + phone[3:7] + "-" + phone[7:]
+            status, result = api(callcenter, "POST", "/api/screen-pop", {"agent": "agent1", "phone": pretty}, agent_token)
+            assert status == 200 and result["delivered"] >= 1, f"screen pop delivered: {status} {result}"
+            agent.wait_for(lambda: agent.driver.find_elements(By.CSS_SELECTOR, "#screenpop a.pop-patient"), what="the screen pop")
+            assert archive["patient"]["name"] in agent.driver.find_element(By.ID, "screenpop").text
+            shoot(agent, args.screenshots, "desk-screenpop-desktop")
+        finally:
+            agent.quit()
+        passed += 1
+        print("ok: a screen pop shows the caller's archive live")
+
+        # 5. Merge two archives and undo it.
+        manager = Browser(*SIZES["desktop"])
+        try:
+            manager.login(central, "manager")
+            manager.driver.get(central + "/patients/his-P0000004")
+            manager.driver.find_element(By.ID, "mergedId").send_keys("his-P0000005")
+            manager.driver.find_element(By.ID, "merge").click()
+            manager.wait_for(lambda: "his-P0000005" in manager.driver.find_element(By.ID, "patient").text, what="merged archive")
+            manager.driver.get(central + "/patients/his-P0000005")
+            assert "his-P0000004" in manager.driver.current_url or "his-P0000005 → his-P0000004" in manager.text(), "the merged-away id opens the survivor"
+            shoot(manager, args.screenshots, "patient-merged-desktop")
+            manager.driver.get(central + "/patients/his-P0000004")
+            manager.driver.find_element(By.CSS_SELECTOR, "button.undo").click()
+            manager.wait_for(lambda: "his-P0000005" not in manager.driver.find_element(By.ID, "patient").text, what="undone merge")
+            manager.driver.get(central + "/patients/his-P0000005")
+            assert "his-P0000005" in manager.driver.find_element(By.ID, "patient").text
+        finally:
+            manager.quit()
+        passed += 1
+        print("ok: a merge and its undo")
+    finally:
+        if demo:
+            demo.terminate()
+            try:
+                demo.wait(timeout=40)
+            except subprocess.TimeoutExpired:
+                demo.kill()
+                raise AssertionError("the demo did not stop within 40 s of SIGTERM")
+    print(f"browser tests: {passed} passed")
+
+
+if __name__ == "__main__":
+    main()
