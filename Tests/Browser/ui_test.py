@@ -14,6 +14,7 @@ import argparse, json, os, re, subprocess, sys, tempfile, time, urllib.request
 
 from selenium import webdriver
 from selenium.webdriver.chrome.service import Service
+from selenium.common.exceptions import WebDriverException
 from selenium.webdriver.common.by import By
 from selenium.webdriver.support.ui import WebDriverWait
 
@@ -67,8 +68,11 @@ class Browser:
     def wait_for(self, condition, seconds=20, what="condition"):
         deadline = time.time() + seconds
         while time.time() < deadline:
-            if condition():
-                return
+            try:
+                if condition():
+                    return
+            except WebDriverException:
+                pass  # the page is still being replaced: look again
             time.sleep(0.3)
         raise AssertionError(f"timed out waiting for {what}")
 
@@ -119,6 +123,24 @@ def main():
                         browser.driver.get(central + "/dashboard")
                         assert browser.driver.find_elements(By.CSS_SELECTOR, "figure svg"), "dashboard has charts"
                         shoot(browser, args.screenshots, f"dashboard-{size}")
+                    if user == "manager" and size == "desktop":
+                        for page in ("conflicts", "templates", "rules", "sms"):
+                            browser.driver.get(central + "/" + page)
+                            assert browser.driver.find_elements(By.CSS_SELECTOR, "main h1") and "出错了" not in browser.text(), f"/{page} opens"
+                        browser.driver.get(central + "/sms?count=1&departments=D-CARD")
+                        assert browser.driver.find_element(By.ID, "audience-count").text.split(":")[-1].strip().isdigit()
+                        shoot(browser, args.screenshots, "sms-desktop")
+                        browser.driver.get(central + "/rules")
+                        browser.driver.find_element(By.ID, "r-name").send_keys("心内科出院随访")
+                        browser.driver.find_element(By.ID, "preview").click()
+                        browser.wait_for(lambda: browser.driver.find_elements(By.ID, "rule-preview"), what="the rule preview")
+                        shoot(browser, args.screenshots, "rules-desktop")
+                        browser.driver.get(central + "/templates/bedside")
+                        shoot(browser, args.screenshots, "template-editor-desktop")
+                    if user == "admin" and size == "desktop":
+                        browser.driver.get(central + "/users")
+                        assert "nurse-card" in browser.text()
+                        shoot(browser, args.screenshots, "users-desktop")
                     if user == "nurse-card":
                         browser.driver.get(ward + "/complaints")
                         assert "无权访问" in browser.text(), "a bedside visitor may not open the complaint board"

@@ -106,7 +106,8 @@ extension WebUI {
                     \(FollowUpOutcome.allCases.map { "<option value=\"\($0.rawValue)\">\(s[$0.rawValue])</option>" }.joined())</select>
                     <label for="n-\(e(task.id))">\(s["note"])</label><input type="text" id="n-\(e(task.id))" name="note">
                     <label for="a-\(e(task.id))">\(s["nextAction"])</label><input type="text" id="a-\(e(task.id))" name="nextAction">
-                    <p><button type="submit">\(s["record"])</button></p></form>
+                    <p><button type="submit">\(s["record"])</button>
+                    <a class="button secondary" href="/desk/tasks/\(HTML.urlComponent(task.id))/survey">\(s["phoneSurvey"])</a></p></form>
                     """
             } else {
                 action = "\(s["claimedBy"]): \(e(task.claimedBy))"

@@ -29,8 +29,12 @@ extension WebUI {
         router.get("/patients/:id") { request, context in
             let session = try await session(request, context, .agent, .manager, .admin)
             let id = try context.parameters.id()
-            let archive = try await blocking { try crm.archive(session.caller, patientId: id) }
-            return session.page(archive.patient.name, Self.archive(archive, canMerge: session.caller.role != .agent, s: session.strings))
+            let (archive, departments) = try await blocking { (try crm.archive(session.caller, patientId: id), try crm.references(.department)) }
+            var html = Self.archive(archive, canMerge: session.caller.role != .agent, s: session.strings)
+            if session.caller.role == .agent || session.caller.role == .manager {
+                html += Self.serviceForms(archive.patient, departments: departments, s: session.strings)
+            }
+            return session.page(archive.patient.name, html)
         }
         router.post("/patients/:id/merge") { request, context in
             let session = try await session(request, context, .manager, .admin)

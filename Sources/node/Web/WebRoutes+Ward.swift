@@ -74,8 +74,13 @@ extension WebUI {
     }
 
     static func surveyForm(_ template: SurveyTemplate, encounter: Encounter, responseID: String, strings s: Strings, error: String?) -> String {
+        surveyForm(template, action: "/ward/survey/\(HTML.urlComponent(encounter.id))", responseID: responseID, strings: s, error: error)
+    }
+
+    /// A template version as a touch-first form posting to `action`.
+    static func surveyForm(_ template: SurveyTemplate, action: String, responseID: String, strings s: Strings, error: String?) -> String {
         var html = error.map { "<p class=\"error\" role=\"alert\">\(e($0))</p>" } ?? ""
-        html += "<form method=\"post\" action=\"/ward/survey/\(HTML.urlComponent(encounter.id))\" id=\"survey\">"
+        html += "<form method=\"post\" action=\"\(action)\" id=\"survey\">"
         html += "<input type=\"hidden\" name=\"responseId\" value=\"\(e(responseID))\">"
         for question in template.definition.questions {
             let name = "q_" + question.id

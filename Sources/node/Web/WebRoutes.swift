@@ -21,6 +21,8 @@ struct WebUI: Sendable {
         addDesk(to: router)
         addPatients(to: router)
         addOffice(to: router)
+        addService(to: router)
+        addManagement(to: router)
         addDashboard(to: router)
     }
 
