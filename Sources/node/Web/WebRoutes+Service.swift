@@ -27,14 +27,8 @@ extension WebUI {
                 try await blocking {
                     let task = try crm.task(id)
                     let template = try Self.phoneTemplate(crm, task)
-                    var opinions: [OpinionInput] = []
-                    if let kind = form["opinionKind"].flatMap(OpinionInput.Kind.init(rawValue:)), let text = form["opinionText"] {
-                        opinions.append(OpinionInput(kind: kind, text: text, departmentId: task.departmentId))
-                    }
-                    _ = try crm.submitResponse(session.caller, SurveySubmission(
-                        id: form["responseId"] ?? "", templateId: template.id, templateVersion: template.version, patientId: task.patientId,
-                        wardId: task.wardId, departmentId: task.departmentId, mode: .phone, taskId: task.id,
-                        submittedAt: crm.time.timestamp(Date()), answers: Self.answers(form, template.definition), opinions: opinions))
+                    try Self.submitSurvey(crm, session.caller, form, template, patientId: task.patientId, wardId: task.wardId,
+                                          departmentId: task.departmentId, mode: .phone, taskId: task.id)
                 }
             } catch let error as CRMError where error.kind == .invalid {
                 let (task, template) = try await blocking { let task = try crm.task(id); return (task, try Self.phoneTemplate(crm, task)) }

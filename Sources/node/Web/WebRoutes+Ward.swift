@@ -32,14 +32,8 @@ extension WebUI {
                     let encounter = try crm.encounter(encounterID)
                     let template = try Self.bedsideTemplate(crm)
                     let task = try crm.wardPatients(session.caller, wardId: encounter.wardId ?? "").first { $0.encounter.id == encounterID }?.bedsideTaskId
-                    var opinions: [OpinionInput] = []
-                    if let kind = form["opinionKind"].flatMap(OpinionInput.Kind.init(rawValue:)), let text = form["opinionText"] {
-                        opinions.append(OpinionInput(kind: kind, text: text, departmentId: encounter.departmentId))
-                    }
-                    _ = try crm.submitResponse(session.caller, SurveySubmission(
-                        id: form["responseId"] ?? "", templateId: template.id, templateVersion: template.version, patientId: encounter.patientId,
-                        wardId: encounter.wardId, departmentId: encounter.departmentId, mode: .bedside, taskId: task,
-                        submittedAt: crm.time.timestamp(Date()), answers: Self.answers(form, template.definition), opinions: opinions))
+                    try Self.submitSurvey(crm, session.caller, form, template, patientId: encounter.patientId, wardId: encounter.wardId,
+                                          departmentId: encounter.departmentId, mode: .bedside, taskId: task)
                 }
             } catch let error as CRMError where error.kind == .invalid || error.kind == .conflict {
                 let (encounter, template) = try await blocking { (try crm.encounter(encounterID), try Self.bedsideTemplate(crm)) }
@@ -82,6 +76,8 @@ extension WebUI {
         var html = error.map { "<p class=\"error\" role=\"alert\">\(e($0))</p>" } ?? ""
         html += "<form method=\"post\" action=\"\(action)\" id=\"survey\">"
         html += "<input type=\"hidden\" name=\"responseId\" value=\"\(e(responseID))\">"
+        // The version the form shows is the version the answers are checked against, even if a newer one appears meanwhile.
+        html += "<input type=\"hidden\" name=\"templateId\" value=\"\(e(template.id))\"><input type=\"hidden\" name=\"templateVersion\" value=\"\(template.version)\">"
         for question in template.definition.questions {
             let name = "q_" + question.id
             let required = question.required == true ? " <span class=\"muted\">(\(s["required"]))</span>" : ""
@@ -112,6 +108,21 @@ extension WebUI {
             <p><button type="submit" id="submit-survey">\(s["submit"])</button></p></form>
             """
         return html
+    }
+
+    /// Submits a survey form: answers, an optional flagged opinion, the response id the form carried.
+    static func submitSurvey(_ crm: CRM, _ caller: Caller, _ form: FormFields, _ current: SurveyTemplate, patientId: String, wardId: String?,
+                             departmentId: String?, mode: SurveyMode, taskId: String?) throws {
+        var template = current
+        if let id = form["templateId"], let version = form["templateVersion"].flatMap(Int.init) { template = try crm.template(id, version: version) }
+        var opinions: [OpinionInput] = []
+        if let kind = form["opinionKind"].flatMap(OpinionInput.Kind.init(rawValue:)), let text = form["opinionText"] {
+            opinions.append(OpinionInput(kind: kind, text: text, departmentId: departmentId))
+        }
+        _ = try crm.submitResponse(caller, SurveySubmission(
+            id: form["responseId"] ?? "", templateId: template.id, templateVersion: template.version, patientId: patientId,
+            wardId: wardId, departmentId: departmentId, mode: mode, taskId: taskId,
+            submittedAt: crm.time.timestamp(Date()), answers: answers(form, template.definition), opinions: opinions))
     }
 
     /// The form's answers as the template's JSON answers; skipped questions are absent.
