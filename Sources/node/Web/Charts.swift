@@ -33,7 +33,7 @@ enum SVGChart {
 
     /// Horizontal bars (one per row), values written at the bar ends; negative values go left of zero.
     static func bars(_ data: ChartData) -> String {
-        let rowHeight = 26.0, labelWidth = 150.0, width = 640.0
+        let rowHeight = 26.0, labelWidth = 210.0, width = 680.0
         let height = Double(max(data.rows.count, 1)) * rowHeight + 10
         let minimum = min(0, data.rows.map(\.value).min() ?? 0), maximum = max(1, data.rows.map(\.value).max() ?? 1)
         let scale = (width - labelWidth - 60) / (maximum - minimum)
@@ -43,7 +43,7 @@ enum SVGChart {
             let y = Double(index) * rowHeight + 5
             let x = row.value >= 0 ? zero : zero + row.value * scale
             let w = abs(row.value) * scale
-            svg += "<text x=\"\(labelWidth - 6)\" y=\"\(y + 16)\" text-anchor=\"end\">\(e(String(row.label.prefix(18))))</text>"
+            svg += "<text x=\"\(labelWidth - 6)\" y=\"\(y + 16)\" text-anchor=\"end\">\(e(String(row.label.prefix(26))))</text>"
             svg += "<rect x=\"\(x)\" y=\"\(y)\" width=\"\(max(w, 1))\" height=\"\(rowHeight - 8)\" fill=\"\(palette[index % palette.count])\"></rect>"
             svg += "<text x=\"\(max(x + w, zero) + 4)\" y=\"\(y + 16)\">\(String(format: data.format, row.value))</text>"
         }

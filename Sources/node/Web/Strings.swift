@@ -72,6 +72,6 @@ struct Strings: Sendable {
         "dischargeStatuses": ("离院方式", "Discharge status"), "matches": ("匹配", "Matches"), "tasks": ("任务", "Tasks"),
         "users": ("用户与角色", "Users and roles"), "displayName": ("显示名", "Display name"), "disabled": ("停用", "Disabled"),
         "visitor": ("床边探访员", "Bedside visitor"), "agent": ("坐席", "Agent"), "manager": ("管理者", "Manager"), "admin": ("系统管理员", "Admin"),
-        "month": ("月份", "Month"), "responses": ("份数", "Responses"), "department": ("科室", "Department"),
+        "month": ("月份", "Month"), "year": ("按年", "By year"), "quarter": ("按季度", "By quarter"), "range": ("整个区间", "Whole range"), "responses": ("份数", "Responses"), "department": ("科室", "Department"),
     ]
 }

@@ -10,12 +10,15 @@ extension WebUI {
         router.get("/dashboard") { request, context in
             let session = try await session(request, context, .manager, .admin)
             let range = Self.range(request, crm)
-            let charts = try await blocking { try Self.charts(crm, session.caller, range, session.strings) }
+            let period = StatisticsPeriod(rawValue: request.query("period") ?? "") ?? .range
+            let charts = try await blocking { try Self.charts(crm, session.caller, range, session.strings, npsPeriod: period) }
             let s = session.strings
             var html = """
                 <form method="get" action="/dashboard" class="card"><div class="grid">
                 <div><label for="from">\(s["from"])</label><input type="date" id="from" name="from" value="\(e(range.from))"></div>
-                <div><label for="to">\(s["to"])</label><input type="date" id="to" name="to" value="\(e(range.to))"></div></div>
+                <div><label for="to">\(s["to"])</label><input type="date" id="to" name="to" value="\(e(range.to))"></div>
+                <div><label for="period">\(s["nps"])</label><select id="period" name="period">
+                \(StatisticsPeriod.allCases.map { "<option value=\"\($0.rawValue)\"\($0 == period ? " selected" : "")>\(s[$0.rawValue])</option>" }.joined())</select></div></div>
                 <p><button type="submit">\(s["dashboard"])</button></p></form>
                 """
             for (chart, kind) in charts {
@@ -27,7 +30,7 @@ extension WebUI {
                 html += """
                     <figure class="card chart" id="chart-\(chart.id)"><figcaption><h2>\(e(chart.title))</h2></figcaption>\(svg)
                     <details><summary>\(s["table"])</summary>\(chart.table)</details>
-                    <p><a href="/dashboard/\(chart.id).csv?from=\(e(range.from))&amp;to=\(e(range.to))" download>\(s["csv"])</a></p></figure>
+                    <p><a href="/dashboard/\(chart.id).csv?from=\(e(range.from))&amp;to=\(e(range.to))&amp;period=\(period.rawValue)" download>\(s["csv"])</a></p></figure>
                     """
             }
             return session.page(s["dashboard"], html)
@@ -36,7 +39,8 @@ extension WebUI {
             let session = try await session(request, context, .manager, .admin)
             let name = try context.parameters.id("chart")
             let range = Self.range(request, crm)
-            let charts = try await blocking { try Self.charts(crm, session.caller, range, session.strings) }
+            let period = StatisticsPeriod(rawValue: request.query("period") ?? "") ?? .range
+            let charts = try await blocking { try Self.charts(crm, session.caller, range, session.strings, npsPeriod: period) }
             guard let chart = charts.first(where: { "\($0.0.id).csv" == name })?.0 else { throw CRMError(.notFound, "no chart '\(name.prefix(40))'") }
             return Response(status: .ok, headers: [.contentType: "text/csv; charset=utf-8", .contentDisposition: "attachment; filename=\"\(chart.id).csv\""],
                             body: .init(byteBuffer: ByteBuffer(string: chart.csv)))
@@ -49,7 +53,7 @@ extension WebUI {
         return DayRange(from: request.query("from") ?? String(today.prefix(4)) + "-01-01", to: request.query("to") ?? today)
     }
 
-    static func charts(_ crm: CRM, _ caller: Caller, _ range: DayRange, _ s: Strings) throws -> [(ChartData, String)] {
+    static func charts(_ crm: CRM, _ caller: Caller, _ range: DayRange, _ s: Strings, npsPeriod: StatisticsPeriod) throws -> [(ChartData, String)] {
         let modeNames = ["bedside": s["bedside"], "phone": s["phoneMode"], "sms": s["sms"], "kiosk": s["kiosk"]]
         let wards = Dictionary(try crm.references(.ward).map { ($0.id, $0.name) }, uniquingKeysWith: { a, _ in a })
         var charts: [(ChartData, String)] = []
@@ -73,10 +77,13 @@ extension WebUI {
                                  rows: byMode.map { (label: modeNames[$0.mode] ?? $0.mode, value: $0.satisfiedRate * 100) }), "bars"))
         charts.append((ChartData(id: "mode-split", title: s["byMode"], labelHeader: s["byMode"], valueHeader: s["responses"],
                                  rows: byMode.map { (label: modeNames[$0.mode] ?? $0.mode, value: Double($0.total - $0.notReached)) }, format: "%.0f"), "pie"))
-        // NPS per ward over the range, bedside and phone separately.
-        let nps = try crm.nps(caller, range: range, period: .range)
+        // NPS per ward (and year, quarter or month), each survey mode separately.
+        let nps = try crm.nps(caller, range: range, period: npsPeriod)
         charts.append((ChartData(id: "nps-by-ward", title: "\(s["nps"]) · \(s["ward"])", labelHeader: s["ward"], valueHeader: "NPS",
-                                 rows: nps.map { (label: "\(wards[$0.wardId] ?? $0.wardId) \(modeNames[$0.mode] ?? $0.mode)", value: $0.nps) }), "bars"))
+                                 rows: nps.map { row in
+                                     let period = npsPeriod == .range ? "" : " \(row.period)"
+                                     return (label: "\(wards[row.wardId] ?? row.wardId)\(period) \(modeNames[row.mode] ?? row.mode)", value: row.nps)
+                                 }), "bars"))
         let opinions = try crm.opinionsByDepartment(caller, range: range)
         charts.append((ChartData(id: "opinions-by-department", title: s["opinionsByDepartment"], labelHeader: s["department"], valueHeader: s["responses"],
                                  rows: opinions.map { (label: $0.name.isEmpty ? $0.departmentId : $0.name, value: Double($0.total)) }, format: "%.0f"), "bars"))

@@ -1,0 +1,64 @@
+import ArgumentParser
+import CRMDomain
+import Foundation
+import Hummingbird
+import HummingbirdTesting
+import NIOCore
+import Testing
+@testable import node
+
+@Suite("Web UI pages")
+struct WebUITests {
+    @Test func pagesNeedALoginKeepToTheirRolesAndEscapeWhatUsersTyped() async throws {
+        try await APITests.withNode { runtime, client in
+            // Not logged in: every page sends you to the login form.
+            for path in ["/", "/ward", "/desk", "/patients", "/dashboard"] {
+                let answer = try await client.execute(uri: path, method: .get) { $0 }
+                #expect(answer.status == .seeOther && answer.headers[.location] == "/login", "\(path)")
+            }
+            let login = try await client.execute(uri: "/login", method: .post, headers: [.contentType: "application/x-www-form-urlencoded"],
+                                                 body: ByteBuffer(string: "username=agent&password=password-agent")) { $0 }
+            #expect(login.status == .seeOther && login.headers[.location] == "/desk")
+            let cookie = try #require(login.headers[.setCookie]?.split(separator: ";").first.map(String.init))
+            let wrong = try await client.execute(uri: "/login", method: .post, headers: [.contentType: "application/x-www-form-urlencoded"],
+                                                 body: ByteBuffer(string: "username=agent&password=nope")) { $0 }
+            #expect(wrong.status == .unauthorized)
+
+            // A name with markup in it is shown as text, never run.
+            let id = try runtime.crm.createPatient(.system, PatientInput(name: "<script>alert(1)</script>张", phone: "13800009999"))
+            let page = try await client.execute(uri: "/patients/\(id)", method: .get, headers: [.cookie: cookie]) { response in
+                (response.status, String(buffer: response.body))
+            }
+            #expect(page.0 == .ok)
+            #expect(!page.1.contains("<script>alert(1)</script>") && page.1.contains("&lt;script&gt;alert(1)&lt;/script&gt;张"))
+            // An agent may not open the manager's pages; the answer is a page, not JSON.
+            let dashboard = try await client.execute(uri: "/dashboard", method: .get, headers: [.cookie: cookie]) { response in
+                (response.status, String(buffer: response.body))
+            }
+            #expect(dashboard.0 == .forbidden && dashboard.1.contains("<!doctype html>"))
+            // English on request, remembered in a cookie.
+            let english = try await client.execute(uri: "/desk?lang=en", method: .get, headers: [.cookie: cookie]) { response in
+                (response.headers[.setCookie] ?? "", String(buffer: response.body))
+            }
+            #expect(english.0.contains("suifang_lang=en") && english.1.contains("Agent desk"))
+            // Assets come from the binary.
+            let css = try await client.execute(uri: "/assets/app.css", method: .get) { $0 }
+            #expect(css.status == .ok && css.headers[.contentType]?.hasPrefix("text/css") == true)
+        }
+    }
+
+    @Test func aScreenPopReachesOnlyTheNamedAgentsOpenDesks() async throws {
+        let hub = ScreenPopHub()
+        let (mine, endMine) = hub.subscribe(agent: "agent1", heartbeat: .seconds(3600))
+        let (other, endOther) = hub.subscribe(agent: "agent2", heartbeat: .seconds(3600))
+        #expect(hub.publish("<b>call</b>", to: "agent1") == 1)
+        var iterator = mine.makeAsyncIterator()
+        #expect(await iterator.next() == "<b>call</b>")
+        endMine()
+        #expect(await iterator.next() == nil, "ending a desk's stream ends the page's loop")
+        endOther()
+        var otherIterator = other.makeAsyncIterator()
+        #expect(await otherIterator.next() == nil, "agent2 received nothing")
+        #expect(hub.publish("x", to: "agent1") == 0, "closed desks are forgotten")
+    }
+}
