@@ -62,3 +62,22 @@ struct WebUITests {
         #expect(hub.publish("x", to: "agent1") == 0, "closed desks are forgotten")
     }
 }
+
+extension WebUITests {
+    @Test func theTemplateEditorsRowsBecomeQuestionsWithOptionsSkipLogicAndRoles() throws {
+        let form = FormFields([
+            "count=3",
+            "q0_id=overall", "q0_text=%E6%80%BB%E4%BD%93", "q0_type=scale5", "q0_role=overall", "q0_required=1",
+            "q1_id=environment", "q1_text=Room", "q1_type=single", "q1_options=good%3D%E5%A5%BD%0Apoor%3D%E5%B7%AE", "q1_showIf=overall", "q1_showIfValues=1%2C2",
+            "q2_id=gone", "q2_text=x", "q2_type=text", "q2_delete=1",
+        ].joined(separator: "&"))
+        let definition = TemplateEditor.definition(from: form)
+        #expect(definition.questions.map(\.id) == ["overall", "environment"])
+        #expect(definition.questions[0].text == "总体" && definition.questions[0].role == .overall && definition.questions[0].required == true)
+        #expect(definition.questions[1].options == [.init(value: "good", label: "好"), .init(value: "poor", label: "差")])
+        #expect(definition.questions[1].showIf == .init(question: "overall", equals: ["1", "2"]) && definition.questions[1].required == false)
+        let html = TemplateEditor.render(id: "t", name: "T", purpose: "bedside", version: 1, definition: definition, blankRows: 1,
+                                         s: Strings(language: .zh), error: nil)
+        #expect(html.contains("name=\"count\" value=\"3\"") && html.contains("good=好\npoor=差"))
+    }
+}

@@ -72,6 +72,12 @@ struct Strings: Sendable {
         "dischargeStatuses": ("离院方式", "Discharge status"), "matches": ("匹配", "Matches"), "tasks": ("任务", "Tasks"),
         "users": ("用户与角色", "Users and roles"), "displayName": ("显示名", "Display name"), "disabled": ("停用", "Disabled"),
         "visitor": ("床边探访员", "Bedside visitor"), "agent": ("坐席", "Agent"), "manager": ("管理者", "Manager"), "admin": ("系统管理员", "Admin"),
+        "question": ("题目", "Question"), "questionText": ("题干", "Question text"), "options": ("选项（每行一个，值=显示文字）", "Options (one per line, value=label)"),
+        "showIf": ("仅当此题…", "Only when question…"), "showIfValues": ("…的答案为（逗号分隔）", "…is answered (comma separated)"), "remove": ("删除此题", "Remove"),
+        "statRole": ("统计用途", "Used for"), "addQuestion": ("添加题目", "Add a question"), "saveVersion": ("保存为新版本", "Save as a new version"),
+        "type_single": ("单选", "Single choice"), "type_multiple": ("多选", "Multiple choice"), "type_scale5": ("1–5 分", "Scale 1–5"),
+        "type_nps": ("0–10 推荐", "0–10 recommend"), "type_text": ("文本", "Free text"),
+        "label": ("名称", "Name"),
         "month": ("月份", "Month"), "year": ("按年", "By year"), "quarter": ("按季度", "By quarter"), "range": ("整个区间", "Whole range"), "responses": ("份数", "Responses"), "department": ("科室", "Department"),
     ]
 }

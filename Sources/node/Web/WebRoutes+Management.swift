@@ -72,15 +72,18 @@ extension WebUI {
             let session = try await session(request, context, .manager, .admin)
             let form = try await request.form(context: context)
             let id = form["id"] ?? ""
+            let definition = TemplateEditor.definition(from: form)
+            func editor(_ blankRows: Int, _ error: String?) -> Response {
+                session.page(session.strings["templates"], TemplateEditor.render(id: id, name: form["name"], purpose: form["purpose"], version: nil,
+                                                                                 definition: definition, blankRows: blankRows, s: session.strings, error: error))
+            }
+            if form["action"] == "add" { return editor(1, nil) }
             do {
-                guard let definition = try? JSONDecoder().decode(SurveyDefinition.self, from: Data((form["definition"] ?? "").utf8)) else {
-                    throw CRMError(.invalid, "the questions are not valid JSON of the template format (see docs/openapi.yaml, SurveyDefinition)")
-                }
                 _ = try await blocking {
                     try crm.saveTemplate(session.caller, id: id, name: form["name"] ?? "", purpose: form["purpose"], diseaseCode: nil, definition: definition)
                 }
             } catch let error as CRMError where error.kind == .invalid {
-                return session.page(session.strings["templates"], Self.templateEditor(nil, s: session.strings, error: error.message, form: form))
+                return editor(0, error.message)
             }
             return WebPage.redirect("/templates/\(HTML.urlComponent(id))")
         }
@@ -145,7 +148,7 @@ extension WebUI {
             <input type="hidden" name="count" value="1"><p><button type="submit" class="secondary">\(s["count"])</button>
             \(count.map { " <b id=\"audience-count\">\(s["audienceCount"]): \($0)</b>" } ?? "")</p></form>
             <form method="post" action="/sms/campaigns" class="card"><h2>\(s["send"])</h2>\(audienceFields)
-            <label for="name">\(s["name"])</label><input type="text" id="name" name="name" required maxlength="100">
+            <label for="name">\(s["label"])</label><input type="text" id="name" name="name" required maxlength="100">
             <label for="templateId">\(s["template"])</label><select id="templateId" name="templateId">\(templates.map { "<option value=\"\(e($0.id))\">\(e($0.name)) — \(e($0.body))</option>" }.joined())</select>
             <label for="scheduledAt">\(s["schedule"])</label><input type="datetime-local" id="scheduledAt" name="scheduledAt">
             <p><button type="submit">\(s["send"])</button></p></form>
@@ -158,21 +161,9 @@ extension WebUI {
         return html + "</tbody></table>"
     }
 
-    static func templateEditor(_ template: SurveyTemplate?, s: Strings, error: String?, form: FormFields? = nil) -> String {
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
-        let definition = form?["definition"] ?? template.flatMap { try? encoder.encode($0.definition) }.map { String(decoding: $0, as: UTF8.self) }
-            ?? #"{"questions": [{"id": "overall", "text": "总体满意度", "type": "scale5", "required": true, "role": "overall"}, {"id": "recommend", "text": "推荐意愿", "type": "nps", "required": true, "role": "recommend"}]}"#
-        return """
-            \(error.map { "<p class=\"error\" role=\"alert\">\(e($0))</p>" } ?? "")
-            <form method="post" action="/templates" class="card" id="template-editor"><h2>\(template.map { "\(e($0.name)) · \(s["version"]) \($0.currentVersion)" } ?? s["templates"])</h2>
-            <label for="t-id">ID</label><input type="text" id="t-id" name="id" value="\(e(template?.id ?? form?["id"]))" required pattern="[A-Za-z0-9_-]{1,40}">
-            <label for="t-name">\(s["name"])</label><input type="text" id="t-name" name="name" value="\(e(template?.name ?? form?["name"]))" required>
-            <label for="t-purpose">\(s["purpose"])</label><select id="t-purpose" name="purpose">
-            \(["bedside", "discharge", "outpatient", "general"].map { "<option\(($0 == (template?.purpose ?? form?["purpose"])) ? " selected" : "")>\($0)</option>" }.joined())</select>
-            <label for="t-definition">\(s["definition"])</label><textarea id="t-definition" name="definition" rows="18" spellcheck="false">\(e(definition))</textarea>
-            <p><button type="submit">\(s["save"])</button></p></form>
-            """
+    static func templateEditor(_ template: SurveyTemplate?, s: Strings, error: String?) -> String {
+        TemplateEditor.render(id: template?.id, name: template?.name, purpose: template?.purpose, version: template?.currentVersion,
+                              definition: template?.definition ?? SurveyDefinition(questions: []), blankRows: template == nil ? 2 : 0, s: s, error: error)
     }
 
     static func rule(_ form: FormFields) -> FollowUpRule {
@@ -187,7 +178,7 @@ extension WebUI {
 
     static func rulesPage(_ rules: [FollowUpRule], departments: [ReferenceItem], wards: [ReferenceItem], templates: [SurveyTemplate],
                           preview: RulePreview?, form: FormFields?, s: Strings) -> String {
-        var html = "<table id=\"rules\"><thead><tr><th>\(s["name"])</th><th>\(s["trigger"])</th><th>\(s["offsets"])</th></tr></thead><tbody>"
+        var html = "<table id=\"rules\"><thead><tr><th>\(s["label"])</th><th>\(s["trigger"])</th><th>\(s["offsets"])</th></tr></thead><tbody>"
         html += rules.map { "<tr><td>\(e($0.name))</td><td>\(e($0.triggerEvent.rawValue))</td><td>\($0.dueOffsets.map(String.init).joined(separator: ", "))</td></tr>" }.joined()
         html += "</tbody></table>"
         func options(_ items: [ReferenceItem], _ field: String) -> String {
@@ -199,7 +190,7 @@ extension WebUI {
         }
         html += """
             <form method="post" action="/rules" class="card" id="rule-editor"><h2>\(s["rules"])</h2>
-            <label for="r-name">\(s["name"])</label><input type="text" id="r-name" name="name" value="\(e(form?["name"]))" required>
+            <label for="r-name">\(s["label"])</label><input type="text" id="r-name" name="name" value="\(e(form?["name"]))" required>
             <div class="grid"><div><label for="r-kind">\(s["kind"])</label><select id="r-kind" name="kind"><option value="fixed-offset">fixed-offset</option><option value="periodic"\(form?["kind"] == "periodic" ? " selected" : "")>periodic</option></select></div>
             <div><label for="r-trigger">\(s["trigger"])</label><select id="r-trigger" name="trigger">\(TriggerEvent.allCases.map { "<option\(form?["trigger"] == $0.rawValue ? " selected" : "")>\($0.rawValue)</option>" }.joined())</select></div></div>
             <label for="r-offsets">\(s["offsets"])</label><input type="text" id="r-offsets" name="offsets" value="\(e(form?["offsets"] ?? "1,3,7,30"))">
