@@ -77,7 +77,7 @@ struct Strings: Sendable {
         "statRole": ("统计用途", "Used for"), "addQuestion": ("添加题目", "Add a question"), "saveVersion": ("保存为新版本", "Save as a new version"),
         "type_single": ("单选", "Single choice"), "type_multiple": ("多选", "Multiple choice"), "type_scale5": ("1–5 分", "Scale 1–5"),
         "type_nps": ("0–10 推荐", "0–10 recommend"), "type_text": ("文本", "Free text"),
-        "label": ("名称", "Name"),
+        "label": ("名称", "Name"), "skip": ("跳到正文", "Skip to content"),
         "month": ("月份", "Month"), "year": ("按年", "By year"), "quarter": ("按季度", "By quarter"), "range": ("整个区间", "Whole range"), "responses": ("份数", "Responses"), "department": ("科室", "Department"),
     ]
 }

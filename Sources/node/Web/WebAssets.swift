@@ -35,6 +35,7 @@ enum WebAssets {
     button.secondary { background: #e3e9f0; color: var(--ink); }
     button.danger { background: var(--bad); }
     :focus-visible { outline: 3px solid #f5a623; outline-offset: 2px; }
+    .skip { position: absolute; left: -9999px; } .skip:focus { left: 1rem; top: .5rem; z-index: 10; background: #fff; color: var(--ink); padding: .5rem 1rem; }
     fieldset { border: 1px solid var(--line); border-radius: .6rem; margin: 0 0 1rem; padding: .8rem 1rem; background: var(--card); }
     legend { font-weight: 700; padding: 0 .3rem; }
     .choices { display: flex; flex-wrap: wrap; gap: .5rem; }

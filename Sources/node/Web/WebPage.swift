@@ -48,12 +48,13 @@ struct WebSession: Sendable {
             <head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
             <title>\(e(title)) · \(s["app"])</title><link rel="stylesheet" href="/assets/app.css"></head>
             <body data-role="\(caller.role.rawValue)">
+            <a class="skip" href="#main">\(s["skip"])</a>
             <header><span class="brand">\(s["app"]) · \(e(node.name))</span><nav aria-label="main">\(nav)</nav>
             <span class="status">\(linkIndicator)</span>
             <span class="user">\(e(caller.userId))</span>
             <a class="lang" href="?lang=\(other)">\(s["language"])</a>
             <form method="post" action="/logout" class="inline"><button type="submit">\(s["logout"])</button></form></header>
-            <main id="main"><h1>\(e(title))</h1>
+            <main id="main" tabindex="-1"><h1>\(e(title))</h1>
             \(flash.map { "<p class=\"flash\" role=\"status\">\(e($0))</p>" } ?? "")
             \(body)</main>
             <script src="/assets/app.js"></script>
