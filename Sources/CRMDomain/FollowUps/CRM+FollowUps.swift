@@ -230,12 +230,12 @@ extension CRM {
         return try task(taskId)
     }
 
-    /// Tasks the caller claimed on this node whose claim lost to a colleague's earlier claim.
+    /// Open tasks the caller claimed on this node whose claim lost to a colleague's earlier claim.
     public func lostClaims(_ caller: Caller) throws -> [LostClaim] {
         try read { db in
             try Row.fetchAll(db, sql: """
                 SELECT c.taskId, c.at, t.claimedBy FROM crm_claim c JOIN followUpTask t ON t.id = c.taskId
-                WHERE c.userId = ? AND t.claimedBy IS NOT NULL AND t.claimedBy != c.userId ORDER BY c.at DESC
+                WHERE c.userId = ? AND t.claimedBy IS NOT NULL AND t.claimedBy != c.userId AND t.doneAt IS NULL ORDER BY c.at DESC
                 """, arguments: [caller.userId]).map { LostClaim(taskId: $0["taskId"], claimedAt: $0["at"], winner: $0["claimedBy"]) }
         }
     }

@@ -21,12 +21,13 @@ extension WebUI {
         router.get("/desk") { request, context in
             let session = try await session(request, context, .agent, .manager)
             let caller = session.caller
+            // The desk is phone work: bedside visits belong to the ward tablets.
             let (queue, lost) = try await blocking {
-                (try crm.followUpQueue(caller, page: PageRequest(limit: 200)), try crm.lostClaims(caller))
+                (try crm.followUpQueue(caller, page: PageRequest(limit: 300)).items.filter { $0.task.kind != "bedside24h" }, try crm.lostClaims(caller))
             }
             var flash: String?
             if request.query("lost") != nil { flash = session.strings["claimLost"] }
-            return session.page(session.strings["desk"], Self.desk(queue.items, lost: lost, caller: caller, s: session.strings), flash: flash)
+            return session.page(session.strings["desk"], Self.desk(queue, lost: lost, caller: caller, s: session.strings), flash: flash)
         }
         router.post("/desk/tasks/:id/claim") { request, context in
             let session = try await session(request, context, .agent, .manager)
