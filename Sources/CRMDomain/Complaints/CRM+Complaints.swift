@@ -50,19 +50,24 @@ extension CRM {
 
     /// Registers a complaint (登记) with its working-day deadline.
     public func registerComplaint(_ caller: Caller, _ input: ComplaintInput) throws -> String {
+        try registerComplaint(caller, input, at: now())
+    }
+
+    /// ``registerComplaint(_:_:)`` as of a given moment (the demo hospital's older complaints).
+    func registerComplaint(_ caller: Caller, _ input: ComplaintInput, at moment: Date) throws -> String {
         try caller.require(.agent, .manager, .visitor)
         guard !input.summary.isEmpty, input.summary.count <= 2000 else { throw CRMError.invalid("summary must be 1–2000 characters") }
         if let channel = input.channel, !["phone", "visit", "letter", "online"].contains(channel) {
             throw CRMError.invalid("channel must be phone, visit, letter or online")
         }
         let days = try setting("complaintDeadlineWorkingDays", default: Self.defaultComplaintDeadline)
-        let deadline = try workingCalendar().adding(workingDays: days, to: today())
+        let deadline = try workingCalendar().adding(workingDays: days, to: time.day(moment))
         return try change(caller, "complaint.register", "complaint") { tx in
             if let patientId = input.patientId, try Bool.fetchOne(tx.db, sql: "SELECT 1 FROM patient WHERE id = ?", arguments: [patientId]) != true {
                 throw CRMError.notFound("patient", patientId)
             }
             try Self.checkReferences(tx.db, departmentId: input.departmentId, wardId: nil)
-            let at = timestamp()
+            let at = time.timestamp(moment)
             let id = try tx.insert(into: "complaint", values: [
                 "patientId": input.patientId, "departmentId": input.departmentId, "summary": input.summary,
                 "status": ComplaintStatus.registered.rawValue, "registeredAt": at, "deadline": deadline, "channel": input.channel,

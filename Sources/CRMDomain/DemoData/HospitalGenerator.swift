@@ -310,8 +310,11 @@ public struct HospitalGenerator: Sendable {
         let agent = Caller(userId: "agent1", role: .agent), manager = Caller(userId: "manager", role: .manager)
         for index in 0..<min(120, patients.count / 50) {
             let department = random.pick(DemoCatalogue.departments)
+            // Registered over the last three weeks, so the board has overdue ones and the ageing chart a spread.
+            let registered = crm.now().addingTimeInterval(-Double(random.int(0...21)) * 86_400 - Double(random.int(0...8 * 3600)))
             let id = try crm.registerComplaint(agent, ComplaintInput(patientId: "his-" + random.pick(patients), departmentId: department.id,
-                                                                     summary: random.pick(DemoCatalogue.complaints), channel: random.pick(["phone", "visit", "online"])))
+                                                                     summary: random.pick(DemoCatalogue.complaints), channel: random.pick(["phone", "visit", "online"])),
+                                               at: registered)
             let stages = ComplaintStatus.allCases.dropFirst().prefix(index % 5)
             for stage in stages {
                 try crm.advanceComplaint(manager, id: id, to: stage, note: "\(stage.rawValue)：已跟进", departmentId: department.id,

@@ -46,7 +46,7 @@ enum WebAssets {
     .flash { background: #e7f6ec; border: 1px solid #9fd5b3; padding: .6rem .8rem; border-radius: .4rem; }
     .error { background: #fdecea; border: 1px solid #f5b7b1; padding: .6rem .8rem; border-radius: .4rem; }
     .muted { color: var(--muted); }
-    .board { display: grid; gap: .8rem; grid-template-columns: repeat(5, minmax(180px, 1fr)); overflow-x: auto; }
+    .board { display: grid; gap: .8rem; grid-template-columns: repeat(4, minmax(180px, 1fr)); overflow-x: auto; }
     .board section { background: #eef2f7; border-radius: .6rem; padding: .6rem; min-height: 8rem; }
     .board article { background: #fff; border: 1px solid var(--line); border-radius: .5rem; padding: .5rem; margin-bottom: .5rem; font-size: .95rem; }
     #screenpop:empty { display: none; }

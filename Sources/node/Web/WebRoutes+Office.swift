@@ -9,8 +9,11 @@ extension WebUI {
         let crm = self.crm, runtime = self.runtime, configuration = self.configuration
         router.get("/complaints") { request, context in
             let session = try await session(request, context, .manager, .agent, .admin)
-            let open = try await blocking { try crm.complaints(session.caller, status: nil, page: PageRequest(limit: 500)).items }
-            return session.page(session.strings["office"], Self.board(open, canAdvance: true, s: session.strings))
+            let (open, departments) = try await blocking {
+                (try crm.complaints(session.caller, status: nil, page: PageRequest(limit: 500)).items, try crm.references(.department))
+            }
+            let names = Dictionary(departments.map { ($0.id, $0.name) }, uniquingKeysWith: { a, _ in a })
+            return session.page(session.strings["office"], Self.board(open, departmentNames: names, canAdvance: true, s: session.strings))
         }
         router.post("/complaints/:id/advance") { request, context in
             let session = try await session(request, context, .manager, .agent)
@@ -39,7 +42,7 @@ extension WebUI {
         }
     }
 
-    static func board(_ complaints: [Complaint], canAdvance: Bool, s: Strings) -> String {
+    static func board(_ complaints: [Complaint], departmentNames: [String: String], canAdvance: Bool, s: Strings) -> String {
         let stages = ComplaintStatus.allCases.filter { $0 != .closed }
         return "<div class=\"board\" id=\"board\">" + stages.map { stage in
             let cards = complaints.filter { $0.status == stage }.map { complaint in
@@ -54,7 +57,7 @@ extension WebUI {
                 return """
                     <article data-complaint="\(e(complaint.id))"><p>\(e(complaint.summary))</p>
                     <p class="\(complaint.overdue ? "overdue" : "muted")">\(s["deadline"]) \(e(complaint.deadline))\(complaint.overdue ? " · \(s["overdue"])" : "")</p>
-                    <p class="muted">\(e(complaint.departmentId))</p>\(form)</article>
+                    <p class="muted">\(e(complaint.departmentId.map { departmentNames[$0] ?? $0 }))</p>\(form)</article>
                     """
             }.joined()
             return "<section aria-label=\"\(s[stage.rawValue])\"><h2>\(s[stage.rawValue]) (\(complaints.filter { $0.status == stage }.count))</h2>\(cards)</section>"
