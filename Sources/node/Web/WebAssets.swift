@@ -27,7 +27,7 @@ enum WebAssets {
     th { background: #eef2f7; font-weight: 600; }
     .due { color: var(--warn); font-weight: 600; } .overdue { color: var(--bad); font-weight: 700; } .done { color: var(--ok); }
     label { display: block; font-weight: 600; margin: .6rem 0 .3rem; }
-    input[type=text], input[type=password], input[type=search], input[type=date], textarea, select {
+    input[type=text], input[type=password], input[type=search], input[type=date], input[type=tel], input[type=datetime-local], textarea, select {
       width: 100%; font: inherit; padding: .6rem .7rem; border: 1px solid #aab4c0; border-radius: .4rem; background: #fff; }
     textarea { min-height: 5rem; }
     button, .button { display: inline-block; font: inherit; min-height: 48px; padding: .6rem 1.2rem; border: 0; border-radius: .5rem;
@@ -35,6 +35,8 @@ enum WebAssets {
     button.secondary { background: #e3e9f0; color: var(--ink); }
     button.danger { background: var(--bad); }
     :focus-visible { outline: 3px solid #f5a623; outline-offset: 2px; }
+    .visually-hidden { position: absolute; width: 1px; height: 1px; overflow: hidden; clip: rect(0 0 0 0); white-space: nowrap; }
+    details.card > summary { cursor: pointer; font-weight: 600; min-height: 32px; }
     .skip { position: absolute; left: -9999px; } .skip:focus { left: 1rem; top: .5rem; z-index: 10; background: #fff; color: var(--ink); padding: .5rem 1rem; }
     fieldset { border: 1px solid var(--line); border-radius: .6rem; margin: 0 0 1rem; padding: .8rem 1rem; background: var(--card); }
     legend { font-weight: 700; padding: 0 .3rem; }

@@ -51,7 +51,7 @@ struct WebSession: Sendable {
             <a class="skip" href="#main">\(s["skip"])</a>
             <header><span class="brand">\(s["app"]) · \(e(node.name))</span><nav aria-label="main">\(nav)</nav>
             <span class="status">\(linkIndicator)</span>
-            <span class="user">\(e(caller.userId))</span>
+            <a class="user" href="/account" title="\(strings["changePassword"])">\(e(caller.userId))</a>
             <a class="lang" href="?lang=\(other)">\(s["language"])</a>
             <form method="post" action="/logout" class="inline"><button type="submit">\(s["logout"])</button></form></header>
             <main id="main" tabindex="-1"><h1>\(e(title))</h1>

@@ -57,20 +57,23 @@ extension WebUI {
         let modeNames = ["bedside": s["bedside"], "phone": s["phoneMode"], "sms": s["sms"], "kiosk": s["kiosk"]]
         let wards = Dictionary(try crm.references(.ward).map { ($0.id, $0.name) }, uniquingKeysWith: { a, _ in a })
         var charts: [(ChartData, String)] = []
-        // Satisfaction trend by month (satisfied rate, all modes shown separately would crowd; the bedside line).
-        var trend: [(String, Double)] = []
+        // Satisfaction trend by month, one line per survey mode (never pooled); a month without responses in a mode is a gap.
+        let modes = ["bedside", "phone", "sms", "kiosk"]
+        var trend: [(label: String, values: [Double?])] = []
         var month = String(range.from.prefix(7))
         while month <= String(range.to.prefix(7)), trend.count < 36 {
             let (year, number) = (Int(month.prefix(4)) ?? 2026, Int(month.suffix(2)) ?? 1)
             let next = number == 12 ? String(format: "%04d-01", year + 1) : String(format: "%04d-%02d", year, number + 1)
             let monthEnd = crm.time.day(next + "-01", plus: -1) ?? month + "-28"
             let rows = try crm.satisfaction(caller, range: DayRange(from: max(range.from, month + "-01"), to: min(range.to, monthEnd)))
-            let total = rows.reduce(0) { $0 + $1.total }, satisfied = rows.reduce(0) { $0 + $1.satisfied }
-            trend.append((month, total == 0 ? 0 : Double(satisfied) / Double(total) * 100))
+            let byMode = Dictionary(rows.map { ($0.mode, $0) }, uniquingKeysWith: { a, _ in a })
+            trend.append((label: month, values: modes.map { mode in byMode[mode].flatMap { $0.total == 0 ? nil : $0.satisfiedRate * 100 } }))
             month = next
         }
-        charts.append((ChartData(id: "satisfaction-trend", title: "\(s["satisfaction"]) %", labelHeader: s["month"], valueHeader: "\(s["satisfied"]) %",
-                                 rows: trend.map { (label: $0.0, value: $0.1) }), "line"))
+        let measuredModes = modes.indices.filter { index in trend.contains { $0.values[index] != nil } }
+        charts.append((ChartData(id: "satisfaction-trend", title: "\(s["satisfaction"]) % · \(s["byMode"])", labelHeader: s["month"],
+                                 seriesNames: measuredModes.map { modeNames[modes[$0]] ?? modes[$0] },
+                                 rows: trend.map { month in (label: month.label, values: measuredModes.map { month.values[$0] }) }), "line"))
         // Satisfaction split by mode, never pooled.
         let byMode = try crm.satisfaction(caller, range: range)
         charts.append((ChartData(id: "satisfaction-by-mode", title: "\(s["satisfaction"]) · \(s["byMode"]) (%)", labelHeader: s["byMode"], valueHeader: "\(s["satisfied"]) %",
@@ -90,8 +93,8 @@ extension WebUI {
         charts.append((ChartData(id: "department-share", title: "\(s["opinionsByDepartment"]) · \(s["share"])", labelHeader: s["department"], valueHeader: s["share"],
                                  rows: opinions.map { (label: $0.name.isEmpty ? $0.departmentId : $0.name, value: $0.share * 100) }), "pie"))
         let coverage = try crm.coverage(caller, range: range)
-        charts.append((ChartData(id: "coverage", title: "\(s["coverage"]) (%)", labelHeader: "", valueHeader: "%",
-                                 rows: coverage.map { (label: $0.kind, value: $0.doneRate * 100) }), "bars"))
+        charts.append((ChartData(id: "coverage", title: "\(s["coverage"]) (%)", labelHeader: s["kind"], seriesNames: [s["doneRate"], s["onTimeRate"], s["dueCount"]],
+                                 rows: coverage.map { (label: s[$0.kind], values: [$0.doneRate * 100, $0.onTimeRate * 100, Double($0.due)]) }), "bars"))
         return charts
     }
 }

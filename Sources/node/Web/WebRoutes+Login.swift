@@ -29,6 +29,42 @@ extension WebUI {
         }
     }
 
+    /// Every user's own account page: change the password.
+    func addAccount(to router: Router<APIRequestContext>) {
+        let crm = self.crm
+        router.get("/account") { request, context in
+            let session = try await session(request, context)
+            return session.page(session.strings["changePassword"], Self.passwordForm(session.strings, message: nil, failed: false))
+        }
+        router.post("/account/password") { request, context in
+            let session = try await session(request, context)
+            let form = try await request.form(context: context)
+            let s = session.strings
+            guard form["new"] == form["repeat"] else {
+                return session.page(s["changePassword"], Self.passwordForm(s, message: s["passwordsDiffer"], failed: true))
+            }
+            do {
+                try await blocking { try crm.changePassword(session.caller, old: form["old"] ?? "", new: form["new"] ?? "") }
+            } catch let error as CRMError where error.kind == .forbidden || error.kind == .invalid {
+                let message = error.kind == .forbidden ? s["oldPasswordWrong"] : s["passwordLength"]
+                return session.page(s["changePassword"], Self.passwordForm(s, message: message, failed: true))
+            }
+            return session.page(s["changePassword"], Self.passwordForm(s, message: s["passwordChanged"], failed: false))
+        }
+    }
+
+    static func passwordForm(_ s: Strings, message: String?, failed: Bool) -> String {
+        let notice = message.map { failed ? "<p class=\"error\" role=\"alert\">\(e($0))</p>" : "<p class=\"flash\" role=\"status\">\(e($0))</p>" } ?? ""
+        return notice + """
+            <form method="post" action="/account/password" class="card" id="password-form">
+              <label for="old">\(s["oldPassword"])</label><input type="password" id="old" name="old" autocomplete="current-password" required>
+              <label for="new">\(s["newPassword"])</label><input type="password" id="new" name="new" autocomplete="new-password" minlength="8" maxlength="128" required>
+              <label for="repeat">\(s["repeatPassword"])</label><input type="password" id="repeat" name="repeat" autocomplete="new-password" minlength="8" maxlength="128" required>
+              <p><button type="submit" id="change-password">\(s["save"])</button></p>
+            </form>
+            """
+    }
+
     static func loginPage(_ language: Language, failed: Bool) -> Response {
         let s = Strings(language: language)
         let other = language == .zh ? "en" : "zh"

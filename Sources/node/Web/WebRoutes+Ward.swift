@@ -64,7 +64,7 @@ extension WebUI {
                 <td>\(state)</td><td>\(entry.bedsideVisitDue ? "<a class=\"button\" href=\"/ward/survey/\(HTML.urlComponent(entry.encounter.id))\">\(s["startSurvey"])</a>" : "")</td></tr>
                 """
         }.joined()
-        return "<table><caption class=\"muted\">\(s["admitted"]): \(patients.count)</caption><thead><tr><th>\(s["name"])</th><th>\(s["admitted"])</th><th></th><th></th></tr></thead><tbody>\(rows)</tbody></table>"
+        return "<table><caption class=\"muted\">\(s["admitted"]): \(patients.count)</caption><thead><tr><th>\(s["name"])</th><th>\(s["admittedAt"])</th><th>\(s["bedsideVisit"])</th><th><span class=\"visually-hidden\">\(s["startSurvey"])</span></th></tr></thead><tbody>\(rows)</tbody></table>"
     }
 
     static func surveyForm(_ template: SurveyTemplate, encounter: Encounter, responseID: String, strings s: Strings, error: String?) -> String {

@@ -17,6 +17,7 @@ struct WebUI: Sendable {
         router.get("/assets/app.css") { _, _ in Self.asset(WebAssets.css, type: "text/css; charset=utf-8") }
         router.get("/assets/app.js") { _, _ in Self.asset(WebAssets.javascript, type: "text/javascript; charset=utf-8") }
         addLogin(to: router)
+        addAccount(to: router)
         addWard(to: router)
         addDesk(to: router)
         addPatients(to: router)

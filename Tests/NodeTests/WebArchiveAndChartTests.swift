@@ -1,0 +1,121 @@
+import CRMDomain
+import Foundation
+import Hummingbird
+import HummingbirdTesting
+import NIOCore
+import Replica
+import GRDB
+import Testing
+@testable import CRMDomain
+@testable import node
+
+@Suite("Web UI: archive forms and charts")
+struct WebArchiveAndChartTests {
+    static let formHeaders: HTTPFields = [.contentType: "application/x-www-form-urlencoded"]
+
+    static func logIn(_ client: any TestClientProtocol, _ user: String) async throws -> String {
+        let login = try await client.execute(uri: "/login", method: .post, headers: formHeaders,
+                                             body: ByteBuffer(string: "username=\(user)&password=password-\(user)")) { $0 }
+        return try #require(login.headers[.setCookie]?.split(separator: ";").first.map(String.init))
+    }
+
+    @Test func anAgentCreatesAnArchiveAndEditsOnlyWhatChanged() async throws {
+        try await APITests.withNode { runtime, client in
+            let cookie = try await Self.logIn(client, "agent")
+            let create = try await client.execute(uri: "/patients", method: .post, headers: [.cookie: cookie, .contentType: "application/x-www-form-urlencoded"],
+                                                  body: ByteBuffer(string: "name=%E6%9D%8E%E5%9B%9B&gender=male&birthDate=1970-03-04&phone=%2B86+138-0013-8111&address=&tags=%E9%AB%98%E8%A1%80%E5%8E%8B")) { $0 }
+            #expect(create.status == .seeOther)
+            let location = try #require(create.headers[.location])
+            let id = String(location.dropFirst("/patients/".count))
+            var patient = try runtime.crm.patient(id)
+            #expect(patient.name == "李四" && patient.gender == "male" && patient.phone == "13800138111" && patient.tags == ["高血压"])
+            #expect(patient.address == nil, "an empty field on a new archive stays empty")
+
+            // The archive page offers the edit form filled in, in Chinese.
+            let page = try await client.execute(uri: location, method: .get, headers: [.cookie: cookie]) { String(buffer: $0.body) }
+            #expect(page.contains("id=\"edit-patient\"") && page.contains("value=\"13800138111\"") && page.contains(" · 男 · "))
+
+            // Edit the address only; every other field is posted unchanged and must not be written.
+            let edit = try await client.execute(uri: "\(location)/edit", method: .post, headers: [.cookie: cookie, .contentType: "application/x-www-form-urlencoded"],
+                                                body: ByteBuffer(string: "name=%E6%9D%8E%E5%9B%9B&gender=male&birthDate=1970-03-04&idNumber=&phone=13800138111&address=%E4%BA%94%E5%9B%9B%E8%B7%AF1%E5%8F%B7&region=&category=&tags=%E9%AB%98%E8%A1%80%E5%8E%8B")) { $0 }
+            #expect(edit.status == .seeOther)
+            patient = try runtime.crm.patient(id)
+            #expect(patient.address == "五四路1号" && patient.phone == "13800138111" && patient.name == "李四")
+            let updates = try await runtime.crm.replica.reader.read { db in
+                try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM auditEntry WHERE action = 'patient.update' AND entityId = ?", arguments: [id])
+            }
+            #expect(updates == 1)
+
+            // A bad value is refused with a message that names the field, never the value.
+            let bad = try await client.execute(uri: "\(location)/edit", method: .post, headers: [.cookie: cookie, .contentType: "application/x-www-form-urlencoded"],
+                                               body: ByteBuffer(string: "name=%E6%9D%8E%E5%9B%9B&phone=%E7%A7%98%E5%AF%86")) { response in
+                (response.status, String(buffer: response.body))
+            }
+            #expect(bad.0 == .badRequest && bad.1.contains("phone is not a phone number") && !bad.1.contains("秘密"))
+            #expect(try runtime.crm.patient(id).phone == "13800138111")
+        }
+    }
+
+    @Test func everyUserChangesTheirOwnPassword() async throws {
+        try await APITests.withNode { runtime, client in
+            let cookie = try await Self.logIn(client, "nurse")
+            func change(_ body: String) async throws -> (HTTPResponse.Status, String) {
+                try await client.execute(uri: "/account/password", method: .post, headers: [.cookie: cookie, .contentType: "application/x-www-form-urlencoded"],
+                                         body: ByteBuffer(string: body)) { ($0.status, String(buffer: $0.body)) }
+            }
+            let page = try await client.execute(uri: "/account", method: .get, headers: [.cookie: cookie]) { String(buffer: $0.body) }
+            #expect(page.contains("id=\"password-form\""))
+            #expect(try await change("old=wrong-password&new=new-password-1&repeat=new-password-1").1.contains("原密码错误"))
+            #expect(try await change("old=password-nurse&new=new-password-1&repeat=other-password").1.contains("两次输入的新密码不一致"))
+            #expect(try await change("old=password-nurse&new=short&repeat=short").1.contains("8–128"))
+            #expect(try await change("old=password-nurse&new=new-password-1&repeat=new-password-1").1.contains("密码已修改"))
+            #expect((try? runtime.crm.login(username: "nurse", password: "password-nurse")) == nil)
+            #expect((try? runtime.crm.login(username: "nurse", password: "new-password-1")) != nil)
+        }
+    }
+
+    @Test func anUntouchedEditFormChangesNothing() throws {
+        let current = Patient(row: ["id": "P1", "name": "王五", "gender": "female", "phone": "13900001111", "tags": SetCodec.encode(["a", "b"])])
+        let form = FormFields("name=%E7%8E%8B%E4%BA%94&gender=female&birthDate=&idNumber=&phone=13900001111&address=&region=&category=&tags=b%2C+a")
+        let input = WebUI.patientInput(form, comparedWith: current)
+        #expect(input.name == nil && input.gender == nil && input.phone == nil && input.address == nil && input.tags == nil && input.birthDate == nil)
+        let changed = WebUI.patientInput(FormFields("name=%E7%8E%8B%E4%BA%94&phone=13900002222&tags=a"), comparedWith: current)
+        #expect(changed.name == nil && changed.phone == "13900002222" && changed.tags == ["a"])
+    }
+
+    @Test func aTrendLineBreaksAtMonthsWithoutResponsesInsteadOfDrawingZero() {
+        let chart = ChartData(id: "t", title: "T", labelHeader: "month", seriesNames: ["bedside", "phone"], rows: [
+            (label: "2026-01", values: [80, nil]), (label: "2026-02", values: [nil, 50]), (label: "2026-03", values: [90, 60]),
+        ])
+        let svg = SVGChart.line(chart)
+        #expect(svg.components(separatedBy: "<circle").count - 1 == 4, "one point per measured value, none for gaps")
+        #expect(!svg.contains(">0.0<"), "no zero is drawn for a gap")
+        #expect(svg.components(separatedBy: "<polyline").count - 1 == 1, "only phone has two consecutive measured months")
+        #expect(svg.contains(">bedside<") && svg.contains(">phone<"), "a legend names each series")
+        #expect(chart.csv == "month,bedside,phone\n2026-01,80.0,\n2026-02,,50.0\n2026-03,90.0,60.0\n")
+        #expect(chart.table.contains("<td>–</td>"))
+    }
+
+    @Test func theDashboardsSatisfactionTrendIsSplitBySurveyMode() async throws {
+        try await APITests.withNode { runtime, client in
+            let crm = runtime.crm
+            try crm.saveReference(.system, .department, ReferenceItem(id: "D-CARD", name: "心内科"))
+            try crm.saveReference(.system, .ward, ReferenceItem(id: "W-CARD", name: "心内一病区", departmentId: "D-CARD"))
+            _ = try crm.saveTemplate(.system, id: "bedside", name: "床边", purpose: "bedside", diseaseCode: nil, definition: SurveyDefinition(questions: [
+                .init(id: "overall", text: "总体满意度", type: .scale5, required: true, role: .overall),
+            ]))
+            let patient = try crm.createPatient(.system, PatientInput(name: "赵六", phone: "13800138222"))
+            let manager = Caller(userId: "manager", role: .manager)
+            for (index, (mode, overall, day)) in [(SurveyMode.bedside, 5, "2026-03-10"), (.phone, 1, "2026-03-11"), (.phone, 5, "2026-04-11")].enumerated() {
+                _ = try crm.submitResponse(manager, SurveySubmission(
+                    id: "response-\(index)-0000", templateId: "bedside", templateVersion: 1, patientId: patient, wardId: "W-CARD",
+                    departmentId: "D-CARD", mode: mode, submittedAt: "\(day)T10:00:00+08:00", answers: ["overall": .number(Double(overall))]))
+            }
+            let cookie = try await Self.logIn(client, "manager")
+            let csv = try await client.execute(uri: "/dashboard/satisfaction-trend.csv?from=2026-03-01&to=2026-04-30&period=range", method: .get,
+                                               headers: [.cookie: cookie]) { String(buffer: $0.body) }
+            // Bedside 100 % in March and nothing in April; phone 0 % then 100 %: never pooled into one line.
+            #expect(csv == "月份,床边,电话\n2026-03,100.0,0.0\n2026-04,,100.0\n")
+        }
+    }
+}
