@@ -74,6 +74,41 @@ struct WebArchiveAndChartTests {
         }
     }
 
+    @Test func aComplaintsPageShowsEveryStepAndMovesItOnWithTheResponsibleDepartment() async throws {
+        try await APITests.withNode { runtime, client in
+            let crm = runtime.crm
+            try crm.saveReference(.system, .department, ReferenceItem(id: "D-EYE", name: "眼科"))
+            try crm.saveReference(.system, .department, ReferenceItem(id: "D-ENT", name: "耳鼻喉科"))
+            let patient = try crm.createPatient(.system, PatientInput(name: "孙七", phone: "13800138333"))
+            let id = try crm.registerComplaint(Caller(userId: "agent", role: .agent),
+                                               ComplaintInput(patientId: patient, departmentId: "D-EYE", summary: "候诊时间太长", channel: "phone"))
+            let cookie = try await Self.logIn(client, "manager")
+            let advance = try await client.execute(uri: "/complaints/\(id)/advance", method: .post,
+                                                   headers: [.cookie: cookie, .contentType: "application/x-www-form-urlencoded"],
+                                                   body: ByteBuffer(string: "back=detail&status=investigating&departmentId=D-ENT&note=%E5%B7%B2%E8%81%94%E7%B3%BB%E7%A7%91%E5%AE%A4&resolution=")) { $0 }
+            #expect(advance.status == .seeOther && advance.headers[.location] == "/complaints/\(id)")
+            let complaint = try crm.complaint(id)
+            #expect(complaint.status == .investigating && complaint.departmentId == "D-ENT" && complaint.handlerId == "manager" && complaint.resolution == nil)
+            let page = try await client.execute(uri: "/complaints/\(id)", method: .get, headers: [.cookie: cookie]) { String(buffer: $0.body) }
+            #expect(page.contains("候诊时间太长") && page.contains("已联系科室") && page.contains("耳鼻喉科") && page.contains("/patients/\(patient)"))
+            #expect(page.contains("data-status=\"investigating\"") && page.contains("<option value=\"handled\">") && !page.contains("<option value=\"accepted\">"),
+                    "only later steps are offered")
+            let board = try await client.execute(uri: "/complaints", method: .get, headers: [.cookie: cookie]) { String(buffer: $0.body) }
+            #expect(board.contains("href=\"/complaints/\(id)\""))
+        }
+    }
+
+    @Test func theFleetPageNamesEachPeersRole() async throws {
+        try await APITests.withNode { runtime, client in
+            runtime.peers.record(name: "ward-5a", nodeID: NodeID(0x5A), role: "ward", address: "127.0.0.1:7401", connected: true, vector: nil)
+            runtime.peers.record(name: "ward-5a", nodeID: NodeID(0x5A), address: "127.0.0.1:7401", connected: false, vector: nil)
+            let cookie = try await Self.logIn(client, "admin")
+            let page = try await client.execute(uri: "/fleet", method: .get, headers: [.cookie: cookie]) { String(buffer: $0.body) }
+            #expect(page.contains("ward-5a") && page.contains("病区网关"), "a later record without the role keeps it")
+            #expect(page.contains("秒前"))
+        }
+    }
+
     @Test func anUntouchedEditFormChangesNothing() throws {
         let current = Patient(row: ["id": "P1", "name": "王五", "gender": "female", "phone": "13900001111", "tags": SetCodec.encode(["a", "b"])])
         let form = FormFields("name=%E7%8E%8B%E4%BA%94&gender=female&birthDate=&idNumber=&phone=13900001111&address=&region=&category=&tags=b%2C+a")

@@ -92,7 +92,7 @@ final class RowStore {
             arguments.append(Data(row.meta).databaseValue)
         }
         let statement = try db.cachedStatement(sql: sql)
-        statement.setUncheckedArguments(StatementArguments(arguments))
+        statement.setUncheckedArguments(StatementArguments(databaseValues: arguments))
         let inserted = Set(try gate.open { try String.fetchAll(statement) })
         let logged = rows.filter { inserted.contains($0.key) && $0.stamp.seq > 0 }
         if !logged.isEmpty {
@@ -103,7 +103,7 @@ final class RowStore {
                 logArguments += [row.stamp.origin.databaseValue.databaseValue, Int64(row.stamp.seq).databaseValue, table.id.databaseValue, row.key.databaseValue]
             }
             let logStatement = try db.cachedStatement(sql: logSQL)
-            logStatement.setUncheckedArguments(StatementArguments(logArguments))
+            logStatement.setUncheckedArguments(StatementArguments(databaseValues: logArguments))
             try logStatement.execute()
         }
         return inserted
@@ -116,7 +116,7 @@ final class RowStore {
         arguments.reserveCapacity(values.count + 2)
         arguments.append(contentsOf: values)
         arguments.append(Data(meta).databaseValue)
-        statement.setUncheckedArguments(StatementArguments(arguments))
+        statement.setUncheckedArguments(StatementArguments(databaseValues: arguments))
         try gate.open { try statement.execute() }
         return db.changesCount > 0
     }
@@ -127,7 +127,7 @@ final class RowStore {
         var arguments = new.values
         arguments.append(Data(RowMetaCodec.encode(new)).databaseValue)
         arguments.append(key.databaseValue)
-        statement.setUncheckedArguments(StatementArguments(arguments))
+        statement.setUncheckedArguments(StatementArguments(databaseValues: arguments))
         try gate.open { try statement.execute() }
         let before = old.contributors, after = new.contributors
         for stale in before.subtracting(after) {
@@ -201,5 +201,14 @@ final class TombstoneTables: Sendable {
 
     func markBuried(_ table: Int64) {
         known.withLock { $0[table] = true }
+    }
+}
+
+extension StatementArguments {
+    /// Arguments from values already converted. Skips GRDB's generic `some Sequence<some
+    /// DatabaseValueConvertible>` initialiser, whose key-path map cost ~10 % of a captured
+    /// commit's CPU time in `bench replica` (perf).
+    init(databaseValues values: [DatabaseValue]) {
+        self.init(values.map { $0 as (any DatabaseValueConvertible)? })
     }
 }

@@ -7,6 +7,8 @@ struct NodeStatusReport: Codable, ResponseEncodable, Sendable {
     struct Peer: Codable, Sendable {
         var name: String
         var nodeId: String
+        /// central, ward or callcenter, as its certificate says (nil until it has connected).
+        var role: String?
         var address: String
         var connected: Bool
         var lastContactMsAgo: Int64
@@ -37,7 +39,7 @@ extension NodeRuntime {
             var pendingOut: UInt64 = 0, pendingIn: UInt64 = 0
             for (origin, seq) in vector.entries where seq > peer.peerVector[origin] { pendingOut += seq - peer.peerVector[origin] }
             for (origin, seq) in peer.peerVector.entries where seq > vector[origin] { pendingIn += seq - vector[origin] }
-            return NodeStatusReport.Peer(name: peer.name, nodeId: peer.nodeId, address: peer.address, connected: peer.connected,
+            return NodeStatusReport.Peer(name: peer.name, nodeId: peer.nodeId, role: peer.role, address: peer.address, connected: peer.connected,
                                          lastContactMsAgo: now - peer.lastContact, pendingOut: pendingOut, pendingIn: pendingIn,
                                          lagMs: pendingOut == 0 ? 0 : peer.caughtUpAt.map { now - $0 }, lastError: peer.lastError)
         }

@@ -63,7 +63,7 @@ final class NodeRuntime: Sendable {
             }
             let peer = secure.peer
             logger.info("sync session started", metadata: ["sync.peer": "\(peer.name)", "sync.peer.role": "\(peer.role)"])
-            peers.record(name: peer.name, nodeID: peer.nodeID, address: address, connected: true, vector: nil)
+            peers.record(name: peer.name, nodeID: peer.nodeID, role: peer.role.description, address: address, connected: true, vector: nil)
             let session = SyncSession(replica: replica, channel: secure, options: options, logger: logger) { [peers] report in
                 peers.record(name: peer.name, nodeID: peer.nodeID, address: address, connected: true, vector: report.peerVector)
                 progress?(report)

@@ -10,6 +10,8 @@ struct PeerStatusStore: Sendable {
     struct Peer: Codable {
         var name: String
         var nodeId: String
+        /// The role its certificate names (central, ward, callcenter); nil until it has connected.
+        var role: String?
         var address: String
         var connected: Bool
         var lastContact: Int64
@@ -30,23 +32,28 @@ struct PeerStatusStore: Sendable {
                     lastContact INTEGER NOT NULL,
                     peerVector TEXT NOT NULL,
                     lastError TEXT,
-                    caughtUpAt INTEGER)
+                    caughtUpAt INTEGER,
+                    role TEXT)
                 """)
+            // Tables made before the role was kept get the column.
+            if try !db.columns(in: "_node_peer").contains(where: { $0.name == "role" }) {
+                try db.execute(sql: "ALTER TABLE _node_peer ADD COLUMN role TEXT")
+            }
         }
     }
 
-    func record(name: String, nodeID: NodeID, address: String, connected: Bool, vector: VersionVector?, error: String? = nil) {
+    func record(name: String, nodeID: NodeID, role: String? = nil, address: String, connected: Bool, vector: VersionVector?, error: String? = nil) {
         let json = vector.flatMap { try? JSONEncoder().encode($0) }.map { String(decoding: $0, as: UTF8.self) }
         let now = Int64(SystemWallClock().now())
         let caughtUp = vector.flatMap { peer in (try? replica.versionVector()).map { peer.dominates($0) } } ?? false
         try? replica.writeLocal { db in
             try db.execute(sql: """
-                INSERT INTO _node_peer (name, nodeId, address, connected, lastContact, peerVector, lastError)
-                VALUES (?, ?, ?, ?, ?, COALESCE(?, '{}'), ?)
-                ON CONFLICT (name) DO UPDATE SET nodeId = excluded.nodeId, address = excluded.address,
+                INSERT INTO _node_peer (name, nodeId, role, address, connected, lastContact, peerVector, lastError)
+                VALUES (?, ?, ?, ?, ?, ?, COALESCE(?, '{}'), ?)
+                ON CONFLICT (name) DO UPDATE SET nodeId = excluded.nodeId, role = COALESCE(excluded.role, role), address = excluded.address,
                     connected = excluded.connected, lastContact = excluded.lastContact,
                     peerVector = COALESCE(?, peerVector), lastError = excluded.lastError
-                """, arguments: [name, nodeID.description, address, connected, now, json, error, json])
+                """, arguments: [name, nodeID.description, role, address, connected, now, json, error, json])
             if caughtUp {
                 try db.execute(sql: "UPDATE _node_peer SET caughtUpAt = ? WHERE name = ?", arguments: [now, name])
             }
@@ -58,7 +65,7 @@ struct PeerStatusStore: Sendable {
             guard try db.tableExists("_node_peer") else { return [] }
             return try Row.fetchAll(db, sql: "SELECT * FROM _node_peer ORDER BY name").map { row in
                 let vector = (try? JSONDecoder().decode(VersionVector.self, from: Data((row["peerVector"] as String).utf8))) ?? VersionVector()
-                return Peer(name: row["name"], nodeId: row["nodeId"], address: row["address"], connected: row["connected"],
+                return Peer(name: row["name"], nodeId: row["nodeId"], role: row["role"], address: row["address"], connected: row["connected"],
                             lastContact: row["lastContact"], peerVector: vector, lastError: row["lastError"], caughtUpAt: row["caughtUpAt"])
             }
         }

@@ -93,6 +93,11 @@ struct Strings: Sendable {
         "repeatPassword": ("再次输入新密码", "New password again"), "passwordsDiffer": ("两次输入的新密码不一致", "The new passwords differ"),
         "oldPasswordWrong": ("原密码错误", "The current password is wrong"), "passwordLength": ("新密码须为 8–128 个字符", "The new password must be 8–128 characters"),
         "passwordChanged": ("密码已修改", "Password changed"),
+        "node_central": ("中心", "Central"), "node_ward": ("病区网关", "Ward gateway"), "node_callcenter": ("呼叫中心", "Call center"),
+        "unit_s": ("秒前", "s ago"), "unit_min": ("分钟前", "min ago"), "unit_h": ("小时前", "h ago"), "unit_d": ("天前", "days ago"),
+        "steps": ("处理记录", "Steps"), "who": ("经办人", "By"), "resolution": ("处理结果", "Resolution"), "registeredAt": ("登记时间", "Registered"),
+        "responsibleDepartment": ("责任科室", "Responsible department"),
+        "channel_phone": ("电话", "Phone"), "channel_visit": ("来访", "Visit"), "channel_letter": ("信件", "Letter"), "channel_online": ("网络", "Online"),
         "doneRate": ("完成率 %", "Done %"), "onTimeRate": ("按时率 %", "On time %"), "dueCount": ("应随访数", "Due"),
     ]
 }

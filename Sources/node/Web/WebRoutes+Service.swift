@@ -102,7 +102,7 @@ extension WebUI {
             <form method="post" action="/patients/\(id)/complaint" class="card"><h2>\(s["complaint"])</h2>
               <label for="p-summary">\(s["summary"])</label><textarea id="p-summary" name="summary" required maxlength="2000"></textarea>
               <label for="p-department">\(s["department"])</label><select id="p-department" name="departmentId"><option value="">—</option>\(departmentOptions)</select>
-              <label for="p-channel">\(s["channel"])</label><select id="p-channel" name="channel"><option value="phone">phone</option><option value="visit">visit</option><option value="letter">letter</option><option value="online">online</option></select>
+              <label for="p-channel">\(s["channel"])</label><select id="p-channel" name="channel">\(["phone", "visit", "letter", "online"].map { "<option value=\"\($0)\">\(s["channel_" + $0])</option>" }.joined())</select>
               <p><button type="submit">\(s["save"])</button></p></form>
             <form method="post" action="/patients/\(id)/appointment" class="card"><h2>\(s["appointment"])</h2>
               <label for="a-kind">\(s["kind"])</label><select id="a-kind" name="kind"><option value="visit">\(s["visit"])</option><option value="examination">\(s["examination"])</option></select>
