@@ -192,7 +192,11 @@ public final class ReplicaTransaction {
     /// A stamp for one write in this commit, after `existing` so it supersedes what it overwrites.
     private func nextStamp(after existing: HLC) throws -> Stamp {
         if seq == nil {
-            seq = replica.localSeq.withLock { $0 } + 1
+            // Another process may have committed on this file since this replica last did (a CLI
+            // command beside the daemon): the write transaction is IMMEDIATE, so the stored
+            // number read here is current, and the two never hand out the same number.
+            let stored = try Replica.localSequence(db, nodeID: replica.nodeID)
+            seq = max(replica.localSeq.withLock { $0 }, stored) + 1
         }
         let tick = replica.clock.withLock { $0.tick() }
         let hlc = Stamp.causallyAfter(existing, tick: tick)

@@ -155,10 +155,13 @@ public final class Replica: Sendable {
         return VersionVector(entries)
     }
 
+    /// This node's newest commit as stored: the larger of its `_sf_version` entry and its newest change-log entry.
     static func localSequence(_ db: Database, nodeID: NodeID) throws -> UInt64 {
-        let stored = try Int64.fetchOne(db, sql: "SELECT seq FROM _sf_version WHERE origin = ?", arguments: [nodeID.databaseValue]) ?? 0
-        let logged = try Int64.fetchOne(db, sql: "SELECT MAX(seq) FROM _sf_log WHERE origin = ?", arguments: [nodeID.databaseValue]) ?? 0
-        return UInt64(max(stored, logged))
+        let statement = try db.cachedStatement(sql: """
+            SELECT MAX(COALESCE((SELECT seq FROM _sf_version WHERE origin = ?1), 0),
+                       COALESCE((SELECT MAX(seq) FROM _sf_log WHERE origin = ?1), 0))
+            """)
+        return UInt64(try Int64.fetchOne(statement, arguments: [nodeID.databaseValue]) ?? 0)
     }
 
     /// A new row id (ULID) from this replica's clock and randomness.

@@ -1,0 +1,35 @@
+import Foundation
+import GRDB
+import Testing
+@testable import Replica
+
+/// Two processes writing one replica file (the daemon and a CLI command, say): SQLite serialises
+/// their transactions, and each commit must still get its own sequence number.
+@Suite("Two writers on one file")
+struct TwoWriterTests {
+    @Test func twoConnectionsToOneReplicaNeverReuseASequenceNumber() throws {
+        let path = FileManager.default.temporaryDirectory.appendingPathComponent("two-writers-\(UUID()).sqlite").path
+        defer { for suffix in ["", "-wal", "-shm"] { try? FileManager.default.removeItem(atPath: path + suffix) } }
+        let configuration = ReplicaConfiguration(nodeID: NodeID(0x77), policies: testPolicies)
+        let daemon = try Replica.open(at: path, configuration: configuration)
+        let tool = try Replica.open(at: path, configuration: configuration)
+        var written: [String] = []
+        for index in 0..<20 {
+            let writer = index % 3 == 0 ? tool : daemon
+            written.append(try writer.write { tx in try tx.insert(into: "entry", values: ["body": "entry \(index)", "score": index]) })
+        }
+        // Every commit has its own number: the version vector counts all 20 of them.
+        #expect(try daemon.versionVector()[NodeID(0x77)] == 20)
+        #expect(try tool.versionVector()[NodeID(0x77)] == 20)
+        let commits = try daemon.reader.read { db in try Int.fetchOne(db, sql: "SELECT COUNT(DISTINCT seq) FROM _sf_log WHERE origin = ?", arguments: [NodeID(0x77).databaseValue]) }
+        #expect(commits == 20)
+        // A peer that syncs from the daemon while the tool writes gets every row, none shadowed by a reused number.
+        let peer = try makeReplica(0x88)
+        try sync(daemon, into: peer)
+        _ = try tool.write { tx in try tx.insert(into: "entry", values: ["body": "late", "score": 99]) }
+        _ = try daemon.write { tx in try tx.insert(into: "entry", values: ["body": "later", "score": 100]) }
+        try sync(daemon, into: peer)
+        let rows = try peer.reader.read { db in try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM entry") }
+        #expect(rows == 22)
+    }
+}
