@@ -43,7 +43,7 @@ rm -rf "$demo_dir"
 
 # The browser tests: every role's pages in headless Chromium, offline capture, claims, screen pop, merge.
 if /usr/bin/python3 Tests/Browser/ui_test.py --binary .build/debug/suifang --screenshots "${SCREENSHOTS:-$(mktemp -d)}"; then
-    net_passed=$((net_passed + 5))
+    net_passed=$((net_passed + 7))
 else
     echo "browser tests: FAILED"
     net_failed=$((net_failed + 1))

@@ -265,6 +265,58 @@ def main():
             manager.quit()
         passed += 1
         print("ok: a merge and its undo")
+
+        # 6. One archive's phone edited on central and on the cut-off call center: both kept, a person chooses.
+        patient = "his-P0000006"
+        assert api(control, "POST", "/links/callcenter/cut")[0] == 200
+        office, desk = Browser(*SIZES["desktop"]), Browser(*SIZES["desktop"])
+        try:
+            office.login(central, "manager")
+            desk.login(callcenter, "agent1")
+            for browser, base, phone in ((office, central, "13911110001"), (desk, callcenter, "13922220002")):
+                browser.driver.get(base + "/patients/" + patient)
+                browser.driver.find_element(By.CSS_SELECTOR, "#edit-patient summary").click()
+                field = browser.driver.find_element(By.ID, "u-phone")
+                field.clear()
+                field.send_keys(phone)
+                browser.driver.find_element(By.ID, "u-save").click()
+                browser.wait_for(lambda browser=browser, phone=phone: phone in browser.driver.find_element(By.ID, "patient").text, what="the edited phone")
+            assert api(control, "POST", "/links/callcenter/heal")[0] == 200
+            selector = f".conflict[data-row='{patient}'][data-column='phone']"
+            def inbox_shows_both():
+                office.driver.get(central + "/conflicts")
+                cards = office.driver.find_elements(By.CSS_SELECTOR, selector)
+                return cards and "13911110001" in cards[0].text and "13922220002" in cards[0].text
+            office.wait_for(inbox_shows_both, seconds=30, what="the conflict in central's inbox")
+            shoot(office, args.screenshots, "conflicts-desktop")
+            office.driver.find_element(By.CSS_SELECTOR, f"{selector} input[value='13922220002']").find_element(By.XPATH, "..").submit()
+            office.wait_for(lambda: not office.driver.find_elements(By.CSS_SELECTOR, selector), what="the conflict to close")
+            def desk_shows_choice():
+                desk.driver.get(callcenter + "/patients/" + patient)
+                return "13922220002" in desk.driver.find_element(By.ID, "patient").text
+            desk.wait_for(desk_shows_choice, seconds=30, what="the choice on the call center")
+        finally:
+            office.quit()
+            desk.quit()
+        passed += 1
+        print("ok: concurrent edits of one phone number are both kept, then resolved once for every node")
+
+        # 7. A complaint's page: every step's note; moving it on from there.
+        manager = Browser(*SIZES["desktop"])
+        try:
+            manager.login(central, "manager")
+            manager.driver.find_element(By.CSS_SELECTOR, "#board article a").click()
+            manager.wait_for(lambda: manager.driver.find_elements(By.ID, "advance-form"), what="the complaint page")
+            before = manager.driver.find_element(By.ID, "complaint").get_attribute("data-status")
+            manager.driver.find_element(By.ID, "d-note").send_keys("已电话回复患者")
+            manager.driver.find_element(By.ID, "advance").click()
+            manager.wait_for(lambda: manager.driver.find_element(By.ID, "complaint").get_attribute("data-status") != before, what="the next step")
+            assert "已电话回复患者" in manager.driver.find_element(By.ID, "notes").text
+            shoot(manager, args.screenshots, "complaint-desktop")
+        finally:
+            manager.quit()
+        passed += 1
+        print("ok: a complaint's page shows its steps and moves it on")
     finally:
         if demo:
             demo.terminate()

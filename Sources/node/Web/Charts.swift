@@ -122,7 +122,9 @@ enum SVGChart {
                 if series < row.values.count, let value = row.values[series] {
                     segments[segments.count - 1].append((x(index), y(value)))
                     svg += "<circle cx=\"\(x(index))\" cy=\"\(y(value))\" r=\"3\" fill=\"\(color)\"></circle>"
-                    svg += "<text x=\"\(x(index))\" y=\"\(y(value) - 6)\" text-anchor=\"middle\" fill=\"\(color)\">\(String(format: data.format, value))</text>"
+                    // With several lines, every other series writes its values below the points so close values stay readable.
+                    let labelY = series % 2 == 0 ? y(value) - 6 : y(value) + 18
+                    svg += "<text x=\"\(x(index))\" y=\"\(labelY)\" text-anchor=\"middle\" fill=\"\(color)\">\(String(format: data.format, value))</text>"
                 } else if !(segments.last?.isEmpty ?? true) {
                     segments.append([])
                 }

@@ -98,6 +98,8 @@ struct Strings: Sendable {
         "steps": ("处理记录", "Steps"), "who": ("经办人", "By"), "resolution": ("处理结果", "Resolution"), "registeredAt": ("登记时间", "Registered"),
         "responsibleDepartment": ("责任科室", "Responsible department"),
         "channel_phone": ("电话", "Phone"), "channel_visit": ("来访", "Visit"), "channel_letter": ("信件", "Letter"), "channel_online": ("网络", "Online"),
+        "conflictHint": ("两个节点同时修改了同一项，两个值都已保留；请选择正确的值，选择结果会同步到所有节点。",
+                         "Two nodes changed the same field at the same time; both values are kept. Choose the right one: the choice reaches every node."),
         "doneRate": ("完成率 %", "Done %"), "onTimeRate": ("按时率 %", "On time %"), "dueCount": ("应随访数", "Due"),
     ]
 }

@@ -35,6 +35,7 @@ enum WebAssets {
     button.secondary { background: #e3e9f0; color: var(--ink); }
     button.danger { background: var(--bad); }
     :focus-visible { outline: 3px solid #f5a623; outline-offset: 2px; }
+    table + .card, table + form { margin-top: 1rem; }
     .visually-hidden { position: absolute; width: 1px; height: 1px; overflow: hidden; clip: rect(0 0 0 0); white-space: nowrap; }
     details.card > summary { cursor: pointer; font-weight: 600; min-height: 32px; }
     .skip { position: absolute; left: -9999px; } .skip:focus { left: 1rem; top: .5rem; z-index: 10; background: #fff; color: var(--ink); padding: .5rem 1rem; }

@@ -9,10 +9,14 @@ extension WebUI {
         let crm = self.crm
         router.get("/conflicts") { request, context in
             let session = try await session(request, context, .manager, .admin)
-            let conflicts = try await blocking { try crm.conflictInbox(session.caller) }
+            let (conflicts, names) = try await blocking {
+                let conflicts = try crm.conflictInbox(session.caller)
+                return (conflicts, Dictionary(conflicts.compactMap { conflict in (try? crm.patient(conflict.rowId)).map { (conflict.rowId, $0.name) } },
+                                              uniquingKeysWith: { a, _ in a }))
+            }
             let s = session.strings
-            let html = conflicts.isEmpty ? "<p class=\"muted\">\(s["noRows"])</p>" : conflicts.map { conflict in
-                "<div class=\"card conflict\"><p><a href=\"/patients/\(HTML.urlComponent(conflict.rowId))\">\(e(conflict.rowId))</a> · \(e(s[conflict.column]))</p>" + conflict.values.map { value in
+            let html = conflicts.isEmpty ? "<p class=\"muted\">\(s["noRows"])</p>" : "<p class=\"muted\">\(s["conflictHint"])</p>" + conflicts.map { conflict in
+                "<div class=\"card conflict\" data-row=\"\(e(conflict.rowId))\" data-column=\"\(e(conflict.column))\"><p><a href=\"/patients/\(HTML.urlComponent(conflict.rowId))\">\(e(names[conflict.rowId] ?? conflict.rowId))</a> <span class=\"muted\">\(e(conflict.rowId))</span> · \(e(s[conflict.column]))</p>" + conflict.values.map { value in
                     """
                     <form method="post" action="/conflicts/resolve" class="inline"><input type="hidden" name="rowId" value="\(e(conflict.rowId))">
                     <input type="hidden" name="column" value="\(e(conflict.column))"><input type="hidden" name="value" value="\(e(value))">
