@@ -100,6 +100,8 @@ struct Strings: Sendable {
         "channel_phone": ("电话", "Phone"), "channel_visit": ("来访", "Visit"), "channel_letter": ("信件", "Letter"), "channel_online": ("网络", "Online"),
         "conflictHint": ("两个节点同时修改了同一项，两个值都已保留；请选择正确的值，选择结果会同步到所有节点。",
                          "Two nodes changed the same field at the same time; both values are kept. Choose the right one: the choice reaches every node."),
+        "nodeName": ("节点", "Node"),
+        "revokeConfirm": ("吊销后该节点将无法再与任何节点同步，且不可撤销。确定吊销？", "A revoked node can never sync with any node again. Revoke it?"),
         "doneRate": ("完成率 %", "Done %"), "onTimeRate": ("按时率 %", "On time %"), "dueCount": ("应随访数", "Due"),
     ]
 }

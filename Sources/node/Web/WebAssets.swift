@@ -74,6 +74,12 @@ enum WebAssets {
     document.addEventListener('change', applySkipLogic);
     applySkipLogic();
 
+    // Forms that cannot be taken back (revoking a node) ask first.
+    document.addEventListener('submit', function (event) {
+      var question = event.target.dataset && event.target.dataset.confirm;
+      if (question && !window.confirm(question)) event.preventDefault();
+    });
+
     // The link indicator and the count of records not yet synced, kept current.
     function refreshLink() {
       var link = document.getElementById('link'), pending = document.getElementById('pending');

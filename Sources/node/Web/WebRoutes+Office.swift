@@ -129,9 +129,9 @@ extension WebUI {
     static func fleet(_ node: NodeStatusReport, canRevoke: Bool, s: Strings) -> String {
         var html = "<p>\(e(node.name)) · \(e(node.role)) · \(e(node.nodeId))</p>"
         guard !node.peers.isEmpty else { return html + "<p class=\"muted\">\(s["noRows"])</p>" }
-        html += "<table id=\"fleet\"><thead><tr><th>\(s["name"])</th><th>\(s["role"])</th><th>\(s["lastContact"])</th><th>\(s["pendingOut"])</th><th>\(s["pendingIn"])</th><th>\(s["lag"])</th><th></th></tr></thead><tbody>"
+        html += "<table id=\"fleet\"><thead><tr><th>\(s["nodeName"])</th><th>\(s["role"])</th><th>\(s["lastContact"])</th><th>\(s["pendingOut"])</th><th>\(s["pendingIn"])</th><th>\(s["lag"])</th><th></th></tr></thead><tbody>"
         for peer in node.peers {
-            let revoke = canRevoke ? "<form method=\"post\" action=\"/fleet/\(HTML.urlComponent(peer.nodeId))/revoke\"><button type=\"submit\" class=\"danger\">\(s["revoke"])</button></form>" : ""
+            let revoke = canRevoke ? "<form method=\"post\" action=\"/fleet/\(HTML.urlComponent(peer.nodeId))/revoke\" data-confirm=\"\(e(s["revokeConfirm"]))\"><button type=\"submit\" class=\"danger\">\(s["revoke"])</button></form>" : ""
             html += """
                 <tr><td>\(e(peer.name)) <span class="link \(peer.connected ? "up" : "down")">\(peer.connected ? s["connected"] : s["disconnected"])</span></td>
                 <td>\(e(peer.role.map { s["node_" + $0] } ?? "–"))</td><td>\(Self.ago(peer.lastContactMsAgo, s))</td><td>\(peer.pendingOut)</td><td>\(peer.pendingIn)</td>
