@@ -77,6 +77,22 @@ struct SurveyTests {
         _ = encounter
     }
 
+    @Test func aPatientsDiagnosisPicksThePerDiseaseTemplateWithTheLongestMatchingCode() throws {
+        let node = try TestNode(1)
+        try node.seedOrganisation()  // "bedside", for every disease
+        let crm = node.crm
+        let simple = SurveyDefinition(questions: [.init(id: "overall", text: "总体", type: .scale5, required: true, role: .overall)])
+        _ = try crm.saveTemplate(.system, id: "bedside-cardio", name: "心血管", purpose: "bedside", diseaseCode: "I", definition: simple)
+        _ = try crm.saveTemplate(.system, id: "bedside-mi", name: "心梗", purpose: "bedside", diseaseCode: "i21", definition: simple)
+        _ = try crm.saveTemplate(.system, id: "discharge", name: "出院", purpose: "discharge", diseaseCode: nil, definition: simple)
+        #expect(try crm.surveyTemplate(purpose: "bedside", diagnosisCode: "I21.9").id == "bedside-mi")
+        #expect(try crm.surveyTemplate(purpose: "bedside", diagnosisCode: "I10").id == "bedside-cardio")
+        #expect(try crm.surveyTemplate(purpose: "bedside", diagnosisCode: "K35").id == "bedside")
+        #expect(try crm.surveyTemplate(purpose: "bedside", diagnosisCode: nil).id == "bedside")
+        #expect(try crm.surveyTemplate(purpose: "discharge", diagnosisCode: "I21.9").id == "discharge")
+        #expect(throws: CRMError.self) { try crm.surveyTemplate(purpose: "kiosk", diagnosisCode: nil) }
+    }
+
     @Test func templateDefinitionsAreValidated() throws {
         let node = try TestNode(1)
         let bad = SurveyDefinition(questions: [.init(id: "q", text: "?", type: .single, options: [])])

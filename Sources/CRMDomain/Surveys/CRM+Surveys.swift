@@ -123,6 +123,25 @@ extension CRM {
     }
 
     /// Every template at its current version.
+    /// The template a survey of `purpose` (`bedside`, `discharge`) uses for a patient with this
+    /// diagnosis (per-disease templates): the active one whose disease code is the longest prefix of
+    /// the diagnosis, else the active one for every disease, else any active one of that purpose,
+    /// else the active template whose id is the purpose.
+    /// - Throws: `notFound` when there is no active template of that purpose.
+    public func surveyTemplate(purpose: String, diagnosisCode: String?) throws -> SurveyTemplate {
+        let candidates = try templates().filter { $0.active && $0.purpose == purpose }
+        let diagnosis = diagnosisCode?.uppercased() ?? ""
+        let matching = candidates.filter { template in
+            guard let code = template.diseaseCode, !code.isEmpty else { return false }
+            return diagnosis.hasPrefix(code.uppercased())
+        }
+        if let best = matching.max(by: { ($0.diseaseCode?.count ?? 0, $1.id) < ($1.diseaseCode?.count ?? 0, $0.id) }) { return best }
+        if let general = candidates.first(where: { ($0.diseaseCode ?? "").isEmpty }) ?? candidates.first { return general }
+        // A template saved without a purpose but named after it (`bedside`) still serves.
+        if let named = try templates().first(where: { $0.active && $0.id == purpose }) { return named }
+        throw CRMError(.notFound, "no active '\(purpose.prefix(20))' survey template; a manager creates one first")
+    }
+
     public func templates() throws -> [SurveyTemplate] {
         try read { db in
             try String.fetchAll(db, sql: "SELECT id FROM surveyTemplate ORDER BY id").map { try Self.template(db, $0, version: nil) }

@@ -79,13 +79,17 @@ extension WebUI {
     }
 
     /// The template a phone follow-up uses: the task's, else the first for discharge calls.
+    /// The task's template, else the discharge template for the diagnosis of the task's encounter.
     static func phoneTemplate(_ crm: CRM, _ task: FollowUpTask) throws -> SurveyTemplate {
         if let id = task.templateId { return try crm.template(id) }
-        let templates = try crm.templates()
-        guard let template = templates.first(where: { $0.purpose == "discharge" && $0.active }) ?? templates.first else {
-            throw CRMError(.notFound, "no survey template; a manager creates one first")
+        let diagnosis = try task.encounterId.map { try crm.encounter($0).diagnosisCode } ?? nil
+        do {
+            return try crm.surveyTemplate(purpose: "discharge", diagnosisCode: diagnosis)
+        } catch let error as CRMError where error.kind == .notFound {
+            // No discharge template yet: any active one lets the agent still record answers.
+            guard let any = try crm.templates().first(where: \.active) else { throw error }
+            return any
         }
-        return template
     }
 
     /// The agent's forms on an archive: consultation, complaint, appointment, blacklist.

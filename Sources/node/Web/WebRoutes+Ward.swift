@@ -18,7 +18,7 @@ extension WebUI {
             let encounterID = try context.parameters.id("encounter")
             let (encounter, patient, template) = try await blocking {
                 let encounter = try crm.encounter(encounterID)
-                return (encounter, try crm.patient(encounter.patientId), try Self.bedsideTemplate(crm))
+                return (encounter, try crm.patient(encounter.patientId), try Self.bedsideTemplate(crm, encounter))
             }
             return session.page(session.strings["startSurvey"] + " · " + patient.name,
                                 Self.surveyForm(template, encounter: encounter, responseID: crm.replica.makeRowID(), strings: session.strings, error: nil))
@@ -30,13 +30,13 @@ extension WebUI {
             do {
                 try await blocking {
                     let encounter = try crm.encounter(encounterID)
-                    let template = try Self.bedsideTemplate(crm)
+                    let template = try Self.bedsideTemplate(crm, encounter)
                     let task = try crm.wardPatients(session.caller, wardId: encounter.wardId ?? "").first { $0.encounter.id == encounterID }?.bedsideTaskId
                     try Self.submitSurvey(crm, session.caller, form, template, patientId: encounter.patientId, wardId: encounter.wardId,
                                           departmentId: encounter.departmentId, mode: .bedside, taskId: task)
                 }
             } catch let error as CRMError where error.kind == .invalid || error.kind == .conflict {
-                let (encounter, template) = try await blocking { (try crm.encounter(encounterID), try Self.bedsideTemplate(crm)) }
+                let (encounter, template) = try await blocking { let encounter = try crm.encounter(encounterID); return (encounter, try Self.bedsideTemplate(crm, encounter)) }
                 return session.page(session.strings["startSurvey"], Self.surveyForm(template, encounter: encounter, responseID: form["responseId"] ?? crm.replica.makeRowID(),
                                                                                     strings: session.strings, error: error.message))
             }
@@ -44,13 +44,9 @@ extension WebUI {
         }
     }
 
-    /// The template bedside visits use: the first with purpose `bedside`, else the one named `bedside`.
-    static func bedsideTemplate(_ crm: CRM) throws -> SurveyTemplate {
-        let templates = try crm.templates()
-        guard let template = templates.first(where: { $0.purpose == "bedside" && $0.active }) ?? templates.first(where: { $0.id == "bedside" }) else {
-            throw CRMError(.notFound, "no bedside survey template; a manager creates one first")
-        }
-        return template
+    /// The bedside template for the encounter's diagnosis (per-disease templates first).
+    static func bedsideTemplate(_ crm: CRM, _ encounter: Encounter) throws -> SurveyTemplate {
+        try crm.surveyTemplate(purpose: "bedside", diagnosisCode: encounter.diagnosisCode)
     }
 
     static func wardList(_ patients: [WardPatient], _ s: Strings) -> String {
