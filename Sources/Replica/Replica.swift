@@ -73,8 +73,23 @@ public final class Replica: Sendable {
     ///   tables contradict the policies or it belongs to another node.
     public static func open(at path: String, configuration: ReplicaConfiguration) throws -> Replica {
         let gate = WriteGate()
-        let pool = try DatabasePool(path: path, configuration: databaseConfiguration(configuration, gate: gate))
+        let pool = try openPool(at: path, databaseConfiguration(configuration, gate: gate))
         return try Replica(writer: pool, gate: gate, configuration: configuration)
+    }
+
+    /// Opens a WAL-mode pool whose writer fsyncs every commit. GRDB sets `synchronous=NORMAL` when it
+    /// turns WAL on — after `prepareDatabase` has run — so FULL is set again on the writer here
+    /// (readers never commit). Benchmarks open their plain-SQLite baselines through this too.
+    public static func openPool(at path: String, _ configuration: Configuration) throws -> DatabasePool {
+        let pool = try DatabasePool(path: path, configuration: configuration)
+        let level = try pool.writeWithoutTransaction { db in
+            try db.execute(sql: "PRAGMA synchronous = FULL")
+            return try Int.fetchOne(db, sql: "PRAGMA synchronous")
+        }
+        guard level == 2 else {
+            throw ReplicaError(.schemaMismatch, "SQLite refused synchronous=FULL on the replica's file")
+        }
+        return pool
     }
 
     /// Creates a replica in memory (for tests and tools).

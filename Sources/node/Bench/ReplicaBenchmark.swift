@@ -162,7 +162,7 @@ struct PlainSurveyTable {
         configuration.prepareDatabase { db in
             for pragma in Replica.pragmas(cacheSizeKiB: 64 * 1024) { try db.execute(sql: pragma) }
         }
-        pool = try DatabasePool(path: path, configuration: configuration)
+        pool = try Replica.openPool(at: path, configuration)
         let declaration = SurveyShape.declaration
         let columns = ["id TEXT PRIMARY KEY NOT NULL"] + declaration.columns.map { "\($0.name) \($0.type.rawValue.uppercased())" }
         try pool.write { db in
