@@ -79,7 +79,9 @@ struct DomainBenchmark: AsyncParsableCommand {
                     """, arguments: [range.from, range.to + "T99"])
             }
         }
-        guard rows == 24 * 12 * 4 else { throw ValidationError("nps query returned \(rows) rows, expected \(24 * 12 * 4)") }
+        // Every (ward, month, mode) group has responses once there are as many responses as groups.
+        let groups = min(24 * 12 * 4, count)
+        guard rows == groups else { throw ValidationError("nps query returned \(rows) rows, expected \(groups)") }
         return BenchmarkResult(suite: "domain", metric: "nps_query_ms", value: ours * 1000, unit: "ms", baseline: baseline * 1000,
                                goal: "<= 200", goalOnValue: true)
     }

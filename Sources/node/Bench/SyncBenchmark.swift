@@ -95,6 +95,9 @@ struct SyncBenchmark: AsyncParsableCommand {
 
     private func fill(_ node: String, origin: NodeID, from: Int, to: Int) throws {
         let (_, _, runtime) = try NodeRuntime.open(directory: node, logger: quietLogger)
+        guard let declaration = runtime.replica.policies.tables.first(where: { $0.name == SurveyShape.table }) else {
+            throw ValidationError("the policies declare no '\(SurveyShape.table)' table")
+        }
         var seq = try runtime.replica.versionVector()[origin]
         for start in stride(from: from, to: to, by: 10_000) {
             let first = seq
@@ -105,15 +108,18 @@ struct SyncBenchmark: AsyncParsableCommand {
                 change.table = "surveyResponse"
                 changes.append(change)
             }
-            try runtime.replica.apply(ChangeBatch(changes: changes.map(widen), coverage: [Coverage(origin: origin, after: first, upTo: seq)]))
+            try runtime.replica.apply(ChangeBatch(changes: changes.map { widen($0, to: declaration) }, coverage: [Coverage(origin: origin, after: first, upTo: seq)]))
         }
     }
 
-    /// The repository's surveyResponse table has one more column (`nodeId`) than the bench shape: insert it.
-    private func widen(_ change: RowChange) -> RowChange {
-        guard case .row(var values, _) = change.body, let stamp = SurveyShape.stamp(of: change) else { return change }
-        values.insert("ward".databaseValue, at: 6)
-        return RowChange.insert(table: "surveyResponse", key: change.key, values: values, stamp: stamp)
+    /// The bench shape's values placed under the repository's `surveyResponse` columns by name (the
+    /// node's own table has more columns: department, node, task, scores…); the others stay NULL.
+    private func widen(_ change: RowChange, to declaration: TableDeclaration) -> RowChange {
+        guard case .row(let values, _) = change.body, let stamp = SurveyShape.stamp(of: change) else { return change }
+        let byName = Dictionary(uniqueKeysWithValues: zip(SurveyShape.declaration.columns.map(\.name), values))
+        let extra: [String: DatabaseValue] = ["nodeId": "ward".databaseValue]
+        let wide = declaration.columns.map { byName[$0.name] ?? extra[$0.name] ?? .null }
+        return RowChange.insert(table: declaration.name, key: change.key, values: wide, stamp: stamp)
     }
 
     private func oneShot(_ node: String, port: Int) async throws -> (Double, SyncReport) {

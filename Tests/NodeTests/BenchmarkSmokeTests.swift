@@ -1,0 +1,46 @@
+import Foundation
+import Testing
+
+/// Every benchmark suite runs end to end at a small scale with the repository's policies (the debug
+/// binary): a benchmark that no longer runs is found here, not on the day its numbers are needed.
+/// These tests check that each metric is produced, never its value (speed is for release builds).
+@Suite("Benchmarks run")
+struct BenchmarkSmokeTests {
+    static let binary = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+        .deletingLastPathComponent().appendingPathComponent(".build/debug/suifang")
+
+    func run(_ arguments: [String]) throws -> (status: Int32, lines: [[String: Any]], output: String) {
+        let process = Process()
+        process.executableURL = Self.binary
+        process.arguments = arguments
+        let pipe = Pipe()
+        process.standardOutput = pipe
+        process.standardError = pipe
+        try process.run()
+        let data = pipe.fileHandleForReading.readDataToEndOfFile()
+        process.waitUntilExit()
+        let output = String(decoding: data, as: UTF8.self)
+        let lines = output.split(separator: "\n").compactMap { line in
+            (try? JSONSerialization.jsonObject(with: Data(line.utf8))) as? [String: Any]
+        }
+        return (process.terminationStatus, lines, output)
+    }
+
+    @Test(arguments: [
+        (["bench", "replica", "--scale-down", "1000"], ["capture_overhead", "merge_rate_ratio", "metadata_ratio", "changes_since_scaling"]),
+        (["bench", "sync", "--scale-down", "1000"], ["sync_100k_seconds", "sync_rate_ratio", "wire_ratio", "live_latency_p50_ms", "live_latency_p99_ms",
+                                                      "peak_rss_mb", "nochange_bytes", "nochange_ms", "stream_ratio"]),
+        (["bench", "domain", "--scale-down", "1000"], ["nps_query_ms", "phone_lookup_ms", "api_create_response_p50_ms", "api_create_response_p99_ms"]),
+    ])
+    func aSuiteProducesEveryMetric(arguments: [String], metrics: [String]) throws {
+        let result = try run(arguments)
+        #expect(result.status == 0, "\(arguments.joined(separator: " ")): \(result.output.suffix(400))")
+        let produced = Set(result.lines.compactMap { $0["metric"] as? String })
+        for metric in metrics {
+            #expect(produced.contains(metric), "\(metric) missing from \(arguments.joined(separator: " "))")
+        }
+        for line in result.lines {
+            #expect(line["baseline"] is Double || line["baseline"] is Int, "every metric has its baseline")
+        }
+    }
+}
