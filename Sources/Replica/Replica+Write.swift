@@ -17,7 +17,7 @@ extension Replica {
     private func runTransaction<T>(_ body: (ReplicaTransaction) throws -> T, in db: Database) throws -> (T, ReplicaEvent?) {
         let transaction = ReplicaTransaction(replica: self, db: db)
         let result = try body(transaction)
-        return (result, transaction.finish())
+        return (result, try transaction.finish())
     }
 
     /// The asynchronous form of ``write(_:)``.
@@ -203,16 +203,20 @@ public final class ReplicaTransaction {
         return Stamp(hlc: hlc, origin: replica.nodeID, seq: seq!)
     }
 
-    /// Makes the commit's sequence number this node's latest and returns the change
+    /// Refuses a commit too large to sync, makes the commit's sequence number this node's latest and returns the change
     /// notification to send once the transaction has committed. The change log itself
     /// records the commit.
     ///
     /// The in-memory sequence number advances before the commit, while the writer is still
     /// held, so the next writer never reuses it; if the commit then fails, the number is
     /// simply skipped (a gap is an empty commit for peers).
-    func finish() -> ReplicaEvent? {
+    func finish() throws -> ReplicaEvent? {
         // A transaction that changed nothing is not a commit: its sequence number is reused.
         guard let seq, !changed.isEmpty else { return nil }
+        let rows = changed.values.reduce(0) { $0 + $1.count }
+        guard rows <= replica.maximumRowsPerCommit else {
+            throw ReplicaError(.commitTooLarge, "one commit may change at most \(replica.maximumRowsPerCommit) rows (peers take a commit whole, in one batch); this one changes \(rows): split it")
+        }
         replica.localSeq.withLock { $0 = max($0, seq) }
         return ReplicaEvent(source: .local, rows: changed, lostWrites: [])
     }

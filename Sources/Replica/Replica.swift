@@ -19,6 +19,10 @@ public struct ReplicaConfiguration: Sendable {
     public var cacheSizeKiB: Int
     /// Where the replica logs. Messages carry table names, row ids and node ids, never values.
     public var logger: Logger
+    /// The most rows one local commit may change. A commit travels whole in one batch, and a peer
+    /// decodes at most ``ChangeBatch/Limits/maxChanges`` changes per batch: a larger commit could
+    /// never be synced, so it is refused before it commits.
+    public var maximumRowsPerCommit: Int = ChangeBatch.Limits().maxChanges
 
     /// Creates a configuration with defaults: system clock, 5 minutes of tolerated forward skew, 64 MiB cache, no logging.
     public init(nodeID: NodeID? = nil, policies: PolicySet, wallClock: any WallClock = SystemWallClock(),
@@ -65,6 +69,8 @@ public final class Replica: Sendable {
     let buriedTables = TombstoneTables()
     /// The sequence number of this node's last committed local transaction.
     let localSeq: Mutex<UInt64>
+    /// See ``ReplicaConfiguration/maximumRowsPerCommit``.
+    let maximumRowsPerCommit: Int
     let wallClock: any WallClock
 
     /// Opens (or creates) a replica in a file, in WAL mode with `synchronous=FULL`:
@@ -87,7 +93,7 @@ public final class Replica: Sendable {
             return try Int.fetchOne(db, sql: "PRAGMA synchronous")
         }
         guard level == 2 else {
-            throw ReplicaError(.schemaMismatch, "SQLite refused synchronous=FULL on the replica's file")
+            throw ReplicaError(.unsupportedSetting, "SQLite refused synchronous=FULL on the replica's file")
         }
         return pool
     }
@@ -146,6 +152,7 @@ public final class Replica: Sendable {
         self.random = Mutex(SplitMix64(seed: configuration.rowIDSeed ?? { var system = SystemRandomNumberGenerator(); return system.next() }()))
         self.logger = configuration.logger
         self.localSeq = Mutex(lastSeq)
+        self.maximumRowsPerCommit = configuration.maximumRowsPerCommit
     }
 
     /// Reads the replica (replicated tables, and any local table the application keeps beside them).

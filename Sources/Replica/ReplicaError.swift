@@ -29,6 +29,10 @@ public struct ReplicaError: Error, Hashable, Sendable, CustomStringConvertible {
         case schemaMismatch
         /// The database belongs to another node, or its metadata is unreadable.
         case corruptMetadata
+        /// One commit changes more rows than a peer accepts in one batch (a commit is never split).
+        case commitTooLarge
+        /// SQLite did not take a setting the replica needs (durability).
+        case unsupportedSetting
     }
 
     /// Why the replica refused.

@@ -33,3 +33,32 @@ struct TwoWriterTests {
         #expect(rows == 22)
     }
 }
+
+/// A commit travels whole in one batch; one larger than a peer decodes could never be synced.
+@Suite("Commit size")
+struct CommitSizeTests {
+    @Test func aCommitTooLargeToSyncIsRefusedAndLeavesNothing() throws {
+        var configuration = ReplicaConfiguration(nodeID: NodeID(0x66), policies: testPolicies)
+        configuration.maximumRowsPerCommit = 10
+        let replica = try Replica.inMemory(configuration: configuration)
+        #expect(configuration.maximumRowsPerCommit <= ChangeBatch.Limits().maxChanges)
+        #expect(ReplicaConfiguration(policies: testPolicies).maximumRowsPerCommit == ChangeBatch.Limits().maxChanges,
+                "by default a commit may be as large as a peer decodes, no larger")
+        let refused = #expect(throws: ReplicaError.self) {
+            try replica.write { tx in
+                for index in 0..<11 { try tx.insert(into: "entry", values: ["body": "row \(index)", "score": index]) }
+            }
+        }
+        #expect(refused?.code == .commitTooLarge && refused?.message.contains("11") == true)
+        #expect(try replica.reader.read { db in try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM entry") } == 0)
+        #expect(try replica.versionVector()[NodeID(0x66)] == 0, "the refused commit used no sequence number")
+        try replica.write { tx in
+            for index in 0..<10 { try tx.insert(into: "entry", values: ["body": "row \(index)", "score": index]) }
+        }
+        #expect(try replica.versionVector()[NodeID(0x66)] == 1)
+        // The largest allowed commit goes to a peer whole, in one page.
+        let peer = try makeReplica(0x67)
+        #expect(try sync(replica, into: peer, pageSize: 3) == 1)
+        #expect(try peer.reader.read { db in try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM entry") } == 10)
+    }
+}

@@ -66,6 +66,9 @@ struct APIErrorMiddleware: RouterMiddleware {
             case .conflict: .conflict
             }
             return APIError(status: status, code: error.kind.rawValue, message: error.message)
+        case let error as ReplicaError where error.code == .commitTooLarge:
+            // The message holds row counts only: safe to show, and it says what to do.
+            return APIError(status: .contentTooLarge, code: "\(error.code)", message: error.message)
         case let error as ReplicaError:
             let status: HTTPResponse.Status = switch error.code {
             case .duplicateKey, .alreadyTaken, .immutableRow, .lifecycleRegression, .rowDeleted: .conflict
