@@ -149,6 +149,15 @@ def main():
                         browser.driver.get(central + "/users")
                         assert "nurse-card" in browser.text()
                         shoot(browser, args.screenshots, "users-desktop")
+                        browser.driver.get(central + "/organisation")
+                        browser.driver.find_element(By.ID, "disease-id").send_keys("I21")
+                        browser.driver.find_element(By.ID, "disease-name").send_keys("急性心肌梗死")
+                        browser.driver.find_element(By.ID, "save-disease").click()
+                        browser.wait_for(lambda: "已保存" in browser.text(), what="the disease to be saved")
+                        browser.driver.find_element(By.CSS_SELECTOR, "#disease summary").click()
+                        assert "急性心肌梗死" in browser.driver.find_element(By.ID, "disease").text
+                        browser.driver.get(central + "/organisation")
+                        shoot(browser, args.screenshots, "organisation-desktop")
                     if user == "nurse-card":
                         browser.driver.get(ward + "/complaints")
                         assert "无权访问" in browser.text(), "a bedside visitor may not open the complaint board"

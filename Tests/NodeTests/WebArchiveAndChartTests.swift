@@ -109,6 +109,47 @@ struct WebArchiveAndChartTests {
         }
     }
 
+    @Test func anAdminKeepsTheReferenceListsParametersAndCalendar() async throws {
+        try await APITests.withNode { runtime, client in
+            let crm = runtime.crm
+            let admin = try await Self.logIn(client, "admin")
+            func post(_ path: String, _ body: String, cookie: String) async throws -> (HTTPResponse.Status, String) {
+                try await client.execute(uri: path, method: .post, headers: [.cookie: cookie, .contentType: "application/x-www-form-urlencoded"],
+                                         body: ByteBuffer(string: body)) { ($0.status, String(buffer: $0.body)) }
+            }
+            #expect(try await post("/organisation/reference/department", "id=D-EYE&name=%E7%9C%BC%E7%A7%91&code=0301", cookie: admin).0 == .seeOther)
+            #expect(try await post("/organisation/reference/ward", "id=W-EYE-1&name=%E7%9C%BC%E7%A7%91%E4%B8%80%E7%97%85%E5%8C%BA&departmentId=D-EYE", cookie: admin).0 == .seeOther)
+            // Posting an existing code changes that entry.
+            #expect(try await post("/organisation/reference/department", "id=D-EYE&name=%E7%9C%BC%E7%A7%91%E4%B8%AD%E5%BF%83&code=0301", cookie: admin).0 == .seeOther)
+            #expect(try crm.references(.department).map(\.name) == ["眼科中心"])
+            #expect(try crm.references(.ward).first?.departmentId == "D-EYE")
+            let unknown = try await post("/organisation/reference/ward", "id=W-X&name=X&departmentId=D-NONE", cookie: admin)
+            #expect(unknown.0 == .notFound, "a ward of an unknown department is refused")
+            #expect(try await post("/organisation/reference/robots", "id=R&name=R", cookie: admin).0 == .notFound)
+
+            // Parameters: only what changed is written; a bad number is refused.
+            #expect(try await post("/organisation/settings", "hospitalName=%E5%8C%BB%E9%99%A2&complaintDeadlineWorkingDays=7&smsDailyCap=3", cookie: admin).0 == .seeOther)
+            #expect(try crm.setting("complaintDeadlineWorkingDays", default: 0) == 7)
+            #expect(try crm.settings()["smsDailyCap"] == nil && crm.settings()["hospitalName"] == nil, "unchanged defaults stay unset")
+            #expect(try await post("/organisation/settings", "complaintDeadlineWorkingDays=0", cookie: admin).0 == .badRequest)
+
+            // The calendar: a hospital holiday moves complaint deadlines.
+            #expect(try await post("/organisation/calendar", "day=2026-12-07&kind=holiday&name=%E9%99%A2%E5%BA%86", cookie: admin).0 == .seeOther)
+            #expect(try crm.calendarOverrides() == [CalendarDay(day: "2026-12-07", working: false, name: "院庆")])
+            #expect(try crm.workingCalendar().isWorkingDay("2026-12-07") == false)
+            let page = try await client.execute(uri: "/organisation", method: .get, headers: [.cookie: admin]) { String(buffer: $0.body) }
+            #expect(page.contains("眼科中心") && page.contains("眼科一病区") && page.contains("院庆") && page.contains("value=\"7\""))
+
+            // A manager keeps the lists but not the parameters or the calendar.
+            let manager = try await Self.logIn(client, "manager")
+            let managerPage = try await client.execute(uri: "/organisation", method: .get, headers: [.cookie: manager]) { String(buffer: $0.body) }
+            #expect(managerPage.contains("id=\"disease\"") && !managerPage.contains("id=\"settings\""))
+            #expect(try await post("/organisation/settings", "complaintDeadlineWorkingDays=9", cookie: manager).0 == .forbidden)
+            let agent = try await Self.logIn(client, "agent")
+            #expect(try await client.execute(uri: "/organisation", method: .get, headers: [.cookie: agent]) { $0.status } == .forbidden)
+        }
+    }
+
     @Test func anUntouchedEditFormChangesNothing() throws {
         let current = Patient(row: ["id": "P1", "name": "王五", "gender": "female", "phone": "13900001111", "tags": SetCodec.encode(["a", "b"])])
         let form = FormFields("name=%E7%8E%8B%E4%BA%94&gender=female&birthDate=&idNumber=&phone=13900001111&address=&region=&category=&tags=b%2C+a")

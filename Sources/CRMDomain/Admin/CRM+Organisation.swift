@@ -84,6 +84,13 @@ extension CRM {
         try read { db in try String.fetchOne(db, sql: "SELECT value FROM setting WHERE id = ?", arguments: [key]) }.flatMap(Int.init) ?? fallback
     }
 
+    /// Every system parameter that is set, by key.
+    public func settings() throws -> [String: String] {
+        try read { db in
+            Dictionary(try Row.fetchAll(db, sql: "SELECT id, value FROM setting").map { ($0["id"], $0["value"] ?? "") }, uniquingKeysWith: { a, _ in a })
+        }
+    }
+
     /// Sets a system parameter (admin).
     public func setSetting(_ caller: Caller, key: String, value: String) throws {
         if caller != .system { try caller.require(.admin) }

@@ -64,6 +64,15 @@ extension CRM {
         return WorkingCalendar(time: time, overrides: overrides)
     }
 
+    /// This hospital's own calendar days (holidays and make-up working days beyond the shipped list), by day.
+    public func calendarOverrides() throws -> [CalendarDay] {
+        try read { db in
+            try Row.fetchAll(db, sql: "SELECT id, kind, name FROM calendarDay ORDER BY id").map {
+                CalendarDay(day: $0["id"], working: ($0["kind"] as String?) == "workday", name: $0["name"] ?? "")
+            }
+        }
+    }
+
     /// Marks a day as a holiday or a make-up working day (admin).
     public func setCalendarDay(_ caller: Caller, day: String, working: Bool, name: String) throws {
         if caller != .system { try caller.require(.admin) }
@@ -79,4 +88,11 @@ extension CRM {
             return ((), day)
         }
     }
+}
+
+/// A day the hospital marked itself: a holiday, or a make-up working day.
+public struct CalendarDay: Codable, Sendable, Hashable {
+    public var day: String
+    public var working: Bool
+    public var name: String
 }

@@ -102,6 +102,14 @@ struct Strings: Sendable {
                          "Two nodes changed the same field at the same time; both values are kept. Choose the right one: the choice reaches every node."),
         "nodeName": ("节点", "Node"),
         "revokeConfirm": ("吊销后该节点将无法再与任何节点同步，且不可撤销。确定吊销？", "A revoked node can never sync with any node again. Revoke it?"),
+        "organisation": ("系统管理", "Administration"), "addOrChange": ("新增；填写已有编码即修改", "Add one; an existing code changes it"),
+        "code": ("编码", "Code"), "deptCode": ("科室代码", "Department code"), "staffTitle": ("职称", "Title"),
+        "ref_department": ("科室", "Departments"), "ref_ward": ("病区", "Wards"), "ref_staff": ("员工", "Staff"), "ref_disease": ("疾病", "Diseases"),
+        "systemSettings": ("系统参数", "System parameters"), "setting_hospitalName": ("医院名称（短信落款）", "Hospital name (in SMS)"),
+        "setting_complaintDeadlineWorkingDays": ("投诉处理期限（工作日）", "Complaint deadline (working days)"),
+        "setting_smsDailyCap": ("每个号码每日短信上限", "SMS per number per day"),
+        "calendar": ("工作日历", "Working calendar"), "holiday": ("节假日", "Holiday"), "makeUpWorkday": ("调休上班", "Make-up working day"), "day": ("日期", "Day"),
+        "calendarHint": ("已内置本年度法定节假日与调休；此处可增加本院的安排，投诉期限按此计算。", "This year's public holidays and make-up days are built in; add the hospital's own here. Complaint deadlines count these days."),
         "doneRate": ("完成率 %", "Done %"), "onTimeRate": ("按时率 %", "On time %"), "dueCount": ("应随访数", "Due"),
     ]
 }

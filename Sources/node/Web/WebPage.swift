@@ -30,8 +30,9 @@ struct WebSession: Sendable {
         case .visitor: return [("/ward", s["ward"])]
         case .agent: return [("/desk", s["desk"]), ("/patients", s["patients"]), ("/complaints", s["office"])]
         case .manager: return [("/complaints", s["office"]), ("/patients", s["patients"]), ("/conflicts", s["conflicts"]), ("/sms", s["smsComposer"]),
-                               ("/templates", s["templates"]), ("/rules", s["rules"]), ("/dashboard", s["dashboard"]), ("/fleet", s["fleet"])]
-        case .admin: return [("/fleet", s["fleet"]), ("/users", s["users"]), ("/patients", s["patients"]), ("/dashboard", s["dashboard"])]
+                               ("/templates", s["templates"]), ("/rules", s["rules"]), ("/dashboard", s["dashboard"]), ("/fleet", s["fleet"]),
+                               ("/organisation", s["organisation"])]
+        case .admin: return [("/fleet", s["fleet"]), ("/users", s["users"]), ("/organisation", s["organisation"]), ("/patients", s["patients"]), ("/dashboard", s["dashboard"])]
         }
     }
 

@@ -25,6 +25,7 @@ struct WebUI: Sendable {
         addService(to: router)
         addManagement(to: router)
         addDashboard(to: router)
+        addOrganisation(to: router)
     }
 
     static func asset(_ text: String, type: String) -> Response {
