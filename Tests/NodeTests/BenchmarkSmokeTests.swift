@@ -4,7 +4,7 @@ import Testing
 /// Every benchmark suite runs end to end at a small scale with the repository's policies (the debug
 /// binary): a benchmark that no longer runs is found here, not on the day its numbers are needed.
 /// These tests check that each metric is produced, never its value (speed is for release builds).
-@Suite("Benchmarks run")
+@Suite("Benchmarks run", .serialized)
 struct BenchmarkSmokeTests {
     static let binary = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
         .deletingLastPathComponent().appendingPathComponent(".build/debug/suifang")

@@ -166,7 +166,7 @@ struct DomainBenchmark: AsyncParsableCommand {
         let server = Task { try await app.runService() }
         defer { server.cancel() }
         var client: LoopbackHTTPClient?
-        for _ in 0..<100 where client == nil {
+        for _ in 0..<400 where client == nil {
             client = try? LoopbackHTTPClient(port: port)
             if client == nil { try await Task.sleep(for: .milliseconds(50)) }
         }
