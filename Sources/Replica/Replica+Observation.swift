@@ -1,3 +1,4 @@
+import GRDB
 import Synchronization
 
 /// Where a committed change came from.
@@ -6,6 +7,9 @@ public enum ChangeSource: Hashable, Sendable {
     case local
     /// Merged from another node.
     case remote
+    /// Committed by another process on the same file (a CLI command beside the daemon); which rows
+    /// changed is not known, so `rows` is empty. Seen by ``Replica/noticeOtherProcesses()``.
+    case otherProcess
 }
 
 /// What one committed transaction changed, delivered after the commit.
@@ -51,5 +55,24 @@ extension Replica {
     /// ```
     public func events() -> AsyncStream<ReplicaEvent> {
         observers.subscribe()
+    }
+}
+
+extension Replica {
+    /// Emits an ``ChangeSource/otherProcess`` event if another process has committed to this
+    /// replica's file since the last call (SQLite's `PRAGMA data_version` on the writer connection,
+    /// which changes only for other connections' commits). The daemon calls it periodically, so a
+    /// CLI write — a revocation, a new user — is pushed to peers and enforced without waiting for the
+    /// daemon's own next commit.
+    /// - Returns: whether another process committed.
+    @discardableResult
+    public func noticeOtherProcesses() throws -> Bool {
+        let version = try writer.writeWithoutTransaction { db in try Int64.fetchOne(db, sql: "PRAGMA data_version") ?? 0 }
+        let changed = dataVersion.withLock { seen in
+            defer { seen = version }
+            return seen.map { $0 != version } ?? false
+        }
+        if changed { observers.emit(ReplicaEvent(source: .otherProcess, rows: [:], lostWrites: [])) }
+        return changed
     }
 }

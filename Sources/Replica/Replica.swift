@@ -71,6 +71,8 @@ public final class Replica: Sendable {
     let localSeq: Mutex<UInt64>
     /// See ``ReplicaConfiguration/maximumRowsPerCommit``.
     let maximumRowsPerCommit: Int
+    /// The writer connection's `PRAGMA data_version` when ``noticeOtherProcesses()`` last looked.
+    let dataVersion = Mutex<Int64?>(nil)
     let wallClock: any WallClock
 
     /// Opens (or creates) a replica in a file, in WAL mode with `synchronous=FULL`:

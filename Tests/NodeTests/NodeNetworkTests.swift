@@ -91,6 +91,21 @@ struct NodeNetworkTests {
         try await Task.sleep(for: .seconds(1.5))
         #expect(try pair.central.replica.statistics().rows["surveyResponse"] == 1)
     }
+
+    @Test func aRevocationFromTheCommandLineCutsTheLiveSessionOfTheRunningDaemon() async throws {
+        let pair = try await startPair()
+        defer { pair.stop() }
+        let watcher = Task { try await OtherProcessWatcher(replica: pair.central.replica, interval: .milliseconds(200), logger: quietLogger).run() }
+        defer { watcher.cancel() }
+        _ = try await pair.ward.replica.write { try $0.insert(into: "surveyResponse", values: ["patientId": "P1", "answers": "{}"]) }
+        #expect(try await eventually { try pair.central.replica.statistics().rows["surveyResponse"] == 1 })
+        // `suifang revoke` is its own process with its own connection to central's replica; the
+        // daemon commits nothing itself, yet notices the revocation and ends the ward's session.
+        try Revoke.parse(["--dir", pair.directory.appendingPathComponent("central").path, "ward-5a"]).run()
+        #expect(try await eventually {
+            try pair.ward.peers.peers().contains { !$0.connected && ($0.lastError ?? "").contains("revoked") }
+        })
+    }
 }
 
 @Suite("HTTP API")

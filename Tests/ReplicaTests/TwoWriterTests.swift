@@ -32,6 +32,27 @@ struct TwoWriterTests {
         let rows = try peer.reader.read { db in try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM entry") }
         #expect(rows == 22)
     }
+
+    @Test func theDaemonNoticesWhatAnotherProcessCommitted() async throws {
+        let path = FileManager.default.temporaryDirectory.appendingPathComponent("other-process-\(UUID()).sqlite").path
+        defer { for suffix in ["", "-wal", "-shm"] { try? FileManager.default.removeItem(atPath: path + suffix) } }
+        let configuration = ReplicaConfiguration(nodeID: NodeID(0x79), policies: testPolicies)
+        let daemon = try Replica.open(at: path, configuration: configuration)
+        let tool = try Replica.open(at: path, configuration: configuration)
+        let events = daemon.events()
+        #expect(try daemon.noticeOtherProcesses() == false, "the first look only takes the baseline")
+        _ = try await daemon.write { tx in try tx.insert(into: "entry", values: ["body": "own", "score": 1]) }
+        #expect(try daemon.noticeOtherProcesses() == false, "its own commits are not another process's")
+        _ = try await tool.write { tx in try tx.insert(into: "entry", values: ["body": "cli", "score": 2]) }
+        #expect(try daemon.noticeOtherProcesses() == true)
+        #expect(try daemon.noticeOtherProcesses() == false, "each commit is noticed once")
+        var sources: [ChangeSource] = []
+        for await event in events {
+            sources.append(event.source)
+            if sources.count == 2 { break }
+        }
+        #expect(sources == [.local, .otherProcess])
+    }
 }
 
 /// A commit travels whole in one batch; one larger than a peer decodes could never be synced.
