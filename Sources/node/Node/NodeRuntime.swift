@@ -48,6 +48,25 @@ final class NodeRuntime: Sendable {
         }
     }
 
+    /// ``wrap(_:)`` for connections a listener accepts: those are closed, not trapped on, if they are
+    /// dropped before anybody runs them. When a listener shuts down while a connection is being
+    /// accepted, NIO drops the connection's `NIOAsyncChannel` unread (apple/swift-nio#2813), and a
+    /// channel made with `wrappingChannelSynchronously:` then stops the process with "Deinited
+    /// NIOAsyncWriter without calling finish()". NIO's only initializer that tears down on deinit is
+    /// the deprecated one, hence the warning it costs.
+    static func wrapAccepted(_ channel: any Channel) -> EventLoopFuture<NIOAsyncChannel<ByteBuffer, ByteBuffer>> {
+        channel.eventLoop.makeCompletedFuture {
+            try channel.pipeline.syncOperations.addHandler(ByteToMessageHandler(FrameDecoder()))
+            try channel.pipeline.syncOperations.addHandler(MessageToByteHandler(FrameEncoder()))
+            return try acceptedAsyncChannel(channel)
+        }
+    }
+
+    /// An accepted connection that closes itself if it is dropped unread (see ``wrapAccepted(_:)``).
+    static func acceptedAsyncChannel(_ channel: any Channel) throws -> NIOAsyncChannel<ByteBuffer, ByteBuffer> {
+        try NIOAsyncChannel<ByteBuffer, ByteBuffer>(synchronouslyWrapping: channel)
+    }
+
     /// Runs the handshake and a session on one connection, keeping the peer's status current.
     func run(_ connection: NIOAsyncChannel<ByteBuffer, ByteBuffer>, as side: Handshake.Side, address: String,
              options: SyncOptions, progress: (@Sendable (SyncReport) -> Void)? = nil) async throws -> SyncReport {
