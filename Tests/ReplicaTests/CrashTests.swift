@@ -22,8 +22,9 @@ struct CrashTests {
 
     @Test(arguments: [1, 2_500, 4_999])
     func aProcessKilledMidBatchLeavesAllOrNothing(crashAfter: Int) throws {
-        let database = FileManager.default.temporaryDirectory.appendingPathComponent("crash-\(UUID()).sqlite").path
-        defer { for suffix in ["", "-wal", "-shm"] { try? FileManager.default.removeItem(atPath: database + suffix) } }
+        let file = TemporaryDatabase("crash")
+        defer { file.remove() }
+        let database = file.path
         let crashed = try run(["debug", "apply-and-crash", "--database", database, "--rows", "5000", "--crash-after", "\(crashAfter)"])
         #expect(crashed.killed && crashed.status == 9, "expected SIGKILL: \(crashed.output)")
         let afterCrash = try run(["debug", "count", "--database", database])

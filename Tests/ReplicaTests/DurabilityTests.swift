@@ -9,8 +9,9 @@ import Testing
 @Suite("Durability")
 struct DurabilityTests {
     @Test func theWriterConnectionSyncsEveryCommit() throws {
-        let path = FileManager.default.temporaryDirectory.appendingPathComponent("durable-\(UUID()).sqlite").path
-        defer { for suffix in ["", "-wal", "-shm"] { try? FileManager.default.removeItem(atPath: path + suffix) } }
+        let file = TemporaryDatabase("durable")
+        defer { file.remove() }
+        let path = file.path
         let replica = try Replica.open(at: path, configuration: ReplicaConfiguration(policies: testPolicies))
         let (journal, synchronous) = try replica.writer.writeWithoutTransaction { db in
             (try String.fetchOne(db, sql: "PRAGMA journal_mode"), try Int.fetchOne(db, sql: "PRAGMA synchronous"))

@@ -65,8 +65,9 @@ struct PolicyFileTests {
     }
 
     @Test func addingAColumnMigratesRemovingOrRetypingIsRefused() throws {
-        let path = FileManager.default.temporaryDirectory.appendingPathComponent("migrate-\(UUID()).sqlite").path
-        defer { for suffix in ["", "-wal", "-shm"] { try? FileManager.default.removeItem(atPath: path + suffix) } }
+        let file = TemporaryDatabase("migrate")
+        defer { file.remove() }
+        let path = file.path
         let v1 = try PolicySet(parsing: "table t\n column a text\n")
         let first = try Replica.open(at: path, configuration: ReplicaConfiguration(nodeID: NodeID(1), policies: v1))
         let id = try first.write { try $0.insert(into: "t", values: ["a": "x"]) }

@@ -8,8 +8,9 @@ import Testing
 @Suite("Two writers on one file")
 struct TwoWriterTests {
     @Test func twoConnectionsToOneReplicaNeverReuseASequenceNumber() throws {
-        let path = FileManager.default.temporaryDirectory.appendingPathComponent("two-writers-\(UUID()).sqlite").path
-        defer { for suffix in ["", "-wal", "-shm"] { try? FileManager.default.removeItem(atPath: path + suffix) } }
+        let file = TemporaryDatabase("two-writers")
+        defer { file.remove() }
+        let path = file.path
         let configuration = ReplicaConfiguration(nodeID: NodeID(0x77), policies: testPolicies)
         let daemon = try Replica.open(at: path, configuration: configuration)
         let tool = try Replica.open(at: path, configuration: configuration)
@@ -34,8 +35,9 @@ struct TwoWriterTests {
     }
 
     @Test func theDaemonNoticesWhatAnotherProcessCommitted() async throws {
-        let path = FileManager.default.temporaryDirectory.appendingPathComponent("other-process-\(UUID()).sqlite").path
-        defer { for suffix in ["", "-wal", "-shm"] { try? FileManager.default.removeItem(atPath: path + suffix) } }
+        let file = TemporaryDatabase("other-process")
+        defer { file.remove() }
+        let path = file.path
         let configuration = ReplicaConfiguration(nodeID: NodeID(0x79), policies: testPolicies)
         let daemon = try Replica.open(at: path, configuration: configuration)
         let tool = try Replica.open(at: path, configuration: configuration)

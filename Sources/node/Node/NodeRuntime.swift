@@ -39,30 +39,21 @@ final class NodeRuntime: Sendable {
         }) ?? false
     }
 
-    /// Installs the frame codec and wraps a channel for async use.
-    static func wrap(_ channel: any Channel) -> EventLoopFuture<NIOAsyncChannel<ByteBuffer, ByteBuffer>> {
-        channel.eventLoop.makeCompletedFuture {
-            try channel.pipeline.syncOperations.addHandler(ByteToMessageHandler(FrameDecoder()))
-            try channel.pipeline.syncOperations.addHandler(MessageToByteHandler(FrameEncoder()))
-            return try NIOAsyncChannel<ByteBuffer, ByteBuffer>(wrappingChannelSynchronously: channel)
-        }
-    }
-
-    /// ``wrap(_:)`` for connections a listener accepts: those are closed, not trapped on, if they are
-    /// dropped before anybody runs them. When a listener shuts down while a connection is being
-    /// accepted, NIO drops the connection's `NIOAsyncChannel` unread (apple/swift-nio#2813), and a
-    /// channel made with `wrappingChannelSynchronously:` then stops the process with "Deinited
+    /// Frames a connection and wraps it for async use. A connection a listener `accepted` is closed,
+    /// not trapped on, if it is dropped before anybody runs it: when a listener shuts down while a
+    /// connection is being accepted, NIO drops its `NIOAsyncChannel` unread (apple/swift-nio#2813), and
+    /// one made with `wrappingChannelSynchronously:` then stops the process with "Deinited
     /// NIOAsyncWriter without calling finish()". NIO's only initializer that tears down on deinit is
     /// the deprecated one, hence the warning it costs.
-    static func wrapAccepted(_ channel: any Channel) -> EventLoopFuture<NIOAsyncChannel<ByteBuffer, ByteBuffer>> {
+    static func wrap(_ channel: any Channel, accepted: Bool = false) -> EventLoopFuture<NIOAsyncChannel<ByteBuffer, ByteBuffer>> {
         channel.eventLoop.makeCompletedFuture {
             try channel.pipeline.syncOperations.addHandler(ByteToMessageHandler(FrameDecoder()))
             try channel.pipeline.syncOperations.addHandler(MessageToByteHandler(FrameEncoder()))
-            return try acceptedAsyncChannel(channel)
+            return accepted ? try acceptedAsyncChannel(channel) : try NIOAsyncChannel<ByteBuffer, ByteBuffer>(wrappingChannelSynchronously: channel)
         }
     }
 
-    /// An accepted connection that closes itself if it is dropped unread (see ``wrapAccepted(_:)``).
+    /// An accepted connection that closes itself if it is dropped unread (see ``wrap(_:accepted:)``).
     static func acceptedAsyncChannel(_ channel: any Channel) throws -> NIOAsyncChannel<ByteBuffer, ByteBuffer> {
         try NIOAsyncChannel<ByteBuffer, ByteBuffer>(synchronouslyWrapping: channel)
     }

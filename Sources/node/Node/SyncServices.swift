@@ -14,7 +14,7 @@ struct SyncListener: Service {
     func run() async throws {
         let server = try await ServerBootstrap(group: runtime.group)
             .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
-            .bind(host: endpoint.host, port: endpoint.port) { channel in NodeRuntime.wrapAccepted(channel) }
+            .bind(host: endpoint.host, port: endpoint.port) { channel in NodeRuntime.wrap(channel, accepted: true) }
         onListening(server.channel.localAddress.map { "\($0.ipAddress ?? endpoint.host):\($0.port ?? endpoint.port)" } ?? endpoint.description)
         try await runUntilShutdown {
             try await withThrowingDiscardingTaskGroup { group in

@@ -26,5 +26,10 @@ enum HTML {
     }
 }
 
+/// An ISO-8601 timestamp to the minute, as pages show it (`2026-11-23 10:05`), escaped.
+func minute(_ timestamp: String?) -> String {
+    e(timestamp.map { String($0.prefix(16)).replacingOccurrences(of: "T", with: " ") })
+}
+
 /// `e("…")` in page code: escape.
 func e(_ text: String?) -> String { HTML.escape(text ?? "") }

@@ -58,7 +58,7 @@ extension WebUI {
         let wards = Dictionary(try crm.references(.ward).map { ($0.id, $0.name) }, uniquingKeysWith: { a, _ in a })
         var charts: [(ChartData, String)] = []
         // Satisfaction trend by month, one line per survey mode (never pooled); a month without responses in a mode is a gap.
-        let modes = ["bedside", "phone", "sms", "kiosk"]
+        let modes = SurveyMode.allCases.map(\.rawValue)
         var trend: [(label: String, values: [Double?])] = []
         var month = String(range.from.prefix(7))
         while month <= String(range.to.prefix(7)), trend.count < 36 {

@@ -31,11 +31,9 @@ extension WebUI {
             let id = try context.parameters.id()
             let form = try await request.form(context: context)
             guard let status = form["status"].flatMap(ComplaintStatus.init(rawValue:)) else { throw CRMError(.invalid, "choose a stage") }
-            let resolution = form["resolution"].flatMap { $0.isEmpty ? nil : $0 }
-            let department = form["departmentId"].flatMap { $0.isEmpty ? nil : $0 }
             try await blocking {
-                try crm.advanceComplaint(session.caller, id: id, to: status, note: form["note"] ?? "", departmentId: department,
-                                         handlerId: session.caller.userId, resolution: resolution)
+                try crm.advanceComplaint(session.caller, id: id, to: status, note: form["note"] ?? "", departmentId: form["departmentId"],
+                                         handlerId: session.caller.userId, resolution: form["resolution"])
             }
             return WebPage.redirect(form["back"] == "detail" ? "/complaints/\(HTML.urlComponent(id))" : "/complaints")
         }
@@ -83,12 +81,11 @@ extension WebUI {
     /// One complaint: what, who, which department, the deadline, every step's note, and the next step.
     static func complaintDetail(_ complaint: Complaint, patient: Patient?, departments: [ReferenceItem], canAdvance: Bool, s: Strings) -> String {
         let names = Dictionary(departments.map { ($0.id, $0.name) }, uniquingKeysWith: { a, _ in a })
-        let at = { (text: String?) in e(text.map { String($0.prefix(16)).replacingOccurrences(of: "T", with: " ") }) }
         var html = """
             <div class="card" id="complaint" data-status="\(complaint.status.rawValue)"><p><b>\(s["summary"])</b> \(e(complaint.summary))</p>
             <p><b>\(s["status"])</b> \(s[complaint.status.rawValue]) · <b>\(s["department"])</b> \(e(complaint.departmentId.map { names[$0] ?? $0 } ?? "–"))
              · <b>\(s["channel"])</b> \(e(complaint.channel.map { s["channel_" + $0] } ?? "–"))</p>
-            <p><b>\(s["registeredAt"])</b> \(at(complaint.registeredAt)) · <span class="\(complaint.overdue ? "overdue" : "")">\(s["deadline"]) \(e(complaint.deadline))\(complaint.overdue ? " · \(s["overdue"])" : "")</span></p>
+            <p><b>\(s["registeredAt"])</b> \(minute(complaint.registeredAt)) · <span class="\(complaint.overdue ? "overdue" : "")">\(s["deadline"]) \(e(complaint.deadline))\(complaint.overdue ? " · \(s["overdue"])" : "")</span></p>
             """
         if let patient {
             html += "<p><b>\(s["name"])</b> <a href=\"/patients/\(HTML.urlComponent(patient.id))\">\(e(patient.name))</a> \(e(patient.phone.map(PhoneNumber.masked)))</p>"
@@ -97,7 +94,7 @@ extension WebUI {
         html += "</div><h2>\(s["steps"])</h2>"
         html += complaint.notes.isEmpty ? "<p class=\"muted\">\(s["noRows"])</p>" : "<table id=\"notes\"><thead><tr><th>\(s["when"])</th><th>\(s["status"])</th><th>\(s["note"])</th><th>\(s["who"])</th></tr></thead><tbody>"
             + complaint.notes.map { note in
-                "<tr><td>\(at(note.at))</td><td>\(e(ComplaintStatus(rawValue: note.status).map { s[$0.rawValue] } ?? note.status))</td><td>\(e(note.note))</td><td>\(e(note.userId))</td></tr>"
+                "<tr><td>\(minute(note.at))</td><td>\(e(ComplaintStatus(rawValue: note.status).map { s[$0.rawValue] } ?? note.status))</td><td>\(e(note.note))</td><td>\(e(note.userId))</td></tr>"
             }.joined() + "</tbody></table>"
         let next = ComplaintStatus.allCases.filter { $0 > complaint.status }
         guard canAdvance, !next.isEmpty else { return html }

@@ -152,7 +152,7 @@ extension WebUI {
         events += archive.appointments.map { ($0.scheduledAt, "\(s["appointment"]) · \(e(s[$0.kind])) · \(e(s["appt_" + $0.status]))") }
         events += archive.sms.map { ($0.createdAtOrScheduled, "\(s["sms"]) · \(e(s["sms_" + $0.status])): \(e($0.body))") }
         html += "<h2>\(s["history"])</h2><table id=\"history\"><tbody>" + events.sorted { $0.0 > $1.0 }.map {
-            "<tr><td>\(e(String($0.0.prefix(16)).replacingOccurrences(of: "T", with: " ")))</td><td>\($0.1)</td></tr>"
+            "<tr><td>\(minute($0.0))</td><td>\($0.1)</td></tr>"
         }.joined() + "</tbody></table>"
         return html
     }

@@ -53,10 +53,10 @@ extension WebUI {
         guard !patients.isEmpty else { return "<p class=\"muted\">\(s["noRows"])</p>" }
         let rows = patients.map { entry in
             let state = entry.bedsideVisitDue
-                ? "<span class=\"due\">\(s["visitDue"])</span> <span class=\"muted\">\(s["dueBy"]) \(e(entry.bedsideDueBy.map { String($0.prefix(16)).replacingOccurrences(of: "T", with: " ") }))</span>"
+                ? "<span class=\"due\">\(s["visitDue"])</span> <span class=\"muted\">\(s["dueBy"]) \(minute(entry.bedsideDueBy))</span>"
                 : "<span class=\"done\">\(s["visited"])</span>"
             return """
-                <tr><td>\(e(entry.patient.name))</td><td>\(e(entry.encounter.admittedAt.prefix(16).replacingOccurrences(of: "T", with: " ")))</td>
+                <tr><td>\(e(entry.patient.name))</td><td>\(minute(entry.encounter.admittedAt))</td>
                 <td>\(state)</td><td>\(entry.bedsideVisitDue ? "<a class=\"button\" href=\"/ward/survey/\(HTML.urlComponent(entry.encounter.id))\">\(s["startSurvey"])</a>" : "")</td></tr>
                 """
         }.joined()

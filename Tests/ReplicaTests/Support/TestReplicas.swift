@@ -72,3 +72,17 @@ func value(_ replica: Replica, _ table: String, _ id: String, _ column: String) 
 /// The repository's `conflict-policies/` directory.
 let repositoryPoliciesDirectory = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
     .deletingLastPathComponent().deletingLastPathComponent().appendingPathComponent("conflict-policies")
+
+/// A fresh SQLite file path in the temporary directory; `remove()` deletes the file with its WAL and
+/// shared-memory files.
+struct TemporaryDatabase {
+    let path: String
+
+    init(_ name: String) {
+        path = FileManager.default.temporaryDirectory.appendingPathComponent("\(name)-\(UUID()).sqlite").path
+    }
+
+    func remove() {
+        for suffix in ["", "-wal", "-shm"] { try? FileManager.default.removeItem(atPath: path + suffix) }
+    }
+}
