@@ -1,15 +1,22 @@
+import Foundation
 import GRDB
 import Synchronization
 import Logging
 
 /// What applying a batch did.
 public struct ApplyReport: Hashable, Sendable {
+    /// Commits verified and applied.
+    public var commitsApplied: Int = 0
     /// Rows inserted, changed or deleted by the batch.
     public var rowsChanged: Int = 0
     /// Rows the replica already held at least as new (duplicates, stale or superseded changes).
     public var rowsUnchanged: Int = 0
-    /// Changes refused by policy (updates or deletes of append-only rows), reported in ``Replica/rejections()``.
+    /// Changes refused by policy (conflicting content for an append-only row), reported in ``Replica/rejections()``.
     public var rejected: Int = 0
+    /// Commits not applied because their origin is quarantined or revoked (held, not lost: the sender keeps them).
+    public var held: Int = 0
+    /// Origins quarantined by this batch: a commit of theirs broke a declared rule.
+    public var quarantined: [Quarantine] = []
     /// First-writer-wins writes that lost in this batch.
     public var lostWrites: [LostWrite] = []
     /// Origins whose clocks ran further ahead than the skew bound allows.
@@ -18,15 +25,33 @@ public struct ApplyReport: Hashable, Sendable {
     public var versionVector = VersionVector()
 }
 
+/// An origin whose commit broke a declared rule: that commit and every later one of the origin
+/// are held, not applied, until a person lifts the quarantine. Names the rule, never a value.
+public struct Quarantine: Hashable, Sendable {
+    /// The misbehaving node.
+    public var origin: NodeID
+    /// Its first refused commit.
+    public var seq: UInt64
+    /// The table the broken rule belongs to, when there is one.
+    public var table: String?
+    /// The rule.
+    public var rule: String
+    /// When it was seen (milliseconds since 1970).
+    public var seenAt: UInt64
+}
+
 extension Replica {
-    /// Merges a batch of remote changes in one transaction: all of it or none of it.
+    /// Verifies and merges a batch of commits in one transaction.
     ///
-    /// Applying the same batch twice, or batches in any order, leaves the same state:
-    /// merge is commutative, associative and idempotent. The version vector advances
-    /// only along coverage claims whose `after` it already holds.
-    /// - Parameter progress: called after each row with the number applied so far (for progress display).
-    /// - Throws: ``ReplicaError`` `.incompatibleBatch` when the batch names undeclared tables or
-    ///   carries malformed rows; nothing of the batch is applied then.
+    /// Per origin, the run of commits must continue the chain this replica holds and end at a
+    /// head the origin signed; a run that does not check out is forged or altered, and the whole
+    /// batch is refused (``ReplicaError/Code/forgedCommit``): the peer that sent it misbehaves.
+    /// A commit that checks out but breaks a declared rule (a table its origin's role may not
+    /// write, a delete of a `no-delete` row, a value its column does not take, a clock reading
+    /// beyond the bound) quarantines its origin: it and that origin's later commits are held,
+    /// while the rest of the batch applies. Merging is commutative, associative and idempotent.
+    /// - Parameter progress: called after each commit with the number applied so far.
+    /// - Throws: ``ReplicaError`` `.forgedCommit`; nothing of the batch is applied then.
     @discardableResult
     public func apply(_ batch: ChangeBatch, progress: ((Int) -> Void)? = nil) throws -> ApplyReport {
         let (report, event) = try writer.write { db in try merge(batch, in: db, progress: progress) }
@@ -43,16 +68,29 @@ extension Replica {
     }
 
     private func merge(_ batch: ChangeBatch, in db: Database, progress: ((Int) -> Void)?) throws -> (ApplyReport, ReplicaEvent?) {
-        var merger = BatchMerger(replica: self, db: db)
-        for (index, change) in batch.changes.enumerated() {
-            try merger.merge(change)
-            progress?(index + 1)
+        var merger = try BatchMerger(replica: self, db: db)
+        for segment in batch.segments {
+            try merger.apply(segment, progress: progress)
         }
-        return try merger.finish(coverage: batch.coverage)
+        return try merger.finish()
+    }
+
+    /// Origins in quarantine on this replica.
+    public func quarantines() throws -> [Quarantine] {
+        try reader.read { db in
+            try Row.fetchAll(db, sql: "SELECT origin, seq, tbl, rule, seenAt FROM _sf_quarantine ORDER BY seenAt").map {
+                Quarantine(origin: NodeID(databaseValue: $0[0]), seq: UInt64($0[1] as Int64), table: $0[2], rule: $0[3], seenAt: UInt64($0[4] as Int64))
+            }
+        }
+    }
+
+    /// Lifts an origin's quarantine: its held commits are accepted again (and checked again) when a peer next sends them.
+    public func liftQuarantine(of origin: NodeID) throws {
+        try writer.write { db in try db.execute(sql: "DELETE FROM _sf_quarantine WHERE origin = ?", arguments: [origin.databaseValue]) }
     }
 }
 
-/// Merges one batch inside one write transaction.
+/// Verifies and merges one batch inside one write transaction.
 struct BatchMerger {
     let replica: Replica
     let db: Database
@@ -60,11 +98,14 @@ struct BatchMerger {
     var report = ApplyReport()
     var changed: [String: Set<String>] = [:]
     var newestByOrigin: [NodeID: HLC] = [:]
+    var vector: VersionVector
+    let limits = ChangeBatch.Limits()
 
-    init(replica: Replica, db: Database) {
+    init(replica: Replica, db: Database) throws {
         self.replica = replica
         self.db = db
         self.store = RowStore(db: db, gate: replica.gate, buriedTables: replica.buriedTables)
+        self.vector = try replica.versionVector(db)
     }
 
     /// Fresh rows written whole by one write, waiting to be inserted together (one table at a time).
@@ -73,109 +114,215 @@ struct BatchMerger {
     private static let chunkSize = 128
 
     struct PendingRow {
-        var change: RowChange
-        var values: [DatabaseValue]
-        var meta: [UInt8]
+        var key: String
+        var state: RowState
         var stamp: Stamp
     }
 
-    mutating func merge(_ change: RowChange) throws {
-        if let table = replica.tables[change.table], table.acceptsUniformFastPath,
-           case .row(let values, let meta) = change.body, values.count == table.policies.count,
-           let stamp = RowMetaCodec.uniformStamp(of: meta),
-           try !store.mayHaveTombstones(table) {
-            try ReplicaTransaction.checkKey(change.key, table)
-            // One table per statement, and a key at most once (a repeat must merge with the first).
-            if let first = pending.first, first.change.table != change.table || pendingKeys.contains(change.key) { try flushPending() }
-            pendingKeys.insert(change.key)
-            note(stamp)
-            pending.append(PendingRow(change: change, values: values, meta: meta, stamp: stamp))
-            if pending.count >= Self.chunkSize { try flushPending() }
+    // MARK: - Verification
+
+    mutating func apply(_ segment: ChainSegment, progress: ((Int) -> Void)?) throws {
+        let origin = segment.origin
+        let held = vector[origin]
+        // Our own commits are ours to make; a quarantined or revoked origin's are held; a gap waits
+        // for the missing commits; old news is skipped.
+        guard origin != replica.nodeID, segment.lastSeq > held else { return }
+        if try isQuarantined(origin) || replica.isRevoked(origin, db) {
+            report.held += Int(segment.lastSeq - max(held, segment.firstSeq - 1))
             return
         }
-        try flushPending()
-        try mergeOne(change)
+        guard segment.firstSeq <= held + 1 else { return }
+        let identity = try identify(origin, credential: segment.credential)
+        let skipped = Int(held + 1 - segment.firstSeq)
+        let previous = try replica.chainHash(db, origin: origin, seq: held)
+        guard let hashes = CommitChain.verify(segment, skipping: skipped, after: previous, publicKey: identity.publicKey) else {
+            throw ReplicaError(.forgedCommit, "commits \(held + 1)…\(segment.lastSeq) of node \(origin) do not match its signature (forged, altered, or not on the chain this node holds)")
+        }
+        var appliedUpTo = held
+        for (position, body) in segment.bodies.dropFirst(skipped).enumerated() {
+            let seq = held + 1 + UInt64(position)
+            let deltas: [RowDelta]
+            do throws(CommitViolation) {
+                deltas = try checked(body, origin: origin, seq: seq, role: identity.role)
+            } catch {
+                try quarantine(origin, seq: seq, error)
+                break
+            }
+            for delta in deltas { try merge(delta) }
+            try db.cachedStatement(sql: "INSERT INTO _sf_commit (origin, seq, hash, body) VALUES (?, ?, ?, ?)")
+                .execute(arguments: [origin.databaseValue, Int64(seq), Data(hashes[position]), Data(body)])
+            appliedUpTo = seq
+            report.commitsApplied += 1
+            progress?(report.commitsApplied)
+        }
+        guard appliedUpTo > held else { return }
+        if appliedUpTo == segment.lastSeq {
+            try db.cachedStatement(sql: "INSERT OR IGNORE INTO _sf_head (origin, seq, signature) VALUES (?, ?, ?)")
+                .execute(arguments: [origin.databaseValue, Int64(appliedUpTo), Data(segment.signature)])
+        }
+        vector[origin] = appliedUpTo
+        try db.cachedStatement(sql: "INSERT INTO _sf_version (origin, seq) VALUES (?, ?) ON CONFLICT (origin) DO UPDATE SET seq = excluded.seq")
+            .execute(arguments: [origin.databaseValue, Int64(appliedUpTo)])
+    }
+
+    /// Who `origin` is: from the credential it sent, or the one stored when it sent none.
+    private func identify(_ origin: NodeID, credential sent: [UInt8]) throws -> OriginIdentity {
+        if let cached = replica.identities.withLock({ $0[origin] }), sent.isEmpty || cached.credential == sent {
+            return cached.identity
+        }
+        let stored = try Data.fetchOne(db.cachedStatement(sql: "SELECT credential FROM _sf_origin WHERE origin = ?"),
+                                       arguments: [origin.databaseValue]).map(Array.init)
+        let credential = sent.isEmpty ? stored ?? [] : sent
+        let identity: OriginIdentity
+        do {
+            identity = try replica.authority.identify(origin: origin, credential: credential)
+        } catch {
+            throw ReplicaError(.forgedCommit, "commits of node \(origin) came with a credential that does not check out: \(error.message)")
+        }
+        guard identity.nodeID == origin else {
+            throw ReplicaError(.forgedCommit, "commits of node \(origin) came with the credential of node \(identity.nodeID)")
+        }
+        if stored != credential, !credential.isEmpty {
+            try db.execute(sql: "INSERT INTO _sf_origin (origin, credential) VALUES (?, ?) ON CONFLICT (origin) DO UPDATE SET credential = excluded.credential",
+                           arguments: [origin.databaseValue, Data(credential)])
+        }
+        replica.identities.withLock { $0[origin] = (credential, identity) }
+        return identity
+    }
+
+    /// Decodes a commit and checks it against the declared rules for its origin's role.
+    private mutating func checked(_ body: [UInt8], origin: NodeID, seq: UInt64, role: NodeRole) throws(CommitViolation) -> [RowDelta] {
+        let (deltas, newest) = try CommitCodec.decode(body, origin: origin, seq: seq, tables: replica.tables, limits: limits)
+        let bound = replica.wallClock.now() &+ replica.maximumStampLead
+        guard newest.milliseconds <= min(bound, HLC.maximumMilliseconds) else {
+            throw CommitViolation(table: nil, "a clock reading more than \(replica.maximumStampLead / 86_400_000) days ahead of this node's clock")
+        }
+        for delta in deltas {
+            let table = replica.tables[delta.table]!
+            guard table.declaration.writers.contains(role) else {
+                throw CommitViolation(table: table.name, "a \(role) node may not write table '\(table.name)'")
+            }
+            switch delta.body {
+            case .tombstone:
+                guard table.declaration.deletable, !table.isAppendOnly else {
+                    throw CommitViolation(table: table.name, "rows of table '\(table.name)' are never deleted")
+                }
+            case .columns(let columns):
+                if table.isAppendOnly, columns.count != table.policies.count {
+                    throw CommitViolation(table: table.name, "rows of append-only table '\(table.name)' are written whole, once")
+                }
+            }
+        }
+        if newest > newestByOrigin[origin] ?? .zero { newestByOrigin[origin] = newest }
+        return deltas
+    }
+
+    private func isQuarantined(_ origin: NodeID) throws -> Bool {
+        try Bool.fetchOne(db.cachedStatement(sql: "SELECT EXISTS (SELECT 1 FROM _sf_quarantine WHERE origin = ?)"), arguments: [origin.databaseValue]) ?? true
+    }
+
+    private mutating func quarantine(_ origin: NodeID, seq: UInt64, _ violation: CommitViolation) throws {
+        let now = replica.wallClock.now()
+        try db.execute(sql: "INSERT OR IGNORE INTO _sf_quarantine (origin, seq, tbl, rule, seenAt) VALUES (?, ?, ?, ?, ?)",
+                       arguments: [origin.databaseValue, Int64(seq), violation.table, violation.rule, Int64(now)])
+        try db.execute(sql: """
+            INSERT INTO _sf_rejection (tbl, pk, origin, reason, seenAt) VALUES (?, ?, ?, ?, ?)
+            ON CONFLICT DO UPDATE SET seenAt = excluded.seenAt
+            """, arguments: [violation.table ?? "", "commit \(seq)", origin.databaseValue, violation.rule, Int64(now)])
+        report.quarantined.append(Quarantine(origin: origin, seq: seq, table: violation.table, rule: violation.rule, seenAt: now))
+        replica.logger.error("quarantined a node: its commit breaks a declared rule; its later commits are held", metadata: [
+            "replica.origin": "\(origin)", "replica.seq": "\(seq)", "replica.table": "\(violation.table ?? "-")", "replica.rule": "\(violation.rule)",
+        ])
+    }
+
+    // MARK: - Merging
+
+    private var pendingTable: String?
+
+    mutating func merge(_ delta: RowDelta) throws {
+        let table = replica.tables[delta.table]!
+        switch delta.body {
+        case .tombstone(let stamp):
+            try flushPending()
+            let existing = try store.load(table, key: delta.key)
+            if existing == nil, let previous = try store.tombstone(table, key: delta.key), !stamp.precedes(previous) {
+                report.rowsUnchanged += 1
+                return
+            }
+            try store.bury(table, key: delta.key, stamp: stamp, existing: existing)
+            try dropOrphans(table, delta.key)
+            markChanged(table, delta.key)
+        case .columns(let columns):
+            let complete = columns.count == table.policies.count
+            if complete, table.acceptsUniformFastPath, let stamp = Self.uniformStamp(columns),
+               try !store.mayHaveTombstones(table), try !replica.orphanTables.mayHaveTombstones(table.id, db) {
+                if pendingTable != table.name || pendingKeys.contains(delta.key) { try flushPending() }
+                pendingTable = table.name
+                pendingKeys.insert(delta.key)
+                pending.append(PendingRow(key: delta.key, state: RowState(columns: (0..<columns.count).map { columns[$0]! }), stamp: stamp))
+                if pending.count >= Self.chunkSize { try flushPending() }
+                return
+            }
+            try flushPending()
+            try mergeColumns(table, delta.key, columns, complete: complete)
+        }
+    }
+
+    private static func uniformStamp(_ columns: [Int: ColumnState]) -> Stamp? {
+        var shared: Stamp?
+        for column in columns.values {
+            guard case .register(let stamp) = column.meta, shared == nil || shared == stamp else { return nil }
+            shared = stamp
+        }
+        return shared
     }
 
     /// Inserts the pending rows in one statement; rows that already exist go through the full merge.
     mutating func flushPending() throws {
-        guard let table = pending.first.flatMap({ replica.tables[$0.change.table] }) else { return }
+        guard let name = pendingTable, let table = replica.tables[name], !pending.isEmpty else { return }
         let rows = pending
         pending = []
         pendingKeys = []
-        let inserted = try store.insertUniformRows(table, rows.map { ($0.change.key, $0.values, $0.meta, $0.stamp) })
+        pendingTable = nil
+        let inserted = try store.insertUniformRows(table, rows.map { ($0.key, $0.state.values, RowMetaCodec.encode($0.state), $0.stamp) })
         for row in rows {
-            if inserted.contains(row.change.key) {
-                markChanged(table, row.change.key)
+            if inserted.contains(row.key) {
+                markChanged(table, row.key)
             } else {
-                try mergeOne(row.change)
+                let columns = Dictionary(uniqueKeysWithValues: row.state.columns.enumerated().map { ($0.offset, $0.element) })
+                try mergeColumns(table, row.key, columns, complete: true)
             }
         }
     }
 
-    private mutating func mergeOne(_ change: RowChange) throws {
-        guard let table = replica.tables[change.table] else {
-            throw ReplicaError(.incompatibleBatch, "the batch names table '\(change.table)', which is not declared here")
+    private mutating func mergeColumns(_ table: ReplicatedTable, _ key: String, _ columns: [Int: ColumnState], complete: Bool) throws {
+        if try store.tombstone(table, key: key) != nil {
+            report.rowsUnchanged += 1
+            return
         }
-        try ReplicaTransaction.checkKey(change.key, table)
-        switch change.body {
-        case .tombstone(let stamp):
-            note(stamp)
+        if let existing = try store.load(table, key: key) {
             if table.isAppendOnly {
-                try reject(table, change.key, origin: stamp.origin, reason: "delete of an append-only row")
-                return
-            }
-            let existing = try store.load(table, key: change.key)
-            let previous = try store.tombstone(table, key: change.key)
-            if existing == nil, let previous, !stamp.precedes(previous) {
-                report.rowsUnchanged += 1
-                return
-            }
-            try store.bury(table, key: change.key, stamp: stamp, existing: existing)
-            markChanged(table, change.key)
-        case .row(let values, let meta):
-            guard values.count == table.policies.count else {
-                throw ReplicaError(.incompatibleBatch, "a row of '\(table.name)' has \(values.count) columns, \(table.policies.count) are declared")
-            }
-            if table.acceptsUniformFastPath, let stamp = RowMetaCodec.uniformStamp(of: meta) {
-                note(stamp)
-                if try store.tombstone(table, key: change.key) != nil {
-                    report.rowsUnchanged += 1
-                    return
-                }
-                if try store.insertUniformIfAbsent(table, key: change.key, values: values, meta: meta, stamp: stamp) {
-                    markChanged(table, change.key)
-                    return
-                }
-            }
-            let incoming: RowState
-            do throws(MalformedDataError) {
-                incoming = try RowMetaCodec.decode(meta, values: values, policies: table.policies)
-            } catch {
-                throw ReplicaError(.incompatibleBatch, "row '\(change.key)' of '\(table.name)': \(error.reason)")
-            }
-            for column in incoming.columns { for stamp in column.meta.stamps { note(stamp) } }
-            if try store.tombstone(table, key: change.key) != nil {
-                report.rowsUnchanged += 1
-                return
-            }
-            if try store.insertIfAbsent(table, key: change.key, incoming) {
-                markChanged(table, change.key)
-                return
-            }
-            guard let existing = try store.load(table, key: change.key) else { return }
-            if table.isAppendOnly {
-                try mergeImmutable(table, change.key, existing, incoming)
+                try mergeImmutable(table, key, existing, RowState(columns: (0..<columns.count).map { columns[$0]! }))
             } else {
-                try mergeMutable(table, change.key, existing, incoming)
+                try mergeMutable(table, key, existing, columns)
             }
+            return
         }
+        guard complete else {
+            // A change to a row whose first write has not arrived: kept aside until it does.
+            try storeOrphan(table, key, columns)
+            return
+        }
+        let row = RowState(columns: (0..<columns.count).map { columns[$0]! })
+        guard try store.insertIfAbsent(table, key: key, row) else { return }
+        markChanged(table, key)
+        try adoptOrphans(table, key)
     }
 
-    private mutating func mergeMutable(_ table: ReplicatedTable, _ key: String, _ existing: RowState, _ incoming: RowState) throws {
+    private mutating func mergeMutable(_ table: ReplicatedTable, _ key: String, _ existing: RowState, _ columns: [Int: ColumnState]) throws {
         var merged = existing
-        for index in existing.columns.indices {
-            let outcome = ColumnMerge.merge(table.policies[index], existing.columns[index], incoming.columns[index])
+        for (index, incoming) in columns {
+            let outcome = ColumnMerge.merge(table.policies[index], existing.columns[index], incoming)
             merged.columns[index] = outcome.state
             if let displaced = outcome.displaced, case .register(let loser) = displaced.meta, case .register(let winner) = outcome.state.meta {
                 try recordLostWrite(LostWrite(table: table.name, key: key, column: table.declaration.columns[index].name,
@@ -220,6 +367,42 @@ struct BatchMerger {
         }.min { $0.precedes($1) } ?? .zero
     }
 
+    // MARK: - Orphans
+
+    private func storeOrphan(_ table: ReplicatedTable, _ key: String, _ columns: [Int: ColumnState]) throws {
+        guard let stamp = columns.values.lazy.flatMap(\.meta.stamps).first else { return }
+        var writer = BinaryWriter()
+        writer.writeVarint(1)
+        CommitCodec.encode(RowDelta(table: table.name, key: key, body: .columns(columns)), to: &writer)
+        replica.orphanTables.markBuried(table.id)
+        try db.execute(sql: "INSERT OR IGNORE INTO _sf_orphan (tbl, pk, origin, seq, delta) VALUES (?, ?, ?, ?, ?)",
+                       arguments: [table.id, key, stamp.origin.databaseValue, Int64(stamp.seq), Data(writer.bytes)])
+    }
+
+    private mutating func adoptOrphans(_ table: ReplicatedTable, _ key: String) throws {
+        guard try replica.orphanTables.mayHaveTombstones(table.id, db) else { return }
+        let orphans = try Row.fetchAll(db, sql: "SELECT origin, seq, delta FROM _sf_orphan WHERE tbl = ? AND pk = ? ORDER BY origin, seq",
+                                       arguments: [table.id, key])
+        guard !orphans.isEmpty else { return }
+        try dropOrphans(table, key)
+        for orphan in orphans {
+            let origin = NodeID(databaseValue: orphan[0])
+            let seq = UInt64(orphan[1] as Int64)
+            // Stored after the same checks: decoding again cannot fail unless the file was altered.
+            guard let decoded = try? CommitCodec.decode(Array(orphan[2] as Data), origin: origin, seq: seq, tables: replica.tables, limits: limits),
+                  let delta = decoded.deltas.first, case .columns(let columns) = delta.body,
+                  let existing = try store.load(table, key: key) else { continue }
+            try mergeMutable(table, key, existing, columns)
+        }
+    }
+
+    private func dropOrphans(_ table: ReplicatedTable, _ key: String) throws {
+        guard try replica.orphanTables.mayHaveTombstones(table.id, db) else { return }
+        try db.execute(sql: "DELETE FROM _sf_orphan WHERE tbl = ? AND pk = ?", arguments: [table.id, key])
+    }
+
+    // MARK: - Reports
+
     private mutating func reject(_ table: ReplicatedTable, _ key: String, origin: NodeID, reason: String) throws {
         report.rejected += 1
         try db.execute(sql: """
@@ -239,19 +422,13 @@ struct BatchMerger {
             """, arguments: [lost.table, lost.key, lost.column, lost.loser.databaseValue, lost.winner.databaseValue, Int64(replica.wallClock.now())])
     }
 
-    private mutating func note(_ stamp: Stamp) {
-        if stamp.hlc > newestByOrigin[stamp.origin] ?? .zero {
-            newestByOrigin[stamp.origin] = stamp.hlc
-        }
-    }
-
     private mutating func markChanged(_ table: ReplicatedTable, _ key: String) {
         report.rowsChanged += 1
         changed[table.name, default: []].insert(key)
     }
 
-    /// Observes clocks, advances the version vector along valid coverage, and schedules the notification.
-    mutating func finish(coverage: [Coverage]) throws -> (ApplyReport, ReplicaEvent?) {
+    /// Observes clocks, stores this node's clock, and schedules the notification.
+    mutating func finish() throws -> (ApplyReport, ReplicaEvent?) {
         try flushPending()
         for (origin, hlc) in newestByOrigin where origin != replica.nodeID {
             if let skew = replica.clock.withLock({ $0.observe(hlc, from: origin) }) {
@@ -259,29 +436,19 @@ struct BatchMerger {
                 try db.execute(sql: """
                     INSERT INTO _sf_clock_skew (origin, aheadMs, seenAt) VALUES (?, ?, ?)
                     ON CONFLICT (origin) DO UPDATE SET aheadMs = MAX(aheadMs, excluded.aheadMs), seenAt = excluded.seenAt
-                    """, arguments: [origin.databaseValue, Int64(skew.aheadMilliseconds), Int64(replica.wallClock.now())])
+                    """, arguments: [origin.databaseValue, Int64(clamping: skew.aheadMilliseconds), Int64(replica.wallClock.now())])
                 replica.logger.warning("a node's clock is ahead of ours beyond the bound", metadata: [
                     "replica.origin": "\(origin)", "replica.aheadMs": "\(skew.aheadMilliseconds)",
                 ])
             }
         }
-        var vector = try replica.versionVector(db)
-        for claim in coverage where vector[claim.origin] >= claim.after && claim.upTo > vector[claim.origin] {
-            vector[claim.origin] = claim.upTo
-            try db.execute(sql: """
-                INSERT INTO _sf_version (origin, seq) VALUES (?, ?)
-                ON CONFLICT (origin) DO UPDATE SET seq = excluded.seq
-                """, arguments: [claim.origin.databaseValue, Int64(claim.upTo)])
-        }
-        // Merges may remove this node's newest log entries: store its entry and clock here.
-        let ownSeq = max(vector[replica.nodeID], replica.localSeq.withLock { $0 })
         try db.execute(sql: """
             INSERT INTO _sf_version (origin, seq, hlc) VALUES (?, ?, ?)
-            ON CONFLICT (origin) DO UPDATE SET seq = MAX(seq, excluded.seq), hlc = MAX(hlc, excluded.hlc)
-            """, arguments: [replica.nodeID.databaseValue, Int64(ownSeq), replica.clock.withLock { $0.last }.databaseValue])
-        replica.localSeq.withLock { $0 = max($0, ownSeq) }
+            ON CONFLICT (origin) DO UPDATE SET hlc = MAX(hlc, excluded.hlc)
+            """, arguments: [replica.nodeID.databaseValue, Int64(vector[replica.nodeID]), replica.clock.withLock { $0.last }.databaseValue])
         report.versionVector = vector
         guard !changed.isEmpty || !report.lostWrites.isEmpty else { return (report, nil) }
         return (report, ReplicaEvent(source: .remote, rows: changed, lostWrites: report.lostWrites))
     }
 }
+

@@ -1,112 +1,123 @@
+import Foundation
 import GRDB
 
 extension Replica {
-    /// The changes a replica whose version vector is `remote` lacks, one page at a time.
+    /// The commits a replica whose version vector is `remote` lacks, one page at a time.
     ///
-    /// Walks the change log per origin from the peer's entry onwards, so the cost is
-    /// proportional to what is missing, not to the size of the database. Rows are sent
-    /// whole with their merge metadata; a row written by several origins may be sent
-    /// more than once, which merging absorbs.
+    /// Per origin, the page carries the run of commits after the peer's entry, as their origin
+    /// made them, with the origin's signature of the chain head at the run's end. This node signs
+    /// its own runs where it cuts them; another origin's run can end only where this node holds
+    /// that origin's signature (where that origin, or a relay, cut a run it sent here), so a relay
+    /// forwards signatures it could never make. Commits of revoked origins are not sent.
     /// - Parameters:
     ///   - remote: the receiver's version vector.
     ///   - cursor: where the previous page stopped (`nil` for the first page).
-    ///   - maxChanges: the most rows in this page.
-    ///   - include: a sender-side filter (table, row id) deciding what this peer may receive;
-    ///     excluded rows are skipped but still covered, so the filter must be stable per peer.
+    ///   - maxChanges: the row changes a page aims at (a commit, or another origin's signed run, goes whole).
+    ///   - maxBytes: the commit bytes a page aims at, likewise.
     /// - Returns: the page and the cursor for the next one (`nil` when this was the last).
     public func changes(since remote: VersionVector, after cursor: ChangeCursor? = nil, maxChanges: Int = 5_000,
-                        include: (@Sendable (String, String) -> Bool)? = nil) throws -> (batch: ChangeBatch, next: ChangeCursor?) {
+                        maxBytes: Int = 4 << 20) throws -> (batch: ChangeBatch, next: ChangeCursor?) {
         try writer.read { db in
             let local = try versionVector(db)
-            var page = ChangePage(db: db, tables: tablesByID, maxChanges: max(maxChanges, 1), include: include)
-            for (origin, seq) in local.sorted where seq > remote[origin] {
-                var after = remote[origin]
+            var page = ChangePage(replica: self, db: db, maxChanges: max(maxChanges, 1), maxBytes: max(maxBytes, 1))
+            let origins = try local.sorted.filter { $0.seq > remote[$0.origin] }.filter { try !isRevoked($0.origin, db) }
+            for (position, entry) in origins.enumerated() {
+                var after = remote[entry.origin]
                 if let cursor {
-                    if origin < cursor.origin { continue }
-                    if origin == cursor.origin { after = cursor.covered }
+                    if entry.origin < cursor.origin { continue }
+                    if entry.origin == cursor.origin { after = max(after, cursor.covered) }
                 }
-                if let next = try page.collect(origin: origin, after: after, upTo: seq) {
+                if let next = try page.collect(origin: entry.origin, after: after, upTo: entry.seq) {
                     return (page.batch, next)
                 }
-                if page.isFull, let following = local.sorted.first(where: { $0.origin > origin && $0.seq > remote[$0.origin] }) {
+                if page.isFull, position + 1 < origins.count {
+                    let following = origins[position + 1]
                     return (page.batch, ChangeCursor(origin: following.origin, covered: remote[following.origin]))
                 }
             }
             return (page.batch, nil)
         }
     }
+
+    /// Whether `origin` is named in the revocation table. Fails closed: an unreadable table throws.
+    func isRevoked(_ origin: NodeID, _ db: Database) throws -> Bool {
+        guard let revocationTable, let table = tables[revocationTable] else { return false }
+        let statement = try db.cachedStatement(sql: "SELECT EXISTS (SELECT 1 FROM \(table.name.quotedDatabaseIdentifier) WHERE \(table.declaration.primaryKey.quotedDatabaseIdentifier) = ?)")
+        return try Bool.fetchOne(statement, arguments: [origin.description]) ?? true
+    }
 }
 
-/// Collects one page of changes from the log.
+/// Collects one page of signed commit runs.
 private struct ChangePage {
+    let replica: Replica
     let db: Database
-    let tables: [Int64: ReplicatedTable]
     let maxChanges: Int
-    let include: (@Sendable (String, String) -> Bool)?
+    let maxBytes: Int
     var batch = ChangeBatch()
-    /// Rows already in this page (a row carrying several origins' writes has several log entries).
-    var sent: Set<RowReference> = []
+    var changes = 0
+    var bytes = 0
 
-    var isFull: Bool { batch.changes.count >= maxChanges }
+    init(replica: Replica, db: Database, maxChanges: Int, maxBytes: Int) {
+        self.replica = replica
+        self.db = db
+        self.maxChanges = maxChanges
+        self.maxBytes = maxBytes
+    }
 
-    /// Adds one origin's log entries in (after, upTo]; returns a cursor when the page filled up first.
-    ///
-    /// A page is cut only between two commits, never inside one: a coverage claim says
-    /// "every change of this origin up to here", which a half-sent commit would break
-    /// if the page before it were lost. A commit larger than `maxChanges` goes whole.
+    var isFull: Bool { changes >= maxChanges || bytes >= maxBytes }
+
+    /// Adds one origin's commits in (after, upTo]; returns a cursor when the page filled up first.
     mutating func collect(origin: NodeID, after: UInt64, upTo: UInt64) throws -> ChangeCursor? {
-        let statement = try db.cachedStatement(sql: """
-            SELECT seq, tbl, pk FROM _sf_log WHERE origin = ? AND seq > ? AND seq <= ? ORDER BY seq, tbl, pk
-            """)
-        let cursor = try Row.fetchCursor(statement, arguments: [origin.databaseValue, Int64(after), Int64(upTo)])
-        var lastSeq: UInt64?
-        while let row = try cursor.next() {
-            let entry = LogPosition(seq: UInt64(row[0] as Int64), table: row[1], key: row[2])
-            if isFull, let lastSeq, entry.seq != lastSeq {
-                // Everything of this origin before this entry's commit has been sent.
-                batch.coverage.append(Coverage(origin: origin, after: after, upTo: lastSeq))
-                return ChangeCursor(origin: origin, covered: lastSeq)
+        let own = origin == replica.nodeID
+        // Where this run may end: anywhere for our own chain, at a held signature otherwise.
+        var heads: [UInt64: [UInt8]] = [:]
+        if !own {
+            for row in try Row.fetchAll(db.cachedStatement(sql: "SELECT seq, signature FROM _sf_head WHERE origin = ? AND seq > ? AND seq <= ?"),
+                                        arguments: [origin.databaseValue, Int64(after), Int64(upTo)]) {
+                heads[UInt64(row[0] as Int64)] = Array(row[1] as Data)
             }
-            lastSeq = entry.seq
-            try add(entry)
+            guard !heads.isEmpty else { return nil }
         }
-        batch.coverage.append(Coverage(origin: origin, after: after, upTo: upTo))
+        let statement = try db.cachedStatement(sql: "SELECT seq, hash, body FROM _sf_commit WHERE origin = ? AND seq > ? AND seq <= ? ORDER BY seq")
+        let cursor = try Row.fetchCursor(statement, arguments: [origin.databaseValue, Int64(after), Int64(upTo)])
+        var run: [[UInt8]] = []            // commits ready to send (ending at a signable point)
+        var pending: [[UInt8]] = []        // commits read past the last signable point
+        var runEnd: (seq: UInt64, hash: [UInt8])?
+        var pendingChanges = 0, pendingBytes = 0
+        var cut = false
+        while let row = try cursor.next() {
+            let seq = UInt64(row[0] as Int64)
+            let body = Array(row[2] as Data)
+            if isFull, runEnd != nil || !batch.isEmpty, pending.isEmpty {
+                cut = true
+                break
+            }
+            pending.append(body)
+            pendingChanges += CommitCodec.changeCount(body)
+            pendingBytes += body.count
+            if own || heads[seq] != nil {
+                run += pending
+                pending = []
+                changes += pendingChanges
+                bytes += pendingBytes
+                pendingChanges = 0
+                pendingBytes = 0
+                runEnd = (seq, Array(row[1] as Data))
+            }
+        }
+        guard let end = runEnd else {
+            return cut ? ChangeCursor(origin: origin, covered: after) : nil
+        }
+        let signature = own
+            ? replica.authority.sign(CommitChain.headStatement(origin: origin, seq: end.seq, hash: end.hash))
+            : heads[end.seq]!
+        let credential = own ? replica.authority.credential : try Data.fetchOne(
+            db.cachedStatement(sql: "SELECT credential FROM _sf_origin WHERE origin = ?"), arguments: [origin.databaseValue]).map(Array.init) ?? []
+        batch.segments.append(ChainSegment(origin: origin, credential: credential, firstSeq: after + 1, bodies: run, signature: signature))
+        // Stopped early (page full) with more of this origin to send.
+        if cut || (end.seq < upTo && isFull) {
+            return ChangeCursor(origin: origin, covered: end.seq)
+        }
         return nil
     }
-
-    private mutating func add(_ entry: LogPosition) throws {
-        guard let table = tables[entry.table] else { return }
-        guard sent.insert(RowReference(table: entry.table, key: entry.key)).inserted else { return }
-        if let include, !include(table.name, entry.key) { return }
-        let statement = try db.cachedStatement(sql: table.selectSQL)
-        if let row = try Row.fetchOne(statement, arguments: [entry.key]) {
-            let count = table.policies.count
-            var values: [DatabaseValue] = []
-            values.reserveCapacity(count)
-            for index in 0..<count { values.append(row[index]) }
-            let meta: Data = row[count]
-            batch.changes.append(RowChange(table: table.name, key: entry.key, body: .row(values: values, meta: Array(meta))))
-            return
-        }
-        if let tomb = try Row.fetchOne(db, sql: "SELECT hlc, origin, seq FROM _sf_tombstone WHERE tbl = ? AND pk = ?",
-                                       arguments: [entry.table, entry.key]) {
-            let stamp = Stamp(hlc: HLC(databaseValue: tomb[0]), origin: NodeID(databaseValue: tomb[1]), seq: UInt64(tomb[2] as Int64))
-            batch.changes.append(RowChange(table: table.name, key: entry.key, body: .tombstone(stamp)))
-        }
-    }
-}
-
-import Foundation
-
-/// One change-log entry: a commit of an origin that a row (or tombstone) carries.
-private struct LogPosition {
-    var seq: UInt64
-    var table: Int64
-    var key: String
-}
-
-/// A row of a table, by local table id.
-private struct RowReference: Hashable {
-    var table: Int64
-    var key: String
 }

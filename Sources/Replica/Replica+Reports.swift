@@ -98,7 +98,7 @@ extension Replica {
             }
             return ReplicaStatistics(
                 rows: rows,
-                logEntries: try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM _sf_log") ?? 0,
+                logEntries: try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM _sf_commit") ?? 0,
                 tombstones: try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM _sf_tombstone") ?? 0)
         }
     }

@@ -46,6 +46,10 @@ public final class ReplicaTransaction {
     private let store: RowStore
     private var seq: UInt64?
     private var changed: [String: Set<String>] = [:]
+    /// Rows this commit changed, in order, with their state after it (nil: deleted, see `tombstones`).
+    private var order: [RowRef] = []
+    private var latest: [RowRef: RowState] = [:]
+    private var tombstones: [RowRef: Stamp] = [:]
 
     init(replica: Replica, db: Database) {
         self.replica = replica
@@ -62,9 +66,13 @@ public final class ReplicaTransaction {
     @discardableResult
     public func insert(into table: String, values: [String: (any DatabaseValueConvertible)?], id: String? = nil) throws -> String {
         let table = try replica.table(table)
+        try replica.checkWriteAuthority(table)
         let key = id ?? replica.makeRowID()
         try Self.checkKey(key, table)
         let values = try validated(values, for: table)
+        for (index, column) in table.declaration.columns.enumerated() where column.notNull && (values[index] ?? .null).isNull {
+            throw ReplicaError(.invalidValue, "column '\(column.name)' of table '\(table.name)' is declared not null")
+        }
         // A freshly generated id cannot name a deleted row; a caller-given one may.
         if id != nil, try store.tombstone(table, key: key) != nil {
             throw ReplicaError(.rowDeleted, "row '\(key)' of table '\(table.name)' was deleted; deleted rows never come back")
@@ -75,10 +83,11 @@ public final class ReplicaTransaction {
             let value = values[index] ?? .null
             columns.append(try LocalWrite.initial(column.policy, value: value, stamp: stamp, table: table.name, column: column.name))
         }
-        guard try store.insertIfAbsent(table, key: key, RowState(columns: columns)) else {
+        let row = RowState(columns: columns)
+        guard try store.insertIfAbsent(table, key: key, row) else {
             throw ReplicaError(.duplicateKey, "table '\(table.name)' already has a row '\(key)'")
         }
-        changed[table.name, default: []].insert(key)
+        record(table, key, row)
         return key
     }
 
@@ -88,6 +97,7 @@ public final class ReplicaTransaction {
     /// - Throws: ``ReplicaError`` (`rowNotFound`, `rowDeleted`, `immutableRow`, `lifecycleRegression`, `alreadyTaken`, …).
     public func update(_ table: String, id key: String, set values: [String: (any DatabaseValueConvertible)?]) throws {
         let table = try replica.table(table)
+        try replica.checkWriteAuthority(table)
         guard !table.isAppendOnly else {
             throw ReplicaError(.immutableRow, "table '\(table.name)' is append-only: its rows cannot be updated")
         }
@@ -120,12 +130,16 @@ public final class ReplicaTransaction {
     /// - Throws: ``ReplicaError`` (`rowNotFound`, `rowDeleted`, `immutableRow`).
     public func delete(from table: String, id key: String) throws {
         let table = try replica.table(table)
+        try replica.checkWriteAuthority(table, deleting: true)
         guard !table.isAppendOnly else {
             throw ReplicaError(.immutableRow, "table '\(table.name)' is append-only: its rows cannot be deleted")
         }
         let existing = try loadLive(table, key)
         let stamp = try nextStamp(after: .zero)
         try store.bury(table, key: key, stamp: stamp, existing: existing)
+        let ref = RowRef(table: table.name, key: key)
+        if latest.removeValue(forKey: ref) == nil, tombstones[ref] == nil { order.append(ref) }
+        tombstones[ref] = stamp
         changed[table.name, default: []].insert(key)
     }
 
@@ -134,6 +148,7 @@ public final class ReplicaTransaction {
     private func changeSet(_ column: String, of tableName: String, id key: String,
                            _ operation: (SetState, Stamp) -> SetState?) throws {
         let table = try replica.table(tableName)
+        try replica.checkWriteAuthority(table)
         guard let index = table.columnIndexes[column] else {
             throw ReplicaError(.unknownColumn, "table '\(table.name)' has no column '\(column)'")
         }
@@ -154,6 +169,12 @@ public final class ReplicaTransaction {
     private func save(_ table: ReplicatedTable, _ key: String, _ existing: RowState, _ updated: RowState) throws {
         guard updated != existing else { return }
         try store.replace(table, key: key, old: existing, new: updated)
+        record(table, key, updated)
+    }
+
+    private func record(_ table: ReplicatedTable, _ key: String, _ row: RowState) {
+        let ref = RowRef(table: table.name, key: key)
+        if latest.updateValue(row, forKey: ref) == nil { order.append(ref) }
         changed[table.name, default: []].insert(key)
     }
 
@@ -194,22 +215,18 @@ public final class ReplicaTransaction {
         if seq == nil {
             // Another process may have committed on this file since this replica last did (a CLI
             // command beside the daemon): the write transaction is IMMEDIATE, so the stored
-            // number read here is current, and the two never hand out the same number.
-            let stored = try Replica.localSequence(db, nodeID: replica.nodeID)
-            seq = max(replica.localSeq.withLock { $0 }, stored) + 1
+            // number read here is current, and the two never hand out the same number. A commit
+            // that fails rolls back, so the chain never has a gap.
+            seq = try Replica.localSequence(db, nodeID: replica.nodeID) + 1
         }
         let tick = replica.clock.withLock { $0.tick() }
         let hlc = Stamp.causallyAfter(existing, tick: tick)
         return Stamp(hlc: hlc, origin: replica.nodeID, seq: seq!)
     }
 
-    /// Refuses a commit too large to sync, makes the commit's sequence number this node's latest and returns the change
-    /// notification to send once the transaction has committed. The change log itself
-    /// records the commit.
-    ///
-    /// The in-memory sequence number advances before the commit, while the writer is still
-    /// held, so the next writer never reuses it; if the commit then fails, the number is
-    /// simply skipped (a gap is an empty commit for peers).
+    /// Refuses a commit too large to sync, writes the commit into this node's chain (its body is
+    /// what peers receive and what the chain hash covers) and returns the change notification to
+    /// send once the transaction has committed.
     func finish() throws -> ReplicaEvent? {
         // A transaction that changed nothing is not a commit: its sequence number is reused.
         guard let seq, !changed.isEmpty else { return nil }
@@ -217,7 +234,45 @@ public final class ReplicaTransaction {
         guard rows <= replica.maximumRowsPerCommit else {
             throw ReplicaError(.commitTooLarge, "one commit may change at most \(replica.maximumRowsPerCommit) rows (peers take a commit whole, in one batch); this one changes \(rows): split it")
         }
-        replica.localSeq.withLock { $0 = max($0, seq) }
+        var deltas: [RowDelta] = []
+        deltas.reserveCapacity(order.count)
+        for ref in order {
+            if let stamp = tombstones[ref] {
+                deltas.append(RowDelta(table: ref.table, key: ref.key, body: .tombstone(stamp)))
+            } else if let row = latest[ref] {
+                let columns = ownColumns(of: row, seq: seq)
+                if !columns.isEmpty { deltas.append(RowDelta(table: ref.table, key: ref.key, body: .columns(columns))) }
+            }
+        }
+        guard !deltas.isEmpty else { return nil }
+        try replica.appendLocalCommit(seq: seq, body: CommitCodec.encode(deltas, tables: replica.tables), in: db)
         return ReplicaEvent(source: .local, rows: changed, lostWrites: [])
     }
+
+    /// The part of a row's state this commit wrote: only its own stamps and dots.
+    private func ownColumns(of row: RowState, seq: UInt64) -> [Int: ColumnState] {
+        let me = replica.nodeID
+        var columns: [Int: ColumnState] = [:]
+        for (index, column) in row.columns.enumerated() {
+            switch column.meta {
+            case .register(let stamp):
+                if stamp.origin == me, stamp.seq == seq { columns[index] = column }
+            case .multiValue(let state):
+                let own = state.siblings.filter { $0.stamp.origin == me && $0.stamp.seq == seq }
+                if !own.isEmpty {
+                    columns[index] = ColumnMerge.multiValueColumn(MultiValueState(siblings: own, context: state.context))
+                }
+            case .set(let state):
+                // The whole set (see CommitCodec): its causal context cannot describe a fragment.
+                if let stamp = state.contributors[me], stamp.seq == seq { columns[index] = column }
+            }
+        }
+        return columns
+    }
+}
+
+/// A row of a table, by name.
+struct RowRef: Hashable {
+    var table: String
+    var key: String
 }

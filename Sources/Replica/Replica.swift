@@ -23,6 +23,14 @@ public struct ReplicaConfiguration: Sendable {
     /// decodes at most ``ChangeBatch/Limits/maxChanges`` changes per batch: a larger commit could
     /// never be synced, so it is refused before it commits.
     public var maximumRowsPerCommit: Int = ChangeBatch.Limits().maxChanges
+    /// Signs this node's commits and identifies other origins; `nil` gives ``SharedSecretTrust``
+    /// with the central role (tests and tools only: it trusts anyone who knows the shared secret).
+    public var authority: (any CommitAuthority)?
+    /// The replicated table whose row ids (16 hex digits) name revoked nodes: their commits are refused.
+    public var revocationTable: String?
+    /// How far ahead of this node's wall clock a peer's clock reading may be (milliseconds): a
+    /// commit stamped further ahead is refused and its origin quarantined, never merged.
+    public var maximumStampLead: UInt64 = 400 * 24 * 3600 * 1000
 
     /// Creates a configuration with defaults: system clock, 5 minutes of tolerated forward skew, 64 MiB cache, no logging.
     public init(nodeID: NodeID? = nil, policies: PolicySet, wallClock: any WallClock = SystemWallClock(),
@@ -67,8 +75,15 @@ public final class Replica: Sendable {
     let logger: Logger
     let observers = ReplicaObservers()
     let buriedTables = TombstoneTables()
-    /// The sequence number of this node's last committed local transaction.
-    let localSeq: Mutex<UInt64>
+    let orphanTables = TombstoneTables(sideTable: "_sf_orphan")
+    /// Signs this node's chain heads, identifies other origins.
+    let authority: any CommitAuthority
+    /// Origins already identified, with the credential that identified them.
+    let identities = Mutex<[NodeID: (credential: [UInt8], identity: OriginIdentity)]>([:])
+    /// See ``ReplicaConfiguration/revocationTable``.
+    let revocationTable: String?
+    /// See ``ReplicaConfiguration/maximumStampLead``.
+    let maximumStampLead: UInt64
     /// See ``ReplicaConfiguration/maximumRowsPerCommit``.
     let maximumRowsPerCommit: Int
     /// The writer connection's `PRAGMA data_version` when ``noticeOtherProcesses()`` last looked.
@@ -129,7 +144,7 @@ public final class Replica: Sendable {
 
     private init(writer: any DatabaseWriter, gate: WriteGate, configuration: ReplicaConfiguration) throws {
         try ReplicaSchema.migrator().migrate(writer)
-        let (nodeID, tables, lastClock, lastSeq) = try writer.write { db -> (NodeID, [String: ReplicatedTable], HLC, UInt64) in
+        let (nodeID, tables, lastClock) = try writer.write { db -> (NodeID, [String: ReplicatedTable], HLC) in
             let stored = try Int64.fetchOne(db, sql: "SELECT nodeId FROM _sf_node WHERE id = 1").map(NodeID.init(databaseValue:))
             if let stored, let wanted = configuration.nodeID, stored != wanted {
                 throw ReplicaError(.corruptMetadata, "the database belongs to node \(stored), not \(wanted)")
@@ -140,8 +155,14 @@ public final class Replica: Sendable {
             }
             let tables = try gate.open { try ReplicaSchema.prepareTables(configuration.policies, in: db) }
             let lastClock = try Int64.fetchOne(db, sql: "SELECT hlc FROM _sf_version WHERE origin = ?", arguments: [nodeID.databaseValue])
-            let lastSeq = try Self.localSequence(db, nodeID: nodeID)
-            return (nodeID, tables, lastClock.map(HLC.init(databaseValue:)) ?? .zero, lastSeq)
+            return (nodeID, tables, lastClock.map(HLC.init(databaseValue:)) ?? .zero)
+        }
+        let authority = configuration.authority ?? SharedSecretTrust(nodeID: nodeID)
+        guard authority.identity.nodeID == nodeID else {
+            throw ReplicaError(.corruptMetadata, "the replica belongs to node \(nodeID), its signing identity to \(authority.identity.nodeID)")
+        }
+        if let revocations = configuration.revocationTable, configuration.policies.table(named: revocations) == nil {
+            throw ReplicaError(.unknownTable, "the revocation table '\(revocations)' is not declared in the conflict policies")
         }
         self.nodeID = nodeID
         self.policies = configuration.policies
@@ -153,8 +174,10 @@ public final class Replica: Sendable {
         self.clock = Mutex(HybridLogicalClock(wallClock: configuration.wallClock, maximumForwardSkew: configuration.maximumForwardSkew, last: lastClock))
         self.random = Mutex(SplitMix64(seed: configuration.rowIDSeed ?? { var system = SystemRandomNumberGenerator(); return system.next() }()))
         self.logger = configuration.logger
-        self.localSeq = Mutex(lastSeq)
         self.maximumRowsPerCommit = configuration.maximumRowsPerCommit
+        self.authority = authority
+        self.revocationTable = configuration.revocationTable
+        self.maximumStampLead = configuration.maximumStampLead
     }
 
     /// Reads the replica (replicated tables, and any local table the application keeps beside them).
@@ -168,8 +191,7 @@ public final class Replica: Sendable {
     /// The version vector as of the transaction `db` is in.
     ///
     /// Local commits do not write `_sf_version` (one write less per commit): this node's own
-    /// entry is the larger of the stored one and the newest commit in the change log. A merge
-    /// that removes this node's newest log entries stores the entry in the same transaction.
+    /// entry is its newest commit in `_sf_commit`.
     func versionVector(_ db: Database) throws -> VersionVector {
         var entries: [NodeID: UInt64] = [:]
         for row in try Row.fetchAll(db, sql: "SELECT origin, seq FROM _sf_version") {
@@ -179,13 +201,43 @@ public final class Replica: Sendable {
         return VersionVector(entries)
     }
 
-    /// This node's newest commit as stored: the larger of its `_sf_version` entry and its newest change-log entry.
+    /// This node's newest commit as stored.
     static func localSequence(_ db: Database, nodeID: NodeID) throws -> UInt64 {
-        let statement = try db.cachedStatement(sql: """
-            SELECT MAX(COALESCE((SELECT seq FROM _sf_version WHERE origin = ?1), 0),
-                       COALESCE((SELECT MAX(seq) FROM _sf_log WHERE origin = ?1), 0))
-            """)
+        let statement = try db.cachedStatement(sql: "SELECT COALESCE(MAX(seq), 0) FROM _sf_commit WHERE origin = ?")
         return UInt64(try Int64.fetchOne(statement, arguments: [nodeID.databaseValue]) ?? 0)
+    }
+
+    /// The role this node signs its commits with.
+    public var role: NodeRole { authority.identity.role }
+
+    /// Refuses a local write the table's declared writers or `no-delete` do not allow.
+    func checkWriteAuthority(_ table: ReplicatedTable, deleting: Bool = false) throws {
+        let role = authority.identity.role
+        guard table.declaration.writers.contains(role) else {
+            let writers = table.declaration.writers.sorted { $0.rawValue < $1.rawValue }.map(\.description).joined(separator: ", ")
+            throw ReplicaError(.notAuthorized, "table '\(table.name)' is written only by \(writers) nodes; this node is a \(role) node (administration happens on central)")
+        }
+        if deleting, !table.declaration.deletable {
+            throw ReplicaError(.notAuthorized, "rows of table '\(table.name)' are never deleted (no-delete)")
+        }
+    }
+
+    /// Appends a local commit to this node's chain, in the commit's transaction.
+    func appendLocalCommit(seq: UInt64, body: [UInt8], in db: Database) throws {
+        let previous = try chainHash(db, origin: nodeID, seq: seq - 1)
+        let hash = CommitChain.hash(previous: previous, origin: nodeID, seq: seq, body: body)
+        try db.cachedStatement(sql: "INSERT INTO _sf_commit (origin, seq, hash, body) VALUES (?, ?, ?, ?)")
+            .execute(arguments: [nodeID.databaseValue, Int64(seq), Data(hash), Data(body)])
+    }
+
+    /// The chain hash of commit `seq` of `origin` (the genesis hash for 0).
+    func chainHash(_ db: Database, origin: NodeID, seq: UInt64) throws -> [UInt8] {
+        guard seq > 0 else { return CommitChain.genesis }
+        let statement = try db.cachedStatement(sql: "SELECT hash FROM _sf_commit WHERE origin = ? AND seq = ?")
+        guard let hash = try Data.fetchOne(statement, arguments: [origin.databaseValue, Int64(seq)]) else {
+            throw ReplicaError(.corruptMetadata, "commit \(seq) of node \(origin) is missing from the chain")
+        }
+        return Array(hash)
     }
 
     /// A new row id (ULID) from this replica's clock and randomness.

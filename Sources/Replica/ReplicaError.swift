@@ -33,6 +33,10 @@ public struct ReplicaError: Error, Hashable, Sendable, CustomStringConvertible {
         case commitTooLarge
         /// SQLite did not take a setting the replica needs (durability).
         case unsupportedSetting
+        /// This node's role may not make this write (the table's `write` line or `no-delete`).
+        case notAuthorized
+        /// A peer sent commits that are not what their origin signed (forged, altered or replayed out of chain).
+        case forgedCommit
     }
 
     /// Why the replica refused.

@@ -169,19 +169,24 @@ struct ResponseCountTests {
 }
 
 extension ResponseCountTests {
-    /// A malformed response from another node (no time, no ward, text where numbers belong) still
-    /// merges: the counting trigger must never fail a batch, or sync would stall.
+    /// An odd response from another node (no ward, no department, a time that is not a time) still
+    /// merges: the counting trigger must never fail a batch, or sync would stall. (Values the
+    /// declared columns refuse — NULL where `not null`, text where numbers belong — quarantine
+    /// their origin instead: ReplicaTests' HostileCommitTests.)
     @Test func aMalformedRemoteResponseStillMergesAndIsCounted() throws {
-        let origin = NodeID(9)
         let columns = try #require(repositoryPolicies.table(named: "surveyResponse")).columns
-        func row(_ key: String, _ values: [String: DatabaseValue], seq: UInt64) -> RowChange {
-            RowChange.insert(table: "surveyResponse", key: key, values: columns.map { values[$0.name] ?? .null },
-                             stamp: Stamp(hlc: HLC(milliseconds: 1_795_395_600_000, counter: UInt16(seq)), origin: origin, seq: seq))
+        func row(_ key: String, _ values: [String: DatabaseValue]) -> (table: String, key: String, values: [DatabaseValue]) {
+            let required: [String: DatabaseValue] = ["templateId": "T".databaseValue, "templateVersion": 1.databaseValue, "patientId": "P1".databaseValue,
+                                                     "mode": "bedside".databaseValue, "submittedAt": "2026-11-01T10:00:00+08:00".databaseValue,
+                                                     "answers": "{}".databaseValue]
+            let merged = required.merging(values) { $1 }
+            return ("surveyResponse", key, columns.map { merged[$0.name] ?? .null })
         }
-        let batch = ChangeBatch(changes: [
-            row("01JMALFORMED000000000001", ["patientId": "P1".databaseValue], seq: 1),
-            row("01JMALFORMED000000000002", ["submittedAt": "garbage".databaseValue, "mode": 7.databaseValue], seq: 2),
-        ], coverage: [Coverage(origin: origin, after: 0, upTo: 2)])
+        var chain = ChainWriter(authority: SharedSecretTrust(nodeID: NodeID(9)), policies: repositoryPolicies)
+        try chain.commit(inserting: [row("01JMALFORMED000000000001", [:])], at: HLC(milliseconds: 1_795_395_600_000, counter: 1))
+        try chain.commit(inserting: [row("01JMALFORMED000000000002", ["submittedAt": "garbage".databaseValue, "mode": "telepathy".databaseValue])],
+                         at: HLC(milliseconds: 1_795_395_600_000, counter: 2))
+        let batch = ChangeBatch(segments: [chain.segment()])
         let node = try TestNode(1)
         try node.replica.apply(batch)
         let (rows, counted) = try node.replica.reader.read { db in

@@ -32,6 +32,6 @@ struct CrashTests {
         let finished = try run(["debug", "apply-and-crash", "--database", database, "--rows", "5000"])
         #expect(finished.status == 0, "\(finished.output)")
         let afterFinish = try run(["debug", "count", "--database", database])
-        #expect(afterFinish.output.contains("rows=5000 commits=1 integrity=ok"), "\(afterFinish.output)")
+        #expect(afterFinish.output.contains("rows=5000 commits=5000 integrity=ok"), "\(afterFinish.output)")
     }
 }

@@ -138,7 +138,7 @@ struct BatchedMergeTests {
         try second.write { try $0.insert(into: "entry", values: ["body": "late", "score": 2], id: "E1") }
         let late = try second.changes(since: VersionVector()).batch, early = try first.changes(since: VersionVector()).batch
         let together = try makeReplica(3), apart = try makeReplica(4)
-        try together.apply(ChangeBatch(changes: late.changes + early.changes, coverage: late.coverage + early.coverage))
+        try together.apply(ChangeBatch(segments: late.segments + early.segments))
         try apart.apply(late)
         try apart.apply(early)
         #expect(try value(together, "entry", "E1", "body") == "early".databaseValue)

@@ -1,69 +1,48 @@
 /// The binary encoding of a change batch, the payload of a sync frame.
 ///
 /// ```
-/// "SFB1"
-/// coverageCount varint  | (origin u64le | after varint | upTo varint)*
-/// tableCount varint     | tableName*                        (text = length varint | UTF-8)
-/// changeCount varint    | change*
-/// change = tableIndex varint | key text | 0x00 valueCount varint value* meta bytes
-///                                       | 0x01 stamp
+/// "SFB2"
+/// segmentCount varint | segment*
+/// segment = origin u64le | credential bytes | firstSeq varint | commitCount varint | body bytes * commitCount | signature[64]
+/// bytes   = length varint | raw bytes
 /// ```
-/// Decoding checks every count and length against ``ChangeBatch/Limits`` and the
-/// bytes that remain before it allocates anything.
+/// A body is a commit as ``CommitCodec`` lays it out. Decoding checks every count and length
+/// against ``ChangeBatch/Limits`` and the bytes that remain before it allocates anything;
+/// sequence numbers stay below 2^63.
 extension ChangeBatch {
     /// Bounds for decoding untrusted bytes.
     public struct Limits: Hashable, Sendable {
-        /// Most changes in one batch.
+        /// Most row changes in one batch (and so in one commit: a commit is never split).
         public var maxChanges: Int
         /// Most columns in one row.
         public var maxColumns: Int
-        /// Most bytes in one row's metadata.
-        public var maxMetaBytes: Int
+        /// Most bytes of one credential.
+        public var maxCredentialBytes: Int
 
         /// Creates limits.
-        public init(maxChanges: Int = 100_000, maxColumns: Int = 512, maxMetaBytes: Int = 1 << 20) {
+        public init(maxChanges: Int = 100_000, maxColumns: Int = 512, maxCredentialBytes: Int = 4096) {
             self.maxChanges = maxChanges
             self.maxColumns = maxColumns
-            self.maxMetaBytes = maxMetaBytes
+            self.maxCredentialBytes = maxCredentialBytes
         }
     }
 
-    private static let magic: [UInt8] = Array("SFB1".utf8)
+    private static let magic: [UInt8] = Array("SFB2".utf8)
+    /// The largest sequence number a batch may carry (sequence numbers are stored as SQLite integers).
+    public static let maximumSeq = UInt64(Int64.max)
 
     /// The batch's bytes.
     public func encoded() -> [UInt8] {
-        var writer = BinaryWriter(capacity: 64 + changes.count * 96)
-        for byte in Self.magic { writer.writeByte(byte) }
-        writer.writeVarint(UInt64(coverage.count))
-        for claim in coverage {
-            writer.writeFixed64(claim.origin.rawValue)
-            writer.writeVarint(claim.after)
-            writer.writeVarint(claim.upTo)
-        }
-        var tableIndex: [String: Int] = [:]
-        var tableNames: [String] = []
-        for change in changes where tableIndex[change.table] == nil {
-            tableIndex[change.table] = tableNames.count
-            tableNames.append(change.table)
-        }
-        writer.writeVarint(UInt64(tableNames.count))
-        for name in tableNames { writer.writeString(name) }
-        writer.writeVarint(UInt64(changes.count))
-        for change in changes {
-            writer.writeVarint(UInt64(tableIndex[change.table]!))
-            writer.writeString(change.key)
-            switch change.body {
-            case .row(let values, let meta):
-                writer.writeByte(0)
-                writer.writeVarint(UInt64(values.count))
-                for value in values { writer.writeValue(value) }
-                writer.writeBytes(meta)
-            case .tombstone(let stamp):
-                writer.writeByte(1)
-                writer.writeFixed64(stamp.hlc.rawValue)
-                writer.writeFixed64(stamp.origin.rawValue)
-                writer.writeVarint(stamp.seq)
-            }
+        var writer = BinaryWriter(capacity: 64 + segments.reduce(0) { $0 + 128 + $1.bodies.reduce(0) { $0 + $1.count + 4 } })
+        writer.writeBytesRaw(Self.magic)
+        writer.writeVarint(UInt64(segments.count))
+        for segment in segments {
+            writer.writeFixed64(segment.origin.rawValue)
+            writer.writeBytes(segment.credential)
+            writer.writeVarint(segment.firstSeq)
+            writer.writeVarint(UInt64(segment.bodies.count))
+            for body in segment.bodies { writer.writeBytes(body) }
+            writer.writeBytesRaw(segment.signature)
         }
         return writer.bytes
     }
@@ -75,50 +54,32 @@ extension ChangeBatch {
         for byte in Self.magic where try reader.readByte() != byte {
             throw MalformedDataError("not a change batch")
         }
-        let coverageCount = try reader.readCount(limit: min(reader.remaining / 10, 1 << 20))
-        var coverage: [Coverage] = []
-        coverage.reserveCapacity(coverageCount)
-        for _ in 0..<coverageCount {
+        let segmentCount = try reader.readCount(limit: min(reader.remaining / 76, 1 << 16))
+        var segments: [ChainSegment] = []
+        segments.reserveCapacity(segmentCount)
+        var changes = 0
+        for _ in 0..<segmentCount {
             let origin = NodeID(try reader.readFixed64())
-            let after = try reader.readVarint()
-            let upTo = try reader.readVarint()
-            guard after <= upTo else { throw MalformedDataError("coverage runs backwards") }
-            coverage.append(Coverage(origin: origin, after: after, upTo: upTo))
-        }
-        let tableCount = try reader.readCount(limit: min(reader.remaining, 4096))
-        var tables: [String] = []
-        for _ in 0..<tableCount {
-            let name = try reader.readString()
-            guard name.utf8.count <= 64 else { throw MalformedDataError("table name too long") }
-            tables.append(name)
-        }
-        let changeCount = try reader.readCount(limit: min(reader.remaining / 3, limits.maxChanges))
-        var changes: [RowChange] = []
-        changes.reserveCapacity(changeCount)
-        for _ in 0..<changeCount {
-            let index = try reader.readCount(limit: max(tables.count - 1, 0))
-            guard index < tables.count else { throw MalformedDataError("table index out of range") }
-            let key = try reader.readString()
-            guard !key.isEmpty, key.utf8.count <= 128 else { throw MalformedDataError("row id must be 1 to 128 bytes") }
-            switch try reader.readByte() {
-            case 0:
-                let valueCount = try reader.readCount(limit: min(reader.remaining, limits.maxColumns))
-                var values: [GRDB.DatabaseValue] = []
-                values.reserveCapacity(valueCount)
-                for _ in 0..<valueCount { values.append(try reader.readValue()) }
-                let meta = try reader.readBytes()
-                guard meta.count <= limits.maxMetaBytes else { throw MalformedDataError("row metadata over the limit") }
-                changes.append(RowChange(table: tables[index], key: key, body: .row(values: values, meta: Array(meta))))
-            case 1:
-                let stamp = try RowMetaCodec.readStamp(&reader)
-                changes.append(RowChange(table: tables[index], key: key, body: .tombstone(stamp)))
-            case let kind:
-                throw MalformedDataError("unknown change kind \(kind)")
+            let credential = try reader.readBytes()
+            guard credential.count <= limits.maxCredentialBytes else { throw MalformedDataError("credential over the limit") }
+            let firstSeq = try reader.readVarint()
+            let count = try reader.readCount(limit: min(reader.remaining, limits.maxChanges))
+            guard count > 0 else { throw MalformedDataError("a segment without commits") }
+            guard firstSeq >= 1, firstSeq <= Self.maximumSeq - UInt64(count) + 1 else {
+                throw MalformedDataError("sequence numbers out of range")
             }
+            var bodies: [[UInt8]] = []
+            bodies.reserveCapacity(count)
+            for _ in 0..<count {
+                let body = Array(try reader.readBytes())
+                changes += CommitCodec.changeCount(body)
+                guard changes <= limits.maxChanges else { throw MalformedDataError("more than \(limits.maxChanges) changes") }
+                bodies.append(body)
+            }
+            let signature = try reader.readFixedBytes(64)
+            segments.append(ChainSegment(origin: origin, credential: Array(credential), firstSeq: firstSeq, bodies: bodies, signature: signature))
         }
         guard reader.isAtEnd else { throw MalformedDataError("trailing bytes after the batch") }
-        self.init(changes: changes, coverage: coverage)
+        self.init(segments: segments)
     }
 }
-
-import GRDB

@@ -17,7 +17,7 @@ public struct HLC: Hashable, Comparable, Sendable, CustomStringConvertible {
 
     /// Creates a reading from its two parts.
     public init(milliseconds: UInt64, counter: UInt16) {
-        self.rawValue = (milliseconds << 16) | UInt64(counter)
+        self.rawValue = (min(milliseconds, Self.maximumMilliseconds) << 16) | UInt64(counter)
     }
 
     /// Physical milliseconds since 1970.
@@ -26,8 +26,12 @@ public struct HLC: Hashable, Comparable, Sendable, CustomStringConvertible {
     /// The logical counter.
     public var counter: UInt16 { UInt16(truncatingIfNeeded: rawValue) }
 
-    /// The next reading after this one (the counter may carry into the milliseconds).
-    public var successor: HLC { HLC(rawValue: rawValue &+ 1) }
+    /// The latest physical time a reading can hold (the 48 bits of milliseconds, in the year 10889).
+    public static let maximumMilliseconds: UInt64 = (1 << 48) - 1
+
+    /// The next reading after this one (the counter may carry into the milliseconds); the
+    /// greatest reading is its own successor, never zero.
+    public var successor: HLC { rawValue == .max ? self : HLC(rawValue: rawValue + 1) }
 
     var databaseValue: Int64 { Int64(bitPattern: rawValue) }
 

@@ -44,8 +44,13 @@ public struct VersionVector: Hashable, Sendable, Codable, CustomStringConvertibl
         entries.sorted { $0.key < $1.key }.map { (origin: $0.key, seq: $0.value) }
     }
 
-    /// Total number of commits the vector covers.
-    public var total: UInt64 { entries.values.reduce(0, +) }
+    /// Total number of commits the vector covers (saturating: a peer's vector may hold any numbers).
+    public var total: UInt64 {
+        entries.values.reduce(0) { sum, seq in
+            let (result, overflow) = sum.addingReportingOverflow(seq)
+            return overflow ? .max : result
+        }
+    }
 
     public var description: String {
         "{" + sorted.map { "\($0.origin):\($0.seq)" }.joined(separator: ", ") + "}"

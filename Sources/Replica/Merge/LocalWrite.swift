@@ -7,26 +7,8 @@ import GRDB
 /// policy says; refusals are errors, so the caller learns at once.
 enum LocalWrite {
     static func check(_ value: DatabaseValue, fits column: ColumnDeclaration, table: String) throws {
-        let fits: Bool
-        switch (column.type, value.storage) {
-        case (_, .null): fits = true
-        case (.text, .string), (.integer, .int64), (.real, .double), (.real, .int64), (.blob, .blob): fits = true
-        default: fits = false
-        }
-        guard fits else {
-            throw ReplicaError(.invalidValue, "column '\(column.name)' of table '\(table)' takes \(column.type.rawValue)")
-        }
-        switch column.policy {
-        case .lifecycle(let states):
-            if let state = String.fromDatabaseValue(value), !states.contains(state) {
-                throw ReplicaError(.invalidValue, "column '\(column.name)' of table '\(table)' takes one of: \(states.joined(separator: ", "))")
-            }
-        case .addWinsSet:
-            guard SetCodec.decode(value) != nil else {
-                throw ReplicaError(.invalidValue, "column '\(column.name)' of table '\(table)' takes a JSON array of text")
-            }
-        default:
-            break
+        if let violation = ValueRules.violation(value, column, table: table) {
+            throw ReplicaError(.invalidValue, violation)
         }
     }
 

@@ -10,9 +10,13 @@
 ///
 /// table surveyResponse append-only
 ///   key id
-///   column answers text
+///   write central ward callcenter
+///   no-delete
+///   column answers text not null
 /// ```
 ///
+/// `write` names the roles of node that may write the table's rows (default: every role);
+/// `no-delete` refuses deletes; `not null` after a column's type refuses NULL in every write.
 /// A `table` line opens a table (`append-only` makes its rows immutable); `key`
 /// names its TEXT primary key (default `id`); each `column` line gives a name,
 /// a type (`text`, `integer`, `real`, `blob`) and an optional policy
@@ -23,6 +27,7 @@ struct PolicyFileParser {
     func parse(_ text: String) throws(PolicyFileError) -> [(TableDeclaration, line: Int)] {
         var tables: [(TableDeclaration, line: Int)] = []
         var current: (TableDeclaration, line: Int, keySeen: Bool)?
+        var writeSeen = false, noDeleteSeen = false
 
         func finish() throws(PolicyFileError) {
             guard let open = current else { return }
@@ -50,6 +55,28 @@ struct PolicyFileParser {
                 }
                 let declaration = TableDeclaration(name: words[1], columns: [], rowPolicy: words.count == 3 ? .appendOnly : .mutable)
                 current = (declaration, lineNumber, false)
+                writeSeen = false
+                noDeleteSeen = false
+            case "write":
+                guard var open = current else { throw fail(lineNumber, "'write' outside a table") }
+                guard !writeSeen else { throw fail(lineNumber, "'write' must come once per table") }
+                guard words.count >= 2 else { throw fail(lineNumber, "expected 'write ROLE...' (central, ward, callcenter)") }
+                var roles: Set<NodeRole> = []
+                for word in words.dropFirst() {
+                    guard let role = NodeRole(name: word) else {
+                        throw fail(lineNumber, "unknown role '\(word)' (expected central, ward or callcenter)")
+                    }
+                    roles.insert(role)
+                }
+                open.0.writers = roles
+                writeSeen = true
+                current = open
+            case "no-delete":
+                guard var open = current else { throw fail(lineNumber, "'no-delete' outside a table") }
+                guard words.count == 1, !noDeleteSeen else { throw fail(lineNumber, "expected 'no-delete' once, alone on its line") }
+                open.0.deletable = false
+                noDeleteSeen = true
+                current = open
             case "key":
                 guard var open = current else { throw fail(lineNumber, "'key' outside a table") }
                 guard words.count == 2 else { throw fail(lineNumber, "expected 'key NAME'") }
@@ -72,7 +99,7 @@ struct PolicyFileParser {
                 open.0.columns.append(column)
                 current = open
             default:
-                throw fail(lineNumber, "unknown keyword '\(keyword)' (expected table, key or column)")
+                throw fail(lineNumber, "unknown keyword '\(keyword)' (expected table, key, write, no-delete or column)")
             }
         }
         try finish()
@@ -80,12 +107,14 @@ struct PolicyFileParser {
     }
 
     private func parseColumn(_ words: [String], line: Int) throws(PolicyFileError) -> ColumnDeclaration {
-        guard words.count >= 3 else { throw fail(line, "expected 'column NAME TYPE [POLICY]'") }
+        guard words.count >= 3 else { throw fail(line, "expected 'column NAME TYPE [not null] [POLICY]'") }
         try checkIdentifier(words[1], line: line)
         guard let type = ColumnType(rawValue: words[2]) else {
             throw fail(line, "unknown type '\(words[2])' (expected text, integer, real or blob)")
         }
-        let policyWords = Array(words.dropFirst(3))
+        var policyWords = Array(words.dropFirst(3))
+        let notNull = policyWords.starts(with: ["not", "null"])
+        if notNull { policyWords.removeFirst(2) }
         let policy: ColumnPolicy
         switch policyWords.first {
         case nil, "last-writer-wins": policy = .lastWriterWins
@@ -109,7 +138,7 @@ struct PolicyFileParser {
         if policy == .addWinsSet, type != .text {
             throw fail(line, "an add-wins-set column must be text (it holds a JSON array of strings)")
         }
-        return ColumnDeclaration(words[1], type, policy)
+        return ColumnDeclaration(words[1], type, policy, notNull: notNull)
     }
 
     private func checkIdentifier(_ name: String, line: Int) throws(PolicyFileError) {

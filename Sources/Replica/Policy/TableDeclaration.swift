@@ -6,12 +6,15 @@ public struct ColumnDeclaration: Hashable, Sendable {
     public var type: ColumnType
     /// How concurrent writes merge.
     public var policy: ColumnPolicy
+    /// Whether every write must give a value (`not null`): the domain relies on it.
+    public var notNull: Bool
 
     /// Creates a column declaration.
-    public init(_ name: String, _ type: ColumnType, _ policy: ColumnPolicy = .lastWriterWins) {
+    public init(_ name: String, _ type: ColumnType, _ policy: ColumnPolicy = .lastWriterWins, notNull: Bool = false) {
         self.name = name
         self.type = type
         self.policy = policy
+        self.notNull = notNull
     }
 }
 
@@ -25,13 +28,20 @@ public struct TableDeclaration: Hashable, Sendable {
     public var columns: [ColumnDeclaration]
     /// Whether rows may change after they are written.
     public var rowPolicy: RowPolicy
+    /// The roles of node that may write rows (`write central ward callcenter`); all when not declared.
+    public var writers: Set<NodeRole>
+    /// Whether rows may be deleted; `no-delete` tables refuse deletes locally and from peers.
+    public var deletable: Bool
 
     /// Creates a table declaration.
-    public init(name: String, primaryKey: String = "id", columns: [ColumnDeclaration], rowPolicy: RowPolicy = .mutable) {
+    public init(name: String, primaryKey: String = "id", columns: [ColumnDeclaration], rowPolicy: RowPolicy = .mutable,
+                writers: Set<NodeRole> = Set(NodeRole.allCases), deletable: Bool = true) {
         self.name = name
         self.primaryKey = primaryKey
         self.columns = columns
         self.rowPolicy = rowPolicy
+        self.writers = writers
+        self.deletable = deletable
     }
 
     /// The index of a declared column, if any.
@@ -42,8 +52,10 @@ public struct TableDeclaration: Hashable, Sendable {
     /// The canonical text of this declaration, used for the policy hash.
     var canonicalText: String {
         var lines = ["table \(name)" + (rowPolicy == .appendOnly ? " append-only" : ""), "key \(primaryKey)"]
+        lines.append("write " + writers.sorted { $0.rawValue < $1.rawValue }.map(\.description).joined(separator: " "))
+        if !deletable { lines.append("no-delete") }
         for column in columns {
-            lines.append("column \(column.name) \(column.type.rawValue) \(column.policy.canonicalText)")
+            lines.append("column \(column.name) \(column.type.rawValue)" + (column.notNull ? " not null" : "") + " \(column.policy.canonicalText)")
         }
         return lines.joined(separator: "\n")
     }

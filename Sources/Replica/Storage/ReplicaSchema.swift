@@ -6,8 +6,12 @@ import GRDB
 /// - `_sf_node`: this replica's node id (one row).
 /// - `_sf_version`: the version vector, one row per origin, and this node's last clock reading.
 /// - `_sf_table`: local ids of declared tables.
-/// - `_sf_log`: (origin, seq, table, key) for every write a live row or tombstone still carries;
-///   superseded writes are removed, so it stays proportional to live data.
+/// - `_sf_commit`: every commit of every origin this replica holds, as its origin made it, with its
+///   chain hash (see `CommitChain`): what peers are sent, and what makes each write attributable.
+/// - `_sf_head`: origins' signatures of their chain heads, kept so that relays can forward them.
+/// - `_sf_origin`: the credential (certificate) each origin's commits came with.
+/// - `_sf_quarantine`: origins whose commit broke a declared rule; their later commits are held.
+/// - `_sf_orphan`: changes to rows whose first write has not arrived yet, merged in when it does.
 /// - `_sf_tombstone`: deleted rows, forever (a deleted row never comes back).
 /// - `_sf_conflict`: open keep-both conflicts.
 /// - `_sf_lost_write`, `_sf_rejection`, `_sf_clock_skew`: local reports for people.
@@ -65,6 +69,38 @@ enum ReplicaSchema {
                     origin INTEGER PRIMARY KEY,
                     aheadMs INTEGER NOT NULL,
                     seenAt INTEGER NOT NULL);
+                """)
+        }
+        migrator.registerMigration("v2-signed-commit-chains") { db in
+            try db.execute(sql: """
+                DROP TABLE _sf_log;
+                CREATE TABLE _sf_commit (
+                    origin INTEGER NOT NULL,
+                    seq INTEGER NOT NULL,
+                    hash BLOB NOT NULL,
+                    body BLOB NOT NULL,
+                    PRIMARY KEY (origin, seq)) WITHOUT ROWID;
+                CREATE TABLE _sf_head (
+                    origin INTEGER NOT NULL,
+                    seq INTEGER NOT NULL,
+                    signature BLOB NOT NULL,
+                    PRIMARY KEY (origin, seq)) WITHOUT ROWID;
+                CREATE TABLE _sf_origin (
+                    origin INTEGER PRIMARY KEY,
+                    credential BLOB NOT NULL);
+                CREATE TABLE _sf_quarantine (
+                    origin INTEGER PRIMARY KEY,
+                    seq INTEGER NOT NULL,
+                    tbl TEXT,
+                    rule TEXT NOT NULL,
+                    seenAt INTEGER NOT NULL);
+                CREATE TABLE _sf_orphan (
+                    tbl INTEGER NOT NULL,
+                    pk TEXT NOT NULL,
+                    origin INTEGER NOT NULL,
+                    seq INTEGER NOT NULL,
+                    delta BLOB NOT NULL,
+                    PRIMARY KEY (tbl, pk, origin, seq)) WITHOUT ROWID;
                 """)
         }
         return migrator

@@ -2,15 +2,14 @@ import GRDB
 import Synchronization
 import Foundation
 
-/// Reads and writes replicated rows with their metadata, keeping the change log,
-/// tombstones and open conflicts in step. Used by local writes and remote merges alike,
+/// Reads and writes replicated rows with their metadata, keeping tombstones and open
+/// conflicts in step. Used by local writes and remote merges alike,
 /// always inside one write transaction.
 final class RowStore {
     let db: Database
     let gate: WriteGate
     private var insertStatements: [Int64: Statement] = [:]
     private var tombstoneProbe: Statement?
-    private var logInsert: Statement?
     /// Tables known to have tombstones (most have none: the probe is skipped), shared by the replica's transactions.
     private let buriedTables: TombstoneTables
 
@@ -50,9 +49,6 @@ final class RowStore {
     /// Inserts a row that does not exist yet. Returns false (and writes nothing) when it exists.
     func insertIfAbsent(_ table: ReplicatedTable, key: String, _ state: RowState) throws -> Bool {
         guard try insertRaw(table, key: key, values: state.values, meta: RowMetaCodec.encode(state)) else { return false }
-        for contributor in state.contributors {
-            try addLog(contributor, table, key)
-        }
         try updateConflicts(table, key: key, state)
         return true
     }
@@ -60,11 +56,7 @@ final class RowStore {
     /// Inserts a row written whole by one stamp (metadata already in the uniform form)
     /// without decoding it. Only for tables with register columns only.
     func insertUniformIfAbsent(_ table: ReplicatedTable, key: String, values: [DatabaseValue], meta: [UInt8], stamp: Stamp) throws -> Bool {
-        guard try insertRaw(table, key: key, values: values, meta: meta) else { return false }
-        if stamp.seq > 0 {
-            try addLog(LogKey(origin: stamp.origin, seq: stamp.seq), table, key)
-        }
-        return true
+        try insertRaw(table, key: key, values: values, meta: meta)
     }
 
     /// Whether a table may have tombstones (false: no probe needed).
@@ -73,8 +65,7 @@ final class RowStore {
     }
 
     /// Inserts rows written whole by one write each (uniform metadata), in one statement,
-    /// skipping rows that exist; returns the keys actually inserted. Their change-log entries
-    /// go in with a second multi-row statement.
+    /// skipping rows that exist; returns the keys actually inserted.
     func insertUniformRows(_ table: ReplicatedTable, _ rows: [(key: String, values: [DatabaseValue], meta: [UInt8], stamp: Stamp)]) throws -> Set<String> {
         guard !rows.isEmpty else { return [] }
         let width = table.policies.count + 2
@@ -94,18 +85,6 @@ final class RowStore {
         let statement = try db.cachedStatement(sql: sql)
         statement.setUncheckedArguments(StatementArguments(databaseValues: arguments))
         let inserted = Set(try gate.open { try String.fetchAll(statement) })
-        let logged = rows.filter { inserted.contains($0.key) && $0.stamp.seq > 0 }
-        if !logged.isEmpty {
-            let logSQL = "INSERT OR IGNORE INTO _sf_log (origin, seq, tbl, pk) VALUES " + Array(repeating: "(?,?,?,?)", count: logged.count).joined(separator: ",")
-            var logArguments: [DatabaseValue] = []
-            logArguments.reserveCapacity(logged.count * 4)
-            for row in logged {
-                logArguments += [row.stamp.origin.databaseValue.databaseValue, Int64(row.stamp.seq).databaseValue, table.id.databaseValue, row.key.databaseValue]
-            }
-            let logStatement = try db.cachedStatement(sql: logSQL)
-            logStatement.setUncheckedArguments(StatementArguments(databaseValues: logArguments))
-            try logStatement.execute()
-        }
         return inserted
     }
 
@@ -121,7 +100,7 @@ final class RowStore {
         return db.changesCount > 0
     }
 
-    /// Replaces a stored row's state, moving its change-log entries from the old contributors to the new.
+    /// Replaces a stored row's state.
     func replace(_ table: ReplicatedTable, key: String, old: RowState, new: RowState) throws {
         let statement = try db.cachedStatement(sql: table.updateSQL)
         var arguments = new.values
@@ -129,13 +108,6 @@ final class RowStore {
         arguments.append(key.databaseValue)
         statement.setUncheckedArguments(StatementArguments(databaseValues: arguments))
         try gate.open { try statement.execute() }
-        let before = old.contributors, after = new.contributors
-        for stale in before.subtracting(after) {
-            try removeLog(stale, table, key)
-        }
-        for fresh in after.subtracting(before) {
-            try addLog(fresh, table, key)
-        }
         try updateConflicts(table, key: key, new)
     }
 
@@ -143,33 +115,14 @@ final class RowStore {
     func bury(_ table: ReplicatedTable, key: String, stamp: Stamp, existing: RowState?) throws {
         if let existing {
             try gate.open { try db.cachedStatement(sql: table.deleteSQL).execute(arguments: [key]) }
-            for contributor in existing.contributors {
-                try removeLog(contributor, table, key)
-            }
             if !table.keepBothColumns.isEmpty {
                 try db.execute(sql: "DELETE FROM _sf_conflict WHERE tbl = ? AND pk = ?", arguments: [table.name, key])
             }
         }
-        if let previous = try tombstone(table, key: key) {
-            guard stamp.precedes(previous) else { return }
-            try removeLog(LogKey(origin: previous.origin, seq: previous.seq), table, key)
-        }
+        if let previous = try tombstone(table, key: key), !stamp.precedes(previous) { return }
         buriedTables.markBuried(table.id)
         try db.cachedStatement(sql: "INSERT OR REPLACE INTO _sf_tombstone (tbl, pk, hlc, origin, seq) VALUES (?, ?, ?, ?, ?)")
             .execute(arguments: [table.id, key, stamp.hlc.databaseValue, stamp.origin.databaseValue, Int64(stamp.seq)])
-        try addLog(LogKey(origin: stamp.origin, seq: stamp.seq), table, key)
-    }
-
-    private func addLog(_ entry: LogKey, _ table: ReplicatedTable, _ key: String) throws {
-        let statement = try logInsert ?? db.cachedStatement(sql: "INSERT OR IGNORE INTO _sf_log (origin, seq, tbl, pk) VALUES (?, ?, ?, ?)")
-        logInsert = statement
-        statement.setUncheckedArguments([entry.origin.databaseValue, Int64(entry.seq), table.id, key])
-        try statement.execute()
-    }
-
-    private func removeLog(_ entry: LogKey, _ table: ReplicatedTable, _ key: String) throws {
-        try db.cachedStatement(sql: "DELETE FROM _sf_log WHERE origin = ? AND seq = ? AND tbl = ? AND pk = ?")
-            .execute(arguments: [entry.origin.databaseValue, Int64(entry.seq), table.id, key])
     }
 
     private func updateConflicts(_ table: ReplicatedTable, key: String, _ state: RowState) throws {
@@ -187,14 +140,21 @@ final class RowStore {
     }
 }
 
-/// Which tables have tombstones, learned once per table and kept for the replica's life.
-/// A table is marked before its first tombstone commits; a rolled-back mark only costs probes.
+/// Which tables have rows in a side table (tombstones, orphans), learned once per table and kept
+/// for the replica's life. A table is marked before its first such row commits; a rolled-back
+/// mark only costs probes.
 final class TombstoneTables: Sendable {
     private let known = Mutex<[Int64: Bool]>([:])
+    private let sideTable: String
+
+    /// Tracks `_sf_tombstone` (the default) or another side table keyed by `tbl`.
+    init(sideTable: String = "_sf_tombstone") {
+        self.sideTable = sideTable
+    }
 
     func mayHaveTombstones(_ table: Int64, _ db: Database) throws -> Bool {
         if let answer = known.withLock({ $0[table] }) { return answer }
-        let answer = try Bool.fetchOne(db.cachedStatement(sql: "SELECT EXISTS (SELECT 1 FROM _sf_tombstone WHERE tbl = ?)"), arguments: [table]) ?? true
+        let answer = try Bool.fetchOne(db.cachedStatement(sql: "SELECT EXISTS (SELECT 1 FROM \(sideTable) WHERE tbl = ?)"), arguments: [table]) ?? true
         known.withLock { $0[table] = $0[table] ?? answer }
         return answer
     }

@@ -35,6 +35,11 @@ public struct BinaryWriter {
         bytes.append(contentsOf: data)
     }
 
+    /// Appends bytes as they are, without a length.
+    public mutating func writeBytesRaw(_ data: some Collection<UInt8>) {
+        bytes.append(contentsOf: data)
+    }
+
     public mutating func writeString(_ string: String) {
         writeBytes(string.utf8)
     }

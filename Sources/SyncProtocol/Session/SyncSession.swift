@@ -15,19 +15,19 @@ public struct SyncOptions: Sendable {
     public var maxChangesPerBatch: Int
     /// Batches sent before waiting for an acknowledgement.
     public var window: Int
+    /// Commit bytes per batch before compression (a commit, or another origin's signed run, still travels whole).
+    public var maxBytesPerBatch: Int
     /// zlib level for batches.
     public var compressionLevel: Int32
-    /// Sender-side filter: which rows this peer may receive (per-ward scopes plug in here).
-    public var include: (@Sendable (NodeCertificate, String, String) -> Bool)?
 
     /// Creates options.
-    public init(mode: Mode = .live, maxChangesPerBatch: Int = 2_000, window: Int = 4, compressionLevel: Int32 = 1,
-                include: (@Sendable (NodeCertificate, String, String) -> Bool)? = nil) {
+    public init(mode: Mode = .live, maxChangesPerBatch: Int = 2_000, maxBytesPerBatch: Int = 4 << 20, window: Int = 4,
+                compressionLevel: Int32 = 1) {
         self.mode = mode
         self.maxChangesPerBatch = maxChangesPerBatch
+        self.maxBytesPerBatch = maxBytesPerBatch
         self.window = window
         self.compressionLevel = compressionLevel
-        self.include = include
     }
 }
 
@@ -131,7 +131,7 @@ public final class SyncSession<Receiver: FrameReceiving>: Sendable {
                     throw SyncError(.protocolViolation, "a batch was refused: \(error.message)")
                 }
                 await state.received(batch: batch, bytes: compressed.count)
-                logger.debug("applied a batch", metadata: ["sync.peer": "\(peer.name)", "sync.rows": "\(batch.changes.count)",
+                logger.debug("applied a batch", metadata: ["sync.peer": "\(peer.name)", "sync.rows": "\(batch.changeCount)",
                                                            "sync.changed": "\(report.rowsChanged)", "sync.rejected": "\(report.rejected)"])
                 try await sender.send(.ack(id: id, report.versionVector))
                 if let progress { progress(await state.report) }
@@ -173,9 +173,8 @@ public final class SyncSession<Receiver: FrameReceiving>: Sendable {
     /// Sends, page by page, everything a holder of `since` lacks.
     private func stream(since: VersionVector) async throws {
         var cursor: ChangeCursor?
-        let include = options.include.map { filter in { @Sendable (table: String, key: String) in filter(self.peer, table, key) } }
         repeat {
-            let page = try replica.changes(since: since, after: cursor, maxChanges: options.maxChangesPerBatch, include: include)
+            let page = try replica.changes(since: since, after: cursor, maxChanges: options.maxChangesPerBatch, maxBytes: options.maxBytesPerBatch)
             cursor = page.next
             guard !page.batch.isEmpty else { continue }
             let compressed = try BatchCompression.compress(page.batch.encoded(), level: options.compressionLevel)
@@ -233,9 +232,9 @@ actor SessionState {
 
     func sent(batch: ChangeBatch, bytes: Int) {
         report.batchesSent += 1
-        report.rowsSent += batch.changes.count
+        report.rowsSent += batch.changeCount
         report.bytesSent += bytes
-        advance(&sentVector, along: batch.coverage)
+        advance(&sentVector, along: batch)
     }
 
     func acknowledged(_ vector: VersionVector) {
@@ -248,11 +247,11 @@ actor SessionState {
 
     func received(batch: ChangeBatch, bytes: Int) {
         report.batchesReceived += 1
-        report.rowsReceived += batch.changes.count
+        report.rowsReceived += batch.changeCount
         report.bytesReceived += bytes
         // The sender holds what it sent: no need to send it back.
-        advance(&sentVector, along: batch.coverage)
-        advance(&report.peerVector, along: batch.coverage)
+        advance(&sentVector, along: batch)
+        advance(&report.peerVector, along: batch)
     }
 
     func caughtUp() {
@@ -292,9 +291,10 @@ actor SessionState {
     }
 
 
-    private func advance(_ vector: inout VersionVector, along coverage: [Coverage]) {
-        for claim in coverage where vector[claim.origin] >= claim.after && claim.upTo > vector[claim.origin] {
-            vector[claim.origin] = claim.upTo
+    /// A run of commits continuing what the vector holds extends it.
+    private func advance(_ vector: inout VersionVector, along batch: ChangeBatch) {
+        for segment in batch.segments where segment.firstSeq <= vector[segment.origin] + 1 && segment.lastSeq > vector[segment.origin] {
+            vector[segment.origin] = segment.lastSeq
         }
     }
 }

@@ -1,3 +1,4 @@
+import Replica
 import CSodium
 
 /// An ephemeral X25519 key pair for one connection (libsodium `crypto_kx`).

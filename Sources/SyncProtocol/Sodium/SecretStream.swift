@@ -1,3 +1,4 @@
+import Replica
 import CSodium
 
 /// The sending half of a libsodium secretstream (XChaCha20-Poly1305): each message is

@@ -47,17 +47,15 @@ struct DomainBenchmark: AsyncParsableCommand {
             CREATE INDEX plain_nps ON surveyResponse(wardId, submittedAt, mode, recommend);
             """)
         let declaration = policySet.table(named: "surveyResponse")!
-        let origin = NodeID(0xBE)
+        var chain = ChainWriter(authority: SharedSecretTrust(nodeID: NodeID(0xBE)), policies: policySet)
         let chunk = 20_000
         for start in stride(from: 0, to: count, by: chunk) {
             let rows = (start..<min(start + chunk, count)).map(Self.response)
-            let changes = rows.enumerated().map { offset, row in
-                RowChange.insert(table: "surveyResponse", key: row.id,
-                                 values: declaration.columns.map { row.values[$0.name] ?? .null },
-                                 stamp: Stamp(hlc: HLC(milliseconds: 1_780_000_000_000 + UInt64(start + offset), counter: 0), origin: origin,
-                                              seq: UInt64(start + offset + 1)))
+            for (offset, row) in rows.enumerated() {
+                try chain.commit(inserting: [("surveyResponse", row.id, declaration.columns.map { row.values[$0.name] ?? .null })],
+                                 at: HLC(milliseconds: 1_780_000_000_000 + UInt64(start + offset), counter: 0))
             }
-            try replica.apply(ChangeBatch(changes: changes, coverage: [Coverage(origin: origin, after: UInt64(start), upTo: UInt64(start + rows.count))]))
+            try replica.apply(ChangeBatch(segments: [chain.segment()]))
             try plain.write { db in
                 let statement = try db.makeStatement(sql: "INSERT INTO surveyResponse (id, \(declaration.columns.map(\.name).joined(separator: ", "))) VALUES (?\(String(repeating: ", ?", count: declaration.columns.count)))")
                 for row in rows {
@@ -153,9 +151,18 @@ struct DomainBenchmark: AsyncParsableCommand {
         let submissions = 3_000 / scaleDown
         try NodeTool().makeCluster(in: scratch.url, central: ("central", try await TestnetRunner.freePort()),
                                    others: [("ward", "ward", try await TestnetRunner.freePort())], policies: policies.resolvedPath)
+        // The ward holds the demo hospital (a small one: the latency does not depend on its size),
+        // loaded at central (administration happens there) and synced.
+        let (_, _, central) = try NodeRuntime.open(directory: scratch.path("central"), logger: quietLogger, passwordStrength: .minimum)
+        _ = try HospitalGenerator(seed: 1, patients: 1_000, password: "bench-password").load(into: central.crm)
         let (_, configuration, runtime) = try NodeRuntime.open(directory: scratch.path("ward"), logger: quietLogger)
-        // The ward holds the demo hospital (a small one: the latency does not depend on its size).
-        _ = try HospitalGenerator(seed: 1, patients: 1_000, password: "bench-password").load(into: runtime.crm)
+        var cursor: ChangeCursor?
+        let since = try runtime.replica.versionVector()
+        repeat {
+            let page = try central.replica.changes(since: since, after: cursor)
+            try await runtime.replica.apply(page.batch)
+            cursor = page.next
+        } while cursor != nil
         let patient = "his-P0000001"
 
         let port = try await TestnetRunner.freePort()

@@ -57,22 +57,25 @@ struct ReplicaBenchmark: ParsableCommand {
     private func mergeRateAndMetadata(_ scratch: ScratchDirectory) throws -> [BenchmarkResult] {
         let perOrigin = 50_000 / scaleDown, pageSize = 5_000
         let origins = [NodeID(0xA1), NodeID(0xB2), NodeID(0xC3)]
-        // Each origin commits one response at a time; keys of the three origins interleave.
+        // Each origin commits one response at a time, signed per page; keys of the three origins interleave.
         var pages: [[ChangeBatch]] = origins.map { _ in [] }
+        var rows: [(key: String, values: [DatabaseValue])] = []
         for (o, origin) in origins.enumerated() {
+            var chain = ChainWriter(authority: SharedSecretTrust(nodeID: origin), policies: SurveyShape.policies)
             for start in stride(from: 0, to: perOrigin, by: pageSize) {
-                let end = min(start + pageSize, perOrigin)
-                let changes = (start..<end).map { i in
-                    SurveyShape.change(index: i * origins.count + o, origin: origin, seq: UInt64(i + 1), baseMilliseconds: 1_780_000_000_000)
+                for i in start..<min(start + pageSize, perOrigin) {
+                    let index = i * origins.count + o
+                    let row = SurveyShape.row(index: index, origin: origin, baseMilliseconds: 1_780_000_000_000)
+                    try chain.commit(inserting: [row], at: SurveyShape.hlc(index: index, baseMilliseconds: 1_780_000_000_000))
+                    rows.append((row.key, row.values))
                 }
-                pages[o].append(ChangeBatch(changes: changes, coverage: [Coverage(origin: origin, after: UInt64(start), upTo: UInt64(end))]))
+                pages[o].append(ChangeBatch(segments: [chain.segment()]))
             }
         }
         var arrival: [ChangeBatch] = []
         for index in 0..<pages[0].count {
             for origin in pages.indices { arrival.append(pages[origin][index]) }
         }
-        let rows = arrival.flatMap(\.changes)
 
         let plain = try PlainSurveyTable(path: scratch.path("plain-merge.sqlite"))
         let plainSeconds = try measure { try plain.bulkInsert(rows) }
@@ -121,7 +124,7 @@ struct ReplicaBenchmark: ParsableCommand {
     /// Time to page out the 10 changes a peer lacks.
     private func lookupSeconds(_ fixture: (replica: Replica, peer: VersionVector)) throws -> Double {
         var found = 0
-        let seconds = try measure { found = try fixture.replica.changes(since: fixture.peer).batch.changes.count }
+        let seconds = try measure { found = try fixture.replica.changes(since: fixture.peer).batch.changeCount }
         guard found == 10 else { throw ValidationError("expected 10 missing changes, found \(found)") }
         return seconds
     }
@@ -131,22 +134,19 @@ struct ReplicaBenchmark: ParsableCommand {
         let replica = try Replica.open(at: path, configuration: ReplicaConfiguration(policies: SurveyShape.policies))
         let origin = NodeID(0xD4), perCommit = 500
         let bulk = rows - 10
-        var seq: UInt64 = 0
+        var chain = ChainWriter(authority: SharedSecretTrust(nodeID: origin), policies: SurveyShape.policies)
+        let base: UInt64 = 1_780_000_000_000
         for start in stride(from: 0, to: bulk, by: 10_000) {
-            let end = min(start + 10_000, bulk)
-            var changes: [RowChange] = []
-            let firstSeq = seq
-            for index in start..<end {
-                if index % perCommit == 0 { seq += 1 }
-                changes.append(SurveyShape.change(index: index, origin: origin, seq: seq, baseMilliseconds: 1_780_000_000_000))
+            for commitStart in stride(from: start, to: min(start + 10_000, bulk), by: perCommit) {
+                let commitRows = (commitStart..<min(commitStart + perCommit, bulk)).map { SurveyShape.row(index: $0, origin: origin, baseMilliseconds: base) }
+                try chain.commit(inserting: commitRows, at: SurveyShape.hlc(index: commitStart, baseMilliseconds: base))
             }
-            try replica.apply(ChangeBatch(changes: changes, coverage: [Coverage(origin: origin, after: firstSeq, upTo: seq)]))
+            try replica.apply(ChangeBatch(segments: [chain.segment()]))
         }
-        let peer = VersionVector([origin: seq])
+        let peer = VersionVector([origin: chain.seq])
         for index in bulk..<rows {
-            seq += 1
-            let change = SurveyShape.change(index: index, origin: origin, seq: seq, baseMilliseconds: 1_780_000_000_000)
-            try replica.apply(ChangeBatch(changes: [change], coverage: [Coverage(origin: origin, after: seq - 1, upTo: seq)]))
+            try chain.commit(inserting: [SurveyShape.row(index: index, origin: origin, baseMilliseconds: base)], at: SurveyShape.hlc(index: index, baseMilliseconds: base))
+            try replica.apply(ChangeBatch(segments: [chain.segment()]))
         }
         return (replica, peer)
     }
@@ -178,12 +178,11 @@ struct PlainSurveyTable {
         }
     }
 
-    func bulkInsert(_ changes: [RowChange]) throws {
+    func bulkInsert(_ rows: [(key: String, values: [DatabaseValue])]) throws {
         try pool.write { db in
             let statement = try db.cachedStatement(sql: insertSQL)
-            for change in changes {
-                guard case .row(let values, _) = change.body else { continue }
-                statement.setUncheckedArguments(StatementArguments([change.key.databaseValue] + values))
+            for row in rows {
+                statement.setUncheckedArguments(StatementArguments([row.key.databaseValue] + row.values))
                 try statement.execute()
             }
         }

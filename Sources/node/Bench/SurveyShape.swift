@@ -42,18 +42,14 @@ enum SurveyShape {
         return String(repeating: "0", count: max(0, 10 - time.count)) + time + "-" + tail + "-" + String(index, radix: 32).uppercased()
     }
 
-    /// The stamp a generated change was written with.
-    static func stamp(of change: RowChange) -> Stamp? {
-        guard case .row(_, let meta) = change.body, meta.first == 1, meta.count >= 17 else { return nil }
-        var reader = BinaryReader(Array(meta.dropFirst()))
-        guard let hlc = try? reader.readFixed64(), let origin = try? reader.readFixed64(), let seq = try? reader.readVarint() else { return nil }
-        return Stamp(hlc: HLC(rawValue: hlc), origin: NodeID(origin), seq: seq)
+    /// Row number `index` of an origin: its key and values.
+    static func row(index: Int, origin: NodeID, baseMilliseconds: UInt64) -> (table: String, key: String, values: [DatabaseValue]) {
+        (table, key(index: index, origin: origin, baseMilliseconds: baseMilliseconds), values(index: index))
     }
 
-    static func change(index: Int, origin: NodeID, seq: UInt64, baseMilliseconds: UInt64) -> RowChange {
-        let hlc = HLC(milliseconds: baseMilliseconds + UInt64(index), counter: 0)
-        return RowChange.insert(table: table, key: key(index: index, origin: origin, baseMilliseconds: baseMilliseconds),
-                                values: values(index: index), stamp: Stamp(hlc: hlc, origin: origin, seq: seq))
+    /// The clock reading row number `index` is written at.
+    static func hlc(index: Int, baseMilliseconds: UInt64) -> HLC {
+        HLC(milliseconds: baseMilliseconds + UInt64(index), counter: 0)
     }
 }
 

@@ -90,36 +90,26 @@ struct SyncBenchmark: AsyncParsableCommand {
 
         // 5. Our encrypt + compress pipeline against raw zlib + libsodium on the same bytes.
         results.append(try streamRatio())
+        results.append(try verifyRatio())
         for result in results { print(result.jsonLine) }
     }
 
+    /// Survey responses committed on the node itself (500 per commit), placed under the repository's
+    /// `surveyResponse` columns by name (the node's own table has more columns: department, node,
+    /// task, scores…; the others stay NULL).
     private func fill(_ node: String, origin: NodeID, from: Int, to: Int) throws {
         let (_, _, runtime) = try NodeRuntime.open(directory: node, logger: quietLogger)
-        guard let declaration = runtime.replica.policies.tables.first(where: { $0.name == SurveyShape.table }) else {
-            throw ValidationError("the policies declare no '\(SurveyShape.table)' table")
-        }
-        var seq = try runtime.replica.versionVector()[origin]
-        for start in stride(from: from, to: to, by: 10_000) {
-            let first = seq
-            var changes: [RowChange] = []
-            for index in start..<min(start + 10_000, to) {
-                if index % 500 == 0 { seq += 1 }
-                var change = SurveyShape.change(index: index, origin: origin, seq: seq, baseMilliseconds: 1_780_000_000_000)
-                change.table = "surveyResponse"
-                changes.append(change)
+        let names = SurveyShape.declaration.columns.map(\.name)
+        for start in stride(from: from, to: to, by: 500) {
+            try runtime.replica.write { tx in
+                for index in start..<min(start + 500, to) {
+                    let row = SurveyShape.row(index: index, origin: origin, baseMilliseconds: 1_780_000_000_000)
+                    var values: [String: (any DatabaseValueConvertible)?] = Dictionary(uniqueKeysWithValues: zip(names, row.values.map { $0 as (any DatabaseValueConvertible)? }))
+                    values["nodeId"] = "ward"
+                    try tx.insert(into: "surveyResponse", values: values, id: row.key)
+                }
             }
-            try runtime.replica.apply(ChangeBatch(changes: changes.map { widen($0, to: declaration) }, coverage: [Coverage(origin: origin, after: first, upTo: seq)]))
         }
-    }
-
-    /// The bench shape's values placed under the repository's `surveyResponse` columns by name (the
-    /// node's own table has more columns: department, node, task, scores…); the others stay NULL.
-    private func widen(_ change: RowChange, to declaration: TableDeclaration) -> RowChange {
-        guard case .row(let values, _) = change.body, let stamp = SurveyShape.stamp(of: change) else { return change }
-        let byName = Dictionary(uniqueKeysWithValues: zip(SurveyShape.declaration.columns.map(\.name), values))
-        let extra: [String: DatabaseValue] = ["nodeId": "ward".databaseValue]
-        let wide = declaration.columns.map { byName[$0.name] ?? extra[$0.name] ?? .null }
-        return RowChange.insert(table: declaration.name, key: change.key, values: wide, stamp: stamp)
     }
 
     private func oneShot(_ node: String, port: Int) async throws -> (Double, SyncReport) {
@@ -143,7 +133,7 @@ struct SyncBenchmark: AsyncParsableCommand {
 
     private func plainInsertSeconds(rows: Int, scratch: ScratchDirectory) throws -> Double {
         let plain = try PlainSurveyTable(path: scratch.path("plain.sqlite"))
-        let changes = (0..<rows).map { SurveyShape.change(index: $0, origin: NodeID(1), seq: 1, baseMilliseconds: 1_780_000_000_000) }
+        let changes = (0..<rows).map { SurveyShape.row(index: $0, origin: NodeID(1), baseMilliseconds: 1_780_000_000_000) }.map { (key: $0.key, values: $0.values) }
         return try measure { try plain.bulkInsert(changes) }
     }
 
@@ -204,10 +194,50 @@ struct SyncBenchmark: AsyncParsableCommand {
         ]
     }
 
-    private func streamRatio() throws -> BenchmarkResult {
-        let batches = (0..<40).map { batch in
-            ChangeBatch(changes: (0..<2_000).map { SurveyShape.change(index: batch * 2_000 + $0, origin: NodeID(9), seq: UInt64(batch + 1), baseMilliseconds: 1_780_000_000_000) }).encoded()
+    /// Batches of signed one-survey commits of one origin, as a ward sends them.
+    static func signedBatches(count: Int, commitsPerBatch: Int) throws -> [ChangeBatch] {
+        let origin = NodeID(9)
+        var chain = ChainWriter(authority: SharedSecretTrust(nodeID: origin), policies: SurveyShape.policies)
+        return try (0..<count).map { batch in
+            for index in batch * commitsPerBatch..<(batch + 1) * commitsPerBatch {
+                try chain.commit(inserting: [SurveyShape.row(index: index, origin: origin, baseMilliseconds: 1_780_000_000_000)],
+                                 at: SurveyShape.hlc(index: index, baseMilliseconds: 1_780_000_000_000))
+            }
+            return ChangeBatch(segments: [chain.segment()])
         }
+    }
+
+    /// verify_rate_ratio: commits checked per second as a receiver checks them (chain hashes, one
+    /// head signature per batch) ÷ raw Ed25519 verifications per second, in the same run.
+    private func verifyRatio() throws -> BenchmarkResult {
+        let batches = try Self.signedBatches(count: max(1, 50 / scaleDown), commitsPerBatch: 2_000)
+        let commits = Double(batches.reduce(0) { $0 + $1.commitCount })
+        let publicKey = SharedSecretTrust(nodeID: NodeID(9)).identity.publicKey
+        var ours = Double.infinity, raw = Double.infinity
+        let message = [UInt8](repeating: 7, count: 64)
+        let key = SigningKey()
+        let signature = key.sign(message)
+        let rawCount = 2_000
+        for _ in 0..<3 {
+            ours = min(ours, try measure {
+                var previous = CommitChain.genesis
+                for batch in batches {
+                    guard let hashes = CommitChain.verify(batch.segments[0], after: previous, publicKey: publicKey) else {
+                        throw ValidationError("a benchmark chain did not verify")
+                    }
+                    previous = hashes.last!
+                }
+            })
+            raw = min(raw, measure {
+                for _ in 0..<rawCount where !SigningKey.verify(signature, of: message, by: key.publicKey) {}
+            })
+        }
+        return BenchmarkResult(suite: "sync", metric: "verify_rate_ratio", value: commits / ours, unit: "commits/s",
+                               baseline: Double(rawCount) / raw, goal: ">= 1", baselineUnit: "Ed25519 verifications/s")
+    }
+
+    private func streamRatio() throws -> BenchmarkResult {
+        let batches = try Self.signedBatches(count: 40, commitsPerBatch: 2_000).map { $0.encoded() }
         let totalBytes = Double(batches.reduce(0) { $0 + $1.count })
         var ours = Double.infinity, raw = Double.infinity
         for _ in 0..<5 {

@@ -25,10 +25,12 @@ struct Debug: ParsableCommand {
         func run() throws {
             let replica = try Replica.open(at: database, configuration: ReplicaConfiguration(policies: SurveyShape.policies))
             let origin = NodeID(seed)
-            let changes = (0..<rows).map { index in
-                SurveyShape.change(index: index, origin: origin, seq: 1, baseMilliseconds: 1_780_000_000_000)
+            var chain = ChainWriter(authority: SharedSecretTrust(nodeID: origin), policies: SurveyShape.policies)
+            for index in 0..<rows {
+                try chain.commit(inserting: [SurveyShape.row(index: index, origin: origin, baseMilliseconds: 1_780_000_000_000)],
+                                 at: SurveyShape.hlc(index: index, baseMilliseconds: 1_780_000_000_000))
             }
-            let batch = ChangeBatch(changes: changes, coverage: [Coverage(origin: origin, after: 0, upTo: 1)])
+            let batch = ChangeBatch(segments: [chain.segment()])
             try replica.apply(batch) { applied in
                 if let crashAfter, applied == crashAfter {
                     kill(getpid(), SIGKILL)

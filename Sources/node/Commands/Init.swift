@@ -68,7 +68,7 @@ struct Init: ParsableCommand {
         }
         try directory.save(configuration)
         let identity = try directory.identity()
-        _ = try directory.openReplica(policies: policySet, nodeID: identity.nodeID, logger: quietLogger)
+        _ = try directory.openReplica(policies: policySet, identity: identity, logger: quietLogger)
         if output.json {
             printJSON(["name": configuration.name, "role": configuration.role, "nodeId": configuration.nodeID,
                        "listen": configuration.listen, "peers": configuration.peers, "policyHash": policySet.contentHash])

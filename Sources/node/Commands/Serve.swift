@@ -30,7 +30,7 @@ extension NodeRuntime {
         let directory = NodeDirectory(path)
         let configuration = try directory.configuration()
         let identity = try directory.identity()
-        let replica = try directory.openReplica(policies: try directory.policies(override: policies), nodeID: identity.nodeID,
+        let replica = try directory.openReplica(policies: try directory.policies(override: policies), identity: identity,
                                                 logger: logger, wallClock: SkewedWallClock(offset: clockSkewMilliseconds))
         return (directory, configuration, try NodeRuntime(replica: replica, identity: identity, logger: logger, passwordStrength: passwordStrength))
     }

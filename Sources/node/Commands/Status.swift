@@ -44,16 +44,14 @@ struct Revoke: ParsableCommand {
 
     func run() throws {
         let (_, configuration, runtime) = try node.open(logger: quietLogger)
-        guard configuration.role == "central" else { throw ValidationError("only central revokes nodes") }
+        // The certificate's role, not node.json's: a ward whose file says "central" is still a ward.
+        guard runtime.replica.role == .central else { throw ValidationError("only central revokes nodes (this node's certificate says \(runtime.replica.role))") }
         let peers = try runtime.peers.peers()
         let match = peers.first { $0.name == target || $0.nodeId == target }
         guard let id = NodeID(hex: match?.nodeId ?? target) else {
             throw ValidationError("'\(target)' is neither a node id nor the name of a known peer")
         }
-        try runtime.replica.write { tx in
-            try tx.insert(into: "revokedNode", values: ["name": match?.name, "revokedAt": ISO8601DateFormatter().string(from: Date()),
-                                                        "revokedBy": configuration.name], id: id.description)
-        }
+        try runtime.revoke(id, name: match?.name, by: configuration.name, at: ISO8601DateFormatter().string(from: Date()))
         if output.json {
             printJSON(["revoked": id.description])
         } else {

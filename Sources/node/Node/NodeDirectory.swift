@@ -91,8 +91,13 @@ struct NodeDirectory {
         }
     }
 
-    func openReplica(policies: PolicySet, nodeID: NodeID, logger: Logger, wallClock: any WallClock = SystemWallClock()) throws -> Replica {
-        try Replica.open(at: replicaPath, configuration: ReplicaConfiguration(nodeID: nodeID, policies: policies, wallClock: wallClock, logger: logger))
+    /// Opens the replica as `identity`: it signs its commits with the node's key and writes only what
+    /// its certificate's role may; commits of nodes in `revokedNode` are refused.
+    func openReplica(policies: PolicySet, identity: NodeIdentity, logger: Logger, wallClock: any WallClock = SystemWallClock()) throws -> Replica {
+        var configuration = ReplicaConfiguration(nodeID: identity.nodeID, policies: policies, wallClock: wallClock, logger: logger)
+        configuration.authority = CertificateTrust(identity: identity)
+        configuration.revocationTable = policies.table(named: "revokedNode") == nil ? nil : "revokedNode"
+        return try Replica.open(at: replicaPath, configuration: configuration)
     }
 }
 

@@ -39,18 +39,16 @@ extension WebUI {
         }
         router.get("/fleet") { request, context in
             let session = try await session(request, context, .manager, .admin)
-            return session.page(session.strings["fleet"], Self.fleet(session.node, canRevoke: session.caller.role == .admin && configuration.role == "central", s: session.strings))
+            return session.page(session.strings["fleet"], Self.fleet(session.node, canRevoke: session.caller.role == .admin && runtime.replica.role == .central, s: session.strings))
         }
         router.post("/fleet/:node/revoke") { request, context in
             let session = try await session(request, context, .admin)
-            guard configuration.role == "central" else { throw CRMError(.forbidden, "only central revokes nodes") }
+            guard runtime.replica.role == .central else { throw CRMError(.forbidden, "only central revokes nodes") }
             let node = try context.parameters.id("node")
             guard let id = NodeID(hex: node) else { throw CRMError(.invalid, "not a node id") }
             try await blocking {
                 let name = try runtime.peers.peers().first { $0.nodeId == node }?.name
-                try runtime.replica.write { tx in
-                    try tx.insert(into: "revokedNode", values: ["name": name, "revokedAt": crm.time.timestamp(Date()), "revokedBy": session.caller.userId], id: id.description)
-                }
+                try runtime.revoke(id, name: name, by: session.caller.userId, at: crm.time.timestamp(Date()))
             }
             return WebPage.redirect("/fleet")
         }

@@ -20,14 +20,14 @@ public final class SigningKey: @unchecked Sendable {
 
     /// Restores a key pair from its 64-byte secret key (libsodium's format: seed then public key).
     /// - Throws: ``SyncError`` `.badKey` for a wrong length.
-    public init(secretKey: [UInt8]) throws(SyncError) {
+    public init(secretKey: [UInt8]) throws(KeyError) {
         Sodium.ensureReady()
         guard secretKey.count == Int(crypto_sign_secretkeybytes()) else {
-            throw SyncError(.badKey, "a signing secret key is \(crypto_sign_secretkeybytes()) bytes")
+            throw KeyError("a signing secret key is \(crypto_sign_secretkeybytes()) bytes")
         }
         var publicKey = [UInt8](repeating: 0, count: Int(crypto_sign_publickeybytes()))
         guard crypto_sign_ed25519_sk_to_pk(&publicKey, secretKey) == 0 else {
-            throw SyncError(.badKey, "not an Ed25519 secret key")
+            throw KeyError("not an Ed25519 secret key")
         }
         self.publicKey = publicKey
         self.secretKey = secretKey
@@ -54,5 +54,34 @@ public final class SigningKey: @unchecked Sendable {
         guard signature.count == Int(crypto_sign_bytes()), publicKey.count == Int(crypto_sign_publickeybytes()) else { return false }
         // "returns -1 if the signature fails verification, or 0 on success".
         return crypto_sign_verify_detached(signature, message, UInt64(message.count), publicKey) == 0
+    }
+}
+
+/// A key that cannot be used (wrong length, not a key of its kind).
+public struct KeyError: Error, Hashable, Sendable, CustomStringConvertible {
+    /// What is wrong with the key (never the key itself).
+    public let message: String
+
+    init(_ message: String) {
+        self.message = message
+    }
+
+    public var description: String { "bad key: \(message)" }
+}
+
+extension SigningKey {
+    /// The key pair derived from a 32-byte seed (`crypto_sign_seed_keypair`): the same seed always gives the same keys.
+    /// - Throws: ``KeyError`` for a seed that is not 32 bytes.
+    public convenience init(seed: [UInt8]) throws(KeyError) {
+        Sodium.ensureReady()
+        guard seed.count == Int(crypto_sign_seedbytes()) else {
+            throw KeyError("a signing seed is \(crypto_sign_seedbytes()) bytes")
+        }
+        var publicKey = [UInt8](repeating: 0, count: Int(crypto_sign_publickeybytes()))
+        var secretKey = [UInt8](repeating: 0, count: Int(crypto_sign_secretkeybytes()))
+        // "crypto_sign_seed_keypair() … returns 0 on success" (it cannot fail with the right sizes).
+        _ = crypto_sign_seed_keypair(&publicKey, &secretKey, seed)
+        defer { Sodium.wipe(&secretKey) }
+        try self.init(secretKey: secretKey)
     }
 }

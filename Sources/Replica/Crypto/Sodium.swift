@@ -4,15 +4,15 @@ import CSodium
 ///
 /// `sodium_init()` "initializes the library and should be called before any other
 /// function provided by Sodium"; it returns 0 on success, 1 if already initialised, -1 on failure.
-enum Sodium {
+package enum Sodium {
     private static let ready: Bool = sodium_init() >= 0
 
-    static func ensureReady() {
+    package static func ensureReady() {
         precondition(ready, "libsodium could not be initialised")
     }
 
     /// `count` cryptographically random bytes.
-    static func randomBytes(_ count: Int) -> [UInt8] {
+    package static func randomBytes(_ count: Int) -> [UInt8] {
         ensureReady()
         var bytes = [UInt8](repeating: 0, count: count)
         bytes.withUnsafeMutableBytes { randombytes_buf($0.baseAddress!, count) }
@@ -20,7 +20,7 @@ enum Sodium {
     }
 
     /// BLAKE2b-256 of the concatenated parts.
-    static func hash(_ parts: [[UInt8]]) -> [UInt8] {
+    package static func hash(_ parts: [[UInt8]]) -> [UInt8] {
         ensureReady()
         let input = parts.flatMap { $0 }
         var output = [UInt8](repeating: 0, count: 32)
@@ -31,7 +31,7 @@ enum Sodium {
     }
 
     /// Overwrites memory holding a secret ("sodium_memzero() … zeroes len bytes starting at pnt").
-    static func wipe(_ bytes: inout [UInt8]) {
+    package static func wipe(_ bytes: inout [UInt8]) {
         bytes.withUnsafeMutableBytes { sodium_memzero($0.baseAddress!, $0.count) }
     }
 }

@@ -1,0 +1,245 @@
+import GRDB
+
+/// The bytes of one commit: what its origin hashes into its chain and every relay forwards untouched.
+///
+/// ```
+/// body    = changeCount varint | change*
+/// change  = table text | key text | 0x00 columnCount varint (index varint | column)*   written columns, increasing index
+///                                 | 0x01 hlc u64le                                      tombstone
+/// column  = 0x00 hlc u64le | value                                                     register (every policy but the two below)
+///         | 0x01 siblingCount varint (hlc u64le | value)* | context                    keep-both
+///         | 0x02 elementCount varint (text | dotCount varint dot*)* | context          add-wins set
+///                | contributorCount varint (hlc u64le | origin u64le | seq varint)*
+/// context = count varint | dot*
+/// dot     = origin u64le | hlc u64le
+/// ```
+/// Every register and keep-both stamp in a body is the committing origin's with the commit's
+/// sequence number: neither is written, so such a commit cannot carry another node's write.
+/// Context entries (what the write supersedes) may name any node. An add-wins set travels as the
+/// writer's whole view of the set (its causal context is a clock per node, which can only say
+/// "everything up to here", so a fragment would remove what it does not list); the writer's own
+/// contributor entry must be this commit. Authority is judged on the writer. Indexes are declared column positions (columns are only
+/// ever appended; the policy hash keeps peers' declarations equal).
+enum CommitCodec {
+    static func encode(_ deltas: [RowDelta], tables: [String: ReplicatedTable] = [:]) -> [UInt8] {
+        var writer = BinaryWriter(capacity: 64 + deltas.count * 96)
+        writer.writeVarint(UInt64(deltas.count))
+        for delta in deltas { encode(delta, to: &writer) }
+        return writer.bytes
+    }
+
+    static func encode(_ delta: RowDelta, to writer: inout BinaryWriter) {
+        writer.writeString(delta.table)
+        writer.writeString(delta.key)
+        switch delta.body {
+        case .tombstone(let stamp):
+            writer.writeByte(1)
+            writer.writeFixed64(stamp.hlc.rawValue)
+        case .columns(let columns):
+            writer.writeByte(0)
+            writer.writeVarint(UInt64(columns.count))
+            for index in columns.keys.sorted() {
+                writer.writeVarint(UInt64(index))
+                encode(columns[index]!, to: &writer)
+            }
+        }
+    }
+
+    private static func encode(_ column: ColumnState, to writer: inout BinaryWriter) {
+        switch column.meta {
+        case .register(let stamp):
+            writer.writeByte(0)
+            writer.writeFixed64(stamp.hlc.rawValue)
+            writer.writeValue(column.value)
+        case .multiValue(let state):
+            writer.writeByte(1)
+            writer.writeVarint(UInt64(state.siblings.count))
+            for sibling in state.siblings {
+                writer.writeFixed64(sibling.stamp.hlc.rawValue)
+                writer.writeValue(sibling.value)
+            }
+            encode(state.context, to: &writer)
+        case .set(let state):
+            writer.writeByte(2)
+            writer.writeVarint(UInt64(state.elements.count))
+            for element in state.elements.keys.sorted() {
+                writer.writeString(element)
+                let dots = state.elements[element]!.sorted()
+                writer.writeVarint(UInt64(dots.count))
+                for dot in dots {
+                    writer.writeFixed64(dot.origin.rawValue)
+                    writer.writeFixed64(dot.hlc.rawValue)
+                }
+            }
+            encode(state.context, to: &writer)
+            writer.writeVarint(UInt64(state.contributors.count))
+            for origin in state.contributors.keys.sorted() {
+                let stamp = state.contributors[origin]!
+                writer.writeFixed64(stamp.hlc.rawValue)
+                writer.writeFixed64(stamp.origin.rawValue)
+                writer.writeVarint(stamp.seq)
+            }
+        }
+    }
+
+    private static func encode(_ context: CausalContext, to writer: inout BinaryWriter) {
+        writer.writeVarint(UInt64(context.count))
+        for origin in context.keys.sorted() {
+            writer.writeFixed64(origin.rawValue)
+            writer.writeFixed64(context[origin]!.rawValue)
+        }
+    }
+
+    /// The number of row changes in a body, read from its first varint (0 when malformed).
+    static func changeCount(_ body: [UInt8]) -> Int {
+        var reader = BinaryReader(body)
+        return (try? reader.readCount(limit: body.count)) ?? 0
+    }
+
+    /// Decodes and checks a commit of `origin` numbered `seq` against the declared tables.
+    /// - Returns: the deltas, and the newest clock reading they carry.
+    /// - Throws: ``CommitViolation`` naming the first broken rule (malformed bytes included).
+    static func decode(_ body: [UInt8], origin: NodeID, seq: UInt64, tables: [String: ReplicatedTable],
+                       limits: ChangeBatch.Limits) throws(CommitViolation) -> (deltas: [RowDelta], newest: HLC) {
+        var decoder = Decoder(reader: BinaryReader(body), origin: origin, seq: seq, tables: tables, limits: limits)
+        do throws(MalformedDataError) {
+            let count = try decoder.reader.readCount(limit: min(decoder.reader.remaining / 3, limits.maxChanges))
+            var deltas: [RowDelta] = []
+            deltas.reserveCapacity(count)
+            for _ in 0..<count { deltas.append(try decoder.change()) }
+            guard decoder.reader.isAtEnd else { throw MalformedDataError("trailing bytes after the commit") }
+            return (deltas, decoder.newest)
+        } catch {
+            throw decoder.violation ?? CommitViolation(table: decoder.currentTable, "malformed commit: \(error.reason)")
+        }
+    }
+
+    /// Decodes one change; a broken rule is kept in `violation` and surfaces as a malformed-data error.
+    private struct Decoder {
+        var reader: BinaryReader
+        let origin: NodeID
+        let seq: UInt64
+        let tables: [String: ReplicatedTable]
+        let limits: ChangeBatch.Limits
+        var newest = HLC.zero
+        var currentTable: String?
+        var violation: CommitViolation?
+
+        mutating func fail(_ rule: String) -> MalformedDataError {
+            violation = CommitViolation(table: currentTable, rule)
+            return MalformedDataError(rule)
+        }
+
+        mutating func stamp() throws(MalformedDataError) -> Stamp {
+            let hlc = HLC(rawValue: try reader.readFixed64())
+            newest = max(newest, hlc)
+            return Stamp(hlc: hlc, origin: origin, seq: seq)
+        }
+
+        mutating func change() throws(MalformedDataError) -> RowDelta {
+            currentTable = nil
+            let name = try reader.readString()
+            guard let table = tables[name] else {
+                throw fail("a change names a table that is not declared here")
+            }
+            currentTable = table.name
+            let key = try reader.readString()
+            guard !key.isEmpty, key.utf8.count <= 128, !key.utf8.contains(where: { $0 == 10 || $0 == 13 }) else {
+                throw fail("a row id must be 1 to 128 bytes on one line")
+            }
+            switch try reader.readByte() {
+            case 1:
+                return RowDelta(table: table.name, key: key, body: .tombstone(try stamp()))
+            case 0:
+                let declared = table.declaration.columns
+                let count = try reader.readCount(limit: declared.count)
+                guard count > 0 else { throw fail("a row change writes no column") }
+                var columns: [Int: ColumnState] = [:]
+                var previous = -1
+                for _ in 0..<count {
+                    let index = try reader.readCount(limit: declared.count - 1)
+                    guard index > previous else { throw fail("column positions must increase") }
+                    previous = index
+                    columns[index] = try column(declared[index], table: table.name)
+                }
+                return RowDelta(table: table.name, key: key, body: .columns(columns))
+            case let kind:
+                throw fail("unknown change kind \(kind)")
+            }
+        }
+
+        mutating func value(_ column: ColumnDeclaration, table: String) throws(MalformedDataError) -> DatabaseValue {
+            let value = try reader.readValue()
+            if let broken = ValueRules.violation(value, column, table: table) { throw fail(broken) }
+            return value
+        }
+
+        mutating func column(_ column: ColumnDeclaration, table: String) throws(MalformedDataError) -> ColumnState {
+            let kind = try reader.readByte()
+            switch (column.policy, kind) {
+            case (.keepBoth, 1):
+                let count = try reader.readCount(limit: min(reader.remaining / 9, 1024))
+                var siblings: [Sibling] = []
+                var context: CausalContext = [:]
+                for _ in 0..<count {
+                    let stamp = try stamp()
+                    siblings.append(Sibling(value: try value(column, table: table), stamp: stamp))
+                    context.include(Dot(origin: origin, hlc: stamp.hlc))
+                }
+                context = context.mergingContext(try readContext())
+                return ColumnMerge.multiValueColumn(MultiValueState(siblings: siblings, context: context))
+            case (.addWinsSet, 2):
+                let count = try reader.readCount(limit: min(reader.remaining, 100_000))
+                var elements: [String: Set<Dot>] = [:]
+                for _ in 0..<count {
+                    let element = try reader.readString()
+                    let dotCount = try reader.readCount(limit: min(reader.remaining / 16, 1024))
+                    guard dotCount > 0 else { throw fail("a set element without an add") }
+                    var dots: Set<Dot> = []
+                    for _ in 0..<dotCount {
+                        let node = NodeID(try reader.readFixed64())
+                        let hlc = HLC(rawValue: try reader.readFixed64())
+                        newest = max(newest, hlc)
+                        dots.insert(Dot(origin: node, hlc: hlc))
+                    }
+                    elements[element] = dots
+                }
+                var context = try readContext()
+                for dots in elements.values { for dot in dots { context.include(dot) } }
+                let contributorCount = try reader.readCount(limit: min(reader.remaining / 17, 4096))
+                var contributors: [NodeID: Stamp] = [:]
+                for _ in 0..<contributorCount {
+                    let hlc = HLC(rawValue: try reader.readFixed64())
+                    let node = NodeID(try reader.readFixed64())
+                    let contributorSeq = try reader.readVarint()
+                    guard contributorSeq <= ChangeBatch.maximumSeq else { throw fail("a sequence number out of range") }
+                    newest = max(newest, hlc)
+                    contributors[node] = Stamp(hlc: hlc, origin: node, seq: contributorSeq)
+                }
+                guard contributors[origin]?.seq == seq else { throw fail("a set write that is not the committing node's") }
+                let state = ColumnMerge.setColumn(SetState(elements: elements, context: context, contributors: contributors))
+                if let broken = ValueRules.violation(state.value, column, table: table) { throw fail(broken) }
+                return state
+            case (.keepBoth, _), (.addWinsSet, _):
+                throw fail("column '\(column.name)' of table '\(table)' carries metadata of another policy")
+            case (_, 0):
+                let stamp = try stamp()
+                return ColumnState(value: try value(column, table: table), meta: .register(stamp))
+            default:
+                throw fail("column '\(column.name)' of table '\(table)' carries metadata of another policy")
+            }
+        }
+
+        mutating func readContext() throws(MalformedDataError) -> CausalContext {
+            let count = try reader.readCount(limit: min(reader.remaining / 16, 4096))
+            var context: CausalContext = [:]
+            for _ in 0..<count {
+                let node = NodeID(try reader.readFixed64())
+                let hlc = HLC(rawValue: try reader.readFixed64())
+                newest = max(newest, hlc)
+                context.include(Dot(origin: node, hlc: hlc))
+            }
+            return context
+        }
+    }
+}

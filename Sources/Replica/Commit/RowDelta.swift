@@ -1,0 +1,37 @@
+import GRDB
+
+/// One row's part of a commit: the columns the commit wrote, each carrying only that commit's
+/// writes (its stamps), or the row's tombstone.
+///
+/// A delta is a fragment of the row's merge state (a δ-state): merging it into any state of the
+/// row is the same join as merging whole rows, so deltas from many origins can arrive in any order.
+/// Because every stamp in it belongs to the commit, a delta can only speak for its own origin.
+struct RowDelta: Hashable, Sendable {
+    enum Body: Hashable, Sendable {
+        /// Written columns by declared position.
+        case columns([Int: ColumnState])
+        /// The row was deleted by this commit.
+        case tombstone(Stamp)
+    }
+
+    var table: String
+    var key: String
+    var body: Body
+
+    /// Whether the delta writes every declared column (a row written whole: an insert).
+    func isComplete(columnCount: Int) -> Bool {
+        if case .columns(let columns) = body { return columns.count == columnCount }
+        return false
+    }
+}
+
+/// A commit that breaks a declared rule: the table and the rule, never a value.
+struct CommitViolation: Error, Hashable, Sendable {
+    var table: String?
+    var rule: String
+
+    init(table: String?, _ rule: String) {
+        self.table = table
+        self.rule = rule
+    }
+}

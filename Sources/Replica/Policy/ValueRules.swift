@@ -1,0 +1,39 @@
+import GRDB
+
+/// What a declared column accepts, checked the same way for local writes and for commits from
+/// peers: the declared type, `not null`, a lifecycle's states, a set's encoding, finite reals and
+/// bounded sizes. A message names the table, the column and the rule, never the value.
+enum ValueRules {
+    /// The most bytes one text or blob value may hold.
+    static let maximumValueBytes = 1 << 20
+
+    /// The broken rule, or nil when `value` fits `column`.
+    static func violation(_ value: DatabaseValue, _ column: ColumnDeclaration, table: String) -> String? {
+        let subject = "column '\(column.name)' of table '\(table)'"
+        switch (column.type, value.storage) {
+        case (_, .null):
+            return column.notNull ? "\(subject) is declared not null" : nil
+        case (.text, .string(let text)):
+            guard text.utf8.count <= maximumValueBytes else { return "\(subject) takes at most \(maximumValueBytes) bytes" }
+        case (.blob, .blob(let data)):
+            guard data.count <= maximumValueBytes else { return "\(subject) takes at most \(maximumValueBytes) bytes" }
+        case (.integer, .int64), (.real, .int64):
+            break
+        case (.real, .double(let real)):
+            guard real.isFinite else { return "\(subject) takes finite numbers" }
+        default:
+            return "\(subject) takes \(column.type.rawValue)"
+        }
+        switch column.policy {
+        case .lifecycle(let states):
+            if let state = String.fromDatabaseValue(value), !states.contains(state) {
+                return "\(subject) takes one of: \(states.joined(separator: ", "))"
+            }
+        case .addWinsSet:
+            guard SetCodec.decode(value) != nil else { return "\(subject) takes a JSON array of text" }
+        default:
+            break
+        }
+        return nil
+    }
+}

@@ -1,0 +1,21 @@
+import Foundation
+import GRDB
+import Replica
+
+extension NodeRuntime {
+    /// Revokes a node: an append-only row in `revokedNode`, written (and so signed) by central.
+    /// Every node that receives it refuses the revoked node's handshakes and any commit of its it
+    /// does not hold yet. Revoking a node twice changes nothing.
+    /// - Returns: false when the node was already revoked.
+    /// - Throws: ``ReplicaError`` `.notAuthorized` on any node whose certificate is not central's.
+    @discardableResult
+    func revoke(_ id: NodeID, name: String?, by who: String, at time: String) throws -> Bool {
+        try replica.write { tx in
+            guard try !(Bool.fetchOne(tx.db, sql: "SELECT EXISTS (SELECT 1 FROM revokedNode WHERE id = ?)", arguments: [id.description]) ?? false) else {
+                return false
+            }
+            try tx.insert(into: "revokedNode", values: ["name": name, "revokedAt": time, "revokedBy": who], id: id.description)
+            return true
+        }
+    }
+}
