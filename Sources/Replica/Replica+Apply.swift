@@ -100,6 +100,10 @@ struct BatchMerger {
     var newestByOrigin: [NodeID: HLC] = [:]
     var vector: VersionVector
     let limits = ChangeBatch.Limits()
+    /// The commit whose changes are being merged.
+    var currentCommit: (origin: NodeID, seq: UInt64)?
+    /// The newest clock reading of the last checked commit's own writes.
+    var newestOwn = HLC.zero
 
     init(replica: Replica, db: Database) throws {
         self.replica = replica
@@ -122,6 +126,8 @@ struct BatchMerger {
     // MARK: - Verification
 
     mutating func apply(_ segment: ChainSegment, progress: ((Int) -> Void)?) throws {
+        // Rows waiting in the fast path (a revocation among them) must be visible to the checks below.
+        try flushPending()
         let origin = segment.origin
         let held = vector[origin]
         // Our own commits are ours to make; a quarantined or revoked origin's are held; a gap waits
@@ -133,14 +139,19 @@ struct BatchMerger {
         }
         guard segment.firstSeq <= held + 1 else { return }
         let identity = try identify(origin, credential: segment.credential)
+        guard let hashes = CommitChain.verify(segment, publicKey: identity.publicKey) else {
+            throw ReplicaError(.forgedCommit, "commits \(segment.firstSeq)…\(segment.lastSeq) of node \(origin) do not match its signature (forged or altered on the way)")
+        }
+        // Signed by the origin, yet not the history this node holds: the origin signed two histories.
         let skipped = Int(held + 1 - segment.firstSeq)
-        let previous = try replica.chainHash(db, origin: origin, seq: held)
-        guard let hashes = CommitChain.verify(segment, skipping: skipped, after: previous, publicKey: identity.publicKey) else {
-            throw ReplicaError(.forgedCommit, "commits \(held + 1)…\(segment.lastSeq) of node \(origin) do not match its signature (forged, altered, or not on the chain this node holds)")
+        let theirs = skipped == 0 ? segment.previousHash : hashes[skipped - 1]
+        guard try theirs == replica.chainHash(db, origin: origin, seq: held) else {
+            try quarantine(origin, seq: held, CommitViolation(table: nil, "signed two different histories up to commit \(held)"))
+            return
         }
         var appliedUpTo = held
-        for (position, body) in segment.bodies.dropFirst(skipped).enumerated() {
-            let seq = held + 1 + UInt64(position)
+        for (position, body) in segment.bodies.enumerated().dropFirst(skipped) {
+            let seq = segment.firstSeq + UInt64(position)
             let deltas: [RowDelta]
             do throws(CommitViolation) {
                 deltas = try checked(body, origin: origin, seq: seq, role: identity.role)
@@ -148,7 +159,10 @@ struct BatchMerger {
                 try quarantine(origin, seq: seq, error)
                 break
             }
+            guard let deltas = try withinClockBound(deltas, origin: origin, seq: seq, body: body) else { break }
+            currentCommit = (origin, seq)
             for delta in deltas { try merge(delta) }
+            currentCommit = nil
             try db.cachedStatement(sql: "INSERT INTO _sf_commit (origin, seq, hash, body) VALUES (?, ?, ?, ?)")
                 .execute(arguments: [origin.databaseValue, Int64(seq), Data(hashes[position]), Data(body)])
             appliedUpTo = seq
@@ -163,6 +177,23 @@ struct BatchMerger {
         vector[origin] = appliedUpTo
         try db.cachedStatement(sql: "INSERT INTO _sf_version (origin, seq) VALUES (?, ?) ON CONFLICT (origin) DO UPDATE SET seq = excluded.seq")
             .execute(arguments: [origin.databaseValue, Int64(appliedUpTo)])
+    }
+
+    /// A commit stamped further ahead of this node's clock than the bound is held, not applied and
+    /// not held against its origin: this node's clock may be the wrong one. It is tried again when
+    /// a peer sends it again.
+    private mutating func withinClockBound(_ deltas: [RowDelta], origin: NodeID, seq: UInt64, body: [UInt8]) throws -> [RowDelta]? {
+        let newest = newestOwn
+        let bound = replica.wallClock.now() &+ replica.maximumStampLead
+        guard newest.milliseconds > min(bound, HLC.maximumMilliseconds) else {
+            if newest > newestByOrigin[origin] ?? .zero { newestByOrigin[origin] = newest }
+            return deltas
+        }
+        report.held += 1
+        replica.logger.warning("held a commit stamped beyond the clock bound (this node's clock or the origin's is wrong)", metadata: [
+            "replica.origin": "\(origin)", "replica.seq": "\(seq)", "replica.aheadDays": "\((newest.milliseconds &- replica.wallClock.now()) / 86_400_000)",
+        ])
+        return nil
     }
 
     /// Who `origin` is: from the credential it sent, or the one stored when it sent none.
@@ -193,10 +224,7 @@ struct BatchMerger {
     /// Decodes a commit and checks it against the declared rules for its origin's role.
     private mutating func checked(_ body: [UInt8], origin: NodeID, seq: UInt64, role: NodeRole) throws(CommitViolation) -> [RowDelta] {
         let (deltas, newest) = try CommitCodec.decode(body, origin: origin, seq: seq, tables: replica.tables, limits: limits)
-        let bound = replica.wallClock.now() &+ replica.maximumStampLead
-        guard newest.milliseconds <= min(bound, HLC.maximumMilliseconds) else {
-            throw CommitViolation(table: nil, "a clock reading more than \(replica.maximumStampLead / 86_400_000) days ahead of this node's clock")
-        }
+        newestOwn = newest
         for delta in deltas {
             let table = replica.tables[delta.table]!
             guard table.declaration.writers.contains(role) else {
@@ -207,13 +235,12 @@ struct BatchMerger {
                 guard table.declaration.deletable, !table.isAppendOnly else {
                     throw CommitViolation(table: table.name, "rows of table '\(table.name)' are never deleted")
                 }
-            case .columns(let columns):
-                if table.isAppendOnly, columns.count != table.policies.count {
+            case .columns:
+                if table.isAppendOnly, !delta.isInsert {
                     throw CommitViolation(table: table.name, "rows of append-only table '\(table.name)' are written whole, once")
                 }
             }
         }
-        if newest > newestByOrigin[origin] ?? .zero { newestByOrigin[origin] = newest }
         return deltas
     }
 
@@ -250,10 +277,10 @@ struct BatchMerger {
                 return
             }
             try store.bury(table, key: delta.key, stamp: stamp, existing: existing)
-            try dropOrphans(table, delta.key)
+            try orphans.drop(table, delta.key)
             markChanged(table, delta.key)
         case .columns(let columns):
-            let complete = columns.count == table.policies.count
+            let complete = delta.isInsert
             if complete, table.acceptsUniformFastPath, let stamp = Self.uniformStamp(columns),
                try !store.mayHaveTombstones(table), try !replica.orphanTables.mayHaveTombstones(table.id, db) {
                 if pendingTable != table.name || pendingKeys.contains(delta.key) { try flushPending() }
@@ -306,18 +333,22 @@ struct BatchMerger {
             } else {
                 try mergeMutable(table, key, existing, columns)
             }
+            // The row may have been made by a local insert while another node's changes to it waited.
+            if try orphans.adopt(table, key) != nil { markChanged(table, key) }
             return
         }
         guard complete else {
             // A change to a row whose first write has not arrived: kept aside until it does.
-            try storeOrphan(table, key, columns)
+            if let commit = currentCommit { try orphans.keep(table, key, columns, origin: commit.origin, seq: commit.seq) }
             return
         }
         let row = RowState(columns: (0..<columns.count).map { columns[$0]! })
         guard try store.insertIfAbsent(table, key: key, row) else { return }
         markChanged(table, key)
-        try adoptOrphans(table, key)
+        _ = try orphans.adopt(table, key)
     }
+
+    private var orphans: OrphanAdoption { OrphanAdoption(replica: replica, db: db, store: store) }
 
     private mutating func mergeMutable(_ table: ReplicatedTable, _ key: String, _ existing: RowState, _ columns: [Int: ColumnState]) throws {
         var merged = existing
@@ -365,40 +396,6 @@ struct BatchMerger {
             if case .register(let stamp) = column.meta { return stamp }
             return nil
         }.min { $0.precedes($1) } ?? .zero
-    }
-
-    // MARK: - Orphans
-
-    private func storeOrphan(_ table: ReplicatedTable, _ key: String, _ columns: [Int: ColumnState]) throws {
-        guard let stamp = columns.values.lazy.flatMap(\.meta.stamps).first else { return }
-        var writer = BinaryWriter()
-        writer.writeVarint(1)
-        CommitCodec.encode(RowDelta(table: table.name, key: key, body: .columns(columns)), to: &writer)
-        replica.orphanTables.markBuried(table.id)
-        try db.execute(sql: "INSERT OR IGNORE INTO _sf_orphan (tbl, pk, origin, seq, delta) VALUES (?, ?, ?, ?, ?)",
-                       arguments: [table.id, key, stamp.origin.databaseValue, Int64(stamp.seq), Data(writer.bytes)])
-    }
-
-    private mutating func adoptOrphans(_ table: ReplicatedTable, _ key: String) throws {
-        guard try replica.orphanTables.mayHaveTombstones(table.id, db) else { return }
-        let orphans = try Row.fetchAll(db, sql: "SELECT origin, seq, delta FROM _sf_orphan WHERE tbl = ? AND pk = ? ORDER BY origin, seq",
-                                       arguments: [table.id, key])
-        guard !orphans.isEmpty else { return }
-        try dropOrphans(table, key)
-        for orphan in orphans {
-            let origin = NodeID(databaseValue: orphan[0])
-            let seq = UInt64(orphan[1] as Int64)
-            // Stored after the same checks: decoding again cannot fail unless the file was altered.
-            guard let decoded = try? CommitCodec.decode(Array(orphan[2] as Data), origin: origin, seq: seq, tables: replica.tables, limits: limits),
-                  let delta = decoded.deltas.first, case .columns(let columns) = delta.body,
-                  let existing = try store.load(table, key: key) else { continue }
-            try mergeMutable(table, key, existing, columns)
-        }
-    }
-
-    private func dropOrphans(_ table: ReplicatedTable, _ key: String) throws {
-        guard try replica.orphanTables.mayHaveTombstones(table.id, db) else { return }
-        try db.execute(sql: "DELETE FROM _sf_orphan WHERE tbl = ? AND pk = ?", arguments: [table.id, key])
     }
 
     // MARK: - Reports

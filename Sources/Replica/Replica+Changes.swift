@@ -66,6 +66,15 @@ private struct ChangePage {
 
     var isFull: Bool { changes >= maxChanges || bytes >= maxBytes }
 
+    /// What every receiver decodes at most (the batch limit; bytes well under the 64 MiB inflation cap).
+    static let hardChanges = ChangeBatch.Limits().maxChanges
+    static let hardBytes = 48 << 20
+
+    /// Whether adding this much to a page that already holds something would pass what a receiver takes.
+    func wouldOverflow(changes more: Int, bytes moreBytes: Int, runSoFar: Int) -> Bool {
+        (runSoFar > 0 || !batch.isEmpty) && (changes + more > Self.hardChanges || bytes + moreBytes > Self.hardBytes)
+    }
+
     /// Adds one origin's commits in (after, upTo]; returns a cursor when the page filled up first.
     mutating func collect(origin: NodeID, after: UInt64, upTo: UInt64) throws -> ChangeCursor? {
         let own = origin == replica.nodeID
@@ -95,7 +104,14 @@ private struct ChangePage {
             pending.append(body)
             pendingChanges += CommitCodec.changeCount(body)
             pendingBytes += body.count
+            // No held signature within what a receiver takes: this run can never be sent whole.
+            if pendingBytes > Self.hardBytes || pendingChanges > Self.hardChanges { break }
             if own || heads[seq] != nil {
+                if wouldOverflow(changes: pendingChanges, bytes: pendingBytes, runSoFar: run.count) {
+                    cut = true
+                    pending = []
+                    break
+                }
                 run += pending
                 pending = []
                 changes += pendingChanges
@@ -113,7 +129,8 @@ private struct ChangePage {
             : heads[end.seq]!
         let credential = own ? replica.authority.credential : try Data.fetchOne(
             db.cachedStatement(sql: "SELECT credential FROM _sf_origin WHERE origin = ?"), arguments: [origin.databaseValue]).map(Array.init) ?? []
-        batch.segments.append(ChainSegment(origin: origin, credential: credential, firstSeq: after + 1, bodies: run, signature: signature))
+        batch.segments.append(ChainSegment(origin: origin, credential: credential, firstSeq: after + 1,
+                                           previousHash: try replica.chainHash(db, origin: origin, seq: after), bodies: run, signature: signature))
         // Stopped early (page full) with more of this origin to send.
         if cut || (end.seq < upTo && isFull) {
             return ChangeCursor(origin: origin, covered: end.seq)

@@ -50,6 +50,8 @@ public final class ReplicaTransaction {
     private var order: [RowRef] = []
     private var latest: [RowRef: RowState] = [:]
     private var tombstones: [RowRef: Stamp] = [:]
+    /// Rows this commit created.
+    private var created: Set<RowRef> = []
 
     init(replica: Replica, db: Database) {
         self.replica = replica
@@ -87,7 +89,12 @@ public final class ReplicaTransaction {
         guard try store.insertIfAbsent(table, key: key, row) else {
             throw ReplicaError(.duplicateKey, "table '\(table.name)' already has a row '\(key)'")
         }
+        created.insert(RowRef(table: table.name, key: key))
         record(table, key, row)
+        // Another node's changes to a row of this key that arrived before any insert of it.
+        if let adopted = try OrphanAdoption(replica: replica, db: db, store: store).adopt(table, key) {
+            record(table, key, adopted)
+        }
         return key
     }
 
@@ -163,6 +170,8 @@ public final class ReplicaTransaction {
         guard let next = operation(state, stamp) else { return }
         var updated = existing
         updated.columns[index] = ColumnMerge.setColumn(next)
+        // A set travels whole: one that grew past the value bound could never be sent.
+        try LocalWrite.check(updated.columns[index].value, fits: table.declaration.columns[index], table: table.name)
         try save(table, key, existing, updated)
     }
 
@@ -241,11 +250,17 @@ public final class ReplicaTransaction {
                 deltas.append(RowDelta(table: ref.table, key: ref.key, body: .tombstone(stamp)))
             } else if let row = latest[ref] {
                 let columns = ownColumns(of: row, seq: seq)
-                if !columns.isEmpty { deltas.append(RowDelta(table: ref.table, key: ref.key, body: .columns(columns))) }
+                if !columns.isEmpty {
+                    deltas.append(RowDelta(table: ref.table, key: ref.key, body: .columns(columns), isInsert: created.contains(ref)))
+                }
             }
         }
         guard !deltas.isEmpty else { return nil }
-        try replica.appendLocalCommit(seq: seq, body: CommitCodec.encode(deltas, tables: replica.tables), in: db)
+        let body = CommitCodec.encode(deltas, tables: replica.tables)
+        guard body.count <= Replica.maximumCommitBytes else {
+            throw ReplicaError(.commitTooLarge, "one commit may hold at most \(Replica.maximumCommitBytes >> 20) MiB (peers take a commit whole); this one holds \(body.count >> 20) MiB: split it")
+        }
+        try replica.appendLocalCommit(seq: seq, body: body, in: db)
         return ReplicaEvent(source: .local, rows: changed, lostWrites: [])
     }
 

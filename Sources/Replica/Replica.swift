@@ -201,6 +201,10 @@ public final class Replica: Sendable {
         return VersionVector(entries)
     }
 
+    /// The most bytes one commit's body may hold: a commit travels whole, and a page must stay
+    /// within what every peer inflates and decodes (64 MiB, 100,000 row changes).
+    public static let maximumCommitBytes = 8 << 20
+
     /// This node's newest commit as stored.
     static func localSequence(_ db: Database, nodeID: NodeID) throws -> UInt64 {
         let statement = try db.cachedStatement(sql: "SELECT COALESCE(MAX(seq), 0) FROM _sf_commit WHERE origin = ?")

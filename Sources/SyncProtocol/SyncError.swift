@@ -31,6 +31,10 @@ public struct SyncError: Error, Hashable, Sendable, CustomStringConvertible {
         case connectionClosed = 13
         /// A certificate or token could not be read.
         case badCertificate = 14
+        /// The peer sent nothing for longer than the idle timeout, or did not finish the handshake in time.
+        case timedOut = 15
+        /// A listener refused the connection: too many from that address, in all, or a newer session of the same node.
+        case tooManyConnections = 16
     }
 
     /// Why.

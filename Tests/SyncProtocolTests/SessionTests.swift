@@ -10,7 +10,7 @@ struct SessionTests {
 
     func nodes() throws -> (ward: (Replica, PeerAdmission), central: (Replica, PeerAdmission)) {
         let ward = try cluster.identity(2, "ward-5a"), central = try cluster.identity(1, "central", role: .central)
-        return ((try makeSyncReplica(2), cluster.admission(ward)), (try makeSyncReplica(1), cluster.admission(central)))
+        return ((try makeSyncReplica(ward), cluster.admission(ward)), (try makeSyncReplica(central), cluster.admission(central)))
     }
 
     @Test func aOneShotSyncExchangesWhatEachSideLacksBothWays() async throws {
@@ -31,7 +31,7 @@ struct SessionTests {
     @Test func relayedChangesKeepTheirOrigin() async throws {
         let (ward, central) = try nodes()
         let callCenterIdentity = try cluster.identity(3, "callcenter", role: .callcenter)
-        let callCenter = (try makeSyncReplica(3), cluster.admission(callCenterIdentity))
+        let callCenter = (try makeSyncReplica(callCenterIdentity), cluster.admission(callCenterIdentity))
         try await ward.0.write { try $0.insert(into: "surveyResponse", values: ["patientId": "P1", "answers": "{}"]) }
         _ = try await syncOverMemory(client: ward, server: central)
         _ = try await syncOverMemory(client: callCenter, server: central)

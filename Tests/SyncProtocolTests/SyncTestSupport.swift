@@ -35,8 +35,11 @@ struct TestCluster {
     }
 }
 
-func makeSyncReplica(_ id: UInt64) throws -> Replica {
-    try Replica.inMemory(configuration: ReplicaConfiguration(nodeID: NodeID(id), policies: syncTestPolicies, rowIDSeed: id))
+/// A replica that signs as `identity` and identifies other origins by their certificates, as nodes do.
+func makeSyncReplica(_ identity: NodeIdentity, policies: PolicySet = syncTestPolicies) throws -> Replica {
+    var configuration = ReplicaConfiguration(nodeID: identity.nodeID, policies: policies, rowIDSeed: identity.nodeID.rawValue)
+    configuration.authority = CertificateTrust(identity: identity)
+    return try Replica.inMemory(configuration: configuration)
 }
 
 /// Records (and optionally tampers with) every frame one side sends.

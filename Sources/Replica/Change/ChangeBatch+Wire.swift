@@ -3,12 +3,14 @@
 /// ```
 /// "SFB2"
 /// segmentCount varint | segment*
-/// segment = origin u64le | credential bytes | firstSeq varint | commitCount varint | body bytes * commitCount | signature[64]
+/// segment = origin u64le | credential bytes | firstSeq varint | previousHash[32] | commitCount varint
+///           | body bytes * commitCount | signature[64]
 /// bytes   = length varint | raw bytes
 /// ```
 /// A body is a commit as ``CommitCodec`` lays it out. Decoding checks every count and length
 /// against ``ChangeBatch/Limits`` and the bytes that remain before it allocates anything;
-/// sequence numbers stay below 2^63.
+/// sequence numbers stay below 2^63; an origin has at most one segment per batch; a commit
+/// changes at least one row, so commits count against the change limit.
 extension ChangeBatch {
     /// Bounds for decoding untrusted bytes.
     public struct Limits: Hashable, Sendable {
@@ -40,6 +42,7 @@ extension ChangeBatch {
             writer.writeFixed64(segment.origin.rawValue)
             writer.writeBytes(segment.credential)
             writer.writeVarint(segment.firstSeq)
+            writer.writeBytesRaw(segment.previousHash)
             writer.writeVarint(UInt64(segment.bodies.count))
             for body in segment.bodies { writer.writeBytes(body) }
             writer.writeBytesRaw(segment.signature)
@@ -54,15 +57,18 @@ extension ChangeBatch {
         for byte in Self.magic where try reader.readByte() != byte {
             throw MalformedDataError("not a change batch")
         }
-        let segmentCount = try reader.readCount(limit: min(reader.remaining / 76, 1 << 16))
+        let segmentCount = try reader.readCount(limit: min(reader.remaining / 108, 4096))
         var segments: [ChainSegment] = []
         segments.reserveCapacity(segmentCount)
         var changes = 0
+        var origins: Set<NodeID> = []
         for _ in 0..<segmentCount {
             let origin = NodeID(try reader.readFixed64())
+            guard origins.insert(origin).inserted else { throw MalformedDataError("two segments of one origin") }
             let credential = try reader.readBytes()
             guard credential.count <= limits.maxCredentialBytes else { throw MalformedDataError("credential over the limit") }
             let firstSeq = try reader.readVarint()
+            let previousHash = try reader.readFixedBytes(32)
             let count = try reader.readCount(limit: min(reader.remaining, limits.maxChanges))
             guard count > 0 else { throw MalformedDataError("a segment without commits") }
             guard firstSeq >= 1, firstSeq <= Self.maximumSeq - UInt64(count) + 1 else {
@@ -72,12 +78,15 @@ extension ChangeBatch {
             bodies.reserveCapacity(count)
             for _ in 0..<count {
                 let body = Array(try reader.readBytes())
-                changes += CommitCodec.changeCount(body)
+                let bodyChanges = CommitCodec.changeCount(body)
+                guard bodyChanges > 0 else { throw MalformedDataError("an empty commit") }
+                changes += bodyChanges
                 guard changes <= limits.maxChanges else { throw MalformedDataError("more than \(limits.maxChanges) changes") }
                 bodies.append(body)
             }
             let signature = try reader.readFixedBytes(64)
-            segments.append(ChainSegment(origin: origin, credential: Array(credential), firstSeq: firstSeq, bodies: bodies, signature: signature))
+            segments.append(ChainSegment(origin: origin, credential: Array(credential), firstSeq: firstSeq, previousHash: previousHash,
+                                         bodies: bodies, signature: signature))
         }
         guard reader.isAtEnd else { throw MalformedDataError("trailing bytes after the batch") }
         self.init(segments: segments)

@@ -7,16 +7,21 @@ public struct ChainSegment: Hashable, Sendable {
     public var credential: [UInt8]
     /// The sequence number of the first commit.
     public var firstSeq: UInt64
+    /// The chain hash of the commit before the first (``CommitChain/genesis`` before commit 1): with
+    /// it a receiver checks the signature on its own, and tells an origin that signed two histories
+    /// (its fault) from a sender that altered one (the sender's).
+    public var previousHash: [UInt8]
     /// The commits' bodies, numbered from `firstSeq` on.
     public var bodies: [[UInt8]]
     /// The origin's Ed25519 signature of ``CommitChain/headStatement(origin:seq:hash:)`` at ``lastSeq``.
     public var signature: [UInt8]
 
     /// Creates a segment.
-    public init(origin: NodeID, credential: [UInt8], firstSeq: UInt64, bodies: [[UInt8]], signature: [UInt8]) {
+    public init(origin: NodeID, credential: [UInt8], firstSeq: UInt64, previousHash: [UInt8], bodies: [[UInt8]], signature: [UInt8]) {
         self.origin = origin
         self.credential = credential
         self.firstSeq = firstSeq
+        self.previousHash = previousHash
         self.bodies = bodies
         self.signature = signature
     }

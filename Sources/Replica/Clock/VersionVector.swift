@@ -46,10 +46,7 @@ public struct VersionVector: Hashable, Sendable, Codable, CustomStringConvertibl
 
     /// Total number of commits the vector covers (saturating: a peer's vector may hold any numbers).
     public var total: UInt64 {
-        entries.values.reduce(0) { sum, seq in
-            let (result, overflow) = sum.addingReportingOverflow(seq)
-            return overflow ? .max : result
-        }
+        entries.values.reduce(0) { $0.saturatingAdding($1) }
     }
 
     public var description: String {
@@ -71,5 +68,13 @@ public struct VersionVector: Hashable, Sendable, Codable, CustomStringConvertibl
             entries[id] = value
         }
         self.init(entries)
+    }
+}
+
+extension UInt64 {
+    /// The sum, or `UInt64.max` when it would overflow (for counts derived from what peers claim).
+    public func saturatingAdding(_ other: UInt64) -> UInt64 {
+        let (sum, overflow) = addingReportingOverflow(other)
+        return overflow ? .max : sum
     }
 }

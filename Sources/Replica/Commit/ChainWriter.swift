@@ -17,6 +17,8 @@ public struct ChainWriter {
     public private(set) var seq: UInt64
     private var hash: [UInt8]
     private var pending: [[UInt8]] = []
+    /// The chain hash before the first pending commit.
+    private var pendingBase: [UInt8]
 
     /// Starts after commit `seq` (whose chain hash is `hash`) of the authority's node.
     public init(authority: any CommitAuthority, policies: PolicySet, after seq: UInt64 = 0, hash: [UInt8] = CommitChain.genesis) {
@@ -24,6 +26,7 @@ public struct ChainWriter {
         self.policies = policies
         self.seq = seq
         self.hash = hash
+        self.pendingBase = hash
     }
 
     /// Appends a commit inserting whole rows (every declared column, in declaration order), all stamped `hlc`.
@@ -44,7 +47,7 @@ public struct ChainWriter {
                 try LocalWrite.check(row.values[index], fits: column, table: row.table)
                 columns[index] = try LocalWrite.initial(column.policy, value: row.values[index], stamp: stamp, table: row.table, column: column.name)
             }
-            deltas.append(RowDelta(table: row.table, key: row.key, body: .columns(columns)))
+            deltas.append(RowDelta(table: row.table, key: row.key, body: .columns(columns), isInsert: true))
         }
         append(body: CommitCodec.encode(deltas, tables: [:]))
     }
@@ -65,9 +68,10 @@ public struct ChainWriter {
     /// The commits appended since the last segment, signed at their head.
     public mutating func segment() -> ChainSegment {
         let origin = authority.identity.nodeID
-        let bodies = pending
+        let bodies = pending, base = pendingBase
         pending = []
-        return ChainSegment(origin: origin, credential: authority.credential, firstSeq: seq - UInt64(bodies.count) + 1, bodies: bodies,
-                            signature: authority.sign(CommitChain.headStatement(origin: origin, seq: seq, hash: hash)))
+        pendingBase = hash
+        return ChainSegment(origin: origin, credential: authority.credential, firstSeq: seq - UInt64(bodies.count) + 1, previousHash: base,
+                            bodies: bodies, signature: authority.sign(CommitChain.headStatement(origin: origin, seq: seq, hash: hash)))
     }
 }

@@ -35,15 +35,15 @@ public enum CommitChain {
         return writer.bytes
     }
 
-    /// Checks a segment against the chain a receiver holds: its commits after `skipping` leading
-    /// ones (already held) must continue `previous` and end at the head the signature vouches for.
-    /// - Returns: the chain hash of each checked commit, or nil when the segment does not check out.
+    /// Checks a segment on its own: its commits, chained from its `previousHash`, end at the head
+    /// its signature vouches for.
+    /// - Returns: the chain hash after each of its commits, or nil when the signature does not verify.
     /// - Complexity: one BLAKE2b pass over the bodies and one Ed25519 verification.
-    public static func verify(_ segment: ChainSegment, skipping: Int = 0, after previous: [UInt8], publicKey: [UInt8]) -> [[UInt8]]? {
-        var hash = previous
+    public static func verify(_ segment: ChainSegment, publicKey: [UInt8]) -> [[UInt8]]? {
+        var hash = segment.previousHash
         var hashes: [[UInt8]] = []
-        hashes.reserveCapacity(segment.bodies.count - skipping)
-        for (offset, body) in segment.bodies.enumerated().dropFirst(skipping) {
+        hashes.reserveCapacity(segment.bodies.count)
+        for (offset, body) in segment.bodies.enumerated() {
             hash = CommitChain.hash(previous: hash, origin: segment.origin, seq: segment.firstSeq + UInt64(offset), body: body)
             hashes.append(hash)
         }

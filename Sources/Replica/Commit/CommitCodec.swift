@@ -5,6 +5,7 @@ import GRDB
 /// ```
 /// body    = changeCount varint | change*
 /// change  = table text | key text | 0x00 columnCount varint (index varint | column)*   written columns, increasing index
+///                                 | 0x02 columnCount varint (index varint | column)*   the row created (unlisted columns unwritten)
 ///                                 | 0x01 hlc u64le                                      tombstone
 /// column  = 0x00 hlc u64le | value                                                     register (every policy but the two below)
 ///         | 0x01 siblingCount varint (hlc u64le | value)* | context                    keep-both
@@ -15,7 +16,8 @@ import GRDB
 /// ```
 /// Every register and keep-both stamp in a body is the committing origin's with the commit's
 /// sequence number: neither is written, so such a commit cannot carry another node's write.
-/// Context entries (what the write supersedes) may name any node. An add-wins set travels as the
+/// A keep-both column carries exactly one sibling (the write). Context entries (what the write
+/// supersedes) may name any node but never a reading after the write's own. An add-wins set travels as the
 /// writer's whole view of the set (its causal context is a clock per node, which can only say
 /// "everything up to here", so a fragment would remove what it does not list); the writer's own
 /// contributor entry must be this commit. Authority is judged on the writer. Indexes are declared column positions (columns are only
@@ -36,7 +38,7 @@ enum CommitCodec {
             writer.writeByte(1)
             writer.writeFixed64(stamp.hlc.rawValue)
         case .columns(let columns):
-            writer.writeByte(0)
+            writer.writeByte(delta.isInsert ? 2 : 0)
             writer.writeVarint(UInt64(columns.count))
             for index in columns.keys.sorted() {
                 writer.writeVarint(UInt64(index))
@@ -97,13 +99,14 @@ enum CommitCodec {
     }
 
     /// Decodes and checks a commit of `origin` numbered `seq` against the declared tables.
-    /// - Returns: the deltas, and the newest clock reading they carry.
+    /// - Returns: the deltas, and the newest clock reading of the origin's own writes in them.
     /// - Throws: ``CommitViolation`` naming the first broken rule (malformed bytes included).
     static func decode(_ body: [UInt8], origin: NodeID, seq: UInt64, tables: [String: ReplicatedTable],
                        limits: ChangeBatch.Limits) throws(CommitViolation) -> (deltas: [RowDelta], newest: HLC) {
         var decoder = Decoder(reader: BinaryReader(body), origin: origin, seq: seq, tables: tables, limits: limits)
         do throws(MalformedDataError) {
             let count = try decoder.reader.readCount(limit: min(decoder.reader.remaining / 3, limits.maxChanges))
+            guard count > 0 else { throw decoder.fail("an empty commit") }
             var deltas: [RowDelta] = []
             deltas.reserveCapacity(count)
             for _ in 0..<count { deltas.append(try decoder.change()) }
@@ -130,10 +133,18 @@ enum CommitCodec {
             return MalformedDataError(rule)
         }
 
+        /// A stamp of the committing origin's own write.
         mutating func stamp() throws(MalformedDataError) -> Stamp {
             let hlc = HLC(rawValue: try reader.readFixed64())
             newest = max(newest, hlc)
             return Stamp(hlc: hlc, origin: origin, seq: seq)
+        }
+
+        /// Refuses a context that claims to supersede writes after the one carrying it.
+        mutating func checkContext(_ context: CausalContext, before own: HLC, column: ColumnDeclaration, table: String) throws(MalformedDataError) {
+            if context.values.contains(where: { $0 > own }) {
+                throw fail("column '\(column.name)' of table '\(table)' claims to supersede writes after its own")
+            }
         }
 
         mutating func change() throws(MalformedDataError) -> RowDelta {
@@ -150,7 +161,7 @@ enum CommitCodec {
             switch try reader.readByte() {
             case 1:
                 return RowDelta(table: table.name, key: key, body: .tombstone(try stamp()))
-            case 0:
+            case let kind where kind == 0 || kind == 2:
                 let declared = table.declaration.columns
                 let count = try reader.readCount(limit: declared.count)
                 guard count > 0 else { throw fail("a row change writes no column") }
@@ -162,7 +173,15 @@ enum CommitCodec {
                     previous = index
                     columns[index] = try column(declared[index], table: table.name)
                 }
-                return RowDelta(table: table.name, key: key, body: .columns(columns))
+                let isInsert = kind == 2
+                if isInsert {
+                    // Columns declared after the writer made the row have never been written.
+                    for (index, column) in declared.enumerated() where columns[index] == nil {
+                        if column.notNull { throw fail("column '\(column.name)' of table '\(table.name)' is declared not null") }
+                        columns[index] = .unwritten(column.policy)
+                    }
+                }
+                return RowDelta(table: table.name, key: key, body: .columns(columns), isInsert: isInsert)
             case let kind:
                 throw fail("unknown change kind \(kind)")
             }
@@ -178,16 +197,14 @@ enum CommitCodec {
             let kind = try reader.readByte()
             switch (column.policy, kind) {
             case (.keepBoth, 1):
-                let count = try reader.readCount(limit: min(reader.remaining / 9, 1024))
-                var siblings: [Sibling] = []
-                var context: CausalContext = [:]
-                for _ in 0..<count {
-                    let stamp = try stamp()
-                    siblings.append(Sibling(value: try value(column, table: table), stamp: stamp))
-                    context.include(Dot(origin: origin, hlc: stamp.hlc))
-                }
-                context = context.mergingContext(try readContext())
-                return ColumnMerge.multiValueColumn(MultiValueState(siblings: siblings, context: context))
+                guard try reader.readVarint() == 1 else { throw fail("a keep-both write carries exactly one value") }
+                let stamp = try stamp()
+                let sibling = Sibling(value: try value(column, table: table), stamp: stamp)
+                let read = try readContext()
+                try checkContext(read, before: stamp.hlc, column: column, table: table)
+                var context = read
+                context.include(Dot(origin: origin, hlc: stamp.hlc))
+                return ColumnMerge.multiValueColumn(MultiValueState(siblings: [sibling], context: context))
             case (.addWinsSet, 2):
                 let count = try reader.readCount(limit: min(reader.remaining, 100_000))
                 var elements: [String: Set<Dot>] = [:]
@@ -198,9 +215,7 @@ enum CommitCodec {
                     var dots: Set<Dot> = []
                     for _ in 0..<dotCount {
                         let node = NodeID(try reader.readFixed64())
-                        let hlc = HLC(rawValue: try reader.readFixed64())
-                        newest = max(newest, hlc)
-                        dots.insert(Dot(origin: node, hlc: hlc))
+                        dots.insert(Dot(origin: node, hlc: HLC(rawValue: try reader.readFixed64())))
                     }
                     elements[element] = dots
                 }
@@ -213,10 +228,14 @@ enum CommitCodec {
                     let node = NodeID(try reader.readFixed64())
                     let contributorSeq = try reader.readVarint()
                     guard contributorSeq <= ChangeBatch.maximumSeq else { throw fail("a sequence number out of range") }
-                    newest = max(newest, hlc)
                     contributors[node] = Stamp(hlc: hlc, origin: node, seq: contributorSeq)
                 }
-                guard contributors[origin]?.seq == seq else { throw fail("a set write that is not the committing node's") }
+                guard let own = contributors[origin], own.seq == seq else { throw fail("a set write that is not the committing node's") }
+                newest = max(newest, own.hlc)
+                try checkContext(context, before: own.hlc, column: column, table: table)
+                if contributors.values.contains(where: { $0.hlc > own.hlc }) {
+                    throw fail("column '\(column.name)' of table '\(table)' claims to supersede writes after its own")
+                }
                 let state = ColumnMerge.setColumn(SetState(elements: elements, context: context, contributors: contributors))
                 if let broken = ValueRules.violation(state.value, column, table: table) { throw fail(broken) }
                 return state
@@ -235,9 +254,7 @@ enum CommitCodec {
             var context: CausalContext = [:]
             for _ in 0..<count {
                 let node = NodeID(try reader.readFixed64())
-                let hlc = HLC(rawValue: try reader.readFixed64())
-                newest = max(newest, hlc)
-                context.include(Dot(origin: node, hlc: hlc))
+                context.include(Dot(origin: node, hlc: HLC(rawValue: try reader.readFixed64())))
             }
             return context
         }

@@ -17,12 +17,11 @@ struct RowDelta: Hashable, Sendable {
     var table: String
     var key: String
     var body: Body
+    /// Whether the commit created the row (wrote it whole, as it was declared then); columns the
+    /// writer's declaration did not have yet are unwritten. A row change that is not an insert
+    /// never creates a row.
+    var isInsert = false
 
-    /// Whether the delta writes every declared column (a row written whole: an insert).
-    func isComplete(columnCount: Int) -> Bool {
-        if case .columns(let columns) = body { return columns.count == columnCount }
-        return false
-    }
 }
 
 /// A commit that breaks a declared rule: the table and the rule, never a value.

@@ -19,15 +19,23 @@ public struct SyncOptions: Sendable {
     public var maxBytesPerBatch: Int
     /// zlib level for batches.
     public var compressionLevel: Int32
+    /// How often a session sends a heartbeat and re-checks that its peer is still admitted
+    /// (not revoked, certificate not expired).
+    public var heartbeatInterval: Duration
+    /// A session whose peer sent nothing (not even a heartbeat) for this long ends: a half-open
+    /// connection cannot hold a session, or a node's one live session, forever.
+    public var idleTimeout: Duration
 
     /// Creates options.
     public init(mode: Mode = .live, maxChangesPerBatch: Int = 2_000, maxBytesPerBatch: Int = 4 << 20, window: Int = 4,
-                compressionLevel: Int32 = 1) {
+                compressionLevel: Int32 = 1, heartbeatInterval: Duration = .seconds(10), idleTimeout: Duration = .seconds(45)) {
         self.mode = mode
         self.maxChangesPerBatch = maxChangesPerBatch
         self.maxBytesPerBatch = maxBytesPerBatch
         self.window = window
         self.compressionLevel = compressionLevel
+        self.heartbeatInterval = heartbeatInterval
+        self.idleTimeout = idleTimeout
     }
 }
 
@@ -72,7 +80,8 @@ public final class SyncSession<Receiver: FrameReceiving>: Sendable {
 
     /// Runs until the exchange is complete (one-shot), the peer leaves, or an error.
     /// - Parameter receiver: the channel's receiving half (consumed).
-    /// - Parameter stillAdmitted: checked on every local change in live mode; false ends the session (revocation).
+    /// - Parameter stillAdmitted: checked on every local change in live mode and at every heartbeat;
+    ///   false ends the session (revocation, an expired certificate).
     public func run(receiving channel: SecureChannel<Receiver>,
                     stillAdmitted: @escaping @Sendable () async -> Bool = { true }) async throws -> SyncReport {
         var receiver = channel.receiver
@@ -85,6 +94,15 @@ public final class SyncSession<Receiver: FrameReceiving>: Sendable {
                         try await self.sendLoop(events: events, stillAdmitted: stillAdmitted)
                     } catch {
                         // Tell the peer and drop the link, so the receiving loop ends too.
+                        if let error = error as? SyncError { try? await self.sender.send(.refusal(error.code, error.message)) }
+                        await self.sender.close()
+                        throw error
+                    }
+                }
+                group.addTask {
+                    do {
+                        try await self.watch(stillAdmitted: stillAdmitted)
+                    } catch {
                         if let error = error as? SyncError { try? await self.sender.send(.refusal(error.code, error.message)) }
                         await self.sender.close()
                         throw error
@@ -111,8 +129,29 @@ public final class SyncSession<Receiver: FrameReceiving>: Sendable {
         return await state.report
     }
 
+    /// Heartbeats (live), the idle timeout and the peer's admission, once per heartbeat interval.
+    private func watch(stillAdmitted: @escaping @Sendable () async -> Bool) async throws {
+        let clock = ContinuousClock()
+        while !Task.isCancelled {
+            do {
+                try await clock.sleep(for: options.heartbeatInterval)
+            } catch {
+                return  // the session ended
+            }
+            if await state.isClosed { return }
+            if clock.now - (await state.lastHeard) > options.idleTimeout {
+                throw SyncError(.timedOut, "node '\(peer.name)' sent nothing for \(options.idleTimeout)")
+            }
+            guard await stillAdmitted() else {
+                throw SyncError(.revoked, "node '\(peer.name)' is no longer admitted (revoked, or its certificate expired)")
+            }
+            if options.mode == .live { try await sender.send(.heartbeat) }
+        }
+    }
+
     private func receiveLoop(_ receiver: inout EncryptedReceiver<Receiver>) async throws {
         while let message = try await receiver.next() {
+            await state.heard()
             switch message {
             case .summary(let vector):
                 await state.received(summary: vector)
@@ -144,6 +183,8 @@ public final class SyncSession<Receiver: FrameReceiving>: Sendable {
                 throw SyncError(code == .refusedByPeer ? .refusedByPeer : code, "the peer ended the session: \(text)")
             case .goodbye:
                 return
+            case .heartbeat:
+                continue
             }
         }
         if options.mode == .oneShot, await !state.isComplete {
@@ -199,6 +240,13 @@ actor SessionState {
     private var completionWaiters: [CheckedContinuation<Void, Never>] = []
     /// What the peer holds, as far as we know (summary, acknowledgements, what it sent us, what we sent).
     private(set) var sentVector = VersionVector()
+    /// When the peer last sent anything.
+    private(set) var lastHeard = ContinuousClock.now
+    var isClosed: Bool { closed }
+
+    func heard() {
+        lastHeard = ContinuousClock.now
+    }
 
     init(peer: String, window: Int) {
         self.report = SyncReport(peer: peer)
@@ -217,6 +265,8 @@ actor SessionState {
 
     func waitForSummary() async -> VersionVector {
         if let summary { return summary }
+        // The session may have ended before the send loop started waiting.
+        if closed { return VersionVector() }
         return await withCheckedContinuation { summaryWaiters.append($0) }
     }
 

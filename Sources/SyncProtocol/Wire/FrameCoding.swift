@@ -7,26 +7,38 @@ import NIOCore
 /// | length: UInt32, BE | payload: `length` bytes         |
 /// +--------------------+--------------------------------+
 /// ```
-/// The length is untrusted: a frame longer than `maximumLength` ends the
-/// connection with ``SyncError/Code/frameTooLarge`` before anything is buffered for it.
+/// The length is untrusted: a frame longer than the limit ends the connection with
+/// ``SyncError/Code/frameTooLarge`` before anything is buffered for it. The first
+/// `handshakeFrames` frames (hello, auth and stream header, before the peer has proved anything)
+/// are held to the much smaller `handshakeLength`.
 public struct FrameDecoder: ByteToMessageDecoder {
     public typealias InboundOut = ByteBuffer
 
-    /// The largest payload accepted.
+    /// The largest payload accepted once the handshake frames have passed.
     public let maximumLength: Int
+    /// The largest payload of a handshake frame.
+    public let handshakeLength: Int
+    /// How many frames the handshake takes from this side's point of view.
+    public let handshakeFrames: Int
+    private var framesSeen = 0
 
     /// Creates a decoder.
-    public init(maximumLength: Int = SyncLimits.maximumFrameBytes) {
+    public init(maximumLength: Int = SyncLimits.maximumFrameBytes, handshakeLength: Int = SyncLimits.maximumHandshakeFrameBytes,
+                handshakeFrames: Int = 3) {
         self.maximumLength = maximumLength
+        self.handshakeLength = handshakeLength
+        self.handshakeFrames = handshakeFrames
     }
 
     public mutating func decode(context: ChannelHandlerContext, buffer: inout ByteBuffer) throws -> DecodingState {
         guard let length = buffer.getInteger(at: buffer.readerIndex, as: UInt32.self) else { return .needMoreData }
-        guard length <= maximumLength else {
-            throw SyncError(.frameTooLarge, "a frame of \(length) bytes exceeds the limit of \(maximumLength)")
+        let limit = framesSeen < handshakeFrames ? handshakeLength : maximumLength
+        guard length <= limit else {
+            throw SyncError(.frameTooLarge, "a frame of \(length) bytes exceeds the limit of \(limit)")
         }
         guard buffer.readableBytes >= 4 + Int(length) else { return .needMoreData }
         buffer.moveReaderIndex(forwardBy: 4)
+        framesSeen += 1
         context.fireChannelRead(wrapInboundOut(buffer.readSlice(length: Int(length))!))
         return .continue
     }
@@ -56,4 +68,6 @@ public enum SyncLimits {
     public static let maximumFrameBytes = 16 << 20
     /// The largest change batch after decompression.
     public static let maximumBatchBytes = 64 << 20
+    /// The largest frame before the peer has authenticated (a hello holds a certificate of ~200 bytes).
+    public static let maximumHandshakeFrameBytes = 4096
 }

@@ -55,8 +55,8 @@ public enum MemoryFrameTransport {
     public static func pair() -> (a: MemoryFrameEndpoint, b: MemoryFrameEndpoint) {
         let (aToB, intoB) = AsyncStream<[UInt8]>.makeStream()
         let (bToA, intoA) = AsyncStream<[UInt8]>.makeStream()
-        return (MemoryFrameEndpoint(sender: MemoryFrameSender(continuation: intoB), incoming: bToA),
-                MemoryFrameEndpoint(sender: MemoryFrameSender(continuation: intoA), incoming: aToB))
+        return (MemoryFrameEndpoint(sender: MemoryFrameSender(continuation: intoB, incoming: intoA), incoming: bToA),
+                MemoryFrameEndpoint(sender: MemoryFrameSender(continuation: intoA, incoming: intoB), incoming: aToB))
     }
 }
 
@@ -73,14 +73,17 @@ public struct MemoryFrameEndpoint: Sendable {
 /// One end's sending side of ``MemoryFrameTransport``; `tap` sees every frame (to tamper in tests).
 public struct MemoryFrameSender: FrameSending {
     let continuation: AsyncStream<[UInt8]>.Continuation
+    /// This end's incoming pipe: closing a connection ends both directions, as closing a socket does.
+    let incoming: AsyncStream<[UInt8]>.Continuation
 
     public func send(_ frame: [UInt8]) async throws {
         continuation.yield(frame)
     }
 
-    /// Closes the pipe: the other end's `next()` returns nil.
+    /// Closes the connection: the other end's `next()` returns nil, and so does this end's.
     public func close() async {
         continuation.finish()
+        incoming.finish()
     }
 }
 

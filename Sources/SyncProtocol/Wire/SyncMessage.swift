@@ -9,6 +9,7 @@ import Replica
 /// 0x04 caughtUp                               I have sent all you lacked as of your summary
 /// 0x05 refusal   code u8 | text               I am ending this session, and why
 /// 0x06 goodbye                                clean end (sent with the stream's final tag)
+/// 0x07 heartbeat                              I am here (live sessions, every heartbeat interval)
 /// versionVector = count varint | (origin u64le | seq varint)*
 /// ```
 enum SyncMessage: Hashable, Sendable {
@@ -18,6 +19,7 @@ enum SyncMessage: Hashable, Sendable {
     case caughtUp
     case refusal(SyncError.Code, String)
     case goodbye
+    case heartbeat
 
     var encoded: [UInt8] {
         var writer = BinaryWriter()
@@ -41,6 +43,8 @@ enum SyncMessage: Hashable, Sendable {
             writer.writeString(String(text.prefix(500)))
         case .goodbye:
             writer.writeByte(6)
+        case .heartbeat:
+            writer.writeByte(7)
         }
         return writer.bytes
     }
@@ -61,6 +65,7 @@ enum SyncMessage: Hashable, Sendable {
                 let code = SyncError.Code(rawValue: try reader.readByte()) ?? .refusedByPeer
                 self = .refusal(code, try reader.readString())
             case 6: self = .goodbye
+            case 7: self = .heartbeat
             case let type: throw MalformedDataError("unknown message type \(type)")
             }
             guard reader.isAtEnd else { throw MalformedDataError("trailing bytes") }
@@ -83,7 +88,10 @@ enum SyncMessage: Hashable, Sendable {
         var entries: [NodeID: UInt64] = [:]
         for _ in 0..<count {
             let origin = NodeID(try reader.readFixed64())
-            entries[origin] = try reader.readVarint()
+            let seq = try reader.readVarint()
+            // Sequence numbers are stored as SQLite integers: a larger claim is not a vector any node could hold.
+            guard seq <= ChangeBatch.maximumSeq else { throw MalformedDataError("a sequence number beyond 2^63-1") }
+            entries[origin] = seq
         }
         return VersionVector(entries)
     }

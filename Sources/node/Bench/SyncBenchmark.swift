@@ -220,12 +220,10 @@ struct SyncBenchmark: AsyncParsableCommand {
         let rawCount = 2_000
         for _ in 0..<3 {
             ours = min(ours, try measure {
-                var previous = CommitChain.genesis
                 for batch in batches {
-                    guard let hashes = CommitChain.verify(batch.segments[0], after: previous, publicKey: publicKey) else {
+                    guard CommitChain.verify(batch.segments[0], publicKey: publicKey) != nil else {
                         throw ValidationError("a benchmark chain did not verify")
                     }
-                    previous = hashes.last!
                 }
             })
             raw = min(raw, measure {

@@ -30,6 +30,9 @@ struct Status: ParsableCommand {
                 + "lag \(peer.lagMs.map { String(format: "%.1f s", Double($0) / 1000) } ?? "never caught up")"
                 + (peer.lastError.map { ", last error: \($0)" } ?? ""))
         }
+        for held in report.quarantined {
+            print("quarantined node \(held.name ?? held.nodeId) since commit \(held.commit): \(held.rule); its later commits are held")
+        }
     }
 }
 

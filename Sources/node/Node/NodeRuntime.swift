@@ -31,12 +31,17 @@ final class NodeRuntime: Sendable {
         try peers.prepare()
     }
 
-    /// Whether the replicated revocation list names the node.
+    /// Whether the replicated revocation list names the node. Fails closed: a list that cannot be
+    /// read counts as naming it.
     static func isRevoked(_ id: NodeID, in replica: Replica) -> Bool {
-        (try? replica.reader.read { db in
-            guard try db.tableExists("revokedNode") else { return false }
-            return try Bool.fetchOne(db, sql: "SELECT EXISTS (SELECT 1 FROM revokedNode WHERE id = ?)", arguments: [id.description]) ?? false
-        }) ?? false
+        do {
+            return try replica.reader.read { db in
+                guard try db.tableExists("revokedNode") else { return false }
+                return try Bool.fetchOne(db, sql: "SELECT EXISTS (SELECT 1 FROM revokedNode WHERE id = ?)", arguments: [id.description]) ?? true
+            }
+        } catch {
+            return true
+        }
     }
 
     /// Frames a connection and wraps it for async use. A connection a listener `accepted` is closed,
@@ -59,19 +64,32 @@ final class NodeRuntime: Sendable {
     }
 
     /// Runs the handshake and a session on one connection, keeping the peer's status current.
+    /// - Parameter guardian: on a listener's connections, the handshake deadline and the one-live-session-per-node rule.
     func run(_ connection: NIOAsyncChannel<ByteBuffer, ByteBuffer>, as side: Handshake.Side, address: String,
-             options: SyncOptions, progress: (@Sendable (SyncReport) -> Void)? = nil) async throws -> SyncReport {
+             options: SyncOptions, guardian: ListenerGuard? = nil, progress: (@Sendable (SyncReport) -> Void)? = nil) async throws -> SyncReport {
         try await connection.executeThenClose { inbound, outbound in
             let sender = ChannelFrameSender(outbound, channel: connection.channel)
             var receiver = ChannelFrameReceiver(inbound)
             let secure: SecureChannel<ChannelFrameReceiver>
+            // A peer that does not finish the handshake in time is cut off (a slow-loris holds nothing).
+            let channel = connection.channel
+            let deadline = guardian.map { guardian in
+                Task {
+                    try await Task.sleep(for: guardian.limits.handshakeDeadline)
+                    channel.close(promise: nil)
+                }
+            }
             do {
                 secure = try await Handshake.perform(as: side, admission: admission, sender: sender, receiver: &receiver)
+                deadline?.cancel()
             } catch let error as SyncError {
+                deadline?.cancel()
                 logger.warning("sync handshake refused", metadata: ["sync.peer.address": "\(address)", "sync.error": "\(error)"])
                 throw error
             }
             let peer = secure.peer
+            let claim = guardian.map { $0.claimSession(of: peer.nodeID, close: { channel.close(promise: nil) }) }
+            defer { if let guardian, let claim { guardian.endSession(of: peer.nodeID, token: claim) } }
             logger.info("sync session started", metadata: ["sync.peer": "\(peer.name)", "sync.peer.role": "\(peer.role)"])
             peers.record(name: peer.name, nodeID: peer.nodeID, role: peer.role.description, address: address, connected: true, vector: nil)
             let session = SyncSession(replica: replica, channel: secure, options: options, logger: logger) { [peers] report in
@@ -80,7 +98,9 @@ final class NodeRuntime: Sendable {
             }
             let replica = self.replica
             do {
-                let report = try await session.run(receiving: secure, stillAdmitted: { !NodeRuntime.isRevoked(peer.nodeID, in: replica) })
+                let report = try await session.run(receiving: secure, stillAdmitted: {
+                    !NodeRuntime.isRevoked(peer.nodeID, in: replica) && SystemWallClock().now() < peer.expiresAt
+                })
                 peers.record(name: peer.name, nodeID: peer.nodeID, address: address, connected: false, vector: report.peerVector)
                 logger.info("sync session ended", metadata: ["sync.peer": "\(peer.name)", "sync.rows.sent": "\(report.rowsSent)", "sync.rows.received": "\(report.rowsReceived)"])
                 return report

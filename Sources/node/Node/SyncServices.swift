@@ -4,12 +4,21 @@ import NIOPosix
 import ServiceLifecycle
 import SyncProtocol
 
-/// The sync listener: accepts peers and runs a live session with each.
+/// The sync listener: accepts peers and runs a live session with each, within the caps of its
+/// ``ListenerGuard`` (connections per address and in all, a handshake deadline, one live session per node).
 struct SyncListener: Service {
     let runtime: NodeRuntime
     let endpoint: Endpoint
     /// Called with the bound address once listening (the port may have been 0).
     let onListening: @Sendable (String) -> Void
+    let guardian: ListenerGuard
+
+    init(runtime: NodeRuntime, endpoint: Endpoint, limits: ListenerLimits = ListenerLimits(), onListening: @escaping @Sendable (String) -> Void) {
+        self.runtime = runtime
+        self.endpoint = endpoint
+        self.onListening = onListening
+        self.guardian = ListenerGuard(limits: limits)
+    }
 
     func run() async throws {
         let server = try await ServerBootstrap(group: runtime.group)
@@ -21,9 +30,16 @@ struct SyncListener: Service {
                 try await server.executeThenClose { connections in
                     for try await connection in connections {
                         let remote = connection.channel.remoteAddress
-                        let address = "\(remote?.ipAddress ?? "unknown"):\(remote?.port ?? 0)"
+                        let host = remote?.ipAddress ?? "unknown"
+                        let address = "\(host):\(remote?.port ?? 0)"
+                        guard guardian.admit(host: host) else {
+                            runtime.logger.warning("sync connection refused: too many open", metadata: ["sync.peer.address": "\(host)"])
+                            try? await connection.channel.close()
+                            continue
+                        }
                         group.addTask {
-                            _ = try? await runtime.run(connection, as: .server, address: address, options: SyncOptions(mode: .live))
+                            defer { guardian.release(host: host) }
+                            _ = try? await runtime.run(connection, as: .server, address: address, options: SyncOptions(mode: .live), guardian: guardian)
                         }
                     }
                 }

@@ -1,0 +1,224 @@
+import Foundation
+import GRDB
+import Logging
+import Replica
+import Synchronization
+import Testing
+@testable import SyncProtocol
+
+/// Tables with declared writers: `account` is central's alone.
+let hostileTestPolicies: PolicySet = try! PolicySet(parsing: """
+    table account
+      key id
+      write central
+      no-delete
+      column role text not null
+    table surveyResponse append-only
+      key id
+      write central ward callcenter
+      no-delete
+      column patientId text not null
+      column answers text
+    """)
+
+/// The hostile-peer kit: a peer that completes a real handshake with an enrolled identity (as a
+/// stolen ward gateway can), then sends hand-made session messages to a victim running a live session.
+struct HostilePeer {
+    let cluster: TestCluster
+    let identity: NodeIdentity
+
+    /// What the victim did: how its session ended, and the messages it sent back.
+    struct Outcome {
+        var victim: Result<SyncReport, any Error>
+        var replies: [SyncMessage]
+    }
+
+    func attack(_ victim: Replica, victimIdentity: NodeIdentity, sending messages: [SyncMessage]) async throws -> Outcome {
+        let (a, b) = MemoryFrameTransport.pair()
+        let logger = Logger(label: "victim", factory: { _ in SwiftLogNoOpLogHandler() })
+        let victimAdmission = cluster.admission(victimIdentity, policyHash: hostileTestPolicies.contentHash)
+        let victimTask = Task {
+            var receiver = b.receiver
+            let channel = try await Handshake.perform(as: .server, admission: victimAdmission, sender: b.sender, receiver: &receiver)
+            defer { Task { await b.sender.close() } }
+            return try await SyncSession(replica: victim, channel: channel, options: SyncOptions(mode: .live), logger: logger).run(receiving: channel)
+        }
+        var receiver = a.receiver
+        let channel = try await Handshake.perform(as: .client, admission: cluster.admission(identity, policyHash: hostileTestPolicies.contentHash),
+                                                  sender: a.sender, receiver: &receiver)
+        var replies: [SyncMessage] = []
+        var incoming = channel.receiver
+        for message in messages {
+            try? await channel.sender.send(message)
+        }
+        // Read until the victim acknowledged every batch or ended the session.
+        let batches = messages.filter { if case .batch = $0 { return true } else { return false } }.count
+        var acks = 0
+        while acks < batches, let reply = try? await incoming.next() {
+            replies.append(reply)
+            if case .ack = reply { acks += 1 }
+            if case .refusal = reply { break }
+        }
+        try? await channel.sender.send(.goodbye)
+        await a.sender.close()
+        let result = await victimTask.result
+        return Outcome(victim: result, replies: replies)
+    }
+
+    static func batch(_ batch: ChangeBatch, id: UInt64 = 1) throws -> SyncMessage {
+        .batch(id: id, compressed: try BatchCompression.compress(batch.encoded()))
+    }
+}
+
+@Suite("Hostile peers: a real handshake, then hand-made frames")
+struct HostilePeerTests {
+    let cluster = TestCluster()
+    let centralIdentity: NodeIdentity
+    let wardIdentity: NodeIdentity
+    let central: Replica
+
+    init() throws {
+        centralIdentity = try cluster.identity(1, "central", role: .central)
+        wardIdentity = try cluster.identity(2, "ward-5a", role: .ward)
+        central = try makeSyncReplica(centralIdentity, policies: hostileTestPolicies)
+    }
+
+    var ward: HostilePeer { HostilePeer(cluster: cluster, identity: wardIdentity) }
+
+    func response(_ key: String) -> [(table: String, key: String, values: [DatabaseValue])] {
+        [("surveyResponse", key, ["P1".databaseValue, "{}".databaseValue])]
+    }
+
+    /// After any attack, an honest ward still syncs with the victim.
+    func honestWardStillSyncs() async throws {
+        let honestIdentity = try cluster.identity(4, "ward-honest", role: .ward)
+        let honest = try makeSyncReplica(honestIdentity, policies: hostileTestPolicies)
+        try await honest.write { try $0.insert(into: "surveyResponse", values: ["patientId": "P9", "answers": "{}"]) }
+        _ = try await syncOverMemory(client: (honest, cluster.admission(honestIdentity, policyHash: hostileTestPolicies.contentHash)),
+                                     server: (central, cluster.admission(centralIdentity, policyHash: hostileTestPolicies.contentHash)))
+        #expect(try central.versionVector()[NodeID(4)] == 1)
+    }
+
+    @Test func aWardMintingAnAdministratorIsQuarantinedAndTheVictimKeepsServing() async throws {
+        var chain = ChainWriter(authority: CertificateTrust(identity: wardIdentity), policies: hostileTestPolicies)
+        try chain.commit(inserting: [("account", "evil", ["admin".databaseValue])], at: HLC(milliseconds: testNow, counter: 0))
+        let outcome = try await ward.attack(central, victimIdentity: centralIdentity,
+                                            sending: [.summary(VersionVector()), try HostilePeer.batch(ChangeBatch(segments: [chain.segment()]))])
+        #expect(outcome.replies.contains { if case .ack = $0 { return true } else { return false } })
+        #expect(try central.statistics().rows["account"] == 0)
+        #expect(try central.quarantines().map(\.origin) == [NodeID(2)])
+        try await honestWardStillSyncs()
+    }
+
+    @Test func commitsSignedByAnotherKeyEndTheSessionAndApplyNothing() async throws {
+        // The ward's id, the ward's certificate, but a key it does not hold.
+        let forger = ForgingTrust(identity: wardIdentity)
+        var chain = ChainWriter(authority: forger, policies: hostileTestPolicies)
+        try chain.commit(inserting: response("R1"), at: HLC(milliseconds: testNow, counter: 0))
+        let outcome = try await ward.attack(central, victimIdentity: centralIdentity,
+                                            sending: [.summary(VersionVector()), try HostilePeer.batch(ChangeBatch(segments: [chain.segment()]))])
+        #expect(throws: SyncError.self) { try outcome.victim.get() }
+        #expect(try central.statistics().rows["surveyResponse"] == 0)
+        #expect(try central.versionVector() == VersionVector())
+        try await honestWardStillSyncs()
+    }
+
+    @Test func aWardCannotSpeakForAnotherWard() async throws {
+        // Another ward's offline week: the attacker claims that ward's commits with its own signature.
+        let otherWard = try cluster.identity(5, "ward-6b", role: .ward)
+        var chain = ChainWriter(authority: ForgingTrust(identity: otherWard, signingAs: wardIdentity), policies: hostileTestPolicies)
+        try chain.commit(inserting: response("R2"), at: HLC(milliseconds: testNow, counter: 0))
+        var segment = chain.segment()
+        segment.firstSeq = 1_000_000
+        let outcome = try await ward.attack(central, victimIdentity: centralIdentity,
+                                            sending: [.summary(VersionVector()), try HostilePeer.batch(ChangeBatch(segments: [segment]))])
+        _ = outcome
+        #expect(try central.versionVector()[NodeID(5)] == 0)
+        // The real ward's commits still arrive.
+        let real = try makeSyncReplica(otherWard, policies: hostileTestPolicies)
+        try await real.write { try $0.insert(into: "surveyResponse", values: ["patientId": "P6", "answers": "{}"]) }
+        _ = try await syncOverMemory(client: (real, cluster.admission(otherWard, policyHash: hostileTestPolicies.contentHash)),
+                                     server: (central, cluster.admission(centralIdentity, policyHash: hostileTestPolicies.contentHash)))
+        #expect(try central.versionVector()[NodeID(5)] == 1)
+    }
+
+    @Test(arguments: [UInt64(1) << 63, UInt64.max])
+    func aSummaryWithNumbersBeyondTheStoredRangeIsAProtocolViolation(seq: UInt64) async throws {
+        let outcome = try await ward.attack(central, victimIdentity: centralIdentity,
+                                            sending: [.summary(VersionVector([NodeID(1): seq, NodeID(7): seq]))])
+        let error = #expect(throws: SyncError.self) { try outcome.victim.get() }
+        #expect(error?.code == .protocolViolation)
+        try await central.write { try $0.insert(into: "surveyResponse", values: ["patientId": "P1", "answers": "{}"]) }
+        try await honestWardStillSyncs()
+    }
+}
+
+@Suite("Idle sessions")
+struct IdleSessionTests {
+    @Test func aPeerThatFallsSilentAfterTheHandshakeIsTimedOut() async throws {
+        let cluster = TestCluster()
+        let centralIdentity = try cluster.identity(1, "central", role: .central), wardIdentity = try cluster.identity(2, "ward-5a")
+        let central = try makeSyncReplica(centralIdentity)
+        let (a, b) = MemoryFrameTransport.pair()
+        let options = SyncOptions(mode: .live, heartbeatInterval: .milliseconds(50), idleTimeout: .milliseconds(300))
+        let victim = Task {
+            var receiver = b.receiver
+            let channel = try await Handshake.perform(as: .server, admission: cluster.admission(centralIdentity), sender: b.sender, receiver: &receiver)
+            return try await SyncSession(replica: central, channel: channel, options: options,
+                                         logger: Logger(label: "victim", factory: { _ in SwiftLogNoOpLogHandler() })).run(receiving: channel)
+        }
+        var receiver = a.receiver
+        let channel = try await Handshake.perform(as: .client, admission: cluster.admission(wardIdentity), sender: a.sender, receiver: &receiver)
+        try await channel.sender.send(.summary(VersionVector()))
+        // …and nothing more, not even heartbeats: a half-open connection.
+        let started = ContinuousClock.now
+        let error = await #expect(throws: SyncError.self) { try await victim.value }
+        #expect(error?.code == .timedOut)
+        #expect(ContinuousClock.now - started < .seconds(60))
+        await a.sender.close()
+    }
+
+    @Test func heartbeatsKeepAQuietLiveSessionOpenAndItsPeerAdmittedIsRechecked() async throws {
+        let cluster = TestCluster()
+        let centralIdentity = try cluster.identity(1, "central", role: .central), wardIdentity = try cluster.identity(2, "ward-5a")
+        let central = try makeSyncReplica(centralIdentity), ward = try makeSyncReplica(wardIdentity)
+        let (a, b) = MemoryFrameTransport.pair()
+        let options = SyncOptions(mode: .live, heartbeatInterval: .milliseconds(50), idleTimeout: .milliseconds(1500))
+        let admitted = Mutex(true)
+        let logger = Logger(label: "test", factory: { _ in SwiftLogNoOpLogHandler() })
+        let centralSide = Task {
+            var receiver = b.receiver
+            let channel = try await Handshake.perform(as: .server, admission: cluster.admission(centralIdentity), sender: b.sender, receiver: &receiver)
+            return try await SyncSession(replica: central, channel: channel, options: options, logger: logger)
+                .run(receiving: channel, stillAdmitted: { admitted.withLock { $0 } })
+        }
+        let wardSide = Task {
+            var receiver = a.receiver
+            let channel = try await Handshake.perform(as: .client, admission: cluster.admission(wardIdentity), sender: a.sender, receiver: &receiver)
+            return try await SyncSession(replica: ward, channel: channel, options: options, logger: logger).run(receiving: channel)
+        }
+        // Quiet for longer than the idle timeout: heartbeats keep both sides in.
+        try await Task.sleep(for: .milliseconds(2000))
+        // The peer's admission ends (its certificate expired, or it was revoked): the next heartbeat tick ends the session.
+        admitted.withLock { $0 = false }
+        let error = await #expect(throws: SyncError.self) { try await centralSide.value }
+        #expect(error?.code == .revoked)
+        _ = await wardSide.result
+    }
+}
+
+/// Signs with a key the certificate does not name: what a node without the origin's key can do.
+struct ForgingTrust: CommitAuthority {
+    let claimed: NodeIdentity
+    let key: SigningKey
+
+    init(identity: NodeIdentity, signingAs other: NodeIdentity? = nil) {
+        claimed = identity
+        key = other?.key ?? SigningKey()
+    }
+
+    var identity: OriginIdentity { OriginIdentity(nodeID: claimed.nodeID, role: claimed.certificate.role, publicKey: claimed.certificate.publicKey) }
+    var credential: [UInt8] { claimed.certificate.encoded }
+    func sign(_ statement: [UInt8]) -> [UInt8] { key.sign(statement) }
+    func identify(origin: NodeID, credential: [UInt8]) throws(TrustError) -> OriginIdentity { identity }
+}
