@@ -72,6 +72,11 @@ enum ReplicaSchema {
                 """)
         }
         migrator.registerMigration("v2-signed-commit-chains") { db in
+            // Rows written before chains existed have no commits to sync or vouch for them.
+            let held = try Int.fetchOne(db, sql: "SELECT (SELECT COUNT(*) FROM _sf_log) + (SELECT COUNT(*) FROM _sf_version)") ?? 0
+            guard held == 0 else {
+                throw ReplicaError(.schemaMismatch, "this replica was written by a version without signed commit chains and cannot be upgraded in place: initialise the node again and let it sync from its peers")
+            }
             try db.execute(sql: """
                 DROP TABLE _sf_log;
                 CREATE TABLE _sf_commit (

@@ -167,7 +167,9 @@ public final class SyncSession<Receiver: FrameReceiving>: Sendable {
                 do {
                     report = try await replica.apply(batch)
                 } catch let error as ReplicaError {
-                    throw SyncError(.protocolViolation, "a batch was refused: \(error.message)")
+                    // The peer hears the code only: messages can name row ids (a phone number keys some tables).
+                    logger.warning("refused a batch", metadata: ["sync.peer": "\(peer.name)", "sync.error": "\(error.code.rawValue)"])
+                    throw SyncError(.protocolViolation, "a batch was refused (\(error.code.rawValue))")
                 }
                 await state.received(batch: batch, bytes: compressed.count)
                 logger.debug("applied a batch", metadata: ["sync.peer": "\(peer.name)", "sync.rows": "\(batch.changeCount)",
