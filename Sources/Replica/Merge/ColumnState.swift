@@ -40,7 +40,7 @@ struct SetState: Hashable, Sendable {
     var elements: [String: Set<Dot>]
     /// Every add this state has seen; an add it has seen but lacks was removed.
     var context: CausalContext
-    /// The latest write per origin that shaped this state (for the change log).
+    /// The latest write per origin that shaped this state (a commit carries a set whole; its own entry says which commit wrote it).
     var contributors: [NodeID: Stamp]
 }
 
@@ -52,24 +52,6 @@ enum ColumnMeta: Hashable, Sendable {
     case multiValue(MultiValueState)
     /// An add-wins set.
     case set(SetState)
-
-    /// The writes a replica must hold to hold this state (their origins and sequence numbers).
-    var contributors: [Stamp] {
-        switch self {
-        case .register(let stamp): stamp.seq == 0 ? [] : [stamp]
-        case .multiValue(let state): state.siblings.map(\.stamp).filter { $0.seq > 0 }
-        case .set(let state): Array(state.contributors.values)
-        }
-    }
-
-    /// Every clock reading in this state, for the receiving clock to observe.
-    var stamps: [Stamp] {
-        switch self {
-        case .register(let stamp): [stamp]
-        case .multiValue(let state): state.siblings.map(\.stamp)
-        case .set(let state): Array(state.contributors.values)
-        }
-    }
 }
 
 /// A column's value and its merge metadata.
@@ -95,23 +77,6 @@ struct RowState: Hashable, Sendable {
     var columns: [ColumnState]
 
     var values: [DatabaseValue] { columns.map(\.value) }
-
-    /// Distinct (origin, seq) pairs the change log must index for this row.
-    var contributors: Set<LogKey> {
-        var keys: Set<LogKey> = []
-        for column in columns {
-            for stamp in column.meta.contributors {
-                keys.insert(LogKey(origin: stamp.origin, seq: stamp.seq))
-            }
-        }
-        return keys
-    }
-}
-
-/// An (origin, sequence number) pair: one commit of one node.
-struct LogKey: Hashable, Sendable {
-    var origin: NodeID
-    var seq: UInt64
 }
 
 /// The text form of an add-wins set column: a JSON array of its elements, sorted.
