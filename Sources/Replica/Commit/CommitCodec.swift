@@ -6,6 +6,8 @@ import GRDB
 /// body    = changeCount varint | change*
 /// change  = table text | key text | 0x00 columnCount varint (index varint | column)*   written columns, increasing index
 ///                                 | 0x02 columnCount varint (index varint | column)*   the row created (unlisted columns unwritten)
+///                                 | 0x03 hlc u64le | columnCount varint (index varint | value)*
+///                                                       the row created, every column a register of one stamp (the usual insert)
 ///                                 | 0x01 hlc u64le                                      tombstone
 /// column  = 0x00 hlc u64le | value                                                     register (every policy but the two below)
 ///         | 0x01 siblingCount varint (hlc u64le | value)* | context                    keep-both
@@ -38,6 +40,16 @@ enum CommitCodec {
             writer.writeByte(1)
             writer.writeFixed64(stamp.hlc.rawValue)
         case .columns(let columns):
+            if delta.isInsert, let shared = uniformRegisterStamp(columns) {
+                writer.writeByte(3)
+                writer.writeFixed64(shared.hlc.rawValue)
+                writer.writeVarint(UInt64(columns.count))
+                for index in columns.keys.sorted() {
+                    writer.writeVarint(UInt64(index))
+                    writer.writeValue(columns[index]!.value)
+                }
+                return
+            }
             writer.writeByte(delta.isInsert ? 2 : 0)
             writer.writeVarint(UInt64(columns.count))
             for index in columns.keys.sorted() {
@@ -45,6 +57,16 @@ enum CommitCodec {
                 encode(columns[index]!, to: &writer)
             }
         }
+    }
+
+    /// The one stamp of a row whose every column is a register written by it.
+    private static func uniformRegisterStamp(_ columns: [Int: ColumnState]) -> Stamp? {
+        var shared: Stamp?
+        for column in columns.values {
+            guard case .register(let stamp) = column.meta, shared == nil || shared == stamp else { return nil }
+            shared = stamp
+        }
+        return shared
     }
 
     private static func encode(_ column: ColumnState, to writer: inout BinaryWriter) {
@@ -161,6 +183,28 @@ enum CommitCodec {
             switch try reader.readByte() {
             case 1:
                 return RowDelta(table: table.name, key: key, body: .tombstone(try stamp()))
+            case 3:
+                let declared = table.declaration.columns
+                let stamp = try stamp()
+                let count = try reader.readCount(limit: declared.count)
+                guard count > 0 else { throw fail("a row change writes no column") }
+                var columns: [Int: ColumnState] = [:]
+                var previous = -1
+                for _ in 0..<count {
+                    let index = try reader.readCount(limit: declared.count - 1)
+                    guard index > previous else { throw fail("column positions must increase") }
+                    previous = index
+                    let column = declared[index]
+                    guard column.policy != .keepBoth, column.policy != .addWinsSet else {
+                        throw fail("column '\(column.name)' of table '\(table.name)' carries metadata of another policy")
+                    }
+                    columns[index] = ColumnState(value: try value(column, table: table.name), meta: .register(stamp))
+                }
+                for (index, column) in declared.enumerated() where columns[index] == nil {
+                    if column.notNull { throw fail("column '\(column.name)' of table '\(table.name)' is declared not null") }
+                    columns[index] = .unwritten(column.policy)
+                }
+                return RowDelta(table: table.name, key: key, body: .columns(columns), isInsert: true)
             case let kind where kind == 0 || kind == 2:
                 let declared = table.declaration.columns
                 let count = try reader.readCount(limit: declared.count)
