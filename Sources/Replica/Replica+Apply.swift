@@ -281,7 +281,7 @@ struct BatchMerger {
             markChanged(table, delta.key)
         case .columns(let columns):
             let complete = delta.isInsert
-            if complete, table.acceptsUniformFastPath, let stamp = Self.uniformStamp(columns),
+            if complete, table.acceptsUniformFastPath, let stamp = RowDelta.uniformStamp(columns),
                try !store.mayHaveTombstones(table), try !replica.orphanTables.mayHaveTombstones(table.id, db) {
                 if pendingTable != table.name || pendingKeys.contains(delta.key) { try flushPending() }
                 pendingTable = table.name
@@ -293,15 +293,6 @@ struct BatchMerger {
             try flushPending()
             try mergeColumns(table, delta.key, columns, complete: complete)
         }
-    }
-
-    private static func uniformStamp(_ columns: [Int: ColumnState]) -> Stamp? {
-        var shared: Stamp?
-        for column in columns.values {
-            guard case .register(let stamp) = column.meta, shared == nil || shared == stamp else { return nil }
-            shared = stamp
-        }
-        return shared
     }
 
     /// Inserts the pending rows in one statement; rows that already exist go through the full merge.

@@ -16,15 +16,12 @@ extension ChangeBatch {
     public struct Limits: Hashable, Sendable {
         /// Most row changes in one batch (and so in one commit: a commit is never split).
         public var maxChanges: Int
-        /// Most columns in one row.
-        public var maxColumns: Int
         /// Most bytes of one credential.
         public var maxCredentialBytes: Int
 
         /// Creates limits.
-        public init(maxChanges: Int = 100_000, maxColumns: Int = 512, maxCredentialBytes: Int = 4096) {
+        public init(maxChanges: Int = 100_000, maxCredentialBytes: Int = 4096) {
             self.maxChanges = maxChanges
-            self.maxColumns = maxColumns
             self.maxCredentialBytes = maxCredentialBytes
         }
     }

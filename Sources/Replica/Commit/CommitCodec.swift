@@ -40,7 +40,7 @@ enum CommitCodec {
             writer.writeByte(1)
             writer.writeFixed64(stamp.hlc.rawValue)
         case .columns(let columns):
-            if delta.isInsert, let shared = uniformRegisterStamp(columns) {
+            if delta.isInsert, let shared = RowDelta.uniformStamp(columns) {
                 writer.writeByte(3)
                 writer.writeFixed64(shared.hlc.rawValue)
                 writer.writeVarint(UInt64(columns.count))
@@ -57,16 +57,6 @@ enum CommitCodec {
                 encode(columns[index]!, to: &writer)
             }
         }
-    }
-
-    /// The one stamp of a row whose every column is a register written by it.
-    private static func uniformRegisterStamp(_ columns: [Int: ColumnState]) -> Stamp? {
-        var shared: Stamp?
-        for column in columns.values {
-            guard case .register(let stamp) = column.meta, shared == nil || shared == stamp else { return nil }
-            shared = stamp
-        }
-        return shared
     }
 
     private static func encode(_ column: ColumnState, to writer: inout BinaryWriter) {
@@ -184,51 +174,44 @@ enum CommitCodec {
             case 1:
                 return RowDelta(table: table.name, key: key, body: .tombstone(try stamp()))
             case 3:
-                let declared = table.declaration.columns
                 let stamp = try stamp()
-                let count = try reader.readCount(limit: declared.count)
-                guard count > 0 else { throw fail("a row change writes no column") }
-                var columns: [Int: ColumnState] = [:]
-                var previous = -1
-                for _ in 0..<count {
-                    let index = try reader.readCount(limit: declared.count - 1)
-                    guard index > previous else { throw fail("column positions must increase") }
-                    previous = index
-                    let column = declared[index]
+                return try columns(of: table, key: key, isInsert: true) { decoder, column throws(MalformedDataError) in
                     guard column.policy != .keepBoth, column.policy != .addWinsSet else {
-                        throw fail("column '\(column.name)' of table '\(table.name)' carries metadata of another policy")
+                        throw decoder.fail("column '\(column.name)' of table '\(table.name)' carries metadata of another policy")
                     }
-                    columns[index] = ColumnState(value: try value(column, table: table.name), meta: .register(stamp))
+                    return ColumnState(value: try decoder.value(column, table: table.name), meta: .register(stamp))
                 }
+            case let kind where kind == 0 || kind == 2:
+                return try columns(of: table, key: key, isInsert: kind == 2) { decoder, column throws(MalformedDataError) in
+                    try decoder.column(column, table: table.name)
+                }
+            case let kind:
+                throw fail("unknown change kind \(kind)")
+            }
+        }
+
+        /// The written columns of a row change (positions increasing); an insert's unlisted columns
+        /// were declared after its writer made the row, so they are unwritten.
+        mutating func columns(of table: ReplicatedTable, key: String, isInsert: Bool,
+                              _ read: (inout Decoder, ColumnDeclaration) throws(MalformedDataError) -> ColumnState) throws(MalformedDataError) -> RowDelta {
+            let declared = table.declaration.columns
+            let count = try reader.readCount(limit: declared.count)
+            guard count > 0 else { throw fail("a row change writes no column") }
+            var columns: [Int: ColumnState] = [:]
+            var previous = -1
+            for _ in 0..<count {
+                let index = try reader.readCount(limit: declared.count - 1)
+                guard index > previous else { throw fail("column positions must increase") }
+                previous = index
+                columns[index] = try read(&self, declared[index])
+            }
+            if isInsert {
                 for (index, column) in declared.enumerated() where columns[index] == nil {
                     if column.notNull { throw fail("column '\(column.name)' of table '\(table.name)' is declared not null") }
                     columns[index] = .unwritten(column.policy)
                 }
-                return RowDelta(table: table.name, key: key, body: .columns(columns), isInsert: true)
-            case let kind where kind == 0 || kind == 2:
-                let declared = table.declaration.columns
-                let count = try reader.readCount(limit: declared.count)
-                guard count > 0 else { throw fail("a row change writes no column") }
-                var columns: [Int: ColumnState] = [:]
-                var previous = -1
-                for _ in 0..<count {
-                    let index = try reader.readCount(limit: declared.count - 1)
-                    guard index > previous else { throw fail("column positions must increase") }
-                    previous = index
-                    columns[index] = try column(declared[index], table: table.name)
-                }
-                let isInsert = kind == 2
-                if isInsert {
-                    // Columns declared after the writer made the row have never been written.
-                    for (index, column) in declared.enumerated() where columns[index] == nil {
-                        if column.notNull { throw fail("column '\(column.name)' of table '\(table.name)' is declared not null") }
-                        columns[index] = .unwritten(column.policy)
-                    }
-                }
-                return RowDelta(table: table.name, key: key, body: .columns(columns), isInsert: isInsert)
-            case let kind:
-                throw fail("unknown change kind \(kind)")
             }
+            return RowDelta(table: table.name, key: key, body: .columns(columns), isInsert: isInsert)
         }
 
         mutating func value(_ column: ColumnDeclaration, table: String) throws(MalformedDataError) -> DatabaseValue {

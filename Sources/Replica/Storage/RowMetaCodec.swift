@@ -160,15 +160,6 @@ enum RowMetaCodec {
         }
     }
 
-    /// The stamp of metadata in the uniform form (every column written by one write), if it is in that form.
-    static func uniformStamp(of bytes: [UInt8]) -> Stamp? {
-        guard bytes.first == 1 else { return nil }
-        var reader = BinaryReader(bytes)
-        _ = try? reader.readByte()
-        guard let stamp = try? readStamp(&reader), reader.isAtEnd else { return nil }
-        return stamp
-    }
-
     /// Bytes that order column states deterministically when nothing else can.
     static func canonicalBytes(_ column: ColumnState) -> [UInt8] {
         var writer = BinaryWriter()

@@ -53,12 +53,6 @@ final class RowStore {
         return true
     }
 
-    /// Inserts a row written whole by one stamp (metadata already in the uniform form)
-    /// without decoding it. Only for tables with register columns only.
-    func insertUniformIfAbsent(_ table: ReplicatedTable, key: String, values: [DatabaseValue], meta: [UInt8], stamp: Stamp) throws -> Bool {
-        try insertRaw(table, key: key, values: values, meta: meta)
-    }
-
     /// Whether a table may have tombstones (false: no probe needed).
     func mayHaveTombstones(_ table: ReplicatedTable) throws -> Bool {
         try buriedTables.mayHaveTombstones(table.id, db)
