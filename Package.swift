@@ -37,6 +37,7 @@ let package = Package(
             name: "Replica",
             dependencies: [
                 "CSodium",
+                "CZlib",
                 .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "Logging", package: "swift-log"),
             ],

@@ -150,6 +150,7 @@ struct BatchMerger {
             return
         }
         var appliedUpTo = held
+        var applied: [CommitStore.StoredCommit] = []
         for (position, body) in segment.bodies.enumerated().dropFirst(skipped) {
             let seq = segment.firstSeq + UInt64(position)
             let deltas: [RowDelta]
@@ -163,13 +164,13 @@ struct BatchMerger {
             currentCommit = (origin, seq)
             for delta in deltas { try merge(delta) }
             currentCommit = nil
-            try db.cachedStatement(sql: "INSERT INTO _sf_commit (origin, seq, hash, body) VALUES (?, ?, ?, ?)")
-                .execute(arguments: [origin.databaseValue, Int64(seq), Data(hashes[position]), Data(body)])
+            applied.append(CommitStore.StoredCommit(seq: seq, hash: hashes[position], body: body))
             appliedUpTo = seq
             report.commitsApplied += 1
             progress?(report.commitsApplied)
         }
         guard appliedUpTo > held else { return }
+        try CommitStore(db: db).append(origin: origin, applied)
         if appliedUpTo == segment.lastSeq {
             try db.cachedStatement(sql: "INSERT OR IGNORE INTO _sf_head (origin, seq, signature) VALUES (?, ?, ?)")
                 .execute(arguments: [origin.databaseValue, Int64(appliedUpTo), Data(segment.signature)])
@@ -418,6 +419,8 @@ struct BatchMerger {
     /// Observes clocks, stores this node's clock, and schedules the notification.
     mutating func finish() throws -> (ApplyReport, ReplicaEvent?) {
         try flushPending()
+        // This node's own commits, left loose by its writes, are packed here too.
+        try CommitStore(db: db).packLoose(replica.nodeID)
         for (origin, hlc) in newestByOrigin where origin != replica.nodeID {
             if let skew = replica.clock.withLock({ $0.observe(hlc, from: origin) }) {
                 report.clockSkews.append(skew)

@@ -87,16 +87,15 @@ private struct ChangePage {
             }
             guard !heads.isEmpty else { return nil }
         }
-        let statement = try db.cachedStatement(sql: "SELECT seq, hash, body FROM _sf_commit WHERE origin = ? AND seq > ? AND seq <= ? ORDER BY seq")
-        let cursor = try Row.fetchCursor(statement, arguments: [origin.databaseValue, Int64(after), Int64(upTo)])
+        var commits = try CommitStore(db: db).commits(origin, after: after, upTo: upTo)
         var run: [[UInt8]] = []            // commits ready to send (ending at a signable point)
         var pending: [[UInt8]] = []        // commits read past the last signable point
         var runEnd: (seq: UInt64, hash: [UInt8])?
         var pendingChanges = 0, pendingBytes = 0
         var cut = false
-        while let row = try cursor.next() {
-            let seq = UInt64(row[0] as Int64)
-            let body = Array(row[2] as Data)
+        while let commit = try commits.next() {
+            let seq = commit.seq
+            let body = commit.body
             if isFull, runEnd != nil || !batch.isEmpty, pending.isEmpty {
                 cut = true
                 break
@@ -118,7 +117,7 @@ private struct ChangePage {
                 bytes += pendingBytes
                 pendingChanges = 0
                 pendingBytes = 0
-                runEnd = (seq, Array(row[1] as Data))
+                runEnd = (seq, commit.hash)
             }
         }
         guard let end = runEnd else {
@@ -130,7 +129,7 @@ private struct ChangePage {
         let credential = own ? replica.authority.credential : try Data.fetchOne(
             db.cachedStatement(sql: "SELECT credential FROM _sf_origin WHERE origin = ?"), arguments: [origin.databaseValue]).map(Array.init) ?? []
         batch.segments.append(ChainSegment(origin: origin, credential: credential, firstSeq: after + 1,
-                                           previousHash: try replica.chainHash(db, origin: origin, seq: after), bodies: run, signature: signature))
+                                           previousHash: commits.previousHash, bodies: run, signature: signature))
         // Stopped early (page full) with more of this origin to send.
         if cut || (end.seq < upTo && isFull) {
             return ChangeCursor(origin: origin, covered: end.seq)

@@ -98,7 +98,7 @@ extension Replica {
             }
             return ReplicaStatistics(
                 rows: rows,
-                logEntries: try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM _sf_commit") ?? 0,
+                logEntries: try CommitStore(db: db).count(),
                 tombstones: try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM _sf_tombstone") ?? 0)
         }
     }

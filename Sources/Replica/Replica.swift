@@ -191,7 +191,7 @@ public final class Replica: Sendable {
     /// The version vector as of the transaction `db` is in.
     ///
     /// Local commits do not write `_sf_version` (one write less per commit): this node's own
-    /// entry is its newest commit in `_sf_commit`.
+    /// entry is its newest stored commit.
     func versionVector(_ db: Database) throws -> VersionVector {
         var entries: [NodeID: UInt64] = [:]
         for row in try Row.fetchAll(db, sql: "SELECT origin, seq FROM _sf_version") {
@@ -207,8 +207,7 @@ public final class Replica: Sendable {
 
     /// This node's newest commit as stored.
     static func localSequence(_ db: Database, nodeID: NodeID) throws -> UInt64 {
-        let statement = try db.cachedStatement(sql: "SELECT COALESCE(MAX(seq), 0) FROM _sf_commit WHERE origin = ?")
-        return UInt64(try Int64.fetchOne(statement, arguments: [nodeID.databaseValue]) ?? 0)
+        try CommitStore(db: db).newestSeq(nodeID)
     }
 
     /// The role this node signs its commits with.
@@ -228,20 +227,25 @@ public final class Replica: Sendable {
 
     /// Appends a local commit to this node's chain, in the commit's transaction.
     func appendLocalCommit(seq: UInt64, body: [UInt8], in db: Database) throws {
-        let previous = try chainHash(db, origin: nodeID, seq: seq - 1)
+        let store = CommitStore(db: db)
+        let previous = try store.hash(nodeID, seq: seq - 1)
         let hash = CommitChain.hash(previous: previous, origin: nodeID, seq: seq, body: body)
-        try db.cachedStatement(sql: "INSERT INTO _sf_commit (origin, seq, hash, body) VALUES (?, ?, ?, ?)")
-            .execute(arguments: [nodeID.databaseValue, Int64(seq), Data(hash), Data(body)])
+        try store.append(origin: nodeID, [CommitStore.StoredCommit(seq: seq, hash: hash, body: body)], packing: false)
+    }
+
+    /// Packs every origin's older loose commits (see `CommitStore`): what a local write leaves
+    /// for later so that its own transaction writes one commit row. Merges pack as they go; the
+    /// node runs this on a timer. Cheap when there is nothing to pack (two lookups per origin).
+    public func packCommits() throws {
+        try writer.write { db in
+            let store = CommitStore(db: db)
+            for entry in try versionVector(db).sorted { try store.packLoose(entry.origin) }
+        }
     }
 
     /// The chain hash of commit `seq` of `origin` (the genesis hash for 0).
     func chainHash(_ db: Database, origin: NodeID, seq: UInt64) throws -> [UInt8] {
-        guard seq > 0 else { return CommitChain.genesis }
-        let statement = try db.cachedStatement(sql: "SELECT hash FROM _sf_commit WHERE origin = ? AND seq = ?")
-        guard let hash = try Data.fetchOne(statement, arguments: [origin.databaseValue, Int64(seq)]) else {
-            throw ReplicaError(.corruptMetadata, "commit \(seq) of node \(origin) is missing from the chain")
-        }
-        return Array(hash)
+        try CommitStore(db: db).hash(origin, seq: seq)
     }
 
     /// A new row id (ULID) from this replica's clock and randomness.

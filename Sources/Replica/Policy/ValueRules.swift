@@ -9,7 +9,8 @@ enum ValueRules {
 
     /// The broken rule, or nil when `value` fits `column`.
     static func violation(_ value: DatabaseValue, _ column: ColumnDeclaration, table: String) -> String? {
-        let subject = "column '\(column.name)' of table '\(table)'"
+        // Built only when a rule is broken: this runs for every value of every merged commit.
+        var subject: String { "column '\(column.name)' of table '\(table)'" }
         switch (column.type, value.storage) {
         case (_, .null):
             return column.notNull ? "\(subject) is declared not null" : nil

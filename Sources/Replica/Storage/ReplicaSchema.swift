@@ -6,8 +6,9 @@ import GRDB
 /// - `_sf_node`: this replica's node id (one row).
 /// - `_sf_version`: the version vector, one row per origin, and this node's last clock reading.
 /// - `_sf_table`: local ids of declared tables.
-/// - `_sf_commit`: every commit of every origin this replica holds, as its origin made it, with its
-///   chain hash (see `CommitChain`): what peers are sent, and what makes each write attributable.
+/// - `_sf_commit`, `_sf_commit_pack`: every commit of every origin this replica holds, as its origin
+///   made it, with its chain hash (see `CommitChain`): what peers are sent, and what makes each write
+///   attributable. The newest loose, older ones packed and compressed (see `CommitStore`).
 /// - `_sf_head`: origins' signatures of their chain heads, kept so that relays can forward them.
 /// - `_sf_origin`: the credential (certificate) each origin's commits came with.
 /// - `_sf_quarantine`: origins whose commit broke a declared rule; their later commits are held.
@@ -106,6 +107,17 @@ enum ReplicaSchema {
                     seq INTEGER NOT NULL,
                     delta BLOB NOT NULL,
                     PRIMARY KEY (tbl, pk, origin, seq)) WITHOUT ROWID;
+                """)
+        }
+        migrator.registerMigration("v3-commit-packs") { db in
+            try db.execute(sql: """
+                CREATE TABLE _sf_commit_pack (
+                    origin INTEGER NOT NULL,
+                    lastSeq INTEGER NOT NULL,
+                    firstSeq INTEGER NOT NULL,
+                    hash BLOB NOT NULL,
+                    bodies BLOB NOT NULL,
+                    PRIMARY KEY (origin, lastSeq)) WITHOUT ROWID;
                 """)
         }
         return migrator

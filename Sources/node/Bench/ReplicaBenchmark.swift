@@ -14,9 +14,12 @@ struct ReplicaBenchmark: ParsableCommand {
     @Option(help: "Run only this metric group: capture, merge, since.")
     var only: String?
 
+    @Flag(help: "Keep the scratch databases and print where they are (to inspect what the bytes are).")
+    var keepScratch = false
+
     func run() throws {
         let scratch = try ScratchDirectory(prefix: "suifang-bench")
-        defer { scratch.remove() }
+        defer { if keepScratch { print("scratch kept in \(scratch.url.path)") } else { scratch.remove() } }
         var results: [BenchmarkResult] = []
         if only == nil || only == "capture" { results.append(try captureOverhead(scratch)) }
         if only == nil || only == "merge" { results += try mergeRateAndMetadata(scratch) }
