@@ -12,6 +12,7 @@ let package = Package(
     platforms: [.macOS(.v15)],
     products: [
         .executable(name: "suifang", targets: ["node"]),
+        .executable(name: "suifang-fuzz", targets: ["SuifangFuzz"]),
         .library(name: "Replica", targets: ["Replica"]),
     ],
     dependencies: [
@@ -81,6 +82,17 @@ let package = Package(
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ],
+            swiftSettings: swiftSettings
+        ),
+        .executableTarget(
+            name: "SuifangFuzz",
+            dependencies: [
+                "Replica",
+                "SyncProtocol",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOEmbedded", package: "swift-nio"),
+            ],
+            path: "Sources/fuzz",
             swiftSettings: swiftSettings
         ),
         .testTarget(

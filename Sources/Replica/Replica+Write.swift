@@ -45,6 +45,8 @@ public final class ReplicaTransaction {
     public let db: Database
     private let store: RowStore
     private var seq: UInt64?
+    /// The chain hash of this node's commit before this one (read with the sequence number).
+    private var previousHash: [UInt8] = CommitChain.genesis
     private var changed: [String: Set<String>] = [:]
     /// Rows this commit changed, in order, with their state after it (nil: deleted, see `tombstones`).
     private var order: [RowRef] = []
@@ -226,7 +228,9 @@ public final class ReplicaTransaction {
             // command beside the daemon): the write transaction is IMMEDIATE, so the stored
             // number read here is current, and the two never hand out the same number. A commit
             // that fails rolls back, so the chain never has a gap.
-            seq = try Replica.localSequence(db, nodeID: replica.nodeID) + 1
+            let head = try CommitStore(db: db).head(replica.nodeID)
+            seq = head.seq + 1
+            previousHash = head.hash
         }
         let tick = replica.clock.withLock { $0.tick() }
         let hlc = Stamp.causallyAfter(existing, tick: tick)
@@ -260,7 +264,7 @@ public final class ReplicaTransaction {
         guard body.count <= Replica.maximumCommitBytes else {
             throw ReplicaError(.commitTooLarge, "one commit may hold at most \(Replica.maximumCommitBytes >> 20) MiB (peers take a commit whole); this one holds \(body.count >> 20) MiB: split it")
         }
-        try replica.appendLocalCommit(seq: seq, body: body, in: db)
+        try replica.appendLocalCommit(seq: seq, body: body, after: previousHash, in: db)
         return ReplicaEvent(source: .local, rows: changed, lostWrites: [])
     }
 

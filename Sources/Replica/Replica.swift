@@ -225,12 +225,10 @@ public final class Replica: Sendable {
         }
     }
 
-    /// Appends a local commit to this node's chain, in the commit's transaction.
-    func appendLocalCommit(seq: UInt64, body: [UInt8], in db: Database) throws {
-        let store = CommitStore(db: db)
-        let previous = try store.hash(nodeID, seq: seq - 1)
+    /// Appends a local commit to this node's chain (whose newest hash is `previous`), in the commit's transaction.
+    func appendLocalCommit(seq: UInt64, body: [UInt8], after previous: [UInt8], in db: Database) throws {
         let hash = CommitChain.hash(previous: previous, origin: nodeID, seq: seq, body: body)
-        try store.append(origin: nodeID, [CommitStore.StoredCommit(seq: seq, hash: hash, body: body)], packing: false)
+        try CommitStore(db: db).append(origin: nodeID, [CommitStore.StoredCommit(seq: seq, hash: hash, body: body)], packing: false)
     }
 
     /// Packs every origin's older loose commits (see `CommitStore`): what a local write leaves
@@ -241,6 +239,12 @@ public final class Replica: Sendable {
             let store = CommitStore(db: db)
             for entry in try versionVector(db).sorted { try store.packLoose(entry.origin) }
         }
+    }
+
+    /// The chain hash of commit `seq` of `origin` as this replica holds it: for tools that
+    /// continue an origin's chain (fuzzing, importers).
+    public func chainHash(of origin: NodeID, seq: UInt64) throws -> [UInt8] {
+        try writer.read { db in try chainHash(db, origin: origin, seq: seq) }
     }
 
     /// The chain hash of commit `seq` of `origin` (the genesis hash for 0).

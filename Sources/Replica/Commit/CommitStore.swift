@@ -11,11 +11,47 @@ import GRDB
 /// (BLAKE2b over a pack costs far less than storing a hash per commit). An origin's packs hold
 /// its commits 1…P and its loose rows P+1…N, so its chain is always whole.
 ///
+/// Both are rowid tables keyed `band << 40 | seq`, where `band` numbers the origin locally
+/// (`_sf_commit_origin`): a commit can be megabytes, and a WITHOUT ROWID table would copy whole rows
+/// into its interior pages (a lookup then reads them all). A pack's key carries its last number.
+///
 /// ```
 /// pack.bodies = commitCount varint | rawLength varint | zlib( (length varint | body)* )
 /// ```
 struct CommitStore {
     let db: Database
+
+    /// Commit numbers below 2^40 (a trillion commits of one node), bands below 2^23: keys stay positive.
+    static let seqBits: Int64 = 40
+    static let maximumSeq = UInt64(1) << 40 - 1
+    private static let maximumBand: Int64 = 1 << 23 - 1
+
+    /// An origin's key range.
+    fileprivate struct Band {
+        var number: Int64
+
+        func key(_ seq: UInt64) -> Int64 { number << CommitStore.seqBits + Int64(seq) }
+        var lowest: Int64 { number << CommitStore.seqBits }
+        var highest: Int64 { number << CommitStore.seqBits | Int64(CommitStore.maximumSeq) }
+        static func seq(_ key: Int64) -> UInt64 { UInt64(key & Int64(CommitStore.maximumSeq)) }
+    }
+
+    /// The origin's band, if it has commits here.
+    private func band(_ origin: NodeID) throws -> Band? {
+        try Int64.fetchOne(db.cachedStatement(sql: "SELECT band FROM _sf_commit_origin WHERE origin = ?"), arguments: [origin.databaseValue])
+            .map(Band.init)
+    }
+
+    /// The origin's band, numbered now if it has none yet.
+    private func bandForWriting(_ origin: NodeID) throws -> Band {
+        if let band = try band(origin) { return band }
+        let next = (try Int64.fetchOne(db, sql: "SELECT MAX(band) FROM _sf_commit_origin") ?? 0) + 1
+        guard next <= Self.maximumBand else {
+            throw ReplicaError(.invalidValue, "this replica holds commits of more nodes than it can number")
+        }
+        try db.execute(sql: "INSERT INTO _sf_commit_origin (origin, band) VALUES (?, ?)", arguments: [origin.databaseValue, next])
+        return Band(number: next)
+    }
 
     /// A commit as stored: its number in its origin's chain, its chain hash, its bytes.
     struct StoredCommit {
@@ -36,37 +72,42 @@ struct CommitStore {
     ///   ``packLoose(_:)`` runs later, off the write path).
     func append(origin: NodeID, _ commits: [StoredCommit], packing: Bool = true) throws {
         guard let first = commits.first, let last = commits.last else { return }
-        let packed = try newestPacked(origin)
+        guard last.seq <= Self.maximumSeq else {
+            throw ReplicaError(.invalidValue, "commit numbers stop at 2^40")
+        }
+        let band = try bandForWriting(origin)
+        let packed = packing ? try newestPacked(band) : 0
         guard packing, last.seq - packed >= UInt64(Self.packCommits) else {
-            for commit in commits { try insertLoose(origin, commit) }
+            for commit in commits { try insertLoose(band, commit) }
             return
         }
-        let run = try looseCommits(origin, after: packed, before: first.seq) + commits
-        try db.cachedStatement(sql: "DELETE FROM _sf_commit WHERE origin = ? AND seq > ? AND seq < ?")
-            .execute(arguments: [origin.databaseValue, Int64(packed), Int64(first.seq)])
-        let closed = try packClosedChunks(origin, run)
-        for commit in run[closed...] { try insertLoose(origin, commit) }
+        let run = try looseCommits(band, after: packed, before: first.seq) + commits
+        try db.cachedStatement(sql: "DELETE FROM _sf_commit WHERE id > ? AND id < ?")
+            .execute(arguments: [band.key(packed), band.key(first.seq)])
+        let closed = try packClosedChunks(band, run)
+        for commit in run[closed...] { try insertLoose(band, commit) }
     }
 
     /// Packs an origin's loose commits once a full pack of them has gathered; the rest stay loose.
     func packLoose(_ origin: NodeID) throws {
-        let packed = try newestPacked(origin)
-        guard try newestSeq(origin) - packed >= UInt64(Self.packCommits) else { return }
-        let run = try looseCommits(origin, after: packed, before: UInt64(Int64.max))
-        let closed = try packClosedChunks(origin, run)
+        guard let band = try band(origin) else { return }
+        let packed = try newestPacked(band)
+        guard try head(band).seq - packed >= UInt64(Self.packCommits) else { return }
+        let run = try looseCommits(band, after: packed, before: Self.maximumSeq + 1)
+        let closed = try packClosedChunks(band, run)
         guard closed > 0 else { return }
-        try db.cachedStatement(sql: "DELETE FROM _sf_commit WHERE origin = ? AND seq > ? AND seq <= ?")
-            .execute(arguments: [origin.databaseValue, Int64(packed), Int64(run[closed - 1].seq)])
+        try db.cachedStatement(sql: "DELETE FROM _sf_commit WHERE id > ? AND id <= ?")
+            .execute(arguments: [band.key(packed), band.key(run[closed - 1].seq)])
     }
 
     /// Packs `run` in chunks of ``packCommits`` commits (or fewer, past ``packBytes``); returns how
     /// many commits went into packs (a last chunk that is not full is left to the caller).
-    private func packClosedChunks(_ origin: NodeID, _ run: [StoredCommit]) throws -> Int {
+    private func packClosedChunks(_ band: Band, _ run: [StoredCommit]) throws -> Int {
         var start = 0, bytes = 0
         for index in run.indices {
             bytes += run[index].body.count
             if index - start + 1 == Self.packCommits || bytes >= Self.packBytes {
-                try insertPack(origin, run[start...index])
+                try insertPack(band, run[start...index])
                 start = index + 1
                 bytes = 0
             }
@@ -74,51 +115,69 @@ struct CommitStore {
         return start
     }
 
-    private func insertLoose(_ origin: NodeID, _ commit: StoredCommit) throws {
-        try db.cachedStatement(sql: "INSERT INTO _sf_commit (origin, seq, hash, body) VALUES (?, ?, ?, ?)")
-            .execute(arguments: [origin.databaseValue, Int64(commit.seq), Data(commit.hash), Data(commit.body)])
+    private func insertLoose(_ band: Band, _ commit: StoredCommit) throws {
+        try db.cachedStatement(sql: "INSERT INTO _sf_commit (id, hash, body) VALUES (?, ?, ?)")
+            .execute(arguments: [band.key(commit.seq), Data(commit.hash), Data(commit.body)])
     }
 
-    private func insertPack(_ origin: NodeID, _ commits: ArraySlice<StoredCommit>) throws {
+    private func insertPack(_ band: Band, _ commits: ArraySlice<StoredCommit>) throws {
         var raw = BinaryWriter(capacity: commits.reduce(0) { $0 + $1.body.count + 3 })
         for commit in commits { raw.writeBytes(commit.body) }
         var packed = BinaryWriter(capacity: raw.bytes.count / 4 + 16)
         packed.writeVarint(UInt64(commits.count))
         packed.writeVarint(UInt64(raw.bytes.count))
         packed.writeBytesRaw(Deflate.compress(raw.bytes))
-        try db.cachedStatement(sql: "INSERT INTO _sf_commit_pack (origin, lastSeq, firstSeq, hash, bodies) VALUES (?, ?, ?, ?, ?)")
-            .execute(arguments: [origin.databaseValue, Int64(commits.last!.seq), Int64(commits.first!.seq),
-                                 Data(commits.last!.hash), Data(packed.bytes)])
+        try db.cachedStatement(sql: "INSERT INTO _sf_commit_pack (id, firstSeq, hash, bodies) VALUES (?, ?, ?, ?)")
+            .execute(arguments: [band.key(commits.last!.seq), Int64(commits.first!.seq), Data(commits.last!.hash), Data(packed.bytes)])
     }
 
     // MARK: - Reading
 
     /// The newest commit of `origin` held (0 for none).
     func newestSeq(_ origin: NodeID) throws -> UInt64 {
-        let loose = try Int64.fetchOne(db.cachedStatement(sql: "SELECT MAX(seq) FROM _sf_commit WHERE origin = ?"), arguments: [origin.databaseValue])
-        if let loose { return UInt64(loose) }
-        return try newestPacked(origin)
+        guard let band = try band(origin) else { return 0 }
+        return try head(band).seq
+    }
+
+    /// The newest commit of `origin` held and its chain hash ((0, genesis) for none): where a
+    /// new commit continues the chain.
+    func head(_ origin: NodeID) throws -> (seq: UInt64, hash: [UInt8]) {
+        guard let band = try band(origin) else { return (0, CommitChain.genesis) }
+        return try head(band)
+    }
+
+    private func head(_ band: Band) throws -> (seq: UInt64, hash: [UInt8]) {
+        let range: StatementArguments = [band.lowest, band.highest]
+        let loose = try Row.fetchOne(db.cachedStatement(sql: "SELECT id, hash FROM _sf_commit WHERE id BETWEEN ? AND ? ORDER BY id DESC LIMIT 1"), arguments: range)
+        let packed = loose == nil
+            ? try Row.fetchOne(db.cachedStatement(sql: "SELECT id, hash FROM _sf_commit_pack WHERE id BETWEEN ? AND ? ORDER BY id DESC LIMIT 1"), arguments: range)
+            : nil
+        guard let row = loose ?? packed else { return (0, CommitChain.genesis) }
+        return (Band.seq(row[0]), Array(row[1] as Data))
     }
 
     /// The number of commits held, of every origin.
     func count() throws -> Int {
         try Int.fetchOne(db, sql: """
-            SELECT (SELECT COUNT(*) FROM _sf_commit) + (SELECT COALESCE(SUM(lastSeq - firstSeq + 1), 0) FROM _sf_commit_pack)
-            """) ?? 0
+            SELECT (SELECT COUNT(*) FROM _sf_commit) + (SELECT COALESCE(SUM((id & ?) - firstSeq + 1), 0) FROM _sf_commit_pack)
+            """, arguments: [Int64(Self.maximumSeq)]) ?? 0
     }
 
     /// The chain hash of commit `seq` of `origin` (the genesis hash for 0).
     func hash(_ origin: NodeID, seq: UInt64) throws -> [UInt8] {
         guard seq > 0 else { return CommitChain.genesis }
-        if let loose = try Data.fetchOne(db.cachedStatement(sql: "SELECT hash FROM _sf_commit WHERE origin = ? AND seq = ?"),
-                                         arguments: [origin.databaseValue, Int64(seq)]) {
+        guard let band = try band(origin), seq <= Self.maximumSeq else { throw missing(origin, seq) }
+        return try hash(band, origin, seq: seq)
+    }
+
+    fileprivate func hash(_ band: Band, _ origin: NodeID, seq: UInt64) throws -> [UInt8] {
+        guard seq > 0 else { return CommitChain.genesis }
+        if let loose = try Data.fetchOne(db.cachedStatement(sql: "SELECT hash FROM _sf_commit WHERE id = ?"), arguments: [band.key(seq)]) {
             return Array(loose)
         }
-        guard let pack = try pack(origin, containing: seq) else {
-            throw ReplicaError(.corruptMetadata, "commit \(seq) of node \(origin) is missing from the chain")
-        }
+        guard let pack = try pack(band, containing: seq) else { throw missing(origin, seq) }
         if pack.lastSeq == seq { return pack.hash }
-        var hash = try self.hash(origin, seq: pack.firstSeq - 1)
+        var hash = try self.hash(band, origin, seq: pack.firstSeq - 1)
         for (offset, body) in try pack.bodies(origin).enumerated() {
             let at = pack.firstSeq + UInt64(offset)
             hash = CommitChain.hash(previous: hash, origin: origin, seq: at, body: body)
@@ -127,9 +186,18 @@ struct CommitStore {
         throw ReplicaError(.corruptMetadata, "a pack of node \(origin)'s commits is shorter than it says")
     }
 
+    private func missing(_ origin: NodeID, _ seq: UInt64) -> ReplicaError {
+        ReplicaError(.corruptMetadata, "commit \(seq) of node \(origin) is missing from the chain")
+    }
+
     /// The commits of `origin` in (after, upTo], oldest first, read as they are asked for.
     func commits(_ origin: NodeID, after: UInt64, upTo: UInt64) throws -> Cursor {
-        try Cursor(store: self, origin: origin, after: after, upTo: upTo)
+        let band = try band(origin)
+        guard let band, upTo <= Self.maximumSeq, after < upTo else {
+            if upTo > after { throw missing(origin, after + 1) }
+            return try Cursor(store: self, origin: origin, band: Band(number: 0), after: after, upTo: after)
+        }
+        return try Cursor(store: self, origin: origin, band: band, after: after, upTo: upTo)
     }
 
     /// Reads an origin's commits in order: from packs, then loose rows.
@@ -148,17 +216,18 @@ struct CommitStore {
         /// The last commit of the pack being read, and the hash stored for it: what the recomputed chain must reach.
         private var packEnd: (seq: UInt64, hash: [UInt8])?
 
-        fileprivate init(store: CommitStore, origin: NodeID, after: UInt64, upTo: UInt64) throws {
+        fileprivate init(store: CommitStore, origin: NodeID, band: Band, after: UInt64, upTo: UInt64) throws {
             self.origin = origin
             self.after = after
             self.upTo = upTo
-            hash = try store.hash(origin, seq: after)
+            hash = band.number == 0 ? CommitChain.genesis : try store.hash(band, origin, seq: after)
             previousHash = hash
+            // Packs that end after `after` and start by `upTo`: the one holding after + 1 is the first.
             packs = try Row.fetchCursor(store.db.cachedStatement(sql: """
-                SELECT lastSeq, firstSeq, hash, bodies FROM _sf_commit_pack WHERE origin = ? AND lastSeq > ? AND firstSeq <= ? ORDER BY lastSeq
-                """), arguments: [origin.databaseValue, Int64(after), Int64(upTo)])
-            loose = try Row.fetchCursor(store.db.cachedStatement(sql: "SELECT seq, hash, body FROM _sf_commit WHERE origin = ? AND seq > ? AND seq <= ? ORDER BY seq"),
-                                        arguments: [origin.databaseValue, Int64(after), Int64(upTo)])
+                SELECT id, firstSeq, hash, bodies FROM _sf_commit_pack WHERE id > ? AND id <= ? AND firstSeq <= ? ORDER BY id
+                """), arguments: [band.key(after), band.highest, Int64(upTo)])
+            loose = try Row.fetchCursor(store.db.cachedStatement(sql: "SELECT id, hash, body FROM _sf_commit WHERE id > ? AND id <= ? ORDER BY id"),
+                                        arguments: [band.key(after), band.key(upTo)])
         }
 
         /// The next commit, or nil after the last.
@@ -180,13 +249,13 @@ struct CommitStore {
                 let pack = Pack(row)
                 packEnd = (pack.lastSeq, pack.hash)
                 let bodies = try pack.bodies(origin)
+                // The first pack may start before `after`: the running hash starts there already.
                 unpacked = bodies.enumerated().map { (pack.firstSeq + UInt64($0.offset), $0.element) }
                     .filter { $0.0 > after && $0.0 <= upTo }
                 position = 0
-                // The first pack may start before `after`: the running hash starts there already.
             }
             guard let row = try loose.next() else { return nil }
-            let commit = StoredCommit(seq: UInt64(row[0] as Int64), hash: Array(row[1] as Data), body: Array(row[2] as Data))
+            let commit = StoredCommit(seq: Band.seq(row[0]), hash: Array(row[1] as Data), body: Array(row[2] as Data))
             hash = commit.hash
             return commit
         }
@@ -194,22 +263,23 @@ struct CommitStore {
 
     // MARK: - Packs
 
-    private func newestPacked(_ origin: NodeID) throws -> UInt64 {
-        UInt64(try Int64.fetchOne(db.cachedStatement(sql: "SELECT MAX(lastSeq) FROM _sf_commit_pack WHERE origin = ?"),
-                                  arguments: [origin.databaseValue]) ?? 0)
+    private func newestPacked(_ band: Band) throws -> UInt64 {
+        let newest = try Int64.fetchOne(db.cachedStatement(sql: "SELECT MAX(id) FROM _sf_commit_pack WHERE id BETWEEN ? AND ?"),
+                                        arguments: [band.lowest, band.highest])
+        return newest.map(Band.seq) ?? 0
     }
 
-    private func looseCommits(_ origin: NodeID, after: UInt64, before: UInt64) throws -> [StoredCommit] {
-        try Row.fetchAll(db.cachedStatement(sql: "SELECT seq, hash, body FROM _sf_commit WHERE origin = ? AND seq > ? AND seq < ? ORDER BY seq"),
-                         arguments: [origin.databaseValue, Int64(after), Int64(before)]).map {
-            StoredCommit(seq: UInt64($0[0] as Int64), hash: Array($0[1] as Data), body: Array($0[2] as Data))
+    private func looseCommits(_ band: Band, after: UInt64, before: UInt64) throws -> [StoredCommit] {
+        try Row.fetchAll(db.cachedStatement(sql: "SELECT id, hash, body FROM _sf_commit WHERE id > ? AND id < ? ORDER BY id"),
+                         arguments: [band.key(after), band.key(before)]).map {
+            StoredCommit(seq: Band.seq($0[0]), hash: Array($0[1] as Data), body: Array($0[2] as Data))
         }
     }
 
-    private func pack(_ origin: NodeID, containing seq: UInt64) throws -> Pack? {
+    private func pack(_ band: Band, containing seq: UInt64) throws -> Pack? {
         let row = try Row.fetchOne(db.cachedStatement(sql: """
-            SELECT lastSeq, firstSeq, hash, bodies FROM _sf_commit_pack WHERE origin = ? AND lastSeq >= ? ORDER BY lastSeq LIMIT 1
-            """), arguments: [origin.databaseValue, Int64(seq)])
+            SELECT id, firstSeq, hash, bodies FROM _sf_commit_pack WHERE id >= ? AND id <= ? ORDER BY id LIMIT 1
+            """), arguments: [band.key(seq), band.highest])
         guard let row else { return nil }
         let pack = Pack(row)
         return pack.firstSeq <= seq ? pack : nil
@@ -223,7 +293,7 @@ struct CommitStore {
         var packed: [UInt8]
 
         init(_ row: Row) {
-            lastSeq = UInt64(row[0] as Int64)
+            lastSeq = Band.seq(row[0])
             firstSeq = UInt64(row[1] as Int64)
             hash = Array(row[2] as Data)
             packed = Array(row[3] as Data)

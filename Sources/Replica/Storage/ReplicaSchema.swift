@@ -6,9 +6,10 @@ import GRDB
 /// - `_sf_node`: this replica's node id (one row).
 /// - `_sf_version`: the version vector, one row per origin, and this node's last clock reading.
 /// - `_sf_table`: local ids of declared tables.
-/// - `_sf_commit`, `_sf_commit_pack`: every commit of every origin this replica holds, as its origin
-///   made it, with its chain hash (see `CommitChain`): what peers are sent, and what makes each write
-///   attributable. The newest loose, older ones packed and compressed (see `CommitStore`).
+/// - `_sf_commit`, `_sf_commit_pack`, `_sf_commit_origin`: every commit of every origin this replica
+///   holds, as its origin made it, with its chain hash (see `CommitChain`): what peers are sent, and
+///   what makes each write attributable. The newest loose, older ones packed and compressed, keyed
+///   by origin band and number (see `CommitStore`).
 /// - `_sf_head`: origins' signatures of their chain heads, kept so that relays can forward them.
 /// - `_sf_origin`: the credential (certificate) each origin's commits came with.
 /// - `_sf_quarantine`: origins whose commit broke a declared rule; their later commits are held.
@@ -110,14 +111,27 @@ enum ReplicaSchema {
                 """)
         }
         migrator.registerMigration("v3-commit-packs") { db in
+            // Commits move to rowid tables (a commit can be megabytes, and a WITHOUT ROWID table
+            // copies whole rows into its interior pages) keyed by origin band and number.
             try db.execute(sql: """
+                CREATE TABLE _sf_commit_origin (
+                    origin INTEGER PRIMARY KEY,
+                    band INTEGER NOT NULL UNIQUE);
+                INSERT INTO _sf_commit_origin (origin, band)
+                    SELECT origin, ROW_NUMBER() OVER (ORDER BY origin) FROM (SELECT DISTINCT origin FROM _sf_commit);
+                CREATE TABLE _sf_commit_loose (
+                    id INTEGER PRIMARY KEY,
+                    hash BLOB NOT NULL,
+                    body BLOB NOT NULL);
+                INSERT INTO _sf_commit_loose (id, hash, body)
+                    SELECT (o.band << 40) | c.seq, c.hash, c.body FROM _sf_commit c JOIN _sf_commit_origin o USING (origin);
+                DROP TABLE _sf_commit;
+                ALTER TABLE _sf_commit_loose RENAME TO _sf_commit;
                 CREATE TABLE _sf_commit_pack (
-                    origin INTEGER NOT NULL,
-                    lastSeq INTEGER NOT NULL,
+                    id INTEGER PRIMARY KEY,
                     firstSeq INTEGER NOT NULL,
                     hash BLOB NOT NULL,
-                    bodies BLOB NOT NULL,
-                    PRIMARY KEY (origin, lastSeq)) WITHOUT ROWID;
+                    bodies BLOB NOT NULL);
                 """)
         }
         return migrator

@@ -144,7 +144,7 @@ public enum Handshake {
 /// ```
 /// "SFH1" | version u16le | policyHash (len varint, 64 hex bytes) | kxKey[32] | nonce[32] | certificate (len varint)
 /// ```
-struct Hello {
+package struct Hello {
     var version: UInt16
     var policyHash: [UInt8]
     var exchangeKey: [UInt8]
@@ -171,7 +171,7 @@ struct Hello {
         self.certificate = certificate
     }
 
-    init(decoding bytes: [UInt8]) throws(SyncError) {
+    package init(decoding bytes: [UInt8]) throws(SyncError) {
         var reader = BinaryReader(bytes)
         let certificateBytes: [UInt8]
         do throws(MalformedDataError) {

@@ -12,7 +12,7 @@ import Replica
 /// 0x07 heartbeat                              I am here (live sessions, every heartbeat interval)
 /// versionVector = count varint | (origin u64le | seq varint)*
 /// ```
-enum SyncMessage: Hashable, Sendable {
+package enum SyncMessage: Hashable, Sendable {
     case summary(VersionVector)
     case batch(id: UInt64, compressed: [UInt8])
     case ack(id: UInt64, VersionVector)
@@ -49,7 +49,7 @@ enum SyncMessage: Hashable, Sendable {
         return writer.bytes
     }
 
-    init(decoding bytes: [UInt8]) throws(SyncError) {
+    package init(decoding bytes: [UInt8]) throws(SyncError) {
         var reader = BinaryReader(bytes)
         do throws(MalformedDataError) {
             switch try reader.readByte() {

@@ -185,7 +185,11 @@ final class TestnetRunner {
         let queue = try DatabaseQueue(path: NodeDirectory(directory).replicaPath, configuration: configuration)
         return try queue.read { db in
             let rows = try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM surveyResponse") ?? 0
-            let log = try Row.fetchAll(db, sql: "SELECT origin, MAX(seq) FROM (SELECT origin, seq FROM _sf_commit UNION ALL SELECT origin, lastSeq FROM _sf_commit_pack) GROUP BY origin ORDER BY origin").map { "\($0[0] as Int64):\($0[1] as Int64)" }
+            let log = try Row.fetchAll(db, sql: """
+                SELECT o.origin, MAX(c.id) & 1099511627775 FROM _sf_commit_origin o
+                JOIN (SELECT id FROM _sf_commit UNION ALL SELECT id FROM _sf_commit_pack) c ON c.id >> 40 = o.band
+                GROUP BY o.origin ORDER BY o.origin
+                """).map { "\($0[0] as Int64):\($0[1] as Int64)" }
             return "surveys=\(rows) commits=\(log.joined(separator: ","))"
         }
     }

@@ -1,0 +1,136 @@
+import Foundation
+import NIOCore
+import NIOEmbedded
+import Replica
+import SyncProtocol
+
+/// Coverage-guided fuzz targets for everything a node reads from a peer before trusting it.
+///
+/// Built with libFuzzer (`scripts/fuzz.sh`, which passes `-sanitize=fuzzer,address -DFUZZING`),
+/// the binary is a fuzzer; built plainly it replays the inputs it is given (a corpus or the crash
+/// files a fuzzer left). `SUIFANG_FUZZ_TARGET` picks the target:
+/// - `frames`: the byte stream a listener reads: the frame decoder (with its handshake limit),
+///   every frame parsed as a hello (which parses the certificate inside), a certificate and a
+///   session message; a batch message's payload is inflated (bounded) and decoded as a change batch.
+/// - `batch`: a change batch as it arrives decompressed: decoded, then merged into a replica
+///   holding the repository's conflict policies.
+/// - `commit`: a commit body signed by an enrolled ward (a stolen gateway signs what it likes):
+///   verified, decoded, checked against the declared rules and merged. Quarantines are lifted
+///   after each input so every input is judged afresh.
+enum FuzzTarget: String {
+    case frames, batch, commit
+
+    static let selected: FuzzTarget = {
+        let name = ProcessInfo.processInfo.environment["SUIFANG_FUZZ_TARGET"] ?? "frames"
+        guard let target = FuzzTarget(rawValue: name) else {
+            fatalError("SUIFANG_FUZZ_TARGET must be frames, batch or commit")
+        }
+        return target
+    }()
+
+    /// `SUIFANG_FUZZ_VERBOSE=1`: say what became of each input (to check that seeds reach the merge).
+    static let verbose = ProcessInfo.processInfo.environment["SUIFANG_FUZZ_VERBOSE"] == "1"
+
+    func run(_ bytes: [UInt8]) {
+        switch self {
+        case .frames: FrameTarget.run(bytes)
+        case .batch: BatchTarget.shared.runBatch(bytes)
+        case .commit: BatchTarget.shared.runCommit(bytes)
+        }
+    }
+}
+
+/// The listener's side of the wire, before and after the handshake.
+enum FrameTarget {
+    static func run(_ bytes: [UInt8]) {
+        let channel = EmbeddedChannel(handler: ByteToMessageHandler(FrameDecoder()))
+        defer { _ = try? channel.finish() }
+        do {
+            try channel.writeInbound(channel.allocator.buffer(bytes: bytes))
+        } catch {
+            return  // an oversized frame: refused, which is the point
+        }
+        while let frame = try? channel.readInbound(as: ByteBuffer.self) {
+            let payload = Array(frame.readableBytesView)
+            _ = try? Hello(decoding: payload)
+            _ = try? NodeCertificate(decoding: payload)
+            if case .batch(_, let compressed)? = try? SyncMessage(decoding: payload),
+               let inflated = try? BatchCompression.decompress(compressed) {
+                _ = try? ChangeBatch(decoding: inflated)
+            }
+        }
+    }
+}
+
+/// A replica with the repository's policies, fed batches and signed commits.
+final class BatchTarget: Sendable {
+    static let shared = BatchTarget()
+
+    private let replica: Replica
+    private let ward = NodeID(2)
+    private let policies: PolicySet
+
+    private init() {
+        let directory = ProcessInfo.processInfo.environment["SUIFANG_POLICIES"] ?? "conflict-policies"
+        do {
+            policies = try PolicySet.load(directory: URL(fileURLWithPath: directory))
+            var configuration = ReplicaConfiguration(nodeID: NodeID(1), policies: policies)
+            configuration.authority = SharedSecretTrust(nodeID: NodeID(1), roles: [ward: .ward])
+            configuration.revocationTable = "revokedNode"
+            replica = try Replica.inMemory(configuration: configuration)
+        } catch {
+            fatalError("the fuzz replica did not open (run from the repository root, or set SUIFANG_POLICIES): \(error)")
+        }
+    }
+
+    func runBatch(_ bytes: [UInt8]) {
+        guard let batch = try? ChangeBatch(decoding: bytes) else { return }
+        _ = try? replica.apply(batch)
+    }
+
+    func runCommit(_ bytes: [UInt8]) {
+        do {
+            let seq = try replica.versionVector()[ward]
+            var chain = ChainWriter(authority: SharedSecretTrust(nodeID: ward, roles: [ward: .ward]), policies: policies,
+                                    after: seq, hash: try replica.chainHash(of: ward, seq: seq))
+            chain.append(body: bytes)
+            let report = try replica.apply(ChangeBatch(segments: [chain.segment()]))
+            try replica.liftQuarantine(of: ward)
+            if FuzzTarget.verbose {
+                print("commit: applied \(report.commitsApplied), rows changed \(report.rowsChanged), quarantined: \(report.quarantined.map(\.rule))")
+            }
+        } catch {
+            // Refusals are the expected outcome; only a trap is a finding.
+            if FuzzTarget.verbose { print("commit: refused: \(error)") }
+        }
+    }
+}
+
+@_cdecl("LLVMFuzzerTestOneInput")
+public func fuzzOneInput(_ data: UnsafePointer<UInt8>, _ size: Int) -> CInt {
+    FuzzTarget.selected.run(Array(UnsafeBufferPointer(start: data, count: size)))
+    return 0
+}
+
+#if !FUZZING
+/// Without libFuzzer: replays each file named on the command line (or every file of each directory).
+@main
+struct ReplayInputs {
+    static func main() {
+        var count = 0
+        for argument in CommandLine.arguments.dropFirst() {
+            var isDirectory: ObjCBool = false
+            guard FileManager.default.fileExists(atPath: argument, isDirectory: &isDirectory) else { continue }
+            let files = isDirectory.boolValue
+                ? ((try? FileManager.default.contentsOfDirectory(atPath: argument)) ?? []).sorted().map { argument + "/" + $0 }
+                : [argument]
+            for file in files {
+                guard let data = FileManager.default.contents(atPath: file) else { continue }
+                FuzzTarget.selected.run(Array(data))
+                count += 1
+            }
+        }
+        print("replayed \(count) inputs against \(FuzzTarget.selected.rawValue) without a crash")
+    }
+}
+#endif

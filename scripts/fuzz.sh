@@ -1,0 +1,45 @@
+#!/usr/bin/env bash
+# Coverage-guided fuzzing (libFuzzer) of what a node reads from peers before trusting them.
+#
+#   scripts/fuzz.sh TARGET [libFuzzer flags…]      TARGET: frames | batch | commit | all
+#
+# Examples:
+#   scripts/fuzz.sh all -runs=20000                 the bounded run `make test` does
+#   scripts/fuzz.sh commit -runs=10000000 -jobs=1   a long run (docs/THREAT-MODEL.md records them)
+#
+# Builds `suifang-fuzz` with -sanitize=fuzzer,address in .build-fuzz (its own build folder), seeds
+# each target's corpus from Tests/Fuzz/seeds/TARGET, and replays Tests/Fuzz/regressions/TARGET
+# (inputs that once crashed) before fuzzing. A crash leaves its input in .build-fuzz/crashes and
+# fails the script: copy it into Tests/Fuzz/regressions/TARGET with the fix.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+target=${1:?usage: scripts/fuzz.sh frames|batch|commit|all [libFuzzer flags]}
+shift
+flags=("$@")
+[ ${#flags[@]} -gt 0 ] || flags=(-runs=20000)
+
+swift build -c release --build-path .build-fuzz --product suifang-fuzz \
+    -Xswiftc -sanitize=fuzzer,address -Xswiftc -DFUZZING >&2
+binary=.build-fuzz/release/suifang-fuzz
+
+targets=("$target")
+[ "$target" = all ] && targets=(frames batch commit)
+mkdir -p .build-fuzz/crashes
+for name in "${targets[@]}"; do
+    corpus=.build-fuzz/corpus/$name
+    mkdir -p "$corpus"
+    cp -n Tests/Fuzz/seeds/"$name"/* "$corpus"/ 2>/dev/null || true
+    if compgen -G "Tests/Fuzz/regressions/$name/*" > /dev/null; then
+        SUIFANG_FUZZ_TARGET=$name "$binary" -runs=0 Tests/Fuzz/regressions/"$name"/* >&2
+    fi
+    echo "fuzzing $name: ${flags[*]}" >&2
+    SUIFANG_FUZZ_TARGET=$name "$binary" "${flags[@]}" -max_len=65536 -rss_limit_mb=2048 \
+        -artifact_prefix=.build-fuzz/crashes/"$name"- -print_final_stats=1 "$corpus" 2>&1 \
+        | grep -E "^(#[0-9]+ +DONE|stat::number_of_executed_units|stat::peak_rss|==[0-9]+==ERROR|SUMMARY|INFO: Running with)" >&2 \
+        || true
+    if compgen -G ".build-fuzz/crashes/$name-*" > /dev/null; then
+        echo "fuzzing $name: FOUND A CRASH (inputs in .build-fuzz/crashes)" >&2
+        exit 1
+    fi
+    echo "fuzzing $name: ok" >&2
+done
