@@ -57,6 +57,9 @@ public struct SyncReport: Hashable, Sendable {
 /// each sends its summary (version vector), streams what the other lacks in batches
 /// (applied transactionally and acknowledged), says it caught up, and then — in live
 /// mode — pushes every new commit, local or relayed, as it happens.
+///
+/// The rules of the exchange are ``SyncStateMachine``'s; this class carries out what it decides:
+/// one task receives and applies, one streams pages, one runs the timer.
 public final class SyncSession<Receiver: FrameReceiving>: Sendable {
     private let replica: Replica
     private let peer: NodeCertificate
@@ -75,7 +78,7 @@ public final class SyncSession<Receiver: FrameReceiving>: Sendable {
         self.options = options
         self.logger = logger
         self.progress = progress
-        self.state = SessionState(peer: channel.peer.name, window: max(options.window, 1))
+        self.state = SessionState(peer: channel.peer.name, configuration: SyncStateMachine.Configuration(options))
     }
 
     /// Runs until the exchange is complete (one-shot), the peer leaves, or an error.
@@ -90,23 +93,10 @@ public final class SyncSession<Receiver: FrameReceiving>: Sendable {
         do {
             try await withThrowingTaskGroup(of: Void.self) { group in
                 group.addTask {
-                    do {
-                        try await self.sendLoop(events: events, stillAdmitted: stillAdmitted)
-                    } catch {
-                        // Tell the peer and drop the link, so the receiving loop ends too.
-                        if let error = error as? SyncError { try? await self.sender.send(.refusal(error.code, error.message)) }
-                        await self.sender.close()
-                        throw error
-                    }
+                    try await self.endingOnError { try await self.sendLoop(events: events, stillAdmitted: stillAdmitted) }
                 }
                 group.addTask {
-                    do {
-                        try await self.watch(stillAdmitted: stillAdmitted)
-                    } catch {
-                        if let error = error as? SyncError { try? await self.sender.send(.refusal(error.code, error.message)) }
-                        await self.sender.close()
-                        throw error
-                    }
+                    try await self.endingOnError { try await self.watch(stillAdmitted: stillAdmitted) }
                 }
                 do {
                     try await self.receiveLoop(&receiver)
@@ -129,64 +119,46 @@ public final class SyncSession<Receiver: FrameReceiving>: Sendable {
         return await state.report
     }
 
-    /// Heartbeats (live), the idle timeout and the peer's admission, once per heartbeat interval.
+    /// Runs one of the session's tasks; when it fails, tells the peer and drops the link, so the
+    /// receiving loop ends too.
+    private func endingOnError(_ body: () async throws -> Void) async throws {
+        do {
+            try await body()
+        } catch {
+            if let error = error as? SyncError { try? await sender.send(.refusal(error.code, error.message)) }
+            await sender.close()
+            throw error
+        }
+    }
+
+    /// The timer: idle timeout, admission re-check and (live) heartbeat, once per heartbeat interval.
     private func watch(stillAdmitted: @escaping @Sendable () async -> Bool) async throws {
-        let clock = ContinuousClock()
         while !Task.isCancelled {
             do {
-                try await clock.sleep(for: options.heartbeatInterval)
+                try await Task.sleep(for: options.heartbeatInterval)
             } catch {
                 return  // the session ended
             }
-            if await state.isClosed { return }
-            if clock.now - (await state.lastHeard) > options.idleTimeout {
-                throw SyncError(.timedOut, "node '\(peer.name)' sent nothing for \(options.idleTimeout)")
-            }
-            guard await stillAdmitted() else {
-                throw SyncError(.revoked, "node '\(peer.name)' is no longer admitted (revoked, or its certificate expired)")
-            }
-            if options.mode == .live { try await sender.send(.heartbeat) }
+            let due = try await state.tick()
+            if due.checkAdmission { try await state.admissionChecked(await stillAdmitted()) }
+            if due.sendHeartbeat { try await sender.send(.heartbeat) }
         }
     }
 
     private func receiveLoop(_ receiver: inout EncryptedReceiver<Receiver>) async throws {
         while let message = try await receiver.next() {
-            await state.heard()
-            switch message {
-            case .summary(let vector):
-                await state.received(summary: vector)
-            case .batch(let id, let compressed):
-                let bytes = try BatchCompression.decompress(compressed)
-                let batch: ChangeBatch
-                do {
-                    batch = try ChangeBatch(decoding: bytes)
-                } catch {
-                    throw SyncError(.protocolViolation, "a malformed change batch: \(error.reason)")
-                }
-                let report: ApplyReport
-                do {
-                    report = try await replica.apply(batch)
-                } catch let error as ReplicaError {
-                    // The peer hears the code only: messages can name row ids (a phone number keys some tables).
-                    logger.warning("refused a batch", metadata: ["sync.peer": "\(peer.name)", "sync.error": "\(error.code.rawValue)"])
-                    throw SyncError(.protocolViolation, "a batch was refused (\(error.code.rawValue))")
-                }
-                await state.received(batch: batch, bytes: compressed.count)
-                logger.debug("applied a batch", metadata: ["sync.peer": "\(peer.name)", "sync.rows": "\(batch.changeCount)",
-                                                           "sync.changed": "\(report.rowsChanged)", "sync.rejected": "\(report.rejected)"])
-                try await sender.send(.ack(id: id, report.versionVector))
+            switch try await state.received(message) {
+            case .none, .startStreaming:
+                break
+            case .slotOpened(let sayGoodbye):
+                if sayGoodbye { try await sender.send(.goodbye) }
                 if let progress { progress(await state.report) }
-            case .ack(_, let vector):
-                await state.acknowledged(vector)
-                if let progress { progress(await state.report) }
-            case .caughtUp:
-                await state.peerCaughtUp()
-            case .refusal(let code, let text):
-                throw SyncError(code == .refusedByPeer ? .refusedByPeer : code, "the peer ended the session: \(text)")
-            case .goodbye:
+            case .sayGoodbye:
+                try await sender.send(.goodbye)
+            case .apply(let id, let compressed):
+                try await apply(id: id, compressed: compressed)
+            case .finish:
                 return
-            case .heartbeat:
-                continue
             }
         }
         if options.mode == .oneShot, await !state.isComplete {
@@ -194,21 +166,40 @@ public final class SyncSession<Receiver: FrameReceiving>: Sendable {
         }
     }
 
+    /// Decompresses, decodes and applies a batch from the peer, and acknowledges it.
+    private func apply(id: UInt64, compressed: [UInt8]) async throws {
+        let bytes = try BatchCompression.decompress(compressed)
+        let batch: ChangeBatch
+        do {
+            batch = try ChangeBatch(decoding: bytes)
+        } catch {
+            throw SyncError(.protocolViolation, "a malformed change batch: \(error.reason)")
+        }
+        let report: ApplyReport
+        do {
+            report = try await replica.apply(batch)
+        } catch let error as ReplicaError {
+            // The peer hears the code only: messages can name row ids (a phone number keys some tables).
+            logger.warning("refused a batch", metadata: ["sync.peer": "\(peer.name)", "sync.error": "\(error.code.rawValue)"])
+            throw SyncError(.protocolViolation, "a batch was refused (\(error.code.rawValue))")
+        }
+        let ack = await state.applied(id: id, batch: batch, bytes: compressed.count, acknowledging: report.versionVector)
+        logger.debug("applied a batch", metadata: ["sync.peer": "\(peer.name)", "sync.rows": "\(batch.changeCount)",
+                                                   "sync.changed": "\(report.rowsChanged)", "sync.rejected": "\(report.rejected)"])
+        try await sender.send(ack)
+        if let progress { progress(await state.report) }
+    }
+
     private func sendLoop(events: AsyncStream<ReplicaEvent>, stillAdmitted: @escaping @Sendable () async -> Bool) async throws {
-        let summary = await state.waitForSummary()
+        guard let summary = await state.waitForSummary() else { return }
         try await stream(since: summary)
         try await sender.send(.caughtUp)
-        await state.caughtUp()
-        guard options.mode == .live else {
-            // One-shot: once both sides caught up and every batch is acknowledged, say goodbye;
-            // the peer then closes, which ends the receiving loop.
-            if await state.waitUntilComplete() { try await sender.send(.goodbye) }
-            return
-        }
+        // One-shot: goodbye once both sides caught up and every batch is acknowledged (here, or
+        // when the last acknowledgement arrives); the peer then closes, which ends the receiving loop.
+        if await state.caughtUp() { try await sender.send(.goodbye) }
+        guard options.mode == .live else { return }
         for await _ in events {
-            guard await stillAdmitted() else {
-                throw SyncError(.revoked, "node '\(peer.name)' has been revoked")
-            }
+            try await state.admissionChecked(await stillAdmitted())
             try await stream(since: await state.sentVector)
         }
     }
@@ -228,125 +219,108 @@ public final class SyncSession<Receiver: FrameReceiving>: Sendable {
     }
 }
 
-/// The shared state of a session's two loops.
+/// The session's ``SyncStateMachine``, shared by its tasks, with the waiting the machine leaves
+/// to its driver: for the peer's summary and for a free batch slot. Time comes from the
+/// continuous clock, as a duration since the session started.
 actor SessionState {
-    private(set) var report: SyncReport
+    private var machine: SyncStateMachine
+    private let start = ContinuousClock.now
     private var summary: VersionVector?
-    private var summaryWaiters: [CheckedContinuation<VersionVector, Never>] = []
-    private var nextBatchID: UInt64 = 1
-    private var inFlight = 0
-    private let window: Int
+    private var summaryWaiters: [CheckedContinuation<VersionVector?, Never>] = []
     private var slotWaiters: [CheckedContinuation<Void, Never>] = []
-    private var weCaughtUp = false, theyCaughtUp = false
-    private var closed = false
-    private var completionWaiters: [CheckedContinuation<Void, Never>] = []
-    /// What the peer holds, as far as we know (summary, acknowledgements, what it sent us, what we sent).
-    private(set) var sentVector = VersionVector()
-    /// When the peer last sent anything.
-    private(set) var lastHeard = ContinuousClock.now
-    var isClosed: Bool { closed }
 
-    func heard() {
-        lastHeard = ContinuousClock.now
+    init(peer: String, configuration: SyncStateMachine.Configuration) {
+        machine = SyncStateMachine(peer: peer, configuration: configuration, now: .zero)
     }
 
-    init(peer: String, window: Int) {
-        self.report = SyncReport(peer: peer)
-        self.window = window
+    private var now: Duration { ContinuousClock.now - start }
+
+    var report: SyncReport { machine.report }
+    var sentVector: VersionVector { machine.sentVector }
+    var isComplete: Bool { machine.isComplete }
+
+    func received(_ message: SyncMessage) throws(SyncError) -> SyncStateMachine.Reaction {
+        let reaction: SyncStateMachine.Reaction
+        do {
+            reaction = try machine.received(message, at: now)
+        } catch {
+            wakeEveryone()
+            throw error
+        }
+        switch reaction {
+        case .startStreaming(let since):
+            summary = since
+            for waiter in summaryWaiters { waiter.resume(returning: since) }
+            summaryWaiters = []
+        case .slotOpened:
+            if !slotWaiters.isEmpty { slotWaiters.removeFirst().resume() }
+        case .finish:
+            wakeEveryone()
+        case .none, .apply, .sayGoodbye:
+            break
+        }
+        return reaction
     }
 
-    var isComplete: Bool { weCaughtUp && theyCaughtUp && inFlight == 0 }
-
-    func received(summary vector: VersionVector) {
-        summary = vector
-        sentVector.merge(vector)
-        report.peerVector.merge(vector)
-        for waiter in summaryWaiters { waiter.resume(returning: vector) }
-        summaryWaiters = []
+    func applied(id: UInt64, batch: ChangeBatch, bytes: Int, acknowledging vector: VersionVector) -> SyncMessage {
+        machine.applied(id: id, batch: batch, bytes: bytes, acknowledging: vector)
     }
 
-    func waitForSummary() async -> VersionVector {
+    /// The peer's summary, once it arrives; nil when the session ended first.
+    func waitForSummary() async -> VersionVector? {
         if let summary { return summary }
-        // The session may have ended before the send loop started waiting.
-        if closed { return VersionVector() }
+        if machine.isClosed { return nil }
         return await withCheckedContinuation { summaryWaiters.append($0) }
     }
 
+    /// An id for the next batch, once the window has room.
     func acquireSlot() async throws -> UInt64 {
-        while inFlight >= window, !closed {
+        while true {
+            if machine.isClosed { throw SyncError(.connectionClosed, "the session ended") }
+            if let id = machine.reserveBatch() { return id }
             await withCheckedContinuation { slotWaiters.append($0) }
         }
-        if closed { throw SyncError(.connectionClosed, "the session ended") }
-        inFlight += 1
-        defer { nextBatchID += 1 }
-        return nextBatchID
     }
 
     func sent(batch: ChangeBatch, bytes: Int) {
-        report.batchesSent += 1
-        report.rowsSent += batch.changeCount
-        report.bytesSent += bytes
-        advance(&sentVector, along: batch)
+        machine.sent(batch: batch, bytes: bytes)
     }
 
-    func acknowledged(_ vector: VersionVector) {
-        inFlight = max(0, inFlight - 1)
-        report.peerVector.merge(vector)
-        sentVector.merge(vector)
-        if !slotWaiters.isEmpty { slotWaiters.removeFirst().resume() }
-        resumeIfComplete()
+    /// We sent everything; returns whether goodbye is due.
+    func caughtUp() -> Bool {
+        machine.caughtUp()
     }
 
-    func received(batch: ChangeBatch, bytes: Int) {
-        report.batchesReceived += 1
-        report.rowsReceived += batch.changeCount
-        report.bytesReceived += bytes
-        // The sender holds what it sent: no need to send it back.
-        advance(&sentVector, along: batch)
-        advance(&report.peerVector, along: batch)
-    }
-
-    func caughtUp() {
-        weCaughtUp = true
-        resumeIfComplete()
-    }
-
-    func peerCaughtUp() {
-        theyCaughtUp = true
-        resumeIfComplete()
-    }
-
-    /// Waits until both sides caught up with nothing unacknowledged; false if the session closed first.
-    func waitUntilComplete() async -> Bool {
-        if !isComplete, !closed {
-            await withCheckedContinuation { completionWaiters.append($0) }
+    func tick() throws(SyncError) -> SyncStateMachine.TickActions {
+        do {
+            return try machine.tick(at: now)
+        } catch {
+            wakeEveryone()
+            throw error
         }
-        return isComplete
     }
 
-    private func resumeIfComplete() {
-        guard isComplete || closed else { return }
-        for waiter in completionWaiters { waiter.resume() }
-        completionWaiters = []
+    func admissionChecked(_ admitted: Bool) throws(SyncError) {
+        do {
+            try machine.admissionChecked(admitted)
+        } catch {
+            wakeEveryone()
+            throw error
+        }
     }
 
     /// Ends the session: wakes every waiter; no more batches may be sent.
     func close() {
-        closed = true
-        for waiter in slotWaiters { waiter.resume() }
-        slotWaiters = []
-        resumeIfComplete()
-        if summary == nil {
-            for waiter in summaryWaiters { waiter.resume(returning: VersionVector()) }
-            summaryWaiters = []
-        }
+        machine.close()
+        wakeEveryone()
     }
 
-
-    /// A run of commits continuing what the vector holds extends it.
-    private func advance(_ vector: inout VersionVector, along batch: ChangeBatch) {
-        for segment in batch.segments where segment.firstSeq <= vector[segment.origin] + 1 && segment.lastSeq > vector[segment.origin] {
-            vector[segment.origin] = segment.lastSeq
+    private func wakeEveryone() {
+        for waiter in slotWaiters { waiter.resume() }
+        slotWaiters = []
+        if summary == nil {
+            for waiter in summaryWaiters { waiter.resume(returning: nil) }
+            summaryWaiters = []
         }
     }
 }

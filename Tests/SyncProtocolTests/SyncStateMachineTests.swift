@@ -1,0 +1,136 @@
+import Replica
+import Testing
+@testable import SyncProtocol
+
+/// The rules of the exchange, without sockets, tasks or a real clock: time is whatever the test says.
+@Suite("Session state machine: the exchange's rules, driven by events")
+struct SyncStateMachineTests {
+    func machine(_ mode: SyncOptions.Mode = .oneShot, window: Int = 2) -> SyncStateMachine {
+        let options = SyncOptions(mode: mode, window: window, heartbeatInterval: .seconds(10), idleTimeout: .seconds(45))
+        return SyncStateMachine(peer: "ward-5a", configuration: .init(options), now: .zero)
+    }
+
+    /// A batch holding commits 1…count of node 9.
+    func batch(commits count: Int) -> ChangeBatch {
+        var chain = ChainWriter(authority: SharedSecretTrust(nodeID: NodeID(9)), policies: try! PolicySet(tables: []))
+        for _ in 0..<count { chain.append(body: [1]) }
+        return ChangeBatch(segments: [chain.segment()])
+    }
+
+    func isViolation(_ error: any Error) -> Bool { (error as? SyncError)?.code == .protocolViolation }
+
+    @Test func theSummaryStartsStreamingAndASecondOneIsAViolation() throws {
+        var session = machine()
+        #expect(session.reserveBatch() == nil, "nothing is sent before the peer says what it holds")
+        let vector = VersionVector([NodeID(9): 4])
+        #expect(try session.received(.summary(vector), at: .seconds(1)) == .startStreaming(since: vector))
+        #expect(session.phase == .exchanging)
+        #expect(throws: SyncError.self) { try session.received(.summary(vector), at: .seconds(2)) }
+    }
+
+    @Test func atMostAWindowOfBatchesIsUnacknowledged() throws {
+        var session = machine(window: 2)
+        _ = try session.received(.summary(VersionVector()), at: .zero)
+        let reserved = (session.reserveBatch(), session.reserveBatch())
+        let first = try #require(reserved.0), second = try #require(reserved.1)
+        #expect(session.reserveBatch() == nil)
+        #expect(try session.received(.ack(id: first, VersionVector()), at: .seconds(1)) == .slotOpened(sayGoodbye: false))
+        #expect(session.reserveBatch() == second + 1)
+        #expect(session.unacknowledged == 2)
+    }
+
+    @Test func acknowledgementsOfBatchesNotInFlightAreViolations() throws {
+        var session = machine()
+        _ = try session.received(.summary(VersionVector()), at: .zero)
+        #expect { try session.received(.ack(id: 1, VersionVector()), at: .zero) } throws: { isViolation($0) }
+        var again = machine()
+        _ = try again.received(.summary(VersionVector()), at: .zero)
+        let reserved = again.reserveBatch()
+        let id = try #require(reserved)
+        _ = try again.received(.ack(id: id, VersionVector()), at: .zero)
+        #expect { try again.received(.ack(id: id, VersionVector()), at: .zero) } throws: { isViolation($0) }
+    }
+
+    @Test func batchIdsMustIncreaseSoAReplayedBatchIsAViolation() throws {
+        var session = machine()
+        _ = try session.received(.summary(VersionVector()), at: .zero)
+        #expect(try session.received(.batch(id: 1, compressed: [1]), at: .zero) == .apply(id: 1, compressed: [1]))
+        #expect { try session.received(.batch(id: 1, compressed: [1]), at: .zero) } throws: { isViolation($0) }
+    }
+
+    @Test func oneShotSaysGoodbyeOnceWhenBothCaughtUpAndAllIsAcknowledged() throws {
+        var session = machine(.oneShot)
+        _ = try session.received(.summary(VersionVector()), at: .zero)
+        let reserved = session.reserveBatch()
+        let id = try #require(reserved)
+        session.sent(batch: batch(commits: 3), bytes: 100)
+        #expect(session.caughtUp() == false, "a batch is still unacknowledged")
+        #expect(try session.received(.caughtUp, at: .zero) == SyncStateMachine.Reaction.none)
+        #expect(try session.received(.ack(id: id, VersionVector([NodeID(9): 3])), at: .zero) == .slotOpened(sayGoodbye: true))
+        #expect(session.phase == .complete)
+        #expect(session.reserveBatch() == nil)
+        #expect(try session.received(.goodbye, at: .zero) == .finish)
+        #expect(session.isClosed)
+        #expect(session.report.batchesSent == 1 && session.report.rowsSent == 3)
+    }
+
+    @Test func theLastCaughtUpTriggersGoodbyeFromEitherSide() throws {
+        var ours = machine(.oneShot)
+        _ = try ours.received(.summary(VersionVector()), at: .zero)
+        _ = try ours.received(.caughtUp, at: .zero)
+        #expect(ours.caughtUp() == true)
+        var theirs = machine(.oneShot)
+        _ = try theirs.received(.summary(VersionVector()), at: .zero)
+        #expect(theirs.caughtUp() == false)
+        #expect(try theirs.received(.caughtUp, at: .zero) == .sayGoodbye)
+        #expect { try theirs.received(.caughtUp, at: .zero) } throws: { isViolation($0) }
+    }
+
+    @Test func liveSessionsNeverSayGoodbye() throws {
+        var session = machine(.live)
+        _ = try session.received(.summary(VersionVector()), at: .zero)
+        #expect(session.caughtUp() == false)
+        #expect(try session.received(.caughtUp, at: .zero) == SyncStateMachine.Reaction.none)
+        #expect(session.reserveBatch() != nil, "live sessions keep pushing")
+    }
+
+    @Test func aSilentPeerTimesOutOnTheInjectedClock() throws {
+        var session = machine(.live)
+        _ = try session.received(.summary(VersionVector()), at: .zero)
+        #expect(try session.tick(at: .seconds(10)) == .init(checkAdmission: true, sendHeartbeat: true))
+        _ = try session.received(.heartbeat, at: .seconds(40))
+        #expect(try session.tick(at: .seconds(85)) == .init(checkAdmission: true, sendHeartbeat: true), "45 s since the last heartbeat is still within the bound")
+        #expect { try session.tick(at: .seconds(86)) } throws: { ($0 as? SyncError)?.code == .timedOut }
+        #expect(session.isClosed)
+        #expect(try session.tick(at: .seconds(96)) == .init(checkAdmission: false, sendHeartbeat: false))
+    }
+
+    @Test func oneShotSessionsCheckAdmissionButSendNoHeartbeats() throws {
+        var session = machine(.oneShot)
+        #expect(try session.tick(at: .seconds(10)) == .init(checkAdmission: true, sendHeartbeat: false))
+    }
+
+    @Test func aRevokedPeerEndsTheSessionAndNothingMoreIsSent() throws {
+        var session = machine(.live)
+        _ = try session.received(.summary(VersionVector()), at: .zero)
+        try session.admissionChecked(true)
+        #expect { try session.admissionChecked(false) } throws: { ($0 as? SyncError)?.code == .revoked }
+        #expect(session.reserveBatch() == nil)
+        #expect(try session.received(.batch(id: 5, compressed: []), at: .zero) == SyncStateMachine.Reaction.none, "a closed session applies nothing more")
+    }
+
+    @Test func aRefusalFromThePeerEndsTheSessionWithItsCode() throws {
+        var session = machine()
+        #expect { try session.received(.refusal(.revoked, "you are revoked"), at: .zero) } throws: { ($0 as? SyncError)?.code == .revoked }
+        #expect(session.isClosed)
+    }
+
+    @Test func whatTheyAndWeSentAdvancesWhatWeKnowTheyHold() throws {
+        var session = machine(.live)
+        _ = try session.received(.summary(VersionVector([NodeID(9): 0])), at: .zero)
+        let ack = session.applied(id: 1, batch: batch(commits: 2), bytes: 50, acknowledging: VersionVector([NodeID(9): 2]))
+        #expect(ack == .ack(id: 1, VersionVector([NodeID(9): 2])))
+        #expect(session.sentVector[NodeID(9)] == 2, "no need to send back what the peer sent")
+        #expect(session.report.rowsReceived == 2 && session.report.bytesReceived == 50)
+    }
+}
