@@ -155,7 +155,7 @@ struct BatchMerger {
             let seq = segment.firstSeq + UInt64(position)
             let deltas: [RowDelta]
             do throws(CommitViolation) {
-                deltas = try checked(body, origin: origin, seq: seq, role: identity.role)
+                deltas = try checked(body, origin: origin, seq: seq, identity: identity)
             } catch {
                 try quarantine(origin, seq: seq, error)
                 break
@@ -223,7 +223,8 @@ struct BatchMerger {
     }
 
     /// Decodes a commit and checks it against the declared rules for its origin's role.
-    private mutating func checked(_ body: [UInt8], origin: NodeID, seq: UInt64, role: NodeRole) throws(CommitViolation) -> [RowDelta] {
+    private mutating func checked(_ body: [UInt8], origin: NodeID, seq: UInt64, identity: OriginIdentity) throws(CommitViolation) -> [RowDelta] {
+        let role = identity.role
         let (deltas, newest) = try CommitCodec.decode(body, origin: origin, seq: seq, tables: replica.tables, limits: limits)
         newestOwn = newest
         for delta in deltas {
@@ -236,9 +237,14 @@ struct BatchMerger {
                 guard table.declaration.deletable, !table.isAppendOnly else {
                     throw CommitViolation(table: table.name, "rows of table '\(table.name)' are never deleted")
                 }
-            case .columns:
+            case .columns(let columns):
                 if table.isAppendOnly, !delta.isInsert {
                     throw CommitViolation(table: table.name, "rows of append-only table '\(table.name)' are written whole, once")
+                }
+                // A row a ward node creates names one of its wards (an update is judged by its writer: see THREAT-MODEL.md).
+                if delta.isInsert, role == .ward, let owner = table.declaration.ownerColumn, let index = table.columnIndexes[owner],
+                   !identity.mayWrite(forWard: columns[index].flatMap { String.fromDatabaseValue($0.value) }) {
+                    throw CommitViolation(table: table.name, "a ward node may create rows of table '\(table.name)' only for the wards its certificate names")
                 }
             }
         }

@@ -81,6 +81,9 @@ public final class ReplicaTransaction {
         if id != nil, try store.tombstone(table, key: key) != nil {
             throw ReplicaError(.rowDeleted, "row '\(key)' of table '\(table.name)' was deleted; deleted rows never come back")
         }
+        if let owner = table.declaration.ownerColumn, let index = table.columnIndexes[owner] {
+            try replica.checkOwnership(table, before: nil, after: values[index])
+        }
         let stamp = try nextStamp(after: .zero)
         var columns: [ColumnState] = []
         for (index, column) in table.declaration.columns.enumerated() {
@@ -114,6 +117,9 @@ public final class ReplicaTransaction {
         let existing = try loadLive(table, key)
         let touched = values.indices.filter { values[$0] != nil }
         guard !touched.isEmpty else { return }
+        if let owner = table.declaration.ownerColumn, let index = table.columnIndexes[owner] {
+            try replica.checkOwnership(table, before: existing.columns[index].value, after: values[index] ?? existing.columns[index].value)
+        }
         let newest = touched.map { LocalWrite.newestReading(existing.columns[$0]) }.max() ?? .zero
         let stamp = try nextStamp(after: newest)
         var updated = existing
@@ -165,6 +171,9 @@ public final class ReplicaTransaction {
             throw ReplicaError(.wrongPolicy, "column '\(column)' of table '\(table.name)' is not an add-wins set")
         }
         let existing = try loadLive(table, key)
+        if let owner = table.declaration.ownerColumn, let ownerIndex = table.columnIndexes[owner] {
+            try replica.checkOwnership(table, before: existing.columns[ownerIndex].value, after: nil)
+        }
         guard case .set(let state) = existing.columns[index].meta else {
             throw ReplicaError(.corruptMetadata, "column '\(column)' of row '\(key)' has no set metadata")
         }

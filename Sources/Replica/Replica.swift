@@ -213,6 +213,9 @@ public final class Replica: Sendable {
     /// The role this node signs its commits with.
     public var role: NodeRole { authority.identity.role }
 
+    /// Who this node is, as its credential says (role, wards).
+    public var identity: OriginIdentity { authority.identity }
+
     /// Refuses a local write the table's declared writers or `no-delete` do not allow.
     func checkWriteAuthority(_ table: ReplicatedTable, deleting: Bool = false) throws {
         let role = authority.identity.role
@@ -223,6 +226,18 @@ public final class Replica: Sendable {
         if deleting, !table.declaration.deletable {
             throw ReplicaError(.notAuthorized, "rows of table '\(table.name)' are never deleted (no-delete)")
         }
+    }
+
+    /// Refuses a local write to a row of an `owned-by` table that belongs to none of this ward
+    /// node's wards, before the write and after it (an update may move a row into or out of one
+    /// of its wards; it may not touch another ward's row).
+    func checkOwnership(_ table: ReplicatedTable, before: DatabaseValue?, after: DatabaseValue?) throws {
+        let identity = authority.identity
+        guard let owner = table.declaration.ownerColumn, identity.role == .ward else { return }
+        let wards = [before, after].compactMap { $0.flatMap(String.fromDatabaseValue) }
+        guard !wards.contains(where: { identity.mayWrite(forWard: $0) }) else { return }
+        let mine = identity.wards.sorted().joined(separator: ", ")
+        throw ReplicaError(.notAuthorized, "rows of table '\(table.name)' belong to the ward in '\(owner)'; this node writes them only for its certificate's wards (\(mine.isEmpty ? "none" : mine))")
     }
 
     /// Appends a local commit to this node's chain (whose newest hash is `previous`), in the commit's transaction.

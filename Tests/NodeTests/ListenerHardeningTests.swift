@@ -122,10 +122,10 @@ struct ListenerHardeningTests {
         #expect(central.listener.guardian.openConnections == 0)
         let token = central.directory.appendingPathComponent("ward.token").path
         let ward = central.directory.appendingPathComponent("ward").path
-        try Enroll.parse(["--dir", central.directory.appendingPathComponent("central").path, "--name", "ward-5a", "--role", "ward", "--out", token]).run()
+        try Enroll.parse(["--dir", central.directory.appendingPathComponent("central").path, "--name", "ward-5a", "--role", "ward", "--ward", "W-CARD", "--out", token]).run()
         try Init.parse(["--token", token, "--dir", ward, "--listen", "127.0.0.1:0", "--policies", NodeNetworkTests.policies]).run()
         let (_, _, wardRuntime) = try NodeRuntime.open(directory: ward, logger: quietLogger)
-        try await wardRuntime.replica.write { try $0.insert(into: "surveyResponse", values: ["patientId": "P1", "answers": "{}"]) }
+        try await wardRuntime.replica.write { try $0.insert(into: "surveyResponse", values: ["patientId": "P1", "answers": "{}", "wardId": "W-CARD"]) }
         let connection = try await wardRuntime.connect(to: try Endpoint("127.0.0.1:\(central.port)"))
         let report = try await wardRuntime.run(connection, as: .client, address: "central", options: SyncOptions(mode: .oneShot))
         #expect(report.rowsSent == 1)

@@ -37,7 +37,7 @@ struct NodeNetworkTests {
         let token = directory.appendingPathComponent("ward.token").path
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
         try Init.parse(["--role", "central", "--name", "central", "--dir", central, "--listen", "127.0.0.1:\(centralPort)", "--policies", Self.policies]).run()
-        try Enroll.parse(["--dir", central, "--name", "ward-5a", "--role", "ward", "--out", token]).run()
+        try Enroll.parse(["--dir", central, "--name", "ward-5a", "--role", "ward", "--ward", "W-CARD", "--out", token]).run()
         try Init.parse(["--token", token, "--dir", ward, "--listen", "127.0.0.1:0", "--policies", Self.policies]).run()
         let (_, _, centralRuntime) = try NodeRuntime.open(directory: central, logger: quietLogger)
         let (_, _, wardRuntime) = try NodeRuntime.open(directory: ward, logger: quietLogger)
@@ -77,7 +77,7 @@ struct NodeNetworkTests {
     @Test func aRevokedNodeIsCutOffAndRefusedFromThenOn() async throws {
         let pair = try await startPair()
         defer { pair.stop() }
-        let first = try await pair.ward.replica.write { try $0.insert(into: "surveyResponse", values: ["patientId": "P1", "answers": "{}"]) }
+        let first = try await pair.ward.replica.write { try $0.insert(into: "surveyResponse", values: ["patientId": "P1", "answers": "{}", "wardId": "W-CARD"]) }
         #expect(try await eventually { try pair.central.replica.statistics().rows["surveyResponse"] == 1 })
         _ = first
         try await pair.central.replica.write { tx in
@@ -87,7 +87,7 @@ struct NodeNetworkTests {
         #expect(try await eventually {
             try pair.ward.peers.peers().contains { !$0.connected && ($0.lastError ?? "").contains("revoked") }
         })
-        try await pair.ward.replica.write { try $0.insert(into: "surveyResponse", values: ["patientId": "P2", "answers": "{}"]) }
+        try await pair.ward.replica.write { try $0.insert(into: "surveyResponse", values: ["patientId": "P2", "answers": "{}", "wardId": "W-CARD"]) }
         try await Task.sleep(for: .seconds(1.5))
         #expect(try pair.central.replica.statistics().rows["surveyResponse"] == 1)
     }
@@ -97,7 +97,7 @@ struct NodeNetworkTests {
         defer { pair.stop() }
         let watcher = Task { try await OtherProcessWatcher(replica: pair.central.replica, interval: .milliseconds(200), logger: quietLogger).run() }
         defer { watcher.cancel() }
-        _ = try await pair.ward.replica.write { try $0.insert(into: "surveyResponse", values: ["patientId": "P1", "answers": "{}"]) }
+        _ = try await pair.ward.replica.write { try $0.insert(into: "surveyResponse", values: ["patientId": "P1", "answers": "{}", "wardId": "W-CARD"]) }
         #expect(try await eventually { try pair.central.replica.statistics().rows["surveyResponse"] == 1 })
         // `suifang revoke` is its own process with its own connection to central's replica; the
         // daemon commits nothing itself, yet notices the revocation and ends the ward's session.
@@ -117,7 +117,7 @@ struct NodeHTTPTests {
         try Init.parse(["--role", "central", "--name", "central", "--dir", central, "--policies", NodeNetworkTests.policies]).run()
         let (nodeDirectory, configuration, runtime) = try NodeRuntime.open(directory: central, logger: quietLogger)
         _ = nodeDirectory
-        try await runtime.replica.write { try $0.insert(into: "surveyResponse", values: ["patientId": "P1", "answers": "{}"]) }
+        try await runtime.replica.write { try $0.insert(into: "surveyResponse", values: ["patientId": "P1", "answers": "{}", "wardId": "W-CARD"]) }
         let app = Application(router: buildRouter(runtime: runtime, configuration: configuration))
         try await app.test(.router) { client in
             try await client.execute(uri: "/api/status", method: .get) { response in

@@ -20,7 +20,7 @@ struct NodeTrustTests {
             try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
             let token = directory.appendingPathComponent("ward.token").path
             try Init.parse(["--role", "central", "--name", "central", "--dir", central, "--listen", "127.0.0.1:0", "--policies", NodeNetworkTests.policies]).run()
-            try Enroll.parse(["--dir", central, "--name", "ward-5a", "--role", "ward", "--out", token]).run()
+            try Enroll.parse(["--dir", central, "--name", "ward-5a", "--role", "ward", "--ward", "W-5A", "--out", token]).run()
             try Init.parse(["--token", token, "--dir", ward, "--listen", "127.0.0.1:0", "--policies", NodeNetworkTests.policies]).run()
         }
 
@@ -49,6 +49,16 @@ struct NodeTrustTests {
         return try DatabaseQueue(path: NodeDirectory(directory).replicaPath, configuration: configuration).read { db in
             try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM \(table)") ?? 0
         }
+    }
+
+    @Test func aWardNodeIsEnrolledForNamedWardsAndSaysWhichOnes() throws {
+        let cluster = try Cluster()
+        defer { cluster.remove() }
+        let token = cluster.directory.appendingPathComponent("bare.token").path
+        let refused = try run(["enroll", "--dir", cluster.central, "--name", "ward-x", "--role", "ward", "--out", token])
+        #expect(refused.status != 0 && refused.output.contains("--ward"), "\(refused.output)")
+        let status = try run(["status", "--dir", cluster.ward])
+        #expect(status.status == 0 && status.output.contains("for wards W-5A"), "\(status.output)")
     }
 
     @Test func userAddOnAWardSaysAdministrationHappensOnCentral() throws {

@@ -12,11 +12,15 @@
 ///   key id
 ///   write central ward callcenter
 ///   no-delete
+///   owned-by wardId
+///   column wardId text
 ///   column answers text not null
 /// ```
 ///
 /// `write` names the roles of node that may write the table's rows (default: every role);
-/// `no-delete` refuses deletes; `not null` after a column's type refuses NULL in every write.
+/// `no-delete` refuses deletes; `owned-by COLUMN` names the text column holding the ward a row
+/// belongs to (a ward node writes such rows only for its certificate's wards); `not null` after a
+/// column's type refuses NULL in every write.
 /// A `table` line opens a table (`append-only` makes its rows immutable); `key`
 /// names its TEXT primary key (default `id`); each `column` line gives a name,
 /// a type (`text`, `integer`, `real`, `blob`) and an optional policy
@@ -33,6 +37,14 @@ struct PolicyFileParser {
             guard let open = current else { return }
             if open.0.columns.isEmpty {
                 throw fail(open.line, "table '\(open.0.name)' declares no columns")
+            }
+            if let owner = open.0.ownerColumn {
+                guard let index = open.0.columnIndex(owner) else {
+                    throw fail(open.line, "table '\(open.0.name)' is owned-by '\(owner)', which it does not declare")
+                }
+                guard open.0.columns[index].type == .text, open.0.columns[index].policy == .lastWriterWins else {
+                    throw fail(open.line, "table '\(open.0.name)' is owned-by '\(owner)', which must be a last-writer-wins text column")
+                }
             }
             tables.append((open.0, open.line))
             current = nil
@@ -77,6 +89,12 @@ struct PolicyFileParser {
                 open.0.deletable = false
                 noDeleteSeen = true
                 current = open
+            case "owned-by":
+                guard var open = current else { throw fail(lineNumber, "'owned-by' outside a table") }
+                guard words.count == 2, open.0.ownerColumn == nil else { throw fail(lineNumber, "expected 'owned-by COLUMN' once per table") }
+                try checkIdentifier(words[1], line: lineNumber)
+                open.0.ownerColumn = words[1]
+                current = open
             case "key":
                 guard var open = current else { throw fail(lineNumber, "'key' outside a table") }
                 guard words.count == 2 else { throw fail(lineNumber, "expected 'key NAME'") }
@@ -99,7 +117,7 @@ struct PolicyFileParser {
                 open.0.columns.append(column)
                 current = open
             default:
-                throw fail(lineNumber, "unknown keyword '\(keyword)' (expected table, key, write, no-delete or column)")
+                throw fail(lineNumber, "unknown keyword '\(keyword)' (expected table, key, write, no-delete, owned-by or column)")
             }
         }
         try finish()

@@ -32,10 +32,14 @@ public struct TableDeclaration: Hashable, Sendable {
     public var writers: Set<NodeRole>
     /// Whether rows may be deleted; `no-delete` tables refuse deletes locally and from peers.
     public var deletable: Bool
+    /// The text column naming the ward a row belongs to (`owned-by wardId`): a ward node writes
+    /// such rows only for the wards its certificate names.
+    public var ownerColumn: String?
 
     /// Creates a table declaration.
     public init(name: String, primaryKey: String = "id", columns: [ColumnDeclaration], rowPolicy: RowPolicy = .mutable,
-                writers: Set<NodeRole> = Set(NodeRole.allCases), deletable: Bool = true) {
+                writers: Set<NodeRole> = Set(NodeRole.allCases), deletable: Bool = true, ownerColumn: String? = nil) {
+        self.ownerColumn = ownerColumn
         self.name = name
         self.primaryKey = primaryKey
         self.columns = columns
@@ -54,6 +58,7 @@ public struct TableDeclaration: Hashable, Sendable {
         var lines = ["table \(name)" + (rowPolicy == .appendOnly ? " append-only" : ""), "key \(primaryKey)"]
         lines.append("write " + writers.sorted { $0.rawValue < $1.rawValue }.map(\.description).joined(separator: " "))
         if !deletable { lines.append("no-delete") }
+        if let ownerColumn { lines.append("owned-by \(ownerColumn)") }
         for column in columns {
             lines.append("column \(column.name) \(column.type.rawValue)" + (column.notNull ? " not null" : "") + " \(column.policy.canonicalText)")
         }

@@ -6,12 +6,23 @@ public struct OriginIdentity: Hashable, Sendable {
     public var role: NodeRole
     /// The Ed25519 key that signs the origin's chain heads.
     public var publicKey: [UInt8]
+    /// The wards a ward node works for: it writes rows of `owned-by` tables only for them.
+    public var wards: Set<String>
 
     /// Creates an identity.
-    public init(nodeID: NodeID, role: NodeRole, publicKey: [UInt8]) {
+    public init(nodeID: NodeID, role: NodeRole, publicKey: [UInt8], wards: Set<String> = []) {
         self.nodeID = nodeID
         self.role = role
         self.publicKey = publicKey
+        self.wards = wards
+    }
+
+    /// Whether this node may write a row of an `owned-by` table whose owning ward is `ward`:
+    /// central and call centers may; a ward node only for the wards its credential names.
+    public func mayWrite(forWard ward: String?) -> Bool {
+        guard role == .ward else { return true }
+        guard let ward else { return false }
+        return wards.contains(ward)
     }
 }
 
@@ -55,6 +66,7 @@ public struct TrustError: Error, Hashable, Sendable, CustomStringConvertible {
 public struct SharedSecretTrust: CommitAuthority {
     private let secret: [UInt8]
     private let roles: [NodeID: NodeRole]
+    private let wards: [NodeID: Set<String>]
     private let defaultRole: NodeRole
     private let key: SigningKey
     public let identity: OriginIdentity
@@ -65,13 +77,15 @@ public struct SharedSecretTrust: CommitAuthority {
     ///   - nodeID: this node.
     ///   - roles: roles of nodes that are not `defaultRole`.
     ///   - defaultRole: the role of every other node.
+    ///   - wards: the wards of ward nodes.
     public init(secret: [UInt8] = Array("suifang-shared-secret-trust".utf8), nodeID: NodeID,
-                roles: [NodeID: NodeRole] = [:], defaultRole: NodeRole = .central) {
+                roles: [NodeID: NodeRole] = [:], defaultRole: NodeRole = .central, wards: [NodeID: Set<String>] = [:]) {
         self.secret = secret
         self.roles = roles
+        self.wards = wards
         self.defaultRole = defaultRole
         self.key = Self.key(secret, nodeID)
-        self.identity = OriginIdentity(nodeID: nodeID, role: roles[nodeID] ?? defaultRole, publicKey: key.publicKey)
+        self.identity = OriginIdentity(nodeID: nodeID, role: roles[nodeID] ?? defaultRole, publicKey: key.publicKey, wards: wards[nodeID] ?? [])
     }
 
     public var credential: [UInt8] { [] }
@@ -81,7 +95,7 @@ public struct SharedSecretTrust: CommitAuthority {
     }
 
     public func identify(origin: NodeID, credential: [UInt8]) throws(TrustError) -> OriginIdentity {
-        OriginIdentity(nodeID: origin, role: roles[origin] ?? defaultRole, publicKey: Self.key(secret, origin).publicKey)
+        OriginIdentity(nodeID: origin, role: roles[origin] ?? defaultRole, publicKey: Self.key(secret, origin).publicKey, wards: wards[origin] ?? [])
     }
 
     private static func key(_ secret: [UInt8], _ node: NodeID) -> SigningKey {

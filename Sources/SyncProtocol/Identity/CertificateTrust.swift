@@ -15,7 +15,7 @@ public struct CertificateTrust: CommitAuthority {
     }
 
     public var identity: OriginIdentity {
-        OriginIdentity(nodeID: node.nodeID, role: node.certificate.role, publicKey: node.key.publicKey)
+        OriginIdentity(nodeID: node.nodeID, role: node.certificate.role, publicKey: node.key.publicKey, wards: Set(node.certificate.wards))
     }
 
     public var credential: [UInt8] { node.certificate.encoded }
@@ -38,6 +38,6 @@ public struct CertificateTrust: CommitAuthority {
               SigningKey.verify(certificate.signature, of: certificate.signedBytes, by: node.clusterKey) else {
             throw TrustError("node \(origin) sent a certificate this cluster did not sign")
         }
-        return OriginIdentity(nodeID: origin, role: certificate.role, publicKey: certificate.publicKey)
+        return OriginIdentity(nodeID: origin, role: certificate.role, publicKey: certificate.publicKey, wards: Set(certificate.wards))
     }
 }

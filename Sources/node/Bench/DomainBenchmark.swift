@@ -150,7 +150,8 @@ struct DomainBenchmark: AsyncParsableCommand {
     private func apiCreateResponse(_ scratch: ScratchDirectory) async throws -> [BenchmarkResult] {
         let submissions = 3_000 / scaleDown
         try NodeTool().makeCluster(in: scratch.url, central: ("central", try await TestnetRunner.freePort()),
-                                   others: [("ward", "ward", try await TestnetRunner.freePort())], policies: policies.resolvedPath)
+                                   others: [("ward", "ward", try await TestnetRunner.freePort())], wards: ["ward": ["W-CARD-1", "W-CARD-2"]],
+                                   policies: policies.resolvedPath)
         // The ward holds the demo hospital (a small one: the latency does not depend on its size),
         // loaded at central (administration happens there) and synced.
         let (_, _, central) = try NodeRuntime.open(directory: scratch.path("central"), logger: quietLogger, passwordStrength: .minimum)

@@ -26,6 +26,7 @@ struct SyncBenchmark: AsyncParsableCommand {
         let ports = (central: try await TestnetRunner.freePort(), ward: try await TestnetRunner.freePort(), mirror: try await TestnetRunner.freePort())
         try tool.makeCluster(in: scratch.url, central: ("central", ports.central),
                              others: [("ward", "ward", ports.ward), ("mirror", "callcenter", ports.mirror)],
+                             wards: ["ward": (0..<24).map { "WARD-\($0)" }],
                              policies: URL(fileURLWithPath: policies.resolvedPath).path)
         let small = 100_000 / scaleDown, large = 1_000_000 / scaleDown
         var results: [BenchmarkResult] = []
@@ -177,7 +178,7 @@ struct SyncBenchmark: AsyncParsableCommand {
         var committed: [String: Date] = [:]
         for index in 0..<count {
             let id = try await ward.replica.write { tx in
-                try tx.insert(into: "surveyResponse", values: ["templateId": "live", "patientId": "LIVE-\(index)", "mode": "bedside", "answers": "{}"])
+                try tx.insert(into: "surveyResponse", values: ["templateId": "live", "patientId": "LIVE-\(index)", "mode": "bedside", "answers": "{}", "wardId": "WARD-0"])
             }
             committed[id] = Date()
             try await Task.sleep(for: .milliseconds(10))

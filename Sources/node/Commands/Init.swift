@@ -113,6 +113,8 @@ struct Enroll: ParsableCommand {
     var name: String
     @Option(help: "ward or callcenter.")
     var role: String
+    @Option(name: .customLong("ward"), help: "A ward the node works for, e.g. W-CARD-1 (repeat for each; a ward node needs at least one). It writes admissions, tasks, surveys and opinions only for these wards.")
+    var wards: [String] = []
     @Option(help: "Where the token goes.")
     var out: String
     @Option(help: "How central is reached from the new node, HOST:PORT (default: central's listen address).")
@@ -123,6 +125,8 @@ struct Enroll: ParsableCommand {
 
     func validate() throws {
         guard let role = NodeRole(name: role), role != .central else { throw ValidationError("--role must be ward or callcenter") }
+        if role == .ward, wards.isEmpty { throw ValidationError("a ward node works for at least one ward: add --ward WARD-ID (repeatable)") }
+        if role != .ward, !wards.isEmpty { throw ValidationError("--ward is for ward nodes only") }
         guard validDays > 0 else { throw ValidationError("--valid-days must be positive") }
     }
 
@@ -133,7 +137,7 @@ struct Enroll: ParsableCommand {
         let cluster = try SigningKey(secretKey: try directory.read("cluster.key"))
         let nodeKey = SigningKey(), nodeID = NodeID.random()
         let certificate = try NodeCertificate.issue(nodeID: nodeID, role: NodeRole(name: role)!, name: name, publicKey: nodeKey.publicKey,
-                                                    by: cluster, issuedAt: SystemWallClock().now(), validFor: UInt64(validDays) * 86_400_000)
+                                                    wards: wards, by: cluster, issuedAt: SystemWallClock().now(), validFor: UInt64(validDays) * 86_400_000)
         let token = EnrolmentToken(certificateBase64: Data(certificate.encoded).base64EncodedString(),
                                    secretKeyBase64: Data(nodeKey.secretKeyBytes).base64EncodedString(),
                                    clusterKeyBase64: Data(cluster.publicKey).base64EncodedString(),
@@ -143,9 +147,9 @@ struct Enroll: ParsableCommand {
             throw ValidationError("cannot write \(out)")
         }
         if output.json {
-            printJSON(["name": name, "role": role, "nodeId": nodeID.description, "token": out])
+            printJSON(["name": name, "role": role, "nodeId": nodeID.description, "token": out, "wards": wards.joined(separator: ",")])
         } else {
-            print("enrolled \(role) '\(name)' (\(nodeID)); token written to \(out) — carry it to the node and run: suifang init --token \(out) --dir DIR")
+            print("enrolled \(role) '\(name)' (\(nodeID))\(wards.isEmpty ? "" : " for wards " + wards.joined(separator: ", ")); token written to \(out) — carry it to the node and run: suifang init --token \(out) --dir DIR")
         }
     }
 }

@@ -20,7 +20,7 @@ struct Status: ParsableCommand {
             print(String(decoding: try encoder.encode(report), as: UTF8.self))
             return
         }
-        print("\(report.role) '\(report.name)' (\(report.nodeId))")
+        print("\(report.role) '\(report.name)' (\(report.nodeId))" + (report.wards.isEmpty ? "" : " for wards " + report.wards.joined(separator: ", ")))
         print("version vector: {" + report.versionVector.sorted { $0.key < $1.key }.map { "\($0.key):\($0.value)" }.joined(separator: ", ") + "}")
         print("rows: " + report.rows.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }.joined(separator: " ") + "; open conflicts: \(report.openConflicts)")
         if report.peers.isEmpty { print("peers: none contacted yet") }

@@ -44,7 +44,8 @@ struct DemoNetwork: AsyncParsableCommand {
                      Node(name: "callcenter", role: "callcenter", syncPort: try await TestnetRunner.freePort(), httpPort: httpPort + 3)]
         let tool = NodeTool()
         try tool.makeCluster(in: folder, central: (nodes[0].name, nodes[0].syncPort),
-                             others: nodes.dropFirst().map { ($0.name, $0.role, $0.syncPort) }, policies: policies.resolvedPath)
+                             others: nodes.dropFirst().map { ($0.name, $0.role, $0.syncPort) },
+                             wards: ["ward-card": ["W-CARD-1", "W-CARD-2"], "ward-orth": ["W-ORTH-1", "W-ORTH-2"]], policies: policies.resolvedPath)
         // Each node reaches central through a proxy of this process, so a link can be cut and healed
         // (`--control-port`: POST /links/NODE/cut and /links/NODE/heal; the browser tests use it).
         var links: [String: FaultProxy] = [:]

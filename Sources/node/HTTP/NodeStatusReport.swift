@@ -23,6 +23,8 @@ struct NodeStatusReport: Codable, ResponseEncodable, Sendable {
 
     var name: String
     var role: String
+    /// The wards a ward node works for (its certificate's).
+    var wards: [String]
     var nodeId: String
     var versionVector: [String: UInt64]
     var rows: [String: Int]
@@ -62,7 +64,8 @@ extension NodeRuntime {
                                                table: quarantine.table, rule: quarantine.rule, sinceMsAgo: now - Int64(clamping: quarantine.seenAt))
         }
         // The role is the certificate's (what this node may write), whatever node.json says.
-        return NodeStatusReport(name: configuration.name, role: replica.role.description, nodeId: configuration.nodeID,
+        return NodeStatusReport(name: configuration.name, role: replica.role.description, wards: replica.identity.wards.sorted(),
+                                nodeId: configuration.nodeID,
                                 versionVector: Dictionary(uniqueKeysWithValues: vector.sorted.map { ($0.origin.description, $0.seq) }),
                                 rows: try replica.statistics().rows, openConflicts: try replica.openConflicts().count, peers: peers,
                                 quarantined: quarantined)

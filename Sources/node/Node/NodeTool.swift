@@ -36,13 +36,16 @@ struct NodeTool {
     }
 
     /// Creates a central node and enrolled nodes in `directory`, each listening on its given port.
+    /// A ward node works for the wards `wards` names for it, or else for the ward named like the node.
     func makeCluster(in directory: URL, central: (name: String, port: Int), others: [(name: String, role: String, port: Int)],
-                     policies: String) throws {
+                     wards: [String: [String]] = [:], policies: String) throws {
         try run(["init", "--role", "central", "--name", central.name, "--dir", directory.appendingPathComponent(central.name).path,
                  "--listen", "127.0.0.1:\(central.port)", "--policies", policies])
         for node in others {
             let token = directory.appendingPathComponent("\(node.name).token").path
-            try run(["enroll", "--dir", directory.appendingPathComponent(central.name).path, "--name", node.name, "--role", node.role, "--out", token])
+            let wardOptions = node.role == "ward" ? (wards[node.name] ?? [node.name]).flatMap { ["--ward", $0] } : []
+            try run(["enroll", "--dir", directory.appendingPathComponent(central.name).path, "--name", node.name, "--role", node.role, "--out", token]
+                    + wardOptions)
             try run(["init", "--token", token, "--dir", directory.appendingPathComponent(node.name).path,
                      "--listen", "127.0.0.1:\(node.port)", "--policies", policies])
         }
