@@ -90,7 +90,6 @@ let package = Package(
                 "Replica",
                 "SyncProtocol",
                 .product(name: "NIOCore", package: "swift-nio"),
-                .product(name: "NIOEmbedded", package: "swift-nio"),
             ],
             path: "Sources/fuzz",
             swiftSettings: swiftSettings

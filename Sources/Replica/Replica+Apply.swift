@@ -224,30 +224,8 @@ struct BatchMerger {
 
     /// Decodes a commit and checks it against the declared rules for its origin's role.
     private mutating func checked(_ body: [UInt8], origin: NodeID, seq: UInt64, identity: OriginIdentity) throws(CommitViolation) -> [RowDelta] {
-        let role = identity.role
-        let (deltas, newest) = try CommitCodec.decode(body, origin: origin, seq: seq, tables: replica.tables, limits: limits)
+        let (deltas, newest) = try CommitRules.check(body, seq: seq, by: identity, tables: replica.tables, limits: limits)
         newestOwn = newest
-        for delta in deltas {
-            let table = replica.tables[delta.table]!
-            guard table.declaration.writers.contains(role) else {
-                throw CommitViolation(table: table.name, "a \(role) node may not write table '\(table.name)'")
-            }
-            switch delta.body {
-            case .tombstone:
-                guard table.declaration.deletable, !table.isAppendOnly else {
-                    throw CommitViolation(table: table.name, "rows of table '\(table.name)' are never deleted")
-                }
-            case .columns(let columns):
-                if table.isAppendOnly, !delta.isInsert {
-                    throw CommitViolation(table: table.name, "rows of append-only table '\(table.name)' are written whole, once")
-                }
-                // A row a ward node creates names one of its wards (an update is judged by its writer: see THREAT-MODEL.md).
-                if delta.isInsert, role == .ward, let owner = table.declaration.ownerColumn, let index = table.columnIndexes[owner],
-                   !identity.mayWrite(forWard: columns[index].flatMap { String.fromDatabaseValue($0.value) }) {
-                    throw CommitViolation(table: table.name, "a ward node may create rows of table '\(table.name)' only for the wards its certificate names")
-                }
-            }
-        }
         return deltas
     }
 

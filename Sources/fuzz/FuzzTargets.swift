@@ -1,6 +1,5 @@
 import Foundation
 import NIOCore
-import NIOEmbedded
 import Replica
 import SyncProtocol
 
@@ -14,16 +13,17 @@ import SyncProtocol
 ///   session message; a batch message's payload is inflated (bounded) and decoded as a change batch.
 /// - `batch`: a change batch as it arrives decompressed: decoded, then merged into a replica
 ///   holding the repository's conflict policies.
-/// - `commit`: a commit body signed by an enrolled ward (a stolen gateway signs what it likes):
-///   verified, decoded, checked against the declared rules and merged. Quarantines are lifted
-///   after each input so every input is judged afresh.
+/// - `commit`: a commit body from an enrolled ward (a stolen gateway signs what it likes), decoded
+///   and judged against the declared rules (`CommitRules`): the part of receiving that reads it.
+/// - `merge`: the same, signed and merged into the replica (slower: a transaction per input).
+///   Quarantines are lifted after each input so every input is judged afresh.
 enum FuzzTarget: String {
-    case frames, batch, commit
+    case frames, batch, commit, merge
 
     static let selected: FuzzTarget = {
         let name = ProcessInfo.processInfo.environment["SUIFANG_FUZZ_TARGET"] ?? "frames"
         guard let target = FuzzTarget(rawValue: name) else {
-            fatalError("SUIFANG_FUZZ_TARGET must be frames, batch or commit")
+            fatalError("SUIFANG_FUZZ_TARGET must be frames, batch, commit or merge")
         }
         return target
     }()
@@ -35,7 +35,8 @@ enum FuzzTarget: String {
         switch self {
         case .frames: FrameTarget.run(bytes)
         case .batch: BatchTarget.shared.runBatch(bytes)
-        case .commit: BatchTarget.shared.runCommit(bytes)
+        case .commit: BatchTarget.shared.judgeCommit(bytes)
+        case .merge: BatchTarget.shared.mergeCommit(bytes)
         }
     }
 }
@@ -43,14 +44,10 @@ enum FuzzTarget: String {
 /// The listener's side of the wire, before and after the handshake.
 enum FrameTarget {
     static func run(_ bytes: [UInt8]) {
-        let channel = EmbeddedChannel(handler: ByteToMessageHandler(FrameDecoder()))
-        defer { _ = try? channel.finish() }
-        do {
-            try channel.writeInbound(channel.allocator.buffer(bytes: bytes))
-        } catch {
-            return  // an oversized frame: refused, which is the point
-        }
-        while let frame = try? channel.readInbound(as: ByteBuffer.self) {
+        var decoder = FrameDecoder()
+        var buffer = ByteBuffer(bytes: bytes)
+        // An oversized frame is refused (thrown), which is the point.
+        while let frame = try? decoder.nextFrame(&buffer) {
             let payload = Array(frame.readableBytesView)
             _ = try? Hello(decoding: payload)
             _ = try? NodeCertificate(decoding: payload)
@@ -75,7 +72,7 @@ final class BatchTarget: Sendable {
         do {
             policies = try PolicySet.load(directory: URL(fileURLWithPath: directory))
             var configuration = ReplicaConfiguration(nodeID: NodeID(1), policies: policies)
-            configuration.authority = SharedSecretTrust(nodeID: NodeID(1), roles: [ward: .ward])
+            configuration.authority = SharedSecretTrust(nodeID: NodeID(1), roles: [ward: .ward], wards: [ward: ["W-CARD-1"]])
             configuration.revocationTable = "revokedNode"
             replica = try Replica.inMemory(configuration: configuration)
         } catch {
@@ -88,10 +85,18 @@ final class BatchTarget: Sendable {
         _ = try? replica.apply(batch)
     }
 
-    func runCommit(_ bytes: [UInt8]) {
+    func judgeCommit(_ bytes: [UInt8]) {
+        let rule = replica.brokenRule(inCommit: bytes, by: wardIdentity)
+        if FuzzTarget.verbose { print("commit: \(rule ?? "keeps every rule")") }
+    }
+
+    private var wardIdentity: OriginIdentity { wardTrust.identity }
+    private var wardTrust: SharedSecretTrust { SharedSecretTrust(nodeID: ward, roles: [ward: .ward], wards: [ward: ["W-CARD-1"]]) }
+
+    func mergeCommit(_ bytes: [UInt8]) {
         do {
             let seq = try replica.versionVector()[ward]
-            var chain = ChainWriter(authority: SharedSecretTrust(nodeID: ward, roles: [ward: .ward]), policies: policies,
+            var chain = ChainWriter(authority: wardTrust, policies: policies,
                                     after: seq, hash: try replica.chainHash(of: ward, seq: seq))
             chain.append(body: bytes)
             let report = try replica.apply(ChangeBatch(segments: [chain.segment()]))
@@ -112,7 +117,19 @@ public func fuzzOneInput(_ data: UnsafePointer<UInt8>, _ size: Int) -> CInt {
     return 0
 }
 
-#if !FUZZING
+#if FUZZING
+/// libFuzzer's driver, for an executable whose entry point SwiftPM names `SuifangFuzz_main`.
+@_silgen_name("LLVMFuzzerRunDriver")
+func LLVMFuzzerRunDriver(_ argc: UnsafeMutablePointer<CInt>, _ argv: UnsafeMutablePointer<UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>?>,
+                         _ callback: @convention(c) (UnsafePointer<UInt8>, Int) -> CInt) -> CInt
+
+@_cdecl("SuifangFuzz_main")
+func fuzzMain(_ argc: CInt, _ argv: UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>) -> CInt {
+    var count = argc
+    var arguments: UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>? = argv
+    return LLVMFuzzerRunDriver(&count, &arguments, fuzzOneInput)
+}
+#else
 /// Without libFuzzer: replays each file named on the command line (or every file of each directory).
 @main
 struct ReplayInputs {

@@ -107,7 +107,7 @@ final class RowStore {
 
     /// Deletes a row (if stored) and records or merges its tombstone. The earliest tombstone stamp is kept.
     func bury(_ table: ReplicatedTable, key: String, stamp: Stamp, existing: RowState?) throws {
-        if let existing {
+        if existing != nil {
             try gate.open { try db.cachedStatement(sql: table.deleteSQL).execute(arguments: [key]) }
             if !table.keepBothColumns.isEmpty {
                 try db.execute(sql: "DELETE FROM _sf_conflict WHERE tbl = ? AND pk = ?", arguments: [table.name, key])

@@ -31,16 +31,23 @@ public struct FrameDecoder: ByteToMessageDecoder {
     }
 
     public mutating func decode(context: ChannelHandlerContext, buffer: inout ByteBuffer) throws -> DecodingState {
-        guard let length = buffer.getInteger(at: buffer.readerIndex, as: UInt32.self) else { return .needMoreData }
+        guard let frame = try nextFrame(&buffer) else { return .needMoreData }
+        context.fireChannelRead(wrapInboundOut(frame))
+        return .continue
+    }
+
+    /// The next whole frame's payload from `buffer`, or nil until more bytes arrive.
+    /// - Throws: ``SyncError/Code/frameTooLarge`` as soon as a length over the limit is read.
+    public mutating func nextFrame(_ buffer: inout ByteBuffer) throws(SyncError) -> ByteBuffer? {
+        guard let length = buffer.getInteger(at: buffer.readerIndex, as: UInt32.self) else { return nil }
         let limit = framesSeen < handshakeFrames ? handshakeLength : maximumLength
         guard length <= limit else {
             throw SyncError(.frameTooLarge, "a frame of \(length) bytes exceeds the limit of \(limit)")
         }
-        guard buffer.readableBytes >= 4 + Int(length) else { return .needMoreData }
+        guard buffer.readableBytes >= 4 + Int(length) else { return nil }
         buffer.moveReaderIndex(forwardBy: 4)
         framesSeen += 1
-        context.fireChannelRead(wrapInboundOut(buffer.readSlice(length: Int(length))!))
-        return .continue
+        return buffer.readSlice(length: Int(length))
     }
 
     public mutating func decodeLast(context: ChannelHandlerContext, buffer: inout ByteBuffer, seenEOF: Bool) throws -> DecodingState {

@@ -1,0 +1,54 @@
+import GRDB
+
+/// The declared rules a received commit must keep, judged on the commit and its origin's identity
+/// alone, so that every node reaches the same verdict: its bytes decode against the declared tables
+/// (types, `not null`, lifecycles, bounds: ``CommitCodec``), its origin's role may write each table,
+/// `no-delete` rows are not deleted, append-only rows are written whole once, and a ward node
+/// creates rows of `owned-by` tables only for its wards.
+///
+/// (An update of a ward-owned row is judged by its writer only: which ward owned the row when it
+/// was made depends on what each receiver has seen; see `docs/THREAT-MODEL.md`.)
+enum CommitRules {
+    /// Decodes commit `seq` of `identity`'s node and checks it.
+    /// - Returns: its row changes and the newest clock reading of its own writes.
+    /// - Throws: ``CommitViolation`` naming the table and the first broken rule (never a value).
+    static func check(_ body: [UInt8], seq: UInt64, by identity: OriginIdentity, tables: [String: ReplicatedTable],
+                      limits: ChangeBatch.Limits) throws(CommitViolation) -> (deltas: [RowDelta], newest: HLC) {
+        let role = identity.role
+        let (deltas, newest) = try CommitCodec.decode(body, origin: identity.nodeID, seq: seq, tables: tables, limits: limits)
+        for delta in deltas {
+            let table = tables[delta.table]!
+            guard table.declaration.writers.contains(role) else {
+                throw CommitViolation(table: table.name, "a \(role) node may not write table '\(table.name)'")
+            }
+            switch delta.body {
+            case .tombstone:
+                guard table.declaration.deletable, !table.isAppendOnly else {
+                    throw CommitViolation(table: table.name, "rows of table '\(table.name)' are never deleted")
+                }
+            case .columns(let columns):
+                if table.isAppendOnly, !delta.isInsert {
+                    throw CommitViolation(table: table.name, "rows of append-only table '\(table.name)' are written whole, once")
+                }
+                if delta.isInsert, role == .ward, let owner = table.declaration.ownerColumn, let index = table.columnIndexes[owner],
+                   !identity.mayWrite(forWard: columns[index].flatMap { String.fromDatabaseValue($0.value) }) {
+                    throw CommitViolation(table: table.name, "a ward node may create rows of table '\(table.name)' only for the wards its certificate names")
+                }
+            }
+        }
+        return (deltas, newest)
+    }
+}
+
+extension Replica {
+    /// Judges a commit body as this replica would judge it from `identity`'s node (for fuzzing and
+    /// tools): nil when it keeps every declared rule, else the broken rule. Writes nothing.
+    package func brokenRule(inCommit body: [UInt8], seq: UInt64 = 1, by identity: OriginIdentity) -> String? {
+        do throws(CommitViolation) {
+            _ = try CommitRules.check(body, seq: seq, by: identity, tables: tables, limits: ChangeBatch.Limits())
+            return nil
+        } catch {
+            return error.rule
+        }
+    }
+}
