@@ -1,5 +1,5 @@
 # Suifang: the README's commands. Each installs missing system packages first.
-.PHONY: deps build demo test testnets bench
+.PHONY: deps build demo test testnets bench fuzz
 
 deps:
 	@scripts/install-deps.sh
@@ -24,3 +24,7 @@ bench: deps
 	swift run -c release suifang bench replica
 	swift run -c release suifang bench sync
 	swift run -c release suifang bench domain
+
+## Coverage-guided fuzzing (libFuzzer, release): every target for ten million inputs (docs/THREAT-MODEL.md).
+fuzz: deps
+	scripts/fuzz.sh all -runs=10000000

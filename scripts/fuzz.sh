@@ -18,9 +18,11 @@ shift
 flags=("$@")
 [ ${#flags[@]} -gt 0 ] || flags=(-runs=20000)
 
-swift build -c release --build-path .build-fuzz --product suifang-fuzz \
+# FUZZ_CONFIG=debug builds faster (what `make test` uses); release runs faster (long runs).
+config=${FUZZ_CONFIG:-release}
+swift build -c "$config" --build-path .build-fuzz --product suifang-fuzz \
     -Xswiftc -sanitize=fuzzer,address -Xswiftc -DFUZZING >&2
-binary=.build-fuzz/release/suifang-fuzz
+binary=.build-fuzz/$config/suifang-fuzz
 
 targets=("$target")
 [ "$target" = all ] && targets=(frames batch commit merge)

@@ -21,6 +21,15 @@ rm -f "$log"
 
 net_passed=0
 net_failed=0
+
+# Coverage-guided fuzzing, bounded: every target for 3,000 inputs (docs/THREAT-MODEL.md has the long runs).
+if FUZZ_CONFIG=debug scripts/fuzz.sh all -runs=3000; then
+    echo "fuzzing: ok"
+    net_passed=$((net_passed + 1))
+else
+    echo "fuzzing: FAILED"
+    net_failed=$((net_failed + 1))
+fi
 for net in testnets/*.json; do
     if .build/debug/suifang testnet run "$net"; then
         net_passed=$((net_passed + 1))
