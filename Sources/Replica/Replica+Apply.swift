@@ -266,12 +266,12 @@ struct BatchMerger {
             markChanged(table, delta.key)
         case .columns(let columns):
             let complete = delta.isInsert
-            if complete, table.acceptsUniformFastPath, let stamp = RowDelta.uniformStamp(columns),
+            if complete, table.acceptsUniformFastPath, let stamp = columns.uniformStamp, let row = columns.completeRow,
                try !store.mayHaveTombstones(table), try !replica.orphanTables.mayHaveTombstones(table.id, db) {
                 if pendingTable != table.name || pendingKeys.contains(delta.key) { try flushPending() }
                 pendingTable = table.name
                 pendingKeys.insert(delta.key)
-                pending.append(PendingRow(key: delta.key, state: RowState(columns: (0..<columns.count).map { columns[$0]! }), stamp: stamp))
+                pending.append(PendingRow(key: delta.key, state: row, stamp: stamp))
                 if pending.count >= Self.chunkSize { try flushPending() }
                 return
             }
@@ -292,20 +292,20 @@ struct BatchMerger {
             if inserted.contains(row.key) {
                 markChanged(table, row.key)
             } else {
-                let columns = Dictionary(uniqueKeysWithValues: row.state.columns.enumerated().map { ($0.offset, $0.element) })
-                try mergeColumns(table, row.key, columns, complete: true)
+                try mergeColumns(table, row.key, WrittenColumns(row: row.state), complete: true)
             }
         }
     }
 
-    private mutating func mergeColumns(_ table: ReplicatedTable, _ key: String, _ columns: [Int: ColumnState], complete: Bool) throws {
+    private mutating func mergeColumns(_ table: ReplicatedTable, _ key: String, _ columns: WrittenColumns, complete: Bool) throws {
         if try store.tombstone(table, key: key) != nil {
             report.rowsUnchanged += 1
             return
         }
         if let existing = try store.load(table, key: key) {
             if table.isAppendOnly {
-                try mergeImmutable(table, key, existing, RowState(columns: (0..<columns.count).map { columns[$0]! }))
+                guard let incoming = columns.completeRow else { return }  // decoding makes every insert whole
+                try mergeImmutable(table, key, existing, incoming)
             } else {
                 try mergeMutable(table, key, existing, columns)
             }
@@ -318,15 +318,14 @@ struct BatchMerger {
             if let commit = currentCommit { try orphans.keep(table, key, columns, origin: commit.origin, seq: commit.seq) }
             return
         }
-        let row = RowState(columns: (0..<columns.count).map { columns[$0]! })
-        guard try store.insertIfAbsent(table, key: key, row) else { return }
+        guard let row = columns.completeRow, try store.insertIfAbsent(table, key: key, row) else { return }
         markChanged(table, key)
         _ = try orphans.adopt(table, key)
     }
 
     private var orphans: OrphanAdoption { OrphanAdoption(replica: replica, db: db, store: store) }
 
-    private mutating func mergeMutable(_ table: ReplicatedTable, _ key: String, _ existing: RowState, _ columns: [Int: ColumnState]) throws {
+    private mutating func mergeMutable(_ table: ReplicatedTable, _ key: String, _ existing: RowState, _ columns: WrittenColumns) throws {
         var merged = existing
         for (index, incoming) in columns {
             let outcome = ColumnMerge.merge(table.policies[index], existing.columns[index], incoming)

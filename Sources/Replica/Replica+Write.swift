@@ -278,9 +278,9 @@ public final class ReplicaTransaction {
     }
 
     /// The part of a row's state this commit wrote: only its own stamps and dots.
-    private func ownColumns(of row: RowState, seq: UInt64) -> [Int: ColumnState] {
+    private func ownColumns(of row: RowState, seq: UInt64) -> WrittenColumns {
         let me = replica.nodeID
-        var columns: [Int: ColumnState] = [:]
+        var columns = WrittenColumns(width: row.columns.count)
         for (index, column) in row.columns.enumerated() {
             switch column.meta {
             case .register(let stamp):

@@ -42,7 +42,7 @@ public struct ChainWriter {
             guard row.values.count == declaration.columns.count else {
                 throw ReplicaError(.invalidValue, "a row of '\(row.table)' needs \(declaration.columns.count) values")
             }
-            var columns: [Int: ColumnState] = [:]
+            var columns = WrittenColumns(width: declaration.columns.count)
             for (index, column) in declaration.columns.enumerated() {
                 try LocalWrite.check(row.values[index], fits: column, table: row.table)
                 columns[index] = try LocalWrite.initial(column.policy, value: row.values[index], stamp: stamp, table: row.table, column: column.name)

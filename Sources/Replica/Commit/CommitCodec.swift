@@ -40,21 +40,21 @@ enum CommitCodec {
             writer.writeByte(1)
             writer.writeFixed64(stamp.hlc.rawValue)
         case .columns(let columns):
-            if delta.isInsert, let shared = RowDelta.uniformStamp(columns) {
+            if delta.isInsert, let shared = columns.uniformStamp {
                 writer.writeByte(3)
                 writer.writeFixed64(shared.hlc.rawValue)
                 writer.writeVarint(UInt64(columns.count))
-                for index in columns.keys.sorted() {
+                for (index, column) in columns {
                     writer.writeVarint(UInt64(index))
-                    writer.writeValue(columns[index]!.value)
+                    writer.writeValue(column.value)
                 }
                 return
             }
             writer.writeByte(delta.isInsert ? 2 : 0)
             writer.writeVarint(UInt64(columns.count))
-            for index in columns.keys.sorted() {
+            for (index, column) in columns {
                 writer.writeVarint(UInt64(index))
-                encode(columns[index]!, to: &writer)
+                encode(column, to: &writer)
             }
         }
     }
@@ -197,7 +197,7 @@ enum CommitCodec {
             let declared = table.declaration.columns
             let count = try reader.readCount(limit: declared.count)
             guard count > 0 else { throw fail("a row change writes no column") }
-            var columns: [Int: ColumnState] = [:]
+            var columns = WrittenColumns(width: declared.count)
             var previous = -1
             for _ in 0..<count {
                 let index = try reader.readCount(limit: declared.count - 1)

@@ -10,7 +10,7 @@ struct OrphanAdoption {
     let store: RowStore
 
     /// Keeps a change of commit `seq` of `origin` aside.
-    func keep(_ table: ReplicatedTable, _ key: String, _ columns: [Int: ColumnState], origin: NodeID, seq: UInt64) throws {
+    func keep(_ table: ReplicatedTable, _ key: String, _ columns: WrittenColumns, origin: NodeID, seq: UInt64) throws {
         var writer = BinaryWriter()
         writer.writeVarint(1)
         CommitCodec.encode(RowDelta(table: table.name, key: key, body: .columns(columns)), to: &writer)

@@ -9,7 +9,7 @@ import GRDB
 struct RowDelta: Hashable, Sendable {
     enum Body: Hashable, Sendable {
         /// Written columns by declared position.
-        case columns([Int: ColumnState])
+        case columns(WrittenColumns)
         /// The row was deleted by this commit.
         case tombstone(Stamp)
     }
@@ -22,16 +22,6 @@ struct RowDelta: Hashable, Sendable {
     /// never creates a row.
     var isInsert = false
 
-
-    /// The one stamp of columns that are all registers written by it (a row written whole by one write).
-    static func uniformStamp(_ columns: [Int: ColumnState]) -> Stamp? {
-        var shared: Stamp?
-        for column in columns.values {
-            guard case .register(let stamp) = column.meta, shared == nil || shared == stamp else { return nil }
-            shared = stamp
-        }
-        return shared
-    }
 }
 
 /// A commit that breaks a declared rule: the table and the rule, never a value.
