@@ -41,7 +41,7 @@ for name in "${targets[@]}"; do
     # reports allocations that are still reachable; -rss_limit_mb still catches real exhaustion.
     ASAN_OPTIONS=detect_leaks=0 SUIFANG_FUZZ_TARGET=$name "$binary" "${flags[@]}" -max_len=65536 -rss_limit_mb=2048 -detect_leaks=0 \
         -artifact_prefix=.build-fuzz/crashes/"$name"- -print_final_stats=1 "$corpus" 2>&1 \
-        | grep -E "^(#[0-9]+ +DONE|stat::number_of_executed_units|stat::peak_rss|==[0-9]+==ERROR|SUMMARY|INFO: Running with)" >&2 \
+        | grep -E "^(#[0-9]+ +DONE|Done [0-9]+ runs|stat::number_of_executed_units|stat::average_exec_per_sec|stat::peak_rss|==[0-9]+==ERROR|SUMMARY)" >&2 \
         || true
     if compgen -G ".build-fuzz/crashes/$name-*" > /dev/null; then
         echo "fuzzing $name: FOUND A CRASH (inputs in .build-fuzz/crashes)" >&2

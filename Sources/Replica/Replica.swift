@@ -248,11 +248,11 @@ public final class Replica: Sendable {
 
     /// Packs every origin's older loose commits (see `CommitStore`): what a local write leaves
     /// for later so that its own transaction writes one commit row. Merges pack as they go; the
-    /// node runs this on a timer. Cheap when there is nothing to pack (two lookups per origin).
+    /// node runs this on a timer. One pack per transaction, so local writes never wait long; cheap
+    /// when there is nothing to pack (two lookups per origin).
     public func packCommits() throws {
-        try writer.write { db in
-            let store = CommitStore(db: db)
-            for entry in try versionVector(db).sorted { try store.packLoose(entry.origin) }
+        for origin in try versionVector().sorted.map(\.origin) {
+            while try writer.write({ db in try CommitStore(db: db).packLoose(origin) }) {}
         }
     }
 

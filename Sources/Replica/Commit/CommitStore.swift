@@ -88,16 +88,23 @@ struct CommitStore {
         for commit in run[closed...] { try insertLoose(band, commit) }
     }
 
-    /// Packs an origin's loose commits once a full pack of them has gathered; the rest stay loose.
-    func packLoose(_ origin: NodeID) throws {
-        guard let band = try band(origin) else { return }
+    /// Packs an origin's oldest loose commits, one pack's worth, once a full pack of them has
+    /// gathered (a node that was offline for a week may hold thousands: each call stays short).
+    /// - Returns: whether a pack was made (call again for the next).
+    @discardableResult
+    func packLoose(_ origin: NodeID) throws -> Bool {
+        guard let band = try band(origin) else { return false }
         let packed = try newestPacked(band)
-        guard try head(band).seq - packed >= UInt64(Self.packCommits) else { return }
-        let run = try looseCommits(band, after: packed, before: Self.maximumSeq + 1)
+        guard try head(band).seq - packed >= UInt64(Self.packCommits) else { return false }
+        let run = try Row.fetchAll(db.cachedStatement(sql: "SELECT id, hash, body FROM _sf_commit WHERE id > ? AND id <= ? ORDER BY id LIMIT ?"),
+                                   arguments: [band.key(packed), band.highest, Self.packCommits]).map {
+            StoredCommit(seq: Band.seq($0[0]), hash: Array($0[1] as Data), body: Array($0[2] as Data))
+        }
         let closed = try packClosedChunks(band, run)
-        guard closed > 0 else { return }
+        guard closed > 0 else { return false }
         try db.cachedStatement(sql: "DELETE FROM _sf_commit WHERE id > ? AND id <= ?")
             .execute(arguments: [band.key(packed), band.key(run[closed - 1].seq)])
+        return true
     }
 
     /// Packs `run` in chunks of ``packCommits`` commits (or fewer, past ``packBytes``); returns how

@@ -175,6 +175,7 @@ public final class SyncSession<Receiver: FrameReceiving>: Sendable {
         } catch {
             throw SyncError(.protocolViolation, "a malformed change batch: \(error.reason)")
         }
+        await state.arrived(batch: batch, bytes: compressed.count)
         let report: ApplyReport
         do {
             report = try await replica.apply(batch)
@@ -183,10 +184,9 @@ public final class SyncSession<Receiver: FrameReceiving>: Sendable {
             logger.warning("refused a batch", metadata: ["sync.peer": "\(peer.name)", "sync.error": "\(error.code.rawValue)"])
             throw SyncError(.protocolViolation, "a batch was refused (\(error.code.rawValue))")
         }
-        let ack = await state.applied(id: id, batch: batch, bytes: compressed.count, acknowledging: report.versionVector)
         logger.debug("applied a batch", metadata: ["sync.peer": "\(peer.name)", "sync.rows": "\(batch.changeCount)",
                                                    "sync.changed": "\(report.rowsChanged)", "sync.rejected": "\(report.rejected)"])
-        try await sender.send(ack)
+        try await sender.send(.ack(id: id, report.versionVector))
         if let progress { progress(await state.report) }
     }
 
@@ -262,8 +262,8 @@ actor SessionState {
         return reaction
     }
 
-    func applied(id: UInt64, batch: ChangeBatch, bytes: Int, acknowledging vector: VersionVector) -> SyncMessage {
-        machine.applied(id: id, batch: batch, bytes: bytes, acknowledging: vector)
+    func arrived(batch: ChangeBatch, bytes: Int) {
+        machine.arrived(batch: batch, bytes: bytes)
     }
 
     /// The peer's summary, once it arrives; nil when the session ended first.

@@ -52,7 +52,7 @@ struct SyncStateMachine {
         case none
         /// The peer's summary arrived: stream what it lacks, from this vector.
         case startStreaming(since: VersionVector)
-        /// Decompress, decode and apply the batch, then call ``applied(id:batch:bytes:acknowledging:)``.
+        /// Decompress and decode the batch, call ``arrived(batch:bytes:)``, apply it, acknowledge it.
         case apply(id: UInt64, compressed: [UInt8])
         /// A batch slot opened (wake a sender waiting for the window) and, one-shot, maybe goodbye.
         case slotOpened(sayGoodbye: Bool)
@@ -135,15 +135,15 @@ struct SyncStateMachine {
         }
     }
 
-    /// A batch from the peer was applied; returns the acknowledgement to send.
-    mutating func applied(id: UInt64, batch: ChangeBatch, bytes: Int, acknowledging vector: VersionVector) -> SyncMessage {
+    /// A batch from the peer decoded, about to be applied: what it holds, the peer holds, so
+    /// nothing of it is sent back (noted before applying: the commit's event wakes the sender
+    /// before the acknowledgement goes out).
+    mutating func arrived(batch: ChangeBatch, bytes: Int) {
         report.batchesReceived += 1
         report.rowsReceived += batch.changeCount
         report.bytesReceived += bytes
-        // The sender holds what it sent: no need to send it back.
         Self.advance(&sentVector, along: batch)
         Self.advance(&report.peerVector, along: batch)
-        return .ack(id: id, vector)
     }
 
     // MARK: - Our side
