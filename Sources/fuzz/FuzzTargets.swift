@@ -66,6 +66,8 @@ final class BatchTarget: Sendable {
     private let replica: Replica
     private let ward = NodeID(2)
     private let policies: PolicySet
+    /// The ward's keys, derived once (not per input).
+    private let wardTrust = SharedSecretTrust(nodeID: NodeID(2), roles: [NodeID(2): .ward], wards: [NodeID(2): ["W-CARD-1"]])
 
     private init() {
         let directory = ProcessInfo.processInfo.environment["SUIFANG_POLICIES"] ?? "conflict-policies"
@@ -91,7 +93,6 @@ final class BatchTarget: Sendable {
     }
 
     private var wardIdentity: OriginIdentity { wardTrust.identity }
-    private var wardTrust: SharedSecretTrust { SharedSecretTrust(nodeID: ward, roles: [ward: .ward], wards: [ward: ["W-CARD-1"]]) }
 
     func mergeCommit(_ bytes: [UInt8]) {
         do {
