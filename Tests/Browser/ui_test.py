@@ -169,13 +169,14 @@ def main():
         # 2. A bedside survey captured while the ward's link is cut: pending, then on central's dashboard.
         nurse_token = token(ward, "nurse-card")
         manager_token = token(central, "manager")
-        today = time.strftime("%Y-%m-%d")
+        hospital_now = time.gmtime(time.time() + 8 * 3600)  # the hospital's clock (Asia/Shanghai), whatever this machine's zone
+        today = time.strftime("%Y-%m-%d", hospital_now)
         def bedside_total():
             status, rows = api(central, "GET", f"/api/stats/satisfaction?from={today}&to={today}", token=manager_token)
             return sum(r["total"] for r in rows if r["mode"] == "bedside") if status == 200 else -1
         before = bedside_total()
         assert api(control, "POST", "/links/ward-card/cut")[0] == 200
-        now = time.strftime("%Y-%m-%dT%H:%M:%S+08:00", time.gmtime(time.time() + 8 * 3600))
+        now = time.strftime("%Y-%m-%dT%H:%M:%S+08:00", hospital_now)
         status, created = api(ward, "POST", "/api/encounters", {"patientId": "his-P0000002", "kind": "inpatient", "departmentId": "D-CARD",
                                                                "wardId": "W-CARD-1", "admittedAt": now}, nurse_token)
         assert status == 201, f"admission on the cut-off ward: {status} {created}"
