@@ -64,4 +64,33 @@ import Testing
         #expect { try a.changes(since: VersionVector()) } throws: { ($0 as? ReplicaError)?.code == .corruptMetadata }
         #expect(try b.versionVector()[NodeID(1)] == 0)
     }
+
+    private func looseBytes(_ replica: Replica) throws -> Int {
+        try replica.reader.read { db in try Int.fetchOne(db, sql: "SELECT coalesce(sum(length(body)), 0) FROM _sf_commit")! }
+    }
+
+    /// Large commits (a ward's 500-survey commits are ~100 KB) pack by bytes, not only by count: a
+    /// merge that waited for 128 of them once packed a 12 MB backlog in one transaction and held
+    /// every live commit behind it for 200 ms.
+    @Test func largeCommitsPackByBytesAsTheyMergeAndOnePackPerCall() throws {
+        let a = try makeReplica(1), b = try makeReplica(2)
+        let body = String(repeating: "住院满意度调查 ", count: 60_000 / 22)
+        for index in 0..<20 {
+            try a.write { tx in try tx.insert(into: "entry", values: ["body": "\(index) \(body)", "score": index], id: "large-\(index)") }
+        }
+        for page in 1...20 {
+            let (batch, _) = try a.changes(since: try b.versionVector(), maxChanges: 1)
+            try b.apply(ChangeBatch(decoding: batch.encoded()))
+            #expect(try looseBytes(b) < CommitStore.packBytes, "after merge \(page) the loose commits stay under one pack's worth")
+        }
+        #expect(try counts(b).packs >= 4)
+        // Locally written large commits: one call packs one pack, not the whole backlog.
+        #expect(try counts(a).packs == 0)
+        let made = try a.writer.write { db in try CommitStore(db: db).packLoose(NodeID(1)) }
+        #expect(made)
+        #expect(try counts(a).packs == 1)
+        try a.packCommits()
+        #expect(try looseBytes(a) < CommitStore.packBytes)
+        #expect(try hashes(a, NodeID(1), upTo: 20) == hashes(b, NodeID(1), upTo: 20))
+    }
 }

@@ -67,17 +67,26 @@ struct CommitStore {
     // MARK: - Writing
 
     /// Appends an origin's next commits (consecutive, continuing what is stored).
-    /// - Parameter packing: pack the oldest loose ones when enough have gathered (merges do, in the
-    ///   same transaction; a local write does not: its transaction stays one commit row, and
-    ///   ``packLoose(_:)`` runs later, off the write path).
+    /// - Parameter packing: pack the loose ones once a pack's worth has gathered, by count or by
+    ///   bytes (merges do, in the same transaction; a local write does not: its transaction stays one
+    ///   commit row, and ``packLoose(_:)`` runs later, off the write path). Because merges pack as
+    ///   soon as a pack's worth is loose, what one merge packs is bounded by one pack plus what it
+    ///   brings: a merge never inherits a backlog (a 12 MB one once stalled every live commit
+    ///   behind it for 200 ms).
     func append(origin: NodeID, _ commits: [StoredCommit], packing: Bool = true) throws {
         guard let first = commits.first, let last = commits.last else { return }
         guard last.seq <= Self.maximumSeq else {
             throw ReplicaError(.invalidValue, "commit numbers stop at 2^40")
         }
         let band = try bandForWriting(origin)
-        let packed = packing ? try newestPacked(band) : 0
-        guard packing, last.seq - packed >= UInt64(Self.packCommits) else {
+        guard packing else {
+            for commit in commits { try insertLoose(band, commit) }
+            return
+        }
+        let packed = try newestPacked(band)
+        let loose = try looseSize(band, after: packed, before: first.seq)
+        let incoming = commits.reduce(0) { $0 + $1.body.count }
+        guard Self.fillsAPack(count: loose.count + commits.count, bytes: loose.bytes + incoming) else {
             for commit in commits { try insertLoose(band, commit) }
             return
         }
@@ -88,23 +97,31 @@ struct CommitStore {
         for commit in run[closed...] { try insertLoose(band, commit) }
     }
 
-    /// Packs an origin's oldest loose commits, one pack's worth, once a full pack of them has
-    /// gathered (a node that was offline for a week may hold thousands: each call stays short).
+    /// Packs an origin's oldest loose commits, exactly one pack, once a pack's worth (by count or
+    /// by bytes) has gathered (a node that was offline for a week may hold thousands: each call
+    /// stays short).
     /// - Returns: whether a pack was made (call again for the next).
     @discardableResult
     func packLoose(_ origin: NodeID) throws -> Bool {
         guard let band = try band(origin) else { return false }
         let packed = try newestPacked(band)
-        guard try head(band).seq - packed >= UInt64(Self.packCommits) else { return false }
-        let run = try Row.fetchAll(db.cachedStatement(sql: "SELECT id, hash, body FROM _sf_commit WHERE id > ? AND id <= ? ORDER BY id LIMIT ?"),
-                                   arguments: [band.key(packed), band.highest, Self.packCommits]).map {
-            StoredCommit(seq: Band.seq($0[0]), hash: Array($0[1] as Data), body: Array($0[2] as Data))
+        let rows = try Row.fetchCursor(db.cachedStatement(sql: "SELECT id, hash, body FROM _sf_commit WHERE id > ? AND id <= ? ORDER BY id LIMIT ?"),
+                                       arguments: [band.key(packed), band.highest, Self.packCommits])
+        var run: [StoredCommit] = [], bytes = 0
+        while !Self.fillsAPack(count: run.count, bytes: bytes), let row = try rows.next() {
+            run.append(StoredCommit(seq: Band.seq(row[0]), hash: Array(row[1] as Data), body: Array(row[2] as Data)))
+            bytes += run[run.count - 1].body.count
         }
-        let closed = try packClosedChunks(band, run)
-        guard closed > 0 else { return false }
+        guard let last = run.last, Self.fillsAPack(count: run.count, bytes: bytes) else { return false }
+        try insertPack(band, run[...])
         try db.cachedStatement(sql: "DELETE FROM _sf_commit WHERE id > ? AND id <= ?")
-            .execute(arguments: [band.key(packed), band.key(run[closed - 1].seq)])
+            .execute(arguments: [band.key(packed), band.key(last.seq)])
         return true
+    }
+
+    /// Whether `count` commits of `bytes` body bytes make a pack.
+    private static func fillsAPack(count: Int, bytes: Int) -> Bool {
+        count >= packCommits || bytes >= packBytes
     }
 
     /// Packs `run` in chunks of ``packCommits`` commits (or fewer, past ``packBytes``); returns how
@@ -113,7 +130,7 @@ struct CommitStore {
         var start = 0, bytes = 0
         for index in run.indices {
             bytes += run[index].body.count
-            if index - start + 1 == Self.packCommits || bytes >= Self.packBytes {
+            if Self.fillsAPack(count: index - start + 1, bytes: bytes) {
                 try insertPack(band, run[start...index])
                 start = index + 1
                 bytes = 0
@@ -274,6 +291,14 @@ struct CommitStore {
         let newest = try Int64.fetchOne(db.cachedStatement(sql: "SELECT MAX(id) FROM _sf_commit_pack WHERE id BETWEEN ? AND ?"),
                                         arguments: [band.lowest, band.highest])
         return newest.map(Band.seq) ?? 0
+    }
+
+    /// How many loose commits lie between `after` and `before`, and their body bytes (`length()`
+    /// of a blob does not read its overflow pages).
+    private func looseSize(_ band: Band, after: UInt64, before: UInt64) throws -> (count: Int, bytes: Int) {
+        let row = try Row.fetchOne(db.cachedStatement(sql: "SELECT count(*), coalesce(sum(length(body)), 0) FROM _sf_commit WHERE id > ? AND id < ?"),
+                                   arguments: [band.key(after), band.key(before)])
+        return (row?[0] ?? 0, row?[1] ?? 0)
     }
 
     private func looseCommits(_ band: Band, after: UInt64, before: UInt64) throws -> [StoredCommit] {
