@@ -69,8 +69,16 @@ extension Replica {
 
     private func merge(_ batch: ChangeBatch, in db: Database, progress: ((Int) -> Void)?) throws -> (ApplyReport, ReplicaEvent?) {
         var merger = try BatchMerger(replica: self, db: db)
-        for segment in batch.segments {
-            try merger.apply(segment, progress: progress)
+        var waiting: [ChainSegment] = []
+        for segment in batch.segments where try merger.apply(segment, progress: progress) == .waits {
+            waiting.append(segment)
+        }
+        // A run that waited for another origin's commit sent later in the same batch (a relay
+        // sends origins in its own order) is tried again once the rest is merged.
+        while !waiting.isEmpty {
+            let before = merger.report.commitsApplied
+            waiting = try waiting.filter { try merger.apply($0, progress: progress) == .waits }
+            if merger.report.commitsApplied == before { break }
         }
         return try merger.finish()
     }
@@ -125,19 +133,28 @@ struct BatchMerger {
 
     // MARK: - Verification
 
-    mutating func apply(_ segment: ChainSegment, progress: ((Int) -> Void)?) throws {
+    /// How far a run of commits got.
+    enum RunOutcome {
+        /// Applied to its end, or stopped for good (held, quarantined, old news).
+        case done
+        /// Stopped at a commit that waits for another origin's commit this node lacks.
+        case waits
+    }
+
+    @discardableResult
+    mutating func apply(_ segment: ChainSegment, progress: ((Int) -> Void)?) throws -> RunOutcome {
         // Rows waiting in the fast path (a revocation among them) must be visible to the checks below.
         try flushPending()
         let origin = segment.origin
         let held = vector[origin]
         // Our own commits are ours to make; a quarantined or revoked origin's are held; a gap waits
         // for the missing commits; old news is skipped.
-        guard origin != replica.nodeID, segment.lastSeq > held else { return }
+        guard origin != replica.nodeID, segment.lastSeq > held else { return .done }
         if try isQuarantined(origin) || replica.isRevoked(origin, db) {
             report.held += Int(segment.lastSeq - max(held, segment.firstSeq - 1))
-            return
+            return .done
         }
-        guard segment.firstSeq <= held + 1 else { return }
+        guard segment.firstSeq <= held + 1 else { return .done }
         let identity = try identify(origin, credential: segment.credential)
         guard let hashes = CommitChain.verify(segment, publicKey: identity.publicKey) else {
             throw ReplicaError(.forgedCommit, "commits \(segment.firstSeq)…\(segment.lastSeq) of node \(origin) do not match its signature (forged or altered on the way)")
@@ -147,11 +164,12 @@ struct BatchMerger {
         let theirs = skipped == 0 ? segment.previousHash : hashes[skipped - 1]
         guard try theirs == replica.chainHash(db, origin: origin, seq: held) else {
             try quarantine(origin, seq: held, CommitViolation(table: nil, "signed two different histories up to commit \(held)"))
-            return
+            return .done
         }
         var appliedUpTo = held
         var applied: [CommitStore.StoredCommit] = []
-        for (position, body) in segment.bodies.enumerated().dropFirst(skipped) {
+        var outcome = RunOutcome.done
+        commits: for (position, body) in segment.bodies.enumerated().dropFirst(skipped) {
             let seq = segment.firstSeq + UInt64(position)
             let deltas: [RowDelta]
             do throws(CommitViolation) {
@@ -161,6 +179,19 @@ struct BatchMerger {
                 break
             }
             guard let deltas = try withinClockBound(deltas, origin: origin, seq: seq, body: body) else { break }
+            switch try judgeOwnerWrites(deltas, seq: seq, in: segment, identity: identity) {
+            case .holds:
+                break
+            case .waits(let missing):
+                outcome = .waits
+                replica.logger.info("held a ward node's commit until the commit it names arrives", metadata: [
+                    "replica.origin": "\(origin)", "replica.seq": "\(seq)", "replica.waitsFor": "\(missing.origin):\(missing.seq)",
+                ])
+                break commits
+            case .broken(let violation):
+                try quarantine(origin, seq: seq, violation)
+                break commits
+            }
             currentCommit = (origin, seq)
             for delta in deltas { try merge(delta) }
             currentCommit = nil
@@ -169,7 +200,7 @@ struct BatchMerger {
             report.commitsApplied += 1
             progress?(report.commitsApplied)
         }
-        guard appliedUpTo > held else { return }
+        guard appliedUpTo > held else { return outcome }
         try CommitStore(db: db).append(origin: origin, applied)
         if appliedUpTo == segment.lastSeq {
             try db.cachedStatement(sql: "INSERT OR IGNORE INTO _sf_head (origin, seq, signature) VALUES (?, ?, ?)")
@@ -178,6 +209,7 @@ struct BatchMerger {
         vector[origin] = appliedUpTo
         try db.cachedStatement(sql: "INSERT INTO _sf_version (origin, seq) VALUES (?, ?) ON CONFLICT (origin) DO UPDATE SET seq = excluded.seq")
             .execute(arguments: [origin.databaseValue, Int64(appliedUpTo)])
+        return outcome
     }
 
     /// A commit stamped further ahead of this node's clock than the bound is held, not applied and

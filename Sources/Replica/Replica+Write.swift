@@ -54,6 +54,9 @@ public final class ReplicaTransaction {
     private var tombstones: [RowRef: Stamp] = [:]
     /// Rows this commit created.
     private var created: Set<RowRef> = []
+    /// For rows of `owned-by` tables this ward node changes but did not create here: the commit
+    /// whose owner-column write it saw before its first change (sent with the change).
+    private var ownerSeen: [RowRef: CommitReference] = [:]
 
     init(replica: Replica, db: Database) {
         self.replica = replica
@@ -82,7 +85,7 @@ public final class ReplicaTransaction {
             throw ReplicaError(.rowDeleted, "row '\(key)' of table '\(table.name)' was deleted; deleted rows never come back")
         }
         if let owner = table.declaration.ownerColumn, let index = table.columnIndexes[owner] {
-            try replica.checkOwnership(table, before: nil, after: values[index])
+            try replica.checkOwnership(table, ward: values[index], creating: true)
         }
         let stamp = try nextStamp(after: .zero)
         var columns: [ColumnState] = []
@@ -117,9 +120,7 @@ public final class ReplicaTransaction {
         let existing = try loadLive(table, key)
         let touched = values.indices.filter { values[$0] != nil }
         guard !touched.isEmpty else { return }
-        if let owner = table.declaration.ownerColumn, let index = table.columnIndexes[owner] {
-            try replica.checkOwnership(table, before: existing.columns[index].value, after: values[index] ?? existing.columns[index].value)
-        }
+        try noteOwner(table, key, existing)
         let newest = touched.map { LocalWrite.newestReading(existing.columns[$0]) }.max() ?? .zero
         let stamp = try nextStamp(after: newest)
         var updated = existing
@@ -171,9 +172,7 @@ public final class ReplicaTransaction {
             throw ReplicaError(.wrongPolicy, "column '\(column)' of table '\(table.name)' is not an add-wins set")
         }
         let existing = try loadLive(table, key)
-        if let owner = table.declaration.ownerColumn, let ownerIndex = table.columnIndexes[owner] {
-            try replica.checkOwnership(table, before: existing.columns[ownerIndex].value, after: nil)
-        }
+        try noteOwner(table, key, existing)
         guard case .set(let state) = existing.columns[index].meta else {
             throw ReplicaError(.corruptMetadata, "column '\(column)' of row '\(key)' has no set metadata")
         }
@@ -184,6 +183,18 @@ public final class ReplicaTransaction {
         // A set travels whole: one that grew past the value bound could never be sent.
         try LocalWrite.check(updated.columns[index].value, fits: table.declaration.columns[index], table: table.name)
         try save(table, key, existing, updated)
+    }
+
+    /// A ward node changes a row of an `owned-by` table only while the row is in one of its wards
+    /// (it may move it out, not in), and notes which write put it there: receivers judge the change
+    /// against that write.
+    private func noteOwner(_ table: ReplicatedTable, _ key: String, _ existing: RowState) throws {
+        guard let owner = table.declaration.ownerColumn, let index = table.columnIndexes[owner] else { return }
+        try replica.checkOwnership(table, ward: existing.columns[index].value, creating: false)
+        let ref = RowRef(table: table.name, key: key)
+        guard replica.authority.identity.role == .ward, !created.contains(ref), ownerSeen[ref] == nil,
+              case .register(let stamp) = existing.columns[index].meta else { return }
+        ownerSeen[ref] = CommitReference(origin: stamp.origin, seq: stamp.seq)
     }
 
     private func save(_ table: ReplicatedTable, _ key: String, _ existing: RowState, _ updated: RowState) throws {
@@ -264,7 +275,9 @@ public final class ReplicaTransaction {
             } else if let row = latest[ref] {
                 let columns = ownColumns(of: row, seq: seq)
                 if !columns.isEmpty {
-                    deltas.append(RowDelta(table: ref.table, key: ref.key, body: .columns(columns), isInsert: created.contains(ref)))
+                    let isInsert = created.contains(ref)
+                    deltas.append(RowDelta(table: ref.table, key: ref.key, body: .columns(columns), isInsert: isInsert,
+                                           ownerSeen: isInsert ? nil : ownerSeen[ref]))
                 }
             }
         }

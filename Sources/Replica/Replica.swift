@@ -226,18 +226,20 @@ public final class Replica: Sendable {
         if deleting, !table.declaration.deletable {
             throw ReplicaError(.notAuthorized, "rows of table '\(table.name)' are never deleted (no-delete)")
         }
+        if deleting, role == .ward, table.declaration.ownerColumn != nil {
+            throw ReplicaError(.notAuthorized, "rows of table '\(table.name)' belong to wards; a ward node does not delete them")
+        }
     }
 
-    /// Refuses a local write to a row of an `owned-by` table that belongs to none of this ward
-    /// node's wards, before the write and after it (an update may move a row into or out of one
-    /// of its wards; it may not touch another ward's row).
-    func checkOwnership(_ table: ReplicatedTable, before: DatabaseValue?, after: DatabaseValue?) throws {
+    /// Refuses a ward node's local write to a row of an `owned-by` table whose ward is none of its
+    /// certificate's: the ward a row is created for, or the ward a changed row is in before the
+    /// change (a ward node may transfer a row out of its wards, not into them).
+    func checkOwnership(_ table: ReplicatedTable, ward: DatabaseValue?, creating: Bool) throws {
         let identity = authority.identity
         guard let owner = table.declaration.ownerColumn, identity.role == .ward else { return }
-        let wards = [before, after].compactMap { $0.flatMap(String.fromDatabaseValue) }
-        guard !wards.contains(where: { identity.mayWrite(forWard: $0) }) else { return }
+        guard !identity.mayWrite(forWard: ward.flatMap(String.fromDatabaseValue)) else { return }
         let mine = identity.wards.sorted().joined(separator: ", ")
-        throw ReplicaError(.notAuthorized, "rows of table '\(table.name)' belong to the ward in '\(owner)'; this node writes them only for its certificate's wards (\(mine.isEmpty ? "none" : mine))")
+        throw ReplicaError(.notAuthorized, "rows of table '\(table.name)' belong to the ward in '\(owner)'; this node \(creating ? "creates" : "changes") them only for its certificate's wards (\(mine.isEmpty ? "none" : mine))")
     }
 
     /// Appends a local commit to this node's chain (whose newest hash is `previous`), in the commit's transaction.

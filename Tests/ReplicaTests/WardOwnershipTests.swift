@@ -21,6 +21,13 @@ struct WardOwnershipTests {
           owned-by wardId
           column wardId text
           column score integer
+
+        table visit
+          key id
+          write central ward
+          owned-by wardId
+          column wardId text
+          column note text
         """, file: "ownership.policy")
 
     /// Node 1 is central; node 2 a ward node working for W-1 and W-2.
@@ -45,20 +52,91 @@ struct WardOwnershipTests {
         #expect(try ward.statistics().rows["stay"] == 1)
     }
 
-    @Test func aWardNodeMayMoveARowInOrOutOfItsWardsButNotTouchAnotherWardsRow() throws {
+    @Test func aWardNodeMayMoveARowOutOfItsWardsButNotTouchOrTakeAnotherWardsRow() throws {
         let central = try replica(1), ward = try replica(2)
         try central.write { tx in
             try tx.insert(into: "stay", values: ["wardId": "W-9", "note": "elsewhere"], id: "OTHER")
-            try tx.insert(into: "stay", values: ["wardId": "W-9", "note": "arriving"], id: "INCOMING")
+            try tx.insert(into: "stay", values: ["wardId": "W-1", "note": "here"], id: "MINE")
+            try tx.insert(into: "visit", values: ["wardId": "W-1", "note": "here"], id: "V1")
         }
         try sync(central, into: ward)
         #expect { try ward.write { try $0.update("stay", id: "OTHER", set: ["note": "edited"]) } } throws: { isRefused($0) }
-        try ward.write { try $0.update("stay", id: "INCOMING", set: ["wardId": "W-1"]) }   // transferred in
-        try ward.write { try $0.update("stay", id: "INCOMING", set: ["note": "settled"]) }
-        try ward.write { try $0.update("stay", id: "INCOMING", set: ["wardId": "W-9"]) }   // transferred out
-        #expect { try ward.write { try $0.update("stay", id: "INCOMING", set: ["note": "again"]) } } throws: { isRefused($0) }
+        #expect { try ward.write { try $0.update("stay", id: "OTHER", set: ["wardId": "W-1"]) } } throws: { isRefused($0) }
+        #expect { try ward.write { try $0.delete(from: "visit", id: "V1") } } throws: { isRefused($0) }
+        try ward.write { try $0.update("stay", id: "MINE", set: ["note": "settled"]) }
+        try ward.write { try $0.update("stay", id: "MINE", set: ["wardId": "W-9"]) }   // transferred out
+        #expect { try ward.write { try $0.update("stay", id: "MINE", set: ["note": "again"]) } } throws: { isRefused($0) }
         // Central and call centers are not bound to wards.
         try central.write { try $0.update("stay", id: "OTHER", set: ["note": "central edits anything"]) }
+        // What the ward did reaches central, which judges it against the writes it named.
+        let report = try central.apply(ChangeBatch(decoding: try ward.changes(since: try central.versionVector()).0.encoded()))
+        #expect(report.quarantined.isEmpty && report.commitsApplied == 2)
+        #expect(try value(central, "stay", "MINE", "wardId") == "W-9".databaseValue)
+    }
+
+    /// A ward's change to a row central moved to another ward meanwhile (neither had seen the
+    /// other's write) is judged against the write the ward saw, on every node alike: accepted.
+    @Test func aChangeConcurrentWithATransferIsJudgedOnTheWriteItsWardSaw() throws {
+        let central = try replica(1), ward = try replica(2), mirror = try replica(3)
+        try central.write { try $0.insert(into: "stay", values: ["wardId": "W-1", "note": "admitted"], id: "S") }
+        try sync(central, into: ward)
+        try central.write { try $0.update("stay", id: "S", set: ["wardId": "W-9"]) }
+        try ward.write { try $0.update("stay", id: "S", set: ["note": "fever at night"]) }
+        try sync(central, into: mirror)
+        let report = try central.apply(ChangeBatch(decoding: try ward.changes(since: try central.versionVector()).0.encoded()))
+        #expect(report.quarantined.isEmpty && report.commitsApplied == 1)
+        try sync(central, into: ward)
+        try sync(ward, into: mirror)
+        for node in [central, ward, mirror] {
+            #expect(try value(node, "stay", "S", "wardId") == "W-9".databaseValue)
+            #expect(try value(node, "stay", "S", "note") == "fever at night".databaseValue)
+            #expect(try node.quarantines().isEmpty)
+        }
+    }
+
+    /// A node that has not yet received the write a ward's change names holds the change (no
+    /// quarantine) and applies it once the write arrives — in the same batch or a later one.
+    @Test func aChangeWaitsForTheWriteItNames() throws {
+        let central = try replica(1), ward = try replica(2), other = try replica(3)
+        try central.write { try $0.insert(into: "stay", values: ["wardId": "W-1", "note": "admitted"], id: "S") }
+        try sync(central, into: ward)
+        try ward.write { try $0.update("stay", id: "S", set: ["note": "discharge planned"]) }
+        let (wardBatch, _) = try ward.changes(since: VersionVector(), maxChanges: 1000)
+        let alone = try other.apply(ChangeBatch(decoding: ChangeBatch(segments: wardBatch.segments.filter { $0.origin == NodeID(2) }).encoded()))
+        #expect(alone.commitsApplied == 0 && alone.quarantined.isEmpty)
+        #expect(try other.versionVector()[NodeID(2)] == 0)
+        // A relay that sends the ward's run before central's: tried again within the batch.
+        let (centralBatch, _) = try central.changes(since: VersionVector(), maxChanges: 1000)
+        let reordered = ChangeBatch(segments: wardBatch.segments.filter { $0.origin == NodeID(2) } + centralBatch.segments)
+        let report = try other.apply(ChangeBatch(decoding: reordered.encoded()))
+        #expect(report.quarantined.isEmpty && report.commitsApplied == 2)
+        #expect(try value(other, "stay", "S", "note") == "discharge planned".databaseValue)
+    }
+
+    /// A stolen gateway running modified code: changes another ward's row naming the write that put
+    /// it there, names a write that never touched the row, names nothing, deletes a ward's row.
+    @Test(arguments: ["names the other ward's write", "names an unrelated write", "names nothing", "deletes"])
+    func aChangeToAnotherWardsRowQuarantinesItsWardOrigin(attack: String) throws {
+        let central = try replica(1)
+        try central.write { try $0.insert(into: "stay", values: ["wardId": "W-9", "note": "elsewhere"], id: "OTHER") }   // central commit 1
+        try central.write { try $0.insert(into: "visit", values: ["wardId": "W-1", "note": "mine"], id: "V") }            // central commit 2
+        var rogue = ChainWriter(authority: Self.trust(2), policies: Self.policies)
+        let at = HLC(milliseconds: 1_780_000_000_000, counter: 0)
+        switch attack {
+        case "names the other ward's write":
+            try rogue.commit(updating: [("stay", "OTHER", ["note": "rewritten".databaseValue], (NodeID(1), 1))], at: at)
+        case "names an unrelated write":
+            try rogue.commit(updating: [("stay", "OTHER", ["note": "rewritten".databaseValue], (NodeID(1), 2))], at: at)
+        case "names nothing":
+            try rogue.commit(updating: [("stay", "OTHER", ["note": "rewritten".databaseValue], nil)], at: at)
+        default:
+            rogue.commit(deleting: "V", from: "visit", at: at)
+        }
+        let report = try central.apply(ChangeBatch(decoding: ChangeBatch(segments: [rogue.segment()]).encoded()))
+        #expect(report.commitsApplied == 0)
+        #expect(report.quarantined.map(\.origin) == [NodeID(2)])
+        #expect(try value(central, "stay", "OTHER", "note") == "elsewhere".databaseValue)
+        #expect(try central.statistics().rows["visit"] == 1)
     }
 
     @Test func aRowCreatedForAnotherWardQuarantinesItsWardOrigin() throws {

@@ -23,7 +23,7 @@ struct HandshakeTests {
         var ward = try cluster.identity(2, "ward-5a")
         var serverAdmission = cluster.admission(central)
         var clientAdmission = cluster.admission(ward)
-        var version: UInt16 = 1
+        var version = Handshake.supportedVersions.upperBound
         let expected: SyncError.Code
         switch refusal {
         case .unknownNode:

@@ -19,6 +19,13 @@ let hostileTestPolicies: PolicySet = try! PolicySet(parsing: """
       no-delete
       column patientId text not null
       column answers text
+    table stay
+      key id
+      write central ward
+      no-delete
+      owned-by wardId
+      column wardId text
+      column note text
     """)
 
 /// The hostile-peer kit: a peer that completes a real handshake with an enrolled identity (as a
@@ -79,7 +86,7 @@ struct HostilePeerTests {
 
     init() throws {
         centralIdentity = try cluster.identity(1, "central", role: .central)
-        wardIdentity = try cluster.identity(2, "ward-5a", role: .ward)
+        wardIdentity = try cluster.identity(2, "ward-5a", role: .ward, wards: ["W-5A"])
         central = try makeSyncReplica(centralIdentity, policies: hostileTestPolicies)
     }
 
@@ -107,6 +114,21 @@ struct HostilePeerTests {
         #expect(outcome.replies.contains { if case .ack = $0 { return true } else { return false } })
         #expect(try central.statistics().rows["account"] == 0)
         #expect(try central.quarantines().map(\.origin) == [NodeID(2)])
+        try await honestWardStillSyncs()
+    }
+
+    @Test func aWardRewritingAnotherWardsAdmissionIsQuarantinedAndTheVictimKeepsServing() async throws {
+        // Central's admission for ward 6B; the stolen 5A gateway rewrites it, naming the write it "saw".
+        try await central.write { try $0.insert(into: "stay", values: ["wardId": "W-6B", "note": "admitted"], id: "ADM-1") }
+        var chain = ChainWriter(authority: CertificateTrust(identity: wardIdentity), policies: hostileTestPolicies)
+        try chain.commit(updating: [("stay", "ADM-1", ["note": "discharged against advice".databaseValue], (NodeID(1), 1))],
+                         at: HLC(milliseconds: testNow, counter: 0))
+        let outcome = try await ward.attack(central, victimIdentity: centralIdentity,
+                                            sending: [.summary(VersionVector()), try HostilePeer.batch(ChangeBatch(segments: [chain.segment()]))])
+        #expect(outcome.replies.contains { if case .ack = $0 { return true } else { return false } })
+        let note = try await central.reader.read { try String.fetchOne($0, sql: "SELECT note FROM stay WHERE id = 'ADM-1'") }
+        #expect(note == "admitted")
+        #expect(try central.quarantines().map(\.rule) == ["a ward node may change rows of table 'stay' only for the wards its certificate names"])
         try await honestWardStillSyncs()
     }
 

@@ -22,10 +22,10 @@ let testNow: UInt64 = 1_780_000_000_000
 struct TestCluster {
     let key = SigningKey()
 
-    func identity(_ id: UInt64, _ name: String, role: NodeRole = .ward, issuedAt: UInt64 = testNow - 1000,
+    func identity(_ id: UInt64, _ name: String, role: NodeRole = .ward, wards: [String] = [], issuedAt: UInt64 = testNow - 1000,
                   validFor: UInt64 = 365 * 86_400_000) throws -> NodeIdentity {
         let nodeKey = SigningKey()
-        let certificate = try NodeCertificate.issue(nodeID: NodeID(id), role: role, name: name, publicKey: nodeKey.publicKey,
+        let certificate = try NodeCertificate.issue(nodeID: NodeID(id), role: role, name: name, publicKey: nodeKey.publicKey, wards: wards,
                                                     by: key, issuedAt: issuedAt, validFor: validFor)
         return try NodeIdentity(key: nodeKey, certificate: certificate, clusterKey: key.publicKey)
     }
@@ -71,7 +71,7 @@ final class TappedSender: FrameSending, Sendable {
 }
 
 /// Runs a handshake between two admissions over an in-memory pipe; returns both outcomes.
-func handshake(client: PeerAdmission, server: PeerAdmission, clientVersion: UInt16 = 1)
+func handshake(client: PeerAdmission, server: PeerAdmission, clientVersion: UInt16 = Handshake.supportedVersions.upperBound)
     async -> (client: Result<NodeCertificate, SyncError>, server: Result<NodeCertificate, SyncError>) {
     let (a, b) = MemoryFrameTransport.pair()
     async let serverSide: Result<NodeCertificate, SyncError> = {

@@ -52,6 +52,37 @@ public struct ChainWriter {
         append(body: CommitCodec.encode(deltas, tables: [:]))
     }
 
+    /// Appends a commit changing columns of rows it does not create (last-writer-wins-style
+    /// columns only), each change naming the commit whose owner-column write its writer saw, as a
+    /// ward node's change to a row of an `owned-by` table must.
+    /// - Throws: ``ReplicaError`` for an undeclared table or column, a keep-both or set column, or
+    ///   a value its column does not take.
+    public mutating func commit(updating rows: [(table: String, key: String, values: [String: DatabaseValue], ownerSeen: (origin: NodeID, seq: UInt64)?)],
+                                at hlc: HLC) throws {
+        let stamp = Stamp(hlc: hlc, origin: authority.identity.nodeID, seq: seq + 1)
+        var deltas: [RowDelta] = []
+        for row in rows {
+            guard let declaration = policies.table(named: row.table) else {
+                throw ReplicaError(.unknownTable, "table '\(row.table)' is not declared in the conflict policies")
+            }
+            var columns = WrittenColumns(width: declaration.columns.count)
+            for (name, value) in row.values {
+                guard let index = declaration.columnIndex(name) else {
+                    throw ReplicaError(.unknownColumn, "table '\(row.table)' has no column '\(name)'")
+                }
+                let column = declaration.columns[index]
+                guard column.policy != .keepBoth, column.policy != .addWinsSet else {
+                    throw ReplicaError(.wrongPolicy, "column '\(name)' of table '\(row.table)' is not a register")
+                }
+                try LocalWrite.check(value, fits: column, table: row.table)
+                columns[index] = try LocalWrite.initial(column.policy, value: value, stamp: stamp, table: row.table, column: name)
+            }
+            deltas.append(RowDelta(table: row.table, key: row.key, body: .columns(columns),
+                                   ownerSeen: row.ownerSeen.map { CommitReference(origin: $0.origin, seq: $0.seq) }))
+        }
+        append(body: CommitCodec.encode(deltas, tables: [:]))
+    }
+
     /// Appends a commit deleting a row.
     public mutating func commit(deleting key: String, from table: String, at hlc: HLC) {
         let stamp = Stamp(hlc: hlc, origin: authority.identity.nodeID, seq: seq + 1)

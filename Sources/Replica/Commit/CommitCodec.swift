@@ -8,6 +8,10 @@ import GRDB
 ///                                 | 0x02 columnCount varint (index varint | column)*   the row created (unlisted columns unwritten)
 ///                                 | 0x03 hlc u64le | columnCount varint (index varint | value)*
 ///                                                       the row created, every column a register of one stamp (the usual insert)
+///                                 | 0x04 origin u64le | seq varint | columnCount varint (index varint | column)*
+///                                                       written columns, by a ward node, of a row of an `owned-by`
+///                                                       table: (origin, seq) is the commit whose write of the owner
+///                                                       column the writer saw
 ///                                 | 0x01 hlc u64le                                      tombstone
 /// column  = 0x00 hlc u64le | value                                                     register (every policy but the two below)
 ///         | 0x01 siblingCount varint (hlc u64le | value)* | context                    keep-both
@@ -50,7 +54,13 @@ enum CommitCodec {
                 }
                 return
             }
-            writer.writeByte(delta.isInsert ? 2 : 0)
+            if !delta.isInsert, let seen = delta.ownerSeen {
+                writer.writeByte(4)
+                writer.writeFixed64(seen.origin.rawValue)
+                writer.writeVarint(seen.seq)
+            } else {
+                writer.writeByte(delta.isInsert ? 2 : 0)
+            }
             writer.writeVarint(UInt64(columns.count))
             for (index, column) in columns {
                 writer.writeVarint(UInt64(index))
@@ -185,6 +195,19 @@ enum CommitCodec {
                 return try columns(of: table, key: key, isInsert: kind == 2) { decoder, column throws(MalformedDataError) in
                     try decoder.column(column, table: table.name)
                 }
+            case 4:
+                guard table.declaration.ownerColumn != nil else {
+                    throw fail("a change names the owner write of a row of table '\(table.name)', which is not owned-by a column")
+                }
+                let seen = CommitReference(origin: NodeID(try reader.readFixed64()), seq: try reader.readVarint())
+                guard seen.seq >= 1, seen.seq <= ChangeBatch.maximumSeq, seen.origin != origin || seen.seq < seq else {
+                    throw fail("a change names an owner write that cannot have been seen")
+                }
+                var delta = try columns(of: table, key: key, isInsert: false) { decoder, column throws(MalformedDataError) in
+                    try decoder.column(column, table: table.name)
+                }
+                delta.ownerSeen = seen
+                return delta
             case let kind:
                 throw fail("unknown change kind \(kind)")
             }

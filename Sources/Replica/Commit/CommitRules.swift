@@ -3,11 +3,13 @@ import GRDB
 /// The declared rules a received commit must keep, judged on the commit and its origin's identity
 /// alone, so that every node reaches the same verdict: its bytes decode against the declared tables
 /// (types, `not null`, lifecycles, bounds: ``CommitCodec``), its origin's role may write each table,
-/// `no-delete` rows are not deleted, append-only rows are written whole once, and a ward node
-/// creates rows of `owned-by` tables only for its wards.
+/// `no-delete` rows are not deleted, append-only rows are written whole once, a ward node
+/// creates rows of `owned-by` tables only for its wards, and its every other change to such a row
+/// names the write of the owner column it saw (``RowDelta/ownerSeen``).
 ///
-/// (An update of a ward-owned row is judged by its writer only: which ward owned the row when it
-/// was made depends on what each receiver has seen; see `docs/THREAT-MODEL.md`.)
+/// Whether that write put the row in one of the writer's wards is judged when the named commit is
+/// at hand (``BatchMerger``): it is one fixed commit, so every node reaches the same verdict,
+/// whatever it holds of the row now.
 enum CommitRules {
     /// Decodes commit `seq` of `identity`'s node and checks it.
     /// - Returns: its row changes and the newest clock reading of its own writes.
@@ -26,6 +28,9 @@ enum CommitRules {
                 guard table.declaration.deletable, !table.isAppendOnly else {
                     throw CommitViolation(table: table.name, "rows of table '\(table.name)' are never deleted")
                 }
+                if role == .ward, table.declaration.ownerColumn != nil {
+                    throw CommitViolation(table: table.name, "a ward node may not delete rows of table '\(table.name)' (they belong to wards)")
+                }
             case .columns(let columns):
                 if table.isAppendOnly, !delta.isInsert {
                     throw CommitViolation(table: table.name, "rows of append-only table '\(table.name)' are written whole, once")
@@ -33,6 +38,9 @@ enum CommitRules {
                 if delta.isInsert, role == .ward, let owner = table.declaration.ownerColumn, let index = table.columnIndexes[owner],
                    !identity.mayWrite(forWard: columns[index].flatMap { String.fromDatabaseValue($0.value) }) {
                     throw CommitViolation(table: table.name, "a ward node may create rows of table '\(table.name)' only for the wards its certificate names")
+                }
+                if !delta.isInsert, role == .ward, table.declaration.ownerColumn != nil, delta.ownerSeen == nil {
+                    throw CommitViolation(table: table.name, "a ward node's change to a row of table '\(table.name)' must name the write that put the row in its ward")
                 }
             }
         }

@@ -21,7 +21,17 @@ struct RowDelta: Hashable, Sendable {
     /// writer's declaration did not have yet are unwritten. A row change that is not an insert
     /// never creates a row.
     var isInsert = false
+    /// For a ward node's change to a row of an `owned-by` table it did not create in this commit:
+    /// the commit whose write of the owner column it saw (the write that put the row in its ward).
+    /// Receivers judge the change against that write, which is the same on every node, not against
+    /// the row as each of them holds it now.
+    var ownerSeen: CommitReference?
+}
 
+/// One commit of one origin: (origin, sequence number).
+struct CommitReference: Hashable, Sendable {
+    var origin: NodeID
+    var seq: UInt64
 }
 
 /// A commit that breaks a declared rule: the table and the rule, never a value.

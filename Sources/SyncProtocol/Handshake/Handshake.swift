@@ -38,7 +38,7 @@ public struct PeerAdmission: Sendable {
 /// same ``SyncError`` on this side.
 public enum Handshake {
     /// Protocol versions this build speaks.
-    public static let supportedVersions: ClosedRange<UInt16> = 1...1
+    public static let supportedVersions: ClosedRange<UInt16> = 2...2
     static let helloMagic = Array("SFH1".utf8)
     static let authMagic = Array("SFA1".utf8)
     static let refusalMagic = Array("SFX1".utf8)
