@@ -69,17 +69,20 @@ extension Replica {
 
     private func merge(_ batch: ChangeBatch, in db: Database, progress: ((Int) -> Void)?) throws -> (ApplyReport, ReplicaEvent?) {
         var merger = try BatchMerger(replica: self, db: db)
-        var waiting: [ChainSegment] = []
-        for segment in batch.segments where try merger.apply(segment, progress: progress) == .waits {
-            waiting.append(segment)
+        var waiting: [WaitingRuns.Run] = []
+        for segment in batch.segments where try merger.apply(segment, progress: progress) != .done {
+            waiting.append(WaitingRuns.Run(segment: segment, attempts: 0))
         }
-        // A run that waited for another origin's commit sent later in the same batch (a relay
-        // sends origins in its own order) is tried again once the rest is merged.
+        // A run that waited for another origin's commit (a relay sends origins in its own order,
+        // and page by page), or that came after such a run, is tried again once the rest is
+        // merged, and kept for the batches that follow.
+        waiting += waitingRuns.take()
         while !waiting.isEmpty {
             let before = merger.report.commitsApplied
-            waiting = try waiting.filter { try merger.apply($0, progress: progress) == .waits }
+            waiting = try waiting.filter { try merger.retry($0, progress: progress) }
             if merger.report.commitsApplied == before { break }
         }
+        waitingRuns.keep(waiting)
         return try merger.finish()
     }
 
@@ -139,6 +142,8 @@ struct BatchMerger {
         case done
         /// Stopped at a commit that waits for another origin's commit this node lacks.
         case waits
+        /// Starts after commits this node lacks (they may be waiting).
+        case gap
     }
 
     @discardableResult
@@ -154,7 +159,7 @@ struct BatchMerger {
             report.held += Int(segment.lastSeq - max(held, segment.firstSeq - 1))
             return .done
         }
-        guard segment.firstSeq <= held + 1 else { return .done }
+        guard segment.firstSeq <= held + 1 else { return .gap }
         let identity = try identify(origin, credential: segment.credential)
         guard let hashes = CommitChain.verify(segment, publicKey: identity.publicKey) else {
             throw ReplicaError(.forgedCommit, "commits \(segment.firstSeq)…\(segment.lastSeq) of node \(origin) do not match its signature (forged or altered on the way)")
@@ -210,6 +215,18 @@ struct BatchMerger {
         try db.cachedStatement(sql: "INSERT INTO _sf_version (origin, seq) VALUES (?, ?) ON CONFLICT (origin) DO UPDATE SET seq = excluded.seq")
             .execute(arguments: [origin.databaseValue, Int64(appliedUpTo)])
         return outcome
+    }
+
+    /// Tries a waiting run again; returns whether it still waits. A run kept from an earlier
+    /// batch that turns out forged is that batch's sender's fault, not this one's: it is dropped.
+    mutating func retry(_ run: WaitingRuns.Run, progress: ((Int) -> Void)?) throws -> Bool {
+        guard run.attempts > 0 else { return try apply(run.segment, progress: progress) != .done }
+        do {
+            return try apply(run.segment, progress: progress) != .done
+        } catch let error as ReplicaError where error.code == .forgedCommit {
+            replica.logger.warning("dropped a kept run of commits that does not check out", metadata: ["replica.origin": "\(run.segment.origin)"])
+            return false
+        }
     }
 
     /// A commit stamped further ahead of this node's clock than the bound is held, not applied and

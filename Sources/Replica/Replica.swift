@@ -76,6 +76,8 @@ public final class Replica: Sendable {
     let observers = ReplicaObservers()
     let buriedTables = TombstoneTables()
     let orphanTables = TombstoneTables(sideTable: "_sf_orphan")
+    /// Runs of commits that could not apply yet, tried again after each batch.
+    let waitingRuns = WaitingRuns()
     /// Signs this node's chain heads, identifies other origins.
     let authority: any CommitAuthority
     /// Origins already identified, with the credential that identified them.

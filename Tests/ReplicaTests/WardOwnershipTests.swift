@@ -35,8 +35,9 @@ struct WardOwnershipTests {
         SharedSecretTrust(nodeID: NodeID(node), roles: [NodeID(2): .ward], wards: [NodeID(2): ["W-1", "W-2"]])
     }
 
-    func replica(_ node: UInt64) throws -> Replica {
+    func replica(_ node: UInt64, clock: ManualClock? = nil) throws -> Replica {
         var configuration = ReplicaConfiguration(nodeID: NodeID(node), policies: Self.policies, rowIDSeed: node)
+        if let clock { configuration.wallClock = clock }
         configuration.authority = Self.trust(node)
         return try Replica.inMemory(configuration: configuration)
     }
@@ -111,6 +112,71 @@ struct WardOwnershipTests {
         let report = try other.apply(ChangeBatch(decoding: reordered.encoded()))
         #expect(report.quarantined.isEmpty && report.commitsApplied == 2)
         #expect(try value(other, "stay", "S", "note") == "discharge planned".databaseValue)
+    }
+
+    /// Across batches (a relay's pages): the waiting run, and the ward's next run after it, are
+    /// kept and applied when the named write arrives in a later batch.
+    @Test func waitingRunsAreKeptForTheBatchesThatFollow() throws {
+        let central = try replica(1), ward = try replica(2), other = try replica(3)
+        try central.write { try $0.insert(into: "stay", values: ["wardId": "W-1", "note": "admitted"], id: "S") }
+        try sync(central, into: ward)
+        try ward.write { try $0.update("stay", id: "S", set: ["note": "first"]) }
+        try ward.write { try $0.update("stay", id: "S", set: ["note": "second"]) }
+        var centralsKnown = VersionVector()
+        centralsKnown[NodeID(1)] = 1   // only the ward's own commits, a page each
+        let (first, cursor) = try ward.changes(since: centralsKnown, maxChanges: 1)
+        let (second, _) = try ward.changes(since: centralsKnown, after: cursor, maxChanges: 1)
+        #expect(try other.apply(ChangeBatch(decoding: first.encoded())).commitsApplied == 0)
+        #expect(try other.apply(ChangeBatch(decoding: second.encoded())).commitsApplied == 0, "a run after a gap waits too")
+        #expect(other.waitingRuns.count == 2)
+        let report = try other.apply(ChangeBatch(decoding: try central.changes(since: VersionVector()).0.encoded()))
+        #expect(report.commitsApplied == 3 && report.quarantined.isEmpty)
+        #expect(try value(other, "stay", "S", "note") == "second".databaseValue)
+        #expect(other.waitingRuns.count == 0)
+    }
+
+    /// A commit that writes a row's ward twice: every node reads the write that wins, whether its
+    /// row still holds that commit's write (A) or has moved on since (B), so both reach one verdict.
+    @Test func aRowWrittenTwiceInOneCommitIsJudgedOnTheWinningWriteEverywhere() throws {
+        let clock = ManualClock(1_780_000_000_000)
+        let central = try replica(1, clock: clock), a = try replica(3), b = try replica(4)
+        try central.write { try $0.insert(into: "stay", values: ["wardId": "W-1", "note": "admitted"], id: "S") }   // central 1
+        var rogue = ChainWriter(authority: Self.trust(2), policies: Self.policies)
+        let at = HLC(milliseconds: 1_780_000_001_000, counter: 0)
+        try rogue.commit(updating: [("stay", "S", ["wardId": "W-1".databaseValue], (NodeID(1), 1)),
+                                    ("stay", "S", ["wardId": "W-9".databaseValue], (NodeID(1), 1))], at: at)   // W-9 wins the tie
+        try rogue.commit(updating: [("stay", "S", ["note": "rewritten".databaseValue], (NodeID(2), 1))], at: at.successor)
+        let centralFirst = try central.changes(since: VersionVector()).0
+        let rogueRun = rogue.segment()
+        for node in [a, b] { try node.apply(ChangeBatch(decoding: centralFirst.encoded())) }
+        // Central moves the row on (B hears of it before the rogue's commits): B must read the old commit back.
+        clock.advance(by: 5_000)
+        try central.write { try $0.update("stay", id: "S", set: ["wardId": "W-2"]) }
+        try sync(central, into: b)
+        for node in [a, b] {
+            let report = try node.apply(ChangeBatch(decoding: ChangeBatch(segments: [rogueRun]).encoded()))
+            #expect(report.commitsApplied == 1, "the first commit changes a W-1 row: allowed")
+            #expect(report.quarantined.map(\.seq) == [2], "the second names a write that put the row in W-9")
+        }
+    }
+
+    /// A kept run that turns out forged when it is finally checked is dropped; the honest batch
+    /// that made it checkable applies.
+    @Test func aForgedKeptRunIsDroppedWithoutRefusingTheBatchThatFollows() throws {
+        let central = try replica(1), receiver = try replica(3)
+        var honest = ChainWriter(authority: Self.trust(2), policies: Self.policies)
+        try honest.commit(inserting: [("stay", "A", ["W-1".databaseValue, .null])], at: HLC(milliseconds: 1_780_000_000_000, counter: 0))
+        let firstRun = honest.segment()
+        try honest.commit(inserting: [("stay", "B", ["W-1".databaseValue, .null])], at: HLC(milliseconds: 1_780_000_000_001, counter: 0))
+        var forged = honest.segment()
+        forged.bodies[0][forged.bodies[0].count - 1] ^= 1
+        _ = central
+        #expect(try receiver.apply(ChangeBatch(segments: [forged])).commitsApplied == 0)
+        #expect(receiver.waitingRuns.count == 1)
+        let report = try receiver.apply(ChangeBatch(segments: [firstRun]))
+        #expect(report.commitsApplied == 1)
+        #expect(receiver.waitingRuns.count == 0)
+        #expect(try receiver.versionVector()[NodeID(2)] == 1)
     }
 
     /// A stolen gateway running modified code: changes another ward's row naming the write that put

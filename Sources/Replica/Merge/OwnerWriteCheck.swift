@@ -62,11 +62,15 @@ extension BatchMerger {
         } catch {
             throw ReplicaError(.corruptMetadata, "commit \(seen.seq) of node \(seen.origin), accepted earlier, no longer decodes: \(error.rule)")
         }
+        // A commit may write the row more than once: the write that wins is the one a row holding
+        // this commit's write shows, so every node reads the same value whichever way it looks.
+        var winner: (value: DatabaseValue, stamp: Stamp)?
         for delta in deltas where delta.table == table.name && delta.key == key {
             guard case .columns(let columns) = delta.body, let written = columns[index], case .register(let stamp) = written.meta,
                   stamp.origin == seen.origin, stamp.seq == seen.seq else { continue }
-            return written.value
+            if let best = winner, !ColumnMerge.prefers(.lastWriterWins, (written.value, stamp), over: best) { continue }
+            winner = (written.value, stamp)
         }
-        return nil
+        return winner?.value
     }
 }
