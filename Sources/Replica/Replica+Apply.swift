@@ -155,7 +155,9 @@ struct BatchMerger {
         // Our own commits are ours to make; a quarantined or revoked origin's are held; a gap waits
         // for the missing commits; old news is skipped.
         guard origin != replica.nodeID, segment.lastSeq > held else { return .done }
-        if try isQuarantined(origin) || replica.isRevoked(origin, db) {
+        // A revoked origin's commits up to its revocation's cut-off are still accepted; later ones are held.
+        let cutoff = try replica.revocationCutoff(origin, db)
+        if try isQuarantined(origin) || cutoff.map({ held >= $0 }) == true {
             report.held += Int(segment.lastSeq - max(held, segment.firstSeq - 1))
             return .done
         }
@@ -176,6 +178,10 @@ struct BatchMerger {
         var outcome = RunOutcome.done
         commits: for (position, body) in segment.bodies.enumerated().dropFirst(skipped) {
             let seq = segment.firstSeq + UInt64(position)
+            if let cutoff, seq > cutoff {
+                report.held += Int(segment.lastSeq - cutoff)
+                break
+            }
             let deltas: [RowDelta]
             do throws(CommitViolation) {
                 deltas = try checked(body, origin: origin, seq: seq, identity: identity)

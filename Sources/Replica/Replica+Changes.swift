@@ -20,7 +20,11 @@ extension Replica {
         try writer.read { db in
             let local = try versionVector(db)
             var page = ChangePage(replica: self, db: db, maxChanges: max(maxChanges, 1), maxBytes: max(maxBytes, 1))
-            let origins = try local.sorted.filter { $0.seq > remote[$0.origin] }.filter { try !isRevoked($0.origin, db) }
+            // A revoked origin's commits go only up to its revocation's cut-off.
+            let origins = try local.sorted.compactMap { entry -> (origin: NodeID, seq: UInt64)? in
+                let upTo = min(entry.seq, try revocationCutoff(entry.origin, db) ?? entry.seq)
+                return upTo > remote[entry.origin] ? (entry.origin, upTo) : nil
+            }
             for (position, entry) in origins.enumerated() {
                 var after = remote[entry.origin]
                 if let cursor {
@@ -41,10 +45,24 @@ extension Replica {
 
     /// Whether `origin` is named in the revocation table. Fails closed: an unreadable table throws.
     func isRevoked(_ origin: NodeID, _ db: Database) throws -> Bool {
-        guard let revocationTable, let table = tables[revocationTable] else { return false }
-        let statement = try db.cachedStatement(sql: "SELECT EXISTS (SELECT 1 FROM \(table.name.quotedDatabaseIdentifier) WHERE \(table.declaration.primaryKey.quotedDatabaseIdentifier) = ?)")
-        return try Bool.fetchOne(statement, arguments: [origin.description]) ?? true
+        try revocationCutoff(origin, db) != nil
     }
+
+    /// For a revoked origin, the last of its commits still accepted (and relayed): the revocation
+    /// table's `acceptedUpTo` column where it declares one (what central held when it revoked, so
+    /// every node ends with the same part of the revoked node's history), else 0. Nil when the
+    /// origin is not revoked. Fails closed: an unreadable table throws.
+    func revocationCutoff(_ origin: NodeID, _ db: Database) throws -> UInt64? {
+        guard let revocationTable, let table = tables[revocationTable] else { return nil }
+        let key = table.declaration.primaryKey.quotedDatabaseIdentifier
+        let cutoff = table.columnIndexes[Self.revocationCutoffColumn] != nil ? "coalesce(\(Self.revocationCutoffColumn), 0)" : "0"
+        let statement = try db.cachedStatement(sql: "SELECT \(cutoff) FROM \(table.name.quotedDatabaseIdentifier) WHERE \(key) = ?")
+        guard let row = try Row.fetchOne(statement, arguments: [origin.description]) else { return nil }
+        return UInt64(clamping: max(0, row[0] as Int64? ?? 0))
+    }
+
+    /// The revocation table's column naming the last accepted commit of the revoked node.
+    public static let revocationCutoffColumn = "acceptedUpTo"
 }
 
 /// Collects one page of signed commit runs.

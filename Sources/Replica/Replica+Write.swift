@@ -64,6 +64,11 @@ public final class ReplicaTransaction {
         self.store = RowStore(db: db, gate: replica.gate, buriedTables: replica.buriedTables)
     }
 
+    /// The newest commit of `origin` this replica holds (0 for none), as of this transaction.
+    public func newestCommit(of origin: NodeID) throws -> UInt64 {
+        try replica.versionVector(db)[origin]
+    }
+
     /// Inserts a row and returns its id.
     /// - Parameters:
     ///   - table: a declared table.

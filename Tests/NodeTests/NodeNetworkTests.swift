@@ -105,6 +105,12 @@ struct NodeNetworkTests {
         #expect(try await eventually {
             try pair.ward.peers.peers().contains { !$0.connected && ($0.lastError ?? "").contains("revoked") }
         })
+        // The revocation keeps what central held of the ward (its one commit) for every node.
+        let accepted = try await pair.central.replica.reader.read { db in
+            try Int64.fetchOne(db, sql: "SELECT acceptedUpTo FROM revokedNode WHERE id = ?", arguments: [pair.ward.identity.nodeID.description])
+        }
+        #expect(accepted == Int64(try pair.central.replica.versionVector()[pair.ward.identity.nodeID]))
+        #expect(accepted == 1)
     }
 }
 

@@ -29,6 +29,7 @@ let trustPolicyText = """
       write central
       no-delete
       column reason text
+      column acceptedUpTo integer
     """
 
 let trustPolicies: PolicySet = try! PolicySet(parsing: trustPolicyText, file: "trust.policy")
@@ -334,6 +335,34 @@ struct HostileCommitTests {
         #expect(try count(fresh, "visit") == 0)
         // Revocation is append-only: central cannot take it back by accident, nobody else can write it.
         #expect(throws: ReplicaError.self) { try central.write { try $0.update("revoked", id: NodeID(2).description, set: ["reason": "x"]) } }
+    }
+
+    /// A revocation keeps what central held of the node (its cut-off) and refuses the rest, so every
+    /// node, whichever peer it hears from, ends with the same part of the revoked node's history.
+    @Test func aRevocationsCutOffIsAcceptedAndRelayedEverywhereAndNothingAfterIt() throws {
+        let ward = try makeTrustReplica(2)
+        for index in 0..<2 { try ward.write { try $0.insert(into: "visit", values: ["status": "open"], id: "V\(index)") } }
+        try sync(ward, into: central)
+        try ward.write { try $0.insert(into: "visit", values: ["status": "open"], id: "AFTER") }   // commit 3, after what central holds
+        let relay = try makeTrustReplica(3)
+        let (firstTwo, _) = try ward.changes(since: VersionVector(), maxChanges: 2)
+        try relay.apply(ChangeBatch(decoding: firstTwo.encoded()))
+        #expect(try relay.versionVector()[NodeID(2)] == 2)
+        try central.write { try $0.insert(into: "revoked", values: ["reason": "stolen", "acceptedUpTo": 2], id: NodeID(2).description) }
+        try sync(central, into: relay)
+        // The revoked node's later commit reaches nobody, directly or through a relay.
+        try sync(ward, into: relay)
+        try sync(ward, into: central)
+        #expect(try relay.versionVector()[NodeID(2)] == 2 && central.versionVector()[NodeID(2)] == 2)
+        #expect(try value(central, "visit", "AFTER", "status") == nil)
+        // A node that never met it gets the accepted part from either peer, and only that.
+        for source in [central, relay] {
+            let fresh = try makeTrustReplica(4)
+            try sync(central, into: fresh)   // the revocation first
+            try sync(source, into: fresh)
+            #expect(try fresh.versionVector()[NodeID(2)] == 2)
+            #expect(try count(fresh, "visit") == 2)
+        }
     }
 
     @Test func relaysForwardTheOriginsSignatureToNodesThatNeverMetIt() throws {

@@ -4,8 +4,8 @@ import Replica
 
 extension NodeRuntime {
     /// Revokes a node: an append-only row in `revokedNode`, written (and so signed) by central.
-    /// Every node that receives it refuses the revoked node's handshakes and any commit of its it
-    /// does not hold yet. Revoking a node twice changes nothing.
+    /// Every node that receives it refuses the revoked node's handshakes and its commits after
+    /// those this node holds now (`acceptedUpTo`), relayed or not. Revoking a node twice changes nothing.
     /// - Returns: false when the node was already revoked.
     /// - Throws: ``ReplicaError`` `.notAuthorized` on any node whose certificate is not central's.
     @discardableResult
@@ -14,7 +14,10 @@ extension NodeRuntime {
             guard try !(Bool.fetchOne(tx.db, sql: "SELECT EXISTS (SELECT 1 FROM revokedNode WHERE id = ?)", arguments: [id.description]) ?? false) else {
                 return false
             }
-            try tx.insert(into: "revokedNode", values: ["name": name, "revokedAt": time, "revokedBy": who], id: id.description)
+            // What central holds of the node stays (its honest past); anything later is refused everywhere.
+            let accepted = try tx.newestCommit(of: id)
+            try tx.insert(into: "revokedNode", values: ["name": name, "revokedAt": time, "revokedBy": who,
+                                                        Replica.revocationCutoffColumn: Int64(clamping: accepted)], id: id.description)
             return true
         }
     }
