@@ -365,6 +365,31 @@ struct HostileCommitTests {
         }
     }
 
+    /// A stolen gateway sends one history to one node and another to a second: their version
+    /// vectors agree, so no batch ever shows it; their signed heads do, and neither can be faked.
+    @Test func anOriginThatSignedTwoHistoriesIsFoundOutByComparingSignedHeads() async throws {
+        let a = try makeTrustReplica(3), b = try makeTrustReplica(4)
+        var one = RogueNode(2), other = RogueNode(2)
+        try await a.apply(try one.insert("visit", "V-A", ["open".databaseValue, .null, .null]))
+        try await b.apply(try other.insert("visit", "V-B", ["open".databaseValue, .null, .null]))
+        #expect(try a.versionVector() == b.versionVector())
+        // A peer that lies about a head (a signature it cannot make) frames nobody.
+        var forged = try #require(try b.signedHeads().first { $0.origin == NodeID(2) })
+        forged.signature[0] ^= 1
+        #expect(try await a.checkSignedHeads([forged]).isEmpty)
+        #expect(try a.quarantines().isEmpty)
+        #expect(try await a.checkSignedHeads(try b.signedHeads()) == [NodeID(2)])
+        #expect(try await b.checkSignedHeads(try a.signedHeads()) == [NodeID(2)])
+        #expect(try a.quarantines().first?.rule.contains("two different histories") == true)
+        // The origin's later commits are held on both.
+        let later = try one.insert("visit", "V-LATER", ["open".databaseValue, .null, .null])
+        #expect(try await a.apply(later).commitsApplied == 0)
+        // Honest chains compare equal: nothing happens.
+        let c = try makeTrustReplica(5)
+        try sync(a, into: c)
+        #expect(try await c.checkSignedHeads(try a.signedHeads()).isEmpty)
+    }
+
     @Test func relaysForwardTheOriginsSignatureToNodesThatNeverMetIt() throws {
         let ward = try makeTrustReplica(2)
         for index in 0..<25 { try ward.write { try $0.insert(into: "visit", values: ["status": "open", "score": Double(index)]) } }

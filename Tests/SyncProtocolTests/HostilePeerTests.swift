@@ -132,6 +132,24 @@ struct HostilePeerTests {
         try await honestWardStillSyncs()
     }
 
+    /// The stolen gateway gives one history to central and another to a second ward: their
+    /// vectors agree, so nothing would ever flow; one ordinary sync between them finds it out.
+    @Test func twoNodesGivenDifferentHistoriesFindTheForgerOutInOneSync() async throws {
+        let otherIdentity = try cluster.identity(6, "ward-7c", role: .ward)
+        let other = try makeSyncReplica(otherIdentity, policies: hostileTestPolicies)
+        var toCentral = ChainWriter(authority: CertificateTrust(identity: wardIdentity), policies: hostileTestPolicies)
+        var toOther = ChainWriter(authority: CertificateTrust(identity: wardIdentity), policies: hostileTestPolicies)
+        try toCentral.commit(inserting: response("R-ONE"), at: HLC(milliseconds: testNow, counter: 0))
+        try toOther.commit(inserting: response("R-TWO"), at: HLC(milliseconds: testNow, counter: 0))
+        try await central.apply(ChangeBatch(segments: [toCentral.segment()]))
+        try await other.apply(ChangeBatch(segments: [toOther.segment()]))
+        _ = try await syncOverMemory(client: (other, cluster.admission(otherIdentity, policyHash: hostileTestPolicies.contentHash)),
+                                     server: (central, cluster.admission(centralIdentity, policyHash: hostileTestPolicies.contentHash)))
+        for node in [central, other] {
+            #expect(try node.quarantines().map(\.origin) == [NodeID(2)])
+        }
+    }
+
     @Test func commitsSignedByAnotherKeyEndTheSessionAndApplyNothing() async throws {
         // The ward's id, the ward's certificate, but a key it does not hold.
         let forger = ForgingTrust(identity: wardIdentity)

@@ -44,10 +44,10 @@ struct SessionTests {
         for index in 0..<20 {
             try await ward.0.write { try $0.insert(into: "surveyResponse", values: ["patientId": "P\(index)", "answers": "{}"]) }
         }
-        // Frames: hello, auth, stream header, summary, batch… flip a bit in the first batch.
+        // Frames: hello, auth, stream header, summary, signed heads, batch… flip a bit in the first batch.
         await #expect(throws: SyncError.self) {
             _ = try await syncOverMemory(client: ward, server: central, tamperClient: { index, frame in
-                guard index == 4 else { return [frame] }
+                guard index == 5 else { return [frame] }
                 var bad = frame
                 bad[bad.count / 2] ^= 0x01
                 return [bad]
@@ -61,7 +61,7 @@ struct SessionTests {
         try await ward.0.write { try $0.insert(into: "surveyResponse", values: ["patientId": "P", "answers": "{}"]) }
         let serverError = Mutex<SyncError?>(nil)
         _ = try? await syncOverMemory(client: ward, server: central, tamperClient: { index, frame in
-            index == 4 ? [frame, frame] : [frame]
+            index == 5 ? [frame, frame] : [frame]
         }, serverOutcome: { outcome in
             if case .failure(let error) = outcome { serverError.withLock { $0 = error as? SyncError } }
         })
@@ -74,7 +74,7 @@ struct SessionTests {
         try await ward.0.write { try $0.insert(into: "surveyResponse", values: ["patientId": "P", "answers": "{}"]) }
         let serverError = Mutex<SyncError?>(nil)
         _ = try? await syncOverMemory(client: ward, server: central, tamperClient: { index, frame in
-            index == 4 ? [Array(frame.prefix(frame.count / 2))] : [frame]
+            index == 5 ? [Array(frame.prefix(frame.count / 2))] : [frame]
         }, serverOutcome: { outcome in
             if case .failure(let error) = outcome { serverError.withLock { $0 = error as? SyncError } }
         })
@@ -89,7 +89,7 @@ struct SessionTests {
         }
         await #expect(throws: SyncError.self) {
             _ = try await syncOverMemory(client: ward, server: central, tamperClient: { index, frame in
-                index == 5 ? [] : [frame]
+                index == 6 ? [] : [frame]
             })
         }
         // Batches before the gap were applied whole; the rest will come on the next sync.

@@ -28,6 +28,21 @@ struct SyncStateMachineTests {
         #expect(throws: SyncError.self) { try session.received(.summary(vector), at: .seconds(2)) }
     }
 
+    @Test func signedHeadsComeOnceAfterTheSummary() throws {
+        var session = machine()
+        let heads = [SignedHead(origin: NodeID(9), seq: 1, hash: Array(repeating: 0, count: 32), signature: Array(repeating: 0, count: 64))]
+        #expect { try session.received(.heads(heads), at: .zero) } throws: { isViolation($0) }
+        var ordered = machine()
+        _ = try ordered.received(.summary(VersionVector()), at: .zero)
+        #expect(try ordered.received(.heads(heads), at: .seconds(1)) == .checkHeads(heads))
+        #expect { try ordered.received(.heads(heads), at: .seconds(2)) } throws: { isViolation($0) }
+        // On the wire: bounded, and a head's hash and signature have their exact sizes.
+        #expect(try SyncMessage(decoding: SyncMessage.heads(heads).encoded) == .heads(heads))
+        var short = SyncMessage.heads(heads).encoded
+        short.removeLast()
+        #expect { try SyncMessage(decoding: short) } throws: { isViolation($0) }
+    }
+
     @Test func atMostAWindowOfBatchesIsUnacknowledged() throws {
         var session = machine(window: 2)
         _ = try session.received(.summary(VersionVector()), at: .zero)

@@ -90,6 +90,8 @@ public final class SyncSession<Receiver: FrameReceiving>: Sendable {
         var receiver = channel.receiver
         let events = replica.events()
         try await sender.send(.summary(try replica.versionVector()))
+        // Signed heads: a peer that holds another history of an origin, signed by it, finds it out.
+        try await sender.send(.heads(try replica.signedHeads(limit: SyncMessage.maximumHeads)))
         do {
             try await withThrowingTaskGroup(of: Void.self) { group in
                 group.addTask {
@@ -157,6 +159,13 @@ public final class SyncSession<Receiver: FrameReceiving>: Sendable {
                 try await sender.send(.goodbye)
             case .apply(let id, let compressed):
                 try await apply(id: id, compressed: compressed)
+            case .checkHeads(let heads):
+                let found = try await replica.checkSignedHeads(heads)
+                if !found.isEmpty {
+                    logger.error("a peer's signed heads show nodes that signed two histories; they are quarantined", metadata: [
+                        "sync.peer": "\(peer.name)", "sync.nodes": "\(found.map(\.description).joined(separator: ","))",
+                    ])
+                }
             case .finish:
                 return
             }
@@ -256,7 +265,7 @@ actor SessionState {
             if !slotWaiters.isEmpty { slotWaiters.removeFirst().resume() }
         case .finish:
             wakeEveryone()
-        case .none, .apply, .sayGoodbye:
+        case .none, .apply, .sayGoodbye, .checkHeads:
             break
         }
         return reaction

@@ -58,6 +58,8 @@ struct SyncStateMachine {
         case slotOpened(sayGoodbye: Bool)
         /// One-shot: everything is exchanged; send goodbye.
         case sayGoodbye
+        /// The peer's signed heads arrived: compare them with this replica's chains.
+        case checkHeads([SignedHead])
         /// The peer said goodbye: the session ends.
         case finish
     }
@@ -80,6 +82,7 @@ struct SyncStateMachine {
     private var lastReceivedBatchID: UInt64 = 0
     private var weCaughtUp = false
     private var theyCaughtUp = false
+    private var theySentHeads = false
     private var lastHeard: Duration
 
     /// Starts a session at `now` (on whatever clock the caller injects: only differences matter).
@@ -132,6 +135,11 @@ struct SyncStateMachine {
             return .finish
         case .heartbeat:
             return .none
+        case .heads(let heads):
+            guard phase != .awaitingSummary else { throw violation("signed heads before the summary") }
+            guard !theySentHeads else { throw violation("signed heads twice") }
+            theySentHeads = true
+            return .checkHeads(heads)
         }
     }
 

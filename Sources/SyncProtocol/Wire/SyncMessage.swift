@@ -10,6 +10,8 @@ import Replica
 /// 0x05 refusal   code u8 | text               I am ending this session, and why
 /// 0x06 goodbye                                clean end (sent with the stream's final tag)
 /// 0x07 heartbeat                              I am here (live sessions, every heartbeat interval)
+/// 0x08 heads     count varint | (origin u64le | seq varint | hash bytes | signature bytes)*
+///                                             the newest signed head I hold of each origin (once, after the summary)
 /// versionVector = count varint | (origin u64le | seq varint)*
 /// ```
 package enum SyncMessage: Hashable, Sendable {
@@ -20,6 +22,10 @@ package enum SyncMessage: Hashable, Sendable {
     case refusal(SyncError.Code, String)
     case goodbye
     case heartbeat
+    case heads([SignedHead])
+
+    /// The most signed heads one `heads` message may carry (each costs the receiver a verification).
+    static let maximumHeads = 4096
 
     var encoded: [UInt8] {
         var writer = BinaryWriter()
@@ -45,6 +51,15 @@ package enum SyncMessage: Hashable, Sendable {
             writer.writeByte(6)
         case .heartbeat:
             writer.writeByte(7)
+        case .heads(let heads):
+            writer.writeByte(8)
+            writer.writeVarint(UInt64(heads.count))
+            for head in heads {
+                writer.writeFixed64(head.origin.rawValue)
+                writer.writeVarint(head.seq)
+                writer.writeBytes(head.hash)
+                writer.writeBytes(head.signature)
+            }
         }
         return writer.bytes
     }
@@ -66,6 +81,19 @@ package enum SyncMessage: Hashable, Sendable {
                 self = .refusal(code, try reader.readString())
             case 6: self = .goodbye
             case 7: self = .heartbeat
+            case 8:
+                let count = try reader.readCount(limit: min(reader.remaining / 11, Self.maximumHeads))
+                var heads: [SignedHead] = []
+                for _ in 0..<count {
+                    let origin = NodeID(try reader.readFixed64())
+                    let seq = try reader.readVarint()
+                    guard seq <= ChangeBatch.maximumSeq else { throw MalformedDataError("a sequence number beyond 2^63-1") }
+                    let hash = Array(try reader.readBytes())
+                    let signature = Array(try reader.readBytes())
+                    guard hash.count == 32, signature.count == 64 else { throw MalformedDataError("a head's hash is 32 bytes, its signature 64") }
+                    heads.append(SignedHead(origin: origin, seq: seq, hash: hash, signature: signature))
+                }
+                self = .heads(heads)
             case let type: throw MalformedDataError("unknown message type \(type)")
             }
             guard reader.isAtEnd else { throw MalformedDataError("trailing bytes") }
