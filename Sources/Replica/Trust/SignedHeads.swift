@@ -56,9 +56,17 @@ extension Replica {
     /// Heads of origins this replica does not know, or beyond what it holds, or that do not
     /// verify (a lying peer cannot frame an origin), are ignored.
     /// - Returns: the origins found out by these heads (newly quarantined).
+    ///
+    /// One head per origin is compared (a peer holds one newest head of each): a peer cannot make
+    /// this node read back more than one stored chain hash per origin it knows. The comparison
+    /// reads; only a proof takes the writer.
     @discardableResult
     public func checkSignedHeads(_ heads: [SignedHead]) async throws -> [NodeID] {
-        let found = try await writer.write { db in try self.quarantineFoundOut(by: heads, in: db) }
+        var seen: Set<NodeID> = []
+        let firstPerOrigin = heads.filter { seen.insert($0.origin).inserted }
+        let proofs = try await reader.read { db in try self.proofsOfTwoHistories(in: firstPerOrigin, db) }
+        guard !proofs.isEmpty else { return [] }
+        let found = try await writer.write { db in try self.quarantine(provenBy: proofs, in: db) }
         for quarantine in found {
             logger.error("quarantined a node: a peer holds another history of it, signed by it", metadata: [
                 "replica.origin": "\(quarantine.origin)", "replica.seq": "\(quarantine.seq)",
@@ -67,9 +75,10 @@ extension Replica {
         return found.map(\.origin)
     }
 
-    private func quarantineFoundOut(by heads: [SignedHead], in db: Database) throws -> [Quarantine] {
+    /// The heads that verify under their origin's key yet differ from this replica's chain.
+    private func proofsOfTwoHistories(in heads: [SignedHead], _ db: Database) throws -> [SignedHead] {
         let vector = try versionVector(db)
-        var found: [Quarantine] = []
+        var proofs: [SignedHead] = []
         for head in heads where head.seq >= 1 && head.seq <= vector[head.origin] && head.hash.count == 32 {
             guard try head.hash != chainHash(db, origin: head.origin, seq: head.seq),
                   let identity = try storedIdentity(head.origin, db),
@@ -81,6 +90,14 @@ extension Replica {
                 ])
                 continue
             }
+            proofs.append(head)
+        }
+        return proofs
+    }
+
+    private func quarantine(provenBy proofs: [SignedHead], in db: Database) throws -> [Quarantine] {
+        var found: [Quarantine] = []
+        for head in proofs {
             let already = try Bool.fetchOne(db, sql: "SELECT EXISTS (SELECT 1 FROM _sf_quarantine WHERE origin = ?)", arguments: [head.origin.databaseValue]) ?? true
             guard !already else { continue }
             let quarantine = Quarantine(origin: head.origin, seq: head.seq, table: nil,
