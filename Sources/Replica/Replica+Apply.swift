@@ -54,7 +54,8 @@ extension Replica {
     /// - Throws: ``ReplicaError`` `.forgedCommit`; nothing of the batch is applied then.
     @discardableResult
     public func apply(_ batch: ChangeBatch, progress: ((Int) -> Void)? = nil) throws -> ApplyReport {
-        let (report, event) = try writer.write { db in try merge(batch, in: db, progress: progress) }
+        let (report, event, waiting) = try writer.write { db in try merge(batch, in: db, progress: progress) }
+        waitingRuns.replace(with: waiting, now: wallClock.now())
         if let event { observers.emit(event) }
         return report
     }
@@ -62,28 +63,37 @@ extension Replica {
     /// The asynchronous form of ``apply(_:progress:)``.
     @discardableResult
     public func apply(_ batch: ChangeBatch) async throws -> ApplyReport {
-        let (report, event) = try await writer.write { db in try self.merge(batch, in: db, progress: nil) }
+        let (report, event, waiting) = try await writer.write { db in try self.merge(batch, in: db, progress: nil) }
+        waitingRuns.replace(with: waiting, now: wallClock.now())
         if let event { observers.emit(event) }
         return report
     }
 
-    private func merge(_ batch: ChangeBatch, in db: Database, progress: ((Int) -> Void)?) throws -> (ApplyReport, ReplicaEvent?) {
+    /// Merges a batch; returns what the kept runs become (set once the transaction committed).
+    private func merge(_ batch: ChangeBatch, in db: Database, progress: ((Int) -> Void)?) throws -> (ApplyReport, ReplicaEvent?, [WaitingRuns.Run]) {
         var merger = try BatchMerger(replica: self, db: db)
-        var waiting: [WaitingRuns.Run] = []
-        for segment in batch.segments where try merger.apply(segment, progress: progress) != .done {
-            waiting.append(WaitingRuns.Run(segment: segment, attempts: 0))
+        // Runs kept from earlier batches come first: they have waited longest.
+        var waiting = waitingRuns.snapshot()
+        for segment in batch.segments {
+            let outcome = try merger.apply(segment, progress: progress)
+            if outcome != .done { waiting.append(WaitingRuns.Run(segment: segment, waits: outcome == .waits, keptAt: nil)) }
         }
         // A run that waited for another origin's commit (a relay sends origins in its own order,
         // and page by page), or that came after such a run, is tried again once the rest is
         // merged, and kept for the batches that follow.
-        waiting += waitingRuns.take()
         while !waiting.isEmpty {
             let before = merger.report.commitsApplied
-            waiting = try waiting.filter { try merger.retry($0, progress: progress) }
+            var still: [WaitingRuns.Run] = []
+            for var run in waiting {
+                guard let outcome = try merger.retry(run, progress: progress), outcome != .done else { continue }
+                run.waits = outcome == .waits
+                still.append(run)
+            }
+            waiting = still
             if merger.report.commitsApplied == before { break }
         }
-        waitingRuns.keep(waiting)
-        return try merger.finish()
+        let (report, event) = try merger.finish()
+        return (report, event, waiting)
     }
 
     /// Origins in quarantine on this replica.
@@ -223,15 +233,15 @@ struct BatchMerger {
         return outcome
     }
 
-    /// Tries a waiting run again; returns whether it still waits. A run kept from an earlier
-    /// batch that turns out forged is that batch's sender's fault, not this one's: it is dropped.
-    mutating func retry(_ run: WaitingRuns.Run, progress: ((Int) -> Void)?) throws -> Bool {
-        guard run.attempts > 0 else { return try apply(run.segment, progress: progress) != .done }
+    /// Tries a waiting run again; nil when it is dropped. A run kept from an earlier batch that
+    /// turns out forged is that batch's sender's fault, not this one's: it is dropped.
+    mutating func retry(_ run: WaitingRuns.Run, progress: ((Int) -> Void)?) throws -> RunOutcome? {
+        guard run.keptAt != nil else { return try apply(run.segment, progress: progress) }
         do {
-            return try apply(run.segment, progress: progress) != .done
+            return try apply(run.segment, progress: progress)
         } catch let error as ReplicaError where error.code == .forgedCommit {
             replica.logger.warning("dropped a kept run of commits that does not check out", metadata: ["replica.origin": "\(run.segment.origin)"])
-            return false
+            return nil
         }
     }
 

@@ -64,9 +64,12 @@ public final class ReplicaTransaction {
         self.store = RowStore(db: db, gate: replica.gate, buriedTables: replica.buriedTables)
     }
 
-    /// The newest commit of `origin` this replica holds (0 for none), as of this transaction.
-    public func newestCommit(of origin: NodeID) throws -> UInt64 {
-        try replica.versionVector(db)[origin]
+    /// The newest commit of another origin that this replica holds with that origin's signature
+    /// (0 for none), as of this transaction: the last point up to which it can relay the origin's
+    /// commits (a run of another origin can only end at a head that origin signed).
+    public func newestSignedCommit(of origin: NodeID) throws -> UInt64 {
+        let seq = try Int64.fetchOne(db, sql: "SELECT MAX(seq) FROM _sf_head WHERE origin = ?", arguments: [origin.databaseValue]) ?? 0
+        return min(UInt64(max(0, seq)), try replica.versionVector(db)[origin])
     }
 
     /// Inserts a row and returns its id.

@@ -365,6 +365,19 @@ struct HostileCommitTests {
         }
     }
 
+    /// The cut-off `suifang revoke` records is the newest commit central can relay: the last head
+    /// the node signed that central holds, not a commit in the middle of a run it held back.
+    @Test func theNewestSignedCommitIsWhereARunCanBeRelayedFrom() throws {
+        var ward = RogueNode(2)
+        try central.apply(try ward.insert("visit", "V1", ["open".databaseValue, .null, .null]))
+        _ = try ward.chain.commit(inserting: [("visit", "V2", ["open".databaseValue, .null, .null])], at: HLC(milliseconds: ward.clock + 10, counter: 0))
+        let farFuture = HLC(milliseconds: 1_780_000_000_000 + 500 * 86_400_000, counter: 0)
+        let run = ward.raw("visit", "V3", columns: [(0, "open".databaseValue)], hlc: farFuture)
+        #expect(try central.apply(run).commitsApplied == 1, "commit 2 applies, commit 3 is held beyond the clock bound")
+        #expect(try central.versionVector()[NodeID(2)] == 2)
+        #expect(try central.write { try $0.newestSignedCommit(of: NodeID(2)) } == 1)
+    }
+
     /// A stolen gateway sends one history to one node and another to a second: their version
     /// vectors agree, so no batch ever shows it; their signed heads do, and neither can be faked.
     @Test func anOriginThatSignedTwoHistoriesIsFoundOutByComparingSignedHeads() async throws {

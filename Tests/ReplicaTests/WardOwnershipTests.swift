@@ -161,22 +161,33 @@ struct WardOwnershipTests {
     }
 
     /// A kept run that turns out forged when it is finally checked is dropped; the honest batch
-    /// that made it checkable applies.
-    @Test func aForgedKeptRunIsDroppedWithoutRefusingTheBatchThatFollows() throws {
-        let central = try replica(1), receiver = try replica(3)
-        var honest = ChainWriter(authority: Self.trust(2), policies: Self.policies)
-        try honest.commit(inserting: [("stay", "A", ["W-1".databaseValue, .null])], at: HLC(milliseconds: 1_780_000_000_000, counter: 0))
-        let firstRun = honest.segment()
-        try honest.commit(inserting: [("stay", "B", ["W-1".databaseValue, .null])], at: HLC(milliseconds: 1_780_000_000_001, counter: 0))
-        var forged = honest.segment()
+    /// that made it checkable applies. Runs that wait for nothing are not kept at all, and one
+    /// origin keeps at most four.
+    @Test func keptRunsAreBoundedAndAForgedOneIsDroppedWithoutRefusingTheBatchThatFollows() throws {
+        let central = try replica(1), ward = try replica(2), receiver = try replica(3)
+        try central.write { try $0.insert(into: "stay", values: ["wardId": "W-1", "note": "admitted"], id: "S") }
+        try sync(central, into: ward)
+        try ward.write { try $0.update("stay", id: "S", set: ["note": "first"]) }        // waits on the receiver
+        var centralsKnown = VersionVector()
+        centralsKnown[NodeID(1)] = 1
+        let (waiting, _) = try ward.changes(since: centralsKnown)
+        var chain = ChainWriter(authority: Self.trust(2), policies: Self.policies, after: 1, hash: try ward.chainHash(of: NodeID(2), seq: 1))
+        try chain.commit(inserting: [("stay", "B", ["W-1".databaseValue, .null])], at: HLC(milliseconds: 1_780_000_000_001, counter: 0))
+        var forged = chain.segment()
         forged.bodies[0][forged.bodies[0].count - 1] ^= 1
-        _ = central
-        #expect(try receiver.apply(ChangeBatch(segments: [forged])).commitsApplied == 0)
-        #expect(receiver.waitingRuns.count == 1)
-        let report = try receiver.apply(ChangeBatch(segments: [firstRun]))
-        #expect(report.commitsApplied == 1)
+        // Gaps of an origin with nothing waiting: not kept.
+        var stranger = ChainWriter(authority: Self.trust(2), policies: Self.policies, after: 5)
+        try stranger.commit(inserting: [("stay", "X", ["W-1".databaseValue, .null])], at: HLC(milliseconds: 1_780_000_000_002, counter: 0))
+        #expect(try receiver.apply(ChangeBatch(segments: [stranger.segment()])).commitsApplied == 0)
+        #expect(receiver.waitingRuns.count == 0)
+        try receiver.apply(ChangeBatch(decoding: waiting.encoded()))
+        for _ in 0..<6 { try receiver.apply(ChangeBatch(segments: [forged])) }
+        #expect(receiver.waitingRuns.count == WaitingRuns.maximumRunsPerOrigin)
+        let report = try receiver.apply(ChangeBatch(decoding: try central.changes(since: VersionVector()).0.encoded()))
+        #expect(report.commitsApplied == 2)
         #expect(receiver.waitingRuns.count == 0)
         #expect(try receiver.versionVector()[NodeID(2)] == 1)
+        #expect(try value(receiver, "stay", "S", "note") == "first".databaseValue)
     }
 
     /// A stolen gateway running modified code: changes another ward's row naming the write that put

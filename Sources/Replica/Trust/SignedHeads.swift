@@ -57,14 +57,12 @@ extension Replica {
     /// verify (a lying peer cannot frame an origin), are ignored.
     /// - Returns: the origins found out by these heads (newly quarantined).
     ///
-    /// One head per origin is compared (a peer holds one newest head of each): a peer cannot make
+    /// One head per origin is compared, the first it can (a peer holds one newest head of each): a peer cannot make
     /// this node read back more than one stored chain hash per origin it knows. The comparison
     /// reads; only a proof takes the writer.
     @discardableResult
     public func checkSignedHeads(_ heads: [SignedHead]) async throws -> [NodeID] {
-        var seen: Set<NodeID> = []
-        let firstPerOrigin = heads.filter { seen.insert($0.origin).inserted }
-        let proofs = try await reader.read { db in try self.proofsOfTwoHistories(in: firstPerOrigin, db) }
+        let proofs = try await reader.read { db in try self.proofsOfTwoHistories(in: heads, db) }
         guard !proofs.isEmpty else { return [] }
         let found = try await writer.write { db in try self.quarantine(provenBy: proofs, in: db) }
         for quarantine in found {
@@ -78,8 +76,8 @@ extension Replica {
     /// The heads that verify under their origin's key yet differ from this replica's chain.
     private func proofsOfTwoHistories(in heads: [SignedHead], _ db: Database) throws -> [SignedHead] {
         let vector = try versionVector(db)
-        var proofs: [SignedHead] = []
-        for head in heads where head.seq >= 1 && head.seq <= vector[head.origin] && head.hash.count == 32 {
+        var proofs: [SignedHead] = [], compared: Set<NodeID> = []
+        for head in heads where head.seq >= 1 && head.seq <= vector[head.origin] && head.hash.count == 32 && compared.insert(head.origin).inserted {
             guard try head.hash != chainHash(db, origin: head.origin, seq: head.seq),
                   let identity = try storedIdentity(head.origin, db),
                   SigningKey.verify(head.signature, of: CommitChain.headStatement(origin: head.origin, seq: head.seq, hash: head.hash), by: identity.publicKey)

@@ -14,8 +14,9 @@ extension NodeRuntime {
             guard try !(Bool.fetchOne(tx.db, sql: "SELECT EXISTS (SELECT 1 FROM revokedNode WHERE id = ?)", arguments: [id.description]) ?? false) else {
                 return false
             }
-            // What central holds of the node stays (its honest past); anything later is refused everywhere.
-            let accepted = try tx.newestCommit(of: id)
+            // What central holds of the node, up to the last head the node signed (so central can
+            // relay all of it), stays: its past; anything later is refused everywhere.
+            let accepted = try tx.newestSignedCommit(of: id)
             try tx.insert(into: "revokedNode", values: ["name": name, "revokedAt": time, "revokedBy": who,
                                                         Replica.revocationCutoffColumn: Int64(clamping: accepted)], id: id.description)
             return true
