@@ -256,7 +256,7 @@ public final class ReplicaTransaction {
             // command beside the daemon): the write transaction is IMMEDIATE, so the stored
             // number read here is current, and the two never hand out the same number. A commit
             // that fails rolls back, so the chain never has a gap.
-            let head = try CommitStore(db: db).head(replica.nodeID)
+            let head = try CommitStore(db: db, ownBand: replica.ownBand).head(replica.nodeID)
             seq = head.seq + 1
             previousHash = head.hash
         }

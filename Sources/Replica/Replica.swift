@@ -78,6 +78,8 @@ public final class Replica: Sendable {
     let orphanTables = TombstoneTables(sideTable: "_sf_orphan")
     /// Runs of commits that could not apply yet, tried again after each batch.
     let waitingRuns = WaitingRuns()
+    /// This node's band in the commit store, once read.
+    let ownBand: OwnBand
     /// Signs this node's chain heads, identifies other origins.
     let authority: any CommitAuthority
     /// Origins already identified, with the credential that identified them.
@@ -167,6 +169,7 @@ public final class Replica: Sendable {
             throw ReplicaError(.unknownTable, "the revocation table '\(revocations)' is not declared in the conflict policies")
         }
         self.nodeID = nodeID
+        self.ownBand = OwnBand(origin: nodeID)
         self.policies = configuration.policies
         self.writer = writer
         self.tables = tables
@@ -247,7 +250,7 @@ public final class Replica: Sendable {
     /// Appends a local commit to this node's chain (whose newest hash is `previous`), in the commit's transaction.
     func appendLocalCommit(seq: UInt64, body: [UInt8], after previous: [UInt8], in db: Database) throws {
         let hash = CommitChain.hash(previous: previous, origin: nodeID, seq: seq, body: body)
-        try CommitStore(db: db).append(origin: nodeID, [CommitStore.StoredCommit(seq: seq, hash: hash, body: body)], packing: false)
+        try CommitStore(db: db, ownBand: ownBand).append(origin: nodeID, [CommitStore.StoredCommit(seq: seq, hash: hash, body: body)], packing: false)
     }
 
     /// Packs every origin's older loose commits (see `CommitStore`): what a local write leaves

@@ -1,5 +1,6 @@
 import Foundation
 import GRDB
+import Synchronization
 
 /// Where a replica keeps every origin's commits, as their origins made them (what peers are sent
 /// and what vouches for every row).
@@ -20,6 +21,13 @@ import GRDB
 /// ```
 struct CommitStore {
     let db: Database
+    /// This node's own band, once known (local writes look it up twice per commit).
+    var ownBand: OwnBand?
+
+    init(db: Database, ownBand: OwnBand? = nil) {
+        self.db = db
+        self.ownBand = ownBand
+    }
 
     /// Commit numbers below 2^40 (a trillion commits of one node), bands below 2^23: keys stay positive.
     static let seqBits: Int64 = 40
@@ -38,8 +46,12 @@ struct CommitStore {
 
     /// The origin's band, if it has commits here.
     private func band(_ origin: NodeID) throws -> Band? {
-        try Int64.fetchOne(db.cachedStatement(sql: "SELECT band FROM _sf_commit_origin WHERE origin = ?"), arguments: [origin.databaseValue])
-            .map(Band.init)
+        if let known = ownBand?.band(of: origin) { return Band(number: known) }
+        let number = try Int64.fetchOne(db.cachedStatement(sql: "SELECT band FROM _sf_commit_origin WHERE origin = ?"), arguments: [origin.databaseValue])
+        // Found, it was committed: a band is numbered only by `bandForWriting`, after this lookup
+        // found none, and a transaction appends this node's commits once. Bands never change.
+        if let number { ownBand?.remember(number, of: origin) }
+        return number.map(Band.init)
     }
 
     /// The origin's band, numbered now if it has none yet.
@@ -355,5 +367,24 @@ struct CommitStore {
         /// Bounds for reading a pack back: what ``CommitStore/append(origin:_:)`` can have written.
         static let maximumCommits = CommitStore.packCommits
         static let maximumRawBytes = CommitStore.packBytes + Replica.maximumCommitBytes + CommitStore.packCommits * 10
+    }
+}
+
+/// This node's band in the commit store, remembered once read (it never changes once committed).
+final class OwnBand: Sendable {
+    private let origin: NodeID
+    private let number = Mutex<Int64?>(nil)
+
+    init(origin: NodeID) {
+        self.origin = origin
+    }
+
+    func band(of origin: NodeID) -> Int64? {
+        origin == self.origin ? number.withLock { $0 } : nil
+    }
+
+    func remember(_ band: Int64, of origin: NodeID) {
+        guard origin == self.origin else { return }
+        number.withLock { $0 = band }
     }
 }
