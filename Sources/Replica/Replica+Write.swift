@@ -244,8 +244,8 @@ public final class ReplicaTransaction {
     }
 
     static func checkKey(_ key: String, _ table: ReplicatedTable) throws {
-        guard !key.isEmpty, key.utf8.count <= 128, !key.utf8.contains(where: { $0 == 10 || $0 == 13 }) else {
-            throw ReplicaError(.invalidValue, "a row id of table '\(table.name)' must be 1 to 128 bytes on one line")
+        guard !key.isEmpty, key.utf8.count <= 128, !key.utf8.contains(where: { $0 == 10 || $0 == 13 || $0 == 0 }) else {
+            throw ReplicaError(.invalidValue, "a row id of table '\(table.name)' must be 1 to 128 bytes on one line, without NUL")
         }
     }
 

@@ -177,8 +177,8 @@ enum CommitCodec {
             }
             currentTable = table.name
             let key = try reader.readString()
-            guard !key.isEmpty, key.utf8.count <= 128, !key.utf8.contains(where: { $0 == 10 || $0 == 13 }) else {
-                throw fail("a row id must be 1 to 128 bytes on one line")
+            guard !key.isEmpty, key.utf8.count <= 128, !key.utf8.contains(where: { $0 == 10 || $0 == 13 || $0 == 0 }) else {
+                throw fail("a row id must be 1 to 128 bytes on one line, without NUL")
             }
             switch try reader.readByte() {
             case 1:

@@ -1,8 +1,8 @@
 import GRDB
 
 /// What a declared column accepts, checked the same way for local writes and for commits from
-/// peers: the declared type, `not null`, a lifecycle's states, a set's encoding, finite reals and
-/// bounded sizes. A message names the table, the column and the rule, never the value.
+/// peers: the declared type, `not null`, a lifecycle's states, a set's encoding, finite reals,
+/// text without NUL characters and bounded sizes. A message names the table, the column and the rule, never the value.
 enum ValueRules {
     /// The most bytes one text or blob value may hold.
     static let maximumValueBytes = 1 << 20
@@ -16,6 +16,8 @@ enum ValueRules {
             return column.notNull ? "\(subject) is declared not null" : nil
         case (.text, .string(let text)):
             guard text.utf8.count <= maximumValueBytes else { return "\(subject) takes at most \(maximumValueBytes) bytes" }
+            // SQLite's C strings end at NUL: a value holding one would be read back cut short.
+            guard !text.utf8.contains(0) else { return "\(subject) takes text without NUL characters" }
         case (.blob, .blob(let data)):
             guard data.count <= maximumValueBytes else { return "\(subject) takes at most \(maximumValueBytes) bytes" }
         case (.integer, .int64), (.real, .int64):
