@@ -43,11 +43,6 @@ extension Replica {
         }
     }
 
-    /// Whether `origin` is named in the revocation table. Fails closed: an unreadable table throws.
-    func isRevoked(_ origin: NodeID, _ db: Database) throws -> Bool {
-        try revocationCutoff(origin, db) != nil
-    }
-
     /// For a revoked origin, the last of its commits still accepted (and relayed): the revocation
     /// table's `acceptedUpTo` column where it declares one (what central held when it revoked, so
     /// every node ends with the same part of the revoked node's history), else 0. Nil when the

@@ -143,22 +143,8 @@ struct World {
     mutating func randomExchange() throws {
         let source = replicas[pick(replicas.count)], target = replicas[pick(replicas.count)]
         guard source !== target else { return }
-        var pages: [ChangeBatch] = []
-        var cursor: ChangeCursor?
-        let since = try target.versionVector()
-        repeat {
-            let page = try source.changes(since: since, after: cursor, maxChanges: 1 + pick(8))
-            pages.append(page.batch)
-            cursor = page.next
-        } while cursor != nil
-        switch pick(4) {
-        case 0: pages.shuffle(using: &random)
-        case 1: pages += pages.prefix(pick(pages.count + 1))
-        case 2: pages = Array(pages.prefix(pick(pages.count + 1)))  // the link dropped mid-sync
-        default: break
-        }
-        for page in pages {
-            try target.apply(ChangeBatch(decoding: page.encoded()))
+        for page in try randomDelivery(from: source, to: target, maxPage: 8, using: &random) {
+            try target.apply(page)
         }
     }
 

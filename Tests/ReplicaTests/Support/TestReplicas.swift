@@ -63,6 +63,27 @@ func sync(_ source: Replica, into target: Replica, pageSize: Int = 1000) throws 
     return pages
 }
 
+/// What `target` lacks from `source`, in pages of 1…`maxPage` changes that arrive shuffled,
+/// partly duplicated, or cut short (the link dropped mid-sync), as a random schedule draws them.
+func randomDelivery(from source: Replica, to target: Replica, maxPage: Int, using random: inout SplitMix64) throws -> [ChangeBatch] {
+    func pick(_ count: Int) -> Int { Int(random.next() % UInt64(count)) }
+    var pages: [ChangeBatch] = []
+    var cursor: ChangeCursor?
+    let since = try target.versionVector()
+    repeat {
+        let page = try source.changes(since: since, after: cursor, maxChanges: 1 + pick(maxPage))
+        pages.append(page.batch)
+        cursor = page.next
+    } while cursor != nil
+    switch pick(4) {
+    case 0: pages.shuffle(using: &random)
+    case 1: pages += pages.prefix(pick(pages.count + 1))
+    case 2: pages = Array(pages.prefix(pick(pages.count + 1)))
+    default: break
+    }
+    return try pages.map { try ChangeBatch(decoding: $0.encoded()) }
+}
+
 func value(_ replica: Replica, _ table: String, _ id: String, _ column: String) throws -> DatabaseValue? {
     try replica.reader.read { db in
         try DatabaseValue.fetchOne(db, sql: "SELECT \(column) FROM \(table) WHERE id = ?", arguments: [id])
