@@ -82,9 +82,12 @@ public final class ReplicaTransaction {
     public func insert(into table: String, values: [String: (any DatabaseValueConvertible)?], id: String? = nil) throws -> String {
         let table = try replica.table(table)
         try replica.checkWriteAuthority(table)
-        let key = id ?? replica.makeRowID()
-        try Self.checkKey(key, table)
         let values = try validated(values, for: table)
+        let ownerIndex = table.declaration.ownerColumn.flatMap { table.columnIndexes[$0] }
+        let ward = ownerIndex.flatMap { values[$0] }.flatMap(String.fromDatabaseValue)
+        // A new id of a row that has a ward is bound to it (``WardBoundKey``).
+        let key = id ?? ward.map { WardBoundKey.bind(replica.makeRowID(), toWard: $0) } ?? replica.makeRowID()
+        try Self.checkKey(key, table)
         for (index, column) in table.declaration.columns.enumerated() where column.notNull && (values[index] ?? .null).isNull {
             throw ReplicaError(.invalidValue, "column '\(column.name)' of table '\(table.name)' is declared not null")
         }
@@ -92,8 +95,9 @@ public final class ReplicaTransaction {
         if id != nil, try store.tombstone(table, key: key) != nil {
             throw ReplicaError(.rowDeleted, "row '\(key)' of table '\(table.name)' was deleted; deleted rows never come back")
         }
-        if let owner = table.declaration.ownerColumn, let index = table.columnIndexes[owner] {
-            try replica.checkOwnership(table, ward: values[index], creating: true)
+        if let ownerIndex {
+            try replica.checkOwnership(table, ward: values[ownerIndex], creating: true)
+            try replica.checkCreatedKey(key, table, ward: ward)
         }
         let stamp = try nextStamp(after: .zero)
         var columns: [ColumnState] = []

@@ -247,6 +247,13 @@ public final class Replica: Sendable {
         throw ReplicaError(.notAuthorized, "rows of table '\(table.name)' belong to the ward in '\(owner)'; this node \(creating ? "creates" : "changes") them only for its certificate's wards (\(mine.isEmpty ? "none" : mine))")
     }
 
+    /// A ward node creates rows of `owned-by` tables only under ids bound to the row's ward
+    /// (``WardBoundKey``): what receivers check, told to the local caller first.
+    func checkCreatedKey(_ key: String, _ table: ReplicatedTable, ward: String?) throws {
+        guard authority.identity.role == .ward, !WardBoundKey.isBound(key, to: ward) else { return }
+        throw ReplicaError(.notAuthorized, "a ward node creates rows of table '\(table.name)' only under ids bound to their ward ('<id>~<ward>', WardBoundKey)")
+    }
+
     /// Appends a local commit to this node's chain (whose newest hash is `previous`), in the commit's transaction.
     func appendLocalCommit(seq: UInt64, body: [UInt8], after previous: [UInt8], in db: Database) throws {
         let hash = CommitChain.hash(previous: previous, origin: nodeID, seq: seq, body: body)

@@ -34,6 +34,29 @@ struct FollowUpTests {
         #expect(throws: CRMError.self) { try node.crm.discharge(Staff.visitor, encounterId: encounter, at: "2026-11-23T00:00:00Z", status: .cured) }
     }
 
+    /// A ward gateway records an admission, its discharge and a bedside survey offline: every id
+    /// it creates is bound to the ward (``WardBoundKey``), so central accepts all of it; the same HIS
+    /// encounter recorded again (HIS resends it, with the ward it is in now) is the same encounter.
+    @Test func aWardGatewaysAdmissionsTasksAndSurveysCarryIdsBoundToItsWard() throws {
+        let wards: [UInt64: Set<String>] = [2: ["W-CARD"]]
+        let central = try TestNode(1, wardNodes: wards), ward = try TestNode(2, wardNodes: wards)
+        try central.seedOrganisation()
+        let patient = try central.patient("病人甲")
+        try central.sync(with: ward)
+        let encounter = try admit(ward, patient, his: "ZY-77")
+        #expect(encounter == "his-ZY-77~W-CARD")
+        try ward.crm.discharge(Staff.visitor, encounterId: encounter, at: "2026-11-22T10:00:00+08:00", status: .improved)
+        let response = try ward.crm.submitResponse(Staff.visitor, bedsideSubmission("01JWARDGATEWAY0000000001", patient: patient, overall: 5, nps: 9))
+        #expect(response.id == "01JWARDGATEWAY0000000001~W-CARD")
+        #expect(try ward.crm.submitResponse(Staff.visitor, bedsideSubmission("01JWARDGATEWAY0000000001", patient: patient, overall: 5, nps: 9)).created == false)
+        let made = try tasks(ward, encounter)
+        #expect(made.count == 2 && made.allSatisfy { WardBoundKey.ward(of: $0.id) == "W-CARD" })
+        try ward.send(to: central)
+        #expect(try central.replica.quarantines().isEmpty)
+        #expect(try tasks(central, encounter).map(\.id) == made.map(\.id))
+        #expect(try admit(central, patient, his: "ZY-77", ward: "W-ORTH", department: "D-ORTH") == encounter)
+    }
+
     @Test func fixedOffsetRulesFilterByDepartmentDiagnosisStayAndDischargeStatus() throws {
         let node = try TestNode(1)
         try node.seedOrganisation()

@@ -55,7 +55,7 @@ struct ImportTests {
             """
         let encounterReport = try node.crm.importCSV(Staff.manager, .encounters, text: encounters)
         #expect(encounterReport.applied && encounterReport.imported == 2)
-        #expect(try node.crm.encounter("his-ZY01").dischargedAt == "2026-11-10T10:00:00+08:00")
+        #expect(try node.crm.encounter("his-ZY01~W-CARD").dischargedAt == "2026-11-10T10:00:00+08:00")
         #expect(try node.crm.archive(Staff.manager, patientId: "his-P001").tasks.map(\.kind).sorted() == ["bedside24h", "discharge72h"])
         let responses = """
             id,templateId,templateVersion,patientHisId,wardId,mode,submittedAt,answers

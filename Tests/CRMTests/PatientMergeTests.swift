@@ -16,7 +16,7 @@ struct PatientMergeTests {
 
         let archive = try node.crm.archive(Staff.agent, patientId: survivor)
         #expect(archive.mergedPatients.map(\.id) == [merged])
-        #expect(archive.surveyResponses.map(\.id) == ["01JRESPONSE0000000000001"])
+        #expect(archive.surveyResponses.map(\.id) == ["01JRESPONSE0000000000001~W-CARD"])
         let redirected = try node.crm.archive(Staff.agent, patientId: merged)
         #expect(redirected.patient.id == survivor)
         #expect(redirected.redirectedFrom == merged)
@@ -43,7 +43,7 @@ struct PatientMergeTests {
         for node in [central, ward] {
             let archive = try node.crm.archive(Staff.agent, patientId: duplicate)
             #expect(archive.patient.id == survivor)
-            #expect(archive.surveyResponses.map(\.id) == ["01JOFFLINE00000000000001"])
+            #expect(archive.surveyResponses.map(\.id) == ["01JOFFLINE00000000000001~W-CARD"])
             #expect(archive.tasks.map(\.id) == [task])
         }
     }

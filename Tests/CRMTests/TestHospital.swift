@@ -32,10 +32,13 @@ struct TestNode {
     let crm: CRM
     let clock: TestClock
 
-    init(_ node: UInt64, clock: TestClock = TestClock()) throws {
+    /// Node `node`; ward nodes (a node id and its wards) as `wardNodes` says, every other node central.
+    init(_ node: UInt64, clock: TestClock = TestClock(), wardNodes: [UInt64: Set<String>] = [:]) throws {
         self.clock = clock
-        replica = try Replica.inMemory(configuration: ReplicaConfiguration(nodeID: NodeID(node), policies: repositoryPolicies,
-                                                                          wallClock: clock, rowIDSeed: node))
+        var configuration = ReplicaConfiguration(nodeID: NodeID(node), policies: repositoryPolicies, wallClock: clock, rowIDSeed: node)
+        let wards = Dictionary(uniqueKeysWithValues: wardNodes.map { (NodeID($0.key), $0.value) })
+        configuration.authority = SharedSecretTrust(nodeID: NodeID(node), roles: wards.mapValues { _ in .ward }, wards: wards)
+        replica = try Replica.inMemory(configuration: configuration)
         crm = try CRM(replica: replica, now: { clock.current }, passwordStrength: .minimum)
     }
 

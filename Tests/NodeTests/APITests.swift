@@ -230,7 +230,7 @@ extension APITests {
             // Admission, transfer, discharge, cancelled discharge.
             let encounter = try await nurse.call(.post, "/api/encounters", json: #"{"patientId":"\#(first)","kind":"inpatient","departmentId":"D-CARD","wardId":"W-CARD","admittedAt":"2026-11-20T08:00:00+08:00","hisId":"ZY-9"}"#)
                 .decode(CreatedID.self).id
-            #expect(encounter == "his-ZY-9")
+            #expect(encounter == "his-ZY-9~W-CARD", "bound to the admission's ward")
             #expect(try await nurse.call(.post, "/api/encounters/\(encounter)/transfer", json: #"{"toWardId":"W-ORTH","toDepartmentId":"D-ORTH"}"#).status == .ok)
             #expect(try await nurse.call(.get, "/api/wards/W-CARD/patients").status == .ok)
             #expect(try await manager.call(.get, "/api/wards/W-ORTH/patients").decode([WardPatient].self).map(\.patient.id) == [first])

@@ -46,8 +46,8 @@ struct WardOwnershipTests {
 
     @Test func aWardNodeCreatesRowsOnlyForItsWards() throws {
         let ward = try replica(2)
-        try ward.write { try $0.insert(into: "stay", values: ["wardId": "W-1", "note": "admitted"], id: "S1") }
-        try ward.write { try $0.insert(into: "answer", values: ["wardId": "W-2", "score": 9], id: "A1") }
+        try ward.write { try $0.insert(into: "stay", values: ["wardId": "W-1", "note": "admitted"], id: "S1~W-1") }
+        try ward.write { try $0.insert(into: "answer", values: ["wardId": "W-2", "score": 9], id: "A1~W-2") }
         #expect { try ward.write { try $0.insert(into: "stay", values: ["wardId": "W-9"], id: "S2") } } throws: { isRefused($0) }
         #expect { try ward.write { try $0.insert(into: "answer", values: ["score": 1], id: "A2") } } throws: { isRefused($0) }
         #expect(try ward.statistics().rows["stay"] == 1)
@@ -172,12 +172,12 @@ struct WardOwnershipTests {
         centralsKnown[NodeID(1)] = 1
         let (waiting, _) = try ward.changes(since: centralsKnown)
         var chain = ChainWriter(authority: Self.trust(2), policies: Self.policies, after: 1, hash: try ward.chainHash(of: NodeID(2), seq: 1))
-        try chain.commit(inserting: [("stay", "B", ["W-1".databaseValue, .null])], at: HLC(milliseconds: 1_780_000_000_001, counter: 0))
+        try chain.commit(inserting: [("stay", "B~W-1", ["W-1".databaseValue, .null])], at: HLC(milliseconds: 1_780_000_000_001, counter: 0))
         var forged = chain.segment()
         forged.bodies[0][forged.bodies[0].count - 1] ^= 1
         // Gaps of an origin with nothing waiting: not kept.
         var stranger = ChainWriter(authority: Self.trust(2), policies: Self.policies, after: 5)
-        try stranger.commit(inserting: [("stay", "X", ["W-1".databaseValue, .null])], at: HLC(milliseconds: 1_780_000_000_002, counter: 0))
+        try stranger.commit(inserting: [("stay", "X~W-1", ["W-1".databaseValue, .null])], at: HLC(milliseconds: 1_780_000_000_002, counter: 0))
         #expect(try receiver.apply(ChangeBatch(segments: [stranger.segment()])).commitsApplied == 0)
         #expect(receiver.waitingRuns.count == 0)
         try receiver.apply(ChangeBatch(decoding: waiting.encoded()))
@@ -220,15 +220,70 @@ struct WardOwnershipTests {
         let central = try replica(1)
         // A stolen gateway running modified code signs whatever it likes with its own key.
         var rogue = ChainWriter(authority: Self.trust(2), policies: Self.policies)
-        try rogue.commit(inserting: [("stay", "MINE", ["W-1".databaseValue, "fine".databaseValue])], at: HLC(milliseconds: 1_780_000_000_000, counter: 0))
+        try rogue.commit(inserting: [("stay", "MINE~W-1", ["W-1".databaseValue, "fine".databaseValue])], at: HLC(milliseconds: 1_780_000_000_000, counter: 0))
         try rogue.commit(inserting: [("answer", "THEIRS", ["W-9".databaseValue, 3.databaseValue])], at: HLC(milliseconds: 1_780_000_000_001, counter: 0))
-        try rogue.commit(inserting: [("stay", "LATER", ["W-1".databaseValue, .null])], at: HLC(milliseconds: 1_780_000_000_002, counter: 0))
+        try rogue.commit(inserting: [("stay", "LATER~W-1", ["W-1".databaseValue, .null])], at: HLC(milliseconds: 1_780_000_000_002, counter: 0))
         let report = try central.apply(ChangeBatch(segments: [rogue.segment()]))
         #expect(report.commitsApplied == 1)
         #expect(report.quarantined.map(\.origin) == [NodeID(2)])
         #expect(report.quarantined.first?.rule.contains("only for the wards its certificate names") == true)
         #expect(try central.statistics().rows["answer"] == 0)
         #expect(try central.statistics().rows["stay"] == 1, "the commit after the refused one is held too")
+    }
+
+    /// New ids of rows that have a ward are bound to it; a ward node given an id that is not
+    /// bound to the row's ward is told so before anything is written.
+    @Test func aWardNodeCreatesRowsOnlyUnderIdsBoundToTheirWard() throws {
+        let ward = try replica(2), central = try replica(1)
+        let made = try ward.write { try $0.insert(into: "stay", values: ["wardId": "W-2", "note": "admitted"]) }
+        #expect(WardBoundKey.ward(of: made) == "W-2")
+        #expect(try central.write { try $0.insert(into: "stay", values: ["wardId": "W-9"]) }.hasSuffix("~W-9"))
+        #expect(try central.write { try $0.insert(into: "stay", values: [:]) }.contains("~") == false)
+        for id in ["his-7", "his-7~W-9", "his-7~W-2", "his-7~W-1~W-9"] {
+            #expect { try ward.write { try $0.insert(into: "stay", values: ["wardId": "W-1"], id: id) } } throws: { isRefused($0) }
+        }
+        try ward.write { try $0.insert(into: "stay", values: ["wardId": "W-1"], id: "his-7~W-1") }
+        #expect(WardBoundKey.bind("his-7~W-1", toWard: "W-1") == "his-7~W-1")
+        #expect(WardBoundKey.bind("his-7", toWard: "W-1") == "his-7~W-1")
+    }
+
+    /// A stolen gateway running modified code takes another ward's row over by creating its id
+    /// again for its own ward, stamped later (last writer wins) or earlier (first insert of an
+    /// append-only row wins; or losing quietly, to name that write in a later change), or squats
+    /// an id central will derive for another ward: refused whole, its origin quarantined, the row
+    /// untouched.
+    @Test(arguments: ["re-creates another ward's row, later", "re-creates it earlier, then names that",
+                      "re-creates an append-only row, earlier", "squats an id another ward will use", "binds to no ward"])
+    func aWardCreatingAnIdNotBoundToItsOwnWardIsQuarantined(attack: String) throws {
+        let central = try replica(1)
+        let theirs = WardBoundKey.bind("his-1", toWard: "W-9")
+        try central.write { tx in
+            try tx.insert(into: "stay", values: ["wardId": "W-9", "note": "elsewhere"], id: theirs)
+            try tx.insert(into: "answer", values: ["wardId": "W-9", "score": 10], id: theirs)
+        }
+        var rogue = ChainWriter(authority: Self.trust(2), policies: Self.policies)
+        let early = HLC(milliseconds: 1_700_000_000_000, counter: 0), late = HLC(milliseconds: 1_790_000_000_000, counter: 0)
+        switch attack {
+        case "re-creates another ward's row, later":
+            try rogue.commit(inserting: [("stay", theirs, ["W-1".databaseValue, "taken".databaseValue])], at: late)
+        case "re-creates it earlier, then names that":
+            try rogue.commit(inserting: [("stay", theirs, ["W-1".databaseValue, "quiet".databaseValue])], at: early)
+            try rogue.commit(updating: [("stay", theirs, ["note": "rewritten".databaseValue], (NodeID(2), 1))], at: late)
+        case "re-creates an append-only row, earlier":
+            try rogue.commit(inserting: [("answer", theirs, ["W-1".databaseValue, 0.databaseValue])], at: early)
+        case "squats an id another ward will use":
+            try rogue.commit(inserting: [("stay", WardBoundKey.bind("his-2", toWard: "W-9"), ["W-1".databaseValue, "squat".databaseValue])], at: late)
+        default:
+            try rogue.commit(inserting: [("stay", "his-3", ["W-1".databaseValue, "unbound".databaseValue])], at: late)
+        }
+        let report = try central.apply(ChangeBatch(decoding: ChangeBatch(segments: [rogue.segment()]).encoded()))
+        #expect(report.commitsApplied == 0)
+        #expect(report.quarantined.map(\.origin) == [NodeID(2)])
+        #expect(report.quarantined.first?.rule.contains("only under ids bound to their ward") == true)
+        #expect(try value(central, "stay", theirs, "wardId") == "W-9".databaseValue)
+        #expect(try value(central, "stay", theirs, "note") == "elsewhere".databaseValue)
+        #expect(try value(central, "answer", theirs, "score") == 10.databaseValue)
+        #expect(try central.statistics().rows["stay"] == 1)
     }
 
     @Test func theOwnerColumnMustBeADeclaredLastWriterWinsTextColumn() throws {

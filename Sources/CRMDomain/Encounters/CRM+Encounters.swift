@@ -23,8 +23,8 @@ extension CRM {
         if let hisId = input.hisId, hisId.range(of: "^[A-Za-z0-9._-]{1,40}$", options: .regularExpression) == nil {
             throw CRMError.invalid("hisId must be 1–40 of A-Z, a-z, 0-9, '.', '_' or '-'")
         }
-        let id = input.hisId.map { "his-" + $0 }
-        if let id, try Bool.fetchOne(tx.db, sql: "SELECT 1 FROM encounter WHERE id = ?", arguments: [id]) == true { return id }
+        if let hisId = input.hisId, let existing = try Self.encounterID(tx.db, hisId: hisId) { return existing }
+        let id = input.hisId.map { Self.encounterID(hisId: $0, wardId: input.wardId) }
         guard try Bool.fetchOne(tx.db, sql: "SELECT 1 FROM patient WHERE id = ?", arguments: [input.patientId]) == true else {
             throw CRMError.notFound("patient", input.patientId)
         }
@@ -37,6 +37,21 @@ extension CRM {
         let encounter = try Self.encounter(tx.db, encounterID)
         try produceTasks(tx, for: encounter, trigger: input.kind == "inpatient" ? .admission : .visit, at: admittedAt)
         return encounterID
+    }
+
+    /// The id of the encounter HIS numbers `hisId`: `his-<hisId>`, bound to the admission's ward
+    /// (``WardBoundKey``), so a ward node may create it and no other ward can.
+    static func encounterID(hisId: String, wardId: String?) -> String {
+        let id = "his-" + hisId
+        return wardId.map { WardBoundKey.bind(id, toWard: $0) } ?? id
+    }
+
+    /// The encounter HIS numbers `hisId`, whichever ward its id is bound to.
+    static func encounterID(_ db: Database, hisId: String) throws -> String? {
+        // Bound ids are `his-<hisId>~<ward>`, and ward ids sort below DEL (0x7F): one index range.
+        let id = "his-" + hisId
+        return try String.fetchOne(db, sql: "SELECT id FROM encounter WHERE id = ? OR (id > ? AND id < ?) LIMIT 1",
+                                   arguments: [id, id + String(WardBoundKey.separator), id + "\u{7F}"])
     }
 
     /// Moves an admitted patient to another ward (and department).

@@ -144,7 +144,8 @@ extension CRM {
         }
     }
 
-    /// Exports a dataset as CSV (managers and admins). Patient ids that are not HIS ids are exported as they are.
+    /// Exports a dataset as CSV (managers and admins). Patient ids that are not HIS ids are exported as they are;
+    /// encounter and response ids without their ward binding (``WardBoundKey``), as they were imported.
     public func exportCSV(_ caller: Caller, _ dataset: CSVDataset) throws -> String {
         try caller.require(.manager, .admin)
         func his(_ id: String?) -> String? { id.map { $0.hasPrefix("his-") ? String($0.dropFirst(4)) : $0 } }
@@ -162,13 +163,14 @@ extension CRM {
                 let cursor = try Row.fetchCursor(db, sql: "SELECT * FROM encounter WHERE cancelled IS NOT 1 ORDER BY id")
                 while let row = try cursor.next() {
                     let e = Encounter(row: row)
-                    text += CSV.line([his(e.id), his(e.patientId), e.kind, e.departmentId, e.wardId, e.doctorId, e.diagnosisCode, e.admittedAt,
+                    text += CSV.line([his(WardBoundKey.base(of: e.id, ward: WardBoundKey.ward(of: e.id).map(String.init))), his(e.patientId), e.kind, e.departmentId, e.wardId, e.doctorId, e.diagnosisCode, e.admittedAt,
                                       e.dischargedAt, e.dischargeStatus])
                 }
             case .responses:
                 let cursor = try Row.fetchCursor(db, sql: "SELECT * FROM surveyResponse ORDER BY id")
                 while let row = try cursor.next() {
-                    text += CSV.line([row["id"], row["templateId"], (row["templateVersion"] as Int?).map(String.init), his(row["patientId"]),
+                    let ward: String? = row["wardId"]
+                    text += CSV.line([WardBoundKey.base(of: row["id"], ward: ward), row["templateId"], (row["templateVersion"] as Int?).map(String.init), his(row["patientId"]),
                                       row["wardId"], row["departmentId"], row["mode"], row["staffId"], row["submittedAt"], row["answers"]])
                 }
             }

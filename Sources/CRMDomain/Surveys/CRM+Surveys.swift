@@ -181,31 +181,34 @@ extension CRM {
             "overall": template.definition.score(.overall, in: submission.answers),
             "recommend": template.definition.score(.recommend, in: submission.answers),
         ]
-        if let existing = try Row.fetchOne(tx.db, sql: "SELECT * FROM surveyResponse WHERE id = ?", arguments: [submission.id]) {
+        // The device's id, bound to the response's ward (``WardBoundKey``): resubmitting finds it again.
+        let responseID = submission.wardId.map { WardBoundKey.bind(submission.id, toWard: $0) } ?? submission.id
+        if let existing = try Row.fetchOne(tx.db, sql: "SELECT * FROM surveyResponse WHERE id = ?", arguments: [responseID]) {
             let same = values.allSatisfy { key, value in
                 key == "staffId" && submission.staffId == nil ? true : (existing[key] as DatabaseValue) == (value?.databaseValue ?? .null)
             }
             guard same else { throw CRMError.conflict("response '\(submission.id)' was already submitted with different content") }
-            return SubmissionReceipt(id: submission.id, created: false)
+            return SubmissionReceipt(id: responseID, created: false)
         }
         guard try Bool.fetchOne(tx.db, sql: "SELECT 1 FROM patient WHERE id = ?", arguments: [submission.patientId]) == true else {
             throw CRMError.notFound("patient", submission.patientId)
         }
         var row = values
         row["nodeId"] = nodeID
-        try tx.insert(into: "surveyResponse", values: row, id: submission.id)
+        try tx.insert(into: "surveyResponse", values: row, id: responseID)
         for (index, opinion) in opinions.enumerated() {
+            let opinionID = "\(submission.id)-\(index)"
             try tx.insert(into: "opinion", values: [
-                "responseId": submission.id, "patientId": submission.patientId, "kind": opinion.kind.rawValue, "text": opinion.text,
+                "responseId": responseID, "patientId": submission.patientId, "kind": opinion.kind.rawValue, "text": opinion.text,
                 "departmentId": opinion.departmentId ?? submission.departmentId, "staffId": opinion.staffId, "wardId": submission.wardId,
                 "mode": submission.mode.rawValue, "at": submittedAt,
-            ], id: "\(submission.id)-\(index)")
+            ], id: submission.wardId.map { WardBoundKey.bind(opinionID, toWard: $0) } ?? opinionID)
         }
-        try audit(tx, caller, "survey.submit", "surveyResponse", submission.id)
+        try audit(tx, caller, "survey.submit", "surveyResponse", responseID)
         if let taskId = submission.taskId {
-            try completeTask(tx, caller, taskId: taskId, responseID: submission.id)
+            try completeTask(tx, caller, taskId: taskId, responseID: responseID)
         }
-        return SubmissionReceipt(id: submission.id, created: true)
+        return SubmissionReceipt(id: responseID, created: true)
     }
 
     /// Marks an open task as reached with a response (same transaction as the response).

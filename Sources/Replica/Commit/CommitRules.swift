@@ -4,7 +4,8 @@ import GRDB
 /// alone, so that every node reaches the same verdict: its bytes decode against the declared tables
 /// (types, `not null`, lifecycles, bounds: ``CommitCodec``), its origin's role may write each table,
 /// `no-delete` rows are not deleted, append-only rows are written whole once, a ward node
-/// creates rows of `owned-by` tables only for its wards, and its every other change to such a row
+/// creates rows of `owned-by` tables only for its wards and under ids bound to the row's ward
+/// (``WardBoundKey``), and its every other change to such a row
 /// names the write of the owner column it saw (``RowDelta/ownerSeen``).
 ///
 /// Whether that write put the row in one of the writer's wards is judged when the named commit is
@@ -35,9 +36,14 @@ enum CommitRules {
                 if table.isAppendOnly, !delta.isInsert {
                     throw CommitViolation(table: table.name, "rows of append-only table '\(table.name)' are written whole, once")
                 }
-                if delta.isInsert, role == .ward, let owner = table.declaration.ownerColumn, let index = table.columnIndexes[owner],
-                   !identity.mayWrite(forWard: columns[index].flatMap { String.fromDatabaseValue($0.value) }) {
-                    throw CommitViolation(table: table.name, "a ward node may create rows of table '\(table.name)' only for the wards its certificate names")
+                if delta.isInsert, role == .ward, let owner = table.declaration.ownerColumn, let index = table.columnIndexes[owner] {
+                    let ward = columns[index].flatMap { String.fromDatabaseValue($0.value) }
+                    guard identity.mayWrite(forWard: ward) else {
+                        throw CommitViolation(table: table.name, "a ward node may create rows of table '\(table.name)' only for the wards its certificate names")
+                    }
+                    guard WardBoundKey.isBound(delta.key, to: ward) else {
+                        throw CommitViolation(table: table.name, "a ward node creates rows of table '\(table.name)' only under ids bound to their ward")
+                    }
                 }
                 if !delta.isInsert, role == .ward, table.declaration.ownerColumn != nil, delta.ownerSeen == nil {
                     throw CommitViolation(table: table.name, "a ward node's change to a row of table '\(table.name)' must name the write that put the row in its ward")
