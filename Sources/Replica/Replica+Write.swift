@@ -76,7 +76,7 @@ public final class ReplicaTransaction {
     /// - Parameters:
     ///   - table: a declared table.
     ///   - values: column values; missing columns are NULL. Add-wins set columns take ``SetCodec/encode(_:)``.
-    ///   - id: the row id; a new ULID when nil.
+    ///   - id: the row id; when nil, a new ULID bound as this node must bind it (``Replica/boundID(_:table:ward:)``).
     /// - Throws: ``ReplicaError`` (`unknownColumn`, `invalidValue`, `duplicateKey`, `rowDeleted`).
     @discardableResult
     public func insert(into table: String, values: [String: (any DatabaseValueConvertible)?], id: String? = nil) throws -> String {
@@ -85,9 +85,9 @@ public final class ReplicaTransaction {
         let values = try validated(values, for: table)
         let ownerIndex = table.declaration.ownerColumn.flatMap { table.columnIndexes[$0] }
         let ward = ownerIndex.flatMap { values[$0] }.flatMap(String.fromDatabaseValue)
-        // A new id of a row that has a ward is bound to it (``WardBoundKey``).
-        let key = id ?? ward.map { WardBoundKey.bind(replica.makeRowID(), toWard: $0) } ?? replica.makeRowID()
+        let key = id ?? replica.boundID(nil, table: table, ward: ward)
         try Self.checkKey(key, table)
+        try replica.checkCreatedID(key, table, ward: ward)
         for (index, column) in table.declaration.columns.enumerated() where column.notNull && (values[index] ?? .null).isNull {
             throw ReplicaError(.invalidValue, "column '\(column.name)' of table '\(table.name)' is declared not null")
         }
@@ -97,7 +97,6 @@ public final class ReplicaTransaction {
         }
         if let ownerIndex {
             try replica.checkOwnership(table, ward: values[ownerIndex], creating: true)
-            try replica.checkCreatedKey(key, table, ward: ward)
         }
         let stamp = try nextStamp(after: .zero)
         var columns: [ColumnState] = []

@@ -247,11 +247,32 @@ public final class Replica: Sendable {
         throw ReplicaError(.notAuthorized, "rows of table '\(table.name)' belong to the ward in '\(owner)'; this node \(creating ? "creates" : "changes") them only for its certificate's wards (\(mine.isEmpty ? "none" : mine))")
     }
 
-    /// A ward node creates rows of `owned-by` tables only under ids bound to the row's ward
-    /// (``WardBoundKey``): what receivers check, told to the local caller first.
-    func checkCreatedKey(_ key: String, _ table: ReplicatedTable, ward: String?) throws {
-        guard authority.identity.role == .ward, !WardBoundKey.isBound(key, to: ward) else { return }
-        throw ReplicaError(.notAuthorized, "a ward node creates rows of table '\(table.name)' only under ids bound to their ward ('<id>~<ward>', WardBoundKey)")
+    /// The id this node creates a row of `table` under (``BoundRowID``), from `base` (a fresh
+    /// ULID when nil): bound to this node for an append-only table on any node but central, else
+    /// bound to the row's ward for an `owned-by` table when the row has one, else `base`.
+    public func boundID(_ base: String?, table name: String, ward: String?) throws -> String {
+        try boundID(base, table: table(name), ward: ward)
+    }
+
+    func boundID(_ base: String?, table: ReplicatedTable, ward: String?) -> String {
+        let base = base ?? makeRowID()
+        if table.isAppendOnly, authority.identity.role != .central { return BoundRowID.bind(base, toNode: nodeID) }
+        if table.declaration.ownerColumn != nil, let ward { return BoundRowID.bind(base, toWard: ward) }
+        return base
+    }
+
+    /// What receivers check of the ids this node creates (``BoundRowID``), told to the local
+    /// caller first: append-only rows bound to this node (but on central), ward rows bound to the
+    /// row's ward (on a ward node).
+    func checkCreatedID(_ key: String, _ table: ReplicatedTable, ward: String?) throws {
+        let role = authority.identity.role
+        if table.isAppendOnly, role != .central {
+            guard BoundRowID.isBound(key, toNode: nodeID) else {
+                throw ReplicaError(.notAuthorized, "a \(role) node creates rows of append-only table '\(table.name)' only under ids bound to itself ('<id>~\(nodeID)~', BoundRowID)")
+            }
+        } else if table.declaration.ownerColumn != nil, role == .ward, !BoundRowID.isBound(key, toWard: ward) {
+            throw ReplicaError(.notAuthorized, "a ward node creates rows of table '\(table.name)' only under ids bound to their ward ('<id>~<ward>', BoundRowID)")
+        }
     }
 
     /// Appends a local commit to this node's chain (whose newest hash is `previous`), in the commit's transaction.

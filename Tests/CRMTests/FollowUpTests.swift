@@ -35,9 +35,10 @@ struct FollowUpTests {
     }
 
     /// A ward gateway records an admission, its discharge and a bedside survey offline: every id
-    /// it creates is bound to the ward (``WardBoundKey``), so central accepts all of it; the same HIS
+    /// it creates is bound to the ward, or to itself for append-only rows (``BoundRowID``), so
+    /// central accepts all of it; the same HIS
     /// encounter recorded again (HIS resends it, with the ward it is in now) is the same encounter.
-    @Test func aWardGatewaysAdmissionsTasksAndSurveysCarryIdsBoundToItsWard() throws {
+    @Test func aWardGatewaysAdmissionsTasksAndSurveysCarryBoundIds() throws {
         let wards: [UInt64: Set<String>] = [2: ["W-CARD"]]
         let central = try TestNode(1, wardNodes: wards), ward = try TestNode(2, wardNodes: wards)
         try central.seedOrganisation()
@@ -47,10 +48,10 @@ struct FollowUpTests {
         #expect(encounter == "his-ZY-77~W-CARD")
         try ward.crm.discharge(Staff.visitor, encounterId: encounter, at: "2026-11-22T10:00:00+08:00", status: .improved)
         let response = try ward.crm.submitResponse(Staff.visitor, bedsideSubmission("01JWARDGATEWAY0000000001", patient: patient, overall: 5, nps: 9))
-        #expect(response.id == "01JWARDGATEWAY0000000001~W-CARD")
+        #expect(response.id == "01JWARDGATEWAY0000000001~0000000000000002~", "an append-only row: bound to the node")
         #expect(try ward.crm.submitResponse(Staff.visitor, bedsideSubmission("01JWARDGATEWAY0000000001", patient: patient, overall: 5, nps: 9)).created == false)
         let made = try tasks(ward, encounter)
-        #expect(made.count == 2 && made.allSatisfy { WardBoundKey.ward(of: $0.id) == "W-CARD" })
+        #expect(made.count == 2 && made.allSatisfy { BoundRowID.ward(of: $0.id) == "W-CARD" })
         try ward.send(to: central)
         #expect(try central.replica.quarantines().isEmpty)
         #expect(try tasks(central, encounter).map(\.id) == made.map(\.id))

@@ -28,6 +28,12 @@ struct WardOwnershipTests {
           owned-by wardId
           column wardId text
           column note text
+
+        table logEntry append-only
+          key id
+          write central ward
+          no-delete
+          column text text
         """, file: "ownership.policy")
 
     /// Node 1 is central; node 2 a ward node working for W-1 and W-2.
@@ -47,7 +53,7 @@ struct WardOwnershipTests {
     @Test func aWardNodeCreatesRowsOnlyForItsWards() throws {
         let ward = try replica(2)
         try ward.write { try $0.insert(into: "stay", values: ["wardId": "W-1", "note": "admitted"], id: "S1~W-1") }
-        try ward.write { try $0.insert(into: "answer", values: ["wardId": "W-2", "score": 9], id: "A1~W-2") }
+        try ward.write { try $0.insert(into: "answer", values: ["wardId": "W-2", "score": 9], id: BoundRowID.bind("A1", toNode: NodeID(2))) }
         #expect { try ward.write { try $0.insert(into: "stay", values: ["wardId": "W-9"], id: "S2") } } throws: { isRefused($0) }
         #expect { try ward.write { try $0.insert(into: "answer", values: ["score": 1], id: "A2") } } throws: { isRefused($0) }
         #expect(try ward.statistics().rows["stay"] == 1)
@@ -221,7 +227,7 @@ struct WardOwnershipTests {
         // A stolen gateway running modified code signs whatever it likes with its own key.
         var rogue = ChainWriter(authority: Self.trust(2), policies: Self.policies)
         try rogue.commit(inserting: [("stay", "MINE~W-1", ["W-1".databaseValue, "fine".databaseValue])], at: HLC(milliseconds: 1_780_000_000_000, counter: 0))
-        try rogue.commit(inserting: [("answer", "THEIRS", ["W-9".databaseValue, 3.databaseValue])], at: HLC(milliseconds: 1_780_000_000_001, counter: 0))
+        try rogue.commit(inserting: [("answer", BoundRowID.bind("THEIRS", toNode: NodeID(2)), ["W-9".databaseValue, 3.databaseValue])], at: HLC(milliseconds: 1_780_000_000_001, counter: 0))
         try rogue.commit(inserting: [("stay", "LATER~W-1", ["W-1".databaseValue, .null])], at: HLC(milliseconds: 1_780_000_000_002, counter: 0))
         let report = try central.apply(ChangeBatch(segments: [rogue.segment()]))
         #expect(report.commitsApplied == 1)
@@ -236,15 +242,15 @@ struct WardOwnershipTests {
     @Test func aWardNodeCreatesRowsOnlyUnderIdsBoundToTheirWard() throws {
         let ward = try replica(2), central = try replica(1)
         let made = try ward.write { try $0.insert(into: "stay", values: ["wardId": "W-2", "note": "admitted"]) }
-        #expect(WardBoundKey.ward(of: made) == "W-2")
+        #expect(BoundRowID.ward(of: made) == "W-2")
         #expect(try central.write { try $0.insert(into: "stay", values: ["wardId": "W-9"]) }.hasSuffix("~W-9"))
         #expect(try central.write { try $0.insert(into: "stay", values: [:]) }.contains("~") == false)
         for id in ["his-7", "his-7~W-9", "his-7~W-2", "his-7~W-1~W-9"] {
             #expect { try ward.write { try $0.insert(into: "stay", values: ["wardId": "W-1"], id: id) } } throws: { isRefused($0) }
         }
         try ward.write { try $0.insert(into: "stay", values: ["wardId": "W-1"], id: "his-7~W-1") }
-        #expect(WardBoundKey.bind("his-7~W-1", toWard: "W-1") == "his-7~W-1")
-        #expect(WardBoundKey.bind("his-7", toWard: "W-1") == "his-7~W-1")
+        #expect(BoundRowID.bind("his-7~W-1", toWard: "W-1") == "his-7~W-1")
+        #expect(BoundRowID.bind("his-7", toWard: "W-1") == "his-7~W-1")
     }
 
     /// A stolen gateway running modified code takes another ward's row over by creating its id
@@ -256,7 +262,7 @@ struct WardOwnershipTests {
                       "re-creates an append-only row, earlier", "squats an id another ward will use", "binds to no ward"])
     func aWardCreatingAnIdNotBoundToItsOwnWardIsQuarantined(attack: String) throws {
         let central = try replica(1)
-        let theirs = WardBoundKey.bind("his-1", toWard: "W-9")
+        let theirs = BoundRowID.bind("his-1", toWard: "W-9")
         try central.write { tx in
             try tx.insert(into: "stay", values: ["wardId": "W-9", "note": "elsewhere"], id: theirs)
             try tx.insert(into: "answer", values: ["wardId": "W-9", "score": 10], id: theirs)
@@ -272,18 +278,40 @@ struct WardOwnershipTests {
         case "re-creates an append-only row, earlier":
             try rogue.commit(inserting: [("answer", theirs, ["W-1".databaseValue, 0.databaseValue])], at: early)
         case "squats an id another ward will use":
-            try rogue.commit(inserting: [("stay", WardBoundKey.bind("his-2", toWard: "W-9"), ["W-1".databaseValue, "squat".databaseValue])], at: late)
+            try rogue.commit(inserting: [("stay", BoundRowID.bind("his-2", toWard: "W-9"), ["W-1".databaseValue, "squat".databaseValue])], at: late)
         default:
             try rogue.commit(inserting: [("stay", "his-3", ["W-1".databaseValue, "unbound".databaseValue])], at: late)
         }
         let report = try central.apply(ChangeBatch(decoding: ChangeBatch(segments: [rogue.segment()]).encoded()))
         #expect(report.commitsApplied == 0)
         #expect(report.quarantined.map(\.origin) == [NodeID(2)])
-        #expect(report.quarantined.first?.rule.contains("only under ids bound to their ward") == true)
+        #expect(report.quarantined.first?.rule.contains(attack.contains("append-only") ? "only under ids bound to itself" : "only under ids bound to their ward") == true)
         #expect(try value(central, "stay", theirs, "wardId") == "W-9".databaseValue)
         #expect(try value(central, "stay", theirs, "note") == "elsewhere".databaseValue)
         #expect(try value(central, "answer", theirs, "score") == 10.databaseValue)
         #expect(try central.statistics().rows["stay"] == 1)
+    }
+
+    /// Append-only rows keep the earliest of conflicting creations: a stolen gateway that creates
+    /// the id of central's audit-like entry again, stamped earlier, would replace its content.
+    /// Rows it creates in append-only tables carry ids bound to itself, so it is refused whole.
+    @Test func aNodeCreatingAnotherNodesAppendOnlyRowAgainIsQuarantined() throws {
+        let central = try replica(1), ward = try replica(2), other = try replica(3)
+        let entry = try central.write { try $0.insert(into: "logEntry", values: ["text": "rule changed by admin"]) }
+        #expect(!entry.contains("~"), "central's ids are its own")
+        var rogue = ChainWriter(authority: Self.trust(2), policies: Self.policies)
+        try rogue.commit(inserting: [("logEntry", entry, ["nothing happened".databaseValue])], at: HLC(milliseconds: 1_700_000_000_000, counter: 0))
+        let report = try central.apply(ChangeBatch(decoding: ChangeBatch(segments: [rogue.segment()]).encoded()))
+        #expect(report.commitsApplied == 0 && report.quarantined.map(\.origin) == [NodeID(2)])
+        #expect(report.quarantined.first?.rule.contains("only under ids bound to itself") == true)
+        #expect(try value(central, "logEntry", entry, "text") == "rule changed by admin".databaseValue)
+        // The honest ward: told locally, and its own entries (bound to itself) accepted everywhere.
+        try sync(central, into: ward)
+        #expect { try ward.write { try $0.insert(into: "logEntry", values: ["text": "x"], id: entry) } } throws: { isRefused($0) }
+        let own = try ward.write { try $0.insert(into: "logEntry", values: ["text": "bedside visit done"]) }
+        #expect(BoundRowID.isBound(own, toNode: NodeID(2)) && BoundRowID.base(of: own).count == 26)
+        try sync(ward, into: other)
+        #expect(try other.quarantines().isEmpty && value(other, "logEntry", own, "text") == "bedside visit done".databaseValue)
     }
 
     @Test func theOwnerColumnMustBeADeclaredLastWriterWinsTextColumn() throws {

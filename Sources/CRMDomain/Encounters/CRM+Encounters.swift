@@ -40,10 +40,10 @@ extension CRM {
     }
 
     /// The id of the encounter HIS numbers `hisId`: `his-<hisId>`, bound to the admission's ward
-    /// (``WardBoundKey``), so a ward node may create it and no other ward can.
+    /// (``BoundRowID``), so a ward node may create it and no other ward can.
     static func encounterID(hisId: String, wardId: String?) -> String {
         let id = "his-" + hisId
-        return wardId.map { WardBoundKey.bind(id, toWard: $0) } ?? id
+        return wardId.map { BoundRowID.bind(id, toWard: $0) } ?? id
     }
 
     /// The encounter HIS numbers `hisId`, whichever ward its id is bound to.
@@ -51,7 +51,7 @@ extension CRM {
         // Bound ids are `his-<hisId>~<ward>`, and ward ids sort below DEL (0x7F): one index range.
         let id = "his-" + hisId
         return try String.fetchOne(db, sql: "SELECT id FROM encounter WHERE id = ? OR (id > ? AND id < ?) LIMIT 1",
-                                   arguments: [id, id + String(WardBoundKey.separator), id + "\u{7F}"])
+                                   arguments: [id, id + String(BoundRowID.separator), id + "\u{7F}"])
     }
 
     /// Moves an admitted patient to another ward (and department).

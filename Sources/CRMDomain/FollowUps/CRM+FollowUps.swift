@@ -117,7 +117,7 @@ extension CRM {
     private func insertTask(_ tx: ReplicaTransaction, id: String, encounter: Encounter, kind: String, trigger: TriggerEvent,
                             dueDate: String, dueBy: String?, ruleID: String? = nil, templateID: String? = nil) throws -> Bool {
         // Bound to the encounter's ward, so a ward node may create it and no other ward can.
-        let id = encounter.wardId.map { WardBoundKey.bind(id, toWard: $0) } ?? id
+        let id = encounter.wardId.map { BoundRowID.bind(id, toWard: $0) } ?? id
         if try Bool.fetchOne(tx.db, sql: "SELECT 1 FROM followUpTask WHERE id = ?", arguments: [id]) == true { return false }
         do {
             try tx.insert(into: "followUpTask", values: [

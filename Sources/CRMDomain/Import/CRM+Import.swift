@@ -145,7 +145,7 @@ extension CRM {
     }
 
     /// Exports a dataset as CSV (managers and admins). Patient ids that are not HIS ids are exported as they are;
-    /// encounter and response ids without their ward binding (``WardBoundKey``), as they were imported.
+    /// encounter and response ids without their binding (``BoundRowID``), as they were imported.
     public func exportCSV(_ caller: Caller, _ dataset: CSVDataset) throws -> String {
         try caller.require(.manager, .admin)
         func his(_ id: String?) -> String? { id.map { $0.hasPrefix("his-") ? String($0.dropFirst(4)) : $0 } }
@@ -163,14 +163,13 @@ extension CRM {
                 let cursor = try Row.fetchCursor(db, sql: "SELECT * FROM encounter WHERE cancelled IS NOT 1 ORDER BY id")
                 while let row = try cursor.next() {
                     let e = Encounter(row: row)
-                    text += CSV.line([his(WardBoundKey.base(of: e.id, ward: WardBoundKey.ward(of: e.id).map(String.init))), his(e.patientId), e.kind, e.departmentId, e.wardId, e.doctorId, e.diagnosisCode, e.admittedAt,
+                    text += CSV.line([his(BoundRowID.base(of: e.id)), his(e.patientId), e.kind, e.departmentId, e.wardId, e.doctorId, e.diagnosisCode, e.admittedAt,
                                       e.dischargedAt, e.dischargeStatus])
                 }
             case .responses:
                 let cursor = try Row.fetchCursor(db, sql: "SELECT * FROM surveyResponse ORDER BY id")
                 while let row = try cursor.next() {
-                    let ward: String? = row["wardId"]
-                    text += CSV.line([WardBoundKey.base(of: row["id"], ward: ward), row["templateId"], (row["templateVersion"] as Int?).map(String.init), his(row["patientId"]),
+                    text += CSV.line([BoundRowID.base(of: row["id"]), row["templateId"], (row["templateVersion"] as Int?).map(String.init), his(row["patientId"]),
                                       row["wardId"], row["departmentId"], row["mode"], row["staffId"], row["submittedAt"], row["answers"]])
                 }
             }

@@ -181,8 +181,8 @@ extension CRM {
             "overall": template.definition.score(.overall, in: submission.answers),
             "recommend": template.definition.score(.recommend, in: submission.answers),
         ]
-        // The device's id, bound to the response's ward (``WardBoundKey``): resubmitting finds it again.
-        let responseID = submission.wardId.map { WardBoundKey.bind(submission.id, toWard: $0) } ?? submission.id
+        // The device's id, bound as this node must bind it (``BoundRowID``): resubmitting finds it again.
+        let responseID = try replica.boundID(submission.id, table: "surveyResponse", ward: submission.wardId)
         if let existing = try Row.fetchOne(tx.db, sql: "SELECT * FROM surveyResponse WHERE id = ?", arguments: [responseID]) {
             let same = values.allSatisfy { key, value in
                 key == "staffId" && submission.staffId == nil ? true : (existing[key] as DatabaseValue) == (value?.databaseValue ?? .null)
@@ -202,7 +202,7 @@ extension CRM {
                 "responseId": responseID, "patientId": submission.patientId, "kind": opinion.kind.rawValue, "text": opinion.text,
                 "departmentId": opinion.departmentId ?? submission.departmentId, "staffId": opinion.staffId, "wardId": submission.wardId,
                 "mode": submission.mode.rawValue, "at": submittedAt,
-            ], id: submission.wardId.map { WardBoundKey.bind(opinionID, toWard: $0) } ?? opinionID)
+            ], id: submission.wardId.map { BoundRowID.bind(opinionID, toWard: $0) } ?? opinionID)
         }
         try audit(tx, caller, "survey.submit", "surveyResponse", responseID)
         if let taskId = submission.taskId {

@@ -4,8 +4,9 @@ import GRDB
 /// alone, so that every node reaches the same verdict: its bytes decode against the declared tables
 /// (types, `not null`, lifecycles, bounds: ``CommitCodec``), its origin's role may write each table,
 /// `no-delete` rows are not deleted, append-only rows are written whole once, a ward node
-/// creates rows of `owned-by` tables only for its wards and under ids bound to the row's ward
-/// (``WardBoundKey``), and its every other change to such a row
+/// creates rows of `owned-by` tables only for its wards and under ids bound to the row's ward,
+/// a node other than central creates append-only rows only under ids bound to itself
+/// (``BoundRowID``), and a ward node's every other change to a row of an `owned-by` table
 /// names the write of the owner column it saw (``RowDelta/ownerSeen``).
 ///
 /// Whether that write put the row in one of the writer's wards is judged when the named commit is
@@ -36,12 +37,15 @@ enum CommitRules {
                 if table.isAppendOnly, !delta.isInsert {
                     throw CommitViolation(table: table.name, "rows of append-only table '\(table.name)' are written whole, once")
                 }
+                if delta.isInsert, table.isAppendOnly, role != .central, !BoundRowID.isBound(delta.key, toNode: identity.nodeID) {
+                    throw CommitViolation(table: table.name, "a \(role) node creates rows of append-only table '\(table.name)' only under ids bound to itself")
+                }
                 if delta.isInsert, role == .ward, let owner = table.declaration.ownerColumn, let index = table.columnIndexes[owner] {
                     let ward = columns[index].flatMap { String.fromDatabaseValue($0.value) }
                     guard identity.mayWrite(forWard: ward) else {
                         throw CommitViolation(table: table.name, "a ward node may create rows of table '\(table.name)' only for the wards its certificate names")
                     }
-                    guard WardBoundKey.isBound(delta.key, to: ward) else {
+                    guard table.isAppendOnly || BoundRowID.isBound(delta.key, toWard: ward) else {
                         throw CommitViolation(table: table.name, "a ward node creates rows of table '\(table.name)' only under ids bound to their ward")
                     }
                 }

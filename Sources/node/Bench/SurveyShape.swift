@@ -35,13 +35,13 @@ enum SurveyShape {
         ]
     }
 
-    /// A ULID-like, time-ordered key for row `index` of an origin, bound to the row's ward as a
-    /// ward node must bind it (``WardBoundKey``).
+    /// A ULID-like, time-ordered key for row `index` of an origin, bound to the origin as a ward
+    /// node binds the ids of append-only rows (``BoundRowID``).
     static func key(index: Int, origin: NodeID, baseMilliseconds: UInt64) -> String {
         let time = String(baseMilliseconds + UInt64(index), radix: 32).uppercased()
         let tail = String(origin.rawValue % 1_000_000, radix: 32).uppercased()
         let base = String(repeating: "0", count: max(0, 10 - time.count)) + time + "-" + tail + "-" + String(index, radix: 32).uppercased()
-        return WardBoundKey.bind(base, toWard: "WARD-\(index % 24)")
+        return BoundRowID.bind(base, toNode: origin)
     }
 
     /// Row number `index` of an origin: its key and values.
