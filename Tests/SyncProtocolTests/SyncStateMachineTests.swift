@@ -6,7 +6,7 @@ import Testing
 @Suite("Session state machine: the exchange's rules, driven by events")
 struct SyncStateMachineTests {
     func machine(_ mode: SyncOptions.Mode = .oneShot, window: Int = 2) -> SyncStateMachine {
-        let options = SyncOptions(mode: mode, window: window, heartbeatInterval: .seconds(10), idleTimeout: .seconds(45))
+        let options = SyncOptions(mode: mode, window: window, heartbeatInterval: .seconds(10), idleTimeout: .seconds(45), resendInterval: .seconds(600))
         return SyncStateMachine(peer: "ward-5a", configuration: .init(options), now: .zero)
     }
 
@@ -146,5 +146,43 @@ struct SyncStateMachineTests {
         session.arrived(batch: batch(commits: 2), bytes: 50)
         #expect(session.sentVector[NodeID(9)] == 2, "no need to send back what the peer sent")
         #expect(session.report.rowsReceived == 2 && session.report.bytesReceived == 50)
+    }
+
+    /// Live sessions last; a run the peer held (waiting for another origin's commit) and dropped
+    /// from its bounded cache would otherwise wait for the next session. Once per resend interval,
+    /// what we sent is wound back to what the peer's acknowledgements say it holds.
+    @Test func commitsThePeerHeldAreOfferedAgainOncePerResendInterval() throws {
+        /// The peer's heartbeat, then our timer: a live peer that is quiet otherwise.
+        func heardThenTick(_ session: inout SyncStateMachine, at now: Duration) throws -> SyncStateMachine.TickActions {
+            _ = try session.received(.heartbeat, at: now)
+            return try session.tick(at: now)
+        }
+        var session = machine(.live)
+        _ = try session.received(.summary(VersionVector([NodeID(9): 0])), at: .zero)
+        let reserved = session.reserveBatch()
+        let id = try #require(reserved)
+        session.sent(batch: batch(commits: 5), bytes: 100)
+        #expect(session.caughtUp() == false)
+        #expect(try heardThenTick(&session, at: .seconds(610)).resend == false, "not while a batch is in flight")
+        _ = try session.received(.ack(id: id, VersionVector([NodeID(9): 2])), at: .seconds(611))   // it applied 2 of 5
+        #expect(session.sentVector[NodeID(9)] == 5)
+        #expect(try heardThenTick(&session, at: .seconds(1_000)) == .init(checkAdmission: true, sendHeartbeat: true, resend: true))
+        #expect(session.sentVector[NodeID(9)] == 2, "the next stream starts where the peer stands")
+        // Offered again, held again: offered once more an interval later, not before.
+        let again = session.reserveBatch()
+        session.sent(batch: batch(commits: 5), bytes: 100)
+        _ = try session.received(.ack(id: try #require(again), VersionVector([NodeID(9): 2])), at: .seconds(1_001))
+        #expect(try heardThenTick(&session, at: .seconds(1_300)).resend == false, "an interval since the last resend has not passed")
+        #expect(try heardThenTick(&session, at: .seconds(1_600)).resend == true)
+        // Applied at last: nothing more to offer.
+        let last = session.reserveBatch()
+        session.sent(batch: batch(commits: 5), bytes: 100)
+        _ = try session.received(.ack(id: try #require(last), VersionVector([NodeID(9): 5])), at: .seconds(1_601))
+        #expect(try heardThenTick(&session, at: .seconds(2_400)).resend == false)
+        #expect(session.sentVector[NodeID(9)] == 5)
+        var oneShot = machine(.oneShot)
+        _ = try oneShot.received(.summary(VersionVector()), at: .zero)
+        _ = oneShot.caughtUp()
+        #expect(try heardThenTick(&oneShot, at: .seconds(700)).resend == false, "one-shot sessions end; the next one starts from the summary")
     }
 }

@@ -25,10 +25,15 @@ public struct SyncOptions: Sendable {
     /// A session whose peer sent nothing (not even a heartbeat) for this long ends: a half-open
     /// connection cannot hold a session, or a node's one live session, forever.
     public var idleTimeout: Duration
+    /// Live: how often commits the peer acknowledged without applying them (it held them, waiting
+    /// for another origin's commit, and may have dropped them since) are offered again, from what
+    /// the peer's acknowledgements say it holds.
+    public var resendInterval: Duration
 
     /// Creates options.
     public init(mode: Mode = .live, maxChangesPerBatch: Int = 2_000, maxBytesPerBatch: Int = 4 << 20, window: Int = 4,
-                compressionLevel: Int32 = 1, heartbeatInterval: Duration = .seconds(10), idleTimeout: Duration = .seconds(45)) {
+                compressionLevel: Int32 = 1, heartbeatInterval: Duration = .seconds(10), idleTimeout: Duration = .seconds(45),
+                resendInterval: Duration = .seconds(600)) {
         self.mode = mode
         self.maxChangesPerBatch = maxChangesPerBatch
         self.maxBytesPerBatch = maxBytesPerBatch
@@ -36,6 +41,7 @@ public struct SyncOptions: Sendable {
         self.compressionLevel = compressionLevel
         self.heartbeatInterval = heartbeatInterval
         self.idleTimeout = idleTimeout
+        self.resendInterval = resendInterval
     }
 }
 
@@ -88,6 +94,8 @@ public final class SyncSession<Receiver: FrameReceiving>: Sendable {
     public func run(receiving channel: SecureChannel<Receiver>,
                     stillAdmitted: @escaping @Sendable () async -> Bool = { true }) async throws -> SyncReport {
         var receiver = channel.receiver
+        // The send loop wakes on a local commit, or when the timer says held commits are due again.
+        let (wakeups, wake) = AsyncStream.makeStream(of: Void.self, bufferingPolicy: .bufferingNewest(1))
         let events = replica.events()
         try await sender.send(.summary(try replica.versionVector()))
         // Signed heads: a peer that holds another history of an origin, signed by it, finds it out.
@@ -95,10 +103,14 @@ public final class SyncSession<Receiver: FrameReceiving>: Sendable {
         do {
             try await withThrowingTaskGroup(of: Void.self) { group in
                 group.addTask {
-                    try await self.endingOnError { try await self.sendLoop(events: events, stillAdmitted: stillAdmitted) }
+                    for await _ in events { wake.yield() }
+                    wake.finish()
                 }
                 group.addTask {
-                    try await self.endingOnError { try await self.watch(stillAdmitted: stillAdmitted) }
+                    try await self.endingOnError { try await self.sendLoop(wakeups: wakeups, stillAdmitted: stillAdmitted) }
+                }
+                group.addTask {
+                    try await self.endingOnError { try await self.watch(stillAdmitted: stillAdmitted, wake: wake) }
                 }
                 do {
                     try await self.receiveLoop(&receiver)
@@ -133,8 +145,9 @@ public final class SyncSession<Receiver: FrameReceiving>: Sendable {
         }
     }
 
-    /// The timer: idle timeout, admission re-check and (live) heartbeat, once per heartbeat interval.
-    private func watch(stillAdmitted: @escaping @Sendable () async -> Bool) async throws {
+    /// The timer: idle timeout, admission re-check, (live) heartbeat and held commits offered
+    /// again, once per heartbeat interval.
+    private func watch(stillAdmitted: @escaping @Sendable () async -> Bool, wake: AsyncStream<Void>.Continuation) async throws {
         while !Task.isCancelled {
             do {
                 try await Task.sleep(for: options.heartbeatInterval)
@@ -144,6 +157,10 @@ public final class SyncSession<Receiver: FrameReceiving>: Sendable {
             let due = try await state.tick()
             if due.checkAdmission { try await state.admissionChecked(await stillAdmitted()) }
             if due.sendHeartbeat { try await sender.send(.heartbeat) }
+            if due.resend {
+                logger.debug("offering again commits the peer held", metadata: ["sync.peer": "\(peer.name)"])
+                wake.yield()
+            }
         }
     }
 
@@ -199,7 +216,7 @@ public final class SyncSession<Receiver: FrameReceiving>: Sendable {
         if let progress { progress(await state.report) }
     }
 
-    private func sendLoop(events: AsyncStream<ReplicaEvent>, stillAdmitted: @escaping @Sendable () async -> Bool) async throws {
+    private func sendLoop(wakeups: AsyncStream<Void>, stillAdmitted: @escaping @Sendable () async -> Bool) async throws {
         guard let summary = await state.waitForSummary() else { return }
         try await stream(since: summary)
         try await sender.send(.caughtUp)
@@ -207,7 +224,7 @@ public final class SyncSession<Receiver: FrameReceiving>: Sendable {
         // when the last acknowledgement arrives); the peer then closes, which ends the receiving loop.
         if await state.caughtUp() { try await sender.send(.goodbye) }
         guard options.mode == .live else { return }
-        for await _ in events {
+        for await _ in wakeups {
             try await state.admissionChecked(await stillAdmitted())
             try await stream(since: await state.sentVector)
         }

@@ -11,7 +11,10 @@ import Replica
 /// - at most `window` batches are unacknowledged;
 /// - a one-shot session says goodbye once both sides caught up and every batch is acknowledged;
 /// - a peer silent for longer than the idle timeout ends the session; every heartbeat interval
-///   the peer's admission is re-checked and, live, a heartbeat goes out.
+///   the peer's admission is re-checked and, live, a heartbeat goes out;
+/// - live, once per resend interval, commits the peer acknowledged without applying (it held
+///   them waiting for another origin's commit, and may have dropped them since) are offered
+///   again: what we sent is wound back to what its acknowledgements say it holds.
 ///
 /// ```
 ///  awaitingSummary ──summary──▶ exchanging ──(both caught up, all acknowledged)──▶ complete
@@ -25,12 +28,14 @@ struct SyncStateMachine {
         var window: Int
         var heartbeatInterval: Duration
         var idleTimeout: Duration
+        var resendInterval: Duration
 
         init(_ options: SyncOptions) {
             mode = options.mode
             window = max(options.window, 1)
             heartbeatInterval = options.heartbeatInterval
             idleTimeout = options.idleTimeout
+            resendInterval = options.resendInterval
         }
     }
 
@@ -70,6 +75,8 @@ struct SyncStateMachine {
         var checkAdmission: Bool
         /// Send a heartbeat (live sessions).
         var sendHeartbeat: Bool
+        /// Stream again from ``SyncStateMachine/sentVector``, wound back to what the peer holds.
+        var resend = false
     }
 
     let configuration: Configuration
@@ -84,12 +91,14 @@ struct SyncStateMachine {
     private var theyCaughtUp = false
     private var theySentHeads = false
     private var lastHeard: Duration
+    private var lastResend: Duration
 
     /// Starts a session at `now` (on whatever clock the caller injects: only differences matter).
     init(peer: String, configuration: Configuration, now: Duration) {
         self.configuration = configuration
         self.report = SyncReport(peer: peer)
         self.lastHeard = now
+        self.lastResend = now
     }
 
     /// Batches sent and not yet acknowledged.
@@ -197,7 +206,21 @@ struct SyncStateMachine {
             phase = .closed
             throw SyncError(.timedOut, "node '\(report.peer)' sent nothing for \(configuration.idleTimeout)")
         }
-        return TickActions(checkAdmission: true, sendHeartbeat: configuration.mode == .live)
+        return TickActions(checkAdmission: true, sendHeartbeat: configuration.mode == .live, resend: windBackIfDue(at: now))
+    }
+
+    /// Live, caught up, nothing in flight, and the resend interval passed since the last time:
+    /// when the peer's acknowledgements show it holds less than we sent (it held commits waiting
+    /// for another origin's, or quarantined their origin), what we sent is wound back to what it
+    /// holds, so the next stream offers those commits again. A peer that keeps refusing them gets
+    /// them once per interval, a page at a time.
+    private mutating func windBackIfDue(at now: Duration) -> Bool {
+        guard configuration.mode == .live, phase == .exchanging, weCaughtUp, inFlight.isEmpty,
+              now - lastResend >= configuration.resendInterval else { return false }
+        lastResend = now
+        guard sentVector.sorted.contains(where: { report.peerVector[$0.origin] < $0.seq }) else { return false }
+        sentVector = report.peerVector
+        return true
     }
 
     /// The peer's admission was checked (at a tick or before pushing a local change).
