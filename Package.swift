@@ -66,9 +66,26 @@ let package = Package(
             ],
             swiftSettings: swiftSettings
         ),
+        // The node runtime: its data directory and configuration, the replica and identity it
+        // opens, the sync listener and connector, and the services a running node keeps.
+        .target(
+            name: "NodeRuntime",
+            dependencies: [
+                "Replica",
+                "SyncProtocol",
+                "CRMDomain",
+                .product(name: "GRDB", package: "GRDB.swift"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: swiftSettings
+        ),
         .executableTarget(
             name: "node",
             dependencies: [
+                "NodeRuntime",
                 "Replica",
                 "SyncProtocol",
                 "CRMDomain",
@@ -113,6 +130,7 @@ let package = Package(
             name: "NodeTests",
             dependencies: [
                 "node",
+                "NodeRuntime",
                 "CRMDomain",
                 "Replica",
                 "SyncProtocol",

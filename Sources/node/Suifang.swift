@@ -1,3 +1,4 @@
+import NodeRuntime
 import ArgumentParser
 
 /// The one node binary: every ward gateway, call-center node and the central server run it.

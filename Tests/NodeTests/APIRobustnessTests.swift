@@ -6,6 +6,7 @@ import NIOCore
 import Replica
 import Testing
 @testable import node
+@testable import NodeRuntime
 
 @Suite("API robustness")
 struct APIRobustnessTests {

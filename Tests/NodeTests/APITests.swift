@@ -8,6 +8,7 @@ import NIOFoundationCompat
 import Replica
 import Testing
 @testable import node
+@testable import NodeRuntime
 
 /// Drives the HTTP API the way a client does: JSON in, JSON out, a bearer token per user.
 struct APIClient {

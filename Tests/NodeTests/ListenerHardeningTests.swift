@@ -6,6 +6,7 @@ import Replica
 import SyncProtocol
 import Testing
 @testable import node
+@testable import NodeRuntime
 #if canImport(Glibc)
 import Glibc
 #endif

@@ -9,6 +9,7 @@ import HummingbirdTesting
 import NIOFoundationCompat
 import Testing
 @testable import node
+@testable import NodeRuntime
 
 /// Two nodes over real loopback TCP, through the testnet proxy (which also records every byte).
 @Suite("Nodes over loopback", .serialized)

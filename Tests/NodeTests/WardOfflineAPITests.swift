@@ -6,6 +6,7 @@ import HummingbirdTesting
 import Replica
 import Testing
 @testable import node
+@testable import NodeRuntime
 
 extension NodeNetworkTests {
     /// A ward node does ward work through its own API while its link to central is cut: the nurse

@@ -8,6 +8,7 @@ import GRDB
 import Testing
 @testable import CRMDomain
 @testable import node
+@testable import NodeRuntime
 
 @Suite("Web UI: archive forms and charts")
 struct WebArchiveAndChartTests {

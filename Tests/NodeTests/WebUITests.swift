@@ -6,6 +6,7 @@ import HummingbirdTesting
 import NIOCore
 import Testing
 @testable import node
+@testable import NodeRuntime
 
 @Suite("Web UI pages")
 struct WebUITests {

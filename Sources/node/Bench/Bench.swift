@@ -1,3 +1,4 @@
+import NodeRuntime
 import ArgumentParser
 
 /// `suifang bench SUITE`: release-build benchmarks against plain SQLite measured in the same run.

@@ -1,3 +1,4 @@
+import NodeRuntime
 import Foundation
 
 /// One benchmark result, printed as one JSON line:

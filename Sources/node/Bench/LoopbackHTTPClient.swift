@@ -1,3 +1,4 @@
+import NodeRuntime
 import Foundation
 #if canImport(Glibc)
 import Glibc

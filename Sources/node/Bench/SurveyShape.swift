@@ -1,3 +1,4 @@
+import NodeRuntime
 import GRDB
 import Replica
 

@@ -1,3 +1,4 @@
+import NodeRuntime
 import Foundation
 import Logging
 
@@ -7,5 +8,3 @@ func printJSON(_ object: [String: Any]) {
     print(String(decoding: data, as: UTF8.self))
 }
 
-/// A logger that drops everything (for commands that print their own output).
-let quietLogger = Logger(label: "suifang", factory: { _ in SwiftLogNoOpLogHandler() })

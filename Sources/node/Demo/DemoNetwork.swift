@@ -1,3 +1,4 @@
+import NodeRuntime
 import ArgumentParser
 import CRMDomain
 import Foundation

@@ -1,3 +1,4 @@
+import NodeRuntime
 import Foundation
 import NIOCore
 import NIOPosix

@@ -1,3 +1,4 @@
+import NodeRuntime
 import Foundation
 
 /// One chart's data: per label (a bar, a slice, a month) one value per series. Rendered as SVG by

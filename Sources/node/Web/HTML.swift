@@ -1,3 +1,4 @@
+import NodeRuntime
 import Foundation
 
 /// Server-rendered HTML: text is escaped where it is interpolated, so nothing a user typed can

@@ -1,3 +1,4 @@
+import NodeRuntime
 import Hummingbird
 
 /// `?lang=zh|en` switches the UI language and remembers it in a cookie.

@@ -1,3 +1,4 @@
+import NodeRuntime
 import Foundation
 
 /// The UI's languages: Chinese by default, English on request (`?lang=en`, kept in a cookie).

@@ -1,3 +1,4 @@
+import NodeRuntime
 import CRMDomain
 import Hummingbird
 

@@ -1,3 +1,4 @@
+import NodeRuntime
 import CRMDomain
 import Foundation
 import Hummingbird
@@ -28,9 +29,4 @@ struct AuthenticationMiddleware: RouterMiddleware {
         if let cookie = request.cookies[cookieName]?.value, !cookie.isEmpty { return cookie }
         return nil
     }
-}
-
-/// Runs blocking work (SQLite, password hashing) on NIO's thread pool, off the event loops.
-func blocking<T: Sendable>(_ body: @escaping @Sendable () throws -> T) async throws -> T {
-    try await NIOThreadPool.singleton.runIfActive(body)
 }

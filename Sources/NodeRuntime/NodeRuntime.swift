@@ -7,17 +7,17 @@ import Replica
 import SyncProtocol
 
 /// What a running node's services share: its replica, identity, admission rules and peer status.
-final class NodeRuntime: Sendable {
-    let replica: Replica
-    let identity: NodeIdentity
-    let admission: PeerAdmission
-    let peers: PeerStatusStore
+package final class NodeRuntime: Sendable {
+    package let replica: Replica
+    package let identity: NodeIdentity
+    package let admission: PeerAdmission
+    package let peers: PeerStatusStore
     /// The follow-up and patient-relationship workflow on this node's replica.
-    let crm: CRM
-    let logger: Logger
-    let group: MultiThreadedEventLoopGroup = .singleton
+    package let crm: CRM
+    package let logger: Logger
+    package let group: MultiThreadedEventLoopGroup = .singleton
 
-    init(replica: Replica, identity: NodeIdentity, logger: Logger, passwordStrength: PasswordHasher.Strength = .interactive) throws {
+    package init(replica: Replica, identity: NodeIdentity, logger: Logger, passwordStrength: PasswordHasher.Strength = .interactive) throws {
         self.replica = replica
         self.crm = try CRM(replica: replica, passwordStrength: passwordStrength)
         self.identity = identity
@@ -33,7 +33,7 @@ final class NodeRuntime: Sendable {
 
     /// Whether the replicated revocation list names the node. Fails closed: a list that cannot be
     /// read counts as naming it.
-    static func isRevoked(_ id: NodeID, in replica: Replica) -> Bool {
+    package static func isRevoked(_ id: NodeID, in replica: Replica) -> Bool {
         do {
             return try replica.reader.read { db in
                 guard try db.tableExists("revokedNode") else { return false }
@@ -50,7 +50,7 @@ final class NodeRuntime: Sendable {
     /// one made with `wrappingChannelSynchronously:` then stops the process with "Deinited
     /// NIOAsyncWriter without calling finish()". NIO's only initializer that tears down on deinit is
     /// the deprecated one, hence the warning it costs.
-    static func wrap(_ channel: any Channel, accepted: Bool = false) -> EventLoopFuture<NIOAsyncChannel<ByteBuffer, ByteBuffer>> {
+    package static func wrap(_ channel: any Channel, accepted: Bool = false) -> EventLoopFuture<NIOAsyncChannel<ByteBuffer, ByteBuffer>> {
         channel.eventLoop.makeCompletedFuture {
             try channel.pipeline.syncOperations.addHandler(ByteToMessageHandler(FrameDecoder()))
             try channel.pipeline.syncOperations.addHandler(MessageToByteHandler(FrameEncoder()))
@@ -59,13 +59,13 @@ final class NodeRuntime: Sendable {
     }
 
     /// An accepted connection that closes itself if it is dropped unread (see ``wrap(_:accepted:)``).
-    static func acceptedAsyncChannel(_ channel: any Channel) throws -> NIOAsyncChannel<ByteBuffer, ByteBuffer> {
+    package static func acceptedAsyncChannel(_ channel: any Channel) throws -> NIOAsyncChannel<ByteBuffer, ByteBuffer> {
         try NIOAsyncChannel<ByteBuffer, ByteBuffer>(synchronouslyWrapping: channel)
     }
 
     /// Runs the handshake and a session on one connection, keeping the peer's status current.
     /// - Parameter guardian: on a listener's connections, the handshake deadline and the one-live-session-per-node rule.
-    func run(_ connection: NIOAsyncChannel<ByteBuffer, ByteBuffer>, as side: Handshake.Side, address: String,
+    package func run(_ connection: NIOAsyncChannel<ByteBuffer, ByteBuffer>, as side: Handshake.Side, address: String,
              options: SyncOptions, guardian: ListenerGuard? = nil, progress: (@Sendable (SyncReport) -> Void)? = nil) async throws -> SyncReport {
         try await connection.executeThenClose { inbound, outbound in
             let sender = ChannelFrameSender(outbound, channel: connection.channel)
@@ -114,7 +114,7 @@ final class NodeRuntime: Sendable {
     }
 
     /// Connects to a peer.
-    func connect(to endpoint: Endpoint) async throws -> NIOAsyncChannel<ByteBuffer, ByteBuffer> {
+    package func connect(to endpoint: Endpoint) async throws -> NIOAsyncChannel<ByteBuffer, ByteBuffer> {
         try await ClientBootstrap(group: group)
             .connectTimeout(.seconds(5))
             .connect(host: endpoint.host, port: endpoint.port) { channel in NodeRuntime.wrap(channel) }

@@ -5,12 +5,12 @@ import ServiceLifecycle
 /// Looks once a second whether another process committed to the node's replica (a CLI command
 /// such as `suifang revoke` beside the running daemon) and, if so, lets the sync sessions know:
 /// they push the new commits to peers and re-check revocations at once.
-struct OtherProcessWatcher: Service {
-    let replica: Replica
-    var interval: Duration = .seconds(1)
-    let logger: Logger
+package struct OtherProcessWatcher: Service {
+    package let replica: Replica
+    package var interval: Duration = .seconds(1)
+    package let logger: Logger
 
-    func run() async throws {
+    package func run() async throws {
         try await runUntilShutdown { try await loop() }
     }
 
@@ -26,5 +26,11 @@ struct OtherProcessWatcher: Service {
             }
             try await Task.sleep(for: interval)
         }
+    }
+
+    package init(replica: Replica, interval: Duration = .seconds(1), logger: Logger) {
+        self.replica = replica
+        self.interval = interval
+        self.logger = logger
     }
 }

@@ -6,21 +6,21 @@ import SyncProtocol
 
 /// The sync listener: accepts peers and runs a live session with each, within the caps of its
 /// ``ListenerGuard`` (connections per address and in all, a handshake deadline, one live session per node).
-struct SyncListener: Service {
-    let runtime: NodeRuntime
-    let endpoint: Endpoint
+package struct SyncListener: Service {
+    package let runtime: NodeRuntime
+    package let endpoint: Endpoint
     /// Called with the bound address once listening (the port may have been 0).
-    let onListening: @Sendable (String) -> Void
-    let guardian: ListenerGuard
+    package let onListening: @Sendable (String) -> Void
+    package let guardian: ListenerGuard
 
-    init(runtime: NodeRuntime, endpoint: Endpoint, limits: ListenerLimits = ListenerLimits(), onListening: @escaping @Sendable (String) -> Void) {
+    package init(runtime: NodeRuntime, endpoint: Endpoint, limits: ListenerLimits = ListenerLimits(), onListening: @escaping @Sendable (String) -> Void) {
         self.runtime = runtime
         self.endpoint = endpoint
         self.onListening = onListening
         self.guardian = ListenerGuard(limits: limits)
     }
 
-    func run() async throws {
+    package func run() async throws {
         let server = try await ServerBootstrap(group: runtime.group)
             .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
             .bind(host: endpoint.host, port: endpoint.port) { channel in NodeRuntime.wrap(channel, accepted: true) }
@@ -49,11 +49,11 @@ struct SyncListener: Service {
 }
 
 /// Keeps a live session with one configured peer, reconnecting with back-off and jitter.
-struct PeerConnector: Service {
-    let runtime: NodeRuntime
-    let endpoint: Endpoint
+package struct PeerConnector: Service {
+    package let runtime: NodeRuntime
+    package let endpoint: Endpoint
 
-    func run() async throws {
+    package func run() async throws {
         try await runUntilShutdown {
             var delay = 0.25
             while !Task.isCancelled {
@@ -72,10 +72,15 @@ struct PeerConnector: Service {
             }
         }
     }
+
+    package init(runtime: NodeRuntime, endpoint: Endpoint) {
+        self.runtime = runtime
+        self.endpoint = endpoint
+    }
 }
 
 /// Runs `body` until the service group shuts down gracefully; the cancellation that ends it is not an error.
-func runUntilShutdown(_ body: @escaping @Sendable () async throws -> Void) async throws {
+package func runUntilShutdown(_ body: @escaping @Sendable () async throws -> Void) async throws {
     do {
         try await cancelWhenGracefulShutdown(body)
     } catch is CancellationError {

@@ -9,7 +9,7 @@ extension NodeRuntime {
     /// - Returns: false when the node was already revoked.
     /// - Throws: ``ReplicaError`` `.notAuthorized` on any node whose certificate is not central's.
     @discardableResult
-    func revoke(_ id: NodeID, name: String?, by who: String, at time: String) throws -> Bool {
+    package func revoke(_ id: NodeID, name: String?, by who: String, at time: String) throws -> Bool {
         try replica.write { tx in
             guard try !(Bool.fetchOne(tx.db, sql: "SELECT EXISTS (SELECT 1 FROM revokedNode WHERE id = ?)", arguments: [id.description]) ?? false) else {
                 return false

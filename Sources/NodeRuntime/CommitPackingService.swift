@@ -4,12 +4,12 @@ import ServiceLifecycle
 
 /// Packs the replica's older loose commits every minute (see `Replica.packCommits()`): the
 /// bookkeeping a local write leaves for later so that the write's own transaction stays small.
-struct CommitPackingService: Service {
-    let replica: Replica
-    var interval: Duration = .seconds(60)
-    let logger: Logger
+package struct CommitPackingService: Service {
+    package let replica: Replica
+    package var interval: Duration = .seconds(60)
+    package let logger: Logger
 
-    func run() async throws {
+    package func run() async throws {
         try await runUntilShutdown { try await loop() }
     }
 
@@ -23,5 +23,11 @@ struct CommitPackingService: Service {
                 logger.warning("could not pack stored commits", metadata: ["error.type": "\(type(of: error))"])
             }
         }
+    }
+
+    package init(replica: Replica, interval: Duration = .seconds(60), logger: Logger) {
+        self.replica = replica
+        self.interval = interval
+        self.logger = logger
     }
 }

@@ -5,13 +5,13 @@ import ServiceLifecycle
 /// Sends queued SMS through the node's gateway every few seconds, and queues the day's birthday
 /// greetings once a day when a `birthday` template exists. Runs on the node that owns the
 /// gateway (central), so every message goes out once.
-struct SMSDispatchService: Service {
-    let crm: CRM
-    let gateway: any SMSGateway
-    var interval: Duration = .seconds(5)
-    let logger: Logger
+package struct SMSDispatchService: Service {
+    package let crm: CRM
+    package let gateway: any SMSGateway
+    package var interval: Duration = .seconds(5)
+    package let logger: Logger
 
-    func run() async throws {
+    package func run() async throws {
         try await runUntilShutdown { try await loop() }
     }
 
@@ -39,5 +39,12 @@ struct SMSDispatchService: Service {
             }
             try await Task.sleep(for: interval)
         }
+    }
+
+    package init(crm: CRM, gateway: any SMSGateway, interval: Duration = .seconds(5), logger: Logger) {
+        self.crm = crm
+        self.gateway = gateway
+        self.interval = interval
+        self.logger = logger
     }
 }

@@ -3,20 +3,26 @@ import Replica
 import Synchronization
 
 /// How much of a node's listener one peer, or everyone together, may hold.
-struct ListenerLimits: Sendable {
+package struct ListenerLimits: Sendable {
     /// Connections open at once from one address.
-    var perAddress = 8
+    package var perAddress = 8
     /// Connections open at once in all.
-    var total = 256
+    package var total = 256
     /// Time a connection has to complete the handshake before it is closed.
-    var handshakeDeadline: Duration = .seconds(10)
+    package var handshakeDeadline: Duration = .seconds(10)
+
+    package init(perAddress: Int = 8, total: Int = 256, handshakeDeadline: Duration = .seconds(10)) {
+        self.perAddress = perAddress
+        self.total = total
+        self.handshakeDeadline = handshakeDeadline
+    }
 }
 
 /// Admission before any byte is read: caps on open connections per address and in all, and one live
 /// inbound session per node id (a newer session of the same node ends the older, so a half-open
 /// connection never locks a node out). Owned by a ``SyncListener``.
-final class ListenerGuard: Sendable {
-    let limits: ListenerLimits
+package final class ListenerGuard: Sendable {
+    package let limits: ListenerLimits
     private struct State {
         var total = 0
         var perAddress: [String: Int] = [:]
@@ -24,12 +30,12 @@ final class ListenerGuard: Sendable {
     }
     private let state = Mutex(State())
 
-    init(limits: ListenerLimits = ListenerLimits()) {
+    package init(limits: ListenerLimits = ListenerLimits()) {
         self.limits = limits
     }
 
     /// Takes a connection slot for `host`; false when a cap is reached (close the connection at once).
-    func admit(host: String) -> Bool {
+    package func admit(host: String) -> Bool {
         state.withLock { state in
             guard state.total < limits.total, state.perAddress[host, default: 0] < limits.perAddress else { return false }
             state.total += 1
@@ -39,7 +45,7 @@ final class ListenerGuard: Sendable {
     }
 
     /// Gives a connection slot back.
-    func release(host: String) {
+    package func release(host: String) {
         state.withLock { state in
             state.total -= 1
             let left = state.perAddress[host, default: 1] - 1
@@ -48,7 +54,7 @@ final class ListenerGuard: Sendable {
     }
 
     /// Makes this the node's live inbound session, ending the one it had; returns the token to end it with.
-    func claimSession(of node: NodeID, close: @escaping @Sendable () -> Void) -> UUID {
+    package func claimSession(of node: NodeID, close: @escaping @Sendable () -> Void) -> UUID {
         let token = UUID()
         let previous = state.withLock { state in
             defer { state.sessions[node] = (token, close) }
@@ -59,12 +65,12 @@ final class ListenerGuard: Sendable {
     }
 
     /// Ends a session's claim, unless a newer session of the node took it over.
-    func endSession(of node: NodeID, token: UUID) {
+    package func endSession(of node: NodeID, token: UUID) {
         state.withLock { state in
             if state.sessions[node]?.token == token { state.sessions[node] = nil }
         }
     }
 
     /// Open connections now (for tests and status).
-    var openConnections: Int { state.withLock { $0.total } }
+    package var openConnections: Int { state.withLock { $0.total } }
 }

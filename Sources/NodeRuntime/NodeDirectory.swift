@@ -1,4 +1,3 @@
-import ArgumentParser
 import Foundation
 import Replica
 import SyncProtocol
@@ -14,75 +13,75 @@ import SyncProtocol
 /// policies/        the conflict policies this node loads
 /// replica.sqlite   the replica
 /// ```
-struct NodeDirectory {
-    let url: URL
+package struct NodeDirectory {
+    package let url: URL
 
-    init(_ path: String) {
+    package init(_ path: String) {
         url = URL(fileURLWithPath: path)
     }
 
-    func file(_ name: String) -> URL { url.appendingPathComponent(name) }
-    var replicaPath: String { file("replica.sqlite").path }
-    var policiesDirectory: URL { file("policies") }
+    package func file(_ name: String) -> URL { url.appendingPathComponent(name) }
+    package var replicaPath: String { file("replica.sqlite").path }
+    package var policiesDirectory: URL { file("policies") }
 
-    var exists: Bool { FileManager.default.fileExists(atPath: file("node.json").path) }
+    package var exists: Bool { FileManager.default.fileExists(atPath: file("node.json").path) }
 
-    func create() throws {
-        guard !exists else { throw ValidationError("\(url.path) already holds a node; choose another --dir") }
+    package func create() throws {
+        guard !exists else { throw NodeSetupError("\(url.path) already holds a node; choose another --dir") }
         try FileManager.default.createDirectory(at: url, withIntermediateDirectories: true)
     }
 
-    func write(_ bytes: [UInt8], to name: String, secret: Bool = false) throws {
+    package func write(_ bytes: [UInt8], to name: String, secret: Bool = false) throws {
         let path = file(name).path
         guard FileManager.default.createFile(atPath: path, contents: Data(bytes), attributes: secret ? [.posixPermissions: 0o600] : nil) else {
-            throw ValidationError("cannot write \(path)")
+            throw NodeSetupError("cannot write \(path)")
         }
     }
 
-    func read(_ name: String) throws -> [UInt8] {
+    package func read(_ name: String) throws -> [UInt8] {
         guard let data = FileManager.default.contents(atPath: file(name).path) else {
-            throw ValidationError("\(file(name).path) is missing: is \(url.path) a node directory (suifang init)?")
+            throw NodeSetupError("\(file(name).path) is missing: is \(url.path) a node directory (suifang init)?")
         }
         return Array(data)
     }
 
-    func configuration() throws -> NodeConfiguration {
+    package func configuration() throws -> NodeConfiguration {
         do {
             return try JSONDecoder().decode(NodeConfiguration.self, from: Data(try read("node.json")))
-        } catch let error as ValidationError {
+        } catch let error as NodeSetupError {
             throw error
         } catch {
-            throw ValidationError("\(file("node.json").path) is not valid node configuration")
+            throw NodeSetupError("\(file("node.json").path) is not valid node configuration")
         }
     }
 
-    func save(_ configuration: NodeConfiguration) throws {
+    package func save(_ configuration: NodeConfiguration) throws {
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
         try write(Array(try encoder.encode(configuration)), to: "node.json")
     }
 
-    func identity() throws -> NodeIdentity {
+    package func identity() throws -> NodeIdentity {
         do {
             let key = try SigningKey(secretKey: try read("node.key"))
             let certificate = try NodeCertificate(decoding: try read("node.cert"))
             return try NodeIdentity(key: key, certificate: certificate, clusterKey: try read("cluster.pub"))
         } catch let error as SyncError {
-            throw ValidationError("the node's identity files are unusable: \(error.message)")
+            throw NodeSetupError("the node's identity files are unusable: \(error.message)")
         }
     }
 
     /// The policy set from `policies/` (or `override`).
-    func policies(override: String? = nil) throws -> PolicySet {
+    package func policies(override: String? = nil) throws -> PolicySet {
         do {
             return try PolicySet.load(directory: override.map { URL(fileURLWithPath: $0) } ?? policiesDirectory)
         } catch {
-            throw ValidationError(error.description)
+            throw NodeSetupError(error.description)
         }
     }
 
     /// Copies the `.policy` files of `source` into `policies/`.
-    func installPolicies(from source: URL) throws {
+    package func installPolicies(from source: URL) throws {
         try FileManager.default.createDirectory(at: policiesDirectory, withIntermediateDirectories: true)
         for name in try FileManager.default.contentsOfDirectory(atPath: source.path) where name.hasSuffix(".policy") {
             let target = policiesDirectory.appendingPathComponent(name)
@@ -93,7 +92,7 @@ struct NodeDirectory {
 
     /// Opens the replica as `identity`: it signs its commits with the node's key and writes only what
     /// its certificate's role may; commits of nodes in `revokedNode` are refused.
-    func openReplica(policies: PolicySet, identity: NodeIdentity, logger: Logger, wallClock: any WallClock = SystemWallClock()) throws -> Replica {
+    package func openReplica(policies: PolicySet, identity: NodeIdentity, logger: Logger, wallClock: any WallClock = SystemWallClock()) throws -> Replica {
         var configuration = ReplicaConfiguration(nodeID: identity.nodeID, policies: policies, wallClock: wallClock, logger: logger)
         configuration.authority = CertificateTrust(identity: identity)
         configuration.revocationTable = policies.table(named: "revokedNode") == nil ? nil : "revokedNode"
@@ -102,32 +101,41 @@ struct NodeDirectory {
 }
 
 /// `node.json`.
-struct NodeConfiguration: Codable {
-    var name: String
-    var role: String
-    var nodeID: String
+package struct NodeConfiguration: Codable {
+    package var name: String
+    package var role: String
+    package var nodeID: String
     /// Where the sync listener binds, `host:port`.
-    var listen: String
+    package var listen: String
     /// Peers this node connects to, `host:port` each.
-    var peers: [String]
+    package var peers: [String]
     /// Where the HTTP API listens, `host:port` (none when absent).
-    var http: String?
+    package var http: String?
+
+    package init(name: String, role: String, nodeID: String, listen: String, peers: [String], http: String? = nil) {
+        self.name = name
+        self.role = role
+        self.nodeID = nodeID
+        self.listen = listen
+        self.peers = peers
+        self.http = http
+    }
 }
 
 /// `host:port`.
-struct Endpoint: CustomStringConvertible {
-    var host: String
-    var port: Int
+package struct Endpoint: CustomStringConvertible {
+    package var host: String
+    package var port: Int
 
-    init(_ text: String) throws {
+    package init(_ text: String) throws {
         guard let colon = text.lastIndex(of: ":"), let port = Int(text[text.index(after: colon)...]), (0...65535).contains(port) else {
-            throw ValidationError("'\(text)' is not HOST:PORT")
+            throw NodeSetupError("'\(text)' is not HOST:PORT")
         }
         host = String(text[..<colon])
         self.port = port
     }
 
-    var description: String { "\(host):\(port)" }
+    package var description: String { "\(host):\(port)" }
 }
 
 import Logging

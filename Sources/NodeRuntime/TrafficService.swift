@@ -6,16 +6,16 @@ import ServiceLifecycle
 /// Synthetic bedside traffic for testnets: captures survey responses at a steady rate and
 /// appends each committed id to a log file, so a testnet can check that no acknowledged
 /// write went missing. Rows carry made-up ids only, never patient data.
-struct TrafficService: Service {
-    let replica: Replica
-    let nodeName: String
-    let perSecond: Double
-    let seconds: Double
+package struct TrafficService: Service {
+    package let replica: Replica
+    package let nodeName: String
+    package let perSecond: Double
+    package let seconds: Double
     /// Stop after this many writes, if given (counting those a previous run of the node logged).
-    var total: Int? = nil
-    let logPath: String
+    package var total: Int? = nil
+    package let logPath: String
 
-    func run() async throws {
+    package func run() async throws {
         try await runUntilShutdown { try await generate() }
     }
 
@@ -41,5 +41,14 @@ struct TrafficService: Service {
             log.write(Data("\(id)\n".utf8))
             try? await Task.sleep(for: .seconds(interval))
         }
+    }
+
+    package init(replica: Replica, nodeName: String, perSecond: Double, seconds: Double, total: Int? = nil, logPath: String) {
+        self.replica = replica
+        self.nodeName = nodeName
+        self.perSecond = perSecond
+        self.seconds = seconds
+        self.total = total
+        self.logPath = logPath
     }
 }

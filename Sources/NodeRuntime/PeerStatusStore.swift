@@ -4,24 +4,24 @@ import Replica
 
 /// What this node knows of each peer it synced with: a local, non-replicated table
 /// (`_node_peer`) that `suifang status` reads, whether or not the daemon runs.
-struct PeerStatusStore: Sendable {
-    let replica: Replica
+package struct PeerStatusStore: Sendable {
+    package let replica: Replica
 
-    struct Peer: Codable {
-        var name: String
-        var nodeId: String
+    package struct Peer: Codable {
+        package var name: String
+        package var nodeId: String
         /// The role its certificate names (central, ward, callcenter); nil until it has connected.
-        var role: String?
-        var address: String
-        var connected: Bool
-        var lastContact: Int64
-        var peerVector: VersionVector
-        var lastError: String?
+        package var role: String?
+        package var address: String
+        package var connected: Bool
+        package var lastContact: Int64
+        package var peerVector: VersionVector
+        package var lastError: String?
         /// When the peer last held everything this node held (ms since 1970), if ever.
-        var caughtUpAt: Int64?
+        package var caughtUpAt: Int64?
     }
 
-    func prepare() throws {
+    package func prepare() throws {
         try replica.writeLocal { db in
             try db.execute(sql: """
                 CREATE TABLE IF NOT EXISTS _node_peer (
@@ -42,7 +42,7 @@ struct PeerStatusStore: Sendable {
         }
     }
 
-    func record(name: String, nodeID: NodeID, role: String? = nil, address: String, connected: Bool, vector: VersionVector?, error: String? = nil) {
+    package func record(name: String, nodeID: NodeID, role: String? = nil, address: String, connected: Bool, vector: VersionVector?, error: String? = nil) {
         let json = vector.flatMap { try? JSONEncoder().encode($0) }.map { String(decoding: $0, as: UTF8.self) }
         let now = Int64(SystemWallClock().now())
         let caughtUp = vector.flatMap { peer in (try? replica.versionVector()).map { peer.dominates($0) } } ?? false
@@ -60,7 +60,7 @@ struct PeerStatusStore: Sendable {
         }
     }
 
-    func peers() throws -> [Peer] {
+    package func peers() throws -> [Peer] {
         try replica.reader.read { db in
             guard try db.tableExists("_node_peer") else { return [] }
             return try Row.fetchAll(db, sql: "SELECT * FROM _node_peer ORDER BY name").map { row in
@@ -69,5 +69,9 @@ struct PeerStatusStore: Sendable {
                             lastContact: row["lastContact"], peerVector: vector, lastError: row["lastError"], caughtUpAt: row["caughtUpAt"])
             }
         }
+    }
+
+    package init(replica: Replica) {
+        self.replica = replica
     }
 }

@@ -1,12 +1,13 @@
-import ArgumentParser
 import Foundation
 
 /// Runs this same `suifang` binary as a child process (testnets and benchmarks start real nodes).
-struct NodeTool {
-    let binary = Bundle.main.executablePath ?? CommandLine.arguments[0]
+package struct NodeTool {
+    package let binary = Bundle.main.executablePath ?? CommandLine.arguments[0]
+
+    package init() {}
 
     /// Runs a command to completion; throws with its stderr when it fails.
-    func run(_ arguments: [String]) throws {
+    package func run(_ arguments: [String]) throws {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: binary)
         process.arguments = arguments
@@ -17,12 +18,12 @@ struct NodeTool {
         process.waitUntilExit()
         guard process.terminationStatus == 0 else {
             let text = String(decoding: errors.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-            throw ValidationError("suifang \(arguments.first ?? "") failed: \(text)")
+            throw NodeSetupError("suifang \(arguments.first ?? "") failed: \(text)")
         }
     }
 
     /// Starts a long-running command with its output appended to `logPath`.
-    func start(_ arguments: [String], logPath: String) throws -> Process {
+    package func start(_ arguments: [String], logPath: String) throws -> Process {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: binary)
         process.arguments = arguments
@@ -37,7 +38,7 @@ struct NodeTool {
 
     /// Creates a central node and enrolled nodes in `directory`, each listening on its given port.
     /// A ward node works for the wards `wards` names for it, or else for the ward named like the node.
-    func makeCluster(in directory: URL, central: (name: String, port: Int), others: [(name: String, role: String, port: Int)],
+    package func makeCluster(in directory: URL, central: (name: String, port: Int), others: [(name: String, role: String, port: Int)],
                      wards: [String: [String]] = [:], policies: String) throws {
         try run(["init", "--role", "central", "--name", central.name, "--dir", directory.appendingPathComponent(central.name).path,
                  "--listen", "127.0.0.1:\(central.port)", "--policies", policies])
@@ -52,7 +53,7 @@ struct NodeTool {
     }
 
     /// The resident set size of a running process now, in MiB (from /proc).
-    static func residentMegabytes(_ pid: Int32) -> Double? {
+    package static func residentMegabytes(_ pid: Int32) -> Double? {
         guard let status = try? String(contentsOfFile: "/proc/\(pid)/status", encoding: .utf8),
               let line = status.split(separator: "\n").first(where: { $0.hasPrefix("VmRSS:") }),
               let kib = Double(line.split(separator: " ").dropFirst().first ?? "") else { return nil }

@@ -1,0 +1,10 @@
+import Logging
+import NIOPosix
+
+/// Runs blocking work (SQLite, password hashing) on NIO's thread pool, off the event loops.
+package func blocking<T: Sendable>(_ body: @escaping @Sendable () throws -> T) async throws -> T {
+    try await NIOThreadPool.singleton.runIfActive(body)
+}
+
+/// A logger that drops everything (for commands that print their own output).
+package let quietLogger = Logger(label: "suifang", factory: { _ in SwiftLogNoOpLogHandler() })
