@@ -82,10 +82,28 @@ let package = Package(
             ],
             swiftSettings: swiftSettings
         ),
+        // The HTTP API and the web UI of a node, built by `buildHTTPApplication`.
+        .target(
+            name: "NodeHTTP",
+            dependencies: [
+                "NodeRuntime",
+                "Replica",
+                "SyncProtocol",
+                "CRMDomain",
+                .product(name: "GRDB", package: "GRDB.swift"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: swiftSettings
+        ),
         .executableTarget(
             name: "node",
             dependencies: [
                 "NodeRuntime",
+                "NodeHTTP",
                 "Replica",
                 "SyncProtocol",
                 "CRMDomain",
@@ -131,6 +149,7 @@ let package = Package(
             dependencies: [
                 "node",
                 "NodeRuntime",
+                "NodeHTTP",
                 "CRMDomain",
                 "Replica",
                 "SyncProtocol",

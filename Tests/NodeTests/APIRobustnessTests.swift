@@ -7,6 +7,7 @@ import Replica
 import Testing
 @testable import node
 @testable import NodeRuntime
+@testable import NodeHTTP
 
 @Suite("API robustness")
 struct APIRobustnessTests {

@@ -9,6 +9,7 @@ import Replica
 import Testing
 @testable import node
 @testable import NodeRuntime
+@testable import NodeHTTP
 
 /// Drives the HTTP API the way a client does: JSON in, JSON out, a bearer token per user.
 struct APIClient {

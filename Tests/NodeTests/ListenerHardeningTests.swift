@@ -7,6 +7,7 @@ import SyncProtocol
 import Testing
 @testable import node
 @testable import NodeRuntime
+@testable import NodeHTTP
 #if canImport(Glibc)
 import Glibc
 #endif

@@ -10,6 +10,7 @@ import NIOFoundationCompat
 import Testing
 @testable import node
 @testable import NodeRuntime
+@testable import NodeHTTP
 
 /// Two nodes over real loopback TCP, through the testnet proxy (which also records every byte).
 @Suite("Nodes over loopback", .serialized)

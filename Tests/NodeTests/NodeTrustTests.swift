@@ -6,6 +6,7 @@ import SyncProtocol
 import Testing
 @testable import node
 @testable import NodeRuntime
+@testable import NodeHTTP
 
 /// The attacks of a stolen ward gateway, driven as its thief would: the real binary on the ward's own
 /// data directory, its `node.json` edited, and commits made with its real key by modified code.

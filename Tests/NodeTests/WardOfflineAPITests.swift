@@ -7,6 +7,7 @@ import Replica
 import Testing
 @testable import node
 @testable import NodeRuntime
+@testable import NodeHTTP
 
 extension NodeNetworkTests {
     /// A ward node does ward work through its own API while its link to central is cut: the nurse

@@ -9,6 +9,7 @@ import Testing
 @testable import CRMDomain
 @testable import node
 @testable import NodeRuntime
+@testable import NodeHTTP
 
 @Suite("Web UI: archive forms and charts")
 struct WebArchiveAndChartTests {

@@ -7,6 +7,7 @@ import NIOCore
 import Testing
 @testable import node
 @testable import NodeRuntime
+@testable import NodeHTTP
 
 @Suite("Web UI pages")
 struct WebUITests {

@@ -1,3 +1,4 @@
+import NodeHTTP
 import NodeRuntime
 import Foundation
 import Logging

@@ -1,3 +1,4 @@
+import NodeHTTP
 import NodeRuntime
 import ArgumentParser
 import CRMDomain

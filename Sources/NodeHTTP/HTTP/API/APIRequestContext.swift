@@ -1,0 +1,25 @@
+import NodeRuntime
+import CRMDomain
+import Hummingbird
+
+/// The request context of the node's HTTP API: who is calling, once ``AuthenticationMiddleware`` has looked.
+package struct APIRequestContext: RequestContext {
+    package var coreContext: CoreRequestContextStorage
+    /// The logged-in caller; nil on public routes.
+    package var caller: Caller?
+    /// The session token the caller presented.
+    package var token: String?
+
+    package init(source: Source) {
+        self.coreContext = .init(source: source)
+    }
+
+    /// JSON bodies are small; CSV imports read their body themselves with a larger limit.
+    package var maxUploadSize: Int { 1 << 20 }
+
+    /// The caller, or a 401.
+    package func requireCaller() throws -> Caller {
+        guard let caller else { throw CRMError(.unauthenticated, "log in first") }
+        return caller
+    }
+}

@@ -1,0 +1,36 @@
+import NodeRuntime
+import CRMDomain
+import Foundation
+import Hummingbird
+import NIOPosix
+
+/// Reads the session from `Authorization: Bearer TOKEN` (API clients) or the `suifang_session`
+/// cookie (the web UI) and puts the caller in the context. Routes decide whether they need one.
+package struct AuthenticationMiddleware: RouterMiddleware {
+    package typealias Context = APIRequestContext
+    package let crm: CRM
+
+    package static let cookieName = "suifang_session"
+
+    package func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
+        var context = context
+        if let token = Self.token(in: request) {
+            let crm = self.crm
+            context.caller = try? await blocking { try crm.authenticate(token: token) }
+            context.token = token
+        }
+        return try await next(request, context)
+    }
+
+    package static func token(in request: Request) -> String? {
+        if let header = request.headers[.authorization], header.hasPrefix("Bearer ") {
+            return String(header.dropFirst(7)).trimmingCharacters(in: .whitespaces)
+        }
+        if let cookie = request.cookies[cookieName]?.value, !cookie.isEmpty { return cookie }
+        return nil
+    }
+
+    package init(crm: CRM) {
+        self.crm = crm
+    }
+}

@@ -1,0 +1,76 @@
+import NodeRuntime
+import CRMDomain
+import Foundation
+import Hummingbird
+import NIOCore
+
+/// JSON responses and the small parsing helpers every route uses.
+package enum JSONResponse {
+    package static let encoder: JSONEncoder = {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+        return encoder
+    }()
+
+    /// A 200 (or `status`) with `value` as JSON.
+    package static func make(_ value: some Encodable, status: HTTPResponse.Status = .ok) throws -> Response {
+        let data = try encoder.encode(value)
+        return Response(status: status, headers: [.contentType: "application/json; charset=utf-8"],
+                        body: .init(byteBuffer: ByteBuffer(bytes: data)))
+    }
+}
+
+/// `{"id": "..."}`, the answer to a create.
+package struct CreatedID: Codable, Sendable {
+    package var id: String
+
+    package init(id: String) {
+        self.id = id
+    }
+}
+
+/// `{"ok": true}`, the answer to a change with nothing to return.
+package struct Done: Codable, Sendable {
+    package var ok = true
+}
+
+extension Request {
+    /// A query parameter.
+    package func query(_ name: String) -> String? {
+        uri.queryParameters[Substring(name)].map(String.init)
+    }
+
+    /// A required query parameter, or a 400 naming it.
+    package func requireQuery(_ name: String) throws -> String {
+        guard let value = query(name), !value.isEmpty else { throw CRMError(.invalid, "query parameter '\(name)' is required") }
+        return value
+    }
+
+    /// `?after=&limit=` as a page request (limit 1–500, default 50).
+    package func pageRequest() throws -> PageRequest {
+        let limit = try query("limit").map { text throws(CRMError) in
+            guard let value = Int(text) else { throw CRMError(.invalid, "limit must be a number") }
+            return value
+        } ?? 50
+        return try PageRequest(after: query("after"), limit: limit)
+    }
+
+    /// `?from=&to=` (yyyy-MM-dd, both required).
+    package func dayRange() throws -> DayRange {
+        DayRange(from: try requireQuery("from"), to: try requireQuery("to"))
+    }
+
+    /// The JSON body as `T`, with a 400 that names the field when it does not fit.
+    /// Bodies over the context's limit are a 413; decoding errors name the field, never the value.
+    package func json<T: Decodable>(_ type: T.Type, context: APIRequestContext) async throws -> T {
+        let buffer = try await body.collect(upTo: context.maxUploadSize)
+        return try JSONDecoder().decode(type, from: Data(buffer.readableBytesView))
+    }
+}
+
+extension Parameters {
+    /// A path parameter the route guarantees.
+    package func id(_ name: String = "id") throws -> String {
+        try require(name)
+    }
+}

@@ -1,0 +1,99 @@
+import NodeRuntime
+import CRMDomain
+import Foundation
+import Hummingbird
+
+/// Login, sessions, accounts, organisation, settings, calendar and the audit trail.
+package enum AccountRoutes {
+    package struct Login: Codable { var username: String; var password: String }
+    package struct PasswordChange: Codable { var old: String; var new: String }
+    package struct UserBody: Codable {
+        var username: String
+        var displayName: String
+        var role: Role
+        var password: String?
+        var wardId: String?
+        var staffId: String?
+        var disabled: Bool?
+    }
+    package struct SettingBody: Codable { var value: String }
+    package struct CalendarBody: Codable { var working: Bool; var name: String }
+
+    package static func add(to api: RouterGroup<APIRequestContext>, crm: CRM) {
+        api.post("login") { request, context in
+            let body = try await request.json(Login.self, context: context)
+            let session = try await blocking { try crm.login(username: body.username, password: body.password) }
+            var response = try JSONResponse.make(session)
+            response.setCookie(Cookie(name: AuthenticationMiddleware.cookieName, value: session.token,
+                                      maxAge: Int(CRM.sessionLifetime), path: "/", httpOnly: true, sameSite: .strict))
+            return response
+        }
+        api.post("logout") { _, context in
+            if let token = context.token { try await blocking { try crm.logout(token: token) } }
+            var response = try JSONResponse.make(Done())
+            response.setCookie(Cookie(name: AuthenticationMiddleware.cookieName, value: "", maxAge: 0, path: "/", httpOnly: true))
+            return response
+        }
+        api.get("me") { _, context in try JSONResponse.make(try context.requireCaller()) }
+        api.post("me/password") { request, context in
+            let caller = try context.requireCaller()
+            let body = try await request.json(PasswordChange.self, context: context)
+            try await blocking { try crm.changePassword(caller, old: body.old, new: body.new) }
+            return try JSONResponse.make(Done())
+        }
+        api.get("users") { _, context in
+            let caller = try context.requireCaller()
+            return try JSONResponse.make(try await blocking { try crm.users(caller) })
+        }
+        api.post("users") { request, context in
+            let caller = try context.requireCaller()
+            let body = try await request.json(UserBody.self, context: context)
+            try await blocking {
+                try crm.saveUser(caller, username: body.username, displayName: body.displayName, role: body.role, password: body.password,
+                                 wardId: body.wardId, staffId: body.staffId, disabled: body.disabled ?? false)
+            }
+            return try JSONResponse.make(CreatedID(id: body.username.lowercased()))
+        }
+        api.get("reference/:kind") { _, context in
+            _ = try context.requireCaller()
+            let kind = try referenceKind(context)
+            return try JSONResponse.make(try await blocking { try crm.references(kind) })
+        }
+        api.put("reference/:kind/:id") { request, context in
+            let caller = try context.requireCaller()
+            let kind = try referenceKind(context)
+            var item = try await request.json(ReferenceItem.self, context: context)
+            item.id = try context.parameters.id()
+            try await blocking { [item] in try crm.saveReference(caller, kind, item) }
+            return try JSONResponse.make(CreatedID(id: item.id))
+        }
+        api.put("settings/:key") { request, context in
+            let caller = try context.requireCaller()
+            let key = try context.parameters.id("key")
+            let body = try await request.json(SettingBody.self, context: context)
+            try await blocking { try crm.setSetting(caller, key: key, value: body.value) }
+            return try JSONResponse.make(Done())
+        }
+        api.put("calendar/:day") { request, context in
+            let caller = try context.requireCaller()
+            let day = try context.parameters.id("day")
+            let body = try await request.json(CalendarBody.self, context: context)
+            try await blocking { try crm.setCalendarDay(caller, day: day, working: body.working, name: body.name) }
+            return try JSONResponse.make(Done())
+        }
+        api.get("audit") { request, context in
+            let caller = try context.requireCaller()
+            let page = try request.pageRequest()
+            let entity = request.query("entityId")
+            return try JSONResponse.make(try await blocking { try crm.auditTrail(caller, entityId: entity, page: page) })
+        }
+    }
+
+    package static func referenceKind(_ context: APIRequestContext) throws -> ReferenceKind {
+        let name = try context.parameters.id("kind")
+        guard let kind = ReferenceKind(rawValue: name) else {
+            throw CRMError(.notFound, "no reference list '\(name.prefix(20))' (lists: \(ReferenceKind.allCases.map(\.rawValue).joined(separator: ", ")))")
+        }
+        return kind
+    }
+}

@@ -1,0 +1,115 @@
+import NodeRuntime
+import CRMDomain
+import Foundation
+import Hummingbird
+
+/// Patients, archives, merges, conflicts, encounters and the caller-ID lookup.
+package enum PatientRoutes {
+    package struct MergeBody: Codable { var survivorId: String; var mergedId: String; var reason: String? }
+    package struct ResolveBody: Codable { var table: String; var rowId: String; var column: String; var value: String }
+    package struct TransferBody: Codable { var toWardId: String; var toDepartmentId: String?; var at: String? }
+    package struct DischargeBody: Codable { var at: String; var status: DischargeStatus }
+
+    package static func add(to api: RouterGroup<APIRequestContext>, crm: CRM) {
+        api.get("patients") { request, context in
+            let caller = try context.requireCaller()
+            let page = try request.pageRequest()
+            let query = request.query("q") ?? ""
+            return try JSONResponse.make(try await blocking { try crm.searchPatients(caller, query: query, page: page) })
+        }
+        api.post("patients") { request, context in
+            let caller = try context.requireCaller()
+            try caller.require(.visitor, .agent, .manager, .admin)
+            let input = try await request.json(PatientInput.self, context: context)
+            return try JSONResponse.make(CreatedID(id: try await blocking { try crm.createPatient(caller, input) }), status: .created)
+        }
+        api.get("patients/duplicates") { _, context in
+            let caller = try context.requireCaller()
+            return try JSONResponse.make(try await blocking { try crm.duplicateCandidates(caller) })
+        }
+        api.get("patients/:id") { _, context in
+            let caller = try context.requireCaller()
+            let id = try context.parameters.id()
+            return try JSONResponse.make(try await blocking { try crm.archive(caller, patientId: id) })
+        }
+        api.patch("patients/:id") { request, context in
+            let caller = try context.requireCaller()
+            try caller.require(.visitor, .agent, .manager, .admin)
+            let id = try context.parameters.id()
+            let input = try await request.json(PatientInput.self, context: context)
+            try await blocking { try crm.updatePatient(caller, id: id, input) }
+            return try JSONResponse.make(Done())
+        }
+        api.post("merges") { request, context in
+            let caller = try context.requireCaller()
+            let body = try await request.json(MergeBody.self, context: context)
+            let id = try await blocking { try crm.mergePatients(caller, survivorId: body.survivorId, mergedId: body.mergedId, reason: body.reason) }
+            return try JSONResponse.make(CreatedID(id: id), status: .created)
+        }
+        api.post("merges/:id/undo") { _, context in
+            let caller = try context.requireCaller()
+            let id = try context.parameters.id()
+            try await blocking { try crm.undoMerge(caller, mergeId: id) }
+            return try JSONResponse.make(Done())
+        }
+        api.get("conflicts") { _, context in
+            let caller = try context.requireCaller()
+            return try JSONResponse.make(try await blocking { try crm.conflictInbox(caller) })
+        }
+        api.post("conflicts/resolve") { request, context in
+            let caller = try context.requireCaller()
+            let body = try await request.json(ResolveBody.self, context: context)
+            try await blocking { try crm.resolveConflict(caller, table: body.table, rowId: body.rowId, column: body.column, value: body.value) }
+            return try JSONResponse.make(Done())
+        }
+        api.get("callerid") { request, context in
+            let caller = try context.requireCaller()
+            let phone = try request.requireQuery("phone")
+            return try JSONResponse.make(try await blocking { try crm.lookupCaller(caller, phone: phone) })
+        }
+        api.post("encounters") { request, context in
+            let caller = try context.requireCaller()
+            try caller.require(.visitor, .agent, .manager, .admin)
+            let input = try await request.json(EncounterInput.self, context: context)
+            return try JSONResponse.make(CreatedID(id: try await blocking { try crm.recordEncounter(caller, input) }), status: .created)
+        }
+        api.get("encounters/:id") { _, context in
+            _ = try context.requireCaller()
+            let id = try context.parameters.id()
+            return try JSONResponse.make(try await blocking { try crm.encounter(id) })
+        }
+        api.post("encounters/:id/transfer") { request, context in
+            let caller = try context.requireCaller()
+            try caller.require(.visitor, .agent, .manager, .admin)
+            let id = try context.parameters.id()
+            let body = try await request.json(TransferBody.self, context: context)
+            try await blocking { try crm.transfer(caller, encounterId: id, toWardId: body.toWardId, toDepartmentId: body.toDepartmentId, at: body.at) }
+            return try JSONResponse.make(Done())
+        }
+        api.post("encounters/:id/discharge") { request, context in
+            let caller = try context.requireCaller()
+            try caller.require(.visitor, .agent, .manager, .admin)
+            let id = try context.parameters.id()
+            let body = try await request.json(DischargeBody.self, context: context)
+            try await blocking { try crm.discharge(caller, encounterId: id, at: body.at, status: body.status) }
+            return try JSONResponse.make(Done())
+        }
+        api.post("encounters/:id/cancel-discharge") { _, context in
+            let caller = try context.requireCaller()
+            let id = try context.parameters.id()
+            try await blocking { try crm.cancelDischarge(caller, encounterId: id) }
+            return try JSONResponse.make(Done())
+        }
+        api.post("encounters/:id/cancel") { _, context in
+            let caller = try context.requireCaller()
+            let id = try context.parameters.id()
+            try await blocking { try crm.cancelEncounter(caller, encounterId: id) }
+            return try JSONResponse.make(Done())
+        }
+        api.get("wards/:id/patients") { _, context in
+            let caller = try context.requireCaller()
+            let id = try context.parameters.id()
+            return try JSONResponse.make(try await blocking { try crm.wardPatients(caller, wardId: id) })
+        }
+    }
+}

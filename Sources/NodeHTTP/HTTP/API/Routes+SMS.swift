@@ -1,0 +1,78 @@
+import NodeRuntime
+import CRMDomain
+import Foundation
+import Hummingbird
+
+/// The SMS platform.
+package enum SMSRoutes {
+    package struct SendBody: Codable { var patientId: String?; var phone: String?; var body: String; var scheduledAt: String? }
+    package struct CampaignBody: Codable { var name: String; var templateId: String; var audience: SMSAudience; var scheduledAt: String? }
+    package struct CampaignCreated: Codable { var id: String; var messages: Int }
+    package struct Count: Codable { var count: Int }
+    package struct InboundBody: Codable { var phone: String; var body: String }
+    package struct ReportBody: Codable { var reference: String; var delivered: Bool; var error: String? }
+    package struct BirthdayBody: Codable { var day: String?; var templateId: String }
+
+    package static func add(to api: RouterGroup<APIRequestContext>, crm: CRM) {
+        api.get("sms/templates") { _, context in
+            _ = try context.requireCaller()
+            return try JSONResponse.make(try await blocking { try crm.smsTemplates() })
+        }
+        api.put("sms/templates/:id") { request, context in
+            let caller = try context.requireCaller()
+            var template = try await request.json(SMSTemplate.self, context: context)
+            template.id = try context.parameters.id()
+            try await blocking { [template] in try crm.saveSMSTemplate(caller, template) }
+            return try JSONResponse.make(Done())
+        }
+        api.post("sms/audience-count") { request, context in
+            let caller = try context.requireCaller()
+            let audience = try await request.json(SMSAudience.self, context: context)
+            return try JSONResponse.make(Count(count: try await blocking { try crm.audienceCount(caller, audience) }))
+        }
+        api.post("sms/send") { request, context in
+            let caller = try context.requireCaller()
+            let body = try await request.json(SendBody.self, context: context)
+            let id = try await blocking { try crm.sendSMS(caller, patientId: body.patientId, phone: body.phone, body: body.body, scheduledAt: body.scheduledAt) }
+            return try JSONResponse.make(CreatedID(id: id), status: .created)
+        }
+        api.post("sms/campaigns") { request, context in
+            let caller = try context.requireCaller()
+            let body = try await request.json(CampaignBody.self, context: context)
+            let created = try await blocking {
+                try crm.createCampaign(caller, name: body.name, templateId: body.templateId, audience: body.audience, scheduledAt: body.scheduledAt)
+            }
+            return try JSONResponse.make(CampaignCreated(id: created.id, messages: created.messages), status: .created)
+        }
+        api.post("sms/birthday") { request, context in
+            let caller = try context.requireCaller()
+            let body = try await request.json(BirthdayBody.self, context: context)
+            return try JSONResponse.make(Count(count: try await blocking { try crm.queueBirthdayGreetings(caller, day: body.day, templateId: body.templateId) }))
+        }
+        api.get("sms/outbox") { request, context in
+            let caller = try context.requireCaller()
+            let page = try request.pageRequest()
+            let status = request.query("status")
+            return try JSONResponse.make(try await blocking { try crm.outbox(caller, status: status, page: page) })
+        }
+        api.post("sms/:id/resend") { _, context in
+            let caller = try context.requireCaller()
+            let id = try context.parameters.id()
+            try await blocking { try crm.resendSMS(caller, id: id) }
+            return try JSONResponse.make(Done())
+        }
+        // The gateway's callbacks; an admin account stands for the gateway.
+        api.post("sms/inbound") { request, context in
+            try context.requireCaller().require(.admin)
+            let body = try await request.json(InboundBody.self, context: context)
+            try await blocking { try crm.receiveSMS(phone: body.phone, body: body.body) }
+            return try JSONResponse.make(Done())
+        }
+        api.post("sms/delivery-report") { request, context in
+            try context.requireCaller().require(.admin)
+            let body = try await request.json(ReportBody.self, context: context)
+            try await blocking { try crm.recordDeliveryReport(reference: body.reference, delivered: body.delivered, error: body.error) }
+            return try JSONResponse.make(Done())
+        }
+    }
+}

@@ -1,0 +1,71 @@
+import NodeRuntime
+import CRMDomain
+import Foundation
+import Hummingbird
+import NIOCore
+
+/// Statistics, CSV import and export.
+package enum StatisticsRoutes {
+    package static func add(to api: RouterGroup<APIRequestContext>, crm: CRM) {
+        api.get("stats/satisfaction") { request, context in
+            let caller = try context.requireCaller()
+            let range = try request.dayRange()
+            let ward = request.query("wardId"), department = request.query("departmentId")
+            return try JSONResponse.make(try await blocking { try crm.satisfaction(caller, range: range, wardId: ward, departmentId: department) })
+        }
+        api.get("stats/nps") { request, context in
+            let caller = try context.requireCaller()
+            let range = try request.dayRange()
+            let periodName = request.query("period") ?? "month"
+            guard let period = StatisticsPeriod(rawValue: periodName) else { throw CRMError(.invalid, "period must be year, quarter, month or range") }
+            let ward = request.query("wardId")
+            return try JSONResponse.make(try await blocking { try crm.nps(caller, range: range, period: period, wardId: ward) })
+        }
+        api.get("stats/opinions-by-department") { request, context in
+            let caller = try context.requireCaller()
+            let range = try request.dayRange()
+            return try JSONResponse.make(try await blocking { try crm.opinionsByDepartment(caller, range: range) })
+        }
+        api.get("stats/opinions") { request, context in
+            let caller = try context.requireCaller()
+            let range = try request.dayRange()
+            let page = try request.pageRequest()
+            guard let kind = OpinionInput.Kind(rawValue: try request.requireQuery("kind")) else {
+                throw CRMError(.invalid, "kind must be important, praise or suggestion")
+            }
+            return try JSONResponse.make(try await blocking { try crm.opinions(caller, kind: kind, range: range, page: page) })
+        }
+        api.get("stats/coverage") { request, context in
+            let caller = try context.requireCaller()
+            let range = try request.dayRange()
+            let ward = request.query("wardId")
+            return try JSONResponse.make(try await blocking { try crm.coverage(caller, range: range, wardId: ward) })
+        }
+        api.get("stats/complaint-ageing") { _, context in
+            let caller = try context.requireCaller()
+            return try JSONResponse.make(try await blocking { try crm.complaintAgeing(caller) })
+        }
+        api.post("import/:dataset") { request, context in
+            let caller = try context.requireCaller()
+            let dataset = try Self.dataset(context)
+            var body = try await request.body.collect(upTo: 32 << 20)
+            guard let text = body.readString(length: body.readableBytes) else { throw CRMError(.invalid, "the file is not UTF-8 text") }
+            let report = try await blocking { try crm.importCSV(caller, dataset, text: text) }
+            return try JSONResponse.make(report, status: report.applied ? .ok : .unprocessableContent)
+        }
+        api.get("export/:dataset") { _, context in
+            let caller = try context.requireCaller()
+            let dataset = try Self.dataset(context)
+            let text = try await blocking { try crm.exportCSV(caller, dataset) }
+            return Response(status: .ok, headers: [.contentType: "text/csv; charset=utf-8",
+                                                   .contentDisposition: "attachment; filename=\"\(dataset.rawValue).csv\""],
+                            body: .init(byteBuffer: ByteBuffer(string: text)))
+        }
+    }
+
+    package static func dataset(_ context: APIRequestContext) throws -> CSVDataset {
+        let name = try context.parameters.id("dataset")
+        guard let dataset = CSVDataset(rawValue: name) else { throw CRMError(.notFound, "datasets: patients, encounters, responses") }
+        return dataset
+    }
+}

@@ -1,0 +1,34 @@
+import NodeRuntime
+import CRMDomain
+import Hummingbird
+import Logging
+
+/// The node's HTTP server: health and status (public), the CRM API under `/api` (a session needed),
+/// and the web UI everywhere else.
+package func buildHTTPApplication(runtime: NodeRuntime, configuration: NodeConfiguration, endpoint: Endpoint,
+                          logger: Logger) -> some ApplicationProtocol {
+    Application(router: buildRouter(runtime: runtime, configuration: configuration),
+                configuration: .init(address: .hostname(endpoint.host, port: endpoint.port), serverName: "suifang"),
+                logger: logger)
+}
+
+/// The routes, separate from the server so tests can drive them (`app.test(.router)`).
+package func buildRouter(runtime: NodeRuntime, configuration: NodeConfiguration, screenPops: ScreenPopHub = ScreenPopHub()) -> Router<APIRequestContext> {
+    let router = Router(context: APIRequestContext.self)
+    router.add(middleware: APIErrorMiddleware())
+    router.add(middleware: LanguageMiddleware())
+    router.add(middleware: AuthenticationMiddleware(crm: runtime.crm))
+    router.get("/api/health") { _, _ in "ok" }
+    router.get("/api/status") { _, _ in try runtime.statusReport(configuration) }
+    let api = router.group("/api")
+    let crm = runtime.crm
+    AccountRoutes.add(to: api, crm: crm)
+    PatientRoutes.add(to: api, crm: crm)
+    FollowUpRoutes.add(to: api, crm: crm)
+    SurveyRoutes.add(to: api, crm: crm)
+    ServiceRoutes.add(to: api, crm: crm)
+    SMSRoutes.add(to: api, crm: crm)
+    StatisticsRoutes.add(to: api, crm: crm)
+    WebUI(runtime: runtime, configuration: configuration, screenPops: screenPops).add(to: router)
+    return router
+}

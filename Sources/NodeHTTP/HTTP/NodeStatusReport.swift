@@ -1,0 +1,86 @@
+import NodeRuntime
+import Foundation
+import Hummingbird
+import Replica
+
+/// A node's status: what `suifang status --json` prints and `GET /api/status` returns.
+package struct NodeStatusReport: Codable, ResponseEncodable, Sendable {
+    package struct Peer: Codable, Sendable {
+        package var name: String
+        package var nodeId: String
+        /// central, ward or callcenter, as its certificate says (nil until it has connected).
+        package var role: String?
+        package var address: String
+        package var connected: Bool
+        package var lastContactMsAgo: Int64
+        /// Commits this node holds that the peer (as last known) lacks.
+        package var pendingOut: UInt64
+        /// Commits the peer holds (as last known) that this node lacks.
+        package var pendingIn: UInt64
+        /// How long the peer has been behind this node (0 when it holds everything; nil if it never caught up).
+        package var lagMs: Int64?
+        package var lastError: String?
+    }
+
+    package var name: String
+    package var role: String
+    /// The wards a ward node works for (its certificate's).
+    package var wards: [String]
+    package var nodeId: String
+    package var versionVector: [String: UInt64]
+    package var rows: [String: Int]
+    package var openConflicts: Int
+    package var peers: [Peer]
+    /// Origins whose commits this node holds back: one broke a declared rule (never a value here).
+    package var quarantined: [QuarantinedOrigin]
+
+    package struct QuarantinedOrigin: Codable, Sendable {
+        package var nodeId: String
+        package var name: String?
+        /// The first refused commit.
+        package var commit: UInt64
+        package var table: String?
+        package var rule: String
+        package var sinceMsAgo: Int64
+    }
+
+    package init(name: String, role: String, wards: [String], nodeId: String, versionVector: [String: UInt64], rows: [String: Int], openConflicts: Int, peers: [Peer], quarantined: [QuarantinedOrigin]) {
+        self.name = name
+        self.role = role
+        self.wards = wards
+        self.nodeId = nodeId
+        self.versionVector = versionVector
+        self.rows = rows
+        self.openConflicts = openConflicts
+        self.peers = peers
+        self.quarantined = quarantined
+    }
+}
+
+extension NodeRuntime {
+    /// The node's current status, read from its replica and peer table.
+    package func statusReport(_ configuration: NodeConfiguration) throws -> NodeStatusReport {
+        let vector = try replica.versionVector()
+        let now = Int64(SystemWallClock().now())
+        let peers = try self.peers.peers().map { peer in
+            var pendingOut: UInt64 = 0, pendingIn: UInt64 = 0
+            // Saturating: a peer's vector is whatever it claimed.
+            for (origin, seq) in vector.entries where seq > peer.peerVector[origin] { pendingOut = pendingOut.saturatingAdding(seq - peer.peerVector[origin]) }
+            for (origin, seq) in peer.peerVector.entries where seq > vector[origin] { pendingIn = pendingIn.saturatingAdding(seq - vector[origin]) }
+            return NodeStatusReport.Peer(name: peer.name, nodeId: peer.nodeId, role: peer.role, address: peer.address, connected: peer.connected,
+                                         lastContactMsAgo: now - peer.lastContact, pendingOut: pendingOut, pendingIn: pendingIn,
+                                         lagMs: pendingOut == 0 ? 0 : peer.caughtUpAt.map { now - $0 }, lastError: peer.lastError)
+        }
+        let names = Dictionary(peers.map { ($0.nodeId, $0.name) }, uniquingKeysWith: { first, _ in first })
+        let quarantined = try replica.quarantines().map { quarantine in
+            NodeStatusReport.QuarantinedOrigin(nodeId: quarantine.origin.description, name: names[quarantine.origin.description], commit: quarantine.seq,
+                                               table: quarantine.table, rule: quarantine.rule, sinceMsAgo: now - Int64(clamping: quarantine.seenAt))
+        }
+        // The role is the certificate's (what this node may write), whatever node.json says.
+        return NodeStatusReport(name: configuration.name, role: replica.role.description, wards: replica.identity.wards.sorted(),
+                                nodeId: configuration.nodeID,
+                                versionVector: Dictionary(uniqueKeysWithValues: vector.sorted.map { ($0.origin.description, $0.seq) }),
+                                rows: try replica.statistics().rows, openConflicts: try replica.openConflicts().count, peers: peers,
+                                quarantined: quarantined)
+    }
+}

@@ -1,0 +1,120 @@
+import NodeRuntime
+import Foundation
+
+/// The UI's languages: Chinese by default, English on request (`?lang=en`, kept in a cookie).
+package enum Language: String, Sendable {
+    case zh, en
+
+    package static let cookieName = "suifang_lang"
+
+    /// The language a request asks for.
+    package static func of(_ query: String?, cookie: String?) -> Language {
+        Language(rawValue: query ?? "") ?? Language(rawValue: cookie ?? "") ?? .zh
+    }
+
+    package var htmlCode: String { self == .zh ? "zh-CN" : "en" }
+}
+
+/// Every text the UI shows, in both languages.
+package struct Strings: Sendable {
+    package let language: Language
+
+    package subscript(_ key: String) -> String {
+        guard let pair = Self.table[key] else { return key }
+        return language == .zh ? pair.0 : pair.1
+    }
+
+    package static let table: [String: (String, String)] = [
+        "app": ("随访", "Suifang"),
+        "login": ("登录", "Log in"), "logout": ("退出", "Log out"), "username": ("用户名", "User name"), "password": ("密码", "Password"),
+        "loginFailed": ("用户名或密码错误", "Wrong user name or password"),
+        "ward": ("病区", "Ward"), "desk": ("坐席工作台", "Agent desk"), "office": ("投诉看板", "Complaint board"),
+        "patients": ("患者档案", "Patients"), "dashboard": ("统计分析", "Dashboards"), "fleet": ("节点", "Nodes"),
+        "linkUp": ("已连接中心", "Linked to central"), "linkDown": ("与中心断开", "No link to central"), "thisIsCentral": ("中心节点", "Central node"),
+        "pending": ("待同步", "Not yet synced"),
+        "admitted": ("在院患者", "Admitted patients"), "visitDue": ("待探访", "Visit due"), "visited": ("已探访", "Visited"),
+        "dueBy": ("截止", "Due by"), "startSurvey": ("开始探访", "Start survey"), "submit": ("提交", "Submit"),
+        "surveySaved": ("问卷已保存", "Survey saved"), "required": ("必填", "required"),
+        "important": ("重要意见", "Important opinion"), "praise": ("表扬", "Praise"), "opinion": ("意见内容", "Opinion"),
+        "queue": ("今日随访", "Today's follow-ups"), "overdue": ("已逾期", "Overdue"), "due": ("到期", "Due"),
+        "claim": ("领取", "Claim"), "claimedBy": ("领取人", "Claimed by"), "claimLost": ("领取失败：同事已先领取", "Claim lost: a colleague claimed it first"),
+        "record": ("记录结果", "Record outcome"), "outcome": ("结果", "Outcome"), "note": ("备注", "Note"), "nextAction": ("下一步", "Next action"),
+        "reached": ("已联系", "Reached"), "noAnswer": ("无人接听", "No answer"), "wrongNumber": ("号码错误", "Wrong number"), "refused": ("拒绝回访", "Refused"),
+        "screenPop": ("来电弹屏", "Incoming call"), "search": ("搜索", "Search"), "searchHint": ("姓名、电话或身份证号", "Name, phone or ID number"),
+        "name": ("姓名", "Name"), "phone": ("电话", "Phone"), "birthDate": ("出生日期", "Birth date"), "history": ("档案记录", "History"),
+        "merge": ("合并到此档案", "Merge into this archive"), "undo": ("撤销合并", "Undo merge"), "mergedId": ("被合并档案号", "Archive to merge"),
+        "duplicates": ("疑似重复档案", "Duplicate candidates"), "noRows": ("暂无数据", "Nothing here"),
+        "registered": ("登记", "Registered"), "accepted": ("受理", "Accepted"), "investigating": ("跟进", "Investigating"),
+        "handled": ("处理", "Handled"), "closed": ("终结", "Closed"), "deadline": ("期限", "Deadline"), "advance": ("推进", "Move on"),
+        "nps": ("净推荐值", "Net promoter score"), "satisfaction": ("满意度", "Satisfaction"), "byMode": ("按调查方式", "By survey mode"),
+        "table": ("表格", "Table"), "csv": ("下载 CSV", "Download CSV"), "from": ("从", "From"), "to": ("到", "To"),
+        "satisfied": ("满意", "Satisfied"), "dissatisfied": ("不满意", "Dissatisfied"), "noOpinion": ("无意见", "No opinion"), "notReached": ("未联系上", "Not reached"),
+        "bedside": ("床边", "Bedside"), "phoneMode": ("电话", "Phone"), "sms": ("短信", "SMS"), "kiosk": ("自助机", "Kiosk"),
+        "role": ("角色", "Role"), "lastContact": ("最后联系", "Last contact"), "lag": ("延迟", "Lag"), "revoke": ("吊销", "Revoke"),
+        "pendingOut": ("待发出", "Pending out"), "pendingIn": ("待接收", "Pending in"), "connected": ("在线", "Connected"), "disconnected": ("离线", "Disconnected"),
+        "forbidden": ("无权访问此页面", "You may not open this page"), "notFound": ("未找到", "Not found"),
+        "error": ("出错了", "Something went wrong"), "back": ("返回", "Back"), "language": ("English", "中文"),
+        "opinionsByDepartment": ("各科室意见", "Opinions by department"), "share": ("占比", "Share"), "coverage": ("随访覆盖率", "Follow-up coverage"),
+        "bedside24h": ("入院24小时床边探访", "Bedside visit (24 h)"), "discharge72h": ("出院72小时电话回访", "Discharge call (72 h)"),
+        "rule": ("规则随访", "Rule follow-up"), "oneOff": ("单次任务", "One-off task"),
+        "phoneSurvey": ("电话问卷", "Phone survey"), "consultation": ("咨询登记", "Consultation"), "topic": ("主题", "Topic"), "content": ("内容", "Content"),
+        "handling": ("处理意见", "Handling"), "complaint": ("投诉登记", "Register complaint"), "summary": ("投诉内容", "Summary"), "channel": ("渠道", "Channel"),
+        "appointment": ("预约", "Appointment"), "visit": ("门诊", "Visit"), "examination": ("检查", "Examination"), "when": ("时间", "When"),
+        "blacklist": ("加入黑名单", "Blacklist"), "unblacklist": ("移出黑名单", "Remove from blacklist"), "reason": ("原因", "Reason"), "save": ("保存", "Save"),
+        "saved": ("已保存", "Saved"), "conflicts": ("冲突待处理", "Conflict inbox"), "choose": ("采用此值", "Use this value"),
+        "smsComposer": ("短信平台", "SMS"), "audience": ("发送对象", "Audience"), "count": ("统计人数", "Count"), "audienceCount": ("覆盖人数", "Patients reached"),
+        "template": ("模板", "Template"), "schedule": ("定时发送", "Send at"), "send": ("发送", "Send"), "outbox": ("发件箱", "Outbox"), "resend": ("重发", "Resend"),
+        "status": ("状态", "Status"), "regions": ("地区（逗号分隔）", "Regions (comma separated)"), "diseases": ("疾病编码前缀（逗号分隔）", "Diagnosis prefixes (comma separated)"),
+        "departments": ("科室", "Departments"), "dischargedSince": ("出院起始日", "Discharged since"), "dischargedUntil": ("出院截止日", "Discharged until"),
+        "templates": ("问卷模板", "Survey templates"), "definition": ("题目（JSON）", "Questions (JSON)"), "version": ("版本", "Version"), "purpose": ("用途", "Purpose"),
+        "rules": ("随访规则", "Follow-up rules"), "preview": ("预览匹配患者", "Preview matches"), "kind": ("类型", "Kind"), "trigger": ("触发", "Trigger"),
+        "offsets": ("天数（如 1,3,7,30）", "Days (e.g. 1,3,7,30)"), "interval": ("间隔天数", "Every N days"), "repeat": ("次数", "Times"),
+        "wards": ("病区", "Wards"), "minStay": ("最短住院天数", "Minimum stay (days)"), "maxStay": ("最长住院天数", "Maximum stay (days)"),
+        "dischargeStatuses": ("离院方式", "Discharge status"), "matches": ("匹配", "Matches"), "tasks": ("任务", "Tasks"),
+        "users": ("用户与角色", "Users and roles"), "displayName": ("显示名", "Display name"), "disabled": ("停用", "Disabled"),
+        "visitor": ("床边探访员", "Bedside visitor"), "agent": ("坐席", "Agent"), "manager": ("管理者", "Manager"), "admin": ("系统管理员", "Admin"),
+        "question": ("题目", "Question"), "questionText": ("题干", "Question text"), "options": ("选项（每行一个，值=显示文字）", "Options (one per line, value=label)"),
+        "showIf": ("仅当此题…", "Only when question…"), "showIfValues": ("…的答案为（逗号分隔）", "…is answered (comma separated)"), "remove": ("删除此题", "Remove"),
+        "statRole": ("统计用途", "Used for"), "addQuestion": ("添加题目", "Add a question"), "saveVersion": ("保存为新版本", "Save as a new version"),
+        "type_single": ("单选", "Single choice"), "type_multiple": ("多选", "Multiple choice"), "type_scale5": ("1–5 分", "Scale 1–5"),
+        "type_nps": ("0–10 推荐", "0–10 recommend"), "type_text": ("文本", "Free text"),
+        "label": ("名称", "Name"), "skip": ("跳到正文", "Skip to content"),
+        "month": ("月份", "Month"), "year": ("按年", "By year"), "quarter": ("按季度", "By quarter"), "range": ("整个区间", "Whole range"), "responses": ("份数", "Responses"), "department": ("科室", "Department"),
+        "newPatient": ("新建档案", "New patient"), "editPatient": ("修改档案", "Edit archive"), "gender": ("性别", "Gender"),
+        "gender_male": ("男", "Male"), "gender_female": ("女", "Female"), "gender_unknown": ("未知", "Unknown"),
+        "idNumber": ("身份证号", "ID number"), "address": ("地址", "Address"), "region": ("地区", "Region"), "category": ("客户类别", "Category"),
+        "tags": ("标签（逗号分隔）", "Tags (comma separated)"),
+        "event_admitted": ("入院", "Admitted"), "event_visited": ("门诊就诊", "Outpatient visit"), "event_transferred": ("转科", "Transferred"),
+        "event_discharged": ("出院", "Discharged"), "event_dischargeCancelled": ("取消出院", "Discharge cancelled"), "event_admissionCancelled": ("取消入院", "Admission cancelled"),
+        "surveyEvent": ("问卷", "Survey"), "followUpEvent": ("随访", "Follow-up"), "complaintEvent": ("投诉", "Complaint"),
+        "appt_booked": ("已预约", "Booked"), "appt_confirmed": ("已确认就诊", "Visit confirmed"), "appt_cancelled": ("已取消", "Cancelled"), "appt_noShow": ("未到诊", "No show"),
+        "sms_queued": ("待发送", "Queued"), "sms_sent": ("已发送", "Sent"), "sms_delivered": ("已送达", "Delivered"), "sms_failed": ("发送失败", "Failed"), "sms_cancelled": ("已取消", "Cancelled"),
+        "admittedAt": ("入院时间", "Admitted at"), "bedsideVisit": ("床边探访", "Bedside visit"),
+        "changePassword": ("修改密码", "Change password"), "oldPassword": ("原密码", "Current password"), "newPassword": ("新密码", "New password"),
+        "repeatPassword": ("再次输入新密码", "New password again"), "passwordsDiffer": ("两次输入的新密码不一致", "The new passwords differ"),
+        "oldPasswordWrong": ("原密码错误", "The current password is wrong"), "passwordLength": ("新密码须为 8–128 个字符", "The new password must be 8–128 characters"),
+        "passwordChanged": ("密码已修改", "Password changed"),
+        "node_central": ("中心", "Central"), "node_ward": ("病区网关", "Ward gateway"), "node_callcenter": ("呼叫中心", "Call center"),
+        "unit_s": ("秒前", "s ago"), "unit_min": ("分钟前", "min ago"), "unit_h": ("小时前", "h ago"), "unit_d": ("天前", "days ago"),
+        "steps": ("处理记录", "Steps"), "who": ("经办人", "By"), "resolution": ("处理结果", "Resolution"), "registeredAt": ("登记时间", "Registered"),
+        "responsibleDepartment": ("责任科室", "Responsible department"),
+        "channel_phone": ("电话", "Phone"), "channel_visit": ("来访", "Visit"), "channel_letter": ("信件", "Letter"), "channel_online": ("网络", "Online"),
+        "conflictHint": ("两个节点同时修改了同一项，两个值都已保留；请选择正确的值，选择结果会同步到所有节点。",
+                         "Two nodes changed the same field at the same time; both values are kept. Choose the right one: the choice reaches every node."),
+        "nodeName": ("节点", "Node"),
+        "revokeConfirm": ("吊销后该节点将无法再与任何节点同步，且不可撤销。确定吊销？", "A revoked node can never sync with any node again. Revoke it?"),
+        "organisation": ("系统管理", "Administration"), "addOrChange": ("新增；填写已有编码即修改", "Add one; an existing code changes it"),
+        "code": ("编码", "Code"), "deptCode": ("科室代码", "Department code"), "staffTitle": ("职称", "Title"),
+        "ref_department": ("科室", "Departments"), "ref_ward": ("病区", "Wards"), "ref_staff": ("员工", "Staff"), "ref_disease": ("疾病", "Diseases"),
+        "systemSettings": ("系统参数", "System parameters"), "setting_hospitalName": ("医院名称（短信落款）", "Hospital name (in SMS)"),
+        "setting_complaintDeadlineWorkingDays": ("投诉处理期限（工作日）", "Complaint deadline (working days)"),
+        "setting_smsDailyCap": ("每个号码每日短信上限", "SMS per number per day"),
+        "calendar": ("工作日历", "Working calendar"), "holiday": ("节假日", "Holiday"), "makeUpWorkday": ("调休上班", "Make-up working day"), "day": ("日期", "Day"),
+        "calendarHint": ("已内置本年度法定节假日与调休；此处可增加本院的安排，投诉期限按此计算。", "This year's public holidays and make-up days are built in; add the hospital's own here. Complaint deadlines count these days."),
+        "doneRate": ("完成率 %", "Done %"), "onTimeRate": ("按时率 %", "On time %"), "dueCount": ("应随访数", "Due"),
+    ]
+
+    package init(language: Language) {
+        self.language = language
+    }
+}

@@ -1,0 +1,122 @@
+import NodeRuntime
+import CRMDomain
+import Foundation
+import Hummingbird
+import NIOCore
+import ServiceLifecycle
+
+/// The call-center desk: today's queue, claims, outcomes, and the screen pop.
+extension WebUI {
+    package struct ScreenPopRequest: Codable {
+        /// The agent whose phone rings.
+        var agent: String
+        var phone: String
+    }
+    package struct ScreenPopResult: Codable {
+        var delivered: Int
+        var patients: Int
+    }
+
+    package func addDesk(to router: Router<APIRequestContext>) {
+        let crm = self.crm, screenPops = self.screenPops
+        router.get("/desk") { request, context in
+            let session = try await session(request, context, .agent, .manager)
+            let caller = session.caller
+            // The desk is phone work: bedside visits belong to the ward tablets.
+            let (queue, lost) = try await blocking {
+                (try crm.followUpQueue(caller, page: PageRequest(limit: 300)).items.filter { $0.task.kind != "bedside24h" }, try crm.lostClaims(caller))
+            }
+            var flash: String?
+            if request.query("lost") != nil { flash = session.strings["claimLost"] }
+            return session.page(session.strings["desk"], Self.desk(queue, lost: lost, caller: caller, s: session.strings), flash: flash)
+        }
+        router.post("/desk/tasks/:id/claim") { request, context in
+            let session = try await session(request, context, .agent, .manager)
+            let id = try context.parameters.id()
+            do {
+                _ = try await blocking { try crm.claimTask(session.caller, taskId: id) }
+            } catch let error as CRMError where error.kind == .conflict {
+                return WebPage.redirect("/desk?lost=\(HTML.urlComponent(id))")
+            }
+            return WebPage.redirect("/desk#task-\(HTML.urlComponent(id))")
+        }
+        router.post("/desk/tasks/:id/record") { request, context in
+            let session = try await session(request, context, .agent, .manager)
+            let id = try context.parameters.id()
+            let form = try await request.form(context: context)
+            guard let outcome = form["outcome"].flatMap(FollowUpOutcome.init(rawValue:)) else { throw CRMError(.invalid, "choose an outcome") }
+            _ = try await blocking { try crm.recordFollowUp(session.caller, taskId: id, outcome: outcome, note: form["note"], nextAction: form["nextAction"]) }
+            return WebPage.redirect("/desk")
+        }
+        router.get("/desk/events") { request, context in
+            let session = try await session(request, context, .agent)
+            let (stream, end) = screenPops.subscribe(agent: session.caller.userId)
+            // Ends when the desk closes (a heartbeat write fails) or the node shuts down.
+            return Response(status: .ok, headers: [.contentType: "text/event-stream", .cacheControl: "no-store"], body: .init { writer in
+                try await withGracefulShutdownHandler {
+                    try await writer.write(ByteBuffer(string: ": connected\n\n"))
+                    for await snippet in stream {
+                        if snippet.isEmpty { try await writer.write(ByteBuffer(string: ": heartbeat\n\n")); continue }
+                        let data = snippet.split(separator: "\n").map { "data: \($0)" }.joined(separator: "\n")
+                        try await writer.write(ByteBuffer(string: "event: call\n\(data)\n\n"))
+                    }
+                } onGracefulShutdown: {
+                    end()
+                }
+                try await writer.finish(nil)
+            })
+        }
+        // The phone system's hook: a call for an agent pops the caller's archive on that agent's desk.
+        router.post("/api/screen-pop") { request, context in
+            let caller = try context.requireCaller()
+            let body = try await request.json(ScreenPopRequest.self, context: context)
+            if caller.role == .agent { guard caller.userId == body.agent else { throw CRMError(.forbidden, "an agent pops only their own desk") } }
+            else { try caller.require(.manager, .admin) }
+            let lookup = try await blocking { try crm.lookupCaller(Caller(userId: body.agent, role: .agent), phone: body.phone) }
+            let strings = Strings(language: request.language)
+            let delivered = screenPops.publish(Self.popSnippet(lookup, strings), to: body.agent)
+            return try JSONResponse.make(ScreenPopResult(delivered: delivered, patients: lookup.patients.count))
+        }
+    }
+
+    package static func popSnippet(_ lookup: CallerLookup, _ s: Strings) -> String {
+        let people = lookup.patients.map { patient in
+            "<li><a href=\"/patients/\(HTML.urlComponent(patient.id))\" class=\"pop-patient\">\(e(patient.name))</a> · \(e(patient.birthDate)) · \(e(patient.region))</li>"
+        }.joined()
+        return """
+            <strong>\(s["screenPop"]): \(e(PhoneNumber.masked(lookup.number)))</strong>\(lookup.blacklisted ? " <span class=\"overdue\">⚠ blacklist</span>" : "")
+            <ul id="pop-patients">\(people.isEmpty ? "<li>\(s["noRows"])</li>" : people)</ul>
+            """
+    }
+
+    package static func desk(_ queue: [QueueEntry], lost: [LostClaim], caller: Caller, s: Strings) -> String {
+        var html = "<div id=\"screenpop\" tabindex=\"-1\" aria-live=\"assertive\"></div>"
+        if !lost.isEmpty {
+            html += "<div class=\"error\" role=\"alert\" id=\"lost-claims\">\(s["claimLost"]): " + lost.map { "\(e($0.taskId)) → \(e($0.winner))" }.joined(separator: ", ") + "</div>"
+        }
+        guard !queue.isEmpty else { return html + "<p class=\"muted\">\(s["noRows"])</p>" }
+        let rows = queue.map { entry in
+            let task = entry.task
+            let due = entry.overdue ? "<span class=\"overdue\">\(s["overdue"])</span>" : "<span class=\"due\">\(s["due"])</span>"
+            let action: String
+            if task.claimedBy == nil {
+                action = "<form method=\"post\" action=\"/desk/tasks/\(HTML.urlComponent(task.id))/claim\"><button type=\"submit\" class=\"claim\">\(s["claim"])</button></form>"
+            } else if task.claimedBy == caller.userId {
+                action = """
+                    <form method="post" action="/desk/tasks/\(HTML.urlComponent(task.id))/record" class="record">
+                    <label for="o-\(e(task.id))">\(s["outcome"])</label><select id="o-\(e(task.id))" name="outcome">
+                    \(FollowUpOutcome.allCases.map { "<option value=\"\($0.rawValue)\">\(s[$0.rawValue])</option>" }.joined())</select>
+                    <label for="n-\(e(task.id))">\(s["note"])</label><input type="text" id="n-\(e(task.id))" name="note">
+                    <label for="a-\(e(task.id))">\(s["nextAction"])</label><input type="text" id="a-\(e(task.id))" name="nextAction">
+                    <p><button type="submit">\(s["record"])</button>
+                    <a class="button secondary" href="/desk/tasks/\(HTML.urlComponent(task.id))/survey">\(s["phoneSurvey"])</a></p></form>
+                    """
+            } else {
+                action = "\(s["claimedBy"]): \(e(task.claimedBy))"
+            }
+            let patient = entry.patient.map { "<a href=\"/patients/\(HTML.urlComponent($0.id))\">\(e($0.name))</a><br><span class=\"muted\">\(e($0.phone))</span>" } ?? ""
+            return "<tr id=\"task-\(e(task.id))\" data-task=\"\(e(task.id))\"><td>\(patient)</td><td>\(e(s[task.kind]))</td><td>\(e(task.dueDate)) \(due)</td><td>\(action)</td></tr>"
+        }.joined()
+        return html + "<h2>\(s["queue"]) (\(queue.count))</h2><table><thead><tr><th>\(s["name"])</th><th></th><th>\(s["due"])</th><th></th></tr></thead><tbody>\(rows)</tbody></table>"
+    }
+}

@@ -1,0 +1,83 @@
+import NodeRuntime
+import CRMDomain
+import Foundation
+import Hummingbird
+
+extension WebUI {
+    package func addLogin(to router: Router<APIRequestContext>) {
+        let crm = self.crm
+        router.get("/") { request, context in
+            guard let caller = context.caller else { return WebPage.redirect("/login") }
+            return WebPage.redirect(Self.home(caller.role))
+        }
+        router.get("/login") { request, _ in Self.loginPage(request.language, failed: false) }
+        router.post("/login") { request, context in
+            let form = try await request.form(context: context)
+            let (username, password) = (form["username"] ?? "", form["password"] ?? "")
+            guard let session = try? await blocking({ try crm.login(username: username, password: password) }) else {
+                return Self.loginPage(request.language, failed: true)
+            }
+            var response = WebPage.redirect(Self.home(session.user.role))
+            response.setCookie(Cookie(name: AuthenticationMiddleware.cookieName, value: session.token, maxAge: Int(CRM.sessionLifetime),
+                                      path: "/", httpOnly: true, sameSite: .strict))
+            return response
+        }
+        router.post("/logout") { _, context in
+            if let token = context.token { try await blocking { try crm.logout(token: token) } }
+            var response = WebPage.redirect("/login")
+            response.setCookie(Cookie(name: AuthenticationMiddleware.cookieName, value: "", maxAge: 0, path: "/", httpOnly: true))
+            return response
+        }
+    }
+
+    /// Every user's own account page: change the password.
+    package func addAccount(to router: Router<APIRequestContext>) {
+        let crm = self.crm
+        router.get("/account") { request, context in
+            let session = try await session(request, context)
+            return session.page(session.strings["changePassword"], Self.passwordForm(session.strings, message: nil, failed: false))
+        }
+        router.post("/account/password") { request, context in
+            let session = try await session(request, context)
+            let form = try await request.form(context: context)
+            let s = session.strings
+            guard form["new"] == form["repeat"] else {
+                return session.page(s["changePassword"], Self.passwordForm(s, message: s["passwordsDiffer"], failed: true))
+            }
+            do {
+                try await blocking { try crm.changePassword(session.caller, old: form["old"] ?? "", new: form["new"] ?? "") }
+            } catch let error as CRMError where error.kind == .forbidden || error.kind == .invalid {
+                let message = error.kind == .forbidden ? s["oldPasswordWrong"] : s["passwordLength"]
+                return session.page(s["changePassword"], Self.passwordForm(s, message: message, failed: true))
+            }
+            return session.page(s["changePassword"], Self.passwordForm(s, message: s["passwordChanged"], failed: false))
+        }
+    }
+
+    package static func passwordForm(_ s: Strings, message: String?, failed: Bool) -> String {
+        let notice = message.map { failed ? "<p class=\"error\" role=\"alert\">\(e($0))</p>" : "<p class=\"flash\" role=\"status\">\(e($0))</p>" } ?? ""
+        return notice + """
+            <form method="post" action="/account/password" class="card" id="password-form">
+              <label for="old">\(s["oldPassword"])</label><input type="password" id="old" name="old" autocomplete="current-password" required>
+              <label for="new">\(s["newPassword"])</label><input type="password" id="new" name="new" autocomplete="new-password" minlength="8" maxlength="128" required>
+              <label for="repeat">\(s["repeatPassword"])</label><input type="password" id="repeat" name="repeat" autocomplete="new-password" minlength="8" maxlength="128" required>
+              <p><button type="submit" id="change-password">\(s["save"])</button></p>
+            </form>
+            """
+    }
+
+    package static func loginPage(_ language: Language, failed: Bool) -> Response {
+        let s = Strings(language: language)
+        let other = language == .zh ? "en" : "zh"
+        return WebPage.bare(s["login"], """
+            <h1>\(s["app"]) · \(s["login"])</h1>
+            \(failed ? "<p class=\"error\" role=\"alert\">\(s["loginFailed"])</p>" : "")
+            <form method="post" action="/login" class="card">
+              <label for="username">\(s["username"])</label><input type="text" id="username" name="username" autocomplete="username" required autofocus>
+              <label for="password">\(s["password"])</label><input type="password" id="password" name="password" autocomplete="current-password" required>
+              <p><button type="submit" id="login">\(s["login"])</button></p>
+            </form>
+            <p><a href="/login?lang=\(other)">\(s["language"])</a></p>
+            """, language: language, status: failed ? .unauthorized : .ok)
+    }
+}

@@ -1,0 +1,236 @@
+import NodeRuntime
+import CRMDomain
+import Foundation
+import Hummingbird
+
+/// The central office's editors: conflict inbox, SMS composer and outbox, survey templates,
+/// follow-up rules with a preview, users and roles.
+extension WebUI {
+    package func addManagement(to router: Router<APIRequestContext>) {
+        let crm = self.crm
+        router.get("/conflicts") { request, context in
+            let session = try await session(request, context, .manager, .admin)
+            let (conflicts, names) = try await blocking {
+                let conflicts = try crm.conflictInbox(session.caller)
+                return (conflicts, Dictionary(conflicts.compactMap { conflict in (try? crm.patient(conflict.rowId)).map { (conflict.rowId, $0.name) } },
+                                              uniquingKeysWith: { a, _ in a }))
+            }
+            let s = session.strings
+            let html = conflicts.isEmpty ? "<p class=\"muted\">\(s["noRows"])</p>" : "<p class=\"muted\">\(s["conflictHint"])</p>" + conflicts.map { conflict in
+                "<div class=\"card conflict\" data-row=\"\(e(conflict.rowId))\" data-column=\"\(e(conflict.column))\"><p><a href=\"/patients/\(HTML.urlComponent(conflict.rowId))\">\(e(names[conflict.rowId] ?? conflict.rowId))</a> <span class=\"muted\">\(e(conflict.rowId))</span> · \(e(s[conflict.column]))</p>" + conflict.values.map { value in
+                    """
+                    <form method="post" action="/conflicts/resolve" class="inline"><input type="hidden" name="rowId" value="\(e(conflict.rowId))">
+                    <input type="hidden" name="column" value="\(e(conflict.column))"><input type="hidden" name="value" value="\(e(value))">
+                    <button type="submit" class="secondary">\(s["choose"]): \(e(value))</button></form>
+                    """
+                }.joined() + "</div>"
+            }.joined()
+            return session.page(s["conflicts"], html)
+        }
+        router.post("/conflicts/resolve") { request, context in
+            let session = try await session(request, context, .manager, .admin)
+            let form = try await request.form(context: context)
+            try await blocking { try crm.resolveConflict(session.caller, table: "patient", rowId: form["rowId"] ?? "", column: form["column"] ?? "", value: form["value"] ?? "") }
+            return WebPage.redirect("/conflicts")
+        }
+        router.get("/sms") { request, context in
+            let session = try await session(request, context, .manager, .admin)
+            let audience = Self.audience(FormFields(request.uri.query ?? ""))
+            let wantsCount = request.query("count") != nil
+            let (templates, departments, outbox, count) = try await blocking {
+                (try crm.smsTemplates(), try crm.references(.department), try crm.outbox(session.caller, status: nil, page: PageRequest(limit: 50)).items,
+                 wantsCount ? try crm.audienceCount(session.caller, audience) : nil)
+            }
+            return session.page(session.strings["smsComposer"], Self.smsPage(templates, departments, outbox, count: count, query: FormFields(request.uri.query ?? ""), s: session.strings))
+        }
+        router.post("/sms/campaigns") { request, context in
+            let session = try await session(request, context, .manager, .admin)
+            let form = try await request.form(context: context)
+            let when = form["scheduledAt"].map { $0 + ":00" + String(crm.time.timestamp(Date()).suffix(6)) }
+            _ = try await blocking {
+                try crm.createCampaign(session.caller, name: form["name"] ?? "", templateId: form["templateId"] ?? "", audience: Self.audience(form), scheduledAt: when)
+            }
+            return WebPage.redirect("/sms")
+        }
+        router.post("/sms/:id/resend") { request, context in
+            let session = try await session(request, context, .manager)
+            let id = try context.parameters.id()
+            try await blocking { try crm.resendSMS(session.caller, id: id) }
+            return WebPage.redirect("/sms")
+        }
+        router.get("/templates") { request, context in
+            let session = try await session(request, context, .manager, .admin)
+            let templates = try await blocking { try crm.templates() }
+            let s = session.strings
+            var html = "<table><thead><tr><th>\(s["template"])</th><th>\(s["purpose"])</th><th>\(s["version"])</th></tr></thead><tbody>"
+            html += templates.map { "<tr><td><a href=\"/templates/\(HTML.urlComponent($0.id))\">\(e($0.name))</a></td><td>\(e($0.purpose))</td><td>\($0.currentVersion)</td></tr>" }.joined()
+            html += "</tbody></table>" + Self.templateEditor(nil, s: s, error: nil)
+            return session.page(s["templates"], html)
+        }
+        router.get("/templates/:id") { request, context in
+            let session = try await session(request, context, .manager, .admin)
+            let id = try context.parameters.id()
+            let template = try await blocking { try crm.template(id) }
+            return session.page(template.name, Self.templateEditor(template, s: session.strings, error: nil))
+        }
+        router.post("/templates") { request, context in
+            let session = try await session(request, context, .manager, .admin)
+            let form = try await request.form(context: context)
+            let id = form["id"] ?? ""
+            let definition = TemplateEditor.definition(from: form)
+            func editor(_ blankRows: Int, _ error: String?) -> Response {
+                session.page(session.strings["templates"], TemplateEditor.render(id: id, name: form["name"], purpose: form["purpose"], version: nil,
+                                                                                 definition: definition, blankRows: blankRows, s: session.strings, error: error))
+            }
+            if form["action"] == "add" { return editor(1, nil) }
+            do {
+                _ = try await blocking {
+                    try crm.saveTemplate(session.caller, id: id, name: form["name"] ?? "", purpose: form["purpose"], diseaseCode: nil, definition: definition)
+                }
+            } catch let error as CRMError where error.kind == .invalid {
+                return editor(0, error.message)
+            }
+            return WebPage.redirect("/templates/\(HTML.urlComponent(id))")
+        }
+        router.get("/rules") { request, context in
+            let session = try await session(request, context, .manager, .admin)
+            let (rules, departments, wards, templates) = try await blocking { (try crm.rules(), try crm.references(.department), try crm.references(.ward), try crm.templates()) }
+            return session.page(session.strings["rules"], Self.rulesPage(rules, departments: departments, wards: wards, templates: templates, preview: nil, form: nil, s: session.strings))
+        }
+        router.post("/rules") { request, context in
+            let session = try await session(request, context, .manager, .admin)
+            let form = try await request.form(context: context)
+            let rule = Self.rule(form)
+            if form["action"] == "preview" {
+                let since = crm.time.day(crm.today(), plus: -90) ?? crm.today()
+                let (preview, rules, departments, wards, templates) = try await blocking {
+                    (try crm.previewRule(session.caller, rule, since: since), try crm.rules(), try crm.references(.department), try crm.references(.ward), try crm.templates())
+                }
+                return session.page(session.strings["rules"], Self.rulesPage(rules, departments: departments, wards: wards, templates: templates, preview: preview, form: form, s: session.strings))
+            }
+            _ = try await blocking { try crm.saveRule(session.caller, rule) }
+            return WebPage.redirect("/rules")
+        }
+        router.get("/users") { request, context in
+            let session = try await session(request, context, .admin)
+            let (users, wards) = try await blocking { (try crm.users(session.caller), try crm.references(.ward)) }
+            return session.page(session.strings["users"], Self.usersPage(users, wards: wards, s: session.strings))
+        }
+        router.post("/users") { request, context in
+            let session = try await session(request, context, .admin)
+            let form = try await request.form(context: context)
+            guard let role = form["role"].flatMap(Role.init(rawValue:)) else { throw CRMError(.invalid, "choose a role") }
+            try await blocking {
+                try crm.saveUser(session.caller, username: form["username"] ?? "", displayName: form["displayName"] ?? "", role: role,
+                                 password: form["password"], wardId: form["wardId"], disabled: form["disabled"] == "1")
+            }
+            return WebPage.redirect("/users")
+        }
+    }
+
+    package static func list(_ text: String?) -> [String]? {
+        let items = (text ?? "").split(whereSeparator: { $0 == "," || $0 == "，" || $0 == " " }).map(String.init)
+        return items.isEmpty ? nil : items
+    }
+
+    package static func audience(_ form: FormFields) -> SMSAudience {
+        SMSAudience(diseases: list(form["diseases"]), regions: list(form["regions"]), departments: form.all("departments").filter { !$0.isEmpty }.nilIfEmpty,
+                    dischargedSince: form["dischargedSince"], dischargedUntil: form["dischargedUntil"])
+    }
+
+    package static func smsPage(_ templates: [SMSTemplate], _ departments: [ReferenceItem], _ outbox: [SMSMessage], count: Int?, query: FormFields, s: Strings) -> String {
+        let chosen = Set(query.all("departments"))
+        let audienceFields = """
+            <label for="departments">\(s["departments"])</label><select id="departments" name="departments" multiple size="5">
+            \(departments.map { "<option value=\"\(e($0.id))\"\(chosen.contains($0.id) ? " selected" : "")>\(e($0.name))</option>" }.joined())</select>
+            <label for="diseases">\(s["diseases"])</label><input type="text" id="diseases" name="diseases" value="\(e(query["diseases"]))">
+            <label for="regions">\(s["regions"])</label><input type="text" id="regions" name="regions" value="\(e(query["regions"]))">
+            <div class="grid"><div><label for="since">\(s["dischargedSince"])</label><input type="date" id="since" name="dischargedSince" value="\(e(query["dischargedSince"]))"></div>
+            <div><label for="until">\(s["dischargedUntil"])</label><input type="date" id="until" name="dischargedUntil" value="\(e(query["dischargedUntil"]))"></div></div>
+            """
+        var html = """
+            <form method="get" action="/sms" class="card"><h2>\(s["audience"])</h2>\(audienceFields)
+            <input type="hidden" name="count" value="1"><p><button type="submit" class="secondary">\(s["count"])</button>
+            \(count.map { " <b id=\"audience-count\">\(s["audienceCount"]): \($0)</b>" } ?? "")</p></form>
+            <form method="post" action="/sms/campaigns" class="card"><h2>\(s["send"])</h2>\(audienceFields)
+            <label for="name">\(s["label"])</label><input type="text" id="name" name="name" required maxlength="100">
+            <label for="templateId">\(s["template"])</label><select id="templateId" name="templateId">\(templates.map { "<option value=\"\(e($0.id))\">\(e($0.name)) — \(e($0.body))</option>" }.joined())</select>
+            <label for="scheduledAt">\(s["schedule"])</label><input type="datetime-local" id="scheduledAt" name="scheduledAt">
+            <p><button type="submit">\(s["send"])</button></p></form>
+            """
+        html += "<h2>\(s["outbox"])</h2><table id=\"outbox\"><thead><tr><th>\(s["phone"])</th><th>\(s["content"])</th><th>\(s["status"])</th><th></th></tr></thead><tbody>"
+        html += outbox.map { message in
+            let resend = message.status == "failed" ? "<form method=\"post\" action=\"/sms/\(HTML.urlComponent(message.id))/resend\"><button type=\"submit\" class=\"secondary\">\(s["resend"])</button></form>" : ""
+            return "<tr><td>\(e(message.phone))</td><td>\(e(message.body))</td><td>\(e(message.status))\(message.error.map { " · \(e($0))" } ?? "")</td><td>\(resend)</td></tr>"
+        }.joined()
+        return html + "</tbody></table>"
+    }
+
+    package static func templateEditor(_ template: SurveyTemplate?, s: Strings, error: String?) -> String {
+        TemplateEditor.render(id: template?.id, name: template?.name, purpose: template?.purpose, version: template?.currentVersion,
+                              definition: template?.definition ?? SurveyDefinition(questions: []), blankRows: template == nil ? 2 : 0, s: s, error: error)
+    }
+
+    package static func rule(_ form: FormFields) -> FollowUpRule {
+        let kind = FollowUpRule.Kind(rawValue: form["kind"] ?? "") ?? .fixedOffset
+        let filter = RuleFilter(departments: form.all("departments").filter { !$0.isEmpty }.nilIfEmpty, wards: form.all("wards").filter { !$0.isEmpty }.nilIfEmpty,
+                                diagnosisPrefixes: list(form["diseases"]), minStayDays: form["minStay"].flatMap(Int.init), maxStayDays: form["maxStay"].flatMap(Int.init),
+                                dischargeStatuses: form.all("dischargeStatuses").compactMap(DischargeStatus.init(rawValue:)).nilIfEmpty)
+        return FollowUpRule(name: form["name"] ?? "", kind: kind, triggerEvent: TriggerEvent(rawValue: form["trigger"] ?? "") ?? .discharge,
+                            offsets: list(form["offsets"])?.compactMap { Int($0) }, intervalDays: form["interval"].flatMap(Int.init),
+                            repeatCount: form["repeat"].flatMap(Int.init), filter: filter, templateId: form["templateId"], active: true)
+    }
+
+    package static func rulesPage(_ rules: [FollowUpRule], departments: [ReferenceItem], wards: [ReferenceItem], templates: [SurveyTemplate],
+                          preview: RulePreview?, form: FormFields?, s: Strings) -> String {
+        var html = "<table id=\"rules\"><thead><tr><th>\(s["label"])</th><th>\(s["trigger"])</th><th>\(s["offsets"])</th></tr></thead><tbody>"
+        html += rules.map { "<tr><td>\(e($0.name))</td><td>\(e($0.triggerEvent.rawValue))</td><td>\($0.dueOffsets.map(String.init).joined(separator: ", "))</td></tr>" }.joined()
+        html += "</tbody></table>"
+        func options(_ items: [ReferenceItem], _ field: String) -> String {
+            let chosen = Set(form?.all(field) ?? [])
+            return items.map { "<option value=\"\(e($0.id))\"\(chosen.contains($0.id) ? " selected" : "")>\(e($0.name))</option>" }.joined()
+        }
+        if let preview {
+            html += "<p class=\"flash\" id=\"rule-preview\">\(s["matches"]): \(preview.encounters) · \(s["patients"]) \(preview.patients) · \(s["tasks"]) \(preview.tasks)</p>"
+        }
+        html += """
+            <form method="post" action="/rules" class="card" id="rule-editor"><h2>\(s["rules"])</h2>
+            <label for="r-name">\(s["label"])</label><input type="text" id="r-name" name="name" value="\(e(form?["name"]))" required>
+            <div class="grid"><div><label for="r-kind">\(s["kind"])</label><select id="r-kind" name="kind"><option value="fixed-offset">fixed-offset</option><option value="periodic"\(form?["kind"] == "periodic" ? " selected" : "")>periodic</option></select></div>
+            <div><label for="r-trigger">\(s["trigger"])</label><select id="r-trigger" name="trigger">\(TriggerEvent.allCases.map { "<option\(form?["trigger"] == $0.rawValue ? " selected" : "")>\($0.rawValue)</option>" }.joined())</select></div></div>
+            <label for="r-offsets">\(s["offsets"])</label><input type="text" id="r-offsets" name="offsets" value="\(e(form?["offsets"] ?? "1,3,7,30"))">
+            <div class="grid"><div><label for="r-interval">\(s["interval"])</label><input type="text" inputmode="numeric" id="r-interval" name="interval" value="\(e(form?["interval"]))"></div>
+            <div><label for="r-repeat">\(s["repeat"])</label><input type="text" inputmode="numeric" id="r-repeat" name="repeat" value="\(e(form?["repeat"]))"></div></div>
+            <div class="grid"><div><label for="r-departments">\(s["departments"])</label><select id="r-departments" name="departments" multiple size="5">\(options(departments, "departments"))</select></div>
+            <div><label for="r-wards">\(s["wards"])</label><select id="r-wards" name="wards" multiple size="5">\(options(wards, "wards"))</select></div></div>
+            <label for="r-diseases">\(s["diseases"])</label><input type="text" id="r-diseases" name="diseases" value="\(e(form?["diseases"]))">
+            <div class="grid"><div><label for="r-min">\(s["minStay"])</label><input type="text" inputmode="numeric" id="r-min" name="minStay" value="\(e(form?["minStay"]))"></div>
+            <div><label for="r-max">\(s["maxStay"])</label><input type="text" inputmode="numeric" id="r-max" name="maxStay" value="\(e(form?["maxStay"]))"></div></div>
+            <label for="r-status">\(s["dischargeStatuses"])</label><select id="r-status" name="dischargeStatuses" multiple size="5">\(DischargeStatus.allCases.map { "<option>\($0.rawValue)</option>" }.joined())</select>
+            <label for="r-template">\(s["template"])</label><select id="r-template" name="templateId"><option value="">—</option>\(templates.map { "<option value=\"\(e($0.id))\">\(e($0.name))</option>" }.joined())</select>
+            <p><button type="submit" name="action" value="preview" class="secondary" id="preview">\(s["preview"])</button> <button type="submit" name="action" value="save">\(s["save"])</button></p></form>
+            """
+        return html
+    }
+
+    package static func usersPage(_ users: [UserAccount], wards: [ReferenceItem], s: Strings) -> String {
+        var html = "<table id=\"users\"><thead><tr><th>\(s["username"])</th><th>\(s["displayName"])</th><th>\(s["role"])</th><th>\(s["ward"])</th><th></th></tr></thead><tbody>"
+        html += users.map { "<tr><td>\(e($0.id))</td><td>\(e($0.displayName))</td><td>\(s[$0.role.rawValue])</td><td>\(e($0.wardId))</td><td>\($0.disabled ? s["disabled"] : "")</td></tr>" }.joined()
+        html += """
+            </tbody></table>
+            <form method="post" action="/users" class="card"><h2>\(s["users"])</h2>
+            <label for="u-name">\(s["username"])</label><input type="text" id="u-name" name="username" required pattern="[a-z0-9._-]{2,32}">
+            <label for="u-display">\(s["displayName"])</label><input type="text" id="u-display" name="displayName" required>
+            <label for="u-role">\(s["role"])</label><select id="u-role" name="role">\(Role.allCases.map { "<option value=\"\($0.rawValue)\">\(s[$0.rawValue])</option>" }.joined())</select>
+            <label for="u-ward">\(s["ward"])</label><select id="u-ward" name="wardId"><option value="">—</option>\(wards.map { "<option value=\"\(e($0.id))\">\(e($0.name))</option>" }.joined())</select>
+            <label for="u-password">\(s["password"])</label><input type="password" id="u-password" name="password" autocomplete="new-password" minlength="8">
+            <label><input type="checkbox" name="disabled" value="1"> \(s["disabled"])</label>
+            <p><button type="submit">\(s["save"])</button></p></form>
+            """
+        return html
+    }
+}
+
+extension Array {
+    package var nilIfEmpty: [Element]? { isEmpty ? nil : self }
+}

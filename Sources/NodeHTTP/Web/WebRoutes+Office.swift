@@ -1,0 +1,139 @@
+import NodeRuntime
+import CRMDomain
+import Foundation
+import Hummingbird
+import Replica
+
+/// The central office: the complaint board and the fleet of nodes.
+extension WebUI {
+    package func addOffice(to router: Router<APIRequestContext>) {
+        let crm = self.crm, runtime = self.runtime, configuration = self.configuration
+        router.get("/complaints") { request, context in
+            let session = try await session(request, context, .manager, .agent, .admin)
+            let (open, departments) = try await blocking {
+                (try crm.complaints(session.caller, status: nil, page: PageRequest(limit: 500)).items, try crm.references(.department))
+            }
+            let names = Dictionary(departments.map { ($0.id, $0.name) }, uniquingKeysWith: { a, _ in a })
+            return session.page(session.strings["office"], Self.board(open, departmentNames: names, canAdvance: true, s: session.strings))
+        }
+        router.get("/complaints/:id") { request, context in
+            let session = try await session(request, context, .manager, .agent, .admin)
+            let id = try context.parameters.id()
+            let (complaint, departments, patient) = try await blocking {
+                let complaint = try crm.complaint(id)
+                return (complaint, try crm.references(.department), try complaint.patientId.map { try crm.patient($0) })
+            }
+            let html = Self.complaintDetail(complaint, patient: patient, departments: departments,
+                                            canAdvance: session.caller.role != .admin, s: session.strings)
+            return session.page("\(session.strings["complaintEvent"]) · \(session.strings[complaint.status.rawValue])", html)
+        }
+        router.post("/complaints/:id/advance") { request, context in
+            let session = try await session(request, context, .manager, .agent)
+            let id = try context.parameters.id()
+            let form = try await request.form(context: context)
+            guard let status = form["status"].flatMap(ComplaintStatus.init(rawValue:)) else { throw CRMError(.invalid, "choose a stage") }
+            try await blocking {
+                try crm.advanceComplaint(session.caller, id: id, to: status, note: form["note"] ?? "", departmentId: form["departmentId"],
+                                         handlerId: session.caller.userId, resolution: form["resolution"])
+            }
+            return WebPage.redirect(form["back"] == "detail" ? "/complaints/\(HTML.urlComponent(id))" : "/complaints")
+        }
+        router.get("/fleet") { request, context in
+            let session = try await session(request, context, .manager, .admin)
+            return session.page(session.strings["fleet"], Self.fleet(session.node, canRevoke: session.caller.role == .admin && runtime.replica.role == .central, s: session.strings))
+        }
+        router.post("/fleet/:node/revoke") { request, context in
+            let session = try await session(request, context, .admin)
+            guard runtime.replica.role == .central else { throw CRMError(.forbidden, "only central revokes nodes") }
+            let node = try context.parameters.id("node")
+            guard let id = NodeID(hex: node) else { throw CRMError(.invalid, "not a node id") }
+            try await blocking {
+                let name = try runtime.peers.peers().first { $0.nodeId == node }?.name
+                try runtime.revoke(id, name: name, by: session.caller.userId, at: crm.time.timestamp(Date()))
+            }
+            return WebPage.redirect("/fleet")
+        }
+    }
+
+    package static func board(_ complaints: [Complaint], departmentNames: [String: String], canAdvance: Bool, s: Strings) -> String {
+        let stages = ComplaintStatus.allCases.filter { $0 != .closed }
+        return "<div class=\"board\" id=\"board\">" + stages.map { stage in
+            let cards = complaints.filter { $0.status == stage }.map { complaint in
+                let next = ComplaintStatus.allCases.drop { $0 <= stage }
+                let form = canAdvance ? """
+                    <form method="post" action="/complaints/\(HTML.urlComponent(complaint.id))/advance">
+                    <label for="s-\(e(complaint.id))" class="muted">\(s["advance"])</label>
+                    <select id="s-\(e(complaint.id))" name="status">\(next.map { "<option value=\"\($0.rawValue)\">\(s[$0.rawValue])</option>" }.joined())</select>
+                    <label for="t-\(e(complaint.id))" class="muted">\(s["note"])</label><input type="text" id="t-\(e(complaint.id))" name="note" required>
+                    <p><button type="submit" class="secondary">\(s["advance"])</button></p></form>
+                    """ : ""
+                return """
+                    <article data-complaint="\(e(complaint.id))"><p><a href="/complaints/\(HTML.urlComponent(complaint.id))">\(e(complaint.summary))</a></p>
+                    <p class="\(complaint.overdue ? "overdue" : "muted")">\(s["deadline"]) \(e(complaint.deadline))\(complaint.overdue ? " · \(s["overdue"])" : "")</p>
+                    <p class="muted">\(e(complaint.departmentId.map { departmentNames[$0] ?? $0 }))</p>\(form)</article>
+                    """
+            }.joined()
+            return "<section aria-label=\"\(s[stage.rawValue])\"><h2>\(s[stage.rawValue]) (\(complaints.filter { $0.status == stage }.count))</h2>\(cards)</section>"
+        }.joined() + "</div>"
+    }
+
+    /// One complaint: what, who, which department, the deadline, every step's note, and the next step.
+    package static func complaintDetail(_ complaint: Complaint, patient: Patient?, departments: [ReferenceItem], canAdvance: Bool, s: Strings) -> String {
+        let names = Dictionary(departments.map { ($0.id, $0.name) }, uniquingKeysWith: { a, _ in a })
+        var html = """
+            <div class="card" id="complaint" data-status="\(complaint.status.rawValue)"><p><b>\(s["summary"])</b> \(e(complaint.summary))</p>
+            <p><b>\(s["status"])</b> \(s[complaint.status.rawValue]) · <b>\(s["department"])</b> \(e(complaint.departmentId.map { names[$0] ?? $0 } ?? "–"))
+             · <b>\(s["channel"])</b> \(e(complaint.channel.map { s["channel_" + $0] } ?? "–"))</p>
+            <p><b>\(s["registeredAt"])</b> \(minute(complaint.registeredAt)) · <span class="\(complaint.overdue ? "overdue" : "")">\(s["deadline"]) \(e(complaint.deadline))\(complaint.overdue ? " · \(s["overdue"])" : "")</span></p>
+            """
+        if let patient {
+            html += "<p><b>\(s["name"])</b> <a href=\"/patients/\(HTML.urlComponent(patient.id))\">\(e(patient.name))</a> \(e(patient.phone.map(PhoneNumber.masked)))</p>"
+        }
+        if let resolution = complaint.resolution { html += "<p><b>\(s["resolution"])</b> \(e(resolution))</p>" }
+        html += "</div><h2>\(s["steps"])</h2>"
+        html += complaint.notes.isEmpty ? "<p class=\"muted\">\(s["noRows"])</p>" : "<table id=\"notes\"><thead><tr><th>\(s["when"])</th><th>\(s["status"])</th><th>\(s["note"])</th><th>\(s["who"])</th></tr></thead><tbody>"
+            + complaint.notes.map { note in
+                "<tr><td>\(minute(note.at))</td><td>\(e(ComplaintStatus(rawValue: note.status).map { s[$0.rawValue] } ?? note.status))</td><td>\(e(note.note))</td><td>\(e(note.userId))</td></tr>"
+            }.joined() + "</tbody></table>"
+        let next = ComplaintStatus.allCases.filter { $0 > complaint.status }
+        guard canAdvance, !next.isEmpty else { return html }
+        let departmentOptions = "<option value=\"\">—</option>" + departments.map {
+            "<option value=\"\(e($0.id))\"\($0.id == complaint.departmentId ? " selected" : "")>\(e($0.name))</option>"
+        }.joined()
+        return html + """
+            <form method="post" action="/complaints/\(HTML.urlComponent(complaint.id))/advance" class="card" id="advance-form"><input type="hidden" name="back" value="detail">
+            <div class="grid"><div><label for="d-status">\(s["advance"])</label><select id="d-status" name="status">\(next.map { "<option value=\"\($0.rawValue)\">\(s[$0.rawValue])</option>" }.joined())</select></div>
+            <div><label for="d-department">\(s["responsibleDepartment"])</label><select id="d-department" name="departmentId">\(departmentOptions)</select></div></div>
+            <label for="d-note">\(s["note"])</label><textarea id="d-note" name="note" required maxlength="2000"></textarea>
+            <label for="d-resolution">\(s["resolution"])</label><textarea id="d-resolution" name="resolution" maxlength="2000"></textarea>
+            <p><button type="submit" id="advance">\(s["advance"])</button></p></form>
+            """
+    }
+
+    /// "12 s ago", "5 min ago", "3 h ago", "2 d ago".
+    package static func ago(_ milliseconds: Int64, _ s: Strings) -> String {
+        let seconds = max(0, milliseconds / 1000)
+        let (value, unit): (Int64, String) = switch seconds {
+        case ..<120: (seconds, "unit_s")
+        case ..<7200: (seconds / 60, "unit_min")
+        case ..<172_800: (seconds / 3600, "unit_h")
+        default: (seconds / 86400, "unit_d")
+        }
+        return "\(value) \(s[unit])"
+    }
+
+    package static func fleet(_ node: NodeStatusReport, canRevoke: Bool, s: Strings) -> String {
+        var html = "<p>\(e(node.name)) · \(e(node.role)) · \(e(node.nodeId))</p>"
+        guard !node.peers.isEmpty else { return html + "<p class=\"muted\">\(s["noRows"])</p>" }
+        html += "<table id=\"fleet\"><thead><tr><th>\(s["nodeName"])</th><th>\(s["role"])</th><th>\(s["lastContact"])</th><th>\(s["pendingOut"])</th><th>\(s["pendingIn"])</th><th>\(s["lag"])</th><th></th></tr></thead><tbody>"
+        for peer in node.peers {
+            let revoke = canRevoke ? "<form method=\"post\" action=\"/fleet/\(HTML.urlComponent(peer.nodeId))/revoke\" data-confirm=\"\(e(s["revokeConfirm"]))\"><button type=\"submit\" class=\"danger\">\(s["revoke"])</button></form>" : ""
+            html += """
+                <tr><td>\(e(peer.name)) <span class="link \(peer.connected ? "up" : "down")">\(peer.connected ? s["connected"] : s["disconnected"])</span></td>
+                <td>\(e(peer.role.map { s["node_" + $0] } ?? "–"))</td><td>\(Self.ago(peer.lastContactMsAgo, s))</td><td>\(peer.pendingOut)</td><td>\(peer.pendingIn)</td>
+                <td>\(peer.lagMs.map { String(format: "%.1f s", Double($0) / 1000) } ?? "–")</td><td>\(revoke)</td></tr>
+                """
+        }
+        return html + "</tbody></table>"
+    }
+}

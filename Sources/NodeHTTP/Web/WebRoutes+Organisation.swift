@@ -1,0 +1,132 @@
+import NodeRuntime
+import CRMDomain
+import Foundation
+import Hummingbird
+
+/// System administration (系统管理): departments, wards, staff and diseases; system parameters;
+/// the hospital's own holidays and make-up working days.
+extension WebUI {
+    /// The parameters an admin sets here, with the value used while unset.
+    package static let editableSettings: [(key: String, fallback: String)] = [
+        ("hospitalName", "医院"),
+        ("complaintDeadlineWorkingDays", String(CRM.defaultComplaintDeadline)),
+        ("smsDailyCap", String(CRM.defaultSMSDailyCap)),
+    ]
+
+    package func addOrganisation(to router: Router<APIRequestContext>) {
+        let crm = self.crm
+        router.get("/organisation") { request, context in
+            let session = try await session(request, context, .admin, .manager)
+            let (lists, settings, days) = try await blocking {
+                (try ReferenceKind.allCases.map { ($0, try crm.references($0)) }, try crm.settings(), try crm.calendarOverrides())
+            }
+            let isAdmin = session.caller.role == .admin
+            let html = Self.referenceLists(lists, s: session.strings)
+                + (isAdmin ? Self.settingsForm(settings, s: session.strings) + Self.calendarSection(days, s: session.strings) : "")
+            return session.page(session.strings["organisation"], html, flash: request.query("saved").map { _ in session.strings["saved"] })
+        }
+        router.post("/organisation/reference/:kind") { request, context in
+            let session = try await session(request, context, .admin, .manager)
+            guard let kind = ReferenceKind(rawValue: try context.parameters.id("kind")) else { throw CRMError(.notFound, "no such list") }
+            let form = try await request.form(context: context)
+            func value(_ name: String) -> String? {
+                form[name].map { $0.trimmingCharacters(in: .whitespaces) }.flatMap { $0.isEmpty ? nil : $0 }
+            }
+            let item = ReferenceItem(id: value("id") ?? "", name: value("name") ?? "", departmentId: value("departmentId"),
+                                     code: value("code"), title: value("title"))
+            try await blocking { try crm.saveReference(session.caller, kind, item) }
+            return WebPage.redirect("/organisation?saved=1#\(kind.rawValue)")
+        }
+        router.post("/organisation/settings") { request, context in
+            let session = try await session(request, context, .admin)
+            let form = try await request.form(context: context)
+            try await blocking {
+                let current = try crm.settings()
+                for (key, fallback) in Self.editableSettings {
+                    guard let value = form[key]?.trimmingCharacters(in: .whitespaces), value != (current[key] ?? fallback) else { continue }
+                    if key != "hospitalName" {
+                        guard let number = Int(value), (1...1000).contains(number) else { throw CRMError(.invalid, "\(key) must be a whole number from 1 to 1000") }
+                    } else if value.isEmpty || value.count > 50 {
+                        throw CRMError(.invalid, "hospitalName must be 1–50 characters")
+                    }
+                    try crm.setSetting(session.caller, key: key, value: value)
+                }
+            }
+            return WebPage.redirect("/organisation?saved=1#settings")
+        }
+        router.post("/organisation/calendar") { request, context in
+            let session = try await session(request, context, .admin)
+            let form = try await request.form(context: context)
+            try await blocking {
+                try crm.setCalendarDay(session.caller, day: form["day"] ?? "", working: form["kind"] == "workday", name: form["name"] ?? "")
+            }
+            return WebPage.redirect("/organisation?saved=1#calendar")
+        }
+    }
+
+    package static func referenceLists(_ lists: [(ReferenceKind, [ReferenceItem])], s: Strings) -> String {
+        let departments = lists.first { $0.0 == .department }?.1 ?? []
+        let departmentNames = Dictionary(departments.map { ($0.id, $0.name) }, uniquingKeysWith: { a, _ in a })
+        return lists.map { kind, items in
+            let key = kind.rawValue
+            var columns = [s["code"]]
+            if kind == .department { columns.append(s["deptCode"]) }
+            if kind == .ward || kind == .staff { columns.append(s["department"]) }
+            if kind == .staff { columns.append(s["staffTitle"]) }
+            let rows = items.map { item in
+                var cells = [e(item.id), e(item.name)]
+                if kind == .department { cells.append(e(item.code)) }
+                if kind == .ward || kind == .staff { cells.append(e(item.departmentId.map { departmentNames[$0] ?? $0 })) }
+                if kind == .staff { cells.append(e(item.title)) }
+                return "<tr>" + cells.map { "<td>\($0)</td>" }.joined() + "</tr>"
+            }.joined()
+            let head = ([columns[0], s["label"]] + columns.dropFirst()).map { "<th>\($0)</th>" }.joined()
+            var fields = """
+                <div><label for="\(key)-id">\(s["code"])</label><input type="text" id="\(key)-id" name="id" required maxlength="40"></div>
+                <div><label for="\(key)-name">\(s["label"])</label><input type="text" id="\(key)-name" name="name" required maxlength="100"></div>
+                """
+            if kind == .department {
+                fields += "<div><label for=\"\(key)-code\">\(s["deptCode"])</label><input type=\"text\" id=\"\(key)-code\" name=\"code\" maxlength=\"20\"></div>"
+            }
+            if kind == .ward || kind == .staff {
+                let options = "<option value=\"\">—</option>" + departments.map { "<option value=\"\(e($0.id))\">\(e($0.name))</option>" }.joined()
+                fields += "<div><label for=\"\(key)-department\">\(s["department"])</label><select id=\"\(key)-department\" name=\"departmentId\"\(kind == .ward ? " required" : "")>\(options)</select></div>"
+            }
+            if kind == .staff {
+                fields += "<div><label for=\"\(key)-title\">\(s["staffTitle"])</label><input type=\"text\" id=\"\(key)-title\" name=\"title\" maxlength=\"40\"></div>"
+            }
+            return """
+                <section id="\(key)"><h2>\(s["ref_" + key]) (\(items.count))</h2>
+                \(items.isEmpty ? "<p class=\"muted\">\(s["noRows"])</p>" : "<details><summary>\(s["table"])</summary><table class=\"reference\"><thead><tr>\(head)</tr></thead><tbody>\(rows)</tbody></table></details>")
+                <form method="post" action="/organisation/reference/\(key)" class="card"><p class="muted">\(s["addOrChange"])</p><div class="grid">\(fields)</div>
+                <p><button type="submit" id="save-\(key)">\(s["save"])</button></p></form></section>
+                """
+        }.joined()
+    }
+
+    package static func settingsForm(_ settings: [String: String], s: Strings) -> String {
+        let fields = editableSettings.map { key, fallback in
+            let number = key != "hospitalName"
+            return "<div><label for=\"set-\(key)\">\(s["setting_" + key])</label><input type=\"\(number ? "number" : "text")\" id=\"set-\(key)\" name=\"\(key)\" value=\"\(e(settings[key] ?? fallback))\"\(number ? " min=\"1\" max=\"1000\"" : " maxlength=\"50\"") required></div>"
+        }.joined()
+        return """
+            <section id="settings"><h2>\(s["systemSettings"])</h2><form method="post" action="/organisation/settings" class="card">
+            <div class="grid">\(fields)</div><p><button type="submit" id="save-settings">\(s["save"])</button></p></form></section>
+            """
+    }
+
+    package static func calendarSection(_ days: [CalendarDay], s: Strings) -> String {
+        let rows = days.map { day in
+            "<tr><td>\(e(day.day))</td><td>\(day.working ? s["makeUpWorkday"] : s["holiday"])</td><td>\(e(day.name))</td></tr>"
+        }.joined()
+        return """
+            <section id="calendar"><h2>\(s["calendar"])</h2><p class="muted">\(s["calendarHint"])</p>
+            \(days.isEmpty ? "" : "<table id=\"calendar-days\"><thead><tr><th>\(s["day"])</th><th>\(s["kind"])</th><th>\(s["label"])</th></tr></thead><tbody>\(rows)</tbody></table>")
+            <form method="post" action="/organisation/calendar" class="card"><div class="grid">
+            <div><label for="cal-day">\(s["day"])</label><input type="date" id="cal-day" name="day" required></div>
+            <div><label for="cal-kind">\(s["kind"])</label><select id="cal-kind" name="kind"><option value="holiday">\(s["holiday"])</option><option value="workday">\(s["makeUpWorkday"])</option></select></div>
+            <div><label for="cal-name">\(s["label"])</label><input type="text" id="cal-name" name="name" maxlength="40"></div>
+            </div><p><button type="submit" id="save-day">\(s["save"])</button></p></form></section>
+            """
+    }
+}

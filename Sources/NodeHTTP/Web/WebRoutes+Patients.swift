@@ -1,0 +1,164 @@
+import NodeRuntime
+import CRMDomain
+import Foundation
+import Hummingbird
+
+/// Patient search, the archive with its whole history, duplicates, merge and undo.
+extension WebUI {
+    package func addPatients(to router: Router<APIRequestContext>) {
+        let crm = self.crm
+        router.get("/patients") { request, context in
+            let session = try await session(request, context, .agent, .manager, .admin)
+            let query = request.query("q") ?? ""
+            let s = session.strings
+            let (found, duplicates) = try await blocking {
+                (query.isEmpty ? [] : try crm.searchPatients(session.caller, query: query, page: PageRequest(limit: 50)).items,
+                 session.caller.role == .agent ? [] : try crm.duplicateCandidates(session.caller, limit: 20))
+            }
+            var html = """
+                <form method="get" action="/patients" role="search" class="card"><label for="q">\(s["search"])</label>
+                <input type="search" id="q" name="q" value="\(e(query))" placeholder="\(s["searchHint"])"><p><button type="submit">\(s["search"])</button></p></form>
+                """
+            if !query.isEmpty { html += Self.patientTable(found, s) }
+            html += "<details class=\"card\" id=\"new-patient\"><summary>\(s["newPatient"])</summary>"
+                + Self.patientForm(nil, action: "/patients", s: s) + "</details>"
+            if !duplicates.isEmpty {
+                html += "<h2>\(s["duplicates"])</h2><ul id=\"duplicates\">" + duplicates.map { group in
+                    "<li>\(e(group.reason)): " + group.patientIds.map { "<a href=\"/patients/\(HTML.urlComponent($0))\">\(e($0))</a>" }.joined(separator: " · ") + "</li>"
+                }.joined() + "</ul>"
+            }
+            return session.page(s["patients"], html)
+        }
+        router.get("/patients/:id") { request, context in
+            let session = try await session(request, context, .agent, .manager, .admin)
+            let id = try context.parameters.id()
+            let (archive, departments) = try await blocking { (try crm.archive(session.caller, patientId: id), try crm.references(.department)) }
+            var html = Self.archive(archive, canMerge: session.caller.role != .agent, s: session.strings)
+            html += "<details class=\"card\" id=\"edit-patient\"><summary>\(session.strings["editPatient"])</summary>"
+                + Self.patientForm(archive.patient, action: "/patients/\(HTML.urlComponent(archive.patient.id))/edit", s: session.strings) + "</details>"
+            if session.caller.role == .agent || session.caller.role == .manager {
+                html += Self.serviceForms(archive.patient, departments: departments, s: session.strings)
+            }
+            return session.page(archive.patient.name, html)
+        }
+        router.post("/patients") { request, context in
+            let session = try await session(request, context, .agent, .manager, .admin)
+            let form = try await request.form(context: context)
+            let id = try await blocking { try crm.createPatient(session.caller, Self.patientInput(form, comparedWith: nil)) }
+            return WebPage.redirect("/patients/\(HTML.urlComponent(id))")
+        }
+        router.post("/patients/:id/edit") { request, context in
+            let session = try await session(request, context, .agent, .manager, .admin)
+            let id = try context.parameters.id()
+            let form = try await request.form(context: context)
+            try await blocking {
+                // Only what the user changed is written: an untouched field must not compete with a
+                // concurrent edit of it on another node (phone and address are keep-both).
+                let input = Self.patientInput(form, comparedWith: try crm.patient(id))
+                try crm.updatePatient(session.caller, id: id, input)
+            }
+            return WebPage.redirect("/patients/\(HTML.urlComponent(id))")
+        }
+        router.post("/patients/:id/merge") { request, context in
+            let session = try await session(request, context, .manager, .admin)
+            let survivor = try context.parameters.id()
+            let form = try await request.form(context: context)
+            _ = try await blocking { try crm.mergePatients(session.caller, survivorId: survivor, mergedId: form["mergedId"] ?? "", reason: form["reason"]) }
+            return WebPage.redirect("/patients/\(HTML.urlComponent(survivor))")
+        }
+        router.post("/merges/:id/undo") { request, context in
+            let session = try await session(request, context, .manager, .admin)
+            let merge = try context.parameters.id()
+            let form = try await request.form(context: context)
+            try await blocking { try crm.undoMerge(session.caller, mergeId: merge) }
+            return WebPage.redirect("/patients/\(HTML.urlComponent(form["back"] ?? ""))")
+        }
+    }
+
+    /// The archive card's fields as a form: empty for a new patient, filled in for an edit.
+    package static func patientForm(_ patient: Patient?, action: String, s: Strings) -> String {
+        let prefix = patient == nil ? "n" : "u"
+        func field(_ name: String, _ label: String, _ value: String?, type: String = "text", extra: String = "") -> String {
+            "<div><label for=\"\(prefix)-\(name)\">\(s[label])</label><input type=\"\(type)\" id=\"\(prefix)-\(name)\" name=\"\(name)\" value=\"\(e(value))\"\(extra)></div>"
+        }
+        let gender = patient?.gender ?? "unknown"
+        let genders = ["unknown", "female", "male"].map { "<option value=\"\($0)\"\($0 == gender ? " selected" : "")>\(s["gender_" + $0])</option>" }.joined()
+        return """
+            <form method="post" action="\(action)" class="patient-form"><div class="grid">
+            \(field("name", "name", patient?.name, extra: " required maxlength=\"50\""))
+            <div><label for="\(prefix)-gender">\(s["gender"])</label><select id="\(prefix)-gender" name="gender">\(genders)</select></div>
+            \(field("birthDate", "birthDate", patient?.birthDate, type: "date"))
+            \(field("idNumber", "idNumber", patient?.idNumber, extra: " maxlength=\"20\""))
+            \(field("phone", "phone", patient?.phone, type: "tel", extra: " maxlength=\"30\""))
+            \(field("address", "address", patient?.address, extra: " maxlength=\"200\""))
+            \(field("region", "region", patient?.region, extra: " maxlength=\"50\""))
+            \(field("category", "category", patient?.category, extra: " maxlength=\"50\""))
+            \(field("tags", "tags", patient?.tags.joined(separator: ", "), extra: " maxlength=\"400\""))
+            </div><p><button type="submit" id="\(prefix)-save">\(s["save"])</button></p></form>
+            """
+    }
+
+    /// The form as patient fields. For an edit, only fields that differ from `current` are set.
+    package static func patientInput(_ form: FormFields, comparedWith current: Patient?) -> PatientInput {
+        func changed(_ name: String, _ old: String?) -> String? {
+            guard let value = form[name]?.trimmingCharacters(in: .whitespaces) else { return nil }
+            if let current { return value == (old ?? "") ? nil : value }
+            return value.isEmpty ? nil : value
+        }
+        let tags = form["tags"].map { $0.split(whereSeparator: { $0 == "," || $0 == "，" }).map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty } }
+        return PatientInput(
+            name: changed("name", current?.name), gender: changed("gender", current?.gender ?? (current == nil ? nil : "unknown")),
+            birthDate: changed("birthDate", current?.birthDate), idNumber: changed("idNumber", current?.idNumber),
+            phone: changed("phone", current?.phone), address: changed("address", current?.address),
+            region: changed("region", current?.region), category: changed("category", current?.category),
+            tags: tags.flatMap { Set($0) == Set(current?.tags ?? []) && current != nil ? nil : $0 })
+    }
+
+    package static func patientTable(_ patients: [Patient], _ s: Strings) -> String {
+        guard !patients.isEmpty else { return "<p class=\"muted\">\(s["noRows"])</p>" }
+        return "<table id=\"results\"><thead><tr><th>\(s["name"])</th><th>\(s["birthDate"])</th><th>\(s["phone"])</th></tr></thead><tbody>" + patients.map {
+            "<tr><td><a href=\"/patients/\(HTML.urlComponent($0.id))\">\(e($0.name))</a></td><td>\(e($0.birthDate))</td><td>\(e($0.phone.map(PhoneNumber.masked)))</td></tr>"
+        }.joined() + "</tbody></table>"
+    }
+
+    package static func archive(_ archive: PatientArchive, canMerge: Bool, s: Strings) -> String {
+        let p = archive.patient
+        var html = """
+            <div class="card" id="patient" data-patient="\(e(p.id))"><p><b>\(s["name"])</b> \(e(p.name)) · \(e(s["gender_" + (p.gender ?? "unknown")])) · \(s["birthDate"]) \(e(p.birthDate))</p>
+            <p><b>\(s["phone"])</b> \(e(p.phone)) · \(e(p.region)) \(e(p.address)) · \(e(p.category)) \(p.tags.map { "<span class=\"muted\">#\(e($0))</span>" }.joined(separator: " "))</p>
+            <p class="muted">\(e(p.id))\(archive.mergedPatients.isEmpty ? "" : " ← " + archive.mergedPatients.map { e($0.id) }.joined(separator: ", "))</p></div>
+            """
+        if let from = archive.redirectedFrom { html += "<p class=\"flash\">\(e(from)) → \(e(p.id))</p>" }
+        if canMerge {
+            html += """
+                <form method="post" action="/patients/\(HTML.urlComponent(p.id))/merge" class="card" id="merge-form">
+                <label for="mergedId">\(s["mergedId"])</label><input type="text" id="mergedId" name="mergedId" required>
+                <p><button type="submit" id="merge">\(s["merge"])</button></p></form>
+                """
+            let mergedIDs = Set(archive.mergedPatients.map(\.id))
+            let undoable = archive.merges.filter { merge in merge.effective && (merge.survivorId == p.id || mergedIDs.contains(merge.mergedId)) }
+            for merge in undoable {
+                html += """
+                    <form method="post" action="/merges/\(HTML.urlComponent(merge.id))/undo" class="inline undo-form">
+                    <input type="hidden" name="back" value="\(e(p.id))"><button type="submit" class="secondary undo">\(s["undo"]) \(e(merge.mergedId))</button></form>
+                    """
+            }
+        }
+        var events: [(String, String)] = []
+        events += archive.encounterEvents.map { ($0.at, "\(e(s["event_" + $0.kind])) \(e($0.toWardId ?? $0.fromWardId))") }
+        events += archive.surveyResponses.map { ($0.submittedAt, "\(s["surveyEvent"]) · \(e(s[$0.mode == "phone" ? "phoneMode" : $0.mode])) · \(s["satisfaction"]) \($0.overall.map(String.init) ?? "–") / NPS \($0.recommend.map(String.init) ?? "–")") }
+        events += archive.followUpRecords.map { ($0.at, "\(s["followUpEvent"]) · \(e(s[$0.outcome])) \(e($0.note))") }
+        events += archive.complaints.map { ($0.registeredAt, "\(s["complaintEvent"]) · \(s[$0.status.rawValue]): \(e($0.summary))") }
+        events += archive.consultations.map { ($0.at, "\(s["consultation"]): \(e($0.topic))") }
+        events += archive.appointments.map { ($0.scheduledAt, "\(s["appointment"]) · \(e(s[$0.kind])) · \(e(s["appt_" + $0.status]))") }
+        events += archive.sms.map { ($0.createdAtOrScheduled, "\(s["sms"]) · \(e(s["sms_" + $0.status])): \(e($0.body))") }
+        html += "<h2>\(s["history"])</h2><table id=\"history\"><tbody>" + events.sorted { $0.0 > $1.0 }.map {
+            "<tr><td>\(minute($0.0))</td><td>\($0.1)</td></tr>"
+        }.joined() + "</tbody></table>"
+        return html
+    }
+}
+
+extension SMSMessage {
+    package var createdAtOrScheduled: String { sentAt ?? scheduledAt }
+}

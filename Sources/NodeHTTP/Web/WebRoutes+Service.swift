@@ -1,0 +1,124 @@
+import NodeRuntime
+import CRMDomain
+import Foundation
+import Hummingbird
+import Replica
+
+/// What an agent does from a call: a phone survey on a task, consultations, complaints,
+/// appointments, the blacklist.
+extension WebUI {
+    package func addService(to router: Router<APIRequestContext>) {
+        let crm = self.crm
+        router.get("/desk/tasks/:id/survey") { request, context in
+            let session = try await session(request, context, .agent, .manager)
+            let id = try context.parameters.id()
+            let (task, template, patient) = try await blocking {
+                let task = try crm.task(id)
+                return (task, try Self.phoneTemplate(crm, task), try crm.patient(task.patientId))
+            }
+            return session.page("\(session.strings["phoneSurvey"]) · \(patient.name)",
+                                Self.surveyForm(template, action: "/desk/tasks/\(HTML.urlComponent(task.id))/survey", responseID: crm.replica.makeRowID(),
+                                                strings: session.strings, error: nil))
+        }
+        router.post("/desk/tasks/:id/survey") { request, context in
+            let session = try await session(request, context, .agent, .manager)
+            let id = try context.parameters.id()
+            let form = try await request.form(context: context)
+            do {
+                try await blocking {
+                    let task = try crm.task(id)
+                    let template = try Self.phoneTemplate(crm, task)
+                    try Self.submitSurvey(crm, session.caller, form, template, patientId: task.patientId, wardId: task.wardId,
+                                          departmentId: task.departmentId, mode: .phone, taskId: task.id)
+                }
+            } catch let error as CRMError where error.kind == .invalid {
+                let (task, template) = try await blocking { let task = try crm.task(id); return (task, try Self.phoneTemplate(crm, task)) }
+                return session.page(session.strings["phoneSurvey"], Self.surveyForm(template, action: "/desk/tasks/\(HTML.urlComponent(task.id))/survey",
+                                                                                    responseID: form["responseId"] ?? "", strings: session.strings, error: error.message))
+            }
+            return WebPage.redirect("/desk")
+        }
+        router.post("/patients/:id/consultation") { request, context in
+            let session = try await session(request, context, .agent, .manager)
+            let id = try context.parameters.id()
+            let form = try await request.form(context: context)
+            _ = try await blocking {
+                try crm.registerConsultation(session.caller, patientId: id, phone: nil, topic: form["topic"] ?? "", content: form["content"] ?? "", handling: form["handling"])
+            }
+            return WebPage.redirect("/patients/\(HTML.urlComponent(id))")
+        }
+        router.post("/patients/:id/complaint") { request, context in
+            let session = try await session(request, context, .agent, .manager)
+            let id = try context.parameters.id()
+            let form = try await request.form(context: context)
+            _ = try await blocking {
+                try crm.registerComplaint(session.caller, ComplaintInput(patientId: id, departmentId: form["departmentId"], summary: form["summary"] ?? "", channel: form["channel"]))
+            }
+            return WebPage.redirect("/patients/\(HTML.urlComponent(id))")
+        }
+        router.post("/patients/:id/appointment") { request, context in
+            let session = try await session(request, context, .agent, .manager)
+            let id = try context.parameters.id()
+            let form = try await request.form(context: context)
+            // `datetime-local` gives local time without an offset: the hospital's.
+            let when = (form["when"] ?? "") + ":00" + String(crm.time.timestamp(Date()).suffix(6))
+            _ = try await blocking {
+                try crm.bookAppointment(session.caller, patientId: id, kind: form["kind"] ?? "", departmentId: form["departmentId"], doctorId: nil, scheduledAt: when)
+            }
+            return WebPage.redirect("/patients/\(HTML.urlComponent(id))")
+        }
+        router.post("/patients/:id/blacklist") { request, context in
+            let session = try await session(request, context, .agent, .manager)
+            let id = try context.parameters.id()
+            let form = try await request.form(context: context)
+            try await blocking {
+                guard let phone = try crm.patient(id).phone else { throw CRMError(.invalid, "the patient has no phone number") }
+                try crm.setBlacklisted(session.caller, phone: phone, blacklisted: form["blacklisted"] == "1", reason: form["reason"])
+            }
+            return WebPage.redirect("/patients/\(HTML.urlComponent(id))")
+        }
+    }
+
+    /// The template a phone follow-up uses: the task's, else the first for discharge calls.
+    /// The task's template, else the discharge template for the diagnosis of the task's encounter.
+    package static func phoneTemplate(_ crm: CRM, _ task: FollowUpTask) throws -> SurveyTemplate {
+        if let id = task.templateId { return try crm.template(id) }
+        let diagnosis = try task.encounterId.map { try crm.encounter($0).diagnosisCode } ?? nil
+        do {
+            return try crm.surveyTemplate(purpose: "discharge", diagnosisCode: diagnosis)
+        } catch let error as CRMError where error.kind == .notFound {
+            // No discharge template yet: any active one lets the agent still record answers.
+            guard let any = try crm.templates().first(where: \.active) else { throw error }
+            return any
+        }
+    }
+
+    /// The agent's forms on an archive: consultation, complaint, appointment, blacklist.
+    package static func serviceForms(_ patient: Patient, departments: [ReferenceItem], s: Strings) -> String {
+        let id = HTML.urlComponent(patient.id)
+        let departmentOptions = departments.map { "<option value=\"\(e($0.id))\">\(e($0.name))</option>" }.joined()
+        return """
+            <div class="grid">
+            <form method="post" action="/patients/\(id)/consultation" class="card"><h2>\(s["consultation"])</h2>
+              <label for="c-topic">\(s["topic"])</label><input type="text" id="c-topic" name="topic" required maxlength="100">
+              <label for="c-content">\(s["content"])</label><textarea id="c-content" name="content" required maxlength="4000"></textarea>
+              <label for="c-handling">\(s["handling"])</label><textarea id="c-handling" name="handling" maxlength="4000"></textarea>
+              <p><button type="submit">\(s["save"])</button></p></form>
+            <form method="post" action="/patients/\(id)/complaint" class="card"><h2>\(s["complaint"])</h2>
+              <label for="p-summary">\(s["summary"])</label><textarea id="p-summary" name="summary" required maxlength="2000"></textarea>
+              <label for="p-department">\(s["department"])</label><select id="p-department" name="departmentId"><option value="">—</option>\(departmentOptions)</select>
+              <label for="p-channel">\(s["channel"])</label><select id="p-channel" name="channel">\(["phone", "visit", "letter", "online"].map { "<option value=\"\($0)\">\(s["channel_" + $0])</option>" }.joined())</select>
+              <p><button type="submit">\(s["save"])</button></p></form>
+            <form method="post" action="/patients/\(id)/appointment" class="card"><h2>\(s["appointment"])</h2>
+              <label for="a-kind">\(s["kind"])</label><select id="a-kind" name="kind"><option value="visit">\(s["visit"])</option><option value="examination">\(s["examination"])</option></select>
+              <label for="a-department">\(s["department"])</label><select id="a-department" name="departmentId">\(departmentOptions)</select>
+              <label for="a-when">\(s["when"])</label><input type="datetime-local" id="a-when" name="when" required>
+              <p><button type="submit">\(s["save"])</button></p></form>
+            <form method="post" action="/patients/\(id)/blacklist" class="card"><h2>\(s["blacklist"])</h2>
+              <label for="b-reason">\(s["reason"])</label><input type="text" id="b-reason" name="reason" maxlength="200">
+              <p><button type="submit" name="blacklisted" value="1" class="danger">\(s["blacklist"])</button>
+              <button type="submit" name="blacklisted" value="0" class="secondary">\(s["unblacklist"])</button></p></form>
+            </div>
+            """
+    }
+}
