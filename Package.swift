@@ -99,11 +99,52 @@ let package = Package(
             ],
             swiftSettings: swiftSettings
         ),
+        // Multi-node testnets with injected faults, and the demo network, on loopback.
+        .target(
+            name: "Testnets",
+            dependencies: [
+                "NodeRuntime",
+                "NodeHTTP",
+                "Replica",
+                "SyncProtocol",
+                "CRMDomain",
+                .product(name: "GRDB", package: "GRDB.swift"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "UnixSignals", package: "swift-service-lifecycle"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        // `suifang bench …`: release-build benchmarks with same-run baselines (kept in the product:
+        // the sync benchmark starts real `suifang serve` processes of this very binary).
+        .target(
+            name: "Benchmarks",
+            dependencies: [
+                "NodeRuntime",
+                "NodeHTTP",
+                "Testnets",
+                "Replica",
+                "SyncProtocol",
+                "CRMDomain",
+                "CSodium",
+                "CZlib",
+                .product(name: "GRDB", package: "GRDB.swift"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: swiftSettings
+        ),
         .executableTarget(
             name: "node",
             dependencies: [
                 "NodeRuntime",
                 "NodeHTTP",
+                "Testnets",
+                "Benchmarks",
                 "Replica",
                 "SyncProtocol",
                 "CRMDomain",
@@ -150,6 +191,8 @@ let package = Package(
                 "node",
                 "NodeRuntime",
                 "NodeHTTP",
+                "Testnets",
+                "Benchmarks",
                 "CRMDomain",
                 "Replica",
                 "SyncProtocol",

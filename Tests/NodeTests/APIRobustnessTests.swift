@@ -8,6 +8,8 @@ import Testing
 @testable import node
 @testable import NodeRuntime
 @testable import NodeHTTP
+@testable import Testnets
+@testable import Benchmarks
 
 @Suite("API robustness")
 struct APIRobustnessTests {

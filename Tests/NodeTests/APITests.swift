@@ -10,6 +10,8 @@ import Testing
 @testable import node
 @testable import NodeRuntime
 @testable import NodeHTTP
+@testable import Testnets
+@testable import Benchmarks
 
 /// Drives the HTTP API the way a client does: JSON in, JSON out, a bearer token per user.
 struct APIClient {

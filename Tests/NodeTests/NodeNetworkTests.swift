@@ -11,6 +11,8 @@ import Testing
 @testable import node
 @testable import NodeRuntime
 @testable import NodeHTTP
+@testable import Testnets
+@testable import Benchmarks
 
 /// Two nodes over real loopback TCP, through the testnet proxy (which also records every byte).
 @Suite("Nodes over loopback", .serialized)

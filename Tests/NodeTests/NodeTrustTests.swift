@@ -7,6 +7,8 @@ import Testing
 @testable import node
 @testable import NodeRuntime
 @testable import NodeHTTP
+@testable import Testnets
+@testable import Benchmarks
 
 /// The attacks of a stolen ward gateway, driven as its thief would: the real binary on the ward's own
 /// data directory, its `node.json` edited, and commits made with its real key by modified code.

@@ -8,6 +8,8 @@ import Testing
 @testable import node
 @testable import NodeRuntime
 @testable import NodeHTTP
+@testable import Testnets
+@testable import Benchmarks
 
 extension NodeNetworkTests {
     /// A ward node does ward work through its own API while its link to central is cut: the nurse

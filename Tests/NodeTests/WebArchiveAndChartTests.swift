@@ -10,6 +10,8 @@ import Testing
 @testable import node
 @testable import NodeRuntime
 @testable import NodeHTTP
+@testable import Testnets
+@testable import Benchmarks
 
 @Suite("Web UI: archive forms and charts")
 struct WebArchiveAndChartTests {

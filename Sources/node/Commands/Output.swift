@@ -1,3 +1,5 @@
+import Benchmarks
+import Testnets
 import NodeHTTP
 import NodeRuntime
 import Foundation

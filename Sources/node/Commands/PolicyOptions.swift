@@ -1,3 +1,5 @@
+import Benchmarks
+import Testnets
 import NodeHTTP
 import NodeRuntime
 import ArgumentParser
@@ -13,12 +15,11 @@ struct PolicyOptions: ParsableArguments {
         directory ?? ProcessInfo.processInfo.environment["SUIFANG_POLICIES"] ?? "conflict-policies"
     }
 
+    /// The directory these options name.
+    var policyDirectory: PolicyDirectory { PolicyDirectory(resolvedPath) }
+
     func load() throws -> PolicySet {
-        do {
-            return try PolicySet.load(directory: URL(fileURLWithPath: resolvedPath))
-        } catch {
-            throw ValidationError(error.description)
-        }
+        try policyDirectory.load()
     }
 }
 

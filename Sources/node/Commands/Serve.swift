@@ -1,3 +1,5 @@
+import Benchmarks
+import Testnets
 import NodeHTTP
 import NodeRuntime
 import ArgumentParser
@@ -21,20 +23,6 @@ struct NodeOptions: ParsableArguments {
     /// - Parameter clockSkewMilliseconds: shifts the node's wall clock (testnets use it to model a wrong tablet clock).
     func open(logger: Logger, clockSkewMilliseconds: Int64 = 0) throws -> (NodeDirectory, NodeConfiguration, NodeRuntime) {
         try NodeRuntime.open(directory: dir, policies: policies, logger: logger, clockSkewMilliseconds: clockSkewMilliseconds)
-    }
-}
-
-extension NodeRuntime {
-    /// Opens the node in `directory`: configuration, identity and replica.
-    /// - Parameter passwordStrength: libsodium's interactive limits; tests use the minimum.
-    static func open(directory path: String, policies: String? = nil, logger: Logger, clockSkewMilliseconds: Int64 = 0,
-                     passwordStrength: PasswordHasher.Strength = .interactive) throws -> (NodeDirectory, NodeConfiguration, NodeRuntime) {
-        let directory = NodeDirectory(path)
-        let configuration = try directory.configuration()
-        let identity = try directory.identity()
-        let replica = try directory.openReplica(policies: try directory.policies(override: policies), identity: identity,
-                                                logger: logger, wallClock: SkewedWallClock(offset: clockSkewMilliseconds))
-        return (directory, configuration, try NodeRuntime(replica: replica, identity: identity, logger: logger, passwordStrength: passwordStrength))
     }
 }
 
@@ -157,11 +145,3 @@ final class ProgressDisplay: Sendable {
     }
 }
 
-/// The system clock shifted by a fixed offset.
-struct SkewedWallClock: WallClock {
-    let offset: Int64
-
-    func now() -> UInt64 {
-        UInt64(max(0, Int64(SystemWallClock().now()) + offset))
-    }
-}

@@ -1,25 +1,26 @@
+import Testnets
 import NodeHTTP
 import NodeRuntime
-import ArgumentParser
 import Foundation
 import GRDB
 import Replica
 
 /// `suifang bench replica`: capture overhead, merge rate, metadata size and
 /// changes-since scaling, each against plain SQLite with the same schema and pragmas.
-struct ReplicaBenchmark: ParsableCommand {
-    static let configuration = CommandConfiguration(commandName: "replica", abstract: "Benchmark the replica against plain SQLite.")
+package struct ReplicaBenchmark {
+    package var scaleDown: Int
 
-    @Option(help: "Divide every workload size by this (for a quick smoke run).")
-    var scaleDown: Int = 1
+    package var only: String?
 
-    @Option(help: "Run only this metric group: capture, merge, since.")
-    var only: String?
+    package var keepScratch: Bool
 
-    @Flag(help: "Keep the scratch databases and print where they are (to inspect what the bytes are).")
-    var keepScratch = false
+    package init(scaleDown: Int, only: String?, keepScratch: Bool) {
+        self.scaleDown = scaleDown
+        self.only = only
+        self.keepScratch = keepScratch
+    }
 
-    func run() throws {
+    package func run() throws {
         let scratch = try ScratchDirectory(prefix: "suifang-bench")
         defer { if keepScratch { print("scratch kept in \(scratch.url.path)") } else { scratch.remove() } }
         var results: [BenchmarkResult] = []
@@ -130,7 +131,7 @@ struct ReplicaBenchmark: ParsableCommand {
     private func lookupSeconds(_ fixture: (replica: Replica, peer: VersionVector)) throws -> Double {
         var found = 0
         let seconds = try measure { found = try fixture.replica.changes(since: fixture.peer).batch.changeCount }
-        guard found == 10 else { throw ValidationError("expected 10 missing changes, found \(found)") }
+        guard found == 10 else { throw NodeSetupError("expected 10 missing changes, found \(found)") }
         return seconds
     }
 
@@ -158,11 +159,11 @@ struct ReplicaBenchmark: ParsableCommand {
 }
 
 /// The baseline: the same table without replication, the same pragmas, in WAL mode.
-struct PlainSurveyTable {
-    let pool: DatabasePool
+package struct PlainSurveyTable {
+    package let pool: DatabasePool
     private let insertSQL: String
 
-    init(path: String) throws {
+    package init(path: String) throws {
         var configuration = Configuration()
         configuration.prepareDatabase { db in
             for pragma in Replica.pragmas(cacheSizeKiB: 64 * 1024) { try db.execute(sql: pragma) }
@@ -177,13 +178,13 @@ struct PlainSurveyTable {
         insertSQL = "INSERT INTO \(declaration.name) VALUES (\(placeholders))"
     }
 
-    func insertInOwnTransaction(key: String, values: [DatabaseValue]) throws {
+    package func insertInOwnTransaction(key: String, values: [DatabaseValue]) throws {
         try pool.write { db in
             try db.cachedStatement(sql: insertSQL).execute(arguments: StatementArguments([key.databaseValue] + values))
         }
     }
 
-    func bulkInsert(_ rows: [(key: String, values: [DatabaseValue])]) throws {
+    package func bulkInsert(_ rows: [(key: String, values: [DatabaseValue])]) throws {
         try pool.write { db in
             let statement = try db.cachedStatement(sql: insertSQL)
             for row in rows {

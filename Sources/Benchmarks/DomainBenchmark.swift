@@ -1,6 +1,6 @@
+import Testnets
 import NodeHTTP
 import NodeRuntime
-import ArgumentParser
 import CRMDomain
 import Foundation
 import GRDB
@@ -16,16 +16,18 @@ import Replica
 ///   following merges, checking the blacklist); baseline: one indexed SELECT on a plain table.
 /// - `api_create_response_p50_ms` / `_p99_ms`: submitting a survey response over HTTP on loopback
 ///   to a ward node (validation, capture, audit); baseline: one plain INSERT in its own transaction.
-struct DomainBenchmark: AsyncParsableCommand {
-    static let configuration = CommandConfiguration(commandName: "domain", abstract: "Benchmark the CRM's queries and API against plain SQLite.")
+package struct DomainBenchmark {
+    package var policies: PolicyDirectory
+    package var scaleDown: Int
+    package var only: String?
 
-    @OptionGroup var policies: PolicyOptions
-    @Option(help: "Divide every workload size by this (for a quick smoke run).")
-    var scaleDown: Int = 1
-    @Option(help: "Run only this metric group: nps, phone, api.")
-    var only: String?
+    package init(policies: PolicyDirectory, scaleDown: Int, only: String?) {
+        self.policies = policies
+        self.scaleDown = scaleDown
+        self.only = only
+    }
 
-    func run() async throws {
+    package func run() async throws {
         let scratch = try ScratchDirectory(prefix: "suifang-bench-domain")
         defer { scratch.remove() }
         let policySet = try policies.load()
@@ -34,7 +36,7 @@ struct DomainBenchmark: AsyncParsableCommand {
         if only == nil || only == "api" { for result in try await apiCreateResponse(scratch) { print(result.jsonLine) } }
     }
 
-    static let manager = Caller(userId: "bench", role: .manager)
+    package static let manager = Caller(userId: "bench", role: .manager)
 
     // MARK: nps_query_ms
 
@@ -81,13 +83,13 @@ struct DomainBenchmark: AsyncParsableCommand {
         }
         // Every (ward, month, mode) group has responses once there are as many responses as groups.
         let groups = min(24 * 12 * 4, count)
-        guard rows == groups else { throw ValidationError("nps query returned \(rows) rows, expected \(groups)") }
+        guard rows == groups else { throw NodeSetupError("nps query returned \(rows) rows, expected \(groups)") }
         return BenchmarkResult(suite: "domain", metric: "nps_query_ms", value: ours * 1000, unit: "ms", baseline: baseline * 1000,
                                goal: "<= 200", goalOnValue: true)
     }
 
     /// Response number `index`: 24 wards, 12 months of 2026, 4 modes, scores spread.
-    static func response(_ index: Int) -> (id: String, values: [String: DatabaseValue]) {
+    package static func response(_ index: Int) -> (id: String, values: [String: DatabaseValue]) {
         let month = 1 + (index / 96) % 12, day = 1 + (index / 1152) % 28
         let recommend = (index * 7) % 11
         return (String(format: "01BENCHRESP%013d", index), [
@@ -140,12 +142,12 @@ struct DomainBenchmark: AsyncParsableCommand {
                 _ = try plain.read { db in try Row.fetchAll(db, sql: "SELECT * FROM patient WHERE phone = ?", arguments: [Self.phone((probe * 7919) % count)]) }
             }
         } / Double(lookups)
-        guard found == lookups else { throw ValidationError("caller-ID lookups found \(found) of \(lookups)") }
+        guard found == lookups else { throw NodeSetupError("caller-ID lookups found \(found) of \(lookups)") }
         return BenchmarkResult(suite: "domain", metric: "phone_lookup_ms", value: ours * 1000, unit: "ms", baseline: baseline * 1000,
                                goal: "<= 10", goalOnValue: true)
     }
 
-    static func phone(_ index: Int) -> String { "139" + String(format: "%08d", index) }
+    package static func phone(_ index: Int) -> String { "139" + String(format: "%08d", index) }
 
     // MARK: api_create_response
 
@@ -180,10 +182,10 @@ struct DomainBenchmark: AsyncParsableCommand {
             client = try? LoopbackHTTPClient(port: port)
             if client == nil { try await Task.sleep(for: .milliseconds(50)) }
         }
-        guard let client else { throw ValidationError("the API did not start") }
+        guard let client else { throw NodeSetupError("the API did not start") }
         let (status, login) = try client.request("POST", "/api/login", body: #"{"username":"nurse-card","password":"bench-password"}"#)
         guard status == 200, let token = try JSONSerialization.jsonObject(with: Data(login.utf8)) as? [String: Any], let bearer = token["token"] as? String else {
-            throw ValidationError("login failed: \(status)")
+            throw NodeSetupError("login failed: \(status)")
         }
         let bodies = (0..<submissions).map { index in
             #"{"id":"\#(String(format: "01BENCHAPI%014d", index))","templateId":"bedside","templateVersion":1,"patientId":"\#(patient)","wardId":"W-CARD-1","departmentId":"D-CARD","mode":"bedside","submittedAt":"2026-11-23T10:00:00+08:00","answers":{"overall":\#(1 + index % 5),"nursing":4,"environment":"good","recommend":\#(index % 11),"comment":"病房干净"}}"#
@@ -195,7 +197,7 @@ struct DomainBenchmark: AsyncParsableCommand {
             let start = DispatchTime.now().uptimeNanoseconds
             let (code, _) = try client.request("POST", "/api/responses", body: body, token: bearer)
             latencies.append(Double(DispatchTime.now().uptimeNanoseconds - start) / 1e6)
-            guard code == 201 else { throw ValidationError("submission \(index) answered \(code)") }
+            guard code == 201 else { throw NodeSetupError("submission \(index) answered \(code)") }
             baselines.append(try measure {
                 try plain.write { db in
                     try db.execute(sql: "INSERT INTO surveyResponse VALUES (?, 'bedside', 1, ?, 'W-CARD', 'bedside', '2026-11-23T10:00:00+08:00', ?)",
@@ -215,7 +217,7 @@ struct DomainBenchmark: AsyncParsableCommand {
     }
 
     /// A plain SQLite database with the replica's pragmas and `schema`.
-    static func plainDatabase(_ path: String, _ schema: String) throws -> DatabaseQueue {
+    package static func plainDatabase(_ path: String, _ schema: String) throws -> DatabaseQueue {
         let queue = try DatabaseQueue(path: path)
         try queue.writeWithoutTransaction { db in
             for pragma in Replica.pragmas(cacheSizeKiB: 65_536) { try db.execute(sql: pragma) }
@@ -224,7 +226,7 @@ struct DomainBenchmark: AsyncParsableCommand {
         return queue
     }
 
-    static func median(runs: Int, _ body: () throws -> Void) rethrows -> Double {
+    package static func median(runs: Int, _ body: () throws -> Void) rethrows -> Double {
         try body() // warm the cache
         var times: [Double] = []
         for _ in 0..<runs { times.append(try measure(body)) }

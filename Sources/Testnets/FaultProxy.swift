@@ -9,35 +9,35 @@ import Synchronization
 /// a partition (drops every connection and refuses new ones), delay (per chunk, order kept),
 /// and loss (a chunk is lost with the given probability, which — TCP being reliable — the
 /// sync layer sees as a broken stream: the connection is reset).
-final class FaultProxy: Sendable {
-    struct Faults {
+package final class FaultProxy: Sendable {
+    package struct Faults {
         var partitioned = false
         var delayMilliseconds = 0
         var lossPercent = 0.0
     }
 
-    let name: String
-    let target: Int
+    package let name: String
+    package let target: Int
     private let faults = Mutex(Faults())
     private let connections = Mutex<[ObjectIdentifier: any Channel]>([:])
     private let serverChannel: Mutex<(any Channel)?> = Mutex(nil)
     /// Every byte forwarded either way, when `capturing` (tests look for data sent in clear).
-    let captured = Mutex<[UInt8]>([])
+    package let captured = Mutex<[UInt8]>([])
     private let capture = Atomic<Bool>(false)
-    var capturing: Bool {
+    package var capturing: Bool {
         get { capture.load(ordering: .relaxed) }
         set { capture.store(newValue, ordering: .relaxed) }
     }
     /// Bytes forwarded towards the target and back.
-    let bytesForward = Atomic<Int>(0), bytesBack = Atomic<Int>(0)
+    package let bytesForward = Atomic<Int>(0), bytesBack = Atomic<Int>(0)
 
-    init(name: String, targetPort: Int) {
+    package init(name: String, targetPort: Int) {
         self.name = name
         self.target = targetPort
     }
 
     /// Starts listening on an ephemeral loopback port; returns it.
-    func start() async throws -> Int {
+    package func start() async throws -> Int {
         let server = try await ServerBootstrap(group: MultiThreadedEventLoopGroup.singleton)
             .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
             .bind(host: "127.0.0.1", port: 0) { channel in
@@ -56,7 +56,7 @@ final class FaultProxy: Sendable {
         return server.channel.localAddress?.port ?? 0
     }
 
-    func update(_ change: (inout Faults) -> Void) {
+    package func update(_ change: (inout Faults) -> Void) {
         let partitioned = faults.withLock { state -> Bool in
             change(&state)
             return state.partitioned
@@ -64,7 +64,7 @@ final class FaultProxy: Sendable {
         if partitioned { dropAll() }
     }
 
-    func stop() {
+    package func stop() {
         serverChannel.withLock { $0?.close(promise: nil) }
         dropAll()
     }

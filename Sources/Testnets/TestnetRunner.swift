@@ -1,6 +1,5 @@
 import NodeHTTP
 import NodeRuntime
-import ArgumentParser
 import Foundation
 import GRDB
 import NIOCore
@@ -10,28 +9,28 @@ import Replica
 /// Runs a testnet: real `suifang serve` processes on loopback, links through fault proxies,
 /// a fault script, then heals everything and checks convergence and that no acknowledged
 /// write is missing.
-final class TestnetRunner {
-    let topology: TestnetTopology
-    let policiesPath: String
-    let work: URL
-    let tool = NodeTool()
-    let log: (String) -> Void
+package final class TestnetRunner {
+    package let topology: TestnetTopology
+    package let policiesPath: String
+    package let work: URL
+    package let tool = NodeTool()
+    package let log: (String) -> Void
     private var ports: [String: Int] = [:]
     private var proxies: [String: FaultProxy] = [:]
     private var processes: [String: Process] = [:]
     private var skews: [String: Double] = [:]
     private var trafficStart = Date()
 
-    struct Outcome {
-        var converged: Bool
-        var seconds: Double
-        var rows: [String: Int]
-        var acknowledged: Int
-        var missing: Int
-        var problems: [String]
+    package struct Outcome {
+        package var converged: Bool
+        package var seconds: Double
+        package var rows: [String: Int]
+        package var acknowledged: Int
+        package var missing: Int
+        package var problems: [String]
     }
 
-    init(topology: TestnetTopology, policiesPath: String, log: @escaping (String) -> Void) throws {
+    package init(topology: TestnetTopology, policiesPath: String, log: @escaping (String) -> Void) throws {
         self.topology = topology
         self.policiesPath = policiesPath
         self.log = log
@@ -39,7 +38,7 @@ final class TestnetRunner {
         try FileManager.default.createDirectory(at: work, withIntermediateDirectories: true)
     }
 
-    func run() async throws -> Outcome {
+    package func run() async throws -> Outcome {
         let start = Date()
         defer { cleanUp() }
         try await setUp()
@@ -235,10 +234,10 @@ final class TestnetRunner {
     }
 
     /// A loopback port that was free a moment ago.
-    static func freePort() async throws -> Int {
+    package static func freePort() async throws -> Int {
         let probe = try await ServerBootstrap(group: MultiThreadedEventLoopGroup.singleton).bind(host: "127.0.0.1", port: 0).get()
         defer { probe.close(promise: nil) }
-        guard let port = probe.localAddress?.port else { throw ValidationError("no free port") }
+        guard let port = probe.localAddress?.port else { throw NodeSetupError("no free port") }
         return port
     }
 }

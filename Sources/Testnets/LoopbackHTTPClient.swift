@@ -7,15 +7,15 @@ import Glibc
 
 /// A minimal HTTP/1.1 client over one keep-alive TCP connection to loopback, for benchmarks:
 /// it measures the server, not a client library. Handles `Content-Length` responses only.
-final class LoopbackHTTPClient {
+package final class LoopbackHTTPClient {
     private let socket: Int32
     private var buffer: [UInt8] = []
 
-    struct Failure: Error, CustomStringConvertible {
-        var description: String
+    package struct Failure: Error, CustomStringConvertible {
+        package var description: String
     }
 
-    init(port: Int) throws {
+    package init(port: Int) throws {
         socket = Glibc.socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
         guard socket >= 0 else { throw Failure(description: "socket() failed") }
         var address = sockaddr_in()
@@ -33,7 +33,7 @@ final class LoopbackHTTPClient {
     deinit { close(socket) }
 
     /// Sends a request and returns (status, body).
-    func request(_ method: String, _ path: String, body: String? = nil, token: String? = nil) throws -> (Int, String) {
+    package func request(_ method: String, _ path: String, body: String? = nil, token: String? = nil) throws -> (Int, String) {
         let payload = Array((body ?? "").utf8)
         var head = "\(method) \(path) HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: \(payload.count)\r\n"
         if body != nil { head += "Content-Type: application/json\r\n" }

@@ -1,6 +1,5 @@
 import NodeHTTP
 import NodeRuntime
-import ArgumentParser
 import CRMDomain
 import Foundation
 import GRDB
@@ -13,30 +12,33 @@ import UnixSignals
 /// each its own `suifang serve` process with its replica and HTTP API — with the demo hospital
 /// loaded at central and synced to the others. Prints every node's URL and the demo logins,
 /// then runs until Ctrl-C (or `--seconds`).
-struct DemoNetwork: AsyncParsableCommand {
-    static let configuration = CommandConfiguration(commandName: "network", abstract: "Central, two wards and a call center on loopback, with demo data.")
+package struct DemoNetwork {
+    package var policies: PolicyDirectory
+    package var directory: String
+    package var patients: Int
+    package var seed: UInt64
+    package var httpPort: Int
+    package var seconds: Double
+    package var controlPort: Int?
 
-    @OptionGroup var policies: PolicyOptions
-    @Option(help: "Where the nodes' directories go (recreated).")
-    var directory = "demo-data/network"
-    @Option(help: "Patients in the demo hospital.")
-    var patients = 10_000
-    @Option(help: "The demo hospital's seed.")
-    var seed: UInt64 = 1
-    @Option(help: "HTTP port of central; the wards and the call center take the next three.")
-    var httpPort = 8080
-    @Option(help: "Stop after this many seconds once ready (0: run until Ctrl-C).")
-    var seconds: Double = 0
-    @Option(help: .hidden) var controlPort: Int?
+    package init(policies: PolicyDirectory, directory: String, patients: Int, seed: UInt64, httpPort: Int, seconds: Double, controlPort: Int?) {
+        self.policies = policies
+        self.directory = directory
+        self.patients = patients
+        self.seed = seed
+        self.httpPort = httpPort
+        self.seconds = seconds
+        self.controlPort = controlPort
+    }
 
-    struct Node {
+    package struct Node {
         var name: String
         var role: String
         var syncPort: Int
         var httpPort: Int
     }
 
-    func run() async throws {
+    package func run() async throws {
         let folder = URL(fileURLWithPath: directory)
         try? FileManager.default.removeItem(at: folder)
         try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
@@ -90,11 +92,11 @@ struct DemoNetwork: AsyncParsableCommand {
         while Date() < deadline {
             let counts = try nodes.dropFirst().map { try Self.rowCount(folder.appendingPathComponent($0.name).path) }
             if counts.allSatisfy({ $0 >= target }) { break }
-            guard processes.allSatisfy(\.isRunning) else { throw ValidationError("a node stopped; see the logs in \(folder.path)") }
+            guard processes.allSatisfy(\.isRunning) else { throw NodeSetupError("a node stopped; see the logs in \(folder.path)") }
             try await Task.sleep(for: .milliseconds(500))
         }
         guard try nodes.dropFirst().allSatisfy({ try Self.rowCount(folder.appendingPathComponent($0.name).path) >= target }) else {
-            throw ValidationError("the wards and the call center did not catch up with central; see the logs in \(folder.path)")
+            throw NodeSetupError("the wards and the call center did not catch up with central; see the logs in \(folder.path)")
         }
 
         for node in nodes { try await Self.waitForHTTP(port: node.httpPort, name: node.name) }
@@ -119,7 +121,7 @@ struct DemoNetwork: AsyncParsableCommand {
     }
 
     /// SIGTERM to every node, SIGKILL to any still running after 10 s.
-    static func stop(_ processes: [Process]) {
+    package static func stop(_ processes: [Process]) {
         for process in processes where process.isRunning { process.terminate() }
         let deadline = Date().addingTimeInterval(10)
         for process in processes {
@@ -130,12 +132,12 @@ struct DemoNetwork: AsyncParsableCommand {
     }
 
     /// Prints a line at once, also when stdout is a pipe (the browser tests read it).
-    static func say(_ text: String = "") {
+    package static func say(_ text: String = "") {
         FileHandle.standardOutput.write(Data((text + "\n").utf8))
     }
 
     /// The demo's control endpoint: cut or heal a node's link to central.
-    static func serveControl(port: Int, links: [String: FaultProxy]) async throws {
+    package static func serveControl(port: Int, links: [String: FaultProxy]) async throws {
         let router = Router()
         router.post("/links/:node/:action") { _, context -> String in
             guard let proxy = links[try context.parameters.require("node")] else { throw HTTPError(.notFound) }
@@ -150,16 +152,16 @@ struct DemoNetwork: AsyncParsableCommand {
     }
 
     /// Waits until a node's API answers `GET /api/health`.
-    static func waitForHTTP(port: Int, name: String) async throws {
+    package static func waitForHTTP(port: Int, name: String) async throws {
         for _ in 0..<100 {
             if let client = try? LoopbackHTTPClient(port: port), let (status, _) = try? client.request("GET", "/api/health"), status == 200 { return }
             try await Task.sleep(for: .milliseconds(100))
         }
-        throw ValidationError("\(name)'s HTTP API on port \(port) does not answer")
+        throw NodeSetupError("\(name)'s HTTP API on port \(port) does not answer")
     }
 
     /// Replicated rows in a node's replica, read without disturbing the running node.
-    static func rowCount(_ directory: String) throws -> Int {
+    package static func rowCount(_ directory: String) throws -> Int {
         var configuration = Configuration()
         configuration.readonly = true
         let queue = try DatabaseQueue(path: NodeDirectory(directory).replicaPath, configuration: configuration)
@@ -170,7 +172,7 @@ struct DemoNetwork: AsyncParsableCommand {
     }
 
     /// Returns on SIGINT or SIGTERM.
-    static func waitForInterrupt() async {
+    package static func waitForInterrupt() async {
         for await _ in await UnixSignalsSequence(trapping: .sigint, .sigterm) { return }
     }
 }

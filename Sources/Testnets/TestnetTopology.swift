@@ -1,6 +1,5 @@
 import NodeHTTP
 import NodeRuntime
-import ArgumentParser
 import Foundation
 
 /// A testnet file (JSON): nodes with roles and synthetic traffic, directed links
@@ -21,8 +20,8 @@ import Foundation
 /// A node's `trafficTotal` stops its traffic after that many writes; a fault's `afterCaptured`
 /// waits until the first node of its link has captured that many, and `whenReceiving` (with
 /// `kill`) waits until the node is in the middle of receiving a sync.
-struct TestnetTopology: Codable {
-    struct Node: Codable {
+package struct TestnetTopology: Codable {
+    package struct Node: Codable {
         var name: String
         var role: String
         /// Survey responses captured per second while traffic runs.
@@ -31,7 +30,7 @@ struct TestnetTopology: Codable {
         var trafficTotal: Int?
     }
 
-    struct Fault: Codable {
+    package struct Fault: Codable {
         var at: Double
         var partition: [String]?
         var heal: [String]?
@@ -49,41 +48,50 @@ struct TestnetTopology: Codable {
         var seconds: Double?
     }
 
-    var name: String
+    package var name: String
     /// Seconds of traffic.
-    var duration: Double
+    package var duration: Double
     /// Seconds allowed, after healing everything, to converge.
-    var settleTimeout: Double?
-    var nodes: [Node]
-    var links: [[String]]
-    var faults: [Fault]?
+    package var settleTimeout: Double?
+    package var nodes: [Node]
+    package var links: [[String]]
+    package var faults: [Fault]?
 
-    static func load(_ path: String) throws -> TestnetTopology {
-        guard let data = FileManager.default.contents(atPath: path) else { throw ValidationError("cannot read \(path)") }
+    package static func load(_ path: String) throws -> TestnetTopology {
+        guard let data = FileManager.default.contents(atPath: path) else { throw NodeSetupError("cannot read \(path)") }
         let topology: TestnetTopology
         do {
             topology = try JSONDecoder().decode(TestnetTopology.self, from: data)
         } catch {
-            throw ValidationError("\(path) is not a valid testnet file: \(error)")
+            throw NodeSetupError("\(path) is not a valid testnet file: \(error)")
         }
         try topology.validate()
         return topology
     }
 
-    func validate() throws {
+    package func validate() throws {
         let names = Set(nodes.map(\.name))
-        guard names.count == nodes.count else { throw ValidationError("node names must be unique") }
-        guard nodes.filter({ $0.role == "central" }).count == 1 else { throw ValidationError("exactly one node must be central") }
+        guard names.count == nodes.count else { throw NodeSetupError("node names must be unique") }
+        guard nodes.filter({ $0.role == "central" }).count == 1 else { throw NodeSetupError("exactly one node must be central") }
         for link in links where link.count != 2 || !names.isSuperset(of: link) {
-            throw ValidationError("link \(link) must name two declared nodes")
+            throw NodeSetupError("link \(link) must name two declared nodes")
         }
         for fault in faults ?? [] {
             for pair in [fault.partition, fault.heal, fault.delay, fault.loss].compactMap({ $0 }) {
-                guard links.contains(pair) else { throw ValidationError("fault names link \(pair), which is not declared") }
+                guard links.contains(pair) else { throw NodeSetupError("fault names link \(pair), which is not declared") }
             }
             for node in [fault.kill, fault.restart, fault.skew].compactMap({ $0 }) where !names.contains(node) {
-                throw ValidationError("fault names node '\(node)', which is not declared")
+                throw NodeSetupError("fault names node '\(node)', which is not declared")
             }
         }
+    }
+
+    package init(name: String, duration: Double, settleTimeout: Double?, nodes: [Node], links: [[String]], faults: [Fault]?) {
+        self.name = name
+        self.duration = duration
+        self.settleTimeout = settleTimeout
+        self.nodes = nodes
+        self.links = links
+        self.faults = faults
     }
 }

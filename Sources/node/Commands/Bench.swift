@@ -1,3 +1,5 @@
+import Benchmarks
+import Testnets
 import NodeHTTP
 import NodeRuntime
 import ArgumentParser
@@ -6,6 +8,6 @@ import ArgumentParser
 struct Bench: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Run benchmarks (build with -c release). Prints one JSON object per metric.",
-        subcommands: [ReplicaBenchmark.self, SyncBenchmark.self, DomainBenchmark.self]
+        subcommands: [ReplicaBenchmarkCommand.self, SyncBenchmarkCommand.self, DomainBenchmarkCommand.self]
     )
 }

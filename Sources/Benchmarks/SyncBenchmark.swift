@@ -1,6 +1,6 @@
+import Testnets
 import NodeHTTP
 import NodeRuntime
-import ArgumentParser
 import CSodium
 import CZlib
 import Foundation
@@ -14,14 +14,16 @@ import SyncProtocol
 
 /// `suifang bench sync`: ward → central over loopback with real processes, against plain
 /// SQLite and raw libsodium + zlib measured in the same run.
-struct SyncBenchmark: AsyncParsableCommand {
-    static let configuration = CommandConfiguration(commandName: "sync", abstract: "Benchmark node-to-node sync.")
+package struct SyncBenchmark {
+    package var scaleDown: Int
+    package var policies: PolicyDirectory
 
-    @Option(help: "Divide every workload size by this (for a quick smoke run).")
-    var scaleDown: Int = 1
-    @OptionGroup var policies: PolicyOptions
+    package init(scaleDown: Int, policies: PolicyDirectory) {
+        self.scaleDown = scaleDown
+        self.policies = policies
+    }
 
-    func run() async throws {
+    package func run() async throws {
         let scratch = try ScratchDirectory(prefix: "suifang-bench-sync")
         defer { scratch.remove() }
         let tool = NodeTool()
@@ -43,7 +45,7 @@ struct SyncBenchmark: AsyncParsableCommand {
         let proxyPort = try await proxy.start()
         try await waitUntilListening(port: ports.central)
         let (seconds, report) = try await oneShot(ward, port: proxyPort)
-        guard report.rowsSent == small else { throw ValidationError("sent \(report.rowsSent) of \(small) rows") }
+        guard report.rowsSent == small else { throw NodeSetupError("sent \(report.rowsSent) of \(small) rows") }
         let plainSeconds = try plainInsertSeconds(rows: small, scratch: scratch)
         results.append(BenchmarkResult(suite: "sync", metric: "sync_100k_seconds", value: seconds, unit: "s", baseline: plainSeconds,
                                        goal: "<= 5", goalOnValue: true))
@@ -76,14 +78,14 @@ struct SyncBenchmark: AsyncParsableCommand {
             try await Task.sleep(for: .milliseconds(20))
         }
         let largeSeconds = Date().timeIntervalSince(started)
-        guard sender.terminationStatus == 0 else { throw ValidationError("the 1M sync failed; see \(scratch.path("ward-sync.log"))") }
+        guard sender.terminationStatus == 0 else { throw NodeSetupError("the 1M sync failed; see \(scratch.path("ward-sync.log"))") }
         results.append(BenchmarkResult(suite: "sync", metric: "peak_rss_mb", value: peak, unit: "MiB",
                                        baseline: Double(large) / largeSeconds, goal: "<= 150", goalOnValue: true, baselineUnit: "rows/s synced"))
 
         // 4. Nothing to send: two nodes holding the same 1,000,000 rows.
         let before = (mirrorProxy.bytesForward.load(ordering: .relaxed), mirrorProxy.bytesBack.load(ordering: .relaxed))
         let (idleSeconds, idle) = try await oneShot(ward, port: mirrorProxyPort)
-        guard idle.rowsSent == 0, idle.rowsReceived == 0 else { throw ValidationError("a no-change sync moved rows") }
+        guard idle.rowsSent == 0, idle.rowsReceived == 0 else { throw NodeSetupError("a no-change sync moved rows") }
         let forward = mirrorProxy.bytesForward.load(ordering: .relaxed) - before.0
         let back = mirrorProxy.bytesBack.load(ordering: .relaxed) - before.1
         results.append(BenchmarkResult(suite: "sync", metric: "nochange_bytes", value: Double(max(forward, back)), unit: "bytes (larger direction)",
@@ -131,7 +133,7 @@ struct SyncBenchmark: AsyncParsableCommand {
             }
             try await Task.sleep(for: .milliseconds(50))
         }
-        throw ValidationError("a node did not start listening on port \(port)")
+        throw NodeSetupError("a node did not start listening on port \(port)")
     }
 
     private func plainInsertSeconds(rows: Int, scratch: ScratchDirectory) throws -> Double {
@@ -189,7 +191,7 @@ struct SyncBenchmark: AsyncParsableCommand {
         let seen = await collector.value
         timeout.cancel()
         let latencies = committed.compactMap { key, at in seen[key].map { $0.timeIntervalSince(at) * 1000 } }.sorted()
-        guard latencies.count == count else { throw ValidationError("only \(latencies.count) of \(count) live writes arrived") }
+        guard latencies.count == count else { throw NodeSetupError("only \(latencies.count) of \(count) live writes arrived") }
         let p50 = latencies[latencies.count / 2], p99 = latencies[min(latencies.count - 1, latencies.count * 99 / 100)]
         return [
             BenchmarkResult(suite: "sync", metric: "live_latency_p50_ms", value: p50, unit: "ms", baseline: 0, goal: "<= 50", goalOnValue: true),
@@ -198,7 +200,7 @@ struct SyncBenchmark: AsyncParsableCommand {
     }
 
     /// Batches of signed one-survey commits of one origin, as a ward sends them.
-    static func signedBatches(count: Int, commitsPerBatch: Int) throws -> [ChangeBatch] {
+    package static func signedBatches(count: Int, commitsPerBatch: Int) throws -> [ChangeBatch] {
         let origin = NodeID(9)
         var chain = ChainWriter(authority: SharedSecretTrust(nodeID: origin), policies: SurveyShape.policies)
         return try (0..<count).map { batch in
@@ -225,7 +227,7 @@ struct SyncBenchmark: AsyncParsableCommand {
             ours = min(ours, try measure {
                 for batch in batches {
                     guard CommitChain.verify(batch.segments[0], publicKey: publicKey) != nil else {
-                        throw ValidationError("a benchmark chain did not verify")
+                        throw NodeSetupError("a benchmark chain did not verify")
                     }
                 }
             })
@@ -252,8 +254,8 @@ struct SyncBenchmark: AsyncParsableCommand {
 }
 
 /// The baseline for `stream_ratio`: zlib `compress2` and libsodium secretstream called directly.
-enum RawStream {
-    static func sealAll(_ batches: [[UInt8]], level: Int32) {
+package enum RawStream {
+    package static func sealAll(_ batches: [[UInt8]], level: Int32) {
         _ = sodium_init()
         let state = UnsafeMutablePointer<crypto_secretstream_xchacha20poly1305_state>.allocate(capacity: 1)
         defer { state.deallocate() }

@@ -1,31 +1,26 @@
 import NodeHTTP
 import NodeRuntime
-import ArgumentParser
 import CRMDomain
 import Foundation
 import GRDB
 import Replica
 
-/// `suifang demo`: the local demo network (default), or the in-process replica story.
-struct Demo: AsyncParsableCommand {
-    static let configuration = CommandConfiguration(abstract: "Run the local demo.",
-                                                    subcommands: [DemoNetwork.self, DemoReplicas.self], defaultSubcommand: DemoNetwork.self)
-}
-
 /// `suifang demo replicas`: three replicas (central, a ward, a call center) in one process,
 /// working offline and then converging through encoded change batches.
-struct DemoReplicas: ParsableCommand {
-    static let configuration = CommandConfiguration(commandName: "replicas", abstract: "Replicas that work offline, then converge (one process).")
+package struct DemoReplicas {
+    package var policies: PolicyDirectory
 
-    @OptionGroup var policies: PolicyOptions
+    package var directory: String
 
-    @Option(help: "Where the demo's replica files go (recreated).")
-    var directory = "demo-data/replicas"
+    package var surveys: Int
 
-    @Option(help: "Bedside surveys the ward captures while its link is down.")
-    var surveys = 200
+    package init(policies: PolicyDirectory, directory: String, surveys: Int) {
+        self.policies = policies
+        self.directory = directory
+        self.surveys = surveys
+    }
 
-    func run() throws {
+    package func run() throws {
         let policySet = try policies.load()
         let folder = URL(fileURLWithPath: directory)
         try? FileManager.default.removeItem(at: folder)
@@ -98,7 +93,7 @@ struct DemoReplicas: ParsableCommand {
         try report(nodes)
         let dumps = try Set(nodes.map { try $0.replica.canonicalDump() })
         guard dumps.count == 1, try central.replica.openConflicts().isEmpty else {
-            throw ValidationError("replicas did not converge")
+            throw NodeSetupError("replicas did not converge")
         }
         print("\nconverged: all three replicas hold identical rows, tombstones and version vectors.")
     }
@@ -137,16 +132,16 @@ struct DemoReplicas: ParsableCommand {
     }
 }
 
-final class DemoNode {
-    let name: String
-    let replica: Replica
+package final class DemoNode {
+    package let name: String
+    package let replica: Replica
 
-    init(name: String, replica: Replica) {
+    package init(name: String, replica: Replica) {
         self.name = name
         self.replica = replica
     }
 
-    func value(_ table: String, _ id: String, _ column: String) throws -> String {
+    package func value(_ table: String, _ id: String, _ column: String) throws -> String {
         try replica.reader.read { db in
             try String.fetchOne(db, sql: "SELECT \(column) FROM \(table) WHERE id = ?", arguments: [id]) ?? "NULL"
         }

@@ -1,13 +1,14 @@
+import Testnets
 import NodeHTTP
 import NodeRuntime
 import GRDB
 import Replica
 
 /// A survey-response-shaped row (~8 columns) used by benchmarks, the crash test and the demo.
-enum SurveyShape {
-    static let table = "surveyResponse"
+package enum SurveyShape {
+    package static let table = "surveyResponse"
 
-    static let declaration = TableDeclaration(name: table, columns: [
+    package static let declaration = TableDeclaration(name: table, columns: [
         ColumnDeclaration("templateId", .text),
         ColumnDeclaration("templateVersion", .integer),
         ColumnDeclaration("patientId", .text),
@@ -18,12 +19,12 @@ enum SurveyShape {
         ColumnDeclaration("answers", .text),
     ], rowPolicy: .appendOnly)
 
-    static let policies: PolicySet = try! PolicySet(tables: [declaration])
+    package static let policies: PolicySet = try! PolicySet(tables: [declaration])
 
-    static let modes = ["bedside", "phone", "sms", "kiosk"]
+    package static let modes = ["bedside", "phone", "sms", "kiosk"]
 
     /// Column values for row number `index`, deterministic.
-    static func values(index: Int) -> [DatabaseValue] {
+    package static func values(index: Int) -> [DatabaseValue] {
         let score = index % 11
         return [
             "TPL-INPATIENT-2026".databaseValue,
@@ -39,7 +40,7 @@ enum SurveyShape {
 
     /// A ULID-like, time-ordered key for row `index` of an origin, bound to the origin as a ward
     /// node binds the ids of append-only rows (``BoundRowID``).
-    static func key(index: Int, origin: NodeID, baseMilliseconds: UInt64) -> String {
+    package static func key(index: Int, origin: NodeID, baseMilliseconds: UInt64) -> String {
         let time = String(baseMilliseconds + UInt64(index), radix: 32).uppercased()
         let tail = String(origin.rawValue % 1_000_000, radix: 32).uppercased()
         let base = String(repeating: "0", count: max(0, 10 - time.count)) + time + "-" + tail + "-" + String(index, radix: 32).uppercased()
@@ -47,12 +48,12 @@ enum SurveyShape {
     }
 
     /// Row number `index` of an origin: its key and values.
-    static func row(index: Int, origin: NodeID, baseMilliseconds: UInt64) -> (table: String, key: String, values: [DatabaseValue]) {
+    package static func row(index: Int, origin: NodeID, baseMilliseconds: UInt64) -> (table: String, key: String, values: [DatabaseValue]) {
         (table, key(index: index, origin: origin, baseMilliseconds: baseMilliseconds), values(index: index))
     }
 
     /// The clock reading row number `index` is written at.
-    static func hlc(index: Int, baseMilliseconds: UInt64) -> HLC {
+    package static func hlc(index: Int, baseMilliseconds: UInt64) -> HLC {
         HLC(milliseconds: baseMilliseconds + UInt64(index), counter: 0)
     }
 }
