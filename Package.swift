@@ -188,7 +188,6 @@ let package = Package(
         .testTarget(
             name: "NodeTests",
             dependencies: [
-                "node",
                 "NodeRuntime",
                 "NodeHTTP",
                 "Testnets",

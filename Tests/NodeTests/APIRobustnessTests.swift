@@ -5,7 +5,6 @@ import HummingbirdTesting
 import NIOCore
 import Replica
 import Testing
-@testable import node
 @testable import NodeRuntime
 @testable import NodeHTTP
 @testable import Testnets

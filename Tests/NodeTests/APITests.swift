@@ -7,7 +7,6 @@ import NIOCore
 import NIOFoundationCompat
 import Replica
 import Testing
-@testable import node
 @testable import NodeRuntime
 @testable import NodeHTTP
 @testable import Testnets
@@ -55,7 +54,7 @@ struct APITests {
         let directory = FileManager.default.temporaryDirectory.appendingPathComponent("api-tests-\(UUID())")
         defer { try? FileManager.default.removeItem(at: directory) }
         let path = directory.appendingPathComponent("central").path
-        try Init.parse(["--role", "central", "--name", "central", "--dir", path, "--policies", NodeNetworkTests.policies]).run()
+        try NodeDirectory(path).createCentral(name: "central", NodeSetup(listen: "127.0.0.1:7400", policies: PolicyDirectory(NodeNetworkTests.policies)))
         let (_, configuration, runtime) = try NodeRuntime.open(directory: path, logger: quietLogger, passwordStrength: .minimum)
         for (name, role, ward) in [("admin", Role.admin, nil), ("manager", .manager, nil), ("agent", .agent, nil), ("agent2", .agent, nil),
                                    ("nurse", .visitor, "W-CARD" as String?)] {
@@ -292,7 +291,7 @@ struct OpenAPIDocumentTests {
         let directory = FileManager.default.temporaryDirectory.appendingPathComponent("openapi-\(UUID())")
         defer { try? FileManager.default.removeItem(at: directory) }
         let path = directory.appendingPathComponent("central").path
-        try Init.parse(["--role", "central", "--name", "central", "--dir", path, "--policies", NodeNetworkTests.policies]).run()
+        try NodeDirectory(path).createCentral(name: "central", NodeSetup(listen: "127.0.0.1:7400", policies: PolicyDirectory(NodeNetworkTests.policies)))
         let (_, configuration, runtime) = try NodeRuntime.open(directory: path, logger: quietLogger, passwordStrength: .minimum)
         let routes = Set(buildRouter(runtime: runtime, configuration: configuration).routes
             .filter { "\($0.path)".hasPrefix("/api/") }.map { "\($0.method.rawValue.lowercased()) \($0.path)" })

@@ -6,24 +6,12 @@ import Testing
 /// These tests check that each metric is produced, never its value (speed is for release builds).
 @Suite("Benchmarks run", .serialized)
 struct BenchmarkSmokeTests {
-    static let binary = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
-        .deletingLastPathComponent().appendingPathComponent(".build/debug/suifang")
-
     func run(_ arguments: [String]) throws -> (status: Int32, lines: [[String: Any]], output: String) {
-        let process = Process()
-        process.executableURL = Self.binary
-        process.arguments = arguments
-        let pipe = Pipe()
-        process.standardOutput = pipe
-        process.standardError = pipe
-        try process.run()
-        let data = pipe.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        let output = String(decoding: data, as: UTF8.self)
+        let (status, output) = try SuifangBinary.run(arguments)
         let lines = output.split(separator: "\n").compactMap { line in
             (try? JSONSerialization.jsonObject(with: Data(line.utf8))) as? [String: Any]
         }
-        return (process.terminationStatus, lines, output)
+        return (status, lines, output)
     }
 
     @Test(arguments: [

@@ -5,7 +5,6 @@ import NIOPosix
 import Replica
 import SyncProtocol
 import Testing
-@testable import node
 @testable import NodeRuntime
 @testable import NodeHTTP
 @testable import Testnets
@@ -74,7 +73,7 @@ struct ListenerHardeningTests {
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
         let central = directory.appendingPathComponent("central").path
         let port = try await TestnetRunner.freePort()
-        try Init.parse(["--role", "central", "--name", "central", "--dir", central, "--listen", "127.0.0.1:\(port)", "--policies", NodeNetworkTests.policies]).run()
+        try NodeDirectory(central).createCentral(name: "central", NodeSetup(listen: "127.0.0.1:\(port)", policies: PolicyDirectory(NodeNetworkTests.policies)))
         let (_, _, runtime) = try NodeRuntime.open(directory: central, logger: quietLogger)
         let listener = SyncListener(runtime: runtime, endpoint: try Endpoint("127.0.0.1:\(port)"), limits: limits, onListening: { _ in })
         let task = Task { try await listener.run() }
@@ -126,8 +125,8 @@ struct ListenerHardeningTests {
         #expect(central.listener.guardian.openConnections == 0)
         let token = central.directory.appendingPathComponent("ward.token").path
         let ward = central.directory.appendingPathComponent("ward").path
-        try Enroll.parse(["--dir", central.directory.appendingPathComponent("central").path, "--name", "ward-5a", "--role", "ward", "--ward", "W-CARD", "--out", token]).run()
-        try Init.parse(["--token", token, "--dir", ward, "--listen", "127.0.0.1:0", "--policies", NodeNetworkTests.policies]).run()
+        try NodeDirectory(central.directory.appendingPathComponent("central").path).enrol(name: "ward-5a", role: .ward, wards: ["W-CARD"], centralAddress: nil, validDays: 365).token.write(to: token)
+        try NodeDirectory(ward).join(with: EnrolmentToken.read(from: token), NodeSetup(listen: "127.0.0.1:0", policies: PolicyDirectory(NodeNetworkTests.policies)))
         let (_, _, wardRuntime) = try NodeRuntime.open(directory: ward, logger: quietLogger)
         try await wardRuntime.replica.write { try $0.insert(into: "surveyResponse", values: ["patientId": "P1", "answers": "{}", "wardId": "W-CARD"]) }
         let connection = try await wardRuntime.connect(to: try Endpoint("127.0.0.1:\(central.port)"))

@@ -8,7 +8,6 @@ import Hummingbird
 import HummingbirdTesting
 import NIOFoundationCompat
 import Testing
-@testable import node
 @testable import NodeRuntime
 @testable import NodeHTTP
 @testable import Testnets
@@ -40,9 +39,9 @@ struct NodeNetworkTests {
         let central = directory.appendingPathComponent("central").path, ward = directory.appendingPathComponent("ward").path
         let token = directory.appendingPathComponent("ward.token").path
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
-        try Init.parse(["--role", "central", "--name", "central", "--dir", central, "--listen", "127.0.0.1:\(centralPort)", "--policies", Self.policies]).run()
-        try Enroll.parse(["--dir", central, "--name", "ward-5a", "--role", "ward", "--ward", "W-CARD", "--out", token]).run()
-        try Init.parse(["--token", token, "--dir", ward, "--listen", "127.0.0.1:0", "--policies", Self.policies]).run()
+        try NodeDirectory(central).createCentral(name: "central", NodeSetup(listen: "127.0.0.1:\(centralPort)", policies: PolicyDirectory(Self.policies)))
+        try NodeDirectory(central).enrol(name: "ward-5a", role: .ward, wards: ["W-CARD"], centralAddress: nil, validDays: 365).token.write(to: token)
+        try NodeDirectory(ward).join(with: EnrolmentToken.read(from: token), NodeSetup(listen: "127.0.0.1:0", policies: PolicyDirectory(Self.policies)))
         let (_, _, centralRuntime) = try NodeRuntime.open(directory: central, logger: quietLogger)
         let (_, _, wardRuntime) = try NodeRuntime.open(directory: ward, logger: quietLogger)
         let proxy = FaultProxy(name: "ward→central", targetPort: centralPort)
@@ -105,7 +104,8 @@ struct NodeNetworkTests {
         #expect(try await eventually { try pair.central.replica.statistics().rows["surveyResponse"] == 1 })
         // `suifang revoke` is its own process with its own connection to central's replica; the
         // daemon commits nothing itself, yet notices the revocation and ends the ward's session.
-        try Revoke.parse(["--dir", pair.directory.appendingPathComponent("central").path, "ward-5a"]).run()
+        let revoke = try SuifangBinary.run(["revoke", "--dir", pair.directory.appendingPathComponent("central").path, "ward-5a"])
+        #expect(revoke.status == 0, "\(revoke.output)")
         #expect(try await eventually {
             try pair.ward.peers.peers().contains { !$0.connected && ($0.lastError ?? "").contains("revoked") }
         })
@@ -124,7 +124,7 @@ struct NodeHTTPTests {
         let directory = FileManager.default.temporaryDirectory.appendingPathComponent("http-tests-\(UUID())")
         defer { try? FileManager.default.removeItem(at: directory) }
         let central = directory.appendingPathComponent("central").path
-        try Init.parse(["--role", "central", "--name", "central", "--dir", central, "--policies", NodeNetworkTests.policies]).run()
+        try NodeDirectory(central).createCentral(name: "central", NodeSetup(listen: "127.0.0.1:7400", policies: PolicyDirectory(NodeNetworkTests.policies)))
         let (nodeDirectory, configuration, runtime) = try NodeRuntime.open(directory: central, logger: quietLogger)
         _ = nodeDirectory
         try await runtime.replica.write { try $0.insert(into: "surveyResponse", values: ["patientId": "P1", "answers": "{}", "wardId": "W-CARD"]) }

@@ -4,7 +4,6 @@ import GRDB
 import Replica
 import SyncProtocol
 import Testing
-@testable import node
 @testable import NodeRuntime
 @testable import NodeHTTP
 @testable import Testnets
@@ -23,28 +22,16 @@ struct NodeTrustTests {
             directory = FileManager.default.temporaryDirectory.appendingPathComponent("trust-tests-\(UUID())")
             try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
             let token = directory.appendingPathComponent("ward.token").path
-            try Init.parse(["--role", "central", "--name", "central", "--dir", central, "--listen", "127.0.0.1:0", "--policies", NodeNetworkTests.policies]).run()
-            try Enroll.parse(["--dir", central, "--name", "ward-5a", "--role", "ward", "--ward", "W-5A", "--out", token]).run()
-            try Init.parse(["--token", token, "--dir", ward, "--listen", "127.0.0.1:0", "--policies", NodeNetworkTests.policies]).run()
+            try NodeDirectory(central).createCentral(name: "central", NodeSetup(listen: "127.0.0.1:0", policies: PolicyDirectory(NodeNetworkTests.policies)))
+            try NodeDirectory(central).enrol(name: "ward-5a", role: .ward, wards: ["W-5A"], centralAddress: nil, validDays: 365).token.write(to: token)
+            try NodeDirectory(ward).join(with: EnrolmentToken.read(from: token), NodeSetup(listen: "127.0.0.1:0", policies: PolicyDirectory(NodeNetworkTests.policies)))
         }
 
         func remove() { try? FileManager.default.removeItem(at: directory) }
     }
 
     func run(_ arguments: [String], input: String = "") throws -> (status: Int32, output: String) {
-        let process = Process()
-        process.executableURL = BenchmarkSmokeTests.binary
-        process.arguments = arguments
-        let output = Pipe(), stdin = Pipe()
-        process.standardOutput = output
-        process.standardError = output
-        process.standardInput = stdin
-        try process.run()
-        stdin.fileHandleForWriting.write(Data(input.utf8))
-        try stdin.fileHandleForWriting.close()
-        let data = output.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        return (process.terminationStatus, String(decoding: data, as: UTF8.self))
+        try SuifangBinary.run(arguments, input: input)
     }
 
     func rows(_ directory: String, _ table: String) throws -> Int {

@@ -7,7 +7,6 @@ import Replica
 import GRDB
 import Testing
 @testable import CRMDomain
-@testable import node
 @testable import NodeRuntime
 @testable import NodeHTTP
 @testable import Testnets

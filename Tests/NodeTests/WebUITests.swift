@@ -5,7 +5,6 @@ import Hummingbird
 import HummingbirdTesting
 import NIOCore
 import Testing
-@testable import node
 @testable import NodeRuntime
 @testable import NodeHTTP
 @testable import Testnets

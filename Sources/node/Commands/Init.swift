@@ -45,65 +45,19 @@ struct Init: ParsableCommand {
 
     func run() throws {
         let directory = NodeDirectory(dir)
-        let policySet = try policies.load()
-        try directory.create()
-        try directory.installPolicies(from: URL(fileURLWithPath: policies.resolvedPath))
-        let configuration: NodeConfiguration
-        if let token {
-            let enrolment = try EnrolmentToken.read(from: token)
-            guard enrolment.policyHash == policySet.contentHash else {
-                throw ValidationError("the token was issued under different conflict policies (hash \(enrolment.policyHash.prefix(12))…)")
-            }
-            let certificate = try enrolment.certificate
-            try directory.write(enrolment.secretKey, to: "node.key", secret: true)
-            try directory.write(certificate.encoded, to: "node.cert")
-            try directory.write(enrolment.clusterKey, to: "cluster.pub")
-            configuration = NodeConfiguration(name: certificate.name, role: certificate.role.description,
-                                              nodeID: certificate.nodeID.description, listen: listen, peers: [enrolment.central], http: http)
+        let setup = NodeSetup(listen: listen, http: http, policies: policies.policyDirectory)
+        let configuration = if let token {
+            try directory.join(with: try EnrolmentToken.read(from: token), setup)
         } else {
-            let cluster = SigningKey(), nodeKey = SigningKey(), nodeID = NodeID.random()
-            let certificate = try NodeCertificate.issue(nodeID: nodeID, role: .central, name: name ?? "central", publicKey: nodeKey.publicKey,
-                                                        by: cluster, issuedAt: SystemWallClock().now(), validFor: 10 * 365 * 86_400_000)
-            try directory.write(cluster.secretKeyBytes, to: "cluster.key", secret: true)
-            try directory.write(cluster.publicKey, to: "cluster.pub")
-            try directory.write(nodeKey.secretKeyBytes, to: "node.key", secret: true)
-            try directory.write(certificate.encoded, to: "node.cert")
-            configuration = NodeConfiguration(name: certificate.name, role: "central", nodeID: nodeID.description, listen: listen, peers: [], http: http)
+            try directory.createCentral(name: name ?? "central", setup)
         }
-        try directory.save(configuration)
-        let identity = try directory.identity()
-        _ = try directory.openReplica(policies: policySet, identity: identity, logger: quietLogger)
         if output.json {
             printJSON(["name": configuration.name, "role": configuration.role, "nodeId": configuration.nodeID,
-                       "listen": configuration.listen, "peers": configuration.peers, "policyHash": policySet.contentHash])
+                       "listen": configuration.listen, "peers": configuration.peers, "policyHash": try policies.load().contentHash])
         } else {
             print("initialised \(configuration.role) node '\(configuration.name)' (\(configuration.nodeID)) in \(directory.url.path)")
             print("sync listener: \(configuration.listen); peers: \(configuration.peers.isEmpty ? "none" : configuration.peers.joined(separator: ", "))")
         }
-    }
-}
-
-/// What an IT person carries from central to a new node: its key, certificate and where central is.
-/// Keep it like a password: it holds the node's secret key.
-struct EnrolmentToken: Codable {
-    var format = "suifang-enrolment-1"
-    var certificateBase64: String
-    var secretKeyBase64: String
-    var clusterKeyBase64: String
-    var central: String
-    var policyHash: String
-
-    var certificate: NodeCertificate { get throws { try NodeCertificate(decoding: Array(Data(base64Encoded: certificateBase64) ?? Data())) } }
-    var secretKey: [UInt8] { Array(Data(base64Encoded: secretKeyBase64) ?? Data()) }
-    var clusterKey: [UInt8] { Array(Data(base64Encoded: clusterKeyBase64) ?? Data()) }
-
-    static func read(from path: String) throws -> EnrolmentToken {
-        guard let data = FileManager.default.contents(atPath: path),
-              let token = try? JSONDecoder().decode(EnrolmentToken.self, from: data),
-              token.format == "suifang-enrolment-1", (try? token.certificate) != nil else {
-            throw ValidationError("\(path) is not a Suifang enrolment token")
-        }
-        return token
     }
 }
 
@@ -129,27 +83,12 @@ struct Enroll: ParsableCommand {
 
     func validate() throws {
         guard let role = NodeRole(name: role), role != .central else { throw ValidationError("--role must be ward or callcenter") }
-        if role == .ward, wards.isEmpty { throw ValidationError("a ward node works for at least one ward: add --ward WARD-ID (repeatable)") }
-        if role != .ward, !wards.isEmpty { throw ValidationError("--ward is for ward nodes only") }
-        guard validDays > 0 else { throw ValidationError("--valid-days must be positive") }
     }
 
     func run() throws {
-        let directory = NodeDirectory(dir)
-        let configuration = try directory.configuration()
-        guard configuration.role == "central" else { throw ValidationError("only central enrols nodes") }
-        let cluster = try SigningKey(secretKey: try directory.read("cluster.key"))
-        let nodeKey = SigningKey(), nodeID = NodeID.random()
-        let certificate = try NodeCertificate.issue(nodeID: nodeID, role: NodeRole(name: role)!, name: name, publicKey: nodeKey.publicKey,
-                                                    wards: wards, by: cluster, issuedAt: SystemWallClock().now(), validFor: UInt64(validDays) * 86_400_000)
-        let token = EnrolmentToken(certificateBase64: Data(certificate.encoded).base64EncodedString(),
-                                   secretKeyBase64: Data(nodeKey.secretKeyBytes).base64EncodedString(),
-                                   clusterKeyBase64: Data(cluster.publicKey).base64EncodedString(),
-                                   central: centralAddress ?? configuration.listen,
-                                   policyHash: try directory.policies().contentHash)
-        guard FileManager.default.createFile(atPath: out, contents: try JSONEncoder().encode(token), attributes: [.posixPermissions: 0o600]) else {
-            throw ValidationError("cannot write \(out)")
-        }
+        let (token, nodeID) = try NodeDirectory(dir).enrol(name: name, role: NodeRole(name: role)!, wards: wards,
+                                                           centralAddress: centralAddress, validDays: validDays)
+        try token.write(to: out)
         if output.json {
             printJSON(["name": name, "role": role, "nodeId": nodeID.description, "token": out, "wards": wards.joined(separator: ",")])
         } else {
