@@ -170,19 +170,22 @@ package struct DomainBenchmark {
         } while cursor != nil
         let patient = "his-P0000001"
 
-        let port = try await TestnetRunner.freePort()
         var logger = Logger(label: "bench")
         logger.logLevel = .critical
+        // Port 0, and the port the server got: a port picked beforehand may be taken meanwhile by
+        // another process (tests run benchmarks beside other servers), whose listener would answer.
+        let (bound, reportPort) = AsyncStream.makeStream(of: Int.self)
         let app = Application(router: buildRouter(runtime: runtime, configuration: configuration),
-                              configuration: .init(address: .hostname("127.0.0.1", port: port), serverName: "suifang"), logger: logger)
+                              configuration: .init(address: .hostname("127.0.0.1", port: 0), serverName: "suifang"),
+                              onServerRunning: { channel in
+                                  reportPort.yield(channel.localAddress?.port ?? 0)
+                                  reportPort.finish()
+                              }, logger: logger)
         let server = Task { try await app.runService() }
         defer { server.cancel() }
-        var client: LoopbackHTTPClient?
-        for _ in 0..<400 where client == nil {
-            client = try? LoopbackHTTPClient(port: port)
-            if client == nil { try await Task.sleep(for: .milliseconds(50)) }
-        }
-        guard let client else { throw NodeSetupError("the API did not start") }
+        var ports = bound.makeAsyncIterator()
+        guard let port = await ports.next(), port > 0 else { throw NodeSetupError("the API did not start") }
+        let client = try LoopbackHTTPClient(port: port)
         let (status, login) = try client.request("POST", "/api/login", body: #"{"username":"nurse-card","password":"bench-password"}"#)
         guard status == 200, let token = try JSONSerialization.jsonObject(with: Data(login.utf8)) as? [String: Any], let bearer = token["token"] as? String else {
             throw NodeSetupError("login failed: \(status)")

@@ -125,3 +125,31 @@ extension Replica {
         }
     }
 }
+
+/// What a replica file holds, read through a read-only connection: for tools that look at a node
+/// another process is running (testnets, the demo) without disturbing it.
+public struct ReplicaFileSummary: Hashable, Sendable {
+    /// Rows per replicated table.
+    public var rows: [String: Int]
+    /// The newest commit held of each origin (its sequence number).
+    public var newestCommits: [NodeID: UInt64]
+
+    /// Rows in all replicated tables.
+    public var totalRows: Int { rows.values.reduce(0, +) }
+}
+
+extension Replica {
+    /// Reads what the replica file at `path` holds without opening it for writing.
+    /// - Throws: a GRDB error when the file is not a replica.
+    public static func summary(ofFileAt path: String) throws -> ReplicaFileSummary {
+        var configuration = Configuration()
+        configuration.readonly = true
+        return try DatabaseQueue(path: path, configuration: configuration).read { db in
+            var rows: [String: Int] = [:]
+            for table in try String.fetchAll(db, sql: "SELECT name FROM _sf_table") {
+                rows[table] = try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM \(table.quotedDatabaseIdentifier)") ?? 0
+            }
+            return ReplicaFileSummary(rows: rows, newestCommits: try CommitStore(db: db).newestSeqs())
+        }
+    }
+}

@@ -162,13 +162,7 @@ package struct DemoNetwork {
 
     /// Replicated rows in a node's replica, read without disturbing the running node.
     package static func rowCount(_ directory: String) throws -> Int {
-        var configuration = Configuration()
-        configuration.readonly = true
-        let queue = try DatabaseQueue(path: NodeDirectory(directory).replicaPath, configuration: configuration)
-        return try queue.read { db in
-            let tables = try String.fetchAll(db, sql: "SELECT name FROM _sf_table")
-            return try tables.reduce(0) { $0 + (try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM \"\($1)\"") ?? 0) }
-        }
+        try Replica.summary(ofFileAt: NodeDirectory(directory).replicaPath).totalRows
     }
 
     /// Returns on SIGINT or SIGTERM.

@@ -181,18 +181,9 @@ package final class TestnetRunner {
     }
 
     private static func peek(_ directory: String) throws -> String {
-        var configuration = Configuration()
-        configuration.readonly = true
-        let queue = try DatabaseQueue(path: NodeDirectory(directory).replicaPath, configuration: configuration)
-        return try queue.read { db in
-            let rows = try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM surveyResponse") ?? 0
-            let log = try Row.fetchAll(db, sql: """
-                SELECT o.origin, MAX(c.id) & 1099511627775 FROM _sf_commit_origin o
-                JOIN (SELECT id FROM _sf_commit UNION ALL SELECT id FROM _sf_commit_pack) c ON c.id >> 40 = o.band
-                GROUP BY o.origin ORDER BY o.origin
-                """).map { "\($0[0] as Int64):\($0[1] as Int64)" }
-            return "surveys=\(rows) commits=\(log.joined(separator: ","))"
-        }
+        let summary = try Replica.summary(ofFileAt: NodeDirectory(directory).replicaPath)
+        let commits = summary.newestCommits.sorted { $0.key < $1.key }.map { "\($0.key):\($0.value)" }
+        return "surveys=\(summary.rows["surveyResponse"] ?? 0) commits=\(commits.joined(separator: ","))"
     }
 
     /// With every node stopped: identical replicas, and every acknowledged write present everywhere.

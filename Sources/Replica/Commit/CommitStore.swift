@@ -193,6 +193,15 @@ struct CommitStore {
     }
 
     /// The number of commits held, of every origin.
+    /// Every origin this store holds commits of, with its newest commit's sequence number.
+    func newestSeqs() throws -> [NodeID: UInt64] {
+        var newest: [NodeID: UInt64] = [:]
+        for origin in try Int64.fetchAll(db, sql: "SELECT origin FROM _sf_commit_origin").map(NodeID.init(databaseValue:)) {
+            newest[origin] = try newestSeq(origin)
+        }
+        return newest
+    }
+
     func count() throws -> Int {
         try Int.fetchOne(db, sql: """
             SELECT (SELECT COUNT(*) FROM _sf_commit) + (SELECT COALESCE(SUM((id & ?) - firstSeq + 1), 0) FROM _sf_commit_pack)
