@@ -166,13 +166,13 @@ struct WebArchiveAndChartTests {
         let chart = ChartData(id: "t", title: "T", labelHeader: "month", seriesNames: ["bedside", "phone"], rows: [
             (label: "2026-01", values: [80, nil]), (label: "2026-02", values: [nil, 50]), (label: "2026-03", values: [90, 60]),
         ])
-        let svg = SVGChart.line(chart)
+        let svg = SVGChart.line(chart).html
         #expect(svg.components(separatedBy: "<circle").count - 1 == 4, "one point per measured value, none for gaps")
         #expect(!svg.contains(">0.0<"), "no zero is drawn for a gap")
         #expect(svg.components(separatedBy: "<polyline").count - 1 == 1, "only phone has two consecutive measured months")
         #expect(svg.contains(">bedside<") && svg.contains(">phone<"), "a legend names each series")
         #expect(chart.csv == "month,bedside,phone\n2026-01,80.0,\n2026-02,,50.0\n2026-03,90.0,60.0\n")
-        #expect(chart.table.contains("<td>–</td>"))
+        #expect(chart.table.html.contains("<td>–</td>"))
     }
 
     @Test func theDashboardsSatisfactionTrendIsSplitBySurveyMode() async throws {

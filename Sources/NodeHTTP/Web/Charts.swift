@@ -41,11 +41,13 @@ package struct ChartData: Sendable {
         CSVLine.of([labelHeader] + seriesNames) + rows.map { row in CSVLine.of([row.label] + row.values.map(formatted)) }.joined()
     }
 
-    package var table: String {
-        "<table class=\"chart-table\"><thead><tr><th>\(e(labelHeader))</th>" + seriesNames.map { "<th>\(e($0))</th>" }.joined() + "</tr></thead><tbody>"
-            + rows.map { row in
-                "<tr><td>\(e(row.label))</td>" + row.values.map { "<td>\($0 == nil ? "–" : formatted($0))</td>" }.joined() + "</tr>"
-            }.joined() + "</tbody></table>"
+    package var table: Markup {
+        let head = seriesNames.map { name -> Markup in "<th>\(name)</th>" }
+        let body = rows.map { row -> Markup in
+            let cells = row.values.map { value -> Markup in "<td>\(value == nil ? "–" : formatted(value))</td>" }
+            return "<tr><td>\(row.label)</td>\(cells.joined())</tr>"
+        }
+        return "<table class=\"chart-table\"><thead><tr><th>\(labelHeader)</th>\(head.joined())</tr></thead><tbody>\(body.joined())</tbody></table>"
     }
 }
 
@@ -61,14 +63,14 @@ package enum SVGChart {
     package static let palette = ["#0b6bcb", "#1f8a4c", "#b26a00", "#c0392b", "#6b4fbb", "#0f8c8c", "#8c6d1f", "#5b6878"]
 
     /// Horizontal bars (one per row), values written at the bar ends; negative values go left of zero.
-    package static func bars(_ data: ChartData) -> String {
+    package static func bars(_ data: ChartData) -> Markup {
         let rows = data.firstSeries
         let rowHeight = 26.0, labelWidth = 210.0, width = 680.0
         let height = Double(max(rows.count, 1)) * rowHeight + 10
         let minimum = min(0, rows.map(\.value).min() ?? 0), maximum = max(1, rows.map(\.value).max() ?? 1)
         let scale = (width - labelWidth - 60) / (maximum - minimum)
         let zero = labelWidth + (-minimum) * scale
-        var svg = "<svg role=\"img\" aria-label=\"\(e(data.title))\" viewBox=\"0 0 \(Int(width)) \(Int(height))\" width=\"100%\" preserveAspectRatio=\"xMinYMin meet\">"
+        var svg: Markup = "<svg role=\"img\" aria-label=\"\(e(data.title))\" viewBox=\"0 0 \(Int(width)) \(Int(height))\" width=\"100%\" preserveAspectRatio=\"xMinYMin meet\">"
         for (index, row) in rows.enumerated() {
             let y = Double(index) * rowHeight + 5
             let x = row.value >= 0 ? zero : zero + row.value * scale
@@ -81,10 +83,10 @@ package enum SVGChart {
     }
 
     /// A pie of shares (rows' values are weights), with a legend.
-    package static func pie(_ data: ChartData) -> String {
+    package static func pie(_ data: ChartData) -> Markup {
         let rows = data.firstSeries
         let total = rows.reduce(0) { $0 + max(0, $1.value) }
-        var svg = "<svg role=\"img\" aria-label=\"\(e(data.title))\" viewBox=\"0 0 520 220\" width=\"100%\" preserveAspectRatio=\"xMinYMin meet\">"
+        var svg: Markup = "<svg role=\"img\" aria-label=\"\(e(data.title))\" viewBox=\"0 0 520 220\" width=\"100%\" preserveAspectRatio=\"xMinYMin meet\">"
         guard total > 0 else { return svg + "</svg>" }
         var angle = -Double.pi / 2
         let (cx, cy, r) = (110.0, 110.0, 100.0)
@@ -108,12 +110,12 @@ package enum SVGChart {
 
     /// One line per series over ordered labels (a trend), values written at the points, a legend
     /// when there are several series. A gap (`nil`) breaks the line: no point, no value, no zero.
-    package static func line(_ data: ChartData, maximum: Double = 100) -> String {
+    package static func line(_ data: ChartData, maximum: Double = 100) -> Markup {
         let (width, height, left, bottom, top) = (640.0, 240.0, 40.0, 30.0, 20.0 + Double(data.seriesNames.count > 1 ? 18 : 0))
         let step = data.rows.count > 1 ? (width - left - 20) / Double(data.rows.count - 1) : 0
         func x(_ index: Int) -> Double { left + Double(index) * step }
         func y(_ value: Double) -> Double { (height - bottom) - value / maximum * (height - bottom - top) }
-        var svg = "<svg role=\"img\" aria-label=\"\(e(data.title))\" viewBox=\"0 0 \(Int(width)) \(Int(height))\" width=\"100%\" preserveAspectRatio=\"xMinYMin meet\">"
+        var svg: Markup = "<svg role=\"img\" aria-label=\"\(e(data.title))\" viewBox=\"0 0 \(Int(width)) \(Int(height))\" width=\"100%\" preserveAspectRatio=\"xMinYMin meet\">"
         svg += "<line x1=\"\(left)\" y1=\"\(height - bottom)\" x2=\"\(width)\" y2=\"\(height - bottom)\" stroke=\"#5b6878\"></line>"
         for (series, name) in data.seriesNames.enumerated() {
             let color = palette[series % palette.count]

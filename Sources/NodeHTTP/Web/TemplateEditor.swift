@@ -31,15 +31,15 @@ package enum TemplateEditor {
     }
 
     package static func render(id: String?, name: String?, purpose: String?, version: Int?, definition: SurveyDefinition, blankRows: Int,
-                       s: Strings, error: String?) -> String {
+                       s: Strings, error: String?) -> Markup {
         let rows = definition.questions.map(Optional.some) + Array(repeating: nil, count: blankRows)
-        var html = error.map { "<p class=\"error\" role=\"alert\">\(e($0))</p>" } ?? ""
+        var html = error.map { text -> Markup in "<p class=\"error\" role=\"alert\">\(text)</p>" } ?? .empty
         html += """
             <form method="post" action="/templates" class="card" id="template-editor"><h2>\(e(name ?? s["templates"]))\(version.map { " · \(s["version"]) \($0)" } ?? "")</h2>
             <div class="grid"><div><label for="t-id">ID</label><input type="text" id="t-id" name="id" value="\(e(id))" required pattern="[A-Za-z0-9_-]{1,40}"></div>
             <div><label for="t-name">\(s["label"])</label><input type="text" id="t-name" name="name" value="\(e(name))" required></div>
             <div><label for="t-purpose">\(s["purpose"])</label><select id="t-purpose" name="purpose">
-            \(["bedside", "discharge", "outpatient", "general"].map { "<option\($0 == purpose ? " selected" : "")>\($0)</option>" }.joined())</select></div></div>
+            \(["bedside", "discharge", "outpatient", "general"].markup { "<option\($0 == purpose ? " selected" : "")>\($0)</option>" })</select></div></div>
             <input type="hidden" name="count" value="\(rows.count)">
             """
         for (index, question) in rows.enumerated() {
@@ -49,7 +49,7 @@ package enum TemplateEditor {
                 <fieldset class="question" id="question-\(index)"><legend>\(s["question"]) \(index + 1)</legend>
                 <div class="grid"><div><label for="\(p)id">ID</label><input type="text" id="\(p)id" name="\(p)id" value="\(e(question?.id))" pattern="[A-Za-z0-9_]{1,32}"></div>
                 <div><label for="\(p)type">\(s["kind"])</label><select id="\(p)type" name="\(p)type">
-                \(["single", "multiple", "scale5", "nps", "text"].map { "<option value=\"\($0)\"\($0 == question?.type.rawValue ? " selected" : "")>\(s["type_" + $0])</option>" }.joined())</select></div>
+                \(["single", "multiple", "scale5", "nps", "text"].markup { "<option value=\"\($0)\"\($0 == question?.type.rawValue ? " selected" : "")>\(s["type_" + $0])</option>" })</select></div>
                 <div><label for="\(p)role">\(s["statRole"])</label><select id="\(p)role" name="\(p)role"><option value="">—</option>
                 <option value="overall"\(question?.role == .overall ? " selected" : "")>\(s["satisfaction"])</option>
                 <option value="recommend"\(question?.role == .recommend ? " selected" : "")>NPS</option></select></div></div>

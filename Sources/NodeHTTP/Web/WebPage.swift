@@ -12,7 +12,7 @@ package struct WebSession: Sendable {
     package var path: String
 
     /// The link indicator: central itself, or linked to central / not, and how much waits to sync.
-    package var linkIndicator: String {
+    package var linkIndicator: Markup {
         let s = strings
         if node.role == "central" { return "<span class=\"link up\" id=\"link\">\(s["thisIsCentral"])</span>" }
         let central = node.peers.first
@@ -38,13 +38,13 @@ package struct WebSession: Sendable {
     }
 
     /// A whole page around `body`.
-    package func page(_ title: String, _ body: String, flash: String? = nil) -> Response {
+    package func page(_ title: String, _ body: Markup, flash: String? = nil) -> Response {
         let s = strings
-        let nav = navigation.map { item in
-            "<a href=\"\(item.path)\"\(path.hasPrefix(item.path) ? " aria-current=\"page\"" : "")>\(e(item.label))</a>"
+        let nav = navigation.map { item -> Markup in
+            "<a href=\"\(item.path)\"\(path.hasPrefix(item.path) ? Markup(" aria-current=\"page\"") : .empty)>\(item.label)</a>"
         }.joined()
         let other = s.language == .zh ? "en" : "zh"
-        let html = """
+        let html: Markup = """
             <!doctype html>
             <html lang="\(s.language.htmlCode)">
             <head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
@@ -57,7 +57,7 @@ package struct WebSession: Sendable {
             <a class="lang" href="?lang=\(other)">\(s["language"])</a>
             <form method="post" action="/logout" class="inline"><button type="submit">\(s["logout"])</button></form></header>
             <main id="main" tabindex="-1"><h1>\(e(title))</h1>
-            \(flash.map { "<p class=\"flash\" role=\"status\">\(e($0))</p>" } ?? "")
+            \(flash.map { text -> Markup in "<p class=\"flash\" role=\"status\">\(text)</p>" })
             \(body)</main>
             <script src="/assets/app.js"></script>
             </body></html>
@@ -75,9 +75,9 @@ package struct WebSession: Sendable {
 
 package enum WebPage {
     /// An HTML response.
-    package static func html(_ text: String, status: HTTPResponse.Status = .ok) -> Response {
+    package static func html(_ markup: Markup, status: HTTPResponse.Status = .ok) -> Response {
         Response(status: status, headers: [.contentType: "text/html; charset=utf-8", .cacheControl: "no-store"],
-                 body: .init(byteBuffer: ByteBuffer(string: text)))
+                 body: .init(byteBuffer: ByteBuffer(string: markup.html)))
     }
 
     /// A 303 to `location` (after a form post, or to the login page).
@@ -86,7 +86,7 @@ package enum WebPage {
     }
 
     /// A page for someone not logged in (the login form, an error).
-    package static func bare(_ title: String, _ body: String, language: Language, status: HTTPResponse.Status = .ok) -> Response {
+    package static func bare(_ title: String, _ body: Markup, language: Language, status: HTTPResponse.Status = .ok) -> Response {
         html("""
             <!doctype html><html lang="\(language.htmlCode)"><head><meta charset="utf-8">
             <meta name="viewport" content="width=device-width, initial-scale=1"><title>\(e(title))</title>

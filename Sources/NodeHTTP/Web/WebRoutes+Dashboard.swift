@@ -14,12 +14,15 @@ extension WebUI {
             let period = StatisticsPeriod(rawValue: request.query("period") ?? "") ?? .range
             let charts = try await blocking { try Self.charts(crm, session.caller, range, session.strings, npsPeriod: period) }
             let s = session.strings
-            var html = """
+            let periods = StatisticsPeriod.allCases.map { option -> Markup in
+                "<option value=\"\(option.rawValue)\"\(option == period ? " selected" : "")>\(s[option.rawValue])</option>"
+            }
+            var html: Markup = """
                 <form method="get" action="/dashboard" class="card"><div class="grid">
                 <div><label for="from">\(s["from"])</label><input type="date" id="from" name="from" value="\(e(range.from))"></div>
                 <div><label for="to">\(s["to"])</label><input type="date" id="to" name="to" value="\(e(range.to))"></div>
                 <div><label for="period">\(s["nps"])</label><select id="period" name="period">
-                \(StatisticsPeriod.allCases.map { "<option value=\"\($0.rawValue)\"\($0 == period ? " selected" : "")>\(s[$0.rawValue])</option>" }.joined())</select></div></div>
+                \(periods.joined())</select></div></div>
                 <p><button type="submit">\(s["dashboard"])</button></p></form>
                 """
             for (chart, kind) in charts {

@@ -74,49 +74,55 @@ extension WebUI {
             else { try caller.require(.manager, .admin) }
             let lookup = try await blocking { try crm.lookupCaller(Caller(userId: body.agent, role: .agent), phone: body.phone) }
             let strings = Strings(language: request.language)
-            let delivered = screenPops.publish(Self.popSnippet(lookup, strings), to: body.agent)
+            let delivered = screenPops.publish(Self.popSnippet(lookup, strings).html, to: body.agent)
             return try JSONResponse.make(ScreenPopResult(delivered: delivered, patients: lookup.patients.count))
         }
     }
 
-    package static func popSnippet(_ lookup: CallerLookup, _ s: Strings) -> String {
-        let people = lookup.patients.map { patient in
-            "<li><a href=\"/patients/\(HTML.urlComponent(patient.id))\" class=\"pop-patient\">\(e(patient.name))</a> · \(e(patient.birthDate)) · \(e(patient.region))</li>"
-        }.joined()
+    package static func popSnippet(_ lookup: CallerLookup, _ s: Strings) -> Markup {
+        let people = lookup.patients.map { patient -> Markup in
+            "<li><a href=\"/patients/\(HTML.urlComponent(patient.id))\" class=\"pop-patient\">\(patient.name)</a> · \(patient.birthDate) · \(patient.region)</li>"
+        }
+        let warning: Markup = lookup.blacklisted ? " <span class=\"overdue\">⚠ blacklist</span>" : .empty
+        let list: Markup = people.isEmpty ? "<li>\(s["noRows"])</li>" : people.joined()
         return """
-            <strong>\(s["screenPop"]): \(e(PhoneNumber.masked(lookup.number)))</strong>\(lookup.blacklisted ? " <span class=\"overdue\">⚠ blacklist</span>" : "")
-            <ul id="pop-patients">\(people.isEmpty ? "<li>\(s["noRows"])</li>" : people)</ul>
+            <strong>\(s["screenPop"]): \(PhoneNumber.masked(lookup.number))</strong>\(warning)
+            <ul id="pop-patients">\(list)</ul>
             """
     }
 
-    package static func desk(_ queue: [QueueEntry], lost: [LostClaim], caller: Caller, s: Strings) -> String {
-        var html = "<div id=\"screenpop\" tabindex=\"-1\" aria-live=\"assertive\"></div>"
+    package static func desk(_ queue: [QueueEntry], lost: [LostClaim], caller: Caller, s: Strings) -> Markup {
+        var html: Markup = "<div id=\"screenpop\" tabindex=\"-1\" aria-live=\"assertive\"></div>"
         if !lost.isEmpty {
-            html += "<div class=\"error\" role=\"alert\" id=\"lost-claims\">\(s["claimLost"]): " + lost.map { "\(e($0.taskId)) → \(e($0.winner))" }.joined(separator: ", ") + "</div>"
+            let claims = lost.map { claim -> Markup in "\(claim.taskId) → \(claim.winner)" }
+            html += "<div class=\"error\" role=\"alert\" id=\"lost-claims\">\(s["claimLost"]): \(claims.joined(separator: ", "))</div>"
         }
         guard !queue.isEmpty else { return html + "<p class=\"muted\">\(s["noRows"])</p>" }
-        let rows = queue.map { entry in
+        let rows = queue.map { entry -> Markup in
             let task = entry.task
-            let due = entry.overdue ? "<span class=\"overdue\">\(s["overdue"])</span>" : "<span class=\"due\">\(s["due"])</span>"
-            let action: String
+            let due: Markup = entry.overdue ? "<span class=\"overdue\">\(s["overdue"])</span>" : "<span class=\"due\">\(s["due"])</span>"
+            let action: Markup
             if task.claimedBy == nil {
                 action = "<form method=\"post\" action=\"/desk/tasks/\(HTML.urlComponent(task.id))/claim\"><button type=\"submit\" class=\"claim\">\(s["claim"])</button></form>"
             } else if task.claimedBy == caller.userId {
+                let outcomes = FollowUpOutcome.allCases.map { outcome -> Markup in "<option value=\"\(outcome.rawValue)\">\(s[outcome.rawValue])</option>" }
                 action = """
                     <form method="post" action="/desk/tasks/\(HTML.urlComponent(task.id))/record" class="record">
-                    <label for="o-\(e(task.id))">\(s["outcome"])</label><select id="o-\(e(task.id))" name="outcome">
-                    \(FollowUpOutcome.allCases.map { "<option value=\"\($0.rawValue)\">\(s[$0.rawValue])</option>" }.joined())</select>
-                    <label for="n-\(e(task.id))">\(s["note"])</label><input type="text" id="n-\(e(task.id))" name="note">
-                    <label for="a-\(e(task.id))">\(s["nextAction"])</label><input type="text" id="a-\(e(task.id))" name="nextAction">
+                    <label for="o-\(task.id)">\(s["outcome"])</label><select id="o-\(task.id)" name="outcome">
+                    \(outcomes.joined())</select>
+                    <label for="n-\(task.id)">\(s["note"])</label><input type="text" id="n-\(task.id)" name="note">
+                    <label for="a-\(task.id)">\(s["nextAction"])</label><input type="text" id="a-\(task.id)" name="nextAction">
                     <p><button type="submit">\(s["record"])</button>
                     <a class="button secondary" href="/desk/tasks/\(HTML.urlComponent(task.id))/survey">\(s["phoneSurvey"])</a></p></form>
                     """
             } else {
-                action = "\(s["claimedBy"]): \(e(task.claimedBy))"
+                action = "\(s["claimedBy"]): \(task.claimedBy)"
             }
-            let patient = entry.patient.map { "<a href=\"/patients/\(HTML.urlComponent($0.id))\">\(e($0.name))</a><br><span class=\"muted\">\(e($0.phone))</span>" } ?? ""
-            return "<tr id=\"task-\(e(task.id))\" data-task=\"\(e(task.id))\"><td>\(patient)</td><td>\(e(s[task.kind]))</td><td>\(e(task.dueDate)) \(due)</td><td>\(action)</td></tr>"
-        }.joined()
-        return html + "<h2>\(s["queue"]) (\(queue.count))</h2><table><thead><tr><th>\(s["name"])</th><th></th><th>\(s["due"])</th><th></th></tr></thead><tbody>\(rows)</tbody></table>"
+            let patient = entry.patient.map { patient -> Markup in
+                "<a href=\"/patients/\(HTML.urlComponent(patient.id))\">\(patient.name)</a><br><span class=\"muted\">\(patient.phone)</span>"
+            } ?? .empty
+            return "<tr id=\"task-\(task.id)\" data-task=\"\(task.id)\"><td>\(patient)</td><td>\(s[task.kind])</td><td>\(task.dueDate) \(due)</td><td>\(action)</td></tr>"
+        }
+        return html + "<h2>\(s["queue"]) (\(queue.count))</h2><table><thead><tr><th>\(s["name"])</th><th></th><th>\(s["due"])</th><th></th></tr></thead><tbody>\(rows.joined())</tbody></table>"
     }
 }

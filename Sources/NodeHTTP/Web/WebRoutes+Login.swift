@@ -54,8 +54,8 @@ extension WebUI {
         }
     }
 
-    package static func passwordForm(_ s: Strings, message: String?, failed: Bool) -> String {
-        let notice = message.map { failed ? "<p class=\"error\" role=\"alert\">\(e($0))</p>" : "<p class=\"flash\" role=\"status\">\(e($0))</p>" } ?? ""
+    package static func passwordForm(_ s: Strings, message: String?, failed: Bool) -> Markup {
+        let notice = message.map { text -> Markup in failed ? "<p class=\"error\" role=\"alert\">\(text)</p>" : "<p class=\"flash\" role=\"status\">\(text)</p>" } ?? .empty
         return notice + """
             <form method="post" action="/account/password" class="card" id="password-form">
               <label for="old">\(s["oldPassword"])</label><input type="password" id="old" name="old" autocomplete="current-password" required>
@@ -71,7 +71,7 @@ extension WebUI {
         let other = language == .zh ? "en" : "zh"
         return WebPage.bare(s["login"], """
             <h1>\(s["app"]) · \(s["login"])</h1>
-            \(failed ? "<p class=\"error\" role=\"alert\">\(s["loginFailed"])</p>" : "")
+            \(failed ? "<p class=\"error\" role=\"alert\">\(s["loginFailed"])</p>" as Markup : .empty)
             <form method="post" action="/login" class="card">
               <label for="username">\(s["username"])</label><input type="text" id="username" name="username" autocomplete="username" required autofocus>
               <label for="password">\(s["password"])</label><input type="password" id="password" name="password" autocomplete="current-password" required>

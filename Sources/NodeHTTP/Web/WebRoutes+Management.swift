@@ -16,7 +16,7 @@ extension WebUI {
                                               uniquingKeysWith: { a, _ in a }))
             }
             let s = session.strings
-            let html = conflicts.isEmpty ? "<p class=\"muted\">\(s["noRows"])</p>" : "<p class=\"muted\">\(s["conflictHint"])</p>" + conflicts.map { conflict in
+            let html = conflicts.isEmpty ? "<p class=\"muted\">\(s["noRows"])</p>" : "<p class=\"muted\">\(s["conflictHint"])</p>" + conflicts.markup { conflict in
                 "<div class=\"card conflict\" data-row=\"\(e(conflict.rowId))\" data-column=\"\(e(conflict.column))\"><p><a href=\"/patients/\(HTML.urlComponent(conflict.rowId))\">\(e(names[conflict.rowId] ?? conflict.rowId))</a> <span class=\"muted\">\(e(conflict.rowId))</span> · \(e(s[conflict.column]))</p>" + conflict.values.map { value in
                     """
                     <form method="post" action="/conflicts/resolve" class="inline"><input type="hidden" name="rowId" value="\(e(conflict.rowId))">
@@ -24,7 +24,7 @@ extension WebUI {
                     <button type="submit" class="secondary">\(s["choose"]): \(e(value))</button></form>
                     """
                 }.joined() + "</div>"
-            }.joined()
+            }
             return session.page(s["conflicts"], html)
         }
         router.post("/conflicts/resolve") { request, context in
@@ -62,8 +62,8 @@ extension WebUI {
             let session = try await session(request, context, .manager, .admin)
             let templates = try await blocking { try crm.templates() }
             let s = session.strings
-            var html = "<table><thead><tr><th>\(s["template"])</th><th>\(s["purpose"])</th><th>\(s["version"])</th></tr></thead><tbody>"
-            html += templates.map { "<tr><td><a href=\"/templates/\(HTML.urlComponent($0.id))\">\(e($0.name))</a></td><td>\(e($0.purpose))</td><td>\($0.currentVersion)</td></tr>" }.joined()
+            var html: Markup = "<table><thead><tr><th>\(s["template"])</th><th>\(s["purpose"])</th><th>\(s["version"])</th></tr></thead><tbody>"
+            html += templates.markup { "<tr><td><a href=\"/templates/\(HTML.urlComponent($0.id))\">\(e($0.name))</a></td><td>\(e($0.purpose))</td><td>\($0.currentVersion)</td></tr>" }
             html += "</tbody></table>" + Self.templateEditor(nil, s: s, error: nil)
             return session.page(s["templates"], html)
         }
@@ -138,35 +138,35 @@ extension WebUI {
                     dischargedSince: form["dischargedSince"], dischargedUntil: form["dischargedUntil"])
     }
 
-    package static func smsPage(_ templates: [SMSTemplate], _ departments: [ReferenceItem], _ outbox: [SMSMessage], count: Int?, query: FormFields, s: Strings) -> String {
+    package static func smsPage(_ templates: [SMSTemplate], _ departments: [ReferenceItem], _ outbox: [SMSMessage], count: Int?, query: FormFields, s: Strings) -> Markup {
         let chosen = Set(query.all("departments"))
-        let audienceFields = """
+        let audienceFields: Markup = """
             <label for="departments">\(s["departments"])</label><select id="departments" name="departments" multiple size="5">
-            \(departments.map { "<option value=\"\(e($0.id))\"\(chosen.contains($0.id) ? " selected" : "")>\(e($0.name))</option>" }.joined())</select>
+            \(departments.markup { "<option value=\"\(e($0.id))\"\(chosen.contains($0.id) ? " selected" : "")>\(e($0.name))</option>" })</select>
             <label for="diseases">\(s["diseases"])</label><input type="text" id="diseases" name="diseases" value="\(e(query["diseases"]))">
             <label for="regions">\(s["regions"])</label><input type="text" id="regions" name="regions" value="\(e(query["regions"]))">
             <div class="grid"><div><label for="since">\(s["dischargedSince"])</label><input type="date" id="since" name="dischargedSince" value="\(e(query["dischargedSince"]))"></div>
             <div><label for="until">\(s["dischargedUntil"])</label><input type="date" id="until" name="dischargedUntil" value="\(e(query["dischargedUntil"]))"></div></div>
             """
-        var html = """
+        var html: Markup = """
             <form method="get" action="/sms" class="card"><h2>\(s["audience"])</h2>\(audienceFields)
             <input type="hidden" name="count" value="1"><p><button type="submit" class="secondary">\(s["count"])</button>
-            \(count.map { " <b id=\"audience-count\">\(s["audienceCount"]): \($0)</b>" } ?? "")</p></form>
+            \(count.map { number -> Markup in " <b id=\"audience-count\">\(s["audienceCount"]): \(number)</b>" })</p></form>
             <form method="post" action="/sms/campaigns" class="card"><h2>\(s["send"])</h2>\(audienceFields)
             <label for="name">\(s["label"])</label><input type="text" id="name" name="name" required maxlength="100">
-            <label for="templateId">\(s["template"])</label><select id="templateId" name="templateId">\(templates.map { "<option value=\"\(e($0.id))\">\(e($0.name)) — \(e($0.body))</option>" }.joined())</select>
+            <label for="templateId">\(s["template"])</label><select id="templateId" name="templateId">\(templates.markup { "<option value=\"\(e($0.id))\">\(e($0.name)) — \(e($0.body))</option>" })</select>
             <label for="scheduledAt">\(s["schedule"])</label><input type="datetime-local" id="scheduledAt" name="scheduledAt">
             <p><button type="submit">\(s["send"])</button></p></form>
             """
         html += "<h2>\(s["outbox"])</h2><table id=\"outbox\"><thead><tr><th>\(s["phone"])</th><th>\(s["content"])</th><th>\(s["status"])</th><th></th></tr></thead><tbody>"
-        html += outbox.map { message in
-            let resend = message.status == "failed" ? "<form method=\"post\" action=\"/sms/\(HTML.urlComponent(message.id))/resend\"><button type=\"submit\" class=\"secondary\">\(s["resend"])</button></form>" : ""
-            return "<tr><td>\(e(message.phone))</td><td>\(e(message.body))</td><td>\(e(message.status))\(message.error.map { " · \(e($0))" } ?? "")</td><td>\(resend)</td></tr>"
-        }.joined()
+        html += outbox.markup { message in
+            let resend: Markup = message.status == "failed" ? "<form method=\"post\" action=\"/sms/\(HTML.urlComponent(message.id))/resend\"><button type=\"submit\" class=\"secondary\">\(s["resend"])</button></form>" : .empty
+            return "<tr><td>\(e(message.phone))</td><td>\(e(message.body))</td><td>\(e(message.status))\(message.error.map { error -> Markup in " · \(error)" })</td><td>\(resend)</td></tr>"
+        }
         return html + "</tbody></table>"
     }
 
-    package static func templateEditor(_ template: SurveyTemplate?, s: Strings, error: String?) -> String {
+    package static func templateEditor(_ template: SurveyTemplate?, s: Strings, error: String?) -> Markup {
         TemplateEditor.render(id: template?.id, name: template?.name, purpose: template?.purpose, version: template?.currentVersion,
                               definition: template?.definition ?? SurveyDefinition(questions: []), blankRows: template == nil ? 2 : 0, s: s, error: error)
     }
@@ -182,13 +182,13 @@ extension WebUI {
     }
 
     package static func rulesPage(_ rules: [FollowUpRule], departments: [ReferenceItem], wards: [ReferenceItem], templates: [SurveyTemplate],
-                          preview: RulePreview?, form: FormFields?, s: Strings) -> String {
-        var html = "<table id=\"rules\"><thead><tr><th>\(s["label"])</th><th>\(s["trigger"])</th><th>\(s["offsets"])</th></tr></thead><tbody>"
-        html += rules.map { "<tr><td>\(e($0.name))</td><td>\(e($0.triggerEvent.rawValue))</td><td>\($0.dueOffsets.map(String.init).joined(separator: ", "))</td></tr>" }.joined()
+                          preview: RulePreview?, form: FormFields?, s: Strings) -> Markup {
+        var html: Markup = "<table id=\"rules\"><thead><tr><th>\(s["label"])</th><th>\(s["trigger"])</th><th>\(s["offsets"])</th></tr></thead><tbody>"
+        html += rules.markup { "<tr><td>\(e($0.name))</td><td>\(e($0.triggerEvent.rawValue))</td><td>\($0.dueOffsets.map(String.init).joined(separator: ", "))</td></tr>" }
         html += "</tbody></table>"
-        func options(_ items: [ReferenceItem], _ field: String) -> String {
+        func options(_ items: [ReferenceItem], _ field: String) -> Markup {
             let chosen = Set(form?.all(field) ?? [])
-            return items.map { "<option value=\"\(e($0.id))\"\(chosen.contains($0.id) ? " selected" : "")>\(e($0.name))</option>" }.joined()
+            return items.markup { "<option value=\"\(e($0.id))\"\(chosen.contains($0.id) ? " selected" : "")>\(e($0.name))</option>" }
         }
         if let preview {
             html += "<p class=\"flash\" id=\"rule-preview\">\(s["matches"]): \(preview.encounters) · \(s["patients"]) \(preview.patients) · \(s["tasks"]) \(preview.tasks)</p>"
@@ -197,7 +197,7 @@ extension WebUI {
             <form method="post" action="/rules" class="card" id="rule-editor"><h2>\(s["rules"])</h2>
             <label for="r-name">\(s["label"])</label><input type="text" id="r-name" name="name" value="\(e(form?["name"]))" required>
             <div class="grid"><div><label for="r-kind">\(s["kind"])</label><select id="r-kind" name="kind"><option value="fixed-offset">fixed-offset</option><option value="periodic"\(form?["kind"] == "periodic" ? " selected" : "")>periodic</option></select></div>
-            <div><label for="r-trigger">\(s["trigger"])</label><select id="r-trigger" name="trigger">\(TriggerEvent.allCases.map { "<option\(form?["trigger"] == $0.rawValue ? " selected" : "")>\($0.rawValue)</option>" }.joined())</select></div></div>
+            <div><label for="r-trigger">\(s["trigger"])</label><select id="r-trigger" name="trigger">\(TriggerEvent.allCases.markup { "<option\(form?["trigger"] == $0.rawValue ? " selected" : "")>\($0.rawValue)</option>" })</select></div></div>
             <label for="r-offsets">\(s["offsets"])</label><input type="text" id="r-offsets" name="offsets" value="\(e(form?["offsets"] ?? "1,3,7,30"))">
             <div class="grid"><div><label for="r-interval">\(s["interval"])</label><input type="text" inputmode="numeric" id="r-interval" name="interval" value="\(e(form?["interval"]))"></div>
             <div><label for="r-repeat">\(s["repeat"])</label><input type="text" inputmode="numeric" id="r-repeat" name="repeat" value="\(e(form?["repeat"]))"></div></div>
@@ -206,23 +206,23 @@ extension WebUI {
             <label for="r-diseases">\(s["diseases"])</label><input type="text" id="r-diseases" name="diseases" value="\(e(form?["diseases"]))">
             <div class="grid"><div><label for="r-min">\(s["minStay"])</label><input type="text" inputmode="numeric" id="r-min" name="minStay" value="\(e(form?["minStay"]))"></div>
             <div><label for="r-max">\(s["maxStay"])</label><input type="text" inputmode="numeric" id="r-max" name="maxStay" value="\(e(form?["maxStay"]))"></div></div>
-            <label for="r-status">\(s["dischargeStatuses"])</label><select id="r-status" name="dischargeStatuses" multiple size="5">\(DischargeStatus.allCases.map { "<option>\($0.rawValue)</option>" }.joined())</select>
-            <label for="r-template">\(s["template"])</label><select id="r-template" name="templateId"><option value="">—</option>\(templates.map { "<option value=\"\(e($0.id))\">\(e($0.name))</option>" }.joined())</select>
+            <label for="r-status">\(s["dischargeStatuses"])</label><select id="r-status" name="dischargeStatuses" multiple size="5">\(DischargeStatus.allCases.markup { "<option>\($0.rawValue)</option>" })</select>
+            <label for="r-template">\(s["template"])</label><select id="r-template" name="templateId"><option value="">—</option>\(templates.markup { "<option value=\"\(e($0.id))\">\(e($0.name))</option>" })</select>
             <p><button type="submit" name="action" value="preview" class="secondary" id="preview">\(s["preview"])</button> <button type="submit" name="action" value="save">\(s["save"])</button></p></form>
             """
         return html
     }
 
-    package static func usersPage(_ users: [UserAccount], wards: [ReferenceItem], s: Strings) -> String {
-        var html = "<table id=\"users\"><thead><tr><th>\(s["username"])</th><th>\(s["displayName"])</th><th>\(s["role"])</th><th>\(s["ward"])</th><th></th></tr></thead><tbody>"
-        html += users.map { "<tr><td>\(e($0.id))</td><td>\(e($0.displayName))</td><td>\(s[$0.role.rawValue])</td><td>\(e($0.wardId))</td><td>\($0.disabled ? s["disabled"] : "")</td></tr>" }.joined()
+    package static func usersPage(_ users: [UserAccount], wards: [ReferenceItem], s: Strings) -> Markup {
+        var html: Markup = "<table id=\"users\"><thead><tr><th>\(s["username"])</th><th>\(s["displayName"])</th><th>\(s["role"])</th><th>\(s["ward"])</th><th></th></tr></thead><tbody>"
+        html += users.markup { "<tr><td>\(e($0.id))</td><td>\(e($0.displayName))</td><td>\(s[$0.role.rawValue])</td><td>\(e($0.wardId))</td><td>\($0.disabled ? s["disabled"] : "")</td></tr>" }
         html += """
             </tbody></table>
             <form method="post" action="/users" class="card"><h2>\(s["users"])</h2>
             <label for="u-name">\(s["username"])</label><input type="text" id="u-name" name="username" required pattern="[a-z0-9._-]{2,32}">
             <label for="u-display">\(s["displayName"])</label><input type="text" id="u-display" name="displayName" required>
-            <label for="u-role">\(s["role"])</label><select id="u-role" name="role">\(Role.allCases.map { "<option value=\"\($0.rawValue)\">\(s[$0.rawValue])</option>" }.joined())</select>
-            <label for="u-ward">\(s["ward"])</label><select id="u-ward" name="wardId"><option value="">—</option>\(wards.map { "<option value=\"\(e($0.id))\">\(e($0.name))</option>" }.joined())</select>
+            <label for="u-role">\(s["role"])</label><select id="u-role" name="role">\(Role.allCases.markup { "<option value=\"\($0.rawValue)\">\(s[$0.rawValue])</option>" })</select>
+            <label for="u-ward">\(s["ward"])</label><select id="u-ward" name="wardId"><option value="">—</option>\(wards.markup { "<option value=\"\(e($0.id))\">\(e($0.name))</option>" })</select>
             <label for="u-password">\(s["password"])</label><input type="password" id="u-password" name="password" autocomplete="new-password" minlength="8">
             <label><input type="checkbox" name="disabled" value="1"> \(s["disabled"])</label>
             <p><button type="submit">\(s["save"])</button></p></form>

@@ -55,55 +55,64 @@ extension WebUI {
         }
     }
 
-    package static func board(_ complaints: [Complaint], departmentNames: [String: String], canAdvance: Bool, s: Strings) -> String {
+    package static func board(_ complaints: [Complaint], departmentNames: [String: String], canAdvance: Bool, s: Strings) -> Markup {
         let stages = ComplaintStatus.allCases.filter { $0 != .closed }
-        return "<div class=\"board\" id=\"board\">" + stages.map { stage in
-            let cards = complaints.filter { $0.status == stage }.map { complaint in
+        let columns = stages.map { stage -> Markup in
+            let cards = complaints.filter { $0.status == stage }.map { complaint -> Markup in
                 let next = ComplaintStatus.allCases.drop { $0 <= stage }
-                let form = canAdvance ? """
+                let options = next.map { status -> Markup in "<option value=\"\(status.rawValue)\">\(s[status.rawValue])</option>" }
+                let form: Markup = canAdvance ? """
                     <form method="post" action="/complaints/\(HTML.urlComponent(complaint.id))/advance">
-                    <label for="s-\(e(complaint.id))" class="muted">\(s["advance"])</label>
-                    <select id="s-\(e(complaint.id))" name="status">\(next.map { "<option value=\"\($0.rawValue)\">\(s[$0.rawValue])</option>" }.joined())</select>
-                    <label for="t-\(e(complaint.id))" class="muted">\(s["note"])</label><input type="text" id="t-\(e(complaint.id))" name="note" required>
+                    <label for="s-\(complaint.id)" class="muted">\(s["advance"])</label>
+                    <select id="s-\(complaint.id)" name="status">\(options.joined())</select>
+                    <label for="t-\(complaint.id)" class="muted">\(s["note"])</label><input type="text" id="t-\(complaint.id)" name="note" required>
                     <p><button type="submit" class="secondary">\(s["advance"])</button></p></form>
-                    """ : ""
+                    """ : .empty
+                let overdue: Markup = complaint.overdue ? " · \(s["overdue"])" : .empty
                 return """
-                    <article data-complaint="\(e(complaint.id))"><p><a href="/complaints/\(HTML.urlComponent(complaint.id))">\(e(complaint.summary))</a></p>
-                    <p class="\(complaint.overdue ? "overdue" : "muted")">\(s["deadline"]) \(e(complaint.deadline))\(complaint.overdue ? " · \(s["overdue"])" : "")</p>
-                    <p class="muted">\(e(complaint.departmentId.map { departmentNames[$0] ?? $0 }))</p>\(form)</article>
+                    <article data-complaint="\(complaint.id)"><p><a href="/complaints/\(HTML.urlComponent(complaint.id))">\(complaint.summary)</a></p>
+                    <p class="\(complaint.overdue ? "overdue" : "muted")">\(s["deadline"]) \(complaint.deadline)\(overdue)</p>
+                    <p class="muted">\(complaint.departmentId.map { departmentNames[$0] ?? $0 })</p>\(form)</article>
                     """
-            }.joined()
-            return "<section aria-label=\"\(s[stage.rawValue])\"><h2>\(s[stage.rawValue]) (\(complaints.filter { $0.status == stage }.count))</h2>\(cards)</section>"
-        }.joined() + "</div>"
+            }
+            return "<section aria-label=\"\(s[stage.rawValue])\"><h2>\(s[stage.rawValue]) (\(complaints.filter { $0.status == stage }.count))</h2>\(cards.joined())</section>"
+        }
+        return "<div class=\"board\" id=\"board\">\(columns.joined())</div>"
     }
 
     /// One complaint: what, who, which department, the deadline, every step's note, and the next step.
-    package static func complaintDetail(_ complaint: Complaint, patient: Patient?, departments: [ReferenceItem], canAdvance: Bool, s: Strings) -> String {
+    package static func complaintDetail(_ complaint: Complaint, patient: Patient?, departments: [ReferenceItem], canAdvance: Bool, s: Strings) -> Markup {
         let names = Dictionary(departments.map { ($0.id, $0.name) }, uniquingKeysWith: { a, _ in a })
-        var html = """
-            <div class="card" id="complaint" data-status="\(complaint.status.rawValue)"><p><b>\(s["summary"])</b> \(e(complaint.summary))</p>
-            <p><b>\(s["status"])</b> \(s[complaint.status.rawValue]) · <b>\(s["department"])</b> \(e(complaint.departmentId.map { names[$0] ?? $0 } ?? "–"))
-             · <b>\(s["channel"])</b> \(e(complaint.channel.map { s["channel_" + $0] } ?? "–"))</p>
-            <p><b>\(s["registeredAt"])</b> \(minute(complaint.registeredAt)) · <span class="\(complaint.overdue ? "overdue" : "")">\(s["deadline"]) \(e(complaint.deadline))\(complaint.overdue ? " · \(s["overdue"])" : "")</span></p>
+        let overdue: Markup = complaint.overdue ? " · \(s["overdue"])" : .empty
+        var html: Markup = """
+            <div class="card" id="complaint" data-status="\(complaint.status.rawValue)"><p><b>\(s["summary"])</b> \(complaint.summary)</p>
+            <p><b>\(s["status"])</b> \(s[complaint.status.rawValue]) · <b>\(s["department"])</b> \(complaint.departmentId.map { names[$0] ?? $0 } ?? "–")
+             · <b>\(s["channel"])</b> \(complaint.channel.map { s["channel_" + $0] } ?? "–")</p>
+            <p><b>\(s["registeredAt"])</b> \(minute(complaint.registeredAt)) · <span class="\(complaint.overdue ? "overdue" : "")">\(s["deadline"]) \(complaint.deadline)\(overdue)</span></p>
             """
         if let patient {
-            html += "<p><b>\(s["name"])</b> <a href=\"/patients/\(HTML.urlComponent(patient.id))\">\(e(patient.name))</a> \(e(patient.phone.map(PhoneNumber.masked)))</p>"
+            html += "<p><b>\(s["name"])</b> <a href=\"/patients/\(HTML.urlComponent(patient.id))\">\(patient.name)</a> \(patient.phone.map(PhoneNumber.masked))</p>"
         }
-        if let resolution = complaint.resolution { html += "<p><b>\(s["resolution"])</b> \(e(resolution))</p>" }
+        if let resolution = complaint.resolution { html += "<p><b>\(s["resolution"])</b> \(resolution)</p>" }
         html += "</div><h2>\(s["steps"])</h2>"
-        html += complaint.notes.isEmpty ? "<p class=\"muted\">\(s["noRows"])</p>" : "<table id=\"notes\"><thead><tr><th>\(s["when"])</th><th>\(s["status"])</th><th>\(s["note"])</th><th>\(s["who"])</th></tr></thead><tbody>"
-            + complaint.notes.map { note in
-                "<tr><td>\(minute(note.at))</td><td>\(e(ComplaintStatus(rawValue: note.status).map { s[$0.rawValue] } ?? note.status))</td><td>\(e(note.note))</td><td>\(e(note.userId))</td></tr>"
-            }.joined() + "</tbody></table>"
+        if complaint.notes.isEmpty {
+            html += "<p class=\"muted\">\(s["noRows"])</p>"
+        } else {
+            let rows = complaint.notes.map { note -> Markup in
+                "<tr><td>\(minute(note.at))</td><td>\(ComplaintStatus(rawValue: note.status).map { s[$0.rawValue] } ?? note.status)</td><td>\(note.note)</td><td>\(note.userId)</td></tr>"
+            }
+            html += "<table id=\"notes\"><thead><tr><th>\(s["when"])</th><th>\(s["status"])</th><th>\(s["note"])</th><th>\(s["who"])</th></tr></thead><tbody>\(rows.joined())</tbody></table>"
+        }
         let next = ComplaintStatus.allCases.filter { $0 > complaint.status }
         guard canAdvance, !next.isEmpty else { return html }
-        let departmentOptions = "<option value=\"\">—</option>" + departments.map {
-            "<option value=\"\(e($0.id))\"\($0.id == complaint.departmentId ? " selected" : "")>\(e($0.name))</option>"
-        }.joined()
+        let departmentOptions = departments.map { department -> Markup in
+            "<option value=\"\(department.id)\"\(department.id == complaint.departmentId ? " selected" : "")>\(department.name)</option>"
+        }
+        let stageOptions = next.map { status -> Markup in "<option value=\"\(status.rawValue)\">\(s[status.rawValue])</option>" }
         return html + """
             <form method="post" action="/complaints/\(HTML.urlComponent(complaint.id))/advance" class="card" id="advance-form"><input type="hidden" name="back" value="detail">
-            <div class="grid"><div><label for="d-status">\(s["advance"])</label><select id="d-status" name="status">\(next.map { "<option value=\"\($0.rawValue)\">\(s[$0.rawValue])</option>" }.joined())</select></div>
-            <div><label for="d-department">\(s["responsibleDepartment"])</label><select id="d-department" name="departmentId">\(departmentOptions)</select></div></div>
+            <div class="grid"><div><label for="d-status">\(s["advance"])</label><select id="d-status" name="status">\(stageOptions.joined())</select></div>
+            <div><label for="d-department">\(s["responsibleDepartment"])</label><select id="d-department" name="departmentId"><option value="">—</option>\(departmentOptions.joined())</select></div></div>
             <label for="d-note">\(s["note"])</label><textarea id="d-note" name="note" required maxlength="2000"></textarea>
             <label for="d-resolution">\(s["resolution"])</label><textarea id="d-resolution" name="resolution" maxlength="2000"></textarea>
             <p><button type="submit" id="advance">\(s["advance"])</button></p></form>
@@ -122,15 +131,15 @@ extension WebUI {
         return "\(value) \(s[unit])"
     }
 
-    package static func fleet(_ node: NodeStatusReport, canRevoke: Bool, s: Strings) -> String {
-        var html = "<p>\(e(node.name)) · \(e(node.role)) · \(e(node.nodeId))</p>"
+    package static func fleet(_ node: NodeStatusReport, canRevoke: Bool, s: Strings) -> Markup {
+        var html: Markup = "<p>\(node.name) · \(node.role) · \(node.nodeId)</p>"
         guard !node.peers.isEmpty else { return html + "<p class=\"muted\">\(s["noRows"])</p>" }
         html += "<table id=\"fleet\"><thead><tr><th>\(s["nodeName"])</th><th>\(s["role"])</th><th>\(s["lastContact"])</th><th>\(s["pendingOut"])</th><th>\(s["pendingIn"])</th><th>\(s["lag"])</th><th></th></tr></thead><tbody>"
         for peer in node.peers {
-            let revoke = canRevoke ? "<form method=\"post\" action=\"/fleet/\(HTML.urlComponent(peer.nodeId))/revoke\" data-confirm=\"\(e(s["revokeConfirm"]))\"><button type=\"submit\" class=\"danger\">\(s["revoke"])</button></form>" : ""
+            let revoke: Markup = canRevoke ? "<form method=\"post\" action=\"/fleet/\(HTML.urlComponent(peer.nodeId))/revoke\" data-confirm=\"\(s["revokeConfirm"])\"><button type=\"submit\" class=\"danger\">\(s["revoke"])</button></form>" : .empty
             html += """
-                <tr><td>\(e(peer.name)) <span class="link \(peer.connected ? "up" : "down")">\(peer.connected ? s["connected"] : s["disconnected"])</span></td>
-                <td>\(e(peer.role.map { s["node_" + $0] } ?? "–"))</td><td>\(Self.ago(peer.lastContactMsAgo, s))</td><td>\(peer.pendingOut)</td><td>\(peer.pendingIn)</td>
+                <tr><td>\(peer.name) <span class="link \(peer.connected ? "up" : "down")">\(peer.connected ? s["connected"] : s["disconnected"])</span></td>
+                <td>\(peer.role.map { s["node_" + $0] } ?? "–")</td><td>\(Self.ago(peer.lastContactMsAgo, s))</td><td>\(peer.pendingOut)</td><td>\(peer.pendingIn)</td>
                 <td>\(peer.lagMs.map { String(format: "%.1f s", Double($0) / 1000) } ?? "–")</td><td>\(revoke)</td></tr>
                 """
         }

@@ -22,7 +22,7 @@ extension WebUI {
             }
             let isAdmin = session.caller.role == .admin
             let html = Self.referenceLists(lists, s: session.strings)
-                + (isAdmin ? Self.settingsForm(settings, s: session.strings) + Self.calendarSection(days, s: session.strings) : "")
+                + (isAdmin ? Self.settingsForm(settings, s: session.strings) + Self.calendarSection(days, s: session.strings) : .empty)
             return session.page(session.strings["organisation"], html, flash: request.query("saved").map { _ in session.strings["saved"] })
         }
         router.post("/organisation/reference/:kind") { request, context in
@@ -64,24 +64,24 @@ extension WebUI {
         }
     }
 
-    package static func referenceLists(_ lists: [(ReferenceKind, [ReferenceItem])], s: Strings) -> String {
+    package static func referenceLists(_ lists: [(ReferenceKind, [ReferenceItem])], s: Strings) -> Markup {
         let departments = lists.first { $0.0 == .department }?.1 ?? []
         let departmentNames = Dictionary(departments.map { ($0.id, $0.name) }, uniquingKeysWith: { a, _ in a })
-        return lists.map { kind, items in
+        return lists.map { kind, items -> Markup in
             let key = kind.rawValue
             var columns = [s["code"]]
             if kind == .department { columns.append(s["deptCode"]) }
             if kind == .ward || kind == .staff { columns.append(s["department"]) }
             if kind == .staff { columns.append(s["staffTitle"]) }
-            let rows = items.map { item in
-                var cells = [e(item.id), e(item.name)]
-                if kind == .department { cells.append(e(item.code)) }
-                if kind == .ward || kind == .staff { cells.append(e(item.departmentId.map { departmentNames[$0] ?? $0 })) }
-                if kind == .staff { cells.append(e(item.title)) }
-                return "<tr>" + cells.map { "<td>\($0)</td>" }.joined() + "</tr>"
-            }.joined()
-            let head = ([columns[0], s["label"]] + columns.dropFirst()).map { "<th>\($0)</th>" }.joined()
-            var fields = """
+            let rows = items.map { item -> Markup in
+                var cells = [item.id, item.name]
+                if kind == .department { cells.append(item.code ?? "") }
+                if kind == .ward || kind == .staff { cells.append(item.departmentId.map { departmentNames[$0] ?? $0 } ?? "") }
+                if kind == .staff { cells.append(item.title ?? "") }
+                return "<tr>\(cells.map { cell -> Markup in "<td>\(cell)</td>" }.joined())</tr>"
+            }
+            let head = ([columns[0], s["label"]] + columns.dropFirst()).map { column -> Markup in "<th>\(column)</th>" }
+            var fields: Markup = """
                 <div><label for="\(key)-id">\(s["code"])</label><input type="text" id="\(key)-id" name="id" required maxlength="40"></div>
                 <div><label for="\(key)-name">\(s["label"])</label><input type="text" id="\(key)-name" name="name" required maxlength="100"></div>
                 """
@@ -89,39 +89,45 @@ extension WebUI {
                 fields += "<div><label for=\"\(key)-code\">\(s["deptCode"])</label><input type=\"text\" id=\"\(key)-code\" name=\"code\" maxlength=\"20\"></div>"
             }
             if kind == .ward || kind == .staff {
-                let options = "<option value=\"\">—</option>" + departments.map { "<option value=\"\(e($0.id))\">\(e($0.name))</option>" }.joined()
-                fields += "<div><label for=\"\(key)-department\">\(s["department"])</label><select id=\"\(key)-department\" name=\"departmentId\"\(kind == .ward ? " required" : "")>\(options)</select></div>"
+                let options = departments.map { department -> Markup in "<option value=\"\(department.id)\">\(department.name)</option>" }
+                fields += "<div><label for=\"\(key)-department\">\(s["department"])</label><select id=\"\(key)-department\" name=\"departmentId\"\(kind == .ward ? " required" : "")><option value=\"\">—</option>\(options.joined())</select></div>"
             }
             if kind == .staff {
                 fields += "<div><label for=\"\(key)-title\">\(s["staffTitle"])</label><input type=\"text\" id=\"\(key)-title\" name=\"title\" maxlength=\"40\"></div>"
             }
+            let table: Markup = items.isEmpty
+                ? "<p class=\"muted\">\(s["noRows"])</p>"
+                : "<details><summary>\(s["table"])</summary><table class=\"reference\"><thead><tr>\(head.joined())</tr></thead><tbody>\(rows.joined())</tbody></table></details>"
             return """
                 <section id="\(key)"><h2>\(s["ref_" + key]) (\(items.count))</h2>
-                \(items.isEmpty ? "<p class=\"muted\">\(s["noRows"])</p>" : "<details><summary>\(s["table"])</summary><table class=\"reference\"><thead><tr>\(head)</tr></thead><tbody>\(rows)</tbody></table></details>")
+                \(table)
                 <form method="post" action="/organisation/reference/\(key)" class="card"><p class="muted">\(s["addOrChange"])</p><div class="grid">\(fields)</div>
                 <p><button type="submit" id="save-\(key)">\(s["save"])</button></p></form></section>
                 """
         }.joined()
     }
 
-    package static func settingsForm(_ settings: [String: String], s: Strings) -> String {
-        let fields = editableSettings.map { key, fallback in
+    package static func settingsForm(_ settings: [String: String], s: Strings) -> Markup {
+        let fields = editableSettings.map { key, fallback -> Markup in
             let number = key != "hospitalName"
-            return "<div><label for=\"set-\(key)\">\(s["setting_" + key])</label><input type=\"\(number ? "number" : "text")\" id=\"set-\(key)\" name=\"\(key)\" value=\"\(e(settings[key] ?? fallback))\"\(number ? " min=\"1\" max=\"1000\"" : " maxlength=\"50\"") required></div>"
-        }.joined()
+            let bounds: Markup = number ? " min=\"1\" max=\"1000\"" : " maxlength=\"50\""
+            return "<div><label for=\"set-\(key)\">\(s["setting_" + key])</label><input type=\"\(number ? "number" : "text")\" id=\"set-\(key)\" name=\"\(key)\" value=\"\(settings[key] ?? fallback)\"\(bounds) required></div>"
+        }
         return """
             <section id="settings"><h2>\(s["systemSettings"])</h2><form method="post" action="/organisation/settings" class="card">
-            <div class="grid">\(fields)</div><p><button type="submit" id="save-settings">\(s["save"])</button></p></form></section>
+            <div class="grid">\(fields.joined())</div><p><button type="submit" id="save-settings">\(s["save"])</button></p></form></section>
             """
     }
 
-    package static func calendarSection(_ days: [CalendarDay], s: Strings) -> String {
-        let rows = days.map { day in
-            "<tr><td>\(e(day.day))</td><td>\(day.working ? s["makeUpWorkday"] : s["holiday"])</td><td>\(e(day.name))</td></tr>"
-        }.joined()
+    package static func calendarSection(_ days: [CalendarDay], s: Strings) -> Markup {
+        let rows = days.map { day -> Markup in
+            "<tr><td>\(day.day)</td><td>\(day.working ? s["makeUpWorkday"] : s["holiday"])</td><td>\(day.name)</td></tr>"
+        }
+        let table: Markup = days.isEmpty ? .empty
+            : "<table id=\"calendar-days\"><thead><tr><th>\(s["day"])</th><th>\(s["kind"])</th><th>\(s["label"])</th></tr></thead><tbody>\(rows.joined())</tbody></table>"
         return """
             <section id="calendar"><h2>\(s["calendar"])</h2><p class="muted">\(s["calendarHint"])</p>
-            \(days.isEmpty ? "" : "<table id=\"calendar-days\"><thead><tr><th>\(s["day"])</th><th>\(s["kind"])</th><th>\(s["label"])</th></tr></thead><tbody>\(rows)</tbody></table>")
+            \(table)
             <form method="post" action="/organisation/calendar" class="card"><div class="grid">
             <div><label for="cal-day">\(s["day"])</label><input type="date" id="cal-day" name="day" required></div>
             <div><label for="cal-kind">\(s["kind"])</label><select id="cal-kind" name="kind"><option value="holiday">\(s["holiday"])</option><option value="workday">\(s["makeUpWorkday"])</option></select></div>

@@ -15,7 +15,7 @@ extension WebUI {
                 (query.isEmpty ? [] : try crm.searchPatients(session.caller, query: query, page: PageRequest(limit: 50)).items,
                  session.caller.role == .agent ? [] : try crm.duplicateCandidates(session.caller, limit: 20))
             }
-            var html = """
+            var html: Markup = """
                 <form method="get" action="/patients" role="search" class="card"><label for="q">\(s["search"])</label>
                 <input type="search" id="q" name="q" value="\(e(query))" placeholder="\(s["searchHint"])"><p><button type="submit">\(s["search"])</button></p></form>
                 """
@@ -23,9 +23,9 @@ extension WebUI {
             html += "<details class=\"card\" id=\"new-patient\"><summary>\(s["newPatient"])</summary>"
                 + Self.patientForm(nil, action: "/patients", s: s) + "</details>"
             if !duplicates.isEmpty {
-                html += "<h2>\(s["duplicates"])</h2><ul id=\"duplicates\">" + duplicates.map { group in
+                html += "<h2>\(s["duplicates"])</h2><ul id=\"duplicates\">" + duplicates.markup { group in
                     "<li>\(e(group.reason)): " + group.patientIds.map { "<a href=\"/patients/\(HTML.urlComponent($0))\">\(e($0))</a>" }.joined(separator: " · ") + "</li>"
-                }.joined() + "</ul>"
+                } + "</ul>"
             }
             return session.page(s["patients"], html)
         }
@@ -76,13 +76,13 @@ extension WebUI {
     }
 
     /// The archive card's fields as a form: empty for a new patient, filled in for an edit.
-    package static func patientForm(_ patient: Patient?, action: String, s: Strings) -> String {
+    package static func patientForm(_ patient: Patient?, action: String, s: Strings) -> Markup {
         let prefix = patient == nil ? "n" : "u"
-        func field(_ name: String, _ label: String, _ value: String?, type: String = "text", extra: String = "") -> String {
-            "<div><label for=\"\(prefix)-\(name)\">\(s[label])</label><input type=\"\(type)\" id=\"\(prefix)-\(name)\" name=\"\(name)\" value=\"\(e(value))\"\(extra)></div>"
+        func field(_ name: String, _ label: String, _ value: String?, type: String = "text", extra: Markup = .empty) -> Markup {
+            "<div><label for=\"\(prefix)-\(name)\">\(s[label])</label><input type=\"\(type)\" id=\"\(prefix)-\(name)\" name=\"\(name)\" value=\"\(value)\"\(extra)></div>"
         }
         let gender = patient?.gender ?? "unknown"
-        let genders = ["unknown", "female", "male"].map { "<option value=\"\($0)\"\($0 == gender ? " selected" : "")>\(s["gender_" + $0])</option>" }.joined()
+        let genders = ["unknown", "female", "male"].markup { "<option value=\"\($0)\"\($0 == gender ? " selected" : "")>\(s["gender_" + $0])</option>" }
         return """
             <form method="post" action="\(action)" class="patient-form"><div class="grid">
             \(field("name", "name", patient?.name, extra: " required maxlength=\"50\""))
@@ -114,19 +114,19 @@ extension WebUI {
             tags: tags.flatMap { Set($0) == Set(current?.tags ?? []) && current != nil ? nil : $0 })
     }
 
-    package static func patientTable(_ patients: [Patient], _ s: Strings) -> String {
+    package static func patientTable(_ patients: [Patient], _ s: Strings) -> Markup {
         guard !patients.isEmpty else { return "<p class=\"muted\">\(s["noRows"])</p>" }
-        return "<table id=\"results\"><thead><tr><th>\(s["name"])</th><th>\(s["birthDate"])</th><th>\(s["phone"])</th></tr></thead><tbody>" + patients.map {
+        return "<table id=\"results\"><thead><tr><th>\(s["name"])</th><th>\(s["birthDate"])</th><th>\(s["phone"])</th></tr></thead><tbody>" + patients.markup {
             "<tr><td><a href=\"/patients/\(HTML.urlComponent($0.id))\">\(e($0.name))</a></td><td>\(e($0.birthDate))</td><td>\(e($0.phone.map(PhoneNumber.masked)))</td></tr>"
-        }.joined() + "</tbody></table>"
+        } + "</tbody></table>"
     }
 
-    package static func archive(_ archive: PatientArchive, canMerge: Bool, s: Strings) -> String {
+    package static func archive(_ archive: PatientArchive, canMerge: Bool, s: Strings) -> Markup {
         let p = archive.patient
-        var html = """
+        var html: Markup = """
             <div class="card" id="patient" data-patient="\(e(p.id))"><p><b>\(s["name"])</b> \(e(p.name)) · \(e(s["gender_" + (p.gender ?? "unknown")])) · \(s["birthDate"]) \(e(p.birthDate))</p>
-            <p><b>\(s["phone"])</b> \(e(p.phone)) · \(e(p.region)) \(e(p.address)) · \(e(p.category)) \(p.tags.map { "<span class=\"muted\">#\(e($0))</span>" }.joined(separator: " "))</p>
-            <p class="muted">\(e(p.id))\(archive.mergedPatients.isEmpty ? "" : " ← " + archive.mergedPatients.map { e($0.id) }.joined(separator: ", "))</p></div>
+            <p><b>\(s["phone"])</b> \(e(p.phone)) · \(e(p.region)) \(e(p.address)) · \(e(p.category)) \(p.tags.map { tag -> Markup in "<span class=\"muted\">#\(tag)</span>" }.joined(separator: " "))</p>
+            <p class="muted">\(e(p.id))\(archive.mergedPatients.isEmpty ? .empty : " ← " + archive.mergedPatients.map { e($0.id) }.joined(separator: ", "))</p></div>
             """
         if let from = archive.redirectedFrom { html += "<p class=\"flash\">\(e(from)) → \(e(p.id))</p>" }
         if canMerge {
@@ -144,17 +144,17 @@ extension WebUI {
                     """
             }
         }
-        var events: [(String, String)] = []
-        events += archive.encounterEvents.map { ($0.at, "\(e(s["event_" + $0.kind])) \(e($0.toWardId ?? $0.fromWardId))") }
-        events += archive.surveyResponses.map { ($0.submittedAt, "\(s["surveyEvent"]) · \(e(s[$0.mode == "phone" ? "phoneMode" : $0.mode])) · \(s["satisfaction"]) \($0.overall.map(String.init) ?? "–") / NPS \($0.recommend.map(String.init) ?? "–")") }
-        events += archive.followUpRecords.map { ($0.at, "\(s["followUpEvent"]) · \(e(s[$0.outcome])) \(e($0.note))") }
-        events += archive.complaints.map { ($0.registeredAt, "\(s["complaintEvent"]) · \(s[$0.status.rawValue]): \(e($0.summary))") }
-        events += archive.consultations.map { ($0.at, "\(s["consultation"]): \(e($0.topic))") }
-        events += archive.appointments.map { ($0.scheduledAt, "\(s["appointment"]) · \(e(s[$0.kind])) · \(e(s["appt_" + $0.status]))") }
-        events += archive.sms.map { ($0.createdAtOrScheduled, "\(s["sms"]) · \(e(s["sms_" + $0.status])): \(e($0.body))") }
-        html += "<h2>\(s["history"])</h2><table id=\"history\"><tbody>" + events.sorted { $0.0 > $1.0 }.map {
+        var events: [(String, Markup)] = []
+        events += archive.encounterEvents.map { entry -> (String, Markup) in (entry.at, "\(e(s["event_" + entry.kind])) \(e(entry.toWardId ?? entry.fromWardId))") }
+        events += archive.surveyResponses.map { entry -> (String, Markup) in (entry.submittedAt, "\(s["surveyEvent"]) · \(e(s[entry.mode == "phone" ? "phoneMode" : entry.mode])) · \(s["satisfaction"]) \(entry.overall.map(String.init) ?? "–") / NPS \(entry.recommend.map(String.init) ?? "–")") }
+        events += archive.followUpRecords.map { entry -> (String, Markup) in (entry.at, "\(s["followUpEvent"]) · \(e(s[entry.outcome])) \(e(entry.note))") }
+        events += archive.complaints.map { entry -> (String, Markup) in (entry.registeredAt, "\(s["complaintEvent"]) · \(s[entry.status.rawValue]): \(e(entry.summary))") }
+        events += archive.consultations.map { entry -> (String, Markup) in (entry.at, "\(s["consultation"]): \(e(entry.topic))") }
+        events += archive.appointments.map { entry -> (String, Markup) in (entry.scheduledAt, "\(s["appointment"]) · \(e(s[entry.kind])) · \(e(s["appt_" + entry.status]))") }
+        events += archive.sms.map { entry -> (String, Markup) in (entry.createdAtOrScheduled, "\(s["sms"]) · \(e(s["sms_" + entry.status])): \(e(entry.body))") }
+        html += "<h2>\(s["history"])</h2><table id=\"history\"><tbody>" + events.sorted { $0.0 > $1.0 }.markup {
             "<tr><td>\(minute($0.0))</td><td>\($0.1)</td></tr>"
-        }.joined() + "</tbody></table>"
+        } + "</tbody></table>"
         return html
     }
 }

@@ -94,9 +94,9 @@ extension WebUI {
     }
 
     /// The agent's forms on an archive: consultation, complaint, appointment, blacklist.
-    package static func serviceForms(_ patient: Patient, departments: [ReferenceItem], s: Strings) -> String {
+    package static func serviceForms(_ patient: Patient, departments: [ReferenceItem], s: Strings) -> Markup {
         let id = HTML.urlComponent(patient.id)
-        let departmentOptions = departments.map { "<option value=\"\(e($0.id))\">\(e($0.name))</option>" }.joined()
+        let departmentOptions = departments.markup { "<option value=\"\(e($0.id))\">\(e($0.name))</option>" }
         return """
             <div class="grid">
             <form method="post" action="/patients/\(id)/consultation" class="card"><h2>\(s["consultation"])</h2>
@@ -107,7 +107,7 @@ extension WebUI {
             <form method="post" action="/patients/\(id)/complaint" class="card"><h2>\(s["complaint"])</h2>
               <label for="p-summary">\(s["summary"])</label><textarea id="p-summary" name="summary" required maxlength="2000"></textarea>
               <label for="p-department">\(s["department"])</label><select id="p-department" name="departmentId"><option value="">—</option>\(departmentOptions)</select>
-              <label for="p-channel">\(s["channel"])</label><select id="p-channel" name="channel">\(["phone", "visit", "letter", "online"].map { "<option value=\"\($0)\">\(s["channel_" + $0])</option>" }.joined())</select>
+              <label for="p-channel">\(s["channel"])</label><select id="p-channel" name="channel">\(["phone", "visit", "letter", "online"].markup { "<option value=\"\($0)\">\(s["channel_" + $0])</option>" })</select>
               <p><button type="submit">\(s["save"])</button></p></form>
             <form method="post" action="/patients/\(id)/appointment" class="card"><h2>\(s["appointment"])</h2>
               <label for="a-kind">\(s["kind"])</label><select id="a-kind" name="kind"><option value="visit">\(s["visit"])</option><option value="examination">\(s["examination"])</option></select>

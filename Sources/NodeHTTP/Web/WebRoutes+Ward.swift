@@ -50,47 +50,49 @@ extension WebUI {
         try crm.surveyTemplate(purpose: "bedside", diagnosisCode: encounter.diagnosisCode)
     }
 
-    package static func wardList(_ patients: [WardPatient], _ s: Strings) -> String {
+    package static func wardList(_ patients: [WardPatient], _ s: Strings) -> Markup {
         guard !patients.isEmpty else { return "<p class=\"muted\">\(s["noRows"])</p>" }
-        let rows = patients.map { entry in
-            let state = entry.bedsideVisitDue
+        let rows = patients.map { entry -> Markup in
+            let state: Markup = entry.bedsideVisitDue
                 ? "<span class=\"due\">\(s["visitDue"])</span> <span class=\"muted\">\(s["dueBy"]) \(minute(entry.bedsideDueBy))</span>"
                 : "<span class=\"done\">\(s["visited"])</span>"
             return """
                 <tr><td>\(e(entry.patient.name))</td><td>\(minute(entry.encounter.admittedAt))</td>
-                <td>\(state)</td><td>\(entry.bedsideVisitDue ? "<a class=\"button\" href=\"/ward/survey/\(HTML.urlComponent(entry.encounter.id))\">\(s["startSurvey"])</a>" : "")</td></tr>
+                <td>\(state)</td><td>\(entry.bedsideVisitDue ? "<a class=\"button\" href=\"/ward/survey/\(HTML.urlComponent(entry.encounter.id))\">\(s["startSurvey"])</a>" as Markup : .empty)</td></tr>
                 """
         }.joined()
         return "<table><caption class=\"muted\">\(s["admitted"]): \(patients.count)</caption><thead><tr><th>\(s["name"])</th><th>\(s["admittedAt"])</th><th>\(s["bedsideVisit"])</th><th><span class=\"visually-hidden\">\(s["startSurvey"])</span></th></tr></thead><tbody>\(rows)</tbody></table>"
     }
 
-    package static func surveyForm(_ template: SurveyTemplate, encounter: Encounter, responseID: String, strings s: Strings, error: String?) -> String {
+    package static func surveyForm(_ template: SurveyTemplate, encounter: Encounter, responseID: String, strings s: Strings, error: String?) -> Markup {
         surveyForm(template, action: "/ward/survey/\(HTML.urlComponent(encounter.id))", responseID: responseID, strings: s, error: error)
     }
 
     /// A template version as a touch-first form posting to `action`.
-    package static func surveyForm(_ template: SurveyTemplate, action: String, responseID: String, strings s: Strings, error: String?) -> String {
-        var html = error.map { "<p class=\"error\" role=\"alert\">\(e($0))</p>" } ?? ""
+    package static func surveyForm(_ template: SurveyTemplate, action: String, responseID: String, strings s: Strings, error: String?) -> Markup {
+        var html = error.map { text -> Markup in "<p class=\"error\" role=\"alert\">\(text)</p>" } ?? .empty
         html += "<form method=\"post\" action=\"\(action)\" id=\"survey\">"
         html += "<input type=\"hidden\" name=\"responseId\" value=\"\(e(responseID))\">"
         // The version the form shows is the version the answers are checked against, even if a newer one appears meanwhile.
         html += "<input type=\"hidden\" name=\"templateId\" value=\"\(e(template.id))\"><input type=\"hidden\" name=\"templateVersion\" value=\"\(template.version)\">"
         for question in template.definition.questions {
             let name = "q_" + question.id
-            let required = question.required == true ? " <span class=\"muted\">(\(s["required"]))</span>" : ""
-            let condition = question.showIf.map { " data-show-if=\"\(e($0.question))\" data-values=\"\(e($0.equals.joined(separator: "|")))\"" } ?? ""
+            let required: Markup = question.required == true ? " <span class=\"muted\">(\(s["required"]))</span>" : .empty
+            let condition = question.showIf.map { show -> Markup in " data-show-if=\"\(show.question)\" data-values=\"\(show.equals.joined(separator: "|"))\"" } ?? .empty
             html += "<fieldset\(condition) id=\"field-\(e(question.id))\"><legend>\(e(question.text))\(required)</legend>"
             switch question.type {
             case .single, .multiple:
                 let type = question.type == .single ? "radio" : "checkbox"
-                html += "<div class=\"choices\">" + (question.options ?? []).map { option in
-                    "<label><input type=\"\(type)\" name=\"\(name)\" value=\"\(e(option.value))\"\(question.type == .single && question.required == true ? " required" : "")>\(e(option.label))</label>"
-                }.joined() + "</div>"
+                let choices = (question.options ?? []).map { option -> Markup in
+                    "<label><input type=\"\(type)\" name=\"\(name)\" value=\"\(option.value)\"\(question.type == .single && question.required == true ? " required" : "")>\(option.label)</label>"
+                }
+                html += "<div class=\"choices\">\(choices.joined())</div>"
             case .scale5, .nps:
                 let range = question.type == .scale5 ? Array(1...5) : Array(0...10)
-                html += "<div class=\"choices\">" + range.map { value in
+                let choices = range.map { value -> Markup in
                     "<label><input type=\"radio\" name=\"\(name)\" value=\"\(value)\"\(question.required == true ? " required" : "")>\(value)</label>"
-                }.joined() + "</div>"
+                }
+                html += "<div class=\"choices\">\(choices.joined())</div>"
             case .text:
                 html += "<textarea name=\"\(name)\" aria-label=\"\(e(question.text))\" maxlength=\"\(question.maxLength ?? 2000)\"></textarea>"
             }
