@@ -57,9 +57,18 @@ package struct NodeStatusReport: Codable, ResponseEncodable, Sendable {
     }
 }
 
+/// Who this node is and how its links stand, without counting anything: what every page and the
+/// link indicator's poll (`/api/status/link`, every 2 s) need.
+package struct NodeLinkStatus: Codable, ResponseEncodable, Sendable {
+    package var name: String
+    package var role: String
+    package var nodeId: String
+    package var peers: [NodeStatusReport.Peer]
+}
+
 extension NodeRuntime {
-    /// The node's current status, read from its replica and peer table.
-    package func statusReport(_ configuration: NodeConfiguration) throws -> NodeStatusReport {
+    /// The node's links: cheap (the peer table and the version vector).
+    package func linkStatus(_ configuration: NodeConfiguration) throws -> NodeLinkStatus {
         let vector = try replica.versionVector()
         let now = Int64(SystemWallClock().now())
         let peers = try self.peers.peers().map { peer in
@@ -71,16 +80,23 @@ extension NodeRuntime {
                                          lastContactMsAgo: now - peer.lastContact, pendingOut: pendingOut, pendingIn: pendingIn,
                                          lagMs: pendingOut == 0 ? 0 : peer.caughtUpAt.map { now - $0 }, lastError: peer.lastError)
         }
-        let names = Dictionary(peers.map { ($0.nodeId, $0.name) }, uniquingKeysWith: { first, _ in first })
+        // The role is the certificate's (what this node may write), whatever node.json says.
+        return NodeLinkStatus(name: configuration.name, role: replica.role.description, nodeId: configuration.nodeID, peers: peers)
+    }
+
+    /// The node's whole status, rows of every table counted (`suifang status`, `/api/status`).
+    package func statusReport(_ configuration: NodeConfiguration) throws -> NodeStatusReport {
+        let link = try linkStatus(configuration)
+        let vector = try replica.versionVector()
+        let now = Int64(SystemWallClock().now())
+        let names = Dictionary(link.peers.map { ($0.nodeId, $0.name) }, uniquingKeysWith: { first, _ in first })
         let quarantined = try replica.quarantines().map { quarantine in
             NodeStatusReport.QuarantinedOrigin(nodeId: quarantine.origin.description, name: names[quarantine.origin.description], commit: quarantine.seq,
                                                table: quarantine.table, rule: quarantine.rule, sinceMsAgo: now - Int64(clamping: quarantine.seenAt))
         }
-        // The role is the certificate's (what this node may write), whatever node.json says.
-        return NodeStatusReport(name: configuration.name, role: replica.role.description, wards: replica.identity.wards.sorted(),
-                                nodeId: configuration.nodeID,
+        return NodeStatusReport(name: link.name, role: link.role, wards: replica.identity.wards.sorted(), nodeId: link.nodeId,
                                 versionVector: Dictionary(uniqueKeysWithValues: vector.sorted.map { ($0.origin.description, $0.seq) }),
-                                rows: try replica.statistics().rows, openConflicts: try replica.openConflicts().count, peers: peers,
+                                rows: try replica.statistics().rows, openConflicts: try replica.openConflicts().count, peers: link.peers,
                                 quarantined: quarantined)
     }
 }

@@ -84,7 +84,7 @@ package enum WebAssets {
     function refreshLink() {
       var link = document.getElementById('link'), pending = document.getElementById('pending');
       if (!link || !pending) return;
-      fetch('/api/status', { cache: 'no-store' }).then(function (r) { return r.json(); }).then(function (s) {
+      fetch('/api/status/link', { cache: 'no-store' }).then(function (r) { return r.json(); }).then(function (s) {
         var peer = s.peers && s.peers[0], up = !!(peer && peer.connected);
         var count = (s.peers || []).reduce(function (m, p) { return Math.max(m, p.pendingOut); }, 0);
         link.className = 'link ' + (up ? 'up' : 'down');

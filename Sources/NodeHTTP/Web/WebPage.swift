@@ -8,7 +8,7 @@ import NIOCore
 package struct WebSession: Sendable {
     package var caller: Caller
     package var strings: Strings
-    package var node: NodeStatusReport
+    package var node: NodeLinkStatus
     package var path: String
 
     /// The link indicator: central itself, or linked to central / not, and how much waits to sync.
@@ -65,7 +65,7 @@ package struct WebSession: Sendable {
         return WebPage.html(html)
     }
 
-    package init(caller: Caller, strings: Strings, node: NodeStatusReport, path: String) {
+    package init(caller: Caller, strings: Strings, node: NodeLinkStatus, path: String) {
         self.caller = caller
         self.strings = strings
         self.node = node

@@ -131,7 +131,7 @@ extension WebUI {
         return "\(value) \(s[unit])"
     }
 
-    package static func fleet(_ node: NodeStatusReport, canRevoke: Bool, s: Strings) -> Markup {
+    package static func fleet(_ node: NodeLinkStatus, canRevoke: Bool, s: Strings) -> Markup {
         var html: Markup = "<p>\(node.name) · \(node.role) · \(node.nodeId)</p>"
         guard !node.peers.isEmpty else { return html + "<p class=\"muted\">\(s["noRows"])</p>" }
         html += "<table id=\"fleet\"><thead><tr><th>\(s["nodeName"])</th><th>\(s["role"])</th><th>\(s["lastContact"])</th><th>\(s["pendingOut"])</th><th>\(s["pendingIn"])</th><th>\(s["lag"])</th><th></th></tr></thead><tbody>"

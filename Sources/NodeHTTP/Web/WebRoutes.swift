@@ -38,7 +38,7 @@ package struct WebUI: Sendable {
         guard let caller = context.caller else { throw WebRedirect(location: "/login") }
         guard roles.isEmpty || roles.contains(caller.role) else { throw CRMError(.forbidden, Strings(language: request.language)["forbidden"]) }
         let runtime = self.runtime, configuration = self.configuration
-        let node = try await blocking { try runtime.statusReport(configuration) }
+        let node = try await blocking { try runtime.linkStatus(configuration) }
         return WebSession(caller: caller, strings: Strings(language: request.language), node: node, path: request.uri.path)
     }
 
