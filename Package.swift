@@ -34,10 +34,16 @@ let package = Package(
             name: "CZlib",
             providers: [.apt(["zlib1g-dev"])]
         ),
+        // The one home of libsodium: initialised once, return codes checked, secrets wiped.
+        .target(
+            name: "Sodium",
+            dependencies: ["CSodium"],
+            swiftSettings: swiftSettings
+        ),
         .target(
             name: "Replica",
             dependencies: [
-                "CSodium",
+                "Sodium",
                 "CZlib",
                 .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "GRDBSQLite", package: "GRDB.swift"),
@@ -49,7 +55,7 @@ let package = Package(
             name: "SyncProtocol",
             dependencies: [
                 "Replica",
-                "CSodium",
+                "Sodium",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "CompressNIO", package: "compress-nio"),
@@ -61,7 +67,7 @@ let package = Package(
             name: "CRMDomain",
             dependencies: [
                 "Replica",
-                "CSodium",
+                "Sodium",
                 .product(name: "GRDB", package: "GRDB.swift"),
             ],
             swiftSettings: swiftSettings
@@ -71,6 +77,7 @@ let package = Package(
         .target(
             name: "NodeRuntime",
             dependencies: [
+                "Sodium",
                 "Replica",
                 "SyncProtocol",
                 "CRMDomain",
@@ -122,12 +129,14 @@ let package = Package(
         .target(
             name: "Benchmarks",
             dependencies: [
+                "Sodium",
                 "NodeRuntime",
                 "NodeHTTP",
                 "Testnets",
                 "Replica",
                 "SyncProtocol",
                 "CRMDomain",
+                // Same-run baselines measure libsodium and zlib themselves, not through our wrappers.
                 "CSodium",
                 "CZlib",
                 .product(name: "GRDB", package: "GRDB.swift"),
@@ -148,7 +157,6 @@ let package = Package(
                 "Replica",
                 "SyncProtocol",
                 "CRMDomain",
-                "CSodium",
                 "CZlib",
                 .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "NIOCore", package: "swift-nio"),
@@ -174,6 +182,7 @@ let package = Package(
         .testTarget(
             name: "SyncProtocolTests",
             dependencies: [
+                "Sodium",
                 "SyncProtocol",
                 "Replica",
                 "node",
@@ -188,6 +197,7 @@ let package = Package(
         .testTarget(
             name: "NodeTests",
             dependencies: [
+                "Sodium",
                 "NodeRuntime",
                 "NodeHTTP",
                 "Testnets",
@@ -206,6 +216,7 @@ let package = Package(
         .testTarget(
             name: "CRMTests",
             dependencies: [
+                "Sodium",
                 "CRMDomain",
                 "Replica",
                 .product(name: "GRDB", package: "GRDB.swift"),
@@ -215,6 +226,7 @@ let package = Package(
         .testTarget(
             name: "ReplicaTests",
             dependencies: [
+                "Sodium",
                 "Replica",
                 "CRMDomain",
                 "node",

@@ -1,3 +1,4 @@
+import Sodium
 import Testnets
 import NodeHTTP
 import NodeRuntime

@@ -1,3 +1,4 @@
+import Sodium
 import CRMDomain
 import GRDB
 import Logging

@@ -1,3 +1,4 @@
+import Sodium
 /// Why a sync connection was refused or ended. Both sides see the same code; messages
 /// name nodes, versions and sizes, never patient data.
 public struct SyncError: Error, Hashable, Sendable, CustomStringConvertible {
@@ -49,4 +50,25 @@ public struct SyncError: Error, Hashable, Sendable, CustomStringConvertible {
     }
 
     public var description: String { "\(code): \(message)" }
+}
+
+extension SyncError {
+    /// What libsodium refused, as the protocol names it: a tampered, replayed or reordered frame,
+    /// a key of the wrong kind, a peer key the key exchange will not use.
+    init(_ error: SodiumError) {
+        switch error.kind {
+        case .tampered: self.init(.tamperedFrame, error.message)
+        case .badKey, .outOfMemory: self.init(.badKey, error.message)
+        case .unacceptablePeerKey: self.init(.handshakeFailed, error.message)
+        }
+    }
+
+    /// Runs a libsodium step, its refusal as a ``SyncError``.
+    static func checking<T>(_ body: () throws(SodiumError) -> T) throws(SyncError) -> T {
+        do {
+            return try body()
+        } catch {
+            throw SyncError(error)
+        }
+    }
 }

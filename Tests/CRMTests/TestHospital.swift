@@ -1,3 +1,4 @@
+import Sodium
 import CRMDomain
 import Foundation
 import GRDB

@@ -1,3 +1,4 @@
+import Sodium
 import ArgumentParser
 import CRMDomain
 import Foundation

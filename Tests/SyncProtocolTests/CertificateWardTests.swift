@@ -1,3 +1,4 @@
+import Sodium
 import Replica
 import Testing
 @testable import SyncProtocol

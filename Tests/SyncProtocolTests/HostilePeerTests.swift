@@ -1,3 +1,4 @@
+import Sodium
 import Foundation
 import GRDB
 import Logging

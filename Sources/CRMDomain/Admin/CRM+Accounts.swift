@@ -1,4 +1,4 @@
-import CSodium
+import Sodium
 import Foundation
 import GRDB
 import Replica
@@ -72,10 +72,7 @@ extension CRM {
         }
         let user = Self.account(row)
         guard !user.disabled else { throw CRMError(.unauthenticated, "this account is disabled") }
-        var tokenBytes = [UInt8](repeating: 0, count: 32)
-        _ = SodiumOnce.ready
-        randombytes_buf(&tokenBytes, 32)
-        let token = tokenBytes.map { String($0, radix: 16).leftPadded(2) }.joined()
+        let token = Sodium.randomBytes(32).map { String($0, radix: 16).leftPadded(2) }.joined()
         let expires = time.timestamp(now().addingTimeInterval(Self.sessionLifetime))
         try replica.writeLocal { db in
             try db.execute(sql: "DELETE FROM crm_session WHERE expiresAt < ?", arguments: [timestamp()])
@@ -120,10 +117,6 @@ extension CRM {
     }
 
     static func tokenHash(_ token: String) -> String {
-        _ = SodiumOnce.ready
-        let input = Array(token.utf8)
-        var digest = [UInt8](repeating: 0, count: 32)
-        _ = crypto_generichash(&digest, 32, input, UInt64(input.count), nil, 0)
-        return digest.map { String($0, radix: 16).leftPadded(2) }.joined()
+        Sodium.hexHash(token)
     }
 }

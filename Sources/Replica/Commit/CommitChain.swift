@@ -1,3 +1,5 @@
+import Sodium
+
 /// The per-origin hash chain that makes every commit attributable to the node that made it.
 ///
 /// ```

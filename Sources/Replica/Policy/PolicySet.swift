@@ -1,4 +1,4 @@
-import CSodium
+import Sodium
 import Foundation
 
 /// The replicated tables and their conflict policies, loaded from `conflict-policies/`.
@@ -65,19 +65,7 @@ public struct PolicySet: Hashable, Sendable {
         tables.first { $0.name == name }
     }
 
-    /// `sodium_init()` "initializes the library and should be called before any other function";
-    /// it returns 0 on success, 1 if already initialized, -1 on failure.
-    private static let sodiumReady: Bool = sodium_init() >= 0
-
     private static func digest(_ text: String) -> String {
-        precondition(sodiumReady, "libsodium failed to initialise")
-        var output = [UInt8](repeating: 0, count: 32)
-        let bytes = Array(text.utf8)
-        // crypto_generichash "returns 0 on success, -1 on error" (only for out-of-range sizes).
-        let result = bytes.withUnsafeBufferPointer { input in
-            crypto_generichash(&output, output.count, input.baseAddress, UInt64(input.count), nil, 0)
-        }
-        precondition(result == 0, "crypto_generichash failed with valid sizes")
-        return output.map { String(format: "%02x", $0) }.joined()
+        Sodium.hexHash(text)
     }
 }

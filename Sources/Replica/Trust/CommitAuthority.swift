@@ -1,3 +1,5 @@
+import Sodium
+
 /// Who an origin is, as its verified credential says.
 public struct OriginIdentity: Hashable, Sendable {
     /// The origin's node id.

@@ -1,3 +1,4 @@
+import Sodium
 import Replica
 
 /// What a node checks about a peer during the handshake.
@@ -82,12 +83,15 @@ public enum Handshake {
         }
         if side == .server { try await sender.send(ownAuth) }
 
-        let keys = side == .client
-            ? try exchange.clientKeys(serverPublicKey: peerHello.exchangeKey)
-            : try exchange.serverKeys(clientPublicKey: peerHello.exchangeKey)
-        let outgoing = try SecretStreamSender(key: keys.transmit)
+        let keys = try SyncError.checking { () throws(SodiumError) in
+            side == .client
+                ? try exchange.clientKeys(serverPublicKey: peerHello.exchangeKey)
+                : try exchange.serverKeys(clientPublicKey: peerHello.exchangeKey)
+        }
+        let outgoing = try SyncError.checking { () throws(SodiumError) in try SecretStreamSender(key: keys.transmit) }
         try await sender.send(outgoing.header)
-        let incoming = try SecretStreamReceiver(key: keys.receive, header: try await receiveFrame(&receiver))
+        let header = try await receiveFrame(&receiver)
+        let incoming = try SyncError.checking { () throws(SodiumError) in try SecretStreamReceiver(key: keys.receive, header: header) }
         return SecureChannel(peer: peerHello.certificate, sender: EncryptedSender(stream: outgoing, frames: sender),
                              receiver: EncryptedReceiver(stream: incoming, frames: receiver))
     }

@@ -1,3 +1,5 @@
+import Sodium
+
 /// The encrypted channel a handshake produces.
 public struct SecureChannel<Receiver: FrameReceiving> {
     /// The authenticated peer.
@@ -39,6 +41,6 @@ struct EncryptedReceiver<Receiver: FrameReceiving> {
     /// The next message; nil when the connection closed.
     mutating func next() async throws -> SyncMessage? {
         guard let frame = try await frames.next() else { return nil }
-        return try SyncMessage(decoding: try stream.open(frame))
+        return try SyncMessage(decoding: try SyncError.checking { () throws(SodiumError) in try stream.open(frame) })
     }
 }

@@ -1,3 +1,4 @@
+import Sodium
 import Replica
 
 /// The node binary's ``CommitAuthority``: this node signs its chain with its own key, and any

@@ -1,3 +1,4 @@
+import Sodium
 import Replica
 
 /// A node's identity, signed by the hospital's cluster key.

@@ -1,3 +1,4 @@
+import Sodium
 import Replica
 
 /// Everything a node proves itself with: its key, its certificate and the cluster key it trusts.

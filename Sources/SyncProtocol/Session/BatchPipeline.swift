@@ -1,3 +1,4 @@
+import Sodium
 import Replica
 
 /// The per-batch work of a sending session, outside the network: compress the encoded
@@ -10,7 +11,7 @@ public final class BatchPipeline {
 
     /// A pipeline with a fresh random key.
     public init(compressionLevel: Int32 = 1) throws {
-        self.stream = try SecretStreamSender(key: Sodium.randomBytes(32))
+        self.stream = try SyncError.checking { () throws(SodiumError) in try SecretStreamSender(key: Sodium.randomBytes(32)) }
         self.level = compressionLevel
     }
 

@@ -19,7 +19,7 @@ public final class SigningKey: @unchecked Sendable {
     }
 
     /// Restores a key pair from its 64-byte secret key (libsodium's format: seed then public key).
-    /// - Throws: ``SyncError`` `.badKey` for a wrong length.
+    /// - Throws: ``KeyError`` for a wrong length or a key that is not Ed25519.
     public init(secretKey: [UInt8]) throws(KeyError) {
         Sodium.ensureReady()
         guard secretKey.count == Int(crypto_sign_secretkeybytes()) else {
@@ -62,7 +62,7 @@ public struct KeyError: Error, Hashable, Sendable, CustomStringConvertible {
     /// What is wrong with the key (never the key itself).
     public let message: String
 
-    init(_ message: String) {
+    public init(_ message: String) {
         self.message = message
     }
 

@@ -1,21 +1,20 @@
-import Replica
 import CSodium
 
 /// The sending half of a libsodium secretstream (XChaCha20-Poly1305): each message is
 /// encrypted and authenticated, and the stream's internal counter makes any
 /// reordering, replay, truncation or tampering fail on the receiving side.
-final class SecretStreamSender {
+public final class SecretStreamSender {
     private let state: UnsafeMutablePointer<crypto_secretstream_xchacha20poly1305_state>
     /// The 24-byte header the receiver needs to start pulling.
-    let header: [UInt8]
+    public let header: [UInt8]
 
     /// Bytes of overhead per message.
-    static let overhead = Int(crypto_secretstream_xchacha20poly1305_abytes())
+    public static let overhead = Int(crypto_secretstream_xchacha20poly1305_abytes())
 
-    init(key: [UInt8]) throws(SyncError) {
+    public init(key: [UInt8]) throws(SodiumError) {
         Sodium.ensureReady()
         guard key.count == Int(crypto_secretstream_xchacha20poly1305_keybytes()) else {
-            throw SyncError(.badKey, "a secretstream key is \(crypto_secretstream_xchacha20poly1305_keybytes()) bytes")
+            throw SodiumError(.badKey, "a secretstream key is \(crypto_secretstream_xchacha20poly1305_keybytes()) bytes")
         }
         state = .allocate(capacity: 1)
         var header = [UInt8](repeating: 0, count: Int(crypto_secretstream_xchacha20poly1305_headerbytes()))
@@ -30,7 +29,7 @@ final class SecretStreamSender {
     }
 
     /// Encrypts one message; `final` marks the end of the stream.
-    func seal(_ message: [UInt8], final: Bool = false) -> [UInt8] {
+    public func seal(_ message: [UInt8], final: Bool = false) -> [UInt8] {
         var cipher = [UInt8](repeating: 0, count: message.count + Self.overhead)
         let tag = final ? UInt8(crypto_secretstream_xchacha20poly1305_tag_final()) : UInt8(crypto_secretstream_xchacha20poly1305_tag_message())
         // "returns 0 on success"; it only fails for a message over the (2^64-byte) size limit.
@@ -41,22 +40,22 @@ final class SecretStreamSender {
 }
 
 /// The receiving half of a secretstream.
-final class SecretStreamReceiver {
+public final class SecretStreamReceiver {
     private let state: UnsafeMutablePointer<crypto_secretstream_xchacha20poly1305_state>
     /// Whether the sender closed the stream with a final message.
-    private(set) var finished = false
+    public private(set) var finished = false
 
-    init(key: [UInt8], header: [UInt8]) throws(SyncError) {
+    public init(key: [UInt8], header: [UInt8]) throws(SodiumError) {
         Sodium.ensureReady()
         guard key.count == Int(crypto_secretstream_xchacha20poly1305_keybytes()),
               header.count == Int(crypto_secretstream_xchacha20poly1305_headerbytes()) else {
-            throw SyncError(.tamperedFrame, "the encrypted stream's header has the wrong length")
+            throw SodiumError(.tampered, "the encrypted stream's header has the wrong length")
         }
         state = .allocate(capacity: 1)
         // "returns 0 on success, or -1 if the header is invalid".
         guard crypto_secretstream_xchacha20poly1305_init_pull(state, header, key) == 0 else {
             state.deallocate()
-            throw SyncError(.tamperedFrame, "the encrypted stream's header is invalid")
+            throw SodiumError(.tampered, "the encrypted stream's header is invalid")
         }
     }
 
@@ -67,15 +66,15 @@ final class SecretStreamReceiver {
 
     /// Decrypts the next message. Throws for anything tampered, replayed, reordered,
     /// or arriving after the final message.
-    func open(_ cipher: [UInt8]) throws(SyncError) -> [UInt8] {
-        guard !finished else { throw SyncError(.tamperedFrame, "a frame arrived after the end of the stream") }
-        guard cipher.count >= SecretStreamSender.overhead else { throw SyncError(.tamperedFrame, "an encrypted frame is too short") }
+    public func open(_ cipher: [UInt8]) throws(SodiumError) -> [UInt8] {
+        guard !finished else { throw SodiumError(.tampered, "a frame arrived after the end of the stream") }
+        guard cipher.count >= SecretStreamSender.overhead else { throw SodiumError(.tampered, "an encrypted frame is too short") }
         var message = [UInt8](repeating: 0, count: cipher.count - SecretStreamSender.overhead)
         var tag: UInt8 = 0
         // "returns 0 on success, -1 if the ciphertext appears to be invalid".
         let result = crypto_secretstream_xchacha20poly1305_pull(state, &message, nil, &tag, cipher, UInt64(cipher.count), nil, 0)
         guard result == 0 else {
-            throw SyncError(.tamperedFrame, "an encrypted frame failed authentication (tampered, replayed or out of order)")
+            throw SodiumError(.tampered, "an encrypted frame failed authentication (tampered, replayed or out of order)")
         }
         if tag == UInt8(crypto_secretstream_xchacha20poly1305_tag_final()) { finished = true }
         return message

@@ -4,11 +4,11 @@ import Foundation
 /// BLAKE2b-256 over parts fed one after another (`crypto_generichash_init/update/final`),
 /// so a commit's hash never needs its parts copied into one buffer. Owns its state buffer
 /// (`crypto_generichash_statebytes()` bytes, 64-byte aligned as libsodium asks).
-final class Blake2b256 {
+public final class Blake2b256 {
     private let state: OpaquePointer
     private let buffer: UnsafeMutableRawPointer
 
-    init() {
+    public init() {
         Sodium.ensureReady()
         buffer = UnsafeMutableRawPointer.allocate(byteCount: crypto_generichash_statebytes(), alignment: 64)
         state = OpaquePointer(buffer)
@@ -22,19 +22,19 @@ final class Blake2b256 {
         buffer.deallocate()
     }
 
-    func update(_ bytes: some ContiguousBytes) {
+    public func update(_ bytes: some ContiguousBytes) {
         bytes.withUnsafeBytes { raw in
             _ = crypto_generichash_update(state, raw.bindMemory(to: UInt8.self).baseAddress, UInt64(raw.count))
         }
     }
 
-    func update(fixed64 value: UInt64) {
+    public func update(fixed64 value: UInt64) {
         withUnsafeBytes(of: value.littleEndian) { raw in
             _ = crypto_generichash_update(state, raw.bindMemory(to: UInt8.self).baseAddress, 8)
         }
     }
 
-    func finish() -> [UInt8] {
+    public func finish() -> [UInt8] {
         var output = [UInt8](repeating: 0, count: 32)
         let result = crypto_generichash_final(state, &output, 32)
         precondition(result == 0, "crypto_generichash_final failed with valid sizes")
