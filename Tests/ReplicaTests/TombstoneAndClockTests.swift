@@ -104,4 +104,14 @@ struct TombstoneAndClockTests {
         #expect(remote?.source == .remote)
         #expect(remote?.rows["entry"] == [id])
     }
+
+    /// What a peer lacks, counted from vectors a hostile peer may fill with any numbers: saturates.
+    @Test func commitsAheadCountsWhatTheOtherLacksAndSaturates() {
+        let ours = VersionVector([NodeID(1): 10, NodeID(2): 3]), theirs = VersionVector([NodeID(1): 4, NodeID(3): 7])
+        #expect(ours.commitsAhead(of: theirs) == 6 + 3)
+        #expect(theirs.commitsAhead(of: ours) == 7)
+        #expect(ours.commitsAhead(of: ours) == 0)
+        let huge = VersionVector([NodeID(1): .max, NodeID(2): .max, NodeID(3): .max])
+        #expect(huge.commitsAhead(of: VersionVector()) == .max)
+    }
 }

@@ -72,10 +72,7 @@ extension NodeRuntime {
         let vector = try replica.versionVector()
         let now = Int64(SystemWallClock().now())
         let peers = try self.peers.peers().map { peer in
-            var pendingOut: UInt64 = 0, pendingIn: UInt64 = 0
-            // Saturating: a peer's vector is whatever it claimed.
-            for (origin, seq) in vector.entries where seq > peer.peerVector[origin] { pendingOut = pendingOut.saturatingAdding(seq - peer.peerVector[origin]) }
-            for (origin, seq) in peer.peerVector.entries where seq > vector[origin] { pendingIn = pendingIn.saturatingAdding(seq - vector[origin]) }
+            let pendingOut = vector.commitsAhead(of: peer.peerVector), pendingIn = peer.peerVector.commitsAhead(of: vector)
             return NodeStatusReport.Peer(name: peer.name, nodeId: peer.nodeId, role: peer.role, address: peer.address, connected: peer.connected,
                                          lastContactMsAgo: now - peer.lastContact, pendingOut: pendingOut, pendingIn: pendingIn,
                                          lagMs: pendingOut == 0 ? 0 : peer.caughtUpAt.map { now - $0 }, lastError: peer.lastError)

@@ -39,6 +39,14 @@ public struct VersionVector: Hashable, Sendable, Codable, CustomStringConvertibl
         other.entries.allSatisfy { self[$0.key] >= $0.value }
     }
 
+    /// Commits this vector holds that `other` lacks, summed over origins (saturating: a peer's
+    /// vector is whatever it claimed).
+    public func commitsAhead(of other: VersionVector) -> UInt64 {
+        entries.reduce(0) { sum, entry in
+            entry.value > other[entry.key] ? sum.saturatingAdding(entry.value - other[entry.key]) : sum
+        }
+    }
+
     /// Origins sorted by id, with their sequence numbers.
     public var sorted: [(origin: NodeID, seq: UInt64)] {
         entries.sorted { $0.key < $1.key }.map { (origin: $0.key, seq: $0.value) }

@@ -218,7 +218,7 @@ struct SyncStateMachine {
         guard configuration.mode == .live, phase == .exchanging, weCaughtUp, inFlight.isEmpty,
               now - lastResend >= configuration.resendInterval else { return false }
         lastResend = now
-        guard sentVector.sorted.contains(where: { report.peerVector[$0.origin] < $0.seq }) else { return false }
+        guard sentVector.commitsAhead(of: report.peerVector) > 0 else { return false }
         sentVector = report.peerVector
         return true
     }
