@@ -15,13 +15,15 @@ public final class CRM: Sendable {
     let passwordStrength: PasswordHasher.Strength
 
     /// - Parameters:
-    ///   - now: the wall clock (tests move it).
+    ///   - now: the wall clock; by default the replica's (``Replica/wallClock``), so records and
+    ///     their replication stamps tell the same time. Tests move their own.
     ///   - passwordStrength: libsodium's interactive limits in production; tests use the minimum.
-    public init(replica: Replica, time: LocalTime = LocalTime(), now: @escaping @Sendable () -> Date = { Date() },
+    public init(replica: Replica, time: LocalTime = LocalTime(), now: (@Sendable () -> Date)? = nil,
                 passwordStrength: PasswordHasher.Strength = .interactive) throws {
         self.replica = replica
         self.time = time
-        self.now = now
+        let clock = replica.wallClock
+        self.now = now ?? { Date(timeIntervalSince1970: Double(clock.now()) / 1000) }
         self.passwordStrength = passwordStrength
         try CRMSchema.prepare(replica)
     }
@@ -30,6 +32,8 @@ public final class CRM: Sendable {
     public var nodeID: String { replica.nodeID.description }
 
     func timestamp() -> String { time.timestamp(now()) }
+    /// Now, as records store it (ISO-8601, the hospital's offset), on this CRM's clock.
+    public func currentTimestamp() -> String { timestamp() }
     /// Today, local to the hospital.
     public func today() -> String { time.day(now()) }
 

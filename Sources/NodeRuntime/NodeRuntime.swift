@@ -28,7 +28,7 @@ package final class NodeRuntime: Sendable {
         self.admission = PeerAdmission(
             identity: identity, policyHash: replica.policies.contentHash,
             isRevoked: { id in NodeRuntime.isRevoked(id, in: replicaForChecks) },
-            now: { SystemWallClock().now() })
+            now: { replicaForChecks.wallClock.now() })
         try peers.prepare()
     }
 
@@ -100,7 +100,7 @@ package final class NodeRuntime: Sendable {
             let replica = self.replica
             do {
                 let report = try await session.run(receiving: secure, stillAdmitted: {
-                    !NodeRuntime.isRevoked(peer.nodeID, in: replica) && SystemWallClock().now() < peer.expiresAt
+                    !NodeRuntime.isRevoked(peer.nodeID, in: replica) && replica.wallClock.now() < peer.expiresAt
                 })
                 peers.record(name: peer.name, nodeID: peer.nodeID, address: address, connected: false, vector: report.peerVector)
                 logger.info("sync session ended", metadata: ["sync.peer": "\(peer.name)", "sync.rows.sent": "\(report.rowsSent)", "sync.rows.received": "\(report.rowsReceived)"])

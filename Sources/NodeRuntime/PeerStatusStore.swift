@@ -44,7 +44,7 @@ package struct PeerStatusStore: Sendable {
 
     package func record(name: String, nodeID: NodeID, role: String? = nil, address: String, connected: Bool, vector: VersionVector?, error: String? = nil) {
         let json = vector.flatMap { try? JSONEncoder().encode($0) }.map { String(decoding: $0, as: UTF8.self) }
-        let now = Int64(SystemWallClock().now())
+        let now = Int64(clamping: replica.wallClock.now())
         let caughtUp = vector.flatMap { peer in (try? replica.versionVector()).map { peer.dominates($0) } } ?? false
         try? replica.writeLocal { db in
             try db.execute(sql: """

@@ -25,17 +25,17 @@ package struct TrafficService: Service {
         log.seekToEndOfFile()
         defer { try? log.close() }
         let interval = 1 / max(perSecond, 0.001)
-        let start = Date()
+        let deadline = ContinuousClock.now + .seconds(seconds)
         // A restarted node goes on counting from what it logged before.
         var count = (try? String(contentsOfFile: logPath, encoding: .utf8))?.split(separator: "\n").count ?? 0
-        while Date().timeIntervalSince(start) < seconds, count < (total ?? .max), !Task.isCancelled {
+        while ContinuousClock.now < deadline, count < (total ?? .max), !Task.isCancelled {
             count += 1
             let index = count
             let id = try await replica.write { tx in
                 try tx.insert(into: "surveyResponse", values: [
                     "templateId": "testnet", "templateVersion": 1, "patientId": "TESTNET-\(index)", "wardId": nodeName,
                     "mode": SurveyMode.bedside.rawValue, "staffId": "traffic", "nodeId": nodeName,
-                    "submittedAt": ISO8601DateFormatter().string(from: Date()), "answers": "{\"nps\":\(index % 11)}",
+                    "submittedAt": ISO8601DateFormatter().string(from: Date(timeIntervalSince1970: Double(replica.wallClock.now()) / 1000)), "answers": "{\"nps\":\(index % 11)}",
                 ])
             }
             log.write(Data("\(id)\n".utf8))

@@ -92,7 +92,8 @@ public final class Replica: Sendable {
     let maximumRowsPerCommit: Int
     /// The writer connection's `PRAGMA data_version` when ``noticeOtherProcesses()`` last looked.
     let dataVersion = Mutex<Int64?>(nil)
-    let wallClock: any WallClock
+    /// The wall clock this replica stamps with: the one clock a node asks for the time.
+    public let wallClock: any WallClock
 
     /// Opens (or creates) a replica in a file, in WAL mode with `synchronous=FULL`:
     /// an acknowledged commit survives a crash or power loss.

@@ -70,7 +70,7 @@ extension NodeRuntime {
     /// The node's links: cheap (the peer table and the version vector).
     package func linkStatus(_ configuration: NodeConfiguration) throws -> NodeLinkStatus {
         let vector = try replica.versionVector()
-        let now = Int64(SystemWallClock().now())
+        let now = Int64(clamping: replica.wallClock.now())
         let peers = try self.peers.peers().map { peer in
             let pendingOut = vector.commitsAhead(of: peer.peerVector), pendingIn = peer.peerVector.commitsAhead(of: vector)
             return NodeStatusReport.Peer(name: peer.name, nodeId: peer.nodeId, role: peer.role, address: peer.address, connected: peer.connected,
@@ -85,7 +85,7 @@ extension NodeRuntime {
     package func statusReport(_ configuration: NodeConfiguration) throws -> NodeStatusReport {
         let link = try linkStatus(configuration)
         let vector = try replica.versionVector()
-        let now = Int64(SystemWallClock().now())
+        let now = Int64(clamping: replica.wallClock.now())
         let names = Dictionary(link.peers.map { ($0.nodeId, $0.name) }, uniquingKeysWith: { first, _ in first })
         let quarantined = try replica.quarantines().map { quarantine in
             NodeStatusReport.QuarantinedOrigin(nodeId: quarantine.origin.description, name: names[quarantine.origin.description], commit: quarantine.seq,

@@ -46,7 +46,7 @@ extension WebUI {
         router.post("/sms/campaigns") { request, context in
             let session = try await session(request, context, .manager, .admin)
             let form = try await request.form(context: context)
-            let when = form["scheduledAt"].map { $0 + ":00" + String(crm.time.timestamp(Date()).suffix(6)) }
+            let when = form["scheduledAt"].map { $0 + ":00" + String(crm.currentTimestamp().suffix(6)) }
             _ = try await blocking {
                 try crm.createCampaign(session.caller, name: form["name"] ?? "", templateId: form["templateId"] ?? "", audience: Self.audience(form), scheduledAt: when)
             }

@@ -49,7 +49,7 @@ extension WebUI {
             guard let id = NodeID(hex: node) else { throw CRMError(.invalid, "not a node id") }
             try await blocking {
                 let name = try runtime.peers.peers().first { $0.nodeId == node }?.name
-                try runtime.revoke(id, name: name, by: session.caller.userId, at: crm.time.timestamp(Date()))
+                try runtime.revoke(id, name: name, by: session.caller.userId, at: crm.currentTimestamp())
             }
             return WebPage.redirect("/fleet")
         }

@@ -61,7 +61,7 @@ extension WebUI {
             let id = try context.parameters.id()
             let form = try await request.form(context: context)
             // `datetime-local` gives local time without an offset: the hospital's.
-            let when = (form["when"] ?? "") + ":00" + String(crm.time.timestamp(Date()).suffix(6))
+            let when = (form["when"] ?? "") + ":00" + String(crm.currentTimestamp().suffix(6))
             _ = try await blocking {
                 try crm.bookAppointment(session.caller, patientId: id, kind: form["kind"] ?? "", departmentId: form["departmentId"], doctorId: nil, scheduledAt: when)
             }

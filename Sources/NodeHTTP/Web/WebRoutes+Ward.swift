@@ -121,7 +121,7 @@ extension WebUI {
         _ = try crm.submitResponse(caller, SurveySubmission(
             id: form["responseId"] ?? "", templateId: template.id, templateVersion: template.version, patientId: patientId,
             wardId: wardId, departmentId: departmentId, mode: mode, taskId: taskId,
-            submittedAt: crm.time.timestamp(Date()), answers: answers(form, template.definition), opinions: opinions))
+            submittedAt: crm.currentTimestamp(), answers: answers(form, template.definition), opinions: opinions))
     }
 
     /// The form's answers as the template's JSON answers; skipped questions are absent.

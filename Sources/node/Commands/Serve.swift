@@ -100,7 +100,7 @@ struct SyncNow: AsyncParsableCommand {
         let (_, _, runtime) = try node.open(logger: quietLogger)
         let endpoint = try Endpoint(peer)
         let progress = ProgressDisplay(enabled: !output.json)
-        let start = SystemWallClock().now()
+        let start = ContinuousClock.now
         let report: SyncReport
         do {
             let connection = try await runtime.connect(to: endpoint)
@@ -111,7 +111,7 @@ struct SyncNow: AsyncParsableCommand {
             throw ValidationError("sync with \(endpoint) failed: \(error)")
         }
         progress.finish()
-        let seconds = Double(SystemWallClock().now() - start) / 1000
+        let seconds = (ContinuousClock.now - start) / .seconds(1)
         if output.json {
             printJSON(["peer": report.peer, "rowsSent": report.rowsSent, "rowsReceived": report.rowsReceived,
                        "bytesSent": report.bytesSent, "bytesReceived": report.bytesReceived, "seconds": seconds])

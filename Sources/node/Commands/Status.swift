@@ -1,3 +1,4 @@
+import CRMDomain
 import Benchmarks
 import Testnets
 import NodeHTTP
@@ -58,7 +59,7 @@ struct Revoke: ParsableCommand {
         guard let id = NodeID(hex: match?.nodeId ?? target) else {
             throw ValidationError("'\(target)' is neither a node id nor the name of a known peer")
         }
-        try runtime.revoke(id, name: match?.name, by: configuration.name, at: ISO8601DateFormatter().string(from: Date()))
+        try runtime.revoke(id, name: match?.name, by: configuration.name, at: runtime.crm.currentTimestamp())
         if output.json {
             printJSON(["revoked": id.description])
         } else {
