@@ -58,16 +58,23 @@ public final class CRM: Sendable {
     }
 }
 
-/// Local (not replicated) tables and the indexes the queries need.
+/// Local (not replicated) tables and the indexes the queries need, as named migrations
+/// (``Replica/migrateLocal(_:)``). The `crm-1-…` migrations are the baseline: they tolerate files
+/// whose tables were made before migrations (`IF NOT EXISTS`); later ones are plain.
 enum CRMSchema {
-    static func prepare(_ replica: Replica) throws {
-        try replica.writeLocal { db in
+    static var migrator: DatabaseMigrator {
+        var migrator = DatabaseMigrator()
+        migrator.registerMigration("crm-1-sessions-and-claims") { db in
             try db.execute(sql: """
                 CREATE TABLE IF NOT EXISTS crm_session (
                     tokenHash TEXT PRIMARY KEY, userId TEXT NOT NULL, role TEXT NOT NULL,
                     createdAt TEXT NOT NULL, expiresAt TEXT NOT NULL);
                 CREATE TABLE IF NOT EXISTS crm_claim (
                     taskId TEXT NOT NULL, userId TEXT NOT NULL, at TEXT NOT NULL, PRIMARY KEY (taskId, userId));
+                """)
+        }
+        migrator.registerMigration("crm-1-query-indexes") { db in
+            try db.execute(sql: """
                 CREATE INDEX IF NOT EXISTS crm_patient_phone ON patient(phone);
                 CREATE INDEX IF NOT EXISTS crm_patient_id_number ON patient(idNumber);
                 CREATE INDEX IF NOT EXISTS crm_patient_name ON patient(name, birthDate);
@@ -90,7 +97,12 @@ enum CRMSchema {
                 CREATE INDEX IF NOT EXISTS crm_merge_merged ON patientMerge(mergedId);
                 CREATE INDEX IF NOT EXISTS crm_event_encounter ON encounterEvent(encounterId);
                 """)
-            try ResponseStatistics.prepare(db)
         }
+        migrator.registerMigration("crm-1-response-day-counts") { db in try ResponseStatistics.prepare(db) }
+        return migrator
+    }
+
+    static func prepare(_ replica: Replica) throws {
+        try replica.migrateLocal(migrator)
     }
 }

@@ -22,7 +22,9 @@ package struct PeerStatusStore: Sendable {
     }
 
     package func prepare() throws {
-        try replica.writeLocal { db in
+        var migrator = DatabaseMigrator()
+        // The baseline: files made before migrations may hold the table, with or without `role`.
+        migrator.registerMigration("node-1-peer-status") { db in
             try db.execute(sql: """
                 CREATE TABLE IF NOT EXISTS _node_peer (
                     name TEXT PRIMARY KEY,
@@ -40,6 +42,7 @@ package struct PeerStatusStore: Sendable {
                 try db.execute(sql: "ALTER TABLE _node_peer ADD COLUMN role TEXT")
             }
         }
+        try replica.migrateLocal(migrator)
     }
 
     package func record(name: String, nodeID: NodeID, role: String? = nil, address: String, connected: Bool, vector: VersionVector?, error: String? = nil) {

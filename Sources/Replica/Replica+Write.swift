@@ -35,6 +35,14 @@ extension Replica {
     public func writeLocal<T>(_ body: (Database) throws -> T) throws -> T {
         try writer.write(body)
     }
+
+    /// Brings the application's local tables up to date: `migrator`'s named migrations that have
+    /// not run on this file run now, each once, in order (GRDB's `DatabaseMigrator`). A migration
+    /// that has shipped is never edited; a change is a new migration. Identifiers share GRDB's
+    /// table with the replica's own migrations: prefix them (`crm-`, `node-`).
+    public func migrateLocal(_ migrator: DatabaseMigrator) throws {
+        try migrator.migrate(writer)
+    }
 }
 
 /// Local writes inside ``Replica/write(_:)``. Each call validates first and

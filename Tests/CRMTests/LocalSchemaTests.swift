@@ -1,0 +1,52 @@
+import CRMDomain
+import Foundation
+import GRDB
+import Replica
+import Sodium
+import Testing
+
+/// The CRM's local tables come from named migrations, each run once per file; a file whose tables
+/// were made before migrations (by `CREATE … IF NOT EXISTS` on every start) opens as it is.
+@Suite("Local tables: named migrations")
+struct LocalSchemaTests {
+    func open(_ path: String) throws -> (Replica, CRM) {
+        let replica = try Replica.open(at: path, configuration: ReplicaConfiguration(policies: repositoryPolicies))
+        return (replica, try CRM(replica: replica, passwordStrength: .minimum))
+    }
+
+    func applied(_ replica: Replica) throws -> [String] {
+        try replica.reader.read { db in try String.fetchAll(db, sql: "SELECT identifier FROM grdb_migrations WHERE identifier LIKE 'crm-%' ORDER BY identifier") }
+    }
+
+    @Test func migrationsRunOnceAndAFileFromBeforeMigrationsOpens() throws {
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("local-schema-\(UUID())")
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: directory) }
+
+        let fresh = directory.appendingPathComponent("fresh.sqlite").path
+        do {
+            let (replica, crm) = try open(fresh)
+            #expect(try applied(replica) == ["crm-1-query-indexes", "crm-1-response-day-counts", "crm-1-sessions-and-claims"])
+            try crm.saveUser(.system, username: "agent", displayName: "agent", role: .agent, password: "password-agent")
+        }
+        let (again, crm) = try open(fresh)
+        #expect(try applied(again).count == 3)
+        #expect(try crm.authenticate(token: crm.login(username: "agent", password: "password-agent").token).userId == "agent", "the session table works")
+
+        // Tables made the old way, with a session in them: kept.
+        let old = directory.appendingPathComponent("old.sqlite").path
+        do {
+            let replica = try Replica.open(at: old, configuration: ReplicaConfiguration(policies: repositoryPolicies))
+            try replica.writeLocal { db in
+                try db.execute(sql: """
+                    CREATE TABLE crm_session (tokenHash TEXT PRIMARY KEY, userId TEXT NOT NULL, role TEXT NOT NULL,
+                                              createdAt TEXT NOT NULL, expiresAt TEXT NOT NULL);
+                    INSERT INTO crm_session VALUES ('h', 'u', 'agent', '2026-01-01', '2099-01-01');
+                    """)
+            }
+        }
+        let (upgraded, _) = try open(old)
+        #expect(try applied(upgraded).count == 3)
+        #expect(try upgraded.reader.read { db in try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM crm_session") } == 1)
+    }
+}
