@@ -98,7 +98,7 @@ struct NodeNetworkTests {
     @Test func aRevocationFromTheCommandLineCutsTheLiveSessionOfTheRunningDaemon() async throws {
         let pair = try await startPair()
         defer { pair.stop() }
-        let watcher = Task { try await OtherProcessWatcher(replica: pair.central.replica, interval: .milliseconds(200), logger: quietLogger).run() }
+        let watcher = Task { try await ReplicaChore.otherProcessWatch(pair.central.replica, every: .milliseconds(200), logger: quietLogger).run() }
         defer { watcher.cancel() }
         _ = try await pair.ward.replica.write { try $0.insert(into: "surveyResponse", values: ["patientId": "P1", "answers": "{}", "wardId": "W-CARD"]) }
         #expect(try await eventually { try pair.central.replica.statistics().rows["surveyResponse"] == 1 })

@@ -73,8 +73,8 @@ struct Serve: AsyncParsableCommand {
             services.append(SMSDispatchService(crm: runtime.crm, gateway: FileSMSGateway(path: outbox), logger: logger))
         }
         services += peers.map { PeerConnector(runtime: runtime, endpoint: $0) as any Service }
-        services.append(OtherProcessWatcher(replica: runtime.replica, logger: logger))
-        services.append(CommitPackingService(replica: runtime.replica, logger: logger))
+        services.append(ReplicaChore.otherProcessWatch(runtime.replica, logger: logger))
+        services.append(ReplicaChore.commitPacking(runtime.replica, logger: logger))
         if trafficPerSecond > 0, let trafficLog {
             services.append(TrafficService(replica: runtime.replica, nodeName: configuration.name, perSecond: trafficPerSecond,
                                            seconds: trafficSeconds, total: trafficTotal, logPath: trafficLog))
