@@ -8,8 +8,8 @@ import NIOCore
 extension WebUI {
     package func addDashboard(to router: Router<APIRequestContext>) {
         let crm = self.crm
-        router.get("/dashboard") { request, context in
-            let session = try await session(request, context, .manager, .admin)
+        pages(router, .manager, .admin).get("/dashboard") { request, context in
+            let session = try context.session()
             let range = Self.range(request, crm)
             let period = StatisticsPeriod(rawValue: request.query("period") ?? "") ?? .range
             let charts = try await blocking { try Self.charts(crm, session.caller, range, session.strings, npsPeriod: period) }
@@ -39,8 +39,8 @@ extension WebUI {
             }
             return session.page(s["dashboard"], html)
         }
-        router.get("/dashboard/:chart") { request, context in
-            let session = try await session(request, context, .manager, .admin)
+        pages(router, .manager, .admin).get("/dashboard/:chart") { request, context in
+            let session = try context.session()
             let name = try context.parameters.id("chart")
             let range = Self.range(request, crm)
             let period = StatisticsPeriod(rawValue: request.query("period") ?? "") ?? .range

@@ -19,8 +19,8 @@ extension WebUI {
 
     package func addDesk(to router: Router<APIRequestContext>) {
         let crm = self.crm, screenPops = self.screenPops
-        router.get("/desk") { request, context in
-            let session = try await session(request, context, .agent, .manager)
+        pages(router, .agent, .manager).get("/desk") { request, context in
+            let session = try context.session()
             let caller = session.caller
             // The desk is phone work: bedside visits belong to the ward tablets.
             let (queue, lost) = try await blocking {
@@ -30,8 +30,8 @@ extension WebUI {
             if request.query("lost") != nil { flash = session.strings["claimLost"] }
             return session.page(session.strings["desk"], Self.desk(queue, lost: lost, caller: caller, s: session.strings), flash: flash)
         }
-        router.post("/desk/tasks/:id/claim") { request, context in
-            let session = try await session(request, context, .agent, .manager)
+        pages(router, .agent, .manager).post("/desk/tasks/:id/claim") { request, context in
+            let session = try context.session()
             let id = try context.parameters.id()
             do {
                 _ = try await blocking { try crm.claimTask(session.caller, taskId: id) }
@@ -40,16 +40,16 @@ extension WebUI {
             }
             return WebPage.redirect("/desk#task-\(HTML.urlComponent(id))")
         }
-        router.post("/desk/tasks/:id/record") { request, context in
-            let session = try await session(request, context, .agent, .manager)
+        pages(router, .agent, .manager).post("/desk/tasks/:id/record") { request, context in
+            let session = try context.session()
             let id = try context.parameters.id()
             let form = try await request.form(context: context)
             guard let outcome = form["outcome"].flatMap(FollowUpOutcome.init(rawValue:)) else { throw CRMError(.invalid, "choose an outcome") }
             _ = try await blocking { try crm.recordFollowUp(session.caller, taskId: id, outcome: outcome, note: form["note"], nextAction: form["nextAction"]) }
             return WebPage.redirect("/desk")
         }
-        router.get("/desk/events") { request, context in
-            let session = try await session(request, context, .agent)
+        pages(router, .agent).get("/desk/events") { request, context in
+            let session = try context.session()
             let (stream, end) = screenPops.subscribe(agent: session.caller.userId)
             // Ends when the desk closes (a heartbeat write fails) or the node shuts down.
             return Response(status: .ok, headers: [.contentType: "text/event-stream", .cacheControl: "no-store"], body: .init { writer in

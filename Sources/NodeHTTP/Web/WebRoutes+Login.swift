@@ -33,12 +33,12 @@ extension WebUI {
     /// Every user's own account page: change the password.
     package func addAccount(to router: Router<APIRequestContext>) {
         let crm = self.crm
-        router.get("/account") { request, context in
-            let session = try await session(request, context)
+        pages(router).get("/account") { request, context in
+            let session = try context.session()
             return session.page(session.strings["changePassword"], Self.passwordForm(session.strings, message: nil, failed: false))
         }
-        router.post("/account/password") { request, context in
-            let session = try await session(request, context)
+        pages(router).post("/account/password") { request, context in
+            let session = try context.session()
             let form = try await request.form(context: context)
             let s = session.strings
             guard form["new"] == form["repeat"] else {

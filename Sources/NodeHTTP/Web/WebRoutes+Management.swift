@@ -8,8 +8,8 @@ import Hummingbird
 extension WebUI {
     package func addManagement(to router: Router<APIRequestContext>) {
         let crm = self.crm
-        router.get("/conflicts") { request, context in
-            let session = try await session(request, context, .manager, .admin)
+        pages(router, .manager, .admin).get("/conflicts") { request, context in
+            let session = try context.session()
             let (conflicts, names) = try await blocking {
                 let conflicts = try crm.conflictInbox(session.caller)
                 return (conflicts, Dictionary(conflicts.compactMap { conflict in (try? crm.patient(conflict.rowId)).map { (conflict.rowId, $0.name) } },
@@ -27,14 +27,14 @@ extension WebUI {
             }
             return session.page(s["conflicts"], html)
         }
-        router.post("/conflicts/resolve") { request, context in
-            let session = try await session(request, context, .manager, .admin)
+        pages(router, .manager, .admin).post("/conflicts/resolve") { request, context in
+            let session = try context.session()
             let form = try await request.form(context: context)
             try await blocking { try crm.resolveConflict(session.caller, table: "patient", rowId: form["rowId"] ?? "", column: form["column"] ?? "", value: form["value"] ?? "") }
             return WebPage.redirect("/conflicts")
         }
-        router.get("/sms") { request, context in
-            let session = try await session(request, context, .manager, .admin)
+        pages(router, .manager, .admin).get("/sms") { request, context in
+            let session = try context.session()
             let audience = Self.audience(FormFields(request.uri.query ?? ""))
             let wantsCount = request.query("count") != nil
             let (templates, departments, outbox, count) = try await blocking {
@@ -43,8 +43,8 @@ extension WebUI {
             }
             return session.page(session.strings["smsComposer"], Self.smsPage(templates, departments, outbox, count: count, query: FormFields(request.uri.query ?? ""), s: session.strings))
         }
-        router.post("/sms/campaigns") { request, context in
-            let session = try await session(request, context, .manager, .admin)
+        pages(router, .manager, .admin).post("/sms/campaigns") { request, context in
+            let session = try context.session()
             let form = try await request.form(context: context)
             let when = form["scheduledAt"].map { $0 + ":00" + String(crm.currentTimestamp().suffix(6)) }
             _ = try await blocking {
@@ -52,14 +52,14 @@ extension WebUI {
             }
             return WebPage.redirect("/sms")
         }
-        router.post("/sms/:id/resend") { request, context in
-            let session = try await session(request, context, .manager)
+        pages(router, .manager).post("/sms/:id/resend") { request, context in
+            let session = try context.session()
             let id = try context.parameters.id()
             try await blocking { try crm.resendSMS(session.caller, id: id) }
             return WebPage.redirect("/sms")
         }
-        router.get("/templates") { request, context in
-            let session = try await session(request, context, .manager, .admin)
+        pages(router, .manager, .admin).get("/templates") { request, context in
+            let session = try context.session()
             let templates = try await blocking { try crm.templates() }
             let s = session.strings
             var html: Markup = "<table><thead><tr><th>\(s["template"])</th><th>\(s["purpose"])</th><th>\(s["version"])</th></tr></thead><tbody>"
@@ -67,14 +67,14 @@ extension WebUI {
             html += "</tbody></table>" + Self.templateEditor(nil, s: s, error: nil)
             return session.page(s["templates"], html)
         }
-        router.get("/templates/:id") { request, context in
-            let session = try await session(request, context, .manager, .admin)
+        pages(router, .manager, .admin).get("/templates/:id") { request, context in
+            let session = try context.session()
             let id = try context.parameters.id()
             let template = try await blocking { try crm.template(id) }
             return session.page(template.name, Self.templateEditor(template, s: session.strings, error: nil))
         }
-        router.post("/templates") { request, context in
-            let session = try await session(request, context, .manager, .admin)
+        pages(router, .manager, .admin).post("/templates") { request, context in
+            let session = try context.session()
             let form = try await request.form(context: context)
             let id = form["id"] ?? ""
             let definition = TemplateEditor.definition(from: form)
@@ -92,13 +92,13 @@ extension WebUI {
             }
             return WebPage.redirect("/templates/\(HTML.urlComponent(id))")
         }
-        router.get("/rules") { request, context in
-            let session = try await session(request, context, .manager, .admin)
+        pages(router, .manager, .admin).get("/rules") { request, context in
+            let session = try context.session()
             let (rules, departments, wards, templates) = try await blocking { (try crm.rules(), try crm.references(.department), try crm.references(.ward), try crm.templates()) }
             return session.page(session.strings["rules"], Self.rulesPage(rules, departments: departments, wards: wards, templates: templates, preview: nil, form: nil, s: session.strings))
         }
-        router.post("/rules") { request, context in
-            let session = try await session(request, context, .manager, .admin)
+        pages(router, .manager, .admin).post("/rules") { request, context in
+            let session = try context.session()
             let form = try await request.form(context: context)
             let rule = Self.rule(form)
             if form["action"] == "preview" {
@@ -111,13 +111,13 @@ extension WebUI {
             _ = try await blocking { try crm.saveRule(session.caller, rule) }
             return WebPage.redirect("/rules")
         }
-        router.get("/users") { request, context in
-            let session = try await session(request, context, .admin)
+        pages(router, .admin).get("/users") { request, context in
+            let session = try context.session()
             let (users, wards) = try await blocking { (try crm.users(session.caller), try crm.references(.ward)) }
             return session.page(session.strings["users"], Self.usersPage(users, wards: wards, s: session.strings))
         }
-        router.post("/users") { request, context in
-            let session = try await session(request, context, .admin)
+        pages(router, .admin).post("/users") { request, context in
+            let session = try context.session()
             let form = try await request.form(context: context)
             guard let role = form["role"].flatMap(Role.init(rawValue:)) else { throw CRMError(.invalid, "choose a role") }
             try await blocking {

@@ -8,16 +8,16 @@ import Replica
 extension WebUI {
     package func addOffice(to router: Router<APIRequestContext>) {
         let crm = self.crm, runtime = self.runtime, configuration = self.configuration
-        router.get("/complaints") { request, context in
-            let session = try await session(request, context, .manager, .agent, .admin)
+        pages(router, .manager, .agent, .admin).get("/complaints") { request, context in
+            let session = try context.session()
             let (open, departments) = try await blocking {
                 (try crm.complaints(session.caller, status: nil, page: PageRequest(limit: 500)).items, try crm.references(.department))
             }
             let names = Dictionary(departments.map { ($0.id, $0.name) }, uniquingKeysWith: { a, _ in a })
             return session.page(session.strings["office"], Self.board(open, departmentNames: names, canAdvance: true, s: session.strings))
         }
-        router.get("/complaints/:id") { request, context in
-            let session = try await session(request, context, .manager, .agent, .admin)
+        pages(router, .manager, .agent, .admin).get("/complaints/:id") { request, context in
+            let session = try context.session()
             let id = try context.parameters.id()
             let (complaint, departments, patient) = try await blocking {
                 let complaint = try crm.complaint(id)
@@ -27,8 +27,8 @@ extension WebUI {
                                             canAdvance: session.caller.role != .admin, s: session.strings)
             return session.page("\(session.strings["complaintEvent"]) · \(session.strings[complaint.status.rawValue])", html)
         }
-        router.post("/complaints/:id/advance") { request, context in
-            let session = try await session(request, context, .manager, .agent)
+        pages(router, .manager, .agent).post("/complaints/:id/advance") { request, context in
+            let session = try context.session()
             let id = try context.parameters.id()
             let form = try await request.form(context: context)
             guard let status = form["status"].flatMap(ComplaintStatus.init(rawValue:)) else { throw CRMError(.invalid, "choose a stage") }
@@ -38,12 +38,12 @@ extension WebUI {
             }
             return WebPage.redirect(form["back"] == "detail" ? "/complaints/\(HTML.urlComponent(id))" : "/complaints")
         }
-        router.get("/fleet") { request, context in
-            let session = try await session(request, context, .manager, .admin)
+        pages(router, .manager, .admin).get("/fleet") { request, context in
+            let session = try context.session()
             return session.page(session.strings["fleet"], Self.fleet(session.node, canRevoke: session.caller.role == .admin && runtime.replica.role == .central, s: session.strings))
         }
-        router.post("/fleet/:node/revoke") { request, context in
-            let session = try await session(request, context, .admin)
+        pages(router, .admin).post("/fleet/:node/revoke") { request, context in
+            let session = try context.session()
             guard runtime.replica.role == .central else { throw CRMError(.forbidden, "only central revokes nodes") }
             let node = try context.parameters.id("node")
             guard let id = NodeID(hex: node) else { throw CRMError(.invalid, "not a node id") }

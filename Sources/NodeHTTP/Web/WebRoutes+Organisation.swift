@@ -15,8 +15,8 @@ extension WebUI {
 
     package func addOrganisation(to router: Router<APIRequestContext>) {
         let crm = self.crm
-        router.get("/organisation") { request, context in
-            let session = try await session(request, context, .admin, .manager)
+        pages(router, .admin, .manager).get("/organisation") { request, context in
+            let session = try context.session()
             let (lists, settings, days) = try await blocking {
                 (try ReferenceKind.allCases.map { ($0, try crm.references($0)) }, try crm.settings(), try crm.calendarOverrides())
             }
@@ -25,8 +25,8 @@ extension WebUI {
                 + (isAdmin ? Self.settingsForm(settings, s: session.strings) + Self.calendarSection(days, s: session.strings) : .empty)
             return session.page(session.strings["organisation"], html, flash: request.query("saved").map { _ in session.strings["saved"] })
         }
-        router.post("/organisation/reference/:kind") { request, context in
-            let session = try await session(request, context, .admin, .manager)
+        pages(router, .admin, .manager).post("/organisation/reference/:kind") { request, context in
+            let session = try context.session()
             guard let kind = ReferenceKind(rawValue: try context.parameters.id("kind")) else { throw CRMError(.notFound, "no such list") }
             let form = try await request.form(context: context)
             func value(_ name: String) -> String? {
@@ -37,8 +37,8 @@ extension WebUI {
             try await blocking { try crm.saveReference(session.caller, kind, item) }
             return WebPage.redirect("/organisation?saved=1#\(kind.rawValue)")
         }
-        router.post("/organisation/settings") { request, context in
-            let session = try await session(request, context, .admin)
+        pages(router, .admin).post("/organisation/settings") { request, context in
+            let session = try context.session()
             let form = try await request.form(context: context)
             try await blocking {
                 let current = try crm.settings()
@@ -54,8 +54,8 @@ extension WebUI {
             }
             return WebPage.redirect("/organisation?saved=1#settings")
         }
-        router.post("/organisation/calendar") { request, context in
-            let session = try await session(request, context, .admin)
+        pages(router, .admin).post("/organisation/calendar") { request, context in
+            let session = try context.session()
             let form = try await request.form(context: context)
             try await blocking {
                 try crm.setCalendarDay(session.caller, day: form["day"] ?? "", working: form["kind"] == "workday", name: form["name"] ?? "")

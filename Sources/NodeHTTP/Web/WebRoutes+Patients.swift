@@ -7,8 +7,8 @@ import Hummingbird
 extension WebUI {
     package func addPatients(to router: Router<APIRequestContext>) {
         let crm = self.crm
-        router.get("/patients") { request, context in
-            let session = try await session(request, context, .agent, .manager, .admin)
+        pages(router, .agent, .manager, .admin).get("/patients") { request, context in
+            let session = try context.session()
             let query = request.query("q") ?? ""
             let s = session.strings
             let (found, duplicates) = try await blocking {
@@ -29,8 +29,8 @@ extension WebUI {
             }
             return session.page(s["patients"], html)
         }
-        router.get("/patients/:id") { request, context in
-            let session = try await session(request, context, .agent, .manager, .admin)
+        pages(router, .agent, .manager, .admin).get("/patients/:id") { request, context in
+            let session = try context.session()
             let id = try context.parameters.id()
             let (archive, departments) = try await blocking { (try crm.archive(session.caller, patientId: id), try crm.references(.department)) }
             var html = Self.archive(archive, canMerge: session.caller.role != .agent, s: session.strings)
@@ -41,14 +41,14 @@ extension WebUI {
             }
             return session.page(archive.patient.name, html)
         }
-        router.post("/patients") { request, context in
-            let session = try await session(request, context, .agent, .manager, .admin)
+        pages(router, .agent, .manager, .admin).post("/patients") { request, context in
+            let session = try context.session()
             let form = try await request.form(context: context)
             let id = try await blocking { try crm.createPatient(session.caller, Self.patientInput(form, comparedWith: nil)) }
             return WebPage.redirect("/patients/\(HTML.urlComponent(id))")
         }
-        router.post("/patients/:id/edit") { request, context in
-            let session = try await session(request, context, .agent, .manager, .admin)
+        pages(router, .agent, .manager, .admin).post("/patients/:id/edit") { request, context in
+            let session = try context.session()
             let id = try context.parameters.id()
             let form = try await request.form(context: context)
             try await blocking {
@@ -59,15 +59,15 @@ extension WebUI {
             }
             return WebPage.redirect("/patients/\(HTML.urlComponent(id))")
         }
-        router.post("/patients/:id/merge") { request, context in
-            let session = try await session(request, context, .manager, .admin)
+        pages(router, .manager, .admin).post("/patients/:id/merge") { request, context in
+            let session = try context.session()
             let survivor = try context.parameters.id()
             let form = try await request.form(context: context)
             _ = try await blocking { try crm.mergePatients(session.caller, survivorId: survivor, mergedId: form["mergedId"] ?? "", reason: form["reason"]) }
             return WebPage.redirect("/patients/\(HTML.urlComponent(survivor))")
         }
-        router.post("/merges/:id/undo") { request, context in
-            let session = try await session(request, context, .manager, .admin)
+        pages(router, .manager, .admin).post("/merges/:id/undo") { request, context in
+            let session = try context.session()
             let merge = try context.parameters.id()
             let form = try await request.form(context: context)
             try await blocking { try crm.undoMerge(session.caller, mergeId: merge) }

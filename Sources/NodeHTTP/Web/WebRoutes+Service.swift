@@ -9,8 +9,8 @@ import Replica
 extension WebUI {
     package func addService(to router: Router<APIRequestContext>) {
         let crm = self.crm
-        router.get("/desk/tasks/:id/survey") { request, context in
-            let session = try await session(request, context, .agent, .manager)
+        pages(router, .agent, .manager).get("/desk/tasks/:id/survey") { request, context in
+            let session = try context.session()
             let id = try context.parameters.id()
             let (task, template, patient) = try await blocking {
                 let task = try crm.task(id)
@@ -20,8 +20,8 @@ extension WebUI {
                                 Self.surveyForm(template, action: "/desk/tasks/\(HTML.urlComponent(task.id))/survey", responseID: crm.replica.makeRowID(),
                                                 strings: session.strings, error: nil))
         }
-        router.post("/desk/tasks/:id/survey") { request, context in
-            let session = try await session(request, context, .agent, .manager)
+        pages(router, .agent, .manager).post("/desk/tasks/:id/survey") { request, context in
+            let session = try context.session()
             let id = try context.parameters.id()
             let form = try await request.form(context: context)
             do {
@@ -38,8 +38,8 @@ extension WebUI {
             }
             return WebPage.redirect("/desk")
         }
-        router.post("/patients/:id/consultation") { request, context in
-            let session = try await session(request, context, .agent, .manager)
+        pages(router, .agent, .manager).post("/patients/:id/consultation") { request, context in
+            let session = try context.session()
             let id = try context.parameters.id()
             let form = try await request.form(context: context)
             _ = try await blocking {
@@ -47,8 +47,8 @@ extension WebUI {
             }
             return WebPage.redirect("/patients/\(HTML.urlComponent(id))")
         }
-        router.post("/patients/:id/complaint") { request, context in
-            let session = try await session(request, context, .agent, .manager)
+        pages(router, .agent, .manager).post("/patients/:id/complaint") { request, context in
+            let session = try context.session()
             let id = try context.parameters.id()
             let form = try await request.form(context: context)
             _ = try await blocking {
@@ -56,8 +56,8 @@ extension WebUI {
             }
             return WebPage.redirect("/patients/\(HTML.urlComponent(id))")
         }
-        router.post("/patients/:id/appointment") { request, context in
-            let session = try await session(request, context, .agent, .manager)
+        pages(router, .agent, .manager).post("/patients/:id/appointment") { request, context in
+            let session = try context.session()
             let id = try context.parameters.id()
             let form = try await request.form(context: context)
             // `datetime-local` gives local time without an offset: the hospital's.
@@ -67,8 +67,8 @@ extension WebUI {
             }
             return WebPage.redirect("/patients/\(HTML.urlComponent(id))")
         }
-        router.post("/patients/:id/blacklist") { request, context in
-            let session = try await session(request, context, .agent, .manager)
+        pages(router, .agent, .manager).post("/patients/:id/blacklist") { request, context in
+            let session = try context.session()
             let id = try context.parameters.id()
             let form = try await request.form(context: context)
             try await blocking {

@@ -8,14 +8,14 @@ import Replica
 extension WebUI {
     package func addWard(to router: Router<APIRequestContext>) {
         let crm = self.crm
-        router.get("/ward") { request, context in
-            let session = try await session(request, context, .visitor, .manager, .admin)
+        pages(router, .visitor, .manager, .admin).get("/ward") { request, context in
+            let session = try context.session()
             let ward = session.caller.wardId ?? request.query("ward") ?? ""
             let patients = try await blocking { try crm.wardPatients(session.caller, wardId: ward) }
             return session.page("\(session.strings["ward"]) \(ward)", Self.wardList(patients, session.strings), flash: request.query("saved").map { _ in session.strings["surveySaved"] })
         }
-        router.get("/ward/survey/:encounter") { request, context in
-            let session = try await session(request, context, .visitor, .manager)
+        pages(router, .visitor, .manager).get("/ward/survey/:encounter") { request, context in
+            let session = try context.session()
             let encounterID = try context.parameters.id("encounter")
             let (encounter, patient, template) = try await blocking {
                 let encounter = try crm.encounter(encounterID)
@@ -24,8 +24,8 @@ extension WebUI {
             return session.page(session.strings["startSurvey"] + " · " + patient.name,
                                 Self.surveyForm(template, encounter: encounter, responseID: crm.replica.makeRowID(), strings: session.strings, error: nil))
         }
-        router.post("/ward/survey/:encounter") { request, context in
-            let session = try await session(request, context, .visitor, .manager)
+        pages(router, .visitor, .manager).post("/ward/survey/:encounter") { request, context in
+            let session = try context.session()
             let encounterID = try context.parameters.id("encounter")
             let form = try await request.form(context: context)
             do {

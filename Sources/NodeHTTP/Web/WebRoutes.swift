@@ -33,13 +33,11 @@ package struct WebUI: Sendable {
         Response(status: .ok, headers: [.contentType: type, .cacheControl: "max-age=300"], body: .init(byteBuffer: ByteBuffer(string: text)))
     }
 
-    /// The session of a logged-in caller allowed here; a redirect to the login page otherwise.
-    package func session(_ request: Request, _ context: APIRequestContext, _ roles: Role...) async throws -> WebSession {
-        guard let caller = context.caller else { throw WebRedirect(location: "/login") }
-        guard roles.isEmpty || roles.contains(caller.role) else { throw CRMError(.forbidden, Strings(language: request.language)["forbidden"]) }
-        let runtime = self.runtime, configuration = self.configuration
-        let node = try await blocking { try runtime.linkStatus(configuration) }
-        return WebSession(caller: caller, strings: Strings(language: request.language), node: node, path: request.uri.path)
+    /// A group for pages that the given roles (any logged-in caller when none) may open: its
+    /// middleware sends everyone else to the login page or answers 403, and gives the handlers
+    /// their session (``APIRequestContext/session()``).
+    package func pages(_ router: Router<APIRequestContext>, _ roles: Role...) -> RouterGroup<APIRequestContext> {
+        router.group().add(middleware: WebSessionMiddleware(roles: roles, runtime: runtime, configuration: configuration))
     }
 
     /// The page each role starts on.
@@ -81,5 +79,25 @@ package enum WebErrorPage {
             <h1>\(strings["error"])</h1><p class="error" role="alert">\(e(message))</p>
             <p><a class="button" href="javascript:history.back()">\(strings["back"])</a></p>
             """, language: request.language, status: translated.status)
+    }
+}
+
+/// Lets a page's handler run only for a logged-in caller of the page's roles, with its session:
+/// the caller, the language and the node's links (counted nothing: ``NodeRuntime/linkStatus(_:)``).
+package struct WebSessionMiddleware: RouterMiddleware {
+    package typealias Context = APIRequestContext
+    let roles: [Role]
+    let runtime: NodeRuntime
+    let configuration: NodeConfiguration
+
+    package func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
+        guard let caller = context.caller else { throw WebRedirect(location: "/login") }
+        let strings = Strings(language: request.language)
+        guard roles.isEmpty || roles.contains(caller.role) else { throw CRMError(.forbidden, strings["forbidden"]) }
+        let runtime = self.runtime, configuration = self.configuration
+        let node = try await blocking { try runtime.linkStatus(configuration) }
+        var context = context
+        context.webSession = WebSession(caller: caller, strings: strings, node: node, path: request.uri.path)
+        return try await next(request, context)
     }
 }

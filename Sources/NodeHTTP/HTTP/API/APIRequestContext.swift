@@ -9,6 +9,8 @@ package struct APIRequestContext: RequestContext {
     package var caller: Caller?
     /// The session token the caller presented.
     package var token: String?
+    /// On web pages: who is looking, in which language, and the node's links (``WebSessionMiddleware``).
+    package var webSession: WebSession?
 
     package init(source: Source) {
         self.coreContext = .init(source: source)
@@ -16,6 +18,12 @@ package struct APIRequestContext: RequestContext {
 
     /// JSON bodies are small; CSV imports read their body themselves with a larger limit.
     package var maxUploadSize: Int { 1 << 20 }
+
+    /// The page's session, which the page's ``WebSessionMiddleware`` put here.
+    package func session() throws -> WebSession {
+        guard let webSession else { throw WebRedirect(location: "/login") }
+        return webSession
+    }
 
     /// The caller, or a 401.
     package func requireCaller() throws -> Caller {
