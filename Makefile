@@ -1,5 +1,5 @@
 # Suifang: the README's commands. Each installs missing system packages first.
-.PHONY: deps build demo test testnets bench fuzz
+.PHONY: deps build demo test testnets bench fuzz format
 
 deps:
 	@scripts/install-deps.sh
@@ -28,3 +28,7 @@ bench: deps
 ## Coverage-guided fuzzing (libFuzzer, release): every target for ten million inputs (docs/THREAT-MODEL.md).
 fuzz: deps
 	scripts/fuzz.sh all -runs=10000000
+
+## Formats the code as .swift-format says (make test checks it).
+format:
+	swift format -i -r Sources Tests

@@ -4,6 +4,8 @@
 set -uo pipefail
 cd "$(dirname "$0")/.."
 scripts/install-deps.sh test || exit 1
+# The code is kept as .swift-format says (`make format` applies it).
+swift format lint --strict -r Sources Tests || { echo "tests: 0 passed, 1 failed (swift format lint: run make format)"; exit 1; }
 swift build --build-tests || exit 1
 
 log=$(mktemp)

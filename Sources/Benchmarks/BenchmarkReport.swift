@@ -1,7 +1,7 @@
-import Testnets
+import Foundation
 import NodeHTTP
 import NodeRuntime
-import Foundation
+import Testnets
 
 /// One benchmark result, printed as one JSON line:
 /// `{"suite":…,"metric":…,"value":…,"unit":…,"baseline":…,"ratio":…,"goal":…}`.
@@ -33,8 +33,10 @@ package struct BenchmarkResult {
             + (baselineUnit.map { "\"baselineUnit\":\"\($0)\"," } ?? "") + "\"met\":\(met)}"
     }
 
-    package init(suite: String, metric: String, value: Double, unit: String, baseline: Double, goal: String, goalOnValue: Bool = false,
-                 baselineUnit: String? = nil) {
+    package init(
+        suite: String, metric: String, value: Double, unit: String, baseline: Double, goal: String, goalOnValue: Bool = false,
+        baselineUnit: String? = nil
+    ) {
         self.suite = suite
         self.metric = metric
         self.value = value

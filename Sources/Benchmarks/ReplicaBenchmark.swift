@@ -1,9 +1,9 @@
-import Testnets
-import NodeHTTP
-import NodeRuntime
 import Foundation
 import GRDB
+import NodeHTTP
+import NodeRuntime
 import Replica
+import Testnets
 
 /// `suifang bench replica`: capture overhead, merge rate, metadata size and
 /// changes-since scaling, each against plain SQLite with the same schema and pragmas.
@@ -123,8 +123,9 @@ package struct ReplicaBenchmark {
             largeSamples.append(try lookupSeconds(large))
         }
         let median = { (samples: [Double]) in samples.sorted()[samples.count / 2] * 1000 }
-        return BenchmarkResult(suite: "replica", metric: "changes_since_scaling", value: median(largeSamples), unit: "ms",
-                               baseline: median(smallSamples), goal: "<= 1.2")
+        return BenchmarkResult(
+            suite: "replica", metric: "changes_since_scaling", value: median(largeSamples), unit: "ms",
+            baseline: median(smallSamples), goal: "<= 1.2")
     }
 
     /// Time to page out the 10 changes a peer lacks.

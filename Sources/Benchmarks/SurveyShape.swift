@@ -1,23 +1,26 @@
-import Testnets
+import Foundation
+import GRDB
 import NodeHTTP
 import NodeRuntime
-import GRDB
 import Replica
+import Testnets
 
 /// A survey-response-shaped row (~8 columns) used by benchmarks, the crash test and the demo.
 package enum SurveyShape {
     package static let table = "surveyResponse"
 
-    package static let declaration = TableDeclaration(name: table, columns: [
-        ColumnDeclaration("templateId", .text),
-        ColumnDeclaration("templateVersion", .integer),
-        ColumnDeclaration("patientId", .text),
-        ColumnDeclaration("wardId", .text),
-        ColumnDeclaration("mode", .text),
-        ColumnDeclaration("staffId", .text),
-        ColumnDeclaration("submittedAt", .text),
-        ColumnDeclaration("answers", .text),
-    ], rowPolicy: .appendOnly)
+    package static let declaration = TableDeclaration(
+        name: table,
+        columns: [
+            ColumnDeclaration("templateId", .text),
+            ColumnDeclaration("templateVersion", .integer),
+            ColumnDeclaration("patientId", .text),
+            ColumnDeclaration("wardId", .text),
+            ColumnDeclaration("mode", .text),
+            ColumnDeclaration("staffId", .text),
+            ColumnDeclaration("submittedAt", .text),
+            ColumnDeclaration("answers", .text),
+        ], rowPolicy: .appendOnly)
 
     package static let policies: PolicySet = try! PolicySet(tables: [declaration])
 
@@ -57,5 +60,3 @@ package enum SurveyShape {
         HLC(milliseconds: baseMilliseconds + UInt64(index), counter: 0)
     }
 }
-
-import Foundation

@@ -1,7 +1,3 @@
-import Sodium
-import Testnets
-import NodeHTTP
-import NodeRuntime
 import CSodium
 import CZlib
 import Foundation
@@ -9,9 +5,13 @@ import GRDB
 import Logging
 import NIOCore
 import NIOPosix
-import Synchronization
+import NodeHTTP
+import NodeRuntime
 import Replica
+import Sodium
 import SyncProtocol
+import Synchronization
+import Testnets
 
 /// `suifang bench sync`: ward → central over loopback with real processes, against plain
 /// SQLite and raw libsodium + zlib measured in the same run.
@@ -29,10 +29,11 @@ package struct SyncBenchmark {
         defer { scratch.remove() }
         let tool = NodeTool()
         let ports = (central: try await TestnetRunner.freePort(), ward: try await TestnetRunner.freePort(), mirror: try await TestnetRunner.freePort())
-        try tool.makeCluster(in: scratch.url, central: ("central", ports.central),
-                             others: [("ward", "ward", ports.ward), ("mirror", "callcenter", ports.mirror)],
-                             wards: ["ward": (0..<24).map { "WARD-\($0)" }],
-                             policies: URL(fileURLWithPath: policies.resolvedPath).path)
+        try tool.makeCluster(
+            in: scratch.url, central: ("central", ports.central),
+            others: [("ward", "ward", ports.ward), ("mirror", "callcenter", ports.mirror)],
+            wards: ["ward": (0..<24).map { "WARD-\($0)" }],
+            policies: URL(fileURLWithPath: policies.resolvedPath).path)
         let small = 100_000 / scaleDown, large = 1_000_000 / scaleDown
         var results: [BenchmarkResult] = []
 
@@ -48,13 +49,19 @@ package struct SyncBenchmark {
         let (seconds, report) = try await oneShot(ward, port: proxyPort)
         guard report.rowsSent == small else { throw NodeSetupError("sent \(report.rowsSent) of \(small) rows") }
         let plainSeconds = try plainInsertSeconds(rows: small, scratch: scratch)
-        results.append(BenchmarkResult(suite: "sync", metric: "sync_100k_seconds", value: seconds, unit: "s", baseline: plainSeconds,
-                                       goal: "<= 5", goalOnValue: true))
-        results.append(BenchmarkResult(suite: "sync", metric: "sync_rate_ratio", value: Double(small) / seconds, unit: "rows/s",
-                                       baseline: Double(small) / plainSeconds, goal: ">= 0.35"))
+        results.append(
+            BenchmarkResult(
+                suite: "sync", metric: "sync_100k_seconds", value: seconds, unit: "s", baseline: plainSeconds,
+                goal: "<= 5", goalOnValue: true))
+        results.append(
+            BenchmarkResult(
+                suite: "sync", metric: "sync_rate_ratio", value: Double(small) / seconds, unit: "rows/s",
+                baseline: Double(small) / plainSeconds, goal: ">= 0.35"))
         let wireBytes = Double(proxy.bytesForward.load(ordering: .relaxed) + proxy.bytesBack.load(ordering: .relaxed))
-        results.append(BenchmarkResult(suite: "sync", metric: "wire_ratio", value: wireBytes / Double(small), unit: "bytes/response",
-                                       baseline: averageJSONBytes(), goal: "<= 0.15"))
+        results.append(
+            BenchmarkResult(
+                suite: "sync", metric: "wire_ratio", value: wireBytes / Double(small), unit: "bytes/response",
+                baseline: averageJSONBytes(), goal: "<= 0.15"))
         central.terminate()
         central.waitUntilExit()
 
@@ -68,8 +75,9 @@ package struct SyncBenchmark {
         let mirrorProxy = FaultProxy(name: "ward→mirror", targetPort: ports.mirror)
         let mirrorProxyPort = try await mirrorProxy.start()
         try await waitUntilListening(port: ports.mirror)
-        let sender = try tool.start(["sync", "--dir", scratch.path("ward"), "--peer", "127.0.0.1:\(mirrorProxyPort)", "--json"],
-                                    logPath: scratch.path("ward-sync.log"))
+        let sender = try tool.start(
+            ["sync", "--dir", scratch.path("ward"), "--peer", "127.0.0.1:\(mirrorProxyPort)", "--json"],
+            logPath: scratch.path("ward-sync.log"))
         var peak = 0.0
         let started = Date()
         while sender.isRunning {
@@ -80,8 +88,10 @@ package struct SyncBenchmark {
         }
         let largeSeconds = Date().timeIntervalSince(started)
         guard sender.terminationStatus == 0 else { throw NodeSetupError("the 1M sync failed; see \(scratch.path("ward-sync.log"))") }
-        results.append(BenchmarkResult(suite: "sync", metric: "peak_rss_mb", value: peak, unit: "MiB",
-                                       baseline: Double(large) / largeSeconds, goal: "<= 150", goalOnValue: true, baselineUnit: "rows/s synced"))
+        results.append(
+            BenchmarkResult(
+                suite: "sync", metric: "peak_rss_mb", value: peak, unit: "MiB",
+                baseline: Double(large) / largeSeconds, goal: "<= 150", goalOnValue: true, baselineUnit: "rows/s synced"))
 
         // 4. Nothing to send: two nodes holding the same 1,000,000 rows.
         let before = (mirrorProxy.bytesForward.load(ordering: .relaxed), mirrorProxy.bytesBack.load(ordering: .relaxed))
@@ -89,10 +99,14 @@ package struct SyncBenchmark {
         guard idle.rowsSent == 0, idle.rowsReceived == 0 else { throw NodeSetupError("a no-change sync moved rows") }
         let forward = mirrorProxy.bytesForward.load(ordering: .relaxed) - before.0
         let back = mirrorProxy.bytesBack.load(ordering: .relaxed) - before.1
-        results.append(BenchmarkResult(suite: "sync", metric: "nochange_bytes", value: Double(max(forward, back)), unit: "bytes (larger direction)",
-                                       baseline: Double(min(forward, back)), goal: "<= 1024", goalOnValue: true, baselineUnit: "bytes (other direction)"))
-        results.append(BenchmarkResult(suite: "sync", metric: "nochange_ms", value: idleSeconds * 1000, unit: "ms",
-                                       baseline: 0, goal: "<= 50", goalOnValue: true))
+        results.append(
+            BenchmarkResult(
+                suite: "sync", metric: "nochange_bytes", value: Double(max(forward, back)), unit: "bytes (larger direction)",
+                baseline: Double(min(forward, back)), goal: "<= 1024", goalOnValue: true, baselineUnit: "bytes (other direction)"))
+        results.append(
+            BenchmarkResult(
+                suite: "sync", metric: "nochange_ms", value: idleSeconds * 1000, unit: "ms",
+                baseline: 0, goal: "<= 50", goalOnValue: true))
 
         // 5. Our encrypt + compress pipeline against raw zlib + libsodium on the same bytes.
         results.append(try streamRatio())
@@ -188,7 +202,9 @@ package struct SyncBenchmark {
             committed[id] = Date()
             try await Task.sleep(for: .milliseconds(10))
         }
-        let timeout = Task { try await Task.sleep(for: .seconds(30)); collector.cancel() }
+        let timeout = Task {
+            try await Task.sleep(for: .seconds(30)); collector.cancel()
+        }
         let seen = await collector.value
         timeout.cancel()
         let latencies = committed.compactMap { key, at in seen[key].map { $0.timeIntervalSince(at) * 1000 } }.sorted()
@@ -206,8 +222,9 @@ package struct SyncBenchmark {
         var chain = ChainWriter(authority: SharedSecretTrust(nodeID: origin), policies: SurveyShape.policies)
         return try (0..<count).map { batch in
             for index in batch * commitsPerBatch..<(batch + 1) * commitsPerBatch {
-                try chain.commit(inserting: [SurveyShape.row(index: index, origin: origin, baseMilliseconds: 1_780_000_000_000)],
-                                 at: SurveyShape.hlc(index: index, baseMilliseconds: 1_780_000_000_000))
+                try chain.commit(
+                    inserting: [SurveyShape.row(index: index, origin: origin, baseMilliseconds: 1_780_000_000_000)],
+                    at: SurveyShape.hlc(index: index, baseMilliseconds: 1_780_000_000_000))
             }
             return ChangeBatch(segments: [chain.segment()])
         }
@@ -225,19 +242,24 @@ package struct SyncBenchmark {
         let signature = key.sign(message)
         let rawCount = 2_000
         for _ in 0..<3 {
-            ours = min(ours, try measure {
-                for batch in batches {
-                    guard CommitChain.verify(batch.segments[0], publicKey: publicKey) != nil else {
-                        throw NodeSetupError("a benchmark chain did not verify")
+            ours = min(
+                ours,
+                try measure {
+                    for batch in batches {
+                        guard CommitChain.verify(batch.segments[0], publicKey: publicKey) != nil else {
+                            throw NodeSetupError("a benchmark chain did not verify")
+                        }
                     }
-                }
-            })
-            raw = min(raw, measure {
-                for _ in 0..<rawCount where !SigningKey.verify(signature, of: message, by: key.publicKey) {}
-            })
+                })
+            raw = min(
+                raw,
+                measure {
+                    for _ in 0..<rawCount where !SigningKey.verify(signature, of: message, by: key.publicKey) {}
+                })
         }
-        return BenchmarkResult(suite: "sync", metric: "verify_rate_ratio", value: commits / ours, unit: "commits/s",
-                               baseline: Double(rawCount) / raw, goal: ">= 1", baselineUnit: "Ed25519 verifications/s")
+        return BenchmarkResult(
+            suite: "sync", metric: "verify_rate_ratio", value: commits / ours, unit: "commits/s",
+            baseline: Double(rawCount) / raw, goal: ">= 1", baselineUnit: "Ed25519 verifications/s")
     }
 
     private func streamRatio() throws -> BenchmarkResult {
@@ -249,8 +271,9 @@ package struct SyncBenchmark {
             ours = min(ours, try measure { for batch in batches { _ = try pipeline.seal(batch) } })
             raw = min(raw, measure { RawStream.sealAll(batches, level: 1) })
         }
-        return BenchmarkResult(suite: "sync", metric: "stream_ratio", value: totalBytes / ours / 1e6, unit: "MB/s",
-                               baseline: totalBytes / raw / 1e6, goal: ">= 0.8")
+        return BenchmarkResult(
+            suite: "sync", metric: "stream_ratio", value: totalBytes / ours / 1e6, unit: "MB/s",
+            baseline: totalBytes / raw / 1e6, goal: ">= 0.8")
     }
 }
 

@@ -1,7 +1,7 @@
-import Sodium
 import Foundation
 import GRDB
 import Replica
+import Sodium
 
 /// The follow-up and patient-relationship workflow on one node's replica.
 ///
@@ -18,8 +18,10 @@ public final class CRM: Sendable {
     ///   - now: the wall clock; by default the replica's (``Replica/wallClock``), so records and
     ///     their replication stamps tell the same time. Tests move their own.
     ///   - passwordStrength: libsodium's interactive limits in production; tests use the minimum.
-    public init(replica: Replica, time: LocalTime = LocalTime(), now: (@Sendable () -> Date)? = nil,
-                passwordStrength: PasswordHasher.Strength = .interactive) throws {
+    public init(
+        replica: Replica, time: LocalTime = LocalTime(), now: (@Sendable () -> Date)? = nil,
+        passwordStrength: PasswordHasher.Strength = .interactive
+    ) throws {
         self.replica = replica
         self.time = time
         let clock = replica.wallClock
@@ -47,10 +49,12 @@ public final class CRM: Sendable {
     }
 
     func audit(_ tx: ReplicaTransaction, _ caller: Caller, _ action: String, _ entity: String, _ entityID: String) throws {
-        try tx.insert(into: "auditEntry", values: [
-            "at": timestamp(), "nodeId": nodeID, "userId": caller.userId,
-            "action": action, "entity": entity, "entityId": entityID,
-        ])
+        try tx.insert(
+            into: "auditEntry",
+            values: [
+                "at": timestamp(), "nodeId": nodeID, "userId": caller.userId,
+                "action": action, "entity": entity, "entityId": entityID,
+            ])
     }
 
     func read<T>(_ body: (Database) throws -> T) throws -> T {
@@ -65,38 +69,40 @@ enum CRMSchema {
     static var migrator: DatabaseMigrator {
         var migrator = DatabaseMigrator()
         migrator.registerMigration("crm-1-sessions-and-claims") { db in
-            try db.execute(sql: """
-                CREATE TABLE IF NOT EXISTS crm_session (
-                    tokenHash TEXT PRIMARY KEY, userId TEXT NOT NULL, role TEXT NOT NULL,
-                    createdAt TEXT NOT NULL, expiresAt TEXT NOT NULL);
-                CREATE TABLE IF NOT EXISTS crm_claim (
-                    taskId TEXT NOT NULL, userId TEXT NOT NULL, at TEXT NOT NULL, PRIMARY KEY (taskId, userId));
-                """)
+            try db.execute(
+                sql: """
+                    CREATE TABLE IF NOT EXISTS crm_session (
+                        tokenHash TEXT PRIMARY KEY, userId TEXT NOT NULL, role TEXT NOT NULL,
+                        createdAt TEXT NOT NULL, expiresAt TEXT NOT NULL);
+                    CREATE TABLE IF NOT EXISTS crm_claim (
+                        taskId TEXT NOT NULL, userId TEXT NOT NULL, at TEXT NOT NULL, PRIMARY KEY (taskId, userId));
+                    """)
         }
         migrator.registerMigration("crm-1-query-indexes") { db in
-            try db.execute(sql: """
-                CREATE INDEX IF NOT EXISTS crm_patient_phone ON patient(phone);
-                CREATE INDEX IF NOT EXISTS crm_patient_id_number ON patient(idNumber);
-                CREATE INDEX IF NOT EXISTS crm_patient_name ON patient(name, birthDate);
-                CREATE INDEX IF NOT EXISTS crm_encounter_patient ON encounter(patientId);
-                CREATE INDEX IF NOT EXISTS crm_encounter_ward ON encounter(wardId, dischargedAt);
-                CREATE INDEX IF NOT EXISTS crm_task_due ON followUpTask(dueDate);
-                CREATE INDEX IF NOT EXISTS crm_task_patient ON followUpTask(patientId);
-                CREATE INDEX IF NOT EXISTS crm_task_encounter ON followUpTask(encounterId);
-                CREATE INDEX IF NOT EXISTS crm_record_task ON followUpRecord(taskId);
-                CREATE INDEX IF NOT EXISTS crm_record_patient ON followUpRecord(patientId);
-                CREATE INDEX IF NOT EXISTS crm_response_patient ON surveyResponse(patientId);
-                CREATE INDEX IF NOT EXISTS crm_opinion_response ON opinion(responseId);
-                CREATE INDEX IF NOT EXISTS crm_complaint_patient ON complaint(patientId);
-                CREATE INDEX IF NOT EXISTS crm_complaint_note ON complaintNote(complaintId);
-                CREATE INDEX IF NOT EXISTS crm_consultation_patient ON consultation(patientId);
-                CREATE INDEX IF NOT EXISTS crm_appointment_patient ON appointment(patientId);
-                CREATE INDEX IF NOT EXISTS crm_sms_patient ON smsMessage(patientId);
-                CREATE INDEX IF NOT EXISTS crm_sms_status ON smsMessage(status, scheduledAt);
-                CREATE INDEX IF NOT EXISTS crm_sms_phone ON smsMessage(phone, sentAt);
-                CREATE INDEX IF NOT EXISTS crm_merge_merged ON patientMerge(mergedId);
-                CREATE INDEX IF NOT EXISTS crm_event_encounter ON encounterEvent(encounterId);
-                """)
+            try db.execute(
+                sql: """
+                    CREATE INDEX IF NOT EXISTS crm_patient_phone ON patient(phone);
+                    CREATE INDEX IF NOT EXISTS crm_patient_id_number ON patient(idNumber);
+                    CREATE INDEX IF NOT EXISTS crm_patient_name ON patient(name, birthDate);
+                    CREATE INDEX IF NOT EXISTS crm_encounter_patient ON encounter(patientId);
+                    CREATE INDEX IF NOT EXISTS crm_encounter_ward ON encounter(wardId, dischargedAt);
+                    CREATE INDEX IF NOT EXISTS crm_task_due ON followUpTask(dueDate);
+                    CREATE INDEX IF NOT EXISTS crm_task_patient ON followUpTask(patientId);
+                    CREATE INDEX IF NOT EXISTS crm_task_encounter ON followUpTask(encounterId);
+                    CREATE INDEX IF NOT EXISTS crm_record_task ON followUpRecord(taskId);
+                    CREATE INDEX IF NOT EXISTS crm_record_patient ON followUpRecord(patientId);
+                    CREATE INDEX IF NOT EXISTS crm_response_patient ON surveyResponse(patientId);
+                    CREATE INDEX IF NOT EXISTS crm_opinion_response ON opinion(responseId);
+                    CREATE INDEX IF NOT EXISTS crm_complaint_patient ON complaint(patientId);
+                    CREATE INDEX IF NOT EXISTS crm_complaint_note ON complaintNote(complaintId);
+                    CREATE INDEX IF NOT EXISTS crm_consultation_patient ON consultation(patientId);
+                    CREATE INDEX IF NOT EXISTS crm_appointment_patient ON appointment(patientId);
+                    CREATE INDEX IF NOT EXISTS crm_sms_patient ON smsMessage(patientId);
+                    CREATE INDEX IF NOT EXISTS crm_sms_status ON smsMessage(status, scheduledAt);
+                    CREATE INDEX IF NOT EXISTS crm_sms_phone ON smsMessage(phone, sentAt);
+                    CREATE INDEX IF NOT EXISTS crm_merge_merged ON patientMerge(mergedId);
+                    CREATE INDEX IF NOT EXISTS crm_event_encounter ON encounterEvent(encounterId);
+                    """)
         }
         migrator.registerMigration("crm-1-response-day-counts") { db in try ResponseStatistics.prepare(db) }
         return migrator

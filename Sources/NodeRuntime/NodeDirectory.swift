@@ -1,6 +1,7 @@
-import Sodium
 import Foundation
+import Logging
 import Replica
+import Sodium
 import SyncProtocol
 
 /// A node's data directory:
@@ -138,5 +139,3 @@ package struct Endpoint: CustomStringConvertible {
 
     package var description: String { "\(host):\(port)" }
 }
-
-import Logging

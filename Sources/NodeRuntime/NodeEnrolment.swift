@@ -1,6 +1,6 @@
-import Sodium
 import Foundation
 import Replica
+import Sodium
 import SyncProtocol
 
 /// What an IT person carries from central to a new node: its key, certificate and where central is.
@@ -21,8 +21,9 @@ package struct EnrolmentToken: Codable, Sendable {
     /// - Throws: ``NodeSetupError`` when the file is missing or is not a token.
     package static func read(from path: String) throws -> EnrolmentToken {
         guard let data = FileManager.default.contents(atPath: path),
-              let token = try? JSONDecoder().decode(EnrolmentToken.self, from: data),
-              token.format == "suifang-enrolment-1", (try? token.certificate) != nil else {
+            let token = try? JSONDecoder().decode(EnrolmentToken.self, from: data),
+            token.format == "suifang-enrolment-1", (try? token.certificate) != nil
+        else {
             throw NodeSetupError("\(path) is not a Suifang enrolment token")
         }
         return token
@@ -59,14 +60,17 @@ extension NodeDirectory {
     package func createCentral(name: String, _ setup: NodeSetup) throws -> NodeConfiguration {
         let policySet = try prepare(setup)
         let cluster = SigningKey(), nodeKey = SigningKey(), nodeID = NodeID.random()
-        let certificate = try NodeCertificate.issue(nodeID: nodeID, role: .central, name: name, publicKey: nodeKey.publicKey,
-                                                    by: cluster, issuedAt: SystemWallClock().now(), validFor: 10 * 365 * 86_400_000)
+        let certificate = try NodeCertificate.issue(
+            nodeID: nodeID, role: .central, name: name, publicKey: nodeKey.publicKey,
+            by: cluster, issuedAt: SystemWallClock().now(), validFor: 10 * 365 * 86_400_000)
         try write(cluster.secretKeyBytes, to: "cluster.key", secret: true)
         try write(cluster.publicKey, to: "cluster.pub")
         try write(nodeKey.secretKeyBytes, to: "node.key", secret: true)
         try write(certificate.encoded, to: "node.cert")
-        return try finish(NodeConfiguration(name: certificate.name, role: "central", nodeID: nodeID.description, listen: setup.listen,
-                                            peers: [], http: setup.http), policySet)
+        return try finish(
+            NodeConfiguration(
+                name: certificate.name, role: "central", nodeID: nodeID.description, listen: setup.listen,
+                peers: [], http: setup.http), policySet)
     }
 
     /// Creates an enrolled node in this (new) directory from central's token: its key,
@@ -83,8 +87,10 @@ extension NodeDirectory {
         try write(token.secretKey, to: "node.key", secret: true)
         try write(certificate.encoded, to: "node.cert")
         try write(token.clusterKey, to: "cluster.pub")
-        return try finish(NodeConfiguration(name: certificate.name, role: certificate.role.description, nodeID: certificate.nodeID.description,
-                                            listen: setup.listen, peers: [token.central], http: setup.http), policySet)
+        return try finish(
+            NodeConfiguration(
+                name: certificate.name, role: certificate.role.description, nodeID: certificate.nodeID.description,
+                listen: setup.listen, peers: [token.central], http: setup.http), policySet)
     }
 
     /// Enrols a new node (central only): a key and a certificate signed by the cluster key, as a token.
@@ -101,13 +107,15 @@ extension NodeDirectory {
         guard configuration.role == "central" else { throw NodeSetupError("only central enrols nodes") }
         let cluster = try SigningKey(secretKey: try read("cluster.key"))
         let nodeKey = SigningKey(), nodeID = NodeID.random()
-        let certificate = try NodeCertificate.issue(nodeID: nodeID, role: role, name: name, publicKey: nodeKey.publicKey, wards: wards,
-                                                    by: cluster, issuedAt: SystemWallClock().now(), validFor: UInt64(validDays) * 86_400_000)
-        let token = EnrolmentToken(certificateBase64: Data(certificate.encoded).base64EncodedString(),
-                                   secretKeyBase64: Data(nodeKey.secretKeyBytes).base64EncodedString(),
-                                   clusterKeyBase64: Data(cluster.publicKey).base64EncodedString(),
-                                   central: centralAddress ?? configuration.listen,
-                                   policyHash: try policies().contentHash)
+        let certificate = try NodeCertificate.issue(
+            nodeID: nodeID, role: role, name: name, publicKey: nodeKey.publicKey, wards: wards,
+            by: cluster, issuedAt: SystemWallClock().now(), validFor: UInt64(validDays) * 86_400_000)
+        let token = EnrolmentToken(
+            certificateBase64: Data(certificate.encoded).base64EncodedString(),
+            secretKeyBase64: Data(nodeKey.secretKeyBytes).base64EncodedString(),
+            clusterKeyBase64: Data(cluster.publicKey).base64EncodedString(),
+            central: centralAddress ?? configuration.listen,
+            policyHash: try policies().contentHash)
         return (token, nodeID)
     }
 

@@ -1,18 +1,21 @@
-import Sodium
 import CRMDomain
 import Logging
 import Replica
+import Sodium
 
 extension NodeRuntime {
     /// Opens the node in `directory`: configuration, identity and replica.
     /// - Parameter passwordStrength: libsodium's interactive limits; tests use the minimum.
-    package static func open(directory path: String, policies: String? = nil, logger: Logger, clockSkewMilliseconds: Int64 = 0,
-                     passwordStrength: PasswordHasher.Strength = .interactive) throws -> (NodeDirectory, NodeConfiguration, NodeRuntime) {
+    package static func open(
+        directory path: String, policies: String? = nil, logger: Logger, clockSkewMilliseconds: Int64 = 0,
+        passwordStrength: PasswordHasher.Strength = .interactive
+    ) throws -> (NodeDirectory, NodeConfiguration, NodeRuntime) {
         let directory = NodeDirectory(path)
         let configuration = try directory.configuration()
         let identity = try directory.identity()
-        let replica = try directory.openReplica(policies: try directory.policies(override: policies), identity: identity,
-                                                logger: logger, wallClock: SkewedWallClock(offset: clockSkewMilliseconds))
+        let replica = try directory.openReplica(
+            policies: try directory.policies(override: policies), identity: identity,
+            logger: logger, wallClock: SkewedWallClock(offset: clockSkewMilliseconds))
         return (directory, configuration, try NodeRuntime(replica: replica, identity: identity, logger: logger, passwordStrength: passwordStrength))
     }
 }

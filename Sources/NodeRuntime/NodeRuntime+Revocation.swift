@@ -17,8 +17,12 @@ extension NodeRuntime {
             // What central holds of the node, up to the last head the node signed (so central can
             // relay all of it), stays: its past; anything later is refused everywhere.
             let accepted = try tx.newestSignedCommit(of: id)
-            try tx.insert(into: "revokedNode", values: ["name": name, "revokedAt": time, "revokedBy": who,
-                                                        Replica.revocationCutoffColumn: Int64(clamping: accepted)], id: id.description)
+            try tx.insert(
+                into: "revokedNode",
+                values: [
+                    "name": name, "revokedAt": time, "revokedBy": who,
+                    Replica.revocationCutoffColumn: Int64(clamping: accepted),
+                ], id: id.description)
             return true
         }
     }

@@ -1,10 +1,10 @@
-import Sodium
 import CRMDomain
 import GRDB
 import Logging
 import NIOCore
 import NIOPosix
 import Replica
+import Sodium
 import SyncProtocol
 
 /// What a running node's services share: its replica, identity, admission rules and peer status.
@@ -66,8 +66,10 @@ package final class NodeRuntime: Sendable {
 
     /// Runs the handshake and a session on one connection, keeping the peer's status current.
     /// - Parameter guardian: on a listener's connections, the handshake deadline and the one-live-session-per-node rule.
-    package func run(_ connection: NIOAsyncChannel<ByteBuffer, ByteBuffer>, as side: Handshake.Side, address: String,
-             options: SyncOptions, guardian: ListenerGuard? = nil, progress: (@Sendable (SyncReport) -> Void)? = nil) async throws -> SyncReport {
+    package func run(
+        _ connection: NIOAsyncChannel<ByteBuffer, ByteBuffer>, as side: Handshake.Side, address: String,
+        options: SyncOptions, guardian: ListenerGuard? = nil, progress: (@Sendable (SyncReport) -> Void)? = nil
+    ) async throws -> SyncReport {
         try await connection.executeThenClose { inbound, outbound in
             let sender = ChannelFrameSender(outbound, channel: connection.channel)
             var receiver = ChannelFrameReceiver(inbound)
@@ -99,9 +101,11 @@ package final class NodeRuntime: Sendable {
             }
             let replica = self.replica
             do {
-                let report = try await session.run(receiving: secure, stillAdmitted: {
-                    !NodeRuntime.isRevoked(peer.nodeID, in: replica) && replica.wallClock.now() < peer.expiresAt
-                })
+                let report = try await session.run(
+                    receiving: secure,
+                    stillAdmitted: {
+                        !NodeRuntime.isRevoked(peer.nodeID, in: replica) && replica.wallClock.now() < peer.expiresAt
+                    })
                 peers.record(name: peer.name, nodeID: peer.nodeID, address: address, connected: false, vector: report.peerVector)
                 logger.info("sync session ended", metadata: ["sync.peer": "\(peer.name)", "sync.rows.sent": "\(report.rowsSent)", "sync.rows.received": "\(report.rowsReceived)"])
                 return report

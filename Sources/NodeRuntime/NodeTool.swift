@@ -38,25 +38,33 @@ package struct NodeTool {
 
     /// Creates a central node and enrolled nodes in `directory`, each listening on its given port.
     /// A ward node works for the wards `wards` names for it, or else for the ward named like the node.
-    package func makeCluster(in directory: URL, central: (name: String, port: Int), others: [(name: String, role: String, port: Int)],
-                     wards: [String: [String]] = [:], policies: String) throws {
-        try run(["init", "--role", "central", "--name", central.name, "--dir", directory.appendingPathComponent(central.name).path,
-                 "--listen", "127.0.0.1:\(central.port)", "--policies", policies])
+    package func makeCluster(
+        in directory: URL, central: (name: String, port: Int), others: [(name: String, role: String, port: Int)],
+        wards: [String: [String]] = [:], policies: String
+    ) throws {
+        try run([
+            "init", "--role", "central", "--name", central.name, "--dir", directory.appendingPathComponent(central.name).path,
+            "--listen", "127.0.0.1:\(central.port)", "--policies", policies,
+        ])
         for node in others {
             let token = directory.appendingPathComponent("\(node.name).token").path
             let wardOptions = node.role == "ward" ? (wards[node.name] ?? [node.name]).flatMap { ["--ward", $0] } : []
-            try run(["enroll", "--dir", directory.appendingPathComponent(central.name).path, "--name", node.name, "--role", node.role, "--out", token]
+            try run(
+                ["enroll", "--dir", directory.appendingPathComponent(central.name).path, "--name", node.name, "--role", node.role, "--out", token]
                     + wardOptions)
-            try run(["init", "--token", token, "--dir", directory.appendingPathComponent(node.name).path,
-                     "--listen", "127.0.0.1:\(node.port)", "--policies", policies])
+            try run([
+                "init", "--token", token, "--dir", directory.appendingPathComponent(node.name).path,
+                "--listen", "127.0.0.1:\(node.port)", "--policies", policies,
+            ])
         }
     }
 
     /// The resident set size of a running process now, in MiB (from /proc).
     package static func residentMegabytes(_ pid: Int32) -> Double? {
         guard let status = try? String(contentsOfFile: "/proc/\(pid)/status", encoding: .utf8),
-              let line = status.split(separator: "\n").first(where: { $0.hasPrefix("VmRSS:") }),
-              let kib = Double(line.split(separator: " ").dropFirst().first ?? "") else { return nil }
+            let line = status.split(separator: "\n").first(where: { $0.hasPrefix("VmRSS:") }),
+            let kib = Double(line.split(separator: " ").dropFirst().first ?? "")
+        else { return nil }
         return kib / 1024
     }
 }

@@ -25,18 +25,19 @@ package struct PeerStatusStore: Sendable {
         var migrator = DatabaseMigrator()
         // The baseline: files made before migrations may hold the table, with or without `role`.
         migrator.registerMigration("node-1-peer-status") { db in
-            try db.execute(sql: """
-                CREATE TABLE IF NOT EXISTS _node_peer (
-                    name TEXT PRIMARY KEY,
-                    nodeId TEXT NOT NULL,
-                    address TEXT NOT NULL,
-                    connected INTEGER NOT NULL,
-                    lastContact INTEGER NOT NULL,
-                    peerVector TEXT NOT NULL,
-                    lastError TEXT,
-                    caughtUpAt INTEGER,
-                    role TEXT)
-                """)
+            try db.execute(
+                sql: """
+                    CREATE TABLE IF NOT EXISTS _node_peer (
+                        name TEXT PRIMARY KEY,
+                        nodeId TEXT NOT NULL,
+                        address TEXT NOT NULL,
+                        connected INTEGER NOT NULL,
+                        lastContact INTEGER NOT NULL,
+                        peerVector TEXT NOT NULL,
+                        lastError TEXT,
+                        caughtUpAt INTEGER,
+                        role TEXT)
+                    """)
             // Tables made before the role was kept get the column.
             if try !db.columns(in: "_node_peer").contains(where: { $0.name == "role" }) {
                 try db.execute(sql: "ALTER TABLE _node_peer ADD COLUMN role TEXT")
@@ -50,13 +51,14 @@ package struct PeerStatusStore: Sendable {
         let now = Int64(clamping: replica.wallClock.now())
         let caughtUp = vector.flatMap { peer in (try? replica.versionVector()).map { peer.dominates($0) } } ?? false
         try? replica.writeLocal { db in
-            try db.execute(sql: """
-                INSERT INTO _node_peer (name, nodeId, role, address, connected, lastContact, peerVector, lastError)
-                VALUES (?, ?, ?, ?, ?, ?, COALESCE(?, '{}'), ?)
-                ON CONFLICT (name) DO UPDATE SET nodeId = excluded.nodeId, role = COALESCE(excluded.role, role), address = excluded.address,
-                    connected = excluded.connected, lastContact = excluded.lastContact,
-                    peerVector = COALESCE(?, peerVector), lastError = excluded.lastError
-                """, arguments: [name, nodeID.description, role, address, connected, now, json, error, json])
+            try db.execute(
+                sql: """
+                    INSERT INTO _node_peer (name, nodeId, role, address, connected, lastContact, peerVector, lastError)
+                    VALUES (?, ?, ?, ?, ?, ?, COALESCE(?, '{}'), ?)
+                    ON CONFLICT (name) DO UPDATE SET nodeId = excluded.nodeId, role = COALESCE(excluded.role, role), address = excluded.address,
+                        connected = excluded.connected, lastContact = excluded.lastContact,
+                        peerVector = COALESCE(?, peerVector), lastError = excluded.lastError
+                    """, arguments: [name, nodeID.description, role, address, connected, now, json, error, json])
             if caughtUp {
                 try db.execute(sql: "UPDATE _node_peer SET caughtUpAt = ? WHERE name = ?", arguments: [now, name])
             }
@@ -68,8 +70,9 @@ package struct PeerStatusStore: Sendable {
             guard try db.tableExists("_node_peer") else { return [] }
             return try Row.fetchAll(db, sql: "SELECT * FROM _node_peer ORDER BY name").map { row in
                 let vector = (try? JSONDecoder().decode(VersionVector.self, from: Data((row["peerVector"] as String).utf8))) ?? VersionVector()
-                return Peer(name: row["name"], nodeId: row["nodeId"], role: row["role"], address: row["address"], connected: row["connected"],
-                            lastContact: row["lastContact"], peerVector: vector, lastError: row["lastError"], caughtUpAt: row["caughtUpAt"])
+                return Peer(
+                    name: row["name"], nodeId: row["nodeId"], role: row["role"], address: row["address"], connected: row["connected"],
+                    lastContact: row["lastContact"], peerVector: vector, lastError: row["lastError"], caughtUpAt: row["caughtUpAt"])
             }
         }
     }

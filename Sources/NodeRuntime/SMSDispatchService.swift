@@ -31,8 +31,12 @@ package struct SMSDispatchService: Service {
                 }
                 let report = try await blocking { try crm.dispatchSMS(gateway: gateway) }
                 if report.sent + report.failed + report.cancelledOptedOut > 0 {
-                    logger.info("sms dispatched", metadata: ["sms.sent": "\(report.sent)", "sms.failed": "\(report.failed)",
-                                                             "sms.deferred": "\(report.deferredByDailyCap)", "sms.optedOut": "\(report.cancelledOptedOut)"])
+                    logger.info(
+                        "sms dispatched",
+                        metadata: [
+                            "sms.sent": "\(report.sent)", "sms.failed": "\(report.failed)",
+                            "sms.deferred": "\(report.deferredByDailyCap)", "sms.optedOut": "\(report.cancelledOptedOut)",
+                        ])
                 }
             } catch {
                 logger.warning("sms dispatch failed", metadata: ["error.type": "\(type(of: error))"])

@@ -32,11 +32,14 @@ package struct TrafficService: Service {
             count += 1
             let index = count
             let id = try await replica.write { tx in
-                try tx.insert(into: "surveyResponse", values: [
-                    "templateId": "testnet", "templateVersion": 1, "patientId": "TESTNET-\(index)", "wardId": nodeName,
-                    "mode": SurveyMode.bedside.rawValue, "staffId": "traffic", "nodeId": nodeName,
-                    "submittedAt": ISO8601DateFormatter().string(from: Date(timeIntervalSince1970: Double(replica.wallClock.now()) / 1000)), "answers": "{\"nps\":\(index % 11)}",
-                ])
+                try tx.insert(
+                    into: "surveyResponse",
+                    values: [
+                        "templateId": "testnet", "templateVersion": 1, "patientId": "TESTNET-\(index)", "wardId": nodeName,
+                        "mode": SurveyMode.bedside.rawValue, "staffId": "traffic", "nodeId": nodeName,
+                        "submittedAt": ISO8601DateFormatter().string(from: Date(timeIntervalSince1970: Double(replica.wallClock.now()) / 1000)),
+                        "answers": "{\"nps\":\(index % 11)}",
+                    ])
             }
             log.write(Data("\(id)\n".utf8))
             try? await Task.sleep(for: .seconds(interval))

@@ -1,7 +1,7 @@
 import Foundation
 import GRDB
-import Synchronization
 import Logging
+import Synchronization
 
 /// What applying a batch did.
 public struct ApplyReport: Hashable, Sendable {
@@ -205,9 +205,11 @@ struct BatchMerger {
                 break
             case .waits(let missing):
                 outcome = .waits
-                replica.logger.info("held a ward node's commit until the commit it names arrives", metadata: [
-                    "replica.origin": "\(origin)", "replica.seq": "\(seq)", "replica.waitsFor": "\(missing.origin):\(missing.seq)",
-                ])
+                replica.logger.info(
+                    "held a ward node's commit until the commit it names arrives",
+                    metadata: [
+                        "replica.origin": "\(origin)", "replica.seq": "\(seq)", "replica.waitsFor": "\(missing.origin):\(missing.seq)",
+                    ])
                 break commits
             case .broken(let violation):
                 try quarantine(origin, seq: seq, violation)
@@ -256,9 +258,11 @@ struct BatchMerger {
             return deltas
         }
         report.held += 1
-        replica.logger.warning("held a commit stamped beyond the clock bound (this node's clock or the origin's is wrong)", metadata: [
-            "replica.origin": "\(origin)", "replica.seq": "\(seq)", "replica.aheadDays": "\((newest.milliseconds &- replica.wallClock.now()) / 86_400_000)",
-        ])
+        replica.logger.warning(
+            "held a commit stamped beyond the clock bound (this node's clock or the origin's is wrong)",
+            metadata: [
+                "replica.origin": "\(origin)", "replica.seq": "\(seq)", "replica.aheadDays": "\((newest.milliseconds &- replica.wallClock.now()) / 86_400_000)",
+            ])
         return nil
     }
 
@@ -267,8 +271,10 @@ struct BatchMerger {
         if let cached = replica.identities.withLock({ $0[origin] }), sent.isEmpty || cached.credential == sent {
             return cached.identity
         }
-        let stored = try Data.fetchOne(db.cachedStatement(sql: "SELECT credential FROM _sf_origin WHERE origin = ?"),
-                                       arguments: [origin.databaseValue]).map(Array.init)
+        let stored = try Data.fetchOne(
+            db.cachedStatement(sql: "SELECT credential FROM _sf_origin WHERE origin = ?"),
+            arguments: [origin.databaseValue]
+        ).map(Array.init)
         let credential = sent.isEmpty ? stored ?? [] : sent
         let identity: OriginIdentity
         do {
@@ -280,8 +286,9 @@ struct BatchMerger {
             throw ReplicaError(.forgedCommit, "commits of node \(origin) came with the credential of node \(identity.nodeID)")
         }
         if stored != credential, !credential.isEmpty {
-            try db.execute(sql: "INSERT INTO _sf_origin (origin, credential) VALUES (?, ?) ON CONFLICT (origin) DO UPDATE SET credential = excluded.credential",
-                           arguments: [origin.databaseValue, Data(credential)])
+            try db.execute(
+                sql: "INSERT INTO _sf_origin (origin, credential) VALUES (?, ?) ON CONFLICT (origin) DO UPDATE SET credential = excluded.credential",
+                arguments: [origin.databaseValue, Data(credential)])
         }
         replica.identities.withLock { $0[origin] = (credential, identity) }
         return identity
@@ -300,16 +307,20 @@ struct BatchMerger {
 
     private mutating func quarantine(_ origin: NodeID, seq: UInt64, _ violation: CommitViolation) throws {
         let now = replica.wallClock.now()
-        try db.execute(sql: "INSERT OR IGNORE INTO _sf_quarantine (origin, seq, tbl, rule, seenAt) VALUES (?, ?, ?, ?, ?)",
-                       arguments: [origin.databaseValue, Int64(seq), violation.table, violation.rule, Int64(now)])
-        try db.execute(sql: """
-            INSERT INTO _sf_rejection (tbl, pk, origin, reason, seenAt) VALUES (?, ?, ?, ?, ?)
-            ON CONFLICT DO UPDATE SET seenAt = excluded.seenAt
-            """, arguments: [violation.table ?? "", "commit \(seq)", origin.databaseValue, violation.rule, Int64(now)])
+        try db.execute(
+            sql: "INSERT OR IGNORE INTO _sf_quarantine (origin, seq, tbl, rule, seenAt) VALUES (?, ?, ?, ?, ?)",
+            arguments: [origin.databaseValue, Int64(seq), violation.table, violation.rule, Int64(now)])
+        try db.execute(
+            sql: """
+                INSERT INTO _sf_rejection (tbl, pk, origin, reason, seenAt) VALUES (?, ?, ?, ?, ?)
+                ON CONFLICT DO UPDATE SET seenAt = excluded.seenAt
+                """, arguments: [violation.table ?? "", "commit \(seq)", origin.databaseValue, violation.rule, Int64(now)])
         report.quarantined.append(Quarantine(origin: origin, seq: seq, table: violation.table, rule: violation.rule, seenAt: now))
-        replica.logger.error("quarantined a node: its commit breaks a declared rule; its later commits are held", metadata: [
-            "replica.origin": "\(origin)", "replica.seq": "\(seq)", "replica.table": "\(violation.table ?? "-")", "replica.rule": "\(violation.rule)",
-        ])
+        replica.logger.error(
+            "quarantined a node: its commit breaks a declared rule; its later commits are held",
+            metadata: [
+                "replica.origin": "\(origin)", "replica.seq": "\(seq)", "replica.table": "\(violation.table ?? "-")", "replica.rule": "\(violation.rule)",
+            ])
     }
 
     // MARK: - Merging
@@ -332,7 +343,8 @@ struct BatchMerger {
         case .columns(let columns):
             let complete = delta.isInsert
             if complete, table.acceptsUniformFastPath, let stamp = columns.uniformStamp, let row = columns.completeRow,
-               try !store.mayHaveTombstones(table), try !replica.orphanTables.mayHaveTombstones(table.id, db) {
+                try !store.mayHaveTombstones(table), try !replica.orphanTables.mayHaveTombstones(table.id, db)
+            {
                 if pendingTable != table.name || pendingKeys.contains(delta.key) { try flushPending() }
                 pendingTable = table.name
                 pendingKeys.insert(delta.key)
@@ -396,8 +408,10 @@ struct BatchMerger {
             let outcome = ColumnMerge.merge(table.policies[index], existing.columns[index], incoming)
             merged.columns[index] = outcome.state
             if let displaced = outcome.displaced, case .register(let loser) = displaced.meta, case .register(let winner) = outcome.state.meta {
-                try recordLostWrite(LostWrite(table: table.name, key: key, column: table.declaration.columns[index].name,
-                                              loser: loser.origin, winner: winner.origin))
+                try recordLostWrite(
+                    LostWrite(
+                        table: table.name, key: key, column: table.declaration.columns[index].name,
+                        loser: loser.origin, winner: winner.origin))
             }
         }
         guard merged != existing else {
@@ -442,21 +456,25 @@ struct BatchMerger {
 
     private mutating func reject(_ table: ReplicatedTable, _ key: String, origin: NodeID, reason: String) throws {
         report.rejected += 1
-        try db.execute(sql: """
-            INSERT INTO _sf_rejection (tbl, pk, origin, reason, seenAt) VALUES (?, ?, ?, ?, ?)
-            ON CONFLICT DO UPDATE SET seenAt = excluded.seenAt
-            """, arguments: [table.name, key, origin.databaseValue, reason, Int64(replica.wallClock.now())])
-        replica.logger.warning("rejected a remote change", metadata: [
-            "replica.table": "\(table.name)", "replica.row": "\(key)", "replica.origin": "\(origin)", "replica.reason": "\(reason)",
-        ])
+        try db.execute(
+            sql: """
+                INSERT INTO _sf_rejection (tbl, pk, origin, reason, seenAt) VALUES (?, ?, ?, ?, ?)
+                ON CONFLICT DO UPDATE SET seenAt = excluded.seenAt
+                """, arguments: [table.name, key, origin.databaseValue, reason, Int64(replica.wallClock.now())])
+        replica.logger.warning(
+            "rejected a remote change",
+            metadata: [
+                "replica.table": "\(table.name)", "replica.row": "\(key)", "replica.origin": "\(origin)", "replica.reason": "\(reason)",
+            ])
     }
 
     private mutating func recordLostWrite(_ lost: LostWrite) throws {
         report.lostWrites.append(lost)
-        try db.execute(sql: """
-            INSERT INTO _sf_lost_write (tbl, pk, col, loser, winner, seenAt) VALUES (?, ?, ?, ?, ?, ?)
-            ON CONFLICT DO UPDATE SET winner = excluded.winner, seenAt = excluded.seenAt
-            """, arguments: [lost.table, lost.key, lost.column, lost.loser.databaseValue, lost.winner.databaseValue, Int64(replica.wallClock.now())])
+        try db.execute(
+            sql: """
+                INSERT INTO _sf_lost_write (tbl, pk, col, loser, winner, seenAt) VALUES (?, ?, ?, ?, ?, ?)
+                ON CONFLICT DO UPDATE SET winner = excluded.winner, seenAt = excluded.seenAt
+                """, arguments: [lost.table, lost.key, lost.column, lost.loser.databaseValue, lost.winner.databaseValue, Int64(replica.wallClock.now())])
     }
 
     private mutating func markChanged(_ table: ReplicatedTable, _ key: String) {
@@ -472,22 +490,25 @@ struct BatchMerger {
         for (origin, hlc) in newestByOrigin where origin != replica.nodeID {
             if let skew = replica.clock.withLock({ $0.observe(hlc, from: origin) }) {
                 report.clockSkews.append(skew)
-                try db.execute(sql: """
-                    INSERT INTO _sf_clock_skew (origin, aheadMs, seenAt) VALUES (?, ?, ?)
-                    ON CONFLICT (origin) DO UPDATE SET aheadMs = MAX(aheadMs, excluded.aheadMs), seenAt = excluded.seenAt
-                    """, arguments: [origin.databaseValue, Int64(clamping: skew.aheadMilliseconds), Int64(replica.wallClock.now())])
-                replica.logger.warning("a node's clock is ahead of ours beyond the bound", metadata: [
-                    "replica.origin": "\(origin)", "replica.aheadMs": "\(skew.aheadMilliseconds)",
-                ])
+                try db.execute(
+                    sql: """
+                        INSERT INTO _sf_clock_skew (origin, aheadMs, seenAt) VALUES (?, ?, ?)
+                        ON CONFLICT (origin) DO UPDATE SET aheadMs = MAX(aheadMs, excluded.aheadMs), seenAt = excluded.seenAt
+                        """, arguments: [origin.databaseValue, Int64(clamping: skew.aheadMilliseconds), Int64(replica.wallClock.now())])
+                replica.logger.warning(
+                    "a node's clock is ahead of ours beyond the bound",
+                    metadata: [
+                        "replica.origin": "\(origin)", "replica.aheadMs": "\(skew.aheadMilliseconds)",
+                    ])
             }
         }
-        try db.execute(sql: """
-            INSERT INTO _sf_version (origin, seq, hlc) VALUES (?, ?, ?)
-            ON CONFLICT (origin) DO UPDATE SET hlc = MAX(hlc, excluded.hlc)
-            """, arguments: [replica.nodeID.databaseValue, Int64(vector[replica.nodeID]), replica.clock.withLock { $0.last }.databaseValue])
+        try db.execute(
+            sql: """
+                INSERT INTO _sf_version (origin, seq, hlc) VALUES (?, ?, ?)
+                ON CONFLICT (origin) DO UPDATE SET hlc = MAX(hlc, excluded.hlc)
+                """, arguments: [replica.nodeID.databaseValue, Int64(vector[replica.nodeID]), replica.clock.withLock { $0.last }.databaseValue])
         report.versionVector = vector
         guard !changed.isEmpty || !report.lostWrites.isEmpty else { return (report, nil) }
         return (report, ReplicaEvent(source: .remote, rows: changed, lostWrites: report.lostWrites))
     }
 }
-

@@ -15,8 +15,10 @@ extension Replica {
     ///   - maxChanges: the row changes a page aims at (a commit, or another origin's signed run, goes whole).
     ///   - maxBytes: the commit bytes a page aims at, likewise.
     /// - Returns: the page and the cursor for the next one (`nil` when this was the last).
-    public func changes(since remote: VersionVector, after cursor: ChangeCursor? = nil, maxChanges: Int = 5_000,
-                        maxBytes: Int = 4 << 20) throws -> (batch: ChangeBatch, next: ChangeCursor?) {
+    public func changes(
+        since remote: VersionVector, after cursor: ChangeCursor? = nil, maxChanges: Int = 5_000,
+        maxBytes: Int = 4 << 20
+    ) throws -> (batch: ChangeBatch, next: ChangeCursor?) {
         try writer.read { db in
             let local = try versionVector(db)
             var page = ChangePage(replica: self, db: db, maxChanges: max(maxChanges, 1), maxBytes: max(maxBytes, 1))
@@ -94,15 +96,17 @@ private struct ChangePage {
         // Where this run may end: anywhere for our own chain, at a held signature otherwise.
         var heads: [UInt64: [UInt8]] = [:]
         if !own {
-            for row in try Row.fetchAll(db.cachedStatement(sql: "SELECT seq, signature FROM _sf_head WHERE origin = ? AND seq > ? AND seq <= ?"),
-                                        arguments: [origin.databaseValue, Int64(after), Int64(upTo)]) {
+            for row in try Row.fetchAll(
+                db.cachedStatement(sql: "SELECT seq, signature FROM _sf_head WHERE origin = ? AND seq > ? AND seq <= ?"),
+                arguments: [origin.databaseValue, Int64(after), Int64(upTo)])
+            {
                 heads[UInt64(row[0] as Int64)] = Array(row[1] as Data)
             }
             guard !heads.isEmpty else { return nil }
         }
         var commits = try CommitStore(db: db).commits(origin, after: after, upTo: upTo)
-        var run: [[UInt8]] = []            // commits ready to send (ending at a signable point)
-        var pending: [[UInt8]] = []        // commits read past the last signable point
+        var run: [[UInt8]] = []  // commits ready to send (ending at a signable point)
+        var pending: [[UInt8]] = []  // commits read past the last signable point
         var runEnd: (seq: UInt64, hash: [UInt8])?
         var pendingChanges = 0, pendingBytes = 0
         var cut = false
@@ -136,13 +140,20 @@ private struct ChangePage {
         guard let end = runEnd else {
             return cut ? ChangeCursor(origin: origin, covered: after) : nil
         }
-        let signature = own
+        let signature =
+            own
             ? replica.authority.sign(CommitChain.headStatement(origin: origin, seq: end.seq, hash: end.hash))
             : heads[end.seq]!
-        let credential = own ? replica.authority.credential : try Data.fetchOne(
-            db.cachedStatement(sql: "SELECT credential FROM _sf_origin WHERE origin = ?"), arguments: [origin.databaseValue]).map(Array.init) ?? []
-        batch.segments.append(ChainSegment(origin: origin, credential: credential, firstSeq: after + 1,
-                                           previousHash: commits.previousHash, bodies: run, signature: signature))
+        let credential =
+            own
+            ? replica.authority.credential
+            : try Data.fetchOne(
+                db.cachedStatement(sql: "SELECT credential FROM _sf_origin WHERE origin = ?"), arguments: [origin.databaseValue]
+            ).map(Array.init) ?? []
+        batch.segments.append(
+            ChainSegment(
+                origin: origin, credential: credential, firstSeq: after + 1,
+                previousHash: commits.previousHash, bodies: run, signature: signature))
         // Stopped early (page full) with more of this origin to send.
         if cut || (end.seq < upTo && isFull) {
             return ChangeCursor(origin: origin, covered: end.seq)

@@ -52,11 +52,15 @@ extension Replica {
             var conflicts: [OpenConflict] = []
             for row in try Row.fetchAll(db, sql: "SELECT tbl, pk, col FROM _sf_conflict ORDER BY tbl, pk, col") {
                 guard let table = tables[row[0]], let index = table.declaration.columnIndex(row[2]),
-                      let state = try store.load(table, key: row[1]),
-                      case .multiValue(let register) = state.columns[index].meta else { continue }
-                conflicts.append(OpenConflict(table: row[0], key: row[1], column: row[2], candidates: register.siblings.map {
-                    OpenConflict.Candidate(value: $0.value, origin: $0.stamp.origin, hlc: $0.stamp.hlc)
-                }))
+                    let state = try store.load(table, key: row[1]),
+                    case .multiValue(let register) = state.columns[index].meta
+                else { continue }
+                conflicts.append(
+                    OpenConflict(
+                        table: row[0], key: row[1], column: row[2],
+                        candidates: register.siblings.map {
+                            OpenConflict.Candidate(value: $0.value, origin: $0.stamp.origin, hlc: $0.stamp.hlc)
+                        }))
             }
             return conflicts
         }

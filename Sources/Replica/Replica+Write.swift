@@ -145,8 +145,9 @@ public final class ReplicaTransaction {
         var updated = existing
         for index in touched {
             let column = table.declaration.columns[index]
-            updated.columns[index] = try LocalWrite.update(column.policy, existing.columns[index], value: values[index]!,
-                                                           stamp: stamp, table: table.name, column: column.name)
+            updated.columns[index] = try LocalWrite.update(
+                column.policy, existing.columns[index], value: values[index]!,
+                stamp: stamp, table: table.name, column: column.name)
         }
         try save(table, key, existing, updated)
     }
@@ -180,8 +181,10 @@ public final class ReplicaTransaction {
 
     // MARK: - Internals
 
-    private func changeSet(_ column: String, of tableName: String, id key: String,
-                           _ operation: (SetState, Stamp) -> SetState?) throws {
+    private func changeSet(
+        _ column: String, of tableName: String, id key: String,
+        _ operation: (SetState, Stamp) -> SetState?
+    ) throws {
         let table = try replica.table(tableName)
         try replica.checkWriteAuthority(table)
         guard let index = table.columnIndexes[column] else {
@@ -212,7 +215,8 @@ public final class ReplicaTransaction {
         try replica.checkOwnership(table, ward: existing.columns[index].value, creating: false)
         let ref = RowRef(table: table.name, key: key)
         guard replica.authority.identity.role == .ward, !created.contains(ref), ownerSeen[ref] == nil,
-              case .register(let stamp) = existing.columns[index].meta else { return }
+            case .register(let stamp) = existing.columns[index].meta
+        else { return }
         ownerSeen[ref] = CommitReference(origin: stamp.origin, seq: stamp.seq)
     }
 
@@ -284,7 +288,8 @@ public final class ReplicaTransaction {
         guard let seq, !changed.isEmpty else { return nil }
         let rows = changed.values.reduce(0) { $0 + $1.count }
         guard rows <= replica.maximumRowsPerCommit else {
-            throw ReplicaError(.commitTooLarge, "one commit may change at most \(replica.maximumRowsPerCommit) rows (peers take a commit whole, in one batch); this one changes \(rows): split it")
+            throw ReplicaError(
+                .commitTooLarge, "one commit may change at most \(replica.maximumRowsPerCommit) rows (peers take a commit whole, in one batch); this one changes \(rows): split it")
         }
         var deltas: [RowDelta] = []
         deltas.reserveCapacity(order.count)
@@ -295,15 +300,19 @@ public final class ReplicaTransaction {
                 let columns = ownColumns(of: row, seq: seq)
                 if !columns.isEmpty {
                     let isInsert = created.contains(ref)
-                    deltas.append(RowDelta(table: ref.table, key: ref.key, body: .columns(columns), isInsert: isInsert,
-                                           ownerSeen: isInsert ? nil : ownerSeen[ref]))
+                    deltas.append(
+                        RowDelta(
+                            table: ref.table, key: ref.key, body: .columns(columns), isInsert: isInsert,
+                            ownerSeen: isInsert ? nil : ownerSeen[ref]))
                 }
             }
         }
         guard !deltas.isEmpty else { return nil }
         let body = CommitCodec.encode(deltas, tables: replica.tables)
         guard body.count <= Replica.maximumCommitBytes else {
-            throw ReplicaError(.commitTooLarge, "one commit may hold at most \(Replica.maximumCommitBytes >> 20) MiB (peers take a commit whole); this one holds \(body.count >> 20) MiB: split it")
+            throw ReplicaError(
+                .commitTooLarge, "one commit may hold at most \(Replica.maximumCommitBytes >> 20) MiB (peers take a commit whole); this one holds \(body.count >> 20) MiB: split it"
+            )
         }
         try replica.appendLocalCommit(seq: seq, body: body, after: previousHash, in: db)
         return ReplicaEvent(source: .local, rows: changed, lostWrites: [])

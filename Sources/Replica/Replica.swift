@@ -33,9 +33,11 @@ public struct ReplicaConfiguration: Sendable {
     public var maximumStampLead: UInt64 = 400 * 24 * 3600 * 1000
 
     /// Creates a configuration with defaults: system clock, 5 minutes of tolerated forward skew, 64 MiB cache, no logging.
-    public init(nodeID: NodeID? = nil, policies: PolicySet, wallClock: any WallClock = SystemWallClock(),
-                maximumForwardSkew: UInt64 = 5 * 60 * 1000, rowIDSeed: UInt64? = nil,
-                cacheSizeKiB: Int = 64 * 1024, logger: Logger = Logger(label: "suifang.replica", factory: { _ in SwiftLogNoOpLogHandler() })) {
+    public init(
+        nodeID: NodeID? = nil, policies: PolicySet, wallClock: any WallClock = SystemWallClock(),
+        maximumForwardSkew: UInt64 = 5 * 60 * 1000, rowIDSeed: UInt64? = nil,
+        cacheSizeKiB: Int = 64 * 1024, logger: Logger = Logger(label: "suifang.replica", factory: { _ in SwiftLogNoOpLogHandler() })
+    ) {
         self.nodeID = nodeID
         self.policies = policies
         self.wallClock = wallClock
@@ -178,7 +180,12 @@ public final class Replica: Sendable {
         self.gate = gate
         self.wallClock = configuration.wallClock
         self.clock = Mutex(HybridLogicalClock(wallClock: configuration.wallClock, maximumForwardSkew: configuration.maximumForwardSkew, last: lastClock))
-        self.random = Mutex(SplitMix64(seed: configuration.rowIDSeed ?? { var system = SystemRandomNumberGenerator(); return system.next() }()))
+        self.random = Mutex(
+            SplitMix64(
+                seed: configuration.rowIDSeed
+                    ?? {
+                        var system = SystemRandomNumberGenerator(); return system.next()
+                    }()))
         self.logger = configuration.logger
         self.maximumRowsPerCommit = configuration.maximumRowsPerCommit
         self.authority = authority
@@ -245,7 +252,10 @@ public final class Replica: Sendable {
         guard let owner = table.declaration.ownerColumn, identity.role == .ward else { return }
         guard !identity.mayWrite(forWard: ward.flatMap(String.fromDatabaseValue)) else { return }
         let mine = identity.wards.sorted().joined(separator: ", ")
-        throw ReplicaError(.notAuthorized, "rows of table '\(table.name)' belong to the ward in '\(owner)'; this node \(creating ? "creates" : "changes") them only for its certificate's wards (\(mine.isEmpty ? "none" : mine))")
+        throw ReplicaError(
+            .notAuthorized,
+            "rows of table '\(table.name)' belong to the ward in '\(owner)'; this node \(creating ? "creates" : "changes") them only for its certificate's wards (\(mine.isEmpty ? "none" : mine))"
+        )
     }
 
     /// The id this node creates a row of `table` under (``BoundRowID``), from `base` (a fresh
@@ -269,7 +279,8 @@ public final class Replica: Sendable {
         let role = authority.identity.role
         if table.isAppendOnly, role != .central {
             guard BoundRowID.isBound(key, toNode: nodeID) else {
-                throw ReplicaError(.notAuthorized, "a \(role) node creates rows of append-only table '\(table.name)' only under ids bound to itself ('<id>~\(nodeID)~', BoundRowID)")
+                throw ReplicaError(
+                    .notAuthorized, "a \(role) node creates rows of append-only table '\(table.name)' only under ids bound to itself ('<id>~\(nodeID)~', BoundRowID)")
             }
         } else if table.declaration.ownerColumn != nil, role == .ward, !BoundRowID.isBound(key, toWard: ward) {
             throw ReplicaError(.notAuthorized, "a ward node creates rows of table '\(table.name)' only under ids bound to their ward ('<id>~<ward>', BoundRowID)")

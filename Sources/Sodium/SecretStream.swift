@@ -48,7 +48,8 @@ public final class SecretStreamReceiver {
     public init(key: [UInt8], header: [UInt8]) throws(SodiumError) {
         Sodium.ensureReady()
         guard key.count == Int(crypto_secretstream_xchacha20poly1305_keybytes()),
-              header.count == Int(crypto_secretstream_xchacha20poly1305_headerbytes()) else {
+            header.count == Int(crypto_secretstream_xchacha20poly1305_headerbytes())
+        else {
             throw SodiumError(.tampered, "the encrypted stream's header has the wrong length")
         }
         state = .allocate(capacity: 1)

@@ -1,4 +1,5 @@
 import Sodium
+
 /// Why a sync connection was refused or ended. Both sides see the same code; messages
 /// name nodes, versions and sizes, never patient data.
 public struct SyncError: Error, Hashable, Sendable, CustomStringConvertible {

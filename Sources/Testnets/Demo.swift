@@ -1,8 +1,8 @@
-import NodeHTTP
-import NodeRuntime
 import CRMDomain
 import Foundation
 import GRDB
+import NodeHTTP
+import NodeRuntime
 import Replica
 
 /// `suifang demo replicas`: three replicas (central, a ward, a call center) in one process,
@@ -26,8 +26,9 @@ package struct DemoReplicas {
         try? FileManager.default.removeItem(at: folder)
         try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
         func open(_ name: String) throws -> DemoNode {
-            let replica = try Replica.open(at: folder.appendingPathComponent("\(name).sqlite").path,
-                                           configuration: ReplicaConfiguration(policies: policySet))
+            let replica = try Replica.open(
+                at: folder.appendingPathComponent("\(name).sqlite").path,
+                configuration: ReplicaConfiguration(policies: policySet))
             return DemoNode(name: name, replica: replica)
         }
         let central = try open("central"), ward = try open("ward-5a"), callCenter = try open("callcenter")
@@ -36,8 +37,12 @@ package struct DemoReplicas {
 
         // Day 0: central registers a patient, a complaint and a follow-up task; everyone syncs.
         let patient = try central.replica.write { tx in
-            try tx.insert(into: "patient", values: ["name": "demo patient", "phone": "13800000000", "region": "Gulou",
-                                                    "tags": SetCodec.encode(["diabetes"])])
+            try tx.insert(
+                into: "patient",
+                values: [
+                    "name": "demo patient", "phone": "13800000000", "region": "Gulou",
+                    "tags": SetCodec.encode(["diabetes"]),
+                ])
         }
         let complaint = try central.replica.write { tx in
             try tx.insert(into: "complaint", values: ["patientId": patient, "departmentId": "cardiology", "status": ComplaintStatus.registered.rawValue])
@@ -52,12 +57,14 @@ package struct DemoReplicas {
         // The ward loses its link. Everyone keeps working.
         for index in 0..<surveys {
             try ward.replica.write { tx in
-                try tx.insert(into: "surveyResponse", values: [
-                    "templateId": "inpatient-v3", "templateVersion": 3, "patientId": patient, "wardId": "5A",
-                    "mode": SurveyMode.bedside.rawValue, "staffId": "visitor-\(index % 4)", "nodeId": "ward-5a",
-                    "submittedAt": "2026-11-23T09:\(String(format: "%02d", index % 60)):00+08:00",
-                    "answers": "{\"nps\":\(index % 11)}",
-                ])
+                try tx.insert(
+                    into: "surveyResponse",
+                    values: [
+                        "templateId": "inpatient-v3", "templateVersion": 3, "patientId": patient, "wardId": "5A",
+                        "mode": SurveyMode.bedside.rawValue, "staffId": "visitor-\(index % 4)", "nodeId": "ward-5a",
+                        "submittedAt": "2026-11-23T09:\(String(format: "%02d", index % 60)):00+08:00",
+                        "answers": "{\"nps\":\(index % 11)}",
+                    ])
             }
         }
         try ward.replica.write { try $0.update("patient", id: patient, set: ["phone": "13911111111"]) }
@@ -68,7 +75,9 @@ package struct DemoReplicas {
         try central.replica.write { try $0.update("followUpTask", id: task, set: ["claimedBy": "agent-wang", "attempts": 2]) }
         try ward.replica.write { try $0.addElement("post-surgery", to: "tags", of: "patient", id: patient) }
         try callCenter.replica.write { try $0.removeElement("diabetes", from: "tags", of: "patient", id: patient) }
-        print("\nday 1-7 ward offline: \(surveys) bedside surveys captured on the ward; phone edited on ward and call center; complaint moved on two nodes; two agents claimed one task:")
+        print(
+            "\nday 1-7 ward offline: \(surveys) bedside surveys captured on the ward; phone edited on ward and call center; complaint moved on two nodes; two agents claimed one task:"
+        )
         try report(nodes)
 
         // The link returns: anti-entropy, each node sends only what the other lacks.
@@ -126,8 +135,9 @@ package struct DemoReplicas {
         for node in nodes {
             let stats = try node.replica.statistics()
             let digest = try node.replica.canonicalDump().utf8.reduce(into: UInt64(1469598103934665603)) { $0 = ($0 ^ UInt64($1)) &* 1099511628211 }
-            print("  \(node.name.padding(toLength: 11, withPad: " ", startingAt: 0)) surveys=\(stats.rows["surveyResponse"] ?? 0) "
-                + "conflicts=\(try node.replica.openConflicts().count) commits=\(try node.replica.versionVector().total) state=\(String(digest, radix: 16).prefix(8))")
+            print(
+                "  \(node.name.padding(toLength: 11, withPad: " ", startingAt: 0)) surveys=\(stats.rows["surveyResponse"] ?? 0) "
+                    + "conflicts=\(try node.replica.openConflicts().count) commits=\(try node.replica.versionVector().total) state=\(String(digest, radix: 16).prefix(8))")
         }
     }
 }

@@ -1,10 +1,10 @@
-import NodeHTTP
-import NodeRuntime
 import CRMDomain
 import Foundation
 import GRDB
 import Hummingbird
 import Logging
+import NodeHTTP
+import NodeRuntime
 import Replica
 import UnixSignals
 
@@ -42,14 +42,17 @@ package struct DemoNetwork {
         let folder = URL(fileURLWithPath: directory)
         try? FileManager.default.removeItem(at: folder)
         try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
-        let nodes = [Node(name: "central", role: "central", syncPort: try await TestnetRunner.freePort(), httpPort: httpPort),
-                     Node(name: "ward-card", role: "ward", syncPort: try await TestnetRunner.freePort(), httpPort: httpPort + 1),
-                     Node(name: "ward-orth", role: "ward", syncPort: try await TestnetRunner.freePort(), httpPort: httpPort + 2),
-                     Node(name: "callcenter", role: "callcenter", syncPort: try await TestnetRunner.freePort(), httpPort: httpPort + 3)]
+        let nodes = [
+            Node(name: "central", role: "central", syncPort: try await TestnetRunner.freePort(), httpPort: httpPort),
+            Node(name: "ward-card", role: "ward", syncPort: try await TestnetRunner.freePort(), httpPort: httpPort + 1),
+            Node(name: "ward-orth", role: "ward", syncPort: try await TestnetRunner.freePort(), httpPort: httpPort + 2),
+            Node(name: "callcenter", role: "callcenter", syncPort: try await TestnetRunner.freePort(), httpPort: httpPort + 3),
+        ]
         let tool = NodeTool()
-        try tool.makeCluster(in: folder, central: (nodes[0].name, nodes[0].syncPort),
-                             others: nodes.dropFirst().map { ($0.name, $0.role, $0.syncPort) },
-                             wards: ["ward-card": ["W-CARD-1", "W-CARD-2"], "ward-orth": ["W-ORTH-1", "W-ORTH-2"]], policies: policies.resolvedPath)
+        try tool.makeCluster(
+            in: folder, central: (nodes[0].name, nodes[0].syncPort),
+            others: nodes.dropFirst().map { ($0.name, $0.role, $0.syncPort) },
+            wards: ["ward-card": ["W-CARD-1", "W-CARD-2"], "ward-orth": ["W-ORTH-1", "W-ORTH-2"]], policies: policies.resolvedPath)
         // Each node reaches central through a proxy of this process, so a link can be cut and healed
         // (`--control-port`: POST /links/NODE/cut and /links/NODE/heal; the browser tests use it).
         var links: [String: FaultProxy] = [:]
@@ -76,15 +79,19 @@ package struct DemoNetwork {
             let (_, _, runtime) = try NodeRuntime.open(directory: folder.appendingPathComponent("central").path, logger: quietLogger)
             summary = try HospitalGenerator(seed: seed, patients: patients).load(into: runtime.crm)
         }
-        Self.say(String(format: "  %d departments, %d wards, %d patients, %d admissions, %d surveys, %d complaints (%.1f s)",
-                     summary.departments, summary.wards, summary.patients, summary.encounters, summary.responses, summary.complaints,
-                     Date().timeIntervalSince(started)))
+        Self.say(
+            String(
+                format: "  %d departments, %d wards, %d patients, %d admissions, %d surveys, %d complaints (%.1f s)",
+                summary.departments, summary.wards, summary.patients, summary.encounters, summary.responses, summary.complaints,
+                Date().timeIntervalSince(started)))
 
         var processes: [Process] = []
         defer { Self.stop(processes) }
         for node in nodes {
-            processes.append(try tool.start(["serve", "--dir", folder.appendingPathComponent(node.name).path, "--log-level", "warning"],
-                                            logPath: folder.appendingPathComponent("\(node.name).log").path))
+            processes.append(
+                try tool.start(
+                    ["serve", "--dir", folder.appendingPathComponent(node.name).path, "--log-level", "warning"],
+                    logPath: folder.appendingPathComponent("\(node.name).log").path))
         }
         Self.say("starting the nodes and syncing the wards and the call center…")
         let target = try Self.rowCount(folder.appendingPathComponent("central").path)
@@ -102,7 +109,9 @@ package struct DemoNetwork {
         for node in nodes { try await Self.waitForHTTP(port: node.httpPort, name: node.name) }
         Self.say("\nSuifang demo network is up (\(target) rows on every node):")
         for node in nodes {
-            Self.say("  \(node.name.padding(toLength: 11, withPad: " ", startingAt: 0)) \(node.role.padding(toLength: 10, withPad: " ", startingAt: 0)) http://127.0.0.1:\(node.httpPort)/   (sync on 127.0.0.1:\(node.syncPort))")
+            Self.say(
+                "  \(node.name.padding(toLength: 11, withPad: " ", startingAt: 0)) \(node.role.padding(toLength: 10, withPad: " ", startingAt: 0)) http://127.0.0.1:\(node.httpPort)/   (sync on 127.0.0.1:\(node.syncPort))"
+            )
         }
         Self.say("\ndemo logins (password: suifang-demo):")
         for (name, role) in summary.logins.sorted(by: { $0.key < $1.key }) { Self.say("  \(name.padding(toLength: 11, withPad: " ", startingAt: 0)) \(role)") }

@@ -1,8 +1,8 @@
-import NodeHTTP
-import NodeRuntime
 import Foundation
 import NIOCore
 import NIOPosix
+import NodeHTTP
+import NodeRuntime
 import Synchronization
 
 /// A TCP proxy on loopback between two nodes, owned by the testnet runner, that injects faults:
@@ -78,9 +78,13 @@ package final class FaultProxy: Sendable {
             try? await inbound.channel.close()
             return
         }
-        guard let outbound = try? await ClientBootstrap(group: MultiThreadedEventLoopGroup.singleton).connect(host: "127.0.0.1", port: target, channelInitializer: { channel in
-            channel.eventLoop.makeCompletedFuture { try NIOAsyncChannel<ByteBuffer, ByteBuffer>(wrappingChannelSynchronously: channel) }
-        }) else {
+        guard
+            let outbound = try? await ClientBootstrap(group: MultiThreadedEventLoopGroup.singleton).connect(
+                host: "127.0.0.1", port: target,
+                channelInitializer: { channel in
+                    channel.eventLoop.makeCompletedFuture { try NIOAsyncChannel<ByteBuffer, ByteBuffer>(wrappingChannelSynchronously: channel) }
+                })
+        else {
             try? await inbound.channel.close()
             return
         }
@@ -98,8 +102,10 @@ package final class FaultProxy: Sendable {
         }
     }
 
-    private func pump(_ source: NIOAsyncChannelInboundStream<ByteBuffer>, into sink: NIOAsyncChannelOutboundWriter<ByteBuffer>,
-                      forward: Bool) async throws {
+    private func pump(
+        _ source: NIOAsyncChannelInboundStream<ByteBuffer>, into sink: NIOAsyncChannelOutboundWriter<ByteBuffer>,
+        forward: Bool
+    ) async throws {
         for try await chunk in source {
             if capturing {
                 let bytes = chunk.getBytes(at: chunk.readerIndex, length: chunk.readableBytes) ?? []

@@ -1,6 +1,7 @@
+import Foundation
 import NodeHTTP
 import NodeRuntime
-import Foundation
+
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -50,7 +51,8 @@ package final class LoopbackHTTPClient {
         guard let statusLine = lines.first, let status = Int(statusLine.split(separator: " ").dropFirst().first ?? "") else {
             throw Failure(description: "malformed response")
         }
-        let length = lines.first { $0.lowercased().hasPrefix("content-length:") }
+        let length =
+            lines.first { $0.lowercased().hasPrefix("content-length:") }
             .flatMap { Int($0.split(separator: ":")[1].trimmingCharacters(in: .whitespaces)) } ?? 0
         let content = try read(length)
         return (status, String(decoding: content, as: UTF8.self))

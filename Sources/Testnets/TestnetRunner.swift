@@ -1,9 +1,9 @@
-import NodeHTTP
-import NodeRuntime
 import Foundation
 import GRDB
 import NIOCore
 import NIOPosix
+import NodeHTTP
+import NodeRuntime
 import Replica
 
 /// Runs a testnet: real `suifang serve` processes on loopback, links through fault proxies,
@@ -73,9 +73,10 @@ package final class TestnetRunner {
     private func setUp() async throws {
         let central = topology.nodes.first { $0.role == "central" }!
         for node in topology.nodes { ports[node.name] = try await Self.freePort() }
-        try tool.makeCluster(in: work, central: (central.name, ports[central.name]!),
-                             others: topology.nodes.filter { $0.role != "central" }.map { ($0.name, $0.role, ports[$0.name]!) },
-                             policies: policiesPath)
+        try tool.makeCluster(
+            in: work, central: (central.name, ports[central.name]!),
+            others: topology.nodes.filter { $0.role != "central" }.map { ($0.name, $0.role, ports[$0.name]!) },
+            policies: policiesPath)
         // Each node reaches its peers only through the runner's proxies.
         var peers: [String: [String]] = [:]
         for link in topology.links {
@@ -97,8 +98,10 @@ package final class TestnetRunner {
         let remaining = topology.duration - Date().timeIntervalSince(trafficStart)
         if let traffic = node.traffic, traffic > 0, remaining > 0 {
             if let total = node.trafficTotal { arguments += ["--traffic-total", "\(total)"] }
-            arguments += ["--traffic-per-second", "\(traffic)", "--traffic-seconds", "\(remaining)",
-                          "--traffic-log", work.appendingPathComponent("\(name).acks").path]
+            arguments += [
+                "--traffic-per-second", "\(traffic)", "--traffic-seconds", "\(remaining)",
+                "--traffic-log", work.appendingPathComponent("\(name).acks").path,
+            ]
         }
         if let skew = skews[name] { arguments += ["--clock-skew-seconds", "\(skew)"] }
         processes[name] = try tool.start(arguments, logPath: work.appendingPathComponent("\(name).log").path)
@@ -158,9 +161,10 @@ package final class TestnetRunner {
     private static func surveyCount(_ directory: String) -> Int {
         var configuration = Configuration()
         configuration.readonly = true
-        return (try? DatabaseQueue(path: NodeDirectory(directory).replicaPath, configuration: configuration).read { db in
-            try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM surveyResponse") ?? 0
-        }) ?? 0
+        return
+            (try? DatabaseQueue(path: NodeDirectory(directory).replicaPath, configuration: configuration).read { db in
+                try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM surveyResponse") ?? 0
+            }) ?? 0
     }
 
     // MARK: Checks

@@ -1,6 +1,6 @@
+import Foundation
 import NodeHTTP
 import NodeRuntime
-import Foundation
 
 /// A testnet file (JSON): nodes with roles and synthetic traffic, directed links
 /// (`[from, to]`: `from` connects to `to` through a fault-injecting proxy), and a fault script.

@@ -52,7 +52,8 @@ enum FrameTarget {
             _ = try? Hello(decoding: payload)
             _ = try? NodeCertificate(decoding: payload)
             if case .batch(_, let compressed)? = try? SyncMessage(decoding: payload),
-               let inflated = try? BatchCompression.decompress(compressed) {
+                let inflated = try? BatchCompression.decompress(compressed)
+            {
                 _ = try? ChangeBatch(decoding: inflated)
             }
         }
@@ -97,8 +98,9 @@ final class BatchTarget: Sendable {
     func mergeCommit(_ bytes: [UInt8]) {
         do {
             let seq = try replica.versionVector()[ward]
-            var chain = ChainWriter(authority: wardTrust, policies: policies,
-                                    after: seq, hash: try replica.chainHash(of: ward, seq: seq))
+            var chain = ChainWriter(
+                authority: wardTrust, policies: policies,
+                after: seq, hash: try replica.chainHash(of: ward, seq: seq))
             chain.append(body: bytes)
             let report = try replica.apply(ChangeBatch(segments: [chain.segment()]))
             try replica.liftQuarantine(of: ward)
@@ -121,8 +123,10 @@ public func fuzzOneInput(_ data: UnsafePointer<UInt8>, _ size: Int) -> CInt {
 #if FUZZING
 /// libFuzzer's driver, for an executable whose entry point SwiftPM names `SuifangFuzz_main`.
 @_silgen_name("LLVMFuzzerRunDriver")
-func LLVMFuzzerRunDriver(_ argc: UnsafeMutablePointer<CInt>, _ argv: UnsafeMutablePointer<UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>?>,
-                         _ callback: @convention(c) (UnsafePointer<UInt8>, Int) -> CInt) -> CInt
+func LLVMFuzzerRunDriver(
+    _ argc: UnsafeMutablePointer<CInt>, _ argv: UnsafeMutablePointer<UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>?>,
+    _ callback: @convention(c) (UnsafePointer<UInt8>, Int) -> CInt
+) -> CInt
 
 @_cdecl("SuifangFuzz_main")
 func fuzzMain(_ argc: CInt, _ argv: UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>) -> CInt {
@@ -139,7 +143,8 @@ struct ReplayInputs {
         for argument in CommandLine.arguments.dropFirst() {
             var isDirectory: ObjCBool = false
             guard FileManager.default.fileExists(atPath: argument, isDirectory: &isDirectory) else { continue }
-            let files = isDirectory.boolValue
+            let files =
+                isDirectory.boolValue
                 ? ((try? FileManager.default.contentsOfDirectory(atPath: argument)) ?? []).sorted().map { argument + "/" + $0 }
                 : [argument]
             for file in files {

@@ -6,10 +6,15 @@ import Testing
 
 @Suite("Encounters, rules and the follow-up queue")
 struct FollowUpTests {
-    func admit(_ node: TestNode, _ patient: String, his: String? = nil, at: String = "2026-11-20T08:00:00+08:00",
-               ward: String = "W-CARD", department: String = "D-CARD", diagnosis: String = "I21.0") throws -> String {
-        try node.crm.recordEncounter(Staff.visitor, EncounterInput(patientId: patient, kind: "inpatient", departmentId: department, wardId: ward,
-                                                                   doctorId: "DR-1", diagnosisCode: diagnosis, admittedAt: at, hisId: his))
+    func admit(
+        _ node: TestNode, _ patient: String, his: String? = nil, at: String = "2026-11-20T08:00:00+08:00",
+        ward: String = "W-CARD", department: String = "D-CARD", diagnosis: String = "I21.0"
+    ) throws -> String {
+        try node.crm.recordEncounter(
+            Staff.visitor,
+            EncounterInput(
+                patientId: patient, kind: "inpatient", departmentId: department, wardId: ward,
+                doctorId: "DR-1", diagnosisCode: diagnosis, admittedAt: at, hisId: his))
     }
 
     func tasks(_ node: TestNode, _ encounter: String) throws -> [FollowUpTask] {
@@ -61,11 +66,15 @@ struct FollowUpTests {
     @Test func fixedOffsetRulesFilterByDepartmentDiagnosisStayAndDischargeStatus() throws {
         let node = try TestNode(1)
         try node.seedOrganisation()
-        let rule = try node.crm.saveRule(Staff.manager, FollowUpRule(
-            name: "心梗出院随访", kind: .fixedOffset, triggerEvent: .discharge, offsets: [1, 3, 7, 30],
-            filter: RuleFilter(departments: ["D-CARD"], diagnosisPrefixes: ["I21"], minStayDays: 2, dischargeStatuses: [.improved, .cured])))
-        let periodic = try node.crm.saveRule(Staff.manager, FollowUpRule(
-            name: "骨科每月随访", kind: .periodic, triggerEvent: .discharge, intervalDays: 30, repeatCount: 3, filter: RuleFilter(wards: ["W-ORTH"])))
+        let rule = try node.crm.saveRule(
+            Staff.manager,
+            FollowUpRule(
+                name: "心梗出院随访", kind: .fixedOffset, triggerEvent: .discharge, offsets: [1, 3, 7, 30],
+                filter: RuleFilter(departments: ["D-CARD"], diagnosisPrefixes: ["I21"], minStayDays: 2, dischargeStatuses: [.improved, .cured])))
+        let periodic = try node.crm.saveRule(
+            Staff.manager,
+            FollowUpRule(
+                name: "骨科每月随访", kind: .periodic, triggerEvent: .discharge, intervalDays: 30, repeatCount: 3, filter: RuleFilter(wards: ["W-ORTH"])))
         let matching = try admit(node, try node.patient("甲"))
         let shortStay = try admit(node, try node.patient("乙"), at: "2026-11-22T08:00:00+08:00")
         let otherDiagnosis = try admit(node, try node.patient("丙"), diagnosis: "J18.9")
@@ -164,7 +173,7 @@ struct FollowUpTests {
         try a.seedOrganisation()
         let task = try a.crm.createTask(Staff.manager, patientId: try a.patient("甲"), dueDate: "2026-11-23", note: nil, templateId: nil)
         try a.sync(with: b)
-        _ = try a.crm.claimTask(Staff.agent, taskId: task)      // earlier by clock
+        _ = try a.crm.claimTask(Staff.agent, taskId: task)  // earlier by clock
         _ = try b.crm.claimTask(Staff.agent2, taskId: task)
         try a.sync(with: b)
         #expect(try a.crm.task(task).claimedBy == "agent1")

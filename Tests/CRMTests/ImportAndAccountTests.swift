@@ -62,7 +62,8 @@ struct ImportTests {
             01JIMPORT000000000000001,bedside,1,P001,W-CARD,phone,2026-11-12T10:00:00+08:00,"{""overall"":5,""nps"":10,""complained"":""no""}"
             """
         #expect(try node.crm.importCSV(Staff.manager, .responses, text: responses).imported == 1)
-        let badResponses = responses.replacingOccurrences(of: "\"\"overall\"\":5", with: "\"\"overall\"\":9").replacingOccurrences(of: "01JIMPORT000000000000001", with: "01JIMPORT000000000000002")
+        let badResponses = responses.replacingOccurrences(of: "\"\"overall\"\":5", with: "\"\"overall\"\":9").replacingOccurrences(
+            of: "01JIMPORT000000000000001", with: "01JIMPORT000000000000002")
         let bad = try node.crm.importCSV(Staff.manager, .responses, text: badResponses)
         #expect(bad.rejected.map(\.line) == [2] && bad.rejected[0].reason == "answers: question 'overall' needs an integer from 1 to 5")
         // Importing the same files again changes nothing.
@@ -100,8 +101,9 @@ struct AccountTests {
         #expect(try node.crm.authenticate(token: session.token) == Caller(userId: "agent.li", role: .agent))
         let hash = try node.replica.reader.read { db in try String.fetchOne(db, sql: "SELECT passwordHash FROM appUser") }
         #expect(hash?.hasPrefix("$argon2id$") == true)
-        #expect(try node.replica.reader.read { db in try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM crm_session WHERE tokenHash = ?", arguments: [session.token]) } == 0,
-                "only the token's hash is stored")
+        #expect(
+            try node.replica.reader.read { db in try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM crm_session WHERE tokenHash = ?", arguments: [session.token]) } == 0,
+            "only the token's hash is stored")
         node.clock.advance(hours: 9)
         #expect(throws: CRMError(.unauthenticated, "the session expired; log in again")) { try node.crm.authenticate(token: session.token) }
         let again = try node.crm.login(username: "agent.li", password: "correct horse")

@@ -38,11 +38,12 @@ struct LocalSchemaTests {
         do {
             let replica = try Replica.open(at: old, configuration: ReplicaConfiguration(policies: repositoryPolicies))
             try replica.writeLocal { db in
-                try db.execute(sql: """
-                    CREATE TABLE crm_session (tokenHash TEXT PRIMARY KEY, userId TEXT NOT NULL, role TEXT NOT NULL,
-                                              createdAt TEXT NOT NULL, expiresAt TEXT NOT NULL);
-                    INSERT INTO crm_session VALUES ('h', 'u', 'agent', '2026-01-01', '2099-01-01');
-                    """)
+                try db.execute(
+                    sql: """
+                        CREATE TABLE crm_session (tokenHash TEXT PRIMARY KEY, userId TEXT NOT NULL, role TEXT NOT NULL,
+                                                  createdAt TEXT NOT NULL, expiresAt TEXT NOT NULL);
+                        INSERT INTO crm_session VALUES ('h', 'u', 'agent', '2026-01-01', '2099-01-01');
+                        """)
             }
         }
         let (upgraded, _) = try open(old)

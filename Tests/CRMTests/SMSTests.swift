@@ -26,9 +26,12 @@ struct SMSTests {
         var patients: [String] = []
         for (index, phone) in ["13800000001", "13800000002", "13800000003", "13800000000"].enumerated() {
             let patient = try node.patient("患者\(index)", phone: phone, birthDate: index == 0 ? "1960-11-23" : "1970-01-0\(index + 1)")
-            let encounter = try node.crm.recordEncounter(.system, EncounterInput(patientId: patient, kind: "inpatient", departmentId: index == 2 ? "D-ORTH" : "D-CARD",
-                                                                               wardId: index == 2 ? "W-ORTH" : "W-CARD", diagnosisCode: index == 2 ? "S72.0" : "I21.0",
-                                                                               admittedAt: "2026-11-10T08:00:00+08:00"))
+            let encounter = try node.crm.recordEncounter(
+                .system,
+                EncounterInput(
+                    patientId: patient, kind: "inpatient", departmentId: index == 2 ? "D-ORTH" : "D-CARD",
+                    wardId: index == 2 ? "W-ORTH" : "W-CARD", diagnosisCode: index == 2 ? "S72.0" : "I21.0",
+                    admittedAt: "2026-11-10T08:00:00+08:00"))
             try node.crm.discharge(.system, encounterId: encounter, at: "2026-11-20T10:00:00+08:00", status: .improved)
             patients.append(patient)
         }
@@ -127,8 +130,9 @@ struct CallCenterTests {
         let patient = try node.patient("咨询")
         let consultation = try node.crm.registerConsultation(Staff.agent, patientId: patient, phone: nil, topic: "复查时间", content: "出院后何时复查？", handling: nil)
         try node.crm.answerConsultation(Staff.agent, id: consultation, handling: "两周后心内科门诊")
-        let appointment = try node.crm.bookAppointment(Staff.agent, patientId: patient, kind: "examination", departmentId: "D-CARD", doctorId: nil,
-                                                       scheduledAt: "2026-12-01T09:00:00+08:00")
+        let appointment = try node.crm.bookAppointment(
+            Staff.agent, patientId: patient, kind: "examination", departmentId: "D-CARD", doctorId: nil,
+            scheduledAt: "2026-12-01T09:00:00+08:00")
         try node.crm.setAppointmentStatus(Staff.agent, id: appointment, status: .confirmed)
         #expect(throws: CRMError.self) { try node.crm.setAppointmentStatus(Staff.agent, id: appointment, status: .noShow) }
         let archive = try node.crm.archive(Staff.agent, patientId: patient)

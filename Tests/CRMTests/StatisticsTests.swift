@@ -26,13 +26,18 @@ struct StatisticsTests {
             ("W-ORTH", .bedside, "2026-11-07", 2, 2),
         ]
         for (index, row) in rows.enumerated() {
-            var submission = bedsideSubmission(String(format: "01JSTAT%017d", index), patient: patient, overall: row.3, nps: row.4, mode: row.1,
-                                               ward: row.0, at: row.2 + "T10:00:00+08:00")
+            var submission = bedsideSubmission(
+                String(format: "01JSTAT%017d", index), patient: patient, overall: row.3, nps: row.4, mode: row.1,
+                ward: row.0, at: row.2 + "T10:00:00+08:00")
             if row.0 == "W-ORTH" { submission.departmentId = "D-ORTH" }
             if index == 0 { submission.opinions = [OpinionInput(kind: .praise, text: "好", departmentId: "D-CARD")] }
             if index == 2 { submission.opinions = [OpinionInput(kind: .important, text: "夜间噪音", departmentId: "D-CARD")] }
-            if index == 12 { submission.opinions = [OpinionInput(kind: .important, text: "换药不及时", departmentId: "D-ORTH"),
-                                                    OpinionInput(kind: .suggestion, text: "增加陪护椅", departmentId: "D-ORTH")] }
+            if index == 12 {
+                submission.opinions = [
+                    OpinionInput(kind: .important, text: "换药不及时", departmentId: "D-ORTH"),
+                    OpinionInput(kind: .suggestion, text: "增加陪护椅", departmentId: "D-ORTH"),
+                ]
+            }
             _ = try node.crm.submitResponse(Staff.visitor, submission)
         }
         for (day, outcome) in [("2026-11-10", FollowUpOutcome.noAnswer), ("2026-11-11", .wrongNumber), ("2026-11-12", .reached)] {
@@ -96,14 +101,23 @@ struct StatisticsTests {
         try node.seedOrganisation()
         let patient = try node.patient("甲")
         // Admitted 22nd 08:00: bedside due by 23rd 08:00; the visit at 23rd 09:00 (now) is late.
-        let late = try node.crm.recordEncounter(Staff.visitor, EncounterInput(patientId: patient, kind: "inpatient", departmentId: "D-CARD",
-                                                                            wardId: "W-CARD", admittedAt: "2026-11-22T08:00:00+08:00"))
+        let late = try node.crm.recordEncounter(
+            Staff.visitor,
+            EncounterInput(
+                patientId: patient, kind: "inpatient", departmentId: "D-CARD",
+                wardId: "W-CARD", admittedAt: "2026-11-22T08:00:00+08:00"))
         // Admitted 23rd 08:30: the visit at 09:00 is on time.
-        let onTime = try node.crm.recordEncounter(Staff.visitor, EncounterInput(patientId: try node.patient("乙"), kind: "inpatient",
-                                                                              departmentId: "D-CARD", wardId: "W-CARD", admittedAt: "2026-11-23T08:30:00+08:00"))
+        let onTime = try node.crm.recordEncounter(
+            Staff.visitor,
+            EncounterInput(
+                patientId: try node.patient("乙"), kind: "inpatient",
+                departmentId: "D-CARD", wardId: "W-CARD", admittedAt: "2026-11-23T08:30:00+08:00"))
         // A third admission not visited yet.
-        _ = try node.crm.recordEncounter(Staff.visitor, EncounterInput(patientId: try node.patient("丙"), kind: "inpatient", departmentId: "D-CARD",
-                                                                     wardId: "W-CARD", admittedAt: "2026-11-23T08:45:00+08:00"))
+        _ = try node.crm.recordEncounter(
+            Staff.visitor,
+            EncounterInput(
+                patientId: try node.patient("丙"), kind: "inpatient", departmentId: "D-CARD",
+                wardId: "W-CARD", admittedAt: "2026-11-23T08:45:00+08:00"))
         for encounter in [late, onTime] {
             let task = try #require(node.crm.archive(Staff.manager, patientId: node.crm.encounter(encounter).patientId).tasks.first)
             _ = try node.crm.recordFollowUp(Staff.visitor, taskId: task.id, outcome: .reached, note: nil, nextAction: nil)
@@ -137,10 +151,13 @@ struct ResponseCountTests {
             let node = nodes[Int(random.next() % 3)]
             let day = 1 + Int(random.next() % 28)
             let mode: SurveyMode = [.bedside, .phone, .sms, .kiosk][Int(random.next() % 4)]
-            _ = try node.crm.submitResponse(Staff.manager, bedsideSubmission(String(format: "01JCOUNT%016d", index), patient: patient,
-                                                                             overall: 1 + Int(random.next() % 5), nps: Int(random.next() % 11), mode: mode,
-                                                                             ward: random.next() % 2 == 0 ? "W-CARD" : "W-ORTH",
-                                                                             at: String(format: "2026-11-%02dT10:00:00+08:00", day)))
+            _ = try node.crm.submitResponse(
+                Staff.manager,
+                bedsideSubmission(
+                    String(format: "01JCOUNT%016d", index), patient: patient,
+                    overall: 1 + Int(random.next() % 5), nps: Int(random.next() % 11), mode: mode,
+                    ward: random.next() % 2 == 0 ? "W-CARD" : "W-ORTH",
+                    at: String(format: "2026-11-%02dT10:00:00+08:00", day)))
             if random.next() % 4 == 0 {
                 let (a, b) = (nodes[Int(random.next() % 3)], nodes[Int(random.next() % 3)])
                 if a.replica.nodeID != b.replica.nodeID {
@@ -176,16 +193,19 @@ extension ResponseCountTests {
     @Test func aMalformedRemoteResponseStillMergesAndIsCounted() throws {
         let columns = try #require(repositoryPolicies.table(named: "surveyResponse")).columns
         func row(_ key: String, _ values: [String: DatabaseValue]) -> (table: String, key: String, values: [DatabaseValue]) {
-            let required: [String: DatabaseValue] = ["templateId": "T".databaseValue, "templateVersion": 1.databaseValue, "patientId": "P1".databaseValue,
-                                                     "mode": "bedside".databaseValue, "submittedAt": "2026-11-01T10:00:00+08:00".databaseValue,
-                                                     "answers": "{}".databaseValue]
+            let required: [String: DatabaseValue] = [
+                "templateId": "T".databaseValue, "templateVersion": 1.databaseValue, "patientId": "P1".databaseValue,
+                "mode": "bedside".databaseValue, "submittedAt": "2026-11-01T10:00:00+08:00".databaseValue,
+                "answers": "{}".databaseValue,
+            ]
             let merged = required.merging(values) { $1 }
             return ("surveyResponse", key, columns.map { merged[$0.name] ?? .null })
         }
         var chain = ChainWriter(authority: SharedSecretTrust(nodeID: NodeID(9)), policies: repositoryPolicies)
         try chain.commit(inserting: [row("01JMALFORMED000000000001", [:])], at: HLC(milliseconds: 1_795_395_600_000, counter: 1))
-        try chain.commit(inserting: [row("01JMALFORMED000000000002", ["submittedAt": "garbage".databaseValue, "mode": "telepathy".databaseValue])],
-                         at: HLC(milliseconds: 1_795_395_600_000, counter: 2))
+        try chain.commit(
+            inserting: [row("01JMALFORMED000000000002", ["submittedAt": "garbage".databaseValue, "mode": "telepathy".databaseValue])],
+            at: HLC(milliseconds: 1_795_395_600_000, counter: 2))
         let batch = ChangeBatch(segments: [chain.segment()])
         let node = try TestNode(1)
         try node.replica.apply(batch)

@@ -66,8 +66,11 @@ struct SurveyTests {
         let node = try TestNode(1)
         try node.seedOrganisation()
         let patient = try node.patient("甲")
-        let encounter = try node.crm.recordEncounter(Staff.visitor, EncounterInput(patientId: patient, kind: "inpatient", departmentId: "D-CARD",
-                                                                                 wardId: "W-CARD", admittedAt: "2026-11-23T08:00:00+08:00"))
+        let encounter = try node.crm.recordEncounter(
+            Staff.visitor,
+            EncounterInput(
+                patientId: patient, kind: "inpatient", departmentId: "D-CARD",
+                wardId: "W-CARD", admittedAt: "2026-11-23T08:00:00+08:00"))
         let task = try #require(node.crm.wardPatients(Staff.visitor, wardId: "W-CARD").first?.bedsideTaskId)
         var submission = bedsideSubmission("01JBEDSIDE00000000000001", patient: patient, overall: 4, nps: 8)
         submission.taskId = task
@@ -124,11 +127,14 @@ struct ComplaintTests {
     }
 
     @Test func aComplaintMovesForwardWithNotesAndItsDeadlineSkipsHolidays() throws {
-        let clock = TestClock(Date(timeIntervalSince1970: 1_790_726_400)) // 2026-09-30 08:00 +08:00
+        let clock = TestClock(Date(timeIntervalSince1970: 1_790_726_400))  // 2026-09-30 08:00 +08:00
         let node = try TestNode(1, clock: clock)
         try node.seedOrganisation()
-        let id = try node.crm.registerComplaint(Staff.agent, ComplaintInput(patientId: try node.patient("甲"), departmentId: "D-CARD",
-                                                                          summary: "候诊时间过长", channel: "phone"))
+        let id = try node.crm.registerComplaint(
+            Staff.agent,
+            ComplaintInput(
+                patientId: try node.patient("甲"), departmentId: "D-CARD",
+                summary: "候诊时间过长", channel: "phone"))
         var complaint = try node.crm.complaint(id)
         #expect(complaint.status == .registered)
         #expect(complaint.deadline == "2026-10-13")
@@ -137,7 +143,7 @@ struct ComplaintTests {
         #expect(throws: CRMError(.conflict, "complaint '\(id)' is already 'investigating'; its status only moves forward")) {
             try node.crm.advanceComplaint(Staff.manager, id: id, to: .accepted, note: "退回")
         }
-        clock.set(Date(timeIntervalSince1970: 1_792_108_800)) // 2026-10-16: past the deadline
+        clock.set(Date(timeIntervalSince1970: 1_792_108_800))  // 2026-10-16: past the deadline
         complaint = try node.crm.complaint(id)
         #expect(complaint.overdue)
         #expect(complaint.notes.map(\.status) == ["registered", "accepted", "investigating"])

@@ -1,8 +1,8 @@
-import Sodium
 import CRMDomain
 import Foundation
 import GRDB
 import Replica
+import Sodium
 import Synchronization
 
 /// One clock for a replica (milliseconds) and its CRM (dates), moved by hand.
@@ -91,14 +91,18 @@ let bedsideDefinition = SurveyDefinition(questions: [
     .init(id: "overall", text: "总体满意度", type: .scale5, required: true, role: .overall),
     .init(id: "nps", text: "推荐意愿", type: .nps, required: true, role: .recommend),
     .init(id: "complained", text: "是否有不满", type: .single, options: [.init(value: "yes", label: "有"), .init(value: "no", label: "无")], required: true),
-    .init(id: "what", text: "哪些方面", type: .multiple, options: [.init(value: "food", label: "伙食"), .init(value: "noise", label: "噪音"), .init(value: "staff", label: "服务")],
-          required: true, showIf: .init(question: "complained", equals: ["yes"])),
+    .init(
+        id: "what", text: "哪些方面", type: .multiple, options: [.init(value: "food", label: "伙食"), .init(value: "noise", label: "噪音"), .init(value: "staff", label: "服务")],
+        required: true, showIf: .init(question: "complained", equals: ["yes"])),
     .init(id: "comment", text: "意见建议", type: .text, maxLength: 200),
 ])
 
 /// A submission for the bedside template.
-func bedsideSubmission(_ id: String, patient: String, overall: Int, nps: Int, mode: SurveyMode = .bedside, ward: String = "W-CARD",
-                       at: String = "2026-11-23T10:00:00+08:00") -> SurveySubmission {
-    SurveySubmission(id: id, templateId: "bedside", templateVersion: 1, patientId: patient, wardId: ward, departmentId: "D-CARD", mode: mode,
-                     submittedAt: at, answers: ["overall": .number(Double(overall)), "nps": .number(Double(nps)), "complained": .string("no")])
+func bedsideSubmission(
+    _ id: String, patient: String, overall: Int, nps: Int, mode: SurveyMode = .bedside, ward: String = "W-CARD",
+    at: String = "2026-11-23T10:00:00+08:00"
+) -> SurveySubmission {
+    SurveySubmission(
+        id: id, templateId: "bedside", templateVersion: 1, patientId: patient, wardId: ward, departmentId: "D-CARD", mode: mode,
+        submittedAt: at, answers: ["overall": .number(Double(overall)), "nps": .number(Double(nps)), "complained": .string("no")])
 }

@@ -5,10 +5,11 @@ import HummingbirdTesting
 import NIOCore
 import Replica
 import Testing
-@testable import NodeRuntime
-@testable import NodeHTTP
-@testable import Testnets
+
 @testable import Benchmarks
+@testable import NodeHTTP
+@testable import NodeRuntime
+@testable import Testnets
 
 @Suite("API robustness")
 struct APIRobustnessTests {
@@ -22,8 +23,10 @@ struct APIRobustnessTests {
                 .routes.map { (method: $0.method, path: "\($0.path)") }
             var random = SplitMix64(seed: 20261123)
             var requests = 0
-            let bodies: [String] = ["", "{}", "[]", "null", "\"x\"", "{\"id\":1}", "{\"name\":{\"a\":[1,2,{}]}}", "{\"phone\":\"秘密患者\"}",
-                                    String(repeating: "[", count: 5000), "name=%ZZ&&=&password", "{\"answers\":{\"overall\":1e308}}"]
+            let bodies: [String] = [
+                "", "{}", "[]", "null", "\"x\"", "{\"id\":1}", "{\"name\":{\"a\":[1,2,{}]}}", "{\"phone\":\"秘密患者\"}",
+                String(repeating: "[", count: 5000), "name=%ZZ&&=&password", "{\"answers\":{\"overall\":1e308}}",
+            ]
             for role in ["admin", "manager", "agent", "nurse"] {
                 let user = try await APIClient(client: client).logIn(role, "password-\(role)")
                 for route in routes where route.path != "/desk/events" {  // a stream that stays open
@@ -36,8 +39,9 @@ struct APIRobustnessTests {
                         let answer = try await user.call(route.method, path + query, raw: ByteBuffer(string: body))
                         requests += 1
                         #expect(answer.status.code < 500, "\(route.method) \(route.path) as \(role) with \(body.prefix(20)): \(answer.status)")
-                        #expect(!answer.text.contains("秘密患者") || route.path == "/api/patients" || route.path.hasPrefix("/api/export") || route.path.hasPrefix("/patients"),
-                                "\(route.path) echoed patient data")
+                        #expect(
+                            !answer.text.contains("秘密患者") || route.path == "/api/patients" || route.path.hasPrefix("/api/export") || route.path.hasPrefix("/patients"),
+                            "\(route.path) echoed patient data")
                     }
                 }
             }

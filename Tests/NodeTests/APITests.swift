@@ -1,4 +1,3 @@
-import Sodium
 import ArgumentParser
 import CRMDomain
 import Foundation
@@ -7,11 +6,13 @@ import HummingbirdTesting
 import NIOCore
 import NIOFoundationCompat
 import Replica
+import Sodium
 import Testing
-@testable import NodeRuntime
-@testable import NodeHTTP
-@testable import Testnets
+
 @testable import Benchmarks
+@testable import NodeHTTP
+@testable import NodeRuntime
+@testable import Testnets
 
 /// Drives the HTTP API the way a client does: JSON in, JSON out, a bearer token per user.
 struct APIClient {
@@ -57,8 +58,10 @@ struct APITests {
         let path = directory.appendingPathComponent("central").path
         try NodeDirectory(path).createCentral(name: "central", NodeSetup(listen: "127.0.0.1:7400", policies: PolicyDirectory(NodeNetworkTests.policies)))
         let (_, configuration, runtime) = try NodeRuntime.open(directory: path, logger: quietLogger, passwordStrength: .minimum)
-        for (name, role, ward) in [("admin", Role.admin, nil), ("manager", .manager, nil), ("agent", .agent, nil), ("agent2", .agent, nil),
-                                   ("nurse", .visitor, "W-CARD" as String?)] {
+        for (name, role, ward) in [
+            ("admin", Role.admin, nil), ("manager", .manager, nil), ("agent", .agent, nil), ("agent2", .agent, nil),
+            ("nurse", .visitor, "W-CARD" as String?),
+        ] {
             try runtime.crm.saveUser(.system, username: name, displayName: name, role: role, password: "password-\(name)", wardId: ward)
         }
         let app = Application(router: buildRouter(runtime: runtime, configuration: configuration))
@@ -127,12 +130,15 @@ struct APITests {
             // Agent registers a patient; the nurse admits them and does the bedside survey.
             let patient = try await agent.call(.post, "/api/patients", json: #"{"name":"王芳","gender":"female","birthDate":"1960-05-01","phone":"+86 138-0013-8000"}"#)
                 .decode(CreatedID.self).id
-            let admission = try await nurse.call(.post, "/api/encounters", json: #"{"patientId":"\#(patient)","kind":"inpatient","departmentId":"D-CARD","wardId":"W-CARD","admittedAt":"2026-11-23T08:00:00+08:00"}"#)
+            let admission = try await nurse.call(
+                .post, "/api/encounters",
+                json: #"{"patientId":"\#(patient)","kind":"inpatient","departmentId":"D-CARD","wardId":"W-CARD","admittedAt":"2026-11-23T08:00:00+08:00"}"#)
             #expect(admission.status == .created)
             let encounter = try admission.decode(CreatedID.self).id
             let ward = try await nurse.call(.get, "/api/wards/W-CARD/patients").decode([WardPatient].self)
             #expect(ward.count == 1 && ward[0].bedsideVisitDue)
-            let response = #"{"id":"01JAPIRESPONSE0000000001","templateId":"bedside","templateVersion":1,"patientId":"\#(patient)","wardId":"W-CARD","departmentId":"D-CARD","mode":"bedside","taskId":"\#(ward[0].bedsideTaskId!)","submittedAt":"2026-11-23T09:00:00+08:00","answers":{"overall":5,"nps":10},"opinions":[{"kind":"praise","text":"护士很好","departmentId":"D-CARD"}]}"#
+            let response =
+                #"{"id":"01JAPIRESPONSE0000000001","templateId":"bedside","templateVersion":1,"patientId":"\#(patient)","wardId":"W-CARD","departmentId":"D-CARD","mode":"bedside","taskId":"\#(ward[0].bedsideTaskId!)","submittedAt":"2026-11-23T09:00:00+08:00","answers":{"overall":5,"nps":10},"opinions":[{"kind":"praise","text":"护士很好","departmentId":"D-CARD"}]}"#
             #expect(try await nurse.call(.post, "/api/responses", json: response).status == .created)
             #expect(try await nurse.call(.post, "/api/responses", json: response).decode(SubmissionReceipt.self).created == false)
             #expect(try await nurse.call(.post, "/api/responses", json: response.replacingOccurrences(of: #""overall":5"#, with: #""overall":4"#)).status == .conflict)
@@ -169,7 +175,8 @@ struct APITests {
 
             // The archive shows it all.
             let archive = try await agent.call(.get, "/api/patients/\(patient)").decode(PatientArchive.self)
-            #expect(archive.encounters.count == 1 && archive.surveyResponses.count == 1 && archive.complaints.count == 1
+            #expect(
+                archive.encounters.count == 1 && archive.surveyResponses.count == 1 && archive.complaints.count == 1
                     && archive.consultations.count == 1 && archive.sms.count == 1 && archive.followUpRecords.count == 2)
 
             // Import with a broken line: 422 and the line numbers; export as CSV.
@@ -209,9 +216,11 @@ extension APITests {
             let manager = try await anonymous.logIn("manager", "password-manager")
             let agent = try await anonymous.logIn("agent", "password-agent")
             let nurse = try await anonymous.logIn("nurse", "password-nurse")
-            for (kind, id, body) in [("department", "D-CARD", #"{"id":"","name":"心内科"}"#), ("department", "D-ORTH", #"{"id":"","name":"骨科"}"#),
-                                     ("ward", "W-CARD", #"{"id":"","name":"心内一病区","departmentId":"D-CARD"}"#),
-                                     ("ward", "W-ORTH", #"{"id":"","name":"骨科病区","departmentId":"D-ORTH"}"#)] {
+            for (kind, id, body) in [
+                ("department", "D-CARD", #"{"id":"","name":"心内科"}"#), ("department", "D-ORTH", #"{"id":"","name":"骨科"}"#),
+                ("ward", "W-CARD", #"{"id":"","name":"心内一病区","departmentId":"D-CARD"}"#),
+                ("ward", "W-ORTH", #"{"id":"","name":"骨科病区","departmentId":"D-ORTH"}"#),
+            ] {
                 #expect(try await admin.call(.put, "/api/reference/\(kind)/\(id)", json: body).status == .ok)
             }
             #expect(try await admin.call(.post, "/api/users", json: #"{"username":"agent3","displayName":"坐席三","role":"agent","password":"password-agent3"}"#).status == .ok)
@@ -232,8 +241,11 @@ extension APITests {
             #expect(try await agent.call(.patch, "/api/patients/\(first)", json: #"{"address":"鼓楼区五四路1号","tags":["高血压"]}"#).status == .ok)
 
             // Admission, transfer, discharge, cancelled discharge.
-            let encounter = try await nurse.call(.post, "/api/encounters", json: #"{"patientId":"\#(first)","kind":"inpatient","departmentId":"D-CARD","wardId":"W-CARD","admittedAt":"2026-11-20T08:00:00+08:00","hisId":"ZY-9"}"#)
-                .decode(CreatedID.self).id
+            let encounter = try await nurse.call(
+                .post, "/api/encounters",
+                json: #"{"patientId":"\#(first)","kind":"inpatient","departmentId":"D-CARD","wardId":"W-CARD","admittedAt":"2026-11-20T08:00:00+08:00","hisId":"ZY-9"}"#
+            )
+            .decode(CreatedID.self).id
             #expect(encounter == "his-ZY-9~W-CARD", "bound to the admission's ward")
             #expect(try await nurse.call(.post, "/api/encounters/\(encounter)/transfer", json: #"{"toWardId":"W-ORTH","toDepartmentId":"D-ORTH"}"#).status == .ok)
             #expect(try await nurse.call(.get, "/api/wards/W-CARD/patients").status == .ok)
@@ -254,8 +266,10 @@ extension APITests {
             #expect(try await agent.call(.get, "/api/rules").decode([FollowUpRule].self).count == 1)
 
             // Appointments, blacklist, lost claims, SMS campaign and outbox, templates.
-            let appointment = try await agent.call(.post, "/api/appointments", json: #"{"patientId":"\#(first)","kind":"visit","departmentId":"D-CARD","scheduledAt":"2026-12-02T09:00:00+08:00"}"#)
-                .decode(CreatedID.self).id
+            let appointment = try await agent.call(
+                .post, "/api/appointments", json: #"{"patientId":"\#(first)","kind":"visit","departmentId":"D-CARD","scheduledAt":"2026-12-02T09:00:00+08:00"}"#
+            )
+            .decode(CreatedID.self).id
             #expect(try await agent.call(.post, "/api/appointments/\(appointment)/status", json: #"{"status":"confirmed"}"#).status == .ok)
             #expect(try await agent.call(.post, "/api/blacklist", json: #"{"phone":"+86 139 0000 9999","blacklisted":true,"reason":"骚扰"}"#).status == .ok)
             #expect(try await agent.call(.get, "/api/blacklist").decode([BlacklistEntry].self).map(\.number) == ["139****9999"])
@@ -294,8 +308,9 @@ struct OpenAPIDocumentTests {
         let path = directory.appendingPathComponent("central").path
         try NodeDirectory(path).createCentral(name: "central", NodeSetup(listen: "127.0.0.1:7400", policies: PolicyDirectory(NodeNetworkTests.policies)))
         let (_, configuration, runtime) = try NodeRuntime.open(directory: path, logger: quietLogger, passwordStrength: .minimum)
-        let routes = Set(buildRouter(runtime: runtime, configuration: configuration).routes
-            .filter { "\($0.path)".hasPrefix("/api/") }.map { "\($0.method.rawValue.lowercased()) \($0.path)" })
+        let routes = Set(
+            buildRouter(runtime: runtime, configuration: configuration).routes
+                .filter { "\($0.path)".hasPrefix("/api/") }.map { "\($0.method.rawValue.lowercased()) \($0.path)" })
 
         let document = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
             .appendingPathComponent("docs/openapi.yaml")
@@ -305,7 +320,8 @@ struct OpenAPIDocumentTests {
             if line.hasPrefix("  /api/"), line.hasSuffix(":") { current = String(line.dropFirst(2).dropLast()); continue }
             if !line.hasPrefix(" ") { current = nil }
             if let current, line.hasPrefix("    "), !line.hasPrefix("     "),
-               let method = ["get", "post", "put", "patch", "delete"].first(where: { line.dropFirst(4).hasPrefix("\($0):") }) {
+                let method = ["get", "post", "put", "patch", "delete"].first(where: { line.dropFirst(4).hasPrefix("\($0):") })
+            {
                 documented.insert("\(method) \(current)")
             }
         }

@@ -16,8 +16,13 @@ struct BenchmarkSmokeTests {
 
     @Test(arguments: [
         (["bench", "replica", "--scale-down", "1000"], ["capture_overhead", "merge_rate_ratio", "metadata_ratio", "changes_since_scaling"]),
-        (["bench", "sync", "--scale-down", "1000"], ["sync_100k_seconds", "sync_rate_ratio", "wire_ratio", "live_latency_p50_ms", "live_latency_p99_ms",
-                                                      "peak_rss_mb", "nochange_bytes", "nochange_ms", "stream_ratio", "verify_rate_ratio"]),
+        (
+            ["bench", "sync", "--scale-down", "1000"],
+            [
+                "sync_100k_seconds", "sync_rate_ratio", "wire_ratio", "live_latency_p50_ms", "live_latency_p99_ms",
+                "peak_rss_mb", "nochange_bytes", "nochange_ms", "stream_ratio", "verify_rate_ratio",
+            ]
+        ),
         (["bench", "domain", "--scale-down", "1000"], ["nps_query_ms", "phone_lookup_ms", "api_create_response_p50_ms", "api_create_response_p99_ms"]),
     ])
     func aSuiteProducesEveryMetric(arguments: [String], metrics: [String]) throws {

@@ -5,10 +5,12 @@ import NIOPosix
 import Replica
 import SyncProtocol
 import Testing
-@testable import NodeRuntime
-@testable import NodeHTTP
-@testable import Testnets
+
 @testable import Benchmarks
+@testable import NodeHTTP
+@testable import NodeRuntime
+@testable import Testnets
+
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -125,7 +127,8 @@ struct ListenerHardeningTests {
         #expect(central.listener.guardian.openConnections == 0)
         let token = central.directory.appendingPathComponent("ward.token").path
         let ward = central.directory.appendingPathComponent("ward").path
-        try NodeDirectory(central.directory.appendingPathComponent("central").path).enrol(name: "ward-5a", role: .ward, wards: ["W-CARD"], centralAddress: nil, validDays: 365).token.write(to: token)
+        try NodeDirectory(central.directory.appendingPathComponent("central").path).enrol(name: "ward-5a", role: .ward, wards: ["W-CARD"], centralAddress: nil, validDays: 365)
+            .token.write(to: token)
         try NodeDirectory(ward).join(with: EnrolmentToken.read(from: token), NodeSetup(listen: "127.0.0.1:0", policies: PolicyDirectory(NodeNetworkTests.policies)))
         let (_, _, wardRuntime) = try NodeRuntime.open(directory: ward, logger: quietLogger)
         try await wardRuntime.replica.write { try $0.insert(into: "surveyResponse", values: ["patientId": "P1", "answers": "{}", "wardId": "W-CARD"]) }

@@ -1,17 +1,18 @@
 import ArgumentParser
 import Foundation
 import GRDB
-import Replica
-import Synchronization
-import SyncProtocol
 import Hummingbird
 import HummingbirdTesting
 import NIOFoundationCompat
+import Replica
+import SyncProtocol
+import Synchronization
 import Testing
-@testable import NodeRuntime
-@testable import NodeHTTP
-@testable import Testnets
+
 @testable import Benchmarks
+@testable import NodeHTTP
+@testable import NodeRuntime
+@testable import Testnets
 
 /// Two nodes over real loopback TCP, through the testnet proxy (which also records every byte).
 @Suite("Nodes over loopback", .serialized)
@@ -67,7 +68,10 @@ struct NodeNetworkTests {
         let id = try await pair.ward.replica.write { tx in
             try tx.insert(into: "patient", values: ["name": name, "phone": phone, "idNumber": "350102199001011234"])
         }
-        #expect(try await eventually { try pair.central.replica.reader.read { db in try Bool.fetchOne(db, sql: "SELECT EXISTS (SELECT 1 FROM patient WHERE id = ?)", arguments: [id]) ?? false } })
+        #expect(
+            try await eventually {
+                try pair.central.replica.reader.read { db in try Bool.fetchOne(db, sql: "SELECT EXISTS (SELECT 1 FROM patient WHERE id = ?)", arguments: [id]) ?? false }
+            })
         let wire = pair.proxy.captured.withLock { $0 }
         #expect(wire.count > 500)
         for secret in [name, phone, "350102199001011234"] {
@@ -87,9 +91,10 @@ struct NodeNetworkTests {
             try tx.insert(into: "revokedNode", values: ["name": "ward-5a", "revokedBy": "central"], id: pair.ward.identity.nodeID.description)
         }
         // The live session ends and every reconnect is refused.
-        #expect(try await eventually {
-            try pair.ward.peers.peers().contains { !$0.connected && ($0.lastError ?? "").contains("revoked") }
-        })
+        #expect(
+            try await eventually {
+                try pair.ward.peers.peers().contains { !$0.connected && ($0.lastError ?? "").contains("revoked") }
+            })
         try await pair.ward.replica.write { try $0.insert(into: "surveyResponse", values: ["patientId": "P2", "answers": "{}", "wardId": "W-CARD"]) }
         try await Task.sleep(for: .seconds(1.5))
         #expect(try pair.central.replica.statistics().rows["surveyResponse"] == 1)
@@ -106,9 +111,10 @@ struct NodeNetworkTests {
         // daemon commits nothing itself, yet notices the revocation and ends the ward's session.
         let revoke = try SuifangBinary.run(["revoke", "--dir", pair.directory.appendingPathComponent("central").path, "ward-5a"])
         #expect(revoke.status == 0, "\(revoke.output)")
-        #expect(try await eventually {
-            try pair.ward.peers.peers().contains { !$0.connected && ($0.lastError ?? "").contains("revoked") }
-        })
+        #expect(
+            try await eventually {
+                try pair.ward.peers.peers().contains { !$0.connected && ($0.lastError ?? "").contains("revoked") }
+            })
         // The revocation keeps what central held of the ward (its one commit) for every node.
         let accepted = try await pair.central.replica.reader.read { db in
             try Int64.fetchOne(db, sql: "SELECT acceptedUpTo FROM revokedNode WHERE id = ?", arguments: [pair.ward.identity.nodeID.description])

@@ -4,10 +4,11 @@ import GRDB
 import Replica
 import SyncProtocol
 import Testing
-@testable import NodeRuntime
-@testable import NodeHTTP
-@testable import Testnets
+
 @testable import Benchmarks
+@testable import NodeHTTP
+@testable import NodeRuntime
+@testable import Testnets
 
 /// The attacks of a stolen ward gateway, driven as its thief would: the real binary on the ward's own
 /// data directory, its `node.json` edited, and commits made with its real key by modified code.

@@ -5,10 +5,11 @@ import Hummingbird
 import HummingbirdTesting
 import Replica
 import Testing
-@testable import NodeRuntime
-@testable import NodeHTTP
-@testable import Testnets
+
 @testable import Benchmarks
+@testable import NodeHTTP
+@testable import NodeRuntime
+@testable import Testnets
 
 extension NodeNetworkTests {
     /// A ward node does ward work through its own API while its link to central is cut: the nurse
@@ -35,7 +36,8 @@ extension NodeNetworkTests {
             #expect(try await nurse.call(.post, "/api/encounters", json: admission).status == .created)
             let ward = try await nurse.call(.get, "/api/wards/W-CARD/patients").decode([WardPatient].self)
             #expect(ward.count == 1 && ward[0].bedsideVisitDue)
-            let survey = #"{"id":"01JOFFLINEAPI00000000001","templateId":"bedside","templateVersion":1,"patientId":"\#(patient)","wardId":"W-CARD","mode":"bedside","taskId":"\#(ward[0].bedsideTaskId!)","submittedAt":"2026-11-23T09:00:00+08:00","answers":{"overall":5,"nps":9}}"#
+            let survey =
+                #"{"id":"01JOFFLINEAPI00000000001","templateId":"bedside","templateVersion":1,"patientId":"\#(patient)","wardId":"W-CARD","mode":"bedside","taskId":"\#(ward[0].bedsideTaskId!)","submittedAt":"2026-11-23T09:00:00+08:00","answers":{"overall":5,"nps":9}}"#
             #expect(try await nurse.call(.post, "/api/responses", json: survey).status == .created)
             let status = try await nurse.call(.get, "/api/status").decode(NodeStatusReport.self)
             #expect(status.peers.first.map { $0.pendingOut > 0 } == true, "the captured work waits for the link")

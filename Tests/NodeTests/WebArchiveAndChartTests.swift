@@ -1,32 +1,37 @@
 import CRMDomain
 import Foundation
+import GRDB
 import Hummingbird
 import HummingbirdTesting
 import NIOCore
 import Replica
-import GRDB
 import Testing
-@testable import CRMDomain
-@testable import NodeRuntime
-@testable import NodeHTTP
-@testable import Testnets
+
 @testable import Benchmarks
+@testable import CRMDomain
+@testable import NodeHTTP
+@testable import NodeRuntime
+@testable import Testnets
 
 @Suite("Web UI: archive forms and charts")
 struct WebArchiveAndChartTests {
     static let formHeaders: HTTPFields = [.contentType: "application/x-www-form-urlencoded"]
 
     static func logIn(_ client: any TestClientProtocol, _ user: String) async throws -> String {
-        let login = try await client.execute(uri: "/login", method: .post, headers: formHeaders,
-                                             body: ByteBuffer(string: "username=\(user)&password=password-\(user)")) { $0 }
+        let login = try await client.execute(
+            uri: "/login", method: .post, headers: formHeaders,
+            body: ByteBuffer(string: "username=\(user)&password=password-\(user)")
+        ) { $0 }
         return try #require(login.headers[.setCookie]?.split(separator: ";").first.map(String.init))
     }
 
     @Test func anAgentCreatesAnArchiveAndEditsOnlyWhatChanged() async throws {
         try await APITests.withNode { runtime, client in
             let cookie = try await Self.logIn(client, "agent")
-            let create = try await client.execute(uri: "/patients", method: .post, headers: [.cookie: cookie, .contentType: "application/x-www-form-urlencoded"],
-                                                  body: ByteBuffer(string: "name=%E6%9D%8E%E5%9B%9B&gender=male&birthDate=1970-03-04&phone=%2B86+138-0013-8111&address=&tags=%E9%AB%98%E8%A1%80%E5%8E%8B")) { $0 }
+            let create = try await client.execute(
+                uri: "/patients", method: .post, headers: [.cookie: cookie, .contentType: "application/x-www-form-urlencoded"],
+                body: ByteBuffer(string: "name=%E6%9D%8E%E5%9B%9B&gender=male&birthDate=1970-03-04&phone=%2B86+138-0013-8111&address=&tags=%E9%AB%98%E8%A1%80%E5%8E%8B")
+            ) { $0 }
             #expect(create.status == .seeOther)
             let location = try #require(create.headers[.location])
             let id = String(location.dropFirst("/patients/".count))
@@ -39,8 +44,13 @@ struct WebArchiveAndChartTests {
             #expect(page.contains("id=\"edit-patient\"") && page.contains("value=\"13800138111\"") && page.contains(" · 男 · "))
 
             // Edit the address only; every other field is posted unchanged and must not be written.
-            let edit = try await client.execute(uri: "\(location)/edit", method: .post, headers: [.cookie: cookie, .contentType: "application/x-www-form-urlencoded"],
-                                                body: ByteBuffer(string: "name=%E6%9D%8E%E5%9B%9B&gender=male&birthDate=1970-03-04&idNumber=&phone=13800138111&address=%E4%BA%94%E5%9B%9B%E8%B7%AF1%E5%8F%B7&region=&category=&tags=%E9%AB%98%E8%A1%80%E5%8E%8B")) { $0 }
+            let edit = try await client.execute(
+                uri: "\(location)/edit", method: .post, headers: [.cookie: cookie, .contentType: "application/x-www-form-urlencoded"],
+                body: ByteBuffer(
+                    string:
+                        "name=%E6%9D%8E%E5%9B%9B&gender=male&birthDate=1970-03-04&idNumber=&phone=13800138111&address=%E4%BA%94%E5%9B%9B%E8%B7%AF1%E5%8F%B7&region=&category=&tags=%E9%AB%98%E8%A1%80%E5%8E%8B"
+                )
+            ) { $0 }
             #expect(edit.status == .seeOther)
             patient = try runtime.crm.patient(id)
             #expect(patient.address == "五四路1号" && patient.phone == "13800138111" && patient.name == "李四")
@@ -50,8 +60,10 @@ struct WebArchiveAndChartTests {
             #expect(updates == 1)
 
             // A bad value is refused with a message that names the field, never the value.
-            let bad = try await client.execute(uri: "\(location)/edit", method: .post, headers: [.cookie: cookie, .contentType: "application/x-www-form-urlencoded"],
-                                               body: ByteBuffer(string: "name=%E6%9D%8E%E5%9B%9B&phone=%E7%A7%98%E5%AF%86")) { response in
+            let bad = try await client.execute(
+                uri: "\(location)/edit", method: .post, headers: [.cookie: cookie, .contentType: "application/x-www-form-urlencoded"],
+                body: ByteBuffer(string: "name=%E6%9D%8E%E5%9B%9B&phone=%E7%A7%98%E5%AF%86")
+            ) { response in
                 (response.status, String(buffer: response.body))
             }
             #expect(bad.0 == .badRequest && bad.1.contains("phone is not a phone number") && !bad.1.contains("秘密"))
@@ -63,8 +75,10 @@ struct WebArchiveAndChartTests {
         try await APITests.withNode { runtime, client in
             let cookie = try await Self.logIn(client, "nurse")
             func change(_ body: String) async throws -> (HTTPResponse.Status, String) {
-                try await client.execute(uri: "/account/password", method: .post, headers: [.cookie: cookie, .contentType: "application/x-www-form-urlencoded"],
-                                         body: ByteBuffer(string: body)) { ($0.status, String(buffer: $0.body)) }
+                try await client.execute(
+                    uri: "/account/password", method: .post, headers: [.cookie: cookie, .contentType: "application/x-www-form-urlencoded"],
+                    body: ByteBuffer(string: body)
+                ) { ($0.status, String(buffer: $0.body)) }
             }
             let page = try await client.execute(uri: "/account", method: .get, headers: [.cookie: cookie]) { String(buffer: $0.body) }
             #expect(page.contains("id=\"password-form\""))
@@ -83,19 +97,23 @@ struct WebArchiveAndChartTests {
             try crm.saveReference(.system, .department, ReferenceItem(id: "D-EYE", name: "眼科"))
             try crm.saveReference(.system, .department, ReferenceItem(id: "D-ENT", name: "耳鼻喉科"))
             let patient = try crm.createPatient(.system, PatientInput(name: "孙七", phone: "13800138333"))
-            let id = try crm.registerComplaint(Caller(userId: "agent", role: .agent),
-                                               ComplaintInput(patientId: patient, departmentId: "D-EYE", summary: "候诊时间太长", channel: "phone"))
+            let id = try crm.registerComplaint(
+                Caller(userId: "agent", role: .agent),
+                ComplaintInput(patientId: patient, departmentId: "D-EYE", summary: "候诊时间太长", channel: "phone"))
             let cookie = try await Self.logIn(client, "manager")
-            let advance = try await client.execute(uri: "/complaints/\(id)/advance", method: .post,
-                                                   headers: [.cookie: cookie, .contentType: "application/x-www-form-urlencoded"],
-                                                   body: ByteBuffer(string: "back=detail&status=investigating&departmentId=D-ENT&note=%E5%B7%B2%E8%81%94%E7%B3%BB%E7%A7%91%E5%AE%A4&resolution=")) { $0 }
+            let advance = try await client.execute(
+                uri: "/complaints/\(id)/advance", method: .post,
+                headers: [.cookie: cookie, .contentType: "application/x-www-form-urlencoded"],
+                body: ByteBuffer(string: "back=detail&status=investigating&departmentId=D-ENT&note=%E5%B7%B2%E8%81%94%E7%B3%BB%E7%A7%91%E5%AE%A4&resolution=")
+            ) { $0 }
             #expect(advance.status == .seeOther && advance.headers[.location] == "/complaints/\(id)")
             let complaint = try crm.complaint(id)
             #expect(complaint.status == .investigating && complaint.departmentId == "D-ENT" && complaint.handlerId == "manager" && complaint.resolution == nil)
             let page = try await client.execute(uri: "/complaints/\(id)", method: .get, headers: [.cookie: cookie]) { String(buffer: $0.body) }
             #expect(page.contains("候诊时间太长") && page.contains("已联系科室") && page.contains("耳鼻喉科") && page.contains("/patients/\(patient)"))
-            #expect(page.contains("data-status=\"investigating\"") && page.contains("<option value=\"handled\">") && !page.contains("<option value=\"accepted\">"),
-                    "only later steps are offered")
+            #expect(
+                page.contains("data-status=\"investigating\"") && page.contains("<option value=\"handled\">") && !page.contains("<option value=\"accepted\">"),
+                "only later steps are offered")
             let board = try await client.execute(uri: "/complaints", method: .get, headers: [.cookie: cookie]) { String(buffer: $0.body) }
             #expect(board.contains("href=\"/complaints/\(id)\""))
         }
@@ -117,11 +135,14 @@ struct WebArchiveAndChartTests {
             let crm = runtime.crm
             let admin = try await Self.logIn(client, "admin")
             func post(_ path: String, _ body: String, cookie: String) async throws -> (HTTPResponse.Status, String) {
-                try await client.execute(uri: path, method: .post, headers: [.cookie: cookie, .contentType: "application/x-www-form-urlencoded"],
-                                         body: ByteBuffer(string: body)) { ($0.status, String(buffer: $0.body)) }
+                try await client.execute(
+                    uri: path, method: .post, headers: [.cookie: cookie, .contentType: "application/x-www-form-urlencoded"],
+                    body: ByteBuffer(string: body)
+                ) { ($0.status, String(buffer: $0.body)) }
             }
             #expect(try await post("/organisation/reference/department", "id=D-EYE&name=%E7%9C%BC%E7%A7%91&code=0301", cookie: admin).0 == .seeOther)
-            #expect(try await post("/organisation/reference/ward", "id=W-EYE-1&name=%E7%9C%BC%E7%A7%91%E4%B8%80%E7%97%85%E5%8C%BA&departmentId=D-EYE", cookie: admin).0 == .seeOther)
+            #expect(
+                try await post("/organisation/reference/ward", "id=W-EYE-1&name=%E7%9C%BC%E7%A7%91%E4%B8%80%E7%97%85%E5%8C%BA&departmentId=D-EYE", cookie: admin).0 == .seeOther)
             // Posting an existing code changes that entry.
             #expect(try await post("/organisation/reference/department", "id=D-EYE&name=%E7%9C%BC%E7%A7%91%E4%B8%AD%E5%BF%83&code=0301", cookie: admin).0 == .seeOther)
             #expect(try crm.references(.department).map(\.name) == ["眼科中心"])
@@ -163,9 +184,11 @@ struct WebArchiveAndChartTests {
     }
 
     @Test func aTrendLineBreaksAtMonthsWithoutResponsesInsteadOfDrawingZero() {
-        let chart = ChartData(id: "t", title: "T", labelHeader: "month", seriesNames: ["bedside", "phone"], rows: [
-            (label: "2026-01", values: [80, nil]), (label: "2026-02", values: [nil, 50]), (label: "2026-03", values: [90, 60]),
-        ])
+        let chart = ChartData(
+            id: "t", title: "T", labelHeader: "month", seriesNames: ["bedside", "phone"],
+            rows: [
+                (label: "2026-01", values: [80, nil]), (label: "2026-02", values: [nil, 50]), (label: "2026-03", values: [90, 60]),
+            ])
         let svg = SVGChart.line(chart).html
         #expect(svg.components(separatedBy: "<circle").count - 1 == 4, "one point per measured value, none for gaps")
         #expect(!svg.contains(">0.0<"), "no zero is drawn for a gap")
@@ -180,19 +203,25 @@ struct WebArchiveAndChartTests {
             let crm = runtime.crm
             try crm.saveReference(.system, .department, ReferenceItem(id: "D-CARD", name: "心内科"))
             try crm.saveReference(.system, .ward, ReferenceItem(id: "W-CARD", name: "心内一病区", departmentId: "D-CARD"))
-            _ = try crm.saveTemplate(.system, id: "bedside", name: "床边", purpose: "bedside", diseaseCode: nil, definition: SurveyDefinition(questions: [
-                .init(id: "overall", text: "总体满意度", type: .scale5, required: true, role: .overall),
-            ]))
+            _ = try crm.saveTemplate(
+                .system, id: "bedside", name: "床边", purpose: "bedside", diseaseCode: nil,
+                definition: SurveyDefinition(questions: [
+                    .init(id: "overall", text: "总体满意度", type: .scale5, required: true, role: .overall)
+                ]))
             let patient = try crm.createPatient(.system, PatientInput(name: "赵六", phone: "13800138222"))
             let manager = Caller(userId: "manager", role: .manager)
             for (index, (mode, overall, day)) in [(SurveyMode.bedside, 5, "2026-03-10"), (.phone, 1, "2026-03-11"), (.phone, 5, "2026-04-11")].enumerated() {
-                _ = try crm.submitResponse(manager, SurveySubmission(
-                    id: "response-\(index)-0000", templateId: "bedside", templateVersion: 1, patientId: patient, wardId: "W-CARD",
-                    departmentId: "D-CARD", mode: mode, submittedAt: "\(day)T10:00:00+08:00", answers: ["overall": .number(Double(overall))]))
+                _ = try crm.submitResponse(
+                    manager,
+                    SurveySubmission(
+                        id: "response-\(index)-0000", templateId: "bedside", templateVersion: 1, patientId: patient, wardId: "W-CARD",
+                        departmentId: "D-CARD", mode: mode, submittedAt: "\(day)T10:00:00+08:00", answers: ["overall": .number(Double(overall))]))
             }
             let cookie = try await Self.logIn(client, "manager")
-            let csv = try await client.execute(uri: "/dashboard/satisfaction-trend.csv?from=2026-03-01&to=2026-04-30&period=range", method: .get,
-                                               headers: [.cookie: cookie]) { String(buffer: $0.body) }
+            let csv = try await client.execute(
+                uri: "/dashboard/satisfaction-trend.csv?from=2026-03-01&to=2026-04-30&period=range", method: .get,
+                headers: [.cookie: cookie]
+            ) { String(buffer: $0.body) }
             // Bedside 100 % in March and nothing in April; phone 0 % then 100 %: never pooled into one line.
             #expect(csv == "月份,床边,电话\n2026-03,100.0,0.0\n2026-04,,100.0\n")
         }

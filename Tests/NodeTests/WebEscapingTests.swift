@@ -15,8 +15,10 @@ struct WebEscapingTests {
     static let payload = "<img src=x onerror=alert(1)>\"'&"
 
     /// Tags the pages write: seen escaped, one of them was turned into text by mistake.
-    static let ownTags = ["a", "b", "p", "td", "th", "tr", "li", "ul", "span", "div", "form", "input", "label", "option", "select",
-                          "table", "strong", "section", "article", "details", "fieldset", "textarea", "button", "svg", "text", "h2"]
+    static let ownTags = [
+        "a", "b", "p", "td", "th", "tr", "li", "ul", "span", "div", "form", "input", "label", "option", "select",
+        "table", "strong", "section", "article", "details", "fieldset", "textarea", "button", "svg", "text", "h2",
+    ]
 
     @Test func markupInEveryKindOfTextComesBackAsTextOnEveryPageAndNoPageEscapesItsOwnMarkup() async throws {
         try await APITests.withNode { runtime, client in
@@ -31,19 +33,29 @@ struct WebEscapingTests {
             try crm.saveUser(.system, username: "viewer", displayName: "显示名" + p, role: .agent, password: "password-viewer")
             _ = try crm.saveRule(.system, FollowUpRule(name: "规则" + p, kind: .fixedOffset, triggerEvent: .discharge, offsets: [1]))
             try crm.setCalendarDay(.system, day: "2026-12-31", working: false, name: "假日" + p)
-            _ = try crm.recordEncounter(.system, EncounterInput(patientId: patient, kind: "inpatient", departmentId: "D-CARD", wardId: "W-CARD",
-                                                               doctorId: nil, diagnosisCode: "I21.0", admittedAt: "2026-11-20T08:00:00+08:00", hisId: "ZY-1"))
+            _ = try crm.recordEncounter(
+                .system,
+                EncounterInput(
+                    patientId: patient, kind: "inpatient", departmentId: "D-CARD", wardId: "W-CARD",
+                    doctorId: nil, diagnosisCode: "I21.0", admittedAt: "2026-11-20T08:00:00+08:00", hisId: "ZY-1"))
 
             let pages: [(user: String, paths: [String])] = [
                 ("admin", ["/fleet", "/users", "/organisation", "/patients?q=张三", "/patients/\(patient)", "/dashboard", "/account"]),
-                ("manager", ["/complaints", "/complaints/\(complaint)", "/patients/\(patient)", "/conflicts", "/sms", "/templates", "/rules",
-                             "/dashboard", "/fleet", "/organisation", "/patients"]),
+                (
+                    "manager",
+                    [
+                        "/complaints", "/complaints/\(complaint)", "/patients/\(patient)", "/conflicts", "/sms", "/templates", "/rules",
+                        "/dashboard", "/fleet", "/organisation", "/patients",
+                    ]
+                ),
                 ("agent", ["/desk", "/patients?q=张三", "/patients/\(patient)", "/complaints"]),
                 ("nurse", ["/ward"]),
             ]
             for (user, paths) in pages {
-                let login = try await client.execute(uri: "/login", method: .post, headers: [.contentType: "application/x-www-form-urlencoded"],
-                                                     body: ByteBuffer(string: "username=\(user)&password=password-\(user)")) { $0 }
+                let login = try await client.execute(
+                    uri: "/login", method: .post, headers: [.contentType: "application/x-www-form-urlencoded"],
+                    body: ByteBuffer(string: "username=\(user)&password=password-\(user)")
+                ) { $0 }
                 let cookie = try #require(login.headers[.setCookie]?.split(separator: ";").first.map(String.init), "\(user) logs in")
                 for path in paths {
                     let uri = path.addingPercentEncoding(withAllowedCharacters: .urlQueryAllowed) ?? path

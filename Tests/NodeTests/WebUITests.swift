@@ -5,10 +5,11 @@ import Hummingbird
 import HummingbirdTesting
 import NIOCore
 import Testing
-@testable import NodeRuntime
-@testable import NodeHTTP
-@testable import Testnets
+
 @testable import Benchmarks
+@testable import NodeHTTP
+@testable import NodeRuntime
+@testable import Testnets
 
 @Suite("Web UI pages")
 struct WebUITests {
@@ -19,12 +20,16 @@ struct WebUITests {
                 let answer = try await client.execute(uri: path, method: .get) { $0 }
                 #expect(answer.status == .seeOther && answer.headers[.location] == "/login", "\(path)")
             }
-            let login = try await client.execute(uri: "/login", method: .post, headers: [.contentType: "application/x-www-form-urlencoded"],
-                                                 body: ByteBuffer(string: "username=agent&password=password-agent")) { $0 }
+            let login = try await client.execute(
+                uri: "/login", method: .post, headers: [.contentType: "application/x-www-form-urlencoded"],
+                body: ByteBuffer(string: "username=agent&password=password-agent")
+            ) { $0 }
             #expect(login.status == .seeOther && login.headers[.location] == "/desk")
             let cookie = try #require(login.headers[.setCookie]?.split(separator: ";").first.map(String.init))
-            let wrong = try await client.execute(uri: "/login", method: .post, headers: [.contentType: "application/x-www-form-urlencoded"],
-                                                 body: ByteBuffer(string: "username=agent&password=nope")) { $0 }
+            let wrong = try await client.execute(
+                uri: "/login", method: .post, headers: [.contentType: "application/x-www-form-urlencoded"],
+                body: ByteBuffer(string: "username=agent&password=nope")
+            ) { $0 }
             #expect(wrong.status == .unauthorized)
 
             // A name with markup in it is shown as text, never run.
@@ -68,19 +73,22 @@ struct WebUITests {
 
 extension WebUITests {
     @Test func theTemplateEditorsRowsBecomeQuestionsWithOptionsSkipLogicAndRoles() throws {
-        let form = FormFields([
-            "count=3",
-            "q0_id=overall", "q0_text=%E6%80%BB%E4%BD%93", "q0_type=scale5", "q0_role=overall", "q0_required=1",
-            "q1_id=environment", "q1_text=Room", "q1_type=single", "q1_options=good%3D%E5%A5%BD%0Apoor%3D%E5%B7%AE", "q1_showIf=overall", "q1_showIfValues=1%2C2",
-            "q2_id=gone", "q2_text=x", "q2_type=text", "q2_delete=1",
-        ].joined(separator: "&"))
+        let form = FormFields(
+            [
+                "count=3",
+                "q0_id=overall", "q0_text=%E6%80%BB%E4%BD%93", "q0_type=scale5", "q0_role=overall", "q0_required=1",
+                "q1_id=environment", "q1_text=Room", "q1_type=single", "q1_options=good%3D%E5%A5%BD%0Apoor%3D%E5%B7%AE", "q1_showIf=overall", "q1_showIfValues=1%2C2",
+                "q2_id=gone", "q2_text=x", "q2_type=text", "q2_delete=1",
+            ].joined(separator: "&"))
         let definition = TemplateEditor.definition(from: form)
         #expect(definition.questions.map(\.id) == ["overall", "environment"])
         #expect(definition.questions[0].text == "总体" && definition.questions[0].role == .overall && definition.questions[0].required == true)
         #expect(definition.questions[1].options == [.init(value: "good", label: "好"), .init(value: "poor", label: "差")])
         #expect(definition.questions[1].showIf == .init(question: "overall", equals: ["1", "2"]) && definition.questions[1].required == false)
-        let html = TemplateEditor.render(id: "t", name: "T", purpose: "bedside", version: 1, definition: definition, blankRows: 1,
-                                         s: Strings(language: .zh), error: nil).html
+        let html = TemplateEditor.render(
+            id: "t", name: "T", purpose: "bedside", version: 1, definition: definition, blankRows: 1,
+            s: Strings(language: .zh), error: nil
+        ).html
         #expect(html.contains("name=\"count\" value=\"3\"") && html.contains("good=好\npoor=差"))
     }
 }

@@ -1,5 +1,6 @@
 import GRDB
 import Testing
+
 @testable import Replica
 
 @Suite("Change batches on the wire and untrusted input")
@@ -25,7 +26,8 @@ struct ChangeBatchWireTests {
         let target = try makeReplica(2)
         try target.apply(batch)
         #expect(try target.statistics().rows["item"] == 1)
-        #expect(try value(target, "item", try target.reader.read { try String.fetchOne($0, sql: "SELECT id FROM item")! }, "tags")
+        #expect(
+            try value(target, "item", try target.reader.read { try String.fetchOne($0, sql: "SELECT id FROM item")! }, "tags")
                 == SetCodec.encode(["a", "b", "c"]))
     }
 

@@ -1,6 +1,7 @@
 import Foundation
 import GRDB
 import Testing
+
 @testable import Replica
 
 /// Commits packed and compressed after a while: the chain, its hashes and what peers are sent stay

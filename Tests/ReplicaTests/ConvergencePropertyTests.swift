@@ -1,6 +1,7 @@
 import Foundation
 import GRDB
 import Testing
+
 @testable import Replica
 
 /// Randomised, seeded convergence tests. A failing case names its seed in the test
@@ -93,8 +94,12 @@ struct World {
             switch pick(12) {
             case 0, 1:
                 try replica.write { tx in
-                    try tx.insert(into: "item", values: ["name": "created-\(node)", "status": "registered", "visits": 0,
-                                                         "phone": "p\(node)", "tags": SetCodec.encode(["t\(node)"])], id: itemKey)
+                    try tx.insert(
+                        into: "item",
+                        values: [
+                            "name": "created-\(node)", "status": "registered", "visits": 0,
+                            "phone": "p\(node)", "tags": SetCodec.encode(["t\(node)"]),
+                        ], id: itemKey)
                 }
                 try recordName(replica, itemKey)
             case 2, 3:

@@ -1,6 +1,7 @@
 import Foundation
 import GRDB
 import Testing
+
 @testable import Replica
 
 /// Values bound straight to SQLite (`Statement.runBinding`) arrive exactly as written, whichever

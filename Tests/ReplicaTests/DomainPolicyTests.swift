@@ -1,6 +1,7 @@
 import CRMDomain
 import Foundation
 import Testing
+
 @testable import Replica
 
 @Suite("Domain types agree with the policy files")

@@ -1,6 +1,7 @@
 import Foundation
 import GRDB
 import Testing
+
 @testable import Replica
 
 /// An acknowledged commit must survive a power loss, not only a crash of the process: the replica's

@@ -1,6 +1,7 @@
 import Foundation
 import GRDB
 import Testing
+
 @testable import Replica
 
 /// Tables with declared writers, for attacks by a node of the wrong role.
@@ -236,8 +237,10 @@ struct HostileCommitTests {
 
     @Test func aCommitStampedBeyondTheClockBoundIsHeldNotMerged() throws {
         var ward = RogueNode(2)
-        let report = try central.apply(ward.raw("visit", "V1", columns: [(0, "open".databaseValue), (1, .null), (2, .null)],
-                                                hlc: HLC(rawValue: .max)))
+        let report = try central.apply(
+            ward.raw(
+                "visit", "V1", columns: [(0, "open".databaseValue), (1, .null), (2, .null)],
+                hlc: HLC(rawValue: .max)))
         // Held, not quarantined: the receiver's own clock may be the wrong one.
         #expect(report.held == 1 && report.quarantined.isEmpty)
         #expect(try count(central, "visit") == 0)
@@ -343,7 +346,7 @@ struct HostileCommitTests {
         let ward = try makeTrustReplica(2)
         for index in 0..<2 { try ward.write { try $0.insert(into: "visit", values: ["status": "open"], id: "V\(index)") } }
         try sync(ward, into: central)
-        try ward.write { try $0.insert(into: "visit", values: ["status": "open"], id: "AFTER") }   // commit 3, after what central holds
+        try ward.write { try $0.insert(into: "visit", values: ["status": "open"], id: "AFTER") }  // commit 3, after what central holds
         let relay = try makeTrustReplica(3)
         let (firstTwo, _) = try ward.changes(since: VersionVector(), maxChanges: 2)
         try relay.apply(ChangeBatch(decoding: firstTwo.encoded()))
@@ -358,7 +361,7 @@ struct HostileCommitTests {
         // A node that never met it gets the accepted part from either peer, and only that.
         for source in [central, relay] {
             let fresh = try makeTrustReplica(4)
-            try sync(central, into: fresh)   // the revocation first
+            try sync(central, into: fresh)  // the revocation first
             try sync(source, into: fresh)
             #expect(try fresh.versionVector()[NodeID(2)] == 2)
             #expect(try count(fresh, "visit") == 2)

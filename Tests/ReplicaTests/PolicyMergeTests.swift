@@ -1,5 +1,6 @@
 import GRDB
 import Testing
+
 @testable import Replica
 
 @Suite("Conflict policies, one kind at a time")
@@ -52,7 +53,7 @@ struct PolicyMergeTests {
         let (a, b, id) = try pair()
         try a.write { try $0.update("item", id: id, set: ["visits": 7, "firstSeen": 3]) }
         try b.write { try $0.update("item", id: id, set: ["visits": 5, "firstSeen": 1]) }
-        try a.write { try $0.update("item", id: id, set: ["visits": 2]) } // lower: no effect
+        try a.write { try $0.update("item", id: id, set: ["visits": 2]) }  // lower: no effect
         try sync(a, into: b); try sync(b, into: a)
         #expect(try value(a, "item", id, "visits") == 7.databaseValue)
         #expect(try value(a, "item", id, "firstSeen") == 1.databaseValue)

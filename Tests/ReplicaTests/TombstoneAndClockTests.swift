@@ -1,6 +1,7 @@
 import GRDB
 import Synchronization
 import Testing
+
 @testable import Replica
 
 @Suite("Tombstones, clocks and the write guard")
@@ -67,7 +68,10 @@ struct TombstoneAndClockTests {
             }
         }
         #expect(throws: DatabaseError.self) {
-            try replica.write { tx in try tx.db.execute(sql: "UPDATE item SET name = 'y'") ; try tx.db.execute(sql: "DELETE FROM entry") ; try tx.db.execute(sql: "INSERT INTO entry (id, body, _sf_meta) VALUES ('a','b',x'01')") }
+            try replica.write { tx in
+                try tx.db.execute(sql: "UPDATE item SET name = 'y'"); try tx.db.execute(sql: "DELETE FROM entry");
+                try tx.db.execute(sql: "INSERT INTO entry (id, body, _sf_meta) VALUES ('a','b',x'01')")
+            }
         }
         #expect(try replica.statistics().rows["entry"] == 0)
     }

@@ -1,6 +1,7 @@
 import Foundation
 import GRDB
 import Testing
+
 @testable import Replica
 
 /// Two processes writing one replica file (the daemon and a CLI command, say): SQLite serialises
@@ -64,8 +65,9 @@ struct CommitSizeTests {
         configuration.maximumRowsPerCommit = 10
         let replica = try Replica.inMemory(configuration: configuration)
         #expect(configuration.maximumRowsPerCommit <= ChangeBatch.Limits().maxChanges)
-        #expect(ReplicaConfiguration(policies: testPolicies).maximumRowsPerCommit == ChangeBatch.Limits().maxChanges,
-                "by default a commit may be as large as a peer decodes, no larger")
+        #expect(
+            ReplicaConfiguration(policies: testPolicies).maximumRowsPerCommit == ChangeBatch.Limits().maxChanges,
+            "by default a commit may be as large as a peer decodes, no larger")
         let refused = #expect(throws: ReplicaError.self) {
             try replica.write { tx in
                 for index in 0..<11 { try tx.insert(into: "entry", values: ["body": "row \(index)", "score": index]) }

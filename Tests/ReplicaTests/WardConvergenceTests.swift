@@ -1,6 +1,7 @@
 import Foundation
 import GRDB
 import Testing
+
 @testable import Replica
 
 /// Randomised, seeded: central admits and transfers, two ward nodes edit, admit and transfer out
@@ -16,8 +17,9 @@ struct WardConvergenceTests {
 
     /// Node 1 central, nodes 2 and 3 ward nodes (W-1, W-2), node 4 a call center.
     static func trust(_ node: UInt64) -> SharedSecretTrust {
-        SharedSecretTrust(nodeID: NodeID(node), roles: [NodeID(2): .ward, NodeID(3): .ward, NodeID(4): .callcenter],
-                          wards: [NodeID(2): ["W-1"], NodeID(3): ["W-2"]])
+        SharedSecretTrust(
+            nodeID: NodeID(node), roles: [NodeID(2): .ward, NodeID(3): .ward, NodeID(4): .callcenter],
+            wards: [NodeID(2): ["W-1"], NodeID(3): ["W-2"]])
     }
 
     struct WardWorld {
@@ -32,8 +34,9 @@ struct WardConvergenceTests {
             let clocks = (0..<4).map { ManualClock(1_780_000_000_000 + UInt64($0) * 41) }
             self.clocks = clocks
             replicas = try (1...4).map { node in
-                var configuration = ReplicaConfiguration(nodeID: NodeID(UInt64(node)), policies: WardOwnershipTests.policies,
-                                                         wallClock: clocks[node - 1], rowIDSeed: UInt64(node))
+                var configuration = ReplicaConfiguration(
+                    nodeID: NodeID(UInt64(node)), policies: WardOwnershipTests.policies,
+                    wallClock: clocks[node - 1], rowIDSeed: UInt64(node))
                 configuration.authority = WardConvergenceTests.trust(UInt64(node))
                 return try Replica.inMemory(configuration: configuration)
             }
@@ -53,7 +56,7 @@ struct WardConvergenceTests {
                     try replica.write { try $0.insert(into: "stay", values: ["wardId": ward, "note": "admitted by \(node + 1)"], id: key) }
                     try recordNote(replica, key)
                 case 1:
-                    try replica.write { try $0.update("stay", id: key, set: ["wardId": ward]) }   // a transfer
+                    try replica.write { try $0.update("stay", id: key, set: ["wardId": ward]) }  // a transfer
                 default:
                     let note = "note \(pick(1000)) by \(node + 1)"
                     try replica.write { try $0.update("stay", id: key, set: ["note": note]) }

@@ -1,40 +1,42 @@
 import GRDB
 import Testing
+
 @testable import Replica
 
 /// `owned-by`: a ward node writes ward-owned rows only for the wards its certificate names.
 @Suite("Ward ownership: a ward node writes admissions, tasks, surveys and opinions only for its wards")
 struct WardOwnershipTests {
-    static let policies: PolicySet = try! PolicySet(parsing: """
-        table stay
-          key id
-          write central ward
-          no-delete
-          owned-by wardId
-          column wardId text
-          column note text
+    static let policies: PolicySet = try! PolicySet(
+        parsing: """
+            table stay
+              key id
+              write central ward
+              no-delete
+              owned-by wardId
+              column wardId text
+              column note text
 
-        table answer append-only
-          key id
-          write central ward
-          no-delete
-          owned-by wardId
-          column wardId text
-          column score integer
+            table answer append-only
+              key id
+              write central ward
+              no-delete
+              owned-by wardId
+              column wardId text
+              column score integer
 
-        table visit
-          key id
-          write central ward
-          owned-by wardId
-          column wardId text
-          column note text
+            table visit
+              key id
+              write central ward
+              owned-by wardId
+              column wardId text
+              column note text
 
-        table logEntry append-only
-          key id
-          write central ward
-          no-delete
-          column text text
-        """, file: "ownership.policy")
+            table logEntry append-only
+              key id
+              write central ward
+              no-delete
+              column text text
+            """, file: "ownership.policy")
 
     /// Node 1 is central; node 2 a ward node working for W-1 and W-2.
     static func trust(_ node: UInt64) -> SharedSecretTrust {
@@ -71,7 +73,7 @@ struct WardOwnershipTests {
         #expect { try ward.write { try $0.update("stay", id: "OTHER", set: ["wardId": "W-1"]) } } throws: { isRefused($0) }
         #expect { try ward.write { try $0.delete(from: "visit", id: "V1") } } throws: { isRefused($0) }
         try ward.write { try $0.update("stay", id: "MINE", set: ["note": "settled"]) }
-        try ward.write { try $0.update("stay", id: "MINE", set: ["wardId": "W-9"]) }   // transferred out
+        try ward.write { try $0.update("stay", id: "MINE", set: ["wardId": "W-9"]) }  // transferred out
         #expect { try ward.write { try $0.update("stay", id: "MINE", set: ["note": "again"]) } } throws: { isRefused($0) }
         // Central and call centers are not bound to wards.
         try central.write { try $0.update("stay", id: "OTHER", set: ["note": "central edits anything"]) }
@@ -129,7 +131,7 @@ struct WardOwnershipTests {
         try ward.write { try $0.update("stay", id: "S", set: ["note": "first"]) }
         try ward.write { try $0.update("stay", id: "S", set: ["note": "second"]) }
         var centralsKnown = VersionVector()
-        centralsKnown[NodeID(1)] = 1   // only the ward's own commits, a page each
+        centralsKnown[NodeID(1)] = 1  // only the ward's own commits, a page each
         let (first, cursor) = try ward.changes(since: centralsKnown, maxChanges: 1)
         let (second, _) = try ward.changes(since: centralsKnown, after: cursor, maxChanges: 1)
         #expect(try other.apply(ChangeBatch(decoding: first.encoded())).commitsApplied == 0)
@@ -146,11 +148,14 @@ struct WardOwnershipTests {
     @Test func aRowWrittenTwiceInOneCommitIsJudgedOnTheWinningWriteEverywhere() throws {
         let clock = ManualClock(1_780_000_000_000)
         let central = try replica(1, clock: clock), a = try replica(3), b = try replica(4)
-        try central.write { try $0.insert(into: "stay", values: ["wardId": "W-1", "note": "admitted"], id: "S") }   // central 1
+        try central.write { try $0.insert(into: "stay", values: ["wardId": "W-1", "note": "admitted"], id: "S") }  // central 1
         var rogue = ChainWriter(authority: Self.trust(2), policies: Self.policies)
         let at = HLC(milliseconds: 1_780_000_001_000, counter: 0)
-        try rogue.commit(updating: [("stay", "S", ["wardId": "W-1".databaseValue], (NodeID(1), 1)),
-                                    ("stay", "S", ["wardId": "W-9".databaseValue], (NodeID(1), 1))], at: at)   // W-9 wins the tie
+        try rogue.commit(
+            updating: [
+                ("stay", "S", ["wardId": "W-1".databaseValue], (NodeID(1), 1)),
+                ("stay", "S", ["wardId": "W-9".databaseValue], (NodeID(1), 1)),
+            ], at: at)  // W-9 wins the tie
         try rogue.commit(updating: [("stay", "S", ["note": "rewritten".databaseValue], (NodeID(2), 1))], at: at.successor)
         let centralFirst = try central.changes(since: VersionVector()).0
         let rogueRun = rogue.segment()
@@ -173,7 +178,7 @@ struct WardOwnershipTests {
         let central = try replica(1), ward = try replica(2), receiver = try replica(3)
         try central.write { try $0.insert(into: "stay", values: ["wardId": "W-1", "note": "admitted"], id: "S") }
         try sync(central, into: ward)
-        try ward.write { try $0.update("stay", id: "S", set: ["note": "first"]) }        // waits on the receiver
+        try ward.write { try $0.update("stay", id: "S", set: ["note": "first"]) }  // waits on the receiver
         var centralsKnown = VersionVector()
         centralsKnown[NodeID(1)] = 1
         let (waiting, _) = try ward.changes(since: centralsKnown)
@@ -201,8 +206,8 @@ struct WardOwnershipTests {
     @Test(arguments: ["names the other ward's write", "names an unrelated write", "names nothing", "deletes"])
     func aChangeToAnotherWardsRowQuarantinesItsWardOrigin(attack: String) throws {
         let central = try replica(1)
-        try central.write { try $0.insert(into: "stay", values: ["wardId": "W-9", "note": "elsewhere"], id: "OTHER") }   // central commit 1
-        try central.write { try $0.insert(into: "visit", values: ["wardId": "W-1", "note": "mine"], id: "V") }            // central commit 2
+        try central.write { try $0.insert(into: "stay", values: ["wardId": "W-9", "note": "elsewhere"], id: "OTHER") }  // central commit 1
+        try central.write { try $0.insert(into: "visit", values: ["wardId": "W-1", "note": "mine"], id: "V") }  // central commit 2
         var rogue = ChainWriter(authority: Self.trust(2), policies: Self.policies)
         let at = HLC(milliseconds: 1_780_000_000_000, counter: 0)
         switch attack {
@@ -227,7 +232,8 @@ struct WardOwnershipTests {
         // A stolen gateway running modified code signs whatever it likes with its own key.
         var rogue = ChainWriter(authority: Self.trust(2), policies: Self.policies)
         try rogue.commit(inserting: [("stay", "MINE~W-1", ["W-1".databaseValue, "fine".databaseValue])], at: HLC(milliseconds: 1_780_000_000_000, counter: 0))
-        try rogue.commit(inserting: [("answer", BoundRowID.bind("THEIRS", toNode: NodeID(2)), ["W-9".databaseValue, 3.databaseValue])], at: HLC(milliseconds: 1_780_000_000_001, counter: 0))
+        try rogue.commit(
+            inserting: [("answer", BoundRowID.bind("THEIRS", toNode: NodeID(2)), ["W-9".databaseValue, 3.databaseValue])], at: HLC(milliseconds: 1_780_000_000_001, counter: 0))
         try rogue.commit(inserting: [("stay", "LATER~W-1", ["W-1".databaseValue, .null])], at: HLC(milliseconds: 1_780_000_000_002, counter: 0))
         let report = try central.apply(ChangeBatch(segments: [rogue.segment()]))
         #expect(report.commitsApplied == 1)
@@ -258,8 +264,10 @@ struct WardOwnershipTests {
     /// append-only row wins; or losing quietly, to name that write in a later change), or squats
     /// an id central will derive for another ward: refused whole, its origin quarantined, the row
     /// untouched.
-    @Test(arguments: ["re-creates another ward's row, later", "re-creates it earlier, then names that",
-                      "re-creates an append-only row, earlier", "squats an id another ward will use", "binds to no ward"])
+    @Test(arguments: [
+        "re-creates another ward's row, later", "re-creates it earlier, then names that",
+        "re-creates an append-only row, earlier", "squats an id another ward will use", "binds to no ward",
+    ])
     func aWardCreatingAnIdNotBoundToItsOwnWardIsQuarantined(attack: String) throws {
         let central = try replica(1)
         let theirs = BoundRowID.bind("his-1", toWard: "W-9")

@@ -1,6 +1,7 @@
-import Sodium
 import Replica
+import Sodium
 import Testing
+
 @testable import SyncProtocol
 
 /// A ward node's certificate names its wards; the cluster key's signature covers them.
@@ -10,8 +11,9 @@ struct CertificateWardTests {
 
     @Test func wardsTravelInTheSignedCertificate() throws {
         let key = SigningKey()
-        let certificate = try NodeCertificate.issue(nodeID: NodeID(7), role: .ward, name: "ward-card", publicKey: key.publicKey,
-                                                    wards: ["W-CARD-1", "W-CARD-2"], by: cluster, issuedAt: testNow - 1000, validFor: 86_400_000)
+        let certificate = try NodeCertificate.issue(
+            nodeID: NodeID(7), role: .ward, name: "ward-card", publicKey: key.publicKey,
+            wards: ["W-CARD-1", "W-CARD-2"], by: cluster, issuedAt: testNow - 1000, validFor: 86_400_000)
         let decoded = try NodeCertificate(decoding: certificate.encoded)
         #expect(decoded.wards == ["W-CARD-1", "W-CARD-2"])
         try decoded.verify(clusterKey: cluster.publicKey, now: testNow)
@@ -28,16 +30,19 @@ struct CertificateWardTests {
     @Test func onlyWardNodesNameWardsAndWardNamesAreBounded() throws {
         let key = SigningKey()
         #expect(throws: SyncError.self) {
-            try NodeCertificate.issue(nodeID: NodeID(8), role: .callcenter, name: "cc", publicKey: key.publicKey, wards: ["W-1"],
-                                      by: cluster, issuedAt: testNow, validFor: 1000)
+            try NodeCertificate.issue(
+                nodeID: NodeID(8), role: .callcenter, name: "cc", publicKey: key.publicKey, wards: ["W-1"],
+                by: cluster, issuedAt: testNow, validFor: 1000)
         }
         #expect(throws: SyncError.self) {
-            try NodeCertificate.issue(nodeID: NodeID(8), role: .ward, name: "w", publicKey: key.publicKey, wards: ["W\n1"],
-                                      by: cluster, issuedAt: testNow, validFor: 1000)
+            try NodeCertificate.issue(
+                nodeID: NodeID(8), role: .ward, name: "w", publicKey: key.publicKey, wards: ["W\n1"],
+                by: cluster, issuedAt: testNow, validFor: 1000)
         }
         #expect(throws: SyncError.self) {
-            try NodeCertificate.issue(nodeID: NodeID(8), role: .ward, name: "w", publicKey: key.publicKey, wards: (0...32).map { "W-\($0)" },
-                                      by: cluster, issuedAt: testNow, validFor: 1000)
+            try NodeCertificate.issue(
+                nodeID: NodeID(8), role: .ward, name: "w", publicKey: key.publicKey, wards: (0...32).map { "W-\($0)" },
+                by: cluster, issuedAt: testNow, validFor: 1000)
         }
     }
 

@@ -1,6 +1,7 @@
-import Sodium
 import Replica
+import Sodium
 import Testing
+
 @testable import SyncProtocol
 
 @Suite("Handshake: who may connect")
@@ -30,8 +31,9 @@ struct HandshakeTests {
         case .unknownNode:
             // A certificate that claims this cluster's key but was signed by another key.
             let forger = SigningKey(), nodeKey = SigningKey()
-            var certificate = try NodeCertificate.issue(nodeID: NodeID(2), role: .ward, name: "ward-5a", publicKey: nodeKey.publicKey,
-                                                        by: forger, issuedAt: testNow - 1, validFor: 1_000_000)
+            var certificate = try NodeCertificate.issue(
+                nodeID: NodeID(2), role: .ward, name: "ward-5a", publicKey: nodeKey.publicKey,
+                by: forger, issuedAt: testNow - 1, validFor: 1_000_000)
             certificate.clusterKey = cluster.key.publicKey
             ward = try NodeIdentity(key: nodeKey, certificate: certificate, clusterKey: cluster.key.publicKey)
             clientAdmission = cluster.admission(ward)

@@ -1,33 +1,35 @@
-import Sodium
 import Foundation
 import GRDB
 import Logging
 import Replica
+import Sodium
 import Synchronization
 import Testing
+
 @testable import SyncProtocol
 
 /// Tables with declared writers: `account` is central's alone.
-let hostileTestPolicies: PolicySet = try! PolicySet(parsing: """
-    table account
-      key id
-      write central
-      no-delete
-      column role text not null
-    table surveyResponse append-only
-      key id
-      write central ward callcenter
-      no-delete
-      column patientId text not null
-      column answers text
-    table stay
-      key id
-      write central ward
-      no-delete
-      owned-by wardId
-      column wardId text
-      column note text
-    """)
+let hostileTestPolicies: PolicySet = try! PolicySet(
+    parsing: """
+        table account
+          key id
+          write central
+          no-delete
+          column role text not null
+        table surveyResponse append-only
+          key id
+          write central ward callcenter
+          no-delete
+          column patientId text not null
+          column answers text
+        table stay
+          key id
+          write central ward
+          no-delete
+          owned-by wardId
+          column wardId text
+          column note text
+        """)
 
 /// The hostile-peer kit: a peer that completes a real handshake with an enrolled identity (as a
 /// stolen ward gateway can), then sends hand-made session messages to a victim running a live session.
@@ -52,8 +54,9 @@ struct HostilePeer {
             return try await SyncSession(replica: victim, channel: channel, options: SyncOptions(mode: .live), logger: logger).run(receiving: channel)
         }
         var receiver = a.receiver
-        let channel = try await Handshake.perform(as: .client, admission: cluster.admission(identity, policyHash: hostileTestPolicies.contentHash),
-                                                  sender: a.sender, receiver: &receiver)
+        let channel = try await Handshake.perform(
+            as: .client, admission: cluster.admission(identity, policyHash: hostileTestPolicies.contentHash),
+            sender: a.sender, receiver: &receiver)
         var replies: [SyncMessage] = []
         var incoming = channel.receiver
         for message in messages {
@@ -102,16 +105,18 @@ struct HostilePeerTests {
         let honestIdentity = try cluster.identity(4, "ward-honest", role: .ward)
         let honest = try makeSyncReplica(honestIdentity, policies: hostileTestPolicies)
         try await honest.write { try $0.insert(into: "surveyResponse", values: ["patientId": "P9", "answers": "{}"]) }
-        _ = try await syncOverMemory(client: (honest, cluster.admission(honestIdentity, policyHash: hostileTestPolicies.contentHash)),
-                                     server: (central, cluster.admission(centralIdentity, policyHash: hostileTestPolicies.contentHash)))
+        _ = try await syncOverMemory(
+            client: (honest, cluster.admission(honestIdentity, policyHash: hostileTestPolicies.contentHash)),
+            server: (central, cluster.admission(centralIdentity, policyHash: hostileTestPolicies.contentHash)))
         #expect(try central.versionVector()[NodeID(4)] == 1)
     }
 
     @Test func aWardMintingAnAdministratorIsQuarantinedAndTheVictimKeepsServing() async throws {
         var chain = ChainWriter(authority: CertificateTrust(identity: wardIdentity), policies: hostileTestPolicies)
         try chain.commit(inserting: [("account", "evil", ["admin".databaseValue])], at: HLC(milliseconds: testNow, counter: 0))
-        let outcome = try await ward.attack(central, victimIdentity: centralIdentity,
-                                            sending: [.summary(VersionVector()), try HostilePeer.batch(ChangeBatch(segments: [chain.segment()]))])
+        let outcome = try await ward.attack(
+            central, victimIdentity: centralIdentity,
+            sending: [.summary(VersionVector()), try HostilePeer.batch(ChangeBatch(segments: [chain.segment()]))])
         #expect(outcome.replies.contains { if case .ack = $0 { return true } else { return false } })
         #expect(try central.statistics().rows["account"] == 0)
         #expect(try central.quarantines().map(\.origin) == [NodeID(2)])
@@ -122,10 +127,12 @@ struct HostilePeerTests {
         // Central's admission for ward 6B; the stolen 5A gateway rewrites it, naming the write it "saw".
         try await central.write { try $0.insert(into: "stay", values: ["wardId": "W-6B", "note": "admitted"], id: "ADM-1") }
         var chain = ChainWriter(authority: CertificateTrust(identity: wardIdentity), policies: hostileTestPolicies)
-        try chain.commit(updating: [("stay", "ADM-1", ["note": "discharged against advice".databaseValue], (NodeID(1), 1))],
-                         at: HLC(milliseconds: testNow, counter: 0))
-        let outcome = try await ward.attack(central, victimIdentity: centralIdentity,
-                                            sending: [.summary(VersionVector()), try HostilePeer.batch(ChangeBatch(segments: [chain.segment()]))])
+        try chain.commit(
+            updating: [("stay", "ADM-1", ["note": "discharged against advice".databaseValue], (NodeID(1), 1))],
+            at: HLC(milliseconds: testNow, counter: 0))
+        let outcome = try await ward.attack(
+            central, victimIdentity: centralIdentity,
+            sending: [.summary(VersionVector()), try HostilePeer.batch(ChangeBatch(segments: [chain.segment()]))])
         #expect(outcome.replies.contains { if case .ack = $0 { return true } else { return false } })
         let note = try await central.reader.read { try String.fetchOne($0, sql: "SELECT note FROM stay WHERE id = 'ADM-1'") }
         #expect(note == "admitted")
@@ -144,8 +151,9 @@ struct HostilePeerTests {
         try toOther.commit(inserting: response("R-TWO"), at: HLC(milliseconds: testNow, counter: 0))
         try await central.apply(ChangeBatch(segments: [toCentral.segment()]))
         try await other.apply(ChangeBatch(segments: [toOther.segment()]))
-        _ = try await syncOverMemory(client: (other, cluster.admission(otherIdentity, policyHash: hostileTestPolicies.contentHash)),
-                                     server: (central, cluster.admission(centralIdentity, policyHash: hostileTestPolicies.contentHash)))
+        _ = try await syncOverMemory(
+            client: (other, cluster.admission(otherIdentity, policyHash: hostileTestPolicies.contentHash)),
+            server: (central, cluster.admission(centralIdentity, policyHash: hostileTestPolicies.contentHash)))
         for node in [central, other] {
             #expect(try node.quarantines().map(\.origin) == [NodeID(2)])
         }
@@ -156,8 +164,9 @@ struct HostilePeerTests {
         let forger = ForgingTrust(identity: wardIdentity)
         var chain = ChainWriter(authority: forger, policies: hostileTestPolicies)
         try chain.commit(inserting: response("R1"), at: HLC(milliseconds: testNow, counter: 0))
-        let outcome = try await ward.attack(central, victimIdentity: centralIdentity,
-                                            sending: [.summary(VersionVector()), try HostilePeer.batch(ChangeBatch(segments: [chain.segment()]))])
+        let outcome = try await ward.attack(
+            central, victimIdentity: centralIdentity,
+            sending: [.summary(VersionVector()), try HostilePeer.batch(ChangeBatch(segments: [chain.segment()]))])
         #expect(throws: SyncError.self) { try outcome.victim.get() }
         #expect(try central.statistics().rows["surveyResponse"] == 0)
         #expect(try central.versionVector() == VersionVector())
@@ -171,22 +180,25 @@ struct HostilePeerTests {
         try chain.commit(inserting: response("R2"), at: HLC(milliseconds: testNow, counter: 0))
         var segment = chain.segment()
         segment.firstSeq = 1_000_000
-        let outcome = try await ward.attack(central, victimIdentity: centralIdentity,
-                                            sending: [.summary(VersionVector()), try HostilePeer.batch(ChangeBatch(segments: [segment]))])
+        let outcome = try await ward.attack(
+            central, victimIdentity: centralIdentity,
+            sending: [.summary(VersionVector()), try HostilePeer.batch(ChangeBatch(segments: [segment]))])
         _ = outcome
         #expect(try central.versionVector()[NodeID(5)] == 0)
         // The real ward's commits still arrive.
         let real = try makeSyncReplica(otherWard, policies: hostileTestPolicies)
         try await real.write { try $0.insert(into: "surveyResponse", values: ["patientId": "P6", "answers": "{}"]) }
-        _ = try await syncOverMemory(client: (real, cluster.admission(otherWard, policyHash: hostileTestPolicies.contentHash)),
-                                     server: (central, cluster.admission(centralIdentity, policyHash: hostileTestPolicies.contentHash)))
+        _ = try await syncOverMemory(
+            client: (real, cluster.admission(otherWard, policyHash: hostileTestPolicies.contentHash)),
+            server: (central, cluster.admission(centralIdentity, policyHash: hostileTestPolicies.contentHash)))
         #expect(try central.versionVector()[NodeID(5)] == 1)
     }
 
     @Test(arguments: [UInt64(1) << 63, UInt64.max])
     func aSummaryWithNumbersBeyondTheStoredRangeIsAProtocolViolation(seq: UInt64) async throws {
-        let outcome = try await ward.attack(central, victimIdentity: centralIdentity,
-                                            sending: [.summary(VersionVector([NodeID(1): seq, NodeID(7): seq]))])
+        let outcome = try await ward.attack(
+            central, victimIdentity: centralIdentity,
+            sending: [.summary(VersionVector([NodeID(1): seq, NodeID(7): seq]))])
         let error = #expect(throws: SyncError.self) { try outcome.victim.get() }
         #expect(error?.code == .protocolViolation)
         try await central.write { try $0.insert(into: "surveyResponse", values: ["patientId": "P1", "answers": "{}"]) }
@@ -205,8 +217,10 @@ struct IdleSessionTests {
         let victim = Task {
             var receiver = b.receiver
             let channel = try await Handshake.perform(as: .server, admission: cluster.admission(centralIdentity), sender: b.sender, receiver: &receiver)
-            return try await SyncSession(replica: central, channel: channel, options: options,
-                                         logger: Logger(label: "victim", factory: { _ in SwiftLogNoOpLogHandler() })).run(receiving: channel)
+            return try await SyncSession(
+                replica: central, channel: channel, options: options,
+                logger: Logger(label: "victim", factory: { _ in SwiftLogNoOpLogHandler() })
+            ).run(receiving: channel)
         }
         var receiver = a.receiver
         let channel = try await Handshake.perform(as: .client, admission: cluster.admission(wardIdentity), sender: a.sender, receiver: &receiver)

@@ -1,7 +1,8 @@
 import GRDB
-import Synchronization
 import Replica
+import Synchronization
 import Testing
+
 @testable import SyncProtocol
 
 @Suite("Sessions: anti-entropy over the encrypted channel")
@@ -46,12 +47,14 @@ struct SessionTests {
         }
         // Frames: hello, auth, stream header, summary, signed heads, batch… flip a bit in the first batch.
         await #expect(throws: SyncError.self) {
-            _ = try await syncOverMemory(client: ward, server: central, tamperClient: { index, frame in
-                guard index == 5 else { return [frame] }
-                var bad = frame
-                bad[bad.count / 2] ^= 0x01
-                return [bad]
-            })
+            _ = try await syncOverMemory(
+                client: ward, server: central,
+                tamperClient: { index, frame in
+                    guard index == 5 else { return [frame] }
+                    var bad = frame
+                    bad[bad.count / 2] ^= 0x01
+                    return [bad]
+                })
         }
         #expect(try central.0.statistics().rows["surveyResponse"] == 0)
     }
@@ -60,11 +63,14 @@ struct SessionTests {
         let (ward, central) = try nodes()
         try await ward.0.write { try $0.insert(into: "surveyResponse", values: ["patientId": "P", "answers": "{}"]) }
         let serverError = Mutex<SyncError?>(nil)
-        _ = try? await syncOverMemory(client: ward, server: central, tamperClient: { index, frame in
-            index == 5 ? [frame, frame] : [frame]
-        }, serverOutcome: { outcome in
-            if case .failure(let error) = outcome { serverError.withLock { $0 = error as? SyncError } }
-        })
+        _ = try? await syncOverMemory(
+            client: ward, server: central,
+            tamperClient: { index, frame in
+                index == 5 ? [frame, frame] : [frame]
+            },
+            serverOutcome: { outcome in
+                if case .failure(let error) = outcome { serverError.withLock { $0 = error as? SyncError } }
+            })
         #expect(serverError.withLock { $0 }?.code == .tamperedFrame)
         #expect(try central.0.statistics().rows["surveyResponse"] == 1)  // applied once, never twice
     }
@@ -73,11 +79,14 @@ struct SessionTests {
         let (ward, central) = try nodes()
         try await ward.0.write { try $0.insert(into: "surveyResponse", values: ["patientId": "P", "answers": "{}"]) }
         let serverError = Mutex<SyncError?>(nil)
-        _ = try? await syncOverMemory(client: ward, server: central, tamperClient: { index, frame in
-            index == 5 ? [Array(frame.prefix(frame.count / 2))] : [frame]
-        }, serverOutcome: { outcome in
-            if case .failure(let error) = outcome { serverError.withLock { $0 = error as? SyncError } }
-        })
+        _ = try? await syncOverMemory(
+            client: ward, server: central,
+            tamperClient: { index, frame in
+                index == 5 ? [Array(frame.prefix(frame.count / 2))] : [frame]
+            },
+            serverOutcome: { outcome in
+                if case .failure(let error) = outcome { serverError.withLock { $0 = error as? SyncError } }
+            })
         #expect(serverError.withLock { $0 }?.code == .tamperedFrame)
         #expect(try central.0.statistics().rows["surveyResponse"] == 0)
     }
@@ -88,9 +97,11 @@ struct SessionTests {
             try await ward.0.write { try $0.insert(into: "surveyResponse", values: ["patientId": "P\(index)", "answers": "{}"]) }
         }
         await #expect(throws: SyncError.self) {
-            _ = try await syncOverMemory(client: ward, server: central, tamperClient: { index, frame in
-                index == 6 ? [] : [frame]
-            })
+            _ = try await syncOverMemory(
+                client: ward, server: central,
+                tamperClient: { index, frame in
+                    index == 6 ? [] : [frame]
+                })
         }
         // Batches before the gap were applied whole; the rest will come on the next sync.
         let applied = try central.0.statistics().rows["surveyResponse"] ?? -1

@@ -1,5 +1,6 @@
 import Replica
 import Testing
+
 @testable import SyncProtocol
 
 /// The rules of the exchange, without sockets, tasks or a real clock: time is whatever the test says.
@@ -164,7 +165,7 @@ struct SyncStateMachineTests {
         session.sent(batch: batch(commits: 5), bytes: 100)
         #expect(session.caughtUp() == false)
         #expect(try heardThenTick(&session, at: .seconds(610)).resend == false, "not while a batch is in flight")
-        _ = try session.received(.ack(id: id, VersionVector([NodeID(9): 2])), at: .seconds(611))   // it applied 2 of 5
+        _ = try session.received(.ack(id: id, VersionVector([NodeID(9): 2])), at: .seconds(611))  // it applied 2 of 5
         #expect(session.sentVector[NodeID(9)] == 5)
         #expect(try heardThenTick(&session, at: .seconds(1_000)) == .init(checkAdmission: true, sendHeartbeat: true, resend: true))
         #expect(session.sentVector[NodeID(9)] == 2, "the next stream starts where the peer stands")

@@ -1,21 +1,23 @@
-import Sodium
 import Foundation
 import GRDB
 import Logging
 import Replica
+import Sodium
 import Synchronization
+
 @testable import SyncProtocol
 
-let syncTestPolicies: PolicySet = try! PolicySet(parsing: """
-    table patient
-      key id
-      column name text
-      column phone text keep-both
-    table surveyResponse append-only
-      key id
-      column patientId text
-      column answers text
-    """)
+let syncTestPolicies: PolicySet = try! PolicySet(
+    parsing: """
+        table patient
+          key id
+          column name text
+          column phone text keep-both
+        table surveyResponse append-only
+          key id
+          column patientId text
+          column answers text
+        """)
 
 let testNow: UInt64 = 1_780_000_000_000
 
@@ -23,11 +25,14 @@ let testNow: UInt64 = 1_780_000_000_000
 struct TestCluster {
     let key = SigningKey()
 
-    func identity(_ id: UInt64, _ name: String, role: NodeRole = .ward, wards: [String] = [], issuedAt: UInt64 = testNow - 1000,
-                  validFor: UInt64 = 365 * 86_400_000) throws -> NodeIdentity {
+    func identity(
+        _ id: UInt64, _ name: String, role: NodeRole = .ward, wards: [String] = [], issuedAt: UInt64 = testNow - 1000,
+        validFor: UInt64 = 365 * 86_400_000
+    ) throws -> NodeIdentity {
         let nodeKey = SigningKey()
-        let certificate = try NodeCertificate.issue(nodeID: NodeID(id), role: role, name: name, publicKey: nodeKey.publicKey, wards: wards,
-                                                    by: key, issuedAt: issuedAt, validFor: validFor)
+        let certificate = try NodeCertificate.issue(
+            nodeID: NodeID(id), role: role, name: name, publicKey: nodeKey.publicKey, wards: wards,
+            by: key, issuedAt: issuedAt, validFor: validFor)
         return try NodeIdentity(key: nodeKey, certificate: certificate, clusterKey: key.publicKey)
     }
 
@@ -72,8 +77,11 @@ final class TappedSender: FrameSending, Sendable {
 }
 
 /// Runs a handshake between two admissions over an in-memory pipe; returns both outcomes.
-func handshake(client: PeerAdmission, server: PeerAdmission, clientVersion: UInt16 = Handshake.supportedVersions.upperBound)
-    async -> (client: Result<NodeCertificate, SyncError>, server: Result<NodeCertificate, SyncError>) {
+func handshake(
+    client: PeerAdmission, server: PeerAdmission, clientVersion: UInt16 = Handshake.supportedVersions.upperBound
+)
+    async -> (client: Result<NodeCertificate, SyncError>, server: Result<NodeCertificate, SyncError>)
+{
     let (a, b) = MemoryFrameTransport.pair()
     async let serverSide: Result<NodeCertificate, SyncError> = {
         var receiver = b.receiver
@@ -102,10 +110,12 @@ func handshake(client: PeerAdmission, server: PeerAdmission, clientVersion: UInt
 }
 
 /// A one-shot sync from `client` to `server` (server in live mode) over an in-memory pipe.
-func syncOverMemory(client: (Replica, PeerAdmission), server: (Replica, PeerAdmission),
-                    tamperClient: (@Sendable (Int, [UInt8]) -> [[UInt8]])? = nil,
-                    options: SyncOptions = SyncOptions(mode: .oneShot, maxChangesPerBatch: 50),
-                    serverOutcome: (@Sendable (Result<SyncReport, any Error>) -> Void)? = nil) async throws -> (SyncReport, TappedSender, TappedSender) {
+func syncOverMemory(
+    client: (Replica, PeerAdmission), server: (Replica, PeerAdmission),
+    tamperClient: (@Sendable (Int, [UInt8]) -> [[UInt8]])? = nil,
+    options: SyncOptions = SyncOptions(mode: .oneShot, maxChangesPerBatch: 50),
+    serverOutcome: (@Sendable (Result<SyncReport, any Error>) -> Void)? = nil
+) async throws -> (SyncReport, TappedSender, TappedSender) {
     let (a, b) = MemoryFrameTransport.pair()
     let clientSender = TappedSender(a.sender, tamper: tamperClient)
     let serverSender = TappedSender(b.sender)

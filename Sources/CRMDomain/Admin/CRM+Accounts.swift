@@ -1,7 +1,7 @@
-import Sodium
 import Foundation
 import GRDB
 import Replica
+import Sodium
 
 /// A login account (replicated, so every node can log its users in while offline).
 public struct UserAccount: Codable, Sendable, Hashable {
@@ -26,8 +26,10 @@ extension CRM {
 
     /// Creates or replaces an account (admin only). User names are the key: the same name created
     /// on two nodes is one account.
-    public func saveUser(_ caller: Caller, username: String, displayName: String, role: Role, password: String?,
-                         wardId: String? = nil, staffId: String? = nil, disabled: Bool = false) throws {
+    public func saveUser(
+        _ caller: Caller, username: String, displayName: String, role: Role, password: String?,
+        wardId: String? = nil, staffId: String? = nil, disabled: Bool = false
+    ) throws {
         if caller != .system { try caller.require(.admin) }
         let name = username.lowercased()
         guard name.range(of: "^[a-z0-9._-]{2,32}$", options: .regularExpression) != nil else {
@@ -59,8 +61,9 @@ extension CRM {
     }
 
     static func account(_ row: Row) -> UserAccount {
-        UserAccount(id: row["id"], displayName: row["displayName"] ?? "", role: Role(rawValue: row["role"] ?? "") ?? .visitor,
-                    wardId: row["wardId"], staffId: row["staffId"], disabled: (row["disabled"] as Int?) == 1)
+        UserAccount(
+            id: row["id"], displayName: row["displayName"] ?? "", role: Role(rawValue: row["role"] ?? "") ?? .visitor,
+            wardId: row["wardId"], staffId: row["staffId"], disabled: (row["disabled"] as Int?) == 1)
     }
 
     /// Checks a password and opens a session. The error does not say whether the user exists.
@@ -76,8 +79,9 @@ extension CRM {
         let expires = time.timestamp(now().addingTimeInterval(Self.sessionLifetime))
         try replica.writeLocal { db in
             try db.execute(sql: "DELETE FROM crm_session WHERE expiresAt < ?", arguments: [timestamp()])
-            try db.execute(sql: "INSERT INTO crm_session (tokenHash, userId, role, createdAt, expiresAt) VALUES (?, ?, ?, ?, ?)",
-                           arguments: [Self.tokenHash(token), user.id, user.role.rawValue, timestamp(), expires])
+            try db.execute(
+                sql: "INSERT INTO crm_session (tokenHash, userId, role, createdAt, expiresAt) VALUES (?, ?, ?, ?, ?)",
+                arguments: [Self.tokenHash(token), user.id, user.role.rawValue, timestamp(), expires])
         }
         return Session(token: token, user: user, expiresAt: expires)
     }
@@ -87,7 +91,8 @@ extension CRM {
         guard token.count == 64 else { throw CRMError(.unauthenticated, "log in first") }
         let found = try read { db -> (Row, Row)? in
             guard let session = try Row.fetchOne(db, sql: "SELECT * FROM crm_session WHERE tokenHash = ?", arguments: [Self.tokenHash(token)]),
-                  let user = try Row.fetchOne(db, sql: "SELECT * FROM appUser WHERE id = ?", arguments: [session["userId"] as String]) else { return nil }
+                let user = try Row.fetchOne(db, sql: "SELECT * FROM appUser WHERE id = ?", arguments: [session["userId"] as String])
+            else { return nil }
             return (session, user)
         }
         guard let (session, userRow) = found else { throw CRMError(.unauthenticated, "log in first") }

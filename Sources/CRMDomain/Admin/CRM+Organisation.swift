@@ -71,10 +71,11 @@ extension CRM {
     public func references(_ kind: ReferenceKind) throws -> [ReferenceItem] {
         try read { db in
             try Row.fetchAll(db, sql: "SELECT * FROM \(kind.table) ORDER BY id").map { row in
-                ReferenceItem(id: row["id"], name: row["name"] ?? "",
-                              departmentId: kind.fields.contains("departmentId") ? row["departmentId"] : nil,
-                              code: kind.fields.contains("code") ? row["code"] : nil,
-                              title: kind.fields.contains("title") ? row["title"] : nil)
+                ReferenceItem(
+                    id: row["id"], name: row["name"] ?? "",
+                    departmentId: kind.fields.contains("departmentId") ? row["departmentId"] : nil,
+                    code: kind.fields.contains("code") ? row["code"] : nil,
+                    title: kind.fields.contains("title") ? row["title"] : nil)
             }
         }
     }
@@ -131,8 +132,9 @@ extension CRM {
             sql += " ORDER BY id DESC LIMIT ?"
             arguments += [page.limit + 1]
             let entries = try Row.fetchAll(db, sql: sql, arguments: arguments).map { row in
-                AuditEntry(id: row["id"], at: row["at"], nodeId: row["nodeId"], userId: row["userId"],
-                           action: row["action"], entity: row["entity"], entityId: row["entityId"])
+                AuditEntry(
+                    id: row["id"], at: row["at"], nodeId: row["nodeId"], userId: row["userId"],
+                    action: row["action"], entity: row["entity"], entityId: row["entityId"])
             }
             return page.page(entries, id: \.id)
         }

@@ -1,6 +1,7 @@
 import Foundation
 import GRDB
 import Replica
+
 /// Working days: Monday to Friday, minus public holidays, plus make-up working days, with the
 /// hospital's own overrides on top. Complaint deadlines are counted on it.
 public struct WorkingCalendar: Sendable {
@@ -51,7 +52,6 @@ public struct WorkingCalendar: Sendable {
         return count
     }
 }
-
 
 extension CRM {
     /// The calendar with this hospital's overrides.

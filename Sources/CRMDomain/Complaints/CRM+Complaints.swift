@@ -68,23 +68,29 @@ extension CRM {
             }
             try Self.checkReferences(tx.db, departmentId: input.departmentId, wardId: nil)
             let at = time.timestamp(moment)
-            let id = try tx.insert(into: "complaint", values: [
-                "patientId": input.patientId, "departmentId": input.departmentId, "summary": input.summary,
-                "status": ComplaintStatus.registered.rawValue, "registeredAt": at, "deadline": deadline, "channel": input.channel,
-                "flags": SetCodec.encode([]),
-            ])
-            try tx.insert(into: "complaintNote", values: [
-                "complaintId": id, "status": ComplaintStatus.registered.rawValue, "note": input.summary,
-                "userId": caller.userId, "nodeId": nodeID, "at": at,
-            ])
+            let id = try tx.insert(
+                into: "complaint",
+                values: [
+                    "patientId": input.patientId, "departmentId": input.departmentId, "summary": input.summary,
+                    "status": ComplaintStatus.registered.rawValue, "registeredAt": at, "deadline": deadline, "channel": input.channel,
+                    "flags": SetCodec.encode([]),
+                ])
+            try tx.insert(
+                into: "complaintNote",
+                values: [
+                    "complaintId": id, "status": ComplaintStatus.registered.rawValue, "note": input.summary,
+                    "userId": caller.userId, "nodeId": nodeID, "at": at,
+                ])
             return (id, id)
         }
     }
 
     /// Moves a complaint forward (受理、跟进、处理、终结) with a note. Going back is refused; two nodes
     /// moving it concurrently end at the furthest step, with both notes kept.
-    public func advanceComplaint(_ caller: Caller, id: String, to status: ComplaintStatus, note: String,
-                                 departmentId: String? = nil, handlerId: String? = nil, resolution: String? = nil) throws {
+    public func advanceComplaint(
+        _ caller: Caller, id: String, to status: ComplaintStatus, note: String,
+        departmentId: String? = nil, handlerId: String? = nil, resolution: String? = nil
+    ) throws {
         try caller.require(.manager, .agent)
         guard !note.isEmpty, note.count <= 2000 else { throw CRMError.invalid("note must be 1–2000 characters") }
         if let resolution, resolution.count > 2000 { throw CRMError.invalid("resolution must be at most 2000 characters") }
@@ -103,9 +109,11 @@ extension CRM {
             if let resolution { values["resolution"] = resolution }
             if status == .closed, current != .closed { values["closedAt"] = at }
             try tx.update("complaint", id: id, set: values)
-            try tx.insert(into: "complaintNote", values: [
-                "complaintId": id, "status": status.rawValue, "note": note, "userId": caller.userId, "nodeId": nodeID, "at": at,
-            ])
+            try tx.insert(
+                into: "complaintNote",
+                values: [
+                    "complaintId": id, "status": status.rawValue, "note": note, "userId": caller.userId, "nodeId": nodeID, "at": at,
+                ])
             return ((), id)
         }
     }
@@ -129,10 +137,11 @@ extension CRM {
         }.sorted { ($0.at, stage($0)) < ($1.at, stage($1)) }
         let status = ComplaintStatus(rawValue: row["status"] ?? "") ?? .registered
         let deadline: String? = row["deadline"]
-        return Complaint(id: id, patientId: row["patientId"], departmentId: row["departmentId"], summary: row["summary"] ?? "",
-                         status: status, registeredAt: row["registeredAt"], deadline: deadline, channel: row["channel"],
-                         handlerId: row["handlerId"], resolution: row["resolution"], closedAt: row["closedAt"],
-                         overdue: status != .closed && (deadline.map { $0 < today() } ?? false), notes: notes)
+        return Complaint(
+            id: id, patientId: row["patientId"], departmentId: row["departmentId"], summary: row["summary"] ?? "",
+            status: status, registeredAt: row["registeredAt"], deadline: deadline, channel: row["channel"],
+            handlerId: row["handlerId"], resolution: row["resolution"], closedAt: row["closedAt"],
+            overdue: status != .closed && (deadline.map { $0 < today() } ?? false), notes: notes)
     }
 
     /// The complaint board: complaints at a stage (all open ones when nil), oldest first.

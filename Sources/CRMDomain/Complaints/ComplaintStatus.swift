@@ -1,4 +1,5 @@
 import Foundation
+
 /// The complaint lifecycle (登记、受理、跟进、处理、终结). Status only moves forward; the order here
 /// is the `lifecycle` declared for `complaint.status` in `conflict-policies/complaints.policy`.
 public enum ComplaintStatus: String, Codable, CaseIterable, Sendable, Comparable {

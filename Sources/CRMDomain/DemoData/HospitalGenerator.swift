@@ -75,8 +75,11 @@ public struct HospitalGenerator: Sendable {
             for (code, name) in department.diseases { try crm.saveReference(.system, .disease, ReferenceItem(id: code, name: name)) }
             for index in 1...6 {
                 let id = "\(department.id)-S\(index)"
-                try crm.saveReference(.system, .staff, ReferenceItem(id: id, name: "\(department.name)\(index <= 3 ? "医生" : "护士")\(index)",
-                                                                     departmentId: department.id, title: index <= 3 ? "doctor" : "nurse"))
+                try crm.saveReference(
+                    .system, .staff,
+                    ReferenceItem(
+                        id: id, name: "\(department.name)\(index <= 3 ? "医生" : "护士")\(index)",
+                        departmentId: department.id, title: index <= 3 ? "doctor" : "nurse"))
                 summary.staff += 1
             }
             summary.departments += 1
@@ -101,19 +104,22 @@ public struct HospitalGenerator: Sendable {
     public static let bedsideDefinition = SurveyDefinition(questions: [
         .init(id: "overall", text: "您对本次住院的总体满意度", type: .scale5, required: true, role: .overall),
         .init(id: "nursing", text: "护理服务", type: .scale5, required: true),
-        .init(id: "environment", text: "病房环境", type: .single,
-              options: [.init(value: "good", label: "好"), .init(value: "fair", label: "一般"), .init(value: "poor", label: "差")], required: true),
-        .init(id: "issues", text: "哪些方面需要改进", type: .multiple,
-              options: [.init(value: "food", label: "伙食"), .init(value: "noise", label: "噪音"), .init(value: "waiting", label: "等候"), .init(value: "cleaning", label: "清洁")],
-              showIf: .init(question: "environment", equals: ["fair", "poor"])),
+        .init(
+            id: "environment", text: "病房环境", type: .single,
+            options: [.init(value: "good", label: "好"), .init(value: "fair", label: "一般"), .init(value: "poor", label: "差")], required: true),
+        .init(
+            id: "issues", text: "哪些方面需要改进", type: .multiple,
+            options: [.init(value: "food", label: "伙食"), .init(value: "noise", label: "噪音"), .init(value: "waiting", label: "等候"), .init(value: "cleaning", label: "清洁")],
+            showIf: .init(question: "environment", equals: ["fair", "poor"])),
         .init(id: "recommend", text: "您有多大可能向亲友推荐本院（0–10）", type: .nps, required: true, role: .recommend),
         .init(id: "comment", text: "其他意见和建议", type: .text, maxLength: 500),
     ])
 
     static let phoneDefinition = SurveyDefinition(questions: [
         .init(id: "overall", text: "您对住院期间的服务是否满意", type: .scale5, required: true, role: .overall),
-        .init(id: "recovery", text: "出院后恢复情况", type: .single,
-              options: [.init(value: "good", label: "良好"), .init(value: "fair", label: "一般"), .init(value: "poor", label: "较差")], required: true),
+        .init(
+            id: "recovery", text: "出院后恢复情况", type: .single,
+            options: [.init(value: "good", label: "良好"), .init(value: "fair", label: "一般"), .init(value: "poor", label: "较差")], required: true),
         .init(id: "medication", text: "是否按医嘱服药", type: .single, options: [.init(value: "yes", label: "是"), .init(value: "no", label: "否")]),
         .init(id: "recommend", text: "推荐意愿（0–10）", type: .nps, required: true, role: .recommend),
         .init(id: "comment", text: "意见建议", type: .text, maxLength: 500),
@@ -122,12 +128,21 @@ public struct HospitalGenerator: Sendable {
     private func templatesAndRules(_ crm: CRM) throws {
         _ = try crm.saveTemplate(.system, id: "bedside", name: "入院24小时床边探访", purpose: "bedside", diseaseCode: nil, definition: Self.bedsideDefinition)
         _ = try crm.saveTemplate(.system, id: "discharge", name: "出院72小时电话回访", purpose: "discharge", diseaseCode: nil, definition: Self.phoneDefinition)
-        _ = try crm.saveRule(.system, FollowUpRule(name: "心内科出院随访（1/3/7/30天）", kind: .fixedOffset, triggerEvent: .discharge, offsets: [1, 3, 7, 30],
-                                                   filter: RuleFilter(departments: ["D-CARD"], dischargeStatuses: [.cured, .improved, .unchanged]), templateId: "discharge"))
-        _ = try crm.saveRule(.system, FollowUpRule(name: "骨科术后每月随访", kind: .periodic, triggerEvent: .discharge, intervalDays: 30, repeatCount: 3,
-                                                   filter: RuleFilter(departments: ["D-ORTH"], minStayDays: 5), templateId: "discharge"))
-        _ = try crm.saveRule(.system, FollowUpRule(name: "糖尿病季度随访", kind: .periodic, triggerEvent: .discharge, intervalDays: 90, repeatCount: 4,
-                                                   filter: RuleFilter(diagnosisPrefixes: ["E11"]), templateId: "discharge"))
+        _ = try crm.saveRule(
+            .system,
+            FollowUpRule(
+                name: "心内科出院随访（1/3/7/30天）", kind: .fixedOffset, triggerEvent: .discharge, offsets: [1, 3, 7, 30],
+                filter: RuleFilter(departments: ["D-CARD"], dischargeStatuses: [.cured, .improved, .unchanged]), templateId: "discharge"))
+        _ = try crm.saveRule(
+            .system,
+            FollowUpRule(
+                name: "骨科术后每月随访", kind: .periodic, triggerEvent: .discharge, intervalDays: 30, repeatCount: 3,
+                filter: RuleFilter(departments: ["D-ORTH"], minStayDays: 5), templateId: "discharge"))
+        _ = try crm.saveRule(
+            .system,
+            FollowUpRule(
+                name: "糖尿病季度随访", kind: .periodic, triggerEvent: .discharge, intervalDays: 90, repeatCount: 4,
+                filter: RuleFilter(diagnosisPrefixes: ["E11"]), templateId: "discharge"))
         try crm.saveSMSTemplate(.system, SMSTemplate(id: "care", name: "出院关怀", kind: "followup", body: "{name}您好，{hospital}{department}提醒您按时复查，祝早日康复。回T退订"))
         try crm.saveSMSTemplate(.system, SMSTemplate(id: "birthday", name: "生日祝福", kind: "birthday", body: "{name}您好，{hospital}祝您生日快乐、身体健康！回T退订"))
         try crm.saveSMSTemplate(.system, SMSTemplate(id: "holiday", name: "节日问候", kind: "holiday", body: "{name}您好，{hospital}祝您节日快乐！回T退订"))
@@ -144,11 +159,14 @@ public struct HospitalGenerator: Sendable {
             let given = random.pick(DemoCatalogue.givenCharacters) + (random.chance(0.6) ? random.pick(DemoCatalogue.givenCharacters) : "")
             let year = random.int(1935...2020), month = random.int(1...12), day = random.int(1...28)
             let birth = String(format: "%04d-%02d-%02d", year, month, day)
-            let idNumber = String(format: "350%03d%04d%02d%02d%03d%@", random.int(100...199), year, month, day, random.int(0...999), random.chance(0.1) ? "X" : String(random.int(0...9)))
+            let idNumber = String(
+                format: "350%03d%04d%02d%02d%03d%@", random.int(100...199), year, month, day, random.int(0...999), random.chance(0.1) ? "X" : String(random.int(0...9)))
             let phone = "1" + random.pick(["38", "39", "59", "86", "37", "58"]) + String(format: "%08d", random.int(0...99_999_999))
             let region = random.pick(DemoCatalogue.regions)
-            text += CSV.line([his, random.pick(DemoCatalogue.surnames) + given, female ? "female" : "male", birth, idNumber, phone,
-                              "\(region)\(random.pick(DemoCatalogue.streets))\(random.int(1...300))号", region, random.pick(DemoCatalogue.categories)])
+            text += CSV.line([
+                his, random.pick(DemoCatalogue.surnames) + given, female ? "female" : "male", birth, idNumber, phone,
+                "\(region)\(random.pick(DemoCatalogue.streets))\(random.int(1...300))号", region, random.pick(DemoCatalogue.categories),
+            ])
             ids.append(his)
         }
         return (text, ids)
@@ -184,8 +202,10 @@ public struct HospitalGenerator: Sendable {
                 let his = String(format: "ZY%07d-%d", index + 1, visit)
                 let status = random.chance(0.01) ? "died" : random.pick(["cured", "improved", "improved", "unchanged"])
                 let disease = random.pick(department.diseases).code
-                let csv = CSV.line([his, patient, "inpatient", department.id, ward, "\(department.id)-S\(random.int(1...3))", disease,
-                                    time.timestamp(admitted), discharged.map(time.timestamp), discharged == nil ? nil : status])
+                let csv = CSV.line([
+                    his, patient, "inpatient", department.id, ward, "\(department.id)-S\(random.int(1...3))", disease,
+                    time.timestamp(admitted), discharged.map(time.timestamp), discharged == nil ? nil : status,
+                ])
                 lines.append(EncounterLine(his: his, patient: patient, department: department, ward: ward, admitted: admitted, discharged: discharged, csv: csv))
             }
         }
@@ -214,29 +234,41 @@ public struct HospitalGenerator: Sendable {
             if random.chance(0.8), encounter.admitted.addingTimeInterval(6 * 3600) < now {
                 let overall = score(encounter.department.mood, &random)
                 let environment = overall >= 4 ? "good" : random.pick(["fair", "poor"])
-                var answers: [String: JSONValue] = ["overall": .number(Double(overall)), "nursing": .number(Double(score(encounter.department.mood + 0.2, &random))),
-                                                    "environment": .string(environment), "recommend": .number(Double(min(10, max(0, overall * 2 + random.int(-2...1)))))]
+                var answers: [String: JSONValue] = [
+                    "overall": .number(Double(overall)), "nursing": .number(Double(score(encounter.department.mood + 0.2, &random))),
+                    "environment": .string(environment), "recommend": .number(Double(min(10, max(0, overall * 2 + random.int(-2...1))))),
+                ]
                 if environment != "good" { answers["issues"] = .array([.string(random.pick(["food", "noise", "waiting", "cleaning"]))]) }
                 let at = time.timestamp(encounter.admitted.addingTimeInterval(Double(random.int(2 * 60...22 * 60)) * 60))
                 let id = String(format: "01DEMOBED%015d", index)
-                lines.append(ResponseLine(id: id, patient: encounter.patient, encounter: encounter.his, mode: "bedside", overall: overall,
-                                          department: encounter.department, ward: encounter.ward, at: at,
-                                          csv: CSV.line([id, "bedside", "1", encounter.patient, encounter.ward, encounter.department.id, "bedside",
-                                                         "nurse-\(encounter.ward.lowercased())", at, JSONValue.object(answers).canonicalText])))
+                lines.append(
+                    ResponseLine(
+                        id: id, patient: encounter.patient, encounter: encounter.his, mode: "bedside", overall: overall,
+                        department: encounter.department, ward: encounter.ward, at: at,
+                        csv: CSV.line([
+                            id, "bedside", "1", encounter.patient, encounter.ward, encounter.department.id, "bedside",
+                            "nurse-\(encounter.ward.lowercased())", at, JSONValue.object(answers).canonicalText,
+                        ])))
             }
             if let discharged = encounter.discharged, random.chance(0.65) {
                 let overall = score(encounter.department.mood, &random)
-                let answers: [String: JSONValue] = ["overall": .number(Double(overall)), "recovery": .string(random.pick(["good", "good", "fair", "poor"])),
-                                                    "medication": .string(random.chance(0.9) ? "yes" : "no"),
-                                                    "recommend": .number(Double(min(10, max(0, overall * 2 + random.int(-2...1)))))]
+                let answers: [String: JSONValue] = [
+                    "overall": .number(Double(overall)), "recovery": .string(random.pick(["good", "good", "fair", "poor"])),
+                    "medication": .string(random.chance(0.9) ? "yes" : "no"),
+                    "recommend": .number(Double(min(10, max(0, overall * 2 + random.int(-2...1))))),
+                ]
                 let callAt = discharged.addingTimeInterval(Double(random.int(20...70)) * 3600)
                 guard callAt < now else { continue }
                 let at = time.timestamp(callAt)
                 let id = String(format: "01DEMOTEL%015d", index)
-                lines.append(ResponseLine(id: id, patient: encounter.patient, encounter: encounter.his, mode: "phone", overall: overall,
-                                          department: encounter.department, ward: encounter.ward, at: at,
-                                          csv: CSV.line([id, "discharge", "1", encounter.patient, encounter.ward, encounter.department.id, "phone",
-                                                         random.pick(["agent1", "agent2"]), at, JSONValue.object(answers).canonicalText])))
+                lines.append(
+                    ResponseLine(
+                        id: id, patient: encounter.patient, encounter: encounter.his, mode: "phone", overall: overall,
+                        department: encounter.department, ward: encounter.ward, at: at,
+                        csv: CSV.line([
+                            id, "discharge", "1", encounter.patient, encounter.ward, encounter.department.id, "phone",
+                            random.pick(["agent1", "agent2"]), at, JSONValue.object(answers).canonicalText,
+                        ])))
             }
         }
         return lines
@@ -245,7 +277,8 @@ public struct HospitalGenerator: Sendable {
     private func importOrFail(_ crm: CRM, _ dataset: CSVDataset, _ text: String) throws {
         let report = try crm.importCSV(.system, dataset, text: text)
         guard report.applied else {
-            throw CRMError.invalid("demo \(dataset.rawValue) import rejected \(report.rejected.count) lines, first: \(report.rejected.first.map { "line \($0.line): \($0.reason)" } ?? "")")
+            throw CRMError.invalid(
+                "demo \(dataset.rawValue) import rejected \(report.rejected.count) lines, first: \(report.rejected.first.map { "line \($0.line): \($0.reason)" } ?? "")")
         }
     }
 
@@ -255,8 +288,13 @@ public struct HospitalGenerator: Sendable {
         var picked: [(ResponseLine, OpinionInput)] = []
         for response in responses {
             if response.overall == 5, random.chance(0.12) {
-                picked.append((response, OpinionInput(kind: .praise, text: random.pick(DemoCatalogue.praise), departmentId: response.department.id,
-                                                     staffId: "\(response.department.id)-S\(random.int(1...6))")))
+                picked.append(
+                    (
+                        response,
+                        OpinionInput(
+                            kind: .praise, text: random.pick(DemoCatalogue.praise), departmentId: response.department.id,
+                            staffId: "\(response.department.id)-S\(random.int(1...6))")
+                    ))
             } else if response.overall <= 2, random.chance(0.6) {
                 picked.append((response, OpinionInput(kind: .important, text: random.pick(DemoCatalogue.complaints), departmentId: response.department.id)))
             } else if random.chance(0.03) {
@@ -265,10 +303,12 @@ public struct HospitalGenerator: Sendable {
         }
         try crm.replica.write { tx in
             for (index, (response, opinion)) in picked.enumerated() {
-                try tx.insert(into: "opinion", values: [
-                    "responseId": response.id, "patientId": "his-" + response.patient, "kind": opinion.kind.rawValue, "text": opinion.text,
-                    "departmentId": opinion.departmentId, "staffId": opinion.staffId, "wardId": response.ward, "mode": response.mode, "at": response.at,
-                ], id: "\(response.id)-\(index)")
+                try tx.insert(
+                    into: "opinion",
+                    values: [
+                        "responseId": response.id, "patientId": "his-" + response.patient, "kind": opinion.kind.rawValue, "text": opinion.text,
+                        "departmentId": opinion.departmentId, "staffId": opinion.staffId, "wardId": response.ward, "mode": response.mode, "at": response.at,
+                    ], id: "\(response.id)-\(index)")
             }
         }
     }
@@ -280,8 +320,9 @@ public struct HospitalGenerator: Sendable {
         let phoneResponse = Dictionary(responses.filter { $0.mode == "phone" }.map { ("his-" + $0.encounter, $0.id) }, uniquingKeysWith: { a, _ in a })
         let bedsideResponse = Dictionary(responses.filter { $0.mode == "bedside" }.map { ("his-" + $0.encounter, $0.id) }, uniquingKeysWith: { a, _ in a })
         let tasks = try crm.replica.reader.read { db in
-            try Row.fetchAll(db, sql: "SELECT id, kind, encounterId, dueDate FROM followUpTask WHERE dueDate < ? AND doneAt IS NULL AND withdrawn IS NOT 1 ORDER BY id",
-                             arguments: [cutoff])
+            try Row.fetchAll(
+                db, sql: "SELECT id, kind, encounterId, dueDate FROM followUpTask WHERE dueDate < ? AND doneAt IS NULL AND withdrawn IS NOT 1 ORDER BY id",
+                arguments: [cutoff])
         }
         var closed = 0
         for chunk in stride(from: 0, to: tasks.count, by: 2000) {
@@ -312,26 +353,32 @@ public struct HospitalGenerator: Sendable {
             let department = random.pick(DemoCatalogue.departments)
             // Registered over the last three weeks, so the board has overdue ones and the ageing chart a spread.
             let registered = crm.now().addingTimeInterval(-Double(random.int(0...21)) * 86_400 - Double(random.int(0...8 * 3600)))
-            let id = try crm.registerComplaint(agent, ComplaintInput(patientId: "his-" + random.pick(patients), departmentId: department.id,
-                                                                     summary: random.pick(DemoCatalogue.complaints), channel: random.pick(["phone", "visit", "online"])),
-                                               at: registered)
+            let id = try crm.registerComplaint(
+                agent,
+                ComplaintInput(
+                    patientId: "his-" + random.pick(patients), departmentId: department.id,
+                    summary: random.pick(DemoCatalogue.complaints), channel: random.pick(["phone", "visit", "online"])),
+                at: registered)
             let stages = ComplaintStatus.allCases.dropFirst().prefix(index % 5)
             for stage in stages {
-                try crm.advanceComplaint(manager, id: id, to: stage, note: "\(stage.rawValue)：已跟进", departmentId: department.id,
-                                         resolution: stage == .closed ? "已向患者说明并致歉" : nil)
+                try crm.advanceComplaint(
+                    manager, id: id, to: stage, note: "\(stage.rawValue)：已跟进", departmentId: department.id,
+                    resolution: stage == .closed ? "已向患者说明并致歉" : nil)
             }
             summary.complaints += 1
         }
         for _ in 0..<min(200, patients.count / 50) {
-            _ = try crm.registerConsultation(agent, patientId: "his-" + random.pick(patients), phone: nil, topic: random.pick(["复查时间", "报告查询", "医保报销", "用药咨询"]),
-                                             content: "患者来电咨询", handling: random.chance(0.7) ? "已答复" : nil)
+            _ = try crm.registerConsultation(
+                agent, patientId: "his-" + random.pick(patients), phone: nil, topic: random.pick(["复查时间", "报告查询", "医保报销", "用药咨询"]),
+                content: "患者来电咨询", handling: random.chance(0.7) ? "已答复" : nil)
             summary.consultations += 1
         }
         for _ in 0..<min(150, patients.count / 60) {
             let department = random.pick(DemoCatalogue.departments)
             let when = crm.time.timestamp(crm.now().addingTimeInterval(Double(random.int(1...20)) * 86_400))
-            let id = try crm.bookAppointment(agent, patientId: "his-" + random.pick(patients), kind: random.chance(0.6) ? "visit" : "examination",
-                                             departmentId: department.id, doctorId: "\(department.id)-S1", scheduledAt: when)
+            let id = try crm.bookAppointment(
+                agent, patientId: "his-" + random.pick(patients), kind: random.chance(0.6) ? "visit" : "examination",
+                departmentId: department.id, doctorId: "\(department.id)-S1", scheduledAt: when)
             if random.chance(0.3) { try crm.setAppointmentStatus(agent, id: id, status: .confirmed) }
             summary.appointments += 1
         }

@@ -29,10 +29,12 @@ extension CRM {
             throw CRMError.notFound("patient", input.patientId)
         }
         try Self.checkReferences(tx.db, departmentId: input.departmentId, wardId: input.wardId)
-        let encounterID = try tx.insert(into: "encounter", values: [
-            "patientId": input.patientId, "kind": input.kind, "departmentId": input.departmentId, "wardId": input.wardId,
-            "doctorId": input.doctorId, "diagnosisCode": input.diagnosisCode, "admittedAt": admittedAt, "cancelled": 0,
-        ], id: id)
+        let encounterID = try tx.insert(
+            into: "encounter",
+            values: [
+                "patientId": input.patientId, "kind": input.kind, "departmentId": input.departmentId, "wardId": input.wardId,
+                "doctorId": input.doctorId, "diagnosisCode": input.diagnosisCode, "admittedAt": admittedAt, "cancelled": 0,
+            ], id: id)
         try recordEvent(tx, caller, encounterID, input.patientId, input.kind == "inpatient" ? "admitted" : "visited", at: admittedAt, to: input.wardId)
         let encounter = try Self.encounter(tx.db, encounterID)
         try produceTasks(tx, for: encounter, trigger: input.kind == "inpatient" ? .admission : .visit, at: admittedAt)
@@ -50,17 +52,19 @@ extension CRM {
     static func encounterID(_ db: Database, hisId: String) throws -> String? {
         // Bound ids are `his-<hisId>~<ward>`, and ward ids sort below DEL (0x7F): one index range.
         let id = "his-" + hisId
-        return try String.fetchOne(db, sql: "SELECT id FROM encounter WHERE id = ? OR (id > ? AND id < ?) LIMIT 1",
-                                   arguments: [id, id + String(BoundRowID.separator), id + "\u{7F}"])
+        return try String.fetchOne(
+            db, sql: "SELECT id FROM encounter WHERE id = ? OR (id > ? AND id < ?) LIMIT 1",
+            arguments: [id, id + String(BoundRowID.separator), id + "\u{7F}"])
     }
 
     /// Moves an admitted patient to another ward (and department).
     public func transfer(_ caller: Caller, encounterId: String, toWardId: String, toDepartmentId: String?, at: String?) throws {
         if caller != .system { try caller.require(.visitor, .agent, .manager, .admin) }
-        let when = try at.map { text throws(CRMError) in
-            guard let stamp = time.normalizedTimestamp(text) else { throw .invalid("at must be an ISO-8601 date-time") }
-            return stamp
-        } ?? timestamp()
+        let when =
+            try at.map { text throws(CRMError) in
+                guard let stamp = time.normalizedTimestamp(text) else { throw .invalid("at must be an ISO-8601 date-time") }
+                return stamp
+            } ?? timestamp()
         try change(caller, "encounter.transfer", "encounter") { tx in
             let encounter = try Self.openAdmission(tx.db, encounterId)
             try Self.checkReferences(tx.db, departmentId: toDepartmentId, wardId: toWardId)
@@ -132,20 +136,24 @@ extension CRM {
         if caller.role == .visitor, let own = caller.wardId, own != wardId { throw CRMError(.forbidden, "a bedside visitor sees only the ward '\(own)'") }
         return try read { db in
             let graph = try Self.mergeGraph(db)
-            let rows = try Row.fetchAll(db, sql: """
-                SELECT e.*, t.id AS taskId, t.dueBy AS taskDueBy, t.doneAt AS taskDoneAt
-                FROM encounter e
-                LEFT JOIN followUpTask t ON t.encounterId = e.id AND t.kind = 'bedside24h' AND t.withdrawn IS NOT 1
-                WHERE e.wardId = ? AND e.kind = 'inpatient' AND e.dischargedAt IS NULL AND e.cancelled IS NOT 1
-                """, arguments: [wardId])
+            let rows = try Row.fetchAll(
+                db,
+                sql: """
+                    SELECT e.*, t.id AS taskId, t.dueBy AS taskDueBy, t.doneAt AS taskDoneAt
+                    FROM encounter e
+                    LEFT JOIN followUpTask t ON t.encounterId = e.id AND t.kind = 'bedside24h' AND t.withdrawn IS NOT 1
+                    WHERE e.wardId = ? AND e.kind = 'inpatient' AND e.dischargedAt IS NULL AND e.cancelled IS NOT 1
+                    """, arguments: [wardId])
             var result: [WardPatient] = []
             for row in rows {
                 let encounter = Encounter(row: row)
                 let root = graph.root(of: encounter.patientId)
                 guard let patient = try Row.fetchOne(db, sql: "SELECT * FROM patient WHERE id = ?", arguments: [root]).map(Patient.init(row:)) else { continue }
                 let due = row["taskId"] != nil && (row["taskDoneAt"] as String?) == nil
-                result.append(WardPatient(patient: patient, encounter: encounter, bedsideTaskId: row["taskId"], bedsideVisitDue: due,
-                                          bedsideDueBy: row["taskDueBy"]))
+                result.append(
+                    WardPatient(
+                        patient: patient, encounter: encounter, bedsideTaskId: row["taskId"], bedsideVisitDue: due,
+                        bedsideDueBy: row["taskDueBy"]))
             }
             // Due visits first, soonest deadline first; then by admission.
             return result.sorted {
@@ -181,12 +189,16 @@ extension CRM {
         }
     }
 
-    func recordEvent(_ tx: ReplicaTransaction, _ caller: Caller, _ encounterID: String, _ patientID: String, _ kind: String,
-                     at: String, from: String? = nil, to: String? = nil) throws {
-        try tx.insert(into: "encounterEvent", values: [
-            "encounterId": encounterID, "patientId": patientID, "kind": kind, "at": at,
-            "fromWardId": from, "toWardId": to, "userId": caller.userId, "nodeId": nodeID,
-        ])
+    func recordEvent(
+        _ tx: ReplicaTransaction, _ caller: Caller, _ encounterID: String, _ patientID: String, _ kind: String,
+        at: String, from: String? = nil, to: String? = nil
+    ) throws {
+        try tx.insert(
+            into: "encounterEvent",
+            values: [
+                "encounterId": encounterID, "patientId": patientID, "kind": kind, "at": at,
+                "fromWardId": from, "toWardId": to, "userId": caller.userId, "nodeId": nodeID,
+            ])
     }
 }
 

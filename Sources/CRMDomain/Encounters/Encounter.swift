@@ -50,8 +50,10 @@ public struct EncounterInput: Codable, Sendable {
     /// The HIS's own id: importing the same encounter twice, or on two nodes, gives one row.
     public var hisId: String?
 
-    public init(patientId: String, kind: String, departmentId: String? = nil, wardId: String? = nil, doctorId: String? = nil,
-                diagnosisCode: String? = nil, admittedAt: String, hisId: String? = nil) {
+    public init(
+        patientId: String, kind: String, departmentId: String? = nil, wardId: String? = nil, doctorId: String? = nil,
+        diagnosisCode: String? = nil, admittedAt: String, hisId: String? = nil
+    ) {
         self.patientId = patientId
         self.kind = kind
         self.departmentId = departmentId

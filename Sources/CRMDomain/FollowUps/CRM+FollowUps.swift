@@ -43,8 +43,9 @@ extension CRM {
         guard time.isDay(since) else { throw CRMError.invalid("since must be yyyy-MM-dd") }
         return try read { db in
             let encounters = try Self.triggered(db, by: rule.triggerEvent, since: since).filter { rule.filter.matches($0, time: time) }
-            return RulePreview(encounters: encounters.count, patients: Set(encounters.map(\.patientId)).count,
-                               tasks: encounters.count * rule.dueOffsets.count, sample: Array(encounters.prefix(20).map(\.id)))
+            return RulePreview(
+                encounters: encounters.count, patients: Set(encounters.map(\.patientId)).count,
+                tasks: encounters.count * rule.dueOffsets.count, sample: Array(encounters.prefix(20).map(\.id)))
         }
     }
 
@@ -69,11 +70,12 @@ extension CRM {
     }
 
     static func triggered(_ db: Database, by trigger: TriggerEvent, since: String) throws -> [Encounter] {
-        let sql = switch trigger {
-        case .admission: "SELECT * FROM encounter WHERE kind = 'inpatient' AND admittedAt >= ? AND cancelled IS NOT 1 ORDER BY id"
-        case .visit: "SELECT * FROM encounter WHERE kind = 'outpatient' AND admittedAt >= ? AND cancelled IS NOT 1 ORDER BY id"
-        case .discharge: "SELECT * FROM encounter WHERE dischargedAt >= ? AND cancelled IS NOT 1 ORDER BY id"
-        }
+        let sql =
+            switch trigger {
+            case .admission: "SELECT * FROM encounter WHERE kind = 'inpatient' AND admittedAt >= ? AND cancelled IS NOT 1 ORDER BY id"
+            case .visit: "SELECT * FROM encounter WHERE kind = 'outpatient' AND admittedAt >= ? AND cancelled IS NOT 1 ORDER BY id"
+            case .discharge: "SELECT * FROM encounter WHERE dischargedAt >= ? AND cancelled IS NOT 1 ORDER BY id"
+            }
         return try Row.fetchAll(db, sql: sql, arguments: [since]).map(Encounter.init(row:))
     }
 
@@ -85,12 +87,14 @@ extension CRM {
         guard let instant = time.parseTimestamp(at) else { return }
         switch trigger {
         case .admission:
-            try insertTask(tx, id: DerivedID.make("task", "bedside24h", encounter.id, at), encounter: encounter, kind: "bedside24h",
-                           trigger: trigger, dueDate: time.day(instant), dueBy: time.timestamp(instant.addingTimeInterval(24 * 3600)))
+            try insertTask(
+                tx, id: DerivedID.make("task", "bedside24h", encounter.id, at), encounter: encounter, kind: "bedside24h",
+                trigger: trigger, dueDate: time.day(instant), dueBy: time.timestamp(instant.addingTimeInterval(24 * 3600)))
         case .discharge:
-            try insertTask(tx, id: DerivedID.make("task", "discharge72h", encounter.id, at), encounter: encounter, kind: "discharge72h",
-                           trigger: trigger, dueDate: time.day(instant.addingTimeInterval(24 * 3600)),
-                           dueBy: time.timestamp(instant.addingTimeInterval(72 * 3600)))
+            try insertTask(
+                tx, id: DerivedID.make("task", "discharge72h", encounter.id, at), encounter: encounter, kind: "discharge72h",
+                trigger: trigger, dueDate: time.day(instant.addingTimeInterval(24 * 3600)),
+                dueBy: time.timestamp(instant.addingTimeInterval(72 * 3600)))
         case .visit:
             break
         }
@@ -107,24 +111,32 @@ extension CRM {
         for offset in rule.dueOffsets {
             guard let due = time.day(day, plus: offset) else { continue }
             let id = DerivedID.make("task", "rule", ruleID, encounter.id, at, String(offset))
-            if try insertTask(tx, id: id, encounter: encounter, kind: "rule", trigger: rule.triggerEvent, dueDate: due, dueBy: nil,
-                              ruleID: ruleID, templateID: rule.templateId) { made += 1 }
+            if try insertTask(
+                tx, id: id, encounter: encounter, kind: "rule", trigger: rule.triggerEvent, dueDate: due, dueBy: nil,
+                ruleID: ruleID, templateID: rule.templateId)
+            {
+                made += 1
+            }
         }
         return made
     }
 
     @discardableResult
-    private func insertTask(_ tx: ReplicaTransaction, id: String, encounter: Encounter, kind: String, trigger: TriggerEvent,
-                            dueDate: String, dueBy: String?, ruleID: String? = nil, templateID: String? = nil) throws -> Bool {
+    private func insertTask(
+        _ tx: ReplicaTransaction, id: String, encounter: Encounter, kind: String, trigger: TriggerEvent,
+        dueDate: String, dueBy: String?, ruleID: String? = nil, templateID: String? = nil
+    ) throws -> Bool {
         // Bound to the encounter's ward, so a ward node may create it and no other ward can.
         let id = encounter.wardId.map { BoundRowID.bind(id, toWard: $0) } ?? id
         if try Bool.fetchOne(tx.db, sql: "SELECT 1 FROM followUpTask WHERE id = ?", arguments: [id]) == true { return false }
         do {
-            try tx.insert(into: "followUpTask", values: [
-                "patientId": encounter.patientId, "kind": kind, "dueDate": dueDate, "dueBy": dueBy, "encounterId": encounter.id,
-                "ruleId": ruleID, "triggerEvent": trigger.rawValue, "templateId": templateID, "wardId": encounter.wardId,
-                "departmentId": encounter.departmentId, "attempts": 0, "withdrawn": 0, "createdAt": timestamp(),
-            ], id: id)
+            try tx.insert(
+                into: "followUpTask",
+                values: [
+                    "patientId": encounter.patientId, "kind": kind, "dueDate": dueDate, "dueBy": dueBy, "encounterId": encounter.id,
+                    "ruleId": ruleID, "triggerEvent": trigger.rawValue, "templateId": templateID, "wardId": encounter.wardId,
+                    "departmentId": encounter.departmentId, "attempts": 0, "withdrawn": 0, "createdAt": timestamp(),
+                ], id: id)
         } catch let error as ReplicaError where error.code == .rowDeleted {
             return false
         }
@@ -152,10 +164,12 @@ extension CRM {
             guard try Bool.fetchOne(tx.db, sql: "SELECT 1 FROM patient WHERE id = ?", arguments: [patientId]) == true else {
                 throw CRMError.notFound("patient", patientId)
             }
-            let id = try tx.insert(into: "followUpTask", values: [
-                "patientId": patientId, "kind": "oneOff", "dueDate": dueDate, "triggerEvent": "none", "note": note,
-                "templateId": templateId, "attempts": 0, "withdrawn": 0, "createdAt": timestamp(),
-            ])
+            let id = try tx.insert(
+                into: "followUpTask",
+                values: [
+                    "patientId": patientId, "kind": "oneOff", "dueDate": dueDate, "triggerEvent": "none", "note": note,
+                    "templateId": templateId, "attempts": 0, "withdrawn": 0, "createdAt": timestamp(),
+                ])
             return (id, id)
         }
     }
@@ -235,31 +249,39 @@ extension CRM {
     /// Open tasks the caller claimed on this node whose claim lost to a colleague's earlier claim.
     public func lostClaims(_ caller: Caller) throws -> [LostClaim] {
         try read { db in
-            try Row.fetchAll(db, sql: """
-                SELECT c.taskId, c.at, t.claimedBy FROM crm_claim c JOIN followUpTask t ON t.id = c.taskId
-                WHERE c.userId = ? AND t.claimedBy IS NOT NULL AND t.claimedBy != c.userId AND t.doneAt IS NULL ORDER BY c.at DESC
-                """, arguments: [caller.userId]).map { LostClaim(taskId: $0["taskId"], claimedAt: $0["at"], winner: $0["claimedBy"]) }
+            try Row.fetchAll(
+                db,
+                sql: """
+                    SELECT c.taskId, c.at, t.claimedBy FROM crm_claim c JOIN followUpTask t ON t.id = c.taskId
+                    WHERE c.userId = ? AND t.claimedBy IS NOT NULL AND t.claimedBy != c.userId AND t.doneAt IS NULL ORDER BY c.at DESC
+                    """, arguments: [caller.userId]
+            ).map { LostClaim(taskId: $0["taskId"], claimedAt: $0["at"], winner: $0["claimedBy"]) }
         }
     }
 
     /// Records one attempt at a task (outcome, note, next action, the survey taken) and closes the
     /// task unless the patient was not reached and a later day is set. Claims the task if unclaimed.
-    public func recordFollowUp(_ caller: Caller, taskId: String, outcome: FollowUpOutcome, note: String?, nextAction: String?,
-                               responseId: String? = nil, retryOn: String? = nil) throws -> String {
+    public func recordFollowUp(
+        _ caller: Caller, taskId: String, outcome: FollowUpOutcome, note: String?, nextAction: String?,
+        responseId: String? = nil, retryOn: String? = nil
+    ) throws -> String {
         try caller.require(.visitor, .agent, .manager)
         if let note, note.count > 2000 { throw CRMError.invalid("note must be at most 2000 characters") }
         if let nextAction, nextAction.count > 500 { throw CRMError.invalid("nextAction must be at most 500 characters") }
         if let retryOn { guard time.isDay(retryOn) else { throw CRMError.invalid("retryOn must be yyyy-MM-dd") } }
         return try change(caller, "task.record", "followUpRecord") { tx in
-            let id = try recordFollowUp(tx, caller, taskId: taskId, outcome: outcome, note: note, nextAction: nextAction,
-                                        responseId: responseId, retryOn: retryOn)
+            let id = try recordFollowUp(
+                tx, caller, taskId: taskId, outcome: outcome, note: note, nextAction: nextAction,
+                responseId: responseId, retryOn: retryOn)
             return (id, id)
         }
     }
 
     /// ``recordFollowUp(_:taskId:outcome:note:nextAction:responseId:retryOn:)`` inside a transaction.
-    func recordFollowUp(_ tx: ReplicaTransaction, _ caller: Caller, taskId: String, outcome: FollowUpOutcome, note: String?,
-                        nextAction: String?, responseId: String?, retryOn: String?, at: String? = nil) throws -> String {
+    func recordFollowUp(
+        _ tx: ReplicaTransaction, _ caller: Caller, taskId: String, outcome: FollowUpOutcome, note: String?,
+        nextAction: String?, responseId: String?, retryOn: String?, at: String? = nil
+    ) throws -> String {
         guard let row = try Row.fetchOne(tx.db, sql: "SELECT * FROM followUpTask WHERE id = ?", arguments: [taskId]) else {
             throw CRMError.notFound("task", taskId)
         }
@@ -271,10 +293,12 @@ extension CRM {
             throw CRMError.notFound("survey response", responseId)
         }
         let at = at ?? timestamp()
-        let recordID = try tx.insert(into: "followUpRecord", values: [
-            "taskId": taskId, "patientId": task.patientId, "outcome": outcome.rawValue, "note": note, "nextAction": nextAction,
-            "responseId": responseId, "userId": caller.userId, "nodeId": nodeID, "at": at,
-        ])
+        let recordID = try tx.insert(
+            into: "followUpRecord",
+            values: [
+                "taskId": taskId, "patientId": task.patientId, "outcome": outcome.rawValue, "note": note, "nextAction": nextAction,
+                "responseId": responseId, "userId": caller.userId, "nodeId": nodeID, "at": at,
+            ])
         var values: [String: (any DatabaseValueConvertible)?] = [
             "attempts": task.attempts + 1, "outcome": outcome.rawValue, "nextAction": nextAction,
         ]

@@ -20,8 +20,10 @@ public struct RuleFilter: Codable, Sendable, Hashable {
     public var maxStayDays: Int?
     public var dischargeStatuses: [DischargeStatus]?
 
-    public init(departments: [String]? = nil, wards: [String]? = nil, doctors: [String]? = nil, diagnosisPrefixes: [String]? = nil,
-                patientStatuses: [String]? = nil, minStayDays: Int? = nil, maxStayDays: Int? = nil, dischargeStatuses: [DischargeStatus]? = nil) {
+    public init(
+        departments: [String]? = nil, wards: [String]? = nil, doctors: [String]? = nil, diagnosisPrefixes: [String]? = nil,
+        patientStatuses: [String]? = nil, minStayDays: Int? = nil, maxStayDays: Int? = nil, dischargeStatuses: [DischargeStatus]? = nil
+    ) {
         self.departments = departments
         self.wards = wards
         self.doctors = doctors
@@ -40,14 +42,16 @@ public struct RuleFilter: Codable, Sendable, Hashable {
             return list.contains(value)
         }
         guard passes(departments, encounter.departmentId), passes(wards, encounter.wardId), passes(doctors, encounter.doctorId),
-              passes(patientStatuses, encounter.patientStatus),
-              passes(dischargeStatuses?.map(\.rawValue), encounter.dischargeStatus) else { return false }
+            passes(patientStatuses, encounter.patientStatus),
+            passes(dischargeStatuses?.map(\.rawValue), encounter.dischargeStatus)
+        else { return false }
         if let prefixes = diagnosisPrefixes, !prefixes.isEmpty {
             guard let code = encounter.diagnosisCode, prefixes.contains(where: { code.uppercased().hasPrefix($0.uppercased()) }) else { return false }
         }
         if minStayDays != nil || maxStayDays != nil {
             guard let discharged = encounter.dischargedAt, let start = time.dayOfTimestamp(encounter.admittedAt),
-                  let end = time.dayOfTimestamp(discharged), let stay = time.days(from: start, to: end) else { return false }
+                let end = time.dayOfTimestamp(discharged), let stay = time.days(from: start, to: end)
+            else { return false }
             if let minStayDays, stay < minStayDays { return false }
             if let maxStayDays, stay > maxStayDays { return false }
         }
@@ -83,8 +87,10 @@ public struct FollowUpRule: Codable, Sendable, Hashable {
     public var templateId: String?
     public var active: Bool
 
-    public init(id: String? = nil, name: String, kind: Kind, triggerEvent: TriggerEvent, offsets: [Int]? = nil, intervalDays: Int? = nil,
-                repeatCount: Int? = nil, filter: RuleFilter = RuleFilter(), templateId: String? = nil, active: Bool = true) {
+    public init(
+        id: String? = nil, name: String, kind: Kind, triggerEvent: TriggerEvent, offsets: [Int]? = nil, intervalDays: Int? = nil,
+        repeatCount: Int? = nil, filter: RuleFilter = RuleFilter(), templateId: String? = nil, active: Bool = true
+    ) {
         self.id = id
         self.name = name
         self.kind = kind

@@ -107,9 +107,10 @@ extension CRM {
         switch dataset {
         case .patients:
             let id = try patientID(fields["hisId"])
-            let input = PatientInput(name: fields["name"] ?? "", gender: fields["gender"], birthDate: fields["birthDate"], idNumber: fields["idNumber"],
-                                     phone: fields["phone"], address: fields["address"], region: fields["region"], category: fields["category"],
-                                     tags: fields["tags"].map { $0.split(separator: ";").map(String.init) }, firstVisit: fields["firstVisit"])
+            let input = PatientInput(
+                name: fields["name"] ?? "", gender: fields["gender"], birthDate: fields["birthDate"], idNumber: fields["idNumber"],
+                phone: fields["phone"], address: fields["address"], region: fields["region"], category: fields["category"],
+                tags: fields["tags"].map { $0.split(separator: ";").map(String.init) }, firstVisit: fields["firstVisit"])
             var values = try input.validated(time: time)
             if try Bool.fetchOne(tx.db, sql: "SELECT 1 FROM patient WHERE id = ?", arguments: [id]) == true {
                 try tx.update("patient", id: id, set: values)
@@ -119,9 +120,10 @@ extension CRM {
                 try tx.insert(into: "patient", values: values, id: id)
             }
         case .encounters:
-            let input = EncounterInput(patientId: try patientID(fields["patientHisId"]), kind: fields["kind"] ?? "", departmentId: fields["departmentId"],
-                                       wardId: fields["wardId"], doctorId: fields["doctorId"], diagnosisCode: fields["diagnosisCode"],
-                                       admittedAt: fields["admittedAt"] ?? "", hisId: fields["hisId"])
+            let input = EncounterInput(
+                patientId: try patientID(fields["patientHisId"]), kind: fields["kind"] ?? "", departmentId: fields["departmentId"],
+                wardId: fields["wardId"], doctorId: fields["doctorId"], diagnosisCode: fields["diagnosisCode"],
+                admittedAt: fields["admittedAt"] ?? "", hisId: fields["hisId"])
             let id = try recordEncounter(tx, caller, input)
             if let dischargedAt = fields["dischargedAt"] {
                 guard let status = fields["dischargeStatus"].flatMap(DischargeStatus.init(rawValue:)) else {
@@ -137,9 +139,10 @@ extension CRM {
             guard let answers = try? JSONDecoder().decode([String: JSONValue].self, from: Data((fields["answers"] ?? "").utf8)) else {
                 throw CRMError.invalid("answers must be a JSON object")
             }
-            let submission = SurveySubmission(id: fields["id"] ?? "", templateId: fields["templateId"] ?? "", templateVersion: version,
-                                              patientId: try patientID(fields["patientHisId"]), wardId: fields["wardId"], departmentId: fields["departmentId"],
-                                              mode: mode, staffId: fields["staffId"], submittedAt: fields["submittedAt"] ?? "", answers: answers)
+            let submission = SurveySubmission(
+                id: fields["id"] ?? "", templateId: fields["templateId"] ?? "", templateVersion: version,
+                patientId: try patientID(fields["patientHisId"]), wardId: fields["wardId"], departmentId: fields["departmentId"],
+                mode: mode, staffId: fields["staffId"], submittedAt: fields["submittedAt"] ?? "", answers: answers)
             _ = try submitResponse(tx, caller, submission)
         }
     }
@@ -156,21 +159,27 @@ extension CRM {
                 let cursor = try Row.fetchCursor(db, sql: "SELECT * FROM patient ORDER BY id")
                 while let row = try cursor.next() {
                     let patient = Patient(row: row)
-                    text += CSV.line([his(patient.id), patient.name, patient.gender, patient.birthDate, patient.idNumber, patient.phone, patient.address,
-                                      patient.region, patient.category, patient.tags.joined(separator: ";"), patient.firstVisit])
+                    text += CSV.line([
+                        his(patient.id), patient.name, patient.gender, patient.birthDate, patient.idNumber, patient.phone, patient.address,
+                        patient.region, patient.category, patient.tags.joined(separator: ";"), patient.firstVisit,
+                    ])
                 }
             case .encounters:
                 let cursor = try Row.fetchCursor(db, sql: "SELECT * FROM encounter WHERE cancelled IS NOT 1 ORDER BY id")
                 while let row = try cursor.next() {
                     let e = Encounter(row: row)
-                    text += CSV.line([his(BoundRowID.base(of: e.id)), his(e.patientId), e.kind, e.departmentId, e.wardId, e.doctorId, e.diagnosisCode, e.admittedAt,
-                                      e.dischargedAt, e.dischargeStatus])
+                    text += CSV.line([
+                        his(BoundRowID.base(of: e.id)), his(e.patientId), e.kind, e.departmentId, e.wardId, e.doctorId, e.diagnosisCode, e.admittedAt,
+                        e.dischargedAt, e.dischargeStatus,
+                    ])
                 }
             case .responses:
                 let cursor = try Row.fetchCursor(db, sql: "SELECT * FROM surveyResponse ORDER BY id")
                 while let row = try cursor.next() {
-                    text += CSV.line([BoundRowID.base(of: row["id"]), row["templateId"], (row["templateVersion"] as Int?).map(String.init), his(row["patientId"]),
-                                      row["wardId"], row["departmentId"], row["mode"], row["staffId"], row["submittedAt"], row["answers"]])
+                    text += CSV.line([
+                        BoundRowID.base(of: row["id"]), row["templateId"], (row["templateVersion"] as Int?).map(String.init), his(row["patientId"]),
+                        row["wardId"], row["departmentId"], row["mode"], row["staffId"], row["submittedAt"], row["answers"],
+                    ])
                 }
             }
             return text

@@ -83,31 +83,37 @@ extension CRM {
                 merges: try merges(db, touching: ids + [patientId], graph: graph),
                 encounters: try rows("SELECT * FROM encounter WHERE patientId IN (\(marks)) ORDER BY admittedAt DESC").map(Encounter.init(row:)),
                 encounterEvents: try rows("SELECT * FROM encounterEvent WHERE patientId IN (\(marks)) ORDER BY at DESC").map {
-                    EncounterEvent(id: $0["id"], encounterId: $0["encounterId"], kind: $0["kind"], at: $0["at"], fromWardId: $0["fromWardId"],
-                                   toWardId: $0["toWardId"], userId: $0["userId"])
+                    EncounterEvent(
+                        id: $0["id"], encounterId: $0["encounterId"], kind: $0["kind"], at: $0["at"], fromWardId: $0["fromWardId"],
+                        toWardId: $0["toWardId"], userId: $0["userId"])
                 },
                 tasks: try rows("SELECT * FROM followUpTask WHERE patientId IN (\(marks)) ORDER BY dueDate DESC").map(FollowUpTask.init(row:)),
                 followUpRecords: try rows("SELECT * FROM followUpRecord WHERE patientId IN (\(marks)) ORDER BY at DESC").map {
-                    FollowUpRecord(id: $0["id"], taskId: $0["taskId"], outcome: $0["outcome"], note: $0["note"], nextAction: $0["nextAction"],
-                                   responseId: $0["responseId"], userId: $0["userId"], nodeId: $0["nodeId"], at: $0["at"])
+                    FollowUpRecord(
+                        id: $0["id"], taskId: $0["taskId"], outcome: $0["outcome"], note: $0["note"], nextAction: $0["nextAction"],
+                        responseId: $0["responseId"], userId: $0["userId"], nodeId: $0["nodeId"], at: $0["at"])
                 },
                 surveyResponses: try rows("SELECT * FROM surveyResponse WHERE patientId IN (\(marks)) ORDER BY submittedAt DESC").map {
-                    ResponseSummary(id: $0["id"], templateId: $0["templateId"], templateVersion: $0["templateVersion"], mode: $0["mode"],
-                                    wardId: $0["wardId"], staffId: $0["staffId"], nodeId: $0["nodeId"], submittedAt: $0["submittedAt"],
-                                    overall: $0["overall"], recommend: $0["recommend"], answers: $0["answers"] ?? "{}")
+                    ResponseSummary(
+                        id: $0["id"], templateId: $0["templateId"], templateVersion: $0["templateVersion"], mode: $0["mode"],
+                        wardId: $0["wardId"], staffId: $0["staffId"], nodeId: $0["nodeId"], submittedAt: $0["submittedAt"],
+                        overall: $0["overall"], recommend: $0["recommend"], answers: $0["answers"] ?? "{}")
                 },
                 opinions: try rows("SELECT * FROM opinion WHERE patientId IN (\(marks)) ORDER BY at DESC").map {
-                    OpinionEntry(id: $0["id"], responseId: $0["responseId"] ?? "", kind: $0["kind"], text: $0["text"] ?? "",
-                                 departmentId: $0["departmentId"], staffId: $0["staffId"], wardId: $0["wardId"], mode: $0["mode"], at: $0["at"])
+                    OpinionEntry(
+                        id: $0["id"], responseId: $0["responseId"] ?? "", kind: $0["kind"], text: $0["text"] ?? "",
+                        departmentId: $0["departmentId"], staffId: $0["staffId"], wardId: $0["wardId"], mode: $0["mode"], at: $0["at"])
                 },
                 complaints: complaints,
                 consultations: try rows("SELECT * FROM consultation WHERE patientId IN (\(marks)) ORDER BY at DESC").map {
-                    Consultation(id: $0["id"], patientId: $0["patientId"], topic: $0["topic"] ?? "", content: $0["content"] ?? "",
-                                 handling: $0["handling"], status: $0["status"] ?? "open", userId: $0["userId"], at: $0["at"])
+                    Consultation(
+                        id: $0["id"], patientId: $0["patientId"], topic: $0["topic"] ?? "", content: $0["content"] ?? "",
+                        handling: $0["handling"], status: $0["status"] ?? "open", userId: $0["userId"], at: $0["at"])
                 },
                 appointments: try rows("SELECT * FROM appointment WHERE patientId IN (\(marks)) ORDER BY scheduledAt DESC").map {
-                    Appointment(id: $0["id"], patientId: $0["patientId"], kind: $0["kind"], departmentId: $0["departmentId"], doctorId: $0["doctorId"],
-                                scheduledAt: $0["scheduledAt"], status: $0["status"], confirmedAt: $0["confirmedAt"])
+                    Appointment(
+                        id: $0["id"], patientId: $0["patientId"], kind: $0["kind"], departmentId: $0["departmentId"], doctorId: $0["doctorId"],
+                        scheduledAt: $0["scheduledAt"], status: $0["status"], confirmedAt: $0["confirmedAt"])
                 },
                 sms: try rows("SELECT * FROM smsMessage WHERE patientId IN (\(marks)) ORDER BY createdAt DESC").map(Self.smsMessage),
                 openConflicts: conflicts.filter { $0.table == "patient" && ids.contains($0.key) }.map(Self.conflictEntry))
@@ -115,15 +121,16 @@ extension CRM {
     }
 
     static func conflictEntry(_ conflict: OpenConflict) -> ConflictEntry {
-        ConflictEntry(table: conflict.table, rowId: conflict.key, column: conflict.column,
-                      values: conflict.candidates.map { candidate in
-                          switch candidate.value.storage {
-                          case .string(let text): text
-                          case .int64(let value): String(value)
-                          case .double(let value): String(value)
-                          default: ""
-                          }
-                      })
+        ConflictEntry(
+            table: conflict.table, rowId: conflict.key, column: conflict.column,
+            values: conflict.candidates.map { candidate in
+                switch candidate.value.storage {
+                case .string(let text): text
+                case .int64(let value): String(value)
+                case .double(let value): String(value)
+                default: ""
+                }
+            })
     }
 
     /// The conflict inbox: every keep-both conflict waiting for a person (managers).

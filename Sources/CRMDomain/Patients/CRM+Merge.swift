@@ -38,11 +38,15 @@ extension CRM {
             }
             let graph = try Self.mergeGraph(tx.db)
             guard !graph.isMergedAway(mergedId) else { throw CRMError.conflict("patient '\(mergedId)' is already merged into another archive") }
-            guard !graph.isMergedAway(survivorId) else { throw CRMError.conflict("patient '\(survivorId)' is merged away; merge into its survivor '\(graph.root(of: survivorId))'") }
-            let id = try tx.insert(into: "patientMerge", values: [
-                "survivorId": survivorId, "mergedId": mergedId, "reason": reason,
-                "mergedAt": timestamp(), "mergedBy": caller.userId, "undone": 0,
-            ])
+            guard !graph.isMergedAway(survivorId) else {
+                throw CRMError.conflict("patient '\(survivorId)' is merged away; merge into its survivor '\(graph.root(of: survivorId))'")
+            }
+            let id = try tx.insert(
+                into: "patientMerge",
+                values: [
+                    "survivorId": survivorId, "mergedId": mergedId, "reason": reason,
+                    "mergedAt": timestamp(), "mergedBy": caller.userId, "undone": 0,
+                ])
             return (id, id)
         }
     }
@@ -63,13 +67,16 @@ extension CRM {
     /// Every merge touching the given patients, oldest first.
     func merges(_ db: Database, touching ids: [String], graph: MergeGraph) throws -> [PatientMerge] {
         let marks = databaseQuestionMarks(count: ids.count)
-        return try Row.fetchAll(db, sql: "SELECT * FROM patientMerge WHERE survivorId IN (\(marks)) OR mergedId IN (\(marks)) ORDER BY id",
-                                arguments: StatementArguments(ids + ids)).map { row in
+        return try Row.fetchAll(
+            db, sql: "SELECT * FROM patientMerge WHERE survivorId IN (\(marks)) OR mergedId IN (\(marks)) ORDER BY id",
+            arguments: StatementArguments(ids + ids)
+        ).map { row in
             let undone = (row["undone"] as Int?) == 1
             let id: String = row["id"]
-            return PatientMerge(id: id, survivorId: row["survivorId"], mergedId: row["mergedId"], reason: row["reason"],
-                                mergedAt: row["mergedAt"], mergedBy: row["mergedBy"], undone: undone,
-                                effective: !undone && !graph.skipped.contains(id))
+            return PatientMerge(
+                id: id, survivorId: row["survivorId"], mergedId: row["mergedId"], reason: row["reason"],
+                mergedAt: row["mergedAt"], mergedBy: row["mergedBy"], undone: undone,
+                effective: !undone && !graph.skipped.contains(id))
         }
     }
 
@@ -83,7 +90,10 @@ extension CRM {
             var seen = Set<[String]>()
             let queries = [
                 ("idNumber", "SELECT group_concat(id, ',') FROM patient WHERE idNumber IS NOT NULL AND idNumber != '' GROUP BY idNumber HAVING COUNT(*) > 1"),
-                ("nameBirthDatePhone", "SELECT group_concat(id, ',') FROM patient WHERE birthDate IS NOT NULL AND phone IS NOT NULL GROUP BY name, birthDate, phone HAVING COUNT(*) > 1"),
+                (
+                    "nameBirthDatePhone",
+                    "SELECT group_concat(id, ',') FROM patient WHERE birthDate IS NOT NULL AND phone IS NOT NULL GROUP BY name, birthDate, phone HAVING COUNT(*) > 1"
+                ),
             ]
             for (reason, sql) in queries {
                 for joined in try String.fetchAll(db, sql: sql) {

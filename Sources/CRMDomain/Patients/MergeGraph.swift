@@ -1,4 +1,5 @@
 import Foundation
+
 /// Which archive merges are in effect, decided from the `patientMerge` rows alone.
 ///
 /// Merges are taken oldest id first. A merge whose merged-away patient is already merged away,

@@ -46,8 +46,10 @@ public struct PatientInput: Codable, Sendable {
     public var tags: [String]?
     public var firstVisit: String?
 
-    public init(name: String? = nil, gender: String? = nil, birthDate: String? = nil, idNumber: String? = nil, phone: String? = nil,
-                address: String? = nil, region: String? = nil, category: String? = nil, tags: [String]? = nil, firstVisit: String? = nil) {
+    public init(
+        name: String? = nil, gender: String? = nil, birthDate: String? = nil, idNumber: String? = nil, phone: String? = nil,
+        address: String? = nil, region: String? = nil, category: String? = nil, tags: [String]? = nil, firstVisit: String? = nil
+    ) {
         self.name = name
         self.gender = gender
         self.birthDate = birthDate
@@ -84,7 +86,9 @@ public struct PatientInput: Codable, Sendable {
             values["idNumber"] = upper.isEmpty ? nil : upper
         }
         if let phone {
-            if phone.isEmpty { values["phone"] = nil } else {
+            if phone.isEmpty {
+                values["phone"] = nil
+            } else {
                 guard let normalized = PhoneNumber.normalize(phone) else { throw .invalid("phone is not a phone number") }
                 values["phone"] = normalized
             }

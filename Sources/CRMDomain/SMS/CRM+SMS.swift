@@ -92,10 +92,13 @@ extension CRM {
         let hospital = try String.fetchOne(db, sql: "SELECT value FROM setting WHERE id = 'hospitalName'") ?? "医院"
         var department = ""
         if let id = patient?["id"] as String? {
-            department = try String.fetchOne(db, sql: """
-                SELECT d.name FROM encounter e JOIN department d ON d.id = e.departmentId
-                WHERE e.patientId = ? AND e.cancelled IS NOT 1 ORDER BY e.admittedAt DESC LIMIT 1
-                """, arguments: [id]) ?? ""
+            department =
+                try String.fetchOne(
+                    db,
+                    sql: """
+                        SELECT d.name FROM encounter e JOIN department d ON d.id = e.departmentId
+                        WHERE e.patientId = ? AND e.cancelled IS NOT 1 ORDER BY e.admittedAt DESC LIMIT 1
+                        """, arguments: [id]) ?? ""
         }
         return body.replacingOccurrences(of: "{name}", with: patient?["name"] ?? "")
             .replacingOccurrences(of: "{date}", with: day)
@@ -115,10 +118,11 @@ extension CRM {
         try caller.require(.agent, .manager)
         guard !body.isEmpty, body.count <= 500 else { throw CRMError.invalid("body must be 1–500 characters") }
         try Self.checkPlaceholders(body)
-        let when = try scheduledAt.map { text throws(CRMError) in
-            guard let stamp = time.normalizedTimestamp(text) else { throw .invalid("scheduledAt must be an ISO-8601 date-time") }
-            return stamp
-        } ?? timestamp()
+        let when =
+            try scheduledAt.map { text throws(CRMError) in
+                guard let stamp = time.normalizedTimestamp(text) else { throw .invalid("scheduledAt must be an ISO-8601 date-time") }
+                return stamp
+            } ?? timestamp()
         return try change(caller, "sms.send", "smsMessage") { tx in
             var patient: Row?
             if let patientId {
@@ -137,10 +141,12 @@ extension CRM {
                 throw CRMError.conflict("this number is blacklisted")
             }
             let text = try render(body, patient: patient, db: tx.db, day: today())
-            let id = try tx.insert(into: "smsMessage", values: [
-                "patientId": patientId, "phone": number, "body": text, "scheduledAt": when, "status": "queued",
-                "attempts": 0, "createdAt": timestamp(),
-            ])
+            let id = try tx.insert(
+                into: "smsMessage",
+                values: [
+                    "patientId": patientId, "phone": number, "body": text, "scheduledAt": when, "status": "queued",
+                    "attempts": 0, "createdAt": timestamp(),
+                ])
             return (id, id)
         }
     }
@@ -151,10 +157,11 @@ extension CRM {
         try caller.require(.manager, .admin)
         guard !name.isEmpty, name.count <= 100 else { throw CRMError.invalid("name must be 1–100 characters") }
         try audience.validate(time: time)
-        let when = try scheduledAt.map { text throws(CRMError) in
-            guard let stamp = time.normalizedTimestamp(text) else { throw .invalid("scheduledAt must be an ISO-8601 date-time") }
-            return stamp
-        } ?? timestamp()
+        let when =
+            try scheduledAt.map { text throws(CRMError) in
+                guard let stamp = time.normalizedTimestamp(text) else { throw .invalid("scheduledAt must be an ISO-8601 date-time") }
+                return stamp
+            } ?? timestamp()
         let audienceText = String(decoding: try JSONEncoder().encode(audience), as: UTF8.self)
         return try change(caller, "sms.campaign", "smsCampaign") { tx in
             guard let body = try String.fetchOne(tx.db, sql: "SELECT body FROM smsTemplate WHERE id = ?", arguments: [templateId]) else {
@@ -162,16 +169,20 @@ extension CRM {
             }
             let recipients = try audience.recipients(tx.db, graph: Self.mergeGraph(tx.db))
             guard recipients.count <= 50_000 else { throw CRMError.invalid("an audience of more than 50,000 must be split") }
-            let campaign = try tx.insert(into: "smsCampaign", values: [
-                "name": name, "templateId": templateId, "audience": audienceText, "audienceCount": recipients.count,
-                "scheduledAt": when, "userId": caller.userId, "createdAt": timestamp(),
-            ])
+            let campaign = try tx.insert(
+                into: "smsCampaign",
+                values: [
+                    "name": name, "templateId": templateId, "audience": audienceText, "audienceCount": recipients.count,
+                    "scheduledAt": when, "userId": caller.userId, "createdAt": timestamp(),
+                ])
             for recipient in recipients {
                 let patient = try Row.fetchOne(tx.db, sql: "SELECT * FROM patient WHERE id = ?", arguments: [recipient.patientId])
-                try tx.insert(into: "smsMessage", values: [
-                    "patientId": recipient.patientId, "phone": recipient.phone, "body": try render(body, patient: patient, db: tx.db, day: today()),
-                    "campaignId": campaign, "scheduledAt": when, "status": "queued", "attempts": 0, "createdAt": timestamp(),
-                ], id: DerivedID.make("sms", campaign, recipient.patientId))
+                try tx.insert(
+                    into: "smsMessage",
+                    values: [
+                        "patientId": recipient.patientId, "phone": recipient.phone, "body": try render(body, patient: patient, db: tx.db, day: today()),
+                        "campaignId": campaign, "scheduledAt": when, "status": "queued", "attempts": 0, "createdAt": timestamp(),
+                    ], id: DerivedID.make("sms", campaign, recipient.patientId))
             }
             return ((campaign, recipients.count), campaign)
         }
@@ -189,19 +200,23 @@ extension CRM {
                 throw CRMError.notFound("SMS template", templateId)
             }
             let graph = try Self.mergeGraph(tx.db)
-            let rows = try Row.fetchAll(tx.db, sql: """
-                SELECT * FROM patient p WHERE substr(p.birthDate, 6, 5) = ? AND p.phone IS NOT NULL
-                AND NOT EXISTS (SELECT 1 FROM smsOptOut o WHERE o.id = p.phone AND o.active = 1)
-                AND NOT EXISTS (SELECT 1 FROM blacklist b WHERE b.id = p.phone AND b.active = 1)
-                """, arguments: [String(day.dropFirst(5))])
+            let rows = try Row.fetchAll(
+                tx.db,
+                sql: """
+                    SELECT * FROM patient p WHERE substr(p.birthDate, 6, 5) = ? AND p.phone IS NOT NULL
+                    AND NOT EXISTS (SELECT 1 FROM smsOptOut o WHERE o.id = p.phone AND o.active = 1)
+                    AND NOT EXISTS (SELECT 1 FROM blacklist b WHERE b.id = p.phone AND b.active = 1)
+                    """, arguments: [String(day.dropFirst(5))])
             var queued = 0
             for patient in rows where !graph.isMergedAway(patient["id"]) {
                 let id = DerivedID.make("sms", "birthday", patient["id"], String(day.prefix(4)))
                 if try Bool.fetchOne(tx.db, sql: "SELECT 1 FROM smsMessage WHERE id = ?", arguments: [id]) == true { continue }
-                try tx.insert(into: "smsMessage", values: [
-                    "patientId": patient["id"], "phone": patient["phone"], "body": try render(body, patient: patient, db: tx.db, day: day),
-                    "scheduledAt": day + "T09:00:00" + String(timestamp().suffix(6)), "status": "queued", "attempts": 0, "createdAt": timestamp(),
-                ], id: id)
+                try tx.insert(
+                    into: "smsMessage",
+                    values: [
+                        "patientId": patient["id"], "phone": patient["phone"], "body": try render(body, patient: patient, db: tx.db, day: day),
+                        "scheduledAt": day + "T09:00:00" + String(timestamp().suffix(6)), "status": "queued", "attempts": 0, "createdAt": timestamp(),
+                    ], id: id)
                 queued += 1
             }
             return (queued, "birthday-\(day)")
@@ -215,16 +230,20 @@ extension CRM {
         let day = today()
         let cap = try setting("smsDailyCap", default: Self.defaultSMSDailyCap)
         let due = try read { db in
-            try Row.fetchAll(db, sql: "SELECT id, phone, body, attempts FROM smsMessage WHERE status = 'queued' AND scheduledAt <= ? ORDER BY scheduledAt, id LIMIT ?",
-                             arguments: [now, limit])
+            try Row.fetchAll(
+                db, sql: "SELECT id, phone, body, attempts FROM smsMessage WHERE status = 'queued' AND scheduledAt <= ? ORDER BY scheduledAt, id LIMIT ?",
+                arguments: [now, limit])
         }
         var report = DispatchReport()
         for message in due {
             let id: String = message["id"], phone: String = message["phone"]
             let (optedOut, sentToday) = try read { db in
-                (try Bool.fetchOne(db, sql: "SELECT 1 FROM smsOptOut WHERE id = ? AND active = 1", arguments: [phone]) ?? false,
-                 try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM smsMessage WHERE phone = ? AND sentAt >= ? AND status IN ('sent', 'delivered')",
-                                  arguments: [phone, day]) ?? 0)
+                (
+                    try Bool.fetchOne(db, sql: "SELECT 1 FROM smsOptOut WHERE id = ? AND active = 1", arguments: [phone]) ?? false,
+                    try Int.fetchOne(
+                        db, sql: "SELECT COUNT(*) FROM smsMessage WHERE phone = ? AND sentAt >= ? AND status IN ('sent', 'delivered')",
+                        arguments: [phone, day]) ?? 0
+                )
             }
             if optedOut {
                 try change(.system, "sms.cancel", "smsMessage") { tx in
@@ -239,8 +258,10 @@ extension CRM {
             do {
                 let receipt = try gateway.send(OutgoingSMS(messageId: id, phone: phone, body: message["body"]))
                 try change(.system, "sms.sent", "smsMessage") { tx in
-                    var values: [String: (any DatabaseValueConvertible)?] = ["status": "sent", "attempts": attempts, "gatewayRef": receipt.reference,
-                                                                              "sentAt": timestamp(), "error": nil]
+                    var values: [String: (any DatabaseValueConvertible)?] = [
+                        "status": "sent", "attempts": attempts, "gatewayRef": receipt.reference,
+                        "sentAt": timestamp(), "error": nil,
+                    ]
                     if receipt.delivered == true { values["status"] = "delivered"; values["deliveredAt"] = timestamp() }
                     try tx.update("smsMessage", id: id, set: values)
                     return ((), id)
@@ -264,8 +285,11 @@ extension CRM {
             guard let id = try String.fetchOne(tx.db, sql: "SELECT id FROM smsMessage WHERE gatewayRef = ?", arguments: [reference]) else {
                 throw CRMError.notFound("SMS with gateway reference", reference)
             }
-            try tx.update("smsMessage", id: id, set: delivered ? ["status": "delivered", "deliveredAt": timestamp()]
-                                                                : ["status": "failed", "error": String((error ?? "not delivered").prefix(200))])
+            try tx.update(
+                "smsMessage", id: id,
+                set: delivered
+                    ? ["status": "delivered", "deliveredAt": timestamp()]
+                    : ["status": "failed", "error": String((error ?? "not delivered").prefix(200))])
             return ((), id)
         }
     }
@@ -318,8 +342,9 @@ extension CRM {
     }
 
     static func smsMessage(_ row: Row) -> SMSMessage {
-        SMSMessage(id: row["id"], patientId: row["patientId"], phone: PhoneNumber.masked(row["phone"] ?? ""), body: row["body"] ?? "",
-                   campaignId: row["campaignId"], scheduledAt: row["scheduledAt"] ?? "", status: row["status"] ?? "", attempts: row["attempts"] ?? 0,
-                   error: row["error"], sentAt: row["sentAt"], deliveredAt: row["deliveredAt"])
+        SMSMessage(
+            id: row["id"], patientId: row["patientId"], phone: PhoneNumber.masked(row["phone"] ?? ""), body: row["body"] ?? "",
+            campaignId: row["campaignId"], scheduledAt: row["scheduledAt"] ?? "", status: row["status"] ?? "", attempts: row["attempts"] ?? 0,
+            error: row["error"], sentAt: row["sentAt"], deliveredAt: row["deliveredAt"])
     }
 }

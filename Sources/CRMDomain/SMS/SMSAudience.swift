@@ -18,8 +18,10 @@ public struct SMSAudience: Codable, Sendable, Hashable {
     /// Discharged on or before this day (yyyy-MM-dd).
     public var dischargedUntil: String?
 
-    public init(diseases: [String]? = nil, regions: [String]? = nil, categories: [String]? = nil, departments: [String]? = nil,
-                doctors: [String]? = nil, dischargeStatuses: [DischargeStatus]? = nil, dischargedSince: String? = nil, dischargedUntil: String? = nil) {
+    public init(
+        diseases: [String]? = nil, regions: [String]? = nil, categories: [String]? = nil, departments: [String]? = nil,
+        doctors: [String]? = nil, dischargeStatuses: [DischargeStatus]? = nil, dischargedSince: String? = nil, dischargedUntil: String? = nil
+    ) {
         self.diseases = diseases
         self.regions = regions
         self.categories = categories
@@ -47,9 +49,11 @@ public struct SMSAudience: Codable, Sendable, Hashable {
     /// (patient id, phone) of everyone in the audience, ordered by patient id.
     func recipients(_ db: Database, graph: MergeGraph) throws -> [(patientId: String, phone: String)] {
         var sql = "SELECT DISTINCT p.id, p.phone FROM patient p"
-        var conditions = ["p.phone IS NOT NULL",
-                          "NOT EXISTS (SELECT 1 FROM smsOptOut o WHERE o.id = p.phone AND o.active = 1)",
-                          "NOT EXISTS (SELECT 1 FROM blacklist b WHERE b.id = p.phone AND b.active = 1)"]
+        var conditions = [
+            "p.phone IS NOT NULL",
+            "NOT EXISTS (SELECT 1 FROM smsOptOut o WHERE o.id = p.phone AND o.active = 1)",
+            "NOT EXISTS (SELECT 1 FROM blacklist b WHERE b.id = p.phone AND b.active = 1)",
+        ]
         var arguments: StatementArguments = []
         func inList(_ column: String, _ values: [String]?) {
             guard let values, !values.isEmpty else { return }

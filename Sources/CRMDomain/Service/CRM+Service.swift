@@ -46,10 +46,12 @@ extension CRM {
             if let patientId, try Bool.fetchOne(tx.db, sql: "SELECT 1 FROM patient WHERE id = ?", arguments: [patientId]) != true {
                 throw CRMError.notFound("patient", patientId)
             }
-            let id = try tx.insert(into: "consultation", values: [
-                "patientId": patientId, "phone": number, "topic": topic, "content": content, "handling": handling,
-                "status": handling == nil ? "open" : "answered", "userId": caller.userId, "at": timestamp(),
-            ])
+            let id = try tx.insert(
+                into: "consultation",
+                values: [
+                    "patientId": patientId, "phone": number, "topic": topic, "content": content, "handling": handling,
+                    "status": handling == nil ? "open" : "answered", "userId": caller.userId, "at": timestamp(),
+                ])
             return (id, id)
         }
     }
@@ -77,10 +79,12 @@ extension CRM {
                 throw CRMError.notFound("patient", patientId)
             }
             try Self.checkReferences(tx.db, departmentId: departmentId, wardId: nil)
-            let id = try tx.insert(into: "appointment", values: [
-                "patientId": patientId, "kind": kind, "departmentId": departmentId, "doctorId": doctorId, "scheduledAt": when,
-                "status": AppointmentStatus.booked.rawValue, "userId": caller.userId, "createdAt": timestamp(),
-            ])
+            let id = try tx.insert(
+                into: "appointment",
+                values: [
+                    "patientId": patientId, "kind": kind, "departmentId": departmentId, "doctorId": doctorId, "scheduledAt": when,
+                    "status": AppointmentStatus.booked.rawValue, "userId": caller.userId, "createdAt": timestamp(),
+                ])
             return (id, id)
         }
     }

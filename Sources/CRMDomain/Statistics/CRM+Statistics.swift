@@ -38,12 +38,13 @@ extension CRM {
     public func nps(_ caller: Caller, range: DayRange, period: StatisticsPeriod, wardId: String? = nil) throws -> [NPSRow] {
         try caller.require(.manager, .admin)
         try range.validate(time)
-        let periodSQL = switch period {
-        case .year: "substr(day, 1, 4)"
-        case .quarter: "substr(day, 1, 4) || '-Q' || ((CAST(substr(day, 6, 2) AS INTEGER) + 2) / 3)"
-        case .month: "substr(day, 1, 7)"
-        case .range: "'\(range.from)..\(range.to)'"
-        }
+        let periodSQL =
+            switch period {
+            case .year: "substr(day, 1, 4)"
+            case .quarter: "substr(day, 1, 4) || '-Q' || ((CAST(substr(day, 6, 2) AS INTEGER) + 2) / 3)"
+            case .month: "substr(day, 1, 7)"
+            case .range: "'\(range.from)..\(range.to)'"
+            }
         return try read { db in
             var sql = """
                 SELECT wardId, \(periodSQL) AS period, mode, SUM(promoters), SUM(passives), SUM(detractors), SUM(recommenders)
@@ -55,8 +56,9 @@ extension CRM {
             return try Row.fetchAll(db, sql: sql, arguments: arguments).map { row in
                 let promoters: Int = row[3], passives: Int = row[4], detractors: Int = row[5], total: Int = row[6]
                 let score = total == 0 ? 0 : (Double(promoters) - Double(detractors)) * 100 / Double(total)
-                return NPSRow(wardId: row[0], period: row[1], mode: row[2], promoters: promoters, passives: passives,
-                              detractors: detractors, responses: total, nps: (score * 10).rounded() / 10)
+                return NPSRow(
+                    wardId: row[0], period: row[1], mode: row[2], promoters: promoters, passives: passives,
+                    detractors: detractors, responses: total, nps: (score * 10).rounded() / 10)
             }
         }
     }
@@ -66,16 +68,19 @@ extension CRM {
         try caller.require(.manager, .admin)
         try range.validate(time)
         return try read { db in
-            let rows = try Row.fetchAll(db, sql: """
-                SELECT o.departmentId, d.name, SUM(o.kind = 'important'), SUM(o.kind = 'praise'), SUM(o.kind = 'suggestion'), COUNT(*)
-                FROM opinion o LEFT JOIN department d ON d.id = o.departmentId
-                WHERE o.at >= ? AND o.at < ? GROUP BY o.departmentId ORDER BY COUNT(*) DESC, o.departmentId
-                """, arguments: [range.from, range.toExclusive])
+            let rows = try Row.fetchAll(
+                db,
+                sql: """
+                    SELECT o.departmentId, d.name, SUM(o.kind = 'important'), SUM(o.kind = 'praise'), SUM(o.kind = 'suggestion'), COUNT(*)
+                    FROM opinion o LEFT JOIN department d ON d.id = o.departmentId
+                    WHERE o.at >= ? AND o.at < ? GROUP BY o.departmentId ORDER BY COUNT(*) DESC, o.departmentId
+                    """, arguments: [range.from, range.toExclusive])
             let all = rows.reduce(0) { $0 + ($1[5] as Int) }
             return rows.map { row in
                 let total: Int = row[5]
-                return DepartmentOpinions(departmentId: row[0] ?? "none", name: row[1] ?? "", important: row[2], praise: row[3], suggestion: row[4],
-                                          total: total, share: all == 0 ? 0 : Double(total) / Double(all))
+                return DepartmentOpinions(
+                    departmentId: row[0] ?? "none", name: row[1] ?? "", important: row[2], praise: row[3], suggestion: row[4],
+                    total: total, share: all == 0 ? 0 : Double(total) / Double(all))
             }
         }
     }
@@ -91,8 +96,9 @@ extension CRM {
             sql += " ORDER BY id DESC LIMIT ?"
             arguments += [page.limit + 1]
             let entries = try Row.fetchAll(db, sql: sql, arguments: arguments).map { row in
-                OpinionEntry(id: row["id"], responseId: row["responseId"] ?? "", kind: row["kind"], text: row["text"] ?? "",
-                             departmentId: row["departmentId"], staffId: row["staffId"], wardId: row["wardId"], mode: row["mode"], at: row["at"])
+                OpinionEntry(
+                    id: row["id"], responseId: row["responseId"] ?? "", kind: row["kind"], text: row["text"] ?? "",
+                    departmentId: row["departmentId"], staffId: row["staffId"], wardId: row["wardId"], mode: row["mode"], at: row["at"])
             }
             return page.page(entries, id: \.id)
         }
@@ -113,8 +119,9 @@ extension CRM {
             sql += " GROUP BY kind ORDER BY kind"
             return try Row.fetchAll(db, sql: sql, arguments: arguments).map { row in
                 let due: Int = row[1], done: Int = row[2], onTime: Int = row[3] ?? 0
-                return CoverageRow(kind: row[0], due: due, done: done, onTime: onTime,
-                                   doneRate: due == 0 ? 0 : Double(done) / Double(due), onTimeRate: due == 0 ? 0 : Double(onTime) / Double(due))
+                return CoverageRow(
+                    kind: row[0], due: due, done: done, onTime: onTime,
+                    doneRate: due == 0 ? 0 : Double(done) / Double(due), onTimeRate: due == 0 ? 0 : Double(onTime) / Double(due))
             }
         }
     }

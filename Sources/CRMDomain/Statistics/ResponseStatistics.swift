@@ -17,43 +17,47 @@ enum ResponseStatistics {
 
     static func prepare(_ db: Database) throws {
         let fresh = try !db.tableExists(table)
-        try db.execute(sql: """
-            CREATE TABLE IF NOT EXISTS \(table) (
-                day TEXT NOT NULL, wardId TEXT NOT NULL, departmentId TEXT NOT NULL, mode TEXT NOT NULL,
-                responses INTEGER NOT NULL, promoters INTEGER NOT NULL, passives INTEGER NOT NULL, detractors INTEGER NOT NULL,
-                recommenders INTEGER NOT NULL, satisfied INTEGER NOT NULL, dissatisfied INTEGER NOT NULL, noOpinion INTEGER NOT NULL,
-                PRIMARY KEY (day, wardId, departmentId, mode)) WITHOUT ROWID;
-            CREATE TRIGGER IF NOT EXISTS crm_response_day_count AFTER INSERT ON surveyResponse BEGIN
-                INSERT INTO \(table) (day, wardId, departmentId, mode, responses, promoters, passives, detractors, recommenders,
-                                      satisfied, dissatisfied, noOpinion)
-                VALUES (\(columns(prefix: "NEW.")))
-                ON CONFLICT (day, wardId, departmentId, mode) DO UPDATE SET
-                    responses = responses + 1, promoters = promoters + excluded.promoters, passives = passives + excluded.passives,
-                    detractors = detractors + excluded.detractors, recommenders = recommenders + excluded.recommenders,
-                    satisfied = satisfied + excluded.satisfied, dissatisfied = dissatisfied + excluded.dissatisfied,
-                    noOpinion = noOpinion + excluded.noOpinion;
-            END;
-            """)
+        try db.execute(
+            sql: """
+                CREATE TABLE IF NOT EXISTS \(table) (
+                    day TEXT NOT NULL, wardId TEXT NOT NULL, departmentId TEXT NOT NULL, mode TEXT NOT NULL,
+                    responses INTEGER NOT NULL, promoters INTEGER NOT NULL, passives INTEGER NOT NULL, detractors INTEGER NOT NULL,
+                    recommenders INTEGER NOT NULL, satisfied INTEGER NOT NULL, dissatisfied INTEGER NOT NULL, noOpinion INTEGER NOT NULL,
+                    PRIMARY KEY (day, wardId, departmentId, mode)) WITHOUT ROWID;
+                CREATE TRIGGER IF NOT EXISTS crm_response_day_count AFTER INSERT ON surveyResponse BEGIN
+                    INSERT INTO \(table) (day, wardId, departmentId, mode, responses, promoters, passives, detractors, recommenders,
+                                          satisfied, dissatisfied, noOpinion)
+                    VALUES (\(columns(prefix: "NEW.")))
+                    ON CONFLICT (day, wardId, departmentId, mode) DO UPDATE SET
+                        responses = responses + 1, promoters = promoters + excluded.promoters, passives = passives + excluded.passives,
+                        detractors = detractors + excluded.detractors, recommenders = recommenders + excluded.recommenders,
+                        satisfied = satisfied + excluded.satisfied, dissatisfied = dissatisfied + excluded.dissatisfied,
+                        noOpinion = noOpinion + excluded.noOpinion;
+                END;
+                """)
         if fresh {
             // A replica that had responses before this table existed: count them once.
-            try db.execute(sql: """
-                INSERT INTO \(table)
-                SELECT day, wardId, departmentId, mode, SUM(responses), SUM(promoters), SUM(passives), SUM(detractors), SUM(recommenders),
-                       SUM(satisfied), SUM(dissatisfied), SUM(noOpinion)
-                FROM (SELECT \(aliased()) FROM surveyResponse)
-                GROUP BY day, wardId, departmentId, mode
-                """)
+            try db.execute(
+                sql: """
+                    INSERT INTO \(table)
+                    SELECT day, wardId, departmentId, mode, SUM(responses), SUM(promoters), SUM(passives), SUM(detractors), SUM(recommenders),
+                           SUM(satisfied), SUM(dissatisfied), SUM(noOpinion)
+                    FROM (SELECT \(aliased()) FROM surveyResponse)
+                    GROUP BY day, wardId, departmentId, mode
+                    """)
         }
     }
 
     /// What one response adds to its day's row: (column, expression over the response row `p`).
     private static func additions(_ p: String) -> [(column: String, expression: String)] {
-        [("day", "coalesce(substr(\(p)submittedAt, 1, 10), '')"), ("wardId", "coalesce(\(p)wardId, '')"),
-         ("departmentId", "coalesce(\(p)departmentId, '')"), ("mode", "coalesce(\(p)mode, '')"), ("responses", "1"),
-         ("promoters", "coalesce(\(p)recommend >= 9, 0)"), ("passives", "coalesce(\(p)recommend BETWEEN 7 AND 8, 0)"),
-         ("detractors", "coalesce(\(p)recommend <= 6, 0)"), ("recommenders", "\(p)recommend IS NOT NULL"),
-         ("satisfied", "coalesce(\(p)overall >= 4, 0)"), ("dissatisfied", "coalesce(\(p)overall <= 2, 0)"),
-         ("noOpinion", "coalesce(\(p)overall = 3, 1)")]
+        [
+            ("day", "coalesce(substr(\(p)submittedAt, 1, 10), '')"), ("wardId", "coalesce(\(p)wardId, '')"),
+            ("departmentId", "coalesce(\(p)departmentId, '')"), ("mode", "coalesce(\(p)mode, '')"), ("responses", "1"),
+            ("promoters", "coalesce(\(p)recommend >= 9, 0)"), ("passives", "coalesce(\(p)recommend BETWEEN 7 AND 8, 0)"),
+            ("detractors", "coalesce(\(p)recommend <= 6, 0)"), ("recommenders", "\(p)recommend IS NOT NULL"),
+            ("satisfied", "coalesce(\(p)overall >= 4, 0)"), ("dissatisfied", "coalesce(\(p)overall <= 2, 0)"),
+            ("noOpinion", "coalesce(\(p)overall = 3, 1)"),
+        ]
     }
 
     private static func columns(prefix p: String) -> String {

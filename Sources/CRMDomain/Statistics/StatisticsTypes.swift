@@ -51,9 +51,10 @@ public struct SatisfactionRow: Codable, Sendable, Hashable {
 
     public init(from decoder: any Decoder) throws {
         let container = try decoder.container(keyedBy: CodingKeys.self)
-        self.init(mode: try container.decode(String.self, forKey: .mode), satisfied: try container.decode(Int.self, forKey: .satisfied),
-                  dissatisfied: try container.decode(Int.self, forKey: .dissatisfied), noOpinion: try container.decode(Int.self, forKey: .noOpinion),
-                  notReached: try container.decode(Int.self, forKey: .notReached))
+        self.init(
+            mode: try container.decode(String.self, forKey: .mode), satisfied: try container.decode(Int.self, forKey: .satisfied),
+            dissatisfied: try container.decode(Int.self, forKey: .dissatisfied), noOpinion: try container.decode(Int.self, forKey: .noOpinion),
+            notReached: try container.decode(Int.self, forKey: .notReached))
     }
 
     public func encode(to encoder: any Encoder) throws {

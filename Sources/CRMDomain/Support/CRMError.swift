@@ -1,4 +1,5 @@
 import Foundation
+
 /// Why a CRM operation was refused. Messages name fields and ids, never patient data,
 /// so they are safe to log and to return to a client.
 public struct CRMError: Error, Hashable, Sendable, CustomStringConvertible {

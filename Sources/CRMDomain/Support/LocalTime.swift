@@ -20,8 +20,9 @@ public struct LocalTime: Sendable {
         let offset = timeZone.secondsFromGMT(for: date)
         let sign = offset < 0 ? "-" : "+"
         let hours = abs(offset) / 3600, minutes = abs(offset) % 3600 / 60
-        return String(format: "%04d-%02d-%02dT%02d:%02d:%02d%@%02d:%02d", parts.year!, parts.month!, parts.day!,
-                      parts.hour!, parts.minute!, parts.second!, sign, hours, minutes)
+        return String(
+            format: "%04d-%02d-%02dT%02d:%02d:%02d%@%02d:%02d", parts.year!, parts.month!, parts.day!,
+            parts.hour!, parts.minute!, parts.second!, sign, hours, minutes)
     }
 
     /// `2026-11-23`.
@@ -48,7 +49,8 @@ public struct LocalTime: Sendable {
     public func parseDay(_ text: String) -> DateComponents? {
         let parts = text.split(separator: "-", omittingEmptySubsequences: false)
         guard parts.count == 3, parts[0].count == 4, parts[1].count == 2, parts[2].count == 2,
-              let year = Int(parts[0]), let month = Int(parts[1]), let day = Int(parts[2]) else { return nil }
+            let year = Int(parts[0]), let month = Int(parts[1]), let day = Int(parts[2])
+        else { return nil }
         let components = DateComponents(year: year, month: month, day: day)
         guard let date = calendar.date(from: components), self.day(date) == text else { return nil }
         return components
@@ -60,7 +62,8 @@ public struct LocalTime: Sendable {
     /// The local day `days` after `day` (`yyyy-MM-dd`).
     public func day(_ day: String, plus days: Int) -> String? {
         guard let components = parseDay(day), let date = calendar.date(from: components),
-              let moved = calendar.date(byAdding: .day, value: days, to: date) else { return nil }
+            let moved = calendar.date(byAdding: .day, value: days, to: date)
+        else { return nil }
         return self.day(moved)
     }
 

@@ -1,4 +1,5 @@
 import Foundation
+
 /// One page of a list. `next` is the cursor for the following page, nil on the last.
 public struct Page<Item: Codable & Sendable>: Codable, Sendable {
     public var items: [Item]

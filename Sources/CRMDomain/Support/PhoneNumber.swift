@@ -1,4 +1,5 @@
 import Foundation
+
 /// Phone numbers as stored and looked up: digits only, without the +86 / 0086 country code.
 /// `+86 138-0013 8000`, `0086 13800138000` and `138 0013 8000` are all `13800138000`.
 public enum PhoneNumber {

@@ -1,4 +1,5 @@
 import Foundation
+
 /// What a user may do. Each API call names the roles allowed to make it.
 public enum Role: String, Codable, CaseIterable, Sendable {
     /// 床边探访: a bedside visitor on a ward tablet.

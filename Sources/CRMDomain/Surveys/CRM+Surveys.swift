@@ -31,9 +31,11 @@ public struct SurveySubmission: Codable, Sendable {
     public var answers: [String: JSONValue]
     public var opinions: [OpinionInput]?
 
-    public init(id: String, templateId: String, templateVersion: Int, patientId: String, wardId: String? = nil, departmentId: String? = nil,
-                mode: SurveyMode, staffId: String? = nil, taskId: String? = nil, startedAt: String? = nil, submittedAt: String,
-                answers: [String: JSONValue], opinions: [OpinionInput]? = nil) {
+    public init(
+        id: String, templateId: String, templateVersion: Int, patientId: String, wardId: String? = nil, departmentId: String? = nil,
+        mode: SurveyMode, staffId: String? = nil, taskId: String? = nil, startedAt: String? = nil, submittedAt: String,
+        answers: [String: JSONValue], opinions: [OpinionInput]? = nil
+    ) {
         self.id = id
         self.templateId = templateId
         self.templateVersion = templateVersion
@@ -86,9 +88,11 @@ extension CRM {
         return try change(caller, "template.save", "surveyTemplate") { tx in
             let current = try Int.fetchOne(tx.db, sql: "SELECT currentVersion FROM surveyTemplate WHERE id = ?", arguments: [id])
             let version = (current ?? 0) + 1
-            try tx.insert(into: "surveyTemplateVersion", values: [
-                "templateId": id, "version": version, "definition": text, "createdAt": timestamp(), "createdBy": caller.userId,
-            ], id: "\(id):\(version)")
+            try tx.insert(
+                into: "surveyTemplateVersion",
+                values: [
+                    "templateId": id, "version": version, "definition": text, "createdAt": timestamp(), "createdBy": caller.userId,
+                ], id: "\(id):\(version)")
             let values: [String: (any DatabaseValueConvertible)?] = [
                 "name": name, "purpose": purpose, "diseaseCode": diseaseCode, "currentVersion": version, "active": 1,
             ]
@@ -115,11 +119,13 @@ extension CRM {
         let current: Int = row["currentVersion"] ?? 1
         let wanted = version ?? current
         guard let text = try String.fetchOne(db, sql: "SELECT definition FROM surveyTemplateVersion WHERE id = ?", arguments: ["\(id):\(wanted)"]),
-              let definition = try? JSONDecoder().decode(SurveyDefinition.self, from: Data(text.utf8)) else {
+            let definition = try? JSONDecoder().decode(SurveyDefinition.self, from: Data(text.utf8))
+        else {
             throw CRMError.notFound("template version", "\(id):\(wanted)")
         }
-        return SurveyTemplate(id: id, name: row["name"] ?? "", purpose: row["purpose"], diseaseCode: row["diseaseCode"], version: wanted,
-                              currentVersion: current, active: (row["active"] as Int?) == 1, definition: definition)
+        return SurveyTemplate(
+            id: id, name: row["name"] ?? "", purpose: row["purpose"], diseaseCode: row["diseaseCode"], version: wanted,
+            currentVersion: current, active: (row["active"] as Int?) == 1, definition: definition)
     }
 
     /// Every template at its current version.
@@ -198,11 +204,13 @@ extension CRM {
         try tx.insert(into: "surveyResponse", values: row, id: responseID)
         for (index, opinion) in opinions.enumerated() {
             let opinionID = "\(submission.id)-\(index)"
-            try tx.insert(into: "opinion", values: [
-                "responseId": responseID, "patientId": submission.patientId, "kind": opinion.kind.rawValue, "text": opinion.text,
-                "departmentId": opinion.departmentId ?? submission.departmentId, "staffId": opinion.staffId, "wardId": submission.wardId,
-                "mode": submission.mode.rawValue, "at": submittedAt,
-            ], id: submission.wardId.map { BoundRowID.bind(opinionID, toWard: $0) } ?? opinionID)
+            try tx.insert(
+                into: "opinion",
+                values: [
+                    "responseId": responseID, "patientId": submission.patientId, "kind": opinion.kind.rawValue, "text": opinion.text,
+                    "departmentId": opinion.departmentId ?? submission.departmentId, "staffId": opinion.staffId, "wardId": submission.wardId,
+                    "mode": submission.mode.rawValue, "at": submittedAt,
+                ], id: submission.wardId.map { BoundRowID.bind(opinionID, toWard: $0) } ?? opinionID)
         }
         try audit(tx, caller, "survey.submit", "surveyResponse", responseID)
         if let taskId = submission.taskId {
@@ -219,10 +227,12 @@ extension CRM {
         let task = FollowUpTask(row: row)
         guard task.doneAt == nil, !task.withdrawn else { return }
         let at = timestamp()
-        try tx.insert(into: "followUpRecord", values: [
-            "taskId": taskId, "patientId": task.patientId, "outcome": FollowUpOutcome.reached.rawValue, "responseId": responseID,
-            "userId": caller.userId, "nodeId": nodeID, "at": at,
-        ])
+        try tx.insert(
+            into: "followUpRecord",
+            values: [
+                "taskId": taskId, "patientId": task.patientId, "outcome": FollowUpOutcome.reached.rawValue, "responseId": responseID,
+                "userId": caller.userId, "nodeId": nodeID, "at": at,
+            ])
         var values: [String: (any DatabaseValueConvertible)?] = ["attempts": task.attempts + 1, "outcome": FollowUpOutcome.reached.rawValue, "doneAt": at]
         if task.claimedBy == nil { values["claimedBy"] = caller.userId }
         try tx.update("followUpTask", id: taskId, set: values)
@@ -236,11 +246,13 @@ extension CRM {
             guard let response = try Row.fetchOne(tx.db, sql: "SELECT * FROM surveyResponse WHERE id = ?", arguments: [responseId]) else {
                 throw CRMError.notFound("survey response", responseId)
             }
-            let id = try tx.insert(into: "opinion", values: [
-                "responseId": responseId, "patientId": response["patientId"], "kind": opinion.kind.rawValue, "text": opinion.text,
-                "departmentId": opinion.departmentId ?? response["departmentId"], "staffId": opinion.staffId,
-                "wardId": response["wardId"], "mode": response["mode"], "at": timestamp(),
-            ])
+            let id = try tx.insert(
+                into: "opinion",
+                values: [
+                    "responseId": responseId, "patientId": response["patientId"], "kind": opinion.kind.rawValue, "text": opinion.text,
+                    "departmentId": opinion.departmentId ?? response["departmentId"], "staffId": opinion.staffId,
+                    "wardId": response["wardId"], "mode": response["mode"], "at": timestamp(),
+                ])
             return (id, id)
         }
     }

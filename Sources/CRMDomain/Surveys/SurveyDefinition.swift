@@ -21,8 +21,10 @@ public struct SurveyDefinition: Codable, Sendable, Hashable {
         public var role: Role?
         public var maxLength: Int?
 
-        public init(id: String, text: String, type: QuestionType, options: [Option]? = nil, required: Bool? = nil,
-                    showIf: Condition? = nil, role: Role? = nil, maxLength: Int? = nil) {
+        public init(
+            id: String, text: String, type: QuestionType, options: [Option]? = nil, required: Bool? = nil,
+            showIf: Condition? = nil, role: Role? = nil, maxLength: Int? = nil
+        ) {
             self.id = id
             self.text = text
             self.type = type
@@ -83,7 +85,8 @@ public struct SurveyDefinition: Codable, Sendable, Hashable {
             switch question.type {
             case .single, .multiple:
                 guard let options = question.options, !options.isEmpty, options.count <= 30,
-                      Set(options.map(\.value)).count == options.count else {
+                    Set(options.map(\.value)).count == options.count
+                else {
                     throw .invalid("question '\(question.id)': a choice question needs 1–30 options with distinct values")
                 }
             case .scale5, .nps, .text:
@@ -113,12 +116,13 @@ public struct SurveyDefinition: Codable, Sendable, Hashable {
         for question in questions {
             let answer = answers[question.id].flatMap { $0 == .null ? nil : $0 }
             if let condition = question.showIf {
-                let shown: Bool = switch answers[condition.question] {
-                case .string(let value): condition.equals.contains(value)
-                case .number(let value): condition.equals.contains(value.rounded() == value ? String(Int(value)) : String(value))
-                case .array(let values): values.contains { if case .string(let value) = $0 { condition.equals.contains(value) } else { false } }
-                default: false
-                }
+                let shown: Bool =
+                    switch answers[condition.question] {
+                    case .string(let value): condition.equals.contains(value)
+                    case .number(let value): condition.equals.contains(value.rounded() == value ? String(Int(value)) : String(value))
+                    case .array(let values): values.contains { if case .string(let value) = $0 { condition.equals.contains(value) } else { false } }
+                    default: false
+                    }
                 if !shown {
                     guard answer == nil else { throw .invalid("answers: question '\(question.id)' is skipped by the answer to '\(condition.question)'") }
                     continue
@@ -152,13 +156,14 @@ public struct SurveyDefinition: Codable, Sendable, Hashable {
         default:
             break
         }
-        let expected = switch question.type {
-        case .single: "one of its options"
-        case .multiple: "a list of distinct options"
-        case .scale5: "an integer from 1 to 5"
-        case .nps: "an integer from 0 to 10"
-        case .text: "text of at most \(question.maxLength ?? 2000) characters"
-        }
+        let expected =
+            switch question.type {
+            case .single: "one of its options"
+            case .multiple: "a list of distinct options"
+            case .scale5: "an integer from 1 to 5"
+            case .nps: "an integer from 0 to 10"
+            case .text: "text of at most \(question.maxLength ?? 2000) characters"
+            }
         throw .invalid("answers: question '\(question.id)' needs \(expected)")
     }
 

@@ -1,4 +1,5 @@
 import Foundation
+
 /// How a survey response was captured. Scores are split by mode, never silently pooled.
 public enum SurveyMode: String, Codable, CaseIterable, Sendable {
     /// At the bedside, on a ward tablet (入院24小时内床边探访).

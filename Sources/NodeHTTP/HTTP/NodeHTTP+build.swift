@@ -1,15 +1,18 @@
-import NodeRuntime
 import CRMDomain
 import Hummingbird
 import Logging
+import NodeRuntime
 
 /// The node's HTTP server: health and status (public), the CRM API under `/api` (a session needed),
 /// and the web UI everywhere else.
-package func buildHTTPApplication(runtime: NodeRuntime, configuration: NodeConfiguration, endpoint: Endpoint,
-                          logger: Logger) -> some ApplicationProtocol {
-    Application(router: buildRouter(runtime: runtime, configuration: configuration),
-                configuration: .init(address: .hostname(endpoint.host, port: endpoint.port), serverName: "suifang"),
-                logger: logger)
+package func buildHTTPApplication(
+    runtime: NodeRuntime, configuration: NodeConfiguration, endpoint: Endpoint,
+    logger: Logger
+) -> some ApplicationProtocol {
+    Application(
+        router: buildRouter(runtime: runtime, configuration: configuration),
+        configuration: .init(address: .hostname(endpoint.host, port: endpoint.port), serverName: "suifang"),
+        logger: logger)
 }
 
 /// The routes, separate from the server so tests can drive them (`app.test(.router)`).

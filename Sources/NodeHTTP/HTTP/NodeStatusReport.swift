@@ -1,6 +1,6 @@
-import NodeRuntime
 import Foundation
 import Hummingbird
+import NodeRuntime
 import Replica
 
 /// A node's status: what `suifang status --json` prints and `GET /api/status` returns.
@@ -44,7 +44,10 @@ package struct NodeStatusReport: Codable, ResponseEncodable, Sendable {
         package var sinceMsAgo: Int64
     }
 
-    package init(name: String, role: String, wards: [String], nodeId: String, versionVector: [String: UInt64], rows: [String: Int], openConflicts: Int, peers: [Peer], quarantined: [QuarantinedOrigin]) {
+    package init(
+        name: String, role: String, wards: [String], nodeId: String, versionVector: [String: UInt64], rows: [String: Int], openConflicts: Int, peers: [Peer],
+        quarantined: [QuarantinedOrigin]
+    ) {
         self.name = name
         self.role = role
         self.wards = wards
@@ -73,9 +76,10 @@ extension NodeRuntime {
         let now = Int64(clamping: replica.wallClock.now())
         let peers = try self.peers.peers().map { peer in
             let pendingOut = vector.commitsAhead(of: peer.peerVector), pendingIn = peer.peerVector.commitsAhead(of: vector)
-            return NodeStatusReport.Peer(name: peer.name, nodeId: peer.nodeId, role: peer.role, address: peer.address, connected: peer.connected,
-                                         lastContactMsAgo: now - peer.lastContact, pendingOut: pendingOut, pendingIn: pendingIn,
-                                         lagMs: pendingOut == 0 ? 0 : peer.caughtUpAt.map { now - $0 }, lastError: peer.lastError)
+            return NodeStatusReport.Peer(
+                name: peer.name, nodeId: peer.nodeId, role: peer.role, address: peer.address, connected: peer.connected,
+                lastContactMsAgo: now - peer.lastContact, pendingOut: pendingOut, pendingIn: pendingIn,
+                lagMs: pendingOut == 0 ? 0 : peer.caughtUpAt.map { now - $0 }, lastError: peer.lastError)
         }
         // The role is the certificate's (what this node may write), whatever node.json says.
         return NodeLinkStatus(name: configuration.name, role: replica.role.description, nodeId: configuration.nodeID, peers: peers)
@@ -88,12 +92,14 @@ extension NodeRuntime {
         let now = Int64(clamping: replica.wallClock.now())
         let names = Dictionary(link.peers.map { ($0.nodeId, $0.name) }, uniquingKeysWith: { first, _ in first })
         let quarantined = try replica.quarantines().map { quarantine in
-            NodeStatusReport.QuarantinedOrigin(nodeId: quarantine.origin.description, name: names[quarantine.origin.description], commit: quarantine.seq,
-                                               table: quarantine.table, rule: quarantine.rule, sinceMsAgo: now - Int64(clamping: quarantine.seenAt))
+            NodeStatusReport.QuarantinedOrigin(
+                nodeId: quarantine.origin.description, name: names[quarantine.origin.description], commit: quarantine.seq,
+                table: quarantine.table, rule: quarantine.rule, sinceMsAgo: now - Int64(clamping: quarantine.seenAt))
         }
-        return NodeStatusReport(name: link.name, role: link.role, wards: replica.identity.wards.sorted(), nodeId: link.nodeId,
-                                versionVector: Dictionary(uniqueKeysWithValues: vector.sorted.map { ($0.origin.description, $0.seq) }),
-                                rows: try replica.statistics().rows, openConflicts: try replica.openConflicts().count, peers: link.peers,
-                                quarantined: quarantined)
+        return NodeStatusReport(
+            name: link.name, role: link.role, wards: replica.identity.wards.sorted(), nodeId: link.nodeId,
+            versionVector: Dictionary(uniqueKeysWithValues: vector.sorted.map { ($0.origin.description, $0.seq) }),
+            rows: try replica.statistics().rows, openConflicts: try replica.openConflicts().count, peers: link.peers,
+            quarantined: quarantined)
     }
 }

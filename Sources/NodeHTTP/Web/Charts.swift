@@ -1,5 +1,5 @@
-import NodeRuntime
 import Foundation
+import NodeRuntime
 
 /// One chart's data: per label (a bar, a slice, a month) one value per series. Rendered as SVG by
 /// the server, as a table and as CSV — the same numbers three ways. A missing value (`nil`: nothing
@@ -14,8 +14,9 @@ package struct ChartData: Sendable {
 
     /// One series: a value per label.
     package init(id: String, title: String, labelHeader: String, valueHeader: String, rows: [(label: String, value: Double)], format: String = "%.1f") {
-        self.init(id: id, title: title, labelHeader: labelHeader, seriesNames: [valueHeader],
-                  rows: rows.map { (label: $0.label, values: [$0.value]) }, format: format)
+        self.init(
+            id: id, title: title, labelHeader: labelHeader, seriesNames: [valueHeader],
+            rows: rows.map { (label: $0.label, values: [$0.value]) }, format: format)
     }
 
     /// Several series over the same labels (one line per survey mode, say).

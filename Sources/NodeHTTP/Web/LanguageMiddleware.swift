@@ -1,5 +1,5 @@
-import NodeRuntime
 import Hummingbird
+import NodeRuntime
 
 /// `?lang=zh|en` switches the UI language and remembers it in a cookie.
 package struct LanguageMiddleware: RouterMiddleware {

@@ -1,6 +1,6 @@
-import NodeRuntime
 import CRMDomain
 import Foundation
+import NodeRuntime
 import Synchronization
 
 /// Delivers screen pops (来电弹屏) to the desks of the agent the phone system names: each open

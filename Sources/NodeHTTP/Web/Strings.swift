@@ -1,5 +1,5 @@
-import NodeRuntime
 import Foundation
+import NodeRuntime
 
 /// The UI's languages: Chinese by default, English on request (`?lang=en`, kept in a cookie).
 package enum Language: String, Sendable {
@@ -79,7 +79,8 @@ package struct Strings: Sendable {
         "type_single": ("单选", "Single choice"), "type_multiple": ("多选", "Multiple choice"), "type_scale5": ("1–5 分", "Scale 1–5"),
         "type_nps": ("0–10 推荐", "0–10 recommend"), "type_text": ("文本", "Free text"),
         "label": ("名称", "Name"), "skip": ("跳到正文", "Skip to content"),
-        "month": ("月份", "Month"), "year": ("按年", "By year"), "quarter": ("按季度", "By quarter"), "range": ("整个区间", "Whole range"), "responses": ("份数", "Responses"), "department": ("科室", "Department"),
+        "month": ("月份", "Month"), "year": ("按年", "By year"), "quarter": ("按季度", "By quarter"), "range": ("整个区间", "Whole range"), "responses": ("份数", "Responses"),
+        "department": ("科室", "Department"),
         "newPatient": ("新建档案", "New patient"), "editPatient": ("修改档案", "Edit archive"), "gender": ("性别", "Gender"),
         "gender_male": ("男", "Male"), "gender_female": ("女", "Female"), "gender_unknown": ("未知", "Unknown"),
         "idNumber": ("身份证号", "ID number"), "address": ("地址", "Address"), "region": ("地区", "Region"), "category": ("客户类别", "Category"),
@@ -88,7 +89,8 @@ package struct Strings: Sendable {
         "event_discharged": ("出院", "Discharged"), "event_dischargeCancelled": ("取消出院", "Discharge cancelled"), "event_admissionCancelled": ("取消入院", "Admission cancelled"),
         "surveyEvent": ("问卷", "Survey"), "followUpEvent": ("随访", "Follow-up"), "complaintEvent": ("投诉", "Complaint"),
         "appt_booked": ("已预约", "Booked"), "appt_confirmed": ("已确认就诊", "Visit confirmed"), "appt_cancelled": ("已取消", "Cancelled"), "appt_noShow": ("未到诊", "No show"),
-        "sms_queued": ("待发送", "Queued"), "sms_sent": ("已发送", "Sent"), "sms_delivered": ("已送达", "Delivered"), "sms_failed": ("发送失败", "Failed"), "sms_cancelled": ("已取消", "Cancelled"),
+        "sms_queued": ("待发送", "Queued"), "sms_sent": ("已发送", "Sent"), "sms_delivered": ("已送达", "Delivered"), "sms_failed": ("发送失败", "Failed"),
+        "sms_cancelled": ("已取消", "Cancelled"),
         "admittedAt": ("入院时间", "Admitted at"), "bedsideVisit": ("床边探访", "Bedside visit"),
         "changePassword": ("修改密码", "Change password"), "oldPassword": ("原密码", "Current password"), "newPassword": ("新密码", "New password"),
         "repeatPassword": ("再次输入新密码", "New password again"), "passwordsDiffer": ("两次输入的新密码不一致", "The new passwords differ"),
@@ -99,8 +101,10 @@ package struct Strings: Sendable {
         "steps": ("处理记录", "Steps"), "who": ("经办人", "By"), "resolution": ("处理结果", "Resolution"), "registeredAt": ("登记时间", "Registered"),
         "responsibleDepartment": ("责任科室", "Responsible department"),
         "channel_phone": ("电话", "Phone"), "channel_visit": ("来访", "Visit"), "channel_letter": ("信件", "Letter"), "channel_online": ("网络", "Online"),
-        "conflictHint": ("两个节点同时修改了同一项，两个值都已保留；请选择正确的值，选择结果会同步到所有节点。",
-                         "Two nodes changed the same field at the same time; both values are kept. Choose the right one: the choice reaches every node."),
+        "conflictHint": (
+            "两个节点同时修改了同一项，两个值都已保留；请选择正确的值，选择结果会同步到所有节点。",
+            "Two nodes changed the same field at the same time; both values are kept. Choose the right one: the choice reaches every node."
+        ),
         "nodeName": ("节点", "Node"),
         "revokeConfirm": ("吊销后该节点将无法再与任何节点同步，且不可撤销。确定吊销？", "A revoked node can never sync with any node again. Revoke it?"),
         "organisation": ("系统管理", "Administration"), "addOrChange": ("新增；填写已有编码即修改", "Add one; an existing code changes it"),
@@ -110,7 +114,9 @@ package struct Strings: Sendable {
         "setting_complaintDeadlineWorkingDays": ("投诉处理期限（工作日）", "Complaint deadline (working days)"),
         "setting_smsDailyCap": ("每个号码每日短信上限", "SMS per number per day"),
         "calendar": ("工作日历", "Working calendar"), "holiday": ("节假日", "Holiday"), "makeUpWorkday": ("调休上班", "Make-up working day"), "day": ("日期", "Day"),
-        "calendarHint": ("已内置本年度法定节假日与调休；此处可增加本院的安排，投诉期限按此计算。", "This year's public holidays and make-up days are built in; add the hospital's own here. Complaint deadlines count these days."),
+        "calendarHint": (
+            "已内置本年度法定节假日与调休；此处可增加本院的安排，投诉期限按此计算。", "This year's public holidays and make-up days are built in; add the hospital's own here. Complaint deadlines count these days."
+        ),
         "doneRate": ("完成率 %", "Done %"), "onTimeRate": ("按时率 %", "On time %"), "dueCount": ("应随访数", "Due"),
     ]
 

@@ -1,6 +1,6 @@
-import NodeRuntime
 import CRMDomain
 import Foundation
+import NodeRuntime
 
 /// The survey template editor: one row of fields per question (text, type, options, required,
 /// skip logic, the statistics role). "Add a question" posts the form back with one more row;
@@ -22,16 +22,20 @@ package enum TemplateEditor {
             let showIf = field("showIf").map { question in
                 SurveyDefinition.Condition(question: question, equals: (field("showIfValues") ?? "").split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) })
             }
-            questions.append(SurveyDefinition.Question(id: id, text: text, type: type, options: options.isEmpty ? nil : options,
-                                                       required: field("required") != nil, showIf: showIf,
-                                                       role: field("role").flatMap(SurveyDefinition.Role.init(rawValue:)),
-                                                       maxLength: type == .text ? 2000 : nil))
+            questions.append(
+                SurveyDefinition.Question(
+                    id: id, text: text, type: type, options: options.isEmpty ? nil : options,
+                    required: field("required") != nil, showIf: showIf,
+                    role: field("role").flatMap(SurveyDefinition.Role.init(rawValue:)),
+                    maxLength: type == .text ? 2000 : nil))
         }
         return SurveyDefinition(questions: questions)
     }
 
-    package static func render(id: String?, name: String?, purpose: String?, version: Int?, definition: SurveyDefinition, blankRows: Int,
-                       s: Strings, error: String?) -> Markup {
+    package static func render(
+        id: String?, name: String?, purpose: String?, version: Int?, definition: SurveyDefinition, blankRows: Int,
+        s: Strings, error: String?
+    ) -> Markup {
         let rows = definition.questions.map(Optional.some) + Array(repeating: nil, count: blankRows)
         var html = error.map { text -> Markup in "<p class=\"error\" role=\"alert\">\(text)</p>" } ?? .empty
         html += """

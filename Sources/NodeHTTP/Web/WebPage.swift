@@ -1,8 +1,8 @@
-import NodeRuntime
 import CRMDomain
 import Foundation
 import Hummingbird
 import NIOCore
+import NodeRuntime
 
 /// What every page needs: who is looking, in which language, and the node's link state.
 package struct WebSession: Sendable {
@@ -30,9 +30,12 @@ package struct WebSession: Sendable {
         switch caller.role {
         case .visitor: return [("/ward", s["ward"])]
         case .agent: return [("/desk", s["desk"]), ("/patients", s["patients"]), ("/complaints", s["office"])]
-        case .manager: return [("/complaints", s["office"]), ("/patients", s["patients"]), ("/conflicts", s["conflicts"]), ("/sms", s["smsComposer"]),
-                               ("/templates", s["templates"]), ("/rules", s["rules"]), ("/dashboard", s["dashboard"]), ("/fleet", s["fleet"]),
-                               ("/organisation", s["organisation"])]
+        case .manager:
+            return [
+                ("/complaints", s["office"]), ("/patients", s["patients"]), ("/conflicts", s["conflicts"]), ("/sms", s["smsComposer"]),
+                ("/templates", s["templates"]), ("/rules", s["rules"]), ("/dashboard", s["dashboard"]), ("/fleet", s["fleet"]),
+                ("/organisation", s["organisation"]),
+            ]
         case .admin: return [("/fleet", s["fleet"]), ("/users", s["users"]), ("/organisation", s["organisation"]), ("/patients", s["patients"]), ("/dashboard", s["dashboard"])]
         }
     }
@@ -76,8 +79,9 @@ package struct WebSession: Sendable {
 package enum WebPage {
     /// An HTML response.
     package static func html(_ markup: Markup, status: HTTPResponse.Status = .ok) -> Response {
-        Response(status: status, headers: [.contentType: "text/html; charset=utf-8", .cacheControl: "no-store"],
-                 body: .init(byteBuffer: ByteBuffer(string: markup.html)))
+        Response(
+            status: status, headers: [.contentType: "text/html; charset=utf-8", .cacheControl: "no-store"],
+            body: .init(byteBuffer: ByteBuffer(string: markup.html)))
     }
 
     /// A 303 to `location` (after a form post, or to the login page).
@@ -87,7 +91,8 @@ package enum WebPage {
 
     /// A page for someone not logged in (the login form, an error).
     package static func bare(_ title: String, _ body: Markup, language: Language, status: HTTPResponse.Status = .ok) -> Response {
-        html("""
+        html(
+            """
             <!doctype html><html lang="\(language.htmlCode)"><head><meta charset="utf-8">
             <meta name="viewport" content="width=device-width, initial-scale=1"><title>\(e(title))</title>
             <link rel="stylesheet" href="/assets/app.css"></head><body class="bare"><main id="main">\(body)</main></body></html>

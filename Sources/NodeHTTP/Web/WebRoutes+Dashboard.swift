@@ -1,8 +1,8 @@
-import NodeRuntime
 import CRMDomain
 import Foundation
 import Hummingbird
 import NIOCore
+import NodeRuntime
 
 /// Dashboards: every chart drawn as SVG by the server, with its table and a CSV download.
 extension WebUI {
@@ -26,11 +26,12 @@ extension WebUI {
                 <p><button type="submit">\(s["dashboard"])</button></p></form>
                 """
             for (chart, kind) in charts {
-                let svg = switch kind {
-                case "pie": SVGChart.pie(chart)
-                case "line": SVGChart.line(chart)
-                default: SVGChart.bars(chart)
-                }
+                let svg =
+                    switch kind {
+                    case "pie": SVGChart.pie(chart)
+                    case "line": SVGChart.line(chart)
+                    default: SVGChart.bars(chart)
+                    }
                 html += """
                     <figure class="card chart" id="chart-\(chart.id)"><figcaption><h2>\(e(chart.title))</h2></figcaption>\(svg)
                     <details><summary>\(s["table"])</summary>\(chart.table)</details>
@@ -46,8 +47,9 @@ extension WebUI {
             let period = StatisticsPeriod(rawValue: request.query("period") ?? "") ?? .range
             let charts = try await blocking { try Self.charts(crm, session.caller, range, session.strings, npsPeriod: period) }
             guard let chart = charts.first(where: { "\($0.0.id).csv" == name })?.0 else { throw CRMError(.notFound, "no chart '\(name.prefix(40))'") }
-            return Response(status: .ok, headers: [.contentType: "text/csv; charset=utf-8", .contentDisposition: "attachment; filename=\"\(chart.id).csv\""],
-                            body: .init(byteBuffer: ByteBuffer(string: chart.csv)))
+            return Response(
+                status: .ok, headers: [.contentType: "text/csv; charset=utf-8", .contentDisposition: "attachment; filename=\"\(chart.id).csv\""],
+                body: .init(byteBuffer: ByteBuffer(string: chart.csv)))
         }
     }
 
@@ -75,30 +77,58 @@ extension WebUI {
             month = next
         }
         let measuredModes = modes.indices.filter { index in trend.contains { $0.values[index] != nil } }
-        charts.append((ChartData(id: "satisfaction-trend", title: "\(s["satisfaction"]) % · \(s["byMode"])", labelHeader: s["month"],
-                                 seriesNames: measuredModes.map { modeNames[modes[$0]] ?? modes[$0] },
-                                 rows: trend.map { month in (label: month.label, values: measuredModes.map { month.values[$0] }) }), "line"))
+        charts.append(
+            (
+                ChartData(
+                    id: "satisfaction-trend", title: "\(s["satisfaction"]) % · \(s["byMode"])", labelHeader: s["month"],
+                    seriesNames: measuredModes.map { modeNames[modes[$0]] ?? modes[$0] },
+                    rows: trend.map { month in (label: month.label, values: measuredModes.map { month.values[$0] }) }), "line"
+            ))
         // Satisfaction split by mode, never pooled.
         let byMode = try crm.satisfaction(caller, range: range)
-        charts.append((ChartData(id: "satisfaction-by-mode", title: "\(s["satisfaction"]) · \(s["byMode"]) (%)", labelHeader: s["byMode"], valueHeader: "\(s["satisfied"]) %",
-                                 rows: byMode.map { (label: modeNames[$0.mode] ?? $0.mode, value: $0.satisfiedRate * 100) }), "bars"))
-        charts.append((ChartData(id: "mode-split", title: s["byMode"], labelHeader: s["byMode"], valueHeader: s["responses"],
-                                 rows: byMode.map { (label: modeNames[$0.mode] ?? $0.mode, value: Double($0.total - $0.notReached)) }, format: "%.0f"), "pie"))
+        charts.append(
+            (
+                ChartData(
+                    id: "satisfaction-by-mode", title: "\(s["satisfaction"]) · \(s["byMode"]) (%)", labelHeader: s["byMode"], valueHeader: "\(s["satisfied"]) %",
+                    rows: byMode.map { (label: modeNames[$0.mode] ?? $0.mode, value: $0.satisfiedRate * 100) }), "bars"
+            ))
+        charts.append(
+            (
+                ChartData(
+                    id: "mode-split", title: s["byMode"], labelHeader: s["byMode"], valueHeader: s["responses"],
+                    rows: byMode.map { (label: modeNames[$0.mode] ?? $0.mode, value: Double($0.total - $0.notReached)) }, format: "%.0f"), "pie"
+            ))
         // NPS per ward (and year, quarter or month), each survey mode separately.
         let nps = try crm.nps(caller, range: range, period: npsPeriod)
-        charts.append((ChartData(id: "nps-by-ward", title: "\(s["nps"]) · \(s["ward"])", labelHeader: s["ward"], valueHeader: "NPS",
-                                 rows: nps.map { row in
-                                     let period = npsPeriod == .range ? "" : " \(row.period)"
-                                     return (label: "\(wards[row.wardId] ?? row.wardId)\(period) \(modeNames[row.mode] ?? row.mode)", value: row.nps)
-                                 }), "bars"))
+        charts.append(
+            (
+                ChartData(
+                    id: "nps-by-ward", title: "\(s["nps"]) · \(s["ward"])", labelHeader: s["ward"], valueHeader: "NPS",
+                    rows: nps.map { row in
+                        let period = npsPeriod == .range ? "" : " \(row.period)"
+                        return (label: "\(wards[row.wardId] ?? row.wardId)\(period) \(modeNames[row.mode] ?? row.mode)", value: row.nps)
+                    }), "bars"
+            ))
         let opinions = try crm.opinionsByDepartment(caller, range: range)
-        charts.append((ChartData(id: "opinions-by-department", title: s["opinionsByDepartment"], labelHeader: s["department"], valueHeader: s["responses"],
-                                 rows: opinions.map { (label: $0.name.isEmpty ? $0.departmentId : $0.name, value: Double($0.total)) }, format: "%.0f"), "bars"))
-        charts.append((ChartData(id: "department-share", title: "\(s["opinionsByDepartment"]) · \(s["share"])", labelHeader: s["department"], valueHeader: s["share"],
-                                 rows: opinions.map { (label: $0.name.isEmpty ? $0.departmentId : $0.name, value: $0.share * 100) }), "pie"))
+        charts.append(
+            (
+                ChartData(
+                    id: "opinions-by-department", title: s["opinionsByDepartment"], labelHeader: s["department"], valueHeader: s["responses"],
+                    rows: opinions.map { (label: $0.name.isEmpty ? $0.departmentId : $0.name, value: Double($0.total)) }, format: "%.0f"), "bars"
+            ))
+        charts.append(
+            (
+                ChartData(
+                    id: "department-share", title: "\(s["opinionsByDepartment"]) · \(s["share"])", labelHeader: s["department"], valueHeader: s["share"],
+                    rows: opinions.map { (label: $0.name.isEmpty ? $0.departmentId : $0.name, value: $0.share * 100) }), "pie"
+            ))
         let coverage = try crm.coverage(caller, range: range)
-        charts.append((ChartData(id: "coverage", title: "\(s["coverage"]) (%)", labelHeader: s["kind"], seriesNames: [s["doneRate"], s["onTimeRate"], s["dueCount"]],
-                                 rows: coverage.map { (label: s[$0.kind], values: [$0.doneRate * 100, $0.onTimeRate * 100, Double($0.due)]) }), "bars"))
+        charts.append(
+            (
+                ChartData(
+                    id: "coverage", title: "\(s["coverage"]) (%)", labelHeader: s["kind"], seriesNames: [s["doneRate"], s["onTimeRate"], s["dueCount"]],
+                    rows: coverage.map { (label: s[$0.kind], values: [$0.doneRate * 100, $0.onTimeRate * 100, Double($0.due)]) }), "bars"
+            ))
         return charts
     }
 }

@@ -1,8 +1,8 @@
-import NodeRuntime
 import CRMDomain
 import Foundation
 import Hummingbird
 import NIOCore
+import NodeRuntime
 import ServiceLifecycle
 
 /// The call-center desk: today's queue, claims, outcomes, and the screen pop.
@@ -52,26 +52,31 @@ extension WebUI {
             let session = try context.session()
             let (stream, end) = screenPops.subscribe(agent: session.caller.userId)
             // Ends when the desk closes (a heartbeat write fails) or the node shuts down.
-            return Response(status: .ok, headers: [.contentType: "text/event-stream", .cacheControl: "no-store"], body: .init { writer in
-                try await withGracefulShutdownHandler {
-                    try await writer.write(ByteBuffer(string: ": connected\n\n"))
-                    for await snippet in stream {
-                        if snippet.isEmpty { try await writer.write(ByteBuffer(string: ": heartbeat\n\n")); continue }
-                        let data = snippet.split(separator: "\n").map { "data: \($0)" }.joined(separator: "\n")
-                        try await writer.write(ByteBuffer(string: "event: call\n\(data)\n\n"))
+            return Response(
+                status: .ok, headers: [.contentType: "text/event-stream", .cacheControl: "no-store"],
+                body: .init { writer in
+                    try await withGracefulShutdownHandler {
+                        try await writer.write(ByteBuffer(string: ": connected\n\n"))
+                        for await snippet in stream {
+                            if snippet.isEmpty { try await writer.write(ByteBuffer(string: ": heartbeat\n\n")); continue }
+                            let data = snippet.split(separator: "\n").map { "data: \($0)" }.joined(separator: "\n")
+                            try await writer.write(ByteBuffer(string: "event: call\n\(data)\n\n"))
+                        }
+                    } onGracefulShutdown: {
+                        end()
                     }
-                } onGracefulShutdown: {
-                    end()
-                }
-                try await writer.finish(nil)
-            })
+                    try await writer.finish(nil)
+                })
         }
         // The phone system's hook: a call for an agent pops the caller's archive on that agent's desk.
         router.post("/api/screen-pop") { request, context in
             let caller = try context.requireCaller()
             let body = try await request.json(ScreenPopRequest.self, context: context)
-            if caller.role == .agent { guard caller.userId == body.agent else { throw CRMError(.forbidden, "an agent pops only their own desk") } }
-            else { try caller.require(.manager, .admin) }
+            if caller.role == .agent {
+                guard caller.userId == body.agent else { throw CRMError(.forbidden, "an agent pops only their own desk") }
+            } else {
+                try caller.require(.manager, .admin)
+            }
             let lookup = try await blocking { try crm.lookupCaller(Caller(userId: body.agent, role: .agent), phone: body.phone) }
             let strings = Strings(language: request.language)
             let delivered = screenPops.publish(Self.popSnippet(lookup, strings).html, to: body.agent)
@@ -118,11 +123,13 @@ extension WebUI {
             } else {
                 action = "\(s["claimedBy"]): \(task.claimedBy)"
             }
-            let patient = entry.patient.map { patient -> Markup in
-                "<a href=\"/patients/\(HTML.urlComponent(patient.id))\">\(patient.name)</a><br><span class=\"muted\">\(patient.phone)</span>"
-            } ?? .empty
+            let patient =
+                entry.patient.map { patient -> Markup in
+                    "<a href=\"/patients/\(HTML.urlComponent(patient.id))\">\(patient.name)</a><br><span class=\"muted\">\(patient.phone)</span>"
+                } ?? .empty
             return "<tr id=\"task-\(task.id)\" data-task=\"\(task.id)\"><td>\(patient)</td><td>\(s[task.kind])</td><td>\(task.dueDate) \(due)</td><td>\(action)</td></tr>"
         }
-        return html + "<h2>\(s["queue"]) (\(queue.count))</h2><table><thead><tr><th>\(s["name"])</th><th></th><th>\(s["due"])</th><th></th></tr></thead><tbody>\(rows.joined())</tbody></table>"
+        return html
+            + "<h2>\(s["queue"]) (\(queue.count))</h2><table><thead><tr><th>\(s["name"])</th><th></th><th>\(s["due"])</th><th></th></tr></thead><tbody>\(rows.joined())</tbody></table>"
     }
 }

@@ -1,7 +1,7 @@
-import NodeRuntime
 import CRMDomain
 import Foundation
 import Hummingbird
+import NodeRuntime
 
 extension WebUI {
     package func addLogin(to router: Router<APIRequestContext>) {
@@ -18,8 +18,10 @@ extension WebUI {
                 return Self.loginPage(request.language, failed: true)
             }
             var response = WebPage.redirect(Self.home(session.user.role))
-            response.setCookie(Cookie(name: AuthenticationMiddleware.cookieName, value: session.token, maxAge: Int(CRM.sessionLifetime),
-                                      path: "/", httpOnly: true, sameSite: .strict))
+            response.setCookie(
+                Cookie(
+                    name: AuthenticationMiddleware.cookieName, value: session.token, maxAge: Int(CRM.sessionLifetime),
+                    path: "/", httpOnly: true, sameSite: .strict))
             return response
         }
         router.post("/logout") { _, context in
@@ -69,7 +71,9 @@ extension WebUI {
     package static func loginPage(_ language: Language, failed: Bool) -> Response {
         let s = Strings(language: language)
         let other = language == .zh ? "en" : "zh"
-        return WebPage.bare(s["login"], """
+        return WebPage.bare(
+            s["login"],
+            """
             <h1>\(s["app"]) · \(s["login"])</h1>
             \(failed ? "<p class=\"error\" role=\"alert\">\(s["loginFailed"])</p>" as Markup : .empty)
             <form method="post" action="/login" class="card">

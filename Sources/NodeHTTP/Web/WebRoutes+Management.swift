@@ -1,7 +1,7 @@
-import NodeRuntime
 import CRMDomain
 import Foundation
 import Hummingbird
+import NodeRuntime
 
 /// The central office's editors: conflict inbox, SMS composer and outbox, survey templates,
 /// follow-up rules with a preview, users and roles.
@@ -12,19 +12,28 @@ extension WebUI {
             let session = try context.session()
             let (conflicts, names) = try await blocking {
                 let conflicts = try crm.conflictInbox(session.caller)
-                return (conflicts, Dictionary(conflicts.compactMap { conflict in (try? crm.patient(conflict.rowId)).map { (conflict.rowId, $0.name) } },
-                                              uniquingKeysWith: { a, _ in a }))
+                return (
+                    conflicts,
+                    Dictionary(
+                        conflicts.compactMap { conflict in (try? crm.patient(conflict.rowId)).map { (conflict.rowId, $0.name) } },
+                        uniquingKeysWith: { a, _ in a })
+                )
             }
             let s = session.strings
-            let html = conflicts.isEmpty ? "<p class=\"muted\">\(s["noRows"])</p>" : "<p class=\"muted\">\(s["conflictHint"])</p>" + conflicts.markup { conflict in
-                "<div class=\"card conflict\" data-row=\"\(e(conflict.rowId))\" data-column=\"\(e(conflict.column))\"><p><a href=\"/patients/\(HTML.urlComponent(conflict.rowId))\">\(e(names[conflict.rowId] ?? conflict.rowId))</a> <span class=\"muted\">\(e(conflict.rowId))</span> · \(e(s[conflict.column]))</p>" + conflict.values.map { value in
-                    """
-                    <form method="post" action="/conflicts/resolve" class="inline"><input type="hidden" name="rowId" value="\(e(conflict.rowId))">
-                    <input type="hidden" name="column" value="\(e(conflict.column))"><input type="hidden" name="value" value="\(e(value))">
-                    <button type="submit" class="secondary">\(s["choose"]): \(e(value))</button></form>
-                    """
-                }.joined() + "</div>"
-            }
+            let html =
+                conflicts.isEmpty
+                ? "<p class=\"muted\">\(s["noRows"])</p>"
+                : "<p class=\"muted\">\(s["conflictHint"])</p>"
+                    + conflicts.markup { conflict in
+                        "<div class=\"card conflict\" data-row=\"\(e(conflict.rowId))\" data-column=\"\(e(conflict.column))\"><p><a href=\"/patients/\(HTML.urlComponent(conflict.rowId))\">\(e(names[conflict.rowId] ?? conflict.rowId))</a> <span class=\"muted\">\(e(conflict.rowId))</span> · \(e(s[conflict.column]))</p>"
+                            + conflict.values.map { value in
+                                """
+                                <form method="post" action="/conflicts/resolve" class="inline"><input type="hidden" name="rowId" value="\(e(conflict.rowId))">
+                                <input type="hidden" name="column" value="\(e(conflict.column))"><input type="hidden" name="value" value="\(e(value))">
+                                <button type="submit" class="secondary">\(s["choose"]): \(e(value))</button></form>
+                                """
+                            }.joined() + "</div>"
+                    }
             return session.page(s["conflicts"], html)
         }
         pages(router, .manager, .admin).post("/conflicts/resolve") { request, context in
@@ -38,10 +47,13 @@ extension WebUI {
             let audience = Self.audience(FormFields(request.uri.query ?? ""))
             let wantsCount = request.query("count") != nil
             let (templates, departments, outbox, count) = try await blocking {
-                (try crm.smsTemplates(), try crm.references(.department), try crm.outbox(session.caller, status: nil, page: PageRequest(limit: 50)).items,
-                 wantsCount ? try crm.audienceCount(session.caller, audience) : nil)
+                (
+                    try crm.smsTemplates(), try crm.references(.department), try crm.outbox(session.caller, status: nil, page: PageRequest(limit: 50)).items,
+                    wantsCount ? try crm.audienceCount(session.caller, audience) : nil
+                )
             }
-            return session.page(session.strings["smsComposer"], Self.smsPage(templates, departments, outbox, count: count, query: FormFields(request.uri.query ?? ""), s: session.strings))
+            return session.page(
+                session.strings["smsComposer"], Self.smsPage(templates, departments, outbox, count: count, query: FormFields(request.uri.query ?? ""), s: session.strings))
         }
         pages(router, .manager, .admin).post("/sms/campaigns") { request, context in
             let session = try context.session()
@@ -63,7 +75,9 @@ extension WebUI {
             let templates = try await blocking { try crm.templates() }
             let s = session.strings
             var html: Markup = "<table><thead><tr><th>\(s["template"])</th><th>\(s["purpose"])</th><th>\(s["version"])</th></tr></thead><tbody>"
-            html += templates.markup { "<tr><td><a href=\"/templates/\(HTML.urlComponent($0.id))\">\(e($0.name))</a></td><td>\(e($0.purpose))</td><td>\($0.currentVersion)</td></tr>" }
+            html += templates.markup {
+                "<tr><td><a href=\"/templates/\(HTML.urlComponent($0.id))\">\(e($0.name))</a></td><td>\(e($0.purpose))</td><td>\($0.currentVersion)</td></tr>"
+            }
             html += "</tbody></table>" + Self.templateEditor(nil, s: s, error: nil)
             return session.page(s["templates"], html)
         }
@@ -79,8 +93,11 @@ extension WebUI {
             let id = form["id"] ?? ""
             let definition = TemplateEditor.definition(from: form)
             func editor(_ blankRows: Int, _ error: String?) -> Response {
-                session.page(session.strings["templates"], TemplateEditor.render(id: id, name: form["name"], purpose: form["purpose"], version: nil,
-                                                                                 definition: definition, blankRows: blankRows, s: session.strings, error: error))
+                session.page(
+                    session.strings["templates"],
+                    TemplateEditor.render(
+                        id: id, name: form["name"], purpose: form["purpose"], version: nil,
+                        definition: definition, blankRows: blankRows, s: session.strings, error: error))
             }
             if form["action"] == "add" { return editor(1, nil) }
             do {
@@ -95,7 +112,8 @@ extension WebUI {
         pages(router, .manager, .admin).get("/rules") { request, context in
             let session = try context.session()
             let (rules, departments, wards, templates) = try await blocking { (try crm.rules(), try crm.references(.department), try crm.references(.ward), try crm.templates()) }
-            return session.page(session.strings["rules"], Self.rulesPage(rules, departments: departments, wards: wards, templates: templates, preview: nil, form: nil, s: session.strings))
+            return session.page(
+                session.strings["rules"], Self.rulesPage(rules, departments: departments, wards: wards, templates: templates, preview: nil, form: nil, s: session.strings))
         }
         pages(router, .manager, .admin).post("/rules") { request, context in
             let session = try context.session()
@@ -106,7 +124,8 @@ extension WebUI {
                 let (preview, rules, departments, wards, templates) = try await blocking {
                     (try crm.previewRule(session.caller, rule, since: since), try crm.rules(), try crm.references(.department), try crm.references(.ward), try crm.templates())
                 }
-                return session.page(session.strings["rules"], Self.rulesPage(rules, departments: departments, wards: wards, templates: templates, preview: preview, form: form, s: session.strings))
+                return session.page(
+                    session.strings["rules"], Self.rulesPage(rules, departments: departments, wards: wards, templates: templates, preview: preview, form: form, s: session.strings))
             }
             _ = try await blocking { try crm.saveRule(session.caller, rule) }
             return WebPage.redirect("/rules")
@@ -121,8 +140,9 @@ extension WebUI {
             let form = try await request.form(context: context)
             guard let role = form["role"].flatMap(Role.init(rawValue:)) else { throw CRMError(.invalid, "choose a role") }
             try await blocking {
-                try crm.saveUser(session.caller, username: form["username"] ?? "", displayName: form["displayName"] ?? "", role: role,
-                                 password: form["password"], wardId: form["wardId"], disabled: form["disabled"] == "1")
+                try crm.saveUser(
+                    session.caller, username: form["username"] ?? "", displayName: form["displayName"] ?? "", role: role,
+                    password: form["password"], wardId: form["wardId"], disabled: form["disabled"] == "1")
             }
             return WebPage.redirect("/users")
         }
@@ -134,8 +154,9 @@ extension WebUI {
     }
 
     package static func audience(_ form: FormFields) -> SMSAudience {
-        SMSAudience(diseases: list(form["diseases"]), regions: list(form["regions"]), departments: form.all("departments").filter { !$0.isEmpty }.nilIfEmpty,
-                    dischargedSince: form["dischargedSince"], dischargedUntil: form["dischargedUntil"])
+        SMSAudience(
+            diseases: list(form["diseases"]), regions: list(form["regions"]), departments: form.all("departments").filter { !$0.isEmpty }.nilIfEmpty,
+            dischargedSince: form["dischargedSince"], dischargedUntil: form["dischargedUntil"])
     }
 
     package static func smsPage(_ templates: [SMSTemplate], _ departments: [ReferenceItem], _ outbox: [SMSMessage], count: Int?, query: FormFields, s: Strings) -> Markup {
@@ -160,29 +181,38 @@ extension WebUI {
             """
         html += "<h2>\(s["outbox"])</h2><table id=\"outbox\"><thead><tr><th>\(s["phone"])</th><th>\(s["content"])</th><th>\(s["status"])</th><th></th></tr></thead><tbody>"
         html += outbox.markup { message in
-            let resend: Markup = message.status == "failed" ? "<form method=\"post\" action=\"/sms/\(HTML.urlComponent(message.id))/resend\"><button type=\"submit\" class=\"secondary\">\(s["resend"])</button></form>" : .empty
-            return "<tr><td>\(e(message.phone))</td><td>\(e(message.body))</td><td>\(e(message.status))\(message.error.map { error -> Markup in " · \(error)" })</td><td>\(resend)</td></tr>"
+            let resend: Markup =
+                message.status == "failed"
+                ? "<form method=\"post\" action=\"/sms/\(HTML.urlComponent(message.id))/resend\"><button type=\"submit\" class=\"secondary\">\(s["resend"])</button></form>"
+                : .empty
+            return
+                "<tr><td>\(e(message.phone))</td><td>\(e(message.body))</td><td>\(e(message.status))\(message.error.map { error -> Markup in " · \(error)" })</td><td>\(resend)</td></tr>"
         }
         return html + "</tbody></table>"
     }
 
     package static func templateEditor(_ template: SurveyTemplate?, s: Strings, error: String?) -> Markup {
-        TemplateEditor.render(id: template?.id, name: template?.name, purpose: template?.purpose, version: template?.currentVersion,
-                              definition: template?.definition ?? SurveyDefinition(questions: []), blankRows: template == nil ? 2 : 0, s: s, error: error)
+        TemplateEditor.render(
+            id: template?.id, name: template?.name, purpose: template?.purpose, version: template?.currentVersion,
+            definition: template?.definition ?? SurveyDefinition(questions: []), blankRows: template == nil ? 2 : 0, s: s, error: error)
     }
 
     package static func rule(_ form: FormFields) -> FollowUpRule {
         let kind = FollowUpRule.Kind(rawValue: form["kind"] ?? "") ?? .fixedOffset
-        let filter = RuleFilter(departments: form.all("departments").filter { !$0.isEmpty }.nilIfEmpty, wards: form.all("wards").filter { !$0.isEmpty }.nilIfEmpty,
-                                diagnosisPrefixes: list(form["diseases"]), minStayDays: form["minStay"].flatMap(Int.init), maxStayDays: form["maxStay"].flatMap(Int.init),
-                                dischargeStatuses: form.all("dischargeStatuses").compactMap(DischargeStatus.init(rawValue:)).nilIfEmpty)
-        return FollowUpRule(name: form["name"] ?? "", kind: kind, triggerEvent: TriggerEvent(rawValue: form["trigger"] ?? "") ?? .discharge,
-                            offsets: list(form["offsets"])?.compactMap { Int($0) }, intervalDays: form["interval"].flatMap(Int.init),
-                            repeatCount: form["repeat"].flatMap(Int.init), filter: filter, templateId: form["templateId"], active: true)
+        let filter = RuleFilter(
+            departments: form.all("departments").filter { !$0.isEmpty }.nilIfEmpty, wards: form.all("wards").filter { !$0.isEmpty }.nilIfEmpty,
+            diagnosisPrefixes: list(form["diseases"]), minStayDays: form["minStay"].flatMap(Int.init), maxStayDays: form["maxStay"].flatMap(Int.init),
+            dischargeStatuses: form.all("dischargeStatuses").compactMap(DischargeStatus.init(rawValue:)).nilIfEmpty)
+        return FollowUpRule(
+            name: form["name"] ?? "", kind: kind, triggerEvent: TriggerEvent(rawValue: form["trigger"] ?? "") ?? .discharge,
+            offsets: list(form["offsets"])?.compactMap { Int($0) }, intervalDays: form["interval"].flatMap(Int.init),
+            repeatCount: form["repeat"].flatMap(Int.init), filter: filter, templateId: form["templateId"], active: true)
     }
 
-    package static func rulesPage(_ rules: [FollowUpRule], departments: [ReferenceItem], wards: [ReferenceItem], templates: [SurveyTemplate],
-                          preview: RulePreview?, form: FormFields?, s: Strings) -> Markup {
+    package static func rulesPage(
+        _ rules: [FollowUpRule], departments: [ReferenceItem], wards: [ReferenceItem], templates: [SurveyTemplate],
+        preview: RulePreview?, form: FormFields?, s: Strings
+    ) -> Markup {
         var html: Markup = "<table id=\"rules\"><thead><tr><th>\(s["label"])</th><th>\(s["trigger"])</th><th>\(s["offsets"])</th></tr></thead><tbody>"
         html += rules.markup { "<tr><td>\(e($0.name))</td><td>\(e($0.triggerEvent.rawValue))</td><td>\($0.dueOffsets.map(String.init).joined(separator: ", "))</td></tr>" }
         html += "</tbody></table>"
@@ -214,8 +244,11 @@ extension WebUI {
     }
 
     package static func usersPage(_ users: [UserAccount], wards: [ReferenceItem], s: Strings) -> Markup {
-        var html: Markup = "<table id=\"users\"><thead><tr><th>\(s["username"])</th><th>\(s["displayName"])</th><th>\(s["role"])</th><th>\(s["ward"])</th><th></th></tr></thead><tbody>"
-        html += users.markup { "<tr><td>\(e($0.id))</td><td>\(e($0.displayName))</td><td>\(s[$0.role.rawValue])</td><td>\(e($0.wardId))</td><td>\($0.disabled ? s["disabled"] : "")</td></tr>" }
+        var html: Markup =
+            "<table id=\"users\"><thead><tr><th>\(s["username"])</th><th>\(s["displayName"])</th><th>\(s["role"])</th><th>\(s["ward"])</th><th></th></tr></thead><tbody>"
+        html += users.markup {
+            "<tr><td>\(e($0.id))</td><td>\(e($0.displayName))</td><td>\(s[$0.role.rawValue])</td><td>\(e($0.wardId))</td><td>\($0.disabled ? s["disabled"] : "")</td></tr>"
+        }
         html += """
             </tbody></table>
             <form method="post" action="/users" class="card"><h2>\(s["users"])</h2>

@@ -1,7 +1,7 @@
-import NodeRuntime
 import CRMDomain
 import Foundation
 import Hummingbird
+import NodeRuntime
 import Replica
 
 /// The central office: the complaint board and the fleet of nodes.
@@ -23,8 +23,9 @@ extension WebUI {
                 let complaint = try crm.complaint(id)
                 return (complaint, try crm.references(.department), try complaint.patientId.map { try crm.patient($0) })
             }
-            let html = Self.complaintDetail(complaint, patient: patient, departments: departments,
-                                            canAdvance: session.caller.role != .admin, s: session.strings)
+            let html = Self.complaintDetail(
+                complaint, patient: patient, departments: departments,
+                canAdvance: session.caller.role != .admin, s: session.strings)
             return session.page("\(session.strings["complaintEvent"]) · \(session.strings[complaint.status.rawValue])", html)
         }
         pages(router, .manager, .agent).post("/complaints/:id/advance") { request, context in
@@ -33,14 +34,16 @@ extension WebUI {
             let form = try await request.form(context: context)
             guard let status = form["status"].flatMap(ComplaintStatus.init(rawValue:)) else { throw CRMError(.invalid, "choose a stage") }
             try await blocking {
-                try crm.advanceComplaint(session.caller, id: id, to: status, note: form["note"] ?? "", departmentId: form["departmentId"],
-                                         handlerId: session.caller.userId, resolution: form["resolution"])
+                try crm.advanceComplaint(
+                    session.caller, id: id, to: status, note: form["note"] ?? "", departmentId: form["departmentId"],
+                    handlerId: session.caller.userId, resolution: form["resolution"])
             }
             return WebPage.redirect(form["back"] == "detail" ? "/complaints/\(HTML.urlComponent(id))" : "/complaints")
         }
         pages(router, .manager, .admin).get("/fleet") { request, context in
             let session = try context.session()
-            return session.page(session.strings["fleet"], Self.fleet(session.node, canRevoke: session.caller.role == .admin && runtime.replica.role == .central, s: session.strings))
+            return session.page(
+                session.strings["fleet"], Self.fleet(session.node, canRevoke: session.caller.role == .admin && runtime.replica.role == .central, s: session.strings))
         }
         pages(router, .admin).post("/fleet/:node/revoke") { request, context in
             let session = try context.session()
@@ -61,7 +64,9 @@ extension WebUI {
             let cards = complaints.filter { $0.status == stage }.map { complaint -> Markup in
                 let next = ComplaintStatus.allCases.drop { $0 <= stage }
                 let options = next.map { status -> Markup in "<option value=\"\(status.rawValue)\">\(s[status.rawValue])</option>" }
-                let form: Markup = canAdvance ? """
+                let form: Markup =
+                    canAdvance
+                    ? """
                     <form method="post" action="/complaints/\(HTML.urlComponent(complaint.id))/advance">
                     <label for="s-\(complaint.id)" class="muted">\(s["advance"])</label>
                     <select id="s-\(complaint.id)" name="status">\(options.joined())</select>
@@ -101,7 +106,8 @@ extension WebUI {
             let rows = complaint.notes.map { note -> Markup in
                 "<tr><td>\(minute(note.at))</td><td>\(ComplaintStatus(rawValue: note.status).map { s[$0.rawValue] } ?? note.status)</td><td>\(note.note)</td><td>\(note.userId)</td></tr>"
             }
-            html += "<table id=\"notes\"><thead><tr><th>\(s["when"])</th><th>\(s["status"])</th><th>\(s["note"])</th><th>\(s["who"])</th></tr></thead><tbody>\(rows.joined())</tbody></table>"
+            html +=
+                "<table id=\"notes\"><thead><tr><th>\(s["when"])</th><th>\(s["status"])</th><th>\(s["note"])</th><th>\(s["who"])</th></tr></thead><tbody>\(rows.joined())</tbody></table>"
         }
         let next = ComplaintStatus.allCases.filter { $0 > complaint.status }
         guard canAdvance, !next.isEmpty else { return html }
@@ -122,21 +128,26 @@ extension WebUI {
     /// "12 s ago", "5 min ago", "3 h ago", "2 d ago".
     package static func ago(_ milliseconds: Int64, _ s: Strings) -> String {
         let seconds = max(0, milliseconds / 1000)
-        let (value, unit): (Int64, String) = switch seconds {
-        case ..<120: (seconds, "unit_s")
-        case ..<7200: (seconds / 60, "unit_min")
-        case ..<172_800: (seconds / 3600, "unit_h")
-        default: (seconds / 86400, "unit_d")
-        }
+        let (value, unit): (Int64, String) =
+            switch seconds {
+            case ..<120: (seconds, "unit_s")
+            case ..<7200: (seconds / 60, "unit_min")
+            case ..<172_800: (seconds / 3600, "unit_h")
+            default: (seconds / 86400, "unit_d")
+            }
         return "\(value) \(s[unit])"
     }
 
     package static func fleet(_ node: NodeLinkStatus, canRevoke: Bool, s: Strings) -> Markup {
         var html: Markup = "<p>\(node.name) · \(node.role) · \(node.nodeId)</p>"
         guard !node.peers.isEmpty else { return html + "<p class=\"muted\">\(s["noRows"])</p>" }
-        html += "<table id=\"fleet\"><thead><tr><th>\(s["nodeName"])</th><th>\(s["role"])</th><th>\(s["lastContact"])</th><th>\(s["pendingOut"])</th><th>\(s["pendingIn"])</th><th>\(s["lag"])</th><th></th></tr></thead><tbody>"
+        html +=
+            "<table id=\"fleet\"><thead><tr><th>\(s["nodeName"])</th><th>\(s["role"])</th><th>\(s["lastContact"])</th><th>\(s["pendingOut"])</th><th>\(s["pendingIn"])</th><th>\(s["lag"])</th><th></th></tr></thead><tbody>"
         for peer in node.peers {
-            let revoke: Markup = canRevoke ? "<form method=\"post\" action=\"/fleet/\(HTML.urlComponent(peer.nodeId))/revoke\" data-confirm=\"\(s["revokeConfirm"])\"><button type=\"submit\" class=\"danger\">\(s["revoke"])</button></form>" : .empty
+            let revoke: Markup =
+                canRevoke
+                ? "<form method=\"post\" action=\"/fleet/\(HTML.urlComponent(peer.nodeId))/revoke\" data-confirm=\"\(s["revokeConfirm"])\"><button type=\"submit\" class=\"danger\">\(s["revoke"])</button></form>"
+                : .empty
             html += """
                 <tr><td>\(peer.name) <span class="link \(peer.connected ? "up" : "down")">\(peer.connected ? s["connected"] : s["disconnected"])</span></td>
                 <td>\(peer.role.map { s["node_" + $0] } ?? "–")</td><td>\(Self.ago(peer.lastContactMsAgo, s))</td><td>\(peer.pendingOut)</td><td>\(peer.pendingIn)</td>

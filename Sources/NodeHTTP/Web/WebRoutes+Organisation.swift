@@ -1,7 +1,7 @@
-import NodeRuntime
 import CRMDomain
 import Foundation
 import Hummingbird
+import NodeRuntime
 
 /// System administration (系统管理): departments, wards, staff and diseases; system parameters;
 /// the hospital's own holidays and make-up working days.
@@ -21,7 +21,8 @@ extension WebUI {
                 (try ReferenceKind.allCases.map { ($0, try crm.references($0)) }, try crm.settings(), try crm.calendarOverrides())
             }
             let isAdmin = session.caller.role == .admin
-            let html = Self.referenceLists(lists, s: session.strings)
+            let html =
+                Self.referenceLists(lists, s: session.strings)
                 + (isAdmin ? Self.settingsForm(settings, s: session.strings) + Self.calendarSection(days, s: session.strings) : .empty)
             return session.page(session.strings["organisation"], html, flash: request.query("saved").map { _ in session.strings["saved"] })
         }
@@ -32,8 +33,9 @@ extension WebUI {
             func value(_ name: String) -> String? {
                 form[name].map { $0.trimmingCharacters(in: .whitespaces) }.flatMap { $0.isEmpty ? nil : $0 }
             }
-            let item = ReferenceItem(id: value("id") ?? "", name: value("name") ?? "", departmentId: value("departmentId"),
-                                     code: value("code"), title: value("title"))
+            let item = ReferenceItem(
+                id: value("id") ?? "", name: value("name") ?? "", departmentId: value("departmentId"),
+                code: value("code"), title: value("title"))
             try await blocking { try crm.saveReference(session.caller, kind, item) }
             return WebPage.redirect("/organisation?saved=1#\(kind.rawValue)")
         }
@@ -90,12 +92,14 @@ extension WebUI {
             }
             if kind == .ward || kind == .staff {
                 let options = departments.map { department -> Markup in "<option value=\"\(department.id)\">\(department.name)</option>" }
-                fields += "<div><label for=\"\(key)-department\">\(s["department"])</label><select id=\"\(key)-department\" name=\"departmentId\"\(kind == .ward ? " required" : "")><option value=\"\">—</option>\(options.joined())</select></div>"
+                fields +=
+                    "<div><label for=\"\(key)-department\">\(s["department"])</label><select id=\"\(key)-department\" name=\"departmentId\"\(kind == .ward ? " required" : "")><option value=\"\">—</option>\(options.joined())</select></div>"
             }
             if kind == .staff {
                 fields += "<div><label for=\"\(key)-title\">\(s["staffTitle"])</label><input type=\"text\" id=\"\(key)-title\" name=\"title\" maxlength=\"40\"></div>"
             }
-            let table: Markup = items.isEmpty
+            let table: Markup =
+                items.isEmpty
                 ? "<p class=\"muted\">\(s["noRows"])</p>"
                 : "<details><summary>\(s["table"])</summary><table class=\"reference\"><thead><tr>\(head.joined())</tr></thead><tbody>\(rows.joined())</tbody></table></details>"
             return """
@@ -111,7 +115,8 @@ extension WebUI {
         let fields = editableSettings.map { key, fallback -> Markup in
             let number = key != "hospitalName"
             let bounds: Markup = number ? " min=\"1\" max=\"1000\"" : " maxlength=\"50\""
-            return "<div><label for=\"set-\(key)\">\(s["setting_" + key])</label><input type=\"\(number ? "number" : "text")\" id=\"set-\(key)\" name=\"\(key)\" value=\"\(settings[key] ?? fallback)\"\(bounds) required></div>"
+            return
+                "<div><label for=\"set-\(key)\">\(s["setting_" + key])</label><input type=\"\(number ? "number" : "text")\" id=\"set-\(key)\" name=\"\(key)\" value=\"\(settings[key] ?? fallback)\"\(bounds) required></div>"
         }
         return """
             <section id="settings"><h2>\(s["systemSettings"])</h2><form method="post" action="/organisation/settings" class="card">
@@ -123,7 +128,9 @@ extension WebUI {
         let rows = days.map { day -> Markup in
             "<tr><td>\(day.day)</td><td>\(day.working ? s["makeUpWorkday"] : s["holiday"])</td><td>\(day.name)</td></tr>"
         }
-        let table: Markup = days.isEmpty ? .empty
+        let table: Markup =
+            days.isEmpty
+            ? .empty
             : "<table id=\"calendar-days\"><thead><tr><th>\(s["day"])</th><th>\(s["kind"])</th><th>\(s["label"])</th></tr></thead><tbody>\(rows.joined())</tbody></table>"
         return """
             <section id="calendar"><h2>\(s["calendar"])</h2><p class="muted">\(s["calendarHint"])</p>

@@ -1,7 +1,7 @@
-import NodeRuntime
 import CRMDomain
 import Foundation
 import Hummingbird
+import NodeRuntime
 
 /// Patient search, the archive with its whole history, duplicates, merge and undo.
 extension WebUI {
@@ -12,20 +12,25 @@ extension WebUI {
             let query = request.query("q") ?? ""
             let s = session.strings
             let (found, duplicates) = try await blocking {
-                (query.isEmpty ? [] : try crm.searchPatients(session.caller, query: query, page: PageRequest(limit: 50)).items,
-                 session.caller.role == .agent ? [] : try crm.duplicateCandidates(session.caller, limit: 20))
+                (
+                    query.isEmpty ? [] : try crm.searchPatients(session.caller, query: query, page: PageRequest(limit: 50)).items,
+                    session.caller.role == .agent ? [] : try crm.duplicateCandidates(session.caller, limit: 20)
+                )
             }
             var html: Markup = """
                 <form method="get" action="/patients" role="search" class="card"><label for="q">\(s["search"])</label>
                 <input type="search" id="q" name="q" value="\(e(query))" placeholder="\(s["searchHint"])"><p><button type="submit">\(s["search"])</button></p></form>
                 """
             if !query.isEmpty { html += Self.patientTable(found, s) }
-            html += "<details class=\"card\" id=\"new-patient\"><summary>\(s["newPatient"])</summary>"
+            html +=
+                "<details class=\"card\" id=\"new-patient\"><summary>\(s["newPatient"])</summary>"
                 + Self.patientForm(nil, action: "/patients", s: s) + "</details>"
             if !duplicates.isEmpty {
-                html += "<h2>\(s["duplicates"])</h2><ul id=\"duplicates\">" + duplicates.markup { group in
-                    "<li>\(e(group.reason)): " + group.patientIds.map { "<a href=\"/patients/\(HTML.urlComponent($0))\">\(e($0))</a>" }.joined(separator: " · ") + "</li>"
-                } + "</ul>"
+                html +=
+                    "<h2>\(s["duplicates"])</h2><ul id=\"duplicates\">"
+                    + duplicates.markup { group in
+                        "<li>\(e(group.reason)): " + group.patientIds.map { "<a href=\"/patients/\(HTML.urlComponent($0))\">\(e($0))</a>" }.joined(separator: " · ") + "</li>"
+                    } + "</ul>"
             }
             return session.page(s["patients"], html)
         }
@@ -34,7 +39,8 @@ extension WebUI {
             let id = try context.parameters.id()
             let (archive, departments) = try await blocking { (try crm.archive(session.caller, patientId: id), try crm.references(.department)) }
             var html = Self.archive(archive, canMerge: session.caller.role != .agent, s: session.strings)
-            html += "<details class=\"card\" id=\"edit-patient\"><summary>\(session.strings["editPatient"])</summary>"
+            html +=
+                "<details class=\"card\" id=\"edit-patient\"><summary>\(session.strings["editPatient"])</summary>"
                 + Self.patientForm(archive.patient, action: "/patients/\(HTML.urlComponent(archive.patient.id))/edit", s: session.strings) + "</details>"
             if session.caller.role == .agent || session.caller.role == .manager {
                 html += Self.serviceForms(archive.patient, departments: departments, s: session.strings)
@@ -116,9 +122,10 @@ extension WebUI {
 
     package static func patientTable(_ patients: [Patient], _ s: Strings) -> Markup {
         guard !patients.isEmpty else { return "<p class=\"muted\">\(s["noRows"])</p>" }
-        return "<table id=\"results\"><thead><tr><th>\(s["name"])</th><th>\(s["birthDate"])</th><th>\(s["phone"])</th></tr></thead><tbody>" + patients.markup {
-            "<tr><td><a href=\"/patients/\(HTML.urlComponent($0.id))\">\(e($0.name))</a></td><td>\(e($0.birthDate))</td><td>\(e($0.phone.map(PhoneNumber.masked)))</td></tr>"
-        } + "</tbody></table>"
+        return "<table id=\"results\"><thead><tr><th>\(s["name"])</th><th>\(s["birthDate"])</th><th>\(s["phone"])</th></tr></thead><tbody>"
+            + patients.markup {
+                "<tr><td><a href=\"/patients/\(HTML.urlComponent($0.id))\">\(e($0.name))</a></td><td>\(e($0.birthDate))</td><td>\(e($0.phone.map(PhoneNumber.masked)))</td></tr>"
+            } + "</tbody></table>"
     }
 
     package static func archive(_ archive: PatientArchive, canMerge: Bool, s: Strings) -> Markup {
@@ -146,15 +153,22 @@ extension WebUI {
         }
         var events: [(String, Markup)] = []
         events += archive.encounterEvents.map { entry -> (String, Markup) in (entry.at, "\(e(s["event_" + entry.kind])) \(e(entry.toWardId ?? entry.fromWardId))") }
-        events += archive.surveyResponses.map { entry -> (String, Markup) in (entry.submittedAt, "\(s["surveyEvent"]) · \(e(s[entry.mode == "phone" ? "phoneMode" : entry.mode])) · \(s["satisfaction"]) \(entry.overall.map(String.init) ?? "–") / NPS \(entry.recommend.map(String.init) ?? "–")") }
+        events += archive.surveyResponses.map { entry -> (String, Markup) in
+            (
+                entry.submittedAt,
+                "\(s["surveyEvent"]) · \(e(s[entry.mode == "phone" ? "phoneMode" : entry.mode])) · \(s["satisfaction"]) \(entry.overall.map(String.init) ?? "–") / NPS \(entry.recommend.map(String.init) ?? "–")"
+            )
+        }
         events += archive.followUpRecords.map { entry -> (String, Markup) in (entry.at, "\(s["followUpEvent"]) · \(e(s[entry.outcome])) \(e(entry.note))") }
         events += archive.complaints.map { entry -> (String, Markup) in (entry.registeredAt, "\(s["complaintEvent"]) · \(s[entry.status.rawValue]): \(e(entry.summary))") }
         events += archive.consultations.map { entry -> (String, Markup) in (entry.at, "\(s["consultation"]): \(e(entry.topic))") }
         events += archive.appointments.map { entry -> (String, Markup) in (entry.scheduledAt, "\(s["appointment"]) · \(e(s[entry.kind])) · \(e(s["appt_" + entry.status]))") }
         events += archive.sms.map { entry -> (String, Markup) in (entry.createdAtOrScheduled, "\(s["sms"]) · \(e(s["sms_" + entry.status])): \(e(entry.body))") }
-        html += "<h2>\(s["history"])</h2><table id=\"history\"><tbody>" + events.sorted { $0.0 > $1.0 }.markup {
-            "<tr><td>\(minute($0.0))</td><td>\($0.1)</td></tr>"
-        } + "</tbody></table>"
+        html +=
+            "<h2>\(s["history"])</h2><table id=\"history\"><tbody>"
+            + events.sorted { $0.0 > $1.0 }.markup {
+                "<tr><td>\(minute($0.0))</td><td>\($0.1)</td></tr>"
+            } + "</tbody></table>"
         return html
     }
 }

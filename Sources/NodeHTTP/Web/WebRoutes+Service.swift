@@ -1,7 +1,7 @@
-import NodeRuntime
 import CRMDomain
 import Foundation
 import Hummingbird
+import NodeRuntime
 import Replica
 
 /// What an agent does from a call: a phone survey on a task, consultations, complaints,
@@ -16,9 +16,11 @@ extension WebUI {
                 let task = try crm.task(id)
                 return (task, try Self.phoneTemplate(crm, task), try crm.patient(task.patientId))
             }
-            return session.page("\(session.strings["phoneSurvey"]) · \(patient.name)",
-                                Self.surveyForm(template, action: "/desk/tasks/\(HTML.urlComponent(task.id))/survey", responseID: crm.replica.makeRowID(),
-                                                strings: session.strings, error: nil))
+            return session.page(
+                "\(session.strings["phoneSurvey"]) · \(patient.name)",
+                Self.surveyForm(
+                    template, action: "/desk/tasks/\(HTML.urlComponent(task.id))/survey", responseID: crm.replica.makeRowID(),
+                    strings: session.strings, error: nil))
         }
         pages(router, .agent, .manager).post("/desk/tasks/:id/survey") { request, context in
             let session = try context.session()
@@ -28,13 +30,19 @@ extension WebUI {
                 try await blocking {
                     let task = try crm.task(id)
                     let template = try Self.phoneTemplate(crm, task)
-                    try Self.submitSurvey(crm, session.caller, form, template, patientId: task.patientId, wardId: task.wardId,
-                                          departmentId: task.departmentId, mode: .phone, taskId: task.id)
+                    try Self.submitSurvey(
+                        crm, session.caller, form, template, patientId: task.patientId, wardId: task.wardId,
+                        departmentId: task.departmentId, mode: .phone, taskId: task.id)
                 }
             } catch let error as CRMError where error.kind == .invalid {
-                let (task, template) = try await blocking { let task = try crm.task(id); return (task, try Self.phoneTemplate(crm, task)) }
-                return session.page(session.strings["phoneSurvey"], Self.surveyForm(template, action: "/desk/tasks/\(HTML.urlComponent(task.id))/survey",
-                                                                                    responseID: form["responseId"] ?? "", strings: session.strings, error: error.message))
+                let (task, template) = try await blocking {
+                    let task = try crm.task(id); return (task, try Self.phoneTemplate(crm, task))
+                }
+                return session.page(
+                    session.strings["phoneSurvey"],
+                    Self.surveyForm(
+                        template, action: "/desk/tasks/\(HTML.urlComponent(task.id))/survey",
+                        responseID: form["responseId"] ?? "", strings: session.strings, error: error.message))
             }
             return WebPage.redirect("/desk")
         }
@@ -52,7 +60,8 @@ extension WebUI {
             let id = try context.parameters.id()
             let form = try await request.form(context: context)
             _ = try await blocking {
-                try crm.registerComplaint(session.caller, ComplaintInput(patientId: id, departmentId: form["departmentId"], summary: form["summary"] ?? "", channel: form["channel"]))
+                try crm.registerComplaint(
+                    session.caller, ComplaintInput(patientId: id, departmentId: form["departmentId"], summary: form["summary"] ?? "", channel: form["channel"]))
             }
             return WebPage.redirect("/patients/\(HTML.urlComponent(id))")
         }

@@ -1,7 +1,7 @@
-import NodeRuntime
 import CRMDomain
 import Foundation
 import Hummingbird
+import NodeRuntime
 import Replica
 
 /// The ward tablet: admitted patients (bedside visits due first) and the survey form.
@@ -12,7 +12,8 @@ extension WebUI {
             let session = try context.session()
             let ward = session.caller.wardId ?? request.query("ward") ?? ""
             let patients = try await blocking { try crm.wardPatients(session.caller, wardId: ward) }
-            return session.page("\(session.strings["ward"]) \(ward)", Self.wardList(patients, session.strings), flash: request.query("saved").map { _ in session.strings["surveySaved"] })
+            return session.page(
+                "\(session.strings["ward"]) \(ward)", Self.wardList(patients, session.strings), flash: request.query("saved").map { _ in session.strings["surveySaved"] })
         }
         pages(router, .visitor, .manager).get("/ward/survey/:encounter") { request, context in
             let session = try context.session()
@@ -21,8 +22,9 @@ extension WebUI {
                 let encounter = try crm.encounter(encounterID)
                 return (encounter, try crm.patient(encounter.patientId), try Self.bedsideTemplate(crm, encounter))
             }
-            return session.page(session.strings["startSurvey"] + " · " + patient.name,
-                                Self.surveyForm(template, encounter: encounter, responseID: crm.replica.makeRowID(), strings: session.strings, error: nil))
+            return session.page(
+                session.strings["startSurvey"] + " · " + patient.name,
+                Self.surveyForm(template, encounter: encounter, responseID: crm.replica.makeRowID(), strings: session.strings, error: nil))
         }
         pages(router, .visitor, .manager).post("/ward/survey/:encounter") { request, context in
             let session = try context.session()
@@ -33,13 +35,19 @@ extension WebUI {
                     let encounter = try crm.encounter(encounterID)
                     let template = try Self.bedsideTemplate(crm, encounter)
                     let task = try crm.wardPatients(session.caller, wardId: encounter.wardId ?? "").first { $0.encounter.id == encounterID }?.bedsideTaskId
-                    try Self.submitSurvey(crm, session.caller, form, template, patientId: encounter.patientId, wardId: encounter.wardId,
-                                          departmentId: encounter.departmentId, mode: .bedside, taskId: task)
+                    try Self.submitSurvey(
+                        crm, session.caller, form, template, patientId: encounter.patientId, wardId: encounter.wardId,
+                        departmentId: encounter.departmentId, mode: .bedside, taskId: task)
                 }
             } catch let error as CRMError where error.kind == .invalid || error.kind == .conflict {
-                let (encounter, template) = try await blocking { let encounter = try crm.encounter(encounterID); return (encounter, try Self.bedsideTemplate(crm, encounter)) }
-                return session.page(session.strings["startSurvey"], Self.surveyForm(template, encounter: encounter, responseID: form["responseId"] ?? crm.replica.makeRowID(),
-                                                                                    strings: session.strings, error: error.message))
+                let (encounter, template) = try await blocking {
+                    let encounter = try crm.encounter(encounterID); return (encounter, try Self.bedsideTemplate(crm, encounter))
+                }
+                return session.page(
+                    session.strings["startSurvey"],
+                    Self.surveyForm(
+                        template, encounter: encounter, responseID: form["responseId"] ?? crm.replica.makeRowID(),
+                        strings: session.strings, error: error.message))
             }
             return WebPage.redirect("/ward?saved=1")
         }
@@ -53,7 +61,8 @@ extension WebUI {
     package static func wardList(_ patients: [WardPatient], _ s: Strings) -> Markup {
         guard !patients.isEmpty else { return "<p class=\"muted\">\(s["noRows"])</p>" }
         let rows = patients.map { entry -> Markup in
-            let state: Markup = entry.bedsideVisitDue
+            let state: Markup =
+                entry.bedsideVisitDue
                 ? "<span class=\"due\">\(s["visitDue"])</span> <span class=\"muted\">\(s["dueBy"]) \(minute(entry.bedsideDueBy))</span>"
                 : "<span class=\"done\">\(s["visited"])</span>"
             return """
@@ -61,7 +70,8 @@ extension WebUI {
                 <td>\(state)</td><td>\(entry.bedsideVisitDue ? "<a class=\"button\" href=\"/ward/survey/\(HTML.urlComponent(entry.encounter.id))\">\(s["startSurvey"])</a>" as Markup : .empty)</td></tr>
                 """
         }.joined()
-        return "<table><caption class=\"muted\">\(s["admitted"]): \(patients.count)</caption><thead><tr><th>\(s["name"])</th><th>\(s["admittedAt"])</th><th>\(s["bedsideVisit"])</th><th><span class=\"visually-hidden\">\(s["startSurvey"])</span></th></tr></thead><tbody>\(rows)</tbody></table>"
+        return
+            "<table><caption class=\"muted\">\(s["admitted"]): \(patients.count)</caption><thead><tr><th>\(s["name"])</th><th>\(s["admittedAt"])</th><th>\(s["bedsideVisit"])</th><th><span class=\"visually-hidden\">\(s["startSurvey"])</span></th></tr></thead><tbody>\(rows)</tbody></table>"
     }
 
     package static func surveyForm(_ template: SurveyTemplate, encounter: Encounter, responseID: String, strings s: Strings, error: String?) -> Markup {
@@ -110,18 +120,22 @@ extension WebUI {
     }
 
     /// Submits a survey form: answers, an optional flagged opinion, the response id the form carried.
-    package static func submitSurvey(_ crm: CRM, _ caller: Caller, _ form: FormFields, _ current: SurveyTemplate, patientId: String, wardId: String?,
-                             departmentId: String?, mode: SurveyMode, taskId: String?) throws {
+    package static func submitSurvey(
+        _ crm: CRM, _ caller: Caller, _ form: FormFields, _ current: SurveyTemplate, patientId: String, wardId: String?,
+        departmentId: String?, mode: SurveyMode, taskId: String?
+    ) throws {
         var template = current
         if let id = form["templateId"], let version = form["templateVersion"].flatMap(Int.init) { template = try crm.template(id, version: version) }
         var opinions: [OpinionInput] = []
         if let kind = form["opinionKind"].flatMap(OpinionInput.Kind.init(rawValue:)), let text = form["opinionText"] {
             opinions.append(OpinionInput(kind: kind, text: text, departmentId: departmentId))
         }
-        _ = try crm.submitResponse(caller, SurveySubmission(
-            id: form["responseId"] ?? "", templateId: template.id, templateVersion: template.version, patientId: patientId,
-            wardId: wardId, departmentId: departmentId, mode: mode, taskId: taskId,
-            submittedAt: crm.currentTimestamp(), answers: answers(form, template.definition), opinions: opinions))
+        _ = try crm.submitResponse(
+            caller,
+            SurveySubmission(
+                id: form["responseId"] ?? "", templateId: template.id, templateVersion: template.version, patientId: patientId,
+                wardId: wardId, departmentId: departmentId, mode: mode, taskId: taskId,
+                submittedAt: crm.currentTimestamp(), answers: answers(form, template.definition), opinions: opinions))
     }
 
     /// The form's answers as the template's JSON answers; skipped questions are absent.

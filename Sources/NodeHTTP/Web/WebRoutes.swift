@@ -1,8 +1,8 @@
-import NodeRuntime
 import CRMDomain
 import Foundation
 import Hummingbird
 import NIOCore
+import NodeRuntime
 
 /// The web UI: server-rendered pages for bedside visitors, agents, managers and admins, on the
 /// same node and the same CRM calls as the JSON API.
@@ -75,7 +75,9 @@ package enum WebErrorPage {
         let translated = APIErrorMiddleware.translate(error)
         if translated.status == .unauthorized { return WebPage.redirect("/login") }
         let message = translated.status.code >= 500 ? strings["error"] : translated.message
-        return WebPage.bare(strings["error"], """
+        return WebPage.bare(
+            strings["error"],
+            """
             <h1>\(strings["error"])</h1><p class="error" role="alert">\(e(message))</p>
             <p><a class="button" href="javascript:history.back()">\(strings["back"])</a></p>
             """, language: request.language, status: translated.status)

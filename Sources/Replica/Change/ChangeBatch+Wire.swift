@@ -82,8 +82,10 @@ extension ChangeBatch {
                 bodies.append(body)
             }
             let signature = try reader.readFixedBytes(64)
-            segments.append(ChainSegment(origin: origin, credential: Array(credential), firstSeq: firstSeq, previousHash: previousHash,
-                                         bodies: bodies, signature: signature))
+            segments.append(
+                ChainSegment(
+                    origin: origin, credential: Array(credential), firstSeq: firstSeq, previousHash: previousHash,
+                    bodies: bodies, signature: signature))
         }
         guard reader.isAtEnd else { throw MalformedDataError("trailing bytes after the batch") }
         self.init(segments: segments)

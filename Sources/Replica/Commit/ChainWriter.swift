@@ -57,8 +57,10 @@ public struct ChainWriter {
     /// ward node's change to a row of an `owned-by` table must.
     /// - Throws: ``ReplicaError`` for an undeclared table or column, a keep-both or set column, or
     ///   a value its column does not take.
-    public mutating func commit(updating rows: [(table: String, key: String, values: [String: DatabaseValue], ownerSeen: (origin: NodeID, seq: UInt64)?)],
-                                at hlc: HLC) throws {
+    public mutating func commit(
+        updating rows: [(table: String, key: String, values: [String: DatabaseValue], ownerSeen: (origin: NodeID, seq: UInt64)?)],
+        at hlc: HLC
+    ) throws {
         let stamp = Stamp(hlc: hlc, origin: authority.identity.nodeID, seq: seq + 1)
         var deltas: [RowDelta] = []
         for row in rows {
@@ -77,8 +79,10 @@ public struct ChainWriter {
                 try LocalWrite.check(value, fits: column, table: row.table)
                 columns[index] = try LocalWrite.initial(column.policy, value: value, stamp: stamp, table: row.table, column: name)
             }
-            deltas.append(RowDelta(table: row.table, key: row.key, body: .columns(columns),
-                                   ownerSeen: row.ownerSeen.map { CommitReference(origin: $0.origin, seq: $0.seq) }))
+            deltas.append(
+                RowDelta(
+                    table: row.table, key: row.key, body: .columns(columns),
+                    ownerSeen: row.ownerSeen.map { CommitReference(origin: $0.origin, seq: $0.seq) }))
         }
         append(body: CommitCodec.encode(deltas, tables: [:]))
     }
@@ -102,7 +106,8 @@ public struct ChainWriter {
         let bodies = pending, base = pendingBase
         pending = []
         pendingBase = hash
-        return ChainSegment(origin: origin, credential: authority.credential, firstSeq: seq - UInt64(bodies.count) + 1, previousHash: base,
-                            bodies: bodies, signature: authority.sign(CommitChain.headStatement(origin: origin, seq: seq, hash: hash)))
+        return ChainSegment(
+            origin: origin, credential: authority.credential, firstSeq: seq - UInt64(bodies.count) + 1, previousHash: base,
+            bodies: bodies, signature: authority.sign(CommitChain.headStatement(origin: origin, seq: seq, hash: hash)))
     }
 }

@@ -123,8 +123,10 @@ enum CommitCodec {
     /// Decodes and checks a commit of `origin` numbered `seq` against the declared tables.
     /// - Returns: the deltas, and the newest clock reading of the origin's own writes in them.
     /// - Throws: ``CommitViolation`` naming the first broken rule (malformed bytes included).
-    static func decode(_ body: [UInt8], origin: NodeID, seq: UInt64, tables: [String: ReplicatedTable],
-                       limits: ChangeBatch.Limits) throws(CommitViolation) -> (deltas: [RowDelta], newest: HLC) {
+    static func decode(
+        _ body: [UInt8], origin: NodeID, seq: UInt64, tables: [String: ReplicatedTable],
+        limits: ChangeBatch.Limits
+    ) throws(CommitViolation) -> (deltas: [RowDelta], newest: HLC) {
         var decoder = Decoder(reader: BinaryReader(body), origin: origin, seq: seq, tables: tables, limits: limits)
         do throws(MalformedDataError) {
             let count = try decoder.reader.readCount(limit: min(decoder.reader.remaining / 3, limits.maxChanges))
@@ -215,8 +217,10 @@ enum CommitCodec {
 
         /// The written columns of a row change (positions increasing); an insert's unlisted columns
         /// were declared after its writer made the row, so they are unwritten.
-        mutating func columns(of table: ReplicatedTable, key: String, isInsert: Bool,
-                              _ read: (inout Decoder, ColumnDeclaration) throws(MalformedDataError) -> ColumnState) throws(MalformedDataError) -> RowDelta {
+        mutating func columns(
+            of table: ReplicatedTable, key: String, isInsert: Bool,
+            _ read: (inout Decoder, ColumnDeclaration) throws(MalformedDataError) -> ColumnState
+        ) throws(MalformedDataError) -> RowDelta {
             let declared = table.declaration.columns
             let count = try reader.readCount(limit: declared.count)
             guard count > 0 else { throw fail("a row change writes no column") }

@@ -16,8 +16,10 @@ enum CommitRules {
     /// Decodes commit `seq` of `identity`'s node and checks it.
     /// - Returns: its row changes and the newest clock reading of its own writes.
     /// - Throws: ``CommitViolation`` naming the table and the first broken rule (never a value).
-    static func check(_ body: [UInt8], seq: UInt64, by identity: OriginIdentity, tables: [String: ReplicatedTable],
-                      limits: ChangeBatch.Limits) throws(CommitViolation) -> (deltas: [RowDelta], newest: HLC) {
+    static func check(
+        _ body: [UInt8], seq: UInt64, by identity: OriginIdentity, tables: [String: ReplicatedTable],
+        limits: ChangeBatch.Limits
+    ) throws(CommitViolation) -> (deltas: [RowDelta], newest: HLC) {
         let role = identity.role
         let (deltas, newest) = try CommitCodec.decode(body, origin: identity.nodeID, seq: seq, tables: tables, limits: limits)
         for delta in deltas {

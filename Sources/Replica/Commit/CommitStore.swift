@@ -117,8 +117,9 @@ struct CommitStore {
     func packLoose(_ origin: NodeID) throws -> Bool {
         guard let band = try band(origin) else { return false }
         let packed = try newestPacked(band)
-        let rows = try Row.fetchCursor(db.cachedStatement(sql: "SELECT id, hash, body FROM _sf_commit WHERE id > ? AND id <= ? ORDER BY id LIMIT ?"),
-                                       arguments: [band.key(packed), band.highest, Self.packCommits])
+        let rows = try Row.fetchCursor(
+            db.cachedStatement(sql: "SELECT id, hash, body FROM _sf_commit WHERE id > ? AND id <= ? ORDER BY id LIMIT ?"),
+            arguments: [band.key(packed), band.highest, Self.packCommits])
         var run: [StoredCommit] = [], bytes = 0
         while !Self.fillsAPack(count: run.count, bytes: bytes), let row = try rows.next() {
             run.append(StoredCommit(seq: Band.seq(row[0]), hash: Array(row[1] as Data), body: Array(row[2] as Data)))
@@ -185,7 +186,8 @@ struct CommitStore {
     private func head(_ band: Band) throws -> (seq: UInt64, hash: [UInt8]) {
         let range: StatementArguments = [band.lowest, band.highest]
         let loose = try Row.fetchOne(db.cachedStatement(sql: "SELECT id, hash FROM _sf_commit WHERE id BETWEEN ? AND ? ORDER BY id DESC LIMIT 1"), arguments: range)
-        let packed = loose == nil
+        let packed =
+            loose == nil
             ? try Row.fetchOne(db.cachedStatement(sql: "SELECT id, hash FROM _sf_commit_pack WHERE id BETWEEN ? AND ? ORDER BY id DESC LIMIT 1"), arguments: range)
             : nil
         guard let row = loose ?? packed else { return (0, CommitChain.genesis) }
@@ -203,9 +205,11 @@ struct CommitStore {
     }
 
     func count() throws -> Int {
-        try Int.fetchOne(db, sql: """
-            SELECT (SELECT COUNT(*) FROM _sf_commit) + (SELECT COALESCE(SUM((id & ?) - firstSeq + 1), 0) FROM _sf_commit_pack)
-            """, arguments: [Int64(Self.maximumSeq)]) ?? 0
+        try Int.fetchOne(
+            db,
+            sql: """
+                SELECT (SELECT COUNT(*) FROM _sf_commit) + (SELECT COALESCE(SUM((id & ?) - firstSeq + 1), 0) FROM _sf_commit_pack)
+                """, arguments: [Int64(Self.maximumSeq)]) ?? 0
     }
 
     /// The chain hash of commit `seq` of `origin` (the genesis hash for 0).
@@ -268,11 +272,14 @@ struct CommitStore {
             hash = band.number == 0 ? CommitChain.genesis : try store.hash(band, origin, seq: after)
             previousHash = hash
             // Packs that end after `after` and start by `upTo`: the one holding after + 1 is the first.
-            packs = try Row.fetchCursor(store.db.cachedStatement(sql: """
-                SELECT id, firstSeq, hash, bodies FROM _sf_commit_pack WHERE id > ? AND id <= ? AND firstSeq <= ? ORDER BY id
-                """), arguments: [band.key(after), band.highest, Int64(upTo)])
-            loose = try Row.fetchCursor(store.db.cachedStatement(sql: "SELECT id, hash, body FROM _sf_commit WHERE id > ? AND id <= ? ORDER BY id"),
-                                        arguments: [band.key(after), band.key(upTo)])
+            packs = try Row.fetchCursor(
+                store.db.cachedStatement(
+                    sql: """
+                        SELECT id, firstSeq, hash, bodies FROM _sf_commit_pack WHERE id > ? AND id <= ? AND firstSeq <= ? ORDER BY id
+                        """), arguments: [band.key(after), band.highest, Int64(upTo)])
+            loose = try Row.fetchCursor(
+                store.db.cachedStatement(sql: "SELECT id, hash, body FROM _sf_commit WHERE id > ? AND id <= ? ORDER BY id"),
+                arguments: [band.key(after), band.key(upTo)])
         }
 
         /// The next commit, or nil after the last.
@@ -309,30 +316,36 @@ struct CommitStore {
     // MARK: - Packs
 
     private func newestPacked(_ band: Band) throws -> UInt64 {
-        let newest = try Int64.fetchOne(db.cachedStatement(sql: "SELECT MAX(id) FROM _sf_commit_pack WHERE id BETWEEN ? AND ?"),
-                                        arguments: [band.lowest, band.highest])
+        let newest = try Int64.fetchOne(
+            db.cachedStatement(sql: "SELECT MAX(id) FROM _sf_commit_pack WHERE id BETWEEN ? AND ?"),
+            arguments: [band.lowest, band.highest])
         return newest.map(Band.seq) ?? 0
     }
 
     /// How many loose commits lie between `after` and `before`, and their body bytes (`length()`
     /// of a blob does not read its overflow pages).
     private func looseSize(_ band: Band, after: UInt64, before: UInt64) throws -> (count: Int, bytes: Int) {
-        let row = try Row.fetchOne(db.cachedStatement(sql: "SELECT count(*), coalesce(sum(length(body)), 0) FROM _sf_commit WHERE id > ? AND id < ?"),
-                                   arguments: [band.key(after), band.key(before)])
+        let row = try Row.fetchOne(
+            db.cachedStatement(sql: "SELECT count(*), coalesce(sum(length(body)), 0) FROM _sf_commit WHERE id > ? AND id < ?"),
+            arguments: [band.key(after), band.key(before)])
         return (row?[0] ?? 0, row?[1] ?? 0)
     }
 
     private func looseCommits(_ band: Band, after: UInt64, before: UInt64) throws -> [StoredCommit] {
-        try Row.fetchAll(db.cachedStatement(sql: "SELECT id, hash, body FROM _sf_commit WHERE id > ? AND id < ? ORDER BY id"),
-                         arguments: [band.key(after), band.key(before)]).map {
+        try Row.fetchAll(
+            db.cachedStatement(sql: "SELECT id, hash, body FROM _sf_commit WHERE id > ? AND id < ? ORDER BY id"),
+            arguments: [band.key(after), band.key(before)]
+        ).map {
             StoredCommit(seq: Band.seq($0[0]), hash: Array($0[1] as Data), body: Array($0[2] as Data))
         }
     }
 
     private func pack(_ band: Band, containing seq: UInt64) throws -> Pack? {
-        let row = try Row.fetchOne(db.cachedStatement(sql: """
-            SELECT id, firstSeq, hash, bodies FROM _sf_commit_pack WHERE id >= ? AND id <= ? ORDER BY id LIMIT 1
-            """), arguments: [band.key(seq), band.highest])
+        let row = try Row.fetchOne(
+            db.cachedStatement(
+                sql: """
+                    SELECT id, firstSeq, hash, bodies FROM _sf_commit_pack WHERE id >= ? AND id <= ? ORDER BY id LIMIT 1
+                    """), arguments: [band.key(seq), band.highest])
         guard let row else { return nil }
         let pack = Pack(row)
         return pack.firstSeq <= seq ? pack : nil

@@ -15,15 +15,17 @@ struct OrphanAdoption {
         writer.writeVarint(1)
         CommitCodec.encode(RowDelta(table: table.name, key: key, body: .columns(columns)), to: &writer)
         replica.orphanTables.markBuried(table.id)
-        try db.execute(sql: "INSERT OR REPLACE INTO _sf_orphan (tbl, pk, origin, seq, delta) VALUES (?, ?, ?, ?, ?)",
-                       arguments: [table.id, key, origin.databaseValue, Int64(seq), Data(writer.bytes)])
+        try db.execute(
+            sql: "INSERT OR REPLACE INTO _sf_orphan (tbl, pk, origin, seq, delta) VALUES (?, ?, ?, ?, ?)",
+            arguments: [table.id, key, origin.databaseValue, Int64(seq), Data(writer.bytes)])
     }
 
     /// Merges every change kept for the row into it; returns the row's new state when that changed it.
     func adopt(_ table: ReplicatedTable, _ key: String) throws -> RowState? {
         guard try replica.orphanTables.mayHaveTombstones(table.id, db) else { return nil }
-        let orphans = try Row.fetchAll(db, sql: "SELECT origin, seq, delta FROM _sf_orphan WHERE tbl = ? AND pk = ? ORDER BY origin, seq",
-                                       arguments: [table.id, key])
+        let orphans = try Row.fetchAll(
+            db, sql: "SELECT origin, seq, delta FROM _sf_orphan WHERE tbl = ? AND pk = ? ORDER BY origin, seq",
+            arguments: [table.id, key])
         guard !orphans.isEmpty, let existing = try store.load(table, key: key) else { return nil }
         try drop(table, key)
         var merged = existing
@@ -32,7 +34,8 @@ struct OrphanAdoption {
             let seq = UInt64(orphan[1] as Int64)
             // Kept after the same checks: decoding again fails only if the file was altered.
             guard let decoded = try? CommitCodec.decode(Array(orphan[2] as Data), origin: origin, seq: seq, tables: replica.tables, limits: ChangeBatch.Limits()),
-                  let delta = decoded.deltas.first, case .columns(let columns) = delta.body else { continue }
+                let delta = decoded.deltas.first, case .columns(let columns) = delta.body
+            else { continue }
             for (index, incoming) in columns {
                 merged.columns[index] = ColumnMerge.merge(table.policies[index], merged.columns[index], incoming).state
             }

@@ -1,3 +1,4 @@
+import Foundation
 import GRDB
 
 /// One value in a keep-both column, with the write that produced it.
@@ -97,5 +98,3 @@ public enum SetCodec {
         }
     }
 }
-
-import Foundation

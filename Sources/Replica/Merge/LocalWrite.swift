@@ -30,7 +30,10 @@ enum LocalWrite {
             let to = policy.lifecycleRank(of: String.fromDatabaseValue(value))
             if current.meta == .register(.zero) { return candidate }
             if to < from {
-                throw ReplicaError(.lifecycleRegression, "column '\(column)' of table '\(table)' cannot move back from '\(String.fromDatabaseValue(current.value) ?? "")' to '\(String.fromDatabaseValue(value) ?? "(none)")'")
+                throw ReplicaError(
+                    .lifecycleRegression,
+                    "column '\(column)' of table '\(table)' cannot move back from '\(String.fromDatabaseValue(current.value) ?? "")' to '\(String.fromDatabaseValue(value) ?? "(none)")'"
+                )
             }
             return to == from ? current : candidate
         case (.firstWriterWins, _):

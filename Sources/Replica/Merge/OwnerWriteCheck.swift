@@ -21,12 +21,15 @@ extension BatchMerger {
     /// - Parameters:
     ///   - seq: the commit being judged; `segment` is the run it arrived in (an owner write may be
     ///     an earlier commit of the same run, merged but not stored yet).
-    mutating func judgeOwnerWrites(_ deltas: [RowDelta], seq: UInt64, in segment: ChainSegment,
-                                   identity: OriginIdentity) throws -> OwnerWriteVerdict {
+    mutating func judgeOwnerWrites(
+        _ deltas: [RowDelta], seq: UInt64, in segment: ChainSegment,
+        identity: OriginIdentity
+    ) throws -> OwnerWriteVerdict {
         guard identity.role == .ward else { return .holds }
         for delta in deltas {
             guard let seen = delta.ownerSeen, let table = replica.tables[delta.table],
-                  let owner = table.declaration.ownerColumn, let index = table.columnIndexes[owner] else { continue }
+                let owner = table.declaration.ownerColumn, let index = table.columnIndexes[owner]
+            else { continue }
             let sameRun = seen.origin == segment.origin && seen.seq >= segment.firstSeq && seen.seq < seq
             guard sameRun || vector[seen.origin] >= seen.seq else { return .waits(seen) }
             guard let ward = try ownerWrite(seen, table: table, column: index, key: delta.key, run: sameRun ? segment : nil) else {
@@ -41,11 +44,14 @@ extension BatchMerger {
 
     /// The value commit `seen` wrote to the owner column of row `key`, or nil when it wrote none.
     /// Usually the row still holds that write; otherwise the commit is read back and decoded.
-    private mutating func ownerWrite(_ seen: CommitReference, table: ReplicatedTable, column index: Int, key: String,
-                                     run: ChainSegment?) throws -> DatabaseValue? {
+    private mutating func ownerWrite(
+        _ seen: CommitReference, table: ReplicatedTable, column index: Int, key: String,
+        run: ChainSegment?
+    ) throws -> DatabaseValue? {
         try flushPending()
         if let row = try store.load(table, key: key), case .register(let stamp) = row.columns[index].meta,
-           stamp.origin == seen.origin, stamp.seq == seen.seq {
+            stamp.origin == seen.origin, stamp.seq == seen.seq
+        {
             return row.columns[index].value
         }
         let body: [UInt8]
@@ -67,7 +73,8 @@ extension BatchMerger {
         var winner: (value: DatabaseValue, stamp: Stamp)?
         for delta in deltas where delta.table == table.name && delta.key == key {
             guard case .columns(let columns) = delta.body, let written = columns[index], case .register(let stamp) = written.meta,
-                  stamp.origin == seen.origin, stamp.seq == seen.seq else { continue }
+                stamp.origin == seen.origin, stamp.seq == seen.seq
+            else { continue }
             if let best = winner, !ColumnMerge.prefers(.lastWriterWins, (written.value, stamp), over: best) { continue }
             winner = (written.value, stamp)
         }

@@ -39,8 +39,9 @@ final class WaitingRuns: Sendable {
             let keptAt = run.keptAt ?? now
             let size = run.segment.bodies.reduce(0) { $0 + $1.count }
             guard now &- keptAt <= Self.maximumAge, run.waits || waitingOrigins.contains(run.segment.origin),
-                  kept.count < Self.maximumRuns, perOrigin[run.segment.origin, default: 0] < Self.maximumRunsPerOrigin,
-                  bytes + size <= Self.maximumBytes else { continue }
+                kept.count < Self.maximumRuns, perOrigin[run.segment.origin, default: 0] < Self.maximumRunsPerOrigin,
+                bytes + size <= Self.maximumBytes
+            else { continue }
             run.keptAt = keptAt
             kept.append(run)
             perOrigin[run.segment.origin, default: 0] += 1

@@ -112,7 +112,10 @@ struct PolicyFileParser {
                     throw fail(lineNumber, "column '\(column.name)' is declared twice in table '\(open.0.name)'")
                 }
                 if open.0.rowPolicy == .appendOnly, column.policy != .lastWriterWins {
-                    throw fail(lineNumber, "column '\(column.name)' has policy '\(column.policy.keyword)' but table '\(open.0.name)' is append-only: its rows never change, so a column policy contradicts it")
+                    throw fail(
+                        lineNumber,
+                        "column '\(column.name)' has policy '\(column.policy.keyword)' but table '\(open.0.name)' is append-only: its rows never change, so a column policy contradicts it"
+                    )
                 }
                 open.0.columns.append(column)
                 current = open
@@ -150,7 +153,8 @@ struct PolicyFileParser {
         case let other?:
             throw fail(line, "unknown policy '\(other)' (expected last-writer-wins, first-writer-wins, max, min, lifecycle, keep-both or add-wins-set)")
         }
-        if policyWords.count > 1, case .lifecycle = policy {} else if policyWords.count > 1 {
+        if policyWords.count > 1, case .lifecycle = policy {
+        } else if policyWords.count > 1 {
             throw fail(line, "policy '\(policy.keyword)' takes no arguments")
         }
         if policy == .addWinsSet, type != .text {
@@ -164,8 +168,8 @@ struct PolicyFileParser {
         let isLetter = { (byte: UInt8) in (byte >= 65 && byte <= 90) || (byte >= 97 && byte <= 122) }
         let isDigit = { (byte: UInt8) in byte >= 48 && byte <= 57 }
         guard let first = utf8.first, isLetter(first),
-              utf8.count <= 64,
-              utf8.allSatisfy({ isLetter($0) || isDigit($0) || $0 == UInt8(ascii: "_") })
+            utf8.count <= 64,
+            utf8.allSatisfy({ isLetter($0) || isDigit($0) || $0 == UInt8(ascii: "_") })
         else {
             throw fail(line, "'\(name)' is not a valid name (a letter, then letters, digits or _ ; at most 64)")
         }

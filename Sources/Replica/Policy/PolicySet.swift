@@ -1,5 +1,5 @@
-import Sodium
 import Foundation
+import Sodium
 
 /// The replicated tables and their conflict policies, loaded from `conflict-policies/`.
 ///

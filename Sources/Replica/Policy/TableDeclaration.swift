@@ -37,8 +37,10 @@ public struct TableDeclaration: Hashable, Sendable {
     public var ownerColumn: String?
 
     /// Creates a table declaration.
-    public init(name: String, primaryKey: String = "id", columns: [ColumnDeclaration], rowPolicy: RowPolicy = .mutable,
-                writers: Set<NodeRole> = Set(NodeRole.allCases), deletable: Bool = true, ownerColumn: String? = nil) {
+    public init(
+        name: String, primaryKey: String = "id", columns: [ColumnDeclaration], rowPolicy: RowPolicy = .mutable,
+        writers: Set<NodeRole> = Set(NodeRole.allCases), deletable: Bool = true, ownerColumn: String? = nil
+    ) {
         self.ownerColumn = ownerColumn
         self.name = name
         self.primaryKey = primaryKey

@@ -38,7 +38,8 @@ extension Statement {
                     }
                 }
             case .blob(let data):
-                code = data.isEmpty
+                code =
+                    data.isEmpty
                     ? sqlite3_bind_zeroblob(statement, index, 0)
                     : data.withUnsafeBytes { bytes in sqlite3_bind_blob(statement, index, bytes.baseAddress, Int32(bytes.count), Self.transient) }
             }

@@ -21,118 +21,123 @@ enum ReplicaSchema {
     static func migrator() -> DatabaseMigrator {
         var migrator = DatabaseMigrator()
         migrator.registerMigration("v1-replica-metadata") { db in
-            try db.execute(sql: """
-                CREATE TABLE _sf_node (
-                    id INTEGER PRIMARY KEY CHECK (id = 1),
-                    nodeId INTEGER NOT NULL);
-                CREATE TABLE _sf_version (
-                    origin INTEGER PRIMARY KEY,
-                    seq INTEGER NOT NULL,
-                    hlc INTEGER NOT NULL DEFAULT 0);
-                CREATE TABLE _sf_table (
-                    id INTEGER PRIMARY KEY,
-                    name TEXT NOT NULL UNIQUE);
-                CREATE TABLE _sf_log (
-                    origin INTEGER NOT NULL,
-                    seq INTEGER NOT NULL,
-                    tbl INTEGER NOT NULL,
-                    pk TEXT NOT NULL,
-                    PRIMARY KEY (origin, seq, tbl, pk)) WITHOUT ROWID;
-                CREATE TABLE _sf_tombstone (
-                    tbl INTEGER NOT NULL,
-                    pk TEXT NOT NULL,
-                    hlc INTEGER NOT NULL,
-                    origin INTEGER NOT NULL,
-                    seq INTEGER NOT NULL,
-                    PRIMARY KEY (tbl, pk)) WITHOUT ROWID;
-                CREATE TABLE _sf_conflict (
-                    tbl TEXT NOT NULL,
-                    pk TEXT NOT NULL,
-                    col TEXT NOT NULL,
-                    PRIMARY KEY (tbl, pk, col)) WITHOUT ROWID;
-                CREATE TABLE _sf_lost_write (
-                    id INTEGER PRIMARY KEY,
-                    tbl TEXT NOT NULL,
-                    pk TEXT NOT NULL,
-                    col TEXT NOT NULL,
-                    loser INTEGER NOT NULL,
-                    winner INTEGER NOT NULL,
-                    seenAt INTEGER NOT NULL,
-                    UNIQUE (tbl, pk, col, loser));
-                CREATE TABLE _sf_rejection (
-                    id INTEGER PRIMARY KEY,
-                    tbl TEXT NOT NULL,
-                    pk TEXT NOT NULL,
-                    origin INTEGER NOT NULL,
-                    reason TEXT NOT NULL,
-                    seenAt INTEGER NOT NULL,
-                    UNIQUE (tbl, pk, origin, reason));
-                CREATE TABLE _sf_clock_skew (
-                    origin INTEGER PRIMARY KEY,
-                    aheadMs INTEGER NOT NULL,
-                    seenAt INTEGER NOT NULL);
-                """)
+            try db.execute(
+                sql: """
+                    CREATE TABLE _sf_node (
+                        id INTEGER PRIMARY KEY CHECK (id = 1),
+                        nodeId INTEGER NOT NULL);
+                    CREATE TABLE _sf_version (
+                        origin INTEGER PRIMARY KEY,
+                        seq INTEGER NOT NULL,
+                        hlc INTEGER NOT NULL DEFAULT 0);
+                    CREATE TABLE _sf_table (
+                        id INTEGER PRIMARY KEY,
+                        name TEXT NOT NULL UNIQUE);
+                    CREATE TABLE _sf_log (
+                        origin INTEGER NOT NULL,
+                        seq INTEGER NOT NULL,
+                        tbl INTEGER NOT NULL,
+                        pk TEXT NOT NULL,
+                        PRIMARY KEY (origin, seq, tbl, pk)) WITHOUT ROWID;
+                    CREATE TABLE _sf_tombstone (
+                        tbl INTEGER NOT NULL,
+                        pk TEXT NOT NULL,
+                        hlc INTEGER NOT NULL,
+                        origin INTEGER NOT NULL,
+                        seq INTEGER NOT NULL,
+                        PRIMARY KEY (tbl, pk)) WITHOUT ROWID;
+                    CREATE TABLE _sf_conflict (
+                        tbl TEXT NOT NULL,
+                        pk TEXT NOT NULL,
+                        col TEXT NOT NULL,
+                        PRIMARY KEY (tbl, pk, col)) WITHOUT ROWID;
+                    CREATE TABLE _sf_lost_write (
+                        id INTEGER PRIMARY KEY,
+                        tbl TEXT NOT NULL,
+                        pk TEXT NOT NULL,
+                        col TEXT NOT NULL,
+                        loser INTEGER NOT NULL,
+                        winner INTEGER NOT NULL,
+                        seenAt INTEGER NOT NULL,
+                        UNIQUE (tbl, pk, col, loser));
+                    CREATE TABLE _sf_rejection (
+                        id INTEGER PRIMARY KEY,
+                        tbl TEXT NOT NULL,
+                        pk TEXT NOT NULL,
+                        origin INTEGER NOT NULL,
+                        reason TEXT NOT NULL,
+                        seenAt INTEGER NOT NULL,
+                        UNIQUE (tbl, pk, origin, reason));
+                    CREATE TABLE _sf_clock_skew (
+                        origin INTEGER PRIMARY KEY,
+                        aheadMs INTEGER NOT NULL,
+                        seenAt INTEGER NOT NULL);
+                    """)
         }
         migrator.registerMigration("v2-signed-commit-chains") { db in
             // Rows written before chains existed have no commits to sync or vouch for them.
             let held = try Int.fetchOne(db, sql: "SELECT (SELECT COUNT(*) FROM _sf_log) + (SELECT COUNT(*) FROM _sf_version)") ?? 0
             guard held == 0 else {
-                throw ReplicaError(.schemaMismatch, "this replica was written by a version without signed commit chains and cannot be upgraded in place: initialise the node again and let it sync from its peers")
+                throw ReplicaError(
+                    .schemaMismatch,
+                    "this replica was written by a version without signed commit chains and cannot be upgraded in place: initialise the node again and let it sync from its peers")
             }
-            try db.execute(sql: """
-                DROP TABLE _sf_log;
-                CREATE TABLE _sf_commit (
-                    origin INTEGER NOT NULL,
-                    seq INTEGER NOT NULL,
-                    hash BLOB NOT NULL,
-                    body BLOB NOT NULL,
-                    PRIMARY KEY (origin, seq)) WITHOUT ROWID;
-                CREATE TABLE _sf_head (
-                    origin INTEGER NOT NULL,
-                    seq INTEGER NOT NULL,
-                    signature BLOB NOT NULL,
-                    PRIMARY KEY (origin, seq)) WITHOUT ROWID;
-                CREATE TABLE _sf_origin (
-                    origin INTEGER PRIMARY KEY,
-                    credential BLOB NOT NULL);
-                CREATE TABLE _sf_quarantine (
-                    origin INTEGER PRIMARY KEY,
-                    seq INTEGER NOT NULL,
-                    tbl TEXT,
-                    rule TEXT NOT NULL,
-                    seenAt INTEGER NOT NULL);
-                CREATE TABLE _sf_orphan (
-                    tbl INTEGER NOT NULL,
-                    pk TEXT NOT NULL,
-                    origin INTEGER NOT NULL,
-                    seq INTEGER NOT NULL,
-                    delta BLOB NOT NULL,
-                    PRIMARY KEY (tbl, pk, origin, seq)) WITHOUT ROWID;
-                """)
+            try db.execute(
+                sql: """
+                    DROP TABLE _sf_log;
+                    CREATE TABLE _sf_commit (
+                        origin INTEGER NOT NULL,
+                        seq INTEGER NOT NULL,
+                        hash BLOB NOT NULL,
+                        body BLOB NOT NULL,
+                        PRIMARY KEY (origin, seq)) WITHOUT ROWID;
+                    CREATE TABLE _sf_head (
+                        origin INTEGER NOT NULL,
+                        seq INTEGER NOT NULL,
+                        signature BLOB NOT NULL,
+                        PRIMARY KEY (origin, seq)) WITHOUT ROWID;
+                    CREATE TABLE _sf_origin (
+                        origin INTEGER PRIMARY KEY,
+                        credential BLOB NOT NULL);
+                    CREATE TABLE _sf_quarantine (
+                        origin INTEGER PRIMARY KEY,
+                        seq INTEGER NOT NULL,
+                        tbl TEXT,
+                        rule TEXT NOT NULL,
+                        seenAt INTEGER NOT NULL);
+                    CREATE TABLE _sf_orphan (
+                        tbl INTEGER NOT NULL,
+                        pk TEXT NOT NULL,
+                        origin INTEGER NOT NULL,
+                        seq INTEGER NOT NULL,
+                        delta BLOB NOT NULL,
+                        PRIMARY KEY (tbl, pk, origin, seq)) WITHOUT ROWID;
+                    """)
         }
         migrator.registerMigration("v3-commit-packs") { db in
             // Commits move to rowid tables (a commit can be megabytes, and a WITHOUT ROWID table
             // copies whole rows into its interior pages) keyed by origin band and number.
-            try db.execute(sql: """
-                CREATE TABLE _sf_commit_origin (
-                    origin INTEGER PRIMARY KEY,
-                    band INTEGER NOT NULL UNIQUE);
-                INSERT INTO _sf_commit_origin (origin, band)
-                    SELECT origin, ROW_NUMBER() OVER (ORDER BY origin) FROM (SELECT DISTINCT origin FROM _sf_commit);
-                CREATE TABLE _sf_commit_loose (
-                    id INTEGER PRIMARY KEY,
-                    hash BLOB NOT NULL,
-                    body BLOB NOT NULL);
-                INSERT INTO _sf_commit_loose (id, hash, body)
-                    SELECT (o.band << 40) | c.seq, c.hash, c.body FROM _sf_commit c JOIN _sf_commit_origin o USING (origin);
-                DROP TABLE _sf_commit;
-                ALTER TABLE _sf_commit_loose RENAME TO _sf_commit;
-                CREATE TABLE _sf_commit_pack (
-                    id INTEGER PRIMARY KEY,
-                    firstSeq INTEGER NOT NULL,
-                    hash BLOB NOT NULL,
-                    bodies BLOB NOT NULL);
-                """)
+            try db.execute(
+                sql: """
+                    CREATE TABLE _sf_commit_origin (
+                        origin INTEGER PRIMARY KEY,
+                        band INTEGER NOT NULL UNIQUE);
+                    INSERT INTO _sf_commit_origin (origin, band)
+                        SELECT origin, ROW_NUMBER() OVER (ORDER BY origin) FROM (SELECT DISTINCT origin FROM _sf_commit);
+                    CREATE TABLE _sf_commit_loose (
+                        id INTEGER PRIMARY KEY,
+                        hash BLOB NOT NULL,
+                        body BLOB NOT NULL);
+                    INSERT INTO _sf_commit_loose (id, hash, body)
+                        SELECT (o.band << 40) | c.seq, c.hash, c.body FROM _sf_commit c JOIN _sf_commit_origin o USING (origin);
+                    DROP TABLE _sf_commit;
+                    ALTER TABLE _sf_commit_loose RENAME TO _sf_commit;
+                    CREATE TABLE _sf_commit_pack (
+                        id INTEGER PRIMARY KEY,
+                        firstSeq INTEGER NOT NULL,
+                        hash BLOB NOT NULL,
+                        bodies BLOB NOT NULL);
+                    """)
         }
         return migrator
     }
@@ -169,10 +174,12 @@ enum ReplicaSchema {
         for column in declaration.columns {
             if let info = byName[column.name] {
                 guard info.type.uppercased() == column.type.rawValue.uppercased() else {
-                    throw ReplicaError(.schemaMismatch, "column '\(column.name)' of table '\(declaration.name)' is \(info.type) in the database but declared \(column.type.rawValue)")
+                    throw ReplicaError(
+                        .schemaMismatch, "column '\(column.name)' of table '\(declaration.name)' is \(info.type) in the database but declared \(column.type.rawValue)")
                 }
             } else {
-                try db.execute(sql: "ALTER TABLE \(declaration.name.quotedDatabaseIdentifier) ADD COLUMN \(column.name.quotedDatabaseIdentifier) \(column.type.rawValue.uppercased())")
+                try db.execute(
+                    sql: "ALTER TABLE \(declaration.name.quotedDatabaseIdentifier) ADD COLUMN \(column.name.quotedDatabaseIdentifier) \(column.type.rawValue.uppercased())")
             }
         }
     }
@@ -182,11 +189,12 @@ enum ReplicaSchema {
         for event in ["INSERT", "UPDATE", "DELETE"] {
             let name = "_sf_guard_\(table)_\(event.lowercased())".quotedDatabaseIdentifier
             try db.execute(sql: "DROP TRIGGER IF EXISTS \(name)")
-            try db.execute(sql: """
-                CREATE TRIGGER \(name) BEFORE \(event) ON \(table.quotedDatabaseIdentifier)
-                WHEN \(WriteGate.functionName)() = 0
-                BEGIN SELECT RAISE(ABORT, 'replicated table: write through the Replica API'); END
-                """)
+            try db.execute(
+                sql: """
+                    CREATE TRIGGER \(name) BEFORE \(event) ON \(table.quotedDatabaseIdentifier)
+                    WHEN \(WriteGate.functionName)() = 0
+                    BEGIN SELECT RAISE(ABORT, 'replicated table: write through the Replica API'); END
+                    """)
         }
     }
 }

@@ -184,10 +184,11 @@ enum RowMetaCodec {
                 context[stamp.origin] = stamp.hlc
                 contributors[stamp.origin] = stamp
             }
-            return ColumnMerge.setColumn(SetState(
-                elements: Dictionary(uniqueKeysWithValues: Set(elements).map { ($0, [dot]) }),
-                context: context,
-                contributors: contributors))
+            return ColumnMerge.setColumn(
+                SetState(
+                    elements: Dictionary(uniqueKeysWithValues: Set(elements).map { ($0, [dot]) }),
+                    context: context,
+                    contributors: contributors))
         default:
             return ColumnState(value: value, meta: .register(stamp))
         }
@@ -203,12 +204,14 @@ enum RowMetaCodec {
                 stamp = own
             case .multiValue(let state):
                 guard state.siblings.count == 1, let only = state.siblings.first,
-                      state.context == [only.stamp.origin: only.stamp.hlc] else { return nil }
+                    state.context == [only.stamp.origin: only.stamp.hlc]
+                else { return nil }
                 stamp = only.stamp
             case .set(let state):
                 guard state.contributors.count == 1, let only = state.contributors.values.first,
-                      state.context == [only.origin: only.hlc],
-                      state.elements.values.allSatisfy({ $0 == [Dot(origin: only.origin, hlc: only.hlc)] }) else { return nil }
+                    state.context == [only.origin: only.hlc],
+                    state.elements.values.allSatisfy({ $0 == [Dot(origin: only.origin, hlc: only.hlc)] })
+                else { return nil }
                 stamp = only
             }
             if let shared, shared != stamp { return nil }

@@ -1,7 +1,7 @@
-import GRDB
-import Synchronization
 import Foundation
+import GRDB
 import GRDBSQLite
+import Synchronization
 
 /// Reads and writes replicated rows with their metadata, keeping tombstones and open
 /// conflicts in step. Used by local writes and remote merges alike,
@@ -67,7 +67,8 @@ final class RowStore {
         let tuple = "(" + Array(repeating: "?", count: width).joined(separator: ",") + ")"
         let declaration = table.declaration
         let columns = ([declaration.primaryKey] + declaration.columns.map(\.name) + ["_sf_meta"]).map(\.quotedDatabaseIdentifier)
-        let sql = "INSERT INTO \(declaration.name.quotedDatabaseIdentifier) (\(columns.joined(separator: ","))) VALUES "
+        let sql =
+            "INSERT INTO \(declaration.name.quotedDatabaseIdentifier) (\(columns.joined(separator: ","))) VALUES "
             + Array(repeating: tuple, count: rows.count).joined(separator: ",")
             + " ON CONFLICT DO NOTHING RETURNING \(declaration.primaryKey.quotedDatabaseIdentifier)"
         var arguments: [DatabaseValue] = []

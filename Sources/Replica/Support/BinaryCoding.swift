@@ -1,3 +1,4 @@
+import Foundation
 import GRDB
 
 /// Appends little-endian integers, LEB128 varints, strings and SQLite values to a byte array.
@@ -170,5 +171,3 @@ public struct MalformedDataError: Error, Hashable, Sendable, CustomStringConvert
 
     public var description: String { "malformed data: \(reason)" }
 }
-
-import Foundation

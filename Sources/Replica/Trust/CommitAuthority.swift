@@ -80,8 +80,10 @@ public struct SharedSecretTrust: CommitAuthority {
     ///   - roles: roles of nodes that are not `defaultRole`.
     ///   - defaultRole: the role of every other node.
     ///   - wards: the wards of ward nodes.
-    public init(secret: [UInt8] = Array("suifang-shared-secret-trust".utf8), nodeID: NodeID,
-                roles: [NodeID: NodeRole] = [:], defaultRole: NodeRole = .central, wards: [NodeID: Set<String>] = [:]) {
+    public init(
+        secret: [UInt8] = Array("suifang-shared-secret-trust".utf8), nodeID: NodeID,
+        roles: [NodeID: NodeRole] = [:], defaultRole: NodeRole = .central, wards: [NodeID: Set<String>] = [:]
+    ) {
         self.secret = secret
         self.roles = roles
         self.wards = wards

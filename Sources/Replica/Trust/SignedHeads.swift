@@ -1,7 +1,7 @@
-import Sodium
 import Foundation
 import GRDB
 import Logging
+import Sodium
 import Synchronization
 
 /// A point of an origin's chain with the origin's signature over it: two of them for the same
@@ -35,13 +35,17 @@ extension Replica {
             let own = try versionVector(db)[nodeID]
             if own > 0 {
                 let hash = try chainHash(db, origin: nodeID, seq: own)
-                heads.append(SignedHead(origin: nodeID, seq: own, hash: hash,
-                                        signature: authority.sign(CommitChain.headStatement(origin: nodeID, seq: own, hash: hash))))
+                heads.append(
+                    SignedHead(
+                        origin: nodeID, seq: own, hash: hash,
+                        signature: authority.sign(CommitChain.headStatement(origin: nodeID, seq: own, hash: hash))))
             }
             // SQLite takes the other columns of an aggregate query's MAX() row from that row.
-            let rows = try Row.fetchAll(db, sql: """
-                SELECT origin, MAX(seq), signature FROM _sf_head WHERE origin <> ? GROUP BY origin ORDER BY origin LIMIT ?
-                """, arguments: [nodeID.databaseValue, max(0, limit - heads.count)])
+            let rows = try Row.fetchAll(
+                db,
+                sql: """
+                    SELECT origin, MAX(seq), signature FROM _sf_head WHERE origin <> ? GROUP BY origin ORDER BY origin LIMIT ?
+                    """, arguments: [nodeID.databaseValue, max(0, limit - heads.count)])
             for row in rows {
                 let origin = NodeID(databaseValue: row[0]), seq = UInt64(row[1] as Int64)
                 heads.append(SignedHead(origin: origin, seq: seq, hash: try chainHash(db, origin: origin, seq: seq), signature: Array(row[2] as Data)))
@@ -67,9 +71,11 @@ extension Replica {
         guard !proofs.isEmpty else { return [] }
         let found = try await writer.write { db in try self.quarantine(provenBy: proofs, in: db) }
         for quarantine in found {
-            logger.error("quarantined a node: a peer holds another history of it, signed by it", metadata: [
-                "replica.origin": "\(quarantine.origin)", "replica.seq": "\(quarantine.seq)",
-            ])
+            logger.error(
+                "quarantined a node: a peer holds another history of it, signed by it",
+                metadata: [
+                    "replica.origin": "\(quarantine.origin)", "replica.seq": "\(quarantine.seq)",
+                ])
         }
         return found.map(\.origin)
     }
@@ -80,13 +86,15 @@ extension Replica {
         var proofs: [SignedHead] = [], compared: Set<NodeID> = []
         for head in heads where head.seq >= 1 && head.seq <= vector[head.origin] && head.hash.count == 32 && compared.insert(head.origin).inserted {
             guard try head.hash != chainHash(db, origin: head.origin, seq: head.seq),
-                  let identity = try storedIdentity(head.origin, db),
-                  SigningKey.verify(head.signature, of: CommitChain.headStatement(origin: head.origin, seq: head.seq, hash: head.hash), by: identity.publicKey)
+                let identity = try storedIdentity(head.origin, db),
+                SigningKey.verify(head.signature, of: CommitChain.headStatement(origin: head.origin, seq: head.seq, hash: head.hash), by: identity.publicKey)
             else { continue }
             if head.origin == nodeID {
-                logger.critical("a peer holds a history of this node's commits that this node never made, signed with this node's key: the key has leaked", metadata: [
-                    "replica.seq": "\(head.seq)",
-                ])
+                logger.critical(
+                    "a peer holds a history of this node's commits that this node never made, signed with this node's key: the key has leaked",
+                    metadata: [
+                        "replica.seq": "\(head.seq)"
+                    ])
                 continue
             }
             proofs.append(head)
@@ -99,11 +107,13 @@ extension Replica {
         for head in proofs {
             let already = try Bool.fetchOne(db, sql: "SELECT EXISTS (SELECT 1 FROM _sf_quarantine WHERE origin = ?)", arguments: [head.origin.databaseValue]) ?? true
             guard !already else { continue }
-            let quarantine = Quarantine(origin: head.origin, seq: head.seq, table: nil,
-                                        rule: "signed two different histories up to commit \(head.seq) (found by comparing signed heads with a peer)",
-                                        seenAt: wallClock.now())
-            try db.execute(sql: "INSERT OR IGNORE INTO _sf_quarantine (origin, seq, tbl, rule, seenAt) VALUES (?, ?, NULL, ?, ?)",
-                           arguments: [quarantine.origin.databaseValue, Int64(quarantine.seq), quarantine.rule, Int64(quarantine.seenAt)])
+            let quarantine = Quarantine(
+                origin: head.origin, seq: head.seq, table: nil,
+                rule: "signed two different histories up to commit \(head.seq) (found by comparing signed heads with a peer)",
+                seenAt: wallClock.now())
+            try db.execute(
+                sql: "INSERT OR IGNORE INTO _sf_quarantine (origin, seq, tbl, rule, seenAt) VALUES (?, ?, NULL, ?, ?)",
+                arguments: [quarantine.origin.databaseValue, Int64(quarantine.seq), quarantine.rule, Int64(quarantine.seenAt)])
             found.append(quarantine)
         }
         return found

@@ -1,5 +1,5 @@
-import Sodium
 import Replica
+import Sodium
 
 /// What a node checks about a peer during the handshake.
 public struct PeerAdmission: Sendable {
@@ -13,8 +13,10 @@ public struct PeerAdmission: Sendable {
     public var now: @Sendable () -> UInt64
 
     /// Creates admission rules.
-    public init(identity: NodeIdentity, policyHash: String, isRevoked: @escaping @Sendable (NodeID) async -> Bool,
-                now: @escaping @Sendable () -> UInt64) {
+    public init(
+        identity: NodeIdentity, policyHash: String, isRevoked: @escaping @Sendable (NodeID) async -> Bool,
+        now: @escaping @Sendable () -> UInt64
+    ) {
         self.identity = identity
         self.policyHash = policyHash
         self.isRevoked = isRevoked
@@ -58,8 +60,9 @@ public enum Handshake {
         sender: any FrameSending, receiver: inout Receiver
     ) async throws -> SecureChannel<Receiver> {
         let exchange = KeyExchange()
-        let ownHello = Hello(version: version, policyHash: Array(admission.policyHash.utf8), exchangeKey: exchange.publicKey,
-                             nonce: Sodium.randomBytes(32), certificate: admission.identity.certificate)
+        let ownHello = Hello(
+            version: version, policyHash: Array(admission.policyHash.utf8), exchangeKey: exchange.publicKey,
+            nonce: Sodium.randomBytes(32), certificate: admission.identity.certificate)
         let peerHello: Hello
         if side == .client {
             try await sender.send(ownHello.encoded)
@@ -78,7 +81,8 @@ public enum Handshake {
         if side == .client { try await sender.send(ownAuth) }
         let peerAuth = try await receiveFrame(&receiver)
         guard peerAuth.count == 68, Array(peerAuth.prefix(4)) == authMagic,
-              SigningKey.verify(Array(peerAuth.dropFirst(4)), of: transcript + peerLabel, by: peerHello.certificate.publicKey) else {
+            SigningKey.verify(Array(peerAuth.dropFirst(4)), of: transcript + peerLabel, by: peerHello.certificate.publicKey)
+        else {
             throw await refuse(SyncError(.handshakeFailed, "node '\(peerHello.certificate.name)' did not prove it holds its key"), sender)
         }
         if side == .server { try await sender.send(ownAuth) }
@@ -92,14 +96,16 @@ public enum Handshake {
         try await sender.send(outgoing.header)
         let header = try await receiveFrame(&receiver)
         let incoming = try SyncError.checking { () throws(SodiumError) in try SecretStreamReceiver(key: keys.receive, header: header) }
-        return SecureChannel(peer: peerHello.certificate, sender: EncryptedSender(stream: outgoing, frames: sender),
-                             receiver: EncryptedReceiver(stream: incoming, frames: receiver))
+        return SecureChannel(
+            peer: peerHello.certificate, sender: EncryptedSender(stream: outgoing, frames: sender),
+            receiver: EncryptedReceiver(stream: incoming, frames: receiver))
     }
 
     private static func check(_ hello: Hello, admission: PeerAdmission, sender: any FrameSending) async throws {
         do {
             guard supportedVersions.contains(hello.version) else {
-                throw SyncError(.unsupportedVersion, "protocol version \(hello.version) is not supported (this node speaks \(supportedVersions.lowerBound)–\(supportedVersions.upperBound))")
+                throw SyncError(
+                    .unsupportedVersion, "protocol version \(hello.version) is not supported (this node speaks \(supportedVersions.lowerBound)–\(supportedVersions.upperBound))")
             }
             try hello.certificate.verify(clusterKey: admission.identity.clusterKey, now: admission.now())
             guard hello.certificate.nodeID != admission.identity.nodeID else {

@@ -1,5 +1,5 @@
-import Sodium
 import Replica
+import Sodium
 
 /// The node binary's ``CommitAuthority``: this node signs its chain with its own key, and any
 /// origin is identified by its certificate, checked against the cluster key.
@@ -36,7 +36,8 @@ public struct CertificateTrust: CommitAuthority {
             throw TrustError("node \(origin) sent the certificate of node \(certificate.nodeID)")
         }
         guard certificate.clusterKey == node.clusterKey,
-              SigningKey.verify(certificate.signature, of: certificate.signedBytes, by: node.clusterKey) else {
+            SigningKey.verify(certificate.signature, of: certificate.signedBytes, by: node.clusterKey)
+        else {
             throw TrustError("node \(origin) sent a certificate this cluster did not sign")
         }
         return OriginIdentity(nodeID: origin, role: certificate.role, publicKey: certificate.publicKey, wards: Set(certificate.wards))

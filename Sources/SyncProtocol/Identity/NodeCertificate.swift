@@ -1,5 +1,5 @@
-import Sodium
 import Replica
+import Sodium
 
 /// A node's identity, signed by the hospital's cluster key.
 ///
@@ -38,8 +38,10 @@ public struct NodeCertificate: Hashable, Sendable {
     public static let maximumWardBytes = 32
 
     /// Creates a certificate from its fields (``issue(nodeID:role:name:publicKey:by:issuedAt:validFor:)`` signs one).
-    public init(nodeID: NodeID, role: NodeRole, name: String, publicKey: [UInt8], clusterKey: [UInt8],
-                issuedAt: UInt64, expiresAt: UInt64, wards: [String] = [], signature: [UInt8]) {
+    public init(
+        nodeID: NodeID, role: NodeRole, name: String, publicKey: [UInt8], clusterKey: [UInt8],
+        issuedAt: UInt64, expiresAt: UInt64, wards: [String] = [], signature: [UInt8]
+    ) {
         self.wards = wards
         self.nodeID = nodeID
         self.role = role
@@ -52,15 +54,18 @@ public struct NodeCertificate: Hashable, Sendable {
     }
 
     /// Issues a certificate signed by the cluster key.
-    public static func issue(nodeID: NodeID, role: NodeRole, name: String, publicKey: [UInt8], wards: [String] = [],
-                             by cluster: SigningKey, issuedAt: UInt64, validFor milliseconds: UInt64) throws(SyncError) -> NodeCertificate {
+    public static func issue(
+        nodeID: NodeID, role: NodeRole, name: String, publicKey: [UInt8], wards: [String] = [],
+        by cluster: SigningKey, issuedAt: UInt64, validFor milliseconds: UInt64
+    ) throws(SyncError) -> NodeCertificate {
         guard !name.isEmpty, name.utf8.count <= 64 else { throw SyncError(.badCertificate, "a node name is 1 to 64 bytes") }
         guard wards.count <= maximumWards, wards.allSatisfy(isWellFormedWard), Set(wards).count == wards.count else {
             throw SyncError(.badCertificate, "a certificate names at most \(maximumWards) distinct wards of 1 to \(maximumWardBytes) bytes on one line")
         }
         guard role == .ward || wards.isEmpty else { throw SyncError(.badCertificate, "only a ward node's certificate names wards") }
-        var certificate = NodeCertificate(nodeID: nodeID, role: role, name: name, publicKey: publicKey, clusterKey: cluster.publicKey,
-                                          issuedAt: issuedAt, expiresAt: issuedAt &+ milliseconds, wards: wards, signature: [])
+        var certificate = NodeCertificate(
+            nodeID: nodeID, role: role, name: name, publicKey: publicKey, clusterKey: cluster.publicKey,
+            issuedAt: issuedAt, expiresAt: issuedAt &+ milliseconds, wards: wards, signature: [])
         certificate.signature = cluster.sign(certificate.signedBytes)
         return certificate
     }
@@ -118,8 +123,9 @@ public struct NodeCertificate: Hashable, Sendable {
             }
             let signature = try reader.readFixedBytes(64)
             guard reader.isAtEnd else { throw MalformedDataError("trailing bytes") }
-            self.init(nodeID: NodeID(id), role: role, name: name, publicKey: publicKey, clusterKey: clusterKey,
-                      issuedAt: issuedAt, expiresAt: expiresAt, wards: wards, signature: signature)
+            self.init(
+                nodeID: NodeID(id), role: role, name: name, publicKey: publicKey, clusterKey: clusterKey,
+                issuedAt: issuedAt, expiresAt: expiresAt, wards: wards, signature: signature)
             self.signedMagic = magic
         } catch {
             throw SyncError(.badCertificate, "a certificate is malformed")

@@ -1,5 +1,5 @@
-import Sodium
 import Replica
+import Sodium
 
 /// Everything a node proves itself with: its key, its certificate and the cluster key it trusts.
 public struct NodeIdentity: Sendable {

@@ -1,5 +1,5 @@
-import Sodium
 import Replica
+import Sodium
 
 /// The per-batch work of a sending session, outside the network: compress the encoded
 /// batch, wrap it in a batch message, seal it in the secretstream. Benchmarks time exactly

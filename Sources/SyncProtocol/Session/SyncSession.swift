@@ -31,9 +31,11 @@ public struct SyncOptions: Sendable {
     public var resendInterval: Duration
 
     /// Creates options.
-    public init(mode: Mode = .live, maxChangesPerBatch: Int = 2_000, maxBytesPerBatch: Int = 4 << 20, window: Int = 4,
-                compressionLevel: Int32 = 1, heartbeatInterval: Duration = .seconds(10), idleTimeout: Duration = .seconds(45),
-                resendInterval: Duration = .seconds(600)) {
+    public init(
+        mode: Mode = .live, maxChangesPerBatch: Int = 2_000, maxBytesPerBatch: Int = 4 << 20, window: Int = 4,
+        compressionLevel: Int32 = 1, heartbeatInterval: Duration = .seconds(10), idleTimeout: Duration = .seconds(45),
+        resendInterval: Duration = .seconds(600)
+    ) {
         self.mode = mode
         self.maxChangesPerBatch = maxChangesPerBatch
         self.maxBytesPerBatch = maxBytesPerBatch
@@ -76,8 +78,10 @@ public final class SyncSession<Receiver: FrameReceiving>: Sendable {
     private let progress: (@Sendable (SyncReport) -> Void)?
 
     /// Creates a session on a channel returned by ``Handshake/perform(as:admission:version:sender:receiver:)``.
-    public init(replica: Replica, channel: SecureChannel<Receiver>, options: SyncOptions, logger: Logger,
-                progress: (@Sendable (SyncReport) -> Void)? = nil) {
+    public init(
+        replica: Replica, channel: SecureChannel<Receiver>, options: SyncOptions, logger: Logger,
+        progress: (@Sendable (SyncReport) -> Void)? = nil
+    ) {
         self.replica = replica
         self.peer = channel.peer
         self.sender = channel.sender
@@ -91,8 +95,10 @@ public final class SyncSession<Receiver: FrameReceiving>: Sendable {
     /// - Parameter receiver: the channel's receiving half (consumed).
     /// - Parameter stillAdmitted: checked on every local change in live mode and at every heartbeat;
     ///   false ends the session (revocation, an expired certificate).
-    public func run(receiving channel: SecureChannel<Receiver>,
-                    stillAdmitted: @escaping @Sendable () async -> Bool = { true }) async throws -> SyncReport {
+    public func run(
+        receiving channel: SecureChannel<Receiver>,
+        stillAdmitted: @escaping @Sendable () async -> Bool = { true }
+    ) async throws -> SyncReport {
         var receiver = channel.receiver
         // The send loop wakes on a local commit, or when the timer says held commits are due again.
         let (wakeups, wake) = AsyncStream.makeStream(of: Void.self, bufferingPolicy: .bufferingNewest(1))
@@ -179,9 +185,11 @@ public final class SyncSession<Receiver: FrameReceiving>: Sendable {
             case .checkHeads(let heads):
                 let found = try await replica.checkSignedHeads(heads)
                 if !found.isEmpty {
-                    logger.error("a peer's signed heads show nodes that signed two histories; they are quarantined", metadata: [
-                        "sync.peer": "\(peer.name)", "sync.nodes": "\(found.map(\.description).joined(separator: ","))",
-                    ])
+                    logger.error(
+                        "a peer's signed heads show nodes that signed two histories; they are quarantined",
+                        metadata: [
+                            "sync.peer": "\(peer.name)", "sync.nodes": "\(found.map(\.description).joined(separator: ","))",
+                        ])
                 }
             case .finish:
                 return
@@ -210,8 +218,12 @@ public final class SyncSession<Receiver: FrameReceiving>: Sendable {
             logger.warning("refused a batch", metadata: ["sync.peer": "\(peer.name)", "sync.error": "\(error.code.rawValue)"])
             throw SyncError(.protocolViolation, "a batch was refused (\(error.code.rawValue))")
         }
-        logger.debug("applied a batch", metadata: ["sync.peer": "\(peer.name)", "sync.rows": "\(batch.changeCount)",
-                                                   "sync.changed": "\(report.rowsChanged)", "sync.rejected": "\(report.rejected)"])
+        logger.debug(
+            "applied a batch",
+            metadata: [
+                "sync.peer": "\(peer.name)", "sync.rows": "\(batch.changeCount)",
+                "sync.changed": "\(report.rowsChanged)", "sync.rejected": "\(report.rejected)",
+            ])
         try await sender.send(.ack(id: id, report.versionVector))
         if let progress { progress(await state.report) }
     }

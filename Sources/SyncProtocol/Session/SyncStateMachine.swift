@@ -216,7 +216,8 @@ struct SyncStateMachine {
     /// them once per interval, a page at a time.
     private mutating func windBackIfDue(at now: Duration) -> Bool {
         guard configuration.mode == .live, phase == .exchanging, weCaughtUp, inFlight.isEmpty,
-              now - lastResend >= configuration.resendInterval else { return false }
+            now - lastResend >= configuration.resendInterval
+        else { return false }
         lastResend = now
         guard sentVector.commitsAhead(of: report.peerVector) > 0 else { return false }
         sentVector = report.peerVector

@@ -23,8 +23,10 @@ public struct FrameDecoder: ByteToMessageDecoder {
     private var framesSeen = 0
 
     /// Creates a decoder.
-    public init(maximumLength: Int = SyncLimits.maximumFrameBytes, handshakeLength: Int = SyncLimits.maximumHandshakeFrameBytes,
-                handshakeFrames: Int = 3) {
+    public init(
+        maximumLength: Int = SyncLimits.maximumFrameBytes, handshakeLength: Int = SyncLimits.maximumHandshakeFrameBytes,
+        handshakeFrames: Int = 3
+    ) {
         self.maximumLength = maximumLength
         self.handshakeLength = handshakeLength
         self.handshakeFrames = handshakeFrames

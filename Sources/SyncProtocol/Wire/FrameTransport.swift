@@ -55,8 +55,10 @@ public enum MemoryFrameTransport {
     public static func pair() -> (a: MemoryFrameEndpoint, b: MemoryFrameEndpoint) {
         let (aToB, intoB) = AsyncStream<[UInt8]>.makeStream()
         let (bToA, intoA) = AsyncStream<[UInt8]>.makeStream()
-        return (MemoryFrameEndpoint(sender: MemoryFrameSender(continuation: intoB, incoming: intoA), incoming: bToA),
-                MemoryFrameEndpoint(sender: MemoryFrameSender(continuation: intoA, incoming: intoB), incoming: aToB))
+        return (
+            MemoryFrameEndpoint(sender: MemoryFrameSender(continuation: intoB, incoming: intoA), incoming: bToA),
+            MemoryFrameEndpoint(sender: MemoryFrameSender(continuation: intoA, incoming: intoB), incoming: aToB)
+        )
     }
 }
 

@@ -1,8 +1,8 @@
+import ArgumentParser
 import Benchmarks
-import Testnets
 import NodeHTTP
 import NodeRuntime
-import ArgumentParser
+import Testnets
 
 /// `suifang bench SUITE`: release-build benchmarks against plain SQLite measured in the same run.
 struct Bench: AsyncParsableCommand {

@@ -1,7 +1,7 @@
-import Testnets
 import ArgumentParser
 import Benchmarks
 import NodeRuntime
+import Testnets
 
 /// The command line of ``ReplicaBenchmark``.
 struct ReplicaBenchmarkCommand: ParsableCommand {

@@ -1,11 +1,11 @@
-import Benchmarks
-import Testnets
-import NodeHTTP
-import NodeRuntime
 import ArgumentParser
+import Benchmarks
 import Foundation
 import GRDB
+import NodeHTTP
+import NodeRuntime
 import Replica
+import Testnets
 
 /// Hidden tools for tests: fault injection that needs a real process.
 struct Debug: ParsableCommand {
@@ -31,8 +31,9 @@ struct Debug: ParsableCommand {
             let origin = NodeID(seed)
             var chain = ChainWriter(authority: SharedSecretTrust(nodeID: origin), policies: SurveyShape.policies)
             for index in 0..<rows {
-                try chain.commit(inserting: [SurveyShape.row(index: index, origin: origin, baseMilliseconds: 1_780_000_000_000)],
-                                 at: SurveyShape.hlc(index: index, baseMilliseconds: 1_780_000_000_000))
+                try chain.commit(
+                    inserting: [SurveyShape.row(index: index, origin: origin, baseMilliseconds: 1_780_000_000_000)],
+                    at: SurveyShape.hlc(index: index, baseMilliseconds: 1_780_000_000_000))
             }
             let batch = ChangeBatch(segments: [chain.segment()])
             try replica.apply(batch) { applied in

@@ -1,13 +1,14 @@
-import Benchmarks
 import ArgumentParser
+import Benchmarks
 import NodeRuntime
 import Testnets
 
 /// `suifang demo`: the local demo network (default), or the in-process replica story.
 struct Demo: AsyncParsableCommand {
-    static let configuration = CommandConfiguration(abstract: "Run the local demo.",
-                                                    subcommands: [DemoNetworkCommand.self, DemoReplicasCommand.self],
-                                                    defaultSubcommand: DemoNetworkCommand.self)
+    static let configuration = CommandConfiguration(
+        abstract: "Run the local demo.",
+        subcommands: [DemoNetworkCommand.self, DemoReplicasCommand.self],
+        defaultSubcommand: DemoNetworkCommand.self)
 }
 
 /// The command line of ``DemoReplicas``.
@@ -43,6 +44,8 @@ struct DemoNetworkCommand: AsyncParsableCommand {
     @Option(help: .hidden) var controlPort: Int?
 
     func run() async throws {
-        try await DemoNetwork(policies: policies.policyDirectory, directory: directory, patients: patients, seed: seed, httpPort: httpPort, seconds: seconds, controlPort: controlPort).run()
+        try await DemoNetwork(
+            policies: policies.policyDirectory, directory: directory, patients: patients, seed: seed, httpPort: httpPort, seconds: seconds, controlPort: controlPort
+        ).run()
     }
 }

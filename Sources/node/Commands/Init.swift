@@ -1,11 +1,11 @@
+import ArgumentParser
 import Benchmarks
-import Testnets
+import Foundation
 import NodeHTTP
 import NodeRuntime
-import ArgumentParser
-import Foundation
 import Replica
 import SyncProtocol
+import Testnets
 
 /// `suifang init`: a new node. Central creates the hospital's cluster key; any other node
 /// joins with the one token file central's `enroll` produced.
@@ -46,14 +46,17 @@ struct Init: ParsableCommand {
     func run() throws {
         let directory = NodeDirectory(dir)
         let setup = NodeSetup(listen: listen, http: http, policies: policies.policyDirectory)
-        let configuration = if let token {
-            try directory.join(with: try EnrolmentToken.read(from: token), setup)
-        } else {
-            try directory.createCentral(name: name ?? "central", setup)
-        }
+        let configuration =
+            if let token {
+                try directory.join(with: try EnrolmentToken.read(from: token), setup)
+            } else {
+                try directory.createCentral(name: name ?? "central", setup)
+            }
         if output.json {
-            printJSON(["name": configuration.name, "role": configuration.role, "nodeId": configuration.nodeID,
-                       "listen": configuration.listen, "peers": configuration.peers, "policyHash": try policies.load().contentHash])
+            printJSON([
+                "name": configuration.name, "role": configuration.role, "nodeId": configuration.nodeID,
+                "listen": configuration.listen, "peers": configuration.peers, "policyHash": try policies.load().contentHash,
+            ])
         } else {
             print("initialised \(configuration.role) node '\(configuration.name)' (\(configuration.nodeID)) in \(directory.url.path)")
             print("sync listener: \(configuration.listen); peers: \(configuration.peers.isEmpty ? "none" : configuration.peers.joined(separator: ", "))")
@@ -71,7 +74,9 @@ struct Enroll: ParsableCommand {
     var name: String
     @Option(help: "ward or callcenter.")
     var role: String
-    @Option(name: .customLong("ward"), help: "A ward the node works for, e.g. W-CARD-1 (repeat for each; a ward node needs at least one). It writes admissions, tasks, surveys and opinions only for these wards.")
+    @Option(
+        name: .customLong("ward"),
+        help: "A ward the node works for, e.g. W-CARD-1 (repeat for each; a ward node needs at least one). It writes admissions, tasks, surveys and opinions only for these wards.")
     var wards: [String] = []
     @Option(help: "Where the token goes.")
     var out: String
@@ -86,13 +91,16 @@ struct Enroll: ParsableCommand {
     }
 
     func run() throws {
-        let (token, nodeID) = try NodeDirectory(dir).enrol(name: name, role: NodeRole(name: role)!, wards: wards,
-                                                           centralAddress: centralAddress, validDays: validDays)
+        let (token, nodeID) = try NodeDirectory(dir).enrol(
+            name: name, role: NodeRole(name: role)!, wards: wards,
+            centralAddress: centralAddress, validDays: validDays)
         try token.write(to: out)
         if output.json {
             printJSON(["name": name, "role": role, "nodeId": nodeID.description, "token": out, "wards": wards.joined(separator: ",")])
         } else {
-            print("enrolled \(role) '\(name)' (\(nodeID))\(wards.isEmpty ? "" : " for wards " + wards.joined(separator: ", ")); token written to \(out) — carry it to the node and run: suifang init --token \(out) --dir DIR")
+            print(
+                "enrolled \(role) '\(name)' (\(nodeID))\(wards.isEmpty ? "" : " for wards " + wards.joined(separator: ", ")); token written to \(out) — carry it to the node and run: suifang init --token \(out) --dir DIR"
+            )
         }
     }
 }

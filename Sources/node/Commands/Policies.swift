@@ -1,10 +1,10 @@
+import ArgumentParser
 import Benchmarks
-import Testnets
+import Foundation
 import NodeHTTP
 import NodeRuntime
-import ArgumentParser
-import Foundation
 import Replica
+import Testnets
 
 /// `suifang policies check`: validates the policy files and prints the hash nodes compare.
 struct Policies: ParsableCommand {

@@ -1,10 +1,10 @@
+import ArgumentParser
 import Benchmarks
-import Testnets
+import Foundation
 import NodeHTTP
 import NodeRuntime
-import ArgumentParser
-import Foundation
 import Replica
+import Testnets
 
 /// Where the conflict-policy files are.
 struct PolicyOptions: ParsableArguments {

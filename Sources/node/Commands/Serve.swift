@@ -1,15 +1,15 @@
-import Benchmarks
-import Testnets
-import NodeHTTP
-import NodeRuntime
 import ArgumentParser
+import Benchmarks
 import CRMDomain
 import Foundation
 import Logging
+import NodeHTTP
+import NodeRuntime
 import Replica
 import ServiceLifecycle
-import UnixSignals
 import SyncProtocol
+import Testnets
+import UnixSignals
 
 /// Options shared by commands that work on a node directory.
 struct NodeOptions: ParsableArguments {
@@ -59,12 +59,17 @@ struct Serve: AsyncParsableCommand {
         let listenEndpoint = try Endpoint(listen ?? configuration.listen)
         let peers = try (peer.isEmpty ? configuration.peers : peer).map(Endpoint.init)
         let json = output.json
-        var services: [any Service] = [SyncListener(runtime: runtime, endpoint: listenEndpoint, onListening: { address in
-            let line = json
-                ? "{\"event\":\"listening\",\"name\":\"\(configuration.name)\",\"role\":\"\(configuration.role)\",\"sync\":\"\(address)\"}\n"
-                : "suifang \(configuration.role) '\(configuration.name)' listening for sync on \(address)\n"
-            FileHandle.standardOutput.write(Data(line.utf8))
-        })]
+        var services: [any Service] = [
+            SyncListener(
+                runtime: runtime, endpoint: listenEndpoint,
+                onListening: { address in
+                    let line =
+                        json
+                        ? "{\"event\":\"listening\",\"name\":\"\(configuration.name)\",\"role\":\"\(configuration.role)\",\"sync\":\"\(address)\"}\n"
+                        : "suifang \(configuration.role) '\(configuration.name)' listening for sync on \(address)\n"
+                    FileHandle.standardOutput.write(Data(line.utf8))
+                })
+        ]
         if let address = http ?? configuration.http {
             services.append(buildHTTPApplication(runtime: runtime, configuration: configuration, endpoint: try Endpoint(address), logger: logger))
         }
@@ -76,12 +81,16 @@ struct Serve: AsyncParsableCommand {
         services.append(ReplicaChore.otherProcessWatch(runtime.replica, logger: logger))
         services.append(ReplicaChore.commitPacking(runtime.replica, logger: logger))
         if trafficPerSecond > 0, let trafficLog {
-            services.append(TrafficService(replica: runtime.replica, nodeName: configuration.name, perSecond: trafficPerSecond,
-                                           seconds: trafficSeconds, total: trafficTotal, logPath: trafficLog))
+            services.append(
+                TrafficService(
+                    replica: runtime.replica, nodeName: configuration.name, perSecond: trafficPerSecond,
+                    seconds: trafficSeconds, total: trafficTotal, logPath: trafficLog))
         }
         // Traffic ends by itself; the daemon goes on.
-        let group = ServiceGroup(configuration: .init(services: services.map { .init(service: $0, successTerminationBehavior: .ignore) },
-                                                      gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
+        let group = ServiceGroup(
+            configuration: .init(
+                services: services.map { .init(service: $0, successTerminationBehavior: .ignore) },
+                gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
         try await group.run()
         print("suifang '\(configuration.name)' stopped")
     }
@@ -104,8 +113,9 @@ struct SyncNow: AsyncParsableCommand {
         let report: SyncReport
         do {
             let connection = try await runtime.connect(to: endpoint)
-            report = try await runtime.run(connection, as: .client, address: endpoint.description,
-                                           options: SyncOptions(mode: .oneShot), progress: { progress.show($0) })
+            report = try await runtime.run(
+                connection, as: .client, address: endpoint.description,
+                options: SyncOptions(mode: .oneShot), progress: { progress.show($0) })
         } catch let error as SyncError {
             progress.finish()
             throw ValidationError("sync with \(endpoint) failed: \(error)")
@@ -113,10 +123,14 @@ struct SyncNow: AsyncParsableCommand {
         progress.finish()
         let seconds = (ContinuousClock.now - start) / .seconds(1)
         if output.json {
-            printJSON(["peer": report.peer, "rowsSent": report.rowsSent, "rowsReceived": report.rowsReceived,
-                       "bytesSent": report.bytesSent, "bytesReceived": report.bytesReceived, "seconds": seconds])
+            printJSON([
+                "peer": report.peer, "rowsSent": report.rowsSent, "rowsReceived": report.rowsReceived,
+                "bytesSent": report.bytesSent, "bytesReceived": report.bytesReceived, "seconds": seconds,
+            ])
         } else {
-            print("synced with '\(report.peer)': sent \(report.rowsSent) rows (\(report.bytesSent) bytes), received \(report.rowsReceived) rows (\(report.bytesReceived) bytes) in \(String(format: "%.2f", seconds)) s")
+            print(
+                "synced with '\(report.peer)': sent \(report.rowsSent) rows (\(report.bytesSent) bytes), received \(report.rowsReceived) rows (\(report.bytesReceived) bytes) in \(String(format: "%.2f", seconds)) s"
+            )
         }
     }
 }
@@ -144,4 +158,3 @@ final class ProgressDisplay: Sendable {
         if enabled, terminal { FileHandle.standardError.write(Data("\n".utf8)) }
     }
 }
-

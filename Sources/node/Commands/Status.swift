@@ -1,13 +1,13 @@
-import CRMDomain
-import Benchmarks
-import Testnets
-import NodeHTTP
-import NodeRuntime
 import ArgumentParser
+import Benchmarks
+import CRMDomain
 import Foundation
 import GRDB
+import NodeHTTP
+import NodeRuntime
 import Replica
 import SyncProtocol
+import Testnets
 
 /// `suifang status`: version vector, peers, last contact, pending changes each way, lag.
 struct Status: ParsableCommand {
@@ -30,10 +30,11 @@ struct Status: ParsableCommand {
         print("rows: " + report.rows.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }.joined(separator: " ") + "; open conflicts: \(report.openConflicts)")
         if report.peers.isEmpty { print("peers: none contacted yet") }
         for peer in report.peers {
-            print("peer \(peer.name) at \(peer.address): \(peer.connected ? "connected" : "disconnected"), "
-                + "last contact \(String(format: "%.1f", Double(peer.lastContactMsAgo) / 1000)) s ago, pending out \(peer.pendingOut), in \(peer.pendingIn), "
-                + "lag \(peer.lagMs.map { String(format: "%.1f s", Double($0) / 1000) } ?? "never caught up")"
-                + (peer.lastError.map { ", last error: \($0)" } ?? ""))
+            print(
+                "peer \(peer.name) at \(peer.address): \(peer.connected ? "connected" : "disconnected"), "
+                    + "last contact \(String(format: "%.1f", Double(peer.lastContactMsAgo) / 1000)) s ago, pending out \(peer.pendingOut), in \(peer.pendingIn), "
+                    + "lag \(peer.lagMs.map { String(format: "%.1f s", Double($0) / 1000) } ?? "never caught up")"
+                    + (peer.lastError.map { ", last error: \($0)" } ?? ""))
         }
         for held in report.quarantined {
             print("quarantined node \(held.name ?? held.nodeId) since commit \(held.commit): \(held.rule); its later commits are held")

@@ -1,9 +1,9 @@
+import ArgumentParser
 import Benchmarks
-import Testnets
+import Foundation
 import NodeHTTP
 import NodeRuntime
-import ArgumentParser
-import Foundation
+import Testnets
 
 /// `suifang testnet run FILE`: a multi-node testnet on loopback with injected faults.
 struct Testnet: AsyncParsableCommand {
@@ -26,11 +26,14 @@ struct Testnet: AsyncParsableCommand {
             }
             let outcome = try await runner.run()
             if json {
-                printJSON(["testnet": topology.name, "converged": outcome.converged, "seconds": outcome.seconds, "rows": outcome.rows,
-                           "acknowledgedWrites": outcome.acknowledged, "missingWrites": outcome.missing, "problems": outcome.problems])
+                printJSON([
+                    "testnet": topology.name, "converged": outcome.converged, "seconds": outcome.seconds, "rows": outcome.rows,
+                    "acknowledgedWrites": outcome.acknowledged, "missingWrites": outcome.missing, "problems": outcome.problems,
+                ])
             } else {
-                print("[\(topology.name)] \(outcome.converged ? "PASS" : "FAIL"): \(topology.nodes.count) nodes, \(outcome.acknowledged) acknowledged writes, "
-                    + "\(outcome.missing) missing, replicas \(outcome.converged ? "identical" : "differ"), \(String(format: "%.1f", outcome.seconds)) s")
+                print(
+                    "[\(topology.name)] \(outcome.converged ? "PASS" : "FAIL"): \(topology.nodes.count) nodes, \(outcome.acknowledged) acknowledged writes, "
+                        + "\(outcome.missing) missing, replicas \(outcome.converged ? "identical" : "differ"), \(String(format: "%.1f", outcome.seconds)) s")
                 for problem in outcome.problems { print("[\(topology.name)]   \(problem)") }
             }
             if !outcome.converged { throw ExitCode(1) }

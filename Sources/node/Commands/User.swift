@@ -1,10 +1,10 @@
-import Benchmarks
-import Testnets
-import NodeHTTP
-import NodeRuntime
 import ArgumentParser
+import Benchmarks
 import CRMDomain
 import Foundation
+import NodeHTTP
+import NodeRuntime
+import Testnets
 
 /// `suifang user add`: creates or updates a login account on this node (it replicates to every node).
 /// The first admin of a new cluster is made this way; later accounts through the API.
@@ -38,8 +38,9 @@ struct User: ParsableCommand {
             }
             let (_, _, runtime) = try node.open(logger: quietLogger)
             do {
-                try runtime.crm.saveUser(.system, username: username, displayName: displayName ?? username, role: role,
-                                         password: password, wardId: ward)
+                try runtime.crm.saveUser(
+                    .system, username: username, displayName: displayName ?? username, role: role,
+                    password: password, wardId: ward)
             } catch let error as CRMError {
                 throw ValidationError(error.message)
             }

@@ -1,6 +1,7 @@
 import Foundation
 import GRDB
 import Synchronization
+
 @testable import Replica
 
 /// A wall clock tests move by hand.
@@ -44,8 +45,9 @@ let testPolicyText = """
 let testPolicies: PolicySet = try! PolicySet(parsing: testPolicyText, file: "test.policy")
 
 func makeReplica(_ node: UInt64, clock: ManualClock = ManualClock(), skew: UInt64 = 5 * 60 * 1000) throws -> Replica {
-    try Replica.inMemory(configuration: ReplicaConfiguration(
-        nodeID: NodeID(node), policies: testPolicies, wallClock: clock, maximumForwardSkew: skew, rowIDSeed: node))
+    try Replica.inMemory(
+        configuration: ReplicaConfiguration(
+            nodeID: NodeID(node), policies: testPolicies, wallClock: clock, maximumForwardSkew: skew, rowIDSeed: node))
 }
 
 /// Runs anti-entropy from `source` into `target` until nothing is missing, in pages.

@@ -1,9 +1,9 @@
-import NodeRuntime
 import CRMDomain
 import Foundation
 import HTTPTypes
 import Hummingbird
 import Logging
+import NodeRuntime
 import Replica
 
 /// An error as the API returns it: `{"error": {"code": "...", "message": "..."}}`. Messages never
@@ -51,11 +51,19 @@ package struct APIErrorMiddleware: RouterMiddleware {
             let apiError = Self.translate(error)
             let endpoint = context.endpointPath ?? "unmatched"
             if apiError.status.code >= 500 {
-                context.logger.error("api request failed", metadata: ["http.method": "\(request.method)", "http.route": "\(endpoint)",
-                                                                      "error.type": "\(type(of: error))"])
+                context.logger.error(
+                    "api request failed",
+                    metadata: [
+                        "http.method": "\(request.method)", "http.route": "\(endpoint)",
+                        "error.type": "\(type(of: error))",
+                    ])
             } else {
-                context.logger.info("api request refused", metadata: ["http.method": "\(request.method)", "http.route": "\(endpoint)",
-                                                                      "http.status": "\(apiError.status.code)", "error.code": "\(apiError.code)"])
+                context.logger.info(
+                    "api request refused",
+                    metadata: [
+                        "http.method": "\(request.method)", "http.route": "\(endpoint)",
+                        "http.status": "\(apiError.status.code)", "error.code": "\(apiError.code)",
+                    ])
             }
             guard request.uri.path.hasPrefix("/api") else { return WebErrorPage.response(for: error, request: request) }
             return try apiError.response(from: request, context: context)
@@ -69,23 +77,25 @@ package struct APIErrorMiddleware: RouterMiddleware {
         case is WebRedirect:
             return APIError(status: .seeOther, code: "redirect", message: "see other")
         case let error as CRMError:
-            let status: HTTPResponse.Status = switch error.kind {
-            case .invalid: .badRequest
-            case .unauthenticated: .unauthorized
-            case .forbidden: .forbidden
-            case .notFound: .notFound
-            case .conflict: .conflict
-            }
+            let status: HTTPResponse.Status =
+                switch error.kind {
+                case .invalid: .badRequest
+                case .unauthenticated: .unauthorized
+                case .forbidden: .forbidden
+                case .notFound: .notFound
+                case .conflict: .conflict
+                }
             return APIError(status: status, code: error.kind.rawValue, message: error.message)
         case let error as ReplicaError where error.code == .commitTooLarge:
             // The message holds row counts only: safe to show, and it says what to do.
             return APIError(status: .contentTooLarge, code: "\(error.code)", message: error.message)
         case let error as ReplicaError:
-            let status: HTTPResponse.Status = switch error.code {
-            case .duplicateKey, .alreadyTaken, .immutableRow, .lifecycleRegression, .rowDeleted: .conflict
-            case .rowNotFound: .notFound
-            default: .badRequest
-            }
+            let status: HTTPResponse.Status =
+                switch error.code {
+                case .duplicateKey, .alreadyTaken, .immutableRow, .lifecycleRegression, .rowDeleted: .conflict
+                case .rowNotFound: .notFound
+                default: .badRequest
+                }
             return APIError(status: status, code: "\(error.code)", message: "the replica refused the change (\(error.code))")
         case let error as DecodingError:
             return APIError(status: .badRequest, code: "invalid", message: "request body: \(Self.describe(error))")

@@ -1,6 +1,6 @@
-import NodeRuntime
 import CRMDomain
 import Hummingbird
+import NodeRuntime
 
 /// The request context of the node's HTTP API: who is calling, once ``AuthenticationMiddleware`` has looked.
 package struct APIRequestContext: RequestContext {

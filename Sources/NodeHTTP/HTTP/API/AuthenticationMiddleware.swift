@@ -1,8 +1,8 @@
-import NodeRuntime
 import CRMDomain
 import Foundation
 import Hummingbird
 import NIOPosix
+import NodeRuntime
 
 /// Reads the session from `Authorization: Bearer TOKEN` (API clients) or the `suifang_session`
 /// cookie (the web UI) and puts the caller in the context. Routes decide whether they need one.

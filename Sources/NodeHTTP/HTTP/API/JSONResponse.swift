@@ -1,8 +1,8 @@
-import NodeRuntime
 import CRMDomain
 import Foundation
 import Hummingbird
 import NIOCore
+import NodeRuntime
 
 /// JSON responses and the small parsing helpers every route uses.
 package enum JSONResponse {
@@ -15,8 +15,9 @@ package enum JSONResponse {
     /// A 200 (or `status`) with `value` as JSON.
     package static func make(_ value: some Encodable, status: HTTPResponse.Status = .ok) throws -> Response {
         let data = try encoder.encode(value)
-        return Response(status: status, headers: [.contentType: "application/json; charset=utf-8"],
-                        body: .init(byteBuffer: ByteBuffer(bytes: data)))
+        return Response(
+            status: status, headers: [.contentType: "application/json; charset=utf-8"],
+            body: .init(byteBuffer: ByteBuffer(bytes: data)))
     }
 }
 
@@ -48,10 +49,11 @@ extension Request {
 
     /// `?after=&limit=` as a page request (limit 1–500, default 50).
     package func pageRequest() throws -> PageRequest {
-        let limit = try query("limit").map { text throws(CRMError) in
-            guard let value = Int(text) else { throw CRMError(.invalid, "limit must be a number") }
-            return value
-        } ?? 50
+        let limit =
+            try query("limit").map { text throws(CRMError) in
+                guard let value = Int(text) else { throw CRMError(.invalid, "limit must be a number") }
+                return value
+            } ?? 50
         return try PageRequest(after: query("after"), limit: limit)
     }
 

@@ -1,7 +1,7 @@
-import NodeRuntime
 import CRMDomain
 import Foundation
 import Hummingbird
+import NodeRuntime
 
 /// Login, sessions, accounts, organisation, settings, calendar and the audit trail.
 package enum AccountRoutes {
@@ -24,8 +24,10 @@ package enum AccountRoutes {
             let body = try await request.json(Login.self, context: context)
             let session = try await blocking { try crm.login(username: body.username, password: body.password) }
             var response = try JSONResponse.make(session)
-            response.setCookie(Cookie(name: AuthenticationMiddleware.cookieName, value: session.token,
-                                      maxAge: Int(CRM.sessionLifetime), path: "/", httpOnly: true, sameSite: .strict))
+            response.setCookie(
+                Cookie(
+                    name: AuthenticationMiddleware.cookieName, value: session.token,
+                    maxAge: Int(CRM.sessionLifetime), path: "/", httpOnly: true, sameSite: .strict))
             return response
         }
         api.post("logout") { _, context in
@@ -49,8 +51,9 @@ package enum AccountRoutes {
             let caller = try context.requireCaller()
             let body = try await request.json(UserBody.self, context: context)
             try await blocking {
-                try crm.saveUser(caller, username: body.username, displayName: body.displayName, role: body.role, password: body.password,
-                                 wardId: body.wardId, staffId: body.staffId, disabled: body.disabled ?? false)
+                try crm.saveUser(
+                    caller, username: body.username, displayName: body.displayName, role: body.role, password: body.password,
+                    wardId: body.wardId, staffId: body.staffId, disabled: body.disabled ?? false)
             }
             return try JSONResponse.make(CreatedID(id: body.username.lowercased()))
         }

@@ -1,7 +1,7 @@
-import NodeRuntime
 import CRMDomain
 import Foundation
 import Hummingbird
+import NodeRuntime
 
 /// Follow-up rules, the task queue, claims and outcomes.
 package enum FollowUpRoutes {
@@ -68,8 +68,9 @@ package enum FollowUpRoutes {
             let id = try context.parameters.id()
             let body = try await request.json(RecordBody.self, context: context)
             let record = try await blocking {
-                try crm.recordFollowUp(caller, taskId: id, outcome: body.outcome, note: body.note, nextAction: body.nextAction,
-                                       responseId: body.responseId, retryOn: body.retryOn)
+                try crm.recordFollowUp(
+                    caller, taskId: id, outcome: body.outcome, note: body.note, nextAction: body.nextAction,
+                    responseId: body.responseId, retryOn: body.retryOn)
             }
             return try JSONResponse.make(CreatedID(id: record), status: .created)
         }

@@ -1,7 +1,7 @@
-import NodeRuntime
 import CRMDomain
 import Foundation
 import Hummingbird
+import NodeRuntime
 
 /// Patients, archives, merges, conflicts, encounters and the caller-ID lookup.
 package enum PatientRoutes {

@@ -1,7 +1,7 @@
-import NodeRuntime
 import CRMDomain
 import Foundation
 import Hummingbird
+import NodeRuntime
 
 /// Complaints, consultations, appointments and the blacklist.
 package enum ServiceRoutes {
@@ -46,8 +46,9 @@ package enum ServiceRoutes {
             let id = try context.parameters.id()
             let body = try await request.json(AdvanceBody.self, context: context)
             try await blocking {
-                try crm.advanceComplaint(caller, id: id, to: body.status, note: body.note, departmentId: body.departmentId,
-                                         handlerId: body.handlerId, resolution: body.resolution)
+                try crm.advanceComplaint(
+                    caller, id: id, to: body.status, note: body.note, departmentId: body.departmentId,
+                    handlerId: body.handlerId, resolution: body.resolution)
             }
             return try JSONResponse.make(Done())
         }
@@ -70,8 +71,9 @@ package enum ServiceRoutes {
             let caller = try context.requireCaller()
             let body = try await request.json(AppointmentBody.self, context: context)
             let id = try await blocking {
-                try crm.bookAppointment(caller, patientId: body.patientId, kind: body.kind, departmentId: body.departmentId,
-                                        doctorId: body.doctorId, scheduledAt: body.scheduledAt)
+                try crm.bookAppointment(
+                    caller, patientId: body.patientId, kind: body.kind, departmentId: body.departmentId,
+                    doctorId: body.doctorId, scheduledAt: body.scheduledAt)
             }
             return try JSONResponse.make(CreatedID(id: id), status: .created)
         }

@@ -1,8 +1,8 @@
-import NodeRuntime
 import CRMDomain
 import Foundation
 import Hummingbird
 import NIOCore
+import NodeRuntime
 
 /// Statistics, CSV import and export.
 package enum StatisticsRoutes {
@@ -57,9 +57,13 @@ package enum StatisticsRoutes {
             let caller = try context.requireCaller()
             let dataset = try Self.dataset(context)
             let text = try await blocking { try crm.exportCSV(caller, dataset) }
-            return Response(status: .ok, headers: [.contentType: "text/csv; charset=utf-8",
-                                                   .contentDisposition: "attachment; filename=\"\(dataset.rawValue).csv\""],
-                            body: .init(byteBuffer: ByteBuffer(string: text)))
+            return Response(
+                status: .ok,
+                headers: [
+                    .contentType: "text/csv; charset=utf-8",
+                    .contentDisposition: "attachment; filename=\"\(dataset.rawValue).csv\"",
+                ],
+                body: .init(byteBuffer: ByteBuffer(string: text)))
         }
     }
 
