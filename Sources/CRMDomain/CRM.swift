@@ -49,12 +49,7 @@ public final class CRM: Sendable {
     }
 
     func audit(_ tx: ReplicaTransaction, _ caller: Caller, _ action: String, _ entity: String, _ entityID: String) throws {
-        try tx.insert(
-            into: "auditEntry",
-            values: [
-                "at": timestamp(), "nodeId": nodeID, "userId": caller.userId,
-                "action": action, "entity": entity, "entityId": entityID,
-            ])
+        try tx.insert(AuditRecord(at: timestamp(), nodeId: nodeID, userId: caller.userId, action: action, entity: entity, entityId: entityID))
     }
 
     func read<T>(_ body: (Database) throws -> T) throws -> T {

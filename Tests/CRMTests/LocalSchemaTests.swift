@@ -1,9 +1,10 @@
-import CRMDomain
 import Foundation
 import GRDB
 import Replica
 import Sodium
 import Testing
+
+@testable import CRMDomain
 
 /// The CRM's local tables come from named migrations, each run once per file; a file whose tables
 /// were made before migrations (by `CREATE … IF NOT EXISTS` on every start) opens as it is.
@@ -49,5 +50,24 @@ struct LocalSchemaTests {
         let (upgraded, _) = try open(old)
         #expect(try applied(upgraded).count == 3)
         #expect(try upgraded.reader.read { db in try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM crm_session") } == 1)
+    }
+}
+
+/// Every record type writes exactly its table's declared columns: a renamed or mistyped column
+/// is found here, not by a user as `unknownColumn`.
+@Suite("Records match the policy files")
+struct RecordColumnsTests {
+    @Test func everyRecordTypeWritesExactlyItsDeclaredColumns() throws {
+        let replica = try Replica.inMemory(configuration: ReplicaConfiguration(policies: repositoryPolicies))
+        let records: [any ReplicatedRecord] = [
+            AuditRecord(at: "t", nodeId: "n", userId: "u", action: "a", entity: "e", entityId: "i"),
+            ComplaintNoteRecord(complaintId: "c", status: "registered", note: "n", userId: "u", nodeId: "n", at: "t"),
+            EncounterEventRecord(encounterId: "e", patientId: "p", kind: "admitted", at: "t", fromWardId: "a", toWardId: "b", userId: "u", nodeId: "n"),
+            FollowUpAttemptRecord(taskId: "t", patientId: "p", outcome: "reached", note: "n", nextAction: "x", responseId: "r", userId: "u", nodeId: "n", at: "t"),
+        ]
+        for record in records {
+            let mismatch = try replica.undeclaredColumns(of: record)
+            #expect(mismatch.extra.isEmpty && mismatch.missing.isEmpty, "\(type(of: record)): \(mismatch)")
+        }
     }
 }

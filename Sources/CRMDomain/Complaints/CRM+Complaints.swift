@@ -76,11 +76,8 @@ extension CRM {
                     "flags": SetCodec.encode([]),
                 ])
             try tx.insert(
-                into: "complaintNote",
-                values: [
-                    "complaintId": id, "status": ComplaintStatus.registered.rawValue, "note": input.summary,
-                    "userId": caller.userId, "nodeId": nodeID, "at": at,
-                ])
+                ComplaintNoteRecord(
+                    complaintId: id, status: ComplaintStatus.registered.rawValue, note: input.summary, userId: caller.userId, nodeId: nodeID, at: at))
             return (id, id)
         }
     }
@@ -109,11 +106,7 @@ extension CRM {
             if let resolution { values["resolution"] = resolution }
             if status == .closed, current != .closed { values["closedAt"] = at }
             try tx.update("complaint", id: id, set: values)
-            try tx.insert(
-                into: "complaintNote",
-                values: [
-                    "complaintId": id, "status": status.rawValue, "note": note, "userId": caller.userId, "nodeId": nodeID, "at": at,
-                ])
+            try tx.insert(ComplaintNoteRecord(complaintId: id, status: status.rawValue, note: note, userId: caller.userId, nodeId: nodeID, at: at))
             return ((), id)
         }
     }

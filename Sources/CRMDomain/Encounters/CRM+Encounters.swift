@@ -194,11 +194,8 @@ extension CRM {
         at: String, from: String? = nil, to: String? = nil
     ) throws {
         try tx.insert(
-            into: "encounterEvent",
-            values: [
-                "encounterId": encounterID, "patientId": patientID, "kind": kind, "at": at,
-                "fromWardId": from, "toWardId": to, "userId": caller.userId, "nodeId": nodeID,
-            ])
+            EncounterEventRecord(
+                encounterId: encounterID, patientId: patientID, kind: kind, at: at, fromWardId: from, toWardId: to, userId: caller.userId, nodeId: nodeID))
     }
 }
 

@@ -294,11 +294,9 @@ extension CRM {
         }
         let at = at ?? timestamp()
         let recordID = try tx.insert(
-            into: "followUpRecord",
-            values: [
-                "taskId": taskId, "patientId": task.patientId, "outcome": outcome.rawValue, "note": note, "nextAction": nextAction,
-                "responseId": responseId, "userId": caller.userId, "nodeId": nodeID, "at": at,
-            ])
+            FollowUpAttemptRecord(
+                taskId: taskId, patientId: task.patientId, outcome: outcome.rawValue, note: note, nextAction: nextAction, responseId: responseId,
+                userId: caller.userId, nodeId: nodeID, at: at))
         var values: [String: (any DatabaseValueConvertible)?] = [
             "attempts": task.attempts + 1, "outcome": outcome.rawValue, "nextAction": nextAction,
         ]

@@ -228,11 +228,9 @@ extension CRM {
         guard task.doneAt == nil, !task.withdrawn else { return }
         let at = timestamp()
         try tx.insert(
-            into: "followUpRecord",
-            values: [
-                "taskId": taskId, "patientId": task.patientId, "outcome": FollowUpOutcome.reached.rawValue, "responseId": responseID,
-                "userId": caller.userId, "nodeId": nodeID, "at": at,
-            ])
+            FollowUpAttemptRecord(
+                taskId: taskId, patientId: task.patientId, outcome: FollowUpOutcome.reached.rawValue, responseId: responseID, userId: caller.userId,
+                nodeId: nodeID, at: at))
         var values: [String: (any DatabaseValueConvertible)?] = ["attempts": task.attempts + 1, "outcome": FollowUpOutcome.reached.rawValue, "doneAt": at]
         if task.claimedBy == nil { values["claimedBy"] = caller.userId }
         try tx.update("followUpTask", id: taskId, set: values)
