@@ -64,6 +64,17 @@ struct RecordColumnsTests {
             ComplaintNoteRecord(complaintId: "c", status: "registered", note: "n", userId: "u", nodeId: "n", at: "t"),
             EncounterEventRecord(encounterId: "e", patientId: "p", kind: "admitted", at: "t", fromWardId: "a", toWardId: "b", userId: "u", nodeId: "n"),
             FollowUpAttemptRecord(taskId: "t", patientId: "p", outcome: "reached", note: "n", nextAction: "x", responseId: "r", userId: "u", nodeId: "n", at: "t"),
+            ComplaintRecord(
+                patientId: "p", departmentId: "d", summary: "s", status: "registered", registeredAt: "t", deadline: "d", channel: "phone",
+                handlerId: "h", resolution: "r", closedAt: "c", flags: "[]"),
+            ConsultationRecord(patientId: "p", phone: "1", topic: "t", content: "c", handling: "h", status: "open", userId: "u", at: "t"),
+            AppointmentRecord(
+                patientId: "p", kind: "visit", departmentId: "d", doctorId: "d", scheduledAt: "t", status: "booked", confirmedAt: "t",
+                userId: "u", createdAt: "t"),
+            OpinionRecord(responseId: "r", patientId: "p", kind: "praise", text: "t", departmentId: "d", staffId: "s", wardId: "w", mode: "bedside", at: "t"),
+            PatientMergeRecord(survivorId: "a", mergedId: "b", reason: "r", mergedAt: "t", mergedBy: "u", undone: 0, undoneAt: "t", undoneBy: "u"),
+            SMSInboundRecord(phone: "1", body: "b", receivedAt: "t"),
+            SurveyTemplateVersionRecord(templateId: "t", version: 1, definition: "{}", createdAt: "t", createdBy: "u"),
         ]
         for record in records {
             let mismatch = try replica.undeclaredColumns(of: record)

@@ -69,12 +69,9 @@ extension CRM {
             try Self.checkReferences(tx.db, departmentId: input.departmentId, wardId: nil)
             let at = time.timestamp(moment)
             let id = try tx.insert(
-                into: "complaint",
-                values: [
-                    "patientId": input.patientId, "departmentId": input.departmentId, "summary": input.summary,
-                    "status": ComplaintStatus.registered.rawValue, "registeredAt": at, "deadline": deadline, "channel": input.channel,
-                    "flags": SetCodec.encode([]),
-                ])
+                ComplaintRecord(
+                    patientId: input.patientId, departmentId: input.departmentId, summary: input.summary, status: ComplaintStatus.registered.rawValue,
+                    registeredAt: at, deadline: deadline, channel: input.channel, flags: SetCodec.text([])))
             try tx.insert(
                 ComplaintNoteRecord(
                     complaintId: id, status: ComplaintStatus.registered.rawValue, note: input.summary, userId: caller.userId, nodeId: nodeID, at: at))

@@ -304,11 +304,10 @@ public struct HospitalGenerator: Sendable {
         try crm.replica.write { tx in
             for (index, (response, opinion)) in picked.enumerated() {
                 try tx.insert(
-                    into: "opinion",
-                    values: [
-                        "responseId": response.id, "patientId": "his-" + response.patient, "kind": opinion.kind.rawValue, "text": opinion.text,
-                        "departmentId": opinion.departmentId, "staffId": opinion.staffId, "wardId": response.ward, "mode": response.mode, "at": response.at,
-                    ], id: "\(response.id)-\(index)")
+                    OpinionRecord(
+                        id: "\(response.id)-\(index)", responseId: response.id, patientId: "his-" + response.patient, kind: opinion.kind.rawValue,
+                        text: opinion.text, departmentId: opinion.departmentId, staffId: opinion.staffId, wardId: response.ward, mode: response.mode,
+                        at: response.at))
             }
         }
     }

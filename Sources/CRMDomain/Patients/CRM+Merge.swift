@@ -42,11 +42,7 @@ extension CRM {
                 throw CRMError.conflict("patient '\(survivorId)' is merged away; merge into its survivor '\(graph.root(of: survivorId))'")
             }
             let id = try tx.insert(
-                into: "patientMerge",
-                values: [
-                    "survivorId": survivorId, "mergedId": mergedId, "reason": reason,
-                    "mergedAt": timestamp(), "mergedBy": caller.userId, "undone": 0,
-                ])
+                PatientMergeRecord(survivorId: survivorId, mergedId: mergedId, reason: reason, mergedAt: timestamp(), mergedBy: caller.userId, undone: 0))
             return (id, id)
         }
     }

@@ -313,7 +313,7 @@ extension CRM {
         let text = String(body.prefix(500))
         let command = text.trimmingCharacters(in: .whitespacesAndNewlines).uppercased()
         try change(.system, "sms.inbound", "smsInbound") { tx in
-            let id = try tx.insert(into: "smsInbound", values: ["phone": number, "body": text, "receivedAt": timestamp()])
+            let id = try tx.insert(SMSInboundRecord(phone: number, body: text, receivedAt: timestamp()))
             if ["T", "TD", "退订", "N"].contains(command) {
                 let values: [String: (any DatabaseValueConvertible)?] = ["active": 1, "source": "reply", "at": timestamp()]
                 if try Bool.fetchOne(tx.db, sql: "SELECT 1 FROM smsOptOut WHERE id = ?", arguments: [number]) == true {

@@ -47,11 +47,9 @@ extension CRM {
                 throw CRMError.notFound("patient", patientId)
             }
             let id = try tx.insert(
-                into: "consultation",
-                values: [
-                    "patientId": patientId, "phone": number, "topic": topic, "content": content, "handling": handling,
-                    "status": handling == nil ? "open" : "answered", "userId": caller.userId, "at": timestamp(),
-                ])
+                ConsultationRecord(
+                    patientId: patientId, phone: number, topic: topic, content: content, handling: handling, status: handling == nil ? "open" : "answered",
+                    userId: caller.userId, at: timestamp()))
             return (id, id)
         }
     }
@@ -80,11 +78,9 @@ extension CRM {
             }
             try Self.checkReferences(tx.db, departmentId: departmentId, wardId: nil)
             let id = try tx.insert(
-                into: "appointment",
-                values: [
-                    "patientId": patientId, "kind": kind, "departmentId": departmentId, "doctorId": doctorId, "scheduledAt": when,
-                    "status": AppointmentStatus.booked.rawValue, "userId": caller.userId, "createdAt": timestamp(),
-                ])
+                AppointmentRecord(
+                    patientId: patientId, kind: kind, departmentId: departmentId, doctorId: doctorId, scheduledAt: when,
+                    status: AppointmentStatus.booked.rawValue, userId: caller.userId, createdAt: timestamp()))
             return (id, id)
         }
     }

@@ -89,10 +89,8 @@ extension CRM {
             let current = try Int.fetchOne(tx.db, sql: "SELECT currentVersion FROM surveyTemplate WHERE id = ?", arguments: [id])
             let version = (current ?? 0) + 1
             try tx.insert(
-                into: "surveyTemplateVersion",
-                values: [
-                    "templateId": id, "version": version, "definition": text, "createdAt": timestamp(), "createdBy": caller.userId,
-                ], id: "\(id):\(version)")
+                SurveyTemplateVersionRecord(
+                    id: "\(id):\(version)", templateId: id, version: version, definition: text, createdAt: timestamp(), createdBy: caller.userId))
             let values: [String: (any DatabaseValueConvertible)?] = [
                 "name": name, "purpose": purpose, "diseaseCode": diseaseCode, "currentVersion": version, "active": 1,
             ]
@@ -205,12 +203,11 @@ extension CRM {
         for (index, opinion) in opinions.enumerated() {
             let opinionID = "\(submission.id)-\(index)"
             try tx.insert(
-                into: "opinion",
-                values: [
-                    "responseId": responseID, "patientId": submission.patientId, "kind": opinion.kind.rawValue, "text": opinion.text,
-                    "departmentId": opinion.departmentId ?? submission.departmentId, "staffId": opinion.staffId, "wardId": submission.wardId,
-                    "mode": submission.mode.rawValue, "at": submittedAt,
-                ], id: submission.wardId.map { BoundRowID.bind(opinionID, toWard: $0) } ?? opinionID)
+                OpinionRecord(
+                    id: submission.wardId.map { BoundRowID.bind(opinionID, toWard: $0) } ?? opinionID, responseId: responseID,
+                    patientId: submission.patientId, kind: opinion.kind.rawValue, text: opinion.text,
+                    departmentId: opinion.departmentId ?? submission.departmentId, staffId: opinion.staffId, wardId: submission.wardId,
+                    mode: submission.mode.rawValue, at: submittedAt))
         }
         try audit(tx, caller, "survey.submit", "surveyResponse", responseID)
         if let taskId = submission.taskId {
@@ -245,12 +242,10 @@ extension CRM {
                 throw CRMError.notFound("survey response", responseId)
             }
             let id = try tx.insert(
-                into: "opinion",
-                values: [
-                    "responseId": responseId, "patientId": response["patientId"], "kind": opinion.kind.rawValue, "text": opinion.text,
-                    "departmentId": opinion.departmentId ?? response["departmentId"], "staffId": opinion.staffId,
-                    "wardId": response["wardId"], "mode": response["mode"], "at": timestamp(),
-                ])
+                OpinionRecord(
+                    responseId: responseId, patientId: response["patientId"], kind: opinion.kind.rawValue, text: opinion.text,
+                    departmentId: opinion.departmentId ?? response["departmentId"], staffId: opinion.staffId, wardId: response["wardId"],
+                    mode: response["mode"], at: timestamp()))
             return (id, id)
         }
     }

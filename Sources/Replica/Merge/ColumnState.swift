@@ -84,9 +84,13 @@ struct RowState: Hashable, Sendable {
 public enum SetCodec {
     /// Encodes elements as a sorted JSON array.
     public static func encode(_ elements: some Sequence<String>) -> DatabaseValue {
-        let sorted = elements.sorted()
-        let data = (try? JSONEncoder().encode(sorted)) ?? Data("[]".utf8)
-        return String(decoding: data, as: UTF8.self).databaseValue
+        text(elements).databaseValue
+    }
+
+    /// The text ``encode(_:)`` stores (for records, whose set columns are text properties).
+    public static func text(_ elements: some Sequence<String>) -> String {
+        let data = (try? JSONEncoder().encode(elements.sorted())) ?? Data("[]".utf8)
+        return String(decoding: data, as: UTF8.self)
     }
 
     /// Decodes a column value written by ``encode(_:)``; nil when it is not a JSON array of strings.

@@ -1,0 +1,100 @@
+import GRDB
+import Replica
+
+/// Rows the daily workflows create, as the policy files declare them.
+
+/// A complaint (`complaint`); its steps are ``ComplaintNoteRecord``s.
+struct ComplaintRecord: ReplicatedRecord, Codable {
+    static let databaseTableName = "complaint"
+    var id: String?
+    var patientId: String?
+    var departmentId: String?
+    var summary: String
+    var status: String
+    var registeredAt: String
+    var deadline: String?
+    var channel: String?
+    var handlerId: String?
+    var resolution: String?
+    var closedAt: String?
+    /// An add-wins set: ``SetCodec``'s text.
+    var flags: String
+}
+
+/// A consultation taken by an agent (`consultation`).
+struct ConsultationRecord: ReplicatedRecord, Codable {
+    static let databaseTableName = "consultation"
+    var id: String?
+    var patientId: String?
+    var phone: String?
+    var topic: String
+    var content: String
+    var handling: String?
+    var status: String
+    var userId: String
+    var at: String
+}
+
+/// A booked visit or examination (`appointment`).
+struct AppointmentRecord: ReplicatedRecord, Codable {
+    static let databaseTableName = "appointment"
+    var id: String?
+    var patientId: String
+    var kind: String
+    var departmentId: String?
+    var doctorId: String?
+    var scheduledAt: String
+    var status: String
+    var confirmedAt: String?
+    var userId: String
+    var createdAt: String
+}
+
+/// An opinion flagged in a survey response (`opinion`).
+struct OpinionRecord: ReplicatedRecord, Codable {
+    static let databaseTableName = "opinion"
+    var id: String?
+    var responseId: String
+    var patientId: String?
+    var kind: String
+    var text: String
+    var departmentId: String?
+    var staffId: String?
+    var wardId: String?
+    var mode: String?
+    var at: String
+}
+
+/// Two archives merged into one (`patientMerge`).
+struct PatientMergeRecord: ReplicatedRecord, Codable {
+    static let databaseTableName = "patientMerge"
+    var id: String?
+    var survivorId: String
+    var mergedId: String
+    var reason: String?
+    var mergedAt: String
+    var mergedBy: String
+    var undone: Int
+    var undoneAt: String?
+    var undoneBy: String?
+}
+
+/// A text message a patient sent (`smsInbound`).
+struct SMSInboundRecord: ReplicatedRecord, Codable {
+    static let databaseTableName = "smsInbound"
+    var id: String?
+    var phone: String
+    var body: String
+    var receivedAt: String
+}
+
+/// One version of a survey template's questions (`surveyTemplateVersion`).
+struct SurveyTemplateVersionRecord: ReplicatedRecord, Codable {
+    static let databaseTableName = "surveyTemplateVersion"
+    var id: String?
+    var templateId: String
+    var version: Int
+    var definition: String
+    var createdAt: String
+    var createdBy: String
+}
