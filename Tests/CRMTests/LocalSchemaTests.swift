@@ -75,6 +75,16 @@ struct RecordColumnsTests {
             PatientMergeRecord(survivorId: "a", mergedId: "b", reason: "r", mergedAt: "t", mergedBy: "u", undone: 0, undoneAt: "t", undoneBy: "u"),
             SMSInboundRecord(phone: "1", body: "b", receivedAt: "t"),
             SurveyTemplateVersionRecord(templateId: "t", version: 1, definition: "{}", createdAt: "t", createdBy: "u"),
+            EncounterRecord(
+                patientId: "p", kind: "inpatient", departmentId: "d", wardId: "w", doctorId: "d", diagnosisCode: "I21", admittedAt: "t", dischargedAt: "t",
+                dischargeStatus: "cured", cancelled: 0),
+            FollowUpTaskRecord(
+                patientId: "p", kind: "rule", dueDate: "d", dueBy: "t", encounterId: "e", ruleId: "r", triggerEvent: "discharge", templateId: "t", wardId: "w",
+                departmentId: "d", note: "n", claimedBy: "c", attempts: 0, outcome: "reached", nextAction: "x", doneAt: "t", withdrawn: 0, createdAt: "t"),
+            SMSMessageRecord(
+                patientId: "p", phone: "1", body: "b", campaignId: "c", scheduledAt: "t", status: "queued", attempts: 0, gatewayRef: "g", error: "e",
+                createdAt: "t", sentAt: "t", deliveredAt: "t"),
+            SMSCampaignRecord(name: "n", templateId: "t", audience: "{}", audienceCount: 1, scheduledAt: "t", userId: "u", createdAt: "t"),
         ]
         for record in records {
             let mismatch = try replica.undeclaredColumns(of: record)

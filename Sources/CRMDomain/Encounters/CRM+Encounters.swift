@@ -30,11 +30,9 @@ extension CRM {
         }
         try Self.checkReferences(tx.db, departmentId: input.departmentId, wardId: input.wardId)
         let encounterID = try tx.insert(
-            into: "encounter",
-            values: [
-                "patientId": input.patientId, "kind": input.kind, "departmentId": input.departmentId, "wardId": input.wardId,
-                "doctorId": input.doctorId, "diagnosisCode": input.diagnosisCode, "admittedAt": admittedAt, "cancelled": 0,
-            ], id: id)
+            EncounterRecord(
+                id: id, patientId: input.patientId, kind: input.kind, departmentId: input.departmentId, wardId: input.wardId, doctorId: input.doctorId,
+                diagnosisCode: input.diagnosisCode, admittedAt: admittedAt, cancelled: 0))
         try recordEvent(tx, caller, encounterID, input.patientId, input.kind == "inpatient" ? "admitted" : "visited", at: admittedAt, to: input.wardId)
         let encounter = try Self.encounter(tx.db, encounterID)
         try produceTasks(tx, for: encounter, trigger: input.kind == "inpatient" ? .admission : .visit, at: admittedAt)

@@ -131,12 +131,10 @@ extension CRM {
         if try Bool.fetchOne(tx.db, sql: "SELECT 1 FROM followUpTask WHERE id = ?", arguments: [id]) == true { return false }
         do {
             try tx.insert(
-                into: "followUpTask",
-                values: [
-                    "patientId": encounter.patientId, "kind": kind, "dueDate": dueDate, "dueBy": dueBy, "encounterId": encounter.id,
-                    "ruleId": ruleID, "triggerEvent": trigger.rawValue, "templateId": templateID, "wardId": encounter.wardId,
-                    "departmentId": encounter.departmentId, "attempts": 0, "withdrawn": 0, "createdAt": timestamp(),
-                ], id: id)
+                FollowUpTaskRecord(
+                    id: id, patientId: encounter.patientId, kind: kind, dueDate: dueDate, dueBy: dueBy, encounterId: encounter.id, ruleId: ruleID,
+                    triggerEvent: trigger.rawValue, templateId: templateID, wardId: encounter.wardId, departmentId: encounter.departmentId, attempts: 0,
+                    withdrawn: 0, createdAt: timestamp()))
         } catch let error as ReplicaError where error.code == .rowDeleted {
             return false
         }
@@ -165,11 +163,9 @@ extension CRM {
                 throw CRMError.notFound("patient", patientId)
             }
             let id = try tx.insert(
-                into: "followUpTask",
-                values: [
-                    "patientId": patientId, "kind": "oneOff", "dueDate": dueDate, "triggerEvent": "none", "note": note,
-                    "templateId": templateId, "attempts": 0, "withdrawn": 0, "createdAt": timestamp(),
-                ])
+                FollowUpTaskRecord(
+                    patientId: patientId, kind: "oneOff", dueDate: dueDate, triggerEvent: "none", templateId: templateId, note: note, attempts: 0,
+                    withdrawn: 0, createdAt: timestamp()))
             return (id, id)
         }
     }

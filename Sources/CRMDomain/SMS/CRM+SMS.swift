@@ -142,11 +142,7 @@ extension CRM {
             }
             let text = try render(body, patient: patient, db: tx.db, day: today())
             let id = try tx.insert(
-                into: "smsMessage",
-                values: [
-                    "patientId": patientId, "phone": number, "body": text, "scheduledAt": when, "status": "queued",
-                    "attempts": 0, "createdAt": timestamp(),
-                ])
+                SMSMessageRecord(patientId: patientId, phone: number, body: text, scheduledAt: when, status: "queued", attempts: 0, createdAt: timestamp()))
             return (id, id)
         }
     }
@@ -170,19 +166,16 @@ extension CRM {
             let recipients = try audience.recipients(tx.db, graph: Self.mergeGraph(tx.db))
             guard recipients.count <= 50_000 else { throw CRMError.invalid("an audience of more than 50,000 must be split") }
             let campaign = try tx.insert(
-                into: "smsCampaign",
-                values: [
-                    "name": name, "templateId": templateId, "audience": audienceText, "audienceCount": recipients.count,
-                    "scheduledAt": when, "userId": caller.userId, "createdAt": timestamp(),
-                ])
+                SMSCampaignRecord(
+                    name: name, templateId: templateId, audience: audienceText, audienceCount: recipients.count, scheduledAt: when, userId: caller.userId,
+                    createdAt: timestamp()))
             for recipient in recipients {
                 let patient = try Row.fetchOne(tx.db, sql: "SELECT * FROM patient WHERE id = ?", arguments: [recipient.patientId])
                 try tx.insert(
-                    into: "smsMessage",
-                    values: [
-                        "patientId": recipient.patientId, "phone": recipient.phone, "body": try render(body, patient: patient, db: tx.db, day: today()),
-                        "campaignId": campaign, "scheduledAt": when, "status": "queued", "attempts": 0, "createdAt": timestamp(),
-                    ], id: DerivedID.make("sms", campaign, recipient.patientId))
+                    SMSMessageRecord(
+                        id: DerivedID.make("sms", campaign, recipient.patientId), patientId: recipient.patientId, phone: recipient.phone,
+                        body: try render(body, patient: patient, db: tx.db, day: today()), campaignId: campaign, scheduledAt: when, status: "queued",
+                        attempts: 0, createdAt: timestamp()))
             }
             return ((campaign, recipients.count), campaign)
         }
@@ -212,11 +205,9 @@ extension CRM {
                 let id = DerivedID.make("sms", "birthday", patient["id"], String(day.prefix(4)))
                 if try Bool.fetchOne(tx.db, sql: "SELECT 1 FROM smsMessage WHERE id = ?", arguments: [id]) == true { continue }
                 try tx.insert(
-                    into: "smsMessage",
-                    values: [
-                        "patientId": patient["id"], "phone": patient["phone"], "body": try render(body, patient: patient, db: tx.db, day: day),
-                        "scheduledAt": day + "T09:00:00" + String(timestamp().suffix(6)), "status": "queued", "attempts": 0, "createdAt": timestamp(),
-                    ], id: id)
+                    SMSMessageRecord(
+                        id: id, patientId: patient["id"], phone: patient["phone"], body: try render(body, patient: patient, db: tx.db, day: day),
+                        scheduledAt: day + "T09:00:00" + String(timestamp().suffix(6)), status: "queued", attempts: 0, createdAt: timestamp()))
                 queued += 1
             }
             return (queued, "birthday-\(day)")

@@ -1,0 +1,75 @@
+import GRDB
+import Replica
+
+/// Rows of admissions, follow-up tasks and text messages, as the policy files declare them.
+
+/// An admission or an outpatient visit (`encounter`).
+struct EncounterRecord: ReplicatedRecord, Codable {
+    static let databaseTableName = "encounter"
+    var id: String?
+    var patientId: String
+    var kind: String
+    var departmentId: String?
+    var wardId: String?
+    var doctorId: String?
+    var diagnosisCode: String?
+    var admittedAt: String
+    var dischargedAt: String?
+    var dischargeStatus: String?
+    var cancelled: Int
+}
+
+/// A follow-up task: a bedside visit, a call, a rule's or a one-off (`followUpTask`).
+struct FollowUpTaskRecord: ReplicatedRecord, Codable {
+    static let databaseTableName = "followUpTask"
+    var id: String?
+    var patientId: String
+    var kind: String
+    var dueDate: String
+    var dueBy: String?
+    var encounterId: String?
+    var ruleId: String?
+    var triggerEvent: String
+    var templateId: String?
+    var wardId: String?
+    var departmentId: String?
+    var note: String?
+    var claimedBy: String?
+    var attempts: Int
+    var outcome: String?
+    var nextAction: String?
+    var doneAt: String?
+    var withdrawn: Int
+    var createdAt: String
+}
+
+/// A text message to a patient (`smsMessage`).
+struct SMSMessageRecord: ReplicatedRecord, Codable {
+    static let databaseTableName = "smsMessage"
+    var id: String?
+    var patientId: String?
+    var phone: String?
+    var body: String
+    var campaignId: String?
+    var scheduledAt: String
+    var status: String
+    var attempts: Int
+    var gatewayRef: String?
+    var error: String?
+    var createdAt: String
+    var sentAt: String?
+    var deliveredAt: String?
+}
+
+/// A campaign to an audience (`smsCampaign`).
+struct SMSCampaignRecord: ReplicatedRecord, Codable {
+    static let databaseTableName = "smsCampaign"
+    var id: String?
+    var name: String
+    var templateId: String
+    var audience: String
+    var audienceCount: Int
+    var scheduledAt: String
+    var userId: String
+    var createdAt: String
+}
