@@ -179,9 +179,18 @@ let package = Package(
             path: "Sources/fuzz",
             swiftSettings: swiftSettings
         ),
+        // What the test targets share: the test clock, temporary databases, the repository's files,
+        // the process runner for the built binary.
+        .target(
+            name: "TestSupport",
+            dependencies: ["Replica"],
+            path: "Tests/TestSupport",
+            swiftSettings: swiftSettings
+        ),
         .testTarget(
             name: "SyncProtocolTests",
             dependencies: [
+                "TestSupport",
                 "Sodium",
                 "SyncProtocol",
                 "Replica",
@@ -197,6 +206,7 @@ let package = Package(
         .testTarget(
             name: "NodeTests",
             dependencies: [
+                "TestSupport",
                 "Sodium",
                 "NodeRuntime",
                 "NodeHTTP",
@@ -216,6 +226,7 @@ let package = Package(
         .testTarget(
             name: "CRMTests",
             dependencies: [
+                "TestSupport",
                 "Sodium",
                 "CRMDomain",
                 "Replica",
@@ -226,6 +237,7 @@ let package = Package(
         .testTarget(
             name: "ReplicaTests",
             dependencies: [
+                "TestSupport",
                 "Sodium",
                 "Replica",
                 "CRMDomain",

@@ -55,6 +55,13 @@ package func measure(_ body: () throws -> Void) rethrows -> Double {
     return Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
 }
 
+/// ``measure(_:)`` of asynchronous work (the domain's calls).
+package func measure(_ body: () async throws -> Void) async rethrows -> Double {
+    let start = DispatchTime.now().uptimeNanoseconds
+    try await body()
+    return Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
+}
+
 /// A scratch directory removed at the end.
 package struct ScratchDirectory {
     package let url: URL

@@ -32,8 +32,8 @@ package struct DomainBenchmark {
         let scratch = try ScratchDirectory(prefix: "suifang-bench-domain")
         defer { scratch.remove() }
         let policySet = try policies.load()
-        if only == nil || only == "nps" { print(try npsQuery(scratch, policySet).jsonLine) }
-        if only == nil || only == "phone" { print(try phoneLookup(scratch, policySet).jsonLine) }
+        if only == nil || only == "nps" { await print(try npsQuery(scratch, policySet).jsonLine) }
+        if only == nil || only == "phone" { await print(try phoneLookup(scratch, policySet).jsonLine) }
         if only == nil || only == "api" { for result in try await apiCreateResponse(scratch) { print(result.jsonLine) } }
     }
 
@@ -41,7 +41,7 @@ package struct DomainBenchmark {
 
     // MARK: nps_query_ms
 
-    private func npsQuery(_ scratch: ScratchDirectory, _ policySet: PolicySet) throws -> BenchmarkResult {
+    private func npsQuery(_ scratch: ScratchDirectory, _ policySet: PolicySet) async throws -> BenchmarkResult {
         let count = 1_000_000 / scaleDown
         let replica = try Replica.open(at: scratch.path("nps.sqlite"), configuration: ReplicaConfiguration(policies: policySet))
         let crm = try CRM(replica: replica, passwordStrength: .minimum)
@@ -63,8 +63,8 @@ package struct DomainBenchmark {
                     inserting: [("surveyResponse", row.id, declaration.columns.map { row.values[$0.name] ?? .null })],
                     at: HLC(milliseconds: 1_780_000_000_000 + UInt64(start + offset), counter: 0))
             }
-            try replica.apply(ChangeBatch(segments: [chain.segment()]))
-            try plain.write { db in
+            try await replica.apply(ChangeBatch(segments: [chain.segment()]))
+            try await plain.write { db in
                 let statement = try db.makeStatement(
                     sql:
                         "INSERT INTO surveyResponse (id, \(declaration.columns.map(\.name).joined(separator: ", "))) VALUES (?\(String(repeating: ", ?", count: declaration.columns.count)))"
@@ -74,12 +74,12 @@ package struct DomainBenchmark {
                 }
             }
         }
-        try replica.writeLocal { db in try db.execute(sql: "ANALYZE") }
-        try plain.write { db in try db.execute(sql: "ANALYZE") }
+        try await replica.writeLocal { db in try db.execute(sql: "ANALYZE") }
+        try await plain.write { db in try db.execute(sql: "ANALYZE") }
         let range = DayRange(from: "2026-01-01", to: "2026-12-31")
         var rows = 0
-        let ours = try Self.median(runs: 7) { rows = try crm.nps(Self.manager, range: range, period: .month).count }
-        let baseline = try Self.median(runs: 7) {
+        let ours = try await await Self.median(runs: 7) { rows = try await crm.statistics.nps(Self.manager, range: range, period: .month).count }
+        let baseline = try await Self.median(runs: 7) {
             _ = try plain.read { db in
                 try Row.fetchAll(
                     db,
@@ -118,7 +118,7 @@ package struct DomainBenchmark {
 
     // MARK: phone_lookup_ms
 
-    private func phoneLookup(_ scratch: ScratchDirectory, _ policySet: PolicySet) throws -> BenchmarkResult {
+    private func phoneLookup(_ scratch: ScratchDirectory, _ policySet: PolicySet) async throws -> BenchmarkResult {
         let count = 1_000_000 / scaleDown
         let replica = try Replica.open(at: scratch.path("phone.sqlite"), configuration: ReplicaConfiguration(policies: policySet))
         let crm = try CRM(replica: replica, passwordStrength: .minimum)
@@ -128,7 +128,7 @@ package struct DomainBenchmark {
         let chunk = 20_000
         for start in stride(from: 0, to: count, by: chunk) {
             let range = start..<min(start + chunk, count)
-            try replica.write { tx in
+            try await replica.write { tx in
                 for index in range {
                     try tx.insert(
                         into: "patient",
@@ -138,7 +138,7 @@ package struct DomainBenchmark {
                         ], id: String(format: "P%09d", index))
                 }
             }
-            try plain.write { db in
+            try await plain.write { db in
                 let statement = try db.makeStatement(sql: "INSERT INTO patient (id, name, birthDate, phone, region) VALUES (?, ?, ?, ?, ?)")
                 for index in range {
                     try statement.execute(arguments: [String(format: "P%09d", index), "患者\(index)", "1970-01-01", Self.phone(index), "鼓楼区"])
@@ -149,11 +149,11 @@ package struct DomainBenchmark {
         let lookups = 2_000
         var found = 0
         let ours =
-            try measure {
+            try await measure {
                 for probe in 0..<lookups {
                     let index = (probe * 7919) % count
                     let number = "+86 " + Self.phone(index).prefix(3) + "-" + Self.phone(index).dropFirst(3).prefix(4) + "-" + Self.phone(index).suffix(4)
-                    found += try crm.lookupCaller(agent, phone: number).patients.count
+                    found += try await crm.patients.lookupCaller(agent, phone: number).patients.count
                 }
             } / Double(lookups)
         let baseline =
@@ -181,7 +181,7 @@ package struct DomainBenchmark {
         // The ward holds the demo hospital (a small one: the latency does not depend on its size),
         // loaded at central (administration happens there) and synced.
         let (_, _, central) = try NodeRuntime.open(directory: scratch.path("central"), logger: quietLogger, passwordStrength: .minimum)
-        _ = try HospitalGenerator(seed: 1, patients: 1_000, password: "bench-password").load(into: central.crm)
+        _ = try await HospitalGenerator(seed: 1, patients: 1_000, password: "bench-password").load(into: central.crm)
         let (_, configuration, runtime) = try NodeRuntime.open(directory: scratch.path("ward"), logger: quietLogger)
         var cursor: ChangeCursor?
         let since = try runtime.replica.versionVector()
@@ -257,10 +257,10 @@ package struct DomainBenchmark {
         return queue
     }
 
-    package static func median(runs: Int, _ body: () throws -> Void) rethrows -> Double {
-        try body()  // warm the cache
+    package static func median(runs: Int, _ body: () async throws -> Void) async rethrows -> Double {
+        try await body()  // warm the cache
         var times: [Double] = []
-        for _ in 0..<runs { times.append(try measure(body)) }
+        for _ in 0..<runs { times.append(try await measure(body)) }
         return times.sorted()[runs / 2]
     }
 }

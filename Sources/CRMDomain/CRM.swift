@@ -3,11 +3,14 @@ import GRDB
 import Replica
 import Sodium
 
-/// The follow-up and patient-relationship workflow on one node's replica.
+/// The follow-up and patient-relationship workflow on one node's replica, by area:
+/// ``patients``, ``encounters``, ``followUps``, ``surveys``, ``complaints``, ``service``, ``sms``,
+/// ``statistics``, ``accounts`` and ``organisation``.
 ///
 /// Every change goes through ``Replica/write(_:)`` with an audit entry in the same transaction,
 /// so it is captured, synchronised and merged under the declared conflict policies. Reads go
-/// straight to SQLite. Methods check the caller's role themselves, so no front end can skip it.
+/// straight to SQLite. Both are `async` on GRDB's own queues, so callers never block a
+/// cooperative thread. Methods check the caller's role themselves, so no front end can skip it.
 public final class CRM: Sendable {
     public let replica: Replica
     public let time: LocalTime
@@ -39,11 +42,13 @@ public final class CRM: Sendable {
     /// Today, local to the hospital.
     public func today() -> String { time.day(now()) }
 
-    /// Runs a replicated write with its audit entry.
-    func change<T>(_ caller: Caller, _ action: String, _ entity: String, _ body: (ReplicaTransaction) throws -> (T, String)) throws -> T {
-        try replica.write { tx in
+    /// Runs a replicated write with its audit entry, on the replica's writer queue.
+    func change<T: Sendable>(
+        _ caller: Caller, _ action: String, _ entity: String, _ body: @escaping @Sendable (ReplicaTransaction) throws -> (T, String)
+    ) async throws -> T {
+        try await replica.write { tx in
             let (result, entityID) = try body(tx)
-            try audit(tx, caller, action, entity, entityID)
+            try self.audit(tx, caller, action, entity, entityID)
             return result
         }
     }
@@ -52,8 +57,39 @@ public final class CRM: Sendable {
         try tx.insert(AuditRecord(at: timestamp(), nodeId: nodeID, userId: caller.userId, action: action, entity: entity, entityId: entityID))
     }
 
-    func read<T>(_ body: (Database) throws -> T) throws -> T {
-        try replica.reader.read(body)
+    /// Reads from a snapshot of the replica, on GRDB's reader queues.
+    func read<T: Sendable>(_ body: @escaping @Sendable (Database) throws -> T) async throws -> T {
+        try await replica.reader.read(body)
+    }
+
+    /// Writes local (not replicated) tables: sessions and claims.
+    func writeLocal<T: Sendable>(_ body: @escaping @Sendable (Database) throws -> T) async throws -> T {
+        try await replica.writeLocal(body)
+    }
+}
+
+/// One area of the domain (``CRM/patients``, ``CRM/followUps``, …): a view of the shared ``CRM``
+/// with its clock, replica, audit and access helpers.
+protocol CRMArea: Sendable {
+    var crm: CRM { get }
+}
+
+extension CRMArea {
+    var replica: Replica { crm.replica }
+    var time: LocalTime { crm.time }
+    var nodeID: String { crm.nodeID }
+    func now() -> Date { crm.now() }
+    func timestamp() -> String { crm.timestamp() }
+    func today() -> String { crm.today() }
+
+    func change<T: Sendable>(
+        _ caller: Caller, _ action: String, _ entity: String, _ body: @escaping @Sendable (ReplicaTransaction) throws -> (T, String)
+    ) async throws -> T {
+        try await crm.change(caller, action, entity, body)
+    }
+
+    func read<T: Sendable>(_ body: @escaping @Sendable (Database) throws -> T) async throws -> T {
+        try await crm.read(body)
     }
 }
 

@@ -22,14 +22,14 @@ package struct SMSDispatchService: Service {
             do {
                 let today = crm.today()
                 if greetedDay != today {
-                    let hasTemplate = try await blocking { try crm.smsTemplates().contains { $0.id == "birthday" } }
+                    let hasTemplate = try await crm.sms.templates().contains { $0.id == "birthday" }
                     if hasTemplate {
-                        let queued = try await blocking { try crm.queueBirthdayGreetings(.system, day: today, templateId: "birthday") }
+                        let queued = try await crm.sms.queueBirthdayGreetings(.system, day: today, templateId: "birthday")
                         logger.info("birthday greetings queued", metadata: ["sms.count": "\(queued)"])
                     }
                     greetedDay = today
                 }
-                let report = try await blocking { try crm.dispatchSMS(gateway: gateway) }
+                let report = try await crm.sms.dispatch(gateway: gateway)
                 if report.sent + report.failed + report.cancelledOptedOut > 0 {
                     logger.info(
                         "sms dispatched",

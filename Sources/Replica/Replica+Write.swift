@@ -36,6 +36,11 @@ extension Replica {
         try writer.write(body)
     }
 
+    /// The asynchronous form of ``writeLocal(_:)``.
+    public func writeLocal<T: Sendable>(_ body: @escaping @Sendable (Database) throws -> T) async throws -> T {
+        try await writer.write(body)
+    }
+
     /// Brings the application's local tables up to date: `migrator`'s named migrations that have
     /// not run on this file run now, each once, in order (GRDB's `DatabaseMigrator`). A migration
     /// that has shipped is never edited; a change is a new migration. Identifiers share GRDB's

@@ -77,7 +77,7 @@ package struct DemoNetwork {
         let summary: DemoHospitalSummary
         do {
             let (_, _, runtime) = try NodeRuntime.open(directory: folder.appendingPathComponent("central").path, logger: quietLogger)
-            summary = try HospitalGenerator(seed: seed, patients: patients).load(into: runtime.crm)
+            summary = try await HospitalGenerator(seed: seed, patients: patients).load(into: runtime.crm)
         }
         Self.say(
             String(

@@ -2,6 +2,7 @@ import CRMDomain
 import Foundation
 import GRDB
 import Replica
+import TestSupport
 import Testing
 
 @Suite("CSV import and export")
@@ -14,7 +15,7 @@ struct ImportTests {
         #expect(CSV.line(["a,b", nil, "q\""]) == "\"a,b\",,\"q\"\"\"\n")
     }
 
-    @Test func aFileWithBrokenLinesIsRejectedWholeWithLineNumbersAndNoPatientData() throws {
+    @Test func aFileWithBrokenLinesIsRejectedWholeWithLineNumbersAndNoPatientData() async throws {
         let node = try TestNode(1)
         let file = """
             hisId,name,gender,birthDate,phone
@@ -26,7 +27,7 @@ struct ImportTests {
             P006,王六,female
             P001,王一,male,1950-01-02,13800000001
             """
-        let report = try node.crm.importCSV(Staff.manager, .patients, text: file)
+        let report = try await node.crm.patients.importCSV(Staff.manager, .patients, text: file)
         #expect(!report.applied && report.imported == 0)
         #expect(report.rejected.map(\.line) == [3, 4, 5, 6, 7, 8])
         #expect(report.rejected[0].reason == "gender must be male, female or unknown")
@@ -34,104 +35,106 @@ struct ImportTests {
         #expect(report.rejected[4].reason == "expected 5 fields, found 3")
         #expect(!report.rejected.contains { $0.reason.contains("王") || $0.reason.contains("not-a-phone") })
         #expect(try node.replica.statistics().rows["patient"] ?? 0 == 0, "nothing half-imported")
-        #expect(throws: CRMError(.invalid, "the header lacks the required column 'hisId'")) { try node.crm.importCSV(Staff.manager, .patients, text: "name\nx\n") }
-        #expect(throws: CRMError.self) { try node.crm.importCSV(Staff.manager, .patients, text: "hisId,name,secret\n") }
-        #expect(throws: CRMError.self) { try node.crm.importCSV(Staff.agent, .patients, text: file) }
+        await #expect(throws: CRMError(.invalid, "the header lacks the required column 'hisId'")) {
+            try await node.crm.patients.importCSV(Staff.manager, .patients, text: "name\nx\n")
+        }
+        await #expect(throws: CRMError.self) { try await node.crm.patients.importCSV(Staff.manager, .patients, text: "hisId,name,secret\n") }
+        await #expect(throws: CRMError.self) { try await node.crm.patients.importCSV(Staff.agent, .patients, text: file) }
     }
 
-    @Test func patientsEncountersAndResponsesImportAndExportRoundTrip() throws {
+    @Test func patientsEncountersAndResponsesImportAndExportRoundTrip() async throws {
         let node = try TestNode(1)
-        try node.seedOrganisation()
+        try await node.seedOrganisation()
         let patients = """
             hisId,name,gender,birthDate,phone,tags
             P001,王一,male,1950-01-02,+86 138 0000 0001,高血压;复诊
             P002,"王,二",female,1951-03-04,13800000002,
             """
-        #expect(try node.crm.importCSV(Staff.manager, .patients, text: patients).imported == 2)
+        await #expect(try node.crm.patients.importCSV(Staff.manager, .patients, text: patients).imported == 2)
         let encounters = """
             hisId,patientHisId,kind,departmentId,wardId,diagnosisCode,admittedAt,dischargedAt,dischargeStatus
             ZY01,P001,inpatient,D-CARD,W-CARD,I21.0,2026-11-01T08:00:00+08:00,2026-11-10T10:00:00+08:00,improved
             MZ01,P002,outpatient,D-ORTH,,S72.0,2026-11-02T09:00:00+08:00,,
             """
-        let encounterReport = try node.crm.importCSV(Staff.manager, .encounters, text: encounters)
+        let encounterReport = try await node.crm.patients.importCSV(Staff.manager, .encounters, text: encounters)
         #expect(encounterReport.applied && encounterReport.imported == 2)
-        #expect(try node.crm.encounter("his-ZY01~W-CARD").dischargedAt == "2026-11-10T10:00:00+08:00")
-        #expect(try node.crm.archive(Staff.manager, patientId: "his-P001").tasks.map(\.kind).sorted() == ["bedside24h", "discharge72h"])
+        await #expect(try node.crm.encounters.encounter("his-ZY01~W-CARD").dischargedAt == "2026-11-10T10:00:00+08:00")
+        await #expect(try node.crm.patients.archive(Staff.manager, patientId: "his-P001").tasks.map(\.kind).sorted() == ["bedside24h", "discharge72h"])
         let responses = """
             id,templateId,templateVersion,patientHisId,wardId,mode,submittedAt,answers
             01JIMPORT000000000000001,bedside,1,P001,W-CARD,phone,2026-11-12T10:00:00+08:00,"{""overall"":5,""nps"":10,""complained"":""no""}"
             """
-        #expect(try node.crm.importCSV(Staff.manager, .responses, text: responses).imported == 1)
+        await #expect(try node.crm.patients.importCSV(Staff.manager, .responses, text: responses).imported == 1)
         let badResponses = responses.replacingOccurrences(of: "\"\"overall\"\":5", with: "\"\"overall\"\":9").replacingOccurrences(
             of: "01JIMPORT000000000000001", with: "01JIMPORT000000000000002")
-        let bad = try node.crm.importCSV(Staff.manager, .responses, text: badResponses)
+        let bad = try await node.crm.patients.importCSV(Staff.manager, .responses, text: badResponses)
         #expect(bad.rejected.map(\.line) == [2] && bad.rejected[0].reason == "answers: question 'overall' needs an integer from 1 to 5")
         // Importing the same files again changes nothing.
         let before = try node.replica.statistics().rows
-        _ = try node.crm.importCSV(Staff.manager, .patients, text: patients)
-        _ = try node.crm.importCSV(Staff.manager, .encounters, text: encounters)
-        _ = try node.crm.importCSV(Staff.manager, .responses, text: responses)
+        _ = try await node.crm.patients.importCSV(Staff.manager, .patients, text: patients)
+        _ = try await node.crm.patients.importCSV(Staff.manager, .encounters, text: encounters)
+        _ = try await node.crm.patients.importCSV(Staff.manager, .responses, text: responses)
         var after = try node.replica.statistics().rows
         after["auditEntry"] = before["auditEntry"]
         #expect(after == before)
         // Export and import into a fresh node gives the same archives.
         let other = try TestNode(2)
-        try other.seedOrganisation()
+        try await other.seedOrganisation()
         for dataset in CSVDataset.allCases {
-            let text = try node.crm.exportCSV(Staff.manager, dataset)
-            let report = try other.crm.importCSV(Staff.admin, dataset, text: text)
+            let text = try await node.crm.patients.exportCSV(Staff.manager, dataset)
+            let report = try await other.crm.patients.importCSV(Staff.admin, dataset, text: text)
             #expect(report.applied, "\(dataset): \(report.rejected)")
         }
-        #expect(try other.crm.patient("his-P002").name == "王,二")
-        #expect(try other.crm.patient("his-P001").tags == ["复诊", "高血压"])
-        #expect(try other.crm.patient("his-P001").phone == "13800000001")
-        #expect(try other.crm.archive(Staff.manager, patientId: "his-P001").surveyResponses.count == 1)
+        await #expect(try other.crm.patients.patient("his-P002").name == "王,二")
+        await #expect(try other.crm.patients.patient("his-P001").tags == ["复诊", "高血压"])
+        await #expect(try other.crm.patients.patient("his-P001").phone == "13800000001")
+        await #expect(try other.crm.patients.archive(Staff.manager, patientId: "his-P001").surveyResponses.count == 1)
     }
 }
 
 @Suite("Accounts, sessions and roles")
 struct AccountTests {
-    @Test func loginChecksThePasswordAndSessionsExpire() throws {
+    @Test func loginChecksThePasswordAndSessionsExpire() async throws {
         let node = try TestNode(1)
-        try node.crm.saveUser(.system, username: "Agent.Li", displayName: "李坐席", role: .agent, password: "correct horse")
-        #expect(throws: CRMError(.unauthenticated, "wrong user name or password")) { try node.crm.login(username: "agent.li", password: "wrong password") }
-        #expect(throws: CRMError(.unauthenticated, "wrong user name or password")) { try node.crm.login(username: "nobody", password: "correct horse") }
-        let session = try node.crm.login(username: "agent.li", password: "correct horse")
+        try await node.crm.accounts.saveUser(.system, username: "Agent.Li", displayName: "李坐席", role: .agent, password: "correct horse")
+        await #expect(throws: CRMError(.unauthenticated, "wrong user name or password")) { try await node.crm.accounts.login(username: "agent.li", password: "wrong password") }
+        await #expect(throws: CRMError(.unauthenticated, "wrong user name or password")) { try await node.crm.accounts.login(username: "nobody", password: "correct horse") }
+        let session = try await node.crm.accounts.login(username: "agent.li", password: "correct horse")
         #expect(session.user.role == .agent && session.token.count == 64)
-        #expect(try node.crm.authenticate(token: session.token) == Caller(userId: "agent.li", role: .agent))
-        let hash = try node.replica.reader.read { db in try String.fetchOne(db, sql: "SELECT passwordHash FROM appUser") }
+        await #expect(try node.crm.accounts.authenticate(token: session.token) == Caller(userId: "agent.li", role: .agent))
+        let hash = try await node.replica.reader.read { db in try String.fetchOne(db, sql: "SELECT passwordHash FROM appUser") }
         #expect(hash?.hasPrefix("$argon2id$") == true)
-        #expect(
+        await #expect(
             try node.replica.reader.read { db in try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM crm_session WHERE tokenHash = ?", arguments: [session.token]) } == 0,
             "only the token's hash is stored")
         node.clock.advance(hours: 9)
-        #expect(throws: CRMError(.unauthenticated, "the session expired; log in again")) { try node.crm.authenticate(token: session.token) }
-        let again = try node.crm.login(username: "agent.li", password: "correct horse")
-        try node.crm.logout(token: again.token)
-        #expect(throws: CRMError.self) { try node.crm.authenticate(token: again.token) }
+        await #expect(throws: CRMError(.unauthenticated, "the session expired; log in again")) { try await node.crm.accounts.authenticate(token: session.token) }
+        let again = try await node.crm.accounts.login(username: "agent.li", password: "correct horse")
+        try await node.crm.accounts.logout(token: again.token)
+        await #expect(throws: CRMError.self) { try await node.crm.accounts.authenticate(token: again.token) }
     }
 
-    @Test func accountsReplicateSoAWardCanLogInOffline() throws {
+    @Test func accountsReplicateSoAWardCanLogInOffline() async throws {
         let central = try TestNode(1), ward = try TestNode(2)
-        try central.crm.saveUser(Staff.admin, username: "nurse1", displayName: "护士", role: .visitor, password: "bedside-2026", wardId: "W-CARD")
+        try await central.crm.accounts.saveUser(Staff.admin, username: "nurse1", displayName: "护士", role: .visitor, password: "bedside-2026", wardId: "W-CARD")
         try central.send(to: ward)
-        let session = try ward.crm.login(username: "nurse1", password: "bedside-2026")
+        let session = try await ward.crm.accounts.login(username: "nurse1", password: "bedside-2026")
         #expect(session.user.wardId == "W-CARD")
-        try central.crm.saveUser(Staff.admin, username: "nurse1", displayName: "护士", role: .visitor, password: nil, wardId: "W-CARD", disabled: true)
+        try await central.crm.accounts.saveUser(Staff.admin, username: "nurse1", displayName: "护士", role: .visitor, password: nil, wardId: "W-CARD", disabled: true)
         try central.send(to: ward)
-        #expect(throws: CRMError(.unauthenticated, "this account is disabled")) { try ward.crm.authenticate(token: session.token) }
+        await #expect(throws: CRMError(.unauthenticated, "this account is disabled")) { try await ward.crm.accounts.authenticate(token: session.token) }
     }
 
-    @Test func onlyAdminsManageAccountsAndTheAuditTrailRecordsWhoDidWhatWhere() throws {
+    @Test func onlyAdminsManageAccountsAndTheAuditTrailRecordsWhoDidWhatWhere() async throws {
         let node = try TestNode(1)
-        #expect(throws: CRMError(.forbidden, "role 'manager' may not do this (allowed: admin)")) {
-            try node.crm.saveUser(Staff.manager, username: "x1", displayName: "x", role: .admin, password: "12345678")
+        await #expect(throws: CRMError(.forbidden, "role 'manager' may not do this (allowed: admin)")) {
+            try await node.crm.accounts.saveUser(Staff.manager, username: "x1", displayName: "x", role: .admin, password: "12345678")
         }
-        #expect(throws: CRMError.self) { try node.crm.saveUser(Staff.admin, username: "x1", displayName: "x", role: .admin, password: "short") }
-        let patient = try node.patient("审计")
-        let trail = try node.crm.auditTrail(Staff.manager, entityId: patient, page: PageRequest())
+        await #expect(throws: CRMError.self) { try await node.crm.accounts.saveUser(Staff.admin, username: "x1", displayName: "x", role: .admin, password: "short") }
+        let patient = try await node.patient("审计")
+        let trail = try await node.crm.organisation.auditTrail(Staff.manager, entityId: patient, page: PageRequest())
         #expect(trail.items.map(\.action) == ["patient.create"])
         #expect(trail.items[0].userId == "agent1" && trail.items[0].nodeId == node.replica.nodeID.description)
-        #expect(throws: CRMError.self) { try node.crm.auditTrail(Staff.agent, page: PageRequest()) }
+        await #expect(throws: CRMError.self) { try await node.crm.organisation.auditTrail(Staff.agent, page: PageRequest()) }
     }
 }

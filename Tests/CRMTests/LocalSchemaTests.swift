@@ -2,6 +2,7 @@ import Foundation
 import GRDB
 import Replica
 import Sodium
+import TestSupport
 import Testing
 
 @testable import CRMDomain
@@ -19,7 +20,7 @@ struct LocalSchemaTests {
         try replica.reader.read { db in try String.fetchAll(db, sql: "SELECT identifier FROM grdb_migrations WHERE identifier LIKE 'crm-%' ORDER BY identifier") }
     }
 
-    @Test func migrationsRunOnceAndAFileFromBeforeMigrationsOpens() throws {
+    @Test func migrationsRunOnceAndAFileFromBeforeMigrationsOpens() async throws {
         let directory = FileManager.default.temporaryDirectory.appendingPathComponent("local-schema-\(UUID())")
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(at: directory) }
@@ -28,17 +29,17 @@ struct LocalSchemaTests {
         do {
             let (replica, crm) = try open(fresh)
             #expect(try applied(replica) == ["crm-1-query-indexes", "crm-1-response-day-counts", "crm-1-sessions-and-claims"])
-            try crm.saveUser(.system, username: "agent", displayName: "agent", role: .agent, password: "password-agent")
+            try await crm.accounts.saveUser(.system, username: "agent", displayName: "agent", role: .agent, password: "password-agent")
         }
         let (again, crm) = try open(fresh)
         #expect(try applied(again).count == 3)
-        #expect(try crm.authenticate(token: crm.login(username: "agent", password: "password-agent").token).userId == "agent", "the session table works")
+        await #expect(try crm.accounts.authenticate(token: crm.accounts.login(username: "agent", password: "password-agent").token).userId == "agent", "the session table works")
 
         // Tables made the old way, with a session in them: kept.
         let old = directory.appendingPathComponent("old.sqlite").path
         do {
             let replica = try Replica.open(at: old, configuration: ReplicaConfiguration(policies: repositoryPolicies))
-            try replica.writeLocal { db in
+            try await replica.writeLocal { db in
                 try db.execute(
                     sql: """
                         CREATE TABLE crm_session (tokenHash TEXT PRIMARY KEY, userId TEXT NOT NULL, role TEXT NOT NULL,
@@ -49,7 +50,7 @@ struct LocalSchemaTests {
         }
         let (upgraded, _) = try open(old)
         #expect(try applied(upgraded).count == 3)
-        #expect(try upgraded.reader.read { db in try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM crm_session") } == 1)
+        await #expect(try upgraded.reader.read { db in try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM crm_session") } == 1)
     }
 }
 
@@ -85,10 +86,49 @@ struct RecordColumnsTests {
                 patientId: "p", phone: "1", body: "b", campaignId: "c", scheduledAt: "t", status: "queued", attempts: 0, gatewayRef: "g", error: "e",
                 createdAt: "t", sentAt: "t", deliveredAt: "t"),
             SMSCampaignRecord(name: "n", templateId: "t", audience: "{}", audienceCount: 1, scheduledAt: "t", userId: "u", createdAt: "t"),
+            PatientRecord(
+                name: "n", gender: "male", birthDate: "d", idNumber: "i", phone: "1", address: "a", region: "r", category: "c", tags: "[]",
+                firstVisit: "d", createdAt: "t"),
+            SurveyTemplateRecord(name: "n", purpose: "bedside", diseaseCode: "I21", currentVersion: 1, active: 1, createdAt: "t"),
+            SurveyResponseRecord(
+                templateId: "t", templateVersion: 1, patientId: "p", wardId: "w", departmentId: "d", mode: "bedside", staffId: "s", nodeId: "n",
+                taskId: "t", startedAt: "t", submittedAt: "t", answers: "{}", overall: 5, recommend: 10),
+            FollowUpRuleRecord(
+                name: "n", kind: "fixed-offset", triggerEvent: "discharge", offsets: "7", intervalDays: 1, repeatCount: 1, filter: "{}",
+                templateId: "t", active: 1, createdAt: "t"),
+            DepartmentRecord(name: "n", code: "c"), WardRecord(name: "n", departmentId: "d"),
+            StaffRecord(name: "n", departmentId: "d", title: "doctor"), DiseaseRecord(name: "n"), SettingRecord(value: "v"),
+            CalendarDayRecord(kind: "holiday", name: "n"),
+            UserRecord(displayName: "n", role: "admin", passwordHash: "h", wardId: "w", staffId: "s", disabled: 0),
+            BlacklistRecord(reason: "r", active: 1, userId: "u", at: "t"), SMSOptOutRecord(active: 1, source: "reply", at: "t"),
+            SMSTemplateRecord(name: "n", kind: "general", body: "b"),
+            RevokedNodeRecord(name: "n", revokedAt: "t", revokedBy: "u", acceptedUpTo: 0),
         ]
         for record in records {
             let mismatch = try replica.undeclaredColumns(of: record)
             #expect(mismatch.extra.isEmpty && mismatch.missing.isEmpty, "\(type(of: record)): \(mismatch)")
         }
+    }
+}
+
+/// `upsert`: the row's natural key finds it again; what records how it began stays.
+@Suite("Upserts")
+struct UpsertTests {
+    @Test func anUpsertUpdatesTheRowButKeepsItsCreationAndItsNotNullColumnsLeftNil() async throws {
+        let replica = try Replica.inMemory(configuration: ReplicaConfiguration(policies: repositoryPolicies))
+        try await replica.write { tx in
+            try tx.upsert(SurveyTemplateRecord(id: "t1", name: "first", purpose: nil, diseaseCode: nil, currentVersion: 1, active: 1, createdAt: "2026-01-01"))
+            try tx.upsert(SurveyTemplateRecord(id: "t1", name: "second", purpose: nil, diseaseCode: nil, currentVersion: 2, active: 1, createdAt: "2026-02-02"))
+            try tx.upsert(UserRecord(id: "u1", displayName: "U", role: "agent", passwordHash: "hash", wardId: nil, staffId: nil, disabled: 0))
+            try tx.upsert(UserRecord(id: "u1", displayName: "U2", role: "agent", passwordHash: nil, wardId: nil, staffId: nil, disabled: 1))
+        }
+        let (template, user) = try await replica.reader.read { db in
+            (
+                try String.fetchOne(db, sql: "SELECT name || '|' || currentVersion || '|' || createdAt FROM surveyTemplate WHERE id = 't1'"),
+                try String.fetchOne(db, sql: "SELECT displayName || '|' || passwordHash || '|' || disabled FROM appUser WHERE id = 'u1'")
+            )
+        }
+        #expect(template == "second|2|2026-01-01")
+        #expect(user == "U2|hash|1")
     }
 }

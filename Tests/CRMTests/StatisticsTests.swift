@@ -2,6 +2,7 @@ import CRMDomain
 import Foundation
 import GRDB
 import Replica
+import TestSupport
 import Testing
 
 /// A small fixed data set whose statistics were worked out by hand.
@@ -14,10 +15,10 @@ import Testing
 /// Phone tasks not reached: 2 (no answer, wrong number), due in November.
 @Suite("Statistics against hand-computed values")
 struct StatisticsTests {
-    static func fixture() throws -> TestNode {
+    static func fixture() async throws -> TestNode {
         let node = try TestNode(1)
-        try node.seedOrganisation()
-        let patient = try node.patient("统计")
+        try await node.seedOrganisation()
+        let patient = try await node.patient("统计")
         let rows: [(String, SurveyMode, String, Int, Int)] = [
             ("W-CARD", .bedside, "2026-10-05", 5, 10), ("W-CARD", .bedside, "2026-10-06", 4, 9), ("W-CARD", .bedside, "2026-10-07", 2, 3),
             ("W-CARD", .bedside, "2026-10-31", 3, 7), ("W-CARD", .phone, "2026-10-10", 5, 9), ("W-CARD", .phone, "2026-10-11", 1, 0),
@@ -38,18 +39,18 @@ struct StatisticsTests {
                     OpinionInput(kind: .suggestion, text: "增加陪护椅", departmentId: "D-ORTH"),
                 ]
             }
-            _ = try node.crm.submitResponse(Staff.visitor, submission)
+            _ = try await node.crm.surveys.submit(Staff.visitor, submission)
         }
         for (day, outcome) in [("2026-11-10", FollowUpOutcome.noAnswer), ("2026-11-11", .wrongNumber), ("2026-11-12", .reached)] {
-            let task = try node.crm.createTask(Staff.manager, patientId: patient, dueDate: day, note: nil, templateId: nil)
-            _ = try node.crm.recordFollowUp(Staff.agent, taskId: task, outcome: outcome, note: nil, nextAction: nil)
+            let task = try await node.crm.followUps.createTask(Staff.manager, patientId: patient, dueDate: day, note: nil, templateId: nil)
+            _ = try await node.crm.followUps.record(Staff.agent, taskId: task, outcome: outcome, note: nil, nextAction: nil)
         }
         return node
     }
 
-    @Test func satisfactionCountsAndRatesAreSplitByMode() throws {
-        let node = try Self.fixture()
-        let rows = try node.crm.satisfaction(Staff.manager, range: DayRange(from: "2026-10-01", to: "2026-11-30"))
+    @Test func satisfactionCountsAndRatesAreSplitByMode() async throws {
+        let node = try await Self.fixture()
+        let rows = try await node.crm.statistics.satisfaction(Staff.manager, range: DayRange(from: "2026-10-01", to: "2026-11-30"))
         let bedside = try #require(rows.first { $0.mode == "bedside" })
         let phone = try #require(rows.first { $0.mode == "phone" })
         let bedsideCounts = [bedside.satisfied, bedside.dissatisfied, bedside.noOpinion, bedside.notReached]
@@ -58,15 +59,15 @@ struct StatisticsTests {
         #expect(phoneCounts == [1, 1, 0, 2])
         #expect(abs(bedside.satisfiedRate - 7.0 / 11) < 1e-9)
         #expect(abs(phone.notReachedRate - 0.5) < 1e-9)
-        let october = try node.crm.satisfaction(Staff.manager, range: DayRange(from: "2026-10-01", to: "2026-10-31"), wardId: "W-CARD")
+        let october = try await node.crm.statistics.satisfaction(Staff.manager, range: DayRange(from: "2026-10-01", to: "2026-10-31"), wardId: "W-CARD")
         #expect(october.map(\.mode) == ["bedside", "phone"])
         #expect(october[0].satisfied == 2 && october[0].noOpinion == 1, "the 31st is included")
     }
 
-    @Test func npsPerWardByMonthQuarterYearAndRange() throws {
-        let node = try Self.fixture()
+    @Test func npsPerWardByMonthQuarterYearAndRange() async throws {
+        let node = try await Self.fixture()
         let range = DayRange(from: "2026-10-01", to: "2026-11-30")
-        let monthly = try node.crm.nps(Staff.manager, range: range, period: .month)
+        let monthly = try await node.crm.statistics.nps(Staff.manager, range: range, period: .month)
         func score(_ ward: String, _ period: String, _ mode: String, in rows: [NPSRow]) -> Double? {
             rows.first { $0.wardId == ward && $0.period == period && $0.mode == mode }?.nps
         }
@@ -75,64 +76,64 @@ struct StatisticsTests {
         #expect(score("W-CARD", "2026-11", "bedside", in: monthly) == 0)
         #expect(score("W-ORTH", "2026-11", "bedside", in: monthly) == 50)
         #expect(monthly.count == 4)
-        let quarterly = try node.crm.nps(Staff.manager, range: range, period: .quarter)
+        let quarterly = try await node.crm.statistics.nps(Staff.manager, range: range, period: .quarter)
         // W-CARD bedside Q4: promoters 10,9,10 = 3; detractors 3,6 = 2; n = 7 → 14.3
         #expect(score("W-CARD", "2026-Q4", "bedside", in: quarterly) == 14.3)
-        let yearly = try node.crm.nps(Staff.manager, range: range, period: .year, wardId: "W-ORTH")
+        let yearly = try await node.crm.statistics.nps(Staff.manager, range: range, period: .year, wardId: "W-ORTH")
         #expect(yearly.map(\.period) == ["2026"])
-        let whole = try node.crm.nps(Staff.manager, range: DayRange(from: "2026-10-06", to: "2026-10-07"), period: .range)
+        let whole = try await node.crm.statistics.nps(Staff.manager, range: DayRange(from: "2026-10-06", to: "2026-10-07"), period: .range)
         #expect(whole.count == 1 && whole[0].period == "2026-10-06..2026-10-07" && whole[0].nps == 0 && whole[0].responses == 2)
     }
 
-    @Test func opinionsPerDepartmentAndTheirShare() throws {
-        let node = try Self.fixture()
-        let rows = try node.crm.opinionsByDepartment(Staff.manager, range: DayRange(from: "2026-10-01", to: "2026-11-30"))
+    @Test func opinionsPerDepartmentAndTheirShare() async throws {
+        let node = try await Self.fixture()
+        let rows = try await node.crm.statistics.opinionsByDepartment(Staff.manager, range: DayRange(from: "2026-10-01", to: "2026-11-30"))
         #expect(rows.map(\.departmentId) == ["D-CARD", "D-ORTH"] || rows.map(\.departmentId) == ["D-ORTH", "D-CARD"])
         let card = try #require(rows.first { $0.departmentId == "D-CARD" })
         #expect(card.praise == 1 && card.important == 1 && card.total == 2 && card.share == 0.5 && card.name == "心内科")
-        let praise = try node.crm.opinions(Staff.manager, kind: .praise, range: DayRange(from: "2026-10-01", to: "2026-11-30"), page: PageRequest())
+        let praise = try await node.crm.statistics.opinions(Staff.manager, kind: .praise, range: DayRange(from: "2026-10-01", to: "2026-11-30"), page: PageRequest())
         #expect(praise.items.map(\.text) == ["好"])
-        let important = try node.crm.opinions(Staff.manager, kind: .important, range: DayRange(from: "2026-10-01", to: "2026-11-30"), page: PageRequest())
+        let important = try await node.crm.statistics.opinions(Staff.manager, kind: .important, range: DayRange(from: "2026-10-01", to: "2026-11-30"), page: PageRequest())
         #expect(important.items.count == 2)
     }
 
-    @Test func followUpCoverageCountsDueDoneAndOnTime() throws {
+    @Test func followUpCoverageCountsDueDoneAndOnTime() async throws {
         let node = try TestNode(1)
-        try node.seedOrganisation()
-        let patient = try node.patient("甲")
+        try await node.seedOrganisation()
+        let patient = try await node.patient("甲")
         // Admitted 22nd 08:00: bedside due by 23rd 08:00; the visit at 23rd 09:00 (now) is late.
-        let late = try node.crm.recordEncounter(
+        let late = try await node.crm.encounters.record(
             Staff.visitor,
             EncounterInput(
                 patientId: patient, kind: "inpatient", departmentId: "D-CARD",
                 wardId: "W-CARD", admittedAt: "2026-11-22T08:00:00+08:00"))
         // Admitted 23rd 08:30: the visit at 09:00 is on time.
-        let onTime = try node.crm.recordEncounter(
+        let onTime = try await node.crm.encounters.record(
             Staff.visitor,
             EncounterInput(
                 patientId: try node.patient("乙"), kind: "inpatient",
                 departmentId: "D-CARD", wardId: "W-CARD", admittedAt: "2026-11-23T08:30:00+08:00"))
         // A third admission not visited yet.
-        _ = try node.crm.recordEncounter(
+        _ = try await node.crm.encounters.record(
             Staff.visitor,
             EncounterInput(
                 patientId: try node.patient("丙"), kind: "inpatient", departmentId: "D-CARD",
                 wardId: "W-CARD", admittedAt: "2026-11-23T08:45:00+08:00"))
         for encounter in [late, onTime] {
-            let task = try #require(node.crm.archive(Staff.manager, patientId: node.crm.encounter(encounter).patientId).tasks.first)
-            _ = try node.crm.recordFollowUp(Staff.visitor, taskId: task.id, outcome: .reached, note: nil, nextAction: nil)
+            let task = try await #require(node.crm.patients.archive(Staff.manager, patientId: node.crm.encounters.encounter(encounter).patientId).tasks.first)
+            _ = try await node.crm.followUps.record(Staff.visitor, taskId: task.id, outcome: .reached, note: nil, nextAction: nil)
         }
-        let coverage = try node.crm.coverage(Staff.manager, range: DayRange(from: "2026-11-01", to: "2026-11-30"))
+        let coverage = try await node.crm.statistics.coverage(Staff.manager, range: DayRange(from: "2026-11-01", to: "2026-11-30"))
         #expect(coverage.map(\.kind) == ["bedside24h"])
         #expect(coverage.first.map { [$0.due, $0.done, $0.onTime] } == [3, 2, 1])
         #expect(coverage.first.map { abs($0.onTimeRate - 1.0 / 3) < 1e-9 } == true)
     }
 
-    @Test func statisticsAreForManagersOnly() throws {
+    @Test func statisticsAreForManagersOnly() async throws {
         let node = try TestNode(1)
-        #expect(throws: CRMError.self) { try node.crm.nps(Staff.agent, range: DayRange(from: "2026-01-01", to: "2026-12-31"), period: .month) }
-        #expect(throws: CRMError(.invalid, "from must not be after to")) {
-            try node.crm.nps(Staff.manager, range: DayRange(from: "2026-12-01", to: "2026-01-01"), period: .month)
+        await #expect(throws: CRMError.self) { try await node.crm.statistics.nps(Staff.agent, range: DayRange(from: "2026-01-01", to: "2026-12-31"), period: .month) }
+        await #expect(throws: CRMError(.invalid, "from must not be after to")) {
+            try await node.crm.statistics.nps(Staff.manager, range: DayRange(from: "2026-12-01", to: "2026-01-01"), period: .month)
         }
     }
 }
@@ -141,17 +142,17 @@ struct StatisticsTests {
 struct ResponseCountTests {
     /// The counts kept by the trigger equal a recount of the raw rows on every node, after
     /// responses arrive from other nodes in random order and some batches twice (law: idempotence).
-    @Test(arguments: [1, 2, 3] as [UInt64]) func dailyCountsMatchARecountAfterDuplicatedAndReorderedSync(seed: UInt64) throws {
+    @Test(arguments: [1, 2, 3] as [UInt64]) func dailyCountsMatchARecountAfterDuplicatedAndReorderedSync(seed: UInt64) async throws {
         var random = SplitMix64(seed: seed)
         let nodes = try (1...3).map { try TestNode(UInt64($0)) }
-        try nodes[0].seedOrganisation()
-        let patient = try nodes[0].patient("计数")
+        try await nodes[0].seedOrganisation()
+        let patient = try await nodes[0].patient("计数")
         for node in nodes.dropFirst() { try nodes[0].send(to: node) }
         for index in 0..<60 {
             let node = nodes[Int(random.next() % 3)]
             let day = 1 + Int(random.next() % 28)
             let mode: SurveyMode = [.bedside, .phone, .sms, .kiosk][Int(random.next() % 4)]
-            _ = try node.crm.submitResponse(
+            _ = try await node.crm.surveys.submit(
                 Staff.manager,
                 bedsideSubmission(
                     String(format: "01JCOUNT%016d", index), patient: patient,
@@ -162,8 +163,8 @@ struct ResponseCountTests {
                 let (a, b) = (nodes[Int(random.next() % 3)], nodes[Int(random.next() % 3)])
                 if a.replica.nodeID != b.replica.nodeID {
                     let (batch, _) = try a.replica.changes(since: b.replica.versionVector(), maxChanges: 7)
-                    try b.replica.apply(batch)
-                    try b.replica.apply(batch)
+                    try await b.replica.apply(batch)
+                    try await b.replica.apply(batch)
                 }
             }
         }
@@ -177,7 +178,7 @@ struct ResponseCountTests {
             FROM crm_response_day GROUP BY 1, 2, 3 ORDER BY 1, 2, 3
             """
         for node in nodes {
-            let (expected, actual) = try node.replica.reader.read { db in
+            let (expected, actual) = try await node.replica.reader.read { db in
                 (try Row.fetchAll(db, sql: recount).map { Array($0.databaseValues) }, try Row.fetchAll(db, sql: kept).map { Array($0.databaseValues) })
             }
             #expect(expected.count > 10 && expected == actual, "seed \(seed)")

@@ -4,28 +4,10 @@ import GRDB
 import Replica
 import Sodium
 import Synchronization
-
-/// One clock for a replica (milliseconds) and its CRM (dates), moved by hand.
-final class TestClock: WallClock, Sendable {
-    private let date: Mutex<Date>
-
-    /// 2026-11-23 09:00 in Shanghai.
-    init(_ start: Date = Date(timeIntervalSince1970: 1_795_395_600)) {
-        self.date = Mutex(start)
-    }
-
-    func now() -> UInt64 { UInt64(date.withLock { $0.timeIntervalSince1970 } * 1000) }
-    var current: Date { date.withLock { $0 } }
-    func advance(hours: Double) { date.withLock { $0 = $0.addingTimeInterval(hours * 3600) } }
-    func set(_ value: Date) { date.withLock { $0 = value } }
-}
+import TestSupport
 
 /// The repository's `conflict-policies/`.
-let repositoryPolicies: PolicySet = {
-    let directory = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
-        .deletingLastPathComponent().appendingPathComponent("conflict-policies")
-    return try! PolicySet.load(directory: directory)
-}()
+let repositoryPolicies = RepositoryFiles.policies
 
 /// A node of a small test hospital: an in-memory replica with the real policies and a CRM on it.
 struct TestNode {
@@ -34,7 +16,7 @@ struct TestNode {
     let clock: TestClock
 
     /// Node `node`; ward nodes (a node id and its wards) as `wardNodes` says, every other node central.
-    init(_ node: UInt64, clock: TestClock = TestClock(), wardNodes: [UInt64: Set<String>] = [:]) throws {
+    init(_ node: UInt64, clock: TestClock = TestClock(date: TestClock.hospitalMorning), wardNodes: [UInt64: Set<String>] = [:]) throws {
         self.clock = clock
         var configuration = ReplicaConfiguration(nodeID: NodeID(node), policies: repositoryPolicies, wallClock: clock, rowIDSeed: node)
         let wards = Dictionary(uniqueKeysWithValues: wardNodes.map { (NodeID($0.key), $0.value) })
@@ -72,18 +54,18 @@ enum Staff {
 
 extension TestNode {
     /// Departments, wards, the cardiology discharge rule (days 1, 3, 7, 30) and a bedside template.
-    func seedOrganisation() throws {
+    func seedOrganisation() async throws {
         for (id, name) in [("D-CARD", "心内科"), ("D-ORTH", "骨科")] {
-            try crm.saveReference(.system, .department, ReferenceItem(id: id, name: name))
+            try await crm.organisation.saveReference(.system, .department, ReferenceItem(id: id, name: name))
         }
-        try crm.saveReference(.system, .ward, ReferenceItem(id: "W-CARD", name: "心内一病区", departmentId: "D-CARD"))
-        try crm.saveReference(.system, .ward, ReferenceItem(id: "W-ORTH", name: "骨科病区", departmentId: "D-ORTH"))
-        _ = try crm.saveTemplate(.system, id: "bedside", name: "入院床边探访", purpose: "bedside", diseaseCode: nil, definition: bedsideDefinition)
+        try await crm.organisation.saveReference(.system, .ward, ReferenceItem(id: "W-CARD", name: "心内一病区", departmentId: "D-CARD"))
+        try await crm.organisation.saveReference(.system, .ward, ReferenceItem(id: "W-ORTH", name: "骨科病区", departmentId: "D-ORTH"))
+        _ = try await crm.surveys.saveTemplate(.system, id: "bedside", name: "入院床边探访", purpose: "bedside", diseaseCode: nil, definition: bedsideDefinition)
     }
 
     /// Creates a patient with a phone number.
-    func patient(_ name: String, phone: String = "13800138000", birthDate: String = "1960-05-01", idNumber: String? = nil) throws -> String {
-        try crm.createPatient(Staff.agent, PatientInput(name: name, gender: "female", birthDate: birthDate, idNumber: idNumber, phone: phone))
+    func patient(_ name: String, phone: String = "13800138000", birthDate: String = "1960-05-01", idNumber: String? = nil) async throws -> String {
+        try await crm.patients.create(Staff.agent, PatientInput(name: name, gender: "female", birthDate: birthDate, idNumber: idNumber, phone: phone))
     }
 }
 

@@ -4,6 +4,7 @@ import Hummingbird
 import HummingbirdTesting
 import NIOCore
 import Replica
+import TestSupport
 import Testing
 
 @testable import Benchmarks
@@ -18,7 +19,7 @@ struct APIRobustnessTests {
     @Test func noRouteAnswers5xxToBadInput() async throws {
         nonisolated(unsafe) var total = 0
         try await APITests.withNode { runtime, client in
-            _ = try runtime.crm.createPatient(.system, PatientInput(name: "秘密患者", phone: "13812345678"))
+            _ = try await runtime.crm.patients.create(.system, PatientInput(name: "秘密患者", phone: "13812345678"))
             let routes = buildRouter(runtime: runtime, configuration: try NodeDirectory(FileManager.default.temporaryDirectory.path).configurationOrDefault())
                 .routes.map { (method: $0.method, path: "\($0.path)") }
             var random = SplitMix64(seed: 20261123)

@@ -7,6 +7,7 @@ import NIOCore
 import NIOFoundationCompat
 import Replica
 import Sodium
+import TestSupport
 import Testing
 
 @testable import Benchmarks
@@ -62,7 +63,7 @@ struct APITests {
             ("admin", Role.admin, nil), ("manager", .manager, nil), ("agent", .agent, nil), ("agent2", .agent, nil),
             ("nurse", .visitor, "W-CARD" as String?),
         ] {
-            try runtime.crm.saveUser(.system, username: name, displayName: name, role: role, password: "password-\(name)", wardId: ward)
+            try await runtime.crm.accounts.saveUser(.system, username: name, displayName: name, role: role, password: "password-\(name)", wardId: ward)
         }
         let app = Application(router: buildRouter(runtime: runtime, configuration: configuration))
         try await app.test(.router) { client in try await body(runtime, client) }

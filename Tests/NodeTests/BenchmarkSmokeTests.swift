@@ -1,4 +1,5 @@
 import Foundation
+import TestSupport
 import Testing
 
 /// Every benchmark suite runs end to end at a small scale with the repository's policies (the debug

@@ -4,6 +4,7 @@ import NIOCore
 import NIOPosix
 import Replica
 import SyncProtocol
+import TestSupport
 import Testing
 
 @testable import Benchmarks

@@ -7,6 +7,7 @@ import NIOFoundationCompat
 import Replica
 import SyncProtocol
 import Synchronization
+import TestSupport
 import Testing
 
 @testable import Benchmarks

@@ -3,6 +3,7 @@ import Foundation
 import GRDB
 import Replica
 import SyncProtocol
+import TestSupport
 import Testing
 
 @testable import Benchmarks

@@ -4,6 +4,7 @@ import GRDB
 import Hummingbird
 import HummingbirdTesting
 import Replica
+import TestSupport
 import Testing
 
 @testable import Benchmarks
@@ -19,11 +20,11 @@ extension NodeNetworkTests {
         let pair = try await startPair()
         defer { pair.stop() }
         let crm = pair.central.crm
-        try crm.saveReference(.system, .department, ReferenceItem(id: "D-CARD", name: "心内科"))
-        try crm.saveReference(.system, .ward, ReferenceItem(id: "W-CARD", name: "心内一病区", departmentId: "D-CARD"))
-        _ = try crm.saveTemplate(.system, id: "bedside", name: "床边探访", purpose: "bedside", diseaseCode: nil, definition: bedsideTemplate)
-        try crm.saveUser(.system, username: "nurse", displayName: "护士", role: .visitor, password: "password-nurse", wardId: "W-CARD")
-        let patient = try crm.createPatient(.system, PatientInput(name: "离线", phone: "13800001111"))
+        try await crm.organisation.saveReference(.system, .department, ReferenceItem(id: "D-CARD", name: "心内科"))
+        try await crm.organisation.saveReference(.system, .ward, ReferenceItem(id: "W-CARD", name: "心内一病区", departmentId: "D-CARD"))
+        _ = try await crm.surveys.saveTemplate(.system, id: "bedside", name: "床边探访", purpose: "bedside", diseaseCode: nil, definition: bedsideTemplate)
+        try await crm.accounts.saveUser(.system, username: "nurse", displayName: "护士", role: .visitor, password: "password-nurse", wardId: "W-CARD")
+        let patient = try await crm.patients.create(.system, PatientInput(name: "离线", phone: "13800001111"))
         let centralRows = { try pair.central.replica.statistics().rows }
         #expect(try await eventually { try pair.ward.replica.statistics().rows["appUser"] == 1 && pair.ward.replica.statistics().rows["patient"] == 1 })
 
@@ -45,6 +46,6 @@ extension NodeNetworkTests {
         #expect(try centralRows()["surveyResponse"] ?? 0 == 0)
         pair.proxy.update { $0.partitioned = false }
         #expect(try await eventually { try centralRows()["surveyResponse"] == 1 && centralRows()["encounter"] == 1 })
-        #expect(try crm.archive(Caller(userId: "m", role: .manager), patientId: patient).tasks.first?.doneAt != nil)
+        await #expect(try crm.patients.archive(Caller(userId: "m", role: .manager), patientId: patient).tasks.first?.doneAt != nil)
     }
 }

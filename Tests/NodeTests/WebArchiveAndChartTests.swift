@@ -5,6 +5,7 @@ import Hummingbird
 import HummingbirdTesting
 import NIOCore
 import Replica
+import TestSupport
 import Testing
 
 @testable import Benchmarks
@@ -35,7 +36,7 @@ struct WebArchiveAndChartTests {
             #expect(create.status == .seeOther)
             let location = try #require(create.headers[.location])
             let id = String(location.dropFirst("/patients/".count))
-            var patient = try runtime.crm.patient(id)
+            var patient = try await runtime.crm.patients.patient(id)
             #expect(patient.name == "李四" && patient.gender == "male" && patient.phone == "13800138111" && patient.tags == ["高血压"])
             #expect(patient.address == nil, "an empty field on a new archive stays empty")
 
@@ -52,7 +53,7 @@ struct WebArchiveAndChartTests {
                 )
             ) { $0 }
             #expect(edit.status == .seeOther)
-            patient = try runtime.crm.patient(id)
+            patient = try await runtime.crm.patients.patient(id)
             #expect(patient.address == "五四路1号" && patient.phone == "13800138111" && patient.name == "李四")
             let updates = try await runtime.crm.replica.reader.read { db in
                 try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM auditEntry WHERE action = 'patient.update' AND entityId = ?", arguments: [id])
@@ -67,7 +68,7 @@ struct WebArchiveAndChartTests {
                 (response.status, String(buffer: response.body))
             }
             #expect(bad.0 == .badRequest && bad.1.contains("phone is not a phone number") && !bad.1.contains("秘密"))
-            #expect(try runtime.crm.patient(id).phone == "13800138111")
+            await #expect(try runtime.crm.patients.patient(id).phone == "13800138111")
         }
     }
 
@@ -86,18 +87,18 @@ struct WebArchiveAndChartTests {
             #expect(try await change("old=password-nurse&new=new-password-1&repeat=other-password").1.contains("两次输入的新密码不一致"))
             #expect(try await change("old=password-nurse&new=short&repeat=short").1.contains("8–128"))
             #expect(try await change("old=password-nurse&new=new-password-1&repeat=new-password-1").1.contains("密码已修改"))
-            #expect((try? runtime.crm.login(username: "nurse", password: "password-nurse")) == nil)
-            #expect((try? runtime.crm.login(username: "nurse", password: "new-password-1")) != nil)
+            await #expect((try? runtime.crm.accounts.login(username: "nurse", password: "password-nurse")) == nil)
+            await #expect((try? runtime.crm.accounts.login(username: "nurse", password: "new-password-1")) != nil)
         }
     }
 
     @Test func aComplaintsPageShowsEveryStepAndMovesItOnWithTheResponsibleDepartment() async throws {
         try await APITests.withNode { runtime, client in
             let crm = runtime.crm
-            try crm.saveReference(.system, .department, ReferenceItem(id: "D-EYE", name: "眼科"))
-            try crm.saveReference(.system, .department, ReferenceItem(id: "D-ENT", name: "耳鼻喉科"))
-            let patient = try crm.createPatient(.system, PatientInput(name: "孙七", phone: "13800138333"))
-            let id = try crm.registerComplaint(
+            try await crm.organisation.saveReference(.system, .department, ReferenceItem(id: "D-EYE", name: "眼科"))
+            try await crm.organisation.saveReference(.system, .department, ReferenceItem(id: "D-ENT", name: "耳鼻喉科"))
+            let patient = try await crm.patients.create(.system, PatientInput(name: "孙七", phone: "13800138333"))
+            let id = try await crm.complaints.register(
                 Caller(userId: "agent", role: .agent),
                 ComplaintInput(patientId: patient, departmentId: "D-EYE", summary: "候诊时间太长", channel: "phone"))
             let cookie = try await Self.logIn(client, "manager")
@@ -107,7 +108,7 @@ struct WebArchiveAndChartTests {
                 body: ByteBuffer(string: "back=detail&status=investigating&departmentId=D-ENT&note=%E5%B7%B2%E8%81%94%E7%B3%BB%E7%A7%91%E5%AE%A4&resolution=")
             ) { $0 }
             #expect(advance.status == .seeOther && advance.headers[.location] == "/complaints/\(id)")
-            let complaint = try crm.complaint(id)
+            let complaint = try await crm.complaints.complaint(id)
             #expect(complaint.status == .investigating && complaint.departmentId == "D-ENT" && complaint.handlerId == "manager" && complaint.resolution == nil)
             let page = try await client.execute(uri: "/complaints/\(id)", method: .get, headers: [.cookie: cookie]) { String(buffer: $0.body) }
             #expect(page.contains("候诊时间太长") && page.contains("已联系科室") && page.contains("耳鼻喉科") && page.contains("/patients/\(patient)"))
@@ -145,22 +146,23 @@ struct WebArchiveAndChartTests {
                 try await post("/organisation/reference/ward", "id=W-EYE-1&name=%E7%9C%BC%E7%A7%91%E4%B8%80%E7%97%85%E5%8C%BA&departmentId=D-EYE", cookie: admin).0 == .seeOther)
             // Posting an existing code changes that entry.
             #expect(try await post("/organisation/reference/department", "id=D-EYE&name=%E7%9C%BC%E7%A7%91%E4%B8%AD%E5%BF%83&code=0301", cookie: admin).0 == .seeOther)
-            #expect(try crm.references(.department).map(\.name) == ["眼科中心"])
-            #expect(try crm.references(.ward).first?.departmentId == "D-EYE")
+            await #expect(try crm.organisation.references(.department).map(\.name) == ["眼科中心"])
+            await #expect(try crm.organisation.references(.ward).first?.departmentId == "D-EYE")
             let unknown = try await post("/organisation/reference/ward", "id=W-X&name=X&departmentId=D-NONE", cookie: admin)
             #expect(unknown.0 == .notFound, "a ward of an unknown department is refused")
             #expect(try await post("/organisation/reference/robots", "id=R&name=R", cookie: admin).0 == .notFound)
 
             // Parameters: only what changed is written; a bad number is refused.
             #expect(try await post("/organisation/settings", "hospitalName=%E5%8C%BB%E9%99%A2&complaintDeadlineWorkingDays=7&smsDailyCap=3", cookie: admin).0 == .seeOther)
-            #expect(try crm.setting("complaintDeadlineWorkingDays", default: 0) == 7)
-            #expect(try crm.settings()["smsDailyCap"] == nil && crm.settings()["hospitalName"] == nil, "unchanged defaults stay unset")
+            await #expect(try crm.organisation.setting("complaintDeadlineWorkingDays", default: 0) == 7)
+            let settings = try await crm.organisation.settings()
+            #expect(settings["smsDailyCap"] == nil && settings["hospitalName"] == nil, "unchanged defaults stay unset")
             #expect(try await post("/organisation/settings", "complaintDeadlineWorkingDays=0", cookie: admin).0 == .badRequest)
 
             // The calendar: a hospital holiday moves complaint deadlines.
             #expect(try await post("/organisation/calendar", "day=2026-12-07&kind=holiday&name=%E9%99%A2%E5%BA%86", cookie: admin).0 == .seeOther)
-            #expect(try crm.calendarOverrides() == [CalendarDay(day: "2026-12-07", working: false, name: "院庆")])
-            #expect(try crm.workingCalendar().isWorkingDay("2026-12-07") == false)
+            await #expect(try crm.organisation.calendarOverrides() == [CalendarDay(day: "2026-12-07", working: false, name: "院庆")])
+            await #expect(try crm.organisation.workingCalendar().isWorkingDay("2026-12-07") == false)
             let page = try await client.execute(uri: "/organisation", method: .get, headers: [.cookie: admin]) { String(buffer: $0.body) }
             #expect(page.contains("眼科中心") && page.contains("眼科一病区") && page.contains("院庆") && page.contains("value=\"7\""))
 
@@ -201,17 +203,17 @@ struct WebArchiveAndChartTests {
     @Test func theDashboardsSatisfactionTrendIsSplitBySurveyMode() async throws {
         try await APITests.withNode { runtime, client in
             let crm = runtime.crm
-            try crm.saveReference(.system, .department, ReferenceItem(id: "D-CARD", name: "心内科"))
-            try crm.saveReference(.system, .ward, ReferenceItem(id: "W-CARD", name: "心内一病区", departmentId: "D-CARD"))
-            _ = try crm.saveTemplate(
+            try await crm.organisation.saveReference(.system, .department, ReferenceItem(id: "D-CARD", name: "心内科"))
+            try await crm.organisation.saveReference(.system, .ward, ReferenceItem(id: "W-CARD", name: "心内一病区", departmentId: "D-CARD"))
+            _ = try await crm.surveys.saveTemplate(
                 .system, id: "bedside", name: "床边", purpose: "bedside", diseaseCode: nil,
                 definition: SurveyDefinition(questions: [
                     .init(id: "overall", text: "总体满意度", type: .scale5, required: true, role: .overall)
                 ]))
-            let patient = try crm.createPatient(.system, PatientInput(name: "赵六", phone: "13800138222"))
+            let patient = try await crm.patients.create(.system, PatientInput(name: "赵六", phone: "13800138222"))
             let manager = Caller(userId: "manager", role: .manager)
             for (index, (mode, overall, day)) in [(SurveyMode.bedside, 5, "2026-03-10"), (.phone, 1, "2026-03-11"), (.phone, 5, "2026-04-11")].enumerated() {
-                _ = try crm.submitResponse(
+                _ = try await crm.surveys.submit(
                     manager,
                     SurveySubmission(
                         id: "response-\(index)-0000", templateId: "bedside", templateVersion: 1, patientId: patient, wardId: "W-CARD",

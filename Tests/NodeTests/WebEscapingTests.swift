@@ -5,6 +5,7 @@ import HummingbirdTesting
 import NIOCore
 import NodeHTTP
 import NodeRuntime
+import TestSupport
 import Testing
 
 /// Pages are `Markup`: text put into them is escaped, markup is not. Markup in every kind of text a
@@ -23,17 +24,17 @@ struct WebEscapingTests {
     @Test func markupInEveryKindOfTextComesBackAsTextOnEveryPageAndNoPageEscapesItsOwnMarkup() async throws {
         try await APITests.withNode { runtime, client in
             let crm = runtime.crm, p = Self.payload
-            try crm.saveReference(.system, .department, ReferenceItem(id: "D-CARD", name: "心内科" + p))
-            try crm.saveReference(.system, .ward, ReferenceItem(id: "W-CARD", name: "心内一病区" + p, departmentId: "D-CARD"))
-            try crm.saveReference(.system, .staff, ReferenceItem(id: "S-1", name: "王医生" + p, departmentId: "D-CARD", title: p))
-            let patient = try crm.createPatient(.system, PatientInput(name: "张三" + p, phone: "13800001234", address: p, region: p, category: p, tags: ["<i>x</i>"]))
+            try await crm.organisation.saveReference(.system, .department, ReferenceItem(id: "D-CARD", name: "心内科" + p))
+            try await crm.organisation.saveReference(.system, .ward, ReferenceItem(id: "W-CARD", name: "心内一病区" + p, departmentId: "D-CARD"))
+            try await crm.organisation.saveReference(.system, .staff, ReferenceItem(id: "S-1", name: "王医生" + p, departmentId: "D-CARD", title: p))
+            let patient = try await crm.patients.create(.system, PatientInput(name: "张三" + p, phone: "13800001234", address: p, region: p, category: p, tags: ["<i>x</i>"]))
             let agent = Caller(userId: "agent", role: .agent)
-            let complaint = try crm.registerComplaint(agent, ComplaintInput(patientId: patient, departmentId: "D-CARD", summary: "投诉" + p, channel: "phone"))
-            _ = try crm.registerConsultation(agent, patientId: patient, phone: nil, topic: "咨询" + p, content: p, handling: p)
-            try crm.saveUser(.system, username: "viewer", displayName: "显示名" + p, role: .agent, password: "password-viewer")
-            _ = try crm.saveRule(.system, FollowUpRule(name: "规则" + p, kind: .fixedOffset, triggerEvent: .discharge, offsets: [1]))
-            try crm.setCalendarDay(.system, day: "2026-12-31", working: false, name: "假日" + p)
-            _ = try crm.recordEncounter(
+            let complaint = try await crm.complaints.register(agent, ComplaintInput(patientId: patient, departmentId: "D-CARD", summary: "投诉" + p, channel: "phone"))
+            _ = try await crm.service.registerConsultation(agent, patientId: patient, phone: nil, topic: "咨询" + p, content: p, handling: p)
+            try await crm.accounts.saveUser(.system, username: "viewer", displayName: "显示名" + p, role: .agent, password: "password-viewer")
+            _ = try await crm.followUps.saveRule(.system, FollowUpRule(name: "规则" + p, kind: .fixedOffset, triggerEvent: .discharge, offsets: [1]))
+            try await crm.organisation.setCalendarDay(.system, day: "2026-12-31", working: false, name: "假日" + p)
+            _ = try await crm.encounters.record(
                 .system,
                 EncounterInput(
                     patientId: patient, kind: "inpatient", departmentId: "D-CARD", wardId: "W-CARD",

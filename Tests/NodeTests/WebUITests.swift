@@ -4,6 +4,7 @@ import Foundation
 import Hummingbird
 import HummingbirdTesting
 import NIOCore
+import TestSupport
 import Testing
 
 @testable import Benchmarks
@@ -33,7 +34,7 @@ struct WebUITests {
             #expect(wrong.status == .unauthorized)
 
             // A name with markup in it is shown as text, never run.
-            let id = try runtime.crm.createPatient(.system, PatientInput(name: "<script>alert(1)</script>张", phone: "13800009999"))
+            let id = try await runtime.crm.patients.create(.system, PatientInput(name: "<script>alert(1)</script>张", phone: "13800009999"))
             let page = try await client.execute(uri: "/patients/\(id)", method: .get, headers: [.cookie: cookie]) { response in
                 (response.status, String(buffer: response.body))
             }

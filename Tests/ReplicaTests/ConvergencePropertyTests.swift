@@ -1,5 +1,6 @@
 import Foundation
 import GRDB
+import TestSupport
 import Testing
 
 @testable import Replica
@@ -63,7 +64,7 @@ struct ConvergencePropertyTests {
 /// A set of replicas with a seeded random schedule and a record of every write made.
 struct World {
     var random: SplitMix64
-    let clocks: [ManualClock]
+    let clocks: [TestClock]
     let replicas: [Replica]
     /// Every successful local write of `item.name`: (key, stamp, value).
     var nameWrites: [(key: String, stamp: Stamp, value: String)] = []
@@ -73,7 +74,7 @@ struct World {
 
     init(seed: UInt64, nodes: Int) throws {
         random = SplitMix64(seed: seed)
-        clocks = (0..<nodes).map { ManualClock(1_780_000_000_000 + UInt64($0) * 37) }
+        clocks = (0..<nodes).map { TestClock(1_780_000_000_000 + UInt64($0) * 37) }
         var replicas: [Replica] = []
         for index in 0..<nodes {
             // One node in four runs an hour ahead, beyond the skew bound of 5 minutes.

@@ -1,4 +1,5 @@
 import Foundation
+import TestSupport
 import Testing
 
 /// Runs the real `suifang` binary and kills it with SIGKILL in the middle of a transaction.

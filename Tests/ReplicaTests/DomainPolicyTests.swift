@@ -1,5 +1,6 @@
 import CRMDomain
 import Foundation
+import TestSupport
 import Testing
 
 @testable import Replica
@@ -7,7 +8,7 @@ import Testing
 @Suite("Domain types agree with the policy files")
 struct DomainPolicyTests {
     @Test func theComplaintLifecycleInCodeIsTheDeclaredOne() throws {
-        let complaint = try #require(try PolicySet.load(directory: repositoryPoliciesDirectory).table(named: "complaint"))
+        let complaint = try #require(try PolicySet.load(directory: RepositoryFiles.policiesDirectory).table(named: "complaint"))
         let status = try #require(complaint.columns.first { $0.name == "status" })
         #expect(status.policy == .lifecycle(ComplaintStatus.allCases.map(\.rawValue)))
         #expect(ComplaintStatus.registered < .closed)

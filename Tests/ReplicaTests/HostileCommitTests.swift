@@ -1,5 +1,6 @@
 import Foundation
 import GRDB
+import TestSupport
 import Testing
 
 @testable import Replica
@@ -42,7 +43,7 @@ func trust(_ node: UInt64) -> SharedSecretTrust {
     SharedSecretTrust(nodeID: NodeID(node), roles: trustRoles)
 }
 
-func makeTrustReplica(_ node: UInt64, clock: ManualClock = ManualClock()) throws -> Replica {
+func makeTrustReplica(_ node: UInt64, clock: TestClock = TestClock()) throws -> Replica {
     var configuration = ReplicaConfiguration(nodeID: NodeID(node), policies: trustPolicies, wallClock: clock, rowIDSeed: node)
     configuration.authority = trust(node)
     configuration.revocationTable = "revoked"

@@ -1,5 +1,6 @@
 import Foundation
 import GRDB
+import TestSupport
 import Testing
 
 @testable import Replica
@@ -7,7 +8,7 @@ import Testing
 @Suite("Policy files")
 struct PolicyFileTests {
     @Test func theRepositoryPoliciesLoadAndDeclareEveryKind() throws {
-        let set = try PolicySet.load(directory: repositoryPoliciesDirectory)
+        let set = try PolicySet.load(directory: RepositoryFiles.policiesDirectory)
         let kinds = Set(set.tables.flatMap { $0.columns.map(\.policy.keyword) })
         #expect(kinds.isSuperset(of: ["last-writer-wins", "first-writer-wins", "max", "min", "lifecycle", "keep-both", "add-wins-set"]))
         #expect(set.tables.contains { $0.rowPolicy == .appendOnly })

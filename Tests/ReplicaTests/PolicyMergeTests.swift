@@ -1,11 +1,12 @@
 import GRDB
+import TestSupport
 import Testing
 
 @testable import Replica
 
 @Suite("Conflict policies, one kind at a time")
 struct PolicyMergeTests {
-    let clockA = ManualClock(), clockB = ManualClock()
+    let clockA = TestClock(), clockB = TestClock()
 
     func pair() throws -> (Replica, Replica, String) {
         let a = try makeReplica(1, clock: clockA), b = try makeReplica(2, clock: clockB)
@@ -119,7 +120,7 @@ struct PolicyMergeTests {
         #expect(throws: ReplicaError.self) { try a.write { try $0.delete(from: "entry", id: id) } }
         try sync(a, into: b)
         // A forged later version of the same row from a third node is rejected, never applied.
-        let forger = try makeReplica(3, clock: ManualClock(1_790_000_000_000))
+        let forger = try makeReplica(3, clock: TestClock(1_790_000_000_000))
         try forger.write { try $0.insert(into: "entry", values: ["body": "forged", "score": 0], id: id) }
         try sync(forger, into: b)
         #expect(try value(b, "entry", id, "body") == "ok".databaseValue)
@@ -133,8 +134,8 @@ struct PolicyMergeTests {
 @Suite("Batched fast path")
 struct BatchedMergeTests {
     @Test func aKeyRepeatedInsideOneBatchMergesLikeTwoBatches() throws {
-        let first = try makeReplica(1, clock: ManualClock(1_780_000_000_000))
-        let second = try makeReplica(2, clock: ManualClock(1_780_000_000_500))
+        let first = try makeReplica(1, clock: TestClock(1_780_000_000_000))
+        let second = try makeReplica(2, clock: TestClock(1_780_000_000_500))
         try first.write { try $0.insert(into: "entry", values: ["body": "early", "score": 1], id: "E1") }
         try second.write { try $0.insert(into: "entry", values: ["body": "late", "score": 2], id: "E1") }
         let late = try second.changes(since: VersionVector()).batch, early = try first.changes(since: VersionVector()).batch

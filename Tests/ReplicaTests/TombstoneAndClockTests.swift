@@ -1,5 +1,6 @@
 import GRDB
 import Synchronization
+import TestSupport
 import Testing
 
 @testable import Replica
@@ -7,7 +8,7 @@ import Testing
 @Suite("Tombstones, clocks and the write guard")
 struct TombstoneAndClockTests {
     @Test func noResurrectionWhenAnOlderUpdateArrivesAfterTheDelete() throws {
-        let clock = ManualClock()
+        let clock = TestClock()
         let a = try makeReplica(1, clock: clock), b = try makeReplica(2, clock: clock), c = try makeReplica(3, clock: clock)
         let id = try a.write { try $0.insert(into: "item", values: ["name": "x"]) }
         try sync(a, into: b); try sync(a, into: c)
@@ -27,9 +28,9 @@ struct TombstoneAndClockTests {
     }
 
     @Test func aClockFarInTheFutureDoesNotWinLaterEditsForeverAndIsReported() throws {
-        let now = ManualClock()
+        let now = TestClock()
         let central = try makeReplica(1, clock: now)
-        let skewedTablet = try makeReplica(2, clock: ManualClock(now.now() + 365 * 24 * 3_600_000))
+        let skewedTablet = try makeReplica(2, clock: TestClock(now.now() + 365 * 24 * 3_600_000))
         let id = try central.write { try $0.insert(into: "item", values: ["name": "original"]) }
         try sync(central, into: skewedTablet)
         try skewedTablet.write { try $0.update("item", id: id, set: ["name": "from the future"]) }
@@ -46,7 +47,7 @@ struct TombstoneAndClockTests {
     }
 
     @Test func hybridClockIsMonotonicAndAdvancesOnReceive() {
-        let wall = ManualClock(1000)
+        let wall = TestClock(1000)
         var clock = HybridLogicalClock(wallClock: wall, maximumForwardSkew: 60_000)
         let first = clock.tick(), second = clock.tick()
         #expect(first < second)

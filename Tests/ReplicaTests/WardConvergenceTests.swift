@@ -1,5 +1,6 @@
 import Foundation
 import GRDB
+import TestSupport
 import Testing
 
 @testable import Replica
@@ -24,14 +25,14 @@ struct WardConvergenceTests {
 
     struct WardWorld {
         var random: SplitMix64
-        let clocks: [ManualClock]
+        let clocks: [TestClock]
         let replicas: [Replica]
         /// Every successful local write of `stay.note`: key → (stamp, value).
         var notes: [String: [(stamp: Stamp, value: String)]] = [:]
 
         init(seed: UInt64) throws {
             random = SplitMix64(seed: seed)
-            let clocks = (0..<4).map { ManualClock(1_780_000_000_000 + UInt64($0) * 41) }
+            let clocks = (0..<4).map { TestClock(1_780_000_000_000 + UInt64($0) * 41) }
             self.clocks = clocks
             replicas = try (1...4).map { node in
                 var configuration = ReplicaConfiguration(

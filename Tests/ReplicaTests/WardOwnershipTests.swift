@@ -1,4 +1,5 @@
 import GRDB
+import TestSupport
 import Testing
 
 @testable import Replica
@@ -43,7 +44,7 @@ struct WardOwnershipTests {
         SharedSecretTrust(nodeID: NodeID(node), roles: [NodeID(2): .ward], wards: [NodeID(2): ["W-1", "W-2"]])
     }
 
-    func replica(_ node: UInt64, clock: ManualClock? = nil) throws -> Replica {
+    func replica(_ node: UInt64, clock: TestClock? = nil) throws -> Replica {
         var configuration = ReplicaConfiguration(nodeID: NodeID(node), policies: Self.policies, rowIDSeed: node)
         if let clock { configuration.wallClock = clock }
         configuration.authority = Self.trust(node)
@@ -146,7 +147,7 @@ struct WardOwnershipTests {
     /// A commit that writes a row's ward twice: every node reads the write that wins, whether its
     /// row still holds that commit's write (A) or has moved on since (B), so both reach one verdict.
     @Test func aRowWrittenTwiceInOneCommitIsJudgedOnTheWinningWriteEverywhere() throws {
-        let clock = ManualClock(1_780_000_000_000)
+        let clock = TestClock(1_780_000_000_000)
         let central = try replica(1, clock: clock), a = try replica(3), b = try replica(4)
         try central.write { try $0.insert(into: "stay", values: ["wardId": "W-1", "note": "admitted"], id: "S") }  // central 1
         var rogue = ChainWriter(authority: Self.trust(2), policies: Self.policies)

@@ -1,6 +1,7 @@
 import NIOCore
 import NIOEmbedded
 import NIOTestUtils
+import TestSupport
 import Testing
 
 @testable import SyncProtocol

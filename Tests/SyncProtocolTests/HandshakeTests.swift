@@ -1,5 +1,6 @@
 import Replica
 import Sodium
+import TestSupport
 import Testing
 
 @testable import SyncProtocol

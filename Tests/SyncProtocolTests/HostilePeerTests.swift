@@ -4,6 +4,7 @@ import Logging
 import Replica
 import Sodium
 import Synchronization
+import TestSupport
 import Testing
 
 @testable import SyncProtocol

@@ -1,6 +1,7 @@
 import GRDB
 import Replica
 import Synchronization
+import TestSupport
 import Testing
 
 @testable import SyncProtocol

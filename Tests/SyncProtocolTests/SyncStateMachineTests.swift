@@ -1,4 +1,5 @@
 import Replica
+import TestSupport
 import Testing
 
 @testable import SyncProtocol

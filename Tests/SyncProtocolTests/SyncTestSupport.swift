@@ -4,6 +4,7 @@ import Logging
 import Replica
 import Sodium
 import Synchronization
+import TestSupport
 
 @testable import SyncProtocol
 

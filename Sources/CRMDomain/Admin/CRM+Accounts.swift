@@ -20,7 +20,7 @@ public struct Session: Codable, Sendable {
     public var expiresAt: String
 }
 
-extension CRM {
+extension CRM.Accounts {
     /// How long a session lasts without being renewed.
     public static let sessionLifetime: TimeInterval = 8 * 3600
 
@@ -29,35 +29,30 @@ extension CRM {
     public func saveUser(
         _ caller: Caller, username: String, displayName: String, role: Role, password: String?,
         wardId: String? = nil, staffId: String? = nil, disabled: Bool = false
-    ) throws {
+    ) async throws {
         if caller != .system { try caller.require(.admin) }
         let name = username.lowercased()
         guard name.range(of: "^[a-z0-9._-]{2,32}$", options: .regularExpression) != nil else {
             throw CRMError.invalid("username must be 2–32 of a-z, 0-9, '.', '_' or '-'")
         }
         guard !displayName.isEmpty, displayName.count <= 64 else { throw CRMError.invalid("displayName must be 1–64 characters") }
-        var values: [String: (any DatabaseValueConvertible)?] = [
-            "displayName": displayName, "role": role.rawValue, "wardId": wardId, "staffId": staffId, "disabled": disabled ? 1 : 0,
-        ]
-        if let password {
-            guard password.count >= 8, password.count <= 128 else { throw CRMError.invalid("password must be 8–128 characters") }
-            values["passwordHash"] = try PasswordHasher.hash(password, strength: passwordStrength)
-        }
-        try change(caller, "user.save", "appUser") { tx in
-            if try Bool.fetchOne(tx.db, sql: "SELECT 1 FROM appUser WHERE id = ?", arguments: [name]) == true {
-                try tx.update("appUser", id: name, set: values)
-            } else {
-                guard values["passwordHash"] != nil else { throw CRMError.invalid("a new user needs a password") }
-                try tx.insert(into: "appUser", values: values, id: name)
-            }
+        if let password, password.count < 8 || password.count > 128 { throw CRMError.invalid("password must be 8–128 characters") }
+        var passwordHash: String?
+        if let password { passwordHash = try await PasswordHasher.hash(password, strength: crm.passwordStrength) }
+        let record = UserRecord(
+            id: name, displayName: displayName, role: role.rawValue, passwordHash: passwordHash, wardId: wardId, staffId: staffId,
+            disabled: disabled ? 1 : 0)
+        try await change(caller, "user.save", "appUser") { [passwordHash] tx in
+            guard try passwordHash != nil || tx.rowExists("appUser", id: name) else { throw CRMError.invalid("a new user needs a password") }
+            try tx.upsert(record)
             return ((), name)
         }
     }
 
     /// Every account, passwords left out.
-    public func users(_ caller: Caller) throws -> [UserAccount] {
+    public func users(_ caller: Caller) async throws -> [UserAccount] {
         try caller.require(.admin)
-        return try read { db in try Row.fetchAll(db, sql: "SELECT * FROM appUser ORDER BY id").map(Self.account) }
+        return try await read { db in try Row.fetchAll(db, sql: "SELECT * FROM appUser ORDER BY id").map(Self.account) }
     }
 
     static func account(_ row: Row) -> UserAccount {
@@ -67,17 +62,18 @@ extension CRM {
     }
 
     /// Checks a password and opens a session. The error does not say whether the user exists.
-    public func login(username: String, password: String) throws -> Session {
+    public func login(username: String, password: String) async throws -> Session {
         let name = username.lowercased()
-        let row = try read { db in try Row.fetchOne(db, sql: "SELECT * FROM appUser WHERE id = ?", arguments: [name]) }
-        guard let row, let hash = row["passwordHash"] as String?, PasswordHasher.verify(password, hash: hash) else {
+        let stored = try await read { db in
+            try Row.fetchOne(db, sql: "SELECT * FROM appUser WHERE id = ?", arguments: [name]).map { (Self.account($0), $0["passwordHash"] as String?) }
+        }
+        guard let (user, hash) = stored, let hash, await PasswordHasher.verify(password, hash: hash) else {
             throw CRMError(.unauthenticated, "wrong user name or password")
         }
-        let user = Self.account(row)
         guard !user.disabled else { throw CRMError(.unauthenticated, "this account is disabled") }
         let token = Sodium.randomBytes(32).map { String($0, radix: 16).leftPadded(2) }.joined()
         let expires = time.timestamp(now().addingTimeInterval(Self.sessionLifetime))
-        try replica.writeLocal { db in
+        try await replica.writeLocal { db in
             try db.execute(sql: "DELETE FROM crm_session WHERE expiresAt < ?", arguments: [timestamp()])
             try db.execute(
                 sql: "INSERT INTO crm_session (tokenHash, userId, role, createdAt, expiresAt) VALUES (?, ?, ?, ?, ?)",
@@ -87,35 +83,34 @@ extension CRM {
     }
 
     /// The caller a bearer token stands for; expired, unknown and disabled are all "log in again".
-    public func authenticate(token: String) throws -> Caller {
+    public func authenticate(token: String) async throws -> Caller {
         guard token.count == 64 else { throw CRMError(.unauthenticated, "log in first") }
-        let found = try read { db -> (Row, Row)? in
+        let found = try await read { db -> (expiresAt: String, user: UserAccount)? in
             guard let session = try Row.fetchOne(db, sql: "SELECT * FROM crm_session WHERE tokenHash = ?", arguments: [Self.tokenHash(token)]),
                 let user = try Row.fetchOne(db, sql: "SELECT * FROM appUser WHERE id = ?", arguments: [session["userId"] as String])
             else { return nil }
-            return (session, user)
+            return (session["expiresAt"], Self.account(user))
         }
-        guard let (session, userRow) = found else { throw CRMError(.unauthenticated, "log in first") }
-        guard let expires = time.parseTimestamp(session["expiresAt"]), expires > now() else {
+        guard let (expiresAt, user) = found else { throw CRMError(.unauthenticated, "log in first") }
+        guard let expires = time.parseTimestamp(expiresAt), expires > now() else {
             throw CRMError(.unauthenticated, "the session expired; log in again")
         }
-        let user = Self.account(userRow)
         guard !user.disabled else { throw CRMError(.unauthenticated, "this account is disabled") }
         return Caller(userId: user.id, role: user.role, wardId: user.wardId)
     }
 
     /// Ends a session.
-    public func logout(token: String) throws {
-        try replica.writeLocal { db in try db.execute(sql: "DELETE FROM crm_session WHERE tokenHash = ?", arguments: [Self.tokenHash(token)]) }
+    public func logout(token: String) async throws {
+        try await replica.writeLocal { db in try db.execute(sql: "DELETE FROM crm_session WHERE tokenHash = ?", arguments: [Self.tokenHash(token)]) }
     }
 
     /// Changes the caller's own password after checking the old one.
-    public func changePassword(_ caller: Caller, old: String, new: String) throws {
-        let hash = try read { db in try String.fetchOne(db, sql: "SELECT passwordHash FROM appUser WHERE id = ?", arguments: [caller.userId]) }
-        guard let hash, PasswordHasher.verify(old, hash: hash) else { throw CRMError(.forbidden, "the old password is wrong") }
+    public func changePassword(_ caller: Caller, old: String, new: String) async throws {
+        let hash = try await read { db in try String.fetchOne(db, sql: "SELECT passwordHash FROM appUser WHERE id = ?", arguments: [caller.userId]) }
+        guard let hash, await PasswordHasher.verify(old, hash: hash) else { throw CRMError(.forbidden, "the old password is wrong") }
         guard new.count >= 8, new.count <= 128 else { throw CRMError.invalid("password must be 8–128 characters") }
-        let newHash = try PasswordHasher.hash(new, strength: passwordStrength)
-        try change(caller, "user.password", "appUser") { tx in
+        let newHash = try await PasswordHasher.hash(new, strength: crm.passwordStrength)
+        try await change(caller, "user.password", "appUser") { tx in
             try tx.update("appUser", id: caller.userId, set: ["passwordHash": newHash])
             return ((), caller.userId)
         }

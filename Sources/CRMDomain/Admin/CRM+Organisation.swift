@@ -35,41 +35,31 @@ public struct ReferenceItem: Codable, Sendable, Hashable {
     }
 }
 
-extension CRM {
+extension CRM.Organisation {
     /// Creates or updates a reference entry (admin; managers may add diseases and staff).
-    public func saveReference(_ caller: Caller, _ kind: ReferenceKind, _ item: ReferenceItem) throws {
+    public func saveReference(_ caller: Caller, _ kind: ReferenceKind, _ item: ReferenceItem) async throws {
         if caller != .system { try caller.require(.admin, .manager) }
         guard item.id.range(of: "^[A-Za-z0-9._:-]{1,40}$", options: .regularExpression) != nil else {
             throw CRMError.invalid("\(kind.rawValue) id must be 1–40 of A-Z, a-z, 0-9, '.', '_', ':' or '-'")
         }
         guard !item.name.isEmpty, item.name.count <= 100 else { throw CRMError.invalid("\(kind.rawValue) name must be 1–100 characters") }
-        var values: [String: (any DatabaseValueConvertible)?] = ["name": item.name]
-        for field in kind.fields {
-            switch field {
-            case "code": values["code"] = item.code
-            case "departmentId": values["departmentId"] = item.departmentId
-            case "title": values["title"] = item.title
-            default: break
+        try await change(caller, "\(kind.rawValue).save", kind.table) { tx in
+            if kind.fields.contains("departmentId"), let departmentId = item.departmentId {
+                guard try tx.rowExists("department", id: departmentId) else { throw CRMError.notFound("department", departmentId) }
             }
-        }
-        try change(caller, "\(kind.rawValue).save", kind.table) { tx in
-            if let departmentId = values["departmentId"] as? String {
-                guard try Bool.fetchOne(tx.db, sql: "SELECT 1 FROM department WHERE id = ?", arguments: [departmentId]) == true else {
-                    throw CRMError.notFound("department", departmentId)
-                }
-            }
-            if try Bool.fetchOne(tx.db, sql: "SELECT 1 FROM \(kind.table) WHERE id = ?", arguments: [item.id]) == true {
-                try tx.update(kind.table, id: item.id, set: values)
-            } else {
-                try tx.insert(into: kind.table, values: values, id: item.id)
+            switch kind {
+            case .department: try tx.upsert(DepartmentRecord(id: item.id, name: item.name, code: item.code))
+            case .ward: try tx.upsert(WardRecord(id: item.id, name: item.name, departmentId: item.departmentId))
+            case .staff: try tx.upsert(StaffRecord(id: item.id, name: item.name, departmentId: item.departmentId, title: item.title))
+            case .disease: try tx.upsert(DiseaseRecord(id: item.id, name: item.name))
             }
             return ((), item.id)
         }
     }
 
     /// A whole reference list, ordered by id.
-    public func references(_ kind: ReferenceKind) throws -> [ReferenceItem] {
-        try read { db in
+    public func references(_ kind: ReferenceKind) async throws -> [ReferenceItem] {
+        try await read { db in
             try Row.fetchAll(db, sql: "SELECT * FROM \(kind.table) ORDER BY id").map { row in
                 ReferenceItem(
                     id: row["id"], name: row["name"] ?? "",
@@ -81,29 +71,25 @@ extension CRM {
     }
 
     /// A system parameter (系统参数), or `fallback` when unset or not a number.
-    public func setting(_ key: String, default fallback: Int) throws -> Int {
-        try read { db in try String.fetchOne(db, sql: "SELECT value FROM setting WHERE id = ?", arguments: [key]) }.flatMap(Int.init) ?? fallback
+    public func setting(_ key: String, default fallback: Int) async throws -> Int {
+        try await read { db in try String.fetchOne(db, sql: "SELECT value FROM setting WHERE id = ?", arguments: [key]) }.flatMap(Int.init) ?? fallback
     }
 
     /// Every system parameter that is set, by key.
-    public func settings() throws -> [String: String] {
-        try read { db in
+    public func settings() async throws -> [String: String] {
+        try await read { db in
             Dictionary(try Row.fetchAll(db, sql: "SELECT id, value FROM setting").map { ($0["id"], $0["value"] ?? "") }, uniquingKeysWith: { a, _ in a })
         }
     }
 
     /// Sets a system parameter (admin).
-    public func setSetting(_ caller: Caller, key: String, value: String) throws {
+    public func setSetting(_ caller: Caller, key: String, value: String) async throws {
         if caller != .system { try caller.require(.admin) }
         guard key.range(of: "^[A-Za-z0-9._-]{1,64}$", options: .regularExpression) != nil, value.count <= 1000 else {
             throw CRMError.invalid("a setting key is 1–64 of A-Z, a-z, 0-9, '.', '_' or '-', its value at most 1000 characters")
         }
-        try change(caller, "setting.save", "setting") { tx in
-            if try Bool.fetchOne(tx.db, sql: "SELECT 1 FROM setting WHERE id = ?", arguments: [key]) == true {
-                try tx.update("setting", id: key, set: ["value": value])
-            } else {
-                try tx.insert(into: "setting", values: ["value": value], id: key)
-            }
+        try await change(caller, "setting.save", "setting") { tx in
+            try tx.upsert(SettingRecord(id: key, value: value))
             return ((), key)
         }
     }
@@ -120,11 +106,11 @@ public struct AuditEntry: Codable, Sendable, Hashable {
     public var entityId: String
 }
 
-extension CRM {
+extension CRM.Organisation {
     /// The audit trail, newest first (managers and admins).
-    public func auditTrail(_ caller: Caller, entityId: String? = nil, page: PageRequest) throws -> Page<AuditEntry> {
+    public func auditTrail(_ caller: Caller, entityId: String? = nil, page: PageRequest) async throws -> Page<AuditEntry> {
         try caller.require(.manager, .admin)
-        return try read { db in
+        return try await read { db in
             var sql = "SELECT * FROM auditEntry WHERE 1"
             var arguments: StatementArguments = []
             if let entityId { sql += " AND entityId = ?"; arguments += [entityId] }

@@ -1,3 +1,4 @@
+import Dispatch
 import Sodium
 
 /// Account passwords: libsodium's Argon2id strings (``PasswordHash``), failures as ``CRMError``.
@@ -17,5 +18,23 @@ public enum PasswordHasher {
     /// Whether `password` matches a stored hash.
     public static func verify(_ password: String, hash: String) -> Bool {
         PasswordHash.verify(password, hash: hash)
+    }
+
+    /// ``hash(_:strength:)`` on a dispatch queue: Argon2 takes a large part of a second and
+    /// must not hold a cooperative thread.
+    public static func hash(_ password: String, strength: Strength) async throws(CRMError) -> String {
+        let result: Result<String, CRMError> = await offloaded { Result { () throws(CRMError) in try hash(password, strength: strength) } }
+        return try result.get()
+    }
+
+    /// ``verify(_:hash:)`` on a dispatch queue.
+    public static func verify(_ password: String, hash: String) async -> Bool {
+        await offloaded { verify(password, hash: hash) }
+    }
+
+    private static func offloaded<T: Sendable>(_ work: @escaping @Sendable () -> T) async -> T {
+        await withCheckedContinuation { continuation in
+            DispatchQueue.global(qos: .userInitiated).async { continuation.resume(returning: work()) }
+        }
     }
 }

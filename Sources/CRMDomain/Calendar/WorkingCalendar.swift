@@ -53,10 +53,10 @@ public struct WorkingCalendar: Sendable {
     }
 }
 
-extension CRM {
+extension CRM.Organisation {
     /// The calendar with this hospital's overrides.
-    public func workingCalendar() throws -> WorkingCalendar {
-        let overrides = try read { db in
+    public func workingCalendar() async throws -> WorkingCalendar {
+        let overrides = try await read { db in
             try Row.fetchAll(db, sql: "SELECT id, kind FROM calendarDay").reduce(into: [String: Bool]()) { days, row in
                 days[row["id"]] = (row["kind"] as String?) == "workday"
             }
@@ -65,8 +65,8 @@ extension CRM {
     }
 
     /// This hospital's own calendar days (holidays and make-up working days beyond the shipped list), by day.
-    public func calendarOverrides() throws -> [CalendarDay] {
-        try read { db in
+    public func calendarOverrides() async throws -> [CalendarDay] {
+        try await read { db in
             try Row.fetchAll(db, sql: "SELECT id, kind, name FROM calendarDay ORDER BY id").map {
                 CalendarDay(day: $0["id"], working: ($0["kind"] as String?) == "workday", name: $0["name"] ?? "")
             }
@@ -74,17 +74,12 @@ extension CRM {
     }
 
     /// Marks a day as a holiday or a make-up working day (admin).
-    public func setCalendarDay(_ caller: Caller, day: String, working: Bool, name: String) throws {
+    public func setCalendarDay(_ caller: Caller, day: String, working: Bool, name: String) async throws {
         if caller != .system { try caller.require(.admin) }
         guard time.isDay(day) else { throw CRMError.invalid("day must be yyyy-MM-dd") }
         guard name.count <= 40 else { throw CRMError.invalid("name must be at most 40 characters") }
-        try change(caller, "calendar.save", "calendarDay") { tx in
-            let values: [String: (any DatabaseValueConvertible)?] = ["kind": working ? "workday" : "holiday", "name": name]
-            if try Bool.fetchOne(tx.db, sql: "SELECT 1 FROM calendarDay WHERE id = ?", arguments: [day]) == true {
-                try tx.update("calendarDay", id: day, set: values)
-            } else {
-                try tx.insert(into: "calendarDay", values: values, id: day)
-            }
+        try await change(caller, "calendar.save", "calendarDay") { tx in
+            try tx.upsert(CalendarDayRecord(id: day, kind: working ? "workday" : "holiday", name: name))
             return ((), day)
         }
     }

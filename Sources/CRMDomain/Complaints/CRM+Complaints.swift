@@ -44,29 +44,29 @@ public struct ComplaintInput: Codable, Sendable {
     }
 }
 
-extension CRM {
+extension CRM.Complaints {
     /// The default number of working days a complaint has before it is overdue (setting `complaintDeadlineWorkingDays`).
     public static let defaultComplaintDeadline = 5
 
     /// Registers a complaint (登记) with its working-day deadline.
-    public func registerComplaint(_ caller: Caller, _ input: ComplaintInput) throws -> String {
-        try registerComplaint(caller, input, at: now())
+    public func register(_ caller: Caller, _ input: ComplaintInput) async throws -> String {
+        try await register(caller, input, at: now())
     }
 
-    /// ``registerComplaint(_:_:)`` as of a given moment (the demo hospital's older complaints).
-    func registerComplaint(_ caller: Caller, _ input: ComplaintInput, at moment: Date) throws -> String {
+    /// ``register(_:_:)`` as of a given moment (the demo hospital's older complaints).
+    func register(_ caller: Caller, _ input: ComplaintInput, at moment: Date) async throws -> String {
         try caller.require(.agent, .manager, .visitor)
         guard !input.summary.isEmpty, input.summary.count <= 2000 else { throw CRMError.invalid("summary must be 1–2000 characters") }
         if let channel = input.channel, !["phone", "visit", "letter", "online"].contains(channel) {
             throw CRMError.invalid("channel must be phone, visit, letter or online")
         }
-        let days = try setting("complaintDeadlineWorkingDays", default: Self.defaultComplaintDeadline)
-        let deadline = try workingCalendar().adding(workingDays: days, to: time.day(moment))
-        return try change(caller, "complaint.register", "complaint") { tx in
+        let days = try await crm.organisation.setting("complaintDeadlineWorkingDays", default: Self.defaultComplaintDeadline)
+        let deadline = try await crm.organisation.workingCalendar().adding(workingDays: days, to: time.day(moment))
+        return try await change(caller, "complaint.register", "complaint") { tx in
             if let patientId = input.patientId, try Bool.fetchOne(tx.db, sql: "SELECT 1 FROM patient WHERE id = ?", arguments: [patientId]) != true {
                 throw CRMError.notFound("patient", patientId)
             }
-            try Self.checkReferences(tx.db, departmentId: input.departmentId, wardId: nil)
+            try CRM.Encounters.checkReferences(tx.db, departmentId: input.departmentId, wardId: nil)
             let at = time.timestamp(moment)
             let id = try tx.insert(
                 ComplaintRecord(
@@ -81,21 +81,21 @@ extension CRM {
 
     /// Moves a complaint forward (受理、跟进、处理、终结) with a note. Going back is refused; two nodes
     /// moving it concurrently end at the furthest step, with both notes kept.
-    public func advanceComplaint(
+    public func advance(
         _ caller: Caller, id: String, to status: ComplaintStatus, note: String,
         departmentId: String? = nil, handlerId: String? = nil, resolution: String? = nil
-    ) throws {
+    ) async throws {
         try caller.require(.manager, .agent)
         guard !note.isEmpty, note.count <= 2000 else { throw CRMError.invalid("note must be 1–2000 characters") }
         if let resolution, resolution.count > 2000 { throw CRMError.invalid("resolution must be at most 2000 characters") }
-        try change(caller, "complaint.advance", "complaint") { tx in
+        try await change(caller, "complaint.advance", "complaint") { tx in
             guard let current = try String.fetchOne(tx.db, sql: "SELECT status FROM complaint WHERE id = ?", arguments: [id]).flatMap(ComplaintStatus.init(rawValue:)) else {
                 throw CRMError.notFound("complaint", id)
             }
             guard status >= current else {
                 throw CRMError.conflict("complaint '\(id)' is already '\(current.rawValue)'; its status only moves forward")
             }
-            try Self.checkReferences(tx.db, departmentId: departmentId, wardId: nil)
+            try CRM.Encounters.checkReferences(tx.db, departmentId: departmentId, wardId: nil)
             let at = timestamp()
             var values: [String: (any DatabaseValueConvertible)?] = ["status": status.rawValue]
             if let departmentId { values["departmentId"] = departmentId }
@@ -109,8 +109,8 @@ extension CRM {
     }
 
     /// One complaint with its notes.
-    public func complaint(_ id: String) throws -> Complaint {
-        try read { db in
+    public func complaint(_ id: String) async throws -> Complaint {
+        try await read { db in
             guard let row = try Row.fetchOne(db, sql: "SELECT * FROM complaint WHERE id = ?", arguments: [id]) else {
                 throw CRMError.notFound("complaint", id)
             }
@@ -135,9 +135,9 @@ extension CRM {
     }
 
     /// The complaint board: complaints at a stage (all open ones when nil), oldest first.
-    public func complaints(_ caller: Caller, status: ComplaintStatus?, page: PageRequest) throws -> Page<Complaint> {
+    public func board(_ caller: Caller, status: ComplaintStatus?, page: PageRequest) async throws -> Page<Complaint> {
         try caller.require(.manager, .agent, .admin)
-        return try read { db in
+        return try await read { db in
             var sql = "SELECT * FROM complaint WHERE "
             var arguments: StatementArguments = []
             if let status { sql += "status = ?"; arguments += [status.rawValue] } else { sql += "status != 'closed'" }

@@ -36,46 +36,47 @@ public struct HospitalGenerator: Sendable {
     }
 
     /// Loads the hospital into a node's replica through `crm`. Meant for an empty central node.
-    public func load(into crm: CRM) throws -> DemoHospitalSummary {
+    public func load(into crm: CRM) async throws -> DemoHospitalSummary {
         var random = DemoRandom(seed: seed)
         var summary = DemoHospitalSummary()
-        try organisation(crm, &summary)
-        try accounts(crm, &summary)
-        try templatesAndRules(crm)
+        try await organisation(crm, &summary)
+        try await accounts(crm, &summary)
+        try await templatesAndRules(crm)
         let today = crm.today()
         let (patientCSV, patientIDs) = patientFile(&random)
-        try importOrFail(crm, .patients, patientCSV)
+        try await importOrFail(crm, .patients, patientCSV)
         summary.patients = patientIDs.count
         let encounters = encounterLines(&random, patients: patientIDs, today: today, time: crm.time)
         for chunk in stride(from: 0, to: encounters.count, by: CSVDataset.encounters.maximumLines) {
             let lines = encounters[chunk..<min(chunk + CSVDataset.encounters.maximumLines, encounters.count)].map(\.csv)
-            try importOrFail(crm, .encounters, CSV.line(Self.encounterColumns) + lines.joined())
+            try await importOrFail(crm, .encounters, CSV.line(Self.encounterColumns) + lines.joined())
         }
         summary.encounters = encounters.count
         let responses = responseLines(&random, encounters: encounters, now: crm.now(), time: crm.time)
-        try importOrFail(crm, .responses, CSV.line(Self.responseColumns) + responses.map(\.csv).joined())
+        try await importOrFail(crm, .responses, CSV.line(Self.responseColumns) + responses.map(\.csv).joined())
         summary.responses = responses.count
         try opinions(crm, &random, responses: responses)
         summary.tasksClosed = try workTasks(crm, &random, today: today, responses: responses)
-        try service(crm, &random, patients: patientIDs, summary: &summary)
+        try await service(crm, &random, patients: patientIDs, summary: &summary)
         return summary
     }
 
     // MARK: - Organisation, accounts, templates
 
-    private func organisation(_ crm: CRM, _ summary: inout DemoHospitalSummary) throws {
-        try crm.setSetting(.system, key: "hospitalName", value: "随访示范医院")
+    private func organisation(_ crm: CRM, _ summary: inout DemoHospitalSummary) async throws {
+        try await crm.organisation.setSetting(.system, key: "hospitalName", value: "随访示范医院")
         for department in DemoCatalogue.departments {
-            try crm.saveReference(.system, .department, ReferenceItem(id: department.id, name: department.name, code: String(department.id.dropFirst(2))))
+            try await crm.organisation.saveReference(.system, .department, ReferenceItem(id: department.id, name: department.name, code: String(department.id.dropFirst(2))))
             for number in 1...2 {
                 let ward = Self.ward(department, number)
-                try crm.saveReference(.system, .ward, ReferenceItem(id: ward, name: "\(department.name)\(number == 1 ? "一" : "二")病区", departmentId: department.id))
+                try await crm.organisation.saveReference(
+                    .system, .ward, ReferenceItem(id: ward, name: "\(department.name)\(number == 1 ? "一" : "二")病区", departmentId: department.id))
                 summary.wards += 1
             }
-            for (code, name) in department.diseases { try crm.saveReference(.system, .disease, ReferenceItem(id: code, name: name)) }
+            for (code, name) in department.diseases { try await crm.organisation.saveReference(.system, .disease, ReferenceItem(id: code, name: name)) }
             for index in 1...6 {
                 let id = "\(department.id)-S\(index)"
-                try crm.saveReference(
+                try await crm.organisation.saveReference(
                     .system, .staff,
                     ReferenceItem(
                         id: id, name: "\(department.name)\(index <= 3 ? "医生" : "护士")\(index)",
@@ -88,14 +89,14 @@ public struct HospitalGenerator: Sendable {
 
     static func ward(_ department: DemoCatalogue.Department, _ number: Int) -> String { "W-\(department.id.dropFirst(2))-\(number)" }
 
-    private func accounts(_ crm: CRM, _ summary: inout DemoHospitalSummary) throws {
+    private func accounts(_ crm: CRM, _ summary: inout DemoHospitalSummary) async throws {
         let accounts: [(String, String, Role, String?)] = [
             ("admin", "系统管理员", .admin, nil), ("manager", "医患关系管理中心", .manager, nil),
             ("agent1", "坐席一", .agent, nil), ("agent2", "坐席二", .agent, nil),
             ("nurse-card", "心内一病区探访员", .visitor, "W-CARD-1"), ("nurse-orth", "骨科一病区探访员", .visitor, "W-ORTH-1"),
         ]
         for (name, display, role, ward) in accounts {
-            try crm.saveUser(.system, username: name, displayName: display, role: role, password: password, wardId: ward)
+            try await crm.accounts.saveUser(.system, username: name, displayName: display, role: role, password: password, wardId: ward)
             summary.logins[name] = role.rawValue
         }
     }
@@ -125,27 +126,27 @@ public struct HospitalGenerator: Sendable {
         .init(id: "comment", text: "意见建议", type: .text, maxLength: 500),
     ])
 
-    private func templatesAndRules(_ crm: CRM) throws {
-        _ = try crm.saveTemplate(.system, id: "bedside", name: "入院24小时床边探访", purpose: "bedside", diseaseCode: nil, definition: Self.bedsideDefinition)
-        _ = try crm.saveTemplate(.system, id: "discharge", name: "出院72小时电话回访", purpose: "discharge", diseaseCode: nil, definition: Self.phoneDefinition)
-        _ = try crm.saveRule(
+    private func templatesAndRules(_ crm: CRM) async throws {
+        _ = try await crm.surveys.saveTemplate(.system, id: "bedside", name: "入院24小时床边探访", purpose: "bedside", diseaseCode: nil, definition: Self.bedsideDefinition)
+        _ = try await crm.surveys.saveTemplate(.system, id: "discharge", name: "出院72小时电话回访", purpose: "discharge", diseaseCode: nil, definition: Self.phoneDefinition)
+        _ = try await crm.followUps.saveRule(
             .system,
             FollowUpRule(
                 name: "心内科出院随访（1/3/7/30天）", kind: .fixedOffset, triggerEvent: .discharge, offsets: [1, 3, 7, 30],
                 filter: RuleFilter(departments: ["D-CARD"], dischargeStatuses: [.cured, .improved, .unchanged]), templateId: "discharge"))
-        _ = try crm.saveRule(
+        _ = try await crm.followUps.saveRule(
             .system,
             FollowUpRule(
                 name: "骨科术后每月随访", kind: .periodic, triggerEvent: .discharge, intervalDays: 30, repeatCount: 3,
                 filter: RuleFilter(departments: ["D-ORTH"], minStayDays: 5), templateId: "discharge"))
-        _ = try crm.saveRule(
+        _ = try await crm.followUps.saveRule(
             .system,
             FollowUpRule(
                 name: "糖尿病季度随访", kind: .periodic, triggerEvent: .discharge, intervalDays: 90, repeatCount: 4,
                 filter: RuleFilter(diagnosisPrefixes: ["E11"]), templateId: "discharge"))
-        try crm.saveSMSTemplate(.system, SMSTemplate(id: "care", name: "出院关怀", kind: "followup", body: "{name}您好，{hospital}{department}提醒您按时复查，祝早日康复。回T退订"))
-        try crm.saveSMSTemplate(.system, SMSTemplate(id: "birthday", name: "生日祝福", kind: "birthday", body: "{name}您好，{hospital}祝您生日快乐、身体健康！回T退订"))
-        try crm.saveSMSTemplate(.system, SMSTemplate(id: "holiday", name: "节日问候", kind: "holiday", body: "{name}您好，{hospital}祝您节日快乐！回T退订"))
+        try await crm.sms.saveTemplate(.system, SMSTemplate(id: "care", name: "出院关怀", kind: "followup", body: "{name}您好，{hospital}{department}提醒您按时复查，祝早日康复。回T退订"))
+        try await crm.sms.saveTemplate(.system, SMSTemplate(id: "birthday", name: "生日祝福", kind: "birthday", body: "{name}您好，{hospital}祝您生日快乐、身体健康！回T退订"))
+        try await crm.sms.saveTemplate(.system, SMSTemplate(id: "holiday", name: "节日问候", kind: "holiday", body: "{name}您好，{hospital}祝您节日快乐！回T退订"))
     }
 
     // MARK: - Patients, encounters, responses
@@ -274,8 +275,8 @@ public struct HospitalGenerator: Sendable {
         return lines
     }
 
-    private func importOrFail(_ crm: CRM, _ dataset: CSVDataset, _ text: String) throws {
-        let report = try crm.importCSV(.system, dataset, text: text)
+    private func importOrFail(_ crm: CRM, _ dataset: CSVDataset, _ text: String) async throws {
+        let report = try await crm.patients.importCSV(.system, dataset, text: text)
         guard report.applied else {
             throw CRMError.invalid(
                 "demo \(dataset.rawValue) import rejected \(report.rejected.count) lines, first: \(report.rejected.first.map { "line \($0.line): \($0.reason)" } ?? "")")
@@ -338,7 +339,7 @@ public struct HospitalGenerator: Sendable {
             }
             try crm.replica.write { tx in
                 for (id, outcome, response, caller, at) in plan {
-                    _ = try crm.recordFollowUp(tx, caller, taskId: id, outcome: outcome, note: nil, nextAction: nil, responseId: response, retryOn: nil, at: at)
+                    _ = try crm.followUps.record(tx, caller, taskId: id, outcome: outcome, note: nil, nextAction: nil, responseId: response, retryOn: nil, at: at)
                 }
             }
             closed += plan.count
@@ -346,13 +347,13 @@ public struct HospitalGenerator: Sendable {
         return closed
     }
 
-    private func service(_ crm: CRM, _ random: inout DemoRandom, patients: [String], summary: inout DemoHospitalSummary) throws {
+    private func service(_ crm: CRM, _ random: inout DemoRandom, patients: [String], summary: inout DemoHospitalSummary) async throws {
         let agent = Caller(userId: "agent1", role: .agent), manager = Caller(userId: "manager", role: .manager)
         for index in 0..<min(120, patients.count / 50) {
             let department = random.pick(DemoCatalogue.departments)
             // Registered over the last three weeks, so the board has overdue ones and the ageing chart a spread.
             let registered = crm.now().addingTimeInterval(-Double(random.int(0...21)) * 86_400 - Double(random.int(0...8 * 3600)))
-            let id = try crm.registerComplaint(
+            let id = try await crm.complaints.register(
                 agent,
                 ComplaintInput(
                     patientId: "his-" + random.pick(patients), departmentId: department.id,
@@ -360,14 +361,14 @@ public struct HospitalGenerator: Sendable {
                 at: registered)
             let stages = ComplaintStatus.allCases.dropFirst().prefix(index % 5)
             for stage in stages {
-                try crm.advanceComplaint(
+                try await crm.complaints.advance(
                     manager, id: id, to: stage, note: "\(stage.rawValue)：已跟进", departmentId: department.id,
                     resolution: stage == .closed ? "已向患者说明并致歉" : nil)
             }
             summary.complaints += 1
         }
         for _ in 0..<min(200, patients.count / 50) {
-            _ = try crm.registerConsultation(
+            _ = try await crm.service.registerConsultation(
                 agent, patientId: "his-" + random.pick(patients), phone: nil, topic: random.pick(["复查时间", "报告查询", "医保报销", "用药咨询"]),
                 content: "患者来电咨询", handling: random.chance(0.7) ? "已答复" : nil)
             summary.consultations += 1
@@ -375,10 +376,10 @@ public struct HospitalGenerator: Sendable {
         for _ in 0..<min(150, patients.count / 60) {
             let department = random.pick(DemoCatalogue.departments)
             let when = crm.time.timestamp(crm.now().addingTimeInterval(Double(random.int(1...20)) * 86_400))
-            let id = try crm.bookAppointment(
+            let id = try await crm.service.bookAppointment(
                 agent, patientId: "his-" + random.pick(patients), kind: random.chance(0.6) ? "visit" : "examination",
                 departmentId: department.id, doctorId: "\(department.id)-S1", scheduledAt: when)
-            if random.chance(0.3) { try crm.setAppointmentStatus(agent, id: id, status: .confirmed) }
+            if random.chance(0.3) { try await crm.service.setAppointmentStatus(agent, id: id, status: .confirmed) }
             summary.appointments += 1
         }
     }

@@ -2,21 +2,21 @@ import Foundation
 import GRDB
 import Replica
 
-extension CRM {
+extension CRM.Encounters {
     /// Records an admission or an outpatient visit and produces its tasks: the bedside visit due
     /// within 24 h of an admission, and the tasks of every active rule triggered by it.
     /// With a `hisId`, recording the same encounter again changes nothing and returns its id.
     @discardableResult
-    public func recordEncounter(_ caller: Caller, _ input: EncounterInput) throws -> String {
+    public func record(_ caller: Caller, _ input: EncounterInput) async throws -> String {
         if caller != .system { try caller.require(.visitor, .agent, .manager, .admin) }
-        return try change(caller, "encounter.record", "encounter") { tx in
-            let id = try recordEncounter(tx, caller, input)
+        return try await change(caller, "encounter.record", "encounter") { tx in
+            let id = try record(tx, caller, input)
             return (id, id)
         }
     }
 
-    /// ``recordEncounter(_:_:)`` inside a transaction (imports run many in one).
-    func recordEncounter(_ tx: ReplicaTransaction, _ caller: Caller, _ input: EncounterInput) throws -> String {
+    /// ``record(_:_:)`` inside a transaction (imports run many in one).
+    func record(_ tx: ReplicaTransaction, _ caller: Caller, _ input: EncounterInput) throws -> String {
         guard ["inpatient", "outpatient"].contains(input.kind) else { throw CRMError.invalid("kind must be inpatient or outpatient") }
         guard let admittedAt = time.normalizedTimestamp(input.admittedAt) else { throw CRMError.invalid("admittedAt must be an ISO-8601 date-time") }
         if input.kind == "inpatient", input.wardId == nil { throw CRMError.invalid("an admission needs a wardId") }
@@ -35,7 +35,7 @@ extension CRM {
                 diagnosisCode: input.diagnosisCode, admittedAt: admittedAt, cancelled: 0))
         try recordEvent(tx, caller, encounterID, input.patientId, input.kind == "inpatient" ? "admitted" : "visited", at: admittedAt, to: input.wardId)
         let encounter = try Self.encounter(tx.db, encounterID)
-        try produceTasks(tx, for: encounter, trigger: input.kind == "inpatient" ? .admission : .visit, at: admittedAt)
+        try crm.followUps.produceTasks(tx, for: encounter, trigger: input.kind == "inpatient" ? .admission : .visit, at: admittedAt)
         return encounterID
     }
 
@@ -56,14 +56,14 @@ extension CRM {
     }
 
     /// Moves an admitted patient to another ward (and department).
-    public func transfer(_ caller: Caller, encounterId: String, toWardId: String, toDepartmentId: String?, at: String?) throws {
+    public func transfer(_ caller: Caller, encounterId: String, toWardId: String, toDepartmentId: String?, at: String?) async throws {
         if caller != .system { try caller.require(.visitor, .agent, .manager, .admin) }
         let when =
             try at.map { text throws(CRMError) in
                 guard let stamp = time.normalizedTimestamp(text) else { throw .invalid("at must be an ISO-8601 date-time") }
                 return stamp
             } ?? timestamp()
-        try change(caller, "encounter.transfer", "encounter") { tx in
+        try await change(caller, "encounter.transfer", "encounter") { tx in
             let encounter = try Self.openAdmission(tx.db, encounterId)
             try Self.checkReferences(tx.db, departmentId: toDepartmentId, wardId: toWardId)
             var values: [String: (any DatabaseValueConvertible)?] = ["wardId": toWardId]
@@ -78,9 +78,9 @@ extension CRM {
     }
 
     /// Records a discharge and produces the phone call due within 72 h and the rule tasks.
-    public func discharge(_ caller: Caller, encounterId: String, at: String, status: DischargeStatus) throws {
+    public func discharge(_ caller: Caller, encounterId: String, at: String, status: DischargeStatus) async throws {
         if caller != .system { try caller.require(.visitor, .agent, .manager, .admin) }
-        try change(caller, "encounter.discharge", "encounter") { tx in
+        try await change(caller, "encounter.discharge", "encounter") { tx in
             try discharge(tx, caller, encounterId: encounterId, at: at, status: status)
             return ((), encounterId)
         }
@@ -92,48 +92,48 @@ extension CRM {
         guard when >= encounter.admittedAt else { throw CRMError.invalid("a discharge cannot come before the admission") }
         try tx.update("encounter", id: encounterId, set: ["dischargedAt": when, "dischargeStatus": status.rawValue])
         try recordEvent(tx, caller, encounterId, encounter.patientId, "discharged", at: when, from: encounter.wardId)
-        try produceTasks(tx, for: try Self.encounter(tx.db, encounterId), trigger: .discharge, at: when)
+        try crm.followUps.produceTasks(tx, for: try Self.encounter(tx.db, encounterId), trigger: .discharge, at: when)
     }
 
     /// Cancels a discharge (the HIS withdrew it): the patient is admitted again and the tasks the
     /// discharge produced are withdrawn.
-    public func cancelDischarge(_ caller: Caller, encounterId: String) throws {
+    public func cancelDischarge(_ caller: Caller, encounterId: String) async throws {
         if caller != .system { try caller.require(.manager, .admin, .visitor) }
-        try change(caller, "encounter.cancelDischarge", "encounter") { tx in
+        try await change(caller, "encounter.cancelDischarge", "encounter") { tx in
             let encounter = try Self.encounter(tx.db, encounterId)
             guard !encounter.cancelled else { throw CRMError.conflict("encounter '\(encounterId)' is cancelled") }
             guard encounter.dischargedAt != nil else { throw CRMError.conflict("encounter '\(encounterId)' is not discharged") }
             try tx.update("encounter", id: encounterId, set: ["dischargedAt": nil, "dischargeStatus": nil])
             try recordEvent(tx, caller, encounterId, encounter.patientId, "dischargeCancelled", at: timestamp())
-            try withdrawTasks(tx, encounterId: encounterId, trigger: .discharge)
+            try crm.followUps.withdrawTasks(tx, encounterId: encounterId, trigger: .discharge)
             return ((), encounterId)
         }
     }
 
     /// Cancels an admission or visit (recorded by mistake): it and every task it produced are withdrawn.
-    public func cancelEncounter(_ caller: Caller, encounterId: String) throws {
+    public func cancel(_ caller: Caller, encounterId: String) async throws {
         if caller != .system { try caller.require(.manager, .admin, .visitor) }
-        try change(caller, "encounter.cancel", "encounter") { tx in
+        try await change(caller, "encounter.cancel", "encounter") { tx in
             let encounter = try Self.encounter(tx.db, encounterId)
             guard !encounter.cancelled else { return ((), encounterId) }
             try tx.update("encounter", id: encounterId, set: ["cancelled": 1])
             try recordEvent(tx, caller, encounterId, encounter.patientId, "admissionCancelled", at: timestamp())
-            try withdrawTasks(tx, encounterId: encounterId, trigger: nil)
+            try crm.followUps.withdrawTasks(tx, encounterId: encounterId, trigger: nil)
             return ((), encounterId)
         }
     }
 
     /// One encounter.
-    public func encounter(_ id: String) throws -> Encounter {
-        try read { db in try Self.encounter(db, id) }
+    public func encounter(_ id: String) async throws -> Encounter {
+        try await read { db in try Self.encounter(db, id) }
     }
 
     /// A ward's admitted patients (not discharged, not cancelled), with whether a bedside visit is due.
-    public func wardPatients(_ caller: Caller, wardId: String) throws -> [WardPatient] {
+    public func wardPatients(_ caller: Caller, wardId: String) async throws -> [WardPatient] {
         try caller.require(.visitor, .manager, .admin)
         if caller.role == .visitor, let own = caller.wardId, own != wardId { throw CRMError(.forbidden, "a bedside visitor sees only the ward '\(own)'") }
-        return try read { db in
-            let graph = try Self.mergeGraph(db)
+        return try await read { db in
+            let graph = try CRM.Patients.mergeGraph(db)
             let rows = try Row.fetchAll(
                 db,
                 sql: """

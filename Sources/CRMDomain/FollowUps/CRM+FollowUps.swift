@@ -2,46 +2,37 @@ import Foundation
 import GRDB
 import Replica
 
-extension CRM {
+extension CRM.FollowUps {
     // MARK: - Rules
 
     /// Creates or updates a follow-up rule (managers). New encounters get its tasks from now on;
     /// ``applyRule(_:ruleId:since:)`` produces them for earlier ones.
-    public func saveRule(_ caller: Caller, _ rule: FollowUpRule) throws -> String {
+    public func saveRule(_ caller: Caller, _ rule: FollowUpRule) async throws -> String {
         if caller != .system { try caller.require(.manager, .admin) }
         try rule.validate()
         let filter = String(decoding: try JSONEncoder().encode(rule.filter), as: UTF8.self)
-        let values: [String: (any DatabaseValueConvertible)?] = [
-            "name": rule.name, "kind": rule.kind.rawValue, "triggerEvent": rule.triggerEvent.rawValue,
-            "offsets": rule.offsets.map { $0.map(String.init).joined(separator: ",") }, "intervalDays": rule.intervalDays,
-            "repeatCount": rule.repeatCount, "filter": filter, "templateId": rule.templateId, "active": rule.active ? 1 : 0,
-        ]
-        return try change(caller, "rule.save", "followUpRule") { tx in
-            if let id = rule.id {
-                guard try Bool.fetchOne(tx.db, sql: "SELECT 1 FROM followUpRule WHERE id = ?", arguments: [id]) == true else {
-                    throw CRMError.notFound("rule", id)
-                }
-                try tx.update("followUpRule", id: id, set: values)
-                return (id, id)
-            }
-            var created = values
-            created["createdAt"] = timestamp()
-            let id = try tx.insert(into: "followUpRule", values: created)
+        let record = FollowUpRuleRecord(
+            id: rule.id, name: rule.name, kind: rule.kind.rawValue, triggerEvent: rule.triggerEvent.rawValue,
+            offsets: rule.offsets.map { $0.map(String.init).joined(separator: ",") }, intervalDays: rule.intervalDays,
+            repeatCount: rule.repeatCount, filter: filter, templateId: rule.templateId, active: rule.active ? 1 : 0, createdAt: timestamp())
+        return try await change(caller, "rule.save", "followUpRule") { tx in
+            if let id = rule.id, !(try tx.rowExists("followUpRule", id: id)) { throw CRMError.notFound("rule", id) }
+            let id = try tx.upsert(record)
             return (id, id)
         }
     }
 
     /// Every rule, oldest first.
-    public func rules() throws -> [FollowUpRule] {
-        try read { db in try Row.fetchAll(db, sql: "SELECT * FROM followUpRule ORDER BY id").map(FollowUpRule.init(row:)) }
+    public func rules() async throws -> [FollowUpRule] {
+        try await read { db in try Row.fetchAll(db, sql: "SELECT * FROM followUpRule ORDER BY id").map(FollowUpRule.init(row:)) }
     }
 
     /// The encounters since `since` (their trigger day) a rule would match, for the rule editor's preview.
-    public func previewRule(_ caller: Caller, _ rule: FollowUpRule, since: String) throws -> RulePreview {
+    public func previewRule(_ caller: Caller, _ rule: FollowUpRule, since: String) async throws -> RulePreview {
         try caller.require(.manager, .admin)
         try rule.validate()
         guard time.isDay(since) else { throw CRMError.invalid("since must be yyyy-MM-dd") }
-        return try read { db in
+        return try await read { db in
             let encounters = try Self.triggered(db, by: rule.triggerEvent, since: since).filter { rule.filter.matches($0, time: time) }
             return RulePreview(
                 encounters: encounters.count, patients: Set(encounters.map(\.patientId)).count,
@@ -52,10 +43,10 @@ extension CRM {
     /// Produces a rule's tasks for encounters triggered since `since` (a rule made after them).
     /// Tasks that already exist are left alone.
     @discardableResult
-    public func applyRule(_ caller: Caller, ruleId: String, since: String) throws -> Int {
+    public func applyRule(_ caller: Caller, ruleId: String, since: String) async throws -> Int {
         if caller != .system { try caller.require(.manager, .admin) }
         guard time.isDay(since) else { throw CRMError.invalid("since must be yyyy-MM-dd") }
-        return try change(caller, "rule.apply", "followUpRule") { tx in
+        return try await change(caller, "rule.apply", "followUpRule") { tx in
             guard let row = try Row.fetchOne(tx.db, sql: "SELECT * FROM followUpRule WHERE id = ?", arguments: [ruleId]) else {
                 throw CRMError.notFound("rule", ruleId)
             }
@@ -154,11 +145,11 @@ extension CRM {
     // MARK: - Working the queue
 
     /// A one-off task on a chosen day (agents and managers).
-    public func createTask(_ caller: Caller, patientId: String, dueDate: String, note: String?, templateId: String?) throws -> String {
+    public func createTask(_ caller: Caller, patientId: String, dueDate: String, note: String?, templateId: String?) async throws -> String {
         try caller.require(.agent, .manager, .admin)
         guard time.isDay(dueDate) else { throw CRMError.invalid("dueDate must be yyyy-MM-dd") }
         if let note, note.count > 500 { throw CRMError.invalid("note must be at most 500 characters") }
-        return try change(caller, "task.create", "followUpTask") { tx in
+        return try await change(caller, "task.create", "followUpTask") { tx in
             guard try Bool.fetchOne(tx.db, sql: "SELECT 1 FROM patient WHERE id = ?", arguments: [patientId]) == true else {
                 throw CRMError.notFound("patient", patientId)
             }
@@ -172,13 +163,13 @@ extension CRM {
 
     /// The follow-ups due on `day` or earlier and not done ("today's follow-ups"), overdue first.
     /// Bedside visitors see their ward's bedside visits; agents the phone work.
-    public func followUpQueue(_ caller: Caller, day: String? = nil, kind: String? = nil, wardId: String? = nil, page: PageRequest) throws -> Page<QueueEntry> {
+    public func queue(_ caller: Caller, day: String? = nil, kind: String? = nil, wardId: String? = nil, page: PageRequest) async throws -> Page<QueueEntry> {
         try caller.require(.visitor, .agent, .manager, .admin)
         let day = day ?? today()
         guard time.isDay(day) else { throw CRMError.invalid("day must be yyyy-MM-dd") }
         let nowStamp = timestamp()
-        return try read { db in
-            let graph = try Self.mergeGraph(db)
+        return try await read { db in
+            let graph = try CRM.Patients.mergeGraph(db)
             var sql = """
                 SELECT t.* FROM followUpTask t LEFT JOIN encounter e ON e.id = t.encounterId
                 WHERE t.dueDate <= ? AND t.doneAt IS NULL AND t.withdrawn IS NOT 1 AND e.cancelled IS NOT 1
@@ -214,19 +205,19 @@ extension CRM {
     }
 
     /// One task.
-    public func task(_ id: String) throws -> FollowUpTask {
-        guard let row = try read({ db in try Row.fetchOne(db, sql: "SELECT * FROM followUpTask WHERE id = ?", arguments: [id]) }) else {
+    public func task(_ id: String) async throws -> FollowUpTask {
+        guard let task = try await read({ db in try Row.fetchOne(db, sql: "SELECT * FROM followUpTask WHERE id = ?", arguments: [id]).map(FollowUpTask.init(row:)) }) else {
             throw CRMError.notFound("task", id)
         }
-        return FollowUpTask(row: row)
+        return task
     }
 
     /// Claims a task for the caller. Two agents on one node: the second is refused at once. Two agents
     /// on two nodes: both succeed locally, and when the nodes meet the first claim by clock wins
     /// everywhere; the other agent finds the task in ``lostClaims(_:)``.
-    public func claimTask(_ caller: Caller, taskId: String) throws -> FollowUpTask {
+    public func claim(_ caller: Caller, taskId: String) async throws -> FollowUpTask {
         try caller.require(.visitor, .agent, .manager)
-        try change(caller, "task.claim", "followUpTask") { tx in
+        try await change(caller, "task.claim", "followUpTask") { tx in
             guard let row = try Row.fetchOne(tx.db, sql: "SELECT claimedBy, doneAt, withdrawn FROM followUpTask WHERE id = ?", arguments: [taskId]) else {
                 throw CRMError.notFound("task", taskId)
             }
@@ -239,12 +230,12 @@ extension CRM {
             try tx.db.execute(sql: "INSERT OR REPLACE INTO crm_claim (taskId, userId, at) VALUES (?, ?, ?)", arguments: [taskId, caller.userId, timestamp()])
             return ((), taskId)
         }
-        return try task(taskId)
+        return try await task(taskId)
     }
 
     /// Open tasks the caller claimed on this node whose claim lost to a colleague's earlier claim.
-    public func lostClaims(_ caller: Caller) throws -> [LostClaim] {
-        try read { db in
+    public func lostClaims(_ caller: Caller) async throws -> [LostClaim] {
+        try await read { db in
             try Row.fetchAll(
                 db,
                 sql: """
@@ -257,24 +248,24 @@ extension CRM {
 
     /// Records one attempt at a task (outcome, note, next action, the survey taken) and closes the
     /// task unless the patient was not reached and a later day is set. Claims the task if unclaimed.
-    public func recordFollowUp(
+    public func record(
         _ caller: Caller, taskId: String, outcome: FollowUpOutcome, note: String?, nextAction: String?,
         responseId: String? = nil, retryOn: String? = nil
-    ) throws -> String {
+    ) async throws -> String {
         try caller.require(.visitor, .agent, .manager)
         if let note, note.count > 2000 { throw CRMError.invalid("note must be at most 2000 characters") }
         if let nextAction, nextAction.count > 500 { throw CRMError.invalid("nextAction must be at most 500 characters") }
         if let retryOn { guard time.isDay(retryOn) else { throw CRMError.invalid("retryOn must be yyyy-MM-dd") } }
-        return try change(caller, "task.record", "followUpRecord") { tx in
-            let id = try recordFollowUp(
+        return try await change(caller, "task.record", "followUpRecord") { tx in
+            let id = try record(
                 tx, caller, taskId: taskId, outcome: outcome, note: note, nextAction: nextAction,
                 responseId: responseId, retryOn: retryOn)
             return (id, id)
         }
     }
 
-    /// ``recordFollowUp(_:taskId:outcome:note:nextAction:responseId:retryOn:)`` inside a transaction.
-    func recordFollowUp(
+    /// ``record(_:taskId:outcome:note:nextAction:responseId:retryOn:)`` inside a transaction.
+    func record(
         _ tx: ReplicaTransaction, _ caller: Caller, taskId: String, outcome: FollowUpOutcome, note: String?,
         nextAction: String?, responseId: String?, retryOn: String?, at: String? = nil
     ) throws -> String {

@@ -39,13 +39,16 @@ public enum CSVDataset: String, Codable, CaseIterable, Sendable {
     public var maximumLines: Int { self == .encounters ? 10_000 : 50_000 }
 }
 
-private struct ImportRollback: Error {}
+/// Undoes an import with rejected lines, carrying them out of the transaction.
+private struct ImportRollback: Error {
+    var rejected: [ImportReport.RejectedLine]
+}
 
-extension CRM {
+extension CRM.Patients {
     /// Imports a CSV file in one transaction. Every line is checked; if any is rejected, nothing is
     /// kept and the report lists each rejected line with its reason (never its content). Patients
     /// and encounters are keyed by their HIS ids, so importing a file again changes nothing new.
-    public func importCSV(_ caller: Caller, _ dataset: CSVDataset, text: String) throws -> ImportReport {
+    public func importCSV(_ caller: Caller, _ dataset: CSVDataset, text: String) async throws -> ImportReport {
         if caller != .system { try caller.require(.manager, .admin) }
         let records: [CSV.Record]
         do { records = try CSV.parse(text) } catch {
@@ -62,10 +65,10 @@ extension CRM {
         guard lines.count <= dataset.maximumLines else {
             throw CRMError.invalid("at most \(dataset.maximumLines) lines per file; split it")
         }
-        var rejected: [ImportReport.RejectedLine] = []
-        var imported = 0
         do {
-            try replica.write { tx in
+            let imported = try await replica.write { tx in
+                var rejected: [ImportReport.RejectedLine] = []
+                var imported = 0
                 var seen = Set<String>()
                 for record in lines {
                     guard record.fields.count == columns.count else {
@@ -88,13 +91,14 @@ extension CRM {
                         rejected.append(.init(line: record.line, reason: "refused by the replica (\(error.code))"))
                     }
                 }
-                try audit(tx, caller, "import.\(dataset.rawValue)", "import", "\(imported)")
-                if !rejected.isEmpty { throw ImportRollback() }
+                try crm.audit(tx, caller, "import.\(dataset.rawValue)", "import", "\(imported)")
+                if !rejected.isEmpty { throw ImportRollback(rejected: rejected) }
+                return imported
             }
-        } catch is ImportRollback {
-            return ImportReport(applied: false, imported: 0, rejected: rejected)
+            return ImportReport(applied: true, imported: imported, rejected: [])
+        } catch let rollback as ImportRollback {
+            return ImportReport(applied: false, imported: 0, rejected: rollback.rejected)
         }
-        return ImportReport(applied: true, imported: imported, rejected: [])
     }
 
     private func importLine(_ tx: ReplicaTransaction, _ caller: Caller, _ dataset: CSVDataset, _ fields: [String: String]) throws {
@@ -111,26 +115,24 @@ extension CRM {
                 name: fields["name"] ?? "", gender: fields["gender"], birthDate: fields["birthDate"], idNumber: fields["idNumber"],
                 phone: fields["phone"], address: fields["address"], region: fields["region"], category: fields["category"],
                 tags: fields["tags"].map { $0.split(separator: ";").map(String.init) }, firstVisit: fields["firstVisit"])
-            var values = try input.validated(time: time)
-            if try Bool.fetchOne(tx.db, sql: "SELECT 1 FROM patient WHERE id = ?", arguments: [id]) == true {
-                try tx.update("patient", id: id, set: values)
+            let fields = try input.validated(time: time)
+            if try tx.rowExists("patient", id: id) {
+                try tx.update("patient", id: id, set: fields.changedColumns)
             } else {
-                values["tags"] = SetCodec.encode(input.tags ?? [])
-                values["createdAt"] = timestamp()
-                try tx.insert(into: "patient", values: values, id: id)
+                try tx.insert(fields.record(id: id, tags: input.tags ?? [], createdAt: timestamp()))
             }
         case .encounters:
             let input = EncounterInput(
                 patientId: try patientID(fields["patientHisId"]), kind: fields["kind"] ?? "", departmentId: fields["departmentId"],
                 wardId: fields["wardId"], doctorId: fields["doctorId"], diagnosisCode: fields["diagnosisCode"],
                 admittedAt: fields["admittedAt"] ?? "", hisId: fields["hisId"])
-            let id = try recordEncounter(tx, caller, input)
+            let id = try crm.encounters.record(tx, caller, input)
             if let dischargedAt = fields["dischargedAt"] {
                 guard let status = fields["dischargeStatus"].flatMap(DischargeStatus.init(rawValue:)) else {
                     throw CRMError.invalid("dischargeStatus must be one of \(DischargeStatus.allCases.map(\.rawValue).joined(separator: ", "))")
                 }
-                if try Self.encounter(tx.db, id).dischargedAt == nil {
-                    try discharge(tx, caller, encounterId: id, at: dischargedAt, status: status)
+                if try CRM.Encounters.encounter(tx.db, id).dischargedAt == nil {
+                    try crm.encounters.discharge(tx, caller, encounterId: id, at: dischargedAt, status: status)
                 }
             }
         case .responses:
@@ -143,16 +145,16 @@ extension CRM {
                 id: fields["id"] ?? "", templateId: fields["templateId"] ?? "", templateVersion: version,
                 patientId: try patientID(fields["patientHisId"]), wardId: fields["wardId"], departmentId: fields["departmentId"],
                 mode: mode, staffId: fields["staffId"], submittedAt: fields["submittedAt"] ?? "", answers: answers)
-            _ = try submitResponse(tx, caller, submission)
+            _ = try crm.surveys.submit(tx, caller, submission)
         }
     }
 
     /// Exports a dataset as CSV (managers and admins). Patient ids that are not HIS ids are exported as they are;
     /// encounter and response ids without their binding (``BoundRowID``), as they were imported.
-    public func exportCSV(_ caller: Caller, _ dataset: CSVDataset) throws -> String {
+    public func exportCSV(_ caller: Caller, _ dataset: CSVDataset) async throws -> String {
         try caller.require(.manager, .admin)
-        func his(_ id: String?) -> String? { id.map { $0.hasPrefix("his-") ? String($0.dropFirst(4)) : $0 } }
-        return try read { db in
+        @Sendable func his(_ id: String?) -> String? { id.map { $0.hasPrefix("his-") ? String($0.dropFirst(4)) : $0 } }
+        return try await read { db in
             var text = CSV.line(dataset.columns)
             switch dataset {
             case .patients:

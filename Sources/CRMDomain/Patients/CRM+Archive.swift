@@ -61,12 +61,12 @@ public struct ConflictEntry: Codable, Sendable, Hashable {
     public var values: [String]
 }
 
-extension CRM {
+extension CRM.Patients {
     /// A patient's whole archive, following merges: asking for a merged-away id gives its survivor's.
-    public func archive(_ caller: Caller, patientId: String) throws -> PatientArchive {
+    public func archive(_ caller: Caller, patientId: String) async throws -> PatientArchive {
         try caller.require(.visitor, .agent, .manager, .admin)
         let conflicts = try replica.openConflicts()
-        return try read { db in
+        return try await read { db in
             let graph = try Self.mergeGraph(db)
             let root = graph.root(of: patientId)
             guard let card = try Row.fetchOne(db, sql: "SELECT * FROM patient WHERE id = ?", arguments: [root]).map(Patient.init(row:)) else {
@@ -77,7 +77,7 @@ extension CRM {
             let args = StatementArguments(ids)
             func rows(_ sql: String) throws -> [Row] { try Row.fetchAll(db, sql: sql, arguments: args) }
             let merged = try rows("SELECT * FROM patient WHERE id IN (\(marks)) ORDER BY id").map(Patient.init(row:)).filter { $0.id != root }
-            let complaints = try rows("SELECT * FROM complaint WHERE patientId IN (\(marks)) ORDER BY registeredAt DESC").map { try complaint(db, $0) }
+            let complaints = try rows("SELECT * FROM complaint WHERE patientId IN (\(marks)) ORDER BY registeredAt DESC").map { try crm.complaints.complaint(db, $0) }
             return PatientArchive(
                 patient: card, redirectedFrom: root == patientId ? nil : patientId, mergedPatients: merged,
                 merges: try merges(db, touching: ids + [patientId], graph: graph),
@@ -115,7 +115,7 @@ extension CRM {
                         id: $0["id"], patientId: $0["patientId"], kind: $0["kind"], departmentId: $0["departmentId"], doctorId: $0["doctorId"],
                         scheduledAt: $0["scheduledAt"], status: $0["status"], confirmedAt: $0["confirmedAt"])
                 },
-                sms: try rows("SELECT * FROM smsMessage WHERE patientId IN (\(marks)) ORDER BY createdAt DESC").map(Self.smsMessage),
+                sms: try rows("SELECT * FROM smsMessage WHERE patientId IN (\(marks)) ORDER BY createdAt DESC").map(CRM.SMS.smsMessage),
                 openConflicts: conflicts.filter { $0.table == "patient" && ids.contains($0.key) }.map(Self.conflictEntry))
         }
     }
@@ -141,13 +141,13 @@ extension CRM {
 
     /// Resolves a keep-both conflict by choosing (or typing) the value; the choice replicates and
     /// closes the conflict on every node that has seen the values it supersedes.
-    public func resolveConflict(_ caller: Caller, table: String, rowId: String, column: String, value: String) throws {
+    public func resolveConflict(_ caller: Caller, table: String, rowId: String, column: String, value: String) async throws {
         try caller.require(.manager, .admin)
         guard table == "patient", ["phone", "address"].contains(column) else {
             throw CRMError.invalid("only patient phone and address conflicts are resolved here")
         }
         var input = PatientInput()
         if column == "phone" { input.phone = value } else { input.address = value }
-        try updatePatient(caller, id: rowId, input)
+        try await update(caller, id: rowId, input)
     }
 }

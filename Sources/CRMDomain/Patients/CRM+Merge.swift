@@ -22,15 +22,15 @@ public struct DuplicateCandidates: Codable, Sendable {
     public var patientIds: [String]
 }
 
-extension CRM {
+extension CRM.Patients {
     /// Merges `mergedId` into `survivorId` (档案合并). Nothing is moved: records of the merged
     /// patient, including ones written later on nodes that have not heard of the merge, show under
     /// the survivor everywhere once the merge row arrives.
-    public func mergePatients(_ caller: Caller, survivorId: String, mergedId: String, reason: String?) throws -> String {
+    public func merge(_ caller: Caller, survivorId: String, mergedId: String, reason: String?) async throws -> String {
         try caller.require(.manager, .admin)
         guard survivorId != mergedId else { throw CRMError.invalid("a patient cannot be merged into itself") }
         if let reason, reason.count > 200 { throw CRMError.invalid("reason must be at most 200 characters") }
-        return try change(caller, "patient.merge", "patientMerge") { tx in
+        return try await change(caller, "patient.merge", "patientMerge") { tx in
             for id in [survivorId, mergedId] {
                 guard try Bool.fetchOne(tx.db, sql: "SELECT 1 FROM patient WHERE id = ?", arguments: [id]) == true else {
                     throw CRMError.notFound("patient", id)
@@ -48,9 +48,9 @@ extension CRM {
     }
 
     /// Undoes a merge: both archives show separately again, on every node.
-    public func undoMerge(_ caller: Caller, mergeId: String) throws {
+    public func undoMerge(_ caller: Caller, mergeId: String) async throws {
         try caller.require(.manager, .admin)
-        try change(caller, "patient.unmerge", "patientMerge") { tx in
+        try await change(caller, "patient.unmerge", "patientMerge") { tx in
             guard let undone = try Int?.fetchOne(tx.db, sql: "SELECT undone FROM patientMerge WHERE id = ?", arguments: [mergeId]) else {
                 throw CRMError.notFound("merge", mergeId)
             }
@@ -78,9 +78,9 @@ extension CRM {
 
     /// Groups of archives that look like one patient: the same ID number, or the same name, birth
     /// date and phone. Merged-away archives are left out.
-    public func duplicateCandidates(_ caller: Caller, limit: Int = 100) throws -> [DuplicateCandidates] {
+    public func duplicateCandidates(_ caller: Caller, limit: Int = 100) async throws -> [DuplicateCandidates] {
         try caller.require(.manager, .admin)
-        return try read { db in
+        return try await read { db in
             let graph = try Self.mergeGraph(db)
             var groups: [DuplicateCandidates] = []
             var seen = Set<[String]>()

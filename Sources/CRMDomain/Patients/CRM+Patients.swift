@@ -2,24 +2,23 @@ import Foundation
 import GRDB
 import Replica
 
-extension CRM {
+extension CRM.Patients {
     /// Creates a patient's archive and returns its id.
-    public func createPatient(_ caller: Caller, _ input: PatientInput) throws -> String {
+    public func create(_ caller: Caller, _ input: PatientInput) async throws -> String {
         guard input.name != nil else { throw CRMError.invalid("name is required") }
-        var values = try input.validated(time: time)
-        values["tags"] = SetCodec.encode(input.tags ?? [])
-        values["createdAt"] = timestamp()
-        return try change(caller, "patient.create", "patient") { tx in
-            let id = try tx.insert(into: "patient", values: values)
+        let record = try input.validated(time: time).record(id: nil, tags: input.tags ?? [], createdAt: timestamp())
+        return try await change(caller, "patient.create", "patient") { tx in
+            let id = try tx.insert(record)
             return (id, id)
         }
     }
 
     /// Edits a patient. Fields left nil keep their value; `tags` replaces the tag set.
     /// Writing `phone` or `address` also resolves an open keep-both conflict on it.
-    public func updatePatient(_ caller: Caller, id: String, _ input: PatientInput) throws {
-        let values = try input.validated(time: time)
-        try change(caller, "patient.update", "patient") { tx in
+    public func update(_ caller: Caller, id: String, _ input: PatientInput) async throws {
+        let fields = try input.validated(time: time)
+        try await change(caller, "patient.update", "patient") { tx in
+            let values = fields.changedColumns
             guard let row = try Row.fetchOne(tx.db, sql: "SELECT tags FROM patient WHERE id = ?", arguments: [id]) else {
                 throw CRMError.notFound("patient", id)
             }
@@ -34,16 +33,16 @@ extension CRM {
     }
 
     /// One patient card as stored (not following merges).
-    public func patient(_ id: String) throws -> Patient {
-        guard let patient = try read({ db in try Row.fetchOne(db, sql: "SELECT * FROM patient WHERE id = ?", arguments: [id]) }) else {
+    public func patient(_ id: String) async throws -> Patient {
+        guard let patient = try await read({ db in try Row.fetchOne(db, sql: "SELECT * FROM patient WHERE id = ?", arguments: [id]).map(Patient.init(row:)) }) else {
             throw CRMError.notFound("patient", id)
         }
-        return Patient(row: patient)
+        return patient
     }
 
     /// The current merge graph.
-    public func mergeGraph() throws -> MergeGraph {
-        try read { db in try Self.mergeGraph(db) }
+    public func mergeGraph() async throws -> MergeGraph {
+        try await read { db in try Self.mergeGraph(db) }
     }
 
     static func mergeGraph(_ db: Database) throws -> MergeGraph {
@@ -53,11 +52,11 @@ extension CRM {
 
     /// Finds archives by name prefix, phone, or ID number. Merged-away patients are left out
     /// (their survivor is found instead). Ordered by id, paged.
-    public func searchPatients(_ caller: Caller, query: String, page: PageRequest) throws -> Page<Patient> {
+    public func search(_ caller: Caller, query: String, page: PageRequest) async throws -> Page<Patient> {
         try caller.require(.visitor, .agent, .manager, .admin)
         let trimmed = query.trimmingCharacters(in: .whitespaces)
         guard trimmed.count <= 50 else { throw CRMError.invalid("query must be at most 50 characters") }
-        return try read { db in
+        return try await read { db in
             let graph = try Self.mergeGraph(db)
             var sql = "SELECT * FROM patient WHERE 1"
             var arguments: StatementArguments = []
@@ -90,10 +89,10 @@ extension CRM {
     /// Caller-ID lookup (来电弹屏): the archives whose phone matches the number, after normalising it
     /// (+86, spaces, dashes). Merged-away patients resolve to their survivor. Also says whether the
     /// number is blacklisted.
-    public func lookupCaller(_ caller: Caller, phone: String) throws -> CallerLookup {
+    public func lookupCaller(_ caller: Caller, phone: String) async throws -> CallerLookup {
         try caller.require(.agent, .manager, .admin)
         guard let number = PhoneNumber.normalize(phone) else { throw CRMError.invalid("not a phone number") }
-        return try read { db in
+        return try await read { db in
             let graph = try Self.mergeGraph(db)
             let ids = try String.fetchAll(db, sql: "SELECT id FROM patient WHERE phone = ?", arguments: [number])
             let roots = Array(Set(ids.map(graph.root(of:)))).sorted()

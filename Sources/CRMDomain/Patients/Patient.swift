@@ -63,53 +63,83 @@ public struct PatientInput: Codable, Sendable {
     }
 
     /// Checks and normalises the fields; errors name the field, never its value.
-    func validated(time: LocalTime) throws(CRMError) -> [String: (any DatabaseValueConvertible)?] {
-        var values: [String: (any DatabaseValueConvertible)?] = [:]
+    func validated(time: LocalTime) throws(CRMError) -> PatientFields {
+        var fields = PatientFields()
         if let name {
             let trimmed = name.trimmingCharacters(in: .whitespaces)
             guard !trimmed.isEmpty, trimmed.count <= 50 else { throw .invalid("name must be 1–50 characters") }
-            values["name"] = trimmed
+            fields.name = trimmed
         }
         if let gender {
             guard ["male", "female", "unknown"].contains(gender) else { throw .invalid("gender must be male, female or unknown") }
-            values["gender"] = gender
+            fields.gender = gender
         }
         if let birthDate {
             guard time.isDay(birthDate) else { throw .invalid("birthDate must be yyyy-MM-dd") }
-            values["birthDate"] = birthDate
+            fields.birthDate = birthDate
         }
         if let idNumber {
             let upper = idNumber.uppercased()
             guard upper.isEmpty || upper.range(of: "^[0-9A-Z]{6,20}$", options: .regularExpression) != nil else {
                 throw .invalid("idNumber must be 6–20 letters or digits")
             }
-            values["idNumber"] = upper.isEmpty ? nil : upper
+            fields.idNumber = .some(upper.isEmpty ? nil : upper)
         }
         if let phone {
             if phone.isEmpty {
-                values["phone"] = nil
+                fields.phone = .some(nil)
             } else {
                 guard let normalized = PhoneNumber.normalize(phone) else { throw .invalid("phone is not a phone number") }
-                values["phone"] = normalized
+                fields.phone = normalized
             }
         }
         if let address {
             guard address.count <= 200 else { throw .invalid("address must be at most 200 characters") }
-            values["address"] = address
+            fields.address = address
         }
         for (field, value) in [("region", region), ("category", category)] {
-            if let value {
-                guard value.count <= 50 else { throw .invalid("\(field) must be at most 50 characters") }
-                values[field] = value
-            }
+            if let value, value.count > 50 { throw .invalid("\(field) must be at most 50 characters") }
         }
+        if let region { fields.region = region }
+        if let category { fields.category = category }
         if let firstVisit {
             guard time.isDay(firstVisit) else { throw .invalid("firstVisit must be yyyy-MM-dd") }
-            values["firstVisit"] = firstVisit
+            fields.firstVisit = firstVisit
         }
         if let tags {
             guard tags.count <= 20, tags.allSatisfy({ !$0.isEmpty && $0.count <= 20 }) else { throw .invalid("tags: at most 20, each 1–20 characters") }
         }
-        return values
+        return fields
+    }
+}
+
+/// A patient's checked card fields: for each, nil leaves the stored value alone and `.some(nil)`
+/// clears it (an empty phone or ID number).
+struct PatientFields: Sendable {
+    var name: String??
+    var gender: String??
+    var birthDate: String??
+    var idNumber: String??
+    var phone: String??
+    var address: String??
+    var region: String??
+    var category: String??
+    var firstVisit: String??
+
+    /// The columns an edit writes.
+    var changedColumns: [String: (any DatabaseValueConvertible)?] {
+        let all: [(String, String??)] = [
+            ("name", name), ("gender", gender), ("birthDate", birthDate), ("idNumber", idNumber), ("phone", phone),
+            ("address", address), ("region", region), ("category", category), ("firstVisit", firstVisit),
+        ]
+        return Dictionary(uniqueKeysWithValues: all.compactMap { column, value in value.map { (column, $0 as (any DatabaseValueConvertible)?) } })
+    }
+
+    /// The row of a new archive with these fields.
+    func record(id: String?, tags: [String], createdAt: String) -> PatientRecord {
+        PatientRecord(
+            id: id, name: name ?? nil, gender: gender ?? nil, birthDate: birthDate ?? nil, idNumber: idNumber ?? nil, phone: phone ?? nil,
+            address: address ?? nil, region: region ?? nil, category: category ?? nil, tags: SetCodec.text(tags),
+            firstVisit: firstVisit ?? nil, createdAt: createdAt)
     }
 }

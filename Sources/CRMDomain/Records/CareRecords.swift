@@ -73,3 +73,21 @@ struct SMSCampaignRecord: ReplicatedRecord, Codable {
     var userId: String
     var createdAt: String
 }
+
+/// A patient's archive card (`patient`).
+struct PatientRecord: ReplicatedRecord, Codable {
+    static let databaseTableName = "patient"
+    var id: String?
+    var name: String?
+    var gender: String?
+    var birthDate: String?
+    var idNumber: String?
+    var phone: String?
+    var address: String?
+    var region: String?
+    var category: String?
+    /// ``SetCodec/text(_:)`` of the tags.
+    var tags: String
+    var firstVisit: String?
+    var createdAt: String
+}

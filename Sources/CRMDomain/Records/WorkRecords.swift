@@ -98,3 +98,56 @@ struct SurveyTemplateVersionRecord: ReplicatedRecord, Codable {
     var createdAt: String
     var createdBy: String
 }
+
+/// A survey template's header (`surveyTemplate`); its questions are versions of their own.
+struct SurveyTemplateRecord: ReplicatedRecord, Codable {
+    static let databaseTableName = "surveyTemplate"
+    static let columnsKeptOnUpdate: Set<String> = ["createdAt"]
+    var id: String?
+    var name: String
+    var purpose: String?
+    var diseaseCode: String?
+    var currentVersion: Int
+    var active: Int
+    var createdAt: String
+}
+
+/// A submitted survey (`surveyResponse`, append-only).
+struct SurveyResponseRecord: ReplicatedRecord, Codable {
+    static let databaseTableName = "surveyResponse"
+    var id: String?
+    var templateId: String
+    var templateVersion: Int
+    var patientId: String
+    var wardId: String?
+    var departmentId: String?
+    var mode: String
+    var staffId: String?
+    var nodeId: String
+    var taskId: String?
+    var startedAt: String?
+    var submittedAt: String
+    /// The canonical JSON of the answers.
+    var answers: String
+    var overall: Int?
+    var recommend: Int?
+}
+
+/// A follow-up rule (`followUpRule`).
+struct FollowUpRuleRecord: ReplicatedRecord, Codable {
+    static let databaseTableName = "followUpRule"
+    static let columnsKeptOnUpdate: Set<String> = ["createdAt"]
+    var id: String?
+    var name: String
+    var kind: String
+    var triggerEvent: String
+    /// Day offsets, comma-separated.
+    var offsets: String?
+    var intervalDays: Int?
+    var repeatCount: Int?
+    /// The JSON of the rule's filter.
+    var filter: String
+    var templateId: String?
+    var active: Int
+    var createdAt: String
+}

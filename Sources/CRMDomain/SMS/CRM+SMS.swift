@@ -41,14 +41,14 @@ public struct DispatchReport: Codable, Sendable, Hashable {
     public var cancelledOptedOut = 0
 }
 
-extension CRM {
+extension CRM.SMS {
     /// The most messages one number gets per day (setting `smsDailyCap`).
     public static let defaultSMSDailyCap = 3
     /// The hospital's name in SMS (`{hospital}`); setting `hospitalName`.
     static let placeholders = ["name", "date", "hospital", "department"]
 
     /// Creates or updates an SMS template (managers).
-    public func saveSMSTemplate(_ caller: Caller, _ template: SMSTemplate) throws {
+    public func saveTemplate(_ caller: Caller, _ template: SMSTemplate) async throws {
         if caller != .system { try caller.require(.manager, .admin) }
         guard template.id.range(of: "^[A-Za-z0-9_-]{1,40}$", options: .regularExpression) != nil else {
             throw CRMError.invalid("template id must be 1–40 of A-Z, a-z, 0-9, '_' or '-'")
@@ -58,19 +58,14 @@ extension CRM {
         }
         guard !template.body.isEmpty, template.body.count <= 500 else { throw CRMError.invalid("body must be 1–500 characters") }
         try Self.checkPlaceholders(template.body)
-        try change(caller, "sms.template.save", "smsTemplate") { tx in
-            let values: [String: (any DatabaseValueConvertible)?] = ["name": template.name, "kind": template.kind, "body": template.body]
-            if try Bool.fetchOne(tx.db, sql: "SELECT 1 FROM smsTemplate WHERE id = ?", arguments: [template.id]) == true {
-                try tx.update("smsTemplate", id: template.id, set: values)
-            } else {
-                try tx.insert(into: "smsTemplate", values: values, id: template.id)
-            }
+        try await change(caller, "sms.template.save", "smsTemplate") { tx in
+            try tx.upsert(SMSTemplateRecord(id: template.id, name: template.name, kind: template.kind, body: template.body))
             return ((), template.id)
         }
     }
 
-    public func smsTemplates() throws -> [SMSTemplate] {
-        try read { db in
+    public func templates() async throws -> [SMSTemplate] {
+        try await read { db in
             try Row.fetchAll(db, sql: "SELECT * FROM smsTemplate ORDER BY id").map {
                 SMSTemplate(id: $0["id"], name: $0["name"] ?? "", kind: $0["kind"] ?? "general", body: $0["body"] ?? "")
             }
@@ -107,14 +102,14 @@ extension CRM {
     }
 
     /// How many patients an audience reaches now (the count shown before sending).
-    public func audienceCount(_ caller: Caller, _ audience: SMSAudience) throws -> Int {
+    public func audienceCount(_ caller: Caller, _ audience: SMSAudience) async throws -> Int {
         try caller.require(.manager, .admin)
         try audience.validate(time: time)
-        return try read { db in try audience.recipients(db, graph: Self.mergeGraph(db)).count }
+        return try await read { db in try audience.recipients(db, graph: CRM.Patients.mergeGraph(db)).count }
     }
 
     /// Queues one message to one patient (or a bare number). Refused for opted-out or blacklisted numbers.
-    public func sendSMS(_ caller: Caller, patientId: String?, phone: String?, body: String, scheduledAt: String?) throws -> String {
+    public func send(_ caller: Caller, patientId: String?, phone: String?, body: String, scheduledAt: String?) async throws -> String {
         try caller.require(.agent, .manager)
         guard !body.isEmpty, body.count <= 500 else { throw CRMError.invalid("body must be 1–500 characters") }
         try Self.checkPlaceholders(body)
@@ -123,7 +118,7 @@ extension CRM {
                 guard let stamp = time.normalizedTimestamp(text) else { throw .invalid("scheduledAt must be an ISO-8601 date-time") }
                 return stamp
             } ?? timestamp()
-        return try change(caller, "sms.send", "smsMessage") { tx in
+        return try await change(caller, "sms.send", "smsMessage") { tx in
             var patient: Row?
             if let patientId {
                 guard let row = try Row.fetchOne(tx.db, sql: "SELECT * FROM patient WHERE id = ?", arguments: [patientId]) else {
@@ -149,7 +144,7 @@ extension CRM {
 
     /// Creates a group send: one queued message per patient in the audience, sent at `scheduledAt`.
     /// Returns the campaign id and how many messages it queued.
-    public func createCampaign(_ caller: Caller, name: String, templateId: String, audience: SMSAudience, scheduledAt: String?) throws -> (id: String, messages: Int) {
+    public func createCampaign(_ caller: Caller, name: String, templateId: String, audience: SMSAudience, scheduledAt: String?) async throws -> (id: String, messages: Int) {
         try caller.require(.manager, .admin)
         guard !name.isEmpty, name.count <= 100 else { throw CRMError.invalid("name must be 1–100 characters") }
         try audience.validate(time: time)
@@ -159,11 +154,11 @@ extension CRM {
                 return stamp
             } ?? timestamp()
         let audienceText = String(decoding: try JSONEncoder().encode(audience), as: UTF8.self)
-        return try change(caller, "sms.campaign", "smsCampaign") { tx in
+        return try await change(caller, "sms.campaign", "smsCampaign") { tx in
             guard let body = try String.fetchOne(tx.db, sql: "SELECT body FROM smsTemplate WHERE id = ?", arguments: [templateId]) else {
                 throw CRMError.notFound("SMS template", templateId)
             }
-            let recipients = try audience.recipients(tx.db, graph: Self.mergeGraph(tx.db))
+            let recipients = try audience.recipients(tx.db, graph: CRM.Patients.mergeGraph(tx.db))
             guard recipients.count <= 50_000 else { throw CRMError.invalid("an audience of more than 50,000 must be split") }
             let campaign = try tx.insert(
                 SMSCampaignRecord(
@@ -184,15 +179,15 @@ extension CRM {
     /// Queues birthday greetings for patients born on `day`'s month and day, with the birthday
     /// template. Ids are derived from (patient, year), so running it on two nodes sends one greeting.
     @discardableResult
-    public func queueBirthdayGreetings(_ caller: Caller, day: String? = nil, templateId: String) throws -> Int {
+    public func queueBirthdayGreetings(_ caller: Caller, day: String? = nil, templateId: String) async throws -> Int {
         if caller != .system { try caller.require(.manager, .admin) }
         let day = day ?? today()
         guard time.isDay(day) else { throw CRMError.invalid("day must be yyyy-MM-dd") }
-        return try change(caller, "sms.birthday", "smsMessage") { tx in
+        return try await change(caller, "sms.birthday", "smsMessage") { tx in
             guard let body = try String.fetchOne(tx.db, sql: "SELECT body FROM smsTemplate WHERE id = ?", arguments: [templateId]) else {
                 throw CRMError.notFound("SMS template", templateId)
             }
-            let graph = try Self.mergeGraph(tx.db)
+            let graph = try CRM.Patients.mergeGraph(tx.db)
             let rows = try Row.fetchAll(
                 tx.db,
                 sql: """
@@ -216,19 +211,20 @@ extension CRM {
 
     /// Sends what is due through the gateway: skips opted-out numbers (cancelled) and numbers that
     /// reached their daily cap (they stay queued for tomorrow). Run by the node that owns the gateway.
-    public func dispatchSMS(gateway: any SMSGateway, limit: Int = 500) throws -> DispatchReport {
+    public func dispatch(gateway: any SMSGateway, limit: Int = 500) async throws -> DispatchReport {
         let now = timestamp()
         let day = today()
-        let cap = try setting("smsDailyCap", default: Self.defaultSMSDailyCap)
-        let due = try read { db in
+        let cap = try await crm.organisation.setting("smsDailyCap", default: Self.defaultSMSDailyCap)
+        let due = try await read { db in
             try Row.fetchAll(
                 db, sql: "SELECT id, phone, body, attempts FROM smsMessage WHERE status = 'queued' AND scheduledAt <= ? ORDER BY scheduledAt, id LIMIT ?",
-                arguments: [now, limit])
+                arguments: [now, limit]
+            ).map { (id: $0["id"] as String, phone: $0["phone"] as String, body: $0["body"] as String, attempts: $0["attempts"] as Int? ?? 0) }
         }
         var report = DispatchReport()
         for message in due {
-            let id: String = message["id"], phone: String = message["phone"]
-            let (optedOut, sentToday) = try read { db in
+            let id = message.id, phone = message.phone
+            let (optedOut, sentToday) = try await read { db in
                 (
                     try Bool.fetchOne(db, sql: "SELECT 1 FROM smsOptOut WHERE id = ? AND active = 1", arguments: [phone]) ?? false,
                     try Int.fetchOne(
@@ -237,7 +233,7 @@ extension CRM {
                 )
             }
             if optedOut {
-                try change(.system, "sms.cancel", "smsMessage") { tx in
+                try await change(.system, "sms.cancel", "smsMessage") { tx in
                     try tx.update("smsMessage", id: id, set: ["status": "cancelled", "error": "opted out"])
                     return ((), id)
                 }
@@ -245,10 +241,10 @@ extension CRM {
                 continue
             }
             if sentToday >= cap { report.deferredByDailyCap += 1; continue }
-            let attempts: Int = (message["attempts"] ?? 0) + 1
+            let attempts = message.attempts + 1
             do {
-                let receipt = try gateway.send(OutgoingSMS(messageId: id, phone: phone, body: message["body"]))
-                try change(.system, "sms.sent", "smsMessage") { tx in
+                let receipt = try await gateway.send(OutgoingSMS(messageId: id, phone: phone, body: message.body))
+                try await change(.system, "sms.sent", "smsMessage") { tx in
                     var values: [String: (any DatabaseValueConvertible)?] = [
                         "status": "sent", "attempts": attempts, "gatewayRef": receipt.reference,
                         "sentAt": timestamp(), "error": nil,
@@ -260,7 +256,7 @@ extension CRM {
                 report.sent += 1
             } catch {
                 let reason = (error as? SMSGatewayError)?.reason ?? "gateway error"
-                try change(.system, "sms.failed", "smsMessage") { tx in
+                try await change(.system, "sms.failed", "smsMessage") { tx in
                     try tx.update("smsMessage", id: id, set: ["status": "failed", "attempts": attempts, "error": String(reason.prefix(200))])
                     return ((), id)
                 }
@@ -271,8 +267,8 @@ extension CRM {
     }
 
     /// A delivery report from the gateway.
-    public func recordDeliveryReport(reference: String, delivered: Bool, error: String?) throws {
-        try change(.system, "sms.report", "smsMessage") { tx in
+    public func recordDeliveryReport(reference: String, delivered: Bool, error: String?) async throws {
+        try await change(.system, "sms.report", "smsMessage") { tx in
             guard let id = try String.fetchOne(tx.db, sql: "SELECT id FROM smsMessage WHERE gatewayRef = ?", arguments: [reference]) else {
                 throw CRMError.notFound("SMS with gateway reference", reference)
             }
@@ -286,9 +282,9 @@ extension CRM {
     }
 
     /// Puts a failed message back in the queue.
-    public func resendSMS(_ caller: Caller, id: String) throws {
+    public func resend(_ caller: Caller, id: String) async throws {
         try caller.require(.manager, .agent)
-        try change(caller, "sms.resend", "smsMessage") { tx in
+        try await change(caller, "sms.resend", "smsMessage") { tx in
             guard let status = try String.fetchOne(tx.db, sql: "SELECT status FROM smsMessage WHERE id = ?", arguments: [id]) else {
                 throw CRMError.notFound("SMS", id)
             }
@@ -299,28 +295,23 @@ extension CRM {
     }
 
     /// An inbound SMS. "T", "TD" or "退订" opts the number out of all SMS (回T退订).
-    public func receiveSMS(phone: String, body: String) throws {
+    public func receive(phone: String, body: String) async throws {
         guard let number = PhoneNumber.normalize(phone) else { throw CRMError.invalid("not a phone number") }
         let text = String(body.prefix(500))
         let command = text.trimmingCharacters(in: .whitespacesAndNewlines).uppercased()
-        try change(.system, "sms.inbound", "smsInbound") { tx in
+        try await change(.system, "sms.inbound", "smsInbound") { tx in
             let id = try tx.insert(SMSInboundRecord(phone: number, body: text, receivedAt: timestamp()))
             if ["T", "TD", "退订", "N"].contains(command) {
-                let values: [String: (any DatabaseValueConvertible)?] = ["active": 1, "source": "reply", "at": timestamp()]
-                if try Bool.fetchOne(tx.db, sql: "SELECT 1 FROM smsOptOut WHERE id = ?", arguments: [number]) == true {
-                    try tx.update("smsOptOut", id: number, set: values)
-                } else {
-                    try tx.insert(into: "smsOptOut", values: values, id: number)
-                }
+                try tx.upsert(SMSOptOutRecord(id: number, active: 1, source: "reply", at: timestamp()))
             }
             return ((), id)
         }
     }
 
     /// The outbox, newest first, optionally one status; numbers masked.
-    public func outbox(_ caller: Caller, status: String?, page: PageRequest) throws -> Page<SMSMessage> {
+    public func outbox(_ caller: Caller, status: String?, page: PageRequest) async throws -> Page<SMSMessage> {
         try caller.require(.manager, .agent, .admin)
-        return try read { db in
+        return try await read { db in
             var sql = "SELECT * FROM smsMessage WHERE 1"
             var arguments: StatementArguments = []
             if let status { sql += " AND status = ?"; arguments += [status] }

@@ -23,7 +23,7 @@ public struct GatewayReceipt: Sendable, Hashable {
 /// Delivers SMS. The demo uses ``FileSMSGateway``; a carrier's gateway implements this later.
 public protocol SMSGateway: Sendable {
     /// Sends one message; throws ``SMSGatewayError`` when the gateway refuses it.
-    func send(_ message: OutgoingSMS) throws -> GatewayReceipt
+    func send(_ message: OutgoingSMS) async throws -> GatewayReceipt
 }
 
 /// Why a gateway refused a message.

@@ -31,9 +31,9 @@ public enum AppointmentStatus: String, Codable, CaseIterable, Sendable {
     case booked, confirmed, cancelled, noShow
 }
 
-extension CRM {
+extension CRM.Service {
     /// Registers a consultation, by a known patient or an anonymous caller.
-    public func registerConsultation(_ caller: Caller, patientId: String?, phone: String?, topic: String, content: String, handling: String?) throws -> String {
+    public func registerConsultation(_ caller: Caller, patientId: String?, phone: String?, topic: String, content: String, handling: String?) async throws -> String {
         try caller.require(.agent, .manager, .visitor)
         guard !topic.isEmpty, topic.count <= 100 else { throw CRMError.invalid("topic must be 1–100 characters") }
         guard !content.isEmpty, content.count <= 4000 else { throw CRMError.invalid("content must be 1–4000 characters") }
@@ -42,7 +42,7 @@ extension CRM {
             guard let number = PhoneNumber.normalize(text) else { throw .invalid("phone is not a phone number") }
             return number
         }
-        return try change(caller, "consultation.register", "consultation") { tx in
+        return try await change(caller, "consultation.register", "consultation") { tx in
             if let patientId, try Bool.fetchOne(tx.db, sql: "SELECT 1 FROM patient WHERE id = ?", arguments: [patientId]) != true {
                 throw CRMError.notFound("patient", patientId)
             }
@@ -55,10 +55,10 @@ extension CRM {
     }
 
     /// Records how a consultation was answered.
-    public func answerConsultation(_ caller: Caller, id: String, handling: String) throws {
+    public func answerConsultation(_ caller: Caller, id: String, handling: String) async throws {
         try caller.require(.agent, .manager)
         guard !handling.isEmpty, handling.count <= 4000 else { throw CRMError.invalid("handling must be 1–4000 characters") }
-        try change(caller, "consultation.answer", "consultation") { tx in
+        try await change(caller, "consultation.answer", "consultation") { tx in
             guard try Bool.fetchOne(tx.db, sql: "SELECT 1 FROM consultation WHERE id = ?", arguments: [id]) == true else {
                 throw CRMError.notFound("consultation", id)
             }
@@ -68,15 +68,15 @@ extension CRM {
     }
 
     /// Books an appointment (预约挂号 / 检查预约).
-    public func bookAppointment(_ caller: Caller, patientId: String, kind: String, departmentId: String?, doctorId: String?, scheduledAt: String) throws -> String {
+    public func bookAppointment(_ caller: Caller, patientId: String, kind: String, departmentId: String?, doctorId: String?, scheduledAt: String) async throws -> String {
         try caller.require(.agent, .manager)
         guard ["visit", "examination"].contains(kind) else { throw CRMError.invalid("kind must be visit or examination") }
         guard let when = time.normalizedTimestamp(scheduledAt) else { throw CRMError.invalid("scheduledAt must be an ISO-8601 date-time") }
-        return try change(caller, "appointment.book", "appointment") { tx in
+        return try await change(caller, "appointment.book", "appointment") { tx in
             guard try Bool.fetchOne(tx.db, sql: "SELECT 1 FROM patient WHERE id = ?", arguments: [patientId]) == true else {
                 throw CRMError.notFound("patient", patientId)
             }
-            try Self.checkReferences(tx.db, departmentId: departmentId, wardId: nil)
+            try CRM.Encounters.checkReferences(tx.db, departmentId: departmentId, wardId: nil)
             let id = try tx.insert(
                 AppointmentRecord(
                     patientId: patientId, kind: kind, departmentId: departmentId, doctorId: doctorId, scheduledAt: when,
@@ -86,9 +86,9 @@ extension CRM {
     }
 
     /// Confirms the visit happened (就诊确认), cancels, or marks a no-show.
-    public func setAppointmentStatus(_ caller: Caller, id: String, status: AppointmentStatus) throws {
+    public func setAppointmentStatus(_ caller: Caller, id: String, status: AppointmentStatus) async throws {
         try caller.require(.agent, .manager)
-        try change(caller, "appointment.\(status.rawValue)", "appointment") { tx in
+        try await change(caller, "appointment.\(status.rawValue)", "appointment") { tx in
             guard let current = try String.fetchOne(tx.db, sql: "SELECT status FROM appointment WHERE id = ?", arguments: [id]) else {
                 throw CRMError.notFound("appointment", id)
             }
@@ -103,25 +103,20 @@ extension CRM {
     }
 
     /// Puts a number on the call center's blacklist, or takes it off.
-    public func setBlacklisted(_ caller: Caller, phone: String, blacklisted: Bool, reason: String?) throws {
+    public func setBlacklisted(_ caller: Caller, phone: String, blacklisted: Bool, reason: String?) async throws {
         try caller.require(.agent, .manager)
         guard let number = PhoneNumber.normalize(phone) else { throw CRMError.invalid("not a phone number") }
         if let reason, reason.count > 200 { throw CRMError.invalid("reason must be at most 200 characters") }
-        try change(caller, blacklisted ? "blacklist.add" : "blacklist.remove", "blacklist") { tx in
-            let values: [String: (any DatabaseValueConvertible)?] = ["active": blacklisted ? 1 : 0, "reason": reason, "userId": caller.userId, "at": timestamp()]
-            if try Bool.fetchOne(tx.db, sql: "SELECT 1 FROM blacklist WHERE id = ?", arguments: [number]) == true {
-                try tx.update("blacklist", id: number, set: values)
-            } else {
-                try tx.insert(into: "blacklist", values: values, id: number)
-            }
+        try await change(caller, blacklisted ? "blacklist.add" : "blacklist.remove", "blacklist") { tx in
+            try tx.upsert(BlacklistRecord(id: number, reason: reason, active: blacklisted ? 1 : 0, userId: caller.userId, at: timestamp()))
             return ((), PhoneNumber.masked(number))
         }
     }
 
     /// The blacklisted numbers, masked.
-    public func blacklist(_ caller: Caller) throws -> [BlacklistEntry] {
+    public func blacklist(_ caller: Caller) async throws -> [BlacklistEntry] {
         try caller.require(.agent, .manager)
-        return try read { db in
+        return try await read { db in
             try Row.fetchAll(db, sql: "SELECT * FROM blacklist WHERE active = 1 ORDER BY at DESC").map {
                 BlacklistEntry(number: PhoneNumber.masked($0["id"]), reason: $0["reason"], at: $0["at"], userId: $0["userId"])
             }

@@ -2,12 +2,12 @@ import Foundation
 import GRDB
 import Replica
 
-extension CRM {
+extension CRM.Statistics {
     /// Satisfaction counts and rates per survey mode, never pooled across modes.
-    public func satisfaction(_ caller: Caller, range: DayRange, wardId: String? = nil, departmentId: String? = nil) throws -> [SatisfactionRow] {
+    public func satisfaction(_ caller: Caller, range: DayRange, wardId: String? = nil, departmentId: String? = nil) async throws -> [SatisfactionRow] {
         try caller.require(.manager, .admin)
         try range.validate(time)
-        return try read { db in
+        return try await read { db in
             var sql = "SELECT mode, SUM(satisfied), SUM(dissatisfied), SUM(noOpinion) FROM \(ResponseStatistics.table) WHERE day >= ? AND day <= ?"
             var arguments: StatementArguments = [range.from, range.to]
             if let wardId { sql += " AND wardId = ?"; arguments += [wardId] }
@@ -35,7 +35,7 @@ extension CRM {
     }
 
     /// NPS per ward, period and mode. `period` groups by year, quarter, month, or takes the whole range.
-    public func nps(_ caller: Caller, range: DayRange, period: StatisticsPeriod, wardId: String? = nil) throws -> [NPSRow] {
+    public func nps(_ caller: Caller, range: DayRange, period: StatisticsPeriod, wardId: String? = nil) async throws -> [NPSRow] {
         try caller.require(.manager, .admin)
         try range.validate(time)
         let periodSQL =
@@ -45,7 +45,7 @@ extension CRM {
             case .month: "substr(day, 1, 7)"
             case .range: "'\(range.from)..\(range.to)'"
             }
-        return try read { db in
+        return try await read { db in
             var sql = """
                 SELECT wardId, \(periodSQL) AS period, mode, SUM(promoters), SUM(passives), SUM(detractors), SUM(recommenders)
                 FROM \(ResponseStatistics.table) WHERE day >= ? AND day <= ? AND wardId != ''
@@ -64,10 +64,10 @@ extension CRM {
     }
 
     /// Opinions per department (bar chart) and each department's share (pie chart).
-    public func opinionsByDepartment(_ caller: Caller, range: DayRange) throws -> [DepartmentOpinions] {
+    public func opinionsByDepartment(_ caller: Caller, range: DayRange) async throws -> [DepartmentOpinions] {
         try caller.require(.manager, .admin)
         try range.validate(time)
-        return try read { db in
+        return try await read { db in
             let rows = try Row.fetchAll(
                 db,
                 sql: """
@@ -86,10 +86,10 @@ extension CRM {
     }
 
     /// The praise list or the important-opinions list, newest first.
-    public func opinions(_ caller: Caller, kind: OpinionInput.Kind, range: DayRange, page: PageRequest) throws -> Page<OpinionEntry> {
+    public func opinions(_ caller: Caller, kind: OpinionInput.Kind, range: DayRange, page: PageRequest) async throws -> Page<OpinionEntry> {
         try caller.require(.manager, .admin)
         try range.validate(time)
-        return try read { db in
+        return try await read { db in
             var sql = "SELECT * FROM opinion WHERE kind = ? AND at >= ? AND at < ?"
             var arguments: StatementArguments = [kind.rawValue, range.from, range.toExclusive]
             if let after = page.after { sql += " AND id < ?"; arguments += [after] }
@@ -105,10 +105,10 @@ extension CRM {
     }
 
     /// Follow-up coverage per task kind for tasks due in the range.
-    public func coverage(_ caller: Caller, range: DayRange, wardId: String? = nil) throws -> [CoverageRow] {
+    public func coverage(_ caller: Caller, range: DayRange, wardId: String? = nil) async throws -> [CoverageRow] {
         try caller.require(.manager, .admin)
         try range.validate(time)
-        return try read { db in
+        return try await read { db in
             var sql = """
                 SELECT kind, COUNT(*), COUNT(doneAt),
                        SUM(doneAt IS NOT NULL AND ((dueBy IS NOT NULL AND doneAt <= dueBy) OR (dueBy IS NULL AND substr(doneAt, 1, 10) <= dueDate)))
@@ -127,11 +127,11 @@ extension CRM {
     }
 
     /// Open complaints by stage and by age in working days.
-    public func complaintAgeing(_ caller: Caller) throws -> ComplaintAgeing {
+    public func complaintAgeing(_ caller: Caller) async throws -> ComplaintAgeing {
         try caller.require(.manager, .admin)
-        let calendar = try workingCalendar()
+        let calendar = try await crm.organisation.workingCalendar()
         let today = today()
-        return try read { db in
+        return try await read { db in
             var ageing = ComplaintAgeing(byStatus: [:], byAge: ["0-2": 0, "3-5": 0, "6-10": 0, "11+": 0], overdue: 0, open: 0)
             for row in try Row.fetchAll(db, sql: "SELECT status, registeredAt, deadline FROM complaint WHERE status != 'closed'") {
                 ageing.open += 1

@@ -75,9 +75,9 @@ public struct SubmissionReceipt: Codable, Sendable, Hashable {
     public var created: Bool
 }
 
-extension CRM {
+extension CRM.Surveys {
     /// Saves a template's questions as its next version (managers). Returns the version number.
-    public func saveTemplate(_ caller: Caller, id: String, name: String, purpose: String?, diseaseCode: String?, definition: SurveyDefinition) throws -> Int {
+    public func saveTemplate(_ caller: Caller, id: String, name: String, purpose: String?, diseaseCode: String?, definition: SurveyDefinition) async throws -> Int {
         if caller != .system { try caller.require(.manager, .admin) }
         guard id.range(of: "^[A-Za-z0-9_-]{1,40}$", options: .regularExpression) != nil else {
             throw CRMError.invalid("template id must be 1–40 of A-Z, a-z, 0-9, '_' or '-'")
@@ -85,29 +85,22 @@ extension CRM {
         guard !name.isEmpty, name.count <= 100 else { throw CRMError.invalid("name must be 1–100 characters") }
         try definition.validate()
         let text = String(decoding: try JSONEncoder().encode(definition), as: UTF8.self)
-        return try change(caller, "template.save", "surveyTemplate") { tx in
+        return try await change(caller, "template.save", "surveyTemplate") { tx in
             let current = try Int.fetchOne(tx.db, sql: "SELECT currentVersion FROM surveyTemplate WHERE id = ?", arguments: [id])
             let version = (current ?? 0) + 1
             try tx.insert(
                 SurveyTemplateVersionRecord(
                     id: "\(id):\(version)", templateId: id, version: version, definition: text, createdAt: timestamp(), createdBy: caller.userId))
-            let values: [String: (any DatabaseValueConvertible)?] = [
-                "name": name, "purpose": purpose, "diseaseCode": diseaseCode, "currentVersion": version, "active": 1,
-            ]
-            if current == nil {
-                var created = values
-                created["createdAt"] = timestamp()
-                try tx.insert(into: "surveyTemplate", values: created, id: id)
-            } else {
-                try tx.update("surveyTemplate", id: id, set: values)
-            }
+            try tx.upsert(
+                SurveyTemplateRecord(
+                    id: id, name: name, purpose: purpose, diseaseCode: diseaseCode, currentVersion: version, active: 1, createdAt: timestamp()))
             return (version, id)
         }
     }
 
     /// A template at a version (its current one when nil).
-    public func template(_ id: String, version: Int? = nil) throws -> SurveyTemplate {
-        try read { db in try Self.template(db, id, version: version) }
+    public func template(_ id: String, version: Int? = nil) async throws -> SurveyTemplate {
+        try await read { db in try Self.template(db, id, version: version) }
     }
 
     static func template(_ db: Database, _ id: String, version: Int?) throws -> SurveyTemplate {
@@ -132,8 +125,8 @@ extension CRM {
     /// the diagnosis, else the active one for every disease, else any active one of that purpose,
     /// else the active template whose id is the purpose.
     /// - Throws: `notFound` when there is no active template of that purpose.
-    public func surveyTemplate(purpose: String, diagnosisCode: String?) throws -> SurveyTemplate {
-        let candidates = try templates().filter { $0.active && $0.purpose == purpose }
+    public func surveyTemplate(purpose: String, diagnosisCode: String?) async throws -> SurveyTemplate {
+        let candidates = try await templates().filter { $0.active && $0.purpose == purpose }
         let diagnosis = diagnosisCode?.uppercased() ?? ""
         let matching = candidates.filter { template in
             guard let code = template.diseaseCode, !code.isEmpty else { return false }
@@ -142,12 +135,12 @@ extension CRM {
         if let best = matching.max(by: { ($0.diseaseCode?.count ?? 0, $1.id) < ($1.diseaseCode?.count ?? 0, $0.id) }) { return best }
         if let general = candidates.first(where: { ($0.diseaseCode ?? "").isEmpty }) ?? candidates.first { return general }
         // A template saved without a purpose but named after it (`bedside`) still serves.
-        if let named = try templates().first(where: { $0.active && $0.id == purpose }) { return named }
+        if let named = try await templates().first(where: { $0.active && $0.id == purpose }) { return named }
         throw CRMError(.notFound, "no active '\(purpose.prefix(20))' survey template; a manager creates one first")
     }
 
-    public func templates() throws -> [SurveyTemplate] {
-        try read { db in
+    public func templates() async throws -> [SurveyTemplate] {
+        try await read { db in
             try String.fetchAll(db, sql: "SELECT id FROM surveyTemplate ORDER BY id").map { try Self.template(db, $0, version: nil) }
         }
     }
@@ -155,13 +148,13 @@ extension CRM {
     /// Submits a survey response. Answers are checked against the template version it was captured
     /// with. The same id with the same content is accepted once; with other content it is refused.
     /// With a `taskId`, the task is recorded as reached with this response.
-    public func submitResponse(_ caller: Caller, _ submission: SurveySubmission) throws -> SubmissionReceipt {
+    public func submit(_ caller: Caller, _ submission: SurveySubmission) async throws -> SubmissionReceipt {
         try caller.require(.visitor, .agent, .manager)
-        return try replica.write { tx in try submitResponse(tx, caller, submission) }
+        return try await replica.write { tx in try submit(tx, caller, submission) }
     }
 
-    /// ``submitResponse(_:_:)`` inside a transaction (imports run many in one).
-    func submitResponse(_ tx: ReplicaTransaction, _ caller: Caller, _ submission: SurveySubmission) throws -> SubmissionReceipt {
+    /// ``submit(_:_:)`` inside a transaction (imports run many in one).
+    func submit(_ tx: ReplicaTransaction, _ caller: Caller, _ submission: SurveySubmission) throws -> SubmissionReceipt {
         guard submission.id.range(of: "^[A-Za-z0-9_-]{10,40}$", options: .regularExpression) != nil else {
             throw CRMError.invalid("id must be 10–40 of A-Z, a-z, 0-9, '_' or '-' (a ULID made by the device)")
         }
@@ -178,18 +171,18 @@ extension CRM {
         let template = try Self.template(tx.db, submission.templateId, version: submission.templateVersion)
         try template.definition.validate(answers: submission.answers)
         let staff = submission.staffId ?? caller.userId
-        let values: [String: (any DatabaseValueConvertible)?] = [
-            "templateId": submission.templateId, "templateVersion": submission.templateVersion, "patientId": submission.patientId,
-            "wardId": submission.wardId, "departmentId": submission.departmentId, "mode": submission.mode.rawValue,
-            "staffId": staff, "taskId": submission.taskId, "startedAt": startedAt, "submittedAt": submittedAt, "answers": answersText,
-            "overall": template.definition.score(.overall, in: submission.answers),
-            "recommend": template.definition.score(.recommend, in: submission.answers),
-        ]
         // The device's id, bound as this node must bind it (``BoundRowID``): resubmitting finds it again.
         let responseID = try replica.boundID(submission.id, table: "surveyResponse", ward: submission.wardId)
+        let record = SurveyResponseRecord(
+            id: responseID, templateId: submission.templateId, templateVersion: submission.templateVersion, patientId: submission.patientId,
+            wardId: submission.wardId, departmentId: submission.departmentId, mode: submission.mode.rawValue, staffId: staff,
+            nodeId: nodeID, taskId: submission.taskId, startedAt: startedAt, submittedAt: submittedAt, answers: answersText,
+            overall: template.definition.score(.overall, in: submission.answers),
+            recommend: template.definition.score(.recommend, in: submission.answers))
         if let existing = try Row.fetchOne(tx.db, sql: "SELECT * FROM surveyResponse WHERE id = ?", arguments: [responseID]) {
-            let same = values.allSatisfy { key, value in
-                key == "staffId" && submission.staffId == nil ? true : (existing[key] as DatabaseValue) == (value?.databaseValue ?? .null)
+            // The same content again (another node's copy keeps its own nodeId; a resubmission without a staff id keeps the first).
+            let same = try record.databaseDictionary.allSatisfy { key, value in
+                key == "id" || key == "nodeId" || (key == "staffId" && submission.staffId == nil) ? true : (existing[key] as DatabaseValue) == value
             }
             guard same else { throw CRMError.conflict("response '\(submission.id)' was already submitted with different content") }
             return SubmissionReceipt(id: responseID, created: false)
@@ -197,9 +190,7 @@ extension CRM {
         guard try Bool.fetchOne(tx.db, sql: "SELECT 1 FROM patient WHERE id = ?", arguments: [submission.patientId]) == true else {
             throw CRMError.notFound("patient", submission.patientId)
         }
-        var row = values
-        row["nodeId"] = nodeID
-        try tx.insert(into: "surveyResponse", values: row, id: responseID)
+        try tx.insert(record)
         for (index, opinion) in opinions.enumerated() {
             let opinionID = "\(submission.id)-\(index)"
             try tx.insert(
@@ -209,7 +200,7 @@ extension CRM {
                     departmentId: opinion.departmentId ?? submission.departmentId, staffId: opinion.staffId, wardId: submission.wardId,
                     mode: submission.mode.rawValue, at: submittedAt))
         }
-        try audit(tx, caller, "survey.submit", "surveyResponse", responseID)
+        try crm.audit(tx, caller, "survey.submit", "surveyResponse", responseID)
         if let taskId = submission.taskId {
             try completeTask(tx, caller, taskId: taskId, responseID: responseID)
         }
@@ -234,10 +225,10 @@ extension CRM {
     }
 
     /// Flags an opinion after the fact (a manager reading responses), or re-flags one.
-    public func flagOpinion(_ caller: Caller, responseId: String, _ opinion: OpinionInput) throws -> String {
+    public func flagOpinion(_ caller: Caller, responseId: String, _ opinion: OpinionInput) async throws -> String {
         try caller.require(.manager, .agent)
         guard !opinion.text.isEmpty, opinion.text.count <= 2000 else { throw CRMError.invalid("text must be 1–2000 characters") }
-        return try change(caller, "opinion.flag", "opinion") { tx in
+        return try await change(caller, "opinion.flag", "opinion") { tx in
             guard let response = try Row.fetchOne(tx.db, sql: "SELECT * FROM surveyResponse WHERE id = ?", arguments: [responseId]) else {
                 throw CRMError.notFound("survey response", responseId)
             }

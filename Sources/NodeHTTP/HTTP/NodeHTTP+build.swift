@@ -22,8 +22,8 @@ package func buildRouter(runtime: NodeRuntime, configuration: NodeConfiguration,
     router.add(middleware: LanguageMiddleware())
     router.add(middleware: AuthenticationMiddleware(crm: runtime.crm))
     router.get("/api/health") { _, _ in "ok" }
-    router.get("/api/status") { _, _ in try await blocking { try runtime.statusReport(configuration) } }
-    router.get("/api/status/link") { _, _ in try await blocking { try runtime.linkStatus(configuration) } }
+    router.get("/api/status") { _, _ in try await runtime.statusReport(configuration) }
+    router.get("/api/status/link") { _, _ in try await runtime.linkStatus(configuration) }
     let api = router.group("/api")
     let crm = runtime.crm
     AccountRoutes.add(to: api, crm: crm)

@@ -12,7 +12,7 @@ extension WebUI {
             let session = try context.session()
             let range = Self.range(request, crm)
             let period = StatisticsPeriod(rawValue: request.query("period") ?? "") ?? .range
-            let charts = try await blocking { try Self.charts(crm, session.caller, range, session.strings, npsPeriod: period) }
+            let charts = try await Self.charts(crm, session.caller, range, session.strings, npsPeriod: period)
             let s = session.strings
             let periods = StatisticsPeriod.allCases.map { option -> Markup in
                 "<option value=\"\(option.rawValue)\"\(option == period ? " selected" : "")>\(s[option.rawValue])</option>"
@@ -45,7 +45,7 @@ extension WebUI {
             let name = try context.parameters.id("chart")
             let range = Self.range(request, crm)
             let period = StatisticsPeriod(rawValue: request.query("period") ?? "") ?? .range
-            let charts = try await blocking { try Self.charts(crm, session.caller, range, session.strings, npsPeriod: period) }
+            let charts = try await Self.charts(crm, session.caller, range, session.strings, npsPeriod: period)
             guard let chart = charts.first(where: { "\($0.0.id).csv" == name })?.0 else { throw CRMError(.notFound, "no chart '\(name.prefix(40))'") }
             return Response(
                 status: .ok, headers: [.contentType: "text/csv; charset=utf-8", .contentDisposition: "attachment; filename=\"\(chart.id).csv\""],
@@ -59,9 +59,9 @@ extension WebUI {
         return DayRange(from: request.query("from") ?? String(today.prefix(4)) + "-01-01", to: request.query("to") ?? today)
     }
 
-    package static func charts(_ crm: CRM, _ caller: Caller, _ range: DayRange, _ s: Strings, npsPeriod: StatisticsPeriod) throws -> [(ChartData, String)] {
+    package static func charts(_ crm: CRM, _ caller: Caller, _ range: DayRange, _ s: Strings, npsPeriod: StatisticsPeriod) async throws -> [(ChartData, String)] {
         let modeNames = ["bedside": s["bedside"], "phone": s["phoneMode"], "sms": s["sms"], "kiosk": s["kiosk"]]
-        let wards = Dictionary(try crm.references(.ward).map { ($0.id, $0.name) }, uniquingKeysWith: { a, _ in a })
+        let wards = Dictionary(try await crm.organisation.references(.ward).map { ($0.id, $0.name) }, uniquingKeysWith: { a, _ in a })
         var charts: [(ChartData, String)] = []
         // Satisfaction trend by month, one line per survey mode (never pooled); a month without responses in a mode is a gap.
         let modes = SurveyMode.allCases.map(\.rawValue)
@@ -71,7 +71,7 @@ extension WebUI {
             let (year, number) = (Int(month.prefix(4)) ?? 2026, Int(month.suffix(2)) ?? 1)
             let next = number == 12 ? String(format: "%04d-01", year + 1) : String(format: "%04d-%02d", year, number + 1)
             let monthEnd = crm.time.day(next + "-01", plus: -1) ?? month + "-28"
-            let rows = try crm.satisfaction(caller, range: DayRange(from: max(range.from, month + "-01"), to: min(range.to, monthEnd)))
+            let rows = try await crm.statistics.satisfaction(caller, range: DayRange(from: max(range.from, month + "-01"), to: min(range.to, monthEnd)))
             let byMode = Dictionary(rows.map { ($0.mode, $0) }, uniquingKeysWith: { a, _ in a })
             trend.append((label: month, values: modes.map { mode in byMode[mode].flatMap { $0.total == 0 ? nil : $0.satisfiedRate * 100 } }))
             month = next
@@ -85,7 +85,7 @@ extension WebUI {
                     rows: trend.map { month in (label: month.label, values: measuredModes.map { month.values[$0] }) }), "line"
             ))
         // Satisfaction split by mode, never pooled.
-        let byMode = try crm.satisfaction(caller, range: range)
+        let byMode = try await crm.statistics.satisfaction(caller, range: range)
         charts.append(
             (
                 ChartData(
@@ -99,7 +99,7 @@ extension WebUI {
                     rows: byMode.map { (label: modeNames[$0.mode] ?? $0.mode, value: Double($0.total - $0.notReached)) }, format: "%.0f"), "pie"
             ))
         // NPS per ward (and year, quarter or month), each survey mode separately.
-        let nps = try crm.nps(caller, range: range, period: npsPeriod)
+        let nps = try await crm.statistics.nps(caller, range: range, period: npsPeriod)
         charts.append(
             (
                 ChartData(
@@ -109,7 +109,7 @@ extension WebUI {
                         return (label: "\(wards[row.wardId] ?? row.wardId)\(period) \(modeNames[row.mode] ?? row.mode)", value: row.nps)
                     }), "bars"
             ))
-        let opinions = try crm.opinionsByDepartment(caller, range: range)
+        let opinions = try await crm.statistics.opinionsByDepartment(caller, range: range)
         charts.append(
             (
                 ChartData(
@@ -122,7 +122,7 @@ extension WebUI {
                     id: "department-share", title: "\(s["opinionsByDepartment"]) · \(s["share"])", labelHeader: s["department"], valueHeader: s["share"],
                     rows: opinions.map { (label: $0.name.isEmpty ? $0.departmentId : $0.name, value: $0.share * 100) }), "pie"
             ))
-        let coverage = try crm.coverage(caller, range: range)
+        let coverage = try await crm.statistics.coverage(caller, range: range)
         charts.append(
             (
                 ChartData(

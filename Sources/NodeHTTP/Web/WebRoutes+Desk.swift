@@ -23,9 +23,9 @@ extension WebUI {
             let session = try context.session()
             let caller = session.caller
             // The desk is phone work: bedside visits belong to the ward tablets.
-            let (queue, lost) = try await blocking {
-                (try crm.followUpQueue(caller, page: PageRequest(limit: 300)).items.filter { $0.task.kind != "bedside24h" }, try crm.lostClaims(caller))
-            }
+            let (queue, lost) = await (
+                try await crm.followUps.queue(caller, page: PageRequest(limit: 300)).items.filter { $0.task.kind != "bedside24h" }, try crm.followUps.lostClaims(caller)
+            )
             var flash: String?
             if request.query("lost") != nil { flash = session.strings["claimLost"] }
             return session.page(session.strings["desk"], Self.desk(queue, lost: lost, caller: caller, s: session.strings), flash: flash)
@@ -34,7 +34,7 @@ extension WebUI {
             let session = try context.session()
             let id = try context.parameters.id()
             do {
-                _ = try await blocking { try crm.claimTask(session.caller, taskId: id) }
+                _ = try await crm.followUps.claim(session.caller, taskId: id)
             } catch let error as CRMError where error.kind == .conflict {
                 return WebPage.redirect("/desk?lost=\(HTML.urlComponent(id))")
             }
@@ -45,7 +45,7 @@ extension WebUI {
             let id = try context.parameters.id()
             let form = try await request.form(context: context)
             guard let outcome = form["outcome"].flatMap(FollowUpOutcome.init(rawValue:)) else { throw CRMError(.invalid, "choose an outcome") }
-            _ = try await blocking { try crm.recordFollowUp(session.caller, taskId: id, outcome: outcome, note: form["note"], nextAction: form["nextAction"]) }
+            _ = try await crm.followUps.record(session.caller, taskId: id, outcome: outcome, note: form["note"], nextAction: form["nextAction"])
             return WebPage.redirect("/desk")
         }
         pages(router, .agent).get("/desk/events") { request, context in
@@ -77,7 +77,7 @@ extension WebUI {
             } else {
                 try caller.require(.manager, .admin)
             }
-            let lookup = try await blocking { try crm.lookupCaller(Caller(userId: body.agent, role: .agent), phone: body.phone) }
+            let lookup = try await crm.patients.lookupCaller(Caller(userId: body.agent, role: .agent), phone: body.phone)
             let strings = Strings(language: request.language)
             let delivered = screenPops.publish(Self.popSnippet(lookup, strings).html, to: body.agent)
             return try JSONResponse.make(ScreenPopResult(delivered: delivered, patients: lookup.patients.count))

@@ -14,18 +14,18 @@ extension WebUI {
         router.post("/login") { request, context in
             let form = try await request.form(context: context)
             let (username, password) = (form["username"] ?? "", form["password"] ?? "")
-            guard let session = try? await blocking({ try crm.login(username: username, password: password) }) else {
+            guard let session = try? await crm.accounts.login(username: username, password: password) else {
                 return Self.loginPage(request.language, failed: true)
             }
             var response = WebPage.redirect(Self.home(session.user.role))
             response.setCookie(
                 Cookie(
-                    name: AuthenticationMiddleware.cookieName, value: session.token, maxAge: Int(CRM.sessionLifetime),
+                    name: AuthenticationMiddleware.cookieName, value: session.token, maxAge: Int(CRM.Accounts.sessionLifetime),
                     path: "/", httpOnly: true, sameSite: .strict))
             return response
         }
         router.post("/logout") { _, context in
-            if let token = context.token { try await blocking { try crm.logout(token: token) } }
+            if let token = context.token { try await crm.accounts.logout(token: token) }
             var response = WebPage.redirect("/login")
             response.setCookie(Cookie(name: AuthenticationMiddleware.cookieName, value: "", maxAge: 0, path: "/", httpOnly: true))
             return response
@@ -47,7 +47,7 @@ extension WebUI {
                 return session.page(s["changePassword"], Self.passwordForm(s, message: s["passwordsDiffer"], failed: true))
             }
             do {
-                try await blocking { try crm.changePassword(session.caller, old: form["old"] ?? "", new: form["new"] ?? "") }
+                try await crm.accounts.changePassword(session.caller, old: form["old"] ?? "", new: form["new"] ?? "")
             } catch let error as CRMError where error.kind == .forbidden || error.kind == .invalid {
                 let message = error.kind == .forbidden ? s["oldPasswordWrong"] : s["passwordLength"]
                 return session.page(s["changePassword"], Self.passwordForm(s, message: message, failed: true))

@@ -10,14 +10,10 @@ extension WebUI {
         let crm = self.crm
         pages(router, .manager, .admin).get("/conflicts") { request, context in
             let session = try context.session()
-            let (conflicts, names) = try await blocking {
-                let conflicts = try crm.conflictInbox(session.caller)
-                return (
-                    conflicts,
-                    Dictionary(
-                        conflicts.compactMap { conflict in (try? crm.patient(conflict.rowId)).map { (conflict.rowId, $0.name) } },
-                        uniquingKeysWith: { a, _ in a })
-                )
+            let conflicts = try await crm.patients.conflictInbox(session.caller)
+            var names: [String: String] = [:]
+            for conflict in conflicts where names[conflict.rowId] == nil {
+                names[conflict.rowId] = try? await crm.patients.patient(conflict.rowId).name
             }
             let s = session.strings
             let html =
@@ -39,19 +35,17 @@ extension WebUI {
         pages(router, .manager, .admin).post("/conflicts/resolve") { request, context in
             let session = try context.session()
             let form = try await request.form(context: context)
-            try await blocking { try crm.resolveConflict(session.caller, table: "patient", rowId: form["rowId"] ?? "", column: form["column"] ?? "", value: form["value"] ?? "") }
+            try await crm.patients.resolveConflict(session.caller, table: "patient", rowId: form["rowId"] ?? "", column: form["column"] ?? "", value: form["value"] ?? "")
             return WebPage.redirect("/conflicts")
         }
         pages(router, .manager, .admin).get("/sms") { request, context in
             let session = try context.session()
             let audience = Self.audience(FormFields(request.uri.query ?? ""))
             let wantsCount = request.query("count") != nil
-            let (templates, departments, outbox, count) = try await blocking {
-                (
-                    try crm.smsTemplates(), try crm.references(.department), try crm.outbox(session.caller, status: nil, page: PageRequest(limit: 50)).items,
-                    wantsCount ? try crm.audienceCount(session.caller, audience) : nil
-                )
-            }
+            let (templates, departments, outbox, count) = await (
+                try crm.sms.templates(), try crm.organisation.references(.department), try crm.sms.outbox(session.caller, status: nil, page: PageRequest(limit: 50)).items,
+                wantsCount ? try crm.sms.audienceCount(session.caller, audience) : nil
+            )
             return session.page(
                 session.strings["smsComposer"], Self.smsPage(templates, departments, outbox, count: count, query: FormFields(request.uri.query ?? ""), s: session.strings))
         }
@@ -59,20 +53,18 @@ extension WebUI {
             let session = try context.session()
             let form = try await request.form(context: context)
             let when = form["scheduledAt"].map { $0 + ":00" + String(crm.currentTimestamp().suffix(6)) }
-            _ = try await blocking {
-                try crm.createCampaign(session.caller, name: form["name"] ?? "", templateId: form["templateId"] ?? "", audience: Self.audience(form), scheduledAt: when)
-            }
+            _ = try await crm.sms.createCampaign(session.caller, name: form["name"] ?? "", templateId: form["templateId"] ?? "", audience: Self.audience(form), scheduledAt: when)
             return WebPage.redirect("/sms")
         }
         pages(router, .manager).post("/sms/:id/resend") { request, context in
             let session = try context.session()
             let id = try context.parameters.id()
-            try await blocking { try crm.resendSMS(session.caller, id: id) }
+            try await crm.sms.resend(session.caller, id: id)
             return WebPage.redirect("/sms")
         }
         pages(router, .manager, .admin).get("/templates") { request, context in
             let session = try context.session()
-            let templates = try await blocking { try crm.templates() }
+            let templates = try await crm.surveys.templates()
             let s = session.strings
             var html: Markup = "<table><thead><tr><th>\(s["template"])</th><th>\(s["purpose"])</th><th>\(s["version"])</th></tr></thead><tbody>"
             html += templates.markup {
@@ -84,7 +76,7 @@ extension WebUI {
         pages(router, .manager, .admin).get("/templates/:id") { request, context in
             let session = try context.session()
             let id = try context.parameters.id()
-            let template = try await blocking { try crm.template(id) }
+            let template = try await crm.surveys.template(id)
             return session.page(template.name, Self.templateEditor(template, s: session.strings, error: nil))
         }
         pages(router, .manager, .admin).post("/templates") { request, context in
@@ -101,9 +93,7 @@ extension WebUI {
             }
             if form["action"] == "add" { return editor(1, nil) }
             do {
-                _ = try await blocking {
-                    try crm.saveTemplate(session.caller, id: id, name: form["name"] ?? "", purpose: form["purpose"], diseaseCode: nil, definition: definition)
-                }
+                _ = try await crm.surveys.saveTemplate(session.caller, id: id, name: form["name"] ?? "", purpose: form["purpose"], diseaseCode: nil, definition: definition)
             } catch let error as CRMError where error.kind == .invalid {
                 return editor(0, error.message)
             }
@@ -111,7 +101,9 @@ extension WebUI {
         }
         pages(router, .manager, .admin).get("/rules") { request, context in
             let session = try context.session()
-            let (rules, departments, wards, templates) = try await blocking { (try crm.rules(), try crm.references(.department), try crm.references(.ward), try crm.templates()) }
+            let (rules, departments, wards, templates) = await (
+                try crm.followUps.rules(), try crm.organisation.references(.department), try crm.organisation.references(.ward), try crm.surveys.templates()
+            )
             return session.page(
                 session.strings["rules"], Self.rulesPage(rules, departments: departments, wards: wards, templates: templates, preview: nil, form: nil, s: session.strings))
         }
@@ -121,29 +113,28 @@ extension WebUI {
             let rule = Self.rule(form)
             if form["action"] == "preview" {
                 let since = crm.time.day(crm.today(), plus: -90) ?? crm.today()
-                let (preview, rules, departments, wards, templates) = try await blocking {
-                    (try crm.previewRule(session.caller, rule, since: since), try crm.rules(), try crm.references(.department), try crm.references(.ward), try crm.templates())
-                }
+                let (preview, rules, departments, wards, templates) = await (
+                    try crm.followUps.previewRule(session.caller, rule, since: since), try crm.followUps.rules(), try crm.organisation.references(.department),
+                    try crm.organisation.references(.ward), try crm.surveys.templates()
+                )
                 return session.page(
                     session.strings["rules"], Self.rulesPage(rules, departments: departments, wards: wards, templates: templates, preview: preview, form: form, s: session.strings))
             }
-            _ = try await blocking { try crm.saveRule(session.caller, rule) }
+            _ = try await crm.followUps.saveRule(session.caller, rule)
             return WebPage.redirect("/rules")
         }
         pages(router, .admin).get("/users") { request, context in
             let session = try context.session()
-            let (users, wards) = try await blocking { (try crm.users(session.caller), try crm.references(.ward)) }
+            let (users, wards) = await (try crm.accounts.users(session.caller), try crm.organisation.references(.ward))
             return session.page(session.strings["users"], Self.usersPage(users, wards: wards, s: session.strings))
         }
         pages(router, .admin).post("/users") { request, context in
             let session = try context.session()
             let form = try await request.form(context: context)
             guard let role = form["role"].flatMap(Role.init(rawValue:)) else { throw CRMError(.invalid, "choose a role") }
-            try await blocking {
-                try crm.saveUser(
-                    session.caller, username: form["username"] ?? "", displayName: form["displayName"] ?? "", role: role,
-                    password: form["password"], wardId: form["wardId"], disabled: form["disabled"] == "1")
-            }
+            try await crm.accounts.saveUser(
+                session.caller, username: form["username"] ?? "", displayName: form["displayName"] ?? "", role: role,
+                password: form["password"], wardId: form["wardId"], disabled: form["disabled"] == "1")
             return WebPage.redirect("/users")
         }
     }

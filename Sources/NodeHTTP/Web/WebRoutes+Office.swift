@@ -10,19 +10,19 @@ extension WebUI {
         let crm = self.crm, runtime = self.runtime, configuration = self.configuration
         pages(router, .manager, .agent, .admin).get("/complaints") { request, context in
             let session = try context.session()
-            let (open, departments) = try await blocking {
-                (try crm.complaints(session.caller, status: nil, page: PageRequest(limit: 500)).items, try crm.references(.department))
-            }
+            let (open, departments) = await (
+                try crm.complaints.board(session.caller, status: nil, page: PageRequest(limit: 500)).items, try crm.organisation.references(.department)
+            )
             let names = Dictionary(departments.map { ($0.id, $0.name) }, uniquingKeysWith: { a, _ in a })
             return session.page(session.strings["office"], Self.board(open, departmentNames: names, canAdvance: true, s: session.strings))
         }
         pages(router, .manager, .agent, .admin).get("/complaints/:id") { request, context in
             let session = try context.session()
             let id = try context.parameters.id()
-            let (complaint, departments, patient) = try await blocking {
-                let complaint = try crm.complaint(id)
-                return (complaint, try crm.references(.department), try complaint.patientId.map { try crm.patient($0) })
-            }
+            let complaint = try await crm.complaints.complaint(id)
+            let departments = try await crm.organisation.references(.department)
+            var patient: Patient?
+            if let patientId = complaint.patientId { patient = try await crm.patients.patient(patientId) }
             let html = Self.complaintDetail(
                 complaint, patient: patient, departments: departments,
                 canAdvance: session.caller.role != .admin, s: session.strings)
@@ -33,11 +33,9 @@ extension WebUI {
             let id = try context.parameters.id()
             let form = try await request.form(context: context)
             guard let status = form["status"].flatMap(ComplaintStatus.init(rawValue:)) else { throw CRMError(.invalid, "choose a stage") }
-            try await blocking {
-                try crm.advanceComplaint(
-                    session.caller, id: id, to: status, note: form["note"] ?? "", departmentId: form["departmentId"],
-                    handlerId: session.caller.userId, resolution: form["resolution"])
-            }
+            try await crm.complaints.advance(
+                session.caller, id: id, to: status, note: form["note"] ?? "", departmentId: form["departmentId"],
+                handlerId: session.caller.userId, resolution: form["resolution"])
             return WebPage.redirect(form["back"] == "detail" ? "/complaints/\(HTML.urlComponent(id))" : "/complaints")
         }
         pages(router, .manager, .admin).get("/fleet") { request, context in
@@ -50,10 +48,8 @@ extension WebUI {
             guard runtime.replica.role == .central else { throw CRMError(.forbidden, "only central revokes nodes") }
             let node = try context.parameters.id("node")
             guard let id = NodeID(hex: node) else { throw CRMError(.invalid, "not a node id") }
-            try await blocking {
-                let name = try runtime.peers.peers().first { $0.nodeId == node }?.name
-                try runtime.revoke(id, name: name, by: session.caller.userId, at: crm.currentTimestamp())
-            }
+            let name = try runtime.peers.peers().first { $0.nodeId == node }?.name
+            try await crm.organisation.revokeNode(session.caller, id, name: name)
             return WebPage.redirect("/fleet")
         }
     }

@@ -9,17 +9,18 @@ extension WebUI {
     /// The parameters an admin sets here, with the value used while unset.
     package static let editableSettings: [(key: String, fallback: String)] = [
         ("hospitalName", "医院"),
-        ("complaintDeadlineWorkingDays", String(CRM.defaultComplaintDeadline)),
-        ("smsDailyCap", String(CRM.defaultSMSDailyCap)),
+        ("complaintDeadlineWorkingDays", String(CRM.Complaints.defaultComplaintDeadline)),
+        ("smsDailyCap", String(CRM.SMS.defaultSMSDailyCap)),
     ]
 
     package func addOrganisation(to router: Router<APIRequestContext>) {
         let crm = self.crm
         pages(router, .admin, .manager).get("/organisation") { request, context in
             let session = try context.session()
-            let (lists, settings, days) = try await blocking {
-                (try ReferenceKind.allCases.map { ($0, try crm.references($0)) }, try crm.settings(), try crm.calendarOverrides())
-            }
+            var lists: [(ReferenceKind, [ReferenceItem])] = []
+            for kind in ReferenceKind.allCases { lists.append((kind, try await crm.organisation.references(kind))) }
+            let settings = try await crm.organisation.settings()
+            let days = try await crm.organisation.calendarOverrides()
             let isAdmin = session.caller.role == .admin
             let html =
                 Self.referenceLists(lists, s: session.strings)
@@ -36,32 +37,28 @@ extension WebUI {
             let item = ReferenceItem(
                 id: value("id") ?? "", name: value("name") ?? "", departmentId: value("departmentId"),
                 code: value("code"), title: value("title"))
-            try await blocking { try crm.saveReference(session.caller, kind, item) }
+            try await crm.organisation.saveReference(session.caller, kind, item)
             return WebPage.redirect("/organisation?saved=1#\(kind.rawValue)")
         }
         pages(router, .admin).post("/organisation/settings") { request, context in
             let session = try context.session()
             let form = try await request.form(context: context)
-            try await blocking {
-                let current = try crm.settings()
-                for (key, fallback) in Self.editableSettings {
-                    guard let value = form[key]?.trimmingCharacters(in: .whitespaces), value != (current[key] ?? fallback) else { continue }
-                    if key != "hospitalName" {
-                        guard let number = Int(value), (1...1000).contains(number) else { throw CRMError(.invalid, "\(key) must be a whole number from 1 to 1000") }
-                    } else if value.isEmpty || value.count > 50 {
-                        throw CRMError(.invalid, "hospitalName must be 1–50 characters")
-                    }
-                    try crm.setSetting(session.caller, key: key, value: value)
+            let current = try await crm.organisation.settings()
+            for (key, fallback) in Self.editableSettings {
+                guard let value = form[key]?.trimmingCharacters(in: .whitespaces), value != (current[key] ?? fallback) else { continue }
+                if key != "hospitalName" {
+                    guard let number = Int(value), (1...1000).contains(number) else { throw CRMError(.invalid, "\(key) must be a whole number from 1 to 1000") }
+                } else if value.isEmpty || value.count > 50 {
+                    throw CRMError(.invalid, "hospitalName must be 1–50 characters")
                 }
+                try await crm.organisation.setSetting(session.caller, key: key, value: value)
             }
             return WebPage.redirect("/organisation?saved=1#settings")
         }
         pages(router, .admin).post("/organisation/calendar") { request, context in
             let session = try context.session()
             let form = try await request.form(context: context)
-            try await blocking {
-                try crm.setCalendarDay(session.caller, day: form["day"] ?? "", working: form["kind"] == "workday", name: form["name"] ?? "")
-            }
+            try await crm.organisation.setCalendarDay(session.caller, day: form["day"] ?? "", working: form["kind"] == "workday", name: form["name"] ?? "")
             return WebPage.redirect("/organisation?saved=1#calendar")
         }
     }

@@ -11,12 +11,10 @@ extension WebUI {
             let session = try context.session()
             let query = request.query("q") ?? ""
             let s = session.strings
-            let (found, duplicates) = try await blocking {
-                (
-                    query.isEmpty ? [] : try crm.searchPatients(session.caller, query: query, page: PageRequest(limit: 50)).items,
-                    session.caller.role == .agent ? [] : try crm.duplicateCandidates(session.caller, limit: 20)
-                )
-            }
+            let (found, duplicates) = await (
+                query.isEmpty ? [] : try crm.patients.search(session.caller, query: query, page: PageRequest(limit: 50)).items,
+                session.caller.role == .agent ? [] : try crm.patients.duplicateCandidates(session.caller, limit: 20)
+            )
             var html: Markup = """
                 <form method="get" action="/patients" role="search" class="card"><label for="q">\(s["search"])</label>
                 <input type="search" id="q" name="q" value="\(e(query))" placeholder="\(s["searchHint"])"><p><button type="submit">\(s["search"])</button></p></form>
@@ -37,7 +35,7 @@ extension WebUI {
         pages(router, .agent, .manager, .admin).get("/patients/:id") { request, context in
             let session = try context.session()
             let id = try context.parameters.id()
-            let (archive, departments) = try await blocking { (try crm.archive(session.caller, patientId: id), try crm.references(.department)) }
+            let (archive, departments) = await (try crm.patients.archive(session.caller, patientId: id), try crm.organisation.references(.department))
             var html = Self.archive(archive, canMerge: session.caller.role != .agent, s: session.strings)
             html +=
                 "<details class=\"card\" id=\"edit-patient\"><summary>\(session.strings["editPatient"])</summary>"
@@ -50,33 +48,31 @@ extension WebUI {
         pages(router, .agent, .manager, .admin).post("/patients") { request, context in
             let session = try context.session()
             let form = try await request.form(context: context)
-            let id = try await blocking { try crm.createPatient(session.caller, Self.patientInput(form, comparedWith: nil)) }
+            let id = try await crm.patients.create(session.caller, Self.patientInput(form, comparedWith: nil))
             return WebPage.redirect("/patients/\(HTML.urlComponent(id))")
         }
         pages(router, .agent, .manager, .admin).post("/patients/:id/edit") { request, context in
             let session = try context.session()
             let id = try context.parameters.id()
             let form = try await request.form(context: context)
-            try await blocking {
-                // Only what the user changed is written: an untouched field must not compete with a
-                // concurrent edit of it on another node (phone and address are keep-both).
-                let input = Self.patientInput(form, comparedWith: try crm.patient(id))
-                try crm.updatePatient(session.caller, id: id, input)
-            }
+            // Only what the user changed is written: an untouched field must not compete with a
+            // concurrent edit of it on another node (phone and address are keep-both).
+            let input = await Self.patientInput(form, comparedWith: try crm.patients.patient(id))
+            try await crm.patients.update(session.caller, id: id, input)
             return WebPage.redirect("/patients/\(HTML.urlComponent(id))")
         }
         pages(router, .manager, .admin).post("/patients/:id/merge") { request, context in
             let session = try context.session()
             let survivor = try context.parameters.id()
             let form = try await request.form(context: context)
-            _ = try await blocking { try crm.mergePatients(session.caller, survivorId: survivor, mergedId: form["mergedId"] ?? "", reason: form["reason"]) }
+            _ = try await crm.patients.merge(session.caller, survivorId: survivor, mergedId: form["mergedId"] ?? "", reason: form["reason"])
             return WebPage.redirect("/patients/\(HTML.urlComponent(survivor))")
         }
         pages(router, .manager, .admin).post("/merges/:id/undo") { request, context in
             let session = try context.session()
             let merge = try context.parameters.id()
             let form = try await request.form(context: context)
-            try await blocking { try crm.undoMerge(session.caller, mergeId: merge) }
+            try await crm.patients.undoMerge(session.caller, mergeId: merge)
             return WebPage.redirect("/patients/\(HTML.urlComponent(form["back"] ?? ""))")
         }
     }

@@ -12,10 +12,9 @@ extension WebUI {
         pages(router, .agent, .manager).get("/desk/tasks/:id/survey") { request, context in
             let session = try context.session()
             let id = try context.parameters.id()
-            let (task, template, patient) = try await blocking {
-                let task = try crm.task(id)
-                return (task, try Self.phoneTemplate(crm, task), try crm.patient(task.patientId))
-            }
+            let task = try await crm.followUps.task(id)
+            let template = try await Self.phoneTemplate(crm, task)
+            let patient = try await crm.patients.patient(task.patientId)
             return session.page(
                 "\(session.strings["phoneSurvey"]) · \(patient.name)",
                 Self.surveyForm(
@@ -27,17 +26,14 @@ extension WebUI {
             let id = try context.parameters.id()
             let form = try await request.form(context: context)
             do {
-                try await blocking {
-                    let task = try crm.task(id)
-                    let template = try Self.phoneTemplate(crm, task)
-                    try Self.submitSurvey(
-                        crm, session.caller, form, template, patientId: task.patientId, wardId: task.wardId,
-                        departmentId: task.departmentId, mode: .phone, taskId: task.id)
-                }
+                let task = try await crm.followUps.task(id)
+                let template = try await Self.phoneTemplate(crm, task)
+                try await Self.submitSurvey(
+                    crm, session.caller, form, template, patientId: task.patientId, wardId: task.wardId,
+                    departmentId: task.departmentId, mode: .phone, taskId: task.id)
             } catch let error as CRMError where error.kind == .invalid {
-                let (task, template) = try await blocking {
-                    let task = try crm.task(id); return (task, try Self.phoneTemplate(crm, task))
-                }
+                let task = try await crm.followUps.task(id)
+                let template = try await Self.phoneTemplate(crm, task)
                 return session.page(
                     session.strings["phoneSurvey"],
                     Self.surveyForm(
@@ -50,19 +46,16 @@ extension WebUI {
             let session = try context.session()
             let id = try context.parameters.id()
             let form = try await request.form(context: context)
-            _ = try await blocking {
-                try crm.registerConsultation(session.caller, patientId: id, phone: nil, topic: form["topic"] ?? "", content: form["content"] ?? "", handling: form["handling"])
-            }
+            _ = try await crm.service.registerConsultation(
+                session.caller, patientId: id, phone: nil, topic: form["topic"] ?? "", content: form["content"] ?? "", handling: form["handling"])
             return WebPage.redirect("/patients/\(HTML.urlComponent(id))")
         }
         pages(router, .agent, .manager).post("/patients/:id/complaint") { request, context in
             let session = try context.session()
             let id = try context.parameters.id()
             let form = try await request.form(context: context)
-            _ = try await blocking {
-                try crm.registerComplaint(
-                    session.caller, ComplaintInput(patientId: id, departmentId: form["departmentId"], summary: form["summary"] ?? "", channel: form["channel"]))
-            }
+            _ = try await crm.complaints.register(
+                session.caller, ComplaintInput(patientId: id, departmentId: form["departmentId"], summary: form["summary"] ?? "", channel: form["channel"]))
             return WebPage.redirect("/patients/\(HTML.urlComponent(id))")
         }
         pages(router, .agent, .manager).post("/patients/:id/appointment") { request, context in
@@ -71,33 +64,30 @@ extension WebUI {
             let form = try await request.form(context: context)
             // `datetime-local` gives local time without an offset: the hospital's.
             let when = (form["when"] ?? "") + ":00" + String(crm.currentTimestamp().suffix(6))
-            _ = try await blocking {
-                try crm.bookAppointment(session.caller, patientId: id, kind: form["kind"] ?? "", departmentId: form["departmentId"], doctorId: nil, scheduledAt: when)
-            }
+            _ = try await crm.service.bookAppointment(session.caller, patientId: id, kind: form["kind"] ?? "", departmentId: form["departmentId"], doctorId: nil, scheduledAt: when)
             return WebPage.redirect("/patients/\(HTML.urlComponent(id))")
         }
         pages(router, .agent, .manager).post("/patients/:id/blacklist") { request, context in
             let session = try context.session()
             let id = try context.parameters.id()
             let form = try await request.form(context: context)
-            try await blocking {
-                guard let phone = try crm.patient(id).phone else { throw CRMError(.invalid, "the patient has no phone number") }
-                try crm.setBlacklisted(session.caller, phone: phone, blacklisted: form["blacklisted"] == "1", reason: form["reason"])
-            }
+            guard let phone = try await crm.patients.patient(id).phone else { throw CRMError(.invalid, "the patient has no phone number") }
+            try await crm.service.setBlacklisted(session.caller, phone: phone, blacklisted: form["blacklisted"] == "1", reason: form["reason"])
             return WebPage.redirect("/patients/\(HTML.urlComponent(id))")
         }
     }
 
     /// The template a phone follow-up uses: the task's, else the first for discharge calls.
     /// The task's template, else the discharge template for the diagnosis of the task's encounter.
-    package static func phoneTemplate(_ crm: CRM, _ task: FollowUpTask) throws -> SurveyTemplate {
-        if let id = task.templateId { return try crm.template(id) }
-        let diagnosis = try task.encounterId.map { try crm.encounter($0).diagnosisCode } ?? nil
+    package static func phoneTemplate(_ crm: CRM, _ task: FollowUpTask) async throws -> SurveyTemplate {
+        if let id = task.templateId { return try await crm.surveys.template(id) }
+        var diagnosis: String?
+        if let encounterId = task.encounterId { diagnosis = try await crm.encounters.encounter(encounterId).diagnosisCode }
         do {
-            return try crm.surveyTemplate(purpose: "discharge", diagnosisCode: diagnosis)
+            return try await crm.surveys.surveyTemplate(purpose: "discharge", diagnosisCode: diagnosis)
         } catch let error as CRMError where error.kind == .notFound {
             // No discharge template yet: any active one lets the agent still record answers.
-            guard let any = try crm.templates().first(where: \.active) else { throw error }
+            guard let any = try await crm.surveys.templates().first(where: \.active) else { throw error }
             return any
         }
     }

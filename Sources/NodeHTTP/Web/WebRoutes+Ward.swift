@@ -11,17 +11,16 @@ extension WebUI {
         pages(router, .visitor, .manager, .admin).get("/ward") { request, context in
             let session = try context.session()
             let ward = session.caller.wardId ?? request.query("ward") ?? ""
-            let patients = try await blocking { try crm.wardPatients(session.caller, wardId: ward) }
+            let patients = try await crm.encounters.wardPatients(session.caller, wardId: ward)
             return session.page(
                 "\(session.strings["ward"]) \(ward)", Self.wardList(patients, session.strings), flash: request.query("saved").map { _ in session.strings["surveySaved"] })
         }
         pages(router, .visitor, .manager).get("/ward/survey/:encounter") { request, context in
             let session = try context.session()
             let encounterID = try context.parameters.id("encounter")
-            let (encounter, patient, template) = try await blocking {
-                let encounter = try crm.encounter(encounterID)
-                return (encounter, try crm.patient(encounter.patientId), try Self.bedsideTemplate(crm, encounter))
-            }
+            let encounter = try await crm.encounters.encounter(encounterID)
+            let patient = try await crm.patients.patient(encounter.patientId)
+            let template = try await Self.bedsideTemplate(crm, encounter)
             return session.page(
                 session.strings["startSurvey"] + " · " + patient.name,
                 Self.surveyForm(template, encounter: encounter, responseID: crm.replica.makeRowID(), strings: session.strings, error: nil))
@@ -31,18 +30,15 @@ extension WebUI {
             let encounterID = try context.parameters.id("encounter")
             let form = try await request.form(context: context)
             do {
-                try await blocking {
-                    let encounter = try crm.encounter(encounterID)
-                    let template = try Self.bedsideTemplate(crm, encounter)
-                    let task = try crm.wardPatients(session.caller, wardId: encounter.wardId ?? "").first { $0.encounter.id == encounterID }?.bedsideTaskId
-                    try Self.submitSurvey(
-                        crm, session.caller, form, template, patientId: encounter.patientId, wardId: encounter.wardId,
-                        departmentId: encounter.departmentId, mode: .bedside, taskId: task)
-                }
+                let encounter = try await crm.encounters.encounter(encounterID)
+                let template = try await Self.bedsideTemplate(crm, encounter)
+                let task = try await crm.encounters.wardPatients(session.caller, wardId: encounter.wardId ?? "").first { $0.encounter.id == encounterID }?.bedsideTaskId
+                try await Self.submitSurvey(
+                    crm, session.caller, form, template, patientId: encounter.patientId, wardId: encounter.wardId,
+                    departmentId: encounter.departmentId, mode: .bedside, taskId: task)
             } catch let error as CRMError where error.kind == .invalid || error.kind == .conflict {
-                let (encounter, template) = try await blocking {
-                    let encounter = try crm.encounter(encounterID); return (encounter, try Self.bedsideTemplate(crm, encounter))
-                }
+                let encounter = try await crm.encounters.encounter(encounterID)
+                let template = try await Self.bedsideTemplate(crm, encounter)
                 return session.page(
                     session.strings["startSurvey"],
                     Self.surveyForm(
@@ -54,8 +50,8 @@ extension WebUI {
     }
 
     /// The bedside template for the encounter's diagnosis (per-disease templates first).
-    package static func bedsideTemplate(_ crm: CRM, _ encounter: Encounter) throws -> SurveyTemplate {
-        try crm.surveyTemplate(purpose: "bedside", diagnosisCode: encounter.diagnosisCode)
+    package static func bedsideTemplate(_ crm: CRM, _ encounter: Encounter) async throws -> SurveyTemplate {
+        try await crm.surveys.surveyTemplate(purpose: "bedside", diagnosisCode: encounter.diagnosisCode)
     }
 
     package static func wardList(_ patients: [WardPatient], _ s: Strings) -> Markup {
@@ -123,14 +119,14 @@ extension WebUI {
     package static func submitSurvey(
         _ crm: CRM, _ caller: Caller, _ form: FormFields, _ current: SurveyTemplate, patientId: String, wardId: String?,
         departmentId: String?, mode: SurveyMode, taskId: String?
-    ) throws {
+    ) async throws {
         var template = current
-        if let id = form["templateId"], let version = form["templateVersion"].flatMap(Int.init) { template = try crm.template(id, version: version) }
+        if let id = form["templateId"], let version = form["templateVersion"].flatMap(Int.init) { template = try await crm.surveys.template(id, version: version) }
         var opinions: [OpinionInput] = []
         if let kind = form["opinionKind"].flatMap(OpinionInput.Kind.init(rawValue:)), let text = form["opinionText"] {
             opinions.append(OpinionInput(kind: kind, text: text, departmentId: departmentId))
         }
-        _ = try crm.submitResponse(
+        _ = try await crm.surveys.submit(
             caller,
             SurveySubmission(
                 id: form["responseId"] ?? "", templateId: template.id, templateVersion: template.version, patientId: patientId,

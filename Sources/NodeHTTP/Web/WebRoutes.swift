@@ -97,7 +97,7 @@ package struct WebSessionMiddleware: RouterMiddleware {
         let strings = Strings(language: request.language)
         guard roles.isEmpty || roles.contains(caller.role) else { throw CRMError(.forbidden, strings["forbidden"]) }
         let runtime = self.runtime, configuration = self.configuration
-        let node = try await blocking { try runtime.linkStatus(configuration) }
+        let node = try runtime.linkStatus(configuration)
         var context = context
         context.webSession = WebSession(caller: caller, strings: strings, node: node, path: request.uri.path)
         return try await next(request, context)

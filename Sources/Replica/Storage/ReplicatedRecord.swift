@@ -16,6 +16,13 @@ import GRDB
 public protocol ReplicatedRecord: EncodableRecord, TableRecord, Sendable {
     /// The row id; nil lets the replica make one (bound as this node must bind it).
     var id: String? { get }
+    /// Columns that record how the row began (`createdAt`): ``ReplicaTransaction/upsert(_:)``
+    /// writes them when it inserts and leaves them alone when it updates.
+    static var columnsKeptOnUpdate: Set<String> { get }
+}
+
+extension ReplicatedRecord {
+    public static var columnsKeptOnUpdate: Set<String> { [] }
 }
 
 extension ReplicatedRecord {
@@ -33,6 +40,33 @@ extension ReplicaTransaction {
     @discardableResult
     public func insert(_ record: some ReplicatedRecord) throws -> String {
         try insert(into: type(of: record).databaseTableName, values: try record.columnValues(), id: record.id)
+    }
+
+    /// Inserts a record, or updates its row when the table already has a live row of its id:
+    /// every column it writes except ``ReplicatedRecord/columnsKeptOnUpdate`` and the not-null
+    /// columns it leaves nil (an account saved without a new password keeps its hash).
+    /// - Returns: the row id.
+    /// - Throws: as ``insert(into:values:id:)`` and ``update(_:id:set:)``; `rowDeleted` for a deleted id.
+    @discardableResult
+    public func upsert<Record: ReplicatedRecord>(_ record: Record) throws -> String {
+        guard let id = record.id, try rowExists(Record.databaseTableName, id: id) else {
+            return try insert(record)
+        }
+        let table = try replica.table(Record.databaseTableName)
+        let notNull = Set(table.declaration.columns.filter(\.notNull).map(\.name))
+        let values = try record.columnValues().filter { column, value in
+            !Record.columnsKeptOnUpdate.contains(column) && !((value?.databaseValue.isNull ?? true) && notNull.contains(column))
+        }
+        try update(Record.databaseTableName, id: id, set: values)
+        return id
+    }
+
+    /// Whether `table` holds a live row `id` (deleted rows do not count).
+    public func rowExists(_ table: String, id: String) throws -> Bool {
+        let table = try replica.table(table)
+        return try Bool.fetchOne(
+            db, sql: "SELECT 1 FROM \(table.name.quotedDatabaseIdentifier) WHERE \(table.declaration.primaryKey.quotedDatabaseIdentifier) = ?",
+            arguments: [id]) == true
     }
 }
 

@@ -43,7 +43,7 @@ struct Status: ParsableCommand {
 }
 
 /// `suifang revoke NODE` (central): every peer refuses the node from then on.
-struct Revoke: ParsableCommand {
+struct Revoke: AsyncParsableCommand {
     static let configuration = CommandConfiguration(abstract: "Revoke a node (central); the revocation replicates.")
 
     @OptionGroup var node: NodeOptions
@@ -51,7 +51,7 @@ struct Revoke: ParsableCommand {
     var target: String
     @OptionGroup var output: OutputOptions
 
-    func run() throws {
+    func run() async throws {
         let (_, configuration, runtime) = try node.open(logger: quietLogger)
         // The certificate's role, not node.json's: a ward whose file says "central" is still a ward.
         guard runtime.replica.role == .central else { throw ValidationError("only central revokes nodes (this node's certificate says \(runtime.replica.role))") }
@@ -60,7 +60,8 @@ struct Revoke: ParsableCommand {
         guard let id = NodeID(hex: match?.nodeId ?? target) else {
             throw ValidationError("'\(target)' is neither a node id nor the name of a known peer")
         }
-        try runtime.revoke(id, name: match?.name, by: configuration.name, at: runtime.crm.currentTimestamp())
+        // The command line stands for the node's administrator: the audit trail says which node.
+        try await runtime.crm.organisation.revokeNode(Caller(userId: "cli@" + configuration.name, role: .admin), id, name: match?.name)
         if output.json {
             printJSON(["revoked": id.description])
         } else {

@@ -11,7 +11,7 @@ import Testnets
 struct User: ParsableCommand {
     static let configuration = CommandConfiguration(abstract: "Manage login accounts.", subcommands: [Add.self])
 
-    struct Add: ParsableCommand {
+    struct Add: AsyncParsableCommand {
         static let configuration = CommandConfiguration(abstract: "Create or update an account.")
 
         @OptionGroup var node: NodeOptions
@@ -26,7 +26,7 @@ struct User: ParsableCommand {
         @Flag(help: "Read the password from standard input (one line) instead of prompting.")
         var passwordStdin = false
 
-        func run() throws {
+        func run() async throws {
             guard let role = Role(rawValue: role) else { throw ValidationError("role must be visitor, agent, manager or admin") }
             let password: String
             if passwordStdin {
@@ -38,7 +38,7 @@ struct User: ParsableCommand {
             }
             let (_, _, runtime) = try node.open(logger: quietLogger)
             do {
-                try runtime.crm.saveUser(
+                try await runtime.crm.accounts.saveUser(
                     .system, username: username, displayName: displayName ?? username, role: role,
                     password: password, wardId: ward)
             } catch let error as CRMError {

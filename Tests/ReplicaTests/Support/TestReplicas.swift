@@ -1,27 +1,9 @@
 import Foundation
 import GRDB
 import Synchronization
+import TestSupport
 
 @testable import Replica
-
-/// A wall clock tests move by hand.
-final class ManualClock: WallClock, Sendable {
-    private let milliseconds: Mutex<UInt64>
-
-    init(_ start: UInt64 = 1_780_000_000_000) {
-        self.milliseconds = Mutex(start)
-    }
-
-    func now() -> UInt64 { milliseconds.withLock { $0 } }
-
-    func advance(by delta: UInt64) {
-        milliseconds.withLock { $0 += delta }
-    }
-
-    func set(_ value: UInt64) {
-        milliseconds.withLock { $0 = value }
-    }
-}
 
 /// Every policy kind on one table, plus an append-only table.
 let testPolicyText = """
@@ -44,7 +26,7 @@ let testPolicyText = """
 
 let testPolicies: PolicySet = try! PolicySet(parsing: testPolicyText, file: "test.policy")
 
-func makeReplica(_ node: UInt64, clock: ManualClock = ManualClock(), skew: UInt64 = 5 * 60 * 1000) throws -> Replica {
+func makeReplica(_ node: UInt64, clock: TestClock = TestClock(), skew: UInt64 = 5 * 60 * 1000) throws -> Replica {
     try Replica.inMemory(
         configuration: ReplicaConfiguration(
             nodeID: NodeID(node), policies: testPolicies, wallClock: clock, maximumForwardSkew: skew, rowIDSeed: node))
@@ -89,23 +71,5 @@ func randomDelivery(from source: Replica, to target: Replica, maxPage: Int, usin
 func value(_ replica: Replica, _ table: String, _ id: String, _ column: String) throws -> DatabaseValue? {
     try replica.reader.read { db in
         try DatabaseValue.fetchOne(db, sql: "SELECT \(column) FROM \(table) WHERE id = ?", arguments: [id])
-    }
-}
-
-/// The repository's `conflict-policies/` directory.
-let repositoryPoliciesDirectory = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
-    .deletingLastPathComponent().deletingLastPathComponent().appendingPathComponent("conflict-policies")
-
-/// A fresh SQLite file path in the temporary directory; `remove()` deletes the file with its WAL and
-/// shared-memory files.
-struct TemporaryDatabase {
-    let path: String
-
-    init(_ name: String) {
-        path = FileManager.default.temporaryDirectory.appendingPathComponent("\(name)-\(UUID()).sqlite").path
-    }
-
-    func remove() {
-        for suffix in ["", "-wal", "-shm"] { try? FileManager.default.removeItem(atPath: path + suffix) }
     }
 }

@@ -16,7 +16,7 @@ package struct AuthenticationMiddleware: RouterMiddleware {
         var context = context
         if let token = Self.token(in: request) {
             let crm = self.crm
-            context.caller = try? await blocking { try crm.authenticate(token: token) }
+            context.caller = try? await crm.accounts.authenticate(token: token)
             context.token = token
         }
         return try await next(request, context)

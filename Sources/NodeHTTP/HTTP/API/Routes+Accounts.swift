@@ -22,16 +22,16 @@ package enum AccountRoutes {
     package static func add(to api: RouterGroup<APIRequestContext>, crm: CRM) {
         api.post("login") { request, context in
             let body = try await request.json(Login.self, context: context)
-            let session = try await blocking { try crm.login(username: body.username, password: body.password) }
+            let session = try await crm.accounts.login(username: body.username, password: body.password)
             var response = try JSONResponse.make(session)
             response.setCookie(
                 Cookie(
                     name: AuthenticationMiddleware.cookieName, value: session.token,
-                    maxAge: Int(CRM.sessionLifetime), path: "/", httpOnly: true, sameSite: .strict))
+                    maxAge: Int(CRM.Accounts.sessionLifetime), path: "/", httpOnly: true, sameSite: .strict))
             return response
         }
         api.post("logout") { _, context in
-            if let token = context.token { try await blocking { try crm.logout(token: token) } }
+            if let token = context.token { try await crm.accounts.logout(token: token) }
             var response = try JSONResponse.make(Done())
             response.setCookie(Cookie(name: AuthenticationMiddleware.cookieName, value: "", maxAge: 0, path: "/", httpOnly: true))
             return response
@@ -40,55 +40,53 @@ package enum AccountRoutes {
         api.post("me/password") { request, context in
             let caller = try context.requireCaller()
             let body = try await request.json(PasswordChange.self, context: context)
-            try await blocking { try crm.changePassword(caller, old: body.old, new: body.new) }
+            try await crm.accounts.changePassword(caller, old: body.old, new: body.new)
             return try JSONResponse.make(Done())
         }
         api.get("users") { _, context in
             let caller = try context.requireCaller()
-            return try JSONResponse.make(try await blocking { try crm.users(caller) })
+            return try await JSONResponse.make(try crm.accounts.users(caller))
         }
         api.post("users") { request, context in
             let caller = try context.requireCaller()
             let body = try await request.json(UserBody.self, context: context)
-            try await blocking {
-                try crm.saveUser(
-                    caller, username: body.username, displayName: body.displayName, role: body.role, password: body.password,
-                    wardId: body.wardId, staffId: body.staffId, disabled: body.disabled ?? false)
-            }
+            try await crm.accounts.saveUser(
+                caller, username: body.username, displayName: body.displayName, role: body.role, password: body.password,
+                wardId: body.wardId, staffId: body.staffId, disabled: body.disabled ?? false)
             return try JSONResponse.make(CreatedID(id: body.username.lowercased()))
         }
         api.get("reference/:kind") { _, context in
             _ = try context.requireCaller()
             let kind = try referenceKind(context)
-            return try JSONResponse.make(try await blocking { try crm.references(kind) })
+            return try await JSONResponse.make(try crm.organisation.references(kind))
         }
         api.put("reference/:kind/:id") { request, context in
             let caller = try context.requireCaller()
             let kind = try referenceKind(context)
             var item = try await request.json(ReferenceItem.self, context: context)
             item.id = try context.parameters.id()
-            try await blocking { [item] in try crm.saveReference(caller, kind, item) }
+            try await crm.organisation.saveReference(caller, kind, item)
             return try JSONResponse.make(CreatedID(id: item.id))
         }
         api.put("settings/:key") { request, context in
             let caller = try context.requireCaller()
             let key = try context.parameters.id("key")
             let body = try await request.json(SettingBody.self, context: context)
-            try await blocking { try crm.setSetting(caller, key: key, value: body.value) }
+            try await crm.organisation.setSetting(caller, key: key, value: body.value)
             return try JSONResponse.make(Done())
         }
         api.put("calendar/:day") { request, context in
             let caller = try context.requireCaller()
             let day = try context.parameters.id("day")
             let body = try await request.json(CalendarBody.self, context: context)
-            try await blocking { try crm.setCalendarDay(caller, day: day, working: body.working, name: body.name) }
+            try await crm.organisation.setCalendarDay(caller, day: day, working: body.working, name: body.name)
             return try JSONResponse.make(Done())
         }
         api.get("audit") { request, context in
             let caller = try context.requireCaller()
             let page = try request.pageRequest()
             let entity = request.query("entityId")
-            return try JSONResponse.make(try await blocking { try crm.auditTrail(caller, entityId: entity, page: page) })
+            return try await JSONResponse.make(try crm.organisation.auditTrail(caller, entityId: entity, page: page))
         }
     }
 

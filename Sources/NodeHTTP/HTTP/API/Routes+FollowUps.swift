@@ -18,60 +18,58 @@ package enum FollowUpRoutes {
     package static func add(to api: RouterGroup<APIRequestContext>, crm: CRM) {
         api.get("rules") { _, context in
             _ = try context.requireCaller()
-            return try JSONResponse.make(try await blocking { try crm.rules() })
+            return try await JSONResponse.make(try crm.followUps.rules())
         }
         api.post("rules") { request, context in
             let caller = try context.requireCaller()
             let rule = try await request.json(FollowUpRule.self, context: context)
-            return try JSONResponse.make(CreatedID(id: try await blocking { try crm.saveRule(caller, rule) }), status: .created)
+            return try await JSONResponse.make(CreatedID(id: try crm.followUps.saveRule(caller, rule)), status: .created)
         }
         api.post("rules/preview") { request, context in
             let caller = try context.requireCaller()
             let since = try request.requireQuery("since")
             let rule = try await request.json(FollowUpRule.self, context: context)
-            return try JSONResponse.make(try await blocking { try crm.previewRule(caller, rule, since: since) })
+            return try await JSONResponse.make(try crm.followUps.previewRule(caller, rule, since: since))
         }
         api.post("rules/:id/apply") { request, context in
             let caller = try context.requireCaller()
             let id = try context.parameters.id()
             let since = try request.requireQuery("since")
-            return try JSONResponse.make(Applied(tasks: try await blocking { try crm.applyRule(caller, ruleId: id, since: since) }))
+            return try await JSONResponse.make(Applied(tasks: try crm.followUps.applyRule(caller, ruleId: id, since: since)))
         }
         api.get("tasks") { request, context in
             let caller = try context.requireCaller()
             let page = try request.pageRequest()
             let day = request.query("day"), kind = request.query("kind"), ward = request.query("wardId")
-            return try JSONResponse.make(try await blocking { try crm.followUpQueue(caller, day: day, kind: kind, wardId: ward, page: page) })
+            return try await JSONResponse.make(try crm.followUps.queue(caller, day: day, kind: kind, wardId: ward, page: page))
         }
         api.post("tasks") { request, context in
             let caller = try context.requireCaller()
             let body = try await request.json(OneOffBody.self, context: context)
-            let id = try await blocking { try crm.createTask(caller, patientId: body.patientId, dueDate: body.dueDate, note: body.note, templateId: body.templateId) }
+            let id = try await crm.followUps.createTask(caller, patientId: body.patientId, dueDate: body.dueDate, note: body.note, templateId: body.templateId)
             return try JSONResponse.make(CreatedID(id: id), status: .created)
         }
         api.get("tasks/lost-claims") { _, context in
             let caller = try context.requireCaller()
-            return try JSONResponse.make(try await blocking { try crm.lostClaims(caller) })
+            return try await JSONResponse.make(try crm.followUps.lostClaims(caller))
         }
         api.get("tasks/:id") { _, context in
             _ = try context.requireCaller()
             let id = try context.parameters.id()
-            return try JSONResponse.make(try await blocking { try crm.task(id) })
+            return try await JSONResponse.make(try crm.followUps.task(id))
         }
         api.post("tasks/:id/claim") { _, context in
             let caller = try context.requireCaller()
             let id = try context.parameters.id()
-            return try JSONResponse.make(try await blocking { try crm.claimTask(caller, taskId: id) })
+            return try await JSONResponse.make(try crm.followUps.claim(caller, taskId: id))
         }
         api.post("tasks/:id/record") { request, context in
             let caller = try context.requireCaller()
             let id = try context.parameters.id()
             let body = try await request.json(RecordBody.self, context: context)
-            let record = try await blocking {
-                try crm.recordFollowUp(
-                    caller, taskId: id, outcome: body.outcome, note: body.note, nextAction: body.nextAction,
-                    responseId: body.responseId, retryOn: body.retryOn)
-            }
+            let record = try await crm.followUps.record(
+                caller, taskId: id, outcome: body.outcome, note: body.note, nextAction: body.nextAction,
+                responseId: body.responseId, retryOn: body.retryOn)
             return try JSONResponse.make(CreatedID(id: record), status: .created)
         }
     }

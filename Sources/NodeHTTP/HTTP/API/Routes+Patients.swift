@@ -15,75 +15,75 @@ package enum PatientRoutes {
             let caller = try context.requireCaller()
             let page = try request.pageRequest()
             let query = request.query("q") ?? ""
-            return try JSONResponse.make(try await blocking { try crm.searchPatients(caller, query: query, page: page) })
+            return try await JSONResponse.make(try crm.patients.search(caller, query: query, page: page))
         }
         api.post("patients") { request, context in
             let caller = try context.requireCaller()
             try caller.require(.visitor, .agent, .manager, .admin)
             let input = try await request.json(PatientInput.self, context: context)
-            return try JSONResponse.make(CreatedID(id: try await blocking { try crm.createPatient(caller, input) }), status: .created)
+            return try await JSONResponse.make(CreatedID(id: try crm.patients.create(caller, input)), status: .created)
         }
         api.get("patients/duplicates") { _, context in
             let caller = try context.requireCaller()
-            return try JSONResponse.make(try await blocking { try crm.duplicateCandidates(caller) })
+            return try await JSONResponse.make(try crm.patients.duplicateCandidates(caller))
         }
         api.get("patients/:id") { _, context in
             let caller = try context.requireCaller()
             let id = try context.parameters.id()
-            return try JSONResponse.make(try await blocking { try crm.archive(caller, patientId: id) })
+            return try await JSONResponse.make(try crm.patients.archive(caller, patientId: id))
         }
         api.patch("patients/:id") { request, context in
             let caller = try context.requireCaller()
             try caller.require(.visitor, .agent, .manager, .admin)
             let id = try context.parameters.id()
             let input = try await request.json(PatientInput.self, context: context)
-            try await blocking { try crm.updatePatient(caller, id: id, input) }
+            try await crm.patients.update(caller, id: id, input)
             return try JSONResponse.make(Done())
         }
         api.post("merges") { request, context in
             let caller = try context.requireCaller()
             let body = try await request.json(MergeBody.self, context: context)
-            let id = try await blocking { try crm.mergePatients(caller, survivorId: body.survivorId, mergedId: body.mergedId, reason: body.reason) }
+            let id = try await crm.patients.merge(caller, survivorId: body.survivorId, mergedId: body.mergedId, reason: body.reason)
             return try JSONResponse.make(CreatedID(id: id), status: .created)
         }
         api.post("merges/:id/undo") { _, context in
             let caller = try context.requireCaller()
             let id = try context.parameters.id()
-            try await blocking { try crm.undoMerge(caller, mergeId: id) }
+            try await crm.patients.undoMerge(caller, mergeId: id)
             return try JSONResponse.make(Done())
         }
         api.get("conflicts") { _, context in
             let caller = try context.requireCaller()
-            return try JSONResponse.make(try await blocking { try crm.conflictInbox(caller) })
+            return try JSONResponse.make(try crm.patients.conflictInbox(caller))
         }
         api.post("conflicts/resolve") { request, context in
             let caller = try context.requireCaller()
             let body = try await request.json(ResolveBody.self, context: context)
-            try await blocking { try crm.resolveConflict(caller, table: body.table, rowId: body.rowId, column: body.column, value: body.value) }
+            try await crm.patients.resolveConflict(caller, table: body.table, rowId: body.rowId, column: body.column, value: body.value)
             return try JSONResponse.make(Done())
         }
         api.get("callerid") { request, context in
             let caller = try context.requireCaller()
             let phone = try request.requireQuery("phone")
-            return try JSONResponse.make(try await blocking { try crm.lookupCaller(caller, phone: phone) })
+            return try await JSONResponse.make(try crm.patients.lookupCaller(caller, phone: phone))
         }
         api.post("encounters") { request, context in
             let caller = try context.requireCaller()
             try caller.require(.visitor, .agent, .manager, .admin)
             let input = try await request.json(EncounterInput.self, context: context)
-            return try JSONResponse.make(CreatedID(id: try await blocking { try crm.recordEncounter(caller, input) }), status: .created)
+            return try await JSONResponse.make(CreatedID(id: try crm.encounters.record(caller, input)), status: .created)
         }
         api.get("encounters/:id") { _, context in
             _ = try context.requireCaller()
             let id = try context.parameters.id()
-            return try JSONResponse.make(try await blocking { try crm.encounter(id) })
+            return try await JSONResponse.make(try crm.encounters.encounter(id))
         }
         api.post("encounters/:id/transfer") { request, context in
             let caller = try context.requireCaller()
             try caller.require(.visitor, .agent, .manager, .admin)
             let id = try context.parameters.id()
             let body = try await request.json(TransferBody.self, context: context)
-            try await blocking { try crm.transfer(caller, encounterId: id, toWardId: body.toWardId, toDepartmentId: body.toDepartmentId, at: body.at) }
+            try await crm.encounters.transfer(caller, encounterId: id, toWardId: body.toWardId, toDepartmentId: body.toDepartmentId, at: body.at)
             return try JSONResponse.make(Done())
         }
         api.post("encounters/:id/discharge") { request, context in
@@ -91,25 +91,25 @@ package enum PatientRoutes {
             try caller.require(.visitor, .agent, .manager, .admin)
             let id = try context.parameters.id()
             let body = try await request.json(DischargeBody.self, context: context)
-            try await blocking { try crm.discharge(caller, encounterId: id, at: body.at, status: body.status) }
+            try await crm.encounters.discharge(caller, encounterId: id, at: body.at, status: body.status)
             return try JSONResponse.make(Done())
         }
         api.post("encounters/:id/cancel-discharge") { _, context in
             let caller = try context.requireCaller()
             let id = try context.parameters.id()
-            try await blocking { try crm.cancelDischarge(caller, encounterId: id) }
+            try await crm.encounters.cancelDischarge(caller, encounterId: id)
             return try JSONResponse.make(Done())
         }
         api.post("encounters/:id/cancel") { _, context in
             let caller = try context.requireCaller()
             let id = try context.parameters.id()
-            try await blocking { try crm.cancelEncounter(caller, encounterId: id) }
+            try await crm.encounters.cancel(caller, encounterId: id)
             return try JSONResponse.make(Done())
         }
         api.get("wards/:id/patients") { _, context in
             let caller = try context.requireCaller()
             let id = try context.parameters.id()
-            return try JSONResponse.make(try await blocking { try crm.wardPatients(caller, wardId: id) })
+            return try await JSONResponse.make(try crm.encounters.wardPatients(caller, wardId: id))
         }
     }
 }

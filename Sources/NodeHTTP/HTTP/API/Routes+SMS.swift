@@ -16,62 +16,60 @@ package enum SMSRoutes {
     package static func add(to api: RouterGroup<APIRequestContext>, crm: CRM) {
         api.get("sms/templates") { _, context in
             _ = try context.requireCaller()
-            return try JSONResponse.make(try await blocking { try crm.smsTemplates() })
+            return try await JSONResponse.make(try crm.sms.templates())
         }
         api.put("sms/templates/:id") { request, context in
             let caller = try context.requireCaller()
             var template = try await request.json(SMSTemplate.self, context: context)
             template.id = try context.parameters.id()
-            try await blocking { [template] in try crm.saveSMSTemplate(caller, template) }
+            try await crm.sms.saveTemplate(caller, template)
             return try JSONResponse.make(Done())
         }
         api.post("sms/audience-count") { request, context in
             let caller = try context.requireCaller()
             let audience = try await request.json(SMSAudience.self, context: context)
-            return try JSONResponse.make(Count(count: try await blocking { try crm.audienceCount(caller, audience) }))
+            return try await JSONResponse.make(Count(count: try crm.sms.audienceCount(caller, audience)))
         }
         api.post("sms/send") { request, context in
             let caller = try context.requireCaller()
             let body = try await request.json(SendBody.self, context: context)
-            let id = try await blocking { try crm.sendSMS(caller, patientId: body.patientId, phone: body.phone, body: body.body, scheduledAt: body.scheduledAt) }
+            let id = try await crm.sms.send(caller, patientId: body.patientId, phone: body.phone, body: body.body, scheduledAt: body.scheduledAt)
             return try JSONResponse.make(CreatedID(id: id), status: .created)
         }
         api.post("sms/campaigns") { request, context in
             let caller = try context.requireCaller()
             let body = try await request.json(CampaignBody.self, context: context)
-            let created = try await blocking {
-                try crm.createCampaign(caller, name: body.name, templateId: body.templateId, audience: body.audience, scheduledAt: body.scheduledAt)
-            }
+            let created = try await crm.sms.createCampaign(caller, name: body.name, templateId: body.templateId, audience: body.audience, scheduledAt: body.scheduledAt)
             return try JSONResponse.make(CampaignCreated(id: created.id, messages: created.messages), status: .created)
         }
         api.post("sms/birthday") { request, context in
             let caller = try context.requireCaller()
             let body = try await request.json(BirthdayBody.self, context: context)
-            return try JSONResponse.make(Count(count: try await blocking { try crm.queueBirthdayGreetings(caller, day: body.day, templateId: body.templateId) }))
+            return try await JSONResponse.make(Count(count: try crm.sms.queueBirthdayGreetings(caller, day: body.day, templateId: body.templateId)))
         }
         api.get("sms/outbox") { request, context in
             let caller = try context.requireCaller()
             let page = try request.pageRequest()
             let status = request.query("status")
-            return try JSONResponse.make(try await blocking { try crm.outbox(caller, status: status, page: page) })
+            return try await JSONResponse.make(try crm.sms.outbox(caller, status: status, page: page))
         }
         api.post("sms/:id/resend") { _, context in
             let caller = try context.requireCaller()
             let id = try context.parameters.id()
-            try await blocking { try crm.resendSMS(caller, id: id) }
+            try await crm.sms.resend(caller, id: id)
             return try JSONResponse.make(Done())
         }
         // The gateway's callbacks; an admin account stands for the gateway.
         api.post("sms/inbound") { request, context in
             try context.requireCaller().require(.admin)
             let body = try await request.json(InboundBody.self, context: context)
-            try await blocking { try crm.receiveSMS(phone: body.phone, body: body.body) }
+            try await crm.sms.receive(phone: body.phone, body: body.body)
             return try JSONResponse.make(Done())
         }
         api.post("sms/delivery-report") { request, context in
             try context.requireCaller().require(.admin)
             let body = try await request.json(ReportBody.self, context: context)
-            try await blocking { try crm.recordDeliveryReport(reference: body.reference, delivered: body.delivered, error: body.error) }
+            try await crm.sms.recordDeliveryReport(reference: body.reference, delivered: body.delivered, error: body.error)
             return try JSONResponse.make(Done())
         }
     }

@@ -11,7 +11,7 @@ package enum StatisticsRoutes {
             let caller = try context.requireCaller()
             let range = try request.dayRange()
             let ward = request.query("wardId"), department = request.query("departmentId")
-            return try JSONResponse.make(try await blocking { try crm.satisfaction(caller, range: range, wardId: ward, departmentId: department) })
+            return try await JSONResponse.make(try crm.statistics.satisfaction(caller, range: range, wardId: ward, departmentId: department))
         }
         api.get("stats/nps") { request, context in
             let caller = try context.requireCaller()
@@ -19,12 +19,12 @@ package enum StatisticsRoutes {
             let periodName = request.query("period") ?? "month"
             guard let period = StatisticsPeriod(rawValue: periodName) else { throw CRMError(.invalid, "period must be year, quarter, month or range") }
             let ward = request.query("wardId")
-            return try JSONResponse.make(try await blocking { try crm.nps(caller, range: range, period: period, wardId: ward) })
+            return try await JSONResponse.make(try crm.statistics.nps(caller, range: range, period: period, wardId: ward))
         }
         api.get("stats/opinions-by-department") { request, context in
             let caller = try context.requireCaller()
             let range = try request.dayRange()
-            return try JSONResponse.make(try await blocking { try crm.opinionsByDepartment(caller, range: range) })
+            return try await JSONResponse.make(try crm.statistics.opinionsByDepartment(caller, range: range))
         }
         api.get("stats/opinions") { request, context in
             let caller = try context.requireCaller()
@@ -33,30 +33,30 @@ package enum StatisticsRoutes {
             guard let kind = OpinionInput.Kind(rawValue: try request.requireQuery("kind")) else {
                 throw CRMError(.invalid, "kind must be important, praise or suggestion")
             }
-            return try JSONResponse.make(try await blocking { try crm.opinions(caller, kind: kind, range: range, page: page) })
+            return try await JSONResponse.make(try crm.statistics.opinions(caller, kind: kind, range: range, page: page))
         }
         api.get("stats/coverage") { request, context in
             let caller = try context.requireCaller()
             let range = try request.dayRange()
             let ward = request.query("wardId")
-            return try JSONResponse.make(try await blocking { try crm.coverage(caller, range: range, wardId: ward) })
+            return try await JSONResponse.make(try crm.statistics.coverage(caller, range: range, wardId: ward))
         }
         api.get("stats/complaint-ageing") { _, context in
             let caller = try context.requireCaller()
-            return try JSONResponse.make(try await blocking { try crm.complaintAgeing(caller) })
+            return try await JSONResponse.make(try crm.statistics.complaintAgeing(caller))
         }
         api.post("import/:dataset") { request, context in
             let caller = try context.requireCaller()
             let dataset = try Self.dataset(context)
             var body = try await request.body.collect(upTo: 32 << 20)
             guard let text = body.readString(length: body.readableBytes) else { throw CRMError(.invalid, "the file is not UTF-8 text") }
-            let report = try await blocking { try crm.importCSV(caller, dataset, text: text) }
+            let report = try await crm.patients.importCSV(caller, dataset, text: text)
             return try JSONResponse.make(report, status: report.applied ? .ok : .unprocessableContent)
         }
         api.get("export/:dataset") { _, context in
             let caller = try context.requireCaller()
             let dataset = try Self.dataset(context)
-            let text = try await blocking { try crm.exportCSV(caller, dataset) }
+            let text = try await crm.patients.exportCSV(caller, dataset)
             return Response(
                 status: .ok,
                 headers: [

@@ -11,7 +11,7 @@ package enum SurveyRoutes {
     package static func add(to api: RouterGroup<APIRequestContext>, crm: CRM) {
         api.get("templates") { _, context in
             _ = try context.requireCaller()
-            return try JSONResponse.make(try await blocking { try crm.templates() })
+            return try await JSONResponse.make(try crm.surveys.templates())
         }
         api.get("templates/:id") { request, context in
             _ = try context.requireCaller()
@@ -20,28 +20,26 @@ package enum SurveyRoutes {
                 guard let number = Int(text) else { throw CRMError(.invalid, "version must be a number") }
                 return number
             }
-            return try JSONResponse.make(try await blocking { try crm.template(id, version: version) })
+            return try await JSONResponse.make(try crm.surveys.template(id, version: version))
         }
         api.put("templates/:id") { request, context in
             let caller = try context.requireCaller()
             let id = try context.parameters.id()
             let body = try await request.json(TemplateBody.self, context: context)
-            let version = try await blocking {
-                try crm.saveTemplate(caller, id: id, name: body.name, purpose: body.purpose, diseaseCode: body.diseaseCode, definition: body.definition)
-            }
+            let version = try await crm.surveys.saveTemplate(caller, id: id, name: body.name, purpose: body.purpose, diseaseCode: body.diseaseCode, definition: body.definition)
             return try JSONResponse.make(Version(id: id, version: version))
         }
         api.post("responses") { request, context in
             let caller = try context.requireCaller()
             let submission = try await request.json(SurveySubmission.self, context: context)
-            let receipt = try await blocking { try crm.submitResponse(caller, submission) }
+            let receipt = try await crm.surveys.submit(caller, submission)
             return try JSONResponse.make(receipt, status: receipt.created ? .created : .ok)
         }
         api.post("responses/:id/opinions") { request, context in
             let caller = try context.requireCaller()
             let id = try context.parameters.id()
             let opinion = try await request.json(OpinionInput.self, context: context)
-            return try JSONResponse.make(CreatedID(id: try await blocking { try crm.flagOpinion(caller, responseId: id, opinion) }), status: .created)
+            return try await JSONResponse.make(CreatedID(id: try crm.surveys.flagOpinion(caller, responseId: id, opinion)), status: .created)
         }
     }
 }

@@ -2,13 +2,12 @@ import Foundation
 
 /// The `suifang` binary this package built (debug): tests that drive the command line run it as a
 /// user would, in its own process.
-enum SuifangBinary {
-    static let url = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
-        .deletingLastPathComponent().deletingLastPathComponent().appendingPathComponent(".build/debug/suifang")
+public enum SuifangBinary {
+    public static let url = RepositoryFiles.root.appendingPathComponent(".build/debug/suifang")
 
     /// Runs `suifang ARGUMENTS` to completion with `input` on its standard input.
     /// - Returns: its exit status and what it printed (standard output and error together).
-    static func run(_ arguments: [String], input: String = "") throws -> (status: Int32, output: String) {
+    public static func run(_ arguments: [String], input: String = "") throws -> (status: Int32, output: String) {
         let process = Process()
         process.executableURL = url
         process.arguments = arguments
