@@ -1,3 +1,4 @@
+import Foundation
 import GRDB
 
 /// What a declared column accepts, checked the same way for local writes and for commits from
@@ -17,7 +18,7 @@ enum ValueRules {
         case (.text, .string(let text)):
             guard text.utf8.count <= maximumValueBytes else { return "\(subject) takes at most \(maximumValueBytes) bytes" }
             // SQLite's C strings end at NUL: a value holding one would be read back cut short.
-            guard !text.utf8.contains(0) else { return "\(subject) takes text without NUL characters" }
+            guard !containsNUL(text) else { return "\(subject) takes text without NUL characters" }
         case (.blob, .blob(let data)):
             guard data.count <= maximumValueBytes else { return "\(subject) takes at most \(maximumValueBytes) bytes" }
         case (.integer, .int64), (.real, .int64):
@@ -38,5 +39,15 @@ enum ValueRules {
             break
         }
         return nil
+    }
+
+    /// Whether `text` holds a NUL byte: `memchr` over a native string's UTF-8 (this runs for every
+    /// text value merged), a byte walk otherwise.
+    static func containsNUL(_ text: String) -> Bool {
+        let found = text.utf8.withContiguousStorageIfAvailable { bytes in
+            guard let base = bytes.baseAddress else { return false }
+            return memchr(base, 0, bytes.count) != nil
+        }
+        return found ?? text.utf8.contains(0)
     }
 }

@@ -137,7 +137,8 @@ public struct BinaryReader {
 
     public mutating func readString() throws(MalformedDataError) -> String {
         let slice = try readBytes()
-        guard let string = String(validating: slice, as: UTF8.self) else {
+        // Validated over the contiguous buffer: the generic `Sequence` path costs a metadata lookup per value.
+        guard let string = slice.withUnsafeBufferPointer({ String(validating: $0, as: UTF8.self) }) else {
             throw MalformedDataError("text is not valid UTF-8")
         }
         return string

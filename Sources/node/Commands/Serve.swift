@@ -73,7 +73,8 @@ struct Serve: AsyncParsableCommand {
         if let address = http ?? configuration.http {
             services.append(buildHTTPApplication(runtime: runtime, configuration: configuration, endpoint: try Endpoint(address), logger: logger))
         }
-        if configuration.role == "central" {
+        // The certificate's role decides, not node.json's: only central sends the hospital's SMS.
+        if runtime.replica.role == .central {
             let outbox = directory.file("sms-outbox.jsonl").path
             services.append(SMSDispatchService(crm: runtime.crm, gateway: FileSMSGateway(path: outbox), logger: logger))
         }
