@@ -48,7 +48,7 @@ package struct DemoReplicas {
             try tx.insert(into: "complaint", values: ["patientId": patient, "departmentId": "cardiology", "status": ComplaintStatus.registered.rawValue])
         }
         let task = try central.replica.write { tx in
-            try tx.insert(into: "followUpTask", values: ["patientId": patient, "kind": "discharge72h", "attempts": 0])
+            try tx.insert(into: "followUpTask", values: ["patientId": patient, "kind": "discharge72h", "dueDate": "2026-11-26", "attempts": 0])
         }
         try syncAll(nodes)
         print("\nday 0   all linked and converged:")

@@ -61,6 +61,9 @@ struct FollowUpTests {
         try ward.send(to: central)
         #expect(try central.replica.quarantines().isEmpty)
         await #expect(try tasks(central, encounter).map(\.id) == made.map(\.id))
+        // HIS resends it with the ward the patient moved to: the same encounter, once the transfer is recorded.
+        try await central.crm.encounters.cancelDischarge(.system, encounterId: encounter)
+        try await central.crm.encounters.transfer(.system, encounterId: encounter, toWardId: "W-ORTH", toDepartmentId: "D-ORTH", at: nil)
         await #expect(try admit(central, patient, his: "ZY-77", ward: "W-ORTH", department: "D-ORTH") == encounter)
     }
 

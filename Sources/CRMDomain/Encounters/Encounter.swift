@@ -16,15 +16,17 @@ public struct Encounter: Codable, Sendable, Hashable {
     public var dischargeStatus: String?
     public var cancelled: Bool
 
+    /// Fail-soft: the policy declares `patientId`, `kind` and `admittedAt` not null, and a row
+    /// from before that (or from a peer that broke it) reads as empty rather than trapping.
     init(row: Row) {
         id = row["id"]
-        patientId = row["patientId"]
-        kind = row["kind"]
+        patientId = row["patientId"] ?? ""
+        kind = row["kind"] ?? ""
         departmentId = row["departmentId"]
         wardId = row["wardId"]
         doctorId = row["doctorId"]
         diagnosisCode = row["diagnosisCode"]
-        admittedAt = row["admittedAt"]
+        admittedAt = row["admittedAt"] ?? ""
         dischargedAt = row["dischargedAt"]
         dischargeStatus = row["dischargeStatus"]
         cancelled = (row["cancelled"] as Int?) == 1

@@ -160,11 +160,12 @@ public struct FollowUpTask: Codable, Sendable, Hashable {
     public var doneAt: String?
     public var withdrawn: Bool
 
+    /// Fail-soft like ``Encounter/init(row:)``: missing required values read as empty.
     init(row: Row) {
         id = row["id"]
-        patientId = row["patientId"]
-        kind = row["kind"]
-        dueDate = row["dueDate"]
+        patientId = row["patientId"] ?? ""
+        kind = row["kind"] ?? ""
+        dueDate = row["dueDate"] ?? ""
         dueBy = row["dueBy"]
         encounterId = row["encounterId"]
         ruleId = row["ruleId"]
@@ -173,7 +174,8 @@ public struct FollowUpTask: Codable, Sendable, Hashable {
         departmentId = row["departmentId"]
         note = row["note"]
         claimedBy = row["claimedBy"]
-        attempts = row["attempts"] ?? 0
+        // Replicated under `max`: bounded on the way in, so counting one more never traps.
+        attempts = min(max(row["attempts"] ?? 0, 0), 1_000)
         outcome = row["outcome"]
         nextAction = row["nextAction"]
         doneAt = row["doneAt"]

@@ -44,6 +44,8 @@ public struct DispatchReport: Codable, Sendable, Hashable {
 extension CRM.SMS {
     /// The most messages one number gets per day (setting `smsDailyCap`).
     public static let defaultSMSDailyCap = 3
+    /// The attempt count a message's record stops at (it only counts; nothing depends on more).
+    static let maximumAttempts = 1_000
     /// The hospital's name in SMS (`{hospital}`); setting `hospitalName`.
     static let placeholders = ["name", "date", "hospital", "department"]
 
@@ -219,11 +221,20 @@ extension CRM.SMS {
             try Row.fetchAll(
                 db, sql: "SELECT id, phone, body, attempts FROM smsMessage WHERE status = 'queued' AND scheduledAt <= ? ORDER BY scheduledAt, id LIMIT ?",
                 arguments: [now, limit]
-            ).map { (id: $0["id"] as String, phone: $0["phone"] as String, body: $0["body"] as String, attempts: $0["attempts"] as Int? ?? 0) }
+            ).map { (id: $0["id"] as String, phone: $0["phone"] as String?, body: $0["body"] as String?, attempts: $0["attempts"] as Int? ?? 0) }
         }
         var report = DispatchReport()
         for message in due {
-            let id = message.id, phone = message.phone
+            let id = message.id
+            // Any node may queue a message; one without a number or a text is failed, never sent.
+            guard let phone = message.phone.flatMap(PhoneNumber.normalize), let body = message.body, !body.isEmpty else {
+                try await change(.system, "sms.failed", "smsMessage") { tx in
+                    try tx.update("smsMessage", id: id, set: ["status": "failed", "error": "no valid phone number or text"])
+                    return ((), id)
+                }
+                report.failed += 1
+                continue
+            }
             let (optedOut, sentToday) = try await read { db in
                 (
                     try Bool.fetchOne(db, sql: "SELECT 1 FROM smsOptOut WHERE id = ? AND active = 1", arguments: [phone]) ?? false,
@@ -241,9 +252,10 @@ extension CRM.SMS {
                 continue
             }
             if sentToday >= cap { report.deferredByDailyCap += 1; continue }
-            let attempts = message.attempts + 1
+            // The count is replicated (policy `max`): bounded here, so no peer's number makes it trap.
+            let attempts = min(max(message.attempts, 0), Self.maximumAttempts) + 1
             do {
-                let receipt = try await gateway.send(OutgoingSMS(messageId: id, phone: phone, body: message.body))
+                let receipt = try await gateway.send(OutgoingSMS(messageId: id, phone: phone, body: body))
                 try await change(.system, "sms.sent", "smsMessage") { tx in
                     var values: [String: (any DatabaseValueConvertible)?] = [
                         "status": "sent", "attempts": attempts, "gatewayRef": receipt.reference,

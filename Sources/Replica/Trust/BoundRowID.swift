@@ -39,9 +39,11 @@ public enum BoundRowID {
     }
 
     /// Whether `key` is bound to `ward`.
+    /// One binding only: the base holds no `~`, so `his-1~0~W` (which sorts among `his-1`'s
+    /// bindings) is bound to nothing and no ward can create it.
     public static func isBound(_ key: String, toWard ward: String?) -> Bool {
-        guard let ward, let bound = self.ward(of: key) else { return false }
-        return bound == ward
+        guard let ward, let bound = self.ward(of: key), bound == ward else { return false }
+        return !key.dropLast(ward.count + 1).contains(separator)
     }
 
     /// Whether `key` is bound to the node `node`.

@@ -1,0 +1,91 @@
+import CRMDomain
+import Foundation
+import GRDB
+import Replica
+import Synchronization
+import TestSupport
+import Testing
+
+/// Rows a stolen ward gateway can write within its certificate, crafted to stop the nodes that
+/// read them: NULLs where the domain expects a value, integers at their limit, ids that squat on
+/// another ward's. Each must leave central and the call centers working.
+@Suite("Hostile rows from a ward")
+struct HostileRowTests {
+    static let wards: [UInt64: Set<String>] = [2: ["W-CARD"]]
+
+    /// A queued message with an attempt count at Int64's limit (any node may queue one; the count
+    /// merges under `max`) must not stop central's dispatcher by trapping as it counts the attempt.
+    @Test func aQueuedMessageWithAHugeAttemptCountNeverStopsTheDispatcher() async throws {
+        let central = try TestNode(1, wardNodes: Self.wards), ward = try TestNode(2, wardNodes: Self.wards)
+        try await central.seedOrganisation()
+        try central.send(to: ward)
+        try await ward.replica.write { tx in
+            try tx.insert(
+                into: "smsMessage",
+                values: [
+                    "phone": "13800000009", "body": "x", "status": "queued", "scheduledAt": "2000-01-01T00:00:00+08:00",
+                    "attempts": Int64.max,
+                ])
+        }
+        try ward.send(to: central)
+        let gateway = RecordingGateway()
+        let report = try await central.crm.sms.dispatch(gateway: gateway)
+        #expect(report.sent == 1)
+        // Still working: a message of its own goes out.
+        _ = try await central.crm.sms.send(Staff.agent, patientId: nil, phone: "13800000008", body: "复查提醒", scheduledAt: nil)
+        _ = try await central.crm.sms.dispatch(gateway: gateway)
+        #expect(gateway.sent.withLock { $0.map(\.phone) } == ["13800000009", "13800000008"])
+    }
+
+    /// A message without a number or a text cannot be queued anywhere: the columns are declared
+    /// not null, so the ward's own replica refuses it and central refuses a commit carrying it.
+    @Test func aMessageWithoutPhoneOrBodyIsRefused() async throws {
+        let ward = try TestNode(2, wardNodes: Self.wards)
+        await #expect(throws: ReplicaError.self) {
+            try await ward.replica.write { tx in
+                try tx.insert(into: "smsMessage", values: ["status": "queued", "scheduledAt": "2000-01-01T00:00:00+08:00", "body": "x"])
+            }
+        }
+    }
+
+    /// A ward that records HIS admission 123 first does not capture the admission HIS sends for
+    /// another ward under that number: central records its own, in the right ward, with its tasks.
+    @Test func aWardRecordingAnotherWardsHISNumberFirstDoesNotCaptureItsAdmission() async throws {
+        let central = try TestNode(1, wardNodes: Self.wards), ward = try TestNode(2, wardNodes: Self.wards)
+        try await central.seedOrganisation()
+        let patient = try await central.patient("患者甲")
+        try central.send(to: ward)
+        let squatted = try await ward.crm.encounters.record(
+            .system,
+            EncounterInput(patientId: patient, kind: "inpatient", departmentId: "D-CARD", wardId: "W-CARD", admittedAt: "2026-11-23T08:00:00+08:00", hisId: "123"))
+        try ward.send(to: central)
+        let admitted = try await central.crm.encounters.record(
+            .system,
+            EncounterInput(patientId: patient, kind: "inpatient", departmentId: "D-ORTH", wardId: "W-ORTH", admittedAt: "2026-11-23T09:00:00+08:00", hisId: "123"))
+        #expect(admitted != squatted)
+        #expect(try await central.crm.encounters.encounter(admitted).wardId == "W-ORTH")
+        // Recording HIS's admission again finds it, not the ward's.
+        let again = try await central.crm.encounters.record(
+            .system,
+            EncounterInput(patientId: patient, kind: "inpatient", departmentId: "D-ORTH", wardId: "W-ORTH", admittedAt: "2026-11-23T09:00:00+08:00", hisId: "123"))
+        #expect(again == admitted)
+    }
+
+    /// An id with two bindings (`his-123~0~W-CARD` sorts among `his-123`'s) is bound to no ward:
+    /// a ward node cannot create it.
+    @Test func anIdWithTwoBindingsIsBoundToNoWard() async throws {
+        #expect(!BoundRowID.isBound("his-123~0~W-CARD", toWard: "W-CARD"))
+        #expect(BoundRowID.isBound("his-123~W-CARD", toWard: "W-CARD"))
+        let central = try TestNode(1, wardNodes: Self.wards), ward = try TestNode(2, wardNodes: Self.wards)
+        try await central.seedOrganisation()
+        let patient = try await central.patient("患者乙")
+        try central.send(to: ward)
+        await #expect(throws: ReplicaError.self) {
+            try await ward.replica.write { tx in
+                try tx.insert(
+                    into: "encounter", values: ["patientId": patient, "kind": "inpatient", "wardId": "W-CARD", "admittedAt": "2026-11-23T08:00:00+08:00"],
+                    id: "his-123~0~W-CARD")
+            }
+        }
+    }
+}
