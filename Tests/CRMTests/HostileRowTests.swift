@@ -13,13 +13,13 @@ import Testing
 struct HostileRowTests {
     static let wards: [UInt64: Set<String>] = [2: ["W-CARD"]]
 
-    /// A queued message with an attempt count at Int64's limit (any node may queue one; the count
-    /// merges under `max`) must not stop central's dispatcher by trapping as it counts the attempt.
+    /// A queued message with an attempt count at Int64's limit (a call center may queue one; the
+    /// count merges under `max`) must not stop central's dispatcher by trapping as it counts.
     @Test func aQueuedMessageWithAHugeAttemptCountNeverStopsTheDispatcher() async throws {
-        let central = try TestNode(1, wardNodes: Self.wards), ward = try TestNode(2, wardNodes: Self.wards)
+        let central = try TestNode(1, callCenters: [3]), callCenter = try TestNode(3, callCenters: [3])
         try await central.seedOrganisation()
-        try central.send(to: ward)
-        try await ward.replica.write { tx in
+        try central.send(to: callCenter)
+        try await callCenter.replica.write { tx in
             try tx.insert(
                 into: "smsMessage",
                 values: [
@@ -27,7 +27,7 @@ struct HostileRowTests {
                     "attempts": Int64.max,
                 ])
         }
-        try ward.send(to: central)
+        try callCenter.send(to: central)
         let gateway = RecordingGateway()
         let report = try await central.crm.sms.dispatch(gateway: gateway)
         #expect(report.sent == 1)
@@ -38,12 +38,23 @@ struct HostileRowTests {
     }
 
     /// A message without a number or a text cannot be queued anywhere: the columns are declared
-    /// not null, so the ward's own replica refuses it and central refuses a commit carrying it.
+    /// not null, so a node's own replica refuses it and every receiver refuses a commit carrying it.
     @Test func aMessageWithoutPhoneOrBodyIsRefused() async throws {
+        let callCenter = try TestNode(3, callCenters: [3])
+        await #expect(throws: ReplicaError.self) {
+            try await callCenter.replica.write { tx in
+                try tx.insert(into: "smsMessage", values: ["status": "queued", "scheduledAt": "2000-01-01T00:00:00+08:00", "body": "x"])
+            }
+        }
+    }
+
+    /// A ward gateway queues no SMS at all: central's gateway sends queued messages to any number
+    /// with any text, so a stolen gateway could otherwise send from the hospital's sender.
+    @Test func aWardNodeQueuesNoSMS() async throws {
         let ward = try TestNode(2, wardNodes: Self.wards)
         await #expect(throws: ReplicaError.self) {
             try await ward.replica.write { tx in
-                try tx.insert(into: "smsMessage", values: ["status": "queued", "scheduledAt": "2000-01-01T00:00:00+08:00", "body": "x"])
+                try tx.insert(into: "smsMessage", values: ["phone": "13800000009", "body": "x", "status": "queued", "scheduledAt": "2000-01-01T00:00:00+08:00"])
             }
         }
     }

@@ -15,12 +15,18 @@ struct TestNode {
     let crm: CRM
     let clock: TestClock
 
-    /// Node `node`; ward nodes (a node id and its wards) as `wardNodes` says, every other node central.
-    init(_ node: UInt64, clock: TestClock = TestClock(date: TestClock.hospitalMorning), wardNodes: [UInt64: Set<String>] = [:]) throws {
+    /// Node `node`; ward nodes (a node id and its wards) as `wardNodes` says, call centers as
+    /// `callCenters` says, every other node central.
+    init(
+        _ node: UInt64, clock: TestClock = TestClock(date: TestClock.hospitalMorning), wardNodes: [UInt64: Set<String>] = [:],
+        callCenters: Set<UInt64> = []
+    ) throws {
         self.clock = clock
         var configuration = ReplicaConfiguration(nodeID: NodeID(node), policies: repositoryPolicies, wallClock: clock, rowIDSeed: node)
         let wards = Dictionary(uniqueKeysWithValues: wardNodes.map { (NodeID($0.key), $0.value) })
-        configuration.authority = SharedSecretTrust(nodeID: NodeID(node), roles: wards.mapValues { _ in .ward }, wards: wards)
+        var roles = wards.mapValues { _ in NodeRole.ward }
+        for id in callCenters { roles[NodeID(id)] = .callcenter }
+        configuration.authority = SharedSecretTrust(nodeID: NodeID(node), roles: roles, wards: wards)
         replica = try Replica.inMemory(configuration: configuration)
         crm = try CRM(replica: replica, now: { clock.current }, passwordStrength: .minimum)
     }
