@@ -4,13 +4,15 @@
 #   scripts/fuzz.sh TARGET [libFuzzer flags…]      TARGET: frames | batch | commit | merge | all
 #
 # Examples:
-#   scripts/fuzz.sh all -runs=20000                 the bounded run `make test` does
-#   scripts/fuzz.sh commit -runs=10000000 -jobs=1   a long run (docs/THREAT-MODEL.md records them)
+#   FUZZ_CONFIG=debug scripts/fuzz.sh all -runs=3000   the bounded run `make test` does (scripts/test.sh)
+#   scripts/fuzz.sh all                                20,000 inputs each (the default without flags)
+#   scripts/fuzz.sh commit -runs=10000000 -jobs=1      a long run (docs/THREAT-MODEL.md records them)
 #
-# Builds `suifang-fuzz` with -sanitize=fuzzer,address in .build-fuzz (its own build folder), seeds
-# each target's corpus from Tests/Fuzz/seeds/TARGET, and replays Tests/Fuzz/regressions/TARGET
-# (inputs that once crashed) before fuzzing. A crash leaves its input in .build-fuzz/crashes and
-# fails the script: copy it into Tests/Fuzz/regressions/TARGET with the fix.
+# Builds `suifang-fuzz` with -sanitize=fuzzer,address in .build-fuzz (its own build folder) and seeds
+# each target's corpus from Tests/Fuzz/seeds/TARGET (merge uses the commit seeds). If a folder
+# Tests/Fuzz/regressions/TARGET holds inputs, they are replayed before fuzzing; none is in the
+# repository yet. A crash leaves its input in .build-fuzz/crashes and fails the script: keep it as a
+# regression by copying it into Tests/Fuzz/regressions/TARGET (create the folder) with the fix.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 target=${1:?usage: scripts/fuzz.sh frames|batch|commit|merge|all [libFuzzer flags]}

@@ -1,6 +1,13 @@
 #!/usr/bin/env bash
-# The README's test command (via `make test`): unit and property tests, then every testnet.
-# Ends with one summary line, "tests: N passed, M failed".
+# The README's test command (via `make test`), in this order:
+#   1. scripts/install-deps.sh test (missing system packages, browser-test packages included);
+#   2. swift format lint --strict over Sources and Tests (fails at once; `make format` fixes it);
+#   3. swift build --build-tests, then swift test (unit and property tests);
+#   4. every fuzz target for 3,000 inputs, debug build (FUZZ_CONFIG=debug scripts/fuzz.sh all -runs=3000);
+#   5. every testnet in testnets/*.json (suifang testnet run);
+#   6. the demo network with a 300-patient hospital (suifang demo: nodes up, synced, API answering);
+#   7. the browser tests (Tests/Browser/ui_test.py, headless Chromium; SCREENSHOTS=DIR keeps the shots).
+# Ends with one summary line, "tests: N passed, M failed"; exits non-zero if any step failed.
 set -uo pipefail
 cd "$(dirname "$0")/.."
 scripts/install-deps.sh test || exit 1

@@ -366,7 +366,7 @@ struct BatchMerger {
         pendingTable = nil
         let inserted = try store.insertUniformRows(table, rows.map { ($0.key, $0.state.values, RowMetaCodec.encode($0.state), $0.stamp) })
         for row in rows {
-            if inserted.contains(row.key) {
+            if inserted?.contains(row.key) ?? true {
                 markChanged(table, row.key)
             } else {
                 try mergeColumns(table, row.key, WrittenColumns(row: row.state), complete: true)

@@ -1,7 +1,8 @@
 import GRDB
 
 /// Encodes a row's merge metadata compactly: stored in each replicated row's
-/// `_sf_meta` column and sent on the wire.
+/// `_sf_meta` column. It never crosses the wire: commit bodies (`CommitCodec`) carry
+/// only each commit's own writes.
 ///
 /// ```
 /// uniform form (every column a register with the same stamp, the usual case):

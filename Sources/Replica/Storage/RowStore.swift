@@ -61,8 +61,10 @@ final class RowStore {
 
     /// Inserts rows written whole by one write each (uniform metadata), in one statement,
     /// skipping rows that exist; returns the keys actually inserted.
-    func insertUniformRows(_ table: ReplicatedTable, _ rows: [(key: String, values: [DatabaseValue], meta: [UInt8], stamp: Stamp)]) throws -> Set<String> {
-        guard !rows.isEmpty else { return [] }
+    /// - Returns: the keys it inserted, or nil when it inserted every row (the common case: no
+    ///   set of keys to build and probe).
+    func insertUniformRows(_ table: ReplicatedTable, _ rows: [(key: String, values: [DatabaseValue], meta: [UInt8], stamp: Stamp)]) throws -> Set<String>? {
+        guard !rows.isEmpty else { return nil }
         let width = table.policies.count + 2
         let tuple = "(" + Array(repeating: "?", count: width).joined(separator: ",") + ")"
         let declaration = table.declaration
@@ -79,14 +81,16 @@ final class RowStore {
             arguments.append(Data(row.meta).databaseValue)
         }
         let statement = try db.cachedStatement(sql: sql)
-        var inserted: Set<String> = []
+        var inserted: [String] = []
+        inserted.reserveCapacity(rows.count)
         try gate.open {
             try statement.runBinding(arguments) { row in
                 guard let text = sqlite3_column_text(row, 0) else { return }
-                inserted.insert(String(decoding: UnsafeBufferPointer(start: text, count: Int(sqlite3_column_bytes(row, 0))), as: UTF8.self))
+                inserted.append(String(decoding: UnsafeBufferPointer(start: text, count: Int(sqlite3_column_bytes(row, 0))), as: UTF8.self))
             }
         }
-        return inserted
+        // The keys are distinct (the caller flushes before a key repeats): as many returned as sent is all of them.
+        return inserted.count == rows.count ? nil : Set(inserted)
     }
 
     private func insertRaw(_ table: ReplicatedTable, key: String, values: [DatabaseValue], meta: [UInt8]) throws -> Bool {

@@ -152,7 +152,8 @@ public enum Handshake {
 /// A hello message.
 ///
 /// ```
-/// "SFH1" | version u16le | policyHash (len varint, 64 hex bytes) | kxKey[32] | nonce[32] | certificate (len varint)
+/// "SFH1" | version u16le | policyHash (len varint, 64 hex bytes) | kxKey (len varint, 32 bytes)
+///        | nonce (len varint, 32 bytes) | certificate (len varint)
 /// ```
 package struct Hello {
     var version: UInt16
