@@ -207,6 +207,7 @@ let package = Package(
             name: "NodeTests",
             dependencies: [
                 "TestSupport",
+                "node",  // the binary `SuifangBinary` runs
                 "Sodium",
                 "NodeRuntime",
                 "NodeHTTP",

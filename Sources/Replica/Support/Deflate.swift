@@ -3,7 +3,7 @@ import CZlib
 /// One-shot zlib for bytes the replica keeps on disk (packed commits). No stream handle outlives a
 /// call: `compress2` and `uncompress` own theirs.
 enum Deflate {
-    /// Compresses `bytes` at `level` (1: fastest; `LIMITS.md` measured it 3× cheaper than 6 for 10–17 % more bytes).
+    /// Compresses `bytes` at `level` (1: fastest; the project brief's measurements of this machine type found it 3× cheaper than 6 for 10–17 % more bytes).
     static func compress(_ bytes: [UInt8], level: Int32 = 1) -> [UInt8] {
         var capacity = compressBound(uLong(bytes.count))
         var output = [UInt8](repeating: 0, count: Int(capacity))
