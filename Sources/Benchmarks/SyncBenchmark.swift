@@ -197,7 +197,12 @@ package struct SyncBenchmark {
         var committed: [String: Date] = [:]
         for index in 0..<count {
             let id = try await ward.replica.write { tx in
-                try tx.insert(into: "surveyResponse", values: ["templateId": "live", "patientId": "LIVE-\(index)", "mode": "bedside", "answers": "{}", "wardId": "WARD-0"])
+                try tx.insert(
+                    into: "surveyResponse",
+                    values: [
+                        "templateId": "live", "templateVersion": 1, "patientId": "LIVE-\(index)", "mode": "bedside", "answers": "{}", "wardId": "WARD-0",
+                        "submittedAt": "2026-11-23T10:00:00+08:00",
+                    ])
             }
             committed[id] = Date()
             try await Task.sleep(for: .milliseconds(10))

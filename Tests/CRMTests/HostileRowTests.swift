@@ -99,4 +99,23 @@ struct HostileRowTests {
             }
         }
     }
+
+    /// The columns the domain reads as present (a NULL there would stop every node that lists the
+    /// row) are declared not null, so no node writes a NULL into them and none accepts one.
+    @Test func everyColumnTheDomainNeedsIsDeclaredNotNull() {
+        let required: [String: [String]] = [
+            "encounter": ["patientId", "kind", "admittedAt"], "encounterEvent": ["encounterId", "kind", "at"],
+            "followUpTask": ["patientId", "kind", "dueDate"], "followUpRecord": ["taskId", "outcome", "at"],
+            "smsMessage": ["phone", "body", "status", "scheduledAt"], "complaint": ["status", "registeredAt"],
+            "complaintNote": ["status", "at"], "auditEntry": ["at", "action", "nodeId", "userId", "entity", "entityId"],
+            "patientMerge": ["survivorId", "mergedId"], "surveyResponse": ["patientId", "answers", "templateId", "mode", "submittedAt"],
+            "opinion": ["kind", "at"], "consultation": ["at"], "appointment": ["kind", "scheduledAt", "status"],
+        ]
+        for (table, columns) in required {
+            let declared = repositoryPolicies.table(named: table)?.columns ?? []
+            for column in columns {
+                #expect(declared.first { $0.name == column }?.notNull == true, "\(table).\(column)")
+            }
+        }
+    }
 }

@@ -132,7 +132,11 @@ struct ListenerHardeningTests {
             .token.write(to: token)
         try NodeDirectory(ward).join(with: EnrolmentToken.read(from: token), NodeSetup(listen: "127.0.0.1:0", policies: PolicyDirectory(NodeNetworkTests.policies)))
         let (_, _, wardRuntime) = try NodeRuntime.open(directory: ward, logger: quietLogger)
-        try await wardRuntime.replica.write { try $0.insert(into: "surveyResponse", values: ["patientId": "P1", "answers": "{}", "wardId": "W-CARD"]) }
+        try await wardRuntime.replica.write {
+            try $0.insert(
+                into: "surveyResponse",
+                values: ["patientId": "P1", "answers": "{}", "wardId": "W-CARD", "templateId": "t", "mode": "bedside", "submittedAt": "2026-11-23T09:00:00+08:00"])
+        }
         let connection = try await wardRuntime.connect(to: try Endpoint("127.0.0.1:\(central.port)"))
         let report = try await wardRuntime.run(connection, as: .client, address: "central", options: SyncOptions(mode: .oneShot))
         #expect(report.rowsSent == 1)

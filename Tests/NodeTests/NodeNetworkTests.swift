@@ -85,7 +85,11 @@ struct NodeNetworkTests {
     @Test func aRevokedNodeIsCutOffAndRefusedFromThenOn() async throws {
         let pair = try await startPair()
         defer { pair.stop() }
-        let first = try await pair.ward.replica.write { try $0.insert(into: "surveyResponse", values: ["patientId": "P1", "answers": "{}", "wardId": "W-CARD"]) }
+        let first = try await pair.ward.replica.write {
+            try $0.insert(
+                into: "surveyResponse",
+                values: ["patientId": "P1", "answers": "{}", "wardId": "W-CARD", "templateId": "t", "mode": "bedside", "submittedAt": "2026-11-23T09:00:00+08:00"])
+        }
         #expect(try await eventually { try pair.central.replica.statistics().rows["surveyResponse"] == 1 })
         _ = first
         try await pair.central.replica.write { tx in
@@ -96,7 +100,11 @@ struct NodeNetworkTests {
             try await eventually {
                 try pair.ward.peers.peers().contains { !$0.connected && ($0.lastError ?? "").contains("revoked") }
             })
-        try await pair.ward.replica.write { try $0.insert(into: "surveyResponse", values: ["patientId": "P2", "answers": "{}", "wardId": "W-CARD"]) }
+        try await pair.ward.replica.write {
+            try $0.insert(
+                into: "surveyResponse",
+                values: ["patientId": "P2", "answers": "{}", "wardId": "W-CARD", "templateId": "t", "mode": "bedside", "submittedAt": "2026-11-23T09:00:00+08:00"])
+        }
         try await Task.sleep(for: .seconds(1.5))
         #expect(try pair.central.replica.statistics().rows["surveyResponse"] == 1)
     }
@@ -106,7 +114,11 @@ struct NodeNetworkTests {
         defer { pair.stop() }
         let watcher = Task { try await ReplicaChore.otherProcessWatch(pair.central.replica, every: .milliseconds(200), logger: quietLogger).run() }
         defer { watcher.cancel() }
-        _ = try await pair.ward.replica.write { try $0.insert(into: "surveyResponse", values: ["patientId": "P1", "answers": "{}", "wardId": "W-CARD"]) }
+        _ = try await pair.ward.replica.write {
+            try $0.insert(
+                into: "surveyResponse",
+                values: ["patientId": "P1", "answers": "{}", "wardId": "W-CARD", "templateId": "t", "mode": "bedside", "submittedAt": "2026-11-23T09:00:00+08:00"])
+        }
         #expect(try await eventually { try pair.central.replica.statistics().rows["surveyResponse"] == 1 })
         // `suifang revoke` is its own process with its own connection to central's replica; the
         // daemon commits nothing itself, yet notices the revocation and ends the ward's session.
@@ -134,7 +146,11 @@ struct NodeHTTPTests {
         try NodeDirectory(central).createCentral(name: "central", NodeSetup(listen: "127.0.0.1:7400", policies: PolicyDirectory(NodeNetworkTests.policies)))
         let (nodeDirectory, configuration, runtime) = try NodeRuntime.open(directory: central, logger: quietLogger)
         _ = nodeDirectory
-        try await runtime.replica.write { try $0.insert(into: "surveyResponse", values: ["patientId": "P1", "answers": "{}", "wardId": "W-CARD"]) }
+        try await runtime.replica.write {
+            try $0.insert(
+                into: "surveyResponse",
+                values: ["patientId": "P1", "answers": "{}", "wardId": "W-CARD", "templateId": "t", "mode": "bedside", "submittedAt": "2026-11-23T09:00:00+08:00"])
+        }
         let app = Application(router: buildRouter(runtime: runtime, configuration: configuration))
         try await app.test(.router) { client in
             try await client.execute(uri: "/api/status", method: .get) { response in

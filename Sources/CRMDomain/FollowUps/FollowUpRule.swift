@@ -131,9 +131,10 @@ public struct FollowUpRule: Codable, Sendable, Hashable {
         name = row["name"] ?? ""
         kind = Kind(rawValue: row["kind"] ?? "") ?? .fixedOffset
         triggerEvent = TriggerEvent(rawValue: row["triggerEvent"] ?? "") ?? .discharge
-        offsets = (row["offsets"] as String?).map { $0.split(separator: ",").compactMap { Int($0) } }
-        intervalDays = row["intervalDays"]
-        repeatCount = row["repeatCount"]
+        // Bounded as ``validate()`` bounds them: a rule runs inside every admission's transaction.
+        offsets = (row["offsets"] as String?).map { $0.split(separator: ",").prefix(50).compactMap { Int($0) }.filter { (0...3650).contains($0) } }
+        intervalDays = (row["intervalDays"] as Int?).map { min(max($0, 1), 3650) }
+        repeatCount = (row["repeatCount"] as Int?).map { min(max($0, 1), 100) }
         filter = (try? JSONDecoder().decode(RuleFilter.self, from: Data((row["filter"] as String? ?? "{}").utf8))) ?? RuleFilter()
         templateId = row["templateId"]
         active = (row["active"] as Int?) == 1

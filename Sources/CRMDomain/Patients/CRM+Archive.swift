@@ -95,7 +95,7 @@ extension CRM.Patients {
                 },
                 surveyResponses: try rows("SELECT * FROM surveyResponse WHERE patientId IN (\(marks)) ORDER BY submittedAt DESC").map {
                     ResponseSummary(
-                        id: $0["id"], templateId: $0["templateId"], templateVersion: $0["templateVersion"], mode: $0["mode"],
+                        id: $0["id"], templateId: $0["templateId"], templateVersion: $0["templateVersion"] ?? 0, mode: $0["mode"],
                         wardId: $0["wardId"], staffId: $0["staffId"], nodeId: $0["nodeId"], submittedAt: $0["submittedAt"],
                         overall: $0["overall"], recommend: $0["recommend"], answers: $0["answers"] ?? "{}")
                 },

@@ -46,7 +46,7 @@ extension CRM.Patients {
     }
 
     static func mergeGraph(_ db: Database) throws -> MergeGraph {
-        let rows = try Row.fetchAll(db, sql: "SELECT id, survivorId, mergedId FROM patientMerge WHERE undone IS NOT 1")
+        let rows = try Row.fetchAll(db, sql: "SELECT id, survivorId, mergedId FROM patientMerge WHERE undone IS NOT 1 AND survivorId IS NOT NULL AND mergedId IS NOT NULL")
         return MergeGraph(merges: rows.map { (id: $0["id"], survivor: $0["survivorId"], merged: $0["mergedId"]) })
     }
 

@@ -79,7 +79,7 @@ extension CRM.Statistics {
             return rows.map { row in
                 let total: Int = row[5]
                 return DepartmentOpinions(
-                    departmentId: row[0] ?? "none", name: row[1] ?? "", important: row[2], praise: row[3], suggestion: row[4],
+                    departmentId: row[0] ?? "none", name: row[1] ?? "", important: row[2] ?? 0, praise: row[3] ?? 0, suggestion: row[4] ?? 0,
                     total: total, share: all == 0 ? 0 : Double(total) / Double(all))
             }
         }

@@ -87,6 +87,8 @@ extension CRM.Surveys {
         let text = String(decoding: try JSONEncoder().encode(definition), as: UTF8.self)
         return try await change(caller, "template.save", "surveyTemplate") { tx in
             let current = try Int.fetchOne(tx.db, sql: "SELECT currentVersion FROM surveyTemplate WHERE id = ?", arguments: [id])
+            // `currentVersion` merges under `max`: a number at its limit is refused, not trapped on.
+            guard (current ?? 0) < 1_000_000 else { throw CRMError.conflict("template '\(id)' has no next version") }
             let version = (current ?? 0) + 1
             try tx.insert(
                 SurveyTemplateVersionRecord(

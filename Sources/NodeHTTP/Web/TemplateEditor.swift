@@ -8,7 +8,7 @@ import NodeRuntime
 package enum TemplateEditor {
     /// The questions in a posted form, rows left blank or marked for removal skipped.
     package static func definition(from form: FormFields) -> SurveyDefinition {
-        let count = min(Int(form["count"] ?? "") ?? 0, 100)
+        let count = max(0, min(Int(form["count"] ?? "") ?? 0, 100))
         var questions: [SurveyDefinition.Question] = []
         for index in 0..<count {
             let field = { (name: String) in form["q\(index)_\(name)"] }
