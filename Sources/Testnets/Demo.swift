@@ -20,7 +20,7 @@ package struct DemoReplicas {
         self.surveys = surveys
     }
 
-    package func run() throws {
+    package func run() async throws {
         let policySet = try policies.load()
         let folder = URL(fileURLWithPath: directory)
         try? FileManager.default.removeItem(at: folder)
@@ -29,52 +29,48 @@ package struct DemoReplicas {
             let replica = try Replica.open(
                 at: folder.appendingPathComponent("\(name).sqlite").path,
                 configuration: ReplicaConfiguration(policies: policySet))
-            return DemoNode(name: name, replica: replica)
+            return DemoNode(name: name, crm: try CRM(replica: replica))
         }
         let central = try open("central"), ward = try open("ward-5a"), callCenter = try open("callcenter")
         let nodes = [central, ward, callCenter]
         print("Suifang demo: policy hash \(policySet.contentHash.prefix(16))…, replicas in \(folder.path)/")
+        // Every change goes through the domain, as users make them: checked, audited, replicated.
+        let manager = Caller(userId: "manager-chen", role: .manager), visitor = Caller(userId: "visitor-1", role: .visitor, wardId: "W-5A")
+        let agentLi = Caller(userId: "agent-li", role: .agent), agentWang = Caller(userId: "agent-wang", role: .agent)
 
-        // Day 0: central registers a patient, a complaint and a follow-up task; everyone syncs.
-        let patient = try central.replica.write { tx in
-            try tx.insert(
-                into: "patient",
-                values: [
-                    "name": "demo patient", "phone": "13800000000", "region": "Gulou",
-                    "tags": SetCodec.encode(["diabetes"]),
-                ])
-        }
-        let complaint = try central.replica.write { tx in
-            try tx.insert(into: "complaint", values: ["patientId": patient, "departmentId": "cardiology", "status": ComplaintStatus.registered.rawValue])
-        }
-        let task = try central.replica.write { tx in
-            try tx.insert(into: "followUpTask", values: ["patientId": patient, "kind": "discharge72h", "dueDate": "2026-11-26", "attempts": 0])
-        }
+        // Day 0: central sets up a ward and a bedside survey, registers a patient, a complaint and
+        // a follow-up task; everyone syncs.
+        try await central.crm.organisation.saveReference(.system, .department, ReferenceItem(id: "D-CARD", name: "心内科"))
+        try await central.crm.organisation.saveReference(.system, .ward, ReferenceItem(id: "W-5A", name: "5A 病区", departmentId: "D-CARD"))
+        let questions = SurveyDefinition(questions: [
+            .init(id: "overall", text: "总体满意度", type: .scale5, required: true, role: .overall),
+            .init(id: "nps", text: "推荐意愿", type: .nps, required: true, role: .recommend),
+        ])
+        _ = try await central.crm.surveys.saveTemplate(.system, id: "inpatient", name: "住院满意度", purpose: "bedside", diseaseCode: nil, definition: questions)
+        let patient = try await central.crm.patients.create(
+            agentLi, PatientInput(name: "demo patient", phone: "13800000000", region: "Gulou", tags: ["diabetes"]))
+        let complaint = try await central.crm.complaints.register(agentLi, ComplaintInput(patientId: patient, departmentId: "D-CARD", summary: "demo complaint"))
+        let task = try await central.crm.followUps.createTask(manager, patientId: patient, dueDate: "2026-11-26", note: nil, templateId: nil)
         try syncAll(nodes)
         print("\nday 0   all linked and converged:")
         try report(nodes)
 
         // The ward loses its link. Everyone keeps working.
         for index in 0..<surveys {
-            try ward.replica.write { tx in
-                try tx.insert(
-                    into: "surveyResponse",
-                    values: [
-                        "templateId": "inpatient-v3", "templateVersion": 3, "patientId": patient, "wardId": "5A",
-                        "mode": SurveyMode.bedside.rawValue, "staffId": "visitor-\(index % 4)", "nodeId": "ward-5a",
-                        "submittedAt": "2026-11-23T09:\(String(format: "%02d", index % 60)):00+08:00",
-                        "answers": "{\"nps\":\(index % 11)}",
-                    ])
-            }
+            let id = "01DEMOWARD" + String(format: "%014d", index)
+            _ = try await ward.crm.surveys.submit(
+                visitor,
+                SurveySubmission(
+                    id: id, templateId: "inpatient", templateVersion: 1, patientId: patient, wardId: "W-5A", departmentId: "D-CARD",
+                    mode: .bedside, submittedAt: "2026-11-23T09:\(String(format: "%02d", index % 60)):00+08:00",
+                    answers: ["overall": .number(Double(1 + index % 5)), "nps": .number(Double(index % 11))]))
         }
-        try ward.replica.write { try $0.update("patient", id: patient, set: ["phone": "13911111111"]) }
-        try callCenter.replica.write { try $0.update("patient", id: patient, set: ["phone": "13722222222"]) }
-        try central.replica.write { try $0.update("complaint", id: complaint, set: ["status": ComplaintStatus.handled.rawValue]) }
-        try callCenter.replica.write { try $0.update("complaint", id: complaint, set: ["status": ComplaintStatus.accepted.rawValue]) }
-        try callCenter.replica.write { try $0.update("followUpTask", id: task, set: ["claimedBy": "agent-li", "attempts": 1]) }
-        try central.replica.write { try $0.update("followUpTask", id: task, set: ["claimedBy": "agent-wang", "attempts": 2]) }
-        try ward.replica.write { try $0.addElement("post-surgery", to: "tags", of: "patient", id: patient) }
-        try callCenter.replica.write { try $0.removeElement("diabetes", from: "tags", of: "patient", id: patient) }
+        try await ward.crm.patients.update(manager, id: patient, PatientInput(phone: "13911111111", tags: ["diabetes", "post-surgery"]))
+        try await callCenter.crm.patients.update(agentLi, id: patient, PatientInput(phone: "13722222222", tags: []))
+        try await central.crm.complaints.advance(manager, id: complaint, to: .handled, note: "handled at central")
+        try await callCenter.crm.complaints.advance(agentLi, id: complaint, to: .accepted, note: "accepted at the call center")
+        _ = try await callCenter.crm.followUps.claim(agentLi, taskId: task)
+        _ = try await central.crm.followUps.claim(agentWang, taskId: task)
         print(
             "\nday 1-7 ward offline: \(surveys) bedside surveys captured on the ward; phone edited on ward and call center; complaint moved on two nodes; two agents claimed one task:"
         )
@@ -88,15 +84,15 @@ package struct DemoReplicas {
         for conflict in conflicts {
             print("  open conflict on \(conflict.table).\(conflict.column): \(conflict.candidates.count) values kept for a person to choose")
         }
-        let complaintState = try central.value("complaint", complaint, "status")
-        let claim = try central.value("followUpTask", task, "claimedBy")
-        let tags = try central.value("patient", patient, "tags")
+        let complaintState = try await central.crm.complaints.complaint(complaint).status.rawValue
+        let claim = try await central.crm.followUps.task(task).claimedBy ?? "nobody"
+        let tags = try await central.crm.patients.patient(patient).tags
         print("  complaint status (lifecycle keeps the furthest): \(complaintState)")
         print("  task claimed by (first writer wins): \(claim); lost claims reported: \(try nodes.map { try $0.replica.lostWrites().count }.reduce(0, +))")
-        print("  patient tags (add wins): \(tags)")
+        print("  patient tags (add wins): \(tags.sorted())")
 
         // A manager resolves the phone conflict at central; the resolution replicates.
-        try central.replica.write { try $0.update("patient", id: patient, set: ["phone": "13911111111"]) }
+        try await central.crm.patients.resolveConflict(manager, table: "patient", rowId: patient, column: "phone", value: "13911111111")
         try syncAll(nodes)
         print("\nday 8   conflict resolved at central and synced:")
         try report(nodes)
@@ -144,16 +140,11 @@ package struct DemoReplicas {
 
 package final class DemoNode {
     package let name: String
-    package let replica: Replica
+    package let crm: CRM
+    package var replica: Replica { crm.replica }
 
-    package init(name: String, replica: Replica) {
+    package init(name: String, crm: CRM) {
         self.name = name
-        self.replica = replica
-    }
-
-    package func value(_ table: String, _ id: String, _ column: String) throws -> String {
-        try replica.reader.read { db in
-            try String.fetchOne(db, sql: "SELECT \(column) FROM \(table) WHERE id = ?", arguments: [id]) ?? "NULL"
-        }
+        self.crm = crm
     }
 }

@@ -12,7 +12,7 @@ struct Demo: AsyncParsableCommand {
 }
 
 /// The command line of ``DemoReplicas``.
-struct DemoReplicasCommand: ParsableCommand {
+struct DemoReplicasCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(commandName: "replicas", abstract: "Replicas that work offline, then converge (one process).")
 
     @OptionGroup var policies: PolicyOptions
@@ -21,8 +21,8 @@ struct DemoReplicasCommand: ParsableCommand {
     @Option(help: "Bedside surveys the ward captures while its link is down.")
     var surveys = 200
 
-    func run() throws {
-        try DemoReplicas(policies: policies.policyDirectory, directory: directory, surveys: surveys).run()
+    func run() async throws {
+        try await DemoReplicas(policies: policies.policyDirectory, directory: directory, surveys: surveys).run()
     }
 }
 
