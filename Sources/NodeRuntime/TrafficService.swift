@@ -3,11 +3,18 @@ import Foundation
 import Replica
 import ServiceLifecycle
 
-/// Synthetic bedside traffic for testnets: captures survey responses at a steady rate and
-/// appends each committed id to a log file, so a testnet can check that no acknowledged
-/// write went missing. Rows carry made-up ids only, never patient data.
+/// Synthetic bedside traffic for testnets: a visitor of the node's ward submits bedside surveys
+/// through the domain at a steady rate (checked, audited and captured like any user's), and each
+/// acknowledged response id is appended to a log file, so a testnet can check that no
+/// acknowledged write went missing. Rows carry made-up content only, never patient data.
+///
+/// It needs the testnet's survey template (``templateID``, which central writes, see
+/// ``seedTemplate(_:)``); until it has reached this node, the service waits for it.
 package struct TrafficService: Service {
-    package let replica: Replica
+    /// The template testnet traffic answers.
+    package static let templateID = "testnet"
+
+    package let crm: CRM
     package let nodeName: String
     package let perSecond: Double
     package let seconds: Double
@@ -19,6 +26,13 @@ package struct TrafficService: Service {
         try await runUntilShutdown { try await generate() }
     }
 
+    /// Writes the testnet's template on central, through the domain (a one-question bedside survey).
+    package static func seedTemplate(_ crm: CRM) async throws {
+        let nps = SurveyDefinition.Question(id: "nps", text: "推荐意愿", type: .nps, required: true, role: .recommend)
+        _ = try await crm.surveys.saveTemplate(
+            .system, id: templateID, name: "testnet", purpose: "bedside", diseaseCode: nil, definition: SurveyDefinition(questions: [nps]))
+    }
+
     private func generate() async throws {
         if !FileManager.default.fileExists(atPath: logPath) { FileManager.default.createFile(atPath: logPath, contents: nil) }
         guard let log = FileHandle(forWritingAtPath: logPath) else { return }
@@ -26,28 +40,27 @@ package struct TrafficService: Service {
         defer { try? log.close() }
         let interval = 1 / max(perSecond, 0.001)
         let deadline = ContinuousClock.now + .seconds(seconds)
+        let visitor = Caller(userId: "traffic", role: .visitor, wardId: nodeName)
+        let patient = try await crm.patients.create(.system, PatientInput(name: "TESTNET \(nodeName)"))
         // A restarted node goes on counting from what it logged before.
         var count = (try? String(contentsOfFile: logPath, encoding: .utf8))?.split(separator: "\n").count ?? 0
         while ContinuousClock.now < deadline, count < (total ?? .max), !Task.isCancelled {
-            count += 1
-            let index = count
-            let id = try await replica.write { tx in
-                try tx.insert(
-                    into: "surveyResponse",
-                    values: [
-                        "templateId": "testnet", "templateVersion": 1, "patientId": "TESTNET-\(index)", "wardId": nodeName,
-                        "mode": SurveyMode.bedside.rawValue, "staffId": "traffic", "nodeId": nodeName,
-                        "submittedAt": ISO8601DateFormatter().string(from: Date(timeIntervalSince1970: Double(replica.wallClock.now()) / 1000)),
-                        "answers": "{\"nps\":\(index % 11)}",
-                    ])
+            let submission = SurveySubmission(
+                id: crm.replica.makeRowID(), templateId: Self.templateID, templateVersion: 1, patientId: patient, wardId: nodeName,
+                mode: .bedside, submittedAt: crm.currentTimestamp(), answers: ["nps": .number(Double((count + 1) % 11))])
+            do {
+                let receipt = try await crm.surveys.submit(visitor, submission)
+                count += 1
+                log.write(Data("\(receipt.id)\n".utf8))
+            } catch let error as CRMError where error.kind == .notFound {
+                // The template has not reached this node yet.
             }
-            log.write(Data("\(id)\n".utf8))
             try? await Task.sleep(for: .seconds(interval))
         }
     }
 
-    package init(replica: Replica, nodeName: String, perSecond: Double, seconds: Double, total: Int? = nil, logPath: String) {
-        self.replica = replica
+    package init(crm: CRM, nodeName: String, perSecond: Double, seconds: Double, total: Int? = nil, logPath: String) {
+        self.crm = crm
         self.nodeName = nodeName
         self.perSecond = perSecond
         self.seconds = seconds

@@ -77,6 +77,16 @@ package final class TestnetRunner {
             in: work, central: (central.name, ports[central.name]!),
             others: topology.nodes.filter { $0.role != "central" }.map { ($0.name, $0.role, ports[$0.name]!) },
             policies: policiesPath)
+        // The template the nodes' traffic answers, written by central as an administrator would and
+        // on every node before the run (a hospital hands its wards their templates before any link fails).
+        do {
+            let (_, _, centralRuntime) = try NodeRuntime.open(directory: dir(central.name), logger: quietLogger)
+            try await TrafficService.seedTemplate(centralRuntime.crm)
+            for node in topology.nodes where node.name != central.name {
+                let (_, _, runtime) = try NodeRuntime.open(directory: dir(node.name), logger: quietLogger)
+                try Self.copyChanges(from: centralRuntime.replica, to: runtime.replica)
+            }
+        }
         // Each node reaches its peers only through the runner's proxies.
         var peers: [String: [String]] = [:]
         for link in topology.links {
@@ -90,6 +100,17 @@ package final class TestnetRunner {
             configuration.peers = peers[node.name] ?? []
             try directory.save(configuration)
         }
+    }
+
+    /// Everything `target` lacks of `source`, page by page, in process (set-up only).
+    private static func copyChanges(from source: Replica, to target: Replica) throws {
+        let since = try target.versionVector()
+        var cursor: ChangeCursor?
+        repeat {
+            let page = try source.changes(since: since, after: cursor)
+            if !page.batch.isEmpty { try target.apply(page.batch) }
+            cursor = page.next
+        } while cursor != nil
     }
 
     private func launch(_ name: String) throws {

@@ -84,7 +84,7 @@ struct Serve: AsyncParsableCommand {
         if trafficPerSecond > 0, let trafficLog {
             services.append(
                 TrafficService(
-                    replica: runtime.replica, nodeName: configuration.name, perSecond: trafficPerSecond,
+                    crm: runtime.crm, nodeName: configuration.name, perSecond: trafficPerSecond,
                     seconds: trafficSeconds, total: trafficTotal, logPath: trafficLog))
         }
         // Traffic ends by itself; the daemon goes on.
