@@ -130,3 +130,22 @@ struct ChangeBatchWireTests {
         #expect(try target.canonicalDump() == source.canonicalDump())
     }
 }
+
+/// Text read from a peer is valid UTF-8 or refused, never repaired into something else.
+@Suite("Text on the wire")
+struct WireTextTests {
+    static func read(_ bytes: [UInt8]) -> String? {
+        var reader = BinaryReader([UInt8(bytes.count)] + bytes)
+        return try? reader.readString()
+    }
+
+    @Test func validTextIsReadAsItIsAndInvalidUTF8IsRefused() {
+        #expect(Self.read(Array("满意度 survey".utf8)) == "满意度 survey")
+        #expect(Self.read([]) == "")
+        #expect(Self.read([0xEF, 0xBF, 0xBD]) == "\u{FFFD}", "a replacement character sent as such is text")
+        #expect(Self.read([0x61, 0x00, 0x62]) == "a\u{0}b", "NUL is valid UTF-8 (the value rules refuse it later)")
+        for invalid: [UInt8] in [[0xFF], [0xE4, 0xB8], [0xC0, 0xAF], [0xED, 0xA0, 0x80], [0x61, 0x80], [0xF4, 0x90, 0x80, 0x80]] {
+            #expect(Self.read(invalid) == nil, "\(invalid)")
+        }
+    }
+}

@@ -137,11 +137,22 @@ public struct BinaryReader {
 
     public mutating func readString() throws(MalformedDataError) -> String {
         let slice = try readBytes()
-        // Validated over the contiguous buffer: the generic `Sequence` path costs a metadata lookup per value.
-        guard let string = slice.withUnsafeBufferPointer({ String(validating: $0, as: UTF8.self) }) else {
+        guard let string = slice.withUnsafeBufferPointer(Self.validUTF8) else {
             throw MalformedDataError("text is not valid UTF-8")
         }
         return string
+    }
+
+    /// The text `bytes` hold, or nil when they are not valid UTF-8. Decoding repairs invalid
+    /// sequences, so text whose bytes differ from the input was invalid: this runs for every text
+    /// value merged, and `String(validating:as:)` instantiates generic metadata on each call.
+    static func validUTF8(_ bytes: UnsafeBufferPointer<UInt8>) -> String? {
+        let decoded = String(decoding: bytes, as: UTF8.self)
+        guard let base = bytes.baseAddress, !bytes.isEmpty else { return decoded }
+        let intact = decoded.utf8.withContiguousStorageIfAvailable { utf8 in
+            utf8.count == bytes.count && memcmp(utf8.baseAddress!, base, bytes.count) == 0
+        }
+        return (intact ?? decoded.utf8.elementsEqual(bytes)) ? decoded : nil
     }
 
     public mutating func readValue() throws(MalformedDataError) -> DatabaseValue {
