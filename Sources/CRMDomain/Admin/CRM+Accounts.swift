@@ -111,7 +111,7 @@ extension CRM.Accounts {
         guard new.count >= 8, new.count <= 128 else { throw CRMError.invalid("password must be 8–128 characters") }
         let newHash = try await PasswordHasher.hash(new, strength: crm.passwordStrength)
         try await change(caller, "user.password", "appUser") { tx in
-            try tx.update("appUser", id: caller.userId, set: ["passwordHash": newHash])
+            try tx.update(UserRecord.self, id: caller.userId, [.passwordHash: newHash])
             return ((), caller.userId)
         }
     }

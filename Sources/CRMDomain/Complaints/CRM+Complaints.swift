@@ -97,12 +97,12 @@ extension CRM.Complaints {
             }
             try CRM.Encounters.checkReferences(tx.db, departmentId: departmentId, wardId: nil)
             let at = timestamp()
-            var values: [String: (any DatabaseValueConvertible)?] = ["status": status.rawValue]
-            if let departmentId { values["departmentId"] = departmentId }
-            if let handlerId { values["handlerId"] = handlerId }
-            if let resolution { values["resolution"] = resolution }
-            if status == .closed, current != .closed { values["closedAt"] = at }
-            try tx.update("complaint", id: id, set: values)
+            var values: [ComplaintRecord.Columns: (any DatabaseValueConvertible)?] = [.status: status.rawValue]
+            if let departmentId { values[.departmentId] = departmentId }
+            if let handlerId { values[.handlerId] = handlerId }
+            if let resolution { values[.resolution] = resolution }
+            if status == .closed, current != .closed { values[.closedAt] = at }
+            try tx.update(ComplaintRecord.self, id: id, values)
             try tx.insert(ComplaintNoteRecord(complaintId: id, status: status.rawValue, note: note, userId: caller.userId, nodeId: nodeID, at: at))
             return ((), id)
         }

@@ -76,12 +76,12 @@ extension CRM.Encounters {
         try await change(caller, "encounter.transfer", "encounter") { tx in
             let encounter = try Self.openAdmission(tx.db, encounterId)
             try Self.checkReferences(tx.db, departmentId: toDepartmentId, wardId: toWardId)
-            var values: [String: (any DatabaseValueConvertible)?] = ["wardId": toWardId]
-            if let toDepartmentId { values["departmentId"] = toDepartmentId }
-            try tx.update("encounter", id: encounterId, set: values)
+            var values: [EncounterRecord.Columns: (any DatabaseValueConvertible)?] = [.wardId: toWardId]
+            if let toDepartmentId { values[.departmentId] = toDepartmentId }
+            try tx.update(EncounterRecord.self, id: encounterId, values)
             try recordEvent(tx, caller, encounterId, encounter.patientId, "transferred", at: when, from: encounter.wardId, to: toWardId)
             for task in try String.fetchAll(tx.db, sql: "SELECT id FROM followUpTask WHERE encounterId = ? AND kind = 'bedside24h' AND doneAt IS NULL", arguments: [encounterId]) {
-                try tx.update("followUpTask", id: task, set: ["wardId": toWardId])
+                try tx.update(FollowUpTaskRecord.self, id: task, [.wardId: toWardId])
             }
             return ((), encounterId)
         }
@@ -100,7 +100,7 @@ extension CRM.Encounters {
         guard let when = time.normalizedTimestamp(at) else { throw CRMError.invalid("dischargedAt must be an ISO-8601 date-time") }
         let encounter = try Self.openAdmission(tx.db, encounterId)
         guard when >= encounter.admittedAt else { throw CRMError.invalid("a discharge cannot come before the admission") }
-        try tx.update("encounter", id: encounterId, set: ["dischargedAt": when, "dischargeStatus": status.rawValue])
+        try tx.update(EncounterRecord.self, id: encounterId, [.dischargedAt: when, .dischargeStatus: status.rawValue])
         try recordEvent(tx, caller, encounterId, encounter.patientId, "discharged", at: when, from: encounter.wardId)
         try crm.followUps.produceTasks(tx, for: try Self.encounter(tx.db, encounterId), trigger: .discharge, at: when)
     }
@@ -113,7 +113,7 @@ extension CRM.Encounters {
             let encounter = try Self.encounter(tx.db, encounterId)
             guard !encounter.cancelled else { throw CRMError.conflict("encounter '\(encounterId)' is cancelled") }
             guard encounter.dischargedAt != nil else { throw CRMError.conflict("encounter '\(encounterId)' is not discharged") }
-            try tx.update("encounter", id: encounterId, set: ["dischargedAt": nil, "dischargeStatus": nil])
+            try tx.update(EncounterRecord.self, id: encounterId, [.dischargedAt: nil, .dischargeStatus: nil])
             try recordEvent(tx, caller, encounterId, encounter.patientId, "dischargeCancelled", at: timestamp())
             try crm.followUps.withdrawTasks(tx, encounterId: encounterId, trigger: .discharge)
             return ((), encounterId)
@@ -126,7 +126,7 @@ extension CRM.Encounters {
         try await change(caller, "encounter.cancel", "encounter") { tx in
             let encounter = try Self.encounter(tx.db, encounterId)
             guard !encounter.cancelled else { return ((), encounterId) }
-            try tx.update("encounter", id: encounterId, set: ["cancelled": 1])
+            try tx.update(EncounterRecord.self, id: encounterId, [.cancelled: 1])
             try recordEvent(tx, caller, encounterId, encounter.patientId, "admissionCancelled", at: timestamp())
             try crm.followUps.withdrawTasks(tx, encounterId: encounterId, trigger: nil)
             return ((), encounterId)

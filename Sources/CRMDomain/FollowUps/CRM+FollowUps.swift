@@ -138,7 +138,7 @@ extension CRM.FollowUps {
         var arguments: StatementArguments = [encounterId]
         if let trigger { sql += " AND triggerEvent = ?"; arguments += [trigger.rawValue] }
         for id in try String.fetchAll(tx.db, sql: sql, arguments: arguments) {
-            try tx.update("followUpTask", id: id, set: ["withdrawn": 1])
+            try tx.update(FollowUpTaskRecord.self, id: id, [.withdrawn: 1])
         }
     }
 
@@ -226,7 +226,7 @@ extension CRM.FollowUps {
             if let holder = row["claimedBy"] as String?, holder != caller.userId {
                 throw CRMError.conflict("task '\(taskId)' is already claimed by '\(holder)'")
             }
-            try tx.update("followUpTask", id: taskId, set: ["claimedBy": caller.userId])
+            try tx.update(FollowUpTaskRecord.self, id: taskId, [.claimedBy: caller.userId])
             try tx.db.execute(sql: "INSERT OR REPLACE INTO crm_claim (taskId, userId, at) VALUES (?, ?, ?)", arguments: [taskId, caller.userId, timestamp()])
             return ((), taskId)
         }
@@ -284,12 +284,12 @@ extension CRM.FollowUps {
             FollowUpAttemptRecord(
                 taskId: taskId, patientId: task.patientId, outcome: outcome.rawValue, note: note, nextAction: nextAction, responseId: responseId,
                 userId: caller.userId, nodeId: nodeID, at: at))
-        var values: [String: (any DatabaseValueConvertible)?] = [
-            "attempts": task.attempts + 1, "outcome": outcome.rawValue, "nextAction": nextAction,
+        var values: [FollowUpTaskRecord.Columns: (any DatabaseValueConvertible)?] = [
+            .attempts: task.attempts + 1, .outcome: outcome.rawValue, .nextAction: nextAction,
         ]
-        if task.claimedBy == nil { values["claimedBy"] = caller.userId }
-        if outcome == .noAnswer, let retryOn { values["dueDate"] = retryOn } else { values["doneAt"] = at }
-        try tx.update("followUpTask", id: taskId, set: values)
+        if task.claimedBy == nil { values[.claimedBy] = caller.userId }
+        if outcome == .noAnswer, let retryOn { values[.dueDate] = retryOn } else { values[.doneAt] = at }
+        try tx.update(FollowUpTaskRecord.self, id: taskId, values)
         return recordID
     }
 }

@@ -117,7 +117,7 @@ extension CRM.Patients {
                 tags: fields["tags"].map { $0.split(separator: ";").map(String.init) }, firstVisit: fields["firstVisit"])
             let fields = try input.validated(time: time)
             if try tx.rowExists("patient", id: id) {
-                try tx.update("patient", id: id, set: fields.changedColumns)
+                try tx.update(PatientRecord.self, id: id, fields.changedColumns)
             } else {
                 try tx.insert(fields.record(id: id, tags: input.tags ?? [], createdAt: timestamp()))
             }

@@ -55,7 +55,7 @@ extension CRM.Patients {
                 throw CRMError.notFound("merge", mergeId)
             }
             guard undone != 1 else { throw CRMError.conflict("merge '\(mergeId)' is already undone") }
-            try tx.update("patientMerge", id: mergeId, set: ["undone": 1, "undoneAt": timestamp(), "undoneBy": caller.userId])
+            try tx.update(PatientMergeRecord.self, id: mergeId, [.undone: 1, .undoneAt: timestamp(), .undoneBy: caller.userId])
             return ((), mergeId)
         }
     }

@@ -22,7 +22,7 @@ extension CRM.Patients {
             guard let row = try Row.fetchOne(tx.db, sql: "SELECT tags FROM patient WHERE id = ?", arguments: [id]) else {
                 throw CRMError.notFound("patient", id)
             }
-            if !values.isEmpty { try tx.update("patient", id: id, set: values) }
+            if !values.isEmpty { try tx.update(PatientRecord.self, id: id, values) }
             if let tags = input.tags {
                 let current = Set(SetCodec.decode(row["tags"] as DatabaseValue) ?? [])
                 for tag in current.subtracting(tags) { try tx.removeElement(tag, from: "tags", of: "patient", id: id) }

@@ -127,10 +127,10 @@ struct PatientFields: Sendable {
     var firstVisit: String??
 
     /// The columns an edit writes.
-    var changedColumns: [String: (any DatabaseValueConvertible)?] {
-        let all: [(String, String??)] = [
-            ("name", name), ("gender", gender), ("birthDate", birthDate), ("idNumber", idNumber), ("phone", phone),
-            ("address", address), ("region", region), ("category", category), ("firstVisit", firstVisit),
+    var changedColumns: [PatientRecord.Columns: (any DatabaseValueConvertible)?] {
+        let all: [(PatientRecord.Columns, String??)] = [
+            (.name, name), (.gender, gender), (.birthDate, birthDate), (.idNumber, idNumber), (.phone, phone),
+            (.address, address), (.region, region), (.category, category), (.firstVisit, firstVisit),
         ]
         return Dictionary(uniqueKeysWithValues: all.compactMap { column, value in value.map { (column, $0 as (any DatabaseValueConvertible)?) } })
     }

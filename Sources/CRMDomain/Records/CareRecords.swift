@@ -4,7 +4,7 @@ import Replica
 /// Rows of admissions, follow-up tasks and text messages, as the policy files declare them.
 
 /// An admission or an outpatient visit (`encounter`).
-struct EncounterRecord: ReplicatedRecord, Codable {
+struct EncounterRecord: UpdatableRecord, Codable {
     static let databaseTableName = "encounter"
     var id: String?
     var patientId: String
@@ -17,10 +17,14 @@ struct EncounterRecord: ReplicatedRecord, Codable {
     var dischargedAt: String?
     var dischargeStatus: String?
     var cancelled: Int
+    enum CodingKeys: String, CodingKey {
+        case id, patientId, kind, departmentId, wardId, doctorId, diagnosisCode, admittedAt, dischargedAt, dischargeStatus, cancelled
+    }
+    typealias Columns = CodingKeys
 }
 
 /// A follow-up task: a bedside visit, a call, a rule's or a one-off (`followUpTask`).
-struct FollowUpTaskRecord: ReplicatedRecord, Codable {
+struct FollowUpTaskRecord: UpdatableRecord, Codable {
     static let databaseTableName = "followUpTask"
     var id: String?
     var patientId: String
@@ -41,10 +45,15 @@ struct FollowUpTaskRecord: ReplicatedRecord, Codable {
     var doneAt: String?
     var withdrawn: Int
     var createdAt: String
+    enum CodingKeys: String, CodingKey {
+        case id, patientId, kind, dueDate, dueBy, encounterId, ruleId, triggerEvent, templateId, wardId, departmentId, note, claimedBy, attempts, outcome, nextAction, doneAt,
+            withdrawn, createdAt
+    }
+    typealias Columns = CodingKeys
 }
 
 /// A text message to a patient (`smsMessage`).
-struct SMSMessageRecord: ReplicatedRecord, Codable {
+struct SMSMessageRecord: UpdatableRecord, Codable {
     static let databaseTableName = "smsMessage"
     var id: String?
     var patientId: String?
@@ -59,6 +68,10 @@ struct SMSMessageRecord: ReplicatedRecord, Codable {
     var createdAt: String
     var sentAt: String?
     var deliveredAt: String?
+    enum CodingKeys: String, CodingKey {
+        case id, patientId, phone, body, campaignId, scheduledAt, status, attempts, gatewayRef, error, createdAt, sentAt, deliveredAt
+    }
+    typealias Columns = CodingKeys
 }
 
 /// A campaign to an audience (`smsCampaign`).
@@ -75,7 +88,7 @@ struct SMSCampaignRecord: ReplicatedRecord, Codable {
 }
 
 /// A patient's archive card (`patient`).
-struct PatientRecord: ReplicatedRecord, Codable {
+struct PatientRecord: UpdatableRecord, Codable {
     static let databaseTableName = "patient"
     var id: String?
     var name: String?
@@ -90,4 +103,8 @@ struct PatientRecord: ReplicatedRecord, Codable {
     var tags: String
     var firstVisit: String?
     var createdAt: String
+    enum CodingKeys: String, CodingKey {
+        case id, name, gender, birthDate, idNumber, phone, address, region, category, tags, firstVisit, createdAt
+    }
+    typealias Columns = CodingKeys
 }

@@ -55,7 +55,7 @@ struct CalendarDayRecord: ReplicatedRecord, Codable {
 
 /// A staff account (`appUser`); its id is the lower-cased user name. Saved without a password
 /// hash, an existing account keeps its own.
-struct UserRecord: ReplicatedRecord, Codable {
+struct UserRecord: UpdatableRecord, Codable {
     static let databaseTableName = "appUser"
     var id: String?
     var displayName: String
@@ -64,6 +64,10 @@ struct UserRecord: ReplicatedRecord, Codable {
     var wardId: String?
     var staffId: String?
     var disabled: Int
+    enum CodingKeys: String, CodingKey {
+        case id, displayName, role, passwordHash, wardId, staffId, disabled
+    }
+    typealias Columns = CodingKeys
 }
 
 /// A number on the call center's blacklist (`blacklist`); its id is the normalised number.

@@ -4,7 +4,7 @@ import Replica
 /// Rows the daily workflows create, as the policy files declare them.
 
 /// A complaint (`complaint`); its steps are ``ComplaintNoteRecord``s.
-struct ComplaintRecord: ReplicatedRecord, Codable {
+struct ComplaintRecord: UpdatableRecord, Codable {
     static let databaseTableName = "complaint"
     var id: String?
     var patientId: String?
@@ -19,10 +19,14 @@ struct ComplaintRecord: ReplicatedRecord, Codable {
     var closedAt: String?
     /// An add-wins set: ``SetCodec``'s text.
     var flags: String
+    enum CodingKeys: String, CodingKey {
+        case id, patientId, departmentId, summary, status, registeredAt, deadline, channel, handlerId, resolution, closedAt, flags
+    }
+    typealias Columns = CodingKeys
 }
 
 /// A consultation taken by an agent (`consultation`).
-struct ConsultationRecord: ReplicatedRecord, Codable {
+struct ConsultationRecord: UpdatableRecord, Codable {
     static let databaseTableName = "consultation"
     var id: String?
     var patientId: String?
@@ -33,10 +37,14 @@ struct ConsultationRecord: ReplicatedRecord, Codable {
     var status: String
     var userId: String
     var at: String
+    enum CodingKeys: String, CodingKey {
+        case id, patientId, phone, topic, content, handling, status, userId, at
+    }
+    typealias Columns = CodingKeys
 }
 
 /// A booked visit or examination (`appointment`).
-struct AppointmentRecord: ReplicatedRecord, Codable {
+struct AppointmentRecord: UpdatableRecord, Codable {
     static let databaseTableName = "appointment"
     var id: String?
     var patientId: String
@@ -48,6 +56,10 @@ struct AppointmentRecord: ReplicatedRecord, Codable {
     var confirmedAt: String?
     var userId: String
     var createdAt: String
+    enum CodingKeys: String, CodingKey {
+        case id, patientId, kind, departmentId, doctorId, scheduledAt, status, confirmedAt, userId, createdAt
+    }
+    typealias Columns = CodingKeys
 }
 
 /// An opinion flagged in a survey response (`opinion`).
@@ -66,7 +78,7 @@ struct OpinionRecord: ReplicatedRecord, Codable {
 }
 
 /// Two archives merged into one (`patientMerge`).
-struct PatientMergeRecord: ReplicatedRecord, Codable {
+struct PatientMergeRecord: UpdatableRecord, Codable {
     static let databaseTableName = "patientMerge"
     var id: String?
     var survivorId: String
@@ -77,6 +89,10 @@ struct PatientMergeRecord: ReplicatedRecord, Codable {
     var undone: Int
     var undoneAt: String?
     var undoneBy: String?
+    enum CodingKeys: String, CodingKey {
+        case id, survivorId, mergedId, reason, mergedAt, mergedBy, undone, undoneAt, undoneBy
+    }
+    typealias Columns = CodingKeys
 }
 
 /// A text message a patient sent (`smsInbound`).

@@ -229,7 +229,7 @@ extension CRM.SMS {
             // Any node may queue a message; one without a number or a text is failed, never sent.
             guard let phone = message.phone.flatMap(PhoneNumber.normalize), let body = message.body, !body.isEmpty else {
                 try await change(.system, "sms.failed", "smsMessage") { tx in
-                    try tx.update("smsMessage", id: id, set: ["status": "failed", "error": "no valid phone number or text"])
+                    try tx.update(SMSMessageRecord.self, id: id, [.status: "failed", .error: "no valid phone number or text"])
                     return ((), id)
                 }
                 report.failed += 1
@@ -245,7 +245,7 @@ extension CRM.SMS {
             }
             if optedOut {
                 try await change(.system, "sms.cancel", "smsMessage") { tx in
-                    try tx.update("smsMessage", id: id, set: ["status": "cancelled", "error": "opted out"])
+                    try tx.update(SMSMessageRecord.self, id: id, [.status: "cancelled", .error: "opted out"])
                     return ((), id)
                 }
                 report.cancelledOptedOut += 1
@@ -257,19 +257,19 @@ extension CRM.SMS {
             do {
                 let receipt = try await gateway.send(OutgoingSMS(messageId: id, phone: phone, body: body))
                 try await change(.system, "sms.sent", "smsMessage") { tx in
-                    var values: [String: (any DatabaseValueConvertible)?] = [
-                        "status": "sent", "attempts": attempts, "gatewayRef": receipt.reference,
-                        "sentAt": timestamp(), "error": nil,
+                    var values: [SMSMessageRecord.Columns: (any DatabaseValueConvertible)?] = [
+                        .status: "sent", .attempts: attempts, .gatewayRef: receipt.reference,
+                        .sentAt: timestamp(), .error: nil,
                     ]
-                    if receipt.delivered == true { values["status"] = "delivered"; values["deliveredAt"] = timestamp() }
-                    try tx.update("smsMessage", id: id, set: values)
+                    if receipt.delivered == true { values[.status] = "delivered"; values[.deliveredAt] = timestamp() }
+                    try tx.update(SMSMessageRecord.self, id: id, values)
                     return ((), id)
                 }
                 report.sent += 1
             } catch {
                 let reason = (error as? SMSGatewayError)?.reason ?? "gateway error"
                 try await change(.system, "sms.failed", "smsMessage") { tx in
-                    try tx.update("smsMessage", id: id, set: ["status": "failed", "attempts": attempts, "error": String(reason.prefix(200))])
+                    try tx.update(SMSMessageRecord.self, id: id, [.status: "failed", .attempts: attempts, .error: String(reason.prefix(200))])
                     return ((), id)
                 }
                 report.failed += 1
@@ -285,10 +285,10 @@ extension CRM.SMS {
                 throw CRMError.notFound("SMS with gateway reference", reference)
             }
             try tx.update(
-                "smsMessage", id: id,
-                set: delivered
-                    ? ["status": "delivered", "deliveredAt": timestamp()]
-                    : ["status": "failed", "error": String((error ?? "not delivered").prefix(200))])
+                SMSMessageRecord.self, id: id,
+                delivered
+                    ? [.status: "delivered", .deliveredAt: timestamp()]
+                    : [.status: "failed", .error: String((error ?? "not delivered").prefix(200))])
             return ((), id)
         }
     }
@@ -301,7 +301,7 @@ extension CRM.SMS {
                 throw CRMError.notFound("SMS", id)
             }
             guard status == "failed" else { throw CRMError.conflict("only a failed message can be resent (this one is '\(status)')") }
-            try tx.update("smsMessage", id: id, set: ["status": "queued", "scheduledAt": timestamp(), "error": nil])
+            try tx.update(SMSMessageRecord.self, id: id, [.status: "queued", .scheduledAt: timestamp(), .error: nil])
             return ((), id)
         }
     }

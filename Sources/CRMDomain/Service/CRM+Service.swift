@@ -62,7 +62,7 @@ extension CRM.Service {
             guard try Bool.fetchOne(tx.db, sql: "SELECT 1 FROM consultation WHERE id = ?", arguments: [id]) == true else {
                 throw CRMError.notFound("consultation", id)
             }
-            try tx.update("consultation", id: id, set: ["handling": handling, "status": "answered"])
+            try tx.update(ConsultationRecord.self, id: id, [.handling: handling, .status: "answered"])
             return ((), id)
         }
     }
@@ -95,9 +95,9 @@ extension CRM.Service {
             guard current == AppointmentStatus.booked.rawValue || current == status.rawValue else {
                 throw CRMError.conflict("appointment '\(id)' is already '\(current)'")
             }
-            var values: [String: (any DatabaseValueConvertible)?] = ["status": status.rawValue]
-            if status == .confirmed { values["confirmedAt"] = timestamp() }
-            try tx.update("appointment", id: id, set: values)
+            var values: [AppointmentRecord.Columns: (any DatabaseValueConvertible)?] = [.status: status.rawValue]
+            if status == .confirmed { values[.confirmedAt] = timestamp() }
+            try tx.update(AppointmentRecord.self, id: id, values)
             return ((), id)
         }
     }

@@ -221,9 +221,9 @@ extension CRM.Surveys {
             FollowUpAttemptRecord(
                 taskId: taskId, patientId: task.patientId, outcome: FollowUpOutcome.reached.rawValue, responseId: responseID, userId: caller.userId,
                 nodeId: nodeID, at: at))
-        var values: [String: (any DatabaseValueConvertible)?] = ["attempts": task.attempts + 1, "outcome": FollowUpOutcome.reached.rawValue, "doneAt": at]
-        if task.claimedBy == nil { values["claimedBy"] = caller.userId }
-        try tx.update("followUpTask", id: taskId, set: values)
+        var values: [FollowUpTaskRecord.Columns: (any DatabaseValueConvertible)?] = [.attempts: task.attempts + 1, .outcome: FollowUpOutcome.reached.rawValue, .doneAt: at]
+        if task.claimedBy == nil { values[.claimedBy] = caller.userId }
+        try tx.update(FollowUpTaskRecord.self, id: taskId, values)
     }
 
     /// Flags an opinion after the fact (a manager reading responses), or re-flags one.

@@ -80,3 +80,18 @@ extension Replica {
         return (written.subtracting(declared), declared.subtracting(written))
     }
 }
+
+/// A record whose columns can be named in a typed update: its coding keys, so a column that does
+/// not exist is a compile error (`tx.update(PatientRecord.self, id: id, [.phone: number])`).
+public protocol UpdatableRecord: ReplicatedRecord {
+    associatedtype Columns: RawRepresentable<String>, Hashable
+}
+
+extension ReplicaTransaction {
+    /// ``update(_:id:set:)`` with the record type's table and typed column names.
+    public func update<Record: UpdatableRecord>(
+        _ type: Record.Type, id key: String, _ values: [Record.Columns: (any DatabaseValueConvertible)?]
+    ) throws {
+        try update(Record.databaseTableName, id: key, set: Dictionary(uniqueKeysWithValues: values.map { ($0.key.rawValue, $0.value) }))
+    }
+}
