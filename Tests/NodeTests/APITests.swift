@@ -279,6 +279,8 @@ extension APITests {
             let campaign = try await manager.call(.post, "/api/sms/campaigns", json: #"{"name":"复查提醒","templateId":"care","audience":{"departments":["D-ORTH"]}}"#)
             #expect(campaign.status == .created && campaign.text.contains(#""messages":1"#))
             #expect(try await manager.call(.get, "/api/sms/outbox?status=queued").decode(Page<SMSMessage>.self).items.map(\.body) == ["林一您好，请按时复查"])
+            let unknownStatus = try await manager.call(.get, "/api/sms/outbox?status=lost")
+            #expect(unknownStatus.status == .badRequest && unknownStatus.error?.error.message == "status must be one of queued, sent, delivered, failed, cancelled")
             #expect(try await admin.call(.post, "/api/sms/inbound", json: #"{"phone":"13811112222","body":"T"}"#).status == .ok)
             #expect(try await manager.call(.post, "/api/sms/audience-count", json: #"{"departments":["D-ORTH"]}"#).text == #"{"count":0}"#)
             #expect(try await manager.call(.get, "/api/templates").text == "[]")

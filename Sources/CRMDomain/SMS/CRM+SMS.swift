@@ -139,7 +139,7 @@ extension CRM.SMS {
             }
             let text = try render(body, patient: patient, db: tx.db, day: today())
             let id = try tx.insert(
-                SMSMessageRecord(patientId: patientId, phone: number, body: text, scheduledAt: when, status: "queued", attempts: 0, createdAt: timestamp()))
+                SMSMessageRecord(patientId: patientId, phone: number, body: text, scheduledAt: when, status: SMSStatus.queued.rawValue, attempts: 0, createdAt: timestamp()))
             return (id, id)
         }
     }
@@ -171,7 +171,7 @@ extension CRM.SMS {
                 try tx.insert(
                     SMSMessageRecord(
                         id: DerivedID.make("sms", campaign, recipient.patientId), patientId: recipient.patientId, phone: recipient.phone,
-                        body: try render(body, patient: patient, db: tx.db, day: today()), campaignId: campaign, scheduledAt: when, status: "queued",
+                        body: try render(body, patient: patient, db: tx.db, day: today()), campaignId: campaign, scheduledAt: when, status: SMSStatus.queued.rawValue,
                         attempts: 0, createdAt: timestamp()))
             }
             return ((campaign, recipients.count), campaign)
@@ -204,7 +204,7 @@ extension CRM.SMS {
                 try tx.insert(
                     SMSMessageRecord(
                         id: id, patientId: patient["id"], phone: patient["phone"], body: try render(body, patient: patient, db: tx.db, day: day),
-                        scheduledAt: day + "T09:00:00" + String(timestamp().suffix(6)), status: "queued", attempts: 0, createdAt: timestamp()))
+                        scheduledAt: day + "T09:00:00" + String(timestamp().suffix(6)), status: SMSStatus.queued.rawValue, attempts: 0, createdAt: timestamp()))
                 queued += 1
             }
             return (queued, "birthday-\(day)")
@@ -229,7 +229,7 @@ extension CRM.SMS {
             // Any node may queue a message; one without a number or a text is failed, never sent.
             guard let phone = message.phone.flatMap(PhoneNumber.normalize), let body = message.body, !body.isEmpty else {
                 try await change(.system, "sms.failed", "smsMessage") { tx in
-                    try tx.update(SMSMessageRecord.self, id: id, [.status: "failed", .error: "no valid phone number or text"])
+                    try tx.update(SMSMessageRecord.self, id: id, [.status: SMSStatus.failed.rawValue, .error: "no valid phone number or text"])
                     return ((), id)
                 }
                 report.failed += 1
@@ -245,7 +245,7 @@ extension CRM.SMS {
             }
             if optedOut {
                 try await change(.system, "sms.cancel", "smsMessage") { tx in
-                    try tx.update(SMSMessageRecord.self, id: id, [.status: "cancelled", .error: "opted out"])
+                    try tx.update(SMSMessageRecord.self, id: id, [.status: SMSStatus.cancelled.rawValue, .error: "opted out"])
                     return ((), id)
                 }
                 report.cancelledOptedOut += 1
@@ -258,10 +258,10 @@ extension CRM.SMS {
                 let receipt = try await gateway.send(OutgoingSMS(messageId: id, phone: phone, body: body))
                 try await change(.system, "sms.sent", "smsMessage") { tx in
                     var values: [SMSMessageRecord.Columns: (any DatabaseValueConvertible)?] = [
-                        .status: "sent", .attempts: attempts, .gatewayRef: receipt.reference,
+                        .status: SMSStatus.sent.rawValue, .attempts: attempts, .gatewayRef: receipt.reference,
                         .sentAt: timestamp(), .error: nil,
                     ]
-                    if receipt.delivered == true { values[.status] = "delivered"; values[.deliveredAt] = timestamp() }
+                    if receipt.delivered == true { values[.status] = SMSStatus.delivered.rawValue; values[.deliveredAt] = timestamp() }
                     try tx.update(SMSMessageRecord.self, id: id, values)
                     return ((), id)
                 }
@@ -269,7 +269,7 @@ extension CRM.SMS {
             } catch {
                 let reason = (error as? SMSGatewayError)?.reason ?? "gateway error"
                 try await change(.system, "sms.failed", "smsMessage") { tx in
-                    try tx.update(SMSMessageRecord.self, id: id, [.status: "failed", .attempts: attempts, .error: String(reason.prefix(200))])
+                    try tx.update(SMSMessageRecord.self, id: id, [.status: SMSStatus.failed.rawValue, .attempts: attempts, .error: String(reason.prefix(200))])
                     return ((), id)
                 }
                 report.failed += 1
@@ -287,8 +287,8 @@ extension CRM.SMS {
             try tx.update(
                 SMSMessageRecord.self, id: id,
                 delivered
-                    ? [.status: "delivered", .deliveredAt: timestamp()]
-                    : [.status: "failed", .error: String((error ?? "not delivered").prefix(200))])
+                    ? [.status: SMSStatus.delivered.rawValue, .deliveredAt: timestamp()]
+                    : [.status: SMSStatus.failed.rawValue, .error: String((error ?? "not delivered").prefix(200))])
             return ((), id)
         }
     }
@@ -300,8 +300,8 @@ extension CRM.SMS {
             guard let status = try String.fetchOne(tx.db, sql: "SELECT status FROM smsMessage WHERE id = ?", arguments: [id]) else {
                 throw CRMError.notFound("SMS", id)
             }
-            guard status == "failed" else { throw CRMError.conflict("only a failed message can be resent (this one is '\(status)')") }
-            try tx.update(SMSMessageRecord.self, id: id, [.status: "queued", .scheduledAt: timestamp(), .error: nil])
+            guard status == SMSStatus.failed.rawValue else { throw CRMError.conflict("only a failed message can be resent (this one is '\(status)')") }
+            try tx.update(SMSMessageRecord.self, id: id, [.status: SMSStatus.queued.rawValue, .scheduledAt: timestamp(), .error: nil])
             return ((), id)
         }
     }
@@ -321,12 +321,12 @@ extension CRM.SMS {
     }
 
     /// The outbox, newest first, optionally one status; numbers masked.
-    public func outbox(_ caller: Caller, status: String?, page: PageRequest) async throws -> Page<SMSMessage> {
+    public func outbox(_ caller: Caller, status: SMSStatus?, page: PageRequest) async throws -> Page<SMSMessage> {
         try caller.require(.manager, .agent, .admin)
         return try await read { db in
             var sql = "SELECT * FROM smsMessage WHERE 1"
             var arguments: StatementArguments = []
-            if let status { sql += " AND status = ?"; arguments += [status] }
+            if let status { sql += " AND status = ?"; arguments += [status.rawValue] }
             if let after = page.after { sql += " AND id < ?"; arguments += [after] }
             sql += " ORDER BY id DESC LIMIT ?"
             arguments += [page.limit + 1]

@@ -50,7 +50,12 @@ package enum SMSRoutes {
         api.get("sms/outbox") { request, context in
             let caller = try context.requireCaller()
             let page = try request.pageRequest()
-            let status = request.query("status")
+            let status = try request.query("status").map { text in
+                guard let status = SMSStatus(rawValue: text) else {
+                    throw CRMError(.invalid, "status must be one of \(SMSStatus.allCases.map(\.rawValue).joined(separator: ", "))")
+                }
+                return status
+            }
             return try await JSONResponse.make(try crm.sms.outbox(caller, status: status, page: page))
         }
         api.post("sms/:id/resend") { _, context in
