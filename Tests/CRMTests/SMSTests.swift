@@ -62,15 +62,15 @@ struct SMSTests {
         #expect(report.sent == 2 && report.failed == 1)
         let first = try #require(gateway.sent.withLock { $0 }.first { $0.phone == "13800000001" })
         #expect(first.body == "患者0您好，福州市第一医院心内科提醒您按时复查。")
-        let failed = try await node.crm.sms.outbox(Staff.manager, status: "failed", page: PageRequest())
+        let failed = try await node.crm.sms.outbox(Staff.manager, status: .failed, page: PageRequest())
         #expect(failed.items.count == 1)
         #expect(failed.items[0].phone == "138****0000", "numbers are masked in lists")
         #expect(failed.items[0].patientId == patients[3])
         try await node.crm.sms.resend(Staff.manager, id: failed.items[0].id)
-        await #expect(try node.crm.sms.outbox(Staff.manager, status: "queued", page: PageRequest()).items.count == 1)
+        await #expect(try node.crm.sms.outbox(Staff.manager, status: .queued, page: PageRequest()).items.count == 1)
         await #expect(throws: CRMError.self) { try await node.crm.sms.resend(Staff.manager, id: failed.items[0].id) }
         try await node.crm.sms.recordDeliveryReport(reference: "ref-" + first.messageId, delivered: true, error: nil)
-        await #expect(try node.crm.sms.outbox(Staff.manager, status: "delivered", page: PageRequest()).items.count == 1)
+        await #expect(try node.crm.sms.outbox(Staff.manager, status: .delivered, page: PageRequest()).items.count == 1)
     }
 
     @Test func theDailyCapHoldsMessagesUntilTomorrowAndScheduledSendsWait() async throws {
@@ -95,7 +95,7 @@ struct SMSTests {
         await #expect(try a.crm.sms.queueBirthdayGreetings(.system, templateId: "birthday") == 0)
         await #expect(try b.crm.sms.queueBirthdayGreetings(.system, templateId: "birthday") == 1)
         try a.sync(with: b)
-        let queued = try await a.crm.sms.outbox(Staff.manager, status: "queued", page: PageRequest()).items.filter { $0.body.contains("生日") }
+        let queued = try await a.crm.sms.outbox(Staff.manager, status: .queued, page: PageRequest()).items.filter { $0.body.contains("生日") }
         #expect(queued.count == 1)
     }
 
