@@ -41,7 +41,7 @@ package struct TrafficService: Service {
         let interval = 1 / max(perSecond, 0.001)
         let deadline = ContinuousClock.now + .seconds(seconds)
         let visitor = Caller(userId: "traffic", role: .visitor, wardId: nodeName)
-        let patient = try await crm.patients.create(.system, PatientInput(name: "TESTNET \(nodeName)"))
+        let patient = try await crm.patients.create(.system, PatientInput(name: "TESTNET"))
         // A restarted node goes on counting from what it logged before.
         var count = (try? String(contentsOfFile: logPath, encoding: .utf8))?.split(separator: "\n").count ?? 0
         while ContinuousClock.now < deadline, count < (total ?? .max), !Task.isCancelled {
@@ -52,8 +52,9 @@ package struct TrafficService: Service {
                 let receipt = try await crm.surveys.submit(visitor, submission)
                 count += 1
                 log.write(Data("\(receipt.id)\n".utf8))
-            } catch let error as CRMError where error.kind == .notFound {
-                // The template has not reached this node yet.
+            } catch is CRMError {
+                // Not acknowledged, so not logged: the template has not reached this node yet, or
+                // the submission was refused; traffic goes on either way.
             }
             try? await Task.sleep(for: .seconds(interval))
         }

@@ -118,4 +118,51 @@ struct HostileRowTests {
             }
         }
     }
+
+    /// An admission central itself recorded is found again when HIS later names another ward for
+    /// it (HIS moved the patient; the CRM never heard of the transfer): no second admission.
+    @Test func anAdmissionThisNodeRecordedIsFoundAgainWhenHISNamesAnotherWard() async throws {
+        let central = try TestNode(1, wardNodes: Self.wards)
+        try await central.seedOrganisation()
+        let patient = try await central.patient("患者丙")
+        let input = { (ward: String, department: String) in
+            EncounterInput(patientId: patient, kind: "inpatient", departmentId: department, wardId: ward, admittedAt: "2026-11-23T08:00:00+08:00", hisId: "456")
+        }
+        let first = try await central.crm.encounters.record(.system, input("W-CARD", "D-CARD"))
+        #expect(try await central.crm.encounters.record(.system, input("W-ORTH", "D-ORTH")) == first)
+    }
+
+    /// Queuing SMS on a ward gateway is refused with a clear error, and revoking a node twice
+    /// leaves one audit entry.
+    @Test func aWardGatewayRefusesToQueueSMSAndASecondRevocationIsNotAudited() async throws {
+        let ward = try TestNode(2, wardNodes: Self.wards)
+        await #expect(throws: CRMError(.forbidden, "text messages are sent from central or a call center, not a ward gateway")) {
+            try await ward.crm.sms.send(Staff.agent, patientId: nil, phone: "13800000009", body: "x", scheduledAt: nil)
+        }
+        let central = try TestNode(1, wardNodes: Self.wards)
+        #expect(try await central.crm.organisation.revokeNode(Staff.admin, NodeID(2), name: "ward"))
+        #expect(try await !central.crm.organisation.revokeNode(Staff.admin, NodeID(2), name: "ward"))
+        let revocations = try await central.crm.organisation.auditTrail(Staff.admin, page: PageRequest()).items.filter { $0.action == "node.revoke" }
+        #expect(revocations.count == 1)
+    }
+
+    /// A message the gateway took is recorded as sent even when the dispatcher's task is cancelled
+    /// right then (the node shutting down): otherwise it stays queued and goes out twice.
+    @Test func aMessageTheGatewayTookIsRecordedEvenWhenTheDispatcherIsCancelled() async throws {
+        let central = try TestNode(1)
+        let id = try await central.crm.sms.send(Staff.agent, patientId: nil, phone: "13800000007", body: "复查", scheduledAt: nil)
+        let crm = central.crm
+        let dispatch = Task { try await crm.sms.dispatch(gateway: CancellingGateway()) }
+        _ = try? await dispatch.value
+        let outbox = try await central.crm.sms.outbox(Staff.manager, status: nil, page: PageRequest()).items
+        #expect(outbox.first { $0.id == id }?.status == SMSStatus.sent.rawValue)
+    }
+}
+
+/// A gateway that takes the message and cancels the task sending it, as a shutdown would.
+struct CancellingGateway: SMSGateway {
+    func send(_ message: OutgoingSMS) async throws -> GatewayReceipt {
+        withUnsafeCurrentTask { $0?.cancel() }
+        return GatewayReceipt(reference: "ref-" + message.messageId, delivered: nil)
+    }
 }

@@ -14,6 +14,10 @@ extension CRM.Organisation {
         try caller.require(.admin)
         if let name, name.count > 100 { throw CRMError.invalid("a node name is at most 100 characters") }
         let at = timestamp()
+        // Revoking again changes nothing and leaves no audit entry.
+        if try await read({ db in try Bool.fetchOne(db, sql: "SELECT 1 FROM revokedNode WHERE id = ?", arguments: [id.description]) == true }) {
+            return false
+        }
         return try await change(caller, "node.revoke", "revokedNode") { tx in
             guard try !tx.rowExists("revokedNode", id: id.description) else { return (false, id.description) }
             // What central holds of the node, up to the last head the node signed (so central can

@@ -23,7 +23,7 @@ extension CRM.Encounters {
         if let hisId = input.hisId, hisId.range(of: "^[A-Za-z0-9._-]{1,40}$", options: .regularExpression) == nil {
             throw CRMError.invalid("hisId must be 1–40 of A-Z, a-z, 0-9, '.', '_' or '-'")
         }
-        if let hisId = input.hisId, let existing = try Self.encounterID(tx.db, hisId: hisId, wardId: input.wardId) { return existing }
+        if let hisId = input.hisId, let existing = try Self.encounterID(tx.db, hisId: hisId, wardId: input.wardId, recordedBy: nodeID) { return existing }
         let id = input.hisId.map { Self.encounterID(hisId: $0, wardId: input.wardId) }
         guard try Bool.fetchOne(tx.db, sql: "SELECT 1 FROM patient WHERE id = ?", arguments: [input.patientId]) == true else {
             throw CRMError.notFound("patient", input.patientId)
@@ -47,19 +47,26 @@ extension CRM.Encounters {
     }
 
     /// The encounter HIS numbers `hisId` as recorded for `wardId`: bound to that ward, or bound to
-    /// another and since transferred into it (or unbound, from before bindings). Another ward's row
-    /// that merely carries the number is not it: a ward node cannot take over an admission HIS
-    /// sends for another ward by recording the number first.
-    static func encounterID(_ db: Database, hisId: String, wardId: String?) throws -> String? {
+    /// another and since transferred into it, or recorded by this node itself (HIS moved the
+    /// patient and says so only by the ward it sends now), or unbound (from before bindings).
+    /// Another ward node's row that merely carries the number is not it: a ward cannot take over
+    /// an admission HIS sends for another ward by recording the number first.
+    static func encounterID(_ db: Database, hisId: String, wardId: String?, recordedBy node: String) throws -> String? {
         // Bound ids are `his-<hisId>~<ward>`, and ward ids sort below DEL (0x7F): one index range.
         let id = "his-" + hisId
         let candidates = try Row.fetchAll(
-            db, sql: "SELECT id, wardId FROM encounter WHERE id = ? OR (id > ? AND id < ?)",
-            arguments: [id, id + String(BoundRowID.separator), id + "\u{7F}"])
+            db,
+            sql: """
+                SELECT e.id, e.wardId, EXISTS (
+                    SELECT 1 FROM encounterEvent v WHERE v.encounterId = e.id AND v.kind IN ('admitted', 'visited') AND v.nodeId = ?) AS ours
+                FROM encounter e WHERE e.id = ? OR (e.id > ? AND e.id < ?)
+                """,
+            arguments: [node, id, id + String(BoundRowID.separator), id + "\u{7F}"])
         let matching = candidates.compactMap { row -> String? in
             let candidate: String = row["id"]
             let current: String? = row["wardId"]
-            guard candidate == id || BoundRowID.isBound(candidate, toWard: wardId) || (current != nil && current == wardId) else { return nil }
+            let ours = (row["ours"] as Int?) == 1
+            guard candidate == id || BoundRowID.isBound(candidate, toWard: wardId) || (current != nil && current == wardId) || ours else { return nil }
             return candidate
         }
         return matching.first { BoundRowID.isBound($0, toWard: wardId) } ?? matching.first

@@ -113,6 +113,7 @@ extension CRM.SMS {
     /// Queues one message to one patient (or a bare number). Refused for opted-out or blacklisted numbers.
     public func send(_ caller: Caller, patientId: String?, phone: String?, body: String, scheduledAt: String?) async throws -> String {
         try caller.require(.agent, .manager)
+        try requireSMSNode()
         guard !body.isEmpty, body.count <= 500 else { throw CRMError.invalid("body must be 1–500 characters") }
         try Self.checkPlaceholders(body)
         let when =
@@ -147,6 +148,7 @@ extension CRM.SMS {
     /// Creates a group send: one queued message per patient in the audience, sent at `scheduledAt`.
     /// Returns the campaign id and how many messages it queued.
     public func createCampaign(_ caller: Caller, name: String, templateId: String, audience: SMSAudience, scheduledAt: String?) async throws -> (id: String, messages: Int) {
+        try requireSMSNode()
         try caller.require(.manager, .admin)
         guard !name.isEmpty, name.count <= 100 else { throw CRMError.invalid("name must be 1–100 characters") }
         try audience.validate(time: time)
@@ -182,6 +184,7 @@ extension CRM.SMS {
     /// template. Ids are derived from (patient, year), so running it on two nodes sends one greeting.
     @discardableResult
     public func queueBirthdayGreetings(_ caller: Caller, day: String? = nil, templateId: String) async throws -> Int {
+        try requireSMSNode()
         if caller != .system { try caller.require(.manager, .admin) }
         let day = day ?? today()
         guard time.isDay(day) else { throw CRMError.invalid("day must be yyyy-MM-dd") }
@@ -209,6 +212,12 @@ extension CRM.SMS {
             }
             return (queued, "birthday-\(day)")
         }
+    }
+
+    /// Messages are queued at central or a call center (the policy's writers): a ward gateway's
+    /// users get this, not the replica's refusal.
+    func requireSMSNode() throws(CRMError) {
+        guard replica.role != .ward else { throw CRMError(.forbidden, "text messages are sent from central or a call center, not a ward gateway") }
     }
 
     /// Sends what is due through the gateway: skips opted-out numbers (cancelled) and numbers that
@@ -254,24 +263,31 @@ extension CRM.SMS {
             if sentToday >= cap { report.deferredByDailyCap += 1; continue }
             // The count is replicated (policy `max`): bounded here, so no peer's number makes it trap.
             let attempts = min(max(message.attempts, 0), Self.maximumAttempts) + 1
+            // Once handed to the gateway, the outcome is recorded even while the node shuts down
+            // (a cancelled write would leave it queued, to be sent again after the restart).
+            if Task.isCancelled { break }
             do {
                 let receipt = try await gateway.send(OutgoingSMS(messageId: id, phone: phone, body: body))
-                try await change(.system, "sms.sent", "smsMessage") { tx in
-                    var values: [SMSMessageRecord.Columns: (any DatabaseValueConvertible)?] = [
-                        .status: SMSStatus.sent.rawValue, .attempts: attempts, .gatewayRef: receipt.reference,
-                        .sentAt: timestamp(), .error: nil,
-                    ]
-                    if receipt.delivered == true { values[.status] = SMSStatus.delivered.rawValue; values[.deliveredAt] = timestamp() }
-                    try tx.update(SMSMessageRecord.self, id: id, values)
-                    return ((), id)
-                }
+                try await Task {
+                    try await change(.system, "sms.sent", "smsMessage") { tx in
+                        var values: [SMSMessageRecord.Columns: (any DatabaseValueConvertible)?] = [
+                            .status: SMSStatus.sent.rawValue, .attempts: attempts, .gatewayRef: receipt.reference,
+                            .sentAt: timestamp(), .error: nil,
+                        ]
+                        if receipt.delivered == true { values[.status] = SMSStatus.delivered.rawValue; values[.deliveredAt] = timestamp() }
+                        try tx.update(SMSMessageRecord.self, id: id, values)
+                        return ((), id)
+                    }
+                }.value
                 report.sent += 1
             } catch {
                 let reason = (error as? SMSGatewayError)?.reason ?? "gateway error"
-                try await change(.system, "sms.failed", "smsMessage") { tx in
-                    try tx.update(SMSMessageRecord.self, id: id, [.status: SMSStatus.failed.rawValue, .attempts: attempts, .error: String(reason.prefix(200))])
-                    return ((), id)
-                }
+                try await Task {
+                    try await change(.system, "sms.failed", "smsMessage") { tx in
+                        try tx.update(SMSMessageRecord.self, id: id, [.status: SMSStatus.failed.rawValue, .attempts: attempts, .error: String(reason.prefix(200))])
+                        return ((), id)
+                    }
+                }.value
                 report.failed += 1
             }
         }
@@ -295,6 +311,7 @@ extension CRM.SMS {
 
     /// Puts a failed message back in the queue.
     public func resend(_ caller: Caller, id: String) async throws {
+        try requireSMSNode()
         try caller.require(.manager, .agent)
         try await change(caller, "sms.resend", "smsMessage") { tx in
             guard let status = try String.fetchOne(tx.db, sql: "SELECT status FROM smsMessage WHERE id = ?", arguments: [id]) else {
