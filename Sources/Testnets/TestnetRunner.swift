@@ -231,7 +231,13 @@ package final class TestnetRunner {
             rows[node.name] = try replica.statistics().rows["surveyResponse"] ?? 0
             let present = try replica.reader.read { db in Set(try String.fetchAll(db, sql: "SELECT id FROM surveyResponse")) }
             let lost = acknowledged.subtracting(present).count
-            if lost > 0 { problems.append("\(node.name) lacks \(lost) acknowledged writes") }
+            if lost > 0 {
+                problems.append("\(node.name) lacks \(lost) acknowledged writes; its vector \(try replica.versionVector().sorted.map { "\($0.origin):\($0.seq)" })")
+                // What a failure needs to be understood (rules name tables and columns, never values).
+                for quarantine in try replica.quarantines() {
+                    problems.append("\(node.name) quarantines \(quarantine.origin) from commit \(quarantine.seq): \(quarantine.rule)")
+                }
+            }
             missing += lost
         }
         if Set(dumps.values).count != 1 { problems.append("replicas differ after stopping") }
