@@ -5,6 +5,7 @@ import NIOPosix
 import NodeHTTP
 import NodeRuntime
 import Replica
+import Synchronization
 
 /// Runs a testnet: real `suifang serve` processes on loopback, links through fault proxies,
 /// a fault script, then heals everything and checks convergence and that no acknowledged
@@ -255,11 +256,21 @@ package final class TestnetRunner {
         if ProcessInfo.processInfo.environment["SUIFANG_KEEP_TESTNET"] == nil { try? FileManager.default.removeItem(at: work) }
     }
 
-    /// A loopback port that was free a moment ago.
+    /// A loopback port that was free a moment ago, from below the kernel's ephemeral range
+    /// (32768 and up on Linux): a node is told its port before it binds it, and a port picked among
+    /// the ephemeral ones may be taken meanwhile by any outgoing connection (the testnet's own
+    /// proxies make many). Never the same port twice in one process.
     package static func freePort() async throws -> Int {
-        let probe = try await ServerBootstrap(group: MultiThreadedEventLoopGroup.singleton).bind(host: "127.0.0.1", port: 0).get()
-        defer { probe.close(promise: nil) }
-        guard let port = probe.localAddress?.port else { throw NodeSetupError("no free port") }
-        return port
+        for _ in 0..<200 {
+            let candidate = Int.random(in: 20_000..<32_000)
+            guard handedOut.withLock({ $0.insert(candidate).inserted }) else { continue }
+            guard let probe = try? await ServerBootstrap(group: MultiThreadedEventLoopGroup.singleton).bind(host: "127.0.0.1", port: candidate).get()
+            else { continue }
+            try? await probe.close()
+            return candidate
+        }
+        throw NodeSetupError("no free port between 20000 and 32000")
     }
+
+    private static let handedOut = Mutex<Set<Int>>([])
 }
