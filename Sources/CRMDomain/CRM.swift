@@ -61,11 +61,6 @@ public final class CRM: Sendable {
     func read<T: Sendable>(_ body: @escaping @Sendable (Database) throws -> T) async throws -> T {
         try await replica.reader.read(body)
     }
-
-    /// Writes local (not replicated) tables: sessions and claims.
-    func writeLocal<T: Sendable>(_ body: @escaping @Sendable (Database) throws -> T) async throws -> T {
-        try await replica.writeLocal(body)
-    }
 }
 
 /// One area of the domain (``CRM/patients``, ``CRM/followUps``, …): a view of the shared ``CRM``

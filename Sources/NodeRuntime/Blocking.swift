@@ -1,7 +1,8 @@
 import Logging
 import NIOPosix
 
-/// Runs blocking work (SQLite, password hashing) on NIO's thread pool, off the event loops.
+/// Runs blocking replica upkeep (``ReplicaChore``) on NIO's thread pool, off the event loops.
+/// The domain needs none: its reads and writes are `async` on GRDB's own queues.
 package func blocking<T: Sendable>(_ body: @escaping @Sendable () throws -> T) async throws -> T {
     try await NIOThreadPool.singleton.runIfActive(body)
 }

@@ -235,7 +235,7 @@ extension CRM.SMS {
         var report = DispatchReport()
         for message in due {
             let id = message.id
-            // Any node may queue a message; one without a number or a text is failed, never sent.
+            // A message without a number or a text (from before the columns were required) is failed, never sent.
             guard let phone = message.phone.flatMap(PhoneNumber.normalize), let body = message.body, !body.isEmpty else {
                 try await change(.system, "sms.failed", "smsMessage") { tx in
                     try tx.update(SMSMessageRecord.self, id: id, [.status: SMSStatus.failed.rawValue, .error: "no valid phone number or text"])
@@ -263,35 +263,41 @@ extension CRM.SMS {
             if sentToday >= cap { report.deferredByDailyCap += 1; continue }
             // The count is replicated (policy `max`): bounded here, so no peer's number makes it trap.
             let attempts = min(max(message.attempts, 0), Self.maximumAttempts) + 1
-            // Once handed to the gateway, the outcome is recorded even while the node shuts down
-            // (a cancelled write would leave it queued, to be sent again after the restart).
             if Task.isCancelled { break }
             do {
                 let receipt = try await gateway.send(OutgoingSMS(messageId: id, phone: phone, body: body))
-                try await Task {
-                    try await change(.system, "sms.sent", "smsMessage") { tx in
-                        var values: [SMSMessageRecord.Columns: (any DatabaseValueConvertible)?] = [
-                            .status: SMSStatus.sent.rawValue, .attempts: attempts, .gatewayRef: receipt.reference,
-                            .sentAt: timestamp(), .error: nil,
-                        ]
-                        if receipt.delivered == true { values[.status] = SMSStatus.delivered.rawValue; values[.deliveredAt] = timestamp() }
-                        try tx.update(SMSMessageRecord.self, id: id, values)
-                        return ((), id)
-                    }
-                }.value
+                try await recordOutcome(of: id, attempts: attempts, .success(receipt))
                 report.sent += 1
             } catch {
                 let reason = (error as? SMSGatewayError)?.reason ?? "gateway error"
-                try await Task {
-                    try await change(.system, "sms.failed", "smsMessage") { tx in
-                        try tx.update(SMSMessageRecord.self, id: id, [.status: SMSStatus.failed.rawValue, .attempts: attempts, .error: String(reason.prefix(200))])
-                        return ((), id)
-                    }
-                }.value
+                try await recordOutcome(of: id, attempts: attempts, .failure(SMSGatewayError(reason: String(reason.prefix(200)))))
                 report.failed += 1
             }
         }
         return report
+    }
+
+    /// Records what the gateway did with a message, even while the node shuts down: GRDB's async
+    /// write gives up when its task is cancelled, and a message left queued would go out again
+    /// after the restart. The write runs in a task of its own, which the caller's cancellation
+    /// does not reach.
+    private func recordOutcome(of id: String, attempts: Int, _ outcome: Result<GatewayReceipt, SMSGatewayError>) async throws {
+        let action = if case .success = outcome { "sms.sent" } else { "sms.failed" }
+        try await Task {
+            try await change(.system, action, "smsMessage") { tx in
+                switch outcome {
+                case .success(let receipt):
+                    var values: [SMSMessageRecord.Columns: (any DatabaseValueConvertible)?] = [
+                        .status: SMSStatus.sent.rawValue, .attempts: attempts, .gatewayRef: receipt.reference, .sentAt: timestamp(), .error: nil,
+                    ]
+                    if receipt.delivered == true { values[.status] = SMSStatus.delivered.rawValue; values[.deliveredAt] = timestamp() }
+                    try tx.update(SMSMessageRecord.self, id: id, values)
+                case .failure(let error):
+                    try tx.update(SMSMessageRecord.self, id: id, [.status: SMSStatus.failed.rawValue, .attempts: attempts, .error: error.reason])
+                }
+                return ((), id)
+            }
+        }.value
     }
 
     /// A delivery report from the gateway.
