@@ -29,11 +29,14 @@ package struct SyncBenchmark {
         defer { scratch.remove() }
         let tool = NodeTool()
         let ports = (central: try await TestnetRunner.freePort(), ward: try await TestnetRunner.freePort(), mirror: try await TestnetRunner.freePort())
+        // These figures measure the commit log's sync, which runs between full nodes and from a
+        // ward up to central; under the repository's scopes a ward's other link is central's feed
+        // (measured by `scopedSync`), so here the ward and its mirror hold everything.
         try tool.makeCluster(
             in: scratch.url, central: ("central", ports.central),
             others: [("ward", "ward", ports.ward), ("mirror", "callcenter", ports.mirror)],
             wards: ["ward": (0..<24).map { "WARD-\($0)" }],
-            policies: URL(fileURLWithPath: policies.resolvedPath).path)
+            policies: try Self.unscopedCopy(of: policies, in: scratch).path)
         let small = 100_000 / scaleDown, large = 1_000_000 / scaleDown
         var results: [BenchmarkResult] = []
 
@@ -112,6 +115,22 @@ package struct SyncBenchmark {
         results.append(try streamRatio())
         results.append(try verifyRatio())
         for result in results { print(result.jsonLine) }
+    }
+
+    /// The policy files without their scope lines (`hold`, `scope-root`): every node holds everything.
+    static func unscopedCopy(of policies: PolicyDirectory, in scratch: ScratchDirectory) throws -> URL {
+        let source = URL(fileURLWithPath: policies.resolvedPath)
+        let target = scratch.url.appendingPathComponent("policies-unscoped")
+        try FileManager.default.createDirectory(at: target, withIntermediateDirectories: true)
+        for name in try FileManager.default.contentsOfDirectory(atPath: source.path) where name.hasSuffix(".policy") {
+            let text = try String(contentsOf: source.appendingPathComponent(name), encoding: .utf8)
+            let kept = text.split(separator: "\n", omittingEmptySubsequences: false).filter {
+                let line = $0.trimmingCharacters(in: .whitespaces)
+                return !line.hasPrefix("hold ") && !line.hasPrefix("scope-root ")
+            }
+            try kept.joined(separator: "\n").write(to: target.appendingPathComponent(name), atomically: true, encoding: .utf8)
+        }
+        return target
     }
 
     /// Survey responses committed on the node itself (500 per commit), placed under the repository's

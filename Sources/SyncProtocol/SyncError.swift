@@ -37,6 +37,9 @@ public struct SyncError: Error, Hashable, Sendable, CustomStringConvertible {
         case timedOut = 15
         /// A listener refused the connection: too many from that address, in all, or a newer session of the same node.
         case tooManyConnections = 16
+        /// Under scoped policies a ward node syncs with central only (it holds a subset, which
+        /// only central's scoped feed keeps exact).
+        case scopeMismatch = 17
     }
 
     /// Why.

@@ -20,7 +20,8 @@
 /// `write` names the roles of node that may write the table's rows (default: every role);
 /// `no-delete` refuses deletes; `owned-by COLUMN` names the text column holding the ward a row
 /// belongs to (a ward node writes such rows only for its certificate's wards); `not null` after a
-/// column's type refuses NULL in every write.
+/// column's type refuses NULL in every write. `hold ...` says which rows a ward node holds
+/// (``HoldRule``; none without it) and `scope-root ...` which patients (``PatientScopeRoot``).
 /// A `table` line opens a table (`append-only` makes its rows immutable); `key`
 /// names its TEXT primary key (default `id`); each `column` line gives a name,
 /// a type (`text`, `integer`, `real`, `blob`) and an optional policy
@@ -119,8 +120,19 @@ struct PolicyFileParser {
                 }
                 open.0.columns.append(column)
                 current = open
+            case "hold":
+                guard var open = current else { throw fail(lineNumber, "'hold' outside a table") }
+                guard open.0.hold == nil else { throw fail(lineNumber, "'hold' must come once per table") }
+                open.0.hold = try parseHold(words, line: lineNumber)
+                current = open
+            case "scope-root":
+                guard var open = current else { throw fail(lineNumber, "'scope-root' outside a table") }
+                guard open.0.scopeRoot == nil else { throw fail(lineNumber, "'scope-root' must come once per table") }
+                open.0.scopeRoot = try parseScopeRoot(words, table: open.0.name, line: lineNumber)
+                current = open
             default:
-                throw fail(lineNumber, "unknown keyword '\(keyword)' (expected table, key, write, no-delete, owned-by or column)")
+                throw fail(
+                    lineNumber, "unknown keyword '\(keyword)' (expected table, key, write, no-delete, owned-by, hold, scope-root or column)")
             }
         }
         try finish()
@@ -161,6 +173,36 @@ struct PolicyFileParser {
             throw fail(line, "an add-wins-set column must be text (it holds a JSON array of strings)")
         }
         return ColumnDeclaration(words[1], type, policy, notNull: notNull)
+    }
+
+    private func parseHold(_ words: [String], line: Int) throws(PolicyFileError) -> HoldRule {
+        switch (words.count, words.dropFirst().first) {
+        case (2, "all"): return .all
+        case (2, "author"): return .author
+        case (3, "ward"):
+            try checkIdentifier(words[2], line: line)
+            return .ward(column: words[2])
+        case (3, "patient"):
+            try checkIdentifier(words[2], line: line)
+            return .patient(column: words[2])
+        default:
+            throw fail(line, "expected 'hold all', 'hold author', 'hold ward COLUMN' or 'hold patient COLUMN'")
+        }
+    }
+
+    private func parseScopeRoot(_ words: [String], table: String, line: Int) throws(PolicyFileError) -> PatientScopeRoot {
+        let usage = "expected 'scope-root PATIENT ward WARD ended ENDED cancelled CANCELLED window TABLE.KEY.COLUMN DAYS'"
+        guard words.count == 11, words[2] == "ward", words[4] == "ended", words[6] == "cancelled", words[8] == "window" else {
+            throw fail(line, usage)
+        }
+        for index in [1, 3, 5, 7] { try checkIdentifier(words[index], line: line) }
+        let window = words[9].split(separator: ".", omittingEmptySubsequences: false).map(String.init)
+        guard window.count == 3, !window[1].isEmpty, let days = Int(words[10]), (0...3650).contains(days) else { throw fail(line, usage) }
+        try checkIdentifier(window[0], line: line)
+        try checkIdentifier(window[2], line: line)
+        return PatientScopeRoot(
+            table: table, patientColumn: words[1], wardColumn: words[3], endedColumn: words[5], cancelledColumn: words[7],
+            windowTable: window[0], windowKey: window[1], windowColumn: window[2], defaultWindowDays: days)
     }
 
     private func checkIdentifier(_ name: String, line: Int) throws(PolicyFileError) {

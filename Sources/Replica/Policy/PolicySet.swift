@@ -10,6 +10,12 @@ public struct PolicySet: Hashable, Sendable {
     public let tables: [TableDeclaration]
     /// Hex BLAKE2b-256 of the canonical text of all tables.
     public let contentHash: String
+    /// The declaration deciding which patients a ward node holds, when the tables declare scopes.
+    public let patientScope: PatientScopeRoot?
+
+    /// Whether ward nodes hold a subset (some table declares `hold`): they then sync with central
+    /// only, through its scoped feed, instead of exchanging commit logs.
+    public var isScoped: Bool { tables.contains { $0.hold != nil } }
 
     /// Creates a policy set from declarations.
     /// - Throws: ``PolicyFileError`` when two tables share a name.
@@ -19,6 +25,7 @@ public struct PolicySet: Hashable, Sendable {
             throw PolicyFileError(file: "<declarations>", line: 0, problem: "table '\(table.name)' is declared twice")
         }
         self.tables = tables.sorted { $0.name < $1.name }
+        self.patientScope = try Self.checkedScope(self.tables)
         self.contentHash = Self.digest(self.tables.map(\.canonicalText).joined(separator: "\n\n"))
     }
 
@@ -58,6 +65,47 @@ public struct PolicySet: Hashable, Sendable {
             }
         }
         return try PolicySet(tables: tables)
+    }
+
+    /// Checks the scope declarations against each other: one root at most, on a table held by
+    /// patient through the root's own patient column, naming declared columns of the right types;
+    /// `hold patient` only with a root; `hold` columns declared as text.
+    private static func checkedScope(_ tables: [TableDeclaration]) throws(PolicyFileError) -> PatientScopeRoot? {
+        func fail(_ problem: String) -> PolicyFileError { PolicyFileError(file: "<declarations>", line: 0, problem: problem) }
+        let roots = tables.compactMap(\.scopeRoot)
+        guard roots.count <= 1 else { throw fail("more than one table declares 'scope-root'") }
+        func column(_ table: TableDeclaration, _ name: String, _ type: ColumnType) throws(PolicyFileError) {
+            guard let index = table.columnIndex(name), table.columns[index].type == type else {
+                throw fail("table '\(table.name)' has no \(type.rawValue) column '\(name)' for its scope declaration")
+            }
+        }
+        for table in tables {
+            if table.hold != nil, table.deletable {
+                throw fail("table '\(table.name)' declares 'hold' and must be no-delete: a ward node purges rows, and a purge must never pass for a delete")
+            }
+            if table.hold == .author, table.rowPolicy != .appendOnly {
+                throw fail("table '\(table.name)' is 'hold author', which only append-only tables can be (their author is the row's one writer)")
+            }
+            switch table.hold {
+            case .ward(let name): try column(table, name, .text)
+            case .patient(let name):
+                guard !roots.isEmpty else { throw fail("table '\(table.name)' is held by patient, but no table declares 'scope-root'") }
+                if name != table.primaryKey { try column(table, name, .text) }
+            case .all, .author, nil: break
+            }
+        }
+        guard let root = roots.first, let table = tables.first(where: { $0.name == root.table }) else { return nil }
+        guard table.hold == .patient(column: root.patientColumn) else {
+            throw fail("table '\(table.name)' declares 'scope-root', so it must be 'hold patient \(root.patientColumn)'")
+        }
+        try column(table, root.wardColumn, .text)
+        try column(table, root.endedColumn, .text)
+        try column(table, root.cancelledColumn, .integer)
+        guard let window = tables.first(where: { $0.name == root.windowTable }) else {
+            throw fail("the scope window's table '\(root.windowTable)' is not declared")
+        }
+        try column(window, root.windowColumn, .text)
+        return root
     }
 
     /// The declaration of a table, if it is replicated.

@@ -35,13 +35,20 @@ public struct TableDeclaration: Hashable, Sendable {
     /// The text column naming the ward a row belongs to (`owned-by wardId`): a ward node writes
     /// such rows only for the wards its certificate names.
     public var ownerColumn: String?
+    /// Which rows a ward node holds (`hold ...`); nil: none (central and call centers hold every row).
+    public var hold: HoldRule?
+    /// Set on the one table whose rows decide which patients a ward node holds.
+    public var scopeRoot: PatientScopeRoot?
 
     /// Creates a table declaration.
     public init(
         name: String, primaryKey: String = "id", columns: [ColumnDeclaration], rowPolicy: RowPolicy = .mutable,
-        writers: Set<NodeRole> = Set(NodeRole.allCases), deletable: Bool = true, ownerColumn: String? = nil
+        writers: Set<NodeRole> = Set(NodeRole.allCases), deletable: Bool = true, ownerColumn: String? = nil,
+        hold: HoldRule? = nil, scopeRoot: PatientScopeRoot? = nil
     ) {
         self.ownerColumn = ownerColumn
+        self.hold = hold
+        self.scopeRoot = scopeRoot
         self.name = name
         self.primaryKey = primaryKey
         self.columns = columns
@@ -61,6 +68,8 @@ public struct TableDeclaration: Hashable, Sendable {
         lines.append("write " + writers.sorted { $0.rawValue < $1.rawValue }.map(\.description).joined(separator: " "))
         if !deletable { lines.append("no-delete") }
         if let ownerColumn { lines.append("owned-by \(ownerColumn)") }
+        if let hold { lines.append(hold.canonicalText) }
+        if let scopeRoot { lines.append(scopeRoot.canonicalText) }
         for column in columns {
             lines.append("column \(column.name) \(column.type.rawValue)" + (column.notNull ? " not null" : "") + " \(column.policy.canonicalText)")
         }

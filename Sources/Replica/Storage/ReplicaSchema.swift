@@ -139,6 +139,11 @@ enum ReplicaSchema {
                         bodies BLOB NOT NULL);
                     """)
         }
+        migrator.registerMigration("v4-scoped-feed") { db in
+            // A ward node's position in central's scoped feed: per origin, how far central's
+            // commits are reflected in the rows it holds.
+            try db.execute(sql: "CREATE TABLE _sf_feed (origin INTEGER PRIMARY KEY, seq INTEGER NOT NULL)")
+        }
         return migrator
     }
 
@@ -155,6 +160,7 @@ enum ReplicaSchema {
             try db.execute(sql: "INSERT OR IGNORE INTO _sf_table (name) VALUES (?)", arguments: [declaration.name])
             let id = try Int64.fetchOne(db, sql: "SELECT id FROM _sf_table WHERE name = ?", arguments: [declaration.name])!
             try installGuards(declaration.name, in: db)
+            try indexScopeColumns(declaration, in: db)
             tables[declaration.name] = ReplicatedTable(declaration: declaration, id: id)
         }
         return tables
@@ -181,6 +187,21 @@ enum ReplicaSchema {
                 try db.execute(
                     sql: "ALTER TABLE \(declaration.name.quotedDatabaseIdentifier) ADD COLUMN \(column.name.quotedDatabaseIdentifier) \(column.type.rawValue.uppercased())")
             }
+        }
+    }
+
+    /// Indexes the columns scopes select by (`hold ward`, `hold patient`, the scope root's ward), so
+    /// central finds a ward's or a patient's rows without scanning.
+    private static func indexScopeColumns(_ declaration: TableDeclaration, in db: Database) throws {
+        var columns: [String] = []
+        switch declaration.hold {
+        case .ward(let column), .patient(let column): if column != declaration.primaryKey { columns.append(column) }
+        case .all, .author, nil: break
+        }
+        if let root = declaration.scopeRoot { columns.append(root.wardColumn) }
+        for column in columns {
+            let name = "_sf_scope_\(declaration.name)_\(column)".quotedDatabaseIdentifier
+            try db.execute(sql: "CREATE INDEX IF NOT EXISTS \(name) ON \(declaration.name.quotedDatabaseIdentifier) (\(column.quotedDatabaseIdentifier))")
         }
     }
 

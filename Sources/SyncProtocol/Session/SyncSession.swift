@@ -88,7 +88,31 @@ public final class SyncSession<Receiver: FrameReceiving>: Sendable {
         self.options = options
         self.logger = logger
         self.progress = progress
-        self.state = SessionState(peer: channel.peer.name, configuration: SyncStateMachine.Configuration(options))
+        let feedScope = Self.feedScope(replica: replica, peer: channel.peer)
+        self.feedScope = feedScope
+        self.state = SessionState(
+            peer: channel.peer.name,
+            configuration: SyncStateMachine.Configuration(options, takesFeed: replica.ownScope != nil, servesFeed: feedScope != nil))
+    }
+
+    /// The scope of a ward peer this node feeds (central, scoped policies), else nil.
+    private let feedScope: FeedScope?
+
+    private static func feedScope(replica: Replica, peer: NodeCertificate) -> FeedScope? {
+        guard replica.policies.isScoped, peer.role == .ward, replica.role == .central else { return nil }
+        return FeedScope(node: peer.nodeID, wards: Set(peer.wards))
+    }
+
+    /// Under scoped policies a ward node holds a subset only central's feed keeps exact: it syncs
+    /// with central alone, and nobody else syncs with it.
+    private func checkPairing() throws(SyncError) {
+        guard replica.policies.isScoped else { return }
+        if replica.role == .ward, peer.role != .central {
+            throw SyncError(.scopeMismatch, "a ward node syncs with central only, not with '\(peer.name)' (\(peer.role))")
+        }
+        if peer.role == .ward, replica.role != .central {
+            throw SyncError(.scopeMismatch, "ward node '\(peer.name)' syncs with central only")
+        }
     }
 
     /// Runs until the exchange is complete (one-shot), the peer leaves, or an error.
@@ -102,8 +126,16 @@ public final class SyncSession<Receiver: FrameReceiving>: Sendable {
         var receiver = channel.receiver
         // The send loop wakes on a local commit, or when the timer says held commits are due again.
         let (wakeups, wake) = AsyncStream.makeStream(of: Void.self, bufferingPolicy: .bufferingNewest(1))
+        do {
+            try checkPairing()
+        } catch {
+            try? await sender.send(.refusal(error.code, error.message))
+            await sender.close()
+            throw error
+        }
         let events = replica.events()
-        try await sender.send(.summary(try replica.versionVector()))
+        // A ward node on the feed summarises where its feed stands; every other node its commits.
+        try await sender.send(.summary(replica.ownScope != nil ? try replica.feedCursor() : try replica.versionVector()))
         // Signed heads: a peer that holds another history of an origin, signed by it, finds it out.
         try await sender.send(.heads(try replica.signedHeads(limit: SyncMessage.maximumHeads)))
         do {
@@ -182,6 +214,8 @@ public final class SyncSession<Receiver: FrameReceiving>: Sendable {
                 try await sender.send(.goodbye)
             case .apply(let id, let compressed):
                 try await apply(id: id, compressed: compressed)
+            case .applyFeed(let id, let compressed):
+                try await applyFeed(id: id, compressed: compressed)
             case .checkHeads(let heads):
                 let found = try await replica.checkSignedHeads(heads)
                 if !found.isEmpty {
@@ -228,6 +262,34 @@ public final class SyncSession<Receiver: FrameReceiving>: Sendable {
         if let progress { progress(await state.report) }
     }
 
+    /// Decompresses, decodes and applies a page of central's scoped feed, and acknowledges it
+    /// with the feed cursor.
+    private func applyFeed(id: UInt64, compressed: [UInt8]) async throws {
+        let bytes = try BatchCompression.decompress(compressed)
+        let feed: RowFeed
+        do {
+            feed = try RowFeed(decoding: bytes, policies: replica.policies)
+        } catch {
+            throw SyncError(.protocolViolation, "a malformed feed page: \(error.reason)")
+        }
+        await state.arrived(feed: feed, bytes: compressed.count)
+        let report: FeedReport
+        do {
+            report = try await replica.applyFeed(feed)
+        } catch let error as ReplicaError {
+            logger.warning("refused a feed page", metadata: ["sync.peer": "\(peer.name)", "sync.error": "\(error.code.rawValue)"])
+            throw SyncError(.protocolViolation, "a feed page was refused (\(error.code.rawValue))")
+        }
+        logger.debug(
+            "applied a feed page",
+            metadata: [
+                "sync.peer": "\(peer.name)", "sync.rows": "\(feed.count)", "sync.changed": "\(report.rowsChanged)",
+                "sync.purged": "\(report.purged)", "sync.refused": "\(report.refused.values.reduce(0, +))",
+            ])
+        try await sender.send(.ack(id: id, report.cursor))
+        if let progress { progress(await state.report) }
+    }
+
     private func sendLoop(wakeups: AsyncStream<Void>, stillAdmitted: @escaping @Sendable () async -> Bool) async throws {
         guard let summary = await state.waitForSummary() else { return }
         try await stream(since: summary)
@@ -242,8 +304,10 @@ public final class SyncSession<Receiver: FrameReceiving>: Sendable {
         }
     }
 
-    /// Sends, page by page, everything a holder of `since` lacks.
+    /// Sends, page by page, everything a holder of `since` lacks (a ward on the feed: its scope's
+    /// rows that changed after its feed cursor `since`).
     private func stream(since: VersionVector) async throws {
+        if let feedScope { return try await streamFeed(feedScope, since: since) }
         var cursor: ChangeCursor?
         repeat {
             let page = try replica.changes(since: since, after: cursor, maxChanges: options.maxChangesPerBatch, maxBytes: options.maxBytesPerBatch)
@@ -253,6 +317,22 @@ public final class SyncSession<Receiver: FrameReceiving>: Sendable {
             let id = try await state.acquireSlot()
             try await sender.send(.batch(id: id, compressed: compressed))
             await state.sent(batch: page.batch, bytes: compressed.count)
+        } while cursor != nil
+    }
+}
+
+extension SyncSession {
+    private func streamFeed(_ scope: FeedScope, since: VersionVector) async throws {
+        var cursor: FeedCursor?
+        repeat {
+            let page = try replica.feed(for: scope, since: since, after: cursor, maxRows: options.maxChangesPerBatch)
+            cursor = page.next
+            // A page that only moves the cursor still goes: the ward's summary must move on.
+            guard !page.feed.isEmpty || !since.dominates(page.feed.cursor) else { continue }
+            let compressed = try BatchCompression.compress(page.feed.encoded(), level: options.compressionLevel)
+            let id = try await state.acquireSlot()
+            try await sender.send(.feed(id: id, compressed: compressed))
+            await state.sent(feed: page.feed, bytes: compressed.count)
         } while cursor != nil
     }
 }
@@ -294,7 +374,7 @@ actor SessionState {
             if !slotWaiters.isEmpty { slotWaiters.removeFirst().resume() }
         case .finish:
             wakeEveryone()
-        case .none, .apply, .sayGoodbye, .checkHeads:
+        case .none, .apply, .applyFeed, .sayGoodbye, .checkHeads:
             break
         }
         return reaction
@@ -322,6 +402,14 @@ actor SessionState {
 
     func sent(batch: ChangeBatch, bytes: Int) {
         machine.sent(batch: batch, bytes: bytes)
+    }
+
+    func sent(feed: RowFeed, bytes: Int) {
+        machine.sent(feed: feed, bytes: bytes)
+    }
+
+    func arrived(feed: RowFeed, bytes: Int) {
+        machine.arrived(feed: feed, bytes: bytes)
     }
 
     /// We sent everything; returns whether goodbye is due.

@@ -29,8 +29,15 @@ struct SyncStateMachine {
         var heartbeatInterval: Duration
         var idleTimeout: Duration
         var resendInterval: Duration
+        /// This node is a ward under scoped policies: it takes central's feed, never commits.
+        var takesFeed = false
+        /// The peer is such a ward: it gets the feed, and what it sends (its own commits) says
+        /// nothing about how far its feed cursor is.
+        var servesFeed = false
 
-        init(_ options: SyncOptions) {
+        init(_ options: SyncOptions, takesFeed: Bool = false, servesFeed: Bool = false) {
+            self.takesFeed = takesFeed
+            self.servesFeed = servesFeed
             mode = options.mode
             window = max(options.window, 1)
             heartbeatInterval = options.heartbeatInterval
@@ -59,6 +66,8 @@ struct SyncStateMachine {
         case startStreaming(since: VersionVector)
         /// Decompress and decode the batch, call ``arrived(batch:bytes:)``, apply it, acknowledge it.
         case apply(id: UInt64, compressed: [UInt8])
+        /// Decompress and decode the feed page, apply it, acknowledge it with the feed cursor.
+        case applyFeed(id: UInt64, compressed: [UInt8])
         /// A batch slot opened (wake a sender waiting for the window) and, one-shot, maybe goodbye.
         case slotOpened(sayGoodbye: Bool)
         /// One-shot: everything is exchanged; send goodbye.
@@ -124,9 +133,15 @@ struct SyncStateMachine {
             report.peerVector.merge(vector)
             return .startStreaming(since: sentVector)
         case .batch(let id, let compressed):
+            guard !configuration.takesFeed else { throw violation("commits sent to a ward node that takes the scoped feed") }
             guard id > lastReceivedBatchID else { throw violation("batch ids must increase") }
             lastReceivedBatchID = id
             return .apply(id: id, compressed: compressed)
+        case .feed(let id, let compressed):
+            guard configuration.takesFeed else { throw violation("a scoped feed sent to a node that does not take one") }
+            guard id > lastReceivedBatchID else { throw violation("batch ids must increase") }
+            lastReceivedBatchID = id
+            return .applyFeed(id: id, compressed: compressed)
         case .ack(let id, let vector):
             guard inFlight.remove(id) != nil else { throw violation("an acknowledgement of a batch that is not in flight") }
             report.peerVector.merge(vector)
@@ -159,8 +174,17 @@ struct SyncStateMachine {
         report.batchesReceived += 1
         report.rowsReceived += batch.changeCount
         report.bytesReceived += bytes
+        // A ward on the feed: its summary and acknowledgements are its feed cursor, which its own commits do not move.
+        guard !configuration.servesFeed else { return }
         Self.advance(&sentVector, along: batch)
         Self.advance(&report.peerVector, along: batch)
+    }
+
+    /// A feed page from the peer decoded, about to be applied.
+    mutating func arrived(feed: RowFeed, bytes: Int) {
+        report.batchesReceived += 1
+        report.rowsReceived += feed.count
+        report.bytesReceived += bytes
     }
 
     // MARK: - Our side
@@ -180,6 +204,14 @@ struct SyncStateMachine {
         report.rowsSent += batch.changeCount
         report.bytesSent += bytes
         Self.advance(&sentVector, along: batch)
+    }
+
+    /// A feed page went out: the peer's cursor will be at least the page's.
+    mutating func sent(feed: RowFeed, bytes: Int) {
+        report.batchesSent += 1
+        report.rowsSent += feed.count
+        report.bytesSent += bytes
+        sentVector.merge(feed.cursor)
     }
 
     /// We sent everything the peer lacked (the "caught up" message goes out now).

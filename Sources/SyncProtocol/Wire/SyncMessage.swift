@@ -12,6 +12,8 @@ import Replica
 /// 0x07 heartbeat                              I am here (live sessions, every heartbeat interval)
 /// 0x08 heads     count varint | (origin u64le | seq varint | hash bytes | signature bytes)*
 ///                                             the newest signed head I hold of each origin (once, after the summary)
+/// 0x09 feed      id varint | zlib bytes       central to a ward node under scoped policies: the
+///                                             state of rows in its scope (a compressed RowFeed)
 /// versionVector = count varint | (origin u64le | seq varint)*
 /// ```
 package enum SyncMessage: Hashable, Sendable {
@@ -23,6 +25,7 @@ package enum SyncMessage: Hashable, Sendable {
     case goodbye
     case heartbeat
     case heads([SignedHead])
+    case feed(id: UInt64, compressed: [UInt8])
 
     /// The most signed heads one `heads` message may carry (each costs the receiver a verification).
     static let maximumHeads = 4096
@@ -51,6 +54,10 @@ package enum SyncMessage: Hashable, Sendable {
             writer.writeByte(6)
         case .heartbeat:
             writer.writeByte(7)
+        case .feed(let id, let compressed):
+            writer.writeByte(9)
+            writer.writeVarint(id)
+            writer.writeBytes(compressed)
         case .heads(let heads):
             writer.writeByte(8)
             writer.writeVarint(UInt64(heads.count))
@@ -94,6 +101,9 @@ package enum SyncMessage: Hashable, Sendable {
                     heads.append(SignedHead(origin: origin, seq: seq, hash: hash, signature: signature))
                 }
                 self = .heads(heads)
+            case 9:
+                let id = try reader.readVarint()
+                self = .feed(id: id, compressed: Array(try reader.readBytes()))
             case let type: throw MalformedDataError("unknown message type \(type)")
             }
             guard reader.isAtEnd else { throw MalformedDataError("trailing bytes") }

@@ -1,0 +1,215 @@
+import Foundation
+import GRDB
+import Logging
+
+/// What applying one page of the scoped feed did.
+public struct FeedReport: Hashable, Sendable {
+    /// Rows inserted or changed.
+    public var rowsChanged = 0
+    /// Rows the page carried that are not in this node's scope: refused, not stored.
+    public var refused: [String: Int] = [:]
+    /// Rows purged because they left the scope.
+    public var purged = 0
+    /// The feed cursor once the page is applied.
+    public var cursor = VersionVector()
+}
+
+extension Replica {
+    /// The scope this node holds when it is a ward node under scoped policies; nil otherwise.
+    public var ownScope: FeedScope? {
+        guard policies.isScoped, identity.role == .ward else { return nil }
+        return FeedScope(node: nodeID, wards: identity.wards)
+    }
+
+    /// How far central's commits are reflected in what this ward node holds (its summary to central).
+    public func feedCursor() throws -> VersionVector {
+        try writer.read { db in try feedCursor(db) }
+    }
+
+    func feedCursor(_ db: Database) throws -> VersionVector {
+        var entries: [NodeID: UInt64] = [:]
+        for row in try Row.fetchAll(db, sql: "SELECT origin, seq FROM _sf_feed") {
+            entries[NodeID(databaseValue: row[0])] = UInt64(row[1] as Int64)
+        }
+        return VersionVector(entries)
+    }
+
+    /// Applies one page of central's scoped feed in one transaction: joins each row's state into
+    /// the local row (the column policies' join, as for commits), refuses rows outside this node's
+    /// scope (counted, never stored), purges what left it, and stores the new cursor.
+    ///
+    /// Rows of the scope root in this node's wards are applied first: they decide which patients
+    /// are in scope. The page's evictions and a final snapshot's lists come from central, which
+    /// sees every ward's rows; they are followed even where this node's copy of a scope-root row
+    /// is older than central's (central stops sending a row once it left the scope).
+    /// - Throws: ``ReplicaError`` (`corruptMetadata`) when a row's metadata does not decode:
+    ///   nothing of the page is applied.
+    public func applyFeed(_ feed: RowFeed) async throws -> FeedReport {
+        let (report, event) = try await writer.write { db in try self.merge(feed, in: db) }
+        if let event { observers.emit(event) }
+        if !report.refused.isEmpty {
+            logger.warning(
+                "refused rows outside this node's scope",
+                metadata: ["replica.refused": "\(report.refused.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }.joined(separator: ","))"])
+        }
+        return report
+    }
+
+    /// Purges every row outside this node's scope as its own rows say now: patients whose stay in
+    /// its wards ended more than the window ago, accounts moved to other wards. A purge removes
+    /// the local copy only; it is never a replicated delete.
+    /// - Returns: the rows purged.
+    @discardableResult
+    public func purgeOutOfScope() async throws -> Int {
+        guard let scope = ownScope else { return 0 }
+        let (count, event) = try await writer.write { db in
+            let view = try ScopeView(scope, policies: self.policies, now: self.wallClock.now(), db)
+            var purger = ScopePurger(replica: self, db: db)
+            try purger.keepOnly(patients: view.patients, wardKeys: nil, wards: scope.wards)
+            return (purger.purged, purger.event)
+        }
+        if let event { observers.emit(event) }
+        return count
+    }
+
+    private func merge(_ feed: RowFeed, in db: Database) throws -> (FeedReport, ReplicaEvent?) {
+        guard let scope = ownScope else {
+            throw ReplicaError(.notAuthorized, "only a ward node under scoped policies applies a scoped feed")
+        }
+        var report = FeedReport()
+        var changed: [String: Set<String>] = [:]
+        let store = RowStore(db: db, gate: gate, buriedTables: buriedTables)
+        let before = try ScopeView(scope, policies: policies, now: wallClock.now(), db)
+        // Scope-root rows of this node's wards first: they decide who is in scope.
+        var rest: [RowFeed.Entry] = []
+        for entry in feed.entries {
+            guard case .state(let values, _) = entry.body, let table = tables[entry.table],
+                before.isRootRowOfOwnWard(table.declaration, values: values)
+            else {
+                rest.append(entry)
+                continue
+            }
+            if try join(entry, into: table, store) { changed[table.name, default: []].insert(entry.key) }
+        }
+        let view = try ScopeView(scope, policies: policies, now: wallClock.now(), db)
+        var purger = ScopePurger(replica: self, db: db)
+        for entry in rest {
+            guard let table = tables[entry.table] else { continue }
+            switch entry.body {
+            case .state(let values, _):
+                guard table.declaration.hold != .author, view.holds(table.declaration, key: entry.key, values: values, author: nil) else {
+                    report.refused[table.name, default: 0] += 1
+                    continue
+                }
+                if try join(entry, into: table, store) { changed[table.name, default: []].insert(entry.key) }
+            case .gone:
+                try purger.purge(table, key: entry.key)
+            }
+        }
+        for patient in feed.evicted { try purger.purge(patient: patient) }
+        if let snapshot = feed.snapshot {
+            try purger.keepOnly(patients: snapshot.patients, wardKeys: snapshot.wardKeys, wards: scope.wards)
+        }
+        for entry in feed.cursor.sorted {
+            try db.execute(
+                sql: "INSERT INTO _sf_feed (origin, seq) VALUES (?, ?) ON CONFLICT (origin) DO UPDATE SET seq = MAX(seq, excluded.seq)",
+                arguments: [entry.origin.databaseValue, Int64(entry.seq)])
+        }
+        report.rowsChanged = changed.values.reduce(0) { $0 + $1.count }
+        report.purged = purger.purged
+        report.cursor = try feedCursor(db)
+        for (table, keys) in purger.changed { changed[table, default: []].formUnion(keys) }
+        return (report, changed.isEmpty ? nil : ReplicaEvent(source: .remote, rows: changed, lostWrites: []))
+    }
+
+    /// Joins a row state from the feed into the stored row. Returns whether the row changed.
+    private func join(_ entry: RowFeed.Entry, into table: ReplicatedTable, _ store: RowStore) throws -> Bool {
+        guard case .state(let values, let meta) = entry.body else { return false }
+        let incoming: RowState
+        do throws(MalformedDataError) {
+            incoming = try RowMetaCodec.decode(meta, values: values, policies: table.policies)
+        } catch {
+            throw ReplicaError(.corruptMetadata, "a feed row of table '\(table.name)' has unreadable metadata: \(error.reason)")
+        }
+        guard let existing = try store.load(table, key: entry.key) else {
+            return try store.insertIfAbsent(table, key: entry.key, incoming)
+        }
+        var merged = existing
+        for index in merged.columns.indices {
+            merged.columns[index] = ColumnMerge.merge(table.policies[index], existing.columns[index], incoming.columns[index]).state
+        }
+        guard merged != existing else { return false }
+        try store.replace(table, key: entry.key, old: existing, new: merged)
+        return true
+    }
+}
+
+/// Removes local copies of rows that left the scope (never a replicated delete: no tombstone,
+/// nothing is sent).
+struct ScopePurger {
+    let replica: Replica
+    let db: Database
+    var purged = 0
+    var changed: [String: Set<String>] = [:]
+
+    init(replica: Replica, db: Database) {
+        self.replica = replica
+        self.db = db
+    }
+
+    var event: ReplicaEvent? { changed.isEmpty ? nil : ReplicaEvent(source: .remote, rows: changed, lostWrites: []) }
+
+    /// Purges one row.
+    mutating func purge(_ table: ReplicatedTable, key: String) throws {
+        try delete(table, where: "\(table.declaration.primaryKey.quotedDatabaseIdentifier) = ?", [key.databaseValue])
+    }
+
+    /// Purges every row held by patient of one patient.
+    mutating func purge(patient: String) throws {
+        for table in replica.fedTables {
+            guard case .patient(let column) = table.declaration.hold else { continue }
+            try delete(table, where: "\(column.quotedDatabaseIdentifier) = ?", [patient.databaseValue])
+        }
+    }
+
+    /// Keeps rows held by patient only for these patients, and rows of `hold ward` tables only in
+    /// these wards (and, when `wardKeys` lists a table, only under the listed keys).
+    mutating func keepOnly(patients: Set<String>, wardKeys: [String: Set<String>]?, wards: Set<String>) throws {
+        for table in replica.fedTables {
+            switch table.declaration.hold {
+            case .patient(let column):
+                try delete(
+                    table, where: "\(column.quotedDatabaseIdentifier) IS NULL OR \(column.quotedDatabaseIdentifier) NOT IN (SELECT value FROM json_each(?))",
+                    [SetCodec.text(patients).databaseValue])
+            case .ward(let column):
+                try delete(
+                    table, where: "\(column.quotedDatabaseIdentifier) IS NULL OR \(column.quotedDatabaseIdentifier) NOT IN (SELECT value FROM json_each(?))",
+                    [SetCodec.text(wards).databaseValue])
+                if let keys = wardKeys?[table.name] {
+                    try delete(
+                        table, where: "\(table.declaration.primaryKey.quotedDatabaseIdentifier) NOT IN (SELECT value FROM json_each(?))",
+                        [SetCodec.text(keys).databaseValue])
+                }
+            case .all, .author, nil:
+                break
+            }
+        }
+    }
+
+    private mutating func delete(_ table: ReplicatedTable, where condition: String, _ arguments: [DatabaseValue]) throws {
+        let key = table.declaration.primaryKey.quotedDatabaseIdentifier
+        var keys: [String] = []
+        try replica.gate.open {
+            keys = try String.fetchAll(
+                db, sql: "DELETE FROM \(table.name.quotedDatabaseIdentifier) WHERE \(condition) RETURNING \(key)", arguments: StatementArguments(arguments))
+        }
+        guard !keys.isEmpty else { return }
+        if !table.keepBothColumns.isEmpty {
+            for key in keys {
+                try db.execute(sql: "DELETE FROM _sf_conflict WHERE tbl = ? AND pk = ?", arguments: [table.name, key])
+            }
+        }
+        purged += keys.count
+        changed[table.name, default: []].formUnion(keys)
+    }
+}

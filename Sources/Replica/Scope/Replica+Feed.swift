@@ -1,0 +1,289 @@
+import Foundation
+import GRDB
+import Logging
+
+/// Where a paged ``Replica/feed(for:since:after:maxRows:)`` stopped.
+public struct FeedCursor: Hashable, Sendable {
+    enum Position: Hashable, Sendable {
+        /// Reading commits: the origin being read and how far its commits are covered.
+        case commits(origin: NodeID, covered: UInt64)
+        /// A full snapshot: the vector it reflects (read when it began), the pass it is in (see
+        /// `FeedBuilder.snapshotPasses`), and the last key sent of it.
+        case snapshot(start: VersionVector, table: Int, afterKey: String?)
+    }
+
+    let position: Position
+}
+
+extension Replica {
+    /// How many commits a ward node may lag behind before its feed is a full snapshot of its scope
+    /// instead of a walk through the commits it missed (a scope is a small share of the hospital).
+    public static let snapshotThreshold: UInt64 = 20_000
+
+    /// One page of the scoped feed for a ward node whose cursor is `since`: the current state of
+    /// every row in its scope that a commit after the cursor touched (the node's own commits
+    /// included, so a row it purged and got back before central had its own write comes back
+    /// with it), every row of a patient whose scope-root row changed and who is in scope
+    /// (backfill), the patients whose scope-root row changed and who are not (eviction), and the
+    /// rows of `hold ward` tables that moved out of the node's wards. A node with no cursor, or
+    /// one more than ``snapshotThreshold`` commits behind, gets a full snapshot of its scope.
+    /// - Returns: the page and the cursor for the next one (`nil` when this was the last).
+    public func feed(
+        for scope: FeedScope, since cursor: VersionVector, after page: FeedCursor? = nil, maxRows: Int = 2_000
+    ) throws -> (
+        feed: RowFeed, next: FeedCursor?
+    ) {
+        try writer.read { db in
+            let view = try ScopeView(scope, policies: policies, now: wallClock.now(), db)
+            var builder = FeedBuilder(replica: self, db: db, view: view, maxRows: max(maxRows, 1))
+            switch page?.position {
+            case .snapshot(let start, let table, let afterKey):
+                return try builder.snapshot(since: cursor, start: start, table: table, afterKey: afterKey)
+            case .commits(let origin, let covered):
+                return try builder.commits(since: cursor, local: try feedVector(db), resumeAt: (origin, covered))
+            case nil:
+                let local = try feedVector(db)
+                if cursor.entries.isEmpty || local.commitsAhead(of: cursor) > Self.snapshotThreshold {
+                    return try builder.snapshot(since: cursor, start: local, table: 0, afterKey: nil)
+                }
+                return try builder.commits(since: cursor, local: local, resumeAt: nil)
+            }
+        }
+    }
+
+    /// The version vector, each revoked origin cut at its revocation's cut-off.
+    func feedVector(_ db: Database) throws -> VersionVector {
+        var entries: [NodeID: UInt64] = [:]
+        for entry in try versionVector(db).sorted {
+            entries[entry.origin] = min(entry.seq, try revocationCutoff(entry.origin, db) ?? entry.seq)
+        }
+        return VersionVector(entries)
+    }
+
+    /// The tables a ward node may hold rows of from the feed (its own `hold author` rows never
+    /// travel back to it): the scope root first (a ward node accepts a patient's rows once it
+    /// holds the root row that puts the patient in its scope), then by name.
+    var fedTables: [ReplicatedTable] {
+        let fed = policies.tables.compactMap { declaration -> ReplicatedTable? in
+            switch declaration.hold {
+            case .all, .ward, .patient: tables[declaration.name]
+            case .author, nil: nil
+            }
+        }
+        let root = policies.patientScope?.table
+        return fed.filter { $0.name == root } + fed.filter { $0.name != root }
+    }
+}
+
+/// Builds one page of the feed inside one read transaction.
+private struct FeedBuilder {
+    let replica: Replica
+    let db: Database
+    let view: ScopeView
+    let maxRows: Int
+    var feed = RowFeed()
+    var sent: Set<RowRef> = []
+
+    init(replica: Replica, db: Database, view: ScopeView, maxRows: Int) {
+        self.replica = replica
+        self.db = db
+        self.view = view
+        self.maxRows = maxRows
+    }
+
+    var isFull: Bool { feed.count >= maxRows }
+
+    // MARK: Snapshot
+
+    /// A snapshot reads the scope in passes: the scope root's rows in the node's wards first (they
+    /// put patients in its scope: a ward node accepts a patient's rows once it holds one), then
+    /// every fed table by its rule (the root again, for its rows in other wards).
+    private var snapshotPasses: [(table: ReplicatedTable, hold: HoldRule)] {
+        var passes: [(table: ReplicatedTable, hold: HoldRule)] = []
+        if let root = view.root, let table = replica.tables[root.table] { passes.append((table, .ward(column: root.wardColumn))) }
+        for table in replica.fedTables { if let hold = table.declaration.hold { passes.append((table, hold)) } }
+        return passes
+    }
+
+    mutating func snapshot(
+        since cursor: VersionVector, start: VersionVector, table first: Int, afterKey: String?
+    ) throws -> (
+        feed: RowFeed, next: FeedCursor?
+    ) {
+        let passes = snapshotPasses
+        var index = first, afterKey = afterKey
+        while index < passes.count {
+            let (table, hold) = passes[index]
+            let limit = maxRows - feed.count
+            let rows = try self.rows(of: table, hold: hold, afterKey: afterKey, limit: limit)
+            for row in rows { append(table, key: row.key, values: row.values, meta: row.meta) }
+            if rows.count == limit, let last = rows.last {
+                // The pass may have more rows; go on with it, in this page if it has room
+                // (rows already in the page were not added again).
+                afterKey = last.key
+                if isFull {
+                    feed.cursor = cursor
+                    return (feed, FeedCursor(position: .snapshot(start: start, table: index, afterKey: last.key)))
+                }
+                continue
+            }
+            index += 1
+            afterKey = nil
+            if isFull, index < passes.count {
+                feed.cursor = cursor
+                return (feed, FeedCursor(position: .snapshot(start: start, table: index, afterKey: nil)))
+            }
+        }
+        feed.cursor = cursor.merging(start)
+        var wardKeys: [String: Set<String>] = [:]
+        for table in replica.fedTables {
+            guard case .ward(let column) = table.declaration.hold else { continue }
+            wardKeys[table.name] = Set(
+                try String.fetchAll(
+                    db,
+                    sql:
+                        "SELECT \(table.declaration.primaryKey.quotedDatabaseIdentifier) FROM \(table.name.quotedDatabaseIdentifier) WHERE \(inList(column, view.scope.wards.count))",
+                    arguments: StatementArguments(view.scope.wards.sorted())))
+        }
+        feed.snapshot = RowFeed.Snapshot(patients: view.patients, wardKeys: wardKeys)
+        return (feed, nil)
+    }
+
+    /// Rows of a table selected by a hold rule for the scope, in key order after `afterKey`.
+    private func rows(of table: ReplicatedTable, hold: HoldRule, afterKey: String?, limit: Int) throws -> [(key: String, values: [DatabaseValue], meta: [UInt8])] {
+        let declaration = table.declaration
+        let key = declaration.primaryKey.quotedDatabaseIdentifier
+        var conditions: [String] = []
+        var arguments: [DatabaseValue] = []
+        switch hold {
+        case .ward(let column):
+            conditions.append(inList(column, view.scope.wards.count))
+            arguments += view.scope.wards.sorted().map(\.databaseValue)
+        case .patient(let column):
+            conditions.append("\(column.quotedDatabaseIdentifier) IN (SELECT value FROM json_each(?))")
+            arguments.append(SetCodec.text(view.patients).databaseValue)
+        case .all, .author:
+            break
+        }
+        if let afterKey {
+            conditions.append("\(key) > ?")
+            arguments.append(afterKey.databaseValue)
+        }
+        let columns = ([declaration.primaryKey] + declaration.columns.map(\.name) + ["_sf_meta"]).map(\.quotedDatabaseIdentifier)
+        let sql =
+            "SELECT \(columns.joined(separator: ", ")) FROM \(declaration.name.quotedDatabaseIdentifier)"
+            + (conditions.isEmpty ? "" : " WHERE " + conditions.joined(separator: " AND "))
+            + " ORDER BY \(key) LIMIT \(limit)"
+        return try Row.fetchAll(db, sql: sql, arguments: StatementArguments(arguments)).map(Self.split)
+    }
+
+    // MARK: Commits
+
+    mutating func commits(
+        since cursor: VersionVector, local: VersionVector, resumeAt: (origin: NodeID, covered: UInt64)?
+    ) throws -> (
+        feed: RowFeed, next: FeedCursor?
+    ) {
+        var covered = cursor
+        var touched: [RowRef] = []
+        var seen: Set<RowRef> = []
+        var next: FeedCursor?
+        let origins = local.sorted.filter { $0.seq > cursor[$0.origin] }
+        scan: for entry in origins {
+            var after = cursor[entry.origin]
+            if let resumeAt {
+                if entry.origin < resumeAt.origin { continue }
+                if entry.origin == resumeAt.origin { after = max(after, resumeAt.covered) }
+            }
+            var commits = try CommitStore(db: db).commits(entry.origin, after: after, upTo: entry.seq)
+            while let commit = try commits.next() {
+                if seen.count >= maxRows {
+                    next = FeedCursor(position: .commits(origin: entry.origin, covered: covered[entry.origin]))
+                    break scan
+                }
+                for ref in try rowsTouched(by: commit.body, origin: entry.origin, seq: commit.seq) where seen.insert(ref).inserted {
+                    touched.append(ref)
+                }
+                covered[entry.origin] = commit.seq
+            }
+        }
+        var rootPatients: [String] = []
+        var rootSeen: Set<String> = []
+        for ref in touched {
+            guard let table = replica.tables[ref.table], let hold = table.declaration.hold, hold != .author,
+                let row = try self.row(of: table, key: ref.key)
+            else { continue }
+            if view.holds(table.declaration, key: ref.key, values: row.values, author: nil) {
+                append(table, key: ref.key, values: row.values, meta: row.meta)
+            } else if case .ward = hold {
+                feed.entries.append(RowFeed.Entry(table: table.name, key: ref.key, body: .gone))
+            }
+            if let root = view.root, table.name == root.table,
+                let patient = view.patient(of: table.declaration, column: root.patientColumn, key: ref.key, values: row.values),
+                rootSeen.insert(patient).inserted
+            {
+                rootPatients.append(patient)
+            }
+        }
+        for patient in rootPatients {
+            if view.patients.contains(patient) {
+                try backfill(patient)
+            } else {
+                feed.evicted.append(patient)
+            }
+        }
+        feed.cursor = covered
+        return (feed, next)
+    }
+
+    /// Every row of a patient in the tables held by patient.
+    private mutating func backfill(_ patient: String) throws {
+        for table in replica.fedTables {
+            guard case .patient(let column) = table.declaration.hold else { continue }
+            let declaration = table.declaration
+            let columns = ([declaration.primaryKey] + declaration.columns.map(\.name) + ["_sf_meta"]).map(\.quotedDatabaseIdentifier)
+            let sql = "SELECT \(columns.joined(separator: ", ")) FROM \(declaration.name.quotedDatabaseIdentifier) WHERE \(column.quotedDatabaseIdentifier) = ?"
+            for row in try Row.fetchAll(db.cachedStatement(sql: sql), arguments: [patient]).map(Self.split) {
+                append(table, key: row.key, values: row.values, meta: row.meta)
+            }
+        }
+    }
+
+    /// The (table, key) of each change in a commit of central's store. A commit that does not
+    /// decode (it never should: it was checked when it arrived) is logged and skipped, not fatal:
+    /// one bad commit must not stop every ward's feed.
+    private func rowsTouched(by body: [UInt8], origin: NodeID, seq: UInt64) throws -> [RowRef] {
+        do {
+            let decoded = try CommitCodec.decode(body, origin: origin, seq: seq, tables: replica.tables, limits: ChangeBatch.Limits())
+            return decoded.deltas.map { RowRef(table: $0.table, key: $0.key) }
+        } catch {
+            replica.logger.error(
+                "a stored commit does not decode; the scoped feed skips it",
+                metadata: ["replica.origin": "\(origin)", "replica.seq": "\(seq)", "replica.rule": "\(error.rule)"])
+            return []
+        }
+    }
+
+    private func row(of table: ReplicatedTable, key: String) throws -> (values: [DatabaseValue], meta: [UInt8])? {
+        guard let row = try Row.fetchOne(db.cachedStatement(sql: table.selectSQL), arguments: [key]) else { return nil }
+        let count = table.policies.count
+        return ((0..<count).map { row[$0] }, Array((row[count] as Data?) ?? Data()))
+    }
+
+    // MARK: -
+
+    private mutating func append(_ table: ReplicatedTable, key: String, values: [DatabaseValue], meta: [UInt8]) {
+        guard sent.insert(RowRef(table: table.name, key: key)).inserted else { return }
+        feed.entries.append(RowFeed.Entry(table: table.name, key: key, body: .state(values: values, meta: meta)))
+    }
+
+    private func inList(_ column: String, _ count: Int) -> String {
+        guard count > 0 else { return "0" }
+        return "\(column.quotedDatabaseIdentifier) IN (\(Array(repeating: "?", count: count).joined(separator: ",")))"
+    }
+
+    private static func split(_ row: Row) -> (key: String, values: [DatabaseValue], meta: [UInt8]) {
+        let count = row.count - 2
+        return (row[0], (1...max(count, 1)).prefix(count).map { row[$0] }, Array((row[count + 1] as Data?) ?? Data()))
+    }
+}

@@ -1,0 +1,166 @@
+import GRDB
+
+/// One page of central's scoped feed to a ward node: the current state of rows in the ward's
+/// scope (not commits), and what left the scope.
+///
+/// ```
+/// feed    = cursor vector | rowCount varint | entry* | evictCount varint | patient text*
+///           | complete u8 (0 | 1) [ patientCount varint | patient text*
+///                                   | tableCount varint | (table text | keyCount varint | key text*)* ]
+/// entry   = table text | key text | 0x00 | value* (one per declared column) | meta bytes    a row's state
+///         | table text | key text | 0x01                                                   left the scope
+/// vector  = count varint | (origin u64le | seq varint)*
+/// ```
+///
+/// `cursor` is how far the sender's commits are reflected in what the ward node holds once it
+/// applied the page; `complete` marks the last page of a full snapshot, which lists every patient
+/// in scope and every key of each `hold ward` table, so the node purges what is not listed.
+public struct RowFeed: Hashable, Sendable {
+    /// One row's entry.
+    public struct Entry: Hashable, Sendable {
+        /// What the entry says about the row.
+        public enum Body: Hashable, Sendable {
+            /// The row's values (declared order, key excluded) and its encoded merge metadata.
+            case state(values: [DatabaseValue], meta: [UInt8])
+            /// The row left the receiver's scope: it purges its copy.
+            case gone
+        }
+
+        public var table: String
+        public var key: String
+        public var body: Body
+    }
+
+    /// The last page of a full snapshot: everything the receiver may keep.
+    public struct Snapshot: Hashable, Sendable {
+        /// Every patient in scope.
+        public var patients: Set<String>
+        /// Every key in scope of each `hold ward` table.
+        public var wardKeys: [String: Set<String>]
+    }
+
+    /// How far the sender's commits are reflected once this page is applied.
+    public var cursor = VersionVector()
+    /// Row entries.
+    public var entries: [Entry] = []
+    /// Patients that left the receiver's scope: every row held by patient is purged.
+    public var evicted: [String] = []
+    /// Set on the last page of a full snapshot.
+    public var snapshot: Snapshot?
+
+    /// Creates an empty page.
+    public init() {}
+
+    /// Entries and evictions in the page (what a sync report counts as rows).
+    public var count: Int { entries.count + evicted.count }
+
+    /// Whether the page carries nothing to apply (it may still move the cursor).
+    public var isEmpty: Bool { entries.isEmpty && evicted.isEmpty && snapshot == nil }
+}
+
+extension RowFeed {
+    /// The most entries, evictions or listed keys one page may carry.
+    public static let maximumEntries = 200_000
+
+    /// The page's wire form.
+    public func encoded() -> [UInt8] {
+        var writer = BinaryWriter()
+        let vector = cursor.sorted
+        writer.writeVarint(UInt64(vector.count))
+        for entry in vector {
+            writer.writeFixed64(entry.origin.rawValue)
+            writer.writeVarint(entry.seq)
+        }
+        writer.writeVarint(UInt64(entries.count))
+        for entry in entries {
+            writer.writeString(entry.table)
+            writer.writeString(entry.key)
+            switch entry.body {
+            case .state(let values, let meta):
+                writer.writeByte(0)
+                for value in values { writer.writeValue(value) }
+                writer.writeBytes(meta)
+            case .gone:
+                writer.writeByte(1)
+            }
+        }
+        Self.write(evicted, to: &writer)
+        if let snapshot {
+            writer.writeByte(1)
+            Self.write(snapshot.patients.sorted(), to: &writer)
+            writer.writeVarint(UInt64(snapshot.wardKeys.count))
+            for (table, keys) in snapshot.wardKeys.sorted(by: { $0.key < $1.key }) {
+                writer.writeString(table)
+                Self.write(keys.sorted(), to: &writer)
+            }
+        } else {
+            writer.writeByte(0)
+        }
+        return writer.bytes
+    }
+
+    /// Decodes a page, checking it against the declared tables: every entry names a declared
+    /// table and carries one value per declared column.
+    /// - Throws: ``MalformedDataError`` on anything else (never traps on hostile bytes).
+    public init(decoding bytes: [UInt8], policies: PolicySet) throws(MalformedDataError) {
+        var reader = BinaryReader(bytes)
+        let vectorCount = try reader.readCount(limit: min(reader.remaining / 9, 100_000))
+        var cursor: [NodeID: UInt64] = [:]
+        for _ in 0..<vectorCount {
+            let origin = NodeID(try reader.readFixed64())
+            let seq = try reader.readVarint()
+            guard seq <= ChangeBatch.maximumSeq else { throw MalformedDataError("a sequence number beyond 2^63-1") }
+            cursor[origin] = seq
+        }
+        self.cursor = VersionVector(cursor)
+        let tables = Dictionary(uniqueKeysWithValues: policies.tables.map { ($0.name, $0) })
+        let entryCount = try reader.readCount(limit: min(reader.remaining / 4, Self.maximumEntries))
+        entries.reserveCapacity(entryCount)
+        for _ in 0..<entryCount {
+            let name = try reader.readString()
+            guard let table = tables[name] else { throw MalformedDataError("an entry of an undeclared table") }
+            let key = try reader.readString()
+            switch try reader.readByte() {
+            case 0:
+                var values: [DatabaseValue] = []
+                values.reserveCapacity(table.columns.count)
+                for _ in table.columns { values.append(try reader.readValue()) }
+                entries.append(Entry(table: name, key: key, body: .state(values: values, meta: Array(try reader.readBytes()))))
+            case 1:
+                entries.append(Entry(table: name, key: key, body: .gone))
+            default:
+                throw MalformedDataError("an unknown entry kind")
+            }
+        }
+        evicted = try Self.readTexts(&reader)
+        switch try reader.readByte() {
+        case 0: break
+        case 1:
+            let patients = Set(try Self.readTexts(&reader))
+            let tableCount = try reader.readCount(limit: min(reader.remaining, tables.count))
+            var wardKeys: [String: Set<String>] = [:]
+            for _ in 0..<tableCount {
+                let name = try reader.readString()
+                guard tables[name] != nil, wardKeys[name] == nil else { throw MalformedDataError("a snapshot lists an undeclared table, or one twice") }
+                wardKeys[name] = Set(try Self.readTexts(&reader))
+            }
+            snapshot = Snapshot(patients: patients, wardKeys: wardKeys)
+        default:
+            throw MalformedDataError("an unknown snapshot flag")
+        }
+        guard reader.isAtEnd else { throw MalformedDataError("trailing bytes after the feed page") }
+    }
+
+    private static func write(_ texts: [String], to writer: inout BinaryWriter) {
+        writer.writeVarint(UInt64(texts.count))
+        for text in texts { writer.writeString(text) }
+    }
+
+    private static func readTexts(_ reader: inout BinaryReader) throws(MalformedDataError) -> [String] {
+        let count = try reader.readCount(limit: min(reader.remaining, maximumEntries))
+        var texts: [String] = []
+        texts.reserveCapacity(count)
+        for _ in 0..<count { texts.append(try reader.readString()) }
+        return texts
+    }
+}
