@@ -111,6 +111,7 @@ let package = Package(
                 "NodeRuntime",
                 "NodeHTTP",
                 "Replica",
+                "SyncProtocol",
                 "CRMDomain",
                 .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "NIOCore", package: "swift-nio"),

@@ -47,4 +47,14 @@ extension ReplicaChore {
             if try replica.noticeOtherProcesses() { logger.debug("another process committed to the replica") }
         }
     }
+
+    /// On a ward node under scoped policies, purges every ten minutes what left its scope by the
+    /// passing of time (patients discharged longer ago than the window; see `Replica.purgeOutOfScope()`).
+    /// Central's feed says when a patient moves away; the clock is the ward's own to watch.
+    package static func scopePurge(_ replica: Replica, every interval: Duration = .seconds(600), logger: Logger) -> ReplicaChore {
+        ReplicaChore("purge rows that left the node's scope", every: interval, logger: logger) {
+            let purged = try replica.purgeOutOfScopeNow()
+            if purged > 0 { logger.info("purged rows that left this node's scope", metadata: ["replica.purged": "\(purged)"]) }
+        }
+    }
 }

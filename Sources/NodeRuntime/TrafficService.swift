@@ -27,7 +27,14 @@ package struct TrafficService: Service {
     }
 
     /// Writes the testnet's template on central, through the domain (a one-question bedside survey).
-    package static func seedTemplate(_ crm: CRM) async throws {
+    package static func seedTemplate(_ crm: CRM, wards: [String] = []) async throws {
+        // The wards the traffic admits its patient to (a ward node holds the patients of its wards).
+        if !wards.isEmpty {
+            try await crm.organisation.saveReference(.system, .department, ReferenceItem(id: "D-TESTNET", name: "testnet"))
+            for ward in wards {
+                try await crm.organisation.saveReference(.system, .ward, ReferenceItem(id: ward, name: ward, departmentId: "D-TESTNET"))
+            }
+        }
         let nps = SurveyDefinition.Question(id: "nps", text: "推荐意愿", type: .nps, required: true, role: .recommend)
         _ = try await crm.surveys.saveTemplate(
             .system, id: templateID, name: "testnet", purpose: "bedside", diseaseCode: nil, definition: SurveyDefinition(questions: [nps]))
@@ -42,6 +49,11 @@ package struct TrafficService: Service {
         let deadline = ContinuousClock.now + .seconds(seconds)
         let visitor = Caller(userId: "traffic", role: .visitor, wardId: nodeName)
         let patient = try await crm.patients.create(.system, PatientInput(name: "TESTNET"))
+        if crm.replica.ownScope != nil {
+            // A ward node holds the patients of its wards: the traffic's patient is admitted to it.
+            _ = try await crm.encounters.record(
+                visitor, EncounterInput(patientId: patient, kind: "inpatient", wardId: nodeName, admittedAt: crm.currentTimestamp()))
+        }
         // A restarted node goes on counting from what it logged before.
         var count = (try? String(contentsOfFile: logPath, encoding: .utf8))?.split(separator: "\n").count ?? 0
         while ContinuousClock.now < deadline, count < (total ?? .max), !Task.isCancelled {

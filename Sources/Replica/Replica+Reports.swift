@@ -137,6 +137,8 @@ public struct ReplicaFileSummary: Hashable, Sendable {
     public var rows: [String: Int]
     /// The newest commit held of each origin (its sequence number).
     public var newestCommits: [NodeID: UInt64]
+    /// A ward node on central's scoped feed: how far central's commits are reflected in its rows.
+    public var feedCursor: [NodeID: UInt64] = [:]
 
     /// Rows in all replicated tables.
     public var totalRows: Int { rows.values.reduce(0, +) }
@@ -153,7 +155,13 @@ extension Replica {
             for table in try String.fetchAll(db, sql: "SELECT name FROM _sf_table") {
                 rows[table] = try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM \(table.quotedDatabaseIdentifier)") ?? 0
             }
-            return ReplicaFileSummary(rows: rows, newestCommits: try CommitStore(db: db).newestSeqs())
+            var feedCursor: [NodeID: UInt64] = [:]
+            if try db.tableExists("_sf_feed") {
+                for row in try Row.fetchAll(db, sql: "SELECT origin, seq FROM _sf_feed") {
+                    feedCursor[NodeID(databaseValue: row[0])] = UInt64(row[1] as Int64)
+                }
+            }
+            return ReplicaFileSummary(rows: rows, newestCommits: try CommitStore(db: db).newestSeqs(), feedCursor: feedCursor)
         }
     }
 }

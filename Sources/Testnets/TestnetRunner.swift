@@ -5,6 +5,7 @@ import NIOPosix
 import NodeHTTP
 import NodeRuntime
 import Replica
+import SyncProtocol
 import Synchronization
 
 /// Runs a testnet: real `suifang serve` processes on loopback, links through fault proxies,
@@ -82,10 +83,14 @@ package final class TestnetRunner {
         // on every node before the run (a hospital hands its wards their templates before any link fails).
         do {
             let (_, _, centralRuntime) = try NodeRuntime.open(directory: dir(central.name), logger: quietLogger)
-            try await TrafficService.seedTemplate(centralRuntime.crm)
+            try await TrafficService.seedTemplate(centralRuntime.crm, wards: topology.nodes.filter { $0.role == "ward" }.map(\.name))
             for node in topology.nodes where node.name != central.name {
                 let (_, _, runtime) = try NodeRuntime.open(directory: dir(node.name), logger: quietLogger)
-                try Self.copyChanges(from: centralRuntime.replica, to: runtime.replica)
+                if let scope = runtime.replica.ownScope {
+                    try await Self.copyFeed(from: centralRuntime.replica, to: runtime.replica, scope: scope)
+                } else {
+                    try Self.copyChanges(from: centralRuntime.replica, to: runtime.replica)
+                }
             }
         }
         // Each node reaches its peers only through the runner's proxies.
@@ -110,6 +115,17 @@ package final class TestnetRunner {
         repeat {
             let page = try source.changes(since: since, after: cursor)
             if !page.batch.isEmpty { try target.apply(page.batch) }
+            cursor = page.next
+        } while cursor != nil
+    }
+
+    /// Central's scoped feed for a ward node, page by page, in process (set-up only).
+    private static func copyFeed(from central: Replica, to ward: Replica, scope: FeedScope) async throws {
+        let since = try ward.feedCursor()
+        var cursor: FeedCursor?
+        repeat {
+            let page = try central.feed(for: scope, since: since, after: cursor)
+            _ = try await ward.applyFeed(page.feed)
             cursor = page.next
         } while cursor != nil
     }
@@ -191,13 +207,23 @@ package final class TestnetRunner {
 
     // MARK: Checks
 
-    /// Polls the replica files (read-only, while the nodes run) until all hold the same commits.
+    /// Polls the replica files (read-only, while the nodes run) until the full nodes (central,
+    /// call centers) hold the same commits and every ward node's feed reflects all of central's
+    /// (a ward holds its scope, not the commit log).
     private func waitForConvergence(timeout: Double) async throws -> Bool {
         let deadline = Date().addingTimeInterval(timeout)
+        let central = topology.nodes.first { $0.role == "central" }!
         while Date() < deadline {
-            let states = topology.nodes.compactMap { try? Self.peek(dir($0.name)) }
-            if states.count == topology.nodes.count, Set(states.map(\.description)).count == 1 {
-                log("converged: \(states[0])")
+            let full = topology.nodes.filter { $0.role != "ward" }.compactMap { try? Self.peek(dir($0.name)) }
+            let centralCommits = try? Replica.summary(ofFileAt: NodeDirectory(dir(central.name)).replicaPath).newestCommits
+            let wardsCaughtUp = topology.nodes.filter { $0.role == "ward" }.allSatisfy { node in
+                guard let summary = try? Replica.summary(ofFileAt: NodeDirectory(dir(node.name)).replicaPath), let centralCommits else { return false }
+                // Central holds the ward's commits, and the ward's feed reflects every commit central holds.
+                let own = summary.newestCommits.filter { $0.value > 0 }
+                return summary.feedCursor == centralCommits.filter { $0.value > 0 } && own.allSatisfy { centralCommits[$0.key] == $0.value }
+            }
+            if full.count == topology.nodes.count(where: { $0.role != "ward" }), Set(full).count == 1, wardsCaughtUp {
+                log("converged: \(full[0])")
                 return true
             }
             try await Task.sleep(for: .milliseconds(500))
@@ -225,9 +251,21 @@ package final class TestnetRunner {
             }
         }
         var missing = 0
+        let central = topology.nodes.first { $0.role == "central" }!
+        let centralDirectory = NodeDirectory(dir(central.name))
+        let centralReplica = try Replica.open(at: centralDirectory.replicaPath, configuration: ReplicaConfiguration(policies: try centralDirectory.policies()))
         for node in topology.nodes {
             let directory = NodeDirectory(dir(node.name))
             let replica = try Replica.open(at: directory.replicaPath, configuration: ReplicaConfiguration(policies: try directory.policies()))
+            if node.role == "ward", replica.policies.isScoped {
+                // A ward node holds its scope: exactly what central holds in it, values and merge state alike.
+                let certificate = try directory.identity().certificate
+                let scope = FeedScope(node: certificate.nodeID, wards: Set(certificate.wards))
+                if try replica.scopedDump(for: nil) != centralReplica.scopedDump(for: scope) {
+                    problems.append("\(node.name) does not hold exactly its scope of central's rows")
+                }
+                continue
+            }
             dumps[node.name] = try replica.canonicalDump()
             rows[node.name] = try replica.statistics().rows["surveyResponse"] ?? 0
             let present = try replica.reader.read { db in Set(try String.fetchAll(db, sql: "SELECT id FROM surveyResponse")) }

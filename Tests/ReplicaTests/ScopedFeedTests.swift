@@ -229,24 +229,42 @@ struct ScopedFeedTests {
         for table in ["patient", "stay", "account", "secret"] { #expect(try rows(hospital.wards[0], table).isEmpty) }
     }
 
-    @Test func aRowTheWardPurgedComesBackWithTheWardsOwnWriteCentralGotLater() async throws {
+    @Test func anEvictionWaitsForTheWardsOwnWritesAndThePatientComesBackWhole() async throws {
         let hospital = try Hospital(wardNodes: [["W-1"]])
         let one = hospital.wards[0]
         try await hospital.central.write { _ = try $0.insert(into: "patient", values: ["name": "钱七"], id: "P1") }
         let stay = try hospital.admit("P1", to: "W-1")
         try await hospital.sync(one)
         // The ward answers while central transfers the patient away; the ward hears of the
-        // transfer (and purges) before its answer reaches central.
+        // transfer before its answer reaches central: the eviction waits for central to have it.
         let answer = try await one.write { try $0.insert(into: "answer", values: ["patientId": "P1", "wardId": "W-1", "score": 5]) }
         try await hospital.central.write { try $0.update("stay", id: stay, set: ["wardId": "W-9"]) }
         try await hospital.down(one)
-        #expect(try rows(one, "answer").isEmpty)
-        try await hospital.central.write { try $0.update("stay", id: stay, set: ["wardId": "W-1"]) }
-        try await hospital.down(one)
+        #expect(try rows(one, "answer") == [answer], "not purged while central lacks the ward's write")
         try hospital.up(one)
         try await hospital.down(one)
-        #expect(try rows(one, "answer") == [answer], "central echoes the ward's own write back")
+        #expect(try rows(one, "answer").isEmpty && rows(one, "patient").isEmpty, "purged once central echoed it")
+        #expect(try hospital.central.statistics().rows["answer"] == 1)
+        // Back in W-1: the patient returns whole, the ward's own answer included.
+        try await hospital.central.write { try $0.update("stay", id: stay, set: ["wardId": "W-1"]) }
+        try await hospital.down(one)
+        #expect(try rows(one, "answer") == [answer])
         #expect(try hospital.isExact(one))
+    }
+
+    @Test func aPatientTheWardJustRegisteredSurvivesAPurgeBeforeItsAdmissionReachesCentral() async throws {
+        let hospital = try Hospital(wardNodes: [["W-1"]])
+        let one = hospital.wards[0]
+        // Registering a patient and admitting them are two commits; a sweep and a first snapshot
+        // (which lists no such patient) come in between.
+        try await one.write { _ = try $0.insert(into: "patient", values: ["name": "新病人"], id: "P-NEW") }
+        try await one.purgeOutOfScope()
+        try await hospital.down(one)
+        #expect(try rows(one, "patient") == ["P-NEW"])
+        try await one.write { _ = try $0.insert(into: "stay", values: ["patientId": "P-NEW", "wardId": "W-1"]) }
+        try await hospital.sync(one)
+        try await hospital.sync(one)
+        #expect(try rows(one, "patient") == ["P-NEW"] && hospital.isExact(one))
     }
 
     @Test func aMalformedFeedPageIsRefusedWithoutTrapping() throws {

@@ -68,6 +68,16 @@ struct SyncStateMachineTests {
         #expect { try again.received(.ack(id: id, VersionVector()), at: .zero) } throws: { isViolation($0) }
     }
 
+    @Test func onlyAWardOnTheScopedFeedTakesFeedPagesAndItTakesNoCommits() throws {
+        var full = machine()
+        _ = try full.received(.summary(VersionVector()), at: .zero)
+        #expect { try full.received(.feed(id: 1, compressed: [1]), at: .zero) } throws: { isViolation($0) }
+        var ward = SyncStateMachine(peer: "central", configuration: .init(SyncOptions(), takesFeed: true), now: .zero)
+        _ = try ward.received(.summary(VersionVector()), at: .zero)
+        #expect(try ward.received(.feed(id: 1, compressed: [1]), at: .zero) == .applyFeed(id: 1, compressed: [1]))
+        #expect { try ward.received(.batch(id: 2, compressed: [1]), at: .zero) } throws: { isViolation($0) }
+    }
+
     @Test func batchIdsMustIncreaseSoAReplayedBatchIsAViolation() throws {
         var session = machine()
         _ = try session.received(.summary(VersionVector()), at: .zero)
@@ -86,6 +96,9 @@ struct SyncStateMachineTests {
         #expect(try session.received(.ack(id: id, VersionVector([NodeID(9): 3])), at: .zero) == .slotOpened(sayGoodbye: true))
         #expect(session.phase == .complete)
         #expect(session.reserveBatch() == nil)
+        // A live peer may push once more (a ward's own commit echoed back in central's feed)
+        // before it hears the goodbye: not applied, never acknowledged on a closing channel.
+        #expect(try session.received(.batch(id: 7, compressed: [1]), at: .zero) == SyncStateMachine.Reaction.none)
         #expect(try session.received(.goodbye, at: .zero) == .finish)
         #expect(session.isClosed)
         #expect(session.report.batchesSent == 1 && session.report.rowsSent == 3)

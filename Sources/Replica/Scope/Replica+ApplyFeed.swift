@@ -62,14 +62,26 @@ extension Replica {
     @discardableResult
     public func purgeOutOfScope() async throws -> Int {
         guard let scope = ownScope else { return 0 }
-        let (count, event) = try await writer.write { db in
-            let view = try ScopeView(scope, policies: self.policies, now: self.wallClock.now(), db)
-            var purger = ScopePurger(replica: self, db: db)
-            try purger.keepOnly(patients: view.patients, wardKeys: nil, wards: scope.wards)
-            return (purger.purged, purger.event)
-        }
+        let (count, event) = try await writer.write { db in try self.purge(outside: scope, db) }
         if let event { observers.emit(event) }
         return count
+    }
+
+    /// The blocking form of ``purgeOutOfScope()`` (for housekeeping threads).
+    @discardableResult
+    public func purgeOutOfScopeNow() throws -> Int {
+        guard let scope = ownScope else { return 0 }
+        let (count, event) = try writer.write { db in try purge(outside: scope, db) }
+        if let event { observers.emit(event) }
+        return count
+    }
+
+    private func purge(outside scope: FeedScope, _ db: Database) throws -> (Int, ReplicaEvent?) {
+        let view = try ScopeView(scope, policies: policies, now: wallClock.now(), db)
+        var purger = ScopePurger(replica: self, db: db)
+        try purger.retryEvictions()
+        try purger.keepOnly(patients: view.patients, wardKeys: nil, wards: scope.wards)
+        return (purger.purged, purger.event)
     }
 
     private func merge(_ feed: RowFeed, in db: Database) throws -> (FeedReport, ReplicaEvent?) {
@@ -93,6 +105,14 @@ extension Replica {
         }
         let view = try ScopeView(scope, policies: policies, now: wallClock.now(), db)
         var purger = ScopePurger(replica: self, db: db)
+        if let root = view.root, let rootTable = policies.table(named: root.table) {
+            for entry in feed.entries where entry.table == root.table {
+                guard case .state(let values, _) = entry.body,
+                    let patient = view.patient(of: rootTable, column: root.patientColumn, key: entry.key, values: values)
+                else { continue }
+                try purger.cancelEviction(of: patient)
+            }
+        }
         for entry in rest {
             guard let table = tables[entry.table] else { continue }
             switch entry.body {
@@ -115,8 +135,12 @@ extension Replica {
                 sql: "INSERT INTO _sf_feed (origin, seq) VALUES (?, ?) ON CONFLICT (origin) DO UPDATE SET seq = MAX(seq, excluded.seq)",
                 arguments: [entry.origin.databaseValue, Int64(entry.seq)])
         }
+        // Central may now have echoed writes an eviction waited for.
+        var retry = ScopePurger(replica: self, db: db)
+        try retry.retryEvictions()
         report.rowsChanged = changed.values.reduce(0) { $0 + $1.count }
-        report.purged = purger.purged
+        report.purged = purger.purged + retry.purged
+        for (table, keys) in retry.changed { changed[table, default: []].formUnion(keys) }
         report.cursor = try feedCursor(db)
         for (table, keys) in purger.changed { changed[table, default: []].formUnion(keys) }
         return (report, changed.isEmpty ? nil : ReplicaEvent(source: .remote, rows: changed, lostWrites: []))
@@ -146,15 +170,50 @@ extension Replica {
 
 /// Removes local copies of rows that left the scope (never a replicated delete: no tombstone,
 /// nothing is sent).
+///
+/// A patient this node wrote about in commits central has not echoed back yet is kept: central's
+/// verdict (an eviction, a snapshot's list) predates those writes, and the node's own view may
+/// lack the admission it is recording (a new patient, then the admission, are two commits). Once
+/// central has the writes, its feed and the node's sweep decide.
 struct ScopePurger {
     let replica: Replica
     let db: Database
     var purged = 0
     var changed: [String: Set<String>] = [:]
+    private var unechoed: Set<String>?
 
     init(replica: Replica, db: Database) {
         self.replica = replica
         self.db = db
+    }
+
+    /// Patients whose rows this node's commits after its feed cursor's own entry touched.
+    private mutating func patientsWithUnechoedWrites() throws -> Set<String> {
+        if let unechoed { return unechoed }
+        let own = replica.nodeID
+        let echoed = try replica.feedCursor(db)[own]
+        let newest = try CommitStore(db: db).newestSeq(own)
+        var patients: Set<String> = []
+        if newest > echoed {
+            var commits = try CommitStore(db: db).commits(own, after: echoed, upTo: newest)
+            while let commit = try commits.next() {
+                for ref in replica.rowsTouched(by: commit.body, origin: own, seq: commit.seq) {
+                    guard let table = replica.tables[ref.table], case .patient(let column) = table.declaration.hold else { continue }
+                    if column == table.declaration.primaryKey {
+                        patients.insert(ref.key)
+                    } else if let patient = try String.fetchOne(
+                        db,
+                        sql:
+                            "SELECT \(column.quotedDatabaseIdentifier) FROM \(table.name.quotedDatabaseIdentifier) WHERE \(table.declaration.primaryKey.quotedDatabaseIdentifier) = ?",
+                        arguments: [ref.key])
+                    {
+                        patients.insert(patient)
+                    }
+                }
+            }
+        }
+        unechoed = patients
+        return patients
     }
 
     var event: ReplicaEvent? { changed.isEmpty ? nil : ReplicaEvent(source: .remote, rows: changed, lostWrites: []) }
@@ -164,8 +223,33 @@ struct ScopePurger {
         try delete(table, where: "\(table.declaration.primaryKey.quotedDatabaseIdentifier) = ?", [key.databaseValue])
     }
 
-    /// Purges every row held by patient of one patient.
+    /// Purges every row held by patient of one patient; for a patient with unechoed writes, the
+    /// eviction waits (see ``retryEvictions()``).
     mutating func purge(patient: String) throws {
+        guard try !patientsWithUnechoedWrites().contains(patient) else {
+            try db.execute(sql: "INSERT OR IGNORE INTO _sf_evict (patient) VALUES (?)", arguments: [patient])
+            return
+        }
+        try purgeRows(of: patient)
+    }
+
+    /// Carries out the evictions that waited for central to echo this node's writes.
+    mutating func retryEvictions() throws {
+        let waiting = try String.fetchAll(db, sql: "SELECT patient FROM _sf_evict")
+        guard !waiting.isEmpty else { return }
+        let unechoed = try patientsWithUnechoedWrites()
+        for patient in waiting where !unechoed.contains(patient) {
+            try purgeRows(of: patient)
+            try db.execute(sql: "DELETE FROM _sf_evict WHERE patient = ?", arguments: [patient])
+        }
+    }
+
+    /// A patient came back into scope (central sent its scope-root rows): a waiting eviction is void.
+    func cancelEviction(of patient: String) throws {
+        try db.execute(sql: "DELETE FROM _sf_evict WHERE patient = ?", arguments: [patient])
+    }
+
+    private mutating func purgeRows(of patient: String) throws {
         for table in replica.fedTables {
             guard case .patient(let column) = table.declaration.hold else { continue }
             try delete(table, where: "\(column.quotedDatabaseIdentifier) = ?", [patient.databaseValue])
@@ -175,6 +259,7 @@ struct ScopePurger {
     /// Keeps rows held by patient only for these patients, and rows of `hold ward` tables only in
     /// these wards (and, when `wardKeys` lists a table, only under the listed keys).
     mutating func keepOnly(patients: Set<String>, wardKeys: [String: Set<String>]?, wards: Set<String>) throws {
+        let patients = patients.union(try patientsWithUnechoedWrites())
         for table in replica.fedTables {
             switch table.declaration.hold {
             case .patient(let column):

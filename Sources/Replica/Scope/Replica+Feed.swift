@@ -51,6 +51,21 @@ extension Replica {
         }
     }
 
+    /// The (table, key) of each change in a stored commit. A commit that does not decode (it never
+    /// should: it was checked when it arrived or made here) is logged and skipped, not fatal: one
+    /// bad commit must not stop every ward's feed.
+    func rowsTouched(by body: [UInt8], origin: NodeID, seq: UInt64) -> [RowRef] {
+        do {
+            let decoded = try CommitCodec.decode(body, origin: origin, seq: seq, tables: tables, limits: ChangeBatch.Limits())
+            return decoded.deltas.map { RowRef(table: $0.table, key: $0.key) }
+        } catch {
+            logger.error(
+                "a stored commit does not decode; the scoped feed skips it",
+                metadata: ["replica.origin": "\(origin)", "replica.seq": "\(seq)", "replica.rule": "\(error.rule)"])
+            return []
+        }
+    }
+
     /// The version vector, each revoked origin cut at its revocation's cut-off.
     func feedVector(_ db: Database) throws -> VersionVector {
         var entries: [NodeID: UInt64] = [:]
@@ -201,7 +216,7 @@ private struct FeedBuilder {
                     next = FeedCursor(position: .commits(origin: entry.origin, covered: covered[entry.origin]))
                     break scan
                 }
-                for ref in try rowsTouched(by: commit.body, origin: entry.origin, seq: commit.seq) where seen.insert(ref).inserted {
+                for ref in replica.rowsTouched(by: commit.body, origin: entry.origin, seq: commit.seq) where seen.insert(ref).inserted {
                     touched.append(ref)
                 }
                 covered[entry.origin] = commit.seq
@@ -246,21 +261,6 @@ private struct FeedBuilder {
             for row in try Row.fetchAll(db.cachedStatement(sql: sql), arguments: [patient]).map(Self.split) {
                 append(table, key: row.key, values: row.values, meta: row.meta)
             }
-        }
-    }
-
-    /// The (table, key) of each change in a commit of central's store. A commit that does not
-    /// decode (it never should: it was checked when it arrived) is logged and skipped, not fatal:
-    /// one bad commit must not stop every ward's feed.
-    private func rowsTouched(by body: [UInt8], origin: NodeID, seq: UInt64) throws -> [RowRef] {
-        do {
-            let decoded = try CommitCodec.decode(body, origin: origin, seq: seq, tables: replica.tables, limits: ChangeBatch.Limits())
-            return decoded.deltas.map { RowRef(table: $0.table, key: $0.key) }
-        } catch {
-            replica.logger.error(
-                "a stored commit does not decode; the scoped feed skips it",
-                metadata: ["replica.origin": "\(origin)", "replica.seq": "\(seq)", "replica.rule": "\(error.rule)"])
-            return []
         }
     }
 

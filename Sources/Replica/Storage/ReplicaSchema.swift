@@ -143,6 +143,9 @@ enum ReplicaSchema {
             // A ward node's position in central's scoped feed: per origin, how far central's
             // commits are reflected in the rows it holds.
             try db.execute(sql: "CREATE TABLE _sf_feed (origin INTEGER PRIMARY KEY, seq INTEGER NOT NULL)")
+            // Evictions central sent for patients this node had written about in commits central
+            // had not echoed yet: carried out once it has (unless the patient came back meanwhile).
+            try db.execute(sql: "CREATE TABLE _sf_evict (patient TEXT PRIMARY KEY NOT NULL) WITHOUT ROWID")
         }
         return migrator
     }

@@ -136,12 +136,13 @@ struct SyncStateMachine {
             guard !configuration.takesFeed else { throw violation("commits sent to a ward node that takes the scoped feed") }
             guard id > lastReceivedBatchID else { throw violation("batch ids must increase") }
             lastReceivedBatchID = id
-            return .apply(id: id, compressed: compressed)
+            // One-shot and done (goodbye said): what a live peer pushes after it is not applied.
+            return phase == .complete ? .none : .apply(id: id, compressed: compressed)
         case .feed(let id, let compressed):
             guard configuration.takesFeed else { throw violation("a scoped feed sent to a node that does not take one") }
             guard id > lastReceivedBatchID else { throw violation("batch ids must increase") }
             lastReceivedBatchID = id
-            return .applyFeed(id: id, compressed: compressed)
+            return phase == .complete ? .none : .applyFeed(id: id, compressed: compressed)
         case .ack(let id, let vector):
             guard inFlight.remove(id) != nil else { throw violation("an acknowledgement of a batch that is not in flight") }
             report.peerVector.merge(vector)

@@ -81,6 +81,7 @@ struct Serve: AsyncParsableCommand {
         services += peers.map { PeerConnector(runtime: runtime, endpoint: $0) as any Service }
         services.append(ReplicaChore.otherProcessWatch(runtime.replica, logger: logger))
         services.append(ReplicaChore.commitPacking(runtime.replica, logger: logger))
+        if runtime.replica.ownScope != nil { services.append(ReplicaChore.scopePurge(runtime.replica, logger: logger)) }
         if trafficPerSecond > 0, let trafficLog {
             services.append(
                 TrafficService(
