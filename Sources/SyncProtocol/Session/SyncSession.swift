@@ -177,7 +177,8 @@ public final class SyncSession<Receiver: FrameReceiving>: Sendable {
         do {
             try await body()
         } catch {
-            if let error = error as? SyncError { try? await sender.send(.refusal(error.code, error.message)) }
+            // A task that found the session already ended has nothing to tell the peer.
+            if let error = error as? SyncError, error.code != .connectionClosed { try? await sender.send(.refusal(error.code, error.message)) }
             await sender.close()
             throw error
         }
@@ -203,7 +204,7 @@ public final class SyncSession<Receiver: FrameReceiving>: Sendable {
     }
 
     private func receiveLoop(_ receiver: inout EncryptedReceiver<Receiver>) async throws {
-        while let message = try await receiver.next() {
+        while let message = try await nextMessage(&receiver) {
             switch try await state.received(message) {
             case .none, .startStreaming:
                 break
@@ -231,6 +232,17 @@ public final class SyncSession<Receiver: FrameReceiving>: Sendable {
         }
         if options.mode == .oneShot, await !state.isComplete {
             throw SyncError(.connectionClosed, "the connection closed before the sync finished")
+        }
+    }
+
+    /// The peer's next message; nil at the end. Once a one-shot exchange is complete (goodbye
+    /// said), how a live peer's side of the connection ends is no failure of the exchange.
+    private func nextMessage(_ receiver: inout EncryptedReceiver<Receiver>) async throws -> SyncMessage? {
+        do {
+            return try await receiver.next()
+        } catch {
+            if options.mode == .oneShot, await state.isComplete { return nil }
+            throw error
         }
     }
 
