@@ -111,7 +111,10 @@ package struct SyncBenchmark {
                 suite: "sync", metric: "nochange_ms", value: idleSeconds * 1000, unit: "ms",
                 baseline: 0, goal: "<= 50", goalOnValue: true))
 
-        // 5. Our encrypt + compress pipeline against raw zlib + libsodium on the same bytes.
+        // 5. The scoped feed: a ward's initial sync against a full replica's, and a patient's backfill.
+        results += try await ScopedSyncBenchmark(scaleDown: scaleDown, policies: try policies.load()).run(scratch: scratch)
+
+        // 6. Our encrypt + compress pipeline against raw zlib + libsodium on the same bytes.
         results.append(try streamRatio())
         results.append(try verifyRatio())
         for result in results { print(result.jsonLine) }

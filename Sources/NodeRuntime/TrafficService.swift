@@ -1,5 +1,6 @@
 import CRMDomain
 import Foundation
+import GRDB
 import Replica
 import ServiceLifecycle
 
@@ -57,8 +58,11 @@ package struct TrafficService: Service {
         // A restarted node goes on counting from what it logged before.
         var count = (try? String(contentsOfFile: logPath, encoding: .utf8))?.split(separator: "\n").count ?? 0
         while ContinuousClock.now < deadline, count < (total ?? .max), !Task.isCancelled {
+            // A ward node also answers for the patients central moves into its ward (testnets with
+            // `transfers`): their rows then travel with them from ward to ward.
+            let answered = try await patientToAnswer(otherwise: patient)
             let submission = SurveySubmission(
-                id: crm.replica.makeRowID(), templateId: Self.templateID, templateVersion: 1, patientId: patient, wardId: nodeName,
+                id: crm.replica.makeRowID(), templateId: Self.templateID, templateVersion: 1, patientId: answered, wardId: nodeName,
                 mode: .bedside, submittedAt: crm.currentTimestamp(), answers: ["nps": .number(Double((count + 1) % 11))])
             do {
                 let receipt = try await crm.surveys.submit(visitor, submission)
@@ -70,6 +74,17 @@ package struct TrafficService: Service {
             }
             try? await Task.sleep(for: .seconds(interval))
         }
+    }
+
+    /// On a ward node, every other time, a patient currently admitted to its ward; else `patient`.
+    private func patientToAnswer(otherwise patient: String) async throws -> String {
+        guard crm.replica.ownScope != nil, Bool.random() else { return patient }
+        let ward = nodeName
+        let admitted = try await crm.replica.reader.read { db in
+            try String.fetchAll(
+                db, sql: "SELECT patientId FROM encounter WHERE wardId = ? AND dischargedAt IS NULL AND cancelled IS NOT 1", arguments: [ward])
+        }
+        return admitted.randomElement() ?? patient
     }
 
     package init(crm: CRM, nodeName: String, perSecond: Double, seconds: Double, total: Int? = nil, logPath: String) {

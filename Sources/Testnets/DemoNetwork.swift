@@ -95,19 +95,24 @@ package struct DemoNetwork {
         }
         Self.say("starting the nodes and syncing the wards and the call center…")
         let target = try Self.rowCount(folder.appendingPathComponent("central").path)
+        let centralPath = folder.appendingPathComponent("central").path
+        // The call center holds everything central does; a ward node its scope (central's feed to it has caught up).
+        func caughtUp(_ node: Node) throws -> Bool {
+            let path = folder.appendingPathComponent(node.name).path
+            return node.role == "ward" ? SyncProgress.wardCaughtUp(ward: path, central: centralPath) : try Self.rowCount(path) >= target
+        }
         let deadline = Date().addingTimeInterval(600)
         while Date() < deadline {
-            let counts = try nodes.dropFirst().map { try Self.rowCount(folder.appendingPathComponent($0.name).path) }
-            if counts.allSatisfy({ $0 >= target }) { break }
+            if try nodes.dropFirst().allSatisfy(caughtUp) { break }
             guard processes.allSatisfy(\.isRunning) else { throw NodeSetupError("a node stopped; see the logs in \(folder.path)") }
             try await Task.sleep(for: .milliseconds(500))
         }
-        guard try nodes.dropFirst().allSatisfy({ try Self.rowCount(folder.appendingPathComponent($0.name).path) >= target }) else {
+        guard try nodes.dropFirst().allSatisfy(caughtUp) else {
             throw NodeSetupError("the wards and the call center did not catch up with central; see the logs in \(folder.path)")
         }
 
         for node in nodes { try await Self.waitForHTTP(port: node.httpPort, name: node.name) }
-        Self.say("\nSuifang demo network is up (\(target) rows on every node):")
+        Self.say("\nSuifang demo network is up (\(target) rows on central and the call center; each ward node holds its wards' patients):")
         for node in nodes {
             Self.say(
                 "  \(node.name.padding(toLength: 11, withPad: " ", startingAt: 0)) \(node.role.padding(toLength: 10, withPad: " ", startingAt: 0)) http://127.0.0.1:\(node.httpPort)/   (sync on 127.0.0.1:\(node.syncPort))"

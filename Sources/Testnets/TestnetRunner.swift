@@ -136,11 +136,12 @@ package final class TestnetRunner {
         let remaining = topology.duration - Date().timeIntervalSince(trafficStart)
         if let traffic = node.traffic, traffic > 0, remaining > 0 {
             if let total = node.trafficTotal { arguments += ["--traffic-total", "\(total)"] }
-            arguments += [
-                "--traffic-per-second", "\(traffic)", "--traffic-seconds", "\(remaining)",
-                "--traffic-log", work.appendingPathComponent("\(name).acks").path,
-            ]
+            arguments += ["--traffic-per-second", "\(traffic)", "--traffic-log", work.appendingPathComponent("\(name).acks").path]
         }
+        if let transfers = node.transfers, transfers > 0, remaining > 0 {
+            arguments += ["--traffic-transfers", "\(transfers)"]
+        }
+        if remaining > 0 { arguments += ["--traffic-seconds", "\(remaining)"] }
         if let skew = skews[name] { arguments += ["--clock-skew-seconds", "\(skew)"] }
         processes[name] = try tool.start(arguments, logPath: work.appendingPathComponent("\(name).log").path)
     }
@@ -215,12 +216,8 @@ package final class TestnetRunner {
         let central = topology.nodes.first { $0.role == "central" }!
         while Date() < deadline {
             let full = topology.nodes.filter { $0.role != "ward" }.compactMap { try? Self.peek(dir($0.name)) }
-            let centralCommits = try? Replica.summary(ofFileAt: NodeDirectory(dir(central.name)).replicaPath).newestCommits
-            let wardsCaughtUp = topology.nodes.filter { $0.role == "ward" }.allSatisfy { node in
-                guard let summary = try? Replica.summary(ofFileAt: NodeDirectory(dir(node.name)).replicaPath), let centralCommits else { return false }
-                // Central holds the ward's commits, and the ward's feed reflects every commit central holds.
-                let own = summary.newestCommits.filter { $0.value > 0 }
-                return summary.feedCursor == centralCommits.filter { $0.value > 0 } && own.allSatisfy { centralCommits[$0.key] == $0.value }
+            let wardsCaughtUp = topology.nodes.filter { $0.role == "ward" }.allSatisfy {
+                SyncProgress.wardCaughtUp(ward: dir($0.name), central: dir(central.name))
             }
             if full.count == topology.nodes.count(where: { $0.role != "ward" }), Set(full).count == 1, wardsCaughtUp {
                 log("converged: \(full[0])")

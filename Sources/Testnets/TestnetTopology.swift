@@ -17,6 +17,7 @@ import NodeRuntime
 ///               {"at": 0, "skew": "ward-1", "seconds": 3600},
 ///               {"at": 1, "heal": ["ward-1", "central"], "afterCaptured": 10000} ] }
 /// ```
+/// Central's `transfers` moves made-up patients between the wards at that rate per second.
 /// A node's `trafficTotal` stops its traffic after that many writes; a fault's `afterCaptured`
 /// waits until the first node of its link has captured that many, and `whenReceiving` (with
 /// `kill`) waits until the node is in the middle of receiving a sync.
@@ -28,6 +29,8 @@ package struct TestnetTopology: Codable {
         var traffic: Double?
         /// Stop after capturing this many (the testnet lasts long enough to reach it).
         var trafficTotal: Int?
+        /// Central only: patients transferred between the wards per second while traffic runs.
+        var transfers: Double?
     }
 
     package struct Fault: Codable {

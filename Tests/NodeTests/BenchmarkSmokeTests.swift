@@ -21,7 +21,7 @@ struct BenchmarkSmokeTests {
             ["bench", "sync", "--scale-down", "1000"],
             [
                 "sync_100k_seconds", "sync_rate_ratio", "wire_ratio", "live_latency_p50_ms", "live_latency_p99_ms",
-                "peak_rss_mb", "nochange_bytes", "nochange_ms", "stream_ratio", "verify_rate_ratio",
+                "peak_rss_mb", "nochange_bytes", "nochange_ms", "stream_ratio", "verify_rate_ratio", "scoped_initial_sync_ratio", "backfill_ms",
             ]
         ),
         (["bench", "domain", "--scale-down", "1000"], ["nps_query_ms", "phone_lookup_ms", "api_create_response_p50_ms", "api_create_response_p99_ms"]),

@@ -45,6 +45,7 @@ struct Serve: AsyncParsableCommand {
     @Option(help: .hidden) var trafficSeconds: Double = 0
     @Option(help: .hidden) var trafficLog: String?
     @Option(help: .hidden) var trafficTotal: Int?
+    @Option(help: .hidden) var trafficTransfers: Double = 0
     @Option(help: .hidden) var clockSkewSeconds: Double = 0
 
     func run() async throws {
@@ -87,6 +88,9 @@ struct Serve: AsyncParsableCommand {
                 TrafficService(
                     crm: runtime.crm, nodeName: configuration.name, perSecond: trafficPerSecond,
                     seconds: trafficSeconds, total: trafficTotal, logPath: trafficLog))
+        }
+        if trafficTransfers > 0 {
+            services.append(PatientMovementService(crm: runtime.crm, perSecond: trafficTransfers, seconds: trafficSeconds))
         }
         // Traffic ends by itself; the daemon goes on.
         let group = ServiceGroup(
