@@ -190,7 +190,11 @@ package struct DomainBenchmark {
             try await runtime.replica.apply(page.batch)
             cursor = page.next
         } while cursor != nil
-        let patient = "his-P0000001"
+        // A patient of the visitor's ward (a visitor surveys only the patients of its ward).
+        let patient = try await central.replica.reader.read { db in
+            try String.fetchOne(db, sql: "SELECT patientId FROM encounter WHERE wardId = 'W-CARD-1' AND cancelled IS NOT 1 ORDER BY dischargedAt IS NOT NULL, admittedAt DESC")
+        }
+        guard let patient else { throw NodeSetupError("the demo hospital has no patient in W-CARD-1") }
 
         var logger = Logger(label: "bench")
         logger.logLevel = .critical

@@ -177,7 +177,11 @@ def main():
         before = bedside_total()
         assert api(control, "POST", "/links/ward-card/cut")[0] == 200
         now = time.strftime("%Y-%m-%dT%H:%M:%S+08:00", hospital_now)
-        status, created = api(ward, "POST", "/api/encounters", {"patientId": "his-P0000002", "kind": "inpatient", "departmentId": "D-CARD",
+        # The ward node holds only its wards' patients: the nurse registers the new patient at the
+        # bedside, then admits them, both while the link is cut.
+        status, registered = api(ward, "POST", "/api/patients", {"name": "离线入院", "gender": "female"}, nurse_token)
+        assert status == 201, f"registering a patient on the cut-off ward: {status} {registered}"
+        status, created = api(ward, "POST", "/api/encounters", {"patientId": registered["id"], "kind": "inpatient", "departmentId": "D-CARD",
                                                                "wardId": "W-CARD-1", "admittedAt": now}, nurse_token)
         assert status == 201, f"admission on the cut-off ward: {status} {created}"
         browser = Browser(*SIZES["tablet"])

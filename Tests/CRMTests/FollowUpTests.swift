@@ -12,7 +12,7 @@ struct FollowUpTests {
         ward: String = "W-CARD", department: String = "D-CARD", diagnosis: String = "I21.0"
     ) async throws -> String {
         try await node.crm.encounters.record(
-            Staff.visitor,
+            ward == Staff.visitor.wardId ? Staff.visitor : Staff.manager,
             EncounterInput(
                 patientId: patient, kind: "inpatient", departmentId: department, wardId: ward,
                 doctorId: "DR-1", diagnosisCode: diagnosis, admittedAt: at, hisId: his))
@@ -85,7 +85,7 @@ struct FollowUpTests {
         let died = try await admit(node, try node.patient("丁"))
         let orthopaedic = try await admit(node, try node.patient("戊"), ward: "W-ORTH", department: "D-ORTH", diagnosis: "S72.0")
         for (encounter, status) in [(matching, DischargeStatus.improved), (shortStay, .improved), (otherDiagnosis, .improved), (died, .died), (orthopaedic, .cured)] {
-            try await node.crm.encounters.discharge(Staff.visitor, encounterId: encounter, at: "2026-11-23T10:00:00+08:00", status: status)
+            try await node.crm.encounters.discharge(Staff.manager, encounterId: encounter, at: "2026-11-23T10:00:00+08:00", status: status)
         }
         await #expect(try tasks(node, matching).filter { $0.ruleId == rule }.map(\.dueDate) == ["2026-11-24", "2026-11-26", "2026-11-30", "2026-12-23"])
         await #expect(try tasks(node, shortStay).filter { $0.ruleId == rule }.isEmpty)
@@ -104,14 +104,14 @@ struct FollowUpTests {
         try await node.seedOrganisation()
         _ = try await node.crm.followUps.saveRule(Staff.manager, FollowUpRule(name: "all", kind: .fixedOffset, triggerEvent: .discharge, offsets: [7]))
         let encounter = try await admit(node, try node.patient("甲"))
-        try await node.crm.encounters.discharge(Staff.visitor, encounterId: encounter, at: "2026-11-22T10:00:00+08:00", status: .improved)
+        try await node.crm.encounters.discharge(Staff.manager, encounterId: encounter, at: "2026-11-22T10:00:00+08:00", status: .improved)
         try await node.crm.encounters.cancelDischarge(Staff.manager, encounterId: encounter)
         var all = try await tasks(node, encounter)
         #expect(all.filter { $0.kind != "bedside24h" }.allSatisfy { $0.withdrawn })
         #expect(all.filter { $0.kind == "bedside24h" }.allSatisfy { !$0.withdrawn })
         await #expect(try node.crm.encounters.encounter(encounter).dischargedAt == nil)
         // Discharged again later: new tasks, the withdrawn ones stay withdrawn.
-        try await node.crm.encounters.discharge(Staff.visitor, encounterId: encounter, at: "2026-11-23T10:00:00+08:00", status: .improved)
+        try await node.crm.encounters.discharge(Staff.manager, encounterId: encounter, at: "2026-11-23T10:00:00+08:00", status: .improved)
         all = try await tasks(node, encounter)
         #expect(all.filter { $0.kind == "discharge72h" && !$0.withdrawn }.count == 1)
         try await node.crm.encounters.cancel(Staff.manager, encounterId: encounter)
@@ -140,7 +140,7 @@ struct FollowUpTests {
         try await node.seedOrganisation()
         let cardiac = try await admit(node, try node.patient("甲"), at: "2026-11-21T08:00:00+08:00")
         _ = try await admit(node, try node.patient("乙"), at: "2026-11-23T08:30:00+08:00", ward: "W-ORTH", department: "D-ORTH")
-        try await node.crm.encounters.discharge(Staff.visitor, encounterId: cardiac, at: "2026-11-22T09:00:00+08:00", status: .improved)
+        try await node.crm.encounters.discharge(Staff.manager, encounterId: cardiac, at: "2026-11-22T09:00:00+08:00", status: .improved)
         let later = try await node.crm.followUps.createTask(Staff.agent, patientId: try node.patient("丙"), dueDate: "2026-11-30", note: "复查提醒", templateId: nil)
         let agentQueue = try await node.crm.followUps.queue(Staff.agent, page: PageRequest())
         #expect(agentQueue.items.map(\.task.kind).sorted() == ["bedside24h", "bedside24h", "discharge72h"])

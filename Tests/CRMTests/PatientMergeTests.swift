@@ -12,7 +12,7 @@ struct PatientMergeTests {
         try await node.seedOrganisation()
         let survivor = try await node.patient("王芳")
         let merged = try await node.patient("王芳", phone: "139 0000 1111")
-        _ = try await node.crm.surveys.submit(Staff.visitor, bedsideSubmission("01JRESPONSE0000000000001", patient: merged, overall: 5, nps: 10))
+        _ = try await node.crm.surveys.submit(Staff.agent, bedsideSubmission("01JRESPONSE0000000000001", patient: merged, overall: 5, nps: 10))
         let merge = try await node.crm.patients.merge(Staff.manager, survivorId: survivor, mergedId: merged, reason: "same person")
 
         let archive = try await node.crm.patients.archive(Staff.agent, patientId: survivor)
@@ -38,7 +38,7 @@ struct PatientMergeTests {
         try central.sync(with: ward)
         // Central merges while the ward is cut off and still capturing surveys for the duplicate.
         _ = try await central.crm.patients.merge(Staff.manager, survivorId: survivor, mergedId: duplicate, reason: nil)
-        _ = try await ward.crm.surveys.submit(Staff.visitor, bedsideSubmission("01JOFFLINE00000000000001", patient: duplicate, overall: 4, nps: 8))
+        _ = try await ward.crm.surveys.submit(Staff.agent, bedsideSubmission("01JOFFLINE00000000000001", patient: duplicate, overall: 4, nps: 8))
         let task = try await ward.crm.followUps.createTask(Staff.agent, patientId: duplicate, dueDate: "2026-11-24", note: nil, templateId: nil)
         try central.sync(with: ward)
         for node in [central, ward] {

@@ -39,7 +39,7 @@ struct StatisticsTests {
                     OpinionInput(kind: .suggestion, text: "增加陪护椅", departmentId: "D-ORTH"),
                 ]
             }
-            _ = try await node.crm.surveys.submit(Staff.visitor, submission)
+            _ = try await node.crm.surveys.submit(Staff.manager, submission)
         }
         for (day, outcome) in [("2026-11-10", FollowUpOutcome.noAnswer), ("2026-11-11", .wrongNumber), ("2026-11-12", .reached)] {
             let task = try await node.crm.followUps.createTask(Staff.manager, patientId: patient, dueDate: day, note: nil, templateId: nil)

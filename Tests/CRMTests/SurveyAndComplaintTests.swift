@@ -15,7 +15,7 @@ struct SurveyTests {
             var submission = bedsideSubmission(id, patient: patient, overall: 5, nps: 9)
             submission.answers = answers
             submission.templateVersion = version
-            _ = try await node.crm.surveys.submit(Staff.visitor, submission)
+            _ = try await node.crm.surveys.submit(Staff.agent, submission)
         }
         let base: [String: JSONValue] = ["overall": .number(4), "nps": .number(9), "complained": .string("no")]
         await #expect(throws: CRMError(.invalid, "answers: question 'overall' is required")) { try await submit(base.filter { $0.key != "overall" }) }
@@ -51,12 +51,12 @@ struct SurveyTests {
         let patient = try await node.patient("甲")
         var submission = bedsideSubmission("01JSAME00000000000000001", patient: patient, overall: 5, nps: 10)
         submission.opinions = [OpinionInput(kind: .praise, text: "护士很耐心", departmentId: "D-CARD", staffId: "N-7")]
-        await #expect(try node.crm.surveys.submit(Staff.visitor, submission).created)
-        await #expect(try !node.crm.surveys.submit(Staff.visitor, submission).created)
+        await #expect(try node.crm.surveys.submit(Staff.agent, submission).created)
+        await #expect(try !node.crm.surveys.submit(Staff.agent, submission).created)
         var changed = submission
         changed.answers["overall"] = .number(1)
         await #expect(throws: CRMError(.conflict, "response '01JSAME00000000000000001' was already submitted with different content")) {
-            try await node.crm.surveys.submit(Staff.visitor, changed)
+            try await node.crm.surveys.submit(Staff.agent, changed)
         }
         let archive = try await node.crm.patients.archive(Staff.agent, patientId: patient)
         #expect(archive.surveyResponses.count == 1)

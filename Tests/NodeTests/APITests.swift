@@ -251,8 +251,10 @@ extension APITests {
             #expect(try await nurse.call(.post, "/api/encounters/\(encounter)/transfer", json: #"{"toWardId":"W-ORTH","toDepartmentId":"D-ORTH"}"#).status == .ok)
             #expect(try await nurse.call(.get, "/api/wards/W-CARD/patients").status == .ok)
             #expect(try await manager.call(.get, "/api/wards/W-ORTH/patients").decode([WardPatient].self).map(\.patient.id) == [first])
-            #expect(try await nurse.call(.post, "/api/encounters/\(encounter)/discharge", json: #"{"at":"2026-11-22T10:00:00+08:00","status":"cured"}"#).status == .ok)
-            #expect(try await nurse.call(.post, "/api/encounters/\(encounter)/discharge", json: #"{"at":"2026-11-22T10:00:00+08:00","status":"cured"}"#).status == .conflict)
+            // The patient is W-ORTH's now: the W-CARD visitor may no longer discharge them; W-ORTH's work is done by a manager here.
+            #expect(try await nurse.call(.post, "/api/encounters/\(encounter)/discharge", json: #"{"at":"2026-11-22T10:00:00+08:00","status":"cured"}"#).status == .forbidden)
+            #expect(try await manager.call(.post, "/api/encounters/\(encounter)/discharge", json: #"{"at":"2026-11-22T10:00:00+08:00","status":"cured"}"#).status == .ok)
+            #expect(try await manager.call(.post, "/api/encounters/\(encounter)/discharge", json: #"{"at":"2026-11-22T10:00:00+08:00","status":"cured"}"#).status == .conflict)
             #expect(try await manager.call(.post, "/api/encounters/\(encounter)/cancel-discharge").status == .ok)
             let archive = try await agent.call(.get, "/api/patients/\(first)").decode(PatientArchive.self)
             #expect(archive.encounterEvents.map(\.kind).sorted() == ["admitted", "dischargeCancelled", "discharged", "transferred"])

@@ -66,6 +66,7 @@ extension CRM.Complaints {
             if let patientId = input.patientId, try Bool.fetchOne(tx.db, sql: "SELECT 1 FROM patient WHERE id = ?", arguments: [patientId]) != true {
                 throw CRMError.notFound("patient", patientId)
             }
+            if let patientId = input.patientId { try crm.requireReach(caller, patient: patientId, tx.db) }
             try CRM.Encounters.checkReferences(tx.db, departmentId: input.departmentId, wardId: nil)
             let at = time.timestamp(moment)
             let id = try tx.insert(

@@ -321,7 +321,7 @@ public struct HospitalGenerator: Sendable {
         let bedsideResponse = Dictionary(responses.filter { $0.mode == "bedside" }.map { ("his-" + $0.encounter, $0.id) }, uniquingKeysWith: { a, _ in a })
         let tasks = try crm.replica.reader.read { db in
             try Row.fetchAll(
-                db, sql: "SELECT id, kind, encounterId, dueDate FROM followUpTask WHERE dueDate < ? AND doneAt IS NULL AND withdrawn IS NOT 1 ORDER BY id",
+                db, sql: "SELECT id, kind, encounterId, dueDate, wardId FROM followUpTask WHERE dueDate < ? AND doneAt IS NULL AND withdrawn IS NOT 1 ORDER BY id",
                 arguments: [cutoff])
         }
         var closed = 0
@@ -330,7 +330,8 @@ public struct HospitalGenerator: Sendable {
             var plan: [(String, FollowUpOutcome, String?, Caller, String)] = []
             for task in slice {
                 let kind: String = task["kind"], encounter: String? = task["encounterId"], due: String = task["dueDate"]
-                let caller: Caller = kind == "bedside24h" ? Caller(userId: "nurse-card", role: .visitor) : Caller(userId: random.pick(["agent1", "agent2"]), role: .agent)
+                let caller: Caller =
+                    kind == "bedside24h" ? Caller(userId: "nurse-card", role: .visitor, wardId: task["wardId"]) : Caller(userId: random.pick(["agent1", "agent2"]), role: .agent)
                 var outcome = FollowUpOutcome.reached
                 let roll = Double.random(in: 0..<1, using: &random)
                 if roll > 0.97 { outcome = .refused } else if roll > 0.94 { outcome = .wrongNumber } else if roll > 0.88 { outcome = .noAnswer }

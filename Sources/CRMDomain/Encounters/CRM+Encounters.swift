@@ -29,6 +29,13 @@ extension CRM.Encounters {
             throw CRMError.notFound("patient", input.patientId)
         }
         try Self.checkReferences(tx.db, departmentId: input.departmentId, wardId: input.wardId)
+        if caller.role == .visitor {
+            // A visitor admits into its own ward, and only a patient of its ward or one with no
+            // encounter yet (registered at the bedside): admitting would otherwise pull any archive in.
+            try crm.requireReach(caller, ward: input.wardId)
+            let known = try Bool.fetchOne(tx.db, sql: "SELECT EXISTS (SELECT 1 FROM encounter WHERE patientId = ?)", arguments: [input.patientId]) ?? false
+            if known { try crm.requireReach(caller, patient: input.patientId, tx.db) }
+        }
         let encounterID = try tx.insert(
             EncounterRecord(
                 id: id, patientId: input.patientId, kind: input.kind, departmentId: input.departmentId, wardId: input.wardId, doctorId: input.doctorId,
@@ -82,6 +89,7 @@ extension CRM.Encounters {
             } ?? timestamp()
         try await change(caller, "encounter.transfer", "encounter") { tx in
             let encounter = try Self.openAdmission(tx.db, encounterId)
+            try crm.requireReach(caller, ward: encounter.wardId)
             try Self.checkReferences(tx.db, departmentId: toDepartmentId, wardId: toWardId)
             var values: [EncounterRecord.Columns: (any DatabaseValueConvertible)?] = [.wardId: toWardId]
             if let toDepartmentId { values[.departmentId] = toDepartmentId }
@@ -106,6 +114,7 @@ extension CRM.Encounters {
     func discharge(_ tx: ReplicaTransaction, _ caller: Caller, encounterId: String, at: String, status: DischargeStatus) throws {
         guard let when = time.normalizedTimestamp(at) else { throw CRMError.invalid("dischargedAt must be an ISO-8601 date-time") }
         let encounter = try Self.openAdmission(tx.db, encounterId)
+        try crm.requireReach(caller, ward: encounter.wardId)
         guard when >= encounter.admittedAt else { throw CRMError.invalid("a discharge cannot come before the admission") }
         try tx.update(EncounterRecord.self, id: encounterId, [.dischargedAt: when, .dischargeStatus: status.rawValue])
         try recordEvent(tx, caller, encounterId, encounter.patientId, "discharged", at: when, from: encounter.wardId)
@@ -118,6 +127,7 @@ extension CRM.Encounters {
         if caller != .system { try caller.require(.manager, .admin, .visitor) }
         try await change(caller, "encounter.cancelDischarge", "encounter") { tx in
             let encounter = try Self.encounter(tx.db, encounterId)
+            try crm.requireReach(caller, ward: encounter.wardId)
             guard !encounter.cancelled else { throw CRMError.conflict("encounter '\(encounterId)' is cancelled") }
             guard encounter.dischargedAt != nil else { throw CRMError.conflict("encounter '\(encounterId)' is not discharged") }
             try tx.update(EncounterRecord.self, id: encounterId, [.dischargedAt: nil, .dischargeStatus: nil])
@@ -132,6 +142,7 @@ extension CRM.Encounters {
         if caller != .system { try caller.require(.manager, .admin, .visitor) }
         try await change(caller, "encounter.cancel", "encounter") { tx in
             let encounter = try Self.encounter(tx.db, encounterId)
+            try crm.requireReach(caller, ward: encounter.wardId)
             guard !encounter.cancelled else { return ((), encounterId) }
             try tx.update(EncounterRecord.self, id: encounterId, [.cancelled: 1])
             try recordEvent(tx, caller, encounterId, encounter.patientId, "admissionCancelled", at: timestamp())
@@ -143,6 +154,13 @@ extension CRM.Encounters {
     /// One encounter.
     public func encounter(_ id: String) async throws -> Encounter {
         try await read { db in try Self.encounter(db, id) }
+    }
+
+    /// One encounter, as a caller may see it: a bedside visitor only its own ward's (else not found).
+    public func encounter(_ caller: Caller, _ id: String) async throws -> Encounter {
+        let encounter = try await encounter(id)
+        guard caller.role != .visitor || encounter.wardId == caller.wardId else { throw CRMError.notFound("encounter", id) }
+        return encounter
     }
 
     /// A ward's admitted patients (not discharged, not cancelled), with whether a bedside visit is due.

@@ -212,13 +212,22 @@ extension CRM.FollowUps {
         return task
     }
 
+    /// One task, as a caller may see it: a bedside visitor only its own ward's (else not found).
+    public func task(_ caller: Caller, _ id: String) async throws -> FollowUpTask {
+        let task = try await task(id)
+        guard caller.role != .visitor || task.wardId == caller.wardId else { throw CRMError.notFound("task", id) }
+        return task
+    }
+
     /// Claims a task for the caller. Two agents on one node: the second is refused at once. Two agents
     /// on two nodes: both succeed locally, and when the nodes meet the first claim by clock wins
     /// everywhere; the other agent finds the task in ``lostClaims(_:)``.
     public func claim(_ caller: Caller, taskId: String) async throws -> FollowUpTask {
         try caller.require(.visitor, .agent, .manager)
         try await change(caller, "task.claim", "followUpTask") { tx in
-            guard let row = try Row.fetchOne(tx.db, sql: "SELECT claimedBy, doneAt, withdrawn FROM followUpTask WHERE id = ?", arguments: [taskId]) else {
+            guard let row = try Row.fetchOne(tx.db, sql: "SELECT claimedBy, doneAt, withdrawn, wardId FROM followUpTask WHERE id = ?", arguments: [taskId]),
+                caller.role != .visitor || (row["wardId"] as String?) == caller.wardId
+            else {
                 throw CRMError.notFound("task", taskId)
             }
             guard (row["withdrawn"] as Int?) != 1 else { throw CRMError.conflict("task '\(taskId)' was withdrawn") }
@@ -269,7 +278,9 @@ extension CRM.FollowUps {
         _ tx: ReplicaTransaction, _ caller: Caller, taskId: String, outcome: FollowUpOutcome, note: String?,
         nextAction: String?, responseId: String?, retryOn: String?, at: String? = nil
     ) throws -> String {
-        guard let row = try Row.fetchOne(tx.db, sql: "SELECT * FROM followUpTask WHERE id = ?", arguments: [taskId]) else {
+        guard let row = try Row.fetchOne(tx.db, sql: "SELECT * FROM followUpTask WHERE id = ?", arguments: [taskId]),
+            caller.role != .visitor || (row["wardId"] as String?) == caller.wardId
+        else {
             throw CRMError.notFound("task", taskId)
         }
         let task = FollowUpTask(row: row)

@@ -69,14 +69,15 @@ extension CRM.Patients {
         return try await read { db in
             let graph = try Self.mergeGraph(db)
             let root = graph.root(of: patientId)
-            guard let card = try Row.fetchOne(db, sql: "SELECT * FROM patient WHERE id = ?", arguments: [root]).map(Patient.init(row:)) else {
+            try crm.requireReach(caller, patient: root, db)
+            guard let card = try Row.fetchOne(db, sql: "SELECT * FROM patient WHERE id = ?", arguments: [root]).map({ Patient(row: $0).masked(for: caller) }) else {
                 throw CRMError.notFound("patient", patientId)
             }
             let ids = graph.members(of: root)
             let marks = databaseQuestionMarks(count: ids.count)
             let args = StatementArguments(ids)
             func rows(_ sql: String) throws -> [Row] { try Row.fetchAll(db, sql: sql, arguments: args) }
-            let merged = try rows("SELECT * FROM patient WHERE id IN (\(marks)) ORDER BY id").map(Patient.init(row:)).filter { $0.id != root }
+            let merged = try rows("SELECT * FROM patient WHERE id IN (\(marks)) ORDER BY id").map { Patient(row: $0).masked(for: caller) }.filter { $0.id != root }
             let complaints = try rows("SELECT * FROM complaint WHERE patientId IN (\(marks)) ORDER BY registeredAt DESC").map { try crm.complaints.complaint(db, $0) }
             return PatientArchive(
                 patient: card, redirectedFrom: root == patientId ? nil : patientId, mergedPatients: merged,
@@ -116,7 +117,8 @@ extension CRM.Patients {
                         scheduledAt: $0["scheduledAt"], status: $0["status"], confirmedAt: $0["confirmedAt"])
                 },
                 sms: try rows("SELECT * FROM smsMessage WHERE patientId IN (\(marks)) ORDER BY createdAt DESC").map(CRM.SMS.smsMessage),
-                openConflicts: conflicts.filter { $0.table == "patient" && ids.contains($0.key) }.map(Self.conflictEntry))
+                // A visitor resolves no conflicts, and the candidates are whole phone numbers and addresses.
+                openConflicts: caller.role == .visitor ? [] : conflicts.filter { $0.table == "patient" && ids.contains($0.key) }.map(Self.conflictEntry))
         }
     }
 

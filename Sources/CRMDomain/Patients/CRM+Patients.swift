@@ -18,6 +18,7 @@ extension CRM.Patients {
     public func update(_ caller: Caller, id: String, _ input: PatientInput) async throws {
         let fields = try input.validated(time: time)
         try await change(caller, "patient.update", "patient") { tx in
+            try crm.requireReach(caller, patient: id, tx.db)
             let values = fields.changedColumns
             guard let row = try Row.fetchOne(tx.db, sql: "SELECT tags FROM patient WHERE id = ?", arguments: [id]) else {
                 throw CRMError.notFound("patient", id)
@@ -60,6 +61,10 @@ extension CRM.Patients {
             let graph = try Self.mergeGraph(db)
             var sql = "SELECT * FROM patient WHERE 1"
             var arguments: StatementArguments = []
+            if let reach = try crm.reachCondition(caller, patientColumn: "patient.id", db) {
+                sql += " AND " + reach.sql
+                arguments += reach.arguments
+            }
             if !trimmed.isEmpty {
                 if let phone = PhoneNumber.normalize(trimmed), trimmed.count >= 5 {
                     sql += " AND (phone = ? OR idNumber = ?)"
@@ -77,7 +82,7 @@ extension CRM.Patients {
             var found: [Patient] = []
             let cursor = try Row.fetchCursor(db, sql: sql, arguments: arguments)
             while let row = try cursor.next() {
-                let patient = Patient(row: row)
+                let patient = Patient(row: row).masked(for: caller)
                 if graph.isMergedAway(patient.id) { continue }
                 found.append(patient)
                 if found.count > page.limit { break }

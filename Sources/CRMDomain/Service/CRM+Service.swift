@@ -46,6 +46,7 @@ extension CRM.Service {
             if let patientId, try Bool.fetchOne(tx.db, sql: "SELECT 1 FROM patient WHERE id = ?", arguments: [patientId]) != true {
                 throw CRMError.notFound("patient", patientId)
             }
+            if let patientId { try crm.requireReach(caller, patient: patientId, tx.db) }
             let id = try tx.insert(
                 ConsultationRecord(
                     patientId: patientId, phone: number, topic: topic, content: content, handling: handling, status: handling == nil ? "open" : "answered",

@@ -169,6 +169,11 @@ extension CRM.Surveys {
         guard opinions.count <= 20, opinions.allSatisfy({ !$0.text.isEmpty && $0.text.count <= 2000 }) else {
             throw CRMError.invalid("opinions: at most 20, each 1–2000 characters")
         }
+        if caller.role == .visitor {
+            // A bedside visitor surveys the patients of its own ward, for its own ward.
+            try crm.requireReach(caller, ward: submission.wardId)
+            try crm.requireReach(caller, patient: submission.patientId, tx.db)
+        }
         let answersText = JSONValue.object(submission.answers).canonicalText
         let template = try Self.template(tx.db, submission.templateId, version: submission.templateVersion)
         try template.definition.validate(answers: submission.answers)

@@ -18,7 +18,7 @@ extension WebUI {
         pages(router, .visitor, .manager).get("/ward/survey/:encounter") { request, context in
             let session = try context.session()
             let encounterID = try context.parameters.id("encounter")
-            let encounter = try await crm.encounters.encounter(encounterID)
+            let encounter = try await crm.encounters.encounter(session.caller, encounterID)
             let patient = try await crm.patients.patient(encounter.patientId)
             let template = try await Self.bedsideTemplate(crm, encounter)
             return session.page(
@@ -30,14 +30,14 @@ extension WebUI {
             let encounterID = try context.parameters.id("encounter")
             let form = try await request.form(context: context)
             do {
-                let encounter = try await crm.encounters.encounter(encounterID)
+                let encounter = try await crm.encounters.encounter(session.caller, encounterID)
                 let template = try await Self.bedsideTemplate(crm, encounter)
                 let task = try await crm.encounters.wardPatients(session.caller, wardId: encounter.wardId ?? "").first { $0.encounter.id == encounterID }?.bedsideTaskId
                 try await Self.submitSurvey(
                     crm, session.caller, form, template, patientId: encounter.patientId, wardId: encounter.wardId,
                     departmentId: encounter.departmentId, mode: .bedside, taskId: task)
             } catch let error as CRMError where error.kind == .invalid || error.kind == .conflict {
-                let encounter = try await crm.encounters.encounter(encounterID)
+                let encounter = try await crm.encounters.encounter(session.caller, encounterID)
                 let template = try await Self.bedsideTemplate(crm, encounter)
                 return session.page(
                     session.strings["startSurvey"],

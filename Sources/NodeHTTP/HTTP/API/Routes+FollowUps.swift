@@ -54,9 +54,9 @@ package enum FollowUpRoutes {
             return try await JSONResponse.make(try crm.followUps.lostClaims(caller))
         }
         api.get("tasks/:id") { _, context in
-            _ = try context.requireCaller()
+            let caller = try context.requireCaller()
             let id = try context.parameters.id()
-            return try await JSONResponse.make(try crm.followUps.task(id))
+            return try await JSONResponse.make(try crm.followUps.task(caller, id))
         }
         api.post("tasks/:id/claim") { _, context in
             let caller = try context.requireCaller()

@@ -74,9 +74,9 @@ package enum PatientRoutes {
             return try await JSONResponse.make(CreatedID(id: try crm.encounters.record(caller, input)), status: .created)
         }
         api.get("encounters/:id") { _, context in
-            _ = try context.requireCaller()
+            let caller = try context.requireCaller()
             let id = try context.parameters.id()
-            return try await JSONResponse.make(try crm.encounters.encounter(id))
+            return try await JSONResponse.make(try crm.encounters.encounter(caller, id))
         }
         api.post("encounters/:id/transfer") { request, context in
             let caller = try context.requireCaller()
