@@ -96,6 +96,7 @@ let package = Package(
                 "NodeRuntime",
                 "Replica",
                 "CRMDomain",
+                "Sodium",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),

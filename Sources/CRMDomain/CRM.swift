@@ -53,6 +53,13 @@ public final class CRM: Sendable {
         }
     }
 
+    /// An audit entry for something that changes no record (a login, an archive read, a search,
+    /// an export), in a commit of its own. The node's own work (`.system`) is not audited.
+    func auditEvent(_ caller: Caller, _ action: String, _ entity: String, _ entityID: String) async throws {
+        guard caller != .system else { return }
+        try await change(caller, action, entity) { _ in ((), entityID) }
+    }
+
     func audit(_ tx: ReplicaTransaction, _ caller: Caller, _ action: String, _ entity: String, _ entityID: String) throws {
         try tx.insert(AuditRecord(at: timestamp(), nodeId: nodeID, userId: caller.userId, action: action, entity: entity, entityId: entityID))
     }
@@ -131,6 +138,9 @@ enum CRMSchema {
                     """)
         }
         migrator.registerMigration("crm-1-response-day-counts") { db in try ResponseStatistics.prepare(db) }
+        migrator.registerMigration("crm-2-login-failures") { db in
+            try db.execute(sql: "CREATE TABLE IF NOT EXISTS crm_login_failure (key TEXT PRIMARY KEY NOT NULL, failures INTEGER NOT NULL, lastAt REAL NOT NULL)")
+        }
         return migrator
     }
 

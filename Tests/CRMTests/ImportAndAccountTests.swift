@@ -15,6 +15,16 @@ struct ImportTests {
         #expect(CSV.line(["a,b", nil, "q\""]) == "\"a,b\",,\"q\"\"\"\n")
     }
 
+    @Test func exportedCellsASpreadsheetWouldRunAsFormulasStayText() async throws {
+        #expect(
+            CSV.line(["=HYPERLINK(\"http://x\")", "+1+1", "-2+3", "@SUM(A1)", "\tcmd", "\rcmd"]) == "\"'=HYPERLINK(\"\"http://x\"\")\",'+1+1,'-2+3,'@SUM(A1),'\tcmd,\"'\rcmd\"\n")
+        #expect(CSV.line(["-12", "+8613800001111", "3.5", "张三"]) == "-12,+8613800001111,3.5,张三\n", "numbers and text pass unchanged")
+        let node = try TestNode(1)
+        _ = try await node.crm.patients.create(.system, PatientInput(name: "=cmd|'/C calc'!A0"))
+        let export = try await node.crm.patients.exportCSV(Staff.manager, .patients)
+        #expect(export.contains("'=cmd|") && !export.contains(",=cmd|"))
+    }
+
     @Test func aFileWithBrokenLinesIsRejectedWholeWithLineNumbersAndNoPatientData() async throws {
         let node = try TestNode(1)
         let file = """
@@ -112,6 +122,55 @@ struct AccountTests {
         let again = try await node.crm.accounts.login(username: "agent.li", password: "correct horse")
         try await node.crm.accounts.logout(token: again.token)
         await #expect(throws: CRMError.self) { try await node.crm.accounts.authenticate(token: again.token) }
+    }
+
+    @Test func unknownUsersWrongPasswordsAndDisabledAccountsGetTheSameAnswer() async throws {
+        let node = try TestNode(1)
+        try await node.crm.accounts.saveUser(.system, username: "agent", displayName: "坐席", role: .agent, password: "correct horse")
+        try await node.crm.accounts.saveUser(.system, username: "gone", displayName: "离职", role: .agent, password: "correct horse", disabled: true)
+        let same = CRMError(.unauthenticated, "wrong user name or password")
+        await #expect(throws: same) { try await node.crm.accounts.login(username: "nobody", password: "correct horse", address: "10.0.0.1") }
+        await #expect(throws: same) { try await node.crm.accounts.login(username: "agent", password: "wrong horse", address: "10.0.0.2") }
+        await #expect(throws: same) { try await node.crm.accounts.login(username: "gone", password: "correct horse", address: "10.0.0.3") }
+        let audit = try await node.replica.reader.read { db in
+            try Row.fetchAll(db, sql: "SELECT userId, action FROM auditEntry WHERE action LIKE 'login%' ORDER BY userId").map {
+                "\($0["userId"] as String) \($0["action"] as String)"
+            }
+        }
+        #expect(audit == ["agent login.failed", "gone login.failed", "nobody login.failed"], "failed logins are audited, by the name typed")
+    }
+
+    @Test func failedLoginsBackOffPerUserAndPerAddressAndLockTheAccount() async throws {
+        let node = try TestNode(1)
+        let accounts = node.crm.accounts
+        try await accounts.saveUser(.system, username: "agent", displayName: "坐席", role: .agent, password: "correct horse")
+        try await accounts.saveUser(.system, username: "other", displayName: "坐席二", role: .agent, password: "correct horse")
+        for _ in 0..<4 { await #expect(throws: CRMError.self) { try await accounts.login(username: "agent", password: "guess", address: "10.0.0.9") } }
+        // Back-off: even the right password waits, from any address, and is not even checked.
+        await #expect(throws: CRMError(.throttled, "too many failed logins; try again later")) {
+            try await accounts.login(username: "agent", password: "correct horse", address: "10.0.0.7")
+        }
+        // The guessing address waits for other names too; other addresses do not.
+        await #expect(throws: CRMError(.throttled, "too many failed logins; try again later")) {
+            try await accounts.login(username: "other", password: "correct horse", address: "10.0.0.9")
+        }
+        _ = try await accounts.login(username: "other", password: "correct horse", address: "10.0.0.8")
+        node.clock.advance(by: 3_000)
+        _ = try await accounts.login(username: "agent", password: "correct horse", address: "10.0.0.7")
+        // Ten failures within fifteen minutes lock the account; an administrator sees it and unlocks it.
+        for _ in 0..<10 {
+            node.clock.advance(by: 61_000)
+            await #expect(throws: CRMError.self) { try await accounts.login(username: "agent", password: "guess", address: "10.0.1.\(Int.random(in: 1...200))") }
+        }
+        node.clock.advance(by: 61_000)
+        await #expect(throws: CRMError(.throttled, "too many failed logins; try again later")) {
+            try await accounts.login(username: "agent", password: "correct horse", address: "10.0.0.7")
+        }
+        let locked = try await accounts.users(Staff.admin).first { $0.id == "agent" }
+        #expect(locked?.lockedUntil != nil)
+        try await accounts.saveUser(Staff.admin, username: "agent", displayName: "坐席", role: .agent, password: "new correct horse")
+        _ = try await accounts.login(username: "agent", password: "new correct horse", address: "10.0.0.7")
+        #expect(try await accounts.users(Staff.admin).first { $0.id == "agent" }?.lockedUntil == nil)
     }
 
     @Test func accountsReplicateSoAWardCanLogInOffline() async throws {

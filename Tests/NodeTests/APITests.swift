@@ -93,7 +93,7 @@ struct APITests {
             #expect(answer.status == .notFound && answer.error?.error.message == "no patient with id '01NOSUCHPATIENT'")
             answer = try await agent.call(.post, "/api/merges", json: #"{"survivorId":"a","mergedId":"b"}"#)
             #expect(answer.status == .forbidden)
-            answer = try await agent.call(.post, "/api/patients", raw: ByteBuffer(repeating: UInt8(ascii: "a"), count: 2 << 20))
+            answer = try await agent.call(.post, "/api/patients", json: String(repeating: "a", count: 2 << 20))
             #expect(answer.status == .contentTooLarge)
             answer = try await agent.call(.get, "/api/nothing-here")
             #expect(answer.status == .notFound && answer.error != nil)

@@ -1,4 +1,5 @@
 import ArgumentParser
+import CRMDomain
 import Foundation
 import GRDB
 import Hummingbird
@@ -152,14 +153,18 @@ struct NodeHTTPTests {
                 values: ["patientId": "P1", "answers": "{}", "wardId": "W-CARD", "templateId": "t", "mode": "bedside", "submittedAt": "2026-11-23T09:00:00+08:00"])
         }
         let app = Application(router: buildRouter(runtime: runtime, configuration: configuration))
+        try await runtime.crm.accounts.saveUser(.system, username: "it", displayName: "IT", role: .admin, password: "password-of-it", wardId: nil)
         try await app.test(.router) { client in
-            try await client.execute(uri: "/api/status", method: .get) { response in
-                #expect(response.status == .ok)
-                let report = try JSONDecoder().decode(NodeStatusReport.self, from: Data(buffer: response.body))
-                #expect(report.name == "central")
-                #expect(report.rows["surveyResponse"] == 1)
-                #expect(report.versionVector[configuration.nodeID] == 1)
-            }
+            // Peers, addresses and row counts need a login; health and the link indicator do not.
+            #expect(try await APIClient(client: client).call(.get, "/api/status").status == .unauthorized)
+            let admin = try await APIClient(client: client).logIn("it", "password-of-it")
+            let answer = try await admin.call(.get, "/api/status")
+            #expect(answer.status == .ok)
+            let report = try answer.decode(NodeStatusReport.self)
+            #expect(report.name == "central")
+            #expect(report.rows["surveyResponse"] == 1)
+            #expect(report.versionVector[configuration.nodeID] ?? 0 >= 1)
+            #expect(try await APIClient(client: client).call(.get, "/api/status/link").status == .ok)
             try await client.execute(uri: "/api/health", method: .get) { response in
                 #expect(response.status == .ok)
             }

@@ -80,7 +80,7 @@ struct VisitorReachTests {
                     let web = try await client.execute(
                         uri: path + query, method: route.method,
                         headers: [.cookie: cookie, .contentType: "application/x-www-form-urlencoded"],
-                        body: route.method == .get ? nil : ByteBuffer(string: form)
+                        body: route.method == .get ? nil : ByteBuffer(string: WebArchiveAndChartTests.withToken(form, cookie))
                     ) { String(buffer: $0.body) }
                     requests += 2
                     #expect(api.status.code < 500, "\(route.method) \(path): \(api.status)")

@@ -41,7 +41,8 @@ extension NodeNetworkTests {
             let survey =
                 #"{"id":"01JOFFLINEAPI00000000001","templateId":"bedside","templateVersion":1,"patientId":"\#(patient)","wardId":"W-CARD","mode":"bedside","taskId":"\#(ward[0].bedsideTaskId!)","submittedAt":"2026-11-23T09:00:00+08:00","answers":{"overall":5,"nps":9}}"#
             #expect(try await nurse.call(.post, "/api/responses", json: survey).status == .created)
-            let status = try await nurse.call(.get, "/api/status").decode(NodeStatusReport.self)
+            #expect(try await nurse.call(.get, "/api/status").status == .forbidden, "peers and addresses are for IT staff")
+            let status = try await nurse.call(.get, "/api/status/link").decode(NodeLinkStatus.self)
             #expect(status.peers.first.map { $0.pendingOut > 0 } == true, "the captured work waits for the link")
         }
         #expect(try centralRows()["surveyResponse"] ?? 0 == 0)

@@ -18,6 +18,12 @@ import Testing
 struct WebArchiveAndChartTests {
     static let formHeaders: HTTPFields = [.contentType: "application/x-www-form-urlencoded"]
 
+    /// A page form's body with the session's token, as the page's form would send it.
+    static func withToken(_ body: String, _ cookie: String) -> String {
+        let session = cookie.split(separator: "=", maxSplits: 1).last.map(String.init) ?? ""
+        return body + "&\(CSRFToken.field)=" + CSRFToken.of(session: session)
+    }
+
     static func logIn(_ client: any TestClientProtocol, _ user: String) async throws -> String {
         let login = try await client.execute(
             uri: "/login", method: .post, headers: formHeaders,
@@ -31,7 +37,8 @@ struct WebArchiveAndChartTests {
             let cookie = try await Self.logIn(client, "agent")
             let create = try await client.execute(
                 uri: "/patients", method: .post, headers: [.cookie: cookie, .contentType: "application/x-www-form-urlencoded"],
-                body: ByteBuffer(string: "name=%E6%9D%8E%E5%9B%9B&gender=male&birthDate=1970-03-04&phone=%2B86+138-0013-8111&address=&tags=%E9%AB%98%E8%A1%80%E5%8E%8B")
+                body: ByteBuffer(
+                    string: Self.withToken("name=%E6%9D%8E%E5%9B%9B&gender=male&birthDate=1970-03-04&phone=%2B86+138-0013-8111&address=&tags=%E9%AB%98%E8%A1%80%E5%8E%8B", cookie))
             ) { $0 }
             #expect(create.status == .seeOther)
             let location = try #require(create.headers[.location])
@@ -48,8 +55,9 @@ struct WebArchiveAndChartTests {
             let edit = try await client.execute(
                 uri: "\(location)/edit", method: .post, headers: [.cookie: cookie, .contentType: "application/x-www-form-urlencoded"],
                 body: ByteBuffer(
-                    string:
-                        "name=%E6%9D%8E%E5%9B%9B&gender=male&birthDate=1970-03-04&idNumber=&phone=13800138111&address=%E4%BA%94%E5%9B%9B%E8%B7%AF1%E5%8F%B7&region=&category=&tags=%E9%AB%98%E8%A1%80%E5%8E%8B"
+                    string: Self.withToken(
+                        "name=%E6%9D%8E%E5%9B%9B&gender=male&birthDate=1970-03-04&idNumber=&phone=13800138111&address=%E4%BA%94%E5%9B%9B%E8%B7%AF1%E5%8F%B7&region=&category=&tags=%E9%AB%98%E8%A1%80%E5%8E%8B",
+                        cookie)
                 )
             ) { $0 }
             #expect(edit.status == .seeOther)
@@ -63,7 +71,7 @@ struct WebArchiveAndChartTests {
             // A bad value is refused with a message that names the field, never the value.
             let bad = try await client.execute(
                 uri: "\(location)/edit", method: .post, headers: [.cookie: cookie, .contentType: "application/x-www-form-urlencoded"],
-                body: ByteBuffer(string: "name=%E6%9D%8E%E5%9B%9B&phone=%E7%A7%98%E5%AF%86")
+                body: ByteBuffer(string: Self.withToken("name=%E6%9D%8E%E5%9B%9B&phone=%E7%A7%98%E5%AF%86", cookie))
             ) { response in
                 (response.status, String(buffer: response.body))
             }
@@ -78,7 +86,7 @@ struct WebArchiveAndChartTests {
             func change(_ body: String) async throws -> (HTTPResponse.Status, String) {
                 try await client.execute(
                     uri: "/account/password", method: .post, headers: [.cookie: cookie, .contentType: "application/x-www-form-urlencoded"],
-                    body: ByteBuffer(string: body)
+                    body: ByteBuffer(string: Self.withToken(body, cookie))
                 ) { ($0.status, String(buffer: $0.body)) }
             }
             let page = try await client.execute(uri: "/account", method: .get, headers: [.cookie: cookie]) { String(buffer: $0.body) }
@@ -105,7 +113,8 @@ struct WebArchiveAndChartTests {
             let advance = try await client.execute(
                 uri: "/complaints/\(id)/advance", method: .post,
                 headers: [.cookie: cookie, .contentType: "application/x-www-form-urlencoded"],
-                body: ByteBuffer(string: "back=detail&status=investigating&departmentId=D-ENT&note=%E5%B7%B2%E8%81%94%E7%B3%BB%E7%A7%91%E5%AE%A4&resolution=")
+                body: ByteBuffer(
+                    string: Self.withToken("back=detail&status=investigating&departmentId=D-ENT&note=%E5%B7%B2%E8%81%94%E7%B3%BB%E7%A7%91%E5%AE%A4&resolution=", cookie))
             ) { $0 }
             #expect(advance.status == .seeOther && advance.headers[.location] == "/complaints/\(id)")
             let complaint = try await crm.complaints.complaint(id)
@@ -131,6 +140,34 @@ struct WebArchiveAndChartTests {
         }
     }
 
+    /// Another site cannot make a logged-in browser change anything: a page form without the
+    /// session's token, or a request whose Origin or Sec-Fetch-Site names another site, is refused
+    /// and writes nothing; a JSON route refuses a body that is not sent as JSON.
+    @Test func requestsAnotherSiteMakesABrowserSendAreRefused() async throws {
+        try await APITests.withNode { runtime, client in
+            let cookie = try await Self.logIn(client, "agent")
+            let form = "name=%E8%A2%AB%E4%BC%AA%E9%80%A0"
+            func post(_ body: String, _ extra: HTTPFields = [:]) async throws -> HTTPResponse.Status {
+                var headers: HTTPFields = [.cookie: cookie, .contentType: "application/x-www-form-urlencoded"]
+                headers.append(contentsOf: extra)
+                return try await client.execute(uri: "/patients", method: .post, headers: headers, body: ByteBuffer(string: body)) { $0.status }
+            }
+            #expect(try await post(form) == .forbidden, "no token")
+            #expect(try await post(form + "&_csrf=00000000000000000000000000000000") == .forbidden, "a wrong token")
+            #expect(try await post(Self.withToken(form, cookie), [.origin: "http://evil.example"]) == .forbidden)
+            #expect(try await post(Self.withToken(form, cookie), [.init("Sec-Fetch-Site")!: "cross-site"]) == .forbidden)
+            #expect(try await runtime.replica.statistics().rows["patient"] ?? 0 == 0, "nothing was written")
+            // The page's own form carries the token and goes through.
+            let page = try await client.execute(uri: "/patients", method: .get, headers: [.cookie: cookie]) { String(buffer: $0.body) }
+            #expect(page.contains("name=\"_csrf\""))
+            #expect(try await post(Self.withToken(form, cookie), [.init("Sec-Fetch-Site")!: "same-origin"]) == .seeOther)
+            // JSON routes take JSON only (a form cannot pose as JSON without a preflight).
+            let agent = try await APIClient(client: client).logIn("agent", "password-agent")
+            let plain = try await agent.call(.post, "/api/patients", raw: ByteBuffer(string: #"{"name":"伪造"}"#))
+            #expect(plain.status == .badRequest)
+        }
+    }
+
     @Test func anAdminKeepsTheReferenceListsParametersAndCalendar() async throws {
         try await APITests.withNode { runtime, client in
             let crm = runtime.crm
@@ -138,7 +175,7 @@ struct WebArchiveAndChartTests {
             func post(_ path: String, _ body: String, cookie: String) async throws -> (HTTPResponse.Status, String) {
                 try await client.execute(
                     uri: path, method: .post, headers: [.cookie: cookie, .contentType: "application/x-www-form-urlencoded"],
-                    body: ByteBuffer(string: body)
+                    body: ByteBuffer(string: Self.withToken(body, cookie))
                 ) { ($0.status, String(buffer: $0.body)) }
             }
             #expect(try await post("/organisation/reference/department", "id=D-EYE&name=%E7%9C%BC%E7%A7%91&code=0301", cookie: admin).0 == .seeOther)

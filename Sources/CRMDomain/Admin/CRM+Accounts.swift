@@ -11,6 +11,8 @@ public struct UserAccount: Codable, Sendable, Hashable {
     public var wardId: String?
     public var staffId: String?
     public var disabled: Bool
+    /// Set while repeated failed logins lock the account out on this node (``LoginGuard``).
+    public var lockedUntil: String? = nil
 }
 
 /// A logged-in session: a random bearer token, stored only as its hash, valid until `expiresAt`.
@@ -47,12 +49,22 @@ extension CRM.Accounts {
             try tx.upsert(record)
             return ((), name)
         }
+        // A new password, set by an administrator, lifts a lockout.
+        if passwordHash != nil { try await replica.writeLocal { db in try LoginGuard.clear(username: name, db) } }
     }
 
     /// Every account, passwords left out.
     public func users(_ caller: Caller) async throws -> [UserAccount] {
         try caller.require(.admin)
-        return try await read { db in try Row.fetchAll(db, sql: "SELECT * FROM appUser ORDER BY id").map(Self.account) }
+        let moment = now()
+        let time = self.time
+        return try await read { db in
+            try Row.fetchAll(db, sql: "SELECT * FROM appUser ORDER BY id").map { row in
+                var account = Self.account(row)
+                account.lockedUntil = try LoginGuard.lockedUntil(username: account.id, now: moment, db).map(time.timestamp)
+                return account
+            }
+        }
     }
 
     static func account(_ row: Row) -> UserAccount {
@@ -61,16 +73,31 @@ extension CRM.Accounts {
             wardId: row["wardId"], staffId: row["staffId"], disabled: (row["disabled"] as Int?) == 1)
     }
 
-    /// Checks a password and opens a session. The error does not say whether the user exists.
-    public func login(username: String, password: String) async throws -> Session {
-        let name = username.lowercased()
+    /// Checks a password and opens a session. An unknown user, a wrong password and a disabled
+    /// account get the same answer after the same work (a password hash is always checked); failed
+    /// attempts are throttled per user name and per client `address` (``LoginGuard``); logins and
+    /// failed logins are audited (the user name, never the password).
+    public func login(username: String, password: String, address: String? = nil) async throws -> Session {
+        let name = String(username.lowercased().prefix(64))
+        let keys = LoginGuard.keys(username: name, address: address)
+        let moment = now()
+        if try await read({ db in try LoginGuard.waitUntil(keys, now: moment, db) }) != nil {
+            try await audit(Caller(userId: name, role: .visitor), "login.throttled")
+            throw CRMError(.throttled, "too many failed logins; try again later")
+        }
         let stored = try await read { db in
             try Row.fetchOne(db, sql: "SELECT * FROM appUser WHERE id = ?", arguments: [name]).map { (Self.account($0), $0["passwordHash"] as String?) }
         }
-        guard let (user, hash) = stored, let hash, await PasswordHasher.verify(password, hash: hash) else {
+        var hash = stored?.1
+        if hash == nil { hash = await PasswordHasher.dummyHash(strength: crm.passwordStrength) }
+        let verified = await PasswordHasher.verify(password, hash: hash ?? "")
+        guard let (user, _) = stored, stored?.1 != nil, verified, !user.disabled else {
+            try await replica.writeLocal { db in try LoginGuard.recordFailure(keys, now: moment, db) }
+            try await audit(Caller(userId: name, role: .visitor), "login.failed")
             throw CRMError(.unauthenticated, "wrong user name or password")
         }
-        guard !user.disabled else { throw CRMError(.unauthenticated, "this account is disabled") }
+        try await replica.writeLocal { db in try LoginGuard.clear(username: name, db) }
+        try await audit(Caller(userId: user.id, role: user.role, wardId: user.wardId), "login")
         let token = Sodium.randomBytes(32).map { String($0, radix: 16).leftPadded(2) }.joined()
         let expires = time.timestamp(now().addingTimeInterval(Self.sessionLifetime))
         try await replica.writeLocal { db in
@@ -80,6 +107,11 @@ extension CRM.Accounts {
                 arguments: [Self.tokenHash(token), user.id, user.role.rawValue, timestamp(), expires])
         }
         return Session(token: token, user: user, expiresAt: expires)
+    }
+
+    /// An audit entry for an event on an account (logins).
+    private func audit(_ caller: Caller, _ action: String) async throws {
+        try await crm.auditEvent(caller, action, "appUser", caller.userId)
     }
 
     /// The caller a bearer token stands for; expired, unknown and disabled are all "log in again".

@@ -1,5 +1,6 @@
 import Dispatch
 import Sodium
+import Synchronization
 
 /// Account passwords: libsodium's Argon2id strings (``PasswordHash``), failures as ``CRMError``.
 public enum PasswordHasher {
@@ -31,6 +32,18 @@ public enum PasswordHasher {
     public static func verify(_ password: String, hash: String) async -> Bool {
         await offloaded { verify(password, hash: hash) }
     }
+
+    /// A hash of no one's password at `strength`, made once: a login for a user that does not exist
+    /// checks the password against it, so it costs what a real check costs.
+    public static func dummyHash(strength: Strength) async -> String {
+        let key = "\(strength)"
+        if let known = dummies.withLock({ $0[key] }) { return known }
+        let made = (try? await hash("no account has this password", strength: strength)) ?? ""
+        dummies.withLock { $0[key] = made }
+        return made
+    }
+
+    private static let dummies = Mutex<[String: String]>([:])
 
     private static func offloaded<T: Sendable>(_ work: @escaping @Sendable () -> T) async -> T {
         await withCheckedContinuation { continuation in

@@ -154,7 +154,7 @@ extension CRM.Patients {
     public func exportCSV(_ caller: Caller, _ dataset: CSVDataset) async throws -> String {
         try caller.require(.manager, .admin)
         @Sendable func his(_ id: String?) -> String? { id.map { $0.hasPrefix("his-") ? String($0.dropFirst(4)) : $0 } }
-        return try await read { db in
+        let text: String = try await read { db in
             var text = CSV.line(dataset.columns)
             switch dataset {
             case .patients:
@@ -186,5 +186,8 @@ extension CRM.Patients {
             }
             return text
         }
+        // What was exported and how many rows (the header line excluded).
+        try await crm.auditEvent(caller, "export", dataset.rawValue, "\(max(text.split(separator: "\n").count - 1, 0)) rows")
+        return text
     }
 }

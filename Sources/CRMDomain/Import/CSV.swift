@@ -67,14 +67,22 @@ public enum CSV {
         return records
     }
 
-    /// One CSV line (with its LF) for `fields`, quoting where needed.
+    /// One CSV line (with its LF) for `fields`, quoting where needed. A field a spreadsheet would
+    /// run as a formula (starting with `=`, `+`, `-`, `@`, a tab or a carriage return, and not a
+    /// plain number) gets a leading `'`, so an exported name like `=HYPERLINK(…)` stays text.
     public static func line(_ fields: [String?]) -> String {
         fields.map { field in
-            guard let field else { return "" }
+            guard let field = field.map(neutralised) else { return "" }
             if field.contains(where: { $0 == "," || $0 == "\"" || $0 == "\n" || $0 == "\r" }) {
                 return "\"" + field.replacingOccurrences(of: "\"", with: "\"\"") + "\""
             }
             return field
         }.joined(separator: ",") + "\n"
+    }
+
+    /// The field, with a leading `'` when a spreadsheet would take it for a formula.
+    static func neutralised(_ field: String) -> String {
+        guard let first = field.first, "=+-@\t\r".contains(first), Double(field) == nil else { return field }
+        return "'" + field
     }
 }

@@ -66,7 +66,7 @@ extension CRM.Patients {
     public func archive(_ caller: Caller, patientId: String) async throws -> PatientArchive {
         try caller.require(.visitor, .agent, .manager, .admin)
         let conflicts = try replica.openConflicts()
-        return try await read { db in
+        let archive: PatientArchive = try await read { db in
             let graph = try Self.mergeGraph(db)
             let root = graph.root(of: patientId)
             try crm.requireReach(caller, patient: root, db)
@@ -120,6 +120,9 @@ extension CRM.Patients {
                 // A visitor resolves no conflicts, and the candidates are whole phone numbers and addresses.
                 openConflicts: caller.role == .visitor ? [] : conflicts.filter { $0.table == "patient" && ids.contains($0.key) }.map(Self.conflictEntry))
         }
+        // Who opened which archive (the id only).
+        try await crm.auditEvent(caller, "patient.read", "patient", archive.patient.id)
+        return archive
     }
 
     static func conflictEntry(_ conflict: OpenConflict) -> ConflictEntry {

@@ -57,7 +57,7 @@ extension CRM.Patients {
         try caller.require(.visitor, .agent, .manager, .admin)
         let trimmed = query.trimmingCharacters(in: .whitespaces)
         guard trimmed.count <= 50 else { throw CRMError.invalid("query must be at most 50 characters") }
-        return try await read { db in
+        let found: Page<Patient> = try await read { db in
             let graph = try Self.mergeGraph(db)
             var sql = "SELECT * FROM patient WHERE 1"
             var arguments: StatementArguments = []
@@ -89,6 +89,9 @@ extension CRM.Patients {
             }
             return page.page(found, id: \.id)
         }
+        // Who searched and which archives it showed (ids only, never the query: it may be a name or a number).
+        try await crm.auditEvent(caller, "patient.search", "patient", found.items.prefix(20).map(\.id).joined(separator: ","))
+        return found
     }
 
     /// Caller-ID lookup (来电弹屏): the archives whose phone matches the number, after normalising it

@@ -15,6 +15,8 @@ public struct CRMError: Error, Hashable, Sendable, CustomStringConvertible {
         case notFound
         /// The record's state forbids it: already claimed, already submitted differently, … (HTTP 409).
         case conflict
+        /// Too many failed attempts; try again later (HTTP 429).
+        case throttled
     }
 
     public var kind: Kind

@@ -3,7 +3,8 @@ import Hummingbird
 import Logging
 import NodeRuntime
 
-/// The node's HTTP server: health and status (public), the CRM API under `/api` (a session needed),
+/// The node's HTTP server: health and the link indicator (public), status (managers and
+/// administrators), the CRM API under `/api` (a session needed),
 /// and the web UI everywhere else.
 package func buildHTTPApplication(
     runtime: NodeRuntime, configuration: NodeConfiguration, endpoint: Endpoint,
@@ -19,10 +20,15 @@ package func buildHTTPApplication(
 package func buildRouter(runtime: NodeRuntime, configuration: NodeConfiguration, screenPops: ScreenPopHub = ScreenPopHub()) -> Router<APIRequestContext> {
     let router = Router(context: APIRequestContext.self)
     router.add(middleware: APIErrorMiddleware())
+    router.add(middleware: CrossSiteGuard())
     router.add(middleware: LanguageMiddleware())
     router.add(middleware: AuthenticationMiddleware(crm: runtime.crm))
     router.get("/api/health") { _, _ in "ok" }
-    router.get("/api/status") { _, _ in try await runtime.statusReport(configuration) }
+    // Peers, addresses and row counts: for the hospital's IT staff, not for anyone on the ward Wi-Fi.
+    router.get("/api/status") { _, context in
+        try context.requireCaller().require(.manager, .admin)
+        return try await runtime.statusReport(configuration)
+    }
     router.get("/api/status/link") { _, _ in try await runtime.linkStatus(configuration) }
     let api = router.group("/api")
     let crm = runtime.crm

@@ -72,22 +72,28 @@ package struct NodeLinkStatus: Codable, ResponseEncodable, Sendable {
 extension NodeRuntime {
     /// The node's links: cheap (the peer table and the version vector).
     package func linkStatus(_ configuration: NodeConfiguration) throws -> NodeLinkStatus {
+        // Public (the pages' link indicator): no address, no error text.
+        NodeLinkStatus(name: configuration.name, role: replica.role.description, nodeId: configuration.nodeID, peers: try peerReports(redacted: true))
+    }
+
+    /// Each peer's link: last contact, what waits in each direction; addresses and errors unless `redacted`.
+    private func peerReports(redacted: Bool) throws -> [NodeStatusReport.Peer] {
         let vector = try replica.versionVector()
+        // A ward node on central's feed holds central's commits as far as its feed cursor says.
+        let held = replica.ownScope != nil ? vector.merging(try replica.feedCursor()) : vector
         let now = Int64(clamping: replica.wallClock.now())
-        let peers = try self.peers.peers().map { peer in
-            let pendingOut = vector.commitsAhead(of: peer.peerVector), pendingIn = peer.peerVector.commitsAhead(of: vector)
+        return try self.peers.peers().map { peer in
+            let pendingOut = vector.commitsAhead(of: peer.peerVector), pendingIn = peer.peerVector.commitsAhead(of: held)
             return NodeStatusReport.Peer(
-                name: peer.name, nodeId: peer.nodeId, role: peer.role, address: peer.address, connected: peer.connected,
+                name: peer.name, nodeId: peer.nodeId, role: peer.role, address: redacted ? "" : peer.address, connected: peer.connected,
                 lastContactMsAgo: now - peer.lastContact, pendingOut: pendingOut, pendingIn: pendingIn,
-                lagMs: pendingOut == 0 ? 0 : peer.caughtUpAt.map { now - $0 }, lastError: peer.lastError)
+                lagMs: pendingOut == 0 ? 0 : peer.caughtUpAt.map { now - $0 }, lastError: redacted ? nil : peer.lastError)
         }
-        // The role is the certificate's (what this node may write), whatever node.json says.
-        return NodeLinkStatus(name: configuration.name, role: replica.role.description, nodeId: configuration.nodeID, peers: peers)
     }
 
     /// The node's whole status, rows of every table counted (`suifang status`, `/api/status`).
     package func statusReport(_ configuration: NodeConfiguration) throws -> NodeStatusReport {
-        let link = try linkStatus(configuration)
+        let link = NodeLinkStatus(name: configuration.name, role: replica.role.description, nodeId: configuration.nodeID, peers: try peerReports(redacted: false))
         let vector = try replica.versionVector()
         let now = Int64(clamping: replica.wallClock.now())
         let names = Dictionary(link.peers.map { ($0.nodeId, $0.name) }, uniquingKeysWith: { first, _ in first })

@@ -1,3 +1,4 @@
+import CRMDomain
 import Foundation
 import NodeRuntime
 
@@ -53,9 +54,9 @@ package struct ChartData: Sendable {
 }
 
 package enum CSVLine {
+    /// One line of a chart's CSV (``CSV/line(_:)``: quoted where needed, formulas neutralised).
     package static func of(_ fields: [String]) -> String {
-        fields.map { $0.contains(where: { ",\"\n".contains($0) }) ? "\"" + $0.replacingOccurrences(of: "\"", with: "\"\"") + "\"" : $0 }
-            .joined(separator: ",") + "\n"
+        CSV.line(fields)
     }
 }
 

@@ -10,6 +10,8 @@ package struct WebSession: Sendable {
     package var strings: Strings
     package var node: NodeLinkStatus
     package var path: String
+    /// The token every form of this session's pages carries (``CSRFToken``).
+    package var csrfToken: String = ""
 
     /// The link indicator: central itself, or linked to central / not, and how much waits to sync.
     package var linkIndicator: Markup {
@@ -34,9 +36,13 @@ package struct WebSession: Sendable {
             return [
                 ("/complaints", s["office"]), ("/patients", s["patients"]), ("/conflicts", s["conflicts"]), ("/sms", s["smsComposer"]),
                 ("/templates", s["templates"]), ("/rules", s["rules"]), ("/dashboard", s["dashboard"]), ("/fleet", s["fleet"]),
-                ("/organisation", s["organisation"]),
+                ("/organisation", s["organisation"]), ("/audit", s["audit"]),
             ]
-        case .admin: return [("/fleet", s["fleet"]), ("/users", s["users"]), ("/organisation", s["organisation"]), ("/patients", s["patients"]), ("/dashboard", s["dashboard"])]
+        case .admin:
+            return [
+                ("/fleet", s["fleet"]), ("/users", s["users"]), ("/organisation", s["organisation"]), ("/patients", s["patients"]), ("/dashboard", s["dashboard"]),
+                ("/audit", s["audit"]),
+            ]
         }
     }
 
@@ -65,14 +71,24 @@ package struct WebSession: Sendable {
             <script src="/assets/app.js"></script>
             </body></html>
             """
-        return WebPage.html(html)
+        return WebPage.html(withFormTokens(html))
     }
 
-    package init(caller: Caller, strings: Strings, node: NodeLinkStatus, path: String) {
+    /// The page with this session's token in every form it posts (the pages' forms all open with
+    /// `<form method="post"`; text from users is escaped, so it cannot open one).
+    private func withFormTokens(_ html: Markup) -> Markup {
+        Markup(
+            trusted: html.html.replacingOccurrences(
+                of: "(<form method=\"post\"[^>]*>)", with: "$1<input type=\"hidden\" name=\"\(CSRFToken.field)\" value=\"\(csrfToken)\">",
+                options: .regularExpression))
+    }
+
+    package init(caller: Caller, strings: Strings, node: NodeLinkStatus, path: String, csrfToken: String = "") {
         self.caller = caller
         self.strings = strings
         self.node = node
         self.path = path
+        self.csrfToken = csrfToken
     }
 }
 

@@ -14,7 +14,12 @@ extension WebUI {
         router.post("/login") { request, context in
             let form = try await request.form(context: context)
             let (username, password) = (form["username"] ?? "", form["password"] ?? "")
-            guard let session = try? await crm.accounts.login(username: username, password: password) else {
+            let session: Session
+            do {
+                session = try await crm.accounts.login(username: username, password: password, address: context.remoteAddress)
+            } catch let error as CRMError where error.kind == .throttled {
+                return Self.loginPage(request.language, failed: true, throttled: true)
+            } catch {
                 return Self.loginPage(request.language, failed: true)
             }
             var response = WebPage.redirect(Self.home(session.user.role))
@@ -68,20 +73,20 @@ extension WebUI {
             """
     }
 
-    package static func loginPage(_ language: Language, failed: Bool) -> Response {
+    package static func loginPage(_ language: Language, failed: Bool, throttled: Bool = false) -> Response {
         let s = Strings(language: language)
         let other = language == .zh ? "en" : "zh"
         return WebPage.bare(
             s["login"],
             """
             <h1>\(s["app"]) · \(s["login"])</h1>
-            \(failed ? "<p class=\"error\" role=\"alert\">\(s["loginFailed"])</p>" as Markup : .empty)
+            \(failed ? "<p class=\"error\" role=\"alert\">\(s[throttled ? "loginThrottled" : "loginFailed"])</p>" as Markup : .empty)
             <form method="post" action="/login" class="card">
               <label for="username">\(s["username"])</label><input type="text" id="username" name="username" autocomplete="username" required autofocus>
               <label for="password">\(s["password"])</label><input type="password" id="password" name="password" autocomplete="current-password" required>
               <p><button type="submit" id="login">\(s["login"])</button></p>
             </form>
             <p><a href="/login?lang=\(other)">\(s["language"])</a></p>
-            """, language: language, status: failed ? .unauthorized : .ok)
+            """, language: language, status: throttled ? .tooManyRequests : failed ? .unauthorized : .ok)
     }
 }

@@ -238,7 +238,7 @@ extension WebUI {
         var html: Markup =
             "<table id=\"users\"><thead><tr><th>\(s["username"])</th><th>\(s["displayName"])</th><th>\(s["role"])</th><th>\(s["ward"])</th><th></th></tr></thead><tbody>"
         html += users.markup {
-            "<tr><td>\(e($0.id))</td><td>\(e($0.displayName))</td><td>\(s[$0.role.rawValue])</td><td>\(e($0.wardId))</td><td>\($0.disabled ? s["disabled"] : "")</td></tr>"
+            "<tr><td>\(e($0.id))</td><td>\(e($0.displayName))</td><td>\(s[$0.role.rawValue])</td><td>\(e($0.wardId))</td><td>\($0.disabled ? s["disabled"] : "")\($0.lockedUntil.map { " " + s["lockedUntil"] + " " + $0 } ?? "")</td></tr>"
         }
         html += """
             </tbody></table>

@@ -27,6 +27,7 @@ package struct WebUI: Sendable {
         addManagement(to: router)
         addDashboard(to: router)
         addOrganisation(to: router)
+        addAudit(to: router)
     }
 
     package static func asset(_ text: String, type: String) -> Response {
@@ -99,7 +100,16 @@ package struct WebSessionMiddleware: RouterMiddleware {
         let runtime = self.runtime, configuration = self.configuration
         let node = try runtime.linkStatus(configuration)
         var context = context
-        context.webSession = WebSession(caller: caller, strings: strings, node: node, path: request.uri.path)
+        let csrf = CSRFToken.of(session: context.token ?? "")
+        context.webSession = WebSession(caller: caller, strings: strings, node: node, path: request.uri.path, csrfToken: csrf)
+        var request = request
+        if request.method == .post {
+            // Every page form carries the session's token; a form another site made a browser post does not.
+            let body = try await request.collectBody(upTo: context.maxUploadSize)
+            guard CSRFToken.matches(FormFields(String(buffer: body))[CSRFToken.field], csrf) else {
+                throw CRMError(.forbidden, strings["formExpired"])
+            }
+        }
         return try await next(request, context)
     }
 }

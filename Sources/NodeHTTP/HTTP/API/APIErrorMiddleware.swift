@@ -84,6 +84,7 @@ package struct APIErrorMiddleware: RouterMiddleware {
                 case .forbidden: .forbidden
                 case .notFound: .notFound
                 case .conflict: .conflict
+                case .throttled: .tooManyRequests
                 }
             return APIError(status: status, code: error.kind.rawValue, message: error.message)
         case let error as ReplicaError where error.code == .commitTooLarge:

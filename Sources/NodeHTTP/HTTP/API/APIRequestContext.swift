@@ -12,8 +12,12 @@ package struct APIRequestContext: RequestContext {
     /// On web pages: who is looking, in which language, and the node's links (``WebSessionMiddleware``).
     package var webSession: WebSession?
 
+    /// The client's IP address (login throttling counts failures per address).
+    package var remoteAddress: String?
+
     package init(source: Source) {
         self.coreContext = .init(source: source)
+        self.remoteAddress = source.channel.remoteAddress?.ipAddress
     }
 
     /// JSON bodies are small; CSV imports read their body themselves with a larger limit.

@@ -65,6 +65,10 @@ extension Request {
     /// The JSON body as `T`, with a 400 that names the field when it does not fit.
     /// Bodies over the context's limit are a 413; decoding errors name the field, never the value.
     package func json<T: Decodable>(_ type: T.Type, context: APIRequestContext) async throws -> T {
+        // A form another site posts cannot claim to be JSON without a preflight the API never answers.
+        guard let contentType = headers[.contentType], contentType.lowercased().hasPrefix("application/json") else {
+            throw CRMError(.invalid, "request body: send it as Content-Type: application/json")
+        }
         let buffer = try await body.collect(upTo: context.maxUploadSize)
         return try JSONDecoder().decode(type, from: Data(buffer.readableBytesView))
     }

@@ -22,7 +22,7 @@ package enum AccountRoutes {
     package static func add(to api: RouterGroup<APIRequestContext>, crm: CRM) {
         api.post("login") { request, context in
             let body = try await request.json(Login.self, context: context)
-            let session = try await crm.accounts.login(username: body.username, password: body.password)
+            let session = try await crm.accounts.login(username: body.username, password: body.password, address: context.remoteAddress)
             var response = try JSONResponse.make(session)
             response.setCookie(
                 Cookie(
