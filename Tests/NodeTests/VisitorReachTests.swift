@@ -98,6 +98,8 @@ struct VisitorReachTests {
             #expect(own.status == .ok && own.text.contains("本病区患者"))
             #expect(!own.text.contains("350102197001011234") && own.text.contains("3501**********1234"))
             #expect(!own.text.contains("13800001111") && own.text.contains("138****1111"))
+            let list = try await nurse.call(.get, "/api/wards/W-CARD/patients")
+            #expect(list.status == .ok && list.text.contains("本病区患者") && !list.text.contains("350102197001011234") && !list.text.contains("13800001111"))
         }
     }
 }

@@ -185,7 +185,7 @@ extension CRM.Encounters {
                 let due = row["taskId"] != nil && (row["taskDoneAt"] as String?) == nil
                 result.append(
                     WardPatient(
-                        patient: patient, encounter: encounter, bedsideTaskId: row["taskId"], bedsideVisitDue: due,
+                        patient: patient.masked(for: caller), encounter: encounter, bedsideTaskId: row["taskId"], bedsideVisitDue: due,
                         bedsideDueBy: row["taskDueBy"]))
             }
             // Due visits first, soonest deadline first; then by admission.
