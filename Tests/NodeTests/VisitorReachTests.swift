@@ -98,6 +98,16 @@ struct VisitorReachTests {
             #expect(own.status == .ok && own.text.contains("本病区患者"))
             #expect(!own.text.contains("350102197001011234") && own.text.contains("3501**********1234"))
             #expect(!own.text.contains("13800001111") && own.text.contains("138****1111"))
+            // Its own patient's survey cannot close another ward's task.
+            let forged =
+                #"{"id":"01JREACHFORGEDTASK000001","templateId":"bedside","templateVersion":1,"patientId":"\#(mine)","wardId":"W-CARD","mode":"bedside","taskId":"\#(task)","submittedAt":"2026-11-23T09:00:00+08:00","answers":{"overall":5,"nps":9}}"#
+            #expect(try await nurse.call(.post, "/api/responses", json: forged).status == .notFound)
+            #expect(try await crm.followUps.task(task).doneAt == nil)
+            // Accounts: every visitor belongs to a ward, and only visitors do (a ward gateway holds its wards' password hashes).
+            await #expect(throws: CRMError.self) { try await crm.accounts.saveUser(.system, username: "nowhere", displayName: "x", role: .visitor, password: "password-x") }
+            await #expect(throws: CRMError.self) {
+                try await crm.accounts.saveUser(.system, username: "boss", displayName: "x", role: .manager, password: "password-x", wardId: "W-CARD")
+            }
             let list = try await nurse.call(.get, "/api/wards/W-CARD/patients")
             #expect(list.status == .ok && list.text.contains("本病区患者") && !list.text.contains("350102197001011234") && !list.text.contains("13800001111"))
         }

@@ -267,6 +267,35 @@ struct ScopedFeedTests {
         #expect(try rows(one, "patient") == ["P-NEW"] && hospital.isExact(one))
     }
 
+    @Test func aWardAdmittingAnotherWardsPatientToItselfGetsNothingOfThem() async throws {
+        let hospital = try Hospital(wardNodes: [["W-1"], ["W-2"]])
+        let (one, two) = (hospital.wards[0], hospital.wards[1])
+        try await hospital.central.write { tx in
+            _ = try tx.insert(into: "patient", values: ["name": "他病区", "phone": "13900000009"], id: "P-OTHER")
+            _ = try tx.insert(into: "answer", values: ["patientId": "P-OTHER", "wardId": "W-2", "score": 1])
+        }
+        _ = try hospital.admit("P-OTHER", to: "W-2")
+        try await hospital.sync(two)
+        // A stolen W-1 gateway records an admission of that patient to its own ward.
+        try await one.write { _ = try $0.insert(into: "stay", values: ["patientId": "P-OTHER", "wardId": "W-1"]) }
+        try await hospital.sync(one)
+        try await hospital.sync(one)
+        #expect(try rows(one, "patient").isEmpty && rows(one, "answer").isEmpty, "no archive is pulled by admitting it")
+        #expect(try hospital.central.statistics().rows["stay"] == 2, "the admission itself is still recorded at central")
+        // A patient the ward registered itself and admits is its own.
+        try await one.write { tx in
+            _ = try tx.insert(into: "patient", values: ["name": "床边登记"], id: "P-BEDSIDE")
+            _ = try tx.insert(into: "stay", values: ["patientId": "P-BEDSIDE", "wardId": "W-1"])
+        }
+        try await hospital.sync(one)
+        try await hospital.sync(one)
+        #expect(try rows(one, "patient") == ["P-BEDSIDE"])
+        try await hospital.sync(two)
+        let held = Set(try one.scopedDump(for: nil).split(separator: "\n")), due = Set(try hospital.central.scopedDump(for: hospital.scope(of: one)).split(separator: "\n"))
+        #expect(held == due, "extra \(held.subtracting(due).sorted()), missing \(due.subtracting(held).sorted())")
+        #expect(try hospital.isExact(two))
+    }
+
     @Test func aMalformedFeedPageIsRefusedWithoutTrapping() throws {
         var feed = RowFeed()
         feed.entries = [RowFeed.Entry(table: "patient", key: "P1", body: .state(values: ["x".databaseValue, .null], meta: [1, 2, 3]))]

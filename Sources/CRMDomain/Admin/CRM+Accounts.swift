@@ -39,6 +39,10 @@ extension CRM.Accounts {
         }
         guard !displayName.isEmpty, displayName.count <= 64 else { throw CRMError.invalid("displayName must be 1–64 characters") }
         if let password, password.count < 8 || password.count > 128 { throw CRMError.invalid("password must be 8–128 characters") }
+        // A ward gateway holds the accounts of its wards (their password hashes included): only
+        // bedside visitors belong to a ward, and every visitor to one.
+        if role == .visitor, wardId?.isEmpty ?? true { throw CRMError.invalid("a bedside visitor needs a ward") }
+        if role != .visitor, wardId != nil { throw CRMError.invalid("only bedside visitors belong to a ward") }
         var passwordHash: String?
         if let password { passwordHash = try await PasswordHasher.hash(password, strength: crm.passwordStrength) }
         let record = UserRecord(

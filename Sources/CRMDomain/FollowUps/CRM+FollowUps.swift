@@ -176,8 +176,13 @@ extension CRM.FollowUps {
                 """
             var arguments: StatementArguments = [day]
             if caller.role == .visitor {
-                sql += " AND t.kind = 'bedside24h'"
-                if let own = caller.wardId { sql += " AND t.wardId = ?"; arguments += [own] }
+                // Its own ward's bedside visits, of patients still in its reach (fails closed without a ward).
+                sql += " AND t.kind = 'bedside24h' AND t.wardId = ?"
+                arguments += [caller.wardId ?? ""]
+                if let reach = try crm.reachCondition(caller, patientColumn: "t.patientId", db) {
+                    sql += " AND " + reach.sql
+                    arguments += reach.arguments
+                }
             } else if let kind {
                 sql += " AND t.kind = ?"
                 arguments += [kind]
@@ -195,7 +200,7 @@ extension CRM.FollowUps {
             for row in try Row.fetchAll(db, sql: sql, arguments: arguments) {
                 let task = FollowUpTask(row: row)
                 let root = graph.root(of: task.patientId)
-                let patient = try Row.fetchOne(db, sql: "SELECT * FROM patient WHERE id = ?", arguments: [root]).map(Patient.init(row:))
+                let patient = try Row.fetchOne(db, sql: "SELECT * FROM patient WHERE id = ?", arguments: [root]).map { Patient(row: $0).masked(for: caller) }
                 let overdue = task.dueDate < day || (task.dueBy.map { $0 < nowStamp } ?? false)
                 entries.append(QueueEntry(task: task, patient: patient, overdue: overdue))
             }
@@ -215,7 +220,7 @@ extension CRM.FollowUps {
     /// One task, as a caller may see it: a bedside visitor only its own ward's (else not found).
     public func task(_ caller: Caller, _ id: String) async throws -> FollowUpTask {
         let task = try await task(id)
-        guard caller.role != .visitor || task.wardId == caller.wardId else { throw CRMError.notFound("task", id) }
+        guard caller.role != .visitor || (caller.wardId != nil && task.wardId == caller.wardId) else { throw CRMError.notFound("task", id) }
         return task
     }
 
@@ -226,7 +231,7 @@ extension CRM.FollowUps {
         try caller.require(.visitor, .agent, .manager)
         try await change(caller, "task.claim", "followUpTask") { tx in
             guard let row = try Row.fetchOne(tx.db, sql: "SELECT claimedBy, doneAt, withdrawn, wardId FROM followUpTask WHERE id = ?", arguments: [taskId]),
-                caller.role != .visitor || (row["wardId"] as String?) == caller.wardId
+                caller.role != .visitor || (caller.wardId != nil && (row["wardId"] as String?) == caller.wardId)
             else {
                 throw CRMError.notFound("task", taskId)
             }
@@ -279,7 +284,7 @@ extension CRM.FollowUps {
         nextAction: String?, responseId: String?, retryOn: String?, at: String? = nil
     ) throws -> String {
         guard let row = try Row.fetchOne(tx.db, sql: "SELECT * FROM followUpTask WHERE id = ?", arguments: [taskId]),
-            caller.role != .visitor || (row["wardId"] as String?) == caller.wardId
+            caller.role != .visitor || (caller.wardId != nil && (row["wardId"] as String?) == caller.wardId)
         else {
             throw CRMError.notFound("task", taskId)
         }

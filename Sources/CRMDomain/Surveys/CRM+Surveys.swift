@@ -209,17 +209,23 @@ extension CRM.Surveys {
         }
         try crm.audit(tx, caller, "survey.submit", "surveyResponse", responseID)
         if let taskId = submission.taskId {
-            try completeTask(tx, caller, taskId: taskId, responseID: responseID)
+            try completeTask(tx, caller, taskId: taskId, patientId: submission.patientId, responseID: responseID)
         }
         return SubmissionReceipt(id: responseID, created: true)
     }
 
     /// Marks an open task as reached with a response (same transaction as the response).
-    private func completeTask(_ tx: ReplicaTransaction, _ caller: Caller, taskId: String, responseID: String) throws {
+    private func completeTask(_ tx: ReplicaTransaction, _ caller: Caller, taskId: String, patientId: String, responseID: String) throws {
         guard let row = try Row.fetchOne(tx.db, sql: "SELECT * FROM followUpTask WHERE id = ?", arguments: [taskId]) else {
             throw CRMError.notFound("task", taskId)
         }
         let task = FollowUpTask(row: row)
+        // The response answers this patient's task; a visitor's, a task of its own ward; a task
+        // another user claimed is theirs to record.
+        guard task.patientId == patientId, caller.role != .visitor || (caller.wardId != nil && task.wardId == caller.wardId) else { throw CRMError.notFound("task", taskId) }
+        if let holder = task.claimedBy, holder != caller.userId, task.doneAt == nil {
+            throw CRMError.conflict("task '\(taskId)' is claimed by '\(holder)'")
+        }
         guard task.doneAt == nil, !task.withdrawn else { return }
         let at = timestamp()
         try tx.insert(

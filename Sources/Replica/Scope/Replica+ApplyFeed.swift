@@ -123,6 +123,11 @@ extension Replica {
                 }
                 if try join(entry, into: table, store) { changed[table.name, default: []].insert(entry.key) }
             case .gone:
+                // Only a row of a `hold ward` table leaves by itself; anything else is refused.
+                guard case .ward = table.declaration.hold else {
+                    report.refused[table.name, default: 0] += 1
+                    continue
+                }
                 try purger.purge(table, key: entry.key)
             }
         }
@@ -259,7 +264,12 @@ struct ScopePurger {
     /// Keeps rows held by patient only for these patients, and rows of `hold ward` tables only in
     /// these wards (and, when `wardKeys` lists a table, only under the listed keys).
     mutating func keepOnly(patients: Set<String>, wardKeys: [String: Set<String>]?, wards: Set<String>) throws {
-        let patients = patients.union(try patientsWithUnechoedWrites())
+        // A patient kept only for unechoed writes is purged once central has them (unless they come back).
+        let unechoed = try patientsWithUnechoedWrites()
+        for patient in unechoed.subtracting(patients) {
+            try db.execute(sql: "INSERT OR IGNORE INTO _sf_evict (patient) VALUES (?)", arguments: [patient])
+        }
+        let patients = patients.union(unechoed)
         for table in replica.fedTables {
             switch table.declaration.hold {
             case .patient(let column):

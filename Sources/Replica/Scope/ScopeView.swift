@@ -33,13 +33,57 @@ struct ScopeView {
         }
         let cutoff = Self.day(now, minusDays: try Self.windowDays(root, policies: policies, db))
         let wards = scope.wards.sorted()
+        guard let rootTable = policies.table(named: root.table), let patientIndex = rootTable.columnIndex(root.patientColumn) else {
+            self.patients = []
+            return
+        }
+        let columns = rootTable.columns.map(\.name.quotedDatabaseIdentifier)
         let sql = """
-            SELECT DISTINCT \(root.patientColumn.quotedDatabaseIdentifier) FROM \(root.table.quotedDatabaseIdentifier)
+            SELECT \(columns.joined(separator: ", ")), _sf_meta FROM \(root.table.quotedDatabaseIdentifier)
             WHERE \(root.wardColumn.quotedDatabaseIdentifier) IN (\(wards.map { _ in "?" }.joined(separator: ",")))
               AND \(root.cancelledColumn.quotedDatabaseIdentifier) IS NOT 1
               AND (\(root.endedColumn.quotedDatabaseIdentifier) IS NULL OR substr(\(root.endedColumn.quotedDatabaseIdentifier), 1, 10) >= ?)
             """
-        self.patients = Set(try String.fetchAll(db, sql: sql, arguments: StatementArguments(wards + [cutoff])))
+        // A scope-root row the ward node wrote itself (its patient column stamped by it) puts a
+        // patient in its scope only if the node also created the patient's card (registered at the
+        // bedside): else a stolen gateway could pull any archive by admitting it to its own ward.
+        var patients: Set<String> = [], ownAdmissions: Set<String> = []
+        for row in try Row.fetchAll(db, sql: sql, arguments: StatementArguments(wards + [cutoff])) {
+            let values = (0..<rootTable.columns.count).map { row[$0] as DatabaseValue }
+            guard let patient = String.fromDatabaseValue(values[patientIndex]) else { continue }
+            guard let state = Self.state(row[rootTable.columns.count] as Data?, values, rootTable) else { continue }
+            if case .register(let stamp) = state.columns[patientIndex].meta, stamp.origin == scope.node {
+                ownAdmissions.insert(patient)
+            } else {
+                patients.insert(patient)
+            }
+        }
+        for patient in ownAdmissions.subtracting(patients) where try Self.creator(ofPatient: patient, policies: policies, db) == scope.node {
+            patients.insert(patient)
+        }
+        self.patients = patients
+    }
+
+    /// A row's merge state, or nil when its metadata does not decode (such a row grants nothing).
+    private static func state(_ meta: Data?, _ values: [DatabaseValue], _ table: TableDeclaration) -> RowState? {
+        guard let meta else { return nil }
+        return try? RowMetaCodec.decode(Array(meta), values: values, policies: table.columns.map(\.policy))
+    }
+
+    /// The node that created a patient's card: the origin of its earliest stamp (a card is created
+    /// whole, every column stamped by its creation; a later write that lost does not stay).
+    static func creator(ofPatient patient: String, policies: PolicySet, _ db: Database) throws -> NodeID? {
+        guard let table = policies.tables.first(where: { $0.hold == .patient(column: $0.primaryKey) }) else { return nil }
+        let columns = table.columns.map(\.name.quotedDatabaseIdentifier)
+        let sql = "SELECT \(columns.joined(separator: ", ")), _sf_meta FROM \(table.name.quotedDatabaseIdentifier) WHERE \(table.primaryKey.quotedDatabaseIdentifier) = ?"
+        guard let row = try Row.fetchOne(db, sql: sql, arguments: [patient]) else { return nil }
+        let values = (0..<table.columns.count).map { row[$0] as DatabaseValue }
+        guard let state = state(row[table.columns.count] as Data?, values, table) else { return nil }
+        let stamps = state.columns.compactMap { column -> Stamp? in
+            if case .register(let stamp) = column.meta, stamp.seq > 0 { return stamp }
+            return nil
+        }
+        return stamps.min { ($0.hlc, $0.origin) < ($1.hlc, $1.origin) }?.origin
     }
 
     /// Whether the scope holds a row of `table` with these column values (declared order),

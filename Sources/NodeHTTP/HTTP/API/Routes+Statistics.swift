@@ -47,6 +47,7 @@ package enum StatisticsRoutes {
         }
         api.post("import/:dataset") { request, context in
             let caller = try context.requireCaller()
+            try caller.require(.manager, .admin)  // before buffering up to 32 MiB
             let dataset = try Self.dataset(context)
             var body = try await request.body.collect(upTo: 32 << 20)
             guard let text = body.readString(length: body.readableBytes) else { throw CRMError(.invalid, "the file is not UTF-8 text") }
