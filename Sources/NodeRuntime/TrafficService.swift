@@ -4,7 +4,8 @@ import GRDB
 import Replica
 import ServiceLifecycle
 
-/// Synthetic bedside traffic for testnets: a visitor of the node's ward submits bedside surveys
+/// Synthetic bedside traffic for testnets: a visitor of the node's ward (an agent on central and
+/// call centers) submits bedside surveys
 /// through the domain at a steady rate (checked, audited and captured like any user's), and each
 /// acknowledged response id is appended to a log file, so a testnet can check that no
 /// acknowledged write went missing. Rows carry made-up content only, never patient data.
@@ -48,7 +49,9 @@ package struct TrafficService: Service {
         defer { try? log.close() }
         let interval = 1 / max(perSecond, 0.001)
         let deadline = ContinuousClock.now + .seconds(seconds)
-        let visitor = Caller(userId: "traffic", role: .visitor, wardId: nodeName)
+        // On a ward node, a bedside visitor of its ward; on central and call centers, an agent
+        // (a visitor reaches only the patients of its ward, and those nodes have none).
+        let visitor = crm.replica.ownScope != nil ? Caller(userId: "traffic", role: .visitor, wardId: nodeName) : Caller(userId: "traffic", role: .agent)
         let patient = try await crm.patients.create(.system, PatientInput(name: "TESTNET"))
         if crm.replica.ownScope != nil {
             // A ward node holds the patients of its wards: the traffic's patient is admitted to it.

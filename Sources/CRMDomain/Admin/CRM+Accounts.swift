@@ -85,10 +85,16 @@ extension CRM.Accounts {
         let name = String(username.lowercased().prefix(64))
         let keys = LoginGuard.keys(username: name, address: address)
         let moment = now()
-        if try await read({ db in try LoginGuard.waitUntil(keys, now: moment, db) }) != nil {
-            try await audit(Caller(userId: name, role: .visitor), "login.throttled")
-            throw CRMError(.throttled, "too many failed logins; try again later")
+        // Checked and counted in one transaction, before the slow check: parallel guesses each
+        // count, and none slips through while another is being verified. A success takes it back.
+        let throttled = try await replica.writeLocal { db -> Bool in
+            if try LoginGuard.waitUntil(keys, now: moment, db) != nil { return true }
+            try LoginGuard.recordFailure(keys, now: moment, db)
+            return false
         }
+        // Not audited one by one: refused attempts cost nothing to send, and each audit entry is a
+        // replicated commit. The failures that led here are.
+        if throttled { throw CRMError(.throttled, "too many failed logins; try again later") }
         let stored = try await read { db in
             try Row.fetchOne(db, sql: "SELECT * FROM appUser WHERE id = ?", arguments: [name]).map { (Self.account($0), $0["passwordHash"] as String?) }
         }
@@ -96,11 +102,10 @@ extension CRM.Accounts {
         if hash == nil { hash = await PasswordHasher.dummyHash(strength: crm.passwordStrength) }
         let verified = await PasswordHasher.verify(password, hash: hash ?? "")
         guard let (user, _) = stored, stored?.1 != nil, verified, !user.disabled else {
-            try await replica.writeLocal { db in try LoginGuard.recordFailure(keys, now: moment, db) }
             try await audit(Caller(userId: name, role: .visitor), "login.failed")
             throw CRMError(.unauthenticated, "wrong user name or password")
         }
-        try await replica.writeLocal { db in try LoginGuard.clear(username: name, db) }
+        try await replica.writeLocal { db in try LoginGuard.succeeded(keys, db) }
         try await audit(Caller(userId: user.id, role: user.role, wardId: user.wardId), "login")
         let token = Sodium.randomBytes(32).map { String($0, radix: 16).leftPadded(2) }.joined()
         let expires = time.timestamp(now().addingTimeInterval(Self.sessionLifetime))

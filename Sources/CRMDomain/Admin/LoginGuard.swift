@@ -49,8 +49,18 @@ struct LoginGuard {
         }
     }
 
-    /// A successful login forgets the user's failures (not the address's: one good password does
-    /// not excuse an address that tries many names).
+    /// A successful login: the attempt counted in advance is taken back, and the user's failures are
+    /// forgotten (not the address's: one good password does not excuse an address that tries many names).
+    static func succeeded(_ keys: [String], _ db: Database) throws {
+        for key in keys where key.hasPrefix("address:") {
+            try db.execute(sql: "UPDATE crm_login_failure SET failures = failures - 1 WHERE key = ? AND failures > 0", arguments: [key])
+        }
+        if let user = keys.first(where: { $0.hasPrefix("user:") }) {
+            try db.execute(sql: "DELETE FROM crm_login_failure WHERE key = ?", arguments: [user])
+        }
+    }
+
+    /// Forgets a user's failures (an administrator set a new password).
     static func clear(username: String, _ db: Database) throws {
         try db.execute(sql: "DELETE FROM crm_login_failure WHERE key = ?", arguments: ["user:" + username])
     }

@@ -230,7 +230,9 @@ private struct FeedBuilder {
             else { continue }
             if view.holds(table.declaration, key: ref.key, values: row.values, author: nil) {
                 append(table, key: ref.key, values: row.values, meta: row.meta)
-            } else if case .ward = hold {
+            } else if case .ward(let column) = hold, let index = table.columnIndexes[column], !row.values[index].isNull {
+                // A row of another ward (it may have been this ward's until this change). Rows
+                // in no ward (administrators' accounts) were never any ward's: nothing to say.
                 feed.entries.append(RowFeed.Entry(table: table.name, key: ref.key, body: .gone))
             }
             if let root = view.root, table.name == root.table,
