@@ -106,13 +106,13 @@ struct ScopedFeedTests {
 
         /// Central's feed down to the ward, in pages of `pageRows`; stops after `pages` pages (a
         /// connection lost mid-stream) when given.
-        func down(_ ward: Replica, pageRows: Int = 5, pages: Int? = nil) async throws {
+        func down(_ ward: Replica, pageRows: Int = 5, pageBytes: Int = 4 << 20, pages: Int? = nil) async throws {
             let since = try ward.feedCursor()
             var cursor: FeedCursor?
             var applied = 0
             repeat {
                 if let pages, applied >= pages { return }
-                let page = try central.feed(for: scope(of: ward), since: since, after: cursor, maxRows: pageRows)
+                let page = try central.feed(for: scope(of: ward), since: since, after: cursor, maxRows: pageRows, maxBytes: pageBytes)
                 cursor = page.next
                 _ = try await ward.applyFeed(page.feed)
                 applied += 1
@@ -296,6 +296,24 @@ struct ScopedFeedTests {
         #expect(try hospital.isExact(two))
     }
 
+    @Test func pagesCutByBytesLeaveNoRowBehind() async throws {
+        let hospital = try Hospital(wardNodes: [["W-1"]])
+        let one = hospital.wards[0]
+        for index in 0..<4 {
+            try await hospital.central.write { _ = try $0.insert(into: "patient", values: ["name": "患者\(index)"], id: "P\(index)") }
+            _ = try hospital.admit("P\(index)", to: "W-1")
+        }
+        try await hospital.sync(one)
+        // Edits in separate commits, then pages so small in bytes that each holds a row or two.
+        for index in 0..<4 {
+            try await hospital.central.write { try $0.update("patient", id: "P\(index)", set: ["name": String(repeating: "长", count: 40) + "\(index)"]) }
+            try await hospital.central.write { tx in _ = try tx.insert(into: "answer", values: ["patientId": "P\(index)", "wardId": "W-1", "score": index]) }
+        }
+        try await hospital.down(one, pageRows: 100, pageBytes: 50)
+        #expect(try hospital.isExact(one))
+        #expect(try rows(one, "answer").count == 4)
+    }
+
     @Test func aMalformedFeedPageIsRefusedWithoutTrapping() throws {
         var feed = RowFeed()
         feed.entries = [RowFeed.Entry(table: "patient", key: "P1", body: .state(values: ["x".databaseValue, .null], meta: [1, 2, 3]))]
@@ -368,7 +386,9 @@ struct ScopedFeedTests {
                 if random.next() % 2 == 0 { try hospital.up(ward) }
                 // Sometimes the stream breaks off after a page or two.
                 let pages = random.next() % 3 == 0 ? Int(random.next() % 3) : nil
-                try await hospital.down(ward, pageRows: 1 + Int(random.next() % 6), pages: pages)
+                // Pages cut by rows or, as small as a row or two, by bytes.
+                let bytes = random.next() % 2 == 0 ? 4 << 20 : 60 + Int(random.next() % 400)
+                try await hospital.down(ward, pageRows: 1 + Int(random.next() % 6), pageBytes: bytes, pages: pages)
             }
         }
         for _ in 0..<2 {

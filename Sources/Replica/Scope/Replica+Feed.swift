@@ -29,13 +29,13 @@ extension Replica {
     /// one more than ``snapshotThreshold`` commits behind, gets a full snapshot of its scope.
     /// - Returns: the page and the cursor for the next one (`nil` when this was the last).
     public func feed(
-        for scope: FeedScope, since cursor: VersionVector, after page: FeedCursor? = nil, maxRows: Int = 2_000
+        for scope: FeedScope, since cursor: VersionVector, after page: FeedCursor? = nil, maxRows: Int = 2_000, maxBytes: Int = 4 << 20
     ) throws -> (
         feed: RowFeed, next: FeedCursor?
     ) {
         try writer.read { db in
             let view = try ScopeView(scope, policies: policies, now: wallClock.now(), db)
-            var builder = FeedBuilder(replica: self, db: db, view: view, maxRows: max(maxRows, 1))
+            var builder = FeedBuilder(replica: self, db: db, view: view, maxRows: max(maxRows, 1), maxBytes: max(maxBytes, 1))
             switch page?.position {
             case .snapshot(let start, let table, let afterKey):
                 return try builder.snapshot(since: cursor, start: start, table: table, afterKey: afterKey)
@@ -96,17 +96,22 @@ private struct FeedBuilder {
     let db: Database
     let view: ScopeView
     let maxRows: Int
+    /// Row bytes a page aims at (values and metadata): a page of large rows ends early, so it
+    /// stays well within what a ward node takes (64 MiB inflated).
+    let maxBytes: Int
+    var bytes = 0
     var feed = RowFeed()
     var sent: Set<RowRef> = []
 
-    init(replica: Replica, db: Database, view: ScopeView, maxRows: Int) {
+    init(replica: Replica, db: Database, view: ScopeView, maxRows: Int, maxBytes: Int) {
         self.replica = replica
         self.db = db
         self.view = view
         self.maxRows = maxRows
+        self.maxBytes = maxBytes
     }
 
-    var isFull: Bool { feed.count >= maxRows }
+    var isFull: Bool { feed.count >= maxRows || bytes >= maxBytes }
 
     // MARK: Snapshot
 
@@ -131,23 +136,21 @@ private struct FeedBuilder {
             let (table, hold) = passes[index]
             let limit = maxRows - feed.count
             let rows = try self.rows(of: table, hold: hold, afterKey: afterKey, limit: limit)
-            for row in rows { append(table, key: row.key, values: row.values, meta: row.meta) }
-            if rows.count == limit, let last = rows.last {
-                // The pass may have more rows; go on with it, in this page if it has room
-                // (rows already in the page were not added again).
-                afterKey = last.key
+            for row in rows {
+                append(table, key: row.key, values: row.values, meta: row.meta)
                 if isFull {
+                    // The next page goes on after this row (in this pass, or the next one).
                     feed.cursor = cursor
-                    return (feed, FeedCursor(position: .snapshot(start: start, table: index, afterKey: last.key)))
+                    return (feed, FeedCursor(position: .snapshot(start: start, table: index, afterKey: row.key)))
                 }
+            }
+            if rows.count == limit, let last = rows.last {
+                // The pass may have more rows (rows already in the page were not added again).
+                afterKey = last.key
                 continue
             }
             index += 1
             afterKey = nil
-            if isFull, index < passes.count {
-                feed.cursor = cursor
-                return (feed, FeedCursor(position: .snapshot(start: start, table: index, afterKey: nil)))
-            }
         }
         feed.cursor = cursor.merging(start)
         var wardKeys: [String: Set<String>] = [:]
@@ -200,7 +203,7 @@ private struct FeedBuilder {
         feed: RowFeed, next: FeedCursor?
     ) {
         var covered = cursor
-        var touched: [RowRef] = []
+        var touched: [(ref: RowRef, origin: NodeID, seq: UInt64)] = []
         var seen: Set<RowRef> = []
         var next: FeedCursor?
         let origins = local.sorted.filter { $0.seq > cursor[$0.origin] }
@@ -217,14 +220,27 @@ private struct FeedBuilder {
                     break scan
                 }
                 for ref in replica.rowsTouched(by: commit.body, origin: entry.origin, seq: commit.seq) where seen.insert(ref).inserted {
-                    touched.append(ref)
+                    touched.append((ref, entry.origin, commit.seq))
                 }
                 covered[entry.origin] = commit.seq
             }
         }
         var rootPatients: [String] = []
         var rootSeen: Set<String> = []
-        for ref in touched {
+        for (position, (ref, _, _)) in touched.enumerated() {
+            if bytes >= maxBytes, position < touched.count {
+                // Full in bytes: end before the commit of the first row left out (it is walked
+                // again, whole, by the next page); origins after it are not covered yet.
+                let (_, origin, seq) = touched[position]
+                covered[origin] = seq - 1
+                var later = false
+                for entry in local.sorted {
+                    if later { covered[entry.origin] = cursor[entry.origin] }
+                    if entry.origin == origin { later = true }
+                }
+                next = FeedCursor(position: .commits(origin: origin, covered: seq - 1))
+                break
+            }
             guard let table = replica.tables[ref.table], let hold = table.declaration.hold, hold != .author,
                 let row = try self.row(of: table, key: ref.key)
             else { continue }
@@ -276,6 +292,15 @@ private struct FeedBuilder {
 
     private mutating func append(_ table: ReplicatedTable, key: String, values: [DatabaseValue], meta: [UInt8]) {
         guard sent.insert(RowRef(table: table.name, key: key)).inserted else { return }
+        bytes +=
+            key.utf8.count + meta.count
+            + values.reduce(0) { total, value in
+                switch value.storage {
+                case .string(let text): total + text.utf8.count
+                case .blob(let data): total + data.count
+                default: total + 9
+                }
+            }
         feed.entries.append(RowFeed.Entry(table: table.name, key: key, body: .state(values: values, meta: meta)))
     }
 

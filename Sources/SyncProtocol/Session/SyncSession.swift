@@ -337,7 +337,7 @@ extension SyncSession {
     private func streamFeed(_ scope: FeedScope, since: VersionVector) async throws {
         var cursor: FeedCursor?
         repeat {
-            let page = try replica.feed(for: scope, since: since, after: cursor, maxRows: options.maxChangesPerBatch)
+            let page = try replica.feed(for: scope, since: since, after: cursor, maxRows: options.maxChangesPerBatch, maxBytes: options.maxBytesPerBatch)
             cursor = page.next
             // A page that only moves the cursor still goes: the ward's summary must move on.
             guard !page.feed.isEmpty || !since.dominates(page.feed.cursor) else { continue }
