@@ -30,7 +30,20 @@ package struct NodeDirectory {
 
     package func create() throws {
         guard !exists else { throw NodeSetupError("\(url.path) already holds a node; choose another --dir") }
-        try FileManager.default.createDirectory(at: url, withIntermediateDirectories: true)
+        try FileManager.default.createDirectory(at: url, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
+        try FileManager.default.setAttributes([.posixPermissions: 0o700], ofItemAtPath: url.path)
+    }
+
+    /// Owner-only modes on the node's directory (0700) and everything in it (files 0600,
+    /// directories 0700), for a directory made before the binary set them at creation.
+    package func restrictPermissions() throws {
+        let manager = FileManager.default
+        try manager.setAttributes([.posixPermissions: 0o700], ofItemAtPath: url.path)
+        guard let entries = manager.enumerator(at: url, includingPropertiesForKeys: [.isDirectoryKey]) else { return }
+        for case let entry as URL in entries {
+            let isDirectory = (try? entry.resourceValues(forKeys: [.isDirectoryKey]).isDirectory) ?? false
+            try manager.setAttributes([.posixPermissions: isDirectory ? 0o700 : 0o600], ofItemAtPath: entry.path)
+        }
     }
 
     package func write(_ bytes: [UInt8], to name: String, secret: Bool = false) throws {

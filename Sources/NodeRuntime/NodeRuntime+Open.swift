@@ -11,6 +11,7 @@ extension NodeRuntime {
         passwordStrength: PasswordHasher.Strength = .interactive
     ) throws -> (NodeDirectory, NodeConfiguration, NodeRuntime) {
         let directory = NodeDirectory(path)
+        try directory.restrictPermissions()
         let configuration = try directory.configuration()
         let identity = try directory.identity()
         let replica = try directory.openReplica(

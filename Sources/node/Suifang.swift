@@ -1,5 +1,6 @@
 import ArgumentParser
 import Benchmarks
+import Foundation
 import NodeHTTP
 import NodeRuntime
 import Testnets
@@ -15,4 +16,21 @@ struct Suifang: AsyncParsableCommand {
             Demo.self, Bench.self, Policies.self, Debug.self,
         ]
     )
+
+    /// Every file the node creates (keys, tokens, the replica, its WAL and journal, temporary
+    /// files) is created readable by its owner only, and every directory 0700: the mode is set
+    /// before anything exists, so no key or patient row is ever world-readable, even for a moment.
+    static func main() async {
+        umask(0o077)
+        do {
+            var command = try parseAsRoot()
+            if var command = command as? AsyncParsableCommand {
+                try await command.run()
+            } else {
+                try command.run()
+            }
+        } catch {
+            exit(withError: error)
+        }
+    }
 }

@@ -19,11 +19,24 @@ actor EncryptedSender {
         self.frames = frames
     }
 
+    /// The write of the frame sealed last: each write waits for the one before it.
+    private var lastWrite: Task<Void, any Error>?
+
     func send(_ message: SyncMessage) async throws {
         guard !closed else { throw SyncError(.connectionClosed, "the session already ended") }
         let final = message == .goodbye || { if case .refusal = message { return true } else { return false } }()
         if final { closed = true }
-        try await frames.send(stream.seal(message.encoded, final: final))
+        // Frames are sealed in the order sends arrive (the stream's nonces count them) and must be
+        // written in that order: a send that suspended in its write must not be overtaken by a
+        // later one (acknowledgements, pages and heartbeats come from different tasks).
+        let sealed = try stream.seal(message.encoded, final: final)
+        let previous = lastWrite, frames = self.frames
+        let write = Task {
+            _ = try? await previous?.value
+            try await frames.send(sealed)
+        }
+        lastWrite = write
+        try await write.value
     }
 
     /// Closes the connection.
