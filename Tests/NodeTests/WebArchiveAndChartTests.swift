@@ -24,10 +24,10 @@ struct WebArchiveAndChartTests {
         return body + "&\(CSRFToken.field)=" + CSRFToken.of(session: session)
     }
 
-    static func logIn(_ client: any TestClientProtocol, _ user: String) async throws -> String {
+    static func logIn(_ client: any TestClientProtocol, _ user: String, password: String? = nil) async throws -> String {
         let login = try await client.execute(
             uri: "/login", method: .post, headers: formHeaders,
-            body: ByteBuffer(string: "username=\(user)&password=password-\(user)")
+            body: ByteBuffer(string: "username=\(user)&password=\(password ?? "password-\(user)")")
         ) { $0 }
         return try #require(login.headers[.setCookie]?.split(separator: ";").first.map(String.init))
     }
@@ -97,6 +97,17 @@ struct WebArchiveAndChartTests {
             #expect(try await change("old=password-nurse&new=new-password-1&repeat=new-password-1").1.contains("密码已修改"))
             await #expect((try? runtime.crm.accounts.login(username: "nurse", password: "password-nurse")) == nil)
             await #expect((try? runtime.crm.accounts.login(username: "nurse", password: "new-password-1")) != nil)
+            // The session that changed it goes on; the user's other sessions ended.
+            #expect(try await client.execute(uri: "/account", method: .get, headers: [.cookie: cookie]) { $0.status } == .ok)
+            let other = try await Self.logIn(client, "nurse", password: "new-password-1")
+            _ = try await client.execute(
+                uri: "/account/password", method: .post, headers: [.cookie: cookie, .contentType: "application/x-www-form-urlencoded"],
+                body: ByteBuffer(string: Self.withToken("old=new-password-1&new=new-password-2&repeat=new-password-2", cookie))
+            ) { $0.status }
+            #expect(try await client.execute(uri: "/account", method: .get, headers: [.cookie: other]) { $0.status } == .seeOther, "the other session was ended")
+            // Guessing the old password here is throttled like a login.
+            for _ in 0..<4 { _ = try await change("old=guess-guess&new=new-password-3&repeat=new-password-3") }
+            #expect(try await change("old=new-password-2&new=new-password-3&repeat=new-password-3").0 == .tooManyRequests)
         }
     }
 

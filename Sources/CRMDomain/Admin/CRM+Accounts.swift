@@ -146,14 +146,29 @@ extension CRM.Accounts {
     }
 
     /// Changes the caller's own password after checking the old one.
-    public func changePassword(_ caller: Caller, old: String, new: String) async throws {
+    public func changePassword(_ caller: Caller, old: String, new: String, keepingSession token: String? = nil) async throws {
+        // Guessing the old password through this form is throttled like logging in.
+        let keys = LoginGuard.keys(username: caller.userId, address: nil)
+        let moment = now()
+        let throttled = try await replica.writeLocal { db -> Bool in
+            if try LoginGuard.waitUntil(keys, now: moment, db) != nil { return true }
+            try LoginGuard.recordFailure(keys, now: moment, db)
+            return false
+        }
+        if throttled { throw CRMError(.throttled, "too many failed attempts; try again later") }
         let hash = try await read { db in try String.fetchOne(db, sql: "SELECT passwordHash FROM appUser WHERE id = ?", arguments: [caller.userId]) }
         guard let hash, await PasswordHasher.verify(old, hash: hash) else { throw CRMError(.forbidden, "the old password is wrong") }
+        try await replica.writeLocal { db in try LoginGuard.succeeded(keys, db) }
         guard new.count >= 8, new.count <= 128 else { throw CRMError.invalid("password must be 8–128 characters") }
         let newHash = try await PasswordHasher.hash(new, strength: crm.passwordStrength)
         try await change(caller, "user.password", "appUser") { tx in
             try tx.update(UserRecord.self, id: caller.userId, [.passwordHash: newHash])
             return ((), caller.userId)
+        }
+        // The user's other sessions on this node end (a password changed because it leaked).
+        let kept = token.map(Self.tokenHash) ?? ""
+        try await replica.writeLocal { db in
+            try db.execute(sql: "DELETE FROM crm_session WHERE userId = ? AND tokenHash != ?", arguments: [caller.userId, kept])
         }
     }
 

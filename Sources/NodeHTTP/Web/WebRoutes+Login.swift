@@ -52,7 +52,7 @@ extension WebUI {
                 return session.page(s["changePassword"], Self.passwordForm(s, message: s["passwordsDiffer"], failed: true))
             }
             do {
-                try await crm.accounts.changePassword(session.caller, old: form["old"] ?? "", new: form["new"] ?? "")
+                try await crm.accounts.changePassword(session.caller, old: form["old"] ?? "", new: form["new"] ?? "", keepingSession: context.token)
             } catch let error as CRMError where error.kind == .forbidden || error.kind == .invalid {
                 let message = error.kind == .forbidden ? s["oldPasswordWrong"] : s["passwordLength"]
                 return session.page(s["changePassword"], Self.passwordForm(s, message: message, failed: true))

@@ -40,7 +40,7 @@ package enum AccountRoutes {
         api.post("me/password") { request, context in
             let caller = try context.requireCaller()
             let body = try await request.json(PasswordChange.self, context: context)
-            try await crm.accounts.changePassword(caller, old: body.old, new: body.new)
+            try await crm.accounts.changePassword(caller, old: body.old, new: body.new, keepingSession: context.token)
             return try JSONResponse.make(Done())
         }
         api.get("users") { _, context in
