@@ -32,9 +32,8 @@ struct ScopedSyncBenchmark {
         let fullSeconds = Date().timeIntervalSince(fullStarted)
 
         let ward = try open(scratch.path("scoped-ward.sqlite"), node: 2)
-        let scope = ward.ownScope!
         let wardStarted = Date()
-        try await feed(central, to: ward, scope: scope)
+        try await ward.catchUp(from: central)
         let wardSeconds = Date().timeIntervalSince(wardStarted)
         let held = try ward.statistics().rows.values.reduce(0, +)
         guard held >= total / Self.wards.count / 2 else { throw NodeSetupError("the ward node holds only \(held) rows") }
@@ -48,10 +47,10 @@ struct ScopedSyncBenchmark {
             for index in 0..<199 { try insertResponse(tx, patient: mover, ward: Self.wards[1], index: index) }
             return stay
         }
-        try await feed(central, to: ward, scope: scope)
+        try await ward.catchUp(from: central)
         let moved = Date()
         try await central.write { try $0.update("encounter", id: stay, set: ["wardId": Self.wards[0]]) }
-        try await feed(central, to: ward, scope: scope)
+        try await ward.catchUp(from: central)
         let backfillMs = Date().timeIntervalSince(moved) * 1000
         let arrived = try await ward.reader.read { db in try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM surveyResponse WHERE patientId = ?", arguments: [mover]) ?? 0 }
         guard arrived == 199 else { throw NodeSetupError("the backfill brought \(arrived) of 199 responses") }
@@ -100,15 +99,5 @@ struct ScopedSyncBenchmark {
                 "templateId": "bedside", "templateVersion": 1, "patientId": patient, "wardId": ward, "mode": "bedside",
                 "submittedAt": "2026-11-02T09:00:00+08:00", "answers": #"{"overall":\#(index % 5 + 1),"nps":\#(index % 11)}"#,
             ])
-    }
-
-    private func feed(_ central: Replica, to ward: Replica, scope: FeedScope) async throws {
-        let since = try ward.feedCursor()
-        var cursor: FeedCursor?
-        repeat {
-            let page = try central.feed(for: scope, since: since, after: cursor, maxRows: 2_000)
-            _ = try await ward.applyFeed(RowFeed(decoding: page.feed.encoded(), policies: policies))
-            cursor = page.next
-        } while cursor != nil
     }
 }

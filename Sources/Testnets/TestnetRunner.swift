@@ -86,8 +86,8 @@ package final class TestnetRunner {
             try await TrafficService.seedTemplate(centralRuntime.crm, wards: topology.nodes.filter { $0.role == "ward" }.map(\.name))
             for node in topology.nodes where node.name != central.name {
                 let (_, _, runtime) = try NodeRuntime.open(directory: dir(node.name), logger: quietLogger)
-                if let scope = runtime.replica.ownScope {
-                    try await Self.copyFeed(from: centralRuntime.replica, to: runtime.replica, scope: scope)
+                if runtime.replica.ownScope != nil {
+                    try await runtime.replica.catchUp(from: centralRuntime.replica)
                 } else {
                     try Self.copyChanges(from: centralRuntime.replica, to: runtime.replica)
                 }
@@ -115,17 +115,6 @@ package final class TestnetRunner {
         repeat {
             let page = try source.changes(since: since, after: cursor)
             if !page.batch.isEmpty { try target.apply(page.batch) }
-            cursor = page.next
-        } while cursor != nil
-    }
-
-    /// Central's scoped feed for a ward node, page by page, in process (set-up only).
-    private static func copyFeed(from central: Replica, to ward: Replica, scope: FeedScope) async throws {
-        let since = try ward.feedCursor()
-        var cursor: FeedCursor?
-        repeat {
-            let page = try central.feed(for: scope, since: since, after: cursor)
-            _ = try await ward.applyFeed(page.feed)
             cursor = page.next
         } while cursor != nil
     }

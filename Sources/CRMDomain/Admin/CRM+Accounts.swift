@@ -84,17 +84,9 @@ extension CRM.Accounts {
     public func login(username: String, password: String, address: String? = nil) async throws -> Session {
         let name = String(username.lowercased().prefix(64))
         let keys = LoginGuard.keys(username: name, address: address)
-        let moment = now()
-        // Checked and counted in one transaction, before the slow check: parallel guesses each
-        // count, and none slips through while another is being verified. A success takes it back.
-        let throttled = try await replica.writeLocal { db -> Bool in
-            if try LoginGuard.waitUntil(keys, now: moment, db) != nil { return true }
-            try LoginGuard.recordFailure(keys, now: moment, db)
-            return false
-        }
         // Not audited one by one: refused attempts cost nothing to send, and each audit entry is a
         // replicated commit. The failures that led here are.
-        if throttled { throw CRMError(.throttled, "too many failed logins; try again later") }
+        try await admit(keys, "too many failed logins; try again later")
         let stored = try await read { db in
             try Row.fetchOne(db, sql: "SELECT * FROM appUser WHERE id = ?", arguments: [name]).map { (Self.account($0), $0["passwordHash"] as String?) }
         }
@@ -116,6 +108,12 @@ extension CRM.Accounts {
                 arguments: [Self.tokenHash(token), user.id, user.role.rawValue, timestamp(), expires])
         }
         return Session(token: token, user: user, expiresAt: expires)
+    }
+
+    /// Lets a password check through the ``LoginGuard``, or refuses it (`throttled`).
+    private func admit(_ keys: [String], _ refusal: String) async throws {
+        let moment = now()
+        guard try await replica.writeLocal({ db in try LoginGuard.admit(keys, now: moment, db) }) else { throw CRMError(.throttled, refusal) }
     }
 
     /// An audit entry for an event on an account (logins).
@@ -149,13 +147,7 @@ extension CRM.Accounts {
     public func changePassword(_ caller: Caller, old: String, new: String, keepingSession token: String? = nil) async throws {
         // Guessing the old password through this form is throttled like logging in.
         let keys = LoginGuard.keys(username: caller.userId, address: nil)
-        let moment = now()
-        let throttled = try await replica.writeLocal { db -> Bool in
-            if try LoginGuard.waitUntil(keys, now: moment, db) != nil { return true }
-            try LoginGuard.recordFailure(keys, now: moment, db)
-            return false
-        }
-        if throttled { throw CRMError(.throttled, "too many failed attempts; try again later") }
+        try await admit(keys, "too many failed attempts; try again later")
         let hash = try await read { db in try String.fetchOne(db, sql: "SELECT passwordHash FROM appUser WHERE id = ?", arguments: [caller.userId]) }
         guard let hash, await PasswordHasher.verify(old, hash: hash) else { throw CRMError(.forbidden, "the old password is wrong") }
         try await replica.writeLocal { db in try LoginGuard.succeeded(keys, db) }

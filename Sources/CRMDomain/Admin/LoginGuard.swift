@@ -38,6 +38,15 @@ struct LoginGuard {
         return until
     }
 
+    /// Lets an attempt through, counting it as a failure in advance (in the same transaction as the
+    /// check: parallel guesses each count, none slips through while another is being verified; a
+    /// success takes it back with ``succeeded(_:_:)``). False: the attempt must wait.
+    static func admit(_ keys: [String], now: Date, _ db: Database) throws -> Bool {
+        guard try waitUntil(keys, now: now, db) == nil else { return false }
+        try recordFailure(keys, now: now, db)
+        return true
+    }
+
     /// Counts a failure against every key (a failure older than the window starts a new count).
     static func recordFailure(_ keys: [String], now: Date, _ db: Database) throws {
         for key in keys {

@@ -1,5 +1,6 @@
 import Foundation
 import GRDB
+import Replica
 
 /// Which patients a caller may reach. Agents, managers and administrators reach every patient (the
 /// call center and the office work across wards); a bedside visitor reaches only the patients of
@@ -47,8 +48,8 @@ extension CRM {
 
     /// `yyyy-MM-dd` of the oldest discharge still in a ward's reach.
     private func reachCutoff(_ db: Database) throws -> String {
-        let text = try String.fetchOne(db, sql: "SELECT value FROM setting WHERE id = 'scopeDays'")
-        let days = text.flatMap { Int($0.trimmingCharacters(in: .whitespaces)) }.flatMap { (0...3650).contains($0) ? $0 : nil } ?? Self.defaultScopeDays
+        // The window that decides what a ward node holds, so a visitor reaches what its node holds.
+        let days = try replica.scopeWindowDays(db) ?? Self.defaultScopeDays
         return time.day(now().addingTimeInterval(-Double(days) * 86_400))
     }
 }

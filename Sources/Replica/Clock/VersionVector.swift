@@ -86,3 +86,31 @@ extension UInt64 {
         return overflow ? .max : sum
     }
 }
+
+extension BinaryWriter {
+    /// `count varint | (origin u64le | seq varint)*`, origins in order.
+    public mutating func writeVector(_ vector: VersionVector) {
+        let entries = vector.sorted
+        writeVarint(UInt64(entries.count))
+        for entry in entries {
+            writeFixed64(entry.origin.rawValue)
+            writeVarint(entry.seq)
+        }
+    }
+}
+
+extension BinaryReader {
+    /// What ``BinaryWriter/writeVector(_:)`` wrote; at most 100,000 entries, each sequence number
+    /// one an SQLite integer can hold (a larger claim is not a vector any node could hold).
+    public mutating func readVector() throws(MalformedDataError) -> VersionVector {
+        let count = try readCount(limit: min(remaining / 9, 100_000))
+        var entries: [NodeID: UInt64] = [:]
+        for _ in 0..<count {
+            let origin = NodeID(try readFixed64())
+            let seq = try readVarint()
+            guard seq <= ChangeBatch.maximumSeq else { throw MalformedDataError("a sequence number beyond 2^63-1") }
+            entries[origin] = seq
+        }
+        return VersionVector(entries)
+    }
+}

@@ -21,6 +21,13 @@ extension Replica {
         return FeedScope(node: nodeID, wards: identity.wards)
     }
 
+    /// How many days after a discharge a patient stays in a ward's scope (the declared `scope-root`
+    /// window as the database holds it now); nil when the policies declare no scope.
+    public func scopeWindowDays(_ db: Database) throws -> Int? {
+        guard let root = policies.patientScope else { return nil }
+        return try ScopeView.windowDays(root, policies: policies, db)
+    }
+
     /// How far central's commits are reflected in what this ward node holds (its summary to central).
     public func feedCursor() throws -> VersionVector {
         try writer.read { db in try feedCursor(db) }
@@ -53,6 +60,25 @@ extension Replica {
                 metadata: ["replica.refused": "\(report.refused.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }.joined(separator: ","))"])
         }
         return report
+    }
+
+    /// Takes `central`'s feed for this ward node page by page, in process and through the wire form
+    /// a session sends (set-up tools and benchmarks; running nodes sync in sessions).
+    public func catchUp(from central: Replica) async throws {
+        guard let scope = ownScope else { throw ReplicaError(.notAuthorized, "only a ward node under scoped policies takes a scoped feed") }
+        let since = try feedCursor()
+        var cursor: FeedCursor?
+        repeat {
+            let page = try central.feed(for: scope, since: since, after: cursor)
+            let decoded: RowFeed
+            do throws(MalformedDataError) {
+                decoded = try RowFeed(decoding: page.feed.encoded(), policies: policies)
+            } catch {
+                throw ReplicaError(.corruptMetadata, "a feed page did not decode: \(error.reason)")
+            }
+            _ = try await applyFeed(decoded)
+            cursor = page.next
+        } while cursor != nil
     }
 
     /// Purges every row outside this node's scope as its own rows say now: patients whose stay in
@@ -91,12 +117,11 @@ extension Replica {
         var report = FeedReport()
         var changed: [String: Set<String>] = [:]
         let store = RowStore(db: db, gate: gate, buriedTables: buriedTables)
-        let before = try ScopeView(scope, policies: policies, now: wallClock.now(), db)
         // Scope-root rows of this node's wards first: they decide who is in scope.
         var rest: [RowFeed.Entry] = []
         for entry in feed.entries {
             guard case .state(let values, _) = entry.body, let table = tables[entry.table],
-                before.isRootRowOfOwnWard(table.declaration, values: values)
+                scope.isRootRowOfOwnWard(table.declaration, values: values, root: policies.patientScope)
             else {
                 rest.append(entry)
                 continue

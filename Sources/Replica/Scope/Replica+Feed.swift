@@ -311,6 +311,6 @@ private struct FeedBuilder {
 
     private static func split(_ row: Row) -> (key: String, values: [DatabaseValue], meta: [UInt8]) {
         let count = row.count - 2
-        return (row[0], (1...max(count, 1)).prefix(count).map { row[$0] }, Array((row[count + 1] as Data?) ?? Data()))
+        return (row[0], (0..<count).map { row[$0 + 1] }, Array((row[count + 1] as Data?) ?? Data()))
     }
 }

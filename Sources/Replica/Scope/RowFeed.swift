@@ -65,12 +65,7 @@ extension RowFeed {
     /// The page's wire form.
     public func encoded() -> [UInt8] {
         var writer = BinaryWriter()
-        let vector = cursor.sorted
-        writer.writeVarint(UInt64(vector.count))
-        for entry in vector {
-            writer.writeFixed64(entry.origin.rawValue)
-            writer.writeVarint(entry.seq)
-        }
+        writer.writeVector(cursor)
         writer.writeVarint(UInt64(entries.count))
         for entry in entries {
             writer.writeString(entry.table)
@@ -104,15 +99,7 @@ extension RowFeed {
     /// - Throws: ``MalformedDataError`` on anything else (never traps on hostile bytes).
     public init(decoding bytes: [UInt8], policies: PolicySet) throws(MalformedDataError) {
         var reader = BinaryReader(bytes)
-        let vectorCount = try reader.readCount(limit: min(reader.remaining / 9, 100_000))
-        var cursor: [NodeID: UInt64] = [:]
-        for _ in 0..<vectorCount {
-            let origin = NodeID(try reader.readFixed64())
-            let seq = try reader.readVarint()
-            guard seq <= ChangeBatch.maximumSeq else { throw MalformedDataError("a sequence number beyond 2^63-1") }
-            cursor[origin] = seq
-        }
-        self.cursor = VersionVector(cursor)
+        self.cursor = try reader.readVector()
         let tables = Dictionary(uniqueKeysWithValues: policies.tables.map { ($0.name, $0) })
         let entryCount = try reader.readCount(limit: min(reader.remaining / 4, Self.maximumEntries))
         entries.reserveCapacity(entryCount)

@@ -14,6 +14,15 @@ public struct FeedScope: Hashable, Sendable {
         self.node = node
         self.wards = wards
     }
+
+    /// Whether a row of the scope root in these values names one of the node's wards (whatever its
+    /// dates): such rows decide the scope, so a ward node applies them first.
+    func isRootRowOfOwnWard(_ table: TableDeclaration, values: [DatabaseValue], root: PatientScopeRoot?) -> Bool {
+        guard let root, table.name == root.table, let index = table.columnIndex(root.wardColumn),
+            let ward = String.fromDatabaseValue(values[index])
+        else { return false }
+        return wards.contains(ward)
+    }
 }
 
 /// A ``FeedScope`` evaluated against one database state (one transaction).
@@ -99,15 +108,6 @@ struct ScopeView {
         case .patient(let column):
             return patient(of: table, column: column, key: key, values: values).map(patients.contains) ?? false
         }
-    }
-
-    /// Whether a row of the root table in these values puts its patient in the scope's wards at all
-    /// (whatever its dates): such rows decide the scope, so a ward node applies them first.
-    func isRootRowOfOwnWard(_ table: TableDeclaration, values: [DatabaseValue]) -> Bool {
-        guard let root, table.name == root.table, let index = table.columnIndex(root.wardColumn),
-            let ward = String.fromDatabaseValue(values[index])
-        else { return false }
-        return scope.wards.contains(ward)
     }
 
     /// The patient a row of a `hold patient` table belongs to.

@@ -35,7 +35,7 @@ package enum SyncMessage: Hashable, Sendable {
         switch self {
         case .summary(let vector):
             writer.writeByte(1)
-            Self.write(vector, to: &writer)
+            writer.writeVector(vector)
         case .batch(let id, let compressed):
             writer.writeByte(2)
             writer.writeVarint(id)
@@ -43,7 +43,7 @@ package enum SyncMessage: Hashable, Sendable {
         case .ack(let id, let vector):
             writer.writeByte(3)
             writer.writeVarint(id)
-            Self.write(vector, to: &writer)
+            writer.writeVector(vector)
         case .caughtUp:
             writer.writeByte(4)
         case .refusal(let code, let text):
@@ -75,13 +75,13 @@ package enum SyncMessage: Hashable, Sendable {
         var reader = BinaryReader(bytes)
         do throws(MalformedDataError) {
             switch try reader.readByte() {
-            case 1: self = .summary(try Self.readVector(&reader))
+            case 1: self = .summary(try reader.readVector())
             case 2:
                 let id = try reader.readVarint()
                 self = .batch(id: id, compressed: Array(try reader.readBytes()))
             case 3:
                 let id = try reader.readVarint()
-                self = .ack(id: id, try Self.readVector(&reader))
+                self = .ack(id: id, try reader.readVector())
             case 4: self = .caughtUp
             case 5:
                 let code = SyncError.Code(rawValue: try reader.readByte()) ?? .refusedByPeer
@@ -110,27 +110,5 @@ package enum SyncMessage: Hashable, Sendable {
         } catch {
             throw SyncError(.protocolViolation, "a malformed message: \(error.reason)")
         }
-    }
-
-    private static func write(_ vector: VersionVector, to writer: inout BinaryWriter) {
-        let entries = vector.sorted
-        writer.writeVarint(UInt64(entries.count))
-        for entry in entries {
-            writer.writeFixed64(entry.origin.rawValue)
-            writer.writeVarint(entry.seq)
-        }
-    }
-
-    private static func readVector(_ reader: inout BinaryReader) throws(MalformedDataError) -> VersionVector {
-        let count = try reader.readCount(limit: min(reader.remaining / 9, 100_000))
-        var entries: [NodeID: UInt64] = [:]
-        for _ in 0..<count {
-            let origin = NodeID(try reader.readFixed64())
-            let seq = try reader.readVarint()
-            // Sequence numbers are stored as SQLite integers: a larger claim is not a vector any node could hold.
-            guard seq <= ChangeBatch.maximumSeq else { throw MalformedDataError("a sequence number beyond 2^63-1") }
-            entries[origin] = seq
-        }
-        return VersionVector(entries)
     }
 }
