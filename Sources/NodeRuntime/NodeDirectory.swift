@@ -2,24 +2,78 @@ import Foundation
 import Logging
 import Replica
 import Sodium
+import Synchronization
 import SyncProtocol
 
 /// A node's data directory:
 ///
 /// ```
-/// node.json        configuration (name, role, node id, listen address, peers)
-/// node.key         the node's Ed25519 secret key (mode 0600)
+/// node.json        configuration (name, role, node id, listen address, peers, where the unlock secret is)
+/// replica.key      the data key, sealed under the unlock secret (encrypted nodes)
+/// node.key         the node's Ed25519 secret key, sealed under the data key when encrypted
 /// node.cert        its certificate, signed by the cluster key
 /// cluster.pub      the cluster's public key
-/// cluster.key      the cluster's secret key (central only, mode 0600)
+/// cluster.key      the cluster's secret key (central only), sealed like node.key
 /// policies/        the conflict policies this node loads
-/// replica.sqlite   the replica
+/// replica.sqlite   the replica (every page encrypted under the data key when encrypted)
 /// ```
+/// Every file is created owner-only (the binary sets umask 077 first thing).
 package struct NodeDirectory {
     package let url: URL
+    /// Overrides node.json's `unlock` (`--unlock`); `SUIFANG_UNLOCK` comes next.
+    package let unlockOverride: UnlockSource?
+    let vaultCache = VaultCache()
 
-    package init(_ path: String) {
+    package init(_ path: String, unlock: UnlockSource? = nil) {
         url = URL(fileURLWithPath: path)
+        unlockOverride = unlock
+    }
+
+    /// Whether the node's replica and secrets are encrypted (it has a sealed data key).
+    package var isEncrypted: Bool { FileManager.default.fileExists(atPath: file(NodeVault.envelopeFile).path) }
+
+    /// The node's unlocked secrets, or `nil` for a node in the clear. Unlocks once per value.
+    /// - Throws: ``NodeSetupError`` when no unlock source is known or the secret does not fit.
+    package func vault() throws -> NodeVault? {
+        guard isEncrypted else { return nil }
+        return try vaultCache.value {
+            let source = try unlockSource()
+            let envelope: DataKeyEnvelope
+            do {
+                envelope = try JSONDecoder().decode(DataKeyEnvelope.self, from: Data(try read(NodeVault.envelopeFile)))
+            } catch let error as NodeSetupError {
+                throw error
+            } catch {
+                throw NodeSetupError("\(file(NodeVault.envelopeFile).path) is not a Suifang data-key file")
+            }
+            var secret = try source.secret()
+            defer { Sodium.wipe(&secret) }
+            return try NodeVault.open(envelope, secret: secret)
+        }
+    }
+
+    /// Where this node's unlock secret is: `--unlock`, else `SUIFANG_UNLOCK`, else node.json.
+    package func unlockSource() throws -> UnlockSource {
+        if let unlockOverride { return unlockOverride }
+        if let text = ProcessInfo.processInfo.environment[UnlockSource.environmentVariable], !text.isEmpty { return try UnlockSource(text) }
+        if let text = try configuration().unlock { return try UnlockSource(text) }
+        throw NodeSetupError("\(url.path) is encrypted: give --unlock file:PATH, credential:NAME or prompt")
+    }
+
+    /// The replica's file as tools open it directly.
+    package func replicaFile() throws -> ReplicaFile {
+        ReplicaFile(path: replicaPath, encryption: try vault()?.encryption)
+    }
+
+    /// Writes a secret file: sealed under the data key when the node is encrypted, mode 0600 either way.
+    package func writeSecret(_ bytes: [UInt8], to name: String) throws {
+        try write(try vault().map { try $0.seal(bytes, as: name) } ?? bytes, to: name, secret: true)
+    }
+
+    /// Reads a secret file written by ``writeSecret(_:to:)``.
+    package func readSecret(_ name: String) throws -> [UInt8] {
+        let bytes = try read(name)
+        return try vault().map { try $0.open(bytes, as: name) } ?? bytes
     }
 
     package func file(_ name: String) -> URL { url.appendingPathComponent(name) }
@@ -78,7 +132,7 @@ package struct NodeDirectory {
 
     package func identity() throws -> NodeIdentity {
         do {
-            let key = try SigningKey(secretKey: try read("node.key"))
+            let key = try SigningKey(secretKey: try readSecret("node.key"))
             let certificate = try NodeCertificate(decoding: try read("node.cert"))
             return try NodeIdentity(key: key, certificate: certificate, clusterKey: try read("cluster.pub"))
         } catch let error as SyncError {
@@ -111,6 +165,7 @@ package struct NodeDirectory {
         var configuration = ReplicaConfiguration(nodeID: identity.nodeID, policies: policies, wallClock: wallClock, logger: logger)
         configuration.authority = CertificateTrust(identity: identity)
         configuration.revocationTable = policies.table(named: "revokedNode") == nil ? nil : "revokedNode"
+        configuration.encryption = try vault()?.encryption
         return try Replica.open(at: replicaPath, configuration: configuration)
     }
 }
@@ -126,14 +181,18 @@ package struct NodeConfiguration: Codable {
     package var peers: [String]
     /// Where the HTTP API listens, `host:port` (none when absent).
     package var http: String?
+    /// Where the secret that unlocks the data key is (``UnlockSource``: `file:PATH`,
+    /// `credential:NAME` or `prompt`); never the secret itself. Absent for a node in the clear.
+    package var unlock: String?
 
-    package init(name: String, role: String, nodeID: String, listen: String, peers: [String], http: String? = nil) {
+    package init(name: String, role: String, nodeID: String, listen: String, peers: [String], http: String? = nil, unlock: String? = nil) {
         self.name = name
         self.role = role
         self.nodeID = nodeID
         self.listen = listen
         self.peers = peers
         self.http = http
+        self.unlock = unlock
     }
 }
 
@@ -151,4 +210,24 @@ package struct Endpoint: CustomStringConvertible {
     }
 
     package var description: String { "\(host):\(port)" }
+}
+
+/// The vault a ``NodeDirectory`` value unlocked, kept so one value unlocks once (a passphrase is
+/// asked once, Argon2id runs once).
+final class VaultCache: Sendable {
+    private let stored = Mutex<NodeVault?>(nil)
+
+    func value(_ make: () throws -> NodeVault) throws -> NodeVault {
+        try stored.withLock { stored in
+            if let stored { return stored }
+            let vault = try make()
+            stored = vault
+            return vault
+        }
+    }
+
+    /// Keeps a vault made rather than unlocked (a new node's).
+    func store(_ vault: NodeVault) {
+        stored.withLock { $0 = vault }
+    }
 }

@@ -45,11 +45,15 @@ package struct NodeSetup: Sendable {
     package var http: String?
     /// The conflict policies the node installs and loads.
     package var policies: PolicyDirectory
+    /// Where the secret that unlocks the node's data key is; `nil` keeps the node in the clear
+    /// (tests and development only: `init` asks for one or for `--no-encryption`).
+    package var unlock: UnlockSource?
 
-    package init(listen: String, http: String? = nil, policies: PolicyDirectory) {
+    package init(listen: String, http: String? = nil, policies: PolicyDirectory, unlock: UnlockSource? = nil) {
         self.listen = listen
         self.http = http
         self.policies = policies
+        self.unlock = unlock
     }
 }
 
@@ -63,14 +67,14 @@ extension NodeDirectory {
         let certificate = try NodeCertificate.issue(
             nodeID: nodeID, role: .central, name: name, publicKey: nodeKey.publicKey,
             by: cluster, issuedAt: SystemWallClock().now(), validFor: 10 * 365 * 86_400_000)
-        try write(cluster.secretKeyBytes, to: "cluster.key", secret: true)
+        try writeSecret(cluster.secretKeyBytes, to: "cluster.key")
         try write(cluster.publicKey, to: "cluster.pub")
-        try write(nodeKey.secretKeyBytes, to: "node.key", secret: true)
+        try writeSecret(nodeKey.secretKeyBytes, to: "node.key")
         try write(certificate.encoded, to: "node.cert")
         return try finish(
             NodeConfiguration(
                 name: certificate.name, role: "central", nodeID: nodeID.description, listen: setup.listen,
-                peers: [], http: setup.http), policySet)
+                peers: [], http: setup.http, unlock: setup.unlock?.description), policySet)
     }
 
     /// Creates an enrolled node in this (new) directory from central's token: its key,
@@ -84,13 +88,13 @@ extension NodeDirectory {
         }
         _ = try prepare(setup)
         let certificate = try token.certificate
-        try write(token.secretKey, to: "node.key", secret: true)
+        try writeSecret(token.secretKey, to: "node.key")
         try write(certificate.encoded, to: "node.cert")
         try write(token.clusterKey, to: "cluster.pub")
         return try finish(
             NodeConfiguration(
                 name: certificate.name, role: certificate.role.description, nodeID: certificate.nodeID.description,
-                listen: setup.listen, peers: [token.central], http: setup.http), policySet)
+                listen: setup.listen, peers: [token.central], http: setup.http, unlock: setup.unlock?.description), policySet)
     }
 
     /// Enrols a new node (central only): a key and a certificate signed by the cluster key, as a token.
@@ -105,7 +109,7 @@ extension NodeDirectory {
         guard validDays > 0 else { throw NodeSetupError("--valid-days must be positive") }
         let configuration = try configuration()
         guard configuration.role == "central" else { throw NodeSetupError("only central enrols nodes") }
-        let cluster = try SigningKey(secretKey: try read("cluster.key"))
+        let cluster = try SigningKey(secretKey: try readSecret("cluster.key"))
         let nodeKey = SigningKey(), nodeID = NodeID.random()
         let certificate = try NodeCertificate.issue(
             nodeID: nodeID, role: role, name: name, publicKey: nodeKey.publicKey, wards: wards,
@@ -125,7 +129,21 @@ extension NodeDirectory {
         let policySet = try setup.policies.load()
         try create()
         try installPolicies(from: URL(fileURLWithPath: setup.policies.resolvedPath))
+        if let unlock = setup.unlock { try sealDataKey(unlock) }
         return policySet
+    }
+
+    /// A fresh data key for a new node, sealed under the unlock secret in `replica.key`; a key file
+    /// that does not exist yet is created first.
+    private func sealDataKey(_ unlock: UnlockSource) throws {
+        if case .keyFile(let path) = unlock { try UnlockSource.createKeyFile(at: path) }
+        var secret = try unlock.secret()
+        defer { Sodium.wipe(&secret) }
+        let (vault, envelope) = try NodeVault.create(secret: secret, passphrase: unlock.isPassphrase)
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
+        try write(Array(try encoder.encode(envelope)), to: NodeVault.envelopeFile, secret: true)
+        vaultCache.store(vault)
     }
 
     private func finish(_ configuration: NodeConfiguration, _ policySet: PolicySet) throws -> NodeConfiguration {

@@ -10,7 +10,14 @@ extension NodeRuntime {
         directory path: String, policies: String? = nil, logger: Logger, clockSkewMilliseconds: Int64 = 0,
         passwordStrength: PasswordHasher.Strength = .interactive
     ) throws -> (NodeDirectory, NodeConfiguration, NodeRuntime) {
-        let directory = NodeDirectory(path)
+        try open(directory: NodeDirectory(path), policies: policies, logger: logger, clockSkewMilliseconds: clockSkewMilliseconds, passwordStrength: passwordStrength)
+    }
+
+    /// Opens the node in `directory` (which may carry an `--unlock` override).
+    package static func open(
+        directory: NodeDirectory, policies: String? = nil, logger: Logger, clockSkewMilliseconds: Int64 = 0,
+        passwordStrength: PasswordHasher.Strength = .interactive
+    ) throws -> (NodeDirectory, NodeConfiguration, NodeRuntime) {
         try directory.restrictPermissions()
         let configuration = try directory.configuration()
         let identity = try directory.identity()

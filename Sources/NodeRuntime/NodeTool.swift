@@ -36,16 +36,18 @@ package struct NodeTool {
         return process
     }
 
-    /// Creates a central node and enrolled nodes in `directory`, each listening on its given port.
+    /// Creates a central node and enrolled nodes in `directory`, each listening on its given port,
+    /// each encrypted at rest under its own key file in `directory/keys/`.
     /// A ward node works for the wards `wards` names for it, or else for the ward named like the node.
     package func makeCluster(
         in directory: URL, central: (name: String, port: Int), others: [(name: String, role: String, port: Int)],
         wards: [String: [String]] = [:], policies: String
     ) throws {
+        try FileManager.default.createDirectory(at: directory.appendingPathComponent("keys"), withIntermediateDirectories: true)
         try run([
             "init", "--role", "central", "--name", central.name, "--dir", directory.appendingPathComponent(central.name).path,
             "--listen", "127.0.0.1:\(central.port)", "--policies", policies,
-        ])
+        ] + unlock(central.name))
         for node in others {
             let token = directory.appendingPathComponent("\(node.name).token").path
             let wardOptions = node.role == "ward" ? (wards[node.name] ?? [node.name]).flatMap { ["--ward", $0] } : []
@@ -55,7 +57,12 @@ package struct NodeTool {
             try run([
                 "init", "--token", token, "--dir", directory.appendingPathComponent(node.name).path,
                 "--listen", "127.0.0.1:\(node.port)", "--policies", policies,
-            ])
+            ] + unlock(node.name))
+        }
+
+        /// Each node's key file beside the node directories, never inside one.
+        func unlock(_ name: String) -> [String] {
+            ["--unlock", "file:" + directory.appendingPathComponent("keys").appendingPathComponent("\(name).key").path]
         }
     }
 

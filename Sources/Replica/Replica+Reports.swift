@@ -145,12 +145,12 @@ public struct ReplicaFileSummary: Hashable, Sendable {
 }
 
 extension Replica {
-    /// Reads what the replica file at `path` holds without opening it for writing.
-    /// - Throws: a GRDB error when the file is not a replica.
-    public static func summary(ofFileAt path: String) throws -> ReplicaFileSummary {
+    /// Reads what a replica file holds without opening it for writing.
+    /// - Throws: a GRDB error when the file is not a replica (or not under this key).
+    public static func summary(of file: ReplicaFile) throws -> ReplicaFileSummary {
         var configuration = Configuration()
         configuration.readonly = true
-        return try DatabaseQueue(path: path, configuration: configuration).read { db in
+        return try file.queue(configuration).read { db in
             var rows: [String: Int] = [:]
             for table in try String.fetchAll(db, sql: "SELECT name FROM _sf_table") {
                 rows[table] = try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM \(table.quotedDatabaseIdentifier)") ?? 0

@@ -31,6 +31,8 @@ public struct ReplicaConfiguration: Sendable {
     /// How far ahead of this node's wall clock a peer's clock reading may be (milliseconds): a
     /// commit stamped further ahead is refused and its origin quarantined, never merged.
     public var maximumStampLead: UInt64 = 400 * 24 * 3600 * 1000
+    /// Encryption at rest for the replica's files; `nil` keeps them in the clear (tests and tools).
+    public var encryption: ReplicaEncryption?
 
     /// Creates a configuration with defaults: system clock, 5 minutes of tolerated forward skew, 64 MiB cache, no logging.
     public init(
@@ -103,7 +105,8 @@ public final class Replica: Sendable {
     ///   tables contradict the policies or it belongs to another node.
     public static func open(at path: String, configuration: ReplicaConfiguration) throws -> Replica {
         let gate = WriteGate()
-        let pool = try openPool(at: path, databaseConfiguration(configuration, gate: gate))
+        let file = ReplicaFile(path: path, encryption: configuration.encryption)
+        let pool = try openPool(at: file.openingPath, file.configured(databaseConfiguration(configuration, gate: gate)))
         return try Replica(writer: pool, gate: gate, configuration: configuration)
     }
 

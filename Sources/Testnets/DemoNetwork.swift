@@ -176,7 +176,7 @@ package struct DemoNetwork {
 
     /// Replicated rows in a node's replica, read without disturbing the running node.
     package static func rowCount(_ directory: String) throws -> Int {
-        try Replica.summary(ofFileAt: NodeDirectory(directory).replicaPath).totalRows
+        try Replica.summary(of: NodeDirectory(directory).replicaFile()).totalRows
     }
 
     /// Returns on SIGINT or SIGTERM.

@@ -6,8 +6,8 @@ enum SyncProgress {
     /// Whether a ward node on central's scoped feed has caught up: central holds every commit the
     /// ward made, and the ward's feed cursor reflects every commit central holds.
     static func wardCaughtUp(ward: String, central: String) -> Bool {
-        guard let summary = try? Replica.summary(ofFileAt: NodeDirectory(ward).replicaPath),
-            let centralCommits = try? Replica.summary(ofFileAt: NodeDirectory(central).replicaPath).newestCommits
+        guard let summary = try? Replica.summary(of: NodeDirectory(ward).replicaFile()),
+            let centralCommits = try? Replica.summary(of: NodeDirectory(central).replicaFile()).newestCommits
         else { return false }
         let own = summary.newestCommits.filter { $0.value > 0 }
         return summary.feedCursor == centralCommits.filter { $0.value > 0 } && own.allSatisfy { centralCommits[$0.key] == $0.value }

@@ -186,11 +186,18 @@ package final class TestnetRunner {
         log("\(name) never seemed to receive a sync; killing it anyway")
     }
 
+    /// How the final checks open a node's replica (after the nodes stopped): its policies and key.
+    private static func checkingConfiguration(_ directory: NodeDirectory) throws -> ReplicaConfiguration {
+        var configuration = ReplicaConfiguration(policies: try directory.policies())
+        configuration.encryption = try directory.vault()?.encryption
+        return configuration
+    }
+
     private static func surveyCount(_ directory: String) -> Int {
         var configuration = Configuration()
         configuration.readonly = true
         return
-            (try? DatabaseQueue(path: NodeDirectory(directory).replicaPath, configuration: configuration).read { db in
+            (try? NodeDirectory(directory).replicaFile().queue(configuration).read { db in
                 try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM surveyResponse") ?? 0
             }) ?? 0
     }
@@ -219,7 +226,7 @@ package final class TestnetRunner {
     }
 
     private static func peek(_ directory: String) throws -> String {
-        let summary = try Replica.summary(ofFileAt: NodeDirectory(directory).replicaPath)
+        let summary = try Replica.summary(of: NodeDirectory(directory).replicaFile())
         let commits = summary.newestCommits.sorted { $0.key < $1.key }.map { "\($0.key):\($0.value)" }
         return "surveys=\(summary.rows["surveyResponse"] ?? 0) commits=\(commits.joined(separator: ","))"
     }
@@ -239,10 +246,10 @@ package final class TestnetRunner {
         var missing = 0
         let central = topology.nodes.first { $0.role == "central" }!
         let centralDirectory = NodeDirectory(dir(central.name))
-        let centralReplica = try Replica.open(at: centralDirectory.replicaPath, configuration: ReplicaConfiguration(policies: try centralDirectory.policies()))
+        let centralReplica = try Replica.open(at: centralDirectory.replicaPath, configuration: try Self.checkingConfiguration(centralDirectory))
         for node in topology.nodes {
             let directory = NodeDirectory(dir(node.name))
-            let replica = try Replica.open(at: directory.replicaPath, configuration: ReplicaConfiguration(policies: try directory.policies()))
+            let replica = try Replica.open(at: directory.replicaPath, configuration: try Self.checkingConfiguration(directory))
             if node.role == "ward", replica.policies.isScoped {
                 // A ward node holds its scope: exactly what central holds in it, values and merge state alike.
                 let certificate = try directory.identity().certificate

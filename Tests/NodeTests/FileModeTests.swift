@@ -15,7 +15,7 @@ struct FileModeTests {
         try FileManager.default.createDirectory(at: root, withIntermediateDirectories: true)
         let central = root.appendingPathComponent("central").path, token = root.appendingPathComponent("ward.token").path
         var result = try SuifangBinary.run([
-            "init", "--role", "central", "--name", "central", "--dir", central, "--listen", "127.0.0.1:0", "--policies", RepositoryFiles.policiesDirectory.path,
+            "init", "--role", "central", "--name", "central", "--dir", central, "--listen", "127.0.0.1:0", "--policies", RepositoryFiles.policiesDirectory.path, "--no-encryption",
         ])
         #expect(result.status == 0, "\(result.output)")
         result = try SuifangBinary.run(["enroll", "--dir", central, "--name", "ward-1", "--role", "ward", "--ward", "W-1", "--out", token])

@@ -13,8 +13,12 @@ struct Init: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Create a node: its identity, configuration and empty replica.",
         discussion: """
-            Central:   suifang init --role central --name central --dir DIR --listen 0.0.0.0:7400
-            Other:     suifang init --token ward-5a.token --dir DIR --listen 0.0.0.0:7401
+            Central:   suifang init --role central --name central --dir DIR --listen 0.0.0.0:7400 --unlock file:/media/key/central.key
+            Other:     suifang init --token ward-5a.token --dir DIR --listen 0.0.0.0:7401 --unlock file:/media/key/ward-5a.key
+
+            The replica and the node's secret keys are encrypted under a data key, itself sealed under
+            the unlock secret (a key file, created when missing; a systemd credential; or a passphrase).
+            node.json records where the secret is, never the secret.
             """)
 
     @Option(help: "central (creates the cluster key). Other roles join with --token.")
@@ -30,9 +34,17 @@ struct Init: ParsableCommand {
     @Option(help: "Where the HTTP API binds, HOST:PORT (none by default).")
     var http: String?
     @OptionGroup var policies: PolicyOptions
+    @OptionGroup var unlock: UnlockOptions
+    @Flag(help: "Keep the replica and keys in the clear (development only).")
+    var noEncryption = false
     @OptionGroup var output: OutputOptions
 
     func validate() throws {
+        if unlock.unlock == nil, !noEncryption {
+            throw ValidationError("give --unlock file:PATH, credential:NAME or prompt (the replica is encrypted), or --no-encryption")
+        }
+        if unlock.unlock != nil, noEncryption { throw ValidationError("--unlock and --no-encryption contradict each other") }
+        _ = try unlock.source()
         if token == nil, role != "central" {
             throw ValidationError("give --role central (a new cluster) or --token FILE (join one)")
         }
@@ -45,7 +57,7 @@ struct Init: ParsableCommand {
 
     func run() throws {
         let directory = NodeDirectory(dir)
-        let setup = NodeSetup(listen: listen, http: http, policies: policies.policyDirectory)
+        let setup = NodeSetup(listen: listen, http: http, policies: policies.policyDirectory, unlock: try unlock.source())
         let configuration =
             if let token {
                 try directory.join(with: try EnrolmentToken.read(from: token), setup)
@@ -60,6 +72,7 @@ struct Init: ParsableCommand {
         } else {
             print("initialised \(configuration.role) node '\(configuration.name)' (\(configuration.nodeID)) in \(directory.url.path)")
             print("sync listener: \(configuration.listen); peers: \(configuration.peers.isEmpty ? "none" : configuration.peers.joined(separator: ", "))")
+            print(configuration.unlock.map { "encrypted at rest; unlock secret: \($0)" } ?? "NOT encrypted at rest (--no-encryption)")
         }
     }
 }
@@ -84,6 +97,7 @@ struct Enroll: ParsableCommand {
     var centralAddress: String?
     @Option(help: "Certificate validity in days.")
     var validDays = 365
+    @OptionGroup var unlock: UnlockOptions
     @OptionGroup var output: OutputOptions
 
     func validate() throws {
@@ -91,7 +105,7 @@ struct Enroll: ParsableCommand {
     }
 
     func run() throws {
-        let (token, nodeID) = try NodeDirectory(dir).enrol(
+        let (token, nodeID) = try NodeDirectory(dir, unlock: try unlock.source()).enrol(
             name: name, role: NodeRole(name: role)!, wards: wards,
             centralAddress: centralAddress, validDays: validDays)
         try token.write(to: out)

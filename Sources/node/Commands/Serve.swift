@@ -19,10 +19,26 @@ struct NodeOptions: ParsableArguments {
     @Option(name: .customLong("policies"), help: "Override the policies directory (default: DIR/policies).")
     var policies: String?
 
+    @OptionGroup var unlock: UnlockOptions
+
     /// Opens the node: configuration, identity and replica.
     /// - Parameter clockSkewMilliseconds: shifts the node's wall clock (testnets use it to model a wrong tablet clock).
     func open(logger: Logger, clockSkewMilliseconds: Int64 = 0) throws -> (NodeDirectory, NodeConfiguration, NodeRuntime) {
-        try NodeRuntime.open(directory: dir, policies: policies, logger: logger, clockSkewMilliseconds: clockSkewMilliseconds)
+        try NodeRuntime.open(
+            directory: NodeDirectory(dir, unlock: try unlock.source()), policies: policies, logger: logger, clockSkewMilliseconds: clockSkewMilliseconds)
+    }
+}
+
+/// `--unlock`: where the secret that opens an encrypted node's data key is.
+struct UnlockOptions: ParsableArguments {
+    @Option(
+        help: ArgumentHelp(
+            "Where the unlock secret is: file:PATH (a key file), credential:NAME (a systemd credential) or prompt (a passphrase).",
+            discussion: "Default: SUIFANG_UNLOCK, else the place node.json records."))
+    var unlock: String?
+
+    func source() throws -> UnlockSource? {
+        try unlock.map { try UnlockSource($0) }
     }
 }
 
