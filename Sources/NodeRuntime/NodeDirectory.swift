@@ -2,8 +2,8 @@ import Foundation
 import Logging
 import Replica
 import Sodium
-import Synchronization
 import SyncProtocol
+import Synchronization
 
 /// A node's data directory:
 ///

@@ -44,20 +44,22 @@ package struct NodeTool {
         wards: [String: [String]] = [:], policies: String
     ) throws {
         try FileManager.default.createDirectory(at: directory.appendingPathComponent("keys"), withIntermediateDirectories: true)
-        try run([
-            "init", "--role", "central", "--name", central.name, "--dir", directory.appendingPathComponent(central.name).path,
-            "--listen", "127.0.0.1:\(central.port)", "--policies", policies,
-        ] + unlock(central.name))
+        try run(
+            [
+                "init", "--role", "central", "--name", central.name, "--dir", directory.appendingPathComponent(central.name).path,
+                "--listen", "127.0.0.1:\(central.port)", "--policies", policies,
+            ] + unlock(central.name))
         for node in others {
             let token = directory.appendingPathComponent("\(node.name).token").path
             let wardOptions = node.role == "ward" ? (wards[node.name] ?? [node.name]).flatMap { ["--ward", $0] } : []
             try run(
                 ["enroll", "--dir", directory.appendingPathComponent(central.name).path, "--name", node.name, "--role", node.role, "--out", token]
                     + wardOptions)
-            try run([
-                "init", "--token", token, "--dir", directory.appendingPathComponent(node.name).path,
-                "--listen", "127.0.0.1:\(node.port)", "--policies", policies,
-            ] + unlock(node.name))
+            try run(
+                [
+                    "init", "--token", token, "--dir", directory.appendingPathComponent(node.name).path,
+                    "--listen", "127.0.0.1:\(node.port)", "--policies", policies,
+                ] + unlock(node.name))
         }
 
         /// Each node's key file beside the node directories, never inside one.

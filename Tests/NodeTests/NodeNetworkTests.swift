@@ -36,15 +36,20 @@ struct NodeNetworkTests {
         }
     }
 
-    func startPair() async throws -> Pair {
+    /// Central and a ward node, in process, the ward syncing through a capturing proxy; `encrypted`
+    /// gives each an unlock key file beside (not in) its directory.
+    func startPair(encrypted: Bool = false) async throws -> Pair {
         let directory = FileManager.default.temporaryDirectory.appendingPathComponent("node-tests-\(UUID())")
         let centralPort = try await TestnetRunner.freePort()
         let central = directory.appendingPathComponent("central").path, ward = directory.appendingPathComponent("ward").path
         let token = directory.appendingPathComponent("ward.token").path
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
-        try NodeDirectory(central).createCentral(name: "central", NodeSetup(listen: "127.0.0.1:\(centralPort)", policies: PolicyDirectory(Self.policies)))
+        func unlock(_ name: String) -> UnlockSource? { encrypted ? .keyFile(directory.appendingPathComponent("\(name).key").path) : nil }
+        try NodeDirectory(central).createCentral(
+            name: "central", NodeSetup(listen: "127.0.0.1:\(centralPort)", policies: PolicyDirectory(Self.policies), unlock: unlock("central")))
         try NodeDirectory(central).enrol(name: "ward-5a", role: .ward, wards: ["W-CARD"], centralAddress: nil, validDays: 365).token.write(to: token)
-        try NodeDirectory(ward).join(with: EnrolmentToken.read(from: token), NodeSetup(listen: "127.0.0.1:0", policies: PolicyDirectory(Self.policies)))
+        try NodeDirectory(ward).join(
+            with: EnrolmentToken.read(from: token), NodeSetup(listen: "127.0.0.1:0", policies: PolicyDirectory(Self.policies), unlock: unlock("ward")))
         let (_, _, centralRuntime) = try NodeRuntime.open(directory: central, logger: quietLogger)
         let (_, _, wardRuntime) = try NodeRuntime.open(directory: ward, logger: quietLogger)
         let proxy = FaultProxy(name: "ward→central", targetPort: centralPort)

@@ -74,30 +74,31 @@ enum EncryptedFileKind {
     case database, log, emptyDatabaseJournal
 }
 
-private let encryptedOpen: @convention(c) (
-    UnsafeMutablePointer<sqlite3_vfs>?, sqlite3_filename?, UnsafeMutablePointer<sqlite3_file>?, Int32, UnsafeMutablePointer<Int32>?
-) -> Int32 = { vfsPointer, name, file, flags, outFlags in
-    guard let file else { return SQLITE_MISUSE }
-    let vfs = EncryptedVFS.from(vfsPointer)
-    file.pointee.pMethods = nil
-    let kind: EncryptedFileKind
-    if flags & SQLITE_OPEN_MAIN_DB != 0 {
-        kind = .database
-    } else if flags & SQLITE_OPEN_WAL != 0 {
-        kind = .log
-    } else if flags & SQLITE_OPEN_MAIN_JOURNAL != 0, let name, EncryptedFile.databaseIsEmpty(journal: String(cString: name)) {
-        kind = .emptyDatabaseJournal
-    } else {
-        EncryptedVFS.logger.error("an encrypted replica refused to open a temporary or journal file: it would hold pages in the clear", metadata: ["flags": "\(flags)"])
-        return SQLITE_CANTOPEN
+private let encryptedOpen:
+    @convention(c) (
+        UnsafeMutablePointer<sqlite3_vfs>?, sqlite3_filename?, UnsafeMutablePointer<sqlite3_file>?, Int32, UnsafeMutablePointer<Int32>?
+    ) -> Int32 = { vfsPointer, name, file, flags, outFlags in
+        guard let file else { return SQLITE_MISUSE }
+        let vfs = EncryptedVFS.from(vfsPointer)
+        file.pointee.pMethods = nil
+        let kind: EncryptedFileKind
+        if flags & SQLITE_OPEN_MAIN_DB != 0 {
+            kind = .database
+        } else if flags & SQLITE_OPEN_WAL != 0 {
+            kind = .log
+        } else if flags & SQLITE_OPEN_MAIN_JOURNAL != 0, let name, EncryptedFile.databaseIsEmpty(journal: String(cString: name)) {
+            kind = .emptyDatabaseJournal
+        } else {
+            EncryptedVFS.logger.error("an encrypted replica refused to open a temporary or journal file: it would hold pages in the clear", metadata: ["flags": "\(flags)"])
+            return SQLITE_CANTOPEN
+        }
+        let inner = EncryptedFile.inner(file)
+        let result = vfs.base.pointee.xOpen(vfs.base, name, inner, flags, outFlags)
+        guard result == SQLITE_OK else {
+            if inner.pointee.pMethods != nil { _ = inner.pointee.pMethods.pointee.xClose(inner) }
+            return result
+        }
+        let label = name.map { URL(fileURLWithPath: String(cString: $0)).lastPathComponent } ?? "?"
+        EncryptedFile.attach(EncryptedFile(kind: kind, vfs: vfs, label: label), to: file)
+        return SQLITE_OK
     }
-    let inner = EncryptedFile.inner(file)
-    let result = vfs.base.pointee.xOpen(vfs.base, name, inner, flags, outFlags)
-    guard result == SQLITE_OK else {
-        if inner.pointee.pMethods != nil { _ = inner.pointee.pMethods.pointee.xClose(inner) }
-        return result
-    }
-    let label = name.map { URL(fileURLWithPath: String(cString: $0)).lastPathComponent } ?? "?"
-    EncryptedFile.attach(EncryptedFile(kind: kind, vfs: vfs, label: label), to: file)
-    return SQLITE_OK
-}

@@ -25,9 +25,11 @@ struct Debug: ParsableCommand {
         @Option(help: "Kill the process after this many rows (omit to finish normally).")
         var crashAfter: Int?
         @Option var seed: UInt64 = 1
+        @Option(help: "Encrypt the file under this data key (64 hexadecimal digits).")
+        var dataKey: String?
 
         func run() throws {
-            let replica = try Replica.open(at: database, configuration: ReplicaConfiguration(policies: SurveyShape.policies))
+            let replica = try Replica.open(at: database, configuration: try debugConfiguration(dataKey))
             let origin = NodeID(seed)
             var chain = ChainWriter(authority: SharedSecretTrust(nodeID: origin), policies: SurveyShape.policies)
             for index in 0..<rows {
@@ -48,12 +50,29 @@ struct Debug: ParsableCommand {
     /// Prints the number of survey rows and the version vector total of a replica file.
     struct Count: ParsableCommand {
         @Option var database: String
+        @Option(help: "The file's data key (64 hexadecimal digits), when it is encrypted.")
+        var dataKey: String?
 
         func run() throws {
-            let replica = try Replica.open(at: database, configuration: ReplicaConfiguration(policies: SurveyShape.policies))
+            let replica = try Replica.open(at: database, configuration: try debugConfiguration(dataKey))
             let rows = try replica.statistics().rows[SurveyShape.table] ?? 0
             let integrity = try replica.reader.read { db in try String.fetchOne(db, sql: "PRAGMA integrity_check") ?? "" }
             print("rows=\(rows) commits=\(try replica.versionVector().total) integrity=\(integrity)")
         }
     }
+}
+
+/// The survey-shaped replica the debug tools open, encrypted under `hexKey` when given.
+private func debugConfiguration(_ hexKey: String?) throws -> ReplicaConfiguration {
+    var configuration = ReplicaConfiguration(policies: SurveyShape.policies)
+    if let hexKey {
+        var key: [UInt8] = []
+        var index = hexKey.startIndex
+        while index < hexKey.endIndex, let next = hexKey.index(index, offsetBy: 2, limitedBy: hexKey.endIndex), let byte = UInt8(hexKey[index..<next], radix: 16) {
+            key.append(byte)
+            index = next
+        }
+        configuration.encryption = try ReplicaEncryption(dataKey: key)
+    }
+    return configuration
 }
