@@ -37,6 +37,10 @@ package struct NodeDirectory {
     package func vault() throws -> NodeVault? {
         guard isEncrypted else { return nil }
         return try vaultCache.value {
+            // Only with the node to itself: a running rekey (or serve) holds the lock.
+            if let lock = try? NodeLock(self, purpose: "unlocking") {
+                try withExtendedLifetime(lock) { try settleInterruptedRekey() }
+            }
             let source = try unlockSource()
             let envelope: DataKeyEnvelope
             do {
@@ -72,8 +76,9 @@ package struct NodeDirectory {
 
     /// Reads a secret file written by ``writeSecret(_:to:)``.
     package func readSecret(_ name: String) throws -> [UInt8] {
+        let vault = try vault()  // first: unlocking may settle an interrupted rekey, which renames secrets
         let bytes = try read(name)
-        return try vault().map { try $0.open(bytes, as: name) } ?? bytes
+        return try vault.map { try $0.open(bytes, as: name) } ?? bytes
     }
 
     package func file(_ name: String) -> URL { url.appendingPathComponent(name) }

@@ -37,6 +37,8 @@ public struct ReplicaError: Error, Hashable, Sendable, CustomStringConvertible {
         case notAuthorized
         /// A peer sent commits that are not what their origin signed (forged, altered or replayed out of chain).
         case forgedCommit
+        /// An encrypted page of the replica's files failed authentication (altered, moved, or another key).
+        case tampered
     }
 
     /// Why the replica refused.

@@ -24,8 +24,11 @@ struct NodeOptions: ParsableArguments {
     /// Opens the node: configuration, identity and replica.
     /// - Parameter clockSkewMilliseconds: shifts the node's wall clock (testnets use it to model a wrong tablet clock).
     func open(logger: Logger, clockSkewMilliseconds: Int64 = 0) throws -> (NodeDirectory, NodeConfiguration, NodeRuntime) {
-        try NodeRuntime.open(
-            directory: NodeDirectory(dir, unlock: try unlock.source()), policies: policies, logger: logger, clockSkewMilliseconds: clockSkewMilliseconds)
+        try NodeRuntime.open(directory: directory(), policies: policies, logger: logger, clockSkewMilliseconds: clockSkewMilliseconds)
+    }
+
+    func directory() throws -> NodeDirectory {
+        NodeDirectory(dir, unlock: try unlock.source())
     }
 }
 
@@ -72,7 +75,18 @@ struct Serve: AsyncParsableCommand {
             return handler
         }
         let logger = Logger(label: "suifang.node")
-        let (directory, configuration, runtime) = try node.open(logger: logger, clockSkewMilliseconds: Int64(clockSkewSeconds * 1000))
+        // One process runs a node: the lock keeps a second serve and a rekey out.
+        let lock = try NodeLock(try node.directory(), purpose: "serving it")
+        defer { withExtendedLifetime(lock) {} }
+        try node.directory().settleInterruptedRekey()
+        let (directory, configuration, runtime) = try NodeRuntime.open(
+            directory: try node.directory(), policies: node.policies, logger: logger, clockSkewMilliseconds: Int64(clockSkewSeconds * 1000))
+        if directory.isEncrypted {
+            let source = try directory.unlockSource()
+            logger.info("replica and keys encrypted at rest", metadata: ["unlock": "\(source)"])
+        } else {
+            logger.warning("the replica and keys are NOT encrypted at rest (initialised with --no-encryption)")
+        }
         let listenEndpoint = try Endpoint(listen ?? configuration.listen)
         let peers = try (peer.isEmpty ? configuration.peers : peer).map(Endpoint.init)
         let json = output.json
