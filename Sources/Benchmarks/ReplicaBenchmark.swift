@@ -3,6 +3,7 @@ import GRDB
 import NodeHTTP
 import NodeRuntime
 import Replica
+import Sodium
 import Testnets
 
 /// `suifang bench replica`: capture overhead, merge rate, metadata size and
@@ -24,7 +25,7 @@ package struct ReplicaBenchmark {
         let scratch = try ScratchDirectory(prefix: "suifang-bench")
         defer { if keepScratch { print("scratch kept in \(scratch.url.path)") } else { scratch.remove() } }
         var results: [BenchmarkResult] = []
-        if only == nil || only == "capture" { results.append(try captureOverhead(scratch)) }
+        if only == nil || only == "capture" { results += try captureOverhead(scratch) }
         if only == nil || only == "merge" { results += try mergeRateAndMetadata(scratch) }
         if only == nil || only == "since" { results.append(try changesSinceScaling(scratch)) }
         for result in results {
@@ -34,7 +35,14 @@ package struct ReplicaBenchmark {
 
     // MARK: capture_overhead
 
-    private func captureOverhead(_ scratch: ScratchDirectory) throws -> BenchmarkResult {
+    /// A replica encrypted at rest, under a fresh key (the safety layer is measured on).
+    private func encryptedConfiguration() throws -> ReplicaConfiguration {
+        var configuration = ReplicaConfiguration(policies: SurveyShape.policies)
+        configuration.encryption = try ReplicaEncryption(dataKey: PageCipher.randomKey())
+        return configuration
+    }
+
+    private func captureOverhead(_ scratch: ScratchDirectory) throws -> [BenchmarkResult] {
         let count = 10_000 / scaleDown
         // Inputs are made before either clock starts, so both loops time only the database work.
         let rows = (0..<count).map { ("K\($0)", SurveyShape.values(index: $0)) }
@@ -44,18 +52,22 @@ package struct ReplicaBenchmark {
         }
         let plain = try PlainSurveyTable(path: scratch.path("plain-capture.sqlite"))
         let replica = try Replica.open(at: scratch.path("replica-capture.sqlite"), configuration: ReplicaConfiguration(policies: SurveyShape.policies))
-        // Interleaved, one transaction of each in turn, so both see the same machine and disk state.
-        var plainSeconds = 0.0, replicaSeconds = 0.0
+        let encrypted = try Replica.open(at: scratch.path("encrypted-capture.sqlite"), configuration: encryptedConfiguration())
+        // Interleaved, one transaction of each in turn, so all see the same machine and disk state.
+        var plainSeconds = 0.0, replicaSeconds = 0.0, encryptedSeconds = 0.0
         for (index, (key, values)) in rows.enumerated() {
             plainSeconds += try measure { try plain.insertInOwnTransaction(key: key, values: values) }
             let named = namedRows[index].1
-            replicaSeconds += try measure {
-                _ = try replica.write { tx in
-                    try tx.insert(into: SurveyShape.table, values: named, id: key)
-                }
+            func insert(into target: Replica) throws {
+                _ = try target.write { tx in try tx.insert(into: SurveyShape.table, values: named, id: key) }
             }
+            replicaSeconds += try measure { try insert(into: replica) }
+            encryptedSeconds += try measure { try insert(into: encrypted) }
         }
-        return BenchmarkResult(suite: "replica", metric: "capture_overhead", value: replicaSeconds, unit: "s", baseline: plainSeconds, goal: "<= 1.3")
+        return [
+            BenchmarkResult(suite: "replica", metric: "capture_overhead", value: replicaSeconds, unit: "s", baseline: plainSeconds, goal: "<= 1.3"),
+            BenchmarkResult(suite: "replica", metric: "capture_overhead_encrypted", value: encryptedSeconds, unit: "s", baseline: plainSeconds, goal: "<= 1.5"),
+        ]
     }
 
     // MARK: merge_rate_ratio and metadata_ratio
@@ -90,11 +102,18 @@ package struct ReplicaBenchmark {
         let mergeSeconds = try measure {
             for batch in arrival { try replica.apply(batch) }
         }
+        let encrypted = try Replica.open(at: scratch.path("encrypted-merge.sqlite"), configuration: encryptedConfiguration())
+        let encryptedSeconds = try measure {
+            for batch in arrival { try encrypted.apply(batch) }
+        }
         let count = Double(rows.count)
         let plainBytes = try fileBytes(plain.pool)
         let replicaBytes = try fileBytes(replica.reader)
         return [
             BenchmarkResult(suite: "replica", metric: "merge_rate_ratio", value: count / mergeSeconds, unit: "rows/s", baseline: count / plainSeconds, goal: ">= 0.5"),
+            BenchmarkResult(
+                suite: "replica", metric: "merge_rate_ratio_encrypted", value: count / encryptedSeconds, unit: "rows/s", baseline: count / plainSeconds,
+                goal: ">= 0.4"),
             BenchmarkResult(suite: "replica", metric: "metadata_ratio", value: Double(replicaBytes), unit: "bytes", baseline: Double(plainBytes), goal: "<= 1.5"),
         ]
     }

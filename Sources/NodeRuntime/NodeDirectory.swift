@@ -215,6 +215,11 @@ package struct Endpoint: CustomStringConvertible {
     }
 
     package var description: String { "\(host):\(port)" }
+
+    /// Whether the host is a loopback address or `localhost`.
+    package var isLoopback: Bool {
+        host == "localhost" || host == "::1" || host == "[::1]" || host.hasPrefix("127.")
+    }
 }
 
 /// The vault a ``NodeDirectory`` value unlocked, kept so one value unlocks once (a passphrase is

@@ -12,6 +12,10 @@ package struct EnrolmentToken: Codable, Sendable {
     package var clusterKeyBase64: String
     package var central: String
     package var policyHash: String
+    /// The hospital CA's certificate, and the node's HTTPS certificate chain and key it signed.
+    package var caPEM: String?
+    package var httpChainPEM: String?
+    package var httpKeyPEM: String?
 
     package var certificate: NodeCertificate { get throws { try NodeCertificate(decoding: Array(Data(base64Encoded: certificateBase64) ?? Data())) } }
     package var secretKey: [UInt8] { Array(Data(base64Encoded: secretKeyBase64) ?? Data()) }
@@ -45,6 +49,9 @@ package struct NodeSetup: Sendable {
     package var http: String?
     /// The conflict policies the node installs and loads.
     package var policies: PolicyDirectory
+    /// The host names and IP addresses tablets reach central's HTTPS at (central only; an
+    /// enrolled node's come from `enroll --http-name`). `localhost` and `127.0.0.1` are always added.
+    package var httpNames: [String] = []
     /// Where the secret that unlocks the node's data key is; `nil` keeps the node in the clear
     /// (tests and development only: `init` asks for one or for `--no-encryption`).
     package var unlock: UnlockSource?
@@ -70,6 +77,10 @@ extension NodeDirectory {
         try writeSecret(cluster.secretKeyBytes, to: "cluster.key")
         try write(cluster.publicKey, to: "cluster.pub")
         try writeSecret(nodeKey.secretKeyBytes, to: "node.key")
+        let authority = try HospitalCA.create(name: name)
+        try write(Array(try authority.certificatePEM.utf8), to: Self.authorityCertificateFile)
+        try writeSecret(Array(authority.keyPEM.utf8), to: Self.authorityKeyFile)
+        try saveHTTPCertificate(try authority.issue(node: name, names: Self.httpNames(name, setup.httpNames)))
         try write(certificate.encoded, to: "node.cert")
         return try finish(
             NodeConfiguration(
@@ -91,6 +102,10 @@ extension NodeDirectory {
         try writeSecret(token.secretKey, to: "node.key")
         try write(certificate.encoded, to: "node.cert")
         try write(token.clusterKey, to: "cluster.pub")
+        if let ca = token.caPEM, let chain = token.httpChainPEM, let key = token.httpKeyPEM {
+            try write(Array(ca.utf8), to: Self.authorityCertificateFile)
+            try saveHTTPCertificate(HTTPCertificate(chainPEM: chain, keyPEM: key))
+        }
         return try finish(
             NodeConfiguration(
                 name: certificate.name, role: certificate.role.description, nodeID: certificate.nodeID.description,
@@ -102,7 +117,11 @@ extension NodeDirectory {
     ///   - wards: the wards a ward node works for (at least one; none for other roles).
     ///   - centralAddress: how the new node reaches central (default: central's listen address).
     /// - Throws: ``NodeSetupError`` when this is not central, or the role and wards do not fit.
-    package func enrol(name: String, role: NodeRole, wards: [String], centralAddress: String?, validDays: Int) throws -> (token: EnrolmentToken, nodeID: NodeID) {
+    ///   - httpNames: host names and addresses tablets reach the node's HTTPS at (`localhost`,
+    ///     `127.0.0.1` and the node's name are always added).
+    package func enrol(
+        name: String, role: NodeRole, wards: [String], centralAddress: String?, validDays: Int, httpNames: [String] = []
+    ) throws -> (token: EnrolmentToken, nodeID: NodeID) {
         guard role != .central else { throw NodeSetupError("the role must be ward or callcenter") }
         if role == .ward, wards.isEmpty { throw NodeSetupError("a ward node works for at least one ward: add --ward WARD-ID (repeatable)") }
         if role != .ward, !wards.isEmpty { throw NodeSetupError("--ward is for ward nodes only") }
@@ -114,12 +133,15 @@ extension NodeDirectory {
         let certificate = try NodeCertificate.issue(
             nodeID: nodeID, role: role, name: name, publicKey: nodeKey.publicKey, wards: wards,
             by: cluster, issuedAt: SystemWallClock().now(), validFor: UInt64(validDays) * 86_400_000)
+        let authority = try hospitalCA()
+        let http = try authority.issue(node: name, names: Self.httpNames(name, httpNames))
         let token = EnrolmentToken(
             certificateBase64: Data(certificate.encoded).base64EncodedString(),
             secretKeyBase64: Data(nodeKey.secretKeyBytes).base64EncodedString(),
             clusterKeyBase64: Data(cluster.publicKey).base64EncodedString(),
             central: centralAddress ?? configuration.listen,
-            policyHash: try policies().contentHash)
+            policyHash: try policies().contentHash,
+            caPEM: try authority.certificatePEM, httpChainPEM: http.chainPEM, httpKeyPEM: http.keyPEM)
         return (token, nodeID)
     }
 

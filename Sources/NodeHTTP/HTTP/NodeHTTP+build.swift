@@ -1,24 +1,37 @@
 import CRMDomain
 import Hummingbird
+import HummingbirdTLS
 import Logging
 import NodeRuntime
 
 /// The node's HTTP server: health and the link indicator (public), status (managers and
 /// administrators), the CRM API under `/api` (a session needed),
 /// and the web UI everywhere else.
+/// - Parameter transport: HTTPS with the node's certificate, or plain HTTP (loopback or `--insecure-http`).
+/// - Throws: ``NodeSetupError`` when the certificate cannot be used.
 package func buildHTTPApplication(
-    runtime: NodeRuntime, configuration: NodeConfiguration, endpoint: Endpoint,
+    runtime: NodeRuntime, configuration: NodeConfiguration, endpoint: Endpoint, transport: HTTPTransport,
     logger: Logger
-) -> some ApplicationProtocol {
-    Application(
-        router: buildRouter(runtime: runtime, configuration: configuration),
-        configuration: .init(address: .hostname(endpoint.host, port: endpoint.port), serverName: "suifang"),
-        logger: logger)
+) throws -> some ApplicationProtocol {
+    let address = ApplicationConfiguration(address: .hostname(endpoint.host, port: endpoint.port), serverName: "suifang")
+    switch transport {
+    case .tls(let certificate):
+        return Application(
+            router: buildRouter(runtime: runtime, configuration: configuration, strictTransportSecurity: true),
+            server: try .tls(.http1(), tlsConfiguration: HTTPTransport.serverConfiguration(certificate)),
+            configuration: address, logger: logger)
+    case .plain:
+        return Application(router: buildRouter(runtime: runtime, configuration: configuration), configuration: address, logger: logger)
+    }
 }
 
 /// The routes, separate from the server so tests can drive them (`app.test(.router)`).
-package func buildRouter(runtime: NodeRuntime, configuration: NodeConfiguration, screenPops: ScreenPopHub = ScreenPopHub()) -> Router<APIRequestContext> {
+/// - Parameter strictTransportSecurity: answers carry HSTS (the node serves HTTPS).
+package func buildRouter(
+    runtime: NodeRuntime, configuration: NodeConfiguration, screenPops: ScreenPopHub = ScreenPopHub(), strictTransportSecurity: Bool = false
+) -> Router<APIRequestContext> {
     let router = Router(context: APIRequestContext.self)
+    if strictTransportSecurity { router.add(middleware: StrictTransportSecurity()) }
     router.add(middleware: APIErrorMiddleware())
     router.add(middleware: CrossSiteGuard())
     router.add(middleware: LanguageMiddleware())

@@ -26,13 +26,13 @@ extension WebUI {
             response.setCookie(
                 Cookie(
                     name: AuthenticationMiddleware.cookieName, value: session.token, maxAge: Int(CRM.Accounts.sessionLifetime),
-                    path: "/", httpOnly: true, sameSite: .strict))
+                    path: "/", secure: true, httpOnly: true, sameSite: .strict))
             return response
         }
         router.post("/logout") { _, context in
             if let token = context.token { try await crm.accounts.logout(token: token) }
             var response = WebPage.redirect("/login")
-            response.setCookie(Cookie(name: AuthenticationMiddleware.cookieName, value: "", maxAge: 0, path: "/", httpOnly: true))
+            response.setCookie(Cookie(name: AuthenticationMiddleware.cookieName, value: "", maxAge: 0, path: "/", secure: true, httpOnly: true, sameSite: .strict))
             return response
         }
     }

@@ -33,6 +33,10 @@ struct Init: ParsableCommand {
     var listen = "127.0.0.1:7400"
     @Option(help: "Where the HTTP API binds, HOST:PORT (none by default).")
     var http: String?
+    @Option(
+        name: .customLong("http-name"),
+        help: "A host name or IP address tablets reach central's HTTPS at (repeat; central only; localhost and 127.0.0.1 are always in).")
+    var httpNames: [String] = []
     @OptionGroup var policies: PolicyOptions
     @OptionGroup var unlock: UnlockOptions
     @Flag(help: "Keep the replica and keys in the clear (development only).")
@@ -57,7 +61,8 @@ struct Init: ParsableCommand {
 
     func run() throws {
         let directory = NodeDirectory(dir)
-        let setup = NodeSetup(listen: listen, http: http, policies: policies.policyDirectory, unlock: try unlock.source())
+        var setup = NodeSetup(listen: listen, http: http, policies: policies.policyDirectory, unlock: try unlock.source())
+        setup.httpNames = httpNames
         let configuration =
             if let token {
                 try directory.join(with: try EnrolmentToken.read(from: token), setup)
@@ -73,6 +78,7 @@ struct Init: ParsableCommand {
             print("initialised \(configuration.role) node '\(configuration.name)' (\(configuration.nodeID)) in \(directory.url.path)")
             print("sync listener: \(configuration.listen); peers: \(configuration.peers.isEmpty ? "none" : configuration.peers.joined(separator: ", "))")
             print(configuration.unlock.map { "encrypted at rest; unlock secret: \($0)" } ?? "NOT encrypted at rest (--no-encryption)")
+            print("HTTPS certificate from the hospital CA; tablets trust \(directory.file(NodeDirectory.authorityCertificateFile).path)")
         }
     }
 }
@@ -97,6 +103,10 @@ struct Enroll: ParsableCommand {
     var centralAddress: String?
     @Option(help: "Certificate validity in days.")
     var validDays = 365
+    @Option(
+        name: .customLong("http-name"),
+        help: "A host name or IP address tablets reach the node's HTTPS at (repeat; the node's name, localhost and 127.0.0.1 are always in).")
+    var httpNames: [String] = []
     @OptionGroup var unlock: UnlockOptions
     @OptionGroup var output: OutputOptions
 
@@ -107,7 +117,7 @@ struct Enroll: ParsableCommand {
     func run() throws {
         let (token, nodeID) = try NodeDirectory(dir, unlock: try unlock.source()).enrol(
             name: name, role: NodeRole(name: role)!, wards: wards,
-            centralAddress: centralAddress, validDays: validDays)
+            centralAddress: centralAddress, validDays: validDays, httpNames: httpNames)
         try token.write(to: out)
         if output.json {
             printJSON(["name": name, "role": role, "nodeId": nodeID.description, "token": out, "wards": wards.joined(separator: ",")])

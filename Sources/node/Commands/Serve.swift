@@ -57,6 +57,12 @@ struct Serve: AsyncParsableCommand {
     var peer: [String] = []
     @Option(help: "Override the HTTP API address, HOST:PORT.")
     var http: String?
+    @Option(help: "The hospital PKI's certificate chain (PEM) for HTTPS, instead of the one the hospital CA issued at enrolment.")
+    var tlsCert: String?
+    @Option(help: "The key of --tls-cert (PEM).")
+    var tlsKey: String?
+    @Flag(help: "Serve the web UI and API over plain HTTP (passwords and patient data in clear on the network).")
+    var insecureHttp = false
     @OptionGroup var output: OutputOptions
     @Option(help: "trace, debug, info, notice, warning, error.")
     var logLevel: String = "info"
@@ -66,6 +72,33 @@ struct Serve: AsyncParsableCommand {
     @Option(help: .hidden) var trafficTotal: Int?
     @Option(help: .hidden) var trafficTransfers: Double = 0
     @Option(help: .hidden) var clockSkewSeconds: Double = 0
+
+    func validate() throws {
+        if (tlsCert == nil) != (tlsKey == nil) { throw ValidationError("give --tls-cert and --tls-key together") }
+        if insecureHttp, tlsCert != nil { throw ValidationError("--insecure-http and --tls-cert contradict each other") }
+    }
+
+    /// HTTPS with the hospital PKI's certificate or the node's own; plain HTTP on loopback when the
+    /// node has none, or anywhere with `--insecure-http`.
+    func httpTransport(_ directory: NodeDirectory, endpoint: Endpoint, logger: Logger) throws -> HTTPTransport {
+        if let tlsCert, let tlsKey {
+            guard let chain = FileManager.default.contents(atPath: tlsCert), let key = FileManager.default.contents(atPath: tlsKey) else {
+                throw NodeSetupError("cannot read \(tlsCert) or \(tlsKey)")
+            }
+            return .tls(HTTPCertificate(chainPEM: String(decoding: chain, as: UTF8.self), keyPEM: String(decoding: key, as: UTF8.self)))
+        }
+        if insecureHttp {
+            logger.warning("the web UI and API are served over plain HTTP (--insecure-http): passwords and patient data cross the network in clear")
+            return .plain
+        }
+        if let certificate = try directory.httpCertificate() { return .tls(certificate) }
+        guard endpoint.isLoopback else {
+            throw NodeSetupError(
+                "\(endpoint) is not loopback and the node has no HTTPS certificate: give --tls-cert/--tls-key, or --insecure-http to serve in clear")
+        }
+        logger.warning("the node has no HTTPS certificate: serving plain HTTP on loopback only")
+        return .plain
+    }
 
     func run() async throws {
         let level = Logger.Level(rawValue: logLevel) ?? .info
@@ -102,7 +135,9 @@ struct Serve: AsyncParsableCommand {
                 })
         ]
         if let address = http ?? configuration.http {
-            services.append(buildHTTPApplication(runtime: runtime, configuration: configuration, endpoint: try Endpoint(address), logger: logger))
+            let endpoint = try Endpoint(address)
+            let transport = try httpTransport(directory, endpoint: endpoint, logger: logger)
+            services.append(try buildHTTPApplication(runtime: runtime, configuration: configuration, endpoint: endpoint, transport: transport, logger: logger))
         }
         // The certificate's role decides, not node.json's: only central sends the hospital's SMS.
         if runtime.replica.role == .central {
