@@ -111,16 +111,22 @@ package struct DemoNetwork {
             throw NodeSetupError("the wards and the call center did not catch up with central; see the logs in \(folder.path)")
         }
 
-        for node in nodes { try await Self.waitForHTTP(port: node.httpPort, name: node.name) }
+        let authority = folder.appendingPathComponent("central").appendingPathComponent(NodeDirectory.authorityCertificateFile).path
+        let probe = try HTTPSProbe(authorityPEM: String(decoding: try NodeDirectory(centralPath).read(NodeDirectory.authorityCertificateFile), as: UTF8.self))
+        for node in nodes { try await Self.waitForHTTPS(probe, port: node.httpPort, name: node.name) }
         Self.say("\nSuifang demo network is up (\(target) rows on central and the call center; each ward node holds its wards' patients):")
         for node in nodes {
             Self.say(
-                "  \(node.name.padding(toLength: 11, withPad: " ", startingAt: 0)) \(node.role.padding(toLength: 10, withPad: " ", startingAt: 0)) http://127.0.0.1:\(node.httpPort)/   (sync on 127.0.0.1:\(node.syncPort))"
+                "  \(node.name.padding(toLength: 11, withPad: " ", startingAt: 0)) \(node.role.padding(toLength: 10, withPad: " ", startingAt: 0)) https://127.0.0.1:\(node.httpPort)/   (sync on 127.0.0.1:\(node.syncPort))"
             )
         }
         Self.say("\ndemo logins (password: suifang-demo):")
         for (name, role) in summary.logins.sorted(by: { $0.key < $1.key }) { Self.say("  \(name.padding(toLength: 11, withPad: " ", startingAt: 0)) \(role)") }
-        Self.say("\ntry:  curl -s -X POST http://127.0.0.1:\(httpPort)/api/login -d '{\"username\":\"manager\",\"password\":\"suifang-demo\"}'")
+        Self.say("\nevery node serves HTTPS with a certificate from the demo hospital's CA; trust it in the browser or tablet:")
+        Self.say("  \(authority)")
+        Self.say(
+            "\ntry:  curl -s --cacert \(authority) -X POST https://127.0.0.1:\(httpPort)/api/login -H 'Content-Type: application/json' -d '{\"username\":\"manager\",\"password\":\"suifang-demo\"}'"
+        )
         Self.say("node directories and logs: \(folder.path)/   — Ctrl-C stops the network")
 
         // Until Ctrl-C or SIGTERM, or `--seconds` when given.
@@ -165,13 +171,13 @@ package struct DemoNetwork {
         try await app.runService()
     }
 
-    /// Waits until a node's API answers `GET /api/health`.
-    package static func waitForHTTP(port: Int, name: String) async throws {
+    /// Waits until a node's API answers `GET /api/health` over HTTPS verified against the hospital CA.
+    package static func waitForHTTPS(_ probe: HTTPSProbe, port: Int, name: String) async throws {
         for _ in 0..<100 {
-            if let client = try? LoopbackHTTPClient(port: port), let (status, _) = try? client.request("GET", "/api/health"), status == 200 { return }
+            if (try? await probe.status(port: port, path: "/api/health")) == 200 { return }
             try await Task.sleep(for: .milliseconds(100))
         }
-        throw NodeSetupError("\(name)'s HTTP API on port \(port) does not answer")
+        throw NodeSetupError("\(name)'s HTTPS API on port \(port) does not answer")
     }
 
     /// Replicated rows in a node's replica, read without disturbing the running node.

@@ -10,7 +10,7 @@ tablet and desktop size. Exits non-zero on the first failure.
 
     python3 Tests/Browser/ui_test.py --binary .build/debug/suifang --screenshots docs/screenshots
 """
-import argparse, json, os, re, subprocess, sys, tempfile, time, urllib.request
+import argparse, json, os, re, ssl, subprocess, sys, tempfile, time, urllib.request
 
 from selenium import webdriver
 from selenium.webdriver.chrome.service import Service
@@ -19,6 +19,8 @@ from selenium.webdriver.common.by import By
 from selenium.webdriver.support.ui import WebDriverWait
 
 PASSWORD = "suifang-demo"
+# Every node serves HTTPS under the demo hospital's CA; `trust()` sets it for urllib and Chromium.
+TLS = ssl.create_default_context()
 SIZES = {"tablet": (800, 1280), "desktop": (1440, 960)}
 
 
@@ -29,11 +31,24 @@ def api(base, method, path, body=None, token=None):
     if token:
         request.add_header("Authorization", "Bearer " + token)
     try:
-        with urllib.request.urlopen(request, timeout=10) as response:
+        with urllib.request.urlopen(request, timeout=10, context=TLS) as response:
             text = response.read().decode()
             return response.status, (json.loads(text) if text.startswith(("{", "[")) else text)
     except urllib.error.HTTPError as error:
         return error.code, error.read().decode()
+
+
+def trust(ca):
+    """Trusts the hospital CA (only it) for the API calls, and in a fresh NSS database that the
+    Chromium this process starts reads ($HOME/.pki/nssdb), as a tablet would after installing it."""
+    global TLS
+    TLS = ssl.create_default_context(cafile=ca)
+    home = tempfile.mkdtemp(prefix="suifang-ui-home-")
+    nssdb = os.path.join(home, ".pki", "nssdb")
+    os.makedirs(nssdb)
+    subprocess.run(["certutil", "-d", "sql:" + nssdb, "-N", "--empty-password"], check=True)
+    subprocess.run(["certutil", "-d", "sql:" + nssdb, "-A", "-t", "C,,", "-n", "suifang-hospital-ca", "-i", ca], check=True)
+    os.environ["HOME"] = home
 
 
 def token(base, user):
@@ -92,8 +107,9 @@ def main():
     parser.add_argument("--screenshots", default=None)
     parser.add_argument("--port", type=int, default=18580)
     parser.add_argument("--attach", action="store_true", help="use a demo already running on --port / --port+10")
+    parser.add_argument("--ca", default=None, help="the demo hospital's CA certificate (with --attach: DEMO-DIR/central/ca.pem)")
     args = parser.parse_args()
-    central, ward, ward2, callcenter = (f"http://127.0.0.1:{args.port + i}" for i in range(4))
+    central, ward, ward2, callcenter = (f"https://127.0.0.1:{args.port + i}" for i in range(4))
     control = f"http://127.0.0.1:{args.port + 10}"
 
     demo = None
@@ -108,6 +124,8 @@ def main():
                 break
         else:
             raise SystemExit("the demo network did not come up")
+        args.ca = os.path.join(work, "net", "central", "ca.pem")
+    trust(args.ca)
     passed = 0
     try:
         # 1. Every role logs in and lands on its own pages, at tablet and desktop size.

@@ -27,6 +27,8 @@ struct WebUITests {
             ) { $0 }
             #expect(login.status == .seeOther && login.headers[.location] == "/desk")
             let cookie = try #require(login.headers[.setCookie]?.split(separator: ";").first.map(String.init))
+            let attributes = Set((login.headers[.setCookie] ?? "").split(separator: ";").map { $0.trimmingCharacters(in: .whitespaces).lowercased() })
+            #expect(attributes.isSuperset(of: ["secure", "httponly", "samesite=strict"]), "session cookie attributes: \(attributes)")
             let wrong = try await client.execute(
                 uri: "/login", method: .post, headers: [.contentType: "application/x-www-form-urlencoded"],
                 body: ByteBuffer(string: "username=agent&password=nope")
