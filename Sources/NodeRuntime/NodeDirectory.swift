@@ -101,7 +101,11 @@ package struct NodeDirectory {
         guard let entries = manager.enumerator(at: url, includingPropertiesForKeys: [.isDirectoryKey]) else { return }
         for case let entry as URL in entries {
             let isDirectory = (try? entry.resourceValues(forKeys: [.isDirectoryKey]).isDirectory) ?? false
-            try manager.setAttributes([.posixPermissions: isDirectory ? 0o700 : 0o600], ofItemAtPath: entry.path)
+            do {
+                try manager.setAttributes([.posixPermissions: isDirectory ? 0o700 : 0o600], ofItemAtPath: entry.path)
+            } catch  where !manager.fileExists(atPath: entry.path) {
+                continue  // a WAL or journal SQLite removed meanwhile (another process closed the replica)
+            }
         }
     }
 

@@ -49,9 +49,11 @@ package struct SyncListener: Service {
 }
 
 /// Keeps a live session with one configured peer, reconnecting with back-off and jitter.
+/// Central's order to wipe (this node was revoked) ends it and goes to `onWipeOrder`.
 package struct PeerConnector: Service {
     package let runtime: NodeRuntime
     package let endpoint: Endpoint
+    package var onWipeOrder: @Sendable (SyncError) async -> Void = { _ in }
 
     package func run() async throws {
         try await runUntilShutdown {
@@ -63,6 +65,9 @@ package struct PeerConnector: Service {
                     _ = try await runtime.run(connection, as: .client, address: endpoint.description, options: SyncOptions(mode: .live))
                 } catch is CancellationError {
                     return
+                } catch let error as SyncError where error.code == .wipeOrdered {
+                    await onWipeOrder(error)
+                    return
                 } catch {
                     runtime.logger.debug("peer unreachable", metadata: ["sync.peer.address": "\(endpoint)"])
                 }
@@ -73,9 +78,10 @@ package struct PeerConnector: Service {
         }
     }
 
-    package init(runtime: NodeRuntime, endpoint: Endpoint) {
+    package init(runtime: NodeRuntime, endpoint: Endpoint, onWipeOrder: @escaping @Sendable (SyncError) async -> Void = { _ in }) {
         self.runtime = runtime
         self.endpoint = endpoint
+        self.onWipeOrder = onWipeOrder
     }
 }
 

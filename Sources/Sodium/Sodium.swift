@@ -31,6 +31,24 @@ public enum Sodium {
         return output
     }
 
+    /// Keyed BLAKE2b-256 (a MAC) of the concatenated parts; `key` is 16 to 64 bytes.
+    public static func mac(key: [UInt8], _ parts: [[UInt8]]) -> [UInt8] {
+        ensureReady()
+        precondition((Int(crypto_generichash_keybytes_min())...Int(crypto_generichash_keybytes_max())).contains(key.count), "a BLAKE2b key is 16 to 64 bytes")
+        let input = parts.flatMap { $0 }
+        var output = [UInt8](repeating: 0, count: 32)
+        let result = input.withUnsafeBufferPointer { crypto_generichash(&output, 32, $0.baseAddress, UInt64($0.count), key, key.count) }
+        precondition(result == 0, "crypto_generichash failed with valid sizes")
+        return output
+    }
+
+    /// Compares two byte strings in time that does not depend on where they differ.
+    public static func constantTimeEqual(_ a: [UInt8], _ b: [UInt8]) -> Bool {
+        ensureReady()
+        guard a.count == b.count, !a.isEmpty else { return false }
+        return sodium_memcmp(a, b, a.count) == 0
+    }
+
     /// BLAKE2b-256 of a text's UTF-8 bytes, as 64 lowercase hexadecimal digits.
     public static func hexHash(_ text: String) -> String {
         hash([Array(text.utf8)]).map { byte in

@@ -40,6 +40,9 @@ public struct SyncError: Error, Hashable, Sendable, CustomStringConvertible {
         /// Under scoped policies a ward node syncs with central only (it holds a subset, which
         /// only central's scoped feed keeps exact).
         case scopeMismatch = 17
+        /// Central answered this (revoked) node's hello with a signed order to wipe its replica and
+        /// keys (``WipeOrder``): the node obeys and stops.
+        case wipeOrdered = 18
     }
 
     /// Why.

@@ -29,7 +29,8 @@ public struct PeerAdmission: Sendable {
 /// ```
 /// client                                   server
 ///   hello(version, policyHash, kxKey, nonce, cert) ─▶
-///                                          ◀─ hello(…)          or refusal
+///                                          ◀─ hello(…)          or refusal (a revoked node: central's
+///                                                               signed ``WipeOrder``, then the refusal)
 ///   auth(sig_client(transcript ‖ "C")) ─▶
 ///                                          ◀─ auth(sig_server(transcript ‖ "S"))  or refusal
 ///   header(secretstream, client→server) ─▶  ◀─ header(server→client)
@@ -66,7 +67,9 @@ public enum Handshake {
         let peerHello: Hello
         if side == .client {
             try await sender.send(ownHello.encoded)
-            peerHello = try await receiveHello(&receiver)
+            // A revoked node may get central's wipe order instead of a hello.
+            let wipe = WipeExpectation(own: admission.identity.nodeID, nonce: ownHello.nonce, clusterKey: admission.identity.clusterKey, now: admission.now())
+            peerHello = try Hello(decoding: try await receiveFrame(&receiver, wipe: wipe))
             try await check(peerHello, admission: admission, sender: sender)
         } else {
             peerHello = try await receiveHello(&receiver)
@@ -112,6 +115,10 @@ public enum Handshake {
                 throw SyncError(.handshakeFailed, "the peer presented this node's own identity")
             }
             guard await !admission.isRevoked(hello.certificate.nodeID) else {
+                // Central tells a revoked node, signed and bound to this hello, to wipe itself.
+                if admission.identity.certificate.role == .central {
+                    try? await sender.send(WipeOrder.sign(to: hello.certificate.nodeID, nonce: hello.nonce, by: admission.identity).encoded)
+                }
                 throw SyncError(.revoked, "node '\(hello.certificate.name)' has been revoked")
             }
             guard hello.policyHash == Array(admission.policyHash.utf8) else {
@@ -131,9 +138,21 @@ public enum Handshake {
         return error
     }
 
-    private static func receiveFrame<Receiver: FrameReceiving>(_ receiver: inout Receiver) async throws -> [UInt8] {
+    /// What a client checks a wipe order against: itself, its hello's nonce, the pinned cluster key.
+    struct WipeExpectation {
+        var own: NodeID
+        var nonce: [UInt8]
+        var clusterKey: [UInt8]
+        var now: UInt64
+    }
+
+    private static func receiveFrame<Receiver: FrameReceiving>(_ receiver: inout Receiver, wipe: WipeExpectation? = nil) async throws -> [UInt8] {
         guard let frame = try await receiver.next() else {
             throw SyncError(.connectionClosed, "the peer closed the connection during the handshake")
+        }
+        if let wipe, Array(frame.prefix(4)) == WipeOrder.magic {
+            _ = try WipeOrder.verified(frame, to: wipe.own, nonce: wipe.nonce, clusterKey: wipe.clusterKey, now: wipe.now)
+            throw SyncError(.wipeOrdered, "central revoked this node and ordered its replica and keys wiped")
         }
         if Array(frame.prefix(4)) == refusalMagic {
             var reader = BinaryReader(Array(frame.dropFirst(4)))

@@ -108,6 +108,9 @@ struct Serve: AsyncParsableCommand {
             return handler
         }
         let logger = Logger(label: "suifang.node")
+        if let notice = try node.directory().wipeNotice {
+            throw NodeSetupError("this node's replica and keys were deleted (\(notice)); enrol it again in a new directory")
+        }
         // One process runs a node: the lock keeps a second serve and a rekey out.
         let lock = try NodeLock(try node.directory(), purpose: "serving it")
         defer { withExtendedLifetime(lock) {} }
@@ -144,7 +147,17 @@ struct Serve: AsyncParsableCommand {
             let outbox = directory.file("sms-outbox.jsonl").path
             services.append(SMSDispatchService(crm: runtime.crm, gateway: FileSMSGateway(path: outbox), logger: logger))
         }
-        services += peers.map { PeerConnector(runtime: runtime, endpoint: $0) as any Service }
+        let wipe: @Sendable (SyncError) async -> Void = { order in
+            // Revoked: central's signed order. Delete everything, say so, stop.
+            do {
+                let deleted = try directory.wipe(reason: "revoked; central ordered the wipe")
+                logger.critical("central revoked this node and ordered it wiped: replica and keys deleted, stopping", metadata: ["wipe.files": "\(deleted.joined(separator: ","))"])
+            } catch {
+                logger.critical("central ordered this node wiped, and the wipe failed: \(error)")
+            }
+            Foundation.exit(0)
+        }
+        services += peers.map { PeerConnector(runtime: runtime, endpoint: $0, onWipeOrder: wipe) as any Service }
         services.append(ReplicaChore.otherProcessWatch(runtime.replica, logger: logger))
         services.append(ReplicaChore.commitPacking(runtime.replica, logger: logger))
         if runtime.replica.ownScope != nil { services.append(ReplicaChore.scopePurge(runtime.replica, logger: logger)) }
