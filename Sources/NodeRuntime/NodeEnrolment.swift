@@ -41,6 +41,29 @@ package struct EnrolmentToken: Codable, Sendable {
     }
 }
 
+extension EnrolmentToken {
+    /// What the token grants, in the form a code's redemption gives it too.
+    package var grant: EnrolmentGrant {
+        get throws {
+            EnrolmentGrant(
+                certificate: try certificate, secretKey: secretKey, clusterKey: clusterKey, central: central, policyHash: policyHash, caPEM: caPEM,
+                http: httpChainPEM.flatMap { chain in httpKeyPEM.map { HTTPCertificate(chainPEM: chain, keyPEM: $0) } })
+        }
+    }
+}
+
+/// What a new node receives from central, by token or by code: its certificate and key, the
+/// cluster key it pins, where central is, the policies, the hospital CA and its HTTPS certificate.
+package struct EnrolmentGrant {
+    package var certificate: NodeCertificate
+    package var secretKey: [UInt8]
+    package var clusterKey: [UInt8]
+    package var central: String
+    package var policyHash: String
+    package var caPEM: String?
+    package var http: HTTPCertificate?
+}
+
 /// Where a new node listens, and its policies: what `suifang init` is given besides its role.
 package struct NodeSetup: Sendable {
     /// Where the sync listener binds, HOST:PORT.
@@ -88,28 +111,28 @@ extension NodeDirectory {
                 peers: [], http: setup.http, unlock: setup.unlock?.description), policySet)
     }
 
-    /// Creates an enrolled node in this (new) directory from central's token: its key,
-    /// certificate and central's address, its configuration and an empty replica.
-    /// - Throws: ``NodeSetupError`` when the token was issued under other conflict policies.
+    /// Creates an enrolled node in this (new) directory from what central granted (a token's
+    /// contents, or a redeemed code's answer): its key, certificate and central's address, its
+    /// configuration and an empty replica.
+    /// - Throws: ``NodeSetupError`` when the grant was issued under other conflict policies.
     @discardableResult
-    package func join(with token: EnrolmentToken, _ setup: NodeSetup) throws -> NodeConfiguration {
+    package func join(with grant: EnrolmentGrant, _ setup: NodeSetup) throws -> NodeConfiguration {
         let policySet = try setup.policies.load()
-        guard token.policyHash == policySet.contentHash else {
-            throw NodeSetupError("the token was issued under different conflict policies (hash \(token.policyHash.prefix(12))…)")
+        guard grant.policyHash == policySet.contentHash else {
+            throw NodeSetupError("central issued this enrolment under different conflict policies (hash \(grant.policyHash.prefix(12))…)")
         }
         _ = try prepare(setup)
-        let certificate = try token.certificate
-        try writeSecret(token.secretKey, to: "node.key")
-        try write(certificate.encoded, to: "node.cert")
-        try write(token.clusterKey, to: "cluster.pub")
-        if let ca = token.caPEM, let chain = token.httpChainPEM, let key = token.httpKeyPEM {
+        try writeSecret(grant.secretKey, to: "node.key")
+        try write(grant.certificate.encoded, to: "node.cert")
+        try write(grant.clusterKey, to: "cluster.pub")
+        if let ca = grant.caPEM, let http = grant.http {
             try write(Array(ca.utf8), to: Self.authorityCertificateFile)
-            try saveHTTPCertificate(HTTPCertificate(chainPEM: chain, keyPEM: key))
+            try saveHTTPCertificate(http)
         }
         return try finish(
             NodeConfiguration(
-                name: certificate.name, role: certificate.role.description, nodeID: certificate.nodeID.description,
-                listen: setup.listen, peers: [token.central], http: setup.http, unlock: setup.unlock?.description), policySet)
+                name: grant.certificate.name, role: grant.certificate.role.description, nodeID: grant.certificate.nodeID.description,
+                listen: setup.listen, peers: [grant.central], http: setup.http, unlock: setup.unlock?.description), policySet)
     }
 
     /// Enrols a new node (central only): a key and a certificate signed by the cluster key, as a token.
@@ -122,12 +145,8 @@ extension NodeDirectory {
     package func enrol(
         name: String, role: NodeRole, wards: [String], centralAddress: String?, validDays: Int, httpNames: [String] = []
     ) throws -> (token: EnrolmentToken, nodeID: NodeID) {
-        guard role != .central else { throw NodeSetupError("the role must be ward or callcenter") }
-        if role == .ward, wards.isEmpty { throw NodeSetupError("a ward node works for at least one ward: add --ward WARD-ID (repeatable)") }
-        if role != .ward, !wards.isEmpty { throw NodeSetupError("--ward is for ward nodes only") }
-        guard validDays > 0 else { throw NodeSetupError("--valid-days must be positive") }
+        try checkEnrolment(name: name, role: role, wards: wards, validDays: validDays)
         let configuration = try configuration()
-        guard configuration.role == "central" else { throw NodeSetupError("only central enrols nodes") }
         let cluster = try SigningKey(secretKey: try readSecret("cluster.key"))
         let nodeKey = SigningKey(), nodeID = NodeID.random()
         let certificate = try NodeCertificate.issue(

@@ -6,13 +6,14 @@ import Foundation
 package final class NodeLock: Sendable {
     private let descriptor: Int32
 
-    /// Takes the lock or throws at once.
+    /// Takes the lock or throws at once (or, with `wait`, waits for it: for short critical sections
+    /// such as `enrolment.lock`).
     /// - Throws: ``NodeSetupError`` when another process holds it.
-    package init(_ directory: NodeDirectory, purpose: String) throws {
-        let path = directory.file("node.lock").path
+    package init(_ directory: NodeDirectory, file: String = "node.lock", wait: Bool = false, purpose: String) throws {
+        let path = directory.file(file).path
         let descriptor = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0o600)
         guard descriptor >= 0 else { throw NodeSetupError("cannot open \(path)") }
-        guard flock(descriptor, LOCK_EX | LOCK_NB) == 0 else {
+        guard flock(descriptor, wait ? LOCK_EX : LOCK_EX | LOCK_NB) == 0 else {
             close(descriptor)
             throw NodeSetupError("another process runs the node in \(directory.url.path) (it holds node.lock): stop it before \(purpose)")
         }

@@ -2,6 +2,7 @@ import CRMDomain
 import Logging
 import Replica
 import Sodium
+import SyncProtocol
 
 extension NodeRuntime {
     /// Opens the node in `directory`: configuration, identity and replica.
@@ -24,7 +25,11 @@ extension NodeRuntime {
         let replica = try directory.openReplica(
             policies: try directory.policies(override: policies), identity: identity,
             logger: logger, wallClock: SkewedWallClock(offset: clockSkewMilliseconds))
-        return (directory, configuration, try NodeRuntime(replica: replica, identity: identity, logger: logger, passwordStrength: passwordStrength))
+        let enrolment = identity.certificate.role == .central ? EnrolmentDesk(directory: directory, logger: logger) : nil
+        return (
+            directory, configuration,
+            try NodeRuntime(replica: replica, identity: identity, logger: logger, passwordStrength: passwordStrength, enrolment: enrolment)
+        )
     }
 }
 

@@ -17,9 +17,14 @@ package final class NodeRuntime: Sendable {
     package let crm: CRM
     package let logger: Logger
     package let group: MultiThreadedEventLoopGroup = .singleton
+    /// Central's answer to enrolment requests on its sync port; nil on other nodes.
+    package let enrolment: EnrolmentDesk?
 
-    package init(replica: Replica, identity: NodeIdentity, logger: Logger, passwordStrength: PasswordHasher.Strength = .interactive) throws {
+    package init(
+        replica: Replica, identity: NodeIdentity, logger: Logger, passwordStrength: PasswordHasher.Strength = .interactive, enrolment: EnrolmentDesk? = nil
+    ) throws {
         self.replica = replica
+        self.enrolment = enrolment
         self.crm = try CRM(replica: replica, passwordStrength: passwordStrength)
         self.identity = identity
         self.logger = logger
@@ -81,6 +86,16 @@ package final class NodeRuntime: Sendable {
                     try await Task.sleep(for: guardian.limits.handshakeDeadline)
                     channel.close(promise: nil)
                 }
+            }
+            // On central, a connection may instead carry a new node's enrolment request: one answer, then closed.
+            if side == .server, let enrolment, let first = try await receiver.next() {
+                if EnrolmentRequest.matches(first) {
+                    let answer = await enrolment.answer(first, from: address, now: replica.wallClock.now())
+                    deadline?.cancel()
+                    try await sender.send(answer)
+                    return SyncReport(peer: "enrolment")
+                }
+                receiver.putBack(first)
             }
             do {
                 secure = try await Handshake.perform(as: side, admission: admission, sender: sender, receiver: &receiver)

@@ -130,7 +130,7 @@ struct ListenerHardeningTests {
         let ward = central.directory.appendingPathComponent("ward").path
         try NodeDirectory(central.directory.appendingPathComponent("central").path).enrol(name: "ward-5a", role: .ward, wards: ["W-CARD"], centralAddress: nil, validDays: 365)
             .token.write(to: token)
-        try NodeDirectory(ward).join(with: EnrolmentToken.read(from: token), NodeSetup(listen: "127.0.0.1:0", policies: PolicyDirectory(NodeNetworkTests.policies)))
+        try NodeDirectory(ward).join(with: EnrolmentToken.read(from: token).grant, NodeSetup(listen: "127.0.0.1:0", policies: PolicyDirectory(NodeNetworkTests.policies)))
         let (_, _, wardRuntime) = try NodeRuntime.open(directory: ward, logger: quietLogger)
         try await wardRuntime.replica.write {
             try $0.insert(

@@ -49,7 +49,7 @@ struct NodeNetworkTests {
             name: "central", NodeSetup(listen: "127.0.0.1:\(centralPort)", policies: PolicyDirectory(Self.policies), unlock: unlock("central")))
         try NodeDirectory(central).enrol(name: "ward-5a", role: .ward, wards: ["W-CARD"], centralAddress: nil, validDays: 365).token.write(to: token)
         try NodeDirectory(ward).join(
-            with: EnrolmentToken.read(from: token), NodeSetup(listen: "127.0.0.1:0", policies: PolicyDirectory(Self.policies), unlock: unlock("ward")))
+            with: EnrolmentToken.read(from: token).grant, NodeSetup(listen: "127.0.0.1:0", policies: PolicyDirectory(Self.policies), unlock: unlock("ward")))
         let (_, _, centralRuntime) = try NodeRuntime.open(directory: central, logger: quietLogger)
         let (_, _, wardRuntime) = try NodeRuntime.open(directory: ward, logger: quietLogger)
         let proxy = FaultProxy(name: "ward→central", targetPort: centralPort)

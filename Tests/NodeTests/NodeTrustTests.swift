@@ -26,7 +26,7 @@ struct NodeTrustTests {
             let token = directory.appendingPathComponent("ward.token").path
             try NodeDirectory(central).createCentral(name: "central", NodeSetup(listen: "127.0.0.1:0", policies: PolicyDirectory(NodeNetworkTests.policies)))
             try NodeDirectory(central).enrol(name: "ward-5a", role: .ward, wards: ["W-5A"], centralAddress: nil, validDays: 365).token.write(to: token)
-            try NodeDirectory(ward).join(with: EnrolmentToken.read(from: token), NodeSetup(listen: "127.0.0.1:0", policies: PolicyDirectory(NodeNetworkTests.policies)))
+            try NodeDirectory(ward).join(with: EnrolmentToken.read(from: token).grant, NodeSetup(listen: "127.0.0.1:0", policies: PolicyDirectory(NodeNetworkTests.policies)))
         }
 
         func remove() { try? FileManager.default.removeItem(at: directory) }

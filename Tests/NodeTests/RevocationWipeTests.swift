@@ -31,10 +31,10 @@ struct RevocationWipeTests {
             let result = try SuifangBinary.run(arguments)
             #expect(result.status == 0, "\(arguments[0]): \(result.output)")
         }
-        let centralProcess = try start(["serve", "--dir", central], log: root.appendingPathComponent("central.log").path)
+        let centralProcess = try SuifangBinary.start(["serve", "--dir", central], log: root.appendingPathComponent("central.log").path)
         defer { if centralProcess.isRunning { centralProcess.terminate() } }
         let wardLog = root.appendingPathComponent("ward.log").path
-        let wardProcess = try start(["serve", "--dir", ward], log: wardLog)
+        let wardProcess = try SuifangBinary.start(["serve", "--dir", ward], log: wardLog)
         defer { if wardProcess.isRunning { kill(wardProcess.processIdentifier, SIGKILL) } }
         #expect(try await waitFor(seconds: 30) { (try? String(contentsOfFile: wardLog, encoding: .utf8))?.contains("sync session started") == true })
 
@@ -51,18 +51,6 @@ struct RevocationWipeTests {
         #expect(centralProcess.isRunning, "central keeps serving")
         let again = try SuifangBinary.run(["serve", "--dir", ward])
         #expect(again.status != 0 && again.output.contains("were deleted"), "\(again.output)")
-    }
-
-    func start(_ arguments: [String], log: String) throws -> Process {
-        let process = Process()
-        process.executableURL = SuifangBinary.url
-        process.arguments = arguments
-        FileManager.default.createFile(atPath: log, contents: nil)
-        let handle = try FileHandle(forWritingTo: URL(fileURLWithPath: log))
-        process.standardOutput = handle
-        process.standardError = handle
-        try process.run()
-        return process
     }
 
     func waitFor(seconds: Double, _ condition: () throws -> Bool) async throws -> Bool {

@@ -22,4 +22,18 @@ public enum SuifangBinary {
         process.waitUntilExit()
         return (process.terminationStatus, String(decoding: data, as: UTF8.self))
     }
+
+    /// Starts `suifang ARGUMENTS` in the background with its output in the file `log` (a node's
+    /// `serve`, as an operator would start it).
+    public static func start(_ arguments: [String], log: String) throws -> Process {
+        let process = Process()
+        process.executableURL = url
+        process.arguments = arguments
+        FileManager.default.createFile(atPath: log, contents: nil)
+        let handle = try FileHandle(forWritingTo: URL(fileURLWithPath: log))
+        process.standardOutput = handle
+        process.standardError = handle
+        try process.run()
+        return process
+    }
 }

@@ -3,6 +3,10 @@ import Foundation
 import SwiftASN1
 import X509
 
+#if canImport(Glibc)
+import Glibc
+#endif
+
 /// The hospital's certificate authority for the nodes' HTTPS: a P-256 key and a self-signed
 /// certificate central makes at `init` (`ca.pem`, public, for the tablets to trust; `ca.key`,
 /// sealed under central's data key). It signs each node's HTTP certificate with the node's names
@@ -59,10 +63,16 @@ package struct HospitalCA {
     /// fresh P-256 key; the chain PEM holds the node's certificate, then the authority's.
     package func issue(node: String, names: [String]) throws -> HTTPCertificate {
         let nodeKey = P256.Signing.PrivateKey()
+        let certificate = try issue(node: node, names: names, publicKey: nodeKey.publicKey)
+        return HTTPCertificate(chainPEM: try certificate.serializeAsPEM().pemString + "\n" + certificatePEM, keyPEM: nodeKey.pemRepresentation)
+    }
+
+    /// An HTTPS certificate for a node's own key (from its signing request), valid for `names`.
+    package func issue(node: String, names: [String], publicKey: P256.Signing.PublicKey) throws -> Certificate {
         let now = Date()
         let alternatives = try names.map { try Self.generalName($0) }
-        let certificate = try Certificate(
-            version: .v3, serialNumber: Certificate.SerialNumber(), publicKey: Certificate.PublicKey(nodeKey.publicKey),
+        return try Certificate(
+            version: .v3, serialNumber: Certificate.SerialNumber(), publicKey: Certificate.PublicKey(publicKey),
             notValidBefore: now.addingTimeInterval(-3600), notValidAfter: now.addingTimeInterval(Self.nodeValidity),
             issuer: self.certificate.subject,
             subject: try DistinguishedName {
@@ -78,7 +88,6 @@ package struct HospitalCA {
                 AuthorityKeyIdentifier(keyIdentifier: try self.certificate.extensions.subjectKeyIdentifier?.keyIdentifier)
             },
             issuerPrivateKey: Certificate.PrivateKey(key))
-        return HTTPCertificate(chainPEM: try certificate.serializeAsPEM().pemString + "\n" + certificatePEM, keyPEM: nodeKey.pemRepresentation)
     }
 
     /// A DNS name, or an IPv4/IPv6 address as its bytes.

@@ -59,6 +59,11 @@ public struct SyncReport: Hashable, Sendable {
     public var bytesSent = 0, bytesReceived = 0
     /// The peer's version vector as last acknowledged.
     public var peerVector = VersionVector()
+
+    /// An empty report for `peer` (a connection that carried no session).
+    public init(peer: String) {
+        self.peer = peer
+    }
 }
 
 /// Anti-entropy over an established secure channel. Both sides run the same session:

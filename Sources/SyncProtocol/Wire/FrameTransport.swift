@@ -37,13 +37,24 @@ public struct ChannelFrameSender: FrameSending {
 /// The receiving side of ``ChannelFrameSender``.
 public struct ChannelFrameReceiver: FrameReceiving {
     var iterator: NIOAsyncChannelInboundStream<ByteBuffer>.AsyncIterator
+    var unread: [UInt8]?
 
     /// Wraps an inbound stream.
     public init(_ inbound: NIOAsyncChannelInboundStream<ByteBuffer>) {
         self.iterator = inbound.makeAsyncIterator()
     }
 
+    /// Puts a frame back: the next `next()` returns it (a listener looks at a connection's first
+    /// frame to tell an enrolment request from a hello).
+    public mutating func putBack(_ frame: [UInt8]) {
+        unread = frame
+    }
+
     public mutating func next() async throws -> [UInt8]? {
+        if let frame = unread {
+            unread = nil
+            return frame
+        }
         guard var buffer = try await iterator.next() else { return nil }
         return buffer.readBytes(length: buffer.readableBytes)
     }

@@ -1,0 +1,144 @@
+import Crypto
+import Foundation
+import Logging
+import Replica
+import Sodium
+import SwiftASN1
+import SyncProtocol
+import X509
+
+/// Central's side of enrolment by one-time code: `suifang enroll` issues a code, and a new node's
+/// request on the sync port (``EnrolmentRequest``) redeems it for a certificate.
+///
+/// A code works once, for a few hours, for the name, role and wards it was issued for; three
+/// requests that name it but are not authenticated by it destroy it. It is destroyed (saved)
+/// before the answer leaves, so a code can never enrol two nodes.
+extension NodeDirectory {
+    /// How long a code lasts unless `enroll --code-hours` says otherwise, and at most.
+    package static let defaultCodeHours = 4.0
+    package static let maximumCodeHours = 72.0
+
+    /// Issues a one-time code for a node to be enrolled (central only).
+    /// - Returns: the code, grouped for reading aloud, and when it expires (ms since 1970).
+    /// - Throws: ``NodeSetupError`` when this is not central, or the role, wards or hours do not fit.
+    package func issueEnrolmentCode(
+        name: String, role: NodeRole, wards: [String], validDays: Int, httpNames: [String], hours: Double, now: UInt64
+    ) throws -> (code: String, expiresAt: UInt64) {
+        try checkEnrolment(name: name, role: role, wards: wards, validDays: validDays)
+        guard hours > 0, hours <= Self.maximumCodeHours else {
+            throw NodeSetupError("--code-hours must be more than 0 and at most \(Int(Self.maximumCodeHours))")
+        }
+        _ = try readSecret("cluster.key")  // fails here, not at redemption, when this central cannot sign
+        for name in httpNames { _ = try HospitalCA.generalName(name) }
+        let code = EnrolmentCode.random()
+        let normalized = EnrolmentCode.normalized(code)!
+        let expiresAt = now + UInt64(hours * 3_600_000)
+        let pending = PendingEnrolment(
+            codeID: Data(EnrolmentCode.identifier(normalized)).base64EncodedString(), codeKey: Data(EnrolmentCode.key(normalized)).base64EncodedString(),
+            name: name, role: role.description, wards: wards, httpNames: httpNames, validDays: validDays, expiresAt: expiresAt)
+        try PendingEnrolments(directory: self).update(now: now) { $0.append(pending) }
+        return (code, expiresAt)
+    }
+
+    /// Answers an enrolment request: central's ``EnrolmentAnswer`` frame, or an ``EnrolmentRefusal``
+    /// frame and why.
+    package func redeemEnrolment(_ frame: [UInt8], now: UInt64) -> (frame: [UInt8], outcome: Result<NodeCertificate, EnrolmentError>) {
+        do {
+            let (answer, request, key) = try redeem(frame, now: now)
+            return (answer.encoded(for: request, codeKey: key), .success(answer.certificate))
+        } catch let error as EnrolmentError {
+            return (EnrolmentRefusal(error).encoded, .failure(error))
+        } catch {
+            let failure = EnrolmentError(.centralFailed, "central could not complete the enrolment: \(error)")
+            return (EnrolmentRefusal(EnrolmentError(.centralFailed, "central could not complete the enrolment")).encoded, .failure(failure))
+        }
+    }
+
+    private func redeem(_ frame: [UInt8], now: UInt64) throws -> (EnrolmentAnswer, EnrolmentRequest, [UInt8]) {
+        let (request, authenticated, mac) = try EnrolmentRequest.decode(frame)
+        let policyHash = try policies().contentHash
+        let pending: PendingEnrolment = try PendingEnrolments(directory: self).update(now: now) { pending in
+            guard let index = pending.firstIndex(where: { $0.codeID == Data(request.codeID).base64EncodedString() }) else {
+                throw EnrolmentError(.unknownCode, "the code is unknown, already used or expired: ask for a new one (suifang enroll on central)")
+            }
+            do {
+                try request.check(authenticated: authenticated, mac: mac, codeKey: Array(Data(base64Encoded: pending[index].codeKey) ?? Data()))
+                guard request.policyHash == policyHash else {
+                    throw EnrolmentError(.policyMismatch, "the node runs other conflict policies (hash \(request.policyHash.prefix(12))…) than central (\(policyHash.prefix(12))…)")
+                }
+                _ = try Self.signingRequestKey(request.signingRequest)
+            } catch let error as EnrolmentError where error.code != .policyMismatch {
+                pending[index].failures += 1
+                if pending[index].failures >= PendingEnrolments.maximumFailures { pending.remove(at: index) }
+                throw error
+            }
+            return pending.remove(at: index)  // destroyed before anything is issued
+        }
+        let key = Array(Data(base64Encoded: pending.codeKey) ?? Data())
+        guard let role = NodeRole(name: pending.role) else { throw NodeSetupError("a pending code names an unknown role") }
+        let cluster = try SigningKey(secretKey: try readSecret("cluster.key"))
+        let certificate = try NodeCertificate.issue(
+            nodeID: NodeID.random(), role: role, name: pending.name, publicKey: request.publicKey, wards: pending.wards,
+            by: cluster, issuedAt: now, validFor: UInt64(pending.validDays) * 86_400_000)
+        let authority = try hospitalCA()
+        let http = try authority.issue(
+            node: pending.name, names: Self.httpNames(pending.name, pending.httpNames), publicKey: try Self.signingRequestKey(request.signingRequest))
+        let answer = EnrolmentAnswer(
+            certificate: certificate, clusterKey: cluster.publicKey, policyHash: policyHash,
+            httpCertificate: try Self.der(http), authorityCertificate: try Self.der(authority.certificate))
+        return (answer, request, key)
+    }
+
+    /// The P-256 key of a PKCS #10 request whose signature verifies.
+    static func signingRequestKey(_ bytes: [UInt8]) throws(EnrolmentError) -> P256.Signing.PublicKey {
+        guard let request = try? CertificateSigningRequest(derEncoded: bytes),
+            request.publicKey.isValidSignature(request.signature, for: request),
+            let key = P256.Signing.PublicKey(request.publicKey)
+        else {
+            throw EnrolmentError(.malformed, "the HTTPS signing request is not a valid P-256 PKCS #10 request")
+        }
+        return key
+    }
+
+    static func der(_ certificate: Certificate) throws -> [UInt8] {
+        var serializer = DER.Serializer()
+        try serializer.serialize(certificate)
+        return serializer.serializedBytes
+    }
+
+    /// What any enrolment needs: a role that may be enrolled, wards that fit it, a positive validity.
+    func checkEnrolment(name: String, role: NodeRole, wards: [String], validDays: Int) throws {
+        guard role != .central else { throw NodeSetupError("the role must be ward or callcenter") }
+        if role == .ward, wards.isEmpty { throw NodeSetupError("a ward node works for at least one ward: add --ward WARD-ID (repeatable)") }
+        if role != .ward, !wards.isEmpty { throw NodeSetupError("--ward is for ward nodes only") }
+        guard validDays > 0 else { throw NodeSetupError("--valid-days must be positive") }
+        guard try configuration().role == "central" else { throw NodeSetupError("only central enrols nodes") }
+    }
+}
+
+/// Answers enrolment requests that arrive on central's sync port, off the event loops.
+package struct EnrolmentDesk: Sendable {
+    let directory: NodeDirectory
+    let logger: Logger
+
+    package init(directory: NodeDirectory, logger: Logger) {
+        self.directory = directory
+        self.logger = logger
+    }
+
+    /// Central's answer frame to a request frame; logs the outcome (names and ids, never the code).
+    package func answer(_ frame: [UInt8], from address: String, now: UInt64) async -> [UInt8] {
+        let directory = self.directory
+        let result = try? await blocking { directory.redeemEnrolment(frame, now: now) }
+        guard let result else { return EnrolmentRefusal(EnrolmentError(.centralFailed, "central is shutting down")).encoded }
+        switch result.outcome {
+        case .success(let certificate):
+            logger.notice(
+                "enrolled a node with a one-time code",
+                metadata: ["sync.peer": "\(certificate.name)", "node.id": "\(certificate.nodeID)", "node.role": "\(certificate.role)", "sync.peer.address": "\(address)"])
+        case .failure(let error):
+            logger.warning("enrolment refused", metadata: ["sync.peer.address": "\(address)", "enrolment.error": "\(error.code)", "enrolment.reason": "\(error.message)"])
+        }
+        return result.frame
+    }
+}
