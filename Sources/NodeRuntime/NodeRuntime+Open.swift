@@ -25,7 +25,9 @@ extension NodeRuntime {
         let replica = try directory.openReplica(
             policies: try directory.policies(override: policies), identity: identity,
             logger: logger, wallClock: SkewedWallClock(offset: clockSkewMilliseconds))
-        let enrolment = identity.certificate.role == .central ? EnrolmentDesk(directory: directory, logger: logger) : nil
+        let enrolment =
+            identity.certificate.role == .central
+            ? EnrolmentDesk(directory: directory, logger: logger, isRevoked: { NodeRuntime.isRevoked($0, in: replica) }) : nil
         return (
             directory, configuration,
             try NodeRuntime(replica: replica, identity: identity, logger: logger, passwordStrength: passwordStrength, enrolment: enrolment)

@@ -6,12 +6,13 @@ import NIOPosix
 import Replica
 import Sodium
 import SyncProtocol
+import Synchronization
 
 /// What a running node's services share: its replica, identity, admission rules and peer status.
 package final class NodeRuntime: Sendable {
     package let replica: Replica
-    package let identity: NodeIdentity
-    package let admission: PeerAdmission
+    /// The admission rules, with the node's identity: a renewed certificate replaces it while the node runs.
+    private let currentAdmission: Mutex<PeerAdmission>
     package let peers: PeerStatusStore
     /// The follow-up and patient-relationship workflow on this node's replica.
     package let crm: CRM
@@ -26,15 +27,27 @@ package final class NodeRuntime: Sendable {
         self.replica = replica
         self.enrolment = enrolment
         self.crm = try CRM(replica: replica, passwordStrength: passwordStrength)
-        self.identity = identity
         self.logger = logger
         self.peers = PeerStatusStore(replica: replica)
         let replicaForChecks = replica
-        self.admission = PeerAdmission(
-            identity: identity, policyHash: replica.policies.contentHash,
-            isRevoked: { id in NodeRuntime.isRevoked(id, in: replicaForChecks) },
-            now: { replicaForChecks.wallClock.now() })
+        self.currentAdmission = Mutex(
+            PeerAdmission(
+                identity: identity, policyHash: replica.policies.contentHash,
+                isRevoked: { id in NodeRuntime.isRevoked(id, in: replicaForChecks) },
+                now: { replicaForChecks.wallClock.now() }))
         try peers.prepare()
+    }
+
+    /// Who may connect, and who this node is in its handshakes.
+    package var admission: PeerAdmission { currentAdmission.withLock { $0 } }
+
+    /// The node's identity (its certificate as last renewed).
+    package var identity: NodeIdentity { admission.identity }
+
+    /// Takes a renewed certificate into use: the next handshakes present it. Commits keep being
+    /// signed by the same key, which the certificate still names.
+    package func adopt(_ identity: NodeIdentity) {
+        currentAdmission.withLock { $0.identity = identity }
     }
 
     /// Whether the replicated revocation list names the node. Fails closed: a list that cannot be
@@ -89,7 +102,7 @@ package final class NodeRuntime: Sendable {
             }
             // On central, a connection may instead carry a new node's enrolment request: one answer, then closed.
             if side == .server, let enrolment, let first = try await receiver.next() {
-                if EnrolmentRequest.matches(first) {
+                if EnrolmentDesk.handles(first) {
                     let answer = await enrolment.answer(first, from: address, now: replica.wallClock.now())
                     deadline?.cancel()
                     try await sender.send(answer)

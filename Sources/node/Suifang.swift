@@ -24,7 +24,7 @@ struct Suifang: AsyncParsableCommand {
         umask(0o077)
         do {
             var command = try parseAsRoot()
-            if var command = command as? AsyncParsableCommand {
+            if var command = command as? any AsyncParsableCommand {
                 try await command.run()
             } else {
                 try command.run()

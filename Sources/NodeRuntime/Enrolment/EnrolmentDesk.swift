@@ -79,7 +79,7 @@ extension NodeDirectory {
         let cluster = try SigningKey(secretKey: try readSecret("cluster.key"))
         let certificate = try NodeCertificate.issue(
             nodeID: NodeID.random(), role: role, name: pending.name, publicKey: request.publicKey, wards: pending.wards,
-            by: cluster, issuedAt: now, validFor: UInt64(pending.validDays) * 86_400_000)
+            by: cluster, issuedAt: now - RenewalRequest.maximumSkew, validFor: UInt64(pending.validDays) * 86_400_000 + RenewalRequest.maximumSkew)
         let authority = try hospitalCA()
         let http = try authority.issue(
             node: pending.name, names: Self.httpNames(pending.name, pending.httpNames), publicKey: try Self.signingRequestKey(request.signingRequest))
@@ -116,18 +116,26 @@ extension NodeDirectory {
     }
 }
 
-/// Answers enrolment requests that arrive on central's sync port, off the event loops.
+/// Answers enrolment and renewal requests that arrive on central's sync port, off the event loops.
 package struct EnrolmentDesk: Sendable {
     let directory: NodeDirectory
     let logger: Logger
+    let isRevoked: @Sendable (NodeID) -> Bool
 
-    package init(directory: NodeDirectory, logger: Logger) {
+    package init(directory: NodeDirectory, logger: Logger, isRevoked: @escaping @Sendable (NodeID) -> Bool) {
         self.directory = directory
         self.logger = logger
+        self.isRevoked = isRevoked
+    }
+
+    /// Whether a connection's first frame is for the desk rather than a hello.
+    package static func handles(_ frame: [UInt8]) -> Bool {
+        EnrolmentRequest.matches(frame) || RenewalRequest.matches(frame)
     }
 
     /// Central's answer frame to a request frame; logs the outcome (names and ids, never the code).
     package func answer(_ frame: [UInt8], from address: String, now: UInt64) async -> [UInt8] {
+        if RenewalRequest.matches(frame) { return await renew(frame, from: address, now: now) }
         let directory = self.directory
         let result = try? await blocking { directory.redeemEnrolment(frame, now: now) }
         guard let result else { return EnrolmentRefusal(EnrolmentError(.centralFailed, "central is shutting down")).encoded }
@@ -138,6 +146,22 @@ package struct EnrolmentDesk: Sendable {
                 metadata: ["sync.peer": "\(certificate.name)", "node.id": "\(certificate.nodeID)", "node.role": "\(certificate.role)", "sync.peer.address": "\(address)"])
         case .failure(let error):
             logger.warning("enrolment refused", metadata: ["sync.peer.address": "\(address)", "enrolment.error": "\(error.code)", "enrolment.reason": "\(error.message)"])
+        }
+        return result.frame
+    }
+
+    private func renew(_ frame: [UInt8], from address: String, now: UInt64) async -> [UInt8] {
+        let directory = self.directory, isRevoked = self.isRevoked
+        let result = try? await blocking { directory.renewCertificate(frame, now: now, isRevoked: isRevoked) }
+        guard let result else { return EnrolmentRefusal(EnrolmentError(.centralFailed, "central is shutting down")).encoded }
+        switch result.outcome {
+        case .success(let certificate):
+            logger.notice(
+                "renewed a node's certificate",
+                metadata: ["sync.peer": "\(certificate.name)", "node.id": "\(certificate.nodeID)", "certificate.expiresAt": "\(certificate.expiresAt)"])
+        case .failure(let error):
+            logger.warning(
+                "certificate renewal refused", metadata: ["sync.peer.address": "\(address)", "enrolment.error": "\(error.code)", "enrolment.reason": "\(error.message)"])
         }
         return result.frame
     }

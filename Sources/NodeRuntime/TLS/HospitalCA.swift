@@ -69,8 +69,12 @@ package struct HospitalCA {
 
     /// An HTTPS certificate for a node's own key (from its signing request), valid for `names`.
     package func issue(node: String, names: [String], publicKey: P256.Signing.PublicKey) throws -> Certificate {
+        try issue(node: node, alternatives: try names.map { try Self.generalName($0) }, publicKey: publicKey)
+    }
+
+    /// An HTTPS certificate for a node's key, valid for `alternatives` (a renewal keeps the old ones).
+    package func issue(node: String, alternatives: [GeneralName], publicKey: P256.Signing.PublicKey) throws -> Certificate {
         let now = Date()
-        let alternatives = try names.map { try Self.generalName($0) }
         return try Certificate(
             version: .v3, serialNumber: Certificate.SerialNumber(), publicKey: Certificate.PublicKey(publicKey),
             notValidBefore: now.addingTimeInterval(-3600), notValidAfter: now.addingTimeInterval(Self.nodeValidity),
@@ -88,6 +92,11 @@ package struct HospitalCA {
                 AuthorityKeyIdentifier(keyIdentifier: try self.certificate.extensions.subjectKeyIdentifier?.keyIdentifier)
             },
             issuerPrivateKey: Certificate.PrivateKey(key))
+    }
+
+    /// Whether this authority signed `certificate`.
+    package func signed(_ certificate: Certificate) -> Bool {
+        certificate.issuer == self.certificate.subject && self.certificate.publicKey.isValidSignature(certificate.signature, for: certificate)
     }
 
     /// A DNS name, or an IPv4/IPv6 address as its bytes.

@@ -218,6 +218,10 @@ public struct EnrolmentError: Error, Hashable, Sendable, CustomStringConvertible
         case centralFailed = 5
         /// Central could not be reached or did not answer in time.
         case unreachable = 6
+        /// The node was revoked: central renews nothing for it.
+        case revoked = 7
+        /// The certificate to renew has expired: the node enrols again with a new code.
+        case expired = 8
     }
 
     /// Why.

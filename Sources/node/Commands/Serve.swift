@@ -63,6 +63,8 @@ struct Serve: AsyncParsableCommand {
     var tlsKey: String?
     @Flag(help: "Serve the web UI and API over plain HTTP (passwords and patient data in clear on the network).")
     var insecureHttp = false
+    @Option(help: "Renew the node's certificates this many days before they expire (default: when a third of their lifetime is left).")
+    var renewBeforeDays: Double?
     @OptionGroup var output: OutputOptions
     @Option(help: "trace, debug, info, notice, warning, error.")
     var logLevel: String = "info"
@@ -76,6 +78,7 @@ struct Serve: AsyncParsableCommand {
     func validate() throws {
         if (tlsCert == nil) != (tlsKey == nil) { throw ValidationError("give --tls-cert and --tls-key together") }
         if insecureHttp, tlsCert != nil { throw ValidationError("--insecure-http and --tls-cert contradict each other") }
+        if let renewBeforeDays, !(renewBeforeDays > 0 && renewBeforeDays < 36_500) { throw ValidationError("--renew-before-days must be a positive number of days") }
     }
 
     /// HTTPS with the hospital PKI's certificate or the node's own; plain HTTP on loopback when the
@@ -158,6 +161,11 @@ struct Serve: AsyncParsableCommand {
             Foundation.exit(0)
         }
         services += peers.map { PeerConnector(runtime: runtime, endpoint: $0, onWipeOrder: wipe) as any Service }
+        // Central, as enrolment wrote it: the first configured peer renews the node's certificates.
+        if runtime.replica.role != .central, let central = try configuration.peers.first.map(Endpoint.init) {
+            let schedule = RenewalSchedule(before: renewBeforeDays.map { UInt64($0 * 86_400_000) })
+            services.append(CertificateRenewer(runtime: runtime, directory: directory, central: central, schedule: schedule))
+        }
         services.append(ReplicaChore.otherProcessWatch(runtime.replica, logger: logger))
         services.append(ReplicaChore.commitPacking(runtime.replica, logger: logger))
         if runtime.replica.ownScope != nil { services.append(ReplicaChore.scopePurge(runtime.replica, logger: logger)) }

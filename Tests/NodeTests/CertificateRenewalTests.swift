@@ -1,0 +1,93 @@
+import Foundation
+import Replica
+import Sodium
+import SyncProtocol
+import TestSupport
+import Testing
+
+@testable import NodeRuntime
+@testable import Testnets
+
+/// Certificates renew themselves over central's sync port before they expire.
+@Suite("Certificate renewal")
+struct CertificateRenewalTests {
+    @Test func renewalIsDueWhenAThirdOfTheLifetimeIsLeftOrAsConfigured() throws {
+        let day: UInt64 = 86_400_000
+        let certificate = try NodeCertificate.issue(
+            nodeID: NodeID(2), role: .ward, name: "w", publicKey: SigningKey().publicKey, wards: ["W"], by: SigningKey(), issuedAt: 0, validFor: 300 * day)
+        #expect(!RenewalSchedule().isDue(certificate, now: 199 * day))
+        #expect(RenewalSchedule().isDue(certificate, now: 200 * day))
+        #expect(RenewalSchedule().isDue(certificate, now: 400 * day))
+        #expect(!RenewalSchedule(before: 30 * day).isDue(certificate, now: 269 * day))
+        #expect(RenewalSchedule(before: 30 * day).isDue(certificate, now: 270 * day))
+    }
+
+    @Test func centralRenewsNothingForARevokedNode() async throws {
+        let root = FileManager.default.temporaryDirectory.appendingPathComponent("renew-\(UUID())")
+        defer { try? FileManager.default.removeItem(at: root) }
+        let central = NodeDirectory(root.appendingPathComponent("central").path), ward = NodeDirectory(root.appendingPathComponent("ward").path)
+        let policies = PolicyDirectory(RepositoryFiles.policiesDirectory.path)
+        try central.createCentral(name: "central", NodeSetup(listen: "127.0.0.1:1", policies: policies))
+        let (token, _) = try central.enrol(name: "ward-5a", role: .ward, wards: ["W-CARD"], centralAddress: nil, validDays: 30)
+        try ward.join(with: try token.grant, NodeSetup(listen: "127.0.0.1:0", policies: policies))
+        let identity = try ward.identity(), now = SystemWallClock().now()
+        let frame = RenewalRequest.make(identity: identity, now: now, httpCertificate: [], signingRequest: []).encoded
+        #expect(central.renewCertificate(frame, now: now, isRevoked: { $0 == identity.nodeID }).outcome.failureCode == .revoked)
+        let renewed = try central.renewCertificate(frame, now: now, isRevoked: { _ in false }).outcome.get()
+        #expect(
+            renewed.nodeID == identity.nodeID && renewed.wards == ["W-CARD"]
+                && renewed.expiresAt - renewed.issuedAt == identity.certificate.expiresAt - identity.certificate.issuedAt + RenewalRequest.maximumSkew)
+        #expect(renewed.expiresAt > identity.certificate.expiresAt)
+    }
+
+    /// Real processes: a ward enrolled for 30 days, told to renew 400 days ahead, renews at once,
+    /// installs both certificates and keeps syncing under the new one.
+    @Test func aRunningWardRenewsItsCertificatesAndKeepsSyncing() async throws {
+        let root = FileManager.default.temporaryDirectory.appendingPathComponent("renewal-\(UUID())")
+        defer { try? FileManager.default.removeItem(at: root) }
+        try FileManager.default.createDirectory(at: root, withIntermediateDirectories: true)
+        let central = root.appendingPathComponent("central").path, ward = root.appendingPathComponent("ward").path
+        let port = try await TestnetRunner.freePort()
+        let policies = RepositoryFiles.policiesDirectory.path
+        for arguments in [
+            ["init", "--role", "central", "--name", "central", "--dir", central, "--listen", "127.0.0.1:\(port)", "--policies", policies, "--no-encryption"],
+            ["enroll", "--dir", central, "--name", "ward-5a", "--role", "ward", "--ward", "W-CARD", "--valid-days", "30", "--out", root.appendingPathComponent("t").path],
+            ["init", "--token", root.appendingPathComponent("t").path, "--dir", ward, "--listen", "127.0.0.1:0", "--policies", policies, "--no-encryption"],
+        ] {
+            let result = try SuifangBinary.run(arguments)
+            #expect(result.status == 0, "\(arguments[0]): \(result.output)")
+        }
+        let before = try NodeDirectory(ward).identity().certificate
+        let httpBefore = try NodeDirectory(ward).read("http.pem")
+        let centralLog = root.appendingPathComponent("central.log").path, wardLog = root.appendingPathComponent("ward.log").path
+        let centralProcess = try SuifangBinary.start(["serve", "--dir", central], log: centralLog)
+        defer { centralProcess.terminate() }
+        try await Task.sleep(for: .seconds(1))
+        let wardProcess = try SuifangBinary.start(["serve", "--dir", ward, "--renew-before-days", "400"], log: wardLog)
+        defer { wardProcess.terminate() }
+        var renewed = false
+        for _ in 0..<150 where !renewed {
+            try await Task.sleep(for: .milliseconds(200))
+            renewed = ((try? String(contentsOfFile: wardLog, encoding: .utf8)) ?? "").contains("certificates renewed")
+        }
+        #expect(renewed, "\((try? String(contentsOfFile: wardLog, encoding: .utf8)) ?? "")")
+        let after = try NodeDirectory(ward).identity().certificate
+        #expect(after.expiresAt > before.expiresAt && after.signature != before.signature)
+        #expect(after.nodeID == before.nodeID && after.publicKey == before.publicKey && after.wards == before.wards)
+        #expect(try NodeDirectory(ward).read("http.pem") != httpBefore, "the HTTPS certificate was renewed too")
+        #expect(try NodeDirectory(ward).httpCertificate() != nil)
+        // Restarted, the ward presents the renewed certificate from its directory, and central admits it.
+        wardProcess.terminate()
+        wardProcess.waitUntilExit()
+        let again = try SuifangBinary.start(["serve", "--dir", ward], log: wardLog)
+        defer { again.terminate() }
+        var sessions = 0
+        for _ in 0..<150 where sessions < 2 {
+            try await Task.sleep(for: .milliseconds(200))
+            sessions = ((try? String(contentsOfFile: centralLog, encoding: .utf8)) ?? "").components(separatedBy: "sync session started").count - 1
+        }
+        let log = try String(contentsOfFile: centralLog, encoding: .utf8)
+        #expect(log.contains("renewed a node's certificate"), "\(log)")
+        #expect(sessions >= 2, "\(log)")
+    }
+}
