@@ -44,6 +44,9 @@ package final class NodeRuntime: Sendable {
     /// The node's identity (its certificate as last renewed).
     package var identity: NodeIdentity { admission.identity }
 
+    /// When the node's certificate expires, ms since 1970.
+    package var certificateExpiresAt: UInt64 { identity.certificate.expiresAt }
+
     /// Takes a renewed certificate into use: the next handshakes present it. Commits keep being
     /// signed by the same key, which the certificate still names.
     package func adopt(_ identity: NodeIdentity) {
@@ -122,7 +125,9 @@ package final class NodeRuntime: Sendable {
             let claim = guardian.map { $0.claimSession(of: peer.nodeID, close: { channel.close(promise: nil) }) }
             defer { if let guardian, let claim { guardian.endSession(of: peer.nodeID, token: claim) } }
             logger.info("sync session started", metadata: ["sync.peer": "\(peer.name)", "sync.peer.role": "\(peer.role)"])
-            peers.record(name: peer.name, nodeID: peer.nodeID, role: peer.role.description, address: address, connected: true, vector: nil)
+            peers.record(
+                name: peer.name, nodeID: peer.nodeID, role: peer.role.description, address: address, connected: true, vector: nil,
+                certificateExpiresAt: peer.expiresAt)
             let session = SyncSession(replica: replica, channel: secure, options: options, logger: logger) { [peers] report in
                 peers.record(name: peer.name, nodeID: peer.nodeID, address: address, connected: true, vector: report.peerVector)
                 progress?(report)

@@ -19,6 +19,8 @@ package struct PeerStatusStore: Sendable {
         package var lastError: String?
         /// When the peer last held everything this node held (ms since 1970), if ever.
         package var caughtUpAt: Int64?
+        /// When the certificate it last presented expires (ms since 1970); nil until it has connected.
+        package var certificateExpiresAt: Int64?
     }
 
     package func prepare() throws {
@@ -43,10 +45,16 @@ package struct PeerStatusStore: Sendable {
                 try db.execute(sql: "ALTER TABLE _node_peer ADD COLUMN role TEXT")
             }
         }
+        migrator.registerMigration("node-2-peer-certificate-expiry") { db in
+            try db.execute(sql: "ALTER TABLE _node_peer ADD COLUMN certificateExpiresAt INTEGER")
+        }
         try replica.migrateLocal(migrator)
     }
 
-    package func record(name: String, nodeID: NodeID, role: String? = nil, address: String, connected: Bool, vector: VersionVector?, error: String? = nil) {
+    package func record(
+        name: String, nodeID: NodeID, role: String? = nil, address: String, connected: Bool, vector: VersionVector?, error: String? = nil,
+        certificateExpiresAt: UInt64? = nil
+    ) {
         let json = vector.flatMap { try? JSONEncoder().encode($0) }.map { String(decoding: $0, as: UTF8.self) }
         let now = Int64(clamping: replica.wallClock.now())
         let caughtUp = vector.flatMap { peer in (try? replica.versionVector()).map { peer.dominates($0) } } ?? false
@@ -59,6 +67,9 @@ package struct PeerStatusStore: Sendable {
                         connected = excluded.connected, lastContact = excluded.lastContact,
                         peerVector = COALESCE(?, peerVector), lastError = excluded.lastError
                     """, arguments: [name, nodeID.description, role, address, connected, now, json, error, json])
+            if let certificateExpiresAt {
+                try db.execute(sql: "UPDATE _node_peer SET certificateExpiresAt = ? WHERE name = ?", arguments: [Int64(clamping: certificateExpiresAt), name])
+            }
             if caughtUp {
                 try db.execute(sql: "UPDATE _node_peer SET caughtUpAt = ? WHERE name = ?", arguments: [now, name])
             }
@@ -72,7 +83,8 @@ package struct PeerStatusStore: Sendable {
                 let vector = (try? JSONDecoder().decode(VersionVector.self, from: Data((row["peerVector"] as String).utf8))) ?? VersionVector()
                 return Peer(
                     name: row["name"], nodeId: row["nodeId"], role: row["role"], address: row["address"], connected: row["connected"],
-                    lastContact: row["lastContact"], peerVector: vector, lastError: row["lastError"], caughtUpAt: row["caughtUpAt"])
+                    lastContact: row["lastContact"], peerVector: vector, lastError: row["lastError"], caughtUpAt: row["caughtUpAt"],
+                    certificateExpiresAt: row["certificateExpiresAt"])
             }
         }
     }

@@ -89,5 +89,13 @@ struct CertificateRenewalTests {
         let log = try String(contentsOfFile: centralLog, encoding: .utf8)
         #expect(log.contains("renewed a node's certificate"), "\(log)")
         #expect(sessions >= 2, "\(log)")
+
+        // Central's status shows the renewed expiry the ward presented; the ward's own status shows its own.
+        let status = try SuifangBinary.run(["status", "--dir", central, "--json"])
+        let report = try JSONSerialization.jsonObject(with: Data(status.output.utf8)) as? [String: Any]
+        let peer = (report?["peers"] as? [[String: Any]])?.first { $0["name"] as? String == "ward-5a" }
+        #expect((peer?["certificateExpiresAt"] as? NSNumber)?.uint64Value == after.expiresAt, "\(status.output)")
+        let wardStatus = try SuifangBinary.run(["status", "--dir", ward])
+        #expect(wardStatus.output.contains("certificate expires") && wardStatus.output.contains("HTTPS certificate expires"), "\(wardStatus.output)")
     }
 }

@@ -167,6 +167,7 @@ struct NodeHTTPTests {
             #expect(answer.status == .ok)
             let report = try answer.decode(NodeStatusReport.self)
             #expect(report.name == "central")
+            #expect(report.certificateExpiresAt == Int64(runtime.certificateExpiresAt) && report.certificateExpiresAt > Int64(Date().timeIntervalSince1970 * 1000))
             #expect(report.rows["surveyResponse"] == 1)
             #expect(report.versionVector[configuration.nodeID] ?? 0 >= 1)
             #expect(try await APIClient(client: client).call(.get, "/api/status/link").status == .ok)

@@ -140,14 +140,29 @@ struct WebArchiveAndChartTests {
         }
     }
 
-    @Test func theFleetPageNamesEachPeersRole() async throws {
+    @Test func theFleetPageNamesEachPeersRoleAndCertificateExpiry() async throws {
         try await APITests.withNode { runtime, client in
-            runtime.peers.record(name: "ward-5a", nodeID: NodeID(0x5A), role: "ward", address: "127.0.0.1:7401", connected: true, vector: nil)
+            let now = UInt64(Date().timeIntervalSince1970 * 1000), day: UInt64 = 86_400_000
+            runtime.peers.record(
+                name: "ward-5a", nodeID: NodeID(0x5A), role: "ward", address: "127.0.0.1:7401", connected: true, vector: nil, certificateExpiresAt: now + 200 * day)
             runtime.peers.record(name: "ward-5a", nodeID: NodeID(0x5A), address: "127.0.0.1:7401", connected: false, vector: nil)
+            runtime.peers.record(
+                name: "ward-6b", nodeID: NodeID(0x6B), role: "ward", address: "127.0.0.1:7402", connected: false, vector: nil, certificateExpiresAt: now + 10 * day)
+            runtime.peers.record(name: "ward-7c", nodeID: NodeID(0x7C), role: "ward", address: "127.0.0.1:7403", connected: false, vector: nil, certificateExpiresAt: now - 3 * day)
             let cookie = try await Self.logIn(client, "admin")
             let page = try await client.execute(uri: "/fleet", method: .get, headers: [.cookie: cookie]) { String(buffer: $0.body) }
             #expect(page.contains("ward-5a") && page.contains("病区网关"), "a later record without the role keeps it")
             #expect(page.contains("秒前"))
+            func date(_ ms: UInt64) -> String {
+                let formatter = ISO8601DateFormatter()
+                formatter.formatOptions = [.withFullDate]
+                return formatter.string(from: Date(timeIntervalSince1970: Double(ms) / 1000))
+            }
+            #expect(page.contains("证书到期"))
+            #expect(page.contains("<span class=\"expiry\">\(date(now + 200 * day))</span>"), "the expiry survives a later record without it")
+            #expect(page.contains("<span class=\"expiry soon\">\(date(now + 10 * day)) (即将到期)</span>"))
+            #expect(page.contains("<span class=\"expiry overdue\">\(date(now - 3 * day)) (已过期，需重新注册)</span>"))
+            #expect(page.contains(date(runtime.certificateExpiresAt)), "the node's own expiry")
         }
     }
 

@@ -20,6 +20,8 @@ package struct NodeStatusReport: Codable, ResponseEncodable, Sendable {
         /// How long the peer has been behind this node (0 when it holds everything; nil if it never caught up).
         package var lagMs: Int64?
         package var lastError: String?
+        /// When the certificate it last presented expires, ms since 1970 (nil until it connected).
+        package var certificateExpiresAt: Int64?
     }
 
     package var name: String
@@ -27,6 +29,8 @@ package struct NodeStatusReport: Codable, ResponseEncodable, Sendable {
     /// The wards a ward node works for (its certificate's).
     package var wards: [String]
     package var nodeId: String
+    /// When this node's certificate expires, ms since 1970 (it renews itself before: `serve`).
+    package var certificateExpiresAt: Int64
     package var versionVector: [String: UInt64]
     package var rows: [String: Int]
     package var openConflicts: Int
@@ -45,13 +49,15 @@ package struct NodeStatusReport: Codable, ResponseEncodable, Sendable {
     }
 
     package init(
-        name: String, role: String, wards: [String], nodeId: String, versionVector: [String: UInt64], rows: [String: Int], openConflicts: Int, peers: [Peer],
+        name: String, role: String, wards: [String], nodeId: String, certificateExpiresAt: Int64, versionVector: [String: UInt64], rows: [String: Int], openConflicts: Int,
+        peers: [Peer],
         quarantined: [QuarantinedOrigin]
     ) {
         self.name = name
         self.role = role
         self.wards = wards
         self.nodeId = nodeId
+        self.certificateExpiresAt = certificateExpiresAt
         self.versionVector = versionVector
         self.rows = rows
         self.openConflicts = openConflicts
@@ -66,6 +72,8 @@ package struct NodeLinkStatus: Codable, ResponseEncodable, Sendable {
     package var name: String
     package var role: String
     package var nodeId: String
+    /// When this node's certificate expires, ms since 1970.
+    package var certificateExpiresAt: Int64
     package var peers: [NodeStatusReport.Peer]
 }
 
@@ -73,7 +81,9 @@ extension NodeRuntime {
     /// The node's links: cheap (the peer table and the version vector).
     package func linkStatus(_ configuration: NodeConfiguration) throws -> NodeLinkStatus {
         // Public (the pages' link indicator): no address, no error text.
-        NodeLinkStatus(name: configuration.name, role: replica.role.description, nodeId: configuration.nodeID, peers: try peerReports(redacted: true))
+        NodeLinkStatus(
+            name: configuration.name, role: replica.role.description, nodeId: configuration.nodeID,
+            certificateExpiresAt: Int64(clamping: certificateExpiresAt), peers: try peerReports(redacted: true))
     }
 
     /// Each peer's link: last contact, what waits in each direction; addresses and errors unless `redacted`.
@@ -87,13 +97,16 @@ extension NodeRuntime {
             return NodeStatusReport.Peer(
                 name: peer.name, nodeId: peer.nodeId, role: peer.role, address: redacted ? "" : peer.address, connected: peer.connected,
                 lastContactMsAgo: now - peer.lastContact, pendingOut: pendingOut, pendingIn: pendingIn,
-                lagMs: pendingOut == 0 ? 0 : peer.caughtUpAt.map { now - $0 }, lastError: redacted ? nil : peer.lastError)
+                lagMs: pendingOut == 0 ? 0 : peer.caughtUpAt.map { now - $0 }, lastError: redacted ? nil : peer.lastError,
+                certificateExpiresAt: peer.certificateExpiresAt)
         }
     }
 
     /// The node's whole status, rows of every table counted (`suifang status`, `/api/status`).
     package func statusReport(_ configuration: NodeConfiguration) throws -> NodeStatusReport {
-        let link = NodeLinkStatus(name: configuration.name, role: replica.role.description, nodeId: configuration.nodeID, peers: try peerReports(redacted: false))
+        let link = NodeLinkStatus(
+            name: configuration.name, role: replica.role.description, nodeId: configuration.nodeID,
+            certificateExpiresAt: Int64(clamping: certificateExpiresAt), peers: try peerReports(redacted: false))
         let vector = try replica.versionVector()
         let now = Int64(clamping: replica.wallClock.now())
         let names = Dictionary(link.peers.map { ($0.nodeId, $0.name) }, uniquingKeysWith: { first, _ in first })
@@ -103,7 +116,7 @@ extension NodeRuntime {
                 table: quarantine.table, rule: quarantine.rule, sinceMsAgo: now - Int64(clamping: quarantine.seenAt))
         }
         return NodeStatusReport(
-            name: link.name, role: link.role, wards: replica.identity.wards.sorted(), nodeId: link.nodeId,
+            name: link.name, role: link.role, wards: replica.identity.wards.sorted(), nodeId: link.nodeId, certificateExpiresAt: link.certificateExpiresAt,
             versionVector: Dictionary(uniqueKeysWithValues: vector.sorted.map { ($0.origin.description, $0.seq) }),
             rows: try replica.statistics().rows, openConflicts: try replica.openConflicts().count, peers: link.peers,
             quarantined: quarantined)

@@ -134,11 +134,23 @@ extension WebUI {
         return "\(value) \(s[unit])"
     }
 
+    /// A certificate's expiry as a date, marked when it is less than 30 days away or past.
+    static func expiry(_ milliseconds: Int64, _ s: Strings) -> Markup {
+        let date = Date(timeIntervalSince1970: Double(milliseconds) / 1000)
+        let formatter = ISO8601DateFormatter()
+        formatter.formatOptions = [.withFullDate]
+        let left = date.timeIntervalSinceNow
+        let text = formatter.string(from: date)
+        if left < 0 { return "<span class=\"expiry overdue\">\(text) (\(s["certExpired"]))</span>" }
+        if left < 30 * 86_400 { return "<span class=\"expiry soon\">\(text) (\(s["certSoon"]))</span>" }
+        return "<span class=\"expiry\">\(text)</span>"
+    }
+
     package static func fleet(_ node: NodeLinkStatus, canRevoke: Bool, s: Strings) -> Markup {
-        var html: Markup = "<p>\(node.name) · \(node.role) · \(node.nodeId)</p>"
+        var html: Markup = "<p>\(node.name) · \(node.role) · \(node.nodeId) · \(s["certExpires"]) \(Self.expiry(node.certificateExpiresAt, s))</p>"
         guard !node.peers.isEmpty else { return html + "<p class=\"muted\">\(s["noRows"])</p>" }
         html +=
-            "<table id=\"fleet\"><thead><tr><th>\(s["nodeName"])</th><th>\(s["role"])</th><th>\(s["lastContact"])</th><th>\(s["pendingOut"])</th><th>\(s["pendingIn"])</th><th>\(s["lag"])</th><th></th></tr></thead><tbody>"
+            "<table id=\"fleet\"><thead><tr><th>\(s["nodeName"])</th><th>\(s["role"])</th><th>\(s["lastContact"])</th><th>\(s["pendingOut"])</th><th>\(s["pendingIn"])</th><th>\(s["lag"])</th><th>\(s["certExpires"])</th><th></th></tr></thead><tbody>"
         for peer in node.peers {
             let revoke: Markup =
                 canRevoke
@@ -147,7 +159,8 @@ extension WebUI {
             html += """
                 <tr><td>\(peer.name) <span class="link \(peer.connected ? "up" : "down")">\(peer.connected ? s["connected"] : s["disconnected"])</span></td>
                 <td>\(peer.role.map { s["node_" + $0] } ?? "–")</td><td>\(Self.ago(peer.lastContactMsAgo, s))</td><td>\(peer.pendingOut)</td><td>\(peer.pendingIn)</td>
-                <td>\(peer.lagMs.map { String(format: "%.1f s", Double($0) / 1000) } ?? "–")</td><td>\(revoke)</td></tr>
+                <td>\(peer.lagMs.map { String(format: "%.1f s", Double($0) / 1000) } ?? "–")</td>
+                <td>\(peer.certificateExpiresAt.map { Self.expiry($0, s) } ?? "–")</td><td>\(revoke)</td></tr>
                 """
         }
         return html + "</tbody></table>"

@@ -17,7 +17,7 @@ struct Status: ParsableCommand {
     @OptionGroup var output: OutputOptions
 
     func run() throws {
-        let (_, configuration, runtime) = try node.open(logger: quietLogger)
+        let (directory, configuration, runtime) = try node.open(logger: quietLogger)
         let report = try runtime.statusReport(configuration)
         if output.json {
             let encoder = JSONEncoder()
@@ -26,6 +26,8 @@ struct Status: ParsableCommand {
             return
         }
         print("\(report.role) '\(report.name)' (\(report.nodeId))" + (report.wards.isEmpty ? "" : " for wards " + report.wards.joined(separator: ", ")))
+        let https = directory.httpCertificateExpiry().map { Int64($0.timeIntervalSince1970 * 1000) }
+        print("certificate expires \(Self.expiry(report.certificateExpiresAt))" + (https.map { "; HTTPS certificate expires \(Self.expiry($0))" } ?? ""))
         print("version vector: {" + report.versionVector.sorted { $0.key < $1.key }.map { "\($0.key):\($0.value)" }.joined(separator: ", ") + "}")
         print("rows: " + report.rows.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }.joined(separator: " ") + "; open conflicts: \(report.openConflicts)")
         if report.peers.isEmpty { print("peers: none contacted yet") }
@@ -34,11 +36,21 @@ struct Status: ParsableCommand {
                 "peer \(peer.name) at \(peer.address): \(peer.connected ? "connected" : "disconnected"), "
                     + "last contact \(String(format: "%.1f", Double(peer.lastContactMsAgo) / 1000)) s ago, pending out \(peer.pendingOut), in \(peer.pendingIn), "
                     + "lag \(peer.lagMs.map { String(format: "%.1f s", Double($0) / 1000) } ?? "never caught up")"
+                    + (peer.certificateExpiresAt.map { ", certificate expires \(Self.expiry($0))" } ?? "")
                     + (peer.lastError.map { ", last error: \($0)" } ?? ""))
         }
         for held in report.quarantined {
             print("quarantined node \(held.name ?? held.nodeId) since commit \(held.commit): \(held.rule); its later commits are held")
         }
+    }
+
+    /// A date and how far it is: "2027-08-03 (in 243 days)", "… (EXPIRED 3 days ago: enrol again)".
+    static func expiry(_ milliseconds: Int64) -> String {
+        let formatter = ISO8601DateFormatter()
+        formatter.formatOptions = [.withFullDate]
+        let date = Date(timeIntervalSince1970: Double(milliseconds) / 1000)
+        let days = Int((date.timeIntervalSinceNow / 86_400).rounded(.down))
+        return formatter.string(from: date) + (days < 0 ? " (EXPIRED \(-days) days ago: enrol again)" : " (in \(days) days)")
     }
 }
 
