@@ -143,7 +143,8 @@ extension NodeDirectory {
     ///   - httpNames: host names and addresses tablets reach the node's HTTPS at (`localhost`,
     ///     `127.0.0.1` and the node's name are always added).
     package func enrol(
-        name: String, role: NodeRole, wards: [String], centralAddress: String?, validDays: Int, httpNames: [String] = []
+        name: String, role: NodeRole, wards: [String], centralAddress: String?, validDays: Int, httpNames: [String] = [],
+        validMilliseconds: UInt64? = nil
     ) throws -> (token: EnrolmentToken, nodeID: NodeID) {
         try checkEnrolment(name: name, role: role, wards: wards, validDays: validDays)
         let configuration = try configuration()
@@ -151,7 +152,7 @@ extension NodeDirectory {
         let nodeKey = SigningKey(), nodeID = NodeID.random()
         let certificate = try NodeCertificate.issue(
             nodeID: nodeID, role: role, name: name, publicKey: nodeKey.publicKey, wards: wards,
-            by: cluster, issuedAt: SystemWallClock().now(), validFor: UInt64(validDays) * 86_400_000)
+            by: cluster, issuedAt: SystemWallClock().now(), validFor: validMilliseconds ?? UInt64(validDays) * 86_400_000)
         let authority = try hospitalCA()
         let http = try authority.issue(node: name, names: Self.httpNames(name, httpNames))
         let token = EnrolmentToken(

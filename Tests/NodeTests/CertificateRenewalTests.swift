@@ -99,3 +99,69 @@ struct CertificateRenewalTests {
         #expect(wardStatus.output.contains("certificate expires") && wardStatus.output.contains("HTTPS certificate expires"), "\(wardStatus.output)")
     }
 }
+
+/// A node offline past its certificate's expiry re-enrols with a new code and keeps its replica.
+@Suite("Re-enrolment after expiry")
+struct ReenrolmentTests {
+    @Test func aWardWhoseCertificateExpiredReenrolsWithACodeAndLosesNothing() async throws {
+        let root = FileManager.default.temporaryDirectory.appendingPathComponent("reenrol-\(UUID())")
+        defer { try? FileManager.default.removeItem(at: root) }
+        try FileManager.default.createDirectory(at: root, withIntermediateDirectories: true)
+        let central = root.appendingPathComponent("central").path, ward = root.appendingPathComponent("ward").path
+        let port = try await TestnetRunner.freePort()
+        let policies = RepositoryFiles.policiesDirectory.path
+        for arguments in [
+            ["init", "--role", "central", "--name", "central", "--dir", central, "--listen", "127.0.0.1:\(port)", "--policies", policies, "--no-encryption"],
+            ["enroll", "--dir", central, "--name", "ward-5a", "--role", "ward", "--ward", "W-CARD", "--valid-seconds", "3", "--out", root.appendingPathComponent("t").path],
+            [
+                "init", "--token", root.appendingPathComponent("t").path, "--dir", ward, "--listen", "127.0.0.1:0", "--policies", policies,
+                "--unlock", "file:" + root.appendingPathComponent("ward.key").path,
+            ],
+        ] {
+            let result = try SuifangBinary.run(arguments)
+            #expect(result.status == 0, "\(arguments[0]): \(result.output)")
+        }
+        let wardID = try NodeDirectory(ward).configuration().nodeID
+        try await Task.sleep(for: .seconds(4))  // the ward's certificate has expired
+
+        // Offline past its expiry, the ward keeps capturing: central refuses it.
+        let centralLog = root.appendingPathComponent("central.log").path, wardLog = root.appendingPathComponent("ward.log").path
+        let centralProcess = try SuifangBinary.start(["serve", "--dir", central], log: centralLog)
+        defer { centralProcess.terminate() }
+        let offline = try SuifangBinary.start(
+            ["serve", "--dir", ward, "--traffic-per-second", "20", "--traffic-seconds", "2", "--traffic-log", root.appendingPathComponent("traffic.log").path],
+            log: wardLog)
+        try await Task.sleep(for: .seconds(4))
+        offline.terminate()
+        offline.waitUntilExit()
+        let captured = try ownSeq(ward, wardID)
+        #expect(captured > 0, "the ward captured nothing offline")
+        #expect(try ownSeq(central, wardID) == 0, "central took commits from an expired certificate")
+        let refusals = try String(contentsOfFile: centralLog, encoding: .utf8) + String(contentsOfFile: wardLog, encoding: .utf8)
+        #expect(refusals.contains("expired"), "\(refusals)")
+
+        // A new code for the same node; the ward re-enrols in place, keeping its key, id and replica.
+        let enroll = try SuifangBinary.run(["enroll", "--dir", central, "--name", "ward-5a", "--role", "ward", "--ward", "W-CARD", "--json"])
+        let code = try #require((try JSONSerialization.jsonObject(with: Data(enroll.output.utf8)) as? [String: Any])?["code"] as? String)
+        let reenrol = try SuifangBinary.run(["init", "--enrol", code, "--central", "127.0.0.1:\(port)", "--dir", ward])
+        #expect(reenrol.status == 0 && reenrol.output.contains("replica kept"), "\(reenrol.output)")
+        #expect(try NodeDirectory(ward).configuration().nodeID == wardID)
+        #expect(try ownSeq(ward, wardID) == captured, "the replica was kept")
+
+        let online = try SuifangBinary.start(["serve", "--dir", ward], log: wardLog)
+        defer { online.terminate() }
+        var arrived: UInt64 = 0
+        for _ in 0..<150 where arrived < captured {
+            try await Task.sleep(for: .milliseconds(200))
+            arrived = (try? ownSeq(central, wardID)) ?? 0
+        }
+        #expect(arrived == captured, "central holds \(arrived) of the \(captured) commits the ward captured offline")
+    }
+
+    /// The newest commit of `origin` that the node in `directory` holds (from `status --json`).
+    func ownSeq(_ directory: String, _ origin: String) throws -> UInt64 {
+        let status = try SuifangBinary.run(["status", "--dir", directory, "--json"])
+        let report = try JSONSerialization.jsonObject(with: Data(status.output.utf8)) as? [String: Any]
+        return ((report?["versionVector"] as? [String: Any])?[origin] as? NSNumber)?.uint64Value ?? 0
+    }
+}

@@ -33,11 +33,13 @@ struct EnrolmentCodeTests {
 
         var now: UInt64 { SystemWallClock().now() }
 
-        func request(code typed: String? = nil, key: SigningKey = SigningKey(), policyHash: String? = nil, signingRequest: [UInt8]? = nil) throws -> (EnrolmentRequest, [UInt8]) {
+        func request(
+            code typed: String? = nil, key: SigningKey = SigningKey(), policyHash: String? = nil, signingRequest: [UInt8]? = nil, previous: [UInt8] = []
+        ) throws -> (EnrolmentRequest, [UInt8]) {
             let code = EnrolmentCode.normalized(typed ?? self.code)!
             let request = EnrolmentRequest.make(
                 code: code, key: key, policyHash: try policyHash ?? directory.policies().contentHash,
-                signingRequest: try signingRequest ?? NodeDirectory.signingRequest(NodeDirectory.newHTTPKey()))
+                signingRequest: try signingRequest ?? NodeDirectory.signingRequest(NodeDirectory.newHTTPKey()), previousCertificate: previous)
             return (request, request.encoded(codeKey: EnrolmentCode.key(code)))
         }
 
@@ -49,7 +51,7 @@ struct EnrolmentCodeTests {
         defer { central.remove() }
         let key = SigningKey()
         let (request, frame) = try central.request(key: key)
-        let (answerFrame, outcome) = central.directory.redeemEnrolment(frame, now: central.now)
+        let (answerFrame, outcome) = central.directory.redeemEnrolment(frame, now: central.now, isRevoked: { _ in false })
         let certificate = try outcome.get()
         #expect(certificate.name == "ward-5a" && certificate.role == .ward && certificate.wards == ["W-CARD"] && certificate.publicKey == key.publicKey)
         let answer = try EnrolmentAnswer.verified(answerFrame, for: request, codeKey: EnrolmentCode.key(EnrolmentCode.normalized(central.code)!), now: central.now)
@@ -57,7 +59,7 @@ struct EnrolmentCodeTests {
 
         // The same request again, or a new one with the same code: the code is gone.
         for again in [frame, try central.request().1] {
-            #expect(central.directory.redeemEnrolment(again, now: central.now).outcome.failureCode == .unknownCode)
+            #expect(central.directory.redeemEnrolment(again, now: central.now, isRevoked: { _ in false }).outcome.failureCode == .unknownCode)
         }
     }
 
@@ -65,17 +67,19 @@ struct EnrolmentCodeTests {
         let central = try Central(hours: 1)
         defer { central.remove() }
         let (_, frame) = try central.request()
-        let outcome = central.directory.redeemEnrolment(frame, now: central.expiresAt + 1).outcome
+        let outcome = central.directory.redeemEnrolment(frame, now: central.expiresAt + 1, isRevoked: { _ in false }).outcome
         #expect(outcome.failureCode == .unknownCode)
         // Expired codes are dropped from the file: even the right time later cannot bring it back.
-        #expect(central.directory.redeemEnrolment(frame, now: central.now).outcome.failureCode == .unknownCode)
+        #expect(central.directory.redeemEnrolment(frame, now: central.now, isRevoked: { _ in false }).outcome.failureCode == .unknownCode)
     }
 
     @Test func otherPoliciesAreRefusedAndTheCodeKept() throws {
         let central = try Central()
         defer { central.remove() }
-        #expect(central.directory.redeemEnrolment(try central.request(policyHash: String(repeating: "0", count: 64)).1, now: central.now).outcome.failureCode == .policyMismatch)
-        #expect((try? central.directory.redeemEnrolment(try central.request().1, now: central.now).outcome.get()) != nil)
+        #expect(
+            central.directory.redeemEnrolment(try central.request(policyHash: String(repeating: "0", count: 64)).1, now: central.now, isRevoked: { _ in false }).outcome.failureCode
+                == .policyMismatch)
+        #expect((try? central.directory.redeemEnrolment(try central.request().1, now: central.now, isRevoked: { _ in false }).outcome.get()) != nil)
     }
 
     @Test func threeUnauthenticatedAttemptsDestroyTheCode() throws {
@@ -85,17 +89,40 @@ struct EnrolmentCodeTests {
         for _ in 0..<3 {
             // The code's id with a MAC under another key (as someone who saw only the id would send).
             let forged = request.encoded(codeKey: Sodium.randomBytes(32))
-            #expect(central.directory.redeemEnrolment(forged, now: central.now).outcome.failureCode == .wrongCode)
+            #expect(central.directory.redeemEnrolment(forged, now: central.now, isRevoked: { _ in false }).outcome.failureCode == .wrongCode)
         }
-        #expect(central.directory.redeemEnrolment(try central.request().1, now: central.now).outcome.failureCode == .unknownCode)
+        #expect(central.directory.redeemEnrolment(try central.request().1, now: central.now, isRevoked: { _ in false }).outcome.failureCode == .unknownCode)
     }
 
     @Test func aBadSigningRequestOrGarbageIsRefusedCleanly() throws {
         let central = try Central()
         defer { central.remove() }
-        #expect(central.directory.redeemEnrolment(try central.request(signingRequest: [0x30, 0x03, 1, 2, 3]).1, now: central.now).outcome.failureCode == .malformed)
+        #expect(
+            central.directory.redeemEnrolment(try central.request(signingRequest: [0x30, 0x03, 1, 2, 3]).1, now: central.now, isRevoked: { _ in false }).outcome.failureCode
+                == .malformed)
         for garbage in [Array("SFE1".utf8), Array("SFE1".utf8) + Sodium.randomBytes(300), []] {
-            #expect(central.directory.redeemEnrolment(garbage, now: central.now).outcome.failureCode == .malformed)
+            #expect(central.directory.redeemEnrolment(garbage, now: central.now, isRevoked: { _ in false }).outcome.failureCode == .malformed)
+        }
+    }
+
+    /// Re-enrolment keeps a node's id only for the node the code was issued for, of this cluster,
+    /// holding that certificate's key, and not revoked.
+    @Test(arguments: ["another node's name", "other wards", "another cluster", "another key", "revoked", "the node itself"])
+    func aReenrolmentKeepsItsIdOnlyForTheNodeTheCodeNames(_ case: String) throws {
+        let central = try Central()
+        defer { central.remove() }
+        let key = SigningKey(), cluster = try SigningKey(secretKey: try central.directory.readSecret("cluster.key"))
+        let certificate = try NodeCertificate.issue(
+            nodeID: NodeID(0x5A), role: .ward, name: `case` == "another node's name" ? "ward-9" : "ward-5a", publicKey: key.publicKey,
+            wards: `case` == "other wards" ? ["W-ONCO"] : ["W-CARD"], by: `case` == "another cluster" ? SigningKey() : cluster, issuedAt: 1, validFor: 1000)
+        let frame = try central.request(key: `case` == "another key" ? SigningKey() : key, previous: certificate.encoded).1
+        let outcome = central.directory.redeemEnrolment(frame, now: central.now, isRevoked: { `case` == "revoked" && $0 == NodeID(0x5A) }).outcome
+        switch `case` {
+        case "the node itself":
+            let renewed = try outcome.get()
+            #expect(renewed.nodeID == NodeID(0x5A) && renewed.publicKey == key.publicKey && renewed.expiresAt > central.now)
+        case "revoked": #expect(outcome.failureCode == .revoked)
+        default: #expect(outcome.failureCode == .malformed)
         }
     }
 

@@ -19,14 +19,52 @@ extension NodeDirectory {
     ///   (unknown, used or expired code, other policies), or its answer is not authenticated by the code.
     @discardableResult
     package func join(code typedCode: String, central: String, _ setup: NodeSetup) async throws -> NodeConfiguration {
+        guard !exists else { throw NodeSetupError("\(url.path) already holds a node; choose another --dir") }
+        let nodeKey = SigningKey()
+        let (answer, http) = try await redeem(typedCode, at: central, key: nodeKey, policyHash: try setup.policies.load().contentHash)
+        let grant = EnrolmentGrant(
+            certificate: answer.certificate, secretKey: nodeKey.secretKeyBytes, clusterKey: answer.clusterKey,
+            central: central, policyHash: answer.policyHash, caPEM: http.authorityPEM, http: http.certificate)
+        return try join(with: grant, setup)
+    }
+
+    /// Re-enrols the node in this directory with a new code, keeping its key, id and replica: for a
+    /// node whose certificate expired while it was offline. The node must be stopped.
+    /// - Returns: the new certificate.
+    /// - Throws: ``NodeSetupError`` as ``join(code:central:_:)``, and when central is of another
+    ///   cluster, or the code was issued for another node.
+    @discardableResult
+    package func reenrol(code typedCode: String, central: String) async throws -> NodeCertificate {
+        guard exists else { throw NodeSetupError("\(url.path) holds no node to re-enrol") }
+        let lock = try NodeLock(self, purpose: "re-enrolling it")
+        defer { withExtendedLifetime(lock) {} }
+        let identity = try identity()
+        let (answer, http) = try await redeem(
+            typedCode, at: central, key: identity.key, policyHash: try policies().contentHash, previous: identity.certificate.encoded)
+        guard answer.clusterKey == identity.clusterKey else {
+            throw NodeSetupError("central at \(central) belongs to another cluster than this node")
+        }
+        try write(answer.certificate.encoded, to: "node.cert")
+        try write(Array(http.authorityPEM.utf8), to: Self.authorityCertificateFile)
+        try saveHTTPCertificate(http.certificate)
+        var configuration = try configuration()
+        if configuration.peers.first != central { configuration.peers = [central] + configuration.peers.filter { $0 != central } }
+        try save(configuration)
+        return answer.certificate
+    }
+
+    /// Sends a request for `key` under the code and returns central's verified answer, with the
+    /// HTTPS certificate it issued for a fresh key.
+    private func redeem(
+        _ typedCode: String, at central: String, key: SigningKey, policyHash: String, previous: [UInt8] = []
+    ) async throws -> (EnrolmentAnswer, (certificate: HTTPCertificate, authorityPEM: String)) {
         guard let code = EnrolmentCode.normalized(typedCode) else {
             throw NodeSetupError("'\(typedCode.prefix(40))' is not an enrolment code (16 letters and digits, like K7QF-M2XA-9PZD-4HRT)")
         }
-        guard !exists else { throw NodeSetupError("\(url.path) already holds a node; choose another --dir") }
         let endpoint = try Endpoint(central)
-        let policyHash = try setup.policies.load().contentHash
-        let nodeKey = SigningKey(), httpKey = P256.Signing.PrivateKey()
-        let request = EnrolmentRequest.make(code: code, key: nodeKey, policyHash: policyHash, signingRequest: try Self.signingRequest(httpKey))
+        let httpKey = P256.Signing.PrivateKey()
+        let request = EnrolmentRequest.make(
+            code: code, key: key, policyHash: policyHash, signingRequest: try Self.signingRequest(httpKey), previousCertificate: previous)
         let codeKey = EnrolmentCode.key(code)
         let frame = try await Self.exchange(request.encoded(codeKey: codeKey), with: endpoint)
         let answer: EnrolmentAnswer
@@ -41,11 +79,8 @@ extension NodeDirectory {
             throw NodeSetupError("central's HTTPS certificate is not for this node's key")
         }
         let authorityPEM = try authority.serializeAsPEM().pemString
-        let grant = EnrolmentGrant(
-            certificate: answer.certificate, secretKey: nodeKey.secretKeyBytes, clusterKey: answer.clusterKey,
-            central: central, policyHash: answer.policyHash, caPEM: authorityPEM,
-            http: HTTPCertificate(chainPEM: try httpCertificate.serializeAsPEM().pemString + "\n" + authorityPEM, keyPEM: httpKey.pemRepresentation))
-        return try join(with: grant, setup)
+        let chain = try httpCertificate.serializeAsPEM().pemString + "\n" + authorityPEM
+        return (answer, (HTTPCertificate(chainPEM: chain, keyPEM: httpKey.pemRepresentation), authorityPEM))
     }
 
     /// A fresh P-256 key for a node's HTTPS.

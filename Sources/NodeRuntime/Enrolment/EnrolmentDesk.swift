@@ -42,9 +42,12 @@ extension NodeDirectory {
 
     /// Answers an enrolment request: central's ``EnrolmentAnswer`` frame, or an ``EnrolmentRefusal``
     /// frame and why.
-    package func redeemEnrolment(_ frame: [UInt8], now: UInt64) -> (frame: [UInt8], outcome: Result<NodeCertificate, EnrolmentError>) {
+    /// - Parameter isRevoked: whether a node is revoked (a re-enrolling node must not be).
+    package func redeemEnrolment(
+        _ frame: [UInt8], now: UInt64, isRevoked: (NodeID) -> Bool
+    ) -> (frame: [UInt8], outcome: Result<NodeCertificate, EnrolmentError>) {
         do {
-            let (answer, request, key) = try redeem(frame, now: now)
+            let (answer, request, key) = try redeem(frame, now: now, isRevoked: isRevoked)
             return (answer.encoded(for: request, codeKey: key), .success(answer.certificate))
         } catch let error as EnrolmentError {
             return (EnrolmentRefusal(error).encoded, .failure(error))
@@ -54,9 +57,9 @@ extension NodeDirectory {
         }
     }
 
-    private func redeem(_ frame: [UInt8], now: UInt64) throws -> (EnrolmentAnswer, EnrolmentRequest, [UInt8]) {
+    private func redeem(_ frame: [UInt8], now: UInt64, isRevoked: (NodeID) -> Bool) throws -> (EnrolmentAnswer, EnrolmentRequest, [UInt8]) {
         let (request, authenticated, mac) = try EnrolmentRequest.decode(frame)
-        let policyHash = try policies().contentHash
+        let policyHash = try policies().contentHash, clusterKey = try read("cluster.pub")
         let pending: PendingEnrolment = try PendingEnrolments(directory: self).update(now: now) { pending in
             guard let index = pending.firstIndex(where: { $0.codeID == Data(request.codeID).base64EncodedString() }) else {
                 throw EnrolmentError(.unknownCode, "the code is unknown, already used or expired: ask for a new one (suifang enroll on central)")
@@ -67,6 +70,7 @@ extension NodeDirectory {
                     throw EnrolmentError(.policyMismatch, "the node runs other conflict policies (hash \(request.policyHash.prefix(12))…) than central (\(policyHash.prefix(12))…)")
                 }
                 _ = try Self.signingRequestKey(request.signingRequest)
+                _ = try Self.reenrolling(request, for: pending[index], clusterKey: clusterKey, isRevoked: isRevoked)
             } catch let error as EnrolmentError where error.code != .policyMismatch {
                 pending[index].failures += 1
                 if pending[index].failures >= PendingEnrolments.maximumFailures { pending.remove(at: index) }
@@ -77,8 +81,9 @@ extension NodeDirectory {
         let key = Array(Data(base64Encoded: pending.codeKey) ?? Data())
         guard let role = NodeRole(name: pending.role) else { throw NodeSetupError("a pending code names an unknown role") }
         let cluster = try SigningKey(secretKey: try readSecret("cluster.key"))
+        let previous = try Self.reenrolling(request, for: pending, clusterKey: clusterKey, isRevoked: isRevoked)
         let certificate = try NodeCertificate.issue(
-            nodeID: NodeID.random(), role: role, name: pending.name, publicKey: request.publicKey, wards: pending.wards,
+            nodeID: previous?.nodeID ?? NodeID.random(), role: role, name: pending.name, publicKey: request.publicKey, wards: pending.wards,
             by: cluster, issuedAt: now - RenewalRequest.maximumSkew, validFor: UInt64(pending.validDays) * 86_400_000 + RenewalRequest.maximumSkew)
         let authority = try hospitalCA()
         let http = try authority.issue(
@@ -87,6 +92,25 @@ extension NodeDirectory {
             certificate: certificate, clusterKey: cluster.publicKey, policyHash: policyHash,
             httpCertificate: try Self.der(http), authorityCertificate: try Self.der(authority.certificate))
         return (answer, request, key)
+    }
+
+    /// The certificate a re-enrolling node last had (nil for a new node): issued by this cluster
+    /// (expired or not), for the key the request proves, the name, role and wards of the code, of
+    /// a node not revoked. It keeps its id, so its replica stays its own.
+    static func reenrolling(
+        _ request: EnrolmentRequest, for pending: PendingEnrolment, clusterKey: [UInt8], isRevoked: (NodeID) -> Bool
+    ) throws(EnrolmentError) -> NodeCertificate? {
+        guard !request.previousCertificate.isEmpty else { return nil }
+        guard let previous = try? NodeCertificate(decoding: request.previousCertificate), previous.isIssued(by: clusterKey) else {
+            throw EnrolmentError(.malformed, "the previous certificate was not issued by this cluster")
+        }
+        guard previous.publicKey == request.publicKey else { throw EnrolmentError(.malformed, "the previous certificate is for another key") }
+        guard previous.name == pending.name, previous.role.description == pending.role, previous.wards.sorted() == pending.wards.sorted() else {
+            throw EnrolmentError(
+                .malformed, "the code was issued for another node: re-enrolment keeps the node's name, role and wards ('\(previous.name)')")
+        }
+        guard !isRevoked(previous.nodeID) else { throw EnrolmentError(.revoked, "node '\(previous.name)' has been revoked") }
+        return previous
     }
 
     /// The P-256 key of a PKCS #10 request whose signature verifies.
@@ -137,7 +161,8 @@ package struct EnrolmentDesk: Sendable {
     package func answer(_ frame: [UInt8], from address: String, now: UInt64) async -> [UInt8] {
         if RenewalRequest.matches(frame) { return await renew(frame, from: address, now: now) }
         let directory = self.directory
-        let result = try? await blocking { directory.redeemEnrolment(frame, now: now) }
+        let isRevoked = self.isRevoked
+        let result = try? await blocking { directory.redeemEnrolment(frame, now: now, isRevoked: isRevoked) }
         guard let result else { return EnrolmentRefusal(EnrolmentError(.centralFailed, "central is shutting down")).encoded }
         switch result.outcome {
         case .success(let certificate):

@@ -5,8 +5,9 @@ import Sodium
 ///
 /// ```
 /// "SFE1" | code id (bytes) | node public key (bytes) | policy hash (string) | signing request (bytes)
-///        | proof (bytes) | mac (bytes)
-/// proof = Ed25519_node("suifang-enrol-v1" ‖ code id ‖ node public key ‖ policy hash ‖ signing request)
+///        | previous certificate (bytes; empty for a new node) | proof (bytes) | mac (bytes)
+/// proof = Ed25519_node("suifang-enrol-v1" ‖ code id ‖ node public key ‖ policy hash ‖ 0 ‖ signing request
+///                      ‖ previous certificate)
 /// mac   = BLAKE2b keyed with the code's key, over everything before it
 /// ```
 /// The signing request is a PKCS #10 request for the node's HTTPS key (checked by NodeRuntime,
@@ -23,20 +24,25 @@ public struct EnrolmentRequest: Sendable, Equatable {
     public var policyHash: String
     /// A DER PKCS #10 request for the node's HTTPS certificate.
     public var signingRequest: [UInt8]
+    /// A node re-enrolling to keep its replica (its certificate expired): its last certificate,
+    /// for the same key. Empty for a new node.
+    public var previousCertificate: [UInt8] = []
     /// The node's signature with the key it asks a certificate for (it holds that key).
     public var proof: [UInt8]
 
     /// A request for `code`, signed by the node's new key.
-    public static func make(code normalized: String, key: SigningKey, policyHash: String, signingRequest: [UInt8]) -> EnrolmentRequest {
+    public static func make(
+        code normalized: String, key: SigningKey, policyHash: String, signingRequest: [UInt8], previousCertificate: [UInt8] = []
+    ) -> EnrolmentRequest {
         var request = EnrolmentRequest(
             codeID: EnrolmentCode.identifier(normalized), publicKey: key.publicKey, policyHash: policyHash,
-            signingRequest: signingRequest, proof: [])
+            signingRequest: signingRequest, previousCertificate: previousCertificate, proof: [])
         request.proof = key.sign(request.statement)
         return request
     }
 
     var statement: [UInt8] {
-        Self.context + codeID + publicKey + Array(policyHash.utf8) + [0] + signingRequest
+        Self.context + codeID + publicKey + Array(policyHash.utf8) + [0] + signingRequest + previousCertificate
     }
 
     /// Whether a connection's first frame is an enrolment request (and not a hello).
@@ -50,6 +56,7 @@ public struct EnrolmentRequest: Sendable, Equatable {
         writer.writeBytes(publicKey)
         writer.writeString(policyHash)
         writer.writeBytes(signingRequest)
+        writer.writeBytes(previousCertificate)
         writer.writeBytes(proof)
         writer.writeBytes(Sodium.mac(key: codeKey, [writer.bytes]))
         return writer.bytes
@@ -64,13 +71,16 @@ public struct EnrolmentRequest: Sendable, Equatable {
         do throws(MalformedDataError) {
             let codeID = Array(try reader.readBytes()), publicKey = Array(try reader.readBytes())
             let policyHash = try reader.readString()
-            let signingRequest = Array(try reader.readBytes()), proof = Array(try reader.readBytes())
+            let signingRequest = Array(try reader.readBytes()), previous = Array(try reader.readBytes())
+            let proof = Array(try reader.readBytes())
             let authenticatedLength = magic.count + reader.offset
             let mac = Array(try reader.readBytes())
             guard reader.isAtEnd, codeID.count == EnrolmentCode.identifierLength, publicKey.count == 32, proof.count == 64, mac.count == 32
             else { throw MalformedDataError("field sizes") }
             return (
-                EnrolmentRequest(codeID: codeID, publicKey: publicKey, policyHash: policyHash, signingRequest: signingRequest, proof: proof),
+                EnrolmentRequest(
+                    codeID: codeID, publicKey: publicKey, policyHash: policyHash, signingRequest: signingRequest, previousCertificate: previous,
+                    proof: proof),
                 Array(frame.prefix(authenticatedLength)), mac
             )
         } catch {
@@ -163,6 +173,11 @@ public struct EnrolmentAnswer: Sendable, Equatable {
         }
         guard answer.certificate.publicKey == request.publicKey, answer.certificate.role != .central else {
             throw EnrolmentError(.malformed, "central's certificate is not for this node's key")
+        }
+        if let previous = try? NodeCertificate(decoding: request.previousCertificate) {
+            guard answer.certificate.nodeID == previous.nodeID, answer.certificate.clusterKey == previous.clusterKey else {
+                throw EnrolmentError(.malformed, "central's certificate is not for this node's id and cluster")
+            }
         }
         do {
             try answer.certificate.verify(clusterKey: answer.clusterKey, now: now)

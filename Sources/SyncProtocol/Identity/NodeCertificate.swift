@@ -132,6 +132,12 @@ public struct NodeCertificate: Hashable, Sendable {
         }
     }
 
+    /// Whether the cluster with `clusterKey` issued this certificate (valid now or not: a node
+    /// re-enrolling after its expiry shows its last one).
+    public func isIssued(by clusterKey: [UInt8]) -> Bool {
+        self.clusterKey == clusterKey && SigningKey.verify(signature, of: signedBytes, by: clusterKey)
+    }
+
     /// Checks that this certificate belongs to the cluster, is signed by it and is valid at `now`.
     public func verify(clusterKey expected: [UInt8], now: UInt64) throws(SyncError) {
         guard clusterKey == expected else {

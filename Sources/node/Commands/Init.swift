@@ -19,6 +19,8 @@ struct Init: AsyncParsableCommand {
 
             With --enrol the node makes its own keys, sends central a signing request authenticated by
             the code, and pins the cluster key from central's answer; the code then is used up.
+            --enrol on a directory that already holds a node (its certificate expired while it was
+            offline) re-enrols it: same key, id and replica, a new certificate; the node must be stopped.
 
             The replica and the node's secret keys are encrypted under a data key, itself sealed under
             the unlock secret (a key file, created when missing; a systemd credential; or a passphrase).
@@ -51,8 +53,11 @@ struct Init: AsyncParsableCommand {
     var noEncryption = false
     @OptionGroup var output: OutputOptions
 
+    /// `--enrol` on a directory that holds a node: re-enrolment, keeping its key, id and replica.
+    var reenrols: Bool { enrol != nil && NodeDirectory(dir).exists }
+
     func validate() throws {
-        if unlock.unlock == nil, !noEncryption {
+        if unlock.unlock == nil, !noEncryption, !reenrols {
             throw ValidationError("give --unlock file:PATH, credential:NAME or prompt (the replica is encrypted), or --no-encryption")
         }
         if unlock.unlock != nil, noEncryption { throw ValidationError("--unlock and --no-encryption contradict each other") }
@@ -76,6 +81,16 @@ struct Init: AsyncParsableCommand {
     }
 
     func run() async throws {
+        if reenrols, let enrol, let central {
+            let certificate = try await NodeDirectory(dir, unlock: try unlock.source()).reenrol(code: enrol, central: central)
+            let expiry = ISO8601DateFormatter().string(from: Date(timeIntervalSince1970: Double(certificate.expiresAt) / 1000))
+            if output.json {
+                printJSON(["name": certificate.name, "role": certificate.role.description, "nodeId": certificate.nodeID.description, "expiresAt": expiry, "reenrolled": true])
+            } else {
+                print("re-enrolled \(certificate.role) node '\(certificate.name)' (\(certificate.nodeID)) in \(dir), replica kept; certificate valid until \(expiry)")
+            }
+            return
+        }
         let directory = NodeDirectory(dir)
         var setup = NodeSetup(listen: listen, http: http, policies: policies.policyDirectory, unlock: try unlock.source())
         setup.httpNames = httpNames
@@ -130,6 +145,8 @@ struct Enroll: ParsableCommand {
     var centralAddress: String?
     @Option(help: "Certificate validity in days.")
     var validDays = 365
+    /// Tests only: a certificate that expires within seconds (with --out).
+    @Option(help: .hidden) var validSeconds: Int?
     @Option(
         name: .customLong("http-name"),
         help: "A host name or IP address tablets reach the node's HTTPS at (repeat; the node's name, localhost and 127.0.0.1 are always in).")
@@ -145,7 +162,7 @@ struct Enroll: ParsableCommand {
         guard let out else { return try issueCode() }
         let (token, nodeID) = try NodeDirectory(dir, unlock: try unlock.source()).enrol(
             name: name, role: NodeRole(name: role)!, wards: wards,
-            centralAddress: centralAddress, validDays: validDays, httpNames: httpNames)
+            centralAddress: centralAddress, validDays: validDays, httpNames: httpNames, validMilliseconds: validSeconds.map { UInt64(max(1, $0)) * 1000 })
         try token.write(to: out)
         if output.json {
             printJSON(["name": name, "role": role, "nodeId": nodeID.description, "token": out, "wards": wards.joined(separator: ",")])
