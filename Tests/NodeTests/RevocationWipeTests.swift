@@ -53,6 +53,39 @@ struct RevocationWipeTests {
         #expect(again.status != 0 && again.output.contains("were deleted"), "\(again.output)")
     }
 
+    /// A one-shot `suifang sync` obeys the order too.
+    @Test func aRevokedNodeSyncingOnceIsWipedToo() async throws {
+        let root = FileManager.default.temporaryDirectory.appendingPathComponent("wipe-once-\(UUID())")
+        defer { try? FileManager.default.removeItem(at: root) }
+        try FileManager.default.createDirectory(at: root, withIntermediateDirectories: true)
+        let central = root.appendingPathComponent("central").path, ward = root.appendingPathComponent("ward").path
+        let token = root.appendingPathComponent("ward.token").path
+        let syncPort = try await TestnetRunner.freePort()
+        let policies = RepositoryFiles.policiesDirectory.path
+        for arguments in [
+            ["init", "--role", "central", "--name", "central", "--dir", central, "--listen", "127.0.0.1:\(syncPort)", "--policies", policies, "--no-encryption"],
+            ["enroll", "--dir", central, "--name", "ward-5a", "--role", "ward", "--ward", "W-CARD", "--out", token],
+            ["init", "--token", token, "--dir", ward, "--listen", "127.0.0.1:0", "--policies", policies, "--unlock", "file:" + root.appendingPathComponent("ward.key").path],
+        ] {
+            let result = try SuifangBinary.run(arguments)
+            #expect(result.status == 0, "\(arguments[0]): \(result.output)")
+        }
+        // Revoked by id: central has never seen it connect.
+        let revoke = try SuifangBinary.run(["revoke", "--dir", central, try NodeDirectory(ward).configuration().nodeID])
+        #expect(revoke.status == 0, "\(revoke.output)")
+        let centralProcess = try SuifangBinary.start(["serve", "--dir", central], log: root.appendingPathComponent("central.log").path)
+        defer { centralProcess.terminate() }
+        var once = (status: Int32(0), output: "")
+        for _ in 0..<50 {
+            once = try SuifangBinary.run(["sync", "--dir", ward, "--peer", "127.0.0.1:\(syncPort)"])
+            if once.output.contains("ordered it wiped") { break }
+            try await Task.sleep(for: .milliseconds(200))  // central still starting
+        }
+        #expect(once.status != 0 && once.output.contains("ordered it wiped"), "\(once.output)")
+        let left = try FileManager.default.contentsOfDirectory(atPath: ward)
+        #expect(!left.contains("replica.sqlite") && !left.contains("replica.key") && !left.contains("node.key") && left.contains("WIPED"), "\(left)")
+    }
+
     func waitFor(seconds: Double, _ condition: () throws -> Bool) async throws -> Bool {
         let deadline = Date().addingTimeInterval(seconds)
         while Date() < deadline {

@@ -198,7 +198,7 @@ struct SyncNow: AsyncParsableCommand {
     @OptionGroup var output: OutputOptions
 
     func run() async throws {
-        let (_, _, runtime) = try node.open(logger: quietLogger)
+        let (directory, _, runtime) = try node.open(logger: quietLogger)
         let endpoint = try Endpoint(peer)
         let progress = ProgressDisplay(enabled: !output.json)
         let start = ContinuousClock.now
@@ -208,6 +208,11 @@ struct SyncNow: AsyncParsableCommand {
             report = try await runtime.run(
                 connection, as: .client, address: endpoint.description,
                 options: SyncOptions(mode: .oneShot), progress: { progress.show($0) })
+        } catch let error as SyncError where error.code == .wipeOrdered {
+            // Revoked: central's signed order, obeyed as `serve` obeys it.
+            progress.finish()
+            let deleted = try directory.wipe(reason: "revoked; central ordered the wipe")
+            throw NodeSetupError("central revoked this node and ordered it wiped: its replica and keys were deleted (\(deleted.joined(separator: ", ")))")
         } catch let error as SyncError {
             progress.finish()
             throw ValidationError("sync with \(endpoint) failed: \(error)")
