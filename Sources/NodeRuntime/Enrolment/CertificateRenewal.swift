@@ -33,7 +33,8 @@ extension NodeDirectory {
         let cluster = try SigningKey(secretKey: try readSecret("cluster.key"))
         let renewed = try NodeCertificate.issue(
             nodeID: old.nodeID, role: old.role, name: old.name, publicKey: old.publicKey, wards: old.wards,
-            by: cluster, issuedAt: now - RenewalRequest.maximumSkew, validFor: old.expiresAt - old.issuedAt + RenewalRequest.maximumSkew)
+            by: cluster, issuedAt: Self.backdated(now),
+            validFor: min(old.expiresAt - old.issuedAt, UInt64(Self.maximumValidDays) * 86_400_000) + (now - Self.backdated(now)))
         var http: [UInt8] = []
         if !request.httpCertificate.isEmpty, !request.signingRequest.isEmpty {
             let authority = try hospitalCA()

@@ -17,6 +17,11 @@ extension NodeDirectory {
     /// How long a code lasts unless `enroll --code-hours` says otherwise, and at most.
     package static let defaultCodeHours = 4.0
     package static let maximumCodeHours = 72.0
+    /// The longest certificate central issues (ten years, as central's own).
+    package static let maximumValidDays = 3650
+    /// When a certificate issued at `now` starts: a little earlier, so a peer whose clock lags
+    /// accepts it at once.
+    static func backdated(_ now: UInt64) -> UInt64 { now > RenewalRequest.maximumSkew ? now - RenewalRequest.maximumSkew : 0 }
 
     /// Issues a one-time code for a node to be enrolled (central only).
     /// - Returns: the code, grouped for reading aloud, and when it expires (ms since 1970).
@@ -84,7 +89,7 @@ extension NodeDirectory {
         let previous = try Self.reenrolling(request, for: pending, clusterKey: clusterKey, isRevoked: isRevoked)
         let certificate = try NodeCertificate.issue(
             nodeID: previous?.nodeID ?? NodeID.random(), role: role, name: pending.name, publicKey: request.publicKey, wards: pending.wards,
-            by: cluster, issuedAt: now - RenewalRequest.maximumSkew, validFor: UInt64(pending.validDays) * 86_400_000 + RenewalRequest.maximumSkew)
+            by: cluster, issuedAt: Self.backdated(now), validFor: UInt64(min(max(pending.validDays, 1), Self.maximumValidDays)) * 86_400_000 + (now - Self.backdated(now)))
         let authority = try hospitalCA()
         let http = try authority.issue(
             node: pending.name, names: Self.httpNames(pending.name, pending.httpNames), publicKey: try Self.signingRequestKey(request.signingRequest))
@@ -135,7 +140,7 @@ extension NodeDirectory {
         guard role != .central else { throw NodeSetupError("the role must be ward or callcenter") }
         if role == .ward, wards.isEmpty { throw NodeSetupError("a ward node works for at least one ward: add --ward WARD-ID (repeatable)") }
         if role != .ward, !wards.isEmpty { throw NodeSetupError("--ward is for ward nodes only") }
-        guard validDays > 0 else { throw NodeSetupError("--valid-days must be positive") }
+        guard validDays > 0, validDays <= Self.maximumValidDays else { throw NodeSetupError("--valid-days must be from 1 to \(Self.maximumValidDays)") }
         guard try configuration().role == "central" else { throw NodeSetupError("only central enrols nodes") }
     }
 }

@@ -162,7 +162,7 @@ struct Enroll: ParsableCommand {
         guard let out else { return try issueCode() }
         let (token, nodeID) = try NodeDirectory(dir, unlock: try unlock.source()).enrol(
             name: name, role: NodeRole(name: role)!, wards: wards,
-            centralAddress: centralAddress, validDays: validDays, httpNames: httpNames, validMilliseconds: validSeconds.map { UInt64(max(1, $0)) * 1000 })
+            centralAddress: centralAddress, validDays: validDays, httpNames: httpNames, validMilliseconds: validSeconds.map { UInt64(min(max(1, $0), 86_400)) * 1000 })
         try token.write(to: out)
         if output.json {
             printJSON(["name": name, "role": role, "nodeId": nodeID.description, "token": out, "wards": wards.joined(separator: ",")])
