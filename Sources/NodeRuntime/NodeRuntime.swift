@@ -14,6 +14,8 @@ package final class NodeRuntime: Sendable {
     /// The admission rules, with the node's identity: a renewed certificate replaces it while the node runs.
     private let currentAdmission: Mutex<PeerAdmission>
     package let peers: PeerStatusStore
+    /// Credentials of the machines that call this node's API (PBX, HIS engine, SMS gateway).
+    package let machines: MachineCredentialStore
     /// The follow-up and patient-relationship workflow on this node's replica.
     package let crm: CRM
     package let logger: Logger
@@ -29,6 +31,7 @@ package final class NodeRuntime: Sendable {
         self.crm = try CRM(replica: replica, passwordStrength: passwordStrength)
         self.logger = logger
         self.peers = PeerStatusStore(replica: replica)
+        self.machines = MachineCredentialStore(replica: replica)
         let replicaForChecks = replica
         self.currentAdmission = Mutex(
             PeerAdmission(
@@ -36,6 +39,7 @@ package final class NodeRuntime: Sendable {
                 isRevoked: { id in NodeRuntime.isRevoked(id, in: replicaForChecks) },
                 now: { replicaForChecks.wallClock.now() }))
         try peers.prepare()
+        try machines.prepare()
     }
 
     /// Who may connect, and who this node is in its handshakes.

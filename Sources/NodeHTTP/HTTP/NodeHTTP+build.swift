@@ -35,7 +35,7 @@ package func buildRouter(
     router.add(middleware: APIErrorMiddleware())
     router.add(middleware: CrossSiteGuard())
     router.add(middleware: LanguageMiddleware())
-    router.add(middleware: AuthenticationMiddleware(crm: runtime.crm))
+    router.add(middleware: AuthenticationMiddleware(crm: runtime.crm, machines: runtime.machines))
     router.get("/api/health") { _, _ in "ok" }
     // Peers, addresses and row counts: for the hospital's IT staff, not for anyone on the ward Wi-Fi.
     router.get("/api/status") { _, context in

@@ -40,8 +40,8 @@ package struct WebSession: Sendable {
             ]
         case .admin:
             return [
-                ("/fleet", s["fleet"]), ("/users", s["users"]), ("/organisation", s["organisation"]), ("/patients", s["patients"]), ("/dashboard", s["dashboard"]),
-                ("/audit", s["audit"]),
+                ("/fleet", s["fleet"]), ("/users", s["users"]), ("/tokens", s["machines"]), ("/organisation", s["organisation"]), ("/patients", s["patients"]),
+                ("/dashboard", s["dashboard"]), ("/audit", s["audit"]),
             ]
         }
     }

@@ -69,13 +69,17 @@ extension WebUI {
                 })
         }
         // The phone system's hook: a call for an agent pops the caller's archive on that agent's desk.
+        // The PBX calls it with a machine credential of scope screen-pop; people with their session.
         router.post("/api/screen-pop") { request, context in
-            let caller = try context.requireCaller()
-            let body = try await request.json(ScreenPopRequest.self, context: context)
-            if caller.role == .agent {
-                guard caller.userId == body.agent else { throw CRMError(.forbidden, "an agent pops only their own desk") }
+            if context.machine != nil {
+                _ = try context.requireMachine(.screenPop)  // the PBX: any agent's desk
             } else {
-                try caller.require(.manager, .admin)
+                let caller = try context.requireCaller()
+                if caller.role != .agent { try caller.require(.manager, .admin) }
+            }
+            let body = try await request.json(ScreenPopRequest.self, context: context)
+            if context.machine == nil, let caller = context.caller, caller.role == .agent, caller.userId != body.agent {
+                throw CRMError(.forbidden, "an agent pops only their own desk")
             }
             let lookup = try await crm.patients.lookupCaller(Caller(userId: body.agent, role: .agent), phone: body.phone)
             let strings = Strings(language: request.language)

@@ -28,6 +28,7 @@ package struct WebUI: Sendable {
         addDashboard(to: router)
         addOrganisation(to: router)
         addAudit(to: router)
+        addMachines(to: router)
     }
 
     package static func asset(_ text: String, type: String) -> Response {

@@ -9,6 +9,8 @@ package struct APIRequestContext: RequestContext {
     package var caller: Caller?
     /// The session token the caller presented.
     package var token: String?
+    /// The machine credential presented instead of a session (`Bearer sfm_…`); it opens only its scopes' routes.
+    package var machine: MachineCredential?
     /// On web pages: who is looking, in which language, and the node's links (``WebSessionMiddleware``).
     package var webSession: WebSession?
 
@@ -27,6 +29,13 @@ package struct APIRequestContext: RequestContext {
     package func session() throws -> WebSession {
         guard let webSession else { throw WebRedirect(location: "/login") }
         return webSession
+    }
+
+    /// The machine calling with `scope`, or a 401/403.
+    package func requireMachine(_ scope: MachineScope) throws -> MachineCredential {
+        guard let machine else { throw CRMError(.unauthenticated, "a machine credential is needed") }
+        guard machine.allows(scope) else { throw CRMError(.forbidden, "the credential '\(machine.name)' lacks the scope \(scope.rawValue)") }
+        return machine
     }
 
     /// The caller, or a 401.

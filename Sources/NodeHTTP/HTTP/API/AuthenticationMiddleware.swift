@@ -5,16 +5,21 @@ import NIOPosix
 import NodeRuntime
 
 /// Reads the session from `Authorization: Bearer TOKEN` (API clients) or the `suifang_session`
-/// cookie (the web UI) and puts the caller in the context. Routes decide whether they need one.
+/// cookie (the web UI) and puts the caller in the context; a machine credential (`Bearer sfm_…`)
+/// goes to `context.machine` instead, never to `caller`. Routes decide whether they need one.
 package struct AuthenticationMiddleware: RouterMiddleware {
     package typealias Context = APIRequestContext
     package let crm: CRM
+    package let machines: MachineCredentialStore
 
     package static let cookieName = "suifang_session"
 
     package func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
         var context = context
-        if let token = Self.token(in: request) {
+        if let token = Self.token(in: request), token.hasPrefix(MachineCredentialStore.prefix) {
+            let machines = self.machines
+            context.machine = try? await blocking { machines.authenticate(token: token) }
+        } else if let token = Self.token(in: request) {
             let crm = self.crm
             context.caller = try? await crm.accounts.authenticate(token: token)
             context.token = token
@@ -30,7 +35,8 @@ package struct AuthenticationMiddleware: RouterMiddleware {
         return nil
     }
 
-    package init(crm: CRM) {
+    package init(crm: CRM, machines: MachineCredentialStore) {
         self.crm = crm
+        self.machines = machines
     }
 }

@@ -63,7 +63,13 @@ package enum PatientRoutes {
             return try JSONResponse.make(Done())
         }
         api.get("callerid") { request, context in
-            let caller = try context.requireCaller()
+            // People with their session, or the phone system with a machine credential (screen-pop).
+            let caller =
+                if context.machine != nil {
+                    Caller(userId: "machine:" + (try context.requireMachine(.screenPop)).name, role: .agent)
+                } else {
+                    try context.requireCaller()
+                }
             let phone = try request.requireQuery("phone")
             return try await JSONResponse.make(try crm.patients.lookupCaller(caller, phone: phone))
         }
