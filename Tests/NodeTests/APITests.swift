@@ -187,7 +187,15 @@ struct APITests {
             let rejected = try imported.decode(ImportReport.self).rejected
             #expect(rejected.map(\.line) == [3] && rejected.map(\.reason) == ["phone is not a phone number"])
             let export = try await manager.call(.get, "/api/export/patients")
-            #expect(export.status == .ok && export.text.hasPrefix("hisId,name,"))
+            #expect(export.status == .ok && export.text.hasPrefix("\u{FEFF}hisId,name,"), "exports carry a UTF-8 BOM for Excel and WPS")
+
+            // A file from the HIS in GB18030/GBK: names arrive intact; bytes in no known encoding are refused.
+            let gbk: [UInt8] = Array("hisId,name,phone\nH7,".utf8) + [0xD5, 0xC5, 0xC8, 0xFD] + Array(",13900000007\n".utf8)  // 张三
+            let fromHIS = try await manager.call(.post, "/api/import/patients", raw: ByteBuffer(bytes: gbk))
+            #expect(fromHIS.status == .ok, "\(fromHIS.text)")
+            #expect(try await agent.call(.get, "/api/callerid?phone=13900000007").decode(CallerLookup.self).patients.map(\.name) == ["张三"])
+            let garbled = try await manager.call(.post, "/api/import/patients", raw: ByteBuffer(bytes: Array("hisId,name\nH8,".utf8) + [0xFF, 0xFE, 0x80]))
+            #expect(garbled.status == .badRequest && garbled.text.contains("neither UTF-8 nor GB18030"))
             #expect(try await agent.call(.get, "/api/export/patients").status == .forbidden)
 
             // Pagination through the patient list.
@@ -199,7 +207,7 @@ struct APITests {
                 seen += page.items.map(\.id)
                 next = page.next
             } while next != nil
-            #expect(seen.count == 4 && Set(seen).count == 4)
+            #expect(seen.count == 5 && Set(seen).count == 5, "the first patient, the one from the HIS file and three more")
 
             // Logging out ends the session.
             #expect(try await agent.call(.post, "/api/logout").status == .ok)

@@ -288,7 +288,7 @@ struct WebArchiveAndChartTests {
                 headers: [.cookie: cookie]
             ) { String(buffer: $0.body) }
             // Bedside 100 % in March and nothing in April; phone 0 % then 100 %: never pooled into one line.
-            #expect(csv == "月份,床边,电话\n2026-03,100.0,0.0\n2026-04,,100.0\n")
+            #expect(csv == "\u{FEFF}月份,床边,电话\n2026-03,100.0,0.0\n2026-04,,100.0\n", "with the UTF-8 BOM Excel and WPS need")
         }
     }
 }

@@ -49,7 +49,7 @@ extension WebUI {
             guard let chart = charts.first(where: { "\($0.0.id).csv" == name })?.0 else { throw CRMError(.notFound, "no chart '\(name.prefix(40))'") }
             return Response(
                 status: .ok, headers: [.contentType: "text/csv; charset=utf-8", .contentDisposition: "attachment; filename=\"\(chart.id).csv\""],
-                body: .init(byteBuffer: ByteBuffer(string: chart.csv)))
+                body: .init(byteBuffer: ByteBuffer(string: CSVText.byteOrderMark + chart.csv)))
         }
     }
 

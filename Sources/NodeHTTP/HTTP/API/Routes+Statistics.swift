@@ -50,7 +50,7 @@ package enum StatisticsRoutes {
             try caller.require(.manager, .admin)  // before buffering up to 32 MiB
             let dataset = try Self.dataset(context)
             var body = try await request.body.collect(upTo: 32 << 20)
-            guard let text = body.readString(length: body.readableBytes) else { throw CRMError(.invalid, "the file is not UTF-8 text") }
+            let (text, _) = try CSVText.decode(body.readBytes(length: body.readableBytes) ?? [])
             let report = try await crm.patients.importCSV(caller, dataset, text: text)
             return try JSONResponse.make(report, status: report.applied ? .ok : .unprocessableContent)
         }
@@ -64,7 +64,7 @@ package enum StatisticsRoutes {
                     .contentType: "text/csv; charset=utf-8",
                     .contentDisposition: "attachment; filename=\"\(dataset.rawValue).csv\"",
                 ],
-                body: .init(byteBuffer: ByteBuffer(string: text)))
+                body: .init(byteBuffer: ByteBuffer(string: CSVText.byteOrderMark + text)))
         }
     }
 
