@@ -128,17 +128,21 @@ struct ReenrolmentTests {
         let centralLog = root.appendingPathComponent("central.log").path, wardLog = root.appendingPathComponent("ward.log").path
         let centralProcess = try SuifangBinary.start(["serve", "--dir", central], log: centralLog)
         defer { centralProcess.terminate() }
+        func logs() -> String {
+            ((try? String(contentsOfFile: centralLog, encoding: .utf8)) ?? "") + ((try? String(contentsOfFile: wardLog, encoding: .utf8)) ?? "")
+        }
+        for _ in 0..<150 where !logs().contains("listening for sync") { try await Task.sleep(for: .milliseconds(100)) }
         let offline = try SuifangBinary.start(
             ["serve", "--dir", ward, "--traffic-per-second", "20", "--traffic-seconds", "2", "--traffic-log", root.appendingPathComponent("traffic.log").path],
             log: wardLog)
-        try await Task.sleep(for: .seconds(4))
+        try await Task.sleep(for: .seconds(3))  // the traffic runs 2 s
+        for _ in 0..<200 where !logs().contains("expired") { try await Task.sleep(for: .milliseconds(100)) }
         offline.terminate()
         offline.waitUntilExit()
         let captured = try ownSeq(ward, wardID)
         #expect(captured > 0, "the ward captured nothing offline")
         #expect(try ownSeq(central, wardID) == 0, "central took commits from an expired certificate")
-        let refusals = try String(contentsOfFile: centralLog, encoding: .utf8) + String(contentsOfFile: wardLog, encoding: .utf8)
-        #expect(refusals.contains("expired"), "\(refusals)")
+        #expect(logs().contains("expired"), "\(logs())")
 
         // A new code for the same node; the ward re-enrols in place, keeping its key, id and replica.
         let enroll = try SuifangBinary.run(["enroll", "--dir", central, "--name", "ward-5a", "--role", "ward", "--ward", "W-CARD", "--json"])
