@@ -67,9 +67,15 @@ let package = Package(
             ],
             swiftSettings: swiftSettings
         ),
+        // HL7 v2 as hospitals send it: MLLP framing, character sets, parsing, acknowledgements.
+        .target(
+            name: "HL7",
+            swiftSettings: swiftSettings
+        ),
         .target(
             name: "CRMDomain",
             dependencies: [
+                "HL7",
                 "Replica",
                 "Sodium",
                 .product(name: "GRDB", package: "GRDB.swift"),
@@ -81,6 +87,7 @@ let package = Package(
         .target(
             name: "NodeRuntime",
             dependencies: [
+                "HL7",
                 "Sodium",
                 "Replica",
                 "SyncProtocol",
@@ -234,6 +241,7 @@ let package = Package(
             name: "CRMTests",
             dependencies: [
                 "TestSupport",
+                "HL7",
                 "Sodium",
                 "CRMDomain",
                 "Replica",

@@ -141,6 +141,7 @@ enum CRMSchema {
         migrator.registerMigration("crm-2-login-failures") { db in
             try db.execute(sql: "CREATE TABLE IF NOT EXISTS crm_login_failure (key TEXT PRIMARY KEY NOT NULL, failures INTEGER NOT NULL, lastAt REAL NOT NULL)")
         }
+        migrator.registerMigration("crm-3-his") { db in try HISCodeMap.prepare(db) }
         return migrator
     }
 

@@ -193,6 +193,10 @@ package struct NodeConfiguration: Codable {
     /// Where the secret that unlocks the data key is (``UnlockSource``: `file:PATH`,
     /// `credential:NAME` or `prompt`); never the secret itself. Absent for a node in the clear.
     package var unlock: String?
+    /// Where the HIS's HL7 v2 ADT feed (MLLP) is received, `host:port` (none when absent).
+    package var mllp: String?
+    /// The addresses allowed to connect to `mllp` (the HIS interface engine).
+    package var mllpAllow: [String]?
 
     package init(name: String, role: String, nodeID: String, listen: String, peers: [String], http: String? = nil, unlock: String? = nil) {
         self.name = name

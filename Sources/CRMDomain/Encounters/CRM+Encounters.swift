@@ -88,17 +88,22 @@ extension CRM.Encounters {
                 return stamp
             } ?? timestamp()
         try await change(caller, "encounter.transfer", "encounter") { tx in
-            let encounter = try Self.openAdmission(tx.db, encounterId)
-            try crm.requireReach(caller, ward: encounter.wardId)
-            try Self.checkReferences(tx.db, departmentId: toDepartmentId, wardId: toWardId)
-            var values: [EncounterRecord.Columns: (any DatabaseValueConvertible)?] = [.wardId: toWardId]
-            if let toDepartmentId { values[.departmentId] = toDepartmentId }
-            try tx.update(EncounterRecord.self, id: encounterId, values)
-            try recordEvent(tx, caller, encounterId, encounter.patientId, "transferred", at: when, from: encounter.wardId, to: toWardId)
-            for task in try String.fetchAll(tx.db, sql: "SELECT id FROM followUpTask WHERE encounterId = ? AND kind = 'bedside24h' AND doneAt IS NULL", arguments: [encounterId]) {
-                try tx.update(FollowUpTaskRecord.self, id: task, [.wardId: toWardId])
-            }
+            try transfer(tx, caller, encounterId: encounterId, toWardId: toWardId, toDepartmentId: toDepartmentId, at: when)
             return ((), encounterId)
+        }
+    }
+
+    /// ``transfer(_:encounterId:toWardId:toDepartmentId:at:)`` inside a transaction; `at` is normalised.
+    func transfer(_ tx: ReplicaTransaction, _ caller: Caller, encounterId: String, toWardId: String, toDepartmentId: String?, at when: String) throws {
+        let encounter = try Self.openAdmission(tx.db, encounterId)
+        try crm.requireReach(caller, ward: encounter.wardId)
+        try Self.checkReferences(tx.db, departmentId: toDepartmentId, wardId: toWardId)
+        var values: [EncounterRecord.Columns: (any DatabaseValueConvertible)?] = [.wardId: toWardId]
+        if let toDepartmentId { values[.departmentId] = toDepartmentId }
+        try tx.update(EncounterRecord.self, id: encounterId, values)
+        try recordEvent(tx, caller, encounterId, encounter.patientId, "transferred", at: when, from: encounter.wardId, to: toWardId)
+        for task in try String.fetchAll(tx.db, sql: "SELECT id FROM followUpTask WHERE encounterId = ? AND kind = 'bedside24h' AND doneAt IS NULL", arguments: [encounterId]) {
+            try tx.update(FollowUpTaskRecord.self, id: task, [.wardId: toWardId])
         }
     }
 
@@ -126,29 +131,37 @@ extension CRM.Encounters {
     public func cancelDischarge(_ caller: Caller, encounterId: String) async throws {
         if caller != .system { try caller.require(.manager, .admin, .visitor) }
         try await change(caller, "encounter.cancelDischarge", "encounter") { tx in
-            let encounter = try Self.encounter(tx.db, encounterId)
-            try crm.requireReach(caller, ward: encounter.wardId)
-            guard !encounter.cancelled else { throw CRMError.conflict("encounter '\(encounterId)' is cancelled") }
-            guard encounter.dischargedAt != nil else { throw CRMError.conflict("encounter '\(encounterId)' is not discharged") }
-            try tx.update(EncounterRecord.self, id: encounterId, [.dischargedAt: nil, .dischargeStatus: nil])
-            try recordEvent(tx, caller, encounterId, encounter.patientId, "dischargeCancelled", at: timestamp())
-            try crm.followUps.withdrawTasks(tx, encounterId: encounterId, trigger: .discharge)
+            try cancelDischarge(tx, caller, encounterId: encounterId)
             return ((), encounterId)
         }
+    }
+
+    func cancelDischarge(_ tx: ReplicaTransaction, _ caller: Caller, encounterId: String) throws {
+        let encounter = try Self.encounter(tx.db, encounterId)
+        try crm.requireReach(caller, ward: encounter.wardId)
+        guard !encounter.cancelled else { throw CRMError.conflict("encounter '\(encounterId)' is cancelled") }
+        guard encounter.dischargedAt != nil else { throw CRMError.conflict("encounter '\(encounterId)' is not discharged") }
+        try tx.update(EncounterRecord.self, id: encounterId, [.dischargedAt: nil, .dischargeStatus: nil])
+        try recordEvent(tx, caller, encounterId, encounter.patientId, "dischargeCancelled", at: timestamp())
+        try crm.followUps.withdrawTasks(tx, encounterId: encounterId, trigger: .discharge)
     }
 
     /// Cancels an admission or visit (recorded by mistake): it and every task it produced are withdrawn.
     public func cancel(_ caller: Caller, encounterId: String) async throws {
         if caller != .system { try caller.require(.manager, .admin, .visitor) }
         try await change(caller, "encounter.cancel", "encounter") { tx in
-            let encounter = try Self.encounter(tx.db, encounterId)
-            try crm.requireReach(caller, ward: encounter.wardId)
-            guard !encounter.cancelled else { return ((), encounterId) }
-            try tx.update(EncounterRecord.self, id: encounterId, [.cancelled: 1])
-            try recordEvent(tx, caller, encounterId, encounter.patientId, "admissionCancelled", at: timestamp())
-            try crm.followUps.withdrawTasks(tx, encounterId: encounterId, trigger: nil)
+            try cancel(tx, caller, encounterId: encounterId)
             return ((), encounterId)
         }
+    }
+
+    func cancel(_ tx: ReplicaTransaction, _ caller: Caller, encounterId: String) throws {
+        let encounter = try Self.encounter(tx.db, encounterId)
+        try crm.requireReach(caller, ward: encounter.wardId)
+        guard !encounter.cancelled else { return }
+        try tx.update(EncounterRecord.self, id: encounterId, [.cancelled: 1])
+        try recordEvent(tx, caller, encounterId, encounter.patientId, "admissionCancelled", at: timestamp())
+        try crm.followUps.withdrawTasks(tx, encounterId: encounterId, trigger: nil)
     }
 
     /// One encounter.

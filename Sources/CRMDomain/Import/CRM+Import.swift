@@ -115,12 +115,7 @@ extension CRM.Patients {
                 name: fields["name"] ?? "", gender: fields["gender"], birthDate: fields["birthDate"], idNumber: fields["idNumber"],
                 phone: fields["phone"], address: fields["address"], region: fields["region"], category: fields["category"],
                 tags: fields["tags"].map { $0.split(separator: ";").map(String.init) }, firstVisit: fields["firstVisit"])
-            let fields = try input.validated(time: time)
-            if try tx.rowExists("patient", id: id) {
-                try tx.update(PatientRecord.self, id: id, fields.changedColumns)
-            } else {
-                try tx.insert(fields.record(id: id, tags: input.tags ?? [], createdAt: timestamp()))
-            }
+            try upsert(tx, id: id, input)
         case .encounters:
             let input = EncounterInput(
                 patientId: try patientID(fields["patientHisId"]), kind: fields["kind"] ?? "", departmentId: fields["departmentId"],
@@ -146,6 +141,18 @@ extension CRM.Patients {
                 patientId: try patientID(fields["patientHisId"]), wardId: fields["wardId"], departmentId: fields["departmentId"],
                 mode: mode, staffId: fields["staffId"], submittedAt: fields["submittedAt"] ?? "", answers: answers)
             _ = try crm.surveys.submit(tx, caller, submission)
+        }
+    }
+
+    /// Creates the patient `id` (an HIS-keyed archive) or updates the fields `input` sets.
+    func upsert(_ tx: ReplicaTransaction, id: String, _ input: PatientInput) throws {
+        let fields = try input.validated(time: time)
+        if try tx.rowExists("patient", id: id) {
+            let values = fields.changedColumns
+            if !values.isEmpty { try tx.update(PatientRecord.self, id: id, values) }
+        } else {
+            guard input.name != nil else { throw CRMError.invalid("a new patient needs a name") }
+            try tx.insert(fields.record(id: id, tags: input.tags ?? [], createdAt: timestamp()))
         }
     }
 

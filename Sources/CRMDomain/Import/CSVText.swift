@@ -1,4 +1,5 @@
 import Foundation
+import HL7
 
 /// The bytes of a CSV file as text: what HIS systems and Excel really save. UTF-8 (with or without
 /// the byte-order mark Excel writes), or GB18030 / GBK (Windows' "ANSI" on Chinese systems,
@@ -24,29 +25,9 @@ public enum CSVText {
             return (text, .utf8)
         }
         if let text = String(validating: bytes, as: UTF8.self) { return (text, .utf8) }
-        guard let text = gb18030(bytes), !text.contains("\u{FFFD}") else {
+        guard let text = GB18030.decode(bytes) else {
             throw CRMError.invalid("the file is neither UTF-8 nor GB18030/GBK text: save it as CSV UTF-8")
         }
         return (text, .gb18030)
-    }
-
-    /// GB18030 (a superset of GBK and GB2312) to a string, or nil at the first invalid or
-    /// incomplete sequence.
-    static func gb18030(_ bytes: [UInt8]) -> String? {
-        let converter = iconv_open("UTF-8", "GB18030")
-        guard converter != iconv_t(bitPattern: -1) else { return nil }
-        defer { iconv_close(converter) }
-        var input = bytes.map { CChar(bitPattern: $0) }
-        var output = [CChar](repeating: 0, count: bytes.count * 2 + 4)  // at most 4 UTF-8 bytes for 2 input bytes, 4 for 4
-        let produced: Int? = input.withUnsafeMutableBufferPointer { inBuffer in
-            output.withUnsafeMutableBufferPointer { outBuffer in
-                var inPointer = inBuffer.baseAddress, outPointer = outBuffer.baseAddress
-                var inLeft = inBuffer.count, outLeft = outBuffer.count
-                guard iconv(converter, &inPointer, &inLeft, &outPointer, &outLeft) != -1, inLeft == 0 else { return nil }
-                return outBuffer.count - outLeft
-            }
-        }
-        guard let produced else { return nil }
-        return String(validating: output.prefix(produced).map { UInt8(bitPattern: $0) }, as: UTF8.self)
     }
 }

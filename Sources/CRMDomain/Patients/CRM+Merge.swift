@@ -31,20 +31,24 @@ extension CRM.Patients {
         guard survivorId != mergedId else { throw CRMError.invalid("a patient cannot be merged into itself") }
         if let reason, reason.count > 200 { throw CRMError.invalid("reason must be at most 200 characters") }
         return try await change(caller, "patient.merge", "patientMerge") { tx in
-            for id in [survivorId, mergedId] {
-                guard try Bool.fetchOne(tx.db, sql: "SELECT 1 FROM patient WHERE id = ?", arguments: [id]) == true else {
-                    throw CRMError.notFound("patient", id)
-                }
-            }
-            let graph = try Self.mergeGraph(tx.db)
-            guard !graph.isMergedAway(mergedId) else { throw CRMError.conflict("patient '\(mergedId)' is already merged into another archive") }
-            guard !graph.isMergedAway(survivorId) else {
-                throw CRMError.conflict("patient '\(survivorId)' is merged away; merge into its survivor '\(graph.root(of: survivorId))'")
-            }
-            let id = try tx.insert(
-                PatientMergeRecord(survivorId: survivorId, mergedId: mergedId, reason: reason, mergedAt: timestamp(), mergedBy: caller.userId, undone: 0))
+            let id = try merge(tx, caller, survivorId: survivorId, mergedId: mergedId, reason: reason)
             return (id, id)
         }
+    }
+
+    func merge(_ tx: ReplicaTransaction, _ caller: Caller, survivorId: String, mergedId: String, reason: String?) throws -> String {
+        for id in [survivorId, mergedId] {
+            guard try Bool.fetchOne(tx.db, sql: "SELECT 1 FROM patient WHERE id = ?", arguments: [id]) == true else {
+                throw CRMError.notFound("patient", id)
+            }
+        }
+        let graph = try Self.mergeGraph(tx.db)
+        guard !graph.isMergedAway(mergedId) else { throw CRMError.conflict("patient '\(mergedId)' is already merged into another archive") }
+        guard !graph.isMergedAway(survivorId) else {
+            throw CRMError.conflict("patient '\(survivorId)' is merged away; merge into its survivor '\(graph.root(of: survivorId))'")
+        }
+        return try tx.insert(
+            PatientMergeRecord(survivorId: survivorId, mergedId: mergedId, reason: reason, mergedAt: timestamp(), mergedBy: caller.userId, undone: 0))
     }
 
     /// Undoes a merge: both archives show separately again, on every node.

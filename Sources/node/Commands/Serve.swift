@@ -63,6 +63,10 @@ struct Serve: AsyncParsableCommand {
     var tlsKey: String?
     @Flag(help: "Serve the web UI and API over plain HTTP (passwords and patient data in clear on the network).")
     var insecureHttp = false
+    @Option(help: "Receive the HIS's HL7 v2 ADT messages over MLLP on HOST:PORT (overrides node.json's mllp).")
+    var mllp: String?
+    @Option(parsing: .upToNextOption, help: "Addresses allowed to send over MLLP (the HIS interface engine); required off loopback.")
+    var mllpAllow: [String] = []
     @Option(help: "Renew the node's certificates this many days before they expire (default: when a third of their lifetime is left).")
     var renewBeforeDays: Double?
     @OptionGroup var output: OutputOptions
@@ -144,6 +148,16 @@ struct Serve: AsyncParsableCommand {
             let endpoint = try Endpoint(address)
             let transport = try httpTransport(directory, endpoint: endpoint, logger: logger)
             services.append(try buildHTTPApplication(runtime: runtime, configuration: configuration, endpoint: endpoint, transport: transport, logger: logger))
+        }
+        if let address = mllp ?? configuration.mllp {
+            let allowed = mllpAllow.isEmpty ? configuration.mllpAllow : mllpAllow
+            services.append(
+                try MLLPListener(
+                    runtime: runtime, endpoint: try Endpoint(address), policy: MLLPPolicy(allowedHosts: allowed.map(Set.init)),
+                    onListening: { address in
+                        let line = json ? "{\"event\":\"listening\",\"mllp\":\"\(address)\"}\n" : "suifang listening for HL7 (MLLP) on \(address)\n"
+                        FileHandle.standardOutput.write(Data(line.utf8))
+                    }))
         }
         // The certificate's role decides, not node.json's: only central sends the hospital's SMS.
         if runtime.replica.role == .central {
