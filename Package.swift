@@ -108,6 +108,7 @@ let package = Package(
         .target(
             name: "NodeHTTP",
             dependencies: [
+                "HL7",
                 "NodeRuntime",
                 "Replica",
                 "CRMDomain",
@@ -220,6 +221,7 @@ let package = Package(
             name: "NodeTests",
             dependencies: [
                 "TestSupport",
+                "HL7",
                 "node",  // the binary `SuifangBinary` runs
                 "Sodium",
                 "NodeRuntime",

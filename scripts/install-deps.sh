@@ -14,6 +14,8 @@ if [ "${1:-}" = "test" ]; then
     if ! command -v chromedriver >/dev/null 2>&1; then need+=(chromium-driver); fi
     if ! /usr/bin/python3 -c "import selenium" >/dev/null 2>&1; then need+=(python3-selenium); fi
     if ! fc-list 2>/dev/null | grep -qi "Noto Sans CJK"; then need+=(fonts-noto-cjk); fi
+    # The HIS feed's tests build and read HL7 messages with an independent library.
+    if ! /usr/bin/python3 -c "import hl7" >/dev/null 2>&1; then need+=(python3-hl7); fi
     # certutil: the browser tests trust the demo hospital's CA in Chromium's NSS database.
     if ! command -v certutil >/dev/null 2>&1; then need+=(libnss3-tools); fi
 fi

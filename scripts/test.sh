@@ -6,7 +6,8 @@
 #   4. every fuzz target for 3,000 inputs, debug build (FUZZ_CONFIG=debug scripts/fuzz.sh all -runs=3000);
 #   5. every testnet in testnets/*.json (suifang testnet run);
 #   6. the demo network with a 300-patient hospital (suifang demo: nodes up, synced, API answering);
-#   7. the browser tests (Tests/Browser/ui_test.py, headless Chromium; SCREENSHOTS=DIR keeps the shots).
+#   7. the HIS feed against python-hl7 over MLLP (Tests/HL7/mllp_test.py: every ADT event, encodings, a flood);
+#   8. the browser tests (Tests/Browser/ui_test.py, headless Chromium; SCREENSHOTS=DIR keeps the shots).
 # Ends with one summary line, "tests: N passed, M failed"; exits non-zero if any step failed.
 set -uo pipefail
 cd "$(dirname "$0")/.."
@@ -58,6 +59,14 @@ else
     net_failed=$((net_failed + 1))
 fi
 rm -rf "$demo_dir"
+
+# The HIS feed: messages built by an independent HL7 library, over a real MLLP connection.
+if /usr/bin/python3 Tests/HL7/mllp_test.py --binary .build/debug/suifang; then
+    net_passed=$((net_passed + 1))
+else
+    echo "HL7 over MLLP: FAILED"
+    net_failed=$((net_failed + 1))
+fi
 
 # The browser tests: every role's pages in headless Chromium, offline capture, claims, screen pop, merge.
 if /usr/bin/python3 Tests/Browser/ui_test.py --binary .build/debug/suifang --screenshots "${SCREENSHOTS:-$(mktemp -d)}"; then

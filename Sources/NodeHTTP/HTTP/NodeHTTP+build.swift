@@ -52,6 +52,7 @@ package func buildRouter(
     ServiceRoutes.add(to: api, crm: crm)
     SMSRoutes.add(to: api, crm: crm)
     StatisticsRoutes.add(to: api, crm: crm)
+    HISRoutes.add(to: api, crm: crm)
     WebUI(runtime: runtime, configuration: configuration, screenPops: screenPops).add(to: router)
     return router
 }

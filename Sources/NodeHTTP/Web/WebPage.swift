@@ -40,7 +40,8 @@ package struct WebSession: Sendable {
             ]
         case .admin:
             return [
-                ("/fleet", s["fleet"]), ("/users", s["users"]), ("/tokens", s["machines"]), ("/organisation", s["organisation"]), ("/patients", s["patients"]),
+                ("/fleet", s["fleet"]), ("/users", s["users"]), ("/tokens", s["machines"]), ("/his", s["his"]), ("/organisation", s["organisation"]),
+                ("/patients", s["patients"]),
                 ("/dashboard", s["dashboard"]), ("/audit", s["audit"]),
             ]
         }

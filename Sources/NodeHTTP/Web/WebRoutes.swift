@@ -29,6 +29,7 @@ package struct WebUI: Sendable {
         addOrganisation(to: router)
         addAudit(to: router)
         addMachines(to: router)
+        addHIS(to: router)
     }
 
     package static func asset(_ text: String, type: String) -> Response {
