@@ -186,6 +186,9 @@ let package = Package(
         .executableTarget(
             name: "SuifangFuzz",
             dependencies: [
+                "HL7",
+                "CRMDomain",
+                "Sodium",
                 "Replica",
                 "SyncProtocol",
                 .product(name: "NIOCore", package: "swift-nio"),

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Coverage-guided fuzzing (libFuzzer) of what a node reads from peers before trusting them.
 #
-#   scripts/fuzz.sh TARGET [libFuzzer flags…]      TARGET: frames | batch | commit | merge | all
+#   scripts/fuzz.sh TARGET [libFuzzer flags…]      TARGET: frames | batch | commit | merge | hl7 | csv | all
 #
 # Examples:
 #   FUZZ_CONFIG=debug scripts/fuzz.sh all -runs=3000   the bounded run `make test` does (scripts/test.sh)
@@ -15,7 +15,7 @@
 # regression by copying it into Tests/Fuzz/regressions/TARGET (create the folder) with the fix.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-target=${1:?usage: scripts/fuzz.sh frames|batch|commit|merge|all [libFuzzer flags]}
+target=${1:?usage: scripts/fuzz.sh frames|batch|commit|merge|hl7|csv|all [libFuzzer flags]}
 shift
 flags=("$@")
 [ ${#flags[@]} -gt 0 ] || flags=(-runs=20000)
@@ -27,7 +27,7 @@ swift build -c "$config" --build-path .build-fuzz --product suifang-fuzz \
 binary=.build-fuzz/$config/suifang-fuzz
 
 targets=("$target")
-[ "$target" = all ] && targets=(frames batch commit merge)
+[ "$target" = all ] && targets=(frames batch commit merge hl7 csv)
 mkdir -p .build-fuzz/crashes
 for name in "${targets[@]}"; do
     corpus=.build-fuzz/corpus/$name

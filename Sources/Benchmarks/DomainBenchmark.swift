@@ -17,6 +17,8 @@ import Testnets
 ///   following merges, checking the blacklist); baseline: one indexed SELECT on a plain table.
 /// - `api_create_response_p50_ms` / `_p99_ms`: submitting a survey response over HTTP on loopback
 ///   to a ward node (validation, capture, audit); baseline: one plain INSERT in its own transaction.
+/// - `mllp_adt_per_s`: HIS admissions and discharges over MLLP ÷ the API's encounter creation
+///   rate (``mllpAdmissions(_:)``).
 package struct DomainBenchmark {
     package var policies: PolicyDirectory
     package var scaleDown: Int
@@ -35,6 +37,7 @@ package struct DomainBenchmark {
         if only == nil || only == "nps" { await print(try npsQuery(scratch, policySet).jsonLine) }
         if only == nil || only == "phone" { await print(try phoneLookup(scratch, policySet).jsonLine) }
         if only == nil || only == "api" { for result in try await apiCreateResponse(scratch) { print(result.jsonLine) } }
+        if only == nil || only == "mllp" { for result in try await mllpAdmissions(scratch) { print(result.jsonLine) } }
     }
 
     package static let manager = Caller(userId: "bench", role: .manager)

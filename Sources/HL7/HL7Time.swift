@@ -25,7 +25,7 @@ public enum HL7Time {
         }
         let year = parts[0] * 100 + parts[1]
         let (month, day, hour, minute, second) = (parts[2], parts[3], parts[4], parts[5], parts[6])
-        guard (1900...2200).contains(year), (1...12).contains(month), (1...daysIn(month, year)).contains(day), hour < 24, minute < 60, second < 60 else {
+        guard (1900...2200).contains(year), (1...12).contains(month), (1...CivilDays.daysIn(month: month, year: year)).contains(day), hour < 24, minute < 60, second < 60 else {
             return nil
         }
         let sign = offset < 0 ? "-" : "+"
@@ -42,31 +42,10 @@ public enum HL7Time {
         let local = secondsSince1970 + Int64(offsetSeconds)
         let days = Int(local.floorDivided(by: 86_400))
         let secondOfDay = Int(local - Int64(days) * 86_400)
-        let (year, month, day) = civil(fromDays: days)
+        let (year, month, day) = CivilDays.date(fromDays: days)
         let sign = offsetSeconds < 0 ? "-" : "+"
         return "\(pad(year, 4))\(pad(month))\(pad(day))\(pad(secondOfDay / 3600))\(pad(secondOfDay % 3600 / 60))\(pad(secondOfDay % 60))"
             + "\(sign)\(pad(abs(offsetSeconds) / 3600))\(pad(abs(offsetSeconds) % 3600 / 60))"
-    }
-
-    private static func daysIn(_ month: Int, _ year: Int) -> Int {
-        switch month {
-        case 2: (year % 4 == 0 && year % 100 != 0) || year % 400 == 0 ? 29 : 28
-        case 4, 6, 9, 11: 30
-        default: 31
-        }
-    }
-
-    /// Days since 1970-01-01 to a proleptic Gregorian date (Howard Hinnant's algorithm).
-    private static func civil(fromDays days: Int) -> (Int, Int, Int) {
-        let z = days + 719_468
-        let era = (z >= 0 ? z : z - 146_096) / 146_097
-        let dayOfEra = z - era * 146_097
-        let yearOfEra = (dayOfEra - dayOfEra / 1460 + dayOfEra / 36524 - dayOfEra / 146_096) / 365
-        let dayOfYear = dayOfEra - (365 * yearOfEra + yearOfEra / 4 - yearOfEra / 100)
-        let mp = (5 * dayOfYear + 2) / 153
-        let day = dayOfYear - (153 * mp + 2) / 5 + 1
-        let month = mp < 10 ? mp + 3 : mp - 9
-        return (yearOfEra + era * 400 + (month <= 2 ? 1 : 0), month, day)
     }
 
     private static func pad(_ value: Int, _ width: Int = 2) -> String {

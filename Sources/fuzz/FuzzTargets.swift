@@ -1,7 +1,11 @@
+import CRMDomain
 import Foundation
+import HL7
 import NIOCore
 import Replica
+import Sodium
 import SyncProtocol
+import Synchronization
 
 /// Coverage-guided fuzz targets for everything a node reads from a peer before trusting it.
 ///
@@ -17,13 +21,17 @@ import SyncProtocol
 ///   and judged against the declared rules (`CommitRules`): the part of receiving that reads it.
 /// - `merge`: the same, signed and merged into the replica (slower: a transaction per input).
 ///   Quarantines are lifted after each input so every input is judged afresh.
+/// - `hl7`: the byte stream an MLLP listener reads from the HIS: deframed (with a small frame
+///   limit), each frame's character set decoded, parsed, read as an ADT message, acknowledged.
+/// - `csv`: a CSV file an admin uploads: decoded (UTF-8 or GB18030), parsed, and imported as
+///   patients or encounters (by its first byte) into an in-memory replica with the real policies.
 enum FuzzTarget: String {
-    case frames, batch, commit, merge
+    case frames, batch, commit, merge, hl7, csv
 
     static let selected: FuzzTarget = {
         let name = ProcessInfo.processInfo.environment["SUIFANG_FUZZ_TARGET"] ?? "frames"
         guard let target = FuzzTarget(rawValue: name) else {
-            fatalError("SUIFANG_FUZZ_TARGET must be frames, batch, commit or merge")
+            fatalError("SUIFANG_FUZZ_TARGET must be frames, batch, commit, merge, hl7 or csv")
         }
         return target
     }()
@@ -37,6 +45,8 @@ enum FuzzTarget: String {
         case .batch: BatchTarget.shared.runBatch(bytes)
         case .commit: BatchTarget.shared.judgeCommit(bytes)
         case .merge: BatchTarget.shared.mergeCommit(bytes)
+        case .hl7: HL7Target.run(bytes)
+        case .csv: CSVTarget.shared.run(bytes)
         }
     }
 }
@@ -61,6 +71,79 @@ enum FrameTarget {
 }
 
 /// A replica with the repository's policies, fed batches and signed commits.
+/// The HIS's side of the MLLP listener, up to the point where a message would be applied.
+enum HL7Target {
+    static func run(_ bytes: [UInt8]) {
+        var deframer = MLLPDeframer(maximumFrameBytes: 16_384)
+        deframer.append(bytes)
+        var frames: [[UInt8]] = []
+        while true {
+            do {
+                guard let frame = try deframer.next() else { break }
+                frames.append(frame)
+            } catch MLLPDeframer.Failure.frameTooLarge(let head) {
+                frames.append(head)
+            } catch {
+                break
+            }
+        }
+        // Unframed input is a message too: most of the corpus is plain messages.
+        if frames.isEmpty { frames = [bytes] }
+        for frame in frames {
+            let header = HL7RawHeader(frame)
+            var acknowledgement = HL7Acknowledgement(.accept)
+            do {
+                let decoded = try HL7Charset.decode(frame)
+                let message = try HL7Parser.parse(decoded.utf8)
+                let adt = try ADTMessage(message, localOffsetSeconds: 28_800)
+                if FuzzTarget.verbose { print("hl7: ADT^\(adt.trigger.rawValue) for a visit \(adt.visit.visitNumber == nil ? "absent" : "given")") }
+            } catch {
+                acknowledgement = HL7Acknowledgement(.reject, error: error)
+                if FuzzTarget.verbose { print("hl7: \(error)") }
+            }
+            _ = acknowledgement.message(for: header, controlID: "SF1", timestamp: "20261201000000+0800")
+        }
+    }
+}
+
+/// The CSV importer on an in-memory replica, renewed now and then so accepted rows do not pile up.
+final class CSVTarget: Sendable {
+    static let shared = CSVTarget()
+    private let crm = Mutex<(CRM, Int)?>(nil)
+
+    private func current() -> CRM {
+        crm.withLock { state in
+            if let (crm, runs) = state, runs < 5_000 {
+                state = (crm, runs + 1)
+                return crm
+            }
+            let directory = ProcessInfo.processInfo.environment["SUIFANG_POLICIES"] ?? "conflict-policies"
+            do {
+                let policies = try PolicySet.load(directory: URL(fileURLWithPath: directory))
+                let replica = try Replica.inMemory(configuration: ReplicaConfiguration(nodeID: NodeID(1), policies: policies))
+                let fresh = try CRM(replica: replica, passwordStrength: .minimum)
+                state = (fresh, 0)
+                return fresh
+            } catch {
+                fatalError("the fuzz replica did not open (run from the repository root, or set SUIFANG_POLICIES): \(error)")
+            }
+        }
+    }
+
+    func run(_ bytes: [UInt8]) {
+        guard let decoded = try? CSVText.decode(bytes) else { return }
+        let dataset: CSVDataset = (bytes.first ?? 0) % 2 == 0 ? .patients : .encounters
+        let crm = current()
+        let done = DispatchSemaphore(value: 0)
+        Task {
+            let report = try? await crm.patients.importCSV(.system, dataset, text: decoded.text)
+            if FuzzTarget.verbose { print("csv: \(report.map { "applied \($0.applied), \($0.imported) lines, \($0.rejected.count) rejected" } ?? "refused")") }
+            done.signal()
+        }
+        done.wait()
+    }
+}
+
 final class BatchTarget: Sendable {
     static let shared = BatchTarget()
 

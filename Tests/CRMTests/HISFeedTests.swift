@@ -135,6 +135,37 @@ struct HISFeedTests {
         #expect(Set(trail) == ["his.A01", "his.A02", "his.A12", "his.A03", "his.A13", "his.A11"])
     }
 
+    @Test func messagesThatArriveTogetherShareACommitUnlessOneIsRefused() async throws {
+        let node = try await Self.node()
+        let his = node.crm.his
+        let commits = { try node.replica.versionVector()[node.replica.nodeID] }
+        var discharge = ADT.pv1
+        discharge[45] = "20261205100000"
+        let before = try commits()
+        // An admission, its transfer, a malformed message, its discharge and a resend of the first.
+        var transfer = ADT.pv1
+        transfer[3] = "W20^5^1"
+        let receipts = await his.receive([
+            ADT("A01", "G1").bytes, ADT("A02", "G2", pv1: transfer).bytes, Array("garbage".utf8), ADT("A03", "G3", pv1: discharge).bytes, ADT("A01", "G1").bytes,
+        ])
+        #expect(receipts.map(\.code) == [.accept, .accept, .reject, .accept, .accept])
+        #expect(receipts.map(\.duplicate) == [false, false, false, false, true])
+        #expect(receipts[3].ackText.contains("MSA|AA|G3") && receipts[2].ackText.contains("MSA|AR|"))
+        #expect(try commits() == before + 1, "one commit for the group")
+        let encounter = try #require(try await Self.encounters(node).first)
+        #expect(encounter.wardId == "W-ORTH" && encounter.dischargedAt != nil)
+
+        // One refusal in a group: the others are applied each on its own, it is queued.
+        var unmapped = ADT.pv1
+        unmapped[3] = "W77"
+        unmapped[19] = "V2"
+        var second = ADT.pv1
+        second[19] = "V3"
+        let mixed = await his.receive([ADT("A01", "H1", pv1: unmapped).bytes, ADT("A01", "H2", pv1: second).bytes])
+        #expect(mixed.map(\.code) == [.error, .accept] && mixed[0].queued)
+        #expect(try await Self.encounters(node).count == 2)
+    }
+
     @Test func outpatientVisitsPersonsUpdatesAndMerges() async throws {
         let node = try await Self.node()
         let his = node.crm.his

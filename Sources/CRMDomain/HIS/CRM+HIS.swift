@@ -62,24 +62,48 @@ extension CRM.HIS {
     /// declares). AA only after the change is committed; a message applied before is acknowledged
     /// AA again without being applied again.
     public func receive(_ bytes: [UInt8]) async -> HISReceipt {
-        let header = HL7RawHeader(bytes)
-        var receipt = HISReceipt(acknowledgement: HL7Acknowledgement(.reject), ack: [], trigger: header.component(9, 2), controlID: header.field(10))
-        do {
-            let decoded = try HL7Charset.decode(bytes)
-            let message = try HL7Parser.parse(decoded.utf8)
-            let adt = try ADTMessage(message, localOffsetSeconds: time.timeZone.secondsFromGMT())
-            receipt.acknowledgement = HL7Acknowledgement(.accept)
-            receipt.duplicate = try await apply(adt, sender: Self.sender(header))
-        } catch let error as HL7Error {
-            receipt.acknowledgement = HL7Acknowledgement(.reject, error: error)
-        } catch let refusal as HISRefusal {
-            receipt.acknowledgement = HL7Acknowledgement(.error, error: refusal.error)
-            receipt.queued = (try? await queue(bytes, header: header, refusal.error)) ?? false
-        } catch {
-            receipt.acknowledgement = HL7Acknowledgement(.error, error: HL7Error(.applicationError, "Suifang could not store the message; send it again"))
+        await receive([bytes])[0]
+    }
+
+    /// Messages that arrived together on one connection (an engine that does not wait for each
+    /// ACK), in order: applied in one transaction (one commit, one fsync) and each acknowledged
+    /// after it. If any of them cannot be applied, the transaction is rolled back and each is
+    /// applied on its own, so one refusal never costs the others their AA.
+    public func receive(_ messages: [[UInt8]]) async -> [HISReceipt] {
+        var receipts: [HISReceipt] = []
+        var readable: [(index: Int, adt: ADTMessage, sender: String)] = []
+        for (index, bytes) in messages.enumerated() {
+            let header = HL7RawHeader(bytes)
+            var receipt = HISReceipt(acknowledgement: HL7Acknowledgement(.accept), ack: [], trigger: header.component(9, 2), controlID: header.field(10))
+            do {
+                let decoded = try HL7Charset.decode(bytes)
+                let message = try HL7Parser.parse(decoded.utf8)
+                readable.append((index, try ADTMessage(message, localOffsetSeconds: time.timeZone.secondsFromGMT()), Self.sender(header)))
+            } catch {
+                receipt.acknowledgement = HL7Acknowledgement(.reject, error: error)
+            }
+            receipts.append(receipt)
         }
-        receipt.ack = receipt.acknowledgement.message(for: header, controlID: Self.ackControlID(), timestamp: ackTimestamp())
-        return receipt
+        if readable.count > 1, let duplicates = try? await applyTogether(readable.map { ($0.adt, $0.sender) }) {
+            for (entry, duplicate) in zip(readable, duplicates) { receipts[entry.index].duplicate = duplicate }
+        } else {
+            for entry in readable {
+                do {
+                    receipts[entry.index].duplicate = try await apply(entry.adt, sender: entry.sender)
+                } catch let refusal as HISRefusal {
+                    receipts[entry.index].acknowledgement = HL7Acknowledgement(.error, error: refusal.error)
+                    receipts[entry.index].queued = (try? await queue(messages[entry.index], header: HL7RawHeader(messages[entry.index]), refusal.error)) ?? false
+                } catch {
+                    receipts[entry.index].acknowledgement = HL7Acknowledgement(
+                        .error, error: HL7Error(.applicationError, "Suifang could not store the message; send it again"))
+                }
+            }
+        }
+        let stamp = ackTimestamp()
+        for index in receipts.indices {
+            receipts[index].ack = receipts[index].acknowledgement.message(for: HL7RawHeader(messages[index]), controlID: Self.ackControlID(), timestamp: stamp)
+        }
+        return receipts
     }
 
     /// An AR for bytes that never became a message (too large): built from what its first bytes say.
@@ -105,28 +129,34 @@ extension CRM.HIS {
     /// sender's control id was applied before (nothing done).
     /// - Throws: ``HISRefusal`` when it cannot be applied (the transaction is rolled back).
     func apply(_ adt: ADTMessage, sender: String) async throws -> Bool {
-        let key: StatementArguments = [sender, adt.controlID]
-        let sql = "SELECT EXISTS (SELECT 1 FROM crm_his_message WHERE sender = ? AND controlId = ?)"
-        if try await read({ db in try Bool.fetchOne(db, sql: sql, arguments: key) ?? false }) { return true }
+        try await applyTogether([(adt, sender)])[0]
+    }
+
+    /// Applies messages in order in one transaction: all or none. Returns, for each, whether its
+    /// sender's control id was applied before (nothing done for it).
+    func applyTogether(_ messages: [(adt: ADTMessage, sender: String)]) async throws -> [Bool] {
         let receivedAt = timestamp()
         return try await replica.write { tx in
-            // Again inside the writer: two connections may carry the same resend.
-            if try Bool.fetchOne(tx.db, sql: sql, arguments: key) ?? false { return true }
-            do {
-                try apply(tx, adt)
-            } catch let error as CRMError {
-                throw HISRefusal(error: Self.hl7Error(error))
-            } catch let error as ReplicaError {
-                throw HISRefusal(error: HL7Error(.applicationError, "the replica refused the change (\(error.code))"))
+            try messages.map { adt, sender in
+                // Inside the writer: two connections may carry the same resend.
+                let applied = "SELECT EXISTS (SELECT 1 FROM crm_his_message WHERE sender = ? AND controlId = ?)"
+                if try Bool.fetchOne(tx.db, sql: applied, arguments: [sender, adt.controlID]) ?? false { return true }
+                do {
+                    try apply(tx, adt)
+                } catch let error as CRMError {
+                    throw HISRefusal(error: Self.hl7Error(error))
+                } catch let error as ReplicaError {
+                    throw HISRefusal(error: HL7Error(.applicationError, "the replica refused the change (\(error.code))"))
+                }
+                try tx.db.execute(
+                    sql: "INSERT INTO crm_his_message (sender, controlId, trigger, receivedAt) VALUES (?, ?, ?, ?)",
+                    arguments: [sender, adt.controlID, adt.trigger.rawValue, receivedAt])
+                try tx.db.execute(
+                    sql: "UPDATE crm_his_refused SET state = 'replayed', resolvedAt = ?, resolvedBy = 'his', message = X'' WHERE sender = ? AND controlId = ? AND state = 'open'",
+                    arguments: [receivedAt, sender, adt.controlID])
+                try crm.audit(tx, Self.caller, "his.\(adt.trigger.rawValue)", adt.trigger.concernsVisit ? "encounter" : "patient", adt.visit.visitNumber ?? adt.patient.hisId)
+                return false
             }
-            try tx.db.execute(
-                sql: "INSERT INTO crm_his_message (sender, controlId, trigger, receivedAt) VALUES (?, ?, ?, ?)",
-                arguments: [sender, adt.controlID, adt.trigger.rawValue, receivedAt])
-            try tx.db.execute(
-                sql: "UPDATE crm_his_refused SET state = 'replayed', resolvedAt = ?, resolvedBy = 'his', message = X'' WHERE sender = ? AND controlId = ? AND state = 'open'",
-                arguments: [receivedAt, sender, adt.controlID])
-            try crm.audit(tx, Self.caller, "his.\(adt.trigger.rawValue)", adt.trigger.concernsVisit ? "encounter" : "patient", adt.visit.visitNumber ?? adt.patient.hisId)
-            return false
         }
     }
 

@@ -21,7 +21,8 @@ package struct MLLPPolicy: Sendable {
 }
 
 /// The HIS's ADT feed: an MLLP listener (HL7 v2 over TCP, `0x0B … 0x1C 0x0D`). Each connection's
-/// messages are applied one after another, in order, each acknowledged after its commit.
+/// messages are applied in order, each acknowledged after its commit; messages that arrive
+/// together (an engine that does not wait for each ACK) share one commit.
 /// Logs name the event, control id and outcome, never patient data.
 package struct MLLPListener: Service {
     package let runtime: NodeRuntime
@@ -29,6 +30,8 @@ package struct MLLPListener: Service {
     package let policy: MLLPPolicy
     package let onListening: @Sendable (String) -> Void
     private let guardian: ListenerGuard
+    /// The most messages applied in one commit.
+    static let groupLimit = 64
 
     /// - Throws: ``NodeSetupError`` when a non-loopback address has no allowed hosts: anyone on
     ///   the network could otherwise admit patients.
@@ -88,21 +91,32 @@ package struct MLLPListener: Service {
             try await connection.executeThenClose { inbound, outbound in
                 for try await chunk in inbound {
                     deframer.append(chunk.readableBytesView)
-                    while true {
-                        let frame: [UInt8]
+                    // Every whole message this read completed; an engine that does not wait for
+                    // each ACK gets them applied in one commit (at most `groupLimit` at a time).
+                    var frames: [[UInt8]] = []
+                    var oversized: [UInt8]?
+                    while oversized == nil {
                         do {
                             guard let next = try deframer.next() else { break }
-                            frame = next
+                            frames.append(next)
                         } catch MLLPDeframer.Failure.frameTooLarge(let head) {
-                            logger.warning(
-                                "MLLP message refused: larger than \(policy.maximumMessageBytes) bytes; closing the connection", metadata: ["mllp.peer.address": "\(host)"])
-                            let error = HL7Error(.applicationError, "the message is larger than \(policy.maximumMessageBytes) bytes")
-                            try await outbound.write(ByteBuffer(bytes: MLLPDeframer.frame(his.rejection(of: head, error))))
-                            return
+                            oversized = head
                         }
-                        let receipt = await his.receive(frame)
-                        Self.log(receipt, host: host, logger: logger)
-                        try await outbound.write(ByteBuffer(bytes: MLLPDeframer.frame(receipt.ack)))
+                    }
+                    for group in stride(from: 0, to: frames.count, by: Self.groupLimit).map({ frames[$0..<min($0 + Self.groupLimit, frames.count)] }) {
+                        let receipts = await his.receive(Array(group))
+                        var replies: [UInt8] = []
+                        for receipt in receipts {
+                            Self.log(receipt, host: host, logger: logger)
+                            replies += MLLPDeframer.frame(receipt.ack)
+                        }
+                        try await outbound.write(ByteBuffer(bytes: replies))
+                    }
+                    if let head = oversized {
+                        logger.warning("MLLP message refused: larger than \(policy.maximumMessageBytes) bytes; closing the connection", metadata: ["mllp.peer.address": "\(host)"])
+                        let error = HL7Error(.applicationError, "the message is larger than \(policy.maximumMessageBytes) bytes")
+                        try await outbound.write(ByteBuffer(bytes: MLLPDeframer.frame(his.rejection(of: head, error))))
+                        return
                     }
                 }
             }

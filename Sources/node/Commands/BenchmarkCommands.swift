@@ -39,7 +39,7 @@ struct DomainBenchmarkCommand: AsyncParsableCommand {
     @OptionGroup var policies: PolicyOptions
     @Option(help: "Divide every workload size by this (for a quick smoke run).")
     var scaleDown: Int = 1
-    @Option(help: "Run only this metric group: nps, phone, api.")
+    @Option(help: "Run only this metric group: nps, phone, api, mllp.")
     var only: String?
 
     func run() async throws {
