@@ -16,6 +16,9 @@ if [ "${1:-}" = "test" ]; then
     if ! fc-list 2>/dev/null | grep -qi "Noto Sans CJK"; then need+=(fonts-noto-cjk); fi
     # The HIS feed's tests build and read HL7 messages with an independent library.
     if ! /usr/bin/python3 -c "import hl7" >/dev/null 2>&1; then need+=(python3-hl7); fi
+    # The SMS centre's tests run a real Kannel (bearerbox, smsbox) with its fake SMS centre.
+    if [ ! -x /usr/sbin/bearerbox ] || [ ! -x /usr/sbin/smsbox ]; then need+=(kannel); fi
+    if [ ! -x /usr/lib/kannel/test/fakesmsc ]; then need+=(kannel-extras); fi
     # certutil: the browser tests trust the demo hospital's CA in Chromium's NSS database.
     if ! command -v certutil >/dev/null 2>&1; then need+=(libnss3-tools); fi
 fi

@@ -142,6 +142,10 @@ enum CRMSchema {
             try db.execute(sql: "CREATE TABLE IF NOT EXISTS crm_login_failure (key TEXT PRIMARY KEY NOT NULL, failures INTEGER NOT NULL, lastAt REAL NOT NULL)")
         }
         migrator.registerMigration("crm-3-his") { db in try HISCodeMap.prepare(db) }
+        migrator.registerMigration("crm-4-sms-attempts") { db in
+            // Messages handed to the gateway whose outcome is not recorded yet (CRM.SMS.dispatch).
+            try db.execute(sql: "CREATE TABLE crm_sms_attempt (messageId TEXT PRIMARY KEY NOT NULL, startedAt TEXT NOT NULL)")
+        }
         return migrator
     }
 

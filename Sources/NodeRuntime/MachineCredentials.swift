@@ -8,6 +8,9 @@ import Sodium
 package enum MachineScope: String, CaseIterable, Codable, Sendable {
     /// The phone system: `POST /api/screen-pop` and `GET /api/callerid`.
     case screenPop = "screen-pop"
+    /// The SMS gateway's callbacks: delivery reports and inbound messages (`/api/sms/kannel/…`,
+    /// `POST /api/sms/delivery-report`, `POST /api/sms/inbound`).
+    case smsGateway = "sms-gateway"
 }
 
 /// A credential for a machine (the PBX, the HIS engine, the SMS gateway's callbacks): a name, its

@@ -197,6 +197,9 @@ package struct NodeConfiguration: Codable {
     package var mllp: String?
     /// The addresses allowed to connect to `mllp` (the HIS interface engine).
     package var mllpAllow: [String]?
+    /// The SMS centre (central only): Kannel's smsbox. Without it central writes SMS to
+    /// `sms-outbox.jsonl`, for the demo only.
+    package var kannel: KannelConfiguration?
 
     package init(name: String, role: String, nodeID: String, listen: String, peers: [String], http: String? = nil, unlock: String? = nil) {
         self.name = name

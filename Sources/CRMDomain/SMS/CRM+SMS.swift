@@ -39,6 +39,8 @@ public struct DispatchReport: Codable, Sendable, Hashable {
     public var failed = 0
     public var deferredByDailyCap = 0
     public var cancelledOptedOut = 0
+    /// Not taken by an unreachable or busy gateway: queued again for later.
+    public var retried = 0
 }
 
 extension CRM.SMS {
@@ -46,6 +48,10 @@ extension CRM.SMS {
     public static let defaultSMSDailyCap = 3
     /// The attempt count a message's record stops at (it only counts; nothing depends on more).
     static let maximumAttempts = 1_000
+    /// Tries before a message the gateway keeps failing to take is failed (about 8 minutes).
+    static let maximumSendAttempts = 6
+    /// How long a send with no recorded outcome waits for a delivery report before it is failed.
+    static let attemptSettleSeconds = 120.0
     /// The hospital's name in SMS (`{hospital}`); setting `hospitalName`.
     static let placeholders = ["name", "date", "hospital", "department"]
 
@@ -226,15 +232,19 @@ extension CRM.SMS {
         let now = timestamp()
         let day = today()
         let cap = try await crm.organisation.setting("smsDailyCap", default: Self.defaultSMSDailyCap)
+        var report = DispatchReport()
+        report.failed += try await settleInterruptedSends()
         let due = try await read { db in
             try Row.fetchAll(
                 db, sql: "SELECT id, phone, body, attempts FROM smsMessage WHERE status = 'queued' AND scheduledAt <= ? ORDER BY scheduledAt, id LIMIT ?",
                 arguments: [now, limit]
             ).map { (id: $0["id"] as String, phone: $0["phone"] as String?, body: $0["body"] as String?, attempts: $0["attempts"] as Int? ?? 0) }
         }
-        var report = DispatchReport()
         for message in due {
             let id = message.id
+            if try await read({ db in try Bool.fetchOne(db, sql: "SELECT 1 FROM crm_sms_attempt WHERE messageId = ?", arguments: [id]) ?? false }) {
+                continue  // settled above, or by a delivery report meanwhile
+            }
             // A message without a number or a text (from before the columns were required) is failed, never sent.
             guard let phone = message.phone.flatMap(PhoneNumber.normalize), let body = message.body, !body.isEmpty else {
                 try await change(.system, "sms.failed", "smsMessage") { tx in
@@ -264,14 +274,26 @@ extension CRM.SMS {
             // The count is replicated (policy `max`): bounded here, so no peer's number makes it trap.
             let attempts = min(max(message.attempts, 0), Self.maximumAttempts) + 1
             if Task.isCancelled { break }
+            // Written before the gateway is called and removed with the outcome: a message found
+            // here at the next round was handed over by a node that stopped before it knew the
+            // outcome, and is never sent a second time on its own.
+            try await replica.writeLocal { db in
+                try db.execute(sql: "INSERT OR REPLACE INTO crm_sms_attempt (messageId, startedAt) VALUES (?, ?)", arguments: [id, now])
+            }
             do {
                 let receipt = try await gateway.send(OutgoingSMS(messageId: id, phone: phone, body: body))
                 try await recordOutcome(of: id, attempts: attempts, .success(receipt))
                 report.sent += 1
             } catch {
-                let reason = (error as? SMSGatewayError)?.reason ?? "gateway error"
-                try await recordOutcome(of: id, attempts: attempts, .failure(SMSGatewayError(reason: String(reason.prefix(200)))))
-                report.failed += 1
+                let failure = (error as? SMSGatewayError) ?? SMSGatewayError(reason: "gateway error", transient: true)
+                let reason = SMSGatewayError(reason: String(failure.reason.prefix(200)), transient: failure.transient)
+                if reason.transient, attempts < Self.maximumSendAttempts {
+                    try await recordOutcome(of: id, attempts: attempts, .failure(reason), retryAt: retryTime(after: attempts))
+                    report.retried += 1
+                } else {
+                    try await recordOutcome(of: id, attempts: attempts, .failure(reason))
+                    report.failed += 1
+                }
             }
         }
         return report
@@ -280,9 +302,9 @@ extension CRM.SMS {
     /// Records what the gateway did with a message, even while the node shuts down: GRDB's async
     /// write gives up when its task is cancelled, and a message left queued would go out again
     /// after the restart. The write runs in a task of its own, which the caller's cancellation
-    /// does not reach.
-    private func recordOutcome(of id: String, attempts: Int, _ outcome: Result<GatewayReceipt, SMSGatewayError>) async throws {
-        let action = if case .success = outcome { "sms.sent" } else { "sms.failed" }
+    /// does not reach. With `retryAt` a transient failure leaves the message queued for then.
+    private func recordOutcome(of id: String, attempts: Int, _ outcome: Result<GatewayReceipt, SMSGatewayError>, retryAt: String? = nil) async throws {
+        let action = if case .success = outcome { "sms.sent" } else { retryAt == nil ? "sms.failed" : "sms.retry" }
         try await Task {
             try await change(.system, action, "smsMessage") { tx in
                 switch outcome {
@@ -291,26 +313,80 @@ extension CRM.SMS {
                         .status: SMSStatus.sent.rawValue, .attempts: attempts, .gatewayRef: receipt.reference, .sentAt: timestamp(), .error: nil,
                     ]
                     if receipt.delivered == true { values[.status] = SMSStatus.delivered.rawValue; values[.deliveredAt] = timestamp() }
+                    // A report that came before this outcome was recorded keeps its word.
+                    if let status = try String.fetchOne(tx.db, sql: "SELECT status FROM smsMessage WHERE id = ?", arguments: [id]),
+                        status == SMSStatus.delivered.rawValue || status == SMSStatus.failed.rawValue
+                    {
+                        values[.status] = status
+                    }
                     try tx.update(SMSMessageRecord.self, id: id, values)
                 case .failure(let error):
-                    try tx.update(SMSMessageRecord.self, id: id, [.status: SMSStatus.failed.rawValue, .attempts: attempts, .error: error.reason])
+                    if let retryAt {
+                        try tx.update(SMSMessageRecord.self, id: id, [.attempts: attempts, .scheduledAt: retryAt, .error: error.reason])
+                    } else {
+                        try tx.update(SMSMessageRecord.self, id: id, [.status: SMSStatus.failed.rawValue, .attempts: attempts, .error: error.reason])
+                    }
                 }
+                try tx.db.execute(sql: "DELETE FROM crm_sms_attempt WHERE messageId = ?", arguments: [id])
                 return ((), id)
             }
         }.value
     }
 
-    /// A delivery report from the gateway.
-    public func recordDeliveryReport(reference: String, delivered: Bool, error: String?) async throws {
-        try await change(.system, "sms.report", "smsMessage") { tx in
-            guard let id = try String.fetchOne(tx.db, sql: "SELECT id FROM smsMessage WHERE gatewayRef = ?", arguments: [reference]) else {
-                throw CRMError.notFound("SMS with gateway reference", reference)
+    /// Tries after a transient failure: 30 s, 1, 2, 4, 8 min… at most an hour apart.
+    private func retryTime(after attempts: Int) -> String {
+        let seconds = min(30.0 * pow(2, Double(max(attempts - 1, 0))), 3_600)
+        return time.timestamp(crm.now().addingTimeInterval(seconds))
+    }
+
+    /// Messages a node handed to the gateway without learning the outcome (it stopped meanwhile)
+    /// and that no report has settled since: failed with a reason saying so, never sent again on
+    /// their own (an agent may resend one after checking). Returns how many.
+    private func settleInterruptedSends() async throws -> Int {
+        let stale = time.timestamp(crm.now().addingTimeInterval(-Self.attemptSettleSeconds))
+        let interrupted = try await read { db in
+            try String.fetchAll(db, sql: "SELECT messageId FROM crm_sms_attempt WHERE startedAt < ?", arguments: [stale])
+        }
+        for id in interrupted {
+            try await change(.system, "sms.failed", "smsMessage") { tx in
+                let status = try String.fetchOne(tx.db, sql: "SELECT status FROM smsMessage WHERE id = ?", arguments: [id])
+                if status == SMSStatus.queued.rawValue {
+                    try tx.update(
+                        SMSMessageRecord.self, id: id,
+                        [.status: SMSStatus.failed.rawValue, .error: "outcome unknown: the node stopped while sending; resend only if the patient did not get it"])
+                }
+                try tx.db.execute(sql: "DELETE FROM crm_sms_attempt WHERE messageId = ?", arguments: [id])
+                return ((), id)
             }
-            try tx.update(
-                SMSMessageRecord.self, id: id,
-                delivered
-                    ? [.status: SMSStatus.delivered.rawValue, .deliveredAt: timestamp()]
-                    : [.status: SMSStatus.failed.rawValue, .error: String((error ?? "not delivered").prefix(200))])
+        }
+        return interrupted.count
+    }
+
+    /// A delivery report from the gateway, matched by the gateway's reference.
+    public func recordDeliveryReport(reference: String, delivered: Bool, error: String?) async throws {
+        let id = try await read { db in try String.fetchOne(db, sql: "SELECT id FROM smsMessage WHERE gatewayRef = ?", arguments: [reference]) }
+        guard let id else { throw CRMError.notFound("SMS with gateway reference", reference) }
+        try await recordGatewayReport(messageId: id, delivered: delivered, error: error)
+    }
+
+    /// A delivery report naming the message itself (Kannel's `dlr-url` carries our id): delivered
+    /// (true), not delivered with a reason (false), or taken by the SMS centre (nil). A report for
+    /// a message whose sending was interrupted settles it.
+    public func recordGatewayReport(messageId id: String, delivered: Bool?, error: String?) async throws {
+        try await change(.system, "sms.report", "smsMessage") { tx in
+            guard let status = try String.fetchOne(tx.db, sql: "SELECT status FROM smsMessage WHERE id = ?", arguments: [id]) else {
+                throw CRMError.notFound("SMS", id)
+            }
+            var values: [SMSMessageRecord.Columns: (any DatabaseValueConvertible)?] = [:]
+            switch delivered {
+            case true?: values = [.status: SMSStatus.delivered.rawValue, .deliveredAt: timestamp()]
+            case false?: values = [.status: SMSStatus.failed.rawValue, .error: String((error ?? "not delivered").prefix(200))]
+            case nil where status == SMSStatus.queued.rawValue: values = [.status: SMSStatus.sent.rawValue, .sentAt: timestamp()]
+            case nil: break
+            }
+            // A delivered message stays delivered whatever report comes late.
+            if status != SMSStatus.delivered.rawValue, !values.isEmpty { try tx.update(SMSMessageRecord.self, id: id, values) }
+            try tx.db.execute(sql: "DELETE FROM crm_sms_attempt WHERE messageId = ?", arguments: [id])
             return ((), id)
         }
     }
@@ -364,4 +440,41 @@ extension CRM.SMS {
             campaignId: row["campaignId"], scheduledAt: row["scheduledAt"] ?? "", status: row["status"] ?? "", attempts: row["attempts"] ?? 0,
             error: row["error"], sentAt: row["sentAt"], deliveredAt: row["deliveredAt"])
     }
+
+    /// Messages patients sent (replies), newest first, with the archives their number belongs to
+    /// and whether it opted out; numbers masked. For agents and managers to answer.
+    public func inbound(_ caller: Caller, page: PageRequest) async throws -> Page<InboundSMS> {
+        try caller.require(.manager, .agent, .admin)
+        return try await read { db in
+            var sql = "SELECT * FROM smsInbound"
+            var arguments: StatementArguments = []
+            if let after = page.after {
+                sql += " WHERE id < ?"
+                arguments += [after]
+            }
+            sql += " ORDER BY receivedAt DESC, id DESC LIMIT ?"
+            arguments += [page.limit + 1]
+            let items = try Row.fetchAll(db, sql: sql, arguments: arguments).map { row in
+                let phone: String = row["phone"] ?? ""
+                return InboundSMS(
+                    id: row["id"], phone: PhoneNumber.masked(phone), body: row["body"] ?? "", receivedAt: row["receivedAt"] ?? "",
+                    patientIds: try String.fetchAll(db, sql: "SELECT id FROM patient WHERE phone = ? ORDER BY id LIMIT 5", arguments: [phone]),
+                    optedOut: try Bool.fetchOne(db, sql: "SELECT 1 FROM smsOptOut WHERE id = ? AND active = 1", arguments: [phone]) ?? false)
+            }
+            return page.page(items, id: \.id)
+        }
+    }
+}
+
+/// A message a patient sent to the hospital's number.
+public struct InboundSMS: Codable, Sendable, Hashable {
+    public var id: String
+    /// Masked (`138****8000`).
+    public var phone: String
+    public var body: String
+    public var receivedAt: String
+    /// The archives with this number.
+    public var patientIds: [String]
+    /// Whether the number opted out (this or an earlier reply said TD).
+    public var optedOut: Bool
 }

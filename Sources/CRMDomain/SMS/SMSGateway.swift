@@ -20,20 +20,28 @@ public struct GatewayReceipt: Sendable, Hashable {
     }
 }
 
-/// Delivers SMS. The demo uses ``FileSMSGateway``; a carrier's gateway implements this later.
+/// Delivers SMS: Kannel (`KannelSMSGateway`, the hospital's SMS centre) or, for the demo only,
+/// ``FileSMSGateway``.
 public protocol SMSGateway: Sendable {
     /// Sends one message; throws ``SMSGatewayError`` when the gateway refuses it.
     func send(_ message: OutgoingSMS) async throws -> GatewayReceipt
 }
 
-/// Why a gateway refused a message.
+/// Why a gateway did not take a message.
 public struct SMSGatewayError: Error, Sendable, CustomStringConvertible {
     public var reason: String
-    public init(reason: String) { self.reason = reason }
+    /// The gateway could not be reached or was busy: the message is tried again later (with
+    /// back-off). Otherwise it refused the message, which fails at once.
+    public var transient: Bool
+    public init(reason: String, transient: Bool = false) {
+        self.reason = reason
+        self.transient = transient
+    }
     public var description: String { reason }
 }
 
-/// A gateway that appends each message as a JSON line to a file (the demo's "phone network").
+/// A gateway that appends each message as a JSON line to a file (the demo's "phone network"). It
+/// claims no delivery: its messages stay `sent`.
 public final class FileSMSGateway: SMSGateway {
     private let path: String
     private let lock = NSLock()
@@ -57,6 +65,6 @@ public final class FileSMSGateway: SMSGateway {
             try handle.seekToEnd()
             try handle.write(contentsOf: data)
         }
-        return GatewayReceipt(reference: "file-" + message.messageId, delivered: true)
+        return GatewayReceipt(reference: "file-" + message.messageId, delivered: nil)
     }
 }

@@ -58,6 +58,8 @@ package struct Strings: Sendable {
         "machineActive": ("有效", "active"), "machineRevoked": ("已吊销", "revoked"), "machineCreate": ("新建机器凭据", "New machine credential"),
         "tokenShownOnce": ("令牌只显示这一次：请复制到对方系统（电话系统、HIS 接口引擎、短信网关）的配置中。", "The token is shown only now: copy it into the machine's configuration (PBX, HIS engine, SMS gateway)."),
         "his": ("HIS 接口", "HIS feed"),
+        "smsReplies": ("短信回复", "SMS replies"), "smsNoReplies": ("还没有回复。", "No reply yet."), "smsFrom": ("号码", "Number"),
+        "smsReceived": ("收到", "Received"), "smsText": ("内容", "Text"), "smsOptedOut": ("已退订", "opted out"),
         "hisIntro": (
             "HIS 通过 HL7 v2（MLLP）发送入院、转科、出院和患者信息。代码表把 HIS 的病区、科室、医生和离院方式代码对应到本系统；未对应的代码使消息被拒收，列在下面，对应后可重放。",
             "The HIS sends admissions, transfers, discharges and patient data as HL7 v2 over MLLP. The code map ties its ward, department, doctor and disposition codes to Suifang's; a message with an unmapped code is refused and listed below, to replay once mapped."

@@ -30,6 +30,7 @@ package struct WebUI: Sendable {
         addAudit(to: router)
         addMachines(to: router)
         addHIS(to: router)
+        addSMSReplies(to: router)
     }
 
     package static func asset(_ text: String, type: String) -> Response {

@@ -1,4 +1,5 @@
 import ArgumentParser
+import AsyncHTTPClient
 import Benchmarks
 import CRMDomain
 import Foundation
@@ -160,9 +161,18 @@ struct Serve: AsyncParsableCommand {
                     }))
         }
         // The certificate's role decides, not node.json's: only central sends the hospital's SMS.
+        var httpClient: HTTPClient?
         if runtime.replica.role == .central {
-            let outbox = directory.file("sms-outbox.jsonl").path
-            services.append(SMSDispatchService(crm: runtime.crm, gateway: FileSMSGateway(path: outbox), logger: logger))
+            if let kannel = configuration.kannel {
+                let client = HTTPClient(eventLoopGroupProvider: .shared(runtime.group))
+                httpClient = client
+                services.append(SMSDispatchService(crm: runtime.crm, gateway: try KannelSMSGateway(configuration: kannel, client: client), logger: logger))
+                logger.info("SMS go to Kannel", metadata: ["sms.kannel": "\(URL(string: kannel.sendsmsURL)?.host ?? "?")"])
+            } else {
+                let outbox = directory.file("sms-outbox.jsonl").path
+                services.append(SMSDispatchService(crm: runtime.crm, gateway: FileSMSGateway(path: outbox), logger: logger))
+                logger.warning("no SMS centre configured (node.json kannel): SMS are written to sms-outbox.jsonl, for the demo only")
+            }
         }
         let wipe: @Sendable (SyncError) async -> Void = { order in
             // Revoked: central's signed order. Delete everything, say so, stop.
@@ -197,7 +207,13 @@ struct Serve: AsyncParsableCommand {
             configuration: .init(
                 services: services.map { .init(service: $0, successTerminationBehavior: .ignore) },
                 gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
-        try await group.run()
+        do {
+            try await group.run()
+        } catch {
+            try? await httpClient?.shutdown()
+            throw error
+        }
+        try? await httpClient?.shutdown()
         print("suifang '\(configuration.name)' stopped")
     }
 }

@@ -32,8 +32,18 @@ package struct AuthenticationMiddleware: RouterMiddleware {
             return String(header.dropFirst(7)).trimmingCharacters(in: .whitespaces)
         }
         if let cookie = request.cookies[cookieName]?.value, !cookie.isEmpty { return cookie }
+        // Kannel calls back with plain URLs (`dlr-url`, `get-url`) and cannot add a header: on its
+        // routes alone a machine credential may come as `?token=`; never a person's session.
+        if request.uri.path.hasPrefix(machineQueryTokenPrefix), let token = request.uri.queryParameters["token"].map(String.init),
+            token.hasPrefix(MachineCredentialStore.prefix)
+        {
+            return token
+        }
         return nil
     }
+
+    /// The routes that take a machine credential in the query.
+    static let machineQueryTokenPrefix = "/api/sms/kannel/"
 
     package init(crm: CRM, machines: MachineCredentialStore) {
         self.crm = crm

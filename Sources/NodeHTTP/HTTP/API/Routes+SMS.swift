@@ -58,24 +58,53 @@ package enum SMSRoutes {
             }
             return try await JSONResponse.make(try crm.sms.outbox(caller, status: status, page: page))
         }
+        api.get("sms/inbound") { request, context in
+            let caller = try context.requireCaller()
+            return try await JSONResponse.make(try crm.sms.inbound(caller, page: try request.pageRequest()))
+        }
         api.post("sms/:id/resend") { _, context in
             let caller = try context.requireCaller()
             let id = try context.parameters.id()
             try await crm.sms.resend(caller, id: id)
             return try JSONResponse.make(Done())
         }
-        // The gateway's callbacks; an admin account stands for the gateway.
+        // The gateway's callbacks: a machine credential of scope sms-gateway (or an admin, by hand).
         api.post("sms/inbound") { request, context in
-            try context.requireCaller().require(.admin)
+            try requireGateway(context)
             let body = try await request.json(InboundBody.self, context: context)
             try await crm.sms.receive(phone: body.phone, body: body.body)
             return try JSONResponse.make(Done())
         }
         api.post("sms/delivery-report") { request, context in
-            try context.requireCaller().require(.admin)
+            try requireGateway(context)
             let body = try await request.json(ReportBody.self, context: context)
             try await crm.sms.recordDeliveryReport(reference: body.reference, delivered: body.delivered, error: body.error)
             return try JSONResponse.make(Done())
         }
+        // Kannel's `dlr-url`: `…/api/sms/kannel/dlr?token=…&id=<message>&type=%d&reason=%A`.
+        api.get("sms/kannel/dlr") { request, context in
+            _ = try context.requireMachine(.smsGateway)
+            let id = try request.requireQuery("id")
+            guard let type = Int(try request.requireQuery("type")), let outcome = KannelReport.outcome(type: type) else {
+                throw CRMError(.invalid, "type must be a Kannel delivery report type (1, 2, 4, 8 or 16)")
+            }
+            try await crm.sms.recordGatewayReport(messageId: id, delivered: outcome, error: request.query("reason").map { "Kannel: \($0.prefix(150))" })
+            return try JSONResponse.make(Done())
+        }
+        // Kannel's `get-url` for messages patients send: `…/api/sms/kannel/inbound?token=…&from=%p&text=%a`.
+        api.get("sms/kannel/inbound") { request, context in
+            _ = try context.requireMachine(.smsGateway)
+            try await crm.sms.receive(phone: try request.requireQuery("from"), body: try request.requireQuery("text"))
+            return try JSONResponse.make(Done())
+        }
+    }
+}
+
+/// The SMS gateway calling with its machine credential, or an admin posting a report by hand.
+private func requireGateway(_ context: APIRequestContext) throws {
+    if context.machine != nil {
+        _ = try context.requireMachine(.smsGateway)
+    } else {
+        try context.requireCaller().require(.admin)
     }
 }

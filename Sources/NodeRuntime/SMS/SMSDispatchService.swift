@@ -30,12 +30,13 @@ package struct SMSDispatchService: Service {
                     greetedDay = today
                 }
                 let report = try await crm.sms.dispatch(gateway: gateway)
-                if report.sent + report.failed + report.cancelledOptedOut > 0 {
+                if report.sent + report.failed + report.cancelledOptedOut + report.retried > 0 {
                     logger.info(
                         "sms dispatched",
                         metadata: [
                             "sms.sent": "\(report.sent)", "sms.failed": "\(report.failed)",
                             "sms.deferred": "\(report.deferredByDailyCap)", "sms.optedOut": "\(report.cancelledOptedOut)",
+                            "sms.retried": "\(report.retried)",
                         ])
                 }
             } catch {
