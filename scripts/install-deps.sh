@@ -19,6 +19,8 @@ if [ "${1:-}" = "test" ]; then
     # The SMS centre's tests run a real Kannel (bearerbox, smsbox) with its fake SMS centre.
     if [ ! -x /usr/sbin/bearerbox ] || [ ! -x /usr/sbin/smsbox ]; then need+=(kannel); fi
     if [ ! -x /usr/lib/kannel/test/fakesmsc ]; then need+=(kannel-extras); fi
+    # The FHIR test installs the R4 models from PyPI into a virtual environment of its own.
+    if ! /usr/bin/python3 -c "import venv, ensurepip" >/dev/null 2>&1; then need+=(python3-venv); fi
     # certutil: the browser tests trust the demo hospital's CA in Chromium's NSS database.
     if ! command -v certutil >/dev/null 2>&1; then need+=(libnss3-tools); fi
 fi

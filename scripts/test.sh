@@ -7,8 +7,9 @@
 #   5. every testnet in testnets/*.json (suifang testnet run);
 #   6. the demo network with a 300-patient hospital (suifang demo: nodes up, synced, API answering);
 #   7. the HIS feed against python-hl7 over MLLP (Tests/HL7/mllp_test.py: every ADT event, encodings, a flood);
-#   8. SMS through a real Kannel with its fake SMS centre (Tests/SMS/kannel_test.py);
-#   9. the browser tests (Tests/Browser/ui_test.py, headless Chromium; SCREENSHOTS=DIR keeps the shots).
+#   8. FHIR R4 resources checked by the fhir.resources R4 models (Tests/FHIR/fhir_test.py; PyPI, cached venv);
+#   9. SMS through a real Kannel with its fake SMS centre (Tests/SMS/kannel_test.py);
+#  10. the browser tests (Tests/Browser/ui_test.py, headless Chromium; SCREENSHOTS=DIR keeps the shots).
 # Ends with one summary line, "tests: N passed, M failed"; exits non-zero if any step failed.
 set -uo pipefail
 cd "$(dirname "$0")/.."
@@ -66,6 +67,14 @@ if /usr/bin/python3 Tests/HL7/mllp_test.py --binary .build/debug/suifang; then
     net_passed=$((net_passed + 1))
 else
     echo "HL7 over MLLP: FAILED"
+    net_failed=$((net_failed + 1))
+fi
+
+# FHIR R4 read access, validated by an independent implementation of the R4 models.
+if /usr/bin/python3 Tests/FHIR/fhir_test.py --binary .build/debug/suifang; then
+    net_passed=$((net_passed + 1))
+else
+    echo "FHIR R4: FAILED"
     net_failed=$((net_failed + 1))
 fi
 

@@ -11,6 +11,8 @@ package enum MachineScope: String, CaseIterable, Codable, Sendable {
     /// The SMS gateway's callbacks: delivery reports and inbound messages (`/api/sms/kannel/…`,
     /// `POST /api/sms/delivery-report`, `POST /api/sms/inbound`).
     case smsGateway = "sms-gateway"
+    /// Reading patients, encounters, survey templates and responses as FHIR R4 (`/fhir/…`).
+    case fhir
 }
 
 /// A credential for a machine (the PBX, the HIS engine, the SMS gateway's callbacks): a name, its

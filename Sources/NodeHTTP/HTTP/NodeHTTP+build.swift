@@ -53,6 +53,7 @@ package func buildRouter(
     SMSRoutes.add(to: api, crm: crm)
     StatisticsRoutes.add(to: api, crm: crm)
     HISRoutes.add(to: api, crm: crm)
+    FHIRRoutes.add(to: router, crm: crm)
     WebUI(runtime: runtime, configuration: configuration, screenPops: screenPops).add(to: router)
     return router
 }

@@ -1,5 +1,6 @@
 import ArgumentParser
 import Benchmarks
+import CRMDomain
 import Foundation
 import GRDB
 import NodeHTTP
@@ -12,7 +13,7 @@ struct Debug: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Fault-injection tools for tests.",
         shouldDisplay: false,
-        subcommands: [ApplyAndCrash.self, Count.self]
+        subcommands: [ApplyAndCrash.self, Count.self, LoadDemo.self]
     )
 
     /// Applies a batch of generated rows to a replica file and kills itself with SIGKILL
@@ -44,6 +45,27 @@ struct Debug: ParsableCommand {
                 }
             }
             print("applied \(rows)")
+        }
+    }
+
+    /// Loads the demo hospital (organisation, accounts, templates, patients with their encounters,
+    /// tasks and responses) into a stopped node, for tests that need a node holding real-looking
+    /// data (FHIR validation, API conformance).
+    struct LoadDemo: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(commandName: "load-demo")
+
+        @OptionGroup var node: NodeOptions
+        @Option var patients = 200
+        @Option var seed: UInt64 = 1
+        @Option(help: "The demo accounts' password.")
+        var password = "suifang-demo"
+
+        func run() async throws {
+            let lock = try NodeLock(try node.directory(), purpose: "loading demo data")
+            defer { withExtendedLifetime(lock) {} }
+            let (_, _, runtime) = try NodeRuntime.open(directory: try node.directory(), policies: node.policies, logger: quietLogger)
+            let summary = try await HospitalGenerator(seed: seed, patients: patients, password: password).load(into: runtime.crm)
+            print("loaded \(summary)")
         }
     }
 
