@@ -323,14 +323,18 @@ struct OpenAPIDocumentTests {
         let (_, configuration, runtime) = try NodeRuntime.open(directory: path, logger: quietLogger, passwordStrength: .minimum)
         let routes = Set(
             buildRouter(runtime: runtime, configuration: configuration).routes
-                .filter { "\($0.path)".hasPrefix("/api/") }.map { "\($0.method.rawValue.lowercased()) \($0.path)" })
+                .filter { "\($0.path)".hasPrefix("/api/") || "\($0.path)".hasPrefix("/fhir/") }.map { "\($0.method.rawValue.lowercased()) \($0.path)" })
 
         let document = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
             .appendingPathComponent("docs/openapi.yaml")
         var documented = Set<String>()
         var current: String?
         for line in try String(contentsOf: document, encoding: .utf8).split(separator: "\n") {
-            if line.hasPrefix("  /api/"), line.hasSuffix(":") { current = String(line.dropFirst(2).dropLast()); continue }
+            if line.hasPrefix("  /"), line.hasSuffix(":") {
+                let path = String(line.dropFirst(2).dropLast())
+                current = path.hasPrefix("/api/") || path.hasPrefix("/fhir/") ? path : nil
+                continue
+            }
             if !line.hasPrefix(" ") { current = nil }
             if let current, line.hasPrefix("    "), !line.hasPrefix("     "),
                 let method = ["get", "post", "put", "patch", "delete"].first(where: { line.dropFirst(4).hasPrefix("\($0):") })
