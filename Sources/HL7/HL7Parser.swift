@@ -37,8 +37,9 @@ public enum HL7Parser {
         guard id.count == 3, id.allSatisfy(isAlphanumeric) else { throw HL7Error(.segmentSequence, "a segment id must be three letters or digits") }
         var fields = Array(parts)
         if id.elementsEqual("MSH".utf8) {
-            // The standard counts the field separator itself as MSH-1.
-            fields.insert(line[(line.startIndex + 3)..<(line.startIndex + 4)], at: 1)
+            // The standard counts the field separator itself as MSH-1 (absent from a bare `MSH`,
+            // which may come as a later segment).
+            fields.insert(line.count > 3 ? line[(line.startIndex + 3)..<(line.startIndex + 4)] : line[line.endIndex...], at: 1)
         }
         return HL7Segment(id: String(decoding: id, as: UTF8.self), fields: fields, delimiters: delimiters)
     }

@@ -56,11 +56,14 @@ struct HL7Tests {
         #expect(repeated.segment("PID")?.field(3).repetitions.compactMap { $0.component(1) } == ["P1", "P2"])
     }
 
-    @Test func malformedMessagesAreRefusedWithACodeNotACrash() {
+    @Test func malformedMessagesAreRefusedWithACodeNotACrash() throws {
         for text in ["", "PID|1", "MSH", "MSH|^^^^|x", "MSH|^~\\&|x\rP|1", "MSHA^~\\&|x", "MSH|^~\\a|x"] {
             #expect(throws: HL7Error.self, "\(text.debugDescription)") { try HL7Parser.parse(Array(text.utf8)) }
         }
         #expect(throws: HL7Error.self) { try HL7Parser.parse(Array(("MSH|^~\\&|x" + String(repeating: "\rNTE|1", count: 6_000)).utf8)) }
+        // Found by the fuzzer: a later segment that is a bare "MSH" trapped on MSH-1.
+        let bare = try HL7Parser.parse(Array("MSH|^~\\&|x\rMSH".utf8))
+        #expect(bare.segments.count == 2 && bare.segments[1].value(1) == nil && bare.segments[1].value(9) == nil)
     }
 
     @Test func characterSetsAreDecodedAsDeclaredAndAMismatchIsRefused() throws {
