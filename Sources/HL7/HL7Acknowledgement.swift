@@ -33,14 +33,24 @@ public struct HL7Acknowledgement: Sendable, Equatable {
         if !charset.isEmpty { msh += ["", "", "", "", "", charset] }
         var segments = [msh.joined(separator: "|")]
         var msa = ["MSA", code.rawValue, header.field(10) ?? ""]
-        if let error { msa.append(HL7Escaping.escape(String(error.message.prefix(80)))) }
+        let text = error.map { Self.ascii($0.message) }
+        if let text { msa.append(HL7Escaping.escape(String(text.prefix(80)))) }
         segments.append(msa.joined(separator: "|"))
         if let error {
             let location = error.location.map { $0.split(separator: "^").joined(separator: "^1^") } ?? ""
             let severity = code == .accept ? "W" : "E"
             segments.append(
-                ["ERR", "", location, "\(error.code.rawValue)^\(error.code.label)^HL70357", severity, "", "", "", HL7Escaping.escape(error.message)].joined(separator: "|"))
+                ["ERR", "", location, "\(error.code.rawValue)^\(error.code.label)^HL70357", severity, "", "", "", HL7Escaping.escape(text ?? "")].joined(separator: "|"))
         }
         return Array((segments.joined(separator: "\r") + "\r").utf8)
+    }
+
+    /// ASCII text, whatever character set the ACK declares (dashes kept, other characters as `?`).
+    static func ascii(_ text: String) -> String {
+        String(
+            text.unicodeScalars.map { scalar -> Character in
+                if scalar.isASCII { return Character(scalar) }
+                return scalar == "\u{2013}" || scalar == "\u{2014}" ? "-" : "?"
+            })
     }
 }

@@ -37,52 +37,50 @@ public struct MLLPDeframer: Sendable {
         buffer.append(contentsOf: bytes)
     }
 
-    /// The next whole message, without its framing; nil until one is complete.
+    /// The next whole message, without its framing; nil until one is complete. Linear in the
+    /// bytes it scans: a run of start bytes moves the frame's start, never the buffer.
     /// - Throws: ``Failure/frameTooLarge(head:)``.
     public mutating func next() throws(Failure) -> [UInt8]? {
-        while true {
-            if !inFrame {
-                guard let start = buffer.firstIndex(of: Self.startBlock) else {
-                    skippedBytes += buffer.count
-                    buffer.removeAll(keepingCapacity: true)
-                    return nil
-                }
-                skippedBytes += start
-                buffer.removeSubrange(0...start)
-                inFrame = true
-                scanned = 0
+        if !inFrame {
+            guard let start = buffer.firstIndex(of: Self.startBlock) else {
+                skippedBytes += buffer.count
+                buffer.removeAll(keepingCapacity: true)
+                return nil
             }
-            var index = scanned
-            while index < buffer.count {
-                let byte = buffer[index]
-                if byte == Self.startBlock {
-                    // The sender restarted: what came before was never finished.
-                    abandonedFrames += 1
-                    buffer.removeSubrange(0...index)
-                    index = 0
-                    continue
-                }
-                if byte == Self.endBlock {
-                    guard index + 1 < buffer.count else { break }
-                    if buffer[index + 1] == Self.carriageReturn {
-                        let message = Array(buffer[0..<index])
-                        buffer.removeSubrange(0...(index + 1))
-                        inFrame = false
-                        scanned = 0
-                        return message
-                    }
-                }
-                index += 1
-            }
-            scanned = index
-            if buffer.count > maximumFrameBytes + 2 {
-                let head = Array(buffer.prefix(4_096))
-                buffer.removeAll()
-                inFrame = false
-                throw .frameTooLarge(head: head)
-            }
-            return nil
+            skippedBytes += start
+            buffer.removeSubrange(0...start)
+            inFrame = true
+            scanned = 0
         }
+        var frameStart = 0
+        var index = scanned
+        while index < buffer.count {
+            let byte = buffer[index]
+            if byte == Self.startBlock {
+                // The sender restarted: what came before was never finished.
+                abandonedFrames += 1
+                frameStart = index + 1
+            } else if byte == Self.endBlock {
+                guard index + 1 < buffer.count else { break }
+                if buffer[index + 1] == Self.carriageReturn {
+                    let message = Array(buffer[frameStart..<index])
+                    buffer.removeSubrange(0...(index + 1))
+                    inFrame = false
+                    scanned = 0
+                    return message
+                }
+            }
+            index += 1
+        }
+        if frameStart > 0 { buffer.removeSubrange(0..<frameStart) }
+        scanned = index - frameStart
+        if buffer.count > maximumFrameBytes + 2 {
+            let head = Array(buffer.prefix(4_096))
+            buffer.removeAll()
+            inFrame = false
+            throw .frameTooLarge(head: head)
+        }
+        return nil
     }
 
     /// `message` framed for the wire.

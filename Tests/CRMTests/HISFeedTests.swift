@@ -166,6 +166,32 @@ struct HISFeedTests {
         #expect(try await Self.encounters(node).count == 2)
     }
 
+    @Test func aVisitNumberNeverReachesAnotherPatientOrACancelledAdmission() async throws {
+        let node = try await Self.node()
+        let his = node.crm.his
+        #expect(await his.receive(ADT("A01", "X1").bytes).code == .accept)
+        // Another patient with the same visit number: discharge, transfer, cancel and admit refused.
+        var other = ADT.pid
+        other[3] = "P777^^^HIS^PI"
+        other[5] = "李^四"
+        var discharge = ADT.pv1
+        discharge[45] = "20261205100000"
+        for (trigger, pv1) in [("A03", discharge), ("A11", ADT.pv1), ("A01", ADT.pv1)] {
+            let receipt = await his.receive(ADT(trigger, "X-\(trigger)", pid: other, pv1: pv1).bytes)
+            #expect(receipt.code == .error && receipt.ackText.contains("another patient"), "\(trigger): \(receipt.ackText)")
+        }
+        var encounter = try #require(try await Self.encounters(node).first)
+        #expect(encounter.patientId == "his-P001" && encounter.dischargedAt == nil && !encounter.cancelled)
+        // Cancelled, then admitted again under the same number: refused loudly, not dropped.
+        #expect(await his.receive(ADT("A11", "X2").bytes).code == .accept)
+        let again = await his.receive(ADT("A01", "X3").bytes)
+        #expect(again.code == .error && again.queued && again.ackText.contains("cancelled admission"))
+        encounter = try #require(try await Self.encounters(node).first)
+        #expect(encounter.cancelled)
+        // Error texts in ACKs are ASCII whatever the message said.
+        #expect(again.ack.allSatisfy { $0 < 0x80 })
+    }
+
     @Test func outpatientVisitsPersonsUpdatesAndMerges() async throws {
         let node = try await Self.node()
         let his = node.crm.his
@@ -191,7 +217,8 @@ struct HISFeedTests {
         #expect(await his.receive(ADT("A31", "O4", pid: other, pv1: nil).bytes).code == .accept)
 
         // A40: P002 was a duplicate of P001.
-        let merge = ADT("A40", "O5", pid: ADT.pid, pv1: nil, extra: ["MRG|P002^^^HIS^PI"])
+        // MRG-1 typed like PID-3: the resident ID listed first is not taken for the patient id.
+        let merge = ADT("A40", "O5", pid: ADT.pid, pv1: nil, extra: ["MRG|310101196005011234^^^GOV^NNCHN~P002^^^HIS^PI"])
         let merged = await his.receive(merge.bytes)
         #expect(merged.code == .accept, "\(merged.ackText)")
         #expect(try await node.crm.patients.mergeGraph().root(of: "his-P002") == "his-P001")

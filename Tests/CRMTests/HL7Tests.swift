@@ -24,6 +24,10 @@ struct HL7Tests {
         #expect(deframer.abandonedFrames == 1)
         deframer.append([0x0B] + [UInt8](repeating: 0x41, count: 100))
         #expect(throws: MLLPDeframer.Failure.self) { try deframer.next() }
+        // A long run of start bytes costs a pass, not a pass per byte, and the frame after it is whole.
+        var restarts = MLLPDeframer(maximumFrameBytes: 1 << 20)
+        restarts.append([UInt8](repeating: 0x0B, count: 200_000) + Array("MSH|^~\\&|R".utf8) + [0x1C, 0x0D])
+        #expect(try restarts.next() == Array("MSH|^~\\&|R".utf8) && restarts.abandonedFrames == 199_999)
         // A 0x1C without the CR is data, not an end.
         var lenient = MLLPDeframer(maximumFrameBytes: 64)
         lenient.append([0x0B, 0x41, 0x1C, 0x42, 0x1C, 0x0D])

@@ -94,6 +94,17 @@ struct SMSGatewayOutcomeTests {
         #expect(gateway.calls.withLock { $0 } == 0)
     }
 
+    @Test func aTimeoutAfterSendingIsNeitherRetriedNorFailed() async throws {
+        let (node, id) = try await Self.queued()
+        let gateway = FlakyGateway(failure: SMSGatewayError(reason: "no answer from Kannel (deadlineExceeded)", outcomeUnknown: true))
+        #expect(try await node.crm.sms.dispatch(gateway: gateway).unknown == 1)
+        node.clock.advance(by: 60_000)
+        _ = try await node.crm.sms.dispatch(gateway: gateway)
+        #expect(gateway.calls.withLock { $0 } == 1, "not sent again while Kannel may hold it")
+        try await node.crm.sms.recordGatewayReport(messageId: id, delivered: true, error: nil)
+        #expect(try await Self.message(node, id).status == "delivered")
+    }
+
     @Test func theDemoFileGatewayClaimsNoDelivery() async throws {
         let (node, id) = try await Self.queued()
         let path = FileManager.default.temporaryDirectory.appendingPathComponent("outbox-\(UUID()).jsonl").path

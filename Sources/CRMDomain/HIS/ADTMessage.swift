@@ -112,7 +112,7 @@ public struct ADTMessage: Sendable {
         if trigger.concernsVisit {
             guard let visitNumber else { throw HL7Error(.requiredFieldMissing, "PV1-19 (visit number) is required", at: "PV1^19") }
             guard Self.isKey(visitNumber) else {
-                throw HL7Error(.dataType, "PV1-19 must be 1–40 of A-Z, a-z, 0-9, '.', '_' or '-'", at: "PV1^19")
+                throw HL7Error(.dataType, "PV1-19 must be 1-40 of A-Z, a-z, 0-9, '.', '_' or '-'", at: "PV1^19")
             }
         }
         let patientClass = pv1?.value(2)?.uppercased()
@@ -125,10 +125,12 @@ public struct ADTMessage: Sendable {
             admittedAt: admitted ?? eventTime, dischargedAt: discharged ?? eventTime)
 
         if trigger == .merge {
-            guard let merged = message.segment("MRG")?.value(1, component: 1) else {
+            let prior = message.segment("MRG")?.field(1).repetitions ?? []
+            let typedPrior = prior.first { ["PI", "MR"].contains($0.component(5)?.uppercased() ?? "") } ?? prior.first
+            guard let merged = typedPrior?.component(1) else {
                 throw HL7Error(.requiredFieldMissing, "ADT^A40 needs MRG-1 (the prior patient id)", at: "MRG^1")
             }
-            guard Self.isKey(merged) else { throw HL7Error(.dataType, "MRG-1 must be 1–40 of A-Z, a-z, 0-9, '.', '_' or '-'", at: "MRG^1") }
+            guard Self.isKey(merged) else { throw HL7Error(.dataType, "MRG-1 must be 1-40 of A-Z, a-z, 0-9, '.', '_' or '-'", at: "MRG^1") }
             mergedPatientId = merged
         }
     }
@@ -139,7 +141,7 @@ public struct ADTMessage: Sendable {
         guard let hisId = (typed(["PI", "MR"]) ?? identifiers.first)?.component(1) else {
             throw HL7Error(.requiredFieldMissing, "PID-3 (patient identifier) is required", at: "PID^3")
         }
-        guard isKey(hisId) else { throw HL7Error(.dataType, "PID-3 must be 1–40 of A-Z, a-z, 0-9, '.', '_' or '-'", at: "PID^3") }
+        guard isKey(hisId) else { throw HL7Error(.dataType, "PID-3 must be 1-40 of A-Z, a-z, 0-9, '.', '_' or '-'", at: "PID^3") }
         let nameField = pid.field(5).repetitions.first
         let name: String? = nameField.flatMap { name in
             let family = name.component(1) ?? "", given = name.component(2) ?? ""

@@ -57,6 +57,9 @@ extension CRM.HIS {
     static let refusedQueueLimit = 5_000
     /// Applied control ids are remembered this long (a resend comes within minutes or hours).
     static let rememberedDays = 90
+    /// The largest message kept in the refused queue; a larger one is listed without its content
+    /// (the HIS must send it again once the map is fixed).
+    static let largestKeptMessage = 256 * 1024
 
     /// Reads, applies and acknowledges one message (unframed bytes, in any character set it
     /// declares). AA only after the change is committed; a message applied before is acknowledged
@@ -78,7 +81,10 @@ extension CRM.HIS {
             do {
                 let decoded = try HL7Charset.decode(bytes)
                 let message = try HL7Parser.parse(decoded.utf8)
-                readable.append((index, try ADTMessage(message, localOffsetSeconds: time.timeZone.secondsFromGMT()), Self.sender(header)))
+                var adt = try ADTMessage(message, localOffsetSeconds: time.timeZone.secondsFromGMT())
+                // One key for the applied record and the refused queue: MSH-10 as read raw.
+                adt.controlID = header.field(10) ?? adt.controlID
+                readable.append((index, adt, Self.sender(header)))
             } catch {
                 receipt.acknowledgement = HL7Acknowledgement(.reject, error: error)
             }
@@ -136,8 +142,10 @@ extension CRM.HIS {
     /// sender's control id was applied before (nothing done for it).
     func applyTogether(_ messages: [(adt: ADTMessage, sender: String)]) async throws -> [Bool] {
         let receivedAt = timestamp()
+        let cutoff = Int.random(in: 0..<1_000) == 0 ? time.timestamp(crm.now().addingTimeInterval(-Double(Self.rememberedDays) * 86_400)) : nil
         return try await replica.write { tx in
-            try messages.map { adt, sender in
+            if let cutoff { try tx.db.execute(sql: "DELETE FROM crm_his_message WHERE receivedAt < ?", arguments: [cutoff]) }
+            return try messages.map { adt, sender in
                 // Inside the writer: two connections may carry the same resend.
                 let applied = "SELECT EXISTS (SELECT 1 FROM crm_his_message WHERE sender = ? AND controlId = ?)"
                 if try Bool.fetchOne(tx.db, sql: applied, arguments: [sender, adt.controlID]) ?? false { return true }
@@ -178,6 +186,17 @@ extension CRM.HIS {
         case .admit, .register:
             try upsertPatient(tx, adt.patient, requireName: true)
             let (wardId, departmentId, doctorId) = try mappedLocation(tx.db, adt.visit, wardRequired: adt.visit.inpatient)
+            if let number = adt.visit.visitNumber, let existing = try CRM.Encounters.encounterID(tx.db, hisId: number, wardId: wardId, recordedBy: nodeID) {
+                // The same admission again (a resend under another id): nothing to do, unless the
+                // number now names another patient or an admission that was cancelled.
+                let encounter = try CRM.Encounters.encounter(tx.db, existing)
+                try requireSamePatient(tx.db, encounter, adt)
+                if encounter.cancelled {
+                    throw HISRefusal(
+                        error: HL7Error(.unknownKey, "this visit number belongs to a cancelled admission: admit under a new visit number", at: "PV1^19"))
+                }
+                return
+            }
             _ = try crm.encounters.record(
                 tx, caller,
                 EncounterInput(
@@ -243,10 +262,20 @@ extension CRM.HIS {
             throw HISRefusal(error: HL7Error(.unknownKey, "no admission or visit has this visit number", at: "PV1^19"))
         }
         let encounter = try CRM.Encounters.encounter(db, id)
+        try requireSamePatient(db, encounter, adt)
         if encounter.cancelled, adt.trigger != .cancelAdmit {
             throw HISRefusal(error: HL7Error(.unknownKey, "the admission with this visit number was cancelled", at: "PV1^19"))
         }
         return encounter
+    }
+
+    /// Refuses (AE 204) a visit number that names another patient's encounter (compared through
+    /// merges): an HIS that reuses numbers must never move, discharge or cancel someone else.
+    private func requireSamePatient(_ db: Database, _ encounter: Encounter, _ adt: ADTMessage) throws {
+        let graph = try CRM.Patients.mergeGraph(db)
+        guard graph.root(of: encounter.patientId) == graph.root(of: "his-" + adt.patient.hisId) else {
+            throw HISRefusal(error: HL7Error(.unknownKey, "this visit number belongs to another patient", at: "PV1^19"))
+        }
     }
 
     /// Ward, department and doctor as Suifang ids. An unmapped code refuses the message (AE 103)
@@ -297,6 +326,8 @@ extension CRM.HIS {
             let open = try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM crm_his_refused WHERE state = 'open'") ?? 0
             let exists = try Bool.fetchOne(db, sql: "SELECT 1 FROM crm_his_refused WHERE sender = ? AND controlId = ?", arguments: [sender, controlID]) ?? false
             guard exists || open < Self.refusedQueueLimit else { return false }
+            let kept = bytes.count <= Self.largestKeptMessage
+            let reason = kept ? error.message : error.message + " (message over 256 KiB not kept: the HIS must send it again)"
             try db.execute(
                 sql: """
                     INSERT INTO crm_his_refused (sender, controlId, trigger, receivedAt, errorCode, location, reason, message, state)
@@ -305,7 +336,7 @@ extension CRM.HIS {
                         trigger = excluded.trigger, receivedAt = excluded.receivedAt, errorCode = excluded.errorCode, location = excluded.location,
                         reason = excluded.reason, message = excluded.message, state = 'open', resolvedAt = NULL, resolvedBy = NULL
                     """,
-                arguments: [sender, controlID, trigger, now, error.code.rawValue, error.location, error.message, Data(bytes)])
+                arguments: [sender, controlID, trigger, now, error.code.rawValue, error.location, reason, kept ? Data(bytes) : Data()])
             return true
         }
     }

@@ -41,6 +41,8 @@ public struct DispatchReport: Codable, Sendable, Hashable {
     public var cancelledOptedOut = 0
     /// Not taken by an unreachable or busy gateway: queued again for later.
     public var retried = 0
+    /// Handed over without an answer (a timeout after sending): left to the delivery report.
+    public var unknown = 0
 }
 
 extension CRM.SMS {
@@ -284,6 +286,9 @@ extension CRM.SMS {
                 let receipt = try await gateway.send(OutgoingSMS(messageId: id, phone: phone, body: body))
                 try await recordOutcome(of: id, attempts: attempts, .success(receipt))
                 report.sent += 1
+            } catch let error as SMSGatewayError where error.outcomeUnknown {
+                // Maybe sent: the hand-over record stays; a report or the settling decides.
+                report.unknown += 1
             } catch {
                 let failure = (error as? SMSGatewayError) ?? SMSGatewayError(reason: "gateway error", transient: true)
                 let reason = SMSGatewayError(reason: String(failure.reason.prefix(200)), transient: failure.transient)

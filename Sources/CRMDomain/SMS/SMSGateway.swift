@@ -33,9 +33,14 @@ public struct SMSGatewayError: Error, Sendable, CustomStringConvertible {
     /// The gateway could not be reached or was busy: the message is tried again later (with
     /// back-off). Otherwise it refused the message, which fails at once.
     public var transient: Bool
-    public init(reason: String, transient: Bool = false) {
+    /// The gateway may have taken the message (a timeout or a lost answer after the request went
+    /// out): it is neither retried nor failed; its delivery report, or the settling of
+    /// interrupted sends, decides.
+    public var outcomeUnknown: Bool
+    public init(reason: String, transient: Bool = false, outcomeUnknown: Bool = false) {
         self.reason = reason
         self.transient = transient
+        self.outcomeUnknown = outcomeUnknown
     }
     public var description: String { reason }
 }

@@ -3,6 +3,7 @@ import CRMDomain
 import Foundation
 import NIOCore
 import NIOHTTP1
+import NIOPosix
 
 /// How central reaches Kannel's smsbox, and how Kannel reaches central back (node.json `sms`).
 package struct KannelConfiguration: Codable, Sendable, Equatable {
@@ -68,20 +69,33 @@ package final class KannelSMSGateway: SMSGateway {
     package func send(_ message: OutgoingSMS) async throws -> GatewayReceipt {
         let request = HTTPClientRequest(url: sendURL(message))
         let response: HTTPClientResponse
-        let body: String
         do {
             response = try await client.execute(request, timeout: timeout)
-            body = String(buffer: try await response.body.collect(upTo: 4_096))
         } catch {
-            throw SMSGatewayError(reason: "Kannel unreachable (\(Self.describe(error)))", transient: true)
+            // Kannel never had the request when the connection could not be made; afterwards
+            // (a timeout, a reset) it may have queued it, and sendsms is not idempotent.
+            if Self.failedBeforeSending(error) {
+                throw SMSGatewayError(reason: "Kannel unreachable (\(Self.describe(error)))", transient: true)
+            }
+            throw SMSGatewayError(reason: "no answer from Kannel (\(Self.describe(error)))", outcomeUnknown: true)
         }
         // Kannel answers 202 "0: Accepted for delivery" or "3: Queued for later delivery".
+        let body = (try? await response.body.collect(upTo: 4_096)).map { String(buffer: $0) } ?? ""
         let summary = String(body.split(whereSeparator: \.isNewline).first ?? "").prefix(120)
         switch response.status.code {
         case 200..<300: return GatewayReceipt(reference: message.messageId, delivered: nil)
         case 500..<600: throw SMSGatewayError(reason: "Kannel could not take it: \(response.status.code) \(summary)", transient: true)
         default: throw SMSGatewayError(reason: "Kannel refused it: \(response.status.code) \(summary)")
         }
+    }
+
+    /// Whether `error` came before the request reached Kannel: no connection was made.
+    static func failedBeforeSending(_ error: any Error) -> Bool {
+        if let error = error as? HTTPClientError, error == .connectTimeout { return true }
+        if let error = error as? IOError, [ECONNREFUSED, ENETUNREACH, EHOSTUNREACH, ECONNABORTED].contains(error.errnoCode) { return true }
+        if error is NIOConnectionError { return true }
+        if let error = error as? ChannelError, case .connectTimeout = error { return true }
+        return false
     }
 
     /// The `sendsms` request: UTF-8 text, UCS-2 on the air when it is not all ASCII (Chinese
