@@ -199,27 +199,10 @@ package struct DomainBenchmark {
         }
         guard let patient else { throw NodeSetupError("the demo hospital has no patient in W-CARD-1") }
 
-        var logger = Logger(label: "bench")
-        logger.logLevel = .critical
-        // Port 0, and the port the server got: a port picked beforehand may be taken meanwhile by
-        // another process (tests run benchmarks beside other servers), whose listener would answer.
-        let (bound, reportPort) = AsyncStream.makeStream(of: Int.self)
-        let app = Application(
-            router: buildRouter(runtime: runtime, configuration: configuration),
-            configuration: .init(address: .hostname("127.0.0.1", port: 0), serverName: "suifang"),
-            onServerRunning: { channel in
-                reportPort.yield(channel.localAddress?.port ?? 0)
-                reportPort.finish()
-            }, logger: logger)
-        let server = Task { try await app.runService() }
+        let (server, port) = try await Self.loopbackAPI(runtime, configuration)
         defer { server.cancel() }
-        var ports = bound.makeAsyncIterator()
-        guard let port = await ports.next(), port > 0 else { throw NodeSetupError("the API did not start") }
         let client = try LoopbackHTTPClient(port: port)
-        let (status, login) = try client.request("POST", "/api/login", body: #"{"username":"nurse-card","password":"bench-password"}"#)
-        guard status == 200, let token = try JSONSerialization.jsonObject(with: Data(login.utf8)) as? [String: Any], let bearer = token["token"] as? String else {
-            throw NodeSetupError("login failed: \(status)")
-        }
+        let bearer = try Self.logIn(client, "nurse-card", "bench-password")
         let bodies = (0..<submissions).map { index in
             #"{"id":"\#(String(format: "01BENCHAPI%014d", index))","templateId":"bedside","templateVersion":1,"patientId":"\#(patient)","wardId":"W-CARD-1","departmentId":"D-CARD","mode":"bedside","submittedAt":"2026-11-23T10:00:00+08:00","answers":{"overall":\#(1 + index % 5),"nursing":4,"environment":"good","recommend":\#(index % 11),"comment":"病房干净"}}"#
         }
@@ -252,6 +235,37 @@ package struct DomainBenchmark {
                 suite: "domain", metric: "api_create_response_p99_ms", value: percentile(latencies, 0.99), unit: "ms",
                 baseline: percentile(baselines, 0.99), goal: "<= 25", goalOnValue: true),
         ]
+    }
+
+    /// `runtime`'s API on a loopback port: port 0, and the port the server got (a port picked
+    /// beforehand may be taken meanwhile by another process, whose listener would answer).
+    static func loopbackAPI(_ runtime: NodeRuntime, _ configuration: NodeConfiguration) async throws -> (server: Task<Void, any Error>, port: Int) {
+        var logger = Logger(label: "bench")
+        logger.logLevel = .critical
+        let (bound, reportPort) = AsyncStream.makeStream(of: Int.self)
+        let app = Application(
+            router: buildRouter(runtime: runtime, configuration: configuration),
+            configuration: .init(address: .hostname("127.0.0.1", port: 0), serverName: "suifang"),
+            onServerRunning: { channel in
+                reportPort.yield(channel.localAddress?.port ?? 0)
+                reportPort.finish()
+            }, logger: logger)
+        let server = Task { try await app.runService() }
+        var ports = bound.makeAsyncIterator()
+        guard let port = await ports.next(), port > 0 else {
+            server.cancel()
+            throw NodeSetupError("the API did not start")
+        }
+        return (server, port)
+    }
+
+    /// Logs `user` in over `client` and returns the session token.
+    static func logIn(_ client: LoopbackHTTPClient, _ user: String, _ password: String) throws -> String {
+        let (status, login) = try client.request("POST", "/api/login", body: #"{"username":"\#(user)","password":"\#(password)"}"#)
+        guard status == 200, let session = try JSONSerialization.jsonObject(with: Data(login.utf8)) as? [String: Any], let token = session["token"] as? String else {
+            throw NodeSetupError("login failed: \(status)")
+        }
+        return token
     }
 
     /// A plain SQLite database with the replica's pragmas and `schema`.

@@ -1,8 +1,6 @@
 import CRMDomain
 import Foundation
 import GRDB
-import Hummingbird
-import Logging
 import NodeHTTP
 import NodeRuntime
 import Replica
@@ -38,16 +36,8 @@ extension DomainBenchmark {
         }
 
         // The API and the MLLP listener of one node, on ports the system picks.
-        let (httpPorts, reportHTTP) = AsyncStream.makeStream(of: Int.self)
-        var logger = Logger(label: "bench")
-        logger.logLevel = .critical
-        let app = Application(
-            router: buildRouter(runtime: runtime, configuration: configuration),
-            configuration: .init(address: .hostname("127.0.0.1", port: 0), serverName: "suifang"),
-            onServerRunning: { channel in
-                reportHTTP.yield(channel.localAddress?.port ?? 0)
-                reportHTTP.finish()
-            }, logger: logger)
+        let (server, httpPort) = try await Self.loopbackAPI(runtime, configuration)
+        defer { server.cancel() }
         let (mllpPorts, reportMLLP) = AsyncStream.makeStream(of: Int.self)
         let listener = try MLLPListener(
             runtime: runtime, endpoint: try Endpoint("127.0.0.1:0"), policy: MLLPPolicy(allowedHosts: nil),
@@ -55,18 +45,13 @@ extension DomainBenchmark {
                 reportMLLP.yield(Int(address.split(separator: ":").last ?? "") ?? 0)
                 reportMLLP.finish()
             })
-        let servers = [Task { try await app.runService() }, Task { try await listener.run() }]
-        defer { servers.forEach { $0.cancel() } }
-        var httpIterator = httpPorts.makeAsyncIterator(), mllpIterator = mllpPorts.makeAsyncIterator()
-        guard let httpPort = await httpIterator.next(), httpPort > 0, let mllpPort = await mllpIterator.next(), mllpPort > 0 else {
-            throw NodeSetupError("the API or the MLLP listener did not start")
-        }
+        let listening = Task { try await listener.run() }
+        defer { listening.cancel() }
+        var mllpIterator = mllpPorts.makeAsyncIterator()
+        guard let mllpPort = await mllpIterator.next(), mllpPort > 0 else { throw NodeSetupError("the MLLP listener did not start") }
 
         let client = try LoopbackHTTPClient(port: httpPort)
-        let (status, login) = try client.request("POST", "/api/login", body: #"{"username":"clerk","password":"bench-password"}"#)
-        guard status == 200, let session = try JSONSerialization.jsonObject(with: Data(login.utf8)) as? [String: Any], let token = session["token"] as? String else {
-            throw NodeSetupError("login failed: \(status)")
-        }
+        let token = try Self.logIn(client, "clerk", "bench-password")
         let bodies = patients.enumerated().map { index, patient in
             #"{"patientId":"\#(patient)","kind":"inpatient","departmentId":"D-CARD","wardId":"W-CARD","admittedAt":"2026-12-01T08:30:00+08:00","hisId":"API\#(index)"}"#
         }

@@ -75,8 +75,9 @@ extension CRM.HIS {
     public func receive(_ messages: [[UInt8]]) async -> [HISReceipt] {
         var receipts: [HISReceipt] = []
         var readable: [(index: Int, adt: ADTMessage, sender: String)] = []
+        let headers = messages.map(HL7RawHeader.init)
         for (index, bytes) in messages.enumerated() {
-            let header = HL7RawHeader(bytes)
+            let header = headers[index]
             var receipt = HISReceipt(acknowledgement: HL7Acknowledgement(.accept), ack: [], trigger: header.component(9, 2), controlID: header.field(10))
             do {
                 let decoded = try HL7Charset.decode(bytes)
@@ -98,7 +99,7 @@ extension CRM.HIS {
                     receipts[entry.index].duplicate = try await apply(entry.adt, sender: entry.sender)
                 } catch let refusal as HISRefusal {
                     receipts[entry.index].acknowledgement = HL7Acknowledgement(.error, error: refusal.error)
-                    receipts[entry.index].queued = (try? await queue(messages[entry.index], header: HL7RawHeader(messages[entry.index]), refusal.error)) ?? false
+                    receipts[entry.index].queued = (try? await queue(messages[entry.index], header: headers[entry.index], refusal.error)) ?? false
                 } catch {
                     receipts[entry.index].acknowledgement = HL7Acknowledgement(
                         .error, error: HL7Error(.applicationError, "Suifang could not store the message; send it again"))
@@ -107,7 +108,7 @@ extension CRM.HIS {
         }
         let stamp = ackTimestamp()
         for index in receipts.indices {
-            receipts[index].ack = receipts[index].acknowledgement.message(for: HL7RawHeader(messages[index]), controlID: Self.ackControlID(), timestamp: stamp)
+            receipts[index].ack = receipts[index].acknowledgement.message(for: headers[index], controlID: Self.ackControlID(), timestamp: stamp)
         }
         return receipts
     }
