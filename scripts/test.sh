@@ -9,7 +9,9 @@
 #   7. the HIS feed against python-hl7 over MLLP (Tests/HL7/mllp_test.py: every ADT event, encodings, a flood);
 #   8. FHIR R4 resources checked by the fhir.resources R4 models (Tests/FHIR/fhir_test.py; PyPI, cached venv);
 #   9. SMS through a real Kannel with its fake SMS centre (Tests/SMS/kannel_test.py);
-#  10. the browser tests (Tests/Browser/ui_test.py, headless Chromium; SCREENSHOTS=DIR keeps the shots).
+#  10. docs/openapi.yaml checked against a live node by schemathesis, every phase and check, as a machine
+#      credential and as an administrator (Tests/OpenAPI/conformance_test.py; PyPI, cached venv);
+#  11. the browser tests (Tests/Browser/ui_test.py, headless Chromium; SCREENSHOTS=DIR keeps the shots).
 # Ends with one summary line, "tests: N passed, M failed"; exits non-zero if any step failed.
 set -uo pipefail
 cd "$(dirname "$0")/.."
@@ -83,6 +85,14 @@ if /usr/bin/python3 Tests/SMS/kannel_test.py --binary .build/debug/suifang; then
     net_passed=$((net_passed + 1))
 else
     echo "SMS through Kannel: FAILED"
+    net_failed=$((net_failed + 1))
+fi
+
+# The API as a contract: schemathesis against a live node holding the demo hospital.
+if /usr/bin/python3 Tests/OpenAPI/conformance_test.py --binary .build/debug/suifang; then
+    net_passed=$((net_passed + 1))
+else
+    echo "OpenAPI conformance: FAILED"
     net_failed=$((net_failed + 1))
 fi
 

@@ -45,7 +45,7 @@ struct ImportTests {
         #expect(report.rejected[4].reason == "expected 5 fields, found 3")
         #expect(!report.rejected.contains { $0.reason.contains("王") || $0.reason.contains("not-a-phone") })
         #expect(try node.replica.statistics().rows["patient"] ?? 0 == 0, "nothing half-imported")
-        await #expect(throws: CRMError(.invalid, "the header lacks the required column 'hisId'")) {
+        await #expect(throws: CRMError(.unprocessable, "the header lacks the required column 'hisId'")) {
             try await node.crm.patients.importCSV(Staff.manager, .patients, text: "name\nx\n")
         }
         await #expect(throws: CRMError.self) { try await node.crm.patients.importCSV(Staff.manager, .patients, text: "hisId,name,secret\n") }

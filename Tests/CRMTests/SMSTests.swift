@@ -101,7 +101,7 @@ struct SMSTests {
 
     @Test func templatesWithUnknownPlaceholdersAreRefused() async throws {
         let node = try TestNode(1)
-        await #expect(throws: CRMError(.invalid, "body: unknown placeholder '{phone}' (known: name, date, hospital, department)")) {
+        await #expect(throws: CRMError(.unprocessable, "body: unknown placeholder '{phone}' (known: name, date, hospital, department)")) {
             try await node.crm.sms.saveTemplate(Staff.manager, SMSTemplate(id: "x", name: "x", kind: "general", body: "{phone}"))
         }
     }
@@ -116,7 +116,7 @@ struct CallCenterTests {
             await #expect(try node.crm.patients.lookupCaller(Staff.agent, phone: format).patients.map(\.id) == [patient], "\(format)")
         }
         await #expect(try node.crm.patients.lookupCaller(Staff.agent, phone: "13900000000").patients.isEmpty)
-        await #expect(throws: CRMError(.invalid, "not a phone number")) { try await node.crm.patients.lookupCaller(Staff.agent, phone: "abc") }
+        await #expect(throws: CRMError(.unprocessable, "not a phone number")) { try await node.crm.patients.lookupCaller(Staff.agent, phone: "abc") }
         try await node.crm.service.setBlacklisted(Staff.agent, phone: "+86 139 1234 5678", blacklisted: true, reason: nil)
         await #expect(try node.crm.patients.lookupCaller(Staff.agent, phone: "13912345678").blacklisted)
         await #expect(try node.crm.service.blacklist(Staff.agent).map(\.number) == ["139****5678"])

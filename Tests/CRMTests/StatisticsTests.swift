@@ -132,7 +132,7 @@ struct StatisticsTests {
     @Test func statisticsAreForManagersOnly() async throws {
         let node = try TestNode(1)
         await #expect(throws: CRMError.self) { try await node.crm.statistics.nps(Staff.agent, range: DayRange(from: "2026-01-01", to: "2026-12-31"), period: .month) }
-        await #expect(throws: CRMError(.invalid, "from must not be after to")) {
+        await #expect(throws: CRMError(.unprocessable, "from must not be after to")) {
             try await node.crm.statistics.nps(Staff.manager, range: DayRange(from: "2026-12-01", to: "2026-01-01"), period: .month)
         }
     }

@@ -18,19 +18,23 @@ struct SurveyTests {
             _ = try await node.crm.surveys.submit(Staff.agent, submission)
         }
         let base: [String: JSONValue] = ["overall": .number(4), "nps": .number(9), "complained": .string("no")]
-        await #expect(throws: CRMError(.invalid, "answers: question 'overall' is required")) { try await submit(base.filter { $0.key != "overall" }) }
-        await #expect(throws: CRMError(.invalid, "answers: question 'overall' needs an integer from 1 to 5")) { try await submit(base.merging(["overall": .number(6)]) { $1 }) }
-        await #expect(throws: CRMError(.invalid, "answers: question 'nps' needs an integer from 0 to 10")) { try await submit(base.merging(["nps": .number(7.5)]) { $1 }) }
-        await #expect(throws: CRMError(.invalid, "answers: question 'complained' needs one of its options")) {
+        await #expect(throws: CRMError(.unprocessable, "answers: question 'overall' is required")) { try await submit(base.filter { $0.key != "overall" }) }
+        await #expect(throws: CRMError(.unprocessable, "answers: question 'overall' needs an integer from 1 to 5")) {
+            try await submit(base.merging(["overall": .number(6)]) { $1 })
+        }
+        await #expect(throws: CRMError(.unprocessable, "answers: question 'nps' needs an integer from 0 to 10")) { try await submit(base.merging(["nps": .number(7.5)]) { $1 }) }
+        await #expect(throws: CRMError(.unprocessable, "answers: question 'complained' needs one of its options")) {
             try await submit(base.merging(["complained": .string("maybe")]) { $1 })
         }
-        await #expect(throws: CRMError(.invalid, "answers: 'bogus' is not a question of this template version")) { try await submit(base.merging(["bogus": .number(1)]) { $1 }) }
+        await #expect(throws: CRMError(.unprocessable, "answers: 'bogus' is not a question of this template version")) {
+            try await submit(base.merging(["bogus": .number(1)]) { $1 })
+        }
         // Skip logic: 'what' only when complained = yes, and then it is required.
-        await #expect(throws: CRMError(.invalid, "answers: question 'what' is skipped by the answer to 'complained'")) {
+        await #expect(throws: CRMError(.unprocessable, "answers: question 'what' is skipped by the answer to 'complained'")) {
             try await submit(base.merging(["what": .array([.string("food")])]) { $1 })
         }
-        await #expect(throws: CRMError(.invalid, "answers: question 'what' is required")) { try await submit(base.merging(["complained": .string("yes")]) { $1 }) }
-        await #expect(throws: CRMError(.invalid, "answers: question 'what' needs a list of distinct options")) {
+        await #expect(throws: CRMError(.unprocessable, "answers: question 'what' is required")) { try await submit(base.merging(["complained": .string("yes")]) { $1 }) }
+        await #expect(throws: CRMError(.unprocessable, "answers: question 'what' needs a list of distinct options")) {
             try await submit(base.merging(["complained": .string("yes"), "what": .array([.string("food"), .string("food")])]) { $1 })
         }
         try await submit(base.merging(["complained": .string("yes"), "what": .array([.string("food"), .string("noise")])]) { $1 })
@@ -102,7 +106,7 @@ struct SurveyTests {
     @Test func templateDefinitionsAreValidated() async throws {
         let node = try TestNode(1)
         let bad = SurveyDefinition(questions: [.init(id: "q", text: "?", type: .single, options: [])])
-        await #expect(throws: CRMError(.invalid, "question 'q': a choice question needs 1–30 options with distinct values")) {
+        await #expect(throws: CRMError(.unprocessable, "question 'q': a choice question needs 1–30 options with distinct values")) {
             try await node.crm.surveys.saveTemplate(Staff.manager, id: "t", name: "t", purpose: nil, diseaseCode: nil, definition: bad)
         }
         let badSkip = SurveyDefinition(questions: [.init(id: "a", text: "?", type: .text, showIf: .init(question: "b", equals: ["x"]))])

@@ -41,15 +41,15 @@ extension CRM.Accounts {
         if let password, password.count < 8 || password.count > 128 { throw CRMError.invalid("password must be 8–128 characters") }
         // A ward gateway holds the accounts of its wards (their password hashes included): only
         // bedside visitors belong to a ward, and every visitor to one.
-        if role == .visitor, wardId?.isEmpty ?? true { throw CRMError.invalid("a bedside visitor needs a ward") }
-        if role != .visitor, wardId != nil { throw CRMError.invalid("only bedside visitors belong to a ward") }
+        if role == .visitor, wardId?.isEmpty ?? true { throw CRMError.unprocessable("a bedside visitor needs a ward") }
+        if role != .visitor, wardId != nil { throw CRMError.unprocessable("only bedside visitors belong to a ward") }
         var passwordHash: String?
         if let password { passwordHash = try await PasswordHasher.hash(password, strength: crm.passwordStrength) }
         let record = UserRecord(
             id: name, displayName: displayName, role: role.rawValue, passwordHash: passwordHash, wardId: wardId, staffId: staffId,
             disabled: disabled ? 1 : 0)
         try await change(caller, "user.save", "appUser") { [passwordHash] tx in
-            guard try passwordHash != nil || tx.rowExists("appUser", id: name) else { throw CRMError.invalid("a new user needs a password") }
+            guard try passwordHash != nil || tx.rowExists("appUser", id: name) else { throw CRMError.unprocessable("a new user needs a password") }
             try tx.upsert(record)
             return ((), name)
         }

@@ -19,7 +19,7 @@ extension CRM.Encounters {
     func record(_ tx: ReplicaTransaction, _ caller: Caller, _ input: EncounterInput) throws -> String {
         guard ["inpatient", "outpatient"].contains(input.kind) else { throw CRMError.invalid("kind must be inpatient or outpatient") }
         guard let admittedAt = time.normalizedTimestamp(input.admittedAt) else { throw CRMError.invalid("admittedAt must be an ISO-8601 date-time") }
-        if input.kind == "inpatient", input.wardId == nil { throw CRMError.invalid("an admission needs a wardId") }
+        if input.kind == "inpatient", input.wardId == nil { throw CRMError.unprocessable("an admission needs a wardId") }
         if let hisId = input.hisId, hisId.range(of: "^[A-Za-z0-9._-]{1,40}$", options: .regularExpression) == nil {
             throw CRMError.invalid("hisId must be 1–40 of A-Z, a-z, 0-9, '.', '_' or '-'")
         }
@@ -120,7 +120,7 @@ extension CRM.Encounters {
         guard let when = time.normalizedTimestamp(at) else { throw CRMError.invalid("dischargedAt must be an ISO-8601 date-time") }
         let encounter = try Self.openAdmission(tx.db, encounterId)
         try crm.requireReach(caller, ward: encounter.wardId)
-        guard when >= encounter.admittedAt else { throw CRMError.invalid("a discharge cannot come before the admission") }
+        guard when >= encounter.admittedAt else { throw CRMError.unprocessable("a discharge cannot come before the admission") }
         try tx.update(EncounterRecord.self, id: encounterId, [.dischargedAt: when, .dischargeStatus: status.rawValue])
         try recordEvent(tx, caller, encounterId, encounter.patientId, "discharged", at: when, from: encounter.wardId)
         try crm.followUps.produceTasks(tx, for: try Self.encounter(tx.db, encounterId), trigger: .discharge, at: when)

@@ -189,7 +189,7 @@ extension CRM.FollowUps {
             }
             if let wardId { sql += " AND t.wardId = ?"; arguments += [wardId] }
             if let after = page.after {
-                let parts = after.split(separator: "|", maxSplits: 1).map(String.init)
+                let parts = after.split(separator: "|", maxSplits: 1, omittingEmptySubsequences: false).map(String.init)
                 guard parts.count == 2 else { throw CRMError.invalid("after is not a cursor from this list") }
                 sql += " AND (t.dueDate, t.id) > (?, ?)"
                 arguments += [parts[0], parts[1]]

@@ -59,8 +59,8 @@ public struct RuleFilter: Codable, Sendable, Hashable {
     }
 
     func validate() throws(CRMError) {
-        if let minStayDays, minStayDays < 0 { throw .invalid("filter.minStayDays must not be negative") }
-        if let maxStayDays, maxStayDays < 0 { throw .invalid("filter.maxStayDays must not be negative") }
+        if let minStayDays, !(0...36_500).contains(minStayDays) { throw .invalid("filter.minStayDays must be 0–36500") }
+        if let maxStayDays, !(0...36_500).contains(maxStayDays) { throw .invalid("filter.maxStayDays must be 0–36500") }
         if let statuses = patientStatuses, !statuses.allSatisfy(["inpatient", "discharged", "outpatient"].contains) {
             throw .invalid("filter.patientStatuses must be inpatient, discharged or outpatient")
         }
@@ -113,15 +113,16 @@ public struct FollowUpRule: Codable, Sendable, Hashable {
 
     func validate() throws(CRMError) {
         guard !name.isEmpty, name.count <= 100 else { throw .invalid("name must be 1–100 characters") }
+        if let offsets, offsets.count > 50 || !offsets.allSatisfy({ (0...3650).contains($0) }) {
+            throw .invalid("offsets: at most 50, each 0–3650 days")
+        }
+        if let intervalDays, !(1...3650).contains(intervalDays) { throw .invalid("intervalDays must be 1–3650") }
+        if let repeatCount, !(1...100).contains(repeatCount) { throw .invalid("repeatCount must be 1–100") }
         switch kind {
         case .fixedOffset:
-            guard let offsets, !offsets.isEmpty, offsets.count <= 50, offsets.allSatisfy({ (0...3650).contains($0) }) else {
-                throw .invalid("a fixed-offset rule needs 1–50 offsets between 0 and 3650 days")
-            }
+            guard let offsets, !offsets.isEmpty else { throw .unprocessable("a fixed-offset rule needs 1–50 offsets between 0 and 3650 days") }
         case .periodic:
-            guard let intervalDays, (1...3650).contains(intervalDays), let repeatCount, (1...100).contains(repeatCount) else {
-                throw .invalid("a periodic rule needs intervalDays 1–3650 and repeatCount 1–100")
-            }
+            guard intervalDays != nil, repeatCount != nil else { throw .unprocessable("a periodic rule needs intervalDays 1–3650 and repeatCount 1–100") }
         }
         try filter.validate()
     }

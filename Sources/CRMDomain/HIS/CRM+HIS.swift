@@ -173,7 +173,7 @@ extension CRM.HIS {
     static func hl7Error(_ error: CRMError) -> HL7Error {
         switch error.kind {
         case .notFound: HL7Error(.unknownKey, error.message)
-        case .invalid: HL7Error(.dataType, error.message)
+        case .invalid, .unprocessable: HL7Error(.dataType, error.message)
         default: HL7Error(.applicationError, error.message)
         }
     }
@@ -249,7 +249,7 @@ extension CRM.HIS {
         }
         do {
             try crm.patients.upsert(tx, id: id, input)
-        } catch let error as CRMError where error.kind == .invalid {
+        } catch let error as CRMError where error.refusesInput {
             throw HISRefusal(error: HL7Error(.dataType, error.message, at: "PID"))
         }
     }
@@ -402,8 +402,7 @@ extension CRM.HIS {
     /// Maps an HIS code (admins); the target must exist.
     public func setCode(_ caller: Caller, _ code: HISCode) async throws {
         try caller.require(.admin)
-        let trimmed = code.code.trimmingCharacters(in: .whitespaces)
-        guard (1...40).contains(trimmed.count), !trimmed.contains(where: { $0.isNewline }) else { throw CRMError.invalid("an HIS code is 1–40 characters") }
+        guard let trimmed = PlainText.line(code.code, maximum: 40) else { throw CRMError.invalid("an HIS code is 1–40 characters on one line") }
         try await replica.writeLocal { db in
             try HISCodeMap.checkTarget(db, code.kind, code.targetId)
             try db.execute(

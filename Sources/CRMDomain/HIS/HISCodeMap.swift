@@ -64,7 +64,7 @@ enum HISCodeMap {
         case .doctor: table = "staff"
         case .disposition:
             guard DischargeStatus(rawValue: targetId) != nil else {
-                throw CRMError.invalid("a disposition maps to one of \(DischargeStatus.allCases.map(\.rawValue).joined(separator: ", "))")
+                throw CRMError.unprocessable("a disposition maps to one of \(DischargeStatus.allCases.map(\.rawValue).joined(separator: ", "))")
             }
             return
         }

@@ -54,13 +54,13 @@ extension CRM.Patients {
         do { records = try CSV.parse(text) } catch {
             return ImportReport(applied: false, imported: 0, rejected: [.init(line: error.line, reason: error.problem)])
         }
-        guard let header = records.first else { throw CRMError.invalid("the file is empty") }
+        guard let header = records.first else { throw CRMError.unprocessable("the file is empty") }
         let columns = header.fields.map { $0.trimmingCharacters(in: .whitespaces) }
         if let unknown = columns.first(where: { !dataset.columns.contains($0) }) {
-            throw CRMError.invalid("unknown column '\(CRMError.safeID(unknown))'; expected some of: \(dataset.columns.joined(separator: ", "))")
+            throw CRMError.unprocessable("unknown column '\(CRMError.safeID(unknown))'; expected some of: \(dataset.columns.joined(separator: ", "))")
         }
-        guard Set(columns).count == columns.count else { throw CRMError.invalid("a column appears twice in the header") }
-        if let missing = dataset.required.subtracting(columns).sorted().first { throw CRMError.invalid("the header lacks the required column '\(missing)'") }
+        guard Set(columns).count == columns.count else { throw CRMError.unprocessable("a column appears twice in the header") }
+        if let missing = dataset.required.subtracting(columns).sorted().first { throw CRMError.unprocessable("the header lacks the required column '\(missing)'") }
         let lines = records.dropFirst()
         guard lines.count <= dataset.maximumLines else {
             throw CRMError.invalid("at most \(dataset.maximumLines) lines per file; split it")

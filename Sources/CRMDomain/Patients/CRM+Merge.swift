@@ -28,7 +28,7 @@ extension CRM.Patients {
     /// the survivor everywhere once the merge row arrives.
     public func merge(_ caller: Caller, survivorId: String, mergedId: String, reason: String?) async throws -> String {
         try caller.require(.manager, .admin)
-        guard survivorId != mergedId else { throw CRMError.invalid("a patient cannot be merged into itself") }
+        guard survivorId != mergedId else { throw CRMError.unprocessable("a patient cannot be merged into itself") }
         if let reason, reason.count > 200 { throw CRMError.invalid("reason must be at most 200 characters") }
         return try await change(caller, "patient.merge", "patientMerge") { tx in
             let id = try merge(tx, caller, survivorId: survivorId, mergedId: mergedId, reason: reason)

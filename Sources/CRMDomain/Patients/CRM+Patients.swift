@@ -99,7 +99,7 @@ extension CRM.Patients {
     /// number is blacklisted.
     public func lookupCaller(_ caller: Caller, phone: String) async throws -> CallerLookup {
         try caller.require(.agent, .manager, .admin)
-        guard let number = PhoneNumber.normalize(phone) else { throw CRMError.invalid("not a phone number") }
+        guard let number = PhoneNumber.normalize(phone) else { throw CRMError.unprocessable("not a phone number") }
         return try await read { db in
             let graph = try Self.mergeGraph(db)
             let ids = try String.fetchAll(db, sql: "SELECT id FROM patient WHERE phone = ?", arguments: [number])

@@ -66,8 +66,7 @@ public struct PatientInput: Codable, Sendable {
     func validated(time: LocalTime) throws(CRMError) -> PatientFields {
         var fields = PatientFields()
         if let name {
-            let trimmed = name.trimmingCharacters(in: .whitespaces)
-            guard !trimmed.isEmpty, trimmed.count <= 50 else { throw .invalid("name must be 1–50 characters") }
+            guard let trimmed = PlainText.line(name, maximum: 50) else { throw .invalid("name must be 1–50 characters on one line") }
             fields.name = trimmed
         }
         if let gender {
@@ -89,7 +88,7 @@ public struct PatientInput: Codable, Sendable {
             if phone.isEmpty {
                 fields.phone = .some(nil)
             } else {
-                guard let normalized = PhoneNumber.normalize(phone) else { throw .invalid("phone is not a phone number") }
+                guard let normalized = PhoneNumber.normalize(phone) else { throw .unprocessable("phone is not a phone number") }
                 fields.phone = normalized
             }
         }

@@ -66,6 +66,7 @@ extension CRM.SMS {
         guard ["general", "birthday", "holiday", "followup"].contains(template.kind) else {
             throw CRMError.invalid("kind must be general, birthday, holiday or followup")
         }
+        guard !template.name.isEmpty, template.name.count <= 100 else { throw CRMError.invalid("name must be 1–100 characters") }
         guard !template.body.isEmpty, template.body.count <= 500 else { throw CRMError.invalid("body must be 1–500 characters") }
         try Self.checkPlaceholders(template.body)
         try await change(caller, "sms.template.save", "smsTemplate") { tx in
@@ -85,9 +86,11 @@ extension CRM.SMS {
     static func checkPlaceholders(_ body: String) throws(CRMError) {
         var rest = Substring(body)
         while let open = rest.firstIndex(of: "{") {
-            guard let close = rest[open...].firstIndex(of: "}") else { throw .invalid("body: '{' without '}'") }
+            guard let close = rest[open...].firstIndex(of: "}") else { throw .unprocessable("body: '{' without '}'") }
             let name = String(rest[rest.index(after: open)..<close])
-            guard placeholders.contains(name) else { throw .invalid("body: unknown placeholder '{\(CRMError.safeID(name))}' (known: \(placeholders.joined(separator: ", ")))") }
+            guard placeholders.contains(name) else {
+                throw .unprocessable("body: unknown placeholder '{\(CRMError.safeID(name))}' (known: \(placeholders.joined(separator: ", ")))")
+            }
             rest = rest[rest.index(after: close)...]
         }
     }
@@ -138,7 +141,7 @@ extension CRM.SMS {
                 patient = row
             }
             guard let number = phone.flatMap(PhoneNumber.normalize) ?? patient?["phone"] else {
-                throw CRMError.invalid(phone == nil ? "the patient has no phone number" : "phone is not a phone number")
+                throw CRMError.unprocessable(phone == nil ? "the patient has no phone number" : "phone is not a phone number")
             }
             if try Bool.fetchOne(tx.db, sql: "SELECT 1 FROM smsOptOut WHERE id = ? AND active = 1", arguments: [number]) == true {
                 throw CRMError.conflict("this number has opted out of SMS")
@@ -412,7 +415,7 @@ extension CRM.SMS {
 
     /// An inbound SMS. "T", "TD" or "退订" opts the number out of all SMS (回T退订).
     public func receive(phone: String, body: String) async throws {
-        guard let number = PhoneNumber.normalize(phone) else { throw CRMError.invalid("not a phone number") }
+        guard let number = PhoneNumber.normalize(phone) else { throw CRMError.unprocessable("not a phone number") }
         let text = String(body.prefix(500))
         let command = text.trimmingCharacters(in: .whitespacesAndNewlines).uppercased()
         try await change(.system, "sms.inbound", "smsInbound") { tx in

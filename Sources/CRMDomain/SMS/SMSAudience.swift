@@ -44,6 +44,7 @@ public struct SMSAudience: Codable, Sendable, Hashable {
         guard lists.allSatisfy({ $0.count <= 100 && $0.allSatisfy { !$0.isEmpty && $0.count <= 50 } }) else {
             throw .invalid("audience lists hold at most 100 entries of 1–50 characters")
         }
+        if let dischargeStatuses, dischargeStatuses.count > 100 { throw .invalid("audience: at most 100 discharge statuses") }
     }
 
     /// (patient id, phone) of everyone in the audience, ordered by patient id.

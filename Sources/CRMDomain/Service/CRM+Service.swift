@@ -39,7 +39,7 @@ extension CRM.Service {
         guard !content.isEmpty, content.count <= 4000 else { throw CRMError.invalid("content must be 1–4000 characters") }
         if let handling, handling.count > 4000 { throw CRMError.invalid("handling must be at most 4000 characters") }
         let number = try phone.map { text throws(CRMError) in
-            guard let number = PhoneNumber.normalize(text) else { throw .invalid("phone is not a phone number") }
+            guard let number = PhoneNumber.normalize(text) else { throw .unprocessable("phone is not a phone number") }
             return number
         }
         return try await change(caller, "consultation.register", "consultation") { tx in
@@ -106,7 +106,7 @@ extension CRM.Service {
     /// Puts a number on the call center's blacklist, or takes it off.
     public func setBlacklisted(_ caller: Caller, phone: String, blacklisted: Bool, reason: String?) async throws {
         try caller.require(.agent, .manager)
-        guard let number = PhoneNumber.normalize(phone) else { throw CRMError.invalid("not a phone number") }
+        guard let number = PhoneNumber.normalize(phone) else { throw CRMError.unprocessable("not a phone number") }
         if let reason, reason.count > 200 { throw CRMError.invalid("reason must be at most 200 characters") }
         try await change(caller, blacklisted ? "blacklist.add" : "blacklist.remove", "blacklist") { tx in
             try tx.upsert(BlacklistRecord(id: number, reason: reason, active: blacklisted ? 1 : 0, userId: caller.userId, at: timestamp()))

@@ -12,7 +12,7 @@ public struct DayRange: Codable, Sendable, Hashable {
 
     func validate(_ time: LocalTime) throws(CRMError) {
         guard time.isDay(from), time.isDay(to) else { throw .invalid("from and to must be yyyy-MM-dd") }
-        guard from <= to else { throw .invalid("from must not be after to") }
+        guard from <= to else { throw .unprocessable("from must not be after to") }
     }
 
     /// The bound that sorts after every timestamp of `to`.

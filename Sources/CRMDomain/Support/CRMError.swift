@@ -5,8 +5,13 @@ import Foundation
 public struct CRMError: Error, Hashable, Sendable, CustomStringConvertible {
     /// The kind of refusal; the HTTP API maps each to a status code.
     public enum Kind: String, Hashable, Sendable {
-        /// The input is malformed or breaks a rule (HTTP 400).
+        /// The input is malformed: a field missing, of the wrong type, too long or not in its format
+        /// (HTTP 400). What the API's schema (docs/openapi.yaml) forbids is refused with this.
         case invalid
+        /// The input is well-formed but breaks a rule its fields cannot show one by one: a range
+        /// that ends before it starts, a rule without its interval, a merge of a record into itself
+        /// (HTTP 422).
+        case unprocessable
         /// The caller is not logged in or the session expired (HTTP 401).
         case unauthenticated
         /// The caller's role may not do this (HTTP 403).
@@ -29,7 +34,11 @@ public struct CRMError: Error, Hashable, Sendable, CustomStringConvertible {
 
     public var description: String { "\(kind.rawValue): \(message)" }
 
+    /// The input was refused as malformed (400) or as breaking a rule (422): the person can fix it.
+    public var refusesInput: Bool { kind == .invalid || kind == .unprocessable }
+
     static func invalid(_ message: String) -> CRMError { CRMError(.invalid, message) }
+    static func unprocessable(_ message: String) -> CRMError { CRMError(.unprocessable, message) }
     static func notFound(_ entity: String, _ id: String) -> CRMError { CRMError(.notFound, "no \(entity) with id '\(CRMError.safeID(id))'") }
     static func conflict(_ message: String) -> CRMError { CRMError(.conflict, message) }
 

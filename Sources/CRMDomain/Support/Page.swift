@@ -23,7 +23,7 @@ public struct PageRequest: Sendable {
         guard (1...Self.maximumLimit).contains(limit) else {
             throw .invalid("limit must be between 1 and \(Self.maximumLimit)")
         }
-        self.after = after
+        self.after = after?.isEmpty == true ? nil : after  // `?after=` is the first page
         self.limit = limit
     }
 

@@ -80,27 +80,30 @@ public struct SurveyDefinition: Codable, Sendable, Hashable {
             guard question.id.range(of: "^[A-Za-z0-9_]{1,32}$", options: .regularExpression) != nil else {
                 throw .invalid("question ids are 1–32 of A-Z, a-z, 0-9 or '_'")
             }
-            guard seen.insert(question.id).inserted else { throw .invalid("question '\(question.id)' appears twice") }
+            guard seen.insert(question.id).inserted else { throw .unprocessable("question '\(question.id)' appears twice") }
             guard !question.text.isEmpty, question.text.count <= 500 else { throw .invalid("question '\(question.id)': text must be 1–500 characters") }
+            if let maxLength = question.maxLength, !(1...2000).contains(maxLength) {
+                throw .invalid("question '\(question.id)': maxLength must be 1–2000")
+            }
             switch question.type {
             case .single, .multiple:
                 guard let options = question.options, !options.isEmpty, options.count <= 30,
                     Set(options.map(\.value)).count == options.count
                 else {
-                    throw .invalid("question '\(question.id)': a choice question needs 1–30 options with distinct values")
+                    throw .unprocessable("question '\(question.id)': a choice question needs 1–30 options with distinct values")
                 }
             case .scale5, .nps, .text:
-                guard question.options == nil else { throw .invalid("question '\(question.id)': only choice questions have options") }
+                guard question.options == nil else { throw .unprocessable("question '\(question.id)': only choice questions have options") }
             }
             if let role = question.role {
-                guard roles.insert(role).inserted else { throw .invalid("only one question may have role '\(role.rawValue)'") }
+                guard roles.insert(role).inserted else { throw .unprocessable("only one question may have role '\(role.rawValue)'") }
                 guard (role == .overall && question.type == .scale5) || (role == .recommend && question.type == .nps) else {
-                    throw .invalid("question '\(question.id)': role 'overall' needs a scale5 question, 'recommend' an nps question")
+                    throw .unprocessable("question '\(question.id)': role 'overall' needs a scale5 question, 'recommend' an nps question")
                 }
             }
             if let condition = question.showIf {
                 guard seen.contains(condition.question), condition.question != question.id else {
-                    throw .invalid("question '\(question.id)': showIf must name an earlier question")
+                    throw .unprocessable("question '\(question.id)': showIf must name an earlier question")
                 }
             }
         }
@@ -111,7 +114,7 @@ public struct SurveyDefinition: Codable, Sendable, Hashable {
     func validate(answers: [String: JSONValue]) throws(CRMError) {
         let known = Set(questions.map(\.id))
         if let unknown = answers.keys.sorted().first(where: { !known.contains($0) }) {
-            throw .invalid("answers: '\(CRMError.safeID(unknown))' is not a question of this template version")
+            throw .unprocessable("answers: '\(CRMError.safeID(unknown))' is not a question of this template version")
         }
         for question in questions {
             let answer = answers[question.id].flatMap { $0 == .null ? nil : $0 }
@@ -124,12 +127,12 @@ public struct SurveyDefinition: Codable, Sendable, Hashable {
                     default: false
                     }
                 if !shown {
-                    guard answer == nil else { throw .invalid("answers: question '\(question.id)' is skipped by the answer to '\(condition.question)'") }
+                    guard answer == nil else { throw .unprocessable("answers: question '\(question.id)' is skipped by the answer to '\(condition.question)'") }
                     continue
                 }
             }
             guard let answer else {
-                if question.required == true { throw .invalid("answers: question '\(question.id)' is required") }
+                if question.required == true { throw .unprocessable("answers: question '\(question.id)' is required") }
                 continue
             }
             try check(answer, for: question)
@@ -164,7 +167,7 @@ public struct SurveyDefinition: Codable, Sendable, Hashable {
             case .nps: "an integer from 0 to 10"
             case .text: "text of at most \(question.maxLength ?? 2000) characters"
             }
-        throw .invalid("answers: question '\(question.id)' needs \(expected)")
+        throw .unprocessable("answers: question '\(question.id)' needs \(expected)")
     }
 
     /// The answer to the question with `role`, as an integer.

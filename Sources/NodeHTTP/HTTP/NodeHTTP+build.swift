@@ -26,11 +26,15 @@ package func buildHTTPApplication(
 }
 
 /// The routes, separate from the server so tests can drive them (`app.test(.router)`).
-/// - Parameter strictTransportSecurity: answers carry HSTS (the node serves HTTPS).
+/// - Parameters:
+///   - strictTransportSecurity: answers carry HSTS (the node serves HTTPS).
+///   - answeringUndeclaredMethods: a served path asked with another method answers 405 (off only to
+///     list the declared routes).
 package func buildRouter(
-    runtime: NodeRuntime, configuration: NodeConfiguration, screenPops: ScreenPopHub = ScreenPopHub(), strictTransportSecurity: Bool = false
+    runtime: NodeRuntime, configuration: NodeConfiguration, screenPops: ScreenPopHub = ScreenPopHub(), strictTransportSecurity: Bool = false,
+    answeringUndeclaredMethods: Bool = true
 ) -> Router<APIRequestContext> {
-    let router = Router(context: APIRequestContext.self)
+    let router = Router(context: APIRequestContext.self, options: .autoGenerateHeadEndpoints)
     if strictTransportSecurity { router.add(middleware: StrictTransportSecurity()) }
     router.add(middleware: APIErrorMiddleware())
     router.add(middleware: CrossSiteGuard())
@@ -55,5 +59,6 @@ package func buildRouter(
     HISRoutes.add(to: api, crm: crm)
     FHIRRoutes.add(to: router, crm: crm)
     WebUI(runtime: runtime, configuration: configuration, screenPops: screenPops).add(to: router)
+    if answeringUndeclaredMethods { UndeclaredMethods.answer(on: router) }
     return router
 }

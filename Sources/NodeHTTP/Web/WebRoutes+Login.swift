@@ -53,7 +53,7 @@ extension WebUI {
             }
             do {
                 try await crm.accounts.changePassword(session.caller, old: form["old"] ?? "", new: form["new"] ?? "", keepingSession: context.token)
-            } catch let error as CRMError where error.kind == .forbidden || error.kind == .invalid {
+            } catch let error as CRMError where error.kind == .forbidden || error.refusesInput {
                 let message = error.kind == .forbidden ? s["oldPasswordWrong"] : s["passwordLength"]
                 return session.page(s["changePassword"], Self.passwordForm(s, message: message, failed: true))
             }

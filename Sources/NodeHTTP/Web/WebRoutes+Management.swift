@@ -94,7 +94,7 @@ extension WebUI {
             if form["action"] == "add" { return editor(1, nil) }
             do {
                 _ = try await crm.surveys.saveTemplate(session.caller, id: id, name: form["name"] ?? "", purpose: form["purpose"], diseaseCode: nil, definition: definition)
-            } catch let error as CRMError where error.kind == .invalid {
+            } catch let error as CRMError where error.refusesInput {
                 return editor(0, error.message)
             }
             return WebPage.redirect("/templates/\(HTML.urlComponent(id))")

@@ -31,7 +31,7 @@ extension WebUI {
                 try await Self.submitSurvey(
                     crm, session.caller, form, template, patientId: task.patientId, wardId: task.wardId,
                     departmentId: task.departmentId, mode: .phone, taskId: task.id)
-            } catch let error as CRMError where error.kind == .invalid {
+            } catch let error as CRMError where error.refusesInput {
                 let task = try await crm.followUps.task(id)
                 let template = try await Self.phoneTemplate(crm, task)
                 return session.page(

@@ -36,7 +36,7 @@ extension WebUI {
                 try await Self.submitSurvey(
                     crm, session.caller, form, template, patientId: encounter.patientId, wardId: encounter.wardId,
                     departmentId: encounter.departmentId, mode: .bedside, taskId: task)
-            } catch let error as CRMError where error.kind == .invalid || error.kind == .conflict {
+            } catch let error as CRMError where error.refusesInput || error.kind == .conflict {
                 let encounter = try await crm.encounters.encounter(session.caller, encounterID)
                 let template = try await Self.bedsideTemplate(crm, encounter)
                 return session.page(

@@ -79,12 +79,14 @@ package enum WebErrorPage {
         let translated = APIErrorMiddleware.translate(error)
         if translated.status == .unauthorized { return WebPage.redirect("/login") }
         let message = translated.status.code >= 500 ? strings["error"] : translated.message
-        return WebPage.bare(
+        var page = WebPage.bare(
             strings["error"],
             """
             <h1>\(strings["error"])</h1><p class="error" role="alert">\(e(message))</p>
             <p><a class="button" href="javascript:history.back()">\(strings["back"])</a></p>
             """, language: request.language, status: translated.status)
+        page.headers.append(contentsOf: translated.headers)
+        return page
     }
 }
 

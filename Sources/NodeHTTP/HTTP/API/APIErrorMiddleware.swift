@@ -12,17 +12,21 @@ package struct APIError: HTTPResponseError {
     package var status: HTTPResponse.Status
     package var code: String
     package var message: String
+    /// Headers the answer carries besides the JSON ones (`Allow` on a 405).
+    package var headers: HTTPFields
 
     package func response(from request: Request, context: some RequestContext) throws -> Response {
         var response = try JSONResponse.make(ErrorBody(error: .init(code: code, message: message)))
         response.status = status
+        response.headers.append(contentsOf: headers)
         return response
     }
 
-    package init(status: HTTPResponse.Status, code: String, message: String) {
+    package init(status: HTTPResponse.Status, code: String, message: String, headers: HTTPFields = [:]) {
         self.status = status
         self.code = code
         self.message = message
+        self.headers = headers
     }
 }
 
@@ -80,6 +84,7 @@ package struct APIErrorMiddleware: RouterMiddleware {
             let status: HTTPResponse.Status =
                 switch error.kind {
                 case .invalid: .badRequest
+                case .unprocessable: .unprocessableContent
                 case .unauthenticated: .unauthorized
                 case .forbidden: .forbidden
                 case .notFound: .notFound

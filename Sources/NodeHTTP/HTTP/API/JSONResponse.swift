@@ -70,13 +70,31 @@ extension Request {
             throw CRMError(.invalid, "request body: send it as Content-Type: application/json")
         }
         let buffer = try await body.collect(upTo: context.maxUploadSize)
-        return try JSONDecoder().decode(type, from: Data(buffer.readableBytesView))
+        let value = try JSONDecoder().decode(type, from: Data(buffer.readableBytesView))
+        // The replica keeps no NUL (SQLite reads text up to it): refuse it in any field the route
+        // reads, for every route alike (fields it does not know are ignored, as the schema allows).
+        guard !DecodedText.holdsNUL(value) else { throw CRMError(.invalid, "request body: text must not hold NUL characters (\\u0000)") }
+        return value
+    }
+}
+
+/// Facts about the text in a decoded request body.
+enum DecodedText {
+    /// Whether any string in `value` (its fields, elements, keys and payloads, 64 levels deep at
+    /// most: deeper values are left to the replica's own check) holds a NUL character.
+    static func holdsNUL(_ value: Any, depth: Int = 0) -> Bool {
+        if let text = value as? String { return text.utf8.contains(0) }
+        guard depth < 64 else { return false }
+        return Mirror(reflecting: value).children.contains { holdsNUL($0.value, depth: depth + 1) }
     }
 }
 
 extension Parameters {
-    /// A path parameter the route guarantees.
+    /// A path parameter the route guarantees, percent-decoded (`/api/his/codes/ward/%E5%BF%83` names
+    /// the code `心`).
     package func id(_ name: String = "id") throws -> String {
-        try require(name)
+        let raw = try require(name)
+        guard let decoded = raw.removingPercentEncoding else { throw CRMError(.invalid, "path parameter '\(name)' is not valid percent-encoded UTF-8") }
+        return decoded
     }
 }

@@ -63,8 +63,8 @@ package enum AccountRoutes {
         api.put("reference/:kind/:id") { request, context in
             let caller = try context.requireCaller()
             let kind = try referenceKind(context)
-            var item = try await request.json(ReferenceItem.self, context: context)
-            item.id = try context.parameters.id()
+            let body = try await request.json(ReferenceBody.self, context: context)
+            let item = ReferenceItem(id: try context.parameters.id(), name: body.name, departmentId: body.departmentId, code: body.code, title: body.title)
             try await crm.organisation.saveReference(caller, kind, item)
             return try JSONResponse.make(CreatedID(id: item.id))
         }
@@ -97,4 +97,12 @@ package enum AccountRoutes {
         }
         return kind
     }
+}
+
+/// A reference entry as `PUT /api/reference/{kind}/{id}` takes it: the id is the path's.
+struct ReferenceBody: Decodable {
+    var name: String
+    var departmentId: String?
+    var code: String?
+    var title: String?
 }

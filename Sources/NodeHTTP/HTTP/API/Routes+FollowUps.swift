@@ -41,6 +41,9 @@ package enum FollowUpRoutes {
             let caller = try context.requireCaller()
             let page = try request.pageRequest()
             let day = request.query("day"), kind = request.query("kind"), ward = request.query("wardId")
+            if let kind, !["bedside24h", "discharge72h", "rule", "oneOff"].contains(kind) {
+                throw CRMError(.invalid, "kind must be bedside24h, discharge72h, rule or oneOff")
+            }
             return try await JSONResponse.make(try crm.followUps.queue(caller, day: day, kind: kind, wardId: ward, page: page))
         }
         api.post("tasks") { request, context in

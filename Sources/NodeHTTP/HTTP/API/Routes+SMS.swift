@@ -20,8 +20,8 @@ package enum SMSRoutes {
         }
         api.put("sms/templates/:id") { request, context in
             let caller = try context.requireCaller()
-            var template = try await request.json(SMSTemplate.self, context: context)
-            template.id = try context.parameters.id()
+            let body = try await request.json(SMSTemplateBody.self, context: context)
+            let template = SMSTemplate(id: try context.parameters.id(), name: body.name, kind: body.kind, body: body.body)
             try await crm.sms.saveTemplate(caller, template)
             return try JSONResponse.make(Done())
         }
@@ -107,4 +107,11 @@ private func requireGateway(_ context: APIRequestContext) throws {
     } else {
         try context.requireCaller().require(.admin)
     }
+}
+
+/// An SMS template as `PUT /api/sms/templates/{id}` takes it: the id is the path's.
+struct SMSTemplateBody: Decodable {
+    var name: String
+    var kind: String
+    var body: String
 }

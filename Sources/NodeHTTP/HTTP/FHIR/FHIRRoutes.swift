@@ -68,7 +68,7 @@ package enum FHIRRoutes {
                         }
                         return count
                     } ?? 50
-                let after = try request.query("_after").map { text throws(CRMError) in
+                let after = try request.query("_after").flatMap { $0.isEmpty ? nil : $0 }.map { text throws(CRMError) in
                     guard let id = FHIRID.decode(text) else { throw CRMError(.invalid, "_after is not a cursor this server wrote") }
                     return id
                 }
@@ -139,6 +139,7 @@ package enum FHIRRoutes {
             let (status, code): (HTTPResponse.Status, String) =
                 switch error.kind {
                 case .invalid: (.badRequest, "invalid")
+                case .unprocessable: (.unprocessableContent, "business-rule")
                 case .unauthenticated: (.unauthorized, "login")
                 case .forbidden: (.forbidden, "forbidden")
                 case .notFound: (.notFound, "not-found")
