@@ -61,35 +61,57 @@ public enum HL7Charset: String, Sendable {
 
 /// The MSH fields read straight from a message's first bytes, before and whatever its decoding:
 /// enough to find its character set and to acknowledge it when it cannot be parsed. Values are
-/// reduced to printable ASCII without delimiters, so echoing them is safe.
+/// reduced to printable ASCII without delimiters, so echoing them is safe. The MSH line is kept
+/// (at most 4 KiB) and a field is cut out only when asked for: a busy feed reads two or three.
 public struct HL7RawHeader: Sendable {
-    private var fields: [String] = []
+    /// The MSH line, empty when the message does not start with one.
+    private let line: [UInt8]
+    private let separator: UInt8
+    private let component: UInt8
+    private let repetition: UInt8
 
     public init(_ bytes: some Collection<UInt8>) {
-        let line = bytes.prefix(4_096).prefix { $0 != 0x0D && $0 != 0x0A }
-        guard line.count > 8, line.starts(with: Array("MSH".utf8)) else { return }
-        let separator = line[line.index(line.startIndex, offsetBy: 3)]
-        let repetition = line[line.index(line.startIndex, offsetBy: 5)]
-        let component = line[line.index(line.startIndex, offsetBy: 4)]
-        // fields[n] is MSH-n: MSH-1 is the separator, which the split drops.
-        fields =
-            [""]
-            + line.split(separator: separator, omittingEmptySubsequences: false).enumerated().map { index, field in
-                // The first repetition's first component (MSH-18 repeats; MSH-9 has components).
-                let first = index == 1 ? Array(field) : Array(field.prefix { $0 != repetition })
-                let kept = first.compactMap { byte -> UInt8? in
-                    if byte == component { return 0x5E }  // components as `^`, whatever the message uses
-                    return byte >= 0x20 && byte < 0x7F && !"|^~\\&".utf8.contains(byte) ? byte : nil
-                }
-                return String(decoding: kept, as: UTF8.self)
+        let line = Array(bytes.prefix(4_096).prefix { $0 != 0x0D && $0 != 0x0A })
+        guard line.count > 8, line.starts(with: Array("MSH".utf8)) else {
+            (self.line, separator, component, repetition) = ([], 0, 0, 0)
+            return
+        }
+        (self.line, separator, component, repetition) = (line, line[3], line[4], line[5])
+    }
+
+    /// The raw bytes of MSH-`number` (MSH-1 is the separator itself, so MSH-2 is the first split field).
+    private func raw(_ number: Int) -> ArraySlice<UInt8>? {
+        guard !line.isEmpty, number >= 2 else { return nil }
+        var field = 1
+        var start = 4  // just after "MSH" and the separator
+        var index = start
+        while index <= line.count {
+            if index == line.count || line[index] == separator {
+                field += 1
+                if field == number { return line[start..<index] }
+                start = index + 1
             }
+            index += 1
+        }
+        return nil
     }
 
     /// MSH-`number`, sanitised; nil when absent.
     public func field(_ number: Int) -> String? {
-        guard number >= 1, number < fields.count else { return nil }
-        let value = fields[number]
-        return value.isEmpty ? nil : String(value.prefix(199))
+        guard let raw = raw(number) else { return nil }
+        // The first repetition's first component (MSH-18 repeats; MSH-9 has components); MSH-2 (the
+        // encoding characters) is kept whole.
+        let first = number == 2 ? raw : raw.prefix { $0 != repetition }
+        var kept: [UInt8] = []
+        kept.reserveCapacity(min(first.count, 199))
+        for byte in first where kept.count < 199 {
+            if byte == component {
+                kept.append(0x5E)  // components as `^`, whatever the message uses
+            } else if byte >= 0x20, byte < 0x7F, !"|^~\\&".utf8.contains(byte) {
+                kept.append(byte)
+            }
+        }
+        return kept.isEmpty ? nil : String(decoding: kept, as: UTF8.self)
     }
 
     /// A component of MSH-`number` (components were split on the message's own delimiter).

@@ -25,7 +25,7 @@ extension CRM.Encounters {
         }
         if let hisId = input.hisId, let existing = try Self.encounterID(tx.db, hisId: hisId, wardId: input.wardId, recordedBy: nodeID) { return existing }
         let id = input.hisId.map { Self.encounterID(hisId: $0, wardId: input.wardId) }
-        guard try Bool.fetchOne(tx.db, sql: "SELECT 1 FROM patient WHERE id = ?", arguments: [input.patientId]) == true else {
+        guard try Bool.fetchOne(tx.db.cachedStatement(sql: "SELECT 1 FROM patient WHERE id = ?"), arguments: [input.patientId]) == true else {
             throw CRMError.notFound("patient", input.patientId)
         }
         try Self.checkReferences(tx.db, departmentId: input.departmentId, wardId: input.wardId)
@@ -33,7 +33,7 @@ extension CRM.Encounters {
             // A visitor admits into its own ward, and only a patient of its ward or one with no
             // encounter yet (registered at the bedside): admitting would otherwise pull any archive in.
             try crm.requireReach(caller, ward: input.wardId)
-            let known = try Bool.fetchOne(tx.db, sql: "SELECT EXISTS (SELECT 1 FROM encounter WHERE patientId = ?)", arguments: [input.patientId]) ?? false
+            let known = try Bool.fetchOne(tx.db.cachedStatement(sql: "SELECT EXISTS (SELECT 1 FROM encounter WHERE patientId = ?)"), arguments: [input.patientId]) ?? false
             if known { try crm.requireReach(caller, patient: input.patientId, tx.db) }
         }
         let encounterID = try tx.insert(
@@ -102,7 +102,9 @@ extension CRM.Encounters {
         if let toDepartmentId { values[.departmentId] = toDepartmentId }
         try tx.update(EncounterRecord.self, id: encounterId, values)
         try recordEvent(tx, caller, encounterId, encounter.patientId, "transferred", at: when, from: encounter.wardId, to: toWardId)
-        for task in try String.fetchAll(tx.db, sql: "SELECT id FROM followUpTask WHERE encounterId = ? AND kind = 'bedside24h' AND doneAt IS NULL", arguments: [encounterId]) {
+        for task in try String.fetchAll(
+            tx.db.cachedStatement(sql: "SELECT id FROM followUpTask WHERE encounterId = ? AND kind = 'bedside24h' AND doneAt IS NULL"), arguments: [encounterId])
+        {
             try tx.update(FollowUpTaskRecord.self, id: task, [.wardId: toWardId])
         }
     }
@@ -194,7 +196,7 @@ extension CRM.Encounters {
             for row in rows {
                 let encounter = Encounter(row: row)
                 let root = graph.root(of: encounter.patientId)
-                guard let patient = try Row.fetchOne(db, sql: "SELECT * FROM patient WHERE id = ?", arguments: [root]).map(Patient.init(row:)) else { continue }
+                guard let patient = try Row.fetchOne(db.cachedStatement(sql: "SELECT * FROM patient WHERE id = ?"), arguments: [root]).map(Patient.init(row:)) else { continue }
                 let due = row["taskId"] != nil && (row["taskDoneAt"] as String?) == nil
                 result.append(
                     WardPatient(
@@ -212,7 +214,7 @@ extension CRM.Encounters {
     // MARK: - Helpers
 
     static func encounter(_ db: Database, _ id: String) throws -> Encounter {
-        guard let row = try Row.fetchOne(db, sql: "SELECT * FROM encounter WHERE id = ?", arguments: [id]) else {
+        guard let row = try Row.fetchOne(db.cachedStatement(sql: "SELECT * FROM encounter WHERE id = ?"), arguments: [id]) else {
             throw CRMError.notFound("encounter", id)
         }
         return Encounter(row: row)
@@ -227,10 +229,10 @@ extension CRM.Encounters {
     }
 
     static func checkReferences(_ db: Database, departmentId: String?, wardId: String?) throws {
-        if let departmentId, try Bool.fetchOne(db, sql: "SELECT 1 FROM department WHERE id = ?", arguments: [departmentId]) != true {
+        if let departmentId, try Bool.fetchOne(db.cachedStatement(sql: "SELECT 1 FROM department WHERE id = ?"), arguments: [departmentId]) != true {
             throw CRMError.notFound("department", departmentId)
         }
-        if let wardId, try Bool.fetchOne(db, sql: "SELECT 1 FROM ward WHERE id = ?", arguments: [wardId]) != true {
+        if let wardId, try Bool.fetchOne(db.cachedStatement(sql: "SELECT 1 FROM ward WHERE id = ?"), arguments: [wardId]) != true {
             throw CRMError.notFound("ward", wardId)
         }
     }

@@ -89,7 +89,7 @@ extension CRM.FollowUps {
         case .visit:
             break
         }
-        let rules = try Row.fetchAll(tx.db, sql: "SELECT * FROM followUpRule WHERE active = 1 AND triggerEvent = ?", arguments: [trigger.rawValue])
+        let rules = try Row.fetchAll(tx.db.cachedStatement(sql: "SELECT * FROM followUpRule WHERE active = 1 AND triggerEvent = ?"), arguments: [trigger.rawValue])
         for rule in try rules.map(FollowUpRule.init(row:)) where rule.filter.matches(encounter, time: time) {
             try produceRuleTasks(tx, rule, for: encounter, at: at)
         }
@@ -119,7 +119,7 @@ extension CRM.FollowUps {
     ) throws -> Bool {
         // Bound to the encounter's ward, so a ward node may create it and no other ward can.
         let id = encounter.wardId.map { BoundRowID.bind(id, toWard: $0) } ?? id
-        if try Bool.fetchOne(tx.db, sql: "SELECT 1 FROM followUpTask WHERE id = ?", arguments: [id]) == true { return false }
+        if try Bool.fetchOne(tx.db.cachedStatement(sql: "SELECT 1 FROM followUpTask WHERE id = ?"), arguments: [id]) == true { return false }
         do {
             try tx.insert(
                 FollowUpTaskRecord(

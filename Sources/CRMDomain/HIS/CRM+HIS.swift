@@ -149,7 +149,7 @@ extension CRM.HIS {
             return try messages.map { adt, sender in
                 // Inside the writer: two connections may carry the same resend.
                 let applied = "SELECT EXISTS (SELECT 1 FROM crm_his_message WHERE sender = ? AND controlId = ?)"
-                if try Bool.fetchOne(tx.db, sql: applied, arguments: [sender, adt.controlID]) ?? false { return true }
+                if try Bool.fetchOne(tx.db.cachedStatement(sql: applied), arguments: [sender, adt.controlID]) ?? false { return true }
                 do {
                     try apply(tx, adt)
                 } catch let error as CRMError {
@@ -157,12 +157,12 @@ extension CRM.HIS {
                 } catch let error as ReplicaError {
                     throw HISRefusal(error: HL7Error(.applicationError, "the replica refused the change (\(error.code))"))
                 }
-                try tx.db.execute(
-                    sql: "INSERT INTO crm_his_message (sender, controlId, trigger, receivedAt) VALUES (?, ?, ?, ?)",
-                    arguments: [sender, adt.controlID, adt.trigger.rawValue, receivedAt])
-                try tx.db.execute(
-                    sql: "UPDATE crm_his_refused SET state = 'replayed', resolvedAt = ?, resolvedBy = 'his', message = X'' WHERE sender = ? AND controlId = ? AND state = 'open'",
-                    arguments: [receivedAt, sender, adt.controlID])
+                // Cached statements: a busy feed runs these for every message.
+                try tx.db.cachedStatement(sql: "INSERT INTO crm_his_message (sender, controlId, trigger, receivedAt) VALUES (?, ?, ?, ?)")
+                    .execute(arguments: [sender, adt.controlID, adt.trigger.rawValue, receivedAt])
+                try tx.db.cachedStatement(
+                    sql: "UPDATE crm_his_refused SET state = 'replayed', resolvedAt = ?, resolvedBy = 'his', message = X'' WHERE sender = ? AND controlId = ? AND state = 'open'"
+                ).execute(arguments: [receivedAt, sender, adt.controlID])
                 try crm.audit(tx, Self.caller, "his.\(adt.trigger.rawValue)", adt.trigger.concernsVisit ? "encounter" : "patient", adt.visit.visitNumber ?? adt.patient.hisId)
                 return false
             }
@@ -293,7 +293,7 @@ extension CRM.HIS {
         if wardRequired, ward == nil { throw HISRefusal(error: HL7Error(.requiredFieldMissing, "an admission or transfer needs PV1-3 (the ward)", at: "PV1^3")) }
         var department = try map(.department, visit.departmentCode, "PV1^10")
         if department == nil, let ward {
-            department = try String.fetchOne(db, sql: "SELECT departmentId FROM ward WHERE id = ?", arguments: [ward])
+            department = try String.fetchOne(db.cachedStatement(sql: "SELECT departmentId FROM ward WHERE id = ?"), arguments: [ward])
         }
         return (ward, department, try map(.doctor, visit.doctorCode, "PV1^7"))
     }
@@ -324,8 +324,8 @@ extension CRM.HIS {
         let cutoff = time.timestamp(crm.now().addingTimeInterval(-Double(Self.rememberedDays) * 86_400))
         return try await replica.writeLocal { db in
             try db.execute(sql: "DELETE FROM crm_his_message WHERE receivedAt < ?", arguments: [cutoff])
-            let open = try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM crm_his_refused WHERE state = 'open'") ?? 0
-            let exists = try Bool.fetchOne(db, sql: "SELECT 1 FROM crm_his_refused WHERE sender = ? AND controlId = ?", arguments: [sender, controlID]) ?? false
+            let open = try Int.fetchOne(db.cachedStatement(sql: "SELECT COUNT(*) FROM crm_his_refused WHERE state = 'open'")) ?? 0
+            let exists = try Bool.fetchOne(db.cachedStatement(sql: "SELECT 1 FROM crm_his_refused WHERE sender = ? AND controlId = ?"), arguments: [sender, controlID]) ?? false
             guard exists || open < Self.refusedQueueLimit else { return false }
             let kept = bytes.count <= Self.largestKeptMessage
             let reason = kept ? error.message : error.message + " (message over 256 KiB not kept: the HIS must send it again)"
@@ -360,7 +360,9 @@ extension CRM.HIS {
     /// Applies a refused message again (after the code map was fixed): its receipt says how it went.
     public func replay(_ caller: Caller, id: Int64) async throws -> HISReceipt {
         try caller.require(.admin)
-        guard let bytes = try await read({ db in try Data.fetchOne(db, sql: "SELECT message FROM crm_his_refused WHERE id = ? AND state = 'open'", arguments: [id]) }) else {
+        guard
+            let bytes = try await read({ db in try Data.fetchOne(db.cachedStatement(sql: "SELECT message FROM crm_his_refused WHERE id = ? AND state = 'open'"), arguments: [id]) })
+        else {
             throw CRMError.notFound("refused message", String(id))
         }
         let receipt = await receive(Array(bytes))
@@ -393,7 +395,7 @@ extension CRM.HIS {
     public func codes(_ caller: Caller) async throws -> [HISCode] {
         try caller.require(.admin, .manager)
         return try await read { db in
-            try Row.fetchAll(db, sql: "SELECT kind, code, targetId FROM crm_his_code ORDER BY kind, code").compactMap { row in
+            try Row.fetchAll(db.cachedStatement(sql: "SELECT kind, code, targetId FROM crm_his_code ORDER BY kind, code")).compactMap { row in
                 HISCodeKind(rawValue: row["kind"]).map { HISCode(kind: $0, code: row["code"], targetId: row["targetId"]) }
             }
         }

@@ -31,12 +31,12 @@ public struct HISCode: Codable, Sendable, Hashable {
 /// HIS code, HL7 table 0112's dispositions, and Suifang's own discharge statuses by name.
 enum HISCodeMap {
     static func lookup(_ db: Database, _ kind: HISCodeKind, _ code: String) throws -> String? {
-        if let mapped = try String.fetchOne(db, sql: "SELECT targetId FROM crm_his_code WHERE kind = ? AND code = ?", arguments: [kind.rawValue, code]) {
+        if let mapped = try String.fetchOne(db.cachedStatement(sql: "SELECT targetId FROM crm_his_code WHERE kind = ? AND code = ?"), arguments: [kind.rawValue, code]) {
             return mapped
         }
         switch kind {
         case .department:
-            return try String.fetchOne(db, sql: "SELECT id FROM department WHERE code = ? ORDER BY id LIMIT 1", arguments: [code])
+            return try String.fetchOne(db.cachedStatement(sql: "SELECT id FROM department WHERE code = ? ORDER BY id LIMIT 1"), arguments: [code])
         case .disposition:
             return defaultDisposition(code)?.rawValue
         case .ward, .doctor:

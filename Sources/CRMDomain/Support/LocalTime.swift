@@ -34,8 +34,7 @@ public struct LocalTime: Sendable {
 
     /// `2026-11-23`.
     public func day(_ date: Date) -> String {
-        let parts = calendar.dateComponents([.year, .month, .day], from: date)
-        return String(format: "%04d-%02d-%02d", parts.year!, parts.month!, parts.day!)
+        String(timestamp(date).prefix(10))
     }
 
     /// Parses an ISO-8601 timestamp (with `Z` or an offset, optional fractional seconds).
@@ -100,13 +99,21 @@ public struct LocalTime: Sendable {
 
     /// Parses `yyyy-MM-dd` into the components of that local day; nil when malformed.
     public func parseDay(_ text: String) -> DateComponents? {
-        let parts = text.split(separator: "-", omittingEmptySubsequences: false)
-        guard parts.count == 3, parts[0].count == 4, parts[1].count == 2, parts[2].count == 2,
-            let year = Int(parts[0]), let month = Int(parts[1]), let day = Int(parts[2])
+        // By hand (no Calendar): this runs for every date a request or an HL7 message carries.
+        let bytes = Array(text.utf8)
+        guard bytes.count == 10, bytes[4] == 0x2D, bytes[7] == 0x2D else { return nil }
+        func number(_ range: Range<Int>) -> Int? {
+            var value = 0
+            for index in range {
+                guard bytes[index] >= 0x30, bytes[index] <= 0x39 else { return nil }
+                value = value * 10 + Int(bytes[index] - 0x30)
+            }
+            return value
+        }
+        guard let year = number(0..<4), let month = number(5..<7), let day = number(8..<10), year >= 1,
+            (1...12).contains(month), (1...CivilDays.daysIn(month: month, year: year)).contains(day)
         else { return nil }
-        let components = DateComponents(year: year, month: month, day: day)
-        guard let date = calendar.date(from: components), self.day(date) == text else { return nil }
-        return components
+        return DateComponents(year: year, month: month, day: day)
     }
 
     /// Whether `text` is a valid `yyyy-MM-dd`.
