@@ -44,8 +44,9 @@ package final class TestnetRunner {
         let start = Date()
         defer { cleanUp() }
         try await setUp()
-        for node in topology.nodes { try launch(node.name) }
+        // Traffic time counts from the first launch, so the first nodes get the whole duration.
         trafficStart = Date()
+        for node in topology.nodes { try launch(node.name) }
         log("\(topology.nodes.count) nodes up; traffic for \(topology.duration) s")
         for fault in (topology.faults ?? []).sorted(by: { $0.at < $1.at }) {
             let wait = fault.at - Date().timeIntervalSince(trafficStart)
@@ -206,23 +207,41 @@ package final class TestnetRunner {
 
     /// Polls the replica files (read-only, while the nodes run) until the full nodes (central,
     /// call centers) hold the same commits and every ward node's feed reflects all of central's
-    /// (a ward holds its scope, not the commit log).
+    /// (a ward holds its scope, not the commit log), and that state holds still: two polls in a row
+    /// find the same commits and no node acknowledged a write in between, and the traffic is over
+    /// (a node restarted mid-run counts its remaining traffic from its own start-up, so it may write
+    /// a little after the duration). Judging a moment between two writes would stop the nodes before
+    /// the last write had travelled.
     private func waitForConvergence(timeout: Double) async throws -> Bool {
         let deadline = Date().addingTimeInterval(timeout)
+        let trafficOver = trafficStart.addingTimeInterval(topology.duration + 3)
         let central = topology.nodes.first { $0.role == "central" }!
+        var previous: [String]?
         while Date() < deadline {
             let full = topology.nodes.filter { $0.role != "ward" }.compactMap { try? Self.peek(dir($0.name)) }
             let wardsCaughtUp = topology.nodes.filter { $0.role == "ward" }.allSatisfy {
                 SyncProgress.wardCaughtUp(ward: dir($0.name), central: dir(central.name))
             }
-            if full.count == topology.nodes.count(where: { $0.role != "ward" }), Set(full).count == 1, wardsCaughtUp {
+            let agreed = full.count == topology.nodes.count(where: { $0.role != "ward" }) && Set(full).count == 1 && wardsCaughtUp
+            let snapshot = agreed ? full + acknowledgementLogSizes() : nil
+            if let snapshot, snapshot == previous, Date() >= trafficOver {
                 log("converged: \(full[0])")
                 return true
             }
+            previous = snapshot
             try await Task.sleep(for: .milliseconds(500))
         }
         log("did not converge within \(timeout) s")
         return false
+    }
+
+    /// The size of every node's acknowledgement log (`NAME.acks`), as text, in node order.
+    private func acknowledgementLogSizes() -> [String] {
+        topology.nodes.map { node in
+            let path = work.appendingPathComponent("\(node.name).acks").path
+            let size = (try? FileManager.default.attributesOfItem(atPath: path)[.size] as? NSNumber)?.int64Value ?? -1
+            return "\(node.name).acks=\(size)"
+        }
     }
 
     private static func peek(_ directory: String) throws -> String {
