@@ -9,62 +9,39 @@ them are followed: every response's questionnaire and subject resolve, its answe
 
     Tests/FHIR/fhir_test.py --binary .build/debug/suifang
 """
-import argparse, json, os, shutil, socket, ssl, subprocess, sys, tempfile, time, urllib.request
+import argparse, json, os, sys, urllib.error, urllib.request
 
-VENV = os.path.join(os.environ.get("XDG_CACHE_HOME", os.path.expanduser("~/.cache")), "suifang", "fhir-r4-venv")
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "python"))
+from suifang_node import DemoCentral, check, ensure_venv  # noqa: E402
+
 REQUIREMENT = "fhir.resources==5.1.1"  # the last release whose models are FHIR R4 (4.0.1)
 
-try:
-    import fhir.resources
-    assert fhir.resources.__fhir_version__ == "4.0.1"
-except (ImportError, AssertionError, AttributeError):
-    python = os.path.join(VENV, "bin", "python")
-    if os.path.realpath(sys.prefix) == os.path.realpath(VENV):
-        raise SystemExit("the FHIR R4 models did not install")
-    if not os.path.exists(python):
-        subprocess.run([sys.executable, "-m", "venv", VENV], check=True)
-    subprocess.run([python, "-m", "pip", "install", "-q", REQUIREMENT], check=True)
-    os.execv(python, [python] + sys.argv)
+
+def fhir_r4_ready():
+    try:
+        import fhir.resources
+        return fhir.resources.__fhir_version__ == "4.0.1"
+    except (ImportError, AttributeError):
+        return False
+
+
+ensure_venv("fhir-r4-venv", REQUIREMENT, fhir_r4_ready)
 
 from fhir.resources.fhirelementfactory import FHIRElementFactory  # noqa: E402  (after the environment is ready)
 
-PASSWORD = "fhir-demo-password"
 
+class Node(DemoCentral):
+    """The demo central with a FHIR reader's credential and a PBX's (another scope)."""
 
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def check(condition, what):
-    if not condition:
-        raise AssertionError(what)
-    print("  ok:", what)
-
-
-class Node:
     def __init__(self, binary):
-        self.work = tempfile.mkdtemp(prefix="suifang-fhir-")
-        self.dir = os.path.join(self.work, "central")
-        self.port = free_port()
-        run = lambda *args: subprocess.run([binary, *args], check=True, capture_output=True, text=True).stdout
-        run("init", "--role", "central", "--name", "central", "--dir", self.dir, "--listen", "127.0.0.1:0", "--no-encryption")
-        run("debug", "load-demo", "--dir", self.dir, "--patients", "120", "--password", PASSWORD)
-        self.fhir_token = json.loads(run("token", "create", "--dir", self.dir, "--name", "reporting", "--scope", "fhir", "--json"))["token"]
-        self.pbx_token = json.loads(run("token", "create", "--dir", self.dir, "--name", "pbx", "--scope", "screen-pop", "--json"))["token"]
-        self.log = open(os.path.join(self.work, "serve.log"), "w+")
-        self.process = subprocess.Popen([binary, "serve", "--dir", self.dir, "--http", f"127.0.0.1:{self.port}"], stdout=self.log, stderr=subprocess.STDOUT)
-        self.tls = ssl.create_default_context(cafile=os.path.join(self.dir, "ca.pem"))
-        for _ in range(300):
-            if self.get("/fhir/metadata", None)[0] == 200:
-                break
-            time.sleep(0.1)
-        else:
-            raise SystemExit("the node did not come up")
+        super().__init__(binary, "fhir")
+        self.fhir_token = self.token("reporting", "fhir")
+        self.pbx_token = self.token("pbx", "screen-pop")
+        self.start()
 
     def get(self, path, token="fhir"):
-        url = path if path.startswith("https://") else f"https://127.0.0.1:{self.port}{path}"
+        """(status, Content-Type, JSON body) of a GET; `token` is "fhir", "pbx", a session token or None."""
+        url = path if path.startswith("https://") else self.url + path
         request = urllib.request.Request(url)
         token = {"fhir": self.fhir_token, "pbx": self.pbx_token}.get(token, token)
         if token:
@@ -76,20 +53,6 @@ class Node:
             return error.code, error.headers.get("Content-Type"), json.loads(error.read().decode() or "{}")
         except OSError:
             return 0, None, None
-
-    def login(self, user):
-        request = urllib.request.Request(f"https://127.0.0.1:{self.port}/api/login", method="POST",
-                                         data=json.dumps({"username": user, "password": PASSWORD}).encode(), headers={"Content-Type": "application/json"})
-        with urllib.request.urlopen(request, timeout=30, context=self.tls) as response:
-            return json.loads(response.read().decode())["token"]
-
-    def stop(self):
-        self.process.terminate()
-        try:
-            self.process.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            self.process.kill()
-        shutil.rmtree(self.work, ignore_errors=True)
 
 
 def validate(resource, expected_type):
@@ -108,8 +71,7 @@ def main():
     try:
         run(node)
     except Exception:
-        node.log.flush()
-        print(open(node.log.name, errors="replace").read()[-3000:], file=sys.stderr)
+        print(node.log_tail(), file=sys.stderr)
         raise
     finally:
         node.stop()
