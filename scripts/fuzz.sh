@@ -41,10 +41,12 @@ for name in "${targets[@]}"; do
     echo "fuzzing $name: ${flags[*]}" >&2
     # -detect_leaks=0: LeakSanitizer does not follow Swift references kept with spare bits set and
     # reports allocations that are still reachable; -rss_limit_mb still catches real exhaustion.
+    # malloc_context_size=0: no stack is recorded per allocation (1.6x faster on hl7); a crash still
+    # prints its own stack, only "allocated at" is left out.
     # -max_len: 64 KiB unless the caller gives one (smaller runs faster on the frame decoder).
     max_len=-max_len=65536
     for flag in "${flags[@]}"; do [[ $flag == -max_len=* ]] && max_len=$flag; done
-    ASAN_OPTIONS=detect_leaks=0 SUIFANG_FUZZ_TARGET=$name "$binary" "${flags[@]}" "$max_len" -rss_limit_mb=2048 -detect_leaks=0 \
+    ASAN_OPTIONS=detect_leaks=0:malloc_context_size=0 SUIFANG_FUZZ_TARGET=$name "$binary" "${flags[@]}" "$max_len" -rss_limit_mb=2048 -detect_leaks=0 \
         -artifact_prefix=.build-fuzz/crashes/"$name"- -print_final_stats=1 "$corpus" 2>&1 \
         | grep -E "^(#[0-9]+ +DONE|Done [0-9]+ runs|stat::number_of_executed_units|stat::average_exec_per_sec|stat::peak_rss|==[0-9]+==ERROR|SUMMARY)" >&2 \
         || true
