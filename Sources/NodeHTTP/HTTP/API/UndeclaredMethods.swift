@@ -11,11 +11,8 @@ enum UndeclaredMethods {
 
     /// Adds the 405 answers for every path `router` serves; call it after the last route is added.
     static func answer(on router: Router<APIRequestContext>) {
-        let routes = router.routes
-        let pathsInOrder = routes.map(\.path.description).reduce(into: [String]()) { if !$0.contains($1) { $0.append($1) } }
-        let byPath = Dictionary(grouping: routes, by: \.path.description)
-        for description in pathsInOrder {
-            guard let served = byPath[description], let path = served.first?.path else { continue }
+        for served in Dictionary(grouping: router.routes, by: \.path.description).values {
+            guard let path = served.first?.path else { continue }
             var methods = Set(served.map(\.method))
             if methods.contains(.get) { methods.insert(.head) }
             let allow = methods.map(\.rawValue).sorted().joined(separator: ", ")
