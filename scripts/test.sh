@@ -26,10 +26,13 @@ unit_status=${PIPESTATUS[0]}
 unit_passed=$(grep -Eo 'Test run with [0-9]+ tests?' "$log" | grep -Eo '[0-9]+' | tail -1)
 unit_passed=${unit_passed:-0}
 unit_failed=0
+unit_failures=""
 if [ "$unit_status" -ne 0 ]; then
     unit_failed=$(grep -Eo 'with [0-9]+ issues?' "$log" | grep -Eo '[0-9]+' | tail -1)
     unit_failed=${unit_failed:-1}
     unit_passed=0
+    # The failures again at the end, so that the tail of a CI log names them.
+    unit_failures=$(grep -E '✘|error: |Fatal error|unexpected signal' "$log" | grep -v 'Test run with' | head -30)
 fi
 rm -f "$log"
 
@@ -105,6 +108,7 @@ else
 fi
 
 passed=$((unit_passed + net_passed))
+[ -z "$unit_failures" ] || printf 'unit test failures:\n%s\n' "$unit_failures"
 failed=$((unit_failed + net_failed))
 echo "tests: $passed passed, $failed failed"
 [ "$unit_status" -eq 0 ] && [ "$net_failed" -eq 0 ]
