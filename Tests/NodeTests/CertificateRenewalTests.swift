@@ -62,13 +62,17 @@ struct CertificateRenewalTests {
         let centralLog = root.appendingPathComponent("central.log").path, wardLog = root.appendingPathComponent("ward.log").path
         let centralProcess = try SuifangBinary.start(["serve", "--dir", central], log: centralLog)
         defer { centralProcess.terminate() }
-        try await Task.sleep(for: .seconds(1))
+        func logged(_ file: String, _ text: String) -> Bool { ((try? String(contentsOfFile: file, encoding: .utf8)) ?? "").contains(text) }
+        // The ward retries a failed renewal only after minutes: central must listen before it starts.
+        let listening = Date().addingTimeInterval(60)
+        while !logged(centralLog, "listening for sync"), Date() < listening { try await Task.sleep(for: .milliseconds(100)) }
         let wardProcess = try SuifangBinary.start(["serve", "--dir", ward, "--renew-before-days", "400"], log: wardLog)
         defer { wardProcess.terminate() }
         var renewed = false
-        for _ in 0..<150 where !renewed {
+        let renewal = Date().addingTimeInterval(60)
+        while !renewed, Date() < renewal {
             try await Task.sleep(for: .milliseconds(200))
-            renewed = ((try? String(contentsOfFile: wardLog, encoding: .utf8)) ?? "").contains("certificates renewed")
+            renewed = logged(wardLog, "certificates renewed")
         }
         #expect(renewed, "\((try? String(contentsOfFile: wardLog, encoding: .utf8)) ?? "")")
         let after = try NodeDirectory(ward).identity().certificate
@@ -82,7 +86,8 @@ struct CertificateRenewalTests {
         let again = try SuifangBinary.start(["serve", "--dir", ward], log: wardLog)
         defer { again.terminate() }
         var sessions = 0
-        for _ in 0..<150 where sessions < 2 {
+        let admission = Date().addingTimeInterval(60)
+        while sessions < 2, Date() < admission {
             try await Task.sleep(for: .milliseconds(200))
             sessions = ((try? String(contentsOfFile: centralLog, encoding: .utf8)) ?? "").components(separatedBy: "sync session started").count - 1
         }
@@ -91,10 +96,19 @@ struct CertificateRenewalTests {
         #expect(sessions >= 2, "\(log)")
 
         // Central's status shows the renewed expiry the ward presented; the ward's own status shows its own.
-        let status = try SuifangBinary.run(["status", "--dir", central, "--json"])
-        let report = try JSONSerialization.jsonObject(with: Data(status.output.utf8)) as? [String: Any]
-        let peer = (report?["peers"] as? [[String: Any]])?.first { $0["name"] as? String == "ward-5a" }
-        #expect((peer?["certificateExpiresAt"] as? NSNumber)?.uint64Value == after.expiresAt, "\(status.output)")
+        // (Central logs the session before it records the peer's certificate: poll.)
+        var status = try SuifangBinary.run(["status", "--dir", central, "--json"])
+        func presentedExpiry() -> UInt64? {
+            let report = try? JSONSerialization.jsonObject(with: Data(status.output.utf8)) as? [String: Any]
+            let peer = (report?["peers"] as? [[String: Any]])?.first { $0["name"] as? String == "ward-5a" }
+            return (peer?["certificateExpiresAt"] as? NSNumber)?.uint64Value
+        }
+        let recorded = Date().addingTimeInterval(30)
+        while presentedExpiry() != after.expiresAt, Date() < recorded {
+            try await Task.sleep(for: .milliseconds(200))
+            status = try SuifangBinary.run(["status", "--dir", central, "--json"])
+        }
+        #expect(presentedExpiry() == after.expiresAt, "\(status.output)")
         let wardStatus = try SuifangBinary.run(["status", "--dir", ward])
         #expect(wardStatus.output.contains("certificate expires") && wardStatus.output.contains("HTTPS certificate expires"), "\(wardStatus.output)")
     }

@@ -107,7 +107,8 @@ struct ListenerHardeningTests {
     }
 
     @Test func connectionsBeyondTheCapsAreClosedAtOnceAndTheListenerKeepsServing() async throws {
-        let central = try await startCentral(ListenerLimits(perAddress: 4, total: 64, handshakeDeadline: .seconds(5)))
+        // A handshake deadline far off: only the caps close connections here, however slow the machine.
+        let central = try await startCentral(ListenerLimits(perAddress: 4, total: 64, handshakeDeadline: .seconds(60)))
         defer { central.stop() }
         var idle: [RawConnection] = []
         for _ in 0..<200 { idle.append(try RawConnection(port: central.port)) }
@@ -116,15 +117,15 @@ struct ListenerHardeningTests {
             #expect(central.listener.guardian.openConnections <= 4)
             try await Task.sleep(for: .milliseconds(100))
         }
-        // Over the cap: closed as they are accepted, long before the 5 s handshake deadline (how many
-        // the kernel's backlog still holds at any moment depends on the machine's load).
-        let started = Date()
+        // Over the cap: closed as they are accepted, long before the handshake deadline (the few the
+        // listener holds, and those the kernel's backlog still holds, depend on the machine's load).
         var refused = 0
-        for connection in idle.suffix(150) where await connection.closedByPeer(within: max(0.05, 3 - Date().timeIntervalSince(started))) { refused += 1 }
+        for connection in idle.suffix(150) where await connection.closedByPeer(within: 5) { refused += 1 }
         #expect(refused >= 100, "connections over the cap are closed at once")
-        // Once the idle ones hit the handshake deadline, an honest node connects and syncs.
+        // Once the idle ones are gone, an honest node connects and syncs.
         idle.removeAll()
-        try await Task.sleep(for: .seconds(5.5))
+        let drained = Date().addingTimeInterval(30)
+        while central.listener.guardian.openConnections > 0, Date() < drained { try await Task.sleep(for: .milliseconds(50)) }
         #expect(central.listener.guardian.openConnections == 0)
         let token = central.directory.appendingPathComponent("ward.token").path
         let ward = central.directory.appendingPathComponent("ward").path

@@ -60,12 +60,15 @@ struct NodeNetworkTests {
         return Pair(directory: directory, central: centralRuntime, ward: wardRuntime, proxy: proxy, tasks: [listener, connector])
     }
 
+    /// Polls `condition` for up to a minute of wall-clock time (reconnection back-off and a loaded
+    /// machine's stalls both fit).
     func eventually(_ condition: () throws -> Bool) async throws -> Bool {
-        for _ in 0..<200 {
+        let deadline = Date().addingTimeInterval(60)
+        repeat {
             if try condition() { return true }
             try await Task.sleep(for: .milliseconds(50))
-        }
-        return false
+        } while Date() < deadline
+        return try condition()
     }
 
     @Test func aLiveCommitReachesCentralAndNoPatientDataCrossesTheWireInClear() async throws {

@@ -34,7 +34,7 @@ extension CRM.Accounts {
     ) async throws {
         if caller != .system { try caller.require(.admin) }
         let name = username.lowercased()
-        guard name.range(of: "^[a-z0-9._-]{2,32}$", options: .regularExpression) != nil else {
+        guard ASCIIIdentifier(letters: .lowercase, punctuation: "._-", length: 2...32).admits(name) else {
             throw CRMError.invalid("username must be 2–32 of a-z, 0-9, '.', '_' or '-'")
         }
         guard !displayName.isEmpty, displayName.count <= 64 else { throw CRMError.invalid("displayName must be 1–64 characters") }

@@ -39,7 +39,7 @@ extension CRM.Organisation {
     /// Creates or updates a reference entry (admin; managers may add diseases and staff).
     public func saveReference(_ caller: Caller, _ kind: ReferenceKind, _ item: ReferenceItem) async throws {
         if caller != .system { try caller.require(.admin, .manager) }
-        guard item.id.range(of: "^[A-Za-z0-9._:-]{1,40}$", options: .regularExpression) != nil else {
+        guard ASCIIIdentifier(punctuation: "._:-", length: 1...40).admits(item.id) else {
             throw CRMError.invalid("\(kind.rawValue) id must be 1–40 of A-Z, a-z, 0-9, '.', '_', ':' or '-'")
         }
         guard !item.name.isEmpty, item.name.count <= 100 else { throw CRMError.invalid("\(kind.rawValue) name must be 1–100 characters") }
@@ -85,7 +85,7 @@ extension CRM.Organisation {
     /// Sets a system parameter (admin).
     public func setSetting(_ caller: Caller, key: String, value: String) async throws {
         if caller != .system { try caller.require(.admin) }
-        guard key.range(of: "^[A-Za-z0-9._-]{1,64}$", options: .regularExpression) != nil, value.count <= 1000 else {
+        guard ASCIIIdentifier(punctuation: "._-", length: 1...64).admits(key), value.count <= 1000 else {
             throw CRMError.invalid("a setting key is 1–64 of A-Z, a-z, 0-9, '.', '_' or '-', its value at most 1000 characters")
         }
         try await change(caller, "setting.save", "setting") { tx in

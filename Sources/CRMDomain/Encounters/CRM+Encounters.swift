@@ -20,7 +20,7 @@ extension CRM.Encounters {
         guard ["inpatient", "outpatient"].contains(input.kind) else { throw CRMError.invalid("kind must be inpatient or outpatient") }
         guard let admittedAt = time.normalizedTimestamp(input.admittedAt) else { throw CRMError.invalid("admittedAt must be an ISO-8601 date-time") }
         if input.kind == "inpatient", input.wardId == nil { throw CRMError.unprocessable("an admission needs a wardId") }
-        if let hisId = input.hisId, hisId.range(of: "^[A-Za-z0-9._-]{1,40}$", options: .regularExpression) == nil {
+        if let hisId = input.hisId, !ASCIIIdentifier.hisCode.admits(hisId) {
             throw CRMError.invalid("hisId must be 1–40 of A-Z, a-z, 0-9, '.', '_' or '-'")
         }
         if let hisId = input.hisId, let existing = try Self.encounterID(tx.db, hisId: hisId, wardId: input.wardId, recordedBy: nodeID) { return existing }
@@ -61,13 +61,14 @@ extension CRM.Encounters {
     static func encounterID(_ db: Database, hisId: String, wardId: String?, recordedBy node: String) throws -> String? {
         // Bound ids are `his-<hisId>~<ward>`, and ward ids sort below DEL (0x7F): one index range.
         let id = "his-" + hisId
+        // Cached: the HIS feed looks up every message's visit number.
         let candidates = try Row.fetchAll(
-            db,
-            sql: """
-                SELECT e.id, e.wardId, EXISTS (
-                    SELECT 1 FROM encounterEvent v WHERE v.encounterId = e.id AND v.kind IN ('admitted', 'visited') AND v.nodeId = ?) AS ours
-                FROM encounter e WHERE e.id = ? OR (e.id > ? AND e.id < ?)
-                """,
+            db.cachedStatement(
+                sql: """
+                    SELECT e.id, e.wardId, EXISTS (
+                        SELECT 1 FROM encounterEvent v WHERE v.encounterId = e.id AND v.kind IN ('admitted', 'visited') AND v.nodeId = ?) AS ours
+                    FROM encounter e WHERE e.id = ? OR (e.id > ? AND e.id < ?)
+                    """),
             arguments: [node, id, id + String(BoundRowID.separator), id + "\u{7F}"])
         let matching = candidates.compactMap { row -> String? in
             let candidate: String = row["id"]

@@ -103,7 +103,7 @@ extension CRM.Patients {
 
     private func importLine(_ tx: ReplicaTransaction, _ caller: Caller, _ dataset: CSVDataset, _ fields: [String: String]) throws {
         func patientID(_ his: String?) throws -> String {
-            guard let his, his.range(of: "^[A-Za-z0-9._-]{1,40}$", options: .regularExpression) != nil else {
+            guard let his, ASCIIIdentifier.hisCode.admits(his) else {
                 throw CRMError.invalid("patientHisId must be 1–40 of A-Z, a-z, 0-9, '.', '_' or '-'")
             }
             return "his-" + his

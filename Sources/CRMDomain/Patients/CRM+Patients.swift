@@ -47,7 +47,8 @@ extension CRM.Patients {
     }
 
     static func mergeGraph(_ db: Database) throws -> MergeGraph {
-        let rows = try Row.fetchAll(db, sql: "SELECT id, survivorId, mergedId FROM patientMerge WHERE undone IS NOT 1 AND survivorId IS NOT NULL AND mergedId IS NOT NULL")
+        let rows = try Row.fetchAll(
+            db.cachedStatement(sql: "SELECT id, survivorId, mergedId FROM patientMerge WHERE undone IS NOT 1 AND survivorId IS NOT NULL AND mergedId IS NOT NULL"))
         return MergeGraph(merges: rows.map { (id: $0["id"], survivor: $0["survivorId"], merged: $0["mergedId"]) })
     }
 
@@ -69,7 +70,7 @@ extension CRM.Patients {
                 if let phone = PhoneNumber.normalize(trimmed), trimmed.count >= 5 {
                     sql += " AND (phone = ? OR idNumber = ?)"
                     arguments += [phone, trimmed.uppercased()]
-                } else if trimmed.range(of: "^[0-9A-Za-z]{6,20}$", options: .regularExpression) != nil {
+                } else if ASCIIIdentifier(punctuation: "", length: 6...20).admits(trimmed) {
                     sql += " AND idNumber = ?"
                     arguments += [trimmed.uppercased()]
                 } else {

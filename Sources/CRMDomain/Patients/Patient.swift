@@ -79,7 +79,7 @@ public struct PatientInput: Codable, Sendable {
         }
         if let idNumber {
             let upper = idNumber.uppercased()
-            guard upper.isEmpty || upper.range(of: "^[0-9A-Z]{6,20}$", options: .regularExpression) != nil else {
+            guard upper.isEmpty || ASCIIIdentifier(letters: .uppercase, punctuation: "", length: 6...20).admits(upper) else {
                 throw .invalid("idNumber must be 6–20 letters or digits")
             }
             fields.idNumber = .some(upper.isEmpty ? nil : upper)

@@ -60,7 +60,7 @@ extension CRM.SMS {
     /// Creates or updates an SMS template (managers).
     public func saveTemplate(_ caller: Caller, _ template: SMSTemplate) async throws {
         if caller != .system { try caller.require(.manager, .admin) }
-        guard template.id.range(of: "^[A-Za-z0-9_-]{1,40}$", options: .regularExpression) != nil else {
+        guard ASCIIIdentifier.clientID.admits(template.id) else {
             throw CRMError.invalid("template id must be 1–40 of A-Z, a-z, 0-9, '_' or '-'")
         }
         guard ["general", "birthday", "holiday", "followup"].contains(template.kind) else {

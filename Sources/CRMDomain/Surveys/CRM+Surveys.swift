@@ -79,7 +79,7 @@ extension CRM.Surveys {
     /// Saves a template's questions as its next version (managers). Returns the version number.
     public func saveTemplate(_ caller: Caller, id: String, name: String, purpose: String?, diseaseCode: String?, definition: SurveyDefinition) async throws -> Int {
         if caller != .system { try caller.require(.manager, .admin) }
-        guard id.range(of: "^[A-Za-z0-9_-]{1,40}$", options: .regularExpression) != nil else {
+        guard ASCIIIdentifier.clientID.admits(id) else {
             throw CRMError.invalid("template id must be 1–40 of A-Z, a-z, 0-9, '_' or '-'")
         }
         guard !name.isEmpty, name.count <= 100 else { throw CRMError.invalid("name must be 1–100 characters") }
@@ -157,7 +157,7 @@ extension CRM.Surveys {
 
     /// ``submit(_:_:)`` inside a transaction (imports run many in one).
     func submit(_ tx: ReplicaTransaction, _ caller: Caller, _ submission: SurveySubmission) throws -> SubmissionReceipt {
-        guard submission.id.range(of: "^[A-Za-z0-9_-]{10,40}$", options: .regularExpression) != nil else {
+        guard ASCIIIdentifier(punctuation: "_-", length: 10...40).admits(submission.id) else {
             throw CRMError.invalid("id must be 10–40 of A-Z, a-z, 0-9, '_' or '-' (a ULID made by the device)")
         }
         guard let submittedAt = time.normalizedTimestamp(submission.submittedAt) else { throw CRMError.invalid("submittedAt must be an ISO-8601 date-time") }

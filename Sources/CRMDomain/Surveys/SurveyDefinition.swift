@@ -77,7 +77,7 @@ public struct SurveyDefinition: Codable, Sendable, Hashable {
         var seen = Set<String>()
         var roles = Set<Role>()
         for question in questions {
-            guard question.id.range(of: "^[A-Za-z0-9_]{1,32}$", options: .regularExpression) != nil else {
+            guard ASCIIIdentifier(punctuation: "_", length: 1...32).admits(question.id) else {
                 throw .invalid("question ids are 1–32 of A-Z, a-z, 0-9 or '_'")
             }
             guard seen.insert(question.id).inserted else { throw .unprocessable("question '\(question.id)' appears twice") }

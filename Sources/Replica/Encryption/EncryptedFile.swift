@@ -154,16 +154,21 @@ final class EncryptedFile {
 }
 
 extension EncryptedVFS {
-    private static let lastFailureText = Mutex<String?>(nil)
+    private static let failureTexts = Mutex<[String]>([])
+    /// How many refusals ``recentFailures`` keeps.
+    static let keptFailures = 32
 
-    /// Logs a refused page (no data: the file's name, the page's place) and keeps it for ``lastFailure``.
+    /// Logs a refused page (no data: the file's name, the page's place) and keeps it for ``recentFailures``.
     static func recordFailure(_ text: String) {
         logger.error("\(text)")
-        lastFailureText.withLock { $0 = text }
+        failureTexts.withLock {
+            $0.append(text)
+            if $0.count > keptFailures { $0.removeFirst($0.count - keptFailures) }
+        }
     }
 
-    /// The last page the encrypted file layer refused, if any.
-    static var lastFailure: String? { lastFailureText.withLock { $0 } }
+    /// The pages the encrypted file layer refused most recently, oldest first (of any file).
+    static var recentFailures: [String] { failureTexts.withLock { $0 } }
 }
 
 private func passThrough(_ file: UnsafeMutablePointer<sqlite3_file>?) -> (UnsafeMutablePointer<sqlite3_file>, sqlite3_io_methods) {

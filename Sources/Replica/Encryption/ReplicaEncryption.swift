@@ -40,8 +40,9 @@ public struct ReplicaEncryption: Sendable {
         try db.execute(sql: "PRAGMA temp_store = MEMORY")
     }
 
-    /// The last page the encrypted file layer refused in this process (file name and place, no data).
-    public static var lastRefusal: String? { EncryptedVFS.lastFailure }
+    /// The pages the encrypted file layer refused most recently in this process, oldest first
+    /// (file name and place, no data).
+    public static var recentRefusals: [String] { EncryptedVFS.recentFailures }
 }
 
 /// A replica's file as a tool opens it directly (status, testnet checks): its path and, when it

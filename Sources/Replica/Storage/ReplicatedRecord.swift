@@ -65,7 +65,7 @@ extension ReplicaTransaction {
     public func rowExists(_ table: String, id: String) throws -> Bool {
         let table = try replica.table(table)
         return try Bool.fetchOne(
-            db, sql: "SELECT 1 FROM \(table.name.quotedDatabaseIdentifier) WHERE \(table.declaration.primaryKey.quotedDatabaseIdentifier) = ?",
+            db.cachedStatement(sql: "SELECT 1 FROM \(table.name.quotedDatabaseIdentifier) WHERE \(table.declaration.primaryKey.quotedDatabaseIdentifier) = ?"),
             arguments: [id]) == true
     }
 }
