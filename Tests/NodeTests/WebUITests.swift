@@ -89,7 +89,7 @@ extension WebUITests {
         #expect(definition.questions[1].options == [.init(value: "good", label: "好"), .init(value: "poor", label: "差")])
         #expect(definition.questions[1].showIf == .init(question: "overall", equals: ["1", "2"]) && definition.questions[1].required == false)
         let html = TemplateEditor.render(
-            id: "t", name: "T", purpose: "bedside", version: 1, definition: definition, blankRows: 1,
+            id: "t", name: "T", purpose: "bedside", diseaseCode: nil, version: 1, definition: definition, blankRows: 1,
             s: Strings(language: .zh), error: nil
         ).html
         #expect(html.contains("name=\"count\" value=\"3\"") && html.contains("good=好\npoor=差"))

@@ -162,8 +162,11 @@ extension CRM.FollowUps {
     }
 
     /// The follow-ups due on `day` or earlier and not done ("today's follow-ups"), overdue first.
-    /// Bedside visitors see their ward's bedside visits; agents the phone work.
-    public func queue(_ caller: Caller, day: String? = nil, kind: String? = nil, wardId: String? = nil, page: PageRequest) async throws -> Page<QueueEntry> {
+    /// Bedside visitors see their ward's bedside visits; `phoneWork` leaves bedside visits out (the
+    /// call center's desk), before paging, so that no number of them hides a call.
+    public func queue(
+        _ caller: Caller, day: String? = nil, kind: String? = nil, wardId: String? = nil, phoneWork: Bool = false, page: PageRequest
+    ) async throws -> Page<QueueEntry> {
         try caller.require(.visitor, .agent, .manager, .admin)
         let day = day ?? today()
         guard time.isDay(day) else { throw CRMError.invalid("day must be yyyy-MM-dd") }
@@ -188,6 +191,7 @@ extension CRM.FollowUps {
                 arguments += [kind]
             }
             if let wardId { sql += " AND t.wardId = ?"; arguments += [wardId] }
+            if phoneWork { sql += " AND t.kind <> 'bedside24h'" }
             if let after = page.after {
                 let parts = after.split(separator: "|", maxSplits: 1, omittingEmptySubsequences: false).map(String.init)
                 guard parts.count == 2 else { throw CRMError.invalid("after is not a cursor from this list") }
@@ -261,7 +265,9 @@ extension CRM.FollowUps {
     }
 
     /// Records one attempt at a task (outcome, note, next action, the survey taken) and closes the
-    /// task unless the patient was not reached and a later day is set. Claims the task if unclaimed.
+    /// task unless the patient was not reached and a day to call again (`retryOn`, today or later)
+    /// is set: a no-answer without it closes the task as not reached, which coverage does not count
+    /// as followed up. Claims the task if unclaimed.
     public func record(
         _ caller: Caller, taskId: String, outcome: FollowUpOutcome, note: String?, nextAction: String?,
         responseId: String? = nil, retryOn: String? = nil
@@ -269,7 +275,10 @@ extension CRM.FollowUps {
         try caller.require(.visitor, .agent, .manager)
         if let note, note.count > 2000 { throw CRMError.invalid("note must be at most 2000 characters") }
         if let nextAction, nextAction.count > 500 { throw CRMError.invalid("nextAction must be at most 500 characters") }
-        if let retryOn { guard time.isDay(retryOn) else { throw CRMError.invalid("retryOn must be yyyy-MM-dd") } }
+        if let retryOn {
+            guard time.isDay(retryOn) else { throw CRMError.invalid("retryOn must be yyyy-MM-dd") }
+            guard retryOn >= today() else { throw CRMError.unprocessable("retryOn must be today or later") }
+        }
         return try await change(caller, "task.record", "followUpRecord") { tx in
             let id = try record(
                 tx, caller, taskId: taskId, outcome: outcome, note: note, nextAction: nextAction,

@@ -104,14 +104,17 @@ extension CRM.Statistics {
         }
     }
 
-    /// Follow-up coverage per task kind for tasks due in the range.
+    /// Follow-up coverage per task kind for tasks due in the range. A task counts as done when it was
+    /// closed with the patient reached (or declining): one closed as not reached (no answer, wrong
+    /// number) is due and not done.
     public func coverage(_ caller: Caller, range: DayRange, wardId: String? = nil) async throws -> [CoverageRow] {
         try caller.require(.manager, .admin)
         try range.validate(time)
         return try await read { db in
+            let followedUp = "doneAt IS NOT NULL AND outcome IS NOT 'noAnswer' AND outcome IS NOT 'wrongNumber'"
             var sql = """
-                SELECT kind, COUNT(*), COUNT(doneAt),
-                       SUM(doneAt IS NOT NULL AND ((dueBy IS NOT NULL AND doneAt <= dueBy) OR (dueBy IS NULL AND substr(doneAt, 1, 10) <= dueDate)))
+                SELECT kind, COUNT(*), SUM(\(followedUp)),
+                       SUM(\(followedUp) AND ((dueBy IS NOT NULL AND doneAt <= dueBy) OR (dueBy IS NULL AND substr(doneAt, 1, 10) <= dueDate)))
                 FROM followUpTask WHERE withdrawn IS NOT 1 AND dueDate >= ? AND dueDate <= ?
                 """
             var arguments: StatementArguments = [range.from, range.to]

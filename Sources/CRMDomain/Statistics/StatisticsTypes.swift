@@ -119,6 +119,7 @@ public struct OpinionEntry: Codable, Sendable, Hashable {
 public struct CoverageRow: Codable, Sendable, Hashable {
     public var kind: String
     public var due: Int
+    /// Closed with the patient reached (or declining); not reached does not count.
     public var done: Int
     /// Done by `dueBy` (24 h / 72 h tasks) or on the due day (others).
     public var onTime: Int

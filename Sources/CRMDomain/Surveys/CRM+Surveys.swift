@@ -83,6 +83,11 @@ extension CRM.Surveys {
             throw CRMError.invalid("template id must be 1–40 of A-Z, a-z, 0-9, '_' or '-'")
         }
         guard !name.isEmpty, name.count <= 100 else { throw CRMError.invalid("name must be 1–100 characters") }
+        // A per-disease template is chosen for encounters whose diagnosis starts with its code.
+        let diseaseCode = diseaseCode?.isEmpty == true ? nil : diseaseCode
+        if let diseaseCode, !ASCIIIdentifier(punctuation: "._-", length: 1...20).admits(diseaseCode) {
+            throw CRMError.invalid("diseaseCode must be an ICD-10 code or prefix: 1–20 of A-Z, a-z, 0-9, '.', '_' or '-'")
+        }
         try definition.validate()
         let text = String(decoding: try JSONEncoder().encode(definition), as: UTF8.self)
         return try await change(caller, "template.save", "surveyTemplate") { tx in

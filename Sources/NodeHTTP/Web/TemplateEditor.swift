@@ -33,7 +33,7 @@ package enum TemplateEditor {
     }
 
     package static func render(
-        id: String?, name: String?, purpose: String?, version: Int?, definition: SurveyDefinition, blankRows: Int,
+        id: String?, name: String?, purpose: String?, diseaseCode: String?, version: Int?, definition: SurveyDefinition, blankRows: Int,
         s: Strings, error: String?
     ) -> Markup {
         let rows = definition.questions.map(Optional.some) + Array(repeating: nil, count: blankRows)
@@ -43,7 +43,8 @@ package enum TemplateEditor {
             <div class="grid"><div><label for="t-id">ID</label><input type="text" id="t-id" name="id" value="\(e(id))" required pattern="[A-Za-z0-9_-]{1,40}"></div>
             <div><label for="t-name">\(s["label"])</label><input type="text" id="t-name" name="name" value="\(e(name))" required></div>
             <div><label for="t-purpose">\(s["purpose"])</label><select id="t-purpose" name="purpose">
-            \(["bedside", "discharge", "outpatient", "general"].markup { "<option\($0 == purpose ? " selected" : "")>\($0)</option>" })</select></div></div>
+            \(["bedside", "discharge", "outpatient", "general"].markup { "<option\($0 == purpose ? " selected" : "")>\($0)</option>" })</select></div>
+            <div><label for="t-disease">\(s["diseaseCode"])</label><input type="text" id="t-disease" name="diseaseCode" value="\(e(diseaseCode))" pattern="[A-Za-z0-9._\\-]{0,20}"></div></div>
             <input type="hidden" name="count" value="\(rows.count)">
             """
         for (index, question) in rows.enumerated() {

@@ -17,18 +17,24 @@ extension WebUI {
         var patients: Int
     }
 
+    /// Tasks on one page of the desk.
+    package static let deskPageSize = 100
+
     package func addDesk(to router: Router<APIRequestContext>) {
         let crm = self.crm, screenPops = self.screenPops
         pages(router, .agent, .manager).get("/desk") { request, context in
             let session = try context.session()
             let caller = session.caller
-            // The desk is phone work: bedside visits belong to the ward tablets.
-            let (queue, lost) = await (
-                try await crm.followUps.queue(caller, page: PageRequest(limit: 300)).items.filter { $0.task.kind != "bedside24h" }, try crm.followUps.lostClaims(caller)
-            )
+            // The desk is phone work: bedside visits belong to the ward tablets. Oldest due first,
+            // a page at a time.
+            let page = try PageRequest(after: request.query("after"), limit: Self.deskPageSize)
+            let (queue, lost) = await (try await crm.followUps.queue(caller, phoneWork: true, page: page), try crm.followUps.lostClaims(caller))
             var flash: String?
             if request.query("lost") != nil { flash = session.strings["claimLost"] }
-            return session.page(session.strings["desk"], Self.desk(queue, lost: lost, caller: caller, s: session.strings), flash: flash)
+            let tomorrow = crm.time.day(crm.today(), plus: 1) ?? crm.today()
+            var html = Self.desk(queue.items, lost: lost, caller: caller, retryOn: tomorrow, s: session.strings)
+            if let next = queue.next { html += "<p><a id=\"desk-next\" href=\"/desk?after=\(HTML.urlComponent(next))\">\(session.strings["more"])</a></p>" }
+            return session.page(session.strings["desk"], html, flash: flash)
         }
         pages(router, .agent, .manager).post("/desk/tasks/:id/claim") { request, context in
             let session = try context.session()
@@ -45,7 +51,11 @@ extension WebUI {
             let id = try context.parameters.id()
             let form = try await request.form(context: context)
             guard let outcome = form["outcome"].flatMap(FollowUpOutcome.init(rawValue:)) else { throw CRMError(.invalid, "choose an outcome") }
-            _ = try await crm.followUps.record(session.caller, taskId: id, outcome: outcome, note: form["note"], nextAction: form["nextAction"])
+            // No answer: the task comes back on the day given (the form offers tomorrow); left empty,
+            // it closes as not reached.
+            let retryOn = outcome == .noAnswer ? form["retryOn"].flatMap { $0.isEmpty ? nil : $0 } : nil
+            _ = try await crm.followUps.record(
+                session.caller, taskId: id, outcome: outcome, note: form["note"], nextAction: form["nextAction"], retryOn: retryOn)
             return WebPage.redirect("/desk")
         }
         pages(router, .agent).get("/desk/events") { request, context in
@@ -100,7 +110,8 @@ extension WebUI {
             """
     }
 
-    package static func desk(_ queue: [QueueEntry], lost: [LostClaim], caller: Caller, s: Strings) -> Markup {
+    /// The desk's queue; `retryOn` is the day a no-answer comes back unless the agent picks another.
+    package static func desk(_ queue: [QueueEntry], lost: [LostClaim], caller: Caller, retryOn: String, s: Strings) -> Markup {
         var html: Markup = "<div id=\"screenpop\" tabindex=\"-1\" aria-live=\"assertive\"></div>"
         if !lost.isEmpty {
             let claims = lost.map { claim -> Markup in "\(claim.taskId) → \(claim.winner)" }
@@ -121,6 +132,7 @@ extension WebUI {
                     \(outcomes.joined())</select>
                     <label for="n-\(task.id)">\(s["note"])</label><input type="text" id="n-\(task.id)" name="note">
                     <label for="a-\(task.id)">\(s["nextAction"])</label><input type="text" id="a-\(task.id)" name="nextAction">
+                    <label for="r-\(task.id)">\(s["retryOn"])</label><input type="date" id="r-\(task.id)" name="retryOn" value="\(retryOn)">
                     <p><button type="submit">\(s["record"])</button>
                     <a class="button secondary" href="/desk/tasks/\(HTML.urlComponent(task.id))/survey">\(s["phoneSurvey"])</a></p></form>
                     """

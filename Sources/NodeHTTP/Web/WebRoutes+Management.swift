@@ -66,9 +66,10 @@ extension WebUI {
             let session = try context.session()
             let templates = try await crm.surveys.templates()
             let s = session.strings
-            var html: Markup = "<table><thead><tr><th>\(s["template"])</th><th>\(s["purpose"])</th><th>\(s["version"])</th></tr></thead><tbody>"
+            var html: Markup =
+                "<table><thead><tr><th>\(s["template"])</th><th>\(s["purpose"])</th><th>\(s["diseaseCode"])</th><th>\(s["version"])</th></tr></thead><tbody>"
             html += templates.markup {
-                "<tr><td><a href=\"/templates/\(HTML.urlComponent($0.id))\">\(e($0.name))</a></td><td>\(e($0.purpose))</td><td>\($0.currentVersion)</td></tr>"
+                "<tr><td><a href=\"/templates/\(HTML.urlComponent($0.id))\">\(e($0.name))</a></td><td>\(e($0.purpose))</td><td>\(e($0.diseaseCode))</td><td>\($0.currentVersion)</td></tr>"
             }
             html += "</tbody></table>" + Self.templateEditor(nil, s: s, error: nil)
             return session.page(s["templates"], html)
@@ -88,12 +89,13 @@ extension WebUI {
                 session.page(
                     session.strings["templates"],
                     TemplateEditor.render(
-                        id: id, name: form["name"], purpose: form["purpose"], version: nil,
+                        id: id, name: form["name"], purpose: form["purpose"], diseaseCode: form["diseaseCode"], version: nil,
                         definition: definition, blankRows: blankRows, s: session.strings, error: error))
             }
             if form["action"] == "add" { return editor(1, nil) }
             do {
-                _ = try await crm.surveys.saveTemplate(session.caller, id: id, name: form["name"] ?? "", purpose: form["purpose"], diseaseCode: nil, definition: definition)
+                _ = try await crm.surveys.saveTemplate(
+                    session.caller, id: id, name: form["name"] ?? "", purpose: form["purpose"], diseaseCode: form["diseaseCode"], definition: definition)
             } catch let error as CRMError where error.refusesInput {
                 return editor(0, error.message)
             }
@@ -184,7 +186,7 @@ extension WebUI {
 
     package static func templateEditor(_ template: SurveyTemplate?, s: Strings, error: String?) -> Markup {
         TemplateEditor.render(
-            id: template?.id, name: template?.name, purpose: template?.purpose, version: template?.currentVersion,
+            id: template?.id, name: template?.name, purpose: template?.purpose, diseaseCode: template?.diseaseCode, version: template?.currentVersion,
             definition: template?.definition ?? SurveyDefinition(questions: []), blankRows: template == nil ? 2 : 0, s: s, error: error)
     }
 
