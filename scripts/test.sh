@@ -32,7 +32,8 @@ if [ "$unit_status" -ne 0 ]; then
     unit_failed=${unit_failed:-1}
     unit_passed=0
     # The failures again at the end, so that the tail of a CI log names them.
-    unit_failures=$(grep -E '✘|error: |Fatal error|unexpected signal' "$log" | grep -v 'Test run with' | head -30)
+    # Each failed test's line first (one test's many issues must not hide the others), then details.
+    unit_failures=$( (grep -E '✘ Test .* failed|Fatal error|unexpected signal' "$log"; grep -E '✘ Test .* recorded an issue|error: ' "$log") | grep -v 'Test run with' | head -40)
 fi
 rm -f "$log"
 

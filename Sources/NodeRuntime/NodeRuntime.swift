@@ -123,6 +123,9 @@ package final class NodeRuntime: Sendable {
             } catch let error as SyncError {
                 deadline?.cancel()
                 logger.warning("sync handshake refused", metadata: ["sync.peer.address": "\(address)", "sync.error": "\(error)"])
+                // The peer we dial keeps its row with why it refused us now (revoked, expired, a
+                // wipe order): a live session's own refusal can be lost to a reset connection.
+                if side == .client { peers.recordRefusal(address: address, error: error.description) }
                 throw error
             }
             let peer = secure.peer

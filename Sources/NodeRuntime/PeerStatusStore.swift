@@ -76,6 +76,14 @@ package struct PeerStatusStore: Sendable {
         }
     }
 
+    /// A handshake with the peer at `address` failed: its row (if it has one) shows it
+    /// disconnected, with the reason.
+    package func recordRefusal(address: String, error: String) {
+        try? replica.writeLocal { db in
+            try db.execute(sql: "UPDATE _node_peer SET connected = 0, lastError = ? WHERE address = ?", arguments: [error, address])
+        }
+    }
+
     package func peers() throws -> [Peer] {
         try replica.reader.read { db in
             guard try db.tableExists("_node_peer") else { return [] }

@@ -129,6 +129,17 @@ struct StatisticsTests {
         #expect(coverage.first.map { abs($0.onTimeRate - 1.0 / 3) < 1e-9 } == true)
     }
 
+    @Test func coverageCountsTasksClosedWithThePatientReachedOrDecliningOnly() async throws {
+        let node = try TestNode(1)
+        let patient = try await node.crm.patients.create(Staff.agent, PatientInput(name: "覆盖率", phone: "13800138126"))
+        for outcome in [FollowUpOutcome.reached, .refused, .wrongNumber, .noAnswer] {
+            let task = try await node.crm.followUps.createTask(Staff.manager, patientId: patient, dueDate: "2026-11-20", note: nil, templateId: nil)
+            _ = try await node.crm.followUps.record(Staff.agent, taskId: task, outcome: outcome, note: nil, nextAction: nil)
+        }
+        let coverage = try await node.crm.statistics.coverage(Staff.manager, range: DayRange(from: "2026-11-01", to: "2026-11-30"))
+        #expect(coverage.first { $0.kind == "oneOff" }.map { [$0.due, $0.done] } == [4, 2], "closed as not reached is not followed up")
+    }
+
     @Test func statisticsAreForManagersOnly() async throws {
         let node = try TestNode(1)
         await #expect(throws: CRMError.self) { try await node.crm.statistics.nps(Staff.agent, range: DayRange(from: "2026-01-01", to: "2026-12-31"), period: .month) }

@@ -35,6 +35,23 @@ struct DeskAndEditorTests {
             let desk = try await client.execute(uri: "/desk", method: .get, headers: [.cookie: cookie]) { String(buffer: $0.body) }
             #expect(desk.contains("id=\"task-\(call)\""), "the phone task is on the desk's first page")
             #expect(!desk.contains(">\(Strings(language: .zh)["bedside24h"])<"), "no bedside visit on the desk")
+            #expect(!desk.contains("id=\"desk-next\""), "one page holds the only phone task")
+
+            // A queue longer than a page: the agent pages on, and claiming a task keeps the page.
+            var calls: [String] = []
+            for index in 0..<(WebUI.deskPageSize + 5) {
+                calls.append(try await crm.followUps.createTask(.system, patientId: caller, dueDate: yesterday, note: "第\(index)通", templateId: nil))
+            }
+            let first = try await client.execute(uri: "/desk", method: .get, headers: [.cookie: cookie]) { String(buffer: $0.body) }
+            let next = try #require(first.firstRange(of: "/desk?after=").map { String(first[$0.lowerBound...].prefix(while: { $0 != "\"" })) })
+            let second = try await client.execute(uri: next.replacingOccurrences(of: "&amp;", with: "&"), method: .get, headers: [.cookie: cookie]) {
+                String(buffer: $0.body)
+            }
+            let onSecond = try #require(calls.first { second.contains("id=\"task-\($0)\"") && !first.contains("id=\"task-\($0)\"") })
+            let after = try #require(second.firstRange(of: "name=\"after\" value=\"").map { String(second[$0.upperBound...].prefix(while: { $0 != "\"" })) })
+            let (headers, body) = Self.form("after=\(after)", cookie)
+            let claimed = try await client.execute(uri: "/desk/tasks/\(onSecond)/claim", method: .post, headers: headers, body: body) { $0.headers[.location] }
+            #expect(claimed?.hasPrefix("/desk?after=") == true && claimed?.hasSuffix("#task-\(onSecond)") == true, "\(claimed ?? "")")
         }
     }
 
@@ -87,7 +104,7 @@ struct DeskAndEditorTests {
             // A code that is not one is refused on the form, not stored.
             let (badHeaders, badBody) = Self.form(fields.replacingOccurrences(of: "diseaseCode=I21", with: "diseaseCode=I21%0A"), cookie)
             let refused = try await client.execute(uri: "/templates", method: .post, headers: badHeaders, body: badBody) { ($0.status, String(buffer: $0.body)) }
-            #expect(refused.0 == .ok && refused.1.contains("diseaseCode"))
+            #expect(refused.0 == .ok && refused.1.contains("ICD-10"))
             #expect(try await crm.surveys.template("acs").currentVersion == 2)
         }
     }

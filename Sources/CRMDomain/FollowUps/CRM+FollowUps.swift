@@ -264,9 +264,12 @@ extension CRM.FollowUps {
         }
     }
 
+    /// How far ahead a no-answer may set the next call.
+    public static let longestRetryDays = 30
+
     /// Records one attempt at a task (outcome, note, next action, the survey taken) and closes the
-    /// task unless the patient was not reached and a day to call again (`retryOn`, today or later)
-    /// is set: a no-answer without it closes the task as not reached, which coverage does not count
+    /// task unless the patient was not reached and a day to call again (`retryOn`, today to
+    /// ``longestRetryDays`` ahead) is set: a no-answer without it closes the task as not reached, which coverage does not count
     /// as followed up. Claims the task if unclaimed.
     public func record(
         _ caller: Caller, taskId: String, outcome: FollowUpOutcome, note: String?, nextAction: String?,
@@ -277,7 +280,14 @@ extension CRM.FollowUps {
         if let nextAction, nextAction.count > 500 { throw CRMError.invalid("nextAction must be at most 500 characters") }
         if let retryOn {
             guard time.isDay(retryOn) else { throw CRMError.invalid("retryOn must be yyyy-MM-dd") }
-            guard retryOn >= today() else { throw CRMError.unprocessable("retryOn must be today or later") }
+            // Only a no-answer uses it; within a month, so an unreached patient cannot be pushed
+            // out of the queue (and out of coverage) for years.
+            if outcome == .noAnswer {
+                let latest = time.day(today(), plus: Self.longestRetryDays) ?? today()
+                guard retryOn >= today(), retryOn <= latest else {
+                    throw CRMError.unprocessable("retryOn must be between today and \(Self.longestRetryDays) days from now")
+                }
+            }
         }
         return try await change(caller, "task.record", "followUpRecord") { tx in
             let id = try record(

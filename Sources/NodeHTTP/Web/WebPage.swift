@@ -30,11 +30,11 @@ package struct WebSession: Sendable {
     package var navigation: [(path: String, label: String)] {
         let s = strings
         switch caller.role {
-        case .visitor: return [("/ward", s["ward"])]
+        case .visitor: return [("/ward", s["ward"]), ("/encounters", s["encounters"])]
         case .agent: return [("/desk", s["desk"]), ("/patients", s["patients"]), ("/complaints", s["office"]), ("/sms/replies", s["smsReplies"])]
         case .manager:
             return [
-                ("/complaints", s["office"]), ("/patients", s["patients"]), ("/conflicts", s["conflicts"]), ("/sms", s["smsComposer"]),
+                ("/complaints", s["office"]), ("/patients", s["patients"]), ("/encounters", s["encounters"]), ("/conflicts", s["conflicts"]), ("/sms", s["smsComposer"]),
                 ("/sms/replies", s["smsReplies"]),
                 ("/templates", s["templates"]), ("/rules", s["rules"]), ("/dashboard", s["dashboard"]), ("/fleet", s["fleet"]),
                 ("/organisation", s["organisation"]), ("/audit", s["audit"]),
@@ -131,6 +131,8 @@ package struct FormFields: Sendable {
     }
 
     package subscript(_ key: String) -> String? { values[key]?.first.flatMap { $0.isEmpty ? nil : $0 } }
+    /// Replaces a field's values (nil removes it).
+    package mutating func set(_ key: String, _ value: String?) { values[key] = value.map { [$0] } }
     package func all(_ key: String) -> [String] { values[key] ?? [] }
     package var keys: [String] { Array(values.keys) }
 }

@@ -32,19 +32,20 @@ extension WebUI {
             var flash: String?
             if request.query("lost") != nil { flash = session.strings["claimLost"] }
             let tomorrow = crm.time.day(crm.today(), plus: 1) ?? crm.today()
-            var html = Self.desk(queue.items, lost: lost, caller: caller, retryOn: tomorrow, s: session.strings)
+            var html = Self.desk(queue.items, lost: lost, caller: caller, page: page.after, today: crm.today(), retryOn: tomorrow, s: session.strings)
             if let next = queue.next { html += "<p><a id=\"desk-next\" href=\"/desk?after=\(HTML.urlComponent(next))\">\(session.strings["more"])</a></p>" }
             return session.page(session.strings["desk"], html, flash: flash)
         }
         pages(router, .agent, .manager).post("/desk/tasks/:id/claim") { request, context in
             let session = try context.session()
             let id = try context.parameters.id()
+            let form = try await request.form(context: context)
             do {
                 _ = try await crm.followUps.claim(session.caller, taskId: id)
             } catch let error as CRMError where error.kind == .conflict {
                 return WebPage.redirect("/desk?lost=\(HTML.urlComponent(id))")
             }
-            return WebPage.redirect("/desk#task-\(HTML.urlComponent(id))")
+            return WebPage.redirect(Self.deskPage(after: form["after"]) + "#task-\(HTML.urlComponent(id))")
         }
         pages(router, .agent, .manager).post("/desk/tasks/:id/record") { request, context in
             let session = try context.session()
@@ -56,7 +57,7 @@ extension WebUI {
             let retryOn = outcome == .noAnswer ? form["retryOn"].flatMap { $0.isEmpty ? nil : $0 } : nil
             _ = try await crm.followUps.record(
                 session.caller, taskId: id, outcome: outcome, note: form["note"], nextAction: form["nextAction"], retryOn: retryOn)
-            return WebPage.redirect("/desk")
+            return WebPage.redirect(Self.deskPage(after: form["after"]))
         }
         pages(router, .agent).get("/desk/events") { request, context in
             let session = try context.session()
@@ -110,8 +111,15 @@ extension WebUI {
             """
     }
 
-    /// The desk's queue; `retryOn` is the day a no-answer comes back unless the agent picks another.
-    package static func desk(_ queue: [QueueEntry], lost: [LostClaim], caller: Caller, retryOn: String, s: Strings) -> Markup {
+    /// The desk's page that starts after `after` (its forms send the agent back to it).
+    static func deskPage(after: String?) -> String {
+        after.map { "/desk?after=\(HTML.urlComponent($0))" } ?? "/desk"
+    }
+
+    /// The desk's queue, one page of it (`page`: the cursor it starts after); `retryOn` is the day a
+    /// no-answer comes back unless the agent picks another, from `today` on.
+    package static func desk(_ queue: [QueueEntry], lost: [LostClaim], caller: Caller, page: String?, today: String, retryOn: String, s: Strings) -> Markup {
+        let keepPlace: Markup = page.map { "<input type=\"hidden\" name=\"after\" value=\"\(e($0))\">" } ?? .empty
         var html: Markup = "<div id=\"screenpop\" tabindex=\"-1\" aria-live=\"assertive\"></div>"
         if !lost.isEmpty {
             let claims = lost.map { claim -> Markup in "\(claim.taskId) → \(claim.winner)" }
@@ -123,16 +131,17 @@ extension WebUI {
             let due: Markup = entry.overdue ? "<span class=\"overdue\">\(s["overdue"])</span>" : "<span class=\"due\">\(s["due"])</span>"
             let action: Markup
             if task.claimedBy == nil {
-                action = "<form method=\"post\" action=\"/desk/tasks/\(HTML.urlComponent(task.id))/claim\"><button type=\"submit\" class=\"claim\">\(s["claim"])</button></form>"
+                action =
+                    "<form method=\"post\" action=\"/desk/tasks/\(HTML.urlComponent(task.id))/claim\">\(keepPlace)<button type=\"submit\" class=\"claim\">\(s["claim"])</button></form>"
             } else if task.claimedBy == caller.userId {
                 let outcomes = FollowUpOutcome.allCases.map { outcome -> Markup in "<option value=\"\(outcome.rawValue)\">\(s[outcome.rawValue])</option>" }
                 action = """
-                    <form method="post" action="/desk/tasks/\(HTML.urlComponent(task.id))/record" class="record">
+                    <form method="post" action="/desk/tasks/\(HTML.urlComponent(task.id))/record" class="record">\(keepPlace)
                     <label for="o-\(task.id)">\(s["outcome"])</label><select id="o-\(task.id)" name="outcome">
                     \(outcomes.joined())</select>
                     <label for="n-\(task.id)">\(s["note"])</label><input type="text" id="n-\(task.id)" name="note">
                     <label for="a-\(task.id)">\(s["nextAction"])</label><input type="text" id="a-\(task.id)" name="nextAction">
-                    <label for="r-\(task.id)">\(s["retryOn"])</label><input type="date" id="r-\(task.id)" name="retryOn" value="\(retryOn)">
+                    <label for="r-\(task.id)">\(s["retryOn"])</label><input type="date" id="r-\(task.id)" name="retryOn" value="\(retryOn)" min="\(today)">
                     <p><button type="submit">\(s["record"])</button>
                     <a class="button secondary" href="/desk/tasks/\(HTML.urlComponent(task.id))/survey">\(s["phoneSurvey"])</a></p></form>
                     """

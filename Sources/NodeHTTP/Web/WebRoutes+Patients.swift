@@ -133,6 +133,8 @@ extension WebUI {
             """
         if let from = archive.redirectedFrom { html += "<p class=\"flash\">\(e(from)) → \(e(p.id))</p>" }
         if canMerge {
+            // Managers and admins also record this patient's admissions and visits by hand.
+            html += "<p><a class=\"button secondary\" id=\"admit-link\" href=\"/encounters?patient=\(HTML.urlComponent(p.id))\">\(s["encounters"])</a></p>"
             html += """
                 <form method="post" action="/patients/\(HTML.urlComponent(p.id))/merge" class="card" id="merge-form">
                 <label for="mergedId">\(s["mergedId"])</label><input type="text" id="mergedId" name="mergedId" required>

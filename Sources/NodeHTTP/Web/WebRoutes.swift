@@ -20,6 +20,7 @@ package struct WebUI: Sendable {
         addLogin(to: router)
         addAccount(to: router)
         addWard(to: router)
+        addEncounters(to: router)
         addDesk(to: router)
         addPatients(to: router)
         addOffice(to: router)
