@@ -47,10 +47,11 @@ for name in "${targets[@]}"; do
     max_len=-max_len=65536
     for flag in "${flags[@]}"; do [[ $flag == -max_len=* ]] && max_len=$flag; done
     ASAN_OPTIONS=detect_leaks=0:malloc_context_size=0 SUIFANG_FUZZ_TARGET=$name "$binary" "${flags[@]}" "$max_len" -rss_limit_mb=2048 -detect_leaks=0 \
-        -artifact_prefix=.build-fuzz/crashes/"$name"- -print_final_stats=1 "$corpus" 2>&1 \
+        -artifact_prefix=.build-fuzz/crashes/"$name-$$"- -print_final_stats=1 "$corpus" 2>&1 \
         | grep -E "^(#[0-9]+ +DONE|Done [0-9]+ runs|stat::number_of_executed_units|stat::average_exec_per_sec|stat::peak_rss|==[0-9]+==ERROR|SUMMARY)" >&2 \
         || true
-    if compgen -G ".build-fuzz/crashes/$name-*" > /dev/null; then
+    # This run's inputs only (the process id in the prefix): another run's files are not this one's.
+    if compgen -G ".build-fuzz/crashes/$name-$$-*" > /dev/null; then
         echo "fuzzing $name: FOUND A CRASH (inputs in .build-fuzz/crashes)" >&2
         exit 1
     fi

@@ -179,6 +179,19 @@ def main():
                     if user == "nurse-card":
                         browser.driver.get(ward + "/complaints")
                         assert "无权访问" in browser.text(), "a bedside visitor may not open the complaint board"
+                    if user == "nurse-card" and size == "tablet":
+                        # Admissions by hand on the ward tablet: a new archive admitted, then discharged.
+                        browser.driver.get(ward + "/encounters")
+                        browser.driver.find_element(By.ID, "a-name").send_keys("手工入院")
+                        browser.driver.find_element(By.ID, "a-diagnosis").send_keys("I21")
+                        browser.driver.find_element(By.ID, "admit").click()
+                        browser.wait_for(lambda: "已登记" in browser.text(), what="the admission to be recorded")
+                        row = browser.driver.find_element(By.XPATH, "//table[@id='admitted']//tr[td[contains(., '手工入院')]]")
+                        shoot(browser, args.screenshots, "encounters-tablet")
+                        row.find_element(By.CSS_SELECTOR, "form.discharge button").click()
+                        browser.wait_for(lambda: "已登记" in browser.text() and "手工入院" not in browser.driver.find_element(By.ID, "admitted").text
+                                         if browser.driver.find_elements(By.ID, "admitted") else "手工入院" not in browser.text(),
+                                         what="the discharged patient to leave the ward list")
                 finally:
                     browser.quit()
         passed += 1

@@ -139,7 +139,7 @@ extension WebUI {
                 <button type="submit" class="secondary">\(s["transfer"])</button></form></td>
                 <td><form method="post" action="/encounters/\(id)/discharge" class="inline discharge">
                 <label for="d-\(e(entry.encounter.id))" class="visually-hidden">\(s["dischargeStatuses"])</label>
-                <select id="d-\(e(entry.encounter.id))" name="status">\(DischargeStatus.allCases.markup { "<option value=\"\($0.rawValue)\">\(s["ds_" + $0.rawValue])</option>" })</select>
+                <select id="d-\(e(entry.encounter.id))" name="status">\(DischargeStatus.allCases.markup { "<option value=\"\($0.rawValue)\"\($0 == .improved ? " selected" : "")>\(s["ds_" + $0.rawValue])</option>" })</select>
                 <input type="datetime-local" name="at" value="\(now)" aria-label="\(s["dischargedAt"])">
                 <button type="submit">\(s["discharge"])</button></form></td>
                 <td><form method="post" action="/encounters/\(id)/cancel" class="inline cancel"><button type="submit" class="secondary">\(s["cancelAdmission"])</button></form></td></tr>
