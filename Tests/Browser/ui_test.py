@@ -179,6 +179,21 @@ def main():
                     if user == "nurse-card":
                         browser.driver.get(ward + "/complaints")
                         assert "无权访问" in browser.text(), "a bedside visitor may not open the complaint board"
+                    if user == "agent1" and size == "desktop":
+                        # The consultation counter: an anonymous caller's question registered, then answered.
+                        browser.driver.get(callcenter + "/consultations")
+                        browser.driver.find_element(By.ID, "c-phone").send_keys("13900139000")
+                        browser.driver.find_element(By.ID, "c-topic").send_keys("探视时间")
+                        browser.driver.find_element(By.ID, "c-content").send_keys("周末可以探视吗？")
+                        browser.driver.find_element(By.ID, "register-consultation").click()
+                        browser.wait_for(lambda: "已保存" in browser.text(), what="the consultation to be registered")
+                        row = browser.driver.find_element(By.XPATH, "//table[@id='consultations']//tr[td[contains(., '探视时间')]]")
+                        assert "139****9000" in row.text and "13900139000" not in row.text, "the caller's number is masked"
+                        shoot(browser, args.screenshots, "consultations-desktop")
+                        row.find_element(By.CSS_SELECTOR, "form.answer textarea").send_keys("周末全天可探视")
+                        row.find_element(By.CSS_SELECTOR, "form.answer button").click()
+                        browser.wait_for(lambda: "已保存" in browser.text() and "探视时间" not in browser.text(),
+                                         what="the answered consultation to leave the open list")
                     if user == "nurse-card" and size == "tablet":
                         # Admissions by hand on the ward tablet: a new archive admitted, then discharged.
                         browser.driver.get(ward + "/encounters")

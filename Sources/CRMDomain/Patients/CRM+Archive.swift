@@ -107,9 +107,7 @@ extension CRM.Patients {
                 },
                 complaints: complaints,
                 consultations: try rows("SELECT * FROM consultation WHERE patientId IN (\(marks)) ORDER BY at DESC").map {
-                    Consultation(
-                        id: $0["id"], patientId: $0["patientId"], topic: $0["topic"] ?? "", content: $0["content"] ?? "",
-                        handling: $0["handling"], status: $0["status"] ?? "open", userId: $0["userId"], at: $0["at"])
+                    Consultation(row: $0)
                 },
                 appointments: try rows("SELECT * FROM appointment WHERE patientId IN (\(marks)) ORDER BY scheduledAt DESC").map {
                     Appointment(

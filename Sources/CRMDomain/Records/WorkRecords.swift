@@ -37,8 +37,9 @@ struct ConsultationRecord: UpdatableRecord, Codable {
     var status: String
     var userId: String
     var at: String
+    var departmentId: String?
     enum CodingKeys: String, CodingKey {
-        case id, patientId, phone, topic, content, handling, status, userId, at
+        case id, patientId, phone, topic, content, handling, status, userId, at, departmentId
     }
     typealias Columns = CodingKeys
 }

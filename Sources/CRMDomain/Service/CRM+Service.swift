@@ -2,16 +2,34 @@ import Foundation
 import GRDB
 import Replica
 
-/// A consultation (咨询登记).
+/// A consultation (咨询登记): from a known patient or an anonymous caller (then only a phone).
 public struct Consultation: Codable, Sendable, Hashable {
     public var id: String
     public var patientId: String?
+    /// The caller's number, normalised (shown masked to agents).
+    public var phone: String?
     public var topic: String
     public var content: String
     public var handling: String?
+    /// `open` or `answered`.
     public var status: String
     public var userId: String?
     public var at: String
+    /// The department it was routed to for an answer, if any.
+    public var departmentId: String?
+
+    init(row: Row) {
+        id = row["id"]
+        patientId = row["patientId"]
+        phone = row["phone"]
+        topic = row["topic"] ?? ""
+        content = row["content"] ?? ""
+        handling = row["handling"]
+        status = row["status"] ?? "open"
+        userId = row["userId"]
+        at = row["at"]
+        departmentId = row["departmentId"]
+    }
 }
 
 /// An appointment (预约) for a visit or an examination.
@@ -52,6 +70,45 @@ extension CRM.Service {
                     patientId: patientId, phone: number, topic: topic, content: content, handling: handling, status: handling == nil ? "open" : "answered",
                     userId: caller.userId, at: timestamp()))
             return (id, id)
+        }
+    }
+
+    /// Consultations, oldest first: the open ones (the counter's work list), the answered ones, or
+    /// all; optionally those routed to one department. Paged by `at|id`.
+    public func consultations(_ caller: Caller, status: String?, departmentId: String? = nil, page: PageRequest) async throws -> Page<Consultation> {
+        try caller.require(.agent, .manager)
+        if let status, !["open", "answered"].contains(status) { throw CRMError.invalid("status must be open or answered") }
+        return try await read { db in
+            var sql = "SELECT * FROM consultation WHERE 1"
+            var arguments: StatementArguments = []
+            if let status { sql += " AND status = ?"; arguments += [status] }
+            if let departmentId { sql += " AND departmentId = ?"; arguments += [departmentId] }
+            if let after = page.after {
+                let parts = after.split(separator: "|", maxSplits: 1, omittingEmptySubsequences: false).map(String.init)
+                guard parts.count == 2 else { throw CRMError.invalid("after is not a cursor from this list") }
+                sql += " AND (at, id) > (?, ?)"
+                arguments += [parts[0], parts[1]]
+            }
+            sql += " ORDER BY at, id LIMIT ?"
+            arguments += [page.limit + 1]
+            let rows = try Row.fetchAll(db, sql: sql, arguments: arguments).map(Consultation.init(row:))
+            return page.page(rows, id: { "\($0.at)|\($0.id)" })
+        }
+    }
+
+    /// Routes a consultation to a department that answers it (it stays open until answered).
+    public func routeConsultation(_ caller: Caller, id: String, departmentId: String) async throws {
+        try caller.require(.agent, .manager)
+        try await change(caller, "consultation.route", "consultation") { tx in
+            guard let status = try String.fetchOne(tx.db, sql: "SELECT status FROM consultation WHERE id = ?", arguments: [id]) else {
+                throw CRMError.notFound("consultation", id)
+            }
+            guard status == "open" else { throw CRMError.conflict("consultation '\(id)' is already answered") }
+            guard try Bool.fetchOne(tx.db, sql: "SELECT 1 FROM department WHERE id = ?", arguments: [departmentId]) == true else {
+                throw CRMError.notFound("department", departmentId)
+            }
+            try tx.update(ConsultationRecord.self, id: id, [.departmentId: departmentId])
+            return ((), id)
         }
     }
 

@@ -31,10 +31,15 @@ package struct WebSession: Sendable {
         let s = strings
         switch caller.role {
         case .visitor: return [("/ward", s["ward"]), ("/encounters", s["encounters"])]
-        case .agent: return [("/desk", s["desk"]), ("/patients", s["patients"]), ("/complaints", s["office"]), ("/sms/replies", s["smsReplies"])]
+        case .agent:
+            return [
+                ("/desk", s["desk"]), ("/patients", s["patients"]), ("/consultations", s["consultations"]), ("/complaints", s["office"]),
+                ("/sms/replies", s["smsReplies"]),
+            ]
         case .manager:
             return [
-                ("/complaints", s["office"]), ("/patients", s["patients"]), ("/encounters", s["encounters"]), ("/conflicts", s["conflicts"]), ("/sms", s["smsComposer"]),
+                ("/complaints", s["office"]), ("/patients", s["patients"]), ("/encounters", s["encounters"]), ("/consultations", s["consultations"]),
+                ("/conflicts", s["conflicts"]), ("/sms", s["smsComposer"]),
                 ("/sms/replies", s["smsReplies"]),
                 ("/templates", s["templates"]), ("/rules", s["rules"]), ("/dashboard", s["dashboard"]), ("/fleet", s["fleet"]),
                 ("/organisation", s["organisation"]), ("/audit", s["audit"]),

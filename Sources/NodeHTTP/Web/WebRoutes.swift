@@ -21,6 +21,7 @@ package struct WebUI: Sendable {
         addAccount(to: router)
         addWard(to: router)
         addEncounters(to: router)
+        addConsultations(to: router)
         addDesk(to: router)
         addPatients(to: router)
         addOffice(to: router)
