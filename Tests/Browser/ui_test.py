@@ -194,6 +194,21 @@ def main():
                         row.find_element(By.CSS_SELECTOR, "form.answer button").click()
                         browser.wait_for(lambda: "已保存" in browser.text() and "探视时间" not in browser.text(),
                                          what="the answered consultation to leave the open list")
+                    if user == "agent1" and size == "desktop":
+                        # Appointments: one booked for tomorrow morning, then its visit confirmed.
+                        status, found = api(callcenter, "GET", "/api/patients?limit=1", token=token(callcenter, "agent1"))
+                        assert status == 200 and found["items"], "a patient to book for"
+                        tomorrow = time.strftime("%Y-%m-%d", time.gmtime(time.time() + 8 * 3600 + 86400))
+                        browser.driver.get(callcenter + "/appointments")
+                        browser.driver.find_element(By.ID, "b-patient").send_keys(found["items"][0]["id"])
+                        browser.driver.execute_script("document.getElementById('b-at').value = arguments[0]", tomorrow + "T07:05")
+                        browser.driver.find_element(By.ID, "book-appointment").click()
+                        browser.wait_for(lambda: "已保存" in browser.text() and tomorrow + " 07:05" in browser.text(), what="the appointment to be listed")
+                        shoot(browser, args.screenshots, "appointments-desktop")
+                        row = browser.driver.find_element(By.XPATH, f"//table[@id='appointments']//tr[td[contains(., '{tomorrow} 07:05')]]")
+                        row.find_element(By.CSS_SELECTOR, "form.confirmed button").click()
+                        browser.driver.get(callcenter + "/appointments?status=confirmed")
+                        assert tomorrow + " 07:05" in browser.text(), "the visit is confirmed"
                     if user == "nurse-card" and size == "tablet":
                         # Admissions by hand on the ward tablet: a new archive admitted, then discharged.
                         browser.driver.get(ward + "/encounters")

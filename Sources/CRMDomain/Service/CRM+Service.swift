@@ -143,6 +143,33 @@ extension CRM.Service {
         }
     }
 
+    /// Appointments scheduled from `from` to `to` (local days, both included), earliest first,
+    /// optionally of one status. Paged by `scheduledAt|id`.
+    public func appointments(_ caller: Caller, range: DayRange, status: AppointmentStatus?, page: PageRequest) async throws -> Page<Appointment> {
+        try caller.require(.agent, .manager)
+        try range.validate(time)
+        guard let end = time.day(range.to, plus: 1) else { throw CRMError.invalid("to must be yyyy-MM-dd") }
+        return try await read { db in
+            var sql = "SELECT * FROM appointment WHERE scheduledAt >= ? AND scheduledAt < ?"
+            var arguments: StatementArguments = [range.from, end]
+            if let status { sql += " AND status = ?"; arguments += [status.rawValue] }
+            if let after = page.after {
+                let parts = after.split(separator: "|", maxSplits: 1, omittingEmptySubsequences: false).map(String.init)
+                guard parts.count == 2 else { throw CRMError.invalid("after is not a cursor from this list") }
+                sql += " AND (scheduledAt, id) > (?, ?)"
+                arguments += [parts[0], parts[1]]
+            }
+            sql += " ORDER BY scheduledAt, id LIMIT ?"
+            arguments += [page.limit + 1]
+            let rows = try Row.fetchAll(db, sql: sql, arguments: arguments).map {
+                Appointment(
+                    id: $0["id"], patientId: $0["patientId"], kind: $0["kind"], departmentId: $0["departmentId"], doctorId: $0["doctorId"],
+                    scheduledAt: $0["scheduledAt"], status: $0["status"], confirmedAt: $0["confirmedAt"])
+            }
+            return page.page(rows, id: { "\($0.scheduledAt)|\($0.id)" })
+        }
+    }
+
     /// Confirms the visit happened (就诊确认), cancels, or marks a no-show.
     public func setAppointmentStatus(_ caller: Caller, id: String, status: AppointmentStatus) async throws {
         try caller.require(.agent, .manager)

@@ -91,6 +91,8 @@ package struct Strings: Sendable {
         "template": ("模板", "Template"), "schedule": ("定时发送", "Send at"), "send": ("发送", "Send"), "outbox": ("发件箱", "Outbox"), "resend": ("重发", "Resend"),
         "status": ("状态", "Status"), "regions": ("地区（逗号分隔）", "Regions (comma separated)"),
         "retryOn": ("无人接听时再次呼叫日期（留空：结束为未联系上）", "If no answer, call again on (empty: close as not reached)"),
+        "appointments": ("预约", "Appointments"), "apptDo_confirmed": ("确认就诊", "Confirm visit"), "apptDo_noShow": ("未到诊", "No show"),
+        "apptDo_cancelled": ("取消预约", "Cancel"),
         "consultations": ("咨询", "Consultations"), "cs_open": ("待答复", "Open"), "cs_answered": ("已答复", "Answered"), "cs_all": ("全部", "All"),
         "anonymousCaller": ("匿名来电", "Anonymous caller"), "answerConsultation": ("答复", "Answer"), "routeTo": ("转交科室", "Route to"),
         "time": ("时间", "Time"), "caller": ("来电人", "Caller"), "callerPhone": ("来电号码", "Caller's number"),

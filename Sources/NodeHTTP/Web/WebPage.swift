@@ -33,13 +33,14 @@ package struct WebSession: Sendable {
         case .visitor: return [("/ward", s["ward"]), ("/encounters", s["encounters"])]
         case .agent:
             return [
-                ("/desk", s["desk"]), ("/patients", s["patients"]), ("/consultations", s["consultations"]), ("/complaints", s["office"]),
+                ("/desk", s["desk"]), ("/patients", s["patients"]), ("/consultations", s["consultations"]), ("/appointments", s["appointments"]),
+                ("/complaints", s["office"]),
                 ("/sms/replies", s["smsReplies"]),
             ]
         case .manager:
             return [
                 ("/complaints", s["office"]), ("/patients", s["patients"]), ("/encounters", s["encounters"]), ("/consultations", s["consultations"]),
-                ("/conflicts", s["conflicts"]), ("/sms", s["smsComposer"]),
+                ("/appointments", s["appointments"]), ("/conflicts", s["conflicts"]), ("/sms", s["smsComposer"]),
                 ("/sms/replies", s["smsReplies"]),
                 ("/templates", s["templates"]), ("/rules", s["rules"]), ("/dashboard", s["dashboard"]), ("/fleet", s["fleet"]),
                 ("/organisation", s["organisation"]), ("/audit", s["audit"]),

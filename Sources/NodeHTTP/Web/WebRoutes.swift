@@ -22,6 +22,7 @@ package struct WebUI: Sendable {
         addWard(to: router)
         addEncounters(to: router)
         addConsultations(to: router)
+        addAppointments(to: router)
         addDesk(to: router)
         addPatients(to: router)
         addOffice(to: router)
