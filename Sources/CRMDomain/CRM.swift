@@ -146,6 +146,14 @@ enum CRMSchema {
             // Messages handed to the gateway whose outcome is not recorded yet (CRM.SMS.dispatch).
             try db.execute(sql: "CREATE TABLE crm_sms_attempt (messageId TEXT PRIMARY KEY NOT NULL, startedAt TEXT NOT NULL)")
         }
+        migrator.registerMigration("crm-5-counter-lists") { db in
+            // The consultation and appointment lists (CRM.Service.consultations, .appointments).
+            try db.execute(
+                sql: """
+                    CREATE INDEX IF NOT EXISTS crm_consultation_open ON consultation(status, at, id);
+                    CREATE INDEX IF NOT EXISTS crm_appointment_time ON appointment(scheduledAt, id);
+                    """)
+        }
         return migrator
     }
 

@@ -35,6 +35,7 @@ struct EncounterPageTests {
             #expect(try await Self.post(client, "/encounters", admit, nurse).0 == .seeOther)
             let list = try await client.execute(uri: "/encounters", method: .get, headers: [.cookie: nurse]) { String(buffer: $0.body) }
             #expect(list.contains("新入院") && list.contains("id=\"admitted\""))
+            #expect(!list.contains("id=\"visit-form\""), "a ward records admissions, not outpatient visits")
             let patients = try await crm.encounters.wardPatients(Caller(userId: "nurse", role: .visitor, wardId: "W-CARD"), wardId: "W-CARD")
             let admitted = try #require(patients.first { $0.patient.name == "新入院" }).encounter
             #expect(admitted.wardId == "W-CARD" && admitted.departmentId == "D-CARD" && admitted.diagnosisCode == "I21")
@@ -49,6 +50,8 @@ struct EncounterPageTests {
             let moving = try #require(
                 try await crm.encounters.wardPatients(Caller(userId: "nurse", role: .visitor, wardId: "W-CARD"), wardId: "W-CARD").first { $0.patient.name == "转科患者" }
             ).encounter
+            let badTime = try await Self.post(client, "/encounters/\(moving.id)/transfer", "toWardId=W-ORTH&at=tomorrow", nurse)
+            #expect(badTime.0 == .ok && badTime.1.contains("请填写时间"), "a time that is not one is refused, not taken as now")
             #expect(try await Self.post(client, "/encounters/\(moving.id)/transfer", "toWardId=W-ORTH&at=2026-12-05T09:00", nurse).0 == .seeOther)
             #expect(try await crm.encounters.encounter(moving.id).wardId == "W-ORTH")
             let after = try await client.execute(uri: "/encounters", method: .get, headers: [.cookie: nurse]) { String(buffer: $0.body) }
@@ -74,7 +77,8 @@ struct EncounterPageTests {
             #expect(page.contains("href=\"/encounters?patient=\(patient)\""))
             let form = try await client.execute(uri: "/encounters?patient=\(patient)", method: .get, headers: [.cookie: manager]) { String(buffer: $0.body) }
             #expect(form.contains("name=\"patientId\" value=\"\(patient)\""))
-            let visit = "kind=outpatient&patientId=\(patient)&wardId=&departmentId=D-ORTH&at=2026-12-04T14:20"
+            // An outpatient visit belongs to no ward, whatever the form says (a ward would keep the patient in reach).
+            let visit = "kind=outpatient&patientId=\(patient)&wardId=W-CARD&departmentId=D-ORTH&at=2026-12-04T14:20"
             #expect(try await Self.post(client, "/encounters", visit, manager).0 == .seeOther)
             let archive = try await crm.patients.archive(Caller(userId: "manager", role: .manager), patientId: patient)
             let recorded = try #require(archive.encounters.first)

@@ -117,9 +117,11 @@ extension CRM.Service {
         try caller.require(.agent, .manager)
         guard !handling.isEmpty, handling.count <= 4000 else { throw CRMError.invalid("handling must be 1–4000 characters") }
         try await change(caller, "consultation.answer", "consultation") { tx in
-            guard try Bool.fetchOne(tx.db, sql: "SELECT 1 FROM consultation WHERE id = ?", arguments: [id]) == true else {
+            guard let status = try String.fetchOne(tx.db, sql: "SELECT status FROM consultation WHERE id = ?", arguments: [id]) else {
                 throw CRMError.notFound("consultation", id)
             }
+            // Two agents (or a stale page) must not overwrite an answer given.
+            guard status == "open" else { throw CRMError.conflict("consultation '\(id)' is already answered") }
             try tx.update(ConsultationRecord.self, id: id, [.handling: handling, .status: "answered"])
             return ((), id)
         }
@@ -180,6 +182,7 @@ extension CRM.Service {
             guard current == AppointmentStatus.booked.rawValue || current == status.rawValue else {
                 throw CRMError.conflict("appointment '\(id)' is already '\(current)'")
             }
+            if current == status.rawValue { return ((), id) }  // again: nothing changes (a confirmation keeps its time)
             var values: [AppointmentRecord.Columns: (any DatabaseValueConvertible)?] = [.status: status.rawValue]
             if status == .confirmed { values[.confirmedAt] = timestamp() }
             try tx.update(AppointmentRecord.self, id: id, values)

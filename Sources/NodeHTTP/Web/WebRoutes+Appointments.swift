@@ -37,7 +37,7 @@ extension WebUI {
                     throw CRMError(.invalid, "status must be confirmed, cancelled or noShow")
                 }
                 try await crm.service.setAppointmentStatus(session.caller, id: id, status: status)
-            } catch let error as CRMError where error.refusesInput || error.kind == .conflict {
+            } catch let error as CRMError where error.refusesInput || error.kind == .conflict || error.kind == .notFound {
                 return try await Self.appointmentsPage(crm, session, { _ in nil }, error: error.message, saved: false)
             }
             return WebPage.redirect("/appointments?saved=1")
@@ -49,7 +49,7 @@ extension WebUI {
         let s = session.strings
         let today = crm.today()
         let from = query("from").flatMap { $0.isEmpty ? nil : $0 } ?? today
-        let to = query("to").flatMap { $0.isEmpty ? nil : $0 } ?? crm.time.day(today, plus: 7) ?? today
+        let to = query("to").flatMap { $0.isEmpty ? nil : $0 } ?? crm.time.day(from, plus: 7) ?? from
         let statusText = query("status") ?? AppointmentStatus.booked.rawValue
         let status = AppointmentStatus(rawValue: statusText)
         let page = try PageRequest(after: query("after"), limit: Self.appointmentPageSize)
@@ -73,7 +73,7 @@ extension WebUI {
             let actions: Markup =
                 entry.status == AppointmentStatus.booked.rawValue
                 ? [AppointmentStatus.confirmed, .noShow, .cancelled].markup { next in
-                    "<form method=\"post\" action=\"/appointments/\(id)/status\" class=\"inline \(next.rawValue)\"><input type=\"hidden\" name=\"status\" value=\"\(next.rawValue)\"><button type=\"submit\"\(next == .confirmed ? .empty : " class=\"secondary\"" as Markup)>\(s["apptDo_" + next.rawValue])</button></form>"
+                    "<form method=\"post\" action=\"/appointments/\(id)/status\" class=\"inline \(next.rawValue)\"\(next == .confirmed ? .empty : " data-confirm=\"\(s["apptConfirm_" + next.rawValue])\"" as Markup)><input type=\"hidden\" name=\"status\" value=\"\(next.rawValue)\"><button type=\"submit\"\(next == .confirmed ? .empty : " class=\"secondary\"" as Markup)>\(s["apptDo_" + next.rawValue])</button></form>"
                 }
                 : .empty
             return """

@@ -35,7 +35,7 @@ extension WebUI {
             let form = try await request.form(context: context)
             do {
                 try await crm.service.answerConsultation(session.caller, id: id, handling: form["handling"] ?? "")
-            } catch let error as CRMError where error.refusesInput {
+            } catch let error as CRMError where error.refusesInput || error.kind == .conflict || error.kind == .notFound {
                 return try await Self.consultationsPage(crm, session, { _ in nil }, error: error.message, saved: false)
             }
             return WebPage.redirect("/consultations?saved=1")
@@ -46,7 +46,7 @@ extension WebUI {
             let form = try await request.form(context: context)
             do {
                 try await crm.service.routeConsultation(session.caller, id: id, departmentId: form["departmentId"] ?? "")
-            } catch let error as CRMError where error.kind == .notFound || error.kind == .conflict {
+            } catch let error as CRMError where error.refusesInput || error.kind == .notFound || error.kind == .conflict {
                 return try await Self.consultationsPage(crm, session, { _ in nil }, error: error.message, saved: false)
             }
             return WebPage.redirect("/consultations?saved=1")

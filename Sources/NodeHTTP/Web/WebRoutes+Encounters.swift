@@ -17,7 +17,10 @@ extension WebUI {
         pages(router, .visitor, .manager, .admin).post("/encounters") { request, context in
             let session = try context.session()
             var form = try await request.form(context: context)
-            let ward = session.caller.role == .visitor ? session.caller.wardId : form["wardId"]
+            // An admission is to a ward (a nurse's own); an outpatient visit is to none, so that it
+            // gives no ward a lasting reach to the patient.
+            let outpatient = form["kind"] == "outpatient"
+            let ward = outpatient ? nil : session.caller.role == .visitor ? session.caller.wardId : form["wardId"]
             do {
                 // A new archive first when no existing one is named; kept in the form if the
                 // admission is then refused, so that sending it again creates no second archive.
@@ -28,7 +31,7 @@ extension WebUI {
                         session.caller, PatientInput(name: form["name"], gender: form["gender"], birthDate: form["birthDate"], phone: form["phone"]))
                     form.set("patientId", patientId)
                 }
-                let kind = form["kind"] == "outpatient" ? "outpatient" : "inpatient"
+                let kind = outpatient ? "outpatient" : "inpatient"
                 let wards = try await crm.organisation.references(.ward)
                 let department = form["departmentId"] ?? Self.department(of: ward, wards)
                 _ = try await crm.encounters.record(
@@ -36,7 +39,9 @@ extension WebUI {
                     EncounterInput(
                         patientId: patientId ?? "", kind: kind, departmentId: department,
                         wardId: ward, doctorId: form["doctorId"], diagnosisCode: form["diagnosisCode"], admittedAt: at))
-            } catch let error as CRMError where error.refusesInput || error.kind == .notFound || error.kind == .conflict {
+            } catch let error as CRMError {
+                // Every refusal comes back with the form, which keeps a new archive's id: sent
+                // again, it creates no second archive.
                 return try await Self.encountersPage(crm, session, ward: ward, patientId: nil, error: error.message, form: form)
             }
             return WebPage.redirect("/encounters?ward=\(HTML.urlComponent(ward ?? ""))&saved=1")
@@ -49,8 +54,11 @@ extension WebUI {
             let wards = try await crm.organisation.references(.ward)
             return try await Self.acting(crm, session, ward: encounter.wardId) {
                 guard let toWard = form["toWardId"] else { throw CRMError(.invalid, session.strings["chooseWard"]) }
+                // A time given must be one; none means now.
+                let at = Self.localTimestamp(form["at"], crm.time)
+                if form["at"] != nil, at == nil { throw CRMError(.invalid, session.strings["timeRequired"]) }
                 try await crm.encounters.transfer(
-                    session.caller, encounterId: id, toWardId: toWard, toDepartmentId: Self.department(of: toWard, wards), at: Self.localTimestamp(form["at"], crm.time))
+                    session.caller, encounterId: id, toWardId: toWard, toDepartmentId: Self.department(of: toWard, wards), at: at)
             }
         }
         pages(router, .visitor, .manager, .admin).post("/encounters/:id/discharge") { request, context in
@@ -78,7 +86,7 @@ extension WebUI {
     static func acting(_ crm: CRM, _ session: WebSession, ward: String?, _ action: () async throws -> Void) async throws -> Response {
         do {
             try await action()
-        } catch let error as CRMError where error.refusesInput || error.kind == .conflict {
+        } catch let error as CRMError where error.refusesInput || error.kind == .conflict || error.kind == .notFound {
             return try await encountersPage(crm, session, ward: ward, patientId: nil, error: error.message, form: nil)
         }
         return WebPage.redirect("/encounters?ward=\(HTML.urlComponent(ward ?? ""))&saved=1")
@@ -121,9 +129,11 @@ extension WebUI {
         html += Self.admitForm(
             kind: "inpatient", ward: ward, wards: wards, departments: departments, staff: staff, patientId: patientId, now: now,
             form: form?["kind"] == "outpatient" ? nil : form, visitor: session.caller.role == .visitor, s: s)
-        html += Self.admitForm(
-            kind: "outpatient", ward: ward, wards: wards, departments: departments, staff: staff, patientId: patientId, now: now,
-            form: form?["kind"] == "outpatient" ? form : nil, visitor: session.caller.role == .visitor, s: s)
+        if session.caller.role != .visitor {  // a ward records admissions; outpatient visits belong to no ward
+            html += Self.admitForm(
+                kind: "outpatient", ward: ward, wards: wards, departments: departments, staff: staff, patientId: patientId, now: now,
+                form: form?["kind"] == "outpatient" ? form : nil, visitor: false, s: s)
+        }
         return session.page(s["encounters"], html, flash: saved ? s["encounterSaved"] : nil)
     }
 
@@ -136,13 +146,14 @@ extension WebUI {
                 <td><form method="post" action="/encounters/\(id)/transfer" class="inline transfer">
                 <label for="t-\(e(entry.encounter.id))" class="visually-hidden">\(s["toWard"])</label>
                 <select id="t-\(e(entry.encounter.id))" name="toWardId">\(others.markup { "<option value=\"\(e($0.id))\">\(e($0.name))</option>" })</select>
+                <input type="datetime-local" name="at" value="\(now)" aria-label="\(s["transferredAt"])">
                 <button type="submit" class="secondary">\(s["transfer"])</button></form></td>
                 <td><form method="post" action="/encounters/\(id)/discharge" class="inline discharge">
                 <label for="d-\(e(entry.encounter.id))" class="visually-hidden">\(s["dischargeStatuses"])</label>
                 <select id="d-\(e(entry.encounter.id))" name="status">\(DischargeStatus.allCases.markup { "<option value=\"\($0.rawValue)\"\($0 == .improved ? " selected" : "")>\(s["ds_" + $0.rawValue])</option>" })</select>
                 <input type="datetime-local" name="at" value="\(now)" aria-label="\(s["dischargedAt"])">
                 <button type="submit">\(s["discharge"])</button></form></td>
-                <td><form method="post" action="/encounters/\(id)/cancel" class="inline cancel"><button type="submit" class="secondary">\(s["cancelAdmission"])</button></form></td></tr>
+                <td><form method="post" action="/encounters/\(id)/cancel" class="inline cancel" data-confirm="\(s["cancelAdmissionConfirm"])"><button type="submit" class="secondary">\(s["cancelAdmission"])</button></form></td></tr>
                 """
         }
         return
