@@ -192,11 +192,9 @@ extension CRM.FollowUps {
             }
             if let wardId { sql += " AND t.wardId = ?"; arguments += [wardId] }
             if phoneWork { sql += " AND t.kind <> 'bedside24h'" }
-            if let after = page.after {
-                let parts = after.split(separator: "|", maxSplits: 1, omittingEmptySubsequences: false).map(String.init)
-                guard parts.count == 2 else { throw CRMError.invalid("after is not a cursor from this list") }
+            if let (key, id) = try page.keyAndID() {
                 sql += " AND (t.dueDate, t.id) > (?, ?)"
-                arguments += [parts[0], parts[1]]
+                arguments += [key, id]
             }
             sql += " ORDER BY t.dueDate, t.id LIMIT ?"
             arguments += [page.limit + 1]

@@ -83,11 +83,9 @@ extension CRM.Service {
             var arguments: StatementArguments = []
             if let status { sql += " AND status = ?"; arguments += [status] }
             if let departmentId { sql += " AND departmentId = ?"; arguments += [departmentId] }
-            if let after = page.after {
-                let parts = after.split(separator: "|", maxSplits: 1, omittingEmptySubsequences: false).map(String.init)
-                guard parts.count == 2 else { throw CRMError.invalid("after is not a cursor from this list") }
+            if let (key, id) = try page.keyAndID() {
                 sql += " AND (at, id) > (?, ?)"
-                arguments += [parts[0], parts[1]]
+                arguments += [key, id]
             }
             sql += " ORDER BY at, id LIMIT ?"
             arguments += [page.limit + 1]
@@ -155,11 +153,9 @@ extension CRM.Service {
             var sql = "SELECT * FROM appointment WHERE scheduledAt >= ? AND scheduledAt < ?"
             var arguments: StatementArguments = [range.from, end]
             if let status { sql += " AND status = ?"; arguments += [status.rawValue] }
-            if let after = page.after {
-                let parts = after.split(separator: "|", maxSplits: 1, omittingEmptySubsequences: false).map(String.init)
-                guard parts.count == 2 else { throw CRMError.invalid("after is not a cursor from this list") }
+            if let (key, id) = try page.keyAndID() {
                 sql += " AND (scheduledAt, id) > (?, ?)"
-                arguments += [parts[0], parts[1]]
+                arguments += [key, id]
             }
             sql += " ORDER BY scheduledAt, id LIMIT ?"
             arguments += [page.limit + 1]

@@ -27,6 +27,16 @@ public struct PageRequest: Sendable {
         self.limit = limit
     }
 
+    /// The two parts of a `sortKey|id` cursor (lists ordered by a time or day, then id); nil on the
+    /// first page.
+    /// - Throws: `invalid` for a cursor this kind of list did not give.
+    func keyAndID() throws(CRMError) -> (key: String, id: String)? {
+        guard let after else { return nil }
+        let parts = after.split(separator: "|", maxSplits: 1, omittingEmptySubsequences: false).map(String.init)
+        guard parts.count == 2 else { throw .invalid("after is not a cursor from this list") }
+        return (parts[0], parts[1])
+    }
+
     /// Cuts `limit + 1` fetched rows into a page.
     func page<Item>(_ rows: [Item], id: (Item) -> String) -> Page<Item> {
         if rows.count > limit {

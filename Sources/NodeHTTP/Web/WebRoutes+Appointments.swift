@@ -44,6 +44,13 @@ extension WebUI {
         }
     }
 
+    /// The names of the archives a page of a list names (at most a page of them), by id.
+    static func patientNames(_ crm: CRM, _ ids: [String]) async -> [String: String] {
+        var names: [String: String] = [:]
+        for id in Set(ids) { names[id] = (try? await crm.patients.patient(id))?.name }
+        return names
+    }
+
     /// The list (filtered by `query`: from, to, status, after) with the booking form.
     static func appointmentsPage(_ crm: CRM, _ session: WebSession, _ query: (String) -> String?, error: String?, saved: Bool) async throws -> Response {
         let s = session.strings
@@ -57,8 +64,7 @@ extension WebUI {
             try crm.service.appointments(session.caller, range: DayRange(from: from, to: to), status: status, page: page),
             try crm.organisation.references(.department), try crm.organisation.references(.staff)
         )
-        var names: [String: String] = [:]
-        for id in Set(list.items.map(\.patientId)) { names[id] = (try? await crm.patients.patient(id))?.name }
+        let names = await Self.patientNames(crm, list.items.map(\.patientId))
         var html = error.map { text -> Markup in "<p class=\"error\" role=\"alert\">\(text)</p>" } ?? .empty
         let statuses = ["all"] + AppointmentStatus.allCases.map(\.rawValue)
         html += """

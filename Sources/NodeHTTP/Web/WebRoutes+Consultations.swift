@@ -19,38 +19,40 @@ extension WebUI {
         pages(router, .agent, .manager).post("/consultations") { request, context in
             let session = try context.session()
             let form = try await request.form(context: context)
-            do {
+            return try await Self.consultationAction(crm, session) {
                 guard form["patientId"] != nil || form["phone"] != nil else { throw CRMError(.invalid, session.strings["patientOrPhone"]) }
                 _ = try await crm.service.registerConsultation(
                     session.caller, patientId: form["patientId"], phone: form["phone"], topic: form["topic"] ?? "", content: form["content"] ?? "",
                     handling: form["handling"])
-            } catch let error as CRMError where error.refusesInput || error.kind == .notFound {
-                return try await Self.consultationsPage(crm, session, { _ in nil }, error: error.message, saved: false)
             }
-            return WebPage.redirect("/consultations?saved=1")
         }
         pages(router, .agent, .manager).post("/consultations/:id/answer") { request, context in
             let session = try context.session()
             let id = try context.parameters.id()
             let form = try await request.form(context: context)
-            do {
+            return try await Self.consultationAction(crm, session) {
                 try await crm.service.answerConsultation(session.caller, id: id, handling: form["handling"] ?? "")
-            } catch let error as CRMError where error.refusesInput || error.kind == .conflict || error.kind == .notFound {
-                return try await Self.consultationsPage(crm, session, { _ in nil }, error: error.message, saved: false)
             }
-            return WebPage.redirect("/consultations?saved=1")
         }
         pages(router, .agent, .manager).post("/consultations/:id/route") { request, context in
             let session = try context.session()
             let id = try context.parameters.id()
             let form = try await request.form(context: context)
-            do {
+            return try await Self.consultationAction(crm, session) {
                 try await crm.service.routeConsultation(session.caller, id: id, departmentId: form["departmentId"] ?? "")
-            } catch let error as CRMError where error.refusesInput || error.kind == .notFound || error.kind == .conflict {
-                return try await Self.consultationsPage(crm, session, { _ in nil }, error: error.message, saved: false)
             }
-            return WebPage.redirect("/consultations?saved=1")
         }
+    }
+
+    /// Runs a change from the counter and goes back to the open list; a refusal (bad input, an
+    /// unknown or already answered consultation) shows the list with its reason.
+    static func consultationAction(_ crm: CRM, _ session: WebSession, _ action: () async throws -> Void) async throws -> Response {
+        do {
+            try await action()
+        } catch let error as CRMError where error.refusesInput || error.kind == .notFound || error.kind == .conflict {
+            return try await consultationsPage(crm, session, { _ in nil }, error: error.message, saved: false)
+        }
+        return WebPage.redirect("/consultations?saved=1")
     }
 
     /// The list (filtered by `query`: status, department, after) with the registration form.
@@ -75,9 +77,7 @@ extension WebUI {
             <div><label for="f-department">\(s["department"])</label><select id="f-department" name="department"><option value="">—</option>\(departmentOptions(department))</select></div></div>
             <p><button type="submit" class="secondary">\(s["filter"])</button></p></form>
             """
-        // The callers' names (a page holds at most a page of archives).
-        var names: [String: String] = [:]
-        for id in Set(list.items.compactMap(\.patientId)) { names[id] = (try? await crm.patients.patient(id))?.name }
+        let names = await Self.patientNames(crm, list.items.compactMap(\.patientId))
         let rows = list.items.map { entry -> Markup in
             let id = HTML.urlComponent(entry.id)
             let who: Markup =

@@ -54,7 +54,7 @@ extension WebUI {
             guard let outcome = form["outcome"].flatMap(FollowUpOutcome.init(rawValue:)) else { throw CRMError(.invalid, "choose an outcome") }
             // No answer: the task comes back on the day given (the form offers tomorrow); left empty,
             // it closes as not reached.
-            let retryOn = outcome == .noAnswer ? form["retryOn"].flatMap { $0.isEmpty ? nil : $0 } : nil
+            let retryOn = outcome == .noAnswer ? form["retryOn"] : nil  // an empty field reads as nil
             _ = try await crm.followUps.record(
                 session.caller, taskId: id, outcome: outcome, note: form["note"], nextAction: form["nextAction"], retryOn: retryOn)
             return WebPage.redirect(Self.deskPage(after: form["after"]))

@@ -175,10 +175,9 @@ extension WebUI {
             kind == "inpatient"
             ? .empty
             : "<div><label for=\"\(p)-department\">\(s["department"])</label><select id=\"\(p)-department\" name=\"departmentId\">\(departments.markup { "<option value=\"\(e($0.id))\"\($0.id == form?["departmentId"] ? " selected" : "")>\(e($0.name))</option>" })</select></div>"
-        let hiddenWard: Markup = kind == "outpatient" && !visitor ? "<input type=\"hidden\" name=\"wardId\" value=\"\">" : .empty
         return """
             <form method="post" action="/encounters" class="card" id="\(kind == "inpatient" ? "admit-form" : "visit-form")">
-            <h2>\(s[kind == "inpatient" ? "admitPatient" : "outpatientVisit"])</h2><input type="hidden" name="kind" value="\(kind)">\(hiddenWard)
+            <h2>\(s[kind == "inpatient" ? "admitPatient" : "outpatientVisit"])</h2><input type="hidden" name="kind" value="\(kind)">
             <div class="grid"><div><label for="\(p)-patient">\(s["archiveId"])</label><input type="text" id="\(p)-patient" name="patientId" value="\(e(form?["patientId"] ?? patientId))"></div>
             <div><label for="\(p)-name">\(s["newArchiveName"])</label><input type="text" id="\(p)-name" name="name" value="\(e(form?["name"]))"></div>
             <div><label for="\(p)-gender">\(s["gender"])</label><select id="\(p)-gender" name="gender">\(["unknown", "male", "female"].markup { "<option value=\"\($0)\"\($0 == form?["gender"] ? " selected" : "")>\(s["gender_" + $0])</option>" })</select></div>
