@@ -109,11 +109,7 @@ extension CRM.Patients {
                 consultations: try rows("SELECT * FROM consultation WHERE patientId IN (\(marks)) ORDER BY at DESC").map {
                     Consultation(row: $0)
                 },
-                appointments: try rows("SELECT * FROM appointment WHERE patientId IN (\(marks)) ORDER BY scheduledAt DESC").map {
-                    Appointment(
-                        id: $0["id"], patientId: $0["patientId"], kind: $0["kind"], departmentId: $0["departmentId"], doctorId: $0["doctorId"],
-                        scheduledAt: $0["scheduledAt"], status: $0["status"], confirmedAt: $0["confirmedAt"])
-                },
+                appointments: try rows("SELECT * FROM appointment WHERE patientId IN (\(marks)) ORDER BY scheduledAt DESC").map(Appointment.init(row:)),
                 sms: try rows("SELECT * FROM smsMessage WHERE patientId IN (\(marks)) ORDER BY createdAt DESC").map(CRM.SMS.smsMessage),
                 // A visitor resolves no conflicts, and the candidates are whole phone numbers and addresses.
                 openConflicts: caller.role == .visitor ? [] : conflicts.filter { $0.table == "patient" && ids.contains($0.key) }.map(Self.conflictEntry))

@@ -42,6 +42,17 @@ public struct Appointment: Codable, Sendable, Hashable {
     public var scheduledAt: String
     public var status: String
     public var confirmedAt: String?
+
+    init(row: Row) {
+        id = row["id"]
+        patientId = row["patientId"]
+        kind = row["kind"]
+        departmentId = row["departmentId"]
+        doctorId = row["doctorId"]
+        scheduledAt = row["scheduledAt"]
+        status = row["status"]
+        confirmedAt = row["confirmedAt"]
+    }
 }
 
 /// Appointment states; visit confirmation (就诊确认) moves booked → confirmed.
@@ -159,11 +170,7 @@ extension CRM.Service {
             }
             sql += " ORDER BY scheduledAt, id LIMIT ?"
             arguments += [page.limit + 1]
-            let rows = try Row.fetchAll(db, sql: sql, arguments: arguments).map {
-                Appointment(
-                    id: $0["id"], patientId: $0["patientId"], kind: $0["kind"], departmentId: $0["departmentId"], doctorId: $0["doctorId"],
-                    scheduledAt: $0["scheduledAt"], status: $0["status"], confirmedAt: $0["confirmedAt"])
-            }
+            let rows = try Row.fetchAll(db, sql: sql, arguments: arguments).map(Appointment.init(row:))
             return page.page(rows, id: { "\($0.scheduledAt)|\($0.id)" })
         }
     }
