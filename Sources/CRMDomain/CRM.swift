@@ -154,6 +154,10 @@ enum CRMSchema {
                     CREATE INDEX IF NOT EXISTS crm_appointment_time ON appointment(scheduledAt, id);
                     """)
         }
+        migrator.registerMigration("crm-6-sms-campaigns") { db in
+            // A campaign's progress and cancelling it (CRM.SMS.campaigns, .cancelCampaign).
+            try db.execute(sql: "CREATE INDEX IF NOT EXISTS crm_sms_campaign ON smsMessage(campaignId, status)")
+        }
         return migrator
     }
 

@@ -8,13 +8,28 @@ public struct WorkingCalendar: Sendable {
     let time: LocalTime
     /// date → whether it is a working day, for days that differ from the weekday rule.
     let exceptions: [String: Bool]
+    /// date → the holiday's name (春节, 国庆节…), for the holidays of `exceptions`.
+    let holidayNames: [String: String]
 
-    /// - Parameter overrides: date → working day or not (from the `calendarDay` table); they win over the shipped data.
-    public init(time: LocalTime, overrides: [String: Bool] = [:]) {
+    /// - Parameters:
+    ///   - overrides: date → working day or not (from the `calendarDay` table); they win over the shipped data.
+    ///   - names: date → the name of an overriding holiday (its greeting is sent under that name).
+    public init(time: LocalTime, overrides: [String: Bool] = [:], names: [String: String] = [:]) {
         self.time = time
         var exceptions = ChinaPublicHolidays.days.mapValues(\.working)
         exceptions.merge(overrides) { _, local in local }
         self.exceptions = exceptions
+        var holidayNames = ChinaPublicHolidays.days.compactMapValues { $0.working ? nil : $0.name }
+        holidayNames.merge(names) { _, local in local }
+        self.holidayNames = holidayNames.filter { exceptions[$0.key] == false && !$0.value.isEmpty }
+    }
+
+    /// The name of the public holiday `day` opens (its first day off), or nil: a holiday greeting
+    /// goes out once per holiday, on its first day.
+    public func holidayStarting(on day: String) -> String? {
+        guard let name = holidayNames[day] else { return nil }
+        guard let previous = time.day(day, plus: -1) else { return name }
+        return holidayNames[previous] == name ? nil : name
     }
 
     /// Whether a `yyyy-MM-dd` day is a working day.
@@ -56,12 +71,16 @@ public struct WorkingCalendar: Sendable {
 extension CRM.Organisation {
     /// The calendar with this hospital's overrides.
     public func workingCalendar() async throws -> WorkingCalendar {
-        let overrides = try await read { db in
-            try Row.fetchAll(db, sql: "SELECT id, kind FROM calendarDay").reduce(into: [String: Bool]()) { days, row in
-                days[row["id"]] = (row["kind"] as String?) == "workday"
+        let (overrides, names) = try await read { db in
+            var overrides: [String: Bool] = [:]
+            var names: [String: String] = [:]
+            for row in try Row.fetchAll(db, sql: "SELECT id, kind, name FROM calendarDay") {
+                overrides[row["id"]] = (row["kind"] as String?) == "workday"
+                names[row["id"]] = row["name"]
             }
+            return (overrides, names)
         }
-        return WorkingCalendar(time: time, overrides: overrides)
+        return WorkingCalendar(time: time, overrides: overrides, names: names)
     }
 
     /// This hospital's own calendar days (holidays and make-up working days beyond the shipped list), by day.

@@ -54,8 +54,12 @@ extension CRM.SMS {
     static let maximumSendAttempts = 6
     /// How long a send with no recorded outcome waits for a delivery report before it is failed.
     static let attemptSettleSeconds = 120.0
-    /// The hospital's name in SMS (`{hospital}`); setting `hospitalName`.
-    static let placeholders = ["name", "date", "hospital", "department"]
+    /// What a template may fill in: the patient's name, a day, the hospital's name (setting
+    /// `hospitalName`), a department, an appointment's time and a holiday's name.
+    static let placeholders = ["name", "date", "hospital", "department", "time", "holiday"]
+    /// Template kinds. A template with the id `birthday`, `holiday` (or of kind `holiday` named
+    /// like the holiday) or `appointmentReminder` is sent by the node on its own (CRM+SMSGreetings).
+    public static let templateKinds = ["general", "birthday", "holiday", "followup", "appointment"]
 
     /// Creates or updates an SMS template (managers).
     public func saveTemplate(_ caller: Caller, _ template: SMSTemplate) async throws {
@@ -63,8 +67,8 @@ extension CRM.SMS {
         guard ASCIIIdentifier.clientID.admits(template.id) else {
             throw CRMError.invalid("template id must be 1–40 of A-Z, a-z, 0-9, '_' or '-'")
         }
-        guard ["general", "birthday", "holiday", "followup"].contains(template.kind) else {
-            throw CRMError.invalid("kind must be general, birthday, holiday or followup")
+        guard Self.templateKinds.contains(template.kind) else {
+            throw CRMError.invalid("kind must be one of \(Self.templateKinds.joined(separator: ", "))")
         }
         guard !template.name.isEmpty, template.name.count <= 100 else { throw CRMError.invalid("name must be 1–100 characters") }
         guard !template.body.isEmpty, template.body.count <= 500 else { throw CRMError.invalid("body must be 1–500 characters") }
@@ -95,11 +99,12 @@ extension CRM.SMS {
         }
     }
 
-    /// Fills a template body in for one patient.
-    func render(_ body: String, patient: Row?, db: Database, day: String) throws -> String {
+    /// Fills a template body in for one patient. `values` fills placeholders the patient does not
+    /// (`time`, `holiday`) and may name the `department` (else the patient's latest encounter's).
+    func render(_ body: String, patient: Row?, db: Database, day: String, values: [String: String] = [:]) throws -> String {
         let hospital = try String.fetchOne(db, sql: "SELECT value FROM setting WHERE id = 'hospitalName'") ?? "医院"
-        var department = ""
-        if let id = patient?["id"] as String? {
+        var department = values["department"] ?? ""
+        if values["department"] == nil, let id = patient?["id"] as String? {
             department =
                 try String.fetchOne(
                     db,
@@ -112,6 +117,8 @@ extension CRM.SMS {
             .replacingOccurrences(of: "{date}", with: day)
             .replacingOccurrences(of: "{hospital}", with: hospital)
             .replacingOccurrences(of: "{department}", with: department)
+            .replacingOccurrences(of: "{time}", with: values["time"] ?? "")
+            .replacingOccurrences(of: "{holiday}", with: values["holiday"] ?? "")
     }
 
     /// How many patients an audience reaches now (the count shown before sending).
@@ -191,40 +198,6 @@ extension CRM.SMS {
         }
     }
 
-    /// Queues birthday greetings for patients born on `day`'s month and day, with the birthday
-    /// template. Ids are derived from (patient, year), so running it on two nodes sends one greeting.
-    @discardableResult
-    public func queueBirthdayGreetings(_ caller: Caller, day: String? = nil, templateId: String) async throws -> Int {
-        try requireSMSNode()
-        if caller != .system { try caller.require(.manager, .admin) }
-        let day = day ?? today()
-        guard time.isDay(day) else { throw CRMError.invalid("day must be yyyy-MM-dd") }
-        return try await change(caller, "sms.birthday", "smsMessage") { tx in
-            guard let body = try String.fetchOne(tx.db, sql: "SELECT body FROM smsTemplate WHERE id = ?", arguments: [templateId]) else {
-                throw CRMError.notFound("SMS template", templateId)
-            }
-            let graph = try CRM.Patients.mergeGraph(tx.db)
-            let rows = try Row.fetchAll(
-                tx.db,
-                sql: """
-                    SELECT * FROM patient p WHERE substr(p.birthDate, 6, 5) = ? AND p.phone IS NOT NULL
-                    AND NOT EXISTS (SELECT 1 FROM smsOptOut o WHERE o.id = p.phone AND o.active = 1)
-                    AND NOT EXISTS (SELECT 1 FROM blacklist b WHERE b.id = p.phone AND b.active = 1)
-                    """, arguments: [String(day.dropFirst(5))])
-            var queued = 0
-            for patient in rows where !graph.isMergedAway(patient["id"]) {
-                let id = DerivedID.make("sms", "birthday", patient["id"], String(day.prefix(4)))
-                if try Bool.fetchOne(tx.db, sql: "SELECT 1 FROM smsMessage WHERE id = ?", arguments: [id]) == true { continue }
-                try tx.insert(
-                    SMSMessageRecord(
-                        id: id, patientId: patient["id"], phone: patient["phone"], body: try render(body, patient: patient, db: tx.db, day: day),
-                        scheduledAt: day + "T09:00:00" + String(timestamp().suffix(6)), status: SMSStatus.queued.rawValue, attempts: 0, createdAt: timestamp()))
-                queued += 1
-            }
-            return (queued, "birthday-\(day)")
-        }
-    }
-
     /// Messages are queued at central or a call center (the policy's writers): a ward gateway's
     /// users get this, not the replica's refusal.
     func requireSMSNode() throws(CRMError) {
@@ -259,14 +232,16 @@ extension CRM.SMS {
                 report.failed += 1
                 continue
             }
-            let (optedOut, sentToday) = try await read { db in
+            let (stillQueued, optedOut, sentToday) = try await read { db in
                 (
+                    try String.fetchOne(db, sql: "SELECT status FROM smsMessage WHERE id = ?", arguments: [id]) == SMSStatus.queued.rawValue,
                     try Bool.fetchOne(db, sql: "SELECT 1 FROM smsOptOut WHERE id = ? AND active = 1", arguments: [phone]) ?? false,
                     try Int.fetchOne(
                         db, sql: "SELECT COUNT(*) FROM smsMessage WHERE phone = ? AND sentAt >= ? AND status IN ('sent', 'delivered')",
                         arguments: [phone, day]) ?? 0
                 )
             }
+            guard stillQueued else { continue }  // cancelled by staff since the round began
             if optedOut {
                 try await change(.system, "sms.cancel", "smsMessage") { tx in
                     try tx.update(SMSMessageRecord.self, id: id, [.status: SMSStatus.cancelled.rawValue, .error: "opted out"])
@@ -426,63 +401,4 @@ extension CRM.SMS {
             return ((), id)
         }
     }
-
-    /// The outbox, newest first, optionally one status; numbers masked.
-    public func outbox(_ caller: Caller, status: SMSStatus?, page: PageRequest) async throws -> Page<SMSMessage> {
-        try caller.require(.manager, .agent, .admin)
-        return try await read { db in
-            var sql = "SELECT * FROM smsMessage WHERE 1"
-            var arguments: StatementArguments = []
-            if let status { sql += " AND status = ?"; arguments += [status.rawValue] }
-            if let after = page.after { sql += " AND id < ?"; arguments += [after] }
-            sql += " ORDER BY id DESC LIMIT ?"
-            arguments += [page.limit + 1]
-            let messages = try Row.fetchAll(db, sql: sql, arguments: arguments).map(Self.smsMessage)
-            return page.page(messages, id: \.id)
-        }
-    }
-
-    static func smsMessage(_ row: Row) -> SMSMessage {
-        SMSMessage(
-            id: row["id"], patientId: row["patientId"], phone: PhoneNumber.masked(row["phone"] ?? ""), body: row["body"] ?? "",
-            campaignId: row["campaignId"], scheduledAt: row["scheduledAt"] ?? "", status: row["status"] ?? "", attempts: row["attempts"] ?? 0,
-            error: row["error"], sentAt: row["sentAt"], deliveredAt: row["deliveredAt"])
-    }
-
-    /// Messages patients sent (replies), newest first, with the archives their number belongs to
-    /// and whether it opted out; numbers masked. For agents and managers to answer.
-    public func inbound(_ caller: Caller, page: PageRequest) async throws -> Page<InboundSMS> {
-        try caller.require(.manager, .agent, .admin)
-        return try await read { db in
-            var sql = "SELECT * FROM smsInbound"
-            var arguments: StatementArguments = []
-            if let after = page.after {
-                sql += " WHERE id < ?"
-                arguments += [after]
-            }
-            sql += " ORDER BY receivedAt DESC, id DESC LIMIT ?"
-            arguments += [page.limit + 1]
-            let items = try Row.fetchAll(db, sql: sql, arguments: arguments).map { row in
-                let phone: String = row["phone"] ?? ""
-                return InboundSMS(
-                    id: row["id"], phone: PhoneNumber.masked(phone), body: row["body"] ?? "", receivedAt: row["receivedAt"] ?? "",
-                    patientIds: try String.fetchAll(db, sql: "SELECT id FROM patient WHERE phone = ? ORDER BY id LIMIT 5", arguments: [phone]),
-                    optedOut: try Bool.fetchOne(db, sql: "SELECT 1 FROM smsOptOut WHERE id = ? AND active = 1", arguments: [phone]) ?? false)
-            }
-            return page.page(items, id: \.id)
-        }
-    }
-}
-
-/// A message a patient sent to the hospital's number.
-public struct InboundSMS: Codable, Sendable, Hashable {
-    public var id: String
-    /// Masked (`138****8000`).
-    public var phone: String
-    public var body: String
-    public var receivedAt: String
-    /// The archives with this number.
-    public var patientIds: [String]
-    /// Whether the number opted out (this or an earlier reply said TD).
-    public var optedOut: Bool
 }

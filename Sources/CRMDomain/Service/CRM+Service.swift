@@ -189,6 +189,9 @@ extension CRM.Service {
             var values: [AppointmentRecord.Columns: (any DatabaseValueConvertible)?] = [.status: status.rawValue]
             if status == .confirmed { values[.confirmedAt] = timestamp() }
             try tx.update(AppointmentRecord.self, id: id, values)
+            // Its reminder, if queued, is not sent. A ward gateway cannot write the outbox: the
+            // SMS node's reminder run cancels it there once the change arrives.
+            if status != .confirmed, replica.role != .ward { _ = try CRM.SMS.cancelReminder(ofAppointment: id, tx) }
             return ((), id)
         }
     }

@@ -2,9 +2,11 @@ import CRMDomain
 import Logging
 import ServiceLifecycle
 
-/// Sends queued SMS through the node's gateway every few seconds, and queues the day's birthday
-/// greetings once a day when a `birthday` template exists. Runs on the node that owns the
-/// gateway (central), so every message goes out once.
+/// Sends queued SMS through the node's gateway every few seconds, after queuing what the node
+/// sends on its own (CRM+SMSGreetings): appointment reminders for tomorrow (every round, so a
+/// late booking or a cancellation is seen), the day's birthday greetings once, and holiday
+/// greetings once on a holiday's first day. Runs on the node that owns the gateway (central), so
+/// every message goes out once.
 package struct SMSDispatchService: Service {
     package let crm: CRM
     package let gateway: any SMSGateway
@@ -16,19 +18,14 @@ package struct SMSDispatchService: Service {
     }
 
     private func loop() async throws {
-        var greetedDay: String?
+        var chores = DailyChores()
         while !Task.isCancelled {
-            let crm = self.crm, gateway = self.gateway
             do {
-                let today = crm.today()
-                if greetedDay != today {
-                    let hasTemplate = try await crm.sms.templates().contains { $0.id == "birthday" }
-                    if hasTemplate {
-                        let queued = try await crm.sms.queueBirthdayGreetings(.system, day: today, templateId: "birthday")
-                        logger.info("birthday greetings queued", metadata: ["sms.count": "\(queued)"])
-                    }
-                    greetedDay = today
-                }
+                try await chores.run(crm: crm, logger: logger)
+            } catch {
+                logger.warning("sms greetings or reminders failed", metadata: ["error.type": "\(type(of: error))"])
+            }
+            do {
                 let report = try await crm.sms.dispatch(gateway: gateway)
                 if report.sent + report.failed + report.cancelledOptedOut + report.retried > 0 {
                     logger.info(
@@ -51,5 +48,31 @@ package struct SMSDispatchService: Service {
         self.gateway = gateway
         self.interval = interval
         self.logger = logger
+    }
+}
+
+/// What the SMS node queues by itself, and which of it is done for the day.
+struct DailyChores {
+    private var birthdaysDone: String?
+    private var holidayDone: String?
+
+    mutating func run(crm: CRM, logger: Logger) async throws {
+        let today = crm.today()
+        let reminders = try await crm.sms.queueAppointmentReminders(day: today)
+        if reminders.queued + reminders.cancelled > 0 {
+            logger.info("appointment reminders", metadata: ["sms.queued": "\(reminders.queued)", "sms.cancelled": "\(reminders.cancelled)"])
+        }
+        if birthdaysDone != today {
+            if try await crm.sms.templates().contains(where: { $0.id == CRM.SMS.birthdayTemplate }) {
+                let queued = try await crm.sms.queueBirthdayGreetings(.system, day: today, templateId: CRM.SMS.birthdayTemplate)
+                logger.info("birthday greetings queued", metadata: ["sms.count": "\(queued)"])
+            }
+            birthdaysDone = today
+        }
+        // Asked every round until it runs: an admin may mark today a holiday, or add the template, during the day.
+        if holidayDone != today, let queued = try await crm.sms.queueHolidayGreetings(.system, day: today) {
+            logger.info("holiday greetings queued", metadata: ["sms.count": "\(queued)"])
+            holidayDone = today
+        }
     }
 }

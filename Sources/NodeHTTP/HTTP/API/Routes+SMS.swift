@@ -56,7 +56,23 @@ package enum SMSRoutes {
                 }
                 return status
             }
-            return try await JSONResponse.make(try crm.sms.outbox(caller, status: status, page: page))
+            let filter = SMSOutboxFilter(
+                status: status, campaignId: request.query("campaignId"), patientId: request.query("patientId"), phone: request.query("phone"),
+                from: request.query("from"), to: request.query("to"))
+            return try await JSONResponse.make(try crm.sms.outbox(caller, filter, page: page))
+        }
+        api.post("sms/:id/cancel") { _, context in
+            let caller = try context.requireCaller()
+            try await crm.sms.cancel(caller, id: try context.parameters.id())
+            return try JSONResponse.make(Done())
+        }
+        api.get("sms/campaigns") { request, context in
+            let caller = try context.requireCaller()
+            return try await JSONResponse.make(try crm.sms.campaigns(caller, page: try request.pageRequest()))
+        }
+        api.post("sms/campaigns/:id/cancel") { _, context in
+            let caller = try context.requireCaller()
+            return try await JSONResponse.make(Count(count: try crm.sms.cancelCampaign(caller, id: try context.parameters.id())))
         }
         api.get("sms/inbound") { request, context in
             let caller = try context.requireCaller()
