@@ -15,9 +15,9 @@ extension CRM.SMS {
     /// The template of the reminder sent the day before an appointment.
     public static let appointmentReminderTemplate = "appointmentReminder"
     /// When reminders go out on the day before (setting `appointmentReminderTime`, `HH:mm`).
-    static let defaultReminderTime = "10:00"
+    public static let defaultReminderTime = "10:00"
     /// Holiday greetings go to patients discharged within this many days (setting `holidayGreetingDays`).
-    static let defaultHolidayGreetingDays = 365
+    public static let defaultHolidayGreetingDays = 365
 
     /// Queues birthday greetings for patients born on `day`'s month and day, with the birthday
     /// template. Ids are derived from (patient, year), so running it on two nodes sends one greeting.

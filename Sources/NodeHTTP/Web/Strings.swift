@@ -162,6 +162,20 @@ package struct Strings: Sendable {
         "calendarHint": (
             "已内置本年度法定节假日与调休；此处可增加本院的安排，投诉期限按此计算。", "This year's public holidays and make-up days are built in; add the hospital's own here. Complaint deadlines count these days."
         ),
+        "smsTemplates": ("短信模板", "SMS templates"), "smsCampaigns": ("群发记录", "Group sends"),
+        "smsCancel": ("取消发送", "Cancel"), "smsConfirmCancel": ("确定取消这条短信？", "Cancel this message?"),
+        "smsCancelRest": ("取消未发送部分", "Cancel what is not sent"), "smsConfirmCancelCampaign": ("确定取消本次群发中尚未发送的短信？", "Cancel every message of this send not yet sent?"),
+        "smsKind_general": ("通用", "General"), "smsKind_birthday": ("生日祝福", "Birthday"), "smsKind_holiday": ("节日问候", "Holiday"),
+        "smsKind_followup": ("随访关怀", "Follow-up"), "smsKind_appointment": ("预约提醒", "Appointment reminder"),
+        "smsNewTemplate": ("新建模板", "New template"), "smsEditTemplate": ("修改模板", "Change the template"),
+        "smsTemplateHint": (
+            "可用占位符：{name} 姓名、{date} 日期、{hospital} 医院名称、{department} 科室、{time} 预约时间、{holiday} 节日名称。编码为 birthday 的模板在患者生日自动发送；holiday（或与节日同名的节日问候模板）在法定节假日首日发送；appointmentReminder 在预约前一天发送。",
+            "Placeholders: {name}, {date}, {hospital}, {department}, {time} (an appointment's), {holiday} (its name). The template coded birthday goes out on patients' birthdays; holiday (or a holiday template named like the holiday) on a public holiday's first day; appointmentReminder the day before an appointment."
+        ),
+        "smsSend": ("发送短信", "Send an SMS"), "smsOwnText": ("或自拟内容", "Or your own text"),
+        "smsBodyRequired": ("请选择模板或填写内容", "Choose a template or write a text"),
+        "setting_appointmentReminderTime": ("预约提醒发送时间（前一天）", "Appointment reminders go out at (the day before)"),
+        "setting_holidayGreetingDays": ("节日问候对象：近多少天出院的患者", "Holiday greetings go to patients discharged within (days)"),
         "doneRate": ("完成率 %", "Done %"), "onTimeRate": ("按时率 %", "On time %"), "dueCount": ("应随访数", "Due"),
     ]
 

@@ -34,14 +34,12 @@ package struct WebSession: Sendable {
         case .agent:
             return [
                 ("/desk", s["desk"]), ("/patients", s["patients"]), ("/consultations", s["consultations"]), ("/appointments", s["appointments"]),
-                ("/complaints", s["office"]),
-                ("/sms/replies", s["smsReplies"]),
+                ("/complaints", s["office"]), ("/sms/outbox", s["sms"]),
             ]
         case .manager:
             return [
                 ("/complaints", s["office"]), ("/patients", s["patients"]), ("/encounters", s["encounters"]), ("/consultations", s["consultations"]),
                 ("/appointments", s["appointments"]), ("/conflicts", s["conflicts"]), ("/sms", s["smsComposer"]),
-                ("/sms/replies", s["smsReplies"]),
                 ("/templates", s["templates"]), ("/rules", s["rules"]), ("/dashboard", s["dashboard"]), ("/fleet", s["fleet"]),
                 ("/organisation", s["organisation"]), ("/audit", s["audit"]),
             ]

@@ -3,8 +3,8 @@ import Foundation
 import Hummingbird
 import NodeRuntime
 
-/// The central office's editors: conflict inbox, SMS composer and outbox, survey templates,
-/// follow-up rules with a preview, users and roles.
+/// The central office's editors: conflict inbox, survey templates, follow-up rules with a
+/// preview, users and roles. The SMS pages are WebRoutes+SMS.
 extension WebUI {
     package func addManagement(to router: Router<APIRequestContext>) {
         let crm = self.crm
@@ -37,30 +37,6 @@ extension WebUI {
             let form = try await request.form(context: context)
             try await crm.patients.resolveConflict(session.caller, table: "patient", rowId: form["rowId"] ?? "", column: form["column"] ?? "", value: form["value"] ?? "")
             return WebPage.redirect("/conflicts")
-        }
-        pages(router, .manager, .admin).get("/sms") { request, context in
-            let session = try context.session()
-            let audience = Self.audience(FormFields(request.uri.query ?? ""))
-            let wantsCount = request.query("count") != nil
-            let (templates, departments, outbox, count) = await (
-                try crm.sms.templates(), try crm.organisation.references(.department), try crm.sms.outbox(session.caller, status: nil, page: PageRequest(limit: 50)).items,
-                wantsCount ? try crm.sms.audienceCount(session.caller, audience) : nil
-            )
-            return session.page(
-                session.strings["smsComposer"], Self.smsPage(templates, departments, outbox, count: count, query: FormFields(request.uri.query ?? ""), s: session.strings))
-        }
-        pages(router, .manager, .admin).post("/sms/campaigns") { request, context in
-            let session = try context.session()
-            let form = try await request.form(context: context)
-            let when = form["scheduledAt"].map { $0 + ":00" + String(crm.currentTimestamp().suffix(6)) }
-            _ = try await crm.sms.createCampaign(session.caller, name: form["name"] ?? "", templateId: form["templateId"] ?? "", audience: Self.audience(form), scheduledAt: when)
-            return WebPage.redirect("/sms")
-        }
-        pages(router, .manager).post("/sms/:id/resend") { request, context in
-            let session = try context.session()
-            let id = try context.parameters.id()
-            try await crm.sms.resend(session.caller, id: id)
-            return WebPage.redirect("/sms")
         }
         pages(router, .manager, .admin).get("/templates") { request, context in
             let session = try context.session()
@@ -144,44 +120,6 @@ extension WebUI {
     package static func list(_ text: String?) -> [String]? {
         let items = (text ?? "").split(whereSeparator: { $0 == "," || $0 == "，" || $0 == " " }).map(String.init)
         return items.isEmpty ? nil : items
-    }
-
-    package static func audience(_ form: FormFields) -> SMSAudience {
-        SMSAudience(
-            diseases: list(form["diseases"]), regions: list(form["regions"]), departments: form.all("departments").filter { !$0.isEmpty }.nilIfEmpty,
-            dischargedSince: form["dischargedSince"], dischargedUntil: form["dischargedUntil"])
-    }
-
-    package static func smsPage(_ templates: [SMSTemplate], _ departments: [ReferenceItem], _ outbox: [SMSMessage], count: Int?, query: FormFields, s: Strings) -> Markup {
-        let chosen = Set(query.all("departments"))
-        let audienceFields: Markup = """
-            <label for="departments">\(s["departments"])</label><select id="departments" name="departments" multiple size="5">
-            \(departments.markup { "<option value=\"\(e($0.id))\"\(chosen.contains($0.id) ? " selected" : "")>\(e($0.name))</option>" })</select>
-            <label for="diseases">\(s["diseases"])</label><input type="text" id="diseases" name="diseases" value="\(e(query["diseases"]))">
-            <label for="regions">\(s["regions"])</label><input type="text" id="regions" name="regions" value="\(e(query["regions"]))">
-            <div class="grid"><div><label for="since">\(s["dischargedSince"])</label><input type="date" id="since" name="dischargedSince" value="\(e(query["dischargedSince"]))"></div>
-            <div><label for="until">\(s["dischargedUntil"])</label><input type="date" id="until" name="dischargedUntil" value="\(e(query["dischargedUntil"]))"></div></div>
-            """
-        var html: Markup = """
-            <form method="get" action="/sms" class="card"><h2>\(s["audience"])</h2>\(audienceFields)
-            <input type="hidden" name="count" value="1"><p><button type="submit" class="secondary">\(s["count"])</button>
-            \(count.map { number -> Markup in " <b id=\"audience-count\">\(s["audienceCount"]): \(number)</b>" })</p></form>
-            <form method="post" action="/sms/campaigns" class="card"><h2>\(s["send"])</h2>\(audienceFields)
-            <label for="name">\(s["label"])</label><input type="text" id="name" name="name" required maxlength="100">
-            <label for="templateId">\(s["template"])</label><select id="templateId" name="templateId">\(templates.markup { "<option value=\"\(e($0.id))\">\(e($0.name)) — \(e($0.body))</option>" })</select>
-            <label for="scheduledAt">\(s["schedule"])</label><input type="datetime-local" id="scheduledAt" name="scheduledAt">
-            <p><button type="submit">\(s["send"])</button></p></form>
-            """
-        html += "<h2>\(s["outbox"])</h2><table id=\"outbox\"><thead><tr><th>\(s["phone"])</th><th>\(s["content"])</th><th>\(s["status"])</th><th></th></tr></thead><tbody>"
-        html += outbox.markup { message in
-            let resend: Markup =
-                message.status == "failed"
-                ? "<form method=\"post\" action=\"/sms/\(HTML.urlComponent(message.id))/resend\"><button type=\"submit\" class=\"secondary\">\(s["resend"])</button></form>"
-                : .empty
-            return
-                "<tr><td>\(e(message.phone))</td><td>\(e(message.body))</td><td>\(e(message.status))\(message.error.map { error -> Markup in " · \(error)" })</td><td>\(resend)</td></tr>"
-        }
-        return html + "</tbody></table>"
     }
 
     package static func templateEditor(_ template: SurveyTemplate?, s: Strings, error: String?) -> Markup {

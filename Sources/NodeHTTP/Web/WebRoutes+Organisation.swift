@@ -7,10 +7,19 @@ import NodeRuntime
 /// the hospital's own holidays and make-up working days.
 extension WebUI {
     /// The parameters an admin sets here, with the value used while unset.
-    package static let editableSettings: [(key: String, fallback: String)] = [
-        ("hospitalName", "医院"),
-        ("complaintDeadlineWorkingDays", String(CRM.Complaints.defaultComplaintDeadline)),
-        ("smsDailyCap", String(CRM.SMS.defaultSMSDailyCap)),
+    /// What a setting's value is: free text, a whole number in a range, or a time of day.
+    package enum SettingKind: Sendable {
+        case text(maxLength: Int)
+        case number(ClosedRange<Int>)
+        case time
+    }
+
+    package static let editableSettings: [(key: String, fallback: String, kind: SettingKind)] = [
+        ("hospitalName", "医院", .text(maxLength: 50)),
+        ("complaintDeadlineWorkingDays", String(CRM.Complaints.defaultComplaintDeadline), .number(1...1000)),
+        ("smsDailyCap", String(CRM.SMS.defaultSMSDailyCap), .number(1...1000)),
+        ("appointmentReminderTime", CRM.SMS.defaultReminderTime, .time),
+        ("holidayGreetingDays", String(CRM.SMS.defaultHolidayGreetingDays), .number(1...3660)),
     ]
 
     package func addOrganisation(to router: Router<APIRequestContext>) {
@@ -44,12 +53,19 @@ extension WebUI {
             let session = try context.session()
             let form = try await request.form(context: context)
             let current = try await crm.organisation.settings()
-            for (key, fallback) in Self.editableSettings {
+            for (key, fallback, kind) in Self.editableSettings {
                 guard let value = form[key]?.trimmingCharacters(in: .whitespaces), value != (current[key] ?? fallback) else { continue }
-                if key != "hospitalName" {
-                    guard let number = Int(value), (1...1000).contains(number) else { throw CRMError(.invalid, "\(key) must be a whole number from 1 to 1000") }
-                } else if value.isEmpty || value.count > 50 {
-                    throw CRMError(.invalid, "hospitalName must be 1–50 characters")
+                switch kind {
+                case .number(let range):
+                    guard let number = Int(value), range.contains(number) else {
+                        throw CRMError(.invalid, "\(key) must be a whole number from \(range.lowerBound) to \(range.upperBound)")
+                    }
+                case .text(let maxLength):
+                    guard !value.isEmpty, value.count <= maxLength else { throw CRMError(.invalid, "\(key) must be 1–\(maxLength) characters") }
+                case .time:
+                    guard value.utf8.count == 5, let hour = Int(value.prefix(2)), let minute = Int(value.suffix(2)), value.dropFirst(2).first == ":",
+                        (0..<24).contains(hour), (0..<60).contains(minute)
+                    else { throw CRMError(.invalid, "\(key) must be a time of day (HH:mm)") }
                 }
                 try await crm.organisation.setSetting(session.caller, key: key, value: value)
             }
@@ -109,11 +125,15 @@ extension WebUI {
     }
 
     package static func settingsForm(_ settings: [String: String], s: Strings) -> Markup {
-        let fields = editableSettings.map { key, fallback -> Markup in
-            let number = key != "hospitalName"
-            let bounds: Markup = number ? " min=\"1\" max=\"1000\"" : " maxlength=\"50\""
+        let fields = editableSettings.map { key, fallback, kind -> Markup in
+            let input: Markup =
+                switch kind {
+                case .number(let range): "type=\"number\" min=\"\(range.lowerBound)\" max=\"\(range.upperBound)\""
+                case .text(let maxLength): "type=\"text\" maxlength=\"\(maxLength)\""
+                case .time: "type=\"time\""
+                }
             return
-                "<div><label for=\"set-\(key)\">\(s["setting_" + key])</label><input type=\"\(number ? "number" : "text")\" id=\"set-\(key)\" name=\"\(key)\" value=\"\(settings[key] ?? fallback)\"\(bounds) required></div>"
+                "<div><label for=\"set-\(key)\">\(s["setting_" + key])</label><input \(input) id=\"set-\(key)\" name=\"\(key)\" value=\"\(settings[key] ?? fallback)\" required></div>"
         }
         return """
             <section id="settings"><h2>\(s["systemSettings"])</h2><form method="post" action="/organisation/settings" class="card">

@@ -2,6 +2,7 @@ import CRMDomain
 import Foundation
 import Hummingbird
 import NodeRuntime
+import Replica
 
 /// Patient search, the archive with its whole history, duplicates, merge and undo.
 extension WebUI {
@@ -34,16 +35,7 @@ extension WebUI {
         }
         pages(router, .agent, .manager, .admin).get("/patients/:id") { request, context in
             let session = try context.session()
-            let id = try context.parameters.id()
-            let (archive, departments) = await (try crm.patients.archive(session.caller, patientId: id), try crm.organisation.references(.department))
-            var html = Self.archive(archive, canMerge: session.caller.role != .agent, s: session.strings)
-            html +=
-                "<details class=\"card\" id=\"edit-patient\"><summary>\(session.strings["editPatient"])</summary>"
-                + Self.patientForm(archive.patient, action: "/patients/\(HTML.urlComponent(archive.patient.id))/edit", s: session.strings) + "</details>"
-            if session.caller.role == .agent || session.caller.role == .manager {
-                html += Self.serviceForms(archive.patient, departments: departments, s: session.strings)
-            }
-            return session.page(archive.patient.name, html)
+            return try await Self.patientPage(crm, session, id: try context.parameters.id(), smsDraft: nil, error: nil)
         }
         pages(router, .agent, .manager, .admin).post("/patients") { request, context in
             let session = try context.session()
@@ -78,6 +70,23 @@ extension WebUI {
     }
 
     /// The archive card's fields as a form: empty for a new patient, filled in for an edit.
+    /// An archive with the forms for it; `smsDraft` and `error` bring back a refused SMS.
+    static func patientPage(_ crm: CRM, _ session: WebSession, id: String, smsDraft: FormFields?, error: String?) async throws -> Response {
+        let (archive, departments) = await (try crm.patients.archive(session.caller, patientId: id), try crm.organisation.references(.department))
+        var html = error.map { text -> Markup in "<p class=\"error\" role=\"alert\">\(text)</p>" } ?? .empty
+        html += Self.archive(archive, canMerge: session.caller.role != .agent, s: session.strings)
+        html +=
+            "<details class=\"card\" id=\"edit-patient\"><summary>\(session.strings["editPatient"])</summary>"
+            + Self.patientForm(archive.patient, action: "/patients/\(HTML.urlComponent(archive.patient.id))/edit", s: session.strings) + "</details>"
+        if session.caller.role == .agent || session.caller.role == .manager {
+            html += Self.serviceForms(archive.patient, departments: departments, s: session.strings)
+            if crm.replica.role != .ward {
+                html += Self.smsForm(archive.patient, templates: try await crm.sms.templates(), draft: smsDraft, s: session.strings)
+            }
+        }
+        return session.page(archive.patient.name, html)
+    }
+
     package static func patientForm(_ patient: Patient?, action: String, s: Strings) -> Markup {
         let prefix = patient == nil ? "n" : "u"
         func field(_ name: String, _ label: String, _ value: String?, type: String = "text", extra: Markup = .empty) -> Markup {

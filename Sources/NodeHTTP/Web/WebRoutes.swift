@@ -33,6 +33,7 @@ package struct WebUI: Sendable {
         addAudit(to: router)
         addMachines(to: router)
         addHIS(to: router)
+        addSMS(to: router)
         addSMSReplies(to: router)
     }
 
