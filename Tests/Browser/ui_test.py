@@ -142,12 +142,20 @@ def main():
                         assert browser.driver.find_elements(By.CSS_SELECTOR, "figure svg"), "dashboard has charts"
                         shoot(browser, args.screenshots, f"dashboard-{size}")
                     if user == "manager" and size == "desktop":
-                        for page in ("conflicts", "templates", "rules", "sms"):
+                        for page in ("conflicts", "templates", "rules", "sms", "sms/outbox", "sms/templates", "sms/replies"):
                             browser.driver.get(central + "/" + page)
                             assert browser.driver.find_elements(By.CSS_SELECTOR, "main h1") and "出错了" not in browser.text(), f"/{page} opens"
                         browser.driver.get(central + "/sms?count=1&departments=D-CARD")
                         assert browser.driver.find_element(By.ID, "audience-count").text.split(":")[-1].strip().isdigit()
                         shoot(browser, args.screenshots, "sms-desktop")
+                        # SMS templates: the holiday greeting's text changed in the editor.
+                        browser.driver.get(central + "/sms/templates?edit=holiday")
+                        body = browser.driver.find_element(By.ID, "t-body")
+                        body.clear()
+                        body.send_keys("{name}您好，{hospital}全体医护人员祝您{holiday}快乐！回T退订")
+                        browser.driver.find_element(By.ID, "save-sms-template").click()
+                        browser.wait_for(lambda: "已保存" in browser.text() and "全体医护人员" in browser.text(), what="the SMS template to be saved")
+                        shoot(browser, args.screenshots, "sms-templates-desktop")
                         browser.driver.get(central + "/rules")
                         browser.driver.find_element(By.ID, "r-name").send_keys("心内科出院随访")
                         browser.driver.find_element(By.ID, "preview").click()
@@ -209,6 +217,20 @@ def main():
                         row.find_element(By.CSS_SELECTOR, "form.confirmed button").click()
                         browser.driver.get(callcenter + "/appointments?status=confirmed")
                         assert tomorrow + " 07:05" in browser.text(), "the visit is confirmed"
+                        # One SMS from the archive, scheduled for tomorrow, found in the outbox and cancelled there.
+                        status, listed = api(callcenter, "GET", "/api/patients?limit=50", token=token(callcenter, "agent1"))
+                        reachable = next(p for p in listed["items"] if p.get("phone"))
+                        browser.driver.get(callcenter + "/patients/" + reachable["id"])
+                        browser.driver.find_element(By.ID, "p-sms-body").send_keys("您好，明早八点请空腹到院抽血。")
+                        browser.driver.execute_script("document.getElementById('p-sms-at').value = arguments[0]", tomorrow + "T07:30")
+                        browser.driver.find_element(By.ID, "send-patient-sms").click()
+                        browser.wait_for(lambda: "已保存" in browser.text() and "空腹到院抽血" in browser.text(), what="the SMS in the outbox")
+                        shoot(browser, args.screenshots, "sms-outbox-desktop")
+                        row = browser.driver.find_element(By.XPATH, "//table[@id='outbox']//tr[td[contains(., '空腹到院抽血')]]")
+                        browser.driver.execute_script("window.confirm = function () { return true; }")
+                        row.find_element(By.CSS_SELECTOR, "form button").click()
+                        browser.wait_for(lambda: browser.driver.find_elements(By.CSS_SELECTOR, "#outbox tr[data-status=cancelled]"),
+                                         what="the SMS to be cancelled")
                     if user == "nurse-card" and size == "tablet":
                         # Admissions by hand on the ward tablet: a new archive admitted, then discharged.
                         browser.driver.get(ward + "/encounters")

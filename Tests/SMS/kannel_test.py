@@ -10,7 +10,7 @@ refuse a request without the gateway's machine credential.
 
     Tests/SMS/kannel_test.py --binary .build/debug/suifang
 """
-import argparse, json, os, shutil, socket, subprocess, sys, tempfile, time, urllib.parse, urllib.request
+import argparse, datetime, json, os, shutil, socket, subprocess, sys, tempfile, time, urllib.parse, urllib.request
 
 PASSWORD = "sms-test-password-1"
 KANNEL_PASSWORD = "kannel-secret-9"
@@ -271,8 +271,51 @@ def run(central, kannel):
                        "the patient's question")
     check(replies[0]["phone"] == "139****9000" and not replies[0]["optedOut"], "a Chinese reply is kept for agents, number masked")
 
+    automatic_messages(central, kannel, agent)
+
     logs = central.logs()
     check(KANNEL_PASSWORD not in logs and "张三" not in logs and central.token not in logs, "no password, token or text in the node's log")
+
+
+def automatic_messages(central, kannel, agent):
+    """What the node sends by itself: tomorrow's appointment reminded today, a holiday greeted on its first day."""
+    print("an appointment reminder and a holiday greeting go out through Kannel by themselves")
+    hospital = datetime.timezone(datetime.timedelta(hours=8))
+    today = datetime.datetime.now(hospital).date()
+    tomorrow = today + datetime.timedelta(days=1)
+    phone, name = "13600136000", "王五"
+
+    def ok(answer, what):
+        check(answer[0] in (200, 201), f"{what} ({answer[0]}: {answer[1]})")
+        return answer[1]
+
+    # Sent at once: the reminder and greeting times are set to midnight, whatever the hour of the test.
+    for key in ("appointmentReminderTime", "greetingTime"):
+        ok(central.api("PUT", f"/api/settings/{key}", {"value": "00:00"}), f"the setting {key}")
+    ok(central.api("PUT", "/api/reference/department/D-CARD", {"name": "心内科"}), "a department")
+    ok(central.api("PUT", "/api/reference/ward/W-CARD", {"name": "心内一病区", "departmentId": "D-CARD"}), "a ward")
+    ok(central.api("PUT", "/api/sms/templates/appointmentReminder",
+                   {"name": "预约提醒", "kind": "appointment", "body": "{name}您好，请于{date} {time}到{department}就诊。"}), "the reminder template")
+    patient = ok(central.api("POST", "/api/patients", {"name": name, "phone": phone}, token=agent), "an archive")["id"]
+    ok(central.api("POST", "/api/appointments", {"patientId": patient, "kind": "visit", "departmentId": "D-CARD",
+                                                 "scheduledAt": f"{tomorrow}T09:30:00+08:00"}, token=agent), "an appointment tomorrow")
+    reminder = ("95500", phone, f"{name}您好，请于{tomorrow} 09:30到心内科就诊。")
+    wait_for(lambda: reminder in kannel.received(), "the appointment reminder at the phone", seconds=60)
+
+    # A holiday starting today (the hospital's own calendar day) greets the patients discharged within a year.
+    yesterday = datetime.datetime.now(hospital) - datetime.timedelta(days=1)
+    encounter = ok(central.api("POST", "/api/encounters", {"patientId": patient, "kind": "inpatient", "departmentId": "D-CARD", "wardId": "W-CARD",
+                                                           "admittedAt": yesterday.isoformat(timespec="seconds")}, token=agent), "an admission")["id"]
+    ok(central.api("POST", f"/api/encounters/{encounter}/discharge",
+                   {"at": datetime.datetime.now(hospital).isoformat(timespec="seconds"), "status": "improved"}, token=agent), "the discharge")
+    ok(central.api("PUT", "/api/sms/templates/holiday", {"name": "节日问候", "kind": "holiday", "body": "{name}您好，{hospital}祝您{holiday}快乐！"}),
+       "the holiday template")
+    ok(central.api("PUT", f"/api/calendar/{today}", {"working": False, "name": "院庆日"}), "today as the hospital's holiday")
+    greeting = ("95500", phone, f"{name}您好，医院祝您院庆日快乐！")
+    wait_for(lambda: greeting in kannel.received(), "the holiday greeting at the phone", seconds=60)
+    time.sleep(12)  # two more dispatcher rounds: nothing is queued or sent twice
+    got = [m for m in kannel.received() if m[1] == phone]
+    check(got == [reminder, greeting], f"each went out once: {got}")
 
 
 if __name__ == "__main__":

@@ -146,7 +146,12 @@ public struct HospitalGenerator: Sendable {
                 filter: RuleFilter(diagnosisPrefixes: ["E11"]), templateId: "discharge"))
         try await crm.sms.saveTemplate(.system, SMSTemplate(id: "care", name: "出院关怀", kind: "followup", body: "{name}您好，{hospital}{department}提醒您按时复查，祝早日康复。回T退订"))
         try await crm.sms.saveTemplate(.system, SMSTemplate(id: "birthday", name: "生日祝福", kind: "birthday", body: "{name}您好，{hospital}祝您生日快乐、身体健康！回T退订"))
-        try await crm.sms.saveTemplate(.system, SMSTemplate(id: "holiday", name: "节日问候", kind: "holiday", body: "{name}您好，{hospital}祝您节日快乐！回T退订"))
+        try await crm.sms.saveTemplate(.system, SMSTemplate(id: "holiday", name: "节日问候", kind: "holiday", body: "{name}您好，{hospital}祝您{holiday}快乐！回T退订"))
+        try await crm.sms.saveTemplate(
+            .system,
+            SMSTemplate(
+                id: CRM.SMS.appointmentReminderTemplate, name: "预约提醒", kind: "appointment",
+                body: "{name}您好，您已预约{date} {time}{department}就诊，请按时到院。回T退订"))
     }
 
     // MARK: - Patients, encounters, responses

@@ -14,6 +14,8 @@ extension CRM.SMS {
     public static let holidayTemplate = "holiday"
     /// The template of the reminder sent the day before an appointment.
     public static let appointmentReminderTemplate = "appointmentReminder"
+    /// When birthday and holiday greetings go out (setting `greetingTime`, `HH:mm`).
+    public static let defaultGreetingTime = "09:00"
     /// When reminders go out on the day before (setting `appointmentReminderTime`, `HH:mm`).
     public static let defaultReminderTime = "10:00"
     /// Holiday greetings go to patients discharged within this many days (setting `holidayGreetingDays`).
@@ -27,6 +29,7 @@ extension CRM.SMS {
         if caller != .system { try caller.require(.manager, .admin) }
         let day = day ?? today()
         guard time.isDay(day) else { throw CRMError.invalid("day must be yyyy-MM-dd") }
+        let sendAt = try await scheduledTime(on: day, setting: "greetingTime", default: Self.defaultGreetingTime)
         return try await change(caller, "sms.birthday", "smsMessage") { tx in
             guard let body = try String.fetchOne(tx.db, sql: "SELECT body FROM smsTemplate WHERE id = ?", arguments: [templateId]) else {
                 throw CRMError.notFound("SMS template", templateId)
@@ -46,7 +49,7 @@ extension CRM.SMS {
                 try tx.insert(
                     SMSMessageRecord(
                         id: id, patientId: patient["id"], phone: patient["phone"], body: try render(body, patient: patient, db: tx.db, day: day),
-                        scheduledAt: day + "T09:00:00" + String(timestamp().suffix(6)), status: SMSStatus.queued.rawValue, attempts: 0, createdAt: timestamp()))
+                        scheduledAt: sendAt, status: SMSStatus.queued.rawValue, attempts: 0, createdAt: timestamp()))
                 queued += 1
             }
             return (queued, "birthday-\(day)")
@@ -55,7 +58,7 @@ extension CRM.SMS {
 
     /// Queues holiday greetings when `day` is the first day of a public holiday (the shipped
     /// State Council schedule or the hospital's own calendar days), to every patient discharged
-    /// within `holidayGreetingDays` days, at 09:00. The template is the `holiday` template, or one of
+    /// within `holidayGreetingDays` days, at `greetingTime` (09:00). The template is the `holiday` template, or one of
     /// kind `holiday` named like the holiday (春节…). Returns how many it queued, or nil when
     /// `day` opens no holiday or no template is there (nothing ran: worth asking again later).
     @discardableResult
@@ -72,6 +75,7 @@ extension CRM.SMS {
                 ?? String.fetchOne(db, sql: "SELECT body FROM smsTemplate WHERE id = ?", arguments: [Self.holidayTemplate])
         }
         guard let template else { return nil }
+        let sendAt = try await scheduledTime(on: day, setting: "greetingTime", default: Self.defaultGreetingTime)
         return try await change(caller, "sms.holiday", "smsMessage") { tx -> (Int?, String) in
             let audience = SMSAudience(dischargedSince: since, dischargedUntil: day)
             var queued = 0
@@ -83,7 +87,7 @@ extension CRM.SMS {
                     SMSMessageRecord(
                         id: id, patientId: recipient.patientId, phone: recipient.phone,
                         body: try render(template, patient: patient, db: tx.db, day: day, values: ["holiday": holiday]),
-                        scheduledAt: day + "T09:00:00" + String(timestamp().suffix(6)), status: SMSStatus.queued.rawValue, attempts: 0, createdAt: timestamp()))
+                        scheduledAt: sendAt, status: SMSStatus.queued.rawValue, attempts: 0, createdAt: timestamp()))
                 queued += 1
             }
             return (queued, "holiday-\(day)")
@@ -135,9 +139,8 @@ extension CRM.SMS {
             return (template: template, remind: remind, cancel: cancel)
         }
         guard !work.remind.isEmpty || !work.cancel.isEmpty else { return ReminderReport() }
-        let reminderTime = try await crm.organisation.settings()["appointmentReminderTime"].flatMap(Self.clockTime) ?? Self.defaultReminderTime
+        let planned = try await scheduledTime(on: day, setting: "appointmentReminderTime", default: Self.defaultReminderTime)
         let now = timestamp()
-        let planned = day + "T" + reminderTime + ":00" + String(now.suffix(6))
         return try await change(.system, "sms.reminder", "smsMessage") { tx in
             var report = ReminderReport()
             let graph = try CRM.Patients.mergeGraph(tx.db)
@@ -197,6 +200,12 @@ extension CRM.SMS {
             sql: """
                 SELECT EXISTS (SELECT 1 FROM smsOptOut WHERE id = ?1 AND active = 1) OR EXISTS (SELECT 1 FROM blacklist WHERE id = ?1 AND active = 1)
                 """, arguments: [phone]) ?? false
+    }
+
+    /// `day` at the time of day a setting names (`HH:mm`), in the hospital's time.
+    func scheduledTime(on day: String, setting: String, default fallback: String) async throws -> String {
+        let time = try await crm.organisation.settings()[setting].flatMap(Self.clockTime) ?? fallback
+        return day + "T" + time + ":00" + String(timestamp().suffix(6))
     }
 
     /// `HH:mm` if the text is a time of day.

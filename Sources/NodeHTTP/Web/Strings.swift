@@ -173,7 +173,9 @@ package struct Strings: Sendable {
             "Placeholders: {name}, {date}, {hospital}, {department}, {time} (an appointment's), {holiday} (its name). The template coded birthday goes out on patients' birthdays; holiday (or a holiday template named like the holiday) on a public holiday's first day; appointmentReminder the day before an appointment."
         ),
         "smsSend": ("发送短信", "Send an SMS"), "smsOwnText": ("或自拟内容", "Or your own text"),
+        "smsNoPhone": ("档案中没有电话号码", "the archive has no phone number"),
         "smsBodyRequired": ("请选择模板或填写内容", "Choose a template or write a text"),
+        "setting_greetingTime": ("生日、节日问候发送时间", "Birthday and holiday greetings go out at"),
         "setting_appointmentReminderTime": ("预约提醒发送时间（前一天）", "Appointment reminders go out at (the day before)"),
         "setting_holidayGreetingDays": ("节日问候对象：近多少天出院的患者", "Holiday greetings go to patients discharged within (days)"),
         "doneRate": ("完成率 %", "Done %"), "onTimeRate": ("按时率 %", "On time %"), "dueCount": ("应随访数", "Due"),

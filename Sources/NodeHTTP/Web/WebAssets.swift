@@ -11,6 +11,9 @@ package enum WebAssets {
         header nav a { padding: .45rem .8rem; border-radius: .4rem; text-decoration: none; }
         header nav a[aria-current=page], header nav a:hover { background: rgba(255,255,255,.18); }
         .brand { font-weight: 700; }
+        nav.tabs { display: flex; flex-wrap: wrap; gap: .25rem; border-bottom: 2px solid var(--line); margin-bottom: 1rem; }
+        nav.tabs a { padding: .55rem 1rem; min-height: 44px; text-decoration: none; color: var(--accent); border-radius: .4rem .4rem 0 0; }
+        nav.tabs a[aria-current=page] { background: var(--card); color: var(--ink); font-weight: 600; border: 2px solid var(--line); border-bottom-color: var(--card); margin-bottom: -2px; }
         .status { display: flex; gap: .6rem; align-items: center; margin-left: auto; }
         .link { padding: .2rem .6rem; border-radius: 1rem; font-size: .9rem; }
         .link.up { background: var(--ok); } .link.down { background: var(--bad); }
@@ -27,7 +30,7 @@ package enum WebAssets {
         th { background: #eef2f7; font-weight: 600; }
         .due { color: var(--warn); font-weight: 600; } .overdue { color: var(--bad); font-weight: 700; } .done { color: var(--ok); }
         label { display: block; font-weight: 600; margin: .6rem 0 .3rem; }
-        input[type=text], input[type=password], input[type=search], input[type=date], input[type=tel], input[type=datetime-local], textarea, select {
+        input[type=text], input[type=password], input[type=search], input[type=date], input[type=tel], input[type=datetime-local], input[type=time], input[type=number], textarea, select {
           width: 100%; font: inherit; padding: .6rem .7rem; border: 1px solid #aab4c0; border-radius: .4rem; background: #fff; }
         textarea { min-height: 5rem; }
         button, .button { display: inline-block; font: inherit; min-height: 48px; padding: .6rem 1.2rem; border: 0; border-radius: .5rem;

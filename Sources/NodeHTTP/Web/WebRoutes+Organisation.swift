@@ -18,6 +18,7 @@ extension WebUI {
         ("hospitalName", "医院", .text(maxLength: 50)),
         ("complaintDeadlineWorkingDays", String(CRM.Complaints.defaultComplaintDeadline), .number(1...1000)),
         ("smsDailyCap", String(CRM.SMS.defaultSMSDailyCap), .number(1...1000)),
+        ("greetingTime", CRM.SMS.defaultGreetingTime, .time),
         ("appointmentReminderTime", CRM.SMS.defaultReminderTime, .time),
         ("holidayGreetingDays", String(CRM.SMS.defaultHolidayGreetingDays), .number(1...3660)),
     ]

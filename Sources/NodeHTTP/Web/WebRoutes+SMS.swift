@@ -258,7 +258,7 @@ extension WebUI {
 
     /// The one-to-one send on an archive: a template or a text of one's own, now or later.
     static func smsForm(_ patient: Patient, templates: [SMSTemplate], draft: FormFields?, s: Strings) -> Markup {
-        guard patient.phone != nil else { return .empty }
+        guard patient.phone != nil else { return "<p class=\"muted\" id=\"patient-sms\">\(s["smsSend"]): \(s["smsNoPhone"])</p>" }
         let chosen = draft?["templateId"]
         return """
             <form method="post" action="/patients/\(HTML.urlComponent(patient.id))/sms" class="card" id="patient-sms"><h2>\(s["smsSend"])</h2>
