@@ -14,9 +14,13 @@ extension CRM.FollowUps {
         let record = FollowUpRuleRecord(
             id: rule.id, name: rule.name, kind: rule.kind.rawValue, triggerEvent: rule.triggerEvent.rawValue,
             offsets: rule.offsets.map { $0.map(String.init).joined(separator: ",") }, intervalDays: rule.intervalDays,
-            repeatCount: rule.repeatCount, filter: filter, templateId: rule.templateId, active: rule.active ? 1 : 0, createdAt: timestamp())
+            repeatCount: rule.repeatCount, filter: filter, templateId: rule.templateId, active: rule.active ? 1 : 0, createdAt: timestamp(),
+            intervalMonths: rule.intervalMonths, action: rule.action?.rawValue, smsTemplateId: rule.smsTemplateId)
         return try await change(caller, "rule.save", "followUpRule") { tx in
             if let id = rule.id, !(try tx.rowExists("followUpRule", id: id)) { throw CRMError.notFound("rule", id) }
+            if let sms = rule.smsTemplateId, try Bool.fetchOne(tx.db, sql: "SELECT 1 FROM smsTemplate WHERE id = ?", arguments: [sms]) != true {
+                throw CRMError.notFound("SMS template", sms)
+            }
             let id = try tx.upsert(record)
             return (id, id)
         }
@@ -36,7 +40,7 @@ extension CRM.FollowUps {
             let encounters = try Self.triggered(db, by: rule.triggerEvent, since: since).filter { rule.filter.matches($0, time: time) }
             return RulePreview(
                 encounters: encounters.count, patients: Set(encounters.map(\.patientId)).count,
-                tasks: encounters.count * rule.dueOffsets.count, sample: Array(encounters.prefix(20).map(\.id)))
+                tasks: encounters.count * rule.tasksPerTrigger, sample: Array(encounters.prefix(20).map(\.id)))
         }
     }
 
@@ -72,6 +76,9 @@ extension CRM.FollowUps {
 
     // MARK: - Producing and withdrawing tasks
 
+    /// The kind of a task an SMS rule produces: its `templateId` is the SMS template.
+    public static let smsTaskKind = "sms"
+
     /// The tasks an admission, visit or discharge produces, in the same transaction. Ids are
     /// derived from (what, encounter, trigger time), so a second node doing the same writes nothing new.
     func produceTasks(_ tx: ReplicaTransaction, for encounter: Encounter, trigger: TriggerEvent, at: String) throws {
@@ -99,12 +106,12 @@ extension CRM.FollowUps {
     func produceRuleTasks(_ tx: ReplicaTransaction, _ rule: FollowUpRule, for encounter: Encounter, at: String) throws -> Int {
         guard let ruleID = rule.id, let day = time.dayOfTimestamp(at) else { return 0 }
         var made = 0
-        for offset in rule.dueOffsets {
-            guard let due = time.day(day, plus: offset) else { continue }
-            let id = DerivedID.make("task", "rule", ruleID, encounter.id, at, String(offset))
+        for (due, step) in rule.dueDays(after: day, time: time) {
+            let id = DerivedID.make("task", "rule", ruleID, encounter.id, at, step)
+            // An SMS rule's task is sent by central (CRM.SMS.sendRuleMessages), not called.
             if try insertTask(
-                tx, id: id, encounter: encounter, kind: "rule", trigger: rule.triggerEvent, dueDate: due, dueBy: nil,
-                ruleID: ruleID, templateID: rule.templateId)
+                tx, id: id, encounter: encounter, kind: rule.sendsSMS ? Self.smsTaskKind : "rule", trigger: rule.triggerEvent, dueDate: due, dueBy: nil,
+                ruleID: ruleID, templateID: rule.sendsSMS ? rule.smsTemplateId : rule.templateId)
             {
                 made += 1
             }
@@ -144,8 +151,11 @@ extension CRM.FollowUps {
 
     // MARK: - Working the queue
 
-    /// A one-off task on a chosen day (agents and managers).
-    public func createTask(_ caller: Caller, patientId: String, dueDate: String, note: String?, templateId: String?) async throws -> String {
+    /// A one-off task on a chosen day (agents and managers), optionally given to a named agent
+    /// (``assign(_:taskId:to:)``).
+    public func createTask(
+        _ caller: Caller, patientId: String, dueDate: String, note: String?, templateId: String?, assignee: String? = nil
+    ) async throws -> String {
         try caller.require(.agent, .manager, .admin)
         guard time.isDay(dueDate) else { throw CRMError.invalid("dueDate must be yyyy-MM-dd") }
         if let note, note.count > 500 { throw CRMError.invalid("note must be at most 500 characters") }
@@ -153,12 +163,41 @@ extension CRM.FollowUps {
             guard try Bool.fetchOne(tx.db, sql: "SELECT 1 FROM patient WHERE id = ?", arguments: [patientId]) == true else {
                 throw CRMError.notFound("patient", patientId)
             }
+            if let templateId, try Bool.fetchOne(tx.db, sql: "SELECT 1 FROM surveyTemplate WHERE id = ?", arguments: [templateId]) != true {
+                throw CRMError.notFound("survey template", templateId)
+            }
+            if let assignee { try Self.checkAssignee(assignee, tx.db) }
             let id = try tx.insert(
                 FollowUpTaskRecord(
-                    patientId: patientId, kind: "oneOff", dueDate: dueDate, triggerEvent: "none", templateId: templateId, note: note, attempts: 0,
-                    withdrawn: 0, createdAt: timestamp()))
+                    patientId: patientId, kind: "oneOff", dueDate: dueDate, triggerEvent: "none", templateId: templateId, note: note, claimedBy: assignee,
+                    attempts: 0, withdrawn: 0, createdAt: timestamp()))
             return (id, id)
         }
+    }
+
+    /// Gives an open, unclaimed task to a named agent (managers): it is claimed in their name, so
+    /// it is theirs on every desk. A task someone claimed stays theirs (claims are first-writer-wins).
+    public func assign(_ caller: Caller, taskId: String, to assignee: String) async throws {
+        try caller.require(.manager)
+        try await change(caller, "task.assign", "followUpTask") { tx in
+            guard let row = try Row.fetchOne(tx.db, sql: "SELECT * FROM followUpTask WHERE id = ?", arguments: [taskId]) else {
+                throw CRMError.notFound("task", taskId)
+            }
+            let task = FollowUpTask(row: row)
+            guard !task.withdrawn, task.doneAt == nil else { throw CRMError.conflict("task '\(taskId)' is closed") }
+            guard task.kind != "bedside24h", task.kind != Self.smsTaskKind else { throw CRMError.conflict("only a call is given to an agent") }
+            if let holder = task.claimedBy, holder != assignee { throw CRMError.conflict("task '\(taskId)' is already claimed by '\(holder)'") }
+            try Self.checkAssignee(assignee, tx.db)
+            try tx.update(FollowUpTaskRecord.self, id: taskId, [.claimedBy: assignee])
+            return ((), taskId)
+        }
+    }
+
+    /// An assignee is an active agent or manager account.
+    static func checkAssignee(_ userId: String, _ db: Database) throws {
+        guard let row = try Row.fetchOne(db, sql: "SELECT role, disabled FROM appUser WHERE id = ?", arguments: [userId]),
+            ["agent", "manager"].contains(row["role"] as String? ?? ""), (row["disabled"] as Int?) != 1
+        else { throw CRMError.unprocessable("assign to an active agent or manager account") }
     }
 
     /// The follow-ups due on `day` or earlier and not done ("today's follow-ups"), overdue first.
@@ -191,7 +230,7 @@ extension CRM.FollowUps {
                 arguments += [kind]
             }
             if let wardId { sql += " AND t.wardId = ?"; arguments += [wardId] }
-            if phoneWork { sql += " AND t.kind <> 'bedside24h'" }
+            if phoneWork { sql += " AND t.kind NOT IN ('bedside24h', '\(Self.smsTaskKind)')" }
             if let (key, id) = try page.keyAndID() {
                 sql += " AND (t.dueDate, t.id) > (?, ?)"
                 arguments += [key, id]

@@ -73,8 +73,13 @@ public struct RuleFilter: Codable, Sendable, Hashable {
 
 /// A follow-up rule (随访规则).
 public struct FollowUpRule: Codable, Sendable, Hashable {
-    /// fixed-offset (`offsets` days after the trigger) or periodic (every `intervalDays`, `repeatCount` times).
-    public enum Kind: String, Codable, Sendable { case fixedOffset = "fixed-offset", periodic }
+    /// fixed-offset (`offsets` days after the trigger) or periodic (every `intervalDays` days or
+    /// `intervalMonths` months, `repeatCount` times).
+    public enum Kind: String, Codable, CaseIterable, Sendable { case fixedOffset = "fixed-offset", periodic }
+
+    /// What falls due: a call for the desk (with the survey `templateId`), or an SMS central sends
+    /// by itself (`smsTemplateId`), e.g. thanks the day after discharge.
+    public enum Action: String, Codable, CaseIterable, Sendable { case call, sms }
 
     public var id: String?
     public var name: String
@@ -82,14 +87,22 @@ public struct FollowUpRule: Codable, Sendable, Hashable {
     public var triggerEvent: TriggerEvent
     public var offsets: [Int]?
     public var intervalDays: Int?
+    /// A periodic rule's interval in calendar months (instead of `intervalDays`).
+    public var intervalMonths: Int?
     public var repeatCount: Int?
     public var filter: RuleFilter
+    /// The survey the call takes.
     public var templateId: String?
     public var active: Bool
+    /// nil reads as `call`.
+    public var action: Action?
+    /// The SMS template of an `sms` rule.
+    public var smsTemplateId: String?
 
     public init(
         id: String? = nil, name: String, kind: Kind, triggerEvent: TriggerEvent, offsets: [Int]? = nil, intervalDays: Int? = nil,
-        repeatCount: Int? = nil, filter: RuleFilter = RuleFilter(), templateId: String? = nil, active: Bool = true
+        intervalMonths: Int? = nil, repeatCount: Int? = nil, filter: RuleFilter = RuleFilter(), templateId: String? = nil, active: Bool = true,
+        action: Action? = nil, smsTemplateId: String? = nil
     ) {
         self.id = id
         self.name = name
@@ -97,17 +110,38 @@ public struct FollowUpRule: Codable, Sendable, Hashable {
         self.triggerEvent = triggerEvent
         self.offsets = offsets
         self.intervalDays = intervalDays
+        self.intervalMonths = intervalMonths
         self.repeatCount = repeatCount
         self.filter = filter
         self.templateId = templateId
         self.active = active
+        self.action = action
+        self.smsTemplateId = smsTemplateId
     }
 
-    /// Days after the trigger at which tasks fall due.
-    public var dueOffsets: [Int] {
+    /// Whether the rule sends an SMS rather than making a call.
+    public var sendsSMS: Bool { action == .sms }
+
+    /// When tasks fall due after a trigger on `day`: (the day, a step naming it in task ids).
+    /// Day offsets are named by their number, month steps `m1`, `m2`…, so the two never meet.
+    public func dueDays(after day: String, time: LocalTime) -> [(day: String, step: String)] {
         switch kind {
-        case .fixedOffset: (offsets ?? []).sorted()
-        case .periodic: (1...max(1, repeatCount ?? 1)).map { $0 * (intervalDays ?? 1) }
+        case .fixedOffset:
+            return (offsets ?? []).sorted().compactMap { offset in time.day(day, plus: offset).map { ($0, String(offset)) } }
+        case .periodic:
+            let steps = 1...max(1, repeatCount ?? 1)
+            if let months = intervalMonths {
+                return steps.compactMap { n in time.day(day, plusMonths: n * months).map { ($0, "m\(n * months)") } }
+            }
+            return steps.compactMap { n in time.day(day, plus: n * (intervalDays ?? 1)).map { ($0, String(n * (intervalDays ?? 1))) } }
+        }
+    }
+
+    /// How many tasks one trigger produces.
+    public var tasksPerTrigger: Int {
+        switch kind {
+        case .fixedOffset: (offsets ?? []).count
+        case .periodic: max(1, repeatCount ?? 1)
         }
     }
 
@@ -117,12 +151,20 @@ public struct FollowUpRule: Codable, Sendable, Hashable {
             throw .invalid("offsets: at most 50, each 0–3650 days")
         }
         if let intervalDays, !(1...3650).contains(intervalDays) { throw .invalid("intervalDays must be 1–3650") }
+        if let intervalMonths, !(1...120).contains(intervalMonths) { throw .invalid("intervalMonths must be 1–120") }
         if let repeatCount, !(1...100).contains(repeatCount) { throw .invalid("repeatCount must be 1–100") }
         switch kind {
         case .fixedOffset:
             guard let offsets, !offsets.isEmpty else { throw .unprocessable("a fixed-offset rule needs 1–50 offsets between 0 and 3650 days") }
         case .periodic:
-            guard intervalDays != nil, repeatCount != nil else { throw .unprocessable("a periodic rule needs intervalDays 1–3650 and repeatCount 1–100") }
+            guard (intervalDays == nil) != (intervalMonths == nil), repeatCount != nil else {
+                throw .unprocessable("a periodic rule needs either intervalDays 1–3650 or intervalMonths 1–120, and repeatCount 1–100")
+            }
+        }
+        if sendsSMS {
+            guard let smsTemplateId, ASCIIIdentifier.clientID.admits(smsTemplateId) else { throw .unprocessable("an sms rule needs its smsTemplateId") }
+        } else if smsTemplateId != nil {
+            throw .unprocessable("smsTemplateId belongs to an sms rule")
         }
         try filter.validate()
     }
@@ -135,10 +177,13 @@ public struct FollowUpRule: Codable, Sendable, Hashable {
         // Bounded as ``validate()`` bounds them: a rule runs inside every admission's transaction.
         offsets = (row["offsets"] as String?).map { $0.split(separator: ",").prefix(50).compactMap { Int($0) }.filter { (0...3650).contains($0) } }
         intervalDays = (row["intervalDays"] as Int?).map { min(max($0, 1), 3650) }
+        intervalMonths = (row["intervalMonths"] as Int?).map { min(max($0, 1), 120) }
         repeatCount = (row["repeatCount"] as Int?).map { min(max($0, 1), 100) }
         filter = (try? JSONDecoder().decode(RuleFilter.self, from: Data((row["filter"] as String? ?? "{}").utf8))) ?? RuleFilter()
         templateId = row["templateId"]
         active = (row["active"] as Int?) == 1
+        action = (row["action"] as String?).flatMap(Action.init(rawValue:))
+        smsTemplateId = row["smsTemplateId"]
     }
 }
 

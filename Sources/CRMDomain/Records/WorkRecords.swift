@@ -167,4 +167,7 @@ struct FollowUpRuleRecord: ReplicatedRecord, Codable {
     var templateId: String?
     var active: Int
     var createdAt: String
+    var intervalMonths: Int?
+    var action: String?
+    var smsTemplateId: String?
 }

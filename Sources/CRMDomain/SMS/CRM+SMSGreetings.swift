@@ -3,8 +3,8 @@ import GRDB
 import Replica
 
 /// The messages the SMS node queues on its own, through the outbox like any other: birthday
-/// greetings, holiday greetings on a public holiday's first day (from the working calendar) and
-/// appointment reminders the day before. Each is switched on by its template existing, and each
+/// greetings, holiday greetings on a public holiday's first day (from the working calendar),
+/// appointment reminders the day before, and the messages of SMS follow-up rules. Each is switched on by its template existing, and each
 /// message's id is derived from what caused it, so a chore run twice, or on two nodes, queues
 /// one message.
 extension CRM.SMS {
@@ -166,6 +166,55 @@ extension CRM.SMS {
                 report.cancelled += 1
             }
             return (report, "reminders-\(day)")
+        }
+    }
+
+    /// Queues the SMS of every SMS rule's task due by `day` (e.g. thanks the day after
+    /// discharge) and closes the task: at `greetingTime` on its day, or at once when that has
+    /// passed. A task whose patient has no number, or opted out, is closed with a note saying so.
+    /// Withdrawn tasks (a cancelled discharge) send nothing. Returns how many it queued.
+    @discardableResult
+    public func sendRuleMessages(day: String? = nil) async throws -> Int {
+        try requireSMSNode()
+        let day = day ?? today()
+        guard time.isDay(day) else { throw CRMError.invalid("day must be yyyy-MM-dd") }
+        let kind = CRM.FollowUps.smsTaskKind
+        let due = try await read { db in
+            try String.fetchAll(
+                db, sql: "SELECT id FROM followUpTask WHERE kind = ? AND dueDate <= ? AND doneAt IS NULL AND withdrawn IS NOT 1 ORDER BY dueDate, id LIMIT 500",
+                arguments: [kind, day])
+        }
+        guard !due.isEmpty else { return 0 }
+        let planned = try await scheduledTime(on: day, setting: "greetingTime", default: Self.defaultGreetingTime)
+        return try await change(.system, "sms.rule", "smsMessage") { tx in
+            let now = timestamp()
+            let graph = try CRM.Patients.mergeGraph(tx.db)
+            var queued = 0
+            for taskID in due {
+                guard let task = try Row.fetchOne(tx.db, sql: "SELECT * FROM followUpTask WHERE id = ?", arguments: [taskID]).map(FollowUpTask.init(row:)),
+                    task.doneAt == nil, !task.withdrawn
+                else { continue }
+                let patientId = graph.root(of: task.patientId)
+                let patient = try Row.fetchOne(tx.db, sql: "SELECT * FROM patient WHERE id = ?", arguments: [patientId])
+                let template = try task.templateId.flatMap { id in try String.fetchOne(tx.db, sql: "SELECT body FROM smsTemplate WHERE id = ?", arguments: [id]) }
+                var note: String?
+                if let patient, let phone = patient["phone"] as String?, let template, try !Self.isBarred(phone, tx.db) {
+                    let id = DerivedID.make("sms", "task", taskID)
+                    if try Bool.fetchOne(tx.db, sql: "SELECT 1 FROM smsMessage WHERE id = ?", arguments: [id]) != true {
+                        let department = try String.fetchOne(tx.db, sql: "SELECT name FROM department WHERE id = ?", arguments: [task.departmentId])
+                        try tx.insert(
+                            SMSMessageRecord(
+                                id: id, patientId: patientId, phone: phone,
+                                body: try render(template, patient: patient, db: tx.db, day: task.dueDate, values: ["department": department ?? ""]),
+                                scheduledAt: task.dueDate < day ? now : max(planned, now), status: SMSStatus.queued.rawValue, attempts: 0, createdAt: now))
+                        queued += 1
+                    }
+                } else {
+                    note = template == nil ? "no SMS sent: the rule's SMS template is gone" : "no SMS sent: no phone number, or the number opted out"
+                }
+                try tx.update(FollowUpTaskRecord.self, id: taskID, [.doneAt: now, .note: note ?? task.note])
+            }
+            return (queued, "rule-sms-\(day)")
         }
     }
 

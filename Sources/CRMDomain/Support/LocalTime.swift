@@ -127,6 +127,15 @@ public struct LocalTime: Sendable {
         return self.day(moved)
     }
 
+    /// The local day `months` calendar months after `day`; a day the month lacks becomes its
+    /// last (31 January + 1 month is 28 or 29 February).
+    public func day(_ day: String, plusMonths months: Int) -> String? {
+        guard let components = parseDay(day), let date = calendar.date(from: components),
+            let moved = calendar.date(byAdding: .month, value: months, to: date)
+        else { return nil }
+        return self.day(moved)
+    }
+
     /// The weekday of a day: 1 = Sunday … 7 = Saturday.
     public func weekday(_ day: String) -> Int? {
         guard let components = parseDay(day), let date = calendar.date(from: components) else { return nil }

@@ -178,6 +178,18 @@ package struct Strings: Sendable {
         "setting_greetingTime": ("生日、节日问候发送时间", "Birthday and holiday greetings go out at"),
         "setting_appointmentReminderTime": ("预约提醒发送时间（前一天）", "Appointment reminders go out at (the day before)"),
         "setting_holidayGreetingDays": ("节日问候对象：近多少天出院的患者", "Holiday greetings go to patients discharged within (days)"),
+        "days": ("天", "days"), "months": ("个月", "months"), "ruleUnit": ("间隔单位", "Interval in"),
+        "ruleSchedule": ("随访时间", "When"), "ruleAction": ("方式", "Action"), "ruleCall": ("电话随访", "Call"), "ruleSMS": ("发送短信", "SMS"),
+        "ruleSurvey": ("电话随访问卷", "Survey for the call"), "ruleActive": ("启用", "Active"), "ruleInactive": ("已停用", "Inactive"),
+        "admission": ("入院", "Admission"), "ruleNew": ("新建规则", "New rule"), "ruleEdit": ("修改规则", "Change the rule"),
+        "ruleKind_fixed-offset": ("固定天数", "Fixed days"), "ruleKind_periodic": ("周期", "Periodic"),
+        "ruleDaysAfter": ("触发后第", "Days after"), "ruleEvery": ("每", "Every"),
+        "ruleApply": ("应用到此前", "Apply since"), "ruleApplySince": ("应用起始日期", "Apply to encounters since"),
+        "ruleApplyHint": (
+            "规则只对保存后的入院、出院产生任务；“应用到此前”为所选日期以来的就诊补生成任务（已有的不重复）。",
+            "A rule makes tasks for admissions and discharges after it is saved; Apply since makes them for encounters since the chosen day (never twice)."
+        ),
+        "ruleApplied": ("已生成任务", "Tasks made"),
         "doneRate": ("完成率 %", "Done %"), "onTimeRate": ("按时率 %", "On time %"), "dueCount": ("应随访数", "Due"),
     ]
 

@@ -137,6 +137,8 @@ package struct FormFields: Sendable {
     package subscript(_ key: String) -> String? { values[key]?.first.flatMap { $0.isEmpty ? nil : $0 } }
     /// Replaces a field's values (nil removes it).
     package mutating func set(_ key: String, _ value: String?) { values[key] = value.map { [$0] } }
+    /// Adds a value to a field that repeats (a multiple select).
+    package mutating func append(_ key: String, _ value: String) { values[key, default: []].append(value) }
     package func all(_ key: String) -> [String] { values[key] ?? [] }
     package var keys: [String] { Array(values.keys) }
 }

@@ -3,8 +3,8 @@ import Foundation
 import Hummingbird
 import NodeRuntime
 
-/// The central office's editors: conflict inbox, survey templates, follow-up rules with a
-/// preview, users and roles. The SMS pages are WebRoutes+SMS.
+/// The central office's editors: conflict inbox, survey templates, users and roles. The SMS
+/// pages are WebRoutes+SMS, the follow-up rules WebRoutes+Rules.
 extension WebUI {
     package func addManagement(to router: Router<APIRequestContext>) {
         let crm = self.crm
@@ -77,30 +77,6 @@ extension WebUI {
             }
             return WebPage.redirect("/templates/\(HTML.urlComponent(id))")
         }
-        pages(router, .manager, .admin).get("/rules") { request, context in
-            let session = try context.session()
-            let (rules, departments, wards, templates) = await (
-                try crm.followUps.rules(), try crm.organisation.references(.department), try crm.organisation.references(.ward), try crm.surveys.templates()
-            )
-            return session.page(
-                session.strings["rules"], Self.rulesPage(rules, departments: departments, wards: wards, templates: templates, preview: nil, form: nil, s: session.strings))
-        }
-        pages(router, .manager, .admin).post("/rules") { request, context in
-            let session = try context.session()
-            let form = try await request.form(context: context)
-            let rule = Self.rule(form)
-            if form["action"] == "preview" {
-                let since = crm.time.day(crm.today(), plus: -90) ?? crm.today()
-                let (preview, rules, departments, wards, templates) = await (
-                    try crm.followUps.previewRule(session.caller, rule, since: since), try crm.followUps.rules(), try crm.organisation.references(.department),
-                    try crm.organisation.references(.ward), try crm.surveys.templates()
-                )
-                return session.page(
-                    session.strings["rules"], Self.rulesPage(rules, departments: departments, wards: wards, templates: templates, preview: preview, form: form, s: session.strings))
-            }
-            _ = try await crm.followUps.saveRule(session.caller, rule)
-            return WebPage.redirect("/rules")
-        }
         pages(router, .admin).get("/users") { request, context in
             let session = try context.session()
             let (users, wards) = await (try crm.accounts.users(session.caller), try crm.organisation.references(.ward))
@@ -126,52 +102,6 @@ extension WebUI {
         TemplateEditor.render(
             id: template?.id, name: template?.name, purpose: template?.purpose, diseaseCode: template?.diseaseCode, version: template?.currentVersion,
             definition: template?.definition ?? SurveyDefinition(questions: []), blankRows: template == nil ? 2 : 0, s: s, error: error)
-    }
-
-    package static func rule(_ form: FormFields) -> FollowUpRule {
-        let kind = FollowUpRule.Kind(rawValue: form["kind"] ?? "") ?? .fixedOffset
-        let filter = RuleFilter(
-            departments: form.all("departments").filter { !$0.isEmpty }.nilIfEmpty, wards: form.all("wards").filter { !$0.isEmpty }.nilIfEmpty,
-            diagnosisPrefixes: list(form["diseases"]), minStayDays: form["minStay"].flatMap(Int.init), maxStayDays: form["maxStay"].flatMap(Int.init),
-            dischargeStatuses: form.all("dischargeStatuses").compactMap(DischargeStatus.init(rawValue:)).nilIfEmpty)
-        return FollowUpRule(
-            name: form["name"] ?? "", kind: kind, triggerEvent: TriggerEvent(rawValue: form["trigger"] ?? "") ?? .discharge,
-            offsets: list(form["offsets"])?.compactMap { Int($0) }, intervalDays: form["interval"].flatMap(Int.init),
-            repeatCount: form["repeat"].flatMap(Int.init), filter: filter, templateId: form["templateId"], active: true)
-    }
-
-    package static func rulesPage(
-        _ rules: [FollowUpRule], departments: [ReferenceItem], wards: [ReferenceItem], templates: [SurveyTemplate],
-        preview: RulePreview?, form: FormFields?, s: Strings
-    ) -> Markup {
-        var html: Markup = "<table id=\"rules\"><thead><tr><th>\(s["label"])</th><th>\(s["trigger"])</th><th>\(s["offsets"])</th></tr></thead><tbody>"
-        html += rules.markup { "<tr><td>\(e($0.name))</td><td>\(e($0.triggerEvent.rawValue))</td><td>\($0.dueOffsets.map(String.init).joined(separator: ", "))</td></tr>" }
-        html += "</tbody></table>"
-        func options(_ items: [ReferenceItem], _ field: String) -> Markup {
-            let chosen = Set(form?.all(field) ?? [])
-            return items.markup { "<option value=\"\(e($0.id))\"\(chosen.contains($0.id) ? " selected" : "")>\(e($0.name))</option>" }
-        }
-        if let preview {
-            html += "<p class=\"flash\" id=\"rule-preview\">\(s["matches"]): \(preview.encounters) · \(s["patients"]) \(preview.patients) · \(s["tasks"]) \(preview.tasks)</p>"
-        }
-        html += """
-            <form method="post" action="/rules" class="card" id="rule-editor"><h2>\(s["rules"])</h2>
-            <label for="r-name">\(s["label"])</label><input type="text" id="r-name" name="name" value="\(e(form?["name"]))" required>
-            <div class="grid"><div><label for="r-kind">\(s["kind"])</label><select id="r-kind" name="kind"><option value="fixed-offset">fixed-offset</option><option value="periodic"\(form?["kind"] == "periodic" ? " selected" : "")>periodic</option></select></div>
-            <div><label for="r-trigger">\(s["trigger"])</label><select id="r-trigger" name="trigger">\(TriggerEvent.allCases.markup { "<option\(form?["trigger"] == $0.rawValue ? " selected" : "")>\($0.rawValue)</option>" })</select></div></div>
-            <label for="r-offsets">\(s["offsets"])</label><input type="text" id="r-offsets" name="offsets" value="\(e(form?["offsets"] ?? "1,3,7,30"))">
-            <div class="grid"><div><label for="r-interval">\(s["interval"])</label><input type="text" inputmode="numeric" id="r-interval" name="interval" value="\(e(form?["interval"]))"></div>
-            <div><label for="r-repeat">\(s["repeat"])</label><input type="text" inputmode="numeric" id="r-repeat" name="repeat" value="\(e(form?["repeat"]))"></div></div>
-            <div class="grid"><div><label for="r-departments">\(s["departments"])</label><select id="r-departments" name="departments" multiple size="5">\(options(departments, "departments"))</select></div>
-            <div><label for="r-wards">\(s["wards"])</label><select id="r-wards" name="wards" multiple size="5">\(options(wards, "wards"))</select></div></div>
-            <label for="r-diseases">\(s["diseases"])</label><input type="text" id="r-diseases" name="diseases" value="\(e(form?["diseases"]))">
-            <div class="grid"><div><label for="r-min">\(s["minStay"])</label><input type="text" inputmode="numeric" id="r-min" name="minStay" value="\(e(form?["minStay"]))"></div>
-            <div><label for="r-max">\(s["maxStay"])</label><input type="text" inputmode="numeric" id="r-max" name="maxStay" value="\(e(form?["maxStay"]))"></div></div>
-            <label for="r-status">\(s["dischargeStatuses"])</label><select id="r-status" name="dischargeStatuses" multiple size="5">\(DischargeStatus.allCases.markup { "<option>\($0.rawValue)</option>" })</select>
-            <label for="r-template">\(s["template"])</label><select id="r-template" name="templateId"><option value="">—</option>\(templates.markup { "<option value=\"\(e($0.id))\">\(e($0.name))</option>" })</select>
-            <p><button type="submit" name="action" value="preview" class="secondary" id="preview">\(s["preview"])</button> <button type="submit" name="action" value="save">\(s["save"])</button></p></form>
-            """
-        return html
     }
 
     package static func usersPage(_ users: [UserAccount], wards: [ReferenceItem], s: Strings) -> Markup {

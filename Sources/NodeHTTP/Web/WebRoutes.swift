@@ -34,6 +34,7 @@ package struct WebUI: Sendable {
         addMachines(to: router)
         addHIS(to: router)
         addSMS(to: router)
+        addRules(to: router)
         addSMSReplies(to: router)
     }
 

@@ -4,7 +4,8 @@ import ServiceLifecycle
 
 /// Sends queued SMS through the node's gateway every few seconds, after queuing what the node
 /// sends on its own (CRM+SMSGreetings): appointment reminders for tomorrow (every round, so a
-/// late booking or a cancellation is seen), the day's birthday greetings once, and holiday
+/// late booking or a cancellation is seen), SMS follow-up rules' messages as they fall due, the
+/// day's birthday greetings once, and holiday
 /// greetings once on a holiday's first day. Runs on the node that owns the gateway (central), so
 /// every message goes out once.
 package struct SMSDispatchService: Service {
@@ -62,6 +63,8 @@ struct DailyChores {
         if reminders.queued + reminders.cancelled > 0 {
             logger.info("appointment reminders", metadata: ["sms.queued": "\(reminders.queued)", "sms.cancelled": "\(reminders.cancelled)"])
         }
+        let ruleMessages = try await crm.sms.sendRuleMessages(day: today)
+        if ruleMessages > 0 { logger.info("follow-up rule messages queued", metadata: ["sms.count": "\(ruleMessages)"]) }
         if birthdaysDone != today {
             if try await crm.sms.templates().contains(where: { $0.id == CRM.SMS.birthdayTemplate }) {
                 let queued = try await crm.sms.queueBirthdayGreetings(.system, day: today, templateId: CRM.SMS.birthdayTemplate)

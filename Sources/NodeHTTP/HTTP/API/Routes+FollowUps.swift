@@ -5,7 +5,8 @@ import NodeRuntime
 
 /// Follow-up rules, the task queue, claims and outcomes.
 package enum FollowUpRoutes {
-    package struct OneOffBody: Codable { var patientId: String; var dueDate: String; var note: String?; var templateId: String? }
+    package struct OneOffBody: Codable { var patientId: String; var dueDate: String; var note: String?; var templateId: String?; var assignee: String? }
+    package struct AssignBody: Codable { var assignee: String }
     package struct RecordBody: Codable {
         var outcome: FollowUpOutcome
         var note: String?
@@ -41,16 +42,24 @@ package enum FollowUpRoutes {
             let caller = try context.requireCaller()
             let page = try request.pageRequest()
             let day = request.query("day"), kind = request.query("kind"), ward = request.query("wardId")
-            if let kind, !["bedside24h", "discharge72h", "rule", "oneOff"].contains(kind) {
-                throw CRMError(.invalid, "kind must be bedside24h, discharge72h, rule or oneOff")
+            if let kind, !["bedside24h", "discharge72h", "rule", "oneOff", "sms"].contains(kind) {
+                throw CRMError(.invalid, "kind must be bedside24h, discharge72h, rule, oneOff or sms")
             }
             return try await JSONResponse.make(try crm.followUps.queue(caller, day: day, kind: kind, wardId: ward, page: page))
         }
         api.post("tasks") { request, context in
             let caller = try context.requireCaller()
             let body = try await request.json(OneOffBody.self, context: context)
-            let id = try await crm.followUps.createTask(caller, patientId: body.patientId, dueDate: body.dueDate, note: body.note, templateId: body.templateId)
+            let id = try await crm.followUps.createTask(
+                caller, patientId: body.patientId, dueDate: body.dueDate, note: body.note, templateId: body.templateId, assignee: body.assignee)
             return try JSONResponse.make(CreatedID(id: id), status: .created)
+        }
+        api.post("tasks/:id/assign") { request, context in
+            let caller = try context.requireCaller()
+            let id = try context.parameters.id()
+            let body = try await request.json(AssignBody.self, context: context)
+            try await crm.followUps.assign(caller, taskId: id, to: body.assignee)
+            return try JSONResponse.make(Done())
         }
         api.get("tasks/lost-claims") { _, context in
             let caller = try context.requireCaller()
