@@ -168,3 +168,13 @@ extension CRM.Accounts {
         Sodium.hexHash(token)
     }
 }
+
+extension CRM.Accounts {
+    /// The active agents and managers, by user name: who a call may be given to.
+    public func assignees(_ caller: Caller) async throws -> [UserAccount] {
+        try caller.require(.agent, .manager, .admin)
+        return try await read { db in
+            try Row.fetchAll(db, sql: "SELECT * FROM appUser WHERE role IN ('agent', 'manager') AND disabled IS NOT 1 ORDER BY id").map(Self.account)
+        }
+    }
+}

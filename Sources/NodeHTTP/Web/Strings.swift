@@ -190,6 +190,9 @@ package struct Strings: Sendable {
             "A rule makes tasks for admissions and discharges after it is saved; Apply since makes them for encounters since the chosen day (never twice)."
         ),
         "ruleApplied": ("已生成任务", "Tasks made"),
+        "taskPlanning": ("随访计划", "Call planning"), "taskNew": ("新建单次随访", "New one-off call"), "taskAssign": ("指派", "Assign"),
+        "taskAssignee": ("指派给", "Give to"), "taskMine": ("由我负责", "Keep it for me"), "taskUnclaimed": ("未领取", "Unclaimed"),
+        "dueDate": ("应随访日期", "Due"),
         "doneRate": ("完成率 %", "Done %"), "onTimeRate": ("按时率 %", "On time %"), "dueCount": ("应随访数", "Due"),
     ]
 

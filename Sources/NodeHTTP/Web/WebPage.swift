@@ -33,14 +33,14 @@ package struct WebSession: Sendable {
         case .visitor: return [("/ward", s["ward"]), ("/encounters", s["encounters"])]
         case .agent:
             return [
-                ("/desk", s["desk"]), ("/patients", s["patients"]), ("/consultations", s["consultations"]), ("/appointments", s["appointments"]),
+                ("/desk", s["desk"]), ("/tasks", s["taskPlanning"]), ("/patients", s["patients"]), ("/consultations", s["consultations"]), ("/appointments", s["appointments"]),
                 ("/complaints", s["office"]), ("/sms/outbox", s["sms"]),
             ]
         case .manager:
             return [
                 ("/complaints", s["office"]), ("/patients", s["patients"]), ("/encounters", s["encounters"]), ("/consultations", s["consultations"]),
                 ("/appointments", s["appointments"]), ("/conflicts", s["conflicts"]), ("/sms", s["smsComposer"]),
-                ("/templates", s["templates"]), ("/rules", s["rules"]), ("/dashboard", s["dashboard"]), ("/fleet", s["fleet"]),
+                ("/templates", s["templates"]), ("/rules", s["rules"]), ("/tasks", s["taskPlanning"]), ("/dashboard", s["dashboard"]), ("/fleet", s["fleet"]),
                 ("/organisation", s["organisation"]), ("/audit", s["audit"]),
             ]
         case .admin:

@@ -35,6 +35,7 @@ package struct WebUI: Sendable {
         addHIS(to: router)
         addSMS(to: router)
         addRules(to: router)
+        addTasks(to: router)
         addSMSReplies(to: router)
     }
 
