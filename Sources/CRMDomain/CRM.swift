@@ -158,6 +158,10 @@ enum CRMSchema {
             // A campaign's progress and cancelling it (CRM.SMS.campaigns, .cancelCampaign).
             try db.execute(sql: "CREATE INDEX IF NOT EXISTS crm_sms_campaign ON smsMessage(campaignId, status)")
         }
+        migrator.registerMigration("crm-7-survey-links") { db in
+            // The key survey links are signed with (CRM.Surveys.link): this node's alone, never replicated.
+            try db.execute(sql: "CREATE TABLE crm_link_key (id INTEGER PRIMARY KEY CHECK (id = 1), key BLOB NOT NULL)")
+        }
         return migrator
     }
 

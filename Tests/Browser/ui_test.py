@@ -142,7 +142,7 @@ def main():
                         assert browser.driver.find_elements(By.CSS_SELECTOR, "figure svg"), "dashboard has charts"
                         shoot(browser, args.screenshots, f"dashboard-{size}")
                     if user == "manager" and size == "desktop":
-                        for page in ("conflicts", "templates", "rules", "sms", "sms/outbox", "sms/templates", "sms/replies"):
+                        for page in ("conflicts", "templates", "rules", "tasks", "sms", "sms/outbox", "sms/templates", "sms/replies"):
                             browser.driver.get(central + "/" + page)
                             assert browser.driver.find_elements(By.CSS_SELECTOR, "main h1") and "出错了" not in browser.text(), f"/{page} opens"
                         browser.driver.get(central + "/sms?count=1&departments=D-CARD")
@@ -160,7 +160,33 @@ def main():
                         browser.driver.find_element(By.ID, "r-name").send_keys("心内科出院随访")
                         browser.driver.find_element(By.ID, "preview").click()
                         browser.wait_for(lambda: browser.driver.find_elements(By.ID, "rule-preview"), what="the rule preview")
+                        # An SMS rule: thanks the day after discharge, saved, then opened again in the editor.
+                        browser.driver.find_element(By.ID, "r-name").clear()
+                        browser.driver.find_element(By.ID, "r-name").send_keys("出院次日感谢短信")
+                        browser.driver.find_element(By.ID, "r-offsets").clear()
+                        browser.driver.find_element(By.ID, "r-offsets").send_keys("1")
+                        browser.driver.find_element(By.CSS_SELECTOR, "#r-action option[value=sms]").click()
+                        browser.driver.find_element(By.CSS_SELECTOR, "#r-sms option[value=care]").click()
+                        browser.driver.find_element(By.ID, "save-rule").click()
+                        browser.wait_for(lambda: "已保存" in browser.text() and "出院次日感谢短信" in browser.text(), what="the SMS rule to be saved")
+                        browser.driver.find_element(By.LINK_TEXT, "出院次日感谢短信").click()
+                        browser.wait_for(lambda: browser.driver.find_elements(By.CSS_SELECTOR, "#rule-editor input[name=id]"), what="the rule in the editor")
+                        assert browser.driver.find_element(By.ID, "r-name").get_attribute("value") == "出院次日感谢短信"
+                        assert browser.driver.find_element(By.CSS_SELECTOR, "#r-trigger option:checked").get_attribute("value") == "discharge"
                         shoot(browser, args.screenshots, "rules-desktop")
+                        # Call planning: a one-off call for tomorrow given to an agent.
+                        status, listed = api(central, "GET", "/api/patients?limit=1", token=token(central, "manager"))
+                        browser.driver.get(central + "/tasks")
+                        browser.driver.find_element(By.ID, "t-patient").send_keys(listed["items"][0]["id"])
+                        tomorrow = time.strftime("%Y-%m-%d", time.gmtime(time.time() + 8 * 3600 + 86400))
+                        browser.driver.execute_script("document.getElementById('t-due').value = arguments[0]", tomorrow)
+                        browser.driver.find_element(By.CSS_SELECTOR, "#t-assignee option[value=agent1]").click()
+                        browser.driver.find_element(By.ID, "t-note").send_keys("复查结果电话告知")
+                        browser.driver.find_element(By.ID, "create-task").click()
+                        browser.wait_for(lambda: "已保存" in browser.text() and "复查结果电话告知" in browser.text(), what="the planned call")
+                        row = browser.driver.find_element(By.XPATH, "//table[@id='open-calls']//tr[td[contains(., '复查结果电话告知')]]")
+                        assert "agent1" in row.text or "坐席" in row.text, row.text
+                        shoot(browser, args.screenshots, "tasks-desktop")
                         browser.driver.get(central + "/templates/bedside")
                         browser.driver.find_element(By.ID, "add-question").click()
                         browser.wait_for(lambda: browser.driver.find_elements(By.ID, "question-6"), what="a blank question row")

@@ -101,7 +101,7 @@ struct SMSTests {
 
     @Test func templatesWithUnknownPlaceholdersAreRefused() async throws {
         let node = try TestNode(1)
-        await #expect(throws: CRMError(.unprocessable, "body: unknown placeholder '{phone}' (known: name, date, hospital, department, time, holiday)")) {
+        await #expect(throws: CRMError(.unprocessable, "body: unknown placeholder '{phone}' (known: name, date, hospital, department, time, holiday, surveyLink)")) {
             try await node.crm.sms.saveTemplate(Staff.manager, SMSTemplate(id: "x", name: "x", kind: "general", body: "{phone}"))
         }
     }

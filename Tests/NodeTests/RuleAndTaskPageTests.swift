@@ -48,7 +48,9 @@ struct RuleAndTaskPageTests {
             let id = try #require(smsRule.id)
             let editor = try await SMSPageTests.page(client, "/rules?edit=\(id)", cookie).1
             #expect(editor.contains("name=\"id\" value=\"\(id)\"") && editor.contains("<option value=\"sms\" selected>") && editor.contains("name=\"active\" value=\"1\" checked"))
-            #expect(editor.contains("<option value=\"D-CARD\" selected>"))
+            #expect(editor.contains("<option value=\"D-CARD\" selected>") && editor.contains("<option value=\"discharge\" selected>"))
+            let blank = try await SMSPageTests.page(client, "/rules", cookie).1
+            #expect(blank.contains("<option value=\"discharge\" selected>"), "a new rule follows discharges")
             let deactivated = try await post(
                 "/rules", "id=\(id)&name=%E6%84%9F%E8%B0%A2&kind=fixed-offset&trigger=discharge&offsets=1,2&ruleAction=sms&smsTemplateId=thanks&action=save")
             #expect(deactivated.0 == .seeOther)

@@ -108,3 +108,21 @@ struct PatientRecord: UpdatableRecord, Codable {
     }
     typealias Columns = CodingKeys
 }
+
+/// An invitation to answer a survey from an SMS link (`surveyInvitation`); its id is the SMS's.
+struct SurveyInvitationRecord: UpdatableRecord, Codable {
+    static let databaseTableName = "surveyInvitation"
+    var id: String?
+    var patientId: String
+    var templateId: String
+    var departmentId: String?
+    var wardId: String?
+    var taskId: String?
+    var expiresAt: String
+    var responseId: String?
+    var createdAt: String
+    enum CodingKeys: String, CodingKey {
+        case id, patientId, templateId, departmentId, wardId, taskId, expiresAt, responseId, createdAt
+    }
+    typealias Columns = CodingKeys
+}

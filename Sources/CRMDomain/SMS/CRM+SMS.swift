@@ -55,8 +55,9 @@ extension CRM.SMS {
     /// How long a send with no recorded outcome waits for a delivery report before it is failed.
     static let attemptSettleSeconds = 120.0
     /// What a template may fill in: the patient's name, a day, the hospital's name (setting
-    /// `hospitalName`), a department, an appointment's time and a holiday's name.
-    static let placeholders = ["name", "date", "hospital", "department", "time", "holiday"]
+    /// `hospitalName`), a department, an appointment's time, a holiday's name, and a survey link
+    /// (written in when the message is sent: CRM+SurveyLinks).
+    static let placeholders = ["name", "date", "hospital", "department", "time", "holiday", "surveyLink"]
     /// Template kinds. A template with the id `birthday`, `holiday` (or of kind `holiday` named
     /// like the holiday) or `appointmentReminder` is sent by the node on its own (CRM+SMSGreetings).
     public static let templateKinds = ["general", "birthday", "holiday", "followup", "appointment"]
@@ -134,6 +135,9 @@ extension CRM.SMS {
         try requireSMSNode()
         guard !body.isEmpty, body.count <= 500 else { throw CRMError.invalid("body must be 1–500 characters") }
         try Self.checkPlaceholders(body)
+        guard !body.contains(CRM.Surveys.linkPlaceholder) else {
+            throw CRMError.unprocessable("a survey link goes out with a group send or an SMS rule, which name the survey")
+        }
         let when =
             try scheduledAt.map { text throws(CRMError) in
                 guard let stamp = time.normalizedTimestamp(text) else { throw .invalid("scheduledAt must be an ISO-8601 date-time") }
@@ -165,7 +169,10 @@ extension CRM.SMS {
 
     /// Creates a group send: one queued message per patient in the audience, sent at `scheduledAt`.
     /// Returns the campaign id and how many messages it queued.
-    public func createCampaign(_ caller: Caller, name: String, templateId: String, audience: SMSAudience, scheduledAt: String?) async throws -> (id: String, messages: Int) {
+    /// A template with `{surveyLink}` needs `surveyTemplateId`: each message then carries a link to that survey.
+    public func createCampaign(
+        _ caller: Caller, name: String, templateId: String, audience: SMSAudience, scheduledAt: String?, surveyTemplateId: String? = nil
+    ) async throws -> (id: String, messages: Int) {
         try requireSMSNode()
         try caller.require(.manager, .admin)
         guard !name.isEmpty, name.count <= 100 else { throw CRMError.invalid("name must be 1–100 characters") }
@@ -176,9 +183,14 @@ extension CRM.SMS {
                 return stamp
             } ?? timestamp()
         let audienceText = String(decoding: try JSONEncoder().encode(audience), as: UTF8.self)
+        let linkDays = try await crm.organisation.setting("surveyLinkDays", default: CRM.Surveys.defaultLinkDays)
         return try await change(caller, "sms.campaign", "smsCampaign") { tx in
             guard let body = try String.fetchOne(tx.db, sql: "SELECT body FROM smsTemplate WHERE id = ?", arguments: [templateId]) else {
                 throw CRMError.notFound("SMS template", templateId)
+            }
+            let linked = body.contains(CRM.Surveys.linkPlaceholder)
+            guard linked == (surveyTemplateId != nil) else {
+                throw CRMError.unprocessable(linked ? "the template has a {surveyLink}: choose the survey it opens" : "a survey needs a template with {surveyLink}")
             }
             let recipients = try audience.recipients(tx.db, graph: CRM.Patients.mergeGraph(tx.db))
             guard recipients.count <= 50_000 else { throw CRMError.invalid("an audience of more than 50,000 must be split") }
@@ -188,9 +200,15 @@ extension CRM.SMS {
                     createdAt: timestamp()))
             for recipient in recipients {
                 let patient = try Row.fetchOne(tx.db, sql: "SELECT * FROM patient WHERE id = ?", arguments: [recipient.patientId])
+                let messageID = DerivedID.make("sms", campaign, recipient.patientId)
+                if let surveyTemplateId {
+                    try crm.surveys.invite(
+                        tx, messageId: messageID, patientId: recipient.patientId, templateId: surveyTemplateId, departmentId: nil, wardId: nil, taskId: nil,
+                        days: linkDays)
+                }
                 try tx.insert(
                     SMSMessageRecord(
-                        id: DerivedID.make("sms", campaign, recipient.patientId), patientId: recipient.patientId, phone: recipient.phone,
+                        id: messageID, patientId: recipient.patientId, phone: recipient.phone,
                         body: try render(body, patient: patient, db: tx.db, day: today()), campaignId: campaign, scheduledAt: when, status: SMSStatus.queued.rawValue,
                         attempts: 0, createdAt: timestamp()))
             }
@@ -251,6 +269,20 @@ extension CRM.SMS {
                 continue
             }
             if sentToday >= cap { report.deferredByDailyCap += 1; continue }
+            // A survey link is written in now: its token is in no replica, only in the text sent.
+            var text = body
+            if body.contains(CRM.Surveys.linkPlaceholder) {
+                do {
+                    text = body.replacingOccurrences(of: CRM.Surveys.linkPlaceholder, with: try await crm.surveys.link(forMessage: id))
+                } catch let error as CRMError {
+                    try await change(.system, "sms.failed", "smsMessage") { tx in
+                        try tx.update(SMSMessageRecord.self, id: id, [.status: SMSStatus.failed.rawValue, .error: String(error.message.prefix(200))])
+                        return ((), id)
+                    }
+                    report.failed += 1
+                    continue
+                }
+            }
             // The count is replicated (policy `max`): bounded here, so no peer's number makes it trap.
             let attempts = min(max(message.attempts, 0), Self.maximumAttempts) + 1
             if Task.isCancelled { break }
@@ -261,7 +293,7 @@ extension CRM.SMS {
                 try db.execute(sql: "INSERT OR REPLACE INTO crm_sms_attempt (messageId, startedAt) VALUES (?, ?)", arguments: [id, now])
             }
             do {
-                let receipt = try await gateway.send(OutgoingSMS(messageId: id, phone: phone, body: body))
+                let receipt = try await gateway.send(OutgoingSMS(messageId: id, phone: phone, body: text))
                 try await recordOutcome(of: id, attempts: attempts, .success(receipt))
                 report.sent += 1
             } catch let error as SMSGatewayError where error.outcomeUnknown {

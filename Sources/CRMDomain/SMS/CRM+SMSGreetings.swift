@@ -186,6 +186,7 @@ extension CRM.SMS {
         }
         guard !due.isEmpty else { return 0 }
         let planned = try await scheduledTime(on: day, setting: "greetingTime", default: Self.defaultGreetingTime)
+        let linkDays = try await crm.organisation.setting("surveyLinkDays", default: CRM.Surveys.defaultLinkDays)
         return try await change(.system, "sms.rule", "smsMessage") { tx in
             let now = timestamp()
             let graph = try CRM.Patients.mergeGraph(tx.db)
@@ -197,10 +198,21 @@ extension CRM.SMS {
                 let patientId = graph.root(of: task.patientId)
                 let patient = try Row.fetchOne(tx.db, sql: "SELECT * FROM patient WHERE id = ?", arguments: [patientId])
                 let template = try task.templateId.flatMap { id in try String.fetchOne(tx.db, sql: "SELECT body FROM smsTemplate WHERE id = ?", arguments: [id]) }
+                // A text with a survey link opens the rule's survey.
+                let survey =
+                    template?.contains(CRM.Surveys.linkPlaceholder) == true
+                    ? try String.fetchOne(tx.db, sql: "SELECT templateId FROM followUpRule WHERE id = ?", arguments: [task.ruleId]) : nil
                 var note: String?
-                if let patient, let phone = patient["phone"] as String?, let template, try !Self.isBarred(phone, tx.db) {
+                if template?.contains(CRM.Surveys.linkPlaceholder) == true, survey == nil {
+                    note = "no SMS sent: the rule names no survey for its {surveyLink}"
+                } else if let patient, let phone = patient["phone"] as String?, let template, try !Self.isBarred(phone, tx.db) {
                     let id = DerivedID.make("sms", "task", taskID)
                     if try Bool.fetchOne(tx.db, sql: "SELECT 1 FROM smsMessage WHERE id = ?", arguments: [id]) != true {
+                        if let survey {
+                            try crm.surveys.invite(
+                                tx, messageId: id, patientId: patientId, templateId: survey, departmentId: task.departmentId, wardId: task.wardId,
+                                taskId: taskID, days: linkDays)
+                        }
                         let department = try String.fetchOne(tx.db, sql: "SELECT name FROM department WHERE id = ?", arguments: [task.departmentId])
                         try tx.insert(
                             SMSMessageRecord(

@@ -113,7 +113,7 @@ package struct Strings: Sendable {
         "departments": ("科室", "Departments"), "dischargedSince": ("出院起始日", "Discharged since"), "dischargedUntil": ("出院截止日", "Discharged until"),
         "templates": ("问卷模板", "Survey templates"), "definition": ("题目（JSON）", "Questions (JSON)"), "version": ("版本", "Version"), "purpose": ("用途", "Purpose"),
         "rules": ("随访规则", "Follow-up rules"), "preview": ("预览匹配患者", "Preview matches"), "kind": ("类型", "Kind"), "trigger": ("触发", "Trigger"),
-        "offsets": ("天数（如 1,3,7,30）", "Days (e.g. 1,3,7,30)"), "interval": ("间隔天数", "Every N days"), "repeat": ("次数", "Times"),
+        "offsets": ("天数（如 1,3,7,30）", "Days (e.g. 1,3,7,30)"), "interval": ("间隔", "Every"), "repeat": ("次数", "Times"),
         "wards": ("病区", "Wards"), "minStay": ("最短住院天数", "Minimum stay (days)"), "maxStay": ("最长住院天数", "Maximum stay (days)"),
         "dischargeStatuses": ("离院方式", "Discharge status"), "matches": ("匹配", "Matches"), "tasks": ("任务", "Tasks"),
         "users": ("用户与角色", "Users and roles"), "displayName": ("显示名", "Display name"), "disabled": ("停用", "Disabled"),
@@ -169,8 +169,8 @@ package struct Strings: Sendable {
         "smsKind_followup": ("随访关怀", "Follow-up"), "smsKind_appointment": ("预约提醒", "Appointment reminder"),
         "smsNewTemplate": ("新建模板", "New template"), "smsEditTemplate": ("修改模板", "Change the template"),
         "smsTemplateHint": (
-            "可用占位符：{name} 姓名、{date} 日期、{hospital} 医院名称、{department} 科室、{time} 预约时间、{holiday} 节日名称。编码为 birthday 的模板在患者生日自动发送；holiday（或与节日同名的节日问候模板）在法定节假日首日发送；appointmentReminder 在预约前一天发送。",
-            "Placeholders: {name}, {date}, {hospital}, {department}, {time} (an appointment's), {holiday} (its name). The template coded birthday goes out on patients' birthdays; holiday (or a holiday template named like the holiday) on a public holiday's first day; appointmentReminder the day before an appointment."
+            "可用占位符：{name} 姓名、{date} 日期、{hospital} 医院名称、{department} 科室、{time} 预约时间、{holiday} 节日名称、{surveyLink} 问卷链接（群发或短信规则选定问卷）。编码为 birthday 的模板在患者生日自动发送；holiday（或与节日同名的节日问候模板）在法定节假日首日发送；appointmentReminder 在预约前一天发送。",
+            "Placeholders: {name}, {date}, {hospital}, {department}, {time} (an appointment's), {holiday} (its name), {surveyLink} (a link to the survey a group send or an SMS rule names). The template coded birthday goes out on patients' birthdays; holiday (or a holiday template named like the holiday) on a public holiday's first day; appointmentReminder the day before an appointment."
         ),
         "smsSend": ("发送短信", "Send an SMS"), "smsOwnText": ("或自拟内容", "Or your own text"),
         "smsNoPhone": ("档案中没有电话号码", "the archive has no phone number"),
@@ -180,7 +180,7 @@ package struct Strings: Sendable {
         "setting_holidayGreetingDays": ("节日问候对象：近多少天出院的患者", "Holiday greetings go to patients discharged within (days)"),
         "days": ("天", "days"), "months": ("个月", "months"), "ruleUnit": ("间隔单位", "Interval in"),
         "ruleSchedule": ("随访时间", "When"), "ruleAction": ("方式", "Action"), "ruleCall": ("电话随访", "Call"), "ruleSMS": ("发送短信", "SMS"),
-        "ruleSurvey": ("电话随访问卷", "Survey for the call"), "ruleActive": ("启用", "Active"), "ruleInactive": ("已停用", "Inactive"),
+        "ruleSurvey": ("问卷（电话随访，或短信中的问卷链接）", "Survey (for the call, or the SMS's survey link)"), "ruleActive": ("启用", "Active"), "ruleInactive": ("已停用", "Inactive"),
         "admission": ("入院", "Admission"), "ruleNew": ("新建规则", "New rule"), "ruleEdit": ("修改规则", "Change the rule"),
         "ruleKind_fixed-offset": ("固定天数", "Fixed days"), "ruleKind_periodic": ("周期", "Periodic"),
         "ruleDaysAfter": ("触发后第", "Days after"), "ruleEvery": ("每", "Every"),
@@ -193,6 +193,14 @@ package struct Strings: Sendable {
         "taskPlanning": ("随访计划", "Call planning"), "taskNew": ("新建单次随访", "New one-off call"), "taskAssign": ("指派", "Assign"),
         "taskAssignee": ("指派给", "Give to"), "taskMine": ("由我负责", "Keep it for me"), "taskUnclaimed": ("未领取", "Unclaimed"),
         "dueDate": ("应随访日期", "Due"),
+        "linkIntro": ("感谢您抽空填写满意度调查，您的意见将帮助我们改进服务。", "Thank you for taking a moment for this survey: your answers help us do better."),
+        "linkThanks": ("提交成功，感谢您的反馈！", "Sent. Thank you for your answers!"),
+        "linkAnswered": ("此问卷已经提交过了，感谢您的反馈。", "This survey was already answered. Thank you!"),
+        "linkExpired": ("此链接已过期。如有意见，请致电医院客服。", "This link has expired. To tell us something, please call the hospital."),
+        "linkUnknown": ("链接无效，请检查短信中的完整链接。", "This link is not valid: please open the whole link from the SMS."),
+        "setting_surveyLinkBase": ("问卷链接地址（患者访问本节点的网址）", "Survey link address (where patients reach this node)"),
+        "setting_surveyLinkDays": ("问卷链接有效天数", "Survey links open for (days)"),
+        "smsSurvey": ("问卷（模板含 {surveyLink} 时）", "Survey (for a template with {surveyLink})"),
         "doneRate": ("完成率 %", "Done %"), "onTimeRate": ("按时率 %", "On time %"), "dueCount": ("应随访数", "Due"),
     ]
 

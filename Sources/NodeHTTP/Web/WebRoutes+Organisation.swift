@@ -12,6 +12,11 @@ extension WebUI {
         case text(maxLength: Int)
         case number(ClosedRange<Int>)
         case time
+        /// An address (`https://…`), or nothing.
+        case link
+
+        /// Whether the setting may be left empty.
+        var optional: Bool { if case .link = self { true } else { false } }
     }
 
     package static let editableSettings: [(key: String, fallback: String, kind: SettingKind)] = [
@@ -21,6 +26,8 @@ extension WebUI {
         ("greetingTime", CRM.SMS.defaultGreetingTime, .time),
         ("appointmentReminderTime", CRM.SMS.defaultReminderTime, .time),
         ("holidayGreetingDays", String(CRM.SMS.defaultHolidayGreetingDays), .number(1...3660)),
+        ("surveyLinkBase", "", .link),
+        ("surveyLinkDays", String(CRM.Surveys.defaultLinkDays), .number(1...90)),
     ]
 
     package func addOrganisation(to router: Router<APIRequestContext>) {
@@ -55,7 +62,9 @@ extension WebUI {
             let form = try await request.form(context: context)
             let current = try await crm.organisation.settings()
             for (key, fallback, kind) in Self.editableSettings {
-                guard let value = form[key]?.trimmingCharacters(in: .whitespaces), value != (current[key] ?? fallback) else { continue }
+                // An optional setting posted empty is cleared.
+                let posted = kind.optional ? form.all(key).first : form[key]
+                guard let value = posted?.trimmingCharacters(in: .whitespaces), value != (current[key] ?? fallback) else { continue }
                 switch kind {
                 case .number(let range):
                     guard let number = Int(value), range.contains(number) else {
@@ -63,6 +72,9 @@ extension WebUI {
                     }
                 case .text(let maxLength):
                     guard !value.isEmpty, value.count <= maxLength else { throw CRMError(.invalid, "\(key) must be 1–\(maxLength) characters") }
+                case .link:
+                    guard value.isEmpty || ((value.hasPrefix("https://") || value.hasPrefix("http://")) && value.count <= 200 && !value.contains(where: \.isWhitespace))
+                    else { throw CRMError(.invalid, "\(key) must be an address starting https://") }
                 case .time:
                     guard value.utf8.count == 5, let hour = Int(value.prefix(2)), let minute = Int(value.suffix(2)), value.dropFirst(2).first == ":",
                         (0..<24).contains(hour), (0..<60).contains(minute)
@@ -132,9 +144,10 @@ extension WebUI {
                 case .number(let range): "type=\"number\" min=\"\(range.lowerBound)\" max=\"\(range.upperBound)\""
                 case .text(let maxLength): "type=\"text\" maxlength=\"\(maxLength)\""
                 case .time: "type=\"time\""
+                case .link: "type=\"url\" maxlength=\"200\" placeholder=\"https://\""
                 }
             return
-                "<div><label for=\"set-\(key)\">\(s["setting_" + key])</label><input \(input) id=\"set-\(key)\" name=\"\(key)\" value=\"\(settings[key] ?? fallback)\" required></div>"
+                "<div><label for=\"set-\(key)\">\(s["setting_" + key])</label><input \(input) id=\"set-\(key)\" name=\"\(key)\" value=\"\(settings[key] ?? fallback)\"\(kind.optional ? .empty : " required" as Markup)></div>"
         }
         return """
             <section id="settings"><h2>\(s["systemSettings"])</h2><form method="post" action="/organisation/settings" class="card">

@@ -64,7 +64,7 @@ extension WebUI {
             offsets: kind == .fixedOffset ? list(form["offsets"])?.compactMap { Int($0) } : nil,
             intervalDays: kind == .periodic && !months ? interval : nil, intervalMonths: kind == .periodic && months ? interval : nil,
             repeatCount: kind == .periodic ? form["repeat"].flatMap(Int.init) : nil, filter: filter,
-            templateId: action == .call ? form["templateId"] : nil, active: form["id"] == nil || form["active"] == "1",
+            templateId: form["templateId"], active: form["id"] == nil || form["active"] == "1",
             action: action, smsTemplateId: action == .sms ? form["smsTemplateId"] : nil)
     }
 
@@ -136,13 +136,15 @@ extension WebUI {
         }
         func selected(_ field: String, _ value: String) -> Markup { form?[field] == value ? " selected" : "" }
         let editing = form?["id"] != nil
+        // Most rules follow discharges: a new rule starts there.
+        let trigger = form?["trigger"].flatMap(TriggerEvent.init(rawValue:)) ?? .discharge
         let chosenStatuses = Set(form?.all("dischargeStatuses") ?? [])
         html += """
             <form method="post" action="/rules" class="card" id="rule-editor"><h2>\(editing ? s["ruleEdit"] : s["ruleNew"])</h2>
             \(form?["id"].map { id -> Markup in "<input type=\"hidden\" name=\"id\" value=\"\(e(id))\">" })
             <label for="r-name">\(s["label"])</label><input type="text" id="r-name" name="name" value="\(e(form?["name"]))" required maxlength="100">
             <div class="grid"><div><label for="r-kind">\(s["kind"])</label><select id="r-kind" name="kind">\(FollowUpRule.Kind.allCases.markup { "<option value=\"\($0.rawValue)\"\(selected("kind", $0.rawValue))>\(s["ruleKind_" + $0.rawValue])</option>" })</select></div>
-            <div><label for="r-trigger">\(s["trigger"])</label><select id="r-trigger" name="trigger">\(TriggerEvent.allCases.markup { "<option value=\"\($0.rawValue)\"\(selected("trigger", $0.rawValue))>\(s[$0.rawValue])</option>" })</select></div></div>
+            <div><label for="r-trigger">\(s["trigger"])</label><select id="r-trigger" name="trigger">\(TriggerEvent.allCases.markup { "<option value=\"\($0.rawValue)\"\($0 == trigger ? " selected" : "")>\(s[$0.rawValue])</option>" })</select></div></div>
             <label for="r-offsets">\(s["offsets"])</label><input type="text" id="r-offsets" name="offsets" value="\(e(form?["offsets"] ?? (form == nil ? "1,3,7,30" : nil)))">
             <div class="grid"><div><label for="r-interval">\(s["interval"])</label><input type="text" inputmode="numeric" id="r-interval" name="interval" value="\(e(form?["interval"]))"></div>
             <div><label for="r-unit">\(s["ruleUnit"])</label><select id="r-unit" name="intervalUnit"><option value="days">\(s["days"])</option><option value="months"\(selected("intervalUnit", "months"))>\(s["months"])</option></select></div>

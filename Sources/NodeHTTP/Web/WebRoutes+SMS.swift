@@ -28,7 +28,8 @@ extension WebUI {
                     return stamp
                 }
                 _ = try await crm.sms.createCampaign(
-                    session.caller, name: form["name"] ?? "", templateId: form["templateId"] ?? "", audience: Self.audience(form), scheduledAt: when)
+                    session.caller, name: form["name"] ?? "", templateId: form["templateId"] ?? "", audience: Self.audience(form), scheduledAt: when,
+                    surveyTemplateId: form["surveyTemplateId"])
             } catch let error as CRMError where error.refusesInput || error.kind == .notFound {
                 return try await Self.composerPage(crm, session, form, count: false, error: error.message)
             }
@@ -126,8 +127,9 @@ extension WebUI {
         if wantsCount {
             do { count = try await crm.sms.audienceCount(session.caller, audience(query)) } catch let error as CRMError where error.refusesInput { refusal = error.message }
         }
-        let (templates, departments, campaigns) = await (
-            try crm.sms.templates(), try crm.organisation.references(.department), try crm.sms.campaigns(session.caller, page: PageRequest(limit: 50)).items
+        let (templates, departments, campaigns, surveys) = await (
+            try crm.sms.templates(), try crm.organisation.references(.department), try crm.sms.campaigns(session.caller, page: PageRequest(limit: 50)).items,
+            try crm.surveys.templates()
         )
         let chosen = Set(query.all("departments"))
         let audienceFields: Markup = """
@@ -146,6 +148,7 @@ extension WebUI {
             <form method="post" action="/sms/campaigns" class="card" id="campaign-form"><h2>\(s["send"])</h2>\(audienceFields)
             <label for="name">\(s["label"])</label><input type="text" id="name" name="name" required maxlength="100" value="\(e(query["name"]))">
             <label for="templateId">\(s["template"])</label><select id="templateId" name="templateId">\(templates.markup { "<option value=\"\(e($0.id))\"\($0.id == query["templateId"] ? " selected" : "")>\(e($0.name)) — \(e($0.body))</option>" })</select>
+            <label for="surveyTemplateId">\(s["smsSurvey"])</label><select id="surveyTemplateId" name="surveyTemplateId"><option value="">—</option>\(surveys.markup { "<option value=\"\(e($0.id))\"\($0.id == query["surveyTemplateId"] ? " selected" : "")>\(e($0.name))</option>" })</select>
             <label for="scheduledAt">\(s["schedule"])</label><input type="datetime-local" id="scheduledAt" name="scheduledAt" value="\(e(query["scheduledAt"]))">
             <p><button type="submit" id="send-campaign">\(s["send"])</button></p></form>
             """

@@ -36,6 +36,7 @@ package struct WebUI: Sendable {
         addSMS(to: router)
         addRules(to: router)
         addTasks(to: router)
+        addSurveyLinks(to: router)
         addSMSReplies(to: router)
     }
 
