@@ -75,6 +75,8 @@ mo-recode = true
 group = sendsms-user
 username = suifang
 password = {KANNEL_PASSWORD}
+concatenation = true
+max-messages = 4
 
 group = sms-service
 keyword = default
@@ -108,11 +110,22 @@ catch-all = yes
     def received(self):
         """What the fake SMS centre got: (from, to, text) per message."""
         self.phone_log.flush()
-        got = []
+        got, parts = [], {}
         with open(self.phone_log.name, errors="replace") as f:
             for line in f:
                 if "Got message" in line and "<" in line:
                     sender, receiver, coding, data = line.split("<", 1)[1].rstrip(">\n").split(" ", 3)
+                    if coding == "udh":
+                        # One part of a long (concatenated) SMS: `udh <header> data <UCS-2>`; the phone joins them.
+                        udh, data = data.split(" data ", 1)
+                        header = urllib.parse.unquote_to_bytes(udh.replace("+", " "))
+                        reference, total, number = header[3], header[4], header[5]
+                        text = urllib.parse.unquote_to_bytes(data.replace("+", " ")).decode("utf-16-be")
+                        received = parts.setdefault((sender, receiver, reference), {})
+                        received[number] = text
+                        if len(received) == total:
+                            got.append((sender, receiver, "".join(received[n] for n in sorted(received))))
+                        continue
                     raw = urllib.parse.unquote_to_bytes(data.replace("+", " "))  # fakesmsc writes a space as +
                     got.append((sender, receiver, raw.decode("utf-16-be") if coding == "ucs-2" else raw.decode()))
         return got
@@ -286,7 +299,7 @@ def automatic_messages(central, kannel, agent):
     phone, name = "13600136000", "王五"
 
     def ok(answer, what):
-        check(answer[0] in (200, 201), f"{what} ({answer[0]}: {answer[1]})")
+        check(answer[0] in (200, 201), f"{what} ({answer[0]}: {str(answer[1])[:120]})")
         return answer[1]
 
     # Sent at once: the reminder and greeting times are set to midnight, whatever the hour of the test.
@@ -316,6 +329,37 @@ def automatic_messages(central, kannel, agent):
     time.sleep(12)  # two more dispatcher rounds: nothing is queued or sent twice
     got = [m for m in kannel.received() if m[1] == phone]
     check(got == [reminder, greeting], f"each went out once: {got}")
+
+    print("a survey link in an SMS: the patient answers on the phone page, once")
+    ok(central.api("PUT", "/api/settings/surveyLinkBase", {"value": f"http://127.0.0.1:{central.port}"}), "the link address")
+    definition = {"questions": [{"id": "overall", "text": "总体满意度", "type": "scale5", "required": True, "role": "overall"},
+                                {"id": "nps", "text": "推荐意愿", "type": "nps", "required": True, "role": "recommend"}]}
+    ok(central.api("PUT", "/api/templates/visit", {"name": "就诊满意度", "definition": definition}), "a survey")
+    ok(central.api("PUT", "/api/sms/templates/rate", {"name": "评价", "kind": "followup", "body": "{name}您好，请评价本次就诊：{surveyLink}"}),
+       "a template with a survey link")
+    ok(central.api("POST", "/api/sms/campaigns", {"name": "就诊评价", "templateId": "rate", "audience": {"departments": ["D-CARD"]},
+                                                  "surveyTemplateId": "visit"}), "the group send")
+    prefix = f"{name}您好，请评价本次就诊：http://127.0.0.1:{central.port}/s/"
+
+    # Longer than 70 characters: it goes as a concatenated SMS (Kannel's concatenation and max-messages).
+    texts = wait_for(lambda: [m[2] for m in kannel.received() if m[1] == phone and m[2].startswith(prefix)], "the SMS with its link", seconds=60)
+    link = texts[0].split("：", 1)[1]
+    check(link.split("/s/", 1)[1] not in central.logs(), "the link's token is in no log")
+    try:
+        with urllib.request.urlopen(link, timeout=30) as response:
+            page = response.read().decode()
+    except urllib.error.HTTPError as error:
+        raise AssertionError(f"the link answered {error.code}: {error.read().decode()[-400:]!r}")
+    check('id="survey"' in page and "就诊满意度" in page and name not in page, "the link opens the survey, without the patient's name")
+    form = urllib.parse.urlencode({"templateVersion": "1", "q_overall": "5", "q_nps": "10"}).encode()
+    request = urllib.request.Request(link, data=form, method="POST", headers={"Content-Type": "application/x-www-form-urlencoded"})
+    with urllib.request.urlopen(request, timeout=30) as response:
+        check("提交成功" in response.read().decode(), "the answers are taken")
+    with urllib.request.urlopen(request, timeout=30) as response:
+        check("已经提交过" in response.read().decode(), "a second answer is not")
+    archive = ok(central.api("GET", f"/api/patients/{patient}", token=agent), "the archive")
+    modes = [r.get("mode") for r in archive["surveyResponses"]]
+    check(modes.count("sms") == 1, f"one response by SMS link in the archive: {modes}")
 
 
 if __name__ == "__main__":

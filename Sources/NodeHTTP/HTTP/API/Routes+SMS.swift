@@ -6,7 +6,7 @@ import NodeRuntime
 /// The SMS platform.
 package enum SMSRoutes {
     package struct SendBody: Codable { var patientId: String?; var phone: String?; var body: String; var scheduledAt: String? }
-    package struct CampaignBody: Codable { var name: String; var templateId: String; var audience: SMSAudience; var scheduledAt: String? }
+    package struct CampaignBody: Codable { var name: String; var templateId: String; var audience: SMSAudience; var scheduledAt: String?; var surveyTemplateId: String? }
     package struct CampaignCreated: Codable { var id: String; var messages: Int }
     package struct Count: Codable { var count: Int }
     package struct InboundBody: Codable { var phone: String; var body: String }
@@ -39,7 +39,8 @@ package enum SMSRoutes {
         api.post("sms/campaigns") { request, context in
             let caller = try context.requireCaller()
             let body = try await request.json(CampaignBody.self, context: context)
-            let created = try await crm.sms.createCampaign(caller, name: body.name, templateId: body.templateId, audience: body.audience, scheduledAt: body.scheduledAt)
+            let created = try await crm.sms.createCampaign(
+                caller, name: body.name, templateId: body.templateId, audience: body.audience, scheduledAt: body.scheduledAt, surveyTemplateId: body.surveyTemplateId)
             return try JSONResponse.make(CampaignCreated(id: created.id, messages: created.messages), status: .created)
         }
         api.post("sms/birthday") { request, context in
