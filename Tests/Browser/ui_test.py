@@ -22,6 +22,7 @@ PASSWORD = "suifang-demo"
 # Every node serves HTTPS under the demo hospital's CA; `trust()` sets it for urllib and Chromium.
 TLS = ssl.create_default_context()
 SIZES = {"tablet": (800, 1280), "desktop": (1440, 960)}
+PHONE = (390, 844)  # a patient's phone, for the SMS survey link
 
 
 def api(base, method, path, body=None, token=None):
@@ -112,7 +113,7 @@ def main():
     central, ward, ward2, callcenter = (f"https://127.0.0.1:{args.port + i}" for i in range(4))
     control = f"http://127.0.0.1:{args.port + 10}"
 
-    demo = None
+    demo = work = None
     if not args.attach:
         work = tempfile.mkdtemp(prefix="suifang-ui-")
         demo = subprocess.Popen([args.binary, "demo", "--patients", "400", "--seconds", "900", "--http-port", str(args.port),
@@ -440,6 +441,47 @@ def main():
             manager.quit()
         passed += 1
         print("ok: a complaint's page shows its steps and moves it on")
+
+        # 8. A survey link in an SMS: the patient answers on the phone, once, without logging in.
+        #    (The link is read from central's demo SMS file: not with --attach.)
+        if work is None:
+            print(f"browser tests: {passed} passed")
+            return
+        admin_token, manager_token = token(central, "admin"), token(central, "manager")
+        assert api(central, "PUT", "/api/settings/surveyLinkBase", {"value": central}, token=admin_token)[0] == 200
+        assert api(central, "PUT", "/api/sms/templates/rate", {"name": "就诊评价", "kind": "followup", "body": "{name}您好，请评价：{surveyLink}"},
+                   token=manager_token)[0] == 200
+        week_ago = time.strftime("%Y-%m-%d", time.gmtime(time.time() + 8 * 3600 - 7 * 86400))
+        status, sent = api(central, "POST", "/api/sms/campaigns", {"name": "出院评价", "templateId": "rate", "surveyTemplateId": "discharge",
+                                                                 "audience": {"dischargedSince": week_ago}}, token=manager_token)
+        assert status == 201 and sent["messages"] > 0, (status, sent)
+        outbox = os.path.join(work, "net", "central", "sms-outbox.jsonl")
+        def a_link():
+            if not os.path.exists(outbox):
+                return None
+            with open(outbox) as f:
+                bodies = [body for body in (json.loads(line)["body"] for line in f if line.strip()) if "/s/" in body]
+            return bodies[0].split("：", 1)[1] if bodies else None
+        phone = Browser(*PHONE)
+        try:
+            phone.wait_for(a_link, seconds=60, what="a text with a survey link")
+            link = a_link()
+            phone.driver.get(link)
+            assert phone.driver.find_elements(By.ID, "survey") and "登录" not in phone.text(), "the survey opens without a login"
+            for fieldset in phone.driver.find_elements(By.CSS_SELECTOR, "#survey fieldset"):
+                if fieldset.is_displayed():
+                    choices = fieldset.find_elements(By.CSS_SELECTOR, "input[type=radio]")
+                    if choices:
+                        choices[-1 if len(choices) > 2 else 0].find_element(By.XPATH, "..").click()
+            shoot(phone, args.screenshots, "survey-link-phone")
+            phone.driver.find_element(By.CSS_SELECTOR, "#survey button[type=submit]").click()
+            phone.wait_for(lambda: "提交成功" in phone.text(), what="the thanks page")
+            phone.driver.get(link)
+            assert "已经提交过" in phone.text(), "the link opens once"
+        finally:
+            phone.quit()
+        passed += 1
+        print("ok: a patient answers a survey from an SMS link on a phone, once")
     finally:
         if demo:
             demo.terminate()

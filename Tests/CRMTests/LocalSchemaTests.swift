@@ -31,12 +31,12 @@ struct LocalSchemaTests {
             #expect(
                 try applied(replica) == [
                     "crm-1-query-indexes", "crm-1-response-day-counts", "crm-1-sessions-and-claims", "crm-2-login-failures", "crm-3-his", "crm-4-sms-attempts",
-                    "crm-5-counter-lists", "crm-6-sms-campaigns",
+                    "crm-5-counter-lists", "crm-6-sms-campaigns", "crm-7-survey-links",
                 ])
             try await crm.accounts.saveUser(.system, username: "agent", displayName: "agent", role: .agent, password: "password-agent")
         }
         let (again, crm) = try open(fresh)
-        #expect(try applied(again).count == 8)
+        #expect(try applied(again).count == 9)
         await #expect(try crm.accounts.authenticate(token: crm.accounts.login(username: "agent", password: "password-agent").token).userId == "agent", "the session table works")
 
         // Tables made the old way, with a session in them: kept.
@@ -53,7 +53,7 @@ struct LocalSchemaTests {
             }
         }
         let (upgraded, _) = try open(old)
-        #expect(try applied(upgraded).count == 8)
+        #expect(try applied(upgraded).count == 9)
         await #expect(try upgraded.reader.read { db in try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM crm_session") } == 1)
     }
 }
