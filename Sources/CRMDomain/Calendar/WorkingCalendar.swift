@@ -109,4 +109,10 @@ public struct CalendarDay: Codable, Sendable, Hashable {
     public var day: String
     public var working: Bool
     public var name: String
+
+    public init(day: String, working: Bool, name: String) {
+        self.day = day
+        self.working = working
+        self.name = name
+    }
 }

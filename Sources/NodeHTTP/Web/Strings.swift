@@ -201,6 +201,17 @@ package struct Strings: Sendable {
         "setting_surveyLinkBase": ("问卷链接地址（患者访问本节点的网址）", "Survey link address (where patients reach this node)"),
         "setting_surveyLinkDays": ("问卷链接有效天数", "Survey links open for (days)"),
         "smsSurvey": ("问卷（模板含 {surveyLink} 时）", "Survey (for a template with {surveyLink})"),
+        "calendarImport": ("导入年度节假日安排", "Import a year's holiday schedule"), "calendarSchedule": ("节假日安排", "Schedule"),
+        "calendarImportHint": (
+            "每行一天：日期 类型 名称，类型为 holiday（放假）或 workday（调休上班），例如 2027-10-01 holiday 国庆节。先预览，确认无误再导入；有任何一行错误则不导入。",
+            "One day per line: date kind name, kind holiday or workday, e.g. 2027-10-01 holiday 国庆节. Preview first, then import; nothing is imported while a line is wrong."
+        ),
+        "calendarPreviewHint": ("将导入的日期数：", "Days to import:"), "calendarApply": ("确认导入", "Import"),
+        "calendarBadLines": ("以下各行有误，未导入任何内容：", "These lines are wrong; nothing was imported:"), "line": ("行", "Line"),
+        "calendarMissing": (
+            "{year}年的法定节假日安排尚未导入：投诉期限将不计入该年的节假日。请在 系统管理 → 工作日历 中导入国务院公布的安排。",
+            "{year}'s public holiday schedule is not imported: complaint deadlines will ignore that year's holidays. Import the State Council's schedule under Administration → Working calendar."
+        ),
         "doneRate": ("完成率 %", "Done %"), "onTimeRate": ("按时率 %", "On time %"), "dueCount": ("应随访数", "Due"),
     ]
 

@@ -17,7 +17,12 @@ extension WebUI {
             let periods = StatisticsPeriod.allCases.map { option -> Markup in
                 "<option value=\"\(option.rawValue)\"\(option == period ? " selected" : "")>\(s[option.rawValue])</option>"
             }
-            var html: Markup = """
+            var html: Markup = .empty
+            if let year = try await crm.organisation.yearWithoutSchedule() {
+                // Complaint deadlines would ignore that year's holidays until its schedule is imported.
+                html += "<p class=\"error\" role=\"alert\" id=\"calendar-warning\">\(s["calendarMissing"].replacingOccurrences(of: "{year}", with: String(year)))</p>"
+            }
+            html += """
                 <form method="get" action="/dashboard" class="card"><div class="grid">
                 <div><label for="from">\(s["from"])</label><input type="date" id="from" name="from" value="\(e(range.from))"></div>
                 <div><label for="to">\(s["to"])</label><input type="date" id="to" name="to" value="\(e(range.to))"></div>

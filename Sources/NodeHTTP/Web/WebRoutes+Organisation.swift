@@ -84,6 +84,30 @@ extension WebUI {
             }
             return WebPage.redirect("/organisation?saved=1#settings")
         }
+        pages(router, .admin).post("/organisation/calendar/import") { request, context in
+            let session = try context.session()
+            let form = try await request.form(context: context)
+            let s = session.strings
+            let text = form["schedule"] ?? ""
+            let schedule = CalendarSchedule(parsing: text, time: crm.time)
+            var html: Markup = "<p><a href=\"/organisation#calendar\">\(s["organisation"])</a></p>"
+            if form["action"] == "apply", schedule.errors.isEmpty, !schedule.days.isEmpty {
+                let count = try await crm.organisation.importCalendar(session.caller, schedule)
+                _ = count
+                return WebPage.redirect("/organisation?saved=1#calendar")
+            }
+            if !schedule.errors.isEmpty {
+                html += "<div class=\"error\" role=\"alert\" id=\"schedule-errors\"><p>\(s["calendarBadLines"])</p><ul>"
+                html += schedule.errors.prefix(50).markup { "<li>\(s["line"]) \($0.line): \($0.message)</li>" } + "</ul></div>"
+            }
+            html += "<p class=\"muted\">\(s["calendarPreviewHint"]) \(schedule.days.count)</p>"
+            html +=
+                "<table id=\"schedule-preview\"><thead><tr><th>\(s["day"])</th><th>\(s["kind"])</th><th>\(s["label"])</th></tr></thead><tbody>"
+                + schedule.days.markup { "<tr><td>\($0.day)</td><td>\($0.working ? s["makeUpWorkday"] : s["holiday"])</td><td>\($0.name)</td></tr>" }
+                + "</tbody></table>"
+            html += Self.calendarImportForm(text, canApply: schedule.errors.isEmpty && !schedule.days.isEmpty, s: s)
+            return session.page(s["calendarImport"], html)
+        }
         pages(router, .admin).post("/organisation/calendar") { request, context in
             let session = try context.session()
             let form = try await request.form(context: context)
@@ -170,7 +194,18 @@ extension WebUI {
             <div><label for="cal-day">\(s["day"])</label><input type="date" id="cal-day" name="day" required></div>
             <div><label for="cal-kind">\(s["kind"])</label><select id="cal-kind" name="kind"><option value="holiday">\(s["holiday"])</option><option value="workday">\(s["makeUpWorkday"])</option></select></div>
             <div><label for="cal-name">\(s["label"])</label><input type="text" id="cal-name" name="name" maxlength="40"></div>
-            </div><p><button type="submit" id="save-day">\(s["save"])</button></p></form></section>
+            </div><p><button type="submit" id="save-day">\(s["save"])</button></p></form>
+            <h3>\(s["calendarImport"])</h3>\(calendarImportForm("", canApply: false, s: s))</section>
             """
+    }
+
+    /// A year's schedule pasted in: previewed first, then applied.
+    package static func calendarImportForm(_ text: String, canApply: Bool, s: Strings) -> Markup {
+        """
+        <form method="post" action="/organisation/calendar/import" class="card" id="calendar-import"><p class="muted">\(s["calendarImportHint"])</p>
+        <label for="schedule">\(s["calendarSchedule"])</label><textarea id="schedule" name="schedule" rows="8" required>\(text)</textarea>
+        <p><button type="submit" name="action" value="preview" class="secondary" id="preview-schedule">\(s["preview"])</button>
+        \(canApply ? "<button type=\"submit\" name=\"action\" value=\"apply\" id=\"apply-schedule\">\(s["calendarApply"])</button>" as Markup : .empty)</p></form>
+        """
     }
 }
