@@ -76,6 +76,34 @@ struct RuleActionTests {
         let barred = try #require(try await ruleTasks(node, optedOut, rule: rule).first)
         #expect(barred.doneAt != nil && barred.note?.contains("opted out") == true)
         await #expect(try node.crm.sms.outbox(Staff.manager, SMSOutboxFilter(phone: "13800138413"), page: PageRequest()).items.isEmpty)
+
+        // Applied to a discharge weeks ago: closed unsent, not "thanks for yesterday" a month late.
+        let (_, old) = try await Self.discharged(node, "感谢丁", phone: "13800138414", at: "2026-11-01T10:00:00+08:00")
+        _ = try await node.crm.followUps.applyRule(Staff.manager, ruleId: rule, since: "2026-10-01")  // made at the discharge already
+        await #expect(try node.crm.sms.sendRuleMessages(day: "2026-11-23") == 0)
+        let late = try #require(try await ruleTasks(node, old, rule: rule).first)
+        #expect(late.doneAt != nil && late.note?.contains("more than 3 days ago") == true)
+        await #expect(throws: CRMError.self, "a rule naming an unknown survey") {
+            try await node.crm.followUps.saveRule(
+                Staff.manager, FollowUpRule(name: "链接", kind: .fixedOffset, triggerEvent: .discharge, offsets: [1], templateId: "nope", action: .sms, smsTemplateId: "thanks"))
+        }
+    }
+
+    @Test func anSMSRulesTextWaitsForTheGreetingTimeSoACancelledDischargeBeforeThenSendsNothing() async throws {
+        let node = try TestNode(1, clock: TestClock(date: TestClock.hospitalMorning.addingTimeInterval(-3 * 3600)))  // 06:00
+        try await node.seedOrganisation()
+        try await node.crm.sms.saveTemplate(.system, SMSTemplate(id: "thanks", name: "出院感谢", kind: "followup", body: "{name}您好，感谢信任。"))
+        _ = try await node.crm.followUps.saveRule(
+            Staff.manager,
+            FollowUpRule(
+                name: "感谢", kind: .fixedOffset, triggerEvent: .discharge, offsets: [1], filter: RuleFilter(departments: ["D-ORTH"]), action: .sms,
+                smsTemplateId: "thanks"))
+        let (_, encounter) = try await Self.discharged(node, "早晨取消", phone: "13800138421", at: "2026-11-22T10:00:00+08:00")
+        await #expect(try node.crm.sms.sendRuleMessages(day: "2026-11-23") == 0, "before 09:00 nothing is queued")
+        try await node.crm.encounters.cancelDischarge(Staff.manager, encounterId: encounter)
+        node.clock.advance(hours: 4)
+        await #expect(try node.crm.sms.sendRuleMessages(day: "2026-11-23") == 0, "the cancelled discharge withdrew it")
+        await #expect(try node.crm.sms.outbox(Staff.manager, SMSOutboxFilter(phone: "13800138421"), page: PageRequest()).items.isEmpty)
     }
 
     @Test func aManagerGivesACallToANamedAgentAndOnlyThemAndOnlyAnOpenUnclaimedCall() async throws {
@@ -96,6 +124,11 @@ struct RuleActionTests {
             try await node.crm.followUps.createTask(Staff.manager, patientId: patient, dueDate: "2026-11-24", note: nil, templateId: "nope")
         }
 
+        await #expect(throws: CRMError(.forbidden, "an agent assigns a call only to themselves")) {
+            try await node.crm.followUps.createTask(Staff.agent, patientId: patient, dueDate: "2026-11-24", note: nil, templateId: nil, assignee: "agent2")
+        }
+        let kept = try await node.crm.followUps.createTask(Staff.agent, patientId: patient, dueDate: "2026-11-24", note: nil, templateId: nil, assignee: "agent1")
+        await #expect(try node.crm.followUps.task(kept).claimedBy == "agent1")
         let open = try await node.crm.followUps.createTask(Staff.agent, patientId: patient, dueDate: "2026-11-25", note: nil, templateId: nil)
         await #expect(throws: CRMError.self, "an agent does not hand out work") { try await node.crm.followUps.assign(Staff.agent, taskId: open, to: "agent2") }
         await #expect(throws: CRMError.self) { try await node.crm.followUps.assign(Staff.manager, taskId: open, to: "ghost") }

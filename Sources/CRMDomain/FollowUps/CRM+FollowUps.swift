@@ -21,6 +21,9 @@ extension CRM.FollowUps {
             if let sms = rule.smsTemplateId, try Bool.fetchOne(tx.db, sql: "SELECT 1 FROM smsTemplate WHERE id = ?", arguments: [sms]) != true {
                 throw CRMError.notFound("SMS template", sms)
             }
+            if let survey = rule.templateId, try Bool.fetchOne(tx.db, sql: "SELECT 1 FROM surveyTemplate WHERE id = ?", arguments: [survey]) != true {
+                throw CRMError.notFound("survey template", survey)
+            }
             let id = try tx.upsert(record)
             return (id, id)
         }
@@ -159,6 +162,8 @@ extension CRM.FollowUps {
         try caller.require(.agent, .manager, .admin)
         guard time.isDay(dueDate) else { throw CRMError.invalid("dueDate must be yyyy-MM-dd") }
         if let note, note.count > 500 { throw CRMError.invalid("note must be at most 500 characters") }
+        // An agent keeps a call for themselves; giving work to others is a manager's.
+        if caller.role == .agent, let assignee, assignee != caller.userId { throw CRMError(.forbidden, "an agent assigns a call only to themselves") }
         return try await change(caller, "task.create", "followUpTask") { tx in
             guard try Bool.fetchOne(tx.db, sql: "SELECT 1 FROM patient WHERE id = ?", arguments: [patientId]) == true else {
                 throw CRMError.notFound("patient", patientId)

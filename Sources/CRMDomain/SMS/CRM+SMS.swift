@@ -204,7 +204,7 @@ extension CRM.SMS {
                 if let surveyTemplateId {
                     try crm.surveys.invite(
                         tx, messageId: messageID, patientId: recipient.patientId, templateId: surveyTemplateId, departmentId: nil, wardId: nil, taskId: nil,
-                        days: linkDays)
+                        days: linkDays, from: when)
                 }
                 try tx.insert(
                     SMSMessageRecord(
@@ -289,9 +289,14 @@ extension CRM.SMS {
             // Written before the gateway is called and removed with the outcome: a message found
             // here at the next round was handed over by a node that stopped before it knew the
             // outcome, and is never sent a second time on its own.
-            try await replica.writeLocal { db in
+            // Checked and recorded in one write: a cancel before it wins, a cancel after it is
+            // refused ("being handed to the gateway").
+            let handedOver = try await replica.writeLocal { db -> Bool in
+                guard try String.fetchOne(db, sql: "SELECT status FROM smsMessage WHERE id = ?", arguments: [id]) == SMSStatus.queued.rawValue else { return false }
                 try db.execute(sql: "INSERT OR REPLACE INTO crm_sms_attempt (messageId, startedAt) VALUES (?, ?)", arguments: [id, now])
+                return true
             }
+            guard handedOver else { continue }
             do {
                 let receipt = try await gateway.send(OutgoingSMS(messageId: id, phone: phone, body: text))
                 try await recordOutcome(of: id, attempts: attempts, .success(receipt))

@@ -80,6 +80,13 @@ extension CRM.SMS {
             let audience = SMSAudience(dischargedSince: since, dischargedUntil: day)
             var queued = 0
             for recipient in try audience.recipients(tx.db, graph: CRM.Patients.mergeGraph(tx.db)) {
+                // No greeting to a patient who died in hospital.
+                if try Bool.fetchOne(
+                    tx.db, sql: "SELECT 1 FROM encounter WHERE patientId = ? AND dischargeStatus = 'died' AND cancelled IS NOT 1", arguments: [recipient.patientId])
+                    == true
+                {
+                    continue
+                }
                 let id = DerivedID.make("sms", "holiday", recipient.patientId, day)
                 if try Bool.fetchOne(tx.db, sql: "SELECT 1 FROM smsMessage WHERE id = ?", arguments: [id]) == true { continue }
                 let patient = try Row.fetchOne(tx.db, sql: "SELECT * FROM patient WHERE id = ?", arguments: [recipient.patientId])
@@ -126,9 +133,17 @@ extension CRM.SMS {
                     LEFT JOIN smsMessage m ON m.id = ? || a.id
                     WHERE a.scheduledAt >= ? AND a.scheduledAt < ?
                     """, arguments: [Self.reminderPrefix, tomorrow, after])
+            // Only patients a reminder can reach: else every round would write nothing, audited.
+            var graph: MergeGraph?
+            func reachable(_ patientId: String) throws -> Bool {
+                if graph == nil { graph = try CRM.Patients.mergeGraph(db) }
+                let root = graph?.root(of: patientId) ?? patientId
+                guard let phone = try String.fetchOne(db, sql: "SELECT phone FROM patient WHERE id = ?", arguments: [root]) else { return false }
+                return try !Self.isBarred(phone, db)
+            }
             for row in rows {
                 let status: String? = row["status"], reminder: String? = row["reminder"]
-                if status == AppointmentStatus.booked.rawValue, reminder == nil, template != nil {
+                if status == AppointmentStatus.booked.rawValue, reminder == nil, template != nil, try reachable(row["patientId"] ?? "") {
                     remind.append(DueReminder(appointmentId: row["id"], patientId: row["patientId"] ?? "", departmentId: row["departmentId"], scheduledAt: row["scheduledAt"]))
                 } else if status == AppointmentStatus.cancelled.rawValue || status == AppointmentStatus.noShow.rawValue,
                     reminder == SMSStatus.queued.rawValue
@@ -169,23 +184,30 @@ extension CRM.SMS {
         }
     }
 
-    /// Queues the SMS of every SMS rule's task due by `day` (e.g. thanks the day after
-    /// discharge) and closes the task: at `greetingTime` on its day, or at once when that has
-    /// passed. A task whose patient has no number, or opted out, is closed with a note saying so.
-    /// Withdrawn tasks (a cancelled discharge) send nothing. Returns how many it queued.
+    /// From `greetingTime` on `day`, queues the SMS of every SMS rule's task due by then (e.g.
+    /// thanks the day after discharge), to go at once, and closes the task. A task whose patient
+    /// has no number or opted out, or that is more than ``ruleMessageGraceDays`` late, is closed
+    /// with a note saying so. Withdrawn tasks (a cancelled discharge) send nothing. Returns how
+    /// many it queued.
     @discardableResult
     public func sendRuleMessages(day: String? = nil) async throws -> Int {
         try requireSMSNode()
         let day = day ?? today()
         guard time.isDay(day) else { throw CRMError.invalid("day must be yyyy-MM-dd") }
         let kind = CRM.FollowUps.smsTaskKind
+        // Queued only from `greetingTime` on the day, and sent at once: until then a cancelled
+        // discharge still withdraws the task, and nothing goes out at night.
+        let planned = try await scheduledTime(on: day, setting: "greetingTime", default: Self.defaultGreetingTime)
+        guard timestamp() >= planned else { return 0 }
         let due = try await read { db in
             try String.fetchAll(
                 db, sql: "SELECT id FROM followUpTask WHERE kind = ? AND dueDate <= ? AND doneAt IS NULL AND withdrawn IS NOT 1 ORDER BY dueDate, id LIMIT 500",
                 arguments: [kind, day])
         }
         guard !due.isEmpty else { return 0 }
-        let planned = try await scheduledTime(on: day, setting: "greetingTime", default: Self.defaultGreetingTime)
+        // A task overdue by more than this (a rule applied to old encounters, a back-filled import)
+        // is closed unsent: "thanks for yesterday" a month later helps no one.
+        let oldest = time.day(day, plus: -Self.ruleMessageGraceDays) ?? day
         let linkDays = try await crm.organisation.setting("surveyLinkDays", default: CRM.Surveys.defaultLinkDays)
         return try await change(.system, "sms.rule", "smsMessage") { tx in
             let now = timestamp()
@@ -203,12 +225,19 @@ extension CRM.SMS {
                     template?.contains(CRM.Surveys.linkPlaceholder) == true
                     ? try String.fetchOne(tx.db, sql: "SELECT templateId FROM followUpRule WHERE id = ?", arguments: [task.ruleId]) : nil
                 var note: String?
-                if template?.contains(CRM.Surveys.linkPlaceholder) == true, survey == nil {
+                if task.dueDate < oldest {
+                    note = "no SMS sent: due \(task.dueDate), more than \(Self.ruleMessageGraceDays) days ago"
+                } else if template?.contains(CRM.Surveys.linkPlaceholder) == true, survey == nil {
                     note = "no SMS sent: the rule names no survey for its {surveyLink}"
                 } else if let patient, let phone = patient["phone"] as String?, let template, try !Self.isBarred(phone, tx.db) {
                     let id = DerivedID.make("sms", "task", taskID)
                     if try Bool.fetchOne(tx.db, sql: "SELECT 1 FROM smsMessage WHERE id = ?", arguments: [id]) != true {
                         if let survey {
+                            guard try Bool.fetchOne(tx.db, sql: "SELECT 1 FROM surveyTemplate WHERE id = ?", arguments: [survey]) == true else {
+                                // One rule naming a survey that is gone closes its own task, not the whole round.
+                                try tx.update(FollowUpTaskRecord.self, id: taskID, [.doneAt: now, .note: "no SMS sent: the rule's survey is gone"])
+                                continue
+                            }
                             try crm.surveys.invite(
                                 tx, messageId: id, patientId: patientId, templateId: survey, departmentId: task.departmentId, wardId: task.wardId,
                                 taskId: taskID, days: linkDays)
@@ -218,7 +247,7 @@ extension CRM.SMS {
                             SMSMessageRecord(
                                 id: id, patientId: patientId, phone: phone,
                                 body: try render(template, patient: patient, db: tx.db, day: task.dueDate, values: ["department": department ?? ""]),
-                                scheduledAt: task.dueDate < day ? now : max(planned, now), status: SMSStatus.queued.rawValue, attempts: 0, createdAt: now))
+                                scheduledAt: now, status: SMSStatus.queued.rawValue, attempts: 0, createdAt: now))
                         queued += 1
                     }
                 } else {
@@ -229,6 +258,9 @@ extension CRM.SMS {
             return (queued, "rule-sms-\(day)")
         }
     }
+
+    /// How many days late an SMS rule's text may still go out.
+    public static let ruleMessageGraceDays = 3
 
     /// An appointment whose reminder is not queued yet.
     struct DueReminder: Sendable {

@@ -27,15 +27,17 @@ extension CRM.Surveys {
         public var hospital: String
     }
 
-    /// Queues the invitation the link in message `messageId` opens, in the transaction that queues the message.
+    /// Queues the invitation the link in message `messageId` opens, in the transaction that queues
+    /// the message; it opens for `days` from `from` (the message's scheduled time) or from now.
     func invite(
         _ tx: ReplicaTransaction, messageId: String, patientId: String, templateId: String, departmentId: String?, wardId: String?, taskId: String?,
-        days: Int
+        days: Int, from: String? = nil
     ) throws {
         guard try Bool.fetchOne(tx.db, sql: "SELECT 1 FROM surveyTemplate WHERE id = ?", arguments: [templateId]) == true else {
             throw CRMError.notFound("survey template", templateId)
         }
-        let expires = time.timestamp(crm.now().addingTimeInterval(Double(min(max(days, 1), 90)) * 86_400))
+        let start = max(crm.now(), from.flatMap(time.parseTimestamp) ?? crm.now())
+        let expires = time.timestamp(start.addingTimeInterval(Double(min(max(days, 1), 90)) * 86_400))
         try tx.upsert(
             SurveyInvitationRecord(
                 id: messageId, patientId: patientId, templateId: templateId, departmentId: departmentId, wardId: wardId, taskId: taskId,

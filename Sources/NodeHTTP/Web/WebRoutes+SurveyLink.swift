@@ -17,9 +17,10 @@ extension WebUI {
             let token = try context.parameters.id("token")
             let language = request.language
             let s = Strings(language: language)
-            let form = try await request.form(context: context)
             do {
+                // The token first: an unknown link reads no body.
                 let invitation = try await crm.surveys.invitation(token: token)
+                let form = try await request.form(context: context)
                 // The version the patient saw, if it still exists; else the current one.
                 let version = form["templateVersion"].flatMap(Int.init) ?? invitation.template.version
                 let template = (try? await crm.surveys.template(invitation.template.id, version: version)) ?? invitation.template
@@ -56,7 +57,8 @@ extension WebUI {
                 <h1>\(e(invitation.hospital.isEmpty ? s["app"] : invitation.hospital))</h1><p class="muted">\(s["linkIntro"])</p>
                 \(form)<script src="/assets/app.js"></script>
                 """
-            return WebPage.bare(invitation.template.name, body, language: language)
+            // The page's title names no survey: link previews would show it (a disease's survey tells the diagnosis).
+            return WebPage.bare(invitation.hospital.isEmpty ? s["app"] : invitation.hospital, body, language: language)
         }
     }
 

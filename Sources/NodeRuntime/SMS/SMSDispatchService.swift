@@ -21,11 +21,7 @@ package struct SMSDispatchService: Service {
     private func loop() async throws {
         var chores = DailyChores()
         while !Task.isCancelled {
-            do {
-                try await chores.run(crm: crm, logger: logger)
-            } catch {
-                logger.warning("sms greetings or reminders failed", metadata: ["error.type": "\(type(of: error))"])
-            }
+            await chores.run(crm: crm, logger: logger)
             do {
                 let report = try await crm.sms.dispatch(gateway: gateway)
                 if report.sent + report.failed + report.cancelledOptedOut + report.retried > 0 {
@@ -57,25 +53,41 @@ struct DailyChores {
     private var birthdaysDone: String?
     private var holidayDone: String?
 
-    mutating func run(crm: CRM, logger: Logger) async throws {
+    /// Runs each chore on its own: one failing (a bad rule, a locked file) stops none of the others.
+    mutating func run(crm: CRM, logger: Logger) async {
         let today = crm.today()
-        let reminders = try await crm.sms.queueAppointmentReminders(day: today)
-        if reminders.queued + reminders.cancelled > 0 {
-            logger.info("appointment reminders", metadata: ["sms.queued": "\(reminders.queued)", "sms.cancelled": "\(reminders.cancelled)"])
+        func attempt(_ chore: String, _ body: () async throws -> Void) async {
+            do { try await body() } catch { logger.warning("sms chore failed", metadata: ["sms.chore": "\(chore)", "error.type": "\(type(of: error))"]) }
         }
-        let ruleMessages = try await crm.sms.sendRuleMessages(day: today)
-        if ruleMessages > 0 { logger.info("follow-up rule messages queued", metadata: ["sms.count": "\(ruleMessages)"]) }
+        await attempt("reminders") {
+            let reminders = try await crm.sms.queueAppointmentReminders(day: today)
+            if reminders.queued + reminders.cancelled > 0 {
+                logger.info("appointment reminders", metadata: ["sms.queued": "\(reminders.queued)", "sms.cancelled": "\(reminders.cancelled)"])
+            }
+        }
+        await attempt("rules") {
+            let ruleMessages = try await crm.sms.sendRuleMessages(day: today)
+            if ruleMessages > 0 { logger.info("follow-up rule messages queued", metadata: ["sms.count": "\(ruleMessages)"]) }
+        }
         if birthdaysDone != today {
-            if try await crm.sms.templates().contains(where: { $0.id == CRM.SMS.birthdayTemplate }) {
-                let queued = try await crm.sms.queueBirthdayGreetings(.system, day: today, templateId: CRM.SMS.birthdayTemplate)
-                logger.info("birthday greetings queued", metadata: ["sms.count": "\(queued)"])
+            await attempt("birthdays") {
+                if try await crm.sms.templates().contains(where: { $0.id == CRM.SMS.birthdayTemplate }) {
+                    let queued = try await crm.sms.queueBirthdayGreetings(.system, day: today, templateId: CRM.SMS.birthdayTemplate)
+                    logger.info("birthday greetings queued", metadata: ["sms.count": "\(queued)"])
+                }
             }
             birthdaysDone = today
         }
         // Asked every round until it runs: an admin may mark today a holiday, or add the template, during the day.
-        if holidayDone != today, let queued = try await crm.sms.queueHolidayGreetings(.system, day: today) {
-            logger.info("holiday greetings queued", metadata: ["sms.count": "\(queued)"])
-            holidayDone = today
+        if holidayDone != today {
+            var ran = false
+            await attempt("holidays") {
+                if let queued = try await crm.sms.queueHolidayGreetings(.system, day: today) {
+                    logger.info("holiday greetings queued", metadata: ["sms.count": "\(queued)"])
+                    ran = true
+                }
+            }
+            if ran { holidayDone = today }
         }
     }
 }
