@@ -350,7 +350,7 @@ def automatic_messages(central, kannel, agent):
             page = response.read().decode()
     except urllib.error.HTTPError as error:
         raise AssertionError(f"the link answered {error.code}: {error.read().decode()[-400:]!r}")
-    check('id="survey"' in page and "就诊满意度" in page and name not in page, "the link opens the survey, without the patient's name")
+    check('id="survey"' in page and "总体满意度" in page and name not in page, "the link opens the survey, without the patient's name")
     form = urllib.parse.urlencode({"templateVersion": "1", "q_overall": "5", "q_nps": "10"}).encode()
     request = urllib.request.Request(link, data=form, method="POST", headers={"Content-Type": "application/x-www-form-urlencoded"})
     with urllib.request.urlopen(request, timeout=30) as response:
