@@ -92,5 +92,10 @@ package func minute(_ timestamp: String?) -> Markup {
     "\(timestamp.map { String($0.prefix(16)).replacingOccurrences(of: "T", with: " ") })"
 }
 
+/// A refusal shown above a form (nothing when there is none); screen readers announce it.
+package func errorBanner(_ text: String?) -> Markup {
+    text.map { text -> Markup in "<p class=\"error\" role=\"alert\">\(text)</p>" } ?? .empty
+}
+
 /// `e("…")` in page code: text, escaped.
 package func e(_ text: String?) -> Markup { "\(text)" }

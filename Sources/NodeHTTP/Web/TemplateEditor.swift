@@ -37,7 +37,7 @@ package enum TemplateEditor {
         s: Strings, error: String?
     ) -> Markup {
         let rows = definition.questions.map(Optional.some) + Array(repeating: nil, count: blankRows)
-        var html = error.map { text -> Markup in "<p class=\"error\" role=\"alert\">\(text)</p>" } ?? .empty
+        var html = errorBanner(error)
         html += """
             <form method="post" action="/templates" class="card" id="template-editor"><h2>\(e(name ?? s["templates"]))\(version.map { " · \(s["version"]) \($0)" } ?? "")</h2>
             <div class="grid"><div><label for="t-id">ID</label><input type="text" id="t-id" name="id" value="\(e(id))" required pattern="[A-Za-z0-9_-]{1,40}"></div>

@@ -65,7 +65,7 @@ extension WebUI {
             try crm.organisation.references(.department), try crm.organisation.references(.staff)
         )
         let names = await Self.patientNames(crm, list.items.map(\.patientId))
-        var html = error.map { text -> Markup in "<p class=\"error\" role=\"alert\">\(text)</p>" } ?? .empty
+        var html = errorBanner(error)
         let statuses = ["all"] + AppointmentStatus.allCases.map(\.rawValue)
         html += """
             <form method="get" action="/appointments" class="card" id="appointment-filter"><div class="grid">

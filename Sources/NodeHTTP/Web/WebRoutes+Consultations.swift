@@ -70,7 +70,7 @@ extension WebUI {
         let departmentOptions = { (selected: String?) -> Markup in
             departments.markup { "<option value=\"\(e($0.id))\"\($0.id == selected ? " selected" : "")>\(e($0.name))</option>" }
         }
-        var html = error.map { text -> Markup in "<p class=\"error\" role=\"alert\">\(text)</p>" } ?? .empty
+        var html = errorBanner(error)
         html += """
             <form method="get" action="/consultations" class="card" id="consultation-filter"><div class="grid">
             <div><label for="f-status">\(s["status"])</label><select id="f-status" name="status">\(["open", "answered", "all"].markup { "<option value=\"\($0)\"\($0 == status ? " selected" : "")>\(s["cs_" + $0])</option>" })</select></div>

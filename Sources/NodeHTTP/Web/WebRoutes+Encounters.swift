@@ -116,7 +116,7 @@ extension WebUI {
         let ward = session.caller.role == .visitor ? (session.caller.wardId ?? "") : (requested.flatMap { $0.isEmpty ? nil : $0 } ?? wards.first?.id ?? "")
         let patients = ward.isEmpty ? [] : try await crm.encounters.wardPatients(session.caller, wardId: ward)
         let now = String(crm.currentTimestamp().prefix(16))
-        var html = error.map { text -> Markup in "<p class=\"error\" role=\"alert\">\(text)</p>" } ?? .empty
+        var html = errorBanner(error)
         if session.caller.role != .visitor {
             html += """
                 <form method="get" action="/encounters" class="inline" id="ward-choice"><label for="ward">\(s["ward"])</label>

@@ -73,7 +73,7 @@ extension WebUI {
     /// An archive with the forms for it; `smsDraft` and `error` bring back a refused SMS.
     static func patientPage(_ crm: CRM, _ session: WebSession, id: String, smsDraft: FormFields?, error: String?) async throws -> Response {
         let (archive, departments) = await (try crm.patients.archive(session.caller, patientId: id), try crm.organisation.references(.department))
-        var html = error.map { text -> Markup in "<p class=\"error\" role=\"alert\">\(text)</p>" } ?? .empty
+        var html = errorBanner(error)
         html += Self.archive(archive, canMerge: session.caller.role != .agent, s: session.strings)
         html +=
             "<details class=\"card\" id=\"edit-patient\"><summary>\(session.strings["editPatient"])</summary>"

@@ -110,7 +110,7 @@ extension WebUI {
             try crm.organisation.references(.department), try crm.organisation.references(.ward), try crm.surveys.templates(), try crm.sms.templates()
         )
         let since = crm.time.day(crm.today(), plus: -30) ?? crm.today()
-        var html = error.map { text -> Markup in "<p class=\"error\" role=\"alert\">\(text)</p>" } ?? .empty
+        var html = errorBanner(error)
         html +=
             "<table id=\"rules\"><thead><tr><th>\(s["label"])</th><th>\(s["trigger"])</th><th>\(s["ruleSchedule"])</th><th>\(s["ruleAction"])</th><th>\(s["status"])</th><th></th></tr></thead><tbody>"
         html += rules.markup { rule in

@@ -70,7 +70,7 @@ extension WebUI {
             refusal = error.message
         }
         let (people, templates) = await (try crm.accounts.assignees(session.caller), try crm.surveys.templates())
-        var html = refusal.map { text -> Markup in "<p class=\"error\" role=\"alert\">\(text)</p>" } ?? .empty
+        var html = errorBanner(refusal)
         let holders: [(String, String)] = [("*", s["cs_all"]), (Self.unclaimedHolder, s["taskUnclaimed"])] + people.map { ($0.id, $0.displayName) }
         html += """
             <form method="get" action="/tasks" class="card" id="task-filter"><div class="grid">

@@ -76,7 +76,7 @@ extension WebUI {
 
     /// A template version as a touch-first form posting to `action`.
     package static func surveyForm(_ template: SurveyTemplate, action: String, responseID: String, strings s: Strings, error: String?) -> Markup {
-        var html = error.map { text -> Markup in "<p class=\"error\" role=\"alert\">\(text)</p>" } ?? .empty
+        var html = errorBanner(error)
         html += "<form method=\"post\" action=\"\(action)\" id=\"survey\">"
         html += "<input type=\"hidden\" name=\"responseId\" value=\"\(e(responseID))\">"
         // The version the form shows is the version the answers are checked against, even if a newer one appears meanwhile.
