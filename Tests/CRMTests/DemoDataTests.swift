@@ -13,7 +13,7 @@ struct DemoDataTests {
         let summary = try await generator.load(into: a.crm)
         _ = try await generator.load(into: b.crm)
         for dataset in CSVDataset.allCases {
-            await #expect(try a.crm.patients.exportCSV(Staff.manager, dataset) == b.crm.patients.exportCSV(Staff.manager, dataset), "\(dataset)")
+            await #expect(try a.crm.patients.exportCSV(Staff.manager, ExportDataset(dataset)) == b.crm.patients.exportCSV(Staff.manager, ExportDataset(dataset)), "\(dataset)")
         }
         #expect(summary.patients == 300 && summary.departments == 12 && summary.wards == 24)
         #expect(summary.encounters > 240 && summary.responses > 200 && summary.tasksClosed > 100)

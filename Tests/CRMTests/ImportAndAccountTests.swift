@@ -91,7 +91,7 @@ struct ImportTests {
         let other = try TestNode(2)
         try await other.seedOrganisation()
         for dataset in CSVDataset.allCases {
-            let text = try await node.crm.patients.exportCSV(Staff.manager, dataset)
+            let text = try await node.crm.patients.exportCSV(Staff.manager, ExportDataset(dataset))
             let report = try await other.crm.patients.importCSV(Staff.admin, dataset, text: text)
             #expect(report.applied, "\(dataset): \(report.rejected)")
         }

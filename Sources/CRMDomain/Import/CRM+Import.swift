@@ -39,16 +39,20 @@ public enum CSVDataset: String, Codable, CaseIterable, Sendable {
     public var maximumLines: Int { self == .encounters ? 10_000 : 50_000 }
 }
 
-/// Undoes an import with rejected lines, carrying them out of the transaction.
+/// Undoes an import with rejected lines, or a preview, carrying the outcome out of the transaction.
 private struct ImportRollback: Error {
     var rejected: [ImportReport.RejectedLine]
+    var checked: Int
 }
 
 extension CRM.Patients {
     /// Imports a CSV file in one transaction. Every line is checked; if any is rejected, nothing is
     /// kept and the report lists each rejected line with its reason (never its content). Patients
     /// and encounters are keyed by their HIS ids, so importing a file again changes nothing new.
-    public func importCSV(_ caller: Caller, _ dataset: CSVDataset, text: String) async throws -> ImportReport {
+    ///
+    /// With `preview`, every line is checked the same way and nothing is kept either way: the report
+    /// has `applied` false and `imported` the number of lines an import would take.
+    public func importCSV(_ caller: Caller, _ dataset: CSVDataset, text: String, preview: Bool = false) async throws -> ImportReport {
         if caller != .system { try caller.require(.manager, .admin) }
         let records: [CSV.Record]
         do { records = try CSV.parse(text) } catch {
@@ -92,12 +96,12 @@ extension CRM.Patients {
                     }
                 }
                 try crm.audit(tx, caller, "import.\(dataset.rawValue)", "import", "\(imported)")
-                if !rejected.isEmpty { throw ImportRollback(rejected: rejected) }
+                if !rejected.isEmpty || preview { throw ImportRollback(rejected: rejected, checked: imported) }
                 return imported
             }
             return ImportReport(applied: true, imported: imported, rejected: [])
         } catch let rollback as ImportRollback {
-            return ImportReport(applied: false, imported: 0, rejected: rollback.rejected)
+            return ImportReport(applied: false, imported: preview ? rollback.checked : 0, rejected: rollback.rejected)
         }
     }
 
@@ -154,47 +158,5 @@ extension CRM.Patients {
             guard input.name != nil else { throw CRMError.invalid("a new patient needs a name") }
             try tx.insert(fields.record(id: id, tags: input.tags ?? [], createdAt: timestamp()))
         }
-    }
-
-    /// Exports a dataset as CSV (managers and admins). Patient ids that are not HIS ids are exported as they are;
-    /// encounter and response ids without their binding (``BoundRowID``), as they were imported.
-    public func exportCSV(_ caller: Caller, _ dataset: CSVDataset) async throws -> String {
-        try caller.require(.manager, .admin)
-        @Sendable func his(_ id: String?) -> String? { id.map { $0.hasPrefix("his-") ? String($0.dropFirst(4)) : $0 } }
-        let text: String = try await read { db in
-            var text = CSV.line(dataset.columns)
-            switch dataset {
-            case .patients:
-                let cursor = try Row.fetchCursor(db, sql: "SELECT * FROM patient ORDER BY id")
-                while let row = try cursor.next() {
-                    let patient = Patient(row: row)
-                    text += CSV.line([
-                        his(patient.id), patient.name, patient.gender, patient.birthDate, patient.idNumber, patient.phone, patient.address,
-                        patient.region, patient.category, patient.tags.joined(separator: ";"), patient.firstVisit,
-                    ])
-                }
-            case .encounters:
-                let cursor = try Row.fetchCursor(db, sql: "SELECT * FROM encounter WHERE cancelled IS NOT 1 ORDER BY id")
-                while let row = try cursor.next() {
-                    let e = Encounter(row: row)
-                    text += CSV.line([
-                        his(BoundRowID.base(of: e.id)), his(e.patientId), e.kind, e.departmentId, e.wardId, e.doctorId, e.diagnosisCode, e.admittedAt,
-                        e.dischargedAt, e.dischargeStatus,
-                    ])
-                }
-            case .responses:
-                let cursor = try Row.fetchCursor(db, sql: "SELECT * FROM surveyResponse ORDER BY id")
-                while let row = try cursor.next() {
-                    text += CSV.line([
-                        BoundRowID.base(of: row["id"]), row["templateId"], (row["templateVersion"] as Int?).map(String.init), his(row["patientId"]),
-                        row["wardId"], row["departmentId"], row["mode"], row["staffId"], row["submittedAt"], row["answers"],
-                    ])
-                }
-            }
-            return text
-        }
-        // What was exported and how many rows (the header line excluded).
-        try await crm.auditEvent(caller, "export", dataset.rawValue, "\(max(text.split(separator: "\n").count - 1, 0)) rows")
-        return text
     }
 }

@@ -100,11 +100,7 @@ extension CRM.Patients {
                         wardId: $0["wardId"], staffId: $0["staffId"], nodeId: $0["nodeId"], submittedAt: $0["submittedAt"],
                         overall: $0["overall"], recommend: $0["recommend"], answers: $0["answers"] ?? "{}")
                 },
-                opinions: try rows("SELECT * FROM opinion WHERE patientId IN (\(marks)) ORDER BY at DESC").map {
-                    OpinionEntry(
-                        id: $0["id"], responseId: $0["responseId"] ?? "", kind: $0["kind"], text: $0["text"] ?? "",
-                        departmentId: $0["departmentId"], staffId: $0["staffId"], wardId: $0["wardId"], mode: $0["mode"], at: $0["at"])
-                },
+                opinions: try rows("SELECT * FROM opinion WHERE patientId IN (\(marks)) ORDER BY at DESC").map(OpinionEntry.init(row:)),
                 complaints: complaints,
                 consultations: try rows("SELECT * FROM consultation WHERE patientId IN (\(marks)) ORDER BY at DESC").map {
                     Consultation(row: $0)

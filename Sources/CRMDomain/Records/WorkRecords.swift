@@ -63,8 +63,8 @@ struct AppointmentRecord: UpdatableRecord, Codable {
     typealias Columns = CodingKeys
 }
 
-/// An opinion flagged in a survey response (`opinion`).
-struct OpinionRecord: ReplicatedRecord, Codable {
+/// An opinion flagged in a survey response (`opinion`); managers regrade it (`kind`) and report it up.
+struct OpinionRecord: UpdatableRecord, Codable {
     static let databaseTableName = "opinion"
     var id: String?
     var responseId: String
@@ -76,6 +76,13 @@ struct OpinionRecord: ReplicatedRecord, Codable {
     var wardId: String?
     var mode: String?
     var at: String
+    var escalatedAt: String? = nil
+    var escalatedBy: String? = nil
+    var escalationNote: String? = nil
+    enum CodingKeys: String, CodingKey {
+        case id, responseId, patientId, kind, text, departmentId, staffId, wardId, mode, at, escalatedAt, escalatedBy, escalationNote
+    }
+    typealias Columns = CodingKeys
 }
 
 /// Two archives merged into one (`patientMerge`).

@@ -85,21 +85,22 @@ extension CRM.Statistics {
         }
     }
 
-    /// The praise list or the important-opinions list, newest first.
-    public func opinions(_ caller: Caller, kind: OpinionInput.Kind, range: DayRange, page: PageRequest) async throws -> Page<OpinionEntry> {
+    /// The praise list or the important-opinions list, newest first, of one department or one
+    /// member of staff when given.
+    public func opinions(
+        _ caller: Caller, kind: OpinionInput.Kind, range: DayRange, page: PageRequest, departmentId: String? = nil, staffId: String? = nil
+    ) async throws -> Page<OpinionEntry> {
         try caller.require(.manager, .admin)
         try range.validate(time)
         return try await read { db in
             var sql = "SELECT * FROM opinion WHERE kind = ? AND at >= ? AND at < ?"
             var arguments: StatementArguments = [kind.rawValue, range.from, range.toExclusive]
+            if let departmentId { sql += " AND departmentId = ?"; arguments += [departmentId] }
+            if let staffId { sql += " AND staffId = ?"; arguments += [staffId] }
             if let after = page.after { sql += " AND id < ?"; arguments += [after] }
             sql += " ORDER BY id DESC LIMIT ?"
             arguments += [page.limit + 1]
-            let entries = try Row.fetchAll(db, sql: sql, arguments: arguments).map { row in
-                OpinionEntry(
-                    id: row["id"], responseId: row["responseId"] ?? "", kind: row["kind"], text: row["text"] ?? "",
-                    departmentId: row["departmentId"], staffId: row["staffId"], wardId: row["wardId"], mode: row["mode"], at: row["at"])
-            }
+            let entries = try Row.fetchAll(db, sql: sql, arguments: arguments).map(OpinionEntry.init(row:))
             return page.page(entries, id: \.id)
         }
     }

@@ -113,6 +113,11 @@ public struct OpinionEntry: Codable, Sendable, Hashable {
     public var wardId: String?
     public var mode: String?
     public var at: String
+    public var patientId: String?
+    /// Set once a manager reported it up (上报).
+    public var escalatedAt: String?
+    public var escalatedBy: String?
+    public var escalationNote: String?
 }
 
 /// Follow-up coverage of one task kind: due vs done, and done on time.

@@ -213,6 +213,33 @@ package struct Strings: Sendable {
             "{year}'s public holiday schedule is not imported: complaint deadlines will ignore that year's holidays. Import the State Council's schedule under Administration → Working calendar."
         ),
         "doneRate": ("完成率 %", "Done %"), "onTimeRate": ("按时率 %", "On time %"), "dueCount": ("应随访数", "Due"),
+        // Reports, opinion lists, import and export.
+        "reports": ("统计报表", "Reports"), "print": ("打印", "Print"), "opinionLists": ("意见列表", "Opinion lists"), "unknown": ("未注明", "Not given"),
+        "resultCounts": ("回访结果：满意、不满意、无意见、未联系上", "Results: satisfied, dissatisfied, no opinion, not reached"),
+        "resultsBy-doctor": ("按医生统计回访结果", "Results by doctor"), "resultsBy-disease": ("按病种统计回访结果", "Results by disease"),
+        "resultsBy-department": ("按科室统计回访结果", "Results by department"), "disease": ("病种", "Disease"),
+        "workload": ("人员工作量", "Staff workload"), "calls": ("电话次数", "Calls"), "surveys": ("问卷份数", "Surveys"),
+        "complaintSteps": ("投诉处理步骤", "Complaint steps"), "complaintAgeing": ("未结投诉时长", "Open complaints by age"),
+        "open": ("未结", "Open"), "workingDays": ("已过工作日", "Working days since registration"), "complaints": ("投诉数", "Complaints"),
+        "stage": ("环节", "Stage"), "opinionsByStaff": ("按人员统计意见", "Opinions by member of staff"), "staffMember": ("人员", "Member of staff"),
+        "suggestion": ("建议", "Suggestion"), "escalated": ("已上报", "Reported up"), "grade": ("分级", "Grade"),
+        "escalationNote": ("上报对象或说明", "Reported to, or why"), "escalate": ("上报", "Report up"),
+        "data": ("数据导入导出", "Import and export"), "importCSV": ("导入 CSV", "Import a CSV file"),
+        "importHint": (
+            "先预览：显示前 10 行和每一行的问题；只要有一行有误，就不导入任何数据。文件可为 UTF-8 或 GB18030（Excel 另存为 CSV）。",
+            "Preview first: the first 10 rows and every line's problem are shown; if any line is wrong, nothing is imported. UTF-8 or GB18030 files (Excel's Save as CSV)."
+        ),
+        "dataset": ("数据类别", "Dataset"), "csvFile": ("选择文件", "Choose a file"), "csvPaste": ("或粘贴 CSV 内容（第一行为列名）", "Or paste the CSV lines (the first names the columns)"),
+        "previewRows": ("前 {n} 行", "The first {n} rows"), "exportCSV": ("导出 CSV", "Export as CSV"),
+        "surveyExport": ("问卷答卷（每题一列）", "Survey answers (a column per question)"),
+        "importRejected": ("{n} 行有误，未导入任何数据。请改正以下各行后重新导入。", "{n} lines are wrong; nothing was imported. Fix these lines and import the file again."),
+        "importReady": ("检查通过：{n} 行可以导入，尚未导入。", "Checked: {n} lines can be imported; nothing is imported yet."),
+        "importApply": ("导入这 {n} 行", "Import these {n} lines"), "importDone": ("已导入 {n} 行。", "{n} lines imported."),
+        "dataset-patients": ("患者档案", "Patients"), "dataset-encounters": ("住院与门诊记录", "Stays and visits"),
+        "dataset-responses": ("问卷答卷（原始 JSON）", "Survey responses (raw JSON)"), "dataset-tasks": ("随访任务", "Follow-up tasks"),
+        "dataset-followUpRecords": ("随访记录", "Follow-up records"), "dataset-complaints": ("投诉", "Complaints"),
+        "dataset-opinions": ("意见（重要意见、表扬、建议）", "Opinions (important, praise, suggestions)"), "dataset-sms": ("短信", "Text messages"),
+        "statistics": ("统计", "Statistics"), "counter": ("咨询预约", "Enquiries"), "followUp": ("随访", "Follow-up"),
     ]
 
     package init(language: Language) {

@@ -61,6 +61,19 @@ package enum WebAssets {
         .chart { overflow-x: auto; }
         details > summary { cursor: pointer; color: var(--accent); margin: .4rem 0; }
         @media (max-width: 820px) { .board { grid-template-columns: 1fr; } header .status { margin-left: 0; } th, td { padding: .45rem; } }
+        .scroll { overflow-x: auto; }
+        ul.downloads { columns: 2; }
+        .print-only { display: none; }
+        /* A report prints as a report: no navigation, no forms, every chart's table open, black on white. */
+        @media print {
+          header, .skip, .no-print, form, details > summary, #screenpop { display: none !important; }
+          .print-only { display: block; }
+          body { background: #fff; color: #000; font-size: 11pt; }
+          main { max-width: none; padding: 0; }
+          .card { border: 1px solid #999; box-shadow: none; break-inside: avoid; }
+          a { color: #000; text-decoration: none; }
+          table { font-size: 10pt; }
+        }
         """#
 
     package static let javascript = #"""
@@ -81,6 +94,29 @@ package enum WebAssets {
         document.addEventListener('submit', function (event) {
           var question = event.target.dataset && event.target.dataset.confirm;
           if (question && !window.confirm(question)) event.preventDefault();
+        });
+
+        // Print buttons on the reports.
+        document.querySelectorAll('[data-print]').forEach(function (button) {
+          button.addEventListener('click', function () { window.print(); });
+        });
+        window.addEventListener('beforeprint', function () {
+          document.querySelectorAll('figure.chart details').forEach(function (d) { d.open = true; });
+        });
+
+        // A file chosen for import is sent as its bytes (base64), so GB18030 files arrive intact.
+        document.querySelectorAll('input[type=file][data-base64-into]').forEach(function (input) {
+          input.addEventListener('change', function () {
+            var target = document.getElementById(input.dataset.base64Into), file = input.files[0];
+            if (!target || !file) return;
+            var reader = new FileReader();
+            reader.onload = function () {
+              var bytes = new Uint8Array(reader.result), text = '';
+              for (var i = 0; i < bytes.length; i += 32768) text += String.fromCharCode.apply(null, bytes.subarray(i, i + 32768));
+              target.value = btoa(text);
+            };
+            reader.readAsArrayBuffer(file);
+          });
         });
 
         // The link indicator and the count of records not yet synced, kept current.

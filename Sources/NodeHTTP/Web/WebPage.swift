@@ -26,38 +26,84 @@ package struct WebSession: Sendable {
             """
     }
 
-    /// The pages of the caller's role, in the navigation bar.
-    package var navigation: [(path: String, label: String)] {
+    /// A navigation entry: the section's first page and label, and every page of the section,
+    /// shown as tabs on each of them. Nine entries at most, so the bar fits a 10-inch tablet.
+    package struct Section: Sendable {
+        package var path: String
+        package var label: String
+        package var tabs: [(path: String, label: String)]
+
+        init(_ path: String, _ label: String, tabs: [(path: String, label: String)] = []) {
+            self.path = path
+            self.label = label
+            self.tabs = tabs
+        }
+    }
+
+    /// The sections of the caller's role, in the navigation bar.
+    package var navigation: [Section] {
         let s = strings
+        let statistics = Section("/dashboard", s["statistics"], tabs: [("/dashboard", s["dashboard"]), ("/reports", s["reports"]), ("/opinions", s["opinionLists"])])
+        let data = Section("/data", s["data"], tabs: [("/data", s["data"]), ("/conflicts", s["conflicts"])])
         switch caller.role {
-        case .visitor: return [("/ward", s["ward"]), ("/encounters", s["encounters"])]
+        case .visitor: return [Section("/ward", s["ward"]), Section("/encounters", s["encounters"])]
         case .agent:
             return [
-                ("/desk", s["desk"]), ("/tasks", s["taskPlanning"]), ("/patients", s["patients"]), ("/consultations", s["consultations"]), ("/appointments", s["appointments"]),
-                ("/complaints", s["office"]), ("/sms/outbox", s["sms"]),
+                Section("/desk", s["desk"]), Section("/tasks", s["taskPlanning"]), Section("/patients", s["patients"]),
+                Section("/consultations", s["counter"], tabs: [("/consultations", s["consultations"]), ("/appointments", s["appointments"])]),
+                Section("/complaints", s["office"]), Section("/sms/outbox", s["sms"], tabs: [("/sms/outbox", s["outbox"]), ("/sms/replies", s["smsReplies"])]),
             ]
         case .manager:
             return [
-                ("/complaints", s["office"]), ("/patients", s["patients"]), ("/encounters", s["encounters"]), ("/consultations", s["consultations"]),
-                ("/appointments", s["appointments"]), ("/conflicts", s["conflicts"]), ("/sms", s["smsComposer"]),
-                ("/templates", s["templates"]), ("/rules", s["rules"]), ("/tasks", s["taskPlanning"]), ("/dashboard", s["dashboard"]), ("/fleet", s["fleet"]),
-                ("/organisation", s["organisation"]), ("/audit", s["audit"]),
+                Section("/complaints", s["office"]), Section("/patients", s["patients"]), Section("/encounters", s["encounters"]),
+                Section("/consultations", s["counter"], tabs: [("/consultations", s["consultations"]), ("/appointments", s["appointments"])]),
+                Section("/tasks", s["followUp"], tabs: [("/tasks", s["taskPlanning"]), ("/rules", s["rules"]), ("/templates", s["templates"])]),
+                Section(
+                    "/sms", s["smsComposer"],
+                    tabs: [("/sms", s["smsComposer"]), ("/sms/outbox", s["outbox"]), ("/sms/templates", s["smsTemplates"]), ("/sms/replies", s["smsReplies"])]),
+                statistics, data,
+                Section("/organisation", s["organisation"], tabs: [("/organisation", s["organisation"]), ("/fleet", s["fleet"]), ("/audit", s["audit"])]),
             ]
         case .admin:
             return [
-                ("/fleet", s["fleet"]), ("/users", s["users"]), ("/tokens", s["machines"]), ("/his", s["his"]), ("/organisation", s["organisation"]),
-                ("/patients", s["patients"]),
-                ("/dashboard", s["dashboard"]), ("/audit", s["audit"]),
+                Section("/fleet", s["fleet"]), Section("/users", s["users"]), Section("/tokens", s["machines"]), Section("/his", s["his"]),
+                Section("/organisation", s["organisation"], tabs: [("/organisation", s["organisation"]), ("/audit", s["audit"])]),
+                Section("/patients", s["patients"]), statistics, data,
             ]
         }
+    }
+
+    /// Whether `page` is the page shown or the page it belongs to (`/sms/outbox` for `/sms/outbox?…`,
+    /// `/patients` for `/patients/p1`).
+    private func shows(_ page: String) -> Bool { path == page || path.hasPrefix(page + "/") }
+
+    /// The section of the page shown: the one with the most specific matching page.
+    private var currentSection: (section: Section, tab: String)? {
+        var best: (section: Section, tab: String)?
+        for section in navigation {
+            for page in [section.path] + section.tabs.map(\.path) where shows(page) && page.count > (best?.tab.count ?? 0) {
+                best = (section, page)
+            }
+        }
+        return best
+    }
+
+    /// The tab bar of the page's section, when it has more than one page.
+    private var sectionTabs: Markup {
+        guard let (section, current) = currentSection, section.tabs.count > 1 else { return .empty }
+        let links = section.tabs.markup { page, label in
+            "<a href=\"\(page)\"\(page == current ? Markup(" aria-current=\"page\"") : .empty)>\(label)</a>"
+        }
+        return "<nav class=\"tabs no-print\" aria-label=\"\(section.label)\">\(links)</nav>"
     }
 
     /// A whole page around `body`.
     package func page(_ title: String, _ body: Markup, flash: String? = nil) -> Response {
         let s = strings
-        let nav = navigation.map { item -> Markup in
-            "<a href=\"\(item.path)\"\(path.hasPrefix(item.path) ? Markup(" aria-current=\"page\"") : .empty)>\(item.label)</a>"
-        }.joined()
+        let current = currentSection?.section.path
+        let nav = navigation.markup { section in
+            "<a href=\"\(section.path)\"\(section.path == current ? Markup(" aria-current=\"page\"") : .empty)>\(section.label)</a>"
+        }
         let other = s.language == .zh ? "en" : "zh"
         let html: Markup = """
             <!doctype html>
@@ -72,7 +118,7 @@ package struct WebSession: Sendable {
             <a class="lang" href="?lang=\(other)">\(s["language"])</a>
             <form method="post" action="/logout" class="inline"><button type="submit">\(s["logout"])</button></form></header>
             <main id="main" tabindex="-1"><h1>\(e(title))</h1>
-            \(flash.map { text -> Markup in "<p class=\"flash\" role=\"status\">\(text)</p>" })
+            \(sectionTabs)\(flash.map { text -> Markup in "<p class=\"flash\" role=\"status\">\(text)</p>" })
             \(body)</main>
             <script src="/assets/app.js"></script>
             </body></html>

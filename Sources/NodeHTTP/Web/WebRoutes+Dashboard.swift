@@ -30,19 +30,7 @@ extension WebUI {
                 \(periods.joined())</select></div></div>
                 <p><button type="submit">\(s["dashboard"])</button></p></form>
                 """
-            for (chart, kind) in charts {
-                let svg =
-                    switch kind {
-                    case "pie": SVGChart.pie(chart)
-                    case "line": SVGChart.line(chart)
-                    default: SVGChart.bars(chart)
-                    }
-                html += """
-                    <figure class="card chart" id="chart-\(chart.id)"><figcaption><h2>\(e(chart.title))</h2></figcaption>\(svg)
-                    <details><summary>\(s["table"])</summary>\(chart.table)</details>
-                    <p><a href="/dashboard/\(chart.id).csv?from=\(e(range.from))&amp;to=\(e(range.to))&amp;period=\(period.rawValue)" download>\(s["csv"])</a></p></figure>
-                    """
-            }
+            html += Self.figures(charts, csv: "/dashboard", query: "from=\(range.from)&to=\(range.to)&period=\(period.rawValue)", s: s)
             return session.page(s["dashboard"], html)
         }
         pages(router, .manager, .admin).get("/dashboard/:chart") { request, context in
@@ -51,11 +39,34 @@ extension WebUI {
             let range = Self.range(request, crm)
             let period = StatisticsPeriod(rawValue: request.query("period") ?? "") ?? .range
             let charts = try await Self.charts(crm, session.caller, range, session.strings, npsPeriod: period)
-            guard let chart = charts.first(where: { "\($0.0.id).csv" == name })?.0 else { throw CRMError(.notFound, "no chart '\(name.prefix(40))'") }
-            return Response(
-                status: .ok, headers: [.contentType: "text/csv; charset=utf-8", .contentDisposition: "attachment; filename=\"\(chart.id).csv\""],
-                body: .init(byteBuffer: ByteBuffer(string: CSVText.byteOrderMark + chart.csv)))
+            return try Self.chartCSV(charts.map(\.0), file: name)
         }
+    }
+
+    /// Each chart as a figure: the SVG, its table (open when printed) and a link to its CSV at
+    /// `csv/<id>.csv?query`.
+    package static func figures(_ charts: [(ChartData, String)], csv: String, query: String, s: Strings) -> Markup {
+        charts.markup { chart, kind in
+            let svg =
+                switch kind {
+                case "pie": SVGChart.pie(chart)
+                case "line": SVGChart.line(chart)
+                default: SVGChart.bars(chart)
+                }
+            return """
+                <figure class="card chart" id="chart-\(chart.id)"><figcaption><h2>\(e(chart.title))</h2></figcaption>\(svg)
+                <details><summary>\(s["table"])</summary>\(chart.table)</details>
+                <p class="no-print"><a href="\(csv)/\(chart.id).csv?\(e(query))" download>\(s["csv"])</a></p></figure>
+                """
+        }
+    }
+
+    /// The chart whose file name is `file` (`<id>.csv`) as a CSV download.
+    package static func chartCSV(_ charts: [ChartData], file: String) throws -> Response {
+        guard let chart = charts.first(where: { "\($0.id).csv" == file }) else { throw CRMError(.notFound, "no chart '\(file.prefix(40))'") }
+        return Response(
+            status: .ok, headers: [.contentType: "text/csv; charset=utf-8", .contentDisposition: "attachment; filename=\"\(chart.id).csv\""],
+            body: .init(byteBuffer: ByteBuffer(string: CSVText.byteOrderMark + chart.csv)))
     }
 
     /// `?from=&to=`, default: this year up to today.

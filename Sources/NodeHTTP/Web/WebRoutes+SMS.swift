@@ -100,19 +100,6 @@ extension WebUI {
         }
     }
 
-    /// The SMS pages' own navigation (one entry in the main bar leads here).
-    static func smsTabs(_ session: WebSession, current: String) -> Markup {
-        let s = session.strings
-        let manager = session.caller.role == .manager || session.caller.role == .admin
-        let tabs: [(String, String)] =
-            (manager ? [("/sms", s["smsComposer"])] : []) + [("/sms/outbox", s["outbox"])] + (manager ? [("/sms/templates", s["smsTemplates"])] : [])
-            + [("/sms/replies", s["smsReplies"])]
-        let links = tabs.markup { path, label in
-            "<a href=\"\(path)\"\(path == current ? " aria-current=\"page\"" as Markup : .empty)>\(label)</a>"
-        }
-        return "<nav class=\"tabs\" aria-label=\"\(s["smsComposer"])\">\(links)</nav>"
-    }
-
     package static func audience(_ form: FormFields) -> SMSAudience {
         SMSAudience(
             diseases: list(form["diseases"]), regions: list(form["regions"]), departments: form.all("departments").filter { !$0.isEmpty }.nilIfEmpty,
@@ -140,7 +127,7 @@ extension WebUI {
             <div class="grid"><div><label for="since">\(s["dischargedSince"])</label><input type="date" id="since" name="dischargedSince" value="\(e(query["dischargedSince"]))"></div>
             <div><label for="until">\(s["dischargedUntil"])</label><input type="date" id="until" name="dischargedUntil" value="\(e(query["dischargedUntil"]))"></div></div>
             """
-        var html = smsTabs(session, current: "/sms") + errorBanner(refusal)
+        var html = errorBanner(refusal)
         html += """
             <form method="get" action="/sms" class="card"><h2>\(s["audience"])</h2>\(audienceFields)
             <input type="hidden" name="count" value="1"><p><button type="submit" class="secondary">\(s["count"])</button>
@@ -199,7 +186,7 @@ extension WebUI {
         let names = await patientNames(crm, list.items.compactMap(\.patientId))
         let canAct = session.caller.role == .agent || session.caller.role == .manager
         let back = outboxFilterKeys.markup { key in query[key].map { "<input type=\"hidden\" name=\"\(key)\" value=\"\(e($0))\">" as Markup } ?? .empty }
-        var html = smsTabs(session, current: "/sms/outbox") + errorBanner(refusal)
+        var html = errorBanner(refusal)
         let statuses = [""] + SMSStatus.allCases.map(\.rawValue)
         html += """
             <form method="get" action="/sms/outbox" class="card" id="outbox-filter"><div class="grid">
@@ -238,7 +225,7 @@ extension WebUI {
     /// The SMS templates and the editor (a new one, or `editing`).
     static func smsTemplatesPage(_ templates: [SMSTemplate], editing: SMSTemplate?, error: String?, session: WebSession, saved: Bool) -> Response {
         let s = session.strings
-        var html = smsTabs(session, current: "/sms/templates") + errorBanner(error)
+        var html = errorBanner(error)
         html +=
             templates.isEmpty
             ? "<p class=\"muted\">\(s["noRows"])</p>"

@@ -11,7 +11,7 @@ extension WebUI {
             let session = try context.session()
             let replies = try await crm.sms.inbound(session.caller, page: try request.pageRequest())
             let s = session.strings
-            var html = Self.smsTabs(session, current: "/sms/replies")
+            var html: Markup = .empty
             if replies.items.isEmpty {
                 html += "<p>\(s["smsNoReplies"])</p>"
             } else {

@@ -38,6 +38,9 @@ package struct WebUI: Sendable {
         addTasks(to: router)
         addSurveyLinks(to: router)
         addSMSReplies(to: router)
+        addData(to: router)
+        addReports(to: router)
+        addOpinions(to: router)
     }
 
     package static func asset(_ text: String, type: String) -> Response {

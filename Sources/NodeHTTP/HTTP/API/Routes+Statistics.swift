@@ -33,7 +33,41 @@ package enum StatisticsRoutes {
             guard let kind = OpinionInput.Kind(rawValue: try request.requireQuery("kind")) else {
                 throw CRMError(.invalid, "kind must be important, praise or suggestion")
             }
-            return try await JSONResponse.make(try crm.statistics.opinions(caller, kind: kind, range: range, page: page))
+            return try await JSONResponse.make(
+                try crm.statistics.opinions(
+                    caller, kind: kind, range: range, page: page, departmentId: request.query("departmentId"), staffId: request.query("staffId")))
+        }
+        api.get("stats/opinions-by-staff") { request, context in
+            let caller = try context.requireCaller()
+            return try await JSONResponse.make(try crm.statistics.opinionsByStaff(caller, range: try request.dayRange()))
+        }
+        api.get("stats/results") { request, context in
+            let caller = try context.requireCaller()
+            let range = try request.dayRange()
+            guard let grouping = ResultGrouping(rawValue: try request.requireQuery("groupBy")) else {
+                throw CRMError(.invalid, "groupBy must be doctor, disease or department")
+            }
+            return try await JSONResponse.make(try crm.statistics.results(caller, range: range, by: grouping))
+        }
+        api.get("stats/workload") { request, context in
+            let caller = try context.requireCaller()
+            return try await JSONResponse.make(try crm.statistics.workload(caller, range: try request.dayRange()))
+        }
+        api.get("stats/coverage-by-department") { request, context in
+            let caller = try context.requireCaller()
+            return try await JSONResponse.make(try crm.statistics.coverageByDepartment(caller, range: try request.dayRange()))
+        }
+        api.post("opinions/:id/grade") { request, context in
+            let caller = try context.requireCaller()
+            let body = try await request.json(GradeBody.self, context: context)
+            try await crm.surveys.gradeOpinion(caller, id: try context.parameters.id(), kind: body.kind)
+            return try JSONResponse.make(Done())
+        }
+        api.post("opinions/:id/escalate") { request, context in
+            let caller = try context.requireCaller()
+            let body = try await request.json(EscalateBody.self, context: context)
+            try await crm.surveys.escalateOpinion(caller, id: try context.parameters.id(), note: body.note)
+            return try JSONResponse.make(Done())
         }
         api.get("stats/coverage") { request, context in
             let caller = try context.requireCaller()
@@ -51,12 +85,19 @@ package enum StatisticsRoutes {
             let dataset = try Self.dataset(context)
             var body = try await request.body.collect(upTo: 32 << 20)
             let (text, _) = try CSVText.decode(body.readBytes(length: body.readableBytes) ?? [])
-            let report = try await crm.patients.importCSV(caller, dataset, text: text)
-            return try JSONResponse.make(report, status: report.applied ? .ok : .unprocessableContent)
+            let preview = try request.query("preview").map { text throws(CRMError) in
+                guard let flag = Bool(text) else { throw CRMError(.invalid, "preview must be true or false") }
+                return flag
+            }
+            let report = try await crm.patients.importCSV(caller, dataset, text: text, preview: preview ?? false)
+            return try JSONResponse.make(report, status: report.applied || (preview == true && report.rejected.isEmpty) ? .ok : .unprocessableContent)
         }
         api.get("export/:dataset") { _, context in
             let caller = try context.requireCaller()
-            let dataset = try Self.dataset(context)
+            let name = try context.parameters.id("dataset")
+            guard let dataset = ExportDataset(rawValue: name) else {
+                throw CRMError(.notFound, "datasets: \(ExportDataset.allCases.map(\.rawValue).joined(separator: ", "))")
+            }
             let text = try await crm.patients.exportCSV(caller, dataset)
             return Response(
                 status: .ok,
@@ -66,7 +107,19 @@ package enum StatisticsRoutes {
                 ],
                 body: .init(byteBuffer: ByteBuffer(string: CSVText.byteOrderMark + text)))
         }
+        api.get("export/surveys/:id") { _, context in
+            let caller = try context.requireCaller()
+            let id = try context.parameters.id()
+            let text = try await crm.patients.exportSurvey(caller, templateId: id)
+            return Response(
+                status: .ok,
+                headers: [.contentType: "text/csv; charset=utf-8", .contentDisposition: "attachment; filename=\"survey-\(HTML.urlComponent(id)).csv\""],
+                body: .init(byteBuffer: ByteBuffer(string: CSVText.byteOrderMark + text)))
+        }
     }
+
+    package struct GradeBody: Codable { var kind: OpinionInput.Kind }
+    package struct EscalateBody: Codable { var note: String }
 
     package static func dataset(_ context: APIRequestContext) throws -> CSVDataset {
         let name = try context.parameters.id("dataset")
