@@ -166,4 +166,35 @@ struct ReportAndDataPageTests {
             #expect(try await agent.call(.post, "/api/opinions/nope/escalate", json: #"{"note":"院办"}"#).status == .forbidden)
         }
     }
+
+    @Test func anAgentSearchesArchivesBySeveralCriteriaAndKeepsTheBlacklist() async throws {
+        try await APITests.withNode { runtime, client in
+            let crm = runtime.crm
+            try await crm.organisation.saveReference(.system, .department, ReferenceItem(id: "D-CARD", name: "心内科"))
+            try await crm.organisation.saveReference(.system, .ward, ReferenceItem(id: "W-CARD", name: "心内一病区", departmentId: "D-CARD"))
+            let patient = try await crm.patients.create(.system, PatientInput(name: "床位人", phone: "13800138701", contactName: "床位家属"))
+            _ = try await crm.patients.create(.system, PatientInput(name: "床位外", phone: "13800138702"))
+            _ = try await crm.encounters.record(
+                .system, EncounterInput(patientId: patient, kind: "inpatient", departmentId: "D-CARD", wardId: "W-CARD", admittedAt: crm.currentTimestamp(), bed: "8"))
+            let cookie = try await WebArchiveAndChartTests.logIn(client, "agent")
+            let found = try await SMSPageTests.page(client, "/patients?q=%E5%BA%8A%E4%BD%8D&bed=8&status=admitted", cookie).1
+            #expect(found.contains("床位人") && !found.contains("床位外"))
+            #expect(found.contains("<details id=\"more-criteria\" open>"), "criteria in use stay visible")
+            let contact = try await SMSPageTests.page(client, "/patients?contact=\(Self.percent("床位家"))", cookie).1
+            #expect(contact.contains("床位人") && !contact.contains("床位外"))
+            let refused = try await SMSPageTests.page(client, "/patients?admittedFrom=2026-13-01", cookie)
+            #expect(refused.0 == .ok && refused.1.contains("admittedFrom must be yyyy-MM-dd"))
+            let archive = try await SMSPageTests.page(client, "/patients/\(patient)", cookie).1
+            #expect(archive.contains("id=\"contact\"") && archive.contains("床位家属"))
+
+            let added = try await SMSPageTests.post(client, "/blacklist", "phone=13800138702&reason=\(Self.percent("骚扰"))&blacklisted=1", cookie)
+            #expect(added.0 == .seeOther)
+            let list = try await SMSPageTests.page(client, "/blacklist", cookie).1
+            #expect(list.contains("138****8702") && list.contains("床位外") && !list.contains("13800138702"))
+            let bad = try await SMSPageTests.post(client, "/blacklist", "phone=abc&blacklisted=1", cookie)
+            #expect(bad.0 == .ok && bad.2.contains("class=\"error\""))
+            #expect(try await SMSPageTests.post(client, "/blacklist", "phone=13800138702&blacklisted=0", cookie).0 == .seeOther)
+            #expect(try await SMSPageTests.page(client, "/blacklist", cookie).1.contains("暂无数据"))
+        }
+    }
 }

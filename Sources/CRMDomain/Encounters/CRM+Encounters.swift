@@ -20,6 +20,7 @@ extension CRM.Encounters {
         guard ["inpatient", "outpatient"].contains(input.kind) else { throw CRMError.invalid("kind must be inpatient or outpatient") }
         guard let admittedAt = time.normalizedTimestamp(input.admittedAt) else { throw CRMError.invalid("admittedAt must be an ISO-8601 date-time") }
         if input.kind == "inpatient", input.wardId == nil { throw CRMError.unprocessable("an admission needs a wardId") }
+        let bed = try Self.checkedBed(input.bed)
         if let hisId = input.hisId, !ASCIIIdentifier.hisCode.admits(hisId) {
             throw CRMError.invalid("hisId must be 1–40 of A-Z, a-z, 0-9, '.', '_' or '-'")
         }
@@ -39,7 +40,7 @@ extension CRM.Encounters {
         let encounterID = try tx.insert(
             EncounterRecord(
                 id: id, patientId: input.patientId, kind: input.kind, departmentId: input.departmentId, wardId: input.wardId, doctorId: input.doctorId,
-                diagnosisCode: input.diagnosisCode, admittedAt: admittedAt, cancelled: 0))
+                diagnosisCode: input.diagnosisCode, admittedAt: admittedAt, cancelled: 0, bed: bed))
         try recordEvent(tx, caller, encounterID, input.patientId, input.kind == "inpatient" ? "admitted" : "visited", at: admittedAt, to: input.wardId)
         let encounter = try Self.encounter(tx.db, encounterID)
         try crm.followUps.produceTasks(tx, for: encounter, trigger: input.kind == "inpatient" ? .admission : .visit, at: admittedAt)
@@ -80,8 +81,11 @@ extension CRM.Encounters {
         return matching.first { BoundRowID.isBound($0, toWard: wardId) } ?? matching.first
     }
 
-    /// Moves an admitted patient to another ward (and department).
-    public func transfer(_ caller: Caller, encounterId: String, toWardId: String, toDepartmentId: String?, at: String?) async throws {
+    /// Moves an admitted patient to another ward (and department), into `bed` when given (the old
+    /// ward's bed number is cleared either way).
+    public func transfer(
+        _ caller: Caller, encounterId: String, toWardId: String, toDepartmentId: String?, at: String?, bed: String? = nil
+    ) async throws {
         if caller != .system { try caller.require(.visitor, .agent, .manager, .admin) }
         let when =
             try at.map { text throws(CRMError) in
@@ -89,17 +93,21 @@ extension CRM.Encounters {
                 return stamp
             } ?? timestamp()
         try await change(caller, "encounter.transfer", "encounter") { tx in
-            try transfer(tx, caller, encounterId: encounterId, toWardId: toWardId, toDepartmentId: toDepartmentId, at: when)
+            try transfer(tx, caller, encounterId: encounterId, toWardId: toWardId, toDepartmentId: toDepartmentId, at: when, bed: bed)
             return ((), encounterId)
         }
     }
 
     /// ``transfer(_:encounterId:toWardId:toDepartmentId:at:)`` inside a transaction; `at` is normalised.
-    func transfer(_ tx: ReplicaTransaction, _ caller: Caller, encounterId: String, toWardId: String, toDepartmentId: String?, at when: String) throws {
+    func transfer(
+        _ tx: ReplicaTransaction, _ caller: Caller, encounterId: String, toWardId: String, toDepartmentId: String?, at when: String, bed: String? = nil
+    ) throws {
+        let bed = try Self.checkedBed(bed)
         let encounter = try Self.openAdmission(tx.db, encounterId)
         try crm.requireReach(caller, ward: encounter.wardId)
         try Self.checkReferences(tx.db, departmentId: toDepartmentId, wardId: toWardId)
         var values: [EncounterRecord.Columns: (any DatabaseValueConvertible)?] = [.wardId: toWardId]
+        if bed != nil || encounter.bed != nil { values.updateValue(bed, forKey: .bed) }  // nil clears it
         if let toDepartmentId { values[.departmentId] = toDepartmentId }
         try tx.update(EncounterRecord.self, id: encounterId, values)
         try recordEvent(tx, caller, encounterId, encounter.patientId, "transferred", at: when, from: encounter.wardId, to: toWardId)
@@ -108,6 +116,13 @@ extension CRM.Encounters {
         {
             try tx.update(FollowUpTaskRecord.self, id: task, [.wardId: toWardId])
         }
+    }
+
+    /// A bed number as stored: 1–20 characters on one line, or nothing.
+    static func checkedBed(_ bed: String?) throws(CRMError) -> String? {
+        guard let bed, !bed.trimmingCharacters(in: .whitespaces).isEmpty else { return nil }
+        guard let line = PlainText.line(bed, maximum: 20) else { throw .invalid("bed must be 1–20 characters on one line") }
+        return line
     }
 
     /// Records a discharge and produces the phone call due within 72 h and the rule tasks.

@@ -15,6 +15,8 @@ public struct Encounter: Codable, Sendable, Hashable {
     public var dischargedAt: String?
     public var dischargeStatus: String?
     public var cancelled: Bool
+    /// The bed number (床号) while admitted.
+    public var bed: String?
 
     /// Fail-soft: the policy declares `patientId`, `kind` and `admittedAt` not null, and a row
     /// from before that (or from a peer that broke it) reads as empty rather than trapping.
@@ -30,6 +32,7 @@ public struct Encounter: Codable, Sendable, Hashable {
         dischargedAt = row["dischargedAt"]
         dischargeStatus = row["dischargeStatus"]
         cancelled = (row["cancelled"] as Int?) == 1
+        bed = row["bed"]
     }
 
     /// inpatient | discharged | outpatient, for rule filters.
@@ -51,11 +54,14 @@ public struct EncounterInput: Codable, Sendable {
     public var admittedAt: String
     /// The HIS's own id: importing the same encounter twice, or on two nodes, gives one row.
     public var hisId: String?
+    /// The bed number (床号), 1–20 characters on one line.
+    public var bed: String?
 
     public init(
         patientId: String, kind: String, departmentId: String? = nil, wardId: String? = nil, doctorId: String? = nil,
-        diagnosisCode: String? = nil, admittedAt: String, hisId: String? = nil
+        diagnosisCode: String? = nil, admittedAt: String, hisId: String? = nil, bed: String? = nil
     ) {
+        self.bed = bed
         self.patientId = patientId
         self.kind = kind
         self.departmentId = departmentId

@@ -30,6 +30,10 @@ public struct HISPatient: Sendable, Equatable {
     public var idNumber: String?
     public var phone: String?
     public var address: String?
+    /// NK1-2 of the first NK1 (next of kin, the contact person), joined as PID-5 is.
+    public var contactName: String?
+    /// NK1-5 of that NK1.
+    public var contactPhone: String?
 }
 
 /// The visit as PV1 (and DG1) describe it, with HIS codes still unmapped.
@@ -40,6 +44,8 @@ public struct HISVisit: Sendable, Equatable {
     public var inpatient: Bool
     /// PV1-3.1 (point of care).
     public var wardCode: String?
+    /// PV1-3.3 (bed).
+    public var bed: String?
     /// PV1-10 (hospital service).
     public var departmentCode: String?
     /// PV1-7.1 (attending doctor).
@@ -105,6 +111,10 @@ public struct ADTMessage: Sendable {
 
         guard let pid = message.segment("PID") else { throw HL7Error(.segmentSequence, "the message has no PID segment", at: "PID") }
         patient = try Self.patient(pid)
+        if let kin = message.segment("NK1") {
+            patient.contactName = kin.field(2).repetitions.first.flatMap(Self.personName)
+            patient.contactPhone = kin.field(5).repetitions.lazy.compactMap { $0.component(1) ?? $0.component(12) }.first
+        }
 
         let pv1 = message.segment("PV1")
         if trigger.concernsVisit && pv1 == nil { throw HL7Error(.segmentSequence, "ADT^\(trigger.rawValue) needs a PV1 segment", at: "PV1") }
@@ -120,7 +130,7 @@ public struct ADTMessage: Sendable {
         visit = HISVisit(
             visitNumber: visitNumber,
             inpatient: trigger == .register ? false : (patientClass.map { $0 == "I" } ?? true),
-            wardCode: pv1?.value(3, component: 1), departmentCode: pv1?.value(10), doctorCode: pv1?.value(7, component: 1),
+            wardCode: pv1?.value(3, component: 1), bed: pv1?.value(3, component: 3), departmentCode: pv1?.value(10), doctorCode: pv1?.value(7, component: 1),
             dispositionCode: pv1?.value(36), diagnosisCode: message.segment("DG1")?.value(3, component: 1),
             admittedAt: admitted ?? eventTime, dischargedAt: discharged ?? eventTime)
 
@@ -135,6 +145,14 @@ public struct ADTMessage: Sendable {
         }
     }
 
+    /// An XPN as people write it: 张三 (family then given, no space), or "John Smith".
+    private static func personName(_ name: HL7Repetition) -> String? {
+        let family = name.component(1) ?? "", given = name.component(2) ?? ""
+        let isLatin = (family + given).allSatisfy { $0.isASCII }
+        let joined = isLatin ? [given, family].filter { !$0.isEmpty }.joined(separator: " ") : family + given
+        return joined.isEmpty ? nil : joined
+    }
+
     private static func patient(_ pid: HL7Segment) throws(HL7Error) -> HISPatient {
         let identifiers = pid.field(3).repetitions
         let typed = { (types: Set<String>) in identifiers.first { ($0.component(5)?.uppercased()).map(types.contains) == true } }
@@ -142,13 +160,7 @@ public struct ADTMessage: Sendable {
             throw HL7Error(.requiredFieldMissing, "PID-3 (patient identifier) is required", at: "PID^3")
         }
         guard isKey(hisId) else { throw HL7Error(.dataType, "PID-3 must be 1-40 of A-Z, a-z, 0-9, '.', '_' or '-'", at: "PID^3") }
-        let nameField = pid.field(5).repetitions.first
-        let name: String? = nameField.flatMap { name in
-            let family = name.component(1) ?? "", given = name.component(2) ?? ""
-            let isLatin = (family + given).allSatisfy { $0.isASCII }
-            let joined = isLatin ? [given, family].filter { !$0.isEmpty }.joined(separator: " ") : family + given
-            return joined.isEmpty ? nil : joined
-        }
+        let name = pid.field(5).repetitions.first.flatMap(personName)
         let gender: String? = pid.value(8).map { value in
             switch value.uppercased() {
             case "M", "1": "male"

@@ -203,15 +203,21 @@ extension CRM.HIS {
                 EncounterInput(
                     patientId: patientID, kind: adt.visit.inpatient ? "inpatient" : "outpatient", departmentId: departmentId, wardId: wardId,
                     doctorId: doctorId, diagnosisCode: adt.visit.diagnosisCode, admittedAt: adt.visit.admittedAt ?? adt.eventTime,
-                    hisId: adt.visit.visitNumber))
+                    hisId: adt.visit.visitNumber, bed: Self.bed(adt.visit)))
         case .updatePatient, .addPerson, .updatePerson:
             try upsertPatient(tx, adt.patient, requireName: adt.trigger == .addPerson)
         case .transfer, .cancelTransfer:
             // A02 names the new location in PV1-3; A12 the one the patient goes back to.
             let encounter = try visit(tx.db, adt)
             let (wardId, departmentId, _) = try mappedLocation(tx.db, adt.visit, wardRequired: true)
-            guard let wardId, encounter.wardId != wardId else { return }
-            try crm.encounters.transfer(tx, caller, encounterId: encounter.id, toWardId: wardId, toDepartmentId: departmentId, at: adt.eventTime)
+            guard let wardId else { return }
+            guard encounter.wardId != wardId else {
+                // Another bed in the same ward.
+                if let bed = Self.bed(adt.visit), bed != encounter.bed { try tx.update(EncounterRecord.self, id: encounter.id, [.bed: bed]) }
+                return
+            }
+            try crm.encounters.transfer(
+                tx, caller, encounterId: encounter.id, toWardId: wardId, toDepartmentId: departmentId, at: adt.eventTime, bed: Self.bed(adt.visit))
         case .discharge:
             let encounter = try visit(tx.db, adt)
             guard encounter.dischargedAt == nil else { return }  // discharged already: a resend under another id
@@ -231,6 +237,11 @@ extension CRM.HIS {
         }
     }
 
+    /// PV1-3.3 when Suifang takes it as a bed number; an odd one is left out, not refused.
+    private static func bed(_ visit: HISVisit) -> String? {
+        (try? CRM.Encounters.checkedBed(visit.bed)) ?? nil
+    }
+
     /// Creates or updates the patient from PID. Optional fields Suifang would refuse (an ID number
     /// that fails its check, an odd phone) are left out rather than refusing the admission.
     private func upsertPatient(_ tx: ReplicaTransaction, _ patient: HISPatient, requireName: Bool) throws {
@@ -241,6 +252,7 @@ extension CRM.HIS {
         var input = PatientInput(name: patient.name, gender: patient.gender, birthDate: patient.birthDate)
         let optional: [(WritableKeyPath<PatientInput, String?>, String?)] = [
             (\.idNumber, patient.idNumber), (\.phone, patient.phone), (\.address, patient.address),
+            (\.contactName, patient.contactName), (\.contactPhone, patient.contactPhone),
         ]
         for (path, value) in optional {
             var alone = PatientInput()

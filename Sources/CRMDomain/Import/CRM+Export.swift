@@ -177,7 +177,7 @@ extension CRM.Patients {
                 let patient = Patient(row: row)
                 text += CSV.line([
                     hisID(patient.id), patient.name, patient.gender, patient.birthDate, patient.idNumber, patient.phone, patient.address,
-                    patient.region, patient.category, patient.tags.joined(separator: ";"), patient.firstVisit,
+                    patient.region, patient.category, patient.tags.joined(separator: ";"), patient.firstVisit, patient.contactName, patient.contactPhone,
                 ])
             }
             return text
@@ -188,7 +188,7 @@ extension CRM.Patients {
                 let e = Encounter(row: row)
                 text += CSV.line([
                     hisID(BoundRowID.base(of: e.id)), hisID(e.patientId), e.kind, e.departmentId, e.wardId, e.doctorId, e.diagnosisCode, e.admittedAt,
-                    e.dischargedAt, e.dischargeStatus,
+                    e.dischargedAt, e.dischargeStatus, e.bed,
                 ])
             }
             return text

@@ -21,8 +21,10 @@ public enum CSVDataset: String, Codable, CaseIterable, Sendable {
     /// The columns, in export order; `required` must be in an import's header.
     var columns: [String] {
         switch self {
-        case .patients: ["hisId", "name", "gender", "birthDate", "idNumber", "phone", "address", "region", "category", "tags", "firstVisit"]
-        case .encounters: ["hisId", "patientHisId", "kind", "departmentId", "wardId", "doctorId", "diagnosisCode", "admittedAt", "dischargedAt", "dischargeStatus"]
+        case .patients:
+            ["hisId", "name", "gender", "birthDate", "idNumber", "phone", "address", "region", "category", "tags", "firstVisit", "contactName", "contactPhone"]
+        case .encounters:
+            ["hisId", "patientHisId", "kind", "departmentId", "wardId", "doctorId", "diagnosisCode", "admittedAt", "dischargedAt", "dischargeStatus", "bed"]
         case .responses: ["id", "templateId", "templateVersion", "patientHisId", "wardId", "departmentId", "mode", "staffId", "submittedAt", "answers"]
         }
     }
@@ -118,13 +120,14 @@ extension CRM.Patients {
             let input = PatientInput(
                 name: fields["name"] ?? "", gender: fields["gender"], birthDate: fields["birthDate"], idNumber: fields["idNumber"],
                 phone: fields["phone"], address: fields["address"], region: fields["region"], category: fields["category"],
-                tags: fields["tags"].map { $0.split(separator: ";").map(String.init) }, firstVisit: fields["firstVisit"])
+                tags: fields["tags"].map { $0.split(separator: ";").map(String.init) }, firstVisit: fields["firstVisit"],
+                contactName: fields["contactName"], contactPhone: fields["contactPhone"])
             try upsert(tx, id: id, input)
         case .encounters:
             let input = EncounterInput(
                 patientId: try patientID(fields["patientHisId"]), kind: fields["kind"] ?? "", departmentId: fields["departmentId"],
                 wardId: fields["wardId"], doctorId: fields["doctorId"], diagnosisCode: fields["diagnosisCode"],
-                admittedAt: fields["admittedAt"] ?? "", hisId: fields["hisId"])
+                admittedAt: fields["admittedAt"] ?? "", hisId: fields["hisId"], bed: fields["bed"])
             let id = try crm.encounters.record(tx, caller, input)
             if let dischargedAt = fields["dischargedAt"] {
                 guard let status = fields["dischargeStatus"].flatMap(DischargeStatus.init(rawValue:)) else {

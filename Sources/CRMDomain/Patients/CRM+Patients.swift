@@ -52,47 +52,9 @@ extension CRM.Patients {
         return MergeGraph(merges: rows.map { (id: $0["id"], survivor: $0["survivorId"], merged: $0["mergedId"]) })
     }
 
-    /// Finds archives by name prefix, phone, or ID number. Merged-away patients are left out
-    /// (their survivor is found instead). Ordered by id, paged.
+    /// Finds archives by name prefix, phone, or ID number (``search(_:_:page:)`` with text only).
     public func search(_ caller: Caller, query: String, page: PageRequest) async throws -> Page<Patient> {
-        try caller.require(.visitor, .agent, .manager, .admin)
-        let trimmed = query.trimmingCharacters(in: .whitespaces)
-        guard trimmed.count <= 50 else { throw CRMError.invalid("query must be at most 50 characters") }
-        let found: Page<Patient> = try await read { db in
-            let graph = try Self.mergeGraph(db)
-            var sql = "SELECT * FROM patient WHERE 1"
-            var arguments: StatementArguments = []
-            if let reach = try crm.reachCondition(caller, patientColumn: "patient.id", db) {
-                sql += " AND " + reach.sql
-                arguments += reach.arguments
-            }
-            if !trimmed.isEmpty {
-                if let phone = PhoneNumber.normalize(trimmed), trimmed.count >= 5 {
-                    sql += " AND (phone = ? OR idNumber = ?)"
-                    arguments += [phone, trimmed.uppercased()]
-                } else if ASCIIIdentifier(punctuation: "", length: 6...20).admits(trimmed) {
-                    sql += " AND idNumber = ?"
-                    arguments += [trimmed.uppercased()]
-                } else {
-                    sql += " AND name >= ? AND name < ?"
-                    arguments += [trimmed, trimmed + "\u{10FFFF}"]
-                }
-            }
-            if let after = page.after { sql += " AND id > ?"; arguments += [after] }
-            sql += " ORDER BY id"
-            var found: [Patient] = []
-            let cursor = try Row.fetchCursor(db, sql: sql, arguments: arguments)
-            while let row = try cursor.next() {
-                let patient = Patient(row: row).masked(for: caller)
-                if graph.isMergedAway(patient.id) { continue }
-                found.append(patient)
-                if found.count > page.limit { break }
-            }
-            return page.page(found, id: \.id)
-        }
-        // Who searched and which archives it showed (ids only, never the query: it may be a name or a number).
-        try await crm.auditEvent(caller, "patient.search", "patient", found.items.prefix(20).map(\.id).joined(separator: ","))
-        return found
+        try await search(caller, ArchiveQuery(text: query), page: page)
     }
 
     /// Caller-ID lookup (来电弹屏): the archives whose phone matches the number, after normalising it

@@ -16,6 +16,9 @@ public struct Patient: Codable, Sendable, Hashable {
     public var tags: [String]
     public var firstVisit: String?
     public var createdAt: String?
+    /// The contact person (联系人) and their number.
+    public var contactName: String?
+    public var contactPhone: String?
 
     init(row: Row) {
         id = row["id"]
@@ -30,6 +33,8 @@ public struct Patient: Codable, Sendable, Hashable {
         tags = SetCodec.decode(row["tags"] as DatabaseValue) ?? []
         firstVisit = row["firstVisit"]
         createdAt = row["createdAt"]
+        contactName = row["contactName"]
+        contactPhone = row["contactPhone"]
     }
 }
 
@@ -45,11 +50,18 @@ public struct PatientInput: Codable, Sendable {
     public var category: String?
     public var tags: [String]?
     public var firstVisit: String?
+    /// The contact person (联系人); empty clears it.
+    public var contactName: String?
+    /// Their number; empty clears it.
+    public var contactPhone: String?
 
     public init(
         name: String? = nil, gender: String? = nil, birthDate: String? = nil, idNumber: String? = nil, phone: String? = nil,
-        address: String? = nil, region: String? = nil, category: String? = nil, tags: [String]? = nil, firstVisit: String? = nil
+        address: String? = nil, region: String? = nil, category: String? = nil, tags: [String]? = nil, firstVisit: String? = nil,
+        contactName: String? = nil, contactPhone: String? = nil
     ) {
+        self.contactName = contactName
+        self.contactPhone = contactPhone
         self.name = name
         self.gender = gender
         self.birthDate = birthDate
@@ -105,6 +117,22 @@ public struct PatientInput: Codable, Sendable {
             guard time.isDay(firstVisit) else { throw .invalid("firstVisit must be yyyy-MM-dd") }
             fields.firstVisit = firstVisit
         }
+        if let contactName {
+            if contactName.trimmingCharacters(in: .whitespaces).isEmpty {
+                fields.contactName = .some(nil)
+            } else {
+                guard let trimmed = PlainText.line(contactName, maximum: 50) else { throw .invalid("contactName must be 1–50 characters on one line") }
+                fields.contactName = trimmed
+            }
+        }
+        if let contactPhone {
+            if contactPhone.isEmpty {
+                fields.contactPhone = .some(nil)
+            } else {
+                guard let normalized = PhoneNumber.normalize(contactPhone) else { throw .unprocessable("contactPhone is not a phone number") }
+                fields.contactPhone = normalized
+            }
+        }
         if let tags {
             guard tags.count <= 20, tags.allSatisfy({ !$0.isEmpty && $0.count <= 20 }) else { throw .invalid("tags: at most 20, each 1–20 characters") }
         }
@@ -124,12 +152,15 @@ struct PatientFields: Sendable {
     var region: String??
     var category: String??
     var firstVisit: String??
+    var contactName: String??
+    var contactPhone: String??
 
     /// The columns an edit writes.
     var changedColumns: [PatientRecord.Columns: (any DatabaseValueConvertible)?] {
         let all: [(PatientRecord.Columns, String??)] = [
             (.name, name), (.gender, gender), (.birthDate, birthDate), (.idNumber, idNumber), (.phone, phone),
             (.address, address), (.region, region), (.category, category), (.firstVisit, firstVisit),
+            (.contactName, contactName), (.contactPhone, contactPhone),
         ]
         return Dictionary(uniqueKeysWithValues: all.compactMap { column, value in value.map { (column, $0 as (any DatabaseValueConvertible)?) } })
     }
@@ -139,6 +170,6 @@ struct PatientFields: Sendable {
         PatientRecord(
             id: id, name: name ?? nil, gender: gender ?? nil, birthDate: birthDate ?? nil, idNumber: idNumber ?? nil, phone: phone ?? nil,
             address: address ?? nil, region: region ?? nil, category: category ?? nil, tags: SetCodec.text(tags),
-            firstVisit: firstVisit ?? nil, createdAt: createdAt)
+            firstVisit: firstVisit ?? nil, createdAt: createdAt, contactName: contactName ?? nil, contactPhone: contactPhone ?? nil)
     }
 }

@@ -17,8 +17,9 @@ struct EncounterRecord: UpdatableRecord, Codable {
     var dischargedAt: String?
     var dischargeStatus: String?
     var cancelled: Int
+    var bed: String?
     enum CodingKeys: String, CodingKey {
-        case id, patientId, kind, departmentId, wardId, doctorId, diagnosisCode, admittedAt, dischargedAt, dischargeStatus, cancelled
+        case id, patientId, kind, departmentId, wardId, doctorId, diagnosisCode, admittedAt, dischargedAt, dischargeStatus, cancelled, bed
     }
     typealias Columns = CodingKeys
 }
@@ -103,8 +104,10 @@ struct PatientRecord: UpdatableRecord, Codable {
     var tags: String
     var firstVisit: String?
     var createdAt: String
+    var contactName: String?
+    var contactPhone: String?
     enum CodingKeys: String, CodingKey {
-        case id, name, gender, birthDate, idNumber, phone, address, region, category, tags, firstVisit, createdAt
+        case id, name, gender, birthDate, idNumber, phone, address, region, category, tags, firstVisit, createdAt, contactName, contactPhone
     }
     typealias Columns = CodingKeys
 }

@@ -211,8 +211,13 @@ extension CRM.Service {
     public func blacklist(_ caller: Caller) async throws -> [BlacklistEntry] {
         try caller.require(.agent, .manager)
         return try await read { db in
-            try Row.fetchAll(db, sql: "SELECT * FROM blacklist WHERE active = 1 ORDER BY at DESC").map {
-                BlacklistEntry(number: PhoneNumber.masked($0["id"]), reason: $0["reason"], at: $0["at"], userId: $0["userId"])
+            let graph = try CRM.Patients.mergeGraph(db)
+            return try Row.fetchAll(db, sql: "SELECT * FROM blacklist WHERE active = 1 ORDER BY at DESC").map { row in
+                // The archives with the number, so an agent sees whose it is without the number.
+                let archives = try Row.fetchAll(db, sql: "SELECT id, name FROM patient WHERE phone = ? ORDER BY id LIMIT 20", arguments: [row["id"]])
+                    .filter { !graph.isMergedAway($0["id"]) }
+                    .map { BlacklistEntry.Archive(id: $0["id"], name: $0["name"] ?? "") }
+                return BlacklistEntry(number: PhoneNumber.masked(row["id"]), reason: row["reason"], at: row["at"], userId: row["userId"], archives: archives)
             }
         }
     }
@@ -220,8 +225,14 @@ extension CRM.Service {
 
 /// A blacklisted number as listed.
 public struct BlacklistEntry: Codable, Sendable, Hashable {
+    /// An archive with the number.
+    public struct Archive: Codable, Sendable, Hashable {
+        public var id: String
+        public var name: String
+    }
     public var number: String
     public var reason: String?
     public var at: String?
     public var userId: String?
+    public var archives: [Archive]
 }

@@ -63,6 +63,7 @@ extension Patient {
         var copy = self
         copy.idNumber = idNumber.map { Self.mask($0, keepFirst: 4, keepLast: 4) }
         copy.phone = phone.map { Self.mask($0, keepFirst: 3, keepLast: 4) }
+        copy.contactPhone = contactPhone.map { Self.mask($0, keepFirst: 3, keepLast: 4) }
         return copy
     }
 

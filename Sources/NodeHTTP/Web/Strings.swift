@@ -240,6 +240,13 @@ package struct Strings: Sendable {
         "dataset-followUpRecords": ("随访记录", "Follow-up records"), "dataset-complaints": ("投诉", "Complaints"),
         "dataset-opinions": ("意见（重要意见、表扬、建议）", "Opinions (important, praise, suggestions)"), "dataset-sms": ("短信", "Text messages"),
         "statistics": ("统计", "Statistics"), "counter": ("咨询预约", "Enquiries"), "followUp": ("随访", "Follow-up"),
+        "bed": ("床号", "Bed"), "newBed": ("新床号", "New bed"), "contactName": ("联系人", "Contact person"), "contactPhone": ("联系人电话", "Contact's phone"),
+        "moreCriteria": ("更多条件", "More criteria"), "diagnosisPrefix": ("诊断编码（前缀）", "Diagnosis code (prefix)"),
+        "admittedFrom": ("入院日期从", "Admitted from"), "admittedTo": ("入院日期至", "Admitted until"),
+        "dischargedFrom": ("出院日期从", "Discharged from"), "dischargedTo": ("出院日期至", "Discharged until"), "stayStatus": ("状态", "Status"),
+        "stay_admitted": ("在院", "Admitted"), "stay_discharged": ("已出院", "Discharged"), "stay_died": ("死亡", "Died"), "stay_outpatient": ("门诊", "Outpatient"),
+        "contactSearch": ("联系人姓名或电话", "Contact person's name or phone"), "hasOpinion": ("档案中有意见", "Has an opinion"),
+        "blacklistPage": ("黑名单", "Blacklist"), "blacklistNumber": ("按号码加入或移出黑名单", "Add or remove a number"),
     ]
 
     package init(language: Language) {

@@ -45,17 +45,18 @@ package struct WebSession: Sendable {
         let s = strings
         let statistics = Section("/dashboard", s["statistics"], tabs: [("/dashboard", s["dashboard"]), ("/reports", s["reports"]), ("/opinions", s["opinionLists"])])
         let data = Section("/data", s["data"], tabs: [("/data", s["data"]), ("/conflicts", s["conflicts"])])
+        let patients = Section("/patients", s["patients"], tabs: [("/patients", s["patients"]), ("/blacklist", s["blacklistPage"])])
         switch caller.role {
         case .visitor: return [Section("/ward", s["ward"]), Section("/encounters", s["encounters"])]
         case .agent:
             return [
-                Section("/desk", s["desk"]), Section("/tasks", s["taskPlanning"]), Section("/patients", s["patients"]),
+                Section("/desk", s["desk"]), Section("/tasks", s["taskPlanning"]), patients,
                 Section("/consultations", s["counter"], tabs: [("/consultations", s["consultations"]), ("/appointments", s["appointments"])]),
                 Section("/complaints", s["office"]), Section("/sms/outbox", s["sms"], tabs: [("/sms/outbox", s["outbox"]), ("/sms/replies", s["smsReplies"])]),
             ]
         case .manager:
             return [
-                Section("/complaints", s["office"]), Section("/patients", s["patients"]), Section("/encounters", s["encounters"]),
+                Section("/complaints", s["office"]), patients, Section("/encounters", s["encounters"]),
                 Section("/consultations", s["counter"], tabs: [("/consultations", s["consultations"]), ("/appointments", s["appointments"])]),
                 Section("/tasks", s["followUp"], tabs: [("/tasks", s["taskPlanning"]), ("/rules", s["rules"]), ("/templates", s["templates"])]),
                 Section(

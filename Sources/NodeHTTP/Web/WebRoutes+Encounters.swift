@@ -38,7 +38,7 @@ extension WebUI {
                     session.caller,
                     EncounterInput(
                         patientId: patientId ?? "", kind: kind, departmentId: department,
-                        wardId: ward, doctorId: form["doctorId"], diagnosisCode: form["diagnosisCode"], admittedAt: at))
+                        wardId: ward, doctorId: form["doctorId"], diagnosisCode: form["diagnosisCode"], admittedAt: at, bed: form["bed"]))
             } catch let error as CRMError {
                 // Every refusal comes back with the form, which keeps a new archive's id: sent
                 // again, it creates no second archive.
@@ -58,7 +58,7 @@ extension WebUI {
                 let at = Self.localTimestamp(form["at"], crm.time)
                 if form["at"] != nil, at == nil { throw CRMError(.invalid, session.strings["timeRequired"]) }
                 try await crm.encounters.transfer(
-                    session.caller, encounterId: id, toWardId: toWard, toDepartmentId: Self.department(of: toWard, wards), at: at)
+                    session.caller, encounterId: id, toWardId: toWard, toDepartmentId: Self.department(of: toWard, wards), at: at, bed: form["bed"])
             }
         }
         pages(router, .visitor, .manager, .admin).post("/encounters/:id/discharge") { request, context in
@@ -142,10 +142,11 @@ extension WebUI {
             let id = HTML.urlComponent(entry.encounter.id)
             let others = wards.filter { $0.id != entry.encounter.wardId }
             return """
-                <tr id="encounter-\(e(entry.encounter.id))"><td>\(e(entry.patient.name))</td><td>\(minute(entry.encounter.admittedAt))</td><td>\(e(entry.encounter.diagnosisCode))</td>
+                <tr id="encounter-\(e(entry.encounter.id))"><td>\(e(entry.encounter.bed))</td><td>\(e(entry.patient.name))</td><td>\(minute(entry.encounter.admittedAt))</td><td>\(e(entry.encounter.diagnosisCode))</td>
                 <td><form method="post" action="/encounters/\(id)/transfer" class="inline transfer">
                 <label for="t-\(e(entry.encounter.id))" class="visually-hidden">\(s["toWard"])</label>
                 <select id="t-\(e(entry.encounter.id))" name="toWardId">\(others.markup { "<option value=\"\(e($0.id))\">\(e($0.name))</option>" })</select>
+                <input type="text" name="bed" maxlength="20" size="4" aria-label="\(s["newBed"])" placeholder="\(s["bed"])">
                 <input type="datetime-local" name="at" value="\(now)" aria-label="\(s["transferredAt"])">
                 <button type="submit" class="secondary">\(s["transfer"])</button></form></td>
                 <td><form method="post" action="/encounters/\(id)/discharge" class="inline discharge">
@@ -157,7 +158,7 @@ extension WebUI {
                 """
         }
         return
-            "<table id=\"admitted\"><thead><tr><th>\(s["name"])</th><th>\(s["admittedAt"])</th><th>\(s["diagnosisCode"])</th><th>\(s["transfer"])</th><th>\(s["discharge"])</th><th><span class=\"visually-hidden\">\(s["cancelAdmission"])</span></th></tr></thead><tbody>\(rows.joined())</tbody></table>"
+            "<table id=\"admitted\"><thead><tr><th>\(s["bed"])</th><th>\(s["name"])</th><th>\(s["admittedAt"])</th><th>\(s["diagnosisCode"])</th><th>\(s["transfer"])</th><th>\(s["discharge"])</th><th><span class=\"visually-hidden\">\(s["cancelAdmission"])</span></th></tr></thead><tbody>\(rows.joined())</tbody></table>"
     }
 
     /// The form for an admission (`inpatient`) or an outpatient visit: an existing archive's id, or
@@ -185,6 +186,7 @@ extension WebUI {
             <div><label for="\(p)-phone">\(s["phone"])</label><input type="tel" id="\(p)-phone" name="phone" value="\(e(form?["phone"]))"></div></div>
             <div class="grid">\(wardChoice)\(departmentChoice)
             <div><label for="\(p)-doctor">\(s["doctor"])</label><select id="\(p)-doctor" name="doctorId"><option value="">—</option>\(staff.markup { "<option value=\"\(e($0.id))\"\($0.id == form?["doctorId"] ? " selected" : "")>\(e($0.name))</option>" })</select></div>
+            \(kind == "inpatient" ? "<div><label for=\"\(p)-bed\">\(s["bed"])</label><input type=\"text\" id=\"\(p)-bed\" name=\"bed\" value=\"\(e(form?["bed"]))\" maxlength=\"20\"></div>" as Markup : .empty)
             <div><label for="\(p)-diagnosis">\(s["diagnosisCode"])</label><input type="text" id="\(p)-diagnosis" name="diagnosisCode" value="\(e(form?["diagnosisCode"]))" maxlength="20"></div>
             <div><label for="\(p)-at">\(s[kind == "inpatient" ? "admittedAt" : "visitAt"])</label><input type="datetime-local" id="\(p)-at" name="at" value="\(e(form?["at"] ?? now))" required></div></div>
             <p><button type="submit" id="\(kind == "inpatient" ? "admit" : "record-visit")">\(s[kind == "inpatient" ? "admitPatient" : "outpatientVisit"])</button></p></form>

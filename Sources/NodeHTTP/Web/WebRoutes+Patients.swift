@@ -10,17 +10,29 @@ extension WebUI {
         let crm = self.crm
         pages(router, .agent, .manager, .admin).get("/patients") { request, context in
             let session = try context.session()
-            let query = request.query("q") ?? ""
+            let form = FormFields(request.uri.query ?? "")
+            let query = Self.archiveQuery(form)
             let s = session.strings
-            let (found, duplicates) = await (
-                query.isEmpty ? [] : try crm.patients.search(session.caller, query: query, page: PageRequest(limit: 50)).items,
-                session.caller.role == .agent ? [] : try crm.patients.duplicateCandidates(session.caller, limit: 20)
-            )
-            var html: Markup = """
-                <form method="get" action="/patients" role="search" class="card"><label for="q">\(s["search"])</label>
-                <input type="search" id="q" name="q" value="\(e(query))" placeholder="\(s["searchHint"])"><p><button type="submit">\(s["search"])</button></p></form>
-                """
-            if !query.isEmpty { html += Self.patientTable(found, s) }
+            var found: Page<Patient>?
+            var refusal: String?
+            if !query.isEmpty {
+                do {
+                    found = try await crm.patients.search(session.caller, query, page: try PageRequest(after: form["after"], limit: 50))
+                } catch let error as CRMError where error.refusesInput {
+                    refusal = error.message
+                }
+            }
+            let duplicates = session.caller.role == .agent ? [] : try await crm.patients.duplicateCandidates(session.caller, limit: 20)
+            var html = errorBanner(refusal)
+            html += try await Self.searchForm(crm, form, s: s)
+            if let found {
+                html += Self.patientTable(found.items, s)
+                if let next = found.next {
+                    var more = form
+                    more.set("after", next)
+                    html += "<p><a href=\"/patients?\(Self.queryString(more))\">\(s["more"])</a></p>"
+                }
+            }
             html +=
                 "<details class=\"card\" id=\"new-patient\"><summary>\(s["newPatient"])</summary>"
                 + Self.patientForm(nil, action: "/patients", s: s) + "</details>"
@@ -105,6 +117,8 @@ extension WebUI {
             \(field("region", "region", patient?.region, extra: " maxlength=\"50\""))
             \(field("category", "category", patient?.category, extra: " maxlength=\"50\""))
             \(field("tags", "tags", patient?.tags.joined(separator: ", "), extra: " maxlength=\"400\""))
+            \(field("contactName", "contactName", patient?.contactName, extra: " maxlength=\"50\""))
+            \(field("contactPhone", "contactPhone", patient?.contactPhone, type: "tel", extra: " maxlength=\"30\""))
             </div><p><button type="submit" id="\(prefix)-save">\(s["save"])</button></p></form>
             """
     }
@@ -122,7 +136,58 @@ extension WebUI {
             birthDate: changed("birthDate", current?.birthDate), idNumber: changed("idNumber", current?.idNumber),
             phone: changed("phone", current?.phone), address: changed("address", current?.address),
             region: changed("region", current?.region), category: changed("category", current?.category),
-            tags: tags.flatMap { Set($0) == Set(current?.tags ?? []) && current != nil ? nil : $0 })
+            tags: tags.flatMap { Set($0) == Set(current?.tags ?? []) && current != nil ? nil : $0 },
+            contactName: changed("contactName", current?.contactName), contactPhone: changed("contactPhone", current?.contactPhone))
+    }
+
+    /// The search's criteria from the page's query.
+    static func archiveQuery(_ form: FormFields) -> ArchiveQuery {
+        ArchiveQuery(
+            text: form["q"], contact: form["contact"], departmentId: form["departmentId"], wardId: form["wardId"], doctorId: form["doctorId"],
+            diagnosis: form["diagnosis"], admittedFrom: form["admittedFrom"], admittedTo: form["admittedTo"], dischargedFrom: form["dischargedFrom"],
+            dischargedTo: form["dischargedTo"], status: form["status"].flatMap(ArchiveQuery.StayStatus.init(rawValue:)), bed: form["bed"],
+            opinion: form["opinion"].flatMap(OpinionInput.Kind.init(rawValue:)))
+    }
+
+    static let searchKeys = [
+        "q", "contact", "departmentId", "wardId", "doctorId", "diagnosis", "admittedFrom", "admittedTo", "dischargedFrom", "dischargedTo", "status", "bed",
+        "opinion", "after",
+    ]
+
+    /// The search's criteria as a query string (only the known ones, re-encoded).
+    static func queryString(_ form: FormFields) -> String {
+        searchKeys.compactMap { key in form[key].map { "\(key)=\(HTML.urlComponent($0))" } }.joined(separator: "&")
+    }
+
+    /// The search form: the card's text up front, the other criteria folded (open when one is used).
+    static func searchForm(_ crm: CRM, _ form: FormFields, s: Strings) async throws -> Markup {
+        let (departments, wards, staff) = try await (
+            crm.organisation.references(.department), crm.organisation.references(.ward), crm.organisation.references(.staff)
+        )
+        func select(_ name: String, _ label: String, _ options: [(String, String)]) -> Markup {
+            let chosen = form[name]
+            return """
+                <div><label for="s-\(name)">\(s[label])</label><select id="s-\(name)" name="\(name)"><option value="">—</option>\(options.markup { value, text in "<option value=\"\(e(value))\"\(value == chosen ? " selected" : "")>\(e(text))</option>" })</select></div>
+                """
+        }
+        func input(_ name: String, _ label: String, type: String = "text") -> Markup {
+            "<div><label for=\"s-\(name)\">\(s[label])</label><input type=\"\(type)\" id=\"s-\(name)\" name=\"\(name)\" value=\"\(e(form[name]))\" maxlength=\"50\"></div>"
+        }
+        let advanced = searchKeys.dropFirst().contains { $0 != "after" && form[$0] != nil }
+        let statuses = ArchiveQuery.StayStatus.allCases.map { ($0.rawValue, s["stay_" + $0.rawValue]) }
+        let opinions: [OpinionInput.Kind] = [.important, .praise, .suggestion]
+        return """
+            <form method="get" action="/patients" role="search" class="card" id="patient-search"><label for="q">\(s["search"])</label>
+            <input type="search" id="q" name="q" value="\(e(form["q"]))" placeholder="\(s["searchHint"])" maxlength="50">
+            <details id="more-criteria"\(advanced ? " open" : "")><summary>\(s["moreCriteria"])</summary><div class="grid">
+            \(select("departmentId", "department", departments.map { ($0.id, $0.name) }))\(select("wardId", "ward", wards.map { ($0.id, $0.name) }))
+            \(select("doctorId", "doctor", staff.map { ($0.id, $0.name) }))\(input("diagnosis", "diagnosisPrefix"))
+            \(input("admittedFrom", "admittedFrom", type: "date"))\(input("admittedTo", "admittedTo", type: "date"))
+            \(input("dischargedFrom", "dischargedFrom", type: "date"))\(input("dischargedTo", "dischargedTo", type: "date"))
+            \(select("status", "stayStatus", statuses))\(input("bed", "bed"))\(input("contact", "contactSearch"))
+            \(select("opinion", "hasOpinion", opinions.map { ($0.rawValue, s[$0.rawValue]) }))
+            </div></details><p><button type="submit">\(s["search"])</button></p></form>
+            """
     }
 
     package static func patientTable(_ patients: [Patient], _ s: Strings) -> Markup {
@@ -138,6 +203,7 @@ extension WebUI {
         var html: Markup = """
             <div class="card" id="patient" data-patient="\(e(p.id))"><p><b>\(s["name"])</b> \(e(p.name)) · \(e(s["gender_" + (p.gender ?? "unknown")])) · \(s["birthDate"]) \(e(p.birthDate))</p>
             <p><b>\(s["phone"])</b> \(e(p.phone)) · \(e(p.region)) \(e(p.address)) · \(e(p.category)) \(p.tags.map { tag -> Markup in "<span class=\"muted\">#\(tag)</span>" }.joined(separator: " "))</p>
+            \(p.contactName == nil && p.contactPhone == nil ? .empty : "<p id=\"contact\"><b>\(s["contactName"])</b> \(e(p.contactName)) \(e(p.contactPhone))</p>" as Markup)
             <p class="muted">\(e(p.id))\(archive.mergedPatients.isEmpty ? .empty : " ← " + archive.mergedPatients.map { e($0.id) }.joined(separator: ", "))</p></div>
             """
         if let from = archive.redirectedFrom { html += "<p class=\"flash\">\(e(from)) → \(e(p.id))</p>" }

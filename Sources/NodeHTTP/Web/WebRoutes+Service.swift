@@ -75,6 +75,45 @@ extension WebUI {
             try await crm.service.setBlacklisted(session.caller, phone: phone, blacklisted: form["blacklisted"] == "1", reason: form["reason"])
             return WebPage.redirect("/patients/\(HTML.urlComponent(id))")
         }
+        pages(router, .agent, .manager).get("/blacklist") { request, context in
+            let session = try context.session()
+            return try await Self.blacklistPage(crm, session, refusal: nil, saved: request.query("saved") != nil)
+        }
+        pages(router, .agent, .manager).post("/blacklist") { request, context in
+            let session = try context.session()
+            let form = try await request.form(context: context)
+            do {
+                try await crm.service.setBlacklisted(
+                    session.caller, phone: form["phone"] ?? "", blacklisted: form["blacklisted"] == "1", reason: form["reason"])
+            } catch let error as CRMError where error.refusesInput {
+                return try await Self.blacklistPage(crm, session, refusal: error.message, saved: false)
+            }
+            return WebPage.redirect("/blacklist?saved=1")
+        }
+    }
+
+    /// The call center's blacklist: numbers shown masked with whose archives they are, why and by
+    /// whom; a number typed in is added or taken off.
+    static func blacklistPage(_ crm: CRM, _ session: WebSession, refusal: String?, saved: Bool) async throws -> Response {
+        let s = session.strings
+        let entries = try await crm.service.blacklist(session.caller)
+        var html = errorBanner(refusal)
+        html += """
+            <form method="post" action="/blacklist" class="card" id="blacklist-form"><h2>\(s["blacklistNumber"])</h2><div class="grid">
+            <div><label for="b-phone">\(s["phone"])</label><input type="tel" id="b-phone" name="phone" required maxlength="30" autocomplete="off"></div>
+            <div><label for="b-reason">\(s["reason"])</label><input type="text" id="b-reason" name="reason" maxlength="200"></div></div>
+            <p><button type="submit" name="blacklisted" value="1" class="danger">\(s["blacklist"])</button>
+            <button type="submit" name="blacklisted" value="0" class="secondary">\(s["unblacklist"])</button></p></form>
+            """
+        guard !entries.isEmpty else { return session.page(s["blacklistPage"], html + "<p class=\"muted\">\(s["noRows"])</p>", flash: saved ? s["saved"] : nil) }
+        html +=
+            "<table id=\"blacklist\"><thead><tr><th>\(s["phone"])</th><th>\(s["patients"])</th><th>\(s["reason"])</th><th>\(s["who"])</th><th>\(s["when"])</th></tr></thead><tbody>"
+        html += entries.markup { entry in
+            let archives = entry.archives.map { "<a href=\"/patients/\(HTML.urlComponent($0.id))\">\(e($0.name))</a>" as Markup }.joined(separator: " · ")
+            return
+                "<tr><td>\(e(entry.number))</td><td>\(archives)</td><td>\(e(entry.reason))</td><td>\(e(entry.userId))</td><td>\(e(entry.at.map { String($0.prefix(10)) }))</td></tr>"
+        }
+        return session.page(s["blacklistPage"], html + "</tbody></table>", flash: saved ? s["saved"] : nil)
     }
 
     /// The template a phone follow-up uses: the task's, else the first for discharge calls.

@@ -7,15 +7,27 @@ import NodeRuntime
 package enum PatientRoutes {
     package struct MergeBody: Codable { var survivorId: String; var mergedId: String; var reason: String? }
     package struct ResolveBody: Codable { var table: String; var rowId: String; var column: String; var value: String }
-    package struct TransferBody: Codable { var toWardId: String; var toDepartmentId: String?; var at: String? }
+    package struct TransferBody: Codable { var toWardId: String; var toDepartmentId: String?; var at: String?; var bed: String? }
     package struct DischargeBody: Codable { var at: String; var status: DischargeStatus }
 
     package static func add(to api: RouterGroup<APIRequestContext>, crm: CRM) {
         api.get("patients") { request, context in
             let caller = try context.requireCaller()
             let page = try request.pageRequest()
-            let query = request.query("q") ?? ""
-            return try await JSONResponse.make(try crm.patients.search(caller, query: query, page: page))
+            func value(_ name: String) -> String? { request.query(name).flatMap { $0.isEmpty ? nil : $0 } }
+            let status = try value("status").map { text throws(CRMError) in
+                guard let status = ArchiveQuery.StayStatus(rawValue: text) else { throw CRMError(.invalid, "status must be admitted, discharged, died or outpatient") }
+                return status
+            }
+            let opinion = try value("opinion").map { text throws(CRMError) in
+                guard let kind = OpinionInput.Kind(rawValue: text) else { throw CRMError(.invalid, "opinion must be important, praise or suggestion") }
+                return kind
+            }
+            let query = ArchiveQuery(
+                text: value("q"), contact: value("contact"), departmentId: value("departmentId"), wardId: value("wardId"), doctorId: value("doctorId"),
+                diagnosis: value("diagnosis"), admittedFrom: value("admittedFrom"), admittedTo: value("admittedTo"),
+                dischargedFrom: value("dischargedFrom"), dischargedTo: value("dischargedTo"), status: status, bed: value("bed"), opinion: opinion)
+            return try await JSONResponse.make(try crm.patients.search(caller, query, page: page))
         }
         api.post("patients") { request, context in
             let caller = try context.requireCaller()
@@ -89,7 +101,7 @@ package enum PatientRoutes {
             try caller.require(.visitor, .agent, .manager, .admin)
             let id = try context.parameters.id()
             let body = try await request.json(TransferBody.self, context: context)
-            try await crm.encounters.transfer(caller, encounterId: id, toWardId: body.toWardId, toDepartmentId: body.toDepartmentId, at: body.at)
+            try await crm.encounters.transfer(caller, encounterId: id, toWardId: body.toWardId, toDepartmentId: body.toDepartmentId, at: body.at, bed: body.bed)
             return try JSONResponse.make(Done())
         }
         api.post("encounters/:id/discharge") { request, context in
