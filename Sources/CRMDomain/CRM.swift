@@ -39,6 +39,16 @@ public final class CRM: Sendable {
     func timestamp() -> String { time.timestamp(now()) }
     /// Now, as records store it (ISO-8601, the hospital's offset), on this CRM's clock.
     public func currentTimestamp() -> String { timestamp() }
+
+    /// When a device says it captured something (a tablet that kept answers while offline): its
+    /// time when it is one and lies within the last 30 days (and not over 5 minutes ahead), else now.
+    public func captureTimestamp(_ text: String?) -> String {
+        let now = now()
+        guard let text, let date = time.parseTimestamp(text), date <= now.addingTimeInterval(300), date >= now.addingTimeInterval(-30 * 86_400) else {
+            return timestamp()
+        }
+        return time.timestamp(date)
+    }
     /// Today, local to the hospital.
     public func today() -> String { time.day(now()) }
 

@@ -13,6 +13,8 @@ package enum MachineScope: String, CaseIterable, Codable, Sendable {
     case smsGateway = "sms-gateway"
     /// Reading patients, encounters, survey templates and responses as FHIR R4 (`/fhir/…`).
     case fhir
+    /// A department's survey kiosk: the `/kiosk/…` pages only (answers recorded with mode kiosk).
+    case kiosk
 }
 
 /// A credential for a machine (the PBX, the HIS engine, the SMS gateway's callbacks): a name, its

@@ -10,11 +10,11 @@ tablet and desktop size. Exits non-zero on the first failure.
 
     python3 Tests/Browser/ui_test.py --binary .build/debug/suifang --screenshots docs/screenshots
 """
-import argparse, json, os, re, ssl, subprocess, sys, tempfile, time, urllib.request
+import argparse, json, os, re, socket, ssl, subprocess, sys, tempfile, threading, time, urllib.request
 
 from selenium import webdriver
 from selenium.webdriver.chrome.service import Service
-from selenium.common.exceptions import WebDriverException
+from selenium.common.exceptions import StaleElementReferenceException, WebDriverException
 from selenium.webdriver.common.by import By
 from selenium.webdriver.support.ui import WebDriverWait
 
@@ -94,6 +94,82 @@ class Browser:
 
     def quit(self):
         self.driver.quit()
+
+
+class TabletLink:
+    """The tablet's Wi-Fi to its ward gateway: a TCP relay on loopback that the test cuts (every
+    connection dropped, new ones refused at once) and restores. TLS passes through untouched."""
+
+    def __init__(self, target_port):
+        self.target = ("127.0.0.1", target_port)
+        self.up = True
+        self.open = []
+        self.lock = threading.Lock()
+        self.listener = socket.socket()
+        self.listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        self.listener.bind(("127.0.0.1", 0))
+        self.listener.listen(64)
+        self.port = self.listener.getsockname()[1]
+        threading.Thread(target=self.accept, daemon=True).start()
+
+    def accept(self):
+        while True:
+            try:
+                client, _ = self.listener.accept()
+            except OSError:
+                return
+            if not self.up:
+                client.close()
+                continue
+            try:
+                server = socket.create_connection(self.target)
+            except OSError:
+                client.close()
+                continue
+            with self.lock:
+                self.open += [client, server]
+            for source, sink in ((client, server), (server, client)):
+                threading.Thread(target=self.pipe, args=(source, sink), daemon=True).start()
+
+    @staticmethod
+    def pipe(source, sink):
+        try:
+            while data := source.recv(65536):
+                sink.sendall(data)
+        except OSError:
+            pass
+        for end in (source, sink):
+            try:
+                end.shutdown(socket.SHUT_RDWR)
+            except OSError:
+                pass
+
+    def cut(self):
+        self.up = False
+        with self.lock:
+            for connection in self.open:
+                try:
+                    connection.shutdown(socket.SHUT_RDWR)
+                    connection.close()
+                except OSError:
+                    pass
+            self.open = []
+
+    def restore(self):
+        self.up = True
+
+    def close(self):
+        self.cut()
+        self.listener.close()
+
+
+def stale(element):
+    """Whether the page holding `element` was replaced (a posted form's answer arrived)."""
+    try:
+        element.is_enabled()
+        return False
+    except StaleElementReferenceException:
+        return True
 
 
 def shoot(browser, directory, name):
@@ -242,6 +318,7 @@ def main():
                         shoot(browser, args.screenshots, "appointments-desktop")
                         row = browser.driver.find_element(By.XPATH, f"//table[@id='appointments']//tr[td[contains(., '{tomorrow} 07:05')]]")
                         row.find_element(By.CSS_SELECTOR, "form.confirmed button").click()
+                        browser.wait_for(lambda: stale(row), what="the confirmation to be posted")
                         browser.driver.get(callcenter + "/appointments?status=confirmed")
                         assert tomorrow + " 07:05" in browser.text(), "the visit is confirmed"
                         # One SMS from the archive, scheduled for tomorrow, found in the outbox and cancelled there.
@@ -494,6 +571,57 @@ def main():
             manager.quit()
         passed += 1
         print("ok: reports print as a report, an opinion is reported up, a GB18030 file is previewed and imported, archives are found by criteria")
+
+        # 10. The bedside tablet loses its Wi-Fi to the ward gateway in the middle of a survey: the
+        #     answers wait in the browser (the header counts them), the ward list still opens from the
+        #     service worker's cache, and when the link is back they are sent, once, and reach central.
+        nurse_token = token(ward, "nurse-card")
+        now = time.strftime("%Y-%m-%dT%H:%M:%S+08:00", time.gmtime(time.time() + 8 * 3600))
+        status, registered = api(ward, "POST", "/api/patients", {"name": "断网床边", "gender": "male"}, nurse_token)
+        assert status == 201, (status, registered)
+        status, created = api(ward, "POST", "/api/encounters", {"patientId": registered["id"], "kind": "inpatient", "departmentId": "D-CARD",
+                                                               "wardId": "W-CARD-1", "admittedAt": now}, nurse_token)
+        assert status == 201, (status, created)
+        link = TabletLink(int(ward.rsplit(":", 1)[1]))
+        tablet_base = f"https://127.0.0.1:{link.port}"
+        tablet = Browser(*SIZES["tablet"])
+        try:
+            tablet.login(tablet_base, "nurse-card")
+            tablet.driver.get(tablet_base + "/ward")
+            tablet.wait_for(lambda: tablet.driver.execute_script("return !!(navigator.serviceWorker && navigator.serviceWorker.controller)")
+                            or tablet.driver.refresh(), seconds=30, what="the service worker to control the ward pages")
+            tablet.driver.get(tablet_base + "/ward")  # controlled now: the ward list's forms are fetched ahead
+            tablet.driver.find_element(By.CSS_SELECTOR, f"a[href='/ward/survey/{created['id']}']").click()
+            tablet.wait_for(lambda: tablet.driver.find_elements(By.CSS_SELECTOR, "form[data-offline]"), what="the bedside form")
+            response_id = tablet.driver.find_element(By.CSS_SELECTOR, "form[data-offline] input[name=responseId]").get_attribute("value")
+            link.cut()
+            for question in ("overall", "nursing", "recommend"):
+                tablet.driver.find_elements(By.CSS_SELECTOR, f"#field-{question} input")[-1].click()
+            tablet.driver.find_element(By.CSS_SELECTOR, "#field-environment input[value=good]").click()
+            tablet.driver.find_element(By.ID, "submit-survey").click()
+            tablet.wait_for(lambda: tablet.driver.find_element(By.ID, "offline-status").is_displayed(), what="the answers kept on the tablet")
+            assert tablet.driver.find_element(By.CSS_SELECTOR, "#tablet-queue b").text == "1"
+            shoot(tablet, args.screenshots, "bedside-offline-tablet")
+            tablet.driver.get(tablet_base + "/ward")
+            tablet.wait_for(lambda: tablet.driver.find_elements(By.ID, "tablet-queue"), what="the ward list from the cache")
+            assert tablet.driver.find_element(By.CSS_SELECTOR, "#tablet-queue b").text == "1" and "断网床边" in tablet.text()
+            tablet.driver.find_element(By.CSS_SELECTOR, f"a[href='/ward/survey/{created['id']}']").click()
+            tablet.wait_for(lambda: tablet.driver.find_element(By.ID, "offline-status").is_displayed(), what="the cached form marked as waiting")
+            link.restore()
+            tablet.wait_for(lambda: not tablet.driver.find_element(By.ID, "tablet-queue").is_displayed(), seconds=30, what="the answers to be sent")
+        finally:
+            tablet.quit()
+            link.close()
+        central_token = token(central, "manager")
+        def at_central():
+            status, archive = api(central, "GET", f"/api/patients/{registered['id']}", token=central_token)
+            return [r for r in archive.get("surveyResponses", []) if r["id"].startswith(response_id)] if status == 200 else []
+        deadline = time.time() + 60
+        while not at_central() and time.time() < deadline:
+            time.sleep(1)
+        assert len(at_central()) == 1, "the bedside answers reached central once"
+        passed += 1
+        print("ok: a bedside survey finished without the tablet's link waits in the browser, then reaches central once")
 
         # 8. A survey link in an SMS: the patient answers on the phone, once, without logging in.
         #    (The link is read from central's demo SMS file: not with --attach.)

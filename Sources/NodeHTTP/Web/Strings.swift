@@ -247,6 +247,18 @@ package struct Strings: Sendable {
         "stay_admitted": ("在院", "Admitted"), "stay_discharged": ("已出院", "Discharged"), "stay_died": ("死亡", "Died"), "stay_outpatient": ("门诊", "Outpatient"),
         "contactSearch": ("联系人姓名或电话", "Contact person's name or phone"), "hasOpinion": ("档案中有意见", "Has an opinion"),
         "blacklistPage": ("黑名单", "Blacklist"), "blacklistNumber": ("按号码加入或移出黑名单", "Add or remove a number"),
+        "tabletQueue": ("本机待提交", "Waiting on this tablet"),
+        "offlineSaved": ("与病区网关断开：答卷已保存在本机，连接恢复后自动提交。", "No link to the ward gateway: the answers are kept on this tablet and sent when the link is back."),
+        "offlineUsed": ("这份问卷已在本机保存，等待提交。", "These answers are already kept on this tablet, waiting to be sent."),
+        "offlineLogin": ("请重新登录以提交本机保存的答卷", "Log in again to send the answers kept on this tablet"),
+        "kioskIntro": ("请花一分钟告诉我们您的就诊感受，无需填写姓名。", "Please take a minute to tell us about your visit; no name needed."),
+        "kioskNext": ("下一位", "Next person"), "kioskBusy": ("提交太频繁，请稍候再试。", "Too many answers at once; please wait a moment."),
+        "kioskUnknown": ("没有这个科室。", "There is no such department."),
+        "kioskNoSurvey": ("暂无可用的问卷，请联系管理员。", "No survey is available yet; please tell the staff."),
+        "kioskEnrol": ("启用自助机", "Set up this kiosk"),
+        "kioskRefused": ("凭据无效、已吊销或不含 kiosk 权限，或科室不存在。", "The credential is wrong, revoked or lacks the kiosk scope, or the department does not exist."),
+        "kioskEnrolHint": ("管理员在“机器凭据”中创建权限为 kiosk 的凭据，在此输入一次；本机浏览器会记住它。", "An admin creates a machine credential of scope kiosk and types it here once; this browser keeps it."),
+        "kioskToken": ("自助机凭据", "Kiosk credential"), "kioskStart": ("启用", "Start"),
     ]
 
     package init(language: Language) {

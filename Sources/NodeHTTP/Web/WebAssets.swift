@@ -62,6 +62,11 @@ package enum WebAssets {
         details > summary { cursor: pointer; color: var(--accent); margin: .4rem 0; }
         @media (max-width: 820px) { .board { grid-template-columns: 1fr; } header .status { margin-left: 0; } th, td { padding: .45rem; } }
         .scroll { overflow-x: auto; }
+        /* The department kiosk: big type and targets for anyone walking up. */
+        body.kiosk { font-size: 1.35rem; }
+        body.kiosk .choices label { min-height: 64px; min-width: 64px; font-size: 1.3rem; }
+        body.kiosk button, body.kiosk a.button { min-height: 64px; font-size: 1.3rem; padding: .6rem 2rem; }
+        a.button { display: inline-block; background: var(--accent); color: #fff; border-radius: .5rem; text-decoration: none; }
         ul.downloads { columns: 2; }
         .print-only { display: none; }
         /* A report prints as a report: no navigation, no forms, every chart's table open, black on white. */
@@ -74,6 +79,30 @@ package enum WebAssets {
           a { color: #000; text-decoration: none; }
           table { font-size: 10pt; }
         }
+        """#
+
+    /// The bedside tablet's service worker, scope `/ward`: ward pages and assets network first,
+    /// from the cache when the gateway is out of reach. Nothing else is cached.
+    package static let serviceWorker = #"""
+        var CACHE = 'suifang-ward';
+        self.addEventListener('install', function () { self.skipWaiting(); });
+        self.addEventListener('activate', function (event) { event.waitUntil(self.clients.claim()); });
+        self.addEventListener('fetch', function (event) {
+          var request = event.request, url = new URL(request.url);
+          if (request.method !== 'GET' || url.origin !== self.location.origin) return;
+          var ward = url.pathname === '/ward' || url.pathname.indexOf('/ward/') === 0;
+          if (!ward && url.pathname.indexOf('/assets/') !== 0) return;
+          event.respondWith(fetch(request).then(function (response) {
+            // Only the pages themselves: not a redirect to the login page.
+            if (response.ok && !response.redirected) {
+              var copy = response.clone();
+              caches.open(CACHE).then(function (cache) { cache.put(url.pathname === '/ward' ? '/ward' : request, copy); });
+            }
+            return response;
+          }).catch(function () {
+            return caches.match(url.pathname === '/ward' ? '/ward' : request).then(function (cached) { return cached || Response.error(); });
+          }));
+        });
         """#
 
     package static let javascript = #"""
@@ -96,6 +125,18 @@ package enum WebAssets {
           if (question && !window.confirm(question)) event.preventDefault();
         });
 
+        // The kiosk: nothing but the survey; a half-filled form empties itself after two idle minutes.
+        if (document.body.classList.contains('kiosk')) {
+          document.addEventListener('contextmenu', function (event) { event.preventDefault(); });
+          var idle;
+          var restart = function () {
+            clearTimeout(idle);
+            idle = setTimeout(function () { if (document.getElementById('survey')) location.replace(location.pathname); }, 120000);
+          };
+          ['click', 'keydown', 'touchstart', 'input'].forEach(function (name) { document.addEventListener(name, restart); });
+          restart();
+        }
+
         // Print buttons on the reports.
         document.querySelectorAll('[data-print]').forEach(function (button) {
           button.addEventListener('click', function () { window.print(); });
@@ -117,6 +158,97 @@ package enum WebAssets {
             };
             reader.readAsArrayBuffer(file);
           });
+        });
+
+        // The bedside tablet without its gateway: the service worker keeps the ward pages it has
+        // seen (and the survey forms of the ward list, fetched ahead); a survey posted while the
+        // gateway is out of reach waits in this browser and is sent again, with its response id,
+        // until the gateway answers. The header shows how many wait.
+        var QUEUE = 'suifang-bedside-queue', USED = 'suifang-bedside-used';
+        function stored(key) { try { return JSON.parse(localStorage.getItem(key) || '[]'); } catch (e) { return []; } }
+        function store(key, items) { localStorage.setItem(key, JSON.stringify(items)); }
+        function showQueue(needsLogin) {
+          var box = document.getElementById('tablet-queue');
+          if (!box) return;
+          var count = stored(QUEUE).length;
+          box.hidden = count === 0;
+          box.querySelector('b').textContent = count;
+          box.title = needsLogin ? box.dataset.login : '';
+        }
+        function send(entry) {
+          return fetch(entry.action, { method: 'POST', body: entry.body, credentials: 'same-origin',
+                                       headers: { 'Content-Type': 'application/x-www-form-urlencoded' } });
+        }
+        // Accepted: the gateway answered with the ward list (a repeat of an accepted id is accepted too).
+        function accepted(response) { return response.redirected && new URL(response.url).pathname === '/ward'; }
+        var flushing = false;
+        function flush() {
+          var queue = stored(QUEUE);
+          if (flushing || !queue.length) return;
+          flushing = true;
+          var entry = queue[0];
+          send(entry).then(function (response) {
+            flushing = false;
+            var loggedOut = response.redirected && new URL(response.url).pathname === '/login';
+            if (loggedOut || response.status >= 500) { showQueue(loggedOut); return; }
+            // Accepted, or refused by the gateway (the form page again): either way it leaves the queue.
+            store(QUEUE, stored(QUEUE).filter(function (e) { return e.id !== entry.id; }));
+            showQueue(false);
+            flush();
+          }).catch(function () { flushing = false; showQueue(false); });
+        }
+        document.addEventListener('submit', function (event) {
+          var form = event.target;
+          if (!form.hasAttribute || !form.hasAttribute('data-offline') || event.defaultPrevented) return;
+          event.preventDefault();
+          // The capture time goes with the answers: sent later, they keep the time they were given.
+          var fields = new URLSearchParams(new FormData(form));
+          fields.set('capturedAt', new Date().toISOString());
+          var entry = { id: form.elements.responseId.value, action: form.action, body: fields.toString() };
+          send(entry).then(function (response) {
+            if (accepted(response)) { location.href = response.url; return; }
+            return response.text().then(function (html) { document.open(); document.write(html); document.close(); });
+          }).catch(function () {
+            store(QUEUE, stored(QUEUE).filter(function (e) { return e.id !== entry.id; }).concat([entry]));
+            store(USED, stored(USED).concat([entry.id]).slice(-500));
+            var status = document.getElementById('offline-status');
+            status.textContent = status.dataset.saved;
+            status.hidden = false;
+            form.querySelectorAll('button, input, textarea, select').forEach(function (i) { i.disabled = true; });
+            showQueue(false);
+            window.scrollTo(0, 0);
+          });
+        });
+        (function () {
+          var form = document.querySelector('form[data-offline]');
+          if (form && stored(USED).indexOf(form.elements.responseId.value) >= 0) {
+            // This form came from the cache and its answers already wait: not twice.
+            var status = document.getElementById('offline-status');
+            status.textContent = status.dataset.used;
+            status.hidden = false;
+            form.querySelectorAll('button, input, textarea, select').forEach(function (i) { i.disabled = true; });
+          }
+        })();
+        if (document.body.dataset.role === 'visitor') {
+          showQueue(false);
+          if ('serviceWorker' in navigator) {
+            navigator.serviceWorker.register('/sw.js', { scope: '/ward' }).catch(function () {});
+            navigator.serviceWorker.ready.then(function () {
+              // The ward list's survey forms, fetched through the worker so they open without the gateway too.
+              if (navigator.serviceWorker.controller && location.pathname === '/ward' && navigator.onLine) {
+                document.querySelectorAll('a[href^="/ward/survey/"]').forEach(function (link) {
+                  fetch(link.href, { credentials: 'same-origin' }).catch(function () {});
+                });
+              }
+            });
+          }
+          window.addEventListener('online', flush);
+          setInterval(flush, 5000);
+          flush();
+        }
+        document.addEventListener('submit', function (event) {
+          // Logging out: the cached ward pages go with the session; waiting answers stay.
+          if (event.target.action && new URL(event.target.action).pathname === '/logout' && window.caches) caches.delete('suifang-ward');
         });
 
         // The link indicator and the count of records not yet synced, kept current.

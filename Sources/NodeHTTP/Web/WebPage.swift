@@ -114,7 +114,7 @@ package struct WebSession: Sendable {
             <body data-role="\(caller.role.rawValue)">
             <a class="skip" href="#main">\(s["skip"])</a>
             <header><span class="brand">\(s["app"]) · \(e(node.name))</span><nav aria-label="main">\(nav)</nav>
-            <span class="status">\(linkIndicator)</span>
+            <span class="status">\(linkIndicator)\(caller.role == .visitor ? Markup(" <span class=\"pending\" id=\"tablet-queue\" hidden data-login=\"\(s["offlineLogin"])\">\(s["tabletQueue"]): <b>0</b></span>") : .empty)</span>
             <a class="user" href="/account" title="\(strings["changePassword"])">\(e(caller.userId))</a>
             <a class="lang" href="?lang=\(other)">\(s["language"])</a>
             <form method="post" action="/logout" class="inline"><button type="submit">\(s["logout"])</button></form></header>
@@ -159,12 +159,12 @@ package enum WebPage {
     }
 
     /// A page for someone not logged in (the login form, an error).
-    package static func bare(_ title: String, _ body: Markup, language: Language, status: HTTPResponse.Status = .ok) -> Response {
+    package static func bare(_ title: String, _ body: Markup, language: Language, status: HTTPResponse.Status = .ok, bodyClass: String = "bare") -> Response {
         html(
             """
             <!doctype html><html lang="\(language.htmlCode)"><head><meta charset="utf-8">
             <meta name="viewport" content="width=device-width, initial-scale=1"><title>\(e(title))</title>
-            <link rel="stylesheet" href="/assets/app.css"></head><body class="bare"><main id="main">\(body)</main></body></html>
+            <link rel="stylesheet" href="/assets/app.css"></head><body class="\(bodyClass)"><main id="main">\(body)</main></body></html>
             """, status: status)
     }
 }

@@ -71,13 +71,20 @@ extension WebUI {
     }
 
     package static func surveyForm(_ template: SurveyTemplate, encounter: Encounter, responseID: String, strings s: Strings, error: String?) -> Markup {
-        surveyForm(template, action: "/ward/survey/\(HTML.urlComponent(encounter.id))", responseID: responseID, strings: s, error: error)
+        surveyForm(template, action: "/ward/survey/\(HTML.urlComponent(encounter.id))", responseID: responseID, strings: s, error: error, offline: true)
     }
 
-    /// A template version as a touch-first form posting to `action`.
-    package static func surveyForm(_ template: SurveyTemplate, action: String, responseID: String, strings s: Strings, error: String?) -> Markup {
+    /// A template version as a touch-first form posting to `action`. An `offline` form (the bedside
+    /// tablet's) is kept in the browser when the gateway is out of reach and sent when it is back
+    /// (app.js); its response id makes the sending idempotent.
+    package static func surveyForm(
+        _ template: SurveyTemplate, action: String, responseID: String, strings s: Strings, error: String?, offline: Bool = false
+    ) -> Markup {
         var html = errorBanner(error)
-        html += "<form method=\"post\" action=\"\(action)\" id=\"survey\">"
+        html += "<form method=\"post\" action=\"\(action)\" id=\"survey\"\(offline ? " data-offline" : "")>"
+        if offline {
+            html += "<p id=\"offline-status\" class=\"flash\" role=\"status\" hidden data-saved=\"\(s["offlineSaved"])\" data-used=\"\(s["offlineUsed"])\"></p>"
+        }
         html += "<input type=\"hidden\" name=\"responseId\" value=\"\(e(responseID))\">"
         // The version the form shows is the version the answers are checked against, even if a newer one appears meanwhile.
         html += "<input type=\"hidden\" name=\"templateId\" value=\"\(e(template.id))\"><input type=\"hidden\" name=\"templateVersion\" value=\"\(template.version)\">"
@@ -131,7 +138,7 @@ extension WebUI {
             SurveySubmission(
                 id: form["responseId"] ?? "", templateId: template.id, templateVersion: template.version, patientId: patientId,
                 wardId: wardId, departmentId: departmentId, mode: mode, taskId: taskId,
-                submittedAt: crm.currentTimestamp(), answers: answers(form, template.definition), opinions: opinions))
+                submittedAt: crm.captureTimestamp(form["capturedAt"]), answers: answers(form, template.definition), opinions: opinions))
     }
 
     /// The form's answers as the template's JSON answers; skipped questions are absent.

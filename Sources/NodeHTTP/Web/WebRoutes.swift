@@ -10,6 +10,8 @@ package struct WebUI: Sendable {
     package let runtime: NodeRuntime
     package let configuration: NodeConfiguration
     package let screenPops: ScreenPopHub
+    /// Answers per kiosk and minute (WebRoutes+Kiosk).
+    let kioskThrottle = KioskThrottle()
 
     package var crm: CRM { runtime.crm }
 
@@ -17,6 +19,12 @@ package struct WebUI: Sendable {
     package func add(to router: Router<APIRequestContext>) {
         router.get("/assets/app.css") { _, _ in Self.asset(WebAssets.css, type: "text/css; charset=utf-8") }
         router.get("/assets/app.js") { _, _ in Self.asset(WebAssets.javascript, type: "text/javascript; charset=utf-8") }
+        // The bedside tablet's service worker (scope /ward): checked for updates on every load.
+        router.get("/sw.js") { _, _ in
+            Response(
+                status: .ok, headers: [.contentType: "text/javascript; charset=utf-8", .cacheControl: "no-cache"],
+                body: .init(byteBuffer: ByteBuffer(string: WebAssets.serviceWorker)))
+        }
         addLogin(to: router)
         addAccount(to: router)
         addWard(to: router)
@@ -41,6 +49,7 @@ package struct WebUI: Sendable {
         addData(to: router)
         addReports(to: router)
         addOpinions(to: router)
+        addKiosk(to: router)
     }
 
     package static func asset(_ text: String, type: String) -> Response {
