@@ -623,6 +623,44 @@ def main():
         passed += 1
         print("ok: a bedside survey finished without the tablet's link waits in the browser, then reaches central once")
 
+        # 11. A department's kiosk: the admin makes a kiosk credential, the screen is enrolled once and
+        #     then shows nothing but the survey; an answer is thanked and the form comes back empty.
+        admin = Browser(*SIZES["desktop"])
+        try:
+            admin.login(central, "admin")
+            admin.driver.get(central + "/tokens")
+            admin.driver.find_element(By.ID, "name").send_keys("kiosk-card-lobby")
+            admin.driver.find_element(By.CSS_SELECTOR, "input[name=scope][value=kiosk]").click()
+            admin.driver.find_element(By.CSS_SELECTOR, "form[action='/tokens'] button[type=submit]").click()
+            admin.wait_for(lambda: admin.driver.find_elements(By.CSS_SELECTOR, "#new-token code"), what="the kiosk credential")
+            kiosk_token = admin.driver.find_element(By.CSS_SELECTOR, "#new-token code").text.strip()
+        finally:
+            admin.quit()
+        kiosk = Browser(*SIZES["tablet"])
+        try:
+            kiosk.driver.get(central + "/kiosk/D-CARD")
+            kiosk.wait_for(lambda: kiosk.driver.find_elements(By.ID, "kiosk-enrol"), what="the enrol page")
+            kiosk.driver.find_element(By.ID, "k-token").send_keys(kiosk_token)
+            kiosk.driver.find_element(By.CSS_SELECTOR, "#k-department option[value=D-CARD]").click()
+            kiosk.driver.find_element(By.CSS_SELECTOR, "#kiosk-enrol button").click()
+            kiosk.wait_for(lambda: kiosk.driver.find_elements(By.ID, "survey"), what="the kiosk survey")
+            assert not kiosk.driver.find_elements(By.CSS_SELECTOR, "nav, header, a[href]"), "nothing leads away from the survey"
+            for fieldset in kiosk.driver.find_elements(By.CSS_SELECTOR, "#survey fieldset"):
+                choices = fieldset.find_elements(By.CSS_SELECTOR, "input[type=radio]")
+                if fieldset.is_displayed() and choices and choices[0].get_attribute("required"):
+                    choices[-1].find_element(By.XPATH, "..").click()
+            shoot(kiosk, args.screenshots, "kiosk-tablet")
+            kiosk.driver.find_element(By.CSS_SELECTOR, "#survey button[type=submit]").click()
+            kiosk.wait_for(lambda: kiosk.driver.find_elements(By.ID, "kiosk-next"), what="the thanks page")
+            kiosk.driver.find_element(By.ID, "kiosk-next").click()
+            kiosk.wait_for(lambda: kiosk.driver.find_elements(By.ID, "survey"), what="a fresh form")
+        finally:
+            kiosk.quit()
+        status, rows = api(central, "GET", f"/api/stats/satisfaction?from={today}&to={today}", token=token(central, "manager"))
+        assert status == 200 and any(r["mode"] == "kiosk" and r["total"] >= 1 for r in rows), rows
+        passed += 1
+        print("ok: a department kiosk is enrolled once and records an anonymous answer with mode kiosk")
+
         # 8. A survey link in an SMS: the patient answers on the phone, once, without logging in.
         #    (The link is read from central's demo SMS file: not with --attach.)
         if work is None:

@@ -36,6 +36,25 @@ struct AuditTrailTests {
             #expect(page.0 == .ok && page.1.contains("patient.read") && page.1.contains(patient))
             let nurse = try await WebArchiveAndChartTests.logIn(client, "nurse")
             #expect(try await client.execute(uri: "/audit", method: .get, headers: [.cookie: nurse]) { $0.status } == .forbidden)
+
+            // The security officer's filters: a person, an action family, days; and the same as CSV.
+            let today = runtime.crm.today()
+            let reads = try await client.execute(uri: "/audit?user=manager&action=patient&from=\(today)&to=\(today)", method: .get, headers: [.cookie: cookie]) {
+                String(buffer: $0.body)
+            }
+            #expect(reads.contains("patient.read") && reads.contains("patient.search") && !reads.contains("<td>export</td>") && !reads.contains("<td>login</td>"))
+            let nobody = try await client.execute(uri: "/audit?user=nurse&action=export", method: .get, headers: [.cookie: cookie]) { String(buffer: $0.body) }
+            #expect(!nobody.contains("<td>export</td>"))
+            let yesterday = try #require(runtime.crm.time.day(today, plus: -1))
+            let before = try await client.execute(uri: "/audit?user=manager&to=\(yesterday)", method: .get, headers: [.cookie: cookie]) { String(buffer: $0.body) }
+            #expect(!before.contains("patient.read"))
+            let refused = try await client.execute(uri: "/audit?from=2026-13-01", method: .get, headers: [.cookie: cookie]) { ($0.status, String(buffer: $0.body)) }
+            #expect(refused.0 == .ok && refused.1.contains("class=\"error\""))
+            let csv = try await client.execute(uri: "/audit.csv?user=manager&action=patient", method: .get, headers: [.cookie: cookie]) {
+                ($0.headers[.contentType], String(buffer: $0.body))
+            }
+            #expect(csv.0 == "text/csv; charset=utf-8" && csv.1.contains("patient.read,patient,\(patient)") && !csv.1.contains(",export,"))
+            #expect(try await client.execute(uri: "/audit.csv", method: .get, headers: [.cookie: nurse]) { $0.status } == .forbidden)
         }
     }
 }

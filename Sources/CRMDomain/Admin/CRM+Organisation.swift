@@ -108,12 +108,22 @@ public struct AuditEntry: Codable, Sendable, Hashable {
 
 extension CRM.Organisation {
     /// The audit trail, newest first (managers and admins).
-    public func auditTrail(_ caller: Caller, entityId: String? = nil, page: PageRequest) async throws -> Page<AuditEntry> {
+    public func auditTrail(
+        _ caller: Caller, entityId: String? = nil, userId: String? = nil, action: String? = nil, range: DayRange? = nil, page: PageRequest
+    ) async throws -> Page<AuditEntry> {
         try caller.require(.manager, .admin)
+        try range?.validate(time)
+        for (name, value) in [("entity", entityId), ("user", userId), ("action", action)] where (value?.count ?? 0) > 100 {
+            throw CRMError.invalid("\(name) must be at most 100 characters")
+        }
         return try await read { db in
             var sql = "SELECT * FROM auditEntry WHERE 1"
             var arguments: StatementArguments = []
             if let entityId { sql += " AND entityId = ?"; arguments += [entityId] }
+            if let userId { sql += " AND userId = ?"; arguments += [userId] }
+            // An action or its family: `patient` finds patient.read, patient.search, …
+            if let action { sql += " AND (action = ? OR (action >= ? AND action < ?))"; arguments += [action, action + ".", action + ".\u{10FFFF}"] }
+            if let range { sql += " AND at >= ? AND at < ?"; arguments += [range.from, range.toExclusive] }
             if let after = page.after { sql += " AND id < ?"; arguments += [after] }
             sql += " ORDER BY id DESC LIMIT ?"
             arguments += [page.limit + 1]

@@ -126,9 +126,19 @@ public struct HospitalGenerator: Sendable {
         .init(id: "comment", text: "意见建议", type: .text, maxLength: 500),
     ])
 
+    /// What a department's kiosk asks a walk-in patient.
+    static let kioskDefinition = SurveyDefinition(questions: [
+        .init(id: "overall", text: "您对今天的就诊是否满意", type: .scale5, required: true, role: .overall),
+        .init(
+            id: "waiting", text: "候诊时间", type: .single,
+            options: [.init(value: "short", label: "不长"), .init(value: "ok", label: "可以接受"), .init(value: "long", label: "太长")], required: true),
+        .init(id: "recommend", text: "推荐意愿（0–10）", type: .nps, role: .recommend),
+    ])
+
     private func templatesAndRules(_ crm: CRM) async throws {
         _ = try await crm.surveys.saveTemplate(.system, id: "bedside", name: "入院24小时床边探访", purpose: "bedside", diseaseCode: nil, definition: Self.bedsideDefinition)
         _ = try await crm.surveys.saveTemplate(.system, id: "discharge", name: "出院72小时电话回访", purpose: "discharge", diseaseCode: nil, definition: Self.phoneDefinition)
+        _ = try await crm.surveys.saveTemplate(.system, id: "kiosk", name: "门诊自助机满意度", purpose: "kiosk", diseaseCode: nil, definition: Self.kioskDefinition)
         _ = try await crm.followUps.saveRule(
             .system,
             FollowUpRule(

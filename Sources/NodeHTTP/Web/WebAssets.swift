@@ -64,6 +64,7 @@ package enum WebAssets {
         .scroll { overflow-x: auto; }
         /* The department kiosk: big type and targets for anyone walking up. */
         body.kiosk { font-size: 1.35rem; }
+        body.kiosk main { max-width: 960px; margin-top: 2rem; }
         body.kiosk .choices label { min-height: 64px; min-width: 64px; font-size: 1.3rem; }
         body.kiosk button, body.kiosk a.button { min-height: 64px; font-size: 1.3rem; padding: .6rem 2rem; }
         a.button { display: inline-block; background: var(--accent); color: #fff; border-radius: .5rem; text-decoration: none; }
