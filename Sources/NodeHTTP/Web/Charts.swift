@@ -62,7 +62,7 @@ package enum CSVLine {
 
 /// SVG charts, drawn on the server: no script, readable without colour (values are written on them).
 package enum SVGChart {
-    package static let palette = ["#0b6bcb", "#1f8a4c", "#b26a00", "#c0392b", "#6b4fbb", "#0f8c8c", "#8c6d1f", "#5b6878"]
+    package static let palette = ["#0b6bcb", "#17783f", "#9a5b00", "#c0392b", "#6b4fbb", "#0b7a7a", "#8c6d1f", "#5b6878"]
 
     /// Horizontal bars (one per row), values written at the bar ends; negative values go left of zero.
     package static func bars(_ data: ChartData) -> Markup {

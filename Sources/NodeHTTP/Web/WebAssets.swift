@@ -2,7 +2,7 @@
 /// fetched from a CDN and there is no build step.
 package enum WebAssets {
     package static let css = #"""
-        :root { --ink: #1d2733; --muted: #5b6878; --line: #d5dbe3; --bg: #f5f7fa; --card: #fff; --accent: #0b6bcb; --ok: #1f8a4c; --bad: #c0392b; --warn: #b26a00; }
+        :root { --ink: #1d2733; --muted: #5b6878; --line: #d5dbe3; --bg: #f5f7fa; --card: #fff; --accent: #0b6bcb; --ok: #17783f; --bad: #c0392b; --warn: #9a5b00; }
         * { box-sizing: border-box; }
         body { margin: 0; font: 16px/1.5 "Noto Sans CJK SC", "PingFang SC", "Microsoft YaHei", system-ui, sans-serif; color: var(--ink); background: var(--bg); }
         header { display: flex; flex-wrap: wrap; align-items: center; gap: .75rem 1.25rem; padding: .6rem 1rem; background: #12324f; color: #fff; }
@@ -37,7 +37,7 @@ package enum WebAssets {
           background: var(--accent); color: #fff; cursor: pointer; text-decoration: none; }
         button.secondary { background: #e3e9f0; color: var(--ink); }
         button.danger { background: var(--bad); }
-        :focus-visible { outline: 3px solid #f5a623; outline-offset: 2px; }
+        :focus-visible { outline: 3px solid #1d2733; outline-offset: 2px; box-shadow: 0 0 0 6px #f5a623; }
         table + .card, table + form { margin-top: 1rem; }
         .visually-hidden { position: absolute; width: 1px; height: 1px; overflow: hidden; clip: rect(0 0 0 0); white-space: nowrap; }
         details.card > summary { cursor: pointer; font-weight: 600; min-height: 32px; }
