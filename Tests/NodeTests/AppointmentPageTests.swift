@@ -46,7 +46,7 @@ struct AppointmentPageTests {
             #expect(confirmed.contains("\(today) 15:00") && !confirmed.contains("\(tomorrow) 09:30"))
             // A visit confirmed cannot be cancelled afterwards.
             let again = try await post("/appointments/\(first)/status", "status=cancelled")
-            #expect(again.0 == .ok && again.1.contains("already"))
+            #expect(again.0 == .ok && again.1.contains("已是"))
             let archive = try await crm.patients.archive(Caller(userId: "manager", role: .manager), patientId: patient)
             #expect(Set(archive.appointments.map(\.status)) == ["confirmed", "noShow", "booked"])
         }

@@ -44,11 +44,11 @@ struct ConsultationPageTests {
             #expect(answered.contains("探视时间") && answered.contains("周末全天可探视"))
             // Nor answered again: a second answer (another agent, a stale page) overwrites nothing.
             let second = try await post("/consultations/\(anonymous)/answer", "handling=另一个答复")
-            #expect(second.0 == .ok && second.1.contains("already answered"))
+            #expect(second.0 == .ok && second.1.contains("已答复"))
             #expect(try await crm.service.consultations(Caller(userId: "agent", role: .agent), status: "answered", page: PageRequest()).items.first?.handling == "周末全天可探视")
             // A routed consultation that is answered cannot be routed again.
             let again = try await post("/consultations/\(anonymous)/route", "departmentId=D-CARD")
-            #expect(again.0 == .ok && again.1.contains("already answered"))
+            #expect(again.0 == .ok && again.1.contains("已答复"))
 
             let nurse = try await WebArchiveAndChartTests.logIn(client, "nurse")
             #expect(try await client.execute(uri: "/consultations", method: .get, headers: [.cookie: nurse]) { $0.status } == .forbidden)

@@ -40,7 +40,7 @@ struct ReportAndDataPageTests {
             let garbage = try await SMSPageTests.post(client, "/data/import", "dataset=patients&action=preview&file=%%%", cookie)
             #expect(garbage.0 == .ok && garbage.2.contains("class=\"error\""))
             let nothing = try await SMSPageTests.post(client, "/data/import", "dataset=patients&action=preview", cookie)
-            #expect(nothing.2.contains("choose a file or paste its lines"))
+            #expect(nothing.2.contains("请选择文件或粘贴"))
 
             // Every dataset downloads; agents get none.
             let page = try await SMSPageTests.page(client, "/data", cookie).1
@@ -114,7 +114,7 @@ struct ReportAndDataPageTests {
             let after = try await SMSPageTests.page(client, "/opinions?kind=important", cookie).1
             #expect(after.contains("院办") && !after.contains("action=\"/opinions/\(id)/escalate\""))
             let again = try await SMSPageTests.post(client, "/opinions/\(id)/escalate", "note=x&back=important", cookie)
-            #expect(again.2.contains("already reported up"))
+            #expect(again.2.contains("此意见已上报"))
             #expect(try await SMSPageTests.post(client, "/opinions/\(id)/grade", "kind=praise&back=important", cookie).0 == .seeOther)
             #expect(try await SMSPageTests.page(client, "/opinions?kind=praise", cookie).1.contains("夜间噪音"))
             let admin = try await WebArchiveAndChartTests.logIn(client, "admin")
@@ -183,7 +183,7 @@ struct ReportAndDataPageTests {
             let contact = try await SMSPageTests.page(client, "/patients?contact=\(Self.percent("床位家"))", cookie).1
             #expect(contact.contains("床位人") && !contact.contains("床位外"))
             let refused = try await SMSPageTests.page(client, "/patients?admittedFrom=2026-13-01", cookie)
-            #expect(refused.0 == .ok && refused.1.contains("admittedFrom must be yyyy-MM-dd"))
+            #expect(refused.0 == .ok && refused.1.contains("admittedFrom 须为 yyyy-MM-dd"))
             let archive = try await SMSPageTests.page(client, "/patients/\(patient)", cookie).1
             #expect(archive.contains("id=\"contact\"") && archive.contains("床位家属"))
 

@@ -31,7 +31,7 @@ struct RuleAndTaskPageTests {
             let cookie = try await WebArchiveAndChartTests.logIn(client, "manager")
             func post(_ uri: String, _ body: String) async throws -> (HTTPResponse.Status, String, String) { try await SMSPageTests.post(client, uri, body, cookie) }
             let refused = try await post("/rules", "name=%E6%AF%8F%E6%9C%88&kind=periodic&trigger=discharge&repeat=3&ruleAction=call&action=save")
-            #expect(refused.0 == .ok && refused.2.contains("a periodic rule needs") && refused.2.contains("value=\"每月\""), "refused, with the input kept")
+            #expect(refused.0 == .ok && refused.2.contains("周期规则须设置") && refused.2.contains("value=\"每月\""), "refused, with the input kept")
             let monthly = try await post("/rules", "name=%E6%AF%8F%E6%9C%88&kind=periodic&trigger=discharge&interval=1&intervalUnit=months&repeat=3&ruleAction=call&action=save")
             #expect(monthly.0 == .seeOther)
             let sms = try await post(
@@ -93,7 +93,7 @@ struct RuleAndTaskPageTests {
             #expect(assigned.0 == .seeOther && assigned.1.contains("holder=-"))
             await #expect(try crm.followUps.task(open).claimedBy == "agent")
             let again = try await SMSPageTests.post(client, "/tasks/\(open)/assign", "assignee=agent2", manager)
-            #expect(again.0 == .ok && again.2.contains("already claimed by"))
+            #expect(again.0 == .ok && again.2.contains("已被"))
         }
     }
 }

@@ -39,7 +39,7 @@ struct SMSPageTests {
 
             // A template with an unknown placeholder is refused with what was typed kept.
             let refused = try await post("/sms/templates", "id=care&name=%E5%85%B3%E6%80%80&kind=followup&body=%7Bphone%7D%E6%82%A8%E5%A5%BD")
-            #expect(refused.0 == .ok && refused.2.contains("unknown placeholder") && refused.2.contains("{phone}您好</textarea>"))
+            #expect(refused.0 == .ok && refused.2.contains("未知的占位符") && refused.2.contains("{phone}您好</textarea>"))
             let saved = try await post("/sms/templates", "id=care&name=%E5%85%B3%E6%80%80&kind=followup&body=%7Bname%7D%E6%82%A8%E5%A5%BD")
             #expect(saved.0 == .seeOther && saved.1 == "/sms/templates?saved=1")
             let editor = try await Self.page(client, "/sms/templates?edit=care", manager).1
@@ -89,10 +89,10 @@ struct SMSPageTests {
             outbox = try await Self.page(client, cancelled.1, agent).1
             #expect(outbox.contains("data-status=\"cancelled\"") && outbox.contains("已取消"))
             let again = try await Self.post(client, "/sms/\(message.id)/cancel", "patientId=\(patient)", agent)
-            #expect(again.0 == .ok && again.2.contains("only a queued message can be cancelled"))
+            #expect(again.0 == .ok && again.2.contains("只有待发送的短信可以取消"))
 
             // Filters: a wrong number is said so; a status narrows the list.
-            #expect(try await Self.page(client, "/sms/outbox?phone=abc", agent).1.contains("phone is not a phone number"))
+            #expect(try await Self.page(client, "/sms/outbox?phone=abc", agent).1.contains("不是有效的电话号码"))
             #expect(try await Self.page(client, "/sms/outbox?status=queued", agent).1.contains("class=\"muted\""))
             #expect(try await Self.page(client, "/sms/outbox?phone=%2B86%20138-0013-8310&status=cancelled", agent).1.contains("明天复查"))
         }

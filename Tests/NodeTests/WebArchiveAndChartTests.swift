@@ -75,7 +75,7 @@ struct WebArchiveAndChartTests {
             ) { response in
                 (response.status, String(buffer: response.body))
             }
-            #expect(bad.0 == .unprocessableContent && bad.1.contains("phone is not a phone number") && !bad.1.contains("秘密"))
+            #expect(bad.0 == .unprocessableContent && bad.1.contains("不是有效的电话号码") && !bad.1.contains("秘密"))
             await #expect(try runtime.crm.patients.patient(id).phone == "13800138111")
         }
     }

@@ -24,7 +24,7 @@ extension WebUI {
                     session.caller, patientId: form["patientId"] ?? "", kind: form["kind"] ?? "", departmentId: form["departmentId"],
                     doctorId: form["doctorId"], scheduledAt: at)
             } catch let error as CRMError where error.refusesInput || error.kind == .notFound {
-                return try await Self.appointmentsPage(crm, session, { _ in nil }, error: error.message, saved: false)
+                return try await Self.appointmentsPage(crm, session, { _ in nil }, error: session.strings.refusal(error.message), saved: false)
             }
             return WebPage.redirect("/appointments?saved=1")
         }
@@ -38,7 +38,7 @@ extension WebUI {
                 }
                 try await crm.service.setAppointmentStatus(session.caller, id: id, status: status)
             } catch let error as CRMError where error.refusesInput || error.kind == .conflict || error.kind == .notFound {
-                return try await Self.appointmentsPage(crm, session, { _ in nil }, error: error.message, saved: false)
+                return try await Self.appointmentsPage(crm, session, { _ in nil }, error: session.strings.refusal(error.message), saved: false)
             }
             return WebPage.redirect("/appointments?saved=1")
         }

@@ -16,7 +16,8 @@ extension WebUI {
             do {
                 trail = try await Self.auditEntries(crm, session.caller, query, limit: 200)
             } catch let error as CRMError where error.refusesInput {
-                return session.page(session.strings["audit"], errorBanner(error.message) + Self.auditPage(Page(items: [], next: nil), query: query, s: session.strings))
+                return session.page(
+                    session.strings["audit"], errorBanner(session.strings.refusal(error.message)) + Self.auditPage(Page(items: [], next: nil), query: query, s: session.strings))
             }
             return session.page(session.strings["audit"], Self.auditPage(trail, query: query, s: session.strings))
         }

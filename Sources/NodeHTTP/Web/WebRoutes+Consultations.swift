@@ -50,7 +50,7 @@ extension WebUI {
         do {
             try await action()
         } catch let error as CRMError where error.refusesInput || error.kind == .notFound || error.kind == .conflict {
-            return try await consultationsPage(crm, session, { _ in nil }, error: error.message, saved: false)
+            return try await consultationsPage(crm, session, { _ in nil }, error: session.strings.refusal(error.message), saved: false)
         }
         return WebPage.redirect("/consultations?saved=1")
     }

@@ -27,21 +27,21 @@ extension WebUI {
             do {
                 text = try Self.uploadedText(form)
             } catch let error as CRMError where error.refusesInput {
-                return try await Self.dataPage(crm, session, body: errorBanner(error.message))
+                return try await Self.dataPage(crm, session, body: errorBanner(session.strings.refusal(error.message)))
             }
             let apply = form["action"] == "apply"
             let report: ImportReport
             do {
                 report = try await crm.patients.importCSV(session.caller, dataset, text: text, preview: !apply)
             } catch let error as CRMError where error.refusesInput {
-                return try await Self.dataPage(crm, session, body: errorBanner(error.message))
+                return try await Self.dataPage(crm, session, body: errorBanner(session.strings.refusal(error.message)))
             }
             var html: Markup = "<section class=\"card\" id=\"import-report\"><h2>\(s["dataset-" + dataset.rawValue])</h2>"
             html += Self.previewTable(text, s: s)
             if !report.rejected.isEmpty {
                 html += "<p class=\"error\" role=\"alert\">\(s["importRejected"].replacingOccurrences(of: "{n}", with: String(report.rejected.count)))</p>"
                 html += "<table id=\"rejected-lines\"><thead><tr><th>\(s["line"])</th><th>\(s["reason"])</th></tr></thead><tbody>"
-                html += report.rejected.prefix(500).markup { "<tr><td>\($0.line)</td><td>\(e($0.reason))</td></tr>" }
+                html += report.rejected.prefix(500).markup { "<tr><td>\($0.line)</td><td>\(e(s.refusal($0.reason)))</td></tr>" }
                 html += "</tbody></table>"
             } else if report.applied {
                 html += "<p class=\"flash\" role=\"status\" id=\"import-done\">\(s["importDone"].replacingOccurrences(of: "{n}", with: String(report.imported)))</p>"

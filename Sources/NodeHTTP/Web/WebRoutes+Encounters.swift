@@ -42,7 +42,7 @@ extension WebUI {
             } catch let error as CRMError {
                 // Every refusal comes back with the form, which keeps a new archive's id: sent
                 // again, it creates no second archive.
-                return try await Self.encountersPage(crm, session, ward: ward, patientId: nil, error: error.message, form: form)
+                return try await Self.encountersPage(crm, session, ward: ward, patientId: nil, error: session.strings.refusal(error.message), form: form)
             }
             return WebPage.redirect("/encounters?ward=\(HTML.urlComponent(ward ?? ""))&saved=1")
         }
@@ -87,7 +87,7 @@ extension WebUI {
         do {
             try await action()
         } catch let error as CRMError where error.refusesInput || error.kind == .conflict || error.kind == .notFound {
-            return try await encountersPage(crm, session, ward: ward, patientId: nil, error: error.message, form: nil)
+            return try await encountersPage(crm, session, ward: ward, patientId: nil, error: session.strings.refusal(error.message), form: nil)
         }
         return WebPage.redirect("/encounters?ward=\(HTML.urlComponent(ward ?? ""))&saved=1")
     }

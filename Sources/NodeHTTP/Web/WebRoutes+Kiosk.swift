@@ -78,7 +78,7 @@ extension WebUI {
                     templateVersion: template.version, answers: Self.answers(form, template.definition), opinion: opinion,
                     capturedAt: crm.currentTimestamp())
             } catch let error as CRMError where error.refusesInput {
-                return try await Self.kioskPage(crm, department: department, language: language, error: error.message)
+                return try await Self.kioskPage(crm, department: department, language: language, error: Strings(language: language).refusal(error.message))
             } catch let error as CRMError where error.kind == .conflict {
                 // The same form twice (a double tap): it was recorded the first time.
                 return Self.kioskMessage(s["linkThanks"], department: department, language: language, status: .ok)

@@ -73,7 +73,7 @@ extension WebUI {
                 _ = try await crm.surveys.saveTemplate(
                     session.caller, id: id, name: form["name"] ?? "", purpose: form["purpose"], diseaseCode: form["diseaseCode"], definition: definition)
             } catch let error as CRMError where error.refusesInput {
-                return editor(0, error.message)
+                return editor(0, session.strings.refusal(error.message))
             }
             return WebPage.redirect("/templates/\(HTML.urlComponent(id))")
         }

@@ -25,7 +25,8 @@ extension WebUI {
             do {
                 try await crm.surveys.escalateOpinion(session.caller, id: try context.parameters.id(), note: form["note"] ?? "")
             } catch let error as CRMError where error.refusesInput || error.kind == .conflict {
-                return try await Self.opinionsPage(crm, session, FormFields("kind=\(HTML.urlComponent(form["back"] ?? "important"))"), refusal: error.message)
+                return try await Self.opinionsPage(
+                    crm, session, FormFields("kind=\(HTML.urlComponent(form["back"] ?? "important"))"), refusal: session.strings.refusal(error.message))
             }
             return WebPage.redirect("/opinions?kind=\(HTML.urlComponent(form["back"] ?? "important"))")
         }

@@ -19,7 +19,7 @@ extension WebUI {
                 do {
                     found = try await crm.patients.search(session.caller, query, page: try PageRequest(after: form["after"], limit: 50))
                 } catch let error as CRMError where error.refusesInput {
-                    refusal = error.message
+                    refusal = session.strings.refusal(error.message)
                 }
             }
             let duplicates = session.caller.role == .agent ? [] : try await crm.patients.duplicateCandidates(session.caller, limit: 20)

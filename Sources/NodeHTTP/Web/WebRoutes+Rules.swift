@@ -30,7 +30,8 @@ extension WebUI {
                 }
                 _ = try await crm.followUps.saveRule(session.caller, rule)
             } catch let error as CRMError where error.refusesInput || error.kind == .notFound {
-                return try await Self.rulesPage(crm, session, rules: try await crm.followUps.rules(), form: form, preview: nil, error: error.message, flash: nil)
+                return try await Self.rulesPage(
+                    crm, session, rules: try await crm.followUps.rules(), form: form, preview: nil, error: session.strings.refusal(error.message), flash: nil)
             }
             return WebPage.redirect("/rules?saved=1")
         }
@@ -44,7 +45,7 @@ extension WebUI {
                 let flash = "\(session.strings["ruleApplied"]): \(made)"
                 return try await Self.rulesPage(crm, session, rules: rules, form: nil, preview: nil, error: nil, flash: flash)
             } catch let error as CRMError where error.refusesInput || error.kind == .notFound {
-                return try await Self.rulesPage(crm, session, rules: rules, form: nil, preview: nil, error: error.message, flash: nil)
+                return try await Self.rulesPage(crm, session, rules: rules, form: nil, preview: nil, error: session.strings.refusal(error.message), flash: nil)
             }
         }
     }

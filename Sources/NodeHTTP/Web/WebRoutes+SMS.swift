@@ -31,7 +31,7 @@ extension WebUI {
                     session.caller, name: form["name"] ?? "", templateId: form["templateId"] ?? "", audience: Self.audience(form), scheduledAt: when,
                     surveyTemplateId: form["surveyTemplateId"])
             } catch let error as CRMError where error.refusesInput || error.kind == .notFound {
-                return try await Self.composerPage(crm, session, form, count: false, error: error.message)
+                return try await Self.composerPage(crm, session, form, count: false, error: session.strings.refusal(error.message))
             }
             return WebPage.redirect("/sms?saved=1#campaigns")
         }
@@ -41,7 +41,7 @@ extension WebUI {
             do {
                 try await crm.sms.cancelCampaign(session.caller, id: id)
             } catch let error as CRMError where error.kind == .notFound || error.kind == .conflict {
-                return try await Self.composerPage(crm, session, FormFields(""), count: false, error: error.message)
+                return try await Self.composerPage(crm, session, FormFields(""), count: false, error: session.strings.refusal(error.message))
             }
             return WebPage.redirect("/sms?saved=1#campaigns")
         }
@@ -57,7 +57,7 @@ extension WebUI {
                 do {
                     if action == "cancel" { try await crm.sms.cancel(session.caller, id: id) } else { try await crm.sms.resend(session.caller, id: id) }
                 } catch let error as CRMError where error.kind == .notFound || error.kind == .conflict {
-                    return try await Self.outboxPage(crm, session, form, error: error.message)
+                    return try await Self.outboxPage(crm, session, form, error: session.strings.refusal(error.message))
                 }
                 return WebPage.redirect("/sms/outbox?" + Self.outboxQuery(form, saved: true))
             }
@@ -75,7 +75,7 @@ extension WebUI {
             do {
                 try await crm.sms.saveTemplate(session.caller, template)
             } catch let error as CRMError where error.refusesInput {
-                return Self.smsTemplatesPage(try await crm.sms.templates(), editing: template, error: error.message, session: session, saved: false)
+                return Self.smsTemplatesPage(try await crm.sms.templates(), editing: template, error: session.strings.refusal(error.message), session: session, saved: false)
             }
             return WebPage.redirect("/sms/templates?saved=1")
         }
@@ -94,7 +94,7 @@ extension WebUI {
                 }
                 _ = try await crm.sms.send(session.caller, patientId: id, phone: nil, body: body, scheduledAt: when)
             } catch let error as CRMError where error.refusesInput || error.kind == .conflict {
-                return try await Self.patientPage(crm, session, id: id, smsDraft: form, error: error.message)
+                return try await Self.patientPage(crm, session, id: id, smsDraft: form, error: session.strings.refusal(error.message))
             }
             return WebPage.redirect("/sms/outbox?patientId=\(HTML.urlComponent(id))&saved=1")
         }
@@ -112,7 +112,9 @@ extension WebUI {
         var count: Int?
         var refusal = error
         if wantsCount {
-            do { count = try await crm.sms.audienceCount(session.caller, audience(query)) } catch let error as CRMError where error.refusesInput { refusal = error.message }
+            do { count = try await crm.sms.audienceCount(session.caller, audience(query)) } catch let error as CRMError where error.refusesInput {
+                refusal = session.strings.refusal(error.message)
+            }
         }
         let (templates, departments, campaigns, surveys) = await (
             try crm.sms.templates(), try crm.organisation.references(.department), try crm.sms.campaigns(session.caller, page: PageRequest(limit: 50)).items,
@@ -181,7 +183,7 @@ extension WebUI {
         do {
             list = try await crm.sms.outbox(session.caller, filter, page: try PageRequest(after: query["after"], limit: Self.outboxPageSize))
         } catch let error as CRMError where error.refusesInput {
-            refusal = error.message
+            refusal = session.strings.refusal(error.message)
         }
         let names = await patientNames(crm, list.items.compactMap(\.patientId))
         let canAct = session.caller.role == .agent || session.caller.role == .manager

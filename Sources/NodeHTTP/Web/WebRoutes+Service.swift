@@ -38,7 +38,7 @@ extension WebUI {
                     session.strings["phoneSurvey"],
                     Self.surveyForm(
                         template, action: "/desk/tasks/\(HTML.urlComponent(task.id))/survey",
-                        responseID: form["responseId"] ?? "", strings: session.strings, error: error.message))
+                        responseID: form["responseId"] ?? "", strings: session.strings, error: session.strings.refusal(error.message)))
             }
             return WebPage.redirect("/desk")
         }
@@ -86,7 +86,7 @@ extension WebUI {
                 try await crm.service.setBlacklisted(
                     session.caller, phone: form["phone"] ?? "", blacklisted: form["blacklisted"] == "1", reason: form["reason"])
             } catch let error as CRMError where error.refusesInput {
-                return try await Self.blacklistPage(crm, session, refusal: error.message, saved: false)
+                return try await Self.blacklistPage(crm, session, refusal: session.strings.refusal(error.message), saved: false)
             }
             return WebPage.redirect("/blacklist?saved=1")
         }

@@ -31,7 +31,7 @@ extension WebUI {
             } catch let error as CRMError where error.kind == .notFound {
                 return Self.surveyLinkMessage(s["linkUnknown"], language: language, status: .notFound)
             } catch let error as CRMError where error.refusesInput {
-                return try await Self.surveyLinkPage(crm, token: token, language: language, error: error.message)
+                return try await Self.surveyLinkPage(crm, token: token, language: language, error: Strings(language: language).refusal(error.message))
             } catch let error as CRMError where error.kind == .conflict {
                 return try await Self.surveyLinkPage(crm, token: token, language: language, error: nil)
             }

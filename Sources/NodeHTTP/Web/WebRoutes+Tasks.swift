@@ -26,7 +26,7 @@ extension WebUI {
                     session.caller, patientId: form["patientId"] ?? "", dueDate: form["dueDate"] ?? "", note: form["note"], templateId: form["templateId"],
                     assignee: assignee)
             } catch let error as CRMError where error.refusesInput || error.kind == .notFound {
-                return try await Self.tasksPage(crm, session, FormFields(""), draft: form, error: error.message)
+                return try await Self.tasksPage(crm, session, FormFields(""), draft: form, error: session.strings.refusal(error.message))
             }
             return WebPage.redirect("/tasks?saved=1")
         }
@@ -37,7 +37,7 @@ extension WebUI {
             do {
                 try await crm.followUps.assign(session.caller, taskId: id, to: form["assignee"] ?? "")
             } catch let error as CRMError where error.refusesInput || error.kind == .notFound || error.kind == .conflict {
-                return try await Self.tasksPage(crm, session, form, draft: nil, error: error.message)
+                return try await Self.tasksPage(crm, session, form, draft: nil, error: session.strings.refusal(error.message))
             }
             return WebPage.redirect("/tasks?" + Self.taskFilterQuery(form) + "&saved=1")
         }
@@ -67,7 +67,7 @@ extension WebUI {
             list = try await crm.followUps.openCalls(
                 session.caller, range: DayRange(from: from, to: to), holder: holder, page: try PageRequest(after: query["after"], limit: Self.taskPageSize))
         } catch let error as CRMError where error.refusesInput {
-            refusal = error.message
+            refusal = session.strings.refusal(error.message)
         }
         let (people, templates) = await (try crm.accounts.assignees(session.caller), try crm.surveys.templates())
         var html = errorBanner(refusal)

@@ -43,7 +43,7 @@ extension WebUI {
                     session.strings["startSurvey"],
                     Self.surveyForm(
                         template, encounter: encounter, responseID: form["responseId"] ?? crm.replica.makeRowID(),
-                        strings: session.strings, error: error.message))
+                        strings: session.strings, error: session.strings.refusal(error.message)))
             }
             return WebPage.redirect("/ward?saved=1")
         }
@@ -62,12 +62,12 @@ extension WebUI {
                 ? "<span class=\"due\">\(s["visitDue"])</span> <span class=\"muted\">\(s["dueBy"]) \(minute(entry.bedsideDueBy))</span>"
                 : "<span class=\"done\">\(s["visited"])</span>"
             return """
-                <tr><td>\(e(entry.patient.name))</td><td>\(minute(entry.encounter.admittedAt))</td>
+                <tr><td>\(e(entry.encounter.bed))</td><td>\(e(entry.patient.name))</td><td>\(minute(entry.encounter.admittedAt))</td>
                 <td>\(state)</td><td>\(entry.bedsideVisitDue ? "<a class=\"button\" href=\"/ward/survey/\(HTML.urlComponent(entry.encounter.id))\">\(s["startSurvey"])</a>" as Markup : .empty)</td></tr>
                 """
         }.joined()
         return
-            "<table><caption class=\"muted\">\(s["admitted"]): \(patients.count)</caption><thead><tr><th>\(s["name"])</th><th>\(s["admittedAt"])</th><th>\(s["bedsideVisit"])</th><th><span class=\"visually-hidden\">\(s["startSurvey"])</span></th></tr></thead><tbody>\(rows)</tbody></table>"
+            "<table><caption class=\"muted\">\(s["admitted"]): \(patients.count)</caption><thead><tr><th>\(s["bed"])</th><th>\(s["name"])</th><th>\(s["admittedAt"])</th><th>\(s["bedsideVisit"])</th><th><span class=\"visually-hidden\">\(s["startSurvey"])</span></th></tr></thead><tbody>\(rows)</tbody></table>"
     }
 
     package static func surveyForm(_ template: SurveyTemplate, encounter: Encounter, responseID: String, strings s: Strings, error: String?) -> Markup {

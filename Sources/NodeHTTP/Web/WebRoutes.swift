@@ -97,7 +97,7 @@ package enum WebErrorPage {
         let strings = Strings(language: request.language)
         let translated = APIErrorMiddleware.translate(error)
         if translated.status == .unauthorized { return WebPage.redirect("/login") }
-        let message = translated.status.code >= 500 ? strings["error"] : translated.message
+        let message = translated.status.code >= 500 ? strings["error"] : strings.refusal(translated.message)
         var page = WebPage.bare(
             strings["error"],
             """
