@@ -567,6 +567,20 @@ def main():
             manager.wait_for(lambda: manager.driver.find_elements(By.ID, "results"), what="the search by criteria")
             assert "status=discharged" in manager.driver.current_url
             shoot(manager, args.screenshots, "patients-search-desktop")
+            # The blacklist: a number added with its reason, shown masked with whose archive it is.
+            manager.driver.get(central + "/blacklist")
+            manager.driver.find_element(By.ID, "b-phone").send_keys("13800138902")
+            manager.driver.find_element(By.ID, "b-reason").send_keys("多次骚扰来电")
+            manager.driver.find_element(By.CSS_SELECTOR, "#blacklist-form button[value='1']").click()
+            manager.wait_for(lambda: manager.driver.find_elements(By.ID, "blacklist") and "司马导入" in manager.driver.find_element(By.ID, "blacklist").text,
+                             what="the number on the blacklist")
+            assert "138****8902" in manager.text() and "13800138902" not in manager.text()
+            shoot(manager, args.screenshots, "blacklist-desktop")
+            # The audit trail, filtered to archive reads and searches.
+            manager.driver.get(central + "/audit?action=patient")
+            assert manager.driver.find_elements(By.CSS_SELECTOR, "#audit tbody tr"), "archive reads and searches are audited"
+            assert all(cell.text.startswith("patient.") for cell in manager.driver.find_elements(By.CSS_SELECTOR, "#audit tbody td:nth-child(3)"))
+            shoot(manager, args.screenshots, "audit-desktop")
         finally:
             manager.quit()
         passed += 1
