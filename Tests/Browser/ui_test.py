@@ -16,6 +16,7 @@ from selenium import webdriver
 from selenium.webdriver.chrome.service import Service
 from selenium.common.exceptions import StaleElementReferenceException, WebDriverException
 from selenium.webdriver.common.by import By
+from selenium.webdriver.common.keys import Keys
 from selenium.webdriver.support.ui import WebDriverWait
 
 PASSWORD = "suifang-demo"
@@ -674,6 +675,49 @@ def main():
         assert status == 200 and any(r["mode"] == "kiosk" and r["total"] >= 1 for r in rows), rows
         passed += 1
         print("ok: a department kiosk is enrolled once and records an anonymous answer with mode kiosk")
+
+        # 12. Keyboard only: log in with Tab and Enter, the skip link first, a section and its tab
+        #     followed with Enter, a form filled and sent without a mouse.
+        keys = Browser(*SIZES["desktop"])
+        try:
+            keys.driver.get(central + "/login")
+            focused = lambda: keys.driver.switch_to.active_element
+            keys.driver.find_element(By.TAG_NAME, "body").click()
+            focused().send_keys(Keys.TAB)
+            tabs = 0
+            while focused().get_attribute("id") != "username" and tabs < 10:
+                focused().send_keys(Keys.TAB)
+                tabs += 1
+            focused().send_keys("manager")
+            focused().send_keys(Keys.TAB)
+            assert focused().get_attribute("id") == "password", "Tab goes from the user name to the password"
+            focused().send_keys(PASSWORD + Keys.ENTER)
+            keys.wait_for(lambda: "/complaints" in keys.driver.current_url, what="a keyboard login")
+            keys.driver.find_element(By.TAG_NAME, "body").send_keys(Keys.TAB)
+            assert focused().get_attribute("class") == "skip" and focused().is_displayed(), "the skip link comes first and shows when focused"
+            focused().send_keys(Keys.ENTER)
+            keys.wait_for(lambda: keys.driver.current_url.endswith("#main"), what="the skip link to reach the page")
+            keys.driver.get(central + "/complaints")
+            keys.driver.find_element(By.TAG_NAME, "body").send_keys(Keys.TAB)
+            for _ in range(80):
+                if (focused().get_attribute("href") or "").endswith("/dashboard"):
+                    break
+                focused().send_keys(Keys.TAB)
+            focused().send_keys(Keys.ENTER)
+            keys.wait_for(lambda: keys.driver.current_url.endswith("/dashboard"), what="a section opened with Enter")
+            for _ in range(80):
+                if (focused().get_attribute("href") or "").endswith("/reports"):
+                    break
+                focused().send_keys(Keys.TAB)
+            focused().send_keys(Keys.ENTER)
+            keys.wait_for(lambda: keys.driver.current_url.endswith("/reports"), what="a tab opened with Enter")
+            keys.driver.get(central + "/blacklist")
+            keys.driver.find_element(By.ID, "b-phone").send_keys("13800138903" + Keys.TAB + "键盘录入" + Keys.ENTER)
+            keys.wait_for(lambda: "138****8903" in keys.text(), what="a form sent with Enter")
+        finally:
+            keys.quit()
+        passed += 1
+        print("ok: a manager logs in, moves between sections and tabs and sends a form with the keyboard alone")
 
         # 8. A survey link in an SMS: the patient answers on the phone, once, without logging in.
         #    (The link is read from central's demo SMS file: not with --attach.)

@@ -156,6 +156,12 @@ struct ReportAndDataPageTests {
                 #expect(try await agent.call(.get, "/api/stats/\(route)from=2026-01-01&to=2026-12-31").status == .forbidden, "\(route)")
             }
             #expect(try await manager.call(.get, "/api/stats/results?groupBy=ward&from=2026-01-01&to=2026-12-31").status == .badRequest)
+            // Archive search criteria: an empty or malformed value is refused, not taken as absent.
+            for query in ["dischargedTo=", "status=", "admittedFrom=2026-13-01", "status=asleep", "opinion=", "diagnosis="] {
+                #expect(try await manager.call(.get, "/api/patients?\(query)").status == .badRequest, "\(query)")
+            }
+            let found = try await manager.call(.get, "/api/patients?q=%E7%8E%8B&status=admitted&bed=12&contact=x")
+            #expect(found.status == .ok && found.text.contains("\"items\":[]"))
             for dataset in ExportDataset.allCases {
                 #expect(try await manager.call(.get, "/api/export/\(dataset.rawValue)").status == .ok, "\(dataset)")
             }

@@ -14,7 +14,8 @@ package enum PatientRoutes {
         api.get("patients") { request, context in
             let caller = try context.requireCaller()
             let page = try request.pageRequest()
-            func value(_ name: String) -> String? { request.query(name).flatMap { $0.isEmpty ? nil : $0 } }
+            // An empty value is a value (`?dischargedTo=` is refused as a date), not an absent criterion.
+            func value(_ name: String) -> String? { request.query(name) }
             let status = try value("status").map { text throws(CRMError) in
                 guard let status = ArchiveQuery.StayStatus(rawValue: text) else { throw CRMError(.invalid, "status must be admitted, discharged, died or outpatient") }
                 return status
