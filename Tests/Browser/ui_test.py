@@ -223,6 +223,7 @@ def main():
                         for page in ("conflicts", "templates", "rules", "tasks", "sms", "sms/outbox", "sms/templates", "sms/replies"):
                             browser.driver.get(central + "/" + page)
                             assert browser.driver.find_elements(By.CSS_SELECTOR, "main h1") and "出错了" not in browser.text(), f"/{page} opens"
+                        shoot(browser, args.screenshots, "sms-replies-desktop")
                         browser.driver.get(central + "/sms?count=1&departments=D-CARD")
                         assert browser.driver.find_element(By.ID, "audience-count").text.split(":")[-1].strip().isdigit()
                         shoot(browser, args.screenshots, "sms-desktop")
@@ -288,6 +289,21 @@ def main():
                         assert "急性心肌梗死" in browser.driver.find_element(By.ID, "disease").text
                         browser.driver.get(central + "/organisation")
                         shoot(browser, args.screenshots, "organisation-desktop")
+                        # A year's holiday schedule pasted in: a bad line is named and nothing applies;
+                        # fixed, it is previewed and then applied.
+                        browser.driver.find_element(By.ID, "schedule").send_keys("2028-01-01 holiday 元旦\n2028-02-30 holiday 春节\n")
+                        browser.driver.find_element(By.ID, "preview-schedule").click()
+                        browser.wait_for(lambda: browser.driver.find_elements(By.ID, "schedule-errors"), what="the bad line named")
+                        assert not browser.driver.find_elements(By.ID, "apply-schedule"), "nothing to apply while a line is wrong"
+                        box = browser.driver.find_element(By.ID, "schedule")
+                        box.clear()
+                        box.send_keys("2028-01-01 holiday 元旦\n2028-01-26 holiday 春节\n2028-01-23 workday 春节调休\n")
+                        browser.driver.find_element(By.ID, "preview-schedule").click()
+                        browser.wait_for(lambda: browser.driver.find_elements(By.ID, "schedule-preview") and browser.driver.find_elements(By.ID, "apply-schedule"),
+                                         what="the clean preview")
+                        shoot(browser, args.screenshots, "calendar-import-desktop")
+                        browser.driver.find_element(By.ID, "apply-schedule").click()
+                        browser.wait_for(lambda: "已保存" in browser.text() or "已导入" in browser.text(), what="the schedule applied")
                     if user == "nurse-card":
                         browser.driver.get(ward + "/complaints")
                         assert "无权访问" in browser.text(), "a bedside visitor may not open the complaint board"
