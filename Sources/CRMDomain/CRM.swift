@@ -70,6 +70,15 @@ public final class CRM: Sendable {
         try await change(caller, action, entity) { _ in ((), entityID) }
     }
 
+    /// One audit entry per record a read showed (a search's results), in one commit, so the trail of
+    /// any one record (`/audit?entity=`) names every search that showed it.
+    func auditEvents(_ caller: Caller, _ action: String, _ entity: String, _ entityIDs: [String]) async throws {
+        guard caller != .system, !entityIDs.isEmpty else { return }
+        try await replica.write { tx in
+            for id in entityIDs { try self.audit(tx, caller, action, entity, id) }
+        }
+    }
+
     func audit(_ tx: ReplicaTransaction, _ caller: Caller, _ action: String, _ entity: String, _ entityID: String) throws {
         try tx.insert(AuditRecord(at: timestamp(), nodeId: nodeID, userId: caller.userId, action: action, entity: entity, entityId: entityID))
     }

@@ -31,6 +31,12 @@ struct AuditTrailTests {
             #expect(trail.contains("export patients 1 rows"))
             #expect(!trail.joined().contains("审计") && !trail.joined().contains("13812340000"), "ids and counts only")
 
+            // Every archive a search showed has its own entry: the trail of any one names the search.
+            let second = try await runtime.crm.patients.create(.system, PatientInput(name: "审计对象二", phone: "13812340001"))
+            #expect(try await manager.call(.get, "/api/patients?q=%E5%AE%A1%E8%AE%A1").status == .ok)
+            let searched = try await runtime.crm.organisation.auditTrail(.system, entityId: second, action: "patient.search", page: PageRequest(limit: 10))
+            #expect(searched.items.count == 1 && searched.items.first?.userId == "manager")
+
             let cookie = try await WebArchiveAndChartTests.logIn(client, "manager")
             let page = try await client.execute(uri: "/audit?entity=\(patient)", method: .get, headers: [.cookie: cookie]) { ($0.status, String(buffer: $0.body)) }
             #expect(page.0 == .ok && page.1.contains("patient.read") && page.1.contains(patient))

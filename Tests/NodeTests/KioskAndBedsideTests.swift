@@ -59,7 +59,7 @@ struct KioskAndBedsideTests {
             let late = try #require(try Self.responses(runtime).first { ($0["id"] as String).hasPrefix("01JOFFLINE0000000000000002") })
             #expect(((late["submittedAt"] as String?) ?? "") > crm.time.timestamp(Date().addingTimeInterval(-120)))
             let worker = try await client.execute(uri: "/sw.js", method: .get) { ($0.headers[.contentType], String(buffer: $0.body)) }
-            #expect(worker.0 == "text/javascript; charset=utf-8" && worker.1.contains("caches.match"))
+            #expect(worker.0 == "text/javascript; charset=utf-8" && worker.1.contains("cache.match(key)") && worker.1.contains("SESSION_MS"))
         }
     }
 
@@ -70,6 +70,7 @@ struct KioskAndBedsideTests {
             _ = try await crm.surveys.saveTemplate(.system, id: "visit", name: "门诊满意度", purpose: "outpatient", diseaseCode: nil, definition: Self.general)
             let kioskToken = try runtime.machines.create(name: "kiosk-card", scopes: [.kiosk])
             let phoneToken = try runtime.machines.create(name: "pbx", scopes: [.screenPop])
+            let wideToken = try runtime.machines.create(name: "kiosk-and-fhir", scopes: [.kiosk, .fhir])
             func form(_ body: String, cookie: String? = nil) -> (HTTPFields, ByteBuffer) {
                 var headers: HTTPFields = [.contentType: "application/x-www-form-urlencoded"]
                 if let cookie { headers[.cookie] = cookie }
@@ -83,6 +84,7 @@ struct KioskAndBedsideTests {
             #expect(try await post("/kiosk", "token=sfm_nonsense&departmentId=D-CARD").0 == .unauthorized)
             #expect(try await post("/kiosk", "token=\(phoneToken)&departmentId=D-CARD").0 == .unauthorized, "another scope does not open a kiosk")
             #expect(try await post("/kiosk", "token=\(kioskToken)&departmentId=D-NOPE").0 == .unauthorized)
+            #expect(try await post("/kiosk", "token=\(wideToken)&departmentId=D-CARD").0 == .unauthorized, "a credential that opens more is not left on a public screen")
             let enrolled = try await post("/kiosk", "token=\(kioskToken)&departmentId=D-CARD")
             #expect(enrolled.0 == .seeOther && enrolled.1[.location] == "/kiosk/D-CARD")
             let setCookie = try #require(enrolled.1[.setCookie])
@@ -92,6 +94,9 @@ struct KioskAndBedsideTests {
             let page = try await client.execute(uri: "/kiosk/D-CARD", method: .get, headers: [.cookie: cookie]) { ($0.status, String(buffer: $0.body)) }
             #expect(page.0 == .ok && page.1.contains("class=\"bare kiosk\"") && page.1.contains("心内科") && !page.1.contains("<nav"))
             #expect(page.1.contains("action=\"/kiosk/D-CARD\""))
+            // Enrolled for cardiology: it neither shows nor records another department's survey.
+            #expect(try await client.execute(uri: "/kiosk/D-ORTH", method: .get, headers: [.cookie: cookie]) { $0.headers[.location] } == "/kiosk/D-CARD")
+            #expect(try await post("/kiosk/D-ORTH", "responseId=01JKIOSK00000000000000099&templateVersion=1&q_overall=4", cookie: cookie).0 == .seeOther)
             #expect(try await client.execute(uri: "/api/me", method: .get, headers: [.cookie: cookie]) { $0.status } == .unauthorized, "a kiosk is no session")
             #expect(try await client.execute(uri: "/ward", method: .get, headers: [.cookie: cookie]) { $0.headers[.location] } == "/login")
 

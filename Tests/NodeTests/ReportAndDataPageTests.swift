@@ -34,9 +34,18 @@ struct ReportAndDataPageTests {
             let preview = try await SMSPageTests.post(client, "/data/import", "dataset=patients&action=preview&file=\(Self.percent(gb.base64EncodedString()))", cookie)
             #expect(preview.2.contains("id=\"import-ready\"") && preview.2.contains("<td>王二</td>") && preview.2.contains("导入这 2 行"))
             #expect(try await runtime.crm.patients.search(.system, query: "王", page: PageRequest(limit: 5)).items.isEmpty, "a preview imports nothing")
-            let apply = try await SMSPageTests.post(client, "/data/import", "dataset=patients&action=apply&text=\(Self.percent(good))", cookie)
+            // The import takes the text the preview checked, kept on the node: once, and only for who previewed it.
+            let draft = try #require(preview.2.firstMatch(of: /name="draft" value="([0-9a-f]+)"/).map { String($0.1) })
+            let admin = try await WebArchiveAndChartTests.logIn(client, "admin")
+            #expect(try await SMSPageTests.post(client, "/data/import", "action=apply&draft=\(draft)", admin).2.contains("预览已过期"))
+            let apply = try await SMSPageTests.post(client, "/data/import", "action=apply&draft=\(draft)", cookie)
             #expect(apply.2.contains("id=\"import-done\"") && apply.2.contains("已导入 2 行"))
+            #expect(try await SMSPageTests.post(client, "/data/import", "action=apply&draft=\(draft)", cookie).2.contains("预览已过期"))
             #expect(try await runtime.crm.patients.search(.system, query: "王", page: PageRequest(limit: 5)).items.count == 2)
+            // A file over the pages' 1 MiB form limit (15,000 patients, Chinese names) is read and checked whole.
+            let big = "hisId,name\n" + (0..<15_000).map { String(format: "B%05d,", $0) + "欧阳大名字长长长长长长\n" }.joined()
+            let large = try await SMSPageTests.post(client, "/data/import", "dataset=patients&action=preview&text=\(Self.percent(big))", cookie)
+            #expect(large.0 == .ok && large.2.contains("导入这 15000 行"), "\(large.0)")
             let garbage = try await SMSPageTests.post(client, "/data/import", "dataset=patients&action=preview&file=%%%", cookie)
             #expect(garbage.0 == .ok && garbage.2.contains("class=\"error\""))
             let nothing = try await SMSPageTests.post(client, "/data/import", "dataset=patients&action=preview", cookie)
@@ -53,7 +62,7 @@ struct ReportAndDataPageTests {
             #expect(try await SMSPageTests.page(client, "/data/secrets.csv", cookie).0 == .notFound)
             let agent = try await WebArchiveAndChartTests.logIn(client, "agent")
             #expect(try await SMSPageTests.page(client, "/data/patients.csv", agent).0 == .forbidden)
-            #expect(try await SMSPageTests.post(client, "/data/import", "dataset=patients&action=apply&text=\(Self.percent(good))", agent).0 == .forbidden)
+            #expect(try await SMSPageTests.post(client, "/data/import", "action=apply&draft=\(draft)", agent).0 == .forbidden)
         }
     }
 

@@ -74,11 +74,11 @@ extension CRM.Patients {
     /// binding (``BoundRowID``), as they were imported.
     public func exportCSV(_ caller: Caller, _ dataset: ExportDataset) async throws -> String {
         try caller.require(.manager, .admin)
-        let text: String = try await read { db in
+        let (text, rows): (String, Int) = try await read { db in
             if let table = dataset.table { return try Self.tableCSV(db, table.name, table.columns) }
             return try Self.importableCSV(db, dataset)
         }
-        try await crm.auditEvent(caller, "export", dataset.rawValue, "\(max(text.split(separator: "\n").count - 1, 0)) rows")
+        try await crm.auditEvent(caller, "export", dataset.rawValue, "\(rows) rows")
         return text
     }
 
@@ -86,7 +86,7 @@ extension CRM.Patients {
     /// labelled with the newest text), choices written as their labels. Audited like a dataset.
     public func exportSurvey(_ caller: Caller, templateId: String) async throws -> String {
         try caller.require(.manager, .admin)
-        let text: String = try await read { db in
+        let (text, rows): (String, Int) = try await read { db in
             guard try Bool.fetchOne(db, sql: "SELECT 1 FROM surveyTemplate WHERE id = ?", arguments: [templateId]) == true else { throw CRMError.notFound("template", templateId) }
             var definitions: [Int: SurveyDefinition] = [:]
             var questions: [SurveyDefinition.Question] = []
@@ -114,7 +114,9 @@ extension CRM.Patients {
                     + questions.map { repeated.contains($0.text) ? "\($0.text) (\($0.id))" : $0.text })
             let cursor = try Row.fetchCursor(
                 db, sql: "SELECT * FROM surveyResponse WHERE templateId = ? ORDER BY submittedAt, id", arguments: [templateId])
+            var rows = 0
             while let row = try cursor.next() {
+                rows += 1
                 let version: Int? = row["templateVersion"]
                 let answers = (row["answers"] as String?).flatMap { try? JSONDecoder().decode([String: JSONValue].self, from: Data($0.utf8)) } ?? [:]
                 let asked = version.flatMap { definitions[$0] }
@@ -129,9 +131,9 @@ extension CRM.Patients {
                         row["departmentId"], row["staffId"], version.map(String.init),
                     ] + cells)
             }
-            return text
+            return (text, rows)
         }
-        try await crm.auditEvent(caller, "export", "survey:\(templateId)", "\(max(text.split(separator: "\n").count - 1, 0)) rows")
+        try await crm.auditEvent(caller, "export", "survey:\(templateId)", "\(rows) rows")
         return text
     }
 
@@ -151,10 +153,13 @@ extension CRM.Patients {
     /// A patient id as the HIS knows it (`his-` dropped).
     static func hisID(_ id: String?) -> String? { id.map { $0.hasPrefix("his-") ? String($0.dropFirst(4)) : $0 } }
 
-    private static func tableCSV(_ db: Database, _ table: String, _ columns: [(header: String, column: String)]) throws -> String {
+    /// The CSV and its row count (not its line count: a cell may hold line breaks).
+    private static func tableCSV(_ db: Database, _ table: String, _ columns: [(header: String, column: String)]) throws -> (String, Int) {
         var text = CSV.line(columns.map(\.header))
+        var rows = 0
         let cursor = try Row.fetchCursor(db, sql: "SELECT \(columns.map { "\"\($0.column)\"" }.joined(separator: ", ")) FROM \(table) ORDER BY id")
         while let row = try cursor.next() {
+            rows += 1
             text += CSV.line(
                 columns.indices.map { index in
                     let value: String? =
@@ -165,43 +170,47 @@ extension CRM.Patients {
                     return columns[index].header.hasSuffix("HisId") ? hisID(value) : value
                 })
         }
-        return text
+        return (text, rows)
     }
 
-    private static func importableCSV(_ db: Database, _ dataset: ExportDataset) throws -> String {
+    private static func importableCSV(_ db: Database, _ dataset: ExportDataset) throws -> (String, Int) {
+        var rows = 0
         switch dataset {
         case .patients:
             var text = CSV.line(CSVDataset.patients.columns)
             let cursor = try Row.fetchCursor(db, sql: "SELECT * FROM patient ORDER BY id")
             while let row = try cursor.next() {
+                rows += 1
                 let patient = Patient(row: row)
                 text += CSV.line([
                     hisID(patient.id), patient.name, patient.gender, patient.birthDate, patient.idNumber, patient.phone, patient.address,
                     patient.region, patient.category, patient.tags.joined(separator: ";"), patient.firstVisit, patient.contactName, patient.contactPhone,
                 ])
             }
-            return text
+            return (text, rows)
         case .encounters:
             var text = CSV.line(CSVDataset.encounters.columns)
             let cursor = try Row.fetchCursor(db, sql: "SELECT * FROM encounter WHERE cancelled IS NOT 1 ORDER BY id")
             while let row = try cursor.next() {
+                rows += 1
                 let e = Encounter(row: row)
                 text += CSV.line([
                     hisID(BoundRowID.base(of: e.id)), hisID(e.patientId), e.kind, e.departmentId, e.wardId, e.doctorId, e.diagnosisCode, e.admittedAt,
                     e.dischargedAt, e.dischargeStatus, e.bed,
                 ])
             }
-            return text
+            return (text, rows)
         default:
             var text = CSV.line(CSVDataset.responses.columns)
             let cursor = try Row.fetchCursor(db, sql: "SELECT * FROM surveyResponse ORDER BY id")
             while let row = try cursor.next() {
+                rows += 1
                 text += CSV.line([
                     BoundRowID.base(of: row["id"]), row["templateId"], (row["templateVersion"] as Int?).map(String.init), hisID(row["patientId"]),
                     row["wardId"], row["departmentId"], row["mode"], row["staffId"], row["submittedAt"], row["answers"],
                 ])
             }
-            return text
+            return (text, rows)
         }
     }
 }

@@ -103,7 +103,7 @@ public struct ArchiveQuery: Codable, Sendable, Hashable {
 extension CRM.Patients {
     /// Finds archives meeting every criterion of `query`, within the caller's reach. Merged-away
     /// patients are left out (their survivor is found instead). Ordered by id, paged; audited with
-    /// the ids shown, never the criteria (they may be a name or a number).
+    /// one entry per archive shown, never the criteria (they may be a name or a number).
     public func search(_ caller: Caller, _ query: ArchiveQuery, page: PageRequest) async throws -> Page<Patient> {
         try caller.require(.visitor, .agent, .manager, .admin)
         let text = (query.text ?? "").trimmingCharacters(in: .whitespaces)
@@ -173,7 +173,7 @@ extension CRM.Patients {
             let kept = found.prefix(page.limit)
             return Page(items: kept.map(\.patient), next: kept.last?.scanned)
         }
-        try await crm.auditEvent(caller, "patient.search", "patient", found.items.prefix(20).map(\.id).joined(separator: ","))
+        try await crm.auditEvents(caller, "patient.search", "patient", found.items.map(\.id))
         return found
     }
 }

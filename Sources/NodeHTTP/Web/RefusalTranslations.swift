@@ -257,6 +257,7 @@ enum RefusalTranslations {
         ("the name is longer than 40 characters", "名称超过 40 个字符"),
         ("the note must be 1–500 characters", "上报说明须为 1–500 个字符"),
         ("the old password is wrong", "原密码错误"),
+        ("the preview expired; preview the file again", "预览已过期，请重新预览文件"),
         ("the password could not be hashed (out of memory)", "无法处理密码（内存不足）"),
         ("the patient has no phone number", "患者档案中没有电话号码"),
         ("the replica refused the change ({})", "数据库拒绝了此次修改（{1}）"),

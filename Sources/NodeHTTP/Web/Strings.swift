@@ -259,6 +259,7 @@ package struct Strings: Sendable {
         "kioskRefused": ("凭据无效、已吊销或不含 kiosk 权限，或科室不存在。", "The credential is wrong, revoked or lacks the kiosk scope, or the department does not exist."),
         "kioskEnrolHint": ("管理员在“机器凭据”中创建权限为 kiosk 的凭据，在此输入一次；本机浏览器会记住它。", "An admin creates a machine credential of scope kiosk and types it here once; this browser keeps it."),
         "kioskToken": ("自助机凭据", "Kiosk credential"), "kioskStart": ("启用", "Start"),
+        "offlineRefused": ("被拒绝、保存在本机", "refused, kept on this tablet"),
     ]
 
     package init(language: Language) {

@@ -85,23 +85,38 @@ package enum WebAssets {
     /// The bedside tablet's service worker, scope `/ward`: ward pages and assets network first,
     /// from the cache when the gateway is out of reach. Nothing else is cached.
     package static let serviceWorker = #"""
-        var CACHE = 'suifang-ward';
+        var CACHE = 'suifang-ward', STAMP = '/ward/__stored', SESSION_MS = 8 * 3600 * 1000;
         self.addEventListener('install', function () { self.skipWaiting(); });
         self.addEventListener('activate', function (event) { event.waitUntil(self.clients.claim()); });
         self.addEventListener('fetch', function (event) {
           var request = event.request, url = new URL(request.url);
-          if (request.method !== 'GET' || url.origin !== self.location.origin) return;
+          if (url.origin !== self.location.origin) return;
+          // Logging in or out ends what the cache may show: it goes first.
+          if (url.pathname === '/login' || url.pathname === '/logout') { event.waitUntil(caches.delete(CACHE)); return; }
+          if (request.method !== 'GET') return;
           var ward = url.pathname === '/ward' || url.pathname.indexOf('/ward/') === 0;
           if (!ward && url.pathname.indexOf('/assets/') !== 0) return;
+          // Another ward's list (a manager's `?ward=`) is never kept for the tablet's nurse.
+          var keep = !url.searchParams.has('ward');
+          var key = url.pathname === '/ward' ? '/ward' : request;
           event.respondWith(fetch(request).then(function (response) {
             // Only the pages themselves: not a redirect to the login page.
-            if (response.ok && !response.redirected) {
+            if (keep && response.ok && !response.redirected) {
               var copy = response.clone();
-              caches.open(CACHE).then(function (cache) { cache.put(url.pathname === '/ward' ? '/ward' : request, copy); });
+              caches.open(CACHE).then(function (cache) {
+                cache.put(key, copy);
+                cache.put(STAMP, new Response(String(Date.now())));
+              });
             }
             return response;
           }).catch(function () {
-            return caches.match(url.pathname === '/ward' ? '/ward' : request).then(function (cached) { return cached || Response.error(); });
+            // Without the gateway: what was kept, for as long as a session lasts at most.
+            return caches.open(CACHE).then(function (cache) {
+              return cache.match(STAMP).then(function (stamp) { return stamp ? stamp.text() : '0'; }).then(function (stored) {
+                if (Date.now() - Number(stored) > SESSION_MS) { return caches.delete(CACHE).then(function () { return Response.error(); }); }
+                return cache.match(key).then(function (cached) { return cached || Response.error(); });
+              });
+            });
           }));
         });
         """#
@@ -165,19 +180,23 @@ package enum WebAssets {
         // seen (and the survey forms of the ward list, fetched ahead); a survey posted while the
         // gateway is out of reach waits in this browser and is sent again, with its response id,
         // until the gateway answers. The header shows how many wait.
-        var QUEUE = 'suifang-bedside-queue', USED = 'suifang-bedside-used';
+        var QUEUE = 'suifang-bedside-queue', USED = 'suifang-bedside-used', REFUSED = 'suifang-bedside-refused';
         function stored(key) { try { return JSON.parse(localStorage.getItem(key) || '[]'); } catch (e) { return []; } }
         function store(key, items) { localStorage.setItem(key, JSON.stringify(items)); }
         function showQueue(needsLogin) {
           var box = document.getElementById('tablet-queue');
           if (!box) return;
-          var count = stored(QUEUE).length;
-          box.hidden = count === 0;
+          var count = stored(QUEUE).length, refused = stored(REFUSED).length;
+          box.hidden = count === 0 && refused === 0;
           box.querySelector('b').textContent = count;
+          box.querySelector('.refused').textContent = refused ? ' · ' + box.dataset.refused + ': ' + refused : '';
           box.title = needsLogin ? box.dataset.login : '';
         }
         function send(entry) {
-          return fetch(entry.action, { method: 'POST', body: entry.body, credentials: 'same-origin',
+          // This page's form token: the session that kept the answers may have ended since.
+          var body = new URLSearchParams(entry.body), token = document.querySelector('input[name="_csrf"]');
+          if (token) body.set('_csrf', token.value);
+          return fetch(entry.action, { method: 'POST', body: body.toString(), credentials: 'same-origin',
                                        headers: { 'Content-Type': 'application/x-www-form-urlencoded' } });
         }
         // Accepted: the gateway answered with the ward list (a repeat of an accepted id is accepted too).
@@ -190,10 +209,14 @@ package enum WebAssets {
           var entry = queue[0];
           send(entry).then(function (response) {
             flushing = false;
-            var loggedOut = response.redirected && new URL(response.url).pathname === '/login';
-            if (loggedOut || response.status >= 500) { showQueue(loggedOut); return; }
-            // Accepted, or refused by the gateway (the form page again): either way it leaves the queue.
+            var loggedOut = (response.redirected && new URL(response.url).pathname === '/login') || response.status === 401 || response.status === 403;
+            var refused = response.headers.get('Suifang-Refused') === 'answers';
+            // Anything but an acceptance or the gateway's word that these answers can never be taken
+            // (no session, a form token from before, a gateway in trouble): they wait and are sent again.
+            if (!accepted(response) && !refused) { showQueue(loggedOut); return; }
             store(QUEUE, stored(QUEUE).filter(function (e) { return e.id !== entry.id; }));
+            // Refused answers are kept on the tablet, counted apart, never dropped.
+            if (refused) store(REFUSED, stored(REFUSED).concat([entry]).slice(-200));
             showQueue(false);
             flush();
           }).catch(function () { flushing = false; showQueue(false); });

@@ -114,7 +114,7 @@ package struct WebSession: Sendable {
             <body data-role="\(caller.role.rawValue)">
             <a class="skip" href="#main">\(s["skip"])</a>
             <header><span class="brand">\(s["app"]) · \(e(node.name))</span><nav aria-label="main">\(nav)</nav>
-            <span class="status">\(linkIndicator)\(caller.role == .visitor ? Markup(" <span class=\"pending\" id=\"tablet-queue\" hidden data-login=\"\(s["offlineLogin"])\">\(s["tabletQueue"]): <b>0</b></span>") : .empty)</span>
+            <span class="status">\(linkIndicator)\(caller.role == .visitor ? Markup(" <span class=\"pending\" id=\"tablet-queue\" hidden data-login=\"\(s["offlineLogin"])\" data-refused=\"\(s["offlineRefused"])\">\(s["tabletQueue"]): <b>0</b><span class=\"refused\"></span></span>") : .empty)</span>
             <a class="user" href="/account" title="\(strings["changePassword"])">\(e(caller.userId))</a>
             <a class="lang" href="?lang=\(other)">\(s["language"])</a>
             <form method="post" action="/logout" class="inline"><button type="submit">\(s["logout"])</button></form></header>

@@ -3,6 +3,43 @@ import Foundation
 import Hummingbird
 import NIOCore
 import NodeRuntime
+import Sodium
+import Synchronization
+
+/// Files a person previewed cleanly, kept on the node until they import them: the import takes
+/// exactly the text that was checked (never a copy sent back through the page). At most four, for
+/// 30 minutes, each for the person who previewed it.
+final class ImportDrafts: Sendable {
+    struct Draft {
+        var user: String
+        var dataset: CSVDataset
+        var text: String
+        var storedAt: Date
+    }
+    static let capacity = 4
+    static let lifetime: TimeInterval = 1800
+    private let drafts = Mutex<[String: Draft]>([:])
+
+    /// Keeps `text` and returns the id to import it by.
+    func keep(_ text: String, dataset: CSVDataset, user: String, now: Date = Date()) -> String {
+        let id = Sodium.hexHash(UUID().uuidString + text.prefix(64)).prefix(32).lowercased()
+        drafts.withLock { drafts in
+            drafts = drafts.filter { now.timeIntervalSince($0.value.storedAt) < Self.lifetime }
+            while drafts.count >= Self.capacity, let oldest = drafts.min(by: { $0.value.storedAt < $1.value.storedAt })?.key { drafts[oldest] = nil }
+            drafts[String(id)] = Draft(user: user, dataset: dataset, text: text, storedAt: now)
+        }
+        return String(id)
+    }
+
+    /// The draft `id` of `user`, taken (it imports once); nil when unknown, expired or another's.
+    func take(_ id: String, user: String, now: Date = Date()) -> Draft? {
+        drafts.withLock { drafts in
+            guard let draft = drafts[id], draft.user == user, now.timeIntervalSince(draft.storedAt) < Self.lifetime else { return nil }
+            drafts[id] = nil
+            return draft
+        }
+    }
+}
 
 /// Import and export (managers, admins): a CSV file is previewed first (its first rows and every
 /// line's problem) and imported only when no line is wrong; every dataset, and each survey's
@@ -12,7 +49,7 @@ extension WebUI {
     static let largestImportForm = 24 << 20
 
     package func addData(to router: Router<APIRequestContext>) {
-        let crm = self.crm
+        let crm = self.crm, drafts = importDrafts
         pages(router, .manager, .admin).get("/data") { request, context in
             let session = try context.session()
             return try await Self.dataPage(crm, session, body: .empty)
@@ -22,14 +59,23 @@ extension WebUI {
             let buffer = try await request.body.collect(upTo: Self.largestImportForm)
             let form = FormFields(String(buffer: buffer))
             let s = session.strings
-            guard let dataset = form["dataset"].flatMap(CSVDataset.init(rawValue:)) else { throw CRMError(.invalid, "choose a dataset") }
+            let apply = form["action"] == "apply"
+            var dataset = form["dataset"].flatMap(CSVDataset.init(rawValue:))
             let text: String
             do {
-                text = try Self.uploadedText(form)
+                if apply {
+                    // Exactly the text the preview checked, kept on the node.
+                    guard let draft = drafts.take(form["draft"] ?? "", user: session.caller.userId) else {
+                        throw CRMError(.invalid, "the preview expired; preview the file again")
+                    }
+                    (text, dataset) = (draft.text, draft.dataset)
+                } else {
+                    text = try Self.uploadedText(form)
+                }
             } catch let error as CRMError where error.refusesInput {
                 return try await Self.dataPage(crm, session, body: errorBanner(session.strings.refusal(error.message)))
             }
-            let apply = form["action"] == "apply"
+            guard let dataset else { throw CRMError(.invalid, "choose a dataset") }
             let report: ImportReport
             do {
                 report = try await crm.patients.importCSV(session.caller, dataset, text: text, preview: !apply)
@@ -49,8 +95,8 @@ extension WebUI {
                 // A clean preview: the same text, posted again, imports it.
                 html += """
                     <p role="status" id="import-ready">\(s["importReady"].replacingOccurrences(of: "{n}", with: String(report.imported)))</p>
-                    <form method="post" action="/data/import"><input type="hidden" name="dataset" value="\(dataset.rawValue)"><input type="hidden" name="action" value="apply">
-                    <input type="hidden" name="text" value="\(e(text))"><button type="submit" id="import-apply">\(s["importApply"].replacingOccurrences(of: "{n}", with: String(report.imported)))</button></form>
+                    <form method="post" action="/data/import"><input type="hidden" name="action" value="apply">
+                    <input type="hidden" name="draft" value="\(drafts.keep(text, dataset: dataset, user: session.caller.userId))"><button type="submit" id="import-apply">\(s["importApply"].replacingOccurrences(of: "{n}", with: String(report.imported)))</button></form>
                     """
             }
             return try await Self.dataPage(crm, session, body: html + "</section>")

@@ -33,10 +33,14 @@ extension WebUI {
 
     package func addKiosk(to router: Router<APIRequestContext>) {
         let crm = self.crm, machines = runtime.machines, throttle = kioskThrottle
-        @Sendable func kiosk(_ request: Request) async -> MachineCredential? {
-            guard let token = request.cookies[Self.kioskCookie]?.value, token.hasPrefix(MachineCredentialStore.prefix) else { return nil }
-            let credential = try? await blocking { machines.authenticate(token: token) }
-            return credential.flatMap { $0.allows(.kiosk) ? $0 : nil }
+        /// The enrolled kiosk: its credential (live, of scope kiosk alone) and its department.
+        @Sendable func kiosk(_ request: Request) async -> (credential: MachineCredential, department: String)? {
+            guard let value = request.cookies[Self.kioskCookie]?.value, let bar = value.lastIndex(of: "|") else { return nil }
+            let department = String(value[..<bar]), token = String(value[value.index(after: bar)...])
+            guard token.hasPrefix(MachineCredentialStore.prefix), let credential = try? await blocking({ machines.authenticate(token: token) }),
+                Self.isKioskOnly(credential)
+            else { return nil }
+            return (credential, department)
         }
         router.get("/kiosk") { request, _ in
             Self.kioskEnrolPage(try await crm.organisation.references(.department), language: request.language, refused: false)
@@ -46,22 +50,25 @@ extension WebUI {
             let token = (form["token"] ?? "").trimmingCharacters(in: .whitespaces)
             let departments = try await crm.organisation.references(.department)
             guard token.hasPrefix(MachineCredentialStore.prefix), let credential = try? await blocking({ machines.authenticate(token: token) }),
-                credential.allows(.kiosk), let department = form["departmentId"], departments.contains(where: { $0.id == department })
+                Self.isKioskOnly(credential), let department = form["departmentId"], departments.contains(where: { $0.id == department }),
+                !department.contains("|")
             else { return Self.kioskEnrolPage(departments, language: request.language, refused: true) }
             var response = WebPage.redirect("/kiosk/\(HTML.urlComponent(department))")
             response.setCookie(
-                Cookie(name: Self.kioskCookie, value: token, maxAge: 366 * 86_400, path: "/kiosk", secure: true, httpOnly: true, sameSite: .strict))
+                Cookie(name: Self.kioskCookie, value: department + "|" + token, maxAge: 366 * 86_400, path: "/kiosk", secure: true, httpOnly: true, sameSite: .strict))
             return response
         }
         router.get("/kiosk/:department") { request, context in
             let language = request.language
-            guard await kiosk(request) != nil else { return WebPage.redirect("/kiosk") }
-            return try await Self.kioskPage(crm, department: try context.parameters.id("department"), language: language, error: nil)
+            guard let kiosk = await kiosk(request) else { return WebPage.redirect("/kiosk") }
+            // A kiosk shows its own department's survey only.
+            guard try context.parameters.id("department") == kiosk.department else { return WebPage.redirect("/kiosk/\(HTML.urlComponent(kiosk.department))") }
+            return try await Self.kioskPage(crm, department: kiosk.department, language: language, error: nil)
         }
         router.post("/kiosk/:department") { request, context in
             let language = request.language, s = Strings(language: language)
-            guard let credential = await kiosk(request) else { return WebPage.redirect("/kiosk") }
-            let department = try context.parameters.id("department")
+            guard let (credential, department) = await kiosk(request) else { return WebPage.redirect("/kiosk") }
+            guard try context.parameters.id("department") == department else { return WebPage.redirect("/kiosk/\(HTML.urlComponent(department))") }
             guard throttle.admit(credential.name) else {
                 return Self.kioskMessage(s["kioskBusy"], department: department, language: language, status: .tooManyRequests)
             }
@@ -85,6 +92,12 @@ extension WebUI {
             }
             return Self.kioskMessage(s["linkThanks"], department: department, language: language, status: .ok)
         }
+    }
+
+    /// A kiosk's credential opens the kiosk and nothing else: one that also reads FHIR or pops
+    /// screens is not left on a public screen.
+    static func isKioskOnly(_ credential: MachineCredential) -> Bool {
+        credential.allows(.kiosk) && Set(credential.scopes) == [.kiosk]
     }
 
     static func kioskPage(_ crm: CRM, department: String, language: Language, error: String?) async throws -> Response {

@@ -33,7 +33,8 @@ extension WebUI {
         router.post("/logout") { _, context in
             if let token = context.token { try await crm.accounts.logout(token: token) }
             var response = WebPage.redirect("/login")
-            // The tablet's cached ward pages go with the session (answers waiting to be sent stay).
+            // The HTTP cache goes with the session; the service worker empties its own cache when it
+            // sees this request (answers waiting to be sent stay).
             response.headers[HTTPField.Name("Clear-Site-Data")!] = "\"cache\""
             response.setCookie(Cookie(name: AuthenticationMiddleware.cookieName, value: "", maxAge: 0, path: "/", secure: true, httpOnly: true, sameSite: .strict))
             return response

@@ -1,5 +1,6 @@
 import CRMDomain
 import Foundation
+import HTTPTypes
 import Hummingbird
 import NodeRuntime
 import Replica
@@ -35,15 +36,18 @@ extension WebUI {
                 let task = try await crm.encounters.wardPatients(session.caller, wardId: encounter.wardId ?? "").first { $0.encounter.id == encounterID }?.bedsideTaskId
                 try await Self.submitSurvey(
                     crm, session.caller, form, template, patientId: encounter.patientId, wardId: encounter.wardId,
-                    departmentId: encounter.departmentId, mode: .bedside, taskId: task)
+                    departmentId: encounter.departmentId, mode: .bedside, taskId: task, offline: true)
             } catch let error as CRMError where error.refusesInput || error.kind == .conflict {
                 let encounter = try await crm.encounters.encounter(session.caller, encounterID)
                 let template = try await Self.bedsideTemplate(crm, encounter)
-                return session.page(
+                // The tablet's queue keeps answers the gateway will never take apart from those it retries.
+                var page = session.page(
                     session.strings["startSurvey"],
                     Self.surveyForm(
                         template, encounter: encounter, responseID: form["responseId"] ?? crm.replica.makeRowID(),
                         strings: session.strings, error: session.strings.refusal(error.message)))
+                page.headers[HTTPField.Name("Suifang-Refused")!] = "answers"
+                return page
             }
             return WebPage.redirect("/ward?saved=1")
         }
@@ -125,7 +129,7 @@ extension WebUI {
     /// Submits a survey form: answers, an optional flagged opinion, the response id the form carried.
     package static func submitSurvey(
         _ crm: CRM, _ caller: Caller, _ form: FormFields, _ current: SurveyTemplate, patientId: String, wardId: String?,
-        departmentId: String?, mode: SurveyMode, taskId: String?
+        departmentId: String?, mode: SurveyMode, taskId: String?, offline: Bool = false
     ) async throws {
         var template = current
         if let id = form["templateId"], let version = form["templateVersion"].flatMap(Int.init) { template = try await crm.surveys.template(id, version: version) }
@@ -138,7 +142,8 @@ extension WebUI {
             SurveySubmission(
                 id: form["responseId"] ?? "", templateId: template.id, templateVersion: template.version, patientId: patientId,
                 wardId: wardId, departmentId: departmentId, mode: mode, taskId: taskId,
-                submittedAt: crm.captureTimestamp(form["capturedAt"]), answers: answers(form, template.definition), opinions: opinions))
+                submittedAt: offline ? crm.captureTimestamp(form["capturedAt"]) : crm.currentTimestamp(), answers: answers(form, template.definition),
+                opinions: opinions))
     }
 
     /// The form's answers as the template's JSON answers; skipped questions are absent.

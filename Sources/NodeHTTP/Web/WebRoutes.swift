@@ -12,6 +12,8 @@ package struct WebUI: Sendable {
     package let screenPops: ScreenPopHub
     /// Answers per kiosk and minute (WebRoutes+Kiosk).
     let kioskThrottle = KioskThrottle()
+    /// Files previewed cleanly, waiting to be imported (WebRoutes+Data).
+    let importDrafts = ImportDrafts()
 
     package var crm: CRM { runtime.crm }
 
@@ -129,7 +131,9 @@ package struct WebSessionMiddleware: RouterMiddleware {
         var request = request
         if request.method == .post {
             // Every page form carries the session's token; a form another site made a browser post does not.
-            let body = try await request.collectBody(upTo: context.maxUploadSize)
+            // The import page alone posts a whole file.
+            let limit = request.uri.path == "/data/import" ? WebUI.largestImportForm : context.maxUploadSize
+            let body = try await request.collectBody(upTo: limit)
             guard CSRFToken.matches(FormFields(String(buffer: body))[CSRFToken.field], csrf) else {
                 throw CRMError(.forbidden, strings["formExpired"])
             }
