@@ -97,6 +97,9 @@ package struct NodeDirectory {
     /// directories 0700), for a directory made before the binary set them at creation.
     package func restrictPermissions() throws {
         let manager = FileManager.default
+        guard manager.fileExists(atPath: file("node.json").path) else {
+            throw NodeSetupError("\(url.path) holds no node (no node.json): create one with `suifang init` or give the right --dir")
+        }
         try manager.setAttributes([.posixPermissions: 0o700], ofItemAtPath: url.path)
         guard let entries = manager.enumerator(at: url, includingPropertiesForKeys: [.isDirectoryKey]) else { return }
         for case let entry as URL in entries {

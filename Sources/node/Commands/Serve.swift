@@ -245,7 +245,7 @@ struct SyncNow: AsyncParsableCommand {
             throw NodeSetupError("central revoked this node and ordered it wiped: its replica and keys were deleted (\(deleted.joined(separator: ", ")))")
         } catch let error as SyncError {
             progress.finish()
-            throw ValidationError("sync with \(endpoint) failed: \(error)")
+            throw CommandFailure("sync with \(endpoint) failed: \(error)")
         }
         progress.finish()
         let seconds = (ContinuousClock.now - start) / .seconds(1)

@@ -66,11 +66,11 @@ struct Revoke: AsyncParsableCommand {
     func run() async throws {
         let (_, configuration, runtime) = try node.open(logger: quietLogger)
         // The certificate's role, not node.json's: a ward whose file says "central" is still a ward.
-        guard runtime.replica.role == .central else { throw ValidationError("only central revokes nodes (this node's certificate says \(runtime.replica.role))") }
+        guard runtime.replica.role == .central else { throw CommandFailure("only central revokes nodes (this node's certificate says \(runtime.replica.role))") }
         let peers = try runtime.peers.peers()
         let match = peers.first { $0.name == target || $0.nodeId == target }
         guard let id = NodeID(hex: match?.nodeId ?? target) else {
-            throw ValidationError("'\(target)' is neither a node id nor the name of a known peer")
+            throw CommandFailure("'\(target)' is neither a node id nor the name of a known peer")
         }
         // The command line stands for the node's administrator: the audit trail says which node.
         try await runtime.crm.organisation.revokeNode(Caller(userId: "cli@" + configuration.name, role: .admin), id, name: match?.name)

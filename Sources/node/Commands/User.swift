@@ -42,7 +42,7 @@ struct User: ParsableCommand {
                     .system, username: username, displayName: displayName ?? username, role: role,
                     password: password, wardId: ward)
             } catch let error as CRMError {
-                throw ValidationError(error.message)
+                throw CommandFailure(error.message)
             }
             print("account '\(username.lowercased())' saved (\(role.rawValue))")
         }
