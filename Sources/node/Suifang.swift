@@ -62,7 +62,7 @@ struct Suifang: AsyncParsableCommand {
         guard let policies = try? PolicyOptions.parse([]) else { return "suifang \(NodeRelease.version)" }
         let policySet: String
         do {
-            policySet = "\(try policies.load().contentHash) (\(policies.resolvedPath))"
+            policySet = "\(try policies.load().contentHash) (\(policies.usesShippedSet ? "shipped in the binary" : policies.resolvedPath))"
         } catch {
             policySet = "none loaded from \(policies.resolvedPath): \(error)"
         }

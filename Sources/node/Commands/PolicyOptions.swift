@@ -8,15 +8,26 @@ import Testnets
 
 /// Where the conflict-policy files are.
 struct PolicyOptions: ParsableArguments {
-    @Option(name: .customLong("policies"), help: "Directory of .policy files (default: $SUIFANG_POLICIES or ./conflict-policies).")
+    @Option(
+        name: .customLong("policies"),
+        help: "Directory of .policy files (default: $SUIFANG_POLICIES, else ./conflict-policies, else the set shipped in the binary).")
     var directory: String?
 
     var resolvedPath: String {
         directory ?? ProcessInfo.processInfo.environment["SUIFANG_POLICIES"] ?? "conflict-policies"
     }
 
-    /// The directory these options name.
-    var policyDirectory: PolicyDirectory { PolicyDirectory(resolvedPath) }
+    /// Whether nothing names a directory and there is none here: the binary's own set is used.
+    var usesShippedSet: Bool {
+        directory == nil && ProcessInfo.processInfo.environment["SUIFANG_POLICIES"] == nil
+            && !FileManager.default.fileExists(atPath: "conflict-policies")
+    }
+
+    /// The directory these options name, else the set shipped inside the binary.
+    var policyDirectory: PolicyDirectory {
+        if usesShippedSet, let shipped = try? PolicyDirectory.shipped() { return shipped }
+        return PolicyDirectory(resolvedPath)
+    }
 
     func load() throws -> PolicySet {
         try policyDirectory.load()
