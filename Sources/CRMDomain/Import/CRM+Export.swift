@@ -153,64 +153,60 @@ extension CRM.Patients {
     /// A patient id as the HIS knows it (`his-` dropped).
     static func hisID(_ id: String?) -> String? { id.map { $0.hasPrefix("his-") ? String($0.dropFirst(4)) : $0 } }
 
-    /// The CSV and its row count (not its line count: a cell may hold line breaks).
-    private static func tableCSV(_ db: Database, _ table: String, _ columns: [(header: String, column: String)]) throws -> (String, Int) {
-        var text = CSV.line(columns.map(\.header))
+    /// Every row `sql` selects as one CSV line under `header`, and the row count (not the line
+    /// count: a cell may hold line breaks).
+    private static func csv(_ db: Database, header: [String], sql: String, _ line: (Row) -> [String?]) throws -> (String, Int) {
+        var text = CSV.line(header)
         var rows = 0
-        let cursor = try Row.fetchCursor(db, sql: "SELECT \(columns.map { "\"\($0.column)\"" }.joined(separator: ", ")) FROM \(table) ORDER BY id")
+        let cursor = try Row.fetchCursor(db, sql: sql)
         while let row = try cursor.next() {
             rows += 1
-            text += CSV.line(
-                columns.indices.map { index in
-                    let value: String? =
-                        switch row[index] as DatabaseValue {
-                        case let value where value.isNull: nil
-                        case let value: String.fromDatabaseValue(value) ?? Int64.fromDatabaseValue(value).map(String.init)
-                        }
-                    return columns[index].header.hasSuffix("HisId") ? hisID(value) : value
-                })
+            text += CSV.line(line(row))
         }
         return (text, rows)
     }
 
+    private static func tableCSV(_ db: Database, _ table: String, _ columns: [(header: String, column: String)]) throws -> (String, Int) {
+        try csv(db, header: columns.map(\.header), sql: "SELECT \(columns.map { "\"\($0.column)\"" }.joined(separator: ", ")) FROM \(table) ORDER BY id") {
+            row in
+            columns.indices.map { index in
+                let value: String? =
+                    switch row[index] as DatabaseValue {
+                    case let value where value.isNull: nil
+                    case let value: String.fromDatabaseValue(value) ?? Int64.fromDatabaseValue(value).map(String.init)
+                    }
+                return columns[index].header.hasSuffix("HisId") ? hisID(value) : value
+            }
+        }
+    }
+
     private static func importableCSV(_ db: Database, _ dataset: ExportDataset) throws -> (String, Int) {
-        var rows = 0
         switch dataset {
         case .patients:
-            var text = CSV.line(CSVDataset.patients.columns)
-            let cursor = try Row.fetchCursor(db, sql: "SELECT * FROM patient ORDER BY id")
-            while let row = try cursor.next() {
-                rows += 1
+            return try csv(db, header: CSVDataset.patients.columns, sql: "SELECT * FROM patient ORDER BY id") { row in
                 let patient = Patient(row: row)
-                text += CSV.line([
+                return [
                     hisID(patient.id), patient.name, patient.gender, patient.birthDate, patient.idNumber, patient.phone, patient.address,
                     patient.region, patient.category, patient.tags.joined(separator: ";"), patient.firstVisit, patient.contactName, patient.contactPhone,
-                ])
+                ]
             }
-            return (text, rows)
         case .encounters:
-            var text = CSV.line(CSVDataset.encounters.columns)
-            let cursor = try Row.fetchCursor(db, sql: "SELECT * FROM encounter WHERE cancelled IS NOT 1 ORDER BY id")
-            while let row = try cursor.next() {
-                rows += 1
+            return try csv(db, header: CSVDataset.encounters.columns, sql: "SELECT * FROM encounter WHERE cancelled IS NOT 1 ORDER BY id") { row in
                 let e = Encounter(row: row)
-                text += CSV.line([
+                return [
                     hisID(BoundRowID.base(of: e.id)), hisID(e.patientId), e.kind, e.departmentId, e.wardId, e.doctorId, e.diagnosisCode, e.admittedAt,
                     e.dischargedAt, e.dischargeStatus, e.bed,
-                ])
+                ]
             }
-            return (text, rows)
         default:
-            var text = CSV.line(CSVDataset.responses.columns)
-            let cursor = try Row.fetchCursor(db, sql: "SELECT * FROM surveyResponse ORDER BY id")
-            while let row = try cursor.next() {
-                rows += 1
-                text += CSV.line([
-                    BoundRowID.base(of: row["id"]), row["templateId"], (row["templateVersion"] as Int?).map(String.init), hisID(row["patientId"]),
-                    row["wardId"], row["departmentId"], row["mode"], row["staffId"], row["submittedAt"], row["answers"],
-                ])
+            return try csv(db, header: CSVDataset.responses.columns, sql: "SELECT * FROM surveyResponse ORDER BY id") { row in
+                let text = { (column: String) -> String? in row[column] }
+                let version: Int? = row["templateVersion"]
+                return [
+                    BoundRowID.base(of: row["id"]), text("templateId"), version.map(String.init), hisID(text("patientId")), text("wardId"),
+                    text("departmentId"), text("mode"), text("staffId"), text("submittedAt"), text("answers"),
+                ]
             }
-            return (text, rows)
         }
     }
 }

@@ -74,6 +74,13 @@ public struct PatientInput: Codable, Sendable {
         self.firstVisit = firstVisit
     }
 
+    /// A phone number as stored: normalised, or `.some(nil)` (cleared) when empty.
+    private static func phoneField(_ text: String, named field: String) throws(CRMError) -> String?? {
+        guard !text.isEmpty else { return .some(nil) }
+        guard let normalized = PhoneNumber.normalize(text) else { throw .unprocessable("\(field) is not a phone number") }
+        return normalized
+    }
+
     /// Checks and normalises the fields; errors name the field, never its value.
     func validated(time: LocalTime) throws(CRMError) -> PatientFields {
         var fields = PatientFields()
@@ -96,14 +103,7 @@ public struct PatientInput: Codable, Sendable {
             }
             fields.idNumber = .some(upper.isEmpty ? nil : upper)
         }
-        if let phone {
-            if phone.isEmpty {
-                fields.phone = .some(nil)
-            } else {
-                guard let normalized = PhoneNumber.normalize(phone) else { throw .unprocessable("phone is not a phone number") }
-                fields.phone = normalized
-            }
-        }
+        if let phone { fields.phone = try Self.phoneField(phone, named: "phone") }
         if let address {
             guard address.count <= 200 else { throw .invalid("address must be at most 200 characters") }
             fields.address = address
@@ -125,14 +125,7 @@ public struct PatientInput: Codable, Sendable {
                 fields.contactName = trimmed
             }
         }
-        if let contactPhone {
-            if contactPhone.isEmpty {
-                fields.contactPhone = .some(nil)
-            } else {
-                guard let normalized = PhoneNumber.normalize(contactPhone) else { throw .unprocessable("contactPhone is not a phone number") }
-                fields.contactPhone = normalized
-            }
-        }
+        if let contactPhone { fields.contactPhone = try Self.phoneField(contactPhone, named: "contactPhone") }
         if let tags {
             guard tags.count <= 20, tags.allSatisfy({ !$0.isEmpty && $0.count <= 20 }) else { throw .invalid("tags: at most 20, each 1–20 characters") }
         }

@@ -153,6 +153,13 @@ package enum WebPage {
             body: .init(byteBuffer: ByteBuffer(string: markup.html)))
     }
 
+    /// A CSV download: UTF-8 with the byte-order mark Excel and WPS need, saved as `filename`.
+    package static func csvDownload(_ text: String, filename: String) -> Response {
+        Response(
+            status: .ok, headers: [.contentType: "text/csv; charset=utf-8", .contentDisposition: "attachment; filename=\"\(filename)\""],
+            body: .init(byteBuffer: ByteBuffer(string: CSVText.byteOrderMark + text)))
+    }
+
     /// A 303 to `location` (after a form post, or to the login page).
     package static func redirect(_ location: String) -> Response {
         Response(status: .seeOther, headers: [.location: location])

@@ -32,9 +32,7 @@ extension WebUI {
                 guard let next = page.next else { break }
                 query.set("after", next)
             }
-            return Response(
-                status: .ok, headers: [.contentType: "text/csv; charset=utf-8", .contentDisposition: "attachment; filename=\"audit.csv\""],
-                body: .init(byteBuffer: ByteBuffer(string: CSVText.byteOrderMark + text)))
+            return WebPage.csvDownload(text, filename: "audit.csv")
         }
     }
 

@@ -64,9 +64,7 @@ extension WebUI {
     /// The chart whose file name is `file` (`<id>.csv`) as a CSV download.
     package static func chartCSV(_ charts: [ChartData], file: String) throws -> Response {
         guard let chart = charts.first(where: { "\($0.id).csv" == file }) else { throw CRMError(.notFound, "no chart '\(file.prefix(40))'") }
-        return Response(
-            status: .ok, headers: [.contentType: "text/csv; charset=utf-8", .contentDisposition: "attachment; filename=\"\(chart.id).csv\""],
-            body: .init(byteBuffer: ByteBuffer(string: CSVText.byteOrderMark + chart.csv)))
+        return WebPage.csvDownload(chart.csv, filename: "\(chart.id).csv")
     }
 
     /// `?from=&to=`, default: this year up to today.

@@ -115,9 +115,7 @@ extension WebUI {
                 throw CRMError(.notFound, "no such download")
             }
             let filename = name == "survey" ? "survey-\(request.query("templateId").map(HTML.urlComponent) ?? "").csv" : file
-            return Response(
-                status: .ok, headers: [.contentType: "text/csv; charset=utf-8", .contentDisposition: "attachment; filename=\"\(filename)\""],
-                body: .init(byteBuffer: ByteBuffer(string: CSVText.byteOrderMark + text)))
+            return WebPage.csvDownload(text, filename: filename)
         }
     }
 

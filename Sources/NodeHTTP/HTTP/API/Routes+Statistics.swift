@@ -98,23 +98,12 @@ package enum StatisticsRoutes {
             guard let dataset = ExportDataset(rawValue: name) else {
                 throw CRMError(.notFound, "datasets: \(ExportDataset.allCases.map(\.rawValue).joined(separator: ", "))")
             }
-            let text = try await crm.patients.exportCSV(caller, dataset)
-            return Response(
-                status: .ok,
-                headers: [
-                    .contentType: "text/csv; charset=utf-8",
-                    .contentDisposition: "attachment; filename=\"\(dataset.rawValue).csv\"",
-                ],
-                body: .init(byteBuffer: ByteBuffer(string: CSVText.byteOrderMark + text)))
+            return WebPage.csvDownload(try await crm.patients.exportCSV(caller, dataset), filename: "\(dataset.rawValue).csv")
         }
         api.get("export/surveys/:id") { _, context in
             let caller = try context.requireCaller()
             let id = try context.parameters.id()
-            let text = try await crm.patients.exportSurvey(caller, templateId: id)
-            return Response(
-                status: .ok,
-                headers: [.contentType: "text/csv; charset=utf-8", .contentDisposition: "attachment; filename=\"survey-\(HTML.urlComponent(id)).csv\""],
-                body: .init(byteBuffer: ByteBuffer(string: CSVText.byteOrderMark + text)))
+            return WebPage.csvDownload(try await crm.patients.exportSurvey(caller, templateId: id), filename: "survey-\(HTML.urlComponent(id)).csv")
         }
     }
 
