@@ -55,7 +55,7 @@ package final class TestnetRunner {
             if let count = fault.afterCaptured, let name = (fault.heal ?? fault.partition ?? fault.delay ?? fault.loss)?.first {
                 await waitUntilCaptured(name, count: count)
             }
-            try apply(fault)
+            try await apply(fault)
         }
         let remaining = topology.duration - Date().timeIntervalSince(trafficStart)
         if remaining > 0 { try await Task.sleep(for: .seconds(remaining)) }
@@ -136,7 +136,7 @@ package final class TestnetRunner {
         processes[name] = try tool.start(arguments, logPath: work.appendingPathComponent("\(name).log").path)
     }
 
-    private func apply(_ fault: TestnetTopology.Fault) throws {
+    private func apply(_ fault: TestnetTopology.Fault) async throws {
         let at = String(format: "t=%.1fs", fault.at)
         if let link = fault.partition { proxies[key(link)]?.update { $0.partitioned = true }; log("\(at) partition \(link.joined(separator: "→"))") }
         if let link = fault.heal { proxies[key(link)]?.update { $0.partitioned = false }; log("\(at) heal \(link.joined(separator: "→"))") }
@@ -154,6 +154,64 @@ package final class TestnetRunner {
             try launch(name)
             log("\(at) clock of \(name) skewed by \(fault.seconds ?? 0) s")
         }
+        if let name = fault.backup {
+            let backup = backupPath(name)
+            try? FileManager.default.removeItem(atPath: backup)
+            try tool.run(["backup", "--dir", dir(name), "--out", backup] + unlock(name))
+            log("\(at) backed up \(name) while it runs")
+        }
+        if let name = fault.restore { try await restore(name, at: at) }
+    }
+
+    /// Central holds every write the node acknowledged, then the node loses its disk and comes back
+    /// from its latest backup under a new id (a testnet counts every acknowledged write, so it waits
+    /// for them to reach central first: what a node never synced dies with its disk).
+    private func restore(_ name: String, at: String) async throws {
+        let node = topology.nodes.first { $0.name == name }!
+        let central = topology.nodes.first { $0.role == "central" }!
+        await waitUntilCentralHolds(name, central: central.name)
+        if let process = processes[name], process.isRunning {
+            kill(process.processIdentifier, SIGKILL)
+            process.waitUntilExit()
+        }
+        try FileManager.default.removeItem(atPath: dir(name))
+        // The restored node logs its own writes afresh (and its traffic starts over); the old life's stay counted.
+        let acks = work.appendingPathComponent("\(name).acks").path
+        try FileManager.default.moveItem(atPath: acks, toPath: work.appendingPathComponent("\(name).before-restore.acks").path)
+        var arguments = ["restore", "--from", backupPath(name), "--dir", dir(name)] + unlock(name)
+        if node.role != "central" {
+            let token = work.appendingPathComponent("\(name).restore.token").path
+            try? FileManager.default.removeItem(atPath: token)
+            let wards = node.role == "ward" ? ["--ward", name] : []
+            try tool.run(["enroll", "--dir", dir(central.name), "--name", name, "--role", node.role, "--out", token] + wards)
+            arguments += ["--token", token]
+        }
+        try tool.run(arguments)
+        let restored = try NodeDirectory(dir(name)).configuration().nodeID
+        try launch(name)
+        log("\(at) \(name) lost its disk: restored from its backup as node \(restored) and started")
+    }
+
+    /// Waits until central's replica holds every survey the node acknowledged so far (at most 60 s).
+    private func waitUntilCentralHolds(_ name: String, central: String) async {
+        let deadline = Date().addingTimeInterval(60)
+        while Date() < deadline {
+            let acknowledged = Set(
+                ((try? String(contentsOfFile: work.appendingPathComponent("\(name).acks").path, encoding: .utf8)) ?? "").split(separator: "\n").map(String.init))
+            if acknowledged.isSubset(of: Self.surveyIDs(dir(central))) {
+                log("central holds the \(acknowledged.count) writes \(name) acknowledged")
+                return
+            }
+            try? await Task.sleep(for: .milliseconds(300))
+        }
+        log("central did not receive every write \(name) acknowledged in time")
+    }
+
+    private func backupPath(_ name: String) -> String { work.appendingPathComponent("\(name).backup").path }
+
+    /// `--unlock` for a node: its key file, made by ``NodeTool/makeCluster(in:central:others:wards:policies:)``.
+    private func unlock(_ name: String) -> [String] {
+        ["--unlock", "file:" + work.appendingPathComponent("keys").appendingPathComponent("\(name).key").path]
     }
 
     /// Waits until a node's traffic has logged `count` acknowledged writes (at most 120 s).
@@ -192,6 +250,15 @@ package final class TestnetRunner {
         var configuration = ReplicaConfiguration(policies: try directory.policies())
         configuration.encryption = try directory.vault()?.encryption
         return configuration
+    }
+
+    private static func surveyIDs(_ directory: String) -> Set<String> {
+        var configuration = Configuration()
+        configuration.readonly = true
+        return
+            (try? NodeDirectory(directory).replicaFile().queue(configuration).read { db in
+                Set(try String.fetchAll(db, sql: "SELECT id FROM surveyResponse"))
+            }) ?? []
     }
 
     private static func surveyCount(_ directory: String) -> Int {
@@ -256,9 +323,9 @@ package final class TestnetRunner {
         var rows: [String: Int] = [:]
         var problems: [String] = []
         var acknowledged: Set<String> = []
-        for node in topology.nodes {
-            let path = work.appendingPathComponent("\(node.name).acks").path
-            if let text = try? String(contentsOfFile: path, encoding: .utf8) {
+        // Every node's log, and the logs of nodes' lives before a restore.
+        for name in (try? FileManager.default.contentsOfDirectory(atPath: work.path)) ?? [] where name.hasSuffix(".acks") {
+            if let text = try? String(contentsOfFile: work.appendingPathComponent(name).path, encoding: .utf8) {
                 acknowledged.formUnion(text.split(separator: "\n").map(String.init))
             }
         }

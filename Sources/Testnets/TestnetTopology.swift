@@ -15,7 +15,8 @@ import NodeRuntime
 ///               {"at": 3, "partition": ["ward-1", "central"]}, {"at": 6, "heal": ["ward-1", "central"]},
 ///               {"at": 4, "kill": "ward-1"}, {"at": 5, "restart": "ward-1"},
 ///               {"at": 0, "skew": "ward-1", "seconds": 3600},
-///               {"at": 1, "heal": ["ward-1", "central"], "afterCaptured": 10000} ] }
+///               {"at": 1, "heal": ["ward-1", "central"], "afterCaptured": 10000},
+///               {"at": 2, "backup": "ward-1"}, {"at": 8, "restore": "ward-1"} ] }
 /// ```
 /// Central's `transfers` moves made-up patients between the wards at that rate per second.
 /// A node's `trafficTotal` stops its traffic after that many writes; a fault's `afterCaptured`
@@ -49,6 +50,12 @@ package struct TestnetTopology: Codable {
         var restart: String?
         var skew: String?
         var seconds: Double?
+        /// `suifang backup` of the running node (its latest backup replaces any earlier one).
+        var backup: String?
+        /// The node's disk is lost: once central holds every write the node acknowledged, it is
+        /// killed, its directory deleted, and its latest backup restored under a new id (a ward or
+        /// call-center node with a token central issues for the same name, role and wards), then started.
+        var restore: String?
     }
 
     package var name: String
@@ -83,8 +90,11 @@ package struct TestnetTopology: Codable {
             for pair in [fault.partition, fault.heal, fault.delay, fault.loss].compactMap({ $0 }) {
                 guard links.contains(pair) else { throw NodeSetupError("fault names link \(pair), which is not declared") }
             }
-            for node in [fault.kill, fault.restart, fault.skew].compactMap({ $0 }) where !names.contains(node) {
+            for node in [fault.kill, fault.restart, fault.skew, fault.backup, fault.restore].compactMap({ $0 }) where !names.contains(node) {
                 throw NodeSetupError("fault names node '\(node)', which is not declared")
+            }
+            if let node = fault.restore, !(faults ?? []).contains(where: { $0.backup == node && $0.at < fault.at }) {
+                throw NodeSetupError("fault restores '\(node)' at \(fault.at) s, before any backup of it")
             }
         }
     }

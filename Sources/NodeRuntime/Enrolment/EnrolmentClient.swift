@@ -55,7 +55,7 @@ extension NodeDirectory {
 
     /// Sends a request for `key` under the code and returns central's verified answer, with the
     /// HTTPS certificate it issued for a fresh key.
-    private func redeem(
+    func redeem(
         _ typedCode: String, at central: String, key: SigningKey, policyHash: String, previous: [UInt8] = []
     ) async throws -> (EnrolmentAnswer, (certificate: HTTPCertificate, authorityPEM: String)) {
         guard let code = EnrolmentCode.normalized(typedCode) else {

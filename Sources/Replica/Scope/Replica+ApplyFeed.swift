@@ -102,6 +102,31 @@ extension Replica {
         return count
     }
 
+    /// Purges the rows of `hold author` tables that another origin wrote (a ward node restored
+    /// from a backup under a new id: what it wrote under its old id is another node's now, and
+    /// the feed never brings such rows, so keeping them would leave it holding what its scope does
+    /// not). The local copy only, never a replicated delete; the commits stay.
+    /// - Returns: the rows purged.
+    @discardableResult
+    public func purgeRowsAuthoredElsewhere() throws -> Int {
+        guard ownScope != nil else { return 0 }
+        let (count, event) = try writer.write { db -> (Int, ReplicaEvent?) in
+            var purger = ScopePurger(replica: self, db: db)
+            for declaration in policies.tables where declaration.hold == .author {
+                guard let table = tables[declaration.name] else { continue }
+                for row in try Row.fetchAll(db, sql: "SELECT * FROM \(declaration.name.quotedDatabaseIdentifier)") {
+                    let values = declaration.columns.map { row[$0.name] as DatabaseValue }
+                    let meta = Array((row["_sf_meta"] as Data?) ?? Data())
+                    let author = (try? RowMetaCodec.decode(meta, values: values, policies: table.policies)).flatMap(Self.author)
+                    if author != nodeID { try purger.purge(table, key: row[declaration.primaryKey]) }
+                }
+            }
+            return (purger.purged, purger.event)
+        }
+        if let event { observers.emit(event) }
+        return count
+    }
+
     private func purge(outside scope: FeedScope, _ db: Database) throws -> (Int, ReplicaEvent?) {
         let view = try ScopeView(scope, policies: policies, now: wallClock.now(), db)
         var purger = ScopePurger(replica: self, db: db)

@@ -40,7 +40,7 @@ extension Replica {
     }
 
     /// The one origin that wrote an append-only row (its columns share one stamp).
-    private static func author(_ row: RowState) -> NodeID? {
+    static func author(_ row: RowState) -> NodeID? {
         for column in row.columns {
             if case .register(let stamp) = column.meta, stamp.seq > 0 { return stamp.origin }
         }

@@ -1,0 +1,142 @@
+import CRMDomain
+import Foundation
+import GRDB
+import Replica
+import Sodium
+import SyncProtocol
+import TestSupport
+import Testing
+
+@testable import NodeRuntime
+
+/// `suifang backup` and `suifang restore` on a node's directory: a backup taken while the node is
+/// open holds one consistent moment, is sealed like the node, and restores under a new id; a
+/// backup that was altered, cut short or opened with the wrong secret restores nothing.
+/// (`testnets/backup-restore.json` does it with running processes and peers.)
+@Suite("Backup and restore")
+struct BackupRestoreTests {
+    let root = FileManager.default.temporaryDirectory.appendingPathComponent("backup-\(UUID())")
+    var central: String { root.appendingPathComponent("central").path }
+    var keyFile: String { root.appendingPathComponent("central.key").path }
+    var archive: String { root.appendingPathComponent("central.backup").path }
+    var restored: String { root.appendingPathComponent("restored").path }
+
+    func makeCentral(encrypted: Bool = true) throws {
+        try FileManager.default.createDirectory(at: root, withIntermediateDirectories: true)
+        try NodeDirectory(central).createCentral(
+            name: "central",
+            NodeSetup(listen: "127.0.0.1:0", policies: PolicyDirectory(NodeNetworkTests.policies), unlock: encrypted ? .keyFile(keyFile) : nil))
+    }
+
+    func patientNames(_ directory: String, unlock: UnlockSource? = nil) throws -> [String] {
+        let (_, _, runtime) = try NodeRuntime.open(directory: NodeDirectory(directory, unlock: unlock), logger: quietLogger, passwordStrength: .minimum)
+        return try runtime.replica.reader.read { db in try String.fetchAll(db, sql: "SELECT name FROM patient ORDER BY name") }
+    }
+
+    @Test func aBackupTakenWhileTheNodeWritesRestoresThatMomentUnderANewID() async throws {
+        defer { try? FileManager.default.removeItem(at: root) }
+        try makeCentral()
+        let (_, configuration, runtime) = try NodeRuntime.open(directory: central, logger: quietLogger, passwordStrength: .minimum)
+        for index in 0..<30 {
+            _ = try await runtime.crm.patients.create(.system, PatientInput(name: "备份患者\(index)", idNumber: nil, phone: "1390000\(String(format: "%04d", index))"))
+        }
+        let before = try runtime.replica.versionVector()
+        let report = try NodeDirectory(central).backup(to: archive, now: 1_800_000_000_000)
+        // The node goes on writing after the backup's moment.
+        _ = try await runtime.crm.patients.create(.system, PatientInput(name: "备份之后", idNumber: nil, phone: "13900009999"))
+        #expect(report.encrypted && report.pages > 10)
+        #expect(report.manifest.files.map(\.name).contains("policies/admin.policy"))
+        #expect(!report.manifest.files.map(\.name).contains { $0.hasPrefix("replica.sqlite-") || $0 == "node.lock" })
+        let mode = try FileManager.default.attributesOfItem(atPath: archive)[.posixPermissions] as? Int
+        #expect(mode == 0o600)
+        // Sealed like the node: no patient's name, no secret key in the clear.
+        let bytes = try Data(contentsOf: URL(fileURLWithPath: archive))
+        #expect(bytes.range(of: Data("备份患者".utf8)) == nil)
+        #expect(bytes.range(of: Data(try NodeDirectory(central).identity().key.secretKeyBytes)) == nil)
+
+        let restore = try await NodeDirectory(restored, unlock: .keyFile(keyFile)).restore(from: archive, identity: .central, now: 1_800_000_000_000)
+        #expect(restore.previousID.description == configuration.nodeID)
+        #expect(restore.newID != restore.previousID)
+        let names = try patientNames(restored, unlock: .keyFile(keyFile))
+        #expect(names.count == 30 && !names.contains("备份之后"))
+        let directory = NodeDirectory(restored, unlock: .keyFile(keyFile))
+        #expect(try directory.configuration().nodeID == restore.newID.description)
+        #expect(try directory.identity().certificate.nodeID == restore.newID)
+        let (_, _, restoredRuntime) = try NodeRuntime.open(directory: directory, logger: quietLogger, passwordStrength: .minimum)
+        #expect(try restoredRuntime.replica.versionVector() == before.merging(VersionVector()))
+        _ = try await restoredRuntime.crm.patients.create(.system, PatientInput(name: "恢复之后", idNumber: nil, phone: "13900008888"))
+        #expect(try restoredRuntime.replica.versionVector()[restore.newID] == 1, "the restored node numbers its commits afresh")
+        #expect(try restoredRuntime.replica.versionVector()[restore.previousID] == before[restore.previousID])
+    }
+
+    @Test func anAlteredCutOrWronglyUnlockedBackupRestoresNothing() async throws {
+        defer { try? FileManager.default.removeItem(at: root) }
+        try makeCentral()
+        _ = try NodeDirectory(central).backup(to: archive, now: 1_800_000_000_000)
+        let good = try Data(contentsOf: URL(fileURLWithPath: archive))
+        let wrongKey = root.appendingPathComponent("wrong.key").path
+        try UnlockSource.createKeyFile(at: wrongKey)
+        let cases: [(String, Data, UnlockSource?, String)] = [
+            ("no secret", good, nil, "give --unlock"),
+            ("wrong secret", good, .keyFile(wrongKey), "does not open"),
+            ("a body byte flipped", flipped(good, at: good.count - 100), .keyFile(keyFile), "altered"),
+            ("a manifest byte flipped", flipped(good, at: 800), .keyFile(keyFile), "altered"),
+            ("cut short", good.prefix(good.count - 5000), .keyFile(keyFile), "cut short"),
+            ("a byte added", good + Data([0]), .keyFile(keyFile), "altered"),
+            ("not a backup", Data("hello".utf8), .keyFile(keyFile), "not a Suifang backup"),
+        ]
+        for (name, bytes, unlock, message) in cases {
+            let path = root.appendingPathComponent("case.backup").path
+            try bytes.write(to: URL(fileURLWithPath: path))
+            await #expect("\(name)") {
+                _ = try await NodeDirectory(restored, unlock: unlock).restore(from: path, identity: .central, now: 1_800_000_000_000)
+            } throws: { error in
+                "\(error)".contains(message)
+            }
+            #expect(!FileManager.default.fileExists(atPath: restored), "\(name): nothing is left behind")
+        }
+    }
+
+    @Test func aBackupNamingPathsOutsideTheDirectoryIsRefused() async throws {
+        defer { try? FileManager.default.removeItem(at: root) }
+        try makeCentral(encrypted: false)
+        _ = try NodeDirectory(central).backup(to: archive, now: 1_800_000_000_000)
+        // A node in the clear: its manifest is plain JSON, so a hostile file can rename an entry.
+        var bytes = try Data(contentsOf: URL(fileURLWithPath: archive))
+        let name = Data("\"name\":\"ca.pem\"".utf8), evil = Data("\"name\":\"../x.p\"".utf8)
+        let range = try #require(bytes.range(of: name))
+        bytes.replaceSubrange(range, with: evil)
+        try bytes.write(to: URL(fileURLWithPath: archive))
+        await #expect(
+            performing: {
+                _ = try await NodeDirectory(restored).restore(from: archive, identity: .central, now: 1_800_000_000_000)
+            }, throws: { error in "\(error)".contains("cannot hold") })
+        #expect(!FileManager.default.fileExists(atPath: root.appendingPathComponent("x.p").path))
+        #expect(!FileManager.default.fileExists(atPath: restored))
+    }
+
+    @Test func aRestoreNeedsAnEmptyDirectoryAndTheRightIdentity() async throws {
+        defer { try? FileManager.default.removeItem(at: root) }
+        try makeCentral()
+        _ = try NodeDirectory(central).backup(to: archive, now: 1_800_000_000_000)
+        #expect(throws: NodeSetupError.self) { try NodeDirectory(central).backup(to: archive, now: 1_800_000_000_000) }
+        await #expect(
+            performing: {
+                _ = try await NodeDirectory(central, unlock: .keyFile(keyFile)).restore(from: archive, identity: .central, now: 1_800_000_000_000)
+            }, throws: { error in "\(error)".contains("not empty") })
+        #expect(try patientNames(central).isEmpty, "the node it refused to restore over is untouched")
+        // Central issues its own certificate; a token is for a ward or call-center node.
+        let token = try NodeDirectory(central).enrol(name: "ward-9", role: .ward, wards: ["W9"], centralAddress: nil, validDays: 30).token
+        await #expect(
+            performing: {
+                _ = try await NodeDirectory(restored, unlock: .keyFile(keyFile)).restore(from: archive, identity: .token(token), now: 1_800_000_000_000)
+            }, throws: { error in "\(error)".contains("central restores on its own") })
+        #expect(!FileManager.default.fileExists(atPath: restored))
+    }
+
+    func flipped(_ data: Data, at index: Int) -> Data {
+        var copy = data
+        copy[index] ^= 0xFF
+        return copy
+    }
+}

@@ -1,0 +1,83 @@
+import Foundation
+import GRDB
+import TestSupport
+import Testing
+
+@testable import Replica
+
+/// A replica restored from a backup is older than its node was: it must never number a commit
+/// its peers already hold. ``ReplicaFile/transferOrigin(to:previousCredential:)`` gives it a new id.
+@Suite("Restored replicas")
+struct RestoredOriginTests {
+    let node = NodeID(0x51)
+
+    /// A node with three entries backed up (online, while it stays open), then two more entries
+    /// that a peer receives; the backup's file and the peer.
+    func backedUpNode(_ name: String) throws -> (backup: ReplicaFile, peer: Replica, cleanup: () -> Void) {
+        let live = TemporaryDatabase("\(name)-live"), copy = TemporaryDatabase("\(name)-backup")
+        let original = try Replica.open(at: live.path, configuration: ReplicaConfiguration(nodeID: node, policies: testPolicies))
+        for index in 0..<3 { _ = try original.write { tx in try tx.insert(into: "entry", values: ["body": "before \(index)", "score": index]) } }
+        let backup = ReplicaFile(path: copy.path, encryption: nil)
+        #expect(try ReplicaFile(path: live.path, encryption: nil).backup(to: backup) > 0)
+        for index in 0..<2 { _ = try original.write { tx in try tx.insert(into: "entry", values: ["body": "after \(index)", "score": index]) } }
+        let peer = try makeReplica(0x52)
+        try sync(original, into: peer)
+        #expect(try peer.versionVector()[node] == 5)
+        return (
+            backup, peer,
+            {
+                live.remove(); copy.remove()
+            }
+        )
+    }
+
+    func entries(_ replica: Replica) throws -> Set<String> {
+        try replica.reader.read { db in Set(try String.fetchAll(db, sql: "SELECT body FROM entry")) }
+    }
+
+    @Test func aBackupRestoredUnderItsOldIDLosesItsNewWritesAtThePeer() throws {
+        // The mistake this guards against: the restored node numbers its next commit 4, which the
+        // peer already holds (another commit): the peer never asks for it.
+        let (backup, peer, cleanup) = try backedUpNode("naive")
+        defer { cleanup() }
+        let restored = try Replica.open(at: backup.path, configuration: ReplicaConfiguration(nodeID: node, policies: testPolicies))
+        #expect(try restored.versionVector()[node] == 3)
+        _ = try restored.write { tx in try tx.insert(into: "entry", values: ["body": "restored", "score": 9]) }
+        try sync(restored, into: peer)
+        #expect(try !entries(peer).contains("restored"))
+    }
+
+    @Test func aRestoredReplicaWritesUnderANewIDAndGetsItsLostCommitsBack() throws {
+        let (backup, peer, cleanup) = try backedUpNode("new-id")
+        defer { cleanup() }
+        let newID = NodeID(0x53)
+        #expect(try backup.transferOrigin(to: newID, previousCredential: []) == node)
+        #expect(throws: ReplicaError.self) { try backup.transferOrigin(to: newID, previousCredential: []) }
+        let restored = try Replica.open(at: backup.path, configuration: ReplicaConfiguration(nodeID: newID, policies: testPolicies))
+        // The old id's commits are another origin's now, the whole chain the backup held.
+        #expect(try restored.versionVector() == VersionVector([node: 3]))
+        _ = try restored.write { tx in try tx.insert(into: "entry", values: ["body": "restored", "score": 9]) }
+        #expect(try restored.versionVector()[newID] == 1)
+        try sync(restored, into: peer)
+        try sync(peer, into: restored)
+        let expected: Set = ["before 0", "before 1", "before 2", "after 0", "after 1", "restored"]
+        #expect(try entries(peer) == expected)
+        #expect(try entries(restored) == expected)
+        #expect(try restored.versionVector() == VersionVector([node: 5, newID: 1]))
+        #expect(try restored.canonicalDump() == peer.canonicalDump())
+        // Opening it under its old id is refused: the file is the new id's.
+        #expect(throws: ReplicaError.self) {
+            try Replica.open(at: backup.path, configuration: ReplicaConfiguration(nodeID: node, policies: testPolicies))
+        }
+    }
+
+    @Test func aBackupNeverWritesOverAFile() throws {
+        let live = TemporaryDatabase("overwrite-live"), existing = TemporaryDatabase("overwrite-target")
+        defer { live.remove(); existing.remove() }
+        let replica = try Replica.open(at: live.path, configuration: ReplicaConfiguration(nodeID: node, policies: testPolicies))
+        _ = try replica.write { tx in try tx.insert(into: "entry", values: ["body": "one", "score": 1]) }
+        FileManager.default.createFile(atPath: existing.path, contents: Data("keep me".utf8))
+        #expect(throws: ReplicaError.self) { try ReplicaFile(path: live.path, encryption: nil).backup(to: ReplicaFile(path: existing.path, encryption: nil)) }
+        #expect(FileManager.default.contents(atPath: existing.path) == Data("keep me".utf8))
+    }
+}
