@@ -203,6 +203,8 @@ package struct NodeConfiguration: Codable {
     /// The SMS centre (central only): Kannel's smsbox. Without it central writes SMS to
     /// `sms-outbox.jsonl`, for the demo only.
     package var kannel: KannelConfiguration?
+    /// Backups the running node takes by itself (central, usually); none when absent.
+    package var backup: BackupSchedule?
 
     package init(name: String, role: String, nodeID: String, listen: String, peers: [String], http: String? = nil, unlock: String? = nil) {
         self.name = name

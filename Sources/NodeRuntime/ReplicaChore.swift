@@ -1,3 +1,4 @@
+import Foundation
 import Logging
 import Replica
 import ServiceLifecycle
@@ -55,6 +56,22 @@ extension ReplicaChore {
         ReplicaChore("purge rows that left the node's scope", every: interval, logger: logger) {
             let purged = try replica.purgeOutOfScopeNow()
             if purged > 0 { logger.info("purged rows that left this node's scope", metadata: ["replica.purged": "\(purged)"]) }
+        }
+    }
+
+    /// Takes the node's scheduled backups (see ``BackupSchedule``): looks every minute whether one
+    /// is due, writes it while the node runs, and deletes those beyond the number kept.
+    package static func scheduledBackup(
+        _ directory: NodeDirectory, _ schedule: BackupSchedule, every interval: Duration = .seconds(60), logger: Logger
+    )
+        -> ReplicaChore
+    {
+        ReplicaChore("take a scheduled backup", every: interval, logger: logger) {
+            let outcome = try directory.runScheduledBackup(schedule, now: SystemWallClock().now())
+            if let written = outcome.written {
+                logger.info(
+                    "scheduled backup written", metadata: ["backup.file": "\(URL(fileURLWithPath: written).lastPathComponent)", "backup.removed": "\(outcome.removed.count)"])
+            }
         }
     }
 }

@@ -140,3 +140,35 @@ struct BackupRestoreTests {
         return copy
     }
 }
+
+/// node.json's `backup` (or `serve --backup-dir`): a running node backs itself up on schedule and
+/// keeps the newest few.
+@Suite("Scheduled backups")
+struct ScheduledBackupTests {
+    let root = FileManager.default.temporaryDirectory.appendingPathComponent("scheduled-\(UUID())")
+
+    @Test func aBackupIsTakenWhenDueAndOnlyTheNewestAreKept() throws {
+        defer { try? FileManager.default.removeItem(at: root) }
+        let central = root.appendingPathComponent("central").path
+        try FileManager.default.createDirectory(at: root, withIntermediateDirectories: true)
+        try NodeDirectory(central).createCentral(
+            name: "central", NodeSetup(listen: "127.0.0.1:0", policies: PolicyDirectory(NodeNetworkTests.policies), unlock: .keyFile(root.appendingPathComponent("k").path)))
+        let folder = root.appendingPathComponent("backups")
+        let schedule = BackupSchedule(directory: folder.path, everyHours: 24, keep: 2)
+        let hour: UInt64 = 3_600_000, start: UInt64 = 1_800_000_000_000
+        let directory = NodeDirectory(central)
+        // Someone else's file in the folder is never touched.
+        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+        FileManager.default.createFile(atPath: folder.appendingPathComponent("central-notes.txt").path, contents: Data("mine".utf8))
+        let first = try directory.runScheduledBackup(schedule, now: start)
+        #expect(first.written?.hasSuffix("central-20270115T080000Z.sfbackup") == true, "\(first)")
+        #expect(try directory.runScheduledBackup(schedule, now: start + 23 * hour).written == nil, "not due yet")
+        #expect(try directory.runScheduledBackup(schedule, now: start + 24 * hour).written != nil)
+        let third = try directory.runScheduledBackup(schedule, now: start + 48 * hour)
+        #expect(third.written != nil && third.removed == ["central-20270115T080000Z.sfbackup"])
+        let left = try FileManager.default.contentsOfDirectory(atPath: folder.path).sorted()
+        #expect(left == ["central-20270116T080000Z.sfbackup", "central-20270117T080000Z.sfbackup", "central-notes.txt"])
+        #expect(throws: NodeSetupError.self) { try BackupSchedule(directory: folder.path, everyHours: 0, keep: 2).validate() }
+        #expect(throws: NodeSetupError.self) { try BackupSchedule(directory: folder.path, everyHours: 24, keep: 0).validate() }
+    }
+}

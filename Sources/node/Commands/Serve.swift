@@ -70,6 +70,12 @@ struct Serve: AsyncParsableCommand {
     var mllpAllow: [String] = []
     @Option(help: "Renew the node's certificates this many days before they expire (default: when a third of their lifetime is left).")
     var renewBeforeDays: Double?
+    @Option(help: "Take backups while running into this directory (overrides node.json's backup.directory).")
+    var backupDir: String?
+    @Option(help: "Hours between scheduled backups (default: node.json's, else 24).")
+    var backupEveryHours: Double?
+    @Option(help: "How many scheduled backups to keep (default: node.json's, else 14).")
+    var backupKeep: Int?
     @OptionGroup var output: OutputOptions
     @Option(help: "trace, debug, info, notice, warning, error.")
     var logLevel: String = "info"
@@ -84,6 +90,20 @@ struct Serve: AsyncParsableCommand {
         if (tlsCert == nil) != (tlsKey == nil) { throw ValidationError("give --tls-cert and --tls-key together") }
         if insecureHttp, tlsCert != nil { throw ValidationError("--insecure-http and --tls-cert contradict each other") }
         if let renewBeforeDays, !(renewBeforeDays > 0 && renewBeforeDays < 36_500) { throw ValidationError("--renew-before-days must be a positive number of days") }
+        if backupDir == nil, backupEveryHours != nil || backupKeep != nil { throw ValidationError("--backup-every-hours and --backup-keep go with --backup-dir") }
+    }
+
+    /// The backup schedule: the flags over node.json's.
+    func backupSchedule(_ configuration: NodeConfiguration) throws -> BackupSchedule? {
+        guard var schedule = backupDir.map({ BackupSchedule(directory: $0) }) ?? configuration.backup else { return nil }
+        if let configured = configuration.backup, backupDir != nil {
+            schedule.everyHours = configured.everyHours
+            schedule.keep = configured.keep
+        }
+        if let backupEveryHours { schedule.everyHours = backupEveryHours }
+        if let backupKeep { schedule.keep = backupKeep }
+        try schedule.validate()
+        return schedule
     }
 
     /// HTTPS with the hospital PKI's certificate or the node's own; plain HTTP on loopback when the
@@ -193,6 +213,10 @@ struct Serve: AsyncParsableCommand {
         services.append(ReplicaChore.otherProcessWatch(runtime.replica, logger: logger))
         services.append(ReplicaChore.commitPacking(runtime.replica, logger: logger))
         if runtime.replica.ownScope != nil { services.append(ReplicaChore.scopePurge(runtime.replica, logger: logger)) }
+        if let schedule = try backupSchedule(configuration) {
+            services.append(ReplicaChore.scheduledBackup(directory, schedule, logger: logger))
+            logger.info("scheduled backups", metadata: ["backup.everyHours": "\(schedule.everyHours)", "backup.keep": "\(schedule.keep)"])
+        }
         if trafficPerSecond > 0, let trafficLog {
             services.append(
                 TrafficService(
