@@ -15,6 +15,8 @@ package enum MachineScope: String, CaseIterable, Codable, Sendable {
     case fhir
     /// A department's survey kiosk: the `/kiosk/…` pages only (answers recorded with mode kiosk).
     case kiosk
+    /// Prometheus: `GET /metrics` (counts and states of the node; no patient data).
+    case metrics
 }
 
 /// A credential for a machine (the PBX, the HIS engine, the SMS gateway's callbacks): a name, its

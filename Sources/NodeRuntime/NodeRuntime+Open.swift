@@ -30,7 +30,9 @@ extension NodeRuntime {
             ? EnrolmentDesk(directory: directory, logger: logger, isRevoked: { NodeRuntime.isRevoked($0, in: replica) }) : nil
         return (
             directory, configuration,
-            try NodeRuntime(replica: replica, identity: identity, logger: logger, passwordStrength: passwordStrength, enrolment: enrolment)
+            try NodeRuntime(
+                replica: replica, identity: identity, logger: logger, passwordStrength: passwordStrength, enrolment: enrolment,
+                metrics: NodeMetrics(replicaPath: directory.replicaPath))
         )
     }
 }

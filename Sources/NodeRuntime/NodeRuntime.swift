@@ -22,11 +22,15 @@ package final class NodeRuntime: Sendable {
     package let group: MultiThreadedEventLoopGroup = .singleton
     /// Central's answer to enrolment requests on its sync port; nil on other nodes.
     package let enrolment: EnrolmentDesk?
+    /// What `/metrics` exports.
+    package let metrics: NodeMetrics
 
     package init(
-        replica: Replica, identity: NodeIdentity, logger: Logger, passwordStrength: PasswordHasher.Strength = .interactive, enrolment: EnrolmentDesk? = nil
+        replica: Replica, identity: NodeIdentity, logger: Logger, passwordStrength: PasswordHasher.Strength = .interactive, enrolment: EnrolmentDesk? = nil,
+        metrics: NodeMetrics = NodeMetrics(replicaPath: nil)
     ) throws {
         self.replica = replica
+        self.metrics = metrics
         self.enrolment = enrolment
         self.crm = try CRM(replica: replica, passwordStrength: passwordStrength)
         self.logger = logger
@@ -40,6 +44,11 @@ package final class NodeRuntime: Sendable {
                 now: { replicaForChecks.wallClock.now() }))
         try peers.prepare()
         try machines.prepare()
+    }
+
+    /// Whether the replica answers a query now (readiness).
+    package func replicaAnswers() async -> Bool {
+        (try? await replica.reader.read { db in try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM _sf_node") }) != nil
     }
 
     /// Who may connect, and who this node is in its handshakes.
@@ -123,6 +132,7 @@ package final class NodeRuntime: Sendable {
             } catch let error as SyncError {
                 deadline?.cancel()
                 logger.warning("sync handshake refused", metadata: ["sync.peer.address": "\(address)", "sync.error": "\(error)"])
+                NodeCounters.handshakeRefused(error.code)
                 // The peer we dial keeps its row with why it refused us now (revoked, expired, a
                 // wipe order): a live session's own refusal can be lost to a reset connection.
                 if side == .client { peers.recordRefusal(address: address, error: error.description) }
@@ -132,11 +142,17 @@ package final class NodeRuntime: Sendable {
             let claim = guardian.map { $0.claimSession(of: peer.nodeID, close: { channel.close(promise: nil) }) }
             defer { if let guardian, let claim { guardian.endSession(of: peer.nodeID, token: claim) } }
             logger.info("sync session started", metadata: ["sync.peer": "\(peer.name)", "sync.peer.role": "\(peer.role)"])
+            NodeCounters.sessionStarted(peer: peer.name, role: peer.role.description)
+            let lastReport = Mutex(SyncReport(peer: peer.name))
             peers.record(
                 name: peer.name, nodeID: peer.nodeID, role: peer.role.description, address: address, connected: true, vector: nil,
                 certificateExpiresAt: peer.expiresAt)
             let session = SyncSession(replica: replica, channel: secure, options: options, logger: logger) { [peers] report in
                 peers.record(name: peer.name, nodeID: peer.nodeID, address: address, connected: true, vector: report.peerVector)
+                lastReport.withLock { last in
+                    NodeCounters.transferred(peer: peer.name, from: last, to: report)
+                    last = report
+                }
                 progress?(report)
             }
             let replica = self.replica
@@ -147,11 +163,13 @@ package final class NodeRuntime: Sendable {
                         !NodeRuntime.isRevoked(peer.nodeID, in: replica) && replica.wallClock.now() < peer.expiresAt
                     })
                 peers.record(name: peer.name, nodeID: peer.nodeID, address: address, connected: false, vector: report.peerVector)
+                lastReport.withLock { NodeCounters.transferred(peer: peer.name, from: $0, to: report) }
                 logger.info("sync session ended", metadata: ["sync.peer": "\(peer.name)", "sync.rows.sent": "\(report.rowsSent)", "sync.rows.received": "\(report.rowsReceived)"])
                 return report
             } catch {
                 let reason = (error as? SyncError)?.description ?? "connection lost"
                 peers.record(name: peer.name, nodeID: peer.nodeID, address: address, connected: false, vector: nil, error: reason)
+                NodeCounters.sessionFailed(peer: peer.name)
                 logger.warning("sync session ended with an error", metadata: ["sync.peer": "\(peer.name)", "sync.error": "\(reason)"])
                 throw error
             }

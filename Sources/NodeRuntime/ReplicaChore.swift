@@ -67,7 +67,14 @@ extension ReplicaChore {
         -> ReplicaChore
     {
         ReplicaChore("take a scheduled backup", every: interval, logger: logger) {
-            let outcome = try directory.runScheduledBackup(schedule, now: SystemWallClock().now())
+            let outcome: NodeDirectory.ScheduledBackupOutcome
+            do {
+                outcome = try directory.runScheduledBackup(schedule, now: SystemWallClock().now())
+            } catch {
+                NodeCounters.backup(succeeded: false)
+                throw error
+            }
+            if outcome.written != nil { NodeCounters.backup(succeeded: true) }
             if let written = outcome.written {
                 logger.info(
                     "scheduled backup written", metadata: ["backup.file": "\(URL(fileURLWithPath: written).lastPathComponent)", "backup.removed": "\(outcome.removed.count)"])

@@ -58,18 +58,30 @@ package struct PeerConnector: Service {
     package func run() async throws {
         try await runUntilShutdown {
             var delay = 0.25
+            // The link's state as last logged: its loss and its return are logged once each, at
+            // warning and info (a ward cut off from central is what its IT staff look for first).
+            var linkUp: Bool?
             while !Task.isCancelled {
                 do {
                     let connection = try await runtime.connect(to: endpoint)
                     delay = 0.25
+                    if linkUp == false { runtime.logger.info("sync link restored", metadata: ["sync.peer.address": "\(endpoint)"]) }
+                    linkUp = true
                     _ = try await runtime.run(connection, as: .client, address: endpoint.description, options: SyncOptions(mode: .live))
                 } catch is CancellationError {
                     return
                 } catch let error as SyncError where error.code == .wipeOrdered {
                     await onWipeOrder(error)
                     return
+                } catch let error as SyncError {
+                    // The session or handshake ended with a reason (logged by `run`); the link itself may be up.
+                    runtime.logger.debug("sync session with peer ended", metadata: ["sync.peer.address": "\(endpoint)", "sync.error": "\(error.code)"])
                 } catch {
-                    runtime.logger.debug("peer unreachable", metadata: ["sync.peer.address": "\(endpoint)"])
+                    if linkUp != false {
+                        runtime.logger.warning("sync link lost: peer unreachable, retrying", metadata: ["sync.peer.address": "\(endpoint)"])
+                        NodeCounters.linkLost()
+                    }
+                    linkUp = false
                 }
                 let jittered = delay * Double.random(in: 0.5...1.5)
                 delay = min(delay * 2, 4)

@@ -35,12 +35,24 @@ package func buildRouter(
     answeringUndeclaredMethods: Bool = true
 ) -> Router<APIRequestContext> {
     let router = Router(context: APIRequestContext.self, options: .autoGenerateHeadEndpoints)
+    // First: every request is counted by route template and status, whatever answers it (no-op
+    // unless `serve` bootstrapped the metrics).
+    router.add(middleware: MetricsMiddleware())
     if strictTransportSecurity { router.add(middleware: StrictTransportSecurity()) }
     router.add(middleware: APIErrorMiddleware())
     router.add(middleware: CrossSiteGuard())
     router.add(middleware: LanguageMiddleware())
     router.add(middleware: AuthenticationMiddleware(crm: runtime.crm, machines: runtime.machines))
     router.get("/api/health") { _, _ in "ok" }
+    router.get("/api/ready") { _, _ in await NodeReadiness.check(runtime).response }
+    // Prometheus, with a machine credential of scope `metrics`; managers and administrators may look too.
+    router.get("/metrics") { _, context in
+        if context.machine == nil { try context.requireCaller().require(.manager, .admin) } else { _ = try context.requireMachine(.metrics) }
+        let body = try await blocking { runtime.metrics.exposition(of: runtime) }
+        return Response(
+            status: .ok, headers: [.contentType: "text/plain; version=0.0.4; charset=utf-8", .cacheControl: "no-store"],
+            body: ResponseBody(byteBuffer: ByteBuffer(bytes: body)))
+    }
     // Peers, addresses and row counts: for the hospital's IT staff, not for anyone on the ward Wi-Fi.
     router.get("/api/status") { _, context in
         try context.requireCaller().require(.manager, .admin)

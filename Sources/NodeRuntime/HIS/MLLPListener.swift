@@ -63,11 +63,13 @@ package struct MLLPListener: Service {
                     for try await connection in connections {
                         let host = connection.channel.remoteAddress?.ipAddress ?? "unknown"
                         if let allowed = policy.allowedHosts, !allowed.contains(host) {
+                            NodeCounters.mllpConnectionRefused("not-allowed")
                             runtime.logger.warning("MLLP connection refused: address not allowed (--mllp-allow)", metadata: ["mllp.peer.address": "\(host)"])
                             try? await connection.channel.close()
                             continue
                         }
                         guard guardian.admit(host: host) else {
+                            NodeCounters.mllpConnectionRefused("too-many")
                             runtime.logger.warning("MLLP connection refused: too many open", metadata: ["mllp.peer.address": "\(host)"])
                             try? await connection.channel.close()
                             continue
@@ -143,6 +145,7 @@ package struct MLLPListener: Service {
         }
         if receipt.duplicate { metadata["hl7.duplicate"] = "true" }
         if receipt.queued { metadata["hl7.queued"] = "true" }
+        NodeCounters.hl7Message(receipt.acknowledgement.code.rawValue)
         switch receipt.acknowledgement.code {
         case .accept: logger.info("HL7 message applied", metadata: metadata)
         case .error: logger.warning("HL7 message not applied (AE)", metadata: metadata)

@@ -24,6 +24,7 @@ package struct SMSDispatchService: Service {
             await chores.run(crm: crm, logger: logger)
             do {
                 let report = try await crm.sms.dispatch(gateway: gateway)
+                NodeCounters.sms(sent: report.sent, failed: report.failed, retried: report.retried, deferred: report.deferredByDailyCap)
                 if report.sent + report.failed + report.cancelledOptedOut + report.retried > 0 {
                     logger.info(
                         "sms dispatched",

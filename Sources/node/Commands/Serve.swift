@@ -145,6 +145,8 @@ struct Serve: AsyncParsableCommand {
         try node.directory().settleInterruptedRekey()
         let (directory, configuration, runtime) = try NodeRuntime.open(
             directory: try node.directory(), policies: node.policies, logger: logger, clockSkewMilliseconds: Int64(clockSkewSeconds * 1000))
+        // `/metrics` exports what this process counts through swift-metrics.
+        runtime.metrics.bootstrap()
         if directory.isEncrypted {
             let source = try directory.unlockSource()
             logger.info("replica and keys encrypted at rest", metadata: ["unlock": "\(source)"])

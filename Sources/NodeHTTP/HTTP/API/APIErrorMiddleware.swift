@@ -69,7 +69,8 @@ package struct APIErrorMiddleware: RouterMiddleware {
                         "http.status": "\(apiError.status.code)", "error.code": "\(apiError.code)",
                     ])
             }
-            guard request.uri.path.hasPrefix("/api") else { return WebErrorPage.response(for: error, request: request) }
+            // Machines read `/api` and `/metrics`: a status and JSON, never a login page.
+            guard request.uri.path.hasPrefix("/api") || request.uri.path == "/metrics" else { return WebErrorPage.response(for: error, request: request) }
             return try apiError.response(from: request, context: context)
         }
     }
