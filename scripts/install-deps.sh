@@ -23,6 +23,8 @@ if [ "${1:-}" = "test" ]; then
     if ! /usr/bin/python3 -c "import venv, ensurepip" >/dev/null 2>&1; then need+=(python3-venv); fi
     # certutil: the browser tests trust the demo hospital's CA in Chromium's NSS database.
     if ! command -v certutil >/dev/null 2>&1; then need+=(libnss3-tools); fi
+    # `suifang service install`'s unit is checked by systemd's own reader.
+    if [ ! -x /usr/bin/systemd-analyze ]; then need+=(systemd); fi
 fi
 
 if [ ${#need[@]} -gt 0 ]; then

@@ -1,0 +1,94 @@
+import Foundation
+
+/// The systemd unit `suifang service install` writes for a node: who runs it, where its data is,
+/// where its unlock secret comes from, how it restarts, and what it may not touch.
+///
+/// The unlock secret: a node whose node.json says `credential:NAME` gets
+/// `LoadCredentialEncrypted=NAME:FILE` (a key file sealed to this machine's TPM and host key by
+/// `systemd-creds encrypt`: the secret never lies in the clear on its disk); `file:PATH` is read
+/// from where it is (a USB key, say); `prompt` cannot start unattended and is refused.
+package struct ServiceUnit: Sendable {
+    /// The node's directory (absolute).
+    package var directory: String
+    package var configuration: NodeConfiguration
+    /// The installed binary (absolute).
+    package var binary: String
+    /// The account the node runs as (never root).
+    package var user: String
+    /// Where the sealed credential is, for `credential:NAME` nodes.
+    package var credentialFile: String?
+
+    package init(directory: String, configuration: NodeConfiguration, binary: String, user: String, credentialFile: String? = nil) {
+        self.directory = directory
+        self.configuration = configuration
+        self.binary = binary
+        self.user = user
+        self.credentialFile = credentialFile
+    }
+
+    /// `suifang-NAME.service`.
+    package var fileName: String { "suifang-\(configuration.name).service" }
+
+    /// The unit's text.
+    /// - Throws: ``NodeSetupError`` for root, relative paths, a passphrase node, or names systemd would misread.
+    package func text() throws -> String {
+        guard user != "root", !user.isEmpty, user.allSatisfy({ $0.isASCII && ($0.isLetter || $0.isNumber || "-_".contains($0)) }) else {
+            throw NodeSetupError("--user must name an unprivileged account (letters, digits, - and _), not root")
+        }
+        for (what, path) in [("--dir", directory), ("--binary", binary)] + (credentialFile.map { [("--credential-file", $0)] } ?? []) {
+            guard path.hasPrefix("/"), !path.contains(where: { $0.isWhitespace || $0 == "%" || $0 == "\"" || $0 == "\\" }) else {
+                throw NodeSetupError("\(what) must be an absolute path without spaces, quotes, backslashes or %: \(path)")
+            }
+        }
+        var service: [String] = [
+            "Type=simple", "User=\(user)", "Group=\(user)", "UMask=0077",
+            "ExecStart=\(binary) serve --dir \(directory)",
+            // A node revoked by central wipes itself and exits 0: it must stay down. Crashes restart.
+            "Restart=on-failure", "RestartSec=5s",
+            "KillSignal=SIGTERM", "TimeoutStopSec=30s",
+            "LimitNOFILE=65536",
+        ]
+        var writable = [directory]
+        if let backup = configuration.backup?.directory { writable.append(backup) }
+        switch try configuration.unlock.map(UnlockSource.init) {
+        case .credential(let name):
+            let file = credentialFile ?? "/etc/credstore.encrypted/\(name)"
+            service.append("LoadCredentialEncrypted=\(name):\(file)")
+        case .keyFile(let path):
+            service.append("ReadOnlyPaths=\(path)")
+        case .passphrase:
+            throw NodeSetupError(
+                "the node is unlocked by a passphrase typed at start, which a service cannot do: move it to a credential (suifang rekey --new-unlock credential:NAME)"
+            )
+        case nil:
+            break
+        }
+        service.append("ReadWritePaths=\(writable.joined(separator: " "))")
+        // A node kept under /home or /tmp (a trial install) stays reachable; /var/lib/suifang is the place.
+        let paths = writable + service.filter { $0.hasPrefix("ReadOnlyPaths=") }.map { String($0.dropFirst("ReadOnlyPaths=".count)) }
+        let underHome = paths.contains { path in ["/home/", "/root/", "/run/user/"].contains { path.hasPrefix($0) } }
+        let underTmp = paths.contains { path in ["/tmp/", "/var/tmp/"].contains { path.hasPrefix($0) } }
+        let ports = ([configuration.listen] + [configuration.http, configuration.mllp].compactMap { $0 }).compactMap { try? Endpoint($0).port }
+        let privileged = ports.contains { $0 > 0 && $0 < 1024 }
+        service += [
+            // Hardening: the node reads its directory and the network, and nothing else.
+            "NoNewPrivileges=yes", "ProtectSystem=strict", underHome ? "ProtectHome=read-only" : "ProtectHome=yes",
+            underTmp ? "PrivateTmp=no" : "PrivateTmp=yes", "PrivateDevices=yes",
+            "ProtectKernelTunables=yes", "ProtectKernelModules=yes", "ProtectKernelLogs=yes", "ProtectControlGroups=yes",
+            "ProtectClock=yes", "ProtectHostname=yes", "ProtectProc=invisible",
+            "RestrictNamespaces=yes", "RestrictRealtime=yes", "RestrictSUIDSGID=yes", "LockPersonality=yes",
+            "MemoryDenyWriteExecute=yes", "RemoveIPC=yes",
+            "RestrictAddressFamilies=AF_INET AF_INET6 AF_UNIX", "SystemCallArchitectures=native",
+            "SystemCallFilter=@system-service",
+            privileged ? "CapabilityBoundingSet=CAP_NET_BIND_SERVICE" : "CapabilityBoundingSet=",
+            privileged ? "AmbientCapabilities=CAP_NET_BIND_SERVICE" : "AmbientCapabilities=",
+        ]
+        let unit = [
+            "# Written by `suifang service install` (\(NodeRelease.version)); see docs/OPERATIONS.md.",
+            "[Unit]", "Description=Suifang \(configuration.role) node '\(configuration.name)'",
+            "After=network-online.target", "Wants=network-online.target", "",
+            "[Service]",
+        ]
+        return (unit + service + ["", "[Install]", "WantedBy=multi-user.target", ""]).joined(separator: "\n")
+    }
+}
