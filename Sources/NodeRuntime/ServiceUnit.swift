@@ -17,6 +17,9 @@ package struct ServiceUnit: Sendable {
     package var user: String
     /// Where the sealed credential is, for `credential:NAME` nodes.
     package var credentialFile: String?
+    /// A credential that holds the node's key file, sealed by `systemd-creds encrypt`: the unit
+    /// unlocks with it (`--unlock credential:NAME`) whatever node.json's place says.
+    package var credential: String?
 
     package init(directory: String, configuration: NodeConfiguration, binary: String, user: String, credentialFile: String? = nil) {
         self.directory = directory
@@ -50,7 +53,14 @@ package struct ServiceUnit: Sendable {
         ]
         var writable = [directory]
         if let backup = configuration.backup?.directory { writable.append(backup) }
-        switch try configuration.unlock.map(UnlockSource.init) {
+        if let credential {
+            guard configuration.unlock != nil else { throw NodeSetupError("the node is not encrypted at rest: there is nothing for --credential to unlock") }
+            guard !credential.isEmpty, credential.allSatisfy({ $0.isASCII && ($0.isLetter || $0.isNumber || "-_.".contains($0)) }) else {
+                throw NodeSetupError("--credential must be a credential name (letters, digits, -, _ and .)")
+            }
+            service[service.firstIndex { $0.hasPrefix("ExecStart=") }!] += " --unlock credential:\(credential)"
+        }
+        switch try (credential.map { "credential:\($0)" } ?? configuration.unlock).map(UnlockSource.init) {
         case .credential(let name):
             let file = credentialFile ?? "/etc/credstore.encrypted/\(name)"
             service.append("LoadCredentialEncrypted=\(name):\(file)")

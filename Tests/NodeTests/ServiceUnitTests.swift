@@ -46,6 +46,15 @@ struct ServiceUnitTests {
         spaced.configuration = configuration(unlock: nil)
         spaced.directory = "/var/lib/my node"
         #expect(throws: NodeSetupError.self) { try spaced.text() }
+        var sealed = base
+        sealed.configuration = configuration(unlock: "file:/media/key/ward-3.key")
+        sealed.credential = "suifang-unlock"
+        let sealedLines = try lines(sealed)
+        #expect(sealedLines.contains("ExecStart=/usr/local/bin/suifang serve --dir /var/lib/suifang/ward-3 --unlock credential:suifang-unlock"))
+        #expect(sealedLines.contains("LoadCredentialEncrypted=suifang-unlock:/etc/credstore.encrypted/suifang-unlock"))
+        #expect(!sealedLines.contains { $0.hasPrefix("ReadOnlyPaths=") }, "the key file on removable media is not needed")
+        sealed.credential = "../x"
+        #expect(throws: NodeSetupError.self) { try sealed.text() }
         var keyFile = base
         keyFile.configuration = configuration(unlock: "file:/media/key/ward-3.key")
         #expect(try lines(keyFile).contains("ReadOnlyPaths=/media/key/ward-3.key"))

@@ -24,7 +24,9 @@ struct ServiceCommand: ParsableCommand {
         var user: String = "suifang"
         @Option(help: "The installed suifang binary (default: this one).")
         var binary: String?
-        @Option(help: "The sealed credential file for a credential:NAME node (default /etc/credstore.encrypted/NAME).")
+        @Option(help: "Unlock with this systemd credential (the node's key file sealed by systemd-creds encrypt) instead of node.json's place.")
+        var credential: String?
+        @Option(help: "The sealed credential file (default /etc/credstore.encrypted/NAME).")
         var credentialFile: String?
         @Option(help: "Where to write the unit (default /etc/systemd/system/suifang-NAME.service; - prints it).")
         var out: String?
@@ -33,8 +35,9 @@ struct ServiceCommand: ParsableCommand {
             let directory = NodeDirectory(URL(fileURLWithPath: dir).standardizedFileURL.path)
             guard directory.exists else { throw NodeSetupError("\(directory.url.path) holds no node (no node.json): give the node's --dir") }
             let executable = binary ?? URL(fileURLWithPath: Bundle.main.executablePath ?? CommandLine.arguments[0]).standardizedFileURL.path
-            let unit = ServiceUnit(
+            var unit = ServiceUnit(
                 directory: directory.url.path, configuration: try directory.configuration(), binary: executable, user: user, credentialFile: credentialFile)
+            unit.credential = credential
             let text = try unit.text()
             if out == "-" {
                 print(text, terminator: "")
@@ -45,7 +48,7 @@ struct ServiceCommand: ParsableCommand {
                 throw NodeSetupError("cannot write \(path) (run as root to install into /etc/systemd/system, or give --out)")
             }
             print("wrote \(path)")
-            if let unlock = try directory.configuration().unlock, case .credential(let name) = try UnlockSource(unlock) {
+            if let unlock = try credential.map({ "credential:\($0)" }) ?? directory.configuration().unlock, case .credential(let name) = try UnlockSource(unlock) {
                 print("seal the unlock key to this machine: systemd-creds encrypt --name=\(name) KEYFILE \(credentialFile ?? "/etc/credstore.encrypted/\(name)")")
             }
             print("then: chown -R \(user): \(directory.url.path) && systemctl daemon-reload && systemctl enable --now \(unit.fileName)")
