@@ -32,3 +32,27 @@ struct CLITests {
         #expect(unknown.status == 64, "an unknown scope is a usage error: \(unknown.output)")
     }
 }
+
+/// `suifang policies check --against OLD_DIR`: a release's policies against the previous release's.
+@Suite("The command line: policy evolution")
+struct PolicyCheckCLITests {
+    @Test func anIncompatibleChangeExitsOneAndAnAdditionPasses() throws {
+        let root = FileManager.default.temporaryDirectory.appendingPathComponent("policy-check-\(UUID())")
+        defer { try? FileManager.default.removeItem(at: root) }
+        let old = RepositoryFiles.policiesDirectory
+        let new = root.appendingPathComponent("new")
+        try FileManager.default.createDirectory(at: root, withIntermediateDirectories: true)
+        try FileManager.default.copyItem(at: old, to: new)
+        let file = new.appendingPathComponent("complaints.policy")
+        var text = try String(contentsOf: file, encoding: .utf8)
+        text += "\ntable kioskVisit\n  column departmentId text\n"
+        try text.write(to: file, atomically: true, encoding: .utf8)
+        let added = try SuifangBinary.run(["policies", "check", "--policies", new.path, "--against", old.path])
+        #expect(added.status == 0 && added.output.contains("kioskVisit: table added"), "\(added.output)")
+        text = text.replacingOccurrences(of: "lifecycle registered accepted investigating handled closed", with: "lifecycle registered investigating accepted handled closed")
+        try text.write(to: file, atomically: true, encoding: .utf8)
+        let reordered = try SuifangBinary.run(["policies", "check", "--policies", new.path, "--against", old.path, "--json"])
+        #expect(reordered.status == 1, "\(reordered.output)")
+        #expect(reordered.output.contains("\"compatible\":false") && reordered.output.contains("break the schema evolution rules"), "\(reordered.output)")
+    }
+}
