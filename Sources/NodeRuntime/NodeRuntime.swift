@@ -24,6 +24,8 @@ package final class NodeRuntime: Sendable {
     package let enrolment: EnrolmentDesk?
     /// What `/metrics` exports.
     package let metrics: NodeMetrics
+    /// Sync sessions started with central since the node started (the renewer watches it).
+    private let centralSessions = Mutex(0)
 
     package init(
         replica: Replica, identity: NodeIdentity, logger: Logger, passwordStrength: PasswordHasher.Strength = .interactive, enrolment: EnrolmentDesk? = nil,
@@ -45,6 +47,9 @@ package final class NodeRuntime: Sendable {
         try peers.prepare()
         try machines.prepare()
     }
+
+    /// How many sync sessions with central have started since the node started.
+    package var centralSessionsStarted: Int { centralSessions.withLock { $0 } }
 
     /// Whether the replica answers a query now (readiness).
     package func replicaAnswers() async -> Bool {
@@ -143,6 +148,7 @@ package final class NodeRuntime: Sendable {
             defer { if let guardian, let claim { guardian.endSession(of: peer.nodeID, token: claim) } }
             logger.info("sync session started", metadata: ["sync.peer": "\(peer.name)", "sync.peer.role": "\(peer.role)"])
             NodeCounters.sessionStarted(peer: peer.name, role: peer.role.description)
+            if peer.role == .central { centralSessions.withLock { $0 += 1 } }
             let lastReport = Mutex(SyncReport(peer: peer.name))
             peers.record(
                 name: peer.name, nodeID: peer.nodeID, role: peer.role.description, address: address, connected: true, vector: nil,

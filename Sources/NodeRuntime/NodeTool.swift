@@ -38,10 +38,11 @@ package struct NodeTool {
 
     /// Creates a central node and enrolled nodes in `directory`, each listening on its given port,
     /// each encrypted at rest under its own key file in `directory/keys/`.
-    /// A ward node works for the wards `wards` names for it, or else for the ward named like the node.
+    /// A ward node works for the wards `wards` names for it, or else for the ward named like the node;
+    /// `validDays` shortens a node's certificate.
     package func makeCluster(
         in directory: URL, central: (name: String, port: Int), others: [(name: String, role: String, port: Int)],
-        wards: [String: [String]] = [:], policies: String
+        wards: [String: [String]] = [:], validDays: [String: Int] = [:], policies: String
     ) throws {
         try FileManager.default.createDirectory(at: directory.appendingPathComponent("keys"), withIntermediateDirectories: true)
         try run(
@@ -54,7 +55,7 @@ package struct NodeTool {
             let wardOptions = node.role == "ward" ? (wards[node.name] ?? [node.name]).flatMap { ["--ward", $0] } : []
             try run(
                 ["enroll", "--dir", directory.appendingPathComponent(central.name).path, "--name", node.name, "--role", node.role, "--out", token]
-                    + wardOptions)
+                    + wardOptions + (validDays[node.name].map { ["--valid-days", "\($0)"] } ?? []))
             try run(
                 [
                     "init", "--token", token, "--dir", directory.appendingPathComponent(node.name).path,

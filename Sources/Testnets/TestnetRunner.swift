@@ -22,6 +22,8 @@ package final class TestnetRunner {
     private var processes: [String: Process] = [:]
     private var skews: [String: Double] = [:]
     private var trafficStart = Date()
+    /// When the certificates of `expectRenewed` nodes were issued at set-up.
+    private var issuedAt: [String: UInt64] = [:]
 
     package struct Outcome {
         package var converged: Bool
@@ -48,7 +50,7 @@ package final class TestnetRunner {
         trafficStart = Date()
         for node in topology.nodes { try launch(node.name) }
         log("\(topology.nodes.count) nodes up; traffic for \(topology.duration) s")
-        for fault in (topology.faults ?? []).sorted(by: { $0.at < $1.at }) {
+        for fault in topology.script {
             let wait = fault.at - Date().timeIntervalSince(trafficStart)
             if wait > 0 { try await Task.sleep(for: .seconds(wait)) }
             if fault.whenReceiving == true, let name = fault.kill { await waitUntilReceiving(name) }
@@ -79,7 +81,11 @@ package final class TestnetRunner {
         try tool.makeCluster(
             in: work, central: (central.name, ports[central.name]!),
             others: topology.nodes.filter { $0.role != "central" }.map { ($0.name, $0.role, ports[$0.name]!) },
+            validDays: Dictionary(uniqueKeysWithValues: topology.nodes.compactMap { node in node.validDays.map { (node.name, $0) } }),
             policies: policiesPath)
+        for name in topology.expectRenewed ?? [] {
+            issuedAt[name] = try NodeDirectory(dir(name), unlock: .keyFile(keyFile(name))).identity().certificate.issuedAt
+        }
         // The template the nodes' traffic answers, written by central as an administrator would and
         // on every node before the run (a hospital hands its wards their templates before any link fails).
         do {
@@ -210,9 +216,9 @@ package final class TestnetRunner {
     private func backupPath(_ name: String) -> String { work.appendingPathComponent("\(name).backup").path }
 
     /// `--unlock` for a node: its key file, made by ``NodeTool/makeCluster(in:central:others:wards:policies:)``.
-    private func unlock(_ name: String) -> [String] {
-        ["--unlock", "file:" + work.appendingPathComponent("keys").appendingPathComponent("\(name).key").path]
-    }
+    private func unlock(_ name: String) -> [String] { ["--unlock", "file:" + keyFile(name)] }
+
+    private func keyFile(_ name: String) -> String { work.appendingPathComponent("keys").appendingPathComponent("\(name).key").path }
 
     /// Waits until a node's traffic has logged `count` acknowledged writes (at most 120 s).
     private func waitUntilCaptured(_ name: String, count: Int) async {
@@ -359,6 +365,10 @@ package final class TestnetRunner {
             missing += lost
         }
         if Set(dumps.values).count != 1 { problems.append("replicas differ after stopping") }
+        for (name, issued) in issuedAt {
+            let now = try NodeDirectory(dir(name), unlock: .keyFile(keyFile(name))).identity().certificate
+            if now.issuedAt <= issued { problems.append("\(name)'s certificate was not renewed") } else { log("\(name)'s certificate was renewed") }
+        }
         return Outcome(converged: problems.isEmpty, seconds: 0, rows: rows, acknowledged: acknowledged.count, missing: missing, problems: problems)
     }
 

@@ -32,6 +32,8 @@ package struct TestnetTopology: Codable {
         var trafficTotal: Int?
         /// Central only: patients transferred between the wards per second while traffic runs.
         var transfers: Double?
+        /// Days its certificate is valid (default 365): a short one must renew during the run.
+        var validDays: Int?
     }
 
     package struct Fault: Codable {
@@ -50,6 +52,10 @@ package struct TestnetTopology: Codable {
         var restart: String?
         var skew: String?
         var seconds: Double?
+        /// With `skew`: apply it this many times, `every` seconds apart, the clock `seconds` further
+        /// ahead each time (a node living through simulated days, restarted each "day").
+        var `repeat`: Int?
+        var every: Double?
         /// `suifang backup` of the running node (its latest backup replaces any earlier one).
         var backup: String?
         /// The node's disk is lost: once central holds every write the node acknowledged, it is
@@ -66,6 +72,22 @@ package struct TestnetTopology: Codable {
     package var nodes: [Node]
     package var links: [[String]]
     package var faults: [Fault]?
+    /// Nodes whose certificate must have been renewed by the end of the run.
+    package var expectRenewed: [String]?
+
+    /// The fault script with repeated skews written out, in time order.
+    var script: [Fault] {
+        (faults ?? []).flatMap { fault -> [Fault] in
+            guard fault.skew != nil, let count = fault.repeat, count > 1 else { return [fault] }
+            return (0..<count).map { step in
+                var one = fault
+                one.at = fault.at + Double(step) * (fault.every ?? 1)
+                one.seconds = (fault.seconds ?? 0) * Double(step + 1)
+                one.repeat = nil
+                return one
+            }
+        }.sorted { $0.at < $1.at }
+    }
 
     package static func load(_ path: String) throws -> TestnetTopology {
         guard let data = FileManager.default.contents(atPath: path) else { throw NodeSetupError("cannot read \(path)") }
@@ -83,6 +105,10 @@ package struct TestnetTopology: Codable {
         let names = Set(nodes.map(\.name))
         guard names.count == nodes.count else { throw NodeSetupError("node names must be unique") }
         guard nodes.filter({ $0.role == "central" }).count == 1 else { throw NodeSetupError("exactly one node must be central") }
+        for name in expectRenewed ?? [] where !names.contains(name) { throw NodeSetupError("expectRenewed names '\(name)', which is not declared") }
+        for node in nodes where node.validDays.map({ !(1...3650).contains($0) }) ?? false {
+            throw NodeSetupError("validDays of '\(node.name)' must be 1 to 3650")
+        }
         for link in links where link.count != 2 || !names.isSuperset(of: link) {
             throw NodeSetupError("link \(link) must name two declared nodes")
         }
@@ -93,13 +119,17 @@ package struct TestnetTopology: Codable {
             for node in [fault.kill, fault.restart, fault.skew, fault.backup, fault.restore].compactMap({ $0 }) where !names.contains(node) {
                 throw NodeSetupError("fault names node '\(node)', which is not declared")
             }
+            if let count = fault.repeat, !(1...10_000).contains(count) || fault.skew == nil || !((fault.every ?? 1) > 0) {
+                throw NodeSetupError("repeat (1 to 10000) goes with skew and a positive every")
+            }
             if let node = fault.restore, !(faults ?? []).contains(where: { $0.backup == node && $0.at < fault.at }) {
                 throw NodeSetupError("fault restores '\(node)' at \(fault.at) s, before any backup of it")
             }
         }
     }
 
-    package init(name: String, duration: Double, settleTimeout: Double?, nodes: [Node], links: [[String]], faults: [Fault]?) {
+    package init(name: String, duration: Double, settleTimeout: Double?, nodes: [Node], links: [[String]], faults: [Fault]?, expectRenewed: [String]? = nil) {
+        self.expectRenewed = expectRenewed
         self.name = name
         self.duration = duration
         self.settleTimeout = settleTimeout

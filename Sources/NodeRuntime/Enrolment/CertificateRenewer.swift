@@ -7,7 +7,8 @@ import SyncProtocol
 /// Keeps a node's certificates current: checks every `interval` (and at start), and when the sync
 /// certificate or the HTTPS certificate is due (``RenewalSchedule``) asks central to renew both,
 /// installs them and takes the new sync certificate into use at once. A failure is logged and
-/// retried after `retry`; a refusal because the certificate expired says to re-enrol.
+/// retried after `retry`, or as soon as a sync session with central starts again; a refusal because
+/// the certificate expired says to re-enrol.
 package struct CertificateRenewer: Service {
     package let runtime: NodeRuntime
     package let directory: NodeDirectory
@@ -23,6 +24,17 @@ package struct CertificateRenewer: Service {
         self.schedule = schedule
     }
 
+    /// Sleeps `wait`; after a failed renewal (`sessions` set), wakes as soon as a new sync session
+    /// with central starts: a node back from weeks offline renews when its link returns, not up to
+    /// `retry` later.
+    private func sleep(_ wait: Duration, orUntilCentralSessionAfter sessions: Int?) async throws {
+        guard let sessions else { return try await Task.sleep(for: wait) }
+        let deadline = ContinuousClock.now + wait
+        while ContinuousClock.now < deadline, runtime.centralSessionsStarted == sessions {
+            try await Task.sleep(for: .seconds(1))
+        }
+    }
+
     /// Whether either certificate is due at `now` (ms since 1970).
     package func isDue(now: UInt64) -> Bool {
         if schedule.isDue(runtime.identity.certificate, now: now) { return true }
@@ -35,6 +47,7 @@ package struct CertificateRenewer: Service {
         try await runUntilShutdown {
             while !Task.isCancelled {
                 var wait = interval
+                var sessionsAtFailure: Int?
                 let now = runtime.replica.wallClock.now()
                 if isDue(now: now) {
                     do {
@@ -49,9 +62,10 @@ package struct CertificateRenewer: Service {
                     } catch {
                         runtime.logger.warning("certificate renewal failed; retrying", metadata: ["sync.peer.address": "\(central)", "error": "\(error)"])
                         wait = retry
+                        sessionsAtFailure = runtime.centralSessionsStarted
                     }
                 }
-                try await Task.sleep(for: wait)
+                try await sleep(wait, orUntilCentralSessionAfter: sessionsAtFailure)
             }
         }
     }
