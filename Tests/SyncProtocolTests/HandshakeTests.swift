@@ -55,7 +55,7 @@ struct HandshakeTests {
             clientAdmission = cluster.admission(ward, policyHash: String(repeating: "0", count: 64))
             expected = .policyMismatch
         case .unsupportedVersion:
-            version = 99
+            version = Handshake.supportedVersions.lowerBound - 1  // older than anything this node speaks
             expected = .unsupportedVersion
         }
         let outcome = await handshake(client: clientAdmission, server: serverAdmission, clientVersion: version)
@@ -66,6 +66,17 @@ struct HandshakeTests {
         #expect(serverError.code == expected, "\(serverError)")
         // Central answers a revoked node with a signed wipe order (see WipeOrderTests).
         #expect(clientError.code == (expected == .revoked ? .wipeOrdered : expected), "\(clientError)")
+    }
+
+    /// A later release offers a newer version than this one speaks: both settle on the newest they
+    /// share, so nodes of two releases keep syncing while a fleet is upgraded one node at a time.
+    @Test func aNewerClientAndThisServerSettleOnTheNewestVersionBothSpeak() async throws {
+        let ward = try cluster.identity(2, "ward-5a"), central = try cluster.identity(1, "central", role: .central)
+        let newest = Handshake.supportedVersions.upperBound
+        let outcome = await handshake(client: cluster.admission(ward), server: cluster.admission(central), clientVersion: newest + 5)
+        #expect(try outcome.client.get().name == "central")
+        #expect(try outcome.server.get().name == "ward-5a")
+        #expect(outcome.versions == [newest, newest], "\(outcome.versions)")
     }
 
     @Test func aNodeThatDoesNotHoldItsKeyCannotAuthenticate() async throws {

@@ -81,13 +81,15 @@ final class TappedSender: FrameSending, Sendable {
 func handshake(
     client: PeerAdmission, server: PeerAdmission, clientVersion: UInt16 = Handshake.supportedVersions.upperBound
 )
-    async -> (client: Result<NodeCertificate, SyncError>, server: Result<NodeCertificate, SyncError>)
+    async -> (client: Result<NodeCertificate, SyncError>, server: Result<NodeCertificate, SyncError>, versions: [UInt16])
 {
     let (a, b) = MemoryFrameTransport.pair()
+    let versions = Mutex<[UInt16]>([])
     async let serverSide: Result<NodeCertificate, SyncError> = {
         var receiver = b.receiver
         do {
             let channel = try await Handshake.perform(as: .server, admission: server, sender: b.sender, receiver: &receiver)
+            versions.withLock { $0.append(channel.version) }
             return .success(channel.peer)
         } catch let error as SyncError {
             await b.sender.close()
@@ -100,6 +102,7 @@ func handshake(
     let clientSide: Result<NodeCertificate, SyncError>
     do {
         let channel = try await Handshake.perform(as: .client, admission: client, version: clientVersion, sender: a.sender, receiver: &receiver)
+        versions.withLock { $0.append(channel.version) }
         clientSide = .success(channel.peer)
     } catch let error as SyncError {
         await a.sender.close()
@@ -107,7 +110,8 @@ func handshake(
     } catch {
         clientSide = .failure(SyncError(.handshakeFailed, "\(error)"))
     }
-    return (clientSide, await serverSide)
+    let server = await serverSide
+    return (clientSide, server, versions.withLock { $0 })
 }
 
 /// A one-shot sync from `client` to `server` (server in live mode) over an in-memory pipe.

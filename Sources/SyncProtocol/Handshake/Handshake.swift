@@ -28,8 +28,8 @@ public struct PeerAdmission: Sendable {
 ///
 /// ```
 /// client                                   server
-///   hello(version, policyHash, kxKey, nonce, cert) ─▶
-///                                          ◀─ hello(…)          or refusal (a revoked node: central's
+///   hello(version, policyHash, kxKey, nonce, cert) ─▶           version: the newest the client speaks
+///                                          ◀─ hello(…)          version: the newest both speak; or refusal (a revoked node: central's
 ///                                                               signed ``WipeOrder``, then the refusal)
 ///   auth(sig_client(transcript ‖ "C")) ─▶
 ///                                          ◀─ auth(sig_server(transcript ‖ "S"))  or refusal
@@ -61,21 +61,27 @@ public enum Handshake {
         sender: any FrameSending, receiver: inout Receiver
     ) async throws -> SecureChannel<Receiver> {
         let exchange = KeyExchange()
-        let ownHello = Hello(
-            version: version, policyHash: Array(admission.policyHash.utf8), exchangeKey: exchange.publicKey,
-            nonce: Sodium.randomBytes(32), certificate: admission.identity.certificate)
-        let peerHello: Hello
+        func hello(_ version: UInt16) -> Hello {
+            Hello(
+                version: version, policyHash: Array(admission.policyHash.utf8), exchangeKey: exchange.publicKey,
+                nonce: Sodium.randomBytes(32), certificate: admission.identity.certificate)
+        }
+        let ownHello: Hello, peerHello: Hello
         if side == .client {
+            // The client offers the highest version it speaks; the server answers with the one both speak.
+            ownHello = hello(version)
             try await sender.send(ownHello.encoded)
             // A revoked node may get central's wipe order instead of a hello.
             let wipe = WipeExpectation(own: admission.identity.nodeID, nonce: ownHello.nonce, clusterKey: admission.identity.clusterKey, now: admission.now())
             peerHello = try Hello(decoding: try await receiveFrame(&receiver, wipe: wipe))
-            try await check(peerHello, admission: admission, sender: sender)
+            try await check(peerHello, admission: admission, versions: supportedVersions.lowerBound...max(version, supportedVersions.lowerBound), sender: sender)
         } else {
             peerHello = try await receiveHello(&receiver)
-            try await check(peerHello, admission: admission, sender: sender)
+            try await check(peerHello, admission: admission, versions: supportedVersions.lowerBound...UInt16.max, sender: sender)
+            ownHello = hello(min(peerHello.version, version))
             try await sender.send(ownHello.encoded)
         }
+        let agreed = min(ownHello.version, peerHello.version)
         let (clientHello, serverHello) = side == .client ? (ownHello, peerHello) : (peerHello, ownHello)
         let transcript = Sodium.hash([Array("suifang-handshake-v1".utf8), clientHello.encoded, serverHello.encoded])
         let ownLabel: [UInt8] = side == .client ? [UInt8(ascii: "C")] : [UInt8(ascii: "S")]
@@ -100,13 +106,16 @@ public enum Handshake {
         let header = try await receiveFrame(&receiver)
         let incoming = try SyncError.checking { () throws(SodiumError) in try SecretStreamReceiver(key: keys.receive, header: header) }
         return SecureChannel(
-            peer: peerHello.certificate, sender: EncryptedSender(stream: outgoing, frames: sender),
+            peer: peerHello.certificate, version: agreed, sender: EncryptedSender(stream: outgoing, frames: sender),
             receiver: EncryptedReceiver(stream: incoming, frames: receiver))
     }
 
-    private static func check(_ hello: Hello, admission: PeerAdmission, sender: any FrameSending) async throws {
+    /// - Parameter versions: what the peer's hello may carry: on a server, any version from the
+    ///   oldest this node speaks up (a newer client offers its newest, and the server answers with
+    ///   its own); on a client, one it speaks and no newer than it offered.
+    private static func check(_ hello: Hello, admission: PeerAdmission, versions: ClosedRange<UInt16>, sender: any FrameSending) async throws {
         do {
-            guard supportedVersions.contains(hello.version) else {
+            guard versions.contains(hello.version) else {
                 throw SyncError(
                     .unsupportedVersion, "protocol version \(hello.version) is not supported (this node speaks \(supportedVersions.lowerBound)–\(supportedVersions.upperBound))")
             }

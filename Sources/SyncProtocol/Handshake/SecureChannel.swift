@@ -4,6 +4,8 @@ import Sodium
 public struct SecureChannel<Receiver: FrameReceiving> {
     /// The authenticated peer.
     public let peer: NodeCertificate
+    /// The protocol version both ends agreed on (the newest both speak).
+    public let version: UInt16
     let sender: EncryptedSender
     var receiver: EncryptedReceiver<Receiver>
 }
