@@ -70,6 +70,11 @@ extension ReplicaChore {
             let outcome: NodeDirectory.ScheduledBackupOutcome
             do {
                 outcome = try directory.runScheduledBackup(schedule, now: SystemWallClock().now())
+            } catch let error as NodeSetupError {
+                // Its message names paths and causes (a full disk, a directory it may not write), never data.
+                NodeCounters.backup(succeeded: false)
+                logger.warning("scheduled backup failed", metadata: ["backup.error": "\(error.description)"])
+                return
             } catch {
                 NodeCounters.backup(succeeded: false)
                 throw error
