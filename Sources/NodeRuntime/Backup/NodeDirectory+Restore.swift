@@ -39,9 +39,10 @@ extension NodeDirectory {
     /// - Throws: ``NodeSetupError`` when the directory is in use, the archive is not a whole, unaltered
     ///   backup, the unlock secret does not open it, or the new certificate is not for this node.
     package func restore(from archive: String, identity: RestoredIdentity, now: UInt64) async throws -> RestoreReport {
-        if FileManager.default.fileExists(atPath: url.path) {
-            guard (try FileManager.default.contentsOfDirectory(atPath: url.path)).isEmpty else {
-                throw NodeSetupError("\(url.path) is not empty: restore into a new directory (move the old one aside first)")
+        var isFolder: ObjCBool = false
+        if FileManager.default.fileExists(atPath: url.path, isDirectory: &isFolder) {
+            guard isFolder.boolValue, (try? FileManager.default.contentsOfDirectory(atPath: url.path))?.isEmpty == true else {
+                throw NodeSetupError("\(url.path) is not an empty directory: restore into a new one (move the old one aside first)")
             }
         }
         let reader = try BackupArchiveReader(path: archive)
