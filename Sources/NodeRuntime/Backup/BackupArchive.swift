@@ -28,7 +28,7 @@ package enum BackupArchive {
 
 /// What a backup holds: where it came from, and each file with its size and hash.
 package struct BackupManifest: Codable, Sendable {
-    package struct File: Codable, Sendable {
+    package struct File: Codable, Sendable, Equatable {
         /// The file's path in the node's directory (`node.json`, `policies/admin.policy`).
         package var name: String
         package var size: UInt64
@@ -70,22 +70,13 @@ struct BackupArchiveWriter {
 
     /// Copies a file's bytes in chunks, checking they are still what the manifest says.
     func copy(_ path: String, expecting file: BackupManifest.File) throws {
-        guard let input = FileHandle(forReadingAtPath: path) else { throw NodeSetupError("cannot read \(path)") }
-        defer { try? input.close() }
-        let hash = Blake2b256()
-        var size: UInt64 = 0
-        while let chunk = try input.read(upToCount: 1 << 20), !chunk.isEmpty {
-            hash.update(chunk)
-            size += UInt64(chunk.count)
-            try output.write(contentsOf: chunk)
-        }
-        guard size == file.size, Self.hex(hash.finish()) == file.hash else {
+        guard try Self.describe(path, as: file.name, copyingTo: output) == file else {
             throw NodeSetupError("\(file.name) changed while it was being backed up: run the backup again")
         }
     }
 
-    /// Size and hash of a file as it is now.
-    static func describe(_ path: String, as name: String) throws -> BackupManifest.File {
+    /// Size and hash of a file as it is now, its bytes written to `sink` on the way when given.
+    static func describe(_ path: String, as name: String, copyingTo sink: FileHandle? = nil) throws -> BackupManifest.File {
         guard let input = FileHandle(forReadingAtPath: path) else { throw NodeSetupError("cannot read \(path)") }
         defer { try? input.close() }
         let hash = Blake2b256()
@@ -93,6 +84,7 @@ struct BackupArchiveWriter {
         while let chunk = try input.read(upToCount: 1 << 20), !chunk.isEmpty {
             hash.update(chunk)
             size += UInt64(chunk.count)
+            try sink?.write(contentsOf: chunk)
         }
         return BackupManifest.File(name: name, size: size, hash: hex(hash.finish()))
     }
