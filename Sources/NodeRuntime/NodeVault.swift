@@ -109,6 +109,11 @@ package struct DataKeyEnvelope: Codable, Sendable {
             return KeyDerivation.key(secret: secret, salt: Array(salt))
         case "passphrase":
             guard let operations, let memory else { throw NodeSetupError("\(NodeVault.envelopeFile) lacks its passphrase limits") }
+            // The file may come from a backup or a copied directory: limits beyond what `seal` writes
+            // would make the first unlock spend hours or gigabytes before any check can fail.
+            guard operations <= KeyDerivation.passphraseLimits.ops, memory <= KeyDerivation.passphraseLimits.memory else {
+                throw NodeSetupError("\(NodeVault.envelopeFile) asks for more passphrase stretching than any Suifang release writes: refused")
+            }
             do {
                 return try KeyDerivation.key(passphrase: secret, salt: Array(salt), ops: operations, memory: memory)
             } catch {

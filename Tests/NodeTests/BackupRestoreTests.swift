@@ -55,7 +55,7 @@ struct BackupRestoreTests {
         #expect(bytes.range(of: Data(try NodeDirectory(central).identity().key.secretKeyBytes)) == nil)
 
         let restore = try await NodeDirectory(restored, unlock: .keyFile(keyFile)).restore(from: archive, identity: .central, now: 1_800_000_000_000)
-        #expect(restore.previousID.description == configuration.nodeID)
+        #expect(restore.previousID.description == configuration.nodeID && restore.encrypted)
         #expect(restore.newID != restore.previousID)
         let names = try patientNames(restored, unlock: .keyFile(keyFile))
         #expect(names.count == 30 && !names.contains("备份之后"))
@@ -109,10 +109,34 @@ struct BackupRestoreTests {
         try bytes.write(to: URL(fileURLWithPath: archive))
         await #expect(
             performing: {
-                _ = try await NodeDirectory(restored).restore(from: archive, identity: .central, now: 1_800_000_000_000)
+                _ = try await NodeDirectory(restored).restore(from: archive, identity: .central, allowUnencrypted: true, now: 1_800_000_000_000)
             }, throws: { error in "\(error)".contains("cannot hold") })
         #expect(!FileManager.default.fileExists(atPath: root.appendingPathComponent("x.p").path))
         #expect(!FileManager.default.fileExists(atPath: restored))
+    }
+
+    @Test func aBackupInTheClearIsRestoredOnlyWhenAskedForAndNeverUnderAnUnlockSecret() async throws {
+        defer { try? FileManager.default.removeItem(at: root) }
+        // The attack: the encrypted backup is swapped for one in the clear (whose manifest nothing
+        // authenticates) and the operator restores it with the node's unlock secret as usual.
+        try makeCentral(encrypted: false)
+        _ = try NodeDirectory(central).backup(to: archive, now: 1_800_000_000_000)
+        try UnlockSource.createKeyFile(at: keyFile)
+        for allow in [false, true] {
+            await #expect(
+                performing: {
+                    _ = try await NodeDirectory(restored, unlock: .keyFile(keyFile)).restore(
+                        from: archive, identity: .central, allowUnencrypted: allow, now: 1_800_000_000_000)
+                }, throws: { error in "\(error)".contains("not encrypted, but an unlock secret was given") })
+            #expect(!FileManager.default.fileExists(atPath: restored))
+        }
+        await #expect(
+            performing: {
+                _ = try await NodeDirectory(restored).restore(from: archive, identity: .central, now: 1_800_000_000_000)
+            }, throws: { error in "\(error)".contains("--allow-unencrypted") })
+        #expect(!FileManager.default.fileExists(atPath: restored))
+        let report = try await NodeDirectory(restored).restore(from: archive, identity: .central, allowUnencrypted: true, now: 1_800_000_000_000)
+        #expect(!report.encrypted)
     }
 
     @Test func aRestoreNeedsAnEmptyDirectoryAndTheRightIdentity() async throws {
@@ -168,7 +192,62 @@ struct ScheduledBackupTests {
         #expect(third.written != nil && third.removed == ["central-20270115T080000Z.sfbackup"])
         let left = try FileManager.default.contentsOfDirectory(atPath: folder.path).sorted()
         #expect(left == ["central-20270116T080000Z.sfbackup", "central-20270117T080000Z.sfbackup", "central-notes.txt"])
+        // A backup dated years ahead (a clock that was wrong, or a planted file) neither stops the
+        // schedule nor makes it prune the genuine backups first.
+        let future = folder.appendingPathComponent("central-20300101T000000Z.sfbackup").path
+        FileManager.default.createFile(atPath: future, contents: Data("x".utf8))
+        let fourth = try directory.runScheduledBackup(schedule, now: start + 72 * hour)
+        #expect(fourth.written != nil && fourth.removed == ["central-20270116T080000Z.sfbackup"], "\(fourth)")
+        #expect(FileManager.default.fileExists(atPath: future))
         #expect(throws: NodeSetupError.self) { try BackupSchedule(directory: folder.path, everyHours: 0, keep: 2).validate() }
         #expect(throws: NodeSetupError.self) { try BackupSchedule(directory: folder.path, everyHours: 24, keep: 0).validate() }
+    }
+}
+
+extension BackupRestoreTests {
+    @Test func aBackupCarriesOnlyTheNodesOwnRegularFilesAndNeverItsKeyOrPendingCodes() throws {
+        defer { try? FileManager.default.removeItem(at: root) }
+        try makeCentral()
+        let directory = NodeDirectory(central)
+        _ = try directory.issueEnrolmentCode(
+            name: "ward-9", role: .ward, wards: ["W9"], validDays: 30, httpNames: [], hours: 24, now: SystemWallClock().now())
+        #expect(FileManager.default.fileExists(atPath: directory.file(PendingEnrolments.file).path))
+        // A link planted in the directory would carry a file from elsewhere into the backup.
+        let outside = root.appendingPathComponent("elsewhere.txt")
+        try Data("secret of another program".utf8).write(to: outside)
+        try FileManager.default.createSymbolicLink(atPath: directory.file("notes.txt").path, withDestinationPath: outside.path)
+        #expect(throws: NodeSetupError.self) { try directory.backup(to: archive, now: 1_800_000_000_000) }
+        try FileManager.default.removeItem(atPath: directory.file("notes.txt").path)
+        // A name restore would refuse is refused at backup time, not discovered on the bad day.
+        FileManager.default.createFile(atPath: directory.file("笔记.txt").path, contents: Data("x".utf8))
+        #expect(throws: NodeSetupError.self) { try directory.backup(to: archive, now: 1_800_000_000_000) }
+        try FileManager.default.removeItem(atPath: directory.file("笔记.txt").path)
+        #expect(!FileManager.default.fileExists(atPath: archive) && !FileManager.default.fileExists(atPath: archive + ".partial"))
+        // Redeemed or not, pending codes stay with the node: a restored central starts with none.
+        let report = try directory.backup(to: archive, now: 1_800_000_000_000)
+        #expect(!report.manifest.files.map(\.name).contains(PendingEnrolments.file))
+        // The snapshot was written owner-only inside the node's directory and is gone again.
+        #expect(try FileManager.default.contentsOfDirectory(atPath: central).allSatisfy { !$0.hasPrefix(NodeDirectory.snapshotPrefix) })
+        #expect(try FileManager.default.contentsOfDirectory(atPath: root.path).allSatisfy { !$0.hasPrefix(".") })
+    }
+
+    @Test func aKeyFileInsideTheNodesDirectoryIsNeverBackedUp() throws {
+        defer { try? FileManager.default.removeItem(at: root) }
+        try FileManager.default.createDirectory(at: root, withIntermediateDirectories: true)
+        let inside = URL(fileURLWithPath: central).appendingPathComponent("unlock.key").path
+        try NodeDirectory(central).createCentral(
+            name: "central", NodeSetup(listen: "127.0.0.1:0", policies: PolicyDirectory(NodeNetworkTests.policies), unlock: .keyFile(inside)))
+        #expect(FileManager.default.fileExists(atPath: inside))
+        #expect(performing: { try NodeDirectory(central).backup(to: archive, now: 1_800_000_000_000) }, throws: { "\($0)".contains("lies inside its directory") })
+        #expect(!FileManager.default.fileExists(atPath: archive))
+    }
+
+    @Test func anEnvelopeAskingForEndlessStretchingIsRefusedBeforeAnyWork() throws {
+        // A backup's or a copied directory's replica.key is hostile until opened: its Argon2 limits
+        // would run before any check can fail.
+        var envelope = try DataKeyEnvelope.seal(Sodium.randomBytes(32), secret: Array("a passphrase".utf8), passphrase: true)
+        envelope.operations = UInt64(UInt32.max)
+        envelope.memory = 4 << 30
+        #expect(performing: { try envelope.open(secret: Array("a passphrase".utf8)) }, throws: { "\($0)".contains("more passphrase stretching") })
     }
 }

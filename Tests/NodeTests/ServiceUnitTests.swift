@@ -23,8 +23,9 @@ struct ServiceUnitTests {
         for line in [
             "User=suifang", "ExecStart=/usr/local/bin/suifang serve --dir /var/lib/suifang/ward-3",
             "LoadCredentialEncrypted=ward-3-unlock:/etc/credstore.encrypted/ward-3-unlock",
-            "ReadWritePaths=/var/lib/suifang/ward-3 /srv/backups/suifang", "Restart=on-failure", "ProtectSystem=strict", "ProtectHome=yes",
+            "ReadWritePaths=/var/lib/suifang/ward-3 -/srv/backups/suifang", "Restart=on-failure", "ProtectSystem=strict", "ProtectHome=yes",
             "PrivateTmp=yes", "NoNewPrivileges=yes", "CapabilityBoundingSet=", "SystemCallFilter=@system-service", "MemoryDenyWriteExecute=yes",
+            "LimitCORE=0", "SystemCallErrorNumber=EPERM",
         ] {
             #expect(text.contains(line), "missing \(line)")
         }
@@ -58,6 +59,38 @@ struct ServiceUnitTests {
         var keyFile = base
         keyFile.configuration = configuration(unlock: "file:/media/key/ward-3.key")
         #expect(try lines(keyFile).contains("ReadOnlyPaths=/media/key/ward-3.key"))
+    }
+
+    @Test func node_jsonValuesCannotAddDirectivesToTheUnit() throws {
+        // The attack: whoever can edit node.json (or tricks an operator into installing a copied
+        // directory) smuggles a directive that systemd runs as root into the unit.
+        let injected = "\nExecStartPre=+/bin/sh -c id"
+        let base = ServiceUnit(directory: "/var/lib/suifang/ward-3", configuration: configuration(unlock: nil), binary: "/usr/local/bin/suifang", user: "suifang")
+        var cases: [(String, ServiceUnit)] = []
+        var name = base
+        name.configuration.name = "ward-3" + injected
+        cases.append(("name", name))
+        var role = base
+        role.configuration.role = "ward" + injected
+        cases.append(("role", role))
+        var backup = base
+        backup.configuration.backup = BackupSchedule(directory: "/srv/backups" + injected)
+        cases.append(("backup directory", backup))
+        var keyFile = base
+        keyFile.configuration.unlock = "file:/media/key" + injected
+        cases.append(("key file", keyFile))
+        var credential = base
+        credential.configuration.unlock = "credential:x" + injected
+        cases.append(("credential", credential))
+        var specifier = base
+        specifier.configuration.backup = BackupSchedule(directory: "/srv/%h")
+        cases.append(("specifier", specifier))
+        var tab = base
+        tab.directory = "/var/lib/suifang/a\tb"
+        cases.append(("control character", tab))
+        for (what, unit) in cases {
+            #expect(throws: NodeSetupError.self, "\(what)") { try unit.text() }
+        }
     }
 
     @Test func theInstalledUnitPassesSystemdsOwnCheck() throws {

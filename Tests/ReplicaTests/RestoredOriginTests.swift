@@ -6,7 +6,7 @@ import Testing
 @testable import Replica
 
 /// A replica restored from a backup is older than its node was: it must never number a commit
-/// its peers already hold. ``ReplicaFile/transferOrigin(to:previousCredential:)`` gives it a new id.
+/// its peers already hold. ``ReplicaFile/transferOrigin(to:from:)`` gives it a new id.
 @Suite("Restored replicas")
 struct RestoredOriginTests {
     let node = NodeID(0x51)
@@ -51,8 +51,9 @@ struct RestoredOriginTests {
         let (backup, peer, cleanup) = try backedUpNode("new-id")
         defer { cleanup() }
         let newID = NodeID(0x53)
-        #expect(try backup.transferOrigin(to: newID, previousCredential: []) == node)
-        #expect(throws: ReplicaError.self) { try backup.transferOrigin(to: newID, previousCredential: []) }
+        #expect(throws: ReplicaError.self) { try backup.transferOrigin(to: newID, from: SharedSecretTrust(nodeID: NodeID(0x99))) }
+        #expect(try backup.transferOrigin(to: newID, from: SharedSecretTrust(nodeID: node)) == node)
+        #expect(throws: ReplicaError.self) { try backup.transferOrigin(to: newID, from: SharedSecretTrust(nodeID: node)) }
         let restored = try Replica.open(at: backup.path, configuration: ReplicaConfiguration(nodeID: newID, policies: testPolicies))
         // The old id's commits are another origin's now, the whole chain the backup held.
         #expect(try restored.versionVector() == VersionVector([node: 3]))
@@ -69,6 +70,28 @@ struct RestoredOriginTests {
         #expect(throws: ReplicaError.self) {
             try Replica.open(at: backup.path, configuration: ReplicaConfiguration(nodeID: node, policies: testPolicies))
         }
+    }
+
+    @Test func commitsOnlyTheBackupHeldAreRelayedAfterTheRestore() throws {
+        // The node wrote three entries, was backed up and lost its disk before any peer synced:
+        // the backup is the only copy of those commits, and the restored node must send them on.
+        let live = TemporaryDatabase("only-live"), copy = TemporaryDatabase("only-backup")
+        defer { live.remove(); copy.remove() }
+        let original = try Replica.open(at: live.path, configuration: ReplicaConfiguration(nodeID: node, policies: testPolicies))
+        for index in 0..<3 { _ = try original.write { tx in try tx.insert(into: "entry", values: ["body": "only \(index)", "score": index]) } }
+        let backup = ReplicaFile(path: copy.path, encryption: nil)
+        _ = try ReplicaFile(path: live.path, encryption: nil).backup(to: backup)
+        let peer = try makeReplica(0x52)
+        let newID = NodeID(0x53)
+        try backup.transferOrigin(to: newID, from: SharedSecretTrust(nodeID: node))
+        let restored = try Replica.open(at: backup.path, configuration: ReplicaConfiguration(nodeID: newID, policies: testPolicies))
+        try sync(restored, into: peer)
+        #expect(try entries(peer) == ["only 0", "only 1", "only 2"])
+        #expect(try peer.versionVector()[node] == 3)
+        // A third node hears of them through the peer, as a relay: the head signed at the restore travels on.
+        let third = try makeReplica(0x54)
+        try sync(peer, into: third)
+        #expect(try entries(third) == ["only 0", "only 1", "only 2"])
     }
 
     @Test func aBackupNeverWritesOverAFile() throws {

@@ -77,7 +77,9 @@ struct BackupArchiveWriter {
 
     /// Size and hash of a file as it is now, its bytes written to `sink` on the way when given.
     static func describe(_ path: String, as name: String, copyingTo sink: FileHandle? = nil) throws -> BackupManifest.File {
-        guard let input = FileHandle(forReadingAtPath: path) else { throw NodeSetupError("cannot read \(path)") }
+        let descriptor = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC)
+        guard descriptor >= 0 else { throw NodeSetupError("cannot read \(path): \(String(cString: strerror(errno)))") }
+        let input = FileHandle(fileDescriptor: descriptor, closeOnDealloc: true)
         defer { try? input.close() }
         let hash = Blake2b256()
         var size: UInt64 = 0

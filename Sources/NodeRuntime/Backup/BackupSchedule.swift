@@ -58,14 +58,21 @@ extension NodeDirectory {
 
     /// Takes a backup when the newest one in the schedule's directory is older than its interval
     /// (or there is none), then deletes this node's oldest backups beyond `keep`. Files that are not
-    /// this node's backups are never touched.
+    /// this node's backups, and backups dated in the future, are never touched.
     package func runScheduledBackup(_ schedule: BackupSchedule, now: UInt64) throws -> ScheduledBackupOutcome {
         let node = try configuration().name
         let folder = URL(fileURLWithPath: schedule.directory)
         try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
+        // A name dated after now (a clock that was wrong, or a file put there) is left alone: counted,
+        // it would stop new backups until that date and make pruning delete the genuine ones first.
+        let latest = Double(now) / 1000 + 300
         func backups() throws -> [String] {
             try FileManager.default.contentsOfDirectory(atPath: folder.path)
-                .filter { $0.hasPrefix("\(node)-") && $0.hasSuffix(".sfbackup") && $0.count == node.count + 26 }.sorted()
+                .filter { name in
+                    name.hasPrefix("\(node)-") && name.hasSuffix(".sfbackup") && name.count == node.count + 26
+                        && BackupSchedule.takenAt(name).map { $0 <= latest } == true
+                }
+                .sorted()
         }
         var outcome = ScheduledBackupOutcome(written: nil, removed: [])
         let newest = try backups().last.flatMap(BackupSchedule.takenAt)

@@ -31,14 +31,21 @@ extension NodeDirectory {
         package var manifest: BackupManifest
         package var previousID: NodeID
         package var newID: NodeID
+        /// Whether the backup was sealed under the node's data key (and so authenticated).
+        package var encrypted: Bool
     }
 
     /// Restores the backup at `archive` into this directory (which must not hold anything yet).
     /// Nothing is left behind when it fails: the directory is removed again.
-    /// - Parameter identity: where the new certificate comes from (``RestoredIdentity/central`` only for central).
+    /// - Parameters:
+    ///   - identity: where the new certificate comes from (``RestoredIdentity/central`` only for central).
+    ///   - allowUnencrypted: whether a backup in the clear (of a `--no-encryption` node) may be
+    ///     restored. Such a backup cannot be authenticated, so it is refused unless asked for, and
+    ///     always when an unlock secret is given: whoever swaps an encrypted backup for one in the
+    ///     clear must not get a node that trusts what they wrote.
     /// - Throws: ``NodeSetupError`` when the directory is in use, the archive is not a whole, unaltered
     ///   backup, the unlock secret does not open it, or the new certificate is not for this node.
-    package func restore(from archive: String, identity: RestoredIdentity, now: UInt64) async throws -> RestoreReport {
+    package func restore(from archive: String, identity: RestoredIdentity, allowUnencrypted: Bool = false, now: UInt64) async throws -> RestoreReport {
         var isFolder: ObjCBool = false
         if FileManager.default.fileExists(atPath: url.path, isDirectory: &isFolder) {
             guard isFolder.boolValue, (try? FileManager.default.contentsOfDirectory(atPath: url.path))?.isEmpty == true else {
@@ -50,7 +57,7 @@ extension NodeDirectory {
         let (envelope, sealedManifest) = try reader.readHeader()
         try create()
         do {
-            let manifest = try openManifest(envelope: envelope, sealedManifest, archive: archive)
+            let manifest = try openManifest(envelope: envelope, sealedManifest, archive: archive, allowUnencrypted: allowUnencrypted)
             for file in manifest.files {
                 if file.name.hasPrefix("policies/") {
                     try FileManager.default.createDirectory(at: policiesDirectory, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
@@ -64,7 +71,7 @@ extension NodeDirectory {
                 try save(configuration)
             }
             let (previous, new) = try await takeNewIdentity(identity, now: now)
-            return RestoreReport(manifest: manifest, previousID: previous, newID: new)
+            return RestoreReport(manifest: manifest, previousID: previous, newID: new, encrypted: !envelope.isEmpty)
         } catch {
             try? FileManager.default.removeItem(at: url)
             throw error
@@ -72,11 +79,23 @@ extension NodeDirectory {
     }
 
     /// Reads the manifest: in the clear, or opened under the data key the envelope holds.
-    private func openManifest(envelope: [UInt8], _ sealed: [UInt8], archive: String) throws -> BackupManifest {
+    private func openManifest(envelope: [UInt8], _ sealed: [UInt8], archive: String, allowUnencrypted: Bool) throws -> BackupManifest {
         var manifestBytes = sealed
-        if !envelope.isEmpty {
+        let unlockGiven = unlockOverride != nil || ProcessInfo.processInfo.environment[UnlockSource.environmentVariable] != nil
+        if envelope.isEmpty {
+            guard !unlockGiven else {
+                throw NodeSetupError(
+                    "\(archive) is not encrypted, but an unlock secret was given: it is not the backup of an encrypted node, or it was replaced. Refused."
+                )
+            }
+            guard allowUnencrypted else {
+                throw NodeSetupError(
+                    "\(archive) is not encrypted, so nothing proves it unaltered: restore it only if it is the backup of a --no-encryption node you made yourself, with --allow-unencrypted"
+                )
+            }
+        } else {
             try write(envelope, to: NodeVault.envelopeFile, secret: true)
-            guard unlockOverride != nil || ProcessInfo.processInfo.environment[UnlockSource.environmentVariable] != nil else {
+            guard unlockGiven else {
                 throw NodeSetupError("the backup is encrypted: give --unlock with the node's unlock secret (file:PATH, credential:NAME or prompt)")
             }
             guard let vault = try vault() else { throw NodeSetupError("the backup's data key cannot be read") }
@@ -137,7 +156,7 @@ extension NodeDirectory {
             }
             certificate = grant.certificate
         }
-        let previous = try replicaFile().transferOrigin(to: certificate.nodeID, previousCredential: old.certificate.encoded)
+        let previous = try replicaFile().transferOrigin(to: certificate.nodeID, from: CertificateTrust(identity: old))
         try write(certificate.encoded, to: "node.cert")
         configuration.nodeID = certificate.nodeID.description
         try save(configuration)

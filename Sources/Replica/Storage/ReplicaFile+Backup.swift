@@ -32,13 +32,18 @@ extension ReplicaFile {
     /// stay, as another origin's: the chain it held is kept whole, with the old credential, and the
     /// commits it made after the backup come back from the peers that hold them.
     ///
+    /// The old id's newest commit gets a signed head, signed with the old key: another origin's
+    /// commits are relayed only up to a head its origin signed, and without one the commits the
+    /// backup holds but no peer received would never leave this replica.
+    ///
     /// The replica must not be open anywhere.
-    /// - Parameter previousCredential: the old id's credential (its certificate), which peers are
-    ///   sent with its commits.
+    /// - Parameter previous: the old id's signer (its key) and credential (its certificate), which
+    ///   peers are sent with its commits.
     /// - Returns: the old origin id.
-    /// - Throws: ``ReplicaError`` when the file already belongs to `newID`.
+    /// - Throws: ``ReplicaError`` when the file already belongs to `newID` or `previous` is not the
+    ///   identity the file belongs to.
     @discardableResult
-    public func transferOrigin(to newID: NodeID, previousCredential: [UInt8]) throws -> NodeID {
+    public func transferOrigin(to newID: NodeID, from previous: any CommitAuthority) throws -> NodeID {
         let queue = try self.queue()
         defer { try? queue.close() }
         return try queue.write { db in
@@ -46,8 +51,18 @@ extension ReplicaFile {
                 throw ReplicaError(.corruptMetadata, "the file holds no replica")
             }
             guard stored != newID else { throw ReplicaError(.corruptMetadata, "the replica already belongs to node \(newID)") }
+            guard previous.identity.nodeID == stored else {
+                throw ReplicaError(.corruptMetadata, "the replica belongs to node \(stored), the previous identity given to \(previous.identity.nodeID)")
+            }
             // Local commits do not keep `_sf_version` current: the old id's entry becomes its newest stored commit.
-            let newest = try CommitStore(db: db).newestSeq(stored)
+            let (newest, hash) = try CommitStore(db: db).head(stored)
+            if newest > 0 {
+                try db.execute(
+                    sql: "INSERT OR REPLACE INTO _sf_head (origin, seq, signature) VALUES (?, ?, ?)",
+                    arguments: [
+                        stored.databaseValue, Int64(newest), Data(previous.sign(CommitChain.headStatement(origin: stored, seq: newest, hash: hash))),
+                    ])
+            }
             let clock = try Int64.fetchOne(db, sql: "SELECT MAX(hlc) FROM _sf_version") ?? 0
             try db.execute(
                 sql: """
@@ -60,7 +75,7 @@ extension ReplicaFile {
                 arguments: [newID.databaseValue, clock])
             try db.execute(
                 sql: "INSERT INTO _sf_origin (origin, credential) VALUES (?, ?) ON CONFLICT (origin) DO UPDATE SET credential = excluded.credential",
-                arguments: [stored.databaseValue, Data(previousCredential)])
+                arguments: [stored.databaseValue, Data(previous.credential)])
             try db.execute(sql: "UPDATE _sf_node SET nodeId = ? WHERE id = 1", arguments: [newID.databaseValue])
             return stored
         }

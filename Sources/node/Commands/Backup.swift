@@ -59,6 +59,8 @@ struct Restore: AsyncParsableCommand {
     var central: String?
     @Option(help: "An enrolment token file instead of a code (suifang enroll --out on central).")
     var token: String?
+    @Flag(help: "Restore a backup that is not encrypted (of a --no-encryption node): nothing can prove it unaltered.")
+    var allowUnencrypted = false
     @OptionGroup var unlock: UnlockOptions
     @OptionGroup var output: OutputOptions
 
@@ -82,15 +84,18 @@ struct Restore: AsyncParsableCommand {
             } else {
                 .central
             }
-        let report = try await NodeDirectory(dir, unlock: try unlock.source()).restore(from: from, identity: identity, now: SystemWallClock().now())
+        let report = try await NodeDirectory(dir, unlock: try unlock.source()).restore(
+            from: from, identity: identity, allowUnencrypted: allowUnencrypted, now: SystemWallClock().now())
         let taken = ISO8601DateFormatter().string(from: Date(timeIntervalSince1970: Double(report.manifest.createdAt) / 1000))
         if output.json {
             printJSON([
                 "node": report.manifest.node, "role": report.manifest.role, "previousNodeId": report.previousID.description,
-                "nodeId": report.newID.description, "backupTakenAt": taken, "dir": dir,
+                "nodeId": report.newID.description, "backupTakenAt": taken, "dir": dir, "encrypted": report.encrypted,
             ])
         } else {
-            print("restored \(report.manifest.role) node '\(report.manifest.node)' from the backup of \(taken) into \(dir)")
+            print(
+                "restored \(report.manifest.role) node '\(report.manifest.node)' from the backup of \(taken) into \(dir)\(report.encrypted ? " (encrypted, authenticated under its data key)" : " (NOT encrypted: unauthenticated)")"
+            )
             print("it is node \(report.newID) now (it was \(report.previousID)): start it with suifang serve --dir \(dir); its peers send back what it lacks")
         }
     }
