@@ -41,7 +41,7 @@ package final class NodeRuntime: Sendable {
         let replicaForChecks = replica
         self.currentAdmission = Mutex(
             PeerAdmission(
-                identity: identity, policyHash: replica.policies.contentHash,
+                identity: identity, policies: replica.policies,
                 isRevoked: { id in NodeRuntime.isRevoked(id, in: replicaForChecks) },
                 now: { replicaForChecks.wallClock.now() }))
         try peers.prepare()

@@ -125,6 +125,8 @@ struct BatchMerger {
     var currentCommit: (origin: NodeID, seq: UInt64)?
     /// The newest clock reading of the last checked commit's own writes.
     var newestOwn = HLC.zero
+    /// Whether the last checked commit changes tables or columns not declared here (a later release's).
+    var lastHadUnread = false
 
     init(replica: Replica, db: Database) throws {
         self.replica = replica
@@ -219,6 +221,11 @@ struct BatchMerger {
             for delta in deltas { try merge(delta) }
             currentCommit = nil
             applied.append(CommitStore.StoredCommit(seq: seq, hash: hashes[position], body: body))
+            if lastHadUnread {
+                // Merged as far as this release declares; merged again when it declares more.
+                try db.cachedStatement(sql: "INSERT OR IGNORE INTO _sf_unread (origin, seq) VALUES (?, ?)")
+                    .execute(arguments: [origin.databaseValue, Int64(seq)])
+            }
             appliedUpTo = seq
             report.commitsApplied += 1
             progress?(report.commitsApplied)
@@ -267,7 +274,7 @@ struct BatchMerger {
     }
 
     /// Who `origin` is: from the credential it sent, or the one stored when it sent none.
-    private func identify(_ origin: NodeID, credential sent: [UInt8]) throws -> OriginIdentity {
+    func identify(_ origin: NodeID, credential sent: [UInt8]) throws -> OriginIdentity {
         if let cached = replica.identities.withLock({ $0[origin] }), sent.isEmpty || cached.credential == sent {
             return cached.identity
         }
@@ -296,9 +303,10 @@ struct BatchMerger {
 
     /// Decodes a commit and checks it against the declared rules for its origin's role.
     private mutating func checked(_ body: [UInt8], origin: NodeID, seq: UInt64, identity: OriginIdentity) throws(CommitViolation) -> [RowDelta] {
-        let (deltas, newest) = try CommitRules.check(body, seq: seq, by: identity, tables: replica.tables, limits: limits)
-        newestOwn = newest
-        return deltas
+        let decoded = try CommitRules.check(body, seq: seq, by: identity, tables: replica.tables, limits: limits)
+        newestOwn = decoded.newest
+        lastHadUnread = decoded.hasUnread
+        return decoded.deltas
     }
 
     private func isQuarantined(_ origin: NodeID) throws -> Bool {
@@ -454,7 +462,7 @@ struct BatchMerger {
 
     // MARK: - Reports
 
-    private mutating func reject(_ table: ReplicatedTable, _ key: String, origin: NodeID, reason: String) throws {
+    mutating func reject(_ table: ReplicatedTable, _ key: String, origin: NodeID, reason: String) throws {
         report.rejected += 1
         try db.execute(
             sql: """
@@ -477,7 +485,7 @@ struct BatchMerger {
                 """, arguments: [lost.table, lost.key, lost.column, lost.loser.databaseValue, lost.winner.databaseValue, Int64(replica.wallClock.now())])
     }
 
-    private mutating func markChanged(_ table: ReplicatedTable, _ key: String) {
+    mutating func markChanged(_ table: ReplicatedTable, _ key: String) {
         report.rowsChanged += 1
         changed[table.name, default: []].insert(key)
     }

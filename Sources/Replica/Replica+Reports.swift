@@ -114,7 +114,9 @@ extension Replica {
             var lines: [String] = []
             for table in policies.tables {
                 let key = table.primaryKey.quotedDatabaseIdentifier
-                for row in try Row.fetchAll(db, sql: "SELECT * FROM \(table.name.quotedDatabaseIdentifier) ORDER BY \(key)") {
+                // Declared order: a column added by a later release sits last in the file.
+                let columns = ([table.primaryKey] + table.columns.map(\.name) + ["_sf_meta"]).map(\.quotedDatabaseIdentifier).joined(separator: ", ")
+                for row in try Row.fetchAll(db, sql: "SELECT \(columns) FROM \(table.name.quotedDatabaseIdentifier) ORDER BY \(key)") {
                     lines.append("\(table.name) \(row.description)")
                 }
             }

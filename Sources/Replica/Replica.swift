@@ -194,6 +194,7 @@ public final class Replica: Sendable {
         self.authority = authority
         self.revocationTable = configuration.revocationTable
         self.maximumStampLead = configuration.maximumStampLead
+        try remergeUnread()
     }
 
     /// Reads the replica (replicated tables, and any local table the application keeps beside them).

@@ -47,7 +47,7 @@ struct HostilePeer {
     func attack(_ victim: Replica, victimIdentity: NodeIdentity, sending messages: [SyncMessage]) async throws -> Outcome {
         let (a, b) = MemoryFrameTransport.pair()
         let logger = Logger(label: "victim", factory: { _ in SwiftLogNoOpLogHandler() })
-        let victimAdmission = cluster.admission(victimIdentity, policyHash: hostileTestPolicies.contentHash)
+        let victimAdmission = cluster.admission(victimIdentity, policies: hostileTestPolicies)
         let victimTask = Task {
             var receiver = b.receiver
             let channel = try await Handshake.perform(as: .server, admission: victimAdmission, sender: b.sender, receiver: &receiver)
@@ -56,7 +56,7 @@ struct HostilePeer {
         }
         var receiver = a.receiver
         let channel = try await Handshake.perform(
-            as: .client, admission: cluster.admission(identity, policyHash: hostileTestPolicies.contentHash),
+            as: .client, admission: cluster.admission(identity, policies: hostileTestPolicies),
             sender: a.sender, receiver: &receiver)
         var replies: [SyncMessage] = []
         var incoming = channel.receiver
@@ -107,8 +107,8 @@ struct HostilePeerTests {
         let honest = try makeSyncReplica(honestIdentity, policies: hostileTestPolicies)
         try await honest.write { try $0.insert(into: "surveyResponse", values: ["patientId": "P9", "answers": "{}"]) }
         _ = try await syncOverMemory(
-            client: (honest, cluster.admission(honestIdentity, policyHash: hostileTestPolicies.contentHash)),
-            server: (central, cluster.admission(centralIdentity, policyHash: hostileTestPolicies.contentHash)))
+            client: (honest, cluster.admission(honestIdentity, policies: hostileTestPolicies)),
+            server: (central, cluster.admission(centralIdentity, policies: hostileTestPolicies)))
         #expect(try central.versionVector()[NodeID(4)] == 1)
     }
 
@@ -153,8 +153,8 @@ struct HostilePeerTests {
         try await central.apply(ChangeBatch(segments: [toCentral.segment()]))
         try await other.apply(ChangeBatch(segments: [toOther.segment()]))
         _ = try await syncOverMemory(
-            client: (other, cluster.admission(otherIdentity, policyHash: hostileTestPolicies.contentHash)),
-            server: (central, cluster.admission(centralIdentity, policyHash: hostileTestPolicies.contentHash)))
+            client: (other, cluster.admission(otherIdentity, policies: hostileTestPolicies)),
+            server: (central, cluster.admission(centralIdentity, policies: hostileTestPolicies)))
         for node in [central, other] {
             #expect(try node.quarantines().map(\.origin) == [NodeID(2)])
         }
@@ -190,8 +190,8 @@ struct HostilePeerTests {
         let real = try makeSyncReplica(otherWard, policies: hostileTestPolicies)
         try await real.write { try $0.insert(into: "surveyResponse", values: ["patientId": "P6", "answers": "{}"]) }
         _ = try await syncOverMemory(
-            client: (real, cluster.admission(otherWard, policyHash: hostileTestPolicies.contentHash)),
-            server: (central, cluster.admission(centralIdentity, policyHash: hostileTestPolicies.contentHash)))
+            client: (real, cluster.admission(otherWard, policies: hostileTestPolicies)),
+            server: (central, cluster.admission(centralIdentity, policies: hostileTestPolicies)))
         #expect(try central.versionVector()[NodeID(5)] == 1)
     }
 

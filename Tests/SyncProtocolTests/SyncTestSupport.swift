@@ -37,8 +37,8 @@ struct TestCluster {
         return try NodeIdentity(key: nodeKey, certificate: certificate, clusterKey: key.publicKey)
     }
 
-    func admission(_ identity: NodeIdentity, policyHash: String = syncTestPolicies.contentHash, revoked: Set<NodeID> = []) -> PeerAdmission {
-        PeerAdmission(identity: identity, policyHash: policyHash, isRevoked: { revoked.contains($0) }, now: { testNow })
+    func admission(_ identity: NodeIdentity, policies: PolicySet = syncTestPolicies, revoked: Set<NodeID> = []) -> PeerAdmission {
+        PeerAdmission(identity: identity, policies: policies, isRevoked: { revoked.contains($0) }, now: { testNow })
     }
 }
 

@@ -27,7 +27,12 @@ import GRDB
 /// writer's whole view of the set (its causal context is a clock per node, which can only say
 /// "everything up to here", so a fragment would remove what it does not list); the writer's own
 /// contributor entry must be this commit. Authority is judged on the writer. Indexes are declared column positions (columns are only
-/// ever appended; the policy hash keeps peers' declarations equal).
+/// ever appended).
+///
+/// Every part is self-delimiting, so a node on an older release reads past what a newer one wrote:
+/// a change to a table it does not declare, and a column after the ones it declares, are skipped
+/// (their bytes still read and bounded) and the commit is reported as partly unread
+/// (``SharedSchema``): it is kept whole, relayed whole, and merged again once the node declares more.
 enum CommitCodec {
     static func encode(_ deltas: [RowDelta], tables: [String: ReplicatedTable] = [:]) -> [UInt8] {
         var writer = BinaryWriter(capacity: 64 + deltas.count * 96)
@@ -115,9 +120,22 @@ enum CommitCodec {
     }
 
     /// The number of row changes in a body, read from its first varint (0 when malformed).
+    /// The most columns a change may name (declared or a later release's).
+    static let maximumColumns = 1024
+
     static func changeCount(_ body: [UInt8]) -> Int {
         var reader = BinaryReader(body)
         return (try? reader.readCount(limit: body.count)) ?? 0
+    }
+
+    /// A decoded commit.
+    struct Decoded {
+        /// Its changes to declared tables and columns.
+        var deltas: [RowDelta]
+        /// The newest clock reading of the origin's own writes in it.
+        var newest: HLC
+        /// Whether it changes a table or column not declared here (skipped, not in ``deltas``).
+        var hasUnread: Bool
     }
 
     /// Decodes and checks a commit of `origin` numbered `seq` against the declared tables.
@@ -126,16 +144,18 @@ enum CommitCodec {
     static func decode(
         _ body: [UInt8], origin: NodeID, seq: UInt64, tables: [String: ReplicatedTable],
         limits: ChangeBatch.Limits
-    ) throws(CommitViolation) -> (deltas: [RowDelta], newest: HLC) {
+    ) throws(CommitViolation) -> Decoded {
         var decoder = Decoder(reader: BinaryReader(body), origin: origin, seq: seq, tables: tables, limits: limits)
         do throws(MalformedDataError) {
             let count = try decoder.reader.readCount(limit: min(decoder.reader.remaining / 3, limits.maxChanges))
             guard count > 0 else { throw decoder.fail("an empty commit") }
             var deltas: [RowDelta] = []
             deltas.reserveCapacity(count)
-            for _ in 0..<count { deltas.append(try decoder.change()) }
+            for _ in 0..<count {
+                if let delta = try decoder.change() { deltas.append(delta) }
+            }
             guard decoder.reader.isAtEnd else { throw MalformedDataError("trailing bytes after the commit") }
-            return (deltas, decoder.newest)
+            return Decoded(deltas: deltas, newest: decoder.newest, hasUnread: decoder.skipped)
         } catch {
             throw decoder.violation ?? CommitViolation(table: decoder.currentTable, "malformed commit: \(error.reason)")
         }
@@ -151,6 +171,8 @@ enum CommitCodec {
         var newest = HLC.zero
         var currentTable: String?
         var violation: CommitViolation?
+        /// Whether a change or column not declared here was read past.
+        var skipped = false
 
         mutating func fail(_ rule: String) -> MalformedDataError {
             violation = CommitViolation(table: currentTable, rule)
@@ -171,23 +193,29 @@ enum CommitCodec {
             }
         }
 
-        mutating func change() throws(MalformedDataError) -> RowDelta {
+        /// One change; nil when it is to a table not declared here, or writes only undeclared columns.
+        mutating func change() throws(MalformedDataError) -> RowDelta? {
             currentTable = nil
             let name = try reader.readString()
-            guard let table = tables[name] else {
-                throw fail("a change names a table that is not declared here")
-            }
-            currentTable = table.name
+            guard name.utf8.count <= 128 else { throw fail("a table name longer than any declared") }
             let key = try reader.readString()
             guard !key.isEmpty, key.utf8.count <= 128, !key.utf8.contains(where: { $0 == 10 || $0 == 13 || $0 == 0 }) else {
                 throw fail("a row id must be 1 to 128 bytes on one line, without NUL")
             }
+            guard let table = tables[name] else {
+                // A table of a later release: read past it, checked by the nodes that declare it.
+                try skipChange()
+                skipped = true
+                return nil
+            }
+            currentTable = table.name
             switch try reader.readByte() {
             case 1:
                 return RowDelta(table: table.name, key: key, body: .tombstone(try stamp()))
             case 3:
                 let stamp = try stamp()
-                return try columns(of: table, key: key, isInsert: true) { decoder, column throws(MalformedDataError) in
+                return try columns(of: table, key: key, isInsert: true, skip: { decoder throws(MalformedDataError) in _ = try decoder.reader.readValue() }) {
+                    decoder, column throws(MalformedDataError) in
                     guard column.policy != .keepBoth, column.policy != .addWinsSet else {
                         throw decoder.fail("column '\(column.name)' of table '\(table.name)' carries metadata of another policy")
                     }
@@ -208,7 +236,7 @@ enum CommitCodec {
                 var delta = try columns(of: table, key: key, isInsert: false) { decoder, column throws(MalformedDataError) in
                     try decoder.column(column, table: table.name)
                 }
-                delta.ownerSeen = seen
+                delta?.ownerSeen = seen
                 return delta
             case let kind:
                 throw fail("unknown change kind \(kind)")
@@ -216,22 +244,30 @@ enum CommitCodec {
         }
 
         /// The written columns of a row change (positions increasing); an insert's unlisted columns
-        /// were declared after its writer made the row, so they are unwritten.
+        /// were declared after its writer made the row, so they are unwritten. Columns after the
+        /// declared ones (a later release's) are read past with `skip`; nil when nothing declared is left.
         mutating func columns(
             of table: ReplicatedTable, key: String, isInsert: Bool,
+            skip: (inout Decoder) throws(MalformedDataError) -> Void = { decoder throws(MalformedDataError) in try decoder.skipColumn() },
             _ read: (inout Decoder, ColumnDeclaration) throws(MalformedDataError) -> ColumnState
-        ) throws(MalformedDataError) -> RowDelta {
+        ) throws(MalformedDataError) -> RowDelta? {
             let declared = table.declaration.columns
-            let count = try reader.readCount(limit: declared.count)
+            let count = try reader.readCount(limit: min(reader.remaining / 2, CommitCodec.maximumColumns))
             guard count > 0 else { throw fail("a row change writes no column") }
             var columns = WrittenColumns(width: declared.count)
             var previous = -1
             for _ in 0..<count {
-                let index = try reader.readCount(limit: declared.count - 1)
+                let index = try reader.readCount(limit: CommitCodec.maximumColumns - 1)
                 guard index > previous else { throw fail("column positions must increase") }
                 previous = index
+                guard index < declared.count else {
+                    try skip(&self)
+                    skipped = true
+                    continue
+                }
                 columns[index] = try read(&self, declared[index])
             }
+            guard isInsert || !columns.isEmpty else { return nil }
             if isInsert {
                 for (index, column) in declared.enumerated() where columns[index] == nil {
                     if column.notNull { throw fail("column '\(column.name)' of table '\(table.name)' is declared not null") }
@@ -300,6 +336,72 @@ enum CommitCodec {
                 return ColumnState(value: try value(column, table: table), meta: .register(stamp))
             default:
                 throw fail("column '\(column.name)' of table '\(table)' carries metadata of another policy")
+            }
+        }
+
+        /// Reads past a change to a table not declared here (every kind is self-delimiting).
+        mutating func skipChange() throws(MalformedDataError) {
+            switch try reader.readByte() {
+            case 1:
+                newest = max(newest, HLC(rawValue: try reader.readFixed64()))
+            case 3:
+                newest = max(newest, HLC(rawValue: try reader.readFixed64()))
+                try skipIndexed { decoder throws(MalformedDataError) in _ = try decoder.reader.readValue() }
+            case 0, 2:
+                try skipIndexed { decoder throws(MalformedDataError) in try decoder.skipColumn() }
+            case 4:
+                _ = try reader.readFixed64()
+                _ = try reader.readVarint()
+                try skipIndexed { decoder throws(MalformedDataError) in try decoder.skipColumn() }
+            case let kind:
+                throw fail("unknown change kind \(kind)")
+            }
+        }
+
+        private mutating func skipIndexed(_ skip: (inout Decoder) throws(MalformedDataError) -> Void) throws(MalformedDataError) {
+            let count = try reader.readCount(limit: min(reader.remaining / 2, CommitCodec.maximumColumns))
+            guard count > 0 else { throw fail("a row change writes no column") }
+            var previous = -1
+            for _ in 0..<count {
+                let index = try reader.readCount(limit: CommitCodec.maximumColumns - 1)
+                guard index > previous else { throw fail("column positions must increase") }
+                previous = index
+                try skip(&self)
+            }
+        }
+
+        /// Reads past one column's state of a column not declared here.
+        mutating func skipColumn() throws(MalformedDataError) {
+            switch try reader.readByte() {
+            case 0:
+                newest = max(newest, HLC(rawValue: try reader.readFixed64()))
+                _ = try reader.readValue()
+            case 1:
+                let count = try reader.readCount(limit: min(reader.remaining / 9, 1024))
+                for _ in 0..<count {
+                    newest = max(newest, HLC(rawValue: try reader.readFixed64()))
+                    _ = try reader.readValue()
+                }
+                _ = try readContext()
+            case 2:
+                let count = try reader.readCount(limit: min(reader.remaining, 100_000))
+                for _ in 0..<count {
+                    _ = try reader.readString()
+                    let dots = try reader.readCount(limit: min(reader.remaining / 16, 1024))
+                    for _ in 0..<dots {
+                        _ = try reader.readFixed64()
+                        _ = try reader.readFixed64()
+                    }
+                }
+                _ = try readContext()
+                let contributors = try reader.readCount(limit: min(reader.remaining / 17, 4096))
+                for _ in 0..<contributors {
+                    _ = try reader.readFixed64()
+                    _ = try reader.readFixed64()
+                    guard try reader.readVarint() <= ChangeBatch.maximumSeq else { throw fail("a sequence number out of range") }
+                }
+            case let kind:
+                throw fail("unknown column metadata kind \(kind)")
             }
         }
 

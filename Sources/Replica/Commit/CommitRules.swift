@@ -14,15 +14,17 @@ import GRDB
 /// whatever it holds of the row now.
 enum CommitRules {
     /// Decodes commit `seq` of `identity`'s node and checks it.
-    /// - Returns: its row changes and the newest clock reading of its own writes.
+    /// - Returns: its row changes to declared tables and columns, the newest clock reading of its
+    ///   own writes, and whether it changes what is not declared here (a later release's tables
+    ///   or columns: skipped here, judged by the nodes that declare them).
     /// - Throws: ``CommitViolation`` naming the table and the first broken rule (never a value).
     static func check(
         _ body: [UInt8], seq: UInt64, by identity: OriginIdentity, tables: [String: ReplicatedTable],
         limits: ChangeBatch.Limits
-    ) throws(CommitViolation) -> (deltas: [RowDelta], newest: HLC) {
+    ) throws(CommitViolation) -> CommitCodec.Decoded {
         let role = identity.role
-        let (deltas, newest) = try CommitCodec.decode(body, origin: identity.nodeID, seq: seq, tables: tables, limits: limits)
-        for delta in deltas {
+        let decoded = try CommitCodec.decode(body, origin: identity.nodeID, seq: seq, tables: tables, limits: limits)
+        for delta in decoded.deltas {
             let table = tables[delta.table]!
             guard table.declaration.writers.contains(role) else {
                 throw CommitViolation(table: table.name, "a \(role) node may not write table '\(table.name)'")
@@ -56,7 +58,7 @@ enum CommitRules {
                 }
             }
         }
-        return (deltas, newest)
+        return decoded
     }
 }
 

@@ -1,3 +1,4 @@
+import Foundation
 import GRDB
 
 /// Creates and migrates the replica's metadata tables and the declared tables.
@@ -17,6 +18,8 @@ import GRDB
 /// - `_sf_tombstone`: deleted rows, forever (a deleted row never comes back).
 /// - `_sf_conflict`: open keep-both conflicts.
 /// - `_sf_lost_write`, `_sf_rejection`, `_sf_clock_skew`: local reports for people.
+/// - `_sf_unread`, `_sf_remerge`, `_sf_feed_schema`: what a node on an older release read past
+///   (see `SharedSchema`), and what it merges again once upgraded.
 enum ReplicaSchema {
     static func migrator() -> DatabaseMigrator {
         var migrator = DatabaseMigrator()
@@ -147,6 +150,15 @@ enum ReplicaSchema {
             // had not echoed yet: carried out once it has (unless the patient came back meanwhile).
             try db.execute(sql: "CREATE TABLE _sf_evict (patient TEXT PRIMARY KEY NOT NULL) WITHOUT ROWID")
         }
+        migrator.registerMigration("v5-mixed-releases") { db in
+            // Commits merged only in part: they change tables or columns a later release declares.
+            try db.execute(sql: "CREATE TABLE _sf_unread (origin INTEGER NOT NULL, seq INTEGER NOT NULL, PRIMARY KEY (origin, seq)) WITHOUT ROWID")
+            // Tables (from the first new column) this release declares and the last one did not:
+            // what the unread commits are merged again for.
+            try db.execute(sql: "CREATE TABLE _sf_remerge (tbl TEXT PRIMARY KEY NOT NULL, fromColumn INTEGER NOT NULL) WITHOUT ROWID")
+            // What a ward node and central declared alike when its feed cursor was built.
+            try db.execute(sql: "CREATE TABLE _sf_feed_schema (id INTEGER PRIMARY KEY CHECK (id = 1), fingerprint TEXT NOT NULL)")
+        }
         return migrator
     }
 
@@ -156,9 +168,10 @@ enum ReplicaSchema {
         var tables: [String: ReplicatedTable] = [:]
         for declaration in policies.tables {
             if try db.tableExists(declaration.name) {
-                try migrate(declaration, in: db)
+                if let firstAdded = try migrate(declaration, in: db) { try recordGrowth(declaration.name, from: firstAdded, in: db) }
             } else {
                 try db.execute(sql: ReplicatedTable.createSQL(declaration, replicated: true))
+                try recordGrowth(declaration.name, from: 0, in: db)
             }
             try db.execute(sql: "INSERT OR IGNORE INTO _sf_table (name) VALUES (?)", arguments: [declaration.name])
             let id = try Int64.fetchOne(db, sql: "SELECT id FROM _sf_table WHERE name = ?", arguments: [declaration.name])!
@@ -169,7 +182,17 @@ enum ReplicaSchema {
         return tables
     }
 
-    private static func migrate(_ declaration: TableDeclaration, in db: Database) throws {
+    /// Notes that a table is newly declared from column `from` (0: the whole table), when commits
+    /// merged only in part may hold changes to it.
+    private static func recordGrowth(_ table: String, from column: Int, in db: Database) throws {
+        guard try Bool.fetchOne(db, sql: "SELECT EXISTS (SELECT 1 FROM _sf_unread)") == true else { return }
+        try db.execute(
+            sql: "INSERT INTO _sf_remerge (tbl, fromColumn) VALUES (?, ?) ON CONFLICT (tbl) DO UPDATE SET fromColumn = MIN(fromColumn, excluded.fromColumn)",
+            arguments: [table, column])
+    }
+
+    /// Adds newly declared columns; returns the position of the first one added, if any.
+    private static func migrate(_ declaration: TableDeclaration, in db: Database) throws -> Int? {
         let existing = try db.columns(in: declaration.name)
         var byName: [String: ColumnInfo] = [:]
         for column in existing { byName[column.name] = column }
@@ -180,6 +203,8 @@ enum ReplicaSchema {
         if let dropped = existing.first(where: { !declared.contains($0.name) }) {
             throw ReplicaError(.schemaMismatch, "column '\(dropped.name)' of table '\(declaration.name)' is no longer declared; columns can be added, never removed")
         }
+        var firstAdded: Int?
+        let heldBefore = declaration.columns.filter { byName[$0.name] != nil }.count
         for column in declaration.columns {
             if let info = byName[column.name] {
                 guard info.type.uppercased() == column.type.rawValue.uppercased() else {
@@ -189,8 +214,27 @@ enum ReplicaSchema {
             } else {
                 try db.execute(
                     sql: "ALTER TABLE \(declaration.name.quotedDatabaseIdentifier) ADD COLUMN \(column.name.quotedDatabaseIdentifier) \(column.type.rawValue.uppercased())")
+                firstAdded = firstAdded ?? declaration.columnIndex(column.name)
             }
         }
+        if firstAdded != nil { try limitUniformMetadata(declaration, toColumns: heldBefore, in: db) }
+        return firstAdded
+    }
+
+    /// Rows stored in the uniform form before columns were added would read as having written the
+    /// new columns too (NULL, at the row's stamp), where a node that declared them all along reads
+    /// them unwritten, and a later write with an older stamp would lose on one and win on the other.
+    /// Their metadata is limited to the columns they were written with.
+    private static func limitUniformMetadata(_ declaration: TableDeclaration, toColumns count: Int, in db: Database) throws {
+        let table = declaration.name.quotedDatabaseIdentifier, key = declaration.primaryKey.quotedDatabaseIdentifier
+        let rows = try Row.fetchCursor(db, sql: "SELECT \(key), _sf_meta FROM \(table) WHERE substr(_sf_meta, 1, 1) = X'01'")
+        var updates: [(String, Data)] = []
+        while let row = try rows.next() {
+            guard let meta = RowMetaCodec.limitingUniform(Array(row[1] as Data), toColumns: count) else { continue }
+            updates.append((row[0], Data(meta)))
+        }
+        let update = try db.makeStatement(sql: "UPDATE \(table) SET _sf_meta = ? WHERE \(key) = ?")
+        for (rowKey, meta) in updates { try update.execute(arguments: [meta, rowKey]) }
     }
 
     /// Indexes the columns scopes select by (`hold ward`, `hold patient`, the scope root's ward), so

@@ -5,8 +5,11 @@ import Sodium
 public struct PeerAdmission: Sendable {
     /// This node's identity.
     public var identity: NodeIdentity
-    /// The content hash of the loaded conflict policies (peers must match).
-    public var policyHash: String
+    /// The loaded conflict policies: a peer must load the same, or (protocol 3 on) a compatible set
+    /// (``SharedSchema``), as when the two run different releases.
+    public var policies: PolicySet
+    /// The content hash of ``policies``.
+    public var policyHash: String { policies.contentHash }
     /// Whether a node is revoked (the replicated revocation list).
     public var isRevoked: @Sendable (NodeID) async -> Bool
     /// Milliseconds since 1970, for certificate validity.
@@ -14,11 +17,11 @@ public struct PeerAdmission: Sendable {
 
     /// Creates admission rules.
     public init(
-        identity: NodeIdentity, policyHash: String, isRevoked: @escaping @Sendable (NodeID) async -> Bool,
+        identity: NodeIdentity, policies: PolicySet, isRevoked: @escaping @Sendable (NodeID) async -> Bool,
         now: @escaping @Sendable () -> UInt64
     ) {
         self.identity = identity
-        self.policyHash = policyHash
+        self.policies = policies
         self.isRevoked = isRevoked
         self.now = now
     }
@@ -34,7 +37,12 @@ public struct PeerAdmission: Sendable {
 ///   auth(sig_client(transcript ‖ "C")) ─▶
 ///                                          ◀─ auth(sig_server(transcript ‖ "S"))  or refusal
 ///   header(secretstream, client→server) ─▶  ◀─ header(server→client)
+///   policies(canonical text) ─▶  ◀─ policies(canonical text)    protocol 3 on, when the hashes differ (encrypted)
 /// ```
+/// Under protocol 2 both hellos must carry the same policy hash. From protocol 3 on, nodes whose
+/// hashes differ (two releases during a rolling upgrade) send each other their policy set's
+/// canonical text, each judges the two compatible (``SharedSchema``) or refuses with
+/// `policyMismatch` naming the table, and the session carries what both declare.
 /// `transcript` = BLAKE2b-256("suifang-handshake-v1" ‖ clientHello ‖ serverHello). The signatures
 /// cover both ephemeral key-exchange keys and both nonces, so a replayed or spliced handshake cannot
 /// complete. Hello and auth travel in the clear (they hold no patient data); everything after is
@@ -42,7 +50,11 @@ public struct PeerAdmission: Sendable {
 /// same ``SyncError`` on this side.
 public enum Handshake {
     /// Protocol versions this build speaks.
-    public static let supportedVersions: ClosedRange<UInt16> = 2...2
+    public static let supportedVersions: ClosedRange<UInt16> = 2...3
+    /// The first version at which two compatible policy sets (not only equal ones) may sync.
+    public static let mixedPoliciesVersion: UInt16 = 3
+    /// The longest policy text a peer may send.
+    static let maximumPolicyTextBytes = 1 << 20
     static let helloMagic = Array("SFH1".utf8)
     static let authMagic = Array("SFA1".utf8)
     static let refusalMagic = Array("SFX1".utf8)
@@ -74,10 +86,13 @@ public enum Handshake {
             // A revoked node may get central's wipe order instead of a hello.
             let wipe = WipeExpectation(own: admission.identity.nodeID, nonce: ownHello.nonce, clusterKey: admission.identity.clusterKey, now: admission.now())
             peerHello = try Hello(decoding: try await receiveFrame(&receiver, wipe: wipe))
-            try await check(peerHello, admission: admission, versions: supportedVersions.lowerBound...max(version, supportedVersions.lowerBound), sender: sender)
+            try await check(
+                peerHello, admission: admission, versions: supportedVersions.lowerBound...max(version, supportedVersions.lowerBound),
+                agreed: min(version, peerHello.version), sender: sender)
         } else {
             peerHello = try await receiveHello(&receiver)
-            try await check(peerHello, admission: admission, versions: supportedVersions.lowerBound...UInt16.max, sender: sender)
+            try await check(
+                peerHello, admission: admission, versions: supportedVersions.lowerBound...UInt16.max, agreed: min(peerHello.version, version), sender: sender)
             ownHello = hello(min(peerHello.version, version))
             try await sender.send(ownHello.encoded)
         }
@@ -105,15 +120,42 @@ public enum Handshake {
         try await sender.send(outgoing.header)
         let header = try await receiveFrame(&receiver)
         let incoming = try SyncError.checking { () throws(SodiumError) in try SecretStreamReceiver(key: keys.receive, header: header) }
-        return SecureChannel(
-            peer: peerHello.certificate, version: agreed, sender: EncryptedSender(stream: outgoing, frames: sender),
-            receiver: EncryptedReceiver(stream: incoming, frames: receiver))
+        let encryptedSender = EncryptedSender(stream: outgoing, frames: sender)
+        var encryptedReceiver = EncryptedReceiver(stream: incoming, frames: receiver)
+        let shared =
+            peerHello.policyHash == ownHello.policyHash
+            ? SharedSchema(whole: admission.policies)
+            : try await exchangePolicies(admission.policies, peer: peerHello.certificate.name, encryptedSender, &encryptedReceiver)
+        return SecureChannel(peer: peerHello.certificate, version: agreed, shared: shared, sender: encryptedSender, receiver: encryptedReceiver)
+    }
+
+    /// Protocol 3 on, nodes with different policy sets: each sends its canonical text, and judges
+    /// the two compatible or refuses.
+    private static func exchangePolicies<Receiver: FrameReceiving>(
+        _ own: PolicySet, peer: String, _ sender: EncryptedSender, _ receiver: inout EncryptedReceiver<Receiver>
+    ) async throws -> SharedSchema {
+        try await sender.send(.policies(own.canonicalText))
+        guard case .policies(let text)? = try await receiver.next() else {
+            throw SyncError(.protocolViolation, "node '\(peer)' did not send its conflict policies")
+        }
+        do {
+            return try SharedSchema(own, try PolicySet(parsing: text, file: "<policies of \(peer)>"))
+        } catch {
+            let refusal = SyncError(.policyMismatch, "node '\(peer)' runs conflict policies this release cannot sync with: \(error)")
+            try? await sender.send(.refusal(refusal.code, refusal.message))
+            await sender.close()
+            throw refusal
+        }
     }
 
     /// - Parameter versions: what the peer's hello may carry: on a server, any version from the
     ///   oldest this node speaks up (a newer client offers its newest, and the server answers with
     ///   its own); on a client, one it speaks and no newer than it offered.
-    private static func check(_ hello: Hello, admission: PeerAdmission, versions: ClosedRange<UInt16>, sender: any FrameSending) async throws {
+    ///   `agreed` is the version the session will speak: from ``mixedPoliciesVersion`` on, policy
+    ///   hashes may differ (the sets are compared once the channel is encrypted).
+    private static func check(
+        _ hello: Hello, admission: PeerAdmission, versions: ClosedRange<UInt16>, agreed: UInt16, sender: any FrameSending
+    ) async throws {
         do {
             guard versions.contains(hello.version) else {
                 throw SyncError(
@@ -130,7 +172,7 @@ public enum Handshake {
                 }
                 throw SyncError(.revoked, "node '\(hello.certificate.name)' has been revoked")
             }
-            guard hello.policyHash == Array(admission.policyHash.utf8) else {
+            guard hello.policyHash == Array(admission.policyHash.utf8) || agreed >= mixedPoliciesVersion else {
                 throw SyncError(.policyMismatch, "node '\(hello.certificate.name)' loaded different conflict policies")
             }
         } catch let error as SyncError {

@@ -1,3 +1,4 @@
+import Replica
 import Sodium
 
 /// The encrypted channel a handshake produces.
@@ -6,6 +7,8 @@ public struct SecureChannel<Receiver: FrameReceiving> {
     public let peer: NodeCertificate
     /// The protocol version both ends agreed on (the newest both speak).
     public let version: UInt16
+    /// What both ends' policy sets declare alike (the whole set when they load the same).
+    public let shared: SharedSchema
     let sender: EncryptedSender
     var receiver: EncryptedReceiver<Receiver>
 }

@@ -160,6 +160,8 @@ struct SyncStateMachine {
             return .finish
         case .heartbeat:
             return .none
+        case .policies:
+            throw violation("conflict policies after the handshake")
         case .heads(let heads):
             guard phase != .awaitingSummary else { throw violation("signed heads before the summary") }
             guard !theySentHeads else { throw violation("signed heads twice") }

@@ -14,6 +14,8 @@ import Replica
 ///                                             the newest signed head I hold of each origin (once, after the summary)
 /// 0x09 feed      id varint | zlib bytes       central to a ward node under scoped policies: the
 ///                                             state of rows in its scope (a compressed RowFeed)
+/// 0x0A policies  text                        the canonical text of my conflict policies (protocol 3 on,
+///                                             once, right after the handshake, when the hashes differ)
 /// versionVector = count varint | (origin u64le | seq varint)*
 /// ```
 package enum SyncMessage: Hashable, Sendable {
@@ -26,6 +28,7 @@ package enum SyncMessage: Hashable, Sendable {
     case heartbeat
     case heads([SignedHead])
     case feed(id: UInt64, compressed: [UInt8])
+    case policies(String)
 
     /// The most signed heads one `heads` message may carry (each costs the receiver a verification).
     static let maximumHeads = 4096
@@ -58,6 +61,9 @@ package enum SyncMessage: Hashable, Sendable {
             writer.writeByte(9)
             writer.writeVarint(id)
             writer.writeBytes(compressed)
+        case .policies(let text):
+            writer.writeByte(10)
+            writer.writeString(text)
         case .heads(let heads):
             writer.writeByte(8)
             writer.writeVarint(UInt64(heads.count))
@@ -104,6 +110,9 @@ package enum SyncMessage: Hashable, Sendable {
             case 9:
                 let id = try reader.readVarint()
                 self = .feed(id: id, compressed: Array(try reader.readBytes()))
+            case 10:
+                guard reader.remaining <= Handshake.maximumPolicyTextBytes + 8 else { throw MalformedDataError("a policy text longer than 1 MiB") }
+                self = .policies(try reader.readString())
             case let type: throw MalformedDataError("unknown message type \(type)")
             }
             guard reader.isAtEnd else { throw MalformedDataError("trailing bytes") }
