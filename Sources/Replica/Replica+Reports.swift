@@ -113,10 +113,7 @@ extension Replica {
         try writer.read { db in
             var lines: [String] = []
             for table in policies.tables {
-                let key = table.primaryKey.quotedDatabaseIdentifier
-                // Declared order: a column added by a later release sits last in the file.
-                let columns = ([table.primaryKey] + table.columns.map(\.name) + ["_sf_meta"]).map(\.quotedDatabaseIdentifier).joined(separator: ", ")
-                for row in try Row.fetchAll(db, sql: "SELECT \(columns) FROM \(table.name.quotedDatabaseIdentifier) ORDER BY \(key)") {
+                for row in try Row.fetchAll(db, sql: table.dumpSQL) {
                     lines.append("\(table.name) \(row.description)")
                 }
             }
@@ -165,5 +162,14 @@ extension Replica {
             }
             return ReplicaFileSummary(rows: rows, newestCommits: try CommitStore(db: db).newestSeqs(), feedCursor: feedCursor)
         }
+    }
+}
+
+extension TableDeclaration {
+    /// Every row of the table, key first, then the declared columns in declared order (a column
+    /// added by a later release sits last in the file), then the metadata: what dumps compare.
+    var dumpSQL: String {
+        let columns = ([primaryKey] + columns.map(\.name) + ["_sf_meta"]).map(\.quotedDatabaseIdentifier).joined(separator: ", ")
+        return "SELECT \(columns) FROM \(name.quotedDatabaseIdentifier) ORDER BY \(primaryKey.quotedDatabaseIdentifier)"
     }
 }

@@ -28,6 +28,25 @@ extension Replica {
         return try ScopeView.windowDays(root, policies: policies, db)
     }
 
+    /// Starts this ward node's feed over (a full snapshot of its scope at the next sync) when what
+    /// it and central declare alike (``SharedSchema/fingerprint``) changed since its cursor was
+    /// built: one of them was upgraded, and rows it holds lack columns central can now send.
+    /// A cursor built before this was recorded starts over once.
+    /// - Returns: whether the cursor was reset.
+    @discardableResult
+    public func adoptFeedSchema(_ fingerprint: String) throws -> Bool {
+        try writer.write { db in
+            let stored = try String.fetchOne(db, sql: "SELECT fingerprint FROM _sf_feed_schema WHERE id = 1")
+            guard stored != fingerprint else { return false }
+            try db.execute(
+                sql: "INSERT INTO _sf_feed_schema (id, fingerprint) VALUES (1, ?) ON CONFLICT (id) DO UPDATE SET fingerprint = excluded.fingerprint",
+                arguments: [fingerprint])
+            guard try Bool.fetchOne(db, sql: "SELECT EXISTS (SELECT 1 FROM _sf_feed)") == true else { return false }
+            try db.execute(sql: "DELETE FROM _sf_feed")
+            return true
+        }
+    }
+
     /// How far central's commits are reflected in what this ward node holds (its summary to central).
     public func feedCursor() throws -> VersionVector {
         try writer.read { db in try feedCursor(db) }

@@ -13,8 +13,7 @@ extension Replica {
             var lines: [String] = []
             for declaration in policies.tables where declaration.hold != nil {
                 guard let table = tables[declaration.name] else { continue }
-                let key = declaration.primaryKey.quotedDatabaseIdentifier
-                for row in try Row.fetchAll(db, sql: "SELECT * FROM \(declaration.name.quotedDatabaseIdentifier) ORDER BY \(key)") {
+                for row in try Row.fetchAll(db, sql: declaration.dumpSQL) {
                     if let view {
                         let rowKey: String = row[declaration.primaryKey]
                         let values = declaration.columns.map { row[$0.name] as DatabaseValue }

@@ -94,10 +94,32 @@ extension RowFeed {
         return writer.bytes
     }
 
+    /// The page's wire form for a ward node on another release: only the tables and columns both
+    /// declare (``SharedSchema``), each row's metadata limited to those columns.
+    /// - Throws: ``MalformedDataError`` when a row's stored metadata does not decode.
+    public func encoded(for shared: SharedSchema, policies: PolicySet) throws(MalformedDataError) -> [UInt8] {
+        guard !shared.isWhole else { return encoded() }
+        var limited = self
+        limited.entries = []
+        for entry in entries {
+            guard let count = shared.columns[entry.table], let table = policies.table(named: entry.table) else { continue }
+            guard case .state(let values, let meta) = entry.body, count < values.count else {
+                limited.entries.append(entry)
+                continue
+            }
+            let state = try RowMetaCodec.decode(meta, values: values, policies: table.columns.map(\.policy))
+            let kept = RowMetaCodec.encode(RowState(columns: Array(state.columns.prefix(count))))
+            limited.entries.append(Entry(table: entry.table, key: entry.key, body: .state(values: Array(values.prefix(count)), meta: kept)))
+        }
+        limited.snapshot?.wardKeys = snapshot?.wardKeys.filter { shared.columns[$0.key] != nil } ?? [:]
+        return limited.encoded()
+    }
+
     /// Decodes a page, checking it against the declared tables: every entry names a declared
-    /// table and carries one value per declared column.
+    /// table and carries one value per declared column (per column both declare, for a sender on
+    /// another release: the columns only this node declares read unwritten).
     /// - Throws: ``MalformedDataError`` on anything else (never traps on hostile bytes).
-    public init(decoding bytes: [UInt8], policies: PolicySet) throws(MalformedDataError) {
+    public init(decoding bytes: [UInt8], policies: PolicySet, shared: SharedSchema? = nil) throws(MalformedDataError) {
         var reader = BinaryReader(bytes)
         self.cursor = try reader.readVector()
         let tables = Dictionary(uniqueKeysWithValues: policies.tables.map { ($0.name, $0) })
@@ -106,13 +128,24 @@ extension RowFeed {
         for _ in 0..<entryCount {
             let name = try reader.readString()
             guard let table = tables[name] else { throw MalformedDataError("an entry of an undeclared table") }
+            let sent = shared.map { $0.columns[name] } ?? table.columns.count
+            guard let sent else { throw MalformedDataError("an entry of a table the sender does not declare alike") }
             let key = try reader.readString()
             switch try reader.readByte() {
             case 0:
                 var values: [DatabaseValue] = []
                 values.reserveCapacity(table.columns.count)
-                for _ in table.columns { values.append(try reader.readValue()) }
-                entries.append(Entry(table: name, key: key, body: .state(values: values, meta: Array(try reader.readBytes()))))
+                for _ in 0..<sent { values.append(try reader.readValue()) }
+                var meta = Array(try reader.readBytes())
+                if sent < table.columns.count {
+                    // Columns the sender does not declare yet: unwritten here.
+                    let policies = table.columns.map(\.policy)
+                    var state = try RowMetaCodec.decode(meta, values: values, policies: Array(policies.prefix(sent)))
+                    state.columns += policies.dropFirst(sent).map(ColumnState.unwritten)
+                    values = state.columns.map(\.value)
+                    meta = RowMetaCodec.encode(state)
+                }
+                entries.append(Entry(table: name, key: key, body: .state(values: values, meta: meta)))
             case 1:
                 entries.append(Entry(table: name, key: key, body: .gone))
             default:

@@ -81,6 +81,8 @@ public final class SyncSession<Receiver: FrameReceiving>: Sendable {
     private let logger: Logger
     private let state: SessionState
     private let progress: (@Sendable (SyncReport) -> Void)?
+    /// What this node and the peer declare alike (the feed carries only that).
+    private let shared: SharedSchema
 
     /// Creates a session on a channel returned by ``Handshake/perform(as:admission:version:sender:receiver:)``.
     public init(
@@ -93,6 +95,7 @@ public final class SyncSession<Receiver: FrameReceiving>: Sendable {
         self.options = options
         self.logger = logger
         self.progress = progress
+        self.shared = channel.shared
         let feedScope = Self.feedScope(replica: replica, peer: channel.peer)
         self.feedScope = feedScope
         self.state = SessionState(
@@ -137,6 +140,9 @@ public final class SyncSession<Receiver: FrameReceiving>: Sendable {
             try? await sender.send(.refusal(error.code, error.message))
             await sender.close()
             throw error
+        }
+        if replica.ownScope != nil, try replica.adoptFeedSchema(shared.fingerprint) {
+            logger.info("asked central for the whole scope again: it or this node declares more since the last feed", metadata: ["sync.peer": "\(peer.name)"])
         }
         let events = replica.events()
         // A ward node on the feed summarises where its feed stands; every other node its commits.
@@ -285,7 +291,7 @@ public final class SyncSession<Receiver: FrameReceiving>: Sendable {
         let bytes = try BatchCompression.decompress(compressed)
         let feed: RowFeed
         do {
-            feed = try RowFeed(decoding: bytes, policies: replica.policies)
+            feed = try RowFeed(decoding: bytes, policies: replica.policies, shared: shared)
         } catch {
             throw SyncError(.protocolViolation, "a malformed feed page: \(error.reason)")
         }
@@ -346,7 +352,7 @@ extension SyncSession {
             cursor = page.next
             // A page that only moves the cursor still goes: the ward's summary must move on.
             guard !page.feed.isEmpty || !since.dominates(page.feed.cursor) else { continue }
-            let compressed = try BatchCompression.compress(page.feed.encoded(), level: options.compressionLevel)
+            let compressed = try BatchCompression.compress(try page.feed.encoded(for: shared, policies: replica.policies), level: options.compressionLevel)
             let id = try await state.acquireSlot()
             try await sender.send(.feed(id: id, compressed: compressed))
             await state.sent(feed: page.feed, bytes: compressed.count)
