@@ -15,6 +15,11 @@ import ServiceLifecycle
 package struct TrafficService: Service {
     /// The template testnet traffic answers.
     package static let templateID = "testnet"
+    /// A table and a column only a later release's policies declare (`testnets/rolling-upgrade.json`
+    /// adds them): a node that declares both also writes a probe row and the probe column with
+    /// each response, and logs the probe's id beside the response's (`LOG.probes`), so a testnet
+    /// checks that what a newer node writes survives older ones.
+    package static let probeTable = "testnetProbe", probeColumn = "probeNote"
 
     package let crm: CRM
     package let nodeName: String
@@ -58,6 +63,11 @@ package struct TrafficService: Service {
             _ = try await crm.encounters.record(
                 visitor, EncounterInput(patientId: patient, kind: "inpatient", wardId: nodeName, admittedAt: crm.currentTimestamp()))
         }
+        let probePath = logPath + ".probes"
+        if !FileManager.default.fileExists(atPath: probePath) { FileManager.default.createFile(atPath: probePath, contents: nil) }
+        let probes = FileHandle(forWritingAtPath: probePath)
+        probes?.seekToEndOfFile()
+        defer { try? probes?.close() }
         // A restarted node goes on counting from what it logged before.
         var count = (try? String(contentsOfFile: logPath, encoding: .utf8))?.split(separator: "\n").count ?? 0
         while ContinuousClock.now < deadline, count < (total ?? .max), !Task.isCancelled {
@@ -71,11 +81,23 @@ package struct TrafficService: Service {
                 let receipt = try await crm.surveys.submit(visitor, submission)
                 count += 1
                 log.write(Data("\(receipt.id)\n".utf8))
+                if let probe = try await writeProbe(survey: receipt.id, patient: patient) { probes?.write(Data("\(probe)\n".utf8)) }
             } catch is CRMError {
                 // Not acknowledged, so not logged: the template has not reached this node yet, or
                 // the submission was refused; traffic goes on either way.
             }
             try? await Task.sleep(for: .seconds(interval))
+        }
+    }
+
+    /// When this node's policies declare the probe table and column (a later release's): a probe
+    /// row for the response and the traffic patient's probe column, in one commit. Its id, or nil.
+    private func writeProbe(survey: String, patient: String) async throws -> String? {
+        let policies = crm.replica.policies
+        guard policies.table(named: Self.probeTable) != nil, policies.table(named: "patient")?.columnIndex(Self.probeColumn) != nil else { return nil }
+        return try await crm.replica.write { tx in
+            try tx.update("patient", id: patient, set: [Self.probeColumn: survey])
+            return try tx.insert(into: Self.probeTable, values: ["surveyId": survey, "note": "written by a newer release"])
         }
     }
 

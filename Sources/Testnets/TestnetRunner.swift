@@ -24,6 +24,8 @@ package final class TestnetRunner {
     private var trafficStart = Date()
     /// When the certificates of `expectRenewed` nodes were issued at set-up.
     private var issuedAt: [String: UInt64] = [:]
+    /// What the fault script's own checks (`expectCaughtUp`) found wrong.
+    private var scriptProblems: [String] = []
 
     package struct Outcome {
         package var converged: Bool
@@ -68,7 +70,8 @@ package final class TestnetRunner {
         for process in processes.values where process.isRunning { process.terminate() }
         for process in processes.values { process.waitUntilExit() }
         var outcome = try finalCheck()
-        outcome.converged = outcome.converged && converged
+        outcome.problems += scriptProblems
+        outcome.converged = outcome.converged && converged && scriptProblems.isEmpty
         outcome.seconds = Date().timeIntervalSince(start)
         return outcome
     }
@@ -167,6 +170,48 @@ package final class TestnetRunner {
             log("\(at) backed up \(name) while it runs")
         }
         if let name = fault.restore { try await restore(name, at: at) }
+        if let name = fault.expectCaughtUp {
+            let central = topology.nodes.first { $0.role == "central" }!
+            if await !waitUntilCentralHolds(name, central: central.name, within: 30) {
+                scriptProblems.append("at \(at) central did not come to hold what \(name) acknowledged: they do not sync")
+            }
+        }
+        if let name = fault.upgrade {
+            if let process = processes[name], process.isRunning { process.terminate(); process.waitUntilExit() }
+            try tool.run(["policies", "install", "--dir", dir(name), "--policies", try nextPoliciesPath()])
+            try launch(name)
+            log("\(at) \(name) upgraded to the next release's policies and started")
+        }
+    }
+
+    /// The next release's policy directory: the testnet's policies with `nextPolicies` added, written once.
+    private func nextPoliciesPath() throws -> String {
+        let next = work.appendingPathComponent("policies-next")
+        if FileManager.default.fileExists(atPath: next.path) { return next.path }
+        try FileManager.default.createDirectory(at: next, withIntermediateDirectories: true)
+        let added = topology.nextPolicies?.addColumns ?? [:]
+        for name in try FileManager.default.contentsOfDirectory(atPath: policiesPath).sorted() where name.hasSuffix(".policy") {
+            let text = try String(contentsOfFile: URL(fileURLWithPath: policiesPath).appendingPathComponent(name).path, encoding: .utf8)
+            try Self.addingColumns(added, to: text).write(to: next.appendingPathComponent(name), atomically: true, encoding: .utf8)
+        }
+        try (topology.nextPolicies?.addTables ?? []).joined(separator: "\n\n").write(to: next.appendingPathComponent("next-release.policy"), atomically: true, encoding: .utf8)
+        return next.path
+    }
+
+    /// `text` with each table's added column lines after its last column.
+    static func addingColumns(_ added: [String: [String]], to text: String) -> String {
+        var lines = text.components(separatedBy: "\n")
+        var table: String?, lastColumn: [String: Int] = [:]
+        for (index, line) in lines.enumerated() {
+            let words = line.split(separator: " ")
+            if words.first == "table", words.count > 1 { table = String(words[1]) }
+            if let table, words.first == "column" { lastColumn[table] = index }
+        }
+        for (table, index) in lastColumn.sorted(by: { $0.value > $1.value }) {
+            guard let columns = added[table] else { continue }
+            lines.insert(contentsOf: columns.map { "  column \($0)" }, at: index + 1)
+        }
+        return lines.joined(separator: "\n")
     }
 
     /// Central holds every write the node acknowledged, then the node loses its disk and comes back
@@ -198,19 +243,21 @@ package final class TestnetRunner {
         log("\(at) \(name) lost its disk: restored from its backup as node \(restored) and started")
     }
 
-    /// Waits until central's replica holds every survey the node acknowledged so far (at most 60 s).
-    private func waitUntilCentralHolds(_ name: String, central: String) async {
-        let deadline = Date().addingTimeInterval(60)
+    /// Waits until central's replica holds every survey the node acknowledged so far (at most `within` seconds).
+    @discardableResult
+    private func waitUntilCentralHolds(_ name: String, central: String, within seconds: Double = 60) async -> Bool {
+        let deadline = Date().addingTimeInterval(seconds)
         while Date() < deadline {
             let acknowledged = Set(
                 ((try? String(contentsOfFile: work.appendingPathComponent("\(name).acks").path, encoding: .utf8)) ?? "").split(separator: "\n").map(String.init))
             if acknowledged.isSubset(of: Self.surveyIDs(dir(central))) {
                 log("central holds the \(acknowledged.count) writes \(name) acknowledged")
-                return
+                return true
             }
             try? await Task.sleep(for: .milliseconds(300))
         }
         log("central did not receive every write \(name) acknowledged in time")
+        return false
     }
 
     private func backupPath(_ name: String) -> String { work.appendingPathComponent("\(name).backup").path }
@@ -335,6 +382,13 @@ package final class TestnetRunner {
                 acknowledged.formUnion(text.split(separator: "\n").map(String.init))
             }
         }
+        var probes: Set<String> = []
+        for name in (try? FileManager.default.contentsOfDirectory(atPath: work.path)) ?? [] where name.hasSuffix(".probes") {
+            if let text = try? String(contentsOfFile: work.appendingPathComponent(name).path, encoding: .utf8) {
+                probes.formUnion(text.split(separator: "\n").map(String.init))
+            }
+        }
+        if !probes.isEmpty { log("\(probes.count) probes written by nodes on the next release") }
         var missing = 0
         let central = topology.nodes.first { $0.role == "central" }!
         let centralDirectory = NodeDirectory(dir(central.name))
@@ -354,6 +408,10 @@ package final class TestnetRunner {
             dumps[node.name] = try replica.canonicalDump()
             rows[node.name] = try replica.statistics().rows["surveyResponse"] ?? 0
             let present = try replica.reader.read { db in Set(try String.fetchAll(db, sql: "SELECT id FROM surveyResponse")) }
+            if !probes.isEmpty {
+                let held = try replica.reader.read { db in Set(try String.fetchAll(db, sql: "SELECT id FROM \(TrafficService.probeTable)")) }
+                if !probes.isSubset(of: held) { problems.append("\(node.name) lacks \(probes.subtracting(held).count) probes a newer node wrote") }
+            }
             let lost = acknowledged.subtracting(present).count
             if lost > 0 {
                 problems.append("\(node.name) lacks \(lost) acknowledged writes; its vector \(try replica.versionVector().sorted.map { "\($0.origin):\($0.seq)" })")

@@ -16,7 +16,9 @@ import NodeRuntime
 ///               {"at": 4, "kill": "ward-1"}, {"at": 5, "restart": "ward-1"},
 ///               {"at": 0, "skew": "ward-1", "seconds": 3600},
 ///               {"at": 1, "heal": ["ward-1", "central"], "afterCaptured": 10000},
-///               {"at": 2, "backup": "ward-1"}, {"at": 8, "restore": "ward-1"} ] }
+///               {"at": 2, "backup": "ward-1"}, {"at": 8, "restore": "ward-1"},
+///               {"at": 9, "upgrade": "ward-1"} ],
+///   "nextPolicies": { "addColumns": {"patient": ["probeNote text"]}, "addTables": ["table … "] } }
 /// ```
 /// Central's `transfers` moves made-up patients between the wards at that rate per second.
 /// A node's `trafficTotal` stops its traffic after that many writes; a fault's `afterCaptured`
@@ -62,6 +64,20 @@ package struct TestnetTopology: Codable {
         /// killed, its directory deleted, and its latest backup restored under a new id (a ward or
         /// call-center node with a token central issues for the same name, role and wards), then started.
         var restore: String?
+        /// The node is upgraded to the next release: stopped, `suifang policies install` of the
+        /// testnet's `nextPolicies`, started again.
+        var upgrade: String?
+        /// Central must come to hold every write the node acknowledged so far (within 30 s), or the
+        /// run fails: the two sync now (on a rolling upgrade, while they run different releases).
+        var expectCaughtUp: String?
+    }
+
+    /// What the next release's policy set adds to the one the testnet starts with (a rolling upgrade).
+    package struct NextPolicies: Codable {
+        /// Column lines (`name type [policy]`) added at the end of existing tables.
+        var addColumns: [String: [String]]?
+        /// Whole table declarations added.
+        var addTables: [String]?
     }
 
     package var name: String
@@ -74,6 +90,8 @@ package struct TestnetTopology: Codable {
     package var faults: [Fault]?
     /// Nodes whose certificate must have been renewed by the end of the run.
     package var expectRenewed: [String]?
+    /// The next release's policies, for `upgrade` faults.
+    package var nextPolicies: NextPolicies?
 
     /// The fault script with repeated skews written out, in time order.
     var script: [Fault] {
@@ -116,7 +134,8 @@ package struct TestnetTopology: Codable {
             for pair in [fault.partition, fault.heal, fault.delay, fault.loss].compactMap({ $0 }) {
                 guard links.contains(pair) else { throw NodeSetupError("fault names link \(pair), which is not declared") }
             }
-            for node in [fault.kill, fault.restart, fault.skew, fault.backup, fault.restore].compactMap({ $0 }) where !names.contains(node) {
+            if fault.upgrade != nil, nextPolicies == nil { throw NodeSetupError("an upgrade fault needs nextPolicies") }
+            for node in [fault.kill, fault.restart, fault.skew, fault.backup, fault.restore, fault.upgrade, fault.expectCaughtUp].compactMap({ $0 }) where !names.contains(node) {
                 throw NodeSetupError("fault names node '\(node)', which is not declared")
             }
             if let count = fault.repeat, !(1...10_000).contains(count) || fault.skew == nil || !((fault.every ?? 1) > 0) {

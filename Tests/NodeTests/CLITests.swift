@@ -55,4 +55,33 @@ struct PolicyCheckCLITests {
         #expect(reordered.status == 1, "\(reordered.output)")
         #expect(reordered.output.contains("\"compatible\":false") && reordered.output.contains("break the schema evolution rules"), "\(reordered.output)")
     }
+
+    @Test func anUpgradedNodeTakesAnAddingSetOnlyWhileStopped() throws {
+        let root = FileManager.default.temporaryDirectory.appendingPathComponent("policy-install-\(UUID())")
+        defer { try? FileManager.default.removeItem(at: root) }
+        let old = RepositoryFiles.policiesDirectory, next = root.appendingPathComponent("next"), node = root.appendingPathComponent("central").path
+        try FileManager.default.createDirectory(at: root, withIntermediateDirectories: true)
+        try FileManager.default.copyItem(at: old, to: next)
+        let made = try SuifangBinary.run(["init", "--role", "central", "--name", "central", "--dir", node, "--listen", "127.0.0.1:0", "--policies", old.path, "--no-encryption"])
+        #expect(made.status == 0, "\(made.output)")
+        try "table kioskVisit\n  column departmentId text\n".write(to: next.appendingPathComponent("kiosk.policy"), atomically: true, encoding: .utf8)
+        // While the node runs (it holds its lock), nothing is installed.
+        do {
+            let lock = try NodeLock(NodeDirectory(node), purpose: "a test")
+            let refused = try SuifangBinary.run(["policies", "install", "--dir", node, "--policies", next.path])
+            #expect(refused.status == 1 && refused.output.contains("stop it before"), "\(refused.output)")
+            withExtendedLifetime(lock) {}
+        }
+        let installed = try SuifangBinary.run(["policies", "install", "--dir", node, "--policies", next.path])
+        #expect(installed.status == 0 && installed.output.contains("kioskVisit: table added"), "\(installed.output)")
+        #expect(try NodeDirectory(node).policies().table(named: "kioskVisit") != nil)
+        // A set that changes more than it adds is refused, and the node keeps its own.
+        let file = next.appendingPathComponent("complaints.policy")
+        let text = try String(contentsOf: file, encoding: .utf8)
+        try text.replacingOccurrences(of: "lifecycle registered accepted investigating handled closed", with: "lifecycle registered accepted investigating handled closed archived")
+            .write(to: file, atomically: true, encoding: .utf8)
+        let lifecycle = try SuifangBinary.run(["policies", "install", "--dir", node, "--policies", next.path])
+        #expect(lifecycle.status == 1 && lifecycle.output.contains("whole fleet"), "\(lifecycle.output)")
+        #expect(try NodeDirectory(node).policies().table(named: "kioskVisit") != nil)
+    }
 }

@@ -32,5 +32,14 @@ struct TestnetScriptTests {
         #expect(throws: NodeSetupError.self) { try topology(#"{"at": 1, "skew": "ward-1", "seconds": 1, "repeat": 0}"#) }
         #expect(throws: NodeSetupError.self) { try topology("", extra: #", "expectRenewed": ["ward-9"]"#) }
         #expect(try topology(#"{"at": 1, "backup": "ward-1"}, {"at": 2, "restore": "ward-1"}"#, extra: #", "expectRenewed": ["ward-1"]"#).script.count == 2)
+        #expect(throws: NodeSetupError.self) { try topology(#"{"at": 1, "upgrade": "ward-1"}"#) }
+        #expect(throws: NodeSetupError.self) { try topology(#"{"at": 1, "expectCaughtUp": "ward-9"}"#) }
+        #expect(try topology(#"{"at": 1, "upgrade": "ward-1"}"#, extra: #", "nextPolicies": {"addTables": []}"#).script.count == 1)
+    }
+
+    @Test func theNextReleasesColumnsGoAfterEachTablesLastColumn() {
+        let text = "# patients\ntable patient\n  key id\n  column name text\n  column phone text keep-both\n\ntable other\n  column x text\n"
+        let next = TestnetRunner.addingColumns(["patient": ["probeNote text"]], to: text)
+        #expect(next == "# patients\ntable patient\n  key id\n  column name text\n  column phone text keep-both\n  column probeNote text\n\ntable other\n  column x text\n")
     }
 }

@@ -9,9 +9,38 @@ import Testnets
 /// `suifang policies check`: validates the policy files and prints the hash nodes compare.
 struct Policies: ParsableCommand {
     static let configuration = CommandConfiguration(
-        abstract: "Inspect the conflict policies.",
-        subcommands: [Check.self]
+        abstract: "Inspect the conflict policies, or install a release's into a node.",
+        subcommands: [Check.self, Install.self]
     )
+
+    /// `suifang policies install`: the upgraded binary's policy set into a stopped node.
+    struct Install: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Install a release's conflict policies into a stopped node.",
+            discussion: """
+                Run after replacing the binary, before starting the node again (docs/OPERATIONS.md, Upgrade). Takes the
+                set this binary ships, or --policies DIR. Only a set that adds tables or nullable columns at the end
+                is installed: the node goes on syncing with peers still on the old set, and merges what it read past of
+                newer peers' commits when it starts.
+                """)
+
+        @Option(help: "The node's data directory.")
+        var dir: String
+        @OptionGroup var policies: PolicyOptions
+        @OptionGroup var output: OutputOptions
+
+        func run() throws {
+            let upgrade = try NodeDirectory(dir).installPolicies(upgradingTo: policies.policyDirectory)
+            if output.json {
+                printJSON(["previousHash": upgrade.previousHash, "hash": upgrade.newHash, "changes": upgrade.changes.map(\.description)])
+            } else if upgrade.previousHash == upgrade.newHash {
+                print("the node already runs these policies (hash \(upgrade.newHash))")
+            } else {
+                print("installed policies \(upgrade.newHash) (were \(upgrade.previousHash)): \(upgrade.changes.count) changes")
+                for change in upgrade.changes { print("  \(change)") }
+            }
+        }
+    }
 
     struct Check: ParsableCommand {
         static let configuration = CommandConfiguration(
