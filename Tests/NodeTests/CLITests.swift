@@ -16,7 +16,7 @@ struct CLITests {
         #expect(result.status == 0)
         let lines = result.output.split(separator: "\n").map(String.init)
         #expect(lines.first == "suifang \(NodeRelease.version)")
-        #expect(lines.contains("sync protocol: \(Handshake.supportedVersions.upperBound)"))
+        #expect(lines.contains("sync protocol: \(Handshake.supportedVersions.lowerBound)–\(Handshake.supportedVersions.upperBound)"), "\(result.output)")
         #expect(lines.contains { $0.hasPrefix("policy set: \(policies.contentHash)") }, "\(result.output)")
     }
 
