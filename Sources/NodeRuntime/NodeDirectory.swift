@@ -154,6 +154,11 @@ package struct NodeDirectory {
 
     /// The policy set from `policies/` (or `override`).
     package func policies(override: String? = nil) throws -> PolicySet {
+        // `policies install` was stopped between its two renames: the set it replaced is still whole.
+        let retired = url.appendingPathComponent("policies.old")
+        if override == nil, !FileManager.default.fileExists(atPath: policiesDirectory.path), FileManager.default.fileExists(atPath: retired.path) {
+            try? FileManager.default.moveItem(at: retired, to: policiesDirectory)
+        }
         do {
             return try PolicySet.load(directory: override.map { URL(fileURLWithPath: $0) } ?? policiesDirectory)
         } catch {

@@ -313,7 +313,7 @@ struct BatchMerger {
         try Bool.fetchOne(db.cachedStatement(sql: "SELECT EXISTS (SELECT 1 FROM _sf_quarantine WHERE origin = ?)"), arguments: [origin.databaseValue]) ?? true
     }
 
-    private mutating func quarantine(_ origin: NodeID, seq: UInt64, _ violation: CommitViolation) throws {
+    mutating func quarantine(_ origin: NodeID, seq: UInt64, _ violation: CommitViolation) throws {
         let now = replica.wallClock.now()
         try db.execute(
             sql: "INSERT OR IGNORE INTO _sf_quarantine (origin, seq, tbl, rule, seenAt) VALUES (?, ?, ?, ?, ?)",
@@ -453,9 +453,11 @@ struct BatchMerger {
         }
     }
 
-    private static func rowStamp(_ row: RowState) -> Stamp {
+    /// The stamp of the write that made an append-only row: its registers' earliest, unwritten
+    /// columns (declared after its writer made it) left out.
+    static func rowStamp(_ row: RowState) -> Stamp {
         row.columns.compactMap { column -> Stamp? in
-            if case .register(let stamp) = column.meta { return stamp }
+            if case .register(let stamp) = column.meta, stamp != .zero { return stamp }
             return nil
         }.min { $0.precedes($1) } ?? .zero
     }

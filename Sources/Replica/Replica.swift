@@ -163,6 +163,7 @@ public final class Replica: Sendable {
             if stored == nil {
                 try db.execute(sql: "INSERT INTO _sf_node (id, nodeId) VALUES (1, ?)", arguments: [nodeID.databaseValue])
             }
+            try ReplicaSchema.recordFeedSchemaOfEarlierRelease(in: db)
             let tables = try gate.open { try ReplicaSchema.prepareTables(configuration.policies, in: db) }
             let lastClock = try Int64.fetchOne(db, sql: "SELECT hlc FROM _sf_version WHERE origin = ?", arguments: [nodeID.databaseValue])
             return (nodeID, tables, lastClock.map(HLC.init(databaseValue:)) ?? .zero)

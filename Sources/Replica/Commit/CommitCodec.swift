@@ -395,11 +395,19 @@ enum CommitCodec {
                 }
                 _ = try readContext()
                 let contributors = try reader.readCount(limit: min(reader.remaining / 17, 4096))
+                var own = false
                 for _ in 0..<contributors {
-                    _ = try reader.readFixed64()
-                    _ = try reader.readFixed64()
-                    guard try reader.readVarint() <= ChangeBatch.maximumSeq else { throw fail("a sequence number out of range") }
+                    let hlc = HLC(rawValue: try reader.readFixed64())
+                    let node = NodeID(try reader.readFixed64())
+                    let contributorSeq = try reader.readVarint()
+                    guard contributorSeq <= ChangeBatch.maximumSeq else { throw fail("a sequence number out of range") }
+                    // The writer's own entry stamps the write: it counts toward the clock bound here too.
+                    if node == origin, contributorSeq == seq {
+                        own = true
+                        newest = max(newest, hlc)
+                    }
                 }
+                guard own else { throw fail("a set write that is not the committing node's") }
             case let kind:
                 throw fail("unknown column metadata kind \(kind)")
             }

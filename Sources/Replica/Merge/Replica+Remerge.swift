@@ -9,8 +9,10 @@ extension Replica {
     ///
     /// Only the newly declared tables and columns are merged: the rest of each commit was merged
     /// when it arrived, and merging it again would report its lost writes twice. A commit that
-    /// breaks a rule of the new declarations is reported as a rejection and not merged (the nodes
-    /// that declared them when it arrived quarantined its origin).
+    /// breaks a rule of the new declarations is reported and quarantines its origin from that
+    /// commit on, as on the nodes that declared them when it arrived (what this node merged of the
+    /// origin's later commits meanwhile stays: a person lifts or keeps the quarantine). A commit
+    /// that cannot be read is logged and left for the next open; it never stops the node opening.
     func remergeUnread() throws {
         let event = try writer.write { db -> ReplicaEvent? in
             var grown: [String: Int] = [:]
@@ -21,34 +23,26 @@ extension Replica {
             try db.execute(sql: "DELETE FROM _sf_remerge")
             var merger = try BatchMerger(replica: self, db: db)
             let unread = try Row.fetchAll(db, sql: "SELECT origin, seq FROM _sf_unread ORDER BY origin, seq").map { (NodeID(databaseValue: $0[0]), UInt64($0[1] as Int64)) }
-            var merged = 0
+            var merged = 0, failed = 0
             for (origin, seq) in unread {
-                var commits = try CommitStore(db: db).commits(origin, after: seq - 1, upTo: seq)
-                guard let body = try commits.next()?.body else { continue }
-                let decoded: CommitCodec.Decoded
                 do {
-                    decoded = try CommitRules.check(body, seq: seq, by: try merger.identify(origin, credential: []), tables: tables, limits: ChangeBatch.Limits())
-                } catch let violation as CommitViolation {
-                    try db.execute(
-                        sql: "INSERT INTO _sf_rejection (tbl, pk, origin, reason, seenAt) VALUES (?, ?, ?, ?, ?) ON CONFLICT DO UPDATE SET seenAt = excluded.seenAt",
-                        arguments: [violation.table ?? "", "commit \(seq)", origin.databaseValue, violation.rule, Int64(wallClock.now())])
-                    try db.execute(sql: "DELETE FROM _sf_unread WHERE origin = ? AND seq = ?", arguments: [origin.databaseValue, Int64(seq)])
-                    continue
-                }
-                merger.currentCommit = (origin, seq)
-                for delta in decoded.deltas {
-                    guard let from = grown[delta.table] else { continue }
-                    try merger.mergeDeclaredSince(from, delta)
-                }
-                merger.currentCommit = nil
-                merged += 1
-                if !decoded.hasUnread {
-                    try db.execute(sql: "DELETE FROM _sf_unread WHERE origin = ? AND seq = ?", arguments: [origin.databaseValue, Int64(seq)])
+                    guard try merger.remerge(origin: origin, seq: seq, grown: grown) else { continue }
+                    merged += 1
+                } catch {
+                    failed += 1
+                    logger.error(
+                        "could not merge again a commit an older release read only in part; it is tried at the next start",
+                        metadata: ["replica.origin": "\(origin)", "replica.seq": "\(seq)", "replica.error": "\(type(of: error))"])
                 }
             }
             logger.notice(
                 "merged again the commits an older release read only in part",
-                metadata: ["replica.commits": "\(merged)", "replica.tables": "\(grown.keys.sorted().joined(separator: ","))"])
+                metadata: ["replica.commits": "\(merged)", "replica.failed": "\(failed)", "replica.tables": "\(grown.keys.sorted().joined(separator: ","))"])
+            if failed > 0 {
+                for (table, from) in grown {
+                    try db.execute(sql: "INSERT OR IGNORE INTO _sf_remerge (tbl, fromColumn) VALUES (?, ?)", arguments: [table, from])
+                }
+            }
             return try merger.finish().1
         }
         if let event { observers.emit(event) }
@@ -56,16 +50,50 @@ extension Replica {
 }
 
 extension BatchMerger {
+    /// Merges commit `seq` of `origin` again for the tables and columns in `grown`.
+    /// - Returns: whether it was merged (false: quarantined, or its origin already is).
+    mutating func remerge(origin: NodeID, seq: UInt64, grown: [String: Int]) throws -> Bool {
+        let forget = "DELETE FROM _sf_unread WHERE origin = ? AND seq = ?"
+        var commits = try CommitStore(db: db).commits(origin, after: seq - 1, upTo: seq)
+        guard let body = try commits.next()?.body else { return false }
+        let decoded: CommitCodec.Decoded
+        do {
+            decoded = try CommitRules.check(body, seq: seq, by: try identify(origin, credential: []), tables: replica.tables, limits: ChangeBatch.Limits())
+        } catch let violation as CommitViolation {
+            try quarantine(origin, seq: seq, violation)
+            try db.execute(sql: forget, arguments: [origin.databaseValue, Int64(seq)])
+            return false
+        }
+        currentCommit = (origin, seq)
+        for delta in decoded.deltas {
+            guard let from = grown[delta.table] else { continue }
+            try mergeDeclaredSince(from, delta, of: CommitReference(origin: origin, seq: seq))
+        }
+        currentCommit = nil
+        if !decoded.hasUnread { try db.execute(sql: forget, arguments: [origin.databaseValue, Int64(seq)]) }
+        return true
+    }
+
     /// Merges what `delta` writes of a table newly declared (`from` 0) or of its columns from
     /// position `from` on; the rest of the delta was merged when its commit arrived.
-    mutating func mergeDeclaredSince(_ from: Int, _ delta: RowDelta) throws {
+    mutating func mergeDeclaredSince(_ from: Int, _ delta: RowDelta, of commit: CommitReference) throws {
         guard from > 0 else { return try merge(delta) }
         guard case .columns(let columns) = delta.body, let table = replica.tables[delta.table] else { return }
         var added = WrittenColumns(width: table.declaration.columns.count)
         for (index, column) in columns where index >= from { added[index] = column }
         guard !added.isEmpty else { return }
         try flushPending()
-        guard try store.tombstone(table, key: delta.key) == nil, let existing = try store.load(table, key: delta.key) else { return }
+        guard try store.tombstone(table, key: delta.key) == nil else { return }
+        guard let existing = try store.load(table, key: delta.key) else {
+            // The row's first write has not arrived: the change waits whole, as on a node that
+            // declared every column when it arrived (it replaces the part kept then).
+            if !delta.isInsert { try OrphanAdoption(replica: replica, db: db, store: store).keep(table, delta.key, columns, origin: commit.origin, seq: commit.seq) }
+            return
+        }
+        if table.isAppendOnly {
+            // An append-only row is its one insert: only that insert's new columns complete it.
+            guard delta.isInsert, Self.rowStamp(existing).origin == commit.origin, Self.rowStamp(existing).seq == commit.seq else { return }
+        }
         var merged = existing
         for (index, incoming) in added {
             merged.columns[index] = ColumnMerge.merge(table.policies[index], existing.columns[index], incoming).state

@@ -65,7 +65,10 @@ public struct SharedSchema: Hashable, Sendable {
 
     /// A short fingerprint of what is shared: a ward node that synced its scope under another one
     /// asks central for its whole scope again.
-    public var fingerprint: String {
+    public var fingerprint: String { Self.fingerprint(columns) }
+
+    /// The fingerprint of tables with these column counts.
+    static func fingerprint(_ columns: [String: Int]) -> String {
         Sodium.hexHash(columns.sorted { $0.key < $1.key }.map { "\($0.key):\($0.value)" }.joined(separator: "\n"))
     }
 }

@@ -31,7 +31,6 @@ extension Replica {
     /// Starts this ward node's feed over (a full snapshot of its scope at the next sync) when what
     /// it and central declare alike (``SharedSchema/fingerprint``) changed since its cursor was
     /// built: one of them was upgraded, and rows it holds lack columns central can now send.
-    /// A cursor built before this was recorded starts over once.
     /// - Returns: whether the cursor was reset.
     @discardableResult
     public func adoptFeedSchema(_ fingerprint: String) throws -> Bool {

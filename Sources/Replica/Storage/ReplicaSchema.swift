@@ -182,6 +182,21 @@ enum ReplicaSchema {
         return tables
     }
 
+    /// A ward node whose feed cursor was built by a release that kept no feed fingerprint synced
+    /// only with a central of its own policy set (those releases required equal sets): its
+    /// fingerprint is what its tables held then, recorded before they are migrated, so upgrading
+    /// does not make every ward ask for its whole scope again.
+    static func recordFeedSchemaOfEarlierRelease(in db: Database) throws {
+        guard try Bool.fetchOne(db, sql: "SELECT EXISTS (SELECT 1 FROM _sf_feed)") == true,
+            try Bool.fetchOne(db, sql: "SELECT EXISTS (SELECT 1 FROM _sf_feed_schema)") == false
+        else { return }
+        var columns: [String: Int] = [:]
+        for name in try String.fetchAll(db, sql: "SELECT name FROM _sf_table") where try db.tableExists(name) {
+            columns[name] = try db.columns(in: name).count - 2  // the key and _sf_meta
+        }
+        try db.execute(sql: "INSERT INTO _sf_feed_schema (id, fingerprint) VALUES (1, ?)", arguments: [SharedSchema.fingerprint(columns)])
+    }
+
     /// Notes that a table is newly declared from column `from` (0: the whole table), when commits
     /// merged only in part may hold changes to it.
     private static func recordGrowth(_ table: String, from column: Int, in db: Database) throws {
@@ -224,14 +239,19 @@ enum ReplicaSchema {
     /// Rows stored in the uniform form before columns were added would read as having written the
     /// new columns too (NULL, at the row's stamp), where a node that declared them all along reads
     /// them unwritten, and a later write with an older stamp would lose on one and win on the other.
-    /// Their metadata is limited to the columns they were written with.
+    /// Their metadata is written again with the new columns unwritten (the bytes a node that
+    /// declared them all along holds for the same state).
     private static func limitUniformMetadata(_ declaration: TableDeclaration, toColumns count: Int, in db: Database) throws {
         let table = declaration.name.quotedDatabaseIdentifier, key = declaration.primaryKey.quotedDatabaseIdentifier
-        let rows = try Row.fetchCursor(db, sql: "SELECT \(key), _sf_meta FROM \(table) WHERE substr(_sf_meta, 1, 1) = X'01'")
+        let held = declaration.columns.prefix(count)
+        let selected = ([declaration.primaryKey] + held.map(\.name)).map(\.quotedDatabaseIdentifier).joined(separator: ", ")
+        let rows = try Row.fetchCursor(db, sql: "SELECT \(selected), _sf_meta FROM \(table) WHERE substr(_sf_meta, 1, 1) = X'01'")
         var updates: [(String, Data)] = []
         while let row = try rows.next() {
-            guard let meta = RowMetaCodec.limitingUniform(Array(row[1] as Data), toColumns: count) else { continue }
-            updates.append((row[0], Data(meta)))
+            let values = (0..<count).map { row[$0 + 1] as DatabaseValue }
+            var state = try RowMetaCodec.decode(Array(row[count + 1] as Data), values: values, policies: held.map(\.policy))
+            state.columns += declaration.columns.dropFirst(count).map { ColumnState.unwritten($0.policy) }
+            updates.append((row[0], Data(RowMetaCodec.encode(state))))
         }
         let update = try db.makeStatement(sql: "UPDATE \(table) SET _sf_meta = ? WHERE \(key) = ?")
         for (rowKey, meta) in updates { try update.execute(arguments: [meta, rowKey]) }

@@ -7,8 +7,6 @@ import GRDB
 /// ```
 /// uniform form (every column a register with the same stamp, the usual case):
 ///   0x01 | stamp
-/// uniform over the first columns (a row stored before later columns were declared; they are unwritten):
-///   0x03 | stamp | columnCount varint
 /// general form:
 ///   0x02 | stampCount varint | stamp* | columnCount varint | column*
 ///   column = 0x00 stampIndex                                  register
@@ -25,12 +23,6 @@ enum RowMetaCodec {
         if let uniform = uniformStamp(row) {
             writer.writeByte(1)
             write(uniform, to: &writer)
-            return writer.bytes
-        }
-        if let (uniform, count) = uniformPrefix(row) {
-            writer.writeByte(3)
-            write(uniform, to: &writer)
-            writer.writeVarint(UInt64(count))
             return writer.bytes
         }
         var stampIndex: [Stamp: Int] = [:]
@@ -106,15 +98,7 @@ enum RowMetaCodec {
                 columns.append(try registerColumn(value, stamp, policy))
             }
             return RowState(columns: columns)
-        case 3:
-            // Uniform over the first `count` columns, stored before the later ones were declared.
-            let stamp = try readStamp(&reader)
-            let count = try reader.readCount(limit: policies.count)
-            var columns = policies.map(ColumnState.unwritten)
-            for index in 0..<count {
-                columns[index] = try registerColumn(values[index], stamp, policies[index])
-            }
-            return RowState(columns: columns)
+
         case 2:
             let stampCount = try reader.readCount(limit: reader.remaining / 17)
             var stamps: [Stamp] = []
@@ -213,23 +197,6 @@ enum RowMetaCodec {
     }
 
     /// The shared stamp when every column is in its "written once by one stamp" shape.
-    /// The shared stamp and count of the first columns, when they are uniform and every later
-    /// column is unwritten (a row written before later columns were declared, or without them).
-    private static func uniformPrefix(_ row: RowState) -> (Stamp, Int)? {
-        guard let last = row.columns.lastIndex(where: { !isUnwritten($0) }), last + 1 < row.columns.count,
-            let stamp = uniformStamp(RowState(columns: Array(row.columns[...last])))
-        else { return nil }
-        return (stamp, last + 1)
-    }
-
-    private static func isUnwritten(_ column: ColumnState) -> Bool {
-        switch column.meta {
-        case .register(let stamp): stamp == .zero && column.value == .null
-        case .multiValue(let state): state.siblings.isEmpty && state.context.isEmpty
-        case .set(let state): state.elements.isEmpty && state.context.isEmpty && state.contributors.isEmpty
-        }
-    }
-
     private static func uniformStamp(_ row: RowState) -> Stamp? {
         var shared: Stamp?
         for column in row.columns {
@@ -259,18 +226,6 @@ enum RowMetaCodec {
         writer.writeFixed64(stamp.hlc.rawValue)
         writer.writeFixed64(stamp.origin.rawValue)
         writer.writeVarint(stamp.seq)
-    }
-
-    /// The metadata of a row stored in the uniform form before columns were declared after its
-    /// `declared` ones: the same, limited to those columns (the new ones were never written).
-    /// Nil when `bytes` are not in the uniform form.
-    static func limitingUniform(_ bytes: [UInt8], toColumns declared: Int) -> [UInt8]? {
-        guard bytes.first == 1 else { return nil }
-        var writer = BinaryWriter(capacity: bytes.count + 2)
-        writer.writeByte(3)
-        writer.writeBytesRaw(Array(bytes.dropFirst()))
-        writer.writeVarint(UInt64(declared))
-        return writer.bytes
     }
 
     static func readStamp(_ reader: inout BinaryReader) throws(MalformedDataError) -> Stamp {

@@ -125,21 +125,26 @@ public enum Handshake {
         let shared =
             peerHello.policyHash == ownHello.policyHash
             ? SharedSchema(whole: admission.policies)
-            : try await exchangePolicies(admission.policies, peer: peerHello.certificate.name, encryptedSender, &encryptedReceiver)
+            : try await exchangePolicies(
+                admission.policies, peer: peerHello.certificate.name, hash: String(decoding: peerHello.policyHash, as: UTF8.self), encryptedSender,
+                &encryptedReceiver)
         return SecureChannel(peer: peerHello.certificate, version: agreed, shared: shared, sender: encryptedSender, receiver: encryptedReceiver)
     }
 
     /// Protocol 3 on, nodes with different policy sets: each sends its canonical text, and judges
     /// the two compatible or refuses.
     private static func exchangePolicies<Receiver: FrameReceiving>(
-        _ own: PolicySet, peer: String, _ sender: EncryptedSender, _ receiver: inout EncryptedReceiver<Receiver>
+        _ own: PolicySet, peer: String, hash: String, _ sender: EncryptedSender, _ receiver: inout EncryptedReceiver<Receiver>
     ) async throws -> SharedSchema {
         try await sender.send(.policies(own.canonicalText))
         guard case .policies(let text)? = try await receiver.next() else {
             throw SyncError(.protocolViolation, "node '\(peer)' did not send its conflict policies")
         }
         do {
-            return try SharedSchema(own, try PolicySet(parsing: text, file: "<policies of \(peer)>"))
+            let theirs = try PolicySet(parsing: text, file: "<policies of \(peer)>")
+            // The set it signed for in its hello, and no other.
+            guard theirs.contentHash == hash else { throw PolicyIncompatibility(table: "-", "the policies sent are not the ones its hello named") }
+            return try SharedSchema(own, theirs)
         } catch {
             let refusal = SyncError(.policyMismatch, "node '\(peer)' runs conflict policies this release cannot sync with: \(error)")
             try? await sender.send(.refusal(refusal.code, refusal.message))
