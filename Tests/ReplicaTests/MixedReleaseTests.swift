@@ -163,6 +163,35 @@ struct MixedReleaseTests {
         #expect(try upgraded.quarantines().map(\.origin) == [NodeID(0xA3)])
     }
 
+    @Test func aWardsChangeToAnotherWardsRowInANewColumnIsJudgedWhenTheColumnIsDeclared() throws {
+        // Node 3 is a ward node of W-1; its own (lying) view lets it write W-9's row, in a column only
+        // the newer release declares. An older node cannot judge that column; upgraded, it must.
+        let older = WardOwnershipTests.policies
+        let newer = try PolicySet(parsing: older.canonicalText.replacingOccurrences(of: "column note text", with: "column note text\ncolumn extra text"))
+        func trust(_ node: UInt64, lying: Bool = false) -> SharedSecretTrust {
+            SharedSecretTrust(nodeID: NodeID(node), roles: [NodeID(3): .ward], wards: [NodeID(3): lying ? ["W-9"] : ["W-1"]])
+        }
+        func open(_ node: UInt64, _ policies: PolicySet, at path: String? = nil, lying: Bool = false) throws -> Replica {
+            var configuration = ReplicaConfiguration(nodeID: NodeID(node), policies: policies, rowIDSeed: node)
+            configuration.authority = trust(node, lying: lying)
+            return try path.map { try Replica.open(at: $0, configuration: configuration) } ?? Replica.inMemory(configuration: configuration)
+        }
+        let file = TemporaryDatabase("mixed-owner")
+        defer { file.remove() }
+        let central = try open(1, newer), hostile = try open(3, newer, lying: true)
+        try central.write { try $0.insert(into: "stay", values: ["wardId": "W-9", "note": "elsewhere"], id: "OTHER") }
+        try sync(central, into: hostile)
+        try hostile.write { try $0.update("stay", id: "OTHER", set: ["extra": "written by another ward"]) }
+        var olderNode: Replica? = try open(4, older, at: file.path)
+        try sync(central, into: olderNode!)
+        try sync(hostile, into: olderNode!)
+        #expect(try unread(olderNode!) >= 1)
+        olderNode = nil
+        let upgraded = try open(4, newer, at: file.path)
+        #expect(try upgraded.reader.read { db in try String.fetchOne(db, sql: "SELECT extra FROM stay") } == nil)
+        #expect(try upgraded.quarantines().map(\.origin) == [NodeID(3)])
+    }
+
     @Test func bytesPastTheDeclaredOnesAreStillBounded() throws {
         // A change to an unknown table must still be well-formed: the older node reads every byte.
         let older = try makeReplica(0xB4)

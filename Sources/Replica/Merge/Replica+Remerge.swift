@@ -12,7 +12,8 @@ extension Replica {
     /// breaks a rule of the new declarations is reported and quarantines its origin from that
     /// commit on, as on the nodes that declared them when it arrived (what this node merged of the
     /// origin's later commits meanwhile stays: a person lifts or keeps the quarantine). A commit
-    /// that cannot be read is logged and left for the next open; it never stops the node opening.
+    /// that cannot be read, or names a commit not held yet, is left for the next open; it never
+    /// stops the node opening.
     func remergeUnread() throws {
         let event = try writer.write { db -> ReplicaEvent? in
             var grown: [String: Int] = [:]
@@ -26,8 +27,11 @@ extension Replica {
             var merged = 0, failed = 0
             for (origin, seq) in unread {
                 do {
-                    guard try merger.remerge(origin: origin, seq: seq, grown: grown) else { continue }
-                    merged += 1
+                    switch try merger.remerge(origin: origin, seq: seq, grown: grown) {
+                    case .merged: merged += 1
+                    case .refused: break
+                    case .waits: failed += 1  // tried again at the next start
+                    }
                 } catch {
                     failed += 1
                     logger.error(
@@ -50,28 +54,52 @@ extension Replica {
 }
 
 extension BatchMerger {
-    /// Merges commit `seq` of `origin` again for the tables and columns in `grown`.
-    /// - Returns: whether it was merged (false: quarantined, or its origin already is).
-    mutating func remerge(origin: NodeID, seq: UInt64, grown: [String: Int]) throws -> Bool {
+    /// What merging a commit again did.
+    enum RemergeOutcome {
+        /// Merged for the newly declared tables and columns.
+        case merged
+        /// It breaks a rule of the new declarations: its origin is quarantined from it on.
+        case refused
+        /// A ward node's change names a commit this node does not hold yet: tried again at the next start.
+        case waits
+    }
+
+    /// Merges commit `seq` of `origin` again for the tables and columns in `grown`, judged as a node
+    /// that declared them when it arrived would have judged it (declared rules, and a ward node's
+    /// changes to rows of `owned-by` tables against the commit they name).
+    mutating func remerge(origin: NodeID, seq: UInt64, grown: [String: Int]) throws -> RemergeOutcome {
         let forget = "DELETE FROM _sf_unread WHERE origin = ? AND seq = ?"
         var commits = try CommitStore(db: db).commits(origin, after: seq - 1, upTo: seq)
-        guard let body = try commits.next()?.body else { return false }
-        let decoded: CommitCodec.Decoded
-        do {
-            decoded = try CommitRules.check(body, seq: seq, by: try identify(origin, credential: []), tables: replica.tables, limits: ChangeBatch.Limits())
-        } catch let violation as CommitViolation {
+        guard let body = try commits.next()?.body else { return .refused }
+        let identity = try identify(origin, credential: [])
+        let checked = Result { () throws(CommitViolation) in
+            try CommitRules.check(body, seq: seq, by: identity, tables: replica.tables, limits: ChangeBatch.Limits())
+        }
+        guard case .success(let decoded) = checked else {
+            if case .failure(let violation) = checked { try quarantine(origin, seq: seq, violation) }
+            try db.execute(sql: forget, arguments: [origin.databaseValue, Int64(seq)])
+            return .refused
+        }
+        let relevant = decoded.deltas.filter { grown[$0.table] != nil }
+        // Every commit it names is stored (or not yet arrived): no run of its own to look in.
+        let alone = ChainSegment(origin: origin, credential: [], firstSeq: seq, previousHash: [], bodies: [], signature: [])
+        switch try judgeOwnerWrites(relevant, seq: seq, in: alone, identity: identity) {
+        case .holds:
+            break
+        case .waits:
+            return .waits
+        case .broken(let violation):
             try quarantine(origin, seq: seq, violation)
             try db.execute(sql: forget, arguments: [origin.databaseValue, Int64(seq)])
-            return false
+            return .refused
         }
         currentCommit = (origin, seq)
-        for delta in decoded.deltas {
-            guard let from = grown[delta.table] else { continue }
-            try mergeDeclaredSince(from, delta, of: CommitReference(origin: origin, seq: seq))
+        for delta in relevant {
+            try mergeDeclaredSince(grown[delta.table]!, delta, of: CommitReference(origin: origin, seq: seq))
         }
         currentCommit = nil
         if !decoded.hasUnread { try db.execute(sql: forget, arguments: [origin.databaseValue, Int64(seq)]) }
-        return true
+        return .merged
     }
 
     /// Merges what `delta` writes of a table newly declared (`from` 0) or of its columns from
