@@ -62,6 +62,7 @@ struct BackupRestoreTests {
         let directory = NodeDirectory(restored, unlock: .keyFile(keyFile))
         #expect(try directory.configuration().nodeID == restore.newID.description)
         #expect(try directory.identity().certificate.nodeID == restore.newID)
+        #expect(try directory.identity().key.publicKey != NodeDirectory(central).identity().key.publicKey, "a restored central signs with a new key")
         let (_, _, restoredRuntime) = try NodeRuntime.open(directory: directory, logger: quietLogger, passwordStrength: .minimum)
         #expect(try restoredRuntime.replica.versionVector() == before.merging(VersionVector()))
         _ = try await restoredRuntime.crm.patients.create(.system, PatientInput(name: "恢复之后", idNumber: nil, phone: "13900008888"))

@@ -122,12 +122,15 @@ extension NodeDirectory {
         let old = try identity()
         var configuration = try configuration()
         let certificate: NodeCertificate
+        var newKey: SigningKey?
         switch (source, old.certificate.role) {
         case (.central, .central):
-            let cluster = try SigningKey(secretKey: try readSecret("cluster.key"))
+            // A new key too: the old one lies in every copy of the backup.
+            let cluster = try SigningKey(secretKey: try readSecret("cluster.key")), key = SigningKey()
             certificate = try NodeCertificate.issue(
-                nodeID: NodeID.random(), role: .central, name: old.certificate.name, publicKey: old.key.publicKey,
+                nodeID: NodeID.random(), role: .central, name: old.certificate.name, publicKey: key.publicKey,
                 by: cluster, issuedAt: Self.backdated(now), validFor: 10 * 365 * 86_400_000)
+            newKey = key
         case (.central, _):
             throw NodeSetupError(
                 "a restored \(old.certificate.role) node needs a new certificate from central: give --enrol CODE --central HOST:PORT (suifang enroll on central, same name, role and wards) or --token FILE"
@@ -157,6 +160,7 @@ extension NodeDirectory {
             certificate = grant.certificate
         }
         let previous = try replicaFile().transferOrigin(to: certificate.nodeID, from: CertificateTrust(identity: old))
+        if let newKey { try writeSecret(newKey.secretKeyBytes, to: "node.key") }
         try write(certificate.encoded, to: "node.cert")
         configuration.nodeID = certificate.nodeID.description
         try save(configuration)
