@@ -165,8 +165,10 @@ public final class Replica: Sendable {
             }
             try ReplicaSchema.recordFeedSchemaOfEarlierRelease(in: db)
             let tables = try gate.open { try ReplicaSchema.prepareTables(configuration.policies, in: db) }
+            // Local commits do not store the clock: its floor is also the newest of them (a wall
+            // clock set back between two runs must not stamp a later write before an earlier one).
             let lastClock = try Int64.fetchOne(db, sql: "SELECT hlc FROM _sf_version WHERE origin = ?", arguments: [nodeID.databaseValue])
-            return (nodeID, tables, lastClock.map(HLC.init(databaseValue:)) ?? .zero)
+            return (nodeID, tables, max(lastClock.map(HLC.init(databaseValue:)) ?? .zero, try CommitStore(db: db).newestClock(nodeID)))
         }
         let authority = configuration.authority ?? SharedSecretTrust(nodeID: nodeID)
         guard authority.identity.nodeID == nodeID else {

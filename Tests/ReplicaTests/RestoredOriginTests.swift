@@ -94,6 +94,36 @@ struct RestoredOriginTests {
         #expect(try entries(third) == ["only 0", "only 1", "only 2"])
     }
 
+    /// The clock reading a row was written at (rows of `entry` are written whole: the uniform form).
+    func writtenAt(_ replica: Replica, _ id: String) throws -> HLC {
+        let meta = try replica.reader.read { db in try Data.fetchOne(db, sql: "SELECT _sf_meta FROM entry WHERE id = ?", arguments: [id]) }
+        var reader = BinaryReader(Array(try #require(meta)).dropFirst().map { $0 })
+        return try RowMetaCodec.readStamp(&reader).hlc
+    }
+
+    @Test func aClockSetBackBetweenTwoRunsNeverStampsALaterWriteEarlierNorDoesARestore() throws {
+        // Local commits do not store the clock; a node that never merged anything and restarts with
+        // its wall clock an hour back must still stamp after its own last write.
+        let file = TemporaryDatabase("clock-back")
+        defer { file.remove() }
+        var replica: Replica? = try Replica.open(
+            at: file.path, configuration: ReplicaConfiguration(nodeID: node, policies: testPolicies, wallClock: TestClock(1_780_000_000_000)))
+        let first = try replica!.write { tx in try tx.insert(into: "entry", values: ["body": "before", "score": 1]) }
+        let firstStamp = try writtenAt(replica!, first)
+        replica = nil
+        let earlier = TestClock(1_780_000_000_000 - 3_600_000)
+        replica = try Replica.open(at: file.path, configuration: ReplicaConfiguration(nodeID: node, policies: testPolicies, wallClock: earlier))
+        let second = try replica!.write { tx in try tx.insert(into: "entry", values: ["body": "after", "score": 2]) }
+        #expect(try writtenAt(replica!, second) > firstStamp)
+        replica = nil
+        // Restored under a new id, the node's clock goes on from the old id's last write too.
+        let newID = NodeID(0x77)
+        try ReplicaFile(path: file.path, encryption: nil).transferOrigin(to: newID, from: SharedSecretTrust(nodeID: node))
+        let restored = try Replica.open(at: file.path, configuration: ReplicaConfiguration(nodeID: newID, policies: testPolicies, wallClock: earlier))
+        let third = try restored.write { tx in try tx.insert(into: "entry", values: ["body": "restored", "score": 3]) }
+        #expect(try writtenAt(restored, third) > writtenAt(restored, second))
+    }
+
     @Test func aBackupNeverWritesOverAFile() throws {
         let live = TemporaryDatabase("overwrite-live"), existing = TemporaryDatabase("overwrite-target")
         defer { live.remove(); existing.remove() }

@@ -176,6 +176,17 @@ struct CommitStore {
         return try head(band).seq
     }
 
+    /// The newest clock reading among `origin`'s own writes in its newest commit held (zero for
+    /// none): what a clock must not go back before, whichever declarations read the commit (its
+    /// stamps are read past table by table, no declaration needed).
+    func newestClock(_ origin: NodeID) throws -> HLC {
+        let newest = try newestSeq(origin)
+        guard newest > 0 else { return .zero }
+        var commits = try commits(origin, after: newest - 1, upTo: newest)
+        guard let body = try commits.next()?.body else { return .zero }
+        return (try? CommitCodec.decode(body, origin: origin, seq: newest, tables: [:], limits: ChangeBatch.Limits()).newest) ?? .zero
+    }
+
     /// The newest commit of `origin` held and its chain hash ((0, genesis) for none): where a
     /// new commit continues the chain.
     func head(_ origin: NodeID) throws -> (seq: UInt64, hash: [UInt8]) {

@@ -63,7 +63,7 @@ extension ReplicaFile {
                         stored.databaseValue, Int64(newest), Data(previous.sign(CommitChain.headStatement(origin: stored, seq: newest, hash: hash))),
                     ])
             }
-            let clock = try Int64.fetchOne(db, sql: "SELECT MAX(hlc) FROM _sf_version") ?? 0
+            let clock = max(try Int64.fetchOne(db, sql: "SELECT MAX(hlc) FROM _sf_version") ?? 0, try CommitStore(db: db).newestClock(stored).databaseValue)
             try db.execute(
                 sql: """
                     INSERT INTO _sf_version (origin, seq, hlc) VALUES (?, ?, ?)
