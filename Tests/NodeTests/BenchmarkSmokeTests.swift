@@ -25,6 +25,10 @@ struct BenchmarkSmokeTests {
             ]
         ),
         (["bench", "domain", "--scale-down", "1000"], ["nps_query_ms", "phone_lookup_ms", "api_create_response_p50_ms", "api_create_response_p99_ms"]),
+        (
+            ["bench", "fleet", "--peers", "4", "--processes", "2", "--seconds", "8", "--outage-seconds", "2"],
+            ["fleet_live_p50_ms", "fleet_live_p99_ms", "fleet_central_rss_mb", "fleet_errors", "fleet_reconnect_storm_s"]
+        ),
     ])
     func aSuiteProducesEveryMetric(arguments: [String], metrics: [String]) throws {
         let result = try run(arguments)

@@ -46,3 +46,37 @@ struct DomainBenchmarkCommand: AsyncParsableCommand {
         try await DomainBenchmark(policies: policies.policyDirectory, scaleDown: scaleDown, only: only).run()
     }
 }
+
+/// The command line of ``FleetBenchmark``.
+struct FleetBenchmarkCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "fleet", abstract: "Benchmark one central with a fleet of ward gateways.")
+
+    @OptionGroup var policies: PolicyOptions
+    @Option(help: "Ward gateways.")
+    var peers = 200
+    @Option(help: "Child processes the gateways run in.")
+    var processes = 4
+    @Option(help: "Seconds of live traffic before central's outage.")
+    var seconds = 60.0
+    @Option(help: "Seconds central is away before every gateway reconnects at once.")
+    var outageSeconds = 10.0
+
+    func run() async throws {
+        try await FleetBenchmark(peers: peers, processes: processes, seconds: seconds, outageSeconds: outageSeconds, policies: policies.policyDirectory).run()
+    }
+}
+
+/// `suifang bench fleet-peers`: the gateways of one child process of ``FleetBenchmark``.
+struct FleetPeersCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "fleet-peers", abstract: "Run some of bench fleet's gateways.", shouldDisplay: false)
+
+    @Option var scratch: String
+    @Option var first: Int
+    @Option var count: Int
+    @Option var central: String
+    @Option var seconds: Double
+
+    func run() async throws {
+        try await FleetPeers(scratch: scratch, first: first, count: count, central: central, seconds: seconds).run()
+    }
+}
