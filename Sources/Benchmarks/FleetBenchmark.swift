@@ -70,9 +70,22 @@ package struct FleetBenchmark {
         // Live: every peer connected and writing.
         try await Task.sleep(for: .seconds(seconds))
         let live = await arrivals.latencies()
+        // Printed at once: the storm that follows may take long.
+        guard !live.isEmpty else { throw NodeSetupError("no write arrived in the live phase") }
+        let p50 = live[live.count / 2], p99 = live[min(live.count - 1, live.count * 99 / 100)]
+        for result in [
+            BenchmarkResult(
+                suite: "fleet", metric: "fleet_live_p50_ms", value: p50, unit: "ms", baseline: Double(live.count), goal: "<= 20", goalOnValue: true, baselineUnit: "writes"),
+            BenchmarkResult(
+                suite: "fleet", metric: "fleet_live_p99_ms", value: p99, unit: "ms", baseline: Double(live.count), goal: "<= 100", goalOnValue: true, baselineUnit: "writes"),
+        ] {
+            print(result.jsonLine)
+            fflush(nil)
+        }
         // Outage: central stops listening (its sessions end); the peers go on writing.
+        // Its listening socket closes at once; sessions end as their connections do (not awaited:
+        // one stuck in a write must not hold the benchmark).
         listener.cancel()
-        _ = await listener.result
         try await Task.sleep(for: .seconds(outageSeconds))
         let owed = Self.loggedIDs(scratch)
         let back = Date()
@@ -100,13 +113,7 @@ package struct FleetBenchmark {
         // A peer process that ended by itself failed (they run until stopped).
         let failedChildren = children.filter { !$0.isRunning }.count
         for child in children where child.isRunning { child.terminate() }
-        guard !live.isEmpty else { throw NodeSetupError("no write arrived in the live phase") }
-        let p50 = live[live.count / 2], p99 = live[min(live.count - 1, live.count * 99 / 100)]
         let results = [
-            BenchmarkResult(
-                suite: "fleet", metric: "fleet_live_p50_ms", value: p50, unit: "ms", baseline: Double(live.count), goal: "<= 20", goalOnValue: true, baselineUnit: "writes"),
-            BenchmarkResult(
-                suite: "fleet", metric: "fleet_live_p99_ms", value: p99, unit: "ms", baseline: Double(live.count), goal: "<= 100", goalOnValue: true, baselineUnit: "writes"),
             BenchmarkResult(
                 suite: "fleet", metric: "fleet_central_rss_mb", value: await rss.peak, unit: "MiB", baseline: Double(peers), goal: "<= 300", goalOnValue: true,
                 baselineUnit: "peers"),
