@@ -58,10 +58,16 @@ package struct NodeDirectory {
 
     /// Where this node's unlock secret is: `--unlock`, else `SUIFANG_UNLOCK`, else node.json.
     package func unlockSource() throws -> UnlockSource {
-        if let unlockOverride { return unlockOverride }
-        if let text = ProcessInfo.processInfo.environment[UnlockSource.environmentVariable], !text.isEmpty { return try UnlockSource(text) }
+        if let given = try givenUnlockSource() { return given }
         if let text = try configuration().unlock { return try UnlockSource(text) }
         throw NodeSetupError("\(url.path) is encrypted: give --unlock file:PATH, credential:NAME or prompt")
+    }
+
+    /// The unlock secret given outside node.json (`--unlock`, else `SUIFANG_UNLOCK`), if any.
+    package func givenUnlockSource() throws -> UnlockSource? {
+        if let unlockOverride { return unlockOverride }
+        if let text = ProcessInfo.processInfo.environment[UnlockSource.environmentVariable], !text.isEmpty { return try UnlockSource(text) }
+        return nil
     }
 
     /// The replica's file as tools open it directly.

@@ -81,7 +81,7 @@ extension NodeDirectory {
     /// Reads the manifest: in the clear, or opened under the data key the envelope holds.
     private func openManifest(envelope: [UInt8], _ sealed: [UInt8], archive: String, allowUnencrypted: Bool) throws -> BackupManifest {
         var manifestBytes = sealed
-        let unlockGiven = unlockOverride != nil || ProcessInfo.processInfo.environment[UnlockSource.environmentVariable] != nil
+        let unlockGiven = try givenUnlockSource() != nil
         if envelope.isEmpty {
             guard !unlockGiven else {
                 throw NodeSetupError(

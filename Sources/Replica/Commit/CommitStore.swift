@@ -181,9 +181,7 @@ struct CommitStore {
     /// stamps are read past table by table, no declaration needed).
     func newestClock(_ origin: NodeID) throws -> HLC {
         let newest = try newestSeq(origin)
-        guard newest > 0 else { return .zero }
-        var commits = try commits(origin, after: newest - 1, upTo: newest)
-        guard let body = try commits.next()?.body else { return .zero }
+        guard newest > 0, let body = try body(origin, seq: newest) else { return .zero }
         return (try? CommitCodec.decode(body, origin: origin, seq: newest, tables: [:], limits: ChangeBatch.Limits()).newest) ?? .zero
     }
 
@@ -248,6 +246,13 @@ struct CommitStore {
 
     private func missing(_ origin: NodeID, _ seq: UInt64) -> ReplicaError {
         ReplicaError(.corruptMetadata, "commit \(seq) of node \(origin) is missing from the chain")
+    }
+
+    /// The body of commit `seq` of `origin`, when held.
+    func body(_ origin: NodeID, seq: UInt64) throws -> [UInt8]? {
+        guard seq >= 1 else { return nil }
+        var commits = try commits(origin, after: seq - 1, upTo: seq)
+        return try commits.next()?.body
     }
 
     /// The commits of `origin` in (after, upTo], oldest first, read as they are asked for.

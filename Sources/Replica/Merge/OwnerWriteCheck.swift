@@ -58,9 +58,8 @@ extension BatchMerger {
         if let run {
             body = run.bodies[Int(seen.seq - run.firstSeq)]
         } else {
-            var commits = try CommitStore(db: db).commits(seen.origin, after: seen.seq - 1, upTo: seen.seq)
-            guard let stored = try commits.next() else { return nil }
-            body = stored.body
+            guard let stored = try CommitStore(db: db).body(seen.origin, seq: seen.seq) else { return nil }
+            body = stored
         }
         let deltas: [RowDelta]
         do throws(CommitViolation) {

@@ -69,8 +69,7 @@ extension BatchMerger {
     /// changes to rows of `owned-by` tables against the commit they name).
     mutating func remerge(origin: NodeID, seq: UInt64, grown: [String: Int]) throws -> RemergeOutcome {
         let forget = "DELETE FROM _sf_unread WHERE origin = ? AND seq = ?"
-        var commits = try CommitStore(db: db).commits(origin, after: seq - 1, upTo: seq)
-        guard let body = try commits.next()?.body else { return .refused }
+        guard let body = try CommitStore(db: db).body(origin, seq: seq) else { return .refused }
         let identity = try identify(origin, credential: [])
         let checked = Result { () throws(CommitViolation) in
             try CommitRules.check(body, seq: seq, by: identity, tables: replica.tables, limits: ChangeBatch.Limits())

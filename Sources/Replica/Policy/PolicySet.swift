@@ -26,7 +26,7 @@ public struct PolicySet: Hashable, Sendable {
         }
         self.tables = tables.sorted { $0.name < $1.name }
         self.patientScope = try Self.checkedScope(self.tables)
-        self.contentHash = Self.digest(self.tables.map(\.canonicalText).joined(separator: "\n\n"))
+        self.contentHash = Self.digest(Self.canonicalText(of: self.tables))
     }
 
     /// Parses policy text; `file` names it in errors.
@@ -111,6 +111,11 @@ public struct PolicySet: Hashable, Sendable {
     /// The declaration of a table, if it is replicated.
     public func table(named name: String) -> TableDeclaration? {
         tables.first { $0.name == name }
+    }
+
+    /// The canonical text of tables sorted by name: what ``contentHash`` hashes.
+    static func canonicalText(of tables: [TableDeclaration]) -> String {
+        tables.map(\.canonicalText).joined(separator: "\n\n")
     }
 
     private static func digest(_ text: String) -> String {

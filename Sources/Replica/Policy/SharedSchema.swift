@@ -92,5 +92,5 @@ public struct PolicyIncompatibility: Error, Hashable, Sendable, CustomStringConv
 extension PolicySet {
     /// The canonical text of the whole set: what its ``contentHash`` hashes, and what a node sends
     /// a peer on another release so the peer can judge compatibility. It parses back to this set.
-    public var canonicalText: String { tables.map(\.canonicalText).joined(separator: "\n\n") }
+    public var canonicalText: String { Self.canonicalText(of: tables) }
 }

@@ -139,9 +139,7 @@ extension RowFeed {
                 var meta = Array(try reader.readBytes())
                 if sent < table.columns.count {
                     // Columns the sender does not declare yet: unwritten here.
-                    let policies = table.columns.map(\.policy)
-                    var state = try RowMetaCodec.decode(meta, values: values, policies: Array(policies.prefix(sent)))
-                    state.columns += policies.dropFirst(sent).map(ColumnState.unwritten)
+                    let state = try RowMetaCodec.decode(meta, values: values, widenedTo: table.columns.map(\.policy))
                     values = state.columns.map(\.value)
                     meta = RowMetaCodec.encode(state)
                 }

@@ -249,8 +249,7 @@ enum ReplicaSchema {
         var updates: [(String, Data)] = []
         while let row = try rows.next() {
             let values = (0..<count).map { row[$0 + 1] as DatabaseValue }
-            var state = try RowMetaCodec.decode(Array(row[count + 1] as Data), values: values, policies: held.map(\.policy))
-            state.columns += declaration.columns.dropFirst(count).map { ColumnState.unwritten($0.policy) }
+            let state = try RowMetaCodec.decode(Array(row[count + 1] as Data), values: values, widenedTo: declaration.columns.map(\.policy))
             updates.append((row[0], Data(RowMetaCodec.encode(state))))
         }
         let update = try db.makeStatement(sql: "UPDATE \(table) SET _sf_meta = ? WHERE \(key) = ?")

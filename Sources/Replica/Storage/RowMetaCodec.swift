@@ -87,6 +87,15 @@ enum RowMetaCodec {
         return state
     }
 
+    /// Decodes metadata written for the first `values.count` of `policies`' columns (by a node on
+    /// an earlier release, or stored before later columns were declared): the later ones read
+    /// unwritten, as on a node that declared them all along.
+    static func decode(_ bytes: [UInt8], values: [DatabaseValue], widenedTo policies: [ColumnPolicy]) throws(MalformedDataError) -> RowState {
+        var state = try decode(bytes, values: values, policies: Array(policies.prefix(values.count)))
+        state.columns += policies.dropFirst(values.count).map(ColumnState.unwritten)
+        return state
+    }
+
     static func decode(from reader: inout BinaryReader, values: [DatabaseValue], policies: [ColumnPolicy]) throws(MalformedDataError) -> RowState {
         guard values.count == policies.count else { throw MalformedDataError("column count mismatch") }
         switch try reader.readByte() {
