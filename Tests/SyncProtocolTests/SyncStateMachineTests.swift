@@ -200,4 +200,34 @@ struct SyncStateMachineTests {
         _ = oneShot.caughtUp()
         #expect(try heardThenTick(&oneShot, at: .seconds(700)).resend == false, "one-shot sessions end; the next one starts from the summary")
     }
+
+    /// Serving a fleet of wards the feed, live: a commit a ward has no row of moves its cursor
+    /// only, and that page is held (else every commit anywhere costs every ward a page, a
+    /// transaction and an acknowledgement). Streams go on from what was judged; the held cursor
+    /// goes out once the next tick asks for it, and once only.
+    @Test func aServedWardsCursorOnlyPagesWaitForTheTick() throws {
+        let options = SyncOptions(mode: .live, heartbeatInterval: .seconds(10), idleTimeout: .seconds(45))
+        var session = SyncStateMachine(peer: "ward-5a", configuration: .init(options, servesFeed: true), now: .zero)
+        _ = try session.received(.summary(VersionVector([NodeID(9): 3])), at: .zero)
+        _ = session.caughtUp()
+        session.judged(feedCursor: VersionVector([NodeID(9): 7]))
+        #expect(session.streamFrom == VersionVector([NodeID(9): 7]), "the next look starts after what was judged")
+        #expect(session.sentVector == VersionVector([NodeID(9): 3]), "nothing went out")
+        #expect(session.cursorToSend() == nil, "not before a tick asks for it")
+        _ = try session.received(.heartbeat, at: .seconds(10))
+        #expect(try session.tick(at: .seconds(10)).sendCursor)
+        #expect(session.cursorToSend() == VersionVector([NodeID(9): 7]))
+        #expect(session.cursorToSend() == nil, "once")
+        let reserved = session.reserveBatch()
+        let id = try #require(reserved)
+        var page = RowFeed()
+        page.cursor = VersionVector([NodeID(9): 7])
+        session.sent(feed: page, bytes: 10)
+        _ = try session.received(.ack(id: id, VersionVector([NodeID(9): 7])), at: .seconds(11))
+        #expect(try session.tick(at: .seconds(20)).sendCursor == false, "the ward's cursor is where the judging is")
+        var fed = SyncStateMachine(peer: "central", configuration: .init(options, takesFeed: true), now: .zero)
+        _ = try fed.received(.summary(VersionVector()), at: .zero)
+        fed.judged(feedCursor: VersionVector([NodeID(9): 7]))
+        #expect(fed.streamFrom == VersionVector(), "only a node serving the feed streams from what it judged")
+    }
 }

@@ -29,12 +29,16 @@ public struct SyncOptions: Sendable {
     /// for another origin's commit, and may have dropped them since) are offered again, from what
     /// the peer's acknowledgements say it holds.
     public var resendInterval: Duration
+    /// Serving a ward the scoped feed, live: the least time between two looks for what changed in
+    /// its scope. Commits that arrive meanwhile are judged together, so central's work per ward
+    /// stays bounded however many wards write at once.
+    public var feedInterval: Duration
 
     /// Creates options.
     public init(
         mode: Mode = .live, maxChangesPerBatch: Int = 2_000, maxBytesPerBatch: Int = 4 << 20, window: Int = 4,
         compressionLevel: Int32 = 1, heartbeatInterval: Duration = .seconds(10), idleTimeout: Duration = .seconds(45),
-        resendInterval: Duration = .seconds(600)
+        resendInterval: Duration = .seconds(600), feedInterval: Duration = .milliseconds(200)
     ) {
         self.mode = mode
         self.maxChangesPerBatch = maxChangesPerBatch
@@ -44,6 +48,7 @@ public struct SyncOptions: Sendable {
         self.heartbeatInterval = heartbeatInterval
         self.idleTimeout = idleTimeout
         self.resendInterval = resendInterval
+        self.feedInterval = feedInterval
     }
 }
 
@@ -211,6 +216,7 @@ public final class SyncSession<Receiver: FrameReceiving>: Sendable {
                 logger.debug("offering again commits the peer held", metadata: ["sync.peer": "\(peer.name)"])
                 wake.yield()
             }
+            if due.sendCursor { wake.yield() }
         }
     }
 
@@ -321,16 +327,25 @@ public final class SyncSession<Receiver: FrameReceiving>: Sendable {
         // when the last acknowledgement arrives); the peer then closes, which ends the receiving loop.
         if await state.caughtUp() { try await sender.send(.goodbye) }
         guard options.mode == .live else { return }
+        var lastLook = ContinuousClock.now
         for await _ in wakeups {
             try await state.admissionChecked(await stillAdmitted())
-            try await stream(since: await state.sentVector)
+            if feedScope != nil {
+                // Commits that arrive while this waits are judged in the same look.
+                let wait = options.feedInterval - (ContinuousClock.now - lastLook)
+                if wait > .zero { try? await Task.sleep(for: wait) }
+                lastLook = ContinuousClock.now
+            }
+            try await stream(since: await state.streamFrom, live: true)
         }
     }
 
     /// Sends, page by page, everything a holder of `since` lacks (a ward on the feed: its scope's
     /// rows that changed after its feed cursor `since`).
-    private func stream(since: VersionVector) async throws {
-        if let feedScope { return try await streamFeed(feedScope, since: since) }
+    /// - Parameter live: a live look after a wake-up (serving the feed: a page that would only
+    ///   move the ward's cursor is held until the next tick asks for it).
+    private func stream(since: VersionVector, live: Bool = false) async throws {
+        if let feedScope { return try await streamFeed(feedScope, since: since, holdingCursorOnly: live) }
         var cursor: ChangeCursor?
         repeat {
             let page = try replica.changes(since: since, after: cursor, maxChanges: options.maxChangesPerBatch, maxBytes: options.maxBytesPerBatch)
@@ -345,18 +360,32 @@ public final class SyncSession<Receiver: FrameReceiving>: Sendable {
 }
 
 extension SyncSession {
-    private func streamFeed(_ scope: FeedScope, since: VersionVector) async throws {
+    private func streamFeed(_ scope: FeedScope, since: VersionVector, holdingCursorOnly: Bool) async throws {
         var cursor: FeedCursor?
         repeat {
             let page = try replica.feed(for: scope, since: since, after: cursor, maxRows: options.maxChangesPerBatch, maxBytes: options.maxBytesPerBatch)
             cursor = page.next
-            // A page that only moves the cursor still goes: the ward's summary must move on.
+            // A page that only moves the cursor still goes (the ward's summary must move on), at
+            // once when catching up, at the next tick when live.
             guard !page.feed.isEmpty || !since.dominates(page.feed.cursor) else { continue }
-            let compressed = try BatchCompression.compress(try page.feed.encoded(for: shared, policies: replica.policies), level: options.compressionLevel)
-            let id = try await state.acquireSlot()
-            try await sender.send(.feed(id: id, compressed: compressed))
-            await state.sent(feed: page.feed, bytes: compressed.count)
+            if page.feed.isEmpty, holdingCursorOnly {
+                await state.judged(feedCursor: page.feed.cursor)
+                continue
+            }
+            try await send(page.feed)
         } while cursor != nil
+        if let due = await state.cursorToSend() {
+            var feed = RowFeed()
+            feed.cursor = due
+            try await send(feed)
+        }
+    }
+
+    private func send(_ feed: RowFeed) async throws {
+        let compressed = try BatchCompression.compress(try feed.encoded(for: shared, policies: replica.policies), level: options.compressionLevel)
+        let id = try await state.acquireSlot()
+        try await sender.send(.feed(id: id, compressed: compressed))
+        await state.sent(feed: feed, bytes: compressed.count)
     }
 }
 
@@ -438,6 +467,16 @@ actor SessionState {
     /// We sent everything; returns whether goodbye is due.
     func caughtUp() -> Bool {
         machine.caughtUp()
+    }
+
+    var streamFrom: VersionVector { machine.streamFrom }
+
+    func judged(feedCursor cursor: VersionVector) {
+        machine.judged(feedCursor: cursor)
+    }
+
+    func cursorToSend() -> VersionVector? {
+        machine.cursorToSend()
     }
 
     func tick() throws(SyncError) -> SyncStateMachine.TickActions {

@@ -86,6 +86,9 @@ struct SyncStateMachine {
         var sendHeartbeat: Bool
         /// Stream again from ``SyncStateMachine/sentVector``, wound back to what the peer holds.
         var resend = false
+        /// Serving the feed, live: the ward's cursor lags what was judged for it; wake the sender,
+        /// which sends ``SyncStateMachine/cursorToSend()``.
+        var sendCursor = false
     }
 
     let configuration: Configuration
@@ -101,6 +104,12 @@ struct SyncStateMachine {
     private var theySentHeads = false
     private var lastHeard: Duration
     private var lastResend: Duration
+    /// Serving the feed, live: how far this node has judged its commits for the ward, beyond what
+    /// went out. A page that would only move the ward's cursor is not sent at each commit (with a
+    /// fleet of wards, every commit anywhere would cost every ward a page, a transaction and an
+    /// acknowledgement); it goes once per heartbeat interval, after ``tick(at:)`` says so.
+    private var judgedVector = VersionVector()
+    private var cursorDue = false
 
     /// Starts a session at `now` (on whatever clock the caller injects: only differences matter).
     init(peer: String, configuration: Configuration, now: Duration) {
@@ -217,6 +226,26 @@ struct SyncStateMachine {
         sentVector.merge(feed.cursor)
     }
 
+    /// Where the next stream starts: what the peer holds as far as we know, and, serving the
+    /// feed, what was judged for it without a page.
+    var streamFrom: VersionVector {
+        configuration.servesFeed ? sentVector.merging(judgedVector) : sentVector
+    }
+
+    /// Serving the feed, live: commits up to `cursor` were judged and gave the ward no row; the
+    /// page that would say so is held (see ``cursorToSend()``).
+    mutating func judged(feedCursor cursor: VersionVector) {
+        judgedVector.merge(cursor)
+    }
+
+    /// Serving the feed: the cursor-only page due after a tick asked for it (then no longer due),
+    /// or nil.
+    mutating func cursorToSend() -> VersionVector? {
+        guard cursorDue else { return nil }
+        cursorDue = false
+        return sentVector.dominates(judgedVector) ? nil : sentVector.merging(judgedVector)
+    }
+
     /// We sent everything the peer lacked (the "caught up" message goes out now).
     /// - Returns: whether goodbye is due as well.
     mutating func caughtUp() -> Bool {
@@ -241,7 +270,11 @@ struct SyncStateMachine {
             phase = .closed
             throw SyncError(.timedOut, "node '\(report.peer)' sent nothing for \(configuration.idleTimeout)")
         }
-        return TickActions(checkAdmission: true, sendHeartbeat: configuration.mode == .live, resend: windBackIfDue(at: now))
+        let resend = windBackIfDue(at: now)
+        if configuration.servesFeed, configuration.mode == .live, phase == .exchanging, !sentVector.dominates(judgedVector) {
+            cursorDue = true
+        }
+        return TickActions(checkAdmission: true, sendHeartbeat: configuration.mode == .live, resend: resend, sendCursor: cursorDue)
     }
 
     /// Live, caught up, nothing in flight, and the resend interval passed since the last time:
@@ -256,6 +289,7 @@ struct SyncStateMachine {
         lastResend = now
         guard sentVector.commitsAhead(of: report.peerVector) > 0 else { return false }
         sentVector = report.peerVector
+        judgedVector = report.peerVector
         return true
     }
 
