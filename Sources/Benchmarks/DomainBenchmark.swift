@@ -194,7 +194,7 @@ package struct DomainBenchmark {
             cursor = page.next
         } while cursor != nil
         // A patient of the visitor's ward (a visitor surveys only the patients of its ward).
-        let patient = try await central.replica.reader.read { db in
+        let patient = try await central.replica.read { db in
             try String.fetchOne(db, sql: "SELECT patientId FROM encounter WHERE wardId = 'W-CARD-1' AND cancelled IS NOT 1 ORDER BY dischargedAt IS NOT NULL, admittedAt DESC")
         }
         guard let patient else { throw NodeSetupError("the demo hospital has no patient in W-CARD-1") }

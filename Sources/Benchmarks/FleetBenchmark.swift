@@ -168,7 +168,7 @@ actor ArrivalLog {
             guard let ids = event.rows["surveyResponse"], !ids.isEmpty else { continue }
             let now = Double(SystemWallClock().now())
             let stamps =
-                (try? await replica.reader.read { db in
+                (try? await replica.read { db in
                     try String.fetchAll(
                         db, sql: "SELECT startedAt FROM surveyResponse WHERE id IN (\(ids.map { _ in "?" }.joined(separator: ",")))", arguments: StatementArguments(Array(ids)))
                 }) ?? []

@@ -105,7 +105,7 @@ extension DomainBenchmark {
                 try check(try engine.exchange(discharge))
             }
         }
-        let discharged = try await runtime.replica.reader.read { db in
+        let discharged = try await runtime.replica.read { db in
             try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM encounter WHERE id LIKE 'his-HV%' AND dischargedAt IS NOT NULL") ?? 0
         }
         guard discharged == pairs + sequentialPairs else { throw NodeSetupError("\(discharged) of \(pairs + sequentialPairs) HIS admissions were discharged") }

@@ -52,7 +52,7 @@ struct ScopedSyncBenchmark {
         try await central.write { try $0.update("encounter", id: stay, set: ["wardId": Self.wards[0]]) }
         try await ward.catchUp(from: central)
         let backfillMs = Date().timeIntervalSince(moved) * 1000
-        let arrived = try await ward.reader.read { db in try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM surveyResponse WHERE patientId = ?", arguments: [mover]) ?? 0 }
+        let arrived = try await ward.read { db in try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM surveyResponse WHERE patientId = ?", arguments: [mover]) ?? 0 }
         guard arrived == 199 else { throw NodeSetupError("the backfill brought \(arrived) of 199 responses") }
         return [
             BenchmarkResult(

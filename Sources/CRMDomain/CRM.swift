@@ -85,7 +85,7 @@ public final class CRM: Sendable {
 
     /// Reads from a snapshot of the replica, on GRDB's reader queues.
     func read<T: Sendable>(_ body: @escaping @Sendable (Database) throws -> T) async throws -> T {
-        try await replica.reader.read(body)
+        try await replica.read(body)
     }
 }
 

@@ -53,7 +53,7 @@ package final class NodeRuntime: Sendable {
 
     /// Whether the replica answers a query now (readiness).
     package func replicaAnswers() async -> Bool {
-        (try? await replica.reader.read { db in try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM _sf_node") }) != nil
+        (try? await replica.read { db in try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM _sf_node") }) != nil
     }
 
     /// Who may connect, and who this node is in its handshakes.

@@ -25,7 +25,7 @@ package struct PatientMovementService: Service {
     }
 
     private func move() async throws {
-        let wards = try await crm.replica.reader.read { db in try String.fetchAll(db, sql: "SELECT id FROM ward ORDER BY id") }
+        let wards = try await crm.replica.read { db in try String.fetchAll(db, sql: "SELECT id FROM ward ORDER BY id") }
         guard wards.count >= 2 else { return }
         var stays: [String] = []
         for index in 0..<patients {

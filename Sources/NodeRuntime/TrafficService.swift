@@ -105,7 +105,7 @@ package struct TrafficService: Service {
     private func patientToAnswer(otherwise patient: String) async throws -> String {
         guard crm.replica.ownScope != nil, Bool.random() else { return patient }
         let ward = nodeName
-        let admitted = try await crm.replica.reader.read { db in
+        let admitted = try await crm.replica.read { db in
             try String.fetchAll(
                 db, sql: "SELECT patientId FROM encounter WHERE wardId = ? AND dischargedAt IS NULL AND cancelled IS NOT 1", arguments: [ward])
         }

@@ -201,7 +201,24 @@ public final class Replica: Sendable {
     }
 
     /// Reads the replica (replicated tables, and any local table the application keeps beside them).
+    ///
+    /// From `async` code, read with ``read(_:)`` instead of `reader.read` (see there why).
     public var reader: any DatabaseReader { writer }
+
+    /// Reads in one snapshot, from `async` code, on GRDB's reader queue.
+    ///
+    /// GRDB's own `async` read takes a reader connection and gives it back only once its task
+    /// resumes on the cooperative pool. Sessions read synchronously on that pool; under load (a
+    /// reconnect storm of 200 wards) every cooperative thread waited for a reader that only a
+    /// suspended task could give back, and the node stopped. Here the reader is taken, used and
+    /// given back by a thread that runs: a reader held is always being read with.
+    public func read<T: Sendable>(_ body: @escaping @Sendable (Database) throws -> T) async throws -> T {
+        try await withCheckedThrowingContinuation { continuation in
+            writer.asyncRead { database in
+                continuation.resume(with: Result { try body(database.get()) })
+            }
+        }
+    }
 
     /// The version vector: per origin, the highest contiguous commit this replica holds.
     public func versionVector() throws -> VersionVector {

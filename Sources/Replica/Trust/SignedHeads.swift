@@ -67,7 +67,7 @@ extension Replica {
     /// reads; only a proof takes the writer.
     @discardableResult
     public func checkSignedHeads(_ heads: [SignedHead]) async throws -> [NodeID] {
-        let proofs = try await reader.read { db in try self.proofsOfTwoHistories(in: heads, db) }
+        let proofs = try await read { db in try self.proofsOfTwoHistories(in: heads, db) }
         guard !proofs.isEmpty else { return [] }
         let found = try await writer.write { db in try self.quarantine(provenBy: proofs, in: db) }
         for quarantine in found {
