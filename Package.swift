@@ -30,6 +30,7 @@ let package = Package(
         .package(url: "https://github.com/swift-server/async-http-client.git", from: "1.37.0"),
         .package(url: "https://github.com/apple/swift-metrics.git", from: "2.13.0"),
         .package(url: "https://github.com/swift-server/swift-prometheus.git", from: "2.4.1"),
+        .package(url: "https://github.com/vapor/postgres-nio.git", from: "1.33.0"),
     ],
     targets: [
         .systemLibrary(
@@ -113,6 +114,22 @@ let package = Package(
             ],
             swiftSettings: swiftSettings
         ),
+        // `serve --archive postgres://…`: central's merged rows mirrored into a hospital group's PostgreSQL.
+        .target(
+            name: "Archive",
+            dependencies: [
+                "Replica",
+                .product(name: "GRDB", package: "GRDB.swift"),
+                .product(name: "PostgresNIO", package: "postgres-nio"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "Metrics", package: "swift-metrics"),
+            ],
+            swiftSettings: swiftSettings
+        ),
         // The HTTP API and the web UI of a node, built by `buildHTTPApplication`.
         .target(
             name: "NodeHTTP",
@@ -157,6 +174,7 @@ let package = Package(
         .target(
             name: "Benchmarks",
             dependencies: [
+                "Archive",
                 "Sodium",
                 "NodeRuntime",
                 "NodeHTTP",
@@ -178,6 +196,7 @@ let package = Package(
         .executableTarget(
             name: "node",
             dependencies: [
+                "Archive",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 "NodeRuntime",
                 "NodeHTTP",
@@ -237,6 +256,7 @@ let package = Package(
                 "TestSupport",
                 "HL7",
                 "node",  // the binary `SuifangBinary` runs
+                "Archive",
                 "Sodium",
                 "NodeRuntime",
                 "NodeHTTP",

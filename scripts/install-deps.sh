@@ -25,6 +25,13 @@ if [ "${1:-}" = "test" ]; then
     if ! command -v certutil >/dev/null 2>&1; then need+=(libnss3-tools); fi
     # `suifang service install`'s unit is checked by systemd's own reader.
     if [ ! -x /usr/bin/systemd-analyze ]; then need+=(systemd); fi
+    # The group archive's tests and `bench archive` start a PostgreSQL server of their own.
+    if ! ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1; then
+        need+=(postgresql)
+        # Debian would create and start a cluster on 5432; the tests start theirs on free ports.
+        mkdir -p /etc/postgresql-common/createcluster.d 2>/dev/null \
+            && echo "create_main_cluster = false" > /etc/postgresql-common/createcluster.d/suifang-no-main.conf 2>/dev/null || true
+    fi
 fi
 
 if [ ${#need[@]} -gt 0 ]; then

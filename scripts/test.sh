@@ -9,6 +9,7 @@
 #   7. the HIS feed against python-hl7 over MLLP (Tests/HL7/mllp_test.py: every ADT event, encodings, a flood);
 #   8. FHIR R4 resources checked by the fhir.resources R4 models (Tests/FHIR/fhir_test.py; PyPI, cached venv);
 #   9. SMS through a real Kannel with its fake SMS centre (Tests/SMS/kannel_test.py);
+#      the group archive: two centrals into a real PostgreSQL (Tests/Archive/archive_test.py);
 #  10. docs/openapi.yaml checked against a live node by schemathesis, every phase and check, as a machine
 #      credential and as an administrator (Tests/OpenAPI/conformance_test.py; PyPI, cached venv);
 #  11. the browser tests (Tests/Browser/ui_test.py, headless Chromium; SCREENSHOTS=DIR keeps the shots).
@@ -89,6 +90,14 @@ if /usr/bin/python3 Tests/SMS/kannel_test.py --binary .build/debug/suifang; then
     net_passed=$((net_passed + 1))
 else
     echo "SMS through Kannel: FAILED"
+    net_failed=$((net_failed + 1))
+fi
+
+# The hospital group's archive: two centrals into a real PostgreSQL, restarted mid-stream; views checked.
+if /usr/bin/python3 Tests/Archive/archive_test.py --binary .build/debug/suifang; then
+    net_passed=$((net_passed + 1))
+else
+    echo "archive to PostgreSQL: FAILED"
     net_failed=$((net_failed + 1))
 fi
 

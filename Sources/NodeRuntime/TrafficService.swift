@@ -57,6 +57,8 @@ package struct TrafficService: Service {
         // On a ward node, a bedside visitor of its ward; on central and call centers, an agent
         // (a visitor reaches only the patients of its ward, and those nodes have none).
         let visitor = crm.replica.ownScope != nil ? Caller(userId: "traffic", role: .visitor, wardId: nodeName) : Caller(userId: "traffic", role: .agent)
+        // Traffic on central alone (no testnet seeding it): central writes the template itself.
+        if crm.replica.role == .central, (try? await crm.surveys.template(Self.templateID)) == nil { try await Self.seedTemplate(crm) }
         let patient = try await crm.patients.create(.system, PatientInput(name: "TESTNET"))
         if crm.replica.ownScope != nil {
             // A ward node holds the patients of its wards: the traffic's patient is admitted to it.

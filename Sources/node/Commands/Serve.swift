@@ -1,3 +1,4 @@
+import Archive
 import ArgumentParser
 import AsyncHTTPClient
 import Benchmarks
@@ -76,6 +77,15 @@ struct Serve: AsyncParsableCommand {
     var backupEveryHours: Double?
     @Option(help: "How many scheduled backups to keep (default: node.json's, else 14).")
     var backupKeep: Int?
+    @Option(
+        help: """
+            Central: archive every merged row into the hospital group's PostgreSQL, \
+            postgres://USER@HOST[:PORT]/DATABASE[?sslmode=require|verify-full&sslrootcert=FILE] \
+            (password in the address or SUIFANG_ARCHIVE_PASSWORD; docs/SCALE.md).
+            """)
+    var archive: String?
+    @Option(help: "This hospital's name in the group archive (with --archive): letters, digits, '-', '_', '.'.")
+    var archiveHospital: String?
     @OptionGroup var output: OutputOptions
     @Option(help: "trace, debug, info, notice, warning, error.")
     var logLevel: String = "info"
@@ -91,6 +101,10 @@ struct Serve: AsyncParsableCommand {
         if insecureHttp, tlsCert != nil { throw ValidationError("--insecure-http and --tls-cert contradict each other") }
         if let renewBeforeDays, !(renewBeforeDays > 0 && renewBeforeDays < 36_500) { throw ValidationError("--renew-before-days must be a positive number of days") }
         if backupDir == nil, backupEveryHours != nil || backupKeep != nil { throw ValidationError("--backup-every-hours and --backup-keep go with --backup-dir") }
+        if (archive == nil) != (archiveHospital == nil) { throw ValidationError("give --archive and --archive-hospital together") }
+        if let archiveHospital, !ArchiveWriter.validHospital(archiveHospital) {
+            throw ValidationError("--archive-hospital must be 1–64 letters, digits, '-', '_' or '.'")
+        }
     }
 
     /// The backup schedule: the flags over node.json's.
@@ -218,6 +232,13 @@ struct Serve: AsyncParsableCommand {
         if let schedule = try backupSchedule(configuration) {
             services.append(ReplicaChore.scheduledBackup(directory, schedule, logger: logger))
             logger.info("scheduled backups", metadata: ["backup.everyHours": "\(schedule.everyHours)", "backup.keep": "\(schedule.keep)"])
+        }
+        if let archive, let archiveHospital {
+            guard runtime.replica.role == .central else { throw NodeSetupError("only central archives (--archive): it holds every ward's rows") }
+            let clusterKey = runtime.identity.clusterKey.map { String(format: "%02x", $0) }.joined()
+            services.append(
+                try ArchiveWriter(
+                    replica: runtime.replica, target: try ArchiveTarget(url: archive), hospital: archiveHospital, clusterKey: clusterKey, logger: logger))
         }
         if trafficPerSecond > 0, let trafficLog {
             services.append(

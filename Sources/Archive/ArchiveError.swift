@@ -1,0 +1,28 @@
+/// Why the archive could not be set up or written. Messages name tables, hosts and settings,
+/// never a row's values or the archive's password.
+public struct ArchiveError: Error, CustomStringConvertible, Sendable {
+    /// What went wrong, by kind.
+    public enum Code: String, Sendable {
+        /// The `postgres://` address or its settings are not usable.
+        case badTarget
+        /// The policies cannot be mirrored (a name that clashes once converted).
+        case badSchema
+        /// The archive database holds this hospital's name for another hospital (cluster).
+        case hospitalClash
+        /// The archive database refused or lost a write.
+        case database
+    }
+
+    /// The kind.
+    public var code: Code
+    /// What to tell the operator.
+    public var message: String
+
+    /// Creates an error.
+    public init(_ code: Code, _ message: String) {
+        self.code = code
+        self.message = message
+    }
+
+    public var description: String { "archive: \(message)" }
+}

@@ -1,0 +1,161 @@
+import Logging
+import Metrics
+import NIOPosix
+import PostgresNIO
+import Replica
+import ServiceLifecycle
+
+/// `serve --archive postgres://…`: streams what central merges into the hospital group's
+/// PostgreSQL archive, beside sync and never in its way.
+///
+/// It runs as its own service with its own reads: merges never wait for it. It wakes on each
+/// commit (or every few seconds), reads the rows the commits after its marks touched (pages of
+/// whole commits), writes each page with its marks in one transaction, and goes on. The marks
+/// live in the archive itself, per hospital and origin: a restart, a second start after a crash
+/// between write and commit, or a page written twice leave the same rows. While PostgreSQL is
+/// unreachable it retries with back-off, and catches up when it is back.
+public struct ArchiveWriter: Service {
+    public let replica: Replica
+    public let target: ArchiveTarget
+    public let hospital: String
+    /// The cluster's public key (hex): a hospital name belongs to one cluster in the archive.
+    public let clusterKey: String
+    public var maxRowsPerPage: Int
+    public let logger: Logger
+    /// Called after each page is committed (benchmarks time the archive with it).
+    public var onArchived: @Sendable (ArchivePage) -> Void = { _ in }
+
+    /// A hospital name in the archive: letters, digits, `-`, `_` and `.`, at most 64.
+    public static func validHospital(_ name: String) -> Bool {
+        !name.isEmpty && name.count <= 64 && name.allSatisfy { $0.isASCII && ($0.isLetter || $0.isNumber || "-_.".contains($0)) }
+    }
+
+    public init(replica: Replica, target: ArchiveTarget, hospital: String, clusterKey: String, maxRowsPerPage: Int = 5_000, logger: Logger) throws(ArchiveError) {
+        guard Self.validHospital(hospital) else {
+            throw ArchiveError(.badTarget, "the hospital's archive name must be 1–64 letters, digits, '-', '_' or '.'")
+        }
+        _ = try ArchiveSchema(policies: replica.policies)
+        self.replica = replica
+        self.target = target
+        self.hospital = hospital
+        self.clusterKey = clusterKey
+        self.maxRowsPerPage = maxRowsPerPage
+        self.logger = logger
+    }
+
+    public func run() async throws {
+        let schema = try ArchiveSchema(policies: replica.policies)
+        let events = replica.events()
+        let (wakeups, wake) = AsyncStream.makeStream(of: Void.self, bufferingPolicy: .bufferingNewest(1))
+        do {
+            try await cancelWhenGracefulShutdown {
+                try await withThrowingTaskGroup(of: Void.self) { group in
+                    group.addTask {
+                        for await _ in events { wake.yield() }
+                        wake.finish()
+                    }
+                    // Every few seconds too: commits made by another process on the file wake nobody.
+                    group.addTask {
+                        while !Task.isCancelled {
+                            try await Task.sleep(for: .seconds(5))
+                            wake.yield()
+                        }
+                    }
+                    group.addTask { try await self.archiveUntilCancelled(schema: schema, wakeups: wakeups) }
+                    try await group.next()
+                    group.cancelAll()
+                }
+            }
+        } catch is CancellationError {
+            return
+        }
+    }
+
+    private func archiveUntilCancelled(schema: ArchiveSchema, wakeups: AsyncStream<Void>) async throws {
+        var wakeups = wakeups.makeAsyncIterator()
+        var delay = 0.5
+        var reachable: Bool?
+        while !Task.isCancelled {
+            do {
+                let archive = try await PostgresArchive.open(target: target, schema: schema, hospital: hospital, clusterKey: clusterKey, logger: quiet)
+                defer { Task { await archive.close() } }
+                var marks = try await archive.marks()
+                if reachable == nil {
+                    logger.info("archiving to PostgreSQL", metadata: ["archive.target": "\(target)", "archive.hospital": "\(hospital)"])
+                }
+                while !Task.isCancelled {
+                    let after = marks, limit = maxRowsPerPage
+                    let page = try await NIOThreadPool.singleton.runIfActive { [replica] in try replica.archivePage(after: after, maxRows: limit) }
+                    if page.isEmpty {
+                        guard await wakeups.next() != nil else { return }
+                        continue
+                    }
+                    // A connection the server ended while idle: a query on it would never answer.
+                    if archive.isClosed { throw ArchiveError(.database, "the server closed the connection") }
+                    let coerced = try await Self.withDeadline(.seconds(30), closing: archive) { try await archive.write(page) }
+                    marks = page.marks
+                    // Back once a page went in (a connection that then fails a write is no recovery).
+                    if reachable == false { logger.info("archive writes again: catching up", metadata: ["archive.target": "\(target)"]) }
+                    reachable = true
+                    delay = 0.5
+                    Counter(label: "suifang_archive_rows_total").increment(by: Int64(page.rowCount))
+                    if coerced > 0 {
+                        logger.warning("archived values that did not fit their column's type as NULL", metadata: ["archive.values": "\(coerced)"])
+                    }
+                    onArchived(page)
+                }
+            } catch let error as ArchiveError where error.code == .hospitalClash || error.code == .badSchema {
+                logger.critical("archive stopped", metadata: ["archive.error": "\(error.message)"])
+                return
+            } catch is CancellationError {
+                return
+            } catch {
+                if Task.isCancelled { return }
+                Counter(label: "suifang_archive_errors_total").increment()
+                if reachable != false {
+                    // PostgreSQL's errors name statements and constraints, not values; the
+                    // type of the error is enough for the log.
+                    logger.warning(
+                        "archive unreachable or refused a write: retrying",
+                        metadata: ["archive.target": "\(target)", "archive.error": "\(Self.summary(error))"])
+                }
+                reachable = false
+            }
+            try? await Task.sleep(for: .seconds(delay * Double.random(in: 0.5...1.5)))
+            delay = min(delay * 2, 30)
+        }
+    }
+
+    /// Runs `body` against `archive`; past `deadline` closes the connection (which fails what
+    /// waits on it) and throws. A connection the server dropped mid-`COPY` must not hold the
+    /// archive forever.
+    private static func withDeadline<T: Sendable>(
+        _ deadline: Duration, closing archive: PostgresArchive, _ body: @escaping @Sendable () async throws -> T
+    ) async throws -> T {
+        try await withThrowingTaskGroup(of: T?.self) { group in
+            group.addTask { try await body() }
+            group.addTask {
+                try await Task.sleep(for: deadline)
+                await archive.close()
+                return nil
+            }
+            defer { group.cancelAll() }
+            guard let first = try await group.next(), let value = first else {
+                throw ArchiveError(.database, "a write took longer than \(deadline): the connection was closed")
+            }
+            return value
+        }
+    }
+
+    private static func summary(_ error: any Error) -> String {
+        if let error = error as? ArchiveError { return error.message }
+        if let error = error as? PSQLError { return "\(error.code)" + (error.serverInfo?[.sqlState].map { " sqlstate \($0)" } ?? "") }
+        return "\(type(of: error))"
+    }
+
+    private var quiet: Logger {
+        var logger = logger
+        logger.logLevel = .error
+        return logger
+    }
+}

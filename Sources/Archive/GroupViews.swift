@@ -1,0 +1,70 @@
+/// The hospital group's statistics over the archive: SQL views that ship with the binary and are
+/// created (or replaced) whenever a central starts archiving. BI tools read them like tables.
+///
+/// They count as each central's own statistics do (`CRM.Statistics`): satisfaction and NPS per
+/// hospital × ward × month × mode, never pooled across modes; complaint ageing per hospital. One
+/// difference: complaint ages here are calendar days (each hospital's working calendar stays in
+/// its own central).
+enum GroupViews {
+    static let statements: [String] = [
+        // A day from a replica's text, or NULL: a malformed value must not break a view.
+        """
+        CREATE OR REPLACE FUNCTION suifang.try_date(value text) RETURNS date LANGUAGE plpgsql IMMUTABLE AS $$
+        BEGIN
+            RETURN to_date(substr(value, 1, 10), 'YYYY-MM-DD');
+        EXCEPTION WHEN others THEN
+            RETURN NULL;
+        END $$
+        """,
+        """
+        CREATE OR REPLACE VIEW suifang.response_day AS
+        SELECT _hospital AS hospital, coalesce(substr(submitted_at, 1, 10), '') AS day, coalesce(ward_id, '') AS ward_id,
+               coalesce(department_id, '') AS department_id, coalesce(mode, '') AS mode,
+               count(*) AS responses,
+               count(*) FILTER (WHERE recommend >= 9) AS promoters,
+               count(*) FILTER (WHERE recommend BETWEEN 7 AND 8) AS passives,
+               count(*) FILTER (WHERE recommend <= 6) AS detractors,
+               count(recommend) AS recommenders,
+               count(*) FILTER (WHERE overall >= 4) AS satisfied,
+               count(*) FILTER (WHERE overall <= 2) AS dissatisfied,
+               count(*) FILTER (WHERE overall = 3 OR overall IS NULL) AS no_opinion
+        FROM suifang.survey_response
+        GROUP BY 1, 2, 3, 4, 5
+        """,
+        """
+        CREATE OR REPLACE VIEW suifang.nps_month AS
+        SELECT hospital, ward_id, substr(day, 1, 7) AS month, mode,
+               sum(promoters)::bigint AS promoters, sum(passives)::bigint AS passives, sum(detractors)::bigint AS detractors,
+               sum(recommenders)::bigint AS recommenders,
+               round((sum(promoters) - sum(detractors)) * 100.0 / sum(recommenders), 1) AS nps
+        FROM suifang.response_day
+        WHERE ward_id <> ''
+        GROUP BY hospital, ward_id, substr(day, 1, 7), mode
+        HAVING sum(recommenders) > 0
+        """,
+        """
+        CREATE OR REPLACE VIEW suifang.satisfaction_month AS
+        SELECT hospital, ward_id, department_id, substr(day, 1, 7) AS month, mode,
+               sum(responses)::bigint AS responses, sum(satisfied)::bigint AS satisfied, sum(dissatisfied)::bigint AS dissatisfied,
+               sum(no_opinion)::bigint AS no_opinion,
+               round(sum(satisfied) * 100.0 / nullif(sum(satisfied) + sum(dissatisfied) + sum(no_opinion), 0), 1) AS satisfied_percent
+        FROM suifang.response_day
+        GROUP BY hospital, ward_id, department_id, substr(day, 1, 7), mode
+        """,
+        """
+        CREATE OR REPLACE VIEW suifang.complaint_ageing AS
+        SELECT _hospital AS hospital, status,
+               count(*) AS open,
+               count(*) FILTER (WHERE deadline < to_char(now() AT TIME ZONE 'Asia/Shanghai', 'YYYY-MM-DD')) AS overdue,
+               count(*) FILTER (WHERE age <= 2) AS days_0_2,
+               count(*) FILTER (WHERE age BETWEEN 3 AND 5) AS days_3_5,
+               count(*) FILTER (WHERE age BETWEEN 6 AND 10) AS days_6_10,
+               count(*) FILTER (WHERE age >= 11) AS days_11_plus
+        FROM (SELECT _hospital, coalesce(status, 'registered') AS status, deadline,
+                     (now() AT TIME ZONE 'Asia/Shanghai')::date
+                       - coalesce(suifang.try_date(registered_at), (now() AT TIME ZONE 'Asia/Shanghai')::date) AS age
+              FROM suifang.complaint WHERE status IS DISTINCT FROM 'closed') AS open_complaint
+        GROUP BY _hospital, status
+        """,
+    ]
+}

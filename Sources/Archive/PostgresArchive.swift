@@ -1,0 +1,169 @@
+import GRDB
+import Logging
+import NIOCore
+import PostgresNIO
+import Replica
+
+/// One connection to the archive database, owned here: sets the schema up, reads this
+/// hospital's high-water marks, and writes pages, each in one transaction with the marks it
+/// reaches (so a page is archived whole or not at all, and a restart resumes exactly).
+final class PostgresArchive: Sendable {
+    private let connection: PostgresConnection
+    private let schema: ArchiveSchema
+    private let hospital: String
+    private let logger: Logger
+
+    private init(connection: PostgresConnection, schema: ArchiveSchema, hospital: String, logger: Logger) {
+        self.connection = connection
+        self.schema = schema
+        self.hospital = hospital
+        self.logger = logger
+    }
+
+    /// Connects, creates what is missing (under an advisory lock: several centrals start at
+    /// once), checks that `hospital` is this cluster's, and returns the archive.
+    /// - Throws: ``ArchiveError`` `hospitalClash` when another cluster archives under the name.
+    static func open(target: ArchiveTarget, schema: ArchiveSchema, hospital: String, clusterKey: String, logger: Logger) async throws -> PostgresArchive {
+        let connection = try await PostgresConnection.connect(configuration: try target.configuration(), id: 1, logger: logger)
+        let archive = PostgresArchive(connection: connection, schema: schema, hospital: hospital, logger: logger)
+        do {
+            try await archive.prepare(clusterKey: clusterKey)
+        } catch {
+            try? await connection.close()
+            throw error
+        }
+        return archive
+    }
+
+    private func prepare(clusterKey: String) async throws {
+        try await transaction {
+            try await self.run("SELECT pg_advisory_xact_lock(7382015)")
+            for statement in self.schema.creation + GroupViews.statements { try await self.run(PostgresQuery(unsafeSQL: statement)) }
+            try await self.connection.query(
+                """
+                INSERT INTO suifang._archive_hospital (hospital, cluster_key) VALUES (\(self.hospital), \(clusterKey))
+                ON CONFLICT (hospital) DO NOTHING
+                """, logger: self.logger
+            ).consume()
+            let rows = try await self.connection.query("SELECT cluster_key FROM suifang._archive_hospital WHERE hospital = \(self.hospital)", logger: self.logger)
+            for try await owner in rows.decode(String.self) where owner != clusterKey {
+                throw ArchiveError(
+                    .hospitalClash,
+                    "the archive already holds hospital '\(self.hospital)' for another cluster: give this central its own --archive-hospital name")
+            }
+        }
+    }
+
+    /// This hospital's high-water marks: per origin, the last commit whose rows are archived.
+    func marks() async throws -> VersionVector {
+        var entries: [NodeID: UInt64] = [:]
+        let rows = try await connection.query("SELECT origin, seq FROM suifang._archive_mark WHERE hospital = \(hospital)", logger: logger)
+        for try await (origin, seq) in rows.decode((String, Int64).self) {
+            guard let id = NodeID(hex: origin), seq >= 0 else { continue }
+            entries[id] = UInt64(seq)
+        }
+        return VersionVector(entries)
+    }
+
+    /// Writes `page` and its marks in one transaction: rows by `COPY` into a staging table, then
+    /// merged into the archive table (insert or replace by hospital and key); gone rows deleted.
+    /// - Returns: values archived as NULL because they did not fit their column's type.
+    @discardableResult
+    func write(_ page: ArchivePage) async throws -> Int {
+        var coerced = 0
+        try await transaction {
+            for (index, (declaration, rows)) in page.tables.enumerated() {
+                guard let table = self.schema.tables.first(where: { $0.declaration.name == declaration.name }) else { continue }
+                let present = rows.filter { $0.values != nil }
+                if !present.isEmpty {
+                    coerced += try await self.upsert(present, into: table, stage: "_sf_stage_\(index)")
+                }
+                let gone = rows.filter { $0.values == nil }.map(\.key)
+                if !gone.isEmpty {
+                    try await self.connection.query(
+                        "DELETE FROM \(unescaped: table.qualified) WHERE _hospital = \(self.hospital) AND \(unescaped: quoted(table.key)) = ANY(\(gone))",
+                        logger: self.logger
+                    ).consume()
+                }
+            }
+            let marks = page.marks.sorted
+            try await self.connection.query(
+                """
+                INSERT INTO suifang._archive_mark (hospital, origin, seq)
+                SELECT \(self.hospital), origin, seq FROM unnest(\(marks.map(\.origin.description))::text[], \(marks.map { Int64(clamping: $0.seq) })::bigint[]) AS m(origin, seq)
+                ON CONFLICT (hospital, origin) DO UPDATE SET seq = EXCLUDED.seq
+                """, logger: self.logger
+            ).consume()
+            try await self.connection.query(
+                "UPDATE suifang._archive_hospital SET last_archived_at = now() WHERE hospital = \(self.hospital)", logger: self.logger
+            ).consume()
+        }
+        return coerced
+    }
+
+    private func upsert(_ rows: [ArchivePage.Row], into table: ArchiveTable, stage: String) async throws -> Int {
+        try await run(PostgresQuery(unsafeSQL: "CREATE TEMP TABLE \(stage) (LIKE \(table.qualified) INCLUDING DEFAULTS) ON COMMIT DROP"))
+        var text = CopyText()
+        let types = table.columns.map(\.declared)
+        for row in rows {
+            guard let values = row.values else { continue }
+            var fields: [(value: DatabaseValue, type: ColumnType)] = [(row.key.databaseValue, .text)]
+            for (index, type) in types.enumerated() { fields.append((index < values.count ? values[index] : .null, type)) }
+            fields += [
+                (hospital.databaseValue, .text), (row.origin.description.databaseValue, .text),
+                (Int64(clamping: row.seq).databaseValue, .integer), (Int64(clamping: row.stampMilliseconds).databaseValue, .integer),
+            ]
+            text.appendRow(fields)
+        }
+        let columns = table.copyColumns.map(quoted)
+        let bytes = text.bytes
+        // PostgresNIO quotes the names itself (policy names are plain identifiers).
+        try await connection.copyFrom(table: stage, columns: table.copyColumns, logger: logger) { writer in
+            var offset = 0
+            // Chunks of 1 MiB: one page can be large.
+            while offset < bytes.count {
+                let end = min(offset + (1 << 20), bytes.count)
+                try await writer.write(ByteBuffer(bytes: bytes[offset..<end]))
+                offset = end
+            }
+        }
+        let updates = table.copyColumns.filter { $0 != table.key && $0 != "_hospital" }.map { "\(quoted($0)) = EXCLUDED.\(quoted($0))" }
+        let list = columns.joined(separator: ", ")
+        try await run(
+            PostgresQuery(
+                unsafeSQL: """
+                    INSERT INTO \(table.qualified) (\(list)) SELECT \(list) FROM \(stage)
+                    ON CONFLICT (_hospital, \(quoted(table.key))) DO UPDATE SET \(updates.joined(separator: ", ")), _archived_at = now()
+                    """))
+        return text.coerced
+    }
+
+    private func transaction(_ body: () async throws -> Void) async throws {
+        try await run("BEGIN")
+        do {
+            try await body()
+            try await run("COMMIT")
+        } catch {
+            try? await run("ROLLBACK")
+            throw error
+        }
+    }
+
+    private func run(_ query: PostgresQuery) async throws {
+        try await connection.query(query, logger: logger).consume()
+    }
+
+    /// Whether the connection ended (the server restarted or dropped it).
+    var isClosed: Bool { connection.isClosed }
+
+    func close() async {
+        try? await connection.close()
+    }
+}
+
+extension PostgresRowSequence {
+    /// Reads the rows to the end (statements whose rows nobody needs).
+    func consume() async throws {
+        for try await _ in self {}
+    }
+}

@@ -1,0 +1,204 @@
+#!/usr/bin/env python3
+"""A hospital group's archive on a real PostgreSQL (Debian's postgresql, started here on a free
+loopback port in a temporary directory): two hospitals' centrals, each holding a demo hospital
+and writing survey responses, archive into one database with `serve --archive`.
+
+Covers: both hospitals' rows arrive, each under its hospital; PostgreSQL restarted mid-stream
+and the archive catches up; the group's views (NPS per hospital x ward x month x mode,
+satisfaction, complaint ageing) match each central's own statistics exactly; the high-water
+marks deleted (every row sent again) duplicate nothing; a third central that claims a hospital's
+name is refused; no archive row is written for a central that is not told to archive.
+
+    Tests/Archive/archive_test.py --binary .build/debug/suifang
+"""
+import argparse, glob, os, shutil, subprocess, sys, tempfile, time
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "python"))
+from suifang_node import DemoCentral, check, free_port  # noqa: E402
+
+DATABASE = "group_archive"
+
+
+class Postgres:
+    """A PostgreSQL server of our own: initdb in a temporary directory, trust on loopback only,
+    run as the `postgres` user when this runs as root (PostgreSQL refuses root)."""
+
+    def __init__(self):
+        versions = sorted(glob.glob("/usr/lib/postgresql/*/bin"), key=lambda p: int(p.split("/")[-2]))
+        if not versions:
+            raise SystemExit("PostgreSQL is not installed (scripts/install-deps.sh test installs it)")
+        self.bin = versions[-1]
+        self.work = tempfile.mkdtemp(prefix="suifang-pg-")
+        os.chmod(self.work, 0o755)
+        self.data = os.path.join(self.work, "data")
+        self.port = free_port()
+        self.as_user = []
+        if os.geteuid() == 0:
+            self.as_user = ["runuser", "-u", "postgres", "--"]
+            shutil.chown(self.work, "postgres", "postgres")
+        self.pg("initdb", "-D", self.data, "-U", "postgres", "--auth=trust", "-E", "UTF8", "--locale=C")
+        self.options = f"-p {self.port} -k {self.work} -c listen_addresses=127.0.0.1 -c fsync=off"
+        self.pg("pg_ctl", "-D", self.data, "-o", self.options, "-l", os.path.join(self.work, "log"), "-w", "start")
+        self.sql(f"CREATE DATABASE {DATABASE}", database="postgres")
+
+    def pg(self, tool, *args):
+        subprocess.run(self.as_user + [os.path.join(self.bin, tool), *args], check=True, capture_output=True, text=True)
+
+    @property
+    def url(self):
+        return f"postgres://postgres@127.0.0.1:{self.port}/{DATABASE}"
+
+    def sql(self, statement, database=DATABASE):
+        """Rows of `statement` (tab-separated fields), as lists of strings."""
+        result = subprocess.run(
+            [os.path.join(self.bin, "psql"), "-h", "127.0.0.1", "-p", str(self.port), "-U", "postgres", "-d", database,
+             "-At", "-F", "\t", "-v", "ON_ERROR_STOP=1", "-c", statement],
+            capture_output=True, text=True)
+        if result.returncode != 0:
+            raise RuntimeError(result.stderr.strip())
+        return [line.split("\t") for line in result.stdout.splitlines() if line]
+
+    def count(self, statement):
+        try:
+            return int(self.sql(statement)[0][0])
+        except (RuntimeError, IndexError):
+            return -1
+
+    def restart(self):
+        self.pg("pg_ctl", "-D", self.data, "-o", self.options, "-l", os.path.join(self.work, "log"), "-m", "fast", "-w", "restart")
+
+    def stop(self):
+        try:
+            self.pg("pg_ctl", "-D", self.data, "-m", "immediate", "-w", "stop")
+        except subprocess.CalledProcessError:
+            pass
+        shutil.rmtree(self.work, ignore_errors=True)
+
+
+def wait_for(condition, what, seconds=90):
+    deadline = time.time() + seconds
+    while time.time() < deadline:
+        if condition():
+            return
+        time.sleep(0.5)
+    raise AssertionError(f"timed out waiting for: {what}")
+
+
+class Hospital(DemoCentral):
+    """A demo hospital's central (its own cluster) archiving as `name`, writing responses."""
+
+    def __init__(self, binary, name, postgres, patients, traffic_seconds):
+        self.name = name
+        super().__init__(binary, f"archive-{name}", patients=patients)
+        self.serve_args = ["--archive", postgres.url, "--archive-hospital", name,
+                           "--traffic-per-second", "8", "--traffic-seconds", str(traffic_seconds),
+                           "--traffic-log", os.path.join(self.work, "traffic.log")]
+
+    def stats(self, token):
+        """(NPS rows, satisfaction rows, complaint ageing) from this central's own API."""
+        _, nps = self.request("GET", "/api/stats/nps?from=2000-01-01&to=2099-12-31&period=month", token=token)
+        _, ageing = self.request("GET", "/api/stats/complaint-ageing", token=token)
+        return nps, ageing
+
+
+def group_nps(postgres, hospital):
+    rows = postgres.sql(
+        f"SELECT ward_id, month, mode, promoters, passives, detractors, recommenders, nps FROM suifang.nps_month "
+        f"WHERE hospital = '{hospital}' ORDER BY ward_id, month, mode")
+    return [(w, m, mode, int(p), int(pa), int(d), int(r), float(n)) for w, m, mode, p, pa, d, r, n in rows]
+
+
+def central_nps(rows):
+    return sorted((r["wardId"], r["period"], r["mode"], r["promoters"], r["passives"], r["detractors"], r["responses"], float(r["nps"]))
+                  for r in rows)
+
+
+def group_ageing(postgres, hospital):
+    rows = postgres.sql(f"SELECT status, open, overdue FROM suifang.complaint_ageing WHERE hospital = '{hospital}'")
+    return {status: int(open_) for status, open_, _ in rows}, sum(int(overdue) for _, _, overdue in rows)
+
+
+def matches(postgres, hospital, token):
+    nps, ageing = hospital.stats(token)
+    if not isinstance(nps, list) or not isinstance(ageing, dict):
+        return False
+    by_status, overdue = group_ageing(postgres, hospital.name)
+    ours, theirs = central_nps(nps), group_nps(postgres, hospital.name)
+    last_difference[hospital.name] = (
+        [row for row in ours if row not in theirs][:5], [row for row in theirs if row not in ours][:5],
+        (ageing["byStatus"], ageing["overdue"]), (by_status, overdue))
+    return ours == theirs and by_status == ageing["byStatus"] and overdue == ageing["overdue"]
+
+
+last_difference = {}
+
+
+def responses(postgres, name):
+    return postgres.count(f"SELECT count(*) FROM suifang.survey_response WHERE _hospital = '{name}'")
+
+
+def main():
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--binary", default=".build/debug/suifang")
+    args = parser.parse_args()
+    binary = os.path.abspath(args.binary)
+    postgres = Postgres()
+    hospitals = []
+    try:
+        hospitals = [Hospital(binary, "fz-1", postgres, 90, 24), Hospital(binary, "fz-2", postgres, 60, 24)]
+        for hospital in hospitals:
+            hospital.start()
+        traffic_ends = time.time() + 24
+        tokens = {h.name: h.login("manager") for h in hospitals}
+        wait_for(lambda: all(responses(postgres, h.name) > 0 for h in hospitals), "both hospitals' responses in the archive")
+        check(True, "two centrals archive into one PostgreSQL database, each under its hospital")
+        before = {h.name: responses(postgres, h.name) for h in hospitals}
+        time.sleep(2)
+        postgres.restart()
+        check(True, "PostgreSQL restarted mid-stream (fast shutdown, sessions cut)")
+        wait_for(lambda: all(responses(postgres, h.name) > before[h.name] for h in hospitals), "the archive going on after the restart")
+        check(True, "the archive resumed after PostgreSQL came back")
+        # Traffic ends after 24 s; then everything must be there, and the views must agree.
+        time.sleep(max(0, traffic_ends + 2 - time.time()))
+        for hospital in hospitals:
+            wait_for(lambda: matches(postgres, hospital, tokens[hospital.name]), f"{hospital.name}'s group views equal to its central's statistics")
+        check(True, "NPS per hospital x ward x month x mode and complaint ageing in the group's views equal each central's own")
+        check(postgres.count("SELECT count(*) FROM suifang.nps_month WHERE hospital NOT IN ('fz-1', 'fz-2')") == 0, "no row without its hospital")
+        counts = {h.name: responses(postgres, h.name) for h in hospitals}
+        patients = {h.name: postgres.count(f"SELECT count(*) FROM suifang.patient WHERE _hospital = '{h.name}'") for h in hospitals}
+        check(patients["fz-1"] > 0 and patients["fz-2"] > 0, f"every table is archived (patients: {patients})")
+
+        # Idempotent: the marks lost, every row is sent again; nothing doubles.
+        first = hospitals[0]
+        first.process.terminate()
+        first.process.wait(timeout=20)
+        postgres.sql("DELETE FROM suifang._archive_mark WHERE hospital = 'fz-1'")
+        first.serve_args = ["--archive", postgres.url, "--archive-hospital", "fz-1"]
+        first.start()
+        wait_for(lambda: postgres.count("SELECT count(*) FROM suifang._archive_mark WHERE hospital = 'fz-1'") > 0, "fz-1's marks written again")
+        wait_for(lambda: matches(postgres, first, first.login("manager")), "fz-1's views equal again after every row was sent again")
+        check(responses(postgres, "fz-1") == counts["fz-1"], f"re-sent rows duplicate nothing ({counts['fz-1']} responses)")
+        check(postgres.count("SELECT count(*) FROM (SELECT _hospital, id FROM suifang.survey_response GROUP BY 1, 2 HAVING count(*) > 1) d") == 0,
+              "one archive row per hospital and key")
+
+        # A central of another hospital (another cluster) that claims fz-2's name is refused.
+        impostor = DemoCentral(binary, "archive-impostor", patients=20, serve_args=["--archive", postgres.url, "--archive-hospital", "fz-2"])
+        hospitals.append(impostor)
+        impostor.start()
+        wait_for(lambda: "another cluster" in impostor.log_tail(20000), "the impostor's archive refused")
+        check(responses(postgres, "fz-2") == counts["fz-2"], "a central of another cluster cannot write under a hospital's name")
+    except (AssertionError, RuntimeError):
+        for name, difference in last_difference.items():
+            print(f"--- {name}: central only {difference[0]}; archive only {difference[1]}; ageing {difference[2]} vs {difference[3]}")
+        for hospital in hospitals:
+            print(f"--- {hospital.work} serve log:\n" + hospital.log_tail(4000))
+        raise
+    finally:
+        for hospital in hospitals:
+            hospital.stop()
+        postgres.stop()
+    print("archive to PostgreSQL: ok")
+
+
+if __name__ == "__main__":
+    main()
