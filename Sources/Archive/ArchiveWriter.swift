@@ -1,3 +1,4 @@
+import GRDB
 import Logging
 import Metrics
 import NIOPosix
@@ -157,5 +158,53 @@ public struct ArchiveWriter: Service {
         var logger = logger
         logger.logLevel = .error
         return logger
+    }
+}
+
+extension ArchiveWriter {
+    /// Archives everything the archive lacks now, page by page, and returns the rows written
+    /// (benchmarks; `serve --archive` runs ``run()``).
+    public func archiveAll() async throws -> Int {
+        let archive = try await PostgresArchive.open(
+            target: target, schema: try ArchiveSchema(policies: replica.policies), hospital: hospital, clusterKey: clusterKey, logger: quiet)
+        defer { Task { await archive.close() } }
+        var marks = try await archive.marks()
+        var rows = 0
+        while true {
+            let page = try replica.archivePage(after: marks, maxRows: maxRowsPerPage)
+            if page.isEmpty { return rows }
+            try await archive.write(page)
+            marks = page.marks
+            rows += page.rowCount
+            onArchived(page)
+        }
+    }
+
+    /// The baseline of `bench archive`: every row of `table` as the archive would write it, by
+    /// one plain `COPY` into a table of the archive table's shape (its primary key included),
+    /// timed alone (reading and encoding the rows are not). Returns the rows and the seconds.
+    public func timePlainCopy(of table: String) async throws -> (rows: Int, seconds: Double) {
+        let schema = try ArchiveSchema(policies: replica.policies)
+        guard let archiveTable = schema.tables.first(where: { $0.declaration.name == table }),
+            let replicated = replica.policies.table(named: table)
+        else { throw ArchiveError(.badSchema, "no table '\(table)'") }
+        let columns = ([replicated.primaryKey] + replicated.columns.map(\.name)).map(\.quotedDatabaseIdentifier)
+        let types = replicated.columns.map(\.type)
+        let text = try await replica.read { db in
+            var text = CopyText()
+            let cursor = try Row.fetchCursor(db, sql: "SELECT \(columns.joined(separator: ", ")) FROM \(table.quotedDatabaseIdentifier)")
+            while let row = try cursor.next() {
+                var fields: [(value: DatabaseValue, type: ColumnType)] = [(row[0] as DatabaseValue, .text)]
+                for (index, type) in types.enumerated() { fields.append((row[index + 1] as DatabaseValue, type)) }
+                fields += [(hospital.databaseValue, .text), ("0000000000000000".databaseValue, .text), (1.databaseValue, .integer), (1.databaseValue, .integer)]
+                text.appendRow(fields)
+            }
+            return text
+        }
+        let rows = text.bytes.reduce(0) { $0 + ($1 == 0x0A ? 1 : 0) }
+        let archive = try await PostgresArchive.open(target: target, schema: schema, hospital: hospital, clusterKey: clusterKey, logger: quiet)
+        defer { Task { await archive.close() } }
+        let seconds = try await archive.timePlainCopy(text.bytes, like: archiveTable)
+        return (rows, seconds)
     }
 }

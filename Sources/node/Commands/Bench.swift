@@ -8,6 +8,8 @@ import Testnets
 struct Bench: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Run benchmarks (build with -c release). Prints one JSON object per metric.",
-        subcommands: [ReplicaBenchmarkCommand.self, SyncBenchmarkCommand.self, DomainBenchmarkCommand.self, FleetBenchmarkCommand.self, FleetPeersCommand.self]
+        subcommands: [
+            ReplicaBenchmarkCommand.self, SyncBenchmarkCommand.self, DomainBenchmarkCommand.self, FleetBenchmarkCommand.self, FleetPeersCommand.self, ArchiveBenchmarkCommand.self,
+        ]
     )
 }

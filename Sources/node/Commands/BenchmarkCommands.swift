@@ -80,3 +80,17 @@ struct FleetPeersCommand: AsyncParsableCommand {
         try await FleetPeers(scratch: scratch, first: first, count: count, central: central, seconds: seconds).run()
     }
 }
+
+/// The command line of ``ArchiveBenchmark``.
+struct ArchiveBenchmarkCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "archive", abstract: "Benchmark central's archive into PostgreSQL (started here).")
+
+    @Option(help: "Responses archived from nothing (the rate).")
+    var rows = 200_000
+    @Option(help: "Seconds of fleet-rate commits with the archive running (the lag).")
+    var seconds: Double = 30
+
+    func run() async throws {
+        try await ArchiveBenchmark(rows: rows, lagSeconds: seconds).run()
+    }
+}
