@@ -68,13 +68,19 @@ struct ArchiveTable: Sendable {
     let declaration: TableDeclaration
     let name: String
     let key: String
-    let columns: [(name: String, type: String, declared: ColumnType)]
+    /// The archived columns: name, PostgreSQL type, declared type, index among the declared columns.
+    let columns: [(name: String, type: String, declared: ColumnType, index: Int)]
+
+    /// Columns never archived: secrets the group office has no use for (a leaked BI database must
+    /// not hand out the hospital's password hashes).
+    static let withheldColumns: Set<String> = ["passwordHash"]
 
     init(_ declaration: TableDeclaration) {
         self.declaration = declaration
         name = Self.snakeCase(declaration.name)
         key = Self.snakeCase(declaration.primaryKey)
-        columns = declaration.columns.map { column in
+        columns = declaration.columns.enumerated().compactMap { index, column in
+            guard !Self.withheldColumns.contains(column.name) else { return nil }
             let type =
                 switch column.type {
                 case .text: "text"
@@ -82,7 +88,7 @@ struct ArchiveTable: Sendable {
                 case .real: "double precision"
                 case .blob: "bytea"
                 }
-            return (Self.snakeCase(column.name), type, column.type)
+            return (Self.snakeCase(column.name), type, column.type, index)
         }
     }
 

@@ -1,3 +1,4 @@
+import Foundation
 import GRDB
 import Logging
 import Metrics
@@ -84,13 +85,17 @@ public struct ArchiveWriter: Service {
                 if reachable == nil {
                     logger.info("archiving to PostgreSQL", metadata: ["archive.target": "\(target)", "archive.hospital": "\(hospital)"])
                 }
+                // The next page is read while this one is written (reads and writes overlap).
+                var next: Task<ArchivePage, any Error>?
+                defer { next?.cancel() }
                 while !Task.isCancelled {
-                    let after = marks, limit = maxRowsPerPage
-                    let page = try await NIOThreadPool.singleton.runIfActive { [replica] in try replica.archivePage(after: after, maxRows: limit) }
+                    let page = try await (next ?? readPage(after: marks)).value
+                    next = nil
                     if page.isEmpty {
                         guard await wakeups.next() != nil else { return }
                         continue
                     }
+                    next = readPage(after: page.marks)
                     // A connection the server ended while idle: a query on it would never answer.
                     if archive.isClosed { throw ArchiveError(.database, "the server closed the connection") }
                     let coerced = try await Self.withDeadline(.seconds(30), closing: archive) { try await archive.write(page) }
@@ -170,9 +175,12 @@ extension ArchiveWriter {
         defer { Task { await archive.close() } }
         var marks = try await archive.marks()
         var rows = 0
+        var next: Task<ArchivePage, any Error>?
+        defer { next?.cancel() }
         while true {
-            let page = try replica.archivePage(after: marks, maxRows: maxRowsPerPage)
+            let page = try await (next ?? readPage(after: marks)).value
             if page.isEmpty { return rows }
+            next = readPage(after: page.marks)
             try await archive.write(page)
             marks = page.marks
             rows += page.rowCount
@@ -180,16 +188,21 @@ extension ArchiveWriter {
         }
     }
 
+    /// Reads the page after `marks` on NIO's thread pool (the read blocks).
+    private func readPage(after marks: VersionVector) -> Task<ArchivePage, any Error> {
+        let replica = replica, limit = maxRowsPerPage
+        return Task { try await NIOThreadPool.singleton.runIfActive { try replica.archivePage(after: marks, maxRows: limit) } }
+    }
+
     /// The baseline of `bench archive`: every row of `table` as the archive would write it, by
     /// one plain `COPY` into a table of the archive table's shape (its primary key included),
     /// timed alone (reading and encoding the rows are not). Returns the rows and the seconds.
     public func timePlainCopy(of table: String) async throws -> (rows: Int, seconds: Double) {
         let schema = try ArchiveSchema(policies: replica.policies)
-        guard let archiveTable = schema.tables.first(where: { $0.declaration.name == table }),
-            let replicated = replica.policies.table(named: table)
-        else { throw ArchiveError(.badSchema, "no table '\(table)'") }
-        let columns = ([replicated.primaryKey] + replicated.columns.map(\.name)).map(\.quotedDatabaseIdentifier)
-        let types = replicated.columns.map(\.type)
+        guard let archiveTable = schema.tables.first(where: { $0.declaration.name == table }) else { throw ArchiveError(.badSchema, "no table '\(table)'") }
+        let declared = archiveTable.declaration
+        let columns = ([declared.primaryKey] + archiveTable.columns.map { declared.columns[$0.index].name }).map(\.quotedDatabaseIdentifier)
+        let types = archiveTable.columns.map(\.declared)
         let text = try await replica.read { db in
             var text = CopyText()
             let cursor = try Row.fetchCursor(db, sql: "SELECT \(columns.joined(separator: ", ")) FROM \(table.quotedDatabaseIdentifier)")

@@ -36,6 +36,9 @@ final class PostgresArchive: Sendable {
     }
 
     private func prepare(clusterKey: String) async throws {
+        // COPY names its table unqualified (PostgresNIO quotes the name whole): the archive's
+        // schema comes first for this connection (temporary tables are found before it anyway).
+        try await run("SET search_path = suifang, public")
         try await transaction {
             try await self.run("SELECT pg_advisory_xact_lock(7382015)")
             for statement in self.schema.creation { try await self.run(PostgresQuery(unsafeSQL: statement)) }
@@ -110,23 +113,30 @@ final class PostgresArchive: Sendable {
         return coerced
     }
 
+    /// Rows new to the archive (most: responses are append-only) go by `COPY` straight into the
+    /// table; rows it holds already go through a staging table and an insert-or-replace. Which
+    /// is which is asked first (one index probe per row): one writer per hospital, so nobody
+    /// adds them in between (if anyone did, the COPY fails, the transaction rolls back, and the
+    /// page is written again).
     private func upsert(_ rows: [ArchivePage.Row], into table: ArchiveTable, stage: String) async throws -> Int {
-        try await run(PostgresQuery(unsafeSQL: "CREATE TEMP TABLE \(stage) (LIKE \(table.qualified) INCLUDING DEFAULTS) ON COMMIT DROP"))
-        var text = CopyText()
-        let types = table.columns.map(\.declared)
-        for row in rows {
-            guard let values = row.values else { continue }
-            var fields: [(value: DatabaseValue, type: ColumnType)] = [(row.key.databaseValue, .text)]
-            for (index, type) in types.enumerated() { fields.append((index < values.count ? values[index] : .null, type)) }
-            fields += [
-                (hospital.databaseValue, .text), (row.origin.description.databaseValue, .text),
-                (Int64(clamping: row.seq).databaseValue, .integer), (Int64(clamping: row.stampMilliseconds).databaseValue, .integer),
-            ]
-            text.appendRow(fields)
+        var held: Set<String> = []
+        let probe = try await connection.query(
+            "SELECT \(unescaped: quoted(table.key)) FROM \(unescaped: table.qualified) WHERE _hospital = \(hospital) AND \(unescaped: quoted(table.key)) = ANY(\(rows.map(\.key)))",
+            logger: logger)
+        for try await key in probe.decode(String.self) { held.insert(key) }
+        let fresh = rows.filter { !held.contains($0.key) }, known = rows.filter { held.contains($0.key) }
+        var coerced = 0
+        if !fresh.isEmpty {
+            let text = copyText(fresh, table)
+            coerced += text.coerced
+            try await copy(text.bytes, into: table.name, columns: table.copyColumns)
         }
+        guard !known.isEmpty else { return coerced }
+        try await run(PostgresQuery(unsafeSQL: "CREATE TEMP TABLE \(stage) (LIKE \(table.qualified) INCLUDING DEFAULTS) ON COMMIT DROP"))
+        let text = copyText(known, table)
+        coerced += text.coerced
+        try await copy(text.bytes, into: stage, columns: table.copyColumns)
         let columns = table.copyColumns.map(quoted)
-        let bytes = text.bytes
-        try await copy(bytes, into: stage, columns: table.copyColumns)
         let updates = table.copyColumns.filter { $0 != table.key && $0 != "_hospital" }.map { "\(quoted($0)) = EXCLUDED.\(quoted($0))" }
         let list = columns.joined(separator: ", ")
         try await run(
@@ -135,7 +145,23 @@ final class PostgresArchive: Sendable {
                     INSERT INTO \(table.qualified) (\(list)) SELECT \(list) FROM \(stage)
                     ON CONFLICT (_hospital, \(quoted(table.key))) DO UPDATE SET \(updates.joined(separator: ", ")), _archived_at = now()
                     """))
-        return text.coerced
+        return coerced
+    }
+
+    /// The rows as COPY text in ``ArchiveTable/copyColumns`` order.
+    private func copyText(_ rows: [ArchivePage.Row], _ table: ArchiveTable) -> CopyText {
+        var text = CopyText()
+        for row in rows {
+            guard let values = row.values else { continue }
+            var fields: [(value: DatabaseValue, type: ColumnType)] = [(row.key.databaseValue, .text)]
+            for column in table.columns { fields.append((column.index < values.count ? values[column.index] : .null, column.declared)) }
+            fields += [
+                (hospital.databaseValue, .text), (row.origin.description.databaseValue, .text),
+                (Int64(clamping: row.seq).databaseValue, .integer), (Int64(clamping: row.stampMilliseconds).databaseValue, .integer),
+            ]
+            text.appendRow(fields)
+        }
+        return text
     }
 
     /// Copies COPY text into a fresh table shaped like `table` (primary key included) and

@@ -167,6 +167,9 @@ def main():
         counts = {h.name: responses(postgres, h.name) for h in hospitals}
         patients = {h.name: postgres.count(f"SELECT count(*) FROM suifang.patient WHERE _hospital = '{h.name}'") for h in hospitals}
         check(patients["fz-1"] > 0 and patients["fz-2"] > 0, f"every table is archived (patients: {patients})")
+        check(postgres.count("SELECT count(*) FROM suifang.app_user") > 0
+              and postgres.count("SELECT count(*) FROM information_schema.columns WHERE table_schema = 'suifang' AND column_name = 'password_hash'") == 0,
+              "accounts are archived without their password hashes")
 
         # Idempotent: the marks lost, every row is sent again; nothing doubles.
         first = hospitals[0]
