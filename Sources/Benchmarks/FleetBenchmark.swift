@@ -63,6 +63,7 @@ package struct FleetBenchmark {
         }
         defer { for child in children where child.isRunning { child.terminate() } }
         let started = Date()
+        let startedMilliseconds = Double(SystemWallClock().now())
         let rss = PeakResidentMemory()
         let sampler = Task { await rss.sample(every: .milliseconds(500)) }
         defer { sampler.cancel() }
@@ -73,6 +74,14 @@ package struct FleetBenchmark {
         // Printed at once: the storm that follows may take long.
         guard !live.isEmpty else { throw NodeSetupError("no write arrived in the live phase") }
         let p50 = live[live.count / 2], p99 = live[min(live.count - 1, live.count * 99 / 100)]
+        // Where the slow writes are: the start (every session taking its snapshot) or throughout.
+        let settled = await arrivals.latencies(seenFrom: startedMilliseconds + 20_000)
+        if !settled.isEmpty {
+            FileHandle.standardError.write(
+                Data(
+                    "fleet: after the first 20 s, \(settled.count) writes: p50 \(settled[settled.count / 2]) ms, p99 \(settled[min(settled.count - 1, settled.count * 99 / 100)]) ms\n"
+                        .utf8))
+        }
         for result in [
             BenchmarkResult(
                 suite: "fleet", metric: "fleet_live_p50_ms", value: p50, unit: "ms", baseline: Double(live.count), goal: "<= 20", goalOnValue: true, baselineUnit: "writes"),
@@ -162,6 +171,8 @@ package struct FleetBenchmark {
 /// When each survey response arrived at central, against the time its peer committed it.
 actor ArrivalLog {
     private var milliseconds: [Double] = []
+    /// When each arrival was seen (milliseconds since 1970), in the order of `milliseconds`.
+    private var seenAt: [Double] = []
 
     func collect(from replica: Replica) async {
         for await event in replica.events() where event.source == .remote {
@@ -172,12 +183,19 @@ actor ArrivalLog {
                     try String.fetchAll(
                         db, sql: "SELECT startedAt FROM surveyResponse WHERE id IN (\(ids.map { _ in "?" }.joined(separator: ",")))", arguments: StatementArguments(Array(ids)))
                 }) ?? []
-            milliseconds += stamps.compactMap(Double.init).map { now - $0 }
+            let arrived = stamps.compactMap(Double.init).map { now - $0 }
+            milliseconds += arrived
+            seenAt += Array(repeating: now, count: arrived.count)
         }
     }
 
     /// The latencies so far, sorted.
     func latencies() -> [Double] { milliseconds.sorted() }
+
+    /// The latencies of the writes seen at or after `start` (milliseconds since 1970), sorted.
+    func latencies(seenFrom start: Double) -> [Double] {
+        zip(milliseconds, seenAt).filter { $0.1 >= start }.map(\.0).sorted()
+    }
 }
 
 /// The peak resident memory of this process.
