@@ -4,7 +4,9 @@
 /// They count as each central's own statistics do (`CRM.Statistics`): satisfaction and NPS per
 /// hospital × ward × month × mode, never pooled across modes; complaint ageing per hospital. One
 /// difference: complaint ages here are calendar days (each hospital's working calendar stays in
-/// its own central).
+/// its own central). Satisfaction here is a share of responses: patients a follow-up did not reach
+/// (central's `notReached`, from follow-up tasks) are not in the views, so central's own rate,
+/// which counts them, is lower.
 enum GroupViews {
     static let statements: [String] = [
         // A day from a replica's text, or NULL: a malformed value must not break a view.
@@ -47,7 +49,7 @@ enum GroupViews {
         SELECT hospital, ward_id, department_id, substr(day, 1, 7) AS month, mode,
                sum(responses)::bigint AS responses, sum(satisfied)::bigint AS satisfied, sum(dissatisfied)::bigint AS dissatisfied,
                sum(no_opinion)::bigint AS no_opinion,
-               round(sum(satisfied) * 100.0 / nullif(sum(satisfied) + sum(dissatisfied) + sum(no_opinion), 0), 1) AS satisfied_percent
+               round(sum(satisfied) * 100.0 / nullif(sum(satisfied) + sum(dissatisfied) + sum(no_opinion), 0), 1) AS satisfied_percent_of_responses
         FROM suifang.response_day
         GROUP BY hospital, ward_id, department_id, substr(day, 1, 7), mode
         """,
@@ -63,7 +65,7 @@ enum GroupViews {
         FROM (SELECT _hospital, coalesce(status, 'registered') AS status, deadline,
                      (now() AT TIME ZONE 'Asia/Shanghai')::date
                        - coalesce(suifang.try_date(registered_at), (now() AT TIME ZONE 'Asia/Shanghai')::date) AS age
-              FROM suifang.complaint WHERE status IS DISTINCT FROM 'closed') AS open_complaint
+              FROM suifang.complaint WHERE status <> 'closed') AS open_complaint
         GROUP BY _hospital, status
         """,
     ]

@@ -39,6 +39,10 @@ final class PostgresArchive: Sendable {
         // COPY names its table unqualified (PostgresNIO quotes the name whole): the archive's
         // schema comes first for this connection (temporary tables are found before it anyway).
         try await run("SET search_path = suifang, public")
+        // A long report holding a lock must not stall the archive silently, nor the archive's
+        // queued lock stall every reader behind it.
+        try await run("SET lock_timeout = '10s'")
+        try await run("SET statement_timeout = '60s'")
         try await transaction {
             try await self.run("SELECT pg_advisory_xact_lock(7382015)")
             for statement in self.schema.creation { try await self.run(PostgresQuery(unsafeSQL: statement)) }

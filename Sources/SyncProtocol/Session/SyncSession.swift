@@ -333,7 +333,11 @@ public final class SyncSession<Receiver: FrameReceiving>: Sendable {
             if feedScope != nil {
                 // Commits that arrive while this waits are judged in the same look.
                 let wait = options.feedInterval - (ContinuousClock.now - lastLook)
-                if wait > .zero { try? await Task.sleep(for: wait) }
+                if wait > .zero {
+                    try await Task.sleep(for: wait)
+                    // A revocation during the wait must not let one more look go out.
+                    try await state.admissionChecked(await stillAdmitted())
+                }
                 lastLook = ContinuousClock.now
             }
             try await stream(since: await state.streamFrom, live: true)
