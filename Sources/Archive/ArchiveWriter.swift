@@ -196,8 +196,8 @@ extension ArchiveWriter {
 
     /// The baseline of `bench archive`: every row of `table` as the archive would write it, by
     /// one plain `COPY` into a table of the archive table's shape (its primary key included),
-    /// timed alone (reading and encoding the rows are not). Returns the rows and the seconds.
-    public func timePlainCopy(of table: String) async throws -> (rows: Int, seconds: Double) {
+    /// timed alone (reading and encoding the rows are not). Returns the rows and the time.
+    public func timePlainCopy(of table: String) async throws -> (rows: Int, duration: Duration) {
         let schema = try ArchiveSchema(policies: replica.policies)
         guard let archiveTable = schema.tables.first(where: { $0.declaration.name == table }) else { throw ArchiveError(.badSchema, "no table '\(table)'") }
         let declared = archiveTable.declaration
@@ -217,7 +217,6 @@ extension ArchiveWriter {
         let rows = text.bytes.reduce(0) { $0 + ($1 == 0x0A ? 1 : 0) }
         let archive = try await PostgresArchive.open(target: target, schema: schema, hospital: hospital, clusterKey: clusterKey, logger: quiet)
         defer { Task { await archive.close() } }
-        let seconds = try await archive.timePlainCopy(text.bytes, like: archiveTable)
-        return (rows, seconds)
+        return (rows, try await archive.timePlainCopy(text.bytes, like: archiveTable))
     }
 }

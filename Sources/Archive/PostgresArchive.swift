@@ -169,8 +169,8 @@ final class PostgresArchive: Sendable {
     }
 
     /// Copies COPY text into a fresh table shaped like `table` (primary key included) and
-    /// returns the seconds the COPY took (the `bench archive` baseline).
-    func timePlainCopy(_ bytes: [UInt8], like table: ArchiveTable) async throws -> Double {
+    /// returns the time the COPY took (the `bench archive` baseline).
+    func timePlainCopy(_ bytes: [UInt8], like table: ArchiveTable) async throws -> Duration {
         try await run("DROP TABLE IF EXISTS suifang_bench_copy")
         try await run(PostgresQuery(unsafeSQL: "CREATE TABLE suifang_bench_copy (LIKE \(table.qualified) INCLUDING ALL)"))
         let started = ContinuousClock.now
@@ -179,7 +179,7 @@ final class PostgresArchive: Sendable {
         }
         let elapsed = ContinuousClock.now - started
         try await run("DROP TABLE suifang_bench_copy")
-        return Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18
+        return elapsed
     }
 
     /// `COPY table (columns) FROM STDIN` of text-format rows, in chunks of 1 MiB (a page can be

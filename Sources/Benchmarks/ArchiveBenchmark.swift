@@ -41,10 +41,8 @@ package struct ArchiveBenchmark {
         for start in stride(from: 0, to: rows, by: 1_000) {
             _ = try await replica.write { tx in
                 for index in start..<min(start + 1_000, rows) {
-                    let row = SurveyShape.row(index: index, origin: origin, baseMilliseconds: base)
-                    var named: [String: DatabaseValue] = [:]
-                    for (column, value) in zip(SurveyShape.declaration.columns, row.values) { named[column.name] = value }
-                    _ = try tx.insert(into: row.table, values: named, id: row.key)
+                    let key = SurveyShape.key(index: index, origin: origin, baseMilliseconds: base)
+                    _ = try tx.insert(into: SurveyShape.table, values: SurveyShape.namedValues(index: index), id: key)
                 }
             }
         }
@@ -53,7 +51,7 @@ package struct ArchiveBenchmark {
         let archived = try await writer.archiveAll()
         let archiveSeconds = (ContinuousClock.now - started).seconds
         let copy = try await writer.timePlainCopy(of: SurveyShape.table)
-        let archiveRate = Double(archived) / archiveSeconds, copyRate = Double(copy.rows) / copy.seconds
+        let archiveRate = Double(archived) / archiveSeconds, copyRate = Double(copy.rows) / copy.duration.seconds
         print(
             BenchmarkResult(
                 suite: "archive", metric: "archive_rate_ratio", value: archiveRate / copyRate, unit: "ratio", baseline: copyRate, goal: ">= 0.5",
@@ -93,11 +91,8 @@ package struct ArchiveBenchmark {
         let end = ContinuousClock.now + .seconds(lagSeconds)
         var index = rows
         while ContinuousClock.now < end {
-            let row = SurveyShape.row(index: index, origin: origin, baseMilliseconds: base)
-            var named: [String: DatabaseValue] = [:]
-            for (column, value) in zip(SurveyShape.declaration.columns, row.values) { named[column.name] = value }
-            let values = named
-            _ = try await replica.write { tx in try tx.insert(into: row.table, values: values, id: row.key) }
+            let key = SurveyShape.key(index: index, origin: origin, baseMilliseconds: base), values = SurveyShape.namedValues(index: index)
+            _ = try await replica.write { tx in try tx.insert(into: SurveyShape.table, values: values, id: key) }
             let seq = try replica.versionVector()[origin]
             committed.withLock { $0[seq] = ContinuousClock.now }
             index += 1

@@ -41,6 +41,11 @@ package enum SurveyShape {
         ]
     }
 
+    /// Column values for row number `index`, by column name (as `tx.insert` takes them).
+    package static func namedValues(index: Int) -> [String: DatabaseValue] {
+        Dictionary(uniqueKeysWithValues: zip(declaration.columns.map(\.name), values(index: index)))
+    }
+
     /// A ULID-like, time-ordered key for row `index` of an origin, bound to the origin as a ward
     /// node binds the ids of append-only rows (``BoundRowID``).
     package static func key(index: Int, origin: NodeID, baseMilliseconds: UInt64) -> String {
