@@ -9,6 +9,9 @@ public struct ArchiveError: Error, CustomStringConvertible, Sendable {
         case badSchema
         /// The archive database holds this hospital's name for another hospital (cluster).
         case hospitalClash
+        /// This central's role may neither set the archive up nor write the hospital: the
+        /// archive's administrator has not registered it (`suifang archive setup`).
+        case notRegistered
         /// The archive database refused or lost a write.
         case database
     }

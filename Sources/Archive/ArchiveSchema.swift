@@ -5,9 +5,17 @@ import Replica
 /// table, names in snake_case (`surveyResponse.templateId` → `survey_response.template_id`),
 /// typed columns (`text`, `bigint`, `double precision`, `bytea`), and per row its hospital, the
 /// origin and commit that last changed it, its newest write stamp and when it was archived.
-/// Several hospitals share the tables: the primary key is (`_hospital`, key).
+///
+/// Several hospitals share the tables, each in partitions of its own: every table (and the
+/// high-water marks) is partitioned by hospital (`survey_response__h1` holds hospital 1's
+/// responses). A hospital's central connects as its own role, which may read and write its
+/// partitions and nothing else: PostgreSQL's privileges, not the central's good behaviour, keep
+/// one hospital's central from touching another's rows. (`COPY` keeps working: row-level
+/// security would forbid it.)
 struct ArchiveSchema: Sendable {
     static let name = "suifang"
+    /// Longest table name in the archive: a partition adds `__h` and a number within PostgreSQL's 63 bytes.
+    static let maxTableName = 50
     let tables: [ArchiveTable]
 
     init(policies: PolicySet) throws(ArchiveError) {
@@ -22,25 +30,34 @@ struct ArchiveSchema: Sendable {
             if let twice = Dictionary(grouping: names, by: { $0 }).first(where: { $0.value.count > 1 }) {
                 throw ArchiveError(.badSchema, "table '\(declaration.name)' would have column '\(twice.key)' twice in the archive")
             }
+            if table.name.utf8.count > Self.maxTableName || names.contains(where: { $0.utf8.count > 63 }) {
+                throw ArchiveError(.badSchema, "table '\(declaration.name)' has a name too long for PostgreSQL (tables \(Self.maxTableName) bytes, columns 63)")
+            }
             tables.append(table)
         }
         self.tables = tables
     }
 
     /// Statements that create what is missing (tables, columns a later release added, the
-    /// bookkeeping tables); safe to run again.
+    /// bookkeeping tables); safe to run again. Only the archive's owner runs them.
     var creation: [String] {
         var statements = [
             "CREATE SCHEMA IF NOT EXISTS \(Self.name)",
             """
             CREATE TABLE IF NOT EXISTS \(Self.name)._archive_hospital (
-                hospital text PRIMARY KEY, cluster_key text NOT NULL,
-                first_archived_at timestamptz NOT NULL DEFAULT now(), last_archived_at timestamptz)
+                hospital text PRIMARY KEY, id integer GENERATED ALWAYS AS IDENTITY UNIQUE, role text NOT NULL,
+                cluster_key text, registered_at timestamptz NOT NULL DEFAULT now())
             """,
             """
             CREATE TABLE IF NOT EXISTS \(Self.name)._archive_mark (
-                hospital text NOT NULL REFERENCES \(Self.name)._archive_hospital (hospital), origin text NOT NULL, seq bigint NOT NULL,
-                PRIMARY KEY (hospital, origin))
+                hospital text NOT NULL, origin text NOT NULL, seq bigint NOT NULL, archived_at timestamptz NOT NULL DEFAULT now(),
+                PRIMARY KEY (hospital, origin)) PARTITION BY LIST (hospital)
+            """,
+            """
+            CREATE OR REPLACE VIEW \(Self.name).archive_status AS
+            SELECT h.hospital, h.role, h.registered_at, max(m.archived_at) AS last_archived_at, count(m.origin) AS origins
+            FROM \(Self.name)._archive_hospital h LEFT JOIN \(Self.name)._archive_mark m USING (hospital)
+            GROUP BY h.hospital, h.role, h.registered_at
             """,
         ]
         for table in tables {
@@ -48,13 +65,62 @@ struct ArchiveSchema: Sendable {
                 [("\(quoted(table.key)) text NOT NULL")] + table.columns.map { "\(quoted($0.name)) \($0.type)" }
                 + ArchiveTable.metaColumns.map { "\($0.name) \($0.definition)" }
             statements.append(
-                "CREATE TABLE IF NOT EXISTS \(table.qualified) (\(columns.joined(separator: ", ")), PRIMARY KEY (_hospital, \(quoted(table.key))))")
+                "CREATE TABLE IF NOT EXISTS \(table.qualified) (\(columns.joined(separator: ", ")), PRIMARY KEY (_hospital, \(quoted(table.key)))) PARTITION BY LIST (_hospital)")
             for column in table.columns {
                 statements.append("ALTER TABLE \(table.qualified) ADD COLUMN IF NOT EXISTS \(quoted(column.name)) \(column.type)")
             }
         }
         return statements
     }
+
+    /// The partitions of `registration`'s hospital (created when missing).
+    func partitions(of registration: ArchiveRegistration) -> [String] {
+        let value = literal(registration.hospital)
+        let pairs = [("_archive_mark", registration.marks)] + tables.map { ($0.name, registration.partition(of: $0)) }
+        return pairs.map { parent, partition in
+            "CREATE TABLE IF NOT EXISTS \(Self.name).\(quoted(partition)) PARTITION OF \(Self.name).\(quoted(parent)) FOR VALUES IN (\(value))"
+        }
+    }
+
+    /// What `registration`'s role may do: read the registrations (its own among them), and read
+    /// and write its hospital's partitions. Nothing else: no other hospital's rows, no parent
+    /// table, no view, no schema change.
+    func grants(to registration: ArchiveRegistration) -> [String] {
+        let role = quoted(registration.role)
+        let partitions = ([registration.marks] + tables.map { registration.partition(of: $0) }).map { "\(Self.name).\(quoted($0))" }
+        return [
+            "GRANT USAGE ON SCHEMA \(Self.name) TO \(role)",
+            "GRANT SELECT ON \(Self.name)._archive_hospital TO \(role)",
+            "GRANT SELECT, INSERT, UPDATE, DELETE ON \(partitions.joined(separator: ", ")) TO \(role)",
+        ]
+    }
+
+    /// Takes back what ``grants(to:)`` gave (a hospital moved to another role).
+    func revocations(from registration: ArchiveRegistration) -> [String] {
+        let partitions = ([registration.marks] + tables.map { registration.partition(of: $0) }).map { "\(Self.name).\(quoted($0))" }
+        return ["REVOKE ALL ON \(partitions.joined(separator: ", ")) FROM \(quoted(registration.role))"]
+    }
+
+    /// What a reporting role (BI tools, the group office) may read: the views and every hospital's tables.
+    func readerGrants(to role: String) -> [String] {
+        [
+            "GRANT USAGE ON SCHEMA \(Self.name) TO \(quoted(role))",
+            "GRANT SELECT ON ALL TABLES IN SCHEMA \(Self.name) TO \(quoted(role))",
+        ]
+    }
+}
+
+/// A hospital's place in the archive: its name, the role its central connects as, and the
+/// number that names its partitions.
+struct ArchiveRegistration: Sendable, Equatable {
+    var hospital: String
+    var role: String
+    var id: Int
+
+    /// The partition of `table` that holds this hospital's rows.
+    func partition(of table: ArchiveTable) -> String { "\(table.name)__h\(id)" }
+    /// The partition of the high-water marks.
+    var marks: String { "_archive_mark__h\(id)" }
 }
 
 /// One replicated table in the archive.
@@ -111,4 +177,9 @@ struct ArchiveTable: Sendable {
 /// A PostgreSQL identifier, quoted.
 func quoted(_ identifier: String) -> String {
     "\"" + identifier.replacingOccurrences(of: "\"", with: "\"\"") + "\""
+}
+
+/// A PostgreSQL string literal (for DDL, which takes no parameters).
+func literal(_ value: String) -> String {
+    "'" + value.replacingOccurrences(of: "'", with: "''") + "'"
 }

@@ -4,76 +4,63 @@ import NIOCore
 import PostgresNIO
 import Replica
 
-/// One connection to the archive database, owned here: sets the schema up, reads this
-/// hospital's high-water marks, and writes pages, each in one transaction with the marks it
-/// reaches (so a page is archived whole or not at all, and a restart resumes exactly).
+/// One connection to the archive database, owned here: finds (or, for the archive's owner,
+/// sets up) this hospital's partitions, reads its high-water marks, and writes pages, each in
+/// one transaction with the marks it reaches (so a page is archived whole or not at all, and a
+/// restart resumes exactly).
 final class PostgresArchive: Sendable {
     private let connection: PostgresConnection
     private let schema: ArchiveSchema
-    private let hospital: String
+    private let registration: ArchiveRegistration
     private let logger: Logger
 
-    private init(connection: PostgresConnection, schema: ArchiveSchema, hospital: String, logger: Logger) {
+    private var hospital: String { registration.hospital }
+
+    private init(connection: PostgresConnection, schema: ArchiveSchema, registration: ArchiveRegistration, logger: Logger) {
         self.connection = connection
         self.schema = schema
-        self.hospital = hospital
+        self.registration = registration
         self.logger = logger
     }
 
-    /// Connects, creates what is missing (under an advisory lock: several centrals start at
-    /// once), checks that `hospital` is this cluster's, and returns the archive.
-    /// - Throws: ``ArchiveError`` `hospitalClash` when another cluster archives under the name.
+    /// Connects and finds `hospital`'s partitions. A role that may create in the archive's
+    /// schema (its owner: a single hospital, a trial) sets up what is missing and registers
+    /// the hospital for itself; any other role must have been registered for the hospital by
+    /// the archive's administrator (`suifang archive setup`), and then changes no schema.
+    /// - Throws: ``ArchiveError`` `hospitalClash` when the hospital is another role's or
+    ///   another cluster's; `notRegistered` when this role may neither set it up nor write it.
     static func open(target: ArchiveTarget, schema: ArchiveSchema, hospital: String, clusterKey: String, logger: Logger) async throws -> PostgresArchive {
         let connection = try await PostgresConnection.connect(configuration: try target.configuration(), id: 1, logger: logger)
-        let archive = PostgresArchive(connection: connection, schema: schema, hospital: hospital, logger: logger)
         do {
-            try await archive.prepare(clusterKey: clusterKey)
+            try await ArchiveSession.configure(connection, logger: logger)
+            let session = ArchiveSession(connection: connection, schema: schema, logger: logger)
+            let role = try await session.currentRole()
+            let registration: ArchiveRegistration
+            if try await session.mayCreate() {
+                registration = try await session.register(hospital: hospital, role: role, clusterKey: clusterKey)
+            } else {
+                guard let found = try await session.registration(of: hospital) else {
+                    throw ArchiveError(
+                        .notRegistered,
+                        "hospital '\(hospital)' is not registered in the archive for role '\(role)': the archive's administrator runs `suifang archive setup --hospital \(hospital) --role \(role)`"
+                    )
+                }
+                guard found.role == role else {
+                    throw ArchiveError(.hospitalClash, "the archive holds hospital '\(hospital)' for another role: give this central its own --archive-hospital name")
+                }
+                registration = found
+            }
+            return PostgresArchive(connection: connection, schema: schema, registration: registration, logger: logger)
         } catch {
             try? await connection.close()
             throw error
-        }
-        return archive
-    }
-
-    private func prepare(clusterKey: String) async throws {
-        // COPY names its table unqualified (PostgresNIO quotes the name whole): the archive's
-        // schema comes first for this connection (temporary tables are found before it anyway).
-        try await run("SET search_path = suifang, public")
-        // A long report holding a lock must not stall the archive silently, nor the archive's
-        // queued lock stall every reader behind it.
-        try await run("SET lock_timeout = '10s'")
-        try await run("SET statement_timeout = '60s'")
-        try await transaction {
-            try await self.run("SELECT pg_advisory_xact_lock(7382015)")
-            for statement in self.schema.creation { try await self.run(PostgresQuery(unsafeSQL: statement)) }
-            // The views read the hospital's tables; policies without them (a benchmark's) get none.
-            for statement in GroupViews.statements {
-                try await self.run("SAVEPOINT group_view")
-                do {
-                    try await self.run(PostgresQuery(unsafeSQL: statement))
-                } catch {
-                    try await self.run("ROLLBACK TO SAVEPOINT group_view")
-                }
-            }
-            try await self.connection.query(
-                """
-                INSERT INTO suifang._archive_hospital (hospital, cluster_key) VALUES (\(self.hospital), \(clusterKey))
-                ON CONFLICT (hospital) DO NOTHING
-                """, logger: self.logger
-            ).consume()
-            let rows = try await self.connection.query("SELECT cluster_key FROM suifang._archive_hospital WHERE hospital = \(self.hospital)", logger: self.logger)
-            for try await owner in rows.decode(String.self) where owner != clusterKey {
-                throw ArchiveError(
-                    .hospitalClash,
-                    "the archive already holds hospital '\(self.hospital)' for another cluster: give this central its own --archive-hospital name")
-            }
         }
     }
 
     /// This hospital's high-water marks: per origin, the last commit whose rows are archived.
     func marks() async throws -> VersionVector {
         var entries: [NodeID: UInt64] = [:]
-        let rows = try await connection.query("SELECT origin, seq FROM suifang._archive_mark WHERE hospital = \(hospital)", logger: logger)
+        let rows = try await connection.query("SELECT origin, seq FROM \(unescaped: marksTable) WHERE hospital = \(hospital)", logger: logger)
         for try await (origin, seq) in rows.decode((String, Int64).self) {
             guard let id = NodeID(hex: origin), seq >= 0 else { continue }
             entries[id] = UInt64(seq)
@@ -90,14 +77,15 @@ final class PostgresArchive: Sendable {
         try await transaction {
             for (index, (declaration, rows)) in page.tables.enumerated() {
                 guard let table = self.schema.tables.first(where: { $0.declaration.name == declaration.name }) else { continue }
+                let partition = self.registration.partition(of: table)
                 let present = rows.filter { $0.values != nil }
                 if !present.isEmpty {
-                    coerced += try await self.upsert(present, into: table, stage: "_sf_stage_\(index)")
+                    coerced += try await self.upsert(present, into: table, partition: partition, stage: "_sf_stage_\(index)")
                 }
                 let gone = rows.filter { $0.values == nil }.map(\.key)
                 if !gone.isEmpty {
                     try await self.connection.query(
-                        "DELETE FROM \(unescaped: table.qualified) WHERE _hospital = \(self.hospital) AND \(unescaped: quoted(table.key)) = ANY(\(gone))",
+                        "DELETE FROM \(unescaped: qualified(partition)) WHERE _hospital = \(self.hospital) AND \(unescaped: quoted(table.key)) = ANY(\(gone))",
                         logger: self.logger
                     ).consume()
                 }
@@ -105,13 +93,10 @@ final class PostgresArchive: Sendable {
             let marks = page.marks.sorted
             try await self.connection.query(
                 """
-                INSERT INTO suifang._archive_mark (hospital, origin, seq)
+                INSERT INTO \(unescaped: self.marksTable) (hospital, origin, seq)
                 SELECT \(self.hospital), origin, seq FROM unnest(\(marks.map(\.origin.description))::text[], \(marks.map { Int64(clamping: $0.seq) })::bigint[]) AS m(origin, seq)
-                ON CONFLICT (hospital, origin) DO UPDATE SET seq = EXCLUDED.seq
+                ON CONFLICT (hospital, origin) DO UPDATE SET seq = EXCLUDED.seq, archived_at = now()
                 """, logger: self.logger
-            ).consume()
-            try await self.connection.query(
-                "UPDATE suifang._archive_hospital SET last_archived_at = now() WHERE hospital = \(self.hospital)", logger: self.logger
             ).consume()
         }
         return coerced
@@ -122,10 +107,10 @@ final class PostgresArchive: Sendable {
     /// is which is asked first (one index probe per row): one writer per hospital, so nobody
     /// adds them in between (if anyone did, the COPY fails, the transaction rolls back, and the
     /// page is written again).
-    private func upsert(_ rows: [ArchivePage.Row], into table: ArchiveTable, stage: String) async throws -> Int {
+    private func upsert(_ rows: [ArchivePage.Row], into table: ArchiveTable, partition: String, stage: String) async throws -> Int {
         var held: Set<String> = []
         let probe = try await connection.query(
-            "SELECT \(unescaped: quoted(table.key)) FROM \(unescaped: table.qualified) WHERE _hospital = \(hospital) AND \(unescaped: quoted(table.key)) = ANY(\(rows.map(\.key)))",
+            "SELECT \(unescaped: quoted(table.key)) FROM \(unescaped: qualified(partition)) WHERE _hospital = \(hospital) AND \(unescaped: quoted(table.key)) = ANY(\(rows.map(\.key)))",
             logger: logger)
         for try await key in probe.decode(String.self) { held.insert(key) }
         let fresh = rows.filter { !held.contains($0.key) }, known = rows.filter { held.contains($0.key) }
@@ -133,10 +118,10 @@ final class PostgresArchive: Sendable {
         if !fresh.isEmpty {
             let text = copyText(fresh, table)
             coerced += text.coerced
-            try await copy(text.bytes, into: table.name, columns: table.copyColumns)
+            try await copy(text.bytes, into: partition, columns: table.copyColumns)
         }
         guard !known.isEmpty else { return coerced }
-        try await run(PostgresQuery(unsafeSQL: "CREATE TEMP TABLE \(stage) (LIKE \(table.qualified) INCLUDING DEFAULTS) ON COMMIT DROP"))
+        try await run(PostgresQuery(unsafeSQL: "CREATE TEMP TABLE \(stage) (LIKE \(qualified(partition)) INCLUDING DEFAULTS) ON COMMIT DROP"))
         let text = copyText(known, table)
         coerced += text.coerced
         try await copy(text.bytes, into: stage, columns: table.copyColumns)
@@ -146,7 +131,7 @@ final class PostgresArchive: Sendable {
         try await run(
             PostgresQuery(
                 unsafeSQL: """
-                    INSERT INTO \(table.qualified) (\(list)) SELECT \(list) FROM \(stage)
+                    INSERT INTO \(qualified(partition)) (\(list)) SELECT \(list) FROM \(stage)
                     ON CONFLICT (_hospital, \(quoted(table.key))) DO UPDATE SET \(updates.joined(separator: ", ")), _archived_at = now()
                     """))
         return coerced
@@ -196,31 +181,21 @@ final class PostgresArchive: Sendable {
     }
 
     private func transaction(_ body: () async throws -> Void) async throws {
-        try await run("BEGIN")
-        do {
-            try await body()
-            try await run("COMMIT")
-        } catch {
-            try? await run("ROLLBACK")
-            throw error
-        }
+        try await connection.transaction(logger: logger, body)
     }
 
     private func run(_ query: PostgresQuery) async throws {
-        try await connection.query(query, logger: logger).consume()
+        try await connection.run(query, logger: logger)
     }
+
+    private var marksTable: String { qualified(registration.marks) }
+
+    private func qualified(_ table: String) -> String { "\(ArchiveSchema.name).\(quoted(table))" }
 
     /// Whether the connection ended (the server restarted or dropped it).
     var isClosed: Bool { connection.isClosed }
 
     func close() async {
         try? await connection.close()
-    }
-}
-
-extension PostgresRowSequence {
-    /// Reads the rows to the end (statements whose rows nobody needs).
-    func consume() async throws {
-        for try await _ in self {}
     }
 }

@@ -15,7 +15,7 @@ struct Suifang: AsyncParsableCommand {
         abstract: "Suifang (随访): offline-first patient follow-up node.",
         subcommands: [
             Init.self, Enroll.self, Serve.self, User.self, Token.self, Status.self, SyncNow.self, Revoke.self, Rekey.self, Testnet.self,
-            Demo.self, Bench.self, Policies.self, Debug.self, Backup.self, Restore.self, ServiceCommand.self,
+            Demo.self, Bench.self, Policies.self, Debug.self, Backup.self, Restore.self, ServiceCommand.self, ArchiveCommand.self,
         ]
     )
 

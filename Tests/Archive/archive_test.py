@@ -3,11 +3,16 @@
 loopback port in a temporary directory): two hospitals' centrals, each holding a demo hospital
 and writing survey responses, archive into one database with `serve --archive`.
 
+Each hospital's central connects as its own PostgreSQL role, registered by the group's
+administrator with `suifang archive setup`; the role may write its own hospital's partitions and
+nothing else.
+
 Covers: both hospitals' rows arrive, each under its hospital; PostgreSQL restarted mid-stream
 and the archive catches up; the group's views (NPS per hospital x ward x month x mode,
 satisfaction, complaint ageing) match each central's own statistics exactly; the high-water
-marks deleted (every row sent again) duplicate nothing; a third central that claims a hospital's
-name is refused; no archive row is written for a central that is not told to archive.
+marks deleted (every row sent again) duplicate nothing; a hospital's role cannot read, write or
+delete another hospital's rows or marks, move a registration or replace a view (a stolen central's
+credentials); a central that claims another hospital's name, or one not registered, is refused; no archive row is written for a central that is not told to archive.
 
     Tests/Archive/archive_test.py --binary .build/debug/suifang
 """
@@ -46,12 +51,15 @@ class Postgres:
 
     @property
     def url(self):
-        return f"postgres://postgres@127.0.0.1:{self.port}/{DATABASE}"
+        return self.url_as("postgres")
 
-    def sql(self, statement, database=DATABASE):
+    def url_as(self, role):
+        return f"postgres://{role}@127.0.0.1:{self.port}/{DATABASE}"
+
+    def sql(self, statement, database=DATABASE, role="postgres"):
         """Rows of `statement` (tab-separated fields), as lists of strings."""
         result = subprocess.run(
-            [os.path.join(self.bin, "psql"), "-h", "127.0.0.1", "-p", str(self.port), "-U", "postgres", "-d", database,
+            [os.path.join(self.bin, "psql"), "-h", "127.0.0.1", "-p", str(self.port), "-U", role, "-d", database,
              "-At", "-F", "\t", "-v", "ON_ERROR_STOP=1", "-c", statement],
             capture_output=True, text=True)
         if result.returncode != 0:
@@ -90,7 +98,7 @@ class Hospital(DemoCentral):
     def __init__(self, binary, name, postgres, patients, traffic_seconds):
         self.name = name
         super().__init__(binary, f"archive-{name}", patients=patients)
-        self.serve_args = ["--archive", postgres.url, "--archive-hospital", name,
+        self.serve_args = ["--archive", postgres.url_as(role_of(name)), "--archive-hospital", name,
                            "--traffic-per-second", "8", "--traffic-seconds", str(traffic_seconds),
                            "--traffic-log", os.path.join(self.work, "traffic.log")]
 
@@ -99,6 +107,53 @@ class Hospital(DemoCentral):
         _, nps = self.request("GET", "/api/stats/nps?from=2000-01-01&to=2099-12-31&period=month", token=token)
         _, ageing = self.request("GET", "/api/stats/complaint-ageing", token=token)
         return nps, ageing
+
+
+def role_of(hospital):
+    return "hospital_" + hospital.replace("-", "_")
+
+
+def set_up(binary, postgres, hospital):
+    """The group's administrator registers `hospital` for its own role (created first)."""
+    postgres.sql(f"CREATE ROLE {role_of(hospital)} LOGIN")
+    result = subprocess.run([binary, "archive", "setup", "--archive", postgres.url, "--hospital", hospital,
+                             "--role", role_of(hospital), "--reader", "group_office", "--json"], capture_output=True, text=True)
+    check(result.returncode == 0 and role_of(hospital) in result.stdout, f"archive setup registers {hospital}: {result.stdout}{result.stderr}")
+
+
+def refused(postgres, role, statement):
+    """Whether PostgreSQL refuses `statement` run as `role`."""
+    try:
+        postgres.sql(statement, role=role)
+        return False
+    except RuntimeError as error:
+        return "permission denied" in str(error) or "violates partition constraint" in str(error)
+
+
+def attacks(postgres):
+    """What fz-1's role (a stolen central's credentials) tries against fz-2: all refused."""
+    other = postgres.sql("SELECT id FROM suifang._archive_hospital WHERE hospital = 'fz-2'")[0][0]
+    own = postgres.sql("SELECT id FROM suifang._archive_hospital WHERE hospital = 'fz-1'")[0][0]
+    role = role_of("fz-1")
+    row = "(id, _hospital, _origin, _seq, _stamp_ms) VALUES ('forged', 'fz-2', '00', 1, 1)"
+    for statement in [
+        f"INSERT INTO suifang.survey_response {row}",
+        f"INSERT INTO suifang.survey_response__h{other} {row}",
+        f"INSERT INTO suifang.survey_response__h{own} {row}",
+        f"UPDATE suifang.survey_response__h{other} SET overall = 1",
+        f"DELETE FROM suifang.survey_response__h{other}",
+        f"SELECT count(*) FROM suifang.survey_response__h{other}",
+        "SELECT count(*) FROM suifang.survey_response",
+        "SELECT count(*) FROM suifang.nps_month",
+        f"DELETE FROM suifang._archive_mark__h{other}",
+        "UPDATE suifang._archive_hospital SET role = 'hospital_fz_1' WHERE hospital = 'fz-2'",
+        "CREATE OR REPLACE VIEW suifang.nps_month AS SELECT 1 AS hospital",
+        "CREATE TABLE suifang.planted (x int)",
+    ]:
+        check(refused(postgres, role, statement), f"fz-1's role is refused: {statement}")
+    check(postgres.count(f"SELECT count(*) FROM suifang.survey_response__h{own}") > 0, "fz-1's role reads its own partition")
+    check(refused(postgres, "group_office", "DELETE FROM suifang.survey_response"), "the group office reads, never writes")
+    check(int(postgres.sql("SELECT count(*) FROM suifang.nps_month", role="group_office")[0][0]) > 0, "the group office reads the views")
 
 
 def group_nps(postgres, hospital):
@@ -145,6 +200,9 @@ def main():
     postgres = Postgres()
     hospitals = []
     try:
+        postgres.sql("CREATE ROLE group_office LOGIN")
+        for name in ("fz-1", "fz-2"):
+            set_up(binary, postgres, name)
         hospitals = [Hospital(binary, "fz-1", postgres, 90, 24), Hospital(binary, "fz-2", postgres, 60, 24)]
         for hospital in hospitals:
             hospital.start()
@@ -176,7 +234,7 @@ def main():
         first.process.terminate()
         first.process.wait(timeout=20)
         postgres.sql("DELETE FROM suifang._archive_mark WHERE hospital = 'fz-1'")
-        first.serve_args = ["--archive", postgres.url, "--archive-hospital", "fz-1"]
+        first.serve_args = ["--archive", postgres.url_as(role_of("fz-1")), "--archive-hospital", "fz-1"]
         first.start()
         wait_for(lambda: postgres.count("SELECT count(*) FROM suifang._archive_mark WHERE hospital = 'fz-1'") > 0, "fz-1's marks written again")
         wait_for(lambda: matches(postgres, first, first.login("manager")), "fz-1's views equal again after every row was sent again")
@@ -184,12 +242,19 @@ def main():
         check(postgres.count("SELECT count(*) FROM (SELECT _hospital, id FROM suifang.survey_response GROUP BY 1, 2 HAVING count(*) > 1) d") == 0,
               "one archive row per hospital and key")
 
-        # A central of another hospital (another cluster) that claims fz-2's name is refused.
-        impostor = DemoCentral(binary, "archive-impostor", patients=20, serve_args=["--archive", postgres.url, "--archive-hospital", "fz-2"])
-        hospitals.append(impostor)
-        impostor.start()
-        wait_for(lambda: "another cluster" in impostor.log_tail(20000), "the impostor's archive refused")
-        check(responses(postgres, "fz-2") == counts["fz-2"], "a central of another cluster cannot write under a hospital's name")
+        attacks(postgres)
+        # A central that claims fz-2's name (as the archive's owner, or with fz-1's role), or a
+        # name nobody registered for its role, is refused and writes nothing.
+        for label, role, name, expected in [("owner", "postgres", "fz-2", "another role"), ("stolen", role_of("fz-1"), "fz-2", "another role"),
+                                            ("unregistered", role_of("fz-1"), "fz-9", "not registered")]:
+            impostor = DemoCentral(binary, f"archive-impostor-{label}", patients=20,
+                                   serve_args=["--archive", postgres.url_as(role), "--archive-hospital", name])
+            hospitals.append(impostor)
+            impostor.start()
+            wait_for(lambda: expected in impostor.log_tail(20000), f"the {label} impostor's archive refused")
+            impostor.stop()
+        check(responses(postgres, "fz-2") == counts["fz-2"], "a central cannot write under another hospital's name")
+        check(postgres.count("SELECT count(*) FROM suifang._archive_hospital WHERE hospital = 'fz-9'") == 0, "nor register a name of its own")
     except (AssertionError, RuntimeError):
         for name, difference in last_difference.items():
             print(f"--- {name}: central only {difference[0]}; archive only {difference[1]}; ageing {difference[2]} vs {difference[3]}")

@@ -1,0 +1,67 @@
+import Foundation
+import GRDB
+import TestSupport
+import Testing
+
+@testable import Replica
+
+/// What the archive reads from a replica: pages of whole commits, bounded in rows and in bytes,
+/// that together cover every row once, as it stands now.
+@Suite("Archive pages")
+struct ArchivePageTests {
+    /// A replica of `count` entries of `size` bytes each, one commit each.
+    private func replica(_ name: String, count: Int, size: Int) async throws -> (TemporaryDatabase, Replica) {
+        let file = TemporaryDatabase(name)
+        let replica = try Replica.open(at: file.path, configuration: ReplicaConfiguration(policies: testPolicies))
+        for index in 0..<count {
+            _ = try await replica.write { tx in
+                try tx.insert(into: "entry", values: ["body": String(repeating: "x", count: size) + "\(index)", "score": index])
+            }
+        }
+        return (file, replica)
+    }
+
+    /// Large rows (a hostile ward's 200 KB texts) must not make a page of thousands of them:
+    /// the page stops at its byte budget, and paging on still covers every row exactly once.
+    @Test func pagesOfLargeRowsStayWithinTheirByteBudget() async throws {
+        let (file, replica) = try await replica("archive-bytes", count: 40, size: 200_000)
+        defer { file.remove() }
+        var marks = VersionVector()
+        var keys: [String] = []
+        var pages = 0
+        while true {
+            let page = try replica.archivePage(after: marks, maxRows: 5_000, maxBytes: 1 << 20)
+            if page.isEmpty { break }
+            pages += 1
+            let bytes = page.tables.flatMap(\.rows).reduce(0) { $0 + $1.byteCount }
+            // Whole commits: the one that crosses the budget is the last taken.
+            #expect(bytes < (1 << 20) + 210_000, "a page of \(bytes) bytes")
+            keys += page.tables.flatMap(\.rows).map(\.key)
+            marks = page.marks
+        }
+        #expect(pages >= 6)
+        #expect(keys.count == 40 && Set(keys).count == 40)
+        #expect(marks == (try replica.versionVector()))
+    }
+
+    /// A commit larger than the budget is still taken (alone): the archive never stops at it.
+    @Test func aCommitLargerThanTheBudgetIsTakenAlone() async throws {
+        let (file, replica) = try await replica("archive-one", count: 2, size: 300_000)
+        defer { file.remove() }
+        let page = try replica.archivePage(after: VersionVector(), maxRows: 5_000, maxBytes: 100_000)
+        #expect(page.commits == 1 && page.rowCount == 1)
+    }
+
+    /// A row touched by several commits of one page is archived once, with the last commit.
+    @Test func aRowChangedTwiceInAPageIsArchivedOnceWithItsLastCommit() async throws {
+        let (file, replica) = try await replica("archive-twice", count: 0, size: 0)
+        defer { file.remove() }
+        let key = try await replica.write { tx in try tx.insert(into: "item", values: ["name": "first", "visits": 1]) }
+        _ = try await replica.write { tx in try tx.update("item", id: key, set: ["visits": 99]) }
+        let page = try replica.archivePage(after: VersionVector())
+        let rows = page.tables.flatMap(\.rows)
+        #expect(rows.count == 1 && page.commits == 2)
+        #expect(rows.first?.seq == page.marks.sorted.first?.seq)
+        #expect(rows.first?.values?.contains(99.databaseValue) == true)
+    }
+}
