@@ -13,8 +13,9 @@ struct ArchiveSession {
     /// The settings every archive connection runs under.
     static func configure(_ connection: PostgresConnection, logger: Logger) async throws {
         // COPY names its table unqualified (PostgresNIO quotes the name whole): the archive's
-        // schema comes first for this connection (temporary tables are found before it anyway).
-        try await connection.run("SET search_path = suifang, public", logger: logger)
+        // schema is on the path, after pg_catalog and never `public` (where a hospital's role
+        // might plant a function or operator that the administrator's statements would call).
+        try await connection.run("SET search_path = pg_catalog, suifang, pg_temp", logger: logger)
         // A long report holding a lock must not stall the archive silently, nor the archive's
         // queued lock stall every reader behind it.
         try await connection.run("SET lock_timeout = '10s'", logger: logger)
@@ -59,7 +60,7 @@ struct ArchiveSession {
     func register(hospital: String, role: String, clusterKey: String?, reader: String? = nil) async throws -> ArchiveRegistration {
         var registration: ArchiveRegistration?
         try await connection.transaction(logger: logger) {
-            try await run("SELECT pg_advisory_xact_lock(7382015)")
+            try await run("SELECT pg_catalog.pg_advisory_xact_lock(7382015::bigint)")
             for statement in schema.creation { try await run(statement) }
             // The views read the hospital's tables; policies without them (a benchmark's) get none.
             for statement in GroupViews.statements {

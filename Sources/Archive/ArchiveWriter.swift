@@ -118,6 +118,16 @@ public struct ArchiveWriter: Service {
             } catch {
                 if Task.isCancelled { return }
                 Counter(label: "suifang_archive_errors_total").increment()
+                if let sqlState = Self.refusal(error) {
+                    // Not an outage: retrying the same page gets the same answer until someone
+                    // acts, so every refusal is logged, and retried less often.
+                    logger.error(
+                        "the archive refused a page: it is retried, but needs an administrator (after an upgrade: suifang archive setup)",
+                        metadata: ["archive.target": "\(target)", "archive.sqlstate": "\(sqlState)"])
+                    reachable = false
+                    try? await Task.sleep(for: .seconds(Double.random(in: 10...20)))
+                    continue
+                }
                 if reachable != false {
                     // PostgreSQL's errors name statements and constraints, not values; the
                     // type of the error is enough for the log.
@@ -151,6 +161,13 @@ public struct ArchiveWriter: Service {
             }
             return value
         }
+    }
+
+    /// The SQLSTATE of an error PostgreSQL will give again for the same page (data, integrity,
+    /// privilege, schema: classes 22, 23, 42, 0A), nil for connection failures and timeouts.
+    static func refusal(_ error: any Error) -> String? {
+        guard let error = error as? PSQLError, let state = error.serverInfo?[.sqlState] else { return nil }
+        return ["22", "23", "42", "0A"].contains(String(state.prefix(2))) ? state : nil
     }
 
     private static func summary(_ error: any Error) -> String {

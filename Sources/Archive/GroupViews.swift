@@ -11,7 +11,7 @@ enum GroupViews {
     static let statements: [String] = [
         // A day from a replica's text, or NULL: a malformed value must not break a view.
         """
-        CREATE OR REPLACE FUNCTION suifang.try_date(value text) RETURNS date LANGUAGE plpgsql IMMUTABLE AS $$
+        CREATE OR REPLACE FUNCTION suifang.try_date(value text) RETURNS date LANGUAGE plpgsql STABLE SET search_path = pg_catalog AS $$
         BEGIN
             RETURN to_date(substr(value, 1, 10), 'YYYY-MM-DD');
         EXCEPTION WHEN others THEN
@@ -42,14 +42,14 @@ enum GroupViews {
         FROM suifang.response_day
         WHERE ward_id <> ''
         GROUP BY hospital, ward_id, substr(day, 1, 7), mode
-        HAVING sum(recommenders) > 0
+        HAVING sum(recommenders) > 0::numeric
         """,
         """
         CREATE OR REPLACE VIEW suifang.satisfaction_month AS
         SELECT hospital, ward_id, department_id, substr(day, 1, 7) AS month, mode,
                sum(responses)::bigint AS responses, sum(satisfied)::bigint AS satisfied, sum(dissatisfied)::bigint AS dissatisfied,
                sum(no_opinion)::bigint AS no_opinion,
-               round(sum(satisfied) * 100.0 / nullif(sum(satisfied) + sum(dissatisfied) + sum(no_opinion), 0), 1) AS satisfied_percent_of_responses
+               round(sum(satisfied) * 100.0 / nullif(sum(satisfied) + sum(dissatisfied) + sum(no_opinion), 0::numeric), 1) AS satisfied_percent_of_responses
         FROM suifang.response_day
         GROUP BY hospital, ward_id, department_id, substr(day, 1, 7), mode
         """,

@@ -110,7 +110,7 @@ package struct ReplicaBenchmark {
         let plainBytes = try fileBytes(plain.pool)
         let replicaBytes = try fileBytes(replica.reader)
         return [
-            BenchmarkResult(suite: "replica", metric: "merge_rate_ratio", value: count / mergeSeconds, unit: "rows/s", baseline: count / plainSeconds, goal: ">= 0.5"),
+            BenchmarkResult(suite: "replica", metric: "merge_rate_ratio", value: count / mergeSeconds, unit: "rows/s", baseline: count / plainSeconds, goal: ">= 0.75"),
             BenchmarkResult(
                 suite: "replica", metric: "merge_rate_ratio_encrypted", value: count / encryptedSeconds, unit: "rows/s", baseline: count / plainSeconds,
                 goal: ">= 0.4"),
