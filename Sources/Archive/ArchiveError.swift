@@ -28,4 +28,9 @@ public struct ArchiveError: Error, CustomStringConvertible, Sendable {
     }
 
     public var description: String { "archive: \(message)" }
+
+    /// `hospital` is registered for a role other than this central's.
+    static func otherRole(_ hospital: String) -> ArchiveError {
+        ArchiveError(.hospitalClash, "the archive holds hospital '\(hospital)' for another role: give this central its own --archive-hospital name")
+    }
 }

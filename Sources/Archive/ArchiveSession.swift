@@ -81,9 +81,7 @@ struct ArchiveSession {
             guard let found else { throw ArchiveError(.database, "the archive lost hospital '\(hospital)''s registration") }
             var current = ArchiveRegistration(hospital: hospital, role: found.role, id: found.id)
             if let clusterKey {
-                guard found.role == role else {
-                    throw ArchiveError(.hospitalClash, "the archive holds hospital '\(hospital)' for another role: give this central its own --archive-hospital name")
-                }
+                guard found.role == role else { throw ArchiveError.otherRole(hospital) }
                 guard found.clusterKey == nil || found.clusterKey == clusterKey else {
                     throw ArchiveError(
                         .hospitalClash, "the archive already holds hospital '\(hospital)' for another cluster: give this central its own --archive-hospital name")

@@ -20,10 +20,9 @@ public enum ArchiveSetup {
     /// - Throws: ``ArchiveError`` when a name is not usable, the role does not exist, or the
     ///   connecting role may not create in the archive.
     public static func run(target: ArchiveTarget, policies: PolicySet, hospital: String, role: String, reader: String?, logger: Logger) async throws -> [String] {
-        guard ArchiveWriter.validHospital(hospital) else {
-            throw ArchiveError(.badTarget, "the hospital's archive name must be 1–64 letters, digits, '-', '_' or '.'")
-        }
-        for name in [role] + (reader.map { [$0] } ?? []) where !validRole(name) {
+        try ArchiveWriter.checkHospital(hospital)
+        let roles = [role] + (reader.map { [$0] } ?? [])
+        for name in roles where !validRole(name) {
             throw ArchiveError(.badTarget, "a role name must be 1–63 letters, digits, '_' or '-'")
         }
         let schema = try ArchiveSchema(policies: policies)
@@ -39,7 +38,7 @@ public enum ArchiveSetup {
             guard try await session.mayCreate() else {
                 throw ArchiveError(.notRegistered, "role '\(try await session.currentRole())' may not create in the archive: connect as its owner")
             }
-            for name in [role] + (reader.map { [$0] } ?? []) {
+            for name in roles {
                 let rows = try await connection.query("SELECT 1 FROM pg_roles WHERE rolname = \(name)", logger: logger)
                 var exists = false
                 for try await _ in rows { exists = true }

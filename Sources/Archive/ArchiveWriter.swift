@@ -32,10 +32,13 @@ public struct ArchiveWriter: Service {
         !name.isEmpty && name.count <= 64 && name.allSatisfy { $0.isASCII && ($0.isLetter || $0.isNumber || "-_.".contains($0)) }
     }
 
+    /// Throws unless `name` is a valid hospital name (``validHospital(_:)``).
+    static func checkHospital(_ name: String) throws(ArchiveError) {
+        guard validHospital(name) else { throw ArchiveError(.badTarget, "the hospital's archive name must be 1–64 letters, digits, '-', '_' or '.'") }
+    }
+
     public init(replica: Replica, target: ArchiveTarget, hospital: String, clusterKey: String, maxRowsPerPage: Int = 5_000, logger: Logger) throws(ArchiveError) {
-        guard Self.validHospital(hospital) else {
-            throw ArchiveError(.badTarget, "the hospital's archive name must be 1–64 letters, digits, '-', '_' or '.'")
-        }
+        try Self.checkHospital(hospital)
         _ = try ArchiveSchema(policies: replica.policies)
         self.replica = replica
         self.target = target

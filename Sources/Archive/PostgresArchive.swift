@@ -45,9 +45,7 @@ final class PostgresArchive: Sendable {
                         "hospital '\(hospital)' is not registered in the archive for role '\(role)': the archive's administrator runs `suifang archive setup --hospital \(hospital) --role \(role)`"
                     )
                 }
-                guard found.role == role else {
-                    throw ArchiveError(.hospitalClash, "the archive holds hospital '\(hospital)' for another role: give this central its own --archive-hospital name")
-                }
+                guard found.role == role else { throw ArchiveError.otherRole(hospital) }
                 registration = found
             }
             return PostgresArchive(connection: connection, schema: schema, registration: registration, logger: logger)
