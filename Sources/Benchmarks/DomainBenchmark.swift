@@ -272,7 +272,7 @@ package struct DomainBenchmark {
     package static func plainDatabase(_ path: String, _ schema: String) throws -> DatabaseQueue {
         let queue = try DatabaseQueue(path: path)
         try queue.writeWithoutTransaction { db in
-            for pragma in Replica.pragmas(cacheSizeKiB: 65_536) { try db.execute(sql: pragma) }
+            for pragma in Replica.pragmas(cacheSizeKiB: ReplicaConfiguration.defaultCacheSizeKiB) { try db.execute(sql: pragma) }
         }
         try queue.write { db in try db.execute(sql: schema) }
         return queue

@@ -186,7 +186,7 @@ package struct PlainSurveyTable {
     package init(path: String) throws {
         var configuration = Configuration()
         configuration.prepareDatabase { db in
-            for pragma in Replica.pragmas(cacheSizeKiB: 64 * 1024) { try db.execute(sql: pragma) }
+            for pragma in Replica.pragmas(cacheSizeKiB: ReplicaConfiguration.defaultCacheSizeKiB) { try db.execute(sql: pragma) }
         }
         pool = try Replica.openPool(at: path, configuration)
         let declaration = SurveyShape.declaration

@@ -18,10 +18,14 @@ import Testnets
 package struct SyncBenchmark {
     package var scaleDown: Int
     package var policies: PolicyDirectory
+    /// Run only the 1,000,000-change initial sync (`initial`), for profiling it alone.
+    package var only: String?
 
-    package init(scaleDown: Int, policies: PolicyDirectory) {
+    package init(scaleDown: Int, policies: PolicyDirectory, only: String? = nil) throws {
+        guard only == nil || only == "initial" else { throw NodeSetupError("--only takes: initial") }
         self.scaleDown = scaleDown
         self.policies = policies
+        self.only = only
     }
 
     package func run() async throws {
@@ -40,36 +44,10 @@ package struct SyncBenchmark {
         let small = 100_000 / scaleDown, large = 1_000_000 / scaleDown
         var results: [BenchmarkResult] = []
 
-        // 1. 100k survey responses, ward → fresh central.
         let ward = scratch.path("ward")
         let wardID = try NodeDirectory(scratch.path("ward")).identity().nodeID
         try fill(ward, origin: wardID, from: 0, to: small)
-        let central = try tool.start(["serve", "--dir", scratch.path("central"), "--log-level", "error"], logPath: scratch.path("central.log"))
-        defer { central.terminate() }
-        let proxy = FaultProxy(name: "ward→central", targetPort: ports.central)
-        let proxyPort = try await proxy.start()
-        try await waitUntilListening(port: ports.central)
-        let (seconds, report) = try await oneShot(ward, port: proxyPort)
-        guard report.rowsSent == small else { throw NodeSetupError("sent \(report.rowsSent) of \(small) rows") }
-        let plainSeconds = try plainInsertSeconds(rows: small, scratch: scratch)
-        results.append(
-            BenchmarkResult(
-                suite: "sync", metric: "sync_100k_seconds", value: seconds, unit: "s", baseline: plainSeconds,
-                goal: "<= 5", goalOnValue: true))
-        results.append(
-            BenchmarkResult(
-                suite: "sync", metric: "sync_rate_ratio", value: Double(small) / seconds, unit: "rows/s",
-                baseline: Double(small) / plainSeconds, goal: ">= 0.35"))
-        let wireBytes = Double(proxy.bytesForward.load(ordering: .relaxed) + proxy.bytesBack.load(ordering: .relaxed))
-        results.append(
-            BenchmarkResult(
-                suite: "sync", metric: "wire_ratio", value: wireBytes / Double(small), unit: "bytes/response",
-                baseline: averageJSONBytes(), goal: "<= 0.15"))
-        central.terminate()
-        central.waitUntilExit()
-
-        // 2. Live latency: a commit on the ward until it is committed at central (both in this process).
-        results += try await liveLatency(scratch: scratch, wardPort: ports.ward, centralPort: ports.central)
+        if only == nil { results += try await smallSyncAndLatency(ward: ward, scratch: scratch, ports: ports, rows: small) }
 
         // 3. 1,000,000 changes into a fresh node, each side its own process; peak RSS of either.
         try fill(ward, origin: wardID, from: small, to: large)
@@ -101,6 +79,11 @@ package struct SyncBenchmark {
                 suite: "sync", metric: "initial_sync_ratio", value: Double(large) / largeSeconds, unit: "rows/s",
                 baseline: Double(large) / plainLargeSeconds, goal: ">= 0.5"))
 
+        if only != nil {
+            for result in results { print(result.jsonLine) }
+            return
+        }
+
         // 4. Nothing to send: two nodes holding the same 1,000,000 rows.
         let before = (mirrorProxy.bytesForward.load(ordering: .relaxed), mirrorProxy.bytesBack.load(ordering: .relaxed))
         let (idleSeconds, idle) = try await oneShot(ward, port: mirrorProxyPort)
@@ -123,6 +106,40 @@ package struct SyncBenchmark {
         results.append(try streamRatio())
         results.append(try verifyRatio())
         for result in results { print(result.jsonLine) }
+    }
+
+    /// 1. 100k survey responses, ward → fresh central; 2. live latency.
+    private func smallSyncAndLatency(ward: String, scratch: ScratchDirectory, ports: (central: Int, ward: Int, mirror: Int), rows small: Int) async throws -> [BenchmarkResult] {
+        let tool = NodeTool()
+        var results: [BenchmarkResult] = []
+        let central = try tool.start(["serve", "--dir", scratch.path("central"), "--log-level", "error"], logPath: scratch.path("central.log"))
+        defer { central.terminate() }
+        let proxy = FaultProxy(name: "ward→central", targetPort: ports.central)
+        let proxyPort = try await proxy.start()
+        try await waitUntilListening(port: ports.central)
+        let (seconds, report) = try await oneShot(ward, port: proxyPort)
+        guard report.rowsSent == small else { throw NodeSetupError("sent \(report.rowsSent) of \(small) rows") }
+        let plainSeconds = try plainInsertSeconds(rows: small, scratch: scratch)
+        results.append(
+            BenchmarkResult(
+                suite: "sync", metric: "sync_100k_seconds", value: seconds, unit: "s", baseline: plainSeconds,
+                goal: "<= 5", goalOnValue: true))
+        results.append(
+            BenchmarkResult(
+                suite: "sync", metric: "sync_rate_ratio", value: Double(small) / seconds, unit: "rows/s",
+                baseline: Double(small) / plainSeconds, goal: ">= 0.35"))
+        let wireBytes = Double(proxy.bytesForward.load(ordering: .relaxed) + proxy.bytesBack.load(ordering: .relaxed))
+        results.append(
+            BenchmarkResult(
+                suite: "sync", metric: "wire_ratio", value: wireBytes / Double(small), unit: "bytes/response",
+                baseline: averageJSONBytes(), goal: "<= 0.15"))
+        central.terminate()
+        central.waitUntilExit()
+
+        // 2. Live latency: a commit on the ward until it is committed at central (both in this process).
+        results += try await liveLatency(scratch: scratch, wardPort: ports.ward, centralPort: ports.central)
+
+        return results
     }
 
     /// The policy files without their scope lines (`hold`, `scope-root`): every node holds everything.

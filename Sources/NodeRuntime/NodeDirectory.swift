@@ -182,6 +182,9 @@ package struct NodeDirectory {
         }
     }
 
+    /// SQLite's heap beyond the page caches: prepared statements, schema, sorters.
+    static let sqliteHeapHeadroomKiB = 8 * 1024
+
     /// Opens the replica as `identity`: it signs its commits with the node's key and writes only what
     /// its certificate's role may; commits of nodes in `revokedNode` are refused.
     package func openReplica(policies: PolicySet, identity: NodeIdentity, logger: Logger, wallClock: any WallClock = SystemWallClock()) throws -> Replica {
@@ -189,6 +192,8 @@ package struct NodeDirectory {
         configuration.authority = CertificateTrust(identity: identity)
         configuration.revocationTable = policies.table(named: "revokedNode") == nil ? nil : "revokedNode"
         configuration.encryption = try vault()?.encryption
+        // One replica per node process: SQLite's whole heap stays near the replica's page caches.
+        Replica.limitSQLiteHeap(toKiB: configuration.pageCacheBudgetKiB + Self.sqliteHeapHeadroomKiB)
         return try Replica.open(at: replicaPath, configuration: configuration)
     }
 }

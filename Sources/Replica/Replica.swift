@@ -1,5 +1,6 @@
 import Foundation
 import GRDB
+import GRDBSQLite
 import Logging
 import Synchronization
 
@@ -15,8 +16,14 @@ public struct ReplicaConfiguration: Sendable {
     public var maximumForwardSkew: UInt64
     /// A seed for row ids, for reproducible tests; `nil` uses the system's randomness.
     public var rowIDSeed: UInt64?
-    /// SQLite page cache per connection, in KiB (changes arrive out of key order; a large cache keeps merges fast).
+    /// The writer connection's SQLite page cache, in KiB (changes arrive out of key order; a large
+    /// cache keeps merges fast).
     public var cacheSizeKiB: Int
+    /// Each reader connection's SQLite page cache, in KiB: readers page out changes, feeds and reports,
+    /// mostly in key order, and the operating system caches the file under them.
+    public var readerCacheSizeKiB: Int = ReplicaConfiguration.defaultReaderCacheSizeKiB
+    /// The most reader connections the replica opens at once.
+    public var maximumReaderCount: Int = ReplicaConfiguration.defaultMaximumReaderCount
     /// Where the replica logs. Messages carry table names, row ids and node ids, never values.
     public var logger: Logger
     /// The most rows one local commit may change. A commit travels whole in one batch, and a peer
@@ -34,11 +41,24 @@ public struct ReplicaConfiguration: Sendable {
     /// Encryption at rest for the replica's files; `nil` keeps them in the clear (tests and tools).
     public var encryption: ReplicaEncryption?
 
-    /// Creates a configuration with defaults: system clock, 5 minutes of tolerated forward skew, 64 MiB cache, no logging.
+    /// The writer's page cache unless configured otherwise: 32 MiB.
+    public static let defaultCacheSizeKiB = 32 * 1024
+    /// A reader's page cache unless configured otherwise: 4 MiB.
+    public static let defaultReaderCacheSizeKiB = 4 * 1024
+    /// Reader connections unless configured otherwise.
+    public static let defaultMaximumReaderCount = 4
+
+    /// The most page cache the replica's connections hold together, in KiB: the writer's and every
+    /// reader's. With ``Replica/limitSQLiteHeap(toKiB:)`` this bounds what SQLite keeps in memory,
+    /// however many rows the replica holds.
+    public var pageCacheBudgetKiB: Int { cacheSizeKiB + maximumReaderCount * readerCacheSizeKiB }
+
+    /// Creates a configuration with defaults: system clock, 5 minutes of tolerated forward skew, a
+    /// 32 MiB writer cache and four readers of 4 MiB, no logging.
     public init(
         nodeID: NodeID? = nil, policies: PolicySet, wallClock: any WallClock = SystemWallClock(),
         maximumForwardSkew: UInt64 = 5 * 60 * 1000, rowIDSeed: UInt64? = nil,
-        cacheSizeKiB: Int = 64 * 1024, logger: Logger = Logger(label: "suifang.replica", factory: { _ in SwiftLogNoOpLogHandler() })
+        cacheSizeKiB: Int = ReplicaConfiguration.defaultCacheSizeKiB, logger: Logger = Logger(label: "suifang.replica", factory: { _ in SwiftLogNoOpLogHandler() })
     ) {
         self.nodeID = nodeID
         self.policies = policies
@@ -137,15 +157,24 @@ public final class Replica: Sendable {
         ["PRAGMA synchronous = FULL", "PRAGMA cache_size = -\(cacheSizeKiB)"]
     }
 
+    /// Caps what SQLite allocates in this process (`sqlite3_soft_heap_limit64`): past the cap, page
+    /// caches recycle their own pages instead of growing. Process-wide; a node calls it once, with its
+    /// replica's ``ReplicaConfiguration/pageCacheBudgetKiB`` plus room for statements.
+    public static func limitSQLiteHeap(toKiB kib: Int) {
+        sqlite3_soft_heap_limit64(Int64(kib) * 1024)
+    }
+
     private static func databaseConfiguration(_ configuration: ReplicaConfiguration, gate: WriteGate) -> Configuration {
         var config = Configuration()
         // Other processes (the CLI's status, a testnet's checks) may hold the file for a moment.
         config.busyMode = .timeout(10)
+        config.maximumReaderCount = max(1, configuration.maximumReaderCount)
         let function = gate.function
-        let pragmas = pragmas(cacheSizeKiB: configuration.cacheSizeKiB)
+        let writerPragmas = pragmas(cacheSizeKiB: configuration.cacheSizeKiB)
+        let readerPragmas = pragmas(cacheSizeKiB: configuration.readerCacheSizeKiB)
         config.prepareDatabase { db in
             db.add(function: function)
-            for pragma in pragmas {
+            for pragma in db.configuration.readonly ? readerPragmas : writerPragmas {
                 try db.execute(sql: pragma)
             }
         }

@@ -25,10 +25,12 @@ struct SyncBenchmarkCommand: AsyncParsableCommand {
 
     @Option(help: "Divide every workload size by this (for a quick smoke run).")
     var scaleDown: Int = 1
+    @Option(help: "Run only this metric group: initial (the 1,000,000-change sync into a fresh node).")
+    var only: String?
     @OptionGroup var policies: PolicyOptions
 
     func run() async throws {
-        try await SyncBenchmark(scaleDown: scaleDown, policies: policies.policyDirectory).run()
+        try await SyncBenchmark(scaleDown: scaleDown, policies: policies.policyDirectory, only: only).run()
     }
 }
 
