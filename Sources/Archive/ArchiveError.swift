@@ -12,6 +12,9 @@ public struct ArchiveError: Error, CustomStringConvertible, Sendable {
         /// This central's role may neither set the archive up nor write the hospital: the
         /// archive's administrator has not registered it (`suifang archive setup`).
         case notRegistered
+        /// The archive's schema holds what its administrator did not make (objects another role
+        /// owns, a table posing as a partition): nothing is set up or written until it is removed.
+        case untrustedSchema
         /// The archive database refused or lost a write.
         case database
     }
@@ -28,6 +31,11 @@ public struct ArchiveError: Error, CustomStringConvertible, Sendable {
     }
 
     public var description: String { "archive: \(message)" }
+
+    /// `hospital` is bound to another cluster's central (the same role, another cluster key).
+    static func otherCluster(_ hospital: String) -> ArchiveError {
+        ArchiveError(.hospitalClash, "the archive already holds hospital '\(hospital)' for another cluster: give this central its own --archive-hospital name")
+    }
 
     /// `hospital` is registered for a role other than this central's.
     static func otherRole(_ hospital: String) -> ArchiveError {

@@ -53,6 +53,30 @@ struct ArchiveSchema: Sendable {
                 hospital text NOT NULL, origin text NOT NULL, seq bigint NOT NULL, archived_at timestamptz NOT NULL DEFAULT now(),
                 PRIMARY KEY (hospital, origin)) PARTITION BY LIST (hospital)
             """,
+            // A hospital's role reads no registration: it claims its own through this function,
+            // which binds the hospital to the first cluster that claims it and tells another
+            // role or cluster only that the name is not theirs.
+            """
+            CREATE OR REPLACE FUNCTION \(Self.name).claim_hospital(wanted text, key text)
+            RETURNS TABLE (claim_status text, claim_id integer, bound_key text)
+            LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog AS $$
+            DECLARE registered record;
+            BEGIN
+                SELECT h.role, h.id, h.cluster_key INTO registered FROM \(Self.name)._archive_hospital h WHERE h.hospital = wanted FOR UPDATE;
+                IF NOT FOUND THEN
+                    RETURN QUERY SELECT 'absent'::text, NULL::integer, NULL::text;
+                ELSIF registered.role <> session_user THEN
+                    RETURN QUERY SELECT 'other-role'::text, NULL::integer, NULL::text;
+                ELSE
+                    IF registered.cluster_key IS NULL THEN
+                        UPDATE \(Self.name)._archive_hospital h SET cluster_key = key WHERE h.hospital = wanted;
+                        registered.cluster_key := key;
+                    END IF;
+                    RETURN QUERY SELECT 'ok'::text, registered.id, registered.cluster_key;
+                END IF;
+            END $$
+            """,
+            "REVOKE ALL ON FUNCTION \(Self.name).claim_hospital(text, text) FROM PUBLIC",
             """
             CREATE OR REPLACE VIEW \(Self.name).archive_status AS
             SELECT h.hospital, h.role, h.registered_at, max(m.archived_at) AS last_archived_at, count(m.origin) AS origins
@@ -76,29 +100,42 @@ struct ArchiveSchema: Sendable {
     /// The partitions of `registration`'s hospital (created when missing).
     func partitions(of registration: ArchiveRegistration) -> [String] {
         let value = literal(registration.hospital)
-        let pairs = [("_archive_mark", registration.marks)] + tables.map { ($0.name, registration.partition(of: $0)) }
-        return pairs.map { parent, partition in
+        return partitionNames(of: registration).map { parent, partition in
             "CREATE TABLE IF NOT EXISTS \(Self.name).\(quoted(partition)) PARTITION OF \(Self.name).\(quoted(parent)) FOR VALUES IN (\(value))"
         }
     }
 
-    /// What `registration`'s role may do: read the registrations (its own among them), and read
-    /// and write its hospital's partitions. Nothing else: no other hospital's rows, no parent
-    /// table, no view, no schema change.
+    /// The names of `registration`'s partitions: the marks' first, then one per table.
+    func partitionNames(of registration: ArchiveRegistration) -> [(parent: String, partition: String)] {
+        [("_archive_mark", registration.marks)] + tables.map { ($0.name, registration.partition(of: $0)) }
+    }
+
+    /// What `registration`'s role may do: claim its hospital (``ArchiveSession``), and read and
+    /// write its hospital's partitions. Nothing else: no registration, no other hospital's rows, no
+    /// parent table, no view, no schema change. (A release before this one let it read the
+    /// registrations: that is taken back.)
     func grants(to registration: ArchiveRegistration) -> [String] {
         let role = quoted(registration.role)
-        let partitions = ([registration.marks] + tables.map { registration.partition(of: $0) }).map { "\(Self.name).\(quoted($0))" }
+        let partitions = partitionNames(of: registration).map { "\(Self.name).\(quoted($0.partition))" }
         return [
             "GRANT USAGE ON SCHEMA \(Self.name) TO \(role)",
-            "GRANT SELECT ON \(Self.name)._archive_hospital TO \(role)",
+            "REVOKE ALL ON \(Self.name)._archive_hospital FROM \(role)",
+            "GRANT EXECUTE ON FUNCTION \(Self.name).claim_hospital(text, text) TO \(role)",
             "GRANT SELECT, INSERT, UPDATE, DELETE ON \(partitions.joined(separator: ", ")) TO \(role)",
         ]
     }
 
-    /// Takes back what ``grants(to:)`` gave (a hospital moved to another role).
+    /// Takes back what ``grants(to:)`` gave (a hospital moved to another role): the role keeps
+    /// nothing in the archive (a role writes one hospital, ``ArchiveSetup`` makes sure).
     func revocations(from registration: ArchiveRegistration) -> [String] {
-        let partitions = ([registration.marks] + tables.map { registration.partition(of: $0) }).map { "\(Self.name).\(quoted($0))" }
-        return ["REVOKE ALL ON \(partitions.joined(separator: ", ")) FROM \(quoted(registration.role))"]
+        let role = quoted(registration.role)
+        let partitions = partitionNames(of: registration).map { "\(Self.name).\(quoted($0.partition))" }
+        return [
+            "REVOKE ALL ON \(partitions.joined(separator: ", ")) FROM \(role)",
+            "REVOKE ALL ON FUNCTION \(Self.name).claim_hospital(text, text) FROM \(role)",
+            "REVOKE ALL ON \(Self.name)._archive_hospital FROM \(role)",
+            "REVOKE ALL ON SCHEMA \(Self.name) FROM \(role)",
+        ]
     }
 
     /// What a reporting role (BI tools, the group office) may read: the views and every hospital's tables.

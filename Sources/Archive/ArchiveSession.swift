@@ -29,27 +29,68 @@ struct ArchiveSession {
         throw ArchiveError(.database, "the archive did not say which role this connection is")
     }
 
-    /// Whether this role may create in the archive's schema (or the schema itself): the
-    /// archive's owner, which sets up what is missing.
-    func mayCreate() async throws -> Bool {
+    /// Whether this role is the archive's administrator: it owns schema `suifang`, or the schema
+    /// is not there yet and it may create it. Only the administrator changes the schema; the
+    /// privilege to create in someone else's schema is not enough (what it created there would
+    /// run the next statements of its owner).
+    func ownsArchive() async throws -> Bool {
         let rows = try await connection.query(
             """
             SELECT CASE WHEN to_regnamespace('suifang') IS NULL THEN has_database_privilege(current_database(), 'CREATE')
-                        ELSE has_schema_privilege('suifang', 'CREATE') END
+                        ELSE (SELECT nspowner FROM pg_namespace WHERE nspname = 'suifang') = (SELECT oid FROM pg_roles WHERE rolname = current_user) END
             """, logger: logger)
-        for try await may in rows.decode(Bool.self) { return may }
+        for try await owns in rows.decode(Bool.self) { return owns }
         return false
     }
 
-    /// `hospital`'s registration, when there is one.
-    func registration(of hospital: String) async throws -> ArchiveRegistration? {
-        let rows = try await connection.query("SELECT role, id FROM suifang._archive_hospital WHERE hospital = \(hospital)", logger: logger)
-        for try await (role, id) in rows.decode((String, Int32).self) { return ArchiveRegistration(hospital: hospital, role: role, id: Int(id)) }
-        return nil
+    /// Objects in the archive's schema that another role owns (`name (owner)`): the
+    /// administrator's statements would use them, running whatever their owner put in them.
+    func foreignObjects() async throws -> [String] {
+        let rows = try await connection.query(
+            """
+            SELECT c.relname::text, pg_get_userbyid(c.relowner)::text FROM pg_class c
+             WHERE c.relnamespace = to_regnamespace('suifang') AND c.relowner <> (SELECT oid FROM pg_roles WHERE rolname = current_user)
+            UNION ALL
+            SELECT p.proname::text, pg_get_userbyid(p.proowner)::text FROM pg_proc p
+             WHERE p.pronamespace = to_regnamespace('suifang') AND p.proowner <> (SELECT oid FROM pg_roles WHERE rolname = current_user)
+            UNION ALL
+            SELECT t.typname::text, pg_get_userbyid(t.typowner)::text FROM pg_type t
+             WHERE t.typnamespace = to_regnamespace('suifang') AND t.typowner <> (SELECT oid FROM pg_roles WHERE rolname = current_user)
+            """, logger: logger)
+        var found: [String] = []
+        for try await (name, owner) in rows.decode((String, String).self) { found.append("\(name) (\(owner))") }
+        return found
     }
 
-    /// Creates what is missing (under an advisory lock: several centrals start at once),
-    /// registers `hospital` for `role` and creates its partitions.
+    /// Claims `hospital` for this connection's role and binds it to `clusterKey` when no cluster
+    /// claimed it yet (a role that may not read the registrations: `suifang.claim_hospital`).
+    /// - Throws: ``ArchiveError`` `notRegistered` when nobody registered the hospital;
+    ///   `hospitalClash` when it is another role's or another cluster's.
+    func claim(hospital: String, clusterKey: String, role: String) async throws -> ArchiveRegistration {
+        let rows = try await connection.query("SELECT claim_status, claim_id, bound_key FROM suifang.claim_hospital(\(hospital), \(clusterKey))", logger: logger)
+        var answer: (status: String, id: Int32?, key: String?)?
+        for try await row in rows.decode((String, Int32?, String?).self) { answer = row }
+        switch answer?.status {
+        case "ok":
+            guard let id = answer?.id else { break }
+            guard answer?.key == clusterKey else { throw ArchiveError.otherCluster(hospital) }
+            return ArchiveRegistration(hospital: hospital, role: role, id: Int(id))
+        case "other-role":
+            throw ArchiveError.otherRole(hospital)
+        case "absent":
+            throw ArchiveError(
+                .notRegistered,
+                "hospital '\(hospital)' is not registered in the archive for role '\(role)': the archive's administrator runs `suifang archive setup --hospital \(hospital) --role \(role)`"
+            )
+        default:
+            break
+        }
+        throw ArchiveError(.database, "the archive's claim_hospital gave no usable answer (after an upgrade: suifang archive setup)")
+    }
+
+    /// Creates what is missing, registers `hospital` for `role` and creates its partitions. One
+    /// at a time: under a lock on the registrations (a hospital's role can read none, so cannot
+    /// hold it), or, before they exist, an advisory lock (several owner-mode centrals start at once).
     ///
     /// A central (`clusterKey` given) registers only for itself: a hospital already registered
     /// for another role or cluster is refused. The administrator (`clusterKey` nil) may move a
@@ -60,19 +101,29 @@ struct ArchiveSession {
     func register(hospital: String, role: String, clusterKey: String?, reader: String? = nil) async throws -> ArchiveRegistration {
         var registration: ArchiveRegistration?
         try await connection.transaction(logger: logger) {
-            try await run("SELECT pg_catalog.pg_advisory_xact_lock(7382015::bigint)")
+            try await lockRegistrations()
+            let foreign = try await foreignObjects()
+            guard foreign.isEmpty else {
+                throw ArchiveError(
+                    .untrustedSchema,
+                    "schema suifang holds objects owned by another role, which the archive's statements would run: \(foreign.prefix(5).joined(separator: ", ")); drop them or make the archive's owner theirs"
+                )
+            }
             for statement in schema.creation { try await run(statement) }
             // The views read the hospital's tables; policies without them (a benchmark's) get none.
             for statement in GroupViews.statements {
                 try await run("SAVEPOINT group_view")
                 do {
                     try await run(statement)
-                } catch {
+                } catch let error as PSQLError where ["42P01", "42703"].contains(error.serverInfo?[.sqlState]) {
                     try await run("ROLLBACK TO SAVEPOINT group_view")
                 }
             }
             try await connection.query(
-                "INSERT INTO suifang._archive_hospital (hospital, role, cluster_key) VALUES (\(hospital), \(role), \(clusterKey)) ON CONFLICT (hospital) DO NOTHING",
+                """
+                INSERT INTO suifang._archive_hospital (hospital, role, cluster_key) SELECT \(hospital), \(role), \(clusterKey)
+                 WHERE NOT EXISTS (SELECT 1 FROM suifang._archive_hospital WHERE hospital = \(hospital))
+                """,
                 logger: logger
             ).consume()
             let rows = try await connection.query("SELECT role, id, cluster_key FROM suifang._archive_hospital WHERE hospital = \(hospital)", logger: logger)
@@ -82,10 +133,7 @@ struct ArchiveSession {
             var current = ArchiveRegistration(hospital: hospital, role: found.role, id: found.id)
             if let clusterKey {
                 guard found.role == role else { throw ArchiveError.otherRole(hospital) }
-                guard found.clusterKey == nil || found.clusterKey == clusterKey else {
-                    throw ArchiveError(
-                        .hospitalClash, "the archive already holds hospital '\(hospital)' for another cluster: give this central its own --archive-hospital name")
-                }
+                guard found.clusterKey == nil || found.clusterKey == clusterKey else { throw ArchiveError.otherCluster(hospital) }
                 if found.clusterKey == nil {
                     try await connection.query("UPDATE suifang._archive_hospital SET cluster_key = \(clusterKey) WHERE hospital = \(hospital)", logger: logger).consume()
                 }
@@ -96,6 +144,7 @@ struct ArchiveSession {
                 current.role = role
             }
             for statement in schema.partitions(of: current) { try await run(statement) }
+            try await checkPartitions(of: current)
             if clusterKey == nil {
                 for statement in schema.grants(to: current) { try await run(statement) }
                 if let reader { for statement in schema.readerGrants(to: reader) { try await run(statement) } }
@@ -104,6 +153,39 @@ struct ArchiveSession {
         }
         guard let registration else { throw ArchiveError(.database, "the archive did not register hospital '\(hospital)'") }
         return registration
+    }
+
+    /// Serialises setting up: a lock on the registrations once they exist (SHARE ROW EXCLUSIVE:
+    /// readers go on), the advisory lock before.
+    private func lockRegistrations() async throws {
+        let rows = try await connection.query("SELECT to_regclass('suifang._archive_hospital') IS NOT NULL", logger: logger)
+        var exists = false
+        for try await found in rows.decode(Bool.self) { exists = found }
+        if exists {
+            try await run("LOCK TABLE suifang._archive_hospital IN SHARE ROW EXCLUSIVE MODE")
+        } else {
+            try await run("SELECT pg_catalog.pg_advisory_xact_lock(7382015::bigint)")
+        }
+    }
+
+    /// Every partition `registration` is granted is what its name says: a partition of its
+    /// parent holding exactly that hospital (a table made another way under that name is not).
+    private func checkPartitions(of registration: ArchiveRegistration) async throws {
+        let names = schema.partitionNames(of: registration)
+        let rows = try await connection.query(
+            """
+            SELECT c.relname::text, p.relname::text, pg_get_expr(c.relpartbound, c.oid)
+              FROM pg_class c JOIN pg_inherits i ON i.inhrelid = c.oid JOIN pg_class p ON p.oid = i.inhparent
+             WHERE c.relnamespace = to_regnamespace('suifang') AND p.relnamespace = to_regnamespace('suifang')
+               AND c.relname = ANY(\(names.map(\.partition)))
+            """, logger: logger)
+        var found: [String: (parent: String, bound: String?)] = [:]
+        for try await (name, parent, bound) in rows.decode((String, String, String?).self) { found[name] = (parent, bound) }
+        let bound = "FOR VALUES IN (\(literal(registration.hospital)))"
+        for (parent, partition) in names where found[partition]?.parent != parent || found[partition]?.bound != bound {
+            throw ArchiveError(
+                .untrustedSchema, "table suifang.\(partition) is not the partition of \(parent) for hospital '\(registration.hospital)': rename or drop it, then run setup again")
+        }
     }
 
     private func run(_ statement: String) async throws {

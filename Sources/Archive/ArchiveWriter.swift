@@ -113,7 +113,7 @@ public struct ArchiveWriter: Service {
                     }
                     onArchived(page)
                 }
-            } catch let error as ArchiveError where error.code == .hospitalClash || error.code == .badSchema {
+            } catch let error as ArchiveError where error.code == .hospitalClash || error.code == .badSchema || error.code == .untrustedSchema {
                 logger.critical("archive stopped", metadata: ["archive.error": "\(error.message)"])
                 return
             } catch is CancellationError {

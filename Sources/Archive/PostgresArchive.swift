@@ -23,10 +23,10 @@ final class PostgresArchive: Sendable {
         self.logger = logger
     }
 
-    /// Connects and finds `hospital`'s partitions. A role that may create in the archive's
-    /// schema (its owner: a single hospital, a trial) sets up what is missing and registers
-    /// the hospital for itself; any other role must have been registered for the hospital by
-    /// the archive's administrator (`suifang archive setup`), and then changes no schema.
+    /// Connects and finds `hospital`'s partitions. The archive's owner (a single hospital, a
+    /// trial) sets up what is missing and registers the hospital for itself; any other role must
+    /// have been registered for the hospital by the archive's administrator (`suifang archive
+    /// setup`), claims it (binding it to this cluster the first time), and changes no schema.
     /// - Throws: ``ArchiveError`` `hospitalClash` when the hospital is another role's or
     ///   another cluster's; `notRegistered` when this role may neither set it up nor write it.
     static func open(target: ArchiveTarget, schema: ArchiveSchema, hospital: String, clusterKey: String, logger: Logger) async throws -> PostgresArchive {
@@ -36,17 +36,10 @@ final class PostgresArchive: Sendable {
             let session = ArchiveSession(connection: connection, schema: schema, logger: logger)
             let role = try await session.currentRole()
             let registration: ArchiveRegistration
-            if try await session.mayCreate() {
+            if try await session.ownsArchive() {
                 registration = try await session.register(hospital: hospital, role: role, clusterKey: clusterKey)
             } else {
-                guard let found = try await session.registration(of: hospital) else {
-                    throw ArchiveError(
-                        .notRegistered,
-                        "hospital '\(hospital)' is not registered in the archive for role '\(role)': the archive's administrator runs `suifang archive setup --hospital \(hospital) --role \(role)`"
-                    )
-                }
-                guard found.role == role else { throw ArchiveError.otherRole(hospital) }
-                registration = found
+                registration = try await session.claim(hospital: hospital, clusterKey: clusterKey, role: role)
             }
             return PostgresArchive(connection: connection, schema: schema, registration: registration, logger: logger)
         } catch {

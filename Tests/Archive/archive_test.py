@@ -113,9 +113,10 @@ def role_of(hospital):
     return "hospital_" + hospital.replace("-", "_")
 
 
-def set_up(binary, postgres, hospital):
+def set_up(binary, postgres, hospital, create=True):
     """The group's administrator registers `hospital` for its own role (created first)."""
-    postgres.sql(f"CREATE ROLE {role_of(hospital)} LOGIN")
+    if create:
+        postgres.sql(f"CREATE ROLE {role_of(hospital)} LOGIN")
     result = subprocess.run([binary, "archive", "setup", "--archive", postgres.url, "--hospital", hospital,
                              "--role", role_of(hospital), "--reader", "group_office", "--json"], capture_output=True, text=True)
     check(result.returncode == 0 and role_of(hospital) in result.stdout, f"archive setup registers {hospital}: {result.stdout}{result.stderr}")
@@ -147,6 +148,8 @@ def attacks(postgres):
         "SELECT count(*) FROM suifang.nps_month",
         f"DELETE FROM suifang._archive_mark__h{other}",
         "UPDATE suifang._archive_hospital SET role = 'hospital_fz_1' WHERE hospital = 'fz-2'",
+        "SELECT role FROM suifang._archive_hospital",
+        "SELECT * FROM suifang.archive_status",
         "CREATE OR REPLACE VIEW suifang.nps_month AS SELECT 1 AS hospital",
         "CREATE TABLE suifang.planted (x int)",
     ]:
@@ -154,6 +157,49 @@ def attacks(postgres):
     check(int(postgres.sql(f"SELECT count(*) FROM suifang.survey_response__h{own}", role=role)[0][0]) > 0, "fz-1's role reads its own partition")
     check(refused(postgres, "group_office", "DELETE FROM suifang.survey_response"), "the group office reads, never writes")
     check(int(postgres.sql("SELECT count(*) FROM suifang.nps_month", role="group_office")[0][0]) > 0, "the group office reads the views")
+
+
+def setup_refused(binary, postgres, hospital, role, reader=None, expected=""):
+    """Whether `archive setup` refuses to register `hospital` for `role` (and `reader`), saying `expected`."""
+    command = [binary, "archive", "setup", "--archive", postgres.url, "--hospital", hospital, "--role", role]
+    result = subprocess.run(command + (["--reader", reader] if reader else []), capture_output=True, text=True)
+    return result.returncode != 0 and expected in result.stderr
+
+
+def administration(binary, postgres):
+    """What the administrator's `archive setup` refuses, and what a role keeps once its hospital moves."""
+    postgres.sql("CREATE ROLE hospital_fz_3 LOGIN")
+    postgres.sql("CREATE ROLE hospital_fz_3b LOGIN")
+    postgres.sql("CREATE ROLE archive_admin_friend LOGIN SUPERUSER")
+    for hospital, role, reader, expected, what in [
+        ("fz-3", "postgres", None, "ordinary role", "a superuser as a hospital's role"),
+        ("fz-3", "archive_admin_friend", None, "ordinary role", "another superuser"),
+        ("fz-3", "pg_read_all_data", None, "ordinary role", "a predefined pg_ role"),
+        ("fz-3", role_of("fz-2"), None, "already writes hospital 'fz-2'", "one role for two hospitals"),
+        ("fz-3", "group_office", None, "reads every hospital", "the group office's reader as a hospital's role"),
+        ("fz-3", "hospital_fz_3", role_of("fz-1"), "writes hospital 'fz-1'", "a hospital's role as the reader"),
+        ("fz-3", "hospital_fz_3", "hospital_fz_3", "reads every hospital", "the same role as writer and reader"),
+    ]:
+        check(setup_refused(binary, postgres, hospital, role, reader, expected), f"archive setup refuses {what}")
+    check(postgres.count("SELECT count(*) FROM suifang._archive_hospital WHERE hospital = 'fz-3'") == 0, "refused setups register nothing")
+    # A hospital moved to another role: the old role keeps nothing in the archive.
+    set_up(binary, postgres, "fz-3", create=False)
+    ids = [row[0] for row in postgres.sql("SELECT id FROM suifang._archive_hospital ORDER BY id")]
+    check(ids == ["1", "2", "3"], f"claims and refused setups consume no registration number ({ids})")
+    check(not setup_refused(binary, postgres, "fz-3", "hospital_fz_3b"), "archive setup moves fz-3 to another role")
+    check(postgres.sql("SELECT has_schema_privilege('hospital_fz_3', 'suifang', 'USAGE')")[0][0] == "f", "the old role loses the schema")
+    check(postgres.sql("SELECT has_function_privilege('hospital_fz_3', 'suifang.claim_hospital(text, text)', 'EXECUTE')")[0][0] == "f",
+          "the old role may no longer claim a hospital")
+    check(postgres.sql("SELECT has_function_privilege('hospital_fz_1', 'suifang.claim_hospital(text, text)', 'EXECUTE')")[0][0] == "t",
+          "a registered role may")
+    # An object in the archive's schema that its administrator does not own: setup stops and says so.
+    postgres.sql("CREATE ROLE planter LOGIN")
+    postgres.sql("GRANT CREATE, USAGE ON SCHEMA suifang TO planter")
+    postgres.sql("CREATE FUNCTION suifang.planted() RETURNS int LANGUAGE sql AS 'SELECT 1'", role="planter")
+    check(setup_refused(binary, postgres, "fz-3", "hospital_fz_3b", expected="owned by another role"), "archive setup refuses a schema holding another role's objects")
+    postgres.sql("DROP FUNCTION suifang.planted()")
+    postgres.sql("REVOKE CREATE, USAGE ON SCHEMA suifang FROM planter")
+    check(not setup_refused(binary, postgres, "fz-3", "hospital_fz_3b"), "and runs again once they are gone")
 
 
 def group_nps(postgres, hospital):
@@ -245,8 +291,11 @@ def main():
         attacks(postgres)
         # A central that claims fz-2's name (as the archive's owner, or with fz-1's role), or a
         # name nobody registered for its role, is refused and writes nothing.
+        # A second cluster with fz-1's own role and name (a restored copy, a test cluster given
+        # production's credentials) is refused too: the archive is bound to fz-1's cluster.
         for label, role, name, expected in [("owner", "postgres", "fz-2", "another role"), ("stolen", role_of("fz-1"), "fz-2", "another role"),
-                                            ("unregistered", role_of("fz-1"), "fz-9", "not registered")]:
+                                            ("unregistered", role_of("fz-1"), "fz-9", "not registered"),
+                                            ("second-cluster", role_of("fz-1"), "fz-1", "another cluster")]:
             impostor = DemoCentral(binary, f"archive-impostor-{label}", patients=20,
                                    serve_args=["--archive", postgres.url_as(role), "--archive-hospital", name])
             hospitals.append(impostor)
@@ -255,6 +304,8 @@ def main():
             impostor.stop()
         check(responses(postgres, "fz-2") == counts["fz-2"], "a central cannot write under another hospital's name")
         check(postgres.count("SELECT count(*) FROM suifang._archive_hospital WHERE hospital = 'fz-9'") == 0, "nor register a name of its own")
+        check(responses(postgres, "fz-1") == counts["fz-1"], "a second cluster with fz-1's credentials writes nothing")
+        administration(binary, postgres)
     except (AssertionError, RuntimeError):
         for name, difference in last_difference.items():
             print(f"--- {name}: central only {difference[0]}; archive only {difference[1]}; ageing {difference[2]} vs {difference[3]}")
