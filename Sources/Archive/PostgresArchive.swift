@@ -147,14 +147,14 @@ final class PostgresArchive: Sendable {
     /// Copies COPY text into a fresh table shaped like `table` (primary key included) and
     /// returns the time the COPY took (the `bench archive` baseline).
     func timePlainCopy(_ bytes: [UInt8], like table: ArchiveTable) async throws -> Duration {
-        try await run("DROP TABLE IF EXISTS suifang_bench_copy")
-        try await run(PostgresQuery(unsafeSQL: "CREATE TABLE suifang_bench_copy (LIKE \(table.qualified) INCLUDING ALL)"))
+        try await run("DROP TABLE IF EXISTS suifang.suifang_bench_copy")
+        try await run(PostgresQuery(unsafeSQL: "CREATE TABLE suifang.suifang_bench_copy (LIKE \(table.qualified) INCLUDING ALL)"))
         let started = ContinuousClock.now
         try await transaction {
             try await self.copy(bytes, into: "suifang_bench_copy", columns: table.copyColumns)
         }
         let elapsed = ContinuousClock.now - started
-        try await run("DROP TABLE suifang_bench_copy")
+        try await run("DROP TABLE suifang.suifang_bench_copy")
         return elapsed
     }
 

@@ -48,7 +48,13 @@ package struct ArchiveBenchmark {
         }
         let writer = try ArchiveWriter(replica: replica, target: target, hospital: "bench", clusterKey: "bench", logger: logger)
         let started = ContinuousClock.now
-        let archived = try await writer.archiveAll()
+        let archived: Int
+        do {
+            archived = try await writer.archiveAll()
+        } catch {
+            // A benchmark's rows are synthetic: PostgreSQL's full message may be shown.
+            throw NodeSetupError("archiving failed: \(String(reflecting: error))")
+        }
         let archiveSeconds = (ContinuousClock.now - started).seconds
         let copy = try await writer.timePlainCopy(of: SurveyShape.table)
         let archiveRate = Double(archived) / archiveSeconds, copyRate = Double(copy.rows) / copy.duration.seconds
