@@ -38,6 +38,9 @@ struct ArchiveSchema: Sendable {
         self.tables = tables
     }
 
+    /// The archive table of the replicated table `name`.
+    func table(named name: String) -> ArchiveTable? { tables.first { $0.declaration.name == name } }
+
     /// Statements that create what is missing (tables, columns a later release added, the
     /// bookkeeping tables); safe to run again. Only the archive's owner runs them.
     var creation: [String] {

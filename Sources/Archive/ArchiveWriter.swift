@@ -89,19 +89,20 @@ public struct ArchiveWriter: Service {
                     logger.info("archiving to PostgreSQL", metadata: ["archive.target": "\(target)", "archive.hospital": "\(hospital)"])
                 }
                 // The next page is read while this one is written (reads and writes overlap).
-                var next: Task<ArchivePage, any Error>?
+                var next: Task<PreparedPage, any Error>?
                 defer { next?.cancel() }
                 while !Task.isCancelled {
-                    let page = try await (next ?? readPage(after: marks)).value
+                    let prepared = try await (next ?? readPage(after: marks, schema: schema)).value
+                    let page = prepared.page
                     next = nil
                     if page.isEmpty {
                         guard await wakeups.next() != nil else { return }
                         continue
                     }
-                    next = readPage(after: page.marks)
+                    next = readPage(after: page.marks, schema: schema)
                     // A connection the server ended while idle: a query on it would never answer.
                     if archive.isClosed { throw ArchiveError(.database, "the server closed the connection") }
-                    let coerced = try await Self.withDeadline(.seconds(30), closing: archive) { try await archive.write(page) }
+                    let coerced = try await Self.withDeadline(.seconds(30), closing: archive) { try await archive.write(prepared) }
                     marks = page.marks
                     // Back once a page went in (a connection that then fails a write is no recovery).
                     if reachable == false { logger.info("archive writes again: catching up", metadata: ["archive.target": "\(target)"]) }
@@ -190,18 +191,19 @@ extension ArchiveWriter {
     /// Archives everything the archive lacks now, page by page, and returns the rows written
     /// (benchmarks; `serve --archive` runs ``run()``).
     public func archiveAll() async throws -> Int {
-        let archive = try await PostgresArchive.open(
-            target: target, schema: try ArchiveSchema(policies: replica.policies), hospital: hospital, clusterKey: clusterKey, logger: quiet)
+        let schema = try ArchiveSchema(policies: replica.policies)
+        let archive = try await PostgresArchive.open(target: target, schema: schema, hospital: hospital, clusterKey: clusterKey, logger: quiet)
         defer { Task { await archive.close() } }
         var marks = try await archive.marks()
         var rows = 0
-        var next: Task<ArchivePage, any Error>?
+        var next: Task<PreparedPage, any Error>?
         defer { next?.cancel() }
         while true {
-            let page = try await (next ?? readPage(after: marks)).value
+            let prepared = try await (next ?? readPage(after: marks, schema: schema)).value
+            let page = prepared.page
             if page.isEmpty { return rows }
-            next = readPage(after: page.marks)
-            try await archive.write(page)
+            next = readPage(after: page.marks, schema: schema)
+            try await archive.write(prepared)
             marks = page.marks
             rows += page.rowCount
             onArchived(page)
@@ -209,9 +211,13 @@ extension ArchiveWriter {
     }
 
     /// Reads the page after `marks` on NIO's thread pool (the read blocks).
-    private func readPage(after marks: VersionVector) -> Task<ArchivePage, any Error> {
-        let replica = replica, limit = maxRowsPerPage
-        return Task { try await NIOThreadPool.singleton.runIfActive { try replica.archivePage(after: marks, maxRows: limit) } }
+    private func readPage(after marks: VersionVector, schema: ArchiveSchema) -> Task<PreparedPage, any Error> {
+        let replica = replica, limit = maxRowsPerPage, hospital = hospital
+        return Task {
+            try await NIOThreadPool.singleton.runIfActive {
+                PreparedPage(try replica.archivePage(after: marks, maxRows: limit), schema: schema, hospital: hospital)
+            }
+        }
     }
 
     /// The baseline of `bench archive`: every row of `table` as the archive would write it, by

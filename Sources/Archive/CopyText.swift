@@ -8,10 +8,16 @@ import Replica
 /// Values come from replicas, so they are hostile until checked: a value that does not fit its
 /// column's declared type is archived as NULL (and counted), a NUL character, which PostgreSQL's
 /// `text` cannot hold, becomes U+FFFD. Nothing a row holds can stop the archive.
-struct CopyText {
+struct CopyText: Sendable {
     private(set) var bytes: [UInt8] = []
     /// Values archived as NULL because they did not fit their column's type.
     private(set) var coerced = 0
+
+    /// This text followed by `other`'s rows.
+    mutating func append(contentsOf other: CopyText) {
+        bytes += other.bytes
+        coerced += other.coerced
+    }
 
     mutating func appendRow(_ fields: [(value: DatabaseValue, type: ColumnType)]) {
         for (index, field) in fields.enumerated() {
@@ -26,23 +32,23 @@ struct CopyText {
         case (.null, _):
             appendNull()
         case (.int64(let number), .integer), (.int64(let number), .real):
-            bytes += Array(String(number).utf8)
+            appendDecimal(number)
         case (.double(let number), .real):
             bytes += Array((number.isNaN ? "NaN" : number.isInfinite ? (number > 0 ? "Infinity" : "-Infinity") : "\(number)").utf8)
         case (.double(let number), .integer):
             if number.rounded() == number, let exact = Int64(exactly: number) {
-                bytes += Array(String(exact).utf8)
+                appendDecimal(exact)
             } else {
                 coerce()
             }
         case (.string(let text), .integer):
-            if let number = Int64(text) { bytes += Array(String(number).utf8) } else { coerce() }
+            if let number = Int64(text) { appendDecimal(number) } else { coerce() }
         case (.string(let text), .real):
             if let number = Double(text), number.isFinite { bytes += Array("\(number)".utf8) } else { coerce() }
         case (.string(let text), .text):
             appendEscaped(text)
         case (.int64(let number), .text):
-            bytes += Array(String(number).utf8)
+            appendDecimal(number)
         case (.double(let number), .text):
             bytes += Array("\(number)".utf8)
         case (.blob(let data), .blob):
@@ -68,7 +74,29 @@ struct CopyText {
         appendNull()
     }
 
+    /// `number` in decimal, written digit by digit (a page writes hundreds of thousands).
+    private mutating func appendDecimal(_ number: Int64) {
+        if number < 0 { bytes.append(0x2D) }
+        var magnitude = number.magnitude
+        var digits: (UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8) =
+            (0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0)
+        var count = 0
+        withUnsafeMutableBytes(of: &digits) { buffer in
+            repeat {
+                buffer[count] = 0x30 + UInt8(magnitude % 10)
+                magnitude /= 10
+                count += 1
+            } while magnitude > 0
+            for index in stride(from: count - 1, through: 0, by: -1) { bytes.append(buffer[index]) }
+        }
+    }
+
     private mutating func appendEscaped(_ text: String) {
+        // Most text needs no escape: copied whole.
+        if !text.utf8.contains(where: { $0 == 0x5C || $0 == 0x09 || $0 == 0x0A || $0 == 0x0D || $0 == 0x00 }) {
+            bytes.append(contentsOf: text.utf8)
+            return
+        }
         for byte in text.utf8 {
             switch byte {
             case 0x5C: bytes += [0x5C, 0x5C]

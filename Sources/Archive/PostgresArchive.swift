@@ -59,19 +59,36 @@ final class PostgresArchive: Sendable {
         return VersionVector(entries)
     }
 
-    /// Writes `page` and its marks in one transaction: rows by `COPY` into a staging table, then
-    /// merged into the archive table (insert or replace by hospital and key); gone rows deleted.
+    /// Writes `prepared` and its marks in one transaction: rows by `COPY`, those the archive may
+    /// hold already through a staging table and an insert-or-replace; gone rows deleted.
+    ///
+    /// Rows the page created go straight in by `COPY`, unprobed (an archive up to the page's
+    /// starting marks cannot hold them). Should one be there all the same (another origin created
+    /// the same key, or the marks were reset), PostgreSQL refuses the duplicate key, the
+    /// transaction rolls back, and the page is written again with every row probed.
     /// - Returns: values archived as NULL because they did not fit their column's type.
     @discardableResult
-    func write(_ page: ArchivePage) async throws -> Int {
+    func write(_ prepared: PreparedPage) async throws -> Int {
+        do {
+            return try await write(prepared, trustCreated: true)
+        } catch let error as PSQLError where error.serverInfo?[.sqlState] == "23505" {
+            logger.debug("a row the page created was archived already; the page is written again, every row probed")
+            return try await write(prepared, trustCreated: false)
+        }
+    }
+
+    private func write(_ prepared: PreparedPage, trustCreated: Bool) async throws -> Int {
         var coerced = 0
         try await transaction {
-            for (index, (declaration, rows)) in page.tables.enumerated() {
-                guard let table = self.schema.tables.first(where: { $0.declaration.name == declaration.name }) else { continue }
+            for (index, (declaration, rows)) in prepared.page.tables.enumerated() {
+                guard let table = self.schema.table(named: declaration.name) else { continue }
                 let partition = self.registration.partition(of: table)
-                let present = rows.filter { $0.values != nil }
-                if !present.isEmpty {
-                    coerced += try await self.upsert(present, into: table, partition: partition, stage: "_sf_stage_\(index)")
+                let present = rows.filter { $0.values != nil && !(trustCreated && $0.isNew) }
+                var copied = trustCreated ? prepared.created[index] : CopyText()
+                coerced += try await self.upsert(present, into: table, partition: partition, stage: "_sf_stage_\(index)", copying: &copied)
+                if !copied.bytes.isEmpty {
+                    coerced += copied.coerced
+                    try await self.copy(copied.bytes, into: partition, columns: table.copyColumns)
                 }
                 let gone = rows.filter { $0.values == nil }.map(\.key)
                 if !gone.isEmpty {
@@ -81,7 +98,7 @@ final class PostgresArchive: Sendable {
                     ).consume()
                 }
             }
-            let marks = page.marks.sorted
+            let marks = prepared.page.marks.sorted
             try await self.connection.query(
                 """
                 INSERT INTO \(unescaped: self.marksTable) (hospital, origin, seq)
@@ -93,28 +110,24 @@ final class PostgresArchive: Sendable {
         return coerced
     }
 
-    /// Rows new to the archive (most: responses are append-only) go by `COPY` straight into the
-    /// table; rows it holds already go through a staging table and an insert-or-replace. Which
-    /// is which is asked first (one index probe per row): one writer per hospital, so nobody
-    /// adds them in between (if anyone did, the COPY fails, the transaction rolls back, and the
-    /// page is written again).
-    private func upsert(_ rows: [ArchivePage.Row], into table: ArchiveTable, partition: String, stage: String) async throws -> Int {
+    /// Rows the archive does not hold go by `COPY` straight into the table (added to `copying`,
+    /// which the caller copies); rows it holds already go through a staging table and an
+    /// insert-or-replace. Which is which is asked first (one index probe per row): one writer
+    /// per hospital, so nobody adds them in between (if anyone did, the COPY fails, the
+    /// transaction rolls back, and the page is written again).
+    /// - Returns: values of the staged rows archived as NULL.
+    private func upsert(_ rows: [ArchivePage.Row], into table: ArchiveTable, partition: String, stage: String, copying: inout CopyText) async throws -> Int {
+        guard !rows.isEmpty else { return 0 }
         var held: Set<String> = []
         let probe = try await connection.query(
             "SELECT \(unescaped: quoted(table.key)) FROM \(unescaped: qualified(partition)) WHERE _hospital = \(hospital) AND \(unescaped: quoted(table.key)) = ANY(\(rows.map(\.key)))",
             logger: logger)
         for try await key in probe.decode(String.self) { held.insert(key) }
-        let fresh = rows.filter { !held.contains($0.key) }, known = rows.filter { held.contains($0.key) }
-        var coerced = 0
-        if !fresh.isEmpty {
-            let text = copyText(fresh, table)
-            coerced += text.coerced
-            try await copy(text.bytes, into: partition, columns: table.copyColumns)
-        }
-        guard !known.isEmpty else { return coerced }
+        copying.append(contentsOf: CopyText(rows: rows.filter { !held.contains($0.key) }, of: table, hospital: hospital))
+        let known = rows.filter { held.contains($0.key) }
+        guard !known.isEmpty else { return 0 }
         try await run(PostgresQuery(unsafeSQL: "CREATE TEMP TABLE \(stage) (LIKE \(qualified(partition)) INCLUDING DEFAULTS) ON COMMIT DROP"))
-        let text = copyText(known, table)
-        coerced += text.coerced
+        let text = CopyText(rows: known, of: table, hospital: hospital)
         try await copy(text.bytes, into: stage, columns: table.copyColumns)
         let columns = table.copyColumns.map(quoted)
         let updates = table.copyColumns.filter { $0 != table.key && $0 != "_hospital" }.map { "\(quoted($0)) = EXCLUDED.\(quoted($0))" }
@@ -125,23 +138,7 @@ final class PostgresArchive: Sendable {
                     INSERT INTO \(qualified(partition)) (\(list)) SELECT \(list) FROM \(stage)
                     ON CONFLICT (_hospital, \(quoted(table.key))) DO UPDATE SET \(updates.joined(separator: ", ")), _archived_at = now()
                     """))
-        return coerced
-    }
-
-    /// The rows as COPY text in ``ArchiveTable/copyColumns`` order.
-    private func copyText(_ rows: [ArchivePage.Row], _ table: ArchiveTable) -> CopyText {
-        var text = CopyText()
-        for row in rows {
-            guard let values = row.values else { continue }
-            var fields: [(value: DatabaseValue, type: ColumnType)] = [(row.key.databaseValue, .text)]
-            for column in table.columns { fields.append((column.index < values.count ? values[column.index] : .null, column.declared)) }
-            fields += [
-                (hospital.databaseValue, .text), (row.origin.description.databaseValue, .text),
-                (Int64(clamping: row.seq).databaseValue, .integer), (Int64(clamping: row.stampMilliseconds).databaseValue, .integer),
-            ]
-            text.appendRow(fields)
-        }
-        return text
+        return text.coerced
     }
 
     /// Copies COPY text into a fresh table shaped like `table` (primary key included) and

@@ -11,7 +11,7 @@ import Testnets
 ///
 /// - `archive_rate_ratio`: rows/s archived (read from the replica, COPY into a staging table,
 ///   upsert, marks, one transaction per page) ÷ rows/s of one plain `COPY` of the same rows into
-///   a table of the same shape (primary key included), same server, same run.
+///   a table of the same shape (primary key included), same server, same run (the best of three).
 /// - `archive_lag_p99_ms`: with the archive writer running as `serve --archive` runs it, central
 ///   commits at a fleet's rate (200 wards, one response every 3 s each: 67 commits/s); the time
 ///   from each commit to the commit of the archive page that holds it.
@@ -56,8 +56,14 @@ package struct ArchiveBenchmark {
             throw NodeSetupError("archiving failed: \(String(reflecting: error))")
         }
         let archiveSeconds = (ContinuousClock.now - started).seconds
-        let copy = try await writer.timePlainCopy(of: SurveyShape.table)
-        let archiveRate = Double(archived) / archiveSeconds, copyRate = Double(copy.rows) / copy.duration.seconds
+        // The baseline swings by 2× from run to run on this machine (checkpoints, autovacuum of
+        // the rows just written): its best of three is the one compared against.
+        var copyRate = 0.0
+        for _ in 0..<3 {
+            let copy = try await writer.timePlainCopy(of: SurveyShape.table)
+            copyRate = max(copyRate, Double(copy.rows) / copy.duration.seconds)
+        }
+        let archiveRate = Double(archived) / archiveSeconds
         print(
             BenchmarkResult(
                 suite: "archive", metric: "archive_rate_ratio", value: archiveRate / copyRate, unit: "ratio", baseline: copyRate, goal: ">= 0.5",

@@ -42,4 +42,12 @@ struct ArchiveTargetTests {
         #expect(line == "tab\\there\\nnew\\\\line\\r\u{FFFD}nul\t\\N\tNaN\t\\N\t\\\\x00ff\t\\N\t7\n")
         #expect(text.coerced == 2)
     }
+
+    /// Integers are written digit by digit: every Int64, its extremes included, as PostgreSQL reads it.
+    @Test func integersAreWrittenExactly() {
+        var text = CopyText()
+        let numbers: [Int64] = [0, 7, -7, 10, 1_000_000, Int64.max, Int64.min, -1]
+        text.appendRow(numbers.map { ($0.databaseValue, .integer) } + [("123".databaseValue, .integer), (Int64(-5).databaseValue, .text)])
+        #expect(String(decoding: text.bytes, as: UTF8.self) == (numbers.map(String.init) + ["123", "-5"]).joined(separator: "\t") + "\n")
+    }
 }

@@ -64,4 +64,19 @@ struct ArchivePageTests {
         #expect(rows.first?.seq == page.marks.sorted.first?.seq)
         #expect(rows.first?.values?.contains(99.databaseValue) == true)
     }
+
+    /// A row is new to the archive when the first commit of the page that touched it created it:
+    /// the archive writes those by COPY without asking whether it holds them.
+    @Test func rowsCreatedInAPageAreMarkedNewAndChangedOnesAreNot() async throws {
+        let (file, replica) = try await replica("archive-new", count: 0, size: 0)
+        defer { file.remove() }
+        let old = try await replica.write { tx in try tx.insert(into: "item", values: ["name": "old", "visits": 1]) }
+        let first = try replica.archivePage(after: VersionVector())
+        #expect(first.tables.flatMap(\.rows).map(\.isNew) == [true])
+        _ = try await replica.write { tx in try tx.update("item", id: old, set: ["visits": 2]) }
+        let fresh = try await replica.write { tx in try tx.insert(into: "item", values: ["name": "fresh", "visits": 1]) }
+        let second = try replica.archivePage(after: first.marks)
+        let rows = Dictionary(uniqueKeysWithValues: second.tables.flatMap(\.rows).map { ($0.key, $0.isNew) })
+        #expect(rows == [old: false, fresh: true])
+    }
 }

@@ -161,6 +161,27 @@ enum CommitCodec {
         }
     }
 
+    /// The rows a stored commit touches (declared tables only), and whether it created each,
+    /// without decoding their values: what an archive page needs to know of a commit.
+    /// - Throws: ``CommitViolation`` when the bytes are malformed.
+    static func touchedRows(
+        _ body: [UInt8], origin: NodeID, seq: UInt64, tables: [String: ReplicatedTable]
+    ) throws(CommitViolation) -> [(table: String, key: String, isInsert: Bool)] {
+        var decoder = Decoder(reader: BinaryReader(body), origin: origin, seq: seq, tables: tables, limits: ChangeBatch.Limits())
+        do throws(MalformedDataError) {
+            let count = try decoder.reader.readCount(limit: min(decoder.reader.remaining / 3, decoder.limits.maxChanges))
+            var rows: [(table: String, key: String, isInsert: Bool)] = []
+            rows.reserveCapacity(count)
+            for _ in 0..<count {
+                if let row = try decoder.touchedRow() { rows.append(row) }
+            }
+            guard decoder.reader.isAtEnd else { throw MalformedDataError("trailing bytes after the commit") }
+            return rows
+        } catch {
+            throw CommitViolation(table: nil, "malformed commit: \(error.reason)")
+        }
+    }
+
     /// Decodes one change; a broken rule is kept in `violation` and surfaces as a malformed-data error.
     private struct Decoder {
         var reader: BinaryReader
@@ -341,7 +362,23 @@ enum CommitCodec {
 
         /// Reads past a change to a table not declared here (every kind is self-delimiting).
         mutating func skipChange() throws(MalformedDataError) {
-            switch try reader.readByte() {
+            try skipChange(kind: try reader.readByte())
+        }
+
+        /// The row one change touches, and whether it created it; its values read past (a
+        /// stored commit, checked when it was merged). Nil for a table not declared here.
+        mutating func touchedRow() throws(MalformedDataError) -> (table: String, key: String, isInsert: Bool)? {
+            let name = try reader.readString()
+            let key = try reader.readString()
+            let kind = try reader.readByte()
+            try skipChange(kind: kind)
+            guard let table = tables[name] else { return nil }
+            return (table.name, key, kind == 2 || kind == 3)
+        }
+
+        /// Reads past a change's body, its kind read.
+        mutating func skipChange(kind: UInt8) throws(MalformedDataError) {
+            switch kind {
             case 1:
                 newest = max(newest, HLC(rawValue: try reader.readFixed64()))
             case 3:

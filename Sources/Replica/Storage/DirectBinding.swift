@@ -9,8 +9,9 @@ extension Statement {
     /// The replica's hot writes (merging fresh rows, capturing a local insert) bind a dozen values
     /// per row: building GRDB's `StatementArguments` from `[DatabaseValue]` boxes each one and
     /// walks a generic path, about a quarter of a merge's CPU time (perf, `bench replica`). Only
-    /// for statements the replica owns, inside its own write transaction (GRDB's transaction
-    /// bookkeeping rests on SQLite's hooks, which this path fires like any other).
+    /// for statements the replica owns, inside its own transaction (GRDB's transaction
+    /// bookkeeping rests on SQLite's hooks, which this path fires like any other); reads that
+    /// look up rows one by one use it too, reading the columns straight from `row`'s statement.
     /// - Throws: `DatabaseError` with SQLite's code and message when a step fails.
     func runBinding(_ values: [DatabaseValue], row: (SQLiteStatement) -> Void = { _ in }) throws {
         let statement = sqliteStatement
