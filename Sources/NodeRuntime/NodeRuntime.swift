@@ -94,13 +94,22 @@ package final class NodeRuntime: Sendable {
         channel.eventLoop.makeCompletedFuture {
             try channel.pipeline.syncOperations.addHandler(ByteToMessageHandler(FrameDecoder()))
             try channel.pipeline.syncOperations.addHandler(MessageToByteHandler(FrameEncoder()))
-            return accepted ? try acceptedAsyncChannel(channel) : try NIOAsyncChannel<ByteBuffer, ByteBuffer>(wrappingChannelSynchronously: channel)
+            return accepted
+                ? try acceptedAsyncChannel(channel)
+                : try NIOAsyncChannel<ByteBuffer, ByteBuffer>(wrappingChannelSynchronously: channel, configuration: frameBuffering)
         }
     }
 
+    /// At most two frames wait while a session applies one (NIO's default is ten): a frame may
+    /// be 16 MiB, and what a peer can make a node hold must stay bounded by design, not by trust.
+    /// Sessions apply frames much faster than two frames' worth of network time, so two keep the
+    /// link busy.
+    static let frameBuffering = NIOAsyncChannel<ByteBuffer, ByteBuffer>.Configuration(
+        backPressureStrategy: .init(lowWatermark: 1, highWatermark: 2))
+
     /// An accepted connection that closes itself if it is dropped unread (see ``wrap(_:accepted:)``).
     package static func acceptedAsyncChannel(_ channel: any Channel) throws -> NIOAsyncChannel<ByteBuffer, ByteBuffer> {
-        try NIOAsyncChannel<ByteBuffer, ByteBuffer>(synchronouslyWrapping: channel)
+        try NIOAsyncChannel<ByteBuffer, ByteBuffer>(synchronouslyWrapping: channel, configuration: frameBuffering)
     }
 
     /// Runs the handshake and a session on one connection, keeping the peer's status current.
