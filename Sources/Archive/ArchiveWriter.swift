@@ -99,7 +99,7 @@ public struct ArchiveWriter: Service {
                         guard await wakeups.next() != nil else { return }
                         continue
                     }
-                    next = readPage(after: page.marks, schema: schema)
+                    next = readPage(after: page.marks, resume: page.resume, schema: schema)
                     // A connection the server ended while idle: a query on it would never answer.
                     if archive.isClosed { throw ArchiveError(.database, "the server closed the connection") }
                     let coerced = try await Self.withDeadline(.seconds(30), closing: archive) { try await archive.write(prepared) }
@@ -202,7 +202,7 @@ extension ArchiveWriter {
             let prepared = try await (next ?? readPage(after: marks, schema: schema)).value
             let page = prepared.page
             if page.isEmpty { return rows }
-            next = readPage(after: page.marks, schema: schema)
+            next = readPage(after: page.marks, resume: page.resume, schema: schema)
             try await archive.write(prepared)
             marks = page.marks
             rows += page.rowCount
@@ -211,11 +211,11 @@ extension ArchiveWriter {
     }
 
     /// Reads the page after `marks` on NIO's thread pool (the read blocks).
-    private func readPage(after marks: VersionVector, schema: ArchiveSchema) -> Task<PreparedPage, any Error> {
+    private func readPage(after marks: VersionVector, resume: ArchiveCursor? = nil, schema: ArchiveSchema) -> Task<PreparedPage, any Error> {
         let replica = replica, limit = maxRowsPerPage, hospital = hospital
         return Task {
             try await NIOThreadPool.singleton.runIfActive {
-                PreparedPage(try replica.archivePage(after: marks, maxRows: limit), schema: schema, hospital: hospital)
+                PreparedPage(try replica.archivePage(after: marks, resume: resume, maxRows: limit), schema: schema, hospital: hospital)
             }
         }
     }

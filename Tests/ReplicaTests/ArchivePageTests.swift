@@ -52,6 +52,39 @@ struct ArchivePageTests {
         #expect(page.commits == 1 && page.rowCount == 1)
     }
 
+    /// One small commit touching many rows that other commits made large (a hostile ward's
+    /// trick) is split across pages: each stays within its budget, the marks pass the commit
+    /// only with its last row, and the pages together hold every row once.
+    @Test func aCommitTouchingManyLargeRowsIsSplitAcrossPages() async throws {
+        let (file, replica) = try await replica("archive-split", count: 0, size: 0)
+        defer { file.remove() }
+        var keys: [String] = []
+        for index in 0..<20 {
+            keys.append(try await replica.write { tx in try tx.insert(into: "item", values: ["name": String(repeating: "y", count: 200_000) + "\(index)", "visits": 1]) })
+        }
+        let before = try replica.versionVector()
+        _ = try await replica.write { [keys] tx in
+            for key in keys { try tx.update("item", id: key, set: ["visits": 2]) }
+        }
+        var marks = before
+        var resume: ArchiveCursor?
+        var taken: [String] = []
+        var pages = 0
+        while true {
+            let page = try replica.archivePage(after: marks, resume: resume, maxRows: 5_000, maxBytes: 1 << 20)
+            if page.isEmpty { break }
+            pages += 1
+            let bytes = page.tables.flatMap(\.rows).reduce(0) { $0 + $1.byteCount }
+            #expect(bytes < (1 << 20) + 210_000, "a page of \(bytes) bytes")
+            #expect(page.resume == nil ? page.marks == (try replica.versionVector()) : page.marks == before)
+            taken += page.tables.flatMap(\.rows).map(\.key)
+            (marks, resume) = (page.marks, page.resume)
+        }
+        #expect(pages >= 4)
+        #expect(taken.sorted() == keys.sorted())
+        #expect(marks == (try replica.versionVector()))
+    }
+
     /// A row touched by several commits of one page is archived once, with the last commit.
     @Test func aRowChangedTwiceInAPageIsArchivedOnceWithItsLastCommit() async throws {
         let (file, replica) = try await replica("archive-twice", count: 0, size: 0)

@@ -48,20 +48,35 @@ public struct ArchivePage: Sendable {
     /// Commits this page covers.
     public var commits = 0
 
+    /// Where the next page starts when this one ends inside a commit (its rows pass the page's
+    /// budget): the marks stay before that commit until a page takes its last row.
+    public var resume: ArchiveCursor?
+
     /// Whether the page moves nothing.
-    public var isEmpty: Bool { commits == 0 }
+    public var isEmpty: Bool { commits == 0 && resume == nil }
     /// Rows in the page.
     public var rowCount: Int { tables.reduce(0) { $0 + $1.rows.count } }
 }
 
+/// A place inside one commit: the pages before took the first `offset` rows it touches.
+public struct ArchiveCursor: Sendable, Equatable {
+    /// The commit's origin.
+    public var origin: NodeID
+    /// The commit's sequence number.
+    public var seq: UInt64
+    /// How many of the rows it touches (in its own order) are taken.
+    public var offset: Int
+}
+
 extension Replica {
     /// The rows the commits after `marks` touched, as they stand now, and the marks once they
-    /// are written: whole commits, until the page holds about `maxRows` rows or `maxBytes`
-    /// bytes of values (a page of large rows stays as small in memory as one of small rows;
-    /// one commit is taken whatever its size). Commits are read in order per origin, origins in
+    /// are written, until the page holds about `maxRows` rows or `maxBytes` bytes of values (a page
+    /// of large rows stays as small in memory as one of small rows). A commit whose rows pass the
+    /// budget is split: the page ends inside it (``ArchivePage/resume``), and the next page,
+    /// asked with `resume`, goes on from there. Commits are read in order per origin, origins in
     /// id order; a commit that does not decode is skipped (logged by
     /// ``touchedRows(_:origin:seq:)``), never a reason to stop.
-    public func archivePage(after marks: VersionVector, maxRows: Int = 5_000, maxBytes: Int = 8 << 20) throws -> ArchivePage {
+    public func archivePage(after marks: VersionVector, resume: ArchiveCursor? = nil, maxRows: Int = 5_000, maxBytes: Int = 8 << 20) throws -> ArchivePage {
         try writer.read { db in
             var page = ArchivePage(marks: marks)
             // Each row is read when a commit first touches it: later commits in the page only
@@ -72,8 +87,12 @@ extension Replica {
             scan: for entry in try versionVector(db).sorted where entry.seq > marks[entry.origin] {
                 var commits = try CommitStore(db: db).commits(entry.origin, after: marks[entry.origin], upTo: entry.seq)
                 while let commit = try commits.next() {
-                    if page.commits > 0, place.count >= max(maxRows, 1) || bytes >= maxBytes { break scan }
-                    for touched in touchedRows(commit.body, origin: entry.origin, seq: commit.seq) {
+                    let taken = resume.map { $0.origin == entry.origin && $0.seq == commit.seq ? $0.offset : 0 } ?? 0
+                    for (position, touched) in touchedRows(commit.body, origin: entry.origin, seq: commit.seq).enumerated().dropFirst(taken) {
+                        if !place.isEmpty, place.count >= max(maxRows, 1) || bytes >= maxBytes {
+                            if position > 0 { page.resume = ArchiveCursor(origin: entry.origin, seq: commit.seq, offset: position) }
+                            break scan
+                        }
                         let ref = RowRef(table: touched.table, key: touched.key)
                         guard let table = tables[ref.table] else { continue }
                         if let index = place[ref] {
