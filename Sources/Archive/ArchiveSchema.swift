@@ -62,20 +62,25 @@ struct ArchiveSchema: Sendable {
             """
             CREATE OR REPLACE FUNCTION \(Self.name).claim_hospital(wanted text, key text)
             RETURNS TABLE (claim_status text, claim_id integer, bound_key text)
-            LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog AS $$
-            DECLARE registered record;
+            LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
+            DECLARE
+                found_role pg_catalog.text;
+                found_id pg_catalog.int4;
+                found_key pg_catalog.text;
             BEGIN
-                SELECT h.role, h.id, h.cluster_key INTO registered FROM \(Self.name)._archive_hospital h WHERE h.hospital = wanted FOR UPDATE;
-                IF NOT FOUND THEN
-                    RETURN QUERY SELECT 'absent'::text, NULL::integer, NULL::text;
-                ELSIF registered.role <> session_user THEN
-                    RETURN QUERY SELECT 'other-role'::text, NULL::integer, NULL::text;
+                -- Read without a lock, and only the caller's own row is ever updated: no role can
+                -- hold another hospital's registration. pg_temp comes last and every type is
+                -- qualified: a caller's temporary type or function is never used here.
+                SELECT h.role, h.id INTO found_role, found_id FROM \(Self.name)._archive_hospital h WHERE h.hospital = wanted;
+                IF found_role IS NULL THEN
+                    RETURN QUERY SELECT 'absent'::pg_catalog.text, NULL::pg_catalog.int4, NULL::pg_catalog.text;
+                ELSIF found_role OPERATOR(pg_catalog.<>) session_user THEN
+                    RETURN QUERY SELECT 'other-role'::pg_catalog.text, NULL::pg_catalog.int4, NULL::pg_catalog.text;
                 ELSE
-                    IF registered.cluster_key IS NULL THEN
-                        UPDATE \(Self.name)._archive_hospital h SET cluster_key = key WHERE h.hospital = wanted;
-                        registered.cluster_key := key;
-                    END IF;
-                    RETURN QUERY SELECT 'ok'::text, registered.id, registered.cluster_key;
+                    UPDATE \(Self.name)._archive_hospital h SET cluster_key = key
+                     WHERE h.hospital = wanted AND h.role = session_user AND h.cluster_key IS NULL;
+                    SELECT h.cluster_key INTO found_key FROM \(Self.name)._archive_hospital h WHERE h.hospital = wanted;
+                    RETURN QUERY SELECT 'ok'::pg_catalog.text, found_id, found_key;
                 END IF;
             END $$
             """,

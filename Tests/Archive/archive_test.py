@@ -155,6 +155,25 @@ def attacks(postgres):
     ]:
         check(refused(postgres, role, statement), f"fz-1's role is refused: {statement}")
     check(int(postgres.sql(f"SELECT count(*) FROM suifang.survey_response__h{own}", role=role)[0][0]) > 0, "fz-1's role reads its own partition")
+    # A temporary type named like one claim_hospital uses, whose check runs the caller's code as the
+    # archive's owner when the function converts a value to it (helper review, H1): never used.
+    planted = """
+        CREATE FUNCTION pg_temp.own(v pg_catalog.text) RETURNS bool LANGUAGE plpgsql AS $$
+        BEGIN IF current_user <> session_user THEN
+          EXECUTE 'GRANT SELECT ON ALL TABLES IN SCHEMA suifang TO hospital_fz_1';
+        END IF; RETURN true; END $$;
+        CREATE DOMAIN pg_temp.t AS pg_catalog.text CHECK (pg_temp.own(VALUE));
+        CREATE TYPE pg_temp.record AS (role pg_temp.t, id int, cluster_key pg_catalog.text);
+        CREATE TYPE pg_temp.text AS (x pg_temp.t);
+        SELECT * FROM suifang.claim_hospital('fz-2', 'x');
+        SELECT * FROM suifang.claim_hospital('fz-1', 'x');
+    """
+    try:
+        postgres.sql(planted, role=role)
+    except RuntimeError:
+        pass
+    check(refused(postgres, role, f"SELECT count(*) FROM suifang.survey_response__h{other}"),
+          "a temporary type planted by fz-1's role runs nothing as the archive's owner")
     check(refused(postgres, "group_office", "DELETE FROM suifang.survey_response"), "the group office reads, never writes")
     check(int(postgres.sql("SELECT count(*) FROM suifang.nps_month", role="group_office")[0][0]) > 0, "the group office reads the views")
 
