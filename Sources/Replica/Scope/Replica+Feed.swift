@@ -55,17 +55,13 @@ extension Replica {
     /// should: it was checked when it arrived or made here) is logged and skipped, not fatal: one
     /// bad commit must not stop every ward's feed.
     func rowsTouched(by body: [UInt8], origin: NodeID, seq: UInt64) -> [RowRef] {
-        storedDeltas(body, origin: origin, seq: seq, reader: "scoped feed").map { RowRef(table: $0.table, key: $0.key) }
-    }
-
-    /// A stored commit's row changes; none when it does not decode (logged: `reader` skips it).
-    func storedDeltas(_ body: [UInt8], origin: NodeID, seq: UInt64, reader: String) -> [RowDelta] {
         do {
-            return try CommitCodec.decode(body, origin: origin, seq: seq, tables: tables, limits: ChangeBatch.Limits()).deltas
+            let decoded = try CommitCodec.decode(body, origin: origin, seq: seq, tables: tables, limits: ChangeBatch.Limits())
+            return decoded.deltas.map { RowRef(table: $0.table, key: $0.key) }
         } catch {
             logger.error(
-                "a stored commit does not decode; it is skipped",
-                metadata: ["replica.origin": "\(origin)", "replica.seq": "\(seq)", "replica.rule": "\(error.rule)", "replica.reader": "\(reader)"])
+                "a stored commit does not decode; the scoped feed skips it",
+                metadata: ["replica.origin": "\(origin)", "replica.seq": "\(seq)", "replica.rule": "\(error.rule)"])
             return []
         }
     }
