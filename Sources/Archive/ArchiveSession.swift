@@ -12,9 +12,9 @@ struct ArchiveSession {
 
     /// The settings every archive connection runs under.
     static func configure(_ connection: PostgresConnection, logger: Logger) async throws {
-        // COPY names its table unqualified (PostgresNIO quotes the name whole): the archive's
-        // schema is on the path, after pg_catalog and never `public` (where a hospital's role
-        // might plant a function or operator that the administrator's statements would call).
+        // Tables are named with their schema; functions and operators are looked up in
+        // pg_catalog first and never in `public` (where a hospital's role might plant one that
+        // the administrator's statements would call).
         try await connection.run("SET search_path = pg_catalog, suifang, pg_temp", logger: logger)
         // A long report holding a lock must not stall the archive silently, nor the archive's
         // queued lock stall every reader behind it.
@@ -95,8 +95,9 @@ struct ArchiveSession {
     /// A central (`clusterKey` given) registers only for itself: a hospital already registered
     /// for another role or cluster is refused. The administrator (`clusterKey` nil) may move a
     /// hospital to another role (the old role loses its partitions) and grants the role its
-    /// partitions; `reader`, when given, may read every hospital's tables and the views.
-    /// - Throws: ``ArchiveError`` `hospitalClash`.
+    /// partitions; `reader`, when given, may read every hospital's tables and the views. The
+    /// administrator's roles are vetted first, under the same lock (``ArchiveRoleVetting``).
+    /// - Throws: ``ArchiveError`` `hospitalClash`; `badTarget` for a role that may not have its part.
     @discardableResult
     func register(hospital: String, role: String, clusterKey: String?, reader: String? = nil) async throws -> ArchiveRegistration {
         var registration: ArchiveRegistration?
@@ -108,6 +109,11 @@ struct ArchiveSession {
                     .untrustedSchema,
                     "schema suifang holds objects owned by another role, which the archive's statements would run: \(foreign.prefix(5).joined(separator: ", ")); drop them or make the archive's owner theirs"
                 )
+            }
+            if clusterKey == nil {
+                let vetting = ArchiveRoleVetting(connection: connection, logger: logger)
+                try await vetting.checkWriter(role, of: hospital)
+                if let reader { try await vetting.checkReader(reader, writer: role) }
             }
             for statement in schema.creation { try await run(statement) }
             // The views read the hospital's tables; policies without them (a benchmark's) get none.

@@ -15,56 +15,6 @@ public enum ArchiveSetup {
         !name.isEmpty && name.utf8.count <= 63 && name.allSatisfy { $0.isASCII && ($0.isLetter || $0.isNumber || "_-".contains($0)) }
     }
 
-    /// Checks that `role` may be `hospital`'s writer: an ordinary role (no superuser, no role that
-    /// creates roles or bypasses row security, no predefined `pg_` role, not the archive's owner
-    /// nor a member of it), registered for no other hospital, reading no hospital's tables.
-    static func checkWriter(_ role: String, of hospital: String, on connection: PostgresConnection, logger: Logger) async throws {
-        let attributes = try await connection.query(
-            """
-            SELECT r.rolsuper OR r.rolbypassrls OR r.rolcreaterole OR r.rolreplication OR r.rolname LIKE 'pg\\_%'
-                   OR r.rolname = current_user OR pg_has_role(r.oid, (SELECT oid FROM pg_roles WHERE rolname = current_user), 'MEMBER')
-              FROM pg_roles r WHERE r.rolname = \(role)
-            """, logger: logger)
-        for try await privileged in attributes.decode(Bool.self) where privileged {
-            throw ArchiveError(
-                .badTarget,
-                "role '\(role)' is not an ordinary role (a superuser, the archive's owner or a member of it, a role that creates roles, bypasses row security or replicates, or a predefined pg_ role): give the hospital a role of its own"
-            )
-        }
-        guard try await registrationsExist(on: connection, logger: logger) else { return }
-        if let other = try await hospitalWritten(by: role, on: connection, logger: logger), other != hospital {
-            throw ArchiveError(.badTarget, "role '\(role)' already writes hospital '\(other)': each hospital needs a role of its own")
-        }
-        let reads = try await connection.query("SELECT has_table_privilege(\(role), 'suifang._archive_mark', 'SELECT')", logger: logger)
-        for try await reads in reads.decode(Bool.self) where reads {
-            throw ArchiveError(.badTarget, "role '\(role)' reads every hospital's tables: a hospital's role may read only its own")
-        }
-    }
-
-    /// Checks that `reader` may read every hospital: it writes none, and is not `writer`.
-    static func checkReader(_ reader: String, writer: String, on connection: PostgresConnection, logger: Logger) async throws {
-        guard reader != writer else {
-            throw ArchiveError(.badTarget, "the reader reads every hospital: it cannot be the hospital's role '\(writer)' too")
-        }
-        guard try await registrationsExist(on: connection, logger: logger) else { return }
-        if let written = try await hospitalWritten(by: reader, on: connection, logger: logger) {
-            throw ArchiveError(.badTarget, "role '\(reader)' writes hospital '\(written)': it cannot be the reader")
-        }
-    }
-
-    private static func registrationsExist(on connection: PostgresConnection, logger: Logger) async throws -> Bool {
-        let rows = try await connection.query("SELECT to_regclass('suifang._archive_hospital') IS NOT NULL AND to_regclass('suifang._archive_mark') IS NOT NULL", logger: logger)
-        for try await exists in rows.decode(Bool.self) { return exists }
-        return false
-    }
-
-    /// The hospital `role` is registered for, if any (the first by name, should there be several).
-    private static func hospitalWritten(by role: String, on connection: PostgresConnection, logger: Logger) async throws -> String? {
-        let rows = try await connection.query("SELECT min(hospital) FROM suifang._archive_hospital WHERE role = \(role)", logger: logger)
-        for try await hospital in rows.decode(String?.self) { return hospital }
-        return nil
-    }
-
     private static func checkExists(_ role: String, on connection: PostgresConnection, logger: Logger) async throws {
         let rows = try await connection.query("SELECT 1 FROM pg_roles WHERE rolname = \(role)", logger: logger)
         var exists = false
@@ -75,7 +25,7 @@ public enum ArchiveSetup {
     /// Sets the archive up for `hospital`, written by `role`, read by `reader` when given.
     /// - Returns: the names of the hospital's partitions.
     /// - Throws: ``ArchiveError`` when a name is not usable, a role does not exist or may not
-    ///   have its part (``checkWriter(_:of:on:logger:)``, ``checkReader(_:writer:on:logger:)``),
+    ///   have its part (``ArchiveRoleVetting``),
     ///   the connecting role does not own the archive, or the archive's schema holds objects it
     ///   does not own (`untrustedSchema`).
     public static func run(target: ArchiveTarget, policies: PolicySet, hospital: String, role: String, reader: String?, logger: Logger) async throws -> [String] {
@@ -98,8 +48,6 @@ public enum ArchiveSetup {
                 throw ArchiveError(.notRegistered, "role '\(try await session.currentRole())' does not own the archive's schema: connect as its owner")
             }
             for name in roles { try await checkExists(name, on: connection, logger: logger) }
-            try await checkWriter(role, of: hospital, on: connection, logger: logger)
-            if let reader { try await checkReader(reader, writer: role, on: connection, logger: logger) }
             let registration = try await session.register(hospital: hospital, role: role, clusterKey: nil, reader: reader)
             try? await connection.close()
             return [registration.marks] + schema.tables.map { registration.partition(of: $0) }

@@ -88,7 +88,7 @@ final class PostgresArchive: Sendable {
                 coerced += try await self.upsert(present, into: table, partition: partition, stage: "_sf_stage_\(index)", copying: &copied)
                 if !copied.bytes.isEmpty {
                     coerced += copied.coerced
-                    try await self.copy(copied.bytes, into: partition, columns: table.copyColumns)
+                    try await self.copy(copied.bytes, into: ArchiveSchema.name, partition, columns: table.copyColumns)
                 }
                 let gone = rows.filter { $0.values == nil }.map(\.key)
                 if !gone.isEmpty {
@@ -128,14 +128,14 @@ final class PostgresArchive: Sendable {
         guard !known.isEmpty else { return 0 }
         try await run(PostgresQuery(unsafeSQL: "CREATE TEMP TABLE \(stage) (LIKE \(qualified(partition)) INCLUDING DEFAULTS) ON COMMIT DROP"))
         let text = CopyText(rows: known, of: table, hospital: hospital)
-        try await copy(text.bytes, into: stage, columns: table.copyColumns)
+        try await copy(text.bytes, into: "pg_temp", stage, columns: table.copyColumns)
         let columns = table.copyColumns.map(quoted)
         let updates = table.copyColumns.filter { $0 != table.key && $0 != "_hospital" }.map { "\(quoted($0)) = EXCLUDED.\(quoted($0))" }
         let list = columns.joined(separator: ", ")
         try await run(
             PostgresQuery(
                 unsafeSQL: """
-                    INSERT INTO \(qualified(partition)) (\(list)) SELECT \(list) FROM \(stage)
+                    INSERT INTO \(qualified(partition)) (\(list)) SELECT \(list) FROM pg_temp.\(stage)
                     ON CONFLICT (_hospital, \(quoted(table.key))) DO UPDATE SET \(updates.joined(separator: ", ")), _archived_at = now()
                     """))
         return text.coerced
@@ -148,17 +148,23 @@ final class PostgresArchive: Sendable {
         try await run(PostgresQuery(unsafeSQL: "CREATE TABLE suifang.suifang_bench_copy (LIKE \(table.qualified) INCLUDING ALL)"))
         let started = ContinuousClock.now
         try await transaction {
-            try await self.copy(bytes, into: "suifang_bench_copy", columns: table.copyColumns)
+            try await self.copy(bytes, into: ArchiveSchema.name, "suifang_bench_copy", columns: table.copyColumns)
         }
         let elapsed = ContinuousClock.now - started
         try await run("DROP TABLE suifang.suifang_bench_copy")
         return elapsed
     }
 
-    /// `COPY table (columns) FROM STDIN` of text-format rows, in chunks of 1 MiB (a page can be
-    /// large). PostgresNIO quotes the names itself (policy names are plain identifiers).
-    private func copy(_ bytes: [UInt8], into table: String, columns: [String]) async throws {
-        try await connection.copyFrom(table: table, columns: columns, logger: logger) { writer in
+    /// `COPY schema.table (columns) FROM STDIN` of text-format rows, in chunks of 1 MiB (a page
+    /// can be large). The table is always named with its schema, so that no table of the same
+    /// name elsewhere on the search path is written instead.
+    ///
+    /// PostgresNIO's `copyFrom` puts the name it is given between double quotes as one
+    /// identifier; `schema"."table` makes that the qualified `"schema"."table"`. Both parts are
+    /// our own names (the schema's, or a partition's from the policies' plain identifiers),
+    /// never a peer's or a user's text.
+    private func copy(_ bytes: [UInt8], into schema: String, _ table: String, columns: [String]) async throws {
+        try await connection.copyFrom(table: "\(schema)\".\"\(table)", columns: columns, logger: logger) { writer in
             var offset = 0
             while offset < bytes.count {
                 let end = min(offset + (1 << 20), bytes.count)

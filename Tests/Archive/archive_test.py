@@ -22,6 +22,7 @@ sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."
 from suifang_node import DemoCentral, check, free_port  # noqa: E402
 
 DATABASE = "group_archive"
+OWNER = "archive_owner"  # the group's administrator: owns the database and the archive, no superuser
 
 
 class Postgres:
@@ -44,14 +45,15 @@ class Postgres:
         self.pg("initdb", "-D", self.data, "-U", "postgres", "--auth=trust", "-E", "UTF8", "--locale=C")
         self.options = f"-p {self.port} -k {self.work} -c listen_addresses=127.0.0.1 -c fsync=off"
         self.pg("pg_ctl", "-D", self.data, "-o", self.options, "-l", os.path.join(self.work, "log"), "-w", "start")
-        self.sql(f"CREATE DATABASE {DATABASE}", database="postgres")
+        self.sql(f"CREATE ROLE {OWNER} LOGIN", database="postgres")
+        self.sql(f"CREATE DATABASE {DATABASE} OWNER {OWNER}", database="postgres")
 
     def pg(self, tool, *args):
         subprocess.run(self.as_user + [os.path.join(self.bin, tool), *args], check=True, capture_output=True, text=True)
 
     @property
     def url(self):
-        return self.url_as("postgres")
+        return self.url_as(OWNER)
 
     def url_as(self, role):
         return f"postgres://{role}@127.0.0.1:{self.port}/{DATABASE}"
@@ -190,6 +192,19 @@ def administration(binary, postgres):
     postgres.sql("CREATE ROLE hospital_fz_3 LOGIN")
     postgres.sql("CREATE ROLE hospital_fz_3b LOGIN")
     postgres.sql("CREATE ROLE archive_admin_friend LOGIN SUPERUSER")
+    # Roles that can act as more than a hospital's own (role membership, with or without INHERIT).
+    fz_2 = postgres.sql("SELECT id FROM suifang._archive_hospital WHERE hospital = 'fz-2'")[0][0]
+    for statement in ["CREATE ROLE writes_all LOGIN", "GRANT pg_write_all_data TO writes_all",
+                      "CREATE ROLE climber LOGIN", "GRANT archive_admin_friend TO climber",
+                      "CREATE ROLE owner_friend LOGIN", f"GRANT {OWNER} TO owner_friend",
+                      "CREATE ROLE sneaky LOGIN NOINHERIT", "GRANT group_office TO sneaky",
+                      "CREATE ROLE twin LOGIN", f"GRANT {role_of('fz-2')} TO twin",
+                      "CREATE ROLE host LOGIN", f"GRANT host TO {role_of('fz-2')}",
+                      "CREATE ROLE office_twin LOGIN", f"GRANT {role_of('fz-1')} TO office_twin",
+                      "CREATE ROLE office_host LOGIN", f"GRANT office_host TO {role_of('fz-1')}",
+                      "CREATE ROLE snoop LOGIN", "CREATE ROLE snoop_group NOLOGIN", "GRANT snoop_group TO snoop",
+                      f"GRANT SELECT ON suifang.survey_response__h{fz_2} TO snoop_group"]:
+        postgres.sql(statement)
     for hospital, role, reader, expected, what in [
         ("fz-3", "postgres", None, "ordinary role", "a superuser as a hospital's role"),
         ("fz-3", "archive_admin_friend", None, "ordinary role", "another superuser"),
@@ -198,8 +213,23 @@ def administration(binary, postgres):
         ("fz-3", "group_office", None, "reads every hospital", "the group office's reader as a hospital's role"),
         ("fz-3", "hospital_fz_3", role_of("fz-1"), "writes hospital 'fz-1'", "a hospital's role as the reader"),
         ("fz-3", "hospital_fz_3", "hospital_fz_3", "reads every hospital", "the same role as writer and reader"),
+        ("fz-3", "writes_all", None, "ordinary role", "a role granted pg_write_all_data"),
+        ("fz-3", "climber", None, "ordinary role", "a member of a superuser role"),
+        ("fz-3", "owner_friend", None, "ordinary role", "a member of the archive's owner"),
+        ("fz-3", "sneaky", None, "reads every hospital", "a NOINHERIT member of the reader"),
+        ("fz-3", "twin", None, "can act one as the other", "a member of another hospital's role"),
+        ("fz-3", "host", None, "can act one as the other", "a role another hospital's role is a member of"),
+        ("fz-3", "hospital_fz_3", "office_twin", "can act one as the other", "a reader that is a member of a hospital's role"),
+        ("fz-3", "hospital_fz_3", "office_host", "can act one as the other", "a reader a hospital's role is a member of"),
+        ("fz-3", "hospital_fz_3", "writes_all", "ordinary role", "a reader granted pg_write_all_data"),
+        ("fz-3", "hospital_fz_3", "climber", "ordinary role", "a reader that can act as a superuser"),
+        ("fz-3", "snoop", None, "not hospital 'fz-3''s own partition", "a role granted another hospital's partition by hand"),
     ]:
         check(setup_refused(binary, postgres, hospital, role, reader, expected), f"archive setup refuses {what}")
+    postgres.sql("CREATE ROLE database_owner LOGIN")
+    postgres.sql(f"ALTER DATABASE {DATABASE} OWNER TO database_owner")
+    check(setup_refused(binary, postgres, "fz-3", "database_owner", expected="the database's owner"), "archive setup refuses the database's owner")
+    postgres.sql(f"ALTER DATABASE {DATABASE} OWNER TO {OWNER}")
     check(postgres.count("SELECT count(*) FROM suifang._archive_hospital WHERE hospital = 'fz-3'") == 0, "refused setups register nothing")
     # A hospital moved to another role: the old role keeps nothing in the archive.
     set_up(binary, postgres, "fz-3", create=False)
@@ -312,7 +342,7 @@ def main():
         # name nobody registered for its role, is refused and writes nothing.
         # A second cluster with fz-1's own role and name (a restored copy, a test cluster given
         # production's credentials) is refused too: the archive is bound to fz-1's cluster.
-        for label, role, name, expected in [("owner", "postgres", "fz-2", "another role"), ("stolen", role_of("fz-1"), "fz-2", "another role"),
+        for label, role, name, expected in [("owner", OWNER, "fz-2", "another role"), ("stolen", role_of("fz-1"), "fz-2", "another role"),
                                             ("unregistered", role_of("fz-1"), "fz-9", "not registered"),
                                             ("second-cluster", role_of("fz-1"), "fz-1", "another cluster")]:
             impostor = DemoCentral(binary, f"archive-impostor-{label}", patients=20,
