@@ -36,7 +36,7 @@ public struct SyncOptions: Sendable {
 
     /// Creates options.
     public init(
-        mode: Mode = .live, maxChangesPerBatch: Int = 2_000, maxBytesPerBatch: Int = 4 << 20, window: Int = 4,
+        mode: Mode = .live, maxChangesPerBatch: Int = 5_000, maxBytesPerBatch: Int = 4 << 20, window: Int = 4,
         compressionLevel: Int32 = 1, heartbeatInterval: Duration = .seconds(10), idleTimeout: Duration = .seconds(45),
         resendInterval: Duration = .seconds(600), feedInterval: Duration = .seconds(1)
     ) {
