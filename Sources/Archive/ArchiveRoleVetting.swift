@@ -20,6 +20,7 @@ struct ArchiveRoleVetting {
     /// than `hospital`'s own partitions.
     func checkWriter(_ role: String, of hospital: String) async throws {
         try await checkOrdinary(role, as: "a hospital's role")
+        try await checkCreatesNothing(role)
         guard try await registrationsExist() else { return }
         if let linked = try await registeredRoleLinked(to: role, except: hospital) {
             if linked.role == role {
@@ -50,7 +51,8 @@ struct ArchiveRoleVetting {
             SELECT c.relname::text FROM pg_catalog.pg_class c, pg_catalog.pg_roles r, pg_catalog.pg_roles p
              WHERE r.rolname = \(role) AND pg_catalog.pg_has_role(r.oid, p.oid, 'MEMBER')
                AND c.relnamespace = pg_catalog.to_regnamespace('suifang') AND c.relkind IN ('r', 'p', 'v', 'm', 'f')
-               AND pg_catalog.has_table_privilege(p.oid, c.oid, 'SELECT, INSERT, UPDATE, DELETE, TRUNCATE, REFERENCES, TRIGGER')
+               AND (pg_catalog.has_table_privilege(p.oid, c.oid, 'DELETE, TRUNCATE, TRIGGER')
+                    OR pg_catalog.has_any_column_privilege(p.oid, c.oid, 'SELECT, INSERT, UPDATE, REFERENCES'))
                AND pg_catalog.pg_get_expr(c.relpartbound, c.oid) IS DISTINCT FROM \("FOR VALUES IN (\(literal(hospital)))")
              ORDER BY c.relname LIMIT 1
             """, logger: logger)
@@ -69,6 +71,7 @@ struct ArchiveRoleVetting {
             throw ArchiveError(.badTarget, "the reader reads every hospital: it cannot be the hospital's role '\(writer)' too")
         }
         try await checkOrdinary(reader, as: "the reader")
+        try await checkCreatesNothing(reader)
         let withWriter = try await connection.query(
             """
             SELECT count(*) FROM pg_catalog.pg_roles r, pg_catalog.pg_roles p
@@ -78,14 +81,48 @@ struct ArchiveRoleVetting {
             throw ArchiveError(
                 .badTarget, "role '\(reader)' and the hospital's role '\(writer)' can act one as the other (role membership): the reader must write no hospital")
         }
-        guard try await registrationsExist(), let linked = try await registeredRoleLinked(to: reader, except: nil) else { return }
-        if linked.role == reader {
-            throw ArchiveError(.badTarget, "role '\(reader)' writes hospital '\(linked.hospital)': it cannot be the reader")
+        if try await registrationsExist(), let linked = try await registeredRoleLinked(to: reader, except: nil) {
+            if linked.role == reader {
+                throw ArchiveError(.badTarget, "role '\(reader)' writes hospital '\(linked.hospital)': it cannot be the reader")
+            }
+            throw ArchiveError(
+                .badTarget,
+                "role '\(reader)' and role '\(linked.role)' (which writes hospital '\(linked.hospital)') can act one as the other (role membership): the reader must write no hospital"
+            )
         }
-        throw ArchiveError(
-            .badTarget,
-            "role '\(reader)' and role '\(linked.role)' (which writes hospital '\(linked.hospital)') can act one as the other (role membership): the reader must write no hospital"
-        )
+        try await checkReadsOnly(reader)
+    }
+
+    /// Refuses `reader` when it, or a role it can act as, may change any table of the archive
+    /// (at table or column level).
+    private func checkReadsOnly(_ reader: String) async throws {
+        let rows = try await connection.query(
+            """
+            SELECT c.relname::text FROM pg_catalog.pg_class c, pg_catalog.pg_roles r, pg_catalog.pg_roles p
+             WHERE r.rolname = \(reader) AND pg_catalog.pg_has_role(r.oid, p.oid, 'MEMBER')
+               AND c.relnamespace = pg_catalog.to_regnamespace('suifang') AND c.relkind IN ('r', 'p', 'v', 'm', 'f')
+               AND (pg_catalog.has_table_privilege(p.oid, c.oid, 'DELETE, TRUNCATE, TRIGGER')
+                    OR pg_catalog.has_any_column_privilege(p.oid, c.oid, 'INSERT, UPDATE, REFERENCES'))
+             ORDER BY c.relname LIMIT 1
+            """, logger: logger)
+        for try await table in rows.decode(String.self) {
+            throw ArchiveError(
+                .badTarget, "role '\(reader)' may change table suifang.\(table) (granted to it or to a role it can act as): the reader only reads; revoke that first")
+        }
+    }
+
+    /// Refuses `role` when it, or a role it can act as, may create objects in the archive's
+    /// schema (which every later setup would refuse, and whose names could pose as partitions).
+    private func checkCreatesNothing(_ role: String) async throws {
+        let creators = try await connection.query(
+            """
+            SELECT count(*) FROM pg_catalog.pg_roles r, pg_catalog.pg_roles p
+             WHERE r.rolname = \(role) AND pg_catalog.pg_has_role(r.oid, p.oid, 'MEMBER')
+               AND pg_catalog.to_regnamespace('suifang') IS NOT NULL AND pg_catalog.has_schema_privilege(p.oid, 'suifang', 'CREATE')
+            """, logger: logger)
+        for try await count in creators.decode(Int64.self) where count > 0 {
+            throw ArchiveError(.badTarget, "role '\(role)' may create objects in schema suifang (granted to it or to a role it can act as): revoke CREATE first")
+        }
     }
 
     /// Refuses `role` when it can act as a privileged role (itself included), naming which.
@@ -119,7 +156,7 @@ struct ArchiveRoleVetting {
             """
             SELECT h.hospital, h.role FROM suifang._archive_hospital h
               JOIN pg_catalog.pg_roles p ON p.rolname = h.role, pg_catalog.pg_roles r
-             WHERE r.rolname = \(role) AND h.hospital IS DISTINCT FROM \(hospital) AND \(unescaped: Self.linked("r", "p"))
+             WHERE r.rolname = \(role) AND NOT (h.hospital IS NOT DISTINCT FROM \(hospital) AND h.role = \(role)) AND \(unescaped: Self.linked("r", "p"))
              ORDER BY h.role = \(role) DESC, h.hospital LIMIT 1
             """, logger: logger)
         for try await found in rows.decode((String, String).self) { return found }

@@ -89,8 +89,8 @@ struct ArchiveSession {
     }
 
     /// Creates what is missing, registers `hospital` for `role` and creates its partitions. One
-    /// at a time: under a lock on the registrations (a hospital's role can read none, so cannot
-    /// hold it), or, before they exist, an advisory lock (several owner-mode centrals start at once).
+    /// at a time: under a lock on the registrations (a hospital's role can read none; its
+    /// `claim_hospital` in an open transaction can still hold it up: docs/THREAT-MODEL.md), or, before they exist, an advisory lock (several owner-mode centrals start at once).
     ///
     /// A central (`clusterKey` given) registers only for itself: a hospital already registered
     /// for another role or cluster is refused. The administrator (`clusterKey` nil) may move a

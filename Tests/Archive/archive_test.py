@@ -166,7 +166,6 @@ def attacks(postgres):
         END IF; RETURN true; END $$;
         CREATE DOMAIN pg_temp.t AS pg_catalog.text CHECK (pg_temp.own(VALUE));
         CREATE TYPE pg_temp.record AS (role pg_temp.t, id int, cluster_key pg_catalog.text);
-        CREATE TYPE pg_temp.text AS (x pg_temp.t);
         SELECT * FROM suifang.claim_hospital('fz-2', 'x');
         SELECT * FROM suifang.claim_hospital('fz-1', 'x');
     """
@@ -203,7 +202,10 @@ def administration(binary, postgres):
                       "CREATE ROLE office_twin LOGIN", f"GRANT {role_of('fz-1')} TO office_twin",
                       "CREATE ROLE office_host LOGIN", f"GRANT office_host TO {role_of('fz-1')}",
                       "CREATE ROLE snoop LOGIN", "CREATE ROLE snoop_group NOLOGIN", "GRANT snoop_group TO snoop",
-                      f"GRANT SELECT ON suifang.survey_response__h{fz_2} TO snoop_group"]:
+                      f"GRANT SELECT ON suifang.survey_response__h{fz_2} TO snoop_group",
+                      "CREATE ROLE colsnoop LOGIN", "GRANT SELECT (id) ON suifang.patient TO colsnoop",
+                      "CREATE ROLE office_writes LOGIN", "GRANT DELETE ON suifang.survey_response TO office_writes",
+                      "CREATE ROLE creator LOGIN", "GRANT CREATE ON SCHEMA suifang TO creator"]:
         postgres.sql(statement)
     for hospital, role, reader, expected, what in [
         ("fz-3", "postgres", None, "ordinary role", "a superuser as a hospital's role"),
@@ -224,6 +226,9 @@ def administration(binary, postgres):
         ("fz-3", "hospital_fz_3", "writes_all", "ordinary role", "a reader granted pg_write_all_data"),
         ("fz-3", "hospital_fz_3", "climber", "ordinary role", "a reader that can act as a superuser"),
         ("fz-3", "snoop", None, "not hospital 'fz-3''s own partition", "a role granted another hospital's partition by hand"),
+        ("fz-3", "colsnoop", None, "not hospital 'fz-3''s own partition", "a role granted a column of every hospital's patients"),
+        ("fz-3", "hospital_fz_3", "office_writes", "the reader only reads", "a reader that may delete"),
+        ("fz-3", "creator", None, "may create objects", "a role that may create in the schema"),
     ]:
         check(setup_refused(binary, postgres, hospital, role, reader, expected), f"archive setup refuses {what}")
     postgres.sql("CREATE ROLE database_owner LOGIN")
@@ -235,6 +240,11 @@ def administration(binary, postgres):
     set_up(binary, postgres, "fz-3", create=False)
     ids = [row[0] for row in postgres.sql("SELECT id FROM suifang._archive_hospital ORDER BY id")]
     check(ids == ["1", "2", "3"], f"claims and refused setups consume no registration number ({ids})")
+    # Moved to a role the old one can act as, the old role would keep the hospital.
+    postgres.sql("GRANT hospital_fz_3b TO hospital_fz_3")
+    check(setup_refused(binary, postgres, "fz-3", "hospital_fz_3b", expected="can act one as the other"),
+          "archive setup refuses to move a hospital to a role its old role can act as")
+    postgres.sql("REVOKE hospital_fz_3b FROM hospital_fz_3")
     check(not setup_refused(binary, postgres, "fz-3", "hospital_fz_3b"), "archive setup moves fz-3 to another role")
     check(postgres.sql("SELECT has_schema_privilege('hospital_fz_3', 'suifang', 'USAGE')")[0][0] == "f", "the old role loses the schema")
     check(postgres.sql("SELECT has_function_privilege('hospital_fz_3', 'suifang.claim_hospital(text, text)', 'EXECUTE')")[0][0] == "f",
