@@ -19,7 +19,7 @@ public enum ArchiveSetup {
         let rows = try await connection.query("SELECT 1 FROM pg_roles WHERE rolname = \(role)", logger: logger)
         var exists = false
         for try await _ in rows { exists = true }
-        guard exists else { throw ArchiveError(.badTarget, "there is no role '\(role)': create it first (CREATE ROLE \(role) LOGIN PASSWORD …)") }
+        guard exists else { throw ArchiveError(.badTarget, "there is no role '\(role)': create it first (CREATE ROLE \"\(role)\" LOGIN PASSWORD …)") }
     }
 
     /// Sets the archive up for `hospital`, written by `role`, read by `reader` when given.
