@@ -46,17 +46,7 @@ struct ArchiveRoleVetting {
                     : "role '\(role)' and role '\(reader)', which reads every hospital's tables, can act one as the other (role membership): a hospital's role may read only its own"
             )
         }
-        let granted = try await connection.query(
-            """
-            SELECT c.relname::text FROM pg_catalog.pg_class c, pg_catalog.pg_roles r, pg_catalog.pg_roles p
-             WHERE r.rolname = \(role) AND pg_catalog.pg_has_role(r.oid, p.oid, 'MEMBER')
-               AND c.relnamespace = pg_catalog.to_regnamespace('suifang') AND c.relkind IN ('r', 'p', 'v', 'm', 'f')
-               AND (pg_catalog.has_table_privilege(p.oid, c.oid, 'DELETE, TRUNCATE, TRIGGER')
-                    OR pg_catalog.has_any_column_privilege(p.oid, c.oid, 'SELECT, INSERT, UPDATE, REFERENCES'))
-               AND pg_catalog.pg_get_expr(c.relpartbound, c.oid) IS DISTINCT FROM \("FOR VALUES IN (\(literal(hospital)))")
-             ORDER BY c.relname LIMIT 1
-            """, logger: logger)
-        for try await table in granted.decode(String.self) {
+        if let table = try await tableWithRights(of: role, columnRights: "SELECT, INSERT, UPDATE, REFERENCES", exceptPartitionsOf: hospital) {
             throw ArchiveError(
                 .badTarget,
                 "role '\(role)' has rights on table suifang.\(table), which is not hospital '\(hospital)''s own partition (granted to it or to a role it can act as): revoke them first"
@@ -96,19 +86,29 @@ struct ArchiveRoleVetting {
     /// Refuses `reader` when it, or a role it can act as, may change any table of the archive
     /// (at table or column level).
     private func checkReadsOnly(_ reader: String) async throws {
-        let rows = try await connection.query(
-            """
-            SELECT c.relname::text FROM pg_catalog.pg_class c, pg_catalog.pg_roles r, pg_catalog.pg_roles p
-             WHERE r.rolname = \(reader) AND pg_catalog.pg_has_role(r.oid, p.oid, 'MEMBER')
-               AND c.relnamespace = pg_catalog.to_regnamespace('suifang') AND c.relkind IN ('r', 'p', 'v', 'm', 'f')
-               AND (pg_catalog.has_table_privilege(p.oid, c.oid, 'DELETE, TRUNCATE, TRIGGER')
-                    OR pg_catalog.has_any_column_privilege(p.oid, c.oid, 'INSERT, UPDATE, REFERENCES'))
-             ORDER BY c.relname LIMIT 1
-            """, logger: logger)
-        for try await table in rows.decode(String.self) {
+        if let table = try await tableWithRights(of: reader, columnRights: "INSERT, UPDATE, REFERENCES", exceptPartitionsOf: nil) {
             throw ArchiveError(
                 .badTarget, "role '\(reader)' may change table suifang.\(table) (granted to it or to a role it can act as): the reader only reads; revoke that first")
         }
+    }
+
+    /// The first table of the archive on which `role`, or a role it can act as, may delete,
+    /// truncate or add triggers, or has any of `columnRights` on a column (a table-level right
+    /// covers every column); `hospital`'s own partitions aside, when given.
+    private func tableWithRights(of role: String, columnRights: String, exceptPartitionsOf hospital: String?) async throws -> String? {
+        let ownBound = hospital.map { "FOR VALUES IN (\(literal($0)))" }
+        let rows = try await connection.query(
+            """
+            SELECT c.relname::text FROM pg_catalog.pg_class c, pg_catalog.pg_roles r, pg_catalog.pg_roles p
+             WHERE r.rolname = \(role) AND pg_catalog.pg_has_role(r.oid, p.oid, 'MEMBER')
+               AND c.relnamespace = pg_catalog.to_regnamespace('suifang') AND c.relkind IN ('r', 'p', 'v', 'm', 'f')
+               AND (pg_catalog.has_table_privilege(p.oid, c.oid, 'DELETE, TRUNCATE, TRIGGER')
+                    OR pg_catalog.has_any_column_privilege(p.oid, c.oid, \(columnRights)))
+               AND (\(ownBound)::text IS NULL OR pg_catalog.pg_get_expr(c.relpartbound, c.oid) IS DISTINCT FROM \(ownBound))
+             ORDER BY c.relname LIMIT 1
+            """, logger: logger)
+        for try await table in rows.decode(String.self) { return table }
+        return nil
     }
 
     /// Refuses `role` when it, or a role it can act as, may create objects in the archive's
@@ -149,8 +149,8 @@ struct ArchiveRoleVetting {
         }
     }
 
-    /// A registered hospital (other than `hospital`) whose role `role` can act as or which can
-    /// act as `role`; the same role first.
+    /// A registered hospital whose role `role` can act as or which can act as `role` (its
+    /// registration for `hospital` by `role` itself aside); the same role first.
     private func registeredRoleLinked(to role: String, except hospital: String?) async throws -> (hospital: String, role: String)? {
         let rows = try await connection.query(
             """
