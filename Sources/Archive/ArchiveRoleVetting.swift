@@ -2,7 +2,7 @@ import Logging
 import PostgresNIO
 
 /// Who `archive setup` accepts as a hospital's writer and as the group's reader, checked under the
-/// registrations' lock (so two setups cannot each pass the other's role).
+/// setups' lock (so two setups cannot each pass the other's role).
 ///
 /// A role can act as every role it is a member of, directly or through others, with or without
 /// INHERIT (`SET ROLE`), and every role that is a member of it can act as it. So each check
@@ -46,12 +46,57 @@ struct ArchiveRoleVetting {
                     : "role '\(role)' and role '\(reader)', which reads every hospital's tables, can act one as the other (role membership): a hospital's role may read only its own"
             )
         }
-        if let table = try await tableWithRights(of: role, columnRights: "SELECT, INSERT, UPDATE, REFERENCES", exceptPartitionsOf: hospital) {
+        if let table = try await rightsBeyondOwnPartitions(of: role, hospital: hospital) {
             throw ArchiveError(
                 .badTarget,
-                "role '\(role)' has rights on table suifang.\(table), which is not hospital '\(hospital)''s own partition (granted to it or to a role it can act as): revoke them first"
+                "role '\(role)' has rights on suifang.\(table), which is not hospital '\(hospital)''s own partition (granted to it or to a role it can act as): revoke them first"
             )
         }
+    }
+
+    /// Refuses when a registered hospital's role has rights beyond its own partitions: run after
+    /// a setup's grants, it catches what reached a role after its own vetting (a right granted by
+    /// hand since, the owner's default privileges on the partitions just made).
+    func checkRegisteredRoles() async throws {
+        let rows = try await connection.query(
+            "SELECT h.hospital, h.role FROM suifang._archive_hospital h WHERE h.role <> current_user ORDER BY h.id", logger: logger)
+        var registered: [(hospital: String, role: String)] = []
+        for try await found in rows.decode((String, String).self) { registered.append(found) }
+        for (hospital, role) in registered {
+            if let table = try await rightsBeyondOwnPartitions(of: role, hospital: hospital) {
+                throw ArchiveError(
+                    .badTarget,
+                    "role '\(role)', which writes hospital '\(hospital)', has rights on suifang.\(table), which is not its own partition (granted to it or to a role it can act as): revoke them, then run setup again"
+                )
+            }
+        }
+    }
+
+    /// Refuses while the archive's owner has default privileges (`ALTER DEFAULT PRIVILEGES`) that
+    /// give what it creates in the archive's schema to another role: they would reach the
+    /// partitions setup makes after every role was vetted.
+    func checkDefaultPrivileges() async throws {
+        let rows = try await connection.query(
+            """
+            SELECT CASE a.grantee WHEN 0 THEN 'PUBLIC' ELSE pg_catalog.pg_get_userbyid(a.grantee)::text END
+              FROM pg_catalog.pg_default_acl d, LATERAL pg_catalog.aclexplode(d.defaclacl) a
+             WHERE d.defaclrole = (SELECT oid FROM pg_catalog.pg_roles WHERE rolname = current_user)
+               AND (d.defaclnamespace = 0 OR d.defaclnamespace = pg_catalog.to_regnamespace('suifang'))
+               AND a.grantee <> d.defaclrole AND NOT (d.defaclobjtype IN ('f', 'T') AND a.grantee = 0)
+             ORDER BY 1 LIMIT 1
+            """, logger: logger)
+        for try await grantee in rows.decode(String.self) {
+            throw ArchiveError(
+                .badTarget,
+                "the archive's owner has default privileges (ALTER DEFAULT PRIVILEGES) that give what it creates to '\(grantee)': the hospital's new partitions would be theirs too; remove them (\\ddp in psql) first"
+            )
+        }
+    }
+
+    /// The first table or sequence of the archive, other than `hospital`'s own partitions, on
+    /// which `role` (or a role it can act as) has any right.
+    private func rightsBeyondOwnPartitions(of role: String, hospital: String) async throws -> String? {
+        try await tableWithRights(of: role, columnRights: "SELECT, INSERT, UPDATE, REFERENCES", sequenceRights: "USAGE, SELECT, UPDATE", exceptPartitionsOf: hospital)
     }
 
     /// Refuses `reader` as the group's reader when it is `writer`, can act as a privileged role,
@@ -86,24 +131,27 @@ struct ArchiveRoleVetting {
     /// Refuses `reader` when it, or a role it can act as, may change any table of the archive
     /// (at table or column level).
     private func checkReadsOnly(_ reader: String) async throws {
-        if let table = try await tableWithRights(of: reader, columnRights: "INSERT, UPDATE, REFERENCES", exceptPartitionsOf: nil) {
+        if let table = try await tableWithRights(of: reader, columnRights: "INSERT, UPDATE, REFERENCES", sequenceRights: "USAGE, UPDATE", exceptPartitionsOf: nil) {
             throw ArchiveError(
-                .badTarget, "role '\(reader)' may change table suifang.\(table) (granted to it or to a role it can act as): the reader only reads; revoke that first")
+                .badTarget, "role '\(reader)' may change suifang.\(table) (granted to it or to a role it can act as): the reader only reads; revoke that first")
         }
     }
 
-    /// The first table of the archive on which `role`, or a role it can act as, may delete,
-    /// truncate or add triggers, or has any of `columnRights` on a column (a table-level right
-    /// covers every column); `hospital`'s own partitions aside, when given.
-    private func tableWithRights(of role: String, columnRights: String, exceptPartitionsOf hospital: String?) async throws -> String? {
+    /// The first table or sequence of the archive on which `role`, or a role it can act as, may
+    /// delete, truncate or add triggers, has any of `columnRights` on a column (a table-level right
+    /// covers every column), or any of `sequenceRights` on a sequence (`setval` on the
+    /// registrations' would break the next setup); `hospital`'s own partitions aside, when given.
+    private func tableWithRights(of role: String, columnRights: String, sequenceRights: String, exceptPartitionsOf hospital: String?) async throws -> String? {
         let ownBound = hospital.map { "FOR VALUES IN (\(literal($0)))" }
+        // CASE, not AND: has_sequence_privilege fails on a table, and SQL does not promise an order.
         let rows = try await connection.query(
             """
             SELECT c.relname::text FROM pg_catalog.pg_class c, pg_catalog.pg_roles r, pg_catalog.pg_roles p
              WHERE r.rolname = \(role) AND pg_catalog.pg_has_role(r.oid, p.oid, 'MEMBER')
-               AND c.relnamespace = pg_catalog.to_regnamespace('suifang') AND c.relkind IN ('r', 'p', 'v', 'm', 'f')
-               AND (pg_catalog.has_table_privilege(p.oid, c.oid, 'DELETE, TRUNCATE, TRIGGER')
-                    OR pg_catalog.has_any_column_privilege(p.oid, c.oid, \(columnRights)))
+               AND c.relnamespace = pg_catalog.to_regnamespace('suifang') AND c.relkind IN ('r', 'p', 'v', 'm', 'f', 'S')
+               AND CASE WHEN c.relkind = 'S' THEN pg_catalog.has_sequence_privilege(p.oid, c.oid, \(sequenceRights))
+                        ELSE pg_catalog.has_table_privilege(p.oid, c.oid, 'DELETE, TRUNCATE, TRIGGER')
+                             OR pg_catalog.has_any_column_privilege(p.oid, c.oid, \(columnRights)) END
                AND (\(ownBound)::text IS NULL OR pg_catalog.pg_get_expr(c.relpartbound, c.oid) IS DISTINCT FROM \(ownBound))
              ORDER BY c.relname LIMIT 1
             """, logger: logger)

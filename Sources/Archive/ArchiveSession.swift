@@ -89,20 +89,20 @@ struct ArchiveSession {
     }
 
     /// Creates what is missing, registers `hospital` for `role` and creates its partitions. One
-    /// at a time: under a lock on the registrations (a hospital's role can read none; its
-    /// `claim_hospital` in an open transaction can still hold it up: docs/THREAT-MODEL.md), or, before they exist, an advisory lock (several owner-mode centrals start at once).
+    /// at a time, under a lock only setups take (several owner-mode centrals may start at once).
     ///
     /// A central (`clusterKey` given) registers only for itself: a hospital already registered
     /// for another role or cluster is refused. The administrator (`clusterKey` nil) may move a
     /// hospital to another role (the old role loses its partitions) and grants the role its
     /// partitions; `reader`, when given, may read every hospital's tables and the views. The
-    /// administrator's roles are vetted first, under the same lock (``ArchiveRoleVetting``).
+    /// administrator's roles are vetted first, under the same lock, and every registered role
+    /// again once the grants are made (``ArchiveRoleVetting``).
     /// - Throws: ``ArchiveError`` `hospitalClash`; `badTarget` for a role that may not have its part.
     @discardableResult
     func register(hospital: String, role: String, clusterKey: String?, reader: String? = nil) async throws -> ArchiveRegistration {
         var registration: ArchiveRegistration?
         try await connection.transaction(logger: logger) {
-            try await lockRegistrations()
+            try await lockSetup()
             let foreign = try await foreignObjects()
             guard foreign.isEmpty else {
                 throw ArchiveError(
@@ -110,8 +110,9 @@ struct ArchiveSession {
                     "schema suifang holds objects owned by another role, which the archive's statements would run: \(foreign.prefix(5).joined(separator: ", ")); drop them or make the archive's owner theirs"
                 )
             }
+            let vetting = ArchiveRoleVetting(connection: connection, logger: logger)
             if clusterKey == nil {
-                let vetting = ArchiveRoleVetting(connection: connection, logger: logger)
+                try await vetting.checkDefaultPrivileges()
                 try await vetting.checkWriter(role, of: hospital)
                 if let reader { try await vetting.checkReader(reader, writer: role) }
             }
@@ -154,6 +155,7 @@ struct ArchiveSession {
             if clusterKey == nil {
                 for statement in schema.grants(to: current) { try await run(statement) }
                 if let reader { for statement in schema.readerGrants(to: reader) { try await run(statement) } }
+                try await vetting.checkRegisteredRoles()
             }
             registration = current
         }
@@ -161,17 +163,20 @@ struct ArchiveSession {
         return registration
     }
 
-    /// Serialises setting up: a lock on the registrations once they exist (SHARE ROW EXCLUSIVE:
-    /// readers go on), the advisory lock before.
-    private func lockRegistrations() async throws {
-        let rows = try await connection.query("SELECT to_regclass('suifang._archive_hospital') IS NOT NULL", logger: logger)
+    /// Serialises setting up: a lock on `_archive_setup`, a table no other statement touches and
+    /// only the archive's owner may lock, so no hospital's role or reader can hold it (a lock on
+    /// the registrations could be: `claim_hospital` writes them). Before that table exists (the
+    /// first setup, or the first after an upgrade) an advisory lock guards creating it.
+    private func lockSetup() async throws {
+        let rows = try await connection.query("SELECT to_regclass('suifang._archive_setup') IS NOT NULL", logger: logger)
         var exists = false
         for try await found in rows.decode(Bool.self) { exists = found }
-        if exists {
-            try await run("LOCK TABLE suifang._archive_hospital IN SHARE ROW EXCLUSIVE MODE")
-        } else {
+        if !exists {
             try await run("SELECT pg_catalog.pg_advisory_xact_lock(7382015::bigint)")
+            try await run("CREATE SCHEMA IF NOT EXISTS \(ArchiveSchema.name)")
+            try await run(ArchiveSchema.setupLockTable)
         }
+        try await run("LOCK TABLE suifang._archive_setup IN SHARE ROW EXCLUSIVE MODE")
     }
 
     /// Every partition `registration` is granted is what its name says: a partition of its

@@ -54,6 +54,12 @@ public enum ArchiveSetup {
         } catch {
             try? await connection.close()
             // Setting up names roles and tables, never a patient's value: PostgreSQL's message helps.
+            if let error = error as? PSQLError, error.serverInfo?[.sqlState] == "55P03" {
+                throw ArchiveError(
+                    .database,
+                    "another session held a table setup needs for longer than lock_timeout (a long report, an upgrade, another setup): see pg_locks and pg_stat_activity, then run setup again"
+                )
+            }
             if let error = error as? PSQLError { throw ArchiveError(.database, error.serverInfo?[.message] ?? "\(error.code)") }
             throw error
         }

@@ -16,7 +16,7 @@ credentials); a central that claims another hospital's name, or one not register
 
     Tests/Archive/archive_test.py --binary .build/debug/suifang
 """
-import argparse, glob, os, shutil, subprocess, sys, tempfile, time
+import argparse, contextlib, glob, os, shutil, subprocess, sys, tempfile, time
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "python"))
 from suifang_node import DemoCentral, check, free_port  # noqa: E402
@@ -205,7 +205,8 @@ def administration(binary, postgres):
                       f"GRANT SELECT ON suifang.survey_response__h{fz_2} TO snoop_group",
                       "CREATE ROLE colsnoop LOGIN", "GRANT SELECT (id) ON suifang.patient TO colsnoop",
                       "CREATE ROLE office_writes LOGIN", "GRANT DELETE ON suifang.survey_response TO office_writes",
-                      "CREATE ROLE creator LOGIN", "GRANT CREATE ON SCHEMA suifang TO creator"]:
+                      "CREATE ROLE creator LOGIN", "GRANT CREATE ON SCHEMA suifang TO creator",
+                      "CREATE ROLE seqsnoop LOGIN", "GRANT USAGE ON SEQUENCE suifang._archive_hospital_id_seq TO seqsnoop"]:
         postgres.sql(statement)
     for hospital, role, reader, expected, what in [
         ("fz-3", "postgres", None, "ordinary role", "a superuser as a hospital's role"),
@@ -229,6 +230,7 @@ def administration(binary, postgres):
         ("fz-3", "colsnoop", None, "not hospital 'fz-3''s own partition", "a role granted a column of every hospital's patients"),
         ("fz-3", "hospital_fz_3", "office_writes", "the reader only reads", "a reader that may delete"),
         ("fz-3", "creator", None, "may create objects", "a role that may create in the schema"),
+        ("fz-3", "seqsnoop", None, "suifang._archive_hospital_id_seq", "a role that may advance the registrations' sequence"),
     ]:
         check(setup_refused(binary, postgres, hospital, role, reader, expected), f"archive setup refuses {what}")
     postgres.sql("CREATE ROLE database_owner LOGIN")
@@ -236,8 +238,12 @@ def administration(binary, postgres):
     check(setup_refused(binary, postgres, "fz-3", "database_owner", expected="the database's owner"), "archive setup refuses the database's owner")
     postgres.sql(f"ALTER DATABASE {DATABASE} OWNER TO {OWNER}")
     check(postgres.count("SELECT count(*) FROM suifang._archive_hospital WHERE hospital = 'fz-3'") == 0, "refused setups register nothing")
-    # A hospital moved to another role: the old role keeps nothing in the archive.
-    set_up(binary, postgres, "fz-3", create=False)
+    # A hospital moved to another role: the old role keeps nothing in the archive. Meanwhile fz-1's
+    # role holds its claim open in a transaction: setting up goes on all the same.
+    with held_claim(postgres, "fz-1"):
+        started = time.time()
+        set_up(binary, postgres, "fz-3", create=False)
+        check(time.time() - started < 8, f"a hospital's claim held open does not hold setting up ({time.time() - started:.1f} s)")
     ids = [row[0] for row in postgres.sql("SELECT id FROM suifang._archive_hospital ORDER BY id")]
     check(ids == ["1", "2", "3"], f"claims and refused setups consume no registration number ({ids})")
     # Moved to a role the old one can act as, the old role would keep the hospital.
@@ -259,6 +265,42 @@ def administration(binary, postgres):
     postgres.sql("DROP FUNCTION suifang.planted()")
     postgres.sql("REVOKE CREATE, USAGE ON SCHEMA suifang FROM planter")
     check(not setup_refused(binary, postgres, "fz-3", "hospital_fz_3b"), "and runs again once they are gone")
+    default_privileges(binary, postgres)
+
+
+@contextlib.contextmanager
+def held_claim(postgres, hospital):
+    """A session of `hospital`'s role that claims it and keeps the transaction open."""
+    script = f"BEGIN;\nSELECT * FROM suifang.claim_hospital('{hospital}', 'not-the-key');\nSELECT 'held';\nSELECT pg_sleep(60);\n"
+    holder = subprocess.Popen([os.path.join(postgres.bin, "psql"), "-h", "127.0.0.1", "-p", str(postgres.port), "-U", role_of(hospital),
+                               "-d", DATABASE, "-Atq"], stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+    holder.stdin.write(script)
+    holder.stdin.flush()
+    try:
+        check(holder.stdout.readline().strip() != "" and holder.stdout.readline().strip() == "held", f"{hospital}'s role holds its claim open")
+        yield
+    finally:
+        holder.kill()
+        holder.wait()
+
+
+def default_privileges(binary, postgres):
+    """Rights that reach a new hospital's partitions after the roles were vetted: the owner's default
+    privileges, or a right granted by hand to a registered role since its setup. Setup refuses both."""
+    postgres.sql("CREATE ROLE hospital_fz_4 LOGIN")
+    fz_1 = role_of("fz-1")
+    postgres.sql(f"ALTER DEFAULT PRIVILEGES FOR ROLE {OWNER} IN SCHEMA suifang GRANT SELECT ON TABLES TO {fz_1}")
+    check(setup_refused(binary, postgres, "fz-4", "hospital_fz_4", expected="default privileges"),
+          "archive setup refuses while the owner's default privileges would give new tables to another role")
+    check(postgres.count(f"SELECT count(*) FROM information_schema.role_table_grants WHERE grantee = '{fz_1}' AND table_name LIKE '%\\_\\_h4'") == 0,
+          "and fz-1's role got nothing of fz-4's")
+    postgres.sql(f"ALTER DEFAULT PRIVILEGES FOR ROLE {OWNER} IN SCHEMA suifang REVOKE SELECT ON TABLES FROM {fz_1}")
+    fz_2 = postgres.sql("SELECT id FROM suifang._archive_hospital WHERE hospital = 'fz-2'")[0][0]
+    postgres.sql(f"GRANT SELECT ON suifang.patient__h{fz_2} TO {fz_1}")
+    check(setup_refused(binary, postgres, "fz-4", "hospital_fz_4", expected=f"role '{fz_1}', which writes hospital 'fz-1'"),
+          "archive setup refuses while a registered role was granted another hospital's partition since its setup")
+    postgres.sql(f"REVOKE SELECT ON suifang.patient__h{fz_2} FROM {fz_1}")
+    check(not setup_refused(binary, postgres, "fz-4", "hospital_fz_4"), "and sets fz-4 up once both are taken back")
 
 
 def group_nps(postgres, hospital):
