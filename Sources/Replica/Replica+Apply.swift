@@ -143,7 +143,6 @@ struct BatchMerger {
     struct PendingRow {
         var key: String
         var state: RowState
-        var stamp: Stamp
     }
 
     // MARK: - Verification
@@ -350,13 +349,13 @@ struct BatchMerger {
             markChanged(table, delta.key)
         case .columns(let columns):
             let complete = delta.isInsert
-            if complete, table.acceptsUniformFastPath, let stamp = columns.uniformStamp, let row = columns.completeRow,
+            if complete, table.acceptsUniformFastPath, columns.uniformStamp != nil, let row = columns.completeRow,
                 try !store.mayHaveTombstones(table), try !replica.orphanTables.mayHaveTombstones(table.id, db)
             {
                 if pendingTable != table.name || pendingKeys.contains(delta.key) { try flushPending() }
                 pendingTable = table.name
                 pendingKeys.insert(delta.key)
-                pending.append(PendingRow(key: delta.key, state: row, stamp: stamp))
+                pending.append(PendingRow(key: delta.key, state: row))
                 if pending.count >= Self.chunkSize { try flushPending() }
                 return
             }
@@ -372,7 +371,7 @@ struct BatchMerger {
         pending = []
         pendingKeys = []
         pendingTable = nil
-        let inserted = try store.insertUniformRows(table, rows.map { ($0.key, $0.state.values, RowMetaCodec.encode($0.state), $0.stamp) })
+        let inserted = try store.insertUniformRows(table, rows.map { ($0.key, $0.state.values, RowMetaCodec.encode($0.state)) })
         for row in rows {
             if inserted?.contains(row.key) ?? true {
                 markChanged(table, row.key)
