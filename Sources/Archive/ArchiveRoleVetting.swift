@@ -54,7 +54,8 @@ struct ArchiveRoleVetting {
         }
     }
 
-    /// Refuses when a registered hospital's role has rights beyond its own partitions: run after
+    /// Refuses when a registered hospital's role has rights beyond its own partitions, or may
+    /// create in the schema: run after
     /// a setup's grants, it catches what reached a role after its own vetting (a right granted by
     /// hand since, the owner's default privileges on the partitions just made).
     func checkRegisteredRoles() async throws {
@@ -63,6 +64,7 @@ struct ArchiveRoleVetting {
         var registered: [(hospital: String, role: String)] = []
         for try await found in rows.decode((String, String).self) { registered.append(found) }
         for (hospital, role) in registered {
+            try await checkCreatesNothing(role)
             if let table = try await rightsBeyondOwnPartitions(of: role, hospital: hospital) {
                 throw ArchiveError(
                     .badTarget,
@@ -82,7 +84,7 @@ struct ArchiveRoleVetting {
               FROM pg_catalog.pg_default_acl d, LATERAL pg_catalog.aclexplode(d.defaclacl) a
              WHERE d.defaclrole = (SELECT oid FROM pg_catalog.pg_roles WHERE rolname = current_user)
                AND (d.defaclnamespace = 0 OR d.defaclnamespace = pg_catalog.to_regnamespace('suifang'))
-               AND a.grantee <> d.defaclrole AND NOT (d.defaclobjtype IN ('f', 'T') AND a.grantee = 0)
+               AND d.defaclobjtype IN ('r', 'S', 'f', 'T', 'n') AND a.grantee <> d.defaclrole AND NOT (d.defaclobjtype IN ('f', 'T') AND a.grantee = 0)
              ORDER BY 1 LIMIT 1
             """, logger: logger)
         for try await grantee in rows.decode(String.self) {
@@ -143,6 +145,7 @@ struct ArchiveRoleVetting {
     /// registrations' would break the next setup); `hospital`'s own partitions aside, when given.
     private func tableWithRights(of role: String, columnRights: String, sequenceRights: String, exceptPartitionsOf hospital: String?) async throws -> String? {
         let ownBound = hospital.map { "FOR VALUES IN (\(literal($0)))" }
+        // pg_get_expr with no relation: it would open each partition, waiting on any lock on it.
         // CASE, not AND: has_sequence_privilege fails on a table, and SQL does not promise an order.
         let rows = try await connection.query(
             """
@@ -150,18 +153,28 @@ struct ArchiveRoleVetting {
              WHERE r.rolname = \(role) AND pg_catalog.pg_has_role(r.oid, p.oid, 'MEMBER')
                AND c.relnamespace = pg_catalog.to_regnamespace('suifang') AND c.relkind IN ('r', 'p', 'v', 'm', 'f', 'S')
                AND CASE WHEN c.relkind = 'S' THEN pg_catalog.has_sequence_privilege(p.oid, c.oid, \(sequenceRights))
-                        ELSE pg_catalog.has_table_privilege(p.oid, c.oid, 'DELETE, TRUNCATE, TRIGGER')
+                        ELSE pg_catalog.has_table_privilege(p.oid, c.oid, \(try await tableRights()))
                              OR pg_catalog.has_any_column_privilege(p.oid, c.oid, \(columnRights)) END
-               AND (\(ownBound)::text IS NULL OR pg_catalog.pg_get_expr(c.relpartbound, c.oid) IS DISTINCT FROM \(ownBound))
+               AND (\(ownBound)::text IS NULL OR pg_catalog.pg_get_expr(c.relpartbound, 0) IS DISTINCT FROM \(ownBound))
              ORDER BY c.relname LIMIT 1
             """, logger: logger)
         for try await table in rows.decode(String.self) { return table }
         return nil
     }
 
+    /// The table rights beyond reading and writing rows that a role other than the table's
+    /// owner must not have: MAINTAIN too from PostgreSQL 17 (it may then lock any table in any
+    /// mode), which earlier servers do not know by that name.
+    private func tableRights() async throws -> String {
+        let rows = try await connection.query("SELECT pg_catalog.current_setting('server_version_num')::int >= 170000", logger: logger)
+        var maintains = false
+        for try await known in rows.decode(Bool.self) { maintains = known }
+        return maintains ? "DELETE, TRUNCATE, TRIGGER, MAINTAIN" : "DELETE, TRUNCATE, TRIGGER"
+    }
+
     /// Refuses `role` when it, or a role it can act as, may create objects in the archive's
     /// schema (which every later setup would refuse, and whose names could pose as partitions).
-    private func checkCreatesNothing(_ role: String) async throws {
+    func checkCreatesNothing(_ role: String) async throws {
         let creators = try await connection.query(
             """
             SELECT count(*) FROM pg_catalog.pg_roles r, pg_catalog.pg_roles p

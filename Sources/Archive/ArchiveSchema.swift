@@ -90,12 +90,6 @@ struct ArchiveSchema: Sendable {
             END $$
             """,
             "REVOKE ALL ON FUNCTION \(Self.name).claim_hospital(text, text) FROM PUBLIC",
-            """
-            CREATE OR REPLACE VIEW \(Self.name).archive_status AS
-            SELECT h.hospital, h.role, h.registered_at, max(m.archived_at) AS last_archived_at, count(m.origin) AS origins
-            FROM \(Self.name)._archive_hospital h LEFT JOIN \(Self.name)._archive_mark m USING (hospital)
-            GROUP BY h.hospital, h.role, h.registered_at
-            """,
         ]
         for table in tables {
             let columns =
@@ -103,18 +97,33 @@ struct ArchiveSchema: Sendable {
                 + ArchiveTable.metaColumns.map { "\($0.name) \($0.definition)" }
             statements.append(
                 "CREATE TABLE IF NOT EXISTS \(table.qualified) (\(columns.joined(separator: ", ")), PRIMARY KEY (_hospital, \(quoted(table.key)))) PARTITION BY LIST (_hospital)")
-            for column in table.columns {
-                statements.append("ALTER TABLE \(table.qualified) ADD COLUMN IF NOT EXISTS \(quoted(column.name)) \(column.type)")
-            }
         }
         return statements
     }
 
-    /// The partitions of `registration`'s hospital (created when missing).
-    func partitions(of registration: ArchiveRegistration) -> [String] {
+    /// Statements adding the columns a later release declares, given each table's columns now
+    /// (`existing[table]`). Only missing ones: ALTER TABLE locks the parent and every partition
+    /// (ACCESS EXCLUSIVE) even when the column is there, which any session reading them delays.
+    func missingColumns(existing: [String: Set<String>]) -> [String] {
+        tables.flatMap { table in
+            table.columns.filter { !(existing[table.name]?.contains($0.name) ?? false) }.map {
+                "ALTER TABLE \(table.qualified) ADD COLUMN IF NOT EXISTS \(quoted($0.name)) \($0.type)"
+            }
+        }
+    }
+
+    /// The partitions of `registration`'s hospital that `existing` (the schema's table names)
+    /// lacks: each made as a plain table and attached, which locks its parent only against
+    /// other schema changes (SHARE UPDATE EXCLUSIVE; `PARTITION OF` would take ACCESS EXCLUSIVE,
+    /// which a hospital's session merely naming the parent delays).
+    func partitions(of registration: ArchiveRegistration, existing: Set<String>) -> [String] {
         let value = literal(registration.hospital)
-        return partitionNames(of: registration).map { parent, partition in
-            "CREATE TABLE IF NOT EXISTS \(Self.name).\(quoted(partition)) PARTITION OF \(Self.name).\(quoted(parent)) FOR VALUES IN (\(value))"
+        return partitionNames(of: registration).filter { !existing.contains($0.partition) }.flatMap { parent, partition in
+            let table = "\(Self.name).\(quoted(partition))", parentTable = "\(Self.name).\(quoted(parent))"
+            return [
+                "CREATE TABLE \(table) (LIKE \(parentTable) INCLUDING DEFAULTS INCLUDING CONSTRAINTS)",
+                "ALTER TABLE \(parentTable) ATTACH PARTITION \(table) FOR VALUES IN (\(value))",
+            ]
         }
     }
 

@@ -117,15 +117,8 @@ struct ArchiveSession {
                 if let reader { try await vetting.checkReader(reader, writer: role) }
             }
             for statement in schema.creation { try await run(statement) }
-            // The views read the hospital's tables; policies without them (a benchmark's) get none.
-            for statement in GroupViews.statements {
-                try await run("SAVEPOINT group_view")
-                do {
-                    try await run(statement)
-                } catch let error as PSQLError where ["42P01", "42703"].contains(error.serverInfo?[.sqlState]) {
-                    try await run("ROLLBACK TO SAVEPOINT group_view")
-                }
-            }
+            for statement in schema.missingColumns(existing: try await existingColumns()) { try await run(statement) }
+            try await defineViews()
             try await connection.query(
                 """
                 INSERT INTO suifang._archive_hospital (hospital, role, cluster_key) SELECT \(hospital), \(role), \(clusterKey)
@@ -150,12 +143,17 @@ struct ArchiveSession {
                 try await connection.query("UPDATE suifang._archive_hospital SET role = \(role), cluster_key = NULL WHERE hospital = \(hospital)", logger: logger).consume()
                 current.role = role
             }
-            for statement in schema.partitions(of: current) { try await run(statement) }
+            for statement in schema.partitions(of: current, existing: try await existingTables()) { try await run(statement) }
             try await checkPartitions(of: current)
             if clusterKey == nil {
                 for statement in schema.grants(to: current) { try await run(statement) }
                 if let reader { for statement in schema.readerGrants(to: reader) { try await run(statement) } }
                 try await vetting.checkRegisteredRoles()
+            }
+            // Once more at the end: nothing planted while this ran (by a role that may create here).
+            let plantedSince = try await foreignObjects()
+            guard plantedSince.isEmpty else {
+                throw ArchiveError(.untrustedSchema, "schema suifang gained objects owned by another role while setting up: \(plantedSince.prefix(5).joined(separator: ", "))")
             }
             registration = current
         }
@@ -163,10 +161,12 @@ struct ArchiveSession {
         return registration
     }
 
-    /// Serialises setting up: a lock on `_archive_setup`, a table no other statement touches and
-    /// only the archive's owner may lock, so no hospital's role or reader can hold it (a lock on
-    /// the registrations could be: `claim_hospital` writes them). Before that table exists (the
-    /// first setup, or the first after an upgrade) an advisory lock guards creating it.
+    /// Serialises setting up: a lock on `_archive_setup`, a table no other statement touches, in
+    /// SHARE UPDATE EXCLUSIVE mode, which conflicts with itself but not with what a role without
+    /// rights on the table can take (naming a table in `PREPARE` locks it ROW EXCLUSIVE before
+    /// any privilege is checked; a lock on the registrations could be held by `claim_hospital`).
+    /// Before that table exists (the first setup, or the first after an upgrade) an advisory
+    /// lock guards creating it.
     private func lockSetup() async throws {
         let rows = try await connection.query("SELECT to_regclass('suifang._archive_setup') IS NOT NULL", logger: logger)
         var exists = false
@@ -176,7 +176,50 @@ struct ArchiveSession {
             try await run("CREATE SCHEMA IF NOT EXISTS \(ArchiveSchema.name)")
             try await run(ArchiveSchema.setupLockTable)
         }
-        try await run("LOCK TABLE suifang._archive_setup IN SHARE ROW EXCLUSIVE MODE")
+        try await run("LOCK TABLE suifang._archive_setup IN SHARE UPDATE EXCLUSIVE MODE")
+    }
+
+    /// Creates or replaces the group's views and functions; a view whose comment says this
+    /// release's definition made it is left alone (``GroupViews/tag(of:)``). The views read the
+    /// hospital's tables; policies without them (a benchmark's) get none.
+    private func defineViews() async throws {
+        for statement in GroupViews.statements {
+            let view = GroupViews.viewName(of: statement)
+            if let view {
+                let rows = try await connection.query("SELECT pg_catalog.obj_description(pg_catalog.to_regclass(\(view)), 'pg_class')", logger: logger)
+                var comment: String?
+                for try await found in rows.decode(String?.self) { comment = found }
+                if comment == GroupViews.tag(of: statement) { continue }
+            }
+            try await run("SAVEPOINT group_view")
+            do {
+                try await run(statement)
+                if let view { try await run("COMMENT ON VIEW \(view) IS \(literal(GroupViews.tag(of: statement)))") }
+            } catch let error as PSQLError where ["42P01", "42703"].contains(error.serverInfo?[.sqlState]) {
+                try await run("ROLLBACK TO SAVEPOINT group_view")
+            }
+        }
+    }
+
+    /// The columns of each partitioned table of the archive.
+    private func existingColumns() async throws -> [String: Set<String>] {
+        let rows = try await connection.query(
+            """
+            SELECT c.relname::text, a.attname::text FROM pg_catalog.pg_attribute a JOIN pg_catalog.pg_class c ON c.oid = a.attrelid
+             WHERE c.relnamespace = pg_catalog.to_regnamespace('suifang') AND c.relkind = 'p' AND a.attnum > 0 AND NOT a.attisdropped
+            """, logger: logger)
+        var columns: [String: Set<String>] = [:]
+        for try await (table, column) in rows.decode((String, String).self) { columns[table, default: []].insert(column) }
+        return columns
+    }
+
+    /// The names of the archive's tables and views.
+    private func existingTables() async throws -> Set<String> {
+        let rows = try await connection.query(
+            "SELECT relname::text FROM pg_catalog.pg_class WHERE relnamespace = pg_catalog.to_regnamespace('suifang')", logger: logger)
+        var names: Set<String> = []
+        for try await name in rows.decode(String.self) { names.insert(name) }
+        return names
     }
 
     /// Every partition `registration` is granted is what its name says: a partition of its
@@ -185,7 +228,7 @@ struct ArchiveSession {
         let names = schema.partitionNames(of: registration)
         let rows = try await connection.query(
             """
-            SELECT c.relname::text, p.relname::text, pg_get_expr(c.relpartbound, c.oid)
+            SELECT c.relname::text, p.relname::text, pg_get_expr(c.relpartbound, 0)
               FROM pg_class c JOIN pg_inherits i ON i.inhrelid = c.oid JOIN pg_class p ON p.oid = i.inhparent
              WHERE c.relnamespace = to_regnamespace('suifang') AND p.relnamespace = to_regnamespace('suifang')
                AND c.relname = ANY(\(names.map(\.partition)))

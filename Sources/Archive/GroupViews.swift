@@ -9,6 +9,13 @@
 /// which counts them, is lower.
 enum GroupViews {
     static let statements: [String] = [
+        // Which hospitals the archive holds, and how far each got.
+        """
+        CREATE OR REPLACE VIEW suifang.archive_status AS
+        SELECT h.hospital, h.role, h.registered_at, max(m.archived_at) AS last_archived_at, count(m.origin) AS origins
+        FROM suifang._archive_hospital h LEFT JOIN suifang._archive_mark m USING (hospital)
+        GROUP BY h.hospital, h.role, h.registered_at
+        """,
         // A day from a replica's text, or NULL: a malformed value must not break a view.
         """
         CREATE OR REPLACE FUNCTION suifang.try_date(value text) RETURNS date LANGUAGE plpgsql STABLE SET search_path = pg_catalog AS $$
@@ -69,4 +76,24 @@ enum GroupViews {
         GROUP BY _hospital, status
         """,
     ]
+
+    /// The name of the view `statement` creates, or nil for another statement.
+    static func viewName(of statement: String) -> String? {
+        let prefix = "CREATE OR REPLACE VIEW "
+        let trimmed = statement.drop { $0.isWhitespace }
+        guard trimmed.hasPrefix(prefix) else { return nil }
+        return String(trimmed.dropFirst(prefix.count).prefix { !$0.isWhitespace })
+    }
+
+    /// What a view made by `statement` carries as its comment: the statement's FNV-1a hash, so
+    /// setup replaces a view only when this release defines it differently (replacing locks the
+    /// view ACCESS EXCLUSIVE, and a report reading it would hold setup up).
+    static func tag(of statement: String) -> String {
+        var hash: UInt64 = 0xcbf2_9ce4_8422_2325
+        for byte in statement.utf8 {
+            hash ^= UInt64(byte)
+            hash = hash &* 0x100_0000_01b3
+        }
+        return "suifang view " + String(hash, radix: 16)
+    }
 }

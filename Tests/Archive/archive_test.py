@@ -240,10 +240,21 @@ def administration(binary, postgres):
     check(postgres.count("SELECT count(*) FROM suifang._archive_hospital WHERE hospital = 'fz-3'") == 0, "refused setups register nothing")
     # A hospital moved to another role: the old role keeps nothing in the archive. Meanwhile fz-1's
     # role holds its claim open in a transaction: setting up goes on all the same.
-    with held_claim(postgres, "fz-1"):
+    # Sessions holding what locks they can (attacker review): setting up goes on all the same.
+    fz_2 = postgres.sql("SELECT id FROM suifang._archive_hospital WHERE hospital = 'fz-2'")[0][0]
+    holders = [
+        (role_of("fz-1"), "SELECT * FROM suifang.claim_hospital('fz-1', 'not-the-key');", "a hospital's claim held open"),
+        # PREPARE locks what it names before any privilege is checked.
+        (role_of("fz-1"), "PREPARE a AS DELETE FROM suifang._archive_setup;", "the setups' lock table named by a role with no right on it"),
+        (role_of("fz-1"), "PREPARE b AS SELECT 1 FROM suifang.survey_response;", "a parent table named by a hospital's role"),
+        (role_of("fz-1"), "PREPARE c AS SELECT 1 FROM suifang.archive_status;", "a view named by a hospital's role"),
+        (role_of("fz-2"), f"LOCK TABLE suifang.patient__h{fz_2} IN ACCESS EXCLUSIVE MODE;", "a hospital's own partition locked"),
+        ("group_office", "SELECT count(*) FROM suifang.nps_month;", "a report reading a view"),
+    ]
+    with held_sessions(postgres, holders):
         started = time.time()
         set_up(binary, postgres, "fz-3", create=False)
-        check(time.time() - started < 8, f"a hospital's claim held open does not hold setting up ({time.time() - started:.1f} s)")
+        check(time.time() - started < 8, f"none of them holds setting up ({time.time() - started:.1f} s)")
     ids = [row[0] for row in postgres.sql("SELECT id FROM suifang._archive_hospital ORDER BY id")]
     check(ids == ["1", "2", "3"], f"claims and refused setups consume no registration number ({ids})")
     # Moved to a role the old one can act as, the old role would keep the hospital.
@@ -269,19 +280,23 @@ def administration(binary, postgres):
 
 
 @contextlib.contextmanager
-def held_claim(postgres, hospital):
-    """A session of `hospital`'s role that claims it and keeps the transaction open."""
-    script = f"BEGIN;\nSELECT * FROM suifang.claim_hospital('{hospital}', 'not-the-key');\nSELECT 'held';\nSELECT pg_sleep(60);\n"
-    holder = subprocess.Popen([os.path.join(postgres.bin, "psql"), "-h", "127.0.0.1", "-p", str(postgres.port), "-U", role_of(hospital),
-                               "-d", DATABASE, "-Atq"], stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
-    holder.stdin.write(script)
-    holder.stdin.flush()
+def held_sessions(postgres, holders):
+    """Sessions that each run a statement as a role in a transaction they keep open."""
+    sessions = []
     try:
-        check(holder.stdout.readline().strip() != "" and holder.stdout.readline().strip() == "held", f"{hospital}'s role holds its claim open")
+        for role, statement, what in holders:
+            holder = subprocess.Popen([os.path.join(postgres.bin, "psql"), "-h", "127.0.0.1", "-p", str(postgres.port), "-U", role,
+                                       "-d", DATABASE, "-Atq"], stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+            sessions.append(holder)
+            holder.stdin.write(f"BEGIN;\n{statement}\nSELECT 'held';\nSELECT pg_sleep(120);\n")
+            holder.stdin.flush()
+            lines = [holder.stdout.readline().strip() for _ in range(2 if statement.startswith("SELECT") else 1)]
+            check(lines[-1] == "held", f"held open: {what}")
         yield
     finally:
-        holder.kill()
-        holder.wait()
+        for holder in sessions:
+            holder.kill()
+            holder.wait()
 
 
 def default_privileges(binary, postgres):
@@ -300,6 +315,10 @@ def default_privileges(binary, postgres):
     check(setup_refused(binary, postgres, "fz-4", "hospital_fz_4", expected=f"role '{fz_1}', which writes hospital 'fz-1'"),
           "archive setup refuses while a registered role was granted another hospital's partition since its setup")
     postgres.sql(f"REVOKE SELECT ON suifang.patient__h{fz_2} FROM {fz_1}")
+    postgres.sql(f"GRANT CREATE ON SCHEMA suifang TO {role_of('fz-2')}")
+    check(setup_refused(binary, postgres, "fz-4", "hospital_fz_4", expected="may create objects"),
+          "archive setup refuses while a registered role was given CREATE on the schema since its setup")
+    postgres.sql(f"REVOKE CREATE ON SCHEMA suifang FROM {role_of('fz-2')}")
     check(not setup_refused(binary, postgres, "fz-4", "hospital_fz_4"), "and sets fz-4 up once both are taken back")
 
 
