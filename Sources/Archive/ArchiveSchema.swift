@@ -41,16 +41,18 @@ struct ArchiveSchema: Sendable {
     /// The archive table of the replicated table `name`.
     func table(named name: String) -> ArchiveTable? { tables.first { $0.declaration.name == name } }
 
-    /// The table setups lock to run one at a time: it holds nothing, and no role but the
-    /// archive's owner has a right on it that could lock it.
-    static let setupLockTable = "CREATE TABLE IF NOT EXISTS \(name)._archive_setup ()"
+    /// The owner's own schema: no other role has USAGE on it, so none can name what is in it.
+    static let adminName = "suifang_admin"
+    /// The table setups lock to run one at a time. It holds nothing; it lives in the owner's own
+    /// schema because naming a table (in `PREPARE`, or `CREATE RULE` queued behind another
+    /// session) locks it before any privilege is checked.
+    static let setupLockTable = "CREATE TABLE IF NOT EXISTS \(adminName)._archive_setup ()"
 
     /// Statements that create what is missing (tables, columns a later release added, the
     /// bookkeeping tables); safe to run again. Only the archive's owner runs them.
     var creation: [String] {
         var statements = [
             "CREATE SCHEMA IF NOT EXISTS \(Self.name)",
-            Self.setupLockTable,
             """
             CREATE TABLE IF NOT EXISTS \(Self.name)._archive_hospital (
                 hospital text PRIMARY KEY, id integer GENERATED ALWAYS AS IDENTITY UNIQUE, role text NOT NULL,

@@ -161,22 +161,37 @@ struct ArchiveSession {
         return registration
     }
 
-    /// Serialises setting up: a lock on `_archive_setup`, a table no other statement touches, in
-    /// SHARE UPDATE EXCLUSIVE mode, which conflicts with itself but not with what a role without
-    /// rights on the table can take (naming a table in `PREPARE` locks it ROW EXCLUSIVE before
-    /// any privilege is checked; a lock on the registrations could be held by `claim_hospital`).
-    /// Before that table exists (the first setup, or the first after an upgrade) an advisory
-    /// lock guards creating it.
+    /// Serialises setting up: a lock on `suifang_admin._archive_setup`, in SHARE UPDATE EXCLUSIVE
+    /// mode (it conflicts with itself). The table is in a schema only the archive's owner may use:
+    /// a role that can name a table can hold a lock on it, or queue one behind another of its
+    /// sessions, before any privilege is checked (`PREPARE`, `CREATE RULE`). Before the table
+    /// exists (the first setup, or the first after an upgrade) an advisory lock guards creating it.
+    /// - Throws: ``ArchiveError`` `untrustedSchema` when that schema is another role's or another
+    ///   role may use it.
     private func lockSetup() async throws {
-        let rows = try await connection.query("SELECT to_regclass('suifang._archive_setup') IS NOT NULL", logger: logger)
+        let rows = try await connection.query("SELECT to_regclass('suifang_admin._archive_setup') IS NOT NULL", logger: logger)
         var exists = false
         for try await found in rows.decode(Bool.self) { exists = found }
         if !exists {
             try await run("SELECT pg_catalog.pg_advisory_xact_lock(7382015::bigint)")
-            try await run("CREATE SCHEMA IF NOT EXISTS \(ArchiveSchema.name)")
-            try await run(ArchiveSchema.setupLockTable)
+            try await run("CREATE SCHEMA IF NOT EXISTS \(ArchiveSchema.adminName)")
         }
-        try await run("LOCK TABLE suifang._archive_setup IN SHARE UPDATE EXCLUSIVE MODE")
+        let others = try await connection.query(
+            """
+            SELECT pg_catalog.pg_get_userbyid(n.nspowner)::text, n.nspowner = (SELECT oid FROM pg_catalog.pg_roles WHERE rolname = current_user),
+                   EXISTS (SELECT 1 FROM pg_catalog.aclexplode(n.nspacl) a WHERE a.grantee <> n.nspowner)
+              FROM pg_catalog.pg_namespace n WHERE n.nspname = 'suifang_admin'
+            """, logger: logger)
+        for try await (owner, owned, shared) in others.decode((String, Bool, Bool).self) {
+            guard owned else {
+                throw ArchiveError(.untrustedSchema, "schema suifang_admin belongs to role '\(owner)', not the archive's owner: drop it or make the owner its owner")
+            }
+            guard !shared else {
+                throw ArchiveError(.untrustedSchema, "schema suifang_admin is the archive's owner's alone: revoke what other roles were granted on it")
+            }
+        }
+        if !exists { try await run(ArchiveSchema.setupLockTable) }
+        try await run("LOCK TABLE suifang_admin._archive_setup IN SHARE UPDATE EXCLUSIVE MODE")
     }
 
     /// Creates or replaces the group's views and functions; a view whose comment says this

@@ -157,8 +157,10 @@ struct BatchMerger {
         case gap
     }
 
+    /// - Parameter checkFirst: check the origin's signature before merging anything of the run
+    ///   (a caller that catches `forgedCommit` and goes on in the same transaction).
     @discardableResult
-    mutating func apply(_ segment: ChainSegment, progress: ((Int) -> Void)?) throws -> RunOutcome {
+    mutating func apply(_ segment: ChainSegment, progress: ((Int) -> Void)?, checkFirst: Bool = false) throws -> RunOutcome {
         // Rows waiting in the fast path (a revocation among them) must be visible to the checks below.
         try flushPending()
         let origin = segment.origin
@@ -174,13 +176,18 @@ struct BatchMerger {
         }
         guard segment.firstSeq <= held + 1 else { return .gap }
         let identity = try identify(origin, credential: segment.credential)
-        guard let hashes = CommitChain.verify(segment, publicKey: identity.publicKey) else {
-            throw ReplicaError(.forgedCommit, "commits \(segment.firstSeq)…\(segment.lastSeq) of node \(origin) do not match its signature (forged or altered on the way)")
-        }
-        // Signed by the origin, yet not the history this node holds: the origin signed two histories.
+        // Hashed and decoded on another core while this merges; the signature is checked before
+        // anything of the run is stored, logged or quarantined (a forged run throws, and the
+        // transaction takes back what was merged). A run kept from an earlier batch is checked
+        // first: its failure is caught and the batch goes on (`retry`).
         let skipped = Int(held + 1 - segment.firstSeq)
-        let theirs = skipped == 0 ? segment.previousHash : hashes[skipped - 1]
+        let run = PreparedRun(segment: segment, identity: identity, tables: replica.tables, limits: limits, from: skipped)
+        defer { run.cancel() }
+        if checkFirst { try Self.signed(run, segment) }
+        // Signed by the origin, yet not the history this node holds: the origin signed two histories.
+        let theirs = skipped == 0 ? segment.previousHash : run.hash(at: skipped - 1)
         guard try theirs == replica.chainHash(db, origin: origin, seq: held) else {
+            try Self.signed(run, segment)
             try quarantine(origin, seq: held, CommitViolation(table: nil, "signed two different histories up to commit \(held)"))
             return .done
         }
@@ -194,17 +201,22 @@ struct BatchMerger {
                 break
             }
             let deltas: [RowDelta]
-            do throws(CommitViolation) {
-                deltas = try checked(body, origin: origin, seq: seq, identity: identity)
-            } catch {
-                try quarantine(origin, seq: seq, error)
-                break
+            switch run.decoding(at: position) {
+            case .decoded(let decoded):
+                newestOwn = decoded.newest
+                lastHadUnread = decoded.hasUnread
+                deltas = decoded.deltas
+            case .broken(let violation):
+                try Self.signed(run, segment)
+                try quarantine(origin, seq: seq, violation)
+                break commits
             }
-            guard let deltas = try withinClockBound(deltas, origin: origin, seq: seq, body: body) else { break }
+            guard let deltas = try withinClockBound(deltas, origin: origin, seq: seq, body: body, beforeHolding: { try Self.signed(run, segment) }) else { break }
             switch try judgeOwnerWrites(deltas, seq: seq, in: segment, identity: identity) {
             case .holds:
                 break
             case .waits(let missing):
+                try Self.signed(run, segment)
                 outcome = .waits
                 replica.logger.info(
                     "held a ward node's commit until the commit it names arrives",
@@ -213,13 +225,14 @@ struct BatchMerger {
                     ])
                 break commits
             case .broken(let violation):
+                try Self.signed(run, segment)
                 try quarantine(origin, seq: seq, violation)
                 break commits
             }
             currentCommit = (origin, seq)
             for delta in deltas { try merge(delta) }
             currentCommit = nil
-            applied.append(CommitStore.StoredCommit(seq: seq, hash: hashes[position], body: body))
+            applied.append(CommitStore.StoredCommit(seq: seq, hash: run.hash(at: position), body: body))
             if lastHadUnread {
                 // Merged as far as this release declares; merged again when it declares more.
                 try db.cachedStatement(sql: "INSERT OR IGNORE INTO _sf_unread (origin, seq) VALUES (?, ?)")
@@ -229,6 +242,7 @@ struct BatchMerger {
             report.commitsApplied += 1
             progress?(report.commitsApplied)
         }
+        try Self.signed(run, segment)
         guard appliedUpTo > held else { return outcome }
         try CommitStore(db: db).append(origin: origin, applied)
         if appliedUpTo == segment.lastSeq {
@@ -246,7 +260,7 @@ struct BatchMerger {
     mutating func retry(_ run: WaitingRuns.Run, progress: ((Int) -> Void)?) throws -> RunOutcome? {
         guard run.keptAt != nil else { return try apply(run.segment, progress: progress) }
         do {
-            return try apply(run.segment, progress: progress)
+            return try apply(run.segment, progress: progress, checkFirst: true)
         } catch let error as ReplicaError where error.code == .forgedCommit {
             replica.logger.warning("dropped a kept run of commits that does not check out", metadata: ["replica.origin": "\(run.segment.origin)"])
             return nil
@@ -256,13 +270,16 @@ struct BatchMerger {
     /// A commit stamped further ahead of this node's clock than the bound is held, not applied and
     /// not held against its origin: this node's clock may be the wrong one. It is tried again when
     /// a peer sends it again.
-    private mutating func withinClockBound(_ deltas: [RowDelta], origin: NodeID, seq: UInt64, body: [UInt8]) throws -> [RowDelta]? {
+    private mutating func withinClockBound(
+        _ deltas: [RowDelta], origin: NodeID, seq: UInt64, body: [UInt8], beforeHolding: () throws -> Void
+    ) throws -> [RowDelta]? {
         let newest = newestOwn
         let bound = replica.wallClock.now() &+ replica.maximumStampLead
         guard newest.milliseconds > min(bound, HLC.maximumMilliseconds) else {
             if newest > newestByOrigin[origin] ?? .zero { newestByOrigin[origin] = newest }
             return deltas
         }
+        try beforeHolding()
         report.held += 1
         replica.logger.warning(
             "held a commit stamped beyond the clock bound (this node's clock or the origin's is wrong)",
@@ -300,12 +317,15 @@ struct BatchMerger {
         return identity
     }
 
-    /// Decodes a commit and checks it against the declared rules for its origin's role.
-    private mutating func checked(_ body: [UInt8], origin: NodeID, seq: UInt64, identity: OriginIdentity) throws(CommitViolation) -> [RowDelta] {
-        let decoded = try CommitRules.check(body, seq: seq, by: identity, tables: replica.tables, limits: limits)
-        newestOwn = decoded.newest
-        lastHadUnread = decoded.hasUnread
-        return decoded.deltas
+    /// The chain hashes of `run`, once the origin's signature over it holds.
+    /// - Throws: ``ReplicaError`` `.forgedCommit` when it does not.
+    @discardableResult
+    private static func signed(_ run: PreparedRun, _ segment: ChainSegment) throws -> [[UInt8]] {
+        guard let hashes = run.verifiedHashes() else {
+            throw ReplicaError(
+                .forgedCommit, "commits \(segment.firstSeq)…\(segment.lastSeq) of node \(segment.origin) do not match its signature (forged or altered on the way)")
+        }
+        return hashes
     }
 
     private func isQuarantined(_ origin: NodeID) throws -> Bool {

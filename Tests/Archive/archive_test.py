@@ -245,12 +245,17 @@ def administration(binary, postgres):
     holders = [
         (role_of("fz-1"), "SELECT * FROM suifang.claim_hospital('fz-1', 'not-the-key');", "a hospital's claim held open"),
         # PREPARE locks what it names before any privilege is checked.
-        (role_of("fz-1"), "PREPARE a AS DELETE FROM suifang._archive_setup;", "the setups' lock table named by a role with no right on it"),
         (role_of("fz-1"), "PREPARE b AS SELECT 1 FROM suifang.survey_response;", "a parent table named by a hospital's role"),
         (role_of("fz-1"), "PREPARE c AS SELECT 1 FROM suifang.archive_status;", "a view named by a hospital's role"),
         (role_of("fz-2"), f"LOCK TABLE suifang.patient__h{fz_2} IN ACCESS EXCLUSIVE MODE;", "a hospital's own partition locked"),
         ("group_office", "SELECT count(*) FROM suifang.nps_month;", "a report reading a view"),
     ]
+    # The table setups lock is in the owner's own schema: no other role can name it, so none can
+    # hold a lock on it or queue one (CREATE RULE waits for its lock before privileges are checked).
+    for role in (role_of("fz-1"), "group_office"):
+        for statement in ["PREPARE a AS SELECT 1 FROM suifang_admin._archive_setup",
+                          "CREATE RULE r AS ON INSERT TO suifang_admin._archive_setup DO INSTEAD NOTHING"]:
+            check(refused(postgres, role, statement), f"{role} cannot name the setups' lock table: {statement}")
     with held_sessions(postgres, holders):
         started = time.time()
         set_up(binary, postgres, "fz-3", create=False)

@@ -1,0 +1,155 @@
+import Foundation
+import Sodium
+
+/// One origin's run of commits, hashed along its chain, decoded and checked against the declared
+/// rules (``CommitRules``) on another thread while the writer merges the commits before: the
+/// hashing and decoding are a third of a merge's time and need nothing from the database, so a
+/// second core takes them off the write transaction.
+///
+/// The writer takes the commits in order (``decoding(at:)``, which waits for a commit not ready
+/// yet) and, before it stores anything of the run or lets any of it be seen outside the
+/// transaction (a quarantine, a log line), asks whether the origin's signature holds
+/// (``verifiedHashes()``): a run that turns out forged throws, and its transaction rolls back
+/// whatever of it was merged. The worker stays at most ``window`` bytes of commits ahead, so a
+/// long run never holds more than that decoded (until the writer waits for the signature, which
+/// needs the run's end). A short run is prepared on the calling thread, a commit at a time when
+/// it is asked for (a hand-over costs more than it saves).
+final class PreparedRun: @unchecked Sendable {
+    /// What a commit turned out to be.
+    enum Decoding {
+        /// It keeps the declared rules: its row changes.
+        case decoded(CommitCodec.Decoded)
+        /// It breaks one.
+        case broken(CommitViolation)
+    }
+
+    /// How many body bytes of decoded commits the worker may hold that the writer has not taken
+    /// (decoded, a commit takes a few times its body's size: a 500-row commit is ~60 KiB).
+    static let window = 128 << 10
+    /// Runs with fewer body bytes than this (past the commits already held) are prepared on the
+    /// calling thread, each commit when it is asked for.
+    static let minimumForWorker = 64 << 10
+
+    private let segment: ChainSegment
+    private let identity: OriginIdentity
+    private let tables: [String: ReplicatedTable]
+    private let limits: ChangeBatch.Limits
+    /// The first position decoded: commits before it are held already (only hashed).
+    private let start: Int
+    private let threaded: Bool
+
+    private let condition = NSCondition()
+    // Guarded by `condition`:
+    private var hashes: [[UInt8]] = []
+    private var decodings: [Decoding?] = []
+    private var taken = 0
+    /// Body bytes of the decoded commits not taken yet.
+    private var aheadBytes = 0
+    private var signatureHolds: Bool?
+    private var cancelled = false
+    /// Set once the writer waits for the signature: the worker must then go to the run's end.
+    private var windowLifted = false
+
+    /// Starts preparing `segment`'s commits from position `start`, as `identity`'s.
+    init(segment: ChainSegment, identity: OriginIdentity, tables: [String: ReplicatedTable], limits: ChangeBatch.Limits, from start: Int) {
+        self.segment = segment
+        self.identity = identity
+        self.tables = tables
+        self.limits = limits
+        self.start = start
+        threaded = segment.bodies[start...].reduce(0) { $0 + $1.count } >= Self.minimumForWorker
+        hashes.reserveCapacity(segment.bodies.count)
+        if threaded { DispatchQueue.global(qos: .userInitiated).async { self.prepare() } }
+    }
+
+    /// Commit `position` of the run (at or after the first decoded one), waiting until it is ready.
+    func decoding(at position: Int) -> Decoding {
+        guard threaded else { return decode(position) }
+        let index = position - start
+        condition.lock()
+        defer { condition.unlock() }
+        while decodings.count <= index { condition.wait() }
+        let decoding = decodings[index]!
+        decodings[index] = nil
+        taken = index + 1
+        aheadBytes -= segment.bodies[position].count
+        condition.broadcast()
+        return decoding
+    }
+
+    /// The chain hash after commit `position`, waiting until it is computed.
+    func hash(at position: Int) -> [UInt8] {
+        if !threaded { hashInline() }
+        condition.lock()
+        defer { condition.unlock() }
+        while hashes.count <= position { condition.wait() }
+        return hashes[position]
+    }
+
+    /// The chain hash after each commit of the run once the origin's signature over its last is
+    /// checked, or nil when it does not hold (the run is forged or altered).
+    func verifiedHashes() -> [[UInt8]]? {
+        if !threaded { hashInline() }
+        condition.lock()
+        defer { condition.unlock() }
+        windowLifted = true
+        condition.broadcast()
+        while signatureHolds == nil { condition.wait() }
+        return signatureHolds == true ? hashes : nil
+    }
+
+    /// Stops the worker (the writer is done with the run, or gave up on it).
+    func cancel() {
+        condition.lock()
+        cancelled = true
+        condition.broadcast()
+        condition.unlock()
+    }
+
+    /// Decodes and checks commit `position`.
+    private func decode(_ position: Int) -> Decoding {
+        do throws(CommitViolation) {
+            return .decoded(try CommitRules.check(segment.bodies[position], seq: segment.firstSeq + UInt64(position), by: identity, tables: tables, limits: limits))
+        } catch {
+            return .broken(error)
+        }
+    }
+
+    /// On the calling thread: hashes the whole run and checks the signature, once.
+    private func hashInline() {
+        guard signatureHolds == nil else { return }
+        var hash = segment.previousHash
+        for (position, body) in segment.bodies.enumerated() {
+            hash = CommitChain.hash(previous: hash, origin: segment.origin, seq: segment.firstSeq + UInt64(position), body: body)
+            hashes.append(hash)
+        }
+        signatureHolds = SigningKey.verify(segment.signature, of: CommitChain.headStatement(origin: segment.origin, seq: segment.lastSeq, hash: hash), by: identity.publicKey)
+    }
+
+    /// On the worker: hashes and decodes every commit in order, then checks the signature.
+    private func prepare() {
+        var hash = segment.previousHash
+        for (position, body) in segment.bodies.enumerated() {
+            hash = CommitChain.hash(previous: hash, origin: segment.origin, seq: segment.firstSeq + UInt64(position), body: body)
+            let decoding = position >= start ? decode(position) : nil
+            condition.lock()
+            while !cancelled, !windowLifted, decodings.count > taken, aheadBytes >= Self.window { condition.wait() }
+            if cancelled {
+                condition.unlock()
+                return
+            }
+            hashes.append(hash)
+            if let decoding {
+                decodings.append(decoding)
+                aheadBytes += body.count
+            }
+            condition.broadcast()
+            condition.unlock()
+        }
+        let holds = SigningKey.verify(segment.signature, of: CommitChain.headStatement(origin: segment.origin, seq: segment.lastSeq, hash: hash), by: identity.publicKey)
+        condition.lock()
+        signatureHolds = holds
+        condition.broadcast()
+        condition.unlock()
+    }
+}
