@@ -50,7 +50,9 @@ extension Replica {
     /// write, a delete of a `no-delete` row, a value its column does not take, a clock reading
     /// beyond the bound) quarantines its origin: it and that origin's later commits are held,
     /// while the rest of the batch applies. Merging is commutative, associative and idempotent.
-    /// - Parameter progress: called after each commit with the number applied so far.
+    /// - Parameter progress: called after each commit with the number merged so far in the
+    ///   batch's transaction (a batch refused later, a forged run found at its end among them,
+    ///   keeps none of them).
     /// - Throws: ``ReplicaError`` `.forgedCommit`; nothing of the batch is applied then.
     @discardableResult
     public func apply(_ batch: ChangeBatch, progress: ((Int) -> Void)? = nil) throws -> ApplyReport {
@@ -127,6 +129,8 @@ struct BatchMerger {
     var newestOwn = HLC.zero
     /// Whether the last checked commit changes tables or columns not declared here (a later release's).
     var lastHadUnread = false
+    /// Rejections not logged yet (table, origin, reason): see ``reject(_:_:origin:reason:)``.
+    var rejectionsToLog: [(table: String, origin: NodeID, reason: String)] = []
 
     init(replica: Replica, db: Database) throws {
         self.replica = replica
@@ -194,55 +198,62 @@ struct BatchMerger {
         var appliedUpTo = held
         var applied: [CommitStore.StoredCommit] = []
         var outcome = RunOutcome.done
-        commits: for (position, body) in segment.bodies.enumerated().dropFirst(skipped) {
-            let seq = segment.firstSeq + UInt64(position)
-            if let cutoff, seq > cutoff {
-                report.held += Int(segment.lastSeq - cutoff)
-                break
+        do {
+            commits: for (position, body) in segment.bodies.enumerated().dropFirst(skipped) {
+                let seq = segment.firstSeq + UInt64(position)
+                if let cutoff, seq > cutoff {
+                    report.held += Int(segment.lastSeq - cutoff)
+                    break
+                }
+                let deltas: [RowDelta]
+                switch run.decoding(at: position) {
+                case .decoded(let decoded):
+                    newestOwn = decoded.newest
+                    lastHadUnread = decoded.hasUnread
+                    deltas = decoded.deltas
+                case .broken(let violation):
+                    try Self.signed(run, segment)
+                    try quarantine(origin, seq: seq, violation)
+                    break commits
+                }
+                guard let deltas = try withinClockBound(deltas, origin: origin, seq: seq, body: body, beforeHolding: { try Self.signed(run, segment) }) else { break }
+                switch try judgeOwnerWrites(deltas, seq: seq, in: segment, identity: identity) {
+                case .holds:
+                    break
+                case .waits(let missing):
+                    try Self.signed(run, segment)
+                    outcome = .waits
+                    replica.logger.info(
+                        "held a ward node's commit until the commit it names arrives",
+                        metadata: [
+                            "replica.origin": "\(origin)", "replica.seq": "\(seq)", "replica.waitsFor": "\(missing.origin):\(missing.seq)",
+                        ])
+                    break commits
+                case .broken(let violation):
+                    try Self.signed(run, segment)
+                    try quarantine(origin, seq: seq, violation)
+                    break commits
+                }
+                currentCommit = (origin, seq)
+                for delta in deltas { try merge(delta) }
+                currentCommit = nil
+                applied.append(CommitStore.StoredCommit(seq: seq, hash: run.hash(at: position), body: body))
+                if lastHadUnread {
+                    // Merged as far as this release declares; merged again when it declares more.
+                    try db.cachedStatement(sql: "INSERT OR IGNORE INTO _sf_unread (origin, seq) VALUES (?, ?)")
+                        .execute(arguments: [origin.databaseValue, Int64(seq)])
+                }
+                appliedUpTo = seq
+                report.commitsApplied += 1
+                progress?(report.commitsApplied)
             }
-            let deltas: [RowDelta]
-            switch run.decoding(at: position) {
-            case .decoded(let decoded):
-                newestOwn = decoded.newest
-                lastHadUnread = decoded.hasUnread
-                deltas = decoded.deltas
-            case .broken(let violation):
-                try Self.signed(run, segment)
-                try quarantine(origin, seq: seq, violation)
-                break commits
-            }
-            guard let deltas = try withinClockBound(deltas, origin: origin, seq: seq, body: body, beforeHolding: { try Self.signed(run, segment) }) else { break }
-            switch try judgeOwnerWrites(deltas, seq: seq, in: segment, identity: identity) {
-            case .holds:
-                break
-            case .waits(let missing):
-                try Self.signed(run, segment)
-                outcome = .waits
-                replica.logger.info(
-                    "held a ward node's commit until the commit it names arrives",
-                    metadata: [
-                        "replica.origin": "\(origin)", "replica.seq": "\(seq)", "replica.waitsFor": "\(missing.origin):\(missing.seq)",
-                    ])
-                break commits
-            case .broken(let violation):
-                try Self.signed(run, segment)
-                try quarantine(origin, seq: seq, violation)
-                break commits
-            }
-            currentCommit = (origin, seq)
-            for delta in deltas { try merge(delta) }
-            currentCommit = nil
-            applied.append(CommitStore.StoredCommit(seq: seq, hash: run.hash(at: position), body: body))
-            if lastHadUnread {
-                // Merged as far as this release declares; merged again when it declares more.
-                try db.cachedStatement(sql: "INSERT OR IGNORE INTO _sf_unread (origin, seq) VALUES (?, ?)")
-                    .execute(arguments: [origin.databaseValue, Int64(seq)])
-            }
-            appliedUpTo = seq
-            report.commitsApplied += 1
-            progress?(report.commitsApplied)
+        } catch {
+            // An unsigned run is reported as forged, not as whatever its contents broke.
+            try Self.signed(run, segment)
+            throw error
         }
         try Self.signed(run, segment)
+        logRejections()
         guard appliedUpTo > held else { return outcome }
         try CommitStore(db: db).append(origin: origin, applied)
         if appliedUpTo == segment.lastSeq {
@@ -490,11 +501,18 @@ struct BatchMerger {
                 INSERT INTO _sf_rejection (tbl, pk, origin, reason, seenAt) VALUES (?, ?, ?, ?, ?)
                 ON CONFLICT DO UPDATE SET seenAt = excluded.seenAt
                 """, arguments: [table.name, key, origin.databaseValue, reason, Int64(replica.wallClock.now())])
-        replica.logger.warning(
-            "rejected a remote change",
-            metadata: [
-                "replica.table": "\(table.name)", "replica.row": "\(key)", "replica.origin": "\(origin)", "replica.reason": "\(reason)",
-            ])
+        // Logged once the run's signature holds (a forged run must not get an honest origin blamed);
+        // the row's key is not logged (some tables are keyed by a phone number).
+        rejectionsToLog.append((table.name, origin, reason))
+    }
+
+    /// Logs the rejections of runs whose signatures hold.
+    mutating func logRejections() {
+        for (table, origin, reason) in rejectionsToLog {
+            replica.logger.warning(
+                "rejected a remote change", metadata: ["replica.table": "\(table)", "replica.origin": "\(origin)", "replica.reason": "\(reason)"])
+        }
+        rejectionsToLog = []
     }
 
     private mutating func recordLostWrite(_ lost: LostWrite) throws {
@@ -514,6 +532,7 @@ struct BatchMerger {
     /// Observes clocks, stores this node's clock, and schedules the notification.
     mutating func finish() throws -> (ApplyReport, ReplicaEvent?) {
         try flushPending()
+        logRejections()
         // This node's own commits, left loose by its writes, are packed here too.
         try CommitStore(db: db).packLoose(replica.nodeID)
         for (origin, hlc) in newestByOrigin where origin != replica.nodeID {

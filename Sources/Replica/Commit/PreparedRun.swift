@@ -47,7 +47,7 @@ final class PreparedRun: @unchecked Sendable {
     private var aheadBytes = 0
     private var signatureHolds: Bool?
     private var cancelled = false
-    /// Set once the writer waits for the signature: the worker must then go to the run's end.
+    /// Set once the writer waits for the signature: the worker then only hashes, to the run's end.
     private var windowLifted = false
 
     /// Starts preparing `segment`'s commits from position `start`, as `identity`'s.
@@ -59,7 +59,8 @@ final class PreparedRun: @unchecked Sendable {
         self.start = start
         threaded = segment.bodies[start...].reduce(0) { $0 + $1.count } >= Self.minimumForWorker
         hashes.reserveCapacity(segment.bodies.count)
-        if threaded { DispatchQueue.global(qos: .userInitiated).async { self.prepare() } }
+        // A thread of its own: a pool's thread might never come while the writer waits for it.
+        if threaded { Thread { self.prepare() }.start() }
     }
 
     /// Commit `position` of the run (at or after the first decoded one), waiting until it is ready.
@@ -67,8 +68,14 @@ final class PreparedRun: @unchecked Sendable {
         guard threaded else { return decode(position) }
         let index = position - start
         condition.lock()
+        // Once the writer waited for the signature the worker only hashes: what it did not decode
+        // is decoded here.
+        while decodings.count <= index, signatureHolds == nil { condition.wait() }
+        guard decodings.count > index else {
+            condition.unlock()
+            return decode(position)
+        }
         defer { condition.unlock() }
-        while decodings.count <= index { condition.wait() }
         let decoding = decodings[index]!
         decodings[index] = nil
         taken = index + 1
@@ -115,8 +122,10 @@ final class PreparedRun: @unchecked Sendable {
         }
     }
 
-    /// On the calling thread: hashes the whole run and checks the signature, once.
+    /// On the calling thread: hashes the whole run and checks the signature, once (no worker
+    /// exists in this mode, so nothing else touches the state).
     private func hashInline() {
+        precondition(!threaded)
         guard signatureHolds == nil else { return }
         var hash = segment.previousHash
         for (position, body) in segment.bodies.enumerated() {
@@ -131,7 +140,10 @@ final class PreparedRun: @unchecked Sendable {
         var hash = segment.previousHash
         for (position, body) in segment.bodies.enumerated() {
             hash = CommitChain.hash(previous: hash, origin: segment.origin, seq: segment.firstSeq + UInt64(position), body: body)
-            let decoding = position >= start ? decode(position) : nil
+            condition.lock()
+            let decodes = position >= start && !windowLifted
+            condition.unlock()
+            let decoding = decodes ? decode(position) : nil
             condition.lock()
             while !cancelled, !windowLifted, decodings.count > taken, aheadBytes >= Self.window { condition.wait() }
             if cancelled {
