@@ -46,12 +46,7 @@ struct ArchiveRoleVetting {
                     : "role '\(role)' and role '\(reader)', which reads every hospital's tables, can act one as the other (role membership): a hospital's role may read only its own"
             )
         }
-        if let table = try await rightsBeyondOwnPartitions(of: role, hospital: hospital) {
-            throw ArchiveError(
-                .badTarget,
-                "role '\(role)' has rights on suifang.\(table), which is not hospital '\(hospital)''s own partition (granted to it or to a role it can act as): revoke them first"
-            )
-        }
+        try await checkOwnPartitionsOnly(role, of: hospital, registered: false)
     }
 
     /// Refuses when a registered hospital's role has rights beyond its own partitions, or may
@@ -65,12 +60,7 @@ struct ArchiveRoleVetting {
         for try await found in rows.decode((String, String).self) { registered.append(found) }
         for (hospital, role) in registered {
             try await checkCreatesNothing(role)
-            if let table = try await rightsBeyondOwnPartitions(of: role, hospital: hospital) {
-                throw ArchiveError(
-                    .badTarget,
-                    "role '\(role)', which writes hospital '\(hospital)', has rights on suifang.\(table), which is not its own partition (granted to it or to a role it can act as): revoke them, then run setup again"
-                )
-            }
+            try await checkOwnPartitionsOnly(role, of: hospital, registered: true)
         }
     }
 
@@ -95,10 +85,18 @@ struct ArchiveRoleVetting {
         }
     }
 
-    /// The first table or sequence of the archive, other than `hospital`'s own partitions, on
-    /// which `role` (or a role it can act as) has any right.
-    private func rightsBeyondOwnPartitions(of role: String, hospital: String) async throws -> String? {
-        try await tableWithRights(of: role, columnRights: "SELECT, INSERT, UPDATE, REFERENCES", sequenceRights: "USAGE, SELECT, UPDATE", exceptPartitionsOf: hospital)
+    /// Refuses `role` when it (or a role it can act as) has any right on a table or sequence of the
+    /// archive other than `hospital`'s own partitions; `registered`: it writes `hospital` already
+    /// (the right reached it since its setup).
+    private func checkOwnPartitionsOnly(_ role: String, of hospital: String, registered: Bool) async throws {
+        let rights = (columns: "SELECT, INSERT, UPDATE, REFERENCES", sequences: "USAGE, SELECT, UPDATE")
+        guard let table = try await tableWithRights(of: role, columnRights: rights.columns, sequenceRights: rights.sequences, exceptPartitionsOf: hospital)
+        else { return }
+        let who = registered ? "role '\(role)', which writes hospital '\(hospital)'," : "role '\(role)'"
+        throw ArchiveError(
+            .badTarget,
+            "\(who) has rights on suifang.\(table), which is not hospital '\(hospital)''s own partition (granted to it or to a role it can act as): revoke them\(registered ? ", then run setup again" : " first")"
+        )
     }
 
     /// Refuses `reader` as the group's reader when it is `writer`, can act as a privileged role,
@@ -147,29 +145,21 @@ struct ArchiveRoleVetting {
         let ownBound = hospital.map { "FOR VALUES IN (\(literal($0)))" }
         // pg_get_expr with no relation: it would open each partition, waiting on any lock on it.
         // CASE, not AND: has_sequence_privilege fails on a table, and SQL does not promise an order.
+        // MAINTAIN (PostgreSQL 17: it may lock any table in any mode) is a name earlier servers reject.
         let rows = try await connection.query(
             """
             SELECT c.relname::text FROM pg_catalog.pg_class c, pg_catalog.pg_roles r, pg_catalog.pg_roles p
              WHERE r.rolname = \(role) AND pg_catalog.pg_has_role(r.oid, p.oid, 'MEMBER')
                AND c.relnamespace = pg_catalog.to_regnamespace('suifang') AND c.relkind IN ('r', 'p', 'v', 'm', 'f', 'S')
                AND CASE WHEN c.relkind = 'S' THEN pg_catalog.has_sequence_privilege(p.oid, c.oid, \(sequenceRights))
-                        ELSE pg_catalog.has_table_privilege(p.oid, c.oid, \(try await tableRights()))
+                        ELSE pg_catalog.has_table_privilege(p.oid, c.oid, CASE WHEN pg_catalog.current_setting('server_version_num')::int >= 170000
+                                                                               THEN 'DELETE, TRUNCATE, TRIGGER, MAINTAIN' ELSE 'DELETE, TRUNCATE, TRIGGER' END)
                              OR pg_catalog.has_any_column_privilege(p.oid, c.oid, \(columnRights)) END
                AND (\(ownBound)::text IS NULL OR pg_catalog.pg_get_expr(c.relpartbound, 0) IS DISTINCT FROM \(ownBound))
              ORDER BY c.relname LIMIT 1
             """, logger: logger)
         for try await table in rows.decode(String.self) { return table }
         return nil
-    }
-
-    /// The table rights beyond reading and writing rows that a role other than the table's
-    /// owner must not have: MAINTAIN too from PostgreSQL 17 (it may then lock any table in any
-    /// mode), which earlier servers do not know by that name.
-    private func tableRights() async throws -> String {
-        let rows = try await connection.query("SELECT pg_catalog.current_setting('server_version_num')::int >= 170000", logger: logger)
-        var maintains = false
-        for try await known in rows.decode(Bool.self) { maintains = known }
-        return maintains ? "DELETE, TRUNCATE, TRIGGER, MAINTAIN" : "DELETE, TRUNCATE, TRIGGER"
     }
 
     /// Refuses `role` when it, or a role it can act as, may create objects in the archive's

@@ -198,14 +198,14 @@ struct ArchiveSession {
     /// release's definition made it is left alone (``GroupViews/tag(of:)``). The views read the
     /// hospital's tables; policies without them (a benchmark's) get none.
     private func defineViews() async throws {
+        let views = GroupViews.statements.compactMap(GroupViews.viewName(of:))
+        let rows = try await connection.query(
+            "SELECT v, pg_catalog.obj_description(pg_catalog.to_regclass(v), 'pg_class') FROM pg_catalog.unnest(\(views)::text[]) v", logger: logger)
+        var comments: [String: String] = [:]
+        for try await (view, comment) in rows.decode((String, String?).self) { comments[view] = comment }
         for statement in GroupViews.statements {
             let view = GroupViews.viewName(of: statement)
-            if let view {
-                let rows = try await connection.query("SELECT pg_catalog.obj_description(pg_catalog.to_regclass(\(view)), 'pg_class')", logger: logger)
-                var comment: String?
-                for try await found in rows.decode(String?.self) { comment = found }
-                if comment == GroupViews.tag(of: statement) { continue }
-            }
+            if let view, comments[view] == GroupViews.tag(of: statement) { continue }
             try await run("SAVEPOINT group_view")
             do {
                 try await run(statement)

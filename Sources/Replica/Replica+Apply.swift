@@ -328,15 +328,13 @@ struct BatchMerger {
         return identity
     }
 
-    /// The chain hashes of `run`, once the origin's signature over it holds.
-    /// - Throws: ``ReplicaError`` `.forgedCommit` when it does not.
-    @discardableResult
-    private static func signed(_ run: PreparedRun, _ segment: ChainSegment) throws -> [[UInt8]] {
-        guard let hashes = run.verifiedHashes() else {
+    /// Waits until the origin's signature over `run` is checked.
+    /// - Throws: ``ReplicaError`` `.forgedCommit` when it does not hold.
+    private static func signed(_ run: PreparedRun, _ segment: ChainSegment) throws {
+        guard run.signatureHolds() else {
             throw ReplicaError(
                 .forgedCommit, "commits \(segment.firstSeq)…\(segment.lastSeq) of node \(segment.origin) do not match its signature (forged or altered on the way)")
         }
-        return hashes
     }
 
     private func isQuarantined(_ origin: NodeID) throws -> Bool {

@@ -37,11 +37,8 @@ public enum CommitChain {
         return writer.bytes
     }
 
-    /// Checks a segment on its own: its commits, chained from its `previousHash`, end at the head
-    /// its signature vouches for.
-    /// - Returns: the chain hash after each of its commits, or nil when the signature does not verify.
-    /// - Complexity: one BLAKE2b pass over the bodies and one Ed25519 verification.
-    public static func verify(_ segment: ChainSegment, publicKey: [UInt8]) -> [[UInt8]]? {
+    /// The chain hash after each of `segment`'s commits, chained from its `previousHash`.
+    public static func hashes(of segment: ChainSegment) -> [[UInt8]] {
         var hash = segment.previousHash
         var hashes: [[UInt8]] = []
         hashes.reserveCapacity(segment.bodies.count)
@@ -49,7 +46,21 @@ public enum CommitChain {
             hash = CommitChain.hash(previous: hash, origin: segment.origin, seq: segment.firstSeq + UInt64(offset), body: body)
             hashes.append(hash)
         }
-        let statement = headStatement(origin: segment.origin, seq: segment.lastSeq, hash: hash)
-        return SigningKey.verify(segment.signature, of: statement, by: publicKey) ? hashes : nil
+        return hashes
+    }
+
+    /// Whether `segment`'s signature vouches for the head whose chain hash is `last` (the hash
+    /// after its last commit).
+    public static func signatureHolds(_ segment: ChainSegment, last: [UInt8], publicKey: [UInt8]) -> Bool {
+        SigningKey.verify(segment.signature, of: headStatement(origin: segment.origin, seq: segment.lastSeq, hash: last), by: publicKey)
+    }
+
+    /// Checks a segment on its own: its commits, chained from its `previousHash`, end at the head
+    /// its signature vouches for.
+    /// - Returns: the chain hash after each of its commits, or nil when the signature does not verify.
+    /// - Complexity: one BLAKE2b pass over the bodies and one Ed25519 verification.
+    public static func verify(_ segment: ChainSegment, publicKey: [UInt8]) -> [[UInt8]]? {
+        let chain = hashes(of: segment)
+        return signatureHolds(segment, last: chain.last ?? segment.previousHash, publicKey: publicKey) ? chain : nil
     }
 }

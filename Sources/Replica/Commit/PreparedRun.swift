@@ -9,7 +9,7 @@ import Sodium
 /// The writer takes the commits in order (``decoding(at:)``, which waits for a commit not ready
 /// yet) and, before it stores anything of the run or lets any of it be seen outside the
 /// transaction (a quarantine, a log line), asks whether the origin's signature holds
-/// (``verifiedHashes()``): a run that turns out forged throws, and its transaction rolls back
+/// (``signatureHolds()``): a run that turns out forged throws, and its transaction rolls back
 /// whatever of it was merged. The worker stays at most ``window`` bytes of commits ahead, so a
 /// long run never holds more than that decoded (until the writer waits for the signature, which
 /// needs the run's end). A short run is prepared on the calling thread, a commit at a time when
@@ -45,7 +45,8 @@ final class PreparedRun: @unchecked Sendable {
     private var taken = 0
     /// Body bytes of the decoded commits not taken yet.
     private var aheadBytes = 0
-    private var signatureHolds: Bool?
+    /// Whether the signature holds; nil until it is checked.
+    private var verdict: Bool?
     private var cancelled = false
     /// Set once the writer waits for the signature: the worker then only hashes, to the run's end.
     private var windowLifted = false
@@ -70,7 +71,7 @@ final class PreparedRun: @unchecked Sendable {
         condition.lock()
         // Once the writer waited for the signature the worker only hashes: what it did not decode
         // is decoded here.
-        while decodings.count <= index, signatureHolds == nil { condition.wait() }
+        while decodings.count <= index, verdict == nil { condition.wait() }
         guard decodings.count > index else {
             condition.unlock()
             return decode(position)
@@ -93,16 +94,16 @@ final class PreparedRun: @unchecked Sendable {
         return hashes[position]
     }
 
-    /// The chain hash after each commit of the run once the origin's signature over its last is
-    /// checked, or nil when it does not hold (the run is forged or altered).
-    func verifiedHashes() -> [[UInt8]]? {
+    /// Whether the origin's signature over the run's last commit holds (false: the run is forged
+    /// or altered), waiting until it is checked.
+    func signatureHolds() -> Bool {
         if !threaded { hashInline() }
         condition.lock()
         defer { condition.unlock() }
         windowLifted = true
         condition.broadcast()
-        while signatureHolds == nil { condition.wait() }
-        return signatureHolds == true ? hashes : nil
+        while verdict == nil { condition.wait() }
+        return verdict == true
     }
 
     /// Stops the worker (the writer is done with the run, or gave up on it).
@@ -126,24 +127,18 @@ final class PreparedRun: @unchecked Sendable {
     /// exists in this mode, so nothing else touches the state).
     private func hashInline() {
         precondition(!threaded)
-        guard signatureHolds == nil else { return }
-        var hash = segment.previousHash
-        for (position, body) in segment.bodies.enumerated() {
-            hash = CommitChain.hash(previous: hash, origin: segment.origin, seq: segment.firstSeq + UInt64(position), body: body)
-            hashes.append(hash)
-        }
-        signatureHolds = SigningKey.verify(segment.signature, of: CommitChain.headStatement(origin: segment.origin, seq: segment.lastSeq, hash: hash), by: identity.publicKey)
+        guard verdict == nil else { return }
+        hashes = CommitChain.hashes(of: segment)
+        verdict = CommitChain.signatureHolds(segment, last: hashes.last ?? segment.previousHash, publicKey: identity.publicKey)
     }
 
     /// On the worker: hashes and decodes every commit in order, then checks the signature.
     private func prepare() {
         var hash = segment.previousHash
+        var decodes = true  // until the writer waits for the signature (read under the lock below)
         for (position, body) in segment.bodies.enumerated() {
             hash = CommitChain.hash(previous: hash, origin: segment.origin, seq: segment.firstSeq + UInt64(position), body: body)
-            condition.lock()
-            let decodes = position >= start && !windowLifted
-            condition.unlock()
-            let decoding = decodes ? decode(position) : nil
+            let decoding = decodes && position >= start ? decode(position) : nil
             condition.lock()
             while !cancelled, !windowLifted, decodings.count > taken, aheadBytes >= Self.window { condition.wait() }
             if cancelled {
@@ -155,12 +150,13 @@ final class PreparedRun: @unchecked Sendable {
                 decodings.append(decoding)
                 aheadBytes += body.count
             }
+            decodes = !windowLifted
             condition.broadcast()
             condition.unlock()
         }
-        let holds = SigningKey.verify(segment.signature, of: CommitChain.headStatement(origin: segment.origin, seq: segment.lastSeq, hash: hash), by: identity.publicKey)
+        let holds = CommitChain.signatureHolds(segment, last: hash, publicKey: identity.publicKey)
         condition.lock()
-        signatureHolds = holds
+        verdict = holds
         condition.broadcast()
         condition.unlock()
     }

@@ -12,6 +12,8 @@ struct ReplicatedTable: Sendable {
     let columnIndexes: [String: Int]
     let selectSQL: String
     let insertSQL: String
+    /// The key, the declared columns and the metadata, quoted, in the order inserts bind them.
+    let insertColumns: String
     let updateSQL: String
     let deleteSQL: String
 
@@ -27,7 +29,8 @@ struct ReplicatedTable: Sendable {
         let columns = declaration.columns.map(\.name.quotedDatabaseIdentifier)
         self.selectSQL = "SELECT \((columns + ["_sf_meta"]).joined(separator: ", ")) FROM \(table) WHERE \(key) = ?"
         let placeholders = Array(repeating: "?", count: columns.count + 2).joined(separator: ", ")
-        self.insertSQL = "INSERT INTO \(table) (\(([key] + columns + ["_sf_meta"]).joined(separator: ", "))) VALUES (\(placeholders)) ON CONFLICT DO NOTHING"
+        self.insertColumns = ([key] + columns + ["_sf_meta"]).joined(separator: ", ")
+        self.insertSQL = "INSERT INTO \(table) (\(insertColumns)) VALUES (\(placeholders)) ON CONFLICT DO NOTHING"
         self.updateSQL = "UPDATE \(table) SET \((columns + ["_sf_meta"]).map { "\($0) = ?" }.joined(separator: ", ")) WHERE \(key) = ?"
         self.deleteSQL = "DELETE FROM \(table) WHERE \(key) = ?"
     }

@@ -106,8 +106,7 @@ final class RowStore {
             sql = "SELECT \(key) FROM \(name) WHERE \(key) IN (" + Array(repeating: "?", count: count).joined(separator: ",") + ")"
         case .insert:
             let tuple = "(" + Array(repeating: "?", count: table.policies.count + 2).joined(separator: ",") + ")"
-            let columns = ([declaration.primaryKey] + declaration.columns.map(\.name) + ["_sf_meta"]).map(\.quotedDatabaseIdentifier)
-            sql = "INSERT INTO \(name) (\(columns.joined(separator: ","))) VALUES " + Array(repeating: tuple, count: count).joined(separator: ",")
+            sql = "INSERT INTO \(name) (\(table.insertColumns)) VALUES " + Array(repeating: tuple, count: count).joined(separator: ",")
         }
         let statement = try db.cachedStatement(sql: sql)
         chunkStatements[shape] = statement
