@@ -62,7 +62,8 @@ package func measure(_ body: () async throws -> Void) async rethrows -> Double {
     return Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
 }
 
-/// A scratch directory removed at the end.
+/// A scratch directory removed at the end (kept, and named on stderr, when the environment sets
+/// `SUIFANG_BENCH_KEEP`: to look at the databases a benchmark built).
 package struct ScratchDirectory {
     package let url: URL
 
@@ -73,5 +74,11 @@ package struct ScratchDirectory {
 
     package func path(_ name: String) -> String { url.appendingPathComponent(name).path }
 
-    package func remove() { try? FileManager.default.removeItem(at: url) }
+    package func remove() {
+        guard ProcessInfo.processInfo.environment["SUIFANG_BENCH_KEEP"] == nil else {
+            FileHandle.standardError.write(Data("scratch kept: \(url.path)\n".utf8))
+            return
+        }
+        try? FileManager.default.removeItem(at: url)
+    }
 }

@@ -18,11 +18,12 @@ import Testnets
 package struct SyncBenchmark {
     package var scaleDown: Int
     package var policies: PolicyDirectory
-    /// Run only the 1,000,000-change initial sync (`initial`), for profiling it alone.
+    /// Run only the 1,000,000-change initial sync (`initial`) or the scoped feed (`scoped`), for
+    /// profiling one alone.
     package var only: String?
 
     package init(scaleDown: Int, policies: PolicyDirectory, only: String? = nil) throws {
-        guard only == nil || only == "initial" else { throw NodeSetupError("--only takes: initial") }
+        guard only == nil || only == "initial" || only == "scoped" else { throw NodeSetupError("--only takes: initial, scoped") }
         self.scaleDown = scaleDown
         self.policies = policies
         self.only = only
@@ -31,6 +32,10 @@ package struct SyncBenchmark {
     package func run() async throws {
         let scratch = try ScratchDirectory(prefix: "suifang-bench-sync")
         defer { scratch.remove() }
+        if only == "scoped" {
+            for result in try await ScopedSyncBenchmark(scaleDown: scaleDown, policies: try policies.load()).run(scratch: scratch) { print(result.jsonLine) }
+            return
+        }
         let tool = NodeTool()
         let ports = (central: try await TestnetRunner.freePort(), ward: try await TestnetRunner.freePort(), mirror: try await TestnetRunner.freePort())
         // These figures measure the commit log's sync, which runs between full nodes and from a

@@ -314,6 +314,75 @@ struct ScopedFeedTests {
         #expect(try rows(one, "answer").count == 4)
     }
 
+    @Test func aSnapshotPagedWithinOnePatientsRowsBringsEveryRowOnce() async throws {
+        let hospital = try Hospital(wardNodes: [["W-1"]])
+        try await hospital.central.write { tx in
+            for patient in ["P-A", "P-B", "P-C"] {
+                _ = try tx.insert(into: "patient", values: ["name": "患者"], id: patient)
+                for score in 0..<7 { _ = try tx.insert(into: "answer", values: ["patientId": patient, "wardId": "W-1", "score": score]) }
+            }
+        }
+        for patient in ["P-A", "P-B", "P-C"] { _ = try hospital.admit(patient, to: "W-1") }
+        // Pages of 2 and 3 rows: every page but a few ends inside a patient's answers.
+        for pageRows in [2, 3] {
+            let ward = try Hospital.open(2, clock: hospital.clock, wardsOf: hospital.wardsOf)
+            let since = try ward.feedCursor()
+            var cursor: FeedCursor?
+            var received: [String] = []
+            repeat {
+                let page = try hospital.central.feed(for: hospital.scope(of: ward), since: since, after: cursor, maxRows: pageRows)
+                received += page.feed.entries.filter { $0.table == "answer" }.map(\.key)
+                cursor = page.next
+                _ = try await ward.applyFeed(page.feed)
+            } while cursor != nil
+            #expect(received.count == 21 && Set(received).count == 21, "each answer sent once, none left out (pages of \(pageRows))")
+            #expect(try ward.scopedDump(for: nil) == hospital.central.scopedDump(for: hospital.scope(of: ward)))
+        }
+    }
+
+    @Test func aPageRepeatingARowIsJoinedNotRefused() async throws {
+        let hospital = try Hospital(wardNodes: [["W-1"]])
+        let one = hospital.wards[0]
+        try await hospital.central.write { tx in
+            _ = try tx.insert(into: "patient", values: ["name": "张三", "phone": "13800000001"], id: "P1")
+            _ = try tx.insert(into: "patient", values: ["name": "李四", "phone": "13800000002"], id: "P2")
+        }
+        _ = try hospital.admit("P1", to: "W-1")
+        _ = try hospital.admit("P2", to: "W-1")
+        try await hospital.central.write { tx in
+            _ = try tx.insert(into: "answer", values: ["patientId": "P1", "wardId": "W-1", "score": 5], id: "A1")
+        }
+        try await hospital.down(one, pageRows: 100)
+        try await hospital.central.write { try $0.update("patient", id: "P1", set: ["name": "张三丰"]) }
+        try await hospital.central.write { tx in
+            _ = try tx.insert(into: "answer", values: ["patientId": "P1", "wardId": "W-1", "score": 4], id: "A2")
+        }
+        // One page: a row the ward holds (changed) and a new one, each twice in a row.
+        var page = try hospital.central.feed(for: hospital.scope(of: one), since: one.feedCursor(), maxRows: 100).feed
+        #expect(Set(page.entries.map(\.key)).isSuperset(of: ["P1", "A2"]))
+        page.entries = page.entries.flatMap { [$0, $0] }
+        let report = try await one.applyFeed(page)
+        #expect(report.rowsChanged == 2)
+        #expect(try hospital.isExact(one))
+        #expect(try rows(one, "answer") == ["A1", "A2"])
+    }
+
+    @Test func aFreshWardNodeGetsThePatientsOpenConflicts() async throws {
+        let hospital = try Hospital(wardNodes: [["W-1"], ["W-1"], ["W-1"]])
+        try await hospital.central.write { _ = try $0.insert(into: "patient", values: ["name": "张三", "phone": "13800000001"], id: "P1") }
+        _ = try hospital.admit("P1", to: "W-1")
+        let (one, two, fresh) = (hospital.wards[0], hospital.wards[1], hospital.wards[2])
+        try await hospital.sync(one)
+        try await hospital.sync(two)
+        try await one.write { try $0.update("patient", id: "P1", set: ["phone": "13900000001"]) }
+        try await two.write { try $0.update("patient", id: "P1", set: ["phone": "13700000001"]) }
+        try hospital.up(one)
+        try hospital.up(two)
+        #expect(try hospital.central.openConflicts().map(\.key) == ["P1"])
+        try await hospital.sync(fresh)
+        #expect(try fresh.openConflicts() == hospital.central.openConflicts())
+    }
+
     @Test func aMalformedFeedPageIsRefusedWithoutTrapping() throws {
         var feed = RowFeed()
         feed.entries = [RowFeed.Entry(table: "patient", key: "P1", body: .state(values: ["x".databaseValue, .null], meta: [1, 2, 3]))]

@@ -81,13 +81,19 @@ extension Replica {
     }
 
     /// Takes `central`'s feed for this ward node page by page, in process and through the wire form
-    /// a session sends (set-up tools and benchmarks; running nodes sync in sessions).
+    /// a session sends (set-up tools and benchmarks; running nodes sync in sessions). As in a
+    /// session, central reads the next page while this node applies the last one.
     public func catchUp(from central: Replica) async throws {
         guard let scope = ownScope else { throw ReplicaError(.notAuthorized, "only a ward node under scoped policies takes a scoped feed") }
         let since = try feedCursor()
+        func read(after cursor: FeedCursor?) -> Task<(feed: RowFeed, next: FeedCursor?), any Error> {
+            Task.detached { try central.feed(for: scope, since: since, after: cursor) }
+        }
+        var reading = read(after: nil)
         var cursor: FeedCursor?
         repeat {
-            let page = try central.feed(for: scope, since: since, after: cursor)
+            let page = try await reading.value
+            if let next = page.next { reading = read(after: next) }
             let decoded: RowFeed
             do throws(MalformedDataError) {
                 decoded = try RowFeed(decoding: page.feed.encoded(), policies: policies)
@@ -171,7 +177,16 @@ extension Replica {
             }
             if try join(entry, into: table, store) { changed[table.name, default: []].insert(entry.key) }
         }
-        let view = try ScopeView(scope, policies: policies, now: wallClock.now(), db)
+        // The view is asked only about the patients this page carries rows of.
+        var candidates: Set<String> = []
+        for entry in rest {
+            guard case .state(let values, _) = entry.body, let declaration = tables[entry.table]?.declaration,
+                case .patient(let column) = declaration.hold,
+                let patient = ScopeView.patient(of: declaration, column: column, key: entry.key, values: values)
+            else { continue }
+            candidates.insert(patient)
+        }
+        let view = try ScopeView(scope, policies: policies, now: wallClock.now(), db, of: candidates)
         var purger = ScopePurger(replica: self, db: db)
         if let root = view.root, let rootTable = policies.table(named: root.table) {
             for entry in feed.entries where entry.table == root.table {
@@ -181,6 +196,7 @@ extension Replica {
                 try purger.cancelEviction(of: patient)
             }
         }
+        var joiner = FeedJoiner(store: store)
         for entry in rest {
             guard let table = tables[entry.table] else { continue }
             switch entry.body {
@@ -189,16 +205,19 @@ extension Replica {
                     report.refused[table.name, default: 0] += 1
                     continue
                 }
-                if try join(entry, into: table, store) { changed[table.name, default: []].insert(entry.key) }
+                try joiner.add(entry, into: table)
             case .gone:
                 // Only a row of a `hold ward` table leaves by itself; anything else is refused.
                 guard case .ward = table.declaration.hold else {
                     report.refused[table.name, default: 0] += 1
                     continue
                 }
+                try joiner.flush()
                 try purger.purge(table, key: entry.key)
             }
         }
+        try joiner.flush()
+        for (table, keys) in joiner.changed { changed[table, default: []].formUnion(keys) }
         for patient in feed.evicted { try purger.purge(patient: patient) }
         if let snapshot = feed.snapshot {
             try purger.keepOnly(patients: snapshot.patients, wardKeys: snapshot.wardKeys, wards: scope.wards)
@@ -222,21 +241,78 @@ extension Replica {
     /// Joins a row state from the feed into the stored row. Returns whether the row changed.
     private func join(_ entry: RowFeed.Entry, into table: ReplicatedTable, _ store: RowStore) throws -> Bool {
         guard case .state(let values, let meta) = entry.body else { return false }
-        let incoming: RowState
+        return try FeedJoiner.join(FeedJoiner.state(of: table, values: values, meta: meta), key: entry.key, into: table, store)
+    }
+}
+
+/// Joins a page's row states into the stored rows, consecutive rows of one table together: one
+/// lookup and one multi-row insert per chunk for the rows not stored yet (all of them, in a
+/// fresh ward node's snapshot), the column policies' join for the others.
+private struct FeedJoiner {
+    static let chunkSize = 128
+
+    let store: RowStore
+    /// The keys that changed, by table.
+    var changed: [String: Set<String>] = [:]
+    private var table: ReplicatedTable?
+    private var pending: [(key: String, state: RowState)] = []
+    private var pendingKeys: Set<String> = []
+
+    init(store: RowStore) {
+        self.store = store
+    }
+
+    /// Takes a row state; joins the rows taken before first when it is of another table, or a row
+    /// taken again in the same page (a page should never repeat a row, but a repeat must not fail
+    /// the insert).
+    mutating func add(_ entry: RowFeed.Entry, into table: ReplicatedTable) throws {
+        guard case .state(let values, let meta) = entry.body else { return }
+        let state = try Self.state(of: table, values: values, meta: meta)
+        if self.table?.id != table.id || pendingKeys.contains(entry.key) || pending.count >= Self.chunkSize { try flush() }
+        self.table = table
+        pending.append((entry.key, state))
+        pendingKeys.insert(entry.key)
+    }
+
+    /// Joins the rows taken so far.
+    mutating func flush() throws {
+        guard let table, !pending.isEmpty else { return }
+        defer {
+            pending.removeAll(keepingCapacity: true)
+            pendingKeys.removeAll(keepingCapacity: true)
+        }
+        let inserted = try store.insertRows(table, pending.map { ($0.key, $0.state.values, RowMetaCodec.encode($0.state)) })
+        for (key, state) in pending {
+            if inserted?.contains(key) ?? true {
+                if !table.keepBothColumns.isEmpty { try store.updateConflicts(table, key: key, state) }
+                changed[table.name, default: []].insert(key)
+            } else if try Self.join(state, key: key, into: table, store) {
+                changed[table.name, default: []].insert(key)
+            }
+        }
+    }
+
+    /// A feed row's merge state, checked against the table's declaration.
+    static func state(of table: ReplicatedTable, values: [DatabaseValue], meta: [UInt8]) throws -> RowState {
         do throws(MalformedDataError) {
-            incoming = try RowMetaCodec.decode(meta, values: values, policies: table.policies)
+            return try RowMetaCodec.decode(meta, values: values, policies: table.policies)
         } catch {
             throw ReplicaError(.corruptMetadata, "a feed row of table '\(table.name)' has unreadable metadata: \(error.reason)")
         }
-        guard let existing = try store.load(table, key: entry.key) else {
-            return try store.insertIfAbsent(table, key: entry.key, incoming)
+    }
+
+    /// Joins a row state into the stored row (inserts it when there is none). Returns whether the
+    /// row changed.
+    static func join(_ incoming: RowState, key: String, into table: ReplicatedTable, _ store: RowStore) throws -> Bool {
+        guard let existing = try store.load(table, key: key) else {
+            return try store.insertIfAbsent(table, key: key, incoming)
         }
         var merged = existing
         for index in merged.columns.indices {
             merged.columns[index] = ColumnMerge.merge(table.policies[index], existing.columns[index], incoming.columns[index]).state
         }
         guard merged != existing else { return false }
-        try store.replace(table, key: entry.key, old: existing, new: merged)
+        try store.replace(table, key: key, old: existing, new: merged)
         return true
     }
 }

@@ -8,11 +8,19 @@ public struct FeedCursor: Hashable, Sendable {
         /// Reading commits: the origin being read and how far its commits are covered.
         case commits(origin: NodeID, covered: UInt64)
         /// A full snapshot: the vector it reflects (read when it began), the pass it is in (see
-        /// `FeedBuilder.snapshotPasses`), and the last key sent of it.
-        case snapshot(start: VersionVector, table: Int, afterKey: String?)
+        /// `FeedBuilder.snapshotPasses`), the last row sent of it, and the patients its first page
+        /// found in scope (every page uses them: the commits after `start` bring what changed).
+        case snapshot(start: VersionVector, table: Int, after: SnapshotMark?, patients: Set<String>)
     }
 
     let position: Position
+}
+
+/// The last row a snapshot pass sent: its key, and for a table held by patient (read patient by
+/// patient, so each page reads only the rows it sends) its patient.
+struct SnapshotMark: Hashable, Sendable {
+    var key: String
+    var patient: String?
 }
 
 extension Replica {
@@ -34,17 +42,21 @@ extension Replica {
         feed: RowFeed, next: FeedCursor?
     ) {
         try writer.read { db in
-            let view = try ScopeView(scope, policies: policies, now: wallClock.now(), db)
-            var builder = FeedBuilder(replica: self, db: db, view: view, maxRows: max(maxRows, 1), maxBytes: max(maxBytes, 1))
+            func builder(_ view: ScopeView) -> FeedBuilder {
+                FeedBuilder(replica: self, db: db, view: view, maxRows: max(maxRows, 1), maxBytes: max(maxBytes, 1))
+            }
             switch page?.position {
-            case .snapshot(let start, let table, let afterKey):
-                return try builder.snapshot(since: cursor, start: start, table: table, afterKey: afterKey)
+            case .snapshot(let start, let table, let after, let patients):
+                var builder = builder(ScopeView(scope: scope, root: policies.patientScope, patients: patients))
+                return try builder.snapshot(since: cursor, start: start, table: table, after: after)
             case .commits(let origin, let covered):
+                var builder = builder(try ScopeView(scope, policies: policies, now: wallClock.now(), db))
                 return try builder.commits(since: cursor, local: try feedVector(db), resumeAt: (origin, covered))
             case nil:
+                var builder = builder(try ScopeView(scope, policies: policies, now: wallClock.now(), db))
                 let local = try feedVector(db)
                 if cursor.entries.isEmpty || local.commitsAhead(of: cursor) > Self.snapshotThreshold {
-                    return try builder.snapshot(since: cursor, start: local, table: 0, afterKey: nil)
+                    return try builder.snapshot(since: cursor, start: local, table: 0, after: nil)
                 }
                 return try builder.commits(since: cursor, local: local, resumeAt: nil)
             }
@@ -126,31 +138,31 @@ private struct FeedBuilder {
     }
 
     mutating func snapshot(
-        since cursor: VersionVector, start: VersionVector, table first: Int, afterKey: String?
+        since cursor: VersionVector, start: VersionVector, table first: Int, after mark: SnapshotMark?
     ) throws -> (
         feed: RowFeed, next: FeedCursor?
     ) {
         let passes = snapshotPasses
-        var index = first, afterKey = afterKey
+        var index = first, mark = mark
         while index < passes.count {
             let (table, hold) = passes[index]
             let limit = maxRows - feed.count
-            let rows = try self.rows(of: table, hold: hold, afterKey: afterKey, limit: limit)
+            let rows = try self.rows(of: table, hold: hold, after: mark, limit: limit)
             for row in rows {
                 append(table, key: row.key, values: row.values, meta: row.meta)
                 if isFull {
                     // The next page goes on after this row (in this pass, or the next one).
                     feed.cursor = cursor
-                    return (feed, FeedCursor(position: .snapshot(start: start, table: index, afterKey: row.key)))
+                    return (feed, FeedCursor(position: .snapshot(start: start, table: index, after: row.mark, patients: view.patients)))
                 }
             }
             if rows.count == limit, let last = rows.last {
                 // The pass may have more rows (rows already in the page were not added again).
-                afterKey = last.key
+                mark = last.mark
                 continue
             }
             index += 1
-            afterKey = nil
+            mark = nil
         }
         feed.cursor = cursor.merging(start)
         var wardKeys: [String: Set<String>] = [:]
@@ -167,32 +179,67 @@ private struct FeedBuilder {
         return (feed, nil)
     }
 
-    /// Rows of a table selected by a hold rule for the scope, in key order after `afterKey`.
-    private func rows(of table: ReplicatedTable, hold: HoldRule, afterKey: String?, limit: Int) throws -> [(key: String, values: [DatabaseValue], meta: [UInt8])] {
+    /// Rows of a table selected by a hold rule for the scope, after `mark`: in key order, or for a
+    /// table held by a patient column other than its key, in (patient, key) order. That order
+    /// lets SQLite read the scope's patients one by one from the scope index and stop at `limit`
+    /// (in key order it read and sorted every row of the scope for every page).
+    private func rows(of table: ReplicatedTable, hold: HoldRule, after mark: SnapshotMark?, limit: Int) throws -> [SnapshotRow] {
         let declaration = table.declaration
         let key = declaration.primaryKey.quotedDatabaseIdentifier
         var conditions: [String] = []
         var arguments: [DatabaseValue] = []
+        var order = key
+        var patientColumn: String?
         switch hold {
         case .ward(let column):
             conditions.append(inList(column, view.scope.wards.count))
             arguments += view.scope.wards.sorted().map(\.databaseValue)
         case .patient(let column):
-            conditions.append("\(column.quotedDatabaseIdentifier) IN (SELECT value FROM json_each(?))")
+            let patient = column.quotedDatabaseIdentifier
+            conditions.append("\(patient) IN (SELECT value FROM json_each(?))")
             arguments.append(SetCodec.text(view.patients).databaseValue)
+            if column != declaration.primaryKey {
+                patientColumn = column
+                order = "\(patient), \(key)"
+            }
         case .all, .author:
             break
         }
-        if let afterKey {
-            conditions.append("\(key) > ?")
-            arguments.append(afterKey.databaseValue)
+        if let mark {
+            if let patientColumn, let patient = mark.patient {
+                let column = patientColumn.quotedDatabaseIdentifier
+                conditions.append("\(column) >= ? AND NOT (\(column) = ? AND \(key) <= ?)")
+                arguments += [patient.databaseValue, patient.databaseValue, mark.key.databaseValue]
+            } else {
+                conditions.append("\(key) > ?")
+                arguments.append(mark.key.databaseValue)
+            }
         }
         let columns = ([declaration.primaryKey] + declaration.columns.map(\.name) + ["_sf_meta"]).map(\.quotedDatabaseIdentifier)
         let sql =
             "SELECT \(columns.joined(separator: ", ")) FROM \(declaration.name.quotedDatabaseIdentifier)"
             + (conditions.isEmpty ? "" : " WHERE " + conditions.joined(separator: " AND "))
-            + " ORDER BY \(key) LIMIT \(limit)"
-        return try Row.fetchAll(db, sql: sql, arguments: StatementArguments(arguments)).map(Self.split)
+            + " ORDER BY \(order) LIMIT \(limit)"
+        let patientIndex = patientColumn.flatMap { declaration.columnIndex($0) }
+        // Rows are read off the statement, not copied into `Row`s first.
+        let cursor = try Row.fetchCursor(db, sql: sql, arguments: StatementArguments(arguments))
+        var rows: [SnapshotRow] = []
+        rows.reserveCapacity(limit)
+        while let row = try cursor.next() {
+            let (key, values, meta) = Self.split(row)
+            rows.append(SnapshotRow(key: key, values: values, meta: meta, patient: patientIndex.flatMap { String.fromDatabaseValue(values[$0]) }))
+        }
+        return rows
+    }
+
+    /// A row a snapshot pass read.
+    private struct SnapshotRow {
+        var key: String
+        var values: [DatabaseValue]
+        var meta: [UInt8]
+        var patient: String?
+
+        var mark: SnapshotMark { SnapshotMark(key: key, patient: patient) }
     }
 
     // MARK: Commits

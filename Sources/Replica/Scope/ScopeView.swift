@@ -29,11 +29,20 @@ public struct FeedScope: Hashable, Sendable {
 struct ScopeView {
     let scope: FeedScope
     let root: PatientScopeRoot?
-    /// The patients in scope as of this state.
+    /// The patients in scope as of this state (of the candidates it was asked about, when it was).
     let patients: Set<String>
 
-    /// Reads which patients the scope holds now (`now`: milliseconds since 1970).
-    init(_ scope: FeedScope, policies: PolicySet, now: UInt64, _ db: Database) throws {
+    /// A view read before (a snapshot's pages share the view of its first page).
+    init(scope: FeedScope, root: PatientScopeRoot?, patients: Set<String>) {
+        self.scope = scope
+        self.root = root
+        self.patients = patients
+    }
+
+    /// Reads which patients the scope holds now (`now`: milliseconds since 1970); of `candidates`
+    /// only, when given (a page of the feed asks about the patients it carries, not about every
+    /// patient of the ward).
+    init(_ scope: FeedScope, policies: PolicySet, now: UInt64, _ db: Database, of candidates: Set<String>? = nil) throws {
         self.scope = scope
         self.root = policies.patientScope
         guard let root, !scope.wards.isEmpty else {
@@ -46,18 +55,29 @@ struct ScopeView {
             self.patients = []
             return
         }
+        if let candidates, candidates.isEmpty {
+            self.patients = []
+            return
+        }
         let columns = rootTable.columns.map(\.name.quotedDatabaseIdentifier)
-        let sql = """
+        // Asked about a few patients, `+` keeps SQLite on the patient column's index, not the ward's.
+        let ward = (candidates == nil ? "" : "+") + root.wardColumn.quotedDatabaseIdentifier
+        var arguments = StatementArguments(wards + [cutoff])
+        var sql = """
             SELECT \(columns.joined(separator: ", ")), _sf_meta FROM \(root.table.quotedDatabaseIdentifier)
-            WHERE \(root.wardColumn.quotedDatabaseIdentifier) IN (\(wards.map { _ in "?" }.joined(separator: ",")))
+            WHERE \(ward) IN (\(wards.map { _ in "?" }.joined(separator: ",")))
               AND \(root.cancelledColumn.quotedDatabaseIdentifier) IS NOT 1
               AND (\(root.endedColumn.quotedDatabaseIdentifier) IS NULL OR substr(\(root.endedColumn.quotedDatabaseIdentifier), 1, 10) >= ?)
             """
+        if let candidates {
+            sql += " AND \(root.patientColumn.quotedDatabaseIdentifier) IN (SELECT value FROM json_each(?))"
+            arguments += [SetCodec.text(candidates)]
+        }
         // A scope-root row the ward node wrote itself (its patient column stamped by it) puts a
         // patient in its scope only if the node also created the patient's card (registered at the
         // bedside): else a stolen gateway could pull any archive by admitting it to its own ward.
         var patients: Set<String> = [], ownAdmissions: Set<String> = []
-        for row in try Row.fetchAll(db, sql: sql, arguments: StatementArguments(wards + [cutoff])) {
+        for row in try Row.fetchAll(db, sql: sql, arguments: arguments) {
             let values = (0..<rootTable.columns.count).map { row[$0] as DatabaseValue }
             guard let patient = String.fromDatabaseValue(values[patientIndex]) else { continue }
             guard let state = Self.state(row[rootTable.columns.count] as Data?, values, rootTable) else { continue }
@@ -103,7 +123,7 @@ struct ScopeView {
         case .all: return true
         case .author: return author == scope.node
         case .ward(let column):
-            guard let index = table.columnIndex(column), let ward = String.fromDatabaseValue(values[index]) else { return false }
+            guard let index = table.columnIndex(column), index < values.count, let ward = String.fromDatabaseValue(values[index]) else { return false }
             return scope.wards.contains(ward)
         case .patient(let column):
             return patient(of: table, column: column, key: key, values: values).map(patients.contains) ?? false
@@ -112,8 +132,13 @@ struct ScopeView {
 
     /// The patient a row of a `hold patient` table belongs to.
     func patient(of table: TableDeclaration, column: String, key: String, values: [DatabaseValue]) -> String? {
+        Self.patient(of: table, column: column, key: key, values: values)
+    }
+
+    /// The patient a row of a `hold patient` table belongs to.
+    static func patient(of table: TableDeclaration, column: String, key: String, values: [DatabaseValue]) -> String? {
         if column == table.primaryKey { return key }
-        guard let index = table.columnIndex(column) else { return nil }
+        guard let index = table.columnIndex(column), index < values.count else { return nil }
         return String.fromDatabaseValue(values[index])
     }
 

@@ -10,7 +10,7 @@ final class RowStore {
     let db: Database
     let gate: WriteGate
     private var insertStatements: [Int64: Statement] = [:]
-    /// `insertUniformRows`' statements by kind, table and row count.
+    /// `insertRows`' statements by kind, table and row count.
     private var chunkStatements: [ChunkStatement: Statement] = [:]
     private var tombstoneProbe: Statement?
     /// Tables known to have tombstones (most have none: the probe is skipped), shared by the replica's transactions.
@@ -61,13 +61,13 @@ final class RowStore {
         try buriedTables.mayHaveTombstones(table.id, db)
     }
 
-    /// Inserts rows written whole by one write each (uniform metadata), skipping rows that exist;
-    /// returns the keys actually inserted. One statement looks up which keys exist, one inserts
+    /// Inserts rows (distinct keys), skipping rows that exist; returns the keys actually inserted
+    /// (open conflicts are the caller's: ``updateConflicts(_:key:_:)``). One statement looks up which keys exist, one inserts
     /// the others (two statements per chunk: a statement per row costs SQLite a statement
     /// journal and a trigger frame each, and `RETURNING` buffers and copies every row).
     /// - Returns: the keys it inserted, or nil when it inserted every row (the common case: no
     ///   set of keys to build and probe).
-    func insertUniformRows(_ table: ReplicatedTable, _ rows: [(key: String, values: [DatabaseValue], meta: [UInt8])]) throws -> Set<String>? {
+    func insertRows(_ table: ReplicatedTable, _ rows: [(key: String, values: [DatabaseValue], meta: [UInt8])]) throws -> Set<String>? {
         guard !rows.isEmpty else { return nil }
         var existing: Set<String> = []
         let probe = try chunkStatement(.probe, table, count: rows.count)
@@ -155,7 +155,8 @@ final class RowStore {
             .execute(arguments: [table.id, key, stamp.hlc.databaseValue, stamp.origin.databaseValue, Int64(stamp.seq)])
     }
 
-    private func updateConflicts(_ table: ReplicatedTable, key: String, _ state: RowState) throws {
+    /// Records or clears the open conflicts of a row's keep-both columns.
+    func updateConflicts(_ table: ReplicatedTable, key: String, _ state: RowState) throws {
         for index in table.keepBothColumns {
             guard case .multiValue(let register) = state.columns[index].meta else { continue }
             let column = table.declaration.columns[index].name

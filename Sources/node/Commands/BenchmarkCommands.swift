@@ -25,7 +25,7 @@ struct SyncBenchmarkCommand: AsyncParsableCommand {
 
     @Option(help: "Divide every workload size by this (for a quick smoke run).")
     var scaleDown: Int = 1
-    @Option(help: "Run only this metric group: initial (the 1,000,000-change sync into a fresh node).")
+    @Option(help: "Run only this metric group: initial (the 1,000,000-change sync into a fresh node), scoped (the ward feed).")
     var only: String?
     @OptionGroup var policies: PolicyOptions
 
