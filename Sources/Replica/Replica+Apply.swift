@@ -185,7 +185,8 @@ struct BatchMerger {
         // transaction takes back what was merged). A run kept from an earlier batch is checked
         // first: its failure is caught and the batch goes on (`retry`).
         let skipped = Int(held + 1 - segment.firstSeq)
-        let run = PreparedRun(segment: segment, identity: identity, tables: replica.tables, limits: limits, from: skipped)
+        let lead = PreparedRun.runsOnWorker(segment, from: skipped) ? try CommitStore(db: db).packLead(origin, before: held + 1) : nil
+        let run = PreparedRun(segment: segment, identity: identity, tables: replica.tables, limits: limits, from: skipped, packLead: lead)
         defer { run.cancel() }
         if checkFirst { try Self.signed(run, segment) }
         // Signed by the origin, yet not the history this node holds: the origin signed two histories.
@@ -255,7 +256,7 @@ struct BatchMerger {
         try Self.signed(run, segment)
         logRejections()
         guard appliedUpTo > held else { return outcome }
-        try CommitStore(db: db).append(origin: origin, applied)
+        try CommitStore(db: db).append(origin: origin, applied, prepared: run.preparedPacks())
         if appliedUpTo == segment.lastSeq {
             try db.cachedStatement(sql: "INSERT OR IGNORE INTO _sf_head (origin, seq, signature) VALUES (?, ?, ?)")
                 .execute(arguments: [origin.databaseValue, Int64(appliedUpTo), Data(segment.signature)])

@@ -85,7 +85,10 @@ struct CommitStore {
     ///   soon as a pack's worth is loose, what one merge packs is bounded by one pack plus what it
     ///   brings: a merge never inherits a backlog (a 12 MB one once stalled every live commit
     ///   behind it for 200 ms).
-    func append(origin: NodeID, _ commits: [StoredCommit], packing: Bool = true) throws {
+    /// - Parameter prepared: packs of these commits made ahead (``PreparedRun``): used where they
+    ///   continue the origin's packs and end at one of these commits with its chain hash; what
+    ///   they do not cover is packed here.
+    func append(origin: NodeID, _ commits: [StoredCommit], packing: Bool = true, prepared: [PreparedPack] = []) throws {
         guard let first = commits.first, let last = commits.last else { return }
         guard last.seq <= Self.maximumSeq else {
             throw ReplicaError(.invalidValue, "commit numbers stop at 2^40")
@@ -96,6 +99,35 @@ struct CommitStore {
             return
         }
         let packed = try newestPacked(band)
+        let usable = Self.continuing(prepared, after: packed, commits)
+        guard let end = usable.last?.lastSeq else { return try appendPacking(band, commits, packed: packed) }
+        // The loose commits before these are in the first pack.
+        try db.cachedStatement(sql: "DELETE FROM _sf_commit WHERE id > ? AND id < ?")
+            .execute(arguments: [band.key(packed), band.key(first.seq)])
+        for pack in usable { try insertPack(band, pack) }
+        let rest = commits[Int(end - first.seq + 1)...]
+        if !rest.isEmpty { try appendPacking(band, Array(rest), packed: end) }
+    }
+
+    /// The prepared packs that continue an origin's packs after `packed`, each ending at one of
+    /// `commits` (consecutive) with that commit's chain hash.
+    private static func continuing(_ prepared: [PreparedPack], after packed: UInt64, _ commits: [StoredCommit]) -> ArraySlice<PreparedPack> {
+        guard let first = commits.first?.seq, let last = commits.last?.seq, packed < first else { return [] }
+        var next = packed + 1, count = 0
+        for pack in prepared {
+            guard pack.firstSeq == next, pack.lastSeq >= max(first, pack.firstSeq), pack.lastSeq <= last,
+                commits[Int(pack.lastSeq - first)].hash == pack.lastHash
+            else { break }
+            next = pack.lastSeq + 1
+            count += 1
+        }
+        return prepared.prefix(count)
+    }
+
+    /// Appends commits continuing `packed` and the loose ones after it, packing once a pack's worth
+    /// is loose.
+    private func appendPacking(_ band: Band, _ commits: [StoredCommit], packed: UInt64) throws {
+        guard let first = commits.first else { return }
         let loose = try looseSize(band, after: packed, before: first.seq)
         let incoming = commits.reduce(0) { $0 + $1.body.count }
         guard Self.fillsAPack(count: loose.count + commits.count, bytes: loose.bytes + incoming) else {
@@ -133,7 +165,7 @@ struct CommitStore {
     }
 
     /// Whether `count` commits of `bytes` body bytes make a pack.
-    private static func fillsAPack(count: Int, bytes: Int) -> Bool {
+    static func fillsAPack(count: Int, bytes: Int) -> Bool {
         count >= packCommits || bytes >= packBytes
     }
 
@@ -158,14 +190,24 @@ struct CommitStore {
     }
 
     private func insertPack(_ band: Band, _ commits: ArraySlice<StoredCommit>) throws {
+        guard let first = commits.first, let last = commits.last else { return }
         var raw = BinaryWriter(capacity: commits.reduce(0) { $0 + $1.body.count + 3 })
         for commit in commits { raw.writeBytes(commit.body) }
-        var packed = BinaryWriter(capacity: raw.bytes.count / 4 + 16)
-        packed.writeVarint(UInt64(commits.count))
-        packed.writeVarint(UInt64(raw.bytes.count))
-        packed.writeBytesRaw(Deflate.compress(raw.bytes))
+        try insertPack(
+            band, PreparedPack(firstSeq: first.seq, lastSeq: last.seq, lastHash: last.hash, bodies: PackBuilder.encode(count: commits.count, raw: raw.bytes)))
+    }
+
+    private func insertPack(_ band: Band, _ pack: PreparedPack) throws {
         try db.cachedStatement(sql: "INSERT INTO _sf_commit_pack (id, firstSeq, hash, bodies) VALUES (?, ?, ?, ?)")
-            .execute(arguments: [band.key(commits.last!.seq), Int64(commits.first!.seq), Data(commits.last!.hash), Data(packed.bytes)])
+            .execute(arguments: [band.key(pack.lastSeq), Int64(pack.firstSeq), Data(pack.lastHash), Data(pack.bodies)])
+    }
+
+    /// The loose commits `origin` holds before commit `seq` (which continues what it holds), where
+    /// a run starting at `seq` has its first pack start.
+    func packLead(_ origin: NodeID, before seq: UInt64) throws -> PackLead {
+        guard let band = try band(origin) else { return PackLead(firstSeq: 1, bodies: []) }
+        let packed = try newestPacked(band)
+        return PackLead(firstSeq: packed + 1, bodies: try looseCommits(band, after: packed, before: seq).map(\.body))
     }
 
     // MARK: - Reading

@@ -14,6 +14,9 @@ import Sodium
 /// long run never holds more than that decoded (until the writer waits for the signature, which
 /// needs the run's end). A short run is prepared on the calling thread, a commit at a time when
 /// it is asked for (a hand-over costs more than it saves).
+///
+/// Given where the origin's packs end (``PackLead``), the worker also compresses the run's packs
+/// (``preparedPacks()``), which the writer otherwise makes once the run is merged.
 final class PreparedRun: @unchecked Sendable {
     /// What a commit turned out to be.
     enum Decoding {
@@ -50,18 +53,42 @@ final class PreparedRun: @unchecked Sendable {
     private var cancelled = false
     /// Set once the writer waits for the signature: the worker then only hashes, to the run's end.
     private var windowLifted = false
+    /// The packs the worker closed, set with the verdict.
+    private var packs: [PreparedPack] = []
+    /// Where the worker starts packing (worker only).
+    private var packBuilder: PackBuilder?
 
-    /// Starts preparing `segment`'s commits from position `start`, as `identity`'s.
-    init(segment: ChainSegment, identity: OriginIdentity, tables: [String: ReplicatedTable], limits: ChangeBatch.Limits, from start: Int) {
+    /// Whether a run from position `start` is prepared on a worker (else on the calling thread).
+    static func runsOnWorker(_ segment: ChainSegment, from start: Int) -> Bool {
+        segment.bodies[start...].reduce(0) { $0 + $1.count } >= minimumForWorker
+    }
+
+    /// Starts preparing `segment`'s commits from position `start`, as `identity`'s; with `packLead`
+    /// (the origin's loose commits before position `start`), its packs too.
+    init(
+        segment: ChainSegment, identity: OriginIdentity, tables: [String: ReplicatedTable], limits: ChangeBatch.Limits, from start: Int,
+        packLead: PackLead? = nil
+    ) {
         self.segment = segment
         self.identity = identity
         self.tables = tables
         self.limits = limits
         self.start = start
-        threaded = segment.bodies[start...].reduce(0) { $0 + $1.count } >= Self.minimumForWorker
+        threaded = Self.runsOnWorker(segment, from: start)
         hashes.reserveCapacity(segment.bodies.count)
+        if threaded, let packLead, packLead.firstSeq + UInt64(packLead.bodies.count) == segment.firstSeq + UInt64(start) {
+            packBuilder = PackBuilder(after: packLead)
+        }
         // A thread of its own: a pool's thread might never come while the writer waits for it.
         if threaded { Thread { self.prepare() }.start() }
+    }
+
+    /// The packs made of the run's commits, in order (none for a run prepared on the calling
+    /// thread). Call after ``signatureHolds()``.
+    func preparedPacks() -> [PreparedPack] {
+        condition.lock()
+        defer { condition.unlock() }
+        return packs
     }
 
     /// Commit `position` of the run (at or after the first decoded one), waiting until it is ready.
@@ -137,7 +164,9 @@ final class PreparedRun: @unchecked Sendable {
         var hash = segment.previousHash
         var decodes = true  // until the writer waits for the signature (read under the lock below)
         for (position, body) in segment.bodies.enumerated() {
-            hash = CommitChain.hash(previous: hash, origin: segment.origin, seq: segment.firstSeq + UInt64(position), body: body)
+            let seq = segment.firstSeq + UInt64(position)
+            hash = CommitChain.hash(previous: hash, origin: segment.origin, seq: seq, body: body)
+            if position >= start { packBuilder?.add(seq: seq, hash: hash, body: body) }
             let decoding = decodes && position >= start ? decode(position) : nil
             condition.lock()
             while !cancelled, !windowLifted, decodings.count > taken, aheadBytes >= Self.window { condition.wait() }
@@ -156,6 +185,7 @@ final class PreparedRun: @unchecked Sendable {
         }
         let holds = CommitChain.signatureHolds(segment, last: hash, publicKey: identity.publicKey)
         condition.lock()
+        packs = packBuilder?.packs ?? []
         verdict = holds
         condition.broadcast()
         condition.unlock()

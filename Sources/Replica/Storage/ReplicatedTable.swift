@@ -1,7 +1,7 @@
 import GRDB
 
 /// A declared table as the replica uses it: its local id in the change log and its prepared SQL.
-struct ReplicatedTable: Sendable {
+final class ReplicatedTable: Sendable {
     let declaration: TableDeclaration
     /// The table's id in `_sf_log`, `_sf_tombstone` (local to this database).
     let id: Int64
