@@ -118,8 +118,6 @@ public final class Replica: Sendable {
     let dataVersion = Mutex<Int64?>(nil)
     /// The wall clock this replica stamps with: the one clock a node asks for the time.
     public let wallClock: any WallClock
-    /// Checkpoints a file replica's log off the writer (nil in memory).
-    let checkpointer: WALCheckpointer?
 
     /// Opens (or creates) a replica in a file, in WAL mode with `synchronous=FULL`:
     /// an acknowledged commit survives a crash or power loss.
@@ -128,21 +126,8 @@ public final class Replica: Sendable {
     public static func open(at path: String, configuration: ReplicaConfiguration) throws -> Replica {
         let gate = WriteGate()
         let file = ReplicaFile(path: path, encryption: configuration.encryption)
-        let checkpointer = WALCheckpointer(file: file, configuration: checkpointConfiguration(configuration))
-        var pool = databaseConfiguration(configuration, gate: gate)
-        pool.prepareDatabase { db in
-            if !db.configuration.readonly { checkpointer.install(on: db) }
-        }
-        return try Replica(writer: openPool(at: file.openingPath, file.configured(pool)), gate: gate, configuration: configuration, checkpointer: checkpointer)
-    }
-
-    /// The checkpointer's connection: no pragmas, so it never reads the schema (a parsed schema
-    /// is a few MiB per connection; a checkpoint needs none). Whatever `synchronous` is (but
-    /// OFF), a checkpoint syncs the log before and the file after.
-    private static func checkpointConfiguration(_ configuration: ReplicaConfiguration) -> Configuration {
-        var config = Configuration()
-        config.busyMode = .timeout(10)
-        return config
+        let pool = try openPool(at: file.openingPath, file.configured(databaseConfiguration(configuration, gate: gate)))
+        return try Replica(writer: pool, gate: gate, configuration: configuration)
     }
 
     /// Opens a WAL-mode pool whose writer fsyncs every commit. GRDB sets `synchronous=NORMAL` when it
@@ -196,7 +181,7 @@ public final class Replica: Sendable {
         return config
     }
 
-    private init(writer: any DatabaseWriter, gate: WriteGate, configuration: ReplicaConfiguration, checkpointer: WALCheckpointer? = nil) throws {
+    private init(writer: any DatabaseWriter, gate: WriteGate, configuration: ReplicaConfiguration) throws {
         try ReplicaSchema.migrator().migrate(writer)
         let (nodeID, tables, lastClock) = try writer.write { db -> (NodeID, [String: ReplicatedTable], HLC) in
             let stored = try Int64.fetchOne(db, sql: "SELECT nodeId FROM _sf_node WHERE id = 1").map(NodeID.init(databaseValue:))
@@ -241,7 +226,6 @@ public final class Replica: Sendable {
         self.authority = authority
         self.revocationTable = configuration.revocationTable
         self.maximumStampLead = configuration.maximumStampLead
-        self.checkpointer = checkpointer
         try remergeUnread()
     }
 

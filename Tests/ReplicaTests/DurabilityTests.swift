@@ -24,29 +24,4 @@ struct DurabilityTests {
         _ = try replica.write { tx in try tx.insert(into: "entry", values: ["body": "x", "score": 1]) }
         #expect(try replica.writer.writeWithoutTransaction { db in try Int.fetchOne(db, sql: "PRAGMA synchronous") } == 2)
     }
-
-    /// The writer's commits no longer copy the log into the file (``WALCheckpointer`` does, on a
-    /// connection of its own): a log past 1,000 pages reaches the file without any explicit
-    /// checkpoint, long before the writer's own bound (16,000 pages) would, and nothing is lost.
-    @Test func theLogReachesTheFileWithoutTheWriterCheckpointing() async throws {
-        let file = TemporaryDatabase("checkpointed")
-        defer { file.remove() }
-        let body = String(repeating: "随访", count: 400)
-        do {
-            let replica = try Replica.open(at: file.path, configuration: ReplicaConfiguration(policies: testPolicies))
-            for commit in 0..<40 {
-                _ = try await replica.write { tx in
-                    for row in 0..<40 { _ = try tx.insert(into: "entry", values: ["body": "\(body)\(commit)-\(row)", "score": row]) }
-                }
-            }
-            var fileBytes = 0
-            for _ in 0..<100 where fileBytes < 2 << 20 {
-                try await Task.sleep(for: .milliseconds(50))
-                fileBytes = (try FileManager.default.attributesOfItem(atPath: file.path)[.size] as? Int) ?? 0
-            }
-            #expect(fileBytes >= 2 << 20, "the log's pages were copied into the file")
-        }
-        let reopened = try Replica.open(at: file.path, configuration: ReplicaConfiguration(policies: testPolicies))
-        #expect(try reopened.statistics().rows["entry"] == 1_600)
-    }
 }

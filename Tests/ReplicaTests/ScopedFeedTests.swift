@@ -340,6 +340,38 @@ struct ScopedFeedTests {
         }
     }
 
+    @Test func aPatientWhoLeavesDuringASnapshotGetsNothingMoreFromIt() async throws {
+        let hospital = try Hospital(wardNodes: [["W-1"]])
+        let one = hospital.wards[0]
+        try await hospital.central.write { tx in
+            for patient in ["P-A", "P-B"] {
+                _ = try tx.insert(into: "patient", values: ["name": "患者"], id: patient)
+                for score in 0..<4 { _ = try tx.insert(into: "answer", values: ["patientId": patient, "wardId": "W-1", "score": score]) }
+            }
+        }
+        let stay = try hospital.admit("P-A", to: "W-1")
+        _ = try hospital.admit("P-B", to: "W-1")
+        let since = try one.feedCursor()
+        let first = try hospital.central.feed(for: hospital.scope(of: one), since: since, maxRows: 2)
+        _ = try await one.applyFeed(first.feed)
+        // P-A moves to W-2 and answers there while the snapshot is still paging.
+        try await hospital.central.write { try $0.update("stay", id: stay, set: ["wardId": "W-2"]) }
+        let late = try await hospital.central.write { tx in try tx.insert(into: "answer", values: ["patientId": "P-A", "wardId": "W-2", "score": 9]) }
+        var cursor = first.next
+        var received: [String] = []
+        while let next = cursor {
+            let page = try hospital.central.feed(for: hospital.scope(of: one), since: since, after: next, maxRows: 2)
+            received += page.feed.entries.map(\.key)
+            _ = try await one.applyFeed(page.feed)
+            cursor = page.next
+        }
+        #expect(!received.contains(late), "nothing written after the patient left reaches the old ward")
+        #expect(!received.contains("P-A") && received.contains("P-B"))
+        try await hospital.down(one)
+        #expect(try hospital.isExact(one))
+        #expect(try rows(one, "patient") == ["P-B"])
+    }
+
     @Test func aPageRepeatingARowIsJoinedNotRefused() async throws {
         let hospital = try Hospital(wardNodes: [["W-1"]])
         let one = hospital.wards[0]

@@ -166,7 +166,9 @@ final class PreparedRun: @unchecked Sendable {
         for (position, body) in segment.bodies.enumerated() {
             let seq = segment.firstSeq + UInt64(position)
             hash = CommitChain.hash(previous: hash, origin: segment.origin, seq: seq, body: body)
-            if position >= start { packBuilder?.add(seq: seq, hash: hash, body: body) }
+            // Packing stops once the writer waits for the signature (as decoding does): a forged
+            // run must not hold the writer for its compression; the store packs what is left.
+            if position >= start, decodes { packBuilder?.add(seq: seq, hash: hash, body: body) }
             let decoding = decodes && position >= start ? decode(position) : nil
             condition.lock()
             while !cancelled, !windowLifted, decodings.count > taken, aheadBytes >= Self.window { condition.wait() }

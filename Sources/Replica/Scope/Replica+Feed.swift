@@ -42,12 +42,12 @@ extension Replica {
         feed: RowFeed, next: FeedCursor?
     ) {
         try writer.read { db in
-            func builder(_ view: ScopeView) -> FeedBuilder {
-                FeedBuilder(replica: self, db: db, view: view, maxRows: max(maxRows, 1), maxBytes: max(maxBytes, 1))
+            func builder(_ view: ScopeView, current: Bool = true) -> FeedBuilder {
+                FeedBuilder(replica: self, db: db, view: view, viewIsCurrent: current, maxRows: max(maxRows, 1), maxBytes: max(maxBytes, 1))
             }
             switch page?.position {
             case .snapshot(let start, let table, let after, let patients):
-                var builder = builder(ScopeView(scope: scope, root: policies.patientScope, patients: patients))
+                var builder = builder(ScopeView(scope: scope, root: policies.patientScope, patients: patients), current: false)
                 return try builder.snapshot(since: cursor, start: start, table: table, after: after)
             case .commits(let origin, let covered):
                 var builder = builder(try ScopeView(scope, policies: policies, now: wallClock.now(), db))
@@ -107,6 +107,8 @@ private struct FeedBuilder {
     let replica: Replica
     let db: Database
     let view: ScopeView
+    /// Whether `view` was read in this transaction (not carried from a snapshot's first page).
+    let viewIsCurrent: Bool
     let maxRows: Int
     /// Row bytes a page aims at (values and metadata): a page of large rows ends early, so it
     /// stays well within what a ward node takes (64 MiB inflated).
@@ -115,10 +117,11 @@ private struct FeedBuilder {
     var feed = RowFeed()
     var sent: Set<RowRef> = []
 
-    init(replica: Replica, db: Database, view: ScopeView, maxRows: Int, maxBytes: Int) {
+    init(replica: Replica, db: Database, view: ScopeView, viewIsCurrent: Bool = true, maxRows: Int, maxBytes: Int) {
         self.replica = replica
         self.db = db
         self.view = view
+        self.viewIsCurrent = viewIsCurrent
         self.maxRows = maxRows
         self.maxBytes = maxBytes
     }
@@ -148,7 +151,13 @@ private struct FeedBuilder {
             let (table, hold) = passes[index]
             let limit = maxRows - feed.count
             let rows = try self.rows(of: table, hold: hold, after: mark, limit: limit)
+            let leftScope = try patientsThatLeftTheScope(rows, of: table, hold: hold)
             for row in rows {
+                if !leftScope.isEmpty, case .patient(let column) = hold,
+                    let patient = ScopeView.patient(of: table.declaration, column: column, key: row.key, values: row.values), leftScope.contains(patient)
+                {
+                    continue
+                }
                 append(table, key: row.key, values: row.values, meta: row.meta)
                 if isFull {
                     // The next page goes on after this row (in this pass, or the next one).
@@ -230,6 +239,19 @@ private struct FeedBuilder {
             rows.append(SnapshotRow(key: key, values: values, meta: meta, patient: patientIndex.flatMap { String.fromDatabaseValue(values[$0]) }))
         }
         return rows
+    }
+
+    /// Of the patients these rows of a `hold patient` table belong to, those no longer in scope.
+    /// A snapshot's pages after the first select by the patients in scope when it began (reading
+    /// the whole scope again for every page was most of a ward's initial sync); a patient who left
+    /// since (transferred, discharged past the window) gets nothing more from it, and the commits
+    /// after the snapshot evict them.
+    private func patientsThatLeftTheScope(_ rows: [SnapshotRow], of table: ReplicatedTable, hold: HoldRule) throws -> Set<String> {
+        guard !viewIsCurrent, case .patient(let column) = hold else { return [] }
+        let patients = Set(rows.compactMap { ScopeView.patient(of: table.declaration, column: column, key: $0.key, values: $0.values) })
+        guard !patients.isEmpty else { return [] }
+        let current = try ScopeView(view.scope, policies: replica.policies, now: replica.wallClock.now(), db, of: patients)
+        return patients.subtracting(current.patients)
     }
 
     /// A row a snapshot pass read.
