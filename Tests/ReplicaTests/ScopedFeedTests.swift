@@ -372,6 +372,30 @@ struct ScopedFeedTests {
         #expect(try rows(one, "patient") == ["P-B"])
     }
 
+    @Test func aPatientIdEquivalentToAnothersGrantsNothingOfTheOther() async throws {
+        let hospital = try Hospital(wardNodes: [["W-1"]])
+        let one = hospital.wards[0]
+        let real = "P-K01", lookalike = "P-\u{212A}01"  // a Kelvin sign: Swift's == calls them equal
+        #expect(real == lookalike && Array(real.utf8) != Array(lookalike.utf8))
+        try await hospital.central.write { _ = try $0.insert(into: "patient", values: ["name": "王五"], id: real) }
+        _ = try hospital.admit(real, to: "W-2")
+        try await hospital.sync(one)
+        // A stolen gateway registers the look-alike at the bedside and admits it to its own ward.
+        try await one.write { tx in
+            _ = try tx.insert(into: "patient", values: ["name": "x"], id: lookalike)
+            _ = try tx.insert(into: "stay", values: ["patientId": lookalike, "wardId": "W-1"])
+        }
+        try hospital.up(one)
+        let answer = try await hospital.central.write { tx in
+            try tx.insert(into: "answer", values: ["patientId": real, "wardId": "W-2", "score": 7])
+        }
+        try await hospital.central.write { try $0.update("patient", id: real, set: ["name": "王五一"]) }
+        let page = try hospital.central.feed(for: hospital.scope(of: one), since: one.feedCursor(), maxRows: 100).feed
+        let sent = page.entries.map { Array($0.key.utf8) }
+        #expect(!sent.contains(Array(answer.utf8)) && !sent.contains(Array(real.utf8)), "nothing of the real patient is sent")
+        #expect(sent.contains(Array(lookalike.utf8)), "the ward's own patient is")
+    }
+
     @Test func aPageRepeatingARowIsJoinedNotRefused() async throws {
         let hospital = try Hospital(wardNodes: [["W-1"]])
         let one = hospital.wards[0]

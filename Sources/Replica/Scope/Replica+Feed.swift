@@ -154,7 +154,8 @@ private struct FeedBuilder {
             let leftScope = try patientsThatLeftTheScope(rows, of: table, hold: hold)
             for row in rows {
                 if !leftScope.isEmpty, case .patient(let column) = hold,
-                    let patient = ScopeView.patient(of: table.declaration, column: column, key: row.key, values: row.values), leftScope.contains(patient)
+                    let patient = ScopeView.patient(of: table.declaration, column: column, key: row.key, values: row.values),
+                    leftScope.contains(Array(patient.utf8))
                 {
                     continue
                 }
@@ -246,12 +247,13 @@ private struct FeedBuilder {
     /// the whole scope again for every page was most of a ward's initial sync); a patient who left
     /// since (transferred, discharged past the window) gets nothing more from it, and the commits
     /// after the snapshot evict them.
-    private func patientsThatLeftTheScope(_ rows: [SnapshotRow], of table: ReplicatedTable, hold: HoldRule) throws -> Set<String> {
+    /// - Returns: their ids' bytes.
+    private func patientsThatLeftTheScope(_ rows: [SnapshotRow], of table: ReplicatedTable, hold: HoldRule) throws -> Set<[UInt8]> {
         guard !viewIsCurrent, case .patient(let column) = hold else { return [] }
-        let patients = Set(rows.compactMap { ScopeView.patient(of: table.declaration, column: column, key: $0.key, values: $0.values) })
+        let patients = rows.compactMap { ScopeView.patient(of: table.declaration, column: column, key: $0.key, values: $0.values) }
         guard !patients.isEmpty else { return [] }
-        let current = try ScopeView(view.scope, policies: replica.policies, now: replica.wallClock.now(), db, of: patients)
-        return patients.subtracting(current.patients)
+        let current = try ScopeView(view.scope, policies: replica.policies, now: replica.wallClock.now(), db, of: Set(patients))
+        return Set(patients.filter { !current.contains(patient: $0) }.map { Array($0.utf8) })
     }
 
     /// A row a snapshot pass read.
@@ -295,7 +297,7 @@ private struct FeedBuilder {
             }
         }
         var rootPatients: [String] = []
-        var rootSeen: Set<String> = []
+        var rootSeen: Set<[UInt8]> = []
         for (position, (ref, _, _)) in touched.enumerated() {
             if bytes >= maxBytes, position < touched.count {
                 // Full in bytes: end before the commit of the first row left out (it is walked
@@ -322,13 +324,13 @@ private struct FeedBuilder {
             }
             if let root = view.root, table.name == root.table,
                 let patient = view.patient(of: table.declaration, column: root.patientColumn, key: ref.key, values: row.values),
-                rootSeen.insert(patient).inserted
+                rootSeen.insert(Array(patient.utf8)).inserted
             {
                 rootPatients.append(patient)
             }
         }
         for patient in rootPatients {
-            if view.patients.contains(patient) {
+            if view.contains(patient: patient) {
                 try backfill(patient)
             } else {
                 feed.evicted.append(patient)

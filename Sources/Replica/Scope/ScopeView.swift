@@ -31,12 +31,22 @@ struct ScopeView {
     let root: PatientScopeRoot?
     /// The patients in scope as of this state (of the candidates it was asked about, when it was).
     let patients: Set<String>
+    /// Their ids' bytes: what a row's patient is compared with (``contains(patient:)``).
+    private let patientBytes: Set<[UInt8]>
 
     /// A view read before (a snapshot's pages share the view of its first page).
     init(scope: FeedScope, root: PatientScopeRoot?, patients: Set<String>) {
         self.scope = scope
         self.root = root
         self.patients = patients
+        self.patientBytes = Set(patients.map { Array($0.utf8) })
+    }
+
+    /// Whether `patient` is in scope, its id compared byte for byte as SQLite compares it. Swift's
+    /// `String` equality treats canonically equivalent ids as one: a ward registering patient
+    /// "P-\u{212A}01" (a Kelvin sign) would otherwise be granted the rows of patient "P-K01".
+    func contains(patient: String) -> Bool {
+        patientBytes.contains(Array(patient.utf8))
     }
 
     /// Reads which patients the scope holds now (`now`: milliseconds since 1970); of `candidates`
@@ -47,16 +57,19 @@ struct ScopeView {
         self.root = policies.patientScope
         guard let root, !scope.wards.isEmpty else {
             self.patients = []
+            self.patientBytes = []
             return
         }
         let cutoff = Self.day(now, minusDays: try Self.windowDays(root, policies: policies, db))
         let wards = scope.wards.sorted()
         guard let rootTable = policies.table(named: root.table), let patientIndex = rootTable.columnIndex(root.patientColumn) else {
             self.patients = []
+            self.patientBytes = []
             return
         }
         if let candidates, candidates.isEmpty {
             self.patients = []
+            self.patientBytes = []
             return
         }
         let columns = rootTable.columns.map(\.name.quotedDatabaseIdentifier)
@@ -76,21 +89,26 @@ struct ScopeView {
         // A scope-root row the ward node wrote itself (its patient column stamped by it) puts a
         // patient in its scope only if the node also created the patient's card (registered at the
         // bedside): else a stolen gateway could pull any archive by admitting it to its own ward.
-        var patients: Set<String> = [], ownAdmissions: Set<String> = []
+        var patients: [String] = [], ownAdmissions: [String] = []
         for row in try Row.fetchAll(db, sql: sql, arguments: arguments) {
             let values = (0..<rootTable.columns.count).map { row[$0] as DatabaseValue }
             guard let patient = String.fromDatabaseValue(values[patientIndex]) else { continue }
             guard let state = Self.state(row[rootTable.columns.count] as Data?, values, rootTable) else { continue }
             if case .register(let stamp) = state.columns[patientIndex].meta, stamp.origin == scope.node {
-                ownAdmissions.insert(patient)
+                ownAdmissions.append(patient)
             } else {
-                patients.insert(patient)
+                patients.append(patient)
             }
         }
-        for patient in ownAdmissions.subtracting(patients) where try Self.creator(ofPatient: patient, policies: policies, db) == scope.node {
-            patients.insert(patient)
+        // Ids are compared by their bytes throughout (see `contains(patient:)`).
+        var bytes = Set(patients.map { Array($0.utf8) })
+        for patient in ownAdmissions where !bytes.contains(Array(patient.utf8)) {
+            guard try Self.creator(ofPatient: patient, policies: policies, db) == scope.node else { continue }
+            patients.append(patient)
+            bytes.insert(Array(patient.utf8))
         }
-        self.patients = patients
+        self.patients = Set(patients)
+        self.patientBytes = bytes
     }
 
     /// A row's merge state, or nil when its metadata does not decode (such a row grants nothing).
@@ -126,7 +144,7 @@ struct ScopeView {
             guard let index = table.columnIndex(column), index < values.count, let ward = String.fromDatabaseValue(values[index]) else { return false }
             return scope.wards.contains(ward)
         case .patient(let column):
-            return patient(of: table, column: column, key: key, values: values).map(patients.contains) ?? false
+            return patient(of: table, column: column, key: key, values: values).map(contains(patient:)) ?? false
         }
     }
 
