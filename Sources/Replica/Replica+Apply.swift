@@ -401,7 +401,7 @@ struct BatchMerger {
         pending = []
         pendingKeys = []
         pendingTable = nil
-        let inserted = try store.insertRows(table, rows.map { ($0.key, $0.state.values, RowMetaCodec.encode($0.state)) })
+        let inserted = try store.insertRows(table, rows.map { ($0.key, $0.state) })
         for row in rows {
             if inserted?.contains(row.key) ?? true {
                 markChanged(table, row.key)

@@ -115,7 +115,7 @@ struct CommitStore {
         guard let first = commits.first?.seq, let last = commits.last?.seq, packed < first else { return [] }
         var next = packed + 1, count = 0
         for pack in prepared {
-            guard pack.firstSeq == next, pack.lastSeq >= max(first, pack.firstSeq), pack.lastSeq <= last,
+            guard pack.firstSeq == next, pack.lastSeq >= first, pack.lastSeq <= last,
                 commits[Int(pack.lastSeq - first)].hash == pack.lastHash
             else { break }
             next = pack.lastSeq + 1

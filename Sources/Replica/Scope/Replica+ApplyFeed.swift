@@ -191,7 +191,7 @@ extension Replica {
         if let root = view.root, let rootTable = policies.table(named: root.table) {
             for entry in feed.entries where entry.table == root.table {
                 guard case .state(let values, _) = entry.body,
-                    let patient = view.patient(of: rootTable, column: root.patientColumn, key: entry.key, values: values)
+                    let patient = ScopeView.patient(of: rootTable, column: root.patientColumn, key: entry.key, values: values)
                 else { continue }
                 try purger.cancelEviction(of: patient)
             }
@@ -281,14 +281,11 @@ private struct FeedJoiner {
             pending.removeAll(keepingCapacity: true)
             pendingKeys.removeAll(keepingCapacity: true)
         }
-        let inserted = try store.insertRows(table, pending.map { ($0.key, $0.state.values, RowMetaCodec.encode($0.state)) })
+        let inserted = try store.insertRows(table, pending)
         for (key, state) in pending {
-            if inserted?.contains(key) ?? true {
-                if !table.keepBothColumns.isEmpty { try store.updateConflicts(table, key: key, state) }
-                changed[table.name, default: []].insert(key)
-            } else if try Self.join(state, key: key, into: table, store) {
-                changed[table.name, default: []].insert(key)
-            }
+            // A row found stored is joined column by column.
+            let stored = !(inserted?.contains(key) ?? true)
+            if try !stored || Self.join(state, key: key, into: table, store) { changed[table.name, default: []].insert(key) }
         }
     }
 

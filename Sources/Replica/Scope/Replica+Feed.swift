@@ -151,14 +151,9 @@ private struct FeedBuilder {
             let (table, hold) = passes[index]
             let limit = maxRows - feed.count
             let rows = try self.rows(of: table, hold: hold, after: mark, limit: limit)
-            let leftScope = try patientsThatLeftTheScope(rows, of: table, hold: hold)
+            let leftScope = try patientsThatLeftTheScope(rows)
             for row in rows {
-                if !leftScope.isEmpty, case .patient(let column) = hold,
-                    let patient = ScopeView.patient(of: table.declaration, column: column, key: row.key, values: row.values),
-                    leftScope.contains(Array(patient.utf8))
-                {
-                    continue
-                }
+                if let patient = row.patient, leftScope.contains(Array(patient.utf8)) { continue }
                 append(table, key: row.key, values: row.values, meta: row.meta)
                 if isFull {
                     // The next page goes on after this row (in this pass, or the next one).
@@ -200,6 +195,7 @@ private struct FeedBuilder {
         var arguments: [DatabaseValue] = []
         var order = key
         var patientColumn: String?
+        var patientOf: (String, [DatabaseValue]) -> String? = { _, _ in nil }
         switch hold {
         case .ward(let column):
             conditions.append(inList(column, view.scope.wards.count))
@@ -208,6 +204,7 @@ private struct FeedBuilder {
             let patient = column.quotedDatabaseIdentifier
             conditions.append("\(patient) IN (SELECT value FROM json_each(?))")
             arguments.append(SetCodec.text(view.patients).databaseValue)
+            patientOf = { ScopeView.patient(of: declaration, column: column, key: $0, values: $1) }
             if column != declaration.primaryKey {
                 patientColumn = column
                 order = "\(patient), \(key)"
@@ -230,27 +227,26 @@ private struct FeedBuilder {
             "SELECT \(columns.joined(separator: ", ")) FROM \(declaration.name.quotedDatabaseIdentifier)"
             + (conditions.isEmpty ? "" : " WHERE " + conditions.joined(separator: " AND "))
             + " ORDER BY \(order) LIMIT \(limit)"
-        let patientIndex = patientColumn.flatMap { declaration.columnIndex($0) }
         // Rows are read off the statement, not copied into `Row`s first.
         let cursor = try Row.fetchCursor(db, sql: sql, arguments: StatementArguments(arguments))
         var rows: [SnapshotRow] = []
         rows.reserveCapacity(limit)
         while let row = try cursor.next() {
             let (key, values, meta) = Self.split(row)
-            rows.append(SnapshotRow(key: key, values: values, meta: meta, patient: patientIndex.flatMap { String.fromDatabaseValue(values[$0]) }))
+            rows.append(SnapshotRow(key: key, values: values, meta: meta, patient: patientOf(key, values)))
         }
         return rows
     }
 
-    /// Of the patients these rows of a `hold patient` table belong to, those no longer in scope.
+    /// Of the patients these rows belong to (rows of a `hold patient` table), those no longer in scope.
     /// A snapshot's pages after the first select by the patients in scope when it began (reading
     /// the whole scope again for every page was most of a ward's initial sync); a patient who left
     /// since (transferred, discharged past the window) gets nothing more from it, and the commits
     /// after the snapshot evict them.
     /// - Returns: their ids' bytes.
-    private func patientsThatLeftTheScope(_ rows: [SnapshotRow], of table: ReplicatedTable, hold: HoldRule) throws -> Set<[UInt8]> {
-        guard !viewIsCurrent, case .patient(let column) = hold else { return [] }
-        let patients = rows.compactMap { ScopeView.patient(of: table.declaration, column: column, key: $0.key, values: $0.values) }
+    private func patientsThatLeftTheScope(_ rows: [SnapshotRow]) throws -> Set<[UInt8]> {
+        guard !viewIsCurrent else { return [] }
+        let patients = rows.compactMap(\.patient)
         guard !patients.isEmpty else { return [] }
         let current = try ScopeView(view.scope, policies: replica.policies, now: replica.wallClock.now(), db, of: Set(patients))
         return Set(patients.filter { !current.contains(patient: $0) }.map { Array($0.utf8) })
@@ -261,6 +257,7 @@ private struct FeedBuilder {
         var key: String
         var values: [DatabaseValue]
         var meta: [UInt8]
+        /// The patient it belongs to, in a table held by patient.
         var patient: String?
 
         var mark: SnapshotMark { SnapshotMark(key: key, patient: patient) }
@@ -323,7 +320,7 @@ private struct FeedBuilder {
                 feed.entries.append(RowFeed.Entry(table: table.name, key: ref.key, body: .gone))
             }
             if let root = view.root, table.name == root.table,
-                let patient = view.patient(of: table.declaration, column: root.patientColumn, key: ref.key, values: row.values),
+                let patient = ScopeView.patient(of: table.declaration, column: root.patientColumn, key: ref.key, values: row.values),
                 rootSeen.insert(Array(patient.utf8)).inserted
             {
                 rootPatients.append(patient)

@@ -144,13 +144,8 @@ struct ScopeView {
             guard let index = table.columnIndex(column), index < values.count, let ward = String.fromDatabaseValue(values[index]) else { return false }
             return scope.wards.contains(ward)
         case .patient(let column):
-            return patient(of: table, column: column, key: key, values: values).map(contains(patient:)) ?? false
+            return Self.patient(of: table, column: column, key: key, values: values).map(contains(patient:)) ?? false
         }
-    }
-
-    /// The patient a row of a `hold patient` table belongs to.
-    func patient(of table: TableDeclaration, column: String, key: String, values: [DatabaseValue]) -> String? {
-        Self.patient(of: table, column: column, key: key, values: values)
     }
 
     /// The patient a row of a `hold patient` table belongs to.

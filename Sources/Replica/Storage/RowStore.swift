@@ -61,13 +61,13 @@ final class RowStore {
         try buriedTables.mayHaveTombstones(table.id, db)
     }
 
-    /// Inserts rows (distinct keys), skipping rows that exist; returns the keys actually inserted
-    /// (open conflicts are the caller's: ``updateConflicts(_:key:_:)``). One statement looks up which keys exist, one inserts
+    /// Inserts rows (distinct keys), skipping rows that exist, and records the open conflicts of
+    /// those it inserted. One statement looks up which keys exist, one inserts
     /// the others (two statements per chunk: a statement per row costs SQLite a statement
     /// journal and a trigger frame each, and `RETURNING` buffers and copies every row).
     /// - Returns: the keys it inserted, or nil when it inserted every row (the common case: no
     ///   set of keys to build and probe).
-    func insertRows(_ table: ReplicatedTable, _ rows: [(key: String, values: [DatabaseValue], meta: [UInt8])]) throws -> Set<String>? {
+    func insertRows(_ table: ReplicatedTable, _ rows: [(key: String, state: RowState)]) throws -> Set<String>? {
         guard !rows.isEmpty else { return nil }
         var existing: Set<String> = []
         let probe = try chunkStatement(.probe, table, count: rows.count)
@@ -81,14 +81,17 @@ final class RowStore {
         arguments.reserveCapacity(fresh.count * (table.policies.count + 2))
         for row in fresh {
             arguments.append(row.key.databaseValue)
-            arguments.append(contentsOf: row.values)
-            arguments.append(Data(row.meta).databaseValue)
+            arguments.append(contentsOf: row.state.values)
+            arguments.append(Data(RowMetaCodec.encode(row.state)).databaseValue)
         }
         let insert = try chunkStatement(.insert, table, count: fresh.count)
         try gate.open { try insert.runBinding(arguments) }
         // Inside the write transaction nothing else inserts: every key found absent was inserted.
         guard db.changesCount == fresh.count else {
             throw ReplicaError(.corruptMetadata, "table '\(table.name)': \(fresh.count - db.changesCount) rows found absent could not be inserted")
+        }
+        if !table.keepBothColumns.isEmpty {
+            for row in fresh { try updateConflicts(table, key: row.key, row.state) }
         }
         return existing.isEmpty ? nil : Set(fresh.map(\.key))
     }
@@ -156,7 +159,7 @@ final class RowStore {
     }
 
     /// Records or clears the open conflicts of a row's keep-both columns.
-    func updateConflicts(_ table: ReplicatedTable, key: String, _ state: RowState) throws {
+    private func updateConflicts(_ table: ReplicatedTable, key: String, _ state: RowState) throws {
         for index in table.keepBothColumns {
             guard case .multiValue(let register) = state.columns[index].meta else { continue }
             let column = table.declaration.columns[index].name
