@@ -42,6 +42,8 @@ let package = Package(
             name: "CZlib",
             providers: [.apt(["zlib1g-dev"])]
         ),
+        // glibc's malloc tuning (the node keeps one arena: see Suifang.useOneMallocArena).
+        .systemLibrary(name: "CMalloc"),
         // The one home of libsodium: initialised once, return codes checked, secrets wiped.
         .target(
             name: "Sodium",
@@ -197,6 +199,7 @@ let package = Package(
             name: "node",
             dependencies: [
                 "Archive",
+                "CMalloc",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 "NodeRuntime",
                 "NodeHTTP",

@@ -118,6 +118,8 @@ public final class Replica: Sendable {
     let dataVersion = Mutex<Int64?>(nil)
     /// The wall clock this replica stamps with: the one clock a node asks for the time.
     public let wallClock: any WallClock
+    /// Checkpoints a file replica's log off the writer (`nil` in memory); closed with the replica.
+    let checkpointer: WALCheckpointer?
 
     /// Opens (or creates) a replica in a file, in WAL mode with `synchronous=FULL`:
     /// an acknowledged commit survives a crash or power loss.
@@ -126,8 +128,19 @@ public final class Replica: Sendable {
     public static func open(at path: String, configuration: ReplicaConfiguration) throws -> Replica {
         let gate = WriteGate()
         let file = ReplicaFile(path: path, encryption: configuration.encryption)
-        let pool = try openPool(at: file.openingPath, file.configured(databaseConfiguration(configuration, gate: gate)))
-        return try Replica(writer: pool, gate: gate, configuration: configuration)
+        let signal = WALCheckpointer.Signal()
+        var pool = databaseConfiguration(configuration, gate: gate)
+        pool.prepareDatabase { db in
+            if !db.configuration.readonly { try signal.install(on: db) }
+        }
+        let writer = try openPool(at: file.openingPath, file.configured(pool))
+        let checkpointer = try WALCheckpointer(file: file, signal: signal)
+        do {
+            return try Replica(writer: writer, gate: gate, configuration: configuration, checkpointer: checkpointer)
+        } catch {
+            checkpointer.close()
+            throw error
+        }
     }
 
     /// Opens a WAL-mode pool whose writer fsyncs every commit. GRDB sets `synchronous=NORMAL` when it
@@ -181,7 +194,8 @@ public final class Replica: Sendable {
         return config
     }
 
-    private init(writer: any DatabaseWriter, gate: WriteGate, configuration: ReplicaConfiguration) throws {
+    private init(writer: any DatabaseWriter, gate: WriteGate, configuration: ReplicaConfiguration, checkpointer: WALCheckpointer? = nil) throws {
+        self.checkpointer = checkpointer
         try ReplicaSchema.migrator().migrate(writer)
         let (nodeID, tables, lastClock) = try writer.write { db -> (NodeID, [String: ReplicatedTable], HLC) in
             let stored = try Int64.fetchOne(db, sql: "SELECT nodeId FROM _sf_node WHERE id = 1").map(NodeID.init(databaseValue:))
@@ -227,6 +241,10 @@ public final class Replica: Sendable {
         self.revocationTable = configuration.revocationTable
         self.maximumStampLead = configuration.maximumStampLead
         try remergeUnread()
+    }
+
+    deinit {
+        checkpointer?.close()
     }
 
     /// Reads the replica (replicated tables, and any local table the application keeps beside them).
