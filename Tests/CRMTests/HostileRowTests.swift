@@ -1,4 +1,3 @@
-import CRMDomain
 import Foundation
 import GRDB
 import Replica
@@ -6,11 +5,22 @@ import Synchronization
 import TestSupport
 import Testing
 
+@testable import CRMDomain
+
 /// Rows a stolen ward gateway can write within its certificate, crafted to stop the nodes that
 /// read them: NULLs where the domain expects a value, integers at their limit, ids that squat on
 /// another ward's. Each must leave central and the call centers working.
 @Suite("Hostile rows from a ward")
 struct HostileRowTests {
+    /// A bedside visitor's ward is compared byte for byte: a row replicated with ward
+    /// "W-\u{212A}1" (a Kelvin sign) is not in ward "W-K1", though Swift's `==` says it is.
+    @Test func aVisitorsWardIsNotALookAlikeWard() {
+        let visitor = Caller(userId: "nurse", role: .visitor, wardId: "W-K1")
+        #expect(visitor.isOwnWard("W-K1"))
+        #expect(!visitor.isOwnWard("W-\u{212A}1"))
+        #expect(!visitor.isOwnWard(nil) && !Caller(userId: "x", role: .visitor, wardId: nil).isOwnWard("W-K1"))
+    }
+
     static let wards: [UInt64: Set<String>] = [2: ["W-CARD"]]
 
     /// A queued message with an attempt count at Int64's limit (a call center may queue one; the

@@ -396,6 +396,34 @@ struct ScopedFeedTests {
         #expect(sent.contains(Array(lookalike.utf8)), "the ward's own patient is")
     }
 
+    /// Ward ids are compared byte for byte too: a ward node working for "W-K1" holds nothing of
+    /// ward "W-\u{212A}1" (a Kelvin sign), which Swift's `==` calls the same ward, and its own
+    /// scope's patients are not widened by an admission to the look-alike ward.
+    @Test func aWardIdEquivalentToAnothersGrantsNothingOfTheOther() async throws {
+        let hospital = try Hospital(wardNodes: [["W-K1"]])
+        let one = hospital.wards[0]
+        let lookalike = "W-\u{212A}1"
+        try await hospital.central.write { tx in
+            _ = try tx.insert(into: "account", values: ["wardId": "W-K1", "hash": "h-own"], id: "ACC-OWN")
+            _ = try tx.insert(into: "patient", values: ["name": "王五"], id: "P-OTHER")
+        }
+        try await hospital.down(one)
+        #expect(try one.feedCursor() != VersionVector(), "past the snapshot: what follows travels in central's commit walk")
+        try await hospital.central.write { tx in
+            _ = try tx.insert(into: "account", values: ["wardId": lookalike, "hash": "h-other"], id: "ACC-OTHER")
+            try tx.update("account", id: "ACC-OWN", set: ["hash": "h-own-2"])
+        }
+        _ = try hospital.admit("P-OTHER", to: lookalike)
+        let page = try hospital.central.feed(for: hospital.scope(of: one), since: one.feedCursor(), maxRows: 100).feed
+        let sent = Set(
+            page.entries.compactMap { entry -> String? in
+                if case .state = entry.body { return entry.key }
+                return nil
+            })
+        #expect(sent.contains("ACC-OWN"), "the ward's own account is sent")
+        #expect(!sent.contains("ACC-OTHER") && !sent.contains("P-OTHER"), "nothing of the look-alike ward is")
+    }
+
     @Test func aPageRepeatingARowIsJoinedNotRefused() async throws {
         let hospital = try Hospital(wardNodes: [["W-1"]])
         let one = hospital.wards[0]

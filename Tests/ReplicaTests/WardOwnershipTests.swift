@@ -44,10 +44,10 @@ struct WardOwnershipTests {
         SharedSecretTrust(nodeID: NodeID(node), roles: [NodeID(2): .ward], wards: [NodeID(2): ["W-1", "W-2"]])
     }
 
-    func replica(_ node: UInt64, clock: TestClock? = nil) throws -> Replica {
+    func replica(_ node: UInt64, clock: TestClock? = nil, wards: Set<String>? = nil) throws -> Replica {
         var configuration = ReplicaConfiguration(nodeID: NodeID(node), policies: Self.policies, rowIDSeed: node)
         if let clock { configuration.wallClock = clock }
-        configuration.authority = Self.trust(node)
+        configuration.authority = wards.map { SharedSecretTrust(nodeID: NodeID(node), roles: [NodeID(node): .ward], wards: [NodeID(node): $0]) } ?? Self.trust(node)
         return try Replica.inMemory(configuration: configuration)
     }
 
@@ -60,6 +60,26 @@ struct WardOwnershipTests {
         #expect { try ward.write { try $0.insert(into: "stay", values: ["wardId": "W-9"], id: "S2") } } throws: { isRefused($0) }
         #expect { try ward.write { try $0.insert(into: "answer", values: ["score": 1], id: "A2") } } throws: { isRefused($0) }
         #expect(try ward.statistics().rows["stay"] == 1)
+    }
+
+    /// A ward id canonically equivalent to one of the node's own (a Kelvin sign for a K) is
+    /// another ward: SQLite stores and compares the bytes, so the row would belong to that ward.
+    @Test func aWardIdEquivalentToItsOwnIsAnotherWard() throws {
+        let own = "W-K1", lookalike = "W-\u{212A}1"
+        #expect(own == lookalike && Array(own.utf8) != Array(lookalike.utf8))
+        let identity = OriginIdentity(nodeID: NodeID(3), role: .ward, publicKey: [], wards: [own])
+        #expect(identity.mayWrite(forWard: own))
+        #expect(!identity.mayWrite(forWard: lookalike), "the look-alike ward is not the node's")
+        #expect(FeedScope(node: NodeID(3), wards: [own]).containsWard(own))
+        #expect(!FeedScope(node: NodeID(3), wards: [own]).containsWard(lookalike))
+        // Nor is an id bound to the look-alike bound to the node's ward: the ward node could
+        // otherwise squat the ids the other ward's rows are derived under.
+        #expect(BoundRowID.isBound("S1~\(own)", toWard: own))
+        #expect(!BoundRowID.isBound("S1~\(lookalike)", toWard: own))
+        #expect(BoundRowID.bind("S1~\(lookalike)", toWard: own) != "S1~\(lookalike)")
+        let ward = try replica(3, wards: [own])
+        #expect { try ward.write { try $0.insert(into: "stay", values: ["wardId": own], id: "S1~\(lookalike)") } } throws: { isRefused($0) }
+        try ward.write { try $0.insert(into: "stay", values: ["wardId": own], id: "S1~\(own)") }
     }
 
     @Test func aWardNodeMayMoveARowOutOfItsWardsButNotTouchOrTakeAnotherWardsRow() throws {

@@ -190,14 +190,14 @@ extension CRM.Encounters {
     /// One encounter, as a caller may see it: a bedside visitor only its own ward's (else not found).
     public func encounter(_ caller: Caller, _ id: String) async throws -> Encounter {
         let encounter = try await encounter(id)
-        guard caller.role != .visitor || (caller.wardId != nil && encounter.wardId == caller.wardId) else { throw CRMError.notFound("encounter", id) }
+        guard caller.role != .visitor || caller.isOwnWard(encounter.wardId) else { throw CRMError.notFound("encounter", id) }
         return encounter
     }
 
     /// A ward's admitted patients (not discharged, not cancelled), with whether a bedside visit is due.
     public func wardPatients(_ caller: Caller, wardId: String) async throws -> [WardPatient] {
         try caller.require(.visitor, .manager, .admin)
-        if caller.role == .visitor, caller.wardId != wardId { throw CRMError(.forbidden, "a bedside visitor sees only its own ward") }
+        if caller.role == .visitor, !caller.isOwnWard(wardId) { throw CRMError(.forbidden, "a bedside visitor sees only its own ward") }
         return try await read { db in
             let graph = try CRM.Patients.mergeGraph(db)
             let rows = try Row.fetchAll(

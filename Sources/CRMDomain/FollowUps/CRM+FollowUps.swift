@@ -266,7 +266,7 @@ extension CRM.FollowUps {
     /// One task, as a caller may see it: a bedside visitor only its own ward's (else not found).
     public func task(_ caller: Caller, _ id: String) async throws -> FollowUpTask {
         let task = try await task(id)
-        guard caller.role != .visitor || (caller.wardId != nil && task.wardId == caller.wardId) else { throw CRMError.notFound("task", id) }
+        guard caller.role != .visitor || caller.isOwnWard(task.wardId) else { throw CRMError.notFound("task", id) }
         return task
     }
 
@@ -277,7 +277,7 @@ extension CRM.FollowUps {
         try caller.require(.visitor, .agent, .manager)
         try await change(caller, "task.claim", "followUpTask") { tx in
             guard let row = try Row.fetchOne(tx.db, sql: "SELECT claimedBy, doneAt, withdrawn, wardId FROM followUpTask WHERE id = ?", arguments: [taskId]),
-                caller.role != .visitor || (caller.wardId != nil && (row["wardId"] as String?) == caller.wardId)
+                caller.role != .visitor || caller.isOwnWard(row["wardId"] as String?)
             else {
                 throw CRMError.notFound("task", taskId)
             }
@@ -345,7 +345,7 @@ extension CRM.FollowUps {
         nextAction: String?, responseId: String?, retryOn: String?, at: String? = nil
     ) throws -> String {
         guard let row = try Row.fetchOne(tx.db, sql: "SELECT * FROM followUpTask WHERE id = ?", arguments: [taskId]),
-            caller.role != .visitor || (caller.wardId != nil && (row["wardId"] as String?) == caller.wardId)
+            caller.role != .visitor || caller.isOwnWard(row["wardId"] as String?)
         else {
             throw CRMError.notFound("task", taskId)
         }

@@ -20,7 +20,7 @@ extension CRM {
     /// Refuses a visitor's call that names a ward other than its own.
     func requireReach(_ caller: Caller, ward: String?) throws(CRMError) {
         guard caller.role == .visitor else { return }
-        guard let own = caller.wardId, ward == own else {
+        guard caller.isOwnWard(ward) else {
             throw CRMError(.forbidden, "a bedside visitor works for its own ward only")
         }
     }
@@ -71,5 +71,14 @@ extension Patient {
         let characters = Array(text)
         guard characters.count > keepFirst + keepLast else { return String(repeating: "*", count: characters.count) }
         return String(characters.prefix(keepFirst)) + String(repeating: "*", count: characters.count - keepFirst - keepLast) + String(characters.suffix(keepLast))
+    }
+}
+
+extension Caller {
+    /// Whether `ward` is the caller's own ward, compared byte for byte as SQLite compares ids
+    /// (Swift's `==` calls canonically equivalent ids one: "W-\u{212A}1", a Kelvin sign, is not "W-K1").
+    func isOwnWard(_ ward: String?) -> Bool {
+        guard let own = wardId, let ward else { return false }
+        return own.utf8.elementsEqual(ward.utf8)
     }
 }

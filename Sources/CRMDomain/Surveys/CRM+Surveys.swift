@@ -227,7 +227,7 @@ extension CRM.Surveys {
         let task = FollowUpTask(row: row)
         // The response answers this patient's task; a visitor's, a task of its own ward; a task
         // another user claimed is theirs to record.
-        guard task.patientId == patientId, caller.role != .visitor || (caller.wardId != nil && task.wardId == caller.wardId) else { throw CRMError.notFound("task", taskId) }
+        guard task.patientId == patientId, caller.role != .visitor || caller.isOwnWard(task.wardId) else { throw CRMError.notFound("task", taskId) }
         if let holder = task.claimedBy, holder != caller.userId, task.doneAt == nil {
             throw CRMError.conflict("task '\(taskId)' is claimed by '\(holder)'")
         }

@@ -21,7 +21,12 @@ public struct FeedScope: Hashable, Sendable {
         guard let root, table.name == root.table, let index = table.columnIndex(root.wardColumn),
             let ward = String.fromDatabaseValue(values[index])
         else { return false }
-        return wards.contains(ward)
+        return containsWard(ward)
+    }
+
+    /// Whether `ward` is one of the node's wards, compared byte for byte (``Swift/Set/containsExactly(_:)``).
+    func containsWard(_ ward: String) -> Bool {
+        wards.containsExactly(ward)
     }
 }
 
@@ -142,7 +147,7 @@ struct ScopeView {
         case .author: return author == scope.node
         case .ward(let column):
             guard let index = table.columnIndex(column), index < values.count, let ward = String.fromDatabaseValue(values[index]) else { return false }
-            return scope.wards.contains(ward)
+            return scope.containsWard(ward)
         case .patient(let column):
             return Self.patient(of: table, column: column, key: key, values: values).map(contains(patient:)) ?? false
         }

@@ -33,35 +33,41 @@ public enum BoundRowID {
 
     /// The ward an id is bound to, or nil for an id bound to none (or to a node).
     public static func ward(of key: String) -> Substring? {
-        guard let index = key.lastIndex(of: separator) else { return nil }
-        let ward = key[key.index(after: index)...]
+        guard let index = key.utf8.lastIndex(of: separatorByte) else { return nil }
+        let ward = key[key.utf8.index(after: index)...]
         return ward.isEmpty ? nil : ward
     }
 
-    /// Whether `key` is bound to `ward`.
+    /// Whether `key` is bound to `ward`, compared byte for byte as SQLite compares ids (Swift's
+    /// `==` calls canonically equivalent wards one: "W-\u{212A}1", a Kelvin sign, is not "W-K1").
     /// One binding only: the base holds no `~`, so `his-1~0~W` (which sorts among `his-1`'s
     /// bindings) is bound to nothing and no ward can create it.
     public static func isBound(_ key: String, toWard ward: String?) -> Bool {
-        guard let ward, let bound = self.ward(of: key), bound == ward else { return false }
-        return !key.dropLast(ward.count + 1).contains(separator)
+        guard let ward, let bound = self.ward(of: key), bound.utf8.elementsEqual(ward.utf8) else { return false }
+        return !key.utf8.dropLast(ward.utf8.count + 1).contains(separatorByte)
     }
 
-    /// Whether `key` is bound to the node `node`.
+    /// Whether `key` is bound to the node `node` (its last bytes are the node's binding).
     public static func isBound(_ key: String, toNode node: NodeID) -> Bool {
-        key.hasSuffix(nodeSuffix(node))
+        let suffix = nodeSuffix(node).utf8
+        return key.utf8.count >= suffix.count && key.utf8.suffix(suffix.count).elementsEqual(suffix)
     }
 
     /// The id a binding was made from: `key` without its ward or node binding.
     public static func base(of key: String) -> String {
-        var rest = Substring(key)
-        if rest.last == separator {
+        let bytes = key.utf8
+        var rest = bytes[...]
+        if rest.last == separatorByte {
             rest = rest.dropLast()
-            guard let index = rest.lastIndex(of: separator), rest.distance(from: index, to: rest.endIndex) == 17 else { return key }
-            return String(rest[..<index])
+            guard let index = rest.lastIndex(of: separatorByte), rest.distance(from: index, to: rest.endIndex) == 17 else { return key }
+            return String(key[..<index])
         }
-        guard let index = rest.lastIndex(of: separator) else { return key }
-        return String(rest[..<index])
+        guard let index = rest.lastIndex(of: separatorByte) else { return key }
+        return String(key[..<index])
     }
+
+    /// `~` in UTF-8: a byte no other character's encoding contains.
+    private static let separatorByte = UInt8(ascii: "~")
 
     private static func nodeSuffix(_ node: NodeID) -> String {
         String(separator) + node.description + String(separator)

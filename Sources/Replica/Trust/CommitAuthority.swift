@@ -20,11 +20,11 @@ public struct OriginIdentity: Hashable, Sendable {
     }
 
     /// Whether this node may write a row of an `owned-by` table whose owning ward is `ward`:
-    /// central and call centers may; a ward node only for the wards its credential names.
+    /// central and call centers may; a ward node only for the wards its credential names, byte for byte.
     public func mayWrite(forWard ward: String?) -> Bool {
         guard role == .ward else { return true }
         guard let ward else { return false }
-        return wards.contains(ward)
+        return wards.containsExactly(ward)
     }
 }
 
