@@ -42,7 +42,7 @@ let package = Package(
             name: "CZlib",
             providers: [.apt(["zlib1g-dev"])]
         ),
-        // glibc's malloc tuning (the node keeps one arena: see Suifang.useOneMallocArena).
+        // glibc's malloc tuning (large blocks mapped on their own: see Suifang.mapLargeAllocations).
         .systemLibrary(name: "CMalloc"),
         // The one home of libsodium: initialised once, return codes checked, secrets wiped.
         .target(

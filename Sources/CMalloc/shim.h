@@ -6,14 +6,16 @@
 #if defined(__GLIBC__)
 #include <malloc.h>
 
-/// Caps how many malloc arenas glibc makes (M_ARENA_MAX); 1 when glibc took it.
-static inline int suifang_limit_malloc_arenas(int count) {
-    return mallopt(M_ARENA_MAX, count);
+/// Allocations of `bytes` or more are mapped on their own and given back to the system when freed
+/// (M_MMAP_THRESHOLD, which also stops glibc raising the threshold as large blocks are freed);
+/// 1 when glibc took it.
+static inline int suifang_set_malloc_mmap_threshold(int bytes) {
+    return mallopt(M_MMAP_THRESHOLD, bytes);
 }
 #else
-/// Other C libraries have no arenas to cap: nothing to do (0).
-static inline int suifang_limit_malloc_arenas(int count) {
-    (void)count;
+/// Other C libraries: nothing to set (0).
+static inline int suifang_set_malloc_mmap_threshold(int bytes) {
+    (void)bytes;
     return 0;
 }
 #endif

@@ -29,7 +29,7 @@ struct Suifang: AsyncParsableCommand {
     /// a run did not converge).
     static func main() async {
         umask(0o077)
-        useOneMallocArena()
+        mapLargeAllocations()
         if CommandLine.arguments.dropFirst().first == "--version" {
             print(versionReport())
             return
@@ -51,16 +51,16 @@ struct Suifang: AsyncParsableCommand {
         }
     }
 
-    /// One malloc arena for the whole process, unless `MALLOC_ARENA_MAX` or `GLIBC_TUNABLES` says
-    /// otherwise. glibc gives
-    /// threads arenas of their own (up to eight per core), and each arena keeps what its threads freed:
-    /// with the writer, the run preparer, the checkpointer, the event loops and the reader queues each
-    /// in its own, a 1,000,000-change initial sync peaked 10 MiB higher, at the same speed (BENCHMARKS,
-    /// twenty-second session). Set before the first thread starts.
-    static func useOneMallocArena() {
+    /// Large allocations (1 MiB and up: frames, decoded batches, pages of rows) are mapped on their
+    /// own and go back to the system when freed, unless `MALLOC_MMAP_THRESHOLD_` or `GLIBC_TUNABLES`
+    /// says otherwise. glibc's default raises that threshold up to 32 MiB as large blocks are freed,
+    /// after which such blocks stay in the arena of the thread that made them, one arena per thread:
+    /// a 1,000,000-change initial sync then peaked 5–12 MiB higher (BENCHMARKS, twenty-second session).
+    /// Set before the first large allocation.
+    static func mapLargeAllocations() {
         let environment = ProcessInfo.processInfo.environment
-        if environment["MALLOC_ARENA_MAX"] == nil, environment["GLIBC_TUNABLES"]?.contains("arena_max") != true {
-            _ = suifang_limit_malloc_arenas(1)
+        if environment["MALLOC_MMAP_THRESHOLD_"] == nil, environment["GLIBC_TUNABLES"]?.contains("mmap_threshold") != true {
+            _ = suifang_set_malloc_mmap_threshold(1 << 20)
         }
     }
 
