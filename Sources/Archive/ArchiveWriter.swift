@@ -88,18 +88,19 @@ public struct ArchiveWriter: Service {
                 if reachable == nil {
                     logger.info("archiving to PostgreSQL", metadata: ["archive.target": "\(target)", "archive.hospital": "\(hospital)"])
                 }
-                // The next page is read while this one is written (reads and writes overlap).
-                var next: Task<PreparedPage, any Error>?
+                // The next page is turned into COPY text, and the one after it read, while this
+                // one is written (``prepareAhead(_:schema:)``).
+                var next: Task<PageAhead, any Error>?
                 defer { next?.cancel() }
                 while !Task.isCancelled {
-                    let prepared = try await (next ?? readPage(after: marks, schema: schema)).value
-                    let page = prepared.page
+                    let ahead = try await (next ?? prepareAhead(readPage(after: marks), schema: schema)).value
+                    let prepared = ahead.prepared, page = prepared.page
                     next = nil
-                    if page.isEmpty {
+                    guard let following = ahead.following else {
                         guard await wakeups.next() != nil else { return }
                         continue
                     }
-                    next = readPage(after: page.marks, resume: page.resume, schema: schema)
+                    next = prepareAhead(following, schema: schema)
                     // A connection the server ended while idle: a query on it would never answer.
                     if archive.isClosed { throw ArchiveError(.database, "the server closed the connection") }
                     let coerced = try await Self.withDeadline(.seconds(30), closing: archive) { try await archive.write(prepared) }
@@ -196,13 +197,13 @@ extension ArchiveWriter {
         defer { Task { await archive.close() } }
         var marks = try await archive.marks()
         var rows = 0
-        var next: Task<PreparedPage, any Error>?
-        defer { next?.cancel() }
+        var next = prepareAhead(readPage(after: marks), schema: schema)
+        defer { next.cancel() }
         while true {
-            let prepared = try await (next ?? readPage(after: marks, schema: schema)).value
-            let page = prepared.page
-            if page.isEmpty { return rows }
-            next = readPage(after: page.marks, resume: page.resume, schema: schema)
+            let ahead = try await next.value
+            let prepared = ahead.prepared, page = prepared.page
+            guard let following = ahead.following else { return rows }
+            next = prepareAhead(following, schema: schema)
             try await archive.write(prepared)
             marks = page.marks
             rows += page.rowCount
@@ -210,13 +211,32 @@ extension ArchiveWriter {
         }
     }
 
-    /// Reads the page after `marks` on NIO's thread pool (the read blocks).
-    private func readPage(after marks: VersionVector, resume: ArchiveCursor? = nil, schema: ArchiveSchema) -> Task<PreparedPage, any Error> {
-        let replica = replica, limit = maxRowsPerPage, hospital = hospital
+    /// A page turned into COPY text, and the read of the page after it, already started (`nil`
+    /// when the page is empty: nothing follows it yet).
+    struct PageAhead: Sendable {
+        let prepared: PreparedPage
+        let following: Task<ArchivePage, any Error>?
+    }
+
+    /// Once `read` has its page, starts reading the page after it and turns this one into COPY
+    /// text meanwhile, each on NIO's thread pool (both block). Writing page k, preparing k + 1 and
+    /// reading k + 2 then overlap, on three threads; the caller starts the next stage only after it
+    /// took this one, so at most those three pages are in memory.
+    private func prepareAhead(_ read: Task<ArchivePage, any Error>, schema: ArchiveSchema) -> Task<PageAhead, any Error> {
+        let hospital = hospital
         return Task {
-            try await NIOThreadPool.singleton.runIfActive {
-                PreparedPage(try replica.archivePage(after: marks, resume: resume, maxRows: limit), schema: schema, hospital: hospital)
-            }
+            let page = try await read.value
+            let following = page.isEmpty ? nil : readPage(after: page.marks, resume: page.resume)
+            let prepared = try await NIOThreadPool.singleton.runIfActive { PreparedPage(page, schema: schema, hospital: hospital) }
+            return PageAhead(prepared: prepared, following: following)
+        }
+    }
+
+    /// Reads the page after `marks` on NIO's thread pool (the read blocks).
+    private func readPage(after marks: VersionVector, resume: ArchiveCursor? = nil) -> Task<ArchivePage, any Error> {
+        let replica = replica, limit = maxRowsPerPage
+        return Task {
+            try await NIOThreadPool.singleton.runIfActive { try replica.archivePage(after: marks, resume: resume, maxRows: limit) }
         }
     }
 

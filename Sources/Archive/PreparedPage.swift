@@ -1,9 +1,9 @@
 import GRDB
 import Replica
 
-/// A page ready to write: the rows it created already as COPY text, built on the reading
-/// thread while the page before it is written (building the text is about a quarter of a
-/// page's writing time otherwise).
+/// A page ready to write: the rows it created already as COPY text, built on a pool thread
+/// while the page after it is read and the one before it written (`ArchiveWriter.prepareAhead`;
+/// building the text is about a quarter of reading a page).
 struct PreparedPage: Sendable {
     /// The page.
     let page: ArchivePage
