@@ -226,6 +226,7 @@ extension ArchiveWriter {
         let hospital = hospital
         return Task {
             let page = try await read.value
+            try Task.checkCancellation()  // a stage dropped (the connection failed) reads nothing more
             let following = page.isEmpty ? nil : readPage(after: page.marks, resume: page.resume)
             let prepared = try await NIOThreadPool.singleton.runIfActive { PreparedPage(page, schema: schema, hospital: hospital) }
             return PageAhead(prepared: prepared, following: following)

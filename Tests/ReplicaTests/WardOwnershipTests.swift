@@ -82,6 +82,34 @@ struct WardOwnershipTests {
         try ward.write { try $0.insert(into: "stay", values: ["wardId": own], id: "S1~\(own)") }
     }
 
+    /// A forged change to the look-alike ward's row that names, as its owner write, the node's own
+    /// creation of `X~W-K1`: the owner write is looked up by the row's key byte for byte, so the
+    /// creation of the node's own row is not taken for an owner write of the other ward's row.
+    @Test func anOwnerWriteOfItsOwnRowDoesNotOpenALookAlikeWardsRow() throws {
+        let own = "W-K1", lookalike = "W-\u{212A}1"
+        let wards: [NodeID: Set<String>] = [NodeID(3): [own]]
+        var configuration = ReplicaConfiguration(nodeID: NodeID(1), policies: Self.policies, rowIDSeed: 1)
+        configuration.authority = SharedSecretTrust(nodeID: NodeID(1), roles: [NodeID(3): .ward], wards: wards)
+        let central = try Replica.inMemory(configuration: configuration)
+        let victim = "X~\(lookalike)"
+        try central.write { try $0.insert(into: "stay", values: ["wardId": lookalike, "note": "theirs"], id: victim) }
+        var rogue = ChainWriter(authority: SharedSecretTrust(nodeID: NodeID(3), roles: [NodeID(3): .ward], wards: wards), policies: Self.policies)
+        let now = central.wallClock.now()
+        func stamp(_ seq: UInt64) -> Stamp { Stamp(hlc: HLC(milliseconds: now, counter: 0), origin: NodeID(3), seq: seq) }
+        var created = WrittenColumns(width: 2)
+        created[0] = ColumnState(value: own.databaseValue, meta: .register(stamp(1)))
+        created[1] = ColumnState(value: "mine".databaseValue, meta: .register(stamp(1)))
+        rogue.append(body: CommitCodec.encode([RowDelta(table: "stay", key: "X~\(own)", body: .columns(created), isInsert: true)]))
+        var changed = WrittenColumns(width: 2)
+        changed[1] = ColumnState(value: "taken".databaseValue, meta: .register(stamp(2)))
+        var change = RowDelta(table: "stay", key: victim, body: .columns(changed))
+        change.ownerSeen = CommitReference(origin: NodeID(3), seq: 1)
+        rogue.append(body: CommitCodec.encode([change]))
+        _ = try? central.apply(ChangeBatch(segments: [rogue.segment()]))
+        let note = try central.reader.read { db in try String.fetchOne(db, sql: "SELECT note FROM stay WHERE id = ?", arguments: [victim]) }
+        #expect(note == "theirs", "the look-alike ward's row is untouched")
+    }
+
     @Test func aWardNodeMayMoveARowOutOfItsWardsButNotTouchOrTakeAnotherWardsRow() throws {
         let central = try replica(1), ward = try replica(2)
         try central.write { tx in

@@ -70,7 +70,9 @@ extension BatchMerger {
         // A commit may write the row more than once: the write that wins is the one a row holding
         // this commit's write shows, so every node reads the same value whichever way it looks.
         var winner: (value: DatabaseValue, stamp: Stamp)?
-        for delta in deltas where delta.table == table.name && delta.key == key {
+        // The key compared byte for byte: Swift's `==` would take the write of "X~W-K1" for one of
+        // "X~W-\u{212A}1" (a Kelvin sign), another ward's row.
+        for delta in deltas where delta.table == table.name && delta.key.utf8.elementsEqual(key.utf8) {
             guard case .columns(let columns) = delta.body, let written = columns[index], case .register(let stamp) = written.meta,
                 stamp.origin == seen.origin, stamp.seq == seen.seq
             else { continue }
