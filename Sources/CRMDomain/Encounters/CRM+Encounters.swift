@@ -75,8 +75,7 @@ extension CRM.Encounters {
             let candidate: String = row["id"]
             let current: String? = row["wardId"]
             let ours = (row["ours"] as Int?) == 1
-            let sameWard = current.map { current in wardId.map { current.utf8.elementsEqual($0.utf8) } ?? false } ?? false
-            guard candidate.utf8.elementsEqual(id.utf8) || BoundRowID.isBound(candidate, toWard: wardId) || sameWard || ours else { return nil }
+            guard candidate.isSameID(as: id) || BoundRowID.isBound(candidate, toWard: wardId) || current?.isSameID(as: wardId) == true || ours else { return nil }
             return candidate
         }
         return matching.first { BoundRowID.isBound($0, toWard: wardId) } ?? matching.first

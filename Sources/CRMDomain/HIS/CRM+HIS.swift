@@ -211,7 +211,7 @@ extension CRM.HIS {
             let encounter = try visit(tx.db, adt)
             let (wardId, departmentId, _) = try mappedLocation(tx.db, adt.visit, wardRequired: true)
             guard let wardId else { return }
-            guard encounter.wardId.map({ !$0.utf8.elementsEqual(wardId.utf8) }) ?? true else {
+            guard encounter.wardId?.isSameID(as: wardId) != true else {
                 // Another bed in the same ward (compared byte for byte: a look-alike ward is another ward).
                 if let bed = Self.bed(adt.visit), bed != encounter.bed { try tx.update(EncounterRecord.self, id: encounter.id, [.bed: bed]) }
                 return

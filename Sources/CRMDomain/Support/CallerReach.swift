@@ -78,7 +78,6 @@ extension Caller {
     /// Whether `ward` is the caller's own ward, compared byte for byte as SQLite compares ids
     /// (Swift's `==` calls canonically equivalent ids one: "W-\u{212A}1", a Kelvin sign, is not "W-K1").
     func isOwnWard(_ ward: String?) -> Bool {
-        guard let own = wardId, let ward else { return false }
-        return own.utf8.elementsEqual(ward.utf8)
+        wardId?.isSameID(as: ward) == true
     }
 }

@@ -72,7 +72,7 @@ extension BatchMerger {
         var winner: (value: DatabaseValue, stamp: Stamp)?
         // The key compared byte for byte: Swift's `==` would take the write of "X~W-K1" for one of
         // "X~W-\u{212A}1" (a Kelvin sign), another ward's row.
-        for delta in deltas where delta.table == table.name && delta.key.utf8.elementsEqual(key.utf8) {
+        for delta in deltas where delta.table == table.name && delta.key.isSameID(as: key) {
             guard case .columns(let columns) = delta.body, let written = columns[index], case .register(let stamp) = written.meta,
                 stamp.origin == seen.origin, stamp.seq == seen.seq
             else { continue }

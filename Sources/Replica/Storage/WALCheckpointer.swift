@@ -3,8 +3,8 @@ import GRDB
 import GRDBSQLite
 import Synchronization
 
-/// Checkpoints a file replica's write-ahead log off the writer: once a commit leaves the log past
-/// ``triggerPages``, a connection of the checkpointer's own copies the log's pages into the database
+/// Checkpoints a file replica's write-ahead log off the writer: once commits added ``triggerPages``
+/// frames to the log since the last copy, a connection of the checkpointer's own copies the log's pages into the database
 /// file on a utility queue while the writer goes on. SQLite's automatic checkpoint runs inside the
 /// commit that crosses its threshold: in a large initial sync, a fifth of the writer's time.
 ///
@@ -13,7 +13,7 @@ import Synchronization
 ///   checkpoint would. A checkpoint is `PASSIVE` either way: it never waits for readers or the writer.
 /// - Lifetime: the checkpointer's connection is opened with the replica's pool, on a file that
 ///   exists, and closed by ``close()``, which the replica calls when it goes: a checkpoint still
-///   queued then finds no connection and does nothing; one running is waited for. So the
+///   queued then finds no connection and does nothing; one running is interrupted and waited for. So the
 ///   checkpointer never opens the file again, never creates it, and never outlives the replica's
 ///   own connections on a file that a restore or rekey renames over.
 /// - The writer connection's log hook holds a ``Signal``, a few bytes retained by the connection
