@@ -19,12 +19,46 @@ struct CopyText: Sendable {
         coerced += other.coerced
     }
 
+    /// Whether the next field starts a row (no tab before it).
+    private var atRowStart = true
+
+    /// Room for about `count` more bytes (a page's text is built in one allocation, not by
+    /// doubling: growing it was a fifth of building it, in copies and fresh pages).
+    mutating func reserve(_ count: Int) {
+        bytes.reserveCapacity(bytes.count + count)
+    }
+
     mutating func appendRow(_ fields: [(value: DatabaseValue, type: ColumnType)]) {
-        for (index, field) in fields.enumerated() {
-            if index > 0 { bytes.append(0x09) }
-            append(field.value, as: field.type)
-        }
+        for field in fields { appendField(field.value, as: field.type) }
+        endRow()
+    }
+
+    /// Appends one field of the row being written.
+    mutating func appendField(_ value: DatabaseValue, as type: ColumnType) {
+        if !atRowStart { bytes.append(0x09) }
+        atRowStart = false
+        append(value, as: type)
+    }
+
+    /// Appends a text field escaped before by ``escaped(_:)`` (a value every row repeats, such
+    /// as the hospital, escaped once for all of them).
+    mutating func appendEscapedField(_ escaped: [UInt8]) {
+        if !atRowStart { bytes.append(0x09) }
+        atRowStart = false
+        bytes += escaped
+    }
+
+    /// `text` as a COPY text field.
+    static func escaped(_ text: String) -> [UInt8] {
+        var copy = CopyText()
+        copy.appendEscaped(text)
+        return copy.bytes
+    }
+
+    /// Ends the row being written.
+    mutating func endRow() {
         bytes.append(0x0A)
+        atRowStart = true
     }
 
     private mutating func append(_ value: DatabaseValue, as type: ColumnType) {
@@ -53,11 +87,9 @@ struct CopyText: Sendable {
             bytes += Array("\(number)".utf8)
         case (.blob(let data), .blob):
             // bytea's hex input form; the backslash itself escaped for COPY.
-            bytes += Array("\\\\x".utf8)
-            for byte in data { bytes += Self.hex(byte) }
+            appendHex(data)
         case (.string(let text), .blob):
-            bytes += Array("\\\\x".utf8)
-            for byte in text.utf8 { bytes += Self.hex(byte) }
+            appendHex(Data(text.utf8))
         case (.blob, _):
             coerce()
         case (.int64, .blob), (.double, .blob):
@@ -92,26 +124,37 @@ struct CopyText: Sendable {
     }
 
     private mutating func appendEscaped(_ text: String) {
-        // Most text needs no escape: copied whole.
-        if !text.utf8.contains(where: { $0 == 0x5C || $0 == 0x09 || $0 == 0x0A || $0 == 0x0D || $0 == 0x00 }) {
-            bytes.append(contentsOf: text.utf8)
-            return
-        }
-        for byte in text.utf8 {
-            switch byte {
-            case 0x5C: bytes += [0x5C, 0x5C]
-            case 0x09: bytes += [0x5C, 0x74]
-            case 0x0A: bytes += [0x5C, 0x6E]
-            case 0x0D: bytes += [0x5C, 0x72]
-            case 0x00: bytes += [0xEF, 0xBF, 0xBD]  // U+FFFD
-            default: bytes.append(byte)
+        var text = text
+        text.withUTF8 { utf8 in
+            // Most text needs no escape: runs between escapes are copied whole.
+            var run = 0
+            for index in utf8.indices {
+                let escape: [UInt8]
+                switch utf8[index] {
+                case 0x5C: escape = [0x5C, 0x5C]
+                case 0x09: escape = [0x5C, 0x74]
+                case 0x0A: escape = [0x5C, 0x6E]
+                case 0x0D: escape = [0x5C, 0x72]
+                case 0x00: escape = [0xEF, 0xBF, 0xBD]  // U+FFFD
+                default: continue
+                }
+                bytes.append(contentsOf: UnsafeBufferPointer(rebasing: utf8[run..<index]))
+                bytes += escape
+                run = index + 1
             }
+            bytes.append(contentsOf: UnsafeBufferPointer(rebasing: utf8[run...]))
         }
     }
 
     private static let digits = Array("0123456789abcdef".utf8)
 
-    private static func hex(_ byte: UInt8) -> [UInt8] {
-        [digits[Int(byte >> 4)], digits[Int(byte & 0x0F)]]
+    /// bytea's hex input form, its backslash escaped for COPY.
+    private mutating func appendHex(_ data: Data) {
+        bytes += [0x5C, 0x5C, 0x78]  // \\x
+        bytes.reserveCapacity(bytes.count + 2 * data.count)
+        for byte in data {
+            bytes.append(Self.digits[Int(byte >> 4)])
+            bytes.append(Self.digits[Int(byte & 0x0F)])
+        }
     }
 }

@@ -24,15 +24,25 @@ extension CopyText {
     /// `rows` (those with values) as COPY text in ``ArchiveTable/copyColumns`` order.
     init(rows: [ArchivePage.Row], of table: ArchiveTable, hospital: String) {
         self.init()
+        reserve(rows.reduce(0) { $0 + $1.byteCount + 8 * table.columns.count + 96 })
+        let hospital = Self.escaped(hospital)
+        // A page's rows come from a handful of origins: each one's hex is escaped once.
+        var origins: [NodeID: [UInt8]] = [:]
         for row in rows {
             guard let values = row.values else { continue }
-            var fields: [(value: DatabaseValue, type: ColumnType)] = [(row.key.databaseValue, .text)]
-            for column in table.columns { fields.append((column.index < values.count ? values[column.index] : .null, column.declared)) }
-            fields += [
-                (hospital.databaseValue, .text), (row.origin.description.databaseValue, .text),
-                (Int64(clamping: row.seq).databaseValue, .integer), (Int64(clamping: row.stampMilliseconds).databaseValue, .integer),
-            ]
-            appendRow(fields)
+            appendField(row.key.databaseValue, as: .text)
+            for column in table.columns { appendField(column.index < values.count ? values[column.index] : .null, as: column.declared) }
+            appendEscapedField(hospital)
+            if let origin = origins[row.origin] {
+                appendEscapedField(origin)
+            } else {
+                let origin = Self.escaped(row.origin.description)
+                origins[row.origin] = origin
+                appendEscapedField(origin)
+            }
+            appendField(Int64(clamping: row.seq).databaseValue, as: .integer)
+            appendField(Int64(clamping: row.stampMilliseconds).databaseValue, as: .integer)
+            endRow()
         }
     }
 }

@@ -112,4 +112,51 @@ struct ArchivePageTests {
         let rows = Dictionary(uniqueKeysWithValues: second.tables.flatMap(\.rows).map { ($0.key, $0.isNew) })
         #expect(rows == [old: false, fresh: true])
     }
+
+    /// Pages read their rows in batches of keys (`BatchedRowLookup`): every row of every page is
+    /// the row as it stands now, whatever its table, whether it changed or went, wherever the
+    /// budget cuts a batch; and the pages together hold every row.
+    @Test(arguments: [(37, 1 << 20), (64, 1 << 20), (5_000, 2_000)])
+    func rowsReadInBatchesAreTheRowsAsTheyStand(maxRows: Int, maxBytes: Int) async throws {
+        let (file, replica) = try await replica("archive-batched-\(maxRows)", count: 0, size: 0)
+        defer { file.remove() }
+        var keys: [String] = []
+        for round in 0..<5 {
+            keys += try await replica.write { tx in
+                var keys: [String] = []
+                for index in 0..<50 {
+                    keys.append(try tx.insert(into: "item", values: ["name": "n\(round)-\(index)", "visits": index]))
+                    keys.append(try tx.insert(into: "entry", values: ["body": "e\(round)-\(index)\t\\", "score": index]))
+                }
+                return keys
+            }
+        }
+        let items = stride(from: 0, to: keys.count, by: 2).map { keys[$0] }
+        _ = try await replica.write { tx in for key in items.prefix(60) { try tx.update("item", id: key, set: ["visits": 1_000]) } }
+        _ = try await replica.write { tx in for key in items.suffix(30) { try tx.delete(from: "item", id: key) } }
+        var marks = VersionVector()
+        var resume: ArchiveCursor?
+        var seen: Set<String> = []
+        var gone = 0
+        while true {
+            let page = try replica.archivePage(after: marks, resume: resume, maxRows: maxRows, maxBytes: maxBytes)
+            if page.isEmpty { break }
+            #expect(page.rowCount <= maxRows)
+            for (declaration, rows) in page.tables {
+                for row in rows {
+                    let expected = try await replica.read { db in
+                        try Row.fetchOne(db, sql: "SELECT * FROM \(declaration.name) WHERE id = ?", arguments: [row.key])
+                            .map { stored in declaration.columns.map { stored[$0.name] as DatabaseValue } }
+                    }
+                    #expect(row.values == expected, "row \(row.key) of \(declaration.name)")
+                    if row.values == nil { gone += 1 }
+                    seen.insert(row.key)
+                }
+            }
+            (marks, resume) = (page.marks, page.resume)
+        }
+        #expect(seen == Set(keys))
+        #expect(gone >= 30)
+        #expect(marks == (try replica.versionVector()))
+    }
 }

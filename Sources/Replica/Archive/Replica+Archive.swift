@@ -29,7 +29,7 @@ public struct ArchivePage: Sendable {
         public var isNew = false
 
         /// About how many bytes the row's values take (a page's memory budget).
-        var byteCount: Int {
+        public var byteCount: Int {
             key.utf8.count
                 + (values ?? []).reduce(0) { total, value in
                     switch value.storage {
@@ -78,40 +78,20 @@ extension Replica {
     /// ``touchedRows(_:origin:seq:)``), never a reason to stop.
     public func archivePage(after marks: VersionVector, resume: ArchiveCursor? = nil, maxRows: Int = 5_000, maxBytes: Int = 8 << 20) throws -> ArchivePage {
         try writer.read { db in
-            var page = ArchivePage(marks: marks)
-            // Each row is read when a commit first touches it: later commits in the page only
-            // move its origin and sequence number (the row is archived as it stands now).
-            var rows: [String: [ArchivePage.Row]] = [:]
-            var place: [RowRef: Int] = [:]
-            var bytes = 0
+            var builder = ArchivePageBuilder(db, marks: marks, maxRows: maxRows, maxBytes: maxBytes)
             scan: for entry in try versionVector(db).sorted where entry.seq > marks[entry.origin] {
                 var commits = try CommitStore(db: db).commits(entry.origin, after: marks[entry.origin], upTo: entry.seq)
                 while let commit = try commits.next() {
                     let taken = resume.map { $0.origin == entry.origin && $0.seq == commit.seq ? $0.offset : 0 } ?? 0
                     for (position, touched) in touchedRows(commit.body, origin: entry.origin, seq: commit.seq).enumerated().dropFirst(taken) {
-                        if !place.isEmpty, place.count >= max(maxRows, 1) || bytes >= maxBytes {
-                            if position > 0 { page.resume = ArchiveCursor(origin: entry.origin, seq: commit.seq, offset: position) }
-                            break scan
-                        }
-                        let ref = RowRef(table: touched.table, key: touched.key)
-                        guard let table = tables[ref.table] else { continue }
-                        if let index = place[ref] {
-                            rows[ref.table]![index].origin = entry.origin
-                            rows[ref.table]![index].seq = commit.seq
-                            continue
-                        }
-                        var row = try currentRow(db, table: table, key: ref.key, origin: entry.origin, seq: commit.seq)
-                        row.isNew = touched.isInsert
-                        bytes += row.byteCount
-                        place[ref] = rows[ref.table, default: []].count
-                        rows[ref.table, default: []].append(row)
+                        guard let table = tables[touched.table] else { continue }
+                        let place = ArchiveCursor(origin: entry.origin, seq: commit.seq, offset: position)
+                        guard try builder.touch(table, key: touched.key, isInsert: touched.isInsert, at: place) else { break scan }
                     }
-                    page.marks[entry.origin] = commit.seq
-                    page.commits += 1
+                    builder.endCommit(origin: entry.origin, seq: commit.seq)
                 }
             }
-            page.tables = policies.tables.compactMap { declaration in rows[declaration.name].map { (declaration, $0) } }
-            return page
+            return try builder.finish(tableOrder: policies.tables)
         }
     }
 
@@ -125,34 +105,6 @@ extension Replica {
                 "a stored commit does not decode; it is skipped",
                 metadata: ["replica.origin": "\(origin)", "replica.seq": "\(seq)", "replica.rule": "\(error.rule)", "replica.reader": "archive"])
             return []
-        }
-    }
-
-    /// `key`'s row of `table` as it stands now (values nil when it is gone). Read straight from
-    /// SQLite's columns: a page reads thousands of rows one by one, and GRDB's `Row` costs more
-    /// per row than the lookup (perf, `bench archive`).
-    private func currentRow(_ db: Database, table: ReplicatedTable, key: String, origin: NodeID, seq: UInt64) throws -> ArchivePage.Row {
-        var row = ArchivePage.Row(key: key, values: nil, origin: origin, seq: seq, stampMilliseconds: 0)
-        let count = table.policies.count
-        var meta: [UInt8] = []
-        try db.cachedStatement(sql: table.selectSQL).runBinding([key.databaseValue]) { statement in
-            row.values = (0..<count).map { DatabaseValue(sqliteStatement: statement, index: Int32($0)) }
-            let bytes = Int(sqlite3_column_bytes(statement, Int32(count)))
-            if let blob = sqlite3_column_blob(statement, Int32(count)), bytes > 0 {
-                meta = Array(UnsafeRawBufferPointer(start: blob, count: bytes))
-            }
-        }
-        if let values = row.values { row.stampMilliseconds = Self.newestStamp(meta, values: values, policies: table.policies) }
-        return row
-    }
-
-    /// The newest register stamp of a row's columns, in hybrid clock milliseconds (0 when its
-    /// metadata does not decode or it holds none).
-    private static func newestStamp(_ meta: [UInt8], values: [DatabaseValue], policies: [ColumnPolicy]) -> UInt64 {
-        guard let state = try? RowMetaCodec.decode(meta, values: values, widenedTo: policies) else { return 0 }
-        return state.columns.reduce(0) { newest, column in
-            if case .register(let stamp) = column.meta { return max(newest, stamp.hlc.milliseconds) }
-            return newest
         }
     }
 }
