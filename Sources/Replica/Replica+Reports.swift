@@ -108,8 +108,9 @@ extension Replica {
     }
 
     /// A canonical dump of the replicated state (rows with metadata, tombstones, open conflicts,
-    /// version vector), equal on two replicas exactly when they converged. For tests and the demo.
-    public func canonicalDump() throws -> String {
+    /// version vector), equal on two replicas exactly when they converged, byte for byte. For
+    /// tests and the demo.
+    public func canonicalDump() throws -> ReplicaDump {
         try writer.read { db in
             var lines: [String] = []
             for table in policies.tables {
@@ -124,7 +125,7 @@ extension Replica {
                 lines.append("conflict \(row.description)")
             }
             lines.append("vector \(try versionVector(db))")
-            return lines.joined(separator: "\n")
+            return ReplicaDump(lines.joined(separator: "\n"))
         }
     }
 }

@@ -130,7 +130,7 @@ package struct DemoReplicas {
     private func report(_ nodes: [DemoNode]) throws {
         for node in nodes {
             let stats = try node.replica.statistics()
-            let digest = try node.replica.canonicalDump().utf8.reduce(into: UInt64(1469598103934665603)) { $0 = ($0 ^ UInt64($1)) &* 1099511628211 }
+            let digest = try node.replica.canonicalDump().text.utf8.reduce(into: UInt64(1469598103934665603)) { $0 = ($0 ^ UInt64($1)) &* 1099511628211 }
             print(
                 "  \(node.name.padding(toLength: 11, withPad: " ", startingAt: 0)) surveys=\(stats.rows["surveyResponse"] ?? 0) "
                     + "conflicts=\(try node.replica.openConflicts().count) commits=\(try node.replica.versionVector().total) state=\(String(digest, radix: 16).prefix(8))")

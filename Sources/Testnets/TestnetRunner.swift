@@ -372,7 +372,7 @@ package final class TestnetRunner {
 
     /// With every node stopped: identical replicas, and every acknowledged write present everywhere.
     private func finalCheck() throws -> Outcome {
-        var dumps: [String: String] = [:]
+        var dumps: [String: ReplicaDump] = [:]
         var rows: [String: Int] = [:]
         var problems: [String] = []
         var acknowledged: Set<String> = []

@@ -70,7 +70,7 @@ struct MixedReleaseFeedTests {
         #expect(try ward.adoptFeedSchema(shared.fingerprint), "what both declare grew: the cursor starts over")
         try await feed(ward, from: upgraded, shared)
         let (mine, theirs) = (try ward.scopedDump(for: nil), try upgraded.scopedDump(for: ward.ownScope!))
-        #expect(mine == theirs, "\(Set(mine.split(separator: "\n")).symmetricDifference(Set(theirs.split(separator: "\n"))).sorted())")
+        #expect(mine == theirs, "\(Set(mine.lines).symmetricDifference(Set(theirs.lines)).sorted())")
     }
 
     @Test func anOlderWardTakesTheFeedOfANewerCentral() async throws {

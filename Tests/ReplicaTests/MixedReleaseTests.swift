@@ -91,7 +91,7 @@ struct MixedReleaseTests {
         let upgraded = try olderReplica(at: file.path, 0xB2, policies: Self.newer)
         #expect(try unread(upgraded) == 0)
         let (mine, theirs) = (try upgraded.canonicalDump(), try newer.canonicalDump())
-        #expect(mine == theirs, "\(Set(mine.split(separator: "\n")).symmetricDifference(Set(theirs.split(separator: "\n"))).sorted())")
+        #expect(mine == theirs, "\(Set(mine.lines).symmetricDifference(Set(theirs.lines)).sorted())")
         #expect(try upgraded.reader.read { db in try String.fetchOne(db, sql: "SELECT mood FROM entry WHERE id = ?", arguments: [entry]) } == "glad")
         #expect(try upgraded.reader.read { db in try String.fetchOne(db, sql: "SELECT mood FROM entry WHERE id = ?", arguments: [own]) } == nil)
         #expect(try upgraded.reader.read { db in try Int.fetchOne(db, sql: "SELECT rank FROM note") } == 2)

@@ -113,6 +113,31 @@ struct PolicyMergeTests {
         #expect(try a.canonicalDump() == b.canonicalDump())
     }
 
+    /// Canonically equivalent spellings of a set element ("café" typed as one code point on one
+    /// tablet, as "e" and a combining accent on another, or a hostile writer's look-alike) are two
+    /// elements: every replica ends with both, in the same byte order, whichever arrived first,
+    /// and removing one spelling removes that one only.
+    @Test func equivalentSpellingsOfASetElementStayTwoElementsOnEveryReplica() throws {
+        let (a, b, id) = try pair()
+        let composed = "caf\u{E9}", decomposed = "cafe\u{301}"
+        try a.write { try $0.addElement(composed, to: "tags", of: "item", id: id) }
+        try b.write { try $0.addElement(decomposed, to: "tags", of: "item", id: id) }
+        try sync(a, into: b); try sync(b, into: a)
+        func tags(_ replica: Replica) throws -> [String] { SetCodec.decode(try value(replica, "item", id, "tags")!) ?? [] }
+        for replica in [a, b] {
+            #expect(try tags(replica).map { Array($0.utf8) } == [decomposed, composed, "vip"].map { Array($0.utf8) })
+        }
+        #expect(try a.canonicalDump() == b.canonicalDump())
+        try a.write { try $0.removeElement(decomposed, from: "tags", of: "item", id: id) }
+        try sync(a, into: b)
+        #expect(try tags(b).map { Array($0.utf8) } == [composed, "vip"].map { Array($0.utf8) })
+        // A whole set written at once keeps both spellings too.
+        try b.write { try $0.update("item", id: id, set: ["tags": SetCodec.encode([composed, decomposed])]) }
+        try sync(b, into: a)
+        #expect(try tags(a).map { Array($0.utf8) } == [decomposed, composed].map { Array($0.utf8) })
+        #expect(try a.canonicalDump() == b.canonicalDump())
+    }
+
     @Test func appendOnlyRowsRefuseLocalChangesAndRejectRemoteOnes() throws {
         let a = try makeReplica(1, clock: clockA), b = try makeReplica(2, clock: clockB)
         let id = try a.write { try $0.insert(into: "entry", values: ["body": "ok", "score": 9]) }

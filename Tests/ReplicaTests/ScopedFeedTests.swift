@@ -291,7 +291,7 @@ struct ScopedFeedTests {
         try await hospital.sync(one)
         #expect(try rows(one, "patient") == ["P-BEDSIDE"])
         try await hospital.sync(two)
-        let held = Set(try one.scopedDump(for: nil).split(separator: "\n")), due = Set(try hospital.central.scopedDump(for: hospital.scope(of: one)).split(separator: "\n"))
+        let held = Set(try one.scopedDump(for: nil).lines), due = Set(try hospital.central.scopedDump(for: hospital.scope(of: one)).lines)
         #expect(held == due, "extra \(held.subtracting(due).sorted()), missing \(due.subtracting(held).sorted())")
         #expect(try hospital.isExact(two))
     }
@@ -551,7 +551,7 @@ struct ScopedFeedTests {
             }
         }
         for ward in hospital.wards {
-            let held = Set(try ward.scopedDump(for: nil).split(separator: "\n")), due = Set(try hospital.central.scopedDump(for: hospital.scope(of: ward)).split(separator: "\n"))
+            let held = Set(try ward.scopedDump(for: nil).lines), due = Set(try hospital.central.scopedDump(for: hospital.scope(of: ward)).lines)
             #expect(
                 held == due, "ward node \(ward.nodeID) holds exactly its scope (seed \(seed)): extra \(held.subtracting(due).sorted()), missing \(due.subtracting(held).sorted())")
         }

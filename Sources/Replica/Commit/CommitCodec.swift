@@ -92,7 +92,7 @@ enum CommitCodec {
             writer.writeByte(2)
             writer.writeVarint(UInt64(state.elements.count))
             for element in state.elements.keys.sorted() {
-                writer.writeString(element)
+                writer.writeString(element.text)
                 let dots = state.elements[element]!.sorted()
                 writer.writeVarint(UInt64(dots.count))
                 for dot in dots {
@@ -318,9 +318,9 @@ enum CommitCodec {
                 return ColumnMerge.multiValueColumn(MultiValueState(siblings: [sibling], context: context))
             case (.addWinsSet, 2):
                 let count = try reader.readCount(limit: min(reader.remaining, 100_000))
-                var elements: [String: Set<Dot>] = [:]
+                var elements: [ExactText: Set<Dot>] = [:]
                 for _ in 0..<count {
-                    let element = try reader.readString()
+                    let element = ExactText(try reader.readString())
                     let dotCount = try reader.readCount(limit: min(reader.remaining / 16, 1024))
                     guard dotCount > 0 else { throw fail("a set element without an add") }
                     var dots: Set<Dot> = []

@@ -89,7 +89,7 @@ enum ColumnMerge {
     }
 
     static func mergeSet(_ a: SetState, _ b: SetState) -> ColumnState {
-        var elements: [String: Set<Dot>] = [:]
+        var elements: [ExactText: Set<Dot>] = [:]
         for element in Set(a.elements.keys).union(b.elements.keys) {
             let dotsA = a.elements[element] ?? [], dotsB = b.elements[element] ?? []
             var kept = dotsA.intersection(dotsB)
@@ -102,6 +102,6 @@ enum ColumnMerge {
     }
 
     static func setColumn(_ state: SetState) -> ColumnState {
-        ColumnState(value: SetCodec.encode(state.elements.keys), meta: .set(state))
+        ColumnState(value: SetCodec.encode(state.elements.keys.map(\.text)), meta: .set(state))
     }
 }

@@ -37,8 +37,9 @@ struct MultiValueState: Hashable, Sendable {
 
 /// An add-wins observed-remove set without tombstones (an ORSWOT).
 struct SetState: Hashable, Sendable {
-    /// Live elements and the add operations (dots) that keep them alive.
-    var elements: [String: Set<Dot>]
+    /// Live elements and the add operations (dots) that keep them alive. Elements are told apart
+    /// byte for byte: canonically equivalent spellings are two elements.
+    var elements: [ExactText: Set<Dot>]
     /// Every add this state has seen; an add it has seen but lacks was removed.
     var context: CausalContext
     /// The latest write per origin that shaped this state (a commit carries a set whole; its own entry says which commit wrote it).
@@ -82,14 +83,16 @@ struct RowState: Hashable, Sendable {
 
 /// The text form of an add-wins set column: a JSON array of its elements, sorted.
 public enum SetCodec {
-    /// Encodes elements as a sorted JSON array.
+    /// Encodes elements as a JSON array in byte order.
     public static func encode(_ elements: some Sequence<String>) -> DatabaseValue {
         text(elements).databaseValue
     }
 
-    /// The text ``encode(_:)`` stores (for records, whose set columns are text properties).
+    /// The text ``encode(_:)`` stores (for records, whose set columns are text properties). The
+    /// elements are sorted by their bytes: Swift's own order calls canonically equivalent
+    /// spellings equal and would leave their order to chance.
     public static func text(_ elements: some Sequence<String>) -> String {
-        let data = (try? JSONEncoder().encode(elements.sorted())) ?? Data("[]".utf8)
+        let data = (try? JSONEncoder().encode(elements.map(ExactText.init).sorted().map(\.text))) ?? Data("[]".utf8)
         return String(decoding: data, as: UTF8.self)
     }
 

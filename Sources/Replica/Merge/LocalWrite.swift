@@ -46,7 +46,7 @@ enum LocalWrite {
             context.include(Dot(origin: stamp.origin, hlc: stamp.hlc))
             return ColumnMerge.multiValueColumn(MultiValueState(siblings: [Sibling(value: value, stamp: stamp)], context: context))
         case (.addWinsSet, .set(let state)):
-            let elements = Set(SetCodec.decode(value) ?? [])
+            let elements = (SetCodec.decode(value) ?? []).uniqueExactly()
             let dot = Dot(origin: stamp.origin, hlc: stamp.hlc)
             var next = state
             for existing in state.elements.values { for old in existing { next.context.include(old) } }
@@ -62,16 +62,16 @@ enum LocalWrite {
     static func add(_ element: String, to state: SetState, stamp: Stamp) -> SetState {
         let dot = Dot(origin: stamp.origin, hlc: stamp.hlc)
         var next = state
-        next.elements[element] = [dot]
+        next.elements[ExactText(element)] = [dot]
         next.context.include(dot)
         next.contributors[stamp.origin] = stamp
         return next
     }
 
     static func remove(_ element: String, from state: SetState, stamp: Stamp) -> SetState? {
-        guard state.elements[element] != nil else { return nil }
+        guard state.elements[ExactText(element)] != nil else { return nil }
         var next = state
-        next.elements[element] = nil
+        next.elements[ExactText(element)] = nil
         next.context.include(Dot(origin: stamp.origin, hlc: stamp.hlc))
         next.contributors[stamp.origin] = stamp
         return next

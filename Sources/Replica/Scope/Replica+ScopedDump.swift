@@ -7,7 +7,7 @@ extension Replica {
     /// tables a ward may hold. When a ward node and central converged, the ward's
     /// `scopedDump(for: nil)` equals central's `scopedDump(for: wardScope)` (tests and testnets
     /// compare them).
-    public func scopedDump(for scope: FeedScope?) throws -> String {
+    public func scopedDump(for scope: FeedScope?) throws -> ReplicaDump {
         try writer.read { db in
             let view = try scope.map { try ScopeView($0, policies: policies, now: wallClock.now(), db) }
             var lines: [String] = []
@@ -34,7 +34,7 @@ extension Replica {
                 }
                 lines.append("conflict \(row.description)")
             }
-            return lines.joined(separator: "\n")
+            return ReplicaDump(lines.joined(separator: "\n"))
         }
     }
 

@@ -52,7 +52,7 @@ enum RowMetaCodec {
                 body.writeByte(2)
                 body.writeVarint(UInt64(state.elements.count))
                 for element in state.elements.keys.sorted() {
-                    body.writeString(element)
+                    body.writeString(element.text)
                     let dots = state.elements[element]!.sorted()
                     body.writeVarint(UInt64(dots.count))
                     for dot in dots {
@@ -141,9 +141,9 @@ enum RowMetaCodec {
                 case 2:
                     guard policy == .addWinsSet else { throw MalformedDataError("set metadata on another policy") }
                     let count = try reader.readCount(limit: reader.remaining)
-                    var elements: [String: Set<Dot>] = [:]
+                    var elements: [ExactText: Set<Dot>] = [:]
                     for _ in 0..<count {
-                        let element = try reader.readString()
+                        let element = ExactText(try reader.readString())
                         let dotCount = try reader.readCount(limit: reader.remaining / 16)
                         var dots: Set<Dot> = []
                         for _ in 0..<dotCount {
@@ -197,7 +197,7 @@ enum RowMetaCodec {
             }
             return ColumnMerge.setColumn(
                 SetState(
-                    elements: Dictionary(uniqueKeysWithValues: Set(elements).map { ($0, [dot]) }),
+                    elements: Dictionary(uniqueKeysWithValues: elements.uniqueExactly().map { ($0, [dot]) }),
                     context: context,
                     contributors: contributors))
         default:

@@ -17,3 +17,39 @@ extension Set<String> {
         contains(id) && contains { $0.isSameID(as: id) }
     }
 }
+
+/// Text that is equal, hashed and ordered by its UTF-8 bytes: a key for sets and dictionaries
+/// that must keep canonically equivalent spellings apart (an add-wins set's elements: "é" typed
+/// on one tablet and "e\u{301}" on another are two elements on every replica, in the same order,
+/// not one whose spelling depends on which arrived first).
+public struct ExactText: Hashable, Comparable, Sendable, CustomStringConvertible {
+    /// The text.
+    public let text: String
+
+    public init(_ text: String) {
+        self.text = text
+    }
+
+    public static func == (lhs: ExactText, rhs: ExactText) -> Bool {
+        lhs.text.isSameID(as: rhs.text)
+    }
+
+    public func hash(into hasher: inout Hasher) {
+        var text = text
+        text.withUTF8 { hasher.combine(bytes: UnsafeRawBufferPointer($0)) }
+    }
+
+    /// Byte order: the order SQLite sorts text in, the same on every node and every Swift version.
+    public static func < (lhs: ExactText, rhs: ExactText) -> Bool {
+        lhs.text.utf8.lexicographicallyPrecedes(rhs.text.utf8)
+    }
+
+    public var description: String { text }
+}
+
+extension Sequence<String> {
+    /// The texts without repeats, byte for byte (canonically equivalent spellings are kept).
+    func uniqueExactly() -> Set<ExactText> {
+        Set(map(ExactText.init))
+    }
+}
