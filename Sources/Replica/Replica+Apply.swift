@@ -403,7 +403,7 @@ struct BatchMerger {
         pendingTable = nil
         let inserted = try store.insertRows(table, rows.map { ($0.key, $0.state) })
         for row in rows {
-            if inserted?.contains(row.key) ?? true {
+            if inserted?.contains(ExactText(row.key)) ?? true {
                 markChanged(table, row.key)
             } else {
                 try mergeColumns(table, row.key, WrittenColumns(row: row.state), complete: true)

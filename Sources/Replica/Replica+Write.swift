@@ -345,8 +345,19 @@ public final class ReplicaTransaction {
     }
 }
 
-/// A row of a table, by name.
+/// A row of a table, by name. Two refs are the same row when their names and keys are the same
+/// bytes (as SQLite compares them): rows "X~W-K1" and "X~W-\u{212A}1" are two rows, though
+/// Swift's `String` equality calls their keys equal.
 struct RowRef: Hashable {
     var table: String
     var key: String
+
+    static func == (lhs: RowRef, rhs: RowRef) -> Bool {
+        lhs.key.isSameID(as: rhs.key) && lhs.table.isSameID(as: rhs.table)
+    }
+
+    func hash(into hasher: inout Hasher) {
+        ExactText(table).hash(into: &hasher)
+        ExactText(key).hash(into: &hasher)
+    }
 }

@@ -159,4 +159,19 @@ struct ArchivePageTests {
         #expect(gone >= 30)
         #expect(marks == (try replica.versionVector()))
     }
+
+    /// Rows whose keys are canonically equivalent ("X-K1", "X-\u{212A}1" with a Kelvin sign) are
+    /// two rows in a page, each read as it stands.
+    @Test func rowsWithEquivalentKeysAreTwoRows() async throws {
+        let (file, replica) = try await replica("archive-lookalike", count: 0, size: 0)
+        defer { file.remove() }
+        _ = try await replica.write { tx in
+            _ = try tx.insert(into: "item", values: ["name": "plain", "visits": 1], id: "X-K1")
+            _ = try tx.insert(into: "item", values: ["name": "kelvin", "visits": 2], id: "X-\u{212A}1")
+        }
+        let rows = try replica.archivePage(after: VersionVector()).tables.flatMap(\.rows)
+        #expect(rows.map { Array($0.key.utf8) }.sorted { $0.lexicographicallyPrecedes($1) } == [Array("X-K1".utf8), Array("X-\u{212A}1".utf8)])
+        #expect(rows.compactMap { $0.values?.first }.count == 2)
+        #expect(Set(rows.compactMap { $0.values?.first.flatMap(String.fromDatabaseValue) }) == ["plain", "kelvin"])
+    }
 }

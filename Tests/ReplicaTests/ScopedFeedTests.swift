@@ -424,6 +424,29 @@ struct ScopedFeedTests {
         #expect(!sent.contains("ACC-OTHER") && !sent.contains("P-OTHER"), "nothing of the look-alike ward is")
     }
 
+    /// Two patients whose ids are canonically equivalent ("P-K01", "P-\u{212A}01" with a Kelvin
+    /// sign) are two patients: a ward that holds both gets both, with their rows, in its snapshot
+    /// and after it, and the snapshot's purge keeps both.
+    @Test func patientsWithEquivalentIdsAreBothHeld() async throws {
+        let hospital = try Hospital(wardNodes: [["W-1"]])
+        let one = hospital.wards[0]
+        let plain = "P-K01", lookalike = "P-\u{212A}01"
+        try await hospital.central.write { tx in
+            _ = try tx.insert(into: "patient", values: ["name": "张三"], id: plain)
+            _ = try tx.insert(into: "patient", values: ["name": "李四"], id: lookalike)
+        }
+        _ = try hospital.admit(plain, to: "W-1")
+        _ = try hospital.admit(lookalike, to: "W-1")
+        try await hospital.central.write { tx in
+            _ = try tx.insert(into: "answer", values: ["patientId": plain, "wardId": "W-1", "score": 5], id: "A-PLAIN")
+            _ = try tx.insert(into: "answer", values: ["patientId": lookalike, "wardId": "W-1", "score": 4], id: "A-LOOKALIKE")
+        }
+        try await hospital.down(one, pageRows: 2)
+        let held = try await one.read { db in try String.fetchAll(db, sql: "SELECT id FROM answer ORDER BY id") }
+        #expect(held == ["A-LOOKALIKE", "A-PLAIN"])
+        #expect(try one.scopedDump(for: nil) == hospital.central.scopedDump(for: hospital.scope(of: one)))
+    }
+
     @Test func aPageRepeatingARowIsJoinedNotRefused() async throws {
         let hospital = try Hospital(wardNodes: [["W-1"]])
         let one = hospital.wards[0]

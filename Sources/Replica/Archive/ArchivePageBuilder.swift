@@ -29,10 +29,10 @@ struct ArchivePageBuilder {
         var lookup: BatchedRowLookup?
     }
 
-    /// A row of the table in a slot.
+    /// A row of the table in a slot (keys told apart byte for byte, as SQLite does).
     private struct Place: Hashable {
         var slot: Int
-        var key: String
+        var key: ExactText
     }
 
     private let db: Database
@@ -64,7 +64,7 @@ struct ArchivePageBuilder {
     mutating func touch(_ table: ReplicatedTable, key: String, isInsert: Bool, at cursor: ArchiveCursor) throws -> Bool {
         guard !ended else { return false }
         let slot = slotOfTable[table.id] ?? addSlot(table)
-        let place = Place(slot: slot, key: key)
+        let place = Place(slot: slot, key: ExactText(key))
         let next = slots[slot].rows.count + slots[slot].waiting.count
         // One hash lookup for a first touch, the common case.
         if let earlier = self.place.updateValue(next, forKey: place) {

@@ -178,13 +178,13 @@ extension Replica {
             if try join(entry, into: table, store) { changed[table.name, default: []].insert(entry.key) }
         }
         // The view is asked only about the patients this page carries rows of.
-        var candidates: Set<String> = []
+        var candidates: Set<ExactText> = []
         for entry in rest {
             guard case .state(let values, _) = entry.body, let declaration = tables[entry.table]?.declaration,
                 case .patient(let column) = declaration.hold,
                 let patient = ScopeView.patient(of: declaration, column: column, key: entry.key, values: values)
             else { continue }
-            candidates.insert(patient)
+            candidates.insert(ExactText(patient))
         }
         let view = try ScopeView(scope, policies: policies, now: wallClock.now(), db, of: candidates)
         var purger = ScopePurger(replica: self, db: db)
@@ -284,7 +284,7 @@ private struct FeedJoiner {
         let inserted = try store.insertRows(table, pending)
         for (key, state) in pending {
             // A row found stored is joined column by column.
-            let stored = !(inserted?.contains(key) ?? true)
+            let stored = !(inserted?.contains(ExactText(key)) ?? true)
             if try !stored || Self.join(state, key: key, into: table, store) { changed[table.name, default: []].insert(key) }
         }
     }
@@ -326,7 +326,7 @@ struct ScopePurger {
     let db: Database
     var purged = 0
     var changed: [String: Set<String>] = [:]
-    private var unechoed: Set<String>?
+    private var unechoed: Set<ExactText>?
 
     init(replica: Replica, db: Database) {
         self.replica = replica
@@ -334,26 +334,26 @@ struct ScopePurger {
     }
 
     /// Patients whose rows this node's commits after its feed cursor's own entry touched.
-    private mutating func patientsWithUnechoedWrites() throws -> Set<String> {
+    private mutating func patientsWithUnechoedWrites() throws -> Set<ExactText> {
         if let unechoed { return unechoed }
         let own = replica.nodeID
         let echoed = try replica.feedCursor(db)[own]
         let newest = try CommitStore(db: db).newestSeq(own)
-        var patients: Set<String> = []
+        var patients: Set<ExactText> = []
         if newest > echoed {
             var commits = try CommitStore(db: db).commits(own, after: echoed, upTo: newest)
             while let commit = try commits.next() {
                 for ref in replica.rowsTouched(by: commit.body, origin: own, seq: commit.seq) {
                     guard let table = replica.tables[ref.table], case .patient(let column) = table.declaration.hold else { continue }
                     if column == table.declaration.primaryKey {
-                        patients.insert(ref.key)
+                        patients.insert(ExactText(ref.key))
                     } else if let patient = try String.fetchOne(
                         db,
                         sql:
                             "SELECT \(column.quotedDatabaseIdentifier) FROM \(table.name.quotedDatabaseIdentifier) WHERE \(table.declaration.primaryKey.quotedDatabaseIdentifier) = ?",
                         arguments: [ref.key])
                     {
-                        patients.insert(patient)
+                        patients.insert(ExactText(patient))
                     }
                 }
             }
@@ -372,7 +372,7 @@ struct ScopePurger {
     /// Purges every row held by patient of one patient; for a patient with unechoed writes, the
     /// eviction waits (see ``retryEvictions()``).
     mutating func purge(patient: String) throws {
-        guard try !patientsWithUnechoedWrites().contains(patient) else {
+        guard try !patientsWithUnechoedWrites().contains(ExactText(patient)) else {
             try db.execute(sql: "INSERT OR IGNORE INTO _sf_evict (patient) VALUES (?)", arguments: [patient])
             return
         }
@@ -384,7 +384,7 @@ struct ScopePurger {
         let waiting = try String.fetchAll(db, sql: "SELECT patient FROM _sf_evict")
         guard !waiting.isEmpty else { return }
         let unechoed = try patientsWithUnechoedWrites()
-        for patient in waiting where !unechoed.contains(patient) {
+        for patient in waiting where !unechoed.contains(ExactText(patient)) {
             try purgeRows(of: patient)
             try db.execute(sql: "DELETE FROM _sf_evict WHERE patient = ?", arguments: [patient])
         }
@@ -404,11 +404,11 @@ struct ScopePurger {
 
     /// Keeps rows held by patient only for these patients, and rows of `hold ward` tables only in
     /// these wards (and, when `wardKeys` lists a table, only under the listed keys).
-    mutating func keepOnly(patients: Set<String>, wardKeys: [String: Set<String>]?, wards: Set<String>) throws {
+    mutating func keepOnly(patients: Set<ExactText>, wardKeys: [String: Set<ExactText>]?, wards: Set<String>) throws {
         // A patient kept only for unechoed writes is purged once central has them (unless they come back).
         let unechoed = try patientsWithUnechoedWrites()
         for patient in unechoed.subtracting(patients) {
-            try db.execute(sql: "INSERT OR IGNORE INTO _sf_evict (patient) VALUES (?)", arguments: [patient])
+            try db.execute(sql: "INSERT OR IGNORE INTO _sf_evict (patient) VALUES (?)", arguments: [patient.text])
         }
         let patients = patients.union(unechoed)
         for table in replica.fedTables {
@@ -416,7 +416,7 @@ struct ScopePurger {
             case .patient(let column):
                 try delete(
                     table, where: "\(column.quotedDatabaseIdentifier) IS NULL OR \(column.quotedDatabaseIdentifier) NOT IN (SELECT value FROM json_each(?))",
-                    [SetCodec.text(patients).databaseValue])
+                    [SetCodec.text(patients.map(\.text)).databaseValue])
             case .ward(let column):
                 try delete(
                     table, where: "\(column.quotedDatabaseIdentifier) IS NULL OR \(column.quotedDatabaseIdentifier) NOT IN (SELECT value FROM json_each(?))",
@@ -424,7 +424,7 @@ struct ScopePurger {
                 if let keys = wardKeys?[table.name] {
                     try delete(
                         table, where: "\(table.declaration.primaryKey.quotedDatabaseIdentifier) NOT IN (SELECT value FROM json_each(?))",
-                        [SetCodec.text(keys).databaseValue])
+                        [SetCodec.text(keys.map(\.text)).databaseValue])
                 }
             case .all, .author, nil:
                 break

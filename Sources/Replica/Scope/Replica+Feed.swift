@@ -10,7 +10,7 @@ public struct FeedCursor: Hashable, Sendable {
         /// A full snapshot: the vector it reflects (read when it began), the pass it is in (see
         /// `FeedBuilder.snapshotPasses`), the last row sent of it, and the patients its first page
         /// found in scope (every page uses them: the commits after `start` bring what changed).
-        case snapshot(start: VersionVector, table: Int, after: SnapshotMark?, patients: Set<String>)
+        case snapshot(start: VersionVector, table: Int, after: SnapshotMark?, patients: Set<ExactText>)
     }
 
     let position: Position
@@ -170,15 +170,15 @@ private struct FeedBuilder {
             mark = nil
         }
         feed.cursor = cursor.merging(start)
-        var wardKeys: [String: Set<String>] = [:]
+        var wardKeys: [String: Set<ExactText>] = [:]
         for table in replica.fedTables {
             guard case .ward(let column) = table.declaration.hold else { continue }
-            wardKeys[table.name] = Set(
-                try String.fetchAll(
-                    db,
-                    sql:
-                        "SELECT \(table.declaration.primaryKey.quotedDatabaseIdentifier) FROM \(table.name.quotedDatabaseIdentifier) WHERE \(inList(column, view.scope.wards.count))",
-                    arguments: StatementArguments(view.scope.wards.sorted())))
+            wardKeys[table.name] = try String.fetchAll(
+                db,
+                sql:
+                    "SELECT \(table.declaration.primaryKey.quotedDatabaseIdentifier) FROM \(table.name.quotedDatabaseIdentifier) WHERE \(inList(column, view.scope.wards.count))",
+                arguments: StatementArguments(view.scope.wards.sorted())
+            ).uniqueExactly()
         }
         feed.snapshot = RowFeed.Snapshot(patients: view.patients, wardKeys: wardKeys)
         return (feed, nil)
@@ -203,7 +203,7 @@ private struct FeedBuilder {
         case .patient(let column):
             let patient = column.quotedDatabaseIdentifier
             conditions.append("\(patient) IN (SELECT value FROM json_each(?))")
-            arguments.append(SetCodec.text(view.patients).databaseValue)
+            arguments.append(SetCodec.text(view.patients.map(\.text)).databaseValue)
             patientOf = { ScopeView.patient(of: declaration, column: column, key: $0, values: $1) }
             if column != declaration.primaryKey {
                 patientColumn = column
@@ -248,7 +248,7 @@ private struct FeedBuilder {
         guard !viewIsCurrent else { return [] }
         let patients = rows.compactMap(\.patient)
         guard !patients.isEmpty else { return [] }
-        let current = try ScopeView(view.scope, policies: replica.policies, now: replica.wallClock.now(), db, of: Set(patients))
+        let current = try ScopeView(view.scope, policies: replica.policies, now: replica.wallClock.now(), db, of: patients.uniqueExactly())
         return Set(patients.filter { !current.contains(patient: $0) }.map { Array($0.utf8) })
     }
 

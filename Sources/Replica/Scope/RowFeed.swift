@@ -34,9 +34,9 @@ public struct RowFeed: Hashable, Sendable {
     /// The last page of a full snapshot: everything the receiver may keep.
     public struct Snapshot: Hashable, Sendable {
         /// Every patient in scope.
-        public var patients: Set<String>
+        public var patients: Set<ExactText>
         /// Every key in scope of each `hold ward` table.
-        public var wardKeys: [String: Set<String>]
+        public var wardKeys: [String: Set<ExactText>]
     }
 
     /// How far the sender's commits are reflected once this page is applied.
@@ -82,11 +82,11 @@ extension RowFeed {
         Self.write(evicted, to: &writer)
         if let snapshot {
             writer.writeByte(1)
-            Self.write(snapshot.patients.sorted(), to: &writer)
+            Self.write(snapshot.patients.sorted().map(\.text), to: &writer)
             writer.writeVarint(UInt64(snapshot.wardKeys.count))
             for (table, keys) in snapshot.wardKeys.sorted(by: { $0.key < $1.key }) {
                 writer.writeString(table)
-                Self.write(keys.sorted(), to: &writer)
+                Self.write(keys.sorted().map(\.text), to: &writer)
             }
         } else {
             writer.writeByte(0)
@@ -154,13 +154,13 @@ extension RowFeed {
         switch try reader.readByte() {
         case 0: break
         case 1:
-            let patients = Set(try Self.readTexts(&reader))
+            let patients = try Self.readTexts(&reader).uniqueExactly()
             let tableCount = try reader.readCount(limit: min(reader.remaining, tables.count))
-            var wardKeys: [String: Set<String>] = [:]
+            var wardKeys: [String: Set<ExactText>] = [:]
             for _ in 0..<tableCount {
                 let name = try reader.readString()
                 guard tables[name] != nil, wardKeys[name] == nil else { throw MalformedDataError("a snapshot lists an undeclared table, or one twice") }
-                wardKeys[name] = Set(try Self.readTexts(&reader))
+                wardKeys[name] = try Self.readTexts(&reader).uniqueExactly()
             }
             snapshot = Snapshot(patients: patients, wardKeys: wardKeys)
         default:

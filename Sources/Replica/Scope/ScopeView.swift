@@ -34,47 +34,42 @@ public struct FeedScope: Hashable, Sendable {
 struct ScopeView {
     let scope: FeedScope
     let root: PatientScopeRoot?
-    /// The patients in scope as of this state (of the candidates it was asked about, when it was).
-    let patients: Set<String>
-    /// Their ids' bytes: what a row's patient is compared with (``contains(patient:)``).
-    private let patientBytes: Set<[UInt8]>
+    /// The patients in scope as of this state (of the candidates it was asked about, when it was),
+    /// their ids told apart byte for byte (``contains(patient:)``).
+    let patients: Set<ExactText>
 
     /// A view read before (a snapshot's pages share the view of its first page).
-    init(scope: FeedScope, root: PatientScopeRoot?, patients: Set<String>) {
+    init(scope: FeedScope, root: PatientScopeRoot?, patients: Set<ExactText>) {
         self.scope = scope
         self.root = root
         self.patients = patients
-        self.patientBytes = Set(patients.map { Array($0.utf8) })
     }
 
     /// Whether `patient` is in scope, its id compared byte for byte as SQLite compares it. Swift's
     /// `String` equality treats canonically equivalent ids as one: a ward registering patient
     /// "P-\u{212A}01" (a Kelvin sign) would otherwise be granted the rows of patient "P-K01".
     func contains(patient: String) -> Bool {
-        patientBytes.contains(Array(patient.utf8))
+        patients.contains(ExactText(patient))
     }
 
     /// Reads which patients the scope holds now (`now`: milliseconds since 1970); of `candidates`
     /// only, when given (a page of the feed asks about the patients it carries, not about every
     /// patient of the ward).
-    init(_ scope: FeedScope, policies: PolicySet, now: UInt64, _ db: Database, of candidates: Set<String>? = nil) throws {
+    init(_ scope: FeedScope, policies: PolicySet, now: UInt64, _ db: Database, of candidates: Set<ExactText>? = nil) throws {
         self.scope = scope
         self.root = policies.patientScope
         guard let root, !scope.wards.isEmpty else {
             self.patients = []
-            self.patientBytes = []
             return
         }
         let cutoff = Self.day(now, minusDays: try Self.windowDays(root, policies: policies, db))
         let wards = scope.wards.sorted()
         guard let rootTable = policies.table(named: root.table), let patientIndex = rootTable.columnIndex(root.patientColumn) else {
             self.patients = []
-            self.patientBytes = []
             return
         }
         if let candidates, candidates.isEmpty {
             self.patients = []
-            self.patientBytes = []
             return
         }
         let columns = rootTable.columns.map(\.name.quotedDatabaseIdentifier)
@@ -89,7 +84,7 @@ struct ScopeView {
             """
         if let candidates {
             sql += " AND \(root.patientColumn.quotedDatabaseIdentifier) IN (SELECT value FROM json_each(?))"
-            arguments += [SetCodec.text(candidates)]
+            arguments += [SetCodec.text(candidates.map(\.text))]
         }
         // A scope-root row the ward node wrote itself (its patient column stamped by it) puts a
         // patient in its scope only if the node also created the patient's card (registered at the
@@ -106,14 +101,12 @@ struct ScopeView {
             }
         }
         // Ids are compared by their bytes throughout (see `contains(patient:)`).
-        var bytes = Set(patients.map { Array($0.utf8) })
-        for patient in ownAdmissions where !bytes.contains(Array(patient.utf8)) {
+        var inScope = patients.uniqueExactly()
+        for patient in ownAdmissions where !inScope.contains(ExactText(patient)) {
             guard try Self.creator(ofPatient: patient, policies: policies, db) == scope.node else { continue }
-            patients.append(patient)
-            bytes.insert(Array(patient.utf8))
+            inScope.insert(ExactText(patient))
         }
-        self.patients = Set(patients)
-        self.patientBytes = bytes
+        self.patients = inScope
     }
 
     /// A row's merge state, or nil when its metadata does not decode (such a row grants nothing).

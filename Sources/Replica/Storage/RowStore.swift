@@ -66,16 +66,16 @@ final class RowStore {
     /// the others (two statements per chunk: a statement per row costs SQLite a statement
     /// journal and a trigger frame each, and `RETURNING` buffers and copies every row).
     /// - Returns: the keys it inserted, or nil when it inserted every row (the common case: no
-    ///   set of keys to build and probe).
-    func insertRows(_ table: ReplicatedTable, _ rows: [(key: String, state: RowState)]) throws -> Set<String>? {
+    ///   set of keys to build and probe). Keys are told apart byte for byte, as SQLite does.
+    func insertRows(_ table: ReplicatedTable, _ rows: [(key: String, state: RowState)]) throws -> Set<ExactText>? {
         guard !rows.isEmpty else { return nil }
-        var existing: Set<String> = []
+        var existing: Set<ExactText> = []
         let probe = try chunkStatement(.probe, table, count: rows.count)
         try probe.runBinding(rows.map(\.key.databaseValue)) { row in
             guard let text = sqlite3_column_text(row, 0) else { return }
-            existing.insert(String(decoding: UnsafeBufferPointer(start: text, count: Int(sqlite3_column_bytes(row, 0))), as: UTF8.self))
+            existing.insert(ExactText(String(decoding: UnsafeBufferPointer(start: text, count: Int(sqlite3_column_bytes(row, 0))), as: UTF8.self)))
         }
-        let fresh = existing.isEmpty ? rows : rows.filter { !existing.contains($0.key) }
+        let fresh = existing.isEmpty ? rows : rows.filter { !existing.contains(ExactText($0.key)) }
         guard !fresh.isEmpty else { return [] }
         var arguments: [DatabaseValue] = []
         arguments.reserveCapacity(fresh.count * (table.policies.count + 2))
@@ -93,7 +93,7 @@ final class RowStore {
         if !table.keepBothColumns.isEmpty {
             for row in fresh { try updateConflicts(table, key: row.key, row.state) }
         }
-        return existing.isEmpty ? nil : Set(fresh.map(\.key))
+        return existing.isEmpty ? nil : fresh.map(\.key).uniqueExactly()
     }
 
     /// The statement that looks up which of `count` keys of `table` exist, or inserts `count` rows

@@ -1,3 +1,5 @@
+import Foundation
+
 // Ids compared as SQLite compares text: byte for byte. Swift's `String` equality (and so `==`,
 // `Set.contains` and dictionary lookups) treats canonically equivalent ids as one: ward
 // "W-\u{212A}1" (a Kelvin sign) would be ward "W-K1", row "X~W-\u{212A}1" row "X~W-K1".
@@ -5,8 +7,13 @@
 extension String {
     /// Whether `other` is this id, byte for byte; `false` when it is nil.
     public func isSameID(as other: String?) -> Bool {
-        guard let other else { return false }
-        return utf8.elementsEqual(other.utf8)
+        guard var other else { return false }
+        var this = self
+        return this.withUTF8 { mine in
+            other.withUTF8 { theirs in
+                mine.count == theirs.count && (mine.isEmpty || memcmp(mine.baseAddress!, theirs.baseAddress!, mine.count) == 0)
+            }
+        }
     }
 }
 
@@ -36,7 +43,10 @@ public struct ExactText: Hashable, Comparable, Sendable, CustomStringConvertible
 
     public func hash(into hasher: inout Hasher) {
         var text = text
-        text.withUTF8 { hasher.combine(bytes: UnsafeRawBufferPointer($0)) }
+        text.withUTF8 { bytes in
+            hasher.combine(bytes.count)
+            hasher.combine(bytes: UnsafeRawBufferPointer(bytes))
+        }
     }
 
     /// Byte order: the order SQLite sorts text in, the same on every node and every Swift version.
