@@ -402,6 +402,7 @@ struct BatchMerger {
         pendingKeys = []
         pendingTable = nil
         let inserted = try store.insertRows(table, rows.map { ($0.key, $0.state) })
+        changed[table.name, default: []].reserveCapacity((changed[table.name]?.count ?? 0) + rows.count)
         for row in rows {
             if inserted?.contains(ExactText(row.key)) ?? true {
                 markChanged(table, row.key)

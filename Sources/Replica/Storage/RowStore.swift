@@ -78,14 +78,16 @@ final class RowStore {
         let fresh = existing.isEmpty ? rows : rows.filter { !existing.contains(ExactText($0.key)) }
         guard !fresh.isEmpty else { return [] }
         var arguments: [DatabaseValue] = []
-        arguments.reserveCapacity(fresh.count * (table.policies.count + 2))
+        arguments.reserveCapacity(fresh.count * (table.policies.count + 1))
+        var metas: [[UInt8]] = []
+        metas.reserveCapacity(fresh.count)
         for row in fresh {
             arguments.append(row.key.databaseValue)
-            arguments.append(contentsOf: row.state.values)
-            arguments.append(Data(RowMetaCodec.encode(row.state)).databaseValue)
+            for column in row.state.columns { arguments.append(column.value) }
+            metas.append(RowMetaCodec.encode(row.state))
         }
         let insert = try chunkStatement(.insert, table, count: fresh.count)
-        try gate.open { try insert.runBinding(arguments) }
+        try gate.open { try insert.runBinding(arguments, rowsOf: table.policies.count + 1, thenBlobs: metas) }
         // Inside the write transaction nothing else inserts: every key found absent was inserted.
         guard db.changesCount == fresh.count else {
             throw ReplicaError(.corruptMetadata, "table '\(table.name)': \(fresh.count - db.changesCount) rows found absent could not be inserted")
