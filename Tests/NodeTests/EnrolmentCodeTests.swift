@@ -46,6 +46,25 @@ struct EnrolmentCodeTests {
         func remove() { try? FileManager.default.removeItem(at: root) }
     }
 
+    /// Ward ids named at enrolment are plain ASCII: a look-alike of another ward (a Kelvin sign for
+    /// `K`), the row-id separator `~`, spaces or controls are refused with a message that shows
+    /// the id escaped, for codes and token files alike.
+    @Test func enrolmentRefusesWardIdsThatAreNotPlainASCII() throws {
+        let central = try Central()
+        defer { central.remove() }
+        for odd in ["W-\u{212A}1", "W~1", "W 1", "病区1", "", String(repeating: "W", count: 65)] {
+            #expect(throws: NodeSetupError.self) {
+                try central.directory.issueEnrolmentCode(
+                    name: "ward-odd", role: .ward, wards: ["W-CARD", odd], validDays: 30, httpNames: [], hours: 1, now: central.now)
+            }
+            #expect(throws: NodeSetupError.self) {
+                try central.directory.enrol(name: "ward-odd", role: .ward, wards: [odd], centralAddress: nil, validDays: 30)
+            }
+        }
+        _ = try central.directory.issueEnrolmentCode(
+            name: "ward-ok", role: .ward, wards: ["W-CARD.2_b"], validDays: 30, httpNames: [], hours: 1, now: central.now)
+    }
+
     @Test func aCodeEnrolsOneNodeOnceForWhatItWasIssuedFor() throws {
         let central = try Central()
         defer { central.remove() }
