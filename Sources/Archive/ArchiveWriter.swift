@@ -66,7 +66,7 @@ public struct ArchiveWriter: Service {
                             wake.yield()
                         }
                     }
-                    group.addTask { try await self.archiveUntilCancelled(schema: schema, wakeups: wakeups) }
+                    group.addTask { try await Self.withOwnThreads { try await self.archiveUntilCancelled(schema: schema, wakeups: wakeups, threads: $0) } }
                     try await group.next()
                     group.cancelAll()
                 }
@@ -76,7 +76,7 @@ public struct ArchiveWriter: Service {
         }
     }
 
-    private func archiveUntilCancelled(schema: ArchiveSchema, wakeups: AsyncStream<Void>) async throws {
+    private func archiveUntilCancelled(schema: ArchiveSchema, wakeups: AsyncStream<Void>, threads: NIOThreadPool) async throws {
         var wakeups = wakeups.makeAsyncIterator()
         var delay = 0.5
         var reachable: Bool?
@@ -89,18 +89,18 @@ public struct ArchiveWriter: Service {
                     logger.info("archiving to PostgreSQL", metadata: ["archive.target": "\(target)", "archive.hospital": "\(hospital)"])
                 }
                 // The next page is turned into COPY text, and the one after it read, while this
-                // one is written (``prepareAhead(_:schema:)``).
+                // one is written (``prepareAhead(_:schema:threads:)``).
                 var next: Task<PageAhead, any Error>?
                 defer { next?.cancel() }
                 while !Task.isCancelled {
-                    let ahead = try await (next ?? prepareAhead(readPage(after: marks), schema: schema)).value
+                    let ahead = try await (next ?? prepareAhead(readPage(after: marks, threads: threads), schema: schema, threads: threads)).value
                     let prepared = ahead.prepared, page = prepared.page
                     next = nil
                     guard let following = ahead.following else {
                         guard await wakeups.next() != nil else { return }
                         continue
                     }
-                    next = prepareAhead(following, schema: schema)
+                    next = prepareAhead(following, schema: schema, threads: threads)
                     // A connection the server ended while idle: a query on it would never answer.
                     if archive.isClosed { throw ArchiveError(.database, "the server closed the connection") }
                     let coerced = try await Self.withDeadline(.seconds(30), closing: archive) { try await archive.write(prepared) }
@@ -192,18 +192,22 @@ extension ArchiveWriter {
     /// Archives everything the archive lacks now, page by page, and returns the rows written
     /// (benchmarks; `serve --archive` runs ``run()``).
     public func archiveAll() async throws -> Int {
+        try await Self.withOwnThreads { try await archiveAll(threads: $0) }
+    }
+
+    private func archiveAll(threads: NIOThreadPool) async throws -> Int {
         let schema = try ArchiveSchema(policies: replica.policies)
         let archive = try await PostgresArchive.open(target: target, schema: schema, hospital: hospital, clusterKey: clusterKey, logger: quiet)
         defer { Task { await archive.close() } }
         var marks = try await archive.marks()
         var rows = 0
-        var next = prepareAhead(readPage(after: marks), schema: schema)
+        var next = prepareAhead(readPage(after: marks, threads: threads), schema: schema, threads: threads)
         defer { next.cancel() }
         while true {
             let ahead = try await next.value
             let prepared = ahead.prepared, page = prepared.page
             guard let following = ahead.following else { return rows }
-            next = prepareAhead(following, schema: schema)
+            next = prepareAhead(following, schema: schema, threads: threads)
             try await archive.write(prepared)
             marks = page.marks
             rows += page.rowCount
@@ -218,26 +222,43 @@ extension ArchiveWriter {
         let following: Task<ArchivePage, any Error>?
     }
 
+    /// Runs `body` with two threads of the archive's own for the stages that block (reading a page,
+    /// building its COPY text). On NIO's shared pool, a catch-up kept both of its threads busy, and
+    /// everything else that blocks on it (kiosk token checks, the replica's chores) waited behind
+    /// page reads.
+    static func withOwnThreads<T: Sendable>(_ body: (NIOThreadPool) async throws -> T) async throws -> T {
+        let threads = NIOThreadPool(numberOfThreads: 2)
+        threads.start()
+        do {
+            let value = try await body(threads)
+            try? await threads.shutdownGracefully()
+            return value
+        } catch {
+            try? await threads.shutdownGracefully()
+            throw error
+        }
+    }
+
     /// Once `read` has its page, starts reading the page after it and turns this one into COPY
-    /// text meanwhile, each on NIO's thread pool (both block). Writing page k, preparing k + 1 and
+    /// text meanwhile, each on `threads` (both block). Writing page k, preparing k + 1 and
     /// reading k + 2 then overlap, on three threads; the caller starts the next stage only after it
     /// took this one, so at most those three pages are in memory.
-    private func prepareAhead(_ read: Task<ArchivePage, any Error>, schema: ArchiveSchema) -> Task<PageAhead, any Error> {
+    private func prepareAhead(_ read: Task<ArchivePage, any Error>, schema: ArchiveSchema, threads: NIOThreadPool) -> Task<PageAhead, any Error> {
         let hospital = hospital
         return Task {
             let page = try await read.value
             try Task.checkCancellation()  // a stage dropped (the connection failed) reads nothing more
-            let following = page.isEmpty ? nil : readPage(after: page.marks, resume: page.resume)
-            let prepared = try await NIOThreadPool.singleton.runIfActive { PreparedPage(page, schema: schema, hospital: hospital) }
+            let following = page.isEmpty ? nil : readPage(after: page.marks, resume: page.resume, threads: threads)
+            let prepared = try await threads.runIfActive { PreparedPage(page, schema: schema, hospital: hospital) }
             return PageAhead(prepared: prepared, following: following)
         }
     }
 
-    /// Reads the page after `marks` on NIO's thread pool (the read blocks).
-    private func readPage(after marks: VersionVector, resume: ArchiveCursor? = nil) -> Task<ArchivePage, any Error> {
+    /// Reads the page after `marks` on `threads` (the read blocks).
+    private func readPage(after marks: VersionVector, resume: ArchiveCursor? = nil, threads: NIOThreadPool) -> Task<ArchivePage, any Error> {
         let replica = replica, limit = maxRowsPerPage
         return Task {
-            try await NIOThreadPool.singleton.runIfActive { try replica.archivePage(after: marks, resume: resume, maxRows: limit) }
+            try await threads.runIfActive { try replica.archivePage(after: marks, resume: resume, maxRows: limit) }
         }
     }
 
