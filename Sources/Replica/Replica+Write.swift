@@ -291,7 +291,9 @@ public final class ReplicaTransaction {
     func finish() throws -> ReplicaEvent? {
         // A transaction that changed nothing is not a commit: its sequence number is reused.
         guard let seq, !changed.isEmpty else { return nil }
-        let rows = changed.values.reduce(0) { $0 + $1.count }
+        // Rows as the commit carries them (`order`: byte-exact refs), not the changed-key sets of
+        // the notification, which call canonically equivalent keys one.
+        let rows = order.count
         guard rows <= replica.maximumRowsPerCommit else {
             throw ReplicaError(
                 .commitTooLarge, "one commit may change at most \(replica.maximumRowsPerCommit) rows (peers take a commit whole, in one batch); this one changes \(rows): split it")

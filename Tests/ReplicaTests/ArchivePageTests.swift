@@ -174,4 +174,13 @@ struct ArchivePageTests {
         #expect(rows.compactMap { $0.values?.first }.count == 2)
         #expect(Set(rows.compactMap { $0.values?.first.flatMap(String.fromDatabaseValue) }) == ["plain", "kelvin"])
     }
+
+    /// A declared table may be called anything, the names the batched lookup uses itself included.
+    @Test func aTableNamedLikeTheLookupsOwnNamesIsArchived() throws {
+        let policies = try PolicySet(parsing: "table k\n  key id\n  column i text\n")
+        let replica = try Replica.inMemory(configuration: ReplicaConfiguration(nodeID: NodeID(1), policies: policies))
+        let id = try replica.write { try $0.insert(into: "k", values: ["i": "one"]) }
+        let rows = try replica.archivePage(after: VersionVector()).tables.flatMap(\.rows)
+        #expect(rows.map(\.key) == [id] && rows.first?.values == ["one".databaseValue])
+    }
 }

@@ -138,6 +138,17 @@ struct PolicyMergeTests {
         #expect(try a.canonicalDump() == b.canonicalDump())
     }
 
+    /// A lifecycle state is matched byte for byte: "O\u{212A}" (a Kelvin sign) looks like state
+    /// "OK" to Swift's `String` equality but is no state of the column (SQL filters and the archive
+    /// would not see it as one).
+    @Test func aLookAlikeOfALifecycleStateIsRefused() throws {
+        let policies = try PolicySet(parsing: "table task\n  key id\n  column status text lifecycle NEW OK\n")
+        let replica = try Replica.inMemory(configuration: ReplicaConfiguration(nodeID: NodeID(1), policies: policies))
+        let id = try replica.write { try $0.insert(into: "task", values: ["status": "NEW"]) }
+        #expect(throws: ReplicaError.self) { try replica.write { try $0.update("task", id: id, set: ["status": "O\u{212A}"]) } }
+        try replica.write { try $0.update("task", id: id, set: ["status": "OK"]) }
+    }
+
     @Test func appendOnlyRowsRefuseLocalChangesAndRejectRemoteOnes() throws {
         let a = try makeReplica(1, clock: clockA), b = try makeReplica(2, clock: clockB)
         let id = try a.write { try $0.insert(into: "entry", values: ["body": "ok", "score": 9]) }

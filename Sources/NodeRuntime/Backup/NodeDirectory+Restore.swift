@@ -173,7 +173,9 @@ extension NodeDirectory {
     /// A restored node's new certificate must be for the same node in the same cluster, under a new id.
     private func checkSameNode(_ certificate: NodeCertificate, clusterKey: [UInt8], as old: NodeIdentity) throws {
         guard clusterKey == old.clusterKey else { throw NodeSetupError("the new certificate comes from another cluster than the backup's node") }
-        guard certificate.name == old.certificate.name, certificate.role == old.certificate.role, certificate.wards.sorted() == old.certificate.wards.sorted()
+        // Byte for byte, as the wards are compared everywhere else.
+        guard certificate.name.isSameID(as: old.certificate.name), certificate.role == old.certificate.role,
+            certificate.wards.map(ExactText.init).sorted() == old.certificate.wards.map(ExactText.init).sorted()
         else {
             throw NodeSetupError(
                 "the new certificate is for '\(certificate.name)' (\(certificate.role)), the backup holds '\(old.certificate.name)' (\(old.certificate.role)): enrol the same name, role and wards"

@@ -110,7 +110,10 @@ extension NodeDirectory {
             throw EnrolmentError(.malformed, "the previous certificate was not issued by this cluster")
         }
         guard previous.publicKey == request.publicKey else { throw EnrolmentError(.malformed, "the previous certificate is for another key") }
-        guard previous.name == pending.name, previous.role.description == pending.role, previous.wards.sorted() == pending.wards.sorted() else {
+        // Byte for byte: a legacy ward "W-\u{212A}1" re-enrolled as "W-K1" would be another ward.
+        guard previous.name.isSameID(as: pending.name), previous.role.description == pending.role,
+            previous.wards.map(ExactText.init).sorted() == pending.wards.map(ExactText.init).sorted()
+        else {
             throw EnrolmentError(
                 .malformed, "the code was issued for another node: re-enrolment keeps the node's name, role and wards ('\(previous.name)')")
         }

@@ -75,15 +75,21 @@ struct ArchivePageBuilder {
             waitingCount += 1
             events.append(.touch(slot: slot, index: next, key: key, at: cursor, first: true, isInsert: isInsert))
         }
-        if full || waitingCount >= BatchedRowLookup.capacity || self.place.count >= maxRows { try replay() }
+        if full || waitingCount >= BatchedRowLookup.capacity || self.place.count >= maxRows || events.count >= Self.maximumEvents { try replay() }
         return !ended
     }
 
     /// Marks the end of a commit's touches: the page's marks pass it once the replay gets there.
-    mutating func endCommit(origin: NodeID, seq: UInt64) {
+    mutating func endCommit(origin: NodeID, seq: UInt64) throws {
         guard !ended else { return }
         events.append(.commitEnd(origin: origin, seq: seq))
+        if events.count >= Self.maximumEvents { try replay() }
     }
+
+    /// Events gathered at most before a replay: commits that touch rows already in the page (a
+    /// status row updated a million times) or no archived table add events but no rows to read,
+    /// and must not grow the page's memory beyond its budget.
+    static let maximumEvents = 1_024
 
     /// The page, its tables in `tableOrder`.
     mutating func finish(tableOrder: [TableDeclaration]) throws -> ArchivePage {

@@ -36,9 +36,9 @@ final class BatchedRowLookup {
         let columns = (table.declaration.columns.map(\.name) + ["_sf_meta"]).map { "t.\($0.quotedDatabaseIdentifier)" }
         let list = (1...Self.capacity).map { "(\($0), ?)" }.joined(separator: ", ")
         sql = """
-            WITH k(i, key) AS (VALUES \(list)) \
-            SELECT k.i, \(columns.joined(separator: ", ")) FROM k \
-            LEFT JOIN \(table.name.quotedDatabaseIdentifier) AS t ON t.\(table.declaration.primaryKey.quotedDatabaseIdentifier) = k.key
+            WITH _sf_keys(i, key) AS (VALUES \(list)) \
+            SELECT k.i, \(columns.joined(separator: ", ")) FROM _sf_keys AS k \
+            LEFT JOIN main.\(table.name.quotedDatabaseIdentifier) AS t ON t.\(table.declaration.primaryKey.quotedDatabaseIdentifier) = k.key
             """
         statement = try db.cachedStatement(sql: sql)
         single = try db.cachedStatement(sql: table.selectSQL)

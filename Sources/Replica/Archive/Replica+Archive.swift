@@ -88,7 +88,7 @@ extension Replica {
                         let place = ArchiveCursor(origin: entry.origin, seq: commit.seq, offset: position)
                         guard try builder.touch(table, key: touched.key, isInsert: touched.isInsert, at: place) else { break scan }
                     }
-                    builder.endCommit(origin: entry.origin, seq: commit.seq)
+                    try builder.endCommit(origin: entry.origin, seq: commit.seq)
                 }
             }
             return try builder.finish(tableOrder: policies.tables)

@@ -43,7 +43,8 @@ public enum ColumnPolicy: Hashable, Sendable {
     /// The position of `state` in a lifecycle, or -1 when it is not one of its states (or NULL).
     func lifecycleRank(of value: String?) -> Int {
         guard case .lifecycle(let states) = self, let value else { return -1 }
-        return states.firstIndex(of: value) ?? -1
+        // Byte for byte: a look-alike of a state (a Kelvin sign for `K`) is no state.
+        return states.firstIndex { $0.isSameID(as: value) } ?? -1
     }
 }
 

@@ -30,7 +30,7 @@ enum ValueRules {
         }
         switch column.policy {
         case .lifecycle(let states):
-            if let state = String.fromDatabaseValue(value), !states.contains(state) {
+            if let state = String.fromDatabaseValue(value), !states.contains(where: { $0.isSameID(as: state) }) {
                 return "\(subject) takes one of: \(states.joined(separator: ", "))"
             }
         case .addWinsSet:
