@@ -60,4 +60,19 @@ struct DirectBindingTests {
     static func name(_ replica: Replica, _ key: String) throws -> DatabaseValue? {
         try replica.reader.read { db in try DatabaseValue.fetchOne(db, sql: "SELECT name FROM item WHERE id = ?", arguments: [key]) }
     }
+
+    /// Rows bound with their metadata blobs arrive whole; values that are not whole rows, one per
+    /// blob, are refused with an error, never a trap.
+    @Test func rowsWithTheirBlobsAreBoundWholeAndMismatchedOnesRefused() throws {
+        let queue = try DatabaseQueue()
+        try queue.write { db in
+            try db.execute(sql: "CREATE TABLE t (k TEXT, v INTEGER, m BLOB)")
+            let insert = try db.makeStatement(sql: "INSERT INTO t VALUES (?, ?, ?), (?, ?, ?)")
+            try insert.runBinding(["a".databaseValue, 1.databaseValue, "b".databaseValue, 2.databaseValue], rowsOf: 2, thenBlobs: [[0x01, 0x02], []])
+            let rows = try Row.fetchAll(db, sql: "SELECT k, v, hex(m) AS m FROM t ORDER BY k")
+            #expect(rows.map { [$0["k"] as String, "\($0["v"] as Int)", $0["m"] as String] } == [["a", "1", "0102"], ["b", "2", ""]])
+            #expect(throws: ReplicaError.self) { try insert.runBinding(["a".databaseValue, 1.databaseValue, "b".databaseValue], rowsOf: 2, thenBlobs: [[], []]) }
+            #expect(throws: ReplicaError.self) { try insert.runBinding(["a".databaseValue], rowsOf: 0, thenBlobs: [[]]) }
+        }
+    }
 }
