@@ -348,7 +348,7 @@ public final class ReplicaTransaction {
 }
 
 /// A row of a table, by name. Two refs are the same row when their names and keys are the same
-/// bytes (as SQLite compares them): rows "X~W-K1" and "X~W-\u{212A}1" are two rows, though
+/// bytes (as SQLite compares keys): rows "X~W-K1" and "X~W-\u{212A}1" are two rows, though
 /// Swift's `String` equality calls their keys equal.
 struct RowRef: Hashable {
     var table: String

@@ -3,7 +3,8 @@
 /// hold canonically equivalent but different text (which Swift's `String` equality calls equal)
 /// are told apart.
 public struct ReplicaDump: Hashable, Sendable, CustomStringConvertible {
-    /// The dump, one line per row, tombstone, conflict (and the version vector).
+    /// The dump, one line per row, tombstone, conflict (and, in ``Replica/canonicalDump()``, the
+    /// version vector).
     public let text: String
 
     init(_ text: String) {

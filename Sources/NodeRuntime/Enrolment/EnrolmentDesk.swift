@@ -138,26 +138,30 @@ extension NodeDirectory {
         return serializer.serializedBytes
     }
 
-    /// What any enrolment needs: a role that may be enrolled, wards that fit it, a positive validity.
-    /// Whether `ward` may be named in a new certificate: 1 to 64 ASCII letters, digits, `.`, `_` or
-    /// `-`. Certificates themselves take any printable UTF-8 (older ones keep working), but a ward id
+    /// Whether `ward` may be named in a new certificate: 1 to 32 bytes (a certificate's limit) of
+    /// ASCII letters, digits, `.`, `_`, `:` or `-` (what a `ward` row's id takes, less its length).
+    /// Certificates themselves take any printable UTF-8 (older ones keep working), but a ward id
     /// is compared byte for byte everywhere, and one canonically equivalent to another (a Kelvin
     /// sign for `K`) or holding `~` (the separator of ward-bound row ids) is a trap for people and
     /// code alike: enrolment refuses them.
     static func isPlainWardID(_ ward: String) -> Bool {
-        (1...64).contains(ward.utf8.count)
+        (1...NodeCertificate.maximumWardBytes).contains(ward.utf8.count)
             && ward.utf8.allSatisfy { byte in
-                (0x30...0x39).contains(byte) || (0x41...0x5A).contains(byte) || (0x61...0x7A).contains(byte) || byte == 0x2D || byte == 0x2E || byte == 0x5F
+                (0x30...0x39).contains(byte) || (0x41...0x5A).contains(byte) || (0x61...0x7A).contains(byte)
+                    || byte == 0x2D || byte == 0x2E || byte == 0x5F || byte == 0x3A
             }
     }
 
+    /// What any enrolment needs: a role that may be enrolled, wards that fit it (plain ward ids,
+    /// ``isPlainWardID(_:)``), a positive validity.
     func checkEnrolment(name: String, role: NodeRole, wards: [String], validDays: Int) throws {
         guard role != .central else { throw NodeSetupError("the role must be ward or callcenter") }
         if role == .ward, wards.isEmpty { throw NodeSetupError("a ward node works for at least one ward: add --ward WARD-ID (repeatable)") }
         if role != .ward, !wards.isEmpty { throw NodeSetupError("--ward is for ward nodes only") }
         if let odd = wards.first(where: { !Self.isPlainWardID($0) }) {
             throw NodeSetupError(
-                "ward id '\(odd.unicodeScalars.map { $0.escaped(asASCII: true) }.joined())' is not allowed: ward ids are 1 to 64 ASCII letters, digits, '.', '_' or '-'")
+                "ward id '\(odd.unicodeScalars.map { $0.escaped(asASCII: true) }.joined())' is not allowed: ward ids are 1 to \(NodeCertificate.maximumWardBytes) ASCII letters, digits, '.', '_', ':' or '-'"
+            )
         }
         guard validDays > 0, validDays <= Self.maximumValidDays else { throw NodeSetupError("--valid-days must be from 1 to \(Self.maximumValidDays)") }
         guard try configuration().role == "central" else { throw NodeSetupError("only central enrols nodes") }

@@ -136,7 +136,7 @@ struct Enroll: ParsableCommand {
     @Option(
         name: .customLong("ward"),
         help:
-            "A ward the node works for, e.g. W-CARD-1: ASCII letters, digits, '.', '_', '-' (repeat for each; a ward node needs at least one). It writes admissions, tasks, surveys and opinions only for these wards."
+            "A ward the node works for, e.g. W-CARD-1: up to 32 ASCII letters, digits, '.', '_', ':', '-' (repeat for each; a ward node needs at least one). It writes admissions, tasks, surveys and opinions only for these wards."
     )
     var wards: [String] = []
     @Option(help: "Write a token file instead of printing a code (offline enrolment: the file holds the node's key).")
