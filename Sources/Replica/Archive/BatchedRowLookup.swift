@@ -63,14 +63,7 @@ final class BatchedRowLookup {
         }
         var used = 0
         for (offset, key) in keys.enumerated() {
-            var key = key
-            let start = arena.baseAddress! + used
-            let count = key.withUTF8 { utf8 in
-                UnsafeMutableRawBufferPointer(start: start, count: utf8.count).copyMemory(from: UnsafeRawBufferPointer(utf8))
-                return utf8.count
-            }
-            used += count
-            let code = sqlite3_bind_text(handle, Int32(offset + 1), start.assumingMemoryBound(to: CChar.self), Int32(count), nil)
+            let code = bindInPlace(key, to: handle, at: Int32(offset + 1), arena: arena, used: &used)
             guard code == SQLITE_OK else { throw failure(code) }
         }
         self.keys = keys
@@ -91,12 +84,19 @@ final class BatchedRowLookup {
             throw failure(code)
         }
         guard sqlite3_column_int64(handle, 0) == Int64(handedOut + 1) else { return try outOfOrder() }
-        let count = Int32(table.policies.count)
         // `_sf_meta` is NOT NULL: a NULL says the key has no row.
-        guard sqlite3_column_type(handle, count + 1) != SQLITE_NULL else { return (nil, []) }
-        let values = (0..<count).map { DatabaseValue(sqliteStatement: handle, index: $0 + 1) }
-        let bytes = Int(sqlite3_column_bytes(handle, count + 1))
-        guard let blob = sqlite3_column_blob(handle, count + 1), bytes > 0 else { return (values, []) }
+        guard sqlite3_column_type(handle, Int32(table.policies.count) + 1) != SQLITE_NULL else { return (nil, []) }
+        let row = row(of: handle, from: 1)
+        return (row.values, row.meta)
+    }
+
+    /// The table's values and metadata as `handle`'s current result row holds them, the values
+    /// from column `first` on and the metadata after them.
+    private func row(of handle: SQLiteStatement, from first: Int32) -> (values: [DatabaseValue], meta: [UInt8]) {
+        let count = Int32(table.policies.count)
+        let values = (0..<count).map { DatabaseValue(sqliteStatement: handle, index: first + $0) }
+        let bytes = Int(sqlite3_column_bytes(handle, first + count))
+        guard let blob = sqlite3_column_blob(handle, first + count), bytes > 0 else { return (values, []) }
         return (values, Array(UnsafeRawBufferPointer(start: blob, count: bytes)))
     }
 
@@ -108,17 +108,9 @@ final class BatchedRowLookup {
 
     /// `key`'s row by the table's own one-key statement.
     private func lookAlone(_ key: String) throws -> (values: [DatabaseValue]?, meta: [UInt8]) {
-        var values: [DatabaseValue]?
-        var meta: [UInt8] = []
-        let count = table.policies.count
-        try single.runBinding([key.databaseValue]) { handle in
-            values = (0..<count).map { DatabaseValue(sqliteStatement: handle, index: Int32($0)) }
-            let bytes = Int(sqlite3_column_bytes(handle, Int32(count)))
-            if let blob = sqlite3_column_blob(handle, Int32(count)), bytes > 0 {
-                meta = Array(UnsafeRawBufferPointer(start: blob, count: bytes))
-            }
-        }
-        return (values, meta)
+        var found: (values: [DatabaseValue], meta: [UInt8])?
+        try single.runBinding([key.databaseValue]) { found = row(of: $0, from: 0) }
+        return (found?.values, found?.meta ?? [])
     }
 
     private func failure(_ code: Int32) -> DatabaseError {

@@ -60,14 +60,7 @@ extension Statement {
             case .double(let real):
                 code = sqlite3_bind_double(statement, index, real)
             case .string(let text):
-                var text = text
-                let start = arena.baseAddress! + used
-                let count = text.withUTF8 { utf8 in
-                    UnsafeMutableRawBufferPointer(start: start, count: utf8.count).copyMemory(from: UnsafeRawBufferPointer(utf8))
-                    return utf8.count
-                }
-                used += count
-                code = sqlite3_bind_text(statement, index, start.assumingMemoryBound(to: CChar.self), Int32(count), nil)
+                code = bindInPlace(text, to: statement, at: index, arena: arena, used: &used)
             case .blob(let data):
                 guard !data.isEmpty else {
                     code = sqlite3_bind_zeroblob(statement, index, 0)
@@ -105,4 +98,18 @@ extension Statement {
     private static func failure(_ code: Int32, _ statement: SQLiteStatement, _ sql: String) -> DatabaseError {
         DatabaseError(resultCode: ResultCode(rawValue: code), message: String(cString: sqlite3_errmsg(sqlite3_db_handle(statement))), sql: sql)
     }
+}
+
+/// Copies `text`'s UTF-8 into `arena` at `used` (moving `used` past it) and binds it there in place
+/// (`SQLITE_STATIC`): the arena must hold the bytes until the statement is reset or rebound.
+/// - Returns: SQLite's result code.
+func bindInPlace(_ text: String, to statement: SQLiteStatement, at index: Int32, arena: UnsafeMutableRawBufferPointer, used: inout Int) -> Int32 {
+    var text = text
+    let start = arena.baseAddress! + used
+    let count = text.withUTF8 { utf8 in
+        UnsafeMutableRawBufferPointer(start: start, count: utf8.count).copyMemory(from: UnsafeRawBufferPointer(utf8))
+        return utf8.count
+    }
+    used += count
+    return sqlite3_bind_text(statement, index, start.assumingMemoryBound(to: CChar.self), Int32(count), nil)
 }
