@@ -12,10 +12,21 @@
 static inline int suifang_set_malloc_mmap_threshold(int bytes) {
     return mallopt(M_MMAP_THRESHOLD, bytes);
 }
+
+/// At most `count` malloc arenas (M_ARENA_MAX; glibc's default is eight per core); 1 when glibc took it.
+static inline int suifang_set_malloc_arena_max(int count) {
+    return mallopt(M_ARENA_MAX, count);
+}
 #else
 /// Other C libraries: nothing to set (0).
 static inline int suifang_set_malloc_mmap_threshold(int bytes) {
     (void)bytes;
+    return 0;
+}
+
+/// Other C libraries: nothing to set (0).
+static inline int suifang_set_malloc_arena_max(int count) {
+    (void)count;
     return 0;
 }
 #endif

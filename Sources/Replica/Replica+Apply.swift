@@ -144,9 +144,20 @@ struct BatchMerger {
     private var pendingKeys: Set<String> = []
     private static let chunkSize = 128
 
-    struct PendingRow {
+    /// A fresh row one write wrote whole: its columns are the commit's own (no copy of the row).
+    struct PendingRow: WholeRow {
         var key: String
-        var state: RowState
+        var columns: WrittenColumns
+        /// The one stamp of every column.
+        var stamp: Stamp
+
+        func appendValues(to values: inout [DatabaseValue]) {
+            columns.appendValues(to: &values)
+        }
+
+        var encodedMeta: [UInt8] { RowMetaCodec.encodeUniform(stamp) }
+
+        func state() -> RowState { columns.completeRow! }
     }
 
     // MARK: - Verification
@@ -238,6 +249,7 @@ struct BatchMerger {
                 currentCommit = (origin, seq)
                 for delta in deltas { try merge(delta) }
                 currentCommit = nil
+                run.retire(deltas)
                 applied.append(CommitStore.StoredCommit(seq: seq, hash: run.hash(at: position), body: body))
                 if lastHadUnread {
                     // Merged as far as this release declares; merged again when it declares more.
@@ -379,13 +391,13 @@ struct BatchMerger {
             markChanged(table, delta.key)
         case .columns(let columns):
             let complete = delta.isInsert
-            if complete, table.acceptsUniformFastPath, columns.uniformStamp != nil, let row = columns.completeRow,
+            if complete, table.acceptsUniformFastPath, let stamp = columns.uniformStamp, columns.isComplete,
                 try !store.mayHaveTombstones(table), try !replica.orphanTables.mayHaveTombstones(table.id, db)
             {
                 if pendingTable != table.name || pendingKeys.contains(delta.key) { try flushPending() }
                 pendingTable = table.name
                 pendingKeys.insert(delta.key)
-                pending.append(PendingRow(key: delta.key, state: row))
+                pending.append(PendingRow(key: delta.key, columns: columns, stamp: stamp))
                 if pending.count >= Self.chunkSize { try flushPending() }
                 return
             }
@@ -401,13 +413,13 @@ struct BatchMerger {
         pending = []
         pendingKeys = []
         pendingTable = nil
-        let inserted = try store.insertRows(table, rows.map { ($0.key, $0.state) })
+        let inserted = try store.insertRows(table, rows)
         changed[table.name, default: []].reserveCapacity((changed[table.name]?.count ?? 0) + rows.count)
         for row in rows {
             if inserted?.contains(ExactText(row.key)) ?? true {
                 markChanged(table, row.key)
             } else {
-                try mergeColumns(table, row.key, WrittenColumns(row: row.state), complete: true)
+                try mergeColumns(table, row.key, row.columns, complete: true)
             }
         }
     }

@@ -174,6 +174,30 @@ struct HostilePeerTests {
         try await honestWardStillSyncs()
     }
 
+    /// A batch is applied while the next is read and decoded: one refused ends the session
+    /// before the next is applied, and the peer hears why.
+    @Test func aBatchRefusedWhileTheNextIsReadEndsTheSessionBeforeTheNextIsApplied() async throws {
+        var forged = ChainWriter(authority: ForgingTrust(identity: wardIdentity), policies: hostileTestPolicies)
+        try forged.commit(inserting: response("R1"), at: HLC(milliseconds: testNow, counter: 0))
+        let otherWard = try cluster.identity(6, "ward-7c", role: .ward)
+        var honest = ChainWriter(authority: CertificateTrust(identity: otherWard), policies: hostileTestPolicies)
+        try honest.commit(inserting: response("R2"), at: HLC(milliseconds: testNow, counter: 0))
+        let outcome = try await ward.attack(
+            central, victimIdentity: centralIdentity,
+            sending: [
+                .summary(VersionVector()),
+                try HostilePeer.batch(ChangeBatch(segments: [forged.segment()]), id: 1),
+                try HostilePeer.batch(ChangeBatch(segments: [honest.segment()]), id: 2),
+            ])
+        let error = #expect(throws: SyncError.self) { try outcome.victim.get() }
+        #expect(error?.code == .protocolViolation)
+        #expect(outcome.replies.contains { if case .refusal(.protocolViolation, _) = $0 { true } else { false } })
+        #expect(!outcome.replies.contains { if case .ack = $0 { true } else { false } })
+        #expect(try central.statistics().rows["surveyResponse"] == 0)
+        #expect(try central.versionVector() == VersionVector())
+        try await honestWardStillSyncs()
+    }
+
     @Test func aWardCannotSpeakForAnotherWard() async throws {
         // Another ward's offline week: the attacker claims that ward's commits with its own signature.
         let otherWard = try cluster.identity(5, "ward-6b", role: .ward)

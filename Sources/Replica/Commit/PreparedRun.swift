@@ -16,7 +16,9 @@ import Sodium
 /// it is asked for (a hand-over costs more than it saves).
 ///
 /// Given where the origin's packs end (``PackLead``), the worker also compresses the run's packs
-/// (``preparedPacks()``), which the writer otherwise makes once the run is merged.
+/// (``preparedPacks()``), which the writer otherwise makes once the run is merged. And the writer
+/// hands back the commits it merged (``retire(_:)``): the worker frees them, a tenth of a merge's
+/// time taken off the write transaction.
 final class PreparedRun: @unchecked Sendable {
     /// What a commit turned out to be.
     enum Decoding {
@@ -55,6 +57,8 @@ final class PreparedRun: @unchecked Sendable {
     private var windowLifted = false
     /// The packs the worker closed, set with the verdict.
     private var packs: [PreparedPack] = []
+    /// Merged commits' changes, for the worker to free.
+    private var retired: [[RowDelta]] = []
     /// Where the worker starts packing (worker only).
     private var packBuilder: PackBuilder?
 
@@ -133,6 +137,16 @@ final class PreparedRun: @unchecked Sendable {
         return verdict == true
     }
 
+    /// Hands a merged commit's changes to the worker, which frees them (a run prepared on the
+    /// calling thread frees them here).
+    func retire(_ deltas: [RowDelta]) {
+        guard threaded else { return }
+        condition.lock()
+        retired.append(deltas)
+        condition.broadcast()
+        condition.unlock()
+    }
+
     /// Stops the worker (the writer is done with the run, or gave up on it).
     func cancel() {
         condition.lock()
@@ -166,12 +180,15 @@ final class PreparedRun: @unchecked Sendable {
         for (position, body) in segment.bodies.enumerated() {
             let seq = segment.firstSeq + UInt64(position)
             hash = CommitChain.hash(previous: hash, origin: segment.origin, seq: seq, body: body)
-            // Packing stops once the writer waits for the signature (as decoding does): a forged
-            // run must not hold the writer for its compression; the store packs what is left.
-            if position >= start, decodes { packBuilder?.add(seq: seq, hash: hash, body: body) }
             let decoding = decodes && position >= start ? decode(position) : nil
             condition.lock()
-            while !cancelled, !windowLifted, decodings.count > taken, aheadBytes >= Self.window { condition.wait() }
+            while !cancelled, !windowLifted, decodings.count > taken, aheadBytes >= Self.window {
+                if retired.isEmpty {
+                    condition.wait()
+                } else {
+                    freeRetired()
+                }
+            }
             if cancelled {
                 condition.unlock()
                 return
@@ -181,8 +198,16 @@ final class PreparedRun: @unchecked Sendable {
                 decodings.append(decoding)
                 aheadBytes += body.count
             }
+            let packs = decodes
             decodes = !windowLifted
             condition.broadcast()
+            condition.unlock()
+            // Packed once the writer has the commit, which it may be waiting for. Packing stops
+            // once the writer waits for the signature (as decoding does): a forged run must not
+            // hold the writer for its compression; the store packs what is left.
+            if position >= start, packs { packBuilder?.add(seq: seq, hash: hash, body: body) }
+            condition.lock()
+            if !retired.isEmpty { freeRetired() }
             condition.unlock()
         }
         let holds = CommitChain.signatureHolds(segment, last: hash, publicKey: identity.publicKey)
@@ -190,6 +215,26 @@ final class PreparedRun: @unchecked Sendable {
         packs = packBuilder?.packs ?? []
         verdict = holds
         condition.broadcast()
+        // Frees what the writer merges, until it is done with the run.
+        while !cancelled || !retired.isEmpty {
+            if retired.isEmpty {
+                condition.wait()
+            } else {
+                freeRetired()
+            }
+        }
         condition.unlock()
     }
+
+    /// With the lock held: frees the retired commits, the lock released meanwhile.
+    private func freeRetired() {
+        let garbage = retired
+        retired = []
+        condition.unlock()
+        Self.free(garbage)
+        condition.lock()
+    }
+
+    @inline(never)
+    private static func free(_ garbage: consuming [[RowDelta]]) {}
 }

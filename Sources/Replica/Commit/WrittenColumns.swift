@@ -1,3 +1,5 @@
+import GRDB
+
 /// The columns one commit wrote to a row, by declared position; positions it did not write are nil.
 /// Iterates the written ones in position order.
 struct WrittenColumns: Hashable, Sendable, Sequence {
@@ -6,11 +8,6 @@ struct WrittenColumns: Hashable, Sendable, Sequence {
     /// Nothing written yet, for a table of `width` declared columns.
     init(width: Int) {
         slots = Array(repeating: nil, count: width)
-    }
-
-    /// Every column of a row.
-    init(row: RowState) {
-        slots = row.columns.map { $0 }
     }
 
     /// The column at a declared position, if written (nil past the declared width).
@@ -23,6 +20,14 @@ struct WrittenColumns: Hashable, Sendable, Sequence {
     var count: Int { slots.reduce(0) { $0 + ($1 == nil ? 0 : 1) } }
 
     var isEmpty: Bool { slots.allSatisfy { $0 == nil } }
+
+    /// Whether every declared column was written.
+    var isComplete: Bool { slots.allSatisfy { $0 != nil } }
+
+    /// Appends the written columns' values, in position order.
+    func appendValues(to values: inout [DatabaseValue]) {
+        for case let column? in slots { values.append(column.value) }
+    }
 
     /// The row whole, when every declared column was written.
     var completeRow: RowState? {

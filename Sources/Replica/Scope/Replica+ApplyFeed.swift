@@ -255,7 +255,7 @@ private struct FeedJoiner {
     /// The keys that changed, by table.
     var changed: [String: Set<String>] = [:]
     private var table: ReplicatedTable?
-    private var pending: [(key: String, state: RowState)] = []
+    private var pending: [StatedRow] = []
     private var pendingKeys: Set<String> = []
 
     init(store: RowStore) {
@@ -270,7 +270,7 @@ private struct FeedJoiner {
         let state = try Self.state(of: table, values: values, meta: meta)
         if self.table?.id != table.id || pendingKeys.contains(entry.key) || pending.count >= Self.chunkSize { try flush() }
         self.table = table
-        pending.append((entry.key, state))
+        pending.append(StatedRow(key: entry.key, rowState: state))
         pendingKeys.insert(entry.key)
     }
 
@@ -282,10 +282,10 @@ private struct FeedJoiner {
             pendingKeys.removeAll(keepingCapacity: true)
         }
         let inserted = try store.insertRows(table, pending)
-        for (key, state) in pending {
+        for row in pending {
             // A row found stored is joined column by column.
-            let stored = !(inserted?.contains(ExactText(key)) ?? true)
-            if try !stored || Self.join(state, key: key, into: table, store) { changed[table.name, default: []].insert(key) }
+            let stored = !(inserted?.contains(ExactText(row.key)) ?? true)
+            if try !stored || Self.join(row.rowState, key: row.key, into: table, store) { changed[table.name, default: []].insert(row.key) }
         }
     }
 

@@ -19,12 +19,8 @@ import GRDB
 /// Sibling values are stored in the metadata; a register's value lives in its column.
 enum RowMetaCodec {
     static func encode(_ row: RowState) -> [UInt8] {
+        if let uniform = uniformStamp(row) { return encodeUniform(uniform) }
         var writer = BinaryWriter(capacity: 32)
-        if let uniform = uniformStamp(row) {
-            writer.writeByte(1)
-            write(uniform, to: &writer)
-            return writer.bytes
-        }
         var stampIndex: [Stamp: Int] = [:]
         var stamps: [Stamp] = []
         func index(_ stamp: Stamp) -> Int {
@@ -76,6 +72,15 @@ enum RowMetaCodec {
         var bytes = writer.bytes
         bytes.append(contentsOf: body.bytes)
         return bytes
+    }
+
+    /// The metadata of a row every column of which one write wrote (the uniform form), as
+    /// ``encode(_:)`` writes it for such a row.
+    static func encodeUniform(_ stamp: Stamp) -> [UInt8] {
+        var writer = BinaryWriter(capacity: 28)
+        writer.writeByte(1)
+        write(stamp, to: &writer)
+        return writer.bytes
     }
 
     /// Decodes metadata and joins it with the row's column values.

@@ -67,7 +67,7 @@ final class RowStore {
     /// journal and a trigger frame each, and `RETURNING` buffers and copies every row).
     /// - Returns: the keys it inserted, or nil when it inserted every row (the common case: no
     ///   set of keys to build and probe). Keys are told apart byte for byte, as SQLite does.
-    func insertRows(_ table: ReplicatedTable, _ rows: [(key: String, state: RowState)]) throws -> Set<ExactText>? {
+    func insertRows<Row: WholeRow>(_ table: ReplicatedTable, _ rows: [Row]) throws -> Set<ExactText>? {
         guard !rows.isEmpty else { return nil }
         var existing: Set<ExactText> = []
         let probe = try chunkStatement(.probe, table, count: rows.count)
@@ -83,8 +83,8 @@ final class RowStore {
         metas.reserveCapacity(fresh.count)
         for row in fresh {
             arguments.append(row.key.databaseValue)
-            for column in row.state.columns { arguments.append(column.value) }
-            metas.append(RowMetaCodec.encode(row.state))
+            row.appendValues(to: &arguments)
+            metas.append(row.encodedMeta)
         }
         let insert = try chunkStatement(.insert, table, count: fresh.count)
         try gate.open { try insert.runBinding(arguments, rowsOf: table.policies.count + 1, thenBlobs: metas) }
@@ -93,7 +93,7 @@ final class RowStore {
             throw ReplicaError(.corruptMetadata, "table '\(table.name)': \(fresh.count - db.changesCount) rows found absent could not be inserted")
         }
         if !table.keepBothColumns.isEmpty {
-            for row in fresh { try updateConflicts(table, key: row.key, row.state) }
+            for row in fresh { try updateConflicts(table, key: row.key, row.state()) }
         }
         return existing.isEmpty ? nil : fresh.map(\.key).uniqueExactly()
     }
@@ -174,6 +174,32 @@ final class RowStore {
             }
         }
     }
+}
+
+/// A row inserted whole by ``RowStore/insertRows(_:_:)``.
+protocol WholeRow {
+    /// Its primary key.
+    var key: String { get }
+    /// Appends its declared columns' values, in order.
+    func appendValues(to values: inout [DatabaseValue])
+    /// Its metadata, as ``RowMetaCodec/encode(_:)`` writes it for ``state()``.
+    var encodedMeta: [UInt8] { get }
+    /// Its merge state (read for tables with keep-both columns, whose open conflicts are recorded).
+    func state() -> RowState
+}
+
+/// A row with its whole merge state (a feed row).
+struct StatedRow: WholeRow {
+    var key: String
+    var rowState: RowState
+
+    func appendValues(to values: inout [DatabaseValue]) {
+        for column in rowState.columns { values.append(column.value) }
+    }
+
+    var encodedMeta: [UInt8] { RowMetaCodec.encode(rowState) }
+
+    func state() -> RowState { rowState }
 }
 
 /// Which tables have rows in a side table (tombstones, orphans), learned once per table and kept

@@ -220,32 +220,59 @@ public final class SyncSession<Receiver: FrameReceiving>: Sendable {
         }
     }
 
+    /// Receives, decrypts, inflates and decodes the peer's messages. Batches and feed pages are
+    /// applied and acknowledged by a task of their own, one at a time and in order, so the next
+    /// one is read and decoded while the one before is merged (in a catch-up the writer, not this
+    /// task, is the bottleneck; one decoded batch more is held). What must follow the applied
+    /// batches (goodbye, checking the peer's signed heads, the end) waits for the one in flight.
     private func receiveLoop(_ receiver: inout EncryptedReceiver<Receiver>) async throws {
-        while let message = try await nextMessage(&receiver) {
-            switch try await state.received(message) {
-            case .none, .startStreaming:
-                break
-            case .slotOpened(let sayGoodbye):
-                if sayGoodbye { try await sender.send(.goodbye) }
-                if let progress { progress(await state.report) }
-            case .sayGoodbye:
-                try await sender.send(.goodbye)
-            case .apply(let id, let compressed):
-                try await apply(id: id, compressed: compressed)
-            case .applyFeed(let id, let compressed):
-                try await applyFeed(id: id, compressed: compressed)
-            case .checkHeads(let heads):
-                let found = try await replica.checkSignedHeads(heads)
-                if !found.isEmpty {
-                    logger.error(
-                        "a peer's signed heads show nodes that signed two histories; they are quarantined",
-                        metadata: [
-                            "sync.peer": "\(peer.name)", "sync.nodes": "\(found.map(\.description).joined(separator: ","))",
-                        ])
+        var applying: Task<Void, any Error>?
+        do {
+            while let message = try await nextMessage(&receiver) {
+                let reaction = try await state.received(message)
+                switch reaction {
+                case .apply(let id, let compressed):
+                    let batch = try decodeBatch(compressed)
+                    await state.arrived(batch: batch, bytes: compressed.count)
+                    try await applying?.value
+                    applying = Task { try await self.endingOnError { try await self.apply(id: id, batch) } }
+                case .applyFeed(let id, let compressed):
+                    let feed = try decodeFeed(compressed)
+                    await state.arrived(feed: feed, bytes: compressed.count)
+                    try await applying?.value
+                    applying = Task { try await self.endingOnError { try await self.apply(id: id, feed) } }
+                case .none, .startStreaming:
+                    break
+                case .slotOpened(let sayGoodbye):
+                    if sayGoodbye {
+                        try await applying?.value
+                        try await sender.send(.goodbye)
+                    }
+                    if let progress { progress(await state.report) }
+                case .sayGoodbye:
+                    try await applying?.value
+                    try await sender.send(.goodbye)
+                case .checkHeads(let heads):
+                    try await applying?.value
+                    let found = try await replica.checkSignedHeads(heads)
+                    if !found.isEmpty {
+                        logger.error(
+                            "a peer's signed heads show nodes that signed two histories; they are quarantined",
+                            metadata: [
+                                "sync.peer": "\(peer.name)", "sync.nodes": "\(found.map(\.description).joined(separator: ","))",
+                            ])
+                    }
+                case .finish:
+                    try await applying?.value
+                    return
                 }
-            case .finish:
-                return
             }
+            try await applying?.value
+        } catch {
+            // A batch that failed to apply ended the link (its task told the peer why): that is
+            // the session's failure, not the closed connection this task found next.
+            if let applying, case .failure(let failure) = await applying.result { throw failure }
+            throw error
         }
         if options.mode == .oneShot, await !state.isComplete {
             throw SyncError(.connectionClosed, "the connection closed before the sync finished")
@@ -263,16 +290,18 @@ public final class SyncSession<Receiver: FrameReceiving>: Sendable {
         }
     }
 
-    /// Decompresses, decodes and applies a batch from the peer, and acknowledges it.
-    private func apply(id: UInt64, compressed: [UInt8]) async throws {
+    /// Decompresses and decodes a batch from the peer.
+    private func decodeBatch(_ compressed: [UInt8]) throws -> ChangeBatch {
         let bytes = try BatchCompression.decompress(compressed)
-        let batch: ChangeBatch
         do {
-            batch = try ChangeBatch(decoding: bytes)
+            return try ChangeBatch(decoding: bytes)
         } catch {
             throw SyncError(.protocolViolation, "a malformed change batch: \(error.reason)")
         }
-        await state.arrived(batch: batch, bytes: compressed.count)
+    }
+
+    /// Applies a batch from the peer and acknowledges it.
+    private func apply(id: UInt64, _ batch: ChangeBatch) async throws {
         let report: ApplyReport
         do {
             report = try await replica.apply(batch)
@@ -291,17 +320,18 @@ public final class SyncSession<Receiver: FrameReceiving>: Sendable {
         if let progress { progress(await state.report) }
     }
 
-    /// Decompresses, decodes and applies a page of central's scoped feed, and acknowledges it
-    /// with the feed cursor.
-    private func applyFeed(id: UInt64, compressed: [UInt8]) async throws {
+    /// Decompresses and decodes a page of central's scoped feed.
+    private func decodeFeed(_ compressed: [UInt8]) throws -> RowFeed {
         let bytes = try BatchCompression.decompress(compressed)
-        let feed: RowFeed
         do {
-            feed = try RowFeed(decoding: bytes, policies: replica.policies, shared: shared)
+            return try RowFeed(decoding: bytes, policies: replica.policies, shared: shared)
         } catch {
             throw SyncError(.protocolViolation, "a malformed feed page: \(error.reason)")
         }
-        await state.arrived(feed: feed, bytes: compressed.count)
+    }
+
+    /// Applies a page of central's scoped feed and acknowledges it with the feed cursor.
+    private func apply(id: UInt64, _ feed: RowFeed) async throws {
         let report: FeedReport
         do {
             report = try await replica.applyFeed(feed)
