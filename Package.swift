@@ -66,6 +66,7 @@ let package = Package(
             dependencies: [
                 "Replica",
                 "Sodium",
+                "CMalloc",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "CompressNIO", package: "compress-nio"),

@@ -13,6 +13,11 @@ static inline int suifang_set_malloc_mmap_threshold(int bytes) {
     return mallopt(M_MMAP_THRESHOLD, bytes);
 }
 
+/// Gives the free pages of every malloc arena back to the system (malloc_trim); 1 when some were.
+static inline int suifang_release_free_memory(void) {
+    return malloc_trim(0);
+}
+
 /// At most `count` malloc arenas (M_ARENA_MAX; glibc's default is eight per core); 1 when glibc took it.
 static inline int suifang_set_malloc_arena_max(int count) {
     return mallopt(M_ARENA_MAX, count);
@@ -21,6 +26,11 @@ static inline int suifang_set_malloc_arena_max(int count) {
 /// Other C libraries: nothing to set (0).
 static inline int suifang_set_malloc_mmap_threshold(int bytes) {
     (void)bytes;
+    return 0;
+}
+
+/// Other C libraries: nothing to release (0).
+static inline int suifang_release_free_memory(void) {
     return 0;
 }
 

@@ -30,7 +30,6 @@ struct Suifang: AsyncParsableCommand {
     static func main() async {
         umask(0o077)
         mapLargeAllocations()
-        limitMallocArenas()
         if CommandLine.arguments.dropFirst().first == "--version" {
             print(versionReport())
             return

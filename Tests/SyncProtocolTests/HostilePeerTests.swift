@@ -44,7 +44,9 @@ struct HostilePeer {
         var replies: [SyncMessage]
     }
 
-    func attack(_ victim: Replica, victimIdentity: NodeIdentity, sending messages: [SyncMessage]) async throws -> Outcome {
+    func attack(
+        _ victim: Replica, victimIdentity: NodeIdentity, sending messages: [SyncMessage], options: SyncOptions = SyncOptions(mode: .live)
+    ) async throws -> Outcome {
         let (a, b) = MemoryFrameTransport.pair()
         let logger = Logger(label: "victim", factory: { _ in SwiftLogNoOpLogHandler() })
         let victimAdmission = cluster.admission(victimIdentity, policies: hostileTestPolicies)
@@ -52,7 +54,7 @@ struct HostilePeer {
             var receiver = b.receiver
             let channel = try await Handshake.perform(as: .server, admission: victimAdmission, sender: b.sender, receiver: &receiver)
             defer { Task { await b.sender.close() } }
-            return try await SyncSession(replica: victim, channel: channel, options: SyncOptions(mode: .live), logger: logger).run(receiving: channel)
+            return try await SyncSession(replica: victim, channel: channel, options: options, logger: logger).run(receiving: channel)
         }
         var receiver = a.receiver
         let channel = try await Handshake.perform(
@@ -174,9 +176,12 @@ struct HostilePeerTests {
         try await honestWardStillSyncs()
     }
 
-    /// A batch is applied while the next is read and decoded: one refused ends the session
-    /// before the next is applied, and the peer hears why.
-    @Test func aBatchRefusedWhileTheNextIsReadEndsTheSessionBeforeTheNextIsApplied() async throws {
+    /// A catch-up's batch is applied while the next is read and decoded (here every batch): one
+    /// refused ends the session before the next is applied, and the peer hears why.
+    @Test(arguments: [1, 1_000])
+    func aBatchRefusedWhileTheNextIsReadEndsTheSessionBeforeTheNextIsApplied(pipelinedChanges: Int) async throws {
+        var options = SyncOptions(mode: .live)
+        options.pipelinedChanges = pipelinedChanges
         var forged = ChainWriter(authority: ForgingTrust(identity: wardIdentity), policies: hostileTestPolicies)
         try forged.commit(inserting: response("R1"), at: HLC(milliseconds: testNow, counter: 0))
         let otherWard = try cluster.identity(6, "ward-7c", role: .ward)
@@ -188,7 +193,7 @@ struct HostilePeerTests {
                 .summary(VersionVector()),
                 try HostilePeer.batch(ChangeBatch(segments: [forged.segment()]), id: 1),
                 try HostilePeer.batch(ChangeBatch(segments: [honest.segment()]), id: 2),
-            ])
+            ], options: options)
         let error = #expect(throws: SyncError.self) { try outcome.victim.get() }
         #expect(error?.code == .protocolViolation)
         #expect(outcome.replies.contains { if case .refusal(.protocolViolation, _) = $0 { true } else { false } })

@@ -59,6 +59,11 @@ final class PreparedRun: @unchecked Sendable {
     private var packs: [PreparedPack] = []
     /// Merged commits' changes, for the worker to free.
     private var retired: [[RowDelta]] = []
+    /// Whether the writer, or the worker, waits on the condition. Each wakes the other only then
+    /// (and the worker waiting for room only once half its window is free): a needless wake-up
+    /// costs a system call, and on two cores the woken thread often takes the waker's core.
+    private var writerWaits = false
+    private var workerWaits = false
     /// Where the worker starts packing (worker only).
     private var packBuilder: PackBuilder?
 
@@ -102,7 +107,7 @@ final class PreparedRun: @unchecked Sendable {
         condition.lock()
         // Once the writer waited for the signature the worker only hashes: what it did not decode
         // is decoded here.
-        while decodings.count <= index, verdict == nil { condition.wait() }
+        while decodings.count <= index, verdict == nil { writerWait() }
         guard decodings.count > index else {
             condition.unlock()
             return decode(position)
@@ -112,7 +117,7 @@ final class PreparedRun: @unchecked Sendable {
         decodings[index] = nil
         taken = index + 1
         aheadBytes -= segment.bodies[position].count
-        condition.broadcast()
+        if workerWaits, aheadBytes <= Self.window / 2 { condition.broadcast() }
         return decoding
     }
 
@@ -121,7 +126,7 @@ final class PreparedRun: @unchecked Sendable {
         if !threaded { hashInline() }
         condition.lock()
         defer { condition.unlock() }
-        while hashes.count <= position { condition.wait() }
+        while hashes.count <= position { writerWait() }
         return hashes[position]
     }
 
@@ -133,7 +138,7 @@ final class PreparedRun: @unchecked Sendable {
         defer { condition.unlock() }
         windowLifted = true
         condition.broadcast()
-        while verdict == nil { condition.wait() }
+        while verdict == nil { writerWait() }
         return verdict == true
     }
 
@@ -143,7 +148,8 @@ final class PreparedRun: @unchecked Sendable {
         guard threaded else { return }
         condition.lock()
         retired.append(deltas)
-        condition.broadcast()
+        // While preparing, the worker frees them between commits, or once woken for room.
+        if workerWaits, verdict != nil { condition.broadcast() }
         condition.unlock()
     }
 
@@ -184,7 +190,7 @@ final class PreparedRun: @unchecked Sendable {
             condition.lock()
             while !cancelled, !windowLifted, decodings.count > taken, aheadBytes >= Self.window {
                 if retired.isEmpty {
-                    condition.wait()
+                    workerWait()
                 } else {
                     freeRetired()
                 }
@@ -200,7 +206,7 @@ final class PreparedRun: @unchecked Sendable {
             }
             let packs = decodes
             decodes = !windowLifted
-            condition.broadcast()
+            if writerWaits { condition.broadcast() }
             condition.unlock()
             // Packed once the writer has the commit, which it may be waiting for. Packing stops
             // once the writer waits for the signature (as decoding does): a forged run must not
@@ -218,12 +224,26 @@ final class PreparedRun: @unchecked Sendable {
         // Frees what the writer merges, until it is done with the run.
         while !cancelled || !retired.isEmpty {
             if retired.isEmpty {
-                condition.wait()
+                workerWait()
             } else {
                 freeRetired()
             }
         }
         condition.unlock()
+    }
+
+    /// With the lock held: the writer waits for the worker.
+    private func writerWait() {
+        writerWaits = true
+        condition.wait()
+        writerWaits = false
+    }
+
+    /// With the lock held: the worker waits for the writer.
+    private func workerWait() {
+        workerWaits = true
+        condition.wait()
+        workerWaits = false
     }
 
     /// With the lock held: frees the retired commits, the lock released meanwhile.
