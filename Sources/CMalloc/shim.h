@@ -17,11 +17,6 @@ static inline int suifang_set_malloc_mmap_threshold(int bytes) {
 static inline int suifang_release_free_memory(void) {
     return malloc_trim(0);
 }
-
-/// At most `count` malloc arenas (M_ARENA_MAX; glibc's default is eight per core); 1 when glibc took it.
-static inline int suifang_set_malloc_arena_max(int count) {
-    return mallopt(M_ARENA_MAX, count);
-}
 #else
 /// Other C libraries: nothing to set (0).
 static inline int suifang_set_malloc_mmap_threshold(int bytes) {
@@ -31,12 +26,6 @@ static inline int suifang_set_malloc_mmap_threshold(int bytes) {
 
 /// Other C libraries: nothing to release (0).
 static inline int suifang_release_free_memory(void) {
-    return 0;
-}
-
-/// Other C libraries: nothing to set (0).
-static inline int suifang_set_malloc_arena_max(int count) {
-    (void)count;
     return 0;
 }
 #endif

@@ -64,20 +64,6 @@ struct Suifang: AsyncParsableCommand {
         }
     }
 
-    /// One malloc arena per core (at least two), unless `MALLOC_ARENA_MAX` or `GLIBC_TUNABLES` says
-    /// otherwise. glibc's default of eight per core gives each of a node's threads (the writer,
-    /// which GRDB's queue runs on one thread or another, the merge's worker, the sessions') an
-    /// arena of its own, and each keeps what its thread freed: the writer's 32 MiB page cache
-    /// ended up spread over two arenas and a 1,000,000-change initial sync peaked at 101–103 MiB
-    /// instead of 94–96 (BENCHMARKS, twenty-fourth session). At most as many threads run at once
-    /// as there are cores, so one arena per core keeps them from waiting on each other's.
-    static func limitMallocArenas() {
-        let environment = ProcessInfo.processInfo.environment
-        if environment["MALLOC_ARENA_MAX"] == nil, environment["GLIBC_TUNABLES"]?.contains("arena_max") != true {
-            _ = suifang_set_malloc_arena_max(Int32(max(2, ProcessInfo.processInfo.activeProcessorCount)))
-        }
-    }
-
     /// A runtime error: the message alone on standard error, exit 1 (no usage text).
     static func runtimeFailure(_ message: String) -> Never {
         FileHandle.standardError.write(Data("error: \(message)\n".utf8))

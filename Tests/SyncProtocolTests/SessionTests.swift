@@ -30,6 +30,27 @@ struct SessionTests {
         #expect(again.rowsSent == 0 && again.rowsReceived == 0)
     }
 
+    /// Both sides catching up with every batch applied while the next is read: every batch is
+    /// applied and acknowledged before goodbye ends the exchange (the peer's `caughtUp` is taken
+    /// only once the batch in flight is applied). The race this guards against (goodbye sent by
+    /// the sending loop while a batch is in flight) needs the last acknowledgement to arrive just
+    /// before our own `caughtUp`; these rounds exercise the exchange, they do not force that race.
+    @Test func aOneShotSyncReadingAheadEndsOnlyOnceEveryBatchIsApplied() async throws {
+        var options = SyncOptions(mode: .oneShot, maxChangesPerBatch: 20)
+        options.pipelinedChanges = 1
+        for round in 0..<6 {
+            let (ward, central) = try nodes()
+            for index in 0..<120 {
+                try await ward.0.write { try $0.insert(into: "surveyResponse", values: ["patientId": "P\(round)-\(index)", "answers": "{}"]) }
+                try await central.0.write { try $0.insert(into: "patient", values: ["name": "n\(index)", "phone": "\(index)"]) }
+            }
+            let (report, _, _) = try await syncOverMemory(client: ward, server: central, options: options)
+            #expect(report.rowsSent == 120)
+            #expect(report.rowsReceived == 120)
+            #expect(try ward.0.canonicalDump() == central.0.canonicalDump())
+        }
+    }
+
     @Test func relayedChangesKeepTheirOrigin() async throws {
         let (ward, central) = try nodes()
         let callCenterIdentity = try cluster.identity(3, "callcenter", role: .callcenter)
