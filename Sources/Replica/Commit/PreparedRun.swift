@@ -17,8 +17,8 @@ import Sodium
 ///
 /// Given where the origin's packs end (``PackLead``), the worker also compresses the run's packs
 /// (``preparedPacks()``), which the writer otherwise makes once the run is merged. And the writer
-/// hands back the commits it merged (``retire(_:)``): the worker frees them, a tenth of a merge's
-/// time taken off the write transaction.
+/// hands back the commits it merged (``retire(_:)``): the worker frees them, 7 % of the writer's
+/// time in a catch-up taken off the write transaction.
 final class PreparedRun: @unchecked Sendable {
     /// What a commit turned out to be.
     enum Decoding {
@@ -188,13 +188,7 @@ final class PreparedRun: @unchecked Sendable {
             hash = CommitChain.hash(previous: hash, origin: segment.origin, seq: seq, body: body)
             let decoding = decodes && position >= start ? decode(position) : nil
             condition.lock()
-            while !cancelled, !windowLifted, decodings.count > taken, aheadBytes >= Self.window {
-                if retired.isEmpty {
-                    workerWait()
-                } else {
-                    freeRetired()
-                }
-            }
+            while !cancelled, !windowLifted, decodings.count > taken, aheadBytes >= Self.window { workerWaitOrFree() }
             if cancelled {
                 condition.unlock()
                 return
@@ -222,13 +216,7 @@ final class PreparedRun: @unchecked Sendable {
         verdict = holds
         condition.broadcast()
         // Frees what the writer merges, until it is done with the run.
-        while !cancelled || !retired.isEmpty {
-            if retired.isEmpty {
-                workerWait()
-            } else {
-                freeRetired()
-            }
-        }
+        while !cancelled || !retired.isEmpty { workerWaitOrFree() }
         condition.unlock()
     }
 
@@ -239,8 +227,9 @@ final class PreparedRun: @unchecked Sendable {
         writerWaits = false
     }
 
-    /// With the lock held: the worker waits for the writer.
-    private func workerWait() {
+    /// With the lock held: the worker frees what the writer retired, or else waits for the writer.
+    private func workerWaitOrFree() {
+        guard retired.isEmpty else { return freeRetired() }
         workerWaits = true
         condition.wait()
         workerWaits = false

@@ -247,23 +247,11 @@ public final class SyncSession<Receiver: FrameReceiving>: Sendable {
                 case .apply(let id, let compressed):
                     let batch = try decodeBatch(compressed)
                     await state.arrived(batch: batch, bytes: compressed.count)
-                    try await applying?.value
-                    applying = nil
-                    guard batch.changeCount >= options.pipelinedChanges else {
-                        try await apply(id: id, batch)
-                        continue
-                    }
-                    applying = Task { try await self.endingOnError { try await self.apply(id: id, batch) } }
+                    applying = try await apply(after: applying, changes: batch.changeCount) { try await self.apply(id: id, batch) }
                 case .applyFeed(let id, let compressed):
                     let feed = try decodeFeed(compressed)
                     await state.arrived(feed: feed, bytes: compressed.count)
-                    try await applying?.value
-                    applying = nil
-                    guard feed.count >= options.pipelinedChanges else {
-                        try await apply(id: id, feed)
-                        continue
-                    }
-                    applying = Task { try await self.endingOnError { try await self.apply(id: id, feed) } }
+                    applying = try await apply(after: applying, changes: feed.count) { try await self.apply(id: id, feed) }
                 case .none, .startStreaming:
                     break
                 case .slotOpened(let sayGoodbye):
@@ -303,6 +291,20 @@ public final class SyncSession<Receiver: FrameReceiving>: Sendable {
         if options.mode == .oneShot, await !state.isComplete {
             throw SyncError(.connectionClosed, "the connection closed before the sync finished")
         }
+    }
+
+    /// Applies a decoded batch or feed page once the one in flight is applied: a large one (a
+    /// catch-up's) by a task of its own, returned as the one now in flight, a small one here.
+    /// - Throws: the failure of the one in flight, or of a small one applied here.
+    private func apply(
+        after inFlight: Task<Void, any Error>?, changes: Int, _ body: @escaping @Sendable () async throws -> Void
+    ) async throws -> Task<Void, any Error>? {
+        try await inFlight?.value
+        guard changes >= options.pipelinedChanges else {
+            try await body()
+            return nil
+        }
+        return Task { try await self.endingOnError(body) }
     }
 
     /// Whether a message is taken only once the batch in flight is applied (everything but batches,
