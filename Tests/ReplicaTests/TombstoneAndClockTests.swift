@@ -77,6 +77,54 @@ struct TombstoneAndClockTests {
         #expect(try replica.statistics().rows["entry"] == 0)
     }
 
+    /// A transaction that wrote a replicated table around the API is refused whole: the API's own
+    /// writes in it are not kept, an autocommit statement is refused too, and the replica goes on.
+    @Test func aTransactionWritingAroundTheReplicaIsRefusedWholeAndTheReplicaGoesOn() throws {
+        let file = TemporaryDatabase("guard")
+        let replica = try Replica.open(at: file.path, configuration: ReplicaConfiguration(nodeID: NodeID(1), policies: testPolicies))
+        var refused: (any Error)?
+        do {
+            try replica.write { tx in
+                _ = try tx.insert(into: "entry", values: ["body": "through the API"])
+                try tx.db.execute(sql: "UPDATE entry SET body = 'around it'")
+            }
+        } catch {
+            refused = error
+        }
+        #expect("\(refused.map { "\($0)" } ?? "nothing thrown")".contains("write through the Replica API"))
+        #expect(try replica.statistics().rows["entry"] == 0)
+        #expect(throws: DatabaseError.self) {
+            try replica.writer.writeWithoutTransaction { db in try db.execute(sql: "DELETE FROM item") }
+        }
+        #expect(throws: DatabaseError.self) {
+            try replica.writer.writeWithoutTransaction { db in try db.execute(sql: "INSERT INTO \"ITEM\" (id, name, _sf_meta) VALUES ('x', 'y', x'01')") }
+        }
+        #expect(try replica.statistics().rows["item"] == 0)
+        // Writes to the node's own tables and through the API go on.
+        try replica.writer.write { db in try db.execute(sql: "CREATE TABLE IF NOT EXISTS local_note (id INTEGER PRIMARY KEY, body TEXT)") }
+        try replica.writer.write { db in try db.execute(sql: "INSERT INTO local_note (body) VALUES ('not replicated')") }
+        _ = try replica.write { tx in try tx.insert(into: "entry", values: ["body": "through the API"]) }
+        #expect(try replica.statistics().rows["entry"] == 1)
+    }
+
+    /// The guard costs no work per row: no trigger sits on a replicated table (one an earlier
+    /// release installed is dropped when the replica opens), so a merge's multi-row insert runs
+    /// as a plain one does.
+    @Test func noTriggerGuardsAReplicatedTablePerRow() throws {
+        let file = TemporaryDatabase("guard-triggers")
+        do {
+            let replica = try Replica.open(at: file.path, configuration: ReplicaConfiguration(nodeID: NodeID(1), policies: testPolicies))
+            try replica.writer.writeWithoutTransaction { db in
+                try db.execute(sql: "CREATE TRIGGER _sf_guard_entry_insert BEFORE INSERT ON entry WHEN 1 = 0 BEGIN SELECT RAISE(ABORT, 'x'); END")
+            }
+        }
+        let replica = try Replica.open(at: file.path, configuration: ReplicaConfiguration(nodeID: NodeID(1), policies: testPolicies))
+        let triggers = try replica.writer.read { db in
+            try String.fetchAll(db, sql: "SELECT name FROM sqlite_master WHERE type = 'trigger' AND tbl_name IN ('item', 'entry')")
+        }
+        #expect(triggers.isEmpty)
+    }
+
     @Test func rowIDsAreULIDsGeneratedOffline() throws {
         let replica = try makeReplica(1)
         let ids = try (0..<100).map { _ in try replica.write { try $0.insert(into: "entry", values: ["body": "b"]) } }
