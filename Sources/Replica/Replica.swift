@@ -182,10 +182,11 @@ public final class Replica: Sendable {
         // Other processes (the CLI's status, a testnet's checks) may hold the file for a moment.
         config.busyMode = .timeout(10)
         config.maximumReaderCount = max(1, configuration.maximumReaderCount)
+        let function = gate.function
         let writerPragmas = pragmas(cacheSizeKiB: configuration.cacheSizeKiB)
         let readerPragmas = pragmas(cacheSizeKiB: configuration.readerCacheSizeKiB)
         config.prepareDatabase { db in
-            if !db.configuration.readonly { db.add(transactionObserver: gate, extent: .databaseLifetime) }
+            db.add(function: function)
             for pragma in db.configuration.readonly ? readerPragmas : writerPragmas {
                 try db.execute(sql: pragma)
             }
@@ -207,7 +208,6 @@ public final class Replica: Sendable {
             }
             try ReplicaSchema.recordFeedSchemaOfEarlierRelease(in: db)
             let tables = try gate.open { try ReplicaSchema.prepareTables(configuration.policies, in: db) }
-            gate.guardTables(tables.keys)
             // Local commits do not store the clock: its floor is also the newest of them (a wall
             // clock set back between two runs must not stamp a later write before an earlier one).
             let lastClock = try Int64.fetchOne(db, sql: "SELECT hlc FROM _sf_version WHERE origin = ?", arguments: [nodeID.databaseValue])

@@ -77,8 +77,9 @@ struct TombstoneAndClockTests {
         #expect(try replica.statistics().rows["entry"] == 0)
     }
 
-    /// A transaction that wrote a replicated table around the API is refused whole: the API's own
-    /// writes in it are not kept, an autocommit statement is refused too, and the replica goes on.
+    /// A transaction that writes a replicated table around the API keeps nothing, the API's own
+    /// writes in it included; an autocommit statement is refused too, whatever the table name's
+    /// case; local tables and the API go on.
     @Test func aTransactionWritingAroundTheReplicaIsRefusedWholeAndTheReplicaGoesOn() throws {
         let file = TemporaryDatabase("guard")
         let replica = try Replica.open(at: file.path, configuration: ReplicaConfiguration(nodeID: NodeID(1), policies: testPolicies))
@@ -93,13 +94,14 @@ struct TombstoneAndClockTests {
         }
         #expect("\(refused.map { "\($0)" } ?? "nothing thrown")".contains("write through the Replica API"))
         #expect(try replica.statistics().rows["entry"] == 0)
+        _ = try replica.write { tx in try tx.insert(into: "item", values: ["name": "kept"]) }
         #expect(throws: DatabaseError.self) {
             try replica.writer.writeWithoutTransaction { db in try db.execute(sql: "DELETE FROM item") }
         }
         #expect(throws: DatabaseError.self) {
             try replica.writer.writeWithoutTransaction { db in try db.execute(sql: "INSERT INTO \"ITEM\" (id, name, _sf_meta) VALUES ('x', 'y', x'01')") }
         }
-        #expect(try replica.statistics().rows["item"] == 0)
+        #expect(try replica.statistics().rows["item"] == 1)
         // Writes to the node's own tables and through the API go on.
         try replica.writer.write { db in try db.execute(sql: "CREATE TABLE IF NOT EXISTS local_note (id INTEGER PRIMARY KEY, body TEXT)") }
         try replica.writer.write { db in try db.execute(sql: "INSERT INTO local_note (body) VALUES ('not replicated')") }
@@ -107,22 +109,20 @@ struct TombstoneAndClockTests {
         #expect(try replica.statistics().rows["entry"] == 1)
     }
 
-    /// The guard costs no work per row: no trigger sits on a replicated table (one an earlier
-    /// release installed is dropped when the replica opens), so a merge's multi-row insert runs
-    /// as a plain one does.
-    @Test func noTriggerGuardsAReplicatedTablePerRow() throws {
-        let file = TemporaryDatabase("guard-triggers")
+    /// A queue the node opens on a replica's file for its own upkeep (re-keying, backups) writes
+    /// no replicated table either (the guard's function exists only on the replica's connections).
+    @Test func aQueueOnTheReplicasFileWritesNoReplicatedTable() throws {
+        let file = TemporaryDatabase("guard-queue")
         do {
             let replica = try Replica.open(at: file.path, configuration: ReplicaConfiguration(nodeID: NodeID(1), policies: testPolicies))
-            try replica.writer.writeWithoutTransaction { db in
-                try db.execute(sql: "CREATE TRIGGER _sf_guard_entry_insert BEFORE INSERT ON entry WHEN 1 = 0 BEGIN SELECT RAISE(ABORT, 'x'); END")
-            }
+            _ = try replica.write { tx in try tx.insert(into: "entry", values: ["body": "kept"]) }
         }
-        let replica = try Replica.open(at: file.path, configuration: ReplicaConfiguration(nodeID: NodeID(1), policies: testPolicies))
-        let triggers = try replica.writer.read { db in
-            try String.fetchAll(db, sql: "SELECT name FROM sqlite_master WHERE type = 'trigger' AND tbl_name IN ('item', 'entry')")
+        let queue = try ReplicaFile(path: file.path, encryption: nil).queue()
+        #expect(throws: DatabaseError.self) {
+            try queue.write { db in try db.execute(sql: "DELETE FROM entry") }
         }
-        #expect(triggers.isEmpty)
+        #expect(try queue.read { db in try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM entry") } == 1)
+        try queue.writeWithoutTransaction { db in _ = try Row.fetchOne(db, sql: "PRAGMA wal_checkpoint(TRUNCATE)") }
     }
 
     @Test func rowIDsAreULIDsGeneratedOffline() throws {

@@ -162,10 +162,9 @@ enum ReplicaSchema {
         return migrator
     }
 
-    /// Creates missing declared tables, adds newly declared columns, drops an earlier release's
+    /// Creates missing declared tables, adds newly declared columns, installs the
     /// guard triggers, and returns each table with its local id.
     static func prepareTables(_ policies: PolicySet, in db: Database) throws -> [String: ReplicatedTable] {
-        try dropGuardTriggers(in: db)
         var tables: [String: ReplicatedTable] = [:]
         for declaration in policies.tables {
             if try db.tableExists(declaration.name) {
@@ -176,6 +175,7 @@ enum ReplicaSchema {
             }
             try db.execute(sql: "INSERT OR IGNORE INTO _sf_table (name) VALUES (?)", arguments: [declaration.name])
             let id = try Int64.fetchOne(db, sql: "SELECT id FROM _sf_table WHERE name = ?", arguments: [declaration.name])!
+            try installGuards(declaration.name, in: db)
             try indexScopeColumns(declaration, in: db)
             tables[declaration.name] = ReplicatedTable(declaration: declaration, id: id)
         }
@@ -271,11 +271,17 @@ enum ReplicaSchema {
         }
     }
 
-    /// Drops the guard triggers an earlier release put on replicated tables (before anything
-    /// here writes one: their function is gone): they ran for every row a merge inserted, and
-    /// ``WriteGate`` guards the tables per statement now.
-    private static func dropGuardTriggers(in db: Database) throws {
-        let names = try String.fetchAll(db, sql: "SELECT name FROM sqlite_master WHERE type = 'trigger' AND name GLOB '_sf_guard_*'")
-        for name in names { try db.execute(sql: "DROP TRIGGER \(name.quotedDatabaseIdentifier)") }
+    /// Triggers that refuse any write to a replicated table made around the replica's API.
+    private static func installGuards(_ table: String, in db: Database) throws {
+        for event in ["INSERT", "UPDATE", "DELETE"] {
+            let name = "_sf_guard_\(table)_\(event.lowercased())".quotedDatabaseIdentifier
+            try db.execute(sql: "DROP TRIGGER IF EXISTS \(name)")
+            try db.execute(
+                sql: """
+                    CREATE TRIGGER \(name) BEFORE \(event) ON \(table.quotedDatabaseIdentifier)
+                    WHEN \(WriteGate.functionName)() = 0
+                    BEGIN SELECT RAISE(ABORT, 'replicated table: write through the Replica API'); END
+                    """)
+        }
     }
 }
