@@ -70,12 +70,12 @@ package struct FleetBenchmark {
 
         // Live: every peer connected and writing.
         try await Task.sleep(for: .seconds(seconds))
-        let live = await arrivals.latencies()
+        let live = try await arrivals.latencies(at: central.replica)
         // Printed at once: the storm that follows may take long.
         guard !live.isEmpty else { throw NodeSetupError("no write arrived in the live phase") }
         let p50 = live[live.count / 2], p99 = live[min(live.count - 1, live.count * 99 / 100)]
         // Where the slow writes are: the start (every session taking its snapshot) or throughout.
-        let settled = await arrivals.latencies(seenFrom: startedMilliseconds + 20_000)
+        let settled = try await arrivals.latencies(at: central.replica, seenFrom: startedMilliseconds + 20_000)
         if !settled.isEmpty {
             FileHandle.standardError.write(
                 Data(
@@ -169,32 +169,37 @@ package struct FleetBenchmark {
 }
 
 /// When each survey response arrived at central, against the time its peer committed it.
+/// When each write a peer made reached central: the commit's event is noted as it comes (its rows'
+/// ids and the time), and the peers' commit times are read afterwards. Reading them as each event
+/// came would hold the next event behind a reader (central's readers also serve 200 wards' feed
+/// looks), and count that wait in the next write's latency.
 actor ArrivalLog {
-    private var milliseconds: [Double] = []
-    /// When each arrival was seen (milliseconds since 1970), in the order of `milliseconds`.
-    private var seenAt: [Double] = []
+    private var arrivals: [(ids: [String], seenAt: Double)] = []
 
     func collect(from replica: Replica) async {
         for await event in replica.events() where event.source == .remote {
             guard let ids = event.rows["surveyResponse"], !ids.isEmpty else { continue }
-            let now = Double(SystemWallClock().now())
-            let stamps =
-                (try? await replica.read { db in
-                    try String.fetchAll(
-                        db, sql: "SELECT startedAt FROM surveyResponse WHERE id IN (\(ids.map { _ in "?" }.joined(separator: ",")))", arguments: StatementArguments(Array(ids)))
-                }) ?? []
-            let arrived = stamps.compactMap(Double.init).map { now - $0 }
-            milliseconds += arrived
-            seenAt += Array(repeating: now, count: arrived.count)
+            arrivals.append((Array(ids), Double(SystemWallClock().now())))
         }
     }
 
-    /// The latencies so far, sorted.
-    func latencies() -> [Double] { milliseconds.sorted() }
-
-    /// The latencies of the writes seen at or after `start` (milliseconds since 1970), sorted.
-    func latencies(seenFrom start: Double) -> [Double] {
-        zip(milliseconds, seenAt).filter { $0.1 >= start }.map(\.0).sorted()
+    /// The latencies (milliseconds) of the writes seen at or after `start` (milliseconds since
+    /// 1970; all by default), sorted: each write's arrival minus the time its peer committed it.
+    func latencies(at replica: Replica, seenFrom start: Double = 0) async throws -> [Double] {
+        let seen = arrivals.filter { $0.seenAt >= start }
+        var committedAt: [String: Double] = [:]
+        let ids = seen.flatMap(\.ids)
+        for first in stride(from: 0, to: ids.count, by: 500) {
+            let chunk = Array(ids[first..<min(first + 500, ids.count)])
+            let rows = try await replica.read { db in
+                try Row.fetchAll(
+                    db, sql: "SELECT id, startedAt FROM surveyResponse WHERE id IN (\(chunk.map { _ in "?" }.joined(separator: ",")))",
+                    arguments: StatementArguments(chunk)
+                ).map { ($0[0] as String?, $0[1] as String?) }
+            }
+            for case (let id?, let started?) in rows { committedAt[id] = Double(started) }
+        }
+        return seen.flatMap { arrival in arrival.ids.compactMap { committedAt[$0].map { arrival.seenAt - $0 } } }.sorted()
     }
 }
 
