@@ -70,12 +70,13 @@ package struct FleetBenchmark {
 
         // Live: every peer connected and writing.
         try await Task.sleep(for: .seconds(seconds))
-        let live = try await arrivals.latencies(at: central.replica)
+        let arrived = try await arrivals.latencies(at: central.replica)
+        let live = arrived.map(\.latency).sorted()
         // Printed at once: the storm that follows may take long.
         guard !live.isEmpty else { throw NodeSetupError("no write arrived in the live phase") }
         let p50 = live[live.count / 2], p99 = live[min(live.count - 1, live.count * 99 / 100)]
         // Where the slow writes are: the start (every session taking its snapshot) or throughout.
-        let settled = try await arrivals.latencies(at: central.replica, seenFrom: startedMilliseconds + 20_000)
+        let settled = arrived.filter { $0.seenAt >= startedMilliseconds + 20_000 }.map(\.latency).sorted()
         if !settled.isEmpty {
             FileHandle.standardError.write(
                 Data(
@@ -168,7 +169,6 @@ package struct FleetBenchmark {
     }
 }
 
-/// When each survey response arrived at central, against the time its peer committed it.
 /// When each write a peer made reached central: the commit's event is noted as it comes (its rows'
 /// ids and the time), and the peers' commit times are read afterwards. Reading them as each event
 /// came would hold the next event behind a reader (central's readers also serve 200 wards' feed
@@ -183,10 +183,10 @@ actor ArrivalLog {
         }
     }
 
-    /// The latencies (milliseconds) of the writes seen at or after `start` (milliseconds since
-    /// 1970; all by default), sorted: each write's arrival minus the time its peer committed it.
-    func latencies(at replica: Replica, seenFrom start: Double = 0) async throws -> [Double] {
-        let seen = arrivals.filter { $0.seenAt >= start }
+    /// Each write's latency (milliseconds: its arrival minus the time its peer committed it) and
+    /// when it arrived (milliseconds since 1970).
+    func latencies(at replica: Replica) async throws -> [(latency: Double, seenAt: Double)] {
+        let seen = arrivals  // events that come while the reads below wait are left out
         var committedAt: [String: Double] = [:]
         let ids = seen.flatMap(\.ids)
         for first in stride(from: 0, to: ids.count, by: 500) {
@@ -199,7 +199,7 @@ actor ArrivalLog {
             }
             for case (let id?, let started?) in rows { committedAt[id] = Double(started) }
         }
-        return seen.flatMap { arrival in arrival.ids.compactMap { committedAt[$0].map { arrival.seenAt - $0 } } }.sorted()
+        return seen.flatMap { arrival in arrival.ids.compactMap { committedAt[$0].map { (arrival.seenAt - $0, arrival.seenAt) } } }
     }
 }
 
