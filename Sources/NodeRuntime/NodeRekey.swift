@@ -106,9 +106,9 @@ extension NodeDirectory {
 
     private func verifyReadable(_ vault: NodeVault) throws {
         let result = try ReplicaFile(path: replicaPath, encryption: vault.encryption).queue().read { db in
-            try String.fetchOne(db, sql: "PRAGMA quick_check")
+            try ReplicaIntegrity.check(db, quick: true)
         }
-        guard result == "ok" else { throw NodeSetupError("the re-encrypted replica fails SQLite's check: \(result ?? "no answer")") }
+        guard result == "ok" else { throw NodeSetupError("the re-encrypted replica fails SQLite's check: \(result)") }
     }
 
     private func rename(_ from: String, to: String) throws {

@@ -121,6 +121,12 @@ struct TombstoneAndClockTests {
         #expect(throws: DatabaseError.self) {
             try queue.write { db in try db.execute(sql: "DELETE FROM entry") }
         }
+        #expect(throws: DatabaseError.self) {
+            try queue.write { db in try db.execute(sql: "UPDATE entry SET body = 'around it'") }
+        }
+        #expect(throws: DatabaseError.self) {
+            try queue.write { db in try db.execute(sql: "INSERT INTO entry (id, body, _sf_meta) VALUES ('x', 'y', x'01')") }
+        }
         #expect(try queue.read { db in try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM entry") } == 1)
         try queue.writeWithoutTransaction { db in _ = try Row.fetchOne(db, sql: "PRAGMA wal_checkpoint(TRUNCATE)") }
     }

@@ -271,16 +271,20 @@ enum ReplicaSchema {
         }
     }
 
-    /// Triggers that refuse any write to a replicated table made around the replica's API.
+    /// Triggers that refuse updates and deletes of a replicated table made around the replica's
+    /// API, and inserts too where the table predates the guard's `CHECK` (see ``WriteGate``).
     private static func installGuards(_ table: String, in db: Database) throws {
+        let definition = try String.fetchOne(db, sql: "SELECT sql FROM sqlite_schema WHERE type = 'table' AND name = ?", arguments: [table]) ?? ""
+        let checksInserts = definition.contains(WriteGate.checkClause(table))
         for event in ["INSERT", "UPDATE", "DELETE"] {
             let name = "_sf_guard_\(table)_\(event.lowercased())".quotedDatabaseIdentifier
             try db.execute(sql: "DROP TRIGGER IF EXISTS \(name)")
+            if event == "INSERT" && checksInserts { continue }
             try db.execute(
                 sql: """
                     CREATE TRIGGER \(name) BEFORE \(event) ON \(table.quotedDatabaseIdentifier)
-                    WHEN \(WriteGate.functionName)() = 0
-                    BEGIN SELECT RAISE(ABORT, 'replicated table: write through the Replica API'); END
+                    WHEN \(WriteGate.call(table)) = 0
+                    BEGIN SELECT RAISE(ABORT, \(WriteGate.literal(WriteGate.refusal))); END
                     """)
         }
     }

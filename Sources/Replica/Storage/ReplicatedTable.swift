@@ -38,7 +38,8 @@ final class ReplicatedTable: Sendable {
     var name: String { declaration.name }
     var isAppendOnly: Bool { declaration.rowPolicy == .appendOnly }
 
-    /// The plain CREATE TABLE statement, with the metadata column when `replicated`.
+    /// The plain CREATE TABLE statement; with the metadata column and the write guard's `CHECK`
+    /// (see ``WriteGate``) when `replicated`.
     static func createSQL(_ declaration: TableDeclaration, replicated: Bool) -> String {
         var definitions = ["\(declaration.primaryKey.quotedDatabaseIdentifier) TEXT PRIMARY KEY NOT NULL"]
         for column in declaration.columns {
@@ -46,6 +47,7 @@ final class ReplicatedTable: Sendable {
         }
         if replicated {
             definitions.append("_sf_meta BLOB NOT NULL")
+            definitions.append(WriteGate.checkClause(declaration.name))
         }
         return "CREATE TABLE \(declaration.name.quotedDatabaseIdentifier) (\(definitions.joined(separator: ", "))) WITHOUT ROWID"
     }

@@ -78,7 +78,7 @@ struct Debug: ParsableCommand {
         func run() throws {
             let replica = try Replica.open(at: database, configuration: try debugConfiguration(dataKey))
             let rows = try replica.statistics().rows[SurveyShape.table] ?? 0
-            let integrity = try replica.reader.read { db in try String.fetchOne(db, sql: "PRAGMA integrity_check") ?? "" }
+            let integrity = try replica.reader.read { db in try ReplicaIntegrity.check(db) }
             print("rows=\(rows) commits=\(try replica.versionVector().total) integrity=\(integrity)")
         }
     }
