@@ -275,7 +275,7 @@ enum ReplicaSchema {
     /// API, and inserts too where the table predates the guard's `CHECK` (see ``WriteGate``).
     private static func installGuards(_ table: String, in db: Database) throws {
         let definition = try String.fetchOne(db, sql: "SELECT sql FROM sqlite_schema WHERE type = 'table' AND name = ?", arguments: [table]) ?? ""
-        let checksInserts = definition.contains(WriteGate.checkClause(table))
+        let checksInserts = definition.contains(WriteGate.checkPrefix(table))
         for event in ["INSERT", "UPDATE", "DELETE"] {
             let name = "_sf_guard_\(table)_\(event.lowercased())".quotedDatabaseIdentifier
             try db.execute(sql: "DROP TRIGGER IF EXISTS \(name)")

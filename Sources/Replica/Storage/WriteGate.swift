@@ -4,7 +4,7 @@ import Synchronization
 
 /// Opens replicated tables to writes only while the replica itself executes a statement.
 ///
-/// The guard calls the SQL function `sf_replica_writing(table)`; it answers 1 only inside
+/// The guard calls the SQL function `sf_replica_writing(table, …)`; it answers 1 only inside
 /// ``open(_:)``. Any other write — from app code, a tool, or a caller holding the `Database`
 /// inside a replica transaction — aborts. Connections that do not register the function (a
 /// queue the node opens on the file for upkeep) cannot even prepare a write.
@@ -34,16 +34,30 @@ final class WriteGate: Sendable {
         return try body()
     }
 
-    /// The guard's call for `table`. The table's name makes each table's `CHECK` its own, so
-    /// SQLite never copies rows between two replicated tables of the same shape without
-    /// evaluating it (its transfer optimisation skips `CHECK`s only between equal ones).
+    /// The guard's call in `table`'s triggers.
     static func call(_ table: String) -> String {
         "\(functionName)(\(literal(table)))"
     }
 
-    /// The constraint a replicated table is created with.
-    static func checkClause(_ table: String) -> String {
-        "CONSTRAINT \(refusal.quotedDatabaseIdentifier) CHECK (\(call(table)))"
+    /// The constraint a replicated table is created with. The table's name and a random salt
+    /// drawn when it is created make each table's `CHECK` its own: SQLite's transfer
+    /// optimisation (`INSERT INTO a SELECT * FROM b`) skips `CHECK`s only where the source's are
+    /// equal to the destination's, so rows are never copied unchecked from another replicated
+    /// table of the same shape, in this file or in another replica's attached to it.
+    static func checkClause(_ table: String, salt: String = newSalt()) -> String {
+        checkPrefix(table) + "\(salt)'))"
+    }
+
+    /// What every guard `CHECK` of `table` starts with, whatever its salt.
+    static func checkPrefix(_ table: String) -> String {
+        "CONSTRAINT \(refusal.quotedDatabaseIdentifier) CHECK (\(functionName)(\(literal(table)), '"
+    }
+
+    static func newSalt() -> String {
+        (0..<2).map { _ in
+            let word = String(UInt64.random(in: .min ... .max), radix: 16)
+            return String(repeating: "0", count: 16 - word.count) + word
+        }.joined()
     }
 
     /// `text` as an SQL string literal.
