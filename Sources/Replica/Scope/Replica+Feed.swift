@@ -202,8 +202,13 @@ private struct FeedBuilder {
             arguments += view.scope.wards.sorted().map(\.databaseValue)
         case .patient(let column):
             let patient = column.quotedDatabaseIdentifier
-            conditions.append("\(patient) IN (SELECT value FROM json_each(?))")
+            // SQLite seeks every patient of the list in the scope index, those a mark has passed
+            // too: without this floor a page cost as much as all the pages before it.
+            let floor: (String, String)? =
+                if column == declaration.primaryKey { mark.map { (">", $0.key) } } else { mark?.patient.map { (">=", $0) } }
+            conditions.append("\(patient) IN (SELECT value FROM json_each(?)\(floor.map { " WHERE value \($0.0) ?" } ?? ""))")
             arguments.append(SetCodec.text(view.patients.map(\.text)).databaseValue)
+            if let floor { arguments.append(floor.1.databaseValue) }
             patientOf = { ScopeView.patient(of: declaration, column: column, key: $0, values: $1) }
             if column != declaration.primaryKey {
                 patientColumn = column
