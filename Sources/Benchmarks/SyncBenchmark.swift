@@ -37,13 +37,16 @@ package struct SyncBenchmark {
             return
         }
         let tool = NodeTool()
-        let ports = (central: try await TestnetRunner.freePort(), ward: try await TestnetRunner.freePort(), mirror: try await TestnetRunner.freePort())
+        let ports = (
+            central: try await TestnetRunner.freePort(), ward: try await TestnetRunner.freePort(), mirror: try await TestnetRunner.freePort(),
+            mirror2: try await TestnetRunner.freePort()
+        )
         // These figures measure the commit log's sync, which runs between full nodes and from a
         // ward up to central; under the repository's scopes a ward's other link is central's feed
         // (measured by `scopedSync`), so here the ward and its mirror hold everything.
         try tool.makeCluster(
             in: scratch.url, central: ("central", ports.central),
-            others: [("ward", "ward", ports.ward), ("mirror", "callcenter", ports.mirror)],
+            others: [("ward", "ward", ports.ward), ("mirror", "callcenter", ports.mirror), ("mirror-2", "callcenter", ports.mirror2)],
             wards: ["ward": (0..<24).map { "WARD-\($0)" }],
             policies: try Self.unscopedCopy(of: policies, in: scratch).path)
         let small = 100_000 / scaleDown, large = 1_000_000 / scaleDown
@@ -55,30 +58,21 @@ package struct SyncBenchmark {
         if only == nil { results += try await smallSyncAndLatency(ward: ward, scratch: scratch, ports: ports, rows: small) }
 
         // 3. 1,000,000 changes into a fresh node, each side its own process; peak RSS of either.
+        // Twice, into two fresh nodes, each followed by the plain insert: this shared machine's
+        // speed drifts by a fifth from minute to minute, and the best of each pair is the figure
+        // least disturbed by it.
         try fill(ward, origin: wardID, from: small, to: large)
-        let mirror = try tool.start(["serve", "--dir", scratch.path("mirror"), "--log-level", "error"], logPath: scratch.path("mirror.log"))
-        defer { mirror.terminate() }
-        let mirrorProxy = FaultProxy(name: "ward→mirror", targetPort: ports.mirror)
-        let mirrorProxyPort = try await mirrorProxy.start()
-        try await waitUntilListening(port: ports.mirror)
-        let sender = try tool.start(
-            ["sync", "--dir", scratch.path("ward"), "--peer", "127.0.0.1:\(mirrorProxyPort)", "--json"],
-            logPath: scratch.path("ward-sync.log"))
-        var peaks = (sender: 0.0, receiver: 0.0)
-        let started = Date()
-        while sender.isRunning {
-            peaks.sender = max(peaks.sender, NodeTool.residentMegabytes(sender.processIdentifier) ?? 0)
-            peaks.receiver = max(peaks.receiver, NodeTool.residentMegabytes(mirror.processIdentifier) ?? 0)
-            try await Task.sleep(for: .milliseconds(20))
+        var largeSeconds = Double.infinity, plainLargeSeconds = Double.infinity, peakRSS = 0.0
+        for (round, mirror) in [(1, (name: "mirror", port: ports.mirror)), (2, (name: "mirror-2", port: ports.mirror2))] {
+            let (seconds, peak) = try await syncIntoFreshNode(from: ward, mirror: mirror.name, port: mirror.port, scratch: scratch)
+            largeSeconds = min(largeSeconds, seconds)
+            peakRSS = max(peakRSS, peak)
+            plainLargeSeconds = min(plainLargeSeconds, try plainInsertSeconds(rows: large, scratch: scratch, round: round))
         }
-        let largeSeconds = Date().timeIntervalSince(started)
-        guard sender.terminationStatus == 0 else { throw NodeSetupError("the 1M sync failed; see \(scratch.path("ward-sync.log"))") }
-        FileHandle.standardError.write(Data("peak RSS: sender \(Int(peaks.sender)) MiB, receiver \(Int(peaks.receiver)) MiB\n".utf8))
         results.append(
             BenchmarkResult(
-                suite: "sync", metric: "peak_rss_mb", value: max(peaks.sender, peaks.receiver), unit: "MiB",
+                suite: "sync", metric: "peak_rss_mb", value: peakRSS, unit: "MiB",
                 baseline: Double(large) / largeSeconds, goal: "<= 100", goalOnValue: true, baselineUnit: "rows/s synced"))
-        let plainLargeSeconds = try plainInsertSeconds(rows: large, scratch: scratch)
         results.append(
             BenchmarkResult(
                 suite: "sync", metric: "initial_sync_ratio", value: Double(large) / largeSeconds, unit: "rows/s",
@@ -90,11 +84,16 @@ package struct SyncBenchmark {
         }
 
         // 4. Nothing to send: two nodes holding the same 1,000,000 rows.
-        let before = (mirrorProxy.bytesForward.load(ordering: .relaxed), mirrorProxy.bytesBack.load(ordering: .relaxed))
+        let mirror = try NodeTool().start(["serve", "--dir", scratch.path("mirror"), "--log-level", "error"], logPath: scratch.path("mirror.log"))
+        defer { mirror.terminate() }
+        let mirrorProxy = FaultProxy(name: "ward→mirror", targetPort: ports.mirror)
+        let mirrorProxyPort = try await mirrorProxy.start()
+        defer { mirrorProxy.stop() }
+        try await waitUntilListening(port: ports.mirror)
         let (idleSeconds, idle) = try await oneShot(ward, port: mirrorProxyPort)
         guard idle.rowsSent == 0, idle.rowsReceived == 0 else { throw NodeSetupError("a no-change sync moved rows") }
-        let forward = mirrorProxy.bytesForward.load(ordering: .relaxed) - before.0
-        let back = mirrorProxy.bytesBack.load(ordering: .relaxed) - before.1
+        let forward = mirrorProxy.bytesForward.load(ordering: .relaxed)
+        let back = mirrorProxy.bytesBack.load(ordering: .relaxed)
         results.append(
             BenchmarkResult(
                 suite: "sync", metric: "nochange_bytes", value: Double(max(forward, back)), unit: "bytes (larger direction)",
@@ -114,7 +113,9 @@ package struct SyncBenchmark {
     }
 
     /// 1. 100k survey responses, ward → fresh central; 2. live latency.
-    private func smallSyncAndLatency(ward: String, scratch: ScratchDirectory, ports: (central: Int, ward: Int, mirror: Int), rows small: Int) async throws -> [BenchmarkResult] {
+    private func smallSyncAndLatency(
+        ward: String, scratch: ScratchDirectory, ports: (central: Int, ward: Int, mirror: Int, mirror2: Int), rows small: Int
+    ) async throws -> [BenchmarkResult] {
         let tool = NodeTool()
         var results: [BenchmarkResult] = []
         let central = try tool.start(["serve", "--dir", scratch.path("central"), "--log-level", "error"], logPath: scratch.path("central.log"))
@@ -200,8 +201,37 @@ package struct SyncBenchmark {
         throw NodeSetupError("a node did not start listening on port \(port)")
     }
 
-    private func plainInsertSeconds(rows: Int, scratch: ScratchDirectory) throws -> Double {
-        let plain = try PlainSurveyTable(path: scratch.path("plain-\(rows).sqlite"))
+    /// A fresh full node (`mirror`, serving on `port`) takes everything `ward` holds in one sync,
+    /// each in its own process: the seconds it took and the peak RSS of either process.
+    private func syncIntoFreshNode(from ward: String, mirror: String, port: Int, scratch: ScratchDirectory) async throws -> (seconds: Double, peakMiB: Double) {
+        let tool = NodeTool()
+        let server = try tool.start(["serve", "--dir", scratch.path(mirror), "--log-level", "error"], logPath: scratch.path("\(mirror).log"))
+        defer { server.terminate() }
+        let proxy = FaultProxy(name: "ward→\(mirror)", targetPort: port)
+        let proxyPort = try await proxy.start()
+        defer { proxy.stop() }
+        try await waitUntilListening(port: port)
+        let sender = try tool.start(
+            ["sync", "--dir", ward, "--peer", "127.0.0.1:\(proxyPort)", "--json"],
+            logPath: scratch.path("ward-sync-\(mirror).log"))
+        var peaks = (sender: 0.0, receiver: 0.0)
+        let started = Date()
+        while sender.isRunning {
+            peaks.sender = max(peaks.sender, NodeTool.residentMegabytes(sender.processIdentifier) ?? 0)
+            peaks.receiver = max(peaks.receiver, NodeTool.residentMegabytes(server.processIdentifier) ?? 0)
+            try await Task.sleep(for: .milliseconds(20))
+        }
+        let seconds = Date().timeIntervalSince(started)
+        guard sender.terminationStatus == 0 else { throw NodeSetupError("the 1M sync failed; see \(scratch.path("ward-sync-\(mirror).log"))") }
+        FileHandle.standardError.write(
+            Data("1M sync into \(mirror): \(String(format: "%.2f", seconds)) s; peak RSS: sender \(Int(peaks.sender)) MiB, receiver \(Int(peaks.receiver)) MiB\n".utf8))
+        server.terminate()
+        server.waitUntilExit()
+        return (seconds, max(peaks.sender, peaks.receiver))
+    }
+
+    private func plainInsertSeconds(rows: Int, scratch: ScratchDirectory, round: Int = 1) throws -> Double {
+        let plain = try PlainSurveyTable(path: scratch.path("plain-\(rows)-\(round).sqlite"))
         let changes = (0..<rows).map { SurveyShape.row(index: $0, origin: NodeID(1), baseMilliseconds: 1_780_000_000_000) }.map { (key: $0.key, values: $0.values) }
         return try measure { try plain.bulkInsert(changes) }
     }
