@@ -122,6 +122,7 @@ package struct SyncBenchmark {
         defer { central.terminate() }
         let proxy = FaultProxy(name: "ward→central", targetPort: ports.central)
         let proxyPort = try await proxy.start()
+        defer { proxy.stop() }
         try await waitUntilListening(port: ports.central)
         let (seconds, report) = try await oneShot(ward, port: proxyPort)
         guard report.rowsSent == small else { throw NodeSetupError("sent \(report.rowsSent) of \(small) rows") }
