@@ -84,7 +84,7 @@ package struct SyncBenchmark {
         }
 
         // 4. Nothing to send: two nodes holding the same 1,000,000 rows.
-        let mirror = try NodeTool().start(["serve", "--dir", scratch.path("mirror"), "--log-level", "error"], logPath: scratch.path("mirror.log"))
+        let mirror = try tool.start(["serve", "--dir", scratch.path("mirror"), "--log-level", "error"], logPath: scratch.path("mirror.log"))
         defer { mirror.terminate() }
         let mirrorProxy = FaultProxy(name: "ward→mirror", targetPort: ports.mirror)
         let mirrorProxyPort = try await mirrorProxy.start()

@@ -13,7 +13,8 @@ import Synchronization
 /// which SQLite evaluates in the statement itself; updates and deletes by `BEFORE` triggers
 /// (SQLite evaluates a `CHECK` on update only when it names an updated column, and never on
 /// delete). A trigger runs a sub-program per row: on the initial sync's million inserts that
-/// was a tenth of the writer's time, the `CHECK` a twentieth of that.
+/// was a tenth of the writer's time, which the inline `CHECK` mostly saves (BENCHMARKS.md,
+/// twenty-sixth session).
 final class WriteGate: Sendable {
     static let functionName = "sf_replica_writing"
     /// What a refused write's error says (the `CHECK` constraint's name and the triggers' message).
@@ -53,11 +54,9 @@ final class WriteGate: Sendable {
         "CONSTRAINT \(refusal.quotedDatabaseIdentifier) CHECK (\(functionName)(\(literal(table)), '"
     }
 
+    /// 128 random bits in hexadecimal.
     static func newSalt() -> String {
-        (0..<2).map { _ in
-            let word = String(UInt64.random(in: .min ... .max), radix: 16)
-            return String(repeating: "0", count: 16 - word.count) + word
-        }.joined()
+        String(format: "%016llx%016llx", UInt64.random(in: .min ... .max), UInt64.random(in: .min ... .max))
     }
 
     /// `text` as an SQL string literal.

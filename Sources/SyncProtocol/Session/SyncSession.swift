@@ -390,8 +390,8 @@ public final class SyncSession<Receiver: FrameReceiving>: Sendable {
 
     /// After a catch-up's batch: the batches before it were decoded, merged and freed on different
     /// threads, so their freed pages lie in several malloc arenas; they go back to the system,
-    /// which keeps the process's peak down (`malloc_trim`; 2 % of a 1,000,000-change catch-up, on the writer's path: the next batch's
-    /// apply starts after it).
+    /// which keeps the process's peak down (`malloc_trim`; 2 % of a 1,000,000-change catch-up, on
+    /// the writer's path: the next batch's apply starts after it).
     private static func releaseFreeMemory() {
         _ = suifang_release_free_memory()
     }
