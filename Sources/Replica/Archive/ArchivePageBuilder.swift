@@ -137,7 +137,7 @@ struct ArchivePageBuilder {
                 guard let lookup = slots[slot].lookup else { continue }
                 let current = try lookup.next()
                 var row = ArchivePage.Row(key: key, values: current.values, origin: cursor.origin, seq: cursor.seq, stampMilliseconds: 0)
-                if let values = current.values { row.stampMilliseconds = Self.newestStamp(current.meta, values: values, policies: lookup.table.policies) }
+                if let values = current.values { row.stampMilliseconds = RowMetaCodec.newestRegisterMilliseconds(current.meta, values: values, policies: lookup.table.policies) }
                 row.isNew = isInsert
                 bytes += row.byteCount
                 slots[slot].rows.append(row)
@@ -145,15 +145,5 @@ struct ArchivePageBuilder {
             }
         }
         full = taken >= maxRows || bytes >= maxBytes
-    }
-
-    /// The newest register stamp of a row's columns, in hybrid clock milliseconds (0 when its
-    /// metadata does not decode or it holds none).
-    private static func newestStamp(_ meta: [UInt8], values: [DatabaseValue], policies: [ColumnPolicy]) -> UInt64 {
-        guard let state = try? RowMetaCodec.decode(meta, values: values, widenedTo: policies) else { return 0 }
-        return state.columns.reduce(0) { newest, column in
-            if case .register(let stamp) = column.meta { return max(newest, stamp.hlc.milliseconds) }
-            return newest
-        }
     }
 }

@@ -168,6 +168,7 @@ enum CommitCodec {
         _ body: [UInt8], origin: NodeID, seq: UInt64, tables: [String: ReplicatedTable]
     ) throws(CommitViolation) -> [(table: String, key: String, isInsert: Bool)] {
         var decoder = Decoder(reader: BinaryReader(body), origin: origin, seq: seq, tables: tables, limits: ChangeBatch.Limits())
+        decoder.checksSkippedText = false
         do throws(MalformedDataError) {
             let count = try decoder.reader.readCount(limit: min(decoder.reader.remaining / 3, decoder.limits.maxChanges))
             var rows: [(table: String, key: String, isInsert: Bool)] = []
@@ -194,6 +195,12 @@ enum CommitCodec {
         var violation: CommitViolation?
         /// Whether a change or column not declared here was read past.
         var skipped = false
+        /// Whether text read past is checked for UTF-8 as text read is (merging a commit), or
+        /// only stepped over (a stored commit, checked when it was merged).
+        var checksSkippedText = true
+        /// The declared table the last change named, by the name's bytes (nil: not declared):
+        /// a commit's changes mostly name one table.
+        var lastTable: (name: ArraySlice<UInt8>, table: ReplicatedTable?)?
 
         mutating func fail(_ rule: String) -> MalformedDataError {
             violation = CommitViolation(table: currentTable, rule)
@@ -217,13 +224,12 @@ enum CommitCodec {
         /// One change; nil when it is to a table not declared here, or writes only undeclared columns.
         mutating func change() throws(MalformedDataError) -> RowDelta? {
             currentTable = nil
-            let name = try reader.readString()
-            guard name.utf8.count <= 128 else { throw fail("a table name longer than any declared") }
+            let declared = try declaredTable()
             let key = try reader.readString()
             guard !key.isEmpty, key.utf8.count <= 128, !key.utf8.contains(where: { $0 == 10 || $0 == 13 || $0 == 0 }) else {
                 throw fail("a row id must be 1 to 128 bytes on one line, without NUL")
             }
-            guard let table = tables[name] else {
+            guard let table = declared else {
                 // A table of a later release: read past it, checked by the nodes that declare it.
                 try skipChange()
                 skipped = true
@@ -235,7 +241,7 @@ enum CommitCodec {
                 return RowDelta(table: table.name, key: key, body: .tombstone(try stamp()))
             case 3:
                 let stamp = try stamp()
-                return try columns(of: table, key: key, isInsert: true, skip: { decoder throws(MalformedDataError) in _ = try decoder.reader.readValue() }) {
+                return try columns(of: table, key: key, isInsert: true, skip: { decoder throws(MalformedDataError) in try decoder.skipValue() }) {
                     decoder, column throws(MalformedDataError) in
                     guard column.policy != .keepBoth, column.policy != .addWinsSet else {
                         throw decoder.fail("column '\(column.name)' of table '\(table.name)' carries metadata of another policy")
@@ -368,12 +374,30 @@ enum CommitCodec {
         /// The row one change touches, and whether it created it; its values read past (a
         /// stored commit, checked when it was merged). Nil for a table not declared here.
         mutating func touchedRow() throws(MalformedDataError) -> (table: String, key: String, isInsert: Bool)? {
-            let name = try reader.readString()
+            let table = try declaredTable()
             let key = try reader.readString()
             let kind = try reader.readByte()
             try skipChange(kind: kind)
-            guard let table = tables[name] else { return nil }
+            guard let table else { return nil }
             return (table.name, key, kind == 2 || kind == 3)
+        }
+
+        /// The declared table a change names (nil when not declared here). A name byte for byte
+        /// the last one's is that table again, its length and text already checked.
+        private mutating func declaredTable() throws(MalformedDataError) -> ReplicatedTable? {
+            let bytes = try reader.readBytes()
+            if let last = lastTable, last.name == bytes { return last.table }
+            guard bytes.count <= 128 else { throw fail("a table name longer than any declared") }
+            guard let name = bytes.withUnsafeBufferPointer(BinaryReader.validUTF8) else { throw MalformedDataError("text is not valid UTF-8") }
+            let table = tables[name]
+            lastTable = (bytes, table)
+            return table
+        }
+
+        /// Reads past a value: checked as ``BinaryReader/readValue()`` checks it, unless
+        /// ``checksSkippedText`` is off.
+        mutating func skipValue() throws(MalformedDataError) {
+            if checksSkippedText { _ = try reader.readValue() } else { try reader.skipValue() }
         }
 
         /// Reads past a change's body, its kind read.
@@ -383,7 +407,7 @@ enum CommitCodec {
                 newest = max(newest, HLC(rawValue: try reader.readFixed64()))
             case 3:
                 newest = max(newest, HLC(rawValue: try reader.readFixed64()))
-                try skipIndexed { decoder throws(MalformedDataError) in _ = try decoder.reader.readValue() }
+                try skipIndexed { decoder throws(MalformedDataError) in try decoder.skipValue() }
             case 0, 2:
                 try skipIndexed { decoder throws(MalformedDataError) in try decoder.skipColumn() }
             case 4:
@@ -412,18 +436,18 @@ enum CommitCodec {
             switch try reader.readByte() {
             case 0:
                 newest = max(newest, HLC(rawValue: try reader.readFixed64()))
-                _ = try reader.readValue()
+                try skipValue()
             case 1:
                 let count = try reader.readCount(limit: min(reader.remaining / 9, 1024))
                 for _ in 0..<count {
                     newest = max(newest, HLC(rawValue: try reader.readFixed64()))
-                    _ = try reader.readValue()
+                    try skipValue()
                 }
                 _ = try readContext()
             case 2:
                 let count = try reader.readCount(limit: min(reader.remaining, 100_000))
                 for _ in 0..<count {
-                    _ = try reader.readString()
+                    if checksSkippedText { _ = try reader.readString() } else { try reader.skipBytes() }
                     let dots = try reader.readCount(limit: min(reader.remaining / 16, 1024))
                     for _ in 0..<dots {
                         _ = try reader.readFixed64()

@@ -83,6 +83,27 @@ enum RowMetaCodec {
         return writer.bytes
     }
 
+    /// The newest register stamp of a row's columns, in hybrid clock milliseconds; 0 when its
+    /// metadata does not decode or it holds none. The uniform form is read without decoding the
+    /// row (an archive page asks this of every row it takes); rows with a set column decode in
+    /// full, since a set value that is not a JSON array fails their decoding.
+    /// - Parameter policies: the declared columns' policies, in order (as many as the row has
+    ///   values, or more: the metadata of an earlier release's row).
+    static func newestRegisterMilliseconds(_ bytes: [UInt8], values: [DatabaseValue], policies: [ColumnPolicy]) -> UInt64 {
+        let written = policies.prefix(values.count)
+        if bytes.first == 1, !written.contains(.addWinsSet) {
+            var reader = BinaryReader(bytes)
+            _ = try? reader.readByte()
+            guard let stamp = try? readStamp(&reader), reader.isAtEnd, values.count == written.count else { return 0 }
+            return written.contains { $0 != .keepBoth } ? stamp.hlc.milliseconds : 0
+        }
+        guard let state = try? decode(bytes, values: values, widenedTo: policies) else { return 0 }
+        return state.columns.reduce(0) { newest, column in
+            if case .register(let stamp) = column.meta { return max(newest, stamp.hlc.milliseconds) }
+            return newest
+        }
+    }
+
     /// Decodes metadata and joins it with the row's column values.
     /// - Parameter policies: the declared columns' policies, in order.
     static func decode(_ bytes: [UInt8], values: [DatabaseValue], policies: [ColumnPolicy]) throws(MalformedDataError) -> RowState {

@@ -135,6 +135,25 @@ public struct BinaryReader {
         return bytes[offset..<offset + count]
     }
 
+    /// Reads past a length-prefixed run of bytes (what ``readBytes()`` reads).
+    public mutating func skipBytes() throws(MalformedDataError) {
+        let length = try readVarint()
+        guard length <= UInt64(remaining) else { throw MalformedDataError("length \(length) runs past the end") }
+        offset += Int(length)
+    }
+
+    /// Reads past one value (what ``readValue()`` reads) without making it; its text is not
+    /// checked for UTF-8 (bytes checked when they were stored).
+    public mutating func skipValue() throws(MalformedDataError) {
+        switch try readByte() {
+        case 0: return
+        case 1: _ = try readVarint()
+        case 2: _ = try readFixed64()
+        case 3, 4: try skipBytes()
+        case let tag: throw MalformedDataError("unknown value tag \(tag)")
+        }
+    }
+
     public mutating func readString() throws(MalformedDataError) -> String {
         let slice = try readBytes()
         guard let string = slice.withUnsafeBufferPointer(Self.validUTF8) else {
