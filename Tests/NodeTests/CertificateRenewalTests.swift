@@ -149,11 +149,24 @@ struct ReenrolmentTests {
         let offline = try SuifangBinary.start(
             ["serve", "--dir", ward, "--traffic-per-second", "20", "--traffic-seconds", "2", "--traffic-log", root.appendingPathComponent("traffic.log").path],
             log: wardLog)
-        try await Task.sleep(for: .seconds(3))  // the traffic runs 2 s
-        for _ in 0..<200 where !logs().contains("expired") { try await Task.sleep(for: .milliseconds(100)) }
+        // Waited for, not slept: on a loaded machine the ward takes seconds to start. First central's
+        // refusal and a commit captured, then the end of the traffic's 2 s (the ward's own commits
+        // stop growing).
+        let deadline = ContinuousClock.now + .seconds(90)
+        var captured: UInt64 = 0
+        while ContinuousClock.now < deadline, !logs().contains("expired") || captured == 0 {
+            try await Task.sleep(for: .milliseconds(200))
+            captured = (try? ownSeq(ward, wardID)) ?? 0
+        }
+        while ContinuousClock.now < deadline {
+            try await Task.sleep(for: .seconds(1))
+            let now = (try? ownSeq(ward, wardID)) ?? 0
+            if now == captured { break }
+            captured = now
+        }
         offline.terminate()
         offline.waitUntilExit()
-        let captured = try ownSeq(ward, wardID)
+        #expect(try ownSeq(ward, wardID) == captured, "the ward's commits stopped growing before it was stopped")
         #expect(captured > 0, "the ward captured nothing offline")
         #expect(try ownSeq(central, wardID) == 0, "central took commits from an expired certificate")
         #expect(logs().contains("expired"), "\(logs())")
@@ -169,7 +182,8 @@ struct ReenrolmentTests {
         let online = try SuifangBinary.start(["serve", "--dir", ward], log: wardLog)
         defer { online.terminate() }
         var arrived: UInt64 = 0
-        for _ in 0..<150 where arrived < captured {
+        let caughtUp = ContinuousClock.now + .seconds(120)
+        while arrived < captured, ContinuousClock.now < caughtUp {
             try await Task.sleep(for: .milliseconds(200))
             arrived = (try? ownSeq(central, wardID)) ?? 0
         }
