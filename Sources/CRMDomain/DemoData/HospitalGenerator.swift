@@ -43,17 +43,14 @@ public struct HospitalGenerator: Sendable {
         try await accounts(crm, &summary)
         try await templatesAndRules(crm)
         let today = crm.today()
-        let (patientCSV, patientIDs) = patientFile(&random)
-        try await importOrFail(crm, .patients, patientCSV)
+        let (patientLines, patientIDs) = patientFile(&random)
+        try await importInFiles(crm, .patients, columns: Self.patientColumns, lines: patientLines)
         summary.patients = patientIDs.count
         let encounters = encounterLines(&random, patients: patientIDs, today: today, time: crm.time)
-        for chunk in stride(from: 0, to: encounters.count, by: CSVDataset.encounters.maximumLines) {
-            let lines = encounters[chunk..<min(chunk + CSVDataset.encounters.maximumLines, encounters.count)].map(\.csv)
-            try await importOrFail(crm, .encounters, CSV.line(Self.encounterColumns) + lines.joined())
-        }
+        try await importInFiles(crm, .encounters, columns: Self.encounterColumns, lines: encounters.map(\.csv))
         summary.encounters = encounters.count
         let responses = responseLines(&random, encounters: encounters, now: crm.now(), time: crm.time)
-        try await importOrFail(crm, .responses, CSV.line(Self.responseColumns) + responses.map(\.csv).joined())
+        try await importInFiles(crm, .responses, columns: Self.responseColumns, lines: responses.map(\.csv))
         summary.responses = responses.count
         try opinions(crm, &random, responses: responses)
         summary.tasksClosed = try workTasks(crm, &random, today: today, responses: responses)
@@ -166,8 +163,11 @@ public struct HospitalGenerator: Sendable {
 
     // MARK: - Patients, encounters, responses
 
-    private func patientFile(_ random: inout DemoRandom) -> (String, [String]) {
-        var text = CSV.line(["hisId", "name", "gender", "birthDate", "idNumber", "phone", "address", "region", "category"])
+    static let patientColumns = ["hisId", "name", "gender", "birthDate", "idNumber", "phone", "address", "region", "category"]
+
+    /// The demo's patients as CSV lines (under ``patientColumns``), and their HIS ids.
+    private func patientFile(_ random: inout DemoRandom) -> ([String], [String]) {
+        var lines: [String] = []
         var ids: [String] = []
         for index in 0..<patients {
             let his = String(format: "P%07d", index + 1)
@@ -179,13 +179,14 @@ public struct HospitalGenerator: Sendable {
                 format: "350%03d%04d%02d%02d%03d%@", random.int(100...199), year, month, day, random.int(0...999), random.chance(0.1) ? "X" : String(random.int(0...9)))
             let phone = "1" + random.pick(["38", "39", "59", "86", "37", "58"]) + String(format: "%08d", random.int(0...99_999_999))
             let region = random.pick(DemoCatalogue.regions)
-            text += CSV.line([
-                his, random.pick(DemoCatalogue.surnames) + given, female ? "female" : "male", birth, idNumber, phone,
-                "\(region)\(random.pick(DemoCatalogue.streets))\(random.int(1...300))号", region, random.pick(DemoCatalogue.categories),
-            ])
+            lines.append(
+                CSV.line([
+                    his, random.pick(DemoCatalogue.surnames) + given, female ? "female" : "male", birth, idNumber, phone,
+                    "\(region)\(random.pick(DemoCatalogue.streets))\(random.int(1...300))号", region, random.pick(DemoCatalogue.categories),
+                ]))
             ids.append(his)
         }
-        return (text, ids)
+        return (lines, ids)
     }
 
     struct EncounterLine {
@@ -288,6 +289,18 @@ public struct HospitalGenerator: Sendable {
             }
         }
         return lines
+    }
+
+    /// Lines per imported file. One file is one commit, and a commit is bounded in bytes (peers
+    /// take it whole: ``Replica/maximumCommitBytes``); 10,000 patients in one file passed it.
+    static let linesPerFile = 2_000
+
+    /// Imports `lines` (under `columns`) in files of at most ``linesPerFile`` lines, each checked
+    /// and applied whole, as a hospital's IT staff would split an export.
+    private func importInFiles(_ crm: CRM, _ dataset: CSVDataset, columns: [String], lines: [String]) async throws {
+        for start in stride(from: 0, to: lines.count, by: Self.linesPerFile) {
+            try await importOrFail(crm, dataset, CSV.line(columns) + lines[start..<min(start + Self.linesPerFile, lines.count)].joined())
+        }
     }
 
     private func importOrFail(_ crm: CRM, _ dataset: CSVDataset, _ text: String) async throws {
