@@ -197,3 +197,53 @@ struct AccountTests {
         await #expect(throws: CRMError.self) { try await node.crm.organisation.auditTrail(Staff.agent, page: PageRequest()) }
     }
 }
+
+/// One file is one commit, and a commit is bounded in bytes (peers take it whole): the most lines
+/// a dataset allows per file, of rows like a hospital's, must fit, so that a file within the
+/// documented limit never fails with "commit too large" after a clean preview.
+@Suite("CSV import limits")
+struct ImportLimitTests {
+    private static func patientLines(_ count: Int) -> String {
+        CSV.line(["hisId", "name", "gender", "birthDate", "idNumber", "phone", "address", "region", "category"])
+            + (0..<count).map { index in
+                CSV.line([
+                    String(format: "P%07d", index + 1), "欧阳明华", index % 2 == 0 ? "female" : "male", "1956-03-14",
+                    String(format: "35012419560314%04d", index % 10_000), String(format: "138%08d", index), "福州市鼓楼区五四路一百二十八号三单元", "鼓楼区",
+                    "医保",
+                ])
+            }.joined()
+    }
+
+    @Test(arguments: [CSVDataset.patients, .encounters, .responses])
+    func aFileOfTheMostLinesADatasetAllowsFitsOneCommit(_ dataset: CSVDataset) async throws {
+        let node = try TestNode(1)
+        try await node.seedOrganisation()
+        let count = dataset.maximumLines
+        let patients = dataset == .patients ? count : min(count, CSVDataset.patients.maximumLines)
+        let imported = try await node.crm.patients.importCSV(Staff.manager, .patients, text: Self.patientLines(patients))
+        #expect(imported.applied && imported.imported == patients)
+        guard dataset != .patients else { return }
+        let text: String
+        if dataset == .encounters {
+            text =
+                CSV.line(["hisId", "patientHisId", "kind", "departmentId", "wardId", "diagnosisCode", "admittedAt", "dischargedAt", "dischargeStatus"])
+                + (0..<count).map { index in
+                    CSV.line([
+                        String(format: "ZY%07d", index), String(format: "P%07d", index % patients + 1), "inpatient", "D-CARD", "W-CARD", "I21.0",
+                        "2026-11-01T08:00:00+08:00", "2026-11-10T10:00:00+08:00", "improved",
+                    ])
+                }.joined()
+        } else {
+            text =
+                CSV.line(["id", "templateId", "templateVersion", "patientHisId", "wardId", "mode", "submittedAt", "answers"])
+                + (0..<count).map { index in
+                    CSV.line([
+                        String(format: "01JIMPORT%015d", index), "bedside", "1", String(format: "P%07d", index % patients + 1), "W-CARD", "phone",
+                        "2026-11-12T10:00:00+08:00", #"{"overall":4,"nps":9,"complained":"no"}"#,
+                    ])
+                }.joined()
+        }
+        let report = try await node.crm.patients.importCSV(Staff.manager, dataset, text: text)
+        #expect(report.applied && report.imported == count, "\(report.rejected.prefix(3))")
+    }
+}

@@ -37,8 +37,11 @@ public enum CSVDataset: String, Codable, CaseIterable, Sendable {
         }
     }
 
-    /// The most data lines one file may hold: one import is one commit, and a commit must stay syncable.
-    public var maximumLines: Int { self == .encounters ? 10_000 : 50_000 }
+    /// The most data lines one file may hold: one import is one commit, and a commit must stay
+    /// syncable, within ``Replica/maximumCommitBytes`` (8 MiB). A patient line makes 0.4–1.1 KiB of
+    /// commit, an encounter (its stay and follow-up tasks) about 1 KiB: 5,000 lines of rows like a
+    /// hospital's leave room; a file of unusually large rows is refused whole, asking to be split.
+    public var maximumLines: Int { 5_000 }
 }
 
 /// Undoes an import with rejected lines, or a preview, carrying the outcome out of the transaction.
