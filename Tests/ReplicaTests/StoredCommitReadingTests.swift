@@ -48,8 +48,28 @@ struct StoredCommitReadingTests {
         #expect(touched.map(\.key) == ["k2", "k3", "k4", "k5"])
         #expect(touched.allSatisfy { $0.isInsert })
 
-        #expect(throws: CommitViolation.self) {
+        #expect {
             try CommitCodec.decode(body.bytes, origin: NodeID(7), seq: 1, tables: tables, limits: ChangeBatch.Limits())
+        } throws: { error in
+            (error as? CommitViolation)?.rule.contains("UTF-8") == true
+        }
+    }
+
+    /// A table name longer than any declared one is refused when merging, also when a valid
+    /// name came just before it.
+    @Test func aTableNamePastTheLimitIsRefusedWhenMerging() throws {
+        var body = BinaryWriter()
+        body.writeVarint(2)
+        for name in ["entry", String(repeating: "e", count: 129)] {
+            body.writeString(name)
+            body.writeString("k")
+            body.writeByte(1)
+            body.writeFixed64(HLC(milliseconds: 1_780_000_000_000, counter: 0).rawValue)
+        }
+        #expect {
+            try CommitCodec.decode(body.bytes, origin: NodeID(7), seq: 1, tables: tables, limits: ChangeBatch.Limits())
+        } throws: { error in
+            (error as? CommitViolation)?.rule.contains("a table name longer than any declared") == true
         }
     }
 
@@ -98,6 +118,9 @@ struct StoredCommitReadingTests {
             (general, ["a".databaseValue], registers),
             // Keep-both columns hold no register; a set column decodes (and may fail).
             (uniform, [DatabaseValue.null], [.keepBoth]),
+            (uniform, [DatabaseValue.null], [.keepBoth, .lastWriterWins]),
+            (uniform, ["a".databaseValue], [.lastWriterWins, .addWinsSet]),
+            ([3] + uniform.dropFirst(), ["a".databaseValue, 1.databaseValue], registers),
             (uniform, [#"["x"]"#.databaseValue, 1.databaseValue], [.addWinsSet, .lastWriterWins]),
             (uniform, ["not json".databaseValue, 1.databaseValue], [.addWinsSet, .lastWriterWins]),
             // Broken metadata.

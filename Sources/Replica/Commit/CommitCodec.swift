@@ -196,7 +196,7 @@ enum CommitCodec {
         /// Whether a change or column not declared here was read past.
         var skipped = false
         /// Whether text read past is checked for UTF-8 as text read is (merging a commit), or
-        /// only stepped over (a stored commit, checked when it was merged).
+        /// only stepped over (a stored commit, checked when it was stored: merged, or written here).
         var checksSkippedText = true
         /// The declared table the last change named, by the name's bytes (nil: not declared):
         /// a commit's changes mostly name one table.
@@ -372,7 +372,8 @@ enum CommitCodec {
         }
 
         /// The row one change touches, and whether it created it; its values read past (a
-        /// stored commit, checked when it was merged). Nil for a table not declared here.
+        /// stored commit, checked when it was stored: merged, or written here). Nil for a table
+        /// not declared here.
         mutating func touchedRow() throws(MalformedDataError) -> (table: String, key: String, isInsert: Bool)? {
             let table = try declaredTable()
             let key = try reader.readString()
@@ -387,8 +388,8 @@ enum CommitCodec {
         private mutating func declaredTable() throws(MalformedDataError) -> ReplicatedTable? {
             let bytes = try reader.readBytes()
             if let last = lastTable, last.name == bytes { return last.table }
-            guard bytes.count <= 128 else { throw fail("a table name longer than any declared") }
             guard let name = bytes.withUnsafeBufferPointer(BinaryReader.validUTF8) else { throw MalformedDataError("text is not valid UTF-8") }
+            guard bytes.count <= 128 else { throw fail("a table name longer than any declared") }
             let table = tables[name]
             lastTable = (bytes, table)
             return table

@@ -142,8 +142,8 @@ public struct BinaryReader {
         offset += Int(length)
     }
 
-    /// Reads past one value (what ``readValue()`` reads) without making it; its text is not
-    /// checked for UTF-8 (bytes checked when they were stored).
+    /// Reads past one value (what ``readValue()`` reads) without making it. Its text is not
+    /// checked for UTF-8: the caller vouches for the bytes (checked when they were stored).
     public mutating func skipValue() throws(MalformedDataError) {
         switch try readByte() {
         case 0: return
