@@ -84,12 +84,11 @@ package struct SyncBenchmark {
         }
 
         // 4. Nothing to send: two nodes holding the same 1,000,000 rows.
-        let mirror = try tool.start(["serve", "--dir", scratch.path("mirror"), "--log-level", "error"], logPath: scratch.path("mirror.log"))
-        defer { mirror.terminate() }
-        let mirrorProxy = FaultProxy(name: "ward→mirror", targetPort: ports.mirror)
-        let mirrorProxyPort = try await mirrorProxy.start()
-        defer { mirrorProxy.stop() }
-        try await waitUntilListening(port: ports.mirror)
+        let (mirror, mirrorProxy, mirrorProxyPort) = try await serveBehindProxy("mirror", port: ports.mirror, scratch: scratch)
+        defer {
+            mirror.terminate()
+            mirrorProxy.stop()
+        }
         let (idleSeconds, idle) = try await oneShot(ward, port: mirrorProxyPort)
         guard idle.rowsSent == 0, idle.rowsReceived == 0 else { throw NodeSetupError("a no-change sync moved rows") }
         let forward = mirrorProxy.bytesForward.load(ordering: .relaxed)
@@ -116,14 +115,12 @@ package struct SyncBenchmark {
     private func smallSyncAndLatency(
         ward: String, scratch: ScratchDirectory, ports: (central: Int, ward: Int, mirror: Int, mirror2: Int), rows small: Int
     ) async throws -> [BenchmarkResult] {
-        let tool = NodeTool()
         var results: [BenchmarkResult] = []
-        let central = try tool.start(["serve", "--dir", scratch.path("central"), "--log-level", "error"], logPath: scratch.path("central.log"))
-        defer { central.terminate() }
-        let proxy = FaultProxy(name: "ward→central", targetPort: ports.central)
-        let proxyPort = try await proxy.start()
-        defer { proxy.stop() }
-        try await waitUntilListening(port: ports.central)
+        let (central, proxy, proxyPort) = try await serveBehindProxy("central", port: ports.central, scratch: scratch)
+        defer {
+            central.terminate()
+            proxy.stop()
+        }
         let (seconds, report) = try await oneShot(ward, port: proxyPort)
         guard report.rowsSent == small else { throw NodeSetupError("sent \(report.rowsSent) of \(small) rows") }
         let plainSeconds = try plainInsertSeconds(rows: small, scratch: scratch)
@@ -202,17 +199,32 @@ package struct SyncBenchmark {
         throw NodeSetupError("a node did not start listening on port \(port)")
     }
 
+    /// The node in `scratch`'s directory `name`, serving sync on `port`, started behind a proxy
+    /// that counts the bytes each way; returned once it listens, with the proxy and the proxy's
+    /// port. The caller stops both.
+    private func serveBehindProxy(_ name: String, port: Int, scratch: ScratchDirectory) async throws -> (node: Process, proxy: FaultProxy, proxyPort: Int) {
+        let node = try NodeTool().start(["serve", "--dir", scratch.path(name), "--log-level", "error"], logPath: scratch.path("\(name).log"))
+        let proxy = FaultProxy(name: "ward→\(name)", targetPort: port)
+        do {
+            let proxyPort = try await proxy.start()
+            try await waitUntilListening(port: port)
+            return (node, proxy, proxyPort)
+        } catch {
+            node.terminate()
+            proxy.stop()
+            throw error
+        }
+    }
+
     /// A fresh full node (`mirror`, serving on `port`) takes everything `ward` holds in one sync,
     /// each in its own process: the seconds it took and the peak RSS of either process.
     private func syncIntoFreshNode(from ward: String, mirror: String, port: Int, scratch: ScratchDirectory) async throws -> (seconds: Double, peakMiB: Double) {
-        let tool = NodeTool()
-        let server = try tool.start(["serve", "--dir", scratch.path(mirror), "--log-level", "error"], logPath: scratch.path("\(mirror).log"))
-        defer { server.terminate() }
-        let proxy = FaultProxy(name: "ward→\(mirror)", targetPort: port)
-        let proxyPort = try await proxy.start()
-        defer { proxy.stop() }
-        try await waitUntilListening(port: port)
-        let sender = try tool.start(
+        let (server, proxy, proxyPort) = try await serveBehindProxy(mirror, port: port, scratch: scratch)
+        defer {
+            server.terminate()
+            proxy.stop()
+        }
+        let sender = try NodeTool().start(
             ["sync", "--dir", ward, "--peer", "127.0.0.1:\(proxyPort)", "--json"],
             logPath: scratch.path("ward-sync-\(mirror).log"))
         var peaks = (sender: 0.0, receiver: 0.0)

@@ -55,19 +55,26 @@ struct StoredCommitReadingTests {
         }
     }
 
-    /// A table name longer than any declared one is refused when merging, also when a valid
-    /// name came just before it.
-    @Test func aTableNamePastTheLimitIsRefusedWhenMerging() throws {
+    /// A commit of tombstones, one per table name (given as bytes, so that they need not be text).
+    private func tombstones(named names: [[UInt8]]) -> [UInt8] {
         var body = BinaryWriter()
-        body.writeVarint(2)
-        for name in ["entry", String(repeating: "e", count: 129)] {
-            body.writeString(name)
+        body.writeVarint(UInt64(names.count))
+        for name in names {
+            body.writeVarint(UInt64(name.count))
+            for byte in name { body.writeByte(byte) }
             body.writeString("k")
             body.writeByte(1)
             body.writeFixed64(HLC(milliseconds: 1_780_000_000_000, counter: 0).rawValue)
         }
+        return body.bytes
+    }
+
+    /// A table name longer than any declared one is refused when merging, also when a valid
+    /// name came just before it.
+    @Test func aTableNamePastTheLimitIsRefusedWhenMerging() throws {
+        let body = tombstones(named: [Array("entry".utf8), Array(repeating: UInt8(ascii: "e"), count: 129)])
         #expect {
-            try CommitCodec.decode(body.bytes, origin: NodeID(7), seq: 1, tables: tables, limits: ChangeBatch.Limits())
+            try CommitCodec.decode(body, origin: NodeID(7), seq: 1, tables: tables, limits: ChangeBatch.Limits())
         } throws: { error in
             (error as? CommitViolation)?.rule.contains("a table name longer than any declared") == true
         }
@@ -75,18 +82,10 @@ struct StoredCommitReadingTests {
 
     /// A table name that is not UTF-8 is refused both ways, even right after a valid one.
     @Test func aTableNameThatIsNotTextIsRefused() throws {
-        var body = BinaryWriter()
-        body.writeVarint(2)
-        for name in [Array("entry".utf8), [0x65, 0xFF]] {
-            body.writeVarint(UInt64(name.count))
-            for byte in name { body.writeByte(byte) }
-            body.writeString("k")
-            body.writeByte(1)
-            body.writeFixed64(HLC(milliseconds: 1_780_000_000_000, counter: 0).rawValue)
-        }
-        #expect(throws: CommitViolation.self) { try CommitCodec.touchedRows(body.bytes, origin: NodeID(7), seq: 1, tables: tables) }
+        let body = tombstones(named: [Array("entry".utf8), [0x65, 0xFF]])
+        #expect(throws: CommitViolation.self) { try CommitCodec.touchedRows(body, origin: NodeID(7), seq: 1, tables: tables) }
         #expect(throws: CommitViolation.self) {
-            try CommitCodec.decode(body.bytes, origin: NodeID(7), seq: 1, tables: tables, limits: ChangeBatch.Limits())
+            try CommitCodec.decode(body, origin: NodeID(7), seq: 1, tables: tables, limits: ChangeBatch.Limits())
         }
     }
 

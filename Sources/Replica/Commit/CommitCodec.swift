@@ -401,6 +401,12 @@ enum CommitCodec {
             if checksSkippedText { _ = try reader.readValue() } else { try reader.skipValue() }
         }
 
+        /// Reads past a text: checked as ``BinaryReader/readString()`` checks it, unless
+        /// ``checksSkippedText`` is off.
+        mutating func skipText() throws(MalformedDataError) {
+            if checksSkippedText { _ = try reader.readString() } else { try reader.skipBytes() }
+        }
+
         /// Reads past a change's body, its kind read.
         mutating func skipChange(kind: UInt8) throws(MalformedDataError) {
             switch kind {
@@ -448,7 +454,7 @@ enum CommitCodec {
             case 2:
                 let count = try reader.readCount(limit: min(reader.remaining, 100_000))
                 for _ in 0..<count {
-                    if checksSkippedText { _ = try reader.readString() } else { try reader.skipBytes() }
+                    try skipText()
                     let dots = try reader.readCount(limit: min(reader.remaining / 16, 1024))
                     for _ in 0..<dots {
                         _ = try reader.readFixed64()
